@@ -1,0 +1,49 @@
+package eventstore
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors of the Store contract. Backends translate their engine's
+// errors into these at the package boundary; callers test with errors.Is,
+// because they usually arrive wrapped.
+var (
+	// ErrVersionConflict is returned by Append when the stream is not at the
+	// expected revision. The caller should reload the stream and decide again.
+	ErrVersionConflict = errors.New("eventstore: wrong expected revision")
+	// ErrStreamNotFound is returned by ReadStream for a stream with no events.
+	ErrStreamNotFound = errors.New("eventstore: stream not found")
+	// ErrInvalidAppend is returned by Append for a batch that no store would
+	// accept: empty, too large, or with a nil id, an empty type or an empty
+	// stream id.
+	ErrInvalidAppend = errors.New("eventstore: invalid append")
+	// ErrDuplicateEventID is returned by Append when an event id is already
+	// recorded, but not as an exact retry of the same batch to the same stream.
+	ErrDuplicateEventID = errors.New("eventstore: duplicate event id")
+	// ErrClosed is returned by calls on a closed store.
+	ErrClosed = errors.New("eventstore: store closed")
+)
+
+// VersionConflictError details an ErrVersionConflict: which stream, what the
+// append expected and where the stream really was.
+type VersionConflictError struct {
+	Stream   string
+	Expected ExpectedRevision
+	// Actual is the stream's last revision; meaningless when Exists is false.
+	Actual uint64
+	// Exists reports whether the stream had any events.
+	Exists bool
+}
+
+// Error describes the conflict.
+func (e *VersionConflictError) Error() string {
+	actual := "no stream"
+	if e.Exists {
+		actual = fmt.Sprintf("revision %d", e.Actual)
+	}
+	return fmt.Sprintf("append to %s: expected %s, stream is at %s: %v", e.Stream, e.Expected, actual, ErrVersionConflict)
+}
+
+// Unwrap makes errors.Is(err, ErrVersionConflict) true.
+func (e *VersionConflictError) Unwrap() error { return ErrVersionConflict }
