@@ -121,6 +121,10 @@ type Record struct {
 	RecordedAt time.Time
 	// Hash chains this event to the previous one of its stream: see ChainHash.
 	Hash Hash
+	// AllHash chains this event to the previous one of the global order: see
+	// AllChainHash. It is the zero Hash from backends that do not store the
+	// $all chain (KurrentDB); verify tools then recompute it.
+	AllHash Hash
 }
 
 // AppendResult says where an append put its last event.
