@@ -1,0 +1,243 @@
+package domain
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Call is the canonical phone call: the union of everything the four API
+// surfaces (Moonbase, call history, VoiceCall, LaML) can say about a call.
+// Each surface renders a view of it; none owns a field the others cannot see.
+//
+// A Call is only ever built by folding its events with Evolve. Times are UTC.
+// A nil pointer or empty string means "not known"; the zero Call is no call.
+type Call struct {
+	// ID is the ledger's id of the call, the same on every surface.
+	ID uuid.UUID `json:"id"`
+	// AccountID is the tenant that owns the call. Calls of other accounts
+	// are invisible to it.
+	AccountID string `json:"account_id"`
+
+	// Direction is inbound or outbound.
+	Direction Direction `json:"direction"`
+	// Status is the canonical status, moved only along the state machine.
+	Status Status `json:"status"`
+	// ProviderStatus is the provider's own status, verbatim (Moonbase
+	// provider_status).
+	ProviderStatus string `json:"provider_status,omitempty"`
+	// VoiceCallStatus is the VoiceCall surface's status, verbatim
+	// (INCOMING_CALL, ANSWERED_BY_STAFF, ...), empty if never set there.
+	VoiceCallStatus string `json:"voice_call_status,omitempty"`
+
+	// Provider names the telephony provider, lower case ("openphone",
+	// "vonage", "signalwire"). Providers compare case-insensitively.
+	Provider string `json:"provider"`
+	// ProviderID is the provider's id of the call; unique per account and provider.
+	ProviderID string `json:"provider_id"`
+	// ProviderMetadata is the provider's extra data, kept and returned as given.
+	ProviderMetadata json.RawMessage `json:"provider_metadata,omitempty"`
+
+	// Participants are the parties of the call, in the order they were given.
+	Participants []Participant `json:"participants,omitempty"`
+	// From and To are the calling and called addresses, E.164 for phone numbers.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+
+	// StartedAt is when the call began (rang or was placed).
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	// AnsweredAt is when the call was answered; nil if never.
+	AnsweredAt *time.Time `json:"answered_at,omitempty"`
+	// EndedAt is when the call ended; nil while it is not over.
+	EndedAt *time.Time `json:"ended_at,omitempty"`
+	// DurationSeconds is the billed duration in whole seconds; nil if unknown.
+	DurationSeconds *int64 `json:"duration_seconds,omitempty"`
+	// AnsweredBy says who or what answered (LaML answered_by: human,
+	// machine_start, ...).
+	AnsweredBy string `json:"answered_by,omitempty"`
+
+	// Price is what the call cost; nil while not priced.
+	Price *Price `json:"price,omitempty"`
+
+	// Recordings of the call, in the order they were added.
+	Recordings []Recording `json:"recordings,omitempty"`
+	// Transcript of the call; nil if none.
+	Transcript *Transcript `json:"transcript,omitempty"`
+
+	// Details holds the descriptive facts the surfaces record: notes,
+	// references to people and CRM objects, sequence and organization ids.
+	Details Details `json:"details"`
+	// Routing holds the LaML call-control URLs.
+	Routing Routing `json:"routing"`
+	// Quality holds the audio quality figures; nil if never reported.
+	Quality *Quality `json:"quality,omitempty"`
+
+	// ParentCallID is the call that created this one (LaML parent_call_sid).
+	ParentCallID *uuid.UUID `json:"parent_call_id,omitempty"`
+	// DeletedAt is set when the call was soft-deleted. A deleted call keeps
+	// its history and is readable by id on the call-history surface only.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+
+	// CreatedAt is when the ledger recorded the call's first event.
+	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is when the ledger recorded the call's latest event.
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Deleted reports whether the call has been soft-deleted.
+func (c *Call) Deleted() bool { return c.DeletedAt != nil }
+
+// Direction says which way a call went.
+type Direction string
+
+// The directions. Surfaces map their own words onto these (incoming,
+// INBOUND, inbound; outgoing, OUTBOUND, outbound-api, outbound-dial).
+const (
+	DirectionInbound  Direction = "inbound"
+	DirectionOutbound Direction = "outbound"
+)
+
+// Role is a participant's part in a call.
+type Role string
+
+// The participant roles of the Moonbase surface.
+const (
+	RoleCaller Role = "caller"
+	RoleCallee Role = "callee"
+	RoleOther  Role = "other"
+)
+
+// Participant is a party of a call.
+type Participant struct {
+	// ID is stable: the same role and phone in the same call keep the same
+	// id across upserts (see ParticipantID).
+	ID uuid.UUID `json:"id"`
+	// Role is caller, callee or other.
+	Role Role `json:"role"`
+	// Phone is the party's number in E.164.
+	Phone string `json:"phone"`
+	// PersonID identifies the person behind the phone within the account:
+	// the same phone in the same account is always the same person (see PersonID).
+	PersonID uuid.UUID `json:"person_id"`
+}
+
+// Price is what a call cost: exact decimals, one currency.
+type Price struct {
+	// Rate is the price per minute; zero value if not known.
+	Rate Decimal `json:"rate"`
+	// Total is the amount charged for the call.
+	Total Decimal `json:"total"`
+	// Currency is an ISO 4217 code in upper case ("USD").
+	Currency string `json:"currency"`
+}
+
+// Recording is an audio recording of a call.
+type Recording struct {
+	// ContentType is the MIME type of the audio ("audio/mpeg").
+	ContentType string `json:"content_type"`
+	// ProviderID is the provider's id of the recording.
+	ProviderID string `json:"provider_id"`
+	// URL is where the audio can be fetched.
+	URL string `json:"url"`
+}
+
+// Transcript is the text of a call, as timed cues.
+type Transcript struct {
+	Cues []TranscriptCue `json:"cues"`
+}
+
+// TranscriptCue is one utterance: who spoke, what, and when, in seconds from
+// the start of the call. Offsets are Decimals so that they read back exactly
+// as written.
+type TranscriptCue struct {
+	From    Decimal `json:"from"`
+	To      Decimal `json:"to"`
+	Speaker string  `json:"speaker"`
+	Text    string  `json:"text"`
+}
+
+// Details are the descriptive facts about a call that surfaces record and
+// edit, as opposed to its lifecycle (status, times) and money.
+// Empty strings and nil pointers mean not set.
+type Details struct {
+	// Notes are free text about the call (call history notes).
+	Notes string `json:"notes,omitempty"`
+	// Summary is a text summary of the call content (VoiceCall summary).
+	Summary string `json:"summary,omitempty"`
+	// CallType is the call-history entry type: CALL_SESSION or DIRECT_CALL.
+	CallType string `json:"call_type,omitempty"`
+	// Contact is the external party as the CRM knows them.
+	Contact *Contact `json:"contact,omitempty"`
+	// Caller is the organization member who made or took the call.
+	Caller *Member `json:"caller,omitempty"`
+	// Transferred reports whether the call was transferred.
+	Transferred *bool `json:"transferred,omitempty"`
+
+	// StaffID, ClientID and HandledByStaffID are VoiceCall references.
+	StaffID          string `json:"staff_id,omitempty"`
+	ClientID         string `json:"client_id,omitempty"`
+	HandledByStaffID string `json:"handled_by_staff_id,omitempty"`
+	// ExternalID is the provider system's external id (VoiceCall externalId).
+	ExternalID string `json:"external_id,omitempty"`
+	// ExternalLink is a URL of an external page about the call.
+	ExternalLink string `json:"external_link,omitempty"`
+	// AppName is the external application that originated or manages the call.
+	AppName string `json:"app_name,omitempty"`
+	// RecordingID is the VoiceCall recording reference.
+	RecordingID string `json:"recording_id,omitempty"`
+
+	// Call-history references.
+	PhoneNumberID            string     `json:"phone_number_id,omitempty"`
+	UserProviderSID          string     `json:"user_provider_sid,omitempty"`
+	AdminProviderSID         string     `json:"admin_provider_sid,omitempty"`
+	ProviderConferenceID     string     `json:"provider_conference_id,omitempty"`
+	SequenceRunID            string     `json:"sequence_run_id,omitempty"`
+	SequenceID               string     `json:"sequence_id,omitempty"`
+	OrganizationID           string     `json:"organization_id,omitempty"`
+	OrganizationMembershipID string     `json:"organization_membership_id,omitempty"`
+	ManagedPhoneNumberID     string     `json:"managed_phone_number_id,omitempty"`
+	SyncedWithCRMAt          *time.Time `json:"synced_with_crm_at,omitempty"`
+}
+
+// Contact is the external party of a call as a CRM knows them.
+type Contact struct {
+	ID        string `json:"id,omitempty"`
+	FirstName string `json:"first_name,omitempty"`
+	LastName  string `json:"last_name,omitempty"`
+	IsUnknown bool   `json:"is_unknown"`
+}
+
+// Member is an organization member who made or took a call.
+type Member struct {
+	FirstName string `json:"first_name,omitempty"`
+	LastName  string `json:"last_name,omitempty"`
+}
+
+// Routing holds the LaML call-control settings: where the provider fetches
+// instructions and sends status webhooks. Methods are GET or POST.
+type Routing struct {
+	URL                  string `json:"url,omitempty"`
+	Method               string `json:"method,omitempty"`
+	FallbackURL          string `json:"fallback_url,omitempty"`
+	FallbackMethod       string `json:"fallback_method,omitempty"`
+	StatusCallback       string `json:"status_callback,omitempty"`
+	StatusCallbackMethod string `json:"status_callback_method,omitempty"`
+}
+
+// Quality holds a call's audio quality figures as the provider reported them.
+// Nil fields were not reported.
+type Quality struct {
+	// AudioInMOS is the inbound Mean Opinion Score, 1.0 to 5.0.
+	AudioInMOS *Decimal `json:"audio_in_mos,omitempty"`
+	// SIPResultCode is the final SIP response code ("200", "486").
+	SIPResultCode       string `json:"sip_result_code,omitempty"`
+	AudioRTTAvgMs       *int64 `json:"audio_rtt_avg_ms,omitempty"`
+	AudioRTTMinMs       *int64 `json:"audio_rtt_min_ms,omitempty"`
+	AudioRTTMaxMs       *int64 `json:"audio_rtt_max_ms,omitempty"`
+	AudioOutJitterMinMs *int64 `json:"audio_out_jitter_min_ms,omitempty"`
+	AudioOutJitterMaxMs *int64 `json:"audio_out_jitter_max_ms,omitempty"`
+	AudioOutJitterAvgMs *int64 `json:"audio_out_jitter_avg_ms,omitempty"`
+	// AudioOutLostPackets is the number of outbound audio packets lost.
+	AudioOutLostPackets *int64 `json:"audio_out_lost_packets,omitempty"`
+}

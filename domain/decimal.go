@@ -1,0 +1,111 @@
+package domain
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+)
+
+// Decimal is an exact decimal number that keeps the scale it was written
+// with: "1.50" is read back as "1.50", not "1.5" (decimal.Decimal.String drops
+// trailing zeros). Money and every other exact quantity in the ledger is a
+// Decimal; floats never hold money.
+//
+// In JSON a Decimal is a string ("0.0135"). Unmarshal also accepts a JSON
+// number, keeping its digits exactly, for contracts that carry numbers; the
+// API layer decides whether a surface allows that. The zero value is 0.
+type Decimal struct {
+	decimal.Decimal
+}
+
+// NewDecimal wraps d, keeping its exponent as the scale.
+func NewDecimal(d decimal.Decimal) Decimal { return Decimal{d} }
+
+// ParseDecimal parses s ("12", "-0.0135", "1.50") exactly, keeping its scale.
+// Exponent notation is refused: callers write plain decimals.
+func ParseDecimal(s string) (Decimal, error) {
+	if s == "" {
+		return Decimal{}, fmt.Errorf("empty decimal")
+	}
+	for _, r := range s {
+		if r == 'e' || r == 'E' {
+			return Decimal{}, fmt.Errorf("%q: exponent notation is not accepted, write a plain decimal", s)
+		}
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return Decimal{}, fmt.Errorf("%q is not a decimal number", s)
+	}
+	return Decimal{d}, nil
+}
+
+// MustParseDecimal is ParseDecimal for constants in tests and examples; it
+// panics on a malformed literal, a programmer error.
+func MustParseDecimal(s string) Decimal {
+	d, err := ParseDecimal(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// Scale is the number of digits after the decimal point as written.
+func (d Decimal) Scale() int32 {
+	if e := d.Exponent(); e < 0 {
+		return -e
+	}
+	return 0
+}
+
+// String formats d with the scale it was written with.
+func (d Decimal) String() string { return d.StringFixed(d.Scale()) }
+
+// Add returns d + e, at the larger of the two scales, exactly.
+func (d Decimal) Add(e Decimal) Decimal { return Decimal{d.Decimal.Add(e.Decimal)} }
+
+// Sub returns d - e, at the larger of the two scales, exactly.
+func (d Decimal) Sub(e Decimal) Decimal { return Decimal{d.Decimal.Sub(e.Decimal)} }
+
+// Identical reports whether d and e are the same number written with the same
+// scale: "1.5" and "1.50" are Equal but not Identical. Decide compares with
+// Identical, so that re-sending "1.50" after "1.5" is a change worth recording.
+func (d Decimal) Identical(e Decimal) bool {
+	return d.Equal(e.Decimal) && d.Scale() == e.Scale()
+}
+
+// MarshalJSON writes d as a JSON string with its scale.
+func (d Decimal) MarshalJSON() ([]byte, error) {
+	s := d.String()
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON reads a JSON string or number exactly.
+func (d *Decimal) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		b = b[1 : len(b)-1]
+	}
+	v, err := ParseDecimal(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// MarshalText writes d with its scale (used for map keys and form values).
+func (d Decimal) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText parses d exactly.
+func (d *Decimal) UnmarshalText(b []byte) error {
+	v, err := ParseDecimal(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}

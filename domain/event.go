@@ -1,0 +1,292 @@
+package domain
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Event is a fact about a call, in the past tense. Each concrete type has a
+// stored type name (the EventType constants) that never changes.
+type Event interface {
+	// EventType returns the stored type name of the event.
+	EventType() string
+}
+
+// The stored event type names. Never rename one: old events keep their names.
+const (
+	TypeCallUpserted                = "CallUpserted"
+	TypeCallParticipantsChanged     = "CallParticipantsChanged"
+	TypeCallProviderMetadataChanged = "CallProviderMetadataChanged"
+	TypeCallAnswered                = "CallAnswered"
+	TypeCallStatusChanged           = "CallStatusChanged"
+	TypeCallPriced                  = "CallPriced"
+	TypeCallTerminated              = "CallTerminated"
+	TypeCallCanceled                = "CallCanceled"
+	TypeCallTimingChanged           = "CallTimingChanged"
+	TypeCallDetailsChanged          = "CallDetailsChanged"
+	TypeCallRecordingAdded          = "CallRecordingAdded"
+	TypeCallTranscriptChanged       = "CallTranscriptChanged"
+	TypeCallRoutingChanged          = "CallRoutingChanged"
+	TypeCallQualityReported         = "CallQualityReported"
+	TypeCallDeleted                 = "CallDeleted"
+)
+
+// CallUpserted records a call's creation (Created true: the first event of
+// every call stream, carrying its identity) or a later change to its core
+// facts. On a change, nil fields did not change.
+type CallUpserted struct {
+	Created bool `json:"created,omitempty"`
+	// CallID, AccountID, Provider and ProviderID are set on creation only.
+	CallID     uuid.UUID `json:"call_id"`
+	AccountID  string    `json:"account_id,omitempty"`
+	Provider   string    `json:"provider,omitempty"`
+	ProviderID string    `json:"provider_id,omitempty"`
+
+	Direction    *Direction `json:"direction,omitempty"`
+	From         *string    `json:"from,omitempty"`
+	To           *string    `json:"to,omitempty"`
+	StartedAt    *time.Time `json:"started_at,omitempty"`
+	ParentCallID *uuid.UUID `json:"parent_call_id,omitempty"`
+}
+
+// CallParticipantsChanged records the call's new participant list, whole.
+type CallParticipantsChanged struct {
+	Participants []Participant `json:"participants"`
+}
+
+// CallProviderMetadataChanged records the provider's new metadata, whole.
+type CallProviderMetadataChanged struct {
+	ProviderMetadata json.RawMessage `json:"provider_metadata"`
+}
+
+// CallAnswered records that the call was answered, when, and by whom or what.
+type CallAnswered struct {
+	AnsweredAt time.Time `json:"answered_at"`
+	AnsweredBy string    `json:"answered_by,omitempty"`
+	// PreviousStatus is the canonical status before; the call is in-progress after.
+	PreviousStatus Status `json:"previous_status,omitempty"`
+}
+
+// CallStatusChanged records a move of the canonical status, or a change of a
+// surface's verbatim status word without a canonical move (then Status equals
+// PreviousStatus). Nil verbatim fields did not change.
+type CallStatusChanged struct {
+	Status          Status  `json:"status"`
+	PreviousStatus  Status  `json:"previous_status,omitempty"`
+	ProviderStatus  *string `json:"provider_status,omitempty"`
+	VoiceCallStatus *string `json:"voice_call_status,omitempty"`
+}
+
+// CallPriced records the call's price. A call re-priced later has several
+// CallPriced events; the latest counts.
+type CallPriced struct {
+	Price Price `json:"price"`
+	// PreviousPrice is the price this one replaces; nil on the first pricing.
+	PreviousPrice *Price `json:"previous_price,omitempty"`
+}
+
+// CallTerminated records that an in-progress call ended normally: its status
+// becomes completed, with its end time and duration.
+type CallTerminated struct {
+	EndedAt         time.Time `json:"ended_at"`
+	DurationSeconds *int64    `json:"duration_seconds,omitempty"`
+	Status          Status    `json:"status"`
+	PreviousStatus  Status    `json:"previous_status,omitempty"`
+}
+
+// CallCanceled records that a queued or ringing call was canceled before it
+// was answered.
+type CallCanceled struct {
+	CanceledAt     time.Time `json:"canceled_at"`
+	PreviousStatus Status    `json:"previous_status,omitempty"`
+}
+
+// CallTimingChanged records corrected or newly learnt times of a call that
+// no lifecycle event carried (an end time reported after the status, a
+// provider's billed duration). Nil fields did not change.
+type CallTimingChanged struct {
+	AnsweredAt      *time.Time `json:"answered_at,omitempty"`
+	EndedAt         *time.Time `json:"ended_at,omitempty"`
+	DurationSeconds *int64     `json:"duration_seconds,omitempty"`
+}
+
+// CallDetailsChanged records new values of some of the call's Details. Only
+// the fields that changed are set; a pointer to "" clears a text field.
+type CallDetailsChanged struct {
+	Changes DetailsChanges `json:"changes"`
+}
+
+// DetailsChanges is a partial Details: each non-nil field is a new value.
+type DetailsChanges struct {
+	Notes                    *string    `json:"notes,omitempty"`
+	Summary                  *string    `json:"summary,omitempty"`
+	CallType                 *string    `json:"call_type,omitempty"`
+	Contact                  *Contact   `json:"contact,omitempty"`
+	Caller                   *Member    `json:"caller,omitempty"`
+	Transferred              *bool      `json:"transferred,omitempty"`
+	StaffID                  *string    `json:"staff_id,omitempty"`
+	ClientID                 *string    `json:"client_id,omitempty"`
+	HandledByStaffID         *string    `json:"handled_by_staff_id,omitempty"`
+	ExternalID               *string    `json:"external_id,omitempty"`
+	ExternalLink             *string    `json:"external_link,omitempty"`
+	AppName                  *string    `json:"app_name,omitempty"`
+	RecordingID              *string    `json:"recording_id,omitempty"`
+	PhoneNumberID            *string    `json:"phone_number_id,omitempty"`
+	UserProviderSID          *string    `json:"user_provider_sid,omitempty"`
+	AdminProviderSID         *string    `json:"admin_provider_sid,omitempty"`
+	ProviderConferenceID     *string    `json:"provider_conference_id,omitempty"`
+	SequenceRunID            *string    `json:"sequence_run_id,omitempty"`
+	SequenceID               *string    `json:"sequence_id,omitempty"`
+	OrganizationID           *string    `json:"organization_id,omitempty"`
+	OrganizationMembershipID *string    `json:"organization_membership_id,omitempty"`
+	ManagedPhoneNumberID     *string    `json:"managed_phone_number_id,omitempty"`
+	SyncedWithCRMAt          *time.Time `json:"synced_with_crm_at,omitempty"`
+}
+
+// CallRecordingAdded records a new recording of the call.
+type CallRecordingAdded struct {
+	Recording Recording `json:"recording"`
+}
+
+// CallTranscriptChanged records the call's new transcript, whole.
+type CallTranscriptChanged struct {
+	Transcript Transcript `json:"transcript"`
+}
+
+// CallRoutingChanged records new call-control settings. Only the fields that
+// changed are set.
+type CallRoutingChanged struct {
+	URL                  *string `json:"url,omitempty"`
+	Method               *string `json:"method,omitempty"`
+	FallbackURL          *string `json:"fallback_url,omitempty"`
+	FallbackMethod       *string `json:"fallback_method,omitempty"`
+	StatusCallback       *string `json:"status_callback,omitempty"`
+	StatusCallbackMethod *string `json:"status_callback_method,omitempty"`
+}
+
+// CallQualityReported records the provider's audio quality figures, whole.
+type CallQualityReported struct {
+	Quality Quality `json:"quality"`
+}
+
+// CallDeleted records a soft delete: the call leaves lists and most
+// surfaces, and keeps its history.
+type CallDeleted struct {
+	DeletedAt time.Time `json:"deleted_at"`
+}
+
+// EventType implementations.
+func (CallUpserted) EventType() string                { return TypeCallUpserted }
+func (CallParticipantsChanged) EventType() string     { return TypeCallParticipantsChanged }
+func (CallProviderMetadataChanged) EventType() string { return TypeCallProviderMetadataChanged }
+func (CallAnswered) EventType() string                { return TypeCallAnswered }
+func (CallStatusChanged) EventType() string           { return TypeCallStatusChanged }
+func (CallPriced) EventType() string                  { return TypeCallPriced }
+func (CallTerminated) EventType() string              { return TypeCallTerminated }
+func (CallCanceled) EventType() string                { return TypeCallCanceled }
+func (CallTimingChanged) EventType() string           { return TypeCallTimingChanged }
+func (CallDetailsChanged) EventType() string          { return TypeCallDetailsChanged }
+func (CallRecordingAdded) EventType() string          { return TypeCallRecordingAdded }
+func (CallTranscriptChanged) EventType() string       { return TypeCallTranscriptChanged }
+func (CallRoutingChanged) EventType() string          { return TypeCallRoutingChanged }
+func (CallQualityReported) EventType() string         { return TypeCallQualityReported }
+func (CallDeleted) EventType() string                 { return TypeCallDeleted }
+
+// CurrentSchemaVersion is the schema version every event type is written
+// with today. When an event's data shape changes, its version rises and
+// UnmarshalEvent upgrades the old shape.
+const CurrentSchemaVersion = 1
+
+// ErrUnknownEventType is returned by UnmarshalEvent for a type name the
+// domain does not know: a newer writer, or a corrupt log.
+var ErrUnknownEventType = errors.New("unknown event type")
+
+// MarshalEvent encodes an event's data as stored.
+func MarshalEvent(e Event) ([]byte, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s: %w", e.EventType(), err)
+	}
+	return b, nil
+}
+
+// UnmarshalEvent decodes stored event data of the given type and schema
+// version (0 is read as 1).
+func UnmarshalEvent(typ string, schemaVersion int, data []byte) (Event, error) {
+	if schemaVersion > CurrentSchemaVersion {
+		return nil, fmt.Errorf("%s: schema version %d is newer than this build knows (%d)", typ, schemaVersion, CurrentSchemaVersion)
+	}
+	var err error
+	var e Event
+	switch typ {
+	case TypeCallUpserted:
+		e, err = decode[CallUpserted](data)
+	case TypeCallParticipantsChanged:
+		e, err = decode[CallParticipantsChanged](data)
+	case TypeCallProviderMetadataChanged:
+		e, err = decode[CallProviderMetadataChanged](data)
+	case TypeCallAnswered:
+		e, err = decode[CallAnswered](data)
+	case TypeCallStatusChanged:
+		e, err = decode[CallStatusChanged](data)
+	case TypeCallPriced:
+		e, err = decode[CallPriced](data)
+	case TypeCallTerminated:
+		e, err = decode[CallTerminated](data)
+	case TypeCallCanceled:
+		e, err = decode[CallCanceled](data)
+	case TypeCallTimingChanged:
+		e, err = decode[CallTimingChanged](data)
+	case TypeCallDetailsChanged:
+		e, err = decode[CallDetailsChanged](data)
+	case TypeCallRecordingAdded:
+		e, err = decode[CallRecordingAdded](data)
+	case TypeCallTranscriptChanged:
+		e, err = decode[CallTranscriptChanged](data)
+	case TypeCallRoutingChanged:
+		e, err = decode[CallRoutingChanged](data)
+	case TypeCallQualityReported:
+		e, err = decode[CallQualityReported](data)
+	case TypeCallDeleted:
+		e, err = decode[CallDeleted](data)
+	default:
+		return nil, fmt.Errorf("%q: %w", typ, ErrUnknownEventType)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("unmarshal %s: %w", typ, err)
+	}
+	return e, nil
+}
+
+func decode[E Event](data []byte) (Event, error) {
+	var e E
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// MarshalMetadata encodes metadata as stored.
+func MarshalMetadata(m Metadata) ([]byte, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("marshal metadata: %w", err)
+	}
+	return b, nil
+}
+
+// UnmarshalMetadata decodes stored metadata.
+func UnmarshalMetadata(b []byte) (Metadata, error) {
+	var m Metadata
+	if len(b) == 0 {
+		return m, nil
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("unmarshal metadata: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,60 @@
+package domain
+
+import (
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// StreamPrefix starts the id of every call's event stream. The stream of call
+// id is StreamPrefix + id.String(). A stored format: never change it.
+const StreamPrefix = "call-"
+
+// StreamID names the event stream of call id.
+func StreamID(id uuid.UUID) string { return StreamPrefix + id.String() }
+
+// CallIDFromStream returns the call id of a call stream, and false for a
+// stream that is not a call's.
+func CallIDFromStream(stream string) (uuid.UUID, bool) {
+	rest, ok := strings.CutPrefix(stream, StreamPrefix)
+	if !ok {
+		return uuid.Nil, false
+	}
+	id, err := uuid.Parse(rest)
+	return id, err == nil
+}
+
+// Namespaces of the name-based (version 5) UUIDs the ledger derives. Stored
+// formats: changing one would give existing calls, people and participants
+// new ids.
+var (
+	namespaceCall        = uuid.MustParse("5b0c7c3e-6f55-4c8e-9a7e-0c2f1d1f5a01")
+	namespacePerson      = uuid.MustParse("5b0c7c3e-6f55-4c8e-9a7e-0c2f1d1f5a02")
+	namespaceParticipant = uuid.MustParse("5b0c7c3e-6f55-4c8e-9a7e-0c2f1d1f5a03")
+)
+
+// CallIDFor derives the ledger id of the call that provider knows as
+// providerID in account. Deriving it, instead of looking it up, makes upserts
+// race-free: two concurrent first upserts of one provider call address the
+// same stream, and the store's expected-revision check lets exactly one
+// create it. Providers compare case-insensitively.
+func CallIDFor(account, provider, providerID string) uuid.UUID {
+	return uuid.NewSHA1(namespaceCall, []byte(account+"\x00"+NormalizeProvider(provider)+"\x00"+providerID))
+}
+
+// PersonID derives the person behind a phone number in an account: the same
+// phone in the same account is always the same person, and the same phone in
+// two accounts is two people.
+func PersonID(account, phone string) uuid.UUID {
+	return uuid.NewSHA1(namespacePerson, []byte(account+"\x00"+phone))
+}
+
+// ParticipantID derives a participant's id from its call, role and phone, so
+// that it stays the same across upserts that resend the participant list.
+func ParticipantID(call uuid.UUID, role Role, phone string) uuid.UUID {
+	return uuid.NewSHA1(namespaceParticipant, []byte(call.String()+"\x00"+string(role)+"\x00"+phone))
+}
+
+// NormalizeProvider returns the canonical spelling of a provider name:
+// trimmed and lower case ("VONAGE" and "vonage" are one provider).
+func NormalizeProvider(p string) string { return strings.ToLower(strings.TrimSpace(p)) }

@@ -1,0 +1,45 @@
+package domain
+
+import (
+	"time"
+)
+
+// Surface names the API surface (or tool) through which a change arrived.
+type Surface string
+
+// The surfaces.
+const (
+	SurfaceMoonbase    Surface = "moonbase"
+	SurfaceCallHistory Surface = "call-history"
+	SurfaceVoiceCall   Surface = "voice-call"
+	SurfaceLaML        Surface = "laml"
+	SurfaceCLI         Surface = "cli"
+)
+
+// Metadata is what the ledger records about each event besides the change
+// itself: who asked for it, when, through which surface and request. It is
+// stored as the event's JSON metadata; a stored format.
+type Metadata struct {
+	// SchemaVersion is the version of the event's data shape (see
+	// SchemaVersionOf); readers upgrade older versions.
+	SchemaVersion int `json:"schema_version"`
+	// AccountID is the account the call belongs to.
+	AccountID string `json:"account_id"`
+	// Actor identifies who made the change: the API key's name, or a tool.
+	Actor string `json:"actor,omitempty"`
+	// RequestID identifies the HTTP request (or tool run) that made the change.
+	RequestID string `json:"request_id,omitempty"`
+	// IdempotencyKey is the client's Idempotency-Key, if it sent one.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// Surface is the API surface the change came through.
+	Surface Surface `json:"surface,omitempty"`
+	// Time is when the ledger accepted the change, in UTC. Time travel
+	// (as_of) folds the events whose Time is not after the instant asked for.
+	Time time.Time `json:"time"`
+}
+
+// Envelope is an event together with its metadata: the unit Evolve folds.
+type Envelope struct {
+	Event    Event
+	Metadata Metadata
+}
