@@ -1,0 +1,144 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// ErrBrokenInvariant is the sentinel of every error CheckEvolve and Fold
+// return: an event in a stored history cannot apply to the state before it.
+// It is not an application *Error (no API caller caused it, and none is ever
+// shown one): the history is corrupt or a writer has a bug. Test for it with
+// errors.Is; verify tools report it, nothing retries it.
+var ErrBrokenInvariant = errors.New("broken invariant")
+
+// InvariantError says which event of a history broke an invariant and why.
+// It wraps ErrBrokenInvariant.
+type InvariantError struct {
+	// Version is the state's Version before the event, so the event's stream
+	// revision.
+	Version uint64
+	// EventType is the stored type name of the event ("" for a nil event).
+	EventType string
+	// Reason says what the event contradicts.
+	Reason string
+}
+
+// Error formats the error for logs.
+func (e *InvariantError) Error() string {
+	return fmt.Sprintf("broken invariant at revision %d (%s): %s", e.Version, e.EventType, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrBrokenInvariant) hold.
+func (e *InvariantError) Unwrap() error { return ErrBrokenInvariant }
+
+// CheckEvolve reports whether Evolve(s, e) is a legal step: nil if the event
+// applies to s, an *InvariantError saying why not otherwise. It is pure and
+// does not fold; Evolve folds the event anyway. Decide only ever emits events
+// for which CheckEvolve is nil on the state it decided on (the property
+// tests hold it to that).
+func CheckEvolve(s State, e Envelope) error {
+	ev := derefEvent(e.Event)
+	reason := checkReason(s, ev)
+	if reason == "" {
+		return nil
+	}
+	typ := ""
+	if ev != nil {
+		typ = ev.EventType()
+	}
+	return &InvariantError{Version: s.Version, EventType: typ, Reason: reason}
+}
+
+// checkReason returns why ev cannot apply to s, or "" if it can.
+func checkReason(s State, ev Event) string {
+	if ev == nil {
+		return "nil event"
+	}
+	if e, ok := ev.(CallUpserted); ok && e.Created {
+		switch {
+		case s.Exists():
+			return "call created twice"
+		case e.CallID == uuid.Nil:
+			return "call created without an id"
+		}
+		return ""
+	}
+	if !s.Exists() {
+		return "event before the call was created"
+	}
+	c := s.Call
+	if c.Deleted() {
+		return "event after the call was deleted"
+	}
+	switch e := ev.(type) {
+	case CallUpserted:
+		return ""
+	case CallAnswered:
+		if c.Status.Terminal() {
+			return fmt.Sprintf("answer of a %s call", c.Status)
+		}
+		if e.PreviousStatus != c.Status {
+			return fmt.Sprintf("previous status %q, the call is %q", e.PreviousStatus, c.Status)
+		}
+	case CallStatusChanged:
+		if !e.Status.Valid() {
+			return fmt.Sprintf("unknown status %q", e.Status)
+		}
+		if e.PreviousStatus != c.Status {
+			return fmt.Sprintf("previous status %q, the call is %q", e.PreviousStatus, c.Status)
+		}
+		if e.Status != c.Status && !c.Status.CanMoveTo(e.Status) {
+			return fmt.Sprintf("status cannot move from %q to %q", c.Status, e.Status)
+		}
+	case CallTerminated:
+		if c.Status != StatusInProgress {
+			return fmt.Sprintf("termination of a %s call", statusWord(c.Status))
+		}
+		if e.PreviousStatus != c.Status {
+			return fmt.Sprintf("previous status %q, the call is %q", e.PreviousStatus, c.Status)
+		}
+		if e.Status != "" && !c.Status.CanMoveTo(e.Status) {
+			return fmt.Sprintf("status cannot move from %q to %q", c.Status, e.Status)
+		}
+	case CallCanceled:
+		if c.Status != StatusQueued && c.Status != StatusRinging {
+			return fmt.Sprintf("cancel of a %s call", statusWord(c.Status))
+		}
+		if e.PreviousStatus != c.Status {
+			return fmt.Sprintf("previous status %q, the call is %q", e.PreviousStatus, c.Status)
+		}
+	case CallParticipantsChanged, CallProviderMetadataChanged, CallPriced,
+		CallTimingChanged, CallDetailsChanged, CallRecordingAdded,
+		CallTranscriptChanged, CallRoutingChanged, CallQualityReported, CallDeleted:
+		return ""
+	default:
+		return fmt.Sprintf("unknown event %T", ev)
+	}
+	return ""
+}
+
+func statusWord(s Status) string {
+	if s == "" {
+		return "status-less"
+	}
+	return string(s)
+}
+
+// Fold folds a whole history with Evolve from the zero State and returns the
+// state with the first broken invariant CheckEvolve found (an
+// *InvariantError), or nil. The state is complete either way: folding goes on
+// past a broken event, as Evolve does.
+func Fold(history []Envelope) (State, error) {
+	var s State
+	var first error
+	for _, e := range history {
+		if first == nil {
+			first = CheckEvolve(s, e)
+		}
+		s = Evolve(s, e)
+	}
+	return s, first
+}
