@@ -241,3 +241,6 @@ type Quality struct {
 	// AudioOutLostPackets is the number of outbound audio packets lost.
 	AudioOutLostPackets *int64 `json:"audio_out_lost_packets,omitempty"`
 }
+
+// Valid reports whether r is one of the participant roles.
+func (r Role) Valid() bool { return r == RoleCaller || r == RoleCallee || r == RoleOther }

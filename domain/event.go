@@ -69,6 +69,10 @@ type CallAnswered struct {
 	AnsweredBy string    `json:"answered_by,omitempty"`
 	// PreviousStatus is the canonical status before; the call is in-progress after.
 	PreviousStatus Status `json:"previous_status,omitempty"`
+	// ProviderStatus and VoiceCallStatus are the surface's verbatim status
+	// words that came with the answer; nil if they did not change.
+	ProviderStatus  *string `json:"provider_status,omitempty"`
+	VoiceCallStatus *string `json:"voice_call_status,omitempty"`
 }
 
 // CallStatusChanged records a move of the canonical status, or a change of a
@@ -79,6 +83,9 @@ type CallStatusChanged struct {
 	PreviousStatus  Status  `json:"previous_status,omitempty"`
 	ProviderStatus  *string `json:"provider_status,omitempty"`
 	VoiceCallStatus *string `json:"voice_call_status,omitempty"`
+	// AnsweredBy is who or what answered, when learnt after the answer
+	// (LaML answered_by); nil if it did not change.
+	AnsweredBy *string `json:"answered_by,omitempty"`
 }
 
 // CallPriced records the call's price. A call re-priced later has several
@@ -96,13 +103,21 @@ type CallTerminated struct {
 	DurationSeconds *int64    `json:"duration_seconds,omitempty"`
 	Status          Status    `json:"status"`
 	PreviousStatus  Status    `json:"previous_status,omitempty"`
+	// ProviderStatus and VoiceCallStatus are the surface's verbatim status
+	// words that came with the end; nil if they did not change.
+	ProviderStatus  *string `json:"provider_status,omitempty"`
+	VoiceCallStatus *string `json:"voice_call_status,omitempty"`
 }
 
-// CallCanceled records that a queued or ringing call was canceled before it
-// was answered.
+// CallCanceled records that a queued or ringing call (or a new call reported
+// already canceled) was canceled before it was answered.
 type CallCanceled struct {
 	CanceledAt     time.Time `json:"canceled_at"`
 	PreviousStatus Status    `json:"previous_status,omitempty"`
+	// ProviderStatus and VoiceCallStatus are the surface's verbatim status
+	// words that came with the cancel; nil if they did not change.
+	ProviderStatus  *string `json:"provider_status,omitempty"`
+	VoiceCallStatus *string `json:"voice_call_status,omitempty"`
 }
 
 // CallTimingChanged records corrected or newly learnt times of a call that

@@ -130,6 +130,8 @@ func apply(c Call, e Event) Call {
 			c.AnsweredBy = ev.AnsweredBy
 		}
 		c.Status = StatusInProgress
+		setString(&c.ProviderStatus, ev.ProviderStatus)
+		setString(&c.VoiceCallStatus, ev.VoiceCallStatus)
 
 	case CallStatusChanged:
 		if ev.Status != "" {
@@ -141,6 +143,7 @@ func apply(c Call, e Event) Call {
 		if ev.VoiceCallStatus != nil {
 			c.VoiceCallStatus = *ev.VoiceCallStatus
 		}
+		setString(&c.AnsweredBy, ev.AnsweredBy)
 
 	case CallPriced:
 		p := ev.Price
@@ -156,9 +159,13 @@ func apply(c Call, e Event) Call {
 		} else {
 			c.Status = StatusCompleted
 		}
+		setString(&c.ProviderStatus, ev.ProviderStatus)
+		setString(&c.VoiceCallStatus, ev.VoiceCallStatus)
 
 	case CallCanceled:
 		c.Status = StatusCanceled
+		setString(&c.ProviderStatus, ev.ProviderStatus)
+		setString(&c.VoiceCallStatus, ev.VoiceCallStatus)
 
 	case CallTimingChanged:
 		if ev.AnsweredAt != nil {

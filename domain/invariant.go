@@ -104,7 +104,7 @@ func checkReason(s State, ev Event) string {
 			return fmt.Sprintf("status cannot move from %q to %q", c.Status, e.Status)
 		}
 	case CallCanceled:
-		if c.Status != StatusQueued && c.Status != StatusRinging {
+		if c.Status != StatusQueued && c.Status != StatusRinging && c.Status != "" {
 			return fmt.Sprintf("cancel of a %s call", statusWord(c.Status))
 		}
 		if e.PreviousStatus != c.Status {

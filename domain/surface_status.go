@@ -1,0 +1,120 @@
+package domain
+
+import "strings"
+
+// Each surface speaks its own status words. The functions below map them
+// onto the canonical Status (Parse...) and back (...Word), one pair per
+// surface vocabulary, so that the API never holds a mapping of its own. The
+// surface's word is kept verbatim beside the canonical status on the Call
+// (ProviderStatus, VoiceCallStatus); the ...Word functions are the fallback
+// for calls that never had a word on that surface.
+
+// ParseMoonbaseStatus maps a Moonbase provider_status (free text from the
+// provider) onto a canonical status. Case, surrounding space and the
+// separators "_", " " and "-" do not matter. It returns false for a word it
+// does not know: the upsert then keeps the word verbatim and derives the
+// canonical status from the times when it can.
+func ParseMoonbaseStatus(word string) (Status, bool) {
+	w := strings.ToLower(strings.TrimSpace(word))
+	w = strings.NewReplacer("_", "-", " ", "-").Replace(w)
+	switch w {
+	case "queued", "initiated", "created", "pending":
+		return StatusQueued, true
+	case "ringing":
+		return StatusRinging, true
+	case "in-progress", "inprogress", "answered", "active", "ongoing", "connected":
+		return StatusInProgress, true
+	case "completed", "complete", "ended", "finished", "voicemail":
+		return StatusCompleted, true
+	case "busy":
+		return StatusBusy, true
+	case "failed":
+		return StatusFailed, true
+	case "no-answer", "noanswer", "missed", "unanswered":
+		return StatusNoAnswer, true
+	case "canceled", "cancelled":
+		return StatusCanceled, true
+	}
+	return "", false
+}
+
+// MoonbaseStatusWord is the provider_status the Moonbase surface shows for
+// a call that has no verbatim provider status: the canonical word.
+func MoonbaseStatusWord(s Status) string { return string(s) }
+
+// ParseCallHistoryStatus maps a call-history status (lower-case words such
+// as "completed") onto a canonical status. It knows the canonical words and
+// the usual synonyms Moonbase knows, in lower case only; false otherwise.
+func ParseCallHistoryStatus(word string) (Status, bool) {
+	if word != strings.ToLower(word) {
+		return "", false
+	}
+	return ParseMoonbaseStatus(word)
+}
+
+// CallHistoryStatusWord is the status the call-history surface shows: the
+// canonical word, lower case.
+func CallHistoryStatusWord(s Status) string { return string(s) }
+
+// The VoiceCall statuses, exact and upper case as that surface requires.
+const (
+	VoiceCallIncomingCall            = "INCOMING_CALL"
+	VoiceCallAnsweredByStaff         = "ANSWERED_BY_STAFF"
+	VoiceCallMissed                  = "MISSED"
+	VoiceCallAnsweredByCallsProvider = "ANSWERED_BY_CALLS_PROVIDER"
+	VoiceCallMissedCallHandled       = "MISSED_CALL_HANDLED"
+	VoiceCallVoicemailReceived       = "VOICEMAIL_RECEIVED"
+)
+
+// ParseVoiceCallStatus maps a VoiceCall status onto a canonical status:
+// INCOMING_CALL → ringing, ANSWERED_BY_STAFF and ANSWERED_BY_CALLS_PROVIDER
+// → in-progress, MISSED and MISSED_CALL_HANDLED → no-answer,
+// VOICEMAIL_RECEIVED → completed. The surface's enums are case-sensitive:
+// anything else, "missed" included, is false (an invalid value).
+func ParseVoiceCallStatus(word string) (Status, bool) {
+	switch word {
+	case VoiceCallIncomingCall:
+		return StatusRinging, true
+	case VoiceCallAnsweredByStaff, VoiceCallAnsweredByCallsProvider:
+		return StatusInProgress, true
+	case VoiceCallMissed, VoiceCallMissedCallHandled:
+		return StatusNoAnswer, true
+	case VoiceCallVoicemailReceived:
+		return StatusCompleted, true
+	}
+	return "", false
+}
+
+// VoiceCallStatusWord is the VoiceCall status shown for a call that never
+// had one on that surface (created elsewhere): the nearest VoiceCall word.
+// An answered call, over or not, reads ANSWERED_BY_STAFF; a call that ended
+// unanswered for any reason reads MISSED.
+func VoiceCallStatusWord(s Status) string {
+	switch s {
+	case StatusInProgress, StatusCompleted:
+		return VoiceCallAnsweredByStaff
+	case StatusBusy, StatusFailed, StatusNoAnswer, StatusCanceled:
+		return VoiceCallMissed
+	}
+	return VoiceCallIncomingCall
+}
+
+// ParseLaMLStatus maps a LaML (Twilio) status onto a canonical status: the
+// eight canonical words, exactly. Writes use it.
+func ParseLaMLStatus(word string) (Status, bool) {
+	s := Status(word)
+	return s, s.Valid()
+}
+
+// ParseLaMLStatusFilter is ParseLaMLStatus for reads (the Status filter of a
+// call list): it also takes "initiated", Twilio's word for a call being
+// placed, as queued.
+func ParseLaMLStatusFilter(word string) (Status, bool) {
+	if word == "initiated" {
+		return StatusQueued, true
+	}
+	return ParseLaMLStatus(word)
+}
+
+// LaMLStatusWord is the status the LaML surface shows: the canonical word.
+func LaMLStatusWord(s Status) string { return string(s) }
