@@ -1,0 +1,337 @@
+package eventstore
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// # Export format, version 1
+//
+// Export writes, and Import reads, JSON Lines: one event per line, in $all
+// order, each line a JSON object with these fields (a stored format: archives
+// written with it must import forever; add fields, never change one):
+//
+//	stream          string   the stream id
+//	revision        number   the event's 0-based revision in its stream
+//	position        object   {"commit": n, "prepare": n}, its place in $all
+//	id              string   the event id (UUID)
+//	type            string   the event type name
+//	data            JSON     the event data, byte for byte as stored, when it is
+//	                         compact valid UTF-8 JSON (what the ledger writes)
+//	data_base64     string   otherwise: the data bytes in standard base64
+//	metadata        JSON     the metadata, under the same rule as data
+//	metadata_base64 string   otherwise: the metadata bytes in base64
+//	recorded_at     string   when the source store committed it, RFC 3339 with
+//	                         nanoseconds, UTC
+//	hash            string   the stream-chain hash (ChainHash), hex
+//	all_hash        string   the $all-chain hash (AllChainHash), hex; omitted
+//	                         when the source stores no $all chain
+//
+// Exactly one of data and data_base64 is present, unless the data is empty
+// (neither); the same for metadata (neither when there is none). The bytes
+// written under data are the stored bytes themselves: the encoder neither
+// escapes HTML nor re-indents, and only compact JSON is written raw, so that
+// every hash recomputes from the file alone.
+
+// exportLine is one line of the export format.
+type exportLine struct {
+	Stream         string          `json:"stream"`
+	Revision       uint64          `json:"revision"`
+	Position       exportPosition  `json:"position"`
+	ID             uuid.UUID       `json:"id"`
+	Type           string          `json:"type"`
+	Data           json.RawMessage `json:"data,omitempty"`
+	DataBase64     []byte          `json:"data_base64,omitempty"`
+	Metadata       json.RawMessage `json:"metadata,omitempty"`
+	MetadataBase64 []byte          `json:"metadata_base64,omitempty"`
+	RecordedAt     time.Time       `json:"recorded_at"`
+	Hash           Hash            `json:"hash"`
+	AllHash        *Hash           `json:"all_hash,omitempty"`
+}
+
+type exportPosition struct {
+	Commit  uint64 `json:"commit"`
+	Prepare uint64 `json:"prepare"`
+}
+
+// ExportLineBytesMax bounds one line of an export: the largest event (data
+// and metadata up to BatchBytesMax, in base64 at worst) plus its other
+// fields. Import refuses longer lines rather than buffer without limit.
+const ExportLineBytesMax = 2*BatchBytesMax + 64<<10
+
+// ExportStats says what Export or Import moved.
+type ExportStats struct {
+	// Events and Streams count the events and distinct streams.
+	Events  uint64
+	Streams uint64
+	// Last is the position of the last event in the source (Export, Import's
+	// file) ; Start when there were none.
+	Last Position
+	// LastAllHash is the $all hash at Last, recomputed over the events moved.
+	LastAllHash Hash
+}
+
+// rawJSON reports whether b can be written into a line as raw JSON and read
+// back byte for byte: valid, compact, UTF-8 JSON.
+func rawJSON(b []byte) bool {
+	if len(b) == 0 || !utf8.Valid(b) || !json.Valid(b) {
+		return false
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, b); err != nil {
+		return false
+	}
+	return bytes.Equal(compact.Bytes(), b)
+}
+
+// toLine turns a record into its export line.
+func toLine(r *Record) exportLine {
+	l := exportLine{
+		Stream:     r.StreamID,
+		Revision:   r.Revision,
+		Position:   exportPosition{Commit: r.Position.Commit, Prepare: r.Position.Prepare},
+		ID:         r.ID,
+		Type:       r.Type,
+		RecordedAt: r.RecordedAt.UTC(),
+		Hash:       r.Hash,
+	}
+	if rawJSON(r.Data) {
+		l.Data = r.Data
+	} else if len(r.Data) > 0 {
+		l.DataBase64 = r.Data
+	}
+	if rawJSON(r.Metadata) {
+		l.Metadata = r.Metadata
+	} else if len(r.Metadata) > 0 {
+		l.MetadataBase64 = r.Metadata
+	}
+	if !r.AllHash.IsZero() {
+		h := r.AllHash
+		l.AllHash = &h
+	}
+	return l
+}
+
+// toRecord turns an export line back into the record it describes.
+func (l *exportLine) toRecord() (Record, error) {
+	r := Record{
+		StreamID:   l.Stream,
+		Revision:   l.Revision,
+		Position:   Position{Commit: l.Position.Commit, Prepare: l.Position.Prepare},
+		ID:         l.ID,
+		Type:       l.Type,
+		RecordedAt: l.RecordedAt,
+		Hash:       l.Hash,
+	}
+	if len(l.Data) > 0 && len(l.DataBase64) > 0 {
+		return r, errors.New("both data and data_base64")
+	}
+	if len(l.Metadata) > 0 && len(l.MetadataBase64) > 0 {
+		return r, errors.New("both metadata and metadata_base64")
+	}
+	r.Data = []byte(l.Data)
+	if len(l.DataBase64) > 0 {
+		r.Data = l.DataBase64
+	}
+	if len(l.Metadata) > 0 {
+		r.Metadata = []byte(l.Metadata)
+	}
+	if len(l.MetadataBase64) > 0 {
+		r.Metadata = l.MetadataBase64
+	}
+	if l.AllHash != nil {
+		r.AllHash = *l.AllHash
+	}
+	return r, nil
+}
+
+// Export writes every event of store's $all to w in the export format, in
+// position order, reading in batches of ReadBatchEvents. It checks the chains
+// as it reads (as Verify does) and fails on the first broken link rather than
+// archive a log that would not import. w is buffered by Export and flushed
+// before it returns; a cancelled ctx stops it with ctx.Err() (wrapped) and w
+// may then hold a partial export, which Import detects only as a shorter log:
+// callers write to a temporary file and rename it on success.
+func Export(ctx context.Context, store Store, w io.Writer, progress Progress) (ExportStats, error) {
+	total := uint64(0)
+	if hr, ok := store.(HeadReader); ok {
+		head, _, err := hr.Head(ctx)
+		if err != nil {
+			return ExportStats{}, fmt.Errorf("export: read head: %w", err)
+		}
+		total = head.Commit
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	c := newChainChecker()
+	stats := func() ExportStats {
+		return ExportStats{Events: c.events, Streams: uint64(len(c.streams)), Last: c.last, LastAllHash: c.allHash}
+	}
+	for batches := uint64(0); batches < batchesMax; batches++ {
+		if err := ctx.Err(); err != nil {
+			return stats(), fmt.Errorf("export: %w", err)
+		}
+		records, err := store.ReadAll(ctx, c.last, ReadBatchEvents)
+		if err != nil {
+			return stats(), fmt.Errorf("export: read $all after %s: %w", c.last, err)
+		}
+		for i := range records {
+			r := &records[i]
+			if reason := c.check(r); reason != "" {
+				return stats(), fmt.Errorf("export: position %s, stream %s, revision %d: %s: %w", r.Position, r.StreamID, r.Revision, reason, ErrChainBroken)
+			}
+			if err := enc.Encode(toLine(r)); err != nil {
+				return stats(), fmt.Errorf("export: write position %s: %w", r.Position, err)
+			}
+		}
+		progress.report(c.events, total)
+		if len(records) < ReadBatchEvents {
+			if err := bw.Flush(); err != nil {
+				return stats(), fmt.Errorf("export: flush: %w", err)
+			}
+			return stats(), nil
+		}
+	}
+	return stats(), fmt.Errorf("export: more than %d batches of $all: %w", batchesMax, errTooLong)
+}
+
+// ErrChainBroken is returned (wrapped, naming the event) by Export when the
+// log it reads does not verify, and by Import when the file it reads does
+// not: a hash that does not recompute, a revision out of sequence, a
+// position that does not rise.
+var ErrChainBroken = errors.New("eventstore: hash chain broken")
+
+// ErrNotEmpty is returned by Import when the target store already holds
+// events: an import recreates a log whole, it never merges into one.
+var ErrNotEmpty = errors.New("eventstore: store is not empty")
+
+// ErrBadExport is returned (wrapped, naming the line) by Import for a line
+// that is not in the export format.
+var ErrBadExport = errors.New("eventstore: malformed export line")
+
+// Import reads an export (see the format above) from r and appends every
+// event to store, which must be empty (ErrNotEmpty otherwise). It verifies
+// the file as it goes, before appending each batch: every hash is recomputed
+// and compared, every revision must follow the last of its stream, positions
+// must rise (ErrChainBroken, naming the line). Events keep their ids and
+// order; each stream's consecutive events are appended together, with the
+// Exact (or NoStream) expectation of where the stream must be, so the
+// imported store has the same stream hashes, and the same $all hashes too
+// when the source's positions were 1..N, as the embedded store's are.
+//
+// An import stopped half way (ctx cancelled, a broken line) leaves the events
+// appended so far in store and returns an error: callers import into a fresh
+// temporary store and keep it only when Import returns nil.
+func Import(ctx context.Context, store Store, r io.Reader, progress Progress) (ExportStats, error) {
+	existing, err := store.ReadAll(ctx, Start, 1)
+	if err != nil {
+		return ExportStats{}, fmt.Errorf("import: check the store is empty: %w", err)
+	}
+	if len(existing) > 0 {
+		return ExportStats{}, fmt.Errorf("import: %w: it holds position %s", ErrNotEmpty, existing[0].Position)
+	}
+
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), ExportLineBytesMax)
+	c := newChainChecker()
+	var batch pendingAppend
+	stats := func() ExportStats {
+		return ExportStats{Events: c.events, Streams: uint64(len(c.streams)), Last: c.last, LastAllHash: c.allHash}
+	}
+	flush := func() error {
+		if len(batch.events) == 0 {
+			return nil
+		}
+		res, err := store.Append(ctx, batch.stream, batch.expected, batch.events)
+		if err != nil {
+			return fmt.Errorf("import: append %d events to %s: %w", len(batch.events), batch.stream, err)
+		}
+		if res.Revision != batch.lastRevision {
+			return fmt.Errorf("import: append to %s ended at revision %d, the file says %d: %w", batch.stream, res.Revision, batch.lastRevision, ErrChainBroken)
+		}
+		batch = pendingAppend{}
+		progress.report(c.events, 0)
+		return nil
+	}
+
+	lineNo := uint64(0)
+	for sc.Scan() {
+		lineNo++
+		if err := ctx.Err(); err != nil {
+			return stats(), fmt.Errorf("import: line %d: %w", lineNo, err)
+		}
+		raw := sc.Bytes()
+		if len(bytes.TrimSpace(raw)) == 0 {
+			continue
+		}
+		var l exportLine
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return stats(), fmt.Errorf("import: line %d: %w: %v", lineNo, ErrBadExport, err)
+		}
+		rec, err := l.toRecord()
+		if err != nil {
+			return stats(), fmt.Errorf("import: line %d: %w: %v", lineNo, ErrBadExport, err)
+		}
+		if reason := c.check(&rec); reason != "" {
+			return stats(), fmt.Errorf("import: line %d (position %s, stream %s, revision %d): %s: %w", lineNo, rec.Position, rec.StreamID, rec.Revision, reason, ErrChainBroken)
+		}
+		ev := EventData{ID: rec.ID, Type: rec.Type, Data: rec.Data, Metadata: rec.Metadata}
+		if !batch.accepts(rec.StreamID, &ev) {
+			if err := flush(); err != nil {
+				return stats(), err
+			}
+		}
+		batch.add(&rec, ev)
+	}
+	if err := sc.Err(); err != nil {
+		return stats(), fmt.Errorf("import: read line %d: %w", lineNo+1, err)
+	}
+	if err := flush(); err != nil {
+		return stats(), err
+	}
+	return stats(), nil
+}
+
+// pendingAppend gathers consecutive events of one stream into one append.
+type pendingAppend struct {
+	stream       string
+	expected     ExpectedRevision
+	lastRevision uint64
+	bytes        int
+	events       []EventData
+}
+
+// accepts reports whether ev of stream can join the batch without breaking
+// the order of $all or the shared append limits.
+func (p *pendingAppend) accepts(stream string, ev *EventData) bool {
+	if len(p.events) == 0 {
+		return true
+	}
+	return p.stream == stream &&
+		len(p.events) < BatchEventsMax &&
+		p.bytes+len(ev.Data)+len(ev.Metadata) <= BatchBytesMax
+}
+
+// add appends ev (the event of rec) to the batch, which accepts it.
+func (p *pendingAppend) add(rec *Record, ev EventData) {
+	if len(p.events) == 0 {
+		p.stream = rec.StreamID
+		p.expected = NoStream()
+		if rec.Revision > 0 {
+			p.expected = Exact(rec.Revision - 1)
+		}
+	}
+	p.lastRevision = rec.Revision
+	p.bytes += len(ev.Data) + len(ev.Metadata)
+	p.events = append(p.events, ev)
+}
