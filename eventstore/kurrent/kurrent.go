@@ -1,0 +1,736 @@
+package kurrent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/eventstore"
+)
+
+// Type is the backend's name, as selected in configuration.
+const Type = "kurrent"
+
+var _ eventstore.Store = (*Store)(nil)
+
+// Options tunes a Store. The zero value of each field means the default
+// named in its comment; DefaultOptions spells them out.
+type Options struct {
+	// Logger receives the store's and the client's log lines. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// AppendAttemptsMax bounds how many times Append reads and tries again
+	// when another writer moves the stream between its read and its write,
+	// for Any and StreamExists expectations. Zero means 32.
+	AppendAttemptsMax int
+	// IdempotencyWindowEvents is how many of a stream's newest events Append
+	// reads to recognise retries and duplicate ids. Zero means 256.
+	IdempotencyWindowEvents int
+	// ReadPageEvents is how many events one read request asks the server
+	// for. Zero means 512.
+	ReadPageEvents int
+	// ReconnectDelayMin and ReconnectDelayMax bound the backoff of a
+	// subscription between attempts to subscribe again after it dropped.
+	// Zero means 50ms and 5s.
+	ReconnectDelayMin time.Duration
+	ReconnectDelayMax time.Duration
+}
+
+// DefaultOptions returns the options a Store uses when given zero values.
+func DefaultOptions() Options {
+	return Options{
+		AppendAttemptsMax:       32,
+		IdempotencyWindowEvents: 256,
+		ReadPageEvents:          512,
+		ReconnectDelayMin:       50 * time.Millisecond,
+		ReconnectDelayMax:       5 * time.Second,
+	}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.AppendAttemptsMax <= 0 {
+		o.AppendAttemptsMax = d.AppendAttemptsMax
+	}
+	if o.IdempotencyWindowEvents <= 0 {
+		o.IdempotencyWindowEvents = d.IdempotencyWindowEvents
+	}
+	if o.ReadPageEvents <= 0 {
+		o.ReadPageEvents = d.ReadPageEvents
+	}
+	if o.ReconnectDelayMin <= 0 {
+		o.ReconnectDelayMin = d.ReconnectDelayMin
+	}
+	if o.ReconnectDelayMax < o.ReconnectDelayMin {
+		o.ReconnectDelayMax = max(d.ReconnectDelayMax, o.ReconnectDelayMin)
+	}
+	return o
+}
+
+// Store is an eventstore.Store on a KurrentDB node or cluster. It is safe
+// for concurrent use.
+//
+// The official client gives up for good when it cannot rediscover a node
+// (after its maxDiscoverAttempts), so Store replaces a client that reports
+// itself closed with a new one from the same configuration: a store
+// outlives a server restart.
+type Store struct {
+	config  esdb.Configuration
+	options Options
+	logger  *slog.Logger
+
+	closed   atomic.Bool
+	closeCtx context.Context // cancelled by Close, ending every call
+	cancel   context.CancelFunc
+
+	mu         sync.Mutex // guards client and generation
+	client     *esdb.Client
+	generation uint64 // counts client replacements
+}
+
+// Open connects to KurrentDB with a connection string as the official
+// client parses it: esdb://host:port for one node, esdb+discover://host or
+// esdb://host1,host2,host3 for a cluster found by gossip, with user
+// credentials (esdb://user:password@host) and TLS settings (tls=false,
+// tlsCAFile, tlsVerifyCert). esdb:// uses TLS unless tls=false.
+//
+// Open checks that a node answers, within ctx, so that a wrong address fails
+// at start rather than at the first append.
+func Open(ctx context.Context, connectionString string, options Options) (*Store, error) {
+	config, err := esdb.ParseConnectionString(connectionString)
+	if err != nil {
+		return nil, fmt.Errorf("kurrent: connection string: %w", err)
+	}
+	options = options.withDefaults()
+	config.Logger = clientLogger(options.Logger)
+	closeCtx, cancel := context.WithCancel(context.Background())
+	s := &Store{config: *config, options: options, logger: options.Logger, closeCtx: closeCtx, cancel: cancel}
+	client, err := esdb.NewClient(&s.config)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("kurrent: client: %w", err)
+	}
+	s.client = client
+	if _, err := callClient(ctx, client, func(c *esdb.Client) (*esdb.ServerVersion, error) {
+		return c.GetServerVersion()
+	}); err != nil {
+		cancel()
+		// The client is ours alone: no call can be using its channel.
+		_ = client.Close()
+		return nil, fmt.Errorf("kurrent: connect: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the client. Calls in progress end with ErrClosed; later
+// calls return ErrClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.cancel()
+	s.mu.Lock()
+	c := s.client
+	s.mu.Unlock()
+	return c.Close()
+}
+
+// clientLogger sends the client's log lines to logger. The client logs every
+// discovery attempt at info level, so info becomes debug.
+func clientLogger(logger *slog.Logger) esdb.LoggingFunc {
+	return func(level esdb.LogLevel, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		switch level {
+		case esdb.LogError, esdb.LogWarn:
+			logger.Warn("kurrentdb client", "level", level, "msg", msg)
+		default:
+			logger.Debug("kurrentdb client", "level", level, "msg", msg)
+		}
+	}
+}
+
+// opContext returns ctx, also cancelled when the store closes.
+func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.closeCtx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// current returns the client in use and its generation.
+func (s *Store) current() (*esdb.Client, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.client, s.generation
+}
+
+// renew replaces the client of the given generation, if it is still the
+// current one, after it reported itself closed. The old client is left to
+// the garbage collector rather than closed: a client that gave up can have
+// calls blocked sending to its internal channel, and closing that channel
+// would make them panic.
+func (s *Store) renew(generation uint64) {
+	if s.closed.Load() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.generation != generation {
+		return
+	}
+	client, err := esdb.NewClient(&s.config)
+	if err != nil {
+		s.logger.Error("kurrent: new client", "err", err)
+		return
+	}
+	s.client = client
+	s.generation++
+	s.logger.Info("kurrent: replaced a client that gave up reconnecting", "generation", s.generation)
+}
+
+// call runs fn with the current client, renewing the client when it reports
+// itself closed.
+func call[T any](ctx context.Context, s *Store, fn func(*esdb.Client) (T, error)) (T, error) {
+	client, generation := s.current()
+	v, err := callClient(ctx, client, fn)
+	if isCode(err, esdb.ErrorCodeConnectionClosed) {
+		s.renew(generation)
+	}
+	return v, err
+}
+
+// callClient runs fn in its own goroutine and returns when it does or when
+// ctx is done. The client waits for a connection without looking at any
+// context (and, after it gave up reconnecting, can wait forever); this keeps
+// the store's calls bounded by their context all the same.
+func callClient[T any](ctx context.Context, client *esdb.Client, fn func(*esdb.Client) (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := fn(client)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// isCode reports whether err is a client error with the given code.
+func isCode(err error, code esdb.ErrorCode) bool {
+	var e *esdb.Error
+	return errors.As(err, &e) && e.Code() == code
+}
+
+// fail turns an error of a call into the error the store returns: ErrClosed
+// once the store is closed, the context's error when ctx is done, and the
+// error wrapped with what the store was doing otherwise.
+func (s *Store) fail(ctx context.Context, what string, err error) error {
+	switch {
+	case s.closed.Load():
+		return fmt.Errorf("kurrent: %s: %w", what, eventstore.ErrClosed)
+	case ctx.Err() != nil:
+		return fmt.Errorf("kurrent: %s: %w", what, ctx.Err())
+	default:
+		return fmt.Errorf("kurrent: %s: %w", what, err)
+	}
+}
+
+// begin checks the store and ctx before a call starts.
+func (s *Store) begin(ctx context.Context, what string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("kurrent: %s: %w", what, eventstore.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("kurrent: %s: %w", what, err)
+	}
+	return nil
+}
+
+// Revision arithmetic, in one place. Our revisions and KurrentDB's are the
+// same numbers: both count a stream's events from 0, and both name "no
+// events yet" separately rather than as a revision (KurrentDB's -1 stays
+// inside the server; the wire has a no_stream case). So an append after
+// last writes at last+1, the first append at 0, and the expectation that
+// pins a stream to what was read is the exact last revision, or "no stream".
+func nextRevision(last uint64, exists bool) uint64 {
+	if !exists {
+		return 0
+	}
+	return last + 1
+}
+
+// expectedAt is the KurrentDB expectation that the stream is still where it
+// was read: at revision last, or without events.
+func expectedAt(last uint64, exists bool) esdb.ExpectedRevision {
+	if !exists {
+		return esdb.NoStream{}
+	}
+	return esdb.Revision(last)
+}
+
+// Append writes events to stream; see eventstore.Store and the package
+// comment for how it keeps hashes and recognises retries.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	what := "append to " + stream
+	if err := eventstore.ValidateAppend(stream, events); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := s.begin(ctx, what); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	ctx, done := s.opContext(ctx)
+	defer done()
+	for attempt := 1; ; attempt++ {
+		res, again, err := s.appendOnce(ctx, stream, expected, events)
+		if !again || attempt >= s.options.AppendAttemptsMax {
+			return res, err
+		}
+		// Another writer moved the stream between our read and our write:
+		// wait a little, at random, so that contending writers spread out.
+		delay := time.Duration(rand.Int64N(int64(time.Millisecond) * int64(min(attempt, 10))))
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return eventstore.AppendResult{}, s.fail(ctx, what, ctx.Err())
+		}
+	}
+}
+
+// appendOnce reads the stream, recognises a retry or checks the
+// expectation, and appends at the exact revision read. again reports that
+// the server refused the append because the stream moved since the read: the
+// caller reads and tries again, and err is then the conflict to report if it
+// runs out of attempts.
+func (s *Store) appendOnce(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (res eventstore.AppendResult, again bool, err error) {
+	what := "append to " + stream
+	recent, err := s.readNewest(ctx, stream, s.options.IdempotencyWindowEvents)
+	if err != nil {
+		return eventstore.AppendResult{}, false, err
+	}
+	if res, found, err := s.findRetry(ctx, stream, expected, recent, events); err != nil || found {
+		return res, false, err
+	}
+	exists := len(recent) > 0
+	var last eventstore.Record
+	if exists {
+		last = recent[len(recent)-1]
+	}
+	if !expected.Matches(last.Revision, exists) {
+		return eventstore.AppendResult{}, false, &eventstore.VersionConflictError{Stream: stream, Expected: expected, Actual: last.Revision, Exists: exists}
+	}
+
+	first := nextRevision(last.Revision, exists)
+	proposed := make([]esdb.EventData, len(events))
+	prev := last.Hash
+	for i, e := range events {
+		hash := eventstore.ChainHash(prev, stream, first+uint64(i), e.ID, e.Type, e.Data, e.Metadata)
+		proposed[i] = esdb.EventData{
+			EventID:     e.ID,
+			EventType:   e.Type,
+			ContentType: esdb.ContentTypeJson,
+			Data:        e.Data,
+			Metadata:    wrapMetadata(hash, e.Metadata),
+		}
+		prev = hash
+	}
+	result, err := call(ctx, s, func(c *esdb.Client) (*esdb.WriteResult, error) {
+		return c.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expectedAt(last.Revision, exists)}, proposed...)
+	})
+	if isCode(err, esdb.ErrorCodeWrongExpectedVersion) {
+		return eventstore.AppendResult{}, true, &eventstore.VersionConflictError{Stream: stream, Expected: expected, Actual: last.Revision, Exists: exists}
+	}
+	if err != nil {
+		return eventstore.AppendResult{}, false, s.fail(ctx, what, err)
+	}
+	lastRevision := first + uint64(len(events)) - 1
+	if result.NextExpectedVersion != lastRevision {
+		// The server wrote at the exact revision we named, so it must answer
+		// with the revision we computed: anything else is a broken invariant.
+		return eventstore.AppendResult{}, false, fmt.Errorf("kurrent: %s: server answered revision %d, want %d", what, result.NextExpectedVersion, lastRevision)
+	}
+	pos := eventstore.Position{Commit: result.CommitPosition, Prepare: result.PreparePosition}
+	if pos.IsStart() {
+		// The server answered without a position (no_position): read it.
+		recs, err := s.readForward(ctx, stream, lastRevision, 1)
+		if err != nil {
+			return eventstore.AppendResult{}, false, err
+		}
+		if len(recs) != 1 || recs[0].ID != events[len(events)-1].ID {
+			return eventstore.AppendResult{}, false, fmt.Errorf("kurrent: %s: the last event written is not at revision %d", what, lastRevision)
+		}
+		pos = recs[0].Position
+	}
+	return eventstore.AppendResult{Revision: lastRevision, Position: pos}, false, nil
+}
+
+// findRetry recognises a batch already recorded in stream: all its ids, in
+// order, at consecutive revisions. recent holds the stream's newest events in
+// revision order. It looks in recent and, when the expectation names a
+// revision older than recent, right after it. An id of the batch found in
+// the stream but not as this batch is ErrDuplicateEventID.
+func (s *Store) findRetry(ctx context.Context, stream string, expected eventstore.ExpectedRevision, recent []eventstore.Record, events []eventstore.EventData) (eventstore.AppendResult, bool, error) {
+	if len(recent) == 0 {
+		return eventstore.AppendResult{}, false, nil
+	}
+	candidates := recent
+	// The place an Exact or NoStream expectation names is where an original
+	// append wrote, whatever has been written since.
+	after, named := expected.ExactRevision()
+	start := after + 1
+	if expected.IsNoStream() {
+		named, start = true, 0
+	}
+	if named && start < recent[0].Revision {
+		older, err := s.readForward(ctx, stream, start, min(len(events), int(recent[0].Revision-start)))
+		if err != nil {
+			return eventstore.AppendResult{}, false, err
+		}
+		candidates = append(older, recent...)
+	}
+	index := make(map[uuid.UUID]int, len(candidates))
+	for i, r := range candidates {
+		index[r.ID] = i
+	}
+	at, ok := index[events[0].ID]
+	if ok && at+len(events) <= len(candidates) {
+		batch := candidates[at : at+len(events)]
+		match := true
+		for i, e := range events {
+			if batch[i].ID != e.ID || (i > 0 && batch[i].Revision != batch[i-1].Revision+1) {
+				match = false
+				break
+			}
+		}
+		if match {
+			last := batch[len(batch)-1]
+			return eventstore.AppendResult{Revision: last.Revision, Position: last.Position}, true, nil
+		}
+	}
+	for _, e := range events {
+		if _, dup := index[e.ID]; dup {
+			return eventstore.AppendResult{}, false, fmt.Errorf("kurrent: append to %s: event %s is already recorded, not as this batch: %w", stream, e.ID, eventstore.ErrDuplicateEventID)
+		}
+	}
+	return eventstore.AppendResult{}, false, nil
+}
+
+// readNewest returns up to count of stream's newest events in revision
+// order, or none when the stream does not exist.
+func (s *Store) readNewest(ctx context.Context, stream string, count int) ([]eventstore.Record, error) {
+	recs, err := s.readStreamPage(ctx, stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}, count)
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i, j := 0, len(recs)-1; i < j; i, j = i+1, j-1 {
+		recs[i], recs[j] = recs[j], recs[i]
+	}
+	return recs, nil
+}
+
+// readForward returns up to count events of stream from revision from.
+func (s *Store) readForward(ctx context.Context, stream string, from uint64, count int) ([]eventstore.Record, error) {
+	return s.readStreamPage(ctx, stream, esdb.ReadStreamOptions{Direction: esdb.Forwards, From: esdb.Revision(from)}, count)
+}
+
+// readStreamPage runs one read of stream and decodes its events.
+func (s *Store) readStreamPage(ctx context.Context, stream string, opts esdb.ReadStreamOptions, count int) ([]eventstore.Record, error) {
+	what := "read " + stream
+	recs, err := call(ctx, s, func(c *esdb.Client) ([]eventstore.Record, error) {
+		rs, err := c.ReadStream(ctx, stream, opts, uint64(count))
+		if err != nil {
+			return nil, err
+		}
+		defer rs.Close()
+		var recs []eventstore.Record
+		for range count {
+			ev, err := rs.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			r, err := decode(ev)
+			if err != nil {
+				return nil, err
+			}
+			recs = append(recs, r)
+		}
+		return recs, nil
+	})
+	if isCode(err, esdb.ErrorCodeResourceNotFound) {
+		return nil, fmt.Errorf("kurrent: %s: %w", what, eventstore.ErrStreamNotFound)
+	}
+	if err != nil {
+		return nil, s.fail(ctx, what, err)
+	}
+	return recs, nil
+}
+
+// decode turns a client event into a Record, unwrapping the envelope.
+func decode(ev *esdb.ResolvedEvent) (eventstore.Record, error) {
+	e := ev.OriginalEvent()
+	if e == nil {
+		return eventstore.Record{}, errors.New("kurrent: read an event without a recorded event")
+	}
+	metadata, hash, err := unwrapMetadata(e.UserMetadata)
+	if err != nil {
+		return eventstore.Record{}, fmt.Errorf("kurrent: %s@%d: %w", e.StreamID, e.EventNumber, err)
+	}
+	return eventstore.Record{
+		StreamID:   e.StreamID,
+		Revision:   e.EventNumber,
+		Position:   eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare},
+		ID:         e.EventID,
+		Type:       e.EventType,
+		Data:       e.Data,
+		Metadata:   metadata,
+		RecordedAt: e.CreatedDate.UTC(),
+		Hash:       hash,
+	}, nil
+}
+
+// isSystem reports whether an event is KurrentDB's own: its type or its
+// stream starts with "$". Such events never come from callledger, whose
+// stream ids and types cannot start with "$" (eventstore.ValidateAppend).
+func isSystem(e *esdb.RecordedEvent) bool {
+	return strings.HasPrefix(e.EventType, "$") || strings.HasPrefix(e.StreamID, "$")
+}
+
+// ReadStream returns events of stream from revision from; see
+// eventstore.Store.
+func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.Record, error) {
+	if err := s.begin(ctx, "read "+stream); err != nil {
+		return nil, err
+	}
+	ctx, done := s.opContext(ctx)
+	defer done()
+	var out []eventstore.Record
+	for {
+		count := s.options.ReadPageEvents
+		if limit > 0 {
+			count = min(count, limit-len(out))
+		}
+		recs, err := s.readForward(ctx, stream, from, count)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+		if len(recs) < count || (limit > 0 && len(out) >= limit) {
+			return out, nil
+		}
+		from = recs[len(recs)-1].Revision + 1
+	}
+}
+
+// allPosition is where a read or subscription of $all starts.
+func allPosition(p eventstore.Position) esdb.AllPosition {
+	if p.IsStart() {
+		return esdb.Start{}
+	}
+	return esdb.Position{Commit: p.Commit, Prepare: p.Prepare}
+}
+
+// ReadAll returns events of $all after a position, without system events;
+// see eventstore.Store.
+func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Record, error) {
+	what := "read $all"
+	if err := s.begin(ctx, what); err != nil {
+		return nil, err
+	}
+	ctx, done := s.opContext(ctx)
+	defer done()
+	var out []eventstore.Record
+	cursor := after // the last position seen, system events included
+	for {
+		count := s.options.ReadPageEvents
+		if limit > 0 {
+			// One more than wanted: the server reads from cursor inclusive.
+			count = min(count, limit-len(out)+1)
+		}
+		type page struct {
+			recs []eventstore.Record
+			read int
+			last eventstore.Position
+		}
+		p, err := call(ctx, s, func(c *esdb.Client) (page, error) {
+			var p page
+			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Forwards, From: allPosition(cursor)}, uint64(count))
+			if err != nil {
+				return p, err
+			}
+			defer rs.Close()
+			for range count {
+				ev, err := rs.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					return p, err
+				}
+				p.read++
+				e := ev.OriginalEvent()
+				pos := eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare}
+				if !cursor.Less(pos) {
+					continue // the event at cursor itself
+				}
+				p.last = pos
+				if isSystem(e) {
+					continue
+				}
+				r, err := decode(ev)
+				if err != nil {
+					return p, err
+				}
+				p.recs = append(p.recs, r)
+			}
+			return p, nil
+		})
+		if err != nil {
+			return nil, s.fail(ctx, what, err)
+		}
+		for _, r := range p.recs {
+			if limit > 0 && len(out) >= limit {
+				return out, nil
+			}
+			out = append(out, r)
+		}
+		if p.read < count || (limit > 0 && len(out) >= limit) || p.last.IsStart() {
+			return out, nil
+		}
+		cursor = p.last
+	}
+}
+
+// SubscribeAll yields the events of $all after a position, without system
+// events, catching up then following live; see eventstore.Store. When the
+// subscription drops it subscribes again after the last event it yielded,
+// with a bounded backoff, until ctx is done. It yields an error and ends when
+// the store closes or the server refuses the subscription for good (access
+// denied, bad credentials, unsupported).
+func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.Record, error] {
+	return func(yield func(eventstore.Record, error) bool) {
+		what := "subscribe to $all"
+		if err := s.begin(ctx, what); err != nil {
+			if s.closed.Load() {
+				yield(eventstore.Record{}, err)
+			}
+			return
+		}
+		ctx, done := s.opContext(ctx)
+		defer done()
+		cursor := after
+		delay := s.options.ReconnectDelayMin
+		for {
+			progressed, stopped, err := s.subscribeOnce(ctx, &cursor, yield)
+			if stopped {
+				return
+			}
+			switch {
+			case s.closed.Load():
+				yield(eventstore.Record{}, fmt.Errorf("kurrent: %s: %w", what, eventstore.ErrClosed))
+				return
+			case ctx.Err() != nil:
+				return
+			case isPermanent(err):
+				yield(eventstore.Record{}, s.fail(ctx, what, err))
+				return
+			}
+			if progressed {
+				delay = s.options.ReconnectDelayMin
+			}
+			s.logger.Warn("kurrent: subscription to $all dropped; subscribing again", "after", cursor.String(), "delay", delay, "err", err)
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				if s.closed.Load() {
+					yield(eventstore.Record{}, fmt.Errorf("kurrent: %s: %w", what, eventstore.ErrClosed))
+				}
+				return
+			}
+			delay = min(2*delay, s.options.ReconnectDelayMax)
+		}
+	}
+}
+
+// subscribeOnce subscribes after *cursor and yields events until the
+// subscription drops (err says why) or the consumer stops ranging (stopped).
+// It advances *cursor past every event it yields, so that the next
+// subscription resumes without gaps or repeats; progressed reports that it
+// yielded at least one event or caught up.
+func (s *Store) subscribeOnce(ctx context.Context, cursor *eventstore.Position, yield func(eventstore.Record, error) bool) (progressed, stopped bool, err error) {
+	sub, err := call(ctx, s, func(c *esdb.Client) (*esdb.Subscription, error) {
+		return c.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
+			From:   allPosition(*cursor),
+			Filter: esdb.ExcludeSystemEventsFilter(),
+		})
+	})
+	if err != nil {
+		return false, false, err
+	}
+	defer sub.Close()
+	for {
+		ev := sub.Recv()
+		switch {
+		case ev.SubscriptionDropped != nil:
+			return progressed, false, ev.SubscriptionDropped.Error
+		case ev.CaughtUp != nil:
+			progressed = true
+		case ev.EventAppeared != nil:
+			e := ev.EventAppeared.OriginalEvent()
+			if e == nil {
+				continue
+			}
+			pos := eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare}
+			// The server starts after the position on its own; this also
+			// holds the line should a server start at it, or resend.
+			if !cursor.Less(pos) || isSystem(e) {
+				continue
+			}
+			r, err := decode(ev.EventAppeared)
+			if err != nil {
+				yield(eventstore.Record{}, err)
+				return progressed, true, nil
+			}
+			if !yield(r, nil) {
+				return progressed, true, nil
+			}
+			*cursor = pos
+			progressed = true
+		}
+	}
+}
+
+// isPermanent reports whether a subscription error will not go away by
+// subscribing again.
+func isPermanent(err error) bool {
+	for _, code := range []esdb.ErrorCode{esdb.ErrorCodeUnauthenticated, esdb.ErrorCodeAccessDenied, esdb.ErrorCodeUnsupportedFeature} {
+		if isCode(err, code) {
+			return true
+		}
+	}
+	return false
+}

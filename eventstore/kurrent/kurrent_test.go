@@ -1,0 +1,371 @@
+package kurrent_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/kurrent"
+	"github.com/callledger/callledger/eventstore/kurrent/kurrenttest"
+	"github.com/callledger/callledger/eventstore/storetest"
+)
+
+// waitMax bounds every wait of these tests.
+const waitMax = 20 * time.Second
+
+// testOptions are the store options of the tests: quiet, with short
+// reconnect delays so that reconnecting tests stay fast.
+func testOptions() kurrent.Options {
+	o := kurrent.DefaultOptions()
+	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	o.ReconnectDelayMin = 20 * time.Millisecond
+	o.ReconnectDelayMax = 250 * time.Millisecond
+	return o
+}
+
+// mustOpen opens a store on url and closes it when the test ends.
+func mustOpen(tb testing.TB, url string) *kurrent.Store {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	defer cancel()
+	s, err := kurrent.Open(ctx, url, testOptions())
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func ctxFor(tb testing.TB) context.Context {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+func newEvents(n int, typ string) []eventstore.EventData {
+	out := make([]eventstore.EventData, n)
+	for i := range out {
+		out[i] = eventstore.EventData{
+			ID:       uuid.New(),
+			Type:     typ,
+			Data:     []byte(fmt.Sprintf(`{"i":%d}`, i)),
+			Metadata: []byte(fmt.Sprintf(`{"seq":%d}`, i)),
+		}
+	}
+	return out
+}
+
+// TestConformance runs the Store contract through the real client against
+// the protocol test server over loopback TCP, one fresh server per case.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(tb testing.TB) eventstore.Store {
+		srv := kurrenttest.Start(tb)
+		return mustOpen(tb, srv.URL())
+	})
+}
+
+// TestConformanceRealServer runs the Store contract against a real KurrentDB
+// when KURRENTDB_URL names one.
+func TestConformanceRealServer(t *testing.T) {
+	url := os.Getenv("KURRENTDB_URL")
+	if url == "" {
+		t.Skip("KURRENTDB_URL is not set: start a server with " +
+			"`docker run --rm -p 2113:2113 kurrentplatform/kurrentdb --insecure --run-projections=None` " +
+			"and run with KURRENTDB_URL='esdb://127.0.0.1:2113?tls=false'")
+	}
+	storetest.Run(t, func(tb testing.TB) eventstore.Store {
+		return mustOpen(tb, url)
+	})
+}
+
+// TestSubscribeSurvivesServerRestart checks that a subscription outlives
+// its server going away and coming back on the same port with the same
+// log, long enough for the client to give up reconnecting, and resumes
+// without gaps or repeats.
+func TestSubscribeSurvivesServerRestart(t *testing.T) {
+	srv := kurrenttest.Start(t)
+	s := mustOpen(t, srv.URL())
+	stream := "call-" + uuid.NewString()
+	_, err := s.Append(ctxFor(t), stream, eventstore.NoStream(), newEvents(5, "Before"))
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	defer cancel()
+	got := make(chan eventstore.Record, 100)
+	ended := make(chan error, 1)
+	go func() {
+		defer close(ended)
+		for r, err := range s.SubscribeAll(ctx, eventstore.Start) {
+			if err != nil {
+				ended <- err
+				return
+			}
+			got <- r
+		}
+	}()
+	var seen []eventstore.Record
+	receive := func(n int) {
+		t.Helper()
+		for len(seen) < n {
+			select {
+			case r := <-got:
+				seen = append(seen, r)
+			case err := <-ended:
+				require.FailNow(t, "subscription ended", "err: %v", err)
+			case <-ctx.Done():
+				require.FailNow(t, "subscription stalled", "saw %d of %d events", len(seen), n)
+			}
+		}
+	}
+	receive(5)
+
+	srv.Stop()
+	// Longer than the client's discovery (10 attempts, 100ms apart), so that
+	// the client gives up and the store must replace it.
+	time.Sleep(1500 * time.Millisecond)
+	srv.Restart(t)
+
+	// The first appends after the restart may meet the client that gave up;
+	// the store replaces it, so a bounded number of tries succeeds.
+	after := newEvents(5, "After")
+	const triesMax = 100
+	for try := 0; ; try++ {
+		_, err := s.Append(ctxFor(t), stream, eventstore.Exact(4), after)
+		if err == nil {
+			break
+		}
+		require.Less(t, try, triesMax, "append after restart: %v", err)
+		time.Sleep(50 * time.Millisecond)
+	}
+	receive(10)
+	cancel()
+	select {
+	case err, ok := <-ended:
+		if ok {
+			require.NoError(t, err)
+		}
+	case <-time.After(waitMax):
+		require.FailNow(t, "subscription did not end on cancel")
+	}
+	// Nothing more than the ten events arrived.
+	for r := range len(got) {
+		_ = r
+		seen = append(seen, <-got)
+	}
+
+	all, err := s.ReadAll(ctxFor(t), eventstore.Start, 0)
+	require.NoError(t, err)
+	require.Len(t, all, 10)
+	require.Len(t, seen, 10, "no event repeated")
+	for i := range all {
+		assert.Equal(t, all[i].ID, seen[i].ID, "event %d", i)
+		assert.Equal(t, all[i].Position, seen[i].Position, "event %d", i)
+	}
+}
+
+// TestSystemEventsAreFiltered checks that $-prefixed streams and types in
+// $all reach neither ReadAll nor SubscribeAll, and do not disturb "after".
+func TestSystemEventsAreFiltered(t *testing.T) {
+	srv := kurrenttest.Start(t)
+	s := mustOpen(t, srv.URL())
+	var want []uuid.UUID
+	for i := range 4 {
+		evs := newEvents(2, "E")
+		_, err := s.Append(ctxFor(t), fmt.Sprintf("call-%d-%s", i, uuid.NewString()), eventstore.NoStream(), evs)
+		require.NoError(t, err)
+		want = append(want, evs[0].ID, evs[1].ID)
+		srv.AppendSystemEvent("$stats-127.0.0.1:2113", "$statsCollected")
+		srv.AppendSystemEvent("$$call-x", "$metadata")
+	}
+
+	all, err := s.ReadAll(ctxFor(t), eventstore.Start, 0)
+	require.NoError(t, err)
+	require.Len(t, all, len(want))
+	for i, r := range all {
+		assert.Equal(t, want[i], r.ID)
+	}
+	// Paging through system events one wanted event at a time.
+	cursor := eventstore.Start
+	for i := range want {
+		recs, err := s.ReadAll(ctxFor(t), cursor, 1)
+		require.NoError(t, err)
+		require.Len(t, recs, 1, "page %d", i)
+		assert.Equal(t, want[i], recs[0].ID)
+		cursor = recs[0].Position
+	}
+	recs, err := s.ReadAll(ctxFor(t), cursor, 1)
+	require.NoError(t, err)
+	assert.Empty(t, recs)
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	defer cancel()
+	var got []uuid.UUID
+	for r, err := range s.SubscribeAll(ctx, all[1].Position) {
+		require.NoError(t, err)
+		got = append(got, r.ID)
+		if len(got) == len(want)-2 {
+			break
+		}
+	}
+	assert.Equal(t, want[2:], got)
+}
+
+// TestMetadataEnvelope checks the stored format of doc.go: what another
+// KurrentDB client sees in the custom metadata, and that callers get their
+// metadata back byte for byte in every form.
+func TestMetadataEnvelope(t *testing.T) {
+	srv := kurrenttest.Start(t)
+	s := mustOpen(t, srv.URL())
+	tests := []struct {
+		name     string
+		metadata []byte
+		stored   string // the custom metadata, with <H> for the hash
+	}{
+		{"Nil", nil, `{"callledger":1,"hash":"<H>"}`},
+		{"Object", []byte(`{"by":"x", "n":[1 ,2]}`), `{"callledger":1,"hash":"<H>","metadata":{"by":"x", "n":[1 ,2]}}`},
+		{"Array", []byte(`[1]`), `{"callledger":1,"hash":"<H>","metadata":[1]}`},
+		{"Whitespace", []byte(" {} "), `{"callledger":1,"hash":"<H>","metadataBase64":"IHt9IA=="}`},
+		{"NotJSON", []byte("\x00\xff"), `{"callledger":1,"hash":"<H>","metadataBase64":"AP8="}`},
+		{"Empty", []byte{}, `{"callledger":1,"hash":"<H>","metadataBase64":""}`},
+		{"Scalar", []byte(`"s"`), `{"callledger":1,"hash":"<H>","metadataBase64":"InMi"}`},
+	}
+	client := rawClient(t, srv.URL())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stream := "call-" + uuid.NewString()
+			ev := eventstore.EventData{ID: uuid.New(), Type: "E", Data: []byte(`{}`), Metadata: tt.metadata}
+			_, err := s.Append(ctxFor(t), stream, eventstore.NoStream(), []eventstore.EventData{ev})
+			require.NoError(t, err)
+
+			recs, err := s.ReadStream(ctxFor(t), stream, 0, 0)
+			require.NoError(t, err)
+			require.Len(t, recs, 1)
+			assert.Equal(t, tt.metadata, recs[0].Metadata)
+			want := eventstore.ChainHash(eventstore.Hash{}, stream, 0, ev.ID, ev.Type, ev.Data, ev.Metadata)
+			assert.Equal(t, want, recs[0].Hash)
+
+			raw := readRaw(t, client, stream)
+			assert.Equal(t, ev.ID, raw.EventID, "our id is the server's event id")
+			assert.Equal(t, "application/json", raw.ContentType)
+			assert.Equal(t, string(bytes.ReplaceAll([]byte(tt.stored), []byte("<H>"), []byte(want.String()))), string(raw.UserMetadata))
+		})
+	}
+}
+
+// TestForeignEventsReadVerbatim checks that events written by another
+// client, without our envelope, read with their metadata as is and the zero
+// hash, for verify tools to report.
+func TestForeignEventsReadVerbatim(t *testing.T) {
+	srv := kurrenttest.Start(t)
+	s := mustOpen(t, srv.URL())
+	client := rawClient(t, srv.URL())
+	stream := "call-" + uuid.NewString()
+	_, err := client.AppendToStream(ctxFor(t), stream, esdb.AppendToStreamOptions{ExpectedRevision: esdb.NoStream{}}, esdb.EventData{
+		EventID: uuid.New(), EventType: "Foreign", ContentType: esdb.ContentTypeJson, Data: []byte(`{}`), Metadata: []byte(`{"k":1}`),
+	})
+	require.NoError(t, err)
+	recs, err := s.ReadStream(ctxFor(t), stream, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	assert.Equal(t, []byte(`{"k":1}`), recs[0].Metadata)
+	assert.True(t, recs[0].Hash.IsZero())
+
+	// The next append chains from the zero hash the foreign event carries.
+	_, err = s.Append(ctxFor(t), stream, eventstore.Exact(0), newEvents(1, "E"))
+	require.NoError(t, err)
+}
+
+// TestClusterDiscovery checks the esdb+discover:// form: the client reads
+// gossip first, then connects to the leader it names.
+func TestClusterDiscovery(t *testing.T) {
+	srv := kurrenttest.Start(t)
+	s := mustOpen(t, srv.DiscoverURL())
+	_, err := s.Append(ctxFor(t), "call-"+uuid.NewString(), eventstore.NoStream(), newEvents(1, "E"))
+	require.NoError(t, err)
+}
+
+// TestOpenFailsWithoutServer checks that Open reports an unreachable node
+// rather than returning a store that fails later.
+func TestOpenFailsWithoutServer(t *testing.T) {
+	srv := kurrenttest.Start(t)
+	srv.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	defer cancel()
+	_, err := kurrent.Open(ctx, srv.URL()+"&maxDiscoverAttempts=2&discoveryInterval=10", testOptions())
+	require.Error(t, err)
+
+	_, err = kurrent.Open(ctx, "http://127.0.0.1:1", testOptions())
+	require.Error(t, err, "not an esdb:// connection string")
+}
+
+// TestLongStreamRetries checks idempotent retries and duplicate detection
+// beyond the window of newest events Append reads: an Exact retry is found
+// where its expectation points, and pages of reads cover the stream.
+func TestLongStreamRetries(t *testing.T) {
+	srv := kurrenttest.Start(t)
+	o := testOptions()
+	o.IdempotencyWindowEvents = 4
+	o.ReadPageEvents = 3
+	s, err := kurrent.Open(ctxFor(t), srv.URL(), o)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+
+	stream := "call-" + uuid.NewString()
+	_, err = s.Append(ctxFor(t), stream, eventstore.NoStream(), newEvents(2, "First"))
+	require.NoError(t, err)
+	batch := newEvents(3, "Batch")
+	orig, err := s.Append(ctxFor(t), stream, eventstore.Exact(1), batch)
+	require.NoError(t, err)
+	for range 4 {
+		_, err = s.Append(ctxFor(t), stream, eventstore.Any(), newEvents(2, "Later"))
+		require.NoError(t, err)
+	}
+	res, err := s.Append(ctxFor(t), stream, eventstore.Exact(1), batch)
+	require.NoError(t, err)
+	assert.Equal(t, orig, res)
+
+	recs, err := s.ReadStream(ctxFor(t), stream, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, recs, 13)
+	var prev eventstore.Hash
+	for i, r := range recs {
+		require.Equal(t, uint64(i), r.Revision)
+		require.Equal(t, eventstore.ChainHash(prev, r.StreamID, r.Revision, r.ID, r.Type, r.Data, r.Metadata), r.Hash)
+		prev = r.Hash
+	}
+	recs, err = s.ReadStream(ctxFor(t), stream, 5, 7)
+	require.NoError(t, err)
+	require.Len(t, recs, 7)
+	assert.Equal(t, uint64(5), recs[0].Revision)
+}
+
+func rawClient(tb testing.TB, url string) *esdb.Client {
+	tb.Helper()
+	config, err := esdb.ParseConnectionString(url)
+	require.NoError(tb, err)
+	config.Logger = esdb.NoopLogging()
+	c, err := esdb.NewClient(config)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func readRaw(tb testing.TB, c *esdb.Client, stream string) *esdb.RecordedEvent {
+	tb.Helper()
+	rs, err := c.ReadStream(ctxFor(tb), stream, esdb.ReadStreamOptions{}, 1)
+	require.NoError(tb, err)
+	defer rs.Close()
+	ev, err := rs.Recv()
+	require.NoError(tb, err)
+	return ev.OriginalEvent()
+}
