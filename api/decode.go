@@ -1,0 +1,188 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// ReadBody reads the whole request body (already capped by the server's
+// body limit). A body over the cap is ErrBodyTooLarge (413); a broken
+// connection is ErrMalformed.
+func ReadBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, &FieldError{Err: ErrBodyTooLarge, Message: fmt.Sprintf("body larger than %d bytes", tooLarge.Limit)}
+		}
+		return nil, &FieldError{Err: ErrMalformed, Message: "could not read the request body"}
+	}
+	return b, nil
+}
+
+// DecodeJSON decodes a JSON object body into dst. Unknown fields are
+// ignored, so that newer clients keep working. Every failure is a 400
+// *FieldError naming the field at fault where the decoder knows it: not
+// JSON, not an object, a value of the wrong JSON type, trailing data.
+func DecodeJSON(body []byte, dst any) error {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return Malformed("", "the request body is empty: send a JSON object")
+	}
+	if trimmed[0] != '{' {
+		return Malformed("", "the request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return Malformed("", "unexpected data after the JSON object")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Malformed("", "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// jsonError turns an encoding/json error into a 400 naming the field.
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var fe *FieldError
+	var de *domain.Error
+	switch {
+	case errors.As(err, &fe), errors.As(err, &de):
+		return err
+	case errors.As(err, &syntax):
+		return Malformed("", "the request body is not valid JSON (at byte %d): %s", syntax.Offset, syntax.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		return Malformed(field, "must be %s, not a JSON %s", jsonTypeName(typ.Type), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return Malformed("", "the request body is truncated JSON")
+	}
+	return Malformed("", "the request body could not be decoded: %s", err.Error())
+}
+
+// jsonTypeName names a Go type as the JSON type it decodes from.
+func jsonTypeName(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t {
+	case reflect.TypeFor[time.Time](), reflect.TypeFor[domain.Decimal](), reflect.TypeFor[uuid.UUID]():
+		return "a string"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a " + t.String()
+}
+
+// ParseTime parses an RFC 3339 timestamp with any offset and returns it in
+// UTC. A bad one is a 422 naming field.
+func ParseTime(field, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, Invalid(field, "%q is not an RFC 3339 timestamp (e.g. 2025-02-17T15:00:00Z)", truncate(s, 64))
+	}
+	return t.UTC(), nil
+}
+
+// ParseCallID parses a call id from a path; anything but a UUID is a 404 in
+// the surface's style (no call has that id), reported as not found rather
+// than 400 because ids are opaque to clients.
+func ParseCallID(s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil || id == uuid.Nil || len(s) != 36 {
+		return uuid.Nil, NotFound("no call with id %q", truncate(s, 64))
+	}
+	return id, nil
+}
+
+// e164Pattern is the E.164 shape: '+', a non-zero digit, at most 15 digits.
+var e164Pattern = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+
+// CheckE164 returns a 422 naming field unless phone is an E.164 number. The
+// domain checks again; checking here lets a surface name its own field.
+func CheckE164(field, phone string) error {
+	if !e164Pattern.MatchString(phone) {
+		return Invalid(field, "%q is not an E.164 phone number (e.g. +14155551212)", truncate(phone, 64))
+	}
+	return nil
+}
+
+// FormatTime writes t in UTC with milliseconds, as the vendor documents do
+// ("2025-02-17T15:00:00.000Z").
+func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// timePtr formats an optional time, nil when unknown.
+func timePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := FormatTime(*t)
+	return &s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Opt is a JSON field that distinguishes absent (Set false), null (Set and
+// Null) and a value, for PATCH bodies where each means something else.
+type Opt[T any] struct {
+	Set   bool
+	Null  bool
+	Value T
+}
+
+// UnmarshalJSON records that the field was present and decodes it.
+func (o *Opt[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(bytes.TrimSpace(b)) == "null" {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// isNullJSON reports whether raw is absent or the JSON null.
+func isNullJSON(raw json.RawMessage) bool {
+	t := strings.TrimSpace(string(raw))
+	return t == "" || t == "null"
+}

@@ -1,0 +1,200 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
+)
+
+// Sentinel errors of the HTTP layer: failures that are about the request
+// itself rather than about a call, so domain.Error has no code for them.
+// Handlers wrap them in a *FieldError (see Malformed and friends) and the one
+// status table below turns them into statuses. Test with errors.Is.
+var (
+	// ErrMalformed: the body is not JSON (or not a form), a value has the
+	// wrong JSON type, a required field is missing, or an id in the path is
+	// not an id. 400.
+	ErrMalformed = errors.New("malformed request")
+	// ErrUnauthorized: no credentials, or credentials no key matches. 401.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrPreconditionFailed: If-Match names a revision the call is no longer
+	// at (or the call does not exist). 412.
+	ErrPreconditionFailed = errors.New("precondition failed")
+	// ErrBodyTooLarge: the body is longer than Config.BodyBytesMax. 413.
+	ErrBodyTooLarge = errors.New("request body too large")
+	// ErrIdempotencyKeyReused: an Idempotency-Key already used with a
+	// different request. 422.
+	ErrIdempotencyKeyReused = errors.New("idempotency key reused with a different request")
+	// ErrUnsupportedMediaType: a body in a content type the route does not read. 415.
+	ErrUnsupportedMediaType = errors.New("unsupported media type")
+)
+
+// FieldError is a request error about one field (or the whole request when
+// Field is ""): Err is one of the sentinels above or a domain error code's
+// meaning, Message is safe to show callers.
+type FieldError struct {
+	Err     error
+	Field   string
+	Message string
+}
+
+// Error formats the error for logs.
+func (e *FieldError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%v: %s: %s", e.Err, e.Field, e.Message)
+	}
+	return fmt.Sprintf("%v: %s", e.Err, e.Message)
+}
+
+// Unwrap makes errors.Is(err, ErrMalformed) (and the others) hold.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Malformed builds a 400 error about field: the request cannot be read.
+func Malformed(field, format string, args ...any) error {
+	return &FieldError{Err: ErrMalformed, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid builds a 422 error about field: the request reads but a value is
+// not acceptable (unknown enum, bad E.164 number, bad timestamp). It is a
+// *domain.Error with code ErrInvalid, so it renders like Decide's own.
+func Invalid(field, format string, args ...any) error {
+	return domain.Errorf(domain.ErrInvalid, field, format, args...)
+}
+
+// NotFound builds a 404 error: the call does not exist, or is not the
+// caller's, or is deleted on a surface that hides deleted calls.
+func NotFound(format string, args ...any) error {
+	return domain.Errorf(domain.ErrNotFound, "", format, args...)
+}
+
+// Problem is an error as every surface renders it: the status, a short
+// machine-readable code, the field at fault ("" if none) and a message that
+// is safe to show. Internal failures become a Problem that says nothing
+// about their cause.
+type Problem struct {
+	// Status is the HTTP status.
+	Status int
+	// Code is "invalid", "malformed", "conflict", "not_found",
+	// "precondition_failed", "unauthorized", "too_large",
+	// "idempotency_key_reused", "unsupported_media_type" or "internal".
+	Code string
+	// Field names the request field at fault, in the surface's own
+	// spelling when the handler knows it; "" for the whole request.
+	Field string
+	// Message says what is wrong; safe to show.
+	Message string
+}
+
+// statusTable is the one map from error classes to HTTP statuses. Domain
+// codes first, then the HTTP layer's sentinels, then the store's.
+var statusTable = []struct {
+	match  func(error) bool
+	status int
+	code   string
+}{
+	{isDomainCode(domain.ErrInvalid), http.StatusUnprocessableEntity, "invalid"},
+	{isDomainCode(domain.ErrConflict), http.StatusConflict, "conflict"},
+	{isDomainCode(domain.ErrNotFound), http.StatusNotFound, "not_found"},
+	{isErr(ErrMalformed), http.StatusBadRequest, "malformed"},
+	{isErr(ErrUnauthorized), http.StatusUnauthorized, "unauthorized"},
+	{isErr(ErrPreconditionFailed), http.StatusPreconditionFailed, "precondition_failed"},
+	{isErr(ErrBodyTooLarge), http.StatusRequestEntityTooLarge, "too_large"},
+	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused"},
+	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found"},
+	// Only after the bounded retries of execute gave up.
+	{isErr(eventstore.ErrVersionConflict), http.StatusConflict, "conflict"},
+}
+
+func isDomainCode(c domain.ErrorCode) func(error) bool {
+	return func(err error) bool { return domain.ErrorCodeOf(err) == c }
+}
+
+func isErr(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
+
+// ProblemOf classifies err through the status table. The second result is
+// false for an internal failure (any error the table does not know), whose
+// Problem is a bare 500 that leaks nothing.
+func ProblemOf(err error) (Problem, bool) {
+	for _, row := range statusTable {
+		if !row.match(err) {
+			continue
+		}
+		p := Problem{Status: row.status, Code: row.code, Message: http.StatusText(row.status)}
+		var de *domain.Error
+		var fe *FieldError
+		switch {
+		case errors.As(err, &fe):
+			p.Field, p.Message = fe.Field, fe.Message
+		case errors.As(err, &de):
+			p.Field, p.Message = de.Field, de.Message
+		case errors.Is(err, eventstore.ErrStreamNotFound):
+			p.Message = "call not found"
+		case errors.Is(err, eventstore.ErrVersionConflict):
+			p.Message = "the call is being changed concurrently; retry"
+		}
+		return p, true
+	}
+	return Problem{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}, false
+}
+
+// ErrorRenderer writes a Problem in one surface's error style. Each surface
+// has one (moonbaseError, callHistoryError, and the VoiceCall and LaML
+// surfaces their own); writeError picks the status, the renderer the body.
+type ErrorRenderer func(w http.ResponseWriter, r *http.Request, p Problem)
+
+// writeError answers err in the style of render: it classifies err with
+// ProblemOf, logs internal failures with the request id (and shows callers
+// none of their text), and sets x-should-retry: false on conflicts, because
+// the SDKs of these APIs retry 409s by default and a conflict will not go
+// away by retrying.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render ErrorRenderer, err error) {
+	p, known := ProblemOf(err)
+	if !known {
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	if p.Status == http.StatusConflict || p.Status == http.StatusPreconditionFailed {
+		w.Header().Set("x-should-retry", "false")
+	}
+	render(w, r, p)
+}
+
+// writeJSON writes v as JSON with the given status. Encoding errors of our
+// own response types are programmer errors; they are logged.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "encode response", slog.Any("err", err))
+		http.Error(w, `{"error":"internal error"}`, http.StatusInternalServerError)
+		return
+	}
+	writeJSONBytes(w, status, b)
+}
+
+func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	_, _ = w.Write([]byte{'\n'})
+}
+
+// plainError renders a Problem as {"error": {"code", "message", "field"}}:
+// the style of routes that belong to no vendor surface (health, auth
+// failures before a surface is known).
+func (s *Server) plainError(w http.ResponseWriter, r *http.Request, p Problem) {
+	type body struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	}
+	s.writeJSON(w, r, p.Status, map[string]body{"error": {Code: p.Code, Message: p.Message, Field: p.Field}})
+}

@@ -1,0 +1,293 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
+)
+
+// streamEventsMax bounds the events execute folds for one call: a call
+// with more is not a phone call but a bug, and fails fast.
+const streamEventsMax = 100_000
+
+// Decider computes the events of one request from the call's current state:
+// usually a closure over a domain command, `func(s) { return domain.Decide(s, cmd) }`.
+// It must be pure: execute calls it again on a fresher state after a
+// version conflict.
+type Decider func(s domain.State) ([]domain.Event, error)
+
+// WriteResult is what a write did.
+type WriteResult struct {
+	// State is the call after the write (the state decided on, with the
+	// new events folded in): what the response renders.
+	State domain.State
+	// Appended is the number of events written; 0 when the request changed
+	// nothing (or was a replay the store recognised).
+	Appended int
+	// Position is the global position of the last event written; Start
+	// when nothing was written.
+	Position eventstore.Position
+}
+
+// Execute is the one write path of every surface:
+//
+//  1. load the call's stream from the store and fold it with domain.Evolve
+//     (the source of truth, never a read model);
+//  2. check the account (another account's call is a 404) and If-Match
+//     (a stale revision is a 412);
+//  3. decide;
+//  4. append with the exact expected revision (NoStream for a new call),
+//     each event carrying Metadata (account, actor, request id,
+//     idempotency key, surface, time);
+//  5. on eventstore.ErrVersionConflict, go back to 1, at most
+//     Config.WriteAttemptsMax times, so that concurrent updates of one call
+//     are serialised and none is lost;
+//  6. wait until the read models reflect the append, so that a read after
+//     the acknowledged write sees it.
+//
+// r supplies the principal, request id, Idempotency-Key and If-Match.
+func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UUID, decide Decider) (WriteResult, error) {
+	ctx := r.Context()
+	p, ok := PrincipalFrom(ctx)
+	if !ok {
+		return WriteResult{}, errors.New("execute outside the auth middleware")
+	}
+	ifMatch, err := parseIfMatch(r.Header.Get("If-Match"))
+	if err != nil {
+		return WriteResult{}, err
+	}
+	idemKey := IdempotencyKeyFrom(ctx)
+	stream := domain.StreamID(callID)
+	for attempt := range s.attemptsMax {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return WriteResult{}, err
+			}
+		}
+		state, err := s.LoadCall(ctx, callID)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		if state.Exists() && state.Call.AccountID != p.Account {
+			return WriteResult{}, NotFound("no call with id %s", callID)
+		}
+		if err := ifMatch.check(state); err != nil {
+			return WriteResult{}, err
+		}
+		events, err := decide(state)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		if len(events) == 0 {
+			return WriteResult{State: state}, nil
+		}
+		meta := domain.Metadata{
+			SchemaVersion:  domain.CurrentSchemaVersion,
+			AccountID:      p.Account,
+			Actor:          p.Actor,
+			RequestID:      RequestID(ctx),
+			IdempotencyKey: idemKey,
+			Surface:        surface,
+			Time:           s.now().UTC(),
+		}
+		data, err := encodeEvents(events, meta, p.Account, idemKey)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		expected := eventstore.NoStream()
+		if rev, ok := state.Revision(); ok {
+			expected = eventstore.Exact(rev)
+		}
+		res, err := s.store.Append(ctx, stream, expected, data)
+		switch {
+		case errors.Is(err, eventstore.ErrVersionConflict):
+			continue
+		case errors.Is(err, eventstore.ErrDuplicateEventID) && idemKey != "":
+			// A keyed retry whose first run was appended but not recorded,
+			// and which decided differently this time: the first run is
+			// the result. Answer with the call as it stands.
+			state, err := s.LoadCall(ctx, callID)
+			if err != nil {
+				return WriteResult{}, err
+			}
+			return WriteResult{State: state}, nil
+		case err != nil:
+			return WriteResult{}, fmt.Errorf("append to %s: %w", stream, err)
+		}
+		for _, e := range events {
+			state = domain.Evolve(state, domain.Envelope{Event: e, Metadata: meta})
+		}
+		s.waitVisible(ctx, res.Position)
+		return WriteResult{State: state, Appended: len(events), Position: res.Position}, nil
+	}
+	return WriteResult{}, fmt.Errorf("append to %s: gave up after %d attempts: %w", stream, s.attemptsMax, eventstore.ErrVersionConflict)
+}
+
+// LoadCall reads a call's stream from the store and folds it: the state
+// writes decide on. A call with no events is the zero State.
+func (s *Server) LoadCall(ctx context.Context, callID uuid.UUID) (domain.State, error) {
+	stream := domain.StreamID(callID)
+	recs, err := s.store.ReadStream(ctx, stream, 0, streamEventsMax+1)
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return domain.State{}, nil
+	}
+	if err != nil {
+		return domain.State{}, fmt.Errorf("read %s: %w", stream, err)
+	}
+	if len(recs) > streamEventsMax {
+		return domain.State{}, fmt.Errorf("read %s: more than %d events", stream, streamEventsMax)
+	}
+	var state domain.State
+	for _, rec := range recs {
+		meta, err := domain.UnmarshalMetadata(rec.Metadata)
+		if err != nil {
+			return domain.State{}, fmt.Errorf("%s@%d: %w", stream, rec.Revision, err)
+		}
+		ev, err := domain.UnmarshalEvent(rec.Type, meta.SchemaVersion, rec.Data)
+		if err != nil {
+			return domain.State{}, fmt.Errorf("%s@%d: %w", stream, rec.Revision, err)
+		}
+		state = domain.Evolve(state, domain.Envelope{Event: ev, Metadata: meta})
+	}
+	return state, nil
+}
+
+func encodeEvents(events []domain.Event, meta domain.Metadata, account, idemKey string) ([]eventstore.EventData, error) {
+	metaBytes, err := domain.MarshalMetadata(meta)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		b, err := domain.MarshalEvent(e)
+		if err != nil {
+			return nil, err
+		}
+		id := uuid.New()
+		if idemKey != "" {
+			id = keyedEventID(account, idemKey, i)
+		}
+		out[i] = eventstore.EventData{ID: id, Type: e.EventType(), Data: b, Metadata: metaBytes}
+	}
+	return out, nil
+}
+
+// backoff sleeps a short random time that grows with attempt, so that
+// writers conflicting on one call spread out instead of colliding again.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(attempt)*int64(500*time.Microsecond) + 1))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("write retry: %w", ctx.Err())
+	case <-t.C:
+		return nil
+	}
+}
+
+// waitVisible waits until the read models reflect pos. A write that is
+// durable is answered even if the wait times out (the read models lag; the
+// client must not retry a write that happened), but it is logged.
+func (s *Server) waitVisible(ctx context.Context, pos eventstore.Position) {
+	wctx, cancel := context.WithTimeout(ctx, s.waitTimeout)
+	defer cancel()
+	if err := s.views.WaitFor(wctx, pos); err != nil {
+		s.log.WarnContext(ctx, "read models lag behind an acknowledged write",
+			slog.String("request_id", RequestID(ctx)), slog.String("position", pos.String()), slog.Any("err", err))
+	}
+}
+
+// ETag formats a call's stream revision as the ETag and If-Match value.
+func ETag(revision uint64) string { return `"` + strconv.FormatUint(revision, 10) + `"` }
+
+// SetETag sets the ETag header of a response about state (none when the
+// call does not exist).
+func SetETag(w http.ResponseWriter, state domain.State) {
+	if rev, ok := state.Revision(); ok {
+		w.Header().Set("ETag", ETag(rev))
+	}
+}
+
+// ifMatch is a parsed If-Match header: absent, "*", or a list of revisions.
+type ifMatch struct {
+	present   bool
+	any       bool
+	revisions []uint64
+}
+
+// ifMatchTagsMax bounds the entity tags one If-Match may list.
+const ifMatchTagsMax = 16
+
+func parseIfMatch(h string) (ifMatch, error) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return ifMatch{}, nil
+	}
+	if h == "*" {
+		return ifMatch{present: true, any: true}, nil
+	}
+	m := ifMatch{present: true}
+	for i, tag := range strings.Split(h, ",") {
+		if i >= ifMatchTagsMax {
+			return ifMatch{}, Malformed("If-Match", "more than %d entity tags", ifMatchTagsMax)
+		}
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		unq, err := strconv.Unquote(tag)
+		if err != nil || !strings.HasPrefix(tag, `"`) {
+			unq = tag // be lenient: a bare revision is understood too
+		}
+		rev, err := strconv.ParseUint(unq, 10, 64)
+		if err != nil {
+			return ifMatch{}, Malformed("If-Match", "%q is not an ETag of this API (a quoted revision such as \"3\")", truncate(tag, 32))
+		}
+		m.revisions = append(m.revisions, rev)
+	}
+	return m, nil
+}
+
+// check returns ErrPreconditionFailed unless state matches.
+func (m ifMatch) check(state domain.State) error {
+	if !m.present {
+		return nil
+	}
+	rev, exists := state.Revision()
+	if !exists {
+		return &FieldError{Err: ErrPreconditionFailed, Field: "If-Match", Message: "the call does not exist"}
+	}
+	if m.any {
+		return nil
+	}
+	for _, r := range m.revisions {
+		if r == rev {
+			return nil
+		}
+	}
+	return &FieldError{Err: ErrPreconditionFailed, Field: "If-Match",
+		Message: fmt.Sprintf("the call is at revision %d (ETag %s), not the one given; reload it and retry", rev, ETag(rev))}
+}
+
+// ReadCall returns the call id of the request's account from the read
+// models. Another account's call is a 404, and so is a soft-deleted call
+// unless includeDeleted (only the call-history surface shows them).
+func (s *Server) ReadCall(ctx context.Context, id uuid.UUID, includeDeleted bool) (CallView, error) {
+	v, err := s.views.Call(ctx, id)
+	if err != nil {
+		return CallView{}, err
+	}
+	if v.Call.AccountID != AccountFrom(ctx) || (v.Call.Deleted() && !includeDeleted) {
+		return CallView{}, NotFound("no call with id %s", id)
+	}
+	return v, nil
+}

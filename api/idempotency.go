@@ -1,0 +1,373 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+)
+
+// Idempotency-Key handling, as Stripe popularised it and as the SDKs of these
+// APIs send it: the first POST with a key runs; its response (status, the
+// headers that matter, body byte for byte) is recorded durably; a retry with
+// the same key and the same request gets that response again and appends
+// nothing; the same key with a different request is a 422. Records live in a
+// small Pebble database of their own (the projections' store is rebuilt from
+// the log; these records are not in the log) for at least 24 h.
+//
+// Second line of defence: execute derives the ids of the events a keyed
+// request appends from (account, key, index), so that a retry which finds no
+// record (the process died between the append and the record) appends the
+// same event ids, which the store acknowledges without writing twice.
+
+// IdempotencyKeyHeader is the request header that carries the client's key.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
+// idempotencyKeyBytesMax bounds a key (Stripe's limit is 255).
+const idempotencyKeyBytesMax = 255
+
+// idempotencyStripes is the number of locks that serialise requests with the
+// same key: two concurrent requests with one key must not both run.
+const idempotencyStripes = 1024
+
+// sweepBatchMax bounds the records one sweep deletes.
+const sweepBatchMax = 10000
+
+// replayedHeaders are the response headers a replay repeats.
+var replayedHeaders = []string{"Content-Type", "ETag", "Location", "x-should-retry"}
+
+// Key layout of the idempotency database:
+//
+//	'r' ++ sha256(account NUL key)             -> record (JSON)
+//	't' ++ created (uint64 unix ns) ++ r-key   -> empty: the expiry index
+const (
+	prefixRecord = 'r'
+	prefixExpiry = 't'
+)
+
+type idempotencyRecord struct {
+	// Fingerprint is the SHA-256 of method, path and body.
+	Fingerprint []byte            `json:"fp"`
+	Status      int               `json:"status"`
+	Header      map[string]string `json:"header,omitempty"`
+	Body        []byte            `json:"body"`
+	CreatedNs   int64             `json:"created_ns"`
+}
+
+type idempotencyTable struct {
+	db    *pebble.DB
+	cache interface{ Unref() }
+	ttl   time.Duration
+	now   func() time.Time
+	log   *slog.Logger
+	seed  maphash.Seed
+	locks [idempotencyStripes]sync.Mutex
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func openIdempotencyTable(dir string, ttl time.Duration, now func() time.Time, log *slog.Logger) (*idempotencyTable, error) {
+	cache := pebble.NewCache(8 << 20)
+	opts := &pebble.Options{
+		Cache:        cache,
+		MemTableSize: 4 << 20,
+		Logger:       quietPebbleLogger{log: log},
+	}
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		cache.Unref()
+		return nil, fmt.Errorf("open idempotency table %s: %w", dir, err)
+	}
+	t := &idempotencyTable{db: db, cache: cache, ttl: ttl, now: now, log: log,
+		seed: maphash.MakeSeed(), stop: make(chan struct{}), done: make(chan struct{})}
+	go t.sweepLoop()
+	return t, nil
+}
+
+// Close stops the sweeper and closes the database.
+func (t *idempotencyTable) Close() error {
+	close(t.stop)
+	<-t.done
+	err := t.db.Close()
+	t.cache.Unref()
+	if err != nil {
+		return fmt.Errorf("close idempotency table: %w", err)
+	}
+	return nil
+}
+
+func recordKey(account, key string) []byte {
+	sum := sha256.Sum256([]byte(account + "\x00" + key))
+	return append([]byte{prefixRecord}, sum[:]...)
+}
+
+func (t *idempotencyTable) lock(account, key string) *sync.Mutex {
+	h := maphash.String(t.seed, account+"\x00"+key)
+	return &t.locks[h%idempotencyStripes]
+}
+
+// get returns the live record of (account, key), or nil.
+func (t *idempotencyTable) get(account, key string) (*idempotencyRecord, error) {
+	v, closer, err := t.db.Get(recordKey(account, key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("idempotency get: %w", err)
+	}
+	defer closer.Close()
+	var rec idempotencyRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nil, fmt.Errorf("idempotency record: %w", err)
+	}
+	if t.now().Sub(time.Unix(0, rec.CreatedNs)) > t.ttl {
+		return nil, nil
+	}
+	return &rec, nil
+}
+
+// put records rec durably (synced) with its expiry index entry.
+func (t *idempotencyTable) put(account, key string, rec idempotencyRecord) error {
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("idempotency record: %w", err)
+	}
+	rk := recordKey(account, key)
+	b := t.db.NewBatch()
+	defer b.Close()
+	if err := b.Set(rk, v, nil); err != nil {
+		return fmt.Errorf("idempotency put: %w", err)
+	}
+	if err := b.Set(expiryKey(rec.CreatedNs, rk), nil, nil); err != nil {
+		return fmt.Errorf("idempotency put: %w", err)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("idempotency put: %w", err)
+	}
+	return nil
+}
+
+func expiryKey(createdNs int64, rk []byte) []byte {
+	k := make([]byte, 0, 1+8+len(rk))
+	k = append(k, prefixExpiry)
+	k = binary.BigEndian.AppendUint64(k, uint64(createdNs))
+	return append(k, rk...)
+}
+
+func (t *idempotencyTable) sweepLoop() {
+	defer close(t.done)
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-tick.C:
+			if _, err := t.sweep(); err != nil {
+				t.log.Error("idempotency sweep", slog.Any("err", err))
+			}
+		}
+	}
+}
+
+// sweep deletes up to sweepBatchMax records older than the TTL and returns
+// how many it deleted.
+func (t *idempotencyTable) sweep() (int, error) {
+	cutoff := t.now().Add(-t.ttl).UnixNano()
+	if cutoff < 0 {
+		return 0, nil
+	}
+	upper := binary.BigEndian.AppendUint64([]byte{prefixExpiry}, uint64(cutoff))
+	it, err := t.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixExpiry}, UpperBound: upper})
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	b := t.db.NewBatch()
+	defer b.Close()
+	n := 0
+	for ok := it.First(); ok && n < sweepBatchMax; ok = it.Next() {
+		k := it.Key()
+		if len(k) < 9 {
+			continue
+		}
+		rk := bytes.Clone(k[9:])
+		createdNs := int64(binary.BigEndian.Uint64(k[1:9]))
+		// Delete the record only if it is still the one this entry indexes
+		// (a key reused after expiry has a newer record).
+		if v, closer, gerr := t.db.Get(rk); gerr == nil {
+			var rec idempotencyRecord
+			if json.Unmarshal(v, &rec) == nil && rec.CreatedNs == createdNs {
+				_ = b.Delete(rk, nil)
+			}
+			closer.Close()
+		}
+		_ = b.Delete(bytes.Clone(k), nil)
+		n++
+	}
+	if err := it.Close(); err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	return n, nil
+}
+
+type idempotencyKeyCtx struct{}
+
+// IdempotencyKeyFrom returns the Idempotency-Key of the request whose
+// context this is ("" if none); execute records it and derives event ids
+// from it.
+func IdempotencyKeyFrom(ctx context.Context) string {
+	k, _ := ctx.Value(idempotencyKeyCtx{}).(string)
+	return k
+}
+
+// Idempotent makes POST routes honour Idempotency-Key; mount it after the
+// auth middleware (the key is scoped to the account). Other methods and
+// requests without the header pass through. Errors are rendered by render.
+func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key := r.Header.Get(IdempotencyKeyHeader)
+			if r.Method != http.MethodPost || key == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if len(key) > idempotencyKeyBytesMax {
+				s.writeError(w, r, render, Malformed(IdempotencyKeyHeader, "longer than %d bytes", idempotencyKeyBytesMax))
+				return
+			}
+			account := AccountFrom(r.Context())
+			body, err := ReadBody(r)
+			if err != nil {
+				s.writeError(w, r, render, err)
+				return
+			}
+			fp := fingerprint(r.Method, r.URL.Path, body)
+
+			mu := s.idem.lock(account, key)
+			mu.Lock()
+			defer mu.Unlock()
+
+			rec, err := s.idem.get(account, key)
+			if err != nil {
+				s.writeError(w, r, render, err)
+				return
+			}
+			if rec != nil {
+				if !bytes.Equal(rec.Fingerprint, fp) {
+					s.writeError(w, r, render, &FieldError{Err: ErrIdempotencyKeyReused, Field: IdempotencyKeyHeader,
+						Message: "this key was already used with a different request; use a new key"})
+					return
+				}
+				replay(w, rec)
+				return
+			}
+
+			r.Body = readCloser{bytes.NewReader(body)}
+			ctx := context.WithValue(r.Context(), idempotencyKeyCtx{}, key)
+			cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
+			next.ServeHTTP(cw, r.WithContext(ctx))
+			if cw.status >= 500 {
+				return // not a result: a retry should run again
+			}
+			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status, Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano()}
+			for _, h := range replayedHeaders {
+				if v := w.Header().Get(h); v != "" {
+					if rec.Header == nil {
+						rec.Header = make(map[string]string, len(replayedHeaders))
+					}
+					rec.Header[h] = v
+				}
+			}
+			if err := s.idem.put(account, key, *rec); err != nil {
+				// The response is already sent; the event ids derived from
+				// the key still protect a retry from writing twice.
+				s.log.ErrorContext(ctx, "record idempotency key", slog.String("request_id", RequestID(ctx)), slog.Any("err", err))
+			}
+		})
+	}
+}
+
+func fingerprint(method, path string, body []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(method))
+	h.Write([]byte{0})
+	h.Write([]byte(path))
+	h.Write([]byte{0})
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+func replay(w http.ResponseWriter, rec *idempotencyRecord) {
+	for k, v := range rec.Header {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.WriteHeader(rec.Status)
+	_, _ = w.Write(rec.Body)
+}
+
+// captureWriter passes a response through and keeps a copy for the record.
+type captureWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func (c *captureWriter) WriteHeader(status int) {
+	if !c.wroteHeader {
+		c.status, c.wroteHeader = status, true
+	}
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	c.wroteHeader = true
+	c.body.Write(b)
+	return c.ResponseWriter.Write(b)
+}
+
+type readCloser struct{ *bytes.Reader }
+
+func (readCloser) Close() error { return nil }
+
+// eventIDNamespace is the namespace of the version 5 UUIDs execute derives
+// for the events of keyed requests. A stored format: never change it.
+var eventIDNamespace = uuid.MustParse("6c1f6a0e-2b7d-4f0c-8d7e-3a9f4e2b1c01")
+
+// keyedEventID derives the id of the index-th event appended by the request
+// of account with Idempotency-Key key.
+func keyedEventID(account, key string, index int) uuid.UUID {
+	return uuid.NewSHA1(eventIDNamespace, fmt.Appendf(nil, "%s\x00%s\x00%d", account, key, index))
+}
+
+// quietPebbleLogger sends Pebble's informational chatter to debug level.
+type quietPebbleLogger struct{ log *slog.Logger }
+
+func (l quietPebbleLogger) Infof(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...))
+}
+func (l quietPebbleLogger) Errorf(format string, args ...any) {
+	l.log.Error(fmt.Sprintf(format, args...))
+}
+func (l quietPebbleLogger) Fatalf(format string, args ...any) {
+	l.log.Error(fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
+}

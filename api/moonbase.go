@@ -1,0 +1,5 @@
+package api
+
+import "github.com/go-chi/chi/v5"
+
+func (s *Server) moonbaseRoutes(r chi.Router) { _ = r }

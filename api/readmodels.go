@@ -1,0 +1,61 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
+)
+
+// ReadModels is what the API needs from the projections: the call view, the
+// list index, and a way for a write to wait until the read models reflect
+// it (read-your-writes). cmd wires the projections package behind it.
+type ReadModels interface {
+	// Call returns the view of the call id (of any account: the handler
+	// checks the account). It returns an error with domain code
+	// ErrNotFound when no such call has been projected.
+	Call(ctx context.Context, id uuid.UUID) (CallView, error)
+	// List returns one page of an account's calls, newest start first.
+	List(ctx context.Context, q ListQuery) (ListPage, error)
+	// WaitFor returns once every event up to pos is reflected in every read
+	// model, or with ctx's error.
+	WaitFor(ctx context.Context, pos eventstore.Position) error
+	// Ready returns nil when the read models are running and caught up
+	// with the store closely enough to serve.
+	Ready(ctx context.Context) error
+}
+
+// CallView is a call as the read models hold it, with the stream revision
+// of the last event folded into it (the ETag).
+type CallView struct {
+	Call     domain.Call
+	Revision uint64
+}
+
+// ListQuery selects a page of one account's calls.
+type ListQuery struct {
+	// Account is the tenant whose calls are listed; required.
+	Account string
+	// Limit is the page size; the read models cap it.
+	Limit int
+	// Cursor is the opaque position after which the page starts; "" is the
+	// first page.
+	Cursor string
+	// IncludeDeleted lists soft-deleted calls too (no surface does today).
+	IncludeDeleted bool
+	// Filters; zero values do not filter.
+	Status        domain.Status
+	From, To      string
+	StartedAfter  time.Time // inclusive
+	StartedBefore time.Time // exclusive
+}
+
+// ListPage is one page of a list.
+type ListPage struct {
+	Calls []CallView
+	// Next is the cursor of the following page; "" on the last page.
+	Next string
+}
