@@ -1,0 +1,188 @@
+package domain
+
+import (
+	"fmt"
+	"time"
+)
+
+// Decide is the left half of the decider pattern: given the state of a call
+// (its events folded with Evolve) and a command, it returns the events that
+// record the change, or an *Error saying why not:
+//
+//   - ErrInvalid, with the Field named, for a malformed command;
+//   - ErrNotFound for a call that does not exist, or is another account's;
+//   - ErrConflict for a command the call's state forbids (a write to a
+//     deleted call, creating a call that exists, answering a terminal call,
+//     terminating a call that is not in progress, cancelling one that is
+//     not queued or ringing).
+//
+// A command that changes nothing returns no events and no error. Decide is
+// pure: the time comes in the command (Now), the ids are derived; the same
+// state and command always give the same events. Every event it returns
+// applies (CheckEvolve is nil) to the state folded so far.
+func Decide(s State, c Command) ([]Event, error) {
+	var (
+		events []Event
+		err    *Error
+	)
+	switch c := c.(type) {
+	case UpsertCall:
+		events, err = decideUpsert(s, c)
+	case *UpsertCall:
+		events, err = decideUpsert(s, *c)
+	case AnswerCall:
+		events, err = decideAnswer(s, c)
+	case TerminateCall:
+		events, err = decideTerminate(s, c)
+	case CancelCall:
+		events, err = decideCancel(s, c)
+	case PriceCall:
+		events, err = decidePrice(s, c)
+	case DeleteCall:
+		events, err = decideDelete(s, c)
+	default:
+		return nil, fmt.Errorf("decide: unknown command %T", c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return events, nil
+}
+
+// existing checks that a command for an existing call may proceed: the call
+// exists, is the account's, and is not deleted.
+func existing(s State, c Command, account string, now time.Time) *Error {
+	if err := checkIdentity(c.TargetCallID(), account, now); err != nil {
+		return err
+	}
+	if !s.Exists() || s.Call.AccountID != account {
+		return Errorf(ErrNotFound, "call_id", "call %s not found", c.TargetCallID())
+	}
+	if s.Call.ID != c.TargetCallID() {
+		return invalid("call_id", "command for call %s decided on call %s", c.TargetCallID(), s.Call.ID)
+	}
+	if s.Call.Deleted() {
+		return Errorf(ErrConflict, "call_id", "call %s is deleted", s.Call.ID)
+	}
+	return nil
+}
+
+// orDefault returns t in UTC, or def when t is nil, moved no earlier than
+// floor (so that a default never breaks the order of the call's times).
+func orDefault(t *time.Time, def time.Time, floor *time.Time) time.Time {
+	if t != nil {
+		return t.UTC()
+	}
+	def = def.UTC()
+	if floor != nil && def.Before(*floor) {
+		return *floor
+	}
+	return def
+}
+
+func decideAnswer(s State, c AnswerCall) ([]Event, *Error) {
+	if err := existing(s, c, c.AccountID, c.Now); err != nil {
+		return nil, err
+	}
+	if err := checkTime("answered_at", c.AnsweredAt); err != nil {
+		return nil, err
+	}
+	call := s.Call
+	if call.Status.Terminal() {
+		return nil, Errorf(ErrConflict, "status", "a %s call cannot be answered", call.Status)
+	}
+	if call.Status == StatusInProgress && call.AnsweredAt != nil {
+		return nil, Errorf(ErrConflict, "status", "the call was already answered")
+	}
+	at := orDefault(c.AnsweredAt, c.Now, call.StartedAt)
+	if err := checkOrder(call.StartedAt, &at, nil, func(string) bool { return true }); err != nil {
+		return nil, err
+	}
+	return []Event{CallAnswered{AnsweredAt: at, AnsweredBy: c.AnsweredBy, PreviousStatus: call.Status}}, nil
+}
+
+func decideTerminate(s State, c TerminateCall) ([]Event, *Error) {
+	if err := existing(s, c, c.AccountID, c.Now); err != nil {
+		return nil, err
+	}
+	if err := checkTime("ended_at", c.EndedAt); err != nil {
+		return nil, err
+	}
+	if err := checkDuration("duration_seconds", c.DurationSeconds); err != nil {
+		return nil, err
+	}
+	call := s.Call
+	if call.Status != StatusInProgress {
+		return nil, Errorf(ErrConflict, "status", "only an in-progress call can be terminated; the call is %s", statusWord(call.Status))
+	}
+	floor := call.AnsweredAt
+	if floor == nil {
+		floor = call.StartedAt
+	}
+	end := orDefault(c.EndedAt, c.Now, floor)
+	if err := checkOrder(call.StartedAt, call.AnsweredAt, &end, func(f string) bool { return f == "ended_at" }); err != nil {
+		return nil, err
+	}
+	dur := c.DurationSeconds
+	if dur == nil {
+		dur = durationBetween(floor, end)
+	}
+	return []Event{CallTerminated{EndedAt: end, DurationSeconds: clonePtr(dur), Status: StatusCompleted, PreviousStatus: call.Status}}, nil
+}
+
+// durationBetween is the whole seconds from a to b, nil if a is unknown or
+// after b.
+func durationBetween(a *time.Time, b time.Time) *int64 {
+	if a == nil || b.Before(*a) {
+		return nil
+	}
+	return int64Ptr(int64(b.Sub(*a) / time.Second))
+}
+
+func decideCancel(s State, c CancelCall) ([]Event, *Error) {
+	if err := existing(s, c, c.AccountID, c.Now); err != nil {
+		return nil, err
+	}
+	if err := checkTime("canceled_at", c.CanceledAt); err != nil {
+		return nil, err
+	}
+	call := s.Call
+	if call.Status != StatusQueued && call.Status != StatusRinging {
+		return nil, Errorf(ErrConflict, "status", "only a queued or ringing call can be canceled; the call is %s", statusWord(call.Status))
+	}
+	at := orDefault(c.CanceledAt, c.Now, call.StartedAt)
+	return []Event{CallCanceled{CanceledAt: at, PreviousStatus: call.Status}}, nil
+}
+
+func decidePrice(s State, c PriceCall) ([]Event, *Error) {
+	if err := existing(s, c, c.AccountID, c.Now); err != nil {
+		return nil, err
+	}
+	if err := checkPrice("price", c.Price); err != nil {
+		return nil, err
+	}
+	if e, ok := priceChange(s.Call, c.Price); ok {
+		return []Event{e}, nil
+	}
+	return nil, nil
+}
+
+// priceChange returns the CallPriced that moves c to price p, and false if
+// c already has exactly p (same currency, Identical decimals).
+func priceChange(c Call, p Price) (CallPriced, bool) {
+	if c.Price != nil && samePrice(*c.Price, p) {
+		return CallPriced{}, false
+	}
+	return CallPriced{Price: p, PreviousPrice: clonePtr(c.Price)}, true
+}
+
+func samePrice(a, b Price) bool {
+	return a.Currency == b.Currency && a.Rate.Identical(b.Rate) && a.Total.Identical(b.Total)
+}
+
+func decideDelete(s State, c DeleteCall) ([]Event, *Error) {
+	if err := existing(s, c, c.AccountID, c.Now); err != nil {
+		return nil, err
+	}
+	return []Event{CallDeleted{DeletedAt: c.Now.UTC()}}, nil
+}

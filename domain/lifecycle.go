@@ -1,0 +1,165 @@
+package domain
+
+import "time"
+
+// lifecycle emits the events of an upsert's status change.
+//
+// The target status is the command's Status; without one, the status its
+// VoiceCallStatus or ProviderStatus maps to; without one either, what the
+// times say (ended and answered: completed; answered: in-progress). A call
+// that has no status and gets none starts queued.
+//
+// A legal move (Status.CanMoveTo) becomes:
+//   - to in-progress with an answer time: CallAnswered;
+//   - to completed from in-progress: CallTerminated (ended_at, duration);
+//   - to completed from before the answer, with an answer time: CallAnswered
+//     then CallTerminated (a new call reported already over reads so);
+//   - to canceled from queued or ringing (or a new call): CallCanceled;
+//   - anything else: CallStatusChanged.
+//
+// A move the machine forbids (backwards, or out of a terminal status) is a
+// provider update that arrived late: the canonical status and the verbatim
+// status words stay as they are (the word belongs with the status), the
+// rest of the command applies, and it is not an error.
+//
+// New verbatim status words ride on the last lifecycle event; with no move,
+// they are a CallStatusChanged whose Status equals its PreviousStatus. A new
+// answered_by rides on the CallAnswered, or else on a CallStatusChanged.
+func (p *plan) lifecycle(c UpsertCall) {
+	call := p.s.Call
+	from := call.Status
+	to := targetStatus(call, c)
+	if from == "" && to == "" {
+		to = StatusQueued
+	}
+	move := to != "" && to != from && from.CanMoveTo(to)
+	late := to != "" && to != from && !move
+
+	var provider, voiceCall, answeredBy *string
+	if !late {
+		if c.ProviderStatus != nil && *c.ProviderStatus != call.ProviderStatus {
+			provider = clonePtr(c.ProviderStatus)
+		}
+		if c.VoiceCallStatus != nil && *c.VoiceCallStatus != call.VoiceCallStatus {
+			voiceCall = clonePtr(c.VoiceCallStatus)
+		}
+	}
+	if c.AnsweredBy != nil && *c.AnsweredBy != call.AnsweredBy {
+		answeredBy = clonePtr(c.AnsweredBy)
+	}
+
+	var events []Event
+	if move {
+		events = moveEvents(call, to, c, answeredBy)
+	}
+	for _, e := range events {
+		if _, ok := e.(CallAnswered); ok {
+			answeredBy = nil // carried
+		}
+	}
+	if n := len(events); n > 0 {
+		events[n-1] = withWords(events[n-1], provider, voiceCall)
+		if sc, ok := events[n-1].(CallStatusChanged); ok && answeredBy != nil {
+			sc.AnsweredBy, answeredBy = answeredBy, nil
+			events[n-1] = sc
+		}
+	} else if provider != nil || voiceCall != nil {
+		events = append(events, CallStatusChanged{Status: from, PreviousStatus: from,
+			ProviderStatus: provider, VoiceCallStatus: voiceCall, AnsweredBy: answeredBy})
+		answeredBy = nil
+	}
+	if answeredBy != nil {
+		now := from
+		if move {
+			now = to
+		}
+		events = append(events, CallStatusChanged{Status: now, PreviousStatus: now, AnsweredBy: answeredBy})
+	}
+	for _, e := range events {
+		p.emit(e)
+	}
+}
+
+// targetStatus is the canonical status the command asks for, "" if it asks
+// for none.
+func targetStatus(call Call, c UpsertCall) Status {
+	if c.Status != nil {
+		return *c.Status
+	}
+	if c.VoiceCallStatus != nil {
+		if s, ok := ParseVoiceCallStatus(*c.VoiceCallStatus); ok {
+			return s
+		}
+	}
+	if c.ProviderStatus != nil {
+		if s, ok := ParseMoonbaseStatus(*c.ProviderStatus); ok {
+			return s
+		}
+	}
+	answered := c.AnsweredAt != nil || call.AnsweredAt != nil
+	switch {
+	case c.EndedAt != nil && answered:
+		return StatusCompleted
+	case c.AnsweredAt != nil:
+		return StatusInProgress
+	}
+	return ""
+}
+
+// moveEvents returns the lifecycle events of a legal move of call to status to.
+func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string) []Event {
+	from := call.Status
+	answer := func() CallAnswered {
+		e := CallAnswered{AnsweredAt: *c.AnsweredAt, PreviousStatus: from}
+		if answeredBy != nil {
+			e.AnsweredBy = *answeredBy
+		}
+		return e
+	}
+	switch {
+	case to == StatusInProgress && c.AnsweredAt != nil:
+		return []Event{answer()}
+	case to == StatusCompleted && from == StatusInProgress:
+		return []Event{terminated(call.StartedAt, call.AnsweredAt, from, c)}
+	case to == StatusCompleted && c.AnsweredAt != nil:
+		return []Event{answer(), terminated(call.StartedAt, c.AnsweredAt, StatusInProgress, c)}
+	case to == StatusCanceled && (from == "" || from == StatusQueued || from == StatusRinging):
+		return []Event{CallCanceled{CanceledAt: orDefault(c.EndedAt, c.Now, call.StartedAt), PreviousStatus: from}}
+	}
+	return []Event{CallStatusChanged{Status: to, PreviousStatus: from}}
+}
+
+// terminated is the CallTerminated of an in-progress call: the end given or
+// Now (never before the answer), the duration given or the whole seconds
+// from the answer (or, unanswered, the start) to the end.
+func terminated(started, answered *time.Time, from Status, c UpsertCall) CallTerminated {
+	floor := answered
+	if floor == nil {
+		floor = started
+	}
+	end := orDefault(c.EndedAt, c.Now, floor)
+	dur := clonePtr(c.DurationSeconds)
+	if dur == nil {
+		dur = durationBetween(floor, end)
+	}
+	return CallTerminated{EndedAt: end, DurationSeconds: dur, Status: StatusCompleted, PreviousStatus: from}
+}
+
+// withWords sets the verbatim status words on a lifecycle event.
+func withWords(e Event, provider, voiceCall *string) Event {
+	switch ev := e.(type) {
+	case CallAnswered:
+		ev.ProviderStatus, ev.VoiceCallStatus = provider, voiceCall
+		return ev
+	case CallTerminated:
+		ev.ProviderStatus, ev.VoiceCallStatus = provider, voiceCall
+		return ev
+	case CallCanceled:
+		ev.ProviderStatus, ev.VoiceCallStatus = provider, voiceCall
+		return ev
+	case CallStatusChanged:
+		ev.ProviderStatus, ev.VoiceCallStatus = provider, voiceCall
+		return ev
+	}
+	return e
+}

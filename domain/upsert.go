@@ -1,0 +1,401 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"time"
+)
+
+// decideUpsert decides an UpsertCall. It emits one event per kind of change,
+// in the order a history reads best:
+//
+//  1. CallUpserted: the creation (Created), or changed core facts
+//     (direction, from, to, start, parent call);
+//  2. CallParticipantsChanged, CallProviderMetadataChanged,
+//     CallDetailsChanged, CallRoutingChanged, CallRecordingAdded (one per
+//     new recording), CallTranscriptChanged, CallQualityReported;
+//  3. the lifecycle: CallAnswered before CallTerminated, or CallCanceled, or
+//     CallStatusChanged (see decideLifecycle);
+//  4. CallTimingChanged for times no lifecycle event carried;
+//  5. CallPriced.
+//
+// Each change is found by comparing with the call as the events so far
+// leave it (Decimals with Identical, times with Equal), so a command that
+// changes nothing emits nothing.
+func decideUpsert(s State, c UpsertCall) ([]Event, *Error) {
+	if err := checkIdentity(c.CallID, c.AccountID, c.Now); err != nil {
+		return nil, err
+	}
+	if err := checkUpsertFields(c); err != nil {
+		return nil, err
+	}
+	c = normalizeUpsert(c)
+	exists := s.Exists()
+	switch {
+	case exists && s.Call.AccountID != c.AccountID:
+		return nil, Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
+	case exists && s.Call.ID != c.CallID:
+		return nil, invalid("call_id", "command for call %s decided on call %s", c.CallID, s.Call.ID)
+	case exists && s.Call.Deleted():
+		return nil, Errorf(ErrConflict, "call_id", "call %s is deleted", c.CallID)
+	case exists && c.Mode == UpsertCreate:
+		return nil, Errorf(ErrConflict, "provider_id", "a call with this provider id already exists (%s)", s.Call.ID)
+	case !exists && c.Mode == UpsertUpdate:
+		return nil, Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
+	case exists && c.Provider != "" && c.Provider != s.Call.Provider:
+		return nil, Errorf(ErrConflict, "provider", "the call's provider is %q, not %q", s.Call.Provider, c.Provider)
+	case exists && c.ProviderID != "" && c.ProviderID != s.Call.ProviderID:
+		return nil, Errorf(ErrConflict, "provider_id", "the call's provider id is %q, not %q", s.Call.ProviderID, c.ProviderID)
+	}
+	if !exists {
+		if err := checkCreation(&c); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkUpsertOrder(s.Call, c); err != nil {
+		return nil, err
+	}
+
+	p := &plan{s: s}
+	p.core(c, exists)
+	p.participants(c)
+	p.metadata(c)
+	p.details(c)
+	p.routing(c)
+	p.recordings(c)
+	p.transcript(c)
+	p.quality(c)
+	p.lifecycle(c)
+	p.timing(c)
+	if c.Price != nil {
+		if e, ok := priceChange(p.s.Call, *c.Price); ok {
+			p.emit(e)
+		}
+	}
+	return p.events, nil
+}
+
+// plan collects the events of one decision and folds each into a working
+// state, so that every later comparison sees the call as it will stand.
+type plan struct {
+	s      State
+	events []Event
+}
+
+func (p *plan) emit(e Event) {
+	p.events = append(p.events, e)
+	p.s = Evolve(p.s, Envelope{Event: e})
+}
+
+// normalizeUpsert puts times in UTC and the provider in its canonical
+// spelling.
+func normalizeUpsert(c UpsertCall) UpsertCall {
+	for _, t := range []**time.Time{&c.StartedAt, &c.AnsweredAt, &c.EndedAt, &c.Details.SyncedWithCRMAt} {
+		if *t != nil {
+			*t = utcPtr(**t)
+		}
+	}
+	c.Provider = NormalizeProvider(c.Provider)
+	return c
+}
+
+// checkCreation checks what a creation requires and fills the defaults: the
+// start (Now, or the earliest time given if earlier), From and To from the
+// participants.
+func checkCreation(c *UpsertCall) *Error {
+	switch {
+	case c.Provider == "":
+		return invalid("provider", "is required to create a call")
+	case c.ProviderID == "":
+		return invalid("provider_id", "is required to create a call")
+	case c.Direction == nil:
+		return invalid("direction", "is required to create a call")
+	}
+	if c.StartedAt == nil {
+		start := c.Now.UTC()
+		for _, t := range []*time.Time{c.AnsweredAt, c.EndedAt} {
+			if t != nil && t.Before(start) {
+				start = *t
+			}
+		}
+		c.StartedAt = &start
+	}
+	if c.From == nil {
+		c.From = participantPhone(c.Participants, RoleCaller)
+	}
+	if c.To == nil {
+		c.To = participantPhone(c.Participants, RoleCallee)
+	}
+	if c.Participants == nil {
+		if c.From != nil && ValidE164(*c.From) {
+			c.Participants = append(c.Participants, ParticipantSpec{Role: RoleCaller, Phone: *c.From})
+		}
+		if c.To != nil && ValidE164(*c.To) && (c.From == nil || *c.To != *c.From) {
+			c.Participants = append(c.Participants, ParticipantSpec{Role: RoleCallee, Phone: *c.To})
+		}
+	}
+	return nil
+}
+
+func participantPhone(ps []ParticipantSpec, r Role) *string {
+	for _, p := range ps {
+		if p.Role == r {
+			phone := p.Phone
+			return &phone
+		}
+	}
+	return nil
+}
+
+// checkUpsertOrder checks the order of the times as they will stand.
+func checkUpsertOrder(call Call, c UpsertCall) *Error {
+	pick := func(given, have *time.Time) *time.Time {
+		if given != nil {
+			return given
+		}
+		return have
+	}
+	touched := func(f string) bool {
+		switch f {
+		case "started_at":
+			return c.StartedAt != nil
+		case "answered_at":
+			return c.AnsweredAt != nil
+		}
+		return c.EndedAt != nil
+	}
+	return checkOrder(pick(c.StartedAt, call.StartedAt), pick(c.AnsweredAt, call.AnsweredAt), pick(c.EndedAt, call.EndedAt), touched)
+}
+
+// core emits CallUpserted: the creation, or the core facts that changed.
+func (p *plan) core(c UpsertCall, exists bool) {
+	call := p.s.Call
+	if !exists {
+		p.emit(CallUpserted{
+			Created: true, CallID: c.CallID, AccountID: c.AccountID,
+			Provider: c.Provider, ProviderID: c.ProviderID,
+			Direction: clonePtr(c.Direction), From: clonePtr(c.From), To: clonePtr(c.To),
+			StartedAt: clonePtr(c.StartedAt), ParentCallID: clonePtr(c.ParentCallID),
+		})
+		return
+	}
+	e := CallUpserted{CallID: call.ID}
+	changed := false
+	if c.Direction != nil && *c.Direction != call.Direction {
+		e.Direction, changed = clonePtr(c.Direction), true
+	}
+	if c.From != nil && *c.From != call.From {
+		e.From, changed = clonePtr(c.From), true
+	}
+	if c.To != nil && *c.To != call.To {
+		e.To, changed = clonePtr(c.To), true
+	}
+	if c.StartedAt != nil && !sameTime(c.StartedAt, call.StartedAt) {
+		e.StartedAt, changed = clonePtr(c.StartedAt), true
+	}
+	if c.ParentCallID != nil && (call.ParentCallID == nil || *call.ParentCallID != *c.ParentCallID) {
+		e.ParentCallID, changed = clonePtr(c.ParentCallID), true
+	}
+	if changed {
+		p.emit(e)
+	}
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+func (p *plan) participants(c UpsertCall) {
+	if c.Participants == nil {
+		return
+	}
+	call := p.s.Call
+	ps := make([]Participant, len(c.Participants))
+	for i, sp := range c.Participants {
+		ps[i] = Participant{
+			ID:       ParticipantID(call.ID, sp.Role, sp.Phone),
+			Role:     sp.Role,
+			Phone:    sp.Phone,
+			PersonID: PersonID(call.AccountID, sp.Phone),
+		}
+	}
+	if !slices.Equal(ps, call.Participants) {
+		p.emit(CallParticipantsChanged{Participants: ps})
+	}
+}
+
+func (p *plan) metadata(c UpsertCall) {
+	if c.ProviderMetadata == nil || sameJSON(c.ProviderMetadata, p.s.Call.ProviderMetadata) {
+		return
+	}
+	p.emit(CallProviderMetadataChanged{ProviderMetadata: bytes.Clone(c.ProviderMetadata)})
+}
+
+// sameJSON reports whether a and b are the same JSON value: key order and
+// spacing do not matter, numbers compare as written ("1.0" is not "1").
+func sameJSON(a, b json.RawMessage) bool {
+	if b == nil {
+		return false
+	}
+	va, okA := decodeJSON(a)
+	vb, okB := decodeJSON(b)
+	if !okA || !okB {
+		return bytes.Equal(a, b)
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+func decodeJSON(m json.RawMessage) (any, bool) {
+	d := json.NewDecoder(bytes.NewReader(m))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+func (p *plan) details(c UpsertCall) {
+	d := p.s.Call.Details
+	ch := c.Details
+	var out DetailsChanges
+	changed := false
+	str := func(dst **string, given *string, have string) {
+		if given != nil && *given != have {
+			*dst, changed = clonePtr(given), true
+		}
+	}
+	str(&out.Notes, ch.Notes, d.Notes)
+	str(&out.Summary, ch.Summary, d.Summary)
+	str(&out.CallType, ch.CallType, d.CallType)
+	if ch.Contact != nil && (d.Contact == nil || *d.Contact != *ch.Contact) {
+		out.Contact, changed = clonePtr(ch.Contact), true
+	}
+	if ch.Caller != nil && (d.Caller == nil || *d.Caller != *ch.Caller) {
+		out.Caller, changed = clonePtr(ch.Caller), true
+	}
+	if ch.Transferred != nil && (d.Transferred == nil || *d.Transferred != *ch.Transferred) {
+		out.Transferred, changed = clonePtr(ch.Transferred), true
+	}
+	str(&out.StaffID, ch.StaffID, d.StaffID)
+	str(&out.ClientID, ch.ClientID, d.ClientID)
+	str(&out.HandledByStaffID, ch.HandledByStaffID, d.HandledByStaffID)
+	str(&out.ExternalID, ch.ExternalID, d.ExternalID)
+	str(&out.ExternalLink, ch.ExternalLink, d.ExternalLink)
+	str(&out.AppName, ch.AppName, d.AppName)
+	str(&out.RecordingID, ch.RecordingID, d.RecordingID)
+	str(&out.PhoneNumberID, ch.PhoneNumberID, d.PhoneNumberID)
+	str(&out.UserProviderSID, ch.UserProviderSID, d.UserProviderSID)
+	str(&out.AdminProviderSID, ch.AdminProviderSID, d.AdminProviderSID)
+	str(&out.ProviderConferenceID, ch.ProviderConferenceID, d.ProviderConferenceID)
+	str(&out.SequenceRunID, ch.SequenceRunID, d.SequenceRunID)
+	str(&out.SequenceID, ch.SequenceID, d.SequenceID)
+	str(&out.OrganizationID, ch.OrganizationID, d.OrganizationID)
+	str(&out.OrganizationMembershipID, ch.OrganizationMembershipID, d.OrganizationMembershipID)
+	str(&out.ManagedPhoneNumberID, ch.ManagedPhoneNumberID, d.ManagedPhoneNumberID)
+	if ch.SyncedWithCRMAt != nil && !sameTime(ch.SyncedWithCRMAt, d.SyncedWithCRMAt) {
+		out.SyncedWithCRMAt, changed = clonePtr(ch.SyncedWithCRMAt), true
+	}
+	if changed {
+		p.emit(CallDetailsChanged{Changes: out})
+	}
+}
+
+func (p *plan) routing(c UpsertCall) {
+	r := p.s.Call.Routing
+	ch := c.Routing
+	var out CallRoutingChanged
+	changed := false
+	str := func(dst **string, given *string, have string) {
+		if given != nil && *given != have {
+			*dst, changed = clonePtr(given), true
+		}
+	}
+	str(&out.URL, ch.URL, r.URL)
+	str(&out.Method, ch.Method, r.Method)
+	str(&out.FallbackURL, ch.FallbackURL, r.FallbackURL)
+	str(&out.FallbackMethod, ch.FallbackMethod, r.FallbackMethod)
+	str(&out.StatusCallback, ch.StatusCallback, r.StatusCallback)
+	str(&out.StatusCallbackMethod, ch.StatusCallbackMethod, r.StatusCallbackMethod)
+	if changed {
+		p.emit(out)
+	}
+}
+
+// recordings adds each recording the call does not have yet. A recording is
+// known by its ProviderID, or by its URL when it has none.
+func (p *plan) recordings(c UpsertCall) {
+	for _, r := range c.Recordings {
+		if !slices.ContainsFunc(p.s.Call.Recordings, func(h Recording) bool { return sameRecording(h, r) }) {
+			p.emit(CallRecordingAdded{Recording: r})
+		}
+	}
+}
+
+func sameRecording(a, b Recording) bool {
+	if a.ProviderID != "" || b.ProviderID != "" {
+		return a.ProviderID == b.ProviderID
+	}
+	return a.URL == b.URL
+}
+
+func (p *plan) transcript(c UpsertCall) {
+	if c.Transcript == nil {
+		return
+	}
+	have := p.s.Call.Transcript
+	if have != nil && slices.EqualFunc(have.Cues, c.Transcript.Cues, sameCue) {
+		return
+	}
+	p.emit(CallTranscriptChanged{Transcript: Transcript{Cues: slices.Clone(c.Transcript.Cues)}})
+}
+
+func sameCue(a, b TranscriptCue) bool {
+	return a.From.Identical(b.From) && a.To.Identical(b.To) && a.Speaker == b.Speaker && a.Text == b.Text
+}
+
+func (p *plan) quality(c UpsertCall) {
+	if c.Quality == nil {
+		return
+	}
+	if have := p.s.Call.Quality; have != nil && sameQuality(*have, *c.Quality) {
+		return
+	}
+	p.emit(CallQualityReported{Quality: *cloneQuality(*c.Quality)})
+}
+
+func sameQuality(a, b Quality) bool {
+	mos := (a.AudioInMOS == nil) == (b.AudioInMOS == nil) &&
+		(a.AudioInMOS == nil || a.AudioInMOS.Identical(*b.AudioInMOS))
+	eq := func(x, y *int64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return mos && a.SIPResultCode == b.SIPResultCode &&
+		eq(a.AudioRTTAvgMs, b.AudioRTTAvgMs) && eq(a.AudioRTTMinMs, b.AudioRTTMinMs) &&
+		eq(a.AudioRTTMaxMs, b.AudioRTTMaxMs) && eq(a.AudioOutJitterMinMs, b.AudioOutJitterMinMs) &&
+		eq(a.AudioOutJitterMaxMs, b.AudioOutJitterMaxMs) && eq(a.AudioOutJitterAvgMs, b.AudioOutJitterAvgMs) &&
+		eq(a.AudioOutLostPackets, b.AudioOutLostPackets)
+}
+
+// timing emits CallTimingChanged for the given times that differ from the
+// call as the lifecycle events left it.
+func (p *plan) timing(c UpsertCall) {
+	call := p.s.Call
+	var e CallTimingChanged
+	changed := false
+	if c.AnsweredAt != nil && !sameTime(c.AnsweredAt, call.AnsweredAt) {
+		e.AnsweredAt, changed = clonePtr(c.AnsweredAt), true
+	}
+	if c.EndedAt != nil && !sameTime(c.EndedAt, call.EndedAt) {
+		e.EndedAt, changed = clonePtr(c.EndedAt), true
+	}
+	if c.DurationSeconds != nil && (call.DurationSeconds == nil || *call.DurationSeconds != *c.DurationSeconds) {
+		e.DurationSeconds, changed = clonePtr(c.DurationSeconds), true
+	}
+	if changed {
+		p.emit(e)
+	}
+}

@@ -1,0 +1,332 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// The leaf checks Decide runs on a command's fields. Each returns nil or an
+// *Error with Code ErrInvalid naming the field, in the Call's JSON words.
+
+// ValidE164 reports whether s is an E.164 number: "+", then 2 to 15 digits,
+// the first not 0.
+func ValidE164(s string) bool {
+	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidCurrency reports whether s is an ISO 4217 code as the ledger writes
+// it: three upper-case letters.
+func ValidCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// The call-history entry types (Details.CallType).
+const (
+	CallTypeCallSession = "CALL_SESSION"
+	CallTypeDirectCall  = "DIRECT_CALL"
+)
+
+// The MOS bounds of Quality.AudioInMOS.
+var (
+	mosMin = MustParseDecimal("1.0")
+	mosMax = MustParseDecimal("5.0")
+)
+
+func invalid(field, format string, args ...any) *Error {
+	return Errorf(ErrInvalid, field, format, args...)
+}
+
+func checkPhone(field, s string) *Error {
+	if !ValidE164(s) {
+		return invalid(field, "%q is not an E.164 number (+ then 2 to 15 digits, the first not 0)", s)
+	}
+	return nil
+}
+
+// checkAddress accepts an E.164 number, or a LaML SIP or client address.
+func checkAddress(field, s string) *Error {
+	for _, scheme := range []string{"sip:", "client:"} {
+		if rest, ok := strings.CutPrefix(s, scheme); ok {
+			if rest == "" || strings.ContainsAny(rest, " \t\r\n") {
+				return invalid(field, "%q is not a valid %s address", s, strings.TrimSuffix(scheme, ":"))
+			}
+			return nil
+		}
+	}
+	return checkPhone(field, s)
+}
+
+func checkTime(field string, t *time.Time) *Error {
+	if t != nil && t.IsZero() {
+		return invalid(field, "must be a time, not the zero time")
+	}
+	return nil
+}
+
+func checkNotNegative(field string, d Decimal) *Error {
+	if d.IsNegative() {
+		return invalid(field, "must not be negative, got %s", d)
+	}
+	return nil
+}
+
+func checkPrice(field string, p Price) *Error {
+	if err := checkNotNegative(field+".rate", p.Rate); err != nil {
+		return err
+	}
+	if err := checkNotNegative(field+".total", p.Total); err != nil {
+		return err
+	}
+	if !ValidCurrency(p.Currency) {
+		return invalid(field+".currency", "%q is not an ISO 4217 currency code (three upper-case letters)", p.Currency)
+	}
+	return nil
+}
+
+func checkDuration(field string, d *int64) *Error {
+	if d != nil && *d < 0 {
+		return invalid(field, "must not be negative, got %d", *d)
+	}
+	return nil
+}
+
+// checkURL accepts an absolute http or https URL with a host.
+func checkURL(field, s string) *Error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid(field, "%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
+
+func checkMethod(field string, m *string) *Error {
+	if m != nil && *m != "GET" && *m != "POST" {
+		return invalid(field, "%q is not GET or POST", *m)
+	}
+	return nil
+}
+
+func checkOptionalURL(field string, s *string) *Error {
+	if s != nil {
+		return checkURL(field, *s)
+	}
+	return nil
+}
+
+func checkRouting(r RoutingChanges) *Error {
+	for _, err := range []*Error{
+		checkOptionalURL("routing.url", r.URL),
+		checkMethod("routing.method", r.Method),
+		checkOptionalURL("routing.fallback_url", r.FallbackURL),
+		checkMethod("routing.fallback_method", r.FallbackMethod),
+		checkOptionalURL("routing.status_callback", r.StatusCallback),
+		checkMethod("routing.status_callback_method", r.StatusCallbackMethod),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkRecording(field string, r Recording) *Error {
+	return checkURL(field+".url", r.URL)
+}
+
+func checkTranscript(t Transcript) *Error {
+	for i, c := range t.Cues {
+		f := fmt.Sprintf("transcript.cues[%d]", i)
+		if err := checkNotNegative(f+".from", c.From); err != nil {
+			return err
+		}
+		if c.To.LessThan(c.From.Decimal) {
+			return invalid(f+".to", "%s is before from %s", c.To, c.From)
+		}
+	}
+	return nil
+}
+
+func checkQuality(q Quality) *Error {
+	if q.AudioInMOS != nil && (q.AudioInMOS.LessThan(mosMin.Decimal) || q.AudioInMOS.GreaterThan(mosMax.Decimal)) {
+		return invalid("quality.audio_in_mos", "%s is not within 1.0 to 5.0", q.AudioInMOS)
+	}
+	for _, f := range []struct {
+		name string
+		v    *int64
+	}{
+		{"quality.audio_rtt_avg_ms", q.AudioRTTAvgMs},
+		{"quality.audio_rtt_min_ms", q.AudioRTTMinMs},
+		{"quality.audio_rtt_max_ms", q.AudioRTTMaxMs},
+		{"quality.audio_out_jitter_min_ms", q.AudioOutJitterMinMs},
+		{"quality.audio_out_jitter_max_ms", q.AudioOutJitterMaxMs},
+		{"quality.audio_out_jitter_avg_ms", q.AudioOutJitterAvgMs},
+		{"quality.audio_out_lost_packets", q.AudioOutLostPackets},
+	} {
+		if err := checkDuration(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkDetails(d DetailsChanges) *Error {
+	if d.CallType != nil && *d.CallType != CallTypeCallSession && *d.CallType != CallTypeDirectCall {
+		return invalid("details.call_type", "%q is not CALL_SESSION or DIRECT_CALL", *d.CallType)
+	}
+	return checkTime("details.synced_with_crm_at", d.SyncedWithCRMAt)
+}
+
+// checkMetadata accepts a JSON object.
+func checkMetadata(m json.RawMessage) *Error {
+	if m == nil {
+		return nil
+	}
+	t := bytes.TrimSpace(m)
+	if !json.Valid(t) || len(t) == 0 || t[0] != '{' {
+		return invalid("provider_metadata", "must be a JSON object")
+	}
+	return nil
+}
+
+// checkIdentity checks what every command carries.
+func checkIdentity(call uuid.UUID, account string, now time.Time) *Error {
+	if call == uuid.Nil {
+		return invalid("call_id", "is required")
+	}
+	if strings.TrimSpace(account) == "" {
+		return invalid("account_id", "is required")
+	}
+	if now.IsZero() {
+		return invalid("now", "the ledger's time of the request is required")
+	}
+	return nil
+}
+
+// checkUpsertFields runs every leaf check of an UpsertCall, in field order.
+func checkUpsertFields(c UpsertCall) *Error {
+	switch c.Mode {
+	case UpsertCreate, UpsertCreateOrUpdate, UpsertUpdate:
+	default:
+		return invalid("mode", "%q is not create, upsert or update", c.Mode)
+	}
+	if c.Direction != nil && !c.Direction.Valid() {
+		return invalid("direction", "%q is not inbound or outbound", *c.Direction)
+	}
+	if c.From != nil {
+		if err := checkAddress("from", *c.From); err != nil {
+			return err
+		}
+	}
+	if c.To != nil {
+		if err := checkAddress("to", *c.To); err != nil {
+			return err
+		}
+	}
+	seen := make(map[ParticipantSpec]bool, len(c.Participants))
+	for i, p := range c.Participants {
+		f := fmt.Sprintf("participants[%d]", i)
+		if !p.Role.Valid() {
+			return invalid(f+".role", "%q is not caller, callee or other", p.Role)
+		}
+		if err := checkPhone(f+".phone", p.Phone); err != nil {
+			return err
+		}
+		if seen[p] {
+			return invalid(f, "%s %s is listed twice", p.Role, p.Phone)
+		}
+		seen[p] = true
+	}
+	for _, t := range []struct {
+		name string
+		v    *time.Time
+	}{{"started_at", c.StartedAt}, {"answered_at", c.AnsweredAt}, {"ended_at", c.EndedAt}} {
+		if err := checkTime(t.name, t.v); err != nil {
+			return err
+		}
+	}
+	if err := checkDuration("duration_seconds", c.DurationSeconds); err != nil {
+		return err
+	}
+	if c.Status != nil && !c.Status.Valid() {
+		return invalid("status", "%q is not a call status", *c.Status)
+	}
+	if c.ProviderStatus != nil && strings.TrimSpace(*c.ProviderStatus) == "" {
+		return invalid("provider_status", "must not be empty")
+	}
+	if c.VoiceCallStatus != nil {
+		if _, ok := ParseVoiceCallStatus(*c.VoiceCallStatus); !ok {
+			return invalid("voice_call_status", "%q is not a VoiceCall status", *c.VoiceCallStatus)
+		}
+	}
+	if c.Price != nil {
+		if err := checkPrice("price", *c.Price); err != nil {
+			return err
+		}
+	}
+	for i, r := range c.Recordings {
+		if err := checkRecording(fmt.Sprintf("recordings[%d]", i), r); err != nil {
+			return err
+		}
+	}
+	if c.Transcript != nil {
+		if err := checkTranscript(*c.Transcript); err != nil {
+			return err
+		}
+	}
+	if err := checkDetails(c.Details); err != nil {
+		return err
+	}
+	if err := checkRouting(c.Routing); err != nil {
+		return err
+	}
+	if c.Quality != nil {
+		if err := checkQuality(*c.Quality); err != nil {
+			return err
+		}
+	}
+	if err := checkMetadata(c.ProviderMetadata); err != nil {
+		return err
+	}
+	if c.ParentCallID != nil && (*c.ParentCallID == uuid.Nil || *c.ParentCallID == c.CallID) {
+		return invalid("parent_call_id", "must be another call's id")
+	}
+	return nil
+}
+
+// checkOrder checks that the call's times, as they will stand, are in order:
+// answer and end not before start, end not before answer. Only pairs the
+// command touches are checked: a stored history is not re-judged.
+func checkOrder(started, answered, ended *time.Time, touched func(string) bool) *Error {
+	before := func(a, b *time.Time) bool { return a != nil && b != nil && a.Before(*b) }
+	switch {
+	case (touched("answered_at") || touched("started_at")) && before(answered, started):
+		return invalid("answered_at", "%s is before the start %s", answered.Format(time.RFC3339Nano), started.Format(time.RFC3339Nano))
+	case (touched("ended_at") || touched("started_at")) && before(ended, started):
+		return invalid("ended_at", "%s is before the start %s", ended.Format(time.RFC3339Nano), started.Format(time.RFC3339Nano))
+	case (touched("ended_at") || touched("answered_at")) && before(ended, answered):
+		return invalid("ended_at", "%s is before the answer %s", ended.Format(time.RFC3339Nano), answered.Format(time.RFC3339Nano))
+	}
+	return nil
+}
