@@ -216,7 +216,25 @@ func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, 
 			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
 				return report(nil), fmt.Errorf("verify: read $all after %s: %w", c.last, err)
 			}
-			return report(&Problem{After: c.last, Reason: fmt.Sprintf("cannot read the event: %v", err), Err: err}), nil
+			// Some event of the batch does not read: read one at a time to
+			// check every event before it and name the last good one.
+			records, err = readOneByOne(ctx, store, c.last, ReadBatchEvents)
+			if err != nil {
+				if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+					return report(nil), fmt.Errorf("verify: read $all after %s: %w", c.last, err)
+				}
+				for i := range records {
+					r := &records[i]
+					if hasHead && head.Less(r.Position) {
+						break
+					}
+					if reason := c.check(r); reason != "" {
+						return report(&Problem{Position: r.Position, After: c.last, Stream: r.StreamID, Revision: r.Revision, Reason: reason}), nil
+					}
+				}
+				return report(&Problem{After: c.last, Reason: fmt.Sprintf("cannot read the event: %v", err), Err: err}), nil
+			}
+			// Every event read one by one: the failure was transient.
 		}
 		for i := range records {
 			r := &records[i]
@@ -254,3 +272,21 @@ const batchesMax = (1 << 40) / ReadBatchEvents
 
 // errTooLong is returned when a walk passes batchesMax: a backend bug.
 var errTooLong = errors.New("log longer than any walk allows")
+
+// readOneByOne reads up to n events after after, one per call, and returns
+// those that read before the first error, with that error.
+func readOneByOne(ctx context.Context, store Store, after Position, n int) ([]Record, error) {
+	var out []Record
+	for range n {
+		recs, err := store.ReadAll(ctx, after, 1)
+		if err != nil {
+			return out, err
+		}
+		if len(recs) == 0 {
+			return out, nil
+		}
+		out = append(out, recs[0])
+		after = recs[0].Position
+	}
+	return out, nil
+}

@@ -1,0 +1,437 @@
+package eventstore_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
+)
+
+// smallOptions keep each test store light.
+func smallOptions() embedded.Options {
+	return embedded.Options{MemTableSize: 4 << 20, BlockCacheSize: 8 << 20, HeadCacheStreams: 64,
+		Logger: slog.New(slog.DiscardHandler)}
+}
+
+// quietLogger silences Pebble when a test opens a store's files directly.
+type quietLogger struct{ t *testing.T }
+
+func (quietLogger) Infof(string, ...any)            {}
+func (l quietLogger) Errorf(f string, args ...any) { l.t.Logf(f, args...) }
+func (l quietLogger) Fatalf(f string, args ...any) { l.t.Fatalf(f, args...) }
+
+// openPebble opens a closed embedded store's directory as plain Pebble.
+func openPebble(t *testing.T, dir string) *pebble.DB {
+	t.Helper()
+	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation, Logger: quietLogger{t}})
+	require.NoError(t, err)
+	return db
+}
+
+// openStore opens the embedded store in dir and closes it when the test ends
+// (closing twice is allowed, so tests may close it early).
+func openStore(tb testing.TB, dir string) *embedded.Store {
+	tb.Helper()
+	s, err := embedded.Open(dir, smallOptions())
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// fixture is a known log: several streams, interleaved in $all, with data
+// and metadata of every shape the export format must carry byte for byte.
+type fixture struct {
+	streams []string
+	// events in append order, each with the stream it went to.
+	appended []fixtureEvent
+}
+
+type fixtureEvent struct {
+	stream string
+	event  eventstore.EventData
+}
+
+// payloads covers compact JSON with HTML characters and U+2028 (which an
+// HTML-escaping encoder would rewrite), indented JSON, non-JSON bytes,
+// invalid UTF-8, JSON null and empty.
+var payloads = [][]byte{
+	[]byte(`{"a":"<b>&</b>","line":"x` + "\u2028" + `y"}`),
+	[]byte("{\n  \"indented\": true\n}"),
+	[]byte("not json at all"),
+	{0xff, 0xfe, '{', '}'},
+	[]byte(`null`),
+	[]byte(`{"price":{"total":"0.0135","currency":"USD"}}`),
+	{},
+}
+
+// buildLog appends a known log to store: streamsN streams, eventsN events,
+// appended in batches of one to three events to streams chosen in turn.
+func buildLog(t *testing.T, store eventstore.Store, streamsN, eventsN int) fixture {
+	t.Helper()
+	ctx := context.Background()
+	var f fixture
+	next := make([]uint64, streamsN)
+	for range streamsN {
+		f.streams = append(f.streams, "call-"+uuid.NewString())
+	}
+	for i, b := 0, 0; i < eventsN; b++ {
+		si := b % streamsN
+		n := min(1+i%3, eventsN-i)
+		batch := make([]eventstore.EventData, n)
+		for j := range batch {
+			k := i + j
+			md := []byte(fmt.Sprintf(`{"schema_version":1,"account_id":"acc","actor":"test","time":"2025-01-02T03:04:%02dZ"}`, k%60))
+			if k%5 == 4 {
+				md = nil
+			}
+			batch[j] = eventstore.EventData{ID: uuid.New(), Type: fmt.Sprintf("Type%d", k%4), Data: payloads[k%len(payloads)], Metadata: md}
+		}
+		expected := eventstore.NoStream()
+		if next[si] > 0 {
+			expected = eventstore.Exact(next[si] - 1)
+		}
+		_, err := store.Append(ctx, f.streams[si], expected, batch)
+		require.NoError(t, err)
+		for _, e := range batch {
+			f.appended = append(f.appended, fixtureEvent{stream: f.streams[si], event: e})
+		}
+		next[si] += uint64(n)
+		i += n
+	}
+	return f
+}
+
+func TestVerifyIntactLog(t *testing.T) {
+	// Goal: an untouched log verifies, with the counts and the head hash the
+	// store itself recorded, and progress reaches the total.
+	ctx := context.Background()
+	store := openStore(t, t.TempDir())
+	f := buildLog(t, store, 5, 1300)
+
+	var lastDone, lastTotal uint64
+	report, err := eventstore.Verify(ctx, store, func(done, total uint64) { lastDone, lastTotal = done, total })
+	require.NoError(t, err)
+	require.True(t, report.OK, "problem: %v", report.Problem)
+	assert.Equal(t, uint64(len(f.appended)), report.Events)
+	assert.Equal(t, uint64(len(f.streams)), report.Streams)
+	headPos, headHash, err := store.Head(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, headPos, report.HeadPosition)
+	assert.Equal(t, headHash, report.HeadAllHash)
+	assert.Equal(t, uint64(1300), lastDone)
+	assert.Equal(t, uint64(1300), lastTotal)
+}
+
+func TestVerifyEmptyLog(t *testing.T) {
+	// Goal: an empty log is fine, with zero counts and the zero head.
+	report, err := eventstore.Verify(context.Background(), openStore(t, t.TempDir()), nil)
+	require.NoError(t, err)
+	assert.True(t, report.OK)
+	assert.Zero(t, report.Events)
+	assert.True(t, report.HeadPosition.IsStart())
+	assert.True(t, report.HeadAllHash.IsZero())
+}
+
+func TestVerifyCancelled(t *testing.T) {
+	// Goal: a cancelled walk stops with the context's error, not a problem.
+	store := openStore(t, t.TempDir())
+	buildLog(t, store, 3, 50)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := eventstore.Verify(ctx, store, nil)
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+// eventKey is the embedded store's key of the event at pos (see its doc.go).
+func eventKey(pos uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{'E'}, pos)
+}
+
+// tamper rewrites the stored value of the event at pos in the closed store
+// in dir with change, through Pebble directly, as an attacker with the files
+// would.
+func tamper(t *testing.T, dir string, key []byte, change func(v []byte) []byte) {
+	t.Helper()
+	db := openPebble(t, dir)
+	defer func() { require.NoError(t, db.Close()) }()
+	v, closer, err := db.Get(key)
+	require.NoError(t, err)
+	value := bytes.Clone(v)
+	require.NoError(t, closer.Close())
+	changed := change(value)
+	require.NotEqual(t, v, changed, "the tamper changed nothing")
+	require.NoError(t, db.Set(key, changed, pebble.Sync))
+}
+
+// flipAt flips one bit of the byte at offset i.
+func flipAt(i int) func(v []byte) []byte {
+	return func(v []byte) []byte {
+		v[i] ^= 0x01
+		return v
+	}
+}
+
+// flipIn flips the first byte of the first occurrence of part in the value.
+func flipIn(t *testing.T, part []byte) func(v []byte) []byte {
+	return func(v []byte) []byte {
+		i := bytes.Index(v, part)
+		require.GreaterOrEqual(t, i, 0, "%q not in the stored value", part)
+		v[i] ^= 0x01
+		return v
+	}
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	// Goal: changing any one byte of a stored event (its content, its
+	// identity, its stored hashes, its framing) makes Verify fail, naming
+	// that event, and nothing before it. Offsets follow the record layout in
+	// the embedded package's doc.go.
+	const target = 37 // a position in the middle of the log
+	cases := []struct {
+		name string
+		// change builds the tamper from the event as appended.
+		change func(t *testing.T, e fixtureEvent) func([]byte) []byte
+		// undecodable: the store cannot decode the value at all.
+		undecodable bool
+		reason      string
+	}{
+		{name: "data byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte {
+			return func(v []byte) []byte {
+				// The data is the value's last field but the metadata's.
+				n := len(v) - 4 - len(e.event.Metadata) - len(e.event.Data)
+				v[n] ^= 0x01
+				return v
+			}
+		}, reason: "content hashes to"},
+		{name: "metadata byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte {
+			return func(v []byte) []byte { v[len(v)-1] ^= 0x01; return v }
+		}, reason: "content hashes to"},
+		{name: "stream hash byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(40) }, reason: "stored hash"},
+		{name: "all hash byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(90) }, reason: "stored $all hash"},
+		{name: "event id byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(20) }, reason: "content hashes to"},
+		{name: "revision byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(16) }, reason: "revision"},
+		{name: "stream id byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipIn(t, []byte(e.stream)) }, reason: "stream starts at revision"},
+		{name: "type byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipIn(t, []byte(e.event.Type)) }, reason: "content hashes to"},
+		{name: "record version", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(0) }, undecodable: true},
+		{name: "data length", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte {
+			return func(v []byte) []byte {
+				n := len(v) - 4 - len(e.event.Metadata) - len(e.event.Data) - 4
+				v[n] ^= 0x80
+				return v
+			}
+		}, undecodable: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			store := openStore(t, dir)
+			f := buildLog(t, store, 4, 60)
+			before, err := eventstore.Verify(ctx, store, nil)
+			require.NoError(t, err)
+			require.True(t, before.OK)
+			require.NoError(t, store.Close())
+
+			e := f.appended[target-1] // positions are 1..N in append order
+			require.NotEmpty(t, e.event.Metadata, "the target must have metadata")
+			tamper(t, dir, eventKey(target), tc.change(t, e))
+
+			store = openStore(t, dir)
+			report, err := eventstore.Verify(ctx, store, nil)
+			require.NoError(t, err)
+			require.False(t, report.OK, "tampering went unnoticed")
+			p := report.Problem
+			require.NotNil(t, p)
+			assert.Equal(t, eventstore.Position{Commit: target - 1, Prepare: target - 1}, p.After, "the problem must be the tampered event: %s", p)
+			assert.Equal(t, uint64(target-1), report.Events)
+			if tc.undecodable {
+				require.Error(t, p.Err)
+				assert.ErrorIs(t, p.Err, embedded.ErrCorrupt)
+				assert.Contains(t, p.String(), fmt.Sprintf("position %d", target))
+				return
+			}
+			assert.Equal(t, eventstore.Position{Commit: target, Prepare: target}, p.Position)
+			assert.Contains(t, p.Reason, tc.reason)
+			assert.Contains(t, p.String(), fmt.Sprintf("position %d,", target))
+		})
+	}
+}
+
+func TestVerifyDetectsWrongHead(t *testing.T) {
+	// Goal: when the head the store recorded disagrees with the chain (here
+	// its hash was altered), Verify says so: it is how a cut tail shows.
+	ctx := context.Background()
+	dir := t.TempDir()
+	store := openStore(t, dir)
+	buildLog(t, store, 3, 20)
+	require.NoError(t, store.Close())
+	tamper(t, dir, []byte("Mhead"), flipAt(20))
+
+	report, err := eventstore.Verify(ctx, openStore(t, dir), nil)
+	require.NoError(t, err)
+	require.False(t, report.OK)
+	assert.Contains(t, report.Problem.Reason, "head hash")
+	assert.Equal(t, uint64(20), report.Events)
+}
+
+func TestVerifyDetectsDeletedEvent(t *testing.T) {
+	// Goal: an event removed from the middle of the log breaks both chains.
+	ctx := context.Background()
+	dir := t.TempDir()
+	store := openStore(t, dir)
+	buildLog(t, store, 3, 20)
+	require.NoError(t, store.Close())
+	db := openPebble(t, dir)
+	require.NoError(t, db.Delete(eventKey(10), pebble.Sync))
+	require.NoError(t, db.Close())
+
+	report, err := eventstore.Verify(ctx, openStore(t, dir), nil)
+	require.NoError(t, err)
+	require.False(t, report.OK)
+	assert.Equal(t, eventstore.Position{Commit: 11, Prepare: 11}, report.Problem.Position)
+}
+
+func TestExportImportRoundTrip(t *testing.T) {
+	// Goal: export → import into an empty store → verify preserves every
+	// event byte for byte, every stream hash and, since the source's
+	// positions are 1..N, every $all hash and the head.
+	ctx := context.Background()
+	source := openStore(t, t.TempDir())
+	f := buildLog(t, source, 7, 2500)
+
+	var out bytes.Buffer
+	exported, err := eventstore.Export(ctx, source, &out, nil)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2500), exported.Events)
+	assert.Equal(t, uint64(7), exported.Streams)
+	assert.Equal(t, 2500, bytes.Count(out.Bytes(), []byte("\n")), "one event a line")
+
+	// Raw JSON is written as stored: no HTML escaping, no re-indenting.
+	firstLine, _, _ := bytes.Cut(out.Bytes(), []byte("\n"))
+	assert.Contains(t, string(firstLine), `"data":`+string(payloads[0]))
+
+	target := openStore(t, t.TempDir())
+	var progressed uint64
+	imported, err := eventstore.Import(ctx, target, bytes.NewReader(out.Bytes()), func(done, _ uint64) { progressed = done })
+	require.NoError(t, err)
+	assert.Equal(t, exported, imported)
+	assert.Equal(t, uint64(2500), progressed)
+
+	report, err := eventstore.Verify(ctx, target, nil)
+	require.NoError(t, err)
+	require.True(t, report.OK, "problem: %v", report.Problem)
+	assert.Equal(t, exported.LastAllHash, report.HeadAllHash)
+
+	srcAll, err := source.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	dstAll, err := target.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	require.Len(t, dstAll, len(srcAll))
+	for i := range srcAll {
+		s, d := srcAll[i], dstAll[i]
+		assert.Equal(t, s.StreamID, d.StreamID)
+		assert.Equal(t, s.Revision, d.Revision)
+		assert.Equal(t, s.Position, d.Position)
+		assert.Equal(t, s.ID, d.ID)
+		assert.Equal(t, s.Type, d.Type)
+		assert.True(t, bytes.Equal(s.Data, d.Data), "data of position %s", s.Position)
+		assert.True(t, bytes.Equal(s.Metadata, d.Metadata), "metadata of position %s", s.Position)
+		assert.Equal(t, s.Hash, d.Hash)
+		assert.Equal(t, s.AllHash, d.AllHash)
+	}
+	assert.Len(t, f.appended, len(dstAll))
+
+	// Exporting the import gives the same file but for recorded_at.
+	var again bytes.Buffer
+	_, err = eventstore.Export(ctx, target, &again, nil)
+	require.NoError(t, err)
+	assert.Equal(t, stripRecordedAt(t, out.Bytes()), stripRecordedAt(t, again.Bytes()))
+}
+
+// stripRecordedAt removes the one field an import cannot keep.
+func stripRecordedAt(t *testing.T, export []byte) []string {
+	t.Helper()
+	var lines []string
+	for line := range bytes.Lines(export) {
+		var m map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(line, &m))
+		delete(m, "recorded_at")
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		lines = append(lines, string(b))
+	}
+	return lines
+}
+
+func TestImportRefuses(t *testing.T) {
+	// Goal: Import refuses a non-empty store and a file whose chain does not
+	// verify, naming the line; nothing past the bad line is appended.
+	ctx := context.Background()
+	source := openStore(t, t.TempDir())
+	buildLog(t, source, 3, 30)
+	var out bytes.Buffer
+	_, err := eventstore.Export(ctx, source, &out, nil)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+
+	t.Run("NotEmpty", func(t *testing.T) {
+		_, err := eventstore.Import(ctx, source, strings.NewReader(out.String()), nil)
+		require.ErrorIs(t, err, eventstore.ErrNotEmpty)
+	})
+
+	edit := func(i int, change func(m map[string]any)) string {
+		var m map[string]any
+		d := json.NewDecoder(strings.NewReader(lines[i]))
+		d.UseNumber()
+		require.NoError(t, d.Decode(&m))
+		change(m)
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		edited := append([]string(nil), lines...)
+		edited[i] = string(b)
+		return strings.Join(edited, "\n") + "\n"
+	}
+	cases := []struct {
+		name string
+		file string
+		err  error
+		line string
+	}{
+		{"ChangedType", edit(9, func(m map[string]any) { m["type"] = "Forged" }), eventstore.ErrChainBroken, "line 10 "},
+		{"ChangedHash", edit(4, func(m map[string]any) { m["hash"] = strings.Repeat("0", 64) }), eventstore.ErrChainBroken, "line 5 "},
+		{"ChangedAllHash", edit(4, func(m map[string]any) { m["all_hash"] = strings.Repeat("1", 64) }), eventstore.ErrChainBroken, "line 5 "},
+		{"MissingLine", strings.Join(append(append([]string(nil), lines[:12]...), lines[13:]...), "\n"), eventstore.ErrChainBroken, "line 13 "},
+		{"NotJSON", strings.Join(lines[:3], "\n") + "\n{oops\n", eventstore.ErrBadExport, "line 4:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			target := openStore(t, t.TempDir())
+			_, err := eventstore.Import(ctx, target, strings.NewReader(tc.file), nil)
+			require.ErrorIs(t, err, tc.err)
+			assert.Contains(t, err.Error(), tc.line)
+		})
+	}
+}
+
+func TestExportCancelled(t *testing.T) {
+	// Goal: export and import stop on a cancelled context with its error.
+	store := openStore(t, t.TempDir())
+	buildLog(t, store, 2, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := eventstore.Export(ctx, store, &bytes.Buffer{}, nil)
+	assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
+}
