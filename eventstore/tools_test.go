@@ -29,7 +29,7 @@ func smallOptions() embedded.Options {
 // quietLogger silences Pebble when a test opens a store's files directly.
 type quietLogger struct{ t *testing.T }
 
-func (quietLogger) Infof(string, ...any)            {}
+func (quietLogger) Infof(string, ...any)           {}
 func (l quietLogger) Errorf(f string, args ...any) { l.t.Logf(f, args...) }
 func (l quietLogger) Fatalf(f string, args ...any) { l.t.Fatalf(f, args...) }
 
