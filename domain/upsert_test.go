@@ -1,0 +1,216 @@
+package domain_test
+
+import (
+	"testing"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// seed000History is what seed 000's upsert writes.
+func seed000History() []domain.Event {
+	e := created()
+	return []domain.Event{
+		e,
+		domain.CallParticipantsChanged{Participants: participants()},
+		domain.CallProviderMetadataChanged{ProviderMetadata: seed000().ProviderMetadata},
+		domain.CallAnswered{AnsweredAt: at(1)},
+		domain.CallTerminated{EndedAt: at(30), DurationSeconds: ptr(int64(1740)), Status: domain.StatusCompleted,
+			PreviousStatus: domain.StatusInProgress, ProviderStatus: ptr("completed")},
+	}
+}
+
+// TestUpsertCall covers creation, the no-op, change detection, event order
+// and out-of-order provider updates.
+func TestUpsertCall(t *testing.T) {
+	threeChanges := seed000()
+	threeChanges.Details.Notes = ptr("called back")
+	threeChanges.To = ptr("+16505550000")
+	threeChanges.Price = &domain.Price{Rate: dec("0.0135"), Total: dec("0.41"), Currency: "USD"}
+
+	late := upsert(domain.UpsertCreateOrUpdate)
+	late.Status = ptr(domain.StatusRinging)
+	late.ProviderStatus = ptr("ringing")
+	late.Details.Summary = ptr("late but kept")
+
+	lateInProgress := upsert(domain.UpsertCreateOrUpdate)
+	lateInProgress.Status = ptr(domain.StatusInProgress)
+	lateInProgress.AnsweredAt = ptr(at(2))
+
+	sameWord := upsert(domain.UpsertUpdate)
+	sameWord.Status = ptr(domain.StatusCompleted)
+	sameWord.ProviderStatus = ptr("ended")
+
+	unknownWord := upsert(domain.UpsertUpdate)
+	unknownWord.ProviderStatus = ptr("transferring")
+
+	unknownWithTimes := upsert(domain.UpsertCreateOrUpdate)
+	unknownWithTimes.Direction = ptr(domain.DirectionInbound)
+	unknownWithTimes.From, unknownWithTimes.To = ptr(caller), ptr(callee)
+	unknownWithTimes.StartedAt = ptr(t0)
+	unknownWithTimes.ProviderStatus = ptr("wrapped-up")
+	unknownWithTimes.AnsweredAt = ptr(at(1))
+	unknownWithTimes.EndedAt = ptr(at(30))
+	unknownWithTimes.Participants = []domain.ParticipantSpec{}
+
+	newNoStatus := upsert(domain.UpsertCreate)
+	newNoStatus.Direction = ptr(domain.DirectionOutbound)
+	newNoStatus.From, newNoStatus.To = ptr(caller), ptr(callee)
+
+	answer := upsert(domain.UpsertUpdate)
+	answer.Status = ptr(domain.StatusInProgress)
+	answer.AnsweredAt = ptr(at(1))
+	answer.AnsweredBy = ptr("human")
+
+	inProgressNoTime := upsert(domain.UpsertUpdate)
+	inProgressNoTime.VoiceCallStatus = ptr(domain.VoiceCallAnsweredByStaff)
+
+	voicemail := upsert(domain.UpsertUpdate)
+	voicemail.VoiceCallStatus = ptr(domain.VoiceCallVoicemailReceived)
+	voicemail.EndedAt = ptr(at(3))
+
+	cancel := upsert(domain.UpsertUpdate)
+	cancel.Status = ptr(domain.StatusCanceled)
+	cancel.EndedAt = ptr(at(1))
+
+	end := upsert(domain.UpsertUpdate)
+	end.Status = ptr(domain.StatusCompleted)
+	end.EndedAt = ptr(at(30))
+	end.DurationSeconds = ptr(int64(1800))
+
+	fail := upsert(domain.UpsertUpdate)
+	fail.Status = ptr(domain.StatusFailed)
+
+	rescale := upsert(domain.UpsertUpdate)
+	rescale.Price = &domain.Price{Rate: dec("0.0135"), Total: dec("1.50"), Currency: "USD"}
+	priced := append(completedCall(), domain.CallPriced{Price: domain.Price{Rate: dec("0.0135"), Total: dec("1.5"), Currency: "USD"}})
+
+	metaReordered := upsert(domain.UpsertUpdate)
+	metaReordered.ProviderMetadata = []byte(`{ "conversation_id":"CN3b48bcc423e772aeba377414a4fa6a06", "phone_number_id":"PN72zMikBJ","user_id":"UShjUatqtF","answered_by":"UShjUatqtF"}`)
+	metaNumber := upsert(domain.UpsertUpdate)
+	metaNumber.ProviderMetadata = []byte(`{"n":1}`)
+
+	rec := domain.Recording{ContentType: "audio/mpeg", ProviderID: "RE1", URL: "https://rec.example.com/1.mp3"}
+	rec2 := domain.Recording{ContentType: "audio/mpeg", ProviderID: "RE2", URL: "https://rec.example.com/2.mp3"}
+	recordings := upsert(domain.UpsertUpdate)
+	recordings.Recordings = []domain.Recording{rec, rec2}
+
+	transcript := upsert(domain.UpsertUpdate)
+	transcript.Transcript = &domain.Transcript{Cues: []domain.TranscriptCue{{From: dec("0.0"), To: dec("1.50"), Speaker: "A", Text: "hi"}}}
+
+	routing := upsert(domain.UpsertUpdate)
+	routing.Routing = domain.RoutingChanges{URL: ptr("https://x.example.com/laml"), Method: ptr("POST")}
+
+	quality := upsert(domain.UpsertUpdate)
+	quality.Quality = &domain.Quality{AudioInMOS: ptr(dec("4.20")), SIPResultCode: "200", AudioOutLostPackets: ptr(int64(3))}
+
+	parent := uuid1()
+	withParent := upsert(domain.UpsertUpdate)
+	withParent.ParentCallID = &parent
+
+	fromTo := upsert(domain.UpsertCreate)
+	fromTo.Direction = ptr(domain.DirectionOutbound)
+	fromTo.From, fromTo.To = ptr(caller), ptr(callee)
+	fromTo.Status = ptr(domain.StatusQueued)
+
+	vonagePut := upsert(domain.UpsertUpdate)
+	vonagePut.Provider = "VONAGE"
+
+	otherPID := upsert(domain.UpsertUpdate)
+	otherPID.ProviderID = "other"
+
+	otherAccount := upsert(domain.UpsertCreateOrUpdate)
+	otherAccount.AccountID = "acc-2"
+
+	runGWT(t, []gwt{
+		{name: "seed 000: a new call reported already over", when: seed000(), then: seed000History()},
+		{name: "the same upsert again changes nothing", given: seed000History(), when: seed000(), then: nil},
+		{name: "three changes, three events, in history order", given: seed000History(), when: threeChanges, then: []domain.Event{
+			domain.CallUpserted{CallID: callID, To: ptr("+16505550000")},
+			domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: ptr("called back")}},
+			domain.CallPriced{Price: *threeChanges.Price},
+		}},
+		{name: "create on an existing call is a conflict", given: seed000History(), when: func() domain.UpsertCall {
+			c := seed000()
+			c.Mode = domain.UpsertCreate
+			return c
+		}(), code: domain.ErrConflict, field: "provider_id"},
+		{name: "update of a missing call is not found", when: upsert(domain.UpsertUpdate), code: domain.ErrNotFound, field: "call_id"},
+		{name: "another account's call is not found", given: seed000History(), when: otherAccount, code: domain.ErrNotFound, field: "call_id"},
+		{name: "a deleted call refuses upserts", given: append(seed000History(), domain.CallDeleted{DeletedAt: now}), when: seed000(), code: domain.ErrConflict, field: "call_id"},
+		{name: "another provider is a conflict (VoiceCall PUT on a non-Vonage call)", given: seed000History(), when: vonagePut, code: domain.ErrConflict, field: "provider"},
+		{name: "another provider id is a conflict", given: seed000History(), when: otherPID, code: domain.ErrConflict, field: "provider_id"},
+		{name: "late ringing on a completed call keeps the status and applies the rest", given: completedCall(), when: late, then: []domain.Event{
+			domain.CallDetailsChanged{Changes: domain.DetailsChanges{Summary: ptr("late but kept")}},
+		}},
+		{name: "late in-progress on a completed call only corrects the answer time", given: completedCall(), when: lateInProgress, then: []domain.Event{
+			domain.CallTimingChanged{AnsweredAt: ptr(at(2))},
+		}},
+		{name: "a new word for the same status is a status change without a move", given: completedCall(), when: sameWord, then: []domain.Event{
+			domain.CallStatusChanged{Status: domain.StatusCompleted, PreviousStatus: domain.StatusCompleted, ProviderStatus: ptr("ended")},
+		}},
+		{name: "an unknown word is kept verbatim without a move", given: ringingCall(), when: unknownWord, then: []domain.Event{
+			domain.CallStatusChanged{Status: domain.StatusRinging, PreviousStatus: domain.StatusRinging, ProviderStatus: ptr("transferring")},
+		}},
+		{name: "an unknown word on a new call: the status comes from the times", when: unknownWithTimes, then: []domain.Event{
+			created(), // an empty participant list on a call without any is no change
+			domain.CallAnswered{AnsweredAt: at(1)},
+			domain.CallTerminated{EndedAt: at(30), DurationSeconds: ptr(int64(1740)), Status: domain.StatusCompleted,
+				PreviousStatus: domain.StatusInProgress, ProviderStatus: ptr("wrapped-up")},
+		}},
+		{name: "a new call without a status starts queued, start at Now, participants from From and To", when: newNoStatus, then: []domain.Event{
+			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
+				Direction: ptr(domain.DirectionOutbound), From: ptr(caller), To: ptr(callee), StartedAt: ptr(now)},
+			domain.CallParticipantsChanged{Participants: participants()},
+			moved("", domain.StatusQueued),
+		}},
+		{name: "in-progress with an answer time is an answer", given: ringingCall(), when: answer, then: []domain.Event{
+			domain.CallAnswered{AnsweredAt: at(1), AnsweredBy: "human", PreviousStatus: domain.StatusRinging},
+		}},
+		{name: "in-progress without an answer time is a status change", given: ringingCall(), when: inProgressNoTime, then: []domain.Event{
+			domain.CallStatusChanged{Status: domain.StatusInProgress, PreviousStatus: domain.StatusRinging, VoiceCallStatus: ptr(domain.VoiceCallAnsweredByStaff)},
+		}},
+		{name: "VOICEMAIL_RECEIVED on a ringing call completes it, the end as timing", given: ringingCall(), when: voicemail, then: []domain.Event{
+			domain.CallStatusChanged{Status: domain.StatusCompleted, PreviousStatus: domain.StatusRinging, VoiceCallStatus: ptr(domain.VoiceCallVoicemailReceived)},
+			domain.CallTimingChanged{EndedAt: ptr(at(3))},
+		}},
+		{name: "canceled from ringing is a cancel", given: ringingCall(), when: cancel, then: []domain.Event{
+			domain.CallCanceled{CanceledAt: at(1), PreviousStatus: domain.StatusRinging},
+			domain.CallTimingChanged{EndedAt: ptr(at(1))},
+		}},
+		{name: "completed from in-progress is a termination with the given duration", given: answeredCall(), when: end, then: []domain.Event{
+			domain.CallTerminated{EndedAt: at(30), DurationSeconds: ptr(int64(1800)), Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress},
+		}},
+		{name: "failed from in-progress is a status change", given: answeredCall(), when: fail, then: []domain.Event{
+			moved(domain.StatusInProgress, domain.StatusFailed),
+		}},
+		{name: "1.5 then 1.50 is a new price", given: priced, when: rescale, then: []domain.Event{
+			domain.CallPriced{Price: *rescale.Price, PreviousPrice: &domain.Price{Rate: dec("0.0135"), Total: dec("1.5"), Currency: "USD"}},
+		}},
+		{name: "the same price again is nothing", given: append(priced, domain.CallPriced{Price: *rescale.Price}), when: rescale, then: nil},
+		{name: "metadata in another key order is the same", given: seed000History(), when: metaReordered, then: nil},
+		{name: "other metadata is a change", given: seed000History(), when: metaNumber, then: []domain.Event{
+			domain.CallProviderMetadataChanged{ProviderMetadata: metaNumber.ProviderMetadata},
+		}},
+		{name: "recordings are added once each", given: append(seed000History(), domain.CallRecordingAdded{Recording: rec}), when: recordings, then: []domain.Event{
+			domain.CallRecordingAdded{Recording: rec2},
+		}},
+		{name: "a transcript is replaced", given: seed000History(), when: transcript, then: []domain.Event{
+			domain.CallTranscriptChanged{Transcript: *transcript.Transcript},
+		}},
+		{name: "routing changes", given: ringingCall(), when: routing, then: []domain.Event{
+			domain.CallRoutingChanged{URL: ptr("https://x.example.com/laml"), Method: ptr("POST")},
+		}},
+		{name: "quality is reported", given: ringingCall(), when: quality, then: []domain.Event{
+			domain.CallQualityReported{Quality: *quality.Quality},
+		}},
+		{name: "a parent call is a core change", given: ringingCall(), when: withParent, then: []domain.Event{
+			domain.CallUpserted{CallID: callID, ParentCallID: &parent},
+		}},
+		{name: "a LaML create with From and To", when: fromTo, then: []domain.Event{
+			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
+				Direction: ptr(domain.DirectionOutbound), From: ptr(caller), To: ptr(callee), StartedAt: ptr(now)},
+			domain.CallParticipantsChanged{Participants: participants()},
+			moved("", domain.StatusQueued),
+		}},
+	})
+}
