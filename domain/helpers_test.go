@@ -150,3 +150,5 @@ func participants() []domain.Participant {
 var _ = uuid.Nil
 
 func uuid1() uuid.UUID { return uuid.MustParse("11111111-1111-4111-8111-111111111111") }
+
+func zeroTime() (z time.Time) { return z }

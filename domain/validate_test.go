@@ -1,0 +1,89 @@
+package domain_test
+
+import (
+	"testing"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/stretchr/testify/assert"
+)
+
+// TestUpsertValidation refuses each malformed field with ErrInvalid naming it.
+func TestUpsertValidation(t *testing.T) {
+	with := func(f func(*domain.UpsertCall)) domain.UpsertCall {
+		c := seed000()
+		f(&c)
+		return c
+	}
+	row := func(name, field string, f func(*domain.UpsertCall)) gwt {
+		return gwt{name: name, when: with(f), code: domain.ErrInvalid, field: field}
+	}
+	runGWT(t, []gwt{
+		row("no mode", "mode", func(c *domain.UpsertCall) { c.Mode = "" }),
+		row("no call id", "call_id", func(c *domain.UpsertCall) { c.CallID = [16]byte{} }),
+		row("no account", "account_id", func(c *domain.UpsertCall) { c.AccountID = "" }),
+		row("no provider on creation", "provider", func(c *domain.UpsertCall) { c.Provider = " " }),
+		row("no provider id on creation", "provider_id", func(c *domain.UpsertCall) { c.ProviderID = "" }),
+		row("no direction on creation", "direction", func(c *domain.UpsertCall) { c.Direction = nil }),
+		row("unknown direction", "direction", func(c *domain.UpsertCall) { c.Direction = ptr(domain.Direction("incoming")) }),
+		row("from without +", "from", func(c *domain.UpsertCall) { c.From = ptr("14155551212") }),
+		row("to starting with 0", "to", func(c *domain.UpsertCall) { c.To = ptr("+04155551212") }),
+		row("to too long", "to", func(c *domain.UpsertCall) { c.To = ptr("+1234567890123456") }),
+		row("to too short", "to", func(c *domain.UpsertCall) { c.To = ptr("+1") }),
+		row("participant phone", "participants[1].phone", func(c *domain.UpsertCall) { c.Participants[1].Phone = "+1 650 555" }),
+		row("participant role", "participants[0].role", func(c *domain.UpsertCall) { c.Participants[0].Role = "host" }),
+		row("participant twice", "participants[1]", func(c *domain.UpsertCall) { c.Participants[1] = c.Participants[0] }),
+		row("zero start", "started_at", func(c *domain.UpsertCall) { c.StartedAt = ptr(zeroTime()) }),
+		row("end before start", "ended_at", func(c *domain.UpsertCall) { c.AnsweredAt = nil; c.EndedAt = ptr(at(-1)) }),
+		row("answer before start", "answered_at", func(c *domain.UpsertCall) { c.AnsweredAt = ptr(at(-1)) }),
+		row("end before answer", "ended_at", func(c *domain.UpsertCall) { c.AnsweredAt = ptr(at(10)); c.EndedAt = ptr(at(5)) }),
+		row("negative duration", "duration_seconds", func(c *domain.UpsertCall) { c.DurationSeconds = ptr(int64(-5)) }),
+		row("unknown status", "status", func(c *domain.UpsertCall) { c.Status = ptr(domain.Status("done")) }),
+		row("empty provider status", "provider_status", func(c *domain.UpsertCall) { c.ProviderStatus = ptr("") }),
+		row("lower-case VoiceCall status", "voice_call_status", func(c *domain.UpsertCall) { c.VoiceCallStatus = ptr("missed") }),
+		row("negative rate", "price.rate", func(c *domain.UpsertCall) {
+			c.Price = &domain.Price{Rate: dec("-0.01"), Total: dec("0"), Currency: "USD"}
+		}),
+		row("currency of four letters", "price.currency", func(c *domain.UpsertCall) {
+			c.Price = &domain.Price{Total: dec("0"), Currency: "USDT"}
+		}),
+		row("relative recording URL", "recordings[0].url", func(c *domain.UpsertCall) {
+			c.Recordings = []domain.Recording{{URL: "/rec.mp3"}}
+		}),
+		row("ftp routing URL", "routing.url", func(c *domain.UpsertCall) { c.Routing.URL = ptr("ftp://x.example.com/a") }),
+		row("routing method", "routing.method", func(c *domain.UpsertCall) { c.Routing.Method = ptr("PUT") }),
+		row("fallback method", "routing.fallback_method", func(c *domain.UpsertCall) { c.Routing.FallbackMethod = ptr("get") }),
+		row("status callback URL", "routing.status_callback", func(c *domain.UpsertCall) { c.Routing.StatusCallback = ptr("callback") }),
+		row("status callback method", "routing.status_callback_method", func(c *domain.UpsertCall) { c.Routing.StatusCallbackMethod = ptr("DELETE") }),
+		row("MOS above 5", "quality.audio_in_mos", func(c *domain.UpsertCall) { c.Quality = &domain.Quality{AudioInMOS: ptr(dec("5.01"))} }),
+		row("MOS below 1", "quality.audio_in_mos", func(c *domain.UpsertCall) { c.Quality = &domain.Quality{AudioInMOS: ptr(dec("0.9"))} }),
+		row("negative packets lost", "quality.audio_out_lost_packets", func(c *domain.UpsertCall) {
+			c.Quality = &domain.Quality{AudioOutLostPackets: ptr(int64(-1))}
+		}),
+		row("call type", "details.call_type", func(c *domain.UpsertCall) { c.Details.CallType = ptr("CONFERENCE") }),
+		row("metadata not an object", "provider_metadata", func(c *domain.UpsertCall) { c.ProviderMetadata = []byte(`[1]`) }),
+		row("metadata not JSON", "provider_metadata", func(c *domain.UpsertCall) { c.ProviderMetadata = []byte(`{`) }),
+		row("cue ends before it starts", "transcript.cues[0].to", func(c *domain.UpsertCall) {
+			c.Transcript = &domain.Transcript{Cues: []domain.TranscriptCue{{From: dec("2"), To: dec("1")}}}
+		}),
+		row("parent is the call itself", "parent_call_id", func(c *domain.UpsertCall) { c.ParentCallID = ptr(callID) }),
+	})
+}
+
+// TestValidE164 pins the E.164 rule: "+", 2 to 15 digits, first not 0.
+func TestValidE164(t *testing.T) {
+	for s, want := range map[string]bool{
+		"+14155551212": true, "+12": true, "+123456789012345": true,
+		"+1234567890123456": false, "+1": false, "14155551212": false, "+01": false,
+		"+1 415": false, "": false, "+": false, "++1": false, "+1a": false,
+	} {
+		assert.Equal(t, want, domain.ValidE164(s), s)
+	}
+}
+
+// TestSIPAddressesAreTaken checks LaML's non-phone addresses in From and To.
+func TestSIPAddressesAreTaken(t *testing.T) {
+	c := seed000()
+	c.To = ptr("sip:alice@example.com")
+	_, err := domain.Decide(domain.State{}, c)
+	assert.NoError(t, err)
+}
