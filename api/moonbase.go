@@ -1,5 +1,458 @@
 package api
 
-import "github.com/go-chi/chi/v5"
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-func (s *Server) moonbaseRoutes(r chi.Router) { _ = r }
+	"github.com/go-chi/chi/v5"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// The Moonbase surface (seed 000, and moonbaseai/moonbase-sdk-go call.go for
+// recordings and transcripts):
+//
+//	POST /calls/upsert  find the call by (provider, provider_id) in the
+//	                    caller's account and update it, or create it (200)
+//	POST /calls         log a new call; 409 if that provider id exists (201)
+//	GET  /calls/{id}    one call
+//	GET  /calls         the account's calls, newest start first, cursor paging
+//	                    (?limit=1..100, default 20; ?after=<meta.cursor.next>)
+//
+// Errors use Moonbase's shape: {"errors": [{"status": "422", "title":
+// "Unprocessable Entity", "detail": "...", "source": {"pointer":
+// "/participants/1/phone"}}]}. A 409 carries x-should-retry: false.
+
+// Moonbase list paging limits.
+const (
+	moonbaseListLimitDefault = 20
+	moonbaseListLimitMax     = 100
+)
+
+func (s *Server) moonbaseRoutes(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(s.bearerAuth(s.moonbaseError), s.Idempotent(s.moonbaseError))
+		r.Post("/calls/upsert", s.moonbaseWrite(domain.UpsertCreateOrUpdate, http.StatusOK))
+		r.Post("/calls", s.moonbaseWrite(domain.UpsertCreate, http.StatusCreated))
+		r.Get("/calls/{id}", s.moonbaseGet)
+		r.Get("/calls", s.moonbaseList)
+	})
+}
+
+// moonbaseWrite handles POST /calls and POST /calls/upsert: decode, execute
+// the UpsertCall in the given mode, render the call as it now stands.
+func (s *Server) moonbaseWrite(mode domain.UpsertMode, status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := ReadBody(r)
+		if err != nil {
+			s.writeError(w, r, s.moonbaseError, err)
+			return
+		}
+		cmd, err := DecodeMoonbaseCall(body, AccountFrom(r.Context()), s.now())
+		if err != nil {
+			s.writeError(w, r, s.moonbaseError, err)
+			return
+		}
+		cmd.Mode = mode
+		res, err := s.Execute(r, domain.SurfaceMoonbase, cmd.CallID, decideCommand(cmd))
+		if err != nil {
+			s.writeError(w, r, s.moonbaseError, err)
+			return
+		}
+		SetETag(w, res.State)
+		s.writeJSON(w, r, status, moonbaseCallOf(res.State.Call))
+	}
+}
+
+func (s *Server) moonbaseGet(w http.ResponseWriter, r *http.Request) {
+	id, err := ParseCallID(chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, s.moonbaseError, err)
+		return
+	}
+	v, err := s.ReadCall(r.Context(), id, false)
+	if err != nil {
+		s.writeError(w, r, s.moonbaseError, err)
+		return
+	}
+	w.Header().Set("ETag", ETag(v.Revision))
+	s.writeJSON(w, r, http.StatusOK, moonbaseCallOf(v.Call))
+}
+
+// moonbaseList is GET /calls: {"data": [...], "meta": {"cursor": {"next": ...}}},
+// the shape of Moonbase's cursor pages.
+func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := moonbaseListLimitDefault
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > moonbaseListLimitMax {
+			s.writeError(w, r, s.moonbaseError, Malformed("limit", "must be an integer from 1 to %d", moonbaseListLimitMax))
+			return
+		}
+		limit = n
+	}
+	page, err := s.views.List(r.Context(), ListQuery{Account: AccountFrom(r.Context()), Limit: limit, Cursor: q.Get("after")})
+	if err != nil {
+		s.writeError(w, r, s.moonbaseError, err)
+		return
+	}
+	type cursor struct {
+		Next *string `json:"next"`
+	}
+	type meta struct {
+		Cursor cursor `json:"cursor"`
+	}
+	out := struct {
+		Data []moonbaseCall `json:"data"`
+		Meta meta           `json:"meta"`
+	}{Data: make([]moonbaseCall, 0, len(page.Calls))}
+	for _, v := range page.Calls {
+		if v.Call.Deleted() || v.Call.AccountID != AccountFrom(r.Context()) {
+			continue
+		}
+		out.Data = append(out.Data, moonbaseCallOf(v.Call))
+	}
+	if page.Next != "" {
+		out.Meta.Cursor.Next = &page.Next
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// decideCommand adapts a domain command to execute's Decider.
+func decideCommand(c domain.Command) Decider {
+	return func(st domain.State) ([]domain.Event, error) { return domain.Decide(st, c) }
+}
+
+// moonbaseCallParams is the body of POST /calls and POST /calls/upsert
+// (CallNewParams / CallUpsertParams). Pointers tell absent from empty.
+type moonbaseCallParams struct {
+	Direction        *string                     `json:"direction"`
+	StartAt          *string                     `json:"start_at"`
+	Provider         *string                     `json:"provider"`
+	ProviderID       *string                     `json:"provider_id"`
+	ProviderStatus   *string                     `json:"provider_status"`
+	Participants     []moonbaseParticipantParams `json:"participants"`
+	AnsweredAt       *string                     `json:"answered_at"`
+	EndAt            *string                     `json:"end_at"`
+	ProviderMetadata json.RawMessage             `json:"provider_metadata"`
+	Recordings       []moonbaseRecordingParams   `json:"recordings"`
+	Transcript       *moonbaseTranscriptParams   `json:"transcript"`
+}
+
+type moonbaseParticipantParams struct {
+	Phone *string `json:"phone"`
+	Role  *string `json:"role"`
+}
+
+type moonbaseRecordingParams struct {
+	ContentType *string `json:"content_type"`
+	ProviderID  *string `json:"provider_id"`
+	URL         *string `json:"url"`
+}
+
+type moonbaseTranscriptParams struct {
+	Cues []moonbaseCueParams `json:"cues"`
+}
+
+type moonbaseCueParams struct {
+	From    json.RawMessage `json:"from"`
+	To      json.RawMessage `json:"to"`
+	Speaker *string         `json:"speaker"`
+	Text    *string         `json:"text"`
+}
+
+// DecodeMoonbaseCall turns a Moonbase create/upsert body into the UpsertCall
+// (without its Mode) of account at now. It checks what the seed requires
+// and the enums; the domain checks the rest (E.164, time order). Errors name
+// the field in Moonbase's spelling: 400 for missing fields and wrong JSON
+// types, 422 for bad values.
+func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.UpsertCall, error) {
+	var p moonbaseCallParams
+	if err := DecodeJSON(body, &p); err != nil {
+		return domain.UpsertCall{}, err
+	}
+	for _, req := range []struct {
+		name string
+		v    *string
+	}{{"direction", p.Direction}, {"start_at", p.StartAt}, {"provider", p.Provider},
+		{"provider_id", p.ProviderID}, {"provider_status", p.ProviderStatus}} {
+		if req.v == nil {
+			return domain.UpsertCall{}, Malformed(req.name, "is required")
+		}
+	}
+	if p.Participants == nil {
+		return domain.UpsertCall{}, Malformed("participants", "is required")
+	}
+	dir, ok := domain.ParseMoonbaseDirection(*p.Direction)
+	if !ok {
+		return domain.UpsertCall{}, Invalid("direction", "%q is not one of incoming, outgoing", truncate(*p.Direction, 32))
+	}
+	provider := domain.NormalizeProvider(*p.Provider)
+	if provider == "" {
+		return domain.UpsertCall{}, Invalid("provider", "must not be empty")
+	}
+	if strings.TrimSpace(*p.ProviderID) == "" {
+		return domain.UpsertCall{}, Invalid("provider_id", "must not be empty")
+	}
+	if strings.TrimSpace(*p.ProviderStatus) == "" {
+		return domain.UpsertCall{}, Invalid("provider_status", "must not be empty")
+	}
+	cmd := domain.UpsertCall{
+		CallID:         domain.CallIDFor(account, provider, *p.ProviderID),
+		AccountID:      account,
+		Now:            now.UTC(),
+		Provider:       provider,
+		ProviderID:     *p.ProviderID,
+		Direction:      &dir,
+		ProviderStatus: p.ProviderStatus,
+	}
+	if st, ok := domain.ParseMoonbaseStatus(*p.ProviderStatus); ok {
+		cmd.Status = &st
+	}
+	var err error
+	if cmd.StartedAt, err = parseOptTime("start_at", p.StartAt); err != nil {
+		return domain.UpsertCall{}, err
+	}
+	if cmd.AnsweredAt, err = parseOptTime("answered_at", p.AnsweredAt); err != nil {
+		return domain.UpsertCall{}, err
+	}
+	if cmd.EndedAt, err = parseOptTime("end_at", p.EndAt); err != nil {
+		return domain.UpsertCall{}, err
+	}
+	cmd.Participants = make([]domain.ParticipantSpec, 0, len(p.Participants))
+	for i, pp := range p.Participants {
+		field := fmt.Sprintf("participants[%d]", i)
+		if pp.Phone == nil {
+			return domain.UpsertCall{}, Malformed(field+".phone", "is required")
+		}
+		if pp.Role == nil {
+			return domain.UpsertCall{}, Malformed(field+".role", "is required")
+		}
+		role := domain.Role(*pp.Role)
+		if role != domain.RoleCaller && role != domain.RoleCallee && role != domain.RoleOther {
+			return domain.UpsertCall{}, Invalid(field+".role", "%q is not one of caller, callee, other", truncate(*pp.Role, 32))
+		}
+		if err := CheckE164(field+".phone", *pp.Phone); err != nil {
+			return domain.UpsertCall{}, err
+		}
+		cmd.Participants = append(cmd.Participants, domain.ParticipantSpec{Role: role, Phone: *pp.Phone})
+	}
+	if !isNullJSON(p.ProviderMetadata) {
+		if trimmed := strings.TrimSpace(string(p.ProviderMetadata)); !strings.HasPrefix(trimmed, "{") {
+			return domain.UpsertCall{}, Malformed("provider_metadata", "must be an object")
+		}
+		cmd.ProviderMetadata = p.ProviderMetadata
+	}
+	for i, rp := range p.Recordings {
+		field := fmt.Sprintf("recordings[%d]", i)
+		switch {
+		case rp.ContentType == nil:
+			return domain.UpsertCall{}, Malformed(field+".content_type", "is required")
+		case rp.ProviderID == nil:
+			return domain.UpsertCall{}, Malformed(field+".provider_id", "is required")
+		case rp.URL == nil:
+			return domain.UpsertCall{}, Malformed(field+".url", "is required")
+		}
+		cmd.Recordings = append(cmd.Recordings, domain.Recording{ContentType: *rp.ContentType, ProviderID: *rp.ProviderID, URL: *rp.URL})
+	}
+	if p.Transcript != nil {
+		if p.Transcript.Cues == nil {
+			return domain.UpsertCall{}, Malformed("transcript.cues", "is required")
+		}
+		t := domain.Transcript{Cues: make([]domain.TranscriptCue, 0, len(p.Transcript.Cues))}
+		for i, c := range p.Transcript.Cues {
+			field := fmt.Sprintf("transcript.cues[%d]", i)
+			from, err := parseSeconds(field+".from", c.From)
+			if err != nil {
+				return domain.UpsertCall{}, err
+			}
+			to, err := parseSeconds(field+".to", c.To)
+			if err != nil {
+				return domain.UpsertCall{}, err
+			}
+			if c.Speaker == nil {
+				return domain.UpsertCall{}, Malformed(field+".speaker", "is required")
+			}
+			if c.Text == nil {
+				return domain.UpsertCall{}, Malformed(field+".text", "is required")
+			}
+			t.Cues = append(t.Cues, domain.TranscriptCue{From: from, To: to, Speaker: *c.Speaker, Text: *c.Text})
+		}
+		cmd.Transcript = &t
+	}
+	return cmd, nil
+}
+
+// parseOptTime parses an optional RFC 3339 field.
+func parseOptTime(field string, s *string) (*time.Time, error) {
+	if s == nil {
+		return nil, nil
+	}
+	t, err := ParseTime(field, *s)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// parseSeconds reads a transcript offset: a JSON number (as the Moonbase SDK
+// sends it) or a string holding a decimal, kept exactly as written.
+func parseSeconds(field string, raw json.RawMessage) (domain.Decimal, error) {
+	if isNullJSON(raw) {
+		return domain.Decimal{}, Malformed(field, "is required")
+	}
+	text := strings.TrimSpace(string(raw))
+	if strings.HasPrefix(text, `"`) {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return domain.Decimal{}, Malformed(field, "must be a number")
+		}
+		text = s
+	} else if !json.Valid(raw) || strings.ContainsAny(text[:1], "[{tfn") {
+		return domain.Decimal{}, Malformed(field, "must be a number")
+	}
+	d, err := domain.ParseDecimal(text)
+	if err != nil {
+		return domain.Decimal{}, Invalid(field, "%s", err.Error())
+	}
+	return d, nil
+}
+
+// moonbaseCall is the Moonbase Call object.
+type moonbaseCall struct {
+	ID               string                `json:"id"`
+	Type             string                `json:"type"`
+	Participants     []moonbaseParticipant `json:"participants"`
+	CreatedAt        string                `json:"created_at"`
+	UpdatedAt        string                `json:"updated_at"`
+	Direction        string                `json:"direction"`
+	StartAt          *string               `json:"start_at"`
+	AnsweredAt       *string               `json:"answered_at,omitempty"`
+	EndAt            *string               `json:"end_at,omitempty"`
+	Provider         string                `json:"provider"`
+	ProviderID       string                `json:"provider_id"`
+	ProviderStatus   string                `json:"provider_status"`
+	ProviderMetadata json.RawMessage       `json:"provider_metadata,omitempty"`
+	Recordings       []moonbaseRecording   `json:"recordings,omitempty"`
+	Transcript       *moonbaseTranscript   `json:"transcript,omitempty"`
+}
+
+type moonbasePointer struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+type moonbaseParticipant struct {
+	ID     string          `json:"id"`
+	Type   string          `json:"type"`
+	Role   string          `json:"role"`
+	Phone  string          `json:"phone"`
+	Person moonbasePointer `json:"person"`
+}
+
+type moonbaseRecording struct {
+	ContentType string `json:"content_type"`
+	ProviderID  string `json:"provider_id"`
+	URL         string `json:"url"`
+}
+
+type moonbaseTranscript struct {
+	Cues []moonbaseCue `json:"cues"`
+}
+
+// moonbaseCue writes offsets as JSON numbers with the digits they were
+// given ("1.50" stays 1.50).
+type moonbaseCue struct {
+	From    json.RawMessage `json:"from"`
+	To      json.RawMessage `json:"to"`
+	Speaker string          `json:"speaker"`
+	Text    string          `json:"text"`
+}
+
+func moonbaseCallOf(c domain.Call) moonbaseCall {
+	out := moonbaseCall{
+		ID:               c.ID.String(),
+		Type:             "call",
+		Participants:     make([]moonbaseParticipant, 0, len(c.Participants)),
+		CreatedAt:        FormatTime(c.CreatedAt),
+		UpdatedAt:        FormatTime(c.UpdatedAt),
+		Direction:        domain.MoonbaseDirectionWord(c.Direction),
+		StartAt:          timePtr(c.StartedAt),
+		AnsweredAt:       timePtr(c.AnsweredAt),
+		EndAt:            timePtr(c.EndedAt),
+		Provider:         c.Provider,
+		ProviderID:       c.ProviderID,
+		ProviderStatus:   c.ProviderStatus,
+		ProviderMetadata: c.ProviderMetadata,
+	}
+	if out.ProviderStatus == "" {
+		out.ProviderStatus = domain.MoonbaseStatusWord(c.Status)
+	}
+	for _, p := range c.Participants {
+		out.Participants = append(out.Participants, moonbaseParticipant{
+			ID: p.ID.String(), Type: "call_participant", Role: string(p.Role), Phone: p.Phone,
+			Person: moonbasePointer{ID: p.PersonID.String(), Type: "item"},
+		})
+	}
+	for _, r := range c.Recordings {
+		out.Recordings = append(out.Recordings, moonbaseRecording(r))
+	}
+	if c.Transcript != nil {
+		t := &moonbaseTranscript{Cues: make([]moonbaseCue, 0, len(c.Transcript.Cues))}
+		for _, q := range c.Transcript.Cues {
+			t.Cues = append(t.Cues, moonbaseCue{From: json.RawMessage(q.From.String()), To: json.RawMessage(q.To.String()), Speaker: q.Speaker, Text: q.Text})
+		}
+		out.Transcript = t
+	}
+	return out
+}
+
+// moonbaseFieldNames maps the domain's field names (the Call's JSON names)
+// onto Moonbase's where they differ.
+var moonbaseFieldNames = map[string]string{
+	"started_at": "start_at",
+	"ended_at":   "end_at",
+	"from":       "participants",
+	"to":         "participants",
+}
+
+// moonbaseError renders a Problem in Moonbase's error shape.
+func (s *Server) moonbaseError(w http.ResponseWriter, r *http.Request, p Problem) {
+	type source struct {
+		Pointer string `json:"pointer"`
+	}
+	type apiError struct {
+		Status string  `json:"status"`
+		Title  string  `json:"title"`
+		Code   string  `json:"code"`
+		Detail string  `json:"detail"`
+		Source *source `json:"source,omitempty"`
+	}
+	e := apiError{Status: strconv.Itoa(p.Status), Title: http.StatusText(p.Status), Code: p.Code, Detail: p.Message}
+	if p.Field != "" {
+		field := p.Field
+		if f, ok := moonbaseFieldNames[field]; ok {
+			field = f
+		}
+		e.Source = &source{Pointer: jsonPointer(field)}
+		if !strings.Contains(e.Detail, field) {
+			e.Detail = field + ": " + e.Detail
+		}
+	}
+	s.writeJSON(w, r, p.Status, map[string][]apiError{"errors": {e}})
+}
+
+// jsonPointer turns "participants[1].phone" into "/participants/1/phone".
+// Header names (Idempotency-Key) are left as they are.
+func jsonPointer(field string) string {
+	if strings.ContainsAny(field, "-") && !strings.ContainsAny(field, ".[") {
+		return field
+	}
+	f := strings.NewReplacer("[", ".", "]", "").Replace(field)
+	return "/" + strings.ReplaceAll(f, ".", "/")
+}

@@ -3,8 +3,8 @@ package api
 import "github.com/go-chi/chi/v5"
 
 // mountOtherSurfaces mounts the surfaces whose handlers live in files of
-// their own (VoiceCall in voicecall*.go, LaML in laml*.go), once those files
-// are part of the package.
+// their own: VoiceCall (voicecall*.go) and LaML (laml*.go).
 func (s *Server) mountOtherSurfaces(r chi.Router) {
-	_ = r
+	s.voiceCallRoutes(r)
+	s.lamlRoutes(r)
 }
