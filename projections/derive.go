@@ -1,0 +1,86 @@
+package projections
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// derived is everything the read models other than the call view hold about
+// one call, computed from its State alone. Comparing the derived entries of
+// a call before and after a batch tells which keys to delete, which to
+// write, and what to subtract from and add to billing.
+type derived struct {
+	exists bool
+
+	lookup []byte // nil when the call has no provider id
+
+	list      []byte // list index key
+	listValue []byte
+
+	priced  bool
+	bucket  bucket
+	contrib totals
+}
+
+// startTime is the instant a call is listed and billed on: its start time,
+// or when the ledger recorded its first event for calls that never said
+// when they started (VoiceCall creations without startedAt).
+func startTime(c *domain.Call) time.Time {
+	if c.StartedAt != nil {
+		return c.StartedAt.UTC()
+	}
+	return c.CreatedAt.UTC()
+}
+
+// derive computes the derived entries of s. A state that does not exist, or
+// whose call has no account, derives nothing.
+func derive(s *domain.State) derived {
+	c := &s.Call
+	if !s.Exists() || c.AccountID == "" {
+		return derived{}
+	}
+	d := derived{exists: true}
+	provider := domain.NormalizeProvider(c.Provider)
+	if c.ProviderID != "" {
+		d.lookup = lookupKey(c.AccountID, provider, c.ProviderID)
+	}
+	start := startTime(c)
+	d.list = listKey(c.AccountID, start, c.ID)
+	d.listValue = encodeListEntry(listEntry{Status: c.Status, From: c.From, To: c.To, Deleted: c.Deleted()})
+	if c.Price != nil {
+		d.priced = true
+		d.bucket = bucket{day: dayNumber(start), account: c.AccountID, provider: provider, currency: c.Price.Currency}
+		if c.Deleted() {
+			d.contrib = totals{total: decimal.Zero, deletedCalls: 1}
+		} else {
+			d.contrib = totals{total: c.Price.Total.Decimal, calls: 1}
+			if c.DurationSeconds != nil {
+				d.contrib.durationSeconds = *c.DurationSeconds
+			}
+		}
+	}
+	return d
+}
+
+// sameContribution reports whether two derived entries put the same amounts
+// in the same billing bucket, so that the batch can leave billing alone.
+func sameContribution(a, b *derived) bool {
+	if a.priced != b.priced {
+		return false
+	}
+	if !a.priced {
+		return true
+	}
+	return a.bucket == b.bucket &&
+		a.contrib.calls == b.contrib.calls &&
+		a.contrib.deletedCalls == b.contrib.deletedCalls &&
+		a.contrib.durationSeconds == b.contrib.durationSeconds &&
+		a.contrib.total.Equal(b.contrib.total)
+}
+
+// sameKey reports whether two optional keys are equal (nil equals nil).
+func sameKey(a, b []byte) bool { return bytes.Equal(a, b) }

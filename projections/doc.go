@@ -1,0 +1,103 @@
+// Package projections keeps callledger's read models: the views the API and
+// the billing and audit tools read instead of folding streams. They are fed
+// from any eventstore.Store ($all, in order) and live in their own Pebble
+// database, in a directory of their own (cmd passes <data>/readmodels), so
+// that they work the same over the embedded store and over KurrentDB, and can
+// be dropped and rebuilt from the log at any time.
+//
+// # Runner
+//
+// Run reads the backlog after the stored checkpoint with ReadAll pages, then
+// subscribes to $all (SubscribeAll) from where the backlog ended. Records
+// flow through a pipeline: a chunker cuts them into chunks, DecodeWorkers
+// goroutines decode chunks in parallel (domain.UnmarshalMetadata for the
+// schema version, then domain.UnmarshalEvent), and one applier takes chunks
+// in log order and folds each event into its call with domain.Evolve.
+// Records of streams that are not calls (domain.CallIDFromStream) are
+// skipped. The applier keeps the calls it touches in a bounded cache and
+// commits a batch when it holds BatchEventsMax events or BatchCallsMax
+// calls, or, while live, whenever it runs out of work. A commit writes each
+// touched call once, with the changes of the other read models derived from
+// the call's state before and after the batch, and the checkpoint, in ONE
+// Pebble batch: the read models always match their checkpoint, and a
+// restart resumes from it without counting anything twice.
+//
+// Rebuild drops every read model and replays the log from position 0 the
+// same way, page by page: memory is bounded by the pipeline
+// (ChunkEventsMax × ChunksInFlightMax events, plus ReadPageEvents), the call
+// cache (CallCacheMax + BatchCallsMax states) and one Pebble batch.
+//
+// # What is synced
+//
+// Batches are committed with pebble.NoSync: they go to Pebble's WAL (so to
+// the operating system) but are not fsync'd one by one. A crash of the
+// process loses nothing; a power loss can lose the latest batches. That is
+// safe because the read models are derived data: Pebble recovers to a
+// prefix of the committed batches, each batch holds both read-model changes
+// and the checkpoint that accounts for them, so the recovered read models
+// match their (older) checkpoint, and the runner re-applies the lost events
+// from the store, where every acknowledged append is fsync'd. What is
+// synced: the format stamp, the batch that drops the read models at the
+// start of a rebuild, and the checkpoint at the end of a rebuild, so that a
+// finished `callledger replay` is durable.
+//
+// # Events the runner cannot apply
+//
+// An event that cannot be decoded (unknown type, newer schema version,
+// malformed JSON) is left out; an event that breaks a domain invariant
+// (domain.CheckEvolve) is folded as best Evolve can, like every reader of the
+// stream folds it. Either way the runner logs it with slog, stores a Failure
+// under the failure key with the batch that passes it, counts it in the
+// checkpoint (Status.Failures, Status.LastFailure, Failures) and goes on.
+// Stopping instead would wedge every read model, the API's reads and its
+// read-your-writes, on one bad event of one call; the log keeps the event,
+// verify tools report it, and a fixed build replays it with Rebuild. A
+// failure of the read-model database itself is not an event failure: the
+// session ends and Run resumes from the checkpoint after a pause.
+//
+// # Read-your-writes
+//
+// WaitFor(ctx, pos) returns once the checkpoint is at or past pos. The API
+// calls it with the AppendResult.Position of its append (or the latest it
+// wrote) before reading.
+//
+// # Key layout (a stored format)
+//
+// One Pebble database; the first byte of a key names its read model. Strings
+// inside keys are escaped and terminated so that keys sort as tuples
+// (appendString: 0x00 → 0x00 0xFF, terminator 0x00 0x01). Instants are 12
+// bytes (Unix seconds, big-endian, sign bit flipped; then nanoseconds as a
+// big-endian uint32). UTC days are 4 bytes (days since 1970-01-01,
+// big-endian, sign bit flipped). Every value but the meta values and the
+// lookup starts with a version byte, 0x01.
+//
+//	'c' call id (16)                                → 0x01 + JSON {"version": n, "call": domain.Call}
+//	    The call view: the full domain.State; version is the stream revision + 1.
+//	'p' account, provider, provider id (strings)    → call id (16 bytes)
+//	    Provider lookup; provider normalized with domain.NormalizeProvider.
+//	    Deleted calls keep their entry.
+//	'l' account (string), start (12), call id (16)  → 0x01, deleted (0|1), then
+//	                                                  status, from, to (uvarint length + bytes each)
+//	    List index. The start is Call.StartedAt, or Call.CreatedAt when the
+//	    call never said when it started. Deleted calls stay, flagged, so that
+//	    lists can include them on request. When the start moves, the old key
+//	    is deleted in the same batch.
+//	'b' day (4), account, provider, currency (strings) → 0x01 + JSON
+//	                                                  {"total": "12.5", "calls": n,
+//	                                                   "duration_seconds": n, "deleted_calls": n}
+//	    Billing totals of priced calls by the UTC day of their start. total is
+//	    the exact sum of the current Price.Total of the calls that are not
+//	    deleted, written with trailing fractional zeros dropped (the scale of a
+//	    running sum depends on its history; its stored bytes must not).
+//	    deleted_calls counts deleted priced calls, which add nothing else. A
+//	    re-pricing, a move of the start to another day, a change of duration
+//	    or a deletion subtracts the call's old contribution and adds the new
+//	    one; a bucket left empty is deleted.
+//	'm' meta, not read models, left out of Digest:
+//	    "m/format"               → "callledger-projections/1"
+//	    "m/checkpoint"           → JSON checkpoint (position, counters, last failure)
+//	    "m/failure/" commit (8) prepare (8) → JSON Failure
+//
+// Digest hashes every key and value outside 'm' in key order, so two
+// databases that applied the same events have the same digest.
+package projections

@@ -1,0 +1,416 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
+
+	"github.com/callledger/callledger/eventstore"
+)
+
+// Sentinel errors of the package. Callers test with errors.Is: they usually
+// arrive wrapped.
+var (
+	// ErrNotFound is returned by Call and Lookup when the read model has no
+	// such call (it does not exist, or the runner has not applied it yet:
+	// call WaitFor first to read your own writes).
+	ErrNotFound = errors.New("projections: not found")
+	// ErrInvalidQuery is returned by List and Billing for a query they cannot
+	// answer: a missing account, an unknown group-by, a bad cursor, a limit
+	// out of range.
+	ErrInvalidQuery = errors.New("projections: invalid query")
+	// ErrClosed is returned by calls on a closed Projector.
+	ErrClosed = errors.New("projections: closed")
+	// ErrRunning is returned by Run when another Run is already feeding the
+	// Projector: one runner per read-model database.
+	ErrRunning = errors.New("projections: already running")
+	// ErrFormat is returned by Open for a database written with another
+	// key/value layout version; Rebuild it (callledger replay).
+	ErrFormat = errors.New("projections: read-model format differs, rebuild needed")
+)
+
+// Options tune a Projector. Every field must be set; DefaultOptions gives
+// values measured on our 2-core machines. Pebble's own options are set from
+// these at the call site (openPebble), never left to Pebble's defaults.
+type Options struct {
+	// MemTableBytes is Pebble's memtable size. Large memtables keep a
+	// rebuild's writes in memory until they flush as sorted tables.
+	MemTableBytes uint64
+	// CacheBytes is Pebble's block cache, which serves Call, List and Billing reads.
+	CacheBytes int64
+	// BatchEventsMax is the most events one Pebble batch accounts for.
+	BatchEventsMax int
+	// BatchCallsMax is the most distinct calls one Pebble batch writes.
+	BatchCallsMax int
+	// CallCacheMax bounds the call states the runner keeps in memory between
+	// batches, so that a call touched by consecutive batches is not read back
+	// and decoded. It must be at least BatchCallsMax.
+	CallCacheMax int
+	// DecodeWorkers is how many goroutines decode events in parallel.
+	DecodeWorkers int
+	// ChunkEventsMax is the most events handed to a decode worker at once.
+	ChunkEventsMax int
+	// ChunksInFlightMax bounds the chunks read ahead of the applier, and so
+	// the memory of the pipeline: about ChunkEventsMax×ChunksInFlightMax events.
+	ChunksInFlightMax int
+	// ReadPageEvents is the page size of the ReadAll calls that feed Rebuild.
+	ReadPageEvents int
+	// RetryDelayMin and RetryDelayMax bound the pause before Run resubscribes
+	// after an error; the pause doubles on each consecutive failure.
+	RetryDelayMin time.Duration
+	RetryDelayMax time.Duration
+	// Logger receives the runner's logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock that stamps checkpoints. Nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultOptions returns options for a server on a small machine: about
+// 64 MiB of memtable, 128 MiB of block cache and, during a rebuild, up to
+// 16k cached call states and 32k events in flight.
+func DefaultOptions() Options {
+	return Options{
+		MemTableBytes:     64 << 20,
+		CacheBytes:        128 << 20,
+		BatchEventsMax:    16384,
+		BatchCallsMax:     8192,
+		CallCacheMax:      16384,
+		DecodeWorkers:     runtime.GOMAXPROCS(0),
+		ChunkEventsMax:    256,
+		ChunksInFlightMax: 64,
+		ReadPageEvents:    2048,
+		RetryDelayMin:     100 * time.Millisecond,
+		RetryDelayMax:     5 * time.Second,
+	}
+}
+
+// validate checks the bounds the runner relies on.
+func (o Options) validate() error {
+	switch {
+	case o.MemTableBytes < 1<<20:
+		return fmt.Errorf("projections: MemTableBytes %d is below 1 MiB", o.MemTableBytes)
+	case o.CacheBytes < 1<<20:
+		return fmt.Errorf("projections: CacheBytes %d is below 1 MiB", o.CacheBytes)
+	case o.BatchEventsMax < 1:
+		return fmt.Errorf("projections: BatchEventsMax must be positive")
+	case o.BatchCallsMax < 1:
+		return fmt.Errorf("projections: BatchCallsMax must be positive")
+	case o.CallCacheMax < o.BatchCallsMax:
+		return fmt.Errorf("projections: CallCacheMax %d is below BatchCallsMax %d", o.CallCacheMax, o.BatchCallsMax)
+	case o.DecodeWorkers < 1 || o.DecodeWorkers > 256:
+		return fmt.Errorf("projections: DecodeWorkers %d is not in 1..256", o.DecodeWorkers)
+	case o.ChunkEventsMax < 1 || o.ChunksInFlightMax < 1:
+		return fmt.Errorf("projections: ChunkEventsMax and ChunksInFlightMax must be positive")
+	case o.ReadPageEvents < 1:
+		return fmt.Errorf("projections: ReadPageEvents must be positive")
+	case o.RetryDelayMin <= 0 || o.RetryDelayMax < o.RetryDelayMin:
+		return fmt.Errorf("projections: retry delays must satisfy 0 < min <= max")
+	}
+	return nil
+}
+
+// Projector keeps the read models of callledger in their own Pebble
+// database, fed from any eventstore.Store. Queries (Call, Lookup, List,
+// Billing, Digest, Status, WaitFor) are safe for concurrent use with each
+// other and with Run or Rebuild.
+type Projector struct {
+	db    *pebble.DB
+	store eventstore.Store
+	opts  Options
+	log   *slog.Logger
+
+	// runMu is held by whoever applies events: a Run session or Rebuild.
+	// Only its holder writes to db and touches cache.
+	runMu sync.Mutex
+	cache *callCache
+
+	// mu guards the fields below it.
+	mu sync.Mutex
+	// cp is the last checkpoint committed to db.
+	cp checkpoint
+	// advanced is closed and replaced each time cp changes, waking WaitFor.
+	advanced chan struct{}
+	// received is the position of the latest event the runner was handed.
+	received eventstore.Position
+	// pendingEvents counts events handed to the runner but not yet committed.
+	pendingEvents uint64
+	runActive     bool
+	sessionCancel context.CancelFunc
+	// rebuildsWaiting counts Rebuild calls that want runMu; Run steps aside
+	// until it is zero, and waits on rebuildIdle.
+	rebuildsWaiting int
+	rebuildIdle     chan struct{}
+	lastRunError    string
+	lastBatchAt     time.Time
+	closed          bool
+}
+
+// Open opens (or creates) the read-model database in dir, fed from store.
+// dir must belong to this Projector alone (cmd passes <data>/readmodels).
+// It returns ErrFormat when dir holds read models of another layout.
+func Open(dir string, store eventstore.Store, opts Options) (*Projector, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	db, err := openPebble(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &Projector{
+		db:       db,
+		store:    store,
+		opts:     opts,
+		log:      opts.Logger.With("component", "projections"),
+		cache:    newCallCache(opts.CallCacheMax),
+		advanced: make(chan struct{}),
+	}
+	if err := p.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// openPebble opens the read-model database with every option that matters
+// set here, measured rather than defaulted (see ../shared/NOTES.md): a large
+// memtable for rebuild bursts, a block cache for reads, bloom filters for the
+// point reads of the call view, snappy for the JSON values.
+func openPebble(dir string, o Options) (*pebble.DB, error) {
+	cache := pebble.NewCache(o.CacheBytes)
+	defer cache.Unref() // the DB holds its own reference
+	po := &pebble.Options{
+		Cache:                       cache,
+		MemTableSize:                o.MemTableBytes,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       24,
+		LBaseMaxBytes:               256 << 20,
+		MaxOpenFiles:                1000,
+		BytesPerSync:                1 << 20,
+		WALBytesPerSync:             0, // the WAL is not synced at all: see doc.go
+		FormatMajorVersion:          pebble.FormatNewest,
+		Logger:                      pebbleLogger{log: o.Logger.With("component", "projections/pebble")},
+	}
+	for i := range po.Levels {
+		po.Levels[i].BlockSize = 32 << 10
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.SnappyCompression }
+	}
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("projections: open pebble %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// load reads the checkpoint and checks the format of an existing database,
+// or stamps a new one.
+func (p *Projector) load() error {
+	v, closer, err := p.db.Get(keyFormat)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		empty, err := p.isEmpty()
+		if err != nil {
+			return err
+		}
+		if !empty {
+			return fmt.Errorf("projections: database has no format stamp: %w", ErrFormat)
+		}
+		if err := p.db.Set(keyFormat, []byte(formatVersion), pebble.Sync); err != nil {
+			return fmt.Errorf("projections: stamp format: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("projections: read format: %w", err)
+	default:
+		got := string(v)
+		closer.Close()
+		if got != formatVersion {
+			return fmt.Errorf("projections: database is %q, this build writes %q: %w", got, formatVersion, ErrFormat)
+		}
+	}
+	cp, err := p.readCheckpoint()
+	if err != nil {
+		return err
+	}
+	p.cp = cp
+	return nil
+}
+
+func (p *Projector) isEmpty() (bool, error) {
+	it, err := p.db.NewIter(nil)
+	if err != nil {
+		return false, fmt.Errorf("projections: iterate: %w", err)
+	}
+	empty := !it.First()
+	if err := it.Close(); err != nil {
+		return false, fmt.Errorf("projections: iterate: %w", err)
+	}
+	return empty, nil
+}
+
+func (p *Projector) readCheckpoint() (checkpoint, error) {
+	v, closer, err := p.db.Get(keyCheckpoint)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return checkpoint{}, nil
+	}
+	if err != nil {
+		return checkpoint{}, fmt.Errorf("projections: read checkpoint: %w", err)
+	}
+	defer closer.Close()
+	return decodeCheckpoint(v)
+}
+
+// Close stops a running session, waits for it, and closes the database.
+// Run returns once Close is called. Queries after Close return ErrClosed.
+func (p *Projector) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	if p.sessionCancel != nil {
+		p.sessionCancel()
+	}
+	p.mu.Unlock()
+	p.runMu.Lock() // wait for the session or rebuild to let go of the db
+	defer p.runMu.Unlock()
+	if err := p.db.Close(); err != nil {
+		return fmt.Errorf("projections: close pebble: %w", err)
+	}
+	return nil
+}
+
+func (p *Projector) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// WaitFor returns nil once every event up to and including pos has been
+// applied to the read models (the checkpoint is at or past pos), so a reader
+// that got pos from an Append sees its own write. It returns ctx's error,
+// wrapped, if ctx ends first, and ErrClosed if the Projector closes.
+func (p *Projector) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	for {
+		p.mu.Lock()
+		done := pos.Compare(p.cp.Position) <= 0
+		closed := p.closed
+		ch := p.advanced
+		p.mu.Unlock()
+		if done {
+			return nil
+		}
+		if closed {
+			return fmt.Errorf("wait for %s: %w", pos, ErrClosed)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w", pos, ctx.Err())
+		}
+	}
+}
+
+// publish makes cp the committed checkpoint and wakes WaitFor.
+func (p *Projector) publish(cp checkpoint, eventsCommitted uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cp = cp
+	p.lastBatchAt = cp.UpdatedAt
+	if p.pendingEvents >= eventsCommitted {
+		p.pendingEvents -= eventsCommitted
+	} else {
+		p.pendingEvents = 0
+	}
+	close(p.advanced)
+	p.advanced = make(chan struct{})
+}
+
+// Status is what readiness checks and verify tools need to know about the
+// runner.
+type Status struct {
+	// Checkpoint is the position of the last event applied to the read models.
+	Checkpoint eventstore.Position
+	// Received is the position of the latest event the store handed the
+	// runner. Received ahead of Checkpoint means events are being applied.
+	Received eventstore.Position
+	// PendingEvents counts events received but not yet committed: the lag
+	// in events. It does not count events the store has not delivered yet.
+	PendingEvents uint64
+	// Events counts every event passed since the last rebuild; EventsApplied
+	// those folded into the call view; EventsSkipped those of non-call
+	// streams or already folded.
+	Events        uint64
+	EventsApplied uint64
+	EventsSkipped uint64
+	// Failures counts events the runner could not decode or fold since the
+	// last rebuild; LastFailure is the latest of them (nil if none). The
+	// read models reflect every other event.
+	Failures    uint64
+	LastFailure *Failure
+	// Running reports whether Run is feeding the read models now.
+	Running bool
+	// LastBatchAt is when the last batch was committed (zero if none since Open).
+	LastBatchAt time.Time
+	// LastRunError is the error that ended the latest Run session, if any.
+	LastRunError string
+}
+
+// Status reports the runner's progress, lag and failures. It reads memory
+// only, so readiness probes may call it often.
+func (p *Projector) Status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := Status{
+		Checkpoint:    p.cp.Position,
+		Received:      p.received,
+		PendingEvents: p.pendingEvents,
+		Events:        p.cp.Events,
+		EventsApplied: p.cp.EventsApplied,
+		EventsSkipped: p.cp.EventsSkipped,
+		Failures:      p.cp.Failures,
+		Running:       p.runActive,
+		LastBatchAt:   p.lastBatchAt,
+		LastRunError:  p.lastRunError,
+	}
+	if p.received.Less(p.cp.Position) {
+		st.Received = p.cp.Position
+	}
+	if p.cp.LastFailure != nil {
+		f := *p.cp.LastFailure
+		st.LastFailure = &f
+	}
+	return st
+}
+
+// pebbleLogger sends Pebble's logs to slog.
+type pebbleLogger struct{ log *slog.Logger }
+
+func (l pebbleLogger) Infof(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...))
+}
+
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Error(fmt.Sprintf(format, args...))
+}
+
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error(msg)
+	panic(msg) // Pebble's contract: Fatalf does not return
+}

@@ -1,0 +1,497 @@
+package projections
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// ctxCheckEvery is how many keys a scan reads between checks of its context.
+const ctxCheckEvery = 1024
+
+// Call returns the call view of id: the full State, whose Version is the
+// call's last stream revision + 1 (the API's ETag). Soft-deleted calls are
+// returned too, with DeletedAt set; the API decides who may see them, and
+// checks the account. It returns ErrNotFound when the read model has no
+// such call.
+func (p *Projector) Call(ctx context.Context, id uuid.UUID) (domain.State, error) {
+	if err := ctx.Err(); err != nil {
+		return domain.State{}, fmt.Errorf("call %s: %w", id, err)
+	}
+	if p.isClosed() {
+		return domain.State{}, fmt.Errorf("call %s: %w", id, ErrClosed)
+	}
+	v, closer, err := p.db.Get(callKey(id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return domain.State{}, fmt.Errorf("call %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return domain.State{}, fmt.Errorf("call %s: %w", id, err)
+	}
+	defer closer.Close()
+	s, err := decodeCall(v)
+	if err != nil {
+		return domain.State{}, fmt.Errorf("call %s: %w", id, err)
+	}
+	return s, nil
+}
+
+// Lookup returns the id of the call that provider knows as providerID in
+// account. Provider names compare case-insensitively (they are normalized
+// with domain.NormalizeProvider). Deleted calls keep their entry. It returns
+// ErrNotFound when no call has that provider id.
+func (p *Projector) Lookup(ctx context.Context, account, provider, providerID string) (uuid.UUID, error) {
+	if err := ctx.Err(); err != nil {
+		return uuid.Nil, fmt.Errorf("lookup: %w", err)
+	}
+	if p.isClosed() {
+		return uuid.Nil, fmt.Errorf("lookup: %w", ErrClosed)
+	}
+	v, closer, err := p.db.Get(lookupKey(account, domain.NormalizeProvider(provider), providerID))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return uuid.Nil, fmt.Errorf("lookup %s/%s: %w", provider, providerID, ErrNotFound)
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("lookup %s/%s: %w", provider, providerID, err)
+	}
+	defer closer.Close()
+	id, err := uuid.FromBytes(v)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("lookup %s/%s: %w: %w", provider, providerID, errBadValue, err)
+	}
+	return id, nil
+}
+
+// List bounds.
+const (
+	// ListLimitDefault is the page size of a ListQuery with Limit 0.
+	ListLimitDefault = 50
+	// ListLimitMax is the largest Limit a ListQuery may ask for.
+	ListLimitMax = 1000
+	// ListScanMax bounds the index entries one List call reads. A selective
+	// filter over a large account can return a short page (even an empty
+	// one) with a Next cursor: keep paging until Next is empty.
+	ListScanMax = 10000
+)
+
+// ListQuery selects an account's calls from the list index.
+type ListQuery struct {
+	// Account is required: lists never cross accounts.
+	Account string
+	// Statuses keeps calls in any of these canonical statuses; empty keeps all.
+	Statuses []domain.Status
+	// From and To keep calls with exactly this from / to address; empty
+	// keeps all.
+	From string
+	To   string
+	// StartedAtMin (inclusive) and StartedAtMax (exclusive) bound the start
+	// time; zero means unbounded. A call that never said when it started is
+	// listed at the time the ledger recorded it.
+	StartedAtMin time.Time
+	StartedAtMax time.Time
+	// IncludeDeleted keeps soft-deleted calls; by default they are left out.
+	IncludeDeleted bool
+	// OldestFirst lists in ascending start time. The default is newest
+	// first, as LaML lists. Ties on start time are ordered by call id.
+	OldestFirst bool
+	// Limit is the page size, 1..ListLimitMax; 0 means ListLimitDefault.
+	Limit int
+	// Cursor continues from a previous page's Next; empty starts at the top.
+	// A cursor is only valid with the same Account and OldestFirst.
+	Cursor string
+}
+
+// ListItem is one call of a list page: what the index holds, enough to
+// filter and to know which calls to load.
+type ListItem struct {
+	CallID uuid.UUID
+	// StartedAt is the time the call is listed at (see ListQuery).
+	StartedAt time.Time
+	Status    domain.Status
+	From      string
+	To        string
+	Deleted   bool
+}
+
+// ListPage is a page of a list.
+type ListPage struct {
+	Items []ListItem
+	// Next is the cursor of the following page; empty at the end of the list.
+	Next string
+}
+
+// cursorBytes is the decoded length of a list cursor: version, order, then
+// the start time and call id of the last entry read.
+const cursorBytes = 2 + timeKeyBytes + 16
+
+func encodeCursor(oldestFirst bool, keyTail []byte) string {
+	b := make([]byte, 0, cursorBytes)
+	b = append(b, 1)
+	if oldestFirst {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = append(b, keyTail...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, oldestFirst bool) ([]byte, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != cursorBytes || b[0] != 1 || b[1] > 1 {
+		return nil, fmt.Errorf("%w: malformed cursor", ErrInvalidQuery)
+	}
+	if (b[1] == 1) != oldestFirst {
+		return nil, fmt.Errorf("%w: cursor was made for the other order", ErrInvalidQuery)
+	}
+	return b[2:], nil
+}
+
+// List returns a page of an account's calls from the list index, filtered
+// without loading them. It returns ErrInvalidQuery for a query without an
+// account, with a limit out of range or a bad cursor.
+func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
+	if q.Account == "" {
+		return ListPage{}, fmt.Errorf("%w: account is required", ErrInvalidQuery)
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = ListLimitDefault
+	}
+	if limit < 0 || limit > ListLimitMax {
+		return ListPage{}, fmt.Errorf("%w: limit %d is not in 1..%d", ErrInvalidQuery, q.Limit, ListLimitMax)
+	}
+	var after []byte
+	if q.Cursor != "" {
+		tail, err := decodeCursor(q.Cursor, q.OldestFirst)
+		if err != nil {
+			return ListPage{}, err
+		}
+		after = tail
+	}
+	if p.isClosed() {
+		return ListPage{}, fmt.Errorf("list: %w", ErrClosed)
+	}
+
+	prefix := listAccountPrefix(q.Account)
+	opts := &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)}
+	if !q.StartedAtMin.IsZero() {
+		opts.LowerBound = appendTime(bytes.Clone(prefix), q.StartedAtMin)
+	}
+	if !q.StartedAtMax.IsZero() {
+		opts.UpperBound = appendTime(bytes.Clone(prefix), q.StartedAtMax)
+	}
+	it, err := p.db.NewIterWithContext(ctx, opts)
+	if err != nil {
+		return ListPage{}, fmt.Errorf("list: %w", err)
+	}
+	defer it.Close()
+
+	var valid bool
+	switch {
+	case after == nil && q.OldestFirst:
+		valid = it.First()
+	case after == nil:
+		valid = it.Last()
+	case q.OldestFirst:
+		valid = it.SeekGE(append(append(bytes.Clone(prefix), after...), 0x00)) // just after the cursor
+	default:
+		valid = it.SeekLT(append(bytes.Clone(prefix), after...))
+	}
+	step := it.Prev
+	if q.OldestFirst {
+		step = it.Next
+	}
+
+	page := ListPage{Items: make([]ListItem, 0, min(limit, 64))}
+	var lastTail []byte
+	for scanned := 0; valid; scanned++ {
+		if scanned == ListScanMax {
+			page.Next = encodeCursor(q.OldestFirst, lastTail)
+			break
+		}
+		if scanned%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return ListPage{}, fmt.Errorf("list: %w", err)
+			}
+		}
+		key := it.Key()
+		if len(key) != len(prefix)+timeKeyBytes+16 {
+			return ListPage{}, fmt.Errorf("list: %w: list key of %d bytes", errBadKey, len(key))
+		}
+		if len(page.Items) == limit {
+			page.Next = encodeCursor(q.OldestFirst, lastTail)
+			break
+		}
+		lastTail = bytes.Clone(key[len(prefix):])
+		e, err := decodeListEntry(it.Value())
+		if err != nil {
+			return ListPage{}, fmt.Errorf("list: %w", err)
+		}
+		if q.matches(e) {
+			start, rest, _ := readTime(key[len(prefix):])
+			page.Items = append(page.Items, ListItem{
+				CallID:    uuid.UUID(rest),
+				StartedAt: start,
+				Status:    e.Status,
+				From:      e.From,
+				To:        e.To,
+				Deleted:   e.Deleted,
+			})
+		}
+		valid = step()
+	}
+	if err := it.Error(); err != nil {
+		return ListPage{}, fmt.Errorf("list: %w", err)
+	}
+	return page, nil
+}
+
+func (q *ListQuery) matches(e listEntry) bool {
+	if e.Deleted && !q.IncludeDeleted {
+		return false
+	}
+	if q.From != "" && e.From != q.From {
+		return false
+	}
+	if q.To != "" && e.To != q.To {
+		return false
+	}
+	return len(q.Statuses) == 0 || slices.Contains(q.Statuses, e.Status)
+}
+
+// The billing dimensions a BillingQuery can group by.
+const (
+	GroupAccount  = "account"
+	GroupProvider = "provider"
+	GroupCurrency = "currency"
+	GroupDay      = "day"
+)
+
+// BillingQuery selects and groups billing totals.
+type BillingQuery struct {
+	// From and To select UTC days: a day is included when it overlaps
+	// [From, To). Zero means unbounded. Calls count on the UTC day of their
+	// start time.
+	From time.Time
+	To   time.Time
+	// GroupBy lists dimensions among GroupAccount, GroupProvider,
+	// GroupCurrency and GroupDay, in any order. Totals are always per
+	// currency, whether or not GroupCurrency is listed: amounts in two
+	// currencies are never added.
+	GroupBy []string
+	// Account keeps only this account's calls; empty keeps every account.
+	Account string
+}
+
+// BillingRow is one group's totals. Dimensions not grouped by are empty
+// (Day is zero).
+type BillingRow struct {
+	Account  string
+	Provider string
+	Currency string
+	// Day is the UTC midnight starting the day, when grouped by day.
+	Day time.Time
+	// Total is the exact sum of the current prices of the group's calls that
+	// are not deleted. Trailing fractional zeros are dropped ("12.5", not
+	// "12.5000"); format it with StringFixed for a fixed scale.
+	Total domain.Decimal
+	// Calls counts the group's priced calls that are not deleted.
+	Calls int64
+	// DurationSeconds sums their billed durations (calls without one add 0).
+	DurationSeconds int64
+	// DeletedCalls counts the group's priced calls that were soft-deleted;
+	// they are in none of the figures above.
+	DeletedCalls int64
+}
+
+// Billing sums the billing totals of the selected days by the requested
+// dimensions. Rows are sorted by account, provider, currency, then day.
+// Only priced calls are counted. It returns ErrInvalidQuery for an unknown
+// dimension or To before From.
+func (p *Projector) Billing(ctx context.Context, q BillingQuery) ([]BillingRow, error) {
+	var byAccount, byProvider, byDay bool
+	for _, g := range q.GroupBy {
+		switch g {
+		case GroupAccount:
+			byAccount = true
+		case GroupProvider:
+			byProvider = true
+		case GroupDay:
+			byDay = true
+		case GroupCurrency:
+		default:
+			return nil, fmt.Errorf("%w: cannot group by %q (use account, provider, currency, day)", ErrInvalidQuery, g)
+		}
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		return nil, fmt.Errorf("%w: to %s is before from %s", ErrInvalidQuery, q.To, q.From)
+	}
+	if p.isClosed() {
+		return nil, fmt.Errorf("billing: %w", ErrClosed)
+	}
+	opts := &pebble.IterOptions{LowerBound: []byte{prefixBilling}, UpperBound: []byte{prefixBilling + 1}}
+	if !q.From.IsZero() {
+		opts.LowerBound = appendDay([]byte{prefixBilling}, dayNumber(q.From))
+	}
+	if !q.To.IsZero() {
+		opts.UpperBound = appendDay([]byte{prefixBilling}, dayNumber(q.To.Add(-time.Nanosecond))+1)
+	}
+	it, err := p.db.NewIterWithContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("billing: %w", err)
+	}
+	defer it.Close()
+
+	groups := make(map[bucket]*totals)
+	n := 0
+	for valid := it.First(); valid; valid = it.Next() {
+		if n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("billing: %w", err)
+			}
+		}
+		n++
+		b, err := parseBillingKey(it.Key())
+		if err != nil {
+			return nil, fmt.Errorf("billing: %w", err)
+		}
+		if q.Account != "" && b.account != q.Account {
+			continue
+		}
+		t, err := decodeTotals(it.Value())
+		if err != nil {
+			return nil, fmt.Errorf("billing: %w", err)
+		}
+		g := bucket{currency: b.currency}
+		if byAccount {
+			g.account = b.account
+		}
+		if byProvider {
+			g.provider = b.provider
+		}
+		if byDay {
+			g.day = b.day
+		}
+		sum, ok := groups[g]
+		if !ok {
+			sum = &totals{}
+			groups[g] = sum
+		}
+		*sum = sum.add(t)
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("billing: %w", err)
+	}
+
+	rows := make([]BillingRow, 0, len(groups))
+	for g, t := range groups {
+		r := BillingRow{
+			Account:         g.account,
+			Provider:        g.provider,
+			Currency:        g.currency,
+			Total:           domain.NewDecimal(normalize(t.total)),
+			Calls:           t.calls,
+			DurationSeconds: t.durationSeconds,
+			DeletedCalls:    t.deletedCalls,
+		}
+		if byDay {
+			r.Day = dayTime(g.day)
+		}
+		rows = append(rows, r)
+	}
+	slices.SortFunc(rows, func(a, b BillingRow) int {
+		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Provider, b.Provider),
+			cmp.Compare(a.Currency, b.Currency), a.Day.Compare(b.Day))
+	})
+	return rows, nil
+}
+
+// Digest returns the SHA-256, in hex, of every read-model key and value in
+// key order: for each pair, the key's length (uvarint), the key, the value's
+// length and the value. The 'm' range (checkpoint, format stamp, failures)
+// is left out, so the digest depends only on the events applied: a rebuild
+// gives the same digest however often it is run, and the same as read models
+// kept incrementally up to the same position. It reads one consistent
+// snapshot, so it may run beside Run.
+func (p *Projector) Digest(ctx context.Context) (string, error) {
+	if p.isClosed() {
+		return "", fmt.Errorf("digest: %w", ErrClosed)
+	}
+	it, err := p.db.NewIterWithContext(ctx, nil)
+	if err != nil {
+		return "", fmt.Errorf("digest: %w", err)
+	}
+	defer it.Close()
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	count := 0
+	for valid := it.First(); valid; valid = it.Next() {
+		if count%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return "", fmt.Errorf("digest: %w", err)
+			}
+		}
+		count++
+		key := it.Key()
+		if len(key) > 0 && key[0] == prefixMeta {
+			valid = it.SeekGE([]byte{prefixMeta + 1})
+			if !valid {
+				break
+			}
+			key = it.Key()
+		}
+		val := it.Value()
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(key)))])
+		h.Write(key)
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(val)))])
+		h.Write(val)
+	}
+	if err := it.Error(); err != nil {
+		return "", fmt.Errorf("digest: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Failures returns up to limit of the recorded failures (events the runner
+// could not decode or fold since the last rebuild), oldest first, for verify
+// tools. A limit <= 0 means 100.
+func (p *Projector) Failures(ctx context.Context, limit int) ([]Failure, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	if p.isClosed() {
+		return nil, fmt.Errorf("failures: %w", ErrClosed)
+	}
+	it, err := p.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: keyFailurePref, UpperBound: prefixEnd(keyFailurePref)})
+	if err != nil {
+		return nil, fmt.Errorf("failures: %w", err)
+	}
+	defer it.Close()
+	var out []Failure
+	for valid := it.First(); valid && len(out) < limit; valid = it.Next() {
+		var f Failure
+		if err := json.Unmarshal(it.Value(), &f); err != nil {
+			return nil, fmt.Errorf("failures: %w: %w", errBadValue, err)
+		}
+		out = append(out, f)
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("failures: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,569 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
+)
+
+// Run feeds the read models from the store until ctx ends or the Projector
+// is closed, and then returns nil. It resumes after the stored checkpoint:
+// it reads the backlog with ReadAll pages, then subscribes to $all
+// (SubscribeAll) from where the backlog ended and applies events as they are
+// committed. When the store fails, Run logs the error, keeps it for Status,
+// waits (RetryDelayMin, doubling up to RetryDelayMax) and resumes from the
+// checkpoint. A Rebuild pauses Run and Run resumes after it.
+//
+// It returns ErrRunning if another Run is active and ErrClosed after Close.
+func (p *Projector) Run(ctx context.Context) error {
+	p.mu.Lock()
+	switch {
+	case p.closed:
+		p.mu.Unlock()
+		return ErrClosed
+	case p.runActive:
+		p.mu.Unlock()
+		return ErrRunning
+	}
+	p.runActive = true
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.runActive = false
+		p.mu.Unlock()
+	}()
+
+	delay := p.opts.RetryDelayMin
+	for ctx.Err() == nil {
+		if err := p.waitRebuilds(ctx); err != nil {
+			return nil
+		}
+		err, stepAside, progressed := p.runSession(ctx)
+		if stepAside {
+			if p.isClosed() {
+				return nil
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("projections: subscription ended")
+		}
+		p.log.Error("projection runner stopped; resuming from the checkpoint", "err", err, "retry_in", delay)
+		p.mu.Lock()
+		p.lastRunError = err.Error()
+		p.mu.Unlock()
+		if progressed {
+			delay = p.opts.RetryDelayMin
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		}
+		delay = min(2*delay, p.opts.RetryDelayMax)
+	}
+	return nil
+}
+
+// runSession runs one subscription session under runMu. stepAside is true
+// when the session did not start, or ended, because a Rebuild or Close asked
+// for the database; progressed reports whether the checkpoint moved.
+func (p *Projector) runSession(ctx context.Context) (err error, stepAside, progressed bool) {
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	p.mu.Lock()
+	if p.closed || p.rebuildsWaiting > 0 {
+		p.mu.Unlock()
+		return nil, true, false
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p.sessionCancel = cancel
+	from := p.cp.Position
+	p.mu.Unlock()
+
+	err = p.session(sctx, p.liveSource(from), true)
+
+	p.mu.Lock()
+	p.sessionCancel = nil
+	progressed = from.Less(p.cp.Position)
+	p.mu.Unlock()
+	if sctx.Err() != nil && ctx.Err() == nil {
+		return nil, true, progressed // cancelled by Rebuild or Close
+	}
+	return err, false, progressed
+}
+
+// waitRebuilds blocks while a Rebuild wants the database.
+func (p *Projector) waitRebuilds(ctx context.Context) error {
+	p.mu.Lock()
+	if p.rebuildsWaiting == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	ch := p.rebuildIdle
+	p.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// RebuildStats reports what a Rebuild did.
+type RebuildStats struct {
+	// Checkpoint is the position of the last event the rebuild applied.
+	Checkpoint eventstore.Position
+	// Events counts the events read from the log; EventsApplied those folded
+	// into the call view; Failures those recorded as failures (a failure
+	// that was folded all the same counts in both).
+	Events        uint64
+	EventsApplied uint64
+	Failures      uint64
+	// Elapsed is how long the rebuild took.
+	Elapsed time.Duration
+}
+
+// Rebuild drops every read model and replays the log from position 0, in
+// pages of ReadPageEvents, until it reaches the end of the log as it was
+// when the last page was read (a running Run picks up anything later). It
+// pauses Run while it works. Memory stays bounded: the log streams through
+// the pipeline and is never held whole.
+//
+// Progress can be followed with Status from another goroutine: the
+// checkpoint rises with each committed batch. A rebuild stopped by ctx
+// leaves read models consistent with their checkpoint, and Run continues
+// from there; Rebuild returns ctx's error, wrapped. Queries made during a
+// rebuild see partial read models.
+func (p *Projector) Rebuild(ctx context.Context) (RebuildStats, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return RebuildStats{}, ErrClosed
+	}
+	p.rebuildsWaiting++
+	if p.rebuildsWaiting == 1 {
+		p.rebuildIdle = make(chan struct{})
+	}
+	if p.sessionCancel != nil {
+		p.sessionCancel()
+	}
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.rebuildsWaiting--
+		if p.rebuildsWaiting == 0 {
+			close(p.rebuildIdle)
+		}
+		p.mu.Unlock()
+	}()
+
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	if p.isClosed() {
+		return RebuildStats{}, ErrClosed
+	}
+	started := time.Now()
+	if err := p.dropAll(); err != nil {
+		return RebuildStats{}, err
+	}
+	err := p.session(ctx, p.pageSource(eventstore.Start), false)
+	p.mu.Lock()
+	cp := p.cp
+	p.mu.Unlock()
+	stats := RebuildStats{
+		Checkpoint:    cp.Position,
+		Events:        cp.Events,
+		EventsApplied: cp.EventsApplied,
+		Failures:      cp.Failures,
+		Elapsed:       time.Since(started),
+	}
+	if err != nil {
+		return stats, fmt.Errorf("projections: rebuild: %w", err)
+	}
+	if err := p.syncWAL(); err != nil {
+		return stats, err
+	}
+	p.log.Info("projections rebuilt", "events", stats.Events, "applied", stats.EventsApplied,
+		"failures", stats.Failures, "checkpoint", stats.Checkpoint.String(), "elapsed", stats.Elapsed)
+	return stats, nil
+}
+
+// source feeds records into the pipeline, in position order, in slices. It
+// returns when it has sent everything it means to, or with ctx's error.
+type source func(ctx context.Context, out chan<- []eventstore.Record) error
+
+// send hands a slice of records to the pipeline and notes what was received.
+func (p *Projector) send(ctx context.Context, out chan<- []eventstore.Record, recs []eventstore.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	select {
+	case out <- recs:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	p.mu.Lock()
+	p.received = recs[len(recs)-1].Position
+	p.pendingEvents += uint64(len(recs))
+	p.mu.Unlock()
+	return nil
+}
+
+// readPages sends the log after from, page by page, until a short page, and
+// returns the position of the last record sent.
+func (p *Projector) readPages(ctx context.Context, from eventstore.Position, out chan<- []eventstore.Record) (eventstore.Position, error) {
+	for ctx.Err() == nil {
+		page, err := p.store.ReadAll(ctx, from, p.opts.ReadPageEvents)
+		if err != nil {
+			return from, fmt.Errorf("read $all after %s: %w", from, err)
+		}
+		if len(page) > p.opts.ReadPageEvents {
+			return from, fmt.Errorf("read $all after %s: store returned %d records for a limit of %d", from, len(page), p.opts.ReadPageEvents)
+		}
+		if err := p.send(ctx, out, page); err != nil {
+			return from, err
+		}
+		if len(page) > 0 {
+			from = page[len(page)-1].Position
+		}
+		if len(page) < p.opts.ReadPageEvents {
+			return from, nil
+		}
+	}
+	return from, ctx.Err()
+}
+
+// pageSource reads the log from `from` to its current end. Rebuild uses it.
+func (p *Projector) pageSource(from eventstore.Position) source {
+	return func(ctx context.Context, out chan<- []eventstore.Record) error {
+		_, err := p.readPages(ctx, from, out)
+		return err
+	}
+}
+
+// liveSource reads the backlog after `from` in pages (full pages make full
+// decode chunks and large batches), then subscribes from where the backlog
+// ended and sends each event as it is committed.
+func (p *Projector) liveSource(from eventstore.Position) source {
+	return func(ctx context.Context, out chan<- []eventstore.Record) error {
+		last, err := p.readPages(ctx, from, out)
+		if err != nil {
+			return err
+		}
+		for rec, err := range p.store.SubscribeAll(ctx, last) {
+			if err != nil {
+				return fmt.Errorf("subscribe $all after %s: %w", last, err)
+			}
+			if !last.Less(rec.Position) {
+				return fmt.Errorf("subscribe $all: position %s after %s: the store broke its order", rec.Position, last)
+			}
+			last = rec.Position
+			if err := p.send(ctx, out, []eventstore.Record{rec}); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return errors.New("subscription ended")
+	}
+}
+
+// item is one record on its way through the pipeline, decoded.
+type item struct {
+	pos      eventstore.Position
+	stream   string
+	revision uint64
+	eventID  uuid.UUID
+	typ      string
+	// isCall is false for streams that are not calls' (they are skipped).
+	isCall bool
+	callID uuid.UUID
+	env    domain.Envelope
+	// err is why the record could not be decoded; the event is a failure.
+	err error
+}
+
+// chunk is a run of consecutive records decoded by one worker. The applier
+// takes chunks in order and waits on done.
+type chunk struct {
+	recs  []eventstore.Record
+	items []item
+	done  chan struct{}
+}
+
+// decodeRecord decodes one record with the domain's codec.
+func decodeRecord(rec *eventstore.Record) item {
+	it := item{pos: rec.Position, stream: rec.StreamID, revision: rec.Revision, eventID: rec.ID, typ: rec.Type}
+	id, ok := domain.CallIDFromStream(rec.StreamID)
+	if !ok {
+		return it
+	}
+	it.isCall, it.callID = true, id
+	md, err := domain.UnmarshalMetadata(rec.Metadata)
+	if err != nil {
+		it.err = err
+		return it
+	}
+	ev, err := domain.UnmarshalEvent(rec.Type, md.SchemaVersion, rec.Data)
+	if err != nil {
+		it.err = err
+		return it
+	}
+	it.env = domain.Envelope{Event: ev, Metadata: md}
+	return it
+}
+
+func decodeChunk(c *chunk) {
+	c.items = make([]item, len(c.recs))
+	for i := range c.recs {
+		c.items[i] = decodeRecord(&c.recs[i])
+	}
+	c.recs = nil // the raw bytes are no longer needed
+	close(c.done)
+}
+
+// session runs the pipeline source → chunker → decode workers → applier
+// until the source is done (then the last batch is committed) or ctx ends.
+// live makes the applier commit whenever it runs out of work, for the
+// latency of WaitFor; otherwise it commits only full batches and the last.
+func (p *Projector) session(ctx context.Context, src source, live bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p.cache.reset() // a previous session may have ended mid-batch
+
+	pages := make(chan []eventstore.Record, 4)
+	work := make(chan *chunk, p.opts.ChunksInFlightMax)
+	ordered := make(chan *chunk, p.opts.ChunksInFlightMax)
+	var wg sync.WaitGroup
+	var srcErr error
+	wg.Go(func() {
+		defer close(pages)
+		srcErr = src(ctx, pages)
+	})
+	wg.Go(func() { p.chunk(ctx, pages, work, ordered) })
+	for range p.opts.DecodeWorkers {
+		wg.Go(func() {
+			for c := range work {
+				decodeChunk(c)
+			}
+		})
+	}
+	err := p.apply(ctx, ordered, live)
+	cancel()
+	wg.Wait()
+	p.mu.Lock()
+	p.pendingEvents = 0
+	p.mu.Unlock()
+	if err != nil {
+		p.cache.reset()
+		return err
+	}
+	return srcErr
+}
+
+// chunk cuts the source's slices into chunks of at most ChunkEventsMax
+// records, merging slices that are already waiting (live events arrive one
+// by one), and hands each chunk to the workers and, in order, to the applier.
+func (p *Projector) chunk(ctx context.Context, in <-chan []eventstore.Record, work, ordered chan<- *chunk) {
+	defer close(ordered)
+	defer close(work)
+	max := p.opts.ChunkEventsMax
+	var pending []eventstore.Record
+	open := true
+	for open || len(pending) > 0 {
+		if len(pending) == 0 {
+			select {
+			case recs, ok := <-in:
+				if !ok {
+					return
+				}
+				pending = recs
+			case <-ctx.Done():
+				return
+			}
+		}
+	fill:
+		for open && len(pending) < max {
+			select {
+			case recs, ok := <-in:
+				if !ok {
+					open = false
+					break fill
+				}
+				pending = append(pending, recs...)
+			default:
+				break fill
+			}
+		}
+		n := min(max, len(pending))
+		c := &chunk{recs: pending[:n:n], done: make(chan struct{})}
+		pending = pending[n:]
+		if len(pending) == 0 {
+			pending = nil
+		}
+		select {
+		case work <- c:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case ordered <- c:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// batch is the applier's uncommitted work: events accounted for since the
+// last commit and the calls they touched.
+type batch struct {
+	events   uint64
+	dirty    []*callEntry
+	failures []Failure
+	cp       checkpoint
+}
+
+// apply folds decoded chunks into the call cache in order and commits
+// batches. It returns nil when the chunks run out (after committing the
+// last batch), or ctx's error.
+func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool) error {
+	p.mu.Lock()
+	b := batch{cp: p.cp}
+	p.mu.Unlock()
+	for {
+		var c *chunk
+		var ok bool
+		select {
+		case c, ok = <-ordered:
+		default:
+			if live {
+				if err := p.commit(&b); err != nil {
+					return err
+				}
+			}
+			select {
+			case c, ok = <-ordered:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if !ok {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return p.commit(&b)
+		}
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		for i := range c.items {
+			if err := p.applyItem(&b, &c.items[i]); err != nil {
+				return err
+			}
+			if b.events >= uint64(p.opts.BatchEventsMax) || len(b.dirty) >= p.opts.BatchCallsMax {
+				if err := p.commit(&b); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// applyItem folds one decoded record into the batch. Only a failure of the
+// read-model database is returned; a bad event is recorded as a Failure.
+func (p *Projector) applyItem(b *batch, it *item) error {
+	b.events++
+	b.cp.Events++
+	b.cp.Position = it.pos
+	if !it.isCall {
+		b.cp.EventsSkipped++
+		return nil
+	}
+	if it.err != nil {
+		p.recordFailure(b, it, it.err, false)
+		return nil
+	}
+	e, err := p.entry(it.callID)
+	if err != nil {
+		return err
+	}
+	if it.revision < e.state.Version {
+		// Already folded: only possible if a store redelivers. Folding it
+		// again would double-count, so it is skipped.
+		b.cp.EventsSkipped++
+		return nil
+	}
+	if err := domain.CheckEvolve(e.state, it.env); err != nil {
+		// A broken invariant (say, an answer of a terminal call). Evolve
+		// folds such an event as best it can, as every reader of the stream
+		// does, so the call view keeps agreeing with the write side; the
+		// event is recorded as a failure for verify and readiness.
+		p.recordFailure(b, it, err, true)
+	}
+	next, err := evolve(e.state, it.env)
+	if err != nil {
+		p.recordFailure(b, it, err, false)
+		return nil
+	}
+	// The call view's Version is the stream revision + 1 even when an
+	// earlier event of the stream was a failure.
+	next.Version = it.revision + 1
+	e.state = next
+	if !e.dirty {
+		e.dirty = true
+		b.dirty = append(b.dirty, e)
+	}
+	b.cp.EventsApplied++
+	return nil
+}
+
+// evolve calls domain.Evolve and turns its panic (a broken invariant: an
+// event the state cannot take) into an error, so that one bad event cannot
+// kill the runner.
+func evolve(s domain.State, env domain.Envelope) (next domain.State, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("evolve %s: %v", env.Event.EventType(), r)
+		}
+	}()
+	return domain.Evolve(s, env), nil
+}
+
+// recordFailure logs a bad event and adds it to the batch, so that it is
+// stored with the checkpoint that passes it. folded says whether the event
+// was folded into the call view all the same.
+func (p *Projector) recordFailure(b *batch, it *item, err error, folded bool) {
+	f := Failure{
+		Position: it.pos,
+		StreamID: it.stream,
+		Revision: it.revision,
+		EventID:  it.eventID.String(),
+		Type:     it.typ,
+		Error:    err.Error(),
+		Folded:   folded,
+	}
+	p.log.Error("projection skipped an event it cannot apply",
+		"position", it.pos.String(), "stream", it.stream, "revision", it.revision,
+		"event_id", f.EventID, "type", it.typ, "folded", folded, "err", err)
+	b.failures = append(b.failures, f)
+	b.cp.Failures++
+	last := f
+	b.cp.LastFailure = &last
+}

@@ -1,0 +1,263 @@
+package projections
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
+)
+
+// valueVersion is the first byte of every read-model value: the version of
+// its layout, so that a later layout can be told apart.
+const valueVersion = 1
+
+// errBadValue reports a value that does not follow its layout: a corrupt
+// database or a bug.
+var errBadValue = errors.New("malformed read-model value")
+
+// storedCall is the call view value after its version byte. Version is the
+// State's Version: the call's last stream revision + 1.
+type storedCall struct {
+	Version uint64      `json:"version"`
+	Call    domain.Call `json:"call"`
+}
+
+// encodeCall encodes the call view value of s.
+func encodeCall(s domain.State) ([]byte, error) {
+	b, err := json.Marshal(storedCall{Version: s.Version, Call: s.Call})
+	if err != nil {
+		return nil, fmt.Errorf("encode call %s: %w", s.Call.ID, err)
+	}
+	out := make([]byte, 0, len(b)+1)
+	out = append(out, valueVersion)
+	return append(out, b...), nil
+}
+
+// decodeCall decodes a call view value.
+func decodeCall(v []byte) (domain.State, error) {
+	if len(v) == 0 || v[0] != valueVersion {
+		return domain.State{}, fmt.Errorf("%w: call view version", errBadValue)
+	}
+	var sc storedCall
+	if err := json.Unmarshal(v[1:], &sc); err != nil {
+		return domain.State{}, fmt.Errorf("%w: call view: %w", errBadValue, err)
+	}
+	return domain.State{Call: sc.Call, Version: sc.Version}, nil
+}
+
+// listEntry is what the list index keeps beside its key, so that a list can
+// be filtered without loading calls.
+type listEntry struct {
+	Status  domain.Status
+	From    string
+	To      string
+	Deleted bool
+}
+
+// encodeListEntry encodes e: version byte, deleted byte (0 or 1), then
+// status, from and to, each a uvarint length and the bytes.
+func encodeListEntry(e listEntry) []byte {
+	out := make([]byte, 0, 5+len(e.Status)+len(e.From)+len(e.To))
+	out = append(out, valueVersion)
+	if e.Deleted {
+		out = append(out, 1)
+	} else {
+		out = append(out, 0)
+	}
+	for _, s := range []string{string(e.Status), e.From, e.To} {
+		out = binary.AppendUvarint(out, uint64(len(s)))
+		out = append(out, s...)
+	}
+	return out
+}
+
+// decodeListEntry decodes a value written by encodeListEntry.
+func decodeListEntry(v []byte) (listEntry, error) {
+	if len(v) < 2 || v[0] != valueVersion || v[1] > 1 {
+		return listEntry{}, fmt.Errorf("%w: list entry header", errBadValue)
+	}
+	e := listEntry{Deleted: v[1] == 1}
+	rest := v[2:]
+	var fields [3]string
+	for i := range fields {
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < n {
+			return listEntry{}, fmt.Errorf("%w: list entry field %d", errBadValue, i)
+		}
+		fields[i] = string(rest[k : k+int(n)])
+		rest = rest[k+int(n):]
+	}
+	if len(rest) != 0 {
+		return listEntry{}, fmt.Errorf("%w: list entry has %d trailing bytes", errBadValue, len(rest))
+	}
+	e.Status, e.From, e.To = domain.Status(fields[0]), fields[1], fields[2]
+	return e, nil
+}
+
+// bucket names one billing total: an account's priced calls with one
+// provider in one currency that started on one UTC day.
+type bucket struct {
+	day      int32 // days since 1970-01-01, UTC
+	account  string
+	provider string // normalized (domain.NormalizeProvider)
+	currency string
+}
+
+// totals is a billing value, and also a call's contribution to one: adding
+// and subtracting contributions keeps it exact.
+type totals struct {
+	// total is the sum of the prices of the bucket's calls that are not deleted.
+	total decimal.Decimal
+	// calls counts the bucket's priced calls that are not deleted.
+	calls int64
+	// durationSeconds sums the billed durations of those calls (0 when unknown).
+	durationSeconds int64
+	// deletedCalls counts the bucket's priced calls that were soft-deleted;
+	// their prices and durations are not in total and durationSeconds.
+	deletedCalls int64
+}
+
+func (t totals) add(u totals) totals {
+	return totals{
+		total:           t.total.Add(u.total),
+		calls:           t.calls + u.calls,
+		durationSeconds: t.durationSeconds + u.durationSeconds,
+		deletedCalls:    t.deletedCalls + u.deletedCalls,
+	}
+}
+
+func (t totals) sub(u totals) totals {
+	return totals{
+		total:           t.total.Sub(u.total),
+		calls:           t.calls - u.calls,
+		durationSeconds: t.durationSeconds - u.durationSeconds,
+		deletedCalls:    t.deletedCalls - u.deletedCalls,
+	}
+}
+
+// empty reports whether t holds no call at all: such a bucket is deleted, so
+// that a database kept incrementally and one rebuilt hold the same keys.
+func (t totals) empty() bool {
+	return t.calls == 0 && t.deletedCalls == 0 && t.durationSeconds == 0 && t.total.IsZero()
+}
+
+// normalize returns d without trailing fractional zeros ("1.5000" → "1.5").
+// Sums are stored normalized because the scale of a running sum depends on
+// the order of the additions and subtractions that built it, and the stored
+// bytes must not: Digest compares them across rebuilds.
+func normalize(d decimal.Decimal) decimal.Decimal {
+	if d.Exponent() >= 0 {
+		return d
+	}
+	// String drops trailing zeros; parsing it back cannot fail.
+	n, err := decimal.NewFromString(d.String())
+	if err != nil {
+		panic(fmt.Sprintf("projections: normalize %s: %v", d.String(), err))
+	}
+	return n
+}
+
+// storedTotals is the JSON of a billing value after its version byte.
+type storedTotals struct {
+	Total           string `json:"total"`
+	Calls           int64  `json:"calls"`
+	DurationSeconds int64  `json:"duration_seconds"`
+	DeletedCalls    int64  `json:"deleted_calls"`
+}
+
+// encodeTotals encodes a billing value; the total is written normalized.
+func encodeTotals(t totals) []byte {
+	b, err := json.Marshal(storedTotals{
+		Total:           normalize(t.total).String(),
+		Calls:           t.calls,
+		DurationSeconds: t.durationSeconds,
+		DeletedCalls:    t.deletedCalls,
+	})
+	if err != nil {
+		panic(fmt.Sprintf("projections: encode totals: %v", err)) // plain struct of strings and ints
+	}
+	out := make([]byte, 0, len(b)+1)
+	out = append(out, valueVersion)
+	return append(out, b...)
+}
+
+// decodeTotals decodes a billing value.
+func decodeTotals(v []byte) (totals, error) {
+	if len(v) == 0 || v[0] != valueVersion {
+		return totals{}, fmt.Errorf("%w: billing version", errBadValue)
+	}
+	var st storedTotals
+	if err := json.Unmarshal(v[1:], &st); err != nil {
+		return totals{}, fmt.Errorf("%w: billing: %w", errBadValue, err)
+	}
+	d, err := decimal.NewFromString(st.Total)
+	if err != nil {
+		return totals{}, fmt.Errorf("%w: billing total %q: %w", errBadValue, st.Total, err)
+	}
+	return totals{total: d, calls: st.Calls, durationSeconds: st.DurationSeconds, deletedCalls: st.DeletedCalls}, nil
+}
+
+// Failure is an event the runner could not decode or fold. The runner
+// records it, logs it and goes on; see doc.go for why.
+type Failure struct {
+	// Position is the event's place in $all.
+	Position eventstore.Position `json:"position"`
+	// StreamID and Revision locate the event in its stream.
+	StreamID string `json:"stream_id"`
+	Revision uint64 `json:"revision"`
+	// EventID is the id the appender gave the event.
+	EventID string `json:"event_id"`
+	// Type is the event's type name.
+	Type string `json:"type"`
+	// Error says what went wrong.
+	Error string `json:"error"`
+	// Folded reports whether the event was folded into the call view all the
+	// same: true for a broken domain invariant (domain.CheckEvolve), which
+	// Evolve folds as best it can; false for an event that could not be
+	// decoded, which is left out.
+	Folded bool `json:"folded,omitempty"`
+}
+
+// checkpoint is the runner's progress, stored at keyCheckpoint in the same
+// Pebble batch as the read-model changes it accounts for.
+type checkpoint struct {
+	// Position is the last event applied (or skipped, or recorded as failed).
+	Position eventstore.Position `json:"position"`
+	// Events counts every event passed since the last rebuild: applied,
+	// skipped or failed.
+	Events uint64 `json:"events"`
+	// EventsApplied counts the events folded into the call view since the
+	// last rebuild.
+	EventsApplied uint64 `json:"events_applied"`
+	// EventsSkipped counts events of streams that are not calls, and
+	// repeated revisions already folded.
+	EventsSkipped uint64 `json:"events_skipped"`
+	// Failures counts the events recorded as failures.
+	Failures uint64 `json:"failures"`
+	// LastFailure is the latest failure; nil if none.
+	LastFailure *Failure `json:"last_failure,omitempty"`
+	// UpdatedAt is when the batch was written.
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func encodeCheckpoint(c checkpoint) []byte {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(fmt.Sprintf("projections: encode checkpoint: %v", err)) // plain struct
+	}
+	return b
+}
+
+func decodeCheckpoint(v []byte) (checkpoint, error) {
+	var c checkpoint
+	if err := json.Unmarshal(v, &c); err != nil {
+		return checkpoint{}, fmt.Errorf("%w: checkpoint: %w", errBadValue, err)
+	}
+	return c, nil
+}
