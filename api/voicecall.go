@@ -1,9 +1,417 @@
 package api
 
-import "github.com/go-chi/chi/v5"
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// The VoiceCall surface (seed 002, "Update a VoiceCall"): a staff/client
+// call record of a Vonage call.
+//
+//	POST /v1/voice-calls        create (201); 409 if that sourceId exists
+//	GET  /v1/voice-calls/{id}   read (200); 404 for another account's or a deleted call
+//	PUT  /v1/voice-calls/{id}   update (200); 409 if the call is not Vonage's
+//
+// Authentication is "Authorization: Bearer <token>". POST honours
+// Idempotency-Key; PUT honours If-Match; responses carry the ETag.
+//
+// The seed lost its JSON field names; the ledger names them in camelCase.
+// Request body (all required, as in the seed, except handledByStaffId and
+// startedAt):
+//
+//	staffId           string   staff member of the call          → Details.StaffID
+//	clientId          string   client of the call                → Details.ClientID
+//	from              string   calling number, E.164             → From
+//	to                string   called number, E.164              → To
+//	direction         enum     INBOUND | OUTBOUND                → Direction
+//	status            enum     INCOMING_CALL | ANSWERED_BY_STAFF | MISSED |
+//	                           ANSWERED_BY_CALLS_PROVIDER | MISSED_CALL_HANDLED |
+//	                           VOICEMAIL_RECEIVED                → VoiceCallStatus, verbatim,
+//	                           and the canonical Status (domain.ParseVoiceCallStatus)
+//	priceRate         string   decimal, e.g. "0.05"              → Price.Rate
+//	totalPrice        string   decimal, e.g. "1.50"              → Price.Total
+//	provider          enum     VONAGE                            → Provider "vonage"
+//	sourceId          string   Vonage's call id                  → ProviderID; the call id is
+//	                           domain.CallIDFor(account, "vonage", sourceId)
+//	duration          integer  seconds                           → DurationSeconds
+//	summary           string                                     → Details.Summary
+//	externalLink      string   URL of an external page           → Details.ExternalLink
+//	appName           string                                     → Details.AppName
+//	recordingId       string                                     → Details.RecordingID
+//	externalId        string   kept as a reference               → Details.ExternalID
+//	handledByStaffId  string   optional                          → Details.HandledByStaffID
+//	startedAt         string   optional RFC 3339 (the ledger's addition: VoiceCall
+//	                           has no start; without it the call starts when the
+//	                           ledger records it)                → StartedAt
+//
+// Enums are exact and upper case. priceRate and totalPrice must be JSON
+// strings: a JSON number there is a 422 that says so. Prices are recorded in
+// USD: neither the seed nor Vonage's call object (whose rate and price are
+// bare decimal strings in the account's currency) names a currency.
+//
+// The response (voiceCallView) has the same fields plus id, startedAt,
+// createdAt and updatedAt. Errors are {"statusCode", "error", "code",
+// "message", "field"} with field in the names above.
+
+// voiceCallProvider is the provider every VoiceCall call belongs to.
+const voiceCallProvider = "vonage"
+
+// voiceCallCurrency is the currency of VoiceCall prices (see above).
+const voiceCallCurrency = "USD"
 
 // voiceCallRoutes mounts the VoiceCall surface (seed 002) under
 // /v1/voice-calls, behind Bearer authentication.
 func (s *Server) voiceCallRoutes(r chi.Router) {
-	_ = r
+	r.Route("/v1/voice-calls", func(r chi.Router) {
+		r.Use(s.BearerAuth(s.voiceCallError), s.Idempotent(s.voiceCallError))
+		r.Post("/", s.createVoiceCall)
+		r.Get("/{id}", s.getVoiceCall)
+		r.Put("/{id}", s.updateVoiceCall)
+	})
+}
+
+// voiceCallRequest is the body of POST /v1/voice-calls and PUT
+// /v1/voice-calls/{id}. Pointers tell a missing field from an empty one.
+// priceRate and totalPrice stay raw so that a JSON number there can be
+// refused by name.
+type voiceCallRequest struct {
+	StaffID          *string         `json:"staffId"`
+	ClientID         *string         `json:"clientId"`
+	From             *string         `json:"from"`
+	To               *string         `json:"to"`
+	Direction        *string         `json:"direction"`
+	Status           *string         `json:"status"`
+	PriceRate        json.RawMessage `json:"priceRate"`
+	TotalPrice       json.RawMessage `json:"totalPrice"`
+	Provider         *string         `json:"provider"`
+	SourceID         *string         `json:"sourceId"`
+	Duration         *int64          `json:"duration"`
+	Summary          *string         `json:"summary"`
+	ExternalLink     *string         `json:"externalLink"`
+	AppName          *string         `json:"appName"`
+	RecordingID      *string         `json:"recordingId"`
+	ExternalID       *string         `json:"externalId"`
+	HandledByStaffID *string         `json:"handledByStaffId"`
+	StartedAt        *string         `json:"startedAt"`
+}
+
+// decodeVoiceCall reads a VoiceCall body into the UpsertCall it asks for
+// (mode, call id, account and time are the caller's to set). It checks what
+// the wire format requires: presence, JSON types, the exact enums and
+// decimal strings; the domain checks the values.
+func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
+	var req voiceCallRequest
+	if err := DecodeJSON(body, &req); err != nil {
+		return domain.UpsertCall{}, err
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{
+		{"staffId", req.StaffID}, {"clientId", req.ClientID}, {"from", req.From}, {"to", req.To},
+		{"direction", req.Direction}, {"status", req.Status}, {"provider", req.Provider},
+		{"sourceId", req.SourceID}, {"summary", req.Summary}, {"externalLink", req.ExternalLink},
+		{"appName", req.AppName}, {"recordingId", req.RecordingID}, {"externalId", req.ExternalID},
+	} {
+		if f.v == nil {
+			return domain.UpsertCall{}, Malformed(f.name, "%s is required", f.name)
+		}
+	}
+	if req.Duration == nil {
+		return domain.UpsertCall{}, Malformed("duration", "duration is required")
+	}
+	if *req.SourceID == "" {
+		return domain.UpsertCall{}, Invalid("sourceId", "sourceId must not be empty: it is the provider's call id")
+	}
+	if *req.Provider != "VONAGE" {
+		return domain.UpsertCall{}, Invalid("provider", "provider must be VONAGE (exact, upper case), not %q", truncate(*req.Provider, 32))
+	}
+	dir, ok := domain.ParseVoiceCallDirection(*req.Direction)
+	if !ok {
+		return domain.UpsertCall{}, Invalid("direction", "direction must be INBOUND or OUTBOUND (exact, upper case), not %q", truncate(*req.Direction, 32))
+	}
+	if _, ok := domain.ParseVoiceCallStatus(*req.Status); !ok {
+		return domain.UpsertCall{}, Invalid("status", "status must be one of INCOMING_CALL, ANSWERED_BY_STAFF, MISSED, "+
+			"ANSWERED_BY_CALLS_PROVIDER, MISSED_CALL_HANDLED, VOICEMAIL_RECEIVED (exact, upper case), not %q", truncate(*req.Status, 32))
+	}
+	rate, err := decimalString("priceRate", req.PriceRate)
+	if err != nil {
+		return domain.UpsertCall{}, err
+	}
+	total, err := decimalString("totalPrice", req.TotalPrice)
+	if err != nil {
+		return domain.UpsertCall{}, err
+	}
+	var started *time.Time
+	if req.StartedAt != nil {
+		t, err := ParseTime("startedAt", *req.StartedAt)
+		if err != nil {
+			return domain.UpsertCall{}, err
+		}
+		started = &t
+	}
+	return domain.UpsertCall{
+		Provider:        voiceCallProvider,
+		ProviderID:      *req.SourceID,
+		Direction:       &dir,
+		From:            req.From,
+		To:              req.To,
+		StartedAt:       started,
+		DurationSeconds: req.Duration,
+		VoiceCallStatus: req.Status,
+		Price:           &domain.Price{Rate: rate, Total: total, Currency: voiceCallCurrency},
+		Details: domain.DetailsChanges{
+			StaffID:          req.StaffID,
+			ClientID:         req.ClientID,
+			Summary:          req.Summary,
+			ExternalLink:     req.ExternalLink,
+			AppName:          req.AppName,
+			RecordingID:      req.RecordingID,
+			ExternalID:       req.ExternalID,
+			HandledByStaffID: req.HandledByStaffID,
+		},
+	}, nil
+}
+
+// decimalString reads a VoiceCall price: a JSON string holding a plain
+// decimal, kept with its scale. A JSON number is refused by name, as the
+// seed demands ("Must be a string, not a number").
+func decimalString(field string, raw json.RawMessage) (domain.Decimal, error) {
+	raw = bytes.TrimSpace(raw)
+	if isNullJSON(raw) {
+		return domain.Decimal{}, Malformed(field, "%s is required", field)
+	}
+	switch c := raw[0]; {
+	case c == '-' || (c >= '0' && c <= '9'):
+		return domain.Decimal{}, Invalid(field, "%s must be a JSON string holding a decimal (e.g. \"1.50\"), not a JSON number", field)
+	case c != '"':
+		return domain.Decimal{}, Malformed(field, "%s must be a JSON string holding a decimal (e.g. \"1.50\")", field)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return domain.Decimal{}, Malformed(field, "%s must be a JSON string holding a decimal (e.g. \"1.50\")", field)
+	}
+	d, err := domain.ParseDecimal(s)
+	if err != nil {
+		return domain.Decimal{}, Invalid(field, "%s: %s", field, err.Error())
+	}
+	return d, nil
+}
+
+// createVoiceCall handles POST /v1/voice-calls.
+func (s *Server) createVoiceCall(w http.ResponseWriter, r *http.Request) {
+	body, err := ReadBody(r)
+	if err != nil {
+		s.writeError(w, r, s.voiceCallError, err)
+		return
+	}
+	cmd, err := decodeVoiceCall(body)
+	if err != nil {
+		s.writeError(w, r, s.voiceCallError, err)
+		return
+	}
+	cmd.Mode = domain.UpsertCreate
+	cmd.AccountID = AccountFrom(r.Context())
+	cmd.CallID = domain.CallIDFor(cmd.AccountID, voiceCallProvider, cmd.ProviderID)
+	cmd.Now = s.now()
+	res, err := s.Execute(r, domain.SurfaceVoiceCall, cmd.CallID, decideInOrder(cmd))
+	if err != nil {
+		s.writeError(w, r, s.voiceCallError, err)
+		return
+	}
+	SetETag(w, res.State)
+	w.Header().Set("Location", "/v1/voice-calls/"+res.State.Call.ID.String())
+	s.writeJSON(w, r, http.StatusCreated, renderVoiceCall(&res.State.Call))
+}
+
+// getVoiceCall handles GET /v1/voice-calls/{id}.
+func (s *Server) getVoiceCall(w http.ResponseWriter, r *http.Request) {
+	id, err := ParseCallID(chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, s.voiceCallError, err)
+		return
+	}
+	v, err := s.ReadCall(r.Context(), id, false)
+	if err != nil {
+		s.writeError(w, r, s.voiceCallError, err)
+		return
+	}
+	w.Header().Set("ETag", ETag(v.Revision))
+	s.writeJSON(w, r, http.StatusOK, renderVoiceCall(&v.Call))
+}
+
+// updateVoiceCall handles PUT /v1/voice-calls/{id}. The domain refuses
+// (409) a call whose provider is not Vonage, or whose provider id is not the
+// sourceId sent.
+func (s *Server) updateVoiceCall(w http.ResponseWriter, r *http.Request) {
+	id, err := ParseCallID(chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, s.voiceCallError, err)
+		return
+	}
+	body, err := ReadBody(r)
+	if err != nil {
+		s.writeError(w, r, s.voiceCallError, err)
+		return
+	}
+	cmd, err := decodeVoiceCall(body)
+	if err != nil {
+		s.writeError(w, r, s.voiceCallError, err)
+		return
+	}
+	cmd.Mode = domain.UpsertUpdate
+	cmd.AccountID = AccountFrom(r.Context())
+	cmd.CallID = id
+	cmd.Now = s.now()
+	res, err := s.Execute(r, domain.SurfaceVoiceCall, id, decideInOrder(cmd))
+	if err != nil {
+		s.writeError(w, r, s.voiceCallError, err)
+		return
+	}
+	SetETag(w, res.State)
+	s.writeJSON(w, r, http.StatusOK, renderVoiceCall(&res.State.Call))
+}
+
+// decideInOrder is the Decider of domain commands applied in order, as one append.
+func decideInOrder(cmds ...domain.Command) Decider {
+	return func(st domain.State) ([]domain.Event, error) {
+		var all []domain.Event
+		for _, cmd := range cmds {
+			events, err := domain.Decide(st, cmd)
+			if err != nil {
+				return nil, err
+			}
+			// Each command decides on the call as the earlier ones leave it,
+			// as one append.
+			for _, e := range events {
+				st = domain.Evolve(st, domain.Envelope{Event: e})
+			}
+			all = append(all, events...)
+		}
+		return all, nil
+	}
+}
+
+// voiceCallView is a call as the VoiceCall surface renders it. Fields a call
+// created on another surface never had are "" (or null where noted).
+type voiceCallView struct {
+	ID        string `json:"id"`
+	StaffID   string `json:"staffId"`
+	ClientID  string `json:"clientId"`
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Direction string `json:"direction"`
+	// Status is the VoiceCall status as written, or the nearest word for a
+	// call that never had one (domain.VoiceCallStatusWord).
+	Status string `json:"status"`
+	// PriceRate and TotalPrice are decimal strings with their written
+	// scale; null while the call is not priced.
+	PriceRate  *string `json:"priceRate"`
+	TotalPrice *string `json:"totalPrice"`
+	// Provider is the call's provider in upper case ("VONAGE").
+	Provider string `json:"provider"`
+	SourceID string `json:"sourceId"`
+	// Duration is in seconds; null while unknown.
+	Duration         *int64  `json:"duration"`
+	Summary          string  `json:"summary"`
+	ExternalLink     string  `json:"externalLink"`
+	AppName          string  `json:"appName"`
+	RecordingID      string  `json:"recordingId"`
+	ExternalID       string  `json:"externalId"`
+	HandledByStaffID *string `json:"handledByStaffId"`
+	StartedAt        *string `json:"startedAt"`
+	CreatedAt        string  `json:"createdAt"`
+	UpdatedAt        string  `json:"updatedAt"`
+}
+
+// renderVoiceCall builds the VoiceCall view of c.
+func renderVoiceCall(c *domain.Call) voiceCallView {
+	v := voiceCallView{
+		ID:               c.ID.String(),
+		StaffID:          c.Details.StaffID,
+		ClientID:         c.Details.ClientID,
+		From:             c.From,
+		To:               c.To,
+		Direction:        domain.VoiceCallDirectionWord(c.Direction),
+		Status:           c.VoiceCallStatus,
+		Provider:         strings.ToUpper(c.Provider),
+		SourceID:         c.ProviderID,
+		Duration:         c.DurationSeconds,
+		Summary:          c.Details.Summary,
+		ExternalLink:     c.Details.ExternalLink,
+		AppName:          c.Details.AppName,
+		RecordingID:      c.Details.RecordingID,
+		ExternalID:       c.Details.ExternalID,
+		HandledByStaffID: nullIfEmpty(c.Details.HandledByStaffID),
+		StartedAt:        timePtr(c.StartedAt),
+		CreatedAt:        FormatTime(c.CreatedAt),
+		UpdatedAt:        FormatTime(c.UpdatedAt),
+	}
+	if v.Status == "" {
+		v.Status = domain.VoiceCallStatusWord(c.Status)
+	}
+	if c.Price != nil {
+		rate, total := c.Price.Rate.String(), c.Price.Total.String()
+		v.PriceRate, v.TotalPrice = &rate, &total
+	}
+	return v
+}
+
+// nullIfEmpty returns nil (JSON null) for "" and &s otherwise.
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// voiceCallFields maps the domain's field names (the Call's JSON words, as
+// Decide reports them) to the VoiceCall names.
+var voiceCallFields = map[string]string{
+	"from":                        "from",
+	"to":                          "to",
+	"direction":                   "direction",
+	"voice_call_status":           "status",
+	"status":                      "status",
+	"price":                       "totalPrice",
+	"price.rate":                  "priceRate",
+	"price.total":                 "totalPrice",
+	"price.currency":              "totalPrice",
+	"provider":                    "provider",
+	"provider_id":                 "sourceId",
+	"duration_seconds":            "duration",
+	"started_at":                  "startedAt",
+	"details.staff_id":            "staffId",
+	"details.client_id":           "clientId",
+	"details.handled_by_staff_id": "handledByStaffId",
+	"call_id":                     "id",
+}
+
+// voiceCallError renders a Problem in the VoiceCall surface's style:
+// {"statusCode", "error", "code", "message", "field"}, field in the
+// surface's camelCase names.
+func (s *Server) voiceCallError(w http.ResponseWriter, r *http.Request, p Problem) {
+	field := p.Field
+	if f, ok := voiceCallFields[field]; ok {
+		field = f
+	}
+	msg := p.Message
+	if field != "" && !strings.HasPrefix(msg, field) {
+		msg = field + ": " + msg
+	}
+	type body struct {
+		StatusCode int    `json:"statusCode"`
+		Error      string `json:"error"`
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		Field      string `json:"field,omitempty"`
+	}
+	s.writeJSON(w, r, p.Status, body{StatusCode: p.Status, Error: http.StatusText(p.Status), Code: p.Code, Message: msg, Field: field})
 }
