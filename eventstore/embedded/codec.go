@@ -1,0 +1,274 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/eventstore"
+)
+
+// ErrCorrupt is returned, wrapped with the key or position it concerns, when
+// a stored value does not decode: the store was damaged or altered. Test for
+// it with errors.Is.
+var ErrCorrupt = errors.New("embedded: corrupt stored value")
+
+// Key prefixes and versions of the stored format; see the package doc.
+const (
+	formatVersion = 1
+	recordVersion = 1
+
+	prefixEvent  = 'E'
+	prefixStream = 'S'
+	prefixHead   = 'H'
+	prefixID     = 'I'
+
+	keyFormat = "Mformat"
+	keyHead   = "Mhead"
+
+	eventKeyLen = 1 + 8
+	idKeyLen    = 1 + 16
+	hashLen     = len(eventstore.Hash{})
+
+	// recordFixedLen is the size of a record value without its variable fields.
+	recordFixedLen = 1 + 8 + 8 + 16 + hashLen + hashLen + 2 + 2 + 4 + 4
+	headValueLen   = 8 + hashLen
+	metaHeadLen    = 8 + hashLen
+)
+
+// eventKey returns the key of the event at position pos.
+func eventKey(dst []byte, pos uint64) []byte {
+	dst = append(dst, prefixEvent)
+	return binary.BigEndian.AppendUint64(dst, pos)
+}
+
+// parseEventKey returns the position named by an event key.
+func parseEventKey(key []byte) (uint64, error) {
+	if len(key) != eventKeyLen || key[0] != prefixEvent {
+		return 0, fmt.Errorf("event key %x: %w", key, ErrCorrupt)
+	}
+	return binary.BigEndian.Uint64(key[1:]), nil
+}
+
+// streamPrefix returns prefix ++ len(stream) ++ stream: the start of the
+// stream's index keys ('S') or its head key ('H').
+func streamPrefix(dst []byte, prefix byte, stream string) []byte {
+	dst = append(dst, prefix)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(stream)))
+	return append(dst, stream...)
+}
+
+// streamIndexKey returns the key of revision rev in the stream index.
+func streamIndexKey(dst []byte, stream string, rev uint64) []byte {
+	dst = streamPrefix(dst, prefixStream, stream)
+	return binary.BigEndian.AppendUint64(dst, rev)
+}
+
+// idKey returns the key of id in the idempotency index.
+func idKey(dst []byte, id uuid.UUID) []byte {
+	dst = append(dst, prefixID)
+	return append(dst, id[:]...)
+}
+
+// streamHead is where a stream ends: the revision and hash of its last event.
+type streamHead struct {
+	exists   bool
+	revision uint64
+	hash     eventstore.Hash
+}
+
+func encodeHead(dst []byte, h streamHead) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, h.revision)
+	return append(dst, h.hash[:]...)
+}
+
+func decodeHead(stream string, v []byte) (streamHead, error) {
+	if len(v) != headValueLen {
+		return streamHead{}, fmt.Errorf("head of stream %q: %d bytes, want %d: %w", stream, len(v), headValueLen, ErrCorrupt)
+	}
+	h := streamHead{exists: true, revision: binary.BigEndian.Uint64(v)}
+	copy(h.hash[:], v[8:])
+	return h, nil
+}
+
+// idLocation is where the idempotency index says an event id was recorded.
+type idLocation struct {
+	stream   string
+	revision uint64
+	position uint64
+}
+
+func encodeIDValue(dst []byte, loc idLocation) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, loc.position)
+	dst = binary.BigEndian.AppendUint64(dst, loc.revision)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(loc.stream)))
+	return append(dst, loc.stream...)
+}
+
+func decodeIDValue(id uuid.UUID, v []byte) (idLocation, error) {
+	if len(v) < 18 || len(v) != 18+int(binary.BigEndian.Uint16(v[16:])) {
+		return idLocation{}, fmt.Errorf("id index of %s: %d bytes: %w", id, len(v), ErrCorrupt)
+	}
+	return idLocation{
+		position: binary.BigEndian.Uint64(v),
+		revision: binary.BigEndian.Uint64(v[8:]),
+		stream:   string(v[18:]),
+	}, nil
+}
+
+func encodeMetaHead(pos uint64, allHash eventstore.Hash) []byte {
+	v := binary.BigEndian.AppendUint64(make([]byte, 0, metaHeadLen), pos)
+	return append(v, allHash[:]...)
+}
+
+func decodeMetaHead(v []byte) (uint64, eventstore.Hash, error) {
+	var h eventstore.Hash
+	if len(v) != metaHeadLen {
+		return 0, h, fmt.Errorf("key %s: %d bytes, want %d: %w", keyHead, len(v), metaHeadLen, ErrCorrupt)
+	}
+	copy(h[:], v[8:])
+	return binary.BigEndian.Uint64(v), h, nil
+}
+
+// recordLen is the size of the encoded record value of an event.
+func recordLen(stream string, ev *eventstore.EventData) int {
+	return recordFixedLen + len(stream) + len(ev.Type) + len(ev.Data) + len(ev.Metadata)
+}
+
+// storedEvent is what the committer knows of an event it writes.
+type storedEvent struct {
+	stream     string
+	revision   uint64
+	recordedAt int64 // Unix nanoseconds
+	hash       eventstore.Hash
+	allHash    eventstore.Hash
+}
+
+// encodeRecord writes the record value of ev into dst, which must be exactly
+// recordLen bytes long. The lengths were bounded by ValidateAppend.
+func encodeRecord(dst []byte, se *storedEvent, ev *eventstore.EventData) {
+	dst[0] = recordVersion
+	binary.BigEndian.PutUint64(dst[1:], uint64(se.recordedAt))
+	binary.BigEndian.PutUint64(dst[9:], se.revision)
+	copy(dst[17:33], ev.ID[:])
+	copy(dst[33:65], se.hash[:])
+	copy(dst[65:97], se.allHash[:])
+	n := 97
+	binary.BigEndian.PutUint16(dst[n:], uint16(len(se.stream)))
+	n += 2 + copy(dst[n+2:], se.stream)
+	binary.BigEndian.PutUint16(dst[n:], uint16(len(ev.Type)))
+	n += 2 + copy(dst[n+2:], ev.Type)
+	binary.BigEndian.PutUint32(dst[n:], uint32(len(ev.Data)))
+	n += 4 + copy(dst[n+4:], ev.Data)
+	binary.BigEndian.PutUint32(dst[n:], uint32(len(ev.Metadata)))
+	n += 4 + copy(dst[n+4:], ev.Metadata)
+	if n != len(dst) {
+		panic(fmt.Sprintf("embedded: encoded %d bytes of a %d-byte record", n, len(dst)))
+	}
+}
+
+// decoder turns stored record values into Records. It interns stream ids and
+// type names, which repeat across a read, to save allocations; it is used by
+// one read at a time.
+type decoder struct {
+	strings map[string]string
+}
+
+// internedMax bounds the decoder's memory on reads over many streams.
+const internedMax = 4096
+
+func (d *decoder) intern(b []byte) string {
+	if s, ok := d.strings[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if d.strings == nil {
+		d.strings = make(map[string]string)
+	}
+	if len(d.strings) < internedMax {
+		d.strings[s] = s
+	}
+	return s
+}
+
+// decode decodes the record value v stored at position pos. It copies what
+// it keeps, so v may be reused afterwards. A value that does not decode is
+// an error wrapping ErrCorrupt naming pos; it never panics.
+func (d *decoder) decode(pos uint64, v []byte) (eventstore.Record, error) {
+	fail := func(what string) (eventstore.Record, error) {
+		return eventstore.Record{}, fmt.Errorf("event at position %d: %s: %w", pos, what, ErrCorrupt)
+	}
+	if len(v) < recordFixedLen {
+		return fail(fmt.Sprintf("%d bytes, shorter than the %d-byte minimum", len(v), recordFixedLen))
+	}
+	if v[0] != recordVersion {
+		return fail(fmt.Sprintf("unknown record version %d", v[0]))
+	}
+	nanos := int64(binary.BigEndian.Uint64(v[1:]))
+	r := eventstore.Record{
+		Revision:   binary.BigEndian.Uint64(v[9:]),
+		Position:   eventstore.Position{Commit: pos, Prepare: pos},
+		RecordedAt: time.Unix(0, nanos).UTC(),
+	}
+	copy(r.ID[:], v[17:33])
+	copy(r.Hash[:], v[33:65])
+	copy(r.AllHash[:], v[65:97])
+	rest := v[97:]
+
+	field := func(lenBytes int) ([]byte, bool) {
+		if len(rest) < lenBytes {
+			return nil, false
+		}
+		var n uint64
+		if lenBytes == 2 {
+			n = uint64(binary.BigEndian.Uint16(rest))
+		} else {
+			n = uint64(binary.BigEndian.Uint32(rest))
+		}
+		rest = rest[lenBytes:]
+		if n > uint64(len(rest)) {
+			return nil, false
+		}
+		f := rest[:n]
+		rest = rest[n:]
+		return f, true
+	}
+	stream, ok := field(2)
+	if !ok || len(stream) == 0 {
+		return fail("bad stream id length")
+	}
+	typ, ok := field(2)
+	if !ok || len(typ) == 0 {
+		return fail("bad type length")
+	}
+	data, ok := field(4)
+	if !ok {
+		return fail("bad data length")
+	}
+	metadata, ok := field(4)
+	if !ok {
+		return fail("bad metadata length")
+	}
+	if len(rest) != 0 {
+		return fail(fmt.Sprintf("%d trailing bytes", len(rest)))
+	}
+	if len(data)+len(metadata) > math.MaxInt32 {
+		return fail("oversized payload")
+	}
+	r.StreamID = d.intern(stream)
+	r.Type = d.intern(typ)
+	// One allocation holds both payloads; each slice is capped so that an
+	// append by the caller to one cannot overwrite the other.
+	buf := make([]byte, len(data)+len(metadata))
+	copy(buf, data)
+	copy(buf[len(data):], metadata)
+	r.Data = buf[:len(data):len(data)]
+	if len(metadata) > 0 {
+		r.Metadata = buf[len(data):]
+	}
+	return r, nil
+}

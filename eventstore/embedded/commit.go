@@ -1,0 +1,354 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/eventstore"
+)
+
+// appendRequest is an Append waiting for the committer.
+type appendRequest struct {
+	ctx      context.Context
+	stream   string
+	expected eventstore.ExpectedRevision
+	events   []eventstore.EventData
+	bytes    int                 // data and metadata bytes of events
+	done     chan appendResponse // buffered: the committer never blocks on it
+}
+
+type appendResponse struct {
+	result eventstore.AppendResult
+	err    error
+}
+
+// Append writes events to the end of stream if it is where expected says;
+// see eventstore.Store. The append joins the committer's next group and
+// returns once that group's batch is synced to disk.
+//
+// Once queued, an append is not abandoned: if ctx ends before the committer
+// takes it, it is dropped and Append returns ctx's error; otherwise Append
+// waits for the commit, so an error return always means nothing was written.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	if err := eventstore.ValidateAppend(stream, events); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, err)
+	}
+	req := &appendRequest{
+		ctx:      ctx,
+		stream:   stream,
+		expected: expected,
+		events:   events,
+		done:     make(chan appendResponse, 1),
+	}
+	for i := range events {
+		req.bytes += len(events[i].Data) + len(events[i].Metadata)
+	}
+
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, eventstore.ErrClosed)
+	}
+	select {
+	case s.queue <- req:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, ctx.Err())
+	}
+	s.mu.RUnlock()
+
+	resp := <-req.done
+	return resp.result, resp.err
+}
+
+// committer is the one goroutine that writes: it owns the end of the log
+// and the head cache, so it needs no lock for them.
+type committer struct {
+	store   *Store
+	heads   *headCache
+	lastPos uint64          // last committed position
+	allHash eventstore.Hash // AllHash at lastPos
+	keyBuf  []byte          // scratch for keys and small values
+}
+
+// run commits groups of queued appends until Close closes the queue, then
+// commits what remains and returns.
+func (c *committer) run() {
+	defer close(c.store.committerDone)
+	group := make([]*appendRequest, 0, groupAppendsMax)
+	for {
+		req, ok := <-c.store.queue
+		if !ok {
+			return
+		}
+		group = append(group[:0], req)
+		bytes := req.bytes
+	gather:
+		for len(group) < groupAppendsMax && bytes < groupBytesMax {
+			select {
+			case req, ok := <-c.store.queue:
+				if !ok {
+					break gather
+				}
+				group = append(group, req)
+				bytes += req.bytes
+			default:
+				break gather
+			}
+		}
+		c.commitGroup(group)
+		clear(group) // drop references to answered requests
+	}
+}
+
+// staged is the outcome of one append of a group before the batch commits.
+type staged struct {
+	result eventstore.AppendResult
+	err    error
+	// pending is true when result holds only if the batch commits: the
+	// append wrote to the batch, or retried an append of the same group.
+	pending bool
+}
+
+// group is what a group's appends have staged but not yet committed: the
+// state later appends of the same group must see.
+type group struct {
+	heads   map[string]streamHead
+	ids     map[uuid.UUID]idLocation
+	lastPos uint64
+	allHash eventstore.Hash
+	now     int64 // RecordedAt of the group, Unix nanoseconds
+}
+
+// commitGroup stages every append of the group into one batch, commits it
+// with one sync, then answers every append. An append refused by its checks
+// does not affect the others.
+func (c *committer) commitGroup(reqs []*appendRequest) {
+	g := group{
+		heads:   make(map[string]streamHead, len(reqs)),
+		ids:     make(map[uuid.UUID]idLocation, 2*len(reqs)),
+		lastPos: c.lastPos,
+		allHash: c.allHash,
+		now:     c.store.now().UTC().UnixNano(),
+	}
+	size := 0
+	for _, r := range reqs {
+		size += r.bytes + len(r.events)*(recordFixedLen+3*eventstore.StreamIDBytesMax)
+	}
+	b := c.store.db.NewBatchWithSize(size)
+	defer b.Close()
+
+	outcomes := make([]staged, len(reqs))
+	for i, r := range reqs {
+		outcomes[i] = c.stage(b, &g, r)
+	}
+
+	var commitErr error
+	if g.lastPos != c.lastPos {
+		if err := b.Set([]byte(keyHead), encodeMetaHead(g.lastPos, g.allHash), nil); err != nil {
+			commitErr = err
+		} else {
+			commitErr = b.Commit(pebble.Sync)
+		}
+		if commitErr != nil {
+			c.store.logger.Error("group commit failed", "appends", len(reqs), "err", commitErr)
+		} else {
+			c.lastPos, c.allHash = g.lastPos, g.allHash
+			for stream, h := range g.heads {
+				c.heads.put(stream, h)
+			}
+			c.store.publish(logHead{position: g.lastPos, allHash: g.allHash})
+		}
+	}
+	for i, r := range reqs {
+		o := outcomes[i]
+		if o.err == nil && o.pending && commitErr != nil {
+			o.err = fmt.Errorf("append to %s: commit: %w", r.stream, commitErr)
+		}
+		r.done <- appendResponse{result: o.result, err: o.err}
+	}
+}
+
+// stage checks one append against the store and the group so far and, if
+// it passes, adds its keys to b and its effects to g. It adds nothing when
+// it refuses the append.
+func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
+	if err := r.ctx.Err(); err != nil {
+		return staged{err: fmt.Errorf("append to %s: %w", r.stream, err)}
+	}
+	locs, inGroup, err := c.lookupIDs(g, r.events)
+	if err != nil {
+		return staged{err: fmt.Errorf("append to %s: %w", r.stream, err)}
+	}
+	if locs != nil {
+		result, err := retryResult(r.stream, r.events, locs)
+		if err != nil {
+			return staged{err: err}
+		}
+		return staged{result: result, pending: inGroup}
+	}
+
+	head, err := c.head(g, r.stream)
+	if err != nil {
+		return staged{err: fmt.Errorf("append to %s: %w", r.stream, err)}
+	}
+	if !r.expected.Matches(head.revision, head.exists) {
+		return staged{err: &eventstore.VersionConflictError{
+			Stream:   r.stream,
+			Expected: r.expected,
+			Actual:   head.revision,
+			Exists:   head.exists,
+		}}
+	}
+
+	for i := range r.events {
+		ev := &r.events[i]
+		se := storedEvent{stream: r.stream, recordedAt: g.now}
+		se.revision = nextRevision(head)
+		g.lastPos++
+		pos := eventstore.Position{Commit: g.lastPos, Prepare: g.lastPos}
+		se.hash = eventstore.ChainHash(head.hash, r.stream, se.revision, ev.ID, ev.Type, ev.Data, ev.Metadata)
+		se.allHash = eventstore.AllChainHash(g.allHash, pos, se.hash)
+
+		op := b.SetDeferred(eventKeyLen, recordLen(r.stream, ev))
+		eventKey(op.Key[:0], g.lastPos)
+		encodeRecord(op.Value, &se, ev)
+		if err := op.Finish(); err != nil {
+			panic(fmt.Sprintf("embedded: batch without index failed to finish: %v", err))
+		}
+		kv := streamIndexKey(c.keyBuf[:0], r.stream, se.revision)
+		c.set(b, binary.BigEndian.AppendUint64(kv, g.lastPos), len(kv))
+		loc := idLocation{stream: r.stream, revision: se.revision, position: g.lastPos}
+		kv = idKey(c.keyBuf[:0], ev.ID)
+		c.set(b, encodeIDValue(kv, loc), len(kv))
+		g.ids[ev.ID] = loc
+
+		head = streamHead{exists: true, revision: se.revision, hash: se.hash}
+		g.allHash = se.allHash
+	}
+	kv := streamPrefix(c.keyBuf[:0], prefixHead, r.stream)
+	c.set(b, encodeHead(kv, head), len(kv))
+	g.heads[r.stream] = head
+	return staged{
+		result:  eventstore.AppendResult{Revision: head.revision, Position: eventstore.Position{Commit: g.lastPos, Prepare: g.lastPos}},
+		pending: true,
+	}
+}
+
+// nextRevision is the revision of the event after head: 0 for a new
+// stream. Revisions are 0-based; positions, by contrast, are 1-based.
+func nextRevision(head streamHead) uint64 {
+	if !head.exists {
+		return 0
+	}
+	return head.revision + 1
+}
+
+// set adds to b the key kv[:keyLen] with the value kv[keyLen:]. The batch
+// copies both, so kv, built in the scratch buffer, is kept for reuse.
+func (c *committer) set(b *pebble.Batch, kv []byte, keyLen int) {
+	c.keyBuf = kv[:0]
+	if err := b.Set(kv[:keyLen], kv[keyLen:], nil); err != nil {
+		panic(fmt.Sprintf("embedded: set in a batch without index failed: %v", err))
+	}
+}
+
+// head returns the stream's head as the group sees it: staged by an earlier
+// append of the group, cached, or read from Pebble.
+func (c *committer) head(g *group, stream string) (streamHead, error) {
+	if h, ok := g.heads[stream]; ok {
+		return h, nil
+	}
+	if h, ok := c.heads.get(stream); ok {
+		return h, nil
+	}
+	key := streamPrefix(c.keyBuf[:0], prefixHead, stream)
+	c.keyBuf = key[:0]
+	v, closer, err := c.store.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return streamHead{}, nil // a new stream: cached once it is written
+	}
+	if err != nil {
+		return streamHead{}, fmt.Errorf("read head: %w", err)
+	}
+	h, err := decodeHead(stream, v)
+	closer.Close()
+	if err != nil {
+		return streamHead{}, err
+	}
+	c.heads.put(stream, h)
+	return h, nil
+}
+
+// lookupIDs finds where each event id is already recorded, in the group or
+// in Pebble. It returns nil locations when none is; otherwise one location
+// per event (zero for an id not recorded), and whether any was found in the
+// uncommitted group.
+func (c *committer) lookupIDs(g *group, events []eventstore.EventData) ([]idLocation, bool, error) {
+	var locs []idLocation
+	inGroup := false
+	for i := range events {
+		id := events[i].ID
+		loc, ok := g.ids[id]
+		if ok {
+			inGroup = true
+		} else {
+			key := idKey(c.keyBuf[:0], id)
+			c.keyBuf = key[:0]
+			v, closer, err := c.store.db.Get(key)
+			if errors.Is(err, pebble.ErrNotFound) {
+				if locs != nil {
+					locs = append(locs, idLocation{})
+				}
+				continue
+			}
+			if err != nil {
+				return nil, false, fmt.Errorf("read id index: %w", err)
+			}
+			loc, err = decodeIDValue(id, v)
+			closer.Close()
+			if err != nil {
+				return nil, false, err
+			}
+		}
+		if locs == nil {
+			locs = make([]idLocation, i, len(events))
+		}
+		locs = append(locs, loc)
+	}
+	return locs, inGroup, nil
+}
+
+// retryResult decides an append whose ids are already (partly) recorded:
+// an idempotent retry if every id is recorded in stream, in order, at
+// consecutive revisions, and then returns the original result; otherwise
+// ErrDuplicateEventID.
+func retryResult(stream string, events []eventstore.EventData, locs []idLocation) (eventstore.AppendResult, error) {
+	for i, loc := range locs {
+		if loc.stream == "" {
+			return eventstore.AppendResult{}, fmt.Errorf("append to %s: some events are already recorded but event %s is not: %w",
+				stream, events[i].ID, eventstore.ErrDuplicateEventID)
+		}
+		if loc.stream != stream {
+			return eventstore.AppendResult{}, fmt.Errorf("append to %s: event %s is recorded in stream %s: %w",
+				stream, events[i].ID, loc.stream, eventstore.ErrDuplicateEventID)
+		}
+		if i > 0 && (loc.revision != locs[i-1].revision+1 || loc.position <= locs[i-1].position) {
+			return eventstore.AppendResult{}, fmt.Errorf("append to %s: events %s and %s are recorded, but not consecutively: %w",
+				stream, events[i-1].ID, events[i].ID, eventstore.ErrDuplicateEventID)
+		}
+	}
+	last := locs[len(locs)-1]
+	return eventstore.AppendResult{
+		Revision: last.revision,
+		Position: eventstore.Position{Commit: last.position, Prepare: last.position},
+	}, nil
+}

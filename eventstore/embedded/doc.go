@@ -1,0 +1,60 @@
+// Package embedded is the default eventstore backend: a Pebble database in a
+// local directory, written by one committer goroutine that gathers every
+// waiting append into one synced batch (group commit).
+//
+// # Stored format, version 1
+//
+// Everything below is a stored format: stores written with it must stay
+// readable forever. Never change an encoding silently; add a new key prefix
+// or a new format version (the "Mformat" key) and keep reading the old one.
+//
+// All integers are big-endian, so that byte order is numeric order. A
+// stream id inside a key is prefixed with its length as a uint16, so that no
+// stream's keys can be mistaken for another's. Keys, by their first byte:
+//
+//	"Mformat"                       -> 1 byte: the format version (1).
+//	"Mhead"                         -> position (uint64) ++ $all head hash (32 bytes):
+//	                                   the last committed position and its AllHash,
+//	                                   rewritten by every group commit.
+//	'E' ++ position (uint64)        -> the record value (below): the $all log,
+//	                                   one key per event, positions 1, 2, 3, ...
+//	'S' ++ len (uint16) ++ stream ++ revision (uint64)
+//	                                -> position (uint64): the stream index.
+//	'H' ++ len (uint16) ++ stream   -> last revision (uint64) ++ last Hash (32 bytes):
+//	                                   the stream head, for the revision check.
+//	'I' ++ event id (16 bytes)      -> position (uint64) ++ revision (uint64) ++
+//	                                   len (uint16) ++ stream: the idempotency index.
+//
+// Positions are a 1-based sequence with no gaps: the n-th event ever
+// committed is at Position{Commit: n, Prepare: n}.
+//
+// The record value stored under an 'E' key is, in order:
+//
+//	offset  size  field
+//	0       1     record format version (1)
+//	1       8     RecordedAt, Unix nanoseconds (int64), UTC
+//	9       8     revision (uint64)
+//	17      16    event id
+//	33      32    Hash: eventstore.ChainHash over the stream
+//	65      32    AllHash: eventstore.AllChainHash over $all
+//	97      2     len(stream) (uint16), then the stream id bytes
+//	.       2     len(type) (uint16), then the type bytes
+//	.       4     len(data) (uint32), then the data bytes
+//	.       4     len(metadata) (uint32), then the metadata bytes
+//
+// and nothing after. The position is not repeated in the value: it is the
+// key. A value that does not decode (short, a length past the end, trailing
+// bytes, an unknown version) is reported as an error wrapping ErrCorrupt that
+// names the position; a value that decodes but was altered is caught by
+// recomputing Hash and AllHash. To tamper with an event in a test, open the
+// directory with pebble.Open, and rewrite the value under 'E' ++ position.
+//
+// # Writes
+//
+// An append becomes one 'E', one 'S' and one 'I' key per event and one 'H'
+// key per stream, written with the "Mhead" key of its group in one Pebble
+// batch committed with pebble.Sync. The batch is atomic and its WAL record
+// is synced before any append of the group is acknowledged or any reader
+// can see it, so positions become visible strictly in order and every
+// acknowledged append survives a crash.
+package embedded

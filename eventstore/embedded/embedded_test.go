@@ -1,0 +1,65 @@
+package embedded_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/storetest"
+)
+
+// testOptions are small enough for many stores in one test run.
+func testOptions() embedded.Options {
+	return embedded.Options{
+		MemTableSize:     4 << 20,
+		BlockCacheSize:   8 << 20,
+		HeadCacheStreams: 64,
+	}
+}
+
+// openStore opens a store in dir and closes it when the test ends.
+func openStore(tb testing.TB, dir string, opts embedded.Options) *embedded.Store {
+	tb.Helper()
+	s, err := embedded.Open(dir, opts)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { assert.NoError(tb, s.Close()) })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t testing.TB) eventstore.Store {
+		return openStore(t, t.TempDir(), testOptions())
+	})
+}
+
+// TestConformanceWithoutHeadCache runs the suite with every revision check
+// reading Pebble, so both paths of the check are exercised.
+func TestConformanceWithoutHeadCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the cached path runs in TestConformance")
+	}
+	storetest.Run(t, func(t testing.TB) eventstore.Store {
+		opts := testOptions()
+		opts.HeadCacheStreams = -1
+		return openStore(t, t.TempDir(), opts)
+	})
+}
+
+func events(n int, typ string) []eventstore.EventData {
+	out := make([]eventstore.EventData, n)
+	for i := range out {
+		id := uuid.New()
+		out[i] = eventstore.EventData{
+			ID:       id,
+			Type:     typ,
+			Data:     []byte(fmt.Sprintf(`{"id":%q,"i":%d}`, id, i)),
+			Metadata: []byte(`{"by":"test"}`),
+		}
+	}
+	return out
+}

@@ -1,0 +1,248 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"iter"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/callledger/callledger/eventstore"
+)
+
+// Bounds of the read paths.
+const (
+	// subscribeBatchMax is how many events a subscription reads at a time.
+	subscribeBatchMax = 512
+	// ctxCheckEvery is how many events a read decodes between checks of ctx.
+	ctxCheckEvery = 256
+	// preallocMax caps the records slice a read allocates before it knows
+	// how many events there are.
+	preallocMax = 1024
+)
+
+// ReadStream returns up to limit events of stream from revision from; see
+// eventstore.Store. It returns ErrStreamNotFound for a stream with no events.
+func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("read stream %s: %w", stream, eventstore.ErrClosed)
+	}
+	recs, err := s.readStream(ctx, stream, from, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	return recs, nil
+}
+
+func (s *Store) readStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.Record, error) {
+	if len(stream) > eventstore.StreamIDBytesMax {
+		return nil, eventstore.ErrStreamNotFound // no such stream can be written
+	}
+	prefix := streamPrefix(nil, prefixStream, stream)
+	upper := append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00)
+	index, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
+		LowerBound: binary.BigEndian.AppendUint64(prefix, from),
+		UpperBound: upper,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer index.Close()
+	events, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
+		LowerBound: []byte{prefixEvent},
+		UpperBound: []byte{prefixEvent + 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer events.Close()
+
+	var recs []eventstore.Record
+	var dec decoder
+	key := make([]byte, 0, eventKeyLen)
+	for ok := index.First(); ok && (limit <= 0 || len(recs) < limit); ok = index.Next() {
+		if len(recs)%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		v, err := index.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		if len(v) != 8 {
+			return nil, fmt.Errorf("stream index key %x: %d bytes: %w", index.Key(), len(v), ErrCorrupt)
+		}
+		pos := binary.BigEndian.Uint64(v)
+		key = eventKey(key[:0], pos)
+		if !events.SeekGE(key) || string(events.Key()) != string(key) {
+			if err := events.Error(); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("stream index names position %d, which holds no event: %w", pos, ErrCorrupt)
+		}
+		ev, err := events.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		r, err := dec.decode(pos, ev)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, r)
+	}
+	if err := index.Error(); err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		exists, err := s.streamExists(stream)
+		if err != nil {
+			return nil, err
+		}
+		if !exists {
+			return nil, eventstore.ErrStreamNotFound
+		}
+	}
+	return recs, nil
+}
+
+// streamExists reports whether stream has a head, that is, any event.
+func (s *Store) streamExists(stream string) (bool, error) {
+	_, closer, err := s.db.Get(streamPrefix(nil, prefixHead, stream))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	closer.Close()
+	return true, nil
+}
+
+// ReadAll returns up to limit events after position after, in position
+// order; see eventstore.Store.
+func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read $all after %s: %w", after, err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("read $all after %s: %w", after, eventstore.ErrClosed)
+	}
+	recs, err := s.readAll(ctx, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read $all after %s: %w", after, err)
+	}
+	return recs, nil
+}
+
+// firstPositionAfter returns the sequence number of the first event after
+// p, and false if there can be none. The embedded store's events are at
+// Position{n, n}, which is after p when n > p.Commit, or n == p.Commit and
+// n > p.Prepare.
+func firstPositionAfter(p eventstore.Position) (uint64, bool) {
+	if p.Prepare < p.Commit {
+		return p.Commit, true
+	}
+	if p.Commit == ^uint64(0) {
+		return 0, false
+	}
+	return p.Commit + 1, true
+}
+
+func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Record, error) {
+	first, ok := firstPositionAfter(after)
+	if !ok {
+		return nil, nil
+	}
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
+		LowerBound: eventKey(nil, first),
+		UpperBound: []byte{prefixEvent + 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+
+	// Size the result from the log's end, so a large read allocates once.
+	capacity := preallocMax
+	if last := s.head.Load().position; last >= first && last-first+1 < uint64(capacity) {
+		capacity = int(last - first + 1)
+	}
+	if limit > 0 && limit < capacity {
+		capacity = limit
+	}
+	recs := make([]eventstore.Record, 0, capacity)
+	var dec decoder
+	for ok := it.First(); ok && (limit <= 0 || len(recs) < limit); ok = it.Next() {
+		if len(recs)%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		pos, err := parseEventKey(it.Key())
+		if err != nil {
+			return nil, err
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		r, err := dec.decode(pos, v)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, r)
+	}
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// SubscribeAll yields every event after position after, first those stored,
+// then each as it commits; see eventstore.Store. It reads in batches of at
+// most subscribeBatchMax events, and while caught up waits for the
+// committer's notification, taken before each read so that no commit between
+// the read and the wait goes unnoticed. A Close ends it with ErrClosed.
+func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.Record, error] {
+	return func(yield func(eventstore.Record, error) bool) {
+		last := after
+		for {
+			notify := s.notifyChan()
+			recs, err := s.ReadAll(ctx, last, subscribeBatchMax)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				yield(eventstore.Record{}, fmt.Errorf("subscribe to $all: %w", err))
+				return
+			}
+			for _, r := range recs {
+				if !yield(r, nil) {
+					return
+				}
+				last = r.Position
+			}
+			if len(recs) == subscribeBatchMax {
+				continue // more may be stored already
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.closedCh:
+				yield(eventstore.Record{}, fmt.Errorf("subscribe to $all: %w", eventstore.ErrClosed))
+				return
+			case <-notify:
+			}
+		}
+	}
+}

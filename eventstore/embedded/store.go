@@ -1,0 +1,237 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+
+	"github.com/callledger/callledger/eventstore"
+)
+
+// Type is the backend's name, as configuration files spell it.
+const Type = "embedded"
+
+var _ eventstore.Store = (*Store)(nil)
+
+// pebbleFormat pins Pebble's on-disk format major version, so that a newer
+// Pebble does not silently ratchet a store past what this build can read.
+const pebbleFormat = pebble.FormatValueSeparation
+
+// Bounds of the group commit: how many appends, and how many bytes of event
+// data, one synced batch may gather, and how many appends may wait for it.
+const (
+	groupAppendsMax = 1024
+	groupBytesMax   = 16 << 20
+	queueAppendsMax = 4096
+)
+
+// Store is the embedded event store: a Pebble database written by one
+// committer goroutine. It is safe for concurrent use. Create it with Open.
+type Store struct {
+	db     *pebble.DB
+	now    func() time.Time
+	logger *slog.Logger
+
+	// queue carries appends to the committer. Senders hold mu for reading
+	// and check closed, so Close can close queue once it holds mu.
+	queue         chan *appendRequest
+	committerDone chan struct{}
+
+	// mu guards closed and the lifetime of db: reads hold it for reading,
+	// Close takes it for writing before closing db.
+	mu       sync.RWMutex
+	closed   bool
+	closedCh chan struct{} // closed by Close, to wake subscribers
+
+	// head is the last committed position and $all hash, published by the
+	// committer after each synced batch.
+	head atomic.Pointer[logHead]
+
+	// notifyMu guards notify, which the committer closes and replaces after
+	// each synced batch, to wake live subscribers.
+	notifyMu sync.Mutex
+	notify   chan struct{}
+}
+
+// logHead is the end of $all.
+type logHead struct {
+	position uint64
+	allHash  eventstore.Hash
+}
+
+// Open opens the store in dir, creating it if needed, and starts its
+// committer. The caller must Close it.
+func Open(dir string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	popts := &pebble.Options{
+		FormatMajorVersion:          pebbleFormat,
+		MemTableSize:                opts.MemTableSize,
+		MemTableStopWritesThreshold: 4,
+		Logger:                      pebbleLogger{l: opts.Logger},
+	}
+	// Bloom filters let the idempotency check's lookups of new event ids,
+	// which almost always miss, skip most tables.
+	for i := range popts.Levels {
+		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	if opts.BlockCacheSize > 0 {
+		cache := pebble.NewCache(opts.BlockCacheSize)
+		defer cache.Unref() // the DB holds its own reference
+		popts.Cache = cache
+	}
+	db, err := pebble.Open(dir, popts)
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store %s: %w", dir, err)
+	}
+	head, err := loadHead(db)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), db.Close())
+	}
+	s := &Store{
+		db:            db,
+		now:           opts.Now,
+		logger:        opts.Logger,
+		queue:         make(chan *appendRequest, queueAppendsMax),
+		committerDone: make(chan struct{}),
+		closedCh:      make(chan struct{}),
+		notify:        make(chan struct{}),
+	}
+	s.head.Store(&head)
+	c := &committer{
+		store:   s,
+		heads:   newHeadCache(opts.HeadCacheStreams),
+		lastPos: head.position,
+		allHash: head.allHash,
+	}
+	go c.run()
+	return s, nil
+}
+
+// loadHead checks the stored format version, writing it into a new store,
+// and returns the end of $all, checked against the last stored event.
+func loadHead(db *pebble.DB) (logHead, error) {
+	var head logHead
+	lastPos, err := lastEventPosition(db)
+	if err != nil {
+		return head, err
+	}
+	v, closer, err := db.Get([]byte(keyFormat))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		if lastPos != 0 {
+			return head, fmt.Errorf("events without a format version: %w", ErrCorrupt)
+		}
+		if err := db.Set([]byte(keyFormat), []byte{formatVersion}, pebble.Sync); err != nil {
+			return head, fmt.Errorf("write format version: %w", err)
+		}
+		return head, nil
+	case err != nil:
+		return head, fmt.Errorf("read format version: %w", err)
+	}
+	version := append([]byte(nil), v...)
+	closer.Close()
+	if len(version) != 1 || version[0] != formatVersion {
+		return head, fmt.Errorf("stored format version %x, this build reads %d: %w", version, formatVersion, ErrCorrupt)
+	}
+
+	v, closer, err = db.Get([]byte(keyHead))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		if lastPos != 0 {
+			return head, fmt.Errorf("events up to position %d without a %s key: %w", lastPos, keyHead, ErrCorrupt)
+		}
+		return head, nil
+	case err != nil:
+		return head, fmt.Errorf("read %s: %w", keyHead, err)
+	}
+	head.position, head.allHash, err = decodeMetaHead(v)
+	closer.Close()
+	if err != nil {
+		return head, err
+	}
+	if head.position != lastPos {
+		return head, fmt.Errorf("%s names position %d but the last event is at %d: %w", keyHead, head.position, lastPos, ErrCorrupt)
+	}
+	return head, nil
+}
+
+// lastEventPosition returns the position of the last stored event, 0 if none.
+func lastEventPosition(db *pebble.DB) (uint64, error) {
+	it, err := db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte{prefixEvent},
+		UpperBound: []byte{prefixEvent + 1},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("find last event: %w", err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		return 0, it.Error()
+	}
+	return parseEventKey(it.Key())
+}
+
+// Head returns the position of the last committed event and its AllHash,
+// the head of the $all chain: Start and the zero Hash for an empty store.
+// Audit tools compare it with the chain they recompute from ReadAll.
+func (s *Store) Head(ctx context.Context) (eventstore.Position, eventstore.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return eventstore.Start, eventstore.Hash{}, fmt.Errorf("head: %w", err)
+	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return eventstore.Start, eventstore.Hash{}, fmt.Errorf("head: %w", eventstore.ErrClosed)
+	}
+	h := s.head.Load()
+	return eventstore.Position{Commit: h.position, Prepare: h.position}, h.allHash, nil
+}
+
+// Close waits for queued appends to commit, stops the committer and closes
+// Pebble. Later calls return ErrClosed; Close itself may be called again and
+// then returns nil.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.closedCh)
+	// No sender holds mu any more, and new ones see closed: queue can close.
+	close(s.queue)
+	s.mu.Unlock()
+
+	<-s.committerDone
+
+	s.mu.Lock() // wait for reads in progress
+	defer s.mu.Unlock()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close embedded store: %w", err)
+	}
+	return nil
+}
+
+// notifyChan returns the channel the next commit will close.
+func (s *Store) notifyChan() chan struct{} {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	return s.notify
+}
+
+// publish makes a committed batch's end of $all known and wakes subscribers.
+func (s *Store) publish(h logHead) {
+	s.head.Store(&h)
+	s.notifyMu.Lock()
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.notifyMu.Unlock()
+}
