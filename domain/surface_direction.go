@@ -26,8 +26,10 @@ func MoonbaseDirectionWord(d Direction) string {
 
 // ParseCallHistoryDirection maps the call-history type: inbound/outbound.
 func ParseCallHistoryDirection(word string) (Direction, bool) {
-	d := Direction(word)
-	return d, d.Valid()
+	if d := Direction(word); d.Valid() {
+		return d, true
+	}
+	return "", false
 }
 
 // CallHistoryDirectionWord is the call-history type for d.

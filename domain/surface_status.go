@@ -102,8 +102,10 @@ func VoiceCallStatusWord(s Status) string {
 // ParseLaMLStatus maps a LaML (Twilio) status onto a canonical status: the
 // eight canonical words, exactly. Writes use it.
 func ParseLaMLStatus(word string) (Status, bool) {
-	s := Status(word)
-	return s, s.Valid()
+	if s := Status(word); s.Valid() {
+		return s, true
+	}
+	return "", false
 }
 
 // ParseLaMLStatusFilter is ParseLaMLStatus for reads (the Status filter of a

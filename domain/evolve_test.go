@@ -1,0 +1,85 @@
+package domain_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestEvolveFoldsSeed000 checks the Call that seed 000's history folds into,
+// and the times and version the fold keeps.
+func TestEvolveFoldsSeed000(t *testing.T) {
+	s := fold(t, seed000History())
+	c := s.Call
+	assert.Equal(t, uint64(5), s.Version)
+	assert.Equal(t, callID, c.ID)
+	assert.Equal(t, domain.StatusCompleted, c.Status)
+	assert.Equal(t, "completed", c.ProviderStatus)
+	assert.Equal(t, participants(), c.Participants)
+	assert.Equal(t, at(1), *c.AnsweredAt)
+	assert.Equal(t, at(30), *c.EndedAt)
+	assert.Equal(t, int64(1740), *c.DurationSeconds)
+	assert.Equal(t, now, c.CreatedAt)
+	assert.Equal(t, now.Add(4*time.Second), c.UpdatedAt)
+	rev, ok := s.Revision()
+	assert.True(t, ok)
+	assert.Equal(t, uint64(4), rev)
+}
+
+// TestBrokenInvariants: Evolve folds an event that cannot apply anyway (and
+// counts it), and CheckEvolve/Fold name it.
+func TestBrokenInvariants(t *testing.T) {
+	rows := []struct {
+		name    string
+		history []domain.Event
+		version uint64
+	}{
+		{"event before creation", []domain.Event{moved("", domain.StatusRinging)}, 0},
+		{"created twice", []domain.Event{created(), created()}, 1},
+		{"answer of a completed call", append(completedCall(), domain.CallAnswered{AnsweredAt: at(40), PreviousStatus: domain.StatusCompleted}), 4},
+		{"terminate of a ringing call", append(ringingCall(), domain.CallTerminated{EndedAt: at(1), Status: domain.StatusCompleted, PreviousStatus: domain.StatusRinging}), 2},
+		{"backwards move", append(completedCall(), moved(domain.StatusCompleted, domain.StatusRinging)), 4},
+		{"wrong previous status", append(ringingCall(), moved(domain.StatusQueued, domain.StatusInProgress)), 2},
+		{"event after deletion", append(completedCall(), domain.CallDeleted{DeletedAt: now}, domain.CallPriced{}), 5},
+		{"nil event", []domain.Event{created(), nil}, 1},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			s, err := domain.Fold(envelopes(row.history, 0))
+			require.ErrorIs(t, err, domain.ErrBrokenInvariant)
+			var ie *domain.InvariantError
+			require.ErrorAs(t, err, &ie)
+			assert.Equal(t, row.version, ie.Version)
+			assert.Equal(t, uint64(len(row.history)), s.Version, "every event is counted")
+			assert.Empty(t, domain.ErrorCodeOf(err), "not an application error")
+		})
+	}
+}
+
+// TestEvolveDoesNotAlias checks that a later fold or the event cannot change
+// an earlier state through a shared slice or pointer.
+func TestEvolveDoesNotAlias(t *testing.T) {
+	ps := participants()
+	s1 := fold(t, []domain.Event{created(), domain.CallParticipantsChanged{Participants: ps},
+		domain.CallRecordingAdded{Recording: domain.Recording{ProviderID: "RE1"}}})
+	ps[0].Phone = "+19999999999" // the event's slice, changed after the fold
+	assert.Equal(t, caller, s1.Call.Participants[0].Phone)
+
+	before := snapshot(t, s1)
+	s2 := domain.Evolve(s1, domain.Envelope{Event: domain.CallRecordingAdded{Recording: domain.Recording{ProviderID: "RE2"}}})
+	s3 := domain.Evolve(s1, domain.Envelope{Event: domain.CallRecordingAdded{Recording: domain.Recording{ProviderID: "RE3"}}})
+	assert.Equal(t, before, snapshot(t, s1))
+	assert.Equal(t, "RE2", s2.Call.Recordings[1].ProviderID)
+	assert.Equal(t, "RE3", s3.Call.Recordings[1].ProviderID)
+}
+
+// TestEvolveTakesPointers folds *Event as it folds Event.
+func TestEvolveTakesPointers(t *testing.T) {
+	e := created()
+	s := domain.Evolve(domain.State{}, domain.Envelope{Event: &e})
+	assert.Equal(t, callID, s.Call.ID)
+	assert.NoError(t, domain.CheckEvolve(domain.State{}, domain.Envelope{Event: &e}))
+}

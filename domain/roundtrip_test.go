@@ -1,0 +1,76 @@
+package domain_test
+
+import (
+	"testing"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// allEvents holds one event of every type, with Decimals written at
+// unusual scales, so that the round trip proves the scale survives.
+func allEvents() []domain.Event {
+	price := domain.Price{Rate: dec("0.0130"), Total: dec("1.50"), Currency: "USD"}
+	return []domain.Event{
+		created(),
+		domain.CallParticipantsChanged{Participants: participants()},
+		domain.CallProviderMetadataChanged{ProviderMetadata: []byte(`{"a":1.0}`)},
+		domain.CallAnswered{AnsweredAt: at(1), AnsweredBy: "human", PreviousStatus: domain.StatusRinging, ProviderStatus: ptr("answered")},
+		domain.CallStatusChanged{Status: domain.StatusRinging, PreviousStatus: domain.StatusQueued, VoiceCallStatus: ptr("INCOMING_CALL"), AnsweredBy: ptr("machine_start")},
+		domain.CallPriced{Price: price, PreviousPrice: &domain.Price{Rate: dec("0.010"), Total: dec("1.0"), Currency: "USD"}},
+		domain.CallTerminated{EndedAt: at(30), DurationSeconds: ptr(int64(0)), Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress},
+		domain.CallCanceled{CanceledAt: at(1), PreviousStatus: domain.StatusQueued},
+		domain.CallTimingChanged{AnsweredAt: ptr(at(1)), EndedAt: ptr(at(2)), DurationSeconds: ptr(int64(60))},
+		domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: ptr(""), Contact: &domain.Contact{ID: "c1", IsUnknown: true},
+			Transferred: ptr(false), SyncedWithCRMAt: ptr(at(40))}},
+		domain.CallRecordingAdded{Recording: domain.Recording{ContentType: "audio/mpeg", ProviderID: "RE1", URL: "https://r.example.com/1"}},
+		domain.CallTranscriptChanged{Transcript: domain.Transcript{Cues: []domain.TranscriptCue{{From: dec("0.000"), To: dec("1.50"), Speaker: "A", Text: "hi"}}}},
+		domain.CallRoutingChanged{URL: ptr("https://x.example.com"), Method: ptr("GET")},
+		domain.CallQualityReported{Quality: domain.Quality{AudioInMOS: ptr(dec("4.50")), SIPResultCode: "200", AudioRTTAvgMs: ptr(int64(0))}},
+		domain.CallDeleted{DeletedAt: now},
+	}
+}
+
+// TestEventRoundTrip writes and reads back every event type: the event is
+// equal, Decimals keep their scale, and writing again gives the same bytes.
+func TestEventRoundTrip(t *testing.T) {
+	seen := map[string]bool{}
+	for _, e := range allEvents() {
+		t.Run(e.EventType(), func(t *testing.T) {
+			b, err := domain.MarshalEvent(e)
+			require.NoError(t, err)
+			got, err := domain.UnmarshalEvent(e.EventType(), domain.CurrentSchemaVersion, b)
+			require.NoError(t, err)
+			assert.Equal(t, e, got)
+			again, err := domain.MarshalEvent(got)
+			require.NoError(t, err)
+			assert.JSONEq(t, string(b), string(again))
+			assert.Equal(t, string(b), string(again), "byte-identical rewrite")
+		})
+		seen[e.EventType()] = true
+	}
+	for _, typ := range []string{
+		domain.TypeCallUpserted, domain.TypeCallParticipantsChanged, domain.TypeCallProviderMetadataChanged,
+		domain.TypeCallAnswered, domain.TypeCallStatusChanged, domain.TypeCallPriced, domain.TypeCallTerminated,
+		domain.TypeCallCanceled, domain.TypeCallTimingChanged, domain.TypeCallDetailsChanged,
+		domain.TypeCallRecordingAdded, domain.TypeCallTranscriptChanged, domain.TypeCallRoutingChanged,
+		domain.TypeCallQualityReported, domain.TypeCallDeleted,
+	} {
+		assert.True(t, seen[typ], "no round trip of %s", typ)
+	}
+}
+
+// TestPriceScaleSurvivesFold checks the scale through marshal, unmarshal
+// and Evolve into the Call.
+func TestPriceScaleSurvivesFold(t *testing.T) {
+	e := domain.CallPriced{Price: domain.Price{Rate: dec("0.0130"), Total: dec("1.50"), Currency: "USD"}}
+	b, err := domain.MarshalEvent(e)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"price":{"rate":"0.0130","total":"1.50","currency":"USD"}}`, string(b))
+	got, err := domain.UnmarshalEvent(domain.TypeCallPriced, 0, b)
+	require.NoError(t, err)
+	s := fold(t, append(completedCall(), got))
+	assert.Equal(t, "1.50", s.Call.Price.Total.String())
+	assert.Equal(t, "0.0130", s.Call.Price.Rate.String())
+}
