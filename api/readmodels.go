@@ -44,6 +44,9 @@ type ListQuery struct {
 	// Cursor is the opaque position after which the page starts; "" is the
 	// first page.
 	Cursor string
+	// CursorParam names the request parameter that carried Cursor ("after",
+	// "PageToken"), so that a bad cursor is reported against it.
+	CursorParam string
 	// IncludeDeleted lists soft-deleted calls too (no surface does today).
 	IncludeDeleted bool
 	// Filters; zero values do not filter.

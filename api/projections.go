@@ -1,0 +1,101 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/projections"
+)
+
+// readyPendingEventsMax is the lag, in events received but not yet applied,
+// under which the read models count as caught up for /readyz.
+const readyPendingEventsMax = 10000
+
+// NewReadModels serves the API's ReadModels from a Projector. The caller
+// runs the Projector (p.Run) and closes it.
+func NewReadModels(p *projections.Projector) ReadModels { return projectorReadModels{p: p} }
+
+type projectorReadModels struct{ p *projections.Projector }
+
+// Call returns the call view; projections.ErrNotFound becomes the domain's
+// not found.
+func (m projectorReadModels) Call(ctx context.Context, id uuid.UUID) (CallView, error) {
+	st, err := m.p.Call(ctx, id)
+	if errors.Is(err, projections.ErrNotFound) {
+		return CallView{}, NotFound("no call with id %s", id)
+	}
+	if err != nil {
+		return CallView{}, fmt.Errorf("read call: %w", err)
+	}
+	rev, ok := st.Revision()
+	if !ok {
+		return CallView{}, NotFound("no call with id %s", id)
+	}
+	return CallView{Call: st.Call, Revision: rev}, nil
+}
+
+// List reads a page of the list index and the view of each call on it.
+func (m projectorReadModels) List(ctx context.Context, q ListQuery) (ListPage, error) {
+	pq := projections.ListQuery{
+		Account:        q.Account,
+		From:           q.From,
+		To:             q.To,
+		StartedAtMin:   q.StartedAfter,
+		StartedAtMax:   q.StartedBefore,
+		IncludeDeleted: q.IncludeDeleted,
+		Limit:          q.Limit,
+		Cursor:         q.Cursor,
+	}
+	if q.Status != "" {
+		pq.Statuses = append(pq.Statuses, q.Status)
+	}
+	page, err := m.p.List(ctx, pq)
+	if errors.Is(err, projections.ErrInvalidQuery) {
+		field := q.CursorParam
+		if field == "" {
+			field = "cursor"
+		}
+		return ListPage{}, Malformed(field, "is not a cursor this API gave out")
+	}
+	if err != nil {
+		return ListPage{}, fmt.Errorf("list calls: %w", err)
+	}
+	out := ListPage{Calls: make([]CallView, 0, len(page.Items)), Next: page.Next}
+	for _, it := range page.Items {
+		v, err := m.Call(ctx, it.CallID)
+		if isNotFound(err) {
+			continue // indexed but not viewable: skip rather than fail the page
+		}
+		if err != nil {
+			return ListPage{}, err
+		}
+		out.Calls = append(out.Calls, v)
+	}
+	return out, nil
+}
+
+func isNotFound(err error) bool {
+	p, ok := ProblemOf(err)
+	return ok && p.Code == "not_found"
+}
+
+// WaitFor waits for the Projector's checkpoint to reach pos.
+func (m projectorReadModels) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	return m.p.WaitFor(ctx, pos)
+}
+
+// Ready is nil while the runner is running and nearly caught up.
+func (m projectorReadModels) Ready(context.Context) error {
+	st := m.p.Status()
+	switch {
+	case !st.Running:
+		return fmt.Errorf("projection runner is not running (last error: %q)", st.LastRunError)
+	case st.PendingEvents > readyPendingEventsMax:
+		return fmt.Errorf("projection runner is %d events behind", st.PendingEvents)
+	}
+	return nil
+}
