@@ -1,10 +1,759 @@
 package api
 
-import "github.com/go-chi/chi/v5"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// The SignalWire LaML surface (seed 003), Twilio-compatible, mounted twice:
+// under /api/laml/2010-04-01/Accounts/{AccountSid} (SignalWire's path) and
+// under /2010-04-01/Accounts/{AccountSid} (Twilio's, as Twilio-style clients
+// call it), each with and without a ".json" suffix:
+//
+//	POST .../Calls[.json]         create: From, To, Url (or Twiml or
+//	                              ApplicationSid), Method, FallbackUrl,
+//	                              FallbackMethod, StatusCallback,
+//	                              StatusCallbackMethod; a new call, queued,
+//	                              outbound-api; 201
+//	GET  .../Calls[.json]         list, newest start first, Twilio paging
+//	                              (PageSize, Page, PageToken) and filters
+//	                              To, From, Status, StartTime, StartTime<,
+//	                              StartTime>
+//	GET  .../Calls/{Sid}[.json]   fetch
+//	POST .../Calls/{Sid}[.json]   update: Url, Method, FallbackUrl,
+//	                              FallbackMethod, StatusCallback,
+//	                              StatusCallbackMethod, Status (completed
+//	                              ends an in-progress call, canceled cancels
+//	                              a queued or ringing one)
+//
+// Bodies are application/x-www-form-urlencoded (what Twilio clients send)
+// or a JSON object with the same parameter names (snake_case is accepted
+// too). Authentication is HTTP Basic with the AccountSid (the ledger
+// account) and an API token. The path's AccountSid must be the caller's
+// own: any other is a 401 with code 20003, as Twilio answers credentials
+// that do not open the account in the path. A call of another account, or
+// a deleted one, is a 404 (20404).
+//
+// Responses carry every field of the seed's Call resource (lamlCall):
+// dates in RFC 2822 GMT, price as a JSON number written from the decimal's
+// digits (or null) with price_unit, duration an integer, uri and
+// subresource_uris under the prefix the request used. Errors are Twilio's
+// body: {"code", "message", "more_info", "status"}.
+
+// lamlAPIVersion is the api_version of every LaML call: the Twilio API
+// version the compatibility surface speaks.
+const lamlAPIVersion = "2010-04-01"
+
+// lamlPrefix is SignalWire's path prefix; Twilio's paths have none.
+const lamlPrefix = "/api/laml"
+
+// lamlProvider is the provider of calls created on the LaML surface.
+const lamlProvider = "signalwire"
+
+// lamlTimeLayout is the RFC 2822 layout Twilio and SignalWire write dates in,
+// always in GMT: "Mon, 02 Jan 2006 15:04:05 +0000".
+const lamlTimeLayout = "Mon, 02 Jan 2006 15:04:05 -0700"
+
+// lamlMoreInfo is where a LaML error's code is explained, as Twilio links it.
+const lamlMoreInfo = "https://www.twilio.com/docs/errors/"
+
+// Paging limits of the Calls list, Twilio's: 50 by default, at most 1000.
+const (
+	lamlPageSizeDefault = 50
+	lamlPageSizeMax     = 1000
+)
+
+// The Twilio error codes the LaML surface answers with.
+const (
+	lamlCodeInvalidParam  = 20001 // a parameter is malformed or not acceptable
+	lamlCodeAuthenticate  = 20003 // credentials do not open this AccountSid
+	lamlCodeNotFound      = 20404 // no such call (or not the caller's)
+	lamlCodeConflict      = 20409 // a concurrent change, an existing call
+	lamlCodeInternal      = 20500 // internal failure
+	lamlCodeTooLarge      = 20413 // body too large
+	lamlCodeToRequired    = 21201 // To is missing
+	lamlCodeURLInvalid    = 21205 // Url is missing or not a URL
+	lamlCodeToInvalid     = 21211 // To is not a valid number
+	lamlCodeFromInvalid   = 21212 // From is not a valid number
+	lamlCodeFromRequired  = 21213 // From is missing
+	lamlCodeNotInProgress = 21220 // the call's state forbids the update
+)
 
 // lamlRoutes mounts the SignalWire LaML (Twilio-compatible) Calls surface
 // (seed 003) under /api/laml/2010-04-01/Accounts/{AccountSid}/Calls and the
 // same path without the /api/laml prefix, behind HTTP Basic authentication.
 func (s *Server) lamlRoutes(r chi.Router) {
-	_ = r
+	for _, prefix := range []string{lamlPrefix, ""} {
+		r.Route(prefix+"/"+lamlAPIVersion+"/Accounts/{AccountSid}", func(r chi.Router) {
+			r.Use(s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.Idempotent(s.lamlError))
+			for _, calls := range []string{"/Calls", "/Calls.json"} {
+				r.Get(calls, s.listLAMLCalls)
+				r.Post(calls, s.createLAMLCall)
+			}
+			r.Get("/Calls/{Sid}", s.getLAMLCall)
+			r.Post("/Calls/{Sid}", s.updateLAMLCall)
+		})
+	}
+}
+
+// lamlOwnAccount refuses a path whose AccountSid is not the caller's
+// account, as Twilio does: 401, code 20003.
+func (s *Server) lamlOwnAccount(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if chi.URLParam(r, "AccountSid") != AccountFrom(r.Context()) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="callledger"`)
+			s.writeError(w, r, s.lamlError, &FieldError{Err: ErrUnauthorized, Field: "AccountSid",
+				Message: "Authenticate: the credentials do not open the account in the path"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// lamlRequestPrefix is the path prefix the request came in on: "/api/laml"
+// or "" (Twilio's paths).
+func lamlRequestPrefix(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, lamlPrefix+"/") {
+		return lamlPrefix
+	}
+	return ""
+}
+
+// lamlSid returns the call id of the path's {Sid}, with or without ".json".
+func lamlSid(r *http.Request) (uuid.UUID, error) {
+	return ParseCallID(strings.TrimSuffix(chi.URLParam(r, "Sid"), ".json"))
+}
+
+// createLAMLCall handles POST .../Calls: a new outbound call, queued.
+func (s *Server) createLAMLCall(w http.ResponseWriter, r *http.Request) {
+	params, err := readLAMLParams(r)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	cmd, err := decodeLAMLCreate(params)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	cmd.AccountID = AccountFrom(r.Context())
+	cmd.ProviderID = lamlNewProviderID(cmd.AccountID, IdempotencyKeyFrom(r.Context()))
+	cmd.CallID = domain.CallIDFor(cmd.AccountID, lamlProvider, cmd.ProviderID)
+	cmd.Now = s.now()
+	res, err := s.Execute(r, domain.SurfaceLaML, cmd.CallID, decideInOrder(cmd))
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	SetETag(w, res.State)
+	view := renderLAMLCall(&res.State.Call, lamlRequestPrefix(r))
+	w.Header().Set("Location", view.URI)
+	s.writeJSON(w, r, http.StatusCreated, view)
+}
+
+// lamlNewProviderID chooses the provider id of a call created on the LaML
+// surface. With an Idempotency-Key it is derived from the account and the
+// key, so that a retry addresses the same call rather than creating another.
+func lamlNewProviderID(account, idempotencyKey string) string {
+	if idempotencyKey == "" {
+		return uuid.NewString()
+	}
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("laml\x00"+account+"\x00"+idempotencyKey)).String()
+}
+
+// getLAMLCall handles GET .../Calls/{Sid}.
+func (s *Server) getLAMLCall(w http.ResponseWriter, r *http.Request) {
+	id, err := lamlSid(r)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	v, err := s.ReadCall(r.Context(), id, false)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	w.Header().Set("ETag", ETag(v.Revision))
+	s.writeJSON(w, r, http.StatusOK, renderLAMLCall(&v.Call, lamlRequestPrefix(r)))
+}
+
+// updateLAMLCall handles POST .../Calls/{Sid}: the routing changes first,
+// then the Status move, decided together and appended as one.
+func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
+	id, err := lamlSid(r)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	params, err := readLAMLParams(r)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	cmds, err := decodeLAMLUpdate(params, id, AccountFrom(r.Context()), s.now())
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	res, err := s.Execute(r, domain.SurfaceLaML, id, decideInOrder(cmds...))
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	SetETag(w, res.State)
+	s.writeJSON(w, r, http.StatusOK, renderLAMLCall(&res.State.Call, lamlRequestPrefix(r)))
+}
+
+// lamlParams are the parameters of a LaML request, from a form or a JSON
+// body, keyed by their normalized name (lamlKey), so that "StatusCallback",
+// "status_callback" and "statuscallback" are one parameter.
+type lamlParams map[string]string
+
+// lamlKey normalizes a parameter name: lower case, without underscores.
+func lamlKey(name string) string {
+	return strings.ToLower(strings.ReplaceAll(name, "_", ""))
+}
+
+// lamlParamsMax bounds the parameters one request may carry.
+const lamlParamsMax = 256
+
+// get returns the parameter and whether it was given (an empty value is
+// given; Twilio clients send empty strings to clear nothing).
+func (p lamlParams) get(name string) (string, bool) {
+	v, ok := p[lamlKey(name)]
+	return v, ok
+}
+
+// optional returns a pointer to the parameter, or nil if it was not given
+// or is empty.
+func (p lamlParams) optional(name string) *string {
+	v, ok := p.get(name)
+	if !ok || v == "" {
+		return nil
+	}
+	return &v
+}
+
+// readLAMLParams reads the request body (capped by the server) as a JSON
+// object when the Content-Type says JSON, as an urlencoded form otherwise.
+func readLAMLParams(r *http.Request) (lamlParams, error) {
+	body, err := ReadBody(r)
+	if err != nil {
+		return nil, err
+	}
+	ct := r.Header.Get("Content-Type")
+	mt := ""
+	if ct != "" {
+		if mt, _, err = mime.ParseMediaType(ct); err != nil {
+			return nil, Malformed("Content-Type", "%q is not a media type", truncate(ct, 64))
+		}
+	}
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		return decodeLAMLJSON(body)
+	case mt == "" || mt == "application/x-www-form-urlencoded":
+		return decodeLAMLForm(body)
+	}
+	return nil, &FieldError{Err: ErrUnsupportedMediaType, Field: "Content-Type",
+		Message: fmt.Sprintf("send application/x-www-form-urlencoded or application/json, not %s", truncate(mt, 64))}
+}
+
+// decodeLAMLForm parses an urlencoded body. A repeated parameter keeps its
+// first value.
+func decodeLAMLForm(body []byte) (lamlParams, error) {
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, Malformed("", "the body is not a valid urlencoded form: %s", err.Error())
+	}
+	if len(vals) > lamlParamsMax {
+		return nil, Malformed("", "more than %d parameters", lamlParamsMax)
+	}
+	params := make(lamlParams, len(vals))
+	for name, vs := range vals {
+		if _, dup := params[lamlKey(name)]; !dup && len(vs) > 0 {
+			params[lamlKey(name)] = vs[0]
+		}
+	}
+	return params, nil
+}
+
+// decodeLAMLJSON parses a JSON object body. Values must be strings, numbers
+// (kept by their digits), booleans or null (not given).
+func decodeLAMLJSON(body []byte) (lamlParams, error) {
+	var raw map[string]json.RawMessage
+	if err := DecodeJSON(body, &raw); err != nil {
+		return nil, err
+	}
+	if len(raw) > lamlParamsMax {
+		return nil, Malformed("", "more than %d parameters", lamlParamsMax)
+	}
+	params := make(lamlParams, len(raw))
+	for name, v := range raw {
+		v = bytes.TrimSpace(v)
+		var s string
+		switch {
+		case len(v) == 0 || string(v) == "null":
+			continue
+		case v[0] == '"':
+			if err := json.Unmarshal(v, &s); err != nil {
+				return nil, Malformed(name, "%s is not a valid JSON string", truncate(name, 64))
+			}
+		case string(v) == "true" || string(v) == "false":
+			s = string(v)
+		case v[0] == '-' || (v[0] >= '0' && v[0] <= '9'):
+			s = string(v)
+		default:
+			return nil, Malformed(name, "%s must be a string, not a JSON object or array", truncate(name, 64))
+		}
+		if _, dup := params[lamlKey(name)]; !dup {
+			params[lamlKey(name)] = s
+		}
+	}
+	return params, nil
+}
+
+// lamlMethod reads an optional *Method parameter: GET or POST, in any case
+// (Twilio's clients send them upper case).
+func lamlMethod(p lamlParams, name string) *string {
+	v := p.optional(name)
+	if v == nil {
+		return nil
+	}
+	m := strings.ToUpper(*v)
+	return &m
+}
+
+// lamlRouting reads the call-control parameters shared by create and update.
+func lamlRouting(p lamlParams) domain.RoutingChanges {
+	return domain.RoutingChanges{
+		URL:                  p.optional("Url"),
+		Method:               lamlMethod(p, "Method"),
+		FallbackURL:          p.optional("FallbackUrl"),
+		FallbackMethod:       lamlMethod(p, "FallbackMethod"),
+		StatusCallback:       p.optional("StatusCallback"),
+		StatusCallbackMethod: lamlMethod(p, "StatusCallbackMethod"),
+	}
+}
+
+// decodeLAMLCreate reads the parameters of POST .../Calls into the
+// UpsertCall that creates the call (account, ids and time are the caller's
+// to set): outbound, queued, with its routing.
+func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
+	to := p.optional("To")
+	if to == nil {
+		return domain.UpsertCall{}, Malformed("To", "To is required")
+	}
+	from := p.optional("From")
+	if from == nil {
+		return domain.UpsertCall{}, Malformed("From", "From is required")
+	}
+	routing := lamlRouting(p)
+	if routing.URL == nil && p.optional("Twiml") == nil && p.optional("ApplicationSid") == nil {
+		return domain.UpsertCall{}, Malformed("Url", "Url (or Twiml, or ApplicationSid) is required")
+	}
+	dir := domain.DirectionOutbound
+	queued := domain.StatusQueued
+	return domain.UpsertCall{
+		Mode:      domain.UpsertCreate,
+		Provider:  lamlProvider,
+		Direction: &dir,
+		From:      from,
+		To:        to,
+		Status:    &queued,
+		Routing:   routing,
+	}, nil
+}
+
+// decodeLAMLUpdate reads the parameters of POST .../Calls/{Sid} into the
+// commands it asks for: an UpsertCall (update only) with the routing, then
+// TerminateCall for Status=completed or CancelCall for Status=canceled.
+func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time) ([]domain.Command, error) {
+	cmds := []domain.Command{domain.UpsertCall{
+		Mode: domain.UpsertUpdate, CallID: id, AccountID: account, Now: now, Routing: lamlRouting(p),
+	}}
+	status, given := p.get("Status")
+	if !given || status == "" {
+		return cmds, nil
+	}
+	switch st, _ := domain.ParseLaMLStatus(status); st {
+	case domain.StatusCompleted:
+		cmds = append(cmds, domain.TerminateCall{CallID: id, AccountID: account, Now: now})
+	case domain.StatusCanceled:
+		cmds = append(cmds, domain.CancelCall{CallID: id, AccountID: account, Now: now})
+	default:
+		return nil, Invalid("Status", "Status must be completed or canceled, not %q", truncate(status, 32))
+	}
+	return cmds, nil
+}
+
+// lamlListQuery is a parsed GET .../Calls: the read-model query and the
+// paging and filter parameters to repeat in the page URIs.
+type lamlListQuery struct {
+	Query    ListQuery
+	Page     int
+	PageSize int
+	// Filters are the filter parameters as given, in a fixed order.
+	Filters url.Values
+}
+
+// lamlFilterNames are the list filters, in the order page URIs repeat them.
+var lamlFilterNames = []string{"To", "From", "Status", "StartTime", "StartTime<", "StartTime>"}
+
+// decodeLAMLList reads the query of GET .../Calls. StartTime is a date
+// (YYYY-MM-DD, GMT) or an RFC 3339 time: StartTime=D lists calls that
+// started on day D, StartTime>=D those that started at or after D's
+// midnight, StartTime<=D those that started on or before day D (before the
+// next midnight); with a full time, the bounds are that instant, inclusive.
+func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
+	out := lamlListQuery{PageSize: lamlPageSizeDefault, Filters: url.Values{}}
+	out.Query.Account = account
+	if v := q.Get("PageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > lamlPageSizeMax {
+			return out, Invalid("PageSize", "PageSize must be an integer from 1 to %d", lamlPageSizeMax)
+		}
+		out.PageSize = n
+	}
+	if v := q.Get("Page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return out, Invalid("Page", "Page must be a non-negative integer")
+		}
+		out.Page = n
+	}
+	out.Query.Cursor = q.Get("PageToken")
+	if out.Page > 0 && out.Query.Cursor == "" {
+		return out, Invalid("Page", "Page %d needs the PageToken of the previous page's next_page_uri", out.Page)
+	}
+	out.Query.Limit = out.PageSize
+	for _, name := range lamlFilterNames {
+		if v := q.Get(name); v != "" {
+			out.Filters.Set(name, v)
+		}
+	}
+	out.Query.To = q.Get("To")
+	out.Query.From = q.Get("From")
+	if v := q.Get("Status"); v != "" {
+		st, ok := domain.ParseLaMLStatusFilter(v)
+		if !ok {
+			return out, Invalid("Status", "%q is not a call status (queued, ringing, in-progress, completed, busy, failed, no-answer, canceled)", truncate(v, 32))
+		}
+		out.Query.Status = st
+	}
+	for _, f := range []struct {
+		name         string
+		after, until bool
+	}{{"StartTime", true, true}, {"StartTime>", true, false}, {"StartTime<", false, true}} {
+		v := q.Get(f.name)
+		if v == "" {
+			continue
+		}
+		from, until, err := lamlTimeRange(f.name, v)
+		if err != nil {
+			return out, err
+		}
+		if f.after && (out.Query.StartedAfter.IsZero() || from.After(out.Query.StartedAfter)) {
+			out.Query.StartedAfter = from
+		}
+		if f.until && (out.Query.StartedBefore.IsZero() || until.Before(out.Query.StartedBefore)) {
+			out.Query.StartedBefore = until
+		}
+	}
+	return out, nil
+}
+
+// lamlTimeRange reads a StartTime value: a date is the day [midnight, next
+// midnight); a full RFC 3339 time is the instant [t, t+1ns).
+func lamlTimeRange(name, v string) (from, until time.Time, err error) {
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		return d, d.AddDate(0, 0, 1), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, time.Time{}, Invalid(name, "%s must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", name, truncate(v, 64))
+	}
+	t = t.UTC()
+	return t, t.Add(time.Nanosecond), nil
+}
+
+// lamlCallList is Twilio's page of a list: the calls and the paging fields.
+type lamlCallList struct {
+	Calls           []lamlCall `json:"calls"`
+	Page            int        `json:"page"`
+	PageSize        int        `json:"page_size"`
+	Start           int        `json:"start"`
+	End             int        `json:"end"`
+	URI             string     `json:"uri"`
+	FirstPageURI    string     `json:"first_page_uri"`
+	NextPageURI     *string    `json:"next_page_uri"`
+	PreviousPageURI *string    `json:"previous_page_uri"`
+}
+
+// listLAMLCalls handles GET .../Calls.
+func (s *Server) listLAMLCalls(w http.ResponseWriter, r *http.Request) {
+	lq, err := decodeLAMLList(r.URL.Query(), AccountFrom(r.Context()))
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	page, err := s.views.List(r.Context(), lq.Query)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, renderLAMLList(r, lq, page))
+}
+
+// renderLAMLList builds Twilio's page from a read-model page. Paging is by
+// cursor: next_page_uri carries the cursor as PageToken; previous_page_uri
+// is null (the read models page forward only) except on page 1, whose
+// previous page is the first.
+func renderLAMLList(r *http.Request, lq lamlListQuery, page ListPage) lamlCallList {
+	prefix := lamlRequestPrefix(r)
+	path := r.URL.Path
+	out := lamlCallList{
+		Calls:    make([]lamlCall, 0, len(page.Calls)),
+		Page:     lq.Page,
+		PageSize: lq.PageSize,
+		Start:    lq.Page * lq.PageSize,
+		URI:      r.URL.RequestURI(),
+	}
+	for i := range page.Calls {
+		out.Calls = append(out.Calls, renderLAMLCall(&page.Calls[i].Call, prefix))
+	}
+	out.End = out.Start + max(len(out.Calls)-1, 0)
+	pageURI := func(n int, token string) string {
+		q := url.Values{}
+		for k, v := range lq.Filters {
+			q[k] = v
+		}
+		q.Set("PageSize", strconv.Itoa(lq.PageSize))
+		q.Set("Page", strconv.Itoa(n))
+		if token != "" {
+			q.Set("PageToken", token)
+		}
+		return path + "?" + q.Encode()
+	}
+	out.FirstPageURI = pageURI(0, "")
+	if page.Next != "" {
+		next := pageURI(lq.Page+1, page.Next)
+		out.NextPageURI = &next
+	}
+	if lq.Page == 1 {
+		out.PreviousPageURI = &out.FirstPageURI
+	}
+	return out
+}
+
+// lamlCall is a call as the LaML (Twilio-compatible) surface renders it:
+// every field of the seed's Call resource, nulls included. Price and
+// AudioInMOS are raw JSON numbers written from the decimals (nil is null).
+type lamlCall struct {
+	SID             string            `json:"sid"`
+	AccountSID      string            `json:"account_sid"`
+	DateCreated     string            `json:"date_created"`
+	DateUpdated     string            `json:"date_updated"`
+	ParentCallSID   *string           `json:"parent_call_sid"`
+	To              string            `json:"to"`
+	FormattedTo     string            `json:"formatted_to"`
+	ToFormatted     string            `json:"to_formatted"`
+	From            string            `json:"from"`
+	FormattedFrom   string            `json:"formatted_from"`
+	FromFormatted   string            `json:"from_formatted"`
+	PhoneNumberSID  *string           `json:"phone_number_sid"`
+	Status          string            `json:"status"`
+	StartTime       *string           `json:"start_time"`
+	EndTime         *string           `json:"end_time"`
+	Duration        int64             `json:"duration"`
+	Price           json.RawMessage   `json:"price"`
+	PriceUnit       string            `json:"price_unit"`
+	Direction       string            `json:"direction"`
+	AnsweredBy      *string           `json:"answered_by"`
+	APIVersion      string            `json:"api_version"`
+	ForwardedFrom   *string           `json:"forwarded_from"`
+	CallerName      *string           `json:"caller_name"`
+	URI             string            `json:"uri"`
+	SubresourceURIs map[string]string `json:"subresource_uris"`
+	Annotation      *string           `json:"annotation"`
+	GroupSID        *string           `json:"group_sid"`
+	AudioInMOS      json.RawMessage   `json:"audio_in_mos"`
+	SIPResultCode   *string           `json:"sip_result_code"`
+	AudioRTTAvg     *int64            `json:"audio_rtt_avg"`
+	AudioRTTMin     *int64            `json:"audio_rtt_min"`
+	AudioRTTMax     *int64            `json:"audio_rtt_max"`
+	AudioJitterMin  *int64            `json:"audio_out_jitter_min"`
+	AudioJitterMax  *int64            `json:"audio_out_jitter_max"`
+	AudioJitterAvg  *int64            `json:"audio_out_jitter_avg"`
+	AudioOutLost    *int64            `json:"audio_out_lost"`
+}
+
+// lamlTime formats t as Twilio does: RFC 2822 in GMT.
+func lamlTime(t time.Time) string { return t.UTC().Format(lamlTimeLayout) }
+
+// lamlTimePtr is lamlTime for an optional time; nil stays nil (JSON null).
+func lamlTimePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := lamlTime(*t)
+	return &s
+}
+
+// lamlNumber writes d as a raw JSON number from its decimal digits, never
+// through a float64, so "0.0135" reads back as 0.0135 exactly.
+func lamlNumber(d domain.Decimal) json.RawMessage { return json.RawMessage(d.String()) }
+
+// lamlFormatPhone renders an address as Twilio's formatted_to does: a North
+// American E.164 number as "(415) 555-0100", anything else unchanged.
+func lamlFormatPhone(addr string) string {
+	digits, ok := strings.CutPrefix(addr, "+1")
+	if !ok || len(digits) != 10 {
+		return addr
+	}
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return addr
+		}
+	}
+	return "(" + digits[:3] + ") " + digits[3:6] + "-" + digits[6:]
+}
+
+// renderLAMLCall builds the LaML view of c. prefix is the path prefix the
+// request used, so that uri and subresource_uris lead back the same way.
+func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
+	sid := c.ID.String()
+	base := prefix + "/" + lamlAPIVersion + "/Accounts/" + url.PathEscape(c.AccountID) + "/Calls/" + sid
+	out := lamlCall{
+		SID:            sid,
+		AccountSID:     c.AccountID,
+		DateCreated:    lamlTime(c.CreatedAt),
+		DateUpdated:    lamlTime(c.UpdatedAt),
+		To:             c.To,
+		FormattedTo:    lamlFormatPhone(c.To),
+		ToFormatted:    lamlFormatPhone(c.To),
+		From:           c.From,
+		FormattedFrom:  lamlFormatPhone(c.From),
+		FromFormatted:  lamlFormatPhone(c.From),
+		PhoneNumberSID: nullIfEmpty(c.Details.PhoneNumberID),
+		Status:         domain.LaMLStatusWord(c.Status),
+		StartTime:      lamlTimePtr(c.StartedAt),
+		EndTime:        lamlTimePtr(c.EndedAt),
+		PriceUnit:      "USD",
+		Direction:      domain.LaMLDirectionWord(c.Direction, c.ParentCallID != nil),
+		AnsweredBy:     nullIfEmpty(c.AnsweredBy),
+		APIVersion:     lamlAPIVersion,
+		URI:            base + ".json",
+		SubresourceURIs: map[string]string{
+			"notifications": base + "/Notifications.json",
+			"recordings":    base + "/Recordings.json",
+		},
+	}
+	if c.ParentCallID != nil {
+		parent := c.ParentCallID.String()
+		out.ParentCallSID = &parent
+	}
+	if c.DurationSeconds != nil {
+		out.Duration = *c.DurationSeconds
+	}
+	if c.Price != nil {
+		out.Price = lamlNumber(c.Price.Total)
+		out.PriceUnit = c.Price.Currency
+	}
+	if q := c.Quality; q != nil {
+		if q.AudioInMOS != nil {
+			out.AudioInMOS = lamlNumber(*q.AudioInMOS)
+		}
+		out.SIPResultCode = nullIfEmpty(q.SIPResultCode)
+		out.AudioRTTAvg, out.AudioRTTMin, out.AudioRTTMax = q.AudioRTTAvgMs, q.AudioRTTMinMs, q.AudioRTTMaxMs
+		out.AudioJitterMin, out.AudioJitterMax, out.AudioJitterAvg = q.AudioOutJitterMinMs, q.AudioOutJitterMaxMs, q.AudioOutJitterAvgMs
+		out.AudioOutLost = q.AudioOutLostPackets
+	}
+	return out
+}
+
+// lamlFields maps the domain's field names (as Decide reports them) to the
+// LaML parameter names.
+var lamlFields = map[string]string{
+	"from":                           "From",
+	"to":                             "To",
+	"status":                         "Status",
+	"routing.url":                    "Url",
+	"routing.method":                 "Method",
+	"routing.fallback_url":           "FallbackUrl",
+	"routing.fallback_method":        "FallbackMethod",
+	"routing.status_callback":        "StatusCallback",
+	"routing.status_callback_method": "StatusCallbackMethod",
+	"call_id":                        "Sid",
+	"provider_id":                    "Sid",
+}
+
+// lamlErrorCode picks the Twilio error code of a Problem about field.
+func lamlErrorCode(p Problem, field string) int {
+	switch {
+	case p.Status == http.StatusUnauthorized:
+		return lamlCodeAuthenticate
+	case p.Status == http.StatusNotFound:
+		return lamlCodeNotFound
+	case p.Status == http.StatusRequestEntityTooLarge:
+		return lamlCodeTooLarge
+	case p.Status >= 500:
+		return lamlCodeInternal
+	case p.Status == http.StatusConflict && field == "Status":
+		return lamlCodeNotInProgress
+	case p.Status == http.StatusConflict:
+		return lamlCodeConflict
+	}
+	missing := p.Code == "malformed"
+	switch field {
+	case "To":
+		if missing {
+			return lamlCodeToRequired
+		}
+		return lamlCodeToInvalid
+	case "From":
+		if missing {
+			return lamlCodeFromRequired
+		}
+		return lamlCodeFromInvalid
+	case "Url":
+		return lamlCodeURLInvalid
+	}
+	return lamlCodeInvalidParam
+}
+
+// lamlError renders a Problem as Twilio's error body: code, message,
+// more_info and status. A 404 reads as Twilio's ("The requested resource
+// ... was not found").
+func (s *Server) lamlError(w http.ResponseWriter, r *http.Request, p Problem) {
+	field := p.Field
+	if f, ok := lamlFields[field]; ok {
+		field = f
+	}
+	code := lamlErrorCode(p, field)
+	msg := p.Message
+	switch {
+	case p.Status == http.StatusNotFound:
+		msg = "The requested resource " + r.URL.Path + " was not found"
+	case field != "" && !strings.HasPrefix(msg, field):
+		msg = field + ": " + msg
+	}
+	type body struct {
+		Code     int    `json:"code"`
+		Message  string `json:"message"`
+		MoreInfo string `json:"more_info"`
+		Status   int    `json:"status"`
+	}
+	s.writeJSON(w, r, p.Status, body{Code: code, Message: msg, MoreInfo: lamlMoreInfo + strconv.Itoa(code), Status: p.Status})
 }
