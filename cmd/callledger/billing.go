@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/projections"
+)
+
+// billingCatchUpMax bounds how long billing waits for the read models to
+// reach the end of the log before it sums them.
+const billingCatchUpMax = 10 * time.Minute
+
+func addBilling(table map[string]command) {
+	table["billing"] = command{
+		summary: "exact billing totals per currency: --from --to --group-by --format table|csv|json",
+		run:     runBilling,
+	}
+}
+
+// billingOptions are billing's flags, parsed.
+type billingOptions struct {
+	from, to time.Time
+	groupBy  []string
+	format   string
+	// scale is the number of decimal places to round totals to (half away
+	// from zero); -1 means no rounding: totals are exact.
+	scale   int
+	account string
+}
+
+// parseBillingTime reads a --from/--to value: a UTC day (2025-01-31) or an
+// RFC 3339 instant; "" is unbounded.
+func parseBillingTime(flagName, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--%s %q: want a day (2025-01-31) or an RFC 3339 time", flagName, s)
+	}
+	return t.UTC(), nil
+}
+
+// parseGroupBy splits and checks a --group-by list.
+func parseGroupBy(s string) ([]string, error) {
+	var out []string
+	for _, g := range strings.Split(s, ",") {
+		g = strings.TrimSpace(g)
+		switch g {
+		case "":
+		case projections.GroupAccount, projections.GroupProvider, projections.GroupCurrency, projections.GroupDay:
+			out = append(out, g)
+		default:
+			return nil, fmt.Errorf("--group-by: unknown dimension %q (use account, provider, currency, day)", g)
+		}
+	}
+	return out, nil
+}
+
+// runBilling catches the read models up with the log, sums the billing
+// totals and prints them.
+func runBilling(ctx context.Context, args []string, env Env) (err error) {
+	fs := flag.NewFlagSet("billing", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var cfg storeConfig
+	cfg.register(fs, env.Getenv)
+	from := fs.String("from", "", "first UTC day or instant included (calls count on their start time); empty: from the beginning")
+	to := fs.String("to", "", "end, exclusive: UTC day or instant; empty: to the end")
+	groupBy := fs.String("group-by", "account,provider,currency", "comma-separated dimensions among account, provider, currency, day (totals are always per currency)")
+	format := fs.String("format", "table", "output format: table, csv or json")
+	scale := fs.Int("scale", -1, "round totals to this many decimal places (half away from zero); default: exact, no rounding")
+	account := fs.String("account", "", "only this account's calls")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	opts := billingOptions{format: *format, scale: *scale, account: *account}
+	if opts.from, err = parseBillingTime("from", *from); err != nil {
+		return usageError{err}
+	}
+	if opts.to, err = parseBillingTime("to", *to); err != nil {
+		return usageError{err}
+	}
+	if opts.groupBy, err = parseGroupBy(*groupBy); err != nil {
+		return usageError{err}
+	}
+	switch opts.format {
+	case "table", "csv", "json":
+	default:
+		return usageError{fmt.Errorf("--format %q: want table, csv or json", opts.format)}
+	}
+	if opts.scale < -1 || opts.scale > 30 {
+		return usageError{fmt.Errorf("--scale %d: want 0..30", opts.scale)}
+	}
+
+	store, err := openToolStore(ctx, cfg, env, true)
+	if err != nil {
+		return err
+	}
+	defer closeInto(&err, store)
+	proj, err := openToolProjector(cfg, store, env)
+	if err != nil {
+		return err
+	}
+	defer closeInto(&err, proj)
+	if err := catchUp(ctx, proj, store); err != nil {
+		return err
+	}
+	rows, err := proj.Billing(ctx, projections.BillingQuery{From: opts.from, To: opts.to, GroupBy: opts.groupBy, Account: opts.account})
+	if err != nil {
+		if errors.Is(err, projections.ErrInvalidQuery) {
+			return usageError{err}
+		}
+		return err
+	}
+	return writeBilling(env.Stdout, opts, rows)
+}
+
+// catchUp runs the projector until its read models reflect every event the
+// store held when catchUp began (a running server would do it; a tool run on
+// its own must, or it would report stale totals).
+func catchUp(ctx context.Context, proj *projections.Projector, store eventstore.Store) error {
+	hr, ok := store.(eventstore.HeadReader)
+	if !ok {
+		return nil
+	}
+	head, _, err := hr.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if head.IsStart() || proj.Status().Checkpoint.Compare(head) >= 0 {
+		return nil
+	}
+	runCtx, cancel := context.WithTimeout(ctx, billingCatchUpMax)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- proj.Run(runCtx) }()
+	waitErr := proj.WaitFor(runCtx, head)
+	cancel()
+	if runErr := <-done; runErr != nil && waitErr == nil {
+		waitErr = runErr
+	}
+	if waitErr != nil {
+		return fmt.Errorf("bring the read models up to position %s: %w", head, waitErr)
+	}
+	return nil
+}
+
+// billingRowJSON is one group of the JSON output; decimals are strings.
+type billingRowJSON struct {
+	Account         string `json:"account,omitempty"`
+	Provider        string `json:"provider,omitempty"`
+	Currency        string `json:"currency"`
+	Day             string `json:"day,omitempty"`
+	Total           string `json:"total"`
+	Calls           int64  `json:"calls"`
+	DurationSeconds int64  `json:"duration_seconds"`
+	DeletedCalls    int64  `json:"deleted_calls"`
+}
+
+// formatTotal writes a total exactly, or rounded when a scale was asked.
+func formatTotal(r *projections.BillingRow, scale int) string {
+	if scale < 0 {
+		return r.Total.String()
+	}
+	return r.Total.Decimal.StringFixed(int32(scale))
+}
+
+// writeBilling prints rows in the chosen format. Columns follow the group-by
+// dimensions, currency always present.
+func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRow) error {
+	has := func(g string) bool {
+		for _, x := range opts.groupBy {
+			if x == g {
+				return true
+			}
+		}
+		return false
+	}
+	var deleted int64
+	out := make([]billingRowJSON, 0, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		j := billingRowJSON{Account: r.Account, Provider: r.Provider, Currency: r.Currency,
+			Total: formatTotal(r, opts.scale), Calls: r.Calls, DurationSeconds: r.DurationSeconds, DeletedCalls: r.DeletedCalls}
+		if has(projections.GroupDay) {
+			j.Day = r.Day.Format(time.DateOnly)
+		}
+		deleted += r.DeletedCalls
+		out = append(out, j)
+	}
+	var header []string
+	for _, g := range []string{projections.GroupAccount, projections.GroupProvider, projections.GroupDay} {
+		if has(g) {
+			header = append(header, g)
+		}
+	}
+	header = append(header, "currency", "total", "calls", "duration_seconds", "deleted_calls")
+	record := func(j billingRowJSON) []string {
+		var rec []string
+		if has(projections.GroupAccount) {
+			rec = append(rec, j.Account)
+		}
+		if has(projections.GroupProvider) {
+			rec = append(rec, j.Provider)
+		}
+		if has(projections.GroupDay) {
+			rec = append(rec, j.Day)
+		}
+		return append(rec, j.Currency, j.Total, strconv.FormatInt(j.Calls, 10),
+			strconv.FormatInt(j.DurationSeconds, 10), strconv.FormatInt(j.DeletedCalls, 10))
+	}
+
+	switch opts.format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			From         string           `json:"from,omitempty"`
+			To           string           `json:"to,omitempty"`
+			GroupBy      []string         `json:"group_by"`
+			Rows         []billingRowJSON `json:"rows"`
+			DeletedCalls int64            `json:"deleted_calls_excluded"`
+		}{From: timeOrEmpty(opts.from), To: timeOrEmpty(opts.to), GroupBy: opts.groupBy, Rows: out, DeletedCalls: deleted})
+	case "csv":
+		cw := csv.NewWriter(w)
+		if err := cw.Write(header); err != nil {
+			return err
+		}
+		for _, j := range out {
+			if err := cw.Write(record(j)); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	default:
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+		for _, j := range out {
+			fmt.Fprintln(tw, strings.Join(record(j), "\t")+"\t")
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%d groups; %d deleted calls excluded\n", len(out), deleted)
+		return nil
+	}
+}
+
+func timeOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339)
+}

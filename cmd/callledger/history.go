@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
+)
+
+// historyPageEvents is how many events of a stream history reads per call.
+const historyPageEvents = 500
+
+// historyEventsMax bounds the events one history prints: far beyond any
+// real call, a guard against a runaway stream.
+const historyEventsMax = 1_000_000
+
+func addHistory(table map[string]command) {
+	table["history"] = command{
+		summary: "print a call's timeline: time, event, what changed, who and through which surface",
+		run:     runHistory,
+	}
+}
+
+// historyEntry is one line of a call's timeline.
+type historyEntry struct {
+	Revision  uint64
+	Position  eventstore.Position
+	Type      string
+	Time      time.Time
+	Actor     string
+	Surface   domain.Surface
+	RequestID string
+	// Changes lists what the event changed in the folded call.
+	Changes []fieldChange
+	// Broken is the broken invariant the event is, if any.
+	Broken error
+}
+
+// fieldChange is one field of the call that an event changed.
+type fieldChange struct {
+	Field, Before, After string
+}
+
+// runHistory prints the timeline of one call, folded from its stream.
+func runHistory(ctx context.Context, args []string, env Env) (err error) {
+	fs := flag.NewFlagSet("history", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var cfg storeConfig
+	cfg.register(fs, env.Getenv)
+	fs.Usage = func() {
+		fmt.Fprintln(env.Stderr, "usage: callledger history [flags] <call-id>")
+		fs.PrintDefaults()
+	}
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) != 1 {
+		return usageError{errors.New("want exactly one call id")}
+	}
+	id, err := parseCallID(positional[0])
+	if err != nil {
+		return usageError{err}
+	}
+	store, err := openToolStore(ctx, cfg, env, true)
+	if err != nil {
+		return err
+	}
+	defer closeInto(&err, store)
+
+	entries, final, err := callHistory(ctx, store, id)
+	if err != nil {
+		return err
+	}
+	writeHistory(env.Stdout, id, entries, final)
+	return nil
+}
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments ("history <id> --data dir"), and returns the latter.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for range len(args) + 1 {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	return positional, nil
+}
+
+// parseCallID accepts a call id as a UUID or as its stream id ("call-<uuid>").
+func parseCallID(s string) (uuid.UUID, error) {
+	if id, ok := domain.CallIDFromStream(s); ok {
+		return id, nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("%q is not a call id", s)
+	}
+	return id, nil
+}
+
+// callHistory reads the stream of call id and folds it event by event,
+// noting what each event changed.
+func callHistory(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]historyEntry, domain.State, error) {
+	stream := domain.StreamID(id)
+	var entries []historyEntry
+	var state domain.State
+	for from := uint64(0); from < historyEventsMax; {
+		recs, err := store.ReadStream(ctx, stream, from, historyPageEvents)
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return nil, state, fmt.Errorf("no call %s: %w", id, err)
+		}
+		if err != nil {
+			return nil, state, err
+		}
+		for i := range recs {
+			rec := &recs[i]
+			env, err := decodeEnvelope(rec)
+			if err != nil {
+				return nil, state, err
+			}
+			next := domain.Evolve(state, env)
+			entries = append(entries, historyEntry{
+				Revision:  rec.Revision,
+				Position:  rec.Position,
+				Type:      rec.Type,
+				Time:      env.Metadata.Time.UTC(),
+				Actor:     env.Metadata.Actor,
+				Surface:   env.Metadata.Surface,
+				RequestID: env.Metadata.RequestID,
+				Changes:   diffCalls(&state.Call, &next.Call),
+				Broken:    domain.CheckEvolve(state, env),
+			})
+			state = next
+		}
+		if len(recs) < historyPageEvents {
+			return entries, state, nil
+		}
+		from = recs[len(recs)-1].Revision + 1
+	}
+	return entries, state, fmt.Errorf("%s: more than %d events", stream, historyEventsMax)
+}
+
+// decodeEnvelope decodes a stored record into the domain's event and metadata.
+func decodeEnvelope(rec *eventstore.Record) (domain.Envelope, error) {
+	meta, err := domain.UnmarshalMetadata(rec.Metadata)
+	if err != nil {
+		return domain.Envelope{}, fmt.Errorf("%s revision %d: %w", rec.StreamID, rec.Revision, err)
+	}
+	ev, err := domain.UnmarshalEvent(rec.Type, meta.SchemaVersion, rec.Data)
+	if err != nil {
+		return domain.Envelope{}, fmt.Errorf("%s revision %d: %w", rec.StreamID, rec.Revision, err)
+	}
+	return domain.Envelope{Event: ev, Metadata: meta}, nil
+}
+
+// diffCalls lists the fields of the call that differ between before and
+// after, by flattening both JSON renderings into dotted paths. Deriving the
+// change from the fold, rather than describing each event type, keeps the
+// timeline true to what Evolve does. created_at and updated_at are left out:
+// every event moves them.
+func diffCalls(before, after *domain.Call) []fieldChange {
+	b, a := flattenCall(before), flattenCall(after)
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []fieldChange
+	for _, k := range keys {
+		if k == "created_at" || k == "updated_at" {
+			continue
+		}
+		if b[k] != a[k] {
+			out = append(out, fieldChange{Field: k, Before: b[k], After: a[k]})
+		}
+	}
+	return out
+}
+
+// flattenCall renders c as path → value; an empty call is no fields.
+func flattenCall(c *domain.Call) map[string]string {
+	out := map[string]string{}
+	if c.ID == uuid.Nil && c.AccountID == "" {
+		return out
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		out["(call)"] = fmt.Sprintf("cannot render: %v", err)
+		return out
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		out["(call)"] = fmt.Sprintf("cannot render: %v", err)
+		return out
+	}
+	flatten(out, "", v)
+	return out
+}
+
+func flatten(out map[string]string, path string, v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			flatten(out, p, e)
+		}
+	case []any:
+		for i, e := range x {
+			flatten(out, fmt.Sprintf("%s[%d]", path, i), e)
+		}
+	case string:
+		if x != "" {
+			out[path] = x
+		}
+	case nil:
+	default:
+		out[path] = fmt.Sprint(x)
+	}
+}
+
+// writeHistory prints the timeline as text: one block per event.
+func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domain.State) {
+	fmt.Fprintf(w, "call %s: %d events", id, len(entries))
+	if final.Call.AccountID != "" {
+		fmt.Fprintf(w, ", account %s, status %s", final.Call.AccountID, final.Call.Status)
+	}
+	if final.Call.Deleted() {
+		fmt.Fprintf(w, ", deleted %s", final.Call.DeletedAt.Format(time.RFC3339))
+	}
+	fmt.Fprintln(w)
+	for _, e := range entries {
+		who := []string{}
+		if e.Actor != "" {
+			who = append(who, "by "+e.Actor)
+		}
+		if e.Surface != "" {
+			who = append(who, "via "+string(e.Surface))
+		}
+		if e.RequestID != "" {
+			who = append(who, "request "+e.RequestID)
+		}
+		fmt.Fprintf(w, "%s  #%d  %s", e.Time.Format(time.RFC3339Nano), e.Revision, e.Type)
+		if len(who) > 0 {
+			fmt.Fprintf(w, "  (%s)", strings.Join(who, ", "))
+		}
+		fmt.Fprintln(w)
+		if e.Broken != nil {
+			fmt.Fprintf(w, "    ! %v\n", e.Broken)
+		}
+		if len(e.Changes) == 0 {
+			fmt.Fprintln(w, "    (no visible change)")
+		}
+		for _, c := range e.Changes {
+			switch {
+			case c.Before == "":
+				fmt.Fprintf(w, "    %s: %s\n", c.Field, c.After)
+			case c.After == "":
+				fmt.Fprintf(w, "    %s: %s → (none)\n", c.Field, c.Before)
+			default:
+				fmt.Fprintf(w, "    %s: %s → %s\n", c.Field, c.Before, c.After)
+			}
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
+)
+
+// importDirPattern names the temporary store an import builds in the data
+// directory. A directory left with this name by a killed import is never
+// read by anything; the next import removes it.
+const importDirPattern = "events.import-*"
+
+func addImport(table map[string]command) {
+	table["import"] = command{
+		summary: "load an export (--in, or stdin) into an empty data directory, verifying it",
+		run:     runImport,
+	}
+}
+
+// runImport loads an export into a new embedded store. The store is built
+// in a temporary directory beside the events directory and renamed into
+// place only when every line has been read, verified and appended, and the
+// result verifies: an interrupted import (Ctrl-C, a broken line) leaves the
+// data directory as it was. The events directory must not exist or hold an
+// empty store (a store with events is refused: import never merges).
+//
+// With --store (KurrentDB) the events are appended straight to that store,
+// which must be empty; an interrupted import then leaves a partial log,
+// which a second import refuses as not empty.
+func runImport(ctx context.Context, args []string, env Env) (err error) {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var cfg storeConfig
+	cfg.register(fs, env.Getenv)
+	in := fs.String("in", "", "export file to read (default: stdin)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	var r io.Reader = env.Stdin
+	if *in != "" {
+		f, err := os.Open(*in)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	meter := newProgressMeter(env, "import")
+	defer meter.finish()
+
+	var stats eventstore.ExportStats
+	if cfg.StoreURL != "" {
+		store, err := openToolStore(ctx, cfg, env, false)
+		if err != nil {
+			return err
+		}
+		defer closeInto(&err, store)
+		stats, err = eventstore.Import(ctx, store, r, meter.update)
+		if err != nil {
+			return err
+		}
+	} else {
+		stats, err = importEmbedded(ctx, cfg, env, r, meter)
+		if err != nil {
+			return err
+		}
+	}
+	meter.finish()
+	fmt.Fprintf(env.Stdout, "imported %d events in %d streams, last position %s, head hash %s\n", stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
+	return nil
+}
+
+// importEmbedded imports into a temporary embedded store and renames it to
+// cfg.EventsDir() once it is complete and verified.
+func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, meter *progressMeter) (eventstore.ExportStats, error) {
+	var stats eventstore.ExportStats
+	target := cfg.EventsDir()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return stats, err
+	}
+	replaceEmpty, err := checkImportTarget(ctx, target, env)
+	if err != nil {
+		return stats, err
+	}
+	stale, _ := filepath.Glob(filepath.Join(cfg.DataDir, importDirPattern))
+	for _, dir := range stale {
+		if err := os.RemoveAll(dir); err != nil {
+			return stats, fmt.Errorf("remove the leftover of an interrupted import: %w", err)
+		}
+	}
+	tmp, err := os.MkdirTemp(cfg.DataDir, importDirPattern)
+	if err != nil {
+		return stats, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = os.RemoveAll(tmp)
+		}
+	}()
+
+	opts := embedded.DefaultOptions()
+	opts.Logger = toolLogger(env)
+	opts.BlockCacheSize = 64 << 20
+	store, err := embedded.Open(tmp, opts)
+	if err != nil {
+		return stats, err
+	}
+	stats, err = eventstore.Import(ctx, store, r, meter.update)
+	if err == nil {
+		// Import checked the file; this checks what the store made of it.
+		var report eventstore.VerifyReport
+		report, err = eventstore.Verify(ctx, store, nil)
+		if err == nil && !report.OK {
+			err = fmt.Errorf("the imported store does not verify: %s", report.Problem)
+		}
+		if err == nil && report.HeadAllHash != stats.LastAllHash && stats.Last.Commit == stats.Events {
+			err = fmt.Errorf("the imported $all head hash %s differs from the file's %s", report.HeadAllHash, stats.LastAllHash)
+		}
+	}
+	if cerr := store.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return stats, err
+	}
+	if err := ctx.Err(); err != nil {
+		return stats, err
+	}
+	if replaceEmpty {
+		if err := os.RemoveAll(target); err != nil {
+			return stats, fmt.Errorf("remove the empty store %s: %w", target, err)
+		}
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		return stats, fmt.Errorf("move the imported store into place: %w", err)
+	}
+	committed = true
+	return stats, syncDir(cfg.DataDir)
+}
+
+// checkImportTarget refuses an events directory that holds events, and says
+// whether there is an empty store to replace.
+func checkImportTarget(ctx context.Context, dir string, env Env) (replaceEmpty bool, err error) {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, err
+	case len(entries) == 0:
+		return true, nil
+	}
+	opts := embedded.DefaultOptions()
+	opts.Logger = toolLogger(env)
+	opts.BlockCacheSize = 8 << 20
+	opts.MemTableSize = 4 << 20
+	store, err := embedded.Open(dir, opts)
+	if err != nil {
+		return false, fmt.Errorf("check that %s is empty: %w", dir, err)
+	}
+	defer closeInto(&err, store)
+	recs, err := store.ReadAll(ctx, eventstore.Start, 1)
+	if err != nil {
+		return false, fmt.Errorf("check that %s is empty: %w", dir, err)
+	}
+	if len(recs) > 0 {
+		return false, fmt.Errorf("%s: %w (import loads an export into a new data directory; it never merges)", dir, eventstore.ErrNotEmpty)
+	}
+	return true, nil
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/callledger/callledger/eventstore"
+)
+
+// errVerifyFailed is returned by verify when the log does not verify; run
+// turns it into exit status 1 after the problem has been printed.
+var errVerifyFailed = errors.New("the event log does not verify")
+
+func addVerify(table map[string]command) {
+	table["verify"] = command{
+		summary: "check every event's hash chain; exit 1 naming the first problem",
+		run:     runVerify,
+	}
+}
+
+// runVerify walks the whole log with eventstore.Verify and prints "ok" with
+// the counts and the head hash, or the first problem.
+func runVerify(ctx context.Context, args []string, env Env) (err error) {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var cfg storeConfig
+	cfg.register(fs, env.Getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	store, err := openToolStore(ctx, cfg, env, true)
+	if err != nil {
+		// A store that will not even open (the embedded store checks its
+		// head against its last event) is a failed verification too.
+		fmt.Fprintf(env.Stdout, "FAILED: cannot open the event store: %v\n", err)
+		return fmt.Errorf("%w: %w", errVerifyFailed, err)
+	}
+	defer closeInto(&err, store)
+
+	meter := newProgressMeter(env, "verify")
+	report, err := eventstore.Verify(ctx, store, meter.update)
+	meter.finish()
+	if err != nil {
+		return err
+	}
+	if !report.OK {
+		fmt.Fprintf(env.Stdout, "FAILED: %s\n", report.Problem)
+		fmt.Fprintf(env.Stdout, "%d events in %d streams verified before it\n", report.Events, report.Streams)
+		return fmt.Errorf("%w: %s", errVerifyFailed, report.Problem)
+	}
+	fmt.Fprintf(env.Stdout, "ok: %d events in %d streams, head position %s, head hash %s\n",
+		report.Events, report.Streams, report.HeadPosition, report.HeadAllHash)
+	return nil
+}
