@@ -93,14 +93,27 @@ type Store struct {
 	options Options
 	logger  *slog.Logger
 
-	closed   atomic.Bool
+	closed   atomic.Bool     // set under mu; read without it
 	closeCtx context.Context // cancelled by Close, ending every call
 	cancel   context.CancelFunc
 
-	mu         sync.Mutex // guards client and generation
+	mu     sync.Mutex // guards client and closed's transition
+	client *clientRef
+}
+
+// clientRef is one client and the calls running on it.
+type clientRef struct {
 	client     *esdb.Client
 	generation uint64 // counts client replacements
+	// calls counts the goroutines using client. The client's Close closes a
+	// channel its calls send to, so Close must wait for them: closing under
+	// a send is a data race, and a panic once the send blocks.
+	calls sync.WaitGroup
 }
+
+// closeWaitMax bounds how long Close waits for calls to end after cancelling
+// them. Only a call stuck in the client's own reconnection takes long.
+const closeWaitMax = 10 * time.Second
 
 // Open connects to KurrentDB with a connection string as the official
 // client parses it: esdb://host:port for one node, esdb+discover://host or
@@ -124,29 +137,48 @@ func Open(ctx context.Context, connectionString string, options Options) (*Store
 		cancel()
 		return nil, fmt.Errorf("kurrent: client: %w", err)
 	}
-	s.client = client
-	if _, err := callClient(ctx, client, func(c *esdb.Client) (*esdb.ServerVersion, error) {
+	s.client = &clientRef{client: client}
+	if _, err := call(ctx, s, func(c *esdb.Client) (*esdb.ServerVersion, error) {
 		return c.GetServerVersion()
 	}); err != nil {
-		cancel()
-		// The client is ours alone: no call can be using its channel.
-		_ = client.Close()
+		_ = s.Close()
 		return nil, fmt.Errorf("kurrent: connect: %w", err)
 	}
 	return s, nil
 }
 
-// Close closes the client. Calls in progress end with ErrClosed; later
-// calls return ErrClosed.
+// Close cancels the calls in progress, which end with ErrClosed, waits for
+// them (at most closeWaitMax) and closes the client. Later calls return
+// ErrClosed.
 func (s *Store) Close() error {
-	if s.closed.Swap(true) {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
 		return nil
 	}
-	s.cancel()
-	s.mu.Lock()
-	c := s.client
+	s.closed.Store(true)
+	ref := s.client
 	s.mu.Unlock()
-	return c.Close()
+	s.cancel()
+
+	drained := make(chan struct{})
+	go func() {
+		ref.calls.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+		return ref.client.Close()
+	case <-time.After(closeWaitMax):
+		// Closing now could panic a call still sending to the client: leave
+		// the client to end with them.
+		s.logger.Warn("kurrent: calls still running after close; leaving the client open for them")
+		go func() {
+			<-drained
+			_ = ref.client.Close()
+		}()
+		return nil
+	}
 }
 
 // clientLogger sends the client's log lines to logger. The client logs every
@@ -170,11 +202,16 @@ func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelF
 	return ctx, func() { stop(); cancel() }
 }
 
-// current returns the client in use and its generation.
-func (s *Store) current() (*esdb.Client, uint64) {
+// acquire returns the client in use with one more call counted on it, or
+// false once the store is closed.
+func (s *Store) acquire() (*clientRef, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.client, s.generation
+	if s.closed.Load() {
+		return nil, false
+	}
+	s.client.calls.Add(1)
+	return s.client, true
 }
 
 // renew replaces the client of the given generation, if it is still the
@@ -183,12 +220,9 @@ func (s *Store) current() (*esdb.Client, uint64) {
 // calls blocked sending to its internal channel, and closing that channel
 // would make them panic.
 func (s *Store) renew(generation uint64) {
-	if s.closed.Load() {
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.generation != generation {
+	if s.closed.Load() || s.client.generation != generation {
 		return
 	}
 	client, err := esdb.NewClient(&s.config)
@@ -196,41 +230,38 @@ func (s *Store) renew(generation uint64) {
 		s.logger.Error("kurrent: new client", "err", err)
 		return
 	}
-	s.client = client
-	s.generation++
-	s.logger.Info("kurrent: replaced a client that gave up reconnecting", "generation", s.generation)
+	s.client = &clientRef{client: client, generation: generation + 1}
+	s.logger.Info("kurrent: replaced a client that gave up reconnecting", "generation", generation+1)
 }
 
-// call runs fn with the current client, renewing the client when it reports
-// itself closed.
+// call runs fn with the current client in its own goroutine, and returns
+// when fn does or when ctx is done. The client waits for a connection
+// without looking at any context (and, once it gave up reconnecting, can
+// wait forever); the goroutine keeps the store's calls bounded by their
+// context all the same. A client that reports itself closed is renewed.
 func call[T any](ctx context.Context, s *Store, fn func(*esdb.Client) (T, error)) (T, error) {
-	client, generation := s.current()
-	v, err := callClient(ctx, client, fn)
-	if isCode(err, esdb.ErrorCodeConnectionClosed) {
-		s.renew(generation)
+	var zero T
+	ref, ok := s.acquire()
+	if !ok {
+		return zero, eventstore.ErrClosed
 	}
-	return v, err
-}
-
-// callClient runs fn in its own goroutine and returns when it does or when
-// ctx is done. The client waits for a connection without looking at any
-// context (and, after it gave up reconnecting, can wait forever); this keeps
-// the store's calls bounded by their context all the same.
-func callClient[T any](ctx context.Context, client *esdb.Client, fn func(*esdb.Client) (T, error)) (T, error) {
 	type result struct {
 		v   T
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		v, err := fn(client)
+		defer ref.calls.Done()
+		v, err := fn(ref.client)
 		done <- result{v, err}
 	}()
 	select {
 	case r := <-done:
+		if isCode(r.err, esdb.ErrorCodeConnectionClosed) {
+			s.renew(ref.generation)
+		}
 		return r.v, r.err
 	case <-ctx.Done():
-		var zero T
 		return zero, ctx.Err()
 	}
 }
