@@ -1,0 +1,43 @@
+package main
+
+import (
+	"flag"
+	"path/filepath"
+)
+
+// Defaults of the settings every command shares.
+const (
+	defaultDataDir = "./data"
+	defaultAddr    = "127.0.0.1:8080"
+)
+
+// storeConfig says where the ledger lives: a data directory for everything
+// local, and optionally a KurrentDB connection string for the event log.
+type storeConfig struct {
+	// DataDir holds the embedded event store (DataDir/events), the read
+	// models (DataDir/readmodels) and the generated API key file.
+	DataDir string
+	// StoreURL selects KurrentDB (esdb://, esdb+discover://) for the event
+	// log; empty means the embedded store in DataDir/events.
+	StoreURL string
+}
+
+// register adds --data and --store to fs, with defaults from the environment
+// (CALLLEDGER_DATA, CALLLEDGER_STORE).
+func (c *storeConfig) register(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&c.DataDir, "data", envOr(getenv, "CALLLEDGER_DATA", defaultDataDir), "data directory (env CALLLEDGER_DATA)")
+	fs.StringVar(&c.StoreURL, "store", getenv("CALLLEDGER_STORE"), "KurrentDB connection string, e.g. 'esdb://localhost:2113?tls=false' (env CALLLEDGER_STORE); empty: the embedded store in the data directory")
+}
+
+// EventsDir is where the embedded event store keeps its files.
+func (c storeConfig) EventsDir() string { return filepath.Join(c.DataDir, "events") }
+
+// ReadModelsDir is where the projections keep their read models.
+func (c storeConfig) ReadModelsDir() string { return filepath.Join(c.DataDir, "readmodels") }
+
+func envOr(getenv func(string) string, key, fallback string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}

@@ -1,0 +1,109 @@
+// Command callledger runs the call ledger and its tools.
+//
+//	callledger serve      run the HTTP API over the ledger (embedded store in ./data by default)
+//	callledger help       list every command
+//
+// main only deals with signals and exit codes; each command is a small type
+// that parses its flags and runs, so that tests can drive it with a temp dir.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+}
+
+// Env is what a command may use of the process: its streams and environment.
+// Tests pass buffers and a map-backed Getenv.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// command is one subcommand of callledger.
+type command struct {
+	// summary is the one-line description shown by help.
+	summary string
+	// run parses args and runs the command until done or ctx is cancelled.
+	run func(ctx context.Context, args []string, env Env) error
+}
+
+// commands lists every subcommand. Each command's file adds itself here
+// through its entry in commandTable.
+func commands() map[string]command {
+	table := map[string]command{}
+	for _, add := range commandTable {
+		add(table)
+	}
+	return table
+}
+
+// commandTable holds one registration function per command file, so that
+// adding a command touches only its own file and this list.
+var commandTable = []func(map[string]command){
+	addServe,
+	addVerify, addHistory, addExport, addImport, addReplay, addBilling,
+}
+
+// run dispatches to a subcommand and turns its error into an exit code: 0 on
+// success, 2 on a usage error, 1 on any other failure.
+func run(ctx context.Context, args []string, env Env) int {
+	table := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(env.Stdout, table)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := table[args[0]]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "callledger: unknown command %q\n", args[0])
+		usage(env.Stderr, table)
+		return 2
+	}
+	if err := cmd.run(ctx, args[1:], env); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		var usageErr usageError
+		if errors.As(err, &usageErr) {
+			fmt.Fprintf(env.Stderr, "callledger %s: %v\n", args[0], err)
+			return 2
+		}
+		fmt.Fprintf(env.Stderr, "callledger %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+// usageError marks an error in the command line rather than in the work.
+type usageError struct{ error }
+
+func usage(w io.Writer, table map[string]command) {
+	names := make([]string, 0, len(table))
+	for name := range table {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "usage: callledger <command> [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", name, table[name].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'callledger <command> -h' for a command's flags.")
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/api"
+)
+
+func addServe(table map[string]command) {
+	table["serve"] = command{
+		summary: "run the HTTP API over the ledger",
+		run: func(ctx context.Context, args []string, env Env) error {
+			m := NewMain(env)
+			if err := m.ParseFlags(args); err != nil {
+				return err
+			}
+			if err := m.Run(ctx); err != nil {
+				m.Close()
+				return err
+			}
+			<-ctx.Done()
+			return m.Close()
+		},
+	}
+}
+
+// generatedKeysFile is the file in the data directory that holds the API
+// key serve creates when none is configured (one "account:token" line).
+const generatedKeysFile = "api-keys"
+
+// shutdownTimeout bounds how long serve waits for requests in flight when
+// it is told to stop.
+const shutdownTimeout = 15 * time.Second
+
+// Main is the serve command: its configuration and, once Run has started
+// it, the running ledger and HTTP server. Tests build one on a temp
+// directory and port :0.
+type Main struct {
+	// Store selects and locates the event log and read models.
+	Store storeConfig
+	// Addr is the TCP address the HTTP API listens on.
+	Addr string
+	// APIKeys is the CALLLEDGER_API_KEYS value ("account:token,...").
+	APIKeys string
+	// APIKeysFile is a file of "account:token" lines.
+	APIKeysFile string
+
+	env Env
+	log *slog.Logger
+
+	ledger   *ledger
+	api      *api.Server
+	http     *http.Server
+	listener net.Listener
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// NewMain returns a Main that logs to env.Stderr.
+func NewMain(env Env) *Main {
+	return &Main{env: env, log: slog.New(slog.NewTextHandler(env.Stderr, nil))}
+}
+
+// ParseFlags reads the serve flags, with defaults from the environment.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(m.env.Stderr)
+	m.Store.register(fs, m.env.Getenv)
+	fs.StringVar(&m.Addr, "addr", envOr(m.env.Getenv, "CALLLEDGER_ADDR", defaultAddr), "HTTP listen address (env CALLLEDGER_ADDR)")
+	fs.StringVar(&m.APIKeysFile, "api-keys-file", m.env.Getenv("CALLLEDGER_API_KEYS_FILE"), "file of account:token lines (env CALLLEDGER_API_KEYS_FILE)")
+	m.APIKeys = m.env.Getenv("CALLLEDGER_API_KEYS")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	return nil
+}
+
+// Run opens the ledger, starts the projections and the HTTP server, and
+// returns once the server is listening. Close stops everything.
+func (m *Main) Run(ctx context.Context) error {
+	keys, err := m.loadKeys()
+	if err != nil {
+		return err
+	}
+	l, err := openLedger(ctx, m.Store, m.log)
+	if err != nil {
+		return err
+	}
+	m.ledger = l
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := l.Projector.Run(runCtx); err != nil {
+			m.log.Error("projections stopped", "err", err)
+		}
+	}()
+
+	m.api, err = api.NewServer(api.Config{
+		Store:          l.Store,
+		ReadModels:     api.NewReadModels(l.Projector),
+		Keys:           keys,
+		IdempotencyDir: filepath.Join(m.Store.DataDir, "idempotency"),
+		Logger:         m.log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Addr, err)
+	}
+	m.listener = ln
+	m.http = &http.Server{
+		Handler:           m.api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("http server stopped", "err", err)
+		}
+	}()
+	m.log.Info("callledger serving", "addr", ln.Addr().String(), "data", m.Store.DataDir, "store", storeName(m.Store))
+	return nil
+}
+
+// URL is the base URL of the running server (valid after Run).
+func (m *Main) URL() string { return "http://" + m.listener.Addr().String() }
+
+// Close shuts the HTTP server down gracefully (requests in flight finish),
+// stops the projections and closes the ledger.
+func (m *Main) Close() error {
+	var errs []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		errs = append(errs, m.http.Shutdown(ctx))
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	if m.api != nil {
+		errs = append(errs, m.api.Close())
+	}
+	if m.ledger != nil {
+		errs = append(errs, m.ledger.Close())
+	}
+	m.log.Info("callledger stopped")
+	return errors.Join(errs...)
+}
+
+// loadKeys gathers the API keys from CALLLEDGER_API_KEYS and --api-keys-file.
+// With neither, it uses the key file in the data directory, creating it with
+// a fresh account and token on first start and printing the key once.
+func (m *Main) loadKeys() ([]api.APIKey, error) {
+	var keys []api.APIKey
+	if m.APIKeys != "" {
+		k, err := api.ParseAPIKeys(m.APIKeys)
+		if err != nil {
+			return nil, fmt.Errorf("CALLLEDGER_API_KEYS: %w", err)
+		}
+		keys = append(keys, k...)
+	}
+	if m.APIKeysFile != "" {
+		k, err := api.LoadAPIKeysFile(m.APIKeysFile)
+		if err != nil {
+			return nil, fmt.Errorf("--api-keys-file: %w", err)
+		}
+		keys = append(keys, k...)
+	}
+	if len(keys) > 0 {
+		return keys, nil
+	}
+	path := filepath.Join(m.Store.DataDir, generatedKeysFile)
+	k, err := api.LoadAPIKeysFile(path)
+	if err == nil {
+		return k, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("load generated API key: %w", err)
+	}
+	entry, err := generateKey(path)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(m.env.Stdout, "No API key was configured, so callledger created one and stored it in %s.\n"+
+		"It is shown this once (account:token):\n\n    %s\n\n", path, entry)
+	return api.ParseAPIKeys(entry)
+}
+
+// generateKey writes a new "account:token" line to path (mode 0600,
+// synced) and returns it. The account is a UUID, usable as a LaML AccountSid.
+func generateKey(path string) (string, error) {
+	secret := make([]byte, 24)
+	if _, err := io.ReadFull(rand.Reader, secret); err != nil {
+		return "", fmt.Errorf("generate API key: %w", err)
+	}
+	entry := uuid.NewString() + ":" + hex.EncodeToString(secret)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", fmt.Errorf("create data directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("store generated API key: %w", err)
+	}
+	_, werr := f.WriteString(entry + "\n")
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return "", fmt.Errorf("store generated API key: %w", err)
+	}
+	return entry, nil
+}
+
+func storeName(c storeConfig) string {
+	if c.StoreURL != "" {
+		return "kurrentdb"
+	}
+	return "embedded"
+}
