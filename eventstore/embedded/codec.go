@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"time"
 
@@ -35,7 +36,7 @@ const (
 	hashLen     = len(eventstore.Hash{})
 
 	// recordFixedLen is the size of a record value without its variable fields.
-	recordFixedLen = 1 + 8 + 8 + 16 + hashLen + hashLen + 2 + 2 + 4 + 4
+	recordFixedLen = 1 + 8 + 8 + 16 + hashLen + hashLen + 2 + 2 + 4 + 4 + 4
 	headValueLen   = 8 + hashLen
 	metaHeadLen    = 8 + hashLen
 )
@@ -166,9 +167,17 @@ func encodeRecord(dst []byte, se *storedEvent, ev *eventstore.EventData) {
 	n += 4 + copy(dst[n+4:], ev.Data)
 	binary.BigEndian.PutUint32(dst[n:], uint32(len(ev.Metadata)))
 	n += 4 + copy(dst[n+4:], ev.Metadata)
+	binary.BigEndian.PutUint32(dst[n:], checksum(dst[:n]))
+	n += 4
 	if n != len(dst) {
 		panic(fmt.Sprintf("embedded: encoded %d bytes of a %d-byte record", n, len(dst)))
 	}
+}
+
+// checksum is the record checksum: CRC-32C, which has hardware support on
+// amd64 and arm64. MakeTable returns the package's shared Castagnoli table.
+func checksum(b []byte) uint32 {
+	return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli))
 }
 
 // decoder turns stored record values into Records. It interns stream ids and
@@ -205,6 +214,10 @@ func (d *decoder) decode(pos uint64, v []byte) (eventstore.Record, error) {
 	if len(v) < recordFixedLen {
 		return fail(fmt.Sprintf("%d bytes, shorter than the %d-byte minimum", len(v), recordFixedLen))
 	}
+	body, sum := v[:len(v)-4], binary.BigEndian.Uint32(v[len(v)-4:])
+	if got := checksum(body); got != sum {
+		return fail(fmt.Sprintf("checksum %08x, stored %08x", got, sum))
+	}
 	if v[0] != recordVersion {
 		return fail(fmt.Sprintf("unknown record version %d", v[0]))
 	}
@@ -217,7 +230,7 @@ func (d *decoder) decode(pos uint64, v []byte) (eventstore.Record, error) {
 	copy(r.ID[:], v[17:33])
 	copy(r.Hash[:], v[33:65])
 	copy(r.AllHash[:], v[65:97])
-	rest := v[97:]
+	rest := body[97:]
 
 	field := func(lenBytes int) ([]byte, bool) {
 		if len(rest) < lenBytes {

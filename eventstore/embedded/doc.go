@@ -41,10 +41,13 @@
 //	.       2     len(type) (uint16), then the type bytes
 //	.       4     len(data) (uint32), then the data bytes
 //	.       4     len(metadata) (uint32), then the metadata bytes
+//	.       4     CRC-32C (Castagnoli) of every byte before it
 //
 // and nothing after. The position is not repeated in the value: it is the
-// key. A value that does not decode (short, a length past the end, trailing
-// bytes, an unknown version) is reported as an error wrapping ErrCorrupt that
+// key. The checksum catches damage to any byte, RecordedAt included, which
+// the hash chains do not cover. A value that does not decode (checksum
+// mismatch, short, a length past the end, trailing bytes, an unknown
+// version) is reported as an error wrapping ErrCorrupt that
 // names the position; a value that decodes but was altered is caught by
 // recomputing Hash and AllHash. To tamper with an event in a test, open the
 // directory with pebble.Open, and rewrite the value under 'E' ++ position.

@@ -64,8 +64,10 @@ func (o Options) withDefaults() Options {
 // pebbleLogger routes Pebble's log messages to slog.
 type pebbleLogger struct{ l *slog.Logger }
 
+// Infof logs at debug level: Pebble's informational messages (WAL replay,
+// file counts) are routine.
 func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Info(fmt.Sprintf(format, args...), "component", "pebble")
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
 }
 
 func (p pebbleLogger) Errorf(format string, args ...any) {

@@ -1,0 +1,106 @@
+package embedded_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
+)
+
+// eventKey is the documented key of the event at pos: 'E' ++ big-endian position.
+func eventKey(pos uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{'E'}, pos)
+}
+
+// rewriteEvent opens the store's Pebble directory directly, as an auditor's
+// test would, and replaces the value of the event at pos with edit's result.
+func rewriteEvent(t *testing.T, dir string, pos uint64, edit func([]byte) []byte) {
+	t.Helper()
+	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation})
+	require.NoError(t, err)
+	v, closer, err := db.Get(eventKey(pos))
+	require.NoError(t, err, "event %d is stored under its documented key", pos)
+	value := append([]byte(nil), v...)
+	require.NoError(t, closer.Close())
+	require.NoError(t, db.Set(eventKey(pos), edit(value), pebble.Sync))
+	require.NoError(t, db.Close())
+}
+
+// TestCorruptValue checks that a damaged event value surfaces as an error
+// naming its position, never as a panic or as silently different data.
+func TestCorruptValue(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := embedded.Open(dir, testOptions())
+	require.NoError(t, err)
+	stream := "call-" + uuid.NewString()
+	_, err = s.Append(ctx, stream, eventstore.NoStream(), events(3, "CallUpserted"))
+	require.NoError(t, err)
+	orig, err := s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	var original []byte
+	rewriteEvent(t, dir, 2, func(v []byte) []byte { original = append([]byte(nil), v...); return v })
+
+	tests := []struct {
+		name string
+		edit func([]byte) []byte
+	}{
+		{"Empty", func([]byte) []byte { return nil }},
+		{"Truncated", func(v []byte) []byte { return v[:len(v)-1] }},
+		{"TruncatedToHeader", func(v []byte) []byte { return v[:40] }},
+		{"TrailingByte", func(v []byte) []byte { return append(v, 0) }},
+		{"HugeStreamLength", func(v []byte) []byte { binary.BigEndian.PutUint16(v[97:], 0xffff); return v }},
+	}
+	// Flip a byte of every field: version, time, revision, id, hashes,
+	// lengths, payloads and the checksum itself (each reopen costs a sync,
+	// so not every byte).
+	for i := range len(original) {
+		boundary := i <= 1 || i == 9 || i == 17 || i == 33 || i == 65 || (i >= 96 && i <= 100) || i >= len(original)-5
+		if !boundary && i%17 != 0 {
+			continue
+		}
+		tests = append(tests, struct {
+			name string
+			edit func([]byte) []byte
+		}{fmt.Sprintf("FlipByte%03d", i), func(v []byte) []byte { v[i] ^= 0x40; return v }})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rewriteEvent(t, dir, 2, func([]byte) []byte {
+				return tt.edit(append([]byte(nil), original...))
+			})
+			s, err := embedded.Open(dir, testOptions())
+			require.NoError(t, err, "a damaged event does not stop the store opening")
+			_, err = s.ReadAll(ctx, eventstore.Start, 0)
+			require.ErrorIs(t, err, embedded.ErrCorrupt)
+			assert.ErrorContains(t, err, "position 2")
+			_, err = s.ReadStream(ctx, stream, 0, 0)
+			assert.ErrorIs(t, err, embedded.ErrCorrupt)
+			// The events around it still read.
+			recs, err := s.ReadAll(ctx, eventstore.Position{Commit: 2, Prepare: 2}, 0)
+			require.NoError(t, err)
+			require.Len(t, recs, 1)
+			assert.Equal(t, orig[2], recs[0])
+			require.NoError(t, s.Close())
+
+		})
+	}
+
+	// With the original bytes back, everything reads and verifies again.
+	rewriteEvent(t, dir, 2, func([]byte) []byte { return original })
+	s = openStore(t, dir, testOptions())
+	all, err := s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	assert.Equal(t, orig, all)
+	verifyChains(t, all)
+}

@@ -1,0 +1,157 @@
+package embedded_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
+)
+
+// verifyChains recomputes every stream chain and the $all chain of recs, a
+// full ReadAll, and checks that positions are 1, 2, 3, ... It returns the
+// $all head hash.
+func verifyChains(t *testing.T, recs []eventstore.Record) eventstore.Hash {
+	t.Helper()
+	var allHash eventstore.Hash
+	streams := map[string]eventstore.Record{}
+	for i, r := range recs {
+		require.Equal(t, eventstore.Position{Commit: uint64(i + 1), Prepare: uint64(i + 1)}, r.Position, "positions are consecutive")
+		var prev eventstore.Hash
+		last, ok := streams[r.StreamID]
+		if ok {
+			require.Equal(t, last.Revision+1, r.Revision, "stream %s revisions are consecutive", r.StreamID)
+			prev = last.Hash
+		} else {
+			require.Zero(t, r.Revision, "stream %s starts at revision 0", r.StreamID)
+		}
+		require.Equal(t, eventstore.ChainHash(prev, r.StreamID, r.Revision, r.ID, r.Type, r.Data, r.Metadata), r.Hash,
+			"stream hash at position %s", r.Position)
+		allHash = eventstore.AllChainHash(allHash, r.Position, r.Hash)
+		require.Equal(t, allHash, r.AllHash, "$all hash at position %s", r.Position)
+		streams[r.StreamID] = r
+	}
+	return allHash
+}
+
+// TestReopen checks that what a store knows survives Close and Open: the
+// events, the stream heads, the idempotency index and both hash chains.
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clock := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.FixedZone("CET", 3600))
+	opts := testOptions()
+	opts.Now = func() time.Time { return clock }
+
+	s, err := embedded.Open(dir, opts)
+	require.NoError(t, err)
+	streamA, streamB := "call-"+uuid.NewString(), "call-"+uuid.NewString()
+	batchA := events(3, "CallUpserted")
+	resA, err := s.Append(ctx, streamA, eventstore.NoStream(), batchA)
+	require.NoError(t, err)
+	_, err = s.Append(ctx, streamB, eventstore.NoStream(), events(2, "CallUpserted"))
+	require.NoError(t, err)
+	resA2, err := s.Append(ctx, streamA, eventstore.Exact(2), events(1, "CallAnswered"))
+	require.NoError(t, err)
+	before, err := s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	headPos, headHash, err := s.Head(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	s = openStore(t, dir, opts)
+	after, err := s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "events read back identically")
+	assert.Equal(t, clock.UTC(), after[0].RecordedAt, "RecordedAt keeps its nanoseconds, in UTC")
+	pos, hash, err := s.Head(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, headPos, pos)
+	assert.Equal(t, headHash, hash)
+	assert.Equal(t, resA2.Position, pos)
+
+	tests := []struct {
+		name   string
+		stream string
+		exp    eventstore.ExpectedRevision
+		evs    []eventstore.EventData
+		want   eventstore.AppendResult
+		errIs  error
+	}{
+		{"RetryIsIdempotent", streamA, eventstore.NoStream(), batchA, resA, nil},
+		{"StaleExactRefused", streamA, eventstore.Exact(2), events(1, "E"), eventstore.AppendResult{}, eventstore.ErrVersionConflict},
+		{"NoStreamRefused", streamB, eventstore.NoStream(), events(1, "E"), eventstore.AppendResult{}, eventstore.ErrVersionConflict},
+		{"DuplicateElsewhereRefused", streamB, eventstore.Any(), batchA[:1], eventstore.AppendResult{}, eventstore.ErrDuplicateEventID},
+		{"ExactHeadAccepted", streamA, eventstore.Exact(3), events(2, "E"), eventstore.AppendResult{Revision: 5, Position: eventstore.Position{Commit: 8, Prepare: 8}}, nil},
+		{"NewStreamAccepted", "call-" + uuid.NewString(), eventstore.NoStream(), events(1, "E"), eventstore.AppendResult{Revision: 0, Position: eventstore.Position{Commit: 9, Prepare: 9}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := s.Append(ctx, tt.stream, tt.exp, tt.evs)
+			if tt.errIs != nil {
+				require.ErrorIs(t, err, tt.errIs)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, res)
+		})
+	}
+
+	all, err := s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	require.Len(t, all, 9)
+	allHash := verifyChains(t, all)
+	_, hash, err = s.Head(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, allHash, hash, "Head returns the $all chain's head after reopening")
+}
+
+// TestHeadCacheEviction checks that revision checks stay right when the
+// bounded head cache evicts most streams and the committer reads heads back
+// from Pebble.
+func TestHeadCacheEviction(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions()
+	opts.HeadCacheStreams = 4
+	s := openStore(t, t.TempDir(), opts)
+
+	const streamCount, rounds = 40, 3
+	streams := make([]string, streamCount)
+	for i := range streams {
+		streams[i] = "evict-" + uuid.NewString()
+	}
+	for round := range rounds {
+		for _, stream := range streams {
+			exp := eventstore.NoStream()
+			if round > 0 {
+				exp = eventstore.Exact(uint64(round - 1))
+				_, err := s.Append(ctx, stream, eventstore.Exact(uint64(round)), events(1, "E"))
+				require.ErrorIs(t, err, eventstore.ErrVersionConflict, "an evicted head is read back")
+			}
+			res, err := s.Append(ctx, stream, exp, events(1, "E"))
+			require.NoError(t, err)
+			require.Equal(t, uint64(round), res.Revision)
+		}
+	}
+	all, err := s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	require.Len(t, all, streamCount*rounds)
+	verifyChains(t, all)
+}
+
+// TestHeadEmptyStore checks Head on a new store: Start and the zero hash.
+func TestHeadEmptyStore(t *testing.T) {
+	s := openStore(t, t.TempDir(), testOptions())
+	pos, hash, err := s.Head(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, eventstore.Start, pos)
+	assert.True(t, hash.IsZero())
+	require.NoError(t, s.Close())
+	_, _, err = s.Head(context.Background())
+	assert.ErrorIs(t, err, eventstore.ErrClosed)
+}
