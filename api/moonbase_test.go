@@ -1,0 +1,341 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// seedUpsert is the request of seed 000, with an offset start time, a
+// recording and a transcript added.
+const seedUpsert = `{
+  "direction": "incoming",
+  "participants": [
+    { "phone": "+14155551212", "role": "caller" },
+    { "phone": "+16505551212", "role": "callee" }
+  ],
+  "provider": "openphone",
+  "provider_id": "openphone_id_000000000006",
+  "provider_status": "completed",
+  "start_at": "2025-02-17T16:00:00.000+01:00",
+  "answered_at": "2025-02-17T15:01:00Z",
+  "end_at": "2025-02-17T15:30:00.000Z",
+  "provider_metadata": {
+    "answered_by": "UShjUatqtF",
+    "user_id": "UShjUatqtF",
+    "phone_number_id": "PN72zMikBJ",
+    "conversation_id": "CN3b48bcc423e772aeba377414a4fa6a06"
+  },
+  "recordings": [{"content_type": "audio/mpeg", "provider_id": "REC1", "url": "https://example.com/r1.mp3"}],
+  "transcript": {"cues": [{"from": 0, "to": 1.50, "speaker": "+14155551212", "text": "Hello"}]},
+  "some_future_field": {"ignored": true}
+}`
+
+// moonbaseBody builds a minimal valid upsert body for provider id pid.
+func moonbaseBody(pid, status string) string {
+	return fmt.Sprintf(`{"direction":"outgoing","participants":[{"phone":"+14155550001","role":"caller"},{"phone":"+14155550002","role":"callee"}],
+"provider":"openphone","provider_id":%q,"provider_status":%q,"start_at":"2025-03-01T10:00:00Z"}`, pid, status)
+}
+
+func TestMoonbaseUpsertSeed(t *testing.T) {
+	// Goal: the seed's upsert creates a call answered in the seed's shape;
+	// the same upsert again changes nothing (no event) and keeps every id.
+	ts := newTestServer(t)
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, seedUpsert)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	call := res.JSON(t)
+	id := call["id"].(string)
+	assert.Equal(t, "call", call["type"])
+	assert.Equal(t, "incoming", call["direction"])
+	assert.Equal(t, "openphone", call["provider"])
+	assert.Equal(t, "openphone_id_000000000006", call["provider_id"])
+	assert.Equal(t, "completed", call["provider_status"])
+	assert.Equal(t, "2025-02-17T15:00:00.000Z", call["start_at"], "offsets are stored and returned in UTC")
+	assert.Equal(t, "2025-02-17T15:01:00.000Z", call["answered_at"])
+	assert.Equal(t, "2025-02-17T15:30:00.000Z", call["end_at"])
+	assert.Equal(t, map[string]any{"answered_by": "UShjUatqtF", "user_id": "UShjUatqtF",
+		"phone_number_id": "PN72zMikBJ", "conversation_id": "CN3b48bcc423e772aeba377414a4fa6a06"}, call["provider_metadata"])
+	parts := call["participants"].([]any)
+	require.Len(t, parts, 2)
+	p0 := parts[0].(map[string]any)
+	assert.Equal(t, "call_participant", p0["type"])
+	assert.Equal(t, "caller", p0["role"])
+	assert.Equal(t, "+14155551212", p0["phone"])
+	assert.Equal(t, "item", p0["person"].(map[string]any)["type"])
+	assert.NotEmpty(t, p0["id"])
+	assert.Equal(t, []any{map[string]any{"content_type": "audio/mpeg", "provider_id": "REC1", "url": "https://example.com/r1.mp3"}}, call["recordings"])
+	assert.Contains(t, string(res.Body), `"to":1.50`, "decimals keep their scale")
+	etag := res.Header.Get("ETag")
+	assert.NotEmpty(t, etag)
+	events := len(ts.events(t))
+	assert.Greater(t, events, 1, "the upsert records what happened, event by event")
+
+	again := ts.do(t, "POST", "/calls/upsert", tokenA, seedUpsert)
+	require.Equal(t, http.StatusOK, again.Status)
+	assert.Equal(t, compactJSON(t, res.Body), compactJSON(t, again.Body), "an upsert that changes nothing answers the same call")
+	assert.Len(t, ts.events(t), events, "an upsert that changes nothing appends nothing")
+	assert.Equal(t, etag, again.Header.Get("ETag"))
+
+	got := ts.do(t, "GET", "/calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, got.Status)
+	assert.Equal(t, compactJSON(t, res.Body), compactJSON(t, got.Body), "read after write sees the write")
+	assert.Equal(t, etag, got.Header.Get("ETag"))
+
+	// The same phone in the same account is the same person, on any call.
+	other := ts.do(t, "POST", "/calls/upsert", tokenA, strings.Replace(seedUpsert, "openphone_id_000000000006", "other", 1)).JSON(t)
+	assert.NotEqual(t, id, other["id"])
+	assert.Equal(t, p0["person"], other["participants"].([]any)[0].(map[string]any)["person"])
+	assert.NotEqual(t, p0["id"], other["participants"].([]any)[0].(map[string]any)["id"])
+	// ... and in another account, another person.
+	b := ts.do(t, "POST", "/calls/upsert", tokenB, seedUpsert).JSON(t)
+	assert.NotEqual(t, id, b["id"])
+	assert.NotEqual(t, p0["person"], b["participants"].([]any)[0].(map[string]any)["person"])
+}
+
+func TestMoonbaseUpsertUpdatesAndOutOfOrder(t *testing.T) {
+	// Goal: an upsert updates the call found by provider id; an update that
+	// would move a completed call back to ringing keeps the status, applies
+	// the rest and answers the call as it stands.
+	ts := newTestServer(t)
+	first := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("p1", "ringing")).JSON(t)
+	id := first["id"].(string)
+	done := ts.do(t, "POST", "/calls/upsert", tokenA, strings.Replace(moonbaseBody("p1", "completed"), `"start_at"`, `"answered_at":"2025-03-01T10:00:05Z","end_at":"2025-03-01T10:05:00Z","start_at"`, 1))
+	require.Equal(t, http.StatusOK, done.Status, string(done.Body))
+	assert.Equal(t, id, done.JSON(t)["id"])
+
+	late := ts.do(t, "POST", "/calls/upsert", tokenA, strings.Replace(moonbaseBody("p1", "ringing"), `"start_at"`, `"provider_metadata":{"late":true},"start_at"`, 1))
+	require.Equal(t, http.StatusOK, late.Status, string(late.Body))
+	assert.Equal(t, map[string]any{"late": true}, late.JSON(t)["provider_metadata"], "the rest of a late update applies")
+	hist := ts.do(t, "GET", "/v1/calls/"+id, tokenA, "").JSON(t)
+	assert.Equal(t, "completed", hist["status"], "a late update never moves a call backwards")
+}
+
+func TestMoonbaseCreateConflict(t *testing.T) {
+	// Goal: POST /calls refuses a provider id that exists with a 409 that
+	// tells the SDK not to retry, in Moonbase's error shape.
+	ts := newTestServer(t)
+	res := ts.do(t, "POST", "/calls", tokenA, moonbaseBody("dup", "completed"))
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	n := len(ts.events(t))
+	res = ts.do(t, "POST", "/calls", tokenA, moonbaseBody("DUP-not-same", "completed"))
+	require.Equal(t, http.StatusCreated, res.Status)
+	n = len(ts.events(t))
+
+	res = ts.do(t, "POST", "/calls", tokenA, moonbaseBody("dup", "completed"))
+	assert.Equal(t, http.StatusConflict, res.Status)
+	assert.Equal(t, "false", res.Header.Get("x-should-retry"))
+	errs := res.JSON(t)["errors"].([]any)
+	require.Len(t, errs, 1)
+	assert.Equal(t, "409", errs[0].(map[string]any)["status"])
+	assert.Len(t, ts.events(t), n)
+
+	// Provider names compare case-insensitively.
+	res = ts.do(t, "POST", "/calls", tokenA, strings.Replace(moonbaseBody("dup", "completed"), `"openphone"`, `"OpenPhone"`, 1))
+	assert.Equal(t, http.StatusConflict, res.Status)
+}
+
+func TestMoonbaseList(t *testing.T) {
+	// Goal: GET /calls pages through the account's own calls with the
+	// Moonbase cursor, newest first, and never shows another account's.
+	ts := newTestServer(t)
+	for i := range 5 {
+		body := strings.Replace(moonbaseBody(fmt.Sprintf("l%d", i), "completed"), "10:00:00Z", fmt.Sprintf("10:0%d:00Z", i), 1)
+		require.Equal(t, http.StatusOK, ts.do(t, "POST", "/calls/upsert", tokenA, body).Status)
+	}
+	require.Equal(t, http.StatusOK, ts.do(t, "POST", "/calls/upsert", tokenB, moonbaseBody("b0", "completed")).Status)
+
+	var seen []string
+	cursor := ""
+	for page := 0; page < 10; page++ {
+		path := "/calls?limit=2"
+		if cursor != "" {
+			path += "&after=" + cursor
+		}
+		res := ts.do(t, "GET", path, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		body := res.JSON(t)
+		for _, c := range body["data"].([]any) {
+			seen = append(seen, c.(map[string]any)["provider_id"].(string))
+		}
+		next := body["meta"].(map[string]any)["cursor"].(map[string]any)["next"]
+		if next == nil {
+			break
+		}
+		cursor = next.(string)
+	}
+	assert.Equal(t, []string{"l4", "l3", "l2", "l1", "l0"}, seen)
+
+	b := ts.do(t, "GET", "/calls", tokenB, "").JSON(t)
+	assert.Len(t, b["data"], 1)
+
+	assert.Equal(t, http.StatusBadRequest, ts.do(t, "GET", "/calls?limit=0", tokenA, "").Status)
+	assert.Equal(t, http.StatusBadRequest, ts.do(t, "GET", "/calls?after=garbage", tokenA, "").Status)
+}
+
+func TestAccountIsolation(t *testing.T) {
+	// Goal: another account's call is a 404 on every route, never data,
+	// and nothing is written by trying.
+	ts := newTestServer(t)
+	id := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("iso", "completed")).JSON(t)["id"].(string)
+	n := len(ts.events(t))
+	for _, tc := range []struct{ method, path, body string }{
+		{"GET", "/calls/" + id, ""},
+		{"GET", "/v1/calls/" + id, ""},
+		{"PATCH", "/v1/calls/" + id, `{"notes":"mine now"}`},
+		{"DELETE", "/v1/calls/" + id, ""},
+	} {
+		res := ts.do(t, tc.method, tc.path, tokenB, tc.body)
+		assert.Equal(t, http.StatusNotFound, res.Status, tc.method+" "+tc.path)
+		assert.NotContains(t, string(res.Body), "iso")
+	}
+	assert.Len(t, ts.events(t), n)
+	// The same provider id in account B is B's own call.
+	b := ts.do(t, "POST", "/calls", tokenB, moonbaseBody("iso", "completed"))
+	require.Equal(t, http.StatusCreated, b.Status)
+	assert.NotEqual(t, id, b.JSON(t)["id"])
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	// Goal: a retry with the same key and body returns the first response
+	// byte for byte and appends nothing; the same key with another body is
+	// a 422; keys are per account.
+	ts := newTestServer(t)
+	first := ts.do(t, "POST", "/calls", tokenA, moonbaseBody("idem", "ringing"), IdempotencyKeyHeader, "k1")
+	require.Equal(t, http.StatusCreated, first.Status, string(first.Body))
+	n := len(ts.events(t))
+	for _, r := range ts.events(t) {
+		assert.Contains(t, string(r.Metadata), `"idempotency_key":"k1"`)
+		assert.Contains(t, string(r.Metadata), `"surface":"moonbase"`)
+		assert.Contains(t, string(r.Metadata), `"account_id":"acct-a"`)
+		assert.Contains(t, string(r.Metadata), `"actor":"acct-a/`)
+		assert.Contains(t, string(r.Metadata), `"request_id":"`)
+	}
+
+	retry := ts.do(t, "POST", "/calls", tokenA, moonbaseBody("idem", "ringing"), IdempotencyKeyHeader, "k1")
+	assert.Equal(t, first.Status, retry.Status)
+	assert.Equal(t, first.Body, retry.Body, "byte for byte")
+	assert.Equal(t, first.Header.Get("ETag"), retry.Header.Get("ETag"))
+	assert.Equal(t, "true", retry.Header.Get("Idempotent-Replayed"))
+	assert.Len(t, ts.events(t), n)
+
+	other := ts.do(t, "POST", "/calls", tokenA, moonbaseBody("idem2", "ringing"), IdempotencyKeyHeader, "k1")
+	assert.Equal(t, http.StatusUnprocessableEntity, other.Status)
+	assert.Contains(t, string(other.Body), IdempotencyKeyHeader)
+	assert.Len(t, ts.events(t), n)
+
+	// Account B may use the same key for its own request.
+	b := ts.do(t, "POST", "/calls", tokenB, moonbaseBody("idem", "ringing"), IdempotencyKeyHeader, "k1")
+	assert.Equal(t, http.StatusCreated, b.Status)
+
+	// Concurrent retries with one key run once.
+	var wg sync.WaitGroup
+	bodies := make([][]byte, 8)
+	for i := range bodies {
+		wg.Go(func() {
+			bodies[i] = ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("idem3", "ringing"), IdempotencyKeyHeader, "k3").Body
+		})
+	}
+	wg.Wait()
+	for _, b := range bodies {
+		assert.Equal(t, bodies[0], b)
+	}
+}
+
+func TestConcurrentUpsertsLoseNothing(t *testing.T) {
+	// Goal: concurrent updates of one call are serialised by the expected
+	// revision and retried: every recording sent is on the call.
+	ts := newTestServer(t)
+	require.Equal(t, http.StatusOK, ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("conc", "in-progress")).Status)
+	const writers = 12
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			body := strings.Replace(moonbaseBody("conc", "in-progress"), `"start_at"`,
+				fmt.Sprintf(`"recordings":[{"content_type":"audio/mpeg","provider_id":"R%d","url":"https://example.com/%d.mp3"}],"start_at"`, i, i), 1)
+			res := ts.do(t, "POST", "/calls/upsert", tokenA, body)
+			assert.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		})
+	}
+	wg.Wait()
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("conc", "in-progress")).JSON(t)
+	assert.Len(t, res["recordings"], writers)
+	got := ts.do(t, "GET", "/calls/"+res["id"].(string), tokenA, "").JSON(t)
+	assert.Len(t, got["recordings"], writers)
+}
+
+func TestMoonbaseBadInputs(t *testing.T) {
+	// Goal: every malformed or invalid request is a 4xx naming the field,
+	// in Moonbase's shape, and appends nothing.
+	ts := newTestServer(t)
+	valid := moonbaseBody("bad", "completed")
+	repl := func(old, new string) string { return strings.Replace(valid, old, new, 1) }
+	cases := []struct {
+		name   string
+		path   string
+		body   string
+		status int
+		field  string
+	}{
+		{"Empty", "/calls/upsert", "", 400, ""},
+		{"NotJSON", "/calls/upsert", "{nope", 400, ""},
+		{"Array", "/calls/upsert", "[]", 400, ""},
+		{"Trailing", "/calls/upsert", valid + "{}", 400, ""},
+		{"MissingDirection", "/calls/upsert", repl(`"direction":"outgoing",`, ""), 400, "direction"},
+		{"MissingParticipants", "/calls", repl(`"participants"`, `"x"`), 400, "participants"},
+		{"DirectionType", "/calls/upsert", repl(`"outgoing"`, `7`), 400, "direction"},
+		{"DirectionEnum", "/calls/upsert", repl(`"outgoing"`, `"sideways"`), 422, "direction"},
+		{"RoleEnum", "/calls/upsert", repl(`"caller"`, `"boss"`), 422, "participants[0].role"},
+		{"BadPhone", "/calls/upsert", repl(`+14155550002`, `555-1234`), 422, "participants[1].phone"},
+		{"PhoneType", "/calls", repl(`"+14155550002"`, `14155550002`), 400, "participants.phone"},
+		{"BadTime", "/calls/upsert", repl(`2025-03-01T10:00:00Z`, `yesterday`), 422, "start_at"},
+		{"EndBeforeStart", "/calls/upsert", repl(`"start_at"`, `"end_at":"2025-03-01T09:00:00Z","start_at"`), 422, ""},
+		{"MetadataNotObject", "/calls/upsert", repl(`"start_at"`, `"provider_metadata":[1],"start_at"`), 400, "provider_metadata"},
+		{"EmptyProvider", "/calls", repl(`"openphone"`, `" "`), 422, "provider"},
+		{"RecordingMissingURL", "/calls/upsert", repl(`"start_at"`, `"recordings":[{"content_type":"audio/mpeg","provider_id":"x"}],"start_at"`), 400, "recordings[0].url"},
+		{"CueNotNumber", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":"x","to":1,"speaker":"a","text":"b"}]},"start_at"`), 422, "transcript.cues[0].from"},
+		{"CueBool", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":true,"to":1,"speaker":"a","text":"b"}]},"start_at"`), 400, "transcript.cues[0].from"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.do(t, "POST", tc.path, tokenA, tc.body)
+			assert.Equal(t, tc.status, res.Status, string(res.Body))
+			errs, ok := res.JSON(t)["errors"].([]any)
+			require.True(t, ok, string(res.Body))
+			if tc.field != "" {
+				assert.Contains(t, errs[0].(map[string]any)["detail"], tc.field)
+			}
+		})
+	}
+	assert.Empty(t, ts.events(t), "no bad request appends anything")
+	for _, id := range []string{"nope", "00000000-0000-0000-0000-000000000000", "7f1d3c47-6b3b-4e8e-9b7e-6a1c2f8e9d10"} {
+		assert.Equal(t, http.StatusNotFound, ts.do(t, "GET", "/calls/"+id, tokenA, "").Status)
+	}
+}
+
+// FuzzMoonbaseUpsert sends arbitrary bodies to POST /calls/upsert through
+// the whole handler: never a panic, never a 5xx.
+func FuzzMoonbaseUpsert(f *testing.F) {
+	f.Add([]byte(seedUpsert))
+	f.Add([]byte(moonbaseBody("f", "ringing")))
+	f.Add([]byte(`{"transcript":{"cues":[{"from":1e400}]}}`))
+	f.Add([]byte(`{"direction":"incoming","participants":[null],"provider":"x","provider_id":"y","provider_status":"z","start_at":"2025-01-01T00:00:00Z"}`))
+	ts := newTestServer(f)
+	h := ts.api.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, path := range []string{"/calls/upsert", "/calls"} {
+			req := httptest.NewRequest("POST", path, strings.NewReader(string(body)))
+			req.Header.Set("Authorization", "Bearer "+tokenA)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("%s: status %d for %q: %s", path, rec.Code, body, rec.Body)
+			}
+		}
+	})
+}

@@ -1,0 +1,248 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/projections"
+)
+
+// Test accounts and their tokens, configured on every newTestServer.
+const (
+	acctA  = "acct-a"
+	tokenA = "token-a-secret"
+	acctB  = "acct-b"
+	tokenB = "token-b-secret"
+)
+
+// testServer is a whole callledger API over a real embedded store and real
+// projections in t.TempDir(), served by httptest on loopback. Every surface's
+// tests (Moonbase, call history, VoiceCall, LaML) build one with
+// newTestServer and talk HTTP to it: accounts acctA/acctB with Bearer tokens
+// tokenA/tokenB (Basic acctA:tokenA on LaML).
+type testServer struct {
+	*httptest.Server
+	api   *Server
+	store *embedded.Store
+	proj  *projections.Projector
+}
+
+// newTestServer builds a testServer and registers its shutdown with
+// t.Cleanup. It is the helper to reuse in any api test.
+func newTestServer(t testing.TB) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	sopts := embedded.DefaultOptions()
+	sopts.MemTableSize = 4 << 20
+	sopts.BlockCacheSize = 16 << 20
+	sopts.Logger = quiet
+	store, err := embedded.Open(filepath.Join(dir, "events"), sopts)
+	require.NoError(t, err)
+
+	popts := projections.DefaultOptions()
+	popts.MemTableBytes = 4 << 20
+	popts.CacheBytes = 16 << 20
+	popts.Logger = quiet
+	proj, err := projections.Open(filepath.Join(dir, "readmodels"), store, popts)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		_ = proj.Run(ctx)
+	}()
+
+	srv, err := NewServer(Config{
+		Store:          store,
+		ReadModels:     NewReadModels(proj),
+		Keys:           []APIKey{{Account: acctA, Token: tokenA}, {Account: acctB, Token: tokenB}},
+		IdempotencyDir: filepath.Join(dir, "idempotency"),
+		Logger:         quiet,
+	})
+	require.NoError(t, err)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		assert.NoError(t, srv.Close())
+		cancel()
+		<-runDone
+		assert.NoError(t, proj.Close())
+		assert.NoError(t, store.Close())
+	})
+	return &testServer{Server: hs, api: srv, store: store, proj: proj}
+}
+
+// response is a finished HTTP exchange.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic map (fails the test if it is not an object).
+func (r response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &m), "body: %s", r.Body)
+	return m
+}
+
+// do sends one request with a Bearer token ("" for none) and optional
+// header pairs ("If-Match", `"3"`, ...).
+func (ts *testServer) do(t testing.TB, method, path, token, body string, headers ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, ts.URL+path, rd)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := ts.Client().Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// events returns every event in the store's $all, in order.
+func (ts *testServer) events(t testing.TB) []eventstore.Record {
+	t.Helper()
+	recs, err := ts.store.ReadAll(context.Background(), eventstore.Start, 0)
+	require.NoError(t, err)
+	return recs
+}
+
+// eventTypes returns the types of the events of one call's stream.
+func (ts *testServer) eventTypes(t testing.TB, callID string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range ts.events(t) {
+		if r.StreamID == "call-"+callID {
+			out = append(out, r.Type)
+		}
+	}
+	return out
+}
+
+func TestHealth(t *testing.T) {
+	// Goal: /healthz answers without a key, /readyz once the store answers
+	// and the projection runner is running.
+	ts := newTestServer(t)
+	assert.Equal(t, http.StatusOK, ts.do(t, "GET", "/healthz", "", "").Status)
+	require.Eventually(t, func() bool {
+		return ts.do(t, "GET", "/readyz", "", "").Status == http.StatusOK
+	}, 5*time.Second, 10*time.Millisecond)
+}
+
+func TestAuth(t *testing.T) {
+	// Goal: JSON surfaces need a known Bearer token; failures are 401 in the
+	// surface's error style, and never reveal data.
+	ts := newTestServer(t)
+	for _, tc := range []struct{ name, token, path string }{
+		{"NoToken", "", "/calls"},
+		{"UnknownToken", "nope", "/calls"},
+		{"CallHistoryNoToken", "", "/v1/calls/7f1d3c47-6b3b-4e8e-9b7e-6a1c2f8e9d10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.do(t, "GET", tc.path, tc.token, "")
+			assert.Equal(t, http.StatusUnauthorized, res.Status)
+			assert.Contains(t, string(res.Body), "Authorization")
+		})
+	}
+	res := ts.do(t, "GET", "/calls", "", "", "Authorization", "Basic "+tokenA)
+	assert.Equal(t, http.StatusUnauthorized, res.Status)
+}
+
+func TestParseAPIKeys(t *testing.T) {
+	// Goal: both key formats parse, and malformed entries are refused.
+	keys, err := ParseAPIKeys(" a:t1 , b:t2,")
+	require.NoError(t, err)
+	assert.Equal(t, []APIKey{{Account: "a", Token: "t1"}, {Account: "b", Token: "t2"}}, keys)
+
+	keys, err = ReadAPIKeys(strings.NewReader("# comment\n\na:t1\nb:t2\n"))
+	require.NoError(t, err)
+	assert.Len(t, keys, 2)
+
+	for _, bad := range []string{"a", "a:", ":t", "a:t,b:t"} {
+		_, err := ParseAPIKeys(bad)
+		assert.Error(t, err, bad)
+	}
+	_, err = ReadAPIKeys(strings.NewReader("a:t1\nbroken\n"))
+	assert.ErrorContains(t, err, "line 2")
+	assert.NotContains(t, APIKey{Account: "a", Token: "t1"}.Name(), "t1")
+}
+
+func TestOversizedBody(t *testing.T) {
+	// Goal: a body over the cap is a 413, and nothing is written.
+	ts := newTestServer(t)
+	big := `{"provider_metadata": {"x": "` + strings.Repeat("a", DefaultBodyBytesMax) + `"}}`
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, big)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, res.Status)
+	assert.Empty(t, ts.events(t))
+}
+
+func TestUnknownRoute(t *testing.T) {
+	ts := newTestServer(t)
+	assert.Equal(t, http.StatusNotFound, ts.do(t, "GET", "/nope", tokenA, "").Status)
+	assert.Equal(t, http.StatusMethodNotAllowed, ts.do(t, "PUT", "/calls", tokenA, "{}").Status)
+}
+
+func TestProblemTable(t *testing.T) {
+	// Goal: the one status table classifies every kind of error, and hides
+	// internal ones.
+	for _, tc := range []struct {
+		err    error
+		status int
+	}{
+		{Invalid("x", "bad"), 422},
+		{Malformed("x", "bad"), 400},
+		{NotFound("gone"), 404},
+		{&FieldError{Err: ErrPreconditionFailed}, 412},
+		{&FieldError{Err: ErrBodyTooLarge}, 413},
+		{&FieldError{Err: ErrIdempotencyKeyReused}, 422},
+		{eventstore.ErrStreamNotFound, 404},
+		{eventstore.ErrVersionConflict, 409},
+		{io.ErrUnexpectedEOF, 500},
+	} {
+		p, known := ProblemOf(tc.err)
+		assert.Equal(t, tc.status, p.Status, tc.err.Error())
+		assert.Equal(t, tc.status != 500, known)
+		if !known {
+			assert.NotContains(t, p.Message, "EOF")
+		}
+	}
+}
+
+// compactJSON re-encodes b without spaces, for byte comparisons.
+func compactJSON(t testing.TB, b []byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, json.Compact(&buf, b))
+	return buf.String()
+}
