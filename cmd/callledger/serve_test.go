@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// newTestEnv returns an Env over buffers whose Getenv reads vars only.
+func newTestEnv(vars map[string]string) (Env, *bytes.Buffer, *bytes.Buffer) {
+	var stdout, stderr bytes.Buffer
+	return Env{
+		Stdin:  strings.NewReader(""),
+		Stdout: &stdout,
+		Stderr: &stderr,
+		Getenv: func(k string) string { return vars[k] },
+	}, &stdout, &stderr
+}
+
+// startMain runs serve on dir and an ephemeral loopback port, and closes it
+// when the test ends (unless the test closed it first).
+func startMain(t *testing.T, dir string, vars map[string]string) (*Main, *bytes.Buffer) {
+	t.Helper()
+	env, stdout, _ := newTestEnv(vars)
+	m := NewMain(env)
+	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0"}))
+	require.NoError(t, m.Run(context.Background()))
+	return m, stdout
+}
+
+func do(t *testing.T, method, url, token, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b
+}
+
+const seedUpsert = `{
+  "direction": "incoming",
+  "participants": [{"phone": "+14155551212", "role": "caller"}, {"phone": "+16505551212", "role": "callee"}],
+  "provider": "openphone", "provider_id": "openphone_id_000000000006", "provider_status": "completed",
+  "start_at": "2025-02-17T15:00:00.000Z", "answered_at": "2025-02-17T15:01:00Z", "end_at": "2025-02-17T15:30:00.000Z",
+  "provider_metadata": {"answered_by": "UShjUatqtF"}
+}`
+
+// TestServeGeneratesKeyAndServes checks the first-start experience the
+// README promises: no configuration, a key is created, printed once and
+// stored, the API answers with it, data survives a restart, and the key is
+// not printed again.
+func TestServeGeneratesKeyAndServes(t *testing.T) {
+	dir := t.TempDir()
+	m, stdout := startMain(t, dir, nil)
+
+	stored, err := os.ReadFile(filepath.Join(dir, generatedKeysFile))
+	require.NoError(t, err)
+	entry := strings.TrimSpace(string(stored))
+	assert.Contains(t, stdout.String(), entry, "the generated key is shown on first start")
+	account, token, ok := strings.Cut(entry, ":")
+	require.True(t, ok)
+	require.NotEmpty(t, account)
+
+	code, _ := do(t, "GET", m.URL()+"/healthz", "", "")
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = do(t, "GET", m.URL()+"/readyz", "", "")
+	assert.Equal(t, http.StatusOK, code)
+
+	code, body := do(t, "POST", m.URL()+"/calls/upsert", token, seedUpsert)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var call struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &call))
+
+	code, _ = do(t, "POST", m.URL()+"/calls/upsert", "wrong-token", seedUpsert)
+	assert.Equal(t, http.StatusUnauthorized, code)
+	require.NoError(t, m.Close())
+
+	// Restart on the same data: the call is there, the key is reused
+	// and not printed again.
+	m2, stdout2 := startMain(t, dir, nil)
+	defer m2.Close()
+	assert.NotContains(t, stdout2.String(), token)
+	code, body = do(t, "GET", m2.URL()+"/calls/"+call.ID, token, "")
+	require.Equal(t, http.StatusOK, code, string(body))
+	assert.Contains(t, string(body), `"provider_id":"openphone_id_000000000006"`)
+	code, body = do(t, "GET", m2.URL()+"/v1/calls/"+call.ID, token, "")
+	require.Equal(t, http.StatusOK, code, string(body))
+	assert.Contains(t, string(body), `"status":"completed"`)
+}
+
+// TestServeConfiguredKeys checks CALLLEDGER_API_KEYS and --api-keys-file:
+// configured keys are used, none is generated, and each account sees only
+// its own calls.
+func TestServeConfiguredKeys(t *testing.T) {
+	dir := t.TempDir()
+	keysFile := filepath.Join(t.TempDir(), "keys")
+	require.NoError(t, os.WriteFile(keysFile, []byte("acct-b:token-b-0123456789abcdef\n"), 0o600))
+	env, _, _ := newTestEnv(map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"})
+	m := NewMain(env)
+	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0", "--api-keys-file", keysFile}))
+	require.NoError(t, m.Run(context.Background()))
+	defer m.Close()
+
+	_, err := os.Stat(filepath.Join(dir, generatedKeysFile))
+	assert.ErrorIs(t, err, os.ErrNotExist, "no key is generated when keys are configured")
+
+	code, body := do(t, "POST", m.URL()+"/calls/upsert", "token-a-0123456789abcdef", seedUpsert)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var call struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &call))
+	code, _ = do(t, "GET", m.URL()+"/calls/"+call.ID, "token-b-0123456789abcdef", "")
+	assert.Equal(t, http.StatusNotFound, code, "another account's call is a 404")
+}
+
+// TestRunUsage checks the exit codes of the dispatcher.
+func TestRunUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"NoCommand", nil, 2},
+		{"Help", []string{"help"}, 0},
+		{"Unknown", []string{"frobnicate"}, 2},
+		{"BadFlag", []string{"serve", "--no-such-flag"}, 2},
+		{"ExtraArgs", []string{"serve", "extra"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _, _ := newTestEnv(nil)
+			assert.Equal(t, tt.code, run(context.Background(), tt.args, env))
+		})
+	}
+}
