@@ -1,0 +1,183 @@
+package api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// newHistoryCall creates an outbound call through Moonbase and returns its id.
+func newHistoryCall(t *testing.T, ts *testServer, pid string) string {
+	t.Helper()
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody(pid, "completed"))
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	return res.JSON(t)["id"].(string)
+}
+
+func TestCallHistoryGetPatch(t *testing.T) {
+	// Goal: a call logged elsewhere reads in the seed's camelCase shape, and
+	// PATCH sets its facts, each recorded as an event.
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "h1")
+	res := ts.do(t, "GET", "/v1/calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status)
+	got := res.JSON(t)
+	assert.Equal(t, id, got["id"])
+	assert.Equal(t, "DIRECT_CALL", got["callType"])
+	assert.Equal(t, "completed", got["status"])
+	assert.Equal(t, "outbound", got["type"])
+	assert.Equal(t, "2025-03-01T10:00:00.000Z", got["startedAt"])
+	assert.Equal(t, map[string]any{"value": "+14155550002"}, got["phoneNumber"], "outbound: the other party is the callee")
+	assert.Equal(t, map[string]any{"value": "+14155550001"}, got["callerPhoneNumber"])
+	assert.Nil(t, got["deletedAt"])
+	assert.Nil(t, got["notes"])
+	for _, k := range []string{"createdAt", "updatedAt", "contact", "caller", "transferred", "endedAt"} {
+		assert.Contains(t, got, k)
+	}
+
+	patch := `{"notes":"Call notes here","contact":{"id":"c-1","firstName":"John","lastName":"Doe","isUnknown":false},
+"caller":{"firstName":"Alice","lastName":"Martin"},"transferred":true,"sequenceRunId":"sr","sequenceId":"sq",
+"syncedWithCrmDate":"2024-03-20T10:15:00+01:00","organizationId":"org","organizationMembershipId":"om",
+"phoneNumberId":"pn","managedPhoneNumberId":"mpn","userProviderSid":"CA1","adminProviderSid":"CA2",
+"providerConferenceId":"CF1","callType":"CALL_SESSION","status":"ignored-read-only","unknownField":1}`
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, patch)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	got = res.JSON(t)
+	assert.Equal(t, "Call notes here", got["notes"])
+	assert.Equal(t, map[string]any{"id": "c-1", "firstName": "John", "lastName": "Doe", "isUnknown": false}, got["contact"])
+	assert.Equal(t, map[string]any{"firstName": "Alice", "lastName": "Martin"}, got["caller"])
+	assert.Equal(t, true, got["transferred"])
+	assert.Equal(t, "2024-03-20T09:15:00.000Z", got["syncedWithCrmDate"])
+	assert.Equal(t, "CALL_SESSION", got["callType"])
+	assert.Equal(t, "completed", got["status"])
+	for k, v := range map[string]string{"sequenceRunId": "sr", "sequenceId": "sq", "organizationId": "org",
+		"organizationMembershipId": "om", "phoneNumberId": "pn", "managedPhoneNumberId": "mpn",
+		"userProviderSid": "CA1", "adminProviderSid": "CA2", "providerConferenceId": "CF1"} {
+		assert.Equal(t, v, got[k], k)
+	}
+	assert.Contains(t, ts.eventTypes(t, id), "CallDetailsChanged")
+	read := ts.do(t, "GET", "/v1/calls/"+id, tokenA, "")
+	assert.Equal(t, compactJSON(t, res.Body), compactJSON(t, read.Body), "read after write")
+
+	// null clears a text field.
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":null}`)
+	require.Equal(t, http.StatusOK, res.Status)
+	assert.Nil(t, res.JSON(t)["notes"])
+}
+
+func TestCallHistoryIfMatch(t *testing.T) {
+	// Goal: ETag is the stream revision; If-Match with a stale one is a 412
+	// that writes nothing; with the current one the write goes through.
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "im")
+	etag := ts.do(t, "GET", "/v1/calls/"+id, tokenA, "").Header.Get("ETag")
+	require.NotEmpty(t, etag)
+
+	res := ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"one"}`, "If-Match", etag)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	next := res.Header.Get("ETag")
+	assert.NotEqual(t, etag, next)
+	n := len(ts.events(t))
+
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"two"}`, "If-Match", etag)
+	assert.Equal(t, http.StatusPreconditionFailed, res.Status)
+	assert.Contains(t, string(res.Body), "If-Match")
+	res = ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "", "If-Match", etag)
+	assert.Equal(t, http.StatusPreconditionFailed, res.Status)
+	assert.Equal(t, http.StatusBadRequest, ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"x"}`, "If-Match", "garbage").Status)
+	assert.Len(t, ts.events(t), n)
+
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"two"}`, "If-Match", next)
+	assert.Equal(t, http.StatusOK, res.Status)
+}
+
+func TestCallHistoryDelete(t *testing.T) {
+	// Goal: DELETE soft-deletes: the call stays readable here with
+	// deletedAt, is a 404 on Moonbase and gone from its list, and every
+	// further write is a 409.
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "del")
+	res := ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	assert.NotNil(t, res.JSON(t)["deletedAt"])
+
+	got := ts.do(t, "GET", "/v1/calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, got.Status)
+	assert.NotNil(t, got.JSON(t)["deletedAt"])
+	assert.Equal(t, "completed", got.JSON(t)["status"], "history is kept")
+
+	assert.Equal(t, http.StatusNotFound, ts.do(t, "GET", "/calls/"+id, tokenA, "").Status)
+	assert.Empty(t, ts.do(t, "GET", "/calls", tokenA, "").JSON(t)["data"])
+	n := len(ts.events(t))
+	assert.Equal(t, http.StatusConflict, ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("del", "completed")).Status)
+	assert.Equal(t, http.StatusConflict, ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"x"}`).Status)
+	assert.Equal(t, http.StatusConflict, ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "").Status)
+	assert.Len(t, ts.events(t), n)
+}
+
+func TestCallHistoryBadInputs(t *testing.T) {
+	// Goal: bad PATCH bodies and bad ids are 4xx naming the field in the
+	// call-history style, and append nothing.
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "bad")
+	n := len(ts.events(t))
+	for _, tc := range []struct {
+		name, method, path, body string
+		status                   int
+		field                    string
+	}{
+		{"Empty", "PATCH", "/v1/calls/" + id, "", 400, ""},
+		{"NotJSON", "PATCH", "/v1/calls/" + id, "{", 400, ""},
+		{"NotObject", "PATCH", "/v1/calls/" + id, `"notes"`, 400, ""},
+		{"NotesType", "PATCH", "/v1/calls/" + id, `{"notes":5}`, 400, "notes"},
+		{"TransferredType", "PATCH", "/v1/calls/" + id, `{"transferred":"yes"}`, 400, "transferred"},
+		{"TransferredNull", "PATCH", "/v1/calls/" + id, `{"transferred":null}`, 422, "transferred"},
+		{"ContactType", "PATCH", "/v1/calls/" + id, `{"contact":"John"}`, 400, "contact"},
+		{"ContactFieldType", "PATCH", "/v1/calls/" + id, `{"contact":{"firstName":1}}`, 400, "contact.firstName"},
+		{"CallTypeEnum", "PATCH", "/v1/calls/" + id, `{"callType":"CONFERENCE"}`, 422, "callType"},
+		{"CrmDate", "PATCH", "/v1/calls/" + id, `{"syncedWithCrmDate":"03/20/2024"}`, 422, "syncedWithCrmDate"},
+		{"BadID", "PATCH", "/v1/calls/not-a-uuid", `{"notes":"x"}`, 404, ""},
+		{"UnknownID", "PATCH", "/v1/calls/7f1d3c47-6b3b-4e8e-9b7e-6a1c2f8e9d10", `{"notes":"x"}`, 404, ""},
+		{"UnknownIDDelete", "DELETE", "/v1/calls/7f1d3c47-6b3b-4e8e-9b7e-6a1c2f8e9d10", "", 404, ""},
+		{"BadIDGet", "GET", "/v1/calls/%20", "", 404, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.do(t, tc.method, tc.path, tokenA, tc.body)
+			assert.Equal(t, tc.status, res.Status, string(res.Body))
+			body := res.JSON(t)
+			assert.EqualValues(t, tc.status, body["statusCode"])
+			if tc.field != "" {
+				assert.Equal(t, tc.field, body["field"], string(res.Body))
+				assert.Contains(t, body["message"], tc.field)
+			}
+		})
+	}
+	assert.Len(t, ts.events(t), n)
+}
+
+// FuzzCallHistoryPatch sends arbitrary bodies to PATCH /v1/calls/{id}
+// through the whole handler: never a panic, never a 5xx.
+func FuzzCallHistoryPatch(f *testing.F) {
+	f.Add([]byte(`{"notes":"x","contact":{"firstName":"a"},"transferred":true}`))
+	f.Add([]byte(`{"syncedWithCrmDate":"2024-03-20T09:15:00Z","callType":"DIRECT_CALL"}`))
+	f.Add([]byte(`{"contact":null,"caller":null,"notes":null}`))
+	f.Add([]byte(`[]`))
+	ts := newTestServer(f)
+	res := ts.do(f, "POST", "/calls/upsert", tokenA, moonbaseBody("fuzz", "ringing"))
+	require.Equal(f, http.StatusOK, res.Status)
+	id := res.JSON(f)["id"].(string)
+	h := ts.api.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest("PATCH", "/v1/calls/"+id, strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer "+tokenA)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
+		}
+	})
+}
