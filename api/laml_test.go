@@ -1,0 +1,518 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// lamlSeedFields are the fields of the seed's Call resource (003), every
+// one of which each LaML call carries.
+var lamlSeedFields = []string{
+	"sid", "account_sid", "date_created", "date_updated", "parent_call_sid", "to", "formatted_to",
+	"to_formatted", "from", "formatted_from", "from_formatted", "phone_number_sid", "status",
+	"start_time", "end_time", "duration", "price", "price_unit", "direction", "answered_by",
+	"api_version", "forwarded_from", "caller_name", "uri", "subresource_uris", "annotation",
+	"group_sid", "audio_in_mos", "sip_result_code", "audio_rtt_avg", "audio_rtt_min", "audio_rtt_max",
+	"audio_out_jitter_min", "audio_out_jitter_max", "audio_out_jitter_avg", "audio_out_lost",
+}
+
+// lamlPrefixes are the two mount points of the LaML surface.
+var lamlPrefixes = []string{"/api/laml", ""}
+
+// lamlCallsPath is the Calls list path of account under prefix, without ".json".
+func lamlCallsPath(prefix, account string) string {
+	return prefix + "/2010-04-01/Accounts/" + account + "/Calls"
+}
+
+// formBody encodes name/value pairs as an urlencoded form.
+func formBody(pairs ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		v.Add(pairs[i], pairs[i+1])
+	}
+	return v.Encode()
+}
+
+// lamlDo sends a LaML request with HTTP Basic user:password (no
+// Authorization header when user is ""). A body starting with '{' is sent
+// as JSON, any other as a form; extra header pairs override.
+func (ts *testServer) lamlDo(t testing.TB, method, path, user, password, body string, headers ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, ts.URL+path, rd)
+	require.NoError(t, err)
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	if body != "" {
+		ct := "application/x-www-form-urlencoded"
+		if strings.HasPrefix(body, "{") {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := ts.Client().Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// createLAMLCall creates a queued call on the LaML surface of acctA and
+// returns its sid.
+func (ts *testServer) createLAMLCall(t testing.TB, from, to string) string {
+	t.Helper()
+	res := ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+".json", acctA, tokenA,
+		formBody("From", from, "To", to, "Url", "https://example.com/twiml"))
+	require.Equal(t, http.StatusCreated, res.Status, "body: %s", res.Body)
+	return res.JSON(t)["sid"].(string)
+}
+
+// assertLAMLError checks a Twilio error body: status, code and more_info.
+func assertLAMLError(t testing.TB, res response, status, code int) map[string]any {
+	t.Helper()
+	require.Equal(t, status, res.Status, "body: %s", res.Body)
+	body := res.JSON(t)
+	assert.Equal(t, float64(status), body["status"], "body: %s", res.Body)
+	assert.Equal(t, float64(code), body["code"], "body: %s", res.Body)
+	assert.Equal(t, fmt.Sprintf("https://www.twilio.com/docs/errors/%d", code), body["more_info"])
+	assert.NotEmpty(t, body["message"])
+	return body
+}
+
+func TestLAMLCreateAndFetchEveryRoute(t *testing.T) {
+	// Goal: POST and GET work under both prefixes, with and without .json,
+	// with form and JSON bodies; the call is queued, outbound-api, and
+	// carries every seed field, RFC 2822 dates and URIs under the prefix
+	// the request used.
+	ts := newTestServer(t)
+	for _, prefix := range lamlPrefixes {
+		for _, suffix := range []string{"", ".json"} {
+			for _, kind := range []string{"form", "json"} {
+				t.Run("prefix="+prefix+"/suffix="+suffix+"/"+kind, func(t *testing.T) {
+					body := formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml",
+						"Method", "get", "StatusCallback", "https://example.com/status", "StatusCallbackMethod", "POST")
+					if kind == "json" {
+						body = `{"From": "+14155550100", "To": "+14155550101", "url": "https://example.com/twiml", "status_callback": "https://example.com/status"}`
+					}
+					res := ts.lamlDo(t, "POST", lamlCallsPath(prefix, acctA)+suffix, acctA, tokenA, body)
+					require.Equal(t, http.StatusCreated, res.Status, "body: %s", res.Body)
+					call := res.JSON(t)
+					for _, f := range lamlSeedFields {
+						assert.Contains(t, call, f)
+					}
+					sid := call["sid"].(string)
+					assert.Equal(t, acctA, call["account_sid"])
+					assert.Equal(t, "queued", call["status"])
+					assert.Equal(t, "outbound-api", call["direction"])
+					assert.Equal(t, "2010-04-01", call["api_version"])
+					assert.Equal(t, "(415) 555-0101", call["formatted_to"])
+					assert.Equal(t, call["formatted_to"], call["to_formatted"])
+					assert.Equal(t, "(415) 555-0100", call["from_formatted"])
+					assert.Nil(t, call["price"])
+					assert.Equal(t, "USD", call["price_unit"])
+					assert.Equal(t, float64(0), call["duration"])
+					assert.Nil(t, call["end_time"])
+					assert.Equal(t, lamlCallsPath(prefix, acctA)+"/"+sid+".json", call["uri"])
+					assert.Equal(t, lamlCallsPath(prefix, acctA)+"/"+sid+".json", res.Header.Get("Location"))
+					assert.Equal(t, map[string]any{
+						"notifications": lamlCallsPath(prefix, acctA) + "/" + sid + "/Notifications.json",
+						"recordings":    lamlCallsPath(prefix, acctA) + "/" + sid + "/Recordings.json",
+					}, call["subresource_uris"])
+					for _, f := range []string{"date_created", "date_updated", "start_time"} {
+						assertRFC2822(t, call[f])
+					}
+					assert.Contains(t, ts.eventTypes(t, sid), domain.TypeCallRoutingChanged)
+
+					for _, fetchPrefix := range lamlPrefixes {
+						for _, fetchSuffix := range []string{"", ".json"} {
+							get := ts.lamlDo(t, "GET", lamlCallsPath(fetchPrefix, acctA)+"/"+sid+fetchSuffix, acctA, tokenA, "")
+							require.Equal(t, http.StatusOK, get.Status, "body: %s", get.Body)
+							got := get.JSON(t)
+							assert.Equal(t, sid, got["sid"])
+							assert.Equal(t, lamlCallsPath(fetchPrefix, acctA)+"/"+sid+".json", got["uri"])
+							assert.NotEmpty(t, get.Header.Get("ETag"))
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// assertRFC2822 checks that v is a date in Twilio's RFC 2822 GMT format.
+func assertRFC2822(t testing.TB, v any) {
+	t.Helper()
+	s, ok := v.(string)
+	require.True(t, ok, "%v is not a string", v)
+	d, err := time.Parse(time.RFC1123Z, s)
+	require.NoError(t, err, s)
+	assert.True(t, strings.HasSuffix(s, " +0000"), s)
+	assert.Equal(t, s, d.UTC().Format("Mon, 02 Jan 2006 15:04:05 +0000"))
+}
+
+// JSON for LaML bodies keeps numbers exact (json.Number), so that price is
+// compared by its digits.
+func (r response) lamlJSON(t testing.TB) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(string(r.Body)))
+	dec.UseNumber()
+	var m map[string]any
+	require.NoError(t, dec.Decode(&m), "body: %s", r.Body)
+	return m
+}
+
+func TestLAMLTerminateCancelAndWrongState(t *testing.T) {
+	// Goal: Status=completed ends an in-progress call (CallTerminated),
+	// Status=canceled cancels a queued one (CallCanceled); the wrong state
+	// is a 409 in Twilio's body (21220), and appends nothing. The price is a
+	// JSON number written from the decimal's digits.
+	ts := newTestServer(t)
+	path := lamlCallsPath(lamlPrefix, acctA)
+
+	queued := ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	n := len(ts.events(t))
+	res := ts.lamlDo(t, "POST", path+"/"+queued+".json", acctA, tokenA, formBody("Status", "completed"))
+	body := assertLAMLError(t, res, http.StatusConflict, 21220)
+	assert.Contains(t, body["message"], "Status")
+	assert.Len(t, ts.events(t), n)
+
+	res = ts.lamlDo(t, "POST", path+"/"+queued, acctA, tokenA, formBody("Status", "canceled"))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	assert.Equal(t, "canceled", res.JSON(t)["status"])
+	types := ts.eventTypes(t, queued)
+	assert.Equal(t, domain.TypeCallCanceled, types[len(types)-1])
+	res = ts.lamlDo(t, "POST", path+"/"+queued, acctA, tokenA, `{"Status": "canceled"}`)
+	assertLAMLError(t, res, http.StatusConflict, 21220)
+
+	// An in-progress call, answered and priced through VoiceCall.
+	id := ts.createVoiceCall(t, tokenA, "src-laml-end", map[string]any{
+		"status": "ANSWERED_BY_STAFF", "totalPrice": "0.0135", "startedAt": "2025-02-17T15:00:00Z",
+	})
+	cancel := ts.lamlDo(t, "POST", path+"/"+id, acctA, tokenA, formBody("Status", "canceled"))
+	assertLAMLError(t, cancel, http.StatusConflict, 21220)
+
+	end := ts.lamlDo(t, "POST", path+"/"+id+".json", acctA, tokenA, formBody("Status", "completed", "Url", "https://example.com/next"))
+	require.Equal(t, http.StatusOK, end.Status, "body: %s", end.Body)
+	call := end.lamlJSON(t)
+	assert.Equal(t, "completed", call["status"])
+	assert.Equal(t, json.Number("0.0135"), call["price"])
+	assert.Contains(t, string(end.Body), `"price":0.0135,`)
+	assert.Equal(t, "USD", call["price_unit"])
+	assert.Equal(t, "inbound", call["direction"])
+	assertRFC2822(t, call["end_time"])
+	assert.Equal(t, "Mon, 17 Feb 2025 15:00:00 +0000", call["start_time"])
+	types = ts.eventTypes(t, id)
+	assert.Equal(t, []string{domain.TypeCallRoutingChanged, domain.TypeCallTerminated}, types[len(types)-2:])
+
+	again := ts.lamlDo(t, "POST", path+"/"+id, acctA, tokenA, formBody("Status", "completed"))
+	assertLAMLError(t, again, http.StatusConflict, 21220)
+
+	// An update without parameters changes nothing and answers the call.
+	same := ts.lamlDo(t, "POST", path+"/"+id, acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, same.Status, "body: %s", same.Body)
+	assert.Len(t, ts.eventTypes(t, id), len(types))
+}
+
+func TestLAMLListPagingAndFilters(t *testing.T) {
+	// Goal: the list is newest first, pages by PageSize with Twilio's paging
+	// fields, follows next_page_uri to the end, and filters by To, From,
+	// Status and StartTime (=, >, <).
+	ts := newTestServer(t)
+	starts := []string{"2025-01-01T10:00:00Z", "2025-01-02T10:00:00Z", "2025-01-02T18:00:00Z", "2025-01-03T10:00:00Z", "2025-01-04T10:00:00Z"}
+	ids := make([]string, len(starts))
+	for i, st := range starts {
+		status := "INCOMING_CALL"
+		if i%2 == 1 {
+			status = "MISSED"
+		}
+		ids[i] = ts.createVoiceCall(t, tokenA, "src-list-"+st, map[string]any{
+			"startedAt": st, "status": status, "to": "+1415555090" + string(rune('0'+i)),
+		})
+	}
+	ts.createVoiceCall(t, tokenB, "src-list-b", nil) // another account's: never listed
+
+	for _, prefix := range lamlPrefixes {
+		t.Run("Paging"+prefix, func(t *testing.T) {
+			next := lamlCallsPath(prefix, acctA) + ".json?PageSize=2"
+			var seen []string
+			for page := 0; next != ""; page++ {
+				require.Less(t, page, 10, "paging does not end")
+				res := ts.lamlDo(t, "GET", next, acctA, tokenA, "")
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				list := res.JSON(t)
+				assert.Equal(t, float64(page), list["page"])
+				assert.Equal(t, float64(2), list["page_size"])
+				assert.Equal(t, float64(page*2), list["start"])
+				calls := list["calls"].([]any)
+				assert.Equal(t, float64(page*2+max(len(calls)-1, 0)), list["end"])
+				assert.True(t, strings.HasPrefix(list["first_page_uri"].(string), lamlCallsPath(prefix, acctA)+".json?"))
+				assert.Equal(t, next, list["uri"])
+				if page == 0 {
+					assert.Nil(t, list["previous_page_uri"])
+				}
+				for _, c := range calls {
+					seen = append(seen, c.(map[string]any)["sid"].(string))
+				}
+				next, _ = list["next_page_uri"].(string)
+			}
+			want := slices.Clone(ids)
+			slices.Reverse(want)
+			assert.Equal(t, want, seen, "newest start first, each call once")
+		})
+	}
+
+	list := func(t *testing.T, query string) []string {
+		t.Helper()
+		res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"?"+query, acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		var out []string
+		for _, c := range res.JSON(t)["calls"].([]any) {
+			out = append(out, c.(map[string]any)["sid"].(string))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name, query string
+		want        []string
+	}{
+		{"To", url.Values{"To": {"+14155550902"}}.Encode(), []string{ids[2]}},
+		{"From", url.Values{"From": {"+14155550148"}}.Encode(), []string{ids[4], ids[3], ids[2], ids[1], ids[0]}},
+		{"FromNone", url.Values{"From": {"+19995550148"}}.Encode(), nil},
+		{"Status", "Status=no-answer", []string{ids[3], ids[1]}},
+		{"StartTimeDay", "StartTime=2025-01-02", []string{ids[2], ids[1]}},
+		{"StartTimeAfter", url.Values{"StartTime>": {"2025-01-03"}}.Encode(), []string{ids[4], ids[3]}},
+		{"StartTimeBefore", url.Values{"StartTime<": {"2025-01-02"}}.Encode(), []string{ids[2], ids[1], ids[0]}},
+		{"StartTimeRange", url.Values{"StartTime>": {"2025-01-02"}, "StartTime<": {"2025-01-03"}}.Encode(), []string{ids[3], ids[2], ids[1]}},
+		{"StartTimeInstant", url.Values{"StartTime>": {"2025-01-02T12:00:00Z"}}.Encode(), []string{ids[4], ids[3], ids[2]}},
+		{"StatusAndTime", url.Values{"Status": {"ringing"}, "StartTime<": {"2025-01-02"}}.Encode(), []string{ids[2], ids[0]}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, list(t, tc.query))
+		})
+	}
+
+	// Filters are repeated in the page URIs.
+	res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"?Status=no-answer&PageSize=1", acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status)
+	next := res.JSON(t)["next_page_uri"].(string)
+	assert.Contains(t, next, "Status=no-answer")
+	res = ts.lamlDo(t, "GET", next, acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	page1 := res.JSON(t)
+	assert.Equal(t, ids[1], page1["calls"].([]any)[0].(map[string]any)["sid"])
+	assert.Equal(t, page1["first_page_uri"], page1["previous_page_uri"])
+}
+
+func TestLAMLAccountIsolation(t *testing.T) {
+	// Goal: the path's AccountSid must be the caller's own (401, 20003, as
+	// Twilio answers); another account's call is a 404 (20404) on fetch and
+	// update, and is never listed; bad credentials are a 401.
+	ts := newTestServer(t)
+	sid := ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	n := len(ts.events(t))
+	for _, prefix := range lamlPrefixes {
+		pathA, pathB := lamlCallsPath(prefix, acctA), lamlCallsPath(prefix, acctB)
+		assertLAMLError(t, ts.lamlDo(t, "GET", pathA+"/"+sid, acctB, tokenB, ""), 401, 20003)
+		assertLAMLError(t, ts.lamlDo(t, "GET", pathA+".json", acctB, tokenB, ""), 401, 20003)
+		assertLAMLError(t, ts.lamlDo(t, "POST", pathA, acctB, tokenB, formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com")), 401, 20003)
+		body := assertLAMLError(t, ts.lamlDo(t, "GET", pathB+"/"+sid+".json", acctB, tokenB, ""), 404, 20404)
+		assert.Equal(t, "The requested resource "+pathB+"/"+sid+".json was not found", body["message"])
+		assertLAMLError(t, ts.lamlDo(t, "POST", pathB+"/"+sid, acctB, tokenB, formBody("Status", "canceled")), 404, 20404)
+		res := ts.lamlDo(t, "GET", pathB, acctB, tokenB, "")
+		require.Equal(t, http.StatusOK, res.Status)
+		assert.Empty(t, res.JSON(t)["calls"])
+		assertLAMLError(t, ts.lamlDo(t, "GET", pathA, "", "", ""), 401, 20003)
+		assertLAMLError(t, ts.lamlDo(t, "GET", pathA, acctA, tokenB, ""), 401, 20003)
+		assertLAMLError(t, ts.lamlDo(t, "GET", pathA, acctA, "wrong", ""), 401, 20003)
+		res = ts.lamlDo(t, "GET", pathA, "", "", "", "Authorization", "Bearer "+tokenA)
+		assertLAMLError(t, res, 401, 20003)
+	}
+	assert.Len(t, ts.events(t), n)
+}
+
+func TestLAMLBadInputs(t *testing.T) {
+	// Goal: every malformed or unacceptable LaML request is a 4xx in
+	// Twilio's body, with a code and a message naming the parameter, and
+	// appends nothing.
+	ts := newTestServer(t)
+	sid := ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	n := len(ts.events(t))
+	calls := lamlCallsPath(lamlPrefix, acctA)
+	good := []string{"From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml"}
+	without := func(name string) string {
+		var out []string
+		for i := 0; i < len(good); i += 2 {
+			if good[i] != name {
+				out = append(out, good[i], good[i+1])
+			}
+		}
+		return formBody(out...)
+	}
+	with := func(pairs ...string) string { return formBody(append(append([]string(nil), good...), pairs...)...) }
+	for _, tc := range []struct {
+		name, method, path, body, contentType string
+		status, code                          int
+		field                                 string
+	}{
+		{"CreateNoTo", "POST", calls, without("To"), "", 400, 21201, "To"},
+		{"CreateNoFrom", "POST", calls, without("From"), "", 400, 21213, "From"},
+		{"CreateNoUrl", "POST", calls + ".json", without("Url"), "", 400, 21205, "Url"},
+		{"CreateBadTo", "POST", calls, formBody("From", "+14155550100", "To", "555", "Url", "https://example.com"), "", 422, 21211, "To"},
+		{"CreateBadFrom", "POST", calls, formBody("From", "nobody", "To", "+14155550101", "Url", "https://example.com"), "", 422, 21212, "From"},
+		{"CreateBadUrl", "POST", calls, formBody("From", "+14155550100", "To", "+14155550101", "Url", "ftp://x"), "", 422, 21205, "Url"},
+		{"CreateBadMethod", "POST", calls, with("Method", "PUT"), "", 422, 20001, "Method"},
+		{"CreateBadStatusCallback", "POST", calls, with("StatusCallback", "not a url"), "", 422, 20001, "StatusCallback"},
+		{"CreateBadStatusCallbackMethod", "POST", calls, with("StatusCallbackMethod", "DELETE"), "", 422, 20001, "StatusCallbackMethod"},
+		{"CreateBadFallbackUrl", "POST", calls, with("FallbackUrl", "//x"), "", 422, 20001, "FallbackUrl"},
+		{"CreateJSONObjectValue", "POST", calls, `{"From": {"a": 1}, "To": "+14155550101", "Url": "https://example.com"}`, "", 400, 21213, "From"},
+		{"CreateJSONMalformed", "POST", calls, `{"From": `, "", 400, 20001, ""},
+		{"CreateJSONArray", "POST", calls, `[1]`, "application/json", 400, 20001, ""},
+		{"CreateBadForm", "POST", calls, "From=%zz", "", 400, 20001, ""},
+		{"CreateBadContentType", "POST", calls, with(), "text/xml", 415, 20001, "Content-Type"},
+		{"CreateBadMediaType", "POST", calls, with(), "a/b/c;;", 400, 20001, "Content-Type"},
+		{"UpdateBadStatus", "POST", calls + "/" + sid, formBody("Status", "in-progress"), "", 422, 20001, "Status"},
+		{"UpdateUnknownStatus", "POST", calls + "/" + sid + ".json", formBody("Status", "hangup"), "", 422, 20001, "Status"},
+		{"UpdateBadUrl", "POST", calls + "/" + sid, formBody("Url", "nope"), "", 422, 21205, "Url"},
+		{"UpdateBadMethod", "POST", calls + "/" + sid, formBody("Method", "PATCH"), "", 422, 20001, "Method"},
+		{"UpdateBadFallbackMethod", "POST", calls + "/" + sid, formBody("FallbackMethod", "x"), "", 422, 20001, "FallbackMethod"},
+		{"UpdateUnknownSid", "POST", calls + "/" + uuid.NewString(), formBody("Status", "canceled"), "", 404, 20404, ""},
+		{"UpdateBadSid", "POST", calls + "/CA123.json", formBody("Status", "canceled"), "", 404, 20404, ""},
+		{"FetchUnknownSid", "GET", calls + "/" + uuid.NewString() + ".json", "", "", 404, 20404, ""},
+		{"FetchBadSid", "GET", calls + "/not-a-sid", "", "", 404, 20404, ""},
+		{"ListBadPageSize", "GET", calls + "?PageSize=0", "", "", 422, 20001, "PageSize"},
+		{"ListHugePageSize", "GET", calls + "?PageSize=5000", "", "", 422, 20001, "PageSize"},
+		{"ListBadPage", "GET", calls + "?Page=-1", "", "", 422, 20001, "Page"},
+		{"ListPageWithoutToken", "GET", calls + "?Page=3", "", "", 422, 20001, "Page"},
+		{"ListBadStatus", "GET", calls + "?Status=ended", "", "", 422, 20001, "Status"},
+		{"ListBadStartTime", "GET", calls + "?StartTime=yesterday", "", "", 422, 20001, "StartTime"},
+		{"ListBadStartTimeAfter", "GET", calls + "?" + url.Values{"StartTime>": {"2025-02-30"}}.Encode(), "", "", 422, 20001, "StartTime>"},
+		{"ListBadPageToken", "GET", calls + "?Page=1&PageToken=%21%21garbage", "", "", 400, 20001, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var headers []string
+			if tc.contentType != "" {
+				headers = []string{"Content-Type", tc.contentType}
+			}
+			res := ts.lamlDo(t, tc.method, tc.path, acctA, tokenA, tc.body, headers...)
+			if tc.name == "ListBadPageToken" {
+				// The cursor is the read models' to judge: any 4xx will do.
+				assert.True(t, res.Status >= 400 && res.Status < 500, "status %d: %s", res.Status, res.Body)
+				return
+			}
+			body := assertLAMLError(t, res, tc.status, tc.code)
+			if tc.field != "" {
+				assert.Contains(t, body["message"], tc.field)
+			}
+		})
+	}
+	assert.Len(t, ts.events(t), n, "no bad request appended anything")
+}
+
+func TestLAMLIdempotentCreate(t *testing.T) {
+	// Goal: a create retried with its Idempotency-Key answers the first
+	// response and creates no second call.
+	ts := newTestServer(t)
+	body := formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml")
+	path := lamlCallsPath("", acctA) + ".json"
+	first := ts.lamlDo(t, "POST", path, acctA, tokenA, body, "Idempotency-Key", "laml-1")
+	require.Equal(t, http.StatusCreated, first.Status, "body: %s", first.Body)
+	n := len(ts.events(t))
+	second := ts.lamlDo(t, "POST", path, acctA, tokenA, body, "Idempotency-Key", "laml-1")
+	assert.Equal(t, http.StatusCreated, second.Status)
+	assert.Equal(t, string(first.Body), string(second.Body))
+	assert.Len(t, ts.events(t), n)
+}
+
+func TestLAMLRenderQualityAndPrice(t *testing.T) {
+	// Goal: the LaML view writes price and audio_in_mos from the decimals'
+	// digits (never through a float), and the quality figures when known.
+	mos := domain.MustParseDecimal("4.30")
+	rtt, lost := int64(42), int64(3)
+	parent := uuid.New()
+	c := domain.Call{
+		ID: uuid.New(), AccountID: acctA, Direction: domain.DirectionOutbound, Status: domain.StatusCompleted,
+		From: "+442071838750", To: "sip:alice@example.com", ParentCallID: &parent,
+		Price:   &domain.Price{Rate: domain.MustParseDecimal("0.01"), Total: domain.MustParseDecimal("123456789012345678.000000000001"), Currency: "EUR"},
+		Quality: &domain.Quality{AudioInMOS: &mos, SIPResultCode: "200", AudioRTTAvgMs: &rtt, AudioOutLostPackets: &lost},
+	}
+	b, err := json.Marshal(renderLAMLCall(&c, ""))
+	require.NoError(t, err)
+	s := string(b)
+	assert.Contains(t, s, `"price":123456789012345678.000000000001,`)
+	assert.Contains(t, s, `"price_unit":"EUR"`)
+	assert.Contains(t, s, `"audio_in_mos":4.30,`)
+	assert.Contains(t, s, `"audio_rtt_avg":42,`)
+	assert.Contains(t, s, `"audio_out_lost":3}`)
+	assert.Contains(t, s, `"audio_rtt_min":null`)
+	assert.Contains(t, s, `"sip_result_code":"200"`)
+	assert.Contains(t, s, `"direction":"outbound-dial"`)
+	assert.Contains(t, s, `"parent_call_sid":"`+parent.String()+`"`)
+	assert.Contains(t, s, `"formatted_from":"+442071838750"`)
+	assert.Contains(t, s, `"to_formatted":"sip:alice@example.com"`)
+}
+
+func FuzzLAMLRequest(f *testing.F) {
+	// Goal: no body, content type or query makes the LaML routes panic or
+	// answer 5xx.
+	ts := newTestServer(f)
+	sid := ts.createLAMLCall(f, "+14155550100", "+14155550101")
+	f.Add(formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml"), "application/x-www-form-urlencoded", uint8(0), "")
+	f.Add(`{"From": "+14155550100", "To": "client:bob", "Url": "https://example.com", "Method": "get"}`, "application/json", uint8(0), "")
+	f.Add(formBody("Status", "canceled", "Url", "https://example.com/x"), "", uint8(1), "")
+	f.Add(`{"Status": 1, "Url": true, "x": null}`, "application/json; charset=utf-8", uint8(1), "")
+	f.Add("", "", uint8(2), "PageSize=2&Status=queued&StartTime%3E=2025-01-01&StartTime%3C=2025-01-01T00:00:00%2B02:00")
+	f.Add("", "", uint8(2), "Page=1&PageToken=abc")
+	f.Fuzz(func(t *testing.T, body, contentType string, route uint8, query string) {
+		contentType = strings.Map(func(r rune) rune {
+			if r < 0x20 || r > 0x7e {
+				return -1
+			}
+			return r
+		}, contentType)
+		if p, err := decodeLAMLForm([]byte(body)); err == nil {
+			_, _ = decodeLAMLCreate(p)
+		}
+		if p, err := decodeLAMLJSON([]byte(body)); err == nil {
+			_, _ = decodeLAMLUpdate(p, uuid.New(), acctA, time.Now())
+		}
+		if q, err := url.ParseQuery(query); err == nil {
+			_, _ = decodeLAMLList(q, acctA)
+		}
+		method, path := "POST", lamlCallsPath(lamlPrefix, acctA)
+		switch route % 3 {
+		case 1:
+			path += "/" + sid
+		case 2:
+			method, path = "GET", path+".json?"+url.PathEscape(query)
+		}
+		var headers []string
+		if contentType != "" {
+			headers = []string{"Content-Type", contentType}
+		}
+		res := ts.lamlDo(t, method, path, acctA, tokenA, body, headers...)
+		if res.Status >= 500 {
+			t.Fatalf("%s %s answered %d: %s", method, path, res.Status, res.Body)
+		}
+	})
+}

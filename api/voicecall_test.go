@@ -1,0 +1,321 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// voiceCallBody returns a complete, valid VoiceCall body for sourceID, with
+// the given fields replaced (a nil value removes the field).
+func voiceCallBody(t testing.TB, sourceID string, with map[string]any) string {
+	t.Helper()
+	b := map[string]any{
+		"staffId":      "d290f1ee-6c54-4b01-90e6-d701748f0851",
+		"clientId":     "c1f0e7aa-1111-4b01-90e6-d701748f0852",
+		"from":         "+14155550148",
+		"to":           "+14155550901",
+		"direction":    "INBOUND",
+		"status":       "INCOMING_CALL",
+		"priceRate":    "0.050",
+		"totalPrice":   "1.50",
+		"provider":     "VONAGE",
+		"sourceId":     sourceID,
+		"duration":     120,
+		"summary":      "Client called to ask about their account balance",
+		"externalLink": "https://example.com/call-details",
+		"appName":      "frontdesk",
+		"recordingId":  "rec-001",
+		"externalId":   "ext-call-001",
+	}
+	for k, v := range with {
+		if v == nil {
+			delete(b, k)
+			continue
+		}
+		b[k] = v
+	}
+	out, err := json.Marshal(b)
+	require.NoError(t, err)
+	return string(out)
+}
+
+// createVoiceCall creates a call on the VoiceCall surface and returns its id.
+func (ts *testServer) createVoiceCall(t testing.TB, token, sourceID string, with map[string]any) string {
+	t.Helper()
+	res := ts.do(t, "POST", "/v1/voice-calls", token, voiceCallBody(t, sourceID, with))
+	require.Equal(t, http.StatusCreated, res.Status, "body: %s", res.Body)
+	id, _ := res.JSON(t)["id"].(string)
+	require.NotEmpty(t, id)
+	return id
+}
+
+// canonicalStatus folds a call's stream from the store and returns its
+// canonical status.
+func (ts *testServer) canonicalStatus(t testing.TB, id string) domain.Status {
+	t.Helper()
+	st, err := ts.api.LoadCall(context.Background(), uuid.MustParse(id))
+	require.NoError(t, err)
+	require.True(t, st.Exists())
+	return st.Call.Status
+}
+
+func TestVoiceCallCreateReadUpdate(t *testing.T) {
+	// Goal: a VoiceCall created, read and updated comes back exactly as
+	// written: camelCase fields, upper-case enums, prices as strings with
+	// their scale, the status verbatim; its id is CallIDFor(vonage, sourceId).
+	ts := newTestServer(t)
+	res := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "call-src-001", map[string]any{
+		"startedAt": "2025-02-17T16:00:00+01:00", "handledByStaffId": "staff-9",
+	}))
+	require.Equal(t, http.StatusCreated, res.Status, "body: %s", res.Body)
+	want := domain.CallIDFor(acctA, "VONAGE", "call-src-001").String()
+	got := res.JSON(t)
+	assert.Equal(t, want, got["id"])
+	assert.Equal(t, "/v1/voice-calls/"+want, res.Header.Get("Location"))
+	assert.Regexp(t, `^"[0-9]+"$`, res.Header.Get("ETag"), "the ETag is a quoted revision")
+	expect := map[string]any{
+		"staffId": "d290f1ee-6c54-4b01-90e6-d701748f0851", "clientId": "c1f0e7aa-1111-4b01-90e6-d701748f0852",
+		"from": "+14155550148", "to": "+14155550901", "direction": "INBOUND", "status": "INCOMING_CALL",
+		"priceRate": "0.050", "totalPrice": "1.50", "provider": "VONAGE", "sourceId": "call-src-001",
+		"duration": float64(120), "summary": "Client called to ask about their account balance",
+		"externalLink": "https://example.com/call-details", "appName": "frontdesk", "recordingId": "rec-001",
+		"externalId": "ext-call-001", "handledByStaffId": "staff-9", "startedAt": "2025-02-17T15:00:00.000Z",
+	}
+	for k, v := range expect {
+		assert.Equal(t, v, got[k], k)
+	}
+	for _, k := range []string{"createdAt", "updatedAt"} {
+		assert.NotEmpty(t, got[k], k)
+	}
+	assert.Equal(t, domain.StatusRinging, ts.canonicalStatus(t, want))
+
+	read := ts.do(t, "GET", "/v1/voice-calls/"+want, tokenA, "")
+	require.Equal(t, http.StatusOK, read.Status, "body: %s", read.Body)
+	assert.Equal(t, compactJSON(t, res.Body), compactJSON(t, read.Body))
+	assert.NotEmpty(t, read.Header.Get("ETag"))
+
+	upd := ts.do(t, "PUT", "/v1/voice-calls/"+want, tokenA, voiceCallBody(t, "call-src-001", map[string]any{
+		"status": "ANSWERED_BY_STAFF", "totalPrice": "2.500", "summary": "updated",
+	}))
+	require.Equal(t, http.StatusOK, upd.Status, "body: %s", upd.Body)
+	u := upd.JSON(t)
+	assert.Equal(t, "ANSWERED_BY_STAFF", u["status"])
+	assert.Equal(t, "2.500", u["totalPrice"])
+	assert.Equal(t, "updated", u["summary"])
+	assert.Equal(t, "staff-9", u["handledByStaffId"], "a field the PUT leaves out is kept")
+	assert.Equal(t, domain.StatusInProgress, ts.canonicalStatus(t, want))
+	read = ts.do(t, "GET", "/v1/voice-calls/"+want, tokenA, "")
+	assert.Equal(t, compactJSON(t, upd.Body), compactJSON(t, read.Body))
+
+	// The same PUT again changes nothing and appends nothing.
+	n := len(ts.events(t))
+	again := ts.do(t, "PUT", "/v1/voice-calls/"+want, tokenA, voiceCallBody(t, "call-src-001", map[string]any{
+		"status": "ANSWERED_BY_STAFF", "totalPrice": "2.500", "summary": "updated",
+	}))
+	assert.Equal(t, http.StatusOK, again.Status)
+	assert.Len(t, ts.events(t), n)
+}
+
+func TestVoiceCallStatusMapping(t *testing.T) {
+	// Goal: every VoiceCall status maps onto the canonical machine as issue
+	// 3 says, and reads back verbatim.
+	ts := newTestServer(t)
+	for word, canonical := range map[string]domain.Status{
+		"INCOMING_CALL":              domain.StatusRinging,
+		"ANSWERED_BY_STAFF":          domain.StatusInProgress,
+		"ANSWERED_BY_CALLS_PROVIDER": domain.StatusInProgress,
+		"MISSED":                     domain.StatusNoAnswer,
+		"MISSED_CALL_HANDLED":        domain.StatusNoAnswer,
+		"VOICEMAIL_RECEIVED":         domain.StatusCompleted,
+	} {
+		t.Run(word, func(t *testing.T) {
+			id := ts.createVoiceCall(t, tokenA, "src-"+word, map[string]any{"status": word})
+			assert.Equal(t, canonical, ts.canonicalStatus(t, id))
+			res := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, res.Status)
+			assert.Equal(t, word, res.JSON(t)["status"])
+		})
+	}
+	t.Run("MissedThenHandled", func(t *testing.T) {
+		// Two words with one canonical status: the word changes, the
+		// status does not move.
+		id := ts.createVoiceCall(t, tokenA, "src-missed-handled", map[string]any{"status": "MISSED"})
+		res := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "src-missed-handled", map[string]any{"status": "MISSED_CALL_HANDLED"}))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		assert.Equal(t, "MISSED_CALL_HANDLED", res.JSON(t)["status"])
+		assert.Equal(t, domain.StatusNoAnswer, ts.canonicalStatus(t, id))
+	})
+}
+
+func TestVoiceCallPriceMustBeString(t *testing.T) {
+	// Goal: priceRate and totalPrice given as JSON numbers are a 422 that
+	// names the field and says it must be a string; nothing is written.
+	ts := newTestServer(t)
+	for _, field := range []string{"priceRate", "totalPrice"} {
+		for _, num := range []any{1.5, 0, json.Number("-0.05")} {
+			res := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "src-num", map[string]any{field: num}))
+			assert.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)
+			body := res.JSON(t)
+			assert.Equal(t, field, body["field"])
+			assert.Contains(t, body["message"], "not a JSON number")
+		}
+	}
+	assert.Empty(t, ts.events(t))
+}
+
+func TestVoiceCallPutOnNonVonageCall(t *testing.T) {
+	// Goal: a PUT on a call whose provider is not Vonage (here one created
+	// on the LaML surface, provider signalwire) is a 409 that says so.
+	ts := newTestServer(t)
+	res := ts.lamlDo(t, "POST", lamlCallsPath("", acctA)+".json", acctA, tokenA,
+		formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml"))
+	require.Equal(t, http.StatusCreated, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["sid"].(string)
+	n := len(ts.events(t))
+	put := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "src-x", nil))
+	assert.Equal(t, http.StatusConflict, put.Status, "body: %s", put.Body)
+	body := put.JSON(t)
+	assert.Equal(t, "provider", body["field"])
+	assert.Contains(t, body["message"], "signalwire")
+	assert.Equal(t, "false", put.Header.Get("x-should-retry"))
+	assert.Len(t, ts.events(t), n)
+	// The call is readable on the VoiceCall surface all the same.
+	get := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, get.Status)
+	assert.Equal(t, "SIGNALWIRE", get.JSON(t)["provider"])
+	assert.Equal(t, "OUTBOUND", get.JSON(t)["direction"])
+}
+
+func TestVoiceCallConflictsAndIsolation(t *testing.T) {
+	// Goal: a second POST of one sourceId is a 409; another account's call
+	// is a 404 on every route, and the same sourceId in two accounts is two
+	// calls; a PUT with another sourceId is a 409.
+	ts := newTestServer(t)
+	id := ts.createVoiceCall(t, tokenA, "src-iso", nil)
+	dup := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "src-iso", nil))
+	assert.Equal(t, http.StatusConflict, dup.Status)
+	assert.Equal(t, "sourceId", dup.JSON(t)["field"])
+
+	assert.Equal(t, http.StatusNotFound, ts.do(t, "GET", "/v1/voice-calls/"+id, tokenB, "").Status)
+	assert.Equal(t, http.StatusNotFound, ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenB, voiceCallBody(t, "src-iso", nil)).Status)
+	idB := ts.createVoiceCall(t, tokenB, "src-iso", nil)
+	assert.NotEqual(t, id, idB)
+
+	other := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "src-other", nil))
+	assert.Equal(t, http.StatusConflict, other.Status)
+	assert.Equal(t, "sourceId", other.JSON(t)["field"])
+
+	assert.Equal(t, http.StatusNotFound, ts.do(t, "PUT", "/v1/voice-calls/"+uuid.NewString(), tokenA, voiceCallBody(t, "src-new", nil)).Status)
+	assert.Equal(t, http.StatusUnauthorized, ts.do(t, "GET", "/v1/voice-calls/"+id, "", "").Status)
+	assert.Equal(t, http.StatusUnauthorized, ts.do(t, "POST", "/v1/voice-calls", "wrong", voiceCallBody(t, "src-auth", nil)).Status)
+}
+
+func TestVoiceCallIdempotentCreate(t *testing.T) {
+	// Goal: a POST retried with its Idempotency-Key answers the first
+	// response and appends nothing.
+	ts := newTestServer(t)
+	body := voiceCallBody(t, "src-idem", nil)
+	first := ts.do(t, "POST", "/v1/voice-calls", tokenA, body, "Idempotency-Key", "k-1")
+	require.Equal(t, http.StatusCreated, first.Status)
+	n := len(ts.events(t))
+	second := ts.do(t, "POST", "/v1/voice-calls", tokenA, body, "Idempotency-Key", "k-1")
+	assert.Equal(t, http.StatusCreated, second.Status)
+	assert.Equal(t, string(first.Body), string(second.Body))
+	assert.Len(t, ts.events(t), n)
+}
+
+func TestVoiceCallBadInputs(t *testing.T) {
+	// Goal: every malformed or unacceptable request is a 4xx that names the
+	// field at fault, and nothing is appended.
+	ts := newTestServer(t)
+	existing := ts.createVoiceCall(t, tokenA, "src-existing", nil)
+	n := len(ts.events(t))
+	type tc struct {
+		name   string
+		body   string
+		status int
+		field  string
+	}
+	cases := []tc{
+		{"EmptyBody", "", 400, ""},
+		{"NotJSON", "{nope", 400, ""},
+		{"Array", "[]", 400, ""},
+		{"Trailing", voiceCallBody(t, "s", nil) + "{}", 400, ""},
+		{"DirectionLowerCase", voiceCallBody(t, "s", map[string]any{"direction": "inbound"}), 422, "direction"},
+		{"StatusLowerCase", voiceCallBody(t, "s", map[string]any{"status": "missed"}), 422, "status"},
+		{"StatusUnknown", voiceCallBody(t, "s", map[string]any{"status": "ANSWERED"}), 422, "status"},
+		{"ProviderLowerCase", voiceCallBody(t, "s", map[string]any{"provider": "vonage"}), 422, "provider"},
+		{"ProviderOther", voiceCallBody(t, "s", map[string]any{"provider": "TWILIO"}), 422, "provider"},
+		{"FromNotE164", voiceCallBody(t, "s", map[string]any{"from": "4155550148"}), 422, "from"},
+		{"ToNotE164", voiceCallBody(t, "s", map[string]any{"to": "+1 415"}), 422, "to"},
+		{"PriceNotDecimal", voiceCallBody(t, "s", map[string]any{"priceRate": "cheap"}), 422, "priceRate"},
+		{"PriceExponent", voiceCallBody(t, "s", map[string]any{"totalPrice": "1e3"}), 422, "totalPrice"},
+		{"PriceNegative", voiceCallBody(t, "s", map[string]any{"totalPrice": "-1.00"}), 422, "totalPrice"},
+		{"PriceBool", voiceCallBody(t, "s", map[string]any{"totalPrice": true}), 400, "totalPrice"},
+		{"PriceNull", voiceCallBody(t, "s", map[string]any{"priceRate": json.RawMessage("null")}), 400, "priceRate"},
+		{"DurationString", voiceCallBody(t, "s", map[string]any{"duration": "120"}), 400, "duration"},
+		{"DurationFraction", voiceCallBody(t, "s", map[string]any{"duration": 1.5}), 400, "duration"},
+		{"DurationNegative", voiceCallBody(t, "s", map[string]any{"duration": -1}), 422, "duration"},
+		{"StaffIDNumber", voiceCallBody(t, "s", map[string]any{"staffId": 7}), 400, "staffId"},
+		{"StartedAtBad", voiceCallBody(t, "s", map[string]any{"startedAt": "yesterday"}), 422, "startedAt"},
+		{"SourceIDEmpty", voiceCallBody(t, "", nil), 422, "sourceId"},
+	}
+	for _, f := range []string{"staffId", "clientId", "from", "to", "direction", "status", "priceRate",
+		"totalPrice", "provider", "sourceId", "duration", "summary", "externalLink", "appName",
+		"recordingId", "externalId"} {
+		cases = append(cases, tc{"Missing_" + f, voiceCallBody(t, "s", map[string]any{f: nil}), 400, f})
+	}
+	for _, c := range cases {
+		for _, route := range []struct{ method, path string }{
+			{"POST", "/v1/voice-calls"},
+			{"PUT", "/v1/voice-calls/" + existing},
+		} {
+			t.Run(c.name+"_"+route.method, func(t *testing.T) {
+				res := ts.do(t, route.method, route.path, tokenA, c.body)
+				assert.Equal(t, c.status, res.Status, "body: %s", res.Body)
+				body := res.JSON(t)
+				assert.Equal(t, float64(c.status), body["statusCode"])
+				if c.field != "" {
+					assert.Equal(t, c.field, body["field"], "body: %s", res.Body)
+					assert.Contains(t, body["message"], c.field)
+				}
+			})
+		}
+	}
+	for _, path := range []string{"/v1/voice-calls/not-a-uuid", "/v1/voice-calls/" + uuid.NewString()} {
+		assert.Equal(t, http.StatusNotFound, ts.do(t, "GET", path, tokenA, "").Status, path)
+		assert.Equal(t, http.StatusNotFound, ts.do(t, "PUT", path, tokenA, voiceCallBody(t, "src-existing", nil)).Status, path)
+	}
+	assert.Len(t, ts.events(t), n, "no bad request appended anything")
+}
+
+func FuzzVoiceCallRequest(f *testing.F) {
+	// Goal: no body makes the VoiceCall routes panic or answer 5xx.
+	ts := newTestServer(f)
+	existing := ts.createVoiceCall(f, tokenA, "src-fuzz", nil)
+	f.Add(voiceCallBody(f, "src-fuzz-1", nil), false)
+	f.Add(voiceCallBody(f, "src-fuzz", map[string]any{"status": "ANSWERED_BY_STAFF"}), true)
+	f.Add(`{"priceRate": 1.5}`, false)
+	f.Add(`{"duration": 1e400, "startedAt": "2025-13-01T00:00:00Z"}`, true)
+	f.Add(`{"totalPrice": "99999999999999999999999999999.99999999999999"}`, false)
+	f.Add(`null`, false)
+	f.Fuzz(func(t *testing.T, body string, put bool) {
+		_, _ = decodeVoiceCall([]byte(body))
+		method, path := "POST", "/v1/voice-calls"
+		if put {
+			method, path = "PUT", "/v1/voice-calls/"+existing
+		}
+		res := ts.do(t, method, path, tokenA, body)
+		if res.Status >= 500 {
+			t.Fatalf("%s %s answered %d: %s", method, path, res.Status, res.Body)
+		}
+	})
+}
