@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"strings"
 	"testing"
@@ -194,12 +195,31 @@ func flipIn(t *testing.T, part []byte) func(v []byte) []byte {
 	}
 }
 
+// reseal rewrites the record checksum (the last 4 bytes, CRC-32C of every
+// byte before it) after change, as a deliberate tamperer would, so that the
+// record decodes and only the hash chains can catch the change.
+func reseal(change func(v []byte) []byte) func(v []byte) []byte {
+	return func(v []byte) []byte {
+		v = change(v)
+		binary.BigEndian.PutUint32(v[len(v)-4:], crc32.Checksum(v[:len(v)-4], crc32.MakeTable(crc32.Castagnoli)))
+		return v
+	}
+}
+
+// crcLen is the size of the record checksum that ends every stored value.
+const crcLen = 4
+
 func TestVerifyDetectsTampering(t *testing.T) {
-	// Goal: changing any one byte of a stored event (its content, its
-	// identity, its stored hashes, its framing) makes Verify fail, naming
-	// that event, and nothing before it. Offsets follow the record layout in
-	// the embedded package's doc.go.
+	// Goal: changing any one byte of a stored event makes Verify fail,
+	// naming that event and nothing before it. Damage (a flipped byte) is
+	// caught by the record checksum as an undecodable record; a deliberate
+	// change with the checksum recomputed is caught by the hash chains,
+	// whatever it touched: content, identity, the stored hashes. Offsets
+	// follow the record layout in the embedded package's doc.go.
 	const target = 37 // a position in the middle of the log
+	dataAt := func(e fixtureEvent, v []byte) int {
+		return len(v) - crcLen - len(e.event.Metadata) - 4 - len(e.event.Data)
+	}
 	cases := []struct {
 		name string
 		// change builds the tamper from the event as appended.
@@ -209,29 +229,27 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		reason      string
 	}{
 		{name: "data byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte {
-			return func(v []byte) []byte {
-				// The data is the value's last field but the metadata's.
-				n := len(v) - 4 - len(e.event.Metadata) - len(e.event.Data)
-				v[n] ^= 0x01
-				return v
-			}
+			return reseal(func(v []byte) []byte { v[dataAt(e, v)] ^= 0x01; return v })
 		}, reason: "content hashes to"},
 		{name: "metadata byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte {
-			return func(v []byte) []byte { v[len(v)-1] ^= 0x01; return v }
+			return reseal(func(v []byte) []byte { v[len(v)-crcLen-1] ^= 0x01; return v })
 		}, reason: "content hashes to"},
-		{name: "stream hash byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(40) }, reason: "stored hash"},
-		{name: "all hash byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(90) }, reason: "stored $all hash"},
-		{name: "event id byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(20) }, reason: "content hashes to"},
-		{name: "revision byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(16) }, reason: "revision"},
-		{name: "stream id byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipIn(t, []byte(e.stream)) }, reason: "stream starts at revision"},
-		{name: "type byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipIn(t, []byte(e.event.Type)) }, reason: "content hashes to"},
-		{name: "record version", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(0) }, undecodable: true},
+		{name: "stream hash byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return reseal(flipAt(40)) }, reason: "stored hash"},
+		{name: "all hash byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return reseal(flipAt(90)) }, reason: "stored $all hash"},
+		{name: "event id byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return reseal(flipAt(20)) }, reason: "content hashes to"},
+		{name: "revision byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return reseal(flipAt(16)) }, reason: "revision"},
+		{name: "stream id byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return reseal(flipIn(t, []byte(e.stream))) }, reason: "stream starts at revision"},
+		{name: "type byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return reseal(flipIn(t, []byte(e.event.Type))) }, reason: "content hashes to"},
+		{name: "record version", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return reseal(flipAt(0)) }, undecodable: true},
 		{name: "data length", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte {
-			return func(v []byte) []byte {
-				n := len(v) - 4 - len(e.event.Metadata) - len(e.event.Data) - 4
-				v[n] ^= 0x80
-				return v
-			}
+			return reseal(func(v []byte) []byte { v[dataAt(e, v)-4] ^= 0x80; return v })
+		}, undecodable: true},
+		{name: "damaged data byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte {
+			return func(v []byte) []byte { v[dataAt(e, v)] ^= 0x01; return v }
+		}, undecodable: true},
+		{name: "damaged recorded_at byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(8) }, undecodable: true},
+		{name: "damaged checksum", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte {
+			return func(v []byte) []byte { v[len(v)-1] ^= 0x01; return v }
 		}, undecodable: true},
 	}
 	for _, tc := range cases {

@@ -1,0 +1,549 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
+)
+
+// result is what one command run printed and returned.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runTool runs callledger with args against dataDir, as main would, with
+// buffers for its streams and stdin as given.
+func runTool(ctx context.Context, t *testing.T, dataDir string, stdin string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	env := Env{
+		Stdin:  strings.NewReader(stdin),
+		Stdout: &stdout,
+		Stderr: &stderr,
+		Getenv: func(k string) string {
+			if k == "CALLLEDGER_DATA" {
+				return dataDir
+			}
+			return ""
+		},
+	}
+	code := run(ctx, args, env)
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// genCall is a generated call: what its events say, to compare the tools'
+// output with.
+type genCall struct {
+	id       uuid.UUID
+	account  string
+	provider string
+	start    time.Time
+	// prices in the order the call was priced; the last one counts.
+	prices   []domain.Price
+	duration int64
+	deleted  bool
+}
+
+// events encodes the call's history as the API would write it.
+func (c *genCall) events(t testing.TB) []eventstore.EventData {
+	t.Helper()
+	at := c.start
+	var out []eventstore.EventData
+	add := func(e domain.Event) {
+		at = at.Add(time.Second)
+		data, err := domain.MarshalEvent(e)
+		require.NoError(t, err)
+		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: c.account,
+			Actor: "billing-test", RequestID: "req-" + uuid.NewString()[:8], Surface: domain.SurfaceCLI, Time: at})
+		require.NoError(t, err)
+		out = append(out, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: data, Metadata: md})
+	}
+	dir := domain.DirectionOutbound
+	start := c.start
+	add(domain.CallUpserted{Created: true, CallID: c.id, AccountID: c.account, Provider: c.provider,
+		ProviderID: "p-" + c.id.String(), Direction: &dir, StartedAt: &start})
+	if c.duration > 0 {
+		d := c.duration
+		add(domain.CallTimingChanged{DurationSeconds: &d})
+	}
+	for i, p := range c.prices {
+		ev := domain.CallPriced{Price: p}
+		if i > 0 {
+			prev := c.prices[i-1]
+			ev.PreviousPrice = &prev
+		}
+		add(ev)
+	}
+	if c.deleted {
+		add(domain.CallDeleted{DeletedAt: at.Add(time.Second)})
+	}
+	return out
+}
+
+// genCalls makes n calls over a few accounts, providers, currencies and
+// days, with prices of four decimal places, many re-priced (some into
+// another currency), some deleted, some never priced.
+func genCalls(seed uint64, n int) []*genCall {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	accounts := []string{"acme", "globex", "initech"}
+	providers := []string{"twilio", "vonage", "signalwire"}
+	currencies := []string{"USD", "USD", "USD", "EUR", "GBP"}
+	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	price := func() domain.Price {
+		total := decimal.New(rng.Int64N(100000), -4) // 0.0000 .. 9.9999, e.g. 0.0135
+		return domain.Price{Rate: domain.MustParseDecimal("0.0135"), Total: domain.NewDecimal(total), Currency: currencies[rng.IntN(len(currencies))]}
+	}
+	calls := make([]*genCall, n)
+	for i := range calls {
+		c := &genCall{
+			id:       uuid.New(),
+			account:  accounts[rng.IntN(len(accounts))],
+			provider: providers[rng.IntN(len(providers))],
+			start:    base.Add(time.Duration(rng.Int64N(int64(10 * 24 * time.Hour)))),
+			duration: rng.Int64N(3600),
+			deleted:  rng.IntN(20) == 0,
+		}
+		if rng.IntN(10) > 0 {
+			for range 1 + rng.IntN(4) {
+				c.prices = append(c.prices, price())
+			}
+		}
+		calls[i] = c
+	}
+	return calls
+}
+
+// seedLedger writes the calls' events into the embedded store of dataDir,
+// with writers concurrent enough for the group commit to make it quick.
+func seedLedger(t testing.TB, dataDir string, calls []*genCall) {
+	t.Helper()
+	store, err := embedded.Open(filepath.Join(dataDir, "events"), embedded.Options{
+		MemTableSize: 16 << 20, BlockCacheSize: 16 << 20, HeadCacheStreams: 1 << 12})
+	require.NoError(t, err)
+	const writers = 32
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(calls); i += writers {
+				c := calls[i]
+				if _, err := store.Append(context.Background(), domain.StreamID(c.id), eventstore.NoStream(), c.events(t)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.NoError(t, store.Close())
+}
+
+// flipStoredByte flips the byte at offset (from the end when negative) of
+// the stored value of the event at pos, in the closed store of dataDir.
+// With reseal it then recomputes the record checksum (CRC-32C of the value
+// but its last 4 bytes, see the embedded package's doc.go), as a deliberate
+// tamperer would; without, the flip is plain damage.
+func flipStoredByte(t *testing.T, dataDir string, pos uint64, offset int, reseal bool) {
+	t.Helper()
+	db, err := pebble.Open(filepath.Join(dataDir, "events"), &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation, Logger: quietPebble{}})
+	require.NoError(t, err)
+	key := binary.BigEndian.AppendUint64([]byte{'E'}, pos)
+	v, closer, err := db.Get(key)
+	require.NoError(t, err)
+	value := bytes.Clone(v)
+	require.NoError(t, closer.Close())
+	if offset < 0 {
+		offset += len(value)
+	}
+	value[offset] ^= 0x04
+	if reseal {
+		binary.BigEndian.PutUint32(value[len(value)-4:], crc32.Checksum(value[:len(value)-4], crc32.MakeTable(crc32.Castagnoli)))
+	}
+	require.NoError(t, db.Set(key, value, pebble.Sync))
+	require.NoError(t, db.Close())
+}
+
+type quietPebble struct{}
+
+func (quietPebble) Infof(string, ...any)         {}
+func (quietPebble) Errorf(string, ...any)        {}
+func (quietPebble) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
+
+func TestVerifyCommand(t *testing.T) {
+	// Goal: verify says ok with counts and the head hash on an intact
+	// ledger, and fails (exit 1) naming the event when one stored byte of
+	// its data, its metadata or its hash changed: damage is caught by the
+	// record checksum, a change with the checksum recomputed by the chains.
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		offset int
+		reseal bool
+		reason string
+	}{
+		{"TamperedMetadata", -7, true, "FAILED: position 17, stream call-"},
+		{"TamperedStreamHash", 40, true, "FAILED: position 17, stream call-"},
+		{"TamperedData", -300, true, "FAILED: position 17, stream call-"},
+		{"DamagedMetadata", -7, false, "event at position 17: checksum"},
+		{"DamagedData", -300, false, "event at position 17: checksum"},
+		{"DamagedRecordedAt", 5, false, "event at position 17: checksum"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			calls := genCalls(1, 40)
+			seedLedger(t, dir, calls)
+			res := runTool(ctx, t, dir, "", "verify")
+			require.Equal(t, 0, res.code, res.stderr)
+			assert.Regexp(t, `^ok: \d+ events in 40 streams, head position \d+, head hash [0-9a-f]{64}\n$`, res.stdout)
+
+			flipStoredByte(t, dir, 17, tc.offset, tc.reseal)
+			res = runTool(ctx, t, dir, "", "verify")
+			assert.Equal(t, 1, res.code)
+			assert.Contains(t, res.stdout, tc.reason)
+			assert.Contains(t, res.stderr, "position 17")
+		})
+	}
+}
+
+func TestVerifyCommandMissingStore(t *testing.T) {
+	// Goal: a wrong --data is an error, not a new empty ledger that verifies.
+	res := runTool(context.Background(), t, filepath.Join(t.TempDir(), "nowhere"), "", "verify")
+	assert.Equal(t, 1, res.code)
+	assert.NoDirExists(t, filepath.Join(t.TempDir(), "nowhere", "events"))
+}
+
+func TestExportImportCommands(t *testing.T) {
+	// Goal: export → import (from a file and from stdin) → verify gives a
+	// ledger with the same events, hashes and head hash; a second import
+	// into the same data directory is refused.
+	ctx := context.Background()
+	src := t.TempDir()
+	seedLedger(t, src, genCalls(2, 300))
+	srcVerify := runTool(ctx, t, src, "", "verify")
+	require.Equal(t, 0, srcVerify.code, srcVerify.stderr)
+
+	file := filepath.Join(t.TempDir(), "ledger.jsonl")
+	res := runTool(ctx, t, src, "", "export", "--out", file)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, "exported ")
+	stdoutExport := runTool(ctx, t, src, "", "export")
+	require.Equal(t, 0, stdoutExport.code, stdoutExport.stderr)
+	fileBytes, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, string(fileBytes), stdoutExport.stdout, "the file and stdout exports are the same")
+
+	for _, via := range []string{"file", "stdin"} {
+		t.Run(via, func(t *testing.T) {
+			dst := t.TempDir()
+			args := []string{"import"}
+			stdin := ""
+			if via == "file" {
+				args = append(args, "--in", file)
+			} else {
+				stdin = string(fileBytes)
+			}
+			res := runTool(ctx, t, dst, stdin, args...)
+			require.Equal(t, 0, res.code, res.stderr)
+			assert.Contains(t, res.stdout, "imported ")
+
+			dstVerify := runTool(ctx, t, dst, "", "verify")
+			require.Equal(t, 0, dstVerify.code, dstVerify.stderr)
+			assert.Equal(t, srcVerify.stdout, dstVerify.stdout, "same counts, head position and head hash")
+
+			again := runTool(ctx, t, dst, "", "import", "--in", file)
+			assert.Equal(t, 1, again.code)
+			assert.Contains(t, again.stderr, "not empty")
+
+			reexport := runTool(ctx, t, dst, "", "export")
+			require.Equal(t, 0, reexport.code)
+			assert.Equal(t, withoutRecordedAt(t, string(fileBytes)), withoutRecordedAt(t, reexport.stdout))
+		})
+	}
+}
+
+// withoutRecordedAt drops the commit times, the one field an import renews.
+func withoutRecordedAt(t *testing.T, export string) string {
+	t.Helper()
+	return regexp.MustCompile(`"recorded_at":"[^"]*",`).ReplaceAllString(export, "")
+}
+
+func TestImportInterrupted(t *testing.T) {
+	// Goal: an import stopped by Ctrl-C (a cancelled ctx) or by a broken
+	// line leaves no store and no temporary directory behind, and a later
+	// import into the same directory works.
+	ctx := context.Background()
+	src := t.TempDir()
+	seedLedger(t, src, genCalls(3, 50))
+	export := runTool(ctx, t, src, "", "export")
+	require.Equal(t, 0, export.code)
+
+	dst := t.TempDir()
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	res := runTool(cancelled, t, dst, export.stdout, "import")
+	assert.Equal(t, 1, res.code)
+	assertNoStore(t, dst)
+
+	lines := strings.SplitAfter(export.stdout, "\n")
+	broken := strings.Join(lines[:20], "") + strings.Replace(lines[20], `"type":"`, `"type":"X`, 1) + strings.Join(lines[21:], "")
+	res = runTool(ctx, t, dst, broken, "import")
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stderr, "line 21")
+	assertNoStore(t, dst)
+
+	res = runTool(ctx, t, dst, export.stdout, "import")
+	require.Equal(t, 0, res.code, res.stderr)
+}
+
+func assertNoStore(t *testing.T, dataDir string) {
+	t.Helper()
+	assert.NoDirExists(t, filepath.Join(dataDir, "events"))
+	left, err := filepath.Glob(filepath.Join(dataDir, "events.import-*"))
+	require.NoError(t, err)
+	assert.Empty(t, left)
+}
+
+func TestExportInterrupted(t *testing.T) {
+	// Goal: a cancelled export leaves no file at --out.
+	dir := t.TempDir()
+	seedLedger(t, dir, genCalls(4, 20))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := filepath.Join(t.TempDir(), "x.jsonl")
+	res := runTool(ctx, t, dir, "", "export", "--out", out)
+	assert.Equal(t, 1, res.code)
+	assert.NoFileExists(t, out)
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".x.jsonl.tmp-*"))
+	assert.Empty(t, left)
+}
+
+func TestHistoryCommand(t *testing.T) {
+	// Goal: history prints a known call's timeline in order: time, revision,
+	// event, who and surface, and the fields each event changed.
+	ctx := context.Background()
+	dir := t.TempDir()
+	usd := func(s string) domain.Price {
+		return domain.Price{Rate: domain.MustParseDecimal("0.0135"), Total: domain.MustParseDecimal(s), Currency: "USD"}
+	}
+	c := &genCall{id: uuid.New(), account: "acme", provider: "Twilio", start: time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC),
+		prices: []domain.Price{usd("0.0100"), usd("0.0135")}, duration: 61, deleted: true}
+	seedLedger(t, dir, []*genCall{c})
+
+	res := runTool(ctx, t, dir, "", "history", c.id.String())
+	require.Equal(t, 0, res.code, res.stderr)
+	out := res.stdout
+	assert.Contains(t, out, fmt.Sprintf("call %s: 5 events, account acme", c.id))
+	assert.Contains(t, out, "2025-03-04T10:00:01Z  #0  CallUpserted  (by billing-test, via cli, request req-")
+	assert.Contains(t, out, "    provider: twilio\n")
+	assert.Contains(t, out, "#1  CallTimingChanged")
+	assert.Contains(t, out, "    duration_seconds: 61\n")
+	assert.Contains(t, out, "    price.total: 0.0100\n")
+	assert.Contains(t, out, "    price.total: 0.0100 → 0.0135\n")
+	assert.Contains(t, out, "#4  CallDeleted")
+	assert.Less(t, strings.Index(out, "#0 "), strings.Index(out, "#4 "))
+	assert.NotContains(t, out, "!", "no broken invariant")
+
+	// Flags after the id work too, and the stream id is accepted.
+	res = runTool(ctx, t, "/nonexistent", "", "history", domain.StreamID(c.id), "--data", dir)
+	require.Equal(t, 0, res.code, res.stderr)
+
+	res = runTool(ctx, t, dir, "", "history", uuid.NewString())
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stderr, "no call")
+	res = runTool(ctx, t, dir, "", "history", "not-an-id")
+	assert.Equal(t, 2, res.code)
+}
+
+func TestReplayCommand(t *testing.T) {
+	// Goal: replay rebuilds every read model and prints the same counts and
+	// digest however often it runs; a cancelled replay fails cleanly and the
+	// next one gives the same digest again.
+	ctx := context.Background()
+	dir := t.TempDir()
+	seedLedger(t, dir, genCalls(5, 500))
+
+	first := runTool(ctx, t, dir, "", "replay")
+	require.Equal(t, 0, first.code, first.stderr)
+	assert.Regexp(t, `replayed \d+ events \(\d+ applied to calls, 0 failures\) up to position \d+`, first.stdout)
+	assert.Regexp(t, `digest [0-9a-f]{64}\n`, first.stdout)
+	second := runTool(ctx, t, dir, "", "replay")
+	require.Equal(t, 0, second.code, second.stderr)
+	assert.Equal(t, digestLine(first.stdout), digestLine(second.stdout))
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	res := runTool(cancelled, t, dir, "", "replay")
+	assert.Equal(t, 1, res.code)
+	third := runTool(ctx, t, dir, "", "replay")
+	require.Equal(t, 0, third.code, third.stderr)
+	assert.Equal(t, digestLine(first.stdout), digestLine(third.stdout))
+}
+
+func digestLine(out string) string {
+	return regexp.MustCompile(`digest [0-9a-f]{64}`).FindString(out)
+}
+
+// billingKey is a group of the billing agreement test.
+type billingKey struct{ account, provider, currency, day string }
+
+// expectedBilling sums the current price of every call one by one.
+func expectedBilling(calls []*genCall, from, to time.Time) (map[billingKey]decimal.Decimal, map[billingKey]int64, int64) {
+	totals := map[billingKey]decimal.Decimal{}
+	counts := map[billingKey]int64{}
+	var deleted int64
+	for _, c := range calls {
+		if len(c.prices) == 0 || c.start.Before(from) || !c.start.Before(to) {
+			continue
+		}
+		p := c.prices[len(c.prices)-1]
+		k := billingKey{c.account, domain.NormalizeProvider(c.provider), p.Currency, c.start.UTC().Format(time.DateOnly)}
+		if c.deleted {
+			deleted++
+			continue
+		}
+		totals[k] = totals[k].Add(p.Total.Decimal)
+		counts[k]++
+	}
+	return totals, counts, deleted
+}
+
+func TestBillingAgreement(t *testing.T) {
+	// Goal: over tens of thousands of generated calls, priced like 0.0135
+	// and re-priced many times (some into another currency), the billing
+	// totals equal the sum of each call's current price, to the last digit,
+	// per account, provider, currency and day; deleted calls are excluded
+	// and counted; currencies never mix.
+	if testing.Short() {
+		t.Skip("generates 20k calls")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	calls := genCalls(6, 20000)
+	seedLedger(t, dir, calls)
+	from, to := time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 9, 0, 0, 0, 0, time.UTC)
+	wantTotals, wantCounts, wantDeleted := expectedBilling(calls, from, to)
+
+	res := runTool(ctx, t, dir, "", "billing", "--from", "2025-03-02", "--to", "2025-03-09",
+		"--group-by", "account,provider,currency,day", "--format", "json")
+	require.Equal(t, 0, res.code, res.stderr)
+	var got struct {
+		Rows []struct {
+			Account, Provider, Currency, Day, Total string
+			Calls                                   int64
+			DeletedCalls                            int64 `json:"deleted_calls"`
+		}
+		DeletedCalls int64 `json:"deleted_calls_excluded"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
+	gotTotals := map[billingKey]decimal.Decimal{}
+	for _, r := range got.Rows {
+		k := billingKey{r.Account, r.Provider, r.Currency, r.Day}
+		total, err := decimal.NewFromString(r.Total)
+		require.NoError(t, err, "total %q", r.Total)
+		assert.NotContains(t, r.Total, "e", "never exponent notation")
+		gotTotals[k] = total
+		if r.Calls > 0 {
+			assert.Equal(t, wantCounts[k], r.Calls, "calls of %v", k)
+		}
+	}
+	require.Len(t, gotTotals, len(wantTotals)+countDeletedOnlyGroups(calls, from, to, wantTotals))
+	for k, want := range wantTotals {
+		assert.True(t, want.Equal(gotTotals[k]), "%v: want %s, got %s", k, want, gotTotals[k])
+	}
+	assert.Equal(t, wantDeleted, got.DeletedCalls)
+
+	// The same totals summed per currency only, exactly, and by CSV.
+	res = runTool(ctx, t, dir, "", "billing", "--from", "2025-03-02", "--to", "2025-03-09", "--group-by", "currency", "--format", "csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	perCurrency := map[string]decimal.Decimal{}
+	for k, v := range wantTotals {
+		perCurrency[k.currency] = perCurrency[k.currency].Add(v)
+	}
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	require.Equal(t, "currency,total,calls,duration_seconds,deleted_calls", lines[0])
+	require.Len(t, lines, 1+len(perCurrency))
+	for _, line := range lines[1:] {
+		f := strings.Split(line, ",")
+		assert.True(t, perCurrency[f[0]].Equal(decimal.RequireFromString(f[1])), "%s: want %s, got %s", f[0], perCurrency[f[0]], f[1])
+	}
+}
+
+// countDeletedOnlyGroups counts groups whose priced calls were all deleted:
+// they appear with a zero total and their deleted count.
+func countDeletedOnlyGroups(calls []*genCall, from, to time.Time, live map[billingKey]decimal.Decimal) int {
+	seen := map[billingKey]bool{}
+	for _, c := range calls {
+		if !c.deleted || len(c.prices) == 0 || c.start.Before(from) || !c.start.Before(to) {
+			continue
+		}
+		p := c.prices[len(c.prices)-1]
+		k := billingKey{c.account, domain.NormalizeProvider(c.provider), p.Currency, c.start.UTC().Format(time.DateOnly)}
+		if _, ok := live[k]; !ok {
+			seen[k] = true
+		}
+	}
+	return len(seen)
+}
+
+func TestBillingFormats(t *testing.T) {
+	// Goal: each format prints exact totals of one known ledger; --scale
+	// rounds only when asked; bad flags are usage errors.
+	ctx := context.Background()
+	dir := t.TempDir()
+	day := time.Date(2025, 5, 1, 9, 0, 0, 0, time.UTC)
+	price := func(total, cur string) domain.Price {
+		return domain.Price{Rate: domain.MustParseDecimal("0.0135"), Total: domain.MustParseDecimal(total), Currency: cur}
+	}
+	calls := []*genCall{
+		{id: uuid.New(), account: "acme", provider: "twilio", start: day, duration: 60, prices: []domain.Price{price("1.00", "USD"), price("0.0135", "USD")}},
+		{id: uuid.New(), account: "acme", provider: "twilio", start: day.Add(time.Hour), duration: 30, prices: []domain.Price{price("0.0270", "USD")}},
+		{id: uuid.New(), account: "acme", provider: "twilio", start: day.Add(2 * time.Hour), prices: []domain.Price{price("2.50", "EUR")}},
+		{id: uuid.New(), account: "acme", provider: "twilio", start: day.Add(3 * time.Hour), prices: []domain.Price{price("9.99", "USD")}, deleted: true},
+	}
+	seedLedger(t, dir, calls)
+
+	res := runTool(ctx, t, dir, "", "billing", "--group-by", "account,currency")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Regexp(t, `acme\s+EUR\s+2\.5\s+1\s+0\s+0`, res.stdout)
+	assert.Regexp(t, `acme\s+USD\s+0\.0405\s+2\s+90\s+1`, res.stdout)
+	assert.Contains(t, res.stdout, "1 deleted calls excluded")
+
+	res = runTool(ctx, t, dir, "", "billing", "--group-by", "currency", "--format", "json", "--scale", "2")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, `"total": "0.04"`)
+	assert.Contains(t, res.stdout, `"total": "2.50"`)
+
+	for _, bad := range [][]string{{"--format", "xml"}, {"--group-by", "planet"}, {"--from", "yesterday"}, {"--scale", "-5"}} {
+		res := runTool(ctx, t, dir, "", append([]string{"billing"}, bad...)...)
+		assert.Equal(t, 2, res.code, "%v", bad)
+	}
+}
