@@ -40,10 +40,12 @@ type Options struct {
 	// ReadPageEvents is how many events one read request asks the server
 	// for. Zero means 512.
 	ReadPageEvents int
-	// ReconnectDelayMin and ReconnectDelayMax bound the backoff of a
-	// subscription between attempts to subscribe again after it dropped.
-	// Zero means 50ms and 5s.
+	// ReconnectDelayMin is the first wait of a subscription before it
+	// subscribes again after it dropped; each failed attempt doubles it.
+	// Zero means 50ms.
 	ReconnectDelayMin time.Duration
+	// ReconnectDelayMax caps that wait, so that a subscription notices a
+	// server's return soon. Zero (or less than ReconnectDelayMin) means 5s.
 	ReconnectDelayMax time.Duration
 }
 

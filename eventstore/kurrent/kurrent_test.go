@@ -477,3 +477,22 @@ func readRaw(tb testing.TB, c *esdb.Client, stream string) *esdb.RecordedEvent {
 	require.NoError(tb, err)
 	return ev.OriginalEvent()
 }
+
+// TestSecureServer checks the TLS and credentials forms of the connection
+// string: the store connects over TLS and the client sends the user's
+// credentials, without which the server refuses every call.
+func TestSecureServer(t *testing.T) {
+	srv := kurrenttest.StartSecure(t, "admin", "changeit")
+	s := mustOpen(t, srv.URL())
+	stream := "call-" + uuid.NewString()
+	_, err := s.Append(ctxFor(t), stream, eventstore.NoStream(), newEvents(2, "E"))
+	require.NoError(t, err)
+	all, err := s.ReadAll(ctxFor(t), eventstore.Start, 0)
+	require.NoError(t, err)
+	assert.Len(t, all, 2)
+
+	anonymous := mustOpen(t, strings.Replace(srv.URL(), "admin:changeit@", "", 1))
+	_, err = anonymous.ReadStream(ctxFor(t), stream, 0, 0)
+	require.Error(t, err, "a read without credentials")
+	assert.NotErrorIs(t, err, eventstore.ErrStreamNotFound)
+}

@@ -26,15 +26,26 @@
 //     event-type or stream-id filters by prefix or regex.
 //   - System events: the log starts with some, as a node's does, and
 //     AppendSystemEvent adds more, so clients must filter $all.
+//   - TLS with a self-signed certificate and basic-auth credentials on
+//     Streams calls (StartSecure); no ACLs, one user.
 //
 // Not implemented: BatchAppend, Delete, Tombstone, stream subscriptions,
-// persistent subscriptions, projections, links, TLS and authentication.
+// persistent subscriptions, projections, links, ACLs and client certificates.
 package kurrenttest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"fmt"
+	"math/big"
 	"net"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -46,6 +57,10 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // Server is a running protocol test server. Its log survives Stop and
@@ -53,6 +68,11 @@ import (
 type Server struct {
 	log  *memLog
 	addr string // host:port, fixed for the server's life
+	// tls is nil for an insecure server (KurrentDB's --insecure).
+	tls *tls.Config
+	// login and password are the credentials Streams calls must carry, as
+	// HTTP basic authorization; empty for no authentication.
+	login, password string
 
 	mu   sync.Mutex // guards grpc
 	grpc *grpc.Server
@@ -72,9 +92,41 @@ func Start(tb testing.TB) *Server {
 	return s
 }
 
-// URL returns the connection string of the server for the client:
-// insecure, because esdb:// defaults to TLS.
-func (s *Server) URL() string { return "esdb://" + s.addr + "?tls=false" }
+// StartSecure starts a protocol test server like Start, but serving TLS
+// with a self-signed certificate for 127.0.0.1 and requiring the given
+// credentials on every Streams call, as a secure KurrentDB node does.
+func StartSecure(tb testing.TB, login, password string) *Server {
+	tb.Helper()
+	cert, err := selfSignedCertificate()
+	if err != nil {
+		tb.Fatalf("kurrenttest: certificate: %v", err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("kurrenttest: listen: %v", err)
+	}
+	s := &Server{
+		log:      newMemLog(time.Now),
+		addr:     lis.Addr().String(),
+		tls:      &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		login:    login,
+		password: password,
+	}
+	s.serve(lis)
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// URL returns the connection string of the server for the client. For an
+// insecure server it says tls=false, because esdb:// defaults to TLS; for a
+// secure one it carries the credentials and skips verifying the
+// self-signed certificate.
+func (s *Server) URL() string {
+	if s.tls == nil {
+		return "esdb://" + s.addr + "?tls=false"
+	}
+	return "esdb://" + url.UserPassword(s.login, s.password).String() + "@" + s.addr + "?tls=true&tlsVerifyCert=false"
+}
 
 // DiscoverURL returns a cluster connection string (esdb+discover://) that
 // makes the client read gossip from the server before connecting.
@@ -132,7 +184,14 @@ func (s *Server) AppendSystemEvent(stream, typ string) {
 }
 
 func (s *Server) serve(lis net.Listener) {
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(appendBytesMax + 1<<20))
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(appendBytesMax + 1<<20)}
+	if s.tls != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(s.tls)))
+	}
+	if s.login != "" {
+		opts = append(opts, grpc.StreamInterceptor(s.authenticate))
+	}
+	g := grpc.NewServer(opts...)
 	api.RegisterStreamsServer(g, &streamsService{log: s.log})
 	serverfeatures.RegisterServerFeaturesServer(g, featuresService{})
 	gossip.RegisterGossipServer(g, gossipService{addr: s.addr})
@@ -140,6 +199,40 @@ func (s *Server) serve(lis net.Listener) {
 	s.grpc = g
 	s.mu.Unlock()
 	go func() { _ = g.Serve(lis) }()
+}
+
+// authenticate refuses Streams calls without the server's credentials, as
+// KurrentDB does for a user stream write or a read of $all by an anonymous
+// user. The feature probe and gossip stay open, as on a real node.
+func (s *Server) authenticate(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(s.login+":"+s.password))
+	md, _ := metadata.FromIncomingContext(ss.Context())
+	if got := md.Get("authorization"); len(got) != 1 || got[0] != want {
+		return status.Error(codes.Unauthenticated, "Bad credentials")
+	}
+	return handler(srv, ss)
+}
+
+// selfSignedCertificate makes a short-lived certificate for 127.0.0.1.
+func selfSignedCertificate() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	template := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "kurrenttest"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // featuresService answers the client's connect-time feature probe. It lists
