@@ -12,8 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/callledger/callledger/eventstore"
-	"github.com/callledger/callledger/eventstore/embedded"
-	"github.com/callledger/callledger/eventstore/kurrent"
 )
 
 // Progress display of the long tools (verify, export, import, replay).
@@ -113,37 +111,18 @@ func toolLogger(env Env) *slog.Logger {
 	return slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-// openToolStore opens the event store cfg names for a tool: KurrentDB when
-// --store is set, else the embedded store in cfg.EventsDir(). mustExist
+// openToolStore opens the event store cfg names for a tool, through the
+// shared openStore of ledger.go, with the tool's quiet logger. mustExist
 // refuses to create an embedded store where there is none (verify, export,
 // history, replay and billing read an existing ledger; creating an empty
 // one would hide a wrong --data).
 func openToolStore(ctx context.Context, cfg storeConfig, env Env, mustExist bool) (eventstore.Store, error) {
-	log := toolLogger(env)
-	if cfg.StoreURL != "" {
-		opts := kurrent.DefaultOptions()
-		opts.Logger = log
-		s, err := kurrent.Open(ctx, cfg.StoreURL, opts)
-		if err != nil {
-			return nil, fmt.Errorf("open KurrentDB: %w", err)
-		}
-		return s, nil
-	}
-	dir := cfg.EventsDir()
-	if mustExist {
-		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no event store in %s (wrong --data?)", dir)
+	if mustExist && cfg.StoreURL == "" {
+		if _, err := os.Stat(cfg.EventsDir()); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no event store in %s (wrong --data?)", cfg.EventsDir())
 		}
 	}
-	opts := embedded.DefaultOptions()
-	opts.Logger = log
-	// A tool reads mostly sequentially: a modest cache is plenty.
-	opts.BlockCacheSize = 64 << 20
-	s, err := embedded.Open(dir, opts)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return openStore(ctx, cfg, toolLogger(env))
 }
 
 // closeInto closes c and joins its error into *err, so that a deferred close
