@@ -45,20 +45,27 @@ type testServer struct {
 // t.Cleanup. It is the helper to reuse in any api test.
 func newTestServer(t testing.TB) *testServer {
 	t.Helper()
-	dir := t.TempDir()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-
 	sopts := embedded.DefaultOptions()
 	sopts.MemTableSize = 4 << 20
 	sopts.BlockCacheSize = 16 << 20
 	sopts.Logger = quiet
-	store, err := embedded.Open(filepath.Join(dir, "events"), sopts)
-	require.NoError(t, err)
-
 	popts := projections.DefaultOptions()
 	popts.MemTableBytes = 4 << 20
 	popts.CacheBytes = 16 << 20
 	popts.Logger = quiet
+	return newTestServerWith(t, sopts, popts)
+}
+
+// newTestServerWith is newTestServer with the store's and the projections'
+// options given (benchmarks use the production defaults).
+func newTestServerWith(t testing.TB, sopts embedded.Options, popts projections.Options) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := embedded.Open(filepath.Join(dir, "events"), sopts)
+	require.NoError(t, err)
+
 	proj, err := projections.Open(filepath.Join(dir, "readmodels"), store, popts)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,0 +1,103 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/projections"
+)
+
+// benchParallelism multiplies GOMAXPROCS into the number of concurrent
+// clients of the loopback benchmarks (32 clients on 2 cores).
+const benchParallelism = 16
+
+// BenchmarkLoopback measures end-to-end Moonbase upserts per second over a
+// real HTTP server on 127.0.0.1 with concurrent keep-alive clients, each
+// upsert creating a new call and durable (group-committed fsync) before
+// its response, and, in the same run, the ceiling: a trivial chi handler
+// that decodes the same JSON body and writes a response of the same size.
+//
+//	go test ./api/ -run '^$' -bench BenchmarkLoopback -benchtime 5s
+//
+// Compare the req/s of the two sub-benchmarks; the target is upsert >= 0.5 × ceiling.
+func BenchmarkLoopback(b *testing.B) {
+	b.Run("ceiling", func(b *testing.B) {
+		r := chi.NewRouter()
+		r.Post("/calls/upsert", func(w http.ResponseWriter, r *http.Request) {
+			var v moonbaseCallParams
+			body, err := io.ReadAll(r.Body)
+			if err != nil || json.Unmarshal(body, &v) != nil {
+				http.Error(w, "bad", http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(ceilingResponse)
+		})
+		hs := httptest.NewServer(r)
+		defer hs.Close()
+		runLoopback(b, hs.URL, "")
+	})
+	b.Run("upsert", func(b *testing.B) {
+		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+		sopts := embedded.DefaultOptions()
+		sopts.Logger = quiet
+		popts := projections.DefaultOptions()
+		popts.Logger = quiet
+		ts := newTestServerWith(b, sopts, popts)
+		runLoopback(b, ts.URL, tokenA)
+	})
+}
+
+// ceilingResponse is a response body of the size of an upsert's answer.
+var ceilingResponse = bytes.Repeat([]byte("x"), 900)
+
+func runLoopback(b *testing.B, url, token string) {
+	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var seq atomic.Int64
+	var failures atomic.Int64
+	b.SetParallelism(benchParallelism)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			body := strings.Replace(seedUpsert, "openphone_id_000000000006", fmt.Sprintf("bench-%d", n), 1)
+			req, err := http.NewRequest("POST", url+"/calls/upsert", strings.NewReader(body))
+			if err != nil {
+				failures.Add(1)
+				continue
+			}
+			req.Header.Set("Content-Type", "application/json")
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			res, err := client.Do(req)
+			if err != nil {
+				failures.Add(1)
+				continue
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				failures.Add(1)
+			}
+		}
+	})
+	b.StopTimer()
+	if f := failures.Load(); f > 0 {
+		b.Fatalf("%d of %d requests failed", f, b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
