@@ -1,0 +1,334 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
+)
+
+// The auditors' routes (issue 5), JSON, Bearer auth, scoped to the caller's
+// account (another account's call is a 404, never data):
+//
+//	GET /v1/calls/{id}/events?limit=&cursor=
+//	    The call's full history in stream order: each event's type, schema
+//	    version, data, metadata (who, when, which request, which surface),
+//	    stream revision, global position, recorded_at, hash and all_hash.
+//	    limit is 1..AuditPageEventsMax (default AuditPageEventsDefault);
+//	    cursor is the next_cursor of the previous page (absent on the last).
+//	    Soft-deleted calls keep their history here.
+//	GET /v1/billing/summary?from=&to=&group_by=&scale=   (see billing.go)
+//
+// Time travel on every surface's GET: ?revision=N or ?as_of=<RFC 3339>
+// returns the call as it was then, folded from the store (ReadCallAt).
+
+// Paging of the events route.
+const (
+	// AuditPageEventsDefault is the page size when limit is not given.
+	AuditPageEventsDefault = 100
+	// AuditPageEventsMax is the largest limit a client may ask for.
+	AuditPageEventsMax = 1000
+	// timeTravelEventsMax bounds the events one time-travel fold reads; a
+	// longer stream is a 500 rather than unbounded work per request.
+	timeTravelEventsMax = 100_000
+)
+
+// auditRoutes registers the auditors' and billing jobs' routes. The core
+// router calls it.
+func (s *Server) auditRoutes(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(s.bearerAuth(s.plainError))
+		r.Get("/v1/calls/{id}/events", s.callEvents)
+		r.Get("/v1/billing/summary", s.billingSummary)
+	})
+}
+
+// auditEvent is one event of GET /v1/calls/{id}/events. Data and metadata
+// are the stored JSON bytes as written (data_base64 / metadata_base64 carry
+// bytes that are not JSON, which the ledger itself never writes).
+type auditEvent struct {
+	Stream         string          `json:"stream"`
+	Revision       uint64          `json:"revision"`
+	Position       auditPosition   `json:"position"`
+	ID             uuid.UUID       `json:"id"`
+	Type           string          `json:"type"`
+	SchemaVersion  int             `json:"schema_version"`
+	Data           json.RawMessage `json:"data,omitempty"`
+	DataBase64     []byte          `json:"data_base64,omitempty"`
+	Metadata       json.RawMessage `json:"metadata,omitempty"`
+	MetadataBase64 []byte          `json:"metadata_base64,omitempty"`
+	RecordedAt     time.Time       `json:"recorded_at"`
+	Hash           string          `json:"hash"`
+	AllHash        string          `json:"all_hash,omitempty"`
+}
+
+type auditPosition struct {
+	Commit  uint64 `json:"commit"`
+	Prepare uint64 `json:"prepare"`
+}
+
+// auditPage is the body of GET /v1/calls/{id}/events.
+type auditPage struct {
+	CallID     uuid.UUID    `json:"call_id"`
+	Events     []auditEvent `json:"events"`
+	NextCursor string       `json:"next_cursor,omitempty"`
+}
+
+// isJSON reports whether b can be embedded as raw JSON.
+func isJSON(b []byte) bool { return len(b) > 0 && utf8.Valid(b) && json.Valid(b) }
+
+func toAuditEvent(rec *eventstore.Record) auditEvent {
+	e := auditEvent{
+		Stream:     rec.StreamID,
+		Revision:   rec.Revision,
+		Position:   auditPosition{Commit: rec.Position.Commit, Prepare: rec.Position.Prepare},
+		ID:         rec.ID,
+		Type:       rec.Type,
+		RecordedAt: rec.RecordedAt.UTC(),
+		Hash:       rec.Hash.String(),
+	}
+	if meta, err := domain.UnmarshalMetadata(rec.Metadata); err == nil {
+		e.SchemaVersion = max(meta.SchemaVersion, 1)
+	}
+	if isJSON(rec.Data) {
+		e.Data = rec.Data
+	} else if len(rec.Data) > 0 {
+		e.DataBase64 = rec.Data
+	}
+	if isJSON(rec.Metadata) {
+		e.Metadata = rec.Metadata
+	} else if len(rec.Metadata) > 0 {
+		e.MetadataBase64 = rec.Metadata
+	}
+	if !rec.AllHash.IsZero() {
+		e.AllHash = rec.AllHash.String()
+	}
+	return e
+}
+
+// callAccount returns the account that owns call id, from the first event
+// of its stream (the creation, which carries the identity), or a 404 when
+// there is no such call.
+func (s *Server) callAccount(ctx context.Context, id uuid.UUID) (string, error) {
+	recs, err := s.store.ReadStream(ctx, domain.StreamID(id), 0, 1)
+	if errors.Is(err, eventstore.ErrStreamNotFound) || (err == nil && len(recs) == 0) {
+		return "", NotFound("no call with id %s", id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", domain.StreamID(id), err)
+	}
+	env, err := decodeRecord(&recs[0])
+	if err != nil {
+		return "", err
+	}
+	created, ok := env.Event.(domain.CallUpserted)
+	if !ok || created.AccountID == "" {
+		return env.Metadata.AccountID, nil
+	}
+	return created.AccountID, nil
+}
+
+// decodeRecord decodes a stored record into the domain's envelope.
+func decodeRecord(rec *eventstore.Record) (domain.Envelope, error) {
+	meta, err := domain.UnmarshalMetadata(rec.Metadata)
+	if err != nil {
+		return domain.Envelope{}, fmt.Errorf("%s@%d: %w", rec.StreamID, rec.Revision, err)
+	}
+	ev, err := domain.UnmarshalEvent(rec.Type, meta.SchemaVersion, rec.Data)
+	if err != nil {
+		return domain.Envelope{}, fmt.Errorf("%s@%d: %w", rec.StreamID, rec.Revision, err)
+	}
+	return domain.Envelope{Event: ev, Metadata: meta}, nil
+}
+
+// callEvents serves GET /v1/calls/{id}/events.
+func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
+	id, err := ParseCallID(chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, s.plainError, err)
+		return
+	}
+	q := r.URL.Query()
+	limit := AuditPageEventsDefault
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > AuditPageEventsMax {
+			s.writeError(w, r, s.plainError, Malformed("limit", "must be an integer in 1..%d", AuditPageEventsMax))
+			return
+		}
+		limit = n
+	}
+	from := uint64(0)
+	if v := q.Get("cursor"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			s.writeError(w, r, s.plainError, Malformed("cursor", "is not a cursor this API gave out"))
+			return
+		}
+		from = n
+	}
+	ctx := r.Context()
+	account, err := s.callAccount(ctx, id)
+	if err == nil && account != AccountFrom(ctx) {
+		err = NotFound("no call with id %s", id)
+	}
+	if err != nil {
+		s.writeError(w, r, s.plainError, err)
+		return
+	}
+	// One more than the page tells whether there is a next page.
+	recs, err := s.store.ReadStream(ctx, domain.StreamID(id), from, limit+1)
+	if err != nil {
+		s.writeError(w, r, s.plainError, fmt.Errorf("read %s: %w", domain.StreamID(id), err))
+		return
+	}
+	page := auditPage{CallID: id, Events: make([]auditEvent, 0, min(len(recs), limit))}
+	for i := range recs {
+		if i == limit {
+			page.NextCursor = strconv.FormatUint(recs[i].Revision, 10)
+			break
+		}
+		page.Events = append(page.Events, toAuditEvent(&recs[i]))
+	}
+	s.writeJSONRaw(w, r, http.StatusOK, page)
+}
+
+// writeJSONRaw is writeJSON without HTML escaping, so that the stored event
+// bytes embedded in the body are served exactly as stored.
+func (s *Server) writeJSONRaw(w http.ResponseWriter, r *http.Request, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		s.writeError(w, r, s.plainError, fmt.Errorf("encode response: %w", err))
+		return
+	}
+	writeJSONBytes(w, status, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
+}
+
+// TimeTravel is where in a call's history a request asks to look: at a
+// stream revision, or as of an instant; the zero value is "now".
+type TimeTravel struct {
+	// Revision is the stream revision to stop at, inclusive, when HasRevision.
+	Revision    uint64
+	HasRevision bool
+	// AsOf is the instant to stop at, inclusive (events whose metadata Time
+	// is not after it are folded); zero when not asked.
+	AsOf time.Time
+}
+
+// Active reports whether t asks for the past at all.
+func (t TimeTravel) Active() bool { return t.HasRevision || !t.AsOf.IsZero() }
+
+// ParseTimeTravel reads ?revision=N and ?as_of=<RFC 3339> from a request.
+// Giving both, or a malformed one, is a 400 naming the parameter.
+func ParseTimeTravel(r *http.Request) (TimeTravel, error) {
+	q := r.URL.Query()
+	var t TimeTravel
+	rev, asOf := q.Get("revision"), q.Get("as_of")
+	if rev != "" && asOf != "" {
+		return t, Malformed("as_of", "give revision or as_of, not both")
+	}
+	if rev != "" {
+		n, err := strconv.ParseUint(rev, 10, 64)
+		if err != nil {
+			return t, Malformed("revision", "must be a stream revision: an integer from 0")
+		}
+		t.Revision, t.HasRevision = n, true
+	}
+	if asOf != "" {
+		at, err := time.Parse(time.RFC3339Nano, asOf)
+		if err != nil {
+			return t, Malformed("as_of", "must be an RFC 3339 time, e.g. 2025-01-31T12:00:00Z")
+		}
+		t.AsOf = at.UTC()
+	}
+	return t, nil
+}
+
+// callAt folds call id from the store up to the point t names: through
+// revision t.Revision, or through the last event whose metadata Time is not
+// after t.AsOf. It returns a 404 when the call did not exist at that point
+// (or has no such revision), and the zero State with no error never.
+// Account checks are the caller's (ReadCallAt does them).
+func (s *Server) callAt(ctx context.Context, id uuid.UUID, t TimeTravel) (domain.State, error) {
+	stream := domain.StreamID(id)
+	var state domain.State
+	for from := uint64(0); from < timeTravelEventsMax; {
+		recs, err := s.store.ReadStream(ctx, stream, from, AuditPageEventsMax)
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return domain.State{}, NotFound("no call with id %s", id)
+		}
+		if err != nil {
+			return domain.State{}, fmt.Errorf("read %s: %w", stream, err)
+		}
+		for i := range recs {
+			rec := &recs[i]
+			if t.HasRevision && rec.Revision > t.Revision {
+				return state, nil
+			}
+			env, err := decodeRecord(rec)
+			if err != nil {
+				return domain.State{}, err
+			}
+			if !t.AsOf.IsZero() && env.Metadata.Time.After(t.AsOf) {
+				return existedThen(state, id)
+			}
+			state = domain.Evolve(state, env)
+		}
+		if len(recs) < AuditPageEventsMax {
+			if last, _ := state.Revision(); t.HasRevision && last < t.Revision {
+				return domain.State{}, NotFound("call %s has no revision %d (its last is %d)", id, t.Revision, last)
+			}
+			return existedThen(state, id)
+		}
+		from = recs[len(recs)-1].Revision + 1
+	}
+	return domain.State{}, fmt.Errorf("read %s: more than %d events", stream, timeTravelEventsMax)
+}
+
+// existedThen returns state, or a 404 when the call had no event yet.
+func existedThen(state domain.State, id uuid.UUID) (domain.State, error) {
+	if !state.Exists() {
+		return domain.State{}, NotFound("call %s did not exist yet at that time", id)
+	}
+	return state, nil
+}
+
+// ReadCallAt is ReadCall with time travel, for every surface's GET: without
+// ?revision or ?as_of it is ReadCall (the read models); with one, the call
+// is folded from the store up to that point (callAt) and returned as it was
+// then, with the revision of its last folded event (the ETag of that
+// past). The account check is the same: another account's call is a 404.
+// A call deleted at that point is a 404 unless includeDeleted; a call
+// deleted later is shown as it was before.
+func (s *Server) ReadCallAt(r *http.Request, id uuid.UUID, includeDeleted bool) (CallView, error) {
+	t, err := ParseTimeTravel(r)
+	if err != nil {
+		return CallView{}, err
+	}
+	ctx := r.Context()
+	if !t.Active() {
+		return s.ReadCall(ctx, id, includeDeleted)
+	}
+	state, err := s.callAt(ctx, id, t)
+	if err != nil {
+		return CallView{}, err
+	}
+	if state.Call.AccountID != AccountFrom(ctx) || (state.Call.Deleted() && !includeDeleted) {
+		return CallView{}, NotFound("no call with id %s", id)
+	}
+	rev, _ := state.Revision()
+	return CallView{Call: state.Call, Revision: rev}, nil
+}

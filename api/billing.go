@@ -1,0 +1,195 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/callledger/callledger/projections"
+)
+
+// GET /v1/billing/summary?from=&to=&group_by=account,provider,currency,day&scale=
+//
+// Exact billing totals of the caller's account from the billing read model:
+// per group, the sum of the current price of every priced call that is not
+// deleted, how many calls that is and their billed duration, and how many
+// priced calls were deleted (excluded from the figures). Calls count on the
+// UTC day of their start time; a re-priced call counts at its latest price.
+// Totals are always per currency, whatever group_by says: amounts in two
+// currencies are never added.
+//
+// from and to are UTC days (2025-01-31) or RFC 3339 instants; to is
+// exclusive; a day is included when it overlaps [from, to). group_by
+// defaults to "currency". Totals are decimal strings, exact (trailing
+// fractional zeros dropped) unless scale=N asks for N places, rounded half
+// away from zero.
+
+// BillingReadModel is the billing part of the read models, an optional
+// extension of ReadModels detected at runtime: without it the summary route
+// answers 501.
+type BillingReadModel interface {
+	// Billing sums the billing totals; see projections.Projector.Billing.
+	// It returns an error wrapping projections.ErrInvalidQuery for a bad query.
+	Billing(ctx context.Context, q projections.BillingQuery) ([]projections.BillingRow, error)
+}
+
+// Billing serves the billing totals from the Projector.
+func (m projectorReadModels) Billing(ctx context.Context, q projections.BillingQuery) ([]projections.BillingRow, error) {
+	return m.p.Billing(ctx, q)
+}
+
+var _ BillingReadModel = projectorReadModels{}
+
+// billingScaleMax bounds scale: more places than any currency has.
+const billingScaleMax = 18
+
+// billingGroup is one group of the summary.
+type billingGroup struct {
+	Account  string `json:"account,omitempty"`
+	Provider string `json:"provider,omitempty"`
+	Currency string `json:"currency"`
+	// Day is the UTC day, when grouped by day.
+	Day string `json:"day,omitempty"`
+	// Total is an exact decimal string.
+	Total string `json:"total"`
+	// Calls counts the priced calls that are not deleted.
+	Calls int64 `json:"calls"`
+	// BilledDurationSeconds sums their billed durations.
+	BilledDurationSeconds int64 `json:"billed_duration_seconds"`
+	// DeletedCalls counts the priced calls left out because they were deleted.
+	DeletedCalls int64 `json:"deleted_calls"`
+}
+
+// billingSummaryBody is the body of GET /v1/billing/summary.
+type billingSummaryBody struct {
+	Account string         `json:"account"`
+	From    string         `json:"from,omitempty"`
+	To      string         `json:"to,omitempty"`
+	GroupBy []string       `json:"group_by"`
+	Scale   *int           `json:"scale,omitempty"`
+	Groups  []billingGroup `json:"groups"`
+	// DeletedCallsExcluded sums deleted_calls over the groups.
+	DeletedCallsExcluded int64 `json:"deleted_calls_excluded"`
+}
+
+// parseBillingInstant reads a from/to parameter: a UTC day or an RFC 3339
+// instant; "" is unbounded.
+func parseBillingInstant(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, Malformed(name, "must be a day (2025-01-31) or an RFC 3339 time")
+	}
+	return t.UTC(), nil
+}
+
+// parseBillingQuery reads the summary's parameters for account.
+func parseBillingQuery(r *http.Request, account string) (projections.BillingQuery, int, error) {
+	q := r.URL.Query()
+	bq := projections.BillingQuery{Account: account}
+	var err error
+	if bq.From, err = parseBillingInstant("from", q.Get("from")); err != nil {
+		return bq, 0, err
+	}
+	if bq.To, err = parseBillingInstant("to", q.Get("to")); err != nil {
+		return bq, 0, err
+	}
+	if !bq.From.IsZero() && !bq.To.IsZero() && bq.To.Before(bq.From) {
+		return bq, 0, Invalid("to", "is before from")
+	}
+	groupBy := q.Get("group_by")
+	if groupBy == "" {
+		groupBy = projections.GroupCurrency
+	}
+	seen := map[string]bool{}
+	for _, g := range strings.Split(groupBy, ",") {
+		g = strings.TrimSpace(g)
+		switch g {
+		case projections.GroupAccount, projections.GroupProvider, projections.GroupCurrency, projections.GroupDay:
+			if !seen[g] {
+				bq.GroupBy = append(bq.GroupBy, g)
+				seen[g] = true
+			}
+		default:
+			return bq, 0, Invalid("group_by", "unknown dimension %q: use account, provider, currency, day", g)
+		}
+	}
+	scale := -1
+	if v := q.Get("scale"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > billingScaleMax {
+			return bq, 0, Malformed("scale", "must be an integer in 0..%d", billingScaleMax)
+		}
+		scale = n
+	}
+	return bq, scale, nil
+}
+
+// billingSummary serves GET /v1/billing/summary for the caller's account.
+func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	account := AccountFrom(ctx)
+	bq, scale, err := parseBillingQuery(r, account)
+	if err != nil {
+		s.writeError(w, r, s.plainError, err)
+		return
+	}
+	billing, ok := s.views.(BillingReadModel)
+	if !ok {
+		s.writeJSON(w, r, http.StatusNotImplemented, map[string]any{"error": map[string]string{
+			"code": "not_implemented", "message": "these read models keep no billing totals"}})
+		return
+	}
+	rows, err := billing.Billing(ctx, bq)
+	if err != nil {
+		s.writeError(w, r, s.plainError, fmt.Errorf("billing summary: %w", err))
+		return
+	}
+	body := billingSummaryBody{Account: account, GroupBy: bq.GroupBy, Groups: make([]billingGroup, 0, len(rows))}
+	if !bq.From.IsZero() {
+		body.From = bq.From.Format(time.RFC3339Nano)
+	}
+	if !bq.To.IsZero() {
+		body.To = bq.To.Format(time.RFC3339Nano)
+	}
+	if scale >= 0 {
+		body.Scale = &scale
+	}
+	grouped := func(g string) bool {
+		for _, x := range bq.GroupBy {
+			if x == g {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range rows {
+		row := &rows[i]
+		g := billingGroup{
+			Account:               row.Account,
+			Provider:              row.Provider,
+			Currency:              row.Currency,
+			Total:                 row.Total.String(),
+			Calls:                 row.Calls,
+			BilledDurationSeconds: row.DurationSeconds,
+			DeletedCalls:          row.DeletedCalls,
+		}
+		if scale >= 0 {
+			g.Total = row.Total.Decimal.StringFixed(int32(scale))
+		}
+		if grouped(projections.GroupDay) {
+			g.Day = row.Day.Format(time.DateOnly)
+		}
+		body.DeletedCallsExcluded += row.DeletedCalls
+		body.Groups = append(body.Groups, g)
+	}
+	s.writeJSON(w, r, http.StatusOK, body)
+}
