@@ -547,3 +547,23 @@ func TestBillingFormats(t *testing.T) {
 		assert.Equal(t, 2, res.code, "%v", bad)
 	}
 }
+
+func TestProgressMeter(t *testing.T) {
+	// Goal: off a terminal, the meter writes a plain line at most every
+	// progressPlainEvery, with events done, rate, percentage and ETA.
+	var out bytes.Buffer
+	clock := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := newProgressMeter(Env{Stderr: &out}, "verify")
+	m.now = func() time.Time { return clock }
+	m.start, m.shown = clock, clock
+	assert.False(t, m.tty, "a buffer is not a terminal")
+
+	clock = clock.Add(time.Second)
+	m.update(100, 1000)
+	assert.Empty(t, out.String(), "too soon for a plain line")
+	clock = clock.Add(progressPlainEvery)
+	m.update(600, 1000)
+	assert.Equal(t, "verify: 600 events, 100 events/s, 6s elapsed, 60.0% of 1000, ETA 4s\n", out.String())
+	m.finish()
+	assert.Equal(t, 1, strings.Count(out.String(), "\n"))
+}
