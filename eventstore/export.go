@@ -14,11 +14,11 @@ import (
 	"github.com/google/uuid"
 )
 
-// # Export format, version 1
-//
-// Export writes, and Import reads, JSON Lines: one event per line, in $all
-// order, each line a JSON object with these fields (a stored format: archives
-// written with it must import forever; add fields, never change one):
+// ExportFormatVersion is the version of the export format that Export
+// writes and Import reads: JSON Lines, one event per line, in $all order,
+// each line a JSON object with the fields below. It is a stored format:
+// archives written with it must import forever; a new field may be added,
+// no field may ever change meaning.
 //
 //	stream          string   the stream id
 //	revision        number   the event's 0-based revision in its stream
@@ -41,6 +41,11 @@ import (
 // written under data are the stored bytes themselves: the encoder neither
 // escapes HTML nor re-indents, and only compact JSON is written raw, so that
 // every hash recomputes from the file alone.
+//
+// There is no header line: version 1 is recognised by its fields. A future
+// version must start with a line {"format":"callledger-export","version":n},
+// which version 1 readers refuse as a malformed line.
+const ExportFormatVersion = 1
 
 // exportLine is one line of the export format.
 type exportLine struct {
