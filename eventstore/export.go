@@ -44,7 +44,7 @@ import (
 //
 // There is no header line: version 1 is recognised by its fields. A future
 // version must start with a line {"format":"callledger-export","version":n},
-// which version 1 readers refuse as a malformed line.
+// which version 1 readers refuse: it names no stream.
 const ExportFormatVersion = 1
 
 // exportLine is one line of the export format.
