@@ -70,19 +70,43 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 }
 
 // committer is the one goroutine that writes: it owns the end of the log
-// and the head cache, so it needs no lock for them.
+// and the head cache, so it needs no lock for them. It stages a group,
+// applies it to Pebble without waiting for the WAL sync, and hands it to the
+// syncer goroutine, which waits for the sync and acknowledges; meanwhile the
+// committer stages the next group. Readers never see an applied group
+// before the syncer publishes it (see Store.head).
 type committer struct {
 	store   *Store
 	heads   *headCache
-	lastPos uint64          // last committed position
+	lastPos uint64          // last applied position
 	allHash eventstore.Hash // AllHash at lastPos
 	keyBuf  []byte          // scratch for keys and small values
+	syncs   chan *inflight  // groups applied, in order, to the syncer
 }
 
+// inflight is a group applied to Pebble, or refused whole, waiting for the
+// syncer to confirm its WAL sync and to answer its appends.
+type inflight struct {
+	reqs     []*appendRequest
+	outcomes []staged
+	batch    *pebble.Batch // nil when the group wrote nothing
+	applyErr error
+	head     logHead // the end of $all once the batch is synced
+}
+
+// inflightMax bounds how many applied groups may wait for their sync.
+const inflightMax = 4
+
 // run commits groups of queued appends until Close closes the queue, then
-// commits what remains and returns.
+// commits what remains, waits for the syncer to finish and returns.
 func (c *committer) run() {
-	defer close(c.store.committerDone)
+	syncerDone := make(chan struct{})
+	go c.syncLoop(syncerDone)
+	defer func() {
+		close(c.syncs)
+		<-syncerDone
+		close(c.store.committerDone)
+	}()
 	group := make([]*appendRequest, 0, groupAppendsMax)
 	for {
 		req, ok := <-c.store.queue
@@ -104,12 +128,12 @@ func (c *committer) run() {
 				break gather
 			}
 		}
-		c.commitGroup(group)
-		clear(group) // drop references to answered requests
+		c.syncs <- c.applyGroup(group)
+		clear(group) // drop references to requests the syncer now holds
 	}
 }
 
-// staged is the outcome of one append of a group before the batch commits.
+// staged is the outcome of one append of a group before the batch syncs.
 type staged struct {
 	result eventstore.AppendResult
 	err    error
@@ -118,7 +142,7 @@ type staged struct {
 	pending bool
 }
 
-// group is what a group's appends have staged but not yet committed: the
+// group is what a group's appends have staged but not yet applied: the
 // state later appends of the same group must see.
 type group struct {
 	heads   map[string]streamHead
@@ -128,10 +152,15 @@ type group struct {
 	now     int64 // RecordedAt of the group, Unix nanoseconds
 }
 
-// commitGroup stages every append of the group into one batch, commits it
-// with one sync, then answers every append. An append refused by its checks
-// does not affect the others.
-func (c *committer) commitGroup(reqs []*appendRequest) {
+// applyGroup stages every append of the group into one batch and applies it
+// to Pebble with a WAL sync it does not wait for. An append refused by its
+// checks does not affect the others.
+func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
+	f := &inflight{reqs: append([]*appendRequest(nil), reqs...), outcomes: make([]staged, len(reqs))}
+	if err := c.store.failure(); err != nil {
+		f.applyErr = err
+		return f
+	}
 	g := group{
 		heads:   make(map[string]streamHead, len(reqs)),
 		ids:     make(map[uuid.UUID]idLocation, 2*len(reqs)),
@@ -144,36 +173,61 @@ func (c *committer) commitGroup(reqs []*appendRequest) {
 		size += r.bytes + len(r.events)*(recordFixedLen+3*eventstore.StreamIDBytesMax)
 	}
 	b := c.store.db.NewBatchWithSize(size)
-	defer b.Close()
-
-	outcomes := make([]staged, len(reqs))
 	for i, r := range reqs {
-		outcomes[i] = c.stage(b, &g, r)
+		f.outcomes[i] = c.stage(b, &g, r)
 	}
+	if g.lastPos == c.lastPos {
+		b.Close()
+		return f // nothing to write: refusals and retries of synced appends
+	}
+	f.head = logHead{position: g.lastPos, allHash: g.allHash}
+	if err := b.Set([]byte(keyHead), encodeMetaHead(g.lastPos, g.allHash), nil); err != nil {
+		f.applyErr = err
+		b.Close()
+		return f
+	}
+	if err := c.store.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		f.applyErr = err
+		b.Close()
+		return f
+	}
+	f.batch = b
+	// The next group builds on this one. Should its sync fail, the syncer
+	// marks the store failed and no later group is applied or acknowledged.
+	c.lastPos, c.allHash = g.lastPos, g.allHash
+	for stream, h := range g.heads {
+		c.heads.put(stream, h)
+	}
+	return f
+}
 
-	var commitErr error
-	if g.lastPos != c.lastPos {
-		if err := b.Set([]byte(keyHead), encodeMetaHead(g.lastPos, g.allHash), nil); err != nil {
-			commitErr = err
-		} else {
-			commitErr = b.Commit(pebble.Sync)
-		}
-		if commitErr != nil {
-			c.store.logger.Error("group commit failed", "appends", len(reqs), "err", commitErr)
-		} else {
-			c.lastPos, c.allHash = g.lastPos, g.allHash
-			for stream, h := range g.heads {
-				c.heads.put(stream, h)
+// syncLoop waits, group by group in order, for the WAL sync of each applied
+// batch, publishes the new end of $all and answers the group's appends. A
+// group without a batch is answered once every group before it is synced,
+// so a retry of an append never returns before that append is durable.
+func (c *committer) syncLoop(done chan<- struct{}) {
+	defer close(done)
+	for f := range c.syncs {
+		err := f.applyErr
+		if f.batch != nil {
+			if err == nil {
+				err = f.batch.SyncWait()
 			}
-			c.store.publish(logHead{position: g.lastPos, allHash: g.allHash})
+			f.batch.Close()
 		}
-	}
-	for i, r := range reqs {
-		o := outcomes[i]
-		if o.err == nil && o.pending && commitErr != nil {
-			o.err = fmt.Errorf("append to %s: commit: %w", r.stream, commitErr)
+		if err != nil {
+			c.store.fail(err)
+		} else if f.batch != nil {
+			c.store.publish(f.head)
 		}
-		r.done <- appendResponse{result: o.result, err: o.err}
+		failure := c.store.failure()
+		for i, r := range f.reqs {
+			o := f.outcomes[i]
+			if o.err == nil && failure != nil {
+				o.err = fmt.Errorf("append to %s: %w", r.stream, failure)
+			}
+			r.done <- appendResponse{result: o.result, err: o.err}
+		}
 	}
 }
 

@@ -24,7 +24,7 @@ func eventKey(pos uint64) []byte {
 // test would, and replaces the value of the event at pos with edit's result.
 func rewriteEvent(t *testing.T, dir string, pos uint64, edit func([]byte) []byte) {
 	t.Helper()
-	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation})
+	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation, Logger: quietLogger{}})
 	require.NoError(t, err)
 	v, closer, err := db.Get(eventKey(pos))
 	require.NoError(t, err, "event %d is stored under its documented key", pos)
@@ -32,6 +32,15 @@ func rewriteEvent(t *testing.T, dir string, pos uint64, edit func([]byte) []byte
 	require.NoError(t, closer.Close())
 	require.NoError(t, db.Set(eventKey(pos), edit(value), pebble.Sync))
 	require.NoError(t, db.Close())
+}
+
+// quietLogger drops Pebble's messages, which would fill the test output.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
 }
 
 // TestCorruptValue checks that a damaged event value surfaces as an error

@@ -64,6 +64,7 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 	}
 	defer events.Close()
 
+	durable := s.head.Load().position
 	var recs []eventstore.Record
 	var dec decoder
 	key := make([]byte, 0, eventKeyLen)
@@ -81,6 +82,9 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 			return nil, fmt.Errorf("stream index key %x: %d bytes: %w", index.Key(), len(v), ErrCorrupt)
 		}
 		pos := binary.BigEndian.Uint64(v)
+		if pos > durable {
+			break // applied but not yet synced: not readable yet
+		}
 		key = eventKey(key[:0], pos)
 		if !events.SeekGE(key) || string(events.Key()) != string(key) {
 			if err := events.Error(); err != nil {
@@ -102,7 +106,7 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 		return nil, err
 	}
 	if len(recs) == 0 {
-		exists, err := s.streamExists(stream)
+		exists, err := s.streamExists(stream, durable)
 		if err != nil {
 			return nil, err
 		}
@@ -113,17 +117,21 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 	return recs, nil
 }
 
-// streamExists reports whether stream has a head, that is, any event.
-func (s *Store) streamExists(stream string) (bool, error) {
-	_, closer, err := s.db.Get(streamPrefix(nil, prefixHead, stream))
+// streamExists reports whether stream's first event is durable, that is, at
+// or before position durable.
+func (s *Store) streamExists(stream string, durable uint64) (bool, error) {
+	v, closer, err := s.db.Get(streamIndexKey(nil, stream, 0))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	closer.Close()
-	return true, nil
+	defer closer.Close()
+	if len(v) != 8 {
+		return false, fmt.Errorf("stream index of %s at revision 0: %d bytes: %w", stream, len(v), ErrCorrupt)
+	}
+	return binary.BigEndian.Uint64(v) <= durable, nil
 }
 
 // ReadAll returns up to limit events after position after, in position
@@ -159,13 +167,15 @@ func firstPositionAfter(p eventstore.Position) (uint64, bool) {
 }
 
 func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Record, error) {
+	// Read only what is durable: see Store.head.
+	durable := s.head.Load().position
 	first, ok := firstPositionAfter(after)
-	if !ok {
+	if !ok || first > durable {
 		return nil, nil
 	}
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
 		LowerBound: eventKey(nil, first),
-		UpperBound: []byte{prefixEvent + 1},
+		UpperBound: eventKey(nil, durable+1),
 	})
 	if err != nil {
 		return nil, err
@@ -174,8 +184,8 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 
 	// Size the result from the log's end, so a large read allocates once.
 	capacity := preallocMax
-	if last := s.head.Load().position; last >= first && last-first+1 < uint64(capacity) {
-		capacity = int(last - first + 1)
+	if durable-first+1 < uint64(capacity) {
+		capacity = int(durable - first + 1)
 	}
 	if limit > 0 && limit < capacity {
 		capacity = limit

@@ -50,9 +50,17 @@ type Store struct {
 	closed   bool
 	closedCh chan struct{} // closed by Close, to wake subscribers
 
-	// head is the last committed position and $all hash, published by the
-	// committer after each synced batch.
+	// head is the last durable position and its $all hash, published by the
+	// syncer after each synced batch. Pebble makes a batch visible to its
+	// readers before the WAL sync completes, so every read stops at head:
+	// no reader sees an event that a crash could still take back.
 	head atomic.Pointer[logHead]
+
+	// failed holds the error of a failed batch sync or apply. The committer
+	// stages each group on top of the previous one before that one is
+	// synced, so after a failure no later append can be trusted: every
+	// append fails until the store is reopened.
+	failed atomic.Pointer[error]
 
 	// notifyMu guards notify, which the committer closes and replaces after
 	// each synced batch, to wake live subscribers.
@@ -106,6 +114,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.head.Store(&head)
 	c := &committer{
 		store:   s,
+		syncs:   make(chan *inflight, inflightMax),
 		heads:   newHeadCache(opts.HeadCacheStreams),
 		lastPos: head.position,
 		allHash: head.allHash,
@@ -216,6 +225,22 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close embedded store: %w", err)
+	}
+	return nil
+}
+
+// fail records the first commit failure; see Store.failed.
+func (s *Store) fail(err error) {
+	wrapped := fmt.Errorf("embedded store failed, reopen it: %w", err)
+	if s.failed.CompareAndSwap(nil, &wrapped) {
+		s.logger.Error("commit failed: refusing appends until reopened", "err", err)
+	}
+}
+
+// failure returns the error that failed the store, or nil.
+func (s *Store) failure() error {
+	if p := s.failed.Load(); p != nil {
+		return *p
 	}
 	return nil
 }
