@@ -46,23 +46,34 @@ func BenchmarkLoopback(b *testing.B) {
 		})
 		hs := httptest.NewServer(r)
 		defer hs.Close()
-		runLoopback(b, hs.URL, "")
+		runLoopback(b, hs.URL, "", seedUpsert)
 	})
+	// upsert sends the seed's upsert (with a recording and a transcript):
+	// about eight events per new call.
 	b.Run("upsert", func(b *testing.B) {
-		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-		sopts := embedded.DefaultOptions()
-		sopts.Logger = quiet
-		popts := projections.DefaultOptions()
-		popts.Logger = quiet
-		ts := newTestServerWith(b, sopts, popts)
-		runLoopback(b, ts.URL, tokenA)
+		runLoopback(b, newBenchServer(b).URL, tokenA, seedUpsert)
 	})
+	// upsert-minimal sends the smallest valid upsert: fewer events per call.
+	b.Run("upsert-minimal", func(b *testing.B) {
+		runLoopback(b, newBenchServer(b).URL, tokenA, moonbaseBody("openphone_id_000000000006", "completed"))
+	})
+}
+
+// newBenchServer is a test server with the production store and
+// projection options.
+func newBenchServer(b *testing.B) *testServer {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sopts := embedded.DefaultOptions()
+	sopts.Logger = quiet
+	popts := projections.DefaultOptions()
+	popts.Logger = quiet
+	return newTestServerWith(b, sopts, popts)
 }
 
 // ceilingResponse is a response body of the size of an upsert's answer.
 var ceilingResponse = bytes.Repeat([]byte("x"), 900)
 
-func runLoopback(b *testing.B, url, token string) {
+func runLoopback(b *testing.B, url, token, template string) {
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
@@ -73,7 +84,7 @@ func runLoopback(b *testing.B, url, token string) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)
-			body := strings.Replace(seedUpsert, "openphone_id_000000000006", fmt.Sprintf("bench-%d", n), 1)
+			body := strings.Replace(template, "openphone_id_000000000006", fmt.Sprintf("bench-%d", n), 1)
 			req, err := http.NewRequest("POST", url+"/calls/upsert", strings.NewReader(body))
 			if err != nil {
 				failures.Add(1)
