@@ -408,8 +408,10 @@ type lamlListQuery struct {
 	Filters url.Values
 }
 
-// lamlFilterNames are the list filters, in the order page URIs repeat them.
-var lamlFilterNames = []string{"To", "From", "Status", "StartTime", "StartTime<", "StartTime>"}
+// lamlFilterNames returns the list filters, in the order page URIs repeat them.
+func lamlFilterNames() []string {
+	return []string{"To", "From", "Status", "StartTime", "StartTime<", "StartTime>"}
+}
 
 // decodeLAMLList reads the query of GET .../Calls. StartTime is a date
 // (YYYY-MM-DD, GMT) or an RFC 3339 time: StartTime=D lists calls that
@@ -438,7 +440,7 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 		return out, Invalid("Page", "Page %d needs the PageToken of the previous page's next_page_uri", out.Page)
 	}
 	out.Query.Limit = out.PageSize
-	for _, name := range lamlFilterNames {
+	for _, name := range lamlFilterNames() {
 		if v := q.Get(name); v != "" {
 			out.Filters.Set(name, v)
 		}
@@ -683,20 +685,32 @@ func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
 	return out
 }
 
-// lamlFields maps the domain's field names (as Decide reports them) to the
-// LaML parameter names.
-var lamlFields = map[string]string{
-	"from":                           "From",
-	"to":                             "To",
-	"status":                         "Status",
-	"routing.url":                    "Url",
-	"routing.method":                 "Method",
-	"routing.fallback_url":           "FallbackUrl",
-	"routing.fallback_method":        "FallbackMethod",
-	"routing.status_callback":        "StatusCallback",
-	"routing.status_callback_method": "StatusCallbackMethod",
-	"call_id":                        "Sid",
-	"provider_id":                    "Sid",
+// lamlField maps a domain field name (as Decide reports it) to the LaML
+// parameter name; other names are returned unchanged.
+func lamlField(name string) string {
+	switch name {
+	case "from":
+		return "From"
+	case "to":
+		return "To"
+	case "status":
+		return "Status"
+	case "routing.url":
+		return "Url"
+	case "routing.method":
+		return "Method"
+	case "routing.fallback_url":
+		return "FallbackUrl"
+	case "routing.fallback_method":
+		return "FallbackMethod"
+	case "routing.status_callback":
+		return "StatusCallback"
+	case "routing.status_callback_method":
+		return "StatusCallbackMethod"
+	case "call_id", "provider_id":
+		return "Sid"
+	}
+	return name
 }
 
 // lamlErrorCode picks the Twilio error code of a Problem about field.
@@ -737,10 +751,7 @@ func lamlErrorCode(p Problem, field string) int {
 // more_info and status. A 404 reads as Twilio's ("The requested resource
 // ... was not found").
 func (s *Server) lamlError(w http.ResponseWriter, r *http.Request, p Problem) {
-	field := p.Field
-	if f, ok := lamlFields[field]; ok {
-		field = f
-	}
+	field := lamlField(p.Field)
 	code := lamlErrorCode(p, field)
 	msg := p.Message
 	switch {

@@ -516,3 +516,19 @@ func FuzzLAMLRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestLAMLIfMatch(t *testing.T) {
+	// Goal: a LaML update honours If-Match: a stale ETag is a 412 in
+	// Twilio's body and writes nothing.
+	ts := newTestServer(t)
+	sid := ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	path := lamlCallsPath("", acctA) + "/" + sid
+	etag := ts.lamlDo(t, "GET", path, acctA, tokenA, "").Header.Get("ETag")
+	require.NotEmpty(t, etag)
+	n := len(ts.events(t))
+	assertLAMLError(t, ts.lamlDo(t, "POST", path, acctA, tokenA, formBody("Status", "canceled"), "If-Match", `"999"`), 412, 20001)
+	assert.Len(t, ts.events(t), n)
+	res := ts.lamlDo(t, "POST", path, acctA, tokenA, formBody("Status", "canceled"), "If-Match", etag)
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	assert.Equal(t, "canceled", res.JSON(t)["status"])
+}

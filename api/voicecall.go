@@ -372,36 +372,39 @@ func nullIfEmpty(s string) *string {
 	return &s
 }
 
-// voiceCallFields maps the domain's field names (the Call's JSON words, as
-// Decide reports them) to the VoiceCall names.
-var voiceCallFields = map[string]string{
-	"from":                        "from",
-	"to":                          "to",
-	"direction":                   "direction",
-	"voice_call_status":           "status",
-	"status":                      "status",
-	"price":                       "totalPrice",
-	"price.rate":                  "priceRate",
-	"price.total":                 "totalPrice",
-	"price.currency":              "totalPrice",
-	"provider":                    "provider",
-	"provider_id":                 "sourceId",
-	"duration_seconds":            "duration",
-	"started_at":                  "startedAt",
-	"details.staff_id":            "staffId",
-	"details.client_id":           "clientId",
-	"details.handled_by_staff_id": "handledByStaffId",
-	"call_id":                     "id",
+// voiceCallField maps a domain field name (the Call's JSON words, as Decide
+// reports them) to the VoiceCall name; other names are returned unchanged.
+func voiceCallField(name string) string {
+	switch name {
+	case "voice_call_status":
+		return "status"
+	case "price", "price.total", "price.currency":
+		return "totalPrice"
+	case "price.rate":
+		return "priceRate"
+	case "provider_id":
+		return "sourceId"
+	case "duration_seconds":
+		return "duration"
+	case "started_at":
+		return "startedAt"
+	case "details.staff_id":
+		return "staffId"
+	case "details.client_id":
+		return "clientId"
+	case "details.handled_by_staff_id":
+		return "handledByStaffId"
+	case "call_id":
+		return "id"
+	}
+	return name
 }
 
 // voiceCallError renders a Problem in the VoiceCall surface's style:
 // {"statusCode", "error", "code", "message", "field"}, field in the
 // surface's camelCase names.
 func (s *Server) voiceCallError(w http.ResponseWriter, r *http.Request, p Problem) {
-	field := p.Field
-	if f, ok := voiceCallFields[field]; ok {
-		field = f
-	}
+	field := voiceCallField(p.Field)
 	msg := p.Message
 	if field != "" && !strings.HasPrefix(msg, field) {
 		msg = field + ": " + msg

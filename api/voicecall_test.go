@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -318,4 +319,26 @@ func FuzzVoiceCallRequest(f *testing.F) {
 			t.Fatalf("%s %s answered %d: %s", method, path, res.Status, res.Body)
 		}
 	})
+}
+
+func TestVoiceCallIfMatchAndBodyCap(t *testing.T) {
+	// Goal: PUT honours If-Match (a stale ETag is a 412 that writes
+	// nothing), and an oversized body is a 413 in the surface's style.
+	ts := newTestServer(t)
+	id := ts.createVoiceCall(t, tokenA, "src-etag", nil)
+	etag := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "").Header.Get("ETag")
+	require.NotEmpty(t, etag)
+	n := len(ts.events(t))
+	stale := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "src-etag", map[string]any{"summary": "x"}), "If-Match", `"0"`)
+	assert.Equal(t, http.StatusPreconditionFailed, stale.Status, "body: %s", stale.Body)
+	assert.Equal(t, float64(http.StatusPreconditionFailed), stale.JSON(t)["statusCode"])
+	assert.Len(t, ts.events(t), n)
+	fresh := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "src-etag", map[string]any{"summary": "x"}), "If-Match", etag)
+	require.Equal(t, http.StatusOK, fresh.Status, "body: %s", fresh.Body)
+	assert.NotEqual(t, etag, fresh.Header.Get("ETag"))
+
+	big := voiceCallBody(t, "src-big", map[string]any{"summary": strings.Repeat("a", DefaultBodyBytesMax)})
+	res := ts.do(t, "POST", "/v1/voice-calls", tokenA, big)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, res.Status)
+	assert.Len(t, ts.events(t), n+1)
 }
