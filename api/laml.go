@@ -48,9 +48,20 @@ import (
 //
 // Responses carry every field of the seed's Call resource (lamlCall):
 // dates in RFC 2822 GMT, price as a JSON number written from the decimal's
-// digits (or null) with price_unit, duration an integer, uri and
-// subresource_uris under the prefix the request used. Errors are Twilio's
-// body: {"code", "message", "more_info", "status"}.
+// digits (or null) with price_unit, duration an integer (Twilio writes
+// duration and price as strings; the seed says integer and double, and the
+// seed wins), uri and subresource_uris under the prefix the request used.
+// The price is the ledger's total as recorded (Twilio shows charges
+// negative; the ledger does not invent a sign).
+//
+// Errors are Twilio's body: {"code", "message", "more_info", "status"}. The
+// HTTP status comes from the ledger's one status table (400 malformed, 422
+// invalid, 404, 409, 412, 413, 415); the code is Twilio's where one fits:
+// 20003 authenticate, 20404 not found, 21201/21213 To/From missing,
+// 21211/21212 To/From invalid, 21205 Url, 21220 for an update the call's
+// state forbids (Twilio answers that one with 400; the ledger's table says
+// 409 for every state conflict), 20409 other conflicts, 20001 any other
+// bad parameter.
 
 // lamlAPIVersion is the api_version of every LaML call: the Twilio API
 // version the compatibility surface speaks.
