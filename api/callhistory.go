@@ -54,7 +54,7 @@ func (s *Server) callHistoryGet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.callHistoryError, err)
 		return
 	}
-	v, err := s.ReadCall(r.Context(), id, true)
+	v, err := s.ReadCallAt(r, id, true)
 	if err != nil {
 		s.writeError(w, r, s.callHistoryError, err)
 		return

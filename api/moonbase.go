@@ -74,7 +74,7 @@ func (s *Server) moonbaseGet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.moonbaseError, err)
 		return
 	}
-	v, err := s.ReadCall(r.Context(), id, false)
+	v, err := s.ReadCallAt(r, id, false)
 	if err != nil {
 		s.writeError(w, r, s.moonbaseError, err)
 		return
