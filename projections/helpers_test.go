@@ -116,15 +116,18 @@ func (c *clock) next() time.Time {
 func appendEvents(tb testing.TB, s eventstore.Store, clk *clock, account string, id uuid.UUID, events ...domain.Event) eventstore.AppendResult {
 	tb.Helper()
 	data := make([]eventstore.EventData, 0, len(events))
+	requestID := uuid.NewString()
 	for _, e := range events {
 		d, err := domain.MarshalEvent(e)
 		require.NoError(tb, err)
 		md, err := domain.MarshalMetadata(domain.Metadata{
-			SchemaVersion: domain.CurrentSchemaVersion,
-			AccountID:     account,
-			Actor:         "test",
-			Surface:       domain.SurfaceCLI,
-			Time:          clk.next(),
+			SchemaVersion:  domain.CurrentSchemaVersion,
+			AccountID:      account,
+			Actor:          "key-moonbase-production",
+			RequestID:      requestID,
+			IdempotencyKey: "idem-" + requestID,
+			Surface:        domain.SurfaceMoonbase,
+			Time:           clk.next(),
 		})
 		require.NoError(tb, err)
 		data = append(data, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: d, Metadata: md})
@@ -227,9 +230,19 @@ func (g *generator) step(c *simCall) []domain.Event {
 	if !c.created {
 		c.created = true
 		c.status = domain.StatusRinging
+		// As a Moonbase upsert writes it (seed 000): identity, participants,
+		// provider metadata, status.
+		caller, callee := fmt.Sprintf("+1415555%04d", g.rng.IntN(10000)), fmt.Sprintf("+1650555%04d", g.rng.IntN(10000))
 		return []domain.Event{
 			created(c.id, c.account, c.provider, c.providerID, g.randomStart()),
-			domain.CallStatusChanged{Status: domain.StatusRinging, PreviousStatus: ""},
+			domain.CallParticipantsChanged{Participants: []domain.Participant{
+				{ID: domain.ParticipantID(c.id, domain.RoleCaller, caller), Role: domain.RoleCaller, Phone: caller, PersonID: domain.PersonID(c.account, caller)},
+				{ID: domain.ParticipantID(c.id, domain.RoleCallee, callee), Role: domain.RoleCallee, Phone: callee, PersonID: domain.PersonID(c.account, callee)},
+			}},
+			domain.CallProviderMetadataChanged{ProviderMetadata: []byte(fmt.Sprintf(
+				`{"answered_by":"US%08d","user_id":"US%08d","phone_number_id":"PN%08d","conversation_id":"CN%032d"}`,
+				g.rng.IntN(1e8), g.rng.IntN(1e8), g.rng.IntN(1e8), g.rng.IntN(1e9)))},
+			domain.CallStatusChanged{Status: domain.StatusRinging, PreviousStatus: "", ProviderStatus: ptr("ringing")},
 		}
 	}
 	at := g.base.Add(time.Duration(g.rng.IntN(40*24*3600)) * time.Second)
@@ -245,18 +258,27 @@ func (g *generator) step(c *simCall) []domain.Event {
 					return []domain.Event{domain.CallStatusChanged{Status: domain.StatusNoAnswer, PreviousStatus: domain.StatusRinging}}
 				}
 				c.status = domain.StatusInProgress
-				return []domain.Event{domain.CallAnswered{AnsweredAt: at, PreviousStatus: domain.StatusRinging}}
+				return []domain.Event{domain.CallAnswered{AnsweredAt: at, AnsweredBy: "human", PreviousStatus: domain.StatusRinging, ProviderStatus: ptr("in-progress")}}
 			case domain.StatusInProgress:
 				c.status = domain.StatusCompleted
 				return []domain.Event{domain.CallTerminated{EndedAt: at, DurationSeconds: ptr(int64(g.rng.IntN(3600))),
-					Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress}}
+					Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress, ProviderStatus: ptr("completed")}}
 			}
 		case r < 60:
 			return []domain.Event{domain.CallUpserted{StartedAt: ptr(g.randomStart())}}
 		case r < 70:
 			return []domain.Event{domain.CallTimingChanged{DurationSeconds: ptr(int64(g.rng.IntN(3600)))}}
+		case r < 75:
+			return []domain.Event{domain.CallDetailsChanged{Changes: domain.DetailsChanges{
+				Notes:   ptr(fmt.Sprintf("Customer asked about invoice %d; follow up next week.", g.rng.IntN(100000))),
+				Contact: &domain.Contact{ID: fmt.Sprintf("ct_%d", g.rng.IntN(1e6)), FirstName: "Ada", LastName: "Lovelace"},
+			}}}
 		case r < 80:
-			return []domain.Event{domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: ptr(fmt.Sprintf("note %d", g.rng.IntN(1000)))}}}
+			return []domain.Event{domain.CallRecordingAdded{Recording: domain.Recording{
+				ContentType: "audio/mpeg",
+				ProviderID:  fmt.Sprintf("RE%032d", g.rng.IntN(1e9)),
+				URL:         fmt.Sprintf("https://recordings.example.com/%s/%d.mp3", c.providerID, g.rng.IntN(1e6)),
+			}}}
 		case r < 86:
 			c.deleted = true
 			return []domain.Event{domain.CallDeleted{DeletedAt: at}}

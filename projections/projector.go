@@ -129,8 +129,10 @@ type Projector struct {
 
 	// runMu is held by whoever applies events: a Run session or Rebuild.
 	// Only its holder writes to db and touches cache.
-	runMu sync.Mutex
-	cache *callCache
+	runMu  sync.Mutex
+	cache  *callCache
+	enc    *callEncoder
+	writes writes
 
 	// mu guards the fields below it.
 	mu sync.Mutex
@@ -176,6 +178,7 @@ func Open(dir string, store eventstore.Store, opts Options) (*Projector, error) 
 		opts:     opts,
 		log:      opts.Logger.With("component", "projections"),
 		cache:    newCallCache(opts.CallCacheMax),
+		enc:      newCallEncoder(),
 		advanced: make(chan struct{}),
 	}
 	if err := p.load(); err != nil {

@@ -94,7 +94,7 @@ func (p *Projector) runSession(ctx context.Context) (err error, stepAside, progr
 	from := p.cp.Position
 	p.mu.Unlock()
 
-	err = p.session(sctx, p.liveSource(from), true)
+	err = p.session(sctx, p.liveSource(from), true, false)
 
 	p.mu.Lock()
 	p.sessionCancel = nil
@@ -180,7 +180,7 @@ func (p *Projector) Rebuild(ctx context.Context) (RebuildStats, error) {
 	if err := p.dropAll(); err != nil {
 		return RebuildStats{}, err
 	}
-	err := p.session(ctx, p.pageSource(eventstore.Start), false)
+	err := p.session(ctx, p.pageSource(eventstore.Start), false, true)
 	p.mu.Lock()
 	cp := p.cp
 	p.mu.Unlock()
@@ -341,10 +341,13 @@ func decodeChunk(c *chunk) {
 // until the source is done (then the last batch is committed) or ctx ends.
 // live makes the applier commit whenever it runs out of work, for the
 // latency of WaitFor; otherwise it commits only full batches and the last.
-func (p *Projector) session(ctx context.Context, src source, live bool) error {
+//
+// fresh says the database was emptied just before (Rebuild), so that calls
+// not seen yet need not be looked up.
+func (p *Projector) session(ctx context.Context, src source, live, fresh bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p.cache.reset() // a previous session may have ended mid-batch
+	p.cache.reset(fresh) // a previous session may have ended mid-batch
 
 	pages := make(chan []eventstore.Record, 4)
 	work := make(chan *chunk, p.opts.ChunksInFlightMax)
@@ -370,7 +373,7 @@ func (p *Projector) session(ctx context.Context, src source, live bool) error {
 	p.pendingEvents = 0
 	p.mu.Unlock()
 	if err != nil {
-		p.cache.reset()
+		p.cache.reset(false)
 		return err
 	}
 	return srcErr

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -28,15 +29,30 @@ type storedCall struct {
 	Call    domain.Call `json:"call"`
 }
 
-// encodeCall encodes the call view value of s.
-func encodeCall(s domain.State) ([]byte, error) {
-	b, err := json.Marshal(storedCall{Version: s.Version, Call: s.Call})
-	if err != nil {
+// callEncoder encodes call view values into one reused buffer, so that a
+// commit of thousands of calls does not allocate a buffer per call. Values
+// are only valid until the next encode; pebble.Batch.Set copies them.
+type callEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newCallEncoder() *callEncoder {
+	e := &callEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false) // not for a browser; keeps URLs as written
+	return e
+}
+
+// encode returns the call view value of s: valueVersion, then the JSON of
+// storedCall.
+func (e *callEncoder) encode(s *domain.State) ([]byte, error) {
+	e.buf.Reset()
+	e.buf.WriteByte(valueVersion)
+	if err := e.enc.Encode(storedCall{Version: s.Version, Call: s.Call}); err != nil {
 		return nil, fmt.Errorf("encode call %s: %w", s.Call.ID, err)
 	}
-	out := make([]byte, 0, len(b)+1)
-	out = append(out, valueVersion)
-	return append(out, b...), nil
+	return bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")), nil
 }
 
 // decodeCall decodes a call view value.
