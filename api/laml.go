@@ -720,6 +720,8 @@ func lamlField(name string) string {
 		return "StatusCallbackMethod"
 	case "call_id", "provider_id":
 		return "Sid"
+	case "cursor":
+		return "PageToken"
 	}
 	return name
 }

@@ -407,7 +407,7 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"ListBadStatus", "GET", calls + "?Status=ended", "", "", 422, 20001, "Status"},
 		{"ListBadStartTime", "GET", calls + "?StartTime=yesterday", "", "", 422, 20001, "StartTime"},
 		{"ListBadStartTimeAfter", "GET", calls + "?" + url.Values{"StartTime>": {"2025-02-30"}}.Encode(), "", "", 422, 20001, "StartTime>"},
-		{"ListBadPageToken", "GET", calls + "?Page=1&PageToken=%21%21garbage", "", "", 400, 20001, ""},
+		{"ListBadPageToken", "GET", calls + "?Page=1&PageToken=%21%21garbage", "", "", 400, 20001, "PageToken"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var headers []string
@@ -415,11 +415,6 @@ func TestLAMLBadInputs(t *testing.T) {
 				headers = []string{"Content-Type", tc.contentType}
 			}
 			res := ts.lamlDo(t, tc.method, tc.path, acctA, tokenA, tc.body, headers...)
-			if tc.name == "ListBadPageToken" {
-				// The cursor is the read models' to judge: any 4xx will do.
-				assert.True(t, res.Status >= 400 && res.Status < 500, "status %d: %s", res.Status, res.Body)
-				return
-			}
 			body := assertLAMLError(t, res, tc.status, tc.code)
 			if tc.field != "" {
 				assert.Contains(t, body["message"], tc.field)
