@@ -33,7 +33,9 @@ type appendResponse struct {
 //
 // Once queued, an append is not abandoned: if ctx ends before the committer
 // takes it, it is dropped and Append returns ctx's error; otherwise Append
-// waits for the commit, so an error return always means nothing was written.
+// waits for the commit. An error therefore means nothing was written, except
+// after a failed WAL sync, when the store cannot know and fails every later
+// append until it is reopened: retry then, with the same event ids.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	if err := eventstore.ValidateAppend(stream, events); err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, err)
@@ -133,13 +135,11 @@ func (c *committer) run() {
 	}
 }
 
-// staged is the outcome of one append of a group before the batch syncs.
+// staged is the outcome of one append of a group, which holds once every
+// group up to this one is synced.
 type staged struct {
 	result eventstore.AppendResult
 	err    error
-	// pending is true when result holds only if the batch commits: the
-	// append wrote to the batch, or retried an append of the same group.
-	pending bool
 }
 
 // group is what a group's appends have staged but not yet applied: the
@@ -181,12 +181,13 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 		return f // nothing to write: refusals and retries of synced appends
 	}
 	f.head = logHead{position: g.lastPos, allHash: g.allHash}
-	if err := b.Set([]byte(keyHead), encodeMetaHead(g.lastPos, g.allHash), nil); err != nil {
-		f.applyErr = err
-		b.Close()
-		return f
+	err := b.Set([]byte(keyHead), encodeMetaHead(g.lastPos, g.allHash), nil)
+	if err == nil {
+		err = c.store.db.ApplyNoSyncWait(b, pebble.Sync)
 	}
-	if err := c.store.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+	if err != nil {
+		// Fail the store now, so that no later group is applied on top.
+		c.store.fail(err)
 		f.applyErr = err
 		b.Close()
 		return f
@@ -238,7 +239,7 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 	if err := r.ctx.Err(); err != nil {
 		return staged{err: fmt.Errorf("append to %s: %w", r.stream, err)}
 	}
-	locs, inGroup, err := c.lookupIDs(g, r.events)
+	locs, err := c.lookupIDs(g, r.events)
 	if err != nil {
 		return staged{err: fmt.Errorf("append to %s: %w", r.stream, err)}
 	}
@@ -247,7 +248,7 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		if err != nil {
 			return staged{err: err}
 		}
-		return staged{result: result, pending: inGroup}
+		return staged{result: result}
 	}
 
 	head, err := c.head(g, r.stream)
@@ -292,8 +293,7 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 	c.set(b, encodeHead(kv, head), len(kv))
 	g.heads[r.stream] = head
 	return staged{
-		result:  eventstore.AppendResult{Revision: head.revision, Position: eventstore.Position{Commit: g.lastPos, Prepare: g.lastPos}},
-		pending: true,
+		result: eventstore.AppendResult{Revision: head.revision, Position: eventstore.Position{Commit: g.lastPos, Prepare: g.lastPos}},
 	}
 }
 
@@ -343,18 +343,15 @@ func (c *committer) head(g *group, stream string) (streamHead, error) {
 }
 
 // lookupIDs finds where each event id is already recorded, in the group or
-// in Pebble. It returns nil locations when none is; otherwise one location
-// per event (zero for an id not recorded), and whether any was found in the
-// uncommitted group.
-func (c *committer) lookupIDs(g *group, events []eventstore.EventData) ([]idLocation, bool, error) {
+// in Pebble (which holds the groups applied before this one). It returns nil
+// when no id is recorded; otherwise one location per event, zero for an id
+// not recorded.
+func (c *committer) lookupIDs(g *group, events []eventstore.EventData) ([]idLocation, error) {
 	var locs []idLocation
-	inGroup := false
 	for i := range events {
 		id := events[i].ID
 		loc, ok := g.ids[id]
-		if ok {
-			inGroup = true
-		} else {
+		if !ok {
 			key := idKey(c.keyBuf[:0], id)
 			c.keyBuf = key[:0]
 			v, closer, err := c.store.db.Get(key)
@@ -365,12 +362,12 @@ func (c *committer) lookupIDs(g *group, events []eventstore.EventData) ([]idLoca
 				continue
 			}
 			if err != nil {
-				return nil, false, fmt.Errorf("read id index: %w", err)
+				return nil, fmt.Errorf("read id index: %w", err)
 			}
 			loc, err = decodeIDValue(id, v)
 			closer.Close()
 			if err != nil {
-				return nil, false, err
+				return nil, err
 			}
 		}
 		if locs == nil {
@@ -378,7 +375,7 @@ func (c *committer) lookupIDs(g *group, events []eventstore.EventData) ([]idLoca
 		}
 		locs = append(locs, loc)
 	}
-	return locs, inGroup, nil
+	return locs, nil
 }
 
 // retryResult decides an append whose ids are already (partly) recorded:

@@ -56,8 +56,19 @@
 //
 // An append becomes one 'E', one 'S' and one 'I' key per event and one 'H'
 // key per stream, written with the "Mhead" key of its group in one Pebble
-// batch committed with pebble.Sync. The batch is atomic and its WAL record
-// is synced before any append of the group is acknowledged or any reader
-// can see it, so positions become visible strictly in order and every
-// acknowledged append survives a crash.
+// batch applied with pebble.Sync. One committer goroutine gathers every
+// waiting append (at most groupAppendsMax, groupBytesMax bytes), checks
+// each against the stream heads and ids of the store and of the appends
+// before it in the group, and applies the group's batch without waiting
+// for its WAL sync (DB.ApplyNoSyncWait), so that it can stage the next
+// group while the disk syncs this one; Pebble syncs every batch applied
+// meanwhile with one fsync. A syncer goroutine waits for each batch's sync
+// (Batch.SyncWait), in order, then publishes the new end of $all and
+// acknowledges the group's appends.
+//
+// Pebble makes an applied batch visible to its readers before the WAL sync
+// completes. Every read of this package therefore stops at the published
+// end of $all: no reader sees an event that a crash could take back, and
+// positions become visible strictly in order. Every acknowledged append is
+// synced.
 package embedded
