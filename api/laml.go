@@ -191,7 +191,7 @@ func (s *Server) getLAMLCall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	v, err := s.ReadCall(r.Context(), id, false)
+	v, err := s.ReadCallAt(r, id, false)
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return

@@ -238,7 +238,7 @@ func (s *Server) getVoiceCall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.voiceCallError, err)
 		return
 	}
-	v, err := s.ReadCall(r.Context(), id, false)
+	v, err := s.ReadCallAt(r, id, false)
 	if err != nil {
 		s.writeError(w, r, s.voiceCallError, err)
 		return

@@ -125,6 +125,10 @@ func decideTerminate(s State, c TerminateCall) ([]Event, *Error) {
 	}
 	dur := c.DurationSeconds
 	if dur == nil {
+		// A duration the provider already reported outranks the ledger's clock.
+		dur = call.DurationSeconds
+	}
+	if dur == nil {
 		dur = durationBetween(floor, end)
 	}
 	return []Event{CallTerminated{EndedAt: end, DurationSeconds: clonePtr(dur), Status: StatusCompleted, PreviousStatus: call.Status}}, nil

@@ -120,9 +120,9 @@ func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string) []Event 
 	case to == StatusInProgress && c.AnsweredAt != nil:
 		return []Event{answer()}
 	case to == StatusCompleted && from == StatusInProgress:
-		return []Event{terminated(call.StartedAt, call.AnsweredAt, from, c)}
+		return []Event{terminated(call.StartedAt, call.AnsweredAt, call.DurationSeconds, from, c)}
 	case to == StatusCompleted && c.AnsweredAt != nil:
-		return []Event{answer(), terminated(call.StartedAt, c.AnsweredAt, StatusInProgress, c)}
+		return []Event{answer(), terminated(call.StartedAt, c.AnsweredAt, call.DurationSeconds, StatusInProgress, c)}
 	case to == StatusCanceled && (from == "" || from == StatusQueued || from == StatusRinging):
 		return []Event{CallCanceled{CanceledAt: orDefault(c.EndedAt, c.Now, call.StartedAt), PreviousStatus: from}}
 	}
@@ -130,15 +130,19 @@ func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string) []Event 
 }
 
 // terminated is the CallTerminated of an in-progress call: the end given or
-// Now (never before the answer), the duration given or the whole seconds
-// from the answer (or, unanswered, the start) to the end.
-func terminated(started, answered *time.Time, from Status, c UpsertCall) CallTerminated {
+// Now (never before the answer); the duration given, else the one the call
+// already has (a provider's billed duration outranks the ledger's clock),
+// else the whole seconds from the answer (or, unanswered, the start) to the end.
+func terminated(started, answered *time.Time, known *int64, from Status, c UpsertCall) CallTerminated {
 	floor := answered
 	if floor == nil {
 		floor = started
 	}
 	end := orDefault(c.EndedAt, c.Now, floor)
 	dur := clonePtr(c.DurationSeconds)
+	if dur == nil {
+		dur = clonePtr(known)
+	}
 	if dur == nil {
 		dur = durationBetween(floor, end)
 	}

@@ -29,6 +29,9 @@ func TestLifecycleCommands(t *testing.T) {
 
 		{name: "terminate an in-progress call: end at Now, duration from the answer", given: answeredCall(), when: terminate, then: []domain.Event{
 			domain.CallTerminated{EndedAt: at(11), DurationSeconds: ptr(int64(600)), Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress}}},
+		{name: "terminate keeps the duration the provider already reported", given: append(answeredCall(), domain.CallTimingChanged{DurationSeconds: ptr(int64(20))}),
+			when: terminate, then: []domain.Event{
+				domain.CallTerminated{EndedAt: at(11), DurationSeconds: ptr(int64(20)), Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress}}},
 		{name: "terminate a ringing call is a conflict", given: ringingCall(), when: terminate, code: domain.ErrConflict, field: "status"},
 		{name: "terminate a completed call is a conflict", given: completedCall(), when: terminate, code: domain.ErrConflict, field: "status"},
 		{name: "terminate before the answer is invalid", given: answeredCall(), when: domain.TerminateCall{CallID: callID, AccountID: account, Now: now, EndedAt: ptr(at(0))},

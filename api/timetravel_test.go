@@ -1,0 +1,73 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestTimeTravelOnEverySurface checks, through the real router, that every
+// surface's GET answers ?revision=N and ?as_of=T with the call as it was
+// then: the ETag is the revision folded to, a later change is absent, and
+// a moment before the call existed is a 404.
+func TestTimeTravelOnEverySurface(t *testing.T) {
+	ts := newTestServer(t)
+	before := time.Now().UTC().Add(-time.Second)
+
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, seedUpsert)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	id := res.JSON(t)["id"].(string)
+	types := ts.eventTypes(t, id)
+	require.NotEmpty(t, types)
+	created := len(types) - 1 // revision of the upsert's last event
+
+	time.Sleep(5 * time.Millisecond) // a clear gap for as_of between the two writes
+	between := time.Now().UTC()
+	time.Sleep(5 * time.Millisecond)
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes": "called back"}`)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	latest := len(ts.eventTypes(t, id)) - 1
+	require.Greater(t, latest, created)
+
+	get := func(path string) response {
+		if u, _ := url.Parse(path); len(u.Path) > 4 && u.Path[:4] == "/api" {
+			return ts.lamlDo(t, "GET", path, acctA, tokenA, "")
+		}
+		return ts.do(t, "GET", path, tokenA, "")
+	}
+	surfaces := map[string]string{
+		"Moonbase":    "/calls/" + id,
+		"CallHistory": "/v1/calls/" + id,
+		"VoiceCall":   "/v1/voice-calls/" + id,
+		"LaML":        lamlCallsPath("/api/laml", acctA) + "/" + id + ".json",
+	}
+	for name, path := range surfaces {
+		t.Run(name, func(t *testing.T) {
+			now := get(path)
+			require.Equal(t, http.StatusOK, now.Status, string(now.Body))
+			assert.Equal(t, ETag(uint64(latest)), now.Header.Get("ETag"))
+
+			atCreation := get(path + "?revision=" + strconv.Itoa(created))
+			require.Equal(t, http.StatusOK, atCreation.Status, string(atCreation.Body))
+			assert.Equal(t, ETag(uint64(created)), atCreation.Header.Get("ETag"))
+
+			asOf := get(path + "?as_of=" + url.QueryEscape(between.Format(time.RFC3339Nano)))
+			require.Equal(t, http.StatusOK, asOf.Status, string(asOf.Body))
+			assert.Equal(t, ETag(uint64(created)), asOf.Header.Get("ETag"))
+
+			assert.Equal(t, http.StatusNotFound, get(path+"?as_of="+url.QueryEscape(before.Format(time.RFC3339Nano))).Status)
+			assert.Equal(t, http.StatusNotFound, get(path+"?revision="+strconv.Itoa(latest+1)).Status)
+			assert.Equal(t, http.StatusBadRequest, get(path+"?revision=minus-one").Status)
+		})
+	}
+
+	// The change made after creation is visible now and absent then.
+	assert.Equal(t, "called back", ts.do(t, "GET", "/v1/calls/"+id, tokenA, "").JSON(t)["notes"])
+	assert.Nil(t, ts.do(t, "GET", "/v1/calls/"+id+"?revision="+strconv.Itoa(created), tokenA, "").JSON(t)["notes"])
+}
+
