@@ -70,4 +70,3 @@ func TestTimeTravelOnEverySurface(t *testing.T) {
 	assert.Equal(t, "called back", ts.do(t, "GET", "/v1/calls/"+id, tokenA, "").JSON(t)["notes"])
 	assert.Nil(t, ts.do(t, "GET", "/v1/calls/"+id+"?revision="+strconv.Itoa(created), tokenA, "").JSON(t)["notes"])
 }
-
