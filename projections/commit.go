@@ -173,6 +173,7 @@ type setOp struct {
 	key               []byte
 	value             []byte
 	valueAt, valueEnd int
+	seq               int // order of gathering: the tie-break of equal keys
 }
 
 func (w *writes) reset() {
@@ -184,19 +185,26 @@ func (w *writes) reset() {
 	w.arena = w.arena[:0]
 }
 
-func (w *writes) set(key, value []byte) { w.sets = append(w.sets, setOp{key: key, value: value}) }
+func (w *writes) set(key, value []byte) {
+	w.sets = append(w.sets, setOp{key: key, value: value, seq: len(w.sets)})
+}
 
 func (w *writes) setFromArena(key, value []byte) {
 	at := len(w.arena)
 	w.arena = append(w.arena, value...)
-	w.sets = append(w.sets, setOp{key: key, valueAt: at, valueEnd: len(w.arena)})
+	w.sets = append(w.sets, setOp{key: key, valueAt: at, valueEnd: len(w.arena), seq: len(w.sets)})
 }
 
 // apply adds every delete, then every set, each in key order, to pb. Deletes
 // go first so that a key one call leaves and another takes ends up set.
 func (w *writes) apply(pb *pebble.Batch) error {
 	slices.SortFunc(w.deletes, bytes.Compare)
-	slices.SortStableFunc(w.sets, func(a, b setOp) int { return bytes.Compare(a.key, b.key) })
+	slices.SortFunc(w.sets, func(a, b setOp) int {
+		if c := bytes.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return a.seq - b.seq
+	})
 	for _, k := range w.deletes {
 		if err := pb.Delete(k, nil); err != nil {
 			return fmt.Errorf("projections: batch: %w", err)

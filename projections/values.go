@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -31,28 +30,24 @@ type storedCall struct {
 
 // callEncoder encodes call view values into one reused buffer, so that a
 // commit of thousands of calls does not allocate a buffer per call. Values
-// are only valid until the next encode; pebble.Batch.Set copies them.
+// are only valid until the next encode.
 type callEncoder struct {
-	buf bytes.Buffer
-	enc *json.Encoder
+	buf []byte
 }
 
-func newCallEncoder() *callEncoder {
-	e := &callEncoder{}
-	e.enc = json.NewEncoder(&e.buf)
-	e.enc.SetEscapeHTML(false) // not for a browser; keeps URLs as written
-	return e
-}
+func newCallEncoder() *callEncoder { return &callEncoder{} }
 
 // encode returns the call view value of s: valueVersion, then the JSON of
-// storedCall.
+// storedCall, written by appendCall.
 func (e *callEncoder) encode(s *domain.State) ([]byte, error) {
-	e.buf.Reset()
-	e.buf.WriteByte(valueVersion)
-	if err := e.enc.Encode(storedCall{Version: s.Version, Call: s.Call}); err != nil {
+	b, err := appendCall(append(e.buf[:0], valueVersion), s.Version, &s.Call)
+	if err != nil {
 		return nil, fmt.Errorf("encode call %s: %w", s.Call.ID, err)
 	}
-	return bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")), nil
+	if cap(b) <= 1<<20 {
+		e.buf = b // keep the buffer unless one huge call grew it
+	}
+	return b, nil
 }
 
 // decodeCall decodes a call view value.
