@@ -85,7 +85,7 @@ func DefaultOptions() Options {
 		CallCacheMax:      16384,
 		DecodeWorkers:     runtime.GOMAXPROCS(0),
 		ChunkEventsMax:    256,
-		ChunksInFlightMax: 64,
+		ChunksInFlightMax: 16,
 		ReadPageEvents:    2048,
 		RetryDelayMin:     100 * time.Millisecond,
 		RetryDelayMax:     5 * time.Second,
@@ -133,6 +133,11 @@ type Projector struct {
 	cache  *callCache
 	enc    *callEncoder
 	writes writes
+
+	// closeMu is read-held by every query while it uses db, and held by
+	// Close while it closes db, which Pebble requires to have no open
+	// iterators.
+	closeMu sync.RWMutex
 
 	// mu guards the fields below it.
 	mu sync.Mutex
@@ -292,11 +297,25 @@ func (p *Projector) Close() error {
 	p.mu.Unlock()
 	p.runMu.Lock() // wait for the session or rebuild to let go of the db
 	defer p.runMu.Unlock()
+	p.closeMu.Lock() // and for queries in flight
+	defer p.closeMu.Unlock()
 	if err := p.db.Close(); err != nil {
 		return fmt.Errorf("projections: close pebble: %w", err)
 	}
 	return nil
 }
+
+// acquire lets a query use db until release; false means closed.
+func (p *Projector) acquire() bool {
+	p.closeMu.RLock()
+	if p.isClosed() {
+		p.closeMu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (p *Projector) release() { p.closeMu.RUnlock() }
 
 func (p *Projector) isClosed() bool {
 	p.mu.Lock()

@@ -32,9 +32,10 @@ func (p *Projector) Call(ctx context.Context, id uuid.UUID) (domain.State, error
 	if err := ctx.Err(); err != nil {
 		return domain.State{}, fmt.Errorf("call %s: %w", id, err)
 	}
-	if p.isClosed() {
+	if !p.acquire() {
 		return domain.State{}, fmt.Errorf("call %s: %w", id, ErrClosed)
 	}
+	defer p.release()
 	v, closer, err := p.db.Get(callKey(id))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return domain.State{}, fmt.Errorf("call %s: %w", id, ErrNotFound)
@@ -58,9 +59,10 @@ func (p *Projector) Lookup(ctx context.Context, account, provider, providerID st
 	if err := ctx.Err(); err != nil {
 		return uuid.Nil, fmt.Errorf("lookup: %w", err)
 	}
-	if p.isClosed() {
+	if !p.acquire() {
 		return uuid.Nil, fmt.Errorf("lookup: %w", ErrClosed)
 	}
+	defer p.release()
 	v, closer, err := p.db.Get(lookupKey(account, domain.NormalizeProvider(provider), providerID))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return uuid.Nil, fmt.Errorf("lookup %s/%s: %w", provider, providerID, ErrNotFound)
@@ -183,9 +185,10 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		}
 		after = tail
 	}
-	if p.isClosed() {
+	if !p.acquire() {
 		return ListPage{}, fmt.Errorf("list: %w", ErrClosed)
 	}
+	defer p.release()
 
 	prefix := listAccountPrefix(q.Account)
 	opts := &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)}
@@ -341,9 +344,10 @@ func (p *Projector) Billing(ctx context.Context, q BillingQuery) ([]BillingRow, 
 	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
 		return nil, fmt.Errorf("%w: to %s is before from %s", ErrInvalidQuery, q.To, q.From)
 	}
-	if p.isClosed() {
+	if !p.acquire() {
 		return nil, fmt.Errorf("billing: %w", ErrClosed)
 	}
+	defer p.release()
 	opts := &pebble.IterOptions{LowerBound: []byte{prefixBilling}, UpperBound: []byte{prefixBilling + 1}}
 	if !q.From.IsZero() {
 		opts.LowerBound = appendDay([]byte{prefixBilling}, dayNumber(q.From))
@@ -429,9 +433,10 @@ func (p *Projector) Billing(ctx context.Context, q BillingQuery) ([]BillingRow, 
 // kept incrementally up to the same position. It reads one consistent
 // snapshot, so it may run beside Run.
 func (p *Projector) Digest(ctx context.Context) (string, error) {
-	if p.isClosed() {
+	if !p.acquire() {
 		return "", fmt.Errorf("digest: %w", ErrClosed)
 	}
+	defer p.release()
 	it, err := p.db.NewIterWithContext(ctx, nil)
 	if err != nil {
 		return "", fmt.Errorf("digest: %w", err)
@@ -474,9 +479,10 @@ func (p *Projector) Failures(ctx context.Context, limit int) ([]Failure, error) 
 	if limit <= 0 {
 		limit = 100
 	}
-	if p.isClosed() {
+	if !p.acquire() {
 		return nil, fmt.Errorf("failures: %w", ErrClosed)
 	}
+	defer p.release()
 	it, err := p.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: keyFailurePref, UpperBound: prefixEnd(keyFailurePref)})
 	if err != nil {
 		return nil, fmt.Errorf("failures: %w", err)
