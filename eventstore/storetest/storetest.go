@@ -157,6 +157,8 @@ func assertSameEvent(t *testing.T, want eventstore.EventData, got eventstore.Rec
 	assert.True(t, bytes.Equal(want.Metadata, got.Metadata), "metadata of %s: want %q, got %q", want.ID, want.Metadata, got.Metadata)
 }
 
+// testAppendToNewStream checks the basic append: revisions from 0, the result
+// naming the last event, and the events readable from the stream and $all.
 func testAppendToNewStream(t *testing.T, s eventstore.Store) {
 	stream := newStream("new")
 	evs := events(3, "Created", 100)
@@ -184,6 +186,9 @@ func testAppendToNewStream(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testExpectedRevision checks each kind of expected revision against a
+// missing and an existing stream: a wrong one is a detailed version conflict
+// and writes nothing.
 func testExpectedRevision(t *testing.T, s eventstore.Store) {
 	// Each row starts from a stream holding existing events (none when 0),
 	// appends one event expecting exp, and wants success or a conflict.
@@ -231,6 +236,8 @@ func testExpectedRevision(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testReadStreamFromRevision checks that a read from a revision returns the
+// rest of the stream, limit included.
 func testReadStreamFromRevision(t *testing.T, s eventstore.Store) {
 	stream := newStream("from")
 	evs := events(10, "E", 60)
@@ -263,6 +270,8 @@ func testReadStreamFromRevision(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testReadStreamPastEnd checks that reading past the end of an existing
+// stream is empty, not an error.
 func testReadStreamPastEnd(t *testing.T, s eventstore.Store) {
 	stream := newStream("past")
 	mustAppend(t, s, stream, eventstore.NoStream(), events(3, "E", 50))
@@ -273,6 +282,7 @@ func testReadStreamPastEnd(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testReadMissingStream checks that a stream with no events is ErrStreamNotFound.
 func testReadMissingStream(t *testing.T, s eventstore.Store) {
 	mustAppend(t, s, newStream("other"), eventstore.NoStream(), events(1, "E", 50))
 	missing := newStream("missing")
@@ -282,6 +292,8 @@ func testReadMissingStream(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testInvalidAppend checks that batches no backend accepts are refused with
+// ErrInvalidAppend and write nothing, and that a batch at the limits passes.
 func testInvalidAppend(t *testing.T, s eventstore.Store) {
 	tooMany := events(eventstore.BatchEventsMax+1, "E", 10)
 	tooBig := events(2, "E", 10)
@@ -326,6 +338,8 @@ func testInvalidAppend(t *testing.T, s eventstore.Store) {
 	mustAppend(t, s, newStream("limit"), eventstore.NoStream(), atLimit)
 }
 
+// testIdempotentRetry checks that an append sent again, with any expected
+// revision, returns the original result and writes nothing.
 func testIdempotentRetry(t *testing.T, s eventstore.Store) {
 	// Each row appends a batch, moves the stream on with later appends, then
 	// retries the first batch with an expectation that would otherwise fail
@@ -374,6 +388,8 @@ func testIdempotentRetry(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testDuplicateEventID checks that ids recorded other than as the same batch
+// in the same stream are refused with ErrDuplicateEventID.
 func testDuplicateEventID(t *testing.T, s eventstore.Store) {
 	stream := newStream("dup")
 	batch := events(3, "E", 50)
@@ -401,6 +417,8 @@ func testDuplicateEventID(t *testing.T, s eventstore.Store) {
 	assert.Len(t, readAll(t, s), before, "refused appends wrote nothing")
 }
 
+// testConcurrentExactOneWins checks optimistic concurrency: of appends racing
+// with the same exact revision, exactly one wins.
 func testConcurrentExactOneWins(t *testing.T, s eventstore.Store) {
 	const rounds, appenders = 3, 16
 	for round := range rounds {
@@ -528,6 +546,8 @@ func appendConcurrently(t *testing.T, s eventstore.Store, streams []string, writ
 	return acks
 }
 
+// testManyAppenders checks that concurrent appenders to many streams lose,
+// duplicate and reorder nothing.
 func testManyAppenders(t *testing.T, s eventstore.Store) {
 	const writers, appends, eventsPer = 12, 20, 2
 	streams := make([]string, 9)
@@ -651,6 +671,9 @@ func testConcurrentRetries(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testReadersNeverSeeGaps checks that readers polling $all while writers
+// append never see position N+1 before N: each poller's reads, end to end,
+// equal a full read at the end.
 func testReadersNeverSeeGaps(t *testing.T, s eventstore.Store) {
 	const writers, appends, eventsPer, pollers, pollLimit = 6, 25, 2, 2, 7
 	// A poller gives up after pollsMax reads, or when its context ends.
@@ -718,6 +741,8 @@ func testReadersNeverSeeGaps(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testHashChains checks that Hash follows ChainHash along each stream and,
+// when the backend stores it, AllHash follows AllChainHash along $all.
 func testHashChains(t *testing.T, s eventstore.Store) {
 	streams := []string{newStream("hash"), newStream("hash")}
 	for i := range 6 {
@@ -747,6 +772,7 @@ func testHashChains(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testDataRoundTrip checks that data and metadata read back byte for byte.
 func testDataRoundTrip(t *testing.T, s eventstore.Store) {
 	tests := []struct {
 		name     string
@@ -780,6 +806,7 @@ func testDataRoundTrip(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testRecordedAt checks that RecordedAt is set, in UTC.
 func testRecordedAt(t *testing.T, s eventstore.Store) {
 	stream := newStream("time")
 	mustAppend(t, s, stream, eventstore.NoStream(), events(2, "E", 50))
@@ -793,6 +820,8 @@ func testRecordedAt(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testReadAllAfter checks that ReadAll starts after the given position and
+// honours its limit.
 func testReadAllAfter(t *testing.T, s eventstore.Store) {
 	for i := range 5 {
 		mustAppend(t, s, newStream("after"), eventstore.NoStream(), events(2, fmt.Sprintf("E%d", i), 50))
@@ -834,6 +863,9 @@ type subscription struct {
 	err  error
 }
 
+// testSubscribeCatchUpThenLive checks that a subscription delivers the stored
+// events, then those appended concurrently, without gaps or repeats, and ends
+// when its context is cancelled.
 func testSubscribeCatchUpThenLive(t *testing.T, s eventstore.Store) {
 	const preloaded, writers, appends, eventsPer = 10, 4, 15, 2
 	streams := []string{newStream("sub"), newStream("sub"), newStream("sub")}
@@ -886,6 +918,8 @@ func testSubscribeCatchUpThenLive(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testSubscribeFromMiddle checks a subscription from a position, and that the
+// consumer may stop ranging.
 func testSubscribeFromMiddle(t *testing.T, s eventstore.Store) {
 	stream := newStream("middle")
 	for range 6 {
@@ -912,6 +946,8 @@ func testSubscribeFromMiddle(t *testing.T, s eventstore.Store) {
 	mustAppend(t, s, stream, eventstore.Exact(11), events(1, "E", 50))
 }
 
+// testSubscribeEndsOnCancel checks that a subscription waiting live ends,
+// without an error, when its context is cancelled.
 func testSubscribeEndsOnCancel(t *testing.T, s eventstore.Store) {
 	mustAppend(t, s, newStream("cancel"), eventstore.NoStream(), events(1, "E", 50))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -949,6 +985,8 @@ func testSubscribeEndsOnCancel(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// testCancelledContext checks that calls with a cancelled context return its
+// error.
 func testCancelledContext(t *testing.T, s eventstore.Store) {
 	stream := newStream("ctx")
 	mustAppend(t, s, stream, eventstore.NoStream(), events(1, "E", 50))
@@ -963,6 +1001,8 @@ func testCancelledContext(t *testing.T, s eventstore.Store) {
 	assert.ErrorIs(t, err, context.Canceled, "ReadAll")
 }
 
+// testCallsAfterClose checks that Close ends live subscriptions and that every
+// later call returns ErrClosed.
 func testCallsAfterClose(t *testing.T, s eventstore.Store) {
 	stream := newStream("closed")
 	mustAppend(t, s, stream, eventstore.NoStream(), events(1, "E", 50))
