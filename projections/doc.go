@@ -27,6 +27,15 @@
 // (ChunkEventsMax × ChunksInFlightMax events, plus ReadPageEvents), the call
 // cache (CallCacheMax + BatchCallsMax states) and one Pebble batch.
 //
+// Apply is kept cheap because decoding dominates a rebuild: a call is
+// encoded and written once per batch however many of its events the batch
+// holds; the call view is encoded by a hand-written JSON encoder (appendCall,
+// guarded by a test that fills every field of domain.Call); a commit's
+// writes go into the Pebble batch in key order, which makes memtable
+// inserts cheap; and during a rebuild, calls that are neither cached nor
+// were ever evicted from the cache are known to be new, so they are not
+// looked up (a Bloom filter remembers evicted ids).
+//
 // # What is synced
 //
 // Batches are committed with pebble.NoSync: they go to Pebble's WAL (so to
