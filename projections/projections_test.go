@@ -513,3 +513,88 @@ func TestClosed(t *testing.T) {
 	_, err = p.Rebuild(ctx)
 	assert.ErrorIs(t, err, projections.ErrClosed)
 }
+
+// TestBrokenInvariantFoldedAndRecorded checks that an event that breaks a
+// domain invariant (an answer of a completed call) is folded as Evolve
+// folds it, like every reader of the stream, and recorded as a failure.
+func TestBrokenInvariantFoldedAndRecorded(t *testing.T) {
+	store := openStore(t)
+	p := openProjector(t, t.TempDir(), store, testOptions())
+	startRun(t, p)
+	clk := newClock()
+	const acct = "AC-broken"
+	id := domain.CallIDFor(acct, "vonage", "b")
+	appendEvents(t, store, clk, acct, id, created(id, acct, "vonage", "b", day1),
+		domain.CallStatusChanged{Status: domain.StatusRinging},
+		domain.CallAnswered{AnsweredAt: day1, PreviousStatus: domain.StatusRinging},
+		domain.CallTerminated{EndedAt: day1.Add(time.Minute), Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress})
+	res := appendEvents(t, store, clk, acct, id, domain.CallAnswered{AnsweredAt: day1.Add(time.Hour), PreviousStatus: domain.StatusCompleted})
+	waitFor(t, p, res.Position)
+
+	st := p.Status()
+	assert.Equal(t, uint64(1), st.Failures)
+	require.NotNil(t, st.LastFailure)
+	assert.True(t, st.LastFailure.Folded)
+	assert.Equal(t, res.Position, st.LastFailure.Position)
+	s, err := p.Call(context.Background(), id)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(5), s.Version)
+	var history []domain.Envelope
+	recs, err := store.ReadStream(context.Background(), domain.StreamID(id), 0, 0)
+	require.NoError(t, err)
+	for _, r := range recs {
+		md, err := domain.UnmarshalMetadata(r.Metadata)
+		require.NoError(t, err)
+		ev, err := domain.UnmarshalEvent(r.Type, md.SchemaVersion, r.Data)
+		require.NoError(t, err)
+		history = append(history, domain.Envelope{Event: ev, Metadata: md})
+	}
+	want, err := domain.Fold(history)
+	require.Error(t, err, "the history is broken")
+	assert.Equal(t, want, s, "the call view is the stream folded as Evolve folds it")
+}
+
+// TestInterruptedRebuild checks that a rebuild stopped part-way (Ctrl-C in
+// callledger replay) leaves read models that match their checkpoint: Run
+// continues from there and ends with the same digest as a full rebuild.
+func TestInterruptedRebuild(t *testing.T) {
+	store := openStore(t)
+	clk := newClock()
+	g := newGenerator(11, 800, 6)
+	var last eventstore.Position
+	for more := true; more; {
+		var pos eventstore.Position
+		pos, more = g.writeSome(t, store, clk, 2000, 100, 8)
+		if last.Less(pos) {
+			last = pos
+		}
+	}
+	ctx := context.Background()
+	full := openProjector(t, t.TempDir(), store, testOptions())
+	_, err := full.Rebuild(ctx)
+	require.NoError(t, err)
+	want, err := full.Digest(ctx)
+	require.NoError(t, err)
+
+	p := openProjector(t, t.TempDir(), store, testOptions())
+	stopAt := last.Commit / 3
+	rctx, cancel := context.WithCancel(ctx)
+	go func() {
+		wctx, wcancel := context.WithTimeout(ctx, waitMax)
+		defer wcancel()
+		_ = p.WaitFor(wctx, eventstore.Position{Commit: stopAt, Prepare: stopAt})
+		cancel()
+	}()
+	_, err = p.Rebuild(rctx)
+	cancel()
+	t.Logf("rebuild stopped at %s of %s: %v", p.Status().Checkpoint, last, err)
+	if err != nil {
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.True(t, p.Status().Checkpoint.Less(last), "the rebuild was to stop part-way")
+	}
+	startRun(t, p)
+	waitFor(t, p, last)
+	got, err := p.Digest(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+}
