@@ -82,6 +82,8 @@
 //
 //	'c' call id (16)                                → 0x01 + JSON {"version": n, "call": domain.Call}
 //	    The call view: the full domain.State; version is the stream revision + 1.
+//	    The JSON follows domain.Call's tags (written by appendCall, read by
+//	    encoding/json), compact, no HTML escaping.
 //	'p' account, provider, provider id (strings)    → call id (16 bytes)
 //	    Provider lookup; provider normalized with domain.NormalizeProvider.
 //	    Deleted calls keep their entry.
