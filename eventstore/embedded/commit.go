@@ -3,7 +3,6 @@ package embedded
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -19,6 +18,7 @@ type appendRequest struct {
 	expected eventstore.ExpectedRevision
 	events   []eventstore.EventData
 	bytes    int                 // data and metadata bytes of events
+	pre      prelookup           // ids as Pebble had them at pre.snapshot
 	done     chan appendResponse // buffered: the committer never blocks on it
 }
 
@@ -59,6 +59,10 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		s.mu.RUnlock()
 		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, eventstore.ErrClosed)
 	}
+	if err := s.prelookup(req); err != nil {
+		s.mu.RUnlock()
+		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, err)
+	}
 	select {
 	case s.queue <- req:
 	case <-ctx.Done():
@@ -69,6 +73,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 
 	resp := <-req.done
 	return resp.result, resp.err
+}
+
+// prelookup reads req's ids from Pebble, in the caller's goroutine, so that
+// the committer need not; see lookup.go. The caller holds s.mu for reading.
+func (s *Store) prelookup(req *appendRequest) error {
+	req.pre.snapshot = s.applied.Load()
+	var err error
+	req.pre.locs, err = readIDs(s.db, req.events)
+	return err
 }
 
 // committer is the one goroutine that writes: it owns the end of the log
@@ -84,6 +97,7 @@ type committer struct {
 	allHash eventstore.Hash // AllHash at lastPos
 	keyBuf  []byte          // scratch for keys and small values
 	syncs   chan *inflight  // groups applied, in order, to the syncer
+	recent  recentGroups    // what the last groups applied changed
 }
 
 // inflight is a group applied to Pebble, or refused whole, waiting for the
@@ -199,6 +213,8 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 	for stream, h := range g.heads {
 		c.heads.put(stream, h)
 	}
+	c.recent.add(recentGroup{lastPos: g.lastPos, ids: g.ids})
+	c.store.applied.Store(g.lastPos)
 	return f
 }
 
@@ -239,7 +255,7 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 	if err := r.ctx.Err(); err != nil {
 		return staged{err: fmt.Errorf("append to %s: %w", r.stream, err)}
 	}
-	locs, err := c.lookupIDs(g, r.events)
+	locs, err := c.lookupIDs(g, r)
 	if err != nil {
 		return staged{err: fmt.Errorf("append to %s: %w", r.stream, err)}
 	}
@@ -316,7 +332,8 @@ func (c *committer) set(b *pebble.Batch, kv []byte, keyLen int) {
 }
 
 // head returns the stream's head as the group sees it: staged by an earlier
-// append of the group, cached, or read from Pebble.
+// append of the group, cached, or read from Pebble, which holds every group
+// applied before this one.
 func (c *committer) head(g *group, stream string) (streamHead, error) {
 	if h, ok := g.heads[stream]; ok {
 		return h, nil
@@ -324,56 +341,44 @@ func (c *committer) head(g *group, stream string) (streamHead, error) {
 	if h, ok := c.heads.get(stream); ok {
 		return h, nil
 	}
-	key := streamPrefix(c.keyBuf[:0], prefixHead, stream)
-	c.keyBuf = key[:0]
-	v, closer, err := c.store.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return streamHead{}, nil // a new stream: cached once it is written
-	}
-	if err != nil {
-		return streamHead{}, fmt.Errorf("read head: %w", err)
-	}
-	h, err := decodeHead(stream, v)
-	closer.Close()
+	h, err := readHead(c.store.db, stream)
 	if err != nil {
 		return streamHead{}, err
 	}
-	c.heads.put(stream, h)
+	if h.exists {
+		c.heads.put(stream, h) // a new stream is cached once written
+	}
 	return h, nil
 }
 
-// lookupIDs finds where each event id is already recorded, in the group or
-// in Pebble (which holds the groups applied before this one). It returns nil
-// when no id is recorded; otherwise one location per event, zero for an id
-// not recorded.
-func (c *committer) lookupIDs(g *group, events []eventstore.EventData) ([]idLocation, error) {
-	var locs []idLocation
-	for i := range events {
-		id := events[i].ID
+// lookupIDs finds where each event id of r is already recorded: in the
+// group, in a group applied after r's lookups, or where those lookups found
+// it. It returns nil when no id is recorded; otherwise one location per
+// event, zero for an id not recorded.
+func (c *committer) lookupIDs(g *group, r *appendRequest) ([]idLocation, error) {
+	locs := r.pre.locs
+	if !c.recent.covers(r.pre.snapshot) {
+		var err error
+		if locs, err = readIDs(c.store.db, r.events); err != nil {
+			return nil, err
+		}
+	}
+	for i := range r.events {
+		if locs != nil && locs[i].stream != "" {
+			continue
+		}
+		id := r.events[i].ID
 		loc, ok := g.ids[id]
+		if !ok && c.recent.covers(r.pre.snapshot) {
+			loc, ok = c.recent.findID(r.pre.snapshot, id)
+		}
 		if !ok {
-			key := idKey(c.keyBuf[:0], id)
-			c.keyBuf = key[:0]
-			v, closer, err := c.store.db.Get(key)
-			if errors.Is(err, pebble.ErrNotFound) {
-				if locs != nil {
-					locs = append(locs, idLocation{})
-				}
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("read id index: %w", err)
-			}
-			loc, err = decodeIDValue(id, v)
-			closer.Close()
-			if err != nil {
-				return nil, err
-			}
+			continue
 		}
 		if locs == nil {
-			locs = make([]idLocation, i, len(events))
+			locs = make([]idLocation, len(r.events))
 		}
-		locs = append(locs, loc)
+		locs[i] = loc
 	}
 	return locs, nil
 }

@@ -56,6 +56,10 @@ type Store struct {
 	// no reader sees an event that a crash could still take back.
 	head atomic.Pointer[logHead]
 
+	// applied is the last position applied to Pebble, and so visible to
+	// the lookups of Append (see lookup.go); it may be ahead of head.
+	applied atomic.Uint64
+
 	// failed holds the error of a failed batch sync or apply. The committer
 	// stages each group on top of the previous one before that one is
 	// synced, so after a failure no later append can be trusted: every
@@ -112,12 +116,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		notify:        make(chan struct{}),
 	}
 	s.head.Store(&head)
+	s.applied.Store(head.position)
 	c := &committer{
 		store:   s,
 		syncs:   make(chan *inflight, inflightMax),
 		heads:   newHeadCache(opts.HeadCacheStreams),
 		lastPos: head.position,
 		allHash: head.allHash,
+		recent:  recentGroups{floor: head.position},
 	}
 	go c.run()
 	return s, nil
