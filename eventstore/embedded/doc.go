@@ -59,7 +59,9 @@
 // batch applied with pebble.Sync. One committer goroutine gathers every
 // waiting append (at most groupAppendsMax, groupBytesMax bytes), checks
 // each against the stream heads and ids of the store and of the appends
-// before it in the group, and applies the group's batch without waiting
+// before it in the group (each Append has looked its ids up beforehand, in
+// its own goroutine: see lookup.go), assigns revisions, positions and both
+// hashes, and applies the group's batch without waiting
 // for its WAL sync (DB.ApplyNoSyncWait), so that it can stage the next
 // group while the disk syncs this one; Pebble syncs every batch applied
 // meanwhile with one fsync. A syncer goroutine waits for each batch's sync
