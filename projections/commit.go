@@ -157,47 +157,34 @@ func (p *Projector) entry(id uuid.UUID) (*callEntry, error) {
 	return e, nil
 }
 
-// writes is the set of key changes of one commit, gathered before they go
-// into the Pebble batch so that they can go in key order: Pebble's memtable
-// inserts a batch in order, and sorted keys let each insert start from the
-// previous one's place instead of searching the skiplist from the top.
+// writes is the set of key changes of one commit other than the call views,
+// gathered before they go into the Pebble batch so that everything can go in
+// key order: Pebble's memtable inserts a batch in order, and sorted keys let
+// each insert start from the previous one's place instead of searching the
+// skiplist from the top. The call views ('c' keys) are encoded straight into
+// the batch, in call id order, between the sets below 'c' and those above.
 type writes struct {
 	deletes [][]byte
 	sets    []setOp
-	// arena holds encoded call views back to back; a setOp with value nil
-	// points into it (valueAt, valueEnd), since the arena may move as it grows.
-	arena []byte
 }
 
 type setOp struct {
-	key               []byte
-	value             []byte
-	valueAt, valueEnd int
-	seq               int // order of gathering: the tie-break of equal keys
+	key   []byte
+	value []byte
+	seq   int // order of gathering: the tie-break of equal keys
 }
 
 func (w *writes) reset() {
 	w.deletes = w.deletes[:0]
 	w.sets = w.sets[:0]
-	if cap(w.arena) > 64<<20 {
-		w.arena = nil // do not keep an outsized batch's memory
-	}
-	w.arena = w.arena[:0]
 }
 
 func (w *writes) set(key, value []byte) {
 	w.sets = append(w.sets, setOp{key: key, value: value, seq: len(w.sets)})
 }
 
-func (w *writes) setFromArena(key, value []byte) {
-	at := len(w.arena)
-	w.arena = append(w.arena, value...)
-	w.sets = append(w.sets, setOp{key: key, valueAt: at, valueEnd: len(w.arena), seq: len(w.sets)})
-}
-
-// apply adds every delete, then every set, each in key order, to pb. Deletes
-// go first so that a key one call leaves and another takes ends up set.
-func (w *writes) apply(pb *pebble.Batch) error {
+// sort orders deletes and sets by key.
+func (w *writes) sort() {
 	slices.SortFunc(w.deletes, bytes.Compare)
 	slices.SortFunc(w.sets, func(a, b setOp) int {
 		if c := bytes.Compare(a.key, b.key); c != 0 {
@@ -205,17 +192,12 @@ func (w *writes) apply(pb *pebble.Batch) error {
 		}
 		return a.seq - b.seq
 	})
-	for _, k := range w.deletes {
-		if err := pb.Delete(k, nil); err != nil {
-			return fmt.Errorf("projections: batch: %w", err)
-		}
-	}
-	for _, op := range w.sets {
-		v := op.value
-		if v == nil {
-			v = w.arena[op.valueAt:op.valueEnd]
-		}
-		if err := pb.Set(op.key, v, nil); err != nil {
+}
+
+// applySets adds the sets ops to pb, in order.
+func applySets(pb *pebble.Batch, ops []setOp) error {
+	for _, op := range ops {
+		if err := pb.Set(op.key, op.value, nil); err != nil {
 			return fmt.Errorf("projections: batch: %w", err)
 		}
 	}
@@ -224,20 +206,18 @@ func (w *writes) apply(pb *pebble.Batch) error {
 
 // commit writes the batch's read-model changes and its checkpoint in one
 // Pebble batch, not fsync'd (see doc.go), then publishes the checkpoint.
+// Deletes go in first, so that a key one call leaves and another takes ends
+// up set; then every set, in key order.
 func (p *Projector) commit(b *batch) error {
 	if b.events == 0 {
 		return nil
 	}
+	slices.SortFunc(b.dirty, func(x, y *callEntry) int { return bytes.Compare(x.id[:], y.id[:]) })
 	w := &p.writes
 	w.reset()
 	nexts := make([]derived, len(b.dirty))
 	deltas := make(map[bucket]totals)
 	for i, e := range b.dirty {
-		v, err := p.enc.encode(&e.state)
-		if err != nil {
-			return err
-		}
-		w.setFromArena(callKey(e.id), v)
 		old, next := &e.committed, derive(&e.state)
 		nexts[i] = next
 		addDerived(w, e.id, old, &next)
@@ -262,10 +242,32 @@ func (p *Projector) commit(b *batch) error {
 	}
 	b.cp.UpdatedAt = p.opts.Now().UTC()
 	w.set(keyCheckpoint, encodeCheckpoint(b.cp))
+	w.sort()
 
 	pb := p.db.NewBatch()
 	defer pb.Close()
-	if err := w.apply(pb); err != nil {
+	for _, k := range w.deletes {
+		if err := pb.Delete(k, nil); err != nil {
+			return fmt.Errorf("projections: batch: %w", err)
+		}
+	}
+	// The sets below the call views, the call views, the sets above them.
+	split, _ := slices.BinarySearchFunc(w.sets, []byte{prefixCall}, func(op setOp, k []byte) int { return bytes.Compare(op.key, k) })
+	if err := applySets(pb, w.sets[:split]); err != nil {
+		return err
+	}
+	key := make([]byte, 0, 17)
+	for _, e := range b.dirty {
+		v, err := p.enc.encode(&e.state)
+		if err != nil {
+			return err
+		}
+		key = append(append(key[:0], prefixCall), e.id[:]...)
+		if err := pb.Set(key, v, nil); err != nil { // Set copies key and value
+			return fmt.Errorf("projections: batch: %w", err)
+		}
+	}
+	if err := applySets(pb, w.sets[split:]); err != nil {
 		return err
 	}
 	if err := pb.Commit(pebble.NoSync); err != nil {

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -204,10 +205,22 @@ func (w *objWriter) strOmit(k, v string) {
 	}
 }
 
+// uuid writes id in its canonical form (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx),
+// as uuid.UUID's MarshalText does, without allocating.
 func (w *objWriter) uuid(k string, id uuid.UUID) {
 	w.key(k)
+	var s [36]byte
+	hex.Encode(s[0:8], id[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], id[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], id[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], id[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], id[10:])
 	w.b = append(w.b, '"')
-	w.b = append(w.b, id.String()...)
+	w.b = append(w.b, s[:]...)
 	w.b = append(w.b, '"')
 }
 
