@@ -598,3 +598,48 @@ func TestInterruptedRebuild(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
 }
+
+// TestRunSurvivesStoreFailure checks that when the store fails under a
+// running Run (here: it is closed), Run neither crashes nor returns: it
+// reports the error in Status and keeps retrying until it is stopped.
+func TestRunSurvivesStoreFailure(t *testing.T) {
+	store := openStore(t)
+	p := openProjector(t, t.TempDir(), store, testOptions())
+	stop := startRun(t, p)
+	clk := newClock()
+	id := domain.CallIDFor("AC-f", "vonage", "f")
+	res := appendEvents(t, store, clk, "AC-f", id, created(id, "AC-f", "vonage", "f", day1))
+	waitFor(t, p, res.Position)
+
+	require.NoError(t, store.Close())
+	deadline := time.Now().Add(waitMax)
+	for p.Status().LastRunError == "" && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	st := p.Status()
+	assert.NotEmpty(t, st.LastRunError)
+	assert.True(t, st.Running, "Run keeps retrying")
+	_, err := p.Call(context.Background(), id)
+	assert.NoError(t, err, "the read models stay readable")
+	stop()
+}
+
+// TestCloseStopsRun checks that Close ends a running Run, which returns nil.
+func TestCloseStopsRun(t *testing.T) {
+	store := openStore(t)
+	p, err := projections.Open(t.TempDir(), store, testOptions())
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background()) }()
+	deadline := time.Now().Add(waitMax)
+	for !p.Status().Running && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, p.Close())
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(waitMax):
+		t.Fatal("Run did not return after Close")
+	}
+}
