@@ -120,13 +120,17 @@ type ListQuery struct {
 // ListItem is one call of a list page: what the index holds, enough to
 // filter and to know which calls to load.
 type ListItem struct {
+	// CallID is the call to load (Call) to render it.
 	CallID uuid.UUID
 	// StartedAt is the time the call is listed at (see ListQuery).
 	StartedAt time.Time
-	Status    domain.Status
-	From      string
-	To        string
-	Deleted   bool
+	// Status, From and To are the call's canonical status and addresses as
+	// of the last applied event.
+	Status domain.Status
+	From   string
+	To     string
+	// Deleted reports a soft-deleted call (listed only with IncludeDeleted).
+	Deleted bool
 }
 
 // ListPage is a page of a list.
