@@ -234,12 +234,17 @@ func (p *Projector) readPages(ctx context.Context, from eventstore.Position, out
 		if len(page) > p.opts.ReadPageEvents {
 			return from, fmt.Errorf("read $all after %s: store returned %d records for a limit of %d", from, len(page), p.opts.ReadPageEvents)
 		}
+		prev := from
+		for i := range page {
+			if !prev.Less(page[i].Position) {
+				return from, fmt.Errorf("read $all after %s: position %s after %s: the store broke its order", from, page[i].Position, prev)
+			}
+			prev = page[i].Position
+		}
 		if err := p.send(ctx, out, page); err != nil {
 			return from, err
 		}
-		if len(page) > 0 {
-			from = page[len(page)-1].Position
-		}
+		from = prev
 		if len(page) < p.opts.ReadPageEvents {
 			return from, nil
 		}
