@@ -211,7 +211,7 @@ func openPebble(dir string, o Options) (*pebble.DB, error) {
 		LBaseMaxBytes:               256 << 20,
 		MaxOpenFiles:                1000,
 		BytesPerSync:                1 << 20,
-		WALBytesPerSync:             0, // the WAL is not synced at all: see doc.go
+		WALBytesPerSync:             0, // no background WAL syncs: batches are NoSync, see doc.go
 		FormatMajorVersion:          pebble.FormatNewest,
 		Logger:                      pebbleLogger{log: o.Logger.With("component", "projections/pebble")},
 	}
