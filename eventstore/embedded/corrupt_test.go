@@ -105,8 +105,27 @@ func TestCorruptValue(t *testing.T) {
 		})
 	}
 
+	// A deleted event is reported too, not skipped.
+	t.Run("Deleted", func(t *testing.T) {
+		db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation, Logger: quietLogger{}})
+		require.NoError(t, err)
+		require.NoError(t, db.Delete(eventKey(2), pebble.Sync))
+		require.NoError(t, db.Close())
+		s, err := embedded.Open(dir, testOptions())
+		require.NoError(t, err)
+		defer s.Close()
+		for _, limit := range []int{0, 1, 2} {
+			_, err = s.ReadAll(ctx, eventstore.Position{Commit: 1, Prepare: 1}, limit)
+			require.ErrorIs(t, err, embedded.ErrCorrupt, "limit %d", limit)
+			assert.ErrorContains(t, err, "position 2")
+		}
+	})
+
 	// With the original bytes back, everything reads and verifies again.
-	rewriteEvent(t, dir, 2, func([]byte) []byte { return original })
+	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation, Logger: quietLogger{}})
+	require.NoError(t, err)
+	require.NoError(t, db.Set(eventKey(2), original, pebble.Sync))
+	require.NoError(t, db.Close())
 	s = openStore(t, dir, testOptions())
 	all, err := s.ReadAll(ctx, eventstore.Start, 0)
 	require.NoError(t, err)

@@ -100,6 +100,12 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 		if err != nil {
 			return nil, err
 		}
+		// The index and the event must agree, and revisions have no gaps.
+		want := from + uint64(len(recs))
+		if r.StreamID != stream || r.Revision != want {
+			return nil, fmt.Errorf("stream index of %s at revision %d names position %d, which holds %s@%d: %w",
+				stream, want, pos, r.StreamID, r.Revision, ErrCorrupt)
+		}
 		recs = append(recs, r)
 	}
 	if err := index.Error(); err != nil {
@@ -192,6 +198,7 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 	}
 	recs := make([]eventstore.Record, 0, capacity)
 	var dec decoder
+	want := first
 	for ok := it.First(); ok && (limit <= 0 || len(recs) < limit); ok = it.Next() {
 		if len(recs)%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -202,6 +209,11 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 		if err != nil {
 			return nil, err
 		}
+		if pos != want {
+			// Positions are written without gaps: a missing one was deleted.
+			return nil, fmt.Errorf("event at position %d is missing: %w", want, ErrCorrupt)
+		}
+		want++
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return nil, err
@@ -215,14 +227,18 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 	if err := it.Error(); err != nil {
 		return nil, err
 	}
+	if (limit <= 0 || len(recs) < limit) && want <= durable {
+		return nil, fmt.Errorf("events from position %d to %d are missing: %w", want, durable, ErrCorrupt)
+	}
 	return recs, nil
 }
 
 // SubscribeAll yields every event after position after, first those stored,
 // then each as it commits; see eventstore.Store. It reads in batches of at
-// most subscribeBatchMax events, and while caught up waits for the
-// committer's notification, taken before each read so that no commit between
-// the read and the wait goes unnoticed. A Close ends it with ErrClosed.
+// most subscribeBatchMax events, and while caught up waits for the syncer's
+// notification of the next synced batch, taken before each read so that no
+// commit between the read and the wait goes unnoticed. A Close ends it with
+// ErrClosed.
 func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.Record, error] {
 	return func(yield func(eventstore.Record, error) bool) {
 		last := after

@@ -66,7 +66,7 @@ type Store struct {
 	// append fails until the store is reopened.
 	failed atomic.Pointer[error]
 
-	// notifyMu guards notify, which the committer closes and replaces after
+	// notifyMu guards notify, which the syncer closes and replaces after
 	// each synced batch, to wake live subscribers.
 	notifyMu sync.Mutex
 	notify   chan struct{}
@@ -87,6 +87,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		MemTableSize:                opts.MemTableSize,
 		MemTableStopWritesThreshold: 4,
 		Logger:                      pebbleLogger{l: opts.Logger},
+		// Background errors (a failed flush or compaction) reach no caller:
+		// log them, or nobody learns the disk is failing.
+		EventListener: &pebble.EventListener{
+			BackgroundError: func(err error) {
+				opts.Logger.Error("pebble background error", "dir", dir, "err", err)
+			},
+		},
 	}
 	// Bloom filters let the idempotency check's lookups of new event ids,
 	// which almost always miss, skip most tables.
