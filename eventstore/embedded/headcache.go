@@ -11,9 +11,12 @@ type headCache struct {
 	generation int // entries per generation; 0 disables the cache
 }
 
+// newHeadCache returns a cache of about capacity heads; capacity <= 0
+// disables it.
 func newHeadCache(capacity int) *headCache {
-	c := &headCache{generation: max(capacity/2, 0)}
-	if c.generation > 0 {
+	c := &headCache{}
+	if capacity > 0 {
+		c.generation = max(capacity/2, 1)
 		c.current = make(map[string]streamHead)
 	}
 	return c
@@ -43,5 +46,3 @@ func (c *headCache) put(stream string, h streamHead) {
 	}
 	c.current[stream] = h
 }
-
-func (c *headCache) len() int { return len(c.current) + len(c.previous) }
