@@ -463,7 +463,7 @@ func testConcurrentExactOneWins(t *testing.T, s eventstore.Store) {
 // right. The suite is correct whatever the timing; it only finds more bugs.
 func occupy(t *testing.T, s eventstore.Store) (wait func()) {
 	t.Helper()
-	evs := events(eventstore.BatchEventsMax, "Occupy", 900)
+	evs := events(eventstore.BatchEventsMax, "Occupy", 700)
 	done := make(chan error, 1)
 	go func() {
 		_, err := s.Append(context.Background(), newStream("occupy"), eventstore.NoStream(), evs)
