@@ -105,7 +105,8 @@ func TestCorruptValue(t *testing.T) {
 		})
 	}
 
-	// A deleted event is reported too, not skipped.
+	// A deleted event is not hidden: the events after it read, and the
+	// chains break at the next one.
 	t.Run("Deleted", func(t *testing.T) {
 		db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation, Logger: quietLogger{}})
 		require.NoError(t, err)
@@ -114,11 +115,14 @@ func TestCorruptValue(t *testing.T) {
 		s, err := embedded.Open(dir, testOptions())
 		require.NoError(t, err)
 		defer s.Close()
-		for _, limit := range []int{0, 1, 2} {
-			_, err = s.ReadAll(ctx, eventstore.Position{Commit: 1, Prepare: 1}, limit)
-			require.ErrorIs(t, err, embedded.ErrCorrupt, "limit %d", limit)
-			assert.ErrorContains(t, err, "position 2")
-		}
+		all, err := s.ReadAll(ctx, eventstore.Start, 0)
+		require.NoError(t, err)
+		require.Len(t, all, 2)
+		assert.Equal(t, uint64(3), all[1].Position.Commit)
+		assert.NotEqual(t, eventstore.AllChainHash(all[0].AllHash, all[1].Position, all[1].Hash), all[1].AllHash,
+			"the $all chain breaks after the gap")
+		_, err = s.ReadStream(ctx, stream, 0, 0)
+		assert.ErrorIs(t, err, embedded.ErrCorrupt, "the stream index names a missing event")
 	})
 
 	// With the original bytes back, everything reads and verifies again.
