@@ -224,6 +224,9 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 // so a retry of an append never returns before that append is durable.
 func (c *committer) syncLoop(done chan<- struct{}) {
 	defer close(done)
+	// failure is the first failed group's error: that group and every later
+	// one fail, while the groups before it, synced, succeed.
+	var failure error
 	for f := range c.syncs {
 		err := f.applyErr
 		if f.batch != nil {
@@ -232,12 +235,13 @@ func (c *committer) syncLoop(done chan<- struct{}) {
 			}
 			f.batch.Close()
 		}
-		if err != nil {
+		if err != nil && failure == nil {
 			c.store.fail(err)
-		} else if f.batch != nil {
+			failure = c.store.failure()
+		}
+		if failure == nil && f.batch != nil {
 			c.store.publish(f.head)
 		}
-		failure := c.store.failure()
 		for i, r := range f.reqs {
 			o := f.outcomes[i]
 			if o.err == nil && failure != nil {
