@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -293,6 +294,16 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 	}
 	params := make(lamlParams, len(vals))
 	for name, vs := range vals {
+		// Percent-escapes can spell any bytes; text that is not UTF-8 would
+		// be altered on its way into an event, so it is refused.
+		if !utf8.ValidString(name) {
+			return nil, Malformed("", "a parameter name is not valid UTF-8")
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return nil, Malformed(name, "is not valid UTF-8")
+			}
+		}
 		if _, dup := params[lamlKey(name)]; !dup && len(vs) > 0 {
 			params[lamlKey(name)] = vs[0]
 		}
