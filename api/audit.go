@@ -141,15 +141,11 @@ func (s *Server) callAccount(ctx context.Context, id uuid.UUID) (string, error) 
 
 // decodeRecord decodes a stored record into the domain's envelope.
 func decodeRecord(rec *eventstore.Record) (domain.Envelope, error) {
-	meta, err := domain.UnmarshalMetadata(rec.Metadata)
+	env, err := domain.UnmarshalEnvelope(rec.Type, rec.Data, rec.Metadata)
 	if err != nil {
 		return domain.Envelope{}, fmt.Errorf("%s@%d: %w", rec.StreamID, rec.Revision, err)
 	}
-	ev, err := domain.UnmarshalEvent(rec.Type, meta.SchemaVersion, rec.Data)
-	if err != nil {
-		return domain.Envelope{}, fmt.Errorf("%s@%d: %w", rec.StreamID, rec.Revision, err)
-	}
-	return domain.Envelope{Event: ev, Metadata: meta}, nil
+	return env, nil
 }
 
 // callEvents serves GET /v1/calls/{id}/events.

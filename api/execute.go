@@ -150,15 +150,11 @@ func (s *Server) LoadCall(ctx context.Context, callID uuid.UUID) (domain.State, 
 	}
 	var state domain.State
 	for _, rec := range recs {
-		meta, err := domain.UnmarshalMetadata(rec.Metadata)
+		env, err := decodeRecord(&rec)
 		if err != nil {
-			return domain.State{}, fmt.Errorf("%s@%d: %w", stream, rec.Revision, err)
+			return domain.State{}, err
 		}
-		ev, err := domain.UnmarshalEvent(rec.Type, meta.SchemaVersion, rec.Data)
-		if err != nil {
-			return domain.State{}, fmt.Errorf("%s@%d: %w", stream, rec.Revision, err)
-		}
-		state = domain.Evolve(state, domain.Envelope{Event: ev, Metadata: meta})
+		state = domain.Evolve(state, env)
 	}
 	return state, nil
 }

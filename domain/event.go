@@ -285,6 +285,22 @@ func decode[E Event](data []byte) (Event, error) {
 	return e, nil
 }
 
+// UnmarshalEnvelope decodes a stored event: its metadata first, whose
+// schema version says how to read the data, then the data of the given
+// type. Every reader of the log (the write path, time travel, history, the
+// projections) decodes through it, so all of them read an event alike.
+func UnmarshalEnvelope(typ string, data, metadata []byte) (Envelope, error) {
+	meta, err := UnmarshalMetadata(metadata)
+	if err != nil {
+		return Envelope{}, err
+	}
+	ev, err := UnmarshalEvent(typ, meta.SchemaVersion, data)
+	if err != nil {
+		return Envelope{}, err
+	}
+	return Envelope{Event: ev, Metadata: meta}, nil
+}
+
 // MarshalMetadata encodes metadata as stored.
 func MarshalMetadata(m Metadata) ([]byte, error) {
 	b, err := json.Marshal(m)

@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/callledger/callledger/domain"
 	"github.com/stretchr/testify/assert"
@@ -73,4 +74,28 @@ func TestPriceScaleSurvivesFold(t *testing.T) {
 	s := fold(t, append(completedCall(), got))
 	assert.Equal(t, "1.50", s.Call.Price.Total.String())
 	assert.Equal(t, "0.0130", s.Call.Price.Rate.String())
+}
+
+// TestUnmarshalEnvelope checks the one decoder of stored events: metadata
+// and data come back as written, and a malformed part is an error.
+func TestUnmarshalEnvelope(t *testing.T) {
+	meta := domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: "acct", Surface: domain.SurfaceLaML,
+		Time: time.Date(2025, 2, 17, 15, 0, 0, 0, time.UTC)}
+	ev := domain.CallPriced{Price: domain.Price{Total: domain.MustParseDecimal("1.50"), Currency: "USD"}}
+	data, err := domain.MarshalEvent(ev)
+	require.NoError(t, err)
+	mb, err := domain.MarshalMetadata(meta)
+	require.NoError(t, err)
+
+	env, err := domain.UnmarshalEnvelope(ev.EventType(), data, mb)
+	require.NoError(t, err)
+	assert.Equal(t, meta, env.Metadata)
+	assert.Equal(t, "1.50", env.Event.(domain.CallPriced).Price.Total.String())
+
+	_, err = domain.UnmarshalEnvelope(ev.EventType(), data, []byte("{"))
+	assert.Error(t, err, "malformed metadata")
+	_, err = domain.UnmarshalEnvelope(ev.EventType(), []byte("{"), mb)
+	assert.Error(t, err, "malformed data")
+	_, err = domain.UnmarshalEnvelope("NoSuchEvent", data, mb)
+	assert.ErrorIs(t, err, domain.ErrUnknownEventType)
 }

@@ -319,17 +319,7 @@ func decodeRecord(rec *eventstore.Record) item {
 		return it
 	}
 	it.isCall, it.callID = true, id
-	md, err := domain.UnmarshalMetadata(rec.Metadata)
-	if err != nil {
-		it.err = err
-		return it
-	}
-	ev, err := domain.UnmarshalEvent(rec.Type, md.SchemaVersion, rec.Data)
-	if err != nil {
-		it.err = err
-		return it
-	}
-	it.env = domain.Envelope{Event: ev, Metadata: md}
+	it.env, it.err = domain.UnmarshalEnvelope(rec.Type, rec.Data, rec.Metadata)
 	return it
 }
 

@@ -161,15 +161,11 @@ func callHistory(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]h
 
 // decodeEnvelope decodes a stored record into the domain's event and metadata.
 func decodeEnvelope(rec *eventstore.Record) (domain.Envelope, error) {
-	meta, err := domain.UnmarshalMetadata(rec.Metadata)
+	env, err := domain.UnmarshalEnvelope(rec.Type, rec.Data, rec.Metadata)
 	if err != nil {
 		return domain.Envelope{}, fmt.Errorf("%s revision %d: %w", rec.StreamID, rec.Revision, err)
 	}
-	ev, err := domain.UnmarshalEvent(rec.Type, meta.SchemaVersion, rec.Data)
-	if err != nil {
-		return domain.Envelope{}, fmt.Errorf("%s revision %d: %w", rec.StreamID, rec.Revision, err)
-	}
-	return domain.Envelope{Event: ev, Metadata: meta}, nil
+	return env, nil
 }
 
 // diffCalls lists the fields of the call that differ between before and
