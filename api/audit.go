@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -54,28 +53,13 @@ func (s *Server) auditRoutes(r chi.Router) {
 	})
 }
 
-// auditEvent is one event of GET /v1/calls/{id}/events. Data and metadata
-// are the stored JSON bytes as written (data_base64 / metadata_base64 carry
-// bytes that are not JSON, which the ledger itself never writes).
+// auditEvent is one event of GET /v1/calls/{id}/events: its export line
+// (eventstore.ExportLine: the stored JSON bytes as written, base64 for bytes
+// that are not compact JSON, which the ledger itself never writes) and the
+// schema version of its data.
 type auditEvent struct {
-	Stream         string          `json:"stream"`
-	Revision       uint64          `json:"revision"`
-	Position       auditPosition   `json:"position"`
-	ID             uuid.UUID       `json:"id"`
-	Type           string          `json:"type"`
-	SchemaVersion  int             `json:"schema_version"`
-	Data           json.RawMessage `json:"data,omitempty"`
-	DataBase64     []byte          `json:"data_base64,omitempty"`
-	Metadata       json.RawMessage `json:"metadata,omitempty"`
-	MetadataBase64 []byte          `json:"metadata_base64,omitempty"`
-	RecordedAt     time.Time       `json:"recorded_at"`
-	Hash           string          `json:"hash"`
-	AllHash        string          `json:"all_hash,omitempty"`
-}
-
-type auditPosition struct {
-	Commit  uint64 `json:"commit"`
-	Prepare uint64 `json:"prepare"`
+	eventstore.ExportLine
+	SchemaVersion int `json:"schema_version"`
 }
 
 // auditPage is the body of GET /v1/calls/{id}/events.
@@ -85,34 +69,10 @@ type auditPage struct {
 	NextCursor string       `json:"next_cursor,omitempty"`
 }
 
-// isJSON reports whether b can be embedded as raw JSON.
-func isJSON(b []byte) bool { return len(b) > 0 && utf8.Valid(b) && json.Valid(b) }
-
 func toAuditEvent(rec *eventstore.Record) auditEvent {
-	e := auditEvent{
-		Stream:     rec.StreamID,
-		Revision:   rec.Revision,
-		Position:   auditPosition{Commit: rec.Position.Commit, Prepare: rec.Position.Prepare},
-		ID:         rec.ID,
-		Type:       rec.Type,
-		RecordedAt: rec.RecordedAt.UTC(),
-		Hash:       rec.Hash.String(),
-	}
+	e := auditEvent{ExportLine: eventstore.NewExportLine(rec)}
 	if meta, err := domain.UnmarshalMetadata(rec.Metadata); err == nil {
 		e.SchemaVersion = max(meta.SchemaVersion, 1)
-	}
-	if isJSON(rec.Data) {
-		e.Data = rec.Data
-	} else if len(rec.Data) > 0 {
-		e.DataBase64 = rec.Data
-	}
-	if isJSON(rec.Metadata) {
-		e.Metadata = rec.Metadata
-	} else if len(rec.Metadata) > 0 {
-		e.MetadataBase64 = rec.Metadata
-	}
-	if !rec.AllHash.IsZero() {
-		e.AllHash = rec.AllHash.String()
 	}
 	return e
 }

@@ -104,16 +104,16 @@ func TestCallEvents(t *testing.T) {
 		CallID     string `json:"call_id"`
 		NextCursor string `json:"next_cursor"`
 		Events     []struct {
-			Stream        string          `json:"stream"`
-			Revision      uint64          `json:"revision"`
-			Position      auditPosition   `json:"position"`
-			ID            string          `json:"id"`
-			Type          string          `json:"type"`
-			SchemaVersion int             `json:"schema_version"`
-			Data          json.RawMessage `json:"data"`
-			Metadata      json.RawMessage `json:"metadata"`
-			Hash          string          `json:"hash"`
-			AllHash       string          `json:"all_hash"`
+			Stream        string                    `json:"stream"`
+			Revision      uint64                    `json:"revision"`
+			Position      eventstore.ExportPosition `json:"position"`
+			ID            string                    `json:"id"`
+			Type          string                    `json:"type"`
+			SchemaVersion int                       `json:"schema_version"`
+			Data          json.RawMessage           `json:"data"`
+			Metadata      json.RawMessage           `json:"metadata"`
+			Hash          string                    `json:"hash"`
+			AllHash       string                    `json:"all_hash"`
 		} `json:"events"`
 	}
 	require.NoError(t, json.Unmarshal(res.Body, &page))

@@ -47,11 +47,14 @@ import (
 // which version 1 readers refuse: it names no stream.
 const ExportFormatVersion = 1
 
-// exportLine is one line of the export format.
-type exportLine struct {
+// ExportLine is one line of the export format: one event with where the
+// log put it and its hashes. The events endpoint of the API renders events
+// with it too, so that an auditor sees the same shape and bytes online and in
+// an archive.
+type ExportLine struct {
 	Stream         string          `json:"stream"`
 	Revision       uint64          `json:"revision"`
-	Position       exportPosition  `json:"position"`
+	Position       ExportPosition  `json:"position"`
 	ID             uuid.UUID       `json:"id"`
 	Type           string          `json:"type"`
 	Data           json.RawMessage `json:"data,omitempty"`
@@ -63,7 +66,8 @@ type exportLine struct {
 	AllHash        *Hash           `json:"all_hash,omitempty"`
 }
 
-type exportPosition struct {
+// ExportPosition is a Position as an export line writes it.
+type ExportPosition struct {
 	Commit  uint64 `json:"commit"`
 	Prepare uint64 `json:"prepare"`
 }
@@ -98,12 +102,14 @@ func rawJSON(b []byte) bool {
 	return bytes.Equal(compact.Bytes(), b)
 }
 
-// toLine turns a record into its export line.
-func toLine(r *Record) exportLine {
-	l := exportLine{
+// NewExportLine renders a record as its export line: data and metadata as
+// raw JSON when the stored bytes are compact valid JSON (so they read back
+// byte for byte), otherwise in base64.
+func NewExportLine(r *Record) ExportLine {
+	l := ExportLine{
 		Stream:     r.StreamID,
 		Revision:   r.Revision,
-		Position:   exportPosition{Commit: r.Position.Commit, Prepare: r.Position.Prepare},
+		Position:   ExportPosition{Commit: r.Position.Commit, Prepare: r.Position.Prepare},
 		ID:         r.ID,
 		Type:       r.Type,
 		RecordedAt: r.RecordedAt.UTC(),
@@ -127,7 +133,7 @@ func toLine(r *Record) exportLine {
 }
 
 // toRecord turns an export line back into the record it describes.
-func (l *exportLine) toRecord() (Record, error) {
+func (l *ExportLine) toRecord() (Record, error) {
 	r := Record{
 		StreamID:   l.Stream,
 		Revision:   l.Revision,
@@ -195,7 +201,7 @@ func Export(ctx context.Context, store Store, w io.Writer, progress Progress) (E
 			if reason := c.check(r); reason != "" {
 				return stats(), fmt.Errorf("export: position %s, stream %s, revision %d: %s: %w", r.Position, r.StreamID, r.Revision, reason, ErrChainBroken)
 			}
-			if err := enc.Encode(toLine(r)); err != nil {
+			if err := enc.Encode(NewExportLine(r)); err != nil {
 				return stats(), fmt.Errorf("export: write position %s: %w", r.Position, err)
 			}
 		}
@@ -279,7 +285,7 @@ func Import(ctx context.Context, store Store, r io.Reader, progress Progress) (E
 		if len(bytes.TrimSpace(raw)) == 0 {
 			continue
 		}
-		var l exportLine
+		var l ExportLine
 		if err := json.Unmarshal(raw, &l); err != nil {
 			return stats(), fmt.Errorf("import: line %d: %w: %v", lineNo, ErrBadExport, err)
 		}
