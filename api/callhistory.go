@@ -49,18 +49,7 @@ func (s *Server) callHistoryRoutes(r chi.Router) {
 }
 
 func (s *Server) callHistoryGet(w http.ResponseWriter, r *http.Request) {
-	id, err := ParseCallID(chi.URLParam(r, "id"))
-	if err != nil {
-		s.writeError(w, r, s.callHistoryError, err)
-		return
-	}
-	v, err := s.ReadCallAt(r, id, true)
-	if err != nil {
-		s.writeError(w, r, s.callHistoryError, err)
-		return
-	}
-	w.Header().Set("ETag", ETag(v.Revision))
-	s.writeJSON(w, r, http.StatusOK, callHistoryOf(v.Call))
+	s.serveCall(w, r, pathCallID, true, s.callHistoryError, func(c *domain.Call) any { return callHistoryOf(*c) })
 }
 
 func (s *Server) callHistoryPatch(w http.ResponseWriter, r *http.Request) {

@@ -187,18 +187,7 @@ func lamlNewProviderID(account, idempotencyKey string) string {
 
 // getLAMLCall handles GET .../Calls/{Sid}.
 func (s *Server) getLAMLCall(w http.ResponseWriter, r *http.Request) {
-	id, err := lamlSid(r)
-	if err != nil {
-		s.writeError(w, r, s.lamlError, err)
-		return
-	}
-	v, err := s.ReadCallAt(r, id, false)
-	if err != nil {
-		s.writeError(w, r, s.lamlError, err)
-		return
-	}
-	w.Header().Set("ETag", ETag(v.Revision))
-	s.writeJSON(w, r, http.StatusOK, renderLAMLCall(&v.Call, lamlRequestPrefix(r)))
+	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) any { return renderLAMLCall(c, lamlRequestPrefix(r)) })
 }
 
 // updateLAMLCall handles POST .../Calls/{Sid}: the routing changes first,

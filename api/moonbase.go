@@ -69,18 +69,7 @@ func (s *Server) moonbaseWrite(mode domain.UpsertMode, status int) http.HandlerF
 }
 
 func (s *Server) moonbaseGet(w http.ResponseWriter, r *http.Request) {
-	id, err := ParseCallID(chi.URLParam(r, "id"))
-	if err != nil {
-		s.writeError(w, r, s.moonbaseError, err)
-		return
-	}
-	v, err := s.ReadCallAt(r, id, false)
-	if err != nil {
-		s.writeError(w, r, s.moonbaseError, err)
-		return
-	}
-	w.Header().Set("ETag", ETag(v.Revision))
-	s.writeJSON(w, r, http.StatusOK, moonbaseCallOf(v.Call))
+	s.serveCall(w, r, pathCallID, false, s.moonbaseError, func(c *domain.Call) any { return moonbaseCallOf(*c) })
 }
 
 // moonbaseList is GET /calls: {"data": [...], "meta": {"cursor": {"next": ...}}},

@@ -233,18 +233,7 @@ func (s *Server) createVoiceCall(w http.ResponseWriter, r *http.Request) {
 
 // getVoiceCall handles GET /v1/voice-calls/{id}.
 func (s *Server) getVoiceCall(w http.ResponseWriter, r *http.Request) {
-	id, err := ParseCallID(chi.URLParam(r, "id"))
-	if err != nil {
-		s.writeError(w, r, s.voiceCallError, err)
-		return
-	}
-	v, err := s.ReadCallAt(r, id, false)
-	if err != nil {
-		s.writeError(w, r, s.voiceCallError, err)
-		return
-	}
-	w.Header().Set("ETag", ETag(v.Revision))
-	s.writeJSON(w, r, http.StatusOK, renderVoiceCall(&v.Call))
+	s.serveCall(w, r, pathCallID, false, s.voiceCallError, func(c *domain.Call) any { return renderVoiceCall(c) })
 }
 
 // updateVoiceCall handles PUT /v1/voice-calls/{id}. The domain refuses

@@ -1,0 +1,35 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// serveCall answers a surface's GET of one call the same way on every
+// surface: take the call id from the path, read the call (with ?revision
+// and ?as_of time travel, ReadCallAt), set the ETag to its revision and
+// render it in the surface's shape. Failures are answered in the surface's
+// error style. includeDeleted says whether the surface shows soft-deleted
+// calls (only call history does).
+func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, callID func(*http.Request) (uuid.UUID, error),
+	includeDeleted bool, errs ErrorRenderer, render func(*domain.Call) any) {
+	id, err := callID(r)
+	if err != nil {
+		s.writeError(w, r, errs, err)
+		return
+	}
+	v, err := s.ReadCallAt(r, id, includeDeleted)
+	if err != nil {
+		s.writeError(w, r, errs, err)
+		return
+	}
+	w.Header().Set("ETag", ETag(v.Revision))
+	s.writeJSON(w, r, http.StatusOK, render(&v.Call))
+}
+
+// pathCallID is the call id of the route's {id} parameter.
+func pathCallID(r *http.Request) (uuid.UUID, error) { return ParseCallID(chi.URLParam(r, "id")) }
