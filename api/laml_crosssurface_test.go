@@ -92,7 +92,6 @@ func TestCrossSurfaceScenario(t *testing.T) {
 	}
 	assert.Equal(t, []step{
 		{domain.TypeCallUpserted, domain.SurfaceMoonbase},
-		{domain.TypeCallParticipantsChanged, domain.SurfaceMoonbase},
 		{domain.TypeCallStatusChanged, domain.SurfaceMoonbase},   // ringing, provider_status "ringing"
 		{domain.TypeCallDetailsChanged, domain.SurfaceVoiceCall}, // staffId, clientId, summary...
 		{domain.TypeCallStatusChanged, domain.SurfaceVoiceCall},  // in-progress, ANSWERED_BY_STAFF

@@ -142,7 +142,8 @@ func TestLAMLCreateAndFetchEveryRoute(t *testing.T) {
 					for _, f := range []string{"date_created", "date_updated", "start_time"} {
 						assertRFC2822(t, call[f])
 					}
-					assert.Contains(t, ts.eventTypes(t, sid), domain.TypeCallRoutingChanged)
+					// The routing is a creation fact: inside CallUpserted.
+					assert.Equal(t, []string{domain.TypeCallUpserted, domain.TypeCallStatusChanged}, ts.eventTypes(t, sid))
 
 					for _, fetchPrefix := range lamlPrefixes {
 						for _, fetchSuffix := range []string{"", ".json"} {

@@ -51,6 +51,21 @@ type CallUpserted struct {
 	To           *string    `json:"to,omitempty"`
 	StartedAt    *time.Time `json:"started_at,omitempty"`
 	ParentCallID *uuid.UUID `json:"parent_call_id,omitempty"`
+
+	// The creation facts (schema version 2), set on creation only: the
+	// descriptive facts a new call arrives with, which later changes record
+	// as their own events (CallParticipantsChanged, CallDetailsChanged, ...).
+	// A new call is one event plus its lifecycle and price, not one event
+	// per kind of fact: its history reads "created with these facts", and
+	// every layer (hash, store, projector) handles a third of the events.
+	// Each field folds exactly as the event it stands for.
+	Participants     []Participant       `json:"participants,omitempty"`
+	ProviderMetadata json.RawMessage     `json:"provider_metadata,omitempty"`
+	Details          *DetailsChanges     `json:"details,omitempty"`
+	Routing          *CallRoutingChanged `json:"routing,omitempty"`
+	Recordings       []Recording         `json:"recordings,omitempty"`
+	Transcript       *Transcript         `json:"transcript,omitempty"`
+	Quality          *Quality            `json:"quality,omitempty"`
 }
 
 // CallParticipantsChanged records the call's new participant list, whole.
@@ -214,7 +229,14 @@ func (CallDeleted) EventType() string                 { return TypeCallDeleted }
 // CurrentSchemaVersion is the schema version every event type is written
 // with today. When an event's data shape changes, its version rises and
 // UnmarshalEvent upgrades the old shape.
-const CurrentSchemaVersion = 1
+//
+//   - 1: the first shapes.
+//   - 2: CallUpserted with Created may carry the creation facts
+//     (participants, provider metadata, details, routing, recordings,
+//     transcript, quality). Version 1 data is version 2 data without them,
+//     so it needs no upgrade; a version-1 reader refuses version-2 events
+//     instead of silently dropping those facts.
+const CurrentSchemaVersion = 2
 
 // ErrUnknownEventType is returned by UnmarshalEvent for a type name the
 // domain does not know: a newer writer, or a corrupt log.

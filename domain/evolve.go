@@ -117,6 +117,7 @@ func apply(c Call, e Event) Call {
 			id := *ev.ParentCallID
 			c.ParentCallID = &id
 		}
+		c = applyCreationFacts(c, ev)
 
 	case CallParticipantsChanged:
 		c.Participants = slices.Clone(ev.Participants)
@@ -292,3 +293,30 @@ func utcPtr(t time.Time) *time.Time {
 }
 
 func int64Ptr(v int64) *int64 { return &v }
+
+// applyCreationFacts folds the creation facts a CallUpserted carries, each
+// exactly as the event it stands for would.
+func applyCreationFacts(c Call, ev CallUpserted) Call {
+	if ev.Participants != nil {
+		c = apply(c, CallParticipantsChanged{Participants: ev.Participants})
+	}
+	if ev.ProviderMetadata != nil {
+		c = apply(c, CallProviderMetadataChanged{ProviderMetadata: ev.ProviderMetadata})
+	}
+	if ev.Details != nil {
+		c = apply(c, CallDetailsChanged{Changes: *ev.Details})
+	}
+	if ev.Routing != nil {
+		c = apply(c, *ev.Routing)
+	}
+	if ev.Recordings != nil {
+		c.Recordings = slices.Concat(c.Recordings, ev.Recordings)
+	}
+	if ev.Transcript != nil {
+		c = apply(c, CallTranscriptChanged{Transcript: *ev.Transcript})
+	}
+	if ev.Quality != nil {
+		c = apply(c, CallQualityReported{Quality: *ev.Quality})
+	}
+	return c
+}

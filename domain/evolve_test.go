@@ -14,7 +14,7 @@ import (
 func TestEvolveFoldsSeed000(t *testing.T) {
 	s := fold(t, seed000History())
 	c := s.Call
-	assert.Equal(t, uint64(5), s.Version)
+	assert.Equal(t, uint64(3), s.Version)
 	assert.Equal(t, callID, c.ID)
 	assert.Equal(t, domain.StatusCompleted, c.Status)
 	assert.Equal(t, "completed", c.ProviderStatus)
@@ -23,10 +23,68 @@ func TestEvolveFoldsSeed000(t *testing.T) {
 	assert.Equal(t, at(30), *c.EndedAt)
 	assert.Equal(t, int64(1740), *c.DurationSeconds)
 	assert.Equal(t, now, c.CreatedAt)
-	assert.Equal(t, now.Add(4*time.Second), c.UpdatedAt)
+	assert.Equal(t, now.Add(2*time.Second), c.UpdatedAt)
 	rev, ok := s.Revision()
 	assert.True(t, ok)
-	assert.Equal(t, uint64(4), rev)
+	assert.Equal(t, uint64(2), rev)
+}
+
+// TestCreationFactsFoldAsTheirEvents: a creation carrying every kind of
+// creation fact (schema version 2) folds into the same call as the
+// creation followed by one event per fact (how version 1 wrote it), so
+// both histories read the same.
+func TestCreationFactsFoldAsTheirEvents(t *testing.T) {
+	rec := domain.Recording{ContentType: "audio/mpeg", ProviderID: "RE1", URL: "https://rec.example.com/1.mp3"}
+	rec2 := domain.Recording{ContentType: "audio/wav", URL: "https://rec.example.com/2.wav"}
+	details := domain.DetailsChanges{Notes: ptr("n"), Contact: &domain.Contact{ID: "c1", FirstName: "Ada"}, SyncedWithCRMAt: ptr(at(5))}
+	routing := domain.CallRoutingChanged{URL: ptr("https://x.example.com/laml"), Method: ptr("POST")}
+	transcript := domain.Transcript{Cues: []domain.TranscriptCue{{From: dec("0.0"), To: dec("1.50"), Speaker: "A", Text: "hi"}}}
+	quality := domain.Quality{AudioInMOS: ptr(dec("4.20")), SIPResultCode: "200"}
+	meta := []byte(`{"k":"v"}`)
+
+	split := []domain.Event{
+		created(),
+		domain.CallParticipantsChanged{Participants: participants()},
+		domain.CallProviderMetadataChanged{ProviderMetadata: meta},
+		domain.CallDetailsChanged{Changes: details},
+		routing,
+		domain.CallRecordingAdded{Recording: rec},
+		domain.CallRecordingAdded{Recording: rec2},
+		domain.CallTranscriptChanged{Transcript: transcript},
+		domain.CallQualityReported{Quality: quality},
+	}
+	one := created()
+	one.Participants = participants()
+	one.ProviderMetadata = meta
+	one.Details = &details
+	one.Routing = &routing
+	one.Recordings = []domain.Recording{rec, rec2}
+	one.Transcript = &transcript
+	one.Quality = &quality
+
+	// Same metadata time for every event, so that UpdatedAt agrees too.
+	foldAt := func(events []domain.Event) domain.Call {
+		var s domain.State
+		for _, e := range events {
+			env := domain.Envelope{Event: e, Metadata: domain.Metadata{Time: now}}
+			require.NoError(t, domain.CheckEvolve(s, env))
+			s = domain.Evolve(s, env)
+		}
+		return s.Call
+	}
+	want := foldAt(split)
+	require.NotEmpty(t, want.Recordings)
+	assert.Equal(t, want, foldAt([]domain.Event{one}))
+	assert.Equal(t, want, foldAt([]domain.Event{roundTrip(t, one)}), "and after its stored encoding")
+}
+
+func roundTrip(t *testing.T, e domain.Event) domain.Event {
+	t.Helper()
+	b, err := domain.MarshalEvent(e)
+	require.NoError(t, err)
+	got, err := domain.UnmarshalEvent(e.EventType(), domain.CurrentSchemaVersion, b)
+	require.NoError(t, err)
+	return got
 }
 
 // TestBrokenInvariants: Evolve folds an event that cannot apply anyway (and

@@ -13,13 +13,17 @@ import (
 //
 //  1. CallUpserted: the creation (Created), or changed core facts
 //     (direction, from, to, start, parent call);
-//  2. CallParticipantsChanged, CallProviderMetadataChanged,
+//  2. on an existing call: CallParticipantsChanged, CallProviderMetadataChanged,
 //     CallDetailsChanged, CallRoutingChanged, CallRecordingAdded (one per
 //     new recording), CallTranscriptChanged, CallQualityReported;
 //  3. the lifecycle: CallAnswered before CallTerminated, or CallCanceled, or
 //     CallStatusChanged (see decideLifecycle);
 //  4. CallTimingChanged for times no lifecycle event carried;
 //  5. CallPriced.
+//
+// A creation carries the facts of step 2 inside its CallUpserted (see
+// withCreationFacts): a new call is its creation, its lifecycle and its
+// price.
 //
 // Each change is found by comparing with the call as the events so far
 // leave it (Decimals with Identical, times with Equal), so a command that
@@ -74,7 +78,49 @@ func decideUpsert(s State, c UpsertCall) ([]Event, *Error) {
 			p.emit(e)
 		}
 	}
+	if !exists {
+		return withCreationFacts(p.events), nil
+	}
 	return p.events, nil
+}
+
+// withCreationFacts moves the fact events that follow a creation
+// (participants, provider metadata, details, routing, recordings,
+// transcript, quality) into the creation event, where schema version 2
+// carries them. Folding the result gives the same call as folding the
+// events apart; the lifecycle, timing and price events stay their own.
+func withCreationFacts(events []Event) []Event {
+	created, ok := events[0].(CallUpserted)
+	if !ok || !created.Created {
+		return events
+	}
+	out := events[:1]
+	for _, e := range events[1:] {
+		switch ev := e.(type) {
+		case CallParticipantsChanged:
+			created.Participants = ev.Participants
+		case CallProviderMetadataChanged:
+			created.ProviderMetadata = ev.ProviderMetadata
+		case CallDetailsChanged:
+			d := ev.Changes
+			created.Details = &d
+		case CallRoutingChanged:
+			r := ev
+			created.Routing = &r
+		case CallRecordingAdded:
+			created.Recordings = append(created.Recordings, ev.Recording)
+		case CallTranscriptChanged:
+			t := ev.Transcript
+			created.Transcript = &t
+		case CallQualityReported:
+			q := ev.Quality
+			created.Quality = &q
+		default:
+			out = append(out, e)
+		}
+	}
+	out[0] = created
+	return out
 }
 
 // plan collects the events of one decision and folds each into a working

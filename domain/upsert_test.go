@@ -9,10 +9,10 @@ import (
 // seed000History is what seed 000's upsert writes.
 func seed000History() []domain.Event {
 	e := created()
+	e.Participants = participants()
+	e.ProviderMetadata = seed000().ProviderMetadata
 	return []domain.Event{
 		e,
-		domain.CallParticipantsChanged{Participants: participants()},
-		domain.CallProviderMetadataChanged{ProviderMetadata: seed000().ProviderMetadata},
 		domain.CallAnswered{AnsweredAt: at(1)},
 		domain.CallTerminated{EndedAt: at(30), DurationSeconds: ptr(int64(1740)), Status: domain.StatusCompleted,
 			PreviousStatus: domain.StatusInProgress, ProviderStatus: ptr("completed")},
@@ -159,8 +159,8 @@ func TestUpsertCall(t *testing.T) {
 		}},
 		{name: "a new call without a status starts queued, start at Now, participants from From and To", when: newNoStatus, then: []domain.Event{
 			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
-				Direction: ptr(domain.DirectionOutbound), From: ptr(caller), To: ptr(callee), StartedAt: ptr(now)},
-			domain.CallParticipantsChanged{Participants: participants()},
+				Direction: ptr(domain.DirectionOutbound), From: ptr(caller), To: ptr(callee), StartedAt: ptr(now),
+				Participants: participants()},
 			moved("", domain.StatusQueued),
 		}},
 		{name: "in-progress with an answer time is an answer", given: ringingCall(), when: answer, then: []domain.Event{
@@ -208,8 +208,8 @@ func TestUpsertCall(t *testing.T) {
 		}},
 		{name: "a LaML create with From and To", when: fromTo, then: []domain.Event{
 			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
-				Direction: ptr(domain.DirectionOutbound), From: ptr(caller), To: ptr(callee), StartedAt: ptr(now)},
-			domain.CallParticipantsChanged{Participants: participants()},
+				Direction: ptr(domain.DirectionOutbound), From: ptr(caller), To: ptr(callee), StartedAt: ptr(now),
+				Participants: participants()},
 			moved("", domain.StatusQueued),
 		}},
 	})
