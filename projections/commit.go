@@ -139,7 +139,7 @@ func (p *Projector) entry(id uuid.UUID) (*callEntry, error) {
 		p.cache.entries[id] = e // never written: the database started empty
 		return e, nil
 	}
-	v, closer, err := p.db.Get(callKey(id))
+	v, closer, err := p.dst.Get(callKey(id))
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
 	case err != nil:
@@ -244,8 +244,7 @@ func (p *Projector) commit(b *batch) error {
 	w.set(keyCheckpoint, encodeCheckpoint(b.cp))
 	w.sort()
 
-	pb := p.db.NewBatch()
-	defer pb.Close()
+	pb := p.batch()
 	for _, k := range w.deletes {
 		if err := pb.Delete(k, nil); err != nil {
 			return fmt.Errorf("projections: batch: %w", err)
@@ -284,6 +283,34 @@ func (p *Projector) commit(b *batch) error {
 	b.dirty = b.dirty[:0]
 	b.failures = nil
 	return nil
+}
+
+// batchRetainedBytesMax is the largest Pebble batch buffer kept for the next
+// commit: a full batch (BatchEventsMax events) of call views fits.
+const batchRetainedBytesMax = 32 << 20
+
+// batch returns an empty Pebble batch of dst, reusing the previous commit's
+// buffer: a fresh batch regrows it by doubling, which at a few megabytes a
+// commit is a large share of a rebuild's garbage.
+func (p *Projector) batch() *pebble.Batch {
+	if p.pb != nil && p.pbDB == p.dst {
+		p.pb.Reset()
+		return p.pb
+	}
+	if p.pb != nil {
+		p.pb.Close()
+	}
+	p.pb = p.dst.NewBatch(pebble.WithMaxRetainedSizeBytes(batchRetainedBytesMax))
+	p.pbDB = p.dst
+	return p.pb
+}
+
+// dropBatch closes the reused batch, before its database closes.
+func (p *Projector) dropBatch() {
+	if p.pb != nil {
+		p.pb.Close()
+		p.pb, p.pbDB = nil, nil
+	}
 }
 
 // addDerived replaces a call's lookup and list entries when they changed.
@@ -337,7 +364,7 @@ func (p *Projector) addBilling(w *writes, deltas map[bucket]totals) error {
 }
 
 func (p *Projector) readTotals(key []byte) (totals, error) {
-	v, closer, err := p.db.Get(key)
+	v, closer, err := p.dst.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return totals{}, nil
 	}
@@ -346,41 +373,4 @@ func (p *Projector) readTotals(key []byte) (totals, error) {
 	}
 	defer closer.Close()
 	return decodeTotals(v)
-}
-
-// dropAll deletes every read model, failure and the checkpoint in one synced
-// batch, keeping the format stamp, and resets the runner's memory.
-func (p *Projector) dropAll() error {
-	pb := p.db.NewBatch()
-	defer pb.Close()
-	errs := []error{
-		pb.DeleteRange([]byte{0x00}, []byte{0xFF}, nil),
-		pb.Set(keyFormat, []byte(formatVersion), nil),
-	}
-	cp := checkpoint{UpdatedAt: p.opts.Now().UTC()}
-	errs = append(errs, pb.Set(keyCheckpoint, encodeCheckpoint(cp), nil))
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("projections: drop read models: %w", err)
-	}
-	if err := pb.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("projections: drop read models: %w", err)
-	}
-	p.cache.reset(false)
-	p.mu.Lock()
-	p.received = cp.Position
-	p.mu.Unlock()
-	p.publish(cp, 0)
-	return nil
-}
-
-// syncWAL makes every committed batch durable, at the end of a rebuild: it
-// writes the checkpoint again, synced, which syncs the WAL up to it.
-func (p *Projector) syncWAL() error {
-	p.mu.Lock()
-	cp := p.cp
-	p.mu.Unlock()
-	if err := p.db.Set(keyCheckpoint, encodeCheckpoint(cp), pebble.Sync); err != nil {
-		return fmt.Errorf("projections: sync: %w", err)
-	}
-	return nil
 }

@@ -22,32 +22,48 @@
 // Pebble batch: the read models always match their checkpoint, and a
 // restart resumes from it without counting anything twice.
 //
-// Rebuild drops every read model and replays the log from position 0 the
-// same way, page by page: memory is bounded by the pipeline
-// (ChunkEventsMax × ChunksInFlightMax events, plus ReadPageEvents), the call
-// cache (CallCacheMax + BatchCallsMax states) and one Pebble batch.
+// Rebuild replays the log from position 0 the same way, page by page, but
+// builds the read models aside: into a build database, a Pebble database in
+// <dir>/rebuild.tmp opened without a WAL, which starts empty. When the replay
+// ends (or ctx stops it), the build database is written out, in key order,
+// as sstables, and db.IngestAndExcise swaps them in: in one atomic, durable
+// step every key of the read-model database (read models, failures,
+// checkpoint) is replaced by the rebuilt ones. Until then queries and
+// WaitFor see the previous read models; Status reports the rebuild's
+// progress. Memory is bounded by the pipeline (ChunkEventsMax ×
+// ChunksInFlightMax events, plus ReadPageEvents), the call cache
+// (CallCacheMax + BatchCallsMax states), one Pebble batch, and the build
+// database's memtables (MemTableBytes, flushed like any memtable when full).
 //
 // Apply is kept cheap because decoding dominates a rebuild: a call is
 // encoded and written once per batch however many of its events the batch
-// holds; the call view is encoded by a hand-written JSON encoder (appendCall,
-// guarded by a test that fills every field of domain.Call); a commit's
-// writes go into the Pebble batch in key order, which makes memtable
-// inserts cheap; and during a rebuild, calls that are neither cached nor
-// were ever evicted from the cache are known to be new, so they are not
-// looked up (a Bloom filter remembers evicted ids).
+// holds; the call view is a compact binary encoding written and read by hand
+// (appendCallView and decodeCallView, guarded by a test that fills every
+// field of domain.Call); a commit's writes go into the Pebble batch in key
+// order, which makes memtable inserts cheap; and during a rebuild, calls that
+// are neither cached nor were ever evicted from the cache are known to be
+// new, so they are not looked up (a Bloom filter remembers evicted ids). A
+// rebuild writes no WAL, and the sstables it ingests (below everything
+// else, as they overlap nothing once the old keys are excised) need no
+// compaction.
 //
 // # What is synced
 //
-// Batches are committed with pebble.NoSync: they go to Pebble's WAL (so to
-// the operating system) but are not fsync'd one by one. A crash of the
-// process loses nothing; a power loss can lose the latest batches. That is
-// safe because the read models are derived data: Pebble recovers to a
+// Run's batches are committed with pebble.NoSync: they go to Pebble's WAL
+// (so to the operating system) but are not fsync'd one by one. A crash of
+// the process loses nothing; a power loss can lose the latest batches. That
+// is safe because the read models are derived data: Pebble recovers to a
 // prefix of the committed batches, each batch holds both read-model changes
 // and the checkpoint that accounts for them, so the recovered read models
 // match their (older) checkpoint, and the runner re-applies the lost events
 // from the store, where every acknowledged append is fsync'd. What is
-// synced: the format stamp, the batch that drops the read models at the
-// start of a rebuild, and the checkpoint at the end of a rebuild, so that a
+// synced: the format stamp, and a rebuild's swap. The build database has no
+// WAL and is never synced: a crash mid-rebuild leaves the previous read
+// models and their checkpoint untouched (Open deletes the build directory),
+// and the rebuild is simply run again, or Run resumes from the old
+// checkpoint. The sstables of a finished rebuild are synced before they are
+// ingested, and the ingestion is recorded in Pebble's synced MANIFEST (or,
+// when it has to wait on a memtable, in its WAL, synced), so that a
 // finished `callledger replay` is durable.
 //
 // # Events the runner cannot apply
@@ -78,12 +94,37 @@
 // bytes (Unix seconds, big-endian, sign bit flipped; then nanoseconds as a
 // big-endian uint32). UTC days are 4 bytes (days since 1970-01-01,
 // big-endian, sign bit flipped). Every value but the meta values and the
-// lookup starts with a version byte, 0x01.
+// lookup starts with a version byte, 0x01 (0x02 for call views of layout 2).
 //
-//	'c' call id (16)                                → 0x01 + JSON {"version": n, "call": domain.Call}
+//	'c' call id (16)                                → 0x02 + binary call view (layout 2), or
+//	                                                  0x01 + JSON {"version": n, "call": domain.Call} (layout 1)
 //	    The call view: the full domain.State; version is the stream revision + 1.
-//	    The JSON follows domain.Call's tags (written by appendCall, read by
-//	    encoding/json), compact, no HTML escaping.
+//	    Layout 2 is written; layout 1, written by earlier builds, is still
+//	    read, and rewritten in layout 2 when its call changes or by a rebuild
+//	    (Digest differs until then: it hashes the stored bytes). Layout 2 is
+//	    the fields of domain.State in this order, each a uvarint
+//	    length + bytes for strings and raw JSON, 16 bytes for uuids, a count
+//	    then the elements for slices, and a presence byte (0|1) before each
+//	    optional (pointer) field:
+//	      version (uvarint); id; account_id, direction, status,
+//	      provider_status, voice_call_status, provider, provider_id,
+//	      provider_metadata (raw JSON as folded, empty when none);
+//	      participants (count; id, role, phone, person_id each); from, to;
+//	      ?started_at, ?answered_at, ?ended_at; ?duration_seconds (varint);
+//	      answered_by; ?price (rate, total as decimal strings with their
+//	      scale, currency); recordings (count; content_type, provider_id,
+//	      url each); ?transcript (JSON); details: notes, summary, call_type,
+//	      ?contact (JSON), ?caller (JSON), ?transferred (0|1), staff_id,
+//	      client_id, handled_by_staff_id, external_id, external_link,
+//	      app_name, recording_id, phone_number_id, user_provider_sid,
+//	      admin_provider_sid, provider_conference_id, sequence_run_id,
+//	      sequence_id, organization_id, organization_membership_id,
+//	      managed_phone_number_id, ?synced_with_crm_at; routing: url,
+//	      method, fallback_url, fallback_method, status_callback,
+//	      status_callback_method; ?quality (JSON); ?parent_call_id (16);
+//	      ?deleted_at; created_at; updated_at.
+//	    An instant is a length byte and time.Time's MarshalBinary form
+//	    (Unix seconds, nanoseconds, zone offset). Nothing may follow.
 //	'p' account, provider, provider id (strings)    → call id (16 bytes)
 //	    Provider lookup; provider normalized with domain.NormalizeProvider.
 //	    Deleted calls keep their entry.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -124,14 +125,27 @@ func (o Options) validate() error {
 // Billing, Digest, Status, WaitFor) are safe for concurrent use with each
 // other and with Run or Rebuild.
 type Projector struct {
+	// db holds the read models that queries read.
 	db    *pebble.DB
+	dir   string
 	store eventstore.Store
 	opts  Options
 	log   *slog.Logger
+	// blocks is the block cache db shares with a Rebuild's build database;
+	// popts are db's Pebble options, which the build database and the
+	// sstables a Rebuild ingests are written with.
+	blocks *pebble.Cache
+	popts  *pebble.Options
 
 	// runMu is held by whoever applies events: a Run session or Rebuild.
-	// Only its holder writes to db and touches cache.
-	runMu  sync.Mutex
+	// Only its holder writes to db, uses dst and touches cache.
+	runMu sync.Mutex
+	// dst is the database the applier writes: db while Run feeds the read
+	// models, the build database while a Rebuild builds them aside.
+	dst *pebble.DB
+	// pb is the Pebble batch of pbDB that commits reuse.
+	pb     *pebble.Batch
+	pbDB   *pebble.DB
 	cache  *callCache
 	enc    *callEncoder
 	writes writes
@@ -145,6 +159,10 @@ type Projector struct {
 	mu sync.Mutex
 	// cp is the last checkpoint committed to db.
 	cp checkpoint
+	// building is true while a Rebuild writes into its build database;
+	// buildCP is the last checkpoint committed there.
+	building bool
+	buildCP  checkpoint
 	// advanced is closed and replaced each time cp changes, waking WaitFor.
 	advanced chan struct{}
 	// received is the position of the latest event the runner was handed.
@@ -175,12 +193,19 @@ func Open(dir string, store eventstore.Store, opts Options) (*Projector, error) 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	db, err := openPebble(dir, opts)
+	blocks := pebble.NewCache(opts.CacheBytes)
+	popts := pebbleOptions(opts, blocks)
+	db, err := openPebble(dir, popts)
 	if err != nil {
+		blocks.Unref()
 		return nil, err
 	}
 	p := &Projector{
 		db:       db,
+		dst:      db,
+		dir:      dir,
+		blocks:   blocks,
+		popts:    popts,
 		store:    store,
 		opts:     opts,
 		log:      opts.Logger.With("component", "projections"),
@@ -190,18 +215,34 @@ func Open(dir string, store eventstore.Store, opts Options) (*Projector, error) 
 	}
 	if err := p.load(); err != nil {
 		db.Close()
+		blocks.Unref()
 		return nil, err
+	}
+	// A build database left by a crash mid-rebuild was never swapped in.
+	if err := os.RemoveAll(p.buildDir()); err != nil {
+		db.Close()
+		blocks.Unref()
+		return nil, fmt.Errorf("projections: remove unfinished rebuild: %w", err)
 	}
 	return p, nil
 }
 
-// openPebble opens the read-model database with every option that matters
-// set here, measured rather than defaulted (see ../shared/NOTES.md): a large
-// memtable for rebuild bursts, a block cache for reads, bloom filters for the
-// point reads of the call view, snappy for the JSON values.
-func openPebble(dir string, o Options) (*pebble.DB, error) {
-	cache := pebble.NewCache(o.CacheBytes)
-	defer cache.Unref() // the DB holds its own reference
+// openPebble opens a read-model database with the options of pebbleOptions.
+func openPebble(dir string, po *pebble.Options) (*pebble.DB, error) {
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("projections: open pebble %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// pebbleOptions are the Pebble options of the read-model database, every
+// option that matters set here, measured rather than defaulted (see
+// ../shared/NOTES.md): a large memtable for bursts, a block cache for reads,
+// bloom filters for the point reads of the call view, snappy for the values.
+// Pebble's defaults fill in the rest, so that the sstables a Rebuild writes
+// for ingestion can be written with the same options.
+func pebbleOptions(o Options, cache *pebble.Cache) *pebble.Options {
 	po := &pebble.Options{
 		Cache:                       cache,
 		MemTableSize:                o.MemTableBytes,
@@ -220,11 +261,8 @@ func openPebble(dir string, o Options) (*pebble.DB, error) {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.SnappyCompression }
 	}
-	db, err := pebble.Open(dir, po)
-	if err != nil {
-		return nil, fmt.Errorf("projections: open pebble %s: %w", dir, err)
-	}
-	return db, nil
+	po.EnsureDefaults()
+	return po
 }
 
 // load reads the checkpoint and checks the format of an existing database,
@@ -301,6 +339,8 @@ func (p *Projector) Close() error {
 	defer p.runMu.Unlock()
 	p.closeMu.Lock() // and for queries in flight
 	defer p.closeMu.Unlock()
+	defer p.blocks.Unref()
+	p.dropBatch()
 	if err := p.db.Close(); err != nil {
 		return fmt.Errorf("projections: close pebble: %w", err)
 	}
@@ -350,19 +390,35 @@ func (p *Projector) WaitFor(ctx context.Context, pos eventstore.Position) error 
 	}
 }
 
-// publish makes cp the committed checkpoint and wakes WaitFor.
+// publish makes cp the committed checkpoint and wakes WaitFor. During a
+// Rebuild it is the build database's checkpoint, which Status reports and
+// WaitFor ignores: queries still read db.
 func (p *Projector) publish(cp checkpoint, eventsCommitted uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cp = cp
 	p.lastBatchAt = cp.UpdatedAt
 	if p.pendingEvents >= eventsCommitted {
 		p.pendingEvents -= eventsCommitted
 	} else {
 		p.pendingEvents = 0
 	}
+	if p.building {
+		p.buildCP = cp
+		return
+	}
+	p.cp = cp
 	close(p.advanced)
 	p.advanced = make(chan struct{})
+}
+
+// applied is the checkpoint of the database the applier writes.
+func (p *Projector) applied() checkpoint {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.building {
+		return p.buildCP
+	}
+	return p.cp
 }
 
 // Status is what readiness checks and verify tools need to know about the
@@ -389,6 +445,10 @@ type Status struct {
 	LastFailure *Failure
 	// Running reports whether Run is feeding the read models now.
 	Running bool
+	// Rebuilding reports whether a Rebuild is building the read models
+	// aside. Checkpoint and the counters are then the rebuild's progress;
+	// queries and WaitFor see the previous read models until it ends.
+	Rebuilding bool
 	// LastBatchAt is when the last batch was committed (zero if none since Open).
 	LastBatchAt time.Time
 	// LastRunError is the error that ended the latest Run session, if any.
@@ -400,23 +460,28 @@ type Status struct {
 func (p *Projector) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	cp := &p.cp
+	if p.building {
+		cp = &p.buildCP
+	}
 	st := Status{
-		Checkpoint:    p.cp.Position,
+		Checkpoint:    cp.Position,
 		Received:      p.received,
 		PendingEvents: p.pendingEvents,
-		Events:        p.cp.Events,
-		EventsApplied: p.cp.EventsApplied,
-		EventsSkipped: p.cp.EventsSkipped,
-		Failures:      p.cp.Failures,
+		Events:        cp.Events,
+		EventsApplied: cp.EventsApplied,
+		EventsSkipped: cp.EventsSkipped,
+		Failures:      cp.Failures,
 		Running:       p.runActive,
+		Rebuilding:    p.building,
 		LastBatchAt:   p.lastBatchAt,
 		LastRunError:  p.lastRunError,
 	}
-	if p.received.Less(p.cp.Position) {
-		st.Received = p.cp.Position
+	if p.received.Less(cp.Position) {
+		st.Received = cp.Position
 	}
-	if p.cp.LastFailure != nil {
-		f := *p.cp.LastFailure
+	if cp.LastFailure != nil {
+		f := *cp.LastFailure
 		st.LastFailure = &f
 	}
 	return st

@@ -137,17 +137,19 @@ type RebuildStats struct {
 	Elapsed time.Duration
 }
 
-// Rebuild drops every read model and replays the log from position 0, in
-// pages of ReadPageEvents, until it reaches the end of the log as it was
+// Rebuild replaces every read model by replaying the log from position 0,
+// in pages of ReadPageEvents, until it reaches the end of the log as it was
 // when the last page was read (a running Run picks up anything later). It
 // pauses Run while it works. Memory stays bounded: the log streams through
 // the pipeline and is never held whole.
 //
-// Progress can be followed with Status from another goroutine: the
-// checkpoint rises with each committed batch. A rebuild stopped by ctx
-// leaves read models consistent with their checkpoint, and Run continues
-// from there; Rebuild returns ctx's error, wrapped. Queries made during a
-// rebuild see partial read models.
+// The read models are built aside, in a build database without a WAL, and
+// swapped in atomically when the replay ends (see doc.go): queries and
+// WaitFor see the previous read models until then. Progress can be followed
+// with Status from another goroutine: while Rebuilding, its checkpoint is
+// the rebuild's and rises with each committed batch. A rebuild stopped by
+// ctx swaps in what it built, which is consistent with its checkpoint, and
+// Run continues from there; Rebuild returns ctx's error, wrapped.
 func (p *Projector) Rebuild(ctx context.Context) (RebuildStats, error) {
 	p.mu.Lock()
 	if p.closed {
@@ -177,13 +179,13 @@ func (p *Projector) Rebuild(ctx context.Context) (RebuildStats, error) {
 		return RebuildStats{}, ErrClosed
 	}
 	started := time.Now()
-	if err := p.dropAll(); err != nil {
+	bdb, err := p.openBuild()
+	if err != nil {
 		return RebuildStats{}, err
 	}
-	err := p.session(ctx, p.pageSource(eventstore.Start), false, true)
-	p.mu.Lock()
-	cp := p.cp
-	p.mu.Unlock()
+	err = p.session(ctx, p.pageSource(eventstore.Start), false, true)
+	ferr := p.finishBuild(bdb)
+	cp := p.applied() // the rebuilt checkpoint, or the previous one if the swap failed
 	stats := RebuildStats{
 		Checkpoint:    cp.Position,
 		Events:        cp.Events,
@@ -192,10 +194,10 @@ func (p *Projector) Rebuild(ctx context.Context) (RebuildStats, error) {
 		Elapsed:       time.Since(started),
 	}
 	if err != nil {
-		return stats, fmt.Errorf("projections: rebuild: %w", err)
+		return stats, fmt.Errorf("projections: rebuild: %w", errors.Join(err, ferr))
 	}
-	if err := p.syncWAL(); err != nil {
-		return stats, err
+	if ferr != nil {
+		return stats, ferr
 	}
 	p.log.Info("projections rebuilt", "events", stats.Events, "applied", stats.EventsApplied,
 		"failures", stats.Failures, "checkpoint", stats.Checkpoint.String(), "elapsed", stats.Elapsed)
@@ -323,8 +325,16 @@ func decodeRecord(rec *eventstore.Record) item {
 	return it
 }
 
+// itemSlices recycles the items of applied chunks: a rebuild would
+// otherwise allocate an item for every event.
+var itemSlices sync.Pool
+
 func decodeChunk(c *chunk) {
-	c.items = make([]item, len(c.recs))
+	if s, ok := itemSlices.Get().(*[]item); ok && cap(*s) >= len(c.recs) {
+		c.items = (*s)[:len(c.recs)]
+	} else {
+		c.items = make([]item, len(c.recs))
+	}
 	for i := range c.recs {
 		c.items[i] = decodeRecord(&c.recs[i])
 	}
@@ -440,9 +450,7 @@ type batch struct {
 // batches. It returns nil when the chunks run out (after committing the
 // last batch), or ctx's error.
 func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool) error {
-	p.mu.Lock()
-	b := batch{cp: p.cp}
-	p.mu.Unlock()
+	b := batch{cp: p.applied()}
 	for {
 		var c *chunk
 		var ok bool
@@ -481,7 +489,17 @@ func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool)
 				}
 			}
 		}
+		recycleItems(c)
 	}
+}
+
+// recycleItems hands an applied chunk's items back to itemSlices, cleared
+// so that they keep no decoded event alive.
+func recycleItems(c *chunk) {
+	items := c.items[:cap(c.items)]
+	clear(items)
+	c.items = nil
+	itemSlices.Put(&items)
 }
 
 // applyItem folds one decoded record into the batch. Only a failure of the

@@ -21,8 +21,9 @@ const valueVersion = 1
 // database or a bug.
 var errBadValue = errors.New("malformed read-model value")
 
-// storedCall is the call view value after its version byte. Version is the
-// State's Version: the call's last stream revision + 1.
+// storedCall is the JSON of a layout-1 call view after its version byte,
+// still read (see callViewVersion). Version is the State's Version: the
+// call's last stream revision + 1.
 type storedCall struct {
 	Version uint64      `json:"version"`
 	Call    domain.Call `json:"call"`
@@ -37,12 +38,11 @@ type callEncoder struct {
 
 func newCallEncoder() *callEncoder { return &callEncoder{} }
 
-// encode returns the call view value of s: valueVersion, then the JSON of
-// storedCall, written by appendCall.
+// encode returns the call view value of s, written by appendCallView.
 func (e *callEncoder) encode(s *domain.State) ([]byte, error) {
-	b, err := appendCall(append(e.buf[:0], valueVersion), s.Version, &s.Call)
+	b, err := appendCallView(e.buf[:0], s)
 	if err != nil {
-		return nil, fmt.Errorf("encode call %s: %w", s.Call.ID, err)
+		return nil, err
 	}
 	if cap(b) <= 1<<20 {
 		e.buf = b // keep the buffer unless one huge call grew it
@@ -50,16 +50,19 @@ func (e *callEncoder) encode(s *domain.State) ([]byte, error) {
 	return b, nil
 }
 
-// decodeCall decodes a call view value.
+// decodeCall decodes a call view value of either layout.
 func decodeCall(v []byte) (domain.State, error) {
-	if len(v) == 0 || v[0] != valueVersion {
-		return domain.State{}, fmt.Errorf("%w: call view version", errBadValue)
+	switch {
+	case len(v) > 0 && v[0] == callViewVersion:
+		return decodeCallView(v)
+	case len(v) > 0 && v[0] == valueVersion:
+		var sc storedCall
+		if err := json.Unmarshal(v[1:], &sc); err != nil {
+			return domain.State{}, fmt.Errorf("%w: call view: %w", errBadValue, err)
+		}
+		return domain.State{Call: sc.Call, Version: sc.Version}, nil
 	}
-	var sc storedCall
-	if err := json.Unmarshal(v[1:], &sc); err != nil {
-		return domain.State{}, fmt.Errorf("%w: call view: %w", errBadValue, err)
-	}
-	return domain.State{Call: sc.Call, Version: sc.Version}, nil
+	return domain.State{}, fmt.Errorf("%w: call view version", errBadValue)
 }
 
 // listEntry is what the list index keeps beside its key, so that a list can

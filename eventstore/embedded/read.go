@@ -19,8 +19,10 @@ const (
 	// ctxCheckEvery is how many events a read decodes between checks of ctx.
 	ctxCheckEvery = 256
 	// preallocMax caps the records slice a read allocates before it knows
-	// how many events there are.
-	preallocMax = 1024
+	// how many events there are. A page of up to this many events (a
+	// projection runner reads 2048) allocates its slice once instead of
+	// growing it.
+	preallocMax = 4096
 )
 
 // ReadStream returns up to limit events of stream from revision from; see

@@ -1,0 +1,149 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// buildDirName is the directory, inside the read-model directory, where a
+// Rebuild builds the read models aside (see doc.go). Pebble ignores it.
+const buildDirName = "rebuild.tmp"
+
+// ingestTableBytes is the size at which exportBuild starts a new sstable.
+const ingestTableBytes = 64 << 20
+
+// everything is the key range of every read model and meta key: the span a
+// finished Rebuild excises from db as it ingests the rebuilt read models.
+var everything = pebble.KeyRange{Start: []byte{0x00}, End: []byte{0xFF}}
+
+func (p *Projector) buildDir() string { return filepath.Join(p.dir, buildDirName) }
+
+// openBuild opens an empty build database without a WAL, stamps it with the
+// format and a zero checkpoint, and makes it the applier's destination.
+// Queries keep reading db.
+func (p *Projector) openBuild() (*pebble.DB, error) {
+	dir := p.buildDir()
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("projections: remove old build directory: %w", err)
+	}
+	po := p.popts.Clone()
+	po.DisableWAL = true
+	bdb, err := openPebble(dir, po)
+	if err != nil {
+		return nil, err
+	}
+	cp := checkpoint{UpdatedAt: p.opts.Now().UTC()}
+	pb := bdb.NewBatch()
+	defer pb.Close()
+	err = errors.Join(
+		pb.Set(keyFormat, []byte(formatVersion), nil),
+		pb.Set(keyCheckpoint, encodeCheckpoint(cp), nil),
+		pb.Commit(pebble.NoSync),
+	)
+	if err != nil {
+		bdb.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("projections: start build database: %w", err)
+	}
+	p.cache.reset(false)
+	p.dst = bdb
+	p.mu.Lock()
+	p.building = true
+	p.buildCP = cp
+	p.received = cp.Position
+	p.pendingEvents = 0
+	p.mu.Unlock()
+	return bdb, nil
+}
+
+// finishBuild swaps what the build database holds into db: it writes it out
+// as sstables and ingests them with IngestAndExcise, which atomically
+// replaces every key of db (read models, failures, checkpoint) with them and
+// is durable when it returns. Then it publishes the rebuilt checkpoint and
+// removes the build database. If anything fails, db keeps its read models
+// and checkpoint.
+func (p *Projector) finishBuild(bdb *pebble.DB) error {
+	dir := p.buildDir()
+	paths, err := p.exportBuild(bdb, dir)
+	if err == nil {
+		_, err = p.db.IngestAndExcise(context.Background(), paths, nil, nil, everything)
+	}
+	p.dst = p.db
+	p.dropBatch()
+	p.mu.Lock()
+	p.building = false
+	cp := p.buildCP
+	p.mu.Unlock()
+	if cerr := bdb.Close(); cerr != nil {
+		p.log.Warn("close build database", "err", cerr)
+	}
+	if rerr := os.RemoveAll(dir); rerr != nil {
+		p.log.Warn("remove build database", "dir", dir, "err", rerr)
+	}
+	if err != nil {
+		return fmt.Errorf("projections: swap in rebuilt read models: %w", err)
+	}
+	p.publish(cp, 0)
+	return nil
+}
+
+// exportBuild writes every key of bdb, in order, into sstables in dir and
+// returns their paths. The sstable writer syncs each file as it finishes.
+func (p *Projector) exportBuild(bdb *pebble.DB, dir string) (paths []string, err error) {
+	it, err := bdb.NewIter(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, it.Close()) }()
+	wo := p.popts.MakeWriterOptions(0, p.db.TableFormat())
+	var w *sstable.Writer
+	defer func() {
+		if w != nil {
+			w.Close() // an error path: the file is not ingested
+		}
+	}()
+	for ok := it.First(); ok; ok = it.Next() {
+		if w == nil {
+			path := filepath.Join(dir, fmt.Sprintf("ingest-%06d.sst", len(paths)))
+			f, err := vfs.Default.Create(path, vfs.WriteCategoryUnspecified)
+			if err != nil {
+				return nil, err
+			}
+			w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
+			paths = append(paths, path)
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		if err := w.Set(it.Key(), v); err != nil {
+			return nil, err
+		}
+		if w.Raw().EstimatedSize() >= ingestTableBytes {
+			err := w.Close()
+			w = nil
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	if w != nil {
+		err := w.Close()
+		w = nil
+		if err != nil {
+			return nil, err
+		}
+	}
+	return paths, nil
+}

@@ -1,0 +1,126 @@
+package projections
+
+// This test is white-box on purpose: appendCallView is an unexported
+// hand-written encoder, and the guard it needs (every field of domain.Call is
+// written) is about its code, not about behaviour visible through the API.
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// fill sets every field reachable from v to a non-zero value: strings,
+// integers, bools, times, Decimals, uuids, pointers (allocated), slices (one
+// element) and raw JSON. depth bounds the recursion.
+func fill(t *testing.T, v reflect.Value, depth int) {
+	t.Helper()
+	require.Less(t, depth, 10, "type nests too deep for fill")
+	switch v.Interface().(type) {
+	case time.Time:
+		v.Set(reflect.ValueOf(time.Date(2025, 2, 17, 15, 0, 0, 123456789, time.UTC)))
+		return
+	case domain.Decimal:
+		v.Set(reflect.ValueOf(domain.MustParseDecimal("0.0135")))
+		return
+	case uuid.UUID:
+		v.Set(reflect.ValueOf(uuid.MustParse("6ba7b810-9dad-11d1-80b4-00c04fd430c8")))
+		return
+	case json.RawMessage:
+		v.Set(reflect.ValueOf(json.RawMessage(`{"a": [1, "x\u00e9"], "b": null}`)))
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("v \"quoted\" \\ \n\t\u2028 é <tag>&")
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		v.SetInt(42)
+	case reflect.Uint64, reflect.Uint32, reflect.Uint:
+		v.SetUint(7)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(t, v.Elem(), depth+1)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(t, v.Index(0), depth+1)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			require.True(t, v.Type().Field(i).IsExported(), "%s.%s", v.Type(), v.Type().Field(i).Name)
+			fill(t, v.Field(i), depth+1)
+		}
+	default:
+		t.Fatalf("fill: unsupported kind %s (%s): teach fill and appendCallView", v.Kind(), v.Type())
+	}
+}
+
+// TestCallViewCoversCall checks the hand-written binary call view: a Call
+// with every field set, one with none, and edge cases read back equal to
+// what was written. A field added to domain.Call that appendCallView does not
+// write fails here.
+func TestCallViewCoversCall(t *testing.T) {
+	var full domain.Call
+	fill(t, reflect.ValueOf(&full).Elem(), 0)
+	offset := time.Date(2025, 3, 1, 9, 30, 0, 5, time.FixedZone("", -5*3600-30*60))
+	tests := []struct {
+		name string
+		call domain.Call
+	}{
+		{"EveryField", full},
+		{"Empty", domain.Call{}},
+		{"FalseAndZeroPointers", domain.Call{
+			DurationSeconds: new(int64),
+			Details:         domain.Details{Transferred: new(bool)},
+		}},
+		{"NegativeDurationAndOffsetTimes", domain.Call{
+			DurationSeconds: func() *int64 { d := int64(-3); return &d }(),
+			StartedAt:       &offset,
+			CreatedAt:       offset,
+		}},
+		{"BytesNotUTF8", domain.Call{AccountID: "a\xff\x00b", ProviderMetadata: json.RawMessage(`"x"`)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := domain.State{Call: tt.call, Version: 3}
+			v, err := appendCallView([]byte("prefix"), &want)
+			require.NoError(t, err)
+			require.Equal(t, "prefix", string(v[:6]), "appends to dst")
+			got, err := decodeCall(v[6:])
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+
+			for cut := 1; cut < len(v)-6; cut += 7 {
+				_, err := decodeCall(v[6 : len(v)-cut])
+				assert.ErrorIs(t, err, errBadValue, "cut %d bytes", cut)
+			}
+			_, err = decodeCall(append(v[6:], 0))
+			assert.ErrorIs(t, err, errBadValue, "trailing byte")
+		})
+	}
+}
+
+// TestDecodeCallReadsLayout1 checks that call views written as JSON (layout
+// 1, by earlier builds) still read back.
+func TestDecodeCallReadsLayout1(t *testing.T) {
+	var full domain.Call
+	fill(t, reflect.ValueOf(&full).Elem(), 0)
+	full.AccountID = "plain" // JSON would replace bytes that are not UTF-8
+	b, err := json.Marshal(storedCall{Version: 4, Call: full})
+	require.NoError(t, err)
+	got, err := decodeCall(append([]byte{valueVersion}, b...))
+	require.NoError(t, err)
+	var want storedCall
+	require.NoError(t, json.Unmarshal(b, &want))
+	assert.Equal(t, domain.State{Call: want.Call, Version: 4}, got)
+
+	_, err = decodeCall([]byte{9, '{', '}'})
+	assert.ErrorIs(t, err, errBadValue, "unknown layout")
+}
