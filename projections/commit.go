@@ -37,6 +37,14 @@ type callEntry struct {
 type callCache struct {
 	max     int
 	entries map[uuid.UUID]*callEntry
+	// spare holds evicted entries for reuse (at most max/4), so that a
+	// rebuild does not allocate a State for every call it meets.
+	spare []*callEntry
+	// totals holds, during a fresh session, the billing totals written so
+	// far (at most billingCachedMax), so that commits do not read them back;
+	// while totalsComplete, a bucket it lacks is not in the database either.
+	totals         map[bucket]totals
+	totalsComplete bool
 	// fresh is true while the database holds only what this session wrote.
 	fresh   bool
 	evicted bloomFilter
@@ -52,6 +60,37 @@ func (c *callCache) reset(fresh bool) {
 	clear(c.entries)
 	c.fresh = fresh
 	c.evicted.clear()
+	clear(c.totals)
+	c.totalsComplete = fresh
+}
+
+// billingCachedMax bounds callCache.totals.
+const billingCachedMax = 1 << 16
+
+// cachedTotals returns the totals of a bucket without reading the
+// database, if the cache knows them.
+func (c *callCache) cachedTotals(k bucket) (totals, bool) {
+	if !c.fresh {
+		return totals{}, false
+	}
+	t, ok := c.totals[k]
+	return t, ok || c.totalsComplete
+}
+
+// keepTotals remembers the totals just written for a bucket, during a fresh
+// session; past billingCachedMax buckets it forgets them all.
+func (c *callCache) keepTotals(k bucket, t totals) {
+	if !c.fresh {
+		return
+	}
+	if c.totals == nil {
+		c.totals = make(map[bucket]totals)
+	}
+	if len(c.totals) >= billingCachedMax {
+		clear(c.totals)
+		c.totalsComplete = false
+	}
+	c.totals[k] = t
 }
 
 // trim drops clean entries until the cache is within bounds. Go's map order
@@ -71,8 +110,25 @@ func (c *callCache) trim() {
 			if c.fresh {
 				c.evicted.add(id)
 			}
+			if len(c.spare) < c.max/4 {
+				c.spare = append(c.spare, e)
+			}
 		}
 	}
+}
+
+// newEntry returns an empty entry for id, reusing an evicted one if any.
+// Evicted entries are clean, so nothing else refers to them.
+func (c *callCache) newEntry(id uuid.UUID) *callEntry {
+	n := len(c.spare)
+	if n == 0 {
+		return &callEntry{id: id}
+	}
+	e := c.spare[n-1]
+	c.spare[n-1] = nil
+	c.spare = c.spare[:n-1]
+	*e = callEntry{id: id}
+	return e
 }
 
 // bloomFilterBits is the size of the evicted-call filter: 1 MiB, under 1%
@@ -134,7 +190,7 @@ func (p *Projector) entry(id uuid.UUID) (*callEntry, error) {
 	if e, ok := p.cache.entries[id]; ok {
 		return e, nil
 	}
-	e := &callEntry{id: id}
+	e := p.cache.newEntry(id)
 	if p.cache.fresh && !p.cache.evicted.mayContain(id) {
 		p.cache.entries[id] = e // never written: the database started empty
 		return e, nil
@@ -342,9 +398,12 @@ func addDerived(w *writes, id uuid.UUID, old, next *derived) {
 func (p *Projector) addBilling(w *writes, deltas map[bucket]totals) error {
 	for k, d := range deltas {
 		key := billingKey(k)
-		cur, err := p.readTotals(key)
-		if err != nil {
-			return err
+		cur, ok := p.cache.cachedTotals(k)
+		if !ok {
+			var err error
+			if cur, err = p.readTotals(key); err != nil {
+				return err
+			}
 		}
 		next := cur.add(d)
 		if next.calls < 0 || next.deletedCalls < 0 ||
@@ -359,6 +418,7 @@ func (p *Projector) addBilling(w *writes, deltas map[bucket]totals) error {
 		} else {
 			w.set(key, encodeTotals(next))
 		}
+		p.cache.keepTotals(k, next)
 	}
 	return nil
 }

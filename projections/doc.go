@@ -26,14 +26,19 @@
 // builds the read models aside: into a build database, a Pebble database in
 // <dir>/rebuild.tmp opened without a WAL, which starts empty. When the replay
 // ends (or ctx stops it), the build database is written out, in key order,
-// as sstables, and db.IngestAndExcise swaps them in: in one atomic, durable
-// step every key of the read-model database (read models, failures,
+// as uncompressed sstables (two key ranges in parallel, each file synced as
+// it is written), and db.IngestAndExcise swaps them in: in one atomic,
+// durable step every key of the read-model database (read models, failures,
 // checkpoint) is replaced by the rebuilt ones. Until then queries and
 // WaitFor see the previous read models; Status reports the rebuild's
-// progress. Memory is bounded by the pipeline (ChunkEventsMax ×
-// ChunksInFlightMax events, plus ReadPageEvents), the call cache
-// (CallCacheMax + BatchCallsMax states), one Pebble batch, and the build
-// database's memtables (MemTableBytes, flushed like any memtable when full).
+// progress. Since nothing reads the build database's checkpoint before the
+// swap, a rebuild's batches are cut by BatchCallsMax and only at 16 ×
+// BatchEventsMax events, so that fewer calls are written twice. Memory is
+// bounded by the pipeline (ChunkEventsMax × ChunksInFlightMax events, plus
+// ReadPageEvents), the call cache (CallCacheMax + BatchCallsMax states, a
+// quarter of CallCacheMax evicted ones kept for reuse, and up to 64Ki
+// billing totals), one Pebble batch, and the build database's memtables
+// (MemTableBytes, flushed like any memtable when full).
 //
 // Apply is kept cheap because decoding dominates a rebuild: a call is
 // encoded and written once per batch however many of its events the batch
@@ -42,7 +47,8 @@
 // field of domain.Call); a commit's writes go into the Pebble batch in key
 // order, which makes memtable inserts cheap; and during a rebuild, calls that
 // are neither cached nor were ever evicted from the cache are known to be
-// new, so they are not looked up (a Bloom filter remembers evicted ids). A
+// new, so they are not looked up (a Bloom filter remembers evicted ids), and
+// the billing totals it wrote are remembered rather than read back. A
 // rebuild writes no WAL, and the sstables it ingests (below everything
 // else, as they overlap nothing once the old keys are excised) need no
 // compaction.

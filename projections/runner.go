@@ -371,7 +371,15 @@ func (p *Projector) session(ctx context.Context, src source, live, fresh bool) e
 			}
 		})
 	}
-	err := p.apply(ctx, ordered, live)
+	// A rebuild's batches go to the build database, whose checkpoint
+	// nothing reads before the swap: they are cut by BatchCallsMax, which
+	// bounds their memory, and only loosely by events (which bound the
+	// failures a batch holds), so that fewer calls are written twice.
+	eventsMax := uint64(p.opts.BatchEventsMax)
+	if fresh {
+		eventsMax *= buildBatchEventsFactor
+	}
+	err := p.apply(ctx, ordered, live, eventsMax)
 	cancel()
 	wg.Wait()
 	p.mu.Lock()
@@ -383,6 +391,9 @@ func (p *Projector) session(ctx context.Context, src source, live, fresh bool) e
 	}
 	return srcErr
 }
+
+// buildBatchEventsFactor multiplies BatchEventsMax for a rebuild's batches.
+const buildBatchEventsFactor = 16
 
 // chunk cuts the source's slices into chunks of at most ChunkEventsMax
 // records, merging slices that are already waiting (live events arrive one
@@ -447,9 +458,10 @@ type batch struct {
 }
 
 // apply folds decoded chunks into the call cache in order and commits
-// batches. It returns nil when the chunks run out (after committing the
-// last batch), or ctx's error.
-func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool) error {
+// batches of at most eventsMax events (or BatchCallsMax calls). It returns
+// nil when the chunks run out (after committing the last batch), or ctx's
+// error.
+func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool, eventsMax uint64) error {
 	b := batch{cp: p.applied()}
 	for {
 		var c *chunk
@@ -483,7 +495,7 @@ func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool)
 			if err := p.applyItem(&b, &c.items[i]); err != nil {
 				return err
 			}
-			if b.events >= uint64(p.opts.BatchEventsMax) || len(b.dirty) >= p.opts.BatchCallsMax {
+			if b.events >= eventsMax || len(b.dirty) >= p.opts.BatchCallsMax {
 				if err := p.commit(&b); err != nil {
 					return err
 				}
@@ -533,15 +545,13 @@ func (p *Projector) applyItem(b *batch, it *item) error {
 		// event is recorded as a failure for verify and readiness.
 		p.recordFailure(b, it, err, true)
 	}
-	next, err := evolve(e.state, it.env)
-	if err != nil {
+	if err := evolve(&e.state, it.env); err != nil {
 		p.recordFailure(b, it, err, false)
 		return nil
 	}
 	// The call view's Version is the stream revision + 1 even when an
 	// earlier event of the stream was a failure.
-	next.Version = it.revision + 1
-	e.state = next
+	e.state.Version = it.revision + 1
 	if !e.dirty {
 		e.dirty = true
 		b.dirty = append(b.dirty, e)
@@ -550,16 +560,17 @@ func (p *Projector) applyItem(b *batch, it *item) error {
 	return nil
 }
 
-// evolve calls domain.Evolve and turns its panic (a broken invariant: an
-// event the state cannot take) into an error, so that one bad event cannot
-// kill the runner.
-func evolve(s domain.State, env domain.Envelope) (next domain.State, err error) {
+// evolve folds env into *s with domain.Evolve and turns its panic (a broken
+// invariant: an event the state cannot take) into an error, so that one bad
+// event cannot kill the runner; *s is then left as it was.
+func evolve(s *domain.State, env domain.Envelope) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("evolve %s: %v", env.Event.EventType(), r)
 		}
 	}()
-	return domain.Evolve(s, env), nil
+	*s = domain.Evolve(*s, env)
+	return nil
 }
 
 // recordFailure logs a bad event and adds it to the batch, so that it is
