@@ -80,7 +80,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 func (s *Store) prelookup(req *appendRequest) error {
 	req.pre.snapshot = s.applied.Load()
 	var err error
-	req.pre.locs, err = readIDs(s.db, req.events)
+	req.pre.locs, err = readIDs(s.db, s.keys, req.events)
 	return err
 }
 
@@ -275,6 +275,7 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 	if err != nil {
 		return staged{err: fmt.Errorf("append to %s: %w", r.stream, err)}
 	}
+	newStream := !head.exists
 	if !r.expected.Matches(head.revision, head.exists) {
 		return staged{err: &eventstore.VersionConflictError{
 			Stream:   r.stream,
@@ -303,6 +304,7 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		c.set(b, binary.BigEndian.AppendUint64(kv, g.lastPos), len(kv))
 		loc := idLocation{stream: r.stream, revision: se.revision, position: g.lastPos}
 		kv = idKey(c.keyBuf[:0], ev.ID)
+		c.store.keys.add(kv) // before the batch applies: see keyFilter
 		c.set(b, encodeIDValue(kv, loc), len(kv))
 		g.ids[ev.ID] = loc
 
@@ -310,6 +312,9 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		g.allHash = se.allHash
 	}
 	kv := streamPrefix(c.keyBuf[:0], prefixHead, r.stream)
+	if newStream {
+		c.store.keys.add(kv)
+	}
 	c.set(b, encodeHead(kv, head), len(kv))
 	g.heads[r.stream] = head
 	return staged{
@@ -345,7 +350,7 @@ func (c *committer) head(g *group, stream string) (streamHead, error) {
 	if h, ok := c.heads.get(stream); ok {
 		return h, nil
 	}
-	h, err := readHead(c.store.db, stream)
+	h, err := readHead(c.store.db, c.store.keys, stream)
 	if err != nil {
 		return streamHead{}, err
 	}
@@ -363,7 +368,7 @@ func (c *committer) lookupIDs(g *group, r *appendRequest) ([]idLocation, error) 
 	locs := r.pre.locs
 	if !c.recent.covers(r.pre.snapshot) {
 		var err error
-		if locs, err = readIDs(c.store.db, r.events); err != nil {
+		if locs, err = readIDs(c.store.db, c.store.keys, r.events); err != nil {
 			return nil, err
 		}
 	}

@@ -3,6 +3,7 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -30,13 +31,18 @@ type prelookup struct {
 // readIDs finds where each event id is recorded in Pebble. It returns nil
 // when none is; otherwise one location per event, zero for an id not
 // recorded.
-func readIDs(db *pebble.DB, events []eventstore.EventData) ([]idLocation, error) {
+func readIDs(db *pebble.DB, keys *keyFilter, events []eventstore.EventData) ([]idLocation, error) {
 	var locs []idLocation
-	key := make([]byte, 0, idKeyLen)
+	var buf [idKeyLen]byte
 	for i := range events {
 		id := events[i].ID
-		key = idKey(key[:0], id)
-		v, closer, err := db.Get(key)
+		key := idKey(buf[:0], id)
+		var v []byte
+		var closer io.Closer
+		err := pebble.ErrNotFound
+		if keys.mayContain(key) {
+			v, closer, err = db.Get(key)
+		}
 		if errors.Is(err, pebble.ErrNotFound) {
 			if locs != nil {
 				locs = append(locs, idLocation{})
@@ -61,8 +67,12 @@ func readIDs(db *pebble.DB, events []eventstore.EventData) ([]idLocation, error)
 
 // readHead reads the head of stream from Pebble: the zero streamHead for a
 // stream with no events.
-func readHead(db *pebble.DB, stream string) (streamHead, error) {
-	v, closer, err := db.Get(streamPrefix(make([]byte, 0, 3+len(stream)), prefixHead, stream))
+func readHead(db *pebble.DB, keys *keyFilter, stream string) (streamHead, error) {
+	key := streamPrefix(make([]byte, 0, 3+len(stream)), prefixHead, stream)
+	if !keys.mayContain(key) {
+		return streamHead{}, nil
+	}
+	v, closer, err := db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return streamHead{}, nil
 	}

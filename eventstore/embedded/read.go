@@ -47,6 +47,9 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 	if len(stream) > eventstore.StreamIDBytesMax {
 		return nil, eventstore.ErrStreamNotFound // no such stream can be written
 	}
+	if !s.keys.mayContain(streamPrefix(nil, prefixHead, stream)) {
+		return nil, eventstore.ErrStreamNotFound // never written: see keyFilter
+	}
 	prefix := streamPrefix(nil, prefixStream, stream)
 	upper := append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00)
 	index, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{

@@ -155,3 +155,48 @@ func TestHeadEmptyStore(t *testing.T) {
 	_, _, err = s.Head(context.Background())
 	assert.ErrorIs(t, err, eventstore.ErrClosed)
 }
+
+func TestReopenKeyFilterKnowsOldKeys(t *testing.T) {
+	// Goal: once a reopened store's key filter is ready (so lookups trust
+	// it), the ids and streams written before the reopen are still found:
+	// a retry is idempotent, a reused id is a duplicate, a stream exists.
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	events := []eventstore.EventData{
+		{ID: uuid.New(), Type: "T", Data: []byte(`{}`)},
+		{ID: uuid.New(), Type: "T", Data: []byte(`{}`)},
+	}
+	first, err := s.Append(ctx, "old", eventstore.NoStream(), events)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	s, err = embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	require.Eventually(t, func() bool { return embedded.KeyFilterReady(s) }, 10*time.Second, time.Millisecond)
+
+	retry, err := s.Append(ctx, "old", eventstore.NoStream(), events)
+	require.NoError(t, err, "a retry of acknowledged ids")
+	assert.Equal(t, first, retry)
+	_, err = s.Append(ctx, "other", eventstore.NoStream(), events[1:])
+	require.ErrorIs(t, err, eventstore.ErrDuplicateEventID)
+	_, err = s.Append(ctx, "old", eventstore.NoStream(), []eventstore.EventData{{ID: uuid.New(), Type: "T", Data: []byte(`{}`)}})
+	require.ErrorIs(t, err, eventstore.ErrVersionConflict, "the stream exists")
+	recs, err := s.ReadStream(ctx, "old", 0, 0)
+	require.NoError(t, err)
+	assert.Len(t, recs, 2)
+	_, err = s.ReadStream(ctx, "never-written", 0, 0)
+	require.ErrorIs(t, err, eventstore.ErrStreamNotFound)
+
+	// New keys after the scan are found too.
+	id := uuid.New()
+	_, err = s.Append(ctx, "new", eventstore.NoStream(), []eventstore.EventData{{ID: id, Type: "T", Data: []byte(`{}`)}})
+	require.NoError(t, err)
+	_, err = s.Append(ctx, "old", eventstore.Any(), []eventstore.EventData{{ID: id, Type: "T", Data: []byte(`{}`)}})
+	require.ErrorIs(t, err, eventstore.ErrDuplicateEventID)
+	recs, err = s.ReadStream(ctx, "new", 0, 0)
+	require.NoError(t, err)
+	assert.Len(t, recs, 1)
+}

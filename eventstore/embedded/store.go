@@ -60,6 +60,10 @@ type Store struct {
 	// the lookups of Append (see lookup.go); it may be ahead of head.
 	applied atomic.Uint64
 
+	// keys answers, without Pebble, most lookups of keys that do not
+	// exist: new event ids and new streams (see keyfilter.go).
+	keys *keyFilter
+
 	// failed holds the error of a failed batch sync or apply. The committer
 	// stages each group on top of the previous one before that one is
 	// synced, so after a failure no later append can be trusted: every
@@ -124,6 +128,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.head.Store(&head)
 	s.applied.Store(head.position)
+	s.keys = newKeyFilter()
+	if err := s.keys.startScan(db, func(err error) {
+		opts.Logger.Warn("key filter not built: lookups of new ids and streams go to Pebble", "dir", dir, "err", err)
+	}); err != nil {
+		return nil, errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), db.Close())
+	}
 	c := &committer{
 		store:   s,
 		syncs:   make(chan *inflight, inflightMax),
@@ -233,6 +243,7 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 
 	<-s.committerDone
+	s.keys.stopScan()
 
 	s.mu.Lock() // wait for reads in progress
 	defer s.mu.Unlock()
