@@ -148,6 +148,10 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 			"code": "not_implemented", "message": "these read models keep no billing totals"}})
 		return
 	}
+	if err := s.awaitWrites(ctx); err != nil {
+		s.writeError(w, r, s.plainError, err)
+		return
+	}
 	rows, err := billing.Billing(ctx, bq)
 	if err != nil {
 		s.writeError(w, r, s.plainError, fmt.Errorf("billing summary: %w", err))

@@ -32,6 +32,9 @@ var (
 	ErrIdempotencyKeyReused = errors.New("idempotency key reused with a different request")
 	// ErrUnsupportedMediaType: a body in a content type the route does not read. 415.
 	ErrUnsupportedMediaType = errors.New("unsupported media type")
+	// ErrReadModelsBehind: a read would not yet show the caller's own
+	// acknowledged write (see awaitWrites). 503, to be retried.
+	ErrReadModelsBehind = errors.New("read models behind")
 )
 
 // FieldError is a request error about one field (or the whole request when
@@ -81,7 +84,8 @@ type Problem struct {
 	Status int
 	// Code is "invalid", "malformed", "conflict", "not_found",
 	// "precondition_failed", "unauthorized", "too_large",
-	// "idempotency_key_reused", "unsupported_media_type" or "internal".
+	// "idempotency_key_reused", "unsupported_media_type", "unavailable" or
+	// "internal".
 	Code string
 	// Field names the request field at fault, in the surface's own
 	// spelling when the handler knows it; "" for the whole request.
@@ -106,6 +110,7 @@ var statusTable = []struct {
 	{isErr(ErrBodyTooLarge), http.StatusRequestEntityTooLarge, "too_large"},
 	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused"},
 	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable"},
 	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found"},
 	// Only after the bounded retries of execute gave up.
 	{isErr(eventstore.ErrVersionConflict), http.StatusConflict, "conflict"},
@@ -161,8 +166,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render Error
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
-	if p.Status == http.StatusConflict || p.Status == http.StatusPreconditionFailed {
+	switch p.Status {
+	case http.StatusConflict, http.StatusPreconditionFailed:
 		w.Header().Set("x-should-retry", "false")
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "1")
 	}
 	render(w, r, p)
 }

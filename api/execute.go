@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -53,8 +52,8 @@ type WriteResult struct {
 //  5. on eventstore.ErrVersionConflict, go back to 1, at most
 //     Config.WriteAttemptsMax times, so that concurrent updates of one call
 //     are serialised and none is lost;
-//  6. wait until the read models reflect the append, so that a read after
-//     the acknowledged write sees it.
+//  6. mark the append's position as the account's last write: the reads
+//     of the account wait for it (see awaitWrites), the write does not.
 //
 // r supplies the principal, request id, Idempotency-Key and If-Match.
 func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UUID, decide Decider) (WriteResult, error) {
@@ -128,7 +127,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		for _, e := range events {
 			state = domain.Evolve(state, domain.Envelope{Event: e, Metadata: meta})
 		}
-		s.waitVisible(ctx, res.Position)
+		s.marks.mark(p.Account, res.Position)
 		return WriteResult{State: state, Appended: len(events), Position: res.Position}, nil
 	}
 	return WriteResult{}, fmt.Errorf("append to %s: gave up after %d attempts: %w", stream, s.attemptsMax, eventstore.ErrVersionConflict)
@@ -190,18 +189,6 @@ func backoff(ctx context.Context, attempt int) error {
 		return fmt.Errorf("write retry: %w", ctx.Err())
 	case <-t.C:
 		return nil
-	}
-}
-
-// waitVisible waits until the read models reflect pos. A write that is
-// durable is answered even if the wait times out (the read models lag; the
-// client must not retry a write that happened), but it is logged.
-func (s *Server) waitVisible(ctx context.Context, pos eventstore.Position) {
-	wctx, cancel := context.WithTimeout(ctx, s.waitTimeout)
-	defer cancel()
-	if err := s.views.WaitFor(wctx, pos); err != nil {
-		s.log.WarnContext(ctx, "read models lag behind an acknowledged write",
-			slog.String("request_id", RequestID(ctx)), slog.String("position", pos.String()), slog.Any("err", err))
 	}
 }
 
@@ -278,6 +265,9 @@ func (m ifMatch) check(state domain.State) error {
 // models. Another account's call is a 404, and so is a soft-deleted call
 // unless includeDeleted (only the call-history surface shows them).
 func (s *Server) ReadCall(ctx context.Context, id uuid.UUID, includeDeleted bool) (CallView, error) {
+	if err := s.awaitWrites(ctx); err != nil {
+		return CallView{}, err
+	}
 	v, err := s.views.Call(ctx, id)
 	if err != nil {
 		return CallView{}, err
@@ -286,4 +276,13 @@ func (s *Server) ReadCall(ctx context.Context, id uuid.UUID, includeDeleted bool
 		return CallView{}, NotFound("no call with id %s", id)
 	}
 	return v, nil
+}
+
+// ListCalls returns a page of the request's account's calls from the read
+// models, once they reflect the account's acknowledged writes.
+func (s *Server) ListCalls(ctx context.Context, q ListQuery) (ListPage, error) {
+	if err := s.awaitWrites(ctx); err != nil {
+		return ListPage{}, err
+	}
+	return s.views.List(ctx, q)
 }

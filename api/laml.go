@@ -521,7 +521,7 @@ func (s *Server) listLAMLCalls(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	page, err := s.views.List(r.Context(), lq.Query)
+	page, err := s.ListCalls(r.Context(), lq.Query)
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return

@@ -85,7 +85,7 @@ func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	page, err := s.views.List(r.Context(), ListQuery{Account: AccountFrom(r.Context()), Limit: limit, Cursor: q.Get("after"), CursorParam: "after"})
+	page, err := s.ListCalls(r.Context(), ListQuery{Account: AccountFrom(r.Context()), Limit: limit, Cursor: q.Get("after"), CursorParam: "after"})
 	if err != nil {
 		s.writeError(w, r, s.moonbaseError, err)
 		return

@@ -31,8 +31,8 @@ const (
 	DefaultWriteAttemptsMax = 16
 	// DefaultIdempotencyTTL is how long an Idempotency-Key is remembered.
 	DefaultIdempotencyTTL = 25 * time.Hour
-	// DefaultWaitTimeout bounds how long a write waits for the read models
-	// to reach it before answering.
+	// DefaultWaitTimeout bounds how long a read waits for the read models
+	// to reach the caller's own writes before answering 503.
 	DefaultWaitTimeout = 10 * time.Second
 )
 
@@ -61,8 +61,8 @@ type Config struct {
 	// IdempotencyTTL is how long an Idempotency-Key is remembered (at
 	// least 24 h); 0 means DefaultIdempotencyTTL.
 	IdempotencyTTL time.Duration
-	// WaitTimeout bounds the wait of a write for the read models; 0 means
-	// DefaultWaitTimeout.
+	// WaitTimeout bounds the wait of a read for the read models to reach
+	// the caller's own writes (see awaitWrites); 0 means DefaultWaitTimeout.
 	WaitTimeout time.Duration
 }
 
@@ -78,6 +78,7 @@ type Server struct {
 	bodyMax     int64
 	attemptsMax int
 	waitTimeout time.Duration
+	marks       writeMarks
 	handler     http.Handler
 }
 
@@ -106,6 +107,7 @@ func NewServer(cfg Config) (*Server, error) {
 		bodyMax:     cfg.BodyBytesMax,
 		attemptsMax: cfg.WriteAttemptsMax,
 		waitTimeout: cfg.WaitTimeout,
+		marks:       writeMarks{pos: map[string]eventstore.Position{}},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
