@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -34,6 +35,9 @@ const benchParallelism = 64
 //
 // Compare the req/s of the two sub-benchmarks; the target is upsert >= 0.5 × ceiling.
 func BenchmarkLoopback(b *testing.B) {
+	// The GC target callledger's main sets (cmd/callledger gcPercent), for
+	// the ceiling and the ledger alike.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	b.Run("ceiling", func(b *testing.B) {
 		r := chi.NewRouter()
 		r.Post("/calls/upsert", func(w http.ResponseWriter, r *http.Request) {

@@ -15,11 +15,22 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"syscall"
 )
 
+// gcPercent is the garbage collector's target when GOGC is not set. The
+// ledger's live Go heap is small (tens of MiB), so Go's default of 100
+// collects hundreds of times a second under write load; at 400 the API
+// spends about a sixth less CPU per request (BenchmarkLoopback) for a
+// few tens of MiB more heap. GOGC, when set, wins.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
