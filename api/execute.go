@@ -46,7 +46,8 @@ type WriteResult struct {
 //  2. check the account (another account's call is a 404) and If-Match
 //     (a stale revision is a 412);
 //  3. decide;
-//  4. append with the exact expected revision (NoStream for a new call),
+//  4. hand the events, decoded, to read models that take them (prime),
+//     then append with the exact expected revision (NoStream for a new call),
 //     each event carrying Metadata (account, actor, request id,
 //     idempotency key, surface, time);
 //  5. on eventstore.ErrVersionConflict, go back to 1, at most
@@ -108,6 +109,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		if rev, ok := state.Revision(); ok {
 			expected = eventstore.Exact(rev)
 		}
+		s.prime(data, events, meta, idemKey)
 		res, err := s.store.Append(ctx, stream, expected, data)
 		switch {
 		case errors.Is(err, eventstore.ErrVersionConflict):
@@ -176,6 +178,22 @@ func encodeEvents(events []domain.Event, meta domain.Metadata, account, idemKey 
 		out[i] = eventstore.EventData{ID: id, Type: e.EventType(), Data: b, Metadata: metaBytes}
 	}
 	return out, nil
+}
+
+// prime hands the events about to be appended, decoded, to read models
+// that take them (EventPrimer), before the append, so that they are there
+// when the projector reads the records. Only fresh random ids are primed:
+// a keyed request derives its ids from its key, and the store may answer
+// it as the retry of an earlier append whose events differ. Events of an
+// append that then fails are never read, and age out of the primer.
+func (s *Server) prime(data []eventstore.EventData, events []domain.Event, meta domain.Metadata, idemKey string) {
+	primer, ok := s.views.(EventPrimer)
+	if !ok || idemKey != "" {
+		return
+	}
+	for i, e := range events {
+		primer.Prime(data[i].ID, domain.Envelope{Event: e, Metadata: meta})
+	}
 }
 
 // backoff sleeps a short random time that grows with attempt, so that

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/projections"
 )
@@ -20,6 +21,9 @@ const readyPendingEventsMax = 10000
 func NewReadModels(p *projections.Projector) ReadModels { return projectorReadModels{p: p} }
 
 type projectorReadModels struct{ p *projections.Projector }
+
+// Prime passes a written event to the Projector (see EventPrimer).
+func (m projectorReadModels) Prime(id uuid.UUID, env domain.Envelope) { m.p.Prime(id, env) }
 
 // Call returns the call view; projections.ErrNotFound becomes the domain's
 // not found.

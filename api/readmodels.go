@@ -28,6 +28,16 @@ type ReadModels interface {
 	Ready(ctx context.Context) error
 }
 
+// EventPrimer is implemented by read models that can take the events a
+// write has just appended in the decoded form the write encoded them from,
+// and skip decoding their stored copies (projections.Projector.Prime).
+// Execute primes only the events of an append it knows it wrote: fresh
+// random ids, never a keyed request that the store may have answered as a
+// retry of earlier events.
+type EventPrimer interface {
+	Prime(id uuid.UUID, env domain.Envelope)
+}
+
 // CallView is a call as the read models hold it, with the stream revision
 // of the last event folded into it (the ETag).
 type CallView struct {

@@ -135,8 +135,8 @@ func (p *plan) emit(e Event) {
 	p.s = Evolve(p.s, Envelope{Event: e})
 }
 
-// normalizeUpsert puts times in UTC and the provider in its canonical
-// spelling.
+// normalizeUpsert puts times in UTC, the provider in its canonical
+// spelling and the provider metadata in compact JSON.
 func normalizeUpsert(c UpsertCall) UpsertCall {
 	for _, t := range []**time.Time{&c.StartedAt, &c.AnsweredAt, &c.EndedAt, &c.Details.SyncedWithCRMAt} {
 		if *t != nil {
@@ -144,7 +144,22 @@ func normalizeUpsert(c UpsertCall) UpsertCall {
 		}
 	}
 	c.Provider = NormalizeProvider(c.Provider)
+	c.ProviderMetadata = compactJSON(c.ProviderMetadata)
 	return c
+}
+
+// compactJSON returns m without insignificant space: the form the event
+// codec stores it in (encoding/json compacts a RawMessage), so that an
+// event reads back exactly as it was decided.
+func compactJSON(m json.RawMessage) json.RawMessage {
+	if m == nil {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, m); err != nil {
+		return m // not JSON: validation refuses it
+	}
+	return b.Bytes()
 }
 
 // checkCreation checks what a creation requires and fills the defaults: the

@@ -150,6 +150,9 @@ type Projector struct {
 	enc    *callEncoder
 	writes writes
 
+	// primed holds the events writers handed over decoded (Prime).
+	primed primedEvents
+
 	// closeMu is read-held by every query while it uses db, and held by
 	// Close while it closes db, which Pebble requires to have no open
 	// iterators.

@@ -314,13 +314,20 @@ type chunk struct {
 }
 
 // decodeRecord decodes one record with the domain's codec.
-func decodeRecord(rec *eventstore.Record) item {
+// An event primed by its writer (see Prime) is taken instead of decoded.
+func decodeRecord(rec *eventstore.Record, primed *primedEvents) item {
 	it := item{pos: rec.Position, stream: rec.StreamID, revision: rec.Revision, eventID: rec.ID, typ: rec.Type}
 	id, ok := domain.CallIDFromStream(rec.StreamID)
 	if !ok {
 		return it
 	}
 	it.isCall, it.callID = true, id
+	if primed != nil {
+		if env, ok := primed.take(rec.ID); ok {
+			it.env = env
+			return it
+		}
+	}
 	it.env, it.err = domain.UnmarshalEnvelope(rec.Type, rec.Data, rec.Metadata)
 	return it
 }
@@ -329,14 +336,17 @@ func decodeRecord(rec *eventstore.Record) item {
 // otherwise allocate an item for every event.
 var itemSlices sync.Pool
 
-func decodeChunk(c *chunk) {
+func decodeChunk(c *chunk, primed *primedEvents) {
+	if primed.empty() {
+		primed = nil
+	}
 	if s, ok := itemSlices.Get().(*[]item); ok && cap(*s) >= len(c.recs) {
 		c.items = (*s)[:len(c.recs)]
 	} else {
 		c.items = make([]item, len(c.recs))
 	}
 	for i := range c.recs {
-		c.items[i] = decodeRecord(&c.recs[i])
+		c.items[i] = decodeRecord(&c.recs[i], primed)
 	}
 	c.recs = nil // the raw bytes are no longer needed
 	close(c.done)
@@ -367,7 +377,7 @@ func (p *Projector) session(ctx context.Context, src source, live, fresh bool) e
 	for range p.opts.DecodeWorkers {
 		wg.Go(func() {
 			for c := range work {
-				decodeChunk(c)
+				decodeChunk(c, &p.primed)
 			}
 		})
 	}
