@@ -186,12 +186,16 @@ func (f *bloomFilter) mayContain(id uuid.UUID) bool {
 
 // entry returns the cached call id, loading it from the call view when it is
 // not cached. A call the read models do not have yet is the zero State.
-func (p *Projector) entry(id uuid.UUID) (*callEntry, error) {
+// first says the event to apply is the first of the call's stream (revision
+// 0) and comes after every event applied: the read models, which stand
+// before it, cannot have the call, so it is not looked up (a miss that
+// seeks every memtable, for every new call).
+func (p *Projector) entry(id uuid.UUID, first bool) (*callEntry, error) {
 	if e, ok := p.cache.entries[id]; ok {
 		return e, nil
 	}
 	e := p.cache.newEntry(id)
-	if p.cache.fresh && !p.cache.evicted.mayContain(id) {
+	if first || (p.cache.fresh && !p.cache.evicted.mayContain(id)) {
 		p.cache.entries[id] = e // never written: the database started empty
 		return e, nil
 	}

@@ -527,6 +527,9 @@ func recycleItems(c *chunk) {
 // applyItem folds one decoded record into the batch. Only a failure of the
 // read-model database is returned; a bad event is recorded as a Failure.
 func (p *Projector) applyItem(b *batch, it *item) error {
+	// The first event of a stream, after everything applied so far: the
+	// read models cannot hold its call yet (a redelivered event is not after).
+	first := it.revision == 0 && b.cp.Position.Less(it.pos)
 	b.events++
 	b.cp.Events++
 	b.cp.Position = it.pos
@@ -538,7 +541,7 @@ func (p *Projector) applyItem(b *batch, it *item) error {
 		p.recordFailure(b, it, it.err, false)
 		return nil
 	}
-	e, err := p.entry(it.callID)
+	e, err := p.entry(it.callID, first)
 	if err != nil {
 		return err
 	}
