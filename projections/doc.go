@@ -38,7 +38,9 @@
 // ReadPageEvents), the call cache (CallCacheMax + BatchCallsMax states, a
 // quarter of CallCacheMax evicted ones kept for reuse, and up to 64Ki
 // billing totals), one Pebble batch, and the build database's memtables
-// (MemTableBytes, flushed like any memtable when full).
+// (MemTableBytes, flushed like any memtable when full). On disk, a rebuild
+// needs room for the new read models twice (build database and sstables)
+// beside the old ones until the swap.
 //
 // Apply is kept cheap because decoding dominates a rebuild: a call is
 // encoded and written once per batch however many of its events the batch
