@@ -329,6 +329,7 @@ func (p *Projector) commit(b *batch) error {
 	if err := applySets(pb, w.sets[split:]); err != nil {
 		return err
 	}
+	p.pbBytes = max(p.pbBytes, min(pb.Len(), batchRetainedBytesMax))
 	if err := pb.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("projections: commit batch at %s: %w", b.cp.Position, err)
 	}
@@ -360,7 +361,9 @@ func (p *Projector) batch() *pebble.Batch {
 	if p.pb != nil {
 		p.pb.Close()
 	}
-	p.pb = p.dst.NewBatch(pebble.WithMaxRetainedSizeBytes(batchRetainedBytesMax))
+	// A new database (each Rebuild's) starts its batch at the largest size
+	// seen, rather than doubling up to it again.
+	p.pb = p.dst.NewBatch(pebble.WithInitialSizeBytes(p.pbBytes), pebble.WithMaxRetainedSizeBytes(batchRetainedBytesMax))
 	p.pbDB = p.dst
 	return p.pb
 }

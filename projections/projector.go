@@ -143,12 +143,14 @@ type Projector struct {
 	// dst is the database the applier writes: db while Run feeds the read
 	// models, the build database while a Rebuild builds them aside.
 	dst *pebble.DB
-	// pb is the Pebble batch of pbDB that commits reuse.
-	pb     *pebble.Batch
-	pbDB   *pebble.DB
-	cache  *callCache
-	enc    *callEncoder
-	writes writes
+	// pb is the Pebble batch of pbDB that commits reuse; pbBytes is the
+	// largest batch committed, up to batchRetainedBytesMax.
+	pb      *pebble.Batch
+	pbDB    *pebble.DB
+	pbBytes int
+	cache   *callCache
+	enc     *callEncoder
+	writes  writes
 
 	// primed holds the events writers handed over decoded (Prime).
 	primed primedEvents
