@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -494,7 +495,7 @@ type ack struct {
 // conflict a bounded number of times. It returns every acknowledged append.
 func appendConcurrently(t *testing.T, s eventstore.Store, streams []string, writers, appends, eventsPer int) []ack {
 	t.Helper()
-	const conflictRetriesMax = 50
+	const conflictRetriesMax = 5000
 	type outcome struct {
 		acks []ack
 		err  error
@@ -519,6 +520,12 @@ func appendConcurrently(t *testing.T, s eventstore.Store, streams []string, writ
 						if errors.As(err, &vc) && vc.Exists {
 							heads[stream] = eventstore.AppendResult{Revision: vc.Actual}
 						}
+						// Back off a random while, as real writers do. An
+						// exact append can lose every race on a hot stream
+						// while the others keep appending with Any, so the
+						// retries must outlast them: the appends are bounded,
+						// so they stop, and then it wins.
+						time.Sleep(time.Duration(rand.Int64N(int64(min(retry+1, 10)) * int64(100*time.Microsecond))))
 						continue
 					}
 					if err != nil {
