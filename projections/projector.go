@@ -154,6 +154,9 @@ type Projector struct {
 
 	// primed holds the events writers handed over decoded (Prime).
 	primed primedEvents
+	// itemSlices recycles the items of applied chunks: a rebuild would
+	// otherwise allocate an item for every event.
+	itemSlices sync.Pool
 
 	// closeMu is read-held by every query while it uses db, and held by
 	// Close while it closes db, which Pebble requires to have no open

@@ -332,15 +332,14 @@ func decodeRecord(rec *eventstore.Record, primed *primedEvents) item {
 	return it
 }
 
-// itemSlices recycles the items of applied chunks: a rebuild would
-// otherwise allocate an item for every event.
-var itemSlices sync.Pool
-
-func decodeChunk(c *chunk, primed *primedEvents) {
+// decodeChunk decodes a chunk's records into items, taking primed events
+// where it can, into an item slice recycled from applied chunks.
+func (p *Projector) decodeChunk(c *chunk) {
+	primed := &p.primed
 	if primed.empty() {
 		primed = nil
 	}
-	if s, ok := itemSlices.Get().(*[]item); ok && cap(*s) >= len(c.recs) {
+	if s, ok := p.itemSlices.Get().(*[]item); ok && cap(*s) >= len(c.recs) {
 		c.items = (*s)[:len(c.recs)]
 	} else {
 		c.items = make([]item, len(c.recs))
@@ -377,7 +376,7 @@ func (p *Projector) session(ctx context.Context, src source, live, fresh bool) e
 	for range p.opts.DecodeWorkers {
 		wg.Go(func() {
 			for c := range work {
-				decodeChunk(c, &p.primed)
+				p.decodeChunk(c)
 			}
 		})
 	}
@@ -511,17 +510,17 @@ func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool,
 				}
 			}
 		}
-		recycleItems(c)
+		p.recycleItems(c)
 	}
 }
 
 // recycleItems hands an applied chunk's items back to itemSlices, cleared
 // so that they keep no decoded event alive.
-func recycleItems(c *chunk) {
+func (p *Projector) recycleItems(c *chunk) {
 	items := c.items[:cap(c.items)]
 	clear(items)
 	c.items = nil
-	itemSlices.Put(&items)
+	p.itemSlices.Put(&items)
 }
 
 // applyItem folds one decoded record into the batch. Only a failure of the
