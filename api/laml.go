@@ -530,9 +530,9 @@ func (s *Server) listLAMLCalls(w http.ResponseWriter, r *http.Request) {
 }
 
 // renderLAMLList builds Twilio's page from a read-model page. Paging is by
-// cursor: next_page_uri carries the cursor as PageToken; previous_page_uri
-// is null (the read models page forward only) except on page 1, whose
-// previous page is the first.
+// cursor: next_page_uri carries the page's Next cursor as PageToken,
+// previous_page_uri its Prev cursor (read backwards by the read models), or
+// is the first page's URI on page 1, and null on page 0.
 func renderLAMLList(r *http.Request, lq lamlListQuery, page ListPage) lamlCallList {
 	prefix := lamlRequestPrefix(r)
 	path := r.URL.Path
@@ -564,8 +564,12 @@ func renderLAMLList(r *http.Request, lq lamlListQuery, page ListPage) lamlCallLi
 		next := pageURI(lq.Page+1, page.Next)
 		out.NextPageURI = &next
 	}
-	if lq.Page == 1 {
+	switch {
+	case lq.Page == 1:
 		out.PreviousPageURI = &out.FirstPageURI
+	case lq.Page > 1 && page.Prev != "":
+		prev := pageURI(lq.Page-1, page.Prev)
+		out.PreviousPageURI = &prev
 	}
 	return out
 }

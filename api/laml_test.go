@@ -257,6 +257,8 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 		t.Run("Paging"+prefix, func(t *testing.T) {
 			next := lamlCallsPath(prefix, acctA) + ".json?PageSize=2"
 			var seen []string
+			var uris []string // the uri of each page
+			var prevs []any   // the previous_page_uri of each page
 			for page := 0; next != ""; page++ {
 				require.Less(t, page, 10, "paging does not end")
 				res := ts.lamlDo(t, "GET", next, acctA, tokenA, "")
@@ -275,11 +277,31 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 				for _, c := range calls {
 					seen = append(seen, c.(map[string]any)["sid"].(string))
 				}
+				uris = append(uris, list["uri"].(string))
+				prevs = append(prevs, list["previous_page_uri"])
 				next, _ = list["next_page_uri"].(string)
 			}
 			want := slices.Clone(ids)
 			slices.Reverse(want)
 			assert.Equal(t, want, seen, "newest start first, each call once")
+
+			// previous_page_uri of every page but the first gives the page
+			// before it: the same calls as when paging forward.
+			require.Len(t, uris, 3)
+			sids := func(uri string) []any {
+				res := ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				var out []any
+				for _, c := range res.JSON(t)["calls"].([]any) {
+					out = append(out, c.(map[string]any)["sid"])
+				}
+				return out
+			}
+			for i := 1; i < len(uris); i++ {
+				prev, ok := prevs[i].(string)
+				require.True(t, ok, "page %d has a previous_page_uri", i)
+				assert.Equal(t, sids(uris[i-1]), sids(prev), "previous of page %d is page %d", i, i-1)
+			}
 		})
 	}
 

@@ -68,7 +68,7 @@ func (m projectorReadModels) List(ctx context.Context, q ListQuery) (ListPage, e
 	if err != nil {
 		return ListPage{}, fmt.Errorf("list calls: %w", err)
 	}
-	out := ListPage{Calls: make([]CallView, 0, len(page.Items)), Next: page.Next}
+	out := ListPage{Calls: make([]CallView, 0, len(page.Items)), Next: page.Next, Prev: page.Prev}
 	for _, it := range page.Items {
 		v, err := m.Call(ctx, it.CallID)
 		if isNotFound(err) {

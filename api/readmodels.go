@@ -71,4 +71,6 @@ type ListPage struct {
 	Calls []CallView
 	// Next is the cursor of the following page; "" on the last page.
 	Next string
+	// Prev is the cursor of the page before; "" on the first page.
+	Prev string
 }

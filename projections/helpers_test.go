@@ -88,6 +88,16 @@ func startRun(tb testing.TB, p *projections.Projector) (stop func()) {
 	return stop
 }
 
+// runningProjector is a store and a Projector with testOptions running
+// over it, all stopped and closed when the test ends.
+func runningProjector(tb testing.TB) (eventstore.Store, *projections.Projector) {
+	tb.Helper()
+	store := openStore(tb)
+	p := openProjector(tb, tb.TempDir(), store, testOptions())
+	startRun(tb, p)
+	return store, p
+}
+
 // waitFor waits until p has applied pos.
 func waitFor(tb testing.TB, p *projections.Projector, pos eventstore.Position) {
 	tb.Helper()

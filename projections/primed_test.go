@@ -21,10 +21,7 @@ func TestPrimedEventsAreFoldedInsteadOfDecoded(t *testing.T) {
 	// the primed provider id; an event primed under another id changes
 	// nothing; and a rebuild, which decodes, shows the stored one.
 	ctx := context.Background()
-	store := openStore(t)
-	p := openProjector(t, t.TempDir(), store, testOptions())
-	stop := startRun(t, p)
-	defer stop()
+	store, p := runningProjector(t)
 
 	id := uuid.New()
 	stored := created(id, "acct", "twilio", "CA-stored", time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))

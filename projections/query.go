@@ -86,7 +86,8 @@ const (
 	ListLimitMax = 1000
 	// ListScanMax bounds the index entries one List call reads. A selective
 	// filter over a large account can return a short page (even an empty
-	// one) with a Next cursor: keep paging until Next is empty.
+	// one) with a Next cursor: keep paging until Next is empty. Otherwise
+	// Next is set only when another matching call follows the page.
 	ListScanMax = 10000
 )
 
@@ -112,8 +113,9 @@ type ListQuery struct {
 	OldestFirst bool
 	// Limit is the page size, 1..ListLimitMax; 0 means ListLimitDefault.
 	Limit int
-	// Cursor continues from a previous page's Next; empty starts at the top.
-	// A cursor is only valid with the same Account and OldestFirst.
+	// Cursor continues from a previous page's Next, or goes back from a
+	// page's Prev; empty starts at the top. A cursor is only valid with the
+	// same Account, filters and OldestFirst.
 	Cursor string
 }
 
@@ -138,6 +140,11 @@ type ListPage struct {
 	Items []ListItem
 	// Next is the cursor of the following page; empty at the end of the list.
 	Next string
+	// Prev is the cursor of the page before this one (the Limit entries
+	// before its first); empty on a page read from the top, or when nothing
+	// is before it. A Prev cursor is read in the opposite order and its page
+	// reversed, so it comes back in the query's order.
+	Prev string
 }
 
 // cursorBytes is the decoded length of a list cursor: version, order, then
@@ -156,15 +163,19 @@ func encodeCursor(oldestFirst bool, keyTail []byte) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string, oldestFirst bool) ([]byte, error) {
+// decodeCursor returns a cursor's key tail and the order it was made for: a
+// Next cursor is in the query's order, a Prev cursor in the other.
+func decodeCursor(s string) (tail []byte, oldestFirst bool, err error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) != cursorBytes || b[0] != 1 || b[1] > 1 {
-		return nil, fmt.Errorf("%w: malformed cursor", ErrInvalidQuery)
+		return nil, false, fmt.Errorf("%w: malformed cursor", ErrInvalidQuery)
 	}
-	if (b[1] == 1) != oldestFirst {
-		return nil, fmt.Errorf("%w: cursor was made for the other order", ErrInvalidQuery)
-	}
-	return b[2:], nil
+	return b[2:], b[1] == 1, nil
+}
+
+// itemTail is the list key tail of an item: its start time and call id.
+func itemTail(it ListItem) []byte {
+	return append(appendTime(make([]byte, 0, timeKeyBytes+16), it.StartedAt), it.CallID[:]...)
 }
 
 // List returns a page of an account's calls from the list index, filtered
@@ -181,13 +192,17 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	if limit < 0 || limit > ListLimitMax {
 		return ListPage{}, fmt.Errorf("%w: limit %d is not in 1..%d", ErrInvalidQuery, q.Limit, ListLimitMax)
 	}
+	// scanOldestFirst is the direction of the scan: the query's, or the
+	// other for a Prev cursor (backward), whose page is then reversed.
 	var after []byte
+	scanOldestFirst, backward := q.OldestFirst, false
 	if q.Cursor != "" {
-		tail, err := decodeCursor(q.Cursor, q.OldestFirst)
+		tail, cursorOldestFirst, err := decodeCursor(q.Cursor)
 		if err != nil {
 			return ListPage{}, err
 		}
 		after = tail
+		scanOldestFirst, backward = cursorOldestFirst, cursorOldestFirst != q.OldestFirst
 	}
 	if !p.acquire() {
 		return ListPage{}, fmt.Errorf("list: %w", ErrClosed)
@@ -210,25 +225,28 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 
 	var valid bool
 	switch {
-	case after == nil && q.OldestFirst:
+	case after == nil && scanOldestFirst:
 		valid = it.First()
 	case after == nil:
 		valid = it.Last()
-	case q.OldestFirst:
+	case scanOldestFirst:
 		valid = it.SeekGE(append(append(bytes.Clone(prefix), after...), 0x00)) // just after the cursor
 	default:
 		valid = it.SeekLT(append(bytes.Clone(prefix), after...))
 	}
 	step := it.Prev
-	if q.OldestFirst {
+	if scanOldestFirst {
 		step = it.Next
 	}
 
+	// A full page looks ahead for one more match, so that Next is set only
+	// when there is a next page (no empty last page), and points after the
+	// page's last item.
 	page := ListPage{Items: make([]ListItem, 0, min(limit, 64))}
 	var lastTail []byte
 	for scanned := 0; valid; scanned++ {
 		if scanned == ListScanMax {
-			page.Next = encodeCursor(q.OldestFirst, lastTail)
+			page.Next = encodeCursor(scanOldestFirst, lastTail)
 			break
 		}
 		if scanned%ctxCheckEvery == 0 {
@@ -240,16 +258,15 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		if len(key) != len(prefix)+timeKeyBytes+16 {
 			return ListPage{}, fmt.Errorf("list: %w: list key of %d bytes", errBadKey, len(key))
 		}
-		if len(page.Items) == limit {
-			page.Next = encodeCursor(q.OldestFirst, lastTail)
-			break
-		}
-		lastTail = bytes.Clone(key[len(prefix):])
 		e, err := decodeListEntry(it.Value())
 		if err != nil {
 			return ListPage{}, fmt.Errorf("list: %w", err)
 		}
 		if q.matches(e) {
+			if len(page.Items) == limit {
+				page.Next = encodeCursor(scanOldestFirst, itemTail(page.Items[limit-1]))
+				break
+			}
 			start, rest, _ := readTime(key[len(prefix):])
 			page.Items = append(page.Items, ListItem{
 				CallID:    uuid.UUID(rest),
@@ -260,10 +277,24 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 				Deleted:   e.Deleted,
 			})
 		}
+		lastTail = append(lastTail[:0], key[len(prefix):]...)
 		valid = step()
 	}
 	if err := it.Error(); err != nil {
 		return ListPage{}, fmt.Errorf("list: %w", err)
+	}
+	switch {
+	case backward:
+		// The scan went back from the cursor: what it left to read is
+		// before this page, and the page's last entry is where the next
+		// page (the one the cursor came from) starts after.
+		slices.Reverse(page.Items)
+		page.Prev, page.Next = page.Next, ""
+		if n := len(page.Items); n > 0 {
+			page.Next = encodeCursor(q.OldestFirst, itemTail(page.Items[n-1]))
+		}
+	case after != nil && len(page.Items) > 0:
+		page.Prev = encodeCursor(!q.OldestFirst, itemTail(page.Items[0]))
 	}
 	return page, nil
 }
