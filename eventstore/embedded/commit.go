@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -95,7 +94,8 @@ type committer struct {
 	heads   *headCache
 	lastPos uint64          // last applied position
 	allHash eventstore.Hash // AllHash at lastPos
-	keyBuf  []byte          // scratch for keys and small values
+	keyBuf  []byte          // scratch for keys
+	index   indexWrites     // the index keys of the group being staged
 	syncs   chan *inflight  // groups applied, in order, to the syncer
 	recent  recentGroups    // what the last groups applied changed
 }
@@ -187,6 +187,7 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 		size += r.bytes + len(r.events)*(recordFixedLen+3*eventstore.StreamIDBytesMax)
 	}
 	b := c.store.db.NewBatchWithSize(size)
+	c.index.reset()
 	for i, r := range reqs {
 		f.outcomes[i] = c.stage(b, &g, r)
 	}
@@ -194,6 +195,12 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 		b.Close()
 		return f // nothing to write: refusals and retries of synced appends
 	}
+	// The records are in the batch, in position order; the index keys
+	// follow them, in key order (see indexWrites).
+	for stream, h := range g.heads {
+		c.index.head(stream, h)
+	}
+	c.index.writeTo(b)
 	f.head = logHead{position: g.lastPos, allHash: g.allHash}
 	err := b.Set([]byte(keyHead), encodeMetaHead(g.lastPos, g.allHash), nil)
 	if err == nil {
@@ -300,23 +307,19 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		if err := op.Finish(); err != nil {
 			panic(fmt.Sprintf("embedded: batch without index failed to finish: %v", err))
 		}
-		kv := streamIndexKey(c.keyBuf[:0], r.stream, se.revision)
-		c.set(b, binary.BigEndian.AppendUint64(kv, g.lastPos), len(kv))
+		c.index.streamIndex(r.stream, se.revision, g.lastPos)
 		loc := idLocation{stream: r.stream, revision: se.revision, position: g.lastPos}
-		kv = idKey(c.keyBuf[:0], ev.ID)
-		c.store.keys.add(kv) // before the batch applies: see keyFilter
-		c.set(b, encodeIDValue(kv, loc), len(kv))
+		c.store.keys.add(c.index.id(ev.ID, loc)) // before the batch applies: see keyFilter
 		g.ids[ev.ID] = loc
 
 		head = streamHead{exists: true, revision: se.revision, hash: se.hash}
 		g.allHash = se.allHash
 	}
-	kv := streamPrefix(c.keyBuf[:0], prefixHead, r.stream)
 	if newStream {
-		c.store.keys.add(kv)
+		c.keyBuf = streamPrefix(c.keyBuf[:0], prefixHead, r.stream)
+		c.store.keys.add(c.keyBuf)
 	}
-	c.set(b, encodeHead(kv, head), len(kv))
-	g.heads[r.stream] = head
+	g.heads[r.stream] = head // its key is written by applyGroup
 	return staged{
 		result: eventstore.AppendResult{Revision: head.revision, Position: eventstore.Position{Commit: g.lastPos, Prepare: g.lastPos}},
 	}
@@ -329,15 +332,6 @@ func nextRevision(head streamHead) uint64 {
 		return 0
 	}
 	return head.revision + 1
-}
-
-// set adds to b the key kv[:keyLen] with the value kv[keyLen:]. The batch
-// copies both, so kv, built in the scratch buffer, is kept for reuse.
-func (c *committer) set(b *pebble.Batch, kv []byte, keyLen int) {
-	c.keyBuf = kv[:0]
-	if err := b.Set(kv[:keyLen], kv[keyLen:], nil); err != nil {
-		panic(fmt.Sprintf("embedded: set in a batch without index failed: %v", err))
-	}
 }
 
 // head returns the stream's head as the group sees it: staged by an earlier

@@ -56,7 +56,9 @@
 //
 // An append becomes one 'E', one 'S' and one 'I' key per event and one 'H'
 // key per stream, written with the "Mhead" key of its group in one Pebble
-// batch applied with pebble.Sync. One committer goroutine gathers every
+// batch applied with pebble.Sync: first the group's records in position
+// order, then its index keys in key order, each stream's head once (see
+// indexWrites: sorted keys are cheaper to insert into the memtable). One committer goroutine gathers every
 // waiting append (at most groupAppendsMax, groupBytesMax bytes), checks
 // each against the stream heads and ids of the store and of the appends
 // before it in the group (each Append has looked its ids up beforehand, in

@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,4 +200,39 @@ func TestReopenKeyFilterKnowsOldKeys(t *testing.T) {
 	recs, err = s.ReadStream(ctx, "new", 0, 0)
 	require.NoError(t, err)
 	assert.Len(t, recs, 1)
+}
+
+func TestReopenAfterGroupsWithManyAppendsToOneStream(t *testing.T) {
+	// Goal: when one group commits several appends to the same stream, the
+	// stream head stored for it is the last one's (a group writes each
+	// head once), so that after a reopen, with no cached heads, the stream
+	// continues at the right revision with the right hash chain.
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := embedded.Open(dir, testOptions())
+	require.NoError(t, err)
+	// The writers start together and append once each: all but the first
+	// few wait in the queue for the committer and form its last group.
+	const writers, appends = 64, 1
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			<-start
+			_, err := s.Append(ctx, "hot", eventstore.Any(), events(1, "T"))
+			assert.NoError(t, err)
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.NoError(t, s.Close())
+
+	s = openStore(t, dir, testOptions())
+	res, err := s.Append(ctx, "hot", eventstore.Exact(writers*appends-1), events(1, "T"))
+	require.NoError(t, err, "the stored head is the stream's last revision")
+	assert.Equal(t, uint64(writers*appends), res.Revision)
+	recs, err := s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	require.Len(t, recs, writers*appends+1)
+	verifyChains(t, recs)
 }
