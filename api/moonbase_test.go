@@ -286,6 +286,7 @@ func TestMoonbaseBadInputs(t *testing.T) {
 		{"NotJSON", "/calls/upsert", "{nope", 400, ""},
 		{"Array", "/calls/upsert", "[]", 400, ""},
 		{"Trailing", "/calls/upsert", valid + "{}", 400, ""},
+		{"Truncated", "/calls/upsert", valid[:len(valid)/2], 400, ""},
 		{"MissingDirection", "/calls/upsert", repl(`"direction":"outgoing",`, ""), 400, "direction"},
 		{"MissingParticipants", "/calls", repl(`"participants"`, `"x"`), 400, "participants"},
 		{"DirectionType", "/calls/upsert", repl(`"outgoing"`, `7`), 400, "direction"},

@@ -47,20 +47,28 @@ const (
 // This encoding is a stored format: hashes written with it must verify
 // forever. Never change it; add a new domain string instead.
 func ChainHash(prev Hash, stream string, revision uint64, id uuid.UUID, typ string, data, metadata []byte) Hash {
-	h := sha256.New()
-	writeField(h, []byte(hashDomainStream))
-	h.Write(prev[:])
-	writeField(h, []byte(stream))
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], revision)
-	h.Write(n[:])
-	h.Write(id[:])
-	writeField(h, []byte(typ))
-	writeField(h, data)
-	writeField(h, metadata)
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	var h Hasher
+	return h.Chain(prev, stream, revision, id, typ, data, metadata)
+}
+
+// Hasher computes ChainHash reusing one buffer, for a writer that hashes
+// every event it appends (a store's committer): it hashes the whole
+// encoding at once, without allocating. The zero value is ready to use; a
+// Hasher is not safe for concurrent use.
+type Hasher struct{ buf []byte }
+
+// Chain returns ChainHash of its arguments.
+func (h *Hasher) Chain(prev Hash, stream string, revision uint64, id uuid.UUID, typ string, data, metadata []byte) Hash {
+	b := appendField(h.buf[:0], hashDomainStream)
+	b = append(b, prev[:]...)
+	b = appendField(b, stream)
+	b = binary.BigEndian.AppendUint64(b, revision)
+	b = append(b, id[:]...)
+	b = appendField(b, typ)
+	b = appendField(b, data)
+	b = appendField(b, metadata)
+	h.buf = b
+	return sha256.Sum256(b)
 }
 
 // AllChainHash computes the $all-chain hash of an event: SHA-256 over the
@@ -70,24 +78,17 @@ func ChainHash(prev Hash, stream string, revision uint64, id uuid.UUID, typ stri
 // global order. Backends that keep it store it with the event; verify tools
 // recompute it by walking ReadAll.
 func AllChainHash(prev Hash, pos Position, streamHash Hash) Hash {
-	h := sha256.New()
-	writeField(h, []byte(hashDomainAll))
-	h.Write(prev[:])
-	var n [16]byte
-	binary.BigEndian.PutUint64(n[:8], pos.Commit)
-	binary.BigEndian.PutUint64(n[8:], pos.Prepare)
-	h.Write(n[:])
-	h.Write(streamHash[:])
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	var in [8 + len(hashDomainAll) + 2*len(Hash{}) + 16]byte
+	b := appendField(in[:0], hashDomainAll)
+	b = append(b, prev[:]...)
+	b = binary.BigEndian.AppendUint64(b, pos.Commit)
+	b = binary.BigEndian.AppendUint64(b, pos.Prepare)
+	b = append(b, streamHash[:]...)
+	return sha256.Sum256(b)
 }
 
-type byteWriter interface{ Write([]byte) (int, error) }
-
-func writeField(w byteWriter, b []byte) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-	w.Write(n[:])
-	w.Write(b)
+// appendField appends b prefixed with its length as a big-endian uint64.
+func appendField[T string | []byte](dst []byte, b T) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(len(b)))
+	return append(dst, b...)
 }

@@ -109,6 +109,7 @@ type chainChecker struct {
 	// the $all chain (non-zero AllHash). Every later event must agree, so an
 	// AllHash zeroed by tampering is not mistaken for a backend without one.
 	allHashStored *bool
+	hasher        Hasher
 }
 
 func newChainChecker() *chainChecker {
@@ -135,7 +136,7 @@ func (c *chainChecker) check(r *Record) string {
 	case seen:
 		prev = link.hash
 	}
-	want := ChainHash(prev, r.StreamID, r.Revision, r.ID, r.Type, r.Data, r.Metadata)
+	want := c.hasher.Chain(prev, r.StreamID, r.Revision, r.ID, r.Type, r.Data, r.Metadata)
 	if want != r.Hash {
 		return fmt.Sprintf("stored hash %s, the event's content hashes to %s", r.Hash, want)
 	}

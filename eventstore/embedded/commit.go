@@ -96,8 +96,9 @@ type committer struct {
 	allHash eventstore.Hash // AllHash at lastPos
 	keyBuf  []byte          // scratch for keys
 	index   indexWrites     // the index keys of the group being staged
-	syncs   chan *inflight  // groups applied, in order, to the syncer
-	recent  recentGroups    // what the last groups applied changed
+	hasher  eventstore.Hasher
+	syncs   chan *inflight // groups applied, in order, to the syncer
+	recent  recentGroups   // what the last groups applied changed
 }
 
 // inflight is a group applied to Pebble, or refused whole, waiting for the
@@ -298,7 +299,7 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		se.revision = nextRevision(head)
 		g.lastPos++
 		pos := eventstore.Position{Commit: g.lastPos, Prepare: g.lastPos}
-		se.hash = eventstore.ChainHash(head.hash, r.stream, se.revision, ev.ID, ev.Type, ev.Data, ev.Metadata)
+		se.hash = c.hasher.Chain(head.hash, r.stream, se.revision, ev.ID, ev.Type, ev.Data, ev.Metadata)
 		se.allHash = eventstore.AllChainHash(g.allHash, pos, se.hash)
 
 		op := b.SetDeferred(eventKeyLen, recordLen(r.stream, ev))
