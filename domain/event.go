@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -324,12 +325,52 @@ func UnmarshalEnvelope(typ string, data, metadata []byte) (Envelope, error) {
 }
 
 // MarshalMetadata encodes metadata as stored.
+//
+// Every write encodes one, so it is written by hand rather than by
+// reflection; the bytes are exactly those json.Marshal writes (a test
+// compares them), which it falls back on for a time it cannot format.
 func MarshalMetadata(m Metadata) ([]byte, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("marshal metadata: %w", err)
+	if y := m.Time.Year(); y < 0 || y > 9999 {
+		b, err := json.Marshal(m) // fails as json.Marshal fails
+		if err != nil {
+			return nil, fmt.Errorf("marshal metadata: %w", err)
+		}
+		return b, nil
 	}
-	return b, nil
+	b := make([]byte, 0, 96+len(m.AccountID)+len(m.Actor)+len(m.RequestID)+len(m.IdempotencyKey)+len(m.Surface))
+	b = append(b, `{"schema_version":`...)
+	b = strconv.AppendInt(b, int64(m.SchemaVersion), 10)
+	b = append(b, `,"account_id":`...)
+	b = appendJSONString(b, m.AccountID)
+	for _, f := range [...]struct{ name, value string }{
+		{`,"actor":`, m.Actor},
+		{`,"request_id":`, m.RequestID},
+		{`,"idempotency_key":`, m.IdempotencyKey},
+		{`,"surface":`, string(m.Surface)},
+	} {
+		if f.value != "" {
+			b = append(b, f.name...)
+			b = appendJSONString(b, f.value)
+		}
+	}
+	b = append(b, `,"time":"`...)
+	b = m.Time.AppendFormat(b, time.RFC3339Nano)
+	return append(b, `"}`...), nil
+}
+
+// appendJSONString appends s as a JSON string, as json.Marshal writes it:
+// printable ASCII other than '"', '\' and the HTML characters json.Marshal
+// escapes is copied; any other string is left to json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // UnmarshalMetadata decodes stored metadata.

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"crypto/sha1"
 	"strings"
 
 	"github.com/google/uuid"
@@ -39,20 +40,40 @@ var (
 // same stream, and the store's expected-revision check lets exactly one
 // create it. Providers compare case-insensitively.
 func CallIDFor(account, provider, providerID string) uuid.UUID {
-	return uuid.NewSHA1(namespaceCall, []byte(account+"\x00"+NormalizeProvider(provider)+"\x00"+providerID))
+	return nameUUID(namespaceCall, account, NormalizeProvider(provider), providerID)
 }
 
 // PersonID derives the person behind a phone number in an account: the same
 // phone in the same account is always the same person, and the same phone in
 // two accounts is two people.
 func PersonID(account, phone string) uuid.UUID {
-	return uuid.NewSHA1(namespacePerson, []byte(account+"\x00"+phone))
+	return nameUUID(namespacePerson, account, phone)
 }
 
 // ParticipantID derives a participant's id from its call, role and phone, so
 // that it stays the same across upserts that resend the participant list.
 func ParticipantID(call uuid.UUID, role Role, phone string) uuid.UUID {
-	return uuid.NewSHA1(namespaceParticipant, []byte(call.String()+"\x00"+string(role)+"\x00"+phone))
+	return nameUUID(namespaceParticipant, call.String(), string(role), phone)
+}
+
+// nameUUID is uuid.NewSHA1(space, parts joined by NUL bytes), the name-based
+// (version 5) UUID, computed in one buffer rather than through a hash.Hash:
+// upserts derive several ids each.
+func nameUUID(space uuid.UUID, parts ...string) uuid.UUID {
+	var scratch [256]byte
+	b := append(scratch[:0], space[:]...)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, p...)
+	}
+	sum := sha1.Sum(b)
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = (id[6] & 0x0f) | 0x50 // version 5
+	id[8] = (id[8] & 0x3f) | 0x80 // RFC 4122 variant
+	return id
 }
 
 // NormalizeProvider returns the canonical spelling of a provider name:

@@ -1,0 +1,47 @@
+package domain_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// TestMarshalMetadataIsJSONMarshal checks that the hand-written metadata
+// encoder writes exactly what encoding/json writes, and that it reads back.
+func TestMarshalMetadataIsJSONMarshal(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
+	rows := []struct {
+		name string
+		m    domain.Metadata
+	}{
+		{"every field", domain.Metadata{SchemaVersion: 2, AccountID: "acct-1", Actor: "key:ops", RequestID: "req-42",
+			IdempotencyKey: "idem-7", Surface: domain.SurfaceLaML, Time: at}},
+		{"optional fields empty", domain.Metadata{SchemaVersion: 1, AccountID: "acct-1", Time: at}},
+		{"zero", domain.Metadata{}},
+		{"whole seconds, another zone", domain.Metadata{AccountID: "a", Time: time.Date(2025, 2, 17, 15, 0, 0, 0, time.FixedZone("CET", 3600))}},
+		{"strings json escapes", domain.Metadata{AccountID: `quote " back \ tab 	 nl
+`, Actor: "<html>&", RequestID: "é ü 日本", IdempotencyKey: "\x00\x7f", Surface: "bad\xffutf8", Time: at}},
+		{"negative schema version", domain.Metadata{SchemaVersion: -3, AccountID: "a", Time: at}},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			got, err := domain.MarshalMetadata(row.m)
+			require.NoError(t, err)
+			want, err := json.Marshal(row.m)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(got))
+			back, err := domain.UnmarshalMetadata(got)
+			require.NoError(t, err)
+			wantBack, err := domain.UnmarshalMetadata(want)
+			require.NoError(t, err)
+			assert.Equal(t, wantBack, back)
+		})
+	}
+	_, err := domain.MarshalMetadata(domain.Metadata{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.Error(t, err, "a time json.Marshal cannot write")
+}
