@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"reflect"
-	"regexp"
 	"strings"
 	"time"
 
@@ -156,13 +155,10 @@ func ParseCallID(s string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// e164Pattern is the E.164 shape: '+', a non-zero digit, at most 15 digits.
-var e164Pattern = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
-
 // CheckE164 returns a 422 naming field unless phone is an E.164 number. The
 // domain checks again; checking here lets a surface name its own field.
 func CheckE164(field, phone string) error {
-	if !e164Pattern.MatchString(phone) {
+	if !domain.ValidE164(phone) {
 		return Invalid(field, "%q is not an E.164 phone number (e.g. +14155551212)", truncate(phone, 64))
 	}
 	return nil
