@@ -157,6 +157,9 @@ type Projector struct {
 	// itemSlices recycles the items of applied chunks: a rebuild would
 	// otherwise allocate an item for every event.
 	itemSlices sync.Pool
+	// recordPages recycles the pages the log is read into (see pages.go),
+	// when the store is an eventstore.PageReader.
+	recordPages sync.Pool
 
 	// closeMu is read-held by every query while it uses db, and held by
 	// Close while it closes db, which Pebble requires to have no open

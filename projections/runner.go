@@ -204,35 +204,43 @@ func (p *Projector) Rebuild(ctx context.Context) (RebuildStats, error) {
 	return stats, nil
 }
 
-// source feeds records into the pipeline, in position order, in slices. It
+// source feeds records into the pipeline, in position order, in runs. It
 // returns when it has sent everything it means to, or with ctx's error.
-type source func(ctx context.Context, out chan<- []eventstore.Record) error
+type source func(ctx context.Context, out chan<- recordRun) error
 
-// send hands a slice of records to the pipeline and notes what was received.
-func (p *Projector) send(ctx context.Context, out chan<- []eventstore.Record, recs []eventstore.Record) error {
-	if len(recs) == 0 {
+// send hands a run of records to the pipeline and notes what was received.
+// The run's page may be reused as soon as it is sent: what is noted is
+// taken from it before.
+func (p *Projector) send(ctx context.Context, out chan<- recordRun, run recordRun) error {
+	n := len(run.recs)
+	if n == 0 {
+		if run.page != nil {
+			run.page.release()
+		}
 		return nil
 	}
+	last := run.recs[n-1].Position
 	select {
-	case out <- recs:
+	case out <- run:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	p.mu.Lock()
-	p.received = recs[len(recs)-1].Position
-	p.pendingEvents += uint64(len(recs))
+	p.received = last
+	p.pendingEvents += uint64(n)
 	p.mu.Unlock()
 	return nil
 }
 
 // readPages sends the log after from, page by page, until a short page, and
 // returns the position of the last record sent.
-func (p *Projector) readPages(ctx context.Context, from eventstore.Position, out chan<- []eventstore.Record) (eventstore.Position, error) {
+func (p *Projector) readPages(ctx context.Context, from eventstore.Position, out chan<- recordRun) (eventstore.Position, error) {
 	for ctx.Err() == nil {
-		page, err := p.store.ReadAll(ctx, from, p.opts.ReadPageEvents)
+		run, err := p.readPage(ctx, from, p.opts.ReadPageEvents)
 		if err != nil {
 			return from, fmt.Errorf("read $all after %s: %w", from, err)
 		}
+		page := run.recs
 		if len(page) > p.opts.ReadPageEvents {
 			return from, fmt.Errorf("read $all after %s: store returned %d records for a limit of %d", from, len(page), p.opts.ReadPageEvents)
 		}
@@ -243,11 +251,12 @@ func (p *Projector) readPages(ctx context.Context, from eventstore.Position, out
 			}
 			prev = page[i].Position
 		}
-		if err := p.send(ctx, out, page); err != nil {
+		full := len(page) == p.opts.ReadPageEvents
+		if err := p.send(ctx, out, run); err != nil {
 			return from, err
 		}
 		from = prev
-		if len(page) < p.opts.ReadPageEvents {
+		if !full {
 			return from, nil
 		}
 	}
@@ -256,7 +265,7 @@ func (p *Projector) readPages(ctx context.Context, from eventstore.Position, out
 
 // pageSource reads the log from `from` to its current end. Rebuild uses it.
 func (p *Projector) pageSource(from eventstore.Position) source {
-	return func(ctx context.Context, out chan<- []eventstore.Record) error {
+	return func(ctx context.Context, out chan<- recordRun) error {
 		_, err := p.readPages(ctx, from, out)
 		return err
 	}
@@ -266,7 +275,7 @@ func (p *Projector) pageSource(from eventstore.Position) source {
 // decode chunks and large batches), then subscribes from where the backlog
 // ended and sends each event as it is committed.
 func (p *Projector) liveSource(from eventstore.Position) source {
-	return func(ctx context.Context, out chan<- []eventstore.Record) error {
+	return func(ctx context.Context, out chan<- recordRun) error {
 		last, err := p.readPages(ctx, from, out)
 		if err != nil {
 			return err
@@ -279,7 +288,7 @@ func (p *Projector) liveSource(from eventstore.Position) source {
 				return fmt.Errorf("subscribe $all: position %s after %s: the store broke its order", rec.Position, last)
 			}
 			last = rec.Position
-			if err := p.send(ctx, out, []eventstore.Record{rec}); err != nil {
+			if err := p.send(ctx, out, recordRun{recs: []eventstore.Record{rec}}); err != nil {
 				return err
 			}
 		}
@@ -306,9 +315,11 @@ type item struct {
 }
 
 // chunk is a run of consecutive records decoded by one worker. The applier
-// takes chunks in order and waits on done.
+// takes chunks in order and waits on done. page, if not nil, holds the
+// records' memory and is released once they are decoded.
 type chunk struct {
 	recs  []eventstore.Record
+	page  *recordPage
 	items []item
 	done  chan struct{}
 }
@@ -348,6 +359,10 @@ func (p *Projector) decodeChunk(c *chunk) {
 		c.items[i] = decodeRecord(&c.recs[i], primed)
 	}
 	c.recs = nil // the raw bytes are no longer needed
+	if c.page != nil {
+		c.page.release()
+		c.page = nil
+	}
 	close(c.done)
 }
 
@@ -363,7 +378,7 @@ func (p *Projector) session(ctx context.Context, src source, live, fresh bool) e
 	defer cancel()
 	p.cache.reset(fresh) // a previous session may have ended mid-batch
 
-	pages := make(chan []eventstore.Record, 4)
+	pages := make(chan recordRun, 4)
 	work := make(chan *chunk, p.opts.ChunksInFlightMax)
 	ordered := make(chan *chunk, p.opts.ChunksInFlightMax)
 	var wg sync.WaitGroup
@@ -404,45 +419,60 @@ func (p *Projector) session(ctx context.Context, src source, live, fresh bool) e
 // buildBatchEventsFactor multiplies BatchEventsMax for a rebuild's batches.
 const buildBatchEventsFactor = 16
 
-// chunk cuts the source's slices into chunks of at most ChunkEventsMax
-// records, merging slices that are already waiting (live events arrive one
-// by one), and hands each chunk to the workers and, in order, to the applier.
-func (p *Projector) chunk(ctx context.Context, in <-chan []eventstore.Record, work, ordered chan<- *chunk) {
+// chunk cuts the source's runs into chunks of at most ChunkEventsMax
+// records and hands each chunk to the workers and, in order, to the
+// applier. Runs that own their records (live events arrive one by one) are
+// merged while more are waiting; a run held in a page is cut up on its own,
+// each chunk holding the page until its records are decoded.
+func (p *Projector) chunk(ctx context.Context, in <-chan recordRun, work, ordered chan<- *chunk) {
 	defer close(ordered)
 	defer close(work)
 	max := p.opts.ChunkEventsMax
-	var pending []eventstore.Record
+	var pending, next recordRun // next: a paged run met while merging
 	open := true
-	for open || len(pending) > 0 {
-		if len(pending) == 0 {
-			select {
-			case recs, ok := <-in:
-				if !ok {
+	for open || len(pending.recs) > 0 || len(next.recs) > 0 {
+		if len(pending.recs) == 0 {
+			if len(next.recs) > 0 {
+				pending, next = next, recordRun{}
+			} else {
+				select {
+				case run, ok := <-in:
+					if !ok {
+						return
+					}
+					pending = run
+				case <-ctx.Done():
 					return
 				}
-				pending = recs
-			case <-ctx.Done():
-				return
 			}
 		}
 	fill:
-		for open && len(pending) < max {
+		for open && pending.page == nil && len(next.recs) == 0 && len(pending.recs) < max {
 			select {
-			case recs, ok := <-in:
-				if !ok {
+			case run, ok := <-in:
+				switch {
+				case !ok:
 					open = false
-					break fill
+				case run.page != nil:
+					next = run
+				default:
+					pending.recs = append(pending.recs, run.recs...)
 				}
-				pending = append(pending, recs...)
 			default:
 				break fill
 			}
 		}
-		n := min(max, len(pending))
-		c := &chunk{recs: pending[:n:n], done: make(chan struct{})}
-		pending = pending[n:]
-		if len(pending) == 0 {
-			pending = nil
+		n := min(max, len(pending.recs))
+		c := &chunk{recs: pending.recs[:n:n], page: pending.page, done: make(chan struct{})}
+		if c.page != nil {
+			c.page.hold()
+		}
+		pending.recs = pending.recs[n:]
+		if len(pending.recs) == 0 {
+			if pending.page != nil {
+				pending.page.release() // the chunker's hold: the page is cut up
+			}
+			pending = recordRun{}
 		}
 		select {
 		case work <- c:
