@@ -275,11 +275,16 @@ func (p *Projector) commit(b *batch) error {
 	slices.SortFunc(b.dirty, func(x, y *callEntry) int { return bytes.Compare(x.id[:], y.id[:]) })
 	w := &p.writes
 	w.reset()
-	nexts := make([]derived, len(b.dirty))
+	nexts := slices.Grow(p.nexts[:0], len(b.dirty))[:len(b.dirty)]
+	views := &p.views
+	views.reset()
 	deltas := make(map[bucket]totals)
 	for i, e := range b.dirty {
 		old, next := &e.committed, derive(&e.state)
 		nexts[i] = next
+		if err := views.add(&e.state); err != nil {
+			return err
+		}
 		addDerived(w, e.id, old, &next)
 		if !sameContribution(old, &next) {
 			if old.priced {
@@ -316,13 +321,9 @@ func (p *Projector) commit(b *batch) error {
 		return err
 	}
 	key := make([]byte, 0, 17)
-	for _, e := range b.dirty {
-		v, err := p.enc.encode(&e.state)
-		if err != nil {
-			return err
-		}
+	for i, e := range b.dirty {
 		key = append(append(key[:0], prefixCall), e.id[:]...)
-		if err := pb.Set(key, v, nil); err != nil { // Set copies key and value
+		if err := pb.Set(key, views.view(i), nil); err != nil { // Set copies key and value
 			return fmt.Errorf("projections: batch: %w", err)
 		}
 	}
@@ -338,6 +339,8 @@ func (p *Projector) commit(b *batch) error {
 		e.committed = nexts[i]
 		e.dirty = false
 	}
+	clear(nexts) // the entries own them now
+	p.nexts = nexts[:0]
 	p.cache.trim()
 	p.publish(b.cp, b.events)
 	b.events = 0

@@ -149,8 +149,11 @@ type Projector struct {
 	pbDB    *pebble.DB
 	pbBytes int
 	cache   *callCache
-	enc     *callEncoder
-	writes  writes
+	// views and nexts are the call views and derived entries of the
+	// commit in progress, reused from commit to commit.
+	views  callViews
+	nexts  []derived
+	writes writes
 
 	// primed holds the events writers handed over decoded (Prime).
 	primed primedEvents
@@ -221,7 +224,6 @@ func Open(dir string, store eventstore.Store, opts Options) (*Projector, error) 
 		opts:     opts,
 		log:      opts.Logger.With("component", "projections"),
 		cache:    newCallCache(opts.CallCacheMax),
-		enc:      newCallEncoder(),
 		advanced: make(chan struct{}),
 	}
 	if err := p.load(); err != nil {
