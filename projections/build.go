@@ -28,10 +28,31 @@ var everything = pebble.KeyRange{Start: []byte{0x00}, End: []byte{0xFF}}
 
 func (p *Projector) buildDir() string { return filepath.Join(p.dir, buildDirName) }
 
+// startBuild marks a Rebuild as building aside, from the zero checkpoint it
+// returns, so that Status reports its progress and publish stops moving the
+// checkpoint of db. Queries keep reading db.
+func (p *Projector) startBuild() checkpoint {
+	cp := checkpoint{UpdatedAt: p.opts.Now().UTC()}
+	p.mu.Lock()
+	p.building = true
+	p.buildCP = cp
+	p.received = cp.Position
+	p.pendingEvents = 0
+	p.mu.Unlock()
+	return cp
+}
+
+// abandonBuild ends a build whose database could not be opened.
+func (p *Projector) abandonBuild() {
+	p.mu.Lock()
+	p.building = false
+	p.mu.Unlock()
+}
+
 // openBuild opens an empty build database without a WAL, stamps it with the
-// format and a zero checkpoint, and makes it the applier's destination.
-// Queries keep reading db.
-func (p *Projector) openBuild() (*pebble.DB, error) {
+// format and the checkpoint cp, and makes it the applier's destination.
+// Only the applier's goroutine may call it.
+func (p *Projector) openBuild(cp checkpoint) (*pebble.DB, error) {
 	dir := p.buildDir()
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("projections: remove old build directory: %w", err)
@@ -42,7 +63,6 @@ func (p *Projector) openBuild() (*pebble.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	cp := checkpoint{UpdatedAt: p.opts.Now().UTC()}
 	pb := bdb.NewBatch()
 	defer pb.Close()
 	err = errors.Join(
@@ -55,14 +75,7 @@ func (p *Projector) openBuild() (*pebble.DB, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("projections: start build database: %w", err)
 	}
-	p.cache.reset(false)
 	p.dst = bdb
-	p.mu.Lock()
-	p.building = true
-	p.buildCP = cp
-	p.received = cp.Position
-	p.pendingEvents = 0
-	p.mu.Unlock()
 	return bdb, nil
 }
 

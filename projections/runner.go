@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 
 	"github.com/callledger/callledger/domain"
@@ -94,7 +95,7 @@ func (p *Projector) runSession(ctx context.Context) (err error, stepAside, progr
 	from := p.cp.Position
 	p.mu.Unlock()
 
-	err = p.session(sctx, p.liveSource(from), true, false)
+	err = p.session(sctx, p.liveSource(from), true, false, nil)
 
 	p.mu.Lock()
 	p.sessionCancel = nil
@@ -179,11 +180,18 @@ func (p *Projector) Rebuild(ctx context.Context) (RebuildStats, error) {
 		return RebuildStats{}, ErrClosed
 	}
 	started := time.Now()
-	bdb, err := p.openBuild()
-	if err != nil {
+	// The build database opens while the first pages are read and decoded.
+	start := p.startBuild()
+	var bdb *pebble.DB
+	err := p.session(ctx, p.pageSource(eventstore.Start), false, true, func() error {
+		var err error
+		bdb, err = p.openBuild(start)
+		return err
+	})
+	if bdb == nil {
+		p.abandonBuild()
 		return RebuildStats{}, err
 	}
-	err = p.session(ctx, p.pageSource(eventstore.Start), false, true)
 	ferr := p.finishBuild(bdb)
 	cp := p.applied() // the rebuilt checkpoint, or the previous one if the swap failed
 	stats := RebuildStats{
@@ -372,8 +380,10 @@ func (p *Projector) decodeChunk(c *chunk) {
 // latency of WaitFor; otherwise it commits only full batches and the last.
 //
 // fresh says the database was emptied just before (Rebuild), so that calls
-// not seen yet need not be looked up.
-func (p *Projector) session(ctx context.Context, src source, live, fresh bool) error {
+// not seen yet need not be looked up. prepare, if not nil, runs while the
+// source, chunker and decoders start, and the applier starts after it; if
+// it fails, the session ends with its error.
+func (p *Projector) session(ctx context.Context, src source, live, fresh bool, prepare func() error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p.cache.reset(fresh) // a previous session may have ended mid-batch
@@ -403,7 +413,13 @@ func (p *Projector) session(ctx context.Context, src source, live, fresh bool) e
 	if fresh {
 		eventsMax *= buildBatchEventsFactor
 	}
-	err := p.apply(ctx, ordered, live, eventsMax)
+	var err error
+	if prepare != nil {
+		err = prepare()
+	}
+	if err == nil {
+		err = p.apply(ctx, ordered, live, eventsMax)
+	}
 	cancel()
 	wg.Wait()
 	p.mu.Lock()
