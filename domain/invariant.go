@@ -41,7 +41,7 @@ func (e *InvariantError) Unwrap() error { return ErrBrokenInvariant }
 // tests hold it to that).
 func CheckEvolve(s State, e Envelope) error {
 	ev := derefEvent(e.Event)
-	reason := checkReason(s, ev)
+	reason := checkReason(&s, ev)
 	if reason == "" {
 		return nil
 	}
@@ -52,8 +52,9 @@ func CheckEvolve(s State, e Envelope) error {
 	return &InvariantError{Version: s.Version, EventType: typ, Reason: reason}
 }
 
-// checkReason returns why ev cannot apply to s, or "" if it can.
-func checkReason(s State, ev Event) string {
+// checkReason returns why ev cannot apply to *s, or "" if it can. It reads
+// *s through the pointer: a State is large to copy.
+func checkReason(s *State, ev Event) string {
 	if ev == nil {
 		return "nil event"
 	}
@@ -69,7 +70,7 @@ func checkReason(s State, ev Event) string {
 	if !s.Exists() {
 		return "event before the call was created"
 	}
-	c := s.Call
+	c := &s.Call
 	if c.Deleted() {
 		return "event after the call was deleted"
 	}
