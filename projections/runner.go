@@ -618,16 +618,19 @@ func (p *Projector) applyItem(b *batch, it *item) error {
 	return nil
 }
 
-// evolve folds env into *s with domain.Evolve and turns its panic (a broken
-// invariant: an event the state cannot take) into an error, so that one bad
-// event cannot kill the runner; *s is then left as it was.
+// evolve folds env into *s with domain.EvolveInPlace and turns its panic (a
+// broken invariant: an event the state cannot take) into an error, so that
+// one bad event cannot kill the runner; *s is then left as it was, restored
+// from a copy taken before (EvolveInPlace writes no memory *s points to).
 func evolve(s *domain.State, env domain.Envelope) (err error) {
+	before := *s
 	defer func() {
 		if r := recover(); r != nil {
+			*s = before
 			err = fmt.Errorf("evolve %s: %v", env.Event.EventType(), r)
 		}
 	}()
-	*s = domain.Evolve(*s, env)
+	domain.EvolveInPlace(s, env)
 	return nil
 }
 
