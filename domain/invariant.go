@@ -39,9 +39,14 @@ func (e *InvariantError) Unwrap() error { return ErrBrokenInvariant }
 // does not fold; Evolve folds the event anyway. Decide only ever emits events
 // for which CheckEvolve is nil on the state it decided on (the property
 // tests hold it to that).
-func CheckEvolve(s State, e Envelope) error {
+func CheckEvolve(s State, e Envelope) error { return CheckEvolveInPlace(&s, e) }
+
+// CheckEvolveInPlace is CheckEvolve reading *s where it is, the check that
+// goes with EvolveInPlace: a State is over 800 bytes to copy, and a
+// projection checks every event of the log against a state it owns.
+func CheckEvolveInPlace(s *State, e Envelope) error {
 	ev := derefEvent(e.Event)
-	reason := checkReason(&s, ev)
+	reason := checkReason(s, ev)
 	if reason == "" {
 		return nil
 	}
