@@ -596,7 +596,7 @@ func (p *Projector) applyItem(b *batch, it *item) error {
 		b.cp.EventsSkipped++
 		return nil
 	}
-	if err := domain.CheckEvolve(e.state, it.env); err != nil {
+	if err := domain.CheckEvolveInPlace(&e.state, it.env); err != nil {
 		// A broken invariant (say, an answer of a terminal call). Evolve
 		// folds such an event as best it can, as every reader of the stream
 		// does, so the call view keeps agreeing with the write side; the
