@@ -53,6 +53,7 @@ func (p *Projector) abandonBuild() {
 // format and the checkpoint cp, and makes it the applier's destination.
 // Only the applier's goroutine may call it.
 func (p *Projector) openBuild(cp checkpoint) (*pebble.DB, error) {
+	p.awaitBuildRemoved()
 	dir := p.buildDir()
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("projections: remove old build directory: %w", err)
@@ -83,8 +84,8 @@ func (p *Projector) openBuild(cp checkpoint) (*pebble.DB, error) {
 // as sstables and ingests them with IngestAndExcise, which atomically
 // replaces every key of db (read models, failures, checkpoint) with them and
 // is durable when it returns. Then it publishes the rebuilt checkpoint and
-// removes the build database. If anything fails, db keeps its read models
-// and checkpoint.
+// removes the build database in the background (see removeBuild). If
+// anything fails, db keeps its read models and checkpoint.
 func (p *Projector) finishBuild(bdb *pebble.DB) error {
 	dir := p.buildDir()
 	paths, err := p.exportBuild(bdb, dir)
@@ -97,17 +98,40 @@ func (p *Projector) finishBuild(bdb *pebble.DB) error {
 	p.building = false
 	cp := p.buildCP
 	p.mu.Unlock()
-	if cerr := bdb.Close(); cerr != nil {
-		p.log.Warn("close build database", "err", cerr)
-	}
-	if rerr := os.RemoveAll(dir); rerr != nil {
-		p.log.Warn("remove build database", "dir", dir, "err", rerr)
-	}
+	p.removeBuild(bdb, dir)
 	if err != nil {
 		return fmt.Errorf("projections: swap in rebuilt read models: %w", err)
 	}
 	p.publish(cp, 0)
 	return nil
+}
+
+// removeBuild closes the build database and removes its directory in the
+// background: the swap is done, and closing a database that holds a whole
+// rebuild in its memtable, then unlinking its files, took milliseconds
+// during which the Rebuild had nothing left to do. The next openBuild and
+// Close wait for it (awaitBuildRemoved). Only the holder of runMu calls it.
+func (p *Projector) removeBuild(bdb *pebble.DB, dir string) {
+	done := make(chan struct{})
+	p.buildRemoved = done
+	go func() {
+		defer close(done)
+		if err := bdb.Close(); err != nil {
+			p.log.Warn("close build database", "err", err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			p.log.Warn("remove build database", "dir", dir, "err", err)
+		}
+	}()
+}
+
+// awaitBuildRemoved waits for the previous Rebuild's removeBuild, if any.
+// Only the holder of runMu calls it.
+func (p *Projector) awaitBuildRemoved() {
+	if p.buildRemoved != nil {
+		<-p.buildRemoved
+		p.buildRemoved = nil
+	}
 }
 
 // exportSplits divide the keys of a build database into ranges that

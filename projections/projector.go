@@ -149,6 +149,9 @@ type Projector struct {
 	pbDB    *pebble.DB
 	pbBytes int
 	cache   *callCache
+	// buildRemoved is closed when the last Rebuild's build database is
+	// closed and removed (removeBuild); nil if none is pending.
+	buildRemoved chan struct{}
 	// views and nexts are the call views and derived entries of the
 	// commit in progress, reused from commit to commit.
 	views  callViews
@@ -350,6 +353,7 @@ func (p *Projector) Close() error {
 	p.mu.Unlock()
 	p.runMu.Lock() // wait for the session or rebuild to let go of the db
 	defer p.runMu.Unlock()
+	p.awaitBuildRemoved()
 	p.closeMu.Lock() // and for queries in flight
 	defer p.closeMu.Unlock()
 	defer p.blocks.Unref()
