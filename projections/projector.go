@@ -152,9 +152,9 @@ type Projector struct {
 	// buildRemoved is closed when the last Rebuild's build database is
 	// closed and removed (removeBuild); nil if none is pending.
 	buildRemoved chan struct{}
-	// views and nexts are the call views and derived entries of the
+	// enc encodes call views; nexts holds the derived entries of the
 	// commit in progress, reused from commit to commit.
-	views  callViews
+	enc    callEncoder
 	nexts  []derived
 	writes writes
 

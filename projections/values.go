@@ -29,49 +29,23 @@ type storedCall struct {
 	Call    domain.Call `json:"call"`
 }
 
-// callViews holds the call views of one commit, encoded one after another
-// into one buffer reused from commit to commit, so that a commit of
-// thousands of calls neither allocates a buffer per call nor walks each
-// call's State twice: a commit encodes a call's view right after deriving
-// its keys, while the State is in the CPU's caches, and copies the views
-// into the Pebble batch later, sequentially.
-type callViews struct {
-	buf  []byte
-	ends []int // ends[i] is where the i-th view ends in buf
+// callEncoder encodes call view values into one reused buffer, so that a
+// commit of thousands of calls does not allocate a buffer per call. Values
+// are only valid until the next encode.
+type callEncoder struct {
+	buf []byte
 }
 
-// callViewsRetainedBytesMax is the largest buffer kept for the next commit:
-// a full rebuild batch (BatchCallsMax calls) of views fits.
-const callViewsRetainedBytesMax = 32 << 20
-
-// reset empties v for a new commit, dropping a buffer grown past
-// callViewsRetainedBytesMax.
-func (v *callViews) reset() {
-	if cap(v.buf) > callViewsRetainedBytesMax {
-		v.buf = nil
-	}
-	v.buf = v.buf[:0]
-	v.ends = v.ends[:0]
-}
-
-// add encodes the call view of s (appendCallView) after the others.
-func (v *callViews) add(s *domain.State) error {
-	b, err := appendCallView(v.buf, s)
+// encode returns the call view value of s, written by appendCallView.
+func (e *callEncoder) encode(s *domain.State) ([]byte, error) {
+	b, err := appendCallView(e.buf[:0], s)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	v.buf = b
-	v.ends = append(v.ends, len(b))
-	return nil
-}
-
-// view returns the i-th view added, valid until the next reset.
-func (v *callViews) view(i int) []byte {
-	start := 0
-	if i > 0 {
-		start = v.ends[i-1]
+	if cap(b) <= 1<<20 {
+		e.buf = b // keep the buffer unless one huge call grew it
 	}
-	return v.buf[start:v.ends[i]]
+	return b, nil
 }
 
 // decodeCall decodes a call view value of either layout.
