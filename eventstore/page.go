@@ -32,34 +32,42 @@ type Page struct {
 	// Records are the records of the last read.
 	Records []Record
 
-	// block is the payload memory that Alloc carves from, used bytes first.
-	block   []byte
-	used    int
-	strings map[string]string
+	// block is the payload memory that Alloc carves from, used bytes first;
+	// allocated counts the bytes Alloc handed out since the last Reset.
+	block     []byte
+	used      int
+	allocated int
+	strings   map[string]string
 }
 
 // Reset empties the page for a new read, keeping its memory. It drops the
 // previous records' references, so that a page waiting for reuse does not
-// keep their strings or older blocks alive.
+// keep their strings or older blocks alive. When the last read outgrew the
+// block, the page moves to one block an eighth larger than that read needed,
+// so that a page settles on one block of about its size.
 func (p *Page) Reset() {
 	clear(p.Records)
 	p.Records = p.Records[:0]
-	p.used = 0
+	if p.allocated > len(p.block) {
+		p.block = make([]byte, p.allocated+p.allocated/8)
+	}
+	p.used, p.allocated = 0, 0
 	clear(p.strings)
 }
 
 // Alloc returns n bytes of the page's payload memory, valid until the next
 // Reset. The slice's capacity is n, so that an append to it cannot spill
 // into another record's bytes. When the block is full, Alloc moves to a new
-// block twice as large (the records already read keep the old one alive),
-// so that after a few reads one block holds a whole page.
+// block as large (the records already read keep the old one alive); Reset
+// then sizes the block for the next read.
 func (p *Page) Alloc(n int) []byte {
 	if n > len(p.block)-p.used {
-		p.block = make([]byte, max(2*len(p.block), n, pageBlockBytesMin))
+		p.block = make([]byte, max(len(p.block), n, pageBlockBytesMin))
 		p.used = 0
 	}
 	b := p.block[p.used : p.used+n : p.used+n]
 	p.used += n
+	p.allocated += n
 	return b
 }
 
