@@ -50,8 +50,12 @@
 // encoded and written once per batch however many of its events the batch
 // holds; the call view is a compact binary encoding written and read by hand
 // (appendCallView and decodeCallView, guarded by a test that fills every
-// field of domain.Call); a commit's writes go into the Pebble batch in key
-// order, which makes memtable inserts cheap; and during a rebuild, calls that
+// field of domain.Call), encoded into the Pebble batch right after its keys
+// are derived, while its state is in the CPU's caches; a commit's writes go
+// into the Pebble batch in key order (the call views, then the deletes, then
+// the other sets), which makes memtable inserts cheap; events are checked
+// and folded in place (domain.CheckEvolveInPlace, domain.EvolveInPlace),
+// never copying a State; and during a rebuild, calls that
 // are neither cached nor were ever evicted from the cache are known to be
 // new, so they are not looked up (a Bloom filter remembers evicted ids), and
 // the billing totals it wrote are remembered rather than read back. A
