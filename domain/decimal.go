@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 
 	"github.com/shopspring/decimal"
 )
@@ -59,7 +60,39 @@ func (d Decimal) Scale() int32 {
 }
 
 // String formats d with the scale it was written with.
-func (d Decimal) String() string { return d.StringFixed(d.Scale()) }
+func (d Decimal) String() string {
+	if d.Exponent() <= 0 && d.NumDigits() <= 18 {
+		return string(appendScaled(nil, d.CoefficientInt64(), -d.Exponent()))
+	}
+	return d.StringFixed(d.Scale())
+}
+
+// appendScaled appends coefficient × 10^-scale with scale digits after the
+// point, as StringFixed writes it: the fast path of String for the
+// coefficients of up to 18 digits that money has, which skips math/big (a
+// projection encodes two prices for every call it writes).
+func appendScaled(dst []byte, coefficient int64, scale int32) []byte {
+	if coefficient < 0 {
+		dst = append(dst, '-')
+		coefficient = -coefficient // no overflow: at most 18 digits
+	}
+	var buf [20]byte
+	digits := strconv.AppendInt(buf[:0], coefficient, 10)
+	if scale <= 0 {
+		return append(dst, digits...)
+	}
+	point := len(digits) - int(scale)
+	if point <= 0 { // below 1: "0.", then zeros up to the digits
+		dst = append(dst, '0', '.')
+		for range -point {
+			dst = append(dst, '0')
+		}
+		return append(dst, digits...)
+	}
+	dst = append(dst, digits[:point]...)
+	dst = append(dst, '.')
+	return append(dst, digits[point:]...)
+}
 
 // Add returns d + e, at the larger of the two scales, exactly.
 func (d Decimal) Add(e Decimal) Decimal { return Decimal{d.Decimal.Add(e.Decimal)} }

@@ -141,3 +141,23 @@ func TestEvolveTakesPointers(t *testing.T) {
 	assert.Equal(t, callID, s.Call.ID)
 	assert.NoError(t, domain.CheckEvolve(domain.State{}, domain.Envelope{Event: &e}))
 }
+
+// TestEvolveInPlace checks that EvolveInPlace folds every kind of event, a
+// creation carrying every creation fact and a second recording included,
+// exactly as Evolve does, CheckEvolveInPlace judges it as CheckEvolve does,
+// and that a copy of the state taken before a fold
+// in place keeps its values: the fold writes the state's own fields only.
+func TestEvolveInPlace(t *testing.T) {
+	history := envelopes(append(allEvents(), domain.CallRecordingAdded{Recording: domain.Recording{ProviderID: "RE9"}}), 0)
+	var byValue, inPlace domain.State
+	for i, e := range history {
+		before := inPlace
+		saved := snapshot(t, before)
+		require.Equal(t, domain.CheckEvolve(byValue, e), domain.CheckEvolveInPlace(&inPlace, e), "event %d", i)
+		byValue = domain.Evolve(byValue, e)
+		domain.EvolveInPlace(&inPlace, e)
+		require.Equal(t, byValue, inPlace, "event %d (%s)", i, e.Event.EventType())
+		assert.Equal(t, saved, snapshot(t, before), "event %d (%s) changed an earlier copy", i, e.Event.EventType())
+	}
+	assert.Equal(t, uint64(len(history)), inPlace.Version)
+}

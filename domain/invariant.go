@@ -39,7 +39,12 @@ func (e *InvariantError) Unwrap() error { return ErrBrokenInvariant }
 // does not fold; Evolve folds the event anyway. Decide only ever emits events
 // for which CheckEvolve is nil on the state it decided on (the property
 // tests hold it to that).
-func CheckEvolve(s State, e Envelope) error {
+func CheckEvolve(s State, e Envelope) error { return CheckEvolveInPlace(&s, e) }
+
+// CheckEvolveInPlace is CheckEvolve reading *s where it is, the check that
+// goes with EvolveInPlace: a State is over 800 bytes to copy, and a
+// projection checks every event of the log against a state it owns.
+func CheckEvolveInPlace(s *State, e Envelope) error {
 	ev := derefEvent(e.Event)
 	reason := checkReason(s, ev)
 	if reason == "" {
@@ -52,8 +57,9 @@ func CheckEvolve(s State, e Envelope) error {
 	return &InvariantError{Version: s.Version, EventType: typ, Reason: reason}
 }
 
-// checkReason returns why ev cannot apply to s, or "" if it can.
-func checkReason(s State, ev Event) string {
+// checkReason returns why ev cannot apply to *s, or "" if it can. It reads
+// *s through the pointer: a State is large to copy.
+func checkReason(s *State, ev Event) string {
 	if ev == nil {
 		return "nil event"
 	}
@@ -69,7 +75,7 @@ func checkReason(s State, ev Event) string {
 	if !s.Exists() {
 		return "event before the call was created"
 	}
-	c := s.Call
+	c := &s.Call
 	if c.Deleted() {
 		return "event after the call was deleted"
 	}

@@ -28,10 +28,32 @@ var everything = pebble.KeyRange{Start: []byte{0x00}, End: []byte{0xFF}}
 
 func (p *Projector) buildDir() string { return filepath.Join(p.dir, buildDirName) }
 
+// startBuild marks a Rebuild as building aside, from the zero checkpoint it
+// returns, so that Status reports its progress and publish stops moving the
+// checkpoint of db. Queries keep reading db.
+func (p *Projector) startBuild() checkpoint {
+	cp := checkpoint{UpdatedAt: p.opts.Now().UTC()}
+	p.mu.Lock()
+	p.building = true
+	p.buildCP = cp
+	p.received = cp.Position
+	p.pendingEvents = 0
+	p.mu.Unlock()
+	return cp
+}
+
+// abandonBuild ends a build whose database could not be opened.
+func (p *Projector) abandonBuild() {
+	p.mu.Lock()
+	p.building = false
+	p.mu.Unlock()
+}
+
 // openBuild opens an empty build database without a WAL, stamps it with the
-// format and a zero checkpoint, and makes it the applier's destination.
-// Queries keep reading db.
-func (p *Projector) openBuild() (*pebble.DB, error) {
+// format and the checkpoint cp, and makes it the applier's destination.
+// Only the applier's goroutine may call it.
+func (p *Projector) openBuild(cp checkpoint) (*pebble.DB, error) {
+	p.awaitBuildRemoved()
 	dir := p.buildDir()
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("projections: remove old build directory: %w", err)
@@ -42,7 +64,6 @@ func (p *Projector) openBuild() (*pebble.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	cp := checkpoint{UpdatedAt: p.opts.Now().UTC()}
 	pb := bdb.NewBatch()
 	defer pb.Close()
 	err = errors.Join(
@@ -55,14 +76,7 @@ func (p *Projector) openBuild() (*pebble.DB, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("projections: start build database: %w", err)
 	}
-	p.cache.reset(false)
 	p.dst = bdb
-	p.mu.Lock()
-	p.building = true
-	p.buildCP = cp
-	p.received = cp.Position
-	p.pendingEvents = 0
-	p.mu.Unlock()
 	return bdb, nil
 }
 
@@ -70,8 +84,8 @@ func (p *Projector) openBuild() (*pebble.DB, error) {
 // as sstables and ingests them with IngestAndExcise, which atomically
 // replaces every key of db (read models, failures, checkpoint) with them and
 // is durable when it returns. Then it publishes the rebuilt checkpoint and
-// removes the build database. If anything fails, db keeps its read models
-// and checkpoint.
+// removes the build database in the background (see removeBuild). If
+// anything fails, db keeps its read models and checkpoint.
 func (p *Projector) finishBuild(bdb *pebble.DB) error {
 	dir := p.buildDir()
 	paths, err := p.exportBuild(bdb, dir)
@@ -84,17 +98,40 @@ func (p *Projector) finishBuild(bdb *pebble.DB) error {
 	p.building = false
 	cp := p.buildCP
 	p.mu.Unlock()
-	if cerr := bdb.Close(); cerr != nil {
-		p.log.Warn("close build database", "err", cerr)
-	}
-	if rerr := os.RemoveAll(dir); rerr != nil {
-		p.log.Warn("remove build database", "dir", dir, "err", rerr)
-	}
+	p.removeBuild(bdb, dir)
 	if err != nil {
 		return fmt.Errorf("projections: swap in rebuilt read models: %w", err)
 	}
 	p.publish(cp, 0)
 	return nil
+}
+
+// removeBuild closes the build database and removes its directory in the
+// background: the swap is done, and closing a database that holds a whole
+// rebuild in its memtable, then unlinking its files, took milliseconds
+// during which the Rebuild had nothing left to do. The next openBuild and
+// Close wait for it (awaitBuildRemoved). Only the holder of runMu calls it.
+func (p *Projector) removeBuild(bdb *pebble.DB, dir string) {
+	done := make(chan struct{})
+	p.buildRemoved = done
+	go func() {
+		defer close(done)
+		if err := bdb.Close(); err != nil {
+			p.log.Warn("close build database", "err", err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			p.log.Warn("remove build database", "dir", dir, "err", err)
+		}
+	}()
+}
+
+// awaitBuildRemoved waits for the previous Rebuild's removeBuild, if any.
+// Only the holder of runMu calls it.
+func (p *Projector) awaitBuildRemoved() {
+	if p.buildRemoved != nil {
+		<-p.buildRemoved
+		p.buildRemoved = nil
+	}
 }
 
 // exportSplits divide the keys of a build database into ranges that

@@ -7,12 +7,14 @@
 //
 // # Runner
 //
-// Run reads the backlog after the stored checkpoint with ReadAll pages, then
+// Run reads the backlog after the stored checkpoint with ReadAll pages (into
+// pooled, reused pages when the store is an eventstore.PageReader: a page
+// goes back to the pool once every chunk cut from it is decoded), then
 // subscribes to $all (SubscribeAll) from where the backlog ended. Records
 // flow through a pipeline: a chunker cuts them into chunks, DecodeWorkers
 // goroutines decode chunks in parallel (domain.UnmarshalMetadata for the
 // schema version, then domain.UnmarshalEvent), and one applier takes chunks
-// in log order and folds each event into its call with domain.Evolve.
+// in log order and folds each event into its call with domain.EvolveInPlace.
 // Records of streams that are not calls (domain.CallIDFromStream) are
 // skipped. The applier keeps the calls it touches in a bounded cache and
 // commits a batch when it holds BatchEventsMax events or BatchCallsMax
@@ -24,18 +26,20 @@
 //
 // Rebuild replays the log from position 0 the same way, page by page, but
 // builds the read models aside: into a build database, a Pebble database in
-// <dir>/rebuild.tmp opened without a WAL, which starts empty. When the replay
+// <dir>/rebuild.tmp opened without a WAL, which starts empty (it opens while
+// the first pages are read and decoded). When the replay
 // ends (or ctx stops it), the build database is written out, in key order,
 // as uncompressed sstables (two key ranges in parallel, each file synced as
 // it is written), and db.IngestAndExcise swaps them in: in one atomic,
 // durable step every key of the read-model database (read models, failures,
-// checkpoint) is replaced by the rebuilt ones. Until then queries and
+// checkpoint) is replaced by the rebuilt ones; the build database is then
+// closed and removed in the background. Until then queries and
 // WaitFor see the previous read models; Status reports the rebuild's
 // progress. Since nothing reads the build database's checkpoint before the
 // swap, a rebuild's batches are cut by BatchCallsMax and only at 16 ×
 // BatchEventsMax events, so that fewer calls are written twice. Memory is
-// bounded by the pipeline (ChunkEventsMax × ChunksInFlightMax events, plus
-// ReadPageEvents), the call cache (CallCacheMax + BatchCallsMax states, a
+// bounded by the pipeline (ChunkEventsMax × ChunksInFlightMax events, plus a
+// few pages of ReadPageEvents), the call cache (CallCacheMax + BatchCallsMax states, a
 // quarter of CallCacheMax evicted ones kept for reuse, and up to 64Ki
 // billing totals), one Pebble batch, and the build database's memtables
 // (MemTableBytes, flushed like any memtable when full). On disk, a rebuild
@@ -46,8 +50,12 @@
 // encoded and written once per batch however many of its events the batch
 // holds; the call view is a compact binary encoding written and read by hand
 // (appendCallView and decodeCallView, guarded by a test that fills every
-// field of domain.Call); a commit's writes go into the Pebble batch in key
-// order, which makes memtable inserts cheap; and during a rebuild, calls that
+// field of domain.Call), encoded into the Pebble batch right after its keys
+// are derived, while its state is in the CPU's caches; a commit's writes go
+// into the Pebble batch in key order (the call views, then the deletes, then
+// the other sets), which makes memtable inserts cheap; events are checked
+// and folded in place (domain.CheckEvolveInPlace, domain.EvolveInPlace),
+// never copying a State; and during a rebuild, calls that
 // are neither cached nor were ever evicted from the cache are known to be
 // new, so they are not looked up (a Bloom filter remembers evicted ids), and
 // the billing totals it wrote are remembered rather than read back. A

@@ -149,14 +149,23 @@ type Projector struct {
 	pbDB    *pebble.DB
 	pbBytes int
 	cache   *callCache
-	enc     *callEncoder
-	writes  writes
+	// buildRemoved is closed when the last Rebuild's build database is
+	// closed and removed (removeBuild); nil if none is pending.
+	buildRemoved chan struct{}
+	// enc encodes call views; nexts holds the derived entries of the
+	// commit in progress, reused from commit to commit.
+	enc    callEncoder
+	nexts  []derived
+	writes writes
 
 	// primed holds the events writers handed over decoded (Prime).
 	primed primedEvents
 	// itemSlices recycles the items of applied chunks: a rebuild would
 	// otherwise allocate an item for every event.
 	itemSlices sync.Pool
+	// recordPages recycles the pages the log is read into (see pages.go),
+	// when the store is an eventstore.PageReader.
+	recordPages sync.Pool
 
 	// closeMu is read-held by every query while it uses db, and held by
 	// Close while it closes db, which Pebble requires to have no open
@@ -218,7 +227,6 @@ func Open(dir string, store eventstore.Store, opts Options) (*Projector, error) 
 		opts:     opts,
 		log:      opts.Logger.With("component", "projections"),
 		cache:    newCallCache(opts.CallCacheMax),
-		enc:      newCallEncoder(),
 		advanced: make(chan struct{}),
 	}
 	if err := p.load(); err != nil {
@@ -345,6 +353,7 @@ func (p *Projector) Close() error {
 	p.mu.Unlock()
 	p.runMu.Lock() // wait for the session or rebuild to let go of the db
 	defer p.runMu.Unlock()
+	p.awaitBuildRemoved()
 	p.closeMu.Lock() // and for queries in flight
 	defer p.closeMu.Unlock()
 	defer p.blocks.Unref()

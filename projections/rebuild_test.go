@@ -7,9 +7,11 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/projections"
 )
 
@@ -112,4 +114,50 @@ func TestQueriesDuringRebuildSeePreviousModels(t *testing.T) {
 	assert.Equal(t, before, s.digest, "queries see the previous read models during a rebuild")
 	assert.False(t, p.Status().Rebuilding)
 	waitFor(t, p, last)
+}
+
+// TestRebuildOverReusedPages checks that reading the log into pages that are
+// reused (the embedded store is an eventstore.PageReader) never lets a page
+// be read into while records of it still wait to be decoded: with pages and
+// chunks of sizes that do not divide each other and few chunks in flight,
+// so that every page is cut into chunks across page boundaries and read into
+// again and again, a Rebuild, and a Run that reads its backlog in pages and
+// then live events one by one, give every call view as its stream folded
+// one by one.
+func TestRebuildOverReusedPages(t *testing.T) {
+	store := openStore(t)
+	ctx := context.Background()
+	g := newGenerator(13, 500, 6)
+	clk := newClock()
+	backlog, _ := g.writeSome(t, store, clk, 1200, 60, 4)
+	o := testOptions()
+	o.ReadPageEvents, o.ChunkEventsMax, o.ChunksInFlightMax, o.DecodeWorkers = 37, 5, 3, 3
+
+	p := openProjector(t, t.TempDir(), store, o)
+	stats, err := p.Rebuild(ctx)
+	require.NoError(t, err)
+	require.Equal(t, backlog, stats.Checkpoint)
+	checkCallViews(t, p, foldAll(t, store))
+
+	live := openProjector(t, t.TempDir(), store, o)
+	startRun(t, live)
+	last, _ := g.writeSome(t, store, clk, 600, 60, 4)
+	waitFor(t, live, last)
+	states := foldAll(t, store)
+	checkCallViews(t, live, states)
+	_, err = p.Rebuild(ctx)
+	require.NoError(t, err)
+	checkCallViews(t, p, states)
+}
+
+// checkCallViews checks that p's call view of every call in states is that state.
+func checkCallViews(t *testing.T, p *projections.Projector, states map[uuid.UUID]domain.State) {
+	t.Helper()
+	require.NotEmpty(t, states)
+	assert.Zero(t, p.Status().Failures)
+	for id, s := range states {
+		got, err := p.Call(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, s, got, "call %s", id)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 
 	"github.com/callledger/callledger/domain"
@@ -94,7 +95,7 @@ func (p *Projector) runSession(ctx context.Context) (err error, stepAside, progr
 	from := p.cp.Position
 	p.mu.Unlock()
 
-	err = p.session(sctx, p.liveSource(from), true, false)
+	err = p.session(sctx, p.liveSource(from), true, false, nil)
 
 	p.mu.Lock()
 	p.sessionCancel = nil
@@ -179,11 +180,18 @@ func (p *Projector) Rebuild(ctx context.Context) (RebuildStats, error) {
 		return RebuildStats{}, ErrClosed
 	}
 	started := time.Now()
-	bdb, err := p.openBuild()
-	if err != nil {
+	// The build database opens while the first pages are read and decoded.
+	start := p.startBuild()
+	var bdb *pebble.DB
+	err := p.session(ctx, p.pageSource(eventstore.Start), false, true, func() error {
+		var err error
+		bdb, err = p.openBuild(start)
+		return err
+	})
+	if bdb == nil {
+		p.abandonBuild()
 		return RebuildStats{}, err
 	}
-	err = p.session(ctx, p.pageSource(eventstore.Start), false, true)
 	ferr := p.finishBuild(bdb)
 	cp := p.applied() // the rebuilt checkpoint, or the previous one if the swap failed
 	stats := RebuildStats{
@@ -204,35 +212,43 @@ func (p *Projector) Rebuild(ctx context.Context) (RebuildStats, error) {
 	return stats, nil
 }
 
-// source feeds records into the pipeline, in position order, in slices. It
+// source feeds records into the pipeline, in position order, in runs. It
 // returns when it has sent everything it means to, or with ctx's error.
-type source func(ctx context.Context, out chan<- []eventstore.Record) error
+type source func(ctx context.Context, out chan<- recordRun) error
 
-// send hands a slice of records to the pipeline and notes what was received.
-func (p *Projector) send(ctx context.Context, out chan<- []eventstore.Record, recs []eventstore.Record) error {
-	if len(recs) == 0 {
+// send hands a run of records to the pipeline and notes what was received.
+// The run's page may be reused as soon as it is sent: what is noted is
+// taken from it before.
+func (p *Projector) send(ctx context.Context, out chan<- recordRun, run recordRun) error {
+	n := len(run.recs)
+	if n == 0 {
+		if run.page != nil {
+			run.page.release()
+		}
 		return nil
 	}
+	last := run.recs[n-1].Position
 	select {
-	case out <- recs:
+	case out <- run:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	p.mu.Lock()
-	p.received = recs[len(recs)-1].Position
-	p.pendingEvents += uint64(len(recs))
+	p.received = last
+	p.pendingEvents += uint64(n)
 	p.mu.Unlock()
 	return nil
 }
 
 // readPages sends the log after from, page by page, until a short page, and
 // returns the position of the last record sent.
-func (p *Projector) readPages(ctx context.Context, from eventstore.Position, out chan<- []eventstore.Record) (eventstore.Position, error) {
+func (p *Projector) readPages(ctx context.Context, from eventstore.Position, out chan<- recordRun) (eventstore.Position, error) {
 	for ctx.Err() == nil {
-		page, err := p.store.ReadAll(ctx, from, p.opts.ReadPageEvents)
+		run, err := p.readPage(ctx, from, p.opts.ReadPageEvents)
 		if err != nil {
 			return from, fmt.Errorf("read $all after %s: %w", from, err)
 		}
+		page := run.recs
 		if len(page) > p.opts.ReadPageEvents {
 			return from, fmt.Errorf("read $all after %s: store returned %d records for a limit of %d", from, len(page), p.opts.ReadPageEvents)
 		}
@@ -243,11 +259,12 @@ func (p *Projector) readPages(ctx context.Context, from eventstore.Position, out
 			}
 			prev = page[i].Position
 		}
-		if err := p.send(ctx, out, page); err != nil {
+		full := len(page) == p.opts.ReadPageEvents
+		if err := p.send(ctx, out, run); err != nil {
 			return from, err
 		}
 		from = prev
-		if len(page) < p.opts.ReadPageEvents {
+		if !full {
 			return from, nil
 		}
 	}
@@ -256,7 +273,7 @@ func (p *Projector) readPages(ctx context.Context, from eventstore.Position, out
 
 // pageSource reads the log from `from` to its current end. Rebuild uses it.
 func (p *Projector) pageSource(from eventstore.Position) source {
-	return func(ctx context.Context, out chan<- []eventstore.Record) error {
+	return func(ctx context.Context, out chan<- recordRun) error {
 		_, err := p.readPages(ctx, from, out)
 		return err
 	}
@@ -266,7 +283,7 @@ func (p *Projector) pageSource(from eventstore.Position) source {
 // decode chunks and large batches), then subscribes from where the backlog
 // ended and sends each event as it is committed.
 func (p *Projector) liveSource(from eventstore.Position) source {
-	return func(ctx context.Context, out chan<- []eventstore.Record) error {
+	return func(ctx context.Context, out chan<- recordRun) error {
 		last, err := p.readPages(ctx, from, out)
 		if err != nil {
 			return err
@@ -279,7 +296,7 @@ func (p *Projector) liveSource(from eventstore.Position) source {
 				return fmt.Errorf("subscribe $all: position %s after %s: the store broke its order", rec.Position, last)
 			}
 			last = rec.Position
-			if err := p.send(ctx, out, []eventstore.Record{rec}); err != nil {
+			if err := p.send(ctx, out, recordRun{recs: []eventstore.Record{rec}}); err != nil {
 				return err
 			}
 		}
@@ -306,9 +323,11 @@ type item struct {
 }
 
 // chunk is a run of consecutive records decoded by one worker. The applier
-// takes chunks in order and waits on done.
+// takes chunks in order and waits on done. page, if not nil, holds the
+// records' memory and is released once they are decoded.
 type chunk struct {
 	recs  []eventstore.Record
+	page  *recordPage
 	items []item
 	done  chan struct{}
 }
@@ -348,6 +367,10 @@ func (p *Projector) decodeChunk(c *chunk) {
 		c.items[i] = decodeRecord(&c.recs[i], primed)
 	}
 	c.recs = nil // the raw bytes are no longer needed
+	if c.page != nil {
+		c.page.release()
+		c.page = nil
+	}
 	close(c.done)
 }
 
@@ -357,13 +380,15 @@ func (p *Projector) decodeChunk(c *chunk) {
 // latency of WaitFor; otherwise it commits only full batches and the last.
 //
 // fresh says the database was emptied just before (Rebuild), so that calls
-// not seen yet need not be looked up.
-func (p *Projector) session(ctx context.Context, src source, live, fresh bool) error {
+// not seen yet need not be looked up. prepare, if not nil, runs while the
+// source, chunker and decoders start, and the applier starts after it; if
+// it fails, the session ends with its error.
+func (p *Projector) session(ctx context.Context, src source, live, fresh bool, prepare func() error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p.cache.reset(fresh) // a previous session may have ended mid-batch
 
-	pages := make(chan []eventstore.Record, 4)
+	pages := make(chan recordRun, 4)
 	work := make(chan *chunk, p.opts.ChunksInFlightMax)
 	ordered := make(chan *chunk, p.opts.ChunksInFlightMax)
 	var wg sync.WaitGroup
@@ -388,7 +413,13 @@ func (p *Projector) session(ctx context.Context, src source, live, fresh bool) e
 	if fresh {
 		eventsMax *= buildBatchEventsFactor
 	}
-	err := p.apply(ctx, ordered, live, eventsMax)
+	var err error
+	if prepare != nil {
+		err = prepare()
+	}
+	if err == nil {
+		err = p.apply(ctx, ordered, live, eventsMax)
+	}
 	cancel()
 	wg.Wait()
 	p.mu.Lock()
@@ -404,45 +435,60 @@ func (p *Projector) session(ctx context.Context, src source, live, fresh bool) e
 // buildBatchEventsFactor multiplies BatchEventsMax for a rebuild's batches.
 const buildBatchEventsFactor = 16
 
-// chunk cuts the source's slices into chunks of at most ChunkEventsMax
-// records, merging slices that are already waiting (live events arrive one
-// by one), and hands each chunk to the workers and, in order, to the applier.
-func (p *Projector) chunk(ctx context.Context, in <-chan []eventstore.Record, work, ordered chan<- *chunk) {
+// chunk cuts the source's runs into chunks of at most ChunkEventsMax
+// records and hands each chunk to the workers and, in order, to the
+// applier. Runs that own their records (live events arrive one by one) are
+// merged while more are waiting; a run held in a page is cut up on its own,
+// each chunk holding the page until its records are decoded.
+func (p *Projector) chunk(ctx context.Context, in <-chan recordRun, work, ordered chan<- *chunk) {
 	defer close(ordered)
 	defer close(work)
 	max := p.opts.ChunkEventsMax
-	var pending []eventstore.Record
+	var pending, next recordRun // next: a paged run met while merging
 	open := true
-	for open || len(pending) > 0 {
-		if len(pending) == 0 {
-			select {
-			case recs, ok := <-in:
-				if !ok {
+	for open || len(pending.recs) > 0 || len(next.recs) > 0 {
+		if len(pending.recs) == 0 {
+			if len(next.recs) > 0 {
+				pending, next = next, recordRun{}
+			} else {
+				select {
+				case run, ok := <-in:
+					if !ok {
+						return
+					}
+					pending = run
+				case <-ctx.Done():
 					return
 				}
-				pending = recs
-			case <-ctx.Done():
-				return
 			}
 		}
 	fill:
-		for open && len(pending) < max {
+		for open && pending.page == nil && len(next.recs) == 0 && len(pending.recs) < max {
 			select {
-			case recs, ok := <-in:
-				if !ok {
+			case run, ok := <-in:
+				switch {
+				case !ok:
 					open = false
-					break fill
+				case run.page != nil:
+					next = run
+				default:
+					pending.recs = append(pending.recs, run.recs...)
 				}
-				pending = append(pending, recs...)
 			default:
 				break fill
 			}
 		}
-		n := min(max, len(pending))
-		c := &chunk{recs: pending[:n:n], done: make(chan struct{})}
-		pending = pending[n:]
-		if len(pending) == 0 {
-			pending = nil
+		n := min(max, len(pending.recs))
+		c := &chunk{recs: pending.recs[:n:n], page: pending.page, done: make(chan struct{})}
+		if c.page != nil {
+			c.page.hold()
+		}
+		pending.recs = pending.recs[n:]
+		if len(pending.recs) == 0 {
+			if pending.page != nil {
+				pending.page.release() // the chunker's hold: the page is cut up
+			}
+			pending = recordRun{}
 		}
 		select {
 		case work <- c:
@@ -550,7 +596,7 @@ func (p *Projector) applyItem(b *batch, it *item) error {
 		b.cp.EventsSkipped++
 		return nil
 	}
-	if err := domain.CheckEvolve(e.state, it.env); err != nil {
+	if err := domain.CheckEvolveInPlace(&e.state, it.env); err != nil {
 		// A broken invariant (say, an answer of a terminal call). Evolve
 		// folds such an event as best it can, as every reader of the stream
 		// does, so the call view keeps agreeing with the write side; the
@@ -572,16 +618,19 @@ func (p *Projector) applyItem(b *batch, it *item) error {
 	return nil
 }
 
-// evolve folds env into *s with domain.Evolve and turns its panic (a broken
-// invariant: an event the state cannot take) into an error, so that one bad
-// event cannot kill the runner; *s is then left as it was.
+// evolve folds env into *s with domain.EvolveInPlace and turns its panic (a
+// broken invariant: an event the state cannot take) into an error, so that
+// one bad event cannot kill the runner; *s is then left as it was, restored
+// from a copy taken before (EvolveInPlace writes no memory *s points to).
 func evolve(s *domain.State, env domain.Envelope) (err error) {
+	before := *s
 	defer func() {
 		if r := recover(); r != nil {
+			*s = before
 			err = fmt.Errorf("evolve %s: %v", env.Event.EventType(), r)
 		}
 	}()
-	*s = domain.Evolve(*s, env)
+	domain.EvolveInPlace(s, env)
 	return nil
 }
 

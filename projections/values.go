@@ -36,8 +36,6 @@ type callEncoder struct {
 	buf []byte
 }
 
-func newCallEncoder() *callEncoder { return &callEncoder{} }
-
 // encode returns the call view value of s, written by appendCallView.
 func (e *callEncoder) encode(s *domain.State) ([]byte, error) {
 	b, err := appendCallView(e.buf[:0], s)

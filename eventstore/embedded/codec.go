@@ -181,27 +181,28 @@ func checksum(b []byte) uint32 {
 }
 
 // decoder turns stored record values into Records. It interns stream ids and
-// type names, which repeat across a read, to save allocations; it is used by
-// one read at a time.
+// type names, which repeat across a read, in strings (which saves
+// allocations), and carves payloads from payloads when set (a
+// ReadAllPage), or else gives each record its own; it is used by one read
+// at a time.
 type decoder struct {
-	strings map[string]string
+	strings  *eventstore.Page
+	payloads *eventstore.Page
 }
 
-// internedMax bounds the decoder's memory on reads over many streams.
-const internedMax = 4096
+// plainDecoder returns a decoder for a read whose records are the caller's
+// to keep, each payload in an allocation of its own.
+func plainDecoder() decoder { return decoder{strings: new(eventstore.Page)} }
 
-func (d *decoder) intern(b []byte) string {
-	if s, ok := d.strings[string(b)]; ok {
-		return s
+// pageDecoder returns a decoder that reads into page's memory.
+func pageDecoder(page *eventstore.Page) decoder { return decoder{strings: page, payloads: page} }
+
+// payload returns n bytes for a record's payloads.
+func (d *decoder) payload(n int) []byte {
+	if d.payloads != nil {
+		return d.payloads.Alloc(n)
 	}
-	s := string(b)
-	if d.strings == nil {
-		d.strings = make(map[string]string)
-	}
-	if len(d.strings) < internedMax {
-		d.strings[s] = s
-	}
-	return s
+	return make([]byte, n)
 }
 
 // decode decodes the record value v stored at position pos. It copies what
@@ -272,11 +273,11 @@ func (d *decoder) decode(pos uint64, v []byte) (eventstore.Record, error) {
 	if len(data)+len(metadata) > math.MaxInt32 {
 		return fail("oversized payload")
 	}
-	r.StreamID = d.intern(stream)
-	r.Type = d.intern(typ)
+	r.StreamID = d.strings.Intern(stream)
+	r.Type = d.strings.Intern(typ)
 	// One allocation holds both payloads; each slice is capped so that an
 	// append by the caller to one cannot overwrite the other.
-	buf := make([]byte, len(data)+len(metadata))
+	buf := d.payload(len(data) + len(metadata))
 	copy(buf, data)
 	copy(buf[len(data):], metadata)
 	r.Data = buf[:len(data):len(data)]

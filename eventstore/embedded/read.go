@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -71,7 +72,7 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 
 	durable := s.head.Load().position
 	var recs []eventstore.Record
-	var dec decoder
+	dec := plainDecoder()
 	key := make([]byte, 0, eventKeyLen)
 	for ok := index.First(); ok && (limit <= 0 || len(recs) < limit); ok = index.Next() {
 		if len(recs)%ctxCheckEvery == 0 {
@@ -148,17 +149,44 @@ func (s *Store) streamExists(stream string, durable uint64) (bool, error) {
 // ReadAll returns up to limit events after position after, in position
 // order; see eventstore.Store.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Record, error) {
+	dec := plainDecoder()
+	recs, err := s.readAllLocked(ctx, after, limit, &dec, nil)
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+var _ eventstore.PageReader = (*Store)(nil)
+
+// ReadAllPage reads like ReadAll into page's reusable memory; see
+// eventstore.PageReader.
+func (s *Store) ReadAllPage(ctx context.Context, after eventstore.Position, limit int, page *eventstore.Page) error {
+	page.Reset()
+	dec := pageDecoder(page)
+	recs, err := s.readAllLocked(ctx, after, limit, &dec, page.Records)
+	if err != nil {
+		clear(recs)
+		recs = recs[:0]
+	}
+	page.Records = recs
+	return err
+}
+
+// readAllLocked is ReadAll and ReadAllPage: it takes the store's lock and
+// appends the records, decoded by dec, to recs.
+func (s *Store) readAllLocked(ctx context.Context, after eventstore.Position, limit int, dec *decoder, recs []eventstore.Record) ([]eventstore.Record, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("read $all after %s: %w", after, err)
+		return recs, fmt.Errorf("read $all after %s: %w", after, err)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return nil, fmt.Errorf("read $all after %s: %w", after, eventstore.ErrClosed)
+		return recs, fmt.Errorf("read $all after %s: %w", after, eventstore.ErrClosed)
 	}
-	recs, err := s.readAll(ctx, after, limit)
+	recs, err := s.readAll(ctx, after, limit, dec, recs)
 	if err != nil {
-		return nil, fmt.Errorf("read $all after %s: %w", after, err)
+		return recs, fmt.Errorf("read $all after %s: %w", after, err)
 	}
 	return recs, nil
 }
@@ -177,19 +205,21 @@ func firstPositionAfter(p eventstore.Position) (uint64, bool) {
 	return p.Commit + 1, true
 }
 
-func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Record, error) {
+// readAll appends to recs up to limit events after position after, decoded
+// by dec. On an error, recs holds what was read before it.
+func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit int, dec *decoder, recs []eventstore.Record) ([]eventstore.Record, error) {
 	// Read only what is durable: see Store.head.
 	durable := s.head.Load().position
 	first, ok := firstPositionAfter(after)
 	if !ok || first > durable {
-		return nil, nil
+		return recs, nil
 	}
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
 		LowerBound: eventKey(nil, first),
 		UpperBound: eventKey(nil, durable+1),
 	})
 	if err != nil {
-		return nil, err
+		return recs, err
 	}
 	defer it.Close()
 
@@ -201,33 +231,33 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 	if limit > 0 && limit < capacity {
 		capacity = limit
 	}
-	recs := make([]eventstore.Record, 0, capacity)
+	recs = slices.Grow(recs, capacity)
 	// Positions are not checked for gaps here: a deleted event shows as a
 	// break in both hash chains, which is what verify tools report, and
 	// reading past it lets them name the first broken position.
-	var dec decoder
-	for ok := it.First(); ok && (limit <= 0 || len(recs) < limit); ok = it.Next() {
-		if len(recs)%ctxCheckEvery == 0 {
+	n := len(recs)
+	for ok := it.First(); ok && (limit <= 0 || len(recs)-n < limit); ok = it.Next() {
+		if (len(recs)-n)%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return recs, err
 			}
 		}
 		pos, err := parseEventKey(it.Key())
 		if err != nil {
-			return nil, err
+			return recs, err
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return nil, err
+			return recs, err
 		}
 		r, err := dec.decode(pos, v)
 		if err != nil {
-			return nil, err
+			return recs, err
 		}
 		recs = append(recs, r)
 	}
 	if err := it.Error(); err != nil {
-		return nil, err
+		return recs, err
 	}
 	return recs, nil
 }
