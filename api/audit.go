@@ -110,7 +110,7 @@ func decodeRecord(rec *eventstore.Record) (domain.Envelope, error) {
 
 // callEvents serves GET /v1/calls/{id}/events.
 func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
-	id, err := ParseCallID(chi.URLParam(r, "id"))
+	id, err := pathCallID(r)
 	if err != nil {
 		s.writeError(w, r, s.plainError, err)
 		return

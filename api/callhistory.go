@@ -53,12 +53,7 @@ func (s *Server) callHistoryGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) callHistoryPatch(w http.ResponseWriter, r *http.Request) {
-	id, err := ParseCallID(chi.URLParam(r, "id"))
-	if err != nil {
-		s.writeError(w, r, s.callHistoryError, err)
-		return
-	}
-	body, err := ReadBody(r)
+	id, body, err := readCallWrite(r)
 	if err != nil {
 		s.writeError(w, r, s.callHistoryError, err)
 		return
@@ -72,7 +67,7 @@ func (s *Server) callHistoryPatch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) callHistoryDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := ParseCallID(chi.URLParam(r, "id"))
+	id, err := pathCallID(r)
 	if err != nil {
 		s.writeError(w, r, s.callHistoryError, err)
 		return

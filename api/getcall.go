@@ -33,3 +33,14 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, callID func(*
 
 // pathCallID is the call id of the route's {id} parameter.
 func pathCallID(r *http.Request) (uuid.UUID, error) { return ParseCallID(chi.URLParam(r, "id")) }
+
+// readCallWrite reads what every write to one call starts with: the call
+// id of the path (a bad one is a 404) and the request body.
+func readCallWrite(r *http.Request) (uuid.UUID, []byte, error) {
+	id, err := pathCallID(r)
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	body, err := ReadBody(r)
+	return id, body, err
+}

@@ -240,12 +240,7 @@ func (s *Server) getVoiceCall(w http.ResponseWriter, r *http.Request) {
 // (409) a call whose provider is not Vonage, or whose provider id is not the
 // sourceId sent.
 func (s *Server) updateVoiceCall(w http.ResponseWriter, r *http.Request) {
-	id, err := ParseCallID(chi.URLParam(r, "id"))
-	if err != nil {
-		s.writeError(w, r, s.voiceCallError, err)
-		return
-	}
-	body, err := ReadBody(r)
+	id, body, err := readCallWrite(r)
 	if err != nil {
 		s.writeError(w, r, s.voiceCallError, err)
 		return
