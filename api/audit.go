@@ -241,7 +241,7 @@ func (s *Server) callAt(ctx context.Context, id uuid.UUID, t TimeTravel) (domain
 			if !t.AsOf.IsZero() && env.Metadata.Time.After(t.AsOf) {
 				return existedThen(state, id)
 			}
-			state = domain.Evolve(state, env)
+			domain.EvolveInPlace(&state, env)
 		}
 		if len(recs) < AuditPageEventsMax {
 			if last, _ := state.Revision(); t.HasRevision && last < t.Revision {

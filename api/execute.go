@@ -127,7 +127,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			return WriteResult{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
 		for _, e := range events {
-			state = domain.Evolve(state, domain.Envelope{Event: e, Metadata: meta})
+			domain.EvolveInPlace(&state, domain.Envelope{Event: e, Metadata: meta})
 		}
 		s.marks.mark(p.Account, res.Position)
 		return WriteResult{State: state, Appended: len(events), Position: res.Position}, nil
@@ -155,7 +155,7 @@ func (s *Server) LoadCall(ctx context.Context, callID uuid.UUID) (domain.State, 
 		if err != nil {
 			return domain.State{}, err
 		}
-		state = domain.Evolve(state, env)
+		domain.EvolveInPlace(&state, env)
 	}
 	return state, nil
 }

@@ -275,7 +275,7 @@ func decideInOrder(cmds ...domain.Command) Decider {
 			// Each command decides on the call as the earlier ones leave it,
 			// as one append.
 			for _, e := range events {
-				st = domain.Evolve(st, domain.Envelope{Event: e})
+				domain.EvolveInPlace(&st, domain.Envelope{Event: e})
 			}
 			all = append(all, events...)
 		}

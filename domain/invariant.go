@@ -142,9 +142,9 @@ func Fold(history []Envelope) (State, error) {
 	var first error
 	for _, e := range history {
 		if first == nil {
-			first = CheckEvolve(s, e)
+			first = CheckEvolveInPlace(&s, e)
 		}
-		s = Evolve(s, e)
+		EvolveInPlace(&s, e)
 	}
 	return s, first
 }

@@ -132,7 +132,7 @@ type plan struct {
 
 func (p *plan) emit(e Event) {
 	p.events = append(p.events, e)
-	p.s = Evolve(p.s, Envelope{Event: e})
+	EvolveInPlace(&p.s, Envelope{Event: e})
 }
 
 // normalizeUpsert puts times in UTC, the provider in its canonical
