@@ -36,26 +36,15 @@ func ReadBody(r *http.Request) ([]byte, error) {
 
 // readAll reads body to its end. A body that announces its length
 // (Content-Length, already checked against the cap) is read into one
-// buffer of that size, rather than one grown from 512 bytes by doubling.
+// buffer of that size (and the MinRead that bytes.Buffer keeps free),
+// rather than one grown from 512 bytes by doubling.
 func readAll(body io.Reader, length int64) ([]byte, error) {
 	if length <= 0 {
 		return io.ReadAll(body)
 	}
-	b := make([]byte, 0, length+1) // +1: the read that sees EOF needs room
-	for {
-		n, err := body.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) { // longer than announced: let ReadAll go on
-			rest, err := io.ReadAll(body)
-			return append(b, rest...), err
-		}
-	}
+	buf := bytes.NewBuffer(make([]byte, 0, length+bytes.MinRead))
+	_, err := buf.ReadFrom(body)
+	return buf.Bytes(), err
 }
 
 // DecodeJSON decodes a JSON object body into dst. Unknown fields are
