@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -74,8 +73,7 @@ func parseGroupBy(s string) ([]string, error) {
 // runBilling catches the read models up with the log, sums the billing
 // totals and prints them.
 func runBilling(ctx context.Context, args []string, env Env) (err error) {
-	fs := flag.NewFlagSet("billing", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	fs := newFlagSet("billing", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
 	from := fs.String("from", "", "first UTC day or instant included (calls count on their start time); empty: from the beginning")
@@ -84,11 +82,8 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 	format := fs.String("format", "table", "output format: table, csv or json")
 	scale := fs.Int("scale", -1, "round totals to this many decimal places (half away from zero); default: exact, no rounding")
 	account := fs.String("account", "", "only this account's calls")
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	opts := billingOptions{format: *format, scale: *scale, account: *account}
 	if opts.from, err = parseBillingTime("from", *from); err != nil {

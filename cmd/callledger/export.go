@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,16 +23,12 @@ func addExport(table map[string]command) {
 // export goes to a temporary file beside it, synced and renamed at the end,
 // so an interrupted export leaves no partial archive behind.
 func runExport(ctx context.Context, args []string, env Env) (err error) {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	fs := newFlagSet("export", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
 	out := fs.String("out", "", "file to write (default: stdout); written whole or not at all")
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	store, err := openToolStore(ctx, cfg, env, true)
 	if err != nil {

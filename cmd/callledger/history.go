@@ -54,8 +54,7 @@ type fieldChange struct {
 
 // runHistory prints the timeline of one call, folded from its stream.
 func runHistory(ctx context.Context, args []string, env Env) (err error) {
-	fs := flag.NewFlagSet("history", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	fs := newFlagSet("history", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
 	fs.Usage = func() {

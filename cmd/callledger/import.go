@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,16 +35,12 @@ func addImport(table map[string]command) {
 // which must be empty; an interrupted import then leaves a partial log,
 // which a second import refuses as not empty.
 func runImport(ctx context.Context, args []string, env Env) (err error) {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	fs := newFlagSet("import", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
 	in := fs.String("in", "", "export file to read (default: stdin)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	var r io.Reader = env.Stdin
 	if *in != "" {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"sync"
 	"time"
@@ -53,15 +52,11 @@ func storeTotal(ctx context.Context, store eventstore.Store) uint64 {
 // models are never half-written, only behind; the next replay (or serve)
 // goes on from there.
 func runReplay(ctx context.Context, args []string, env Env) (err error) {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	fs := newFlagSet("replay", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	store, err := openToolStore(ctx, cfg, env, true)
 	if err != nil {

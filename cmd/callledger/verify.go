@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 
 	"github.com/callledger/callledger/eventstore"
@@ -23,15 +22,11 @@ func addVerify(table map[string]command) {
 // runVerify walks the whole log with eventstore.Verify and prints "ok" with
 // the counts and the head hash, or the first problem.
 func runVerify(ctx context.Context, args []string, env Env) (err error) {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	fs := newFlagSet("verify", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	store, err := openToolStore(ctx, cfg, env, true)
 	if err != nil {
