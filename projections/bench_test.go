@@ -94,16 +94,24 @@ func BenchmarkProjection(b *testing.B) {
 	// alternating the two in each iteration, so that both see the same load.
 	b.Run("rebuild-vs-decode", func(b *testing.B) {
 		var decodeWall, rebuildWall, decodeCPU, rebuildCPU time.Duration
+		var decodeAlloc, rebuildAlloc, decodeGCs, rebuildGCs uint64
 		for b.Loop() {
+			a0, g0 := heapAllocsAndGCs()
 			c0, t0 := processCPU(b), time.Now()
 			decodeParallel(recs, runtime.GOMAXPROCS(0))
 			c1, t1 := processCPU(b), time.Now()
+			a1, g1 := heapAllocsAndGCs()
 			rebuild(b, p, len(recs))
 			c2, t2 := processCPU(b), time.Now()
+			a2, g2 := heapAllocsAndGCs()
 			decodeWall += t1.Sub(t0)
 			rebuildWall += t2.Sub(t1)
 			decodeCPU += c1 - c0
 			rebuildCPU += c2 - c1
+			decodeAlloc += a1 - a0
+			rebuildAlloc += a2 - a1
+			decodeGCs += g1 - g0
+			rebuildGCs += g2 - g1
 		}
 		events := float64(len(recs) * b.N)
 		b.ReportMetric(events/decodeWall.Seconds(), "decode-events/s")
@@ -111,6 +119,12 @@ func BenchmarkProjection(b *testing.B) {
 		b.ReportMetric(decodeWall.Seconds()/rebuildWall.Seconds(), "ratio")
 		b.ReportMetric(decodeCPU.Seconds()/rebuildCPU.Seconds(), "cpu-ratio")
 		b.ReportMetric(float64(rebuildCPU.Nanoseconds())/events, "rebuild-cpu-ns/event")
+		// Allocation and GC cycles do not depend on the machine's load:
+		// they show what the rebuild costs the collector beyond decoding.
+		b.ReportMetric(float64(decodeAlloc)/events, "decode-B/event")
+		b.ReportMetric(float64(rebuildAlloc)/events, "rebuild-B/event")
+		b.ReportMetric(float64(decodeGCs)/float64(b.N), "decode-GCs/op")
+		b.ReportMetric(float64(rebuildGCs)/float64(b.N), "rebuild-GCs/op")
 	})
 
 	b.Run("billing", func(b *testing.B) {
@@ -193,6 +207,14 @@ func decodeParallel(recs []eventstore.Record, workers int) {
 		})
 	}
 	wg.Wait()
+}
+
+// heapAllocsAndGCs returns the bytes allocated on the heap and the GC
+// cycles completed since the process started.
+func heapAllocsAndGCs() (allocated, cycles uint64) {
+	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(sample)
+	return sample[0].Value.Uint64(), sample[1].Value.Uint64()
 }
 
 // liveHeap is the heap the last GC found live.

@@ -37,8 +37,10 @@ type callEntry struct {
 type callCache struct {
 	max     int
 	entries map[uuid.UUID]*callEntry
-	// spare holds evicted entries for reuse (at most max/4), so that a
-	// rebuild does not allocate a State for every call it meets.
+	// spare holds evicted entries, and those of the previous session, for
+	// reuse (at most max), so that neither a rebuild nor a live session
+	// allocates a State for every call it meets: a rebuild's States were a
+	// third of the garbage it made beyond decoding.
 	spare []*callEntry
 	// totals holds, during a fresh session, the billing totals written so
 	// far (at most billingCachedMax), so that commits do not read them back;
@@ -57,6 +59,9 @@ func newCallCache(max int) *callCache {
 // reset empties the cache for a new session; fresh says whether the
 // database is empty at its start.
 func (c *callCache) reset(fresh bool) {
+	for _, e := range c.entries {
+		c.recycle(e)
+	}
 	clear(c.entries)
 	c.fresh = fresh
 	c.evicted.clear()
@@ -110,15 +115,23 @@ func (c *callCache) trim() {
 			if c.fresh {
 				c.evicted.add(id)
 			}
-			if len(c.spare) < c.max/4 {
-				c.spare = append(c.spare, e)
-			}
+			c.recycle(e)
 		}
 	}
 }
 
-// newEntry returns an empty entry for id, reusing an evicted one if any.
-// Evicted entries are clean, so nothing else refers to them.
+// recycle keeps an entry that left the cache for newEntry, while spare
+// holds fewer than max. Nothing else may refer to it: an evicted entry is
+// clean, so no batch holds it, and reset runs between sessions.
+// It is zeroed at once, so that it keeps no call's memory alive.
+func (c *callCache) recycle(e *callEntry) {
+	if len(c.spare) < c.max {
+		*e = callEntry{}
+		c.spare = append(c.spare, e)
+	}
+}
+
+// newEntry returns an empty entry for id, reusing a recycled one if any.
 func (c *callCache) newEntry(id uuid.UUID) *callEntry {
 	n := len(c.spare)
 	if n == 0 {
@@ -127,7 +140,7 @@ func (c *callCache) newEntry(id uuid.UUID) *callEntry {
 	e := c.spare[n-1]
 	c.spare[n-1] = nil
 	c.spare = c.spare[:n-1]
-	*e = callEntry{id: id}
+	e.id = id // recycle zeroed it
 	return e
 }
 

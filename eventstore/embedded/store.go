@@ -11,6 +11,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 
 	"github.com/callledger/callledger/eventstore"
 )
@@ -101,8 +102,21 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	// Bloom filters let the idempotency check's lookups of new event ids,
 	// which almost always miss, skip most tables.
+	//
+	// The log is mostly scanned (rebuilds, subscriptions catching up,
+	// export, verify), and a scan of a log larger than the block cache pays
+	// for every block it loads: a read, a decompression, a cache insert.
+	// 32 KiB blocks instead of Pebble's 4 KiB cut the cost of reading $all
+	// from tables by about a third (0.75 → 0.5 µs an event); a cold point
+	// read decompresses more, but appends check heads in the head cache and
+	// new ids in the key filter, and recent streams sit in the memtable and
+	// the block cache. MinLZ (Pebble's "fastest" profile on amd64) inflates
+	// faster than Snappy at about the same size. Both apply to tables
+	// written from now on; older tables stay readable as they are.
 	for i := range popts.Levels {
 		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		popts.Levels[i].BlockSize = 32 << 10
+		popts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.FastestCompression }
 	}
 	if opts.BlockCacheSize > 0 {
 		cache := pebble.NewCache(opts.BlockCacheSize)
