@@ -243,8 +243,13 @@ const CurrentSchemaVersion = 2
 // domain does not know: a newer writer, or a corrupt log.
 var ErrUnknownEventType = errors.New("unknown event type")
 
-// MarshalEvent encodes an event's data as stored.
+// MarshalEvent encodes an event's data as stored: by hand for the events
+// every upsert writes (see appendEvent), by json.Marshal otherwise, the
+// bytes alike.
 func MarshalEvent(e Event) ([]byte, error) {
+	if b, ok := appendEvent(make([]byte, 0, 256), e); ok {
+		return b, nil
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s: %w", e.EventType(), err)
