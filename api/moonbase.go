@@ -64,7 +64,7 @@ func (s *Server) moonbaseWrite(mode domain.UpsertMode, status int) http.HandlerF
 			return
 		}
 		SetETag(w, res.State)
-		s.writeJSON(w, r, status, moonbaseCallOf(res.State.Call))
+		s.writeMoonbaseCall(w, r, status, &res.State.Call)
 	}
 }
 

@@ -2,7 +2,6 @@ package domain
 
 import (
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -257,13 +256,4 @@ func (g *eventGen) callUpserted() CallUpserted {
 		e.Quality = &Quality{SIPResultCode: g.maybeString()}
 	}
 	return e
-}
-
-func TestAppendUUIDIsString(t *testing.T) {
-	g := &eventGen{r: rand.New(rand.NewPCG(2, 3))}
-	for range 100 {
-		id := g.uuid()
-		var text [36]byte
-		assert.Equal(t, id.String(), string(appendUUID(nil, &text, id)), fmt.Sprint(id[:]))
-	}
 }
