@@ -249,7 +249,7 @@ var ErrUnknownEventType = errors.New("unknown event type")
 // every upsert writes (see appendEvent), by json.Marshal otherwise, the
 // bytes alike.
 func MarshalEvent(e Event) ([]byte, error) {
-	if b, ok := appendEvent(make([]byte, 0, 256), e); ok {
+	if b, ok := appendEvent(nil, e); ok {
 		return b, nil
 	}
 	b, err := json.Marshal(e)

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/callledger/callledger/internal/jsonwrite"
@@ -17,7 +18,7 @@ import (
 // would (a time json.Marshal refuses, provider metadata to escape): the
 // caller then uses json.Marshal.
 func appendEvent(dst []byte, e Event) (b []byte, ok bool) {
-	w := eventWriter{jsonwrite.Writer{B: dst}}
+	w := eventWriter{jsonwrite.Writer{B: slices.Grow(dst, eventSizeHint(e))}}
 	switch e := e.(type) {
 	case CallUpserted:
 		w.callUpserted(&e)
@@ -94,6 +95,26 @@ func WriteRecordingsJSON(w *jsonwrite.Writer, recordings []Recording) {
 		w.String("url", r.URL)
 		w.Close()
 	})
+}
+
+// eventSizeHint is about the length of e's JSON, or a little more, so
+// that writing it does not grow the buffer (an allocation and a copy each
+// time, which cost as much as writing the event).
+func eventSizeHint(e Event) int {
+	u, ok := e.(CallUpserted)
+	if !ok {
+		return 192 // the lifecycle events
+	}
+	n := 320 + 160*len(u.Participants) + len(u.ProviderMetadata)
+	for _, r := range u.Recordings {
+		n += 64 + len(r.ContentType) + len(r.ProviderID) + len(r.URL)
+	}
+	if u.Transcript != nil {
+		for _, c := range u.Transcript.Cues {
+			n += 96 + len(c.Speaker) + len(c.Text)
+		}
+	}
+	return n
 }
 
 // transcript writes {"cues": [...]}; nil cues are null, as json.Marshal
