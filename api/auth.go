@@ -161,10 +161,16 @@ type Principal struct {
 type principalKey struct{}
 
 // PrincipalFrom returns the authenticated principal of a request's context,
-// set by the auth middleware of every surface. ok is false outside them.
+// set by the auth middleware of every surface (in the request's scope) or
+// by WithPrincipal. ok is false outside them.
 func PrincipalFrom(ctx context.Context) (p Principal, ok bool) {
-	p, ok = ctx.Value(principalKey{}).(Principal)
-	return p, ok
+	if p, ok = ctx.Value(principalKey{}).(Principal); ok {
+		return p, true
+	}
+	if sc := scopeFrom(ctx); sc != nil && sc.authenticated {
+		return sc.principal, true
+	}
+	return Principal{}, false
 }
 
 // AccountFrom returns the authenticated account of a request's context, or ""
@@ -196,7 +202,7 @@ func (s *Server) bearerAuth(render ErrorRenderer) func(http.Handler) http.Handle
 				s.writeError(w, r, render, &FieldError{Err: ErrUnauthorized, Field: "Authorization", Message: "missing or unknown API key (send Authorization: Bearer <token>)"})
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+			next.ServeHTTP(w, withPrincipal(r, p))
 		})
 	}
 }
@@ -220,7 +226,7 @@ func (s *Server) BasicAuth(render ErrorRenderer) func(http.Handler) http.Handler
 				s.writeError(w, r, render, &FieldError{Err: ErrUnauthorized, Field: "Authorization", Message: "missing or unknown credentials (HTTP Basic: AccountSid and API token)"})
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+			next.ServeHTTP(w, withPrincipal(r, p))
 		})
 	}
 }

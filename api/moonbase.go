@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,7 +63,7 @@ func (s *Server) moonbaseWrite(mode domain.UpsertMode, status int) http.HandlerF
 			return
 		}
 		SetETag(w, res.State)
-		s.writeJSON(w, r, status, moonbaseCallOf(res.State.Call))
+		s.writeMoonbaseCall(w, r, status, &res.State.Call)
 	}
 }
 
@@ -215,19 +214,19 @@ func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.Upse
 	}
 	cmd.Participants = make([]domain.ParticipantSpec, 0, len(p.Participants))
 	for i, pp := range p.Participants {
-		field := fmt.Sprintf("participants[%d]", i)
+		field := domain.ListField{List: "participants", I: i}
 		if pp.Phone == nil {
-			return domain.UpsertCall{}, Malformed(field+".phone", "is required")
+			return domain.UpsertCall{}, Malformed(field.Sub("phone"), "is required")
 		}
 		if pp.Role == nil {
-			return domain.UpsertCall{}, Malformed(field+".role", "is required")
+			return domain.UpsertCall{}, Malformed(field.Sub("role"), "is required")
 		}
 		role := domain.Role(*pp.Role)
 		if role != domain.RoleCaller && role != domain.RoleCallee && role != domain.RoleOther {
-			return domain.UpsertCall{}, Invalid(field+".role", "%q is not one of caller, callee, other", truncate(*pp.Role, 32))
+			return domain.UpsertCall{}, Invalid(field.Sub("role"), "%q is not one of caller, callee, other", truncate(*pp.Role, 32))
 		}
-		if err := CheckE164(field+".phone", *pp.Phone); err != nil {
-			return domain.UpsertCall{}, err
+		if !domain.ValidE164(*pp.Phone) {
+			return domain.UpsertCall{}, CheckE164(field.Sub("phone"), *pp.Phone)
 		}
 		cmd.Participants = append(cmd.Participants, domain.ParticipantSpec{Role: role, Phone: *pp.Phone})
 	}
@@ -238,14 +237,14 @@ func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.Upse
 		cmd.ProviderMetadata = p.ProviderMetadata
 	}
 	for i, rp := range p.Recordings {
-		field := fmt.Sprintf("recordings[%d]", i)
+		field := domain.ListField{List: "recordings", I: i}
 		switch {
 		case rp.ContentType == nil:
-			return domain.UpsertCall{}, Malformed(field+".content_type", "is required")
+			return domain.UpsertCall{}, Malformed(field.Sub("content_type"), "is required")
 		case rp.ProviderID == nil:
-			return domain.UpsertCall{}, Malformed(field+".provider_id", "is required")
+			return domain.UpsertCall{}, Malformed(field.Sub("provider_id"), "is required")
 		case rp.URL == nil:
-			return domain.UpsertCall{}, Malformed(field+".url", "is required")
+			return domain.UpsertCall{}, Malformed(field.Sub("url"), "is required")
 		}
 		cmd.Recordings = append(cmd.Recordings, domain.Recording{ContentType: *rp.ContentType, ProviderID: *rp.ProviderID, URL: *rp.URL})
 	}
@@ -255,20 +254,20 @@ func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.Upse
 		}
 		t := domain.Transcript{Cues: make([]domain.TranscriptCue, 0, len(p.Transcript.Cues))}
 		for i, c := range p.Transcript.Cues {
-			field := fmt.Sprintf("transcript.cues[%d]", i)
-			from, err := parseSeconds(field+".from", c.From)
+			field := domain.ListField{List: "transcript.cues", I: i}
+			from, err := parseSeconds(field, "from", c.From)
 			if err != nil {
 				return domain.UpsertCall{}, err
 			}
-			to, err := parseSeconds(field+".to", c.To)
+			to, err := parseSeconds(field, "to", c.To)
 			if err != nil {
 				return domain.UpsertCall{}, err
 			}
 			if c.Speaker == nil {
-				return domain.UpsertCall{}, Malformed(field+".speaker", "is required")
+				return domain.UpsertCall{}, Malformed(field.Sub("speaker"), "is required")
 			}
 			if c.Text == nil {
-				return domain.UpsertCall{}, Malformed(field+".text", "is required")
+				return domain.UpsertCall{}, Malformed(field.Sub("text"), "is required")
 			}
 			t.Cues = append(t.Cues, domain.TranscriptCue{From: from, To: to, Speaker: *c.Speaker, Text: *c.Text})
 		}
@@ -289,25 +288,26 @@ func parseOptTime(field string, s *string) (*time.Time, error) {
 	return &t, nil
 }
 
-// parseSeconds reads a transcript offset: a JSON number (as the Moonbase SDK
-// sends it) or a string holding a decimal, kept exactly as written.
-func parseSeconds(field string, raw json.RawMessage) (domain.Decimal, error) {
+// parseSeconds reads a transcript offset, the field name of cue: a JSON
+// number (as the Moonbase SDK sends it) or a string holding a decimal, kept
+// exactly as written.
+func parseSeconds(cue domain.ListField, name string, raw json.RawMessage) (domain.Decimal, error) {
 	if isNullJSON(raw) {
-		return domain.Decimal{}, Malformed(field, "is required")
+		return domain.Decimal{}, Malformed(cue.Sub(name), "is required")
 	}
 	text := strings.TrimSpace(string(raw))
 	if strings.HasPrefix(text, `"`) {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return domain.Decimal{}, Malformed(field, "must be a number")
+			return domain.Decimal{}, Malformed(cue.Sub(name), "must be a number")
 		}
 		text = s
 	} else if !json.Valid(raw) || strings.ContainsAny(text[:1], "[{tfn") {
-		return domain.Decimal{}, Malformed(field, "must be a number")
+		return domain.Decimal{}, Malformed(cue.Sub(name), "must be a number")
 	}
 	d, err := domain.ParseDecimal(text)
 	if err != nil {
-		return domain.Decimal{}, Invalid(field, "%s", err.Error())
+		return domain.Decimal{}, Invalid(cue.Sub(name), "%s", err.Error())
 	}
 	return d, nil
 }

@@ -7,7 +7,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -170,24 +169,14 @@ func (s *Server) routes() http.Handler {
 // other is replaced, so that logs and metadata never carry arbitrary bytes.
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,128}$`)
 
-type requestIDKey struct{}
-
-// RequestID returns the request id of ctx ("" outside the middleware): the
-// client's X-Request-Id when it is sane, else a fresh UUID. It is echoed in
-// the x-request-id response header and recorded in event metadata.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
 func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !requestIDPattern.MatchString(id) {
 			id = uuid.NewString()
 		}
-		w.Header().Set("x-request-id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, withScope(r, id))
 	})
 }
 

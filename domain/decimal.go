@@ -67,6 +67,15 @@ func (d Decimal) String() string {
 	return d.StringFixed(d.Scale())
 }
 
+// appendString appends what String returns, without allocating a string
+// on the fast path (the event encoder writes decimals into its buffer).
+func (d Decimal) appendString(dst []byte) []byte {
+	if d.Exponent() <= 0 && d.NumDigits() <= 18 {
+		return appendScaled(dst, d.CoefficientInt64(), -d.Exponent())
+	}
+	return append(dst, d.StringFixed(d.Scale())...)
+}
+
 // appendScaled appends coefficient × 10^-scale with scale digits after the
 // point, as StringFixed writes it: the fast path of String for the
 // coefficients of up to 18 digits that money has, which skips math/big (a
@@ -109,11 +118,14 @@ func (d Decimal) Identical(e Decimal) bool {
 
 // MarshalJSON writes d as a JSON string with its scale.
 func (d Decimal) MarshalJSON() ([]byte, error) {
-	s := d.String()
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"'), nil
+	return d.appendJSON(make([]byte, 0, 24)), nil
+}
+
+// appendJSON appends what MarshalJSON returns.
+func (d Decimal) appendJSON(dst []byte) []byte {
+	dst = append(dst, '"')
+	dst = d.appendString(dst)
+	return append(dst, '"')
 }
 
 // UnmarshalJSON reads a JSON string or number exactly.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/internal/jsonwrite"
 )
 
 // Event is a fact about a call, in the past tense. Each concrete type has a
@@ -243,8 +245,13 @@ const CurrentSchemaVersion = 2
 // domain does not know: a newer writer, or a corrupt log.
 var ErrUnknownEventType = errors.New("unknown event type")
 
-// MarshalEvent encodes an event's data as stored.
+// MarshalEvent encodes an event's data as stored: by hand for the events
+// every upsert writes (see appendEvent), by json.Marshal otherwise, the
+// bytes alike.
 func MarshalEvent(e Event) ([]byte, error) {
+	if b, ok := appendEvent(nil, e); ok {
+		return b, nil
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s: %w", e.EventType(), err)
@@ -341,7 +348,7 @@ func MarshalMetadata(m Metadata) ([]byte, error) {
 	b = append(b, `{"schema_version":`...)
 	b = strconv.AppendInt(b, int64(m.SchemaVersion), 10)
 	b = append(b, `,"account_id":`...)
-	b = appendJSONString(b, m.AccountID)
+	b = jsonwrite.AppendString(b, m.AccountID)
 	for _, f := range [...]struct{ name, value string }{
 		{`,"actor":`, m.Actor},
 		{`,"request_id":`, m.RequestID},
@@ -350,27 +357,12 @@ func MarshalMetadata(m Metadata) ([]byte, error) {
 	} {
 		if f.value != "" {
 			b = append(b, f.name...)
-			b = appendJSONString(b, f.value)
+			b = jsonwrite.AppendString(b, f.value)
 		}
 	}
 	b = append(b, `,"time":"`...)
 	b = m.Time.AppendFormat(b, time.RFC3339Nano)
 	return append(b, `"}`...), nil
-}
-
-// appendJSONString appends s as a JSON string, as json.Marshal writes it:
-// printable ASCII other than '"', '\' and the HTML characters json.Marshal
-// escapes is copied; any other string is left to json.Marshal.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // UnmarshalMetadata decodes stored metadata.

@@ -3,7 +3,6 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -114,11 +113,16 @@ func checkDuration(field string, d *int64) *Error {
 
 // checkURL accepts an absolute http or https URL with a host.
 func checkURL(field, s string) *Error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !validURL(s) {
 		return invalid(field, "%q is not an absolute http(s) URL", s)
 	}
 	return nil
+}
+
+// validURL reports whether s is an absolute http(s) URL.
+func validURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func checkMethod(field string, m *string) *Error {
@@ -151,18 +155,21 @@ func checkRouting(r RoutingChanges) *Error {
 	return nil
 }
 
-func checkRecording(field string, r Recording) *Error {
-	return checkURL(field+".url", r.URL)
+func checkRecording(f ListField, r Recording) *Error {
+	if validURL(r.URL) {
+		return nil
+	}
+	return checkURL(f.Sub("url"), r.URL)
 }
 
 func checkTranscript(t Transcript) *Error {
 	for i, c := range t.Cues {
-		f := fmt.Sprintf("transcript.cues[%d]", i)
-		if err := checkNotNegative(f+".from", c.From); err != nil {
-			return err
+		f := ListField{"transcript.cues", i}
+		if c.From.IsNegative() {
+			return checkNotNegative(f.Sub("from"), c.From)
 		}
 		if c.To.LessThan(c.From.Decimal) {
-			return invalid(f+".to", "%s is before from %s", c.To, c.From)
+			return invalid(f.Sub("to"), "%s is before from %s", c.To, c.From)
 		}
 	}
 	return nil
@@ -246,15 +253,15 @@ func checkUpsertFields(c UpsertCall) *Error {
 	}
 	seen := make(map[ParticipantSpec]bool, len(c.Participants))
 	for i, p := range c.Participants {
-		f := fmt.Sprintf("participants[%d]", i)
+		f := ListField{"participants", i}
 		if !p.Role.Valid() {
-			return invalid(f+".role", "%q is not caller, callee or other", p.Role)
+			return invalid(f.Sub("role"), "%q is not caller, callee or other", p.Role)
 		}
-		if err := checkPhone(f+".phone", p.Phone); err != nil {
-			return err
+		if !ValidE164(p.Phone) {
+			return checkPhone(f.Sub("phone"), p.Phone)
 		}
 		if seen[p] {
-			return invalid(f, "%s %s is listed twice", p.Role, p.Phone)
+			return invalid(f.String(), "%s %s is listed twice", p.Role, p.Phone)
 		}
 		seen[p] = true
 	}
@@ -286,7 +293,7 @@ func checkUpsertFields(c UpsertCall) *Error {
 		}
 	}
 	for i, r := range c.Recordings {
-		if err := checkRecording(fmt.Sprintf("recordings[%d]", i), r); err != nil {
+		if err := checkRecording(ListField{"recordings", i}, r); err != nil {
 			return err
 		}
 	}

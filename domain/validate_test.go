@@ -65,6 +65,9 @@ func TestUpsertValidation(t *testing.T) {
 		row("cue ends before it starts", "transcript.cues[0].to", func(c *domain.UpsertCall) {
 			c.Transcript = &domain.Transcript{Cues: []domain.TranscriptCue{{From: dec("2"), To: dec("1")}}}
 		}),
+		row("cue starts before zero", "transcript.cues[1].from", func(c *domain.UpsertCall) {
+			c.Transcript = &domain.Transcript{Cues: []domain.TranscriptCue{{From: dec("0"), To: dec("1")}, {From: dec("-1"), To: dec("2")}}}
+		}),
 		row("parent is the call itself", "parent_call_id", func(c *domain.UpsertCall) { c.ParentCallID = ptr(callID) }),
 	})
 }

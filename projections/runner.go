@@ -280,10 +280,15 @@ func (p *Projector) pageSource(from eventstore.Position) source {
 }
 
 // liveSource reads the backlog after `from` in pages (full pages make full
-// decode chunks and large batches), then subscribes from where the backlog
-// ended and sends each event as it is committed.
+// decode chunks and large batches), then follows the log from where the
+// backlog ended: in pages again when the store tells of its commits
+// (followPages), else through SubscribeAll, sending each event as it is
+// committed.
 func (p *Projector) liveSource(from eventstore.Position) source {
 	return func(ctx context.Context, out chan<- recordRun) error {
+		if n, ok := p.store.(eventstore.CommitNotifier); ok {
+			return p.followPages(ctx, n, from, out)
+		}
 		last, err := p.readPages(ctx, from, out)
 		if err != nil {
 			return err
@@ -304,6 +309,30 @@ func (p *Projector) liveSource(from eventstore.Position) source {
 			return err
 		}
 		return errors.New("subscription ended")
+	}
+}
+
+// followPages sends the log after `from` page by page, and each time it has
+// read to the end waits for the store's next commit and reads on from the
+// last record sent. Live events then travel as the runs of records their
+// group commits made, in the pipeline's reused pages, rather than one
+// allocated Record and channel send each. The notification is taken before
+// each read (see eventstore.CommitNotifier), so that no commit is missed;
+// readPages checks the order, and reading after the last position sent
+// leaves no gap and repeats nothing.
+func (p *Projector) followPages(ctx context.Context, n eventstore.CommitNotifier, from eventstore.Position, out chan<- recordRun) error {
+	for {
+		committed := n.CommitNotify()
+		last, err := p.readPages(ctx, from, out)
+		if err != nil {
+			return err
+		}
+		from = last
+		select {
+		case <-committed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 

@@ -72,7 +72,8 @@ type Store struct {
 	failed atomic.Pointer[error]
 
 	// notifyMu guards notify, which the syncer closes and replaces after
-	// each synced batch, to wake live subscribers.
+	// each synced batch, to wake live subscribers, and which Close closes
+	// for good.
 	notifyMu sync.Mutex
 	notify   chan struct{}
 }
@@ -258,6 +259,11 @@ func (s *Store) Close() error {
 
 	<-s.committerDone
 	s.keys.stopScan()
+	// Wake the followers of CommitNotify, whose next read fails with
+	// ErrClosed; with the syncer gone, nothing replaces the closed channel.
+	s.notifyMu.Lock()
+	close(s.notify)
+	s.notifyMu.Unlock()
 
 	s.mu.Lock() // wait for reads in progress
 	defer s.mu.Unlock()
@@ -282,6 +288,12 @@ func (s *Store) failure() error {
 	}
 	return nil
 }
+
+var _ eventstore.CommitNotifier = (*Store)(nil)
+
+// CommitNotify returns the channel the next synced batch, or Close, will
+// close; see eventstore.CommitNotifier.
+func (s *Store) CommitNotify() <-chan struct{} { return s.notifyChan() }
 
 // notifyChan returns the channel the next commit will close.
 func (s *Store) notifyChan() chan struct{} {

@@ -1,0 +1,77 @@
+package api
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// TestAppendMoonbaseCallIsJSONMarshal checks that the hand-written Moonbase
+// Call encoder writes exactly what json.Marshal writes of moonbaseCallOf,
+// over generated calls, and that it writes most of them itself.
+func TestAppendMoonbaseCallIsJSONMarshal(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	words := []string{"", "call", "+14155551212", "openphone", `q"b\`, "<b>&", "é 日本", "\x00\t\n", "bad\xffutf8", "a\u2028b"}
+	word := func() string { return words[r.IntN(len(words))] }
+	instant := func() time.Time {
+		t := time.Unix(r.Int64N(400*365*24*3600)-150*365*24*3600, r.Int64N(1e9))
+		if r.IntN(5) == 0 {
+			t = t.In(time.FixedZone("CET", 3600))
+		}
+		if r.IntN(30) == 0 {
+			t = time.Date(10000+r.IntN(10), 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		return t
+	}
+	maybeTime := func() *time.Time {
+		if r.IntN(3) == 0 {
+			return nil
+		}
+		t := instant()
+		return &t
+	}
+	metadata := []string{"", `{"a":1}`, "{\n \"b\": [true, null, \"x y\"]\n}", `{"h":"<&>"}`, `{"bad":`}
+	decimals := []string{"0", "1.50", "-0.0135", "123456789012345678901234.5", "7"}
+	const n = 2000
+	written := 0
+	for i := range n {
+		c := domain.Call{ID: uuid.New(), Direction: domain.Direction(word()), Status: domain.Status(word()),
+			ProviderStatus: word(), Provider: word(), ProviderID: word(),
+			ProviderMetadata: json.RawMessage(metadata[r.IntN(len(metadata))]),
+			StartedAt:        maybeTime(), AnsweredAt: maybeTime(), EndedAt: maybeTime(),
+			CreatedAt: instant(), UpdatedAt: instant()}
+		if r.IntN(2) == 0 {
+			c.Direction = domain.DirectionOutbound
+		}
+		for range r.IntN(4) {
+			c.Participants = append(c.Participants, domain.Participant{ID: uuid.New(), Role: domain.Role(word()), Phone: word(), PersonID: uuid.New()})
+		}
+		for range r.IntN(3) {
+			c.Recordings = append(c.Recordings, domain.Recording{ContentType: word(), ProviderID: word(), URL: word()})
+		}
+		if r.IntN(2) == 0 {
+			c.Transcript = &domain.Transcript{}
+			for range r.IntN(3) {
+				c.Transcript.Cues = append(c.Transcript.Cues, domain.TranscriptCue{
+					From: domain.MustParseDecimal(decimals[r.IntN(len(decimals))]), To: domain.MustParseDecimal(decimals[r.IntN(len(decimals))]),
+					Speaker: word(), Text: word()})
+			}
+		}
+		want, wantErr := json.Marshal(moonbaseCallOf(c))
+		got, ok := appendMoonbaseCall(nil, &c)
+		if !ok {
+			continue
+		}
+		written++
+		require.NoError(t, wantErr, "call %d: %#v", i, c)
+		require.Equal(t, string(want), string(got), "call %d: %#v", i, c)
+	}
+	assert.Greater(t, written, n/2, "most calls are written by hand, not by json.Marshal")
+}

@@ -1,0 +1,52 @@
+package api
+
+import (
+	"context"
+	"net/http"
+)
+
+// requestScope is what the middleware learns about a request, held in the
+// request's context once: its id (requestID) and, once authenticated, its
+// principal. The auth middleware fills in the principal of the scope rather
+// than deriving another context and copying the request to carry it
+// (r.WithContext), which every request paid for twice.
+type requestScope struct {
+	id            string
+	principal     Principal
+	authenticated bool
+}
+
+type requestScopeKey struct{}
+
+// scopeFrom returns the request scope of ctx, or nil outside the requestID
+// middleware.
+func scopeFrom(ctx context.Context) *requestScope {
+	sc, _ := ctx.Value(requestScopeKey{}).(*requestScope)
+	return sc
+}
+
+// withScope returns r carrying a new scope with the request id.
+func withScope(r *http.Request, id string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), requestScopeKey{}, &requestScope{id: id}))
+}
+
+// withPrincipal returns r carrying p: r itself, its scope now holding p,
+// when the requestID middleware made one; else a copy of r with p in its
+// context (WithPrincipal).
+func withPrincipal(r *http.Request, p Principal) *http.Request {
+	if sc := scopeFrom(r.Context()); sc != nil {
+		sc.principal, sc.authenticated = p, true
+		return r
+	}
+	return r.WithContext(WithPrincipal(r.Context(), p))
+}
+
+// RequestID returns the request id of ctx ("" outside the middleware): the
+// client's X-Request-Id when it is sane, else a fresh UUID. It is echoed in
+// the x-request-id response header and recorded in event metadata.
+func RequestID(ctx context.Context) string {
+	if sc := scopeFrom(ctx); sc != nil {
+		return sc.id
+	}
+	return ""
+}

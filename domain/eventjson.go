@@ -1,0 +1,187 @@
+package domain
+
+import (
+	"slices"
+	"strconv"
+
+	"github.com/callledger/callledger/internal/jsonwrite"
+)
+
+// appendEvent appends the stored JSON of the events every upsert writes
+// (CallUpserted without details, routing or quality, and the lifecycle
+// events), written by hand rather than by encoding/json's reflection: every
+// write encodes them, and reflection over CallUpserted was most of an
+// upsert's encoding time. The bytes are exactly those json.Marshal writes
+// (a test compares them over many generated events). ok is false for an
+// event it does not write (other types, and pointers to events, which
+// Decide does not return), or a value it cannot write as json.Marshal
+// would (a time json.Marshal refuses, provider metadata to escape): the
+// caller then uses json.Marshal.
+func appendEvent(dst []byte, e Event) (b []byte, ok bool) {
+	w := eventWriter{jsonwrite.Writer{B: slices.Grow(dst, eventSizeHint(e))}}
+	switch e := e.(type) {
+	case CallUpserted:
+		w.callUpserted(&e)
+	case CallAnswered:
+		w.callAnswered(&e)
+	case CallTerminated:
+		w.callTerminated(&e)
+	case CallStatusChanged:
+		w.callStatusChanged(&e)
+	case CallCanceled:
+		w.callCanceled(&e)
+	default:
+		return dst, false
+	}
+	if w.Failed() {
+		return dst, false
+	}
+	return w.B, true
+}
+
+func (w *eventWriter) callUpserted(e *CallUpserted) {
+	if e.Details != nil || e.Routing != nil || e.Quality != nil {
+		w.Fail() // rarer facts: left to json.Marshal
+		return
+	}
+	w.Open()
+	if e.Created {
+		w.Key("created")
+		w.B = append(w.B, "true"...)
+	}
+	w.UUID("call_id", e.CallID)
+	w.StringOmitEmpty("account_id", e.AccountID)
+	w.StringOmitEmpty("provider", e.Provider)
+	w.StringOmitEmpty("provider_id", e.ProviderID)
+	w.StringPtr("direction", (*string)(e.Direction))
+	w.StringPtr("from", e.From)
+	w.StringPtr("to", e.To)
+	w.TimePtr("started_at", e.StartedAt)
+	if e.ParentCallID != nil {
+		w.UUID("parent_call_id", *e.ParentCallID)
+	}
+	if len(e.Participants) > 0 {
+		w.Key("participants")
+		w.Array(len(e.Participants), func(i int) {
+			p := &e.Participants[i]
+			w.Open()
+			w.UUID("id", p.ID)
+			w.String("role", string(p.Role))
+			w.String("phone", p.Phone)
+			w.UUID("person_id", p.PersonID)
+			w.Close()
+		})
+	}
+	w.RawOmitEmpty("provider_metadata", e.ProviderMetadata)
+	if len(e.Recordings) > 0 {
+		w.Key("recordings")
+		WriteRecordingsJSON(&w.Writer, e.Recordings)
+	}
+	if e.Transcript != nil {
+		w.Key("transcript")
+		w.transcript(e.Transcript)
+	}
+	w.Close()
+}
+
+// WriteRecordingsJSON writes recordings as json.Marshal writes a
+// []Recording; the Moonbase surface shows them in the same shape.
+func WriteRecordingsJSON(w *jsonwrite.Writer, recordings []Recording) {
+	w.Array(len(recordings), func(i int) {
+		r := &recordings[i]
+		w.Open()
+		w.String("content_type", r.ContentType)
+		w.String("provider_id", r.ProviderID)
+		w.String("url", r.URL)
+		w.Close()
+	})
+}
+
+// eventSizeHint is about the length of e's JSON, or a little more, so
+// that writing it does not grow the buffer (an allocation and a copy each
+// time, which cost as much as writing the event).
+func eventSizeHint(e Event) int {
+	u, ok := e.(CallUpserted)
+	if !ok {
+		return 192 // the lifecycle events
+	}
+	n := 320 + 160*len(u.Participants) + len(u.ProviderMetadata)
+	for _, r := range u.Recordings {
+		n += 64 + len(r.ContentType) + len(r.ProviderID) + len(r.URL)
+	}
+	if u.Transcript != nil {
+		for _, c := range u.Transcript.Cues {
+			n += 96 + len(c.Speaker) + len(c.Text)
+		}
+	}
+	return n
+}
+
+// transcript writes {"cues": [...]}; nil cues are null, as json.Marshal
+// writes a nil slice without omitempty.
+func (w *eventWriter) transcript(t *Transcript) {
+	w.Open()
+	w.Key("cues")
+	if t.Cues == nil {
+		w.B = append(w.B, "null"...)
+	} else {
+		w.Array(len(t.Cues), func(i int) {
+			c := &t.Cues[i]
+			w.Open()
+			w.Key("from")
+			w.B = c.From.appendJSON(w.B)
+			w.Key("to")
+			w.B = c.To.appendJSON(w.B)
+			w.String("speaker", c.Speaker)
+			w.String("text", c.Text)
+			w.Close()
+		})
+	}
+	w.Close()
+}
+
+func (w *eventWriter) callAnswered(e *CallAnswered) {
+	w.Open()
+	w.Time("answered_at", e.AnsweredAt)
+	w.StringOmitEmpty("answered_by", e.AnsweredBy)
+	w.statusWords(e.PreviousStatus, e.ProviderStatus, e.VoiceCallStatus)
+	w.Close()
+}
+
+func (w *eventWriter) callTerminated(e *CallTerminated) {
+	w.Open()
+	w.Time("ended_at", e.EndedAt)
+	if e.DurationSeconds != nil {
+		w.Key("duration_seconds")
+		w.B = strconv.AppendInt(w.B, *e.DurationSeconds, 10)
+	}
+	w.String("status", string(e.Status))
+	w.statusWords(e.PreviousStatus, e.ProviderStatus, e.VoiceCallStatus)
+	w.Close()
+}
+
+func (w *eventWriter) callStatusChanged(e *CallStatusChanged) {
+	w.Open()
+	w.String("status", string(e.Status))
+	w.statusWords(e.PreviousStatus, e.ProviderStatus, e.VoiceCallStatus)
+	w.StringPtr("answered_by", e.AnsweredBy)
+	w.Close()
+}
+
+func (w *eventWriter) callCanceled(e *CallCanceled) {
+	w.Open()
+	w.Time("canceled_at", e.CanceledAt)
+	w.statusWords(e.PreviousStatus, e.ProviderStatus, e.VoiceCallStatus)
+	w.Close()
+}
+
+// eventWriter writes the events appendEvent writes.
+type eventWriter struct{ jsonwrite.Writer }
+
+// statusWords writes the fields the lifecycle events share, in the order
+// they declare them: previous_status, provider_status, voice_call_status.
+func (w *eventWriter) statusWords(previous Status, provider, voiceCall *string) {
+	w.StringOmitEmpty("previous_status", string(previous))
+	w.StringPtr("provider_status", provider)
+	w.StringPtr("voice_call_status", voiceCall)
+}

@@ -1,0 +1,178 @@
+// Package jsonwrite appends JSON by hand, byte for byte as encoding/json's
+// Marshal writes the same values, for the few shapes written on every
+// request (stored events, metadata, the upsert's response), where
+// reflection was a measurable share of a request's CPU. Whatever it cannot
+// write exactly as json.Marshal would, it reports (Writer.Failed), and the
+// caller then uses json.Marshal: its output is the reference, and each
+// caller pins its encoder to it with a test over generated values.
+package jsonwrite
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Writer appends a JSON object field by field, in the order of the
+// fields of the struct it stands for, placing the commas. B is the output
+// so far; callers may append to it directly a value they format themselves
+// after Key.
+type Writer struct {
+	// B is the JSON written so far.
+	B      []byte
+	empty  bool // no field written yet in the innermost open object
+	failed bool
+}
+
+// Failed reports that a value could not be written as json.Marshal writes
+// it: B is then not to be used.
+func (w *Writer) Failed() bool { return w.failed }
+
+// Fail marks the output as unusable (see Failed): for a caller meeting a
+// value it leaves to json.Marshal.
+func (w *Writer) Fail() { w.failed = true }
+
+// Open starts an object.
+func (w *Writer) Open() {
+	w.B = append(w.B, '{')
+	w.empty = true
+}
+
+// Close ends an object.
+func (w *Writer) Close() {
+	w.B = append(w.B, '}')
+	w.empty = false
+}
+
+// Array writes an array of n elements, each written by element(i).
+func (w *Writer) Array(n int, element func(i int)) {
+	w.B = append(w.B, '[')
+	for i := range n {
+		if i > 0 {
+			w.B = append(w.B, ',')
+		}
+		element(i)
+	}
+	w.B = append(w.B, ']')
+}
+
+// Key writes a field's name, after a comma unless it is the object's
+// first. Names are the callers' constants, which need no escaping.
+func (w *Writer) Key(name string) {
+	if !w.empty {
+		w.B = append(w.B, ',')
+	}
+	w.empty = false
+	w.B = append(w.B, '"')
+	w.B = append(w.B, name...)
+	w.B = append(w.B, '"', ':')
+}
+
+// String writes a string field.
+func (w *Writer) String(name, v string) {
+	w.Key(name)
+	w.B = AppendString(w.B, v)
+}
+
+// StringOmitEmpty writes a string field tagged omitempty.
+func (w *Writer) StringOmitEmpty(name, v string) {
+	if v != "" {
+		w.String(name, v)
+	}
+}
+
+// StringPtr writes a *string field tagged omitempty.
+func (w *Writer) StringPtr(name string, v *string) {
+	if v != nil {
+		w.String(name, *v)
+	}
+}
+
+// UUID writes a uuid.UUID field.
+func (w *Writer) UUID(name string, id uuid.UUID) {
+	w.Key(name)
+	w.B = append(w.B, '"')
+	w.B = AppendUUID(w.B, id)
+	w.B = append(w.B, '"')
+}
+
+// Time writes a time.Time field as its MarshalJSON does. A UTC time of
+// years 0 to 9999 is formatted in place; any other goes through
+// MarshalJSON, whose error (a year out of range) fails the writer.
+func (w *Writer) Time(name string, t time.Time) {
+	w.Key(name)
+	if y := t.Year(); y >= 0 && y <= 9999 && t.Location() == time.UTC {
+		w.B = append(w.B, '"')
+		w.B = t.AppendFormat(w.B, time.RFC3339Nano)
+		w.B = append(w.B, '"')
+		return
+	}
+	q, err := t.MarshalJSON()
+	if err != nil {
+		w.failed = true
+		return
+	}
+	w.B = append(w.B, q...)
+}
+
+// TimePtr writes a *time.Time field tagged omitempty.
+func (w *Writer) TimePtr(name string, t *time.Time) {
+	if t != nil {
+		w.Time(name, *t)
+	}
+}
+
+// RawOmitEmpty writes a json.RawMessage field tagged omitempty, compacted
+// as json.Marshal writes it. json.Marshal also escapes <, >, & and
+// U+2028/U+2029 in it, which json.Compact does not: such JSON, and JSON
+// that is not valid, fail the writer.
+func (w *Writer) RawOmitEmpty(name string, raw json.RawMessage) {
+	if len(raw) == 0 {
+		return
+	}
+	if bytes.ContainsAny(raw, "<>&\u2028\u2029") {
+		w.failed = true
+		return
+	}
+	w.Key(name)
+	buf := bytes.NewBuffer(w.B)
+	if err := json.Compact(buf, raw); err != nil {
+		w.failed = true
+		return
+	}
+	w.B = buf.Bytes()
+}
+
+// AppendUUID appends id in its canonical 36-character form, as
+// uuid.UUID.MarshalText writes it, without allocating.
+func AppendUUID(dst []byte, id uuid.UUID) []byte {
+	const hexDigits = "0123456789abcdef"
+	var text [36]byte
+	j := 0
+	for i, c := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			text[j] = '-'
+			j++
+		}
+		text[j], text[j+1] = hexDigits[c>>4], hexDigits[c&0x0f]
+		j += 2
+	}
+	return append(dst, text[:]...)
+}
+
+// AppendString appends s as a JSON string, as json.Marshal writes it:
+// printable ASCII other than '"', '\' and the HTML characters json.Marshal
+// escapes is copied; any other string is left to json.Marshal.
+func AppendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}

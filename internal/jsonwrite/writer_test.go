@@ -1,0 +1,47 @@
+package jsonwrite_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+
+	"github.com/callledger/callledger/internal/jsonwrite"
+)
+
+func TestAppendUUIDIsString(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 3))
+	ids := []uuid.UUID{uuid.Nil, uuid.Max}
+	for range 100 {
+		var id uuid.UUID
+		for i := range id {
+			id[i] = byte(r.Uint32())
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		assert.Equal(t, id.String(), string(jsonwrite.AppendUUID([]byte("x"), id))[1:])
+	}
+}
+
+func TestAppendStringIsJSONMarshal(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 5))
+	rows := []string{"", "plain", `quote " back \`, "<a href>&", "tab\tnl\n\x00\x1f\x7f", "é 日本", "bad\xffutf8", "sep\u2028\u2029"}
+	for range 500 {
+		b := make([]byte, r.IntN(20))
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+			if r.IntN(2) == 0 {
+				b[i] = byte(0x20 + r.IntN(0x5f))
+			}
+		}
+		rows = append(rows, string(b))
+	}
+	for _, s := range rows {
+		want, err := json.Marshal(s)
+		assert.NoError(t, err)
+		assert.Equal(t, string(want), string(jsonwrite.AppendString(nil, s)), "%q", s)
+	}
+}
