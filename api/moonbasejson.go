@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/callledger/callledger/domain"
-	"github.com/callledger/callledger/internal/jsonwrite"
+	"github.com/callledger/callledger/domain/jsonwrite"
 )
 
 // writeMoonbaseCall answers with the Moonbase Call object of c: what

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/callledger/callledger/internal/jsonwrite"
+	"github.com/callledger/callledger/domain/jsonwrite"
 )
 
 // Event is a fact about a call, in the past tense. Each concrete type has a

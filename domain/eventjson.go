@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/callledger/callledger/internal/jsonwrite"
+	"github.com/callledger/callledger/domain/jsonwrite"
 )
 
 // appendEvent appends the stored JSON of the events every upsert writes

@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 
-	"github.com/callledger/callledger/internal/jsonwrite"
+	"github.com/callledger/callledger/domain/jsonwrite"
 )
 
 func TestAppendUUIDIsString(t *testing.T) {
