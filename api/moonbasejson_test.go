@@ -3,6 +3,8 @@ package api
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,4 +76,36 @@ func TestAppendMoonbaseCallIsJSONMarshal(t *testing.T) {
 		require.Equal(t, string(want), string(got), "call %d: %#v", i, c)
 	}
 	assert.Greater(t, written, n/2, "most calls are written by hand, not by json.Marshal")
+}
+
+// TestMoonbaseCallShapeIsPinned is a tripwire for appendMoonbaseCall,
+// which writes moonbaseCall field by field: a field added to the answer (or
+// to a type inside it) changes this list, and whoever adds it is sent to
+// write it by hand too (and to extend the generated calls above).
+func TestMoonbaseCallShapeIsPinned(t *testing.T) {
+	var names []string
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct {
+			return
+		}
+		for i := range typ.NumField() {
+			name := prefix + strings.Split(typ.Field(i).Tag.Get("json"), ",")[0]
+			names = append(names, name)
+			walk(name+".", typ.Field(i).Type)
+		}
+	}
+	walk("", reflect.TypeFor[moonbaseCall]())
+	assert.Equal(t, []string{
+		"id", "type",
+		"participants", "participants.id", "participants.type", "participants.role", "participants.phone",
+		"participants.person", "participants.person.id", "participants.person.type",
+		"created_at", "updated_at", "direction", "start_at", "answered_at", "end_at",
+		"provider", "provider_id", "provider_status", "provider_metadata",
+		"recordings", "recordings.content_type", "recordings.provider_id", "recordings.url",
+		"transcript", "transcript.cues", "transcript.cues.from", "transcript.cues.to", "transcript.cues.speaker", "transcript.cues.text",
+	}, names, "moonbaseCall changed: write the new field in appendMoonbaseCall too")
 }
