@@ -269,10 +269,7 @@ func applyRouting(r Routing, ch CallRoutingChanged) Routing {
 // cloneQuality returns a deep copy of q, sharing no pointer with it.
 func cloneQuality(q Quality) *Quality {
 	out := Quality{SIPResultCode: q.SIPResultCode}
-	if q.AudioInMOS != nil {
-		v := *q.AudioInMOS
-		out.AudioInMOS = &v
-	}
+	out.AudioInMOS = clonePtr(q.AudioInMOS)
 	out.AudioRTTAvgMs = clonePtr(q.AudioRTTAvgMs)
 	out.AudioRTTMinMs = clonePtr(q.AudioRTTMinMs)
 	out.AudioRTTMaxMs = clonePtr(q.AudioRTTMaxMs)

@@ -870,6 +870,31 @@ type subscription struct {
 	err  error
 }
 
+// collect ranges over s.SubscribeAll(ctx, Start) in a goroutine, keeping
+// every record, and sends what it kept once the sequence ends. each, if not
+// nil, sees each record once kept, with the count so far; an error from it
+// ends the collection with that error.
+func collect(ctx context.Context, s eventstore.Store, each func(r eventstore.Record, n int) error) <-chan subscription {
+	done := make(chan subscription, 1)
+	go func() {
+		var out subscription
+		defer func() { done <- out }()
+		for r, err := range s.SubscribeAll(ctx, eventstore.Start) {
+			if err != nil {
+				out.err = err
+				return
+			}
+			out.recs = append(out.recs, r)
+			if each != nil {
+				if out.err = each(r, len(out.recs)); out.err != nil {
+					return
+				}
+			}
+		}
+	}()
+	return done
+}
+
 // testSubscribeCatchUpThenLive checks that a subscription delivers the stored
 // events, then those appended concurrently, without gaps or repeats, and ends
 // when its context is cancelled.
@@ -883,28 +908,18 @@ func testSubscribeCatchUpThenLive(t *testing.T, s eventstore.Store) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
 	defer cancel()
-	done := make(chan subscription, 1)
-	go func() {
-		var out subscription
-		defer func() { done <- out }()
-		last := eventstore.Start
-		for r, err := range s.SubscribeAll(ctx, eventstore.Start) {
-			if err != nil {
-				out.err = err
-				return
-			}
-			if !last.Less(r.Position) {
-				out.err = fmt.Errorf("position %s after %s", r.Position, last)
-				return
-			}
-			last = r.Position
-			out.recs = append(out.recs, r)
-			if len(out.recs) == total {
-				// Keep ranging: the sequence must now end because of ctx alone.
-				cancel()
-			}
+	last := eventstore.Start
+	done := collect(ctx, s, func(r eventstore.Record, n int) error {
+		if !last.Less(r.Position) {
+			return fmt.Errorf("position %s after %s", r.Position, last)
 		}
-	}()
+		last = r.Position
+		if n == total {
+			// Keep ranging: the sequence must now end because of ctx alone.
+			cancel()
+		}
+		return nil
+	})
 	appendConcurrently(t, s, streams, writers, appends, eventsPer)
 
 	var got subscription
@@ -959,22 +974,13 @@ func testSubscribeEndsOnCancel(t *testing.T, s eventstore.Store) {
 	mustAppend(t, s, newStream("cancel"), eventstore.NoStream(), events(1, "E", 50))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan subscription, 1)
 	caughtUp := make(chan struct{})
-	go func() {
-		var out subscription
-		defer func() { done <- out }()
-		for r, err := range s.SubscribeAll(ctx, eventstore.Start) {
-			if err != nil {
-				out.err = err
-				return
-			}
-			out.recs = append(out.recs, r)
-			if len(out.recs) == 1 {
-				close(caughtUp)
-			}
+	done := collect(ctx, s, func(_ eventstore.Record, n int) error {
+		if n == 1 {
+			close(caughtUp)
 		}
-	}()
+		return nil
+	})
 	select {
 	case <-caughtUp:
 	case <-time.After(waitMax):
@@ -1017,18 +1023,7 @@ func testCallsAfterClose(t *testing.T, s eventstore.Store) {
 	// A subscription waiting live when the store closes must end.
 	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
 	defer cancel()
-	done := make(chan subscription, 1)
-	go func() {
-		var out subscription
-		defer func() { done <- out }()
-		for r, err := range s.SubscribeAll(ctx, eventstore.Start) {
-			if err != nil {
-				out.err = err
-				return
-			}
-			out.recs = append(out.recs, r)
-		}
-	}()
+	done := collect(ctx, s, nil)
 	time.Sleep(20 * time.Millisecond)
 	require.NoError(t, s.Close())
 	select {
