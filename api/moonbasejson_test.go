@@ -109,3 +109,26 @@ func TestMoonbaseCallShapeIsPinned(t *testing.T) {
 		"transcript", "transcript.cues", "transcript.cues.from", "transcript.cues.to", "transcript.cues.speaker", "transcript.cues.text",
 	}, names, "moonbaseCall changed: write the new field in appendMoonbaseCall too")
 }
+
+func TestAppendVendorTimeMatchesFormatTime(t *testing.T) {
+	// Goal: the hand-written time writer gives FormatTime's characters for
+	// every time, offsets, sub-millisecond digits and odd years included.
+	rng := rand.New(rand.NewPCG(3, 5))
+	cases := []time.Time{
+		{},
+		time.Date(2025, 2, 17, 15, 0, 0, 0, time.UTC),
+		time.Date(2025, 2, 17, 16, 0, 0, 999_999_999, time.FixedZone("+01", 3600)),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 1_000_000, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 0, time.FixedZone("-0930", -(9*3600+1800))),
+	}
+	for range 2000 {
+		cases = append(cases, time.Unix(rng.Int64N(400_000_000_000)-100_000_000_000, rng.Int64N(1e9)).
+			In(time.FixedZone("", (rng.IntN(48)-24)*1800)))
+	}
+	for _, tm := range cases {
+		assert.Equal(t, `"`+FormatTime(tm)+`"`, string(appendVendorTime(nil, tm)), tm.String())
+	}
+}
