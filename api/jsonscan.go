@@ -1,0 +1,328 @@
+package api
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// jsonScanMaxDepth is how deeply arrays and objects may nest in a body a
+// hand-written decoder accepts. encoding/json allows 10000; a deeper body is
+// declined (and decoded by encoding/json) so that the recursive skipper's
+// stack stays small whatever a client sends.
+const jsonScanMaxDepth = 64
+
+// jsonScan reads a JSON text token by token for the hand-written decoders
+// (moonbasedecode.go). It validates as it goes, exactly to the JSON grammar
+// encoding/json's scanner checks before it decodes anything, so that a
+// decoder built on it accepts only bodies json.Unmarshal accepts. Every
+// method reports false to DECLINE: the text is not JSON, or holds something
+// the decoders leave to encoding/json (invalid UTF-8, which encoding/json
+// replaces with U+FFFD; a lone UTF-16 surrogate escape; nesting deeper than
+// jsonScanMaxDepth). A declined body goes to encoding/json, which says what
+// is wrong in its own words, so jsonScan has no errors of its own.
+type jsonScan struct {
+	b []byte
+	i int
+}
+
+// skipSpace skips JSON whitespace (space, tab, CR, LF) and nothing else:
+// bytes.TrimSpace also trims \v, \f and Unicode spaces, which are not JSON,
+// and a body with them is declined.
+func (s *jsonScan) skipSpace() {
+	b, i := s.b, s.i
+	for i < len(b) && b[i] <= ' ' && jsonSpace>>b[i]&1 != 0 {
+		i++
+	}
+	s.i = i
+}
+
+// jsonSpace has bit c set for each JSON whitespace byte c.
+const jsonSpace = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+
+// peek skips whitespace and returns the next byte, 0 at the end of the text
+// (a 0 byte is never valid there either, so both decline alike).
+func (s *jsonScan) peek() byte {
+	s.skipSpace()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// atEnd reports whether only whitespace is left: encoding/json refuses any
+// data after the top-level value.
+func (s *jsonScan) atEnd() bool {
+	s.skipSpace()
+	return s.i == len(s.b)
+}
+
+// literal consumes word (true, false or null) at the current byte. The byte
+// after it is the caller's to check, as after any value.
+func (s *jsonScan) literal(word string) bool {
+	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
+		return false
+	}
+	s.i += len(word)
+	return true
+}
+
+// str consumes the string starting at the current byte (a '"') and returns
+// the bounds of its contents in s.b, and whether they hold escapes (which
+// then need unescapeJSON; without escapes the contents are the string's
+// bytes, as encoding/json takes them). It declines control characters
+// (invalid JSON), invalid UTF-8 (which encoding/json would replace with
+// U+FFFD) and a bad or lone-surrogate escape.
+func (s *jsonScan) str() (start, end int, escaped, ok bool) {
+	b := s.b
+	i := s.i + 1
+	start = i
+	for i < len(b) {
+		if i+8 <= len(b) {
+			n := plainBytes(binary.LittleEndian.Uint64(b[i:]))
+			i += n
+			if n == 8 {
+				continue
+			}
+		}
+		c := b[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			s.i = i + 1
+			return start, i, escaped, true
+		case c == '\\':
+			n := escapeLen(b[i:])
+			if n == 0 {
+				return 0, 0, false, false
+			}
+			escaped = true
+			i += n
+		case c < 0x20:
+			return 0, 0, false, false
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return 0, 0, false, false
+			}
+			i += size
+		}
+	}
+	return 0, 0, false, false
+}
+
+// plainBytes returns how many of the 8 bytes of x (the first in its low
+// byte) come before the first that ends a string's plain run: a '"', a
+// '\\', a control character or a non-ASCII byte; 8 if none does. Every
+// such byte, and no other, underflows one of the bytewise subtractions or
+// has its high bit set already; a byte after it may be marked too (by the
+// borrow), but the first marked byte is always one of them.
+func plainBytes(x uint64) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	m := ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x) & highs
+	return bits.TrailingZeros64(m) / 8
+}
+
+// escapeLen returns the length of the escape at the start of b (which
+// starts with a backslash): 2 for \" \\ \/ \b \f \n \r \t, 6 for a \uXXXX
+// that is not a surrogate, 12 for a high surrogate escape followed by a low
+// one (one code point), and 0 for anything else: invalid JSON, or a lone
+// surrogate, valid JSON that encoding/json turns into U+FFFD.
+func escapeLen(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	switch b[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+	default:
+		return 0
+	}
+	r := hex4(b[2:])
+	switch {
+	case r < 0:
+		return 0
+	case !utf16.IsSurrogate(r):
+		return 6
+	case r >= 0xDC00: // a low surrogate first
+		return 0
+	}
+	if len(b) < 12 || b[6] != '\\' || b[7] != 'u' {
+		return 0
+	}
+	if lo := hex4(b[8:]); lo < 0xDC00 || lo > 0xDFFF {
+		return 0
+	}
+	return 12
+}
+
+// hex4 returns the value of the four hex digits at the start of b, -1 when
+// there are not four.
+func hex4(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// number consumes a number at the current byte, to the JSON grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?. A number that goes on
+// ("01", "1.2.3") leaves bytes the caller then refuses.
+func (s *jsonScan) number() bool {
+	b, i := s.b, s.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return false
+	case b[i] == '0':
+		i++
+	case '1' <= b[i] && b[i] <= '9':
+		i = digits(b, i+1)
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(b, i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	s.i = i
+	return true
+}
+
+// digits returns the index of the first byte from i on that is not a digit.
+func digits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// value consumes one JSON value of any type after whitespace, validating
+// all of it: the values of unknown keys (encoding/json checks them too,
+// then ignores them) and json.RawMessage fields. depth is the number of
+// arrays and objects around the value.
+func (s *jsonScan) value(depth int) bool {
+	switch s.peek() {
+	case '"':
+		_, _, _, ok := s.str()
+		return ok
+	case '{':
+		if depth >= jsonScanMaxDepth {
+			return false
+		}
+		s.i++
+		for first := true; ; first = false {
+			_, done, ok := s.member(first)
+			if !ok || done {
+				return ok
+			}
+			if !s.value(depth + 1) {
+				return false
+			}
+		}
+	case '[':
+		if depth >= jsonScanMaxDepth {
+			return false
+		}
+		s.i++
+		for first := true; ; first = false {
+			done, ok := s.element(first)
+			if !ok || done {
+				return ok
+			}
+			if !s.value(depth + 1) {
+				return false
+			}
+		}
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	}
+	return s.number()
+}
+
+// member steps to the next member of the object whose '{' was consumed:
+// done at its '}' (consumed); else the member's key, with the scanner after
+// its ':', at the value, which the caller consumes. first says whether a
+// member came before (then a ',' must separate them). Keys with escapes are
+// declined: matching them to fields would need encoding/json's unescaping
+// and Unicode case folding of keys, and clients do not send them.
+func (s *jsonScan) member(first bool) (key []byte, done, ok bool) {
+	c := s.peek()
+	if c == '}' {
+		s.i++
+		return nil, true, true
+	}
+	if !first {
+		if c != ',' {
+			return nil, false, false
+		}
+		s.i++
+		c = s.peek()
+	}
+	if c != '"' {
+		return nil, false, false
+	}
+	start, end, escaped, ok := s.str()
+	if !ok || escaped || s.peek() != ':' {
+		return nil, false, false
+	}
+	s.i++
+	return s.b[start:end], false, true
+}
+
+// element steps to the next element of the array whose '[' was consumed:
+// done at its ']' (consumed); else the scanner is at the element, which the
+// caller consumes. first says whether an element came before.
+func (s *jsonScan) element(first bool) (done, ok bool) {
+	c := s.peek()
+	if c == ']' {
+		s.i++
+		return true, true
+	}
+	if !first {
+		if c != ',' {
+			return false, false
+		}
+		s.i++
+	}
+	return false, true
+}
