@@ -132,7 +132,7 @@ func (w *Writer) RawOmitEmpty(name string, raw json.RawMessage) {
 	if len(raw) == 0 {
 		return
 	}
-	if bytes.ContainsAny(raw, "<>&\u2028\u2029") {
+	if marshalEscapes(raw) {
 		w.failed = true
 		return
 	}
@@ -143,6 +143,17 @@ func (w *Writer) RawOmitEmpty(name string, raw json.RawMessage) {
 		return
 	}
 	w.B = buf.Bytes()
+}
+
+// marshalEscapes reports whether raw holds what json.Marshal escapes in a
+// json.RawMessage and json.Compact leaves as it is: <, > or &, or the line
+// and paragraph separators U+2028 and U+2029. It is bytes.ContainsAny with
+// those five characters, without ContainsAny's rune-by-rune search for a
+// set that is not all ASCII (it was most of RawOmitEmpty's cost).
+func marshalEscapes(raw []byte) bool {
+	const lineSep, paraSep = "\u2028", "\u2029"
+	return bytes.IndexAny(raw, "<>&") >= 0 ||
+		bytes.Contains(raw, []byte(lineSep)) || bytes.Contains(raw, []byte(paraSep))
 }
 
 // AppendUUID appends id in its canonical 36-character form, as
