@@ -21,24 +21,29 @@ import (
 const MaxDepth = 64
 
 // Scanner reads a JSON text token by token for the hand-written decoders
-// (api's moonbasedecode.go). It validates as it goes, exactly to the JSON grammar
-// encoding/json's scanner checks before it decodes anything, so that a
-// decoder built on it accepts only bodies json.Unmarshal accepts. Every
-// method reports false to DECLINE: the text is not JSON, or holds something
-// the decoders leave to encoding/json (invalid UTF-8, which encoding/json
-// replaces with U+FFFD; a lone UTF-16 surrogate escape; nesting deeper than
-// MaxDepth). A declined body goes to encoding/json, which says what
-// is wrong in its own words, so Scanner has no errors of its own.
-// Make one with New.
+// (api's moonbasedecode.go) and for Valid and CompactValid. It validates as
+// it goes, exactly to the JSON grammar encoding/json's scanner checks
+// before it decodes anything, so that a decoder built on it accepts only
+// bodies json.Unmarshal accepts. Every method reports false to DECLINE: the
+// text is not JSON, or holds something the decoders leave to encoding/json
+// (invalid UTF-8, which encoding/json replaces with U+FFFD; a lone UTF-16
+// surrogate escape; nesting deeper than MaxDepth). A declined body goes to
+// encoding/json, which says what is wrong in its own words, so Scanner has
+// no errors of its own. Make one with New.
 type Scanner struct {
 	b []byte
 	i int
+	// space has bit c set for each byte c SkipSpace skips: jsonSpace (New),
+	// or none for CompactValid, to which whitespace outside strings is then
+	// a byte that is not where JSON allows it. A mask rather than a flag
+	// keeps the decoders' whitespace loop free of one more branch.
+	space uint64
 }
 
 // New returns a Scanner at the start of text b. The offsets and slices
 // its methods return are in b, which the Scanner does not copy.
 func New(b []byte) Scanner {
-	return Scanner{b: b}
+	return Scanner{b: b, space: jsonSpace}
 }
 
 // Advance consumes the byte Peek returned: the '{' or '[' a decoder
@@ -50,7 +55,7 @@ func (s *Scanner) Advance() { s.i++ }
 // and a body with them is declined.
 func (s *Scanner) SkipSpace() {
 	b, i := s.b, s.i
-	for i < len(b) && b[i] <= ' ' && jsonSpace>>b[i]&1 != 0 {
+	for i < len(b) && b[i] <= ' ' && s.space>>b[i]&1 != 0 {
 		i++
 	}
 	s.i = i
