@@ -3,7 +3,8 @@ package api
 import (
 	"bytes"
 	"strings"
-	"unicode/utf16"
+
+	"github.com/callledger/callledger/domain/jsonscan"
 )
 
 // stringSlotsMaxFirst caps the first block of string slots a decoder
@@ -51,7 +52,7 @@ func newStringSlots(body []byte) stringSlots {
 }
 
 // add returns the field for the string whose contents are body[start:end]
-// (escaped says whether they need unescapeJSON); it holds the string once
+// (escaped says whether they need jsonscan.Unescape); it holds the string once
 // fill has run.
 func (ss *stringSlots) add(start, end int, escaped bool) *string {
 	if len(ss.block) == cap(ss.block) {
@@ -93,7 +94,7 @@ func (ss *stringSlots) fill() {
 		raw := ss.body[sp.start:sp.end]
 		sp.start = int32(sb.Len())
 		if sp.escaped {
-			unescapeJSON(&sb, raw)
+			jsonscan.Unescape(&sb, raw)
 		} else {
 			sb.Write(raw)
 		}
@@ -112,45 +113,5 @@ func (ss *stringSlots) fill() {
 		sp := ss.span(i)
 		ss.block[j] = all[sp.start:sp.end]
 		i++
-	}
-}
-
-// unescapeJSON writes the string whose contents raw are, escapes decoded
-// as encoding/json decodes them. raw has been checked by jsonScan.str: its
-// escapes are valid and a surrogate escape is always a high one followed
-// by a low one, which together are one code point.
-func unescapeJSON(sb *strings.Builder, raw []byte) {
-	for len(raw) > 0 {
-		i := bytes.IndexByte(raw, '\\')
-		if i < 0 {
-			sb.Write(raw)
-			return
-		}
-		sb.Write(raw[:i])
-		raw = raw[i:]
-		switch c := raw[1]; c {
-		case 'b':
-			sb.WriteByte('\b')
-		case 'f':
-			sb.WriteByte('\f')
-		case 'n':
-			sb.WriteByte('\n')
-		case 'r':
-			sb.WriteByte('\r')
-		case 't':
-			sb.WriteByte('\t')
-		case 'u':
-			r := hex4(raw[2:])
-			if utf16.IsSurrogate(r) {
-				r = utf16.DecodeRune(r, hex4(raw[8:]))
-				raw = raw[6:]
-			}
-			sb.WriteRune(r)
-			raw = raw[6:]
-			continue
-		default: // '"', '\\', '/'
-			sb.WriteByte(c)
-		}
-		raw = raw[2:]
 	}
 }

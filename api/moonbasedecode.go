@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/callledger/callledger/domain/jsonscan"
 )
 
 // The keys of each Moonbase params struct as keyMayMatch compares them:
@@ -36,14 +38,14 @@ const (
 //     that is not an object (null included);
 //   - invalid UTF-8 or a lone surrogate escape in any string, which
 //     encoding/json replaces with U+FFFD where it decodes them;
-//   - arrays and objects nested deeper than jsonScanMaxDepth.
+//   - arrays and objects nested deeper than jsonscan.MaxDepth.
 func decodeMoonbaseParamsFast(body []byte, p *moonbaseCallParams) bool {
 	if len(body) > math.MaxInt32 {
 		return false
 	}
-	d := moonbaseDecoder{jsonScan: jsonScan{b: body}, strs: newStringSlots(body)}
+	d := moonbaseDecoder{Scanner: jsonscan.New(body), strs: newStringSlots(body)}
 	var q moonbaseCallParams
-	if d.peek() != '{' || !d.call(&q) || !d.atEnd() {
+	if d.Peek() != '{' || !d.call(&q) || !d.AtEnd() {
 		return false
 	}
 	d.strs.fill()
@@ -54,17 +56,17 @@ func decodeMoonbaseParamsFast(body []byte, p *moonbaseCallParams) bool {
 // moonbaseDecoder is the state of one decodeMoonbaseParamsFast: where it is
 // in the body, and the strings it fills in at the end.
 type moonbaseDecoder struct {
-	jsonScan
+	jsonscan.Scanner
 	strs stringSlots
 }
 
 // call decodes the body's object (the scanner at its '{') into p. Its
 // values are at depth 1, inside the one object.
 func (d *moonbaseDecoder) call(p *moonbaseCallParams) bool {
-	d.i++
+	d.Advance()
 	var seen fieldsSeen
 	for first := true; ; first = false {
-		key, done, ok := d.member(first)
+		key, done, ok := d.Member(first)
 		if !ok || done {
 			return ok
 		}
@@ -92,7 +94,7 @@ func (d *moonbaseDecoder) call(p *moonbaseCallParams) bool {
 		case "transcript":
 			ok = seen.once(10) && d.transcript(&p.Transcript)
 		default:
-			ok = !keyMayMatch(key, moonbaseCallKeys) && d.value(1)
+			ok = !keyMayMatch(key, moonbaseCallKeys) && d.Value(1)
 		}
 		if !ok {
 			return false
@@ -103,13 +105,13 @@ func (d *moonbaseDecoder) call(p *moonbaseCallParams) bool {
 // participant decodes one element of participants, at depth.
 func (d *moonbaseDecoder) participant(depth int) (moonbaseParticipantParams, bool) {
 	var pp moonbaseParticipantParams
-	if d.peek() != '{' {
+	if d.Peek() != '{' {
 		return pp, false
 	}
-	d.i++
+	d.Advance()
 	var seen fieldsSeen
 	for first := true; ; first = false {
-		key, done, ok := d.member(first)
+		key, done, ok := d.Member(first)
 		if !ok || done {
 			return pp, ok
 		}
@@ -119,7 +121,7 @@ func (d *moonbaseDecoder) participant(depth int) (moonbaseParticipantParams, boo
 		case "role":
 			ok = seen.once(1) && d.optString(&pp.Role)
 		default:
-			ok = !keyMayMatch(key, moonbaseParticipantKeys) && d.value(depth+1)
+			ok = !keyMayMatch(key, moonbaseParticipantKeys) && d.Value(depth+1)
 		}
 		if !ok {
 			return pp, false
@@ -130,13 +132,13 @@ func (d *moonbaseDecoder) participant(depth int) (moonbaseParticipantParams, boo
 // recording decodes one element of recordings, at depth.
 func (d *moonbaseDecoder) recording(depth int) (moonbaseRecordingParams, bool) {
 	var rp moonbaseRecordingParams
-	if d.peek() != '{' {
+	if d.Peek() != '{' {
 		return rp, false
 	}
-	d.i++
+	d.Advance()
 	var seen fieldsSeen
 	for first := true; ; first = false {
-		key, done, ok := d.member(first)
+		key, done, ok := d.Member(first)
 		if !ok || done {
 			return rp, ok
 		}
@@ -148,7 +150,7 @@ func (d *moonbaseDecoder) recording(depth int) (moonbaseRecordingParams, bool) {
 		case "url":
 			ok = seen.once(2) && d.optString(&rp.URL)
 		default:
-			ok = !keyMayMatch(key, moonbaseRecordingKeys) && d.value(depth+1)
+			ok = !keyMayMatch(key, moonbaseRecordingKeys) && d.Value(depth+1)
 		}
 		if !ok {
 			return rp, false
@@ -159,18 +161,18 @@ func (d *moonbaseDecoder) recording(depth int) (moonbaseRecordingParams, bool) {
 // transcript decodes the transcript (at depth 1): null leaves it nil, as
 // encoding/json does; an object, even {}, makes one.
 func (d *moonbaseDecoder) transcript(dst **moonbaseTranscriptParams) bool {
-	switch d.peek() {
+	switch d.Peek() {
 	case 'n':
-		return d.literal("null")
+		return d.Literal("null")
 	case '{':
 	default:
 		return false
 	}
-	d.i++
+	d.Advance()
 	t := new(moonbaseTranscriptParams)
 	var seen fieldsSeen
 	for first := true; ; first = false {
-		key, done, ok := d.member(first)
+		key, done, ok := d.Member(first)
 		if !ok {
 			return false
 		}
@@ -182,7 +184,7 @@ func (d *moonbaseDecoder) transcript(dst **moonbaseTranscriptParams) bool {
 		case "cues":
 			ok = seen.once(0) && d.cues(&t.Cues)
 		default:
-			ok = !keyMayMatch(key, moonbaseTranscriptKeys) && d.value(2)
+			ok = !keyMayMatch(key, moonbaseTranscriptKeys) && d.Value(2)
 		}
 		if !ok {
 			return false
@@ -193,13 +195,13 @@ func (d *moonbaseDecoder) transcript(dst **moonbaseTranscriptParams) bool {
 // cue decodes one element of transcript.cues, at depth.
 func (d *moonbaseDecoder) cue(depth int) (moonbaseCueParams, bool) {
 	var c moonbaseCueParams
-	if d.peek() != '{' {
+	if d.Peek() != '{' {
 		return c, false
 	}
-	d.i++
+	d.Advance()
 	var seen fieldsSeen
 	for first := true; ; first = false {
-		key, done, ok := d.member(first)
+		key, done, ok := d.Member(first)
 		if !ok || done {
 			return c, ok
 		}
@@ -213,7 +215,7 @@ func (d *moonbaseDecoder) cue(depth int) (moonbaseCueParams, bool) {
 		case "text":
 			ok = seen.once(3) && d.optString(&c.Text)
 		default:
-			ok = !keyMayMatch(key, moonbaseCueKeys) && d.value(depth+1)
+			ok = !keyMayMatch(key, moonbaseCueKeys) && d.Value(depth+1)
 		}
 		if !ok {
 			return c, false
@@ -224,11 +226,11 @@ func (d *moonbaseDecoder) cue(depth int) (moonbaseCueParams, bool) {
 // optString decodes a *string field: a string, or null, which leaves it
 // nil as encoding/json does (the field was nil: repeats are declined).
 func (d *moonbaseDecoder) optString(dst **string) bool {
-	switch d.peek() {
+	switch d.Peek() {
 	case 'n':
-		return d.literal("null")
+		return d.Literal("null")
 	case '"':
-		start, end, escaped, ok := d.str()
+		start, end, escaped, ok := d.Str()
 		if !ok {
 			return false
 		}
@@ -244,16 +246,15 @@ func (d *moonbaseDecoder) optString(dst **string) bool {
 // becomes the bytes "null", not nil). encoding/json copies the bytes; this
 // keeps the body's: the body is not reused once decoded (ReadBody reads
 // each request into its own buffer), and the domain copies the metadata it
-// keeps (compactJSON, bytes.Clone). The slice's capacity ends with the value, so that appending to it
-// copies rather than writing over the rest of the body.
+// keeps (the event's bytes.Clone). The slice's capacity ends with the
+// value (Scanner.Raw), so that appending to it copies rather than writing
+// over the rest of the body.
 func (d *moonbaseDecoder) raw(dst *json.RawMessage, depth int) bool {
-	d.skipSpace()
-	start := d.i
-	if !d.value(depth) {
-		return false
+	v, ok := d.Raw(depth)
+	if ok {
+		*dst = v
 	}
-	*dst = d.b[start:d.i:d.i]
-	return true
+	return ok
 }
 
 // listStart starts the value of a list field: null (consumed, isNull: it
@@ -264,11 +265,11 @@ func (d *moonbaseDecoder) raw(dst *json.RawMessage, depth int) bool {
 // element's decoder: a function value makes the decoder escape, one more
 // allocation.
 func (d *moonbaseDecoder) listStart() (isNull, ok bool) {
-	switch d.peek() {
+	switch d.Peek() {
 	case 'n':
-		return true, d.literal("null")
+		return true, d.Literal("null")
 	case '[':
-		d.i++
+		d.Advance()
 		return false, true
 	}
 	return false, false
@@ -289,7 +290,7 @@ func (d *moonbaseDecoder) participants(dst *[]moonbaseParticipantParams) bool {
 	var stack [8]moonbaseParticipantParams
 	list := stack[:0]
 	for first := true; ; first = false {
-		done, ok := d.element(first)
+		done, ok := d.Element(first)
 		if !ok {
 			return false
 		}
@@ -313,7 +314,7 @@ func (d *moonbaseDecoder) recordings(dst *[]moonbaseRecordingParams) bool {
 	var stack [8]moonbaseRecordingParams
 	list := stack[:0]
 	for first := true; ; first = false {
-		done, ok := d.element(first)
+		done, ok := d.Element(first)
 		if !ok {
 			return false
 		}
@@ -337,7 +338,7 @@ func (d *moonbaseDecoder) cues(dst *[]moonbaseCueParams) bool {
 	var stack [8]moonbaseCueParams
 	list := stack[:0]
 	for first := true; ; first = false {
-		done, ok := d.element(first)
+		done, ok := d.Element(first)
 		if !ok {
 			return false
 		}

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"time"
+
+	"github.com/callledger/callledger/domain/jsonscan"
 )
 
 // decideUpsert decides an UpsertCall. It emits one event per kind of change,
@@ -150,10 +152,12 @@ func normalizeUpsert(c UpsertCall) UpsertCall {
 
 // compactJSON returns m without insignificant space: the form the event
 // codec stores it in (encoding/json compacts a RawMessage), so that an
-// event reads back exactly as it was decided.
+// event reads back exactly as it was decided. Metadata already compact,
+// as clients send it, is returned as it is, not copied: plan.metadata
+// clones what the events keep, and nothing else keeps m.
 func compactJSON(m json.RawMessage) json.RawMessage {
-	if m == nil {
-		return nil
+	if m == nil || jsonscan.CompactValid(m) {
+		return m
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, m); err != nil {
@@ -290,6 +294,9 @@ func (p *plan) participants(c UpsertCall) {
 	}
 }
 
+// metadata emits the provider metadata if it changed, as bytes of the
+// event's own: the command's may be a slice of a request body, which
+// compactJSON does not copy when it is already compact.
 func (p *plan) metadata(c UpsertCall) {
 	if c.ProviderMetadata == nil || sameJSON(c.ProviderMetadata, p.s.Call.ProviderMetadata) {
 		return

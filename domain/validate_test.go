@@ -1,10 +1,14 @@
 package domain_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/callledger/callledger/domain"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestUpsertValidation refuses each malformed field with ErrInvalid naming it.
@@ -89,4 +93,45 @@ func TestSIPAddressesAreTaken(t *testing.T) {
 	c.To = ptr("sip:alice@example.com")
 	_, err := domain.Decide(domain.State{}, c)
 	assert.NoError(t, err)
+}
+
+// TestProviderMetadataValidation checks that provider metadata is accepted
+// exactly when it is a JSON object (json.Valid, after bytes.TrimSpace),
+// whether jsonscan reads it or declines it to encoding/json.
+func TestProviderMetadataValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name, metadata string
+		ok             bool
+	}{
+		{"compact", `{"answered_by":"UShjUatqtF","n":[1,2.5,null,true]}`, true},
+		{"spaced", " {\n\t\"a\" : [ 1 , 2 ] }\r\n", true},
+		{"empty object", `{}`, true},
+		{"a lone surrogate, which jsonscan declines", `{"a":"\ud800"}`, true},
+		{"invalid UTF-8, which jsonscan declines", "{\"a\":\"\xff\"}", true},
+		{"nested deeper than jsonscan reads", `{"a":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`, true},
+		{"not an object", `[1]`, false},
+		{"a string", `"{}"`, false},
+		{"truncated", `{"a":`, false},
+		{"a trailing comma", `{"a":1,}`, false},
+		{"two objects", `{} {}`, false},
+		{"trailing data", `{}x`, false},
+		{"blank", ` `, false},
+		{"single quotes", `{'a':1}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			trimmed := bytes.TrimSpace([]byte(tc.metadata))
+			require.Equal(t, tc.ok, json.Valid(trimmed) && trimmed[0] == '{', "the table agrees with encoding/json")
+			c := seed000()
+			c.ProviderMetadata = json.RawMessage(tc.metadata)
+			_, err := domain.Decide(domain.State{}, c)
+			if tc.ok {
+				assert.NoError(t, err)
+				return
+			}
+			var de *domain.Error
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, domain.ErrInvalid, de.Code)
+			assert.Equal(t, "provider_metadata", de.Field)
+		})
+	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain/jsonscan"
 )
 
 // Writer appends a JSON object field by field, in the order of the
@@ -127,7 +129,9 @@ func (w *Writer) TimePtr(name string, t *time.Time) {
 // RawOmitEmpty writes a json.RawMessage field tagged omitempty, compacted
 // as json.Marshal writes it. json.Marshal also escapes <, >, & and
 // U+2028/U+2029 in it, which json.Compact does not: such JSON, and JSON
-// that is not valid, fail the writer.
+// that is not valid, fail the writer. JSON already compact (as the domain
+// stores metadata) is copied as it is, without json.Compact's second scan
+// of it byte by byte.
 func (w *Writer) RawOmitEmpty(name string, raw json.RawMessage) {
 	if len(raw) == 0 {
 		return
@@ -137,6 +141,10 @@ func (w *Writer) RawOmitEmpty(name string, raw json.RawMessage) {
 		return
 	}
 	w.Key(name)
+	if jsonscan.CompactValid(raw) {
+		w.B = append(w.B, raw...)
+		return
+	}
 	buf := bytes.NewBuffer(w.B)
 	if err := json.Compact(buf, raw); err != nil {
 		w.failed = true

@@ -1,4 +1,11 @@
-package api
+// Package jsonscan reads JSON text token by token, validating it exactly to
+// the grammar encoding/json checks, for the hand-written decoders and
+// checks that replace encoding/json where its reflection or its
+// byte-at-a-time state machine was a measurable share of a request's CPU
+// (the Moonbase body decoder in package api; provider metadata in domain).
+// Whatever it is not sure encoding/json treats the same, it declines, and
+// the caller then uses encoding/json, which stays the reference.
+package jsonscan
 
 import (
 	"encoding/binary"
@@ -7,32 +14,48 @@ import (
 	"unicode/utf8"
 )
 
-// jsonScanMaxDepth is how deeply arrays and objects may nest in a body a
-// hand-written decoder accepts. encoding/json allows 10000; a deeper body is
+// MaxDepth is how deeply arrays and objects may nest in a text the
+// Scanner accepts. encoding/json allows 10000; a deeper body is
 // declined (and decoded by encoding/json) so that the recursive skipper's
 // stack stays small whatever a client sends.
-const jsonScanMaxDepth = 64
+const MaxDepth = 64
 
-// jsonScan reads a JSON text token by token for the hand-written decoders
-// (moonbasedecode.go). It validates as it goes, exactly to the JSON grammar
-// encoding/json's scanner checks before it decodes anything, so that a
-// decoder built on it accepts only bodies json.Unmarshal accepts. Every
-// method reports false to DECLINE: the text is not JSON, or holds something
-// the decoders leave to encoding/json (invalid UTF-8, which encoding/json
-// replaces with U+FFFD; a lone UTF-16 surrogate escape; nesting deeper than
-// jsonScanMaxDepth). A declined body goes to encoding/json, which says what
-// is wrong in its own words, so jsonScan has no errors of its own.
-type jsonScan struct {
+// Scanner reads a JSON text token by token for the hand-written decoders
+// (api's moonbasedecode.go) and for Valid and CompactValid. It validates as
+// it goes, exactly to the JSON grammar encoding/json's scanner checks
+// before it decodes anything, so that a decoder built on it accepts only
+// bodies json.Unmarshal accepts. Every method reports false to DECLINE: the
+// text is not JSON, or holds something the decoders leave to encoding/json
+// (invalid UTF-8, which encoding/json replaces with U+FFFD; a lone UTF-16
+// surrogate escape; nesting deeper than MaxDepth). A declined body goes to
+// encoding/json, which says what is wrong in its own words, so Scanner has
+// no errors of its own. Make one with New.
+type Scanner struct {
 	b []byte
 	i int
+	// space has bit c set for each byte c SkipSpace skips: jsonSpace (New),
+	// or none for CompactValid, to which whitespace outside strings is then
+	// a byte that is not where JSON allows it. A mask rather than a flag
+	// keeps the decoders' whitespace loop free of one more branch.
+	space uint64
 }
 
-// skipSpace skips JSON whitespace (space, tab, CR, LF) and nothing else:
+// New returns a Scanner at the start of text b. The offsets and slices
+// its methods return are in b, which the Scanner does not copy.
+func New(b []byte) Scanner {
+	return Scanner{b: b, space: jsonSpace}
+}
+
+// Advance consumes the byte Peek returned: the '{' or '[' a decoder
+// opens itself (Value, Member and Element consume every other token).
+func (s *Scanner) Advance() { s.i++ }
+
+// SkipSpace skips JSON whitespace (space, tab, CR, LF) and nothing else:
 // bytes.TrimSpace also trims \v, \f and Unicode spaces, which are not JSON,
 // and a body with them is declined.
-func (s *jsonScan) skipSpace() {
+func (s *Scanner) SkipSpace() {
 	b, i := s.b, s.i
-	for i < len(b) && b[i] <= ' ' && jsonSpace>>b[i]&1 != 0 {
+	for i < len(b) && b[i] <= ' ' && s.space>>b[i]&1 != 0 {
 		i++
 	}
 	s.i = i
@@ -41,26 +64,26 @@ func (s *jsonScan) skipSpace() {
 // jsonSpace has bit c set for each JSON whitespace byte c.
 const jsonSpace = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
 
-// peek skips whitespace and returns the next byte, 0 at the end of the text
+// Peek skips whitespace and returns the next byte, 0 at the end of the text
 // (a 0 byte is never valid there either, so both decline alike).
-func (s *jsonScan) peek() byte {
-	s.skipSpace()
+func (s *Scanner) Peek() byte {
+	s.SkipSpace()
 	if s.i < len(s.b) {
 		return s.b[s.i]
 	}
 	return 0
 }
 
-// atEnd reports whether only whitespace is left: encoding/json refuses any
+// AtEnd reports whether only whitespace is left: encoding/json refuses any
 // data after the top-level value.
-func (s *jsonScan) atEnd() bool {
-	s.skipSpace()
+func (s *Scanner) AtEnd() bool {
+	s.SkipSpace()
 	return s.i == len(s.b)
 }
 
-// literal consumes word (true, false or null) at the current byte. The byte
+// Literal consumes word (true, false or null) at the current byte. The byte
 // after it is the caller's to check, as after any value.
-func (s *jsonScan) literal(word string) bool {
+func (s *Scanner) Literal(word string) bool {
 	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
 		return false
 	}
@@ -68,13 +91,13 @@ func (s *jsonScan) literal(word string) bool {
 	return true
 }
 
-// str consumes the string starting at the current byte (a '"') and returns
-// the bounds of its contents in s.b, and whether they hold escapes (which
-// then need unescapeJSON; without escapes the contents are the string's
+// Str consumes the string starting at the current byte (a '"') and returns
+// the bounds of its contents in the text, and whether they hold escapes (which
+// then need Unescape; without escapes the contents are the string's
 // bytes, as encoding/json takes them). It declines control characters
 // (invalid JSON), invalid UTF-8 (which encoding/json would replace with
 // U+FFFD) and a bad or lone-surrogate escape.
-func (s *jsonScan) str() (start, end int, escaped, ok bool) {
+func (s *Scanner) Str() (start, end int, escaped, ok bool) {
 	b := s.b
 	i := s.i + 1
 	start = i
@@ -187,7 +210,7 @@ func hex4(b []byte) rune {
 // number consumes a number at the current byte, to the JSON grammar:
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?. A number that goes on
 // ("01", "1.2.3") leaves bytes the caller then refuses.
-func (s *jsonScan) number() bool {
+func (s *Scanner) number() bool {
 	b, i := s.b, s.i
 	if i < len(b) && b[i] == '-' {
 		i++
@@ -232,61 +255,75 @@ func digits(b []byte, i int) int {
 	return i
 }
 
-// value consumes one JSON value of any type after whitespace, validating
+// Value consumes one JSON value of any type after whitespace, validating
 // all of it: the values of unknown keys (encoding/json checks them too,
 // then ignores them) and json.RawMessage fields. depth is the number of
 // arrays and objects around the value.
-func (s *jsonScan) value(depth int) bool {
-	switch s.peek() {
+func (s *Scanner) Value(depth int) bool {
+	switch s.Peek() {
 	case '"':
-		_, _, _, ok := s.str()
+		_, _, _, ok := s.Str()
 		return ok
 	case '{':
-		if depth >= jsonScanMaxDepth {
+		if depth >= MaxDepth {
 			return false
 		}
 		s.i++
 		for first := true; ; first = false {
-			_, done, ok := s.member(first)
+			_, done, ok := s.Member(first)
 			if !ok || done {
 				return ok
 			}
-			if !s.value(depth + 1) {
+			if !s.Value(depth + 1) {
 				return false
 			}
 		}
 	case '[':
-		if depth >= jsonScanMaxDepth {
+		if depth >= MaxDepth {
 			return false
 		}
 		s.i++
 		for first := true; ; first = false {
-			done, ok := s.element(first)
+			done, ok := s.Element(first)
 			if !ok || done {
 				return ok
 			}
-			if !s.value(depth + 1) {
+			if !s.Value(depth + 1) {
 				return false
 			}
 		}
 	case 't':
-		return s.literal("true")
+		return s.Literal("true")
 	case 'f':
-		return s.literal("false")
+		return s.Literal("false")
 	case 'n':
-		return s.literal("null")
+		return s.Literal("null")
 	}
 	return s.number()
 }
 
-// member steps to the next member of the object whose '{' was consumed:
+// Raw consumes one JSON value after whitespace, as Value does, and
+// returns its bytes, without the whitespace around it: what encoding/json
+// hands a json.RawMessage. The slice's capacity ends with the value, so
+// that appending to it copies rather than writing over the rest of the
+// text.
+func (s *Scanner) Raw(depth int) ([]byte, bool) {
+	s.SkipSpace()
+	start := s.i
+	if !s.Value(depth) {
+		return nil, false
+	}
+	return s.b[start:s.i:s.i], true
+}
+
+// Member steps to the next member of the object whose '{' was consumed:
 // done at its '}' (consumed); else the member's key, with the scanner after
 // its ':', at the value, which the caller consumes. first says whether a
 // member came before (then a ',' must separate them). Keys with escapes are
 // declined: matching them to fields would need encoding/json's unescaping
 // and Unicode case folding of keys, and clients do not send them.
-func (s *jsonScan) member(first bool) (key []byte, done, ok bool) {
-	c := s.peek()
+func (s *Scanner) Member(first bool) (key []byte, done, ok bool) {
+	c := s.Peek()
 	if c == '}' {
 		s.i++
 		return nil, true, true
@@ -296,24 +333,24 @@ func (s *jsonScan) member(first bool) (key []byte, done, ok bool) {
 			return nil, false, false
 		}
 		s.i++
-		c = s.peek()
+		c = s.Peek()
 	}
 	if c != '"' {
 		return nil, false, false
 	}
-	start, end, escaped, ok := s.str()
-	if !ok || escaped || s.peek() != ':' {
+	start, end, escaped, ok := s.Str()
+	if !ok || escaped || s.Peek() != ':' {
 		return nil, false, false
 	}
 	s.i++
 	return s.b[start:end], false, true
 }
 
-// element steps to the next element of the array whose '[' was consumed:
+// Element steps to the next element of the array whose '[' was consumed:
 // done at its ']' (consumed); else the scanner is at the element, which the
 // caller consumes. first says whether an element came before.
-func (s *jsonScan) element(first bool) (done, ok bool) {
-	c := s.peek()
+func (s *Scanner) Element(first bool) (done, ok bool) {
+	c := s.Peek()
 	if c == ']' {
 		s.i++
 		return true, true

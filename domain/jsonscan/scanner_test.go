@@ -1,4 +1,4 @@
-package api
+package jsonscan_test
 
 import (
 	"encoding/json"
@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain/jsonscan"
 )
 
-func TestJSONScanValue(t *testing.T) {
+func TestScannerValue(t *testing.T) {
 	// Goal: the scanner consumes exactly one JSON value where json.Valid
 	// says it is one, and declines what is not JSON and the valid JSON it
 	// leaves to encoding/json (invalid UTF-8, lone surrogates, deep nesting).
@@ -31,31 +32,12 @@ func TestJSONScanValue(t *testing.T) {
 		{strings.Repeat("[", 65) + strings.Repeat("]", 65), false},
 	} {
 		t.Run(tc.text, func(t *testing.T) {
-			s := jsonScan{b: []byte(tc.text)}
-			got := s.value(0) && s.atEnd()
+			s := jsonscan.New([]byte(tc.text))
+			got := s.Value(0) && s.AtEnd()
 			assert.Equal(t, tc.want, got)
 			if got {
 				assert.True(t, json.Valid([]byte(tc.text)), "accepted what json.Valid refuses")
 			}
-		})
-	}
-}
-
-func TestUnescapeJSON(t *testing.T) {
-	// Goal: a string with escapes decodes as encoding/json decodes it.
-	for _, text := range []string{
-		`"plain"`, `""`, `"\n"`, `"a\"b\\c\/d\be\ff\ng\rh\ti"`, `"\u0000\u001f\u0041\u00e9\u20ac\uFFFD"`,
-		`"\ud83d\ude00 and \uD834\uDD1E"`, `"日本\u65e5"`, `"\\u0041"`,
-	} {
-		t.Run(text, func(t *testing.T) {
-			var want string
-			require.NoError(t, json.Unmarshal([]byte(text), &want))
-			s := jsonScan{b: []byte(text)}
-			start, end, _, ok := s.str()
-			require.True(t, ok)
-			var sb strings.Builder
-			unescapeJSON(&sb, s.b[start:end])
-			assert.Equal(t, want, sb.String())
 		})
 	}
 }
