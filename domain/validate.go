@@ -214,7 +214,10 @@ func checkMetadata(m json.RawMessage) *Error {
 	if m == nil {
 		return nil
 	}
-	t := bytes.TrimSpace(m)
+	// Only JSON's own whitespace: bytes.TrimSpace also trims \v, \f and
+	// Unicode spaces, which would let "\v{}" pass here and then fail the
+	// event's encoding (json.Marshal refuses such a RawMessage).
+	t := bytes.Trim(m, " \t\r\n")
 	if len(t) == 0 || t[0] != '{' || !jsonscan.Valid(t) && !json.Valid(t) {
 		return invalid("provider_metadata", "must be a JSON object")
 	}

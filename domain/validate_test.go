@@ -96,8 +96,9 @@ func TestSIPAddressesAreTaken(t *testing.T) {
 }
 
 // TestProviderMetadataValidation checks that provider metadata is accepted
-// exactly when it is a JSON object (json.Valid, after bytes.TrimSpace),
-// whether jsonscan reads it or declines it to encoding/json.
+// exactly when it is a JSON object (json.Valid, and an object once JSON's
+// whitespace is trimmed), whether jsonscan reads it or declines it to
+// encoding/json, and that what it accepts can be written in an event.
 func TestProviderMetadataValidation(t *testing.T) {
 	for _, tc := range []struct {
 		name, metadata string
@@ -117,15 +118,21 @@ func TestProviderMetadataValidation(t *testing.T) {
 		{"trailing data", `{}x`, false},
 		{"blank", ` `, false},
 		{"single quotes", `{'a':1}`, false},
+		{"a vertical tab before it, not JSON whitespace", "\v{}", false},
+		{"a no-break space after it", "{}\u00a0", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			trimmed := bytes.TrimSpace([]byte(tc.metadata))
-			require.Equal(t, tc.ok, json.Valid(trimmed) && trimmed[0] == '{', "the table agrees with encoding/json")
+			trimmed := bytes.Trim([]byte(tc.metadata), " \t\r\n")
+			require.Equal(t, tc.ok, json.Valid([]byte(tc.metadata)) && trimmed[0] == '{', "the table agrees with encoding/json")
 			c := seed000()
 			c.ProviderMetadata = json.RawMessage(tc.metadata)
-			_, err := domain.Decide(domain.State{}, c)
+			events, err := domain.Decide(domain.State{}, c)
 			if tc.ok {
-				assert.NoError(t, err)
+				require.NoError(t, err)
+				for _, e := range events {
+					_, err := domain.MarshalEvent(e)
+					require.NoError(t, err, "an accepted call's %s event must encode", e.EventType())
+				}
 				return
 			}
 			var de *domain.Error
