@@ -153,13 +153,6 @@ func CheckE164(field, phone string) error {
 	return nil
 }
 
-// vendorTimeLayout is the layout of FormatTime.
-const vendorTimeLayout = "2006-01-02T15:04:05.000Z07:00"
-
-// FormatTime writes t in UTC with milliseconds, as the vendor documents do
-// ("2025-02-17T15:00:00.000Z").
-func FormatTime(t time.Time) string { return t.UTC().Format(vendorTimeLayout) }
-
 // timePtr formats an optional time, nil when unknown.
 func timePtr(t *time.Time) *string {
 	if t == nil {

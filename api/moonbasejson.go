@@ -103,43 +103,9 @@ func appendMoonbaseCall(dst []byte, c *domain.Call) (b []byte, ok bool) {
 }
 
 // appendVendorTime appends FormatTime(t) as a JSON string: its characters
-// (digits, '-', ':', '.', 'T', 'Z') need no escaping. A year of four digits
-// is written digit by digit: time.AppendFormat parses the layout again for
-// every value, five times an answer. Other years take AppendFormat's path.
+// (digits, '-', ':', '.', 'T', 'Z') need no escaping.
 func appendVendorTime(dst []byte, t time.Time) []byte {
-	t = t.UTC()
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
-		dst = append(dst, '"')
-		dst = t.AppendFormat(dst, vendorTimeLayout)
-		return append(dst, '"')
-	}
-	hour, minute, sec := t.Clock()
-	milli := t.Nanosecond() / int(time.Millisecond)
 	dst = append(dst, '"')
-	dst = appendDigits(dst, year, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int(month), 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, day, 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, hour, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, minute, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, sec, 2)
-	dst = append(dst, '.')
-	dst = appendDigits(dst, milli, 3)
-	return append(dst, 'Z', '"')
-}
-
-// appendDigits appends the non-negative n as exactly width decimal digits,
-// with leading zeros (n must be below 10^width).
-func appendDigits(dst []byte, n, width int) []byte {
-	var buf [4]byte
-	for i := width - 1; i >= 0; i-- {
-		buf[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return append(dst, buf[:width]...)
+	dst = appendTime(dst, t)
+	return append(dst, '"')
 }

@@ -110,9 +110,10 @@ func TestMoonbaseCallShapeIsPinned(t *testing.T) {
 	}, names, "moonbaseCall changed: write the new field in appendMoonbaseCall too")
 }
 
-func TestAppendVendorTimeMatchesFormatTime(t *testing.T) {
-	// Goal: the hand-written time writer gives FormatTime's characters for
-	// every time, offsets, sub-millisecond digits and odd years included.
+func TestVendorTimeIsTimeFormat(t *testing.T) {
+	// Goal: the hand-written time writer gives time.Format's characters for
+	// the vendor layout, for every time, offsets, sub-millisecond digits and
+	// odd years included, in FormatTime and in the Moonbase answer.
 	rng := rand.New(rand.NewPCG(3, 5))
 	cases := []time.Time{
 		{},
@@ -129,6 +130,8 @@ func TestAppendVendorTimeMatchesFormatTime(t *testing.T) {
 			In(time.FixedZone("", (rng.IntN(48)-24)*1800)))
 	}
 	for _, tm := range cases {
-		assert.Equal(t, `"`+FormatTime(tm)+`"`, string(appendVendorTime(nil, tm)), tm.String())
+		want := tm.UTC().Format(vendorTimeLayout)
+		assert.Equal(t, want, FormatTime(tm), tm.String())
+		assert.Equal(t, `"`+want+`"`, string(appendVendorTime(nil, tm)), tm.String())
 	}
 }
