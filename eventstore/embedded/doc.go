@@ -70,6 +70,12 @@
 // (Batch.SyncWait), in order, then publishes the new end of $all and
 // acknowledges the group's appends.
 //
+// Pebble's fsyncs and fdatasyncs (the WAL's above all) run on a few threads
+// outside Go's scheduler (syncPool, with cgo on Linux; elsewhere they run on
+// the calling goroutine): a goroutine in a blocking system call keeps its P
+// for up to 10 ms, and under load the WAL's syncs kept one of two Ps from
+// running Go code a quarter of the time.
+//
 // Pebble makes an applied batch visible to its readers before the WAL sync
 // completes. Every read of this package therefore stops at the published
 // end of $all: no reader sees an event that a crash could take back, and

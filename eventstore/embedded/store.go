@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/callledger/callledger/eventstore"
 )
@@ -36,7 +37,10 @@ const (
 // Store is the embedded event store: a Pebble database written by one
 // committer goroutine. It is safe for concurrent use. Create it with Open.
 type Store struct {
-	db     *pebble.DB
+	db *pebble.DB
+	// syncs runs Pebble's fsyncs off the Go scheduler (see syncPool);
+	// closed after db.
+	syncs  *syncPool
 	now    func() time.Time
 	logger *slog.Logger
 
@@ -88,7 +92,9 @@ type logHead struct {
 // committer. The caller must Close it.
 func Open(dir string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
+	syncs := &syncPool{}
 	popts := &pebble.Options{
+		FS:                          syncOffloadFS{FS: vfs.Default, pool: syncs},
 		FormatMajorVersion:          pebbleFormat,
 		MemTableSize:                opts.MemTableSize,
 		MemTableStopWritesThreshold: 4,
@@ -126,14 +132,18 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	db, err := pebble.Open(dir, popts)
 	if err != nil {
+		syncs.close()
 		return nil, fmt.Errorf("open embedded store %s: %w", dir, err)
 	}
 	head, err := loadHead(db)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), db.Close())
+		err = errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), db.Close())
+		syncs.close()
+		return nil, err
 	}
 	s := &Store{
 		db:            db,
+		syncs:         syncs,
 		now:           opts.Now,
 		logger:        opts.Logger,
 		queue:         make(chan *appendRequest, queueAppendsMax),
@@ -147,7 +157,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := s.keys.startScan(db, func(err error) {
 		opts.Logger.Warn("key filter not built: lookups of new ids and streams go to Pebble", "dir", dir, "err", err)
 	}); err != nil {
-		return nil, errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), db.Close())
+		err = errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), db.Close())
+		syncs.close()
+		return nil, err
 	}
 	c := &committer{
 		store:   s,
@@ -267,7 +279,9 @@ func (s *Store) Close() error {
 
 	s.mu.Lock() // wait for reads in progress
 	defer s.mu.Unlock()
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	s.syncs.close()
+	if err != nil {
 		return fmt.Errorf("close embedded store: %w", err)
 	}
 	return nil
