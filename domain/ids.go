@@ -11,8 +11,28 @@ import (
 // id is StreamPrefix + id.String(). A stored format: never change it.
 const StreamPrefix = "call-"
 
-// StreamID names the event stream of call id.
-func StreamID(id uuid.UUID) string { return StreamPrefix + id.String() }
+// StreamID names the event stream of call id. It is built in one buffer:
+// every write and read of a call names its stream.
+func StreamID(id uuid.UUID) string {
+	var b [len(StreamPrefix) + uuidTextBytes]byte
+	return string(appendUUIDText(append(b[:0], StreamPrefix...), id))
+}
+
+// uuidTextBytes is the length of a UUID's canonical text form.
+const uuidTextBytes = 36
+
+// appendUUIDText appends id's canonical text form (lower-case hex in 8-4-4-4-12
+// groups), exactly uuid.UUID.String's, without allocating a string.
+func appendUUIDText(b []byte, id uuid.UUID) []byte {
+	const digits = "0123456789abcdef"
+	for i, x := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, digits[x>>4], digits[x&0x0f])
+	}
+	return b
+}
 
 // CallIDFromStream returns the call id of a call stream, and false for a
 // stream that is not a call's.
@@ -53,7 +73,13 @@ func PersonID(account, phone string) uuid.UUID {
 // ParticipantID derives a participant's id from its call, role and phone, so
 // that it stays the same across upserts that resend the participant list.
 func ParticipantID(call uuid.UUID, role Role, phone string) uuid.UUID {
-	return nameUUID(namespaceParticipant, call.String(), string(role), phone)
+	// nameUUID(namespaceParticipant, call.String(), string(role), phone),
+	// with the call id's text written into the buffer, not allocated.
+	var scratch [256]byte
+	b := appendUUIDText(append(scratch[:0], namespaceParticipant[:]...), call)
+	b = append(append(b, 0), role...)
+	b = append(append(b, 0), phone...)
+	return sha1UUID(b)
 }
 
 // nameUUID is uuid.NewSHA1(space, parts joined by NUL bytes), the name-based
@@ -68,6 +94,12 @@ func nameUUID(space uuid.UUID, parts ...string) uuid.UUID {
 		}
 		b = append(b, p...)
 	}
+	return sha1UUID(b)
+}
+
+// sha1UUID is the version 5 UUID of a name already prefixed with its
+// namespace.
+func sha1UUID(b []byte) uuid.UUID {
 	sum := sha1.Sum(b)
 	var id uuid.UUID
 	copy(id[:], sum[:])

@@ -15,8 +15,7 @@ import "strings"
 // does not know: the upsert then keeps the word verbatim and derives the
 // canonical status from the times when it can.
 func ParseMoonbaseStatus(word string) (Status, bool) {
-	w := strings.ToLower(strings.TrimSpace(word))
-	w = strings.NewReplacer("_", "-", " ", "-").Replace(w)
+	w := strings.Map(hyphenate, strings.ToLower(strings.TrimSpace(word)))
 	switch w {
 	case "queued", "initiated", "created", "pending":
 		return StatusQueued, true
@@ -36,6 +35,15 @@ func ParseMoonbaseStatus(word string) (Status, bool) {
 		return StatusCanceled, true
 	}
 	return "", false
+}
+
+// hyphenate maps the separators of a status word to "-". strings.Map with it
+// allocates only when the word has one to change.
+func hyphenate(r rune) rune {
+	if r == '_' || r == ' ' {
+		return '-'
+	}
+	return r
 }
 
 // MoonbaseStatusWord is the provider_status the Moonbase surface shows for

@@ -33,6 +33,7 @@ func TestStatusWords(t *testing.T) {
 			{"no-answer", domain.StatusNoAnswer, true}, {"no_answer", domain.StatusNoAnswer, true},
 			{"missed", domain.StatusNoAnswer, true}, {"canceled", domain.StatusCanceled, true},
 			{"cancelled", domain.StatusCanceled, true}, {"transferring", "", false}, {"", "", false},
+			{" No Answer ", domain.StatusNoAnswer, true}, {"IN PROGRESS", domain.StatusInProgress, true},
 		})
 	})
 	t.Run("call history", func(t *testing.T) {

@@ -63,3 +63,12 @@ func events(n int, typ string) []eventstore.EventData {
 	}
 	return out
 }
+
+// TestReadMissingStreamError checks that the error of a read of a stream
+// that does not exist names the stream and wraps ErrStreamNotFound.
+func TestReadMissingStreamError(t *testing.T) {
+	s := openStore(t, t.TempDir(), testOptions())
+	_, err := s.ReadStream(t.Context(), "call-missing", 0, 10)
+	require.ErrorIs(t, err, eventstore.ErrStreamNotFound)
+	assert.Equal(t, "read stream call-missing: "+eventstore.ErrStreamNotFound.Error(), err.Error())
+}

@@ -39,10 +39,23 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 	}
 	recs, err := s.readStream(ctx, stream, from, limit)
 	if err != nil {
-		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+		return nil, &streamReadError{stream: stream, err: err}
 	}
 	return recs, nil
 }
+
+// streamReadError is ReadStream's error, worded as
+// fmt.Errorf("read stream %s: %w") would word it but built only when
+// printed: a read of a stream that does not exist yet
+// (eventstore.ErrStreamNotFound) starts every new call's write.
+type streamReadError struct {
+	stream string
+	err    error
+}
+
+func (e *streamReadError) Error() string { return "read stream " + e.stream + ": " + e.err.Error() }
+
+func (e *streamReadError) Unwrap() error { return e.err }
 
 func (s *Store) readStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.Record, error) {
 	if len(stream) > eventstore.StreamIDBytesMax {
