@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
 	"sync"
@@ -54,7 +55,15 @@ func benchEvents(b *testing.B) int {
 // Run it with:
 //
 //	go test -run '^$' -bench BenchmarkProjection -benchtime 3x ./projections/
+//
+// Every phase runs with the GC target that callledger's main sets
+// (cmd/callledger gcPercent, 400), as `callledger replay` and `serve` run
+// their rebuilds and as BenchmarkLoopback runs the API. At Go's default of
+// 100 this benchmark collected every ~130 MB, each cycle marking the
+// benchmark's own copy of the log (30-45 ms of CPU), and where cycles fell
+// moved the ratio by several points from run to run.
 func BenchmarkProjection(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	n := benchEvents(b)
 	store := openStore(b)
 	clk := newClock()
