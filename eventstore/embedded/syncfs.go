@@ -25,9 +25,10 @@ const syncThreadsMax = 8
 // it never catches a WAL fdatasync of a millisecond or two. Under the
 // upsert load one of the two Ps sat in fdatasync a quarter of the time: the
 // process used ~1.74 of 2 cores while the runtime counted no idle P. With
-// the syncs on these threads it uses ~1.87, and upserts per second rose by
-// 10–15% (BenchmarkLoopback, alternating binaries). A sync costs two pipe
-// writes and a wakeup more, a few µs against the fsync's hundreds.
+// the syncs on these threads it uses ~1.86, and upserts per second rose by
+// 10–15% (BenchmarkLoopback, alternating binaries). The round trip to the
+// thread adds ~18 µs to a sync (an fdatasync of a clean file: 82 → 100 µs),
+// which a lone writer pays in latency (~6% of a 2-event append).
 //
 // The zero value is ready to use; close stops its threads.
 type syncPool struct {
@@ -35,6 +36,9 @@ type syncPool struct {
 	idle   []*syncThread
 	all    []*syncThread
 	closed bool
+	// failed is set when a thread could not be started (or there are none
+	// here): the pool stops trying, and every sync runs on its caller.
+	failed bool
 }
 
 // get lends a thread: an idle one, or a new one while fewer than
@@ -47,11 +51,12 @@ func (p *syncPool) get() *syncThread {
 		p.idle = p.idle[:n-1]
 		return t
 	}
-	if p.closed || len(p.all) >= syncThreadsMax {
+	if p.closed || p.failed || len(p.all) >= syncThreadsMax {
 		return nil
 	}
 	t, err := startSyncThread()
 	if err != nil {
+		p.failed = true
 		return nil
 	}
 	p.all = append(p.all, t)

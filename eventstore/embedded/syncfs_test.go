@@ -116,6 +116,15 @@ func TestSyncPoolFallsBack(t *testing.T) {
 		require.NoError(t, vf.Sync())
 		assert.Empty(t, pool.all)
 	})
+	t.Run("a pool that failed to start a thread stops trying", func(t *testing.T) {
+		pool := syncPool{failed: true}
+		defer pool.close()
+		f, err := syncOffloadFS{FS: vfs.Default, pool: &pool}.Create(filepath.Join(t.TempDir(), "f"), vfs.WriteCategoryUnspecified)
+		require.NoError(t, err)
+		defer f.Close()
+		require.NoError(t, f.SyncData())
+		assert.Empty(t, pool.all)
+	})
 	t.Run("a file without a descriptor syncs itself", func(t *testing.T) {
 		var pool syncPool
 		defer pool.close()
