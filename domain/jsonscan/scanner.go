@@ -270,7 +270,7 @@ func (s *Scanner) Value(depth int) bool {
 		}
 		s.i++
 		for first := true; ; first = false {
-			_, done, ok := s.Member(first)
+			_, _, done, ok := s.member(first)
 			if !ok || done {
 				return ok
 			}
@@ -321,29 +321,40 @@ func (s *Scanner) Raw(depth int) ([]byte, bool) {
 // its ':', at the value, which the caller consumes. first says whether a
 // member came before (then a ',' must separate them). Keys with escapes are
 // declined: matching them to fields would need encoding/json's unescaping
-// and Unicode case folding of keys, and clients do not send them.
+// and Unicode case folding of keys, and clients do not send them. (Value,
+// which matches no keys, accepts them.)
 func (s *Scanner) Member(first bool) (key []byte, done, ok bool) {
+	key, escaped, done, ok := s.member(first)
+	if escaped {
+		return nil, false, false
+	}
+	return key, done, ok
+}
+
+// member is Member that also steps over a key with escapes, saying so; the
+// key is then returned raw, as written between its quotes.
+func (s *Scanner) member(first bool) (key []byte, escaped, done, ok bool) {
 	c := s.Peek()
 	if c == '}' {
 		s.i++
-		return nil, true, true
+		return nil, false, true, true
 	}
 	if !first {
 		if c != ',' {
-			return nil, false, false
+			return nil, false, false, false
 		}
 		s.i++
 		c = s.Peek()
 	}
 	if c != '"' {
-		return nil, false, false
+		return nil, false, false, false
 	}
 	start, end, escaped, ok := s.Str()
-	if !ok || escaped || s.Peek() != ':' {
-		return nil, false, false
+	if !ok || s.Peek() != ':' {
+		return nil, false, false, false
 	}
 	s.i++
-	return s.b[start:end], false, true
+	return s.b[start:end], escaped, false, true
 }
 
 // Element steps to the next element of the array whose '[' was consumed:

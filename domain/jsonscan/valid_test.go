@@ -32,6 +32,7 @@ func validCases() []validCase {
 		{`null`, true, true}, {`""`, true, true}, {`"a b  c"`, true, true}, {`"日本"`, true, true},
 		{`{"a":1}`, true, true}, {`{"a b":"x y\tz\u00e9\ud83d\ude00"}`, true, true},
 		{`{"a":[1,2,{"b":null}],"c":{"d":[]},"e":false}`, true, true}, {`{"a":1,"a":2}`, true, true},
+		{`{"\b0000":""}`, true, true}, {`{"a\"b":{"\u00e9":[]}}`, true, true}, {`{"a\n" : 1}`, true, false},
 		{strings.Repeat("[", 64) + strings.Repeat("]", 64), true, true},
 
 		// Insignificant whitespace, wherever JSON allows it.
