@@ -76,31 +76,24 @@ func ParticipantID(call uuid.UUID, role Role, phone string) uuid.UUID {
 	// nameUUID(namespaceParticipant, call.String(), string(role), phone),
 	// with the call id's text written into the buffer, not allocated.
 	var scratch [256]byte
-	b := appendUUIDText(append(scratch[:0], namespaceParticipant[:]...), call)
-	b = append(append(b, 0), role...)
-	b = append(append(b, 0), phone...)
-	return sha1UUID(b)
+	return sha1Name(appendUUIDText(append(scratch[:0], namespaceParticipant[:]...), call), string(role), phone)
 }
 
 // nameUUID is uuid.NewSHA1(space, parts joined by NUL bytes), the name-based
 // (version 5) UUID, computed in one buffer rather than through a hash.Hash:
 // upserts derive several ids each.
-func nameUUID(space uuid.UUID, parts ...string) uuid.UUID {
+func nameUUID(space uuid.UUID, first string, rest ...string) uuid.UUID {
 	var scratch [256]byte
-	b := append(scratch[:0], space[:]...)
-	for i, p := range parts {
-		if i > 0 {
-			b = append(b, 0)
-		}
-		b = append(b, p...)
-	}
-	return sha1UUID(b)
+	return sha1Name(append(append(scratch[:0], space[:]...), first...), rest...)
 }
 
-// sha1UUID is the version 5 UUID of a name already prefixed with its
-// namespace.
-func sha1UUID(b []byte) uuid.UUID {
-	sum := sha1.Sum(b)
+// sha1Name appends each part to name after a NUL byte and returns the
+// version 5 UUID of the whole; name starts with its namespace.
+func sha1Name(name []byte, parts ...string) uuid.UUID {
+	for _, p := range parts {
+		name = append(append(name, 0), p...)
+	}
+	sum := sha1.Sum(name)
 	var id uuid.UUID
 	copy(id[:], sum[:])
 	id[6] = (id[6] & 0x0f) | 0x50 // version 5

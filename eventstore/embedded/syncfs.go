@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -69,19 +70,10 @@ func (p *syncPool) put(t *syncThread, broken bool) {
 	defer p.mu.Unlock()
 	if broken || p.closed {
 		t.close()
-		p.all = deleteThread(p.all, t)
+		p.all = slices.DeleteFunc(p.all, func(x *syncThread) bool { return x == t })
 		return
 	}
 	p.idle = append(p.idle, t)
-}
-
-func deleteThread(ts []*syncThread, t *syncThread) []*syncThread {
-	for i, x := range ts {
-		if x == t {
-			return append(ts[:i], ts[i+1:]...)
-		}
-	}
-	return ts
 }
 
 // sync syncs f: fsync when full, else fdatasync. It uses a thread when it
@@ -113,7 +105,7 @@ func (p *syncPool) close() {
 	p.closed = true
 	for _, t := range p.idle {
 		t.close()
-		p.all = deleteThread(p.all, t)
+		p.all = slices.DeleteFunc(p.all, func(x *syncThread) bool { return x == t })
 	}
 	p.idle = nil
 }
