@@ -135,11 +135,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		syncs.close()
 		return nil, fmt.Errorf("open embedded store %s: %w", dir, err)
 	}
-	head, err := loadHead(db)
-	if err != nil {
+	// failOpen closes what Open opened, db first (its syncs need the pool).
+	failOpen := func(err error) (*Store, error) {
 		err = errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), db.Close())
 		syncs.close()
 		return nil, err
+	}
+	head, err := loadHead(db)
+	if err != nil {
+		return failOpen(err)
 	}
 	s := &Store{
 		db:            db,
@@ -157,9 +161,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := s.keys.startScan(db, func(err error) {
 		opts.Logger.Warn("key filter not built: lookups of new ids and streams go to Pebble", "dir", dir, "err", err)
 	}); err != nil {
-		err = errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), db.Close())
-		syncs.close()
-		return nil, err
+		return failOpen(err)
 	}
 	c := &committer{
 		store:   s,
