@@ -159,6 +159,9 @@ func compactJSON(m json.RawMessage) json.RawMessage {
 	if m == nil || jsonscan.CompactValid(m) {
 		return m
 	}
+	if c, ok := jsonscan.AppendCompact(nil, m); ok {
+		return c
+	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, m); err != nil {
 		return m // not JSON: validation refuses it

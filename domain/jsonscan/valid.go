@@ -1,5 +1,7 @@
 package jsonscan
 
+import "slices"
+
 // Valid reports whether b is exactly one JSON value, with only JSON
 // whitespace around it, as the Scanner reads it: true means json.Valid is
 // true too; false means b is not JSON or holds what the Scanner declines
@@ -21,4 +23,42 @@ func CompactValid(b []byte) bool {
 	// byte the grammar does not allow where it is, and declined.
 	s := Scanner{b: b}
 	return s.Value(0) && s.AtEnd()
+}
+
+// AppendCompact appends b to dst without its insignificant whitespace, as
+// json.Compact does, and reports true, when Valid(b); otherwise it returns
+// dst unchanged and false, and a caller asks json.Compact, which says what
+// is wrong or compacts what the Scanner declines. It spares provider
+// metadata sent pretty-printed encoding/json's byte-at-a-time state machine
+// (~2 µs of a seed upsert's CPU).
+func AppendCompact(dst, b []byte) ([]byte, bool) {
+	if !Valid(b) {
+		return dst, false
+	}
+	// b is valid JSON: a byte outside a string is whitespace, punctuation
+	// or part of a literal or number, and a string cannot hold raw
+	// whitespace other than space, so only the quote and backslash need
+	// tracking.
+	dst = slices.Grow(dst, len(b))
+	inString, escaped := false, false
+	start := 0 // b[start:i] is a run of bytes to keep
+	for i, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			dst = append(dst, b[start:i]...)
+			start = i + 1
+		}
+	}
+	return append(dst, b[start:]...), true
 }

@@ -17,6 +17,14 @@ import (
 // Valid and CompactValid are mostly asked about.
 const seedMetadata = `{"answered_by":"UShjUatqtF","user_id":"UShjUatqtF","phone_number_id":"PN72zMikBJ","conversation_id":"CN3b48bcc423e772aeba377414a4fa6a06"}`
 
+// seedMetadataPretty is seedMetadata as the seed's body writes it, indented.
+const seedMetadataPretty = `{
+    "answered_by": "UShjUatqtF",
+    "user_id": "UShjUatqtF",
+    "phone_number_id": "PN72zMikBJ",
+    "conversation_id": "CN3b48bcc423e772aeba377414a4fa6a06"
+  }`
+
 // validCase is a text with what Valid and CompactValid say of it.
 type validCase struct {
 	text           string
@@ -42,6 +50,8 @@ func validCases() []validCase {
 		{`{"a":1 ,"b":2}`, true, false}, {`{"a":1, "b":2}`, true, false}, {`[1 ,2]`, true, false},
 		{`[1, 2]`, true, false}, {`[ 1]`, true, false}, {`[1 ]`, true, false}, {`[true ]`, true, false},
 		{`{"a":"x" }`, true, false}, {`{"a":{} }`, true, false}, {`1 `, true, false},
+		{"{ \"a\\\\\" :\t\"b \\\" c \" ,\r\n \"d\" : [ 1 , \"\\\\\\\\ \" , null ] }", true, false},
+		{seedMetadataPretty, true, false},
 
 		// Not JSON.
 		{``, false, false}, {` `, false, false}, {`{`, false, false}, {`{"a":1,}`, false, false}, {`[1,]`, false, false},
@@ -83,8 +93,9 @@ func FuzzCompactValid(f *testing.F) {
 	})
 }
 
-// checkAgainstEncodingJSON checks Valid and CompactValid on b against
-// encoding/json: what Valid accepts json.Valid accepts, and what
+// checkAgainstEncodingJSON checks Valid, CompactValid and AppendCompact on
+// b against encoding/json: what Valid accepts json.Valid accepts, what
+// AppendCompact accepts (what Valid does) it compacts as json.Compact, and what
 // CompactValid accepts json.Compact leaves unchanged; and where they say
 // false but encoding/json would agree, b holds what the Scanner declines.
 func checkAgainstEncodingJSON(t testing.TB, b []byte) {
@@ -96,6 +107,13 @@ func checkAgainstEncodingJSON(t testing.TB, b []byte) {
 		require.True(t, valid, "Valid accepted what json.Valid refuses: %q", b)
 	} else if valid {
 		require.True(t, mayDecline(b), "Valid declined valid JSON: %q", b)
+	}
+	if got, ok := jsonscan.AppendCompact([]byte("x"), b); ok {
+		require.True(t, gotValid, "AppendCompact accepted what Valid refuses: %q", b)
+		require.Equal(t, "x"+compacted.String(), string(got), "AppendCompact differs from json.Compact on %q", b)
+	} else {
+		require.False(t, gotValid, "AppendCompact declined what Valid accepts: %q", b)
+		require.Equal(t, "x", string(got), "AppendCompact changed dst when it declined %q", b)
 	}
 	if gotCompact {
 		require.True(t, gotValid, "CompactValid accepted what Valid refuses: %q", b)
@@ -120,4 +138,25 @@ func mayDecline(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkAppendCompact compacts the seed's indented provider metadata,
+// beside json.Compact, which compactJSON used before.
+func BenchmarkAppendCompact(b *testing.B) {
+	in := []byte(seedMetadataPretty)
+	b.Run("jsonscan", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := jsonscan.AppendCompact(nil, in); !ok {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			var out bytes.Buffer
+			if err := json.Compact(&out, in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
