@@ -158,15 +158,17 @@ func catchUp(ctx context.Context, proj *projections.Projector, store eventstore.
 }
 
 // billingRowJSON is one group of the JSON output; decimals are strings.
+// Its field names are those of a group of GET /v1/billing/summary, so that
+// a billing job reads the command's output and the API's alike.
 type billingRowJSON struct {
-	Account         string `json:"account,omitempty"`
-	Provider        string `json:"provider,omitempty"`
-	Currency        string `json:"currency"`
-	Day             string `json:"day,omitempty"`
-	Total           string `json:"total"`
-	Calls           int64  `json:"calls"`
-	DurationSeconds int64  `json:"duration_seconds"`
-	DeletedCalls    int64  `json:"deleted_calls"`
+	Account               string `json:"account,omitempty"`
+	Provider              string `json:"provider,omitempty"`
+	Currency              string `json:"currency"`
+	Day                   string `json:"day,omitempty"`
+	Total                 string `json:"total"`
+	Calls                 int64  `json:"calls"`
+	BilledDurationSeconds int64  `json:"billed_duration_seconds"`
+	DeletedCalls          int64  `json:"deleted_calls"`
 }
 
 // formatTotal writes a total exactly, or rounded when a scale was asked.
@@ -193,7 +195,7 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 	for i := range rows {
 		r := &rows[i]
 		j := billingRowJSON{Account: r.Account, Provider: r.Provider, Currency: r.Currency,
-			Total: formatTotal(r, opts.scale), Calls: r.Calls, DurationSeconds: r.DurationSeconds, DeletedCalls: r.DeletedCalls}
+			Total: formatTotal(r, opts.scale), Calls: r.Calls, BilledDurationSeconds: r.DurationSeconds, DeletedCalls: r.DeletedCalls}
 		if has(projections.GroupDay) {
 			j.Day = r.Day.Format(time.DateOnly)
 		}
@@ -206,7 +208,7 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 			header = append(header, g)
 		}
 	}
-	header = append(header, "currency", "total", "calls", "duration_seconds", "deleted_calls")
+	header = append(header, "currency", "total", "calls", "billed_duration_seconds", "deleted_calls")
 	record := func(j billingRowJSON) []string {
 		var rec []string
 		if has(projections.GroupAccount) {
@@ -219,7 +221,7 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 			rec = append(rec, j.Day)
 		}
 		return append(rec, j.Currency, j.Total, strconv.FormatInt(j.Calls, 10),
-			strconv.FormatInt(j.DurationSeconds, 10), strconv.FormatInt(j.DeletedCalls, 10))
+			strconv.FormatInt(j.BilledDurationSeconds, 10), strconv.FormatInt(j.DeletedCalls, 10))
 	}
 
 	switch opts.format {
@@ -230,9 +232,9 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 			From         string           `json:"from,omitempty"`
 			To           string           `json:"to,omitempty"`
 			GroupBy      []string         `json:"group_by"`
-			Rows         []billingRowJSON `json:"rows"`
+			Groups       []billingRowJSON `json:"groups"`
 			DeletedCalls int64            `json:"deleted_calls_excluded"`
-		}{From: timeOrEmpty(opts.from), To: timeOrEmpty(opts.to), GroupBy: opts.groupBy, Rows: out, DeletedCalls: deleted})
+		}{From: timeOrEmpty(opts.from), To: timeOrEmpty(opts.to), GroupBy: opts.groupBy, Groups: out, DeletedCalls: deleted})
 	case "csv":
 		cw := csv.NewWriter(w)
 		if err := cw.Write(header); err != nil {

@@ -462,17 +462,26 @@ func TestBillingAgreement(t *testing.T) {
 	res := runTool(ctx, t, dir, "", "billing", "--from", "2025-03-02", "--to", "2025-03-09",
 		"--group-by", "account,provider,currency,day", "--format", "json")
 	require.Equal(t, 0, res.code, res.stderr)
+	// The names of GET /v1/billing/summary's body, and no others: a billing
+	// job reads the command's output as it reads the API's.
 	var got struct {
-		Rows []struct {
+		From, To string
+		GroupBy  []string `json:"group_by"`
+		Groups   []struct {
 			Account, Provider, Currency, Day, Total string
 			Calls                                   int64
+			BilledDurationSeconds                   int64 `json:"billed_duration_seconds"`
 			DeletedCalls                            int64 `json:"deleted_calls"`
 		}
 		DeletedCalls int64 `json:"deleted_calls_excluded"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
+	dec := json.NewDecoder(strings.NewReader(res.stdout))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&got))
+	var billed int64
 	gotTotals := map[billingKey]decimal.Decimal{}
-	for _, r := range got.Rows {
+	for _, r := range got.Groups {
+		billed += r.BilledDurationSeconds
 		k := billingKey{r.Account, r.Provider, r.Currency, r.Day}
 		total, err := decimal.NewFromString(r.Total)
 		require.NoError(t, err, "total %q", r.Total)
@@ -487,6 +496,7 @@ func TestBillingAgreement(t *testing.T) {
 		assert.True(t, want.Equal(gotTotals[k]), "%v: want %s, got %s", k, want, gotTotals[k])
 	}
 	assert.Equal(t, wantDeleted, got.DeletedCalls)
+	assert.Positive(t, billed, "billed durations are summed")
 
 	// The same totals summed per currency only, exactly, and by CSV.
 	res = runTool(ctx, t, dir, "", "billing", "--from", "2025-03-02", "--to", "2025-03-09", "--group-by", "currency", "--format", "csv")
@@ -496,7 +506,7 @@ func TestBillingAgreement(t *testing.T) {
 		perCurrency[k.currency] = perCurrency[k.currency].Add(v)
 	}
 	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
-	require.Equal(t, "currency,total,calls,duration_seconds,deleted_calls", lines[0])
+	require.Equal(t, "currency,total,calls,billed_duration_seconds,deleted_calls", lines[0])
 	require.Len(t, lines, 1+len(perCurrency))
 	for _, line := range lines[1:] {
 		f := strings.Split(line, ",")
