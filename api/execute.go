@@ -20,11 +20,12 @@ import (
 // with more is not a phone call but a bug, and fails fast.
 const streamEventsMax = 100_000
 
-// Decider computes the events of one request from the call's current state:
-// usually a closure over a domain command, `func(s) { return domain.Decide(s, cmd) }`.
-// It must be pure: execute calls it again on a fresher state after a
-// version conflict.
-type Decider func(s domain.State) ([]domain.Event, error)
+// Decider computes the events of one request from the call's current state,
+// and the state they lead to once appended at instant at (as
+// domain.DecideFold returns it): usually a closure over a domain command,
+// `func(s, at) { return domain.DecideFold(s, cmd, at) }`. It must be pure:
+// execute calls it again on a fresher state after a version conflict.
+type Decider func(s domain.State, at time.Time) ([]domain.Event, domain.State, error)
 
 // WriteResult is what a write did.
 type WriteResult struct {
@@ -45,7 +46,8 @@ type WriteResult struct {
 //     (the source of truth, never a read model);
 //  2. check the account (another account's call is a 404) and If-Match
 //     (a stale revision is a 412);
-//  3. decide;
+//  3. decide (the Decider also gives the state the events lead to, which
+//     the result carries: the events are not folded a second time);
 //  4. hand the events, decoded, to read models that take them (prime),
 //     then append with the exact expected revision (NoStream for a new call),
 //     each event carrying Metadata (account, actor, request id,
@@ -85,7 +87,8 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		if err := ifMatch.check(state); err != nil {
 			return WriteResult{}, err
 		}
-		events, err := decide(state)
+		now := s.now().UTC()
+		events, next, err := decide(state, now)
 		if err != nil {
 			return WriteResult{}, err
 		}
@@ -99,7 +102,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			RequestID:      RequestID(ctx),
 			IdempotencyKey: idemKey,
 			Surface:        surface,
-			Time:           s.now().UTC(),
+			Time:           now,
 		}
 		data, err := encodeEvents(events, meta, p.Account, idemKey)
 		if err != nil {
@@ -126,11 +129,8 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		case err != nil:
 			return WriteResult{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
-		for _, e := range events {
-			domain.EvolveInPlace(&state, domain.Envelope{Event: e, Metadata: meta})
-		}
 		s.marks.mark(p.Account, res.Position)
-		return WriteResult{State: state, Appended: len(events), Position: res.Position}, nil
+		return WriteResult{State: next, Appended: len(events), Position: res.Position}, nil
 	}
 	return WriteResult{}, fmt.Errorf("append to %s: gave up after %d attempts: %w", stream, s.attemptsMax, eventstore.ErrVersionConflict)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 	"time"
 
@@ -60,7 +61,7 @@ func fuzzStates(t testing.TB, id uuid.UUID, provider, providerID string) []domai
 func checkDecision(t *testing.T, decide Decider, states []domain.State) {
 	t.Helper()
 	for _, st := range states {
-		events, err := decide(st)
+		events, folded, err := decide(st, fuzzNow)
 		if err != nil {
 			if p, _ := ProblemOf(err); p.Status >= 500 {
 				t.Fatalf("decide on a call at version %d: internal error %v", st.Version, err)
@@ -85,6 +86,9 @@ func checkDecision(t *testing.T, decide Decider, states []domain.State) {
 				t.Fatalf("%s does not survive its stored encoding:\n%s\n%s", e.EventType(), data, again)
 			}
 			st = domain.Evolve(st, env)
+		}
+		if !reflect.DeepEqual(st, folded) {
+			t.Fatalf("the decider's state is not its events folded:\n%+v\n%+v", folded, st)
 		}
 	}
 }

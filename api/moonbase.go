@@ -113,7 +113,9 @@ func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
 
 // decideCommand adapts a domain command to execute's Decider.
 func decideCommand(c domain.Command) Decider {
-	return func(st domain.State) ([]domain.Event, error) { return domain.Decide(st, c) }
+	return func(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
+		return domain.DecideFold(st, c, at)
+	}
 }
 
 // moonbaseCallParams is the body of POST /calls and POST /calls/upsert

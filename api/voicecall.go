@@ -265,21 +265,19 @@ func (s *Server) updateVoiceCall(w http.ResponseWriter, r *http.Request) {
 
 // decideInOrder is the Decider of domain commands applied in order, as one append.
 func decideInOrder(cmds ...domain.Command) Decider {
-	return func(st domain.State) ([]domain.Event, error) {
+	return func(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
 		var all []domain.Event
 		for _, cmd := range cmds {
-			events, err := domain.Decide(st, cmd)
-			if err != nil {
-				return nil, err
-			}
 			// Each command decides on the call as the earlier ones leave it,
 			// as one append.
-			for _, e := range events {
-				domain.EvolveInPlace(&st, domain.Envelope{Event: e})
+			events, next, err := domain.DecideFold(st, cmd, at)
+			if err != nil {
+				return nil, domain.State{}, err
 			}
+			st = next
 			all = append(all, events...)
 		}
-		return all, nil
+		return all, st, nil
 	}
 }
 

@@ -27,9 +27,9 @@ func Decide(s State, c Command) ([]Event, error) {
 	)
 	switch c := c.(type) {
 	case UpsertCall:
-		events, err = decideUpsert(s, c)
+		events, _, err = decideUpsert(s, c)
 	case *UpsertCall:
-		events, err = decideUpsert(s, *c)
+		events, _, err = decideUpsert(s, *c)
 	case AnswerCall:
 		events, err = decideAnswer(s, c)
 	case TerminateCall:
@@ -47,6 +47,52 @@ func Decide(s State, c Command) ([]Event, error) {
 		return nil, err
 	}
 	return events, nil
+}
+
+// DecideFold is Decide that also returns the state its events lead to:
+// s with every event folded in by EvolveInPlace with metadata whose Time is
+// at, as a writer folds them once it has appended them (s itself when there
+// are none; State{} with an error). It spares the writer that fold:
+// deciding an upsert folds each change as it finds it, so the state is
+// there already, and only its version and times are set here.
+func DecideFold(s State, c Command, at time.Time) ([]Event, State, error) {
+	var (
+		events []Event
+		folded State
+		err    *Error
+	)
+	switch c := c.(type) {
+	case UpsertCall:
+		events, folded, err = decideUpsert(s, c)
+	case *UpsertCall:
+		events, folded, err = decideUpsert(s, *c)
+	default:
+		events, err := Decide(s, c)
+		if err != nil {
+			return nil, State{}, err
+		}
+		for _, e := range events {
+			EvolveInPlace(&s, Envelope{Event: e, Metadata: Metadata{Time: at}})
+		}
+		return events, s, nil
+	}
+	if err != nil {
+		return nil, State{}, err
+	}
+	if len(events) == 0 {
+		return nil, s, nil
+	}
+	// The plan folded the events one by one before withCreationFacts merged
+	// some into the creation, which folds to the same call, and without
+	// metadata: count the events as appended and stamp them as
+	// EvolveInPlace does.
+	at = at.UTC()
+	if s.Version == 0 {
+		folded.Call.CreatedAt = at
+	}
+	folded.Version = s.Version + uint64(len(events))
+	folded.Call.UpdatedAt = at
+	return events, folded, nil
 }
 
 // existing checks that a command for an existing call may proceed: the call

@@ -27,6 +27,7 @@ func TestRandomCommandsKeepInvariants(t *testing.T) {
 		for i := 0; i < commandsMax; i++ {
 			cmd := randomCommand(r, i)
 			events, err := domain.Decide(s, cmd)
+			checkDecideFold(t, s, cmd, events, err)
 			if err != nil {
 				var de *domain.Error
 				require.ErrorAs(t, err, &de, "seed %d step %d: %T refused without an *Error: %v", seed, i, cmd, err)
@@ -45,6 +46,28 @@ func TestRandomCommandsKeepInvariants(t *testing.T) {
 			require.Equal(t, snapshots[j], snapshot(t, old), "seed %d: state %d was changed by a later fold", seed, j)
 		}
 	}
+}
+
+// checkDecideFold checks that DecideFold decides what Decide decided
+// (events, err) and returns the state that folding those events with
+// EvolveInPlace at one instant gives, which is what a writer folds.
+func checkDecideFold(t *testing.T, s domain.State, cmd domain.Command, events []domain.Event, err error) {
+	t.Helper()
+	when := now.Add(time.Duration(s.Version+1) * time.Hour)
+	before := snapshot(t, s)
+	gotEvents, got, gotErr := domain.DecideFold(s, cmd, when)
+	require.Equal(t, err, gotErr, "%T: DecideFold's error", cmd)
+	require.Equal(t, events, gotEvents, "%T: DecideFold's events", cmd)
+	require.Equal(t, before, snapshot(t, s), "%T: DecideFold changed the state it was given", cmd)
+	if err != nil {
+		require.Equal(t, domain.State{}, got)
+		return
+	}
+	want := s
+	for _, e := range events {
+		domain.EvolveInPlace(&want, domain.Envelope{Event: e, Metadata: domain.Metadata{Time: when}})
+	}
+	require.Equal(t, snapshot(t, want), snapshot(t, got), "%T: DecideFold's state is not its events folded", cmd)
 }
 
 func snapshot(tb testing.TB, s domain.State) string {

@@ -30,38 +30,41 @@ import (
 // Each change is found by comparing with the call as the events so far
 // leave it (Decimals with Identical, times with Equal), so a command that
 // changes nothing emits nothing.
-func decideUpsert(s State, c UpsertCall) ([]Event, *Error) {
+//
+// It also returns s with the events folded in (by the plan, as it decides,
+// with no metadata: see DecideFold), or State{} with an error.
+func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	if err := checkIdentity(c.CallID, c.AccountID, c.Now); err != nil {
-		return nil, err
+		return nil, State{}, err
 	}
 	if err := checkUpsertFields(c); err != nil {
-		return nil, err
+		return nil, State{}, err
 	}
 	c = normalizeUpsert(c)
 	exists := s.Exists()
 	switch {
 	case exists && s.Call.AccountID != c.AccountID:
-		return nil, Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
+		return nil, State{}, Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
 	case exists && s.Call.ID != c.CallID:
-		return nil, invalid("call_id", "command for call %s decided on call %s", c.CallID, s.Call.ID)
+		return nil, State{}, invalid("call_id", "command for call %s decided on call %s", c.CallID, s.Call.ID)
 	case exists && s.Call.Deleted():
-		return nil, Errorf(ErrConflict, "call_id", "call %s is deleted", c.CallID)
+		return nil, State{}, Errorf(ErrConflict, "call_id", "call %s is deleted", c.CallID)
 	case exists && c.Mode == UpsertCreate:
-		return nil, Errorf(ErrConflict, "provider_id", "a call with this provider id already exists (%s)", s.Call.ID)
+		return nil, State{}, Errorf(ErrConflict, "provider_id", "a call with this provider id already exists (%s)", s.Call.ID)
 	case !exists && c.Mode == UpsertUpdate:
-		return nil, Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
+		return nil, State{}, Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
 	case exists && c.Provider != "" && c.Provider != s.Call.Provider:
-		return nil, Errorf(ErrConflict, "provider", "the call's provider is %q, not %q", s.Call.Provider, c.Provider)
+		return nil, State{}, Errorf(ErrConflict, "provider", "the call's provider is %q, not %q", s.Call.Provider, c.Provider)
 	case exists && c.ProviderID != "" && c.ProviderID != s.Call.ProviderID:
-		return nil, Errorf(ErrConflict, "provider_id", "the call's provider id is %q, not %q", s.Call.ProviderID, c.ProviderID)
+		return nil, State{}, Errorf(ErrConflict, "provider_id", "the call's provider id is %q, not %q", s.Call.ProviderID, c.ProviderID)
 	}
 	if !exists {
 		if err := checkCreation(&c); err != nil {
-			return nil, err
+			return nil, State{}, err
 		}
 	}
 	if err := checkUpsertOrder(s.Call, c); err != nil {
-		return nil, err
+		return nil, State{}, err
 	}
 
 	p := &plan{s: s}
@@ -81,9 +84,9 @@ func decideUpsert(s State, c UpsertCall) ([]Event, *Error) {
 		}
 	}
 	if !exists {
-		return withCreationFacts(p.events), nil
+		return withCreationFacts(p.events), p.s, nil
 	}
-	return p.events, nil
+	return p.events, p.s, nil
 }
 
 // withCreationFacts moves the fact events that follow a creation
