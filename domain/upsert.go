@@ -144,7 +144,10 @@ func (p *plan) emit(e Event) {
 // spelling and the provider metadata in compact JSON.
 func normalizeUpsert(c UpsertCall) UpsertCall {
 	for _, t := range []**time.Time{&c.StartedAt, &c.AnsweredAt, &c.EndedAt, &c.Details.SyncedWithCRMAt} {
-		if *t != nil {
+		// A time already in UTC (as decoders give them) is kept, not
+		// copied: the command is not changed through it, and the state
+		// takes its own copy when it folds the events.
+		if *t != nil && **t != (**t).UTC() {
 			*t = utcPtr(**t)
 		}
 	}
