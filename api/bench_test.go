@@ -38,9 +38,10 @@ const benchParallelism = 64
 // Compare the req/s of upsert with ceiling's, and upsert-minimal's with
 // ceiling-minimal's; the target is upsert >= 0.5 × ceiling.
 func BenchmarkLoopback(b *testing.B) {
-	// The GC target callledger's main sets (cmd/callledger gcPercent), for
-	// the ceiling and the ledger alike.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	// The GC target and memory limit callledger's main sets (cmd/callledger
+	// gcPercent, memoryLimit), for the ceiling and the ledger alike.
+	defer debug.SetGCPercent(debug.SetGCPercent(1000))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(2 << 30))
 	minimal := moonbaseBody("openphone_id_000000000006", "completed")
 	b.Run("ceiling", func(b *testing.B) {
 		runLoopback(b, newCeilingServer(b).URL, "", seedUpsert)

@@ -56,14 +56,16 @@ func benchEvents(b *testing.B) int {
 //
 //	go test -run '^$' -bench BenchmarkProjection -benchtime 3x ./projections/
 //
-// Every phase runs with the GC target that callledger's main sets
-// (cmd/callledger gcPercent, 400), as `callledger replay` and `serve` run
+// Every phase runs with the GC target and memory limit that callledger's
+// main sets (cmd/callledger gcPercent 1000, memoryLimit 2 GiB), as
+// `callledger replay` and `serve` run
 // their rebuilds and as BenchmarkLoopback runs the API. At Go's default of
 // 100 this benchmark collected every ~130 MB, each cycle marking the
 // benchmark's own copy of the log (30-45 ms of CPU), and where cycles fell
 // moved the ratio by several points from run to run.
 func BenchmarkProjection(b *testing.B) {
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetGCPercent(debug.SetGCPercent(1000))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(2 << 30))
 	n := benchEvents(b)
 	store := openStore(b)
 	clk := newClock()
