@@ -30,7 +30,7 @@ func CompactValid(b []byte) bool {
 // dst unchanged and false, and a caller asks json.Compact, which says what
 // is wrong or compacts what the Scanner declines. It spares provider
 // metadata sent pretty-printed encoding/json's byte-at-a-time state machine
-// (~2 µs of a seed upsert's CPU).
+// (the seed's: 0.6 µs against json.Compact's 1.0, BenchmarkAppendCompact).
 func AppendCompact(dst, b []byte) ([]byte, bool) {
 	if !Valid(b) {
 		return dst, false
