@@ -46,14 +46,16 @@ var _ BillingReadModel = projectorReadModels{}
 // billingScaleMax bounds scale: more places than any currency has.
 const billingScaleMax = 18
 
-// billingGroup is one group of the summary.
-type billingGroup struct {
+// BillingGroup is one group of the billing summary, as GET
+// /v1/billing/summary and the `callledger billing` command both write it,
+// so that a billing job reads either alike.
+type BillingGroup struct {
 	Account  string `json:"account,omitempty"`
 	Provider string `json:"provider,omitempty"`
 	Currency string `json:"currency"`
 	// Day is the UTC day, when grouped by day.
 	Day string `json:"day,omitempty"`
-	// Total is an exact decimal string.
+	// Total is an exact decimal string, or rounded to the scale asked.
 	Total string `json:"total"`
 	// Calls counts the priced calls that are not deleted.
 	Calls int64 `json:"calls"`
@@ -63,6 +65,28 @@ type billingGroup struct {
 	DeletedCalls int64 `json:"deleted_calls"`
 }
 
+// NewBillingGroup renders a row of the billing read model: its total exact
+// (trailing fractional zeros dropped) when scale < 0, else rounded half away
+// from zero to scale places; its day only when the rows are grouped by day.
+func NewBillingGroup(row *projections.BillingRow, scale int, byDay bool) BillingGroup {
+	g := BillingGroup{
+		Account:               row.Account,
+		Provider:              row.Provider,
+		Currency:              row.Currency,
+		Total:                 row.Total.String(),
+		Calls:                 row.Calls,
+		BilledDurationSeconds: row.DurationSeconds,
+		DeletedCalls:          row.DeletedCalls,
+	}
+	if scale >= 0 {
+		g.Total = row.Total.Decimal.StringFixed(int32(scale))
+	}
+	if byDay {
+		g.Day = row.Day.Format(time.DateOnly)
+	}
+	return g
+}
+
 // billingSummaryBody is the body of GET /v1/billing/summary.
 type billingSummaryBody struct {
 	Account string         `json:"account"`
@@ -70,7 +94,7 @@ type billingSummaryBody struct {
 	To      string         `json:"to,omitempty"`
 	GroupBy []string       `json:"group_by"`
 	Scale   *int           `json:"scale,omitempty"`
-	Groups  []billingGroup `json:"groups"`
+	Groups  []BillingGroup `json:"groups"`
 	// DeletedCallsExcluded sums deleted_calls over the groups.
 	DeletedCallsExcluded int64 `json:"deleted_calls_excluded"`
 }
@@ -157,7 +181,7 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.plainError, fmt.Errorf("billing summary: %w", err))
 		return
 	}
-	body := billingSummaryBody{Account: account, GroupBy: bq.GroupBy, Groups: make([]billingGroup, 0, len(rows))}
+	body := billingSummaryBody{Account: account, GroupBy: bq.GroupBy, Groups: make([]BillingGroup, 0, len(rows))}
 	if !bq.From.IsZero() {
 		body.From = bq.From.Format(time.RFC3339Nano)
 	}
@@ -175,25 +199,10 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 		}
 		return false
 	}
+	byDay := grouped(projections.GroupDay)
 	for i := range rows {
-		row := &rows[i]
-		g := billingGroup{
-			Account:               row.Account,
-			Provider:              row.Provider,
-			Currency:              row.Currency,
-			Total:                 row.Total.String(),
-			Calls:                 row.Calls,
-			BilledDurationSeconds: row.DurationSeconds,
-			DeletedCalls:          row.DeletedCalls,
-		}
-		if scale >= 0 {
-			g.Total = row.Total.Decimal.StringFixed(int32(scale))
-		}
-		if grouped(projections.GroupDay) {
-			g.Day = row.Day.Format(time.DateOnly)
-		}
-		body.DeletedCallsExcluded += row.DeletedCalls
-		body.Groups = append(body.Groups, g)
+		body.DeletedCallsExcluded += rows[i].DeletedCalls
+		body.Groups = append(body.Groups, NewBillingGroup(&rows[i], scale, byDay))
 	}
 	s.writeJSON(w, r, http.StatusOK, body)
 }

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/callledger/callledger/api"
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/projections"
 )
@@ -157,28 +158,6 @@ func catchUp(ctx context.Context, proj *projections.Projector, store eventstore.
 	return nil
 }
 
-// billingRowJSON is one group of the JSON output; decimals are strings.
-// Its field names are those of a group of GET /v1/billing/summary, so that
-// a billing job reads the command's output and the API's alike.
-type billingRowJSON struct {
-	Account               string `json:"account,omitempty"`
-	Provider              string `json:"provider,omitempty"`
-	Currency              string `json:"currency"`
-	Day                   string `json:"day,omitempty"`
-	Total                 string `json:"total"`
-	Calls                 int64  `json:"calls"`
-	BilledDurationSeconds int64  `json:"billed_duration_seconds"`
-	DeletedCalls          int64  `json:"deleted_calls"`
-}
-
-// formatTotal writes a total exactly, or rounded when a scale was asked.
-func formatTotal(r *projections.BillingRow, scale int) string {
-	if scale < 0 {
-		return r.Total.String()
-	}
-	return r.Total.Decimal.StringFixed(int32(scale))
-}
-
 // writeBilling prints rows in the chosen format. Columns follow the group-by
 // dimensions, currency always present.
 func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRow) error {
@@ -191,16 +170,10 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 		return false
 	}
 	var deleted int64
-	out := make([]billingRowJSON, 0, len(rows))
+	out := make([]api.BillingGroup, 0, len(rows))
 	for i := range rows {
-		r := &rows[i]
-		j := billingRowJSON{Account: r.Account, Provider: r.Provider, Currency: r.Currency,
-			Total: formatTotal(r, opts.scale), Calls: r.Calls, BilledDurationSeconds: r.DurationSeconds, DeletedCalls: r.DeletedCalls}
-		if has(projections.GroupDay) {
-			j.Day = r.Day.Format(time.DateOnly)
-		}
-		deleted += r.DeletedCalls
-		out = append(out, j)
+		deleted += rows[i].DeletedCalls
+		out = append(out, api.NewBillingGroup(&rows[i], opts.scale, has(projections.GroupDay)))
 	}
 	var header []string
 	for _, g := range []string{projections.GroupAccount, projections.GroupProvider, projections.GroupDay} {
@@ -209,7 +182,7 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 		}
 	}
 	header = append(header, "currency", "total", "calls", "billed_duration_seconds", "deleted_calls")
-	record := func(j billingRowJSON) []string {
+	record := func(j api.BillingGroup) []string {
 		var rec []string
 		if has(projections.GroupAccount) {
 			rec = append(rec, j.Account)
@@ -229,11 +202,11 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			From         string           `json:"from,omitempty"`
-			To           string           `json:"to,omitempty"`
-			GroupBy      []string         `json:"group_by"`
-			Groups       []billingRowJSON `json:"groups"`
-			DeletedCalls int64            `json:"deleted_calls_excluded"`
+			From         string             `json:"from,omitempty"`
+			To           string             `json:"to,omitempty"`
+			GroupBy      []string           `json:"group_by"`
+			Groups       []api.BillingGroup `json:"groups"`
+			DeletedCalls int64              `json:"deleted_calls_excluded"`
 		}{From: timeOrEmpty(opts.from), To: timeOrEmpty(opts.to), GroupBy: opts.groupBy, Groups: out, DeletedCalls: deleted})
 	case "csv":
 		cw := csv.NewWriter(w)
