@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -28,12 +27,6 @@ type callEntry struct {
 // touched by consecutive batches is neither read back nor decoded again. It
 // is bounded: after each commit it drops clean entries down to 3/4 of max.
 // Between commits it can exceed max by at most BatchCallsMax new calls.
-//
-// During a rebuild the database started empty, so a call that is neither
-// cached nor was ever evicted cannot be in it: evicted remembers evicted
-// ids in a fixed-size Bloom filter, and entry skips the Pebble read of every
-// other call (most of them, the first time each is seen). A false positive
-// only costs that read.
 type callCache struct {
 	max     int
 	entries map[uuid.UUID]*callEntry
@@ -48,12 +41,11 @@ type callCache struct {
 	totals         map[bucket]totals
 	totalsComplete bool
 	// fresh is true while the database holds only what this session wrote.
-	fresh   bool
-	evicted bloomFilter
+	fresh bool
 }
 
 func newCallCache(max int) *callCache {
-	return &callCache{max: max, entries: make(map[uuid.UUID]*callEntry), evicted: newBloomFilter()}
+	return &callCache{max: max, entries: make(map[uuid.UUID]*callEntry)}
 }
 
 // reset empties the cache for a new session; fresh says whether the
@@ -64,7 +56,6 @@ func (c *callCache) reset(fresh bool) {
 	}
 	clear(c.entries)
 	c.fresh = fresh
-	c.evicted.clear()
 	clear(c.totals)
 	c.totalsComplete = fresh
 }
@@ -112,9 +103,6 @@ func (c *callCache) trim() {
 		}
 		if !e.dirty {
 			delete(c.entries, id)
-			if c.fresh {
-				c.evicted.add(id)
-			}
 			c.recycle(e)
 		}
 	}
@@ -144,59 +132,6 @@ func (c *callCache) newEntry(id uuid.UUID) *callEntry {
 	return e
 }
 
-// bloomFilterBits is the size of the evicted-call filter: 1 MiB, under 1%
-// false positives up to about a million evicted calls.
-const bloomFilterBits = 1 << 23
-
-// bloomFilter is a fixed-size Bloom filter of call ids with 7 probes.
-type bloomFilter struct {
-	seed maphash.Seed
-	bits []uint64
-	used bool
-}
-
-func newBloomFilter() bloomFilter {
-	return bloomFilter{seed: maphash.MakeSeed()}
-}
-
-func (f *bloomFilter) clear() {
-	if f.used {
-		clear(f.bits)
-		f.used = false
-	}
-}
-
-// probes calls fn with the bit index of each probe (Kirsch–Mitzenmacher:
-// h1 + i×h2 over one 64-bit hash).
-func (f *bloomFilter) probes(id uuid.UUID, fn func(bit uint64) bool) bool {
-	h := maphash.Bytes(f.seed, id[:])
-	h1, h2 := h&0xFFFFFFFF, h>>32|1
-	for i := range uint64(7) {
-		if !fn((h1 + i*h2) % bloomFilterBits) {
-			return false
-		}
-	}
-	return true
-}
-
-func (f *bloomFilter) add(id uuid.UUID) {
-	if f.bits == nil {
-		f.bits = make([]uint64, bloomFilterBits/64)
-	}
-	f.used = true
-	f.probes(id, func(bit uint64) bool {
-		f.bits[bit/64] |= 1 << (bit % 64)
-		return true
-	})
-}
-
-func (f *bloomFilter) mayContain(id uuid.UUID) bool {
-	if !f.used {
-		return false
-	}
-	return f.probes(id, func(bit uint64) bool { return f.bits[bit/64]&(1<<(bit%64)) != 0 })
-}
-
 // entry returns the cached call id, loading it from the call view when it is
 // not cached. A call the read models do not have yet is the zero State.
 // first says the event to apply is the first of the call's stream (revision
@@ -208,8 +143,8 @@ func (p *Projector) entry(id uuid.UUID, first bool) (*callEntry, error) {
 		return e, nil
 	}
 	e := p.cache.newEntry(id)
-	if first || (p.cache.fresh && !p.cache.evicted.mayContain(id)) {
-		p.cache.entries[id] = e // never written: the database started empty
+	if first {
+		p.cache.entries[id] = e // never written: the read models stand before it
 		return e, nil
 	}
 	v, closer, err := p.dst.Get(callKey(id))

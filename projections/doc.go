@@ -10,7 +10,9 @@
 // Run reads the backlog after the stored checkpoint with ReadAll pages (into
 // pooled, reused pages when the store is an eventstore.PageReader: a page
 // goes back to the pool once every chunk cut from it is decoded), then
-// subscribes to $all (SubscribeAll) from where the backlog ended. Records
+// follows $all from where the backlog ended: page by page as the store
+// commits when it is an eventstore.CommitNotifier (the embedded store),
+// else through SubscribeAll. Records
 // flow through a pipeline: a chunker cuts them into chunks, DecodeWorkers
 // goroutines decode chunks in parallel (domain.UnmarshalMetadata for the
 // schema version, then domain.UnmarshalEvent), and one applier takes chunks
@@ -39,8 +41,8 @@
 // swap, a rebuild's batches are cut by BatchCallsMax and only at 16 ×
 // BatchEventsMax events, so that fewer calls are written twice. Memory is
 // bounded by the pipeline (ChunkEventsMax × ChunksInFlightMax events, plus a
-// few pages of ReadPageEvents), the call cache (CallCacheMax + BatchCallsMax states, a
-// quarter of CallCacheMax evicted ones kept for reuse, and up to 64Ki
+// few pages of ReadPageEvents), the call cache (CallCacheMax + BatchCallsMax states, up
+// to CallCacheMax emptied ones kept for reuse, and up to 64Ki
 // billing totals), one Pebble batch, and the build database's memtables
 // (MemTableBytes, flushed like any memtable when full). On disk, a rebuild
 // needs room for the new read models twice (build database and sstables)
@@ -55,10 +57,10 @@
 // into the Pebble batch in key order (the call views, then the deletes, then
 // the other sets), which makes memtable inserts cheap; events are checked
 // and folded in place (domain.CheckEvolveInPlace, domain.EvolveInPlace),
-// never copying a State; and during a rebuild, calls that
-// are neither cached nor were ever evicted from the cache are known to be
-// new, so they are not looked up (a Bloom filter remembers evicted ids), and
-// the billing totals it wrote are remembered rather than read back. A
+// never copying a State; a call whose first event (revision 0) comes after
+// everything applied is known to be new, so it is not looked up; and during
+// a rebuild the billing totals it wrote are remembered rather than read
+// back. A
 // rebuild writes no WAL, and the sstables it ingests (below everything
 // else, as they overlap nothing once the old keys are excised) need no
 // compaction.
