@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain/jsonwrite"
 )
 
 // StreamPrefix starts the id of every call's event stream. The stream of call
@@ -14,24 +16,8 @@ const StreamPrefix = "call-"
 // StreamID names the event stream of call id. It is built in one buffer:
 // every write and read of a call names its stream.
 func StreamID(id uuid.UUID) string {
-	var b [len(StreamPrefix) + uuidTextBytes]byte
-	return string(appendUUIDText(append(b[:0], StreamPrefix...), id))
-}
-
-// uuidTextBytes is the length of a UUID's canonical text form.
-const uuidTextBytes = 36
-
-// appendUUIDText appends id's canonical text form (lower-case hex in 8-4-4-4-12
-// groups), exactly uuid.UUID.String's, without allocating a string.
-func appendUUIDText(b []byte, id uuid.UUID) []byte {
-	const digits = "0123456789abcdef"
-	for i, x := range id {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b = append(b, '-')
-		}
-		b = append(b, digits[x>>4], digits[x&0x0f])
-	}
-	return b
+	var b [len(StreamPrefix) + 36]byte
+	return string(jsonwrite.AppendUUID(append(b[:0], StreamPrefix...), id))
 }
 
 // CallIDFromStream returns the call id of a call stream, and false for a
@@ -76,7 +62,7 @@ func ParticipantID(call uuid.UUID, role Role, phone string) uuid.UUID {
 	// nameUUID(namespaceParticipant, call.String(), string(role), phone),
 	// with the call id's text written into the buffer, not allocated.
 	var scratch [256]byte
-	return sha1Name(appendUUIDText(append(scratch[:0], namespaceParticipant[:]...), call), string(role), phone)
+	return sha1Name(jsonwrite.AppendUUID(append(scratch[:0], namespaceParticipant[:]...), call), string(role), phone)
 }
 
 // nameUUID is uuid.NewSHA1(space, parts joined by NUL bytes), the name-based

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/callledger/callledger/domain/jsonwrite"
 )
 
 // TestDerivedIDsAreStable checks the derived ids against uuid.NewSHA1 over
@@ -32,7 +34,7 @@ func TestDerivedIDsAreStable(t *testing.T) {
 	}
 }
 
-// TestUUIDTextIsUUIDString holds appendUUIDText, and StreamID built on it, to
+// TestUUIDTextIsUUIDString holds jsonwrite.AppendUUID, and StreamID built on it, to
 // uuid.UUID.String: stream ids are a stored format.
 func TestUUIDTextIsUUIDString(t *testing.T) {
 	ids := []uuid.UUID{uuid.Nil, uuid.Max, uuid.MustParse("0a3bd5e2-9b4c-4f0e-8d7a-1c2b3a4d5e6f")}
@@ -40,7 +42,7 @@ func TestUUIDTextIsUUIDString(t *testing.T) {
 		ids = append(ids, uuid.New())
 	}
 	for _, id := range ids {
-		assert.Equal(t, id.String(), string(appendUUIDText([]byte("x"), id)[1:]))
+		assert.Equal(t, id.String(), string(jsonwrite.AppendUUID([]byte("x"), id)[1:]))
 		assert.Equal(t, "call-"+id.String(), StreamID(id))
 	}
 }
