@@ -18,7 +18,11 @@ import (
 // would (a time json.Marshal refuses, provider metadata to escape): the
 // caller then uses json.Marshal.
 func appendEvent(dst []byte, e Event) (b []byte, ok bool) {
-	w := eventWriter{jsonwrite.Writer{B: slices.Grow(dst, eventSizeHint(e))}}
+	hint := eventSizeHint(e)
+	if hint == 0 {
+		return dst, false // not written here: no buffer grown for json.Marshal's turn
+	}
+	w := eventWriter{jsonwrite.Writer{B: slices.Grow(dst, hint)}}
 	switch e := e.(type) {
 	case CallUpserted:
 		w.callUpserted(&e)
@@ -99,11 +103,20 @@ func WriteRecordingsJSON(w *jsonwrite.Writer, recordings []Recording) {
 
 // eventSizeHint is about the length of e's JSON, or a little more, so
 // that writing it does not grow the buffer (an allocation and a copy each
-// time, which cost as much as writing the event).
+// time, which cost as much as writing the event); 0 for an event
+// appendEvent leaves to json.Marshal.
 func eventSizeHint(e Event) int {
-	u, ok := e.(CallUpserted)
-	if !ok {
+	var u CallUpserted
+	switch e := e.(type) {
+	case CallAnswered, CallTerminated, CallStatusChanged, CallCanceled:
 		return 192 // the lifecycle events
+	case CallUpserted:
+		if e.Details != nil || e.Routing != nil || e.Quality != nil {
+			return 0 // rarer facts: see callUpserted
+		}
+		u = e
+	default:
+		return 0
 	}
 	n := 320 + 160*len(u.Participants) + len(u.ProviderMetadata)
 	for _, r := range u.Recordings {

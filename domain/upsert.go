@@ -319,6 +319,9 @@ func sameJSON(a, b json.RawMessage) bool {
 	if b == nil {
 		return false
 	}
+	if bytes.Equal(a, b) {
+		return true // the usual resend: both sides compact, byte for byte
+	}
 	va, okA := decodeJSON(a)
 	vb, okB := decodeJSON(b)
 	if !okA || !okB {
