@@ -73,12 +73,13 @@ func NewBillingGroup(row *projections.BillingRow, scale int, byDay bool) Billing
 		Account:               row.Account,
 		Provider:              row.Provider,
 		Currency:              row.Currency,
-		Total:                 row.Total.String(),
 		Calls:                 row.Calls,
 		BilledDurationSeconds: row.DurationSeconds,
 		DeletedCalls:          row.DeletedCalls,
 	}
-	if scale >= 0 {
+	if scale < 0 {
+		g.Total = row.Total.String()
+	} else {
 		g.Total = row.Total.Decimal.StringFixed(int32(scale))
 	}
 	if byDay {

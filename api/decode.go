@@ -189,6 +189,6 @@ func (o *Opt[T]) UnmarshalJSON(b []byte) error {
 
 // isNullJSON reports whether raw is absent or the JSON null.
 func isNullJSON(raw json.RawMessage) bool {
-	t := strings.TrimSpace(string(raw))
-	return t == "" || t == "null"
+	t := bytes.TrimSpace(raw) // not a string: that would copy raw
+	return len(t) == 0 || string(t) == "null"
 }

@@ -174,12 +174,11 @@ func encodeEvents(events []domain.Event, meta domain.Metadata, account, idemKey 
 		// A fresh id is time-ordered (UUIDv7): the store's id index then
 		// grows at its end, which is cheaper to insert into than random
 		// places (see the embedded store's indexWrites).
-		id, err := uuid.NewV7()
-		if err != nil {
-			return nil, fmt.Errorf("new event id: %w", err)
-		}
+		var id uuid.UUID
 		if idemKey != "" {
 			id = keyedEventID(account, idemKey, i)
+		} else if id, err = uuid.NewV7(); err != nil {
+			return nil, fmt.Errorf("new event id: %w", err)
 		}
 		out[i] = eventstore.EventData{ID: id, Type: e.EventType(), Data: b, Metadata: metaBytes}
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -239,7 +240,7 @@ func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.Upse
 		cmd.Participants = append(cmd.Participants, domain.ParticipantSpec{Role: role, Phone: *pp.Phone})
 	}
 	if !isNullJSON(p.ProviderMetadata) {
-		if trimmed := strings.TrimSpace(string(p.ProviderMetadata)); !strings.HasPrefix(trimmed, "{") {
+		if trimmed := bytes.TrimSpace(p.ProviderMetadata); trimmed[0] != '{' {
 			return domain.UpsertCall{}, Malformed("provider_metadata", "must be an object")
 		}
 		cmd.ProviderMetadata = p.ProviderMetadata
