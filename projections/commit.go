@@ -228,7 +228,11 @@ func (p *Projector) commit(b *batch) error {
 	w.reset()
 	pb := p.batch()
 	nexts := slices.Grow(p.nexts[:0], len(b.dirty))[:len(b.dirty)]
-	deltas := make(map[bucket]totals)
+	if p.deltas == nil {
+		p.deltas = make(map[bucket]totals)
+	}
+	deltas := p.deltas
+	defer clear(deltas)
 	key := make([]byte, 0, 17)
 	for i, e := range b.dirty {
 		old, next := &e.committed, derive(&e.state)

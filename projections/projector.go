@@ -155,9 +155,11 @@ type Projector struct {
 	// closed and removed (removeBuild); nil if none is pending.
 	buildRemoved chan struct{}
 	// enc encodes call views; nexts holds the derived entries of the
-	// commit in progress, reused from commit to commit.
+	// commit in progress and deltas its billing changes, both reused from
+	// commit to commit.
 	enc    callEncoder
 	nexts  []derived
+	deltas map[bucket]totals
 	writes writes
 
 	// primed holds the events writers handed over decoded (Prime).
