@@ -83,9 +83,14 @@ func (b *bloomSet) mayContain(h uint64) bool {
 	return b.probe(h, func(w int, m uint64) bool { return b.words[w].Load()&m != 0 })
 }
 
-func newKeyFilter() *keyFilter {
+// newKeyFilter returns a filter whose first set holds expected keys (at
+// least bloomFirstCapacity): Open passes what the store can hold already, so
+// that a large store is not filtered by a chain of doubling sets, each a
+// cache miss for every key it does not hold, and each adding its false
+// positives.
+func newKeyFilter(expected int64) *keyFilter {
 	f := &keyFilter{seed: maphash.MakeSeed()}
-	sets := []*bloomSet{newBloomSet(bloomFirstCapacity)}
+	sets := []*bloomSet{newBloomSet(max(expected, bloomFirstCapacity))}
 	f.sets.Store(&sets)
 	return f
 }

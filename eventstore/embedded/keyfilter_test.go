@@ -20,7 +20,7 @@ func TestKeyFilter(t *testing.T) {
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			f := newKeyFilter()
+			f := newKeyFilter(0)
 			for i := range row.keys {
 				f.add(key('I', i))
 			}

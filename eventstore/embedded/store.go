@@ -157,7 +157,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.head.Store(&head)
 	s.applied.Store(head.position)
-	s.keys = newKeyFilter()
+	// One 'I' key per event and at most one 'H' key per event: up to twice
+	// the log's events, and room for half as many more before the filter
+	// grows (10 bits a key: ~36 MiB for a log of 10M events).
+	s.keys = newKeyFilter(3 * int64(head.position))
 	if err := s.keys.startScan(db, func(err error) {
 		opts.Logger.Warn("key filter not built: lookups of new ids and streams go to Pebble", "dir", dir, "err", err)
 	}); err != nil {
