@@ -164,13 +164,11 @@ type principalKey struct{}
 // set by the auth middleware of every surface (in the request's scope) or
 // by WithPrincipal. ok is false outside them.
 func PrincipalFrom(ctx context.Context) (p Principal, ok bool) {
-	if p, ok = ctx.Value(principalKey{}).(Principal); ok {
-		return p, true
-	}
 	if sc := scopeFrom(ctx); sc != nil && sc.authenticated {
 		return sc.principal, true
 	}
-	return Principal{}, false
+	p, ok = ctx.Value(principalKey{}).(Principal)
+	return p, ok
 }
 
 // AccountFrom returns the authenticated account of a request's context, or ""

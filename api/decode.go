@@ -18,8 +18,13 @@ import (
 
 // ReadBody reads the whole request body (already capped by the server's
 // body limit). A body over the cap is ErrBodyTooLarge (413); a broken
-// connection is ErrMalformed.
+// connection is ErrMalformed. A keyed write's body has already been read,
+// by the Idempotent middleware to fingerprint it: ReadBody returns those
+// bytes from the request's scope, as r.Body is spent.
 func ReadBody(r *http.Request) ([]byte, error) {
+	if sc := scopeFrom(r.Context()); sc != nil && sc.bodyRead {
+		return sc.body, nil
+	}
 	if r.Body == nil {
 		return nil, nil
 	}

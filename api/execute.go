@@ -187,10 +187,10 @@ func encodeEvents(events []domain.Event, meta domain.Metadata, account, idemKey 
 
 // prime hands the events about to be appended, decoded, to read models
 // that take them (EventPrimer), before the append, so that they are there
-// when the projector reads the records. Only fresh random ids are primed:
-// a keyed request derives its ids from its key, and the store may answer
-// it as the retry of an earlier append whose events differ. Events of an
-// append that then fails are never read, and age out of the primer.
+// when the projector reads the records. Only fresh ids (uuid.NewV7) are
+// primed: a keyed request derives its ids from its key, and the store may
+// answer it as the retry of an earlier append whose events differ. Events
+// of an append that then fails are never read, and age out of the primer.
 func (s *Server) prime(data []eventstore.EventData, events []domain.Event, meta domain.Metadata, idemKey string) {
 	primer, ok := s.views.(EventPrimer)
 	if !ok || idemKey != "" {

@@ -227,19 +227,21 @@ func (t *idempotencyTable) sweep() (int, error) {
 	return n, nil
 }
 
-type idempotencyKeyCtx struct{}
-
 // IdempotencyKeyFrom returns the Idempotency-Key of the request whose
 // context this is ("" if none); execute records it and derives event ids
-// from it.
+// from it. The Idempotent middleware puts it in the request's scope.
 func IdempotencyKeyFrom(ctx context.Context) string {
-	k, _ := ctx.Value(idempotencyKeyCtx{}).(string)
-	return k
+	if sc := scopeFrom(ctx); sc != nil {
+		return sc.idempotencyKey
+	}
+	return ""
 }
 
 // Idempotent makes POST routes honour Idempotency-Key; mount it after the
 // auth middleware (the key is scoped to the account). Other methods and
 // requests without the header pass through. Errors are rendered by render.
+// The key, and the body it read to fingerprint the request (which ReadBody
+// then returns), go in the request's scope, not in a derived context.
 func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -279,10 +281,17 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				return
 			}
 
-			r.Body = readCloser{bytes.NewReader(body)}
-			ctx := context.WithValue(r.Context(), idempotencyKeyCtx{}, key)
+			sc := scopeFrom(r.Context())
+			if sc == nil {
+				// Mounted outside the server's router (no requestID
+				// middleware): give the request a scope of its own.
+				r = withScope(r, "")
+				sc = scopeFrom(r.Context())
+			}
+			sc.idempotencyKey = key
+			sc.body, sc.bodyRead = body, true
 			cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
-			next.ServeHTTP(cw, r.WithContext(ctx))
+			next.ServeHTTP(cw, r)
 			if cw.status >= 500 {
 				return // not a result: a retry should run again
 			}
@@ -298,6 +307,7 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 			if err := s.idem.put(account, key, *rec); err != nil {
 				// The response is already sent; the event ids derived from
 				// the key still protect a retry from writing twice.
+				ctx := r.Context()
 				s.log.ErrorContext(ctx, "record idempotency key", slog.String("request_id", RequestID(ctx)), slog.Any("err", err))
 			}
 		})
@@ -343,10 +353,6 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 	c.body.Write(b)
 	return c.ResponseWriter.Write(b)
 }
-
-type readCloser struct{ *bytes.Reader }
-
-func (readCloser) Close() error { return nil }
 
 // eventIDNamespace is the namespace of the version 5 UUIDs execute derives
 // for the events of keyed requests. A stored format: never change it.

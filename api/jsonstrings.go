@@ -47,6 +47,9 @@ type stringSpan struct {
 
 // newStringSlots returns the slots of the strings in body (at most 2 GiB,
 // so that offsets fit in an int32; the decoders decline larger bodies).
+// The quotes are counted in a pass of their own (bytes.Count, vectorised)
+// rather than during the decoder's: the first block is made at the first
+// string, before that pass has seen the rest of the body.
 func newStringSlots(body []byte) stringSlots {
 	return stringSlots{body: body, hint: min(bytes.Count(body, []byte{'"'})/4, stringSlotsMaxFirst)}
 }

@@ -70,12 +70,7 @@ func (ts *testServer) lamlDo(t testing.TB, method, path, user, password, body st
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := ts.Client().Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return ts.send(t, req)
 }
 
 // createLAMLCall creates a queued call on the LaML surface of acctA and

@@ -299,7 +299,9 @@ func parseOptTime(field string, s *string) (*time.Time, error) {
 
 // parseSeconds reads a transcript offset, the field name of cue: a JSON
 // number (as the Moonbase SDK sends it) or a string holding a decimal, kept
-// exactly as written.
+// exactly as written. raw is one value of a body DecodeMoonbaseCall has
+// decoded, so valid JSON (both its decoders check the whole body): only
+// its type is left to check.
 func parseSeconds(cue domain.ListField, name string, raw json.RawMessage) (domain.Decimal, error) {
 	if isNullJSON(raw) {
 		return domain.Decimal{}, Malformed(cue.Sub(name), "is required")
@@ -311,7 +313,7 @@ func parseSeconds(cue domain.ListField, name string, raw json.RawMessage) (domai
 			return domain.Decimal{}, Malformed(cue.Sub(name), "must be a number")
 		}
 		text = s
-	} else if !json.Valid(raw) || strings.ContainsAny(text[:1], "[{tfn") {
+	} else if strings.ContainsAny(text[:1], "[{tfn") {
 		return domain.Decimal{}, Malformed(cue.Sub(name), "must be a number")
 	}
 	d, err := domain.ParseDecimal(text)

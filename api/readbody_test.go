@@ -1,6 +1,10 @@
 package api
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -30,4 +34,52 @@ func TestReadAllWithAnnouncedLength(t *testing.T) {
 	}
 	_, err := readAll(iotest.ErrReader(iotest.ErrTimeout), 100)
 	require.ErrorIs(t, err, iotest.ErrTimeout)
+}
+
+func TestReadBodyReturnsTheBodyTheMiddlewareRead(t *testing.T) {
+	// Goal: once the Idempotent middleware has read a keyed write's body,
+	// ReadBody returns those bytes from the scope and never reads r.Body,
+	// which is spent; the key is in the scope too.
+	r := withScope(httptest.NewRequest("POST", "/calls", iotest.ErrReader(iotest.ErrTimeout)), "req-1")
+	sc := scopeFrom(r.Context())
+	sc.idempotencyKey = "k-1"
+	sc.body, sc.bodyRead = []byte(`{"a":1}`), true
+	got, err := ReadBody(r)
+	require.NoError(t, err)
+	assert.Equal(t, `{"a":1}`, string(got))
+	assert.Equal(t, "k-1", IdempotencyKeyFrom(r.Context()))
+	assert.Empty(t, IdempotencyKeyFrom(context.Background()))
+}
+
+func TestKeyedWriteBodyOfUnknownLength(t *testing.T) {
+	// Goal: a keyed write whose body announces no length (chunked) is
+	// capped by its one read, in the Idempotent middleware (413, nothing
+	// written), and a body under the cap reaches the handler whole: the
+	// write runs once and its retry is replayed.
+	ts := newTestServer(t)
+	post := func(body, key string) response {
+		t.Helper()
+		// A reader http.NewRequest cannot measure: sent chunked.
+		req, err := http.NewRequest("POST", ts.URL+"/calls/upsert", io.MultiReader(strings.NewReader(body)))
+		require.NoError(t, err)
+		require.EqualValues(t, 0, req.ContentLength)
+		req.Header.Set("Authorization", "Bearer "+tokenA)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(IdempotencyKeyHeader, key)
+		return ts.send(t, req)
+	}
+	big := `{"provider_metadata": {"x": "` + strings.Repeat("a", DefaultBodyBytesMax) + `"}}`
+	res := post(big, "big-1")
+	assert.Equal(t, http.StatusRequestEntityTooLarge, res.Status, "%s", res.Body)
+	assert.Empty(t, ts.events(t))
+
+	first := post(moonbaseBody("chunked-1", "ringing"), "chunked-1")
+	require.Equal(t, http.StatusOK, first.Status, "%s", first.Body)
+	n := len(ts.events(t))
+	require.NotZero(t, n)
+	again := post(moonbaseBody("chunked-1", "ringing"), "chunked-1")
+	require.Equal(t, http.StatusOK, again.Status, "%s", again.Body)
+	assert.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
+	assert.Equal(t, string(first.Body), string(again.Body))
+	assert.Len(t, ts.events(t), n)
 }

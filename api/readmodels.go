@@ -32,8 +32,8 @@ type ReadModels interface {
 // write has just appended in the decoded form the write encoded them from,
 // and skip decoding their stored copies (projections.Projector.Prime).
 // Execute primes only the events of an append it knows it wrote: fresh
-// random ids, never a keyed request that the store may have answered as a
-// retry of earlier events.
+// ids (UUIDv7), never a keyed request that the store may have answered as
+// a retry of earlier events.
 type EventPrimer interface {
 	Prime(id uuid.UUID, env domain.Envelope)
 }

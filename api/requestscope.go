@@ -6,14 +6,23 @@ import (
 )
 
 // requestScope is what the middleware learns about a request, held in the
-// request's context once: its id (requestID) and, once authenticated, its
-// principal. The auth middleware fills in the principal of the scope rather
-// than deriving another context and copying the request to carry it
-// (r.WithContext), which every request paid for twice.
+// request's context once: its id (requestID); once authenticated, its
+// principal; and for a keyed write, its Idempotency-Key and the body the
+// Idempotent middleware read to fingerprint it. Each middleware fills in
+// the scope rather than deriving another context and copying the request
+// (r.WithContext) to carry what it learnt, which a request paid for at
+// every step.
 type requestScope struct {
 	id            string
 	principal     Principal
 	authenticated bool
+	// idempotencyKey is the request's Idempotency-Key once the Idempotent
+	// middleware has found no record of it ("" otherwise).
+	idempotencyKey string
+	// body is the request body the Idempotent middleware read, when
+	// bodyRead: ReadBody returns it, since r.Body is then spent.
+	body     []byte
+	bodyRead bool
 }
 
 type requestScopeKey struct{}

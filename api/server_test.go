@@ -129,6 +129,12 @@ func (ts *testServer) do(t testing.TB, method, path, token, body string, headers
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	return ts.send(t, req)
+}
+
+// send sends req with the server's client and reads the whole response.
+func (ts *testServer) send(t testing.TB, req *http.Request) response {
+	t.Helper()
 	res, err := ts.Client().Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
