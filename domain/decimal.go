@@ -59,12 +59,14 @@ func (d Decimal) Scale() int32 {
 	return 0
 }
 
-// String formats d with the scale it was written with.
+// String formats d with the scale it was written with. It is appendString
+// into a stack buffer, so that the two cannot drift apart: the buffer holds
+// a price's digits, sign and point, leaving the string conversion as the
+// fast path's one allocation (the rare slow path, beyond 18 digits, copies
+// StringFixed's string once more).
 func (d Decimal) String() string {
-	if d.Exponent() <= 0 && d.NumDigits() <= 18 {
-		return string(appendScaled(nil, d.CoefficientInt64(), -d.Exponent()))
-	}
-	return d.StringFixed(d.Scale())
+	var buf [32]byte
+	return string(d.appendString(buf[:0]))
 }
 
 // appendString appends what String returns, without allocating a string
@@ -77,7 +79,7 @@ func (d Decimal) appendString(dst []byte) []byte {
 }
 
 // appendScaled appends coefficient × 10^-scale with scale digits after the
-// point, as StringFixed writes it: the fast path of String for the
+// point, as StringFixed writes it: the fast path of appendString for the
 // coefficients of up to 18 digits that money has, which skips math/big (a
 // projection encodes two prices for every call it writes).
 func appendScaled(dst []byte, coefficient int64, scale int32) []byte {

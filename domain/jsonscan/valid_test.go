@@ -93,9 +93,11 @@ func FuzzCompactValid(f *testing.F) {
 	})
 }
 
-// checkAgainstEncodingJSON checks Valid, CompactValid and AppendCompact on
-// b against encoding/json: what Valid accepts json.Valid accepts, what
-// AppendCompact accepts (what Valid does) it compacts as json.Compact, and what
+// checkAgainstEncodingJSON checks Valid, CompactValid, AppendCompact and
+// CompactValidated on b against encoding/json: what Valid accepts json.Valid
+// accepts, what AppendCompact accepts (what Valid does) it compacts as
+// json.Compact, CompactValidated compacts whatever json.Valid accepts as
+// json.Compact (returning b itself when that is b), and what
 // CompactValid accepts json.Compact leaves unchanged; and where they say
 // false but encoding/json would agree, b holds what the Scanner declines.
 func checkAgainstEncodingJSON(t testing.TB, b []byte) {
@@ -114,6 +116,13 @@ func checkAgainstEncodingJSON(t testing.TB, b []byte) {
 	} else {
 		require.False(t, gotValid, "AppendCompact declined what Valid accepts: %q", b)
 		require.Equal(t, "x", string(got), "AppendCompact changed dst when it declined %q", b)
+	}
+	if valid {
+		got := jsonscan.CompactValidated(b)
+		require.Equal(t, compacted.String(), string(got), "CompactValidated differs from json.Compact on %q", b)
+		if compact && len(b) > 0 {
+			require.Same(t, &b[0], &got[0], "CompactValidated copied compact %q", b)
+		}
 	}
 	if gotCompact {
 		require.True(t, gotValid, "CompactValid accepted what Valid refuses: %q", b)
