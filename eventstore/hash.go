@@ -57,8 +57,19 @@ func ChainHash(prev Hash, stream string, revision uint64, id uuid.UUID, typ stri
 // Hasher is not safe for concurrent use.
 type Hasher struct{ buf []byte }
 
-// Chain returns ChainHash of its arguments.
+// Chain returns ChainHash of its arguments. It grows the buffer once, to
+// hold the whole encoding, if it is too small: appending the fields to a
+// short one (as ChainHash's, which starts empty) would grow it field by
+// field, an allocation and a copy each. A reused buffer at least doubles,
+// as append would grow it, so that slowly larger events do not reallocate
+// it each time.
 func (h *Hasher) Chain(prev Hash, stream string, revision uint64, id uuid.UUID, typ string, data, metadata []byte) Hash {
+	// Five length-prefixed fields, the previous hash, the revision, the id.
+	n := 5*8 + len(hashDomainStream) + len(stream) + len(typ) + len(data) + len(metadata) +
+		len(prev) + 8 + len(id)
+	if cap(h.buf) < n {
+		h.buf = make([]byte, 0, max(n, 2*cap(h.buf)))
+	}
 	b := appendField(h.buf[:0], hashDomainStream)
 	b = append(b, prev[:]...)
 	b = appendField(b, stream)

@@ -48,3 +48,23 @@ func mustHash(t *testing.T, s string) Hash {
 	}
 	return h
 }
+
+// TestChainHashSizesItsBufferOnce checks that ChainHash allocates its
+// encoding once, at its full length, rather than growing it field by field
+// (the kurrent backend calls it for every event it appends), and that a
+// reused Hasher, once grown, does not allocate.
+func TestChainHashSizesItsBufferOnce(t *testing.T) {
+	id := uuid.MustParse("0193a0c4-7b1e-7c3a-9d2f-4e5a6b7c8d9e")
+	data := make([]byte, 700)
+	metadata := make([]byte, 200)
+	allocs := testing.AllocsPerRun(10, func() {
+		ChainHash(Hash{}, "call-0193a0c4-7b1e-7c3a-9d2f-4e5a6b7c8d9e", 3, id, "CallUpserted", data, metadata)
+	})
+	assert.Equal(t, 1.0, allocs, "ChainHash")
+	var h Hasher
+	h.Chain(Hash{}, "call-1", 3, id, "CallUpserted", data, metadata)
+	allocs = testing.AllocsPerRun(10, func() {
+		h.Chain(Hash{}, "call-1", 4, id, "CallUpserted", data, metadata)
+	})
+	assert.Equal(t, 0.0, allocs, "a reused Hasher")
+}

@@ -269,6 +269,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	// closedCh ends subscriptions now; notify cannot stand in for it, as
+	// the syncer closes and replaces notify until the committer is done,
+	// and only then is it closed for good (below).
 	close(s.closedCh)
 	// No sender holds mu any more, and new ones see closed: queue can close.
 	close(s.queue)
