@@ -83,7 +83,7 @@ func (w *eventWriter) callUpserted(e *CallUpserted) {
 	}
 	if e.Transcript != nil {
 		w.Key("transcript")
-		w.transcript(e.Transcript)
+		WriteTranscriptJSON(&w.Writer, e.Transcript)
 	}
 	w.Close()
 }
@@ -130,9 +130,11 @@ func eventSizeHint(e Event) int {
 	return n
 }
 
-// transcript writes {"cues": [...]}; nil cues are null, as json.Marshal
-// writes a nil slice without omitempty.
-func (w *eventWriter) transcript(t *Transcript) {
+// WriteTranscriptJSON writes t as json.Marshal writes a *Transcript:
+// {"cues": [...]}, nil cues as null (the field has no omitempty). Stored
+// events and the read models' call views hold a transcript in this form,
+// and most calls carry one.
+func WriteTranscriptJSON(w *jsonwrite.Writer, t *Transcript) {
 	w.Open()
 	w.Key("cues")
 	if t.Cues == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/domain/jsonwrite"
 )
 
 // callViewVersion is the version byte of the binary call view (layout 2 of
@@ -68,7 +69,7 @@ func appendCallView(dst []byte, s *domain.State) ([]byte, error) {
 		w.str(r.ProviderID)
 		w.str(r.URL)
 	}
-	w.jsonPtr(c.Transcript != nil, c.Transcript)
+	w.transcript(c.Transcript)
 	d := &c.Details
 	w.str(d.Notes)
 	w.str(d.Summary)
@@ -249,6 +250,31 @@ func (w *viewWriter) timePtr(t *time.Time) {
 	if w.present(t != nil) {
 		w.time(*t)
 	}
+}
+
+// transcript appends an optional transcript as the JSON json.Marshal
+// writes for it, as jsonPtr would, but written by domain.WriteTranscriptJSON
+// (most calls have a transcript, and reflection was most of their view's
+// encoding).
+func (w *viewWriter) transcript(t *domain.Transcript) {
+	if !w.present(t != nil) {
+		return
+	}
+	at := len(w.b)
+	jw := jsonwrite.Writer{B: w.b}
+	domain.WriteTranscriptJSON(&jw, t)
+	w.b = prefixLength(jw.B, at)
+}
+
+// prefixLength puts the uvarint length of b[at:] in front of it, as bytes
+// writes it, for a value written in place before its length was known.
+func prefixLength(b []byte, at int) []byte {
+	var n [binary.MaxVarintLen64]byte
+	l := binary.PutUvarint(n[:], uint64(len(b)-at))
+	b = append(b, n[:l]...) // room for the length
+	copy(b[at+l:], b[at:len(b)-l])
+	copy(b[at:], n[:l])
+	return b
 }
 
 // jsonPtr appends an optional nested value as JSON.

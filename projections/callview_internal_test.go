@@ -7,6 +7,7 @@ package projections
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -123,4 +124,45 @@ func TestDecodeCallReadsLayout1(t *testing.T) {
 
 	_, err = decodeCall([]byte{9, '{', '}'})
 	assert.ErrorIs(t, err, errBadValue, "unknown layout")
+}
+
+// TestTranscriptViewBytesAsBefore holds the call view's transcript field to
+// the bytes jsonPtr (json.Marshal) wrote for it before it was written by
+// hand: the stored layout must not change. The cases cross the one- and
+// two-byte lengths and need json.Marshal's escaping.
+func TestTranscriptViewBytesAsBefore(t *testing.T) {
+	dec := func(s string) domain.Decimal {
+		d, err := domain.ParseDecimal(s)
+		require.NoError(t, err)
+		return d
+	}
+	cue := func(from, to, speaker, text string) domain.TranscriptCue {
+		return domain.TranscriptCue{From: dec(from), To: dec(to), Speaker: speaker, Text: text}
+	}
+	long := make([]domain.TranscriptCue, 40)
+	for i := range long {
+		long[i] = cue("1.50", "12", "Ada", "a cue <b>&</b> \u2028 \xff \"quoted\" \\ \t")
+	}
+	tests := map[string]*domain.Transcript{
+		"none":         nil,
+		"nil cues":     {},
+		"no cues":      {Cues: []domain.TranscriptCue{}},
+		"one cue":      {Cues: []domain.TranscriptCue{cue("0", "2.250", "caller", "Hello")}},
+		"short":        {Cues: []domain.TranscriptCue{cue("0.1", "0.2", "a", "b"), cue("0.000", "1000", "", "")}},
+		"over 127":     {Cues: long[:2]},
+		"over 16383":   {Cues: slices.Repeat(long, 10)},
+		"escapes only": {Cues: []domain.TranscriptCue{cue("1", "2", "<&>", "\x00\x1f")}},
+	}
+	for name, tr := range tests {
+		t.Run(name, func(t *testing.T) {
+			for _, prefix := range [][]byte{nil, []byte("view so far")} {
+				got := viewWriter{b: append([]byte(nil), prefix...)}
+				got.transcript(tr)
+				want := viewWriter{b: append([]byte(nil), prefix...)}
+				want.jsonPtr(tr != nil, tr)
+				require.NoError(t, want.err)
+				assert.Equal(t, want.b, got.b)
+			}
+		})
+	}
 }
