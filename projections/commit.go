@@ -166,11 +166,12 @@ func (p *Projector) entry(id uuid.UUID, first bool) (*callEntry, error) {
 }
 
 // writes is the set of key changes of one commit other than the call views,
-// gathered before they go into the Pebble batch so that everything can go in
-// key order: Pebble's memtable inserts a batch in order, and sorted keys let
+// gathered before they go into the Pebble batch so that they can go in key
+// order: Pebble's memtable inserts a batch in order, and sorted keys let
 // each insert start from the previous one's place instead of searching the
-// skiplist from the top. The call views ('c' keys) are encoded straight into
-// the batch, in call id order, before them (see commit).
+// skiplist from the top. The batch holds three sorted runs: the call views
+// ('c' keys, encoded straight into it in call id order), then the deletes,
+// then the sets (see commit).
 type writes struct {
 	deletes [][]byte
 	sets    []setOp
