@@ -337,32 +337,25 @@ func UnmarshalEnvelope(typ string, data, metadata []byte) (Envelope, error) {
 // reflection; the bytes are exactly those json.Marshal writes (a test
 // compares them), which it falls back on for a time it cannot format.
 func MarshalMetadata(m Metadata) ([]byte, error) {
-	if y := m.Time.Year(); y < 0 || y > 9999 {
+	w := jsonwrite.Writer{B: make([]byte, 0, 96+len(m.AccountID)+len(m.Actor)+len(m.RequestID)+len(m.IdempotencyKey)+len(m.Surface))}
+	w.Open()
+	w.Key("schema_version")
+	w.B = strconv.AppendInt(w.B, int64(m.SchemaVersion), 10)
+	w.String("account_id", m.AccountID)
+	w.StringOmitEmpty("actor", m.Actor)
+	w.StringOmitEmpty("request_id", m.RequestID)
+	w.StringOmitEmpty("idempotency_key", m.IdempotencyKey)
+	w.StringOmitEmpty("surface", string(m.Surface))
+	w.Time("time", m.Time)
+	w.Close()
+	if w.Failed() {
 		b, err := json.Marshal(m) // fails as json.Marshal fails
 		if err != nil {
 			return nil, fmt.Errorf("marshal metadata: %w", err)
 		}
 		return b, nil
 	}
-	b := make([]byte, 0, 96+len(m.AccountID)+len(m.Actor)+len(m.RequestID)+len(m.IdempotencyKey)+len(m.Surface))
-	b = append(b, `{"schema_version":`...)
-	b = strconv.AppendInt(b, int64(m.SchemaVersion), 10)
-	b = append(b, `,"account_id":`...)
-	b = jsonwrite.AppendString(b, m.AccountID)
-	for _, f := range [...]struct{ name, value string }{
-		{`,"actor":`, m.Actor},
-		{`,"request_id":`, m.RequestID},
-		{`,"idempotency_key":`, m.IdempotencyKey},
-		{`,"surface":`, string(m.Surface)},
-	} {
-		if f.value != "" {
-			b = append(b, f.name...)
-			b = jsonwrite.AppendString(b, f.value)
-		}
-	}
-	b = append(b, `,"time":"`...)
-	b = m.Time.AppendFormat(b, time.RFC3339Nano)
-	return append(b, `"}`...), nil
+	return w.B, nil
 }
 
 // UnmarshalMetadata decodes stored metadata.

@@ -44,4 +44,6 @@ func TestMarshalMetadataIsJSONMarshal(t *testing.T) {
 	}
 	_, err := domain.MarshalMetadata(domain.Metadata{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
 	require.Error(t, err, "a time json.Marshal cannot write")
+	_, err = domain.MarshalMetadata(domain.Metadata{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("far", 25*3600))})
+	require.Error(t, err, "an offset json.Marshal refuses")
 }

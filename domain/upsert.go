@@ -325,7 +325,7 @@ func sameJSON(a, b json.RawMessage) bool {
 	va, okA := decodeJSON(a)
 	vb, okB := decodeJSON(b)
 	if !okA || !okB {
-		return bytes.Equal(a, b)
+		return false // unequal bytes (above), and not both JSON to compare
 	}
 	return reflect.DeepEqual(va, vb)
 }
