@@ -18,11 +18,13 @@ import (
 
 // ReadBody reads the whole request body (already capped by the server's
 // body limit). A body over the cap is ErrBodyTooLarge (413); a broken
-// connection is ErrMalformed. A keyed write's body has already been read,
-// by the Idempotent middleware to fingerprint it: ReadBody returns those
-// bytes from the request's scope, as r.Body is spent.
+// connection is ErrMalformed. The body read is kept in the request's scope
+// and returned again to a later call (r.Body is spent by then): the
+// Idempotent middleware reads a keyed write's body to fingerprint it, then
+// the handler reads it.
 func ReadBody(r *http.Request) ([]byte, error) {
-	if sc := scopeFrom(r.Context()); sc != nil && sc.bodyRead {
+	sc := scopeFrom(r.Context())
+	if sc != nil && sc.bodyRead {
 		return sc.body, nil
 	}
 	if r.Body == nil {
@@ -35,6 +37,9 @@ func ReadBody(r *http.Request) ([]byte, error) {
 			return nil, &FieldError{Err: ErrBodyTooLarge, Message: fmt.Sprintf("body larger than %d bytes", tooLarge.Limit)}
 		}
 		return nil, &FieldError{Err: ErrMalformed, Message: "could not read the request body"}
+	}
+	if sc != nil {
+		sc.body, sc.bodyRead = b, true
 	}
 	return b, nil
 }

@@ -240,8 +240,9 @@ func IdempotencyKeyFrom(ctx context.Context) string {
 // Idempotent makes POST routes honour Idempotency-Key; mount it after the
 // auth middleware (the key is scoped to the account). Other methods and
 // requests without the header pass through. Errors are rendered by render.
-// The key, and the body it read to fingerprint the request (which ReadBody
-// then returns), go in the request's scope, not in a derived context.
+// The key goes in the request's scope, not in a derived context; the body
+// it reads to fingerprint the request stays there too (ReadBody), for the
+// handler.
 func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -253,6 +254,12 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 			if len(key) > idempotencyKeyBytesMax {
 				s.writeError(w, r, render, Malformed(IdempotencyKeyHeader, "longer than %d bytes", idempotencyKeyBytesMax))
 				return
+			}
+			if scopeFrom(r.Context()) == nil {
+				// Mounted outside the server's router (no requestID
+				// middleware): give the request a scope of its own, to
+				// carry the key and the body ReadBody keeps there.
+				r = withScope(r, "")
 			}
 			account := AccountFrom(r.Context())
 			body, err := ReadBody(r)
@@ -281,15 +288,7 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				return
 			}
 
-			sc := scopeFrom(r.Context())
-			if sc == nil {
-				// Mounted outside the server's router (no requestID
-				// middleware): give the request a scope of its own.
-				r = withScope(r, "")
-				sc = scopeFrom(r.Context())
-			}
-			sc.idempotencyKey = key
-			sc.body, sc.bodyRead = body, true
+			scopeFrom(r.Context()).idempotencyKey = key
 			cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(cw, r)
 			if cw.status >= 500 {

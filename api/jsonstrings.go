@@ -70,6 +70,11 @@ func (ss *stringSlots) add(start, end int, escaped bool) *string {
 	if ss.n < len(ss.first) {
 		ss.first[ss.n] = sp
 	} else {
+		if ss.more == nil {
+			// Sized from the count of quotes, rather than grown by
+			// doubling from one span (a transcript of ten cues).
+			ss.more = make([]stringSpan, 0, max(ss.hint-len(ss.first), 8))
+		}
 		ss.more = append(ss.more, sp)
 	}
 	ss.n++

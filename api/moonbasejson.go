@@ -86,9 +86,9 @@ func appendMoonbaseCall(dst []byte, c *domain.Call) (b []byte, ok bool) {
 			// moonbaseCue's offsets are raw JSON numbers: the decimal's
 			// digits, which need no compacting.
 			w.Key("from")
-			w.B = append(w.B, q.From.String()...)
+			w.B = q.From.AppendString(w.B)
 			w.Key("to")
-			w.B = append(w.B, q.To.String()...)
+			w.B = q.To.AppendString(w.B)
 			w.String("speaker", q.Speaker)
 			w.String("text", q.Text)
 			w.Close()

@@ -7,8 +7,8 @@ import (
 
 // requestScope is what the middleware learns about a request, held in the
 // request's context once: its id (requestID); once authenticated, its
-// principal; and for a keyed write, its Idempotency-Key and the body the
-// Idempotent middleware read to fingerprint it. Each middleware fills in
+// principal; for a keyed write, its Idempotency-Key; and the body, once
+// ReadBody has read it. Each middleware fills in
 // the scope rather than deriving another context and copying the request
 // (r.WithContext) to carry what it learnt, which a request paid for at
 // every step.
@@ -19,8 +19,8 @@ type requestScope struct {
 	// idempotencyKey is the request's Idempotency-Key once the Idempotent
 	// middleware has found no record of it ("" otherwise).
 	idempotencyKey string
-	// body is the request body the Idempotent middleware read, when
-	// bodyRead: ReadBody returns it, since r.Body is then spent.
+	// body is the request body ReadBody read, when bodyRead: it returns
+	// it again, since r.Body is then spent.
 	body     []byte
 	bodyRead bool
 }

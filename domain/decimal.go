@@ -59,19 +59,20 @@ func (d Decimal) Scale() int32 {
 	return 0
 }
 
-// String formats d with the scale it was written with. It is appendString
+// String formats d with the scale it was written with. It is AppendString
 // into a stack buffer, so that the two cannot drift apart: the buffer holds
 // a price's digits, sign and point, leaving the string conversion as the
 // fast path's one allocation (the rare slow path, beyond 18 digits, copies
 // StringFixed's string once more).
 func (d Decimal) String() string {
 	var buf [32]byte
-	return string(d.appendString(buf[:0]))
+	return string(d.AppendString(buf[:0]))
 }
 
-// appendString appends what String returns, without allocating a string
-// on the fast path (the event encoder writes decimals into its buffer).
-func (d Decimal) appendString(dst []byte) []byte {
+// AppendString appends what String returns, without allocating a string
+// on the fast path: the event encoder and the Moonbase answer write
+// decimals into their buffers.
+func (d Decimal) AppendString(dst []byte) []byte {
 	if d.Exponent() <= 0 && d.NumDigits() <= 18 {
 		return appendScaled(dst, d.CoefficientInt64(), -d.Exponent())
 	}
@@ -79,7 +80,7 @@ func (d Decimal) appendString(dst []byte) []byte {
 }
 
 // appendScaled appends coefficient × 10^-scale with scale digits after the
-// point, as StringFixed writes it: the fast path of appendString for the
+// point, as StringFixed writes it: the fast path of AppendString for the
 // coefficients of up to 18 digits that money has, which skips math/big (a
 // projection encodes two prices for every call it writes).
 func appendScaled(dst []byte, coefficient int64, scale int32) []byte {
@@ -126,7 +127,7 @@ func (d Decimal) MarshalJSON() ([]byte, error) {
 // appendJSON appends what MarshalJSON returns.
 func (d Decimal) appendJSON(dst []byte) []byte {
 	dst = append(dst, '"')
-	dst = d.appendString(dst)
+	dst = d.AppendString(dst)
 	return append(dst, '"')
 }
 
