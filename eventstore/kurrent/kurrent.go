@@ -375,8 +375,9 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected eventsto
 	first := nextRevision(last.Revision, exists)
 	proposed := make([]esdb.EventData, len(events))
 	prev := last.Hash
+	var hasher eventstore.Hasher // one buffer for the append's events
 	for i, e := range events {
-		hash := eventstore.ChainHash(prev, stream, first+uint64(i), e.ID, e.Type, e.Data, e.Metadata)
+		hash := hasher.Chain(prev, stream, first+uint64(i), e.ID, e.Type, e.Data, e.Metadata)
 		proposed[i] = esdb.EventData{
 			EventID:     e.ID,
 			EventType:   e.Type,
