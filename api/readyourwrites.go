@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/callledger/callledger/eventstore"
@@ -21,9 +22,16 @@ import (
 //
 // Marks are per account, not per call: a read waits for every write its
 // account was acknowledged, which is what a client that writes several
-// calls and then lists them expects. They live in this process: a write
-// acknowledged by another server sharing the KurrentDB log is seen once
-// this server's projector reaches it, as before.
+// calls and then lists them expects.
+//
+// Marks live in this process. When the store is shared with other servers
+// (an eventstore.SharedLog: several callledger servers over one KurrentDB
+// cluster), a client may write through one server and read through another,
+// so a read there also asks the log where it ends and waits for that: it
+// sees every write acknowledged by any server before it began, at the cost
+// of one round trip to the store. Should the store not answer, the read
+// falls back to this server's marks (it stays consistent with the writes
+// made here) and the failure is logged.
 
 // writeMarks holds the position of each account's last acknowledged write.
 // Its zero value is not usable; the map is made by NewServer. Accounts are
@@ -51,22 +59,37 @@ func (m *writeMarks) last(account string) (eventstore.Position, bool) {
 }
 
 // awaitWrites waits until the read models reflect every write this server
-// acknowledged to the request's account, at most Config.WaitTimeout. Past
+// acknowledged to the request's account and, over a shared store, every
+// event the log held when the read began, at most Config.WaitTimeout. Past
 // it the read is refused with ErrReadModelsBehind (503) rather than
 // answered from read models that would hide the caller's own write.
 func (s *Server) awaitWrites(ctx context.Context) error {
+	wctx, cancel := context.WithTimeout(ctx, s.waitTimeout)
+	defer cancel()
 	pos, ok := s.marks.last(AccountFrom(ctx))
+	if shared, isShared := s.store.(eventstore.SharedLog); isShared {
+		last, err := shared.LastPosition(wctx)
+		switch {
+		case err == nil:
+			if !last.IsStart() && (!ok || pos.Less(last)) {
+				pos, ok = last, true
+			}
+		case ctx.Err() != nil:
+			return fmt.Errorf("wait for the read models: %w", ctx.Err())
+		default:
+			s.log.WarnContext(ctx, "read without the writes of other servers: the store did not say where its log ends",
+				slog.String("request_id", RequestID(ctx)), slog.Any("err", err))
+		}
+	}
 	if !ok {
 		return nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, s.waitTimeout)
-	defer cancel()
 	if err := s.views.WaitFor(wctx, pos); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("wait for the read models: %w", ctx.Err())
 		}
 		return &FieldError{Err: ErrReadModelsBehind,
-			Message: fmt.Sprintf("the read models have not yet reached this account's last write (position %s); retry shortly", pos)}
+			Message: fmt.Sprintf("the read models have not yet reached position %s (this account's last write, or where the shared log ended); retry shortly", pos)}
 	}
 	return nil
 }

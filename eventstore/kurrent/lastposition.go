@@ -1,0 +1,74 @@
+package kurrent
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
+	"github.com/callledger/callledger/eventstore"
+)
+
+// lastPageEvents is how many events one backward read of LastPosition asks for: the
+// end of a node's $all is mostly callledger's events, with a few of the
+// node's own (statistics, projections) in between.
+const lastPageEvents = 32
+
+// LastPosition returns the position of the last event of $all that is not one of the
+// node's own system events, or eventstore.Start if there is none; see
+// eventstore.SharedLog. It reads $all backwards from its end, a page at a
+// time, past the system events.
+func (s *Store) LastPosition(ctx context.Context) (eventstore.Position, error) {
+	what := "read the end of $all"
+	if err := s.begin(ctx, what); err != nil {
+		return eventstore.Start, err
+	}
+	ctx, done := s.opContext(ctx)
+	defer done()
+	var from esdb.AllPosition = esdb.End{}
+	for {
+		type page struct {
+			head, last eventstore.Position
+			found      bool
+			read       int
+		}
+		p, err := call(ctx, s, func(c *esdb.Client) (page, error) {
+			var p page
+			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, lastPageEvents)
+			if err != nil {
+				return p, err
+			}
+			defer rs.Close()
+			for range lastPageEvents {
+				ev, err := rs.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					return p, err
+				}
+				p.read++
+				e := ev.OriginalEvent()
+				p.last = eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare}
+				if !isSystem(e) {
+					p.head, p.found = p.last, true
+					return p, nil
+				}
+			}
+			return p, nil
+		})
+		if err != nil {
+			return eventstore.Start, s.fail(ctx, what, err)
+		}
+		if p.found {
+			return p.head, nil
+		}
+		if p.read < lastPageEvents {
+			return eventstore.Start, nil // only system events, or none
+		}
+		from = esdb.Position{Commit: p.last.Commit, Prepare: p.last.Prepare}
+	}
+}
+
+var _ eventstore.SharedLog = (*Store)(nil)
