@@ -612,36 +612,25 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 		}
 		p, err := call(ctx, s, func(c *esdb.Client) (page, error) {
 			var p page
-			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Forwards, From: allPosition(cursor)}, uint64(count))
-			if err != nil {
-				return p, err
-			}
-			defer rs.Close()
-			for range count {
-				ev, err := rs.Recv()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					return p, err
-				}
-				p.read++
+			var err error
+			p.read, err = eachOfAll(ctx, c, esdb.ReadAllOptions{Direction: esdb.Forwards, From: allPosition(cursor)}, count, func(ev *esdb.ResolvedEvent) (bool, error) {
 				e := ev.OriginalEvent()
 				pos := eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare}
 				if !cursor.Less(pos) {
-					continue // the event at cursor itself
+					return true, nil // the event at cursor itself
 				}
 				p.last = pos
 				if isSystem(e) {
-					continue
+					return true, nil
 				}
 				r, err := decode(ev)
 				if err != nil {
-					return p, err
+					return false, err
 				}
 				p.recs = append(p.recs, r)
-			}
-			return p, nil
+				return true, nil
+			})
+			return p, err
 		})
 		if err != nil {
 			return nil, s.fail(ctx, what, err)
@@ -657,6 +646,32 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 		}
 		cursor = p.last
 	}
+}
+
+// eachOfAll runs one read of $all with opts, for up to count events, and
+// calls visit with each in turn until visit returns false or an error. It
+// returns how many events it read.
+func eachOfAll(ctx context.Context, c *esdb.Client, opts esdb.ReadAllOptions, count int, visit func(*esdb.ResolvedEvent) (bool, error)) (int, error) {
+	rs, err := c.ReadAll(ctx, opts, uint64(count))
+	if err != nil {
+		return 0, err
+	}
+	defer rs.Close()
+	read := 0
+	for range count {
+		ev, err := rs.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return read, err
+		}
+		read++
+		if more, err := visit(ev); err != nil || !more {
+			return read, err
+		}
+	}
+	return read, nil
 }
 
 // SubscribeAll yields the events of $all after a position, without system

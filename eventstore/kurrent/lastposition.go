@@ -2,8 +2,6 @@ package kurrent
 
 import (
 	"context"
-	"errors"
-	"io"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
@@ -29,40 +27,26 @@ func (s *Store) LastPosition(ctx context.Context) (eventstore.Position, error) {
 	var from esdb.AllPosition = esdb.End{}
 	for {
 		type page struct {
-			head, last eventstore.Position
-			found      bool
-			read       int
+			last  eventstore.Position
+			found bool // last is the newest event that is not a system event
+			read  int
 		}
 		p, err := call(ctx, s, func(c *esdb.Client) (page, error) {
 			var p page
-			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, lastPageEvents)
-			if err != nil {
-				return p, err
-			}
-			defer rs.Close()
-			for range lastPageEvents {
-				ev, err := rs.Recv()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					return p, err
-				}
-				p.read++
+			var err error
+			p.read, err = eachOfAll(ctx, c, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, lastPageEvents, func(ev *esdb.ResolvedEvent) (bool, error) {
 				e := ev.OriginalEvent()
 				p.last = eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare}
-				if !isSystem(e) {
-					p.head, p.found = p.last, true
-					return p, nil
-				}
-			}
-			return p, nil
+				p.found = !isSystem(e)
+				return !p.found, nil
+			})
+			return p, err
 		})
 		if err != nil {
 			return eventstore.Start, s.fail(ctx, what, err)
 		}
 		if p.found {
-			return p.head, nil
+			return p.last, nil
 		}
 		if p.read < lastPageEvents {
 			return eventstore.Start, nil // only system events, or none
