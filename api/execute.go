@@ -70,6 +70,10 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		return WriteResult{}, err
 	}
 	idemKey := IdempotencyKeyFrom(ctx)
+	var keyed func(index int) uuid.UUID
+	if idemKey != "" {
+		keyed = func(index int) uuid.UUID { return keyedEventID(p.Account, idemKey, index) }
+	}
 	stream := domain.StreamID(callID)
 	for attempt := range s.attemptsMax {
 		if attempt > 0 {
@@ -77,12 +81,20 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 				return WriteResult{}, err
 			}
 		}
-		state, err := s.LoadCall(ctx, callID)
+		state, prior, err := s.loadCall(ctx, callID, keyed)
 		if err != nil {
 			return WriteResult{}, err
 		}
 		if state.Exists() && state.Call.AccountID != p.Account {
 			return WriteResult{}, NotFound("no call with id %s", callID)
+		}
+		if prior != nil {
+			// This keyed request's events are in the log already: another
+			// server sharing the log took it first (its idempotency record
+			// is not here), or this one did and stopped before recording
+			// its answer. Answer as that append did; append nothing.
+			s.marks.mark(p.Account, prior.Position)
+			return WriteResult{State: prior.State, Position: prior.Position}, nil
 		}
 		if err := ifMatch.check(state); err != nil {
 			return WriteResult{}, err
@@ -118,14 +130,15 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		case errors.Is(err, eventstore.ErrVersionConflict):
 			continue
 		case errors.Is(err, eventstore.ErrDuplicateEventID) && idemKey != "":
-			// A keyed retry whose first run was appended but not recorded,
-			// and which decided differently this time: the first run is
-			// the result. Answer with the call as it stands.
-			state, err := s.LoadCall(ctx, callID)
-			if err != nil {
-				return WriteResult{}, err
+			// The key's first run was appended since this one loaded the
+			// call: the next load finds it and answers as it did. Or the
+			// key's events are in another call's stream: the key was used
+			// for another request.
+			if _, prior, err := s.loadCall(ctx, callID, keyed); err != nil || prior == nil {
+				return WriteResult{}, errors.Join(err, &FieldError{Err: ErrIdempotencyKeyReused, Field: IdempotencyKeyHeader,
+					Message: "this key was already used with a different request; use a new key"})
 			}
-			return WriteResult{State: state}, nil
+			continue
 		case err != nil:
 			return WriteResult{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
@@ -138,28 +151,65 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 // LoadCall reads a call's stream from the store and folds it: the state
 // writes decide on. A call with no events is the zero State.
 func (s *Server) LoadCall(ctx context.Context, callID uuid.UUID) (domain.State, error) {
+	state, _, err := s.loadCall(ctx, callID, nil)
+	return state, err
+}
+
+// keyedAppend is the append of a keyed request, found in a call's stream.
+type keyedAppend struct {
+	// State is the call right after the append: what the request answered.
+	State domain.State
+	// Position is that of the append's last event.
+	Position eventstore.Position
+}
+
+// loadCall is LoadCall that, when keyed is not nil, also looks for the
+// events of a keyed request (ids keyed(0), keyed(1), ... in a row: see
+// keyedEventID) and returns the state right after the last of them, or nil
+// if the stream holds none.
+func (s *Server) loadCall(ctx context.Context, callID uuid.UUID, keyed func(index int) uuid.UUID) (domain.State, *keyedAppend, error) {
 	stream := domain.StreamID(callID)
 	recs, err := s.store.ReadStream(ctx, stream, 0, streamEventsMax+1)
 	if errors.Is(err, eventstore.ErrStreamNotFound) {
-		return domain.State{}, nil
+		return domain.State{}, nil, nil
 	}
 	if err != nil {
-		return domain.State{}, fmt.Errorf("read %s: %w", stream, err)
+		return domain.State{}, nil, fmt.Errorf("read %s: %w", stream, err)
 	}
 	if len(recs) > streamEventsMax {
-		return domain.State{}, fmt.Errorf("read %s: more than %d events", stream, streamEventsMax)
+		return domain.State{}, nil, fmt.Errorf("read %s: more than %d events", stream, streamEventsMax)
 	}
-	var state domain.State
-	for _, rec := range recs {
-		env, err := decodeRecord(&rec)
+	var (
+		state domain.State
+		prior *keyedAppend
+		next  uuid.UUID // the id of the keyed request's next event
+		index int
+	)
+	if keyed != nil {
+		next = keyed(0)
+	}
+	for i := range recs {
+		rec := &recs[i]
+		env, err := decodeRecord(rec)
 		if err != nil {
-			return domain.State{}, err
+			return domain.State{}, nil, err
 		}
 		domain.EvolveInPlace(&state, env)
+		if keyed != nil && rec.ID == next {
+			if prior == nil {
+				prior = &keyedAppend{}
+			}
+			prior.State, prior.Position = state, rec.Position
+			index++
+			next = keyed(index)
+		}
 	}
-	return state, nil
+	return state, prior, nil
 }
 
+// encodeEvents encodes a write's events for the store, each with meta: a
+// keyed request's (idemKey not empty) with ids derived from the key, so
+// that its retry appends the same ids; others with fresh ones.
 func encodeEvents(events []domain.Event, meta domain.Metadata, account, idemKey string) ([]eventstore.EventData, error) {
 	metaBytes, err := domain.MarshalMetadata(meta)
 	if err != nil {

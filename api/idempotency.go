@@ -26,10 +26,17 @@ import (
 // small Pebble database of their own (the projections' store is rebuilt from
 // the log; these records are not in the log) for at least 24 h.
 //
-// Second line of defence: execute derives the ids of the events a keyed
-// request appends from (account, key, index), so that a retry which finds no
-// record (the process died between the append and the record) appends the
-// same event ids, which the store acknowledges without writing twice.
+// Second line of defence, in the log itself: execute derives the ids of the
+// events a keyed request appends from (account, key, index). A retry that
+// finds no record (the process stopped between the append and the record,
+// or another server sharing a KurrentDB log took the first run) finds those
+// events in the call's stream and answers with the call as it stood right
+// after them, with the status of a first run, appending nothing; a retry
+// that races its first run appends the same ids, which the store
+// acknowledges without writing twice, and then finds them. Without the
+// record the body cannot be compared: the key's events found in another
+// call's stream are a 422, but a different body for the same call is
+// answered as the first run was.
 
 // IdempotencyKeyHeader is the request header that carries the client's key.
 const IdempotencyKeyHeader = "Idempotency-Key"

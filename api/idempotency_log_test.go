@@ -1,0 +1,75 @@
+package api
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sibling is a second server over ts's store and read models with an
+// idempotency database of its own, empty: a server that shares the log but
+// not the first one's records, or the first one after it lost them (it
+// stopped between an append and its record).
+func (ts *testServer) sibling(t *testing.T) *testServer {
+	t.Helper()
+	srv, err := NewServer(Config{
+		Store:          ts.store,
+		ReadModels:     NewReadModels(ts.proj),
+		Keys:           []APIKey{{Account: acctA, Token: tokenA}, {Account: acctB, Token: tokenB}},
+		IdempotencyDir: filepath.Join(t.TempDir(), "idempotency"),
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		assert.NoError(t, srv.Close())
+	})
+	return &testServer{Server: hs, api: srv, store: ts.store, proj: ts.proj}
+}
+
+// TestKeyedRetryFoundInTheLog checks the second line of idempotency: a
+// keyed write retried where its answer was not recorded is answered from
+// the log, as the first run was (status, body, ETag), appending nothing,
+// even when deciding again would fail (the create's call exists now) or
+// the call moved on since; and a key whose events are in another call's
+// stream is a 422.
+func TestKeyedRetryFoundInTheLog(t *testing.T) {
+	ts := newTestServer(t)
+	other := ts.sibling(t)
+
+	first := ts.do(t, "POST", "/calls", tokenA, seedUpsert, "Idempotency-Key", "log-1")
+	require.Equal(t, http.StatusCreated, first.Status, string(first.Body))
+	n := len(ts.events(t))
+
+	retry := other.do(t, "POST", "/calls", tokenA, seedUpsert, "Idempotency-Key", "log-1")
+	assert.Equal(t, http.StatusCreated, retry.Status, string(retry.Body))
+	assert.JSONEq(t, string(first.Body), string(retry.Body))
+	assert.Equal(t, first.Header.Get("ETag"), retry.Header.Get("ETag"))
+	assert.Len(t, ts.events(t), n, "the retry appended nothing")
+
+	// The call moves on; the retry still answers as the first run did.
+	id := first.JSON(t)["id"].(string)
+	later := strings.Replace(seedUpsert, `"UShjUatqtF"`, `"someone-else"`, 1)
+	up := ts.do(t, "POST", "/calls/upsert", tokenA, later)
+	require.Equal(t, http.StatusOK, up.Status, string(up.Body))
+	require.Greater(t, len(ts.events(t)), n)
+	retry = ts.sibling(t).do(t, "POST", "/calls", tokenA, seedUpsert, "Idempotency-Key", "log-1")
+	assert.Equal(t, http.StatusCreated, retry.Status, string(retry.Body))
+	assert.JSONEq(t, string(first.Body), string(retry.Body), "the answer of %s's creation, not its state now", id)
+
+	// The same key for another call: its events are in the first call's stream.
+	n = len(ts.events(t))
+	elsewhere := strings.Replace(seedUpsert, "openphone_id_000000000006", "another-call", 1)
+	reused := ts.sibling(t).do(t, "POST", "/calls", tokenA, elsewhere, "Idempotency-Key", "log-1")
+	assert.Equal(t, http.StatusUnprocessableEntity, reused.Status, string(reused.Body))
+	assert.Contains(t, string(reused.Body), "Idempotency-Key")
+	assert.Len(t, ts.events(t), n, "nothing appended")
+}
