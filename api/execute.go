@@ -134,9 +134,13 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			// call: the next load finds it and answers as it did. Or the
 			// key's events are in another call's stream: the key was used
 			// for another request.
-			if _, prior, err := s.loadCall(ctx, callID, keyed); err != nil || prior == nil {
-				return WriteResult{}, errors.Join(err, &FieldError{Err: ErrIdempotencyKeyReused, Field: IdempotencyKeyHeader,
-					Message: "this key was already used with a different request; use a new key"})
+			_, prior, err := s.loadCall(ctx, callID, keyed)
+			if err != nil {
+				return WriteResult{}, err
+			}
+			if prior == nil {
+				return WriteResult{}, &FieldError{Err: ErrIdempotencyKeyReused, Field: IdempotencyKeyHeader,
+					Message: "this key was already used with a different request; use a new key"}
 			}
 			continue
 		case err != nil:
