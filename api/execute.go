@@ -92,9 +92,8 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			// This keyed request's events are in the log already: another
 			// server sharing the log took it first (its idempotency record
 			// is not here), or this one did and stopped before recording
-			// its answer. Answer as that append did; append nothing.
-			s.marks.mark(p.Account, prior.Position)
-			return WriteResult{State: prior.State, Position: prior.Position}, nil
+			// its answer.
+			return s.answerAsBefore(p.Account, prior), nil
 		}
 		if err := ifMatch.check(state); err != nil {
 			return WriteResult{}, err
@@ -116,7 +115,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			Surface:        surface,
 			Time:           now,
 		}
-		data, err := encodeEvents(events, meta, p.Account, idemKey)
+		data, err := encodeEvents(events, meta, keyed)
 		if err != nil {
 			return WriteResult{}, err
 		}
@@ -131,9 +130,8 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			continue
 		case errors.Is(err, eventstore.ErrDuplicateEventID) && idemKey != "":
 			// The key's first run was appended since this one loaded the
-			// call: the next load finds it and answers as it did. Or the
-			// key's events are in another call's stream: the key was used
-			// for another request.
+			// call. Or the key's events are in another call's stream: the
+			// key was used for another request.
 			_, prior, err := s.loadCall(ctx, callID, keyed)
 			if err != nil {
 				return WriteResult{}, err
@@ -142,7 +140,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 				return WriteResult{}, &FieldError{Err: ErrIdempotencyKeyReused, Field: IdempotencyKeyHeader,
 					Message: "this key was already used with a different request; use a new key"}
 			}
-			continue
+			return s.answerAsBefore(p.Account, prior), nil
 		case err != nil:
 			return WriteResult{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
@@ -150,6 +148,14 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		return WriteResult{State: next, Appended: len(events), Position: res.Position}, nil
 	}
 	return WriteResult{}, fmt.Errorf("append to %s: gave up after %d attempts: %w", stream, s.attemptsMax, eventstore.ErrVersionConflict)
+}
+
+// answerAsBefore is the result of a keyed request whose events prior
+// found in the log: the call as that append left it, with nothing appended
+// now. Reads of account wait for that append, as for any write.
+func (s *Server) answerAsBefore(account string, prior *keyedAppend) WriteResult {
+	s.marks.mark(account, prior.Position)
+	return WriteResult{State: prior.State, Position: prior.Position}
 }
 
 // LoadCall reads a call's stream from the store and folds it: the state
@@ -212,9 +218,9 @@ func (s *Server) loadCall(ctx context.Context, callID uuid.UUID, keyed func(inde
 }
 
 // encodeEvents encodes a write's events for the store, each with meta: a
-// keyed request's (idemKey not empty) with ids derived from the key, so
-// that its retry appends the same ids; others with fresh ones.
-func encodeEvents(events []domain.Event, meta domain.Metadata, account, idemKey string) ([]eventstore.EventData, error) {
+// keyed request's (keyed not nil) with the ids keyed derives from its key,
+// so that its retry appends the same ids; others with fresh ones.
+func encodeEvents(events []domain.Event, meta domain.Metadata, keyed func(index int) uuid.UUID) ([]eventstore.EventData, error) {
 	metaBytes, err := domain.MarshalMetadata(meta)
 	if err != nil {
 		return nil, err
@@ -229,8 +235,8 @@ func encodeEvents(events []domain.Event, meta domain.Metadata, account, idemKey 
 		// grows at its end, which is cheaper to insert into than random
 		// places (see the embedded store's indexWrites).
 		var id uuid.UUID
-		if idemKey != "" {
-			id = keyedEventID(account, idemKey, i)
+		if keyed != nil {
+			id = keyed(i)
 		} else if id, err = uuid.NewV7(); err != nil {
 			return nil, fmt.Errorf("new event id: %w", err)
 		}

@@ -64,10 +64,14 @@ func (m *writeMarks) last(account string) (eventstore.Position, bool) {
 // it the read is refused with ErrReadModelsBehind (503) rather than
 // answered from read models that would hide the caller's own write.
 func (s *Server) awaitWrites(ctx context.Context) error {
+	pos, ok := s.marks.last(AccountFrom(ctx))
+	shared, isShared := s.store.(eventstore.SharedLog)
+	if !ok && !isShared {
+		return nil // no write of this account to wait for
+	}
 	wctx, cancel := context.WithTimeout(ctx, s.waitTimeout)
 	defer cancel()
-	pos, ok := s.marks.last(AccountFrom(ctx))
-	if shared, isShared := s.store.(eventstore.SharedLog); isShared {
+	if isShared {
 		last, err := shared.LastPosition(wctx)
 		switch {
 		case err == nil:
