@@ -8,9 +8,11 @@ import (
 	"github.com/callledger/callledger/eventstore"
 )
 
-// lastPageEvents is how many events one backward read of LastPosition asks for: the
-// end of a node's $all is mostly callledger's events, with a few of the
-// node's own (statistics, projections) in between.
+// lastPageEvents is how many events a backward read of LastPosition asks
+// for once the newest event was a system event: the end of a node's $all is
+// mostly callledger's events, with a few of the node's own (statistics,
+// projections) in between. The first read asks for one, the usual answer:
+// every read of a shared store starts with it.
 const lastPageEvents = 32
 
 // LastPosition returns the position of the last event of $all that is not one of the
@@ -25,7 +27,7 @@ func (s *Store) LastPosition(ctx context.Context) (eventstore.Position, error) {
 	ctx, done := s.opContext(ctx)
 	defer done()
 	var from esdb.AllPosition = esdb.End{}
-	for {
+	for count := 1; ; count = lastPageEvents {
 		type page struct {
 			last  eventstore.Position
 			found bool // last is the newest event that is not a system event
@@ -34,7 +36,7 @@ func (s *Store) LastPosition(ctx context.Context) (eventstore.Position, error) {
 		p, err := call(ctx, s, func(c *esdb.Client) (page, error) {
 			var p page
 			var err error
-			p.read, err = eachOfAll(ctx, c, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, lastPageEvents, func(ev *esdb.ResolvedEvent) (bool, error) {
+			p.read, err = eachOfAll(ctx, c, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, count, func(ev *esdb.ResolvedEvent) (bool, error) {
 				e := ev.OriginalEvent()
 				p.last = eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare}
 				p.found = !isSystem(e)
@@ -48,10 +50,10 @@ func (s *Store) LastPosition(ctx context.Context) (eventstore.Position, error) {
 		if p.found {
 			return p.last, nil
 		}
-		if p.read < lastPageEvents {
+		if p.read < count {
 			return eventstore.Start, nil // only system events, or none
 		}
-		from = esdb.Position{Commit: p.last.Commit, Prepare: p.last.Prepare}
+		from = allPosition(p.last)
 	}
 }
 

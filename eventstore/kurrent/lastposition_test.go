@@ -33,7 +33,7 @@ func TestLastPosition(t *testing.T) {
 		assert.Equal(t, last, head, "after append %d", i)
 	}
 
-	for i := range 100 { // past three backward pages
+	for i := range 100 { // past the first one-event read and three pages
 		srv.AppendSystemEvent(fmt.Sprintf("$stats-%d", i%3), "$statsCollected")
 	}
 	head, err = s.LastPosition(ctxFor(t))
