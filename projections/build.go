@@ -63,9 +63,7 @@ func (p *Projector) openBuild(cp checkpoint) (*pebble.DB, error) {
 	// The build database's sstables are read once, by exportBuild, then
 	// deleted: compressing them (on flushes and compactions, once a rebuild
 	// outgrows the memtable) would be work for nothing.
-	for i := range po.Levels {
-		po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
-	}
+	po.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
 	bdb, err := openPebble(dir, po)
 	if err != nil {
 		return nil, err
