@@ -18,24 +18,28 @@ import (
 // would (a time json.Marshal refuses, provider metadata to escape): the
 // caller then uses json.Marshal.
 func appendEvent(dst []byte, e Event) (b []byte, ok bool) {
-	hint := eventSizeHint(e)
-	if hint == 0 {
-		return dst, false // not written here: no buffer grown for json.Marshal's turn
-	}
-	w := eventWriter{jsonwrite.Writer{B: slices.Grow(dst, hint)}}
+	w := eventWriter{jsonwrite.Writer{B: dst}}
 	switch e := e.(type) {
 	case CallUpserted:
+		if e.Details != nil || e.Routing != nil || e.Quality != nil {
+			return dst, false // rarer facts: left to json.Marshal
+		}
+		w.B = slices.Grow(dst, upsertedSizeHint(&e))
 		w.callUpserted(&e)
 	case CallAnswered:
+		w.B = slices.Grow(dst, lifecycleSizeHint)
 		w.callAnswered(&e)
 	case CallTerminated:
+		w.B = slices.Grow(dst, lifecycleSizeHint)
 		w.callTerminated(&e)
 	case CallStatusChanged:
+		w.B = slices.Grow(dst, lifecycleSizeHint)
 		w.callStatusChanged(&e)
 	case CallCanceled:
+		w.B = slices.Grow(dst, lifecycleSizeHint)
 		w.callCanceled(&e)
 	default:
-		return dst, false
+		return dst, false // not written here: no buffer grown for json.Marshal's turn
 	}
 	if w.Failed() {
 		return dst, false
@@ -43,11 +47,8 @@ func appendEvent(dst []byte, e Event) (b []byte, ok bool) {
 	return w.B, true
 }
 
+// callUpserted writes e, which has no details, routing or quality.
 func (w *eventWriter) callUpserted(e *CallUpserted) {
-	if e.Details != nil || e.Routing != nil || e.Quality != nil {
-		w.Fail() // rarer facts: left to json.Marshal
-		return
-	}
 	w.Open()
 	if e.Created {
 		w.Key("created")
@@ -101,29 +102,22 @@ func WriteRecordingsJSON(w *jsonwrite.Writer, recordings []Recording) {
 	})
 }
 
-// eventSizeHint is about the length of e's JSON, or a little more, so
-// that writing it does not grow the buffer (an allocation and a copy each
-// time, which cost as much as writing the event); 0 for an event
-// appendEvent leaves to json.Marshal.
-func eventSizeHint(e Event) int {
-	var u CallUpserted
-	switch e := e.(type) {
-	case CallAnswered, CallTerminated, CallStatusChanged, CallCanceled:
-		return 192 // the lifecycle events
-	case CallUpserted:
-		if e.Details != nil || e.Routing != nil || e.Quality != nil {
-			return 0 // rarer facts: see callUpserted
-		}
-		u = e
-	default:
-		return 0
-	}
-	n := 320 + 160*len(u.Participants) + len(u.ProviderMetadata)
-	for _, r := range u.Recordings {
+// The size hints are about the length of an event's JSON, or a little
+// more, so that writing it does not grow the buffer (an allocation and a
+// copy each time, which cost as much as writing the event).
+
+// lifecycleSizeHint is the size hint of the lifecycle events.
+const lifecycleSizeHint = 192
+
+// upsertedSizeHint is the size hint of e (without details, routing or
+// quality).
+func upsertedSizeHint(e *CallUpserted) int {
+	n := 320 + 160*len(e.Participants) + len(e.ProviderMetadata)
+	for _, r := range e.Recordings {
 		n += 64 + len(r.ContentType) + len(r.ProviderID) + len(r.URL)
 	}
-	if u.Transcript != nil {
-		for _, c := range u.Transcript.Cues {
+	if e.Transcript != nil {
+		for _, c := range e.Transcript.Cues {
 			n += 96 + len(c.Speaker) + len(c.Text)
 		}
 	}
