@@ -80,19 +80,9 @@ func appendMoonbaseCall(dst []byte, c *domain.Call) (b []byte, ok bool) {
 		w.Key("transcript")
 		w.Open()
 		w.Key("cues")
-		w.Array(len(c.Transcript.Cues), func(i int) {
-			q := &c.Transcript.Cues[i]
-			w.Open()
-			// moonbaseCue's offsets are raw JSON numbers: the decimal's
-			// digits, which need no compacting.
-			w.Key("from")
-			w.B = q.From.AppendString(w.B)
-			w.Key("to")
-			w.B = q.To.AppendString(w.B)
-			w.String("speaker", q.Speaker)
-			w.String("text", q.Text)
-			w.Close()
-		})
+		// moonbaseCue's offsets are raw JSON numbers: the decimal's
+		// digits, which need no compacting.
+		w.Array(len(c.Transcript.Cues), func(i int) { domain.WriteCueJSON(&w, &c.Transcript.Cues[i], false) })
 		w.Close()
 	}
 	w.Close()

@@ -134,18 +134,29 @@ func WriteTranscriptJSON(w *jsonwrite.Writer, t *Transcript) {
 	if t.Cues == nil {
 		w.B = append(w.B, "null"...)
 	} else {
-		w.Array(len(t.Cues), func(i int) {
-			c := &t.Cues[i]
-			w.Open()
-			w.Key("from")
-			w.B = c.From.appendJSON(w.B)
-			w.Key("to")
-			w.B = c.To.appendJSON(w.B)
-			w.String("speaker", c.Speaker)
-			w.String("text", c.Text)
-			w.Close()
-		})
+		w.Array(len(t.Cues), func(i int) { WriteCueJSON(w, &t.Cues[i], true) })
 	}
+	w.Close()
+}
+
+// WriteCueJSON writes a transcript cue, {"from", "to", "speaker", "text"},
+// its offsets as JSON strings when quoted (as events and call views store
+// them, json.Marshal's form of a Decimal) or else as bare JSON numbers (as
+// the Moonbase surface shows them): either way the decimal's digits.
+func WriteCueJSON(w *jsonwrite.Writer, c *TranscriptCue, quoted bool) {
+	offset := func(name string, d Decimal) {
+		w.Key(name)
+		if quoted {
+			w.B = d.appendJSON(w.B)
+		} else {
+			w.B = d.AppendString(w.B)
+		}
+	}
+	w.Open()
+	offset("from", c.From)
+	offset("to", c.To)
+	w.String("speaker", c.Speaker)
+	w.String("text", c.Text)
 	w.Close()
 }
 
