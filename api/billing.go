@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -192,15 +193,7 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 	if scale >= 0 {
 		body.Scale = &scale
 	}
-	grouped := func(g string) bool {
-		for _, x := range bq.GroupBy {
-			if x == g {
-				return true
-			}
-		}
-		return false
-	}
-	byDay := grouped(projections.GroupDay)
+	byDay := slices.Contains(bq.GroupBy, projections.GroupDay)
 	for i := range rows {
 		body.DeletedCallsExcluded += rows[i].DeletedCalls
 		body.Groups = append(body.Groups, NewBillingGroup(&rows[i], scale, byDay))

@@ -50,9 +50,9 @@ func mustHash(t *testing.T, s string) Hash {
 }
 
 // TestChainHashSizesItsBufferOnce checks that ChainHash allocates its
-// encoding once, at its full length, rather than growing it field by field
-// (the kurrent backend calls it for every event it appends), and that a
-// reused Hasher, once grown, does not allocate.
+// encoding once, at its full length, rather than growing it field by field,
+// and that a reused Hasher (as the kurrent backend keeps one for the events
+// of an append), once grown, does not allocate.
 func TestChainHashSizesItsBufferOnce(t *testing.T) {
 	id := uuid.MustParse("0193a0c4-7b1e-7c3a-9d2f-4e5a6b7c8d9e")
 	data := make([]byte, 700)

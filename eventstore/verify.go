@@ -17,7 +17,11 @@ const ReadBatchEvents = 512
 
 // HeadReader is an optional interface of backends that know where their log
 // ends: the position of the last committed event and its $all hash (the zero
-// Hash from a backend that does not store the $all chain). Verify detects it
+// Hash from a backend that does not store the $all chain). Its callers take
+// the head's Commit for the number of events in the log (a progress total),
+// which holds for the embedded store's positions 1..N and not for
+// KurrentDB's, whose Commit is an offset: the kurrent backend implements
+// SharedLog instead. Verify detects it
 // at runtime and compares the head it recomputed with it, which catches a
 // log whose tail was cut off: every remaining event still verifies, but the
 // head the store recorded is no longer there.

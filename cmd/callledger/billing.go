@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -171,14 +172,7 @@ func logEnd(ctx context.Context, store eventstore.Store) (eventstore.Position, e
 // writeBilling prints rows in the chosen format. Columns follow the group-by
 // dimensions, currency always present.
 func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRow) error {
-	has := func(g string) bool {
-		for _, x := range opts.groupBy {
-			if x == g {
-				return true
-			}
-		}
-		return false
-	}
+	has := func(g string) bool { return slices.Contains(opts.groupBy, g) }
 	var deleted int64
 	out := make([]api.BillingGroup, 0, len(rows))
 	for i := range rows {
