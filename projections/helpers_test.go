@@ -29,10 +29,16 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // openStore opens a real embedded store in a temp dir.
 func openStore(tb testing.TB) eventstore.Store {
 	tb.Helper()
+	return openStoreAt(tb, tb.TempDir())
+}
+
+// openStoreAt opens the embedded store in dir, closed when tb ends.
+func openStoreAt(tb testing.TB, dir string) *embedded.Store {
+	tb.Helper()
 	opts := embedded.DefaultOptions()
 	opts.BlockCacheSize = 64 << 20
 	opts.Logger = quietLogger()
-	s, err := embedded.Open(tb.TempDir(), opts)
+	s, err := embedded.Open(dir, opts)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { s.Close() })
 	return s
