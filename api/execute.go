@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -69,10 +70,12 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 	if err != nil {
 		return WriteResult{}, err
 	}
-	idemKey := IdempotencyKeyFrom(ctx)
+	idemKey, fp := keyedRequest(ctx)
 	var keyed func(index int) uuid.UUID
+	var fpHex string
 	if idemKey != "" {
 		keyed = func(index int) uuid.UUID { return keyedEventID(p.Account, idemKey, index) }
+		fpHex = hex.EncodeToString(fp)
 	}
 	stream := domain.StreamID(callID)
 	for attempt := range s.attemptsMax {
@@ -93,7 +96,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			// server sharing the log took it first (its idempotency record
 			// is not here), or this one did and stopped before recording
 			// its answer.
-			return s.answerAsBefore(p.Account, prior), nil
+			return s.answerAsBefore(p.Account, prior, fpHex)
 		}
 		if err := ifMatch.check(state); err != nil {
 			return WriteResult{}, err
@@ -112,8 +115,11 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			Actor:          p.Actor,
 			RequestID:      RequestID(ctx),
 			IdempotencyKey: idemKey,
-			Surface:        surface,
-			Time:           now,
+			// RequestFingerprint tells a retry found in the log from the
+			// key reused with another request (see answerAsBefore).
+			RequestFingerprint: fpHex,
+			Surface:            surface,
+			Time:               now,
 		}
 		data, err := encodeEvents(events, meta, keyed)
 		if err != nil {
@@ -137,10 +143,9 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 				return WriteResult{}, err
 			}
 			if prior == nil {
-				return WriteResult{}, &FieldError{Err: ErrIdempotencyKeyReused, Field: IdempotencyKeyHeader,
-					Message: "this key was already used with a different request; use a new key"}
+				return WriteResult{}, errKeyReused()
 			}
-			return s.answerAsBefore(p.Account, prior), nil
+			return s.answerAsBefore(p.Account, prior, fpHex)
 		case err != nil:
 			return WriteResult{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
@@ -150,12 +155,19 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 	return WriteResult{}, fmt.Errorf("append to %s: gave up after %d attempts: %w", stream, s.attemptsMax, eventstore.ErrVersionConflict)
 }
 
-// answerAsBefore is the result of a keyed request whose events prior
-// found in the log: the call as that append left it, with nothing appended
-// now. Reads of account wait for that append, as for any write.
-func (s *Server) answerAsBefore(account string, prior *keyedAppend) WriteResult {
+// answerAsBefore is the result of a keyed request, with fingerprint fp
+// (hex), whose events prior found in the log: the call as that append left
+// it, with nothing appended now. Reads of account wait for that append, as
+// for any write. If the append recorded another fingerprint, the key was
+// used for a different request: a 422, as the idempotency record would
+// have answered. An append without one (written before fingerprints were
+// recorded) cannot be compared and is taken for this request's.
+func (s *Server) answerAsBefore(account string, prior *keyedAppend, fp string) (WriteResult, error) {
+	if prior.Fingerprint != "" && prior.Fingerprint != fp {
+		return WriteResult{}, errKeyReused()
+	}
 	s.marks.mark(account, prior.Position)
-	return WriteResult{State: prior.State, Position: prior.Position}
+	return WriteResult{State: prior.State, Position: prior.Position}, nil
 }
 
 // LoadCall reads a call's stream from the store and folds it: the state
@@ -171,6 +183,9 @@ type keyedAppend struct {
 	State domain.State
 	// Position is that of the append's last event.
 	Position eventstore.Position
+	// Fingerprint is the request fingerprint its first event's metadata
+	// recorded ("" for events written before fingerprints were).
+	Fingerprint string
 }
 
 // loadCall is LoadCall that, when keyed is not nil, also looks for the
@@ -207,7 +222,7 @@ func (s *Server) loadCall(ctx context.Context, callID uuid.UUID, keyed func(inde
 		domain.EvolveInPlace(&state, env)
 		if keyed != nil && rec.ID == next {
 			if prior == nil {
-				prior = &keyedAppend{}
+				prior = &keyedAppend{Fingerprint: env.Metadata.RequestFingerprint}
 			}
 			prior.State, prior.Position = state, rec.Position
 			index++

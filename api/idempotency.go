@@ -33,10 +33,12 @@ import (
 // events in the call's stream and answers with the call as it stood right
 // after them, with the status of a first run, appending nothing; a retry
 // that races its first run appends the same ids, which the store
-// acknowledges without writing twice, and then finds them. Without the
-// record the body cannot be compared: the key's events found in another
-// call's stream are a 422, but a different body for the same call is
-// answered as the first run was.
+// acknowledges without writing twice, and then finds them. The events carry
+// the request's fingerprint in their metadata (RequestFingerprint), so that
+// without the record a different request is still told apart: the key's
+// events found with another fingerprint, or in another call's stream, are a
+// 422. (Events written before the fingerprint was recorded have none: a
+// retry that finds those is answered as the first run was.)
 
 // IdempotencyKeyHeader is the request header that carries the client's key.
 const IdempotencyKeyHeader = "Idempotency-Key"
@@ -234,6 +236,15 @@ func (t *idempotencyTable) sweep() (int, error) {
 	return n, nil
 }
 
+// keyedRequest returns the Idempotency-Key and fingerprint of the request
+// whose context this is ("" and nil if it has no key).
+func keyedRequest(ctx context.Context) (key string, fp []byte) {
+	if sc := scopeFrom(ctx); sc != nil {
+		return sc.idempotencyKey, sc.fingerprint
+	}
+	return "", nil
+}
+
 // IdempotencyKeyFrom returns the Idempotency-Key of the request whose
 // context this is ("" if none); execute records it and derives event ids
 // from it. The Idempotent middleware puts it in the request's scope.
@@ -287,19 +298,23 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 			}
 			if rec != nil {
 				if !bytes.Equal(rec.Fingerprint, fp) {
-					s.writeError(w, r, render, &FieldError{Err: ErrIdempotencyKeyReused, Field: IdempotencyKeyHeader,
-						Message: "this key was already used with a different request; use a new key"})
+					s.writeError(w, r, render, errKeyReused())
 					return
 				}
 				replay(w, rec)
 				return
 			}
 
-			scopeFrom(r.Context()).idempotencyKey = key
+			sc := scopeFrom(r.Context())
+			sc.idempotencyKey, sc.fingerprint = key, fp
 			cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(cw, r)
-			if cw.status >= 500 {
-				return // not a result: a retry should run again
+			if cw.status >= 500 || sc.keyReused {
+				// Not a result: a retry should run again. Nor is a 422
+				// for a key whose events belong to another request (found
+				// in the log): recording it would answer that request's
+				// own retry with the 422.
+				return
 			}
 			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status, Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano()}
 			for _, h := range replayedHeaders {
@@ -320,6 +335,16 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 	}
 }
 
+// errKeyReused is the 422 of an Idempotency-Key used again for a different
+// request.
+func errKeyReused() error {
+	return &FieldError{Err: ErrIdempotencyKeyReused, Field: IdempotencyKeyHeader,
+		Message: "this key was already used with a different request; use a new key"}
+}
+
+// fingerprint identifies a keyed request's content: the SHA-256 of its
+// method, path and body. The idempotency record keeps it, and so does the
+// metadata of the events the request appends (hex), a stored format.
 func fingerprint(method, path string, body []byte) []byte {
 	h := sha256.New()
 	h.Write([]byte(method))

@@ -40,7 +40,8 @@ func (ts *testServer) sibling(t *testing.T) *testServer {
 // the log, as the first run was (status, body, ETag), appending nothing,
 // even when deciding again would fail (the create's call exists now) or
 // the call moved on since; and a key whose events are in another call's
-// stream is a 422.
+// stream, or that its events' metadata shows was sent with another body,
+// is a 422.
 func TestKeyedRetryFoundInTheLog(t *testing.T) {
 	ts := newTestServer(t)
 	other := ts.sibling(t)
@@ -72,4 +73,60 @@ func TestKeyedRetryFoundInTheLog(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, reused.Status, string(reused.Body))
 	assert.Contains(t, string(reused.Body), "Idempotency-Key")
 	assert.Len(t, ts.events(t), n, "nothing appended")
+
+	// The same key for the same call with a different body: the events'
+	// metadata recorded the first request's fingerprint.
+	// That 422 is not recorded: the same server still answers the
+	// request's own retry as its first run.
+	sib := ts.sibling(t)
+	for _, route := range []string{"/calls", "/calls/upsert"} {
+		changed := strings.Replace(seedUpsert, `"UShjUatqtF"`, `"a-different-note"`, 1)
+		reused = sib.do(t, "POST", route, tokenA, changed, "Idempotency-Key", "log-1")
+		assert.Equal(t, http.StatusUnprocessableEntity, reused.Status, "%s: %s", route, reused.Body)
+		assert.Contains(t, string(reused.Body), "Idempotency-Key")
+		assert.Len(t, ts.events(t), n, "%s: nothing appended", route)
+	}
+	retry = sib.do(t, "POST", "/calls", tokenA, seedUpsert, "Idempotency-Key", "log-1")
+	assert.Equal(t, http.StatusCreated, retry.Status, string(retry.Body))
+	assert.JSONEq(t, string(first.Body), string(retry.Body))
+
+	// A keyed upsert that changes the call, retried through another
+	// server: the same body is answered as before, a different one is a 422.
+	third := strings.Replace(seedUpsert, `"UShjUatqtF"`, `"a-third-person"`, 1)
+	up = ts.do(t, "POST", "/calls/upsert", tokenA, third, "Idempotency-Key", "log-2")
+	require.Equal(t, http.StatusOK, up.Status, string(up.Body))
+	n = len(ts.events(t))
+	retry = ts.sibling(t).do(t, "POST", "/calls/upsert", tokenA, third, "Idempotency-Key", "log-2")
+	assert.Equal(t, http.StatusOK, retry.Status, string(retry.Body))
+	assert.JSONEq(t, string(up.Body), string(retry.Body))
+	reused = ts.sibling(t).do(t, "POST", "/calls/upsert", tokenA, seedUpsert, "Idempotency-Key", "log-2")
+	assert.Equal(t, http.StatusUnprocessableEntity, reused.Status, string(reused.Body))
+	assert.Len(t, ts.events(t), n, "nothing appended")
+}
+
+// TestAnswerAsBeforeComparesFingerprints checks the rule for a keyed
+// request's events found in the log: the same fingerprint is answered as
+// before, another one is a 422, and events written before fingerprints were
+// recorded (none) are answered as before.
+func TestAnswerAsBeforeComparesFingerprints(t *testing.T) {
+	ts := newTestServer(t)
+	rows := []struct {
+		name     string
+		recorded string
+		reused   bool
+	}{
+		{"same request", "ab01", false},
+		{"different request", "ff00", true},
+		{"written before fingerprints", "", false},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			_, err := ts.api.answerAsBefore(acctA, &keyedAppend{Fingerprint: row.recorded}, "ab01")
+			if row.reused {
+				assert.ErrorIs(t, err, ErrIdempotencyKeyReused)
+			} else {
+				assert.NoError(t, err)
+			}
+		})
+	}
 }

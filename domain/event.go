@@ -337,7 +337,7 @@ func UnmarshalEnvelope(typ string, data, metadata []byte) (Envelope, error) {
 // reflection; the bytes are exactly those json.Marshal writes (a test
 // compares them), which it falls back on for a time it cannot format.
 func MarshalMetadata(m Metadata) ([]byte, error) {
-	w := jsonwrite.Writer{B: make([]byte, 0, 96+len(m.AccountID)+len(m.Actor)+len(m.RequestID)+len(m.IdempotencyKey)+len(m.Surface))}
+	w := jsonwrite.Writer{B: make([]byte, 0, 96+len(m.AccountID)+len(m.Actor)+len(m.RequestID)+len(m.IdempotencyKey)+len(m.RequestFingerprint)+len(m.Surface))}
 	w.Open()
 	w.Key("schema_version")
 	w.B = strconv.AppendInt(w.B, int64(m.SchemaVersion), 10)
@@ -345,6 +345,7 @@ func MarshalMetadata(m Metadata) ([]byte, error) {
 	w.StringOmitEmpty("actor", m.Actor)
 	w.StringOmitEmpty("request_id", m.RequestID)
 	w.StringOmitEmpty("idempotency_key", m.IdempotencyKey)
+	w.StringOmitEmpty("request_fingerprint", m.RequestFingerprint)
 	w.StringOmitEmpty("surface", string(m.Surface))
 	w.Time("time", m.Time)
 	w.Close()

@@ -31,6 +31,14 @@ type Metadata struct {
 	RequestID string `json:"request_id,omitempty"`
 	// IdempotencyKey is the client's Idempotency-Key, if it sent one.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// RequestFingerprint identifies the keyed request's content (the API
+	// writes the hex SHA-256 of its method, path and body); empty for a
+	// request without an Idempotency-Key. A retry that finds the key's
+	// events in the log, with no record of its first answer (another
+	// server took it, or this one stopped before recording it), compares
+	// it to tell a retry from the key reused for a different request.
+	// Events written before it existed have none.
+	RequestFingerprint string `json:"request_fingerprint,omitempty"`
 	// Surface is the API surface the change came through.
 	Surface Surface `json:"surface,omitempty"`
 	// Time is when the ledger accepted the change, in UTC. Time travel

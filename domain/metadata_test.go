@@ -20,12 +20,13 @@ func TestMarshalMetadataIsJSONMarshal(t *testing.T) {
 		m    domain.Metadata
 	}{
 		{"every field", domain.Metadata{SchemaVersion: 2, AccountID: "acct-1", Actor: "key:ops", RequestID: "req-42",
-			IdempotencyKey: "idem-7", Surface: domain.SurfaceLaML, Time: at}},
+			IdempotencyKey: "idem-7", RequestFingerprint: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+			Surface: domain.SurfaceLaML, Time: at}},
 		{"optional fields empty", domain.Metadata{SchemaVersion: 1, AccountID: "acct-1", Time: at}},
 		{"zero", domain.Metadata{}},
 		{"whole seconds, another zone", domain.Metadata{AccountID: "a", Time: time.Date(2025, 2, 17, 15, 0, 0, 0, time.FixedZone("CET", 3600))}},
 		{"strings json escapes", domain.Metadata{AccountID: `quote " back \ tab 	 nl
-`, Actor: "<html>&", RequestID: "é ü 日本", IdempotencyKey: "\x00\x7f", Surface: "bad\xffutf8", Time: at}},
+`, Actor: "<html>&", RequestID: "é ü 日本", IdempotencyKey: "\x00\x7f", RequestFingerprint: "\u2028", Surface: "bad\xffutf8", Time: at}},
 		{"negative schema version", domain.Metadata{SchemaVersion: -3, AccountID: "a", Time: at}},
 	}
 	for _, row := range rows {

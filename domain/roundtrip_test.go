@@ -80,7 +80,7 @@ func TestPriceScaleSurvivesFold(t *testing.T) {
 // and data come back as written, and a malformed part is an error.
 func TestUnmarshalEnvelope(t *testing.T) {
 	meta := domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: "acct", Surface: domain.SurfaceLaML,
-		Time: time.Date(2025, 2, 17, 15, 0, 0, 0, time.UTC)}
+		IdempotencyKey: "k-1", RequestFingerprint: "ab01", Time: time.Date(2025, 2, 17, 15, 0, 0, 0, time.UTC)}
 	ev := domain.CallPriced{Price: domain.Price{Total: domain.MustParseDecimal("1.50"), Currency: "USD"}}
 	data, err := domain.MarshalEvent(ev)
 	require.NoError(t, err)
