@@ -577,7 +577,7 @@ func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool,
 			return ctx.Err()
 		}
 		for i := range c.items {
-			if err := p.applyItem(&b, &c.items[i]); err != nil {
+			if err := p.applyItem(ctx, &b, &c.items[i]); err != nil {
 				return err
 			}
 			if b.events >= eventsMax || len(b.dirty) >= p.opts.BatchCallsMax {
@@ -601,7 +601,7 @@ func (p *Projector) recycleItems(c *chunk) {
 
 // applyItem folds one decoded record into the batch. Only a failure of the
 // read-model database is returned; a bad event is recorded as a Failure.
-func (p *Projector) applyItem(b *batch, it *item) error {
+func (p *Projector) applyItem(ctx context.Context, b *batch, it *item) error {
 	// The first event of a stream, after everything applied so far: the
 	// read models cannot hold its call yet (a redelivered event is not after).
 	first := it.revision == 0 && b.cp.Position.Less(it.pos)
@@ -634,8 +634,13 @@ func (p *Projector) applyItem(b *batch, it *item) error {
 		// event is recorded as a failure for verify and readiness.
 		p.recordFailure(b, it, broken, true)
 	}
-	if err := evolve(&e.state, it.env, broken != nil); err != nil {
+	if err := p.evolve(&e.state, it.env, broken != nil); err != nil {
 		p.recordFailure(b, it, err, false)
+		if broken == nil {
+			// The fold may have stopped halfway through the state: fold
+			// the call again, without this event.
+			return p.refold(ctx, e, it)
+		}
 		return nil
 	}
 	// The call view's Version is the stream revision + 1 even when an
@@ -649,15 +654,15 @@ func (p *Projector) applyItem(b *batch, it *item) error {
 	return nil
 }
 
-// evolve folds env into *s with domain.EvolveInPlace and turns a panic
-// into an error, so that one bad event cannot kill the runner. Evolve is
-// total (it never panics); the guard is for a domain bug, most likely on an
-// event that breaks an invariant: for such an event (broken) *s is copied
-// first and restored after a panic. A State is over 800 bytes, so the copy
-// is not taken for other events: a panic on one of those (a bug the
-// property tests and fuzz targets look for) leaves *s as far as the fold
-// got.
-func evolve(s *domain.State, env domain.Envelope, broken bool) (err error) {
+// evolve folds env into *s with domain.EvolveInPlace (or the evolveInPlace
+// a test set) and turns a panic into an error, so that one bad event cannot
+// kill the runner. Evolve is total (it never panics); the guard is for a
+// domain bug, most likely on an event that breaks an invariant: for such an
+// event (broken) *s is copied first and restored after a panic. A State is
+// over 800 bytes, so the copy is not taken for other events: after a panic
+// on one of those (a bug the property tests and fuzz targets look for), *s
+// is as far as the fold got, and applyItem refolds the call.
+func (p *Projector) evolve(s *domain.State, env domain.Envelope, broken bool) (err error) {
 	if broken {
 		before := *s
 		defer func() {
@@ -667,7 +672,49 @@ func evolve(s *domain.State, env domain.Envelope, broken bool) (err error) {
 		}()
 	}
 	defer recoverEvolve(env, &err)
-	domain.EvolveInPlace(s, env)
+	if p.evolveInPlace != nil {
+		p.evolveInPlace(s, env)
+	} else {
+		domain.EvolveInPlace(s, env)
+	}
+	return nil
+}
+
+// refoldPageEvents is how many events refold reads from the store at once.
+const refoldPageEvents = 512
+
+// refold sets e's state to the fold of its stream's events before it,
+// read from the store and applied as applyItem applies them: an event that
+// does not decode, or whose fold panics, is left out (with a copy of the
+// state taken before each fold, as this runs only after such a panic); one
+// that breaks an invariant is folded all the same. It repairs the state a
+// fold that panicked left halfway, at no cost to the folds that do not.
+func (p *Projector) refold(ctx context.Context, e *callEntry, it *item) error {
+	var s domain.State
+	for from := uint64(0); from < it.revision; {
+		recs, err := p.store.ReadStream(ctx, it.stream, from, int(min(it.revision-from, refoldPageEvents)))
+		if err != nil {
+			return fmt.Errorf("projections: refold %s before revision %d: %w", it.stream, it.revision, err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for i := range recs {
+			rec := &recs[i]
+			if rec.Revision >= it.revision {
+				break
+			}
+			env, err := domain.UnmarshalEnvelope(rec.Type, rec.Data, rec.Metadata)
+			if err != nil {
+				continue
+			}
+			if p.evolve(&s, env, true) == nil {
+				s.Version = rec.Revision + 1
+			}
+		}
+		from = recs[len(recs)-1].Revision + 1
+	}
+	e.state = s
 	return nil
 }
 

@@ -232,7 +232,9 @@ type Failure struct {
 	// Folded reports whether the event was folded into the call view all the
 	// same: true for a broken domain invariant (domain.CheckEvolve), which
 	// Evolve folds as best it can; false for an event that could not be
-	// decoded, which is left out.
+	// decoded, or whose fold panicked (a domain bug), which is left out:
+	// after such a panic the call is folded again from the store without
+	// it.
 	Folded bool `json:"folded,omitempty"`
 }
 

@@ -1,0 +1,90 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
+)
+
+// TestPanickingFoldIsRefolded: Goal: an event whose fold panics halfway (a
+// domain bug; Evolve is total, so the test injects one) is recorded as a
+// failure that was not folded, and the call view is the fold of the
+// stream's other events, not the state the panic left half-changed.
+func TestPanickingFoldIsRefolded(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sopts := embedded.DefaultOptions()
+	sopts.Logger = quiet
+	store, err := embedded.Open(t.TempDir(), sopts)
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+
+	id := uuid.New()
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	out := domain.DirectionOutbound
+	from, to := "+15550000001", "+15550000002"
+	usd := func(total string) domain.Price {
+		return domain.Price{Rate: domain.MustParseDecimal("0.0135"), Total: domain.MustParseDecimal(total), Currency: "USD"}
+	}
+	first := usd("1.50")
+	events := []domain.Event{
+		domain.CallUpserted{Created: true, CallID: id, AccountID: "acct", Provider: "openphone", ProviderID: "op-1",
+			Direction: &out, From: &from, To: &to, StartedAt: &start},
+		domain.CallPriced{Price: first},
+		domain.CallPriced{Price: usd("2.25"), PreviousPrice: &first}, // its fold panics halfway
+		domain.CallDetailsChanged{Changes: domain.DetailsChanges{Summary: new("asked about a refund")}},
+	}
+	data := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		d, err := domain.MarshalEvent(e)
+		require.NoError(t, err)
+		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: "acct",
+			Time: start.Add(time.Duration(i) * time.Minute)})
+		require.NoError(t, err)
+		data[i] = eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: d, Metadata: md}
+	}
+	_, err = store.Append(context.Background(), domain.StreamID(id), eventstore.NoStream(), data)
+	require.NoError(t, err)
+	bad := data[2].ID
+
+	popts := DefaultOptions()
+	popts.Logger = quiet
+	p, err := Open(t.TempDir(), store, popts)
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	p.evolveInPlace = func(s *domain.State, env domain.Envelope) {
+		if ev, ok := env.Event.(domain.CallPriced); ok && ev.Price.Total.String() == "2.25" {
+			s.Call.Details.Notes = "half-folded"
+			s.Call.Price = &ev.Price
+			panic(errors.New("a domain bug"))
+		}
+		domain.EvolveInPlace(s, env)
+	}
+	_, err = p.Rebuild(context.Background())
+	require.NoError(t, err)
+
+	got, err := p.Call(context.Background(), id)
+	require.NoError(t, err)
+	assert.Empty(t, got.Call.Details.Notes, "nothing of the panicked fold is left")
+	require.NotNil(t, got.Call.Price)
+	assert.Equal(t, "1.50", got.Call.Price.Total.String(), "the price before the event left out")
+	assert.Equal(t, "asked about a refund", got.Call.Details.Summary, "the event after it is folded")
+	assert.Equal(t, uint64(4), got.Version, "the stream's last revision + 1")
+
+	failures, err := p.Failures(context.Background(), 10)
+	require.NoError(t, err)
+	require.Len(t, failures, 1)
+	assert.Equal(t, bad.String(), failures[0].EventID)
+	assert.False(t, failures[0].Folded)
+	assert.Contains(t, failures[0].Error, "a domain bug")
+}
