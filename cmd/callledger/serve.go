@@ -80,8 +80,7 @@ func NewMain(env Env) *Main {
 
 // ParseFlags reads the serve flags, with defaults from the environment.
 func (m *Main) ParseFlags(args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(m.env.Stderr)
+	fs := newFlagSet("serve", m.env)
 	m.Store.register(fs, m.env.Getenv)
 	fs.StringVar(&m.Addr, "addr", envOr(m.env.Getenv, "CALLLEDGER_ADDR", defaultAddr), "HTTP listen address (env CALLLEDGER_ADDR)")
 	fs.StringVar(&m.APIKeysFile, "api-keys-file", m.env.Getenv("CALLLEDGER_API_KEYS_FILE"), "file of account:token lines (env CALLLEDGER_API_KEYS_FILE)")
