@@ -331,13 +331,19 @@ func UnmarshalEnvelope(typ string, data, metadata []byte) (Envelope, error) {
 	return Envelope{Event: ev, Metadata: meta}, nil
 }
 
+// metadataSizeFixed is the size of a metadata's JSON besides its strings'
+// contents, every optional field present: names, quotes, punctuation, the
+// widest schema version and time.
+const metadataSizeFixed = len(`{"schema_version":-9223372036854775808,"account_id":"","actor":"","request_id":"",`) +
+	len(`"idempotency_key":"","request_fingerprint":"","surface":"","time":"2006-01-02T15:04:05.999999999+00:00"}`)
+
 // MarshalMetadata encodes metadata as stored.
 //
 // Every write encodes one, so it is written by hand rather than by
 // reflection; the bytes are exactly those json.Marshal writes (a test
 // compares them), which it falls back on for a time it cannot format.
 func MarshalMetadata(m Metadata) ([]byte, error) {
-	w := jsonwrite.Writer{B: make([]byte, 0, 96+len(m.AccountID)+len(m.Actor)+len(m.RequestID)+len(m.IdempotencyKey)+len(m.RequestFingerprint)+len(m.Surface))}
+	w := jsonwrite.Writer{B: make([]byte, 0, metadataSizeFixed+len(m.AccountID)+len(m.Actor)+len(m.RequestID)+len(m.IdempotencyKey)+len(m.RequestFingerprint)+len(m.Surface))}
 	w.Open()
 	w.Key("schema_version")
 	w.B = strconv.AppendInt(w.B, int64(m.SchemaVersion), 10)
