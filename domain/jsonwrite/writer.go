@@ -32,10 +32,6 @@ type Writer struct {
 // it: B is then not to be used.
 func (w *Writer) Failed() bool { return w.failed }
 
-// Fail marks the output as unusable (see Failed): for a caller meeting a
-// value it leaves to json.Marshal.
-func (w *Writer) Fail() { w.failed = true }
-
 // Open starts an object.
 func (w *Writer) Open() {
 	w.B = append(w.B, '{')
