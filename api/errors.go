@@ -167,11 +167,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render Error
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
-	if errors.Is(err, ErrIdempotencyKeyReused) {
-		if sc := scopeFrom(r.Context()); sc != nil {
-			sc.keyReused = true
-		}
-	}
 	switch p.Status {
 	case http.StatusConflict, http.StatusPreconditionFailed:
 		w.Header().Set("x-should-retry", "false")

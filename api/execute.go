@@ -74,7 +74,15 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 	var keyed func(index int) uuid.UUID
 	var fpHex string
 	if idemKey != "" {
-		keyed = func(index int) uuid.UUID { return keyedEventID(p.Account, idemKey, index) }
+		// Each attempt looks for the key's ids in the stream and appends
+		// with them: derived once, as they are asked for.
+		var ids []uuid.UUID
+		keyed = func(index int) uuid.UUID {
+			for len(ids) <= index {
+				ids = append(ids, keyedEventID(p.Account, idemKey, len(ids)))
+			}
+			return ids[index]
+		}
 		fpHex = hex.EncodeToString(fp)
 	}
 	stream := domain.StreamID(callID)
@@ -96,7 +104,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			// server sharing the log took it first (its idempotency record
 			// is not here), or this one did and stopped before recording
 			// its answer.
-			return s.answerAsBefore(p.Account, prior, fpHex)
+			return s.answerAsBefore(ctx, p.Account, prior, fpHex)
 		}
 		if err := ifMatch.check(state); err != nil {
 			return WriteResult{}, err
@@ -143,9 +151,9 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 				return WriteResult{}, err
 			}
 			if prior == nil {
-				return WriteResult{}, errKeyReused()
+				return WriteResult{}, keyReusedIn(ctx)
 			}
-			return s.answerAsBefore(p.Account, prior, fpHex)
+			return s.answerAsBefore(ctx, p.Account, prior, fpHex)
 		case err != nil:
 			return WriteResult{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
@@ -162,9 +170,9 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 // used for a different request: a 422, as the idempotency record would
 // have answered. An append without one (written before fingerprints were
 // recorded) cannot be compared and is taken for this request's.
-func (s *Server) answerAsBefore(account string, prior *keyedAppend, fp string) (WriteResult, error) {
+func (s *Server) answerAsBefore(ctx context.Context, account string, prior *keyedAppend, fp string) (WriteResult, error) {
 	if prior.Fingerprint != "" && prior.Fingerprint != fp {
-		return WriteResult{}, errKeyReused()
+		return WriteResult{}, keyReusedIn(ctx)
 	}
 	s.marks.mark(account, prior.Position)
 	return WriteResult{State: prior.State, Position: prior.Position}, nil

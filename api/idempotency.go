@@ -249,10 +249,8 @@ func keyedRequest(ctx context.Context) (key string, fp []byte) {
 // context this is ("" if none); execute records it and derives event ids
 // from it. The Idempotent middleware puts it in the request's scope.
 func IdempotencyKeyFrom(ctx context.Context) string {
-	if sc := scopeFrom(ctx); sc != nil {
-		return sc.idempotencyKey
-	}
-	return ""
+	key, _ := keyedRequest(ctx)
+	return key
 }
 
 // Idempotent makes POST routes honour Idempotency-Key; mount it after the
@@ -273,11 +271,13 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				s.writeError(w, r, render, Malformed(IdempotencyKeyHeader, "longer than %d bytes", idempotencyKeyBytesMax))
 				return
 			}
-			if scopeFrom(r.Context()) == nil {
+			sc := scopeFrom(r.Context())
+			if sc == nil {
 				// Mounted outside the server's router (no requestID
 				// middleware): give the request a scope of its own, to
 				// carry the key and the body ReadBody keeps there.
 				r = withScope(r, "")
+				sc = scopeFrom(r.Context())
 			}
 			account := AccountFrom(r.Context())
 			body, err := ReadBody(r)
@@ -305,7 +305,6 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				return
 			}
 
-			sc := scopeFrom(r.Context())
 			sc.idempotencyKey, sc.fingerprint = key, fp
 			cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(cw, r)
@@ -340,6 +339,16 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 func errKeyReused() error {
 	return &FieldError{Err: ErrIdempotencyKeyReused, Field: IdempotencyKeyHeader,
 		Message: "this key was already used with a different request; use a new key"}
+}
+
+// keyReusedIn is errKeyReused for a request that found, in the log, that
+// its key's events belong to another request: it also tells Idempotent not
+// to record the 422 under that key (see requestScope.keyReused).
+func keyReusedIn(ctx context.Context) error {
+	if sc := scopeFrom(ctx); sc != nil {
+		sc.keyReused = true
+	}
+	return errKeyReused()
 }
 
 // fingerprint identifies a keyed request's content: the SHA-256 of its

@@ -121,7 +121,7 @@ func TestAnswerAsBeforeComparesFingerprints(t *testing.T) {
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			_, err := ts.api.answerAsBefore(acctA, &keyedAppend{Fingerprint: row.recorded}, "ab01")
+			_, err := ts.api.answerAsBefore(t.Context(), acctA, &keyedAppend{Fingerprint: row.recorded}, "ab01")
 			if row.reused {
 				assert.ErrorIs(t, err, ErrIdempotencyKeyReused)
 			} else {

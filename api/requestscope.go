@@ -22,9 +22,9 @@ type requestScope struct {
 	// fingerprint identifies the keyed request's content (see fingerprint),
 	// with idempotencyKey: execute records it in the events' metadata.
 	fingerprint []byte
-	// keyReused is set when the answer is that the key belongs to another
-	// request (ErrIdempotencyKeyReused): the key's record, if any, is that
-	// request's to write, so this answer is not recorded under it.
+	// keyReused is set (keyReusedIn) when the log shows that the key
+	// belongs to another request: the key's record, if any, is that
+	// request's to write, so this 422 is not recorded under it.
 	keyReused bool
 	// body is the request body ReadBody read, when bodyRead: it returns
 	// it again, since r.Body is then spent.
