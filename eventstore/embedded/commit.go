@@ -345,7 +345,8 @@ func (c *committer) head(g *group, stream string) (streamHead, error) {
 	if h, ok := c.heads.get(stream); ok {
 		return h, nil
 	}
-	h, err := readHead(c.store.db, c.store.keys, stream)
+	h, key, err := readHead(c.store.db, c.store.keys, c.keyBuf, stream)
+	c.keyBuf = key
 	if err != nil {
 		return streamHead{}, err
 	}

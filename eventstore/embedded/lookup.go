@@ -66,21 +66,23 @@ func readIDs(db *pebble.DB, keys *keyFilter, events []eventstore.EventData) ([]i
 }
 
 // readHead reads the head of stream from Pebble: the zero streamHead for a
-// stream with no events.
-func readHead(db *pebble.DB, keys *keyFilter, stream string) (streamHead, error) {
-	key := streamPrefix(make([]byte, 0, 3+len(stream)), prefixHead, stream)
+// stream with no events. It builds the head's key in scratch (which it
+// returns, grown if need be).
+func readHead(db *pebble.DB, keys *keyFilter, scratch []byte, stream string) (streamHead, []byte, error) {
+	key := streamPrefix(scratch[:0], prefixHead, stream)
 	if !keys.mayContain(key) {
-		return streamHead{}, nil
+		return streamHead{}, key, nil
 	}
 	v, closer, err := db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return streamHead{}, nil
+		return streamHead{}, key, nil
 	}
 	if err != nil {
-		return streamHead{}, fmt.Errorf("read head: %w", err)
+		return streamHead{}, key, fmt.Errorf("read head: %w", err)
 	}
 	defer closer.Close()
-	return decodeHead(stream, v)
+	h, err := decodeHead(stream, v)
+	return h, key, err
 }
 
 // Bounds of the ring of recent groups: enough for the few groups applied

@@ -1,14 +1,12 @@
 package embedded_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/eventstore"
-	"github.com/callledger/callledger/eventstore/embedded"
 )
 
 // TestCommitNotify pins the contract a follower of $all relies on: a
@@ -16,9 +14,8 @@ import (
 // one taken after it waits for the next commit, and Close closes it, after
 // which reads fail with ErrClosed.
 func TestCommitNotify(t *testing.T) {
-	s, err := embedded.Open(t.TempDir(), testOptions())
-	require.NoError(t, err)
-	ctx := context.Background()
+	s := openStore(t, t.TempDir(), testOptions())
+	ctx := t.Context()
 	closed := func(ch <-chan struct{}) bool {
 		select {
 		case <-ch:

@@ -30,12 +30,12 @@ const (
 // eventstore.Store. It returns ErrStreamNotFound for a stream with no events.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.Record, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+		return nil, &streamReadError{stream: stream, err: err}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return nil, fmt.Errorf("read stream %s: %w", stream, eventstore.ErrClosed)
+		return nil, &streamReadError{stream: stream, err: eventstore.ErrClosed}
 	}
 	recs, err := s.readStream(ctx, stream, from, limit)
 	if err != nil {
@@ -61,7 +61,8 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 	if len(stream) > eventstore.StreamIDBytesMax {
 		return nil, eventstore.ErrStreamNotFound // no such stream can be written
 	}
-	if !s.keys.mayContain(streamPrefix(nil, prefixHead, stream)) {
+	var head [3 + eventstore.StreamIDBytesMax]byte // on the stack: the key is only hashed
+	if !s.keys.mayContain(streamPrefix(head[:0], prefixHead, stream)) {
 		return nil, eventstore.ErrStreamNotFound // never written: see keyFilter
 	}
 	prefix := streamPrefix(nil, prefixStream, stream)
@@ -285,7 +286,7 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position) ite
 	return func(yield func(eventstore.Record, error) bool) {
 		last := after
 		for {
-			notify := s.notifyChan()
+			notify := s.CommitNotify()
 			recs, err := s.ReadAll(ctx, last, subscribeBatchMax)
 			if err != nil {
 				if ctx.Err() != nil {

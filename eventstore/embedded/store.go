@@ -315,10 +315,7 @@ var _ eventstore.CommitNotifier = (*Store)(nil)
 
 // CommitNotify returns the channel the next synced batch, or Close, will
 // close; see eventstore.CommitNotifier.
-func (s *Store) CommitNotify() <-chan struct{} { return s.notifyChan() }
-
-// notifyChan returns the channel the next commit will close.
-func (s *Store) notifyChan() chan struct{} {
+func (s *Store) CommitNotify() <-chan struct{} {
 	s.notifyMu.Lock()
 	defer s.notifyMu.Unlock()
 	return s.notify
