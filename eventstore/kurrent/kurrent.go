@@ -499,19 +499,12 @@ func (s *Store) readStreamPage(ctx context.Context, stream string, opts esdb.Rea
 		}
 		defer rs.Close()
 		var recs []eventstore.Record
-		for range count {
-			ev, err := rs.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
+		if _, err := eachEvent(rs, count, func(ev *esdb.ResolvedEvent) (bool, error) {
 			r, err := decode(ev)
-			if err != nil {
-				return nil, err
-			}
 			recs = append(recs, r)
+			return true, err
+		}); err != nil {
+			return nil, err
 		}
 		return recs, nil
 	})
@@ -657,6 +650,13 @@ func eachOfAll(ctx context.Context, c *esdb.Client, opts esdb.ReadAllOptions, co
 		return 0, err
 	}
 	defer rs.Close()
+	return eachEvent(rs, count, visit)
+}
+
+// eachEvent receives up to count events from rs, and calls visit with each
+// in turn until visit returns false or an error. It returns how many events
+// it received.
+func eachEvent(rs *esdb.ReadStream, count int, visit func(*esdb.ResolvedEvent) (bool, error)) (int, error) {
 	read := 0
 	for range count {
 		ev, err := rs.Recv()
