@@ -89,7 +89,9 @@
 // An event that cannot be decoded (unknown type, newer schema version,
 // malformed JSON) is left out; an event that breaks a domain invariant
 // (domain.CheckEvolve) is folded as best Evolve can, like every reader of the
-// stream folds it. Either way the runner logs it with slog, stores a Failure
+// stream folds it; an event whose fold panics (a domain bug: Evolve is
+// total) is left out, and its call folded again from the store without it.
+// Either way the runner logs it with slog, stores a Failure
 // under the failure key with the batch that passes it, counts it in the
 // checkpoint (Status.Failures, Status.LastFailure, Failures) and goes on.
 // Stopping instead would wedge every read model, the API's reads and its

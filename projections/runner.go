@@ -16,9 +16,10 @@ import (
 
 // Run feeds the read models from the store until ctx ends or the Projector
 // is closed, and then returns nil. It resumes after the stored checkpoint:
-// it reads the backlog with ReadAll pages, then subscribes to $all
-// (SubscribeAll) from where the backlog ended and applies events as they are
-// committed. When the store fails, Run logs the error, keeps it for Status,
+// it reads the backlog with ReadAll pages, then follows $all from where the
+// backlog ended, page by page as the store commits when it is an
+// eventstore.CommitNotifier, else through SubscribeAll, and applies events
+// as they are committed. When the store fails, Run logs the error, keeps it for Status,
 // waits (RetryDelayMin, doubling up to RetryDelayMax) and resumes from the
 // checkpoint. A Rebuild pauses Run and Run resumes after it.
 //
@@ -671,7 +672,7 @@ func (p *Projector) evolve(s *domain.State, env domain.Envelope, broken bool) (e
 			}
 		}()
 	}
-	defer recoverEvolve(env, &err)
+	defer recoverEvolve(&env, &err) // a pointer: the deferred call keeps no copy of env
 	if p.evolveInPlace != nil {
 		p.evolveInPlace(s, env)
 	} else {
@@ -719,7 +720,7 @@ func (p *Projector) refold(ctx context.Context, e *callEntry, it *item) error {
 }
 
 // recoverEvolve, deferred, turns a panic of folding env into *err.
-func recoverEvolve(env domain.Envelope, err *error) {
+func recoverEvolve(env *domain.Envelope, err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("evolve %s: %v", env.Event.EventType(), r)
 	}
