@@ -89,9 +89,10 @@ func NewBillingGroup(row *projections.BillingRow, scale int, byDay bool) Billing
 	return g
 }
 
-// billingSummaryBody is the body of GET /v1/billing/summary.
-type billingSummaryBody struct {
-	Account string         `json:"account"`
+// BillingSummary is the body of GET /v1/billing/summary, which the billing
+// command writes too (without account and scale) for --format json.
+type BillingSummary struct {
+	Account string         `json:"account,omitempty"`
 	From    string         `json:"from,omitempty"`
 	To      string         `json:"to,omitempty"`
 	GroupBy []string       `json:"group_by"`
@@ -183,7 +184,7 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.plainError, fmt.Errorf("billing summary: %w", err))
 		return
 	}
-	body := billingSummaryBody{Account: account, GroupBy: bq.GroupBy, Groups: make([]BillingGroup, 0, len(rows))}
+	body := BillingSummary{Account: account, GroupBy: bq.GroupBy}
 	if !bq.From.IsZero() {
 		body.From = bq.From.Format(time.RFC3339Nano)
 	}
@@ -193,10 +194,19 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 	if scale >= 0 {
 		body.Scale = &scale
 	}
-	byDay := slices.Contains(bq.GroupBy, projections.GroupDay)
-	for i := range rows {
-		body.DeletedCallsExcluded += rows[i].DeletedCalls
-		body.Groups = append(body.Groups, NewBillingGroup(&rows[i], scale, byDay))
-	}
+	body.Groups, body.DeletedCallsExcluded = BillingGroups(rows, bq.GroupBy, scale)
 	s.writeJSON(w, r, http.StatusOK, body)
+}
+
+// BillingGroups turns billing rows grouped by groupBy into their groups
+// (NewBillingGroup), and sums their deleted calls, which the totals leave
+// out.
+func BillingGroups(rows []projections.BillingRow, groupBy []string, scale int) (groups []BillingGroup, deletedCalls int64) {
+	byDay := slices.Contains(groupBy, projections.GroupDay)
+	groups = make([]BillingGroup, 0, len(rows))
+	for i := range rows {
+		deletedCalls += rows[i].DeletedCalls
+		groups = append(groups, NewBillingGroup(&rows[i], scale, byDay))
+	}
+	return groups, deletedCalls
 }

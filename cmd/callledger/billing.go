@@ -173,12 +173,7 @@ func logEnd(ctx context.Context, store eventstore.Store) (eventstore.Position, e
 // dimensions, currency always present.
 func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRow) error {
 	has := func(g string) bool { return slices.Contains(opts.groupBy, g) }
-	var deleted int64
-	out := make([]api.BillingGroup, 0, len(rows))
-	for i := range rows {
-		deleted += rows[i].DeletedCalls
-		out = append(out, api.NewBillingGroup(&rows[i], opts.scale, has(projections.GroupDay)))
-	}
+	out, deleted := api.BillingGroups(rows, opts.groupBy, opts.scale)
 	var header []string
 	for _, g := range []string{projections.GroupAccount, projections.GroupProvider, projections.GroupDay} {
 		if has(g) {
@@ -205,13 +200,8 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			From         string             `json:"from,omitempty"`
-			To           string             `json:"to,omitempty"`
-			GroupBy      []string           `json:"group_by"`
-			Groups       []api.BillingGroup `json:"groups"`
-			DeletedCalls int64              `json:"deleted_calls_excluded"`
-		}{From: timeOrEmpty(opts.from), To: timeOrEmpty(opts.to), GroupBy: opts.groupBy, Groups: out, DeletedCalls: deleted})
+		return enc.Encode(api.BillingSummary{From: timeOrEmpty(opts.from), To: timeOrEmpty(opts.to), GroupBy: opts.groupBy,
+			Groups: out, DeletedCallsExcluded: deleted})
 	case "csv":
 		cw := csv.NewWriter(w)
 		if err := cw.Write(header); err != nil {
