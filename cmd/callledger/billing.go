@@ -228,9 +228,11 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 	}
 }
 
+// timeOrEmpty writes a bound as GET /v1/billing/summary does: RFC 3339 to
+// the nanosecond given, or "" when unbounded.
 func timeOrEmpty(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Format(time.RFC3339)
+	return t.Format(time.RFC3339Nano)
 }

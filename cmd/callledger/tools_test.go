@@ -559,6 +559,14 @@ func TestBillingFormats(t *testing.T) {
 	assert.Contains(t, res.stdout, `"total": "0.04"`)
 	assert.Contains(t, res.stdout, `"total": "2.50"`)
 
+	// Bounds are echoed as GET /v1/billing/summary echoes them: in UTC, to
+	// the nanosecond they were given with.
+	res = runTool(ctx, t, dir, "", "billing", "--group-by", "currency", "--format", "json",
+		"--from", "2025-03-04T11:30:00.25+01:00", "--to", "2025-03-05")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, `"from": "2025-03-04T10:30:00.25Z"`)
+	assert.Contains(t, res.stdout, `"to": "2025-03-05T00:00:00Z"`)
+
 	for _, bad := range [][]string{{"--format", "xml"}, {"--group-by", "planet"}, {"--from", "yesterday"}, {"--scale", "-5"}} {
 		res := runTool(ctx, t, dir, "", append([]string{"billing"}, bad...)...)
 		assert.Equal(t, 2, res.code, "%v", bad)
