@@ -36,8 +36,10 @@ import (
 //	POST .../Calls/{Sid}[.json]   update: Url, Method, FallbackUrl,
 //	                              FallbackMethod, StatusCallback,
 //	                              StatusCallbackMethod, Status (completed
-//	                              ends an in-progress call, canceled cancels
-//	                              a queued or ringing one)
+//	                              hangs up a live call: an in-progress one
+//	                              ends completed, a queued or ringing one
+//	                              is canceled; canceled cancels a queued or
+//	                              ringing one only)
 //
 // Bodies are application/x-www-form-urlencoded (what Twilio clients send)
 // or a JSON object with the same parameter names (snake_case is accepted
@@ -389,7 +391,9 @@ func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
 
 // decodeLAMLUpdate reads the parameters of POST .../Calls/{Sid} into the
 // commands it asks for: an UpsertCall (update only) with the routing, then
-// TerminateCall for Status=completed or CancelCall for Status=canceled.
+// HangUpCall for Status=completed (Twilio hangs the call up whatever its
+// stage: an in-progress call is terminated, a queued or ringing one
+// canceled) or CancelCall for Status=canceled (queued or ringing only).
 func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time) ([]domain.Command, error) {
 	cmds := []domain.Command{domain.UpsertCall{
 		Mode: domain.UpsertUpdate, CallID: id, AccountID: account, Now: now, Routing: lamlRouting(p),
@@ -400,7 +404,7 @@ func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time)
 	}
 	switch st, _ := domain.ParseLaMLStatus(status); st {
 	case domain.StatusCompleted:
-		cmds = append(cmds, domain.TerminateCall{CallID: id, AccountID: account, Now: now})
+		cmds = append(cmds, domain.HangUpCall{CallID: id, AccountID: account, Now: now})
 	case domain.StatusCanceled:
 		cmds = append(cmds, domain.CancelCall{CallID: id, AccountID: account, Now: now})
 	default:

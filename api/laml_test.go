@@ -179,27 +179,35 @@ func (r response) lamlJSON(t testing.TB) map[string]any {
 }
 
 func TestLAMLTerminateCancelAndWrongState(t *testing.T) {
-	// Goal: Status=completed ends an in-progress call (CallTerminated),
-	// Status=canceled cancels a queued one (CallCanceled); the wrong state
-	// is a 409 in Twilio's body (21220), and appends nothing. The price is a
-	// JSON number written from the decimal's digits.
+	// Goal: Status=completed ends an in-progress call (CallTerminated) and,
+	// as Twilio's "hang up a call even if it's already in progress", a
+	// queued or ringing one too, which never connected (CallCanceled);
+	// Status=canceled cancels a queued one (CallCanceled) and nothing else.
+	// The wrong state is a 409 in Twilio's body (21220), and appends
+	// nothing. The price is a JSON number written from the decimal's digits.
 	ts := newTestServer(t)
 	path := lamlCallsPath(lamlPrefix, acctA)
 
 	queued := ts.createLAMLCall(t, "+14155550100", "+14155550101")
-	n := len(ts.events(t))
-	res := ts.lamlDo(t, "POST", path+"/"+queued+".json", acctA, tokenA, formBody("Status", "completed"))
-	body := assertLAMLError(t, res, http.StatusConflict, 21220)
-	assert.Contains(t, body["message"], "Status")
-	assert.Len(t, ts.events(t), n)
-
-	res = ts.lamlDo(t, "POST", path+"/"+queued, acctA, tokenA, formBody("Status", "canceled"))
+	res := ts.lamlDo(t, "POST", path+"/"+queued, acctA, tokenA, formBody("Status", "canceled"))
 	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
 	assert.Equal(t, "canceled", res.JSON(t)["status"])
 	types := ts.eventTypes(t, queued)
 	assert.Equal(t, domain.TypeCallCanceled, types[len(types)-1])
+	n := len(ts.events(t))
 	res = ts.lamlDo(t, "POST", path+"/"+queued, acctA, tokenA, `{"Status": "canceled"}`)
+	body := assertLAMLError(t, res, http.StatusConflict, 21220)
+	assert.Contains(t, body["message"], "Status")
+	res = ts.lamlDo(t, "POST", path+"/"+queued+".json", acctA, tokenA, formBody("Status", "completed"))
 	assertLAMLError(t, res, http.StatusConflict, 21220)
+	assert.Len(t, ts.events(t), n)
+
+	hungUp := ts.createLAMLCall(t, "+14155550100", "+14155550102")
+	res = ts.lamlDo(t, "POST", path+"/"+hungUp+".json", acctA, tokenA, formBody("Status", "completed"))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	assert.Equal(t, "canceled", res.JSON(t)["status"], "a call hung up before it connected is canceled, as Twilio reports it")
+	types = ts.eventTypes(t, hungUp)
+	assert.Equal(t, domain.TypeCallCanceled, types[len(types)-1])
 
 	// An in-progress call, answered and priced through VoiceCall.
 	id := ts.createVoiceCall(t, tokenA, "src-laml-end", map[string]any{

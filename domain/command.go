@@ -172,6 +172,18 @@ type CancelCall struct {
 	CanceledAt *time.Time
 }
 
+// HangUpCall ends a live call whatever its stage, as Twilio's Status=completed
+// does ("hang up a call even if it's already in progress"): an in-progress
+// call is terminated (TerminateCall), a queued or ringing one is canceled
+// (CancelCall), since it never connected. A call that has ended already is
+// ErrConflict. It records no new kind of change: its events are those of
+// the command it stands for.
+type HangUpCall struct {
+	CallID    uuid.UUID
+	AccountID string
+	Now       time.Time
+}
+
 // PriceCall sets a call's price; the same price again changes nothing. A
 // price is also settable through UpsertCall; PriceCall is for surfaces and
 // tools that only price (billing corrections).
@@ -197,5 +209,6 @@ func (c UpsertCall) TargetCallID() uuid.UUID    { return c.CallID }
 func (c AnswerCall) TargetCallID() uuid.UUID    { return c.CallID }
 func (c TerminateCall) TargetCallID() uuid.UUID { return c.CallID }
 func (c CancelCall) TargetCallID() uuid.UUID    { return c.CallID }
+func (c HangUpCall) TargetCallID() uuid.UUID    { return c.CallID }
 func (c PriceCall) TargetCallID() uuid.UUID     { return c.CallID }
 func (c DeleteCall) TargetCallID() uuid.UUID    { return c.CallID }

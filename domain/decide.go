@@ -36,6 +36,8 @@ func Decide(s State, c Command) ([]Event, error) {
 		events, err = decideTerminate(s, c)
 	case CancelCall:
 		events, err = decideCancel(s, c)
+	case HangUpCall:
+		events, err = decideHangUp(s, c)
 	case PriceCall:
 		events, err = decidePrice(s, c)
 	case DeleteCall:
@@ -202,6 +204,21 @@ func decideCancel(s State, c CancelCall) ([]Event, *Error) {
 	}
 	at := orDefault(c.CanceledAt, c.Now, call.StartedAt)
 	return []Event{CallCanceled{CanceledAt: at, PreviousStatus: call.Status}}, nil
+}
+
+// decideHangUp terminates an in-progress call and cancels a queued or
+// ringing one; any other status is ErrConflict, named as a hang-up.
+func decideHangUp(s State, c HangUpCall) ([]Event, *Error) {
+	if err := existing(s, c, c.AccountID, c.Now); err != nil {
+		return nil, err
+	}
+	switch s.Call.Status {
+	case StatusInProgress:
+		return decideTerminate(s, TerminateCall{CallID: c.CallID, AccountID: c.AccountID, Now: c.Now})
+	case StatusQueued, StatusRinging:
+		return decideCancel(s, CancelCall{CallID: c.CallID, AccountID: c.AccountID, Now: c.Now})
+	}
+	return nil, Errorf(ErrConflict, "status", "only a queued, ringing or in-progress call can be hung up; the call is %s", statusWord(s.Call.Status))
 }
 
 func decidePrice(s State, c PriceCall) ([]Event, *Error) {

@@ -7,11 +7,12 @@ import (
 )
 
 // TestLifecycleCommands holds AnswerCall, TerminateCall, CancelCall,
-// PriceCall and DeleteCall to the state machine's rules.
+// HangUpCall, PriceCall and DeleteCall to the state machine's rules.
 func TestLifecycleCommands(t *testing.T) {
 	answer := domain.AnswerCall{CallID: callID, AccountID: account, Now: at(2), AnsweredBy: "human"}
 	terminate := domain.TerminateCall{CallID: callID, AccountID: account, Now: at(11)}
 	cancel := domain.CancelCall{CallID: callID, AccountID: account, Now: at(1)}
+	hangUp := domain.HangUpCall{CallID: callID, AccountID: account, Now: at(11)}
 	price := domain.PriceCall{CallID: callID, AccountID: account, Now: now,
 		Price: domain.Price{Rate: dec("0.0100"), Total: dec("0.10"), Currency: "EUR"}}
 	del := domain.DeleteCall{CallID: callID, AccountID: account, Now: now}
@@ -46,6 +47,17 @@ func TestLifecycleCommands(t *testing.T) {
 		{name: "cancel an in-progress call is a conflict", given: answeredCall(), when: cancel, code: domain.ErrConflict, field: "status"},
 		{name: "cancel a canceled call is a conflict", given: append(ringingCall(), domain.CallCanceled{CanceledAt: at(1), PreviousStatus: domain.StatusRinging}),
 			when: cancel, code: domain.ErrConflict, field: "status"},
+
+		{name: "hang up an in-progress call: terminated", given: answeredCall(), when: hangUp, then: []domain.Event{
+			domain.CallTerminated{EndedAt: at(11), DurationSeconds: ptr(int64(600)), Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress}}},
+		{name: "hang up a queued call: canceled", given: queued, when: hangUp, then: []domain.Event{
+			domain.CallCanceled{CanceledAt: at(11), PreviousStatus: domain.StatusQueued}}},
+		{name: "hang up a ringing call: canceled", given: ringingCall(), when: hangUp, then: []domain.Event{
+			domain.CallCanceled{CanceledAt: at(11), PreviousStatus: domain.StatusRinging}}},
+		{name: "hang up a completed call is a conflict", given: completedCall(), when: hangUp, code: domain.ErrConflict, field: "status"},
+		{name: "hang up a canceled call is a conflict", given: append(ringingCall(), domain.CallCanceled{CanceledAt: at(1), PreviousStatus: domain.StatusRinging}),
+			when: hangUp, code: domain.ErrConflict, field: "status"},
+		{name: "a deleted call cannot be hung up", given: append(answeredCall(), domain.CallDeleted{DeletedAt: now}), when: hangUp, code: domain.ErrConflict, field: "call_id"},
 
 		{name: "price a call", given: completedCall(), when: price, then: []domain.Event{domain.CallPriced{Price: price.Price}}},
 		{name: "the same price is nothing", given: append(completedCall(), domain.CallPriced{Price: price.Price}), when: price, then: nil},

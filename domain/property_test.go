@@ -93,6 +93,9 @@ func randomCommand(r *rand.Rand, step int) domain.Command {
 	case 1:
 		return domain.TerminateCall{CallID: callID, AccountID: account, Now: n, EndedAt: tm()}
 	case 2:
+		if r.IntN(2) == 0 {
+			return domain.HangUpCall{CallID: callID, AccountID: account, Now: n}
+		}
 		return domain.CancelCall{CallID: callID, AccountID: account, Now: n}
 	case 3:
 		return domain.PriceCall{CallID: callID, AccountID: account, Now: n,
