@@ -133,6 +133,7 @@ func TestCallHistoryBadInputs(t *testing.T) {
 		{"Empty", "PATCH", "/v1/calls/" + id, "", 400, ""},
 		{"NotJSON", "PATCH", "/v1/calls/" + id, "{", 400, ""},
 		{"NotObject", "PATCH", "/v1/calls/" + id, `"notes"`, 400, ""},
+		{"NotUTF8", "PATCH", "/v1/calls/" + id, "{\"notes\":\"caf\xe9\"}", 400, ""},
 		{"NotesType", "PATCH", "/v1/calls/" + id, `{"notes":5}`, 400, "notes"},
 		{"TransferredType", "PATCH", "/v1/calls/" + id, `{"transferred":"yes"}`, 400, "transferred"},
 		{"TransferredNull", "PATCH", "/v1/calls/" + id, `{"transferred":null}`, 422, "transferred"},

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -60,7 +61,13 @@ func readAll(body io.Reader, length int64) ([]byte, error) {
 // DecodeJSON decodes a JSON object body into dst. Unknown fields are
 // ignored, so that newer clients keep working. Every failure is a 400
 // *FieldError naming the field at fault where the decoder knows it: not
-// JSON, not an object, a value of the wrong JSON type, trailing data.
+// JSON, not an object, not UTF-8, a value of the wrong JSON type, trailing
+// data.
+//
+// JSON text is UTF-8 (RFC 8259). encoding/json would replace each invalid
+// byte with U+FFFD, so that two provider ids that differ only in such bytes
+// would name one call, and text would be stored other than it was sent: a
+// body that is not UTF-8 is refused instead.
 func DecodeJSON(body []byte, dst any) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -68,6 +75,9 @@ func DecodeJSON(body []byte, dst any) error {
 	}
 	if trimmed[0] != '{' {
 		return Malformed("", "the request body must be a JSON object")
+	}
+	if !utf8.Valid(trimmed) {
+		return Malformed("", "the request body is not valid UTF-8 (at byte %d): JSON text must be UTF-8", invalidUTF8At(body))
 	}
 	// Unmarshal, not a Decoder: the body is already in memory, and a
 	// Decoder would copy it into its own buffer and scan it once more.
@@ -77,6 +87,19 @@ func DecodeJSON(body []byte, dst any) error {
 		return jsonError(err)
 	}
 	return nil
+}
+
+// invalidUTF8At is the offset of the first byte of b that does not start a
+// valid UTF-8 sequence, or len(b).
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }
 
 // jsonError turns an encoding/json error into a 400 naming the field.

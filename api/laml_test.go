@@ -412,6 +412,8 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"CreateBadStatusCallbackMethod", "POST", calls, with("StatusCallbackMethod", "DELETE"), "", 422, 20001, "StatusCallbackMethod"},
 		{"CreateBadFallbackUrl", "POST", calls, with("FallbackUrl", "//x"), "", 422, 20001, "FallbackUrl"},
 		{"CreateJSONObjectValue", "POST", calls, `{"From": {"a": 1}, "To": "+14155550101", "Url": "https://example.com"}`, "", 400, 21213, "From"},
+		{"CreateJSONNotUTF8", "POST", calls, "{\"From\": \"+14155550100\", \"To\": \"+14155550101\", \"Url\": \"https://example.com/\xff\"}", "application/json", 400, 20001, "UTF-8"},
+		{"CreateFormNotUTF8", "POST", calls, "From=%2B14155550100&To=%2B14155550101&Url=https%3A%2F%2Fexample.com%2F%FF", "", 400, 21205, "UTF-8"},
 		{"CreateJSONMalformed", "POST", calls, `{"From": `, "", 400, 20001, ""},
 		{"CreateJSONArray", "POST", calls, `[1]`, "application/json", 400, 20001, ""},
 		{"CreateBadForm", "POST", calls, "From=%zz", "", 400, 20001, ""},

@@ -268,6 +268,7 @@ func TestVoiceCallBadInputs(t *testing.T) {
 		{"StaffIDNumber", voiceCallBody(t, "s", map[string]any{"staffId": 7}), 400, "staffId"},
 		{"StartedAtBad", voiceCallBody(t, "s", map[string]any{"startedAt": "yesterday"}), 422, "startedAt"},
 		{"SourceIDEmpty", voiceCallBody(t, "", nil), 422, "sourceId"},
+		{"NotUTF8", strings.Replace(voiceCallBody(t, "s", nil), `"sourceId":"s"`, "\"sourceId\":\"s\xff\"", 1), 400, ""},
 	}
 	for _, f := range []string{"staffId", "clientId", "from", "to", "direction", "status", "priceRate",
 		"totalPrice", "provider", "sourceId", "duration", "summary", "externalLink", "appName",
