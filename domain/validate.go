@@ -3,7 +3,9 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -221,7 +223,49 @@ func checkMetadata(m json.RawMessage) *Error {
 	if len(t) == 0 || t[0] != '{' || !jsonscan.Valid(t) && !json.Valid(t) {
 		return invalid("provider_metadata", "must be a JSON object")
 	}
+	if n, ok := numberBeyondFloat64(t); ok {
+		if len(n) > 40 {
+			n = n[:40] + "…"
+		}
+		return invalid("provider_metadata", "the number %s is beyond a 64-bit float: clients that decode JSON numbers as doubles (Go, JavaScript) could not read the call back; send it as a string", n)
+	}
 	return nil
+}
+
+// numberBeyondFloat64 returns the first number of the valid JSON b whose
+// magnitude no float64 holds (1e400), if any. The metadata is returned as
+// given, and such a number in it would make every later read of the call
+// fail in the vendor's SDKs. Only a number with an exponent or more than
+// 300 digits can be that large, so the others are not parsed.
+func numberBeyondFloat64(b []byte) (string, bool) {
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '-' || c >= '0' && c <= '9':
+			j := i
+			for j < len(b) && strings.IndexByte("+-.0123456789eE", b[j]) >= 0 {
+				j++
+			}
+			num := b[i:j]
+			if bytes.IndexAny(num, "eE") >= 0 || len(num) > 300 {
+				if f, err := strconv.ParseFloat(string(num), 64); err != nil && math.IsInf(f, 0) {
+					return string(num), true
+				}
+			}
+			i = j - 1
+		}
+	}
+	return "", false
 }
 
 // checkIdentity checks what every command carries.

@@ -94,6 +94,43 @@ func TestSIPAddressesAreTaken(t *testing.T) {
 	_, err := domain.Decide(domain.State{}, c)
 	assert.NoError(t, err)
 }
+// TestProviderMetadataNumbersBeyondFloat64: provider metadata is returned
+// as given, so a number no float64 holds is refused (the vendors' SDKs
+// decode JSON numbers as doubles and would fail on every read of the
+// call); large numbers that fit, tiny ones and such text inside strings
+// pass.
+func TestProviderMetadataNumbersBeyondFloat64(t *testing.T) {
+	for _, tc := range []struct {
+		name, metadata string
+		ok             bool
+	}{
+		{"an exponent beyond", `{"f":1.0e400}`, false},
+		{"a negative one beyond", `{"a":[1,{"g":-2E+309}]}`, false},
+		{"400 digits", `{"n":1` + strings.Repeat("0", 400) + `}`, false},
+		{"the largest double", `{"f":1.7976931348623157e308}`, true},
+		{"30 digits", `{"n":123456789012345678901234567890}`, true},
+		{"a tiny one, read as 0", `{"f":1e-400}`, true},
+		{"inside a string", `{"s":"1e400"}`, true},
+		{"after an escaped quote in a string", `{"k\"1e400":2}`, true},
+		{"as a key", `{"1e400":2}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := seed000()
+			c.ProviderMetadata = json.RawMessage(tc.metadata)
+			_, err := domain.Decide(domain.State{}, c)
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			var de *domain.Error
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, domain.ErrInvalid, de.Code)
+			assert.Equal(t, "provider_metadata", de.Field)
+			assert.Contains(t, de.Message, "64-bit float")
+		})
+	}
+}
+
 
 // TestProviderMetadataValidation checks that provider metadata is accepted
 // exactly when it is a JSON object (json.Valid, and an object once JSON's
