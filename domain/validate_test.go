@@ -94,6 +94,7 @@ func TestSIPAddressesAreTaken(t *testing.T) {
 	_, err := domain.Decide(domain.State{}, c)
 	assert.NoError(t, err)
 }
+
 // TestProviderMetadataNumbersBeyondFloat64: provider metadata is returned
 // as given, so a number no float64 holds is refused (the vendors' SDKs
 // decode JSON numbers as doubles and would fail on every read of the
@@ -130,7 +131,6 @@ func TestProviderMetadataNumbersBeyondFloat64(t *testing.T) {
 		})
 	}
 }
-
 
 // TestProviderMetadataValidation checks that provider metadata is accepted
 // exactly when it is a JSON object (json.Valid, and an object once JSON's
