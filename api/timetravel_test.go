@@ -70,3 +70,33 @@ func TestTimeTravelOnEverySurface(t *testing.T) {
 	assert.Equal(t, "called back", ts.do(t, "GET", "/v1/calls/"+id, tokenA, "").JSON(t)["notes"])
 	assert.Nil(t, ts.do(t, "GET", "/v1/calls/"+id+"?revision="+strconv.Itoa(created), tokenA, "").JSON(t)["notes"])
 }
+
+// TestTimeTravelBetweenCreationEvents: a call read at revision 0 of a
+// creation appended as several events (LaML's: the call, then its queued
+// status) has no status yet; every surface shows it as queued, a word of
+// its own vocabulary, never "".
+func TestTimeTravelBetweenCreationEvents(t *testing.T) {
+	ts := newTestServer(t)
+	id := ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	require.Greater(t, len(ts.eventTypes(t, id)), 1, "the creation is more than one event")
+	for _, tc := range []struct {
+		name, path, field, want string
+	}{
+		{"Moonbase", "/calls/" + id, "provider_status", "queued"},
+		{"CallHistory", "/v1/calls/" + id, "status", "queued"},
+		{"VoiceCall", "/v1/voice-calls/" + id, "status", "INCOMING_CALL"},
+		{"LaML", lamlCallsPath("/api/laml", acctA) + "/" + id + ".json", "status", "queued"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var res response
+			if tc.name == "LaML" {
+				res = ts.lamlDo(t, "GET", tc.path+"?revision=0", acctA, tokenA, "")
+			} else {
+				res = ts.do(t, "GET", tc.path+"?revision=0", tokenA, "")
+			}
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			assert.Equal(t, ETag(0), res.Header.Get("ETag"))
+			assert.Equal(t, tc.want, res.JSON(t)[tc.field], string(res.Body))
+		})
+	}
+}

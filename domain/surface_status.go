@@ -48,7 +48,19 @@ func hyphenate(r rune) rune {
 
 // MoonbaseStatusWord is the provider_status the Moonbase surface shows for
 // a call that has no verbatim provider status: the canonical word.
-func MoonbaseStatusWord(s Status) string { return string(s) }
+func MoonbaseStatusWord(s Status) string { return string(shownStatus(s)) }
+
+// shownStatus is the status a surface shows: s, or queued for a call that
+// has none yet. Every call is queued once its creation is appended (the
+// decider gives it a status in the same append), but a read of the call as
+// it was at an earlier revision can stop between the creation's events,
+// before its status was set; "" is no word of any surface.
+func shownStatus(s Status) Status {
+	if s == "" {
+		return StatusQueued
+	}
+	return s
+}
 
 // ParseCallHistoryStatus maps a call-history status (lower-case words such
 // as "completed") onto a canonical status. It knows the canonical words and
@@ -62,7 +74,7 @@ func ParseCallHistoryStatus(word string) (Status, bool) {
 
 // CallHistoryStatusWord is the status the call-history surface shows: the
 // canonical word, lower case.
-func CallHistoryStatusWord(s Status) string { return string(s) }
+func CallHistoryStatusWord(s Status) string { return string(shownStatus(s)) }
 
 // The VoiceCall statuses, exact and upper case as that surface requires.
 const (
@@ -127,4 +139,4 @@ func ParseLaMLStatusFilter(word string) (Status, bool) {
 }
 
 // LaMLStatusWord is the status the LaML surface shows: the canonical word.
-func LaMLStatusWord(s Status) string { return string(s) }
+func LaMLStatusWord(s Status) string { return string(shownStatus(s)) }
