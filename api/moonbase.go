@@ -423,15 +423,12 @@ var moonbaseFieldNames = map[string]string{
 
 // moonbaseError renders a Problem in Moonbase's error shape.
 func (s *Server) moonbaseError(w http.ResponseWriter, r *http.Request, p Problem) {
-	type source struct {
-		Pointer string `json:"pointer"`
-	}
 	type apiError struct {
-		Status string  `json:"status"`
-		Title  string  `json:"title"`
-		Code   string  `json:"code"`
-		Detail string  `json:"detail"`
-		Source *source `json:"source,omitempty"`
+		Status string          `json:"status"`
+		Title  string          `json:"title"`
+		Code   string          `json:"code"`
+		Detail string          `json:"detail"`
+		Source *moonbaseSource `json:"source,omitempty"`
 	}
 	e := apiError{Status: strconv.Itoa(p.Status), Title: http.StatusText(p.Status), Code: p.Code, Detail: p.Message}
 	if p.Field != "" {
@@ -439,7 +436,7 @@ func (s *Server) moonbaseError(w http.ResponseWriter, r *http.Request, p Problem
 		if f, ok := moonbaseFieldNames[field]; ok {
 			field = f
 		}
-		e.Source = &source{Pointer: jsonPointer(field)}
+		e.Source = moonbaseErrorSource(field)
 		if !strings.Contains(e.Detail, field) {
 			e.Detail = field + ": " + e.Detail
 		}
@@ -447,12 +444,33 @@ func (s *Server) moonbaseError(w http.ResponseWriter, r *http.Request, p Problem
 	s.writeJSON(w, r, p.Status, map[string][]apiError{"errors": {e}})
 }
 
-// jsonPointer turns "participants[1].phone" into "/participants/1/phone".
-// Header names (Idempotency-Key) are left as they are.
-func jsonPointer(field string) string {
-	if strings.ContainsAny(field, "-") && !strings.ContainsAny(field, ".[") {
-		return field
+// moonbaseSource says where the value at fault is, as a JSON:API error's
+// source does: a JSON pointer into the body, a query parameter, or a
+// header; exactly one is set.
+type moonbaseSource struct {
+	Pointer   string `json:"pointer,omitempty"`
+	Parameter string `json:"parameter,omitempty"`
+	Header    string `json:"header,omitempty"`
+}
+
+// moonbaseQueryParameters are the query parameters of the Moonbase routes
+// (list paging, reading a call as it was): no body has fields of these names.
+var moonbaseQueryParameters = map[string]bool{"limit": true, "after": true, "revision": true, "as_of": true}
+
+// moonbaseErrorSource places a problem's field: header names are
+// capitalized (Idempotency-Key, If-Match), body fields never are.
+func moonbaseErrorSource(field string) *moonbaseSource {
+	switch {
+	case field[0] >= 'A' && field[0] <= 'Z':
+		return &moonbaseSource{Header: field}
+	case moonbaseQueryParameters[field]:
+		return &moonbaseSource{Parameter: field}
 	}
+	return &moonbaseSource{Pointer: jsonPointer(field)}
+}
+
+// jsonPointer turns "participants[1].phone" into "/participants/1/phone".
+func jsonPointer(field string) string {
 	f := strings.NewReplacer("[", ".", "]", "").Replace(field)
 	return "/" + strings.ReplaceAll(f, ".", "/")
 }

@@ -321,6 +321,36 @@ func TestMoonbaseBadInputs(t *testing.T) {
 	}
 }
 
+// TestMoonbaseErrorSource checks where a Moonbase error says the value at
+// fault is, as JSON:API's error source does: a pointer into the body for a
+// body field, parameter for a query parameter, header for a header.
+func TestMoonbaseErrorSource(t *testing.T) {
+	ts := newTestServer(t)
+	valid := moonbaseBody("src", "completed")
+	created := ts.do(t, "POST", "/calls/upsert", tokenA, valid)
+	require.Equal(t, http.StatusOK, created.Status, string(created.Body))
+	id := created.JSON(t)["id"].(string)
+	for _, tc := range []struct {
+		name, method, path, body string
+		headers                  []string
+		want                     map[string]any
+	}{
+		{"body field", "POST", "/calls/upsert", strings.Replace(valid, `"caller"`, `"boss"`, 1), nil,
+			map[string]any{"pointer": "/participants/0/role"}},
+		{"query parameter", "GET", "/calls?limit=0", "", nil, map[string]any{"parameter": "limit"}},
+		{"time-travel parameter", "GET", "/calls/" + id + "?revision=x", "", nil, map[string]any{"parameter": "revision"}},
+		{"header", "POST", "/calls/upsert", valid, []string{"If-Match", "nope"}, map[string]any{"header": "If-Match"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.do(t, tc.method, tc.path, tokenA, tc.body, tc.headers...)
+			require.GreaterOrEqual(t, res.Status, 400, string(res.Body))
+			errs, ok := res.JSON(t)["errors"].([]any)
+			require.True(t, ok, string(res.Body))
+			assert.Equal(t, tc.want, errs[0].(map[string]any)["source"], string(res.Body))
+		})
+	}
+}
+
 // FuzzMoonbaseUpsert sends arbitrary bodies to POST /calls/upsert through
 // the whole handler: never a panic, never a 5xx.
 func FuzzMoonbaseUpsert(f *testing.F) {
