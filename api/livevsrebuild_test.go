@@ -13,10 +13,12 @@ import (
 func TestReadModelsKeptLiveEqualARebuild(t *testing.T) {
 	// Goal: the read models the projector keeps while the four surfaces
 	// write (creations with every kind of creation fact, updates, lifecycle,
-	// prices, deletes, keyed and unkeyed requests) are byte for byte those a
+	// prices, deletes, changes of participants and of from/to, keyed and
+	// unkeyed requests) are byte for byte those a
 	// rebuild from the log produces: whatever shortcut the live path takes,
 	// the log alone determines the read models.
 	ts := newTestServer(t)
+	swapRoles := strings.NewReplacer("+14155550001", "+14155550002", "+14155550002", "+14155550001")
 	ok := func(res response) response {
 		t.Helper()
 		require.Less(t, res.Status, 300, "%s", res.Body)
@@ -45,6 +47,12 @@ func TestReadModelsKeptLiveEqualARebuild(t *testing.T) {
 			ok(ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+"/"+sid+".json", acctA, tokenA, formBody("Status", "canceled")))
 		}
 		ok(ts.do(t, "POST", "/calls/upsert", tokenB, moonbaseBody(pid, "ringing")))
+		if i%2 == 1 {
+			ok(ts.do(t, "POST", "/calls/upsert", tokenB, swapRoles.Replace(moonbaseBody(pid, "ringing"))))
+			ok(ts.do(t, "PUT", "/v1/voice-calls/"+vc, tokenA, voiceCallBody(t, "vg-"+pid, map[string]any{
+				"from": "+14155550901", "to": fmt.Sprintf("+1415555%04d", i),
+			})))
+		}
 	}
 	ctx := context.Background()
 	pos, _, err := ts.store.Head(ctx)

@@ -66,13 +66,15 @@ type UpsertCall struct {
 	// Direction is required on creation.
 	Direction *Direction
 	// From and To are the calling and called numbers, E.164 (a LaML "sip:"
-	// or "client:" address is also taken). On creation, a missing one is
-	// taken from the caller or callee participant.
+	// or "client:" address is also taken): the caller's and the callee's
+	// phones, whatever the direction. Given without Participants, a changed
+	// one becomes the caller's (callee's) phone in the call's participants.
 	From *string
 	To   *string
 	// Participants is the whole participant list; Decide derives their ids
-	// and person ids. On creation without participants, From and To become
-	// the caller and the callee.
+	// and person ids. The first caller's and callee's phones become From
+	// and To; a From or To also given must be the same number (or a sip: or
+	// client: address). See reconcileAddresses.
 	Participants []ParticipantSpec
 
 	// StartedAt, AnsweredAt and EndedAt are when the call began, was

@@ -141,10 +141,13 @@ func seed000() domain.UpsertCall {
 }
 
 func participants() []domain.Participant {
-	return []domain.Participant{
-		{ID: domain.ParticipantID(callID, domain.RoleCaller, caller), Role: domain.RoleCaller, Phone: caller, PersonID: domain.PersonID(account, caller)},
-		{ID: domain.ParticipantID(callID, domain.RoleCallee, callee), Role: domain.RoleCallee, Phone: callee, PersonID: domain.PersonID(account, callee)},
-	}
+	return []domain.Participant{participant(domain.RoleCaller, caller), participant(domain.RoleCallee, callee)}
+}
+
+// participant is the fixture call's participant of role r at phone, with
+// the ids Decide derives.
+func participant(r domain.Role, phone string) domain.Participant {
+	return domain.Participant{ID: domain.ParticipantID(callID, r, phone), Role: r, Phone: phone, PersonID: domain.PersonID(account, phone)}
 }
 
 var _ = uuid.Nil

@@ -15,7 +15,9 @@ import (
 //
 //  1. CallUpserted: the creation (Created), or changed core facts
 //     (direction, from, to, start, parent call);
-//  2. on an existing call: CallParticipantsChanged, CallProviderMetadataChanged,
+//  2. on an existing call: CallParticipantsChanged (a change of from or to
+//     changes the caller or callee too, and the other way round: see
+//     reconcileAddresses), CallProviderMetadataChanged,
 //     CallDetailsChanged, CallRoutingChanged, CallRecordingAdded (one per
 //     new recording), CallTranscriptChanged, CallQualityReported;
 //  3. the lifecycle: CallAnswered before CallTerminated, or CallCanceled, or
@@ -62,6 +64,9 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 		if err := checkCreation(&c); err != nil {
 			return nil, State{}, err
 		}
+	}
+	if err := reconcileAddresses(s.Call, &c); err != nil {
+		return nil, State{}, err
 	}
 	if err := checkUpsertOrder(s.Call, c); err != nil {
 		return nil, State{}, err
@@ -175,9 +180,10 @@ func compactJSON(m json.RawMessage) json.RawMessage {
 	return jsonscan.CompactValidated(m)
 }
 
-// checkCreation checks what a creation requires and fills the defaults: the
-// start (Now, or the earliest time given if earlier), From and To from the
-// participants.
+// checkCreation checks what a creation requires and fills the default
+// start: Now, or the earliest time given if earlier. (From, To and the
+// participants are filled from each other by reconcileAddresses, on a
+// creation as on an update.)
 func checkCreation(c *UpsertCall) *Error {
 	switch {
 	case c.Provider == "":
@@ -195,30 +201,6 @@ func checkCreation(c *UpsertCall) *Error {
 			}
 		}
 		c.StartedAt = &start
-	}
-	if c.From == nil {
-		c.From = participantPhone(c.Participants, RoleCaller)
-	}
-	if c.To == nil {
-		c.To = participantPhone(c.Participants, RoleCallee)
-	}
-	if c.Participants == nil {
-		if c.From != nil && ValidE164(*c.From) {
-			c.Participants = append(c.Participants, ParticipantSpec{Role: RoleCaller, Phone: *c.From})
-		}
-		if c.To != nil && ValidE164(*c.To) && (c.From == nil || *c.To != *c.From) {
-			c.Participants = append(c.Participants, ParticipantSpec{Role: RoleCallee, Phone: *c.To})
-		}
-	}
-	return nil
-}
-
-func participantPhone(ps []ParticipantSpec, r Role) *string {
-	for _, p := range ps {
-		if p.Role == r {
-			phone := p.Phone
-			return &phone
-		}
 	}
 	return nil
 }

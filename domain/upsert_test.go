@@ -24,7 +24,7 @@ func seed000History() []domain.Event {
 func TestUpsertCall(t *testing.T) {
 	threeChanges := seed000()
 	threeChanges.Details.Notes = ptr("called back")
-	threeChanges.To = ptr("+16505550000")
+	threeChanges.StartedAt = ptr(at(-1))
 	threeChanges.Price = &domain.Price{Rate: dec("0.0135"), Total: dec("0.41"), Currency: "USD"}
 
 	late := upsert(domain.UpsertCreateOrUpdate)
@@ -125,7 +125,7 @@ func TestUpsertCall(t *testing.T) {
 		{name: "seed 000: a new call reported already over", when: seed000(), then: seed000History()},
 		{name: "the same upsert again changes nothing", given: seed000History(), when: seed000(), then: nil},
 		{name: "three changes, three events, in history order", given: seed000History(), when: threeChanges, then: []domain.Event{
-			domain.CallUpserted{CallID: callID, To: ptr("+16505550000")},
+			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(-1))},
 			domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: ptr("called back")}},
 			domain.CallPriced{Price: *threeChanges.Price},
 		}},

@@ -1,0 +1,135 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// fromToUpsert is a Moonbase upsert of provider call pid with one caller
+// and one callee, in seed 000's shape.
+func fromToUpsert(provider, pid, direction, caller, callee string) string {
+	return fmt.Sprintf(`{"direction":%q,"provider":%q,"provider_id":%q,"provider_status":"completed",
+"start_at":"2025-02-17T15:00:00Z","participants":[{"phone":%q,"role":"caller"},{"phone":%q,"role":"callee"}]}`,
+		direction, provider, pid, caller, callee)
+}
+
+// lamlListed reports whether the LaML list of acctA filtered by one
+// parameter holds the call sid.
+func (ts *testServer) lamlListed(t *testing.T, param, value, sid string) bool {
+	t.Helper()
+	res := ts.lamlDo(t, "GET", lamlCallsPath(lamlPrefix, acctA)+".json?"+url.Values{param: {value}}.Encode(), acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	for _, c := range res.JSON(t)["calls"].([]any) {
+		if c.(map[string]any)["sid"] == sid {
+			return true
+		}
+	}
+	return false
+}
+
+func TestFromToFollowParticipantsOnEverySurface(t *testing.T) {
+	// Goal: after a write that changes a call's participants (Moonbase) or
+	// its from and to (VoiceCall), every surface tells the same parties:
+	// Moonbase's caller and callee are LaML's and VoiceCall's from and to,
+	// call history's numbers by direction, and the LaML list's From and To
+	// filters find the call by the new numbers only.
+	const (
+		a = "+14155551212"
+		b = "+16505551212"
+		c = "+16505550000"
+	)
+	type request struct{ method, path, body string }
+	upsert := func(body string) request { return request{"POST", "/calls/upsert", body} }
+	ts := newTestServer(t)
+	for i, tc := range []struct {
+		name           string
+		provider       string
+		create, change func(pid, id string) request
+		caller, callee string
+		direction      domain.Direction
+	}{
+		{
+			name: "Moonbase seed upsert, then the roles and the direction swapped", provider: "openphone",
+			create: func(pid, _ string) request {
+				return upsert(strings.Replace(seedUpsert, "openphone_id_000000000006", pid, 1))
+			},
+			change: func(pid, _ string) request { return upsert(fromToUpsert("openphone", pid, "outgoing", b, a)) },
+			caller: b, callee: a, direction: domain.DirectionOutbound,
+		},
+		{
+			name: "Moonbase upsert with a new callee", provider: "openphone",
+			create: func(pid, _ string) request { return upsert(fromToUpsert("openphone", pid, "incoming", a, b)) },
+			change: func(pid, _ string) request { return upsert(fromToUpsert("openphone", pid, "incoming", a, c)) },
+			caller: a, callee: c, direction: domain.DirectionInbound,
+		},
+		{
+			name: "VoiceCall PUT swaps from and to of a Moonbase call", provider: "vonage",
+			create: func(pid, _ string) request { return upsert(fromToUpsert("vonage", pid, "incoming", a, b)) },
+			change: func(pid, id string) request {
+				return request{"PUT", "/v1/voice-calls/" + id, voiceCallBody(t, pid, map[string]any{"from": b, "to": a})}
+			},
+			caller: b, callee: a, direction: domain.DirectionInbound,
+		},
+		{
+			name: "VoiceCall POST, then Moonbase swaps the roles", provider: "vonage",
+			create: func(pid, _ string) request {
+				return request{"POST", "/v1/voice-calls", voiceCallBody(t, pid, map[string]any{"from": a, "to": b})}
+			},
+			change: func(pid, _ string) request { return upsert(fromToUpsert("vonage", pid, "outgoing", b, a)) },
+			caller: b, callee: a, direction: domain.DirectionOutbound,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pid := fmt.Sprintf("fromto-%d", i)
+			id := domain.CallIDFor(acctA, tc.provider, pid).String()
+			for _, req := range []request{tc.create(pid, id), tc.change(pid, id)} {
+				res := ts.do(t, req.method, req.path, tokenA, req.body)
+				require.Less(t, res.Status, 300, "%s %s: %s", req.method, req.path, res.Body)
+			}
+
+			mb := ts.do(t, "GET", "/calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, mb.Status, "body: %s", mb.Body)
+			roles := map[string]any{}
+			for _, p := range mb.JSON(t)["participants"].([]any) {
+				roles[p.(map[string]any)["role"].(string)] = p.(map[string]any)["phone"]
+			}
+			assert.Equal(t, map[string]any{"caller": tc.caller, "callee": tc.callee}, roles, "Moonbase participants")
+
+			laml := ts.lamlDo(t, "GET", lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json", acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, laml.Status, "body: %s", laml.Body)
+			l := laml.lamlJSON(t)
+			assert.Equal(t, []any{tc.caller, tc.callee}, []any{l["from"], l["to"]}, "LaML from, to")
+
+			vc := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, vc.Status, "body: %s", vc.Body)
+			v := vc.JSON(t)
+			assert.Equal(t, []any{tc.caller, tc.callee}, []any{v["from"], v["to"]}, "VoiceCall from, to")
+
+			// Call history: phoneNumber is the other party, callerPhoneNumber
+			// the account's own number (the caller of an outbound call).
+			external, own := tc.caller, tc.callee
+			if tc.direction == domain.DirectionOutbound {
+				external, own = own, external
+			}
+			hist := ts.do(t, "GET", "/v1/calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, hist.Status, "body: %s", hist.Body)
+			h := hist.JSON(t)
+			assert.Equal(t, string(tc.direction), h["type"])
+			assert.Equal(t, map[string]any{"value": external}, h["phoneNumber"], "call history phoneNumber")
+			assert.Equal(t, map[string]any{"value": own}, h["callerPhoneNumber"], "call history callerPhoneNumber")
+
+			for _, n := range []string{a, b, c} {
+				assert.Equal(t, n == tc.caller, ts.lamlListed(t, "From", n, id), "LaML list From=%s", n)
+				assert.Equal(t, n == tc.callee, ts.lamlListed(t, "To", n, id), "LaML list To=%s", n)
+			}
+		})
+	}
+}

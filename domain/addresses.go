@@ -1,0 +1,113 @@
+package domain
+
+import "slices"
+
+// reconcileAddresses makes an upsert keep a call's From and To and its
+// caller and callee participants saying the same thing, whichever of the two
+// the command gives. The surfaces split them: Moonbase renders the
+// participants; LaML, VoiceCall, call history and the list index (with its
+// From and To filters) render From and To. A change to one side that left
+// the other as it was would show two different calls.
+//
+// From is the caller's phone and To the callee's, whatever the direction:
+// on an outbound call the caller is the account's own number (the
+// call-history view reads it so). Only a surface's own words say which way
+// a call went; the roles are not swapped with it.
+//
+//   - Participants given (Moonbase): From and To not given are the first
+//     caller's and callee's phones. A given phone number that is not that
+//     phone contradicts it (ErrInvalid); a given sip: or client: address
+//     (LaML), which no participant can hold, stands beside it. A list
+//     without a caller (callee) leaves From (To) as the call has it, for
+//     the same reason.
+//   - From or To given without participants (VoiceCall, LaML create),
+//     changing the call's: the call's participant list, the other
+//     participants kept, gets the given From on its caller and the given
+//     To on its callee, through withParty.
+//
+// So the decider records a change of either side as the events of both, in
+// one decision: CallUpserted with the new from/to beside the
+// CallParticipantsChanged. A creation without participants gets a caller
+// and a callee from From and To, as it always has. Evolve is unchanged: old
+// histories fold to the same calls, and one whose From and To drifted from
+// its participants is mended by the next upsert that gives either.
+func reconcileAddresses(call Call, c *UpsertCall) *Error {
+	if c.Participants != nil {
+		var err *Error
+		if c.From, err = partyAddress(c.Participants, RoleCaller, c.From, "from"); err != nil {
+			return err
+		}
+		c.To, err = partyAddress(c.Participants, RoleCallee, c.To, "to")
+		return err
+	}
+	if !changesAddress(c.From, call.From) && !changesAddress(c.To, call.To) {
+		return nil
+	}
+	ps := make([]ParticipantSpec, 0, len(call.Participants)+2)
+	for _, p := range call.Participants {
+		ps = append(ps, ParticipantSpec{Role: p.Role, Phone: p.Phone})
+	}
+	ps = withParty(ps, RoleCaller, c.From)
+	c.Participants = withParty(ps, RoleCallee, c.To)
+	return nil
+}
+
+// partyAddress returns the address of role r's side of a call whose
+// participants ps the command gives: the given address (nil: not given)
+// when ps has no such participant or the address is no phone number, else
+// the first such participant's phone, which a given phone number must
+// equal. field names the address in an error.
+func partyAddress(ps []ParticipantSpec, r Role, given *string, field string) (*string, *Error) {
+	i := firstOfRole(ps, r)
+	switch {
+	case i < 0 || (given != nil && !ValidE164(*given)):
+		return given, nil
+	case given != nil && *given != ps[i].Phone:
+		return nil, invalid(field, "%q is not the phone of the %s participant (%q)", *given, r, ps[i].Phone)
+	}
+	// The command's own slice: core clones what its event keeps.
+	return &ps[i].Phone, nil
+}
+
+// changesAddress reports whether given (nil: not given) changes the
+// address have.
+func changesAddress(given *string, have string) bool {
+	return given != nil && *given != have
+}
+
+// withParty returns ps (which it may change) with role r's side of the call
+// at address: the first participant of role r takes it as its phone, or one
+// is added for it. A nil address leaves ps as it is. An address that is no
+// phone number (a sip: or client: address), or a callee's that is the
+// caller's own phone (a number calling itself is one participant, as a
+// creation has always made it), takes that participant away instead, so
+// that no participant keeps the number the call no longer has.
+func withParty(ps []ParticipantSpec, r Role, address *string) []ParticipantSpec {
+	if address == nil {
+		return ps
+	}
+	want := ParticipantSpec{Role: r, Phone: *address}
+	if i := firstOfRole(ps, r); i >= 0 && ps[i] == want {
+		return ps // already there: a From or To that had drifted from it changes alone
+	}
+	// The list holds each role and phone once: a participant that already
+	// has the address moves to where the old number was.
+	ps = slices.DeleteFunc(ps, func(p ParticipantSpec) bool { return p == want })
+	keep := ValidE164(*address) && (r != RoleCallee || !slices.Contains(ps, ParticipantSpec{Role: RoleCaller, Phone: *address}))
+	i := firstOfRole(ps, r)
+	switch {
+	case i >= 0 && keep:
+		ps[i] = want
+	case i >= 0:
+		ps = slices.Delete(ps, i, i+1)
+	case keep:
+		ps = append(ps, want)
+	}
+	return ps
+}
+
+// firstOfRole returns the index of the first participant of role r in ps,
+// or -1: that participant is the call's caller (callee).
+func firstOfRole(ps []ParticipantSpec, r Role) int {
+	return slices.IndexFunc(ps, func(p ParticipantSpec) bool { return p.Role == r })
+}

@@ -1,0 +1,92 @@
+package domain_test
+
+import (
+	"testing"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// TestUpsertKeepsFromToAndParticipantsTogether checks that an upsert that
+// changes either a call's participants or its From and To records the
+// change of the other side too, so that the surfaces rendering either agree.
+func TestUpsertKeepsFromToAndParticipantsTogether(t *testing.T) {
+	const other = "+16505550000"
+	caller1, callee1 := participant(domain.RoleCaller, caller), participant(domain.RoleCallee, callee)
+	swapped := []domain.Participant{participant(domain.RoleCaller, callee), participant(domain.RoleCallee, caller)}
+
+	// withParticipants is a Moonbase upsert: the whole list, no From or To.
+	withParticipants := func(ps ...domain.ParticipantSpec) domain.UpsertCall {
+		c := upsert(domain.UpsertCreateOrUpdate)
+		c.Participants = append([]domain.ParticipantSpec{}, ps...)
+		return c
+	}
+	// withAddresses is a VoiceCall PUT: From and To, no participants.
+	withAddresses := func(from, to string) domain.UpsertCall {
+		c := upsert(domain.UpsertUpdate)
+		c.From, c.To = ptr(from), ptr(to)
+		return c
+	}
+	asCaller := func(phone string) domain.ParticipantSpec {
+		return domain.ParticipantSpec{Role: domain.RoleCaller, Phone: phone}
+	}
+	asCallee := func(phone string) domain.ParticipantSpec {
+		return domain.ParticipantSpec{Role: domain.RoleCallee, Phone: phone}
+	}
+
+	swap := withParticipants(asCaller(callee), asCallee(caller))
+	swap.Direction = ptr(domain.DirectionOutbound)
+	contradiction := withParticipants(asCaller(caller), asCallee(callee))
+	contradiction.To = ptr(other)
+	sipBeside := withParticipants(asCaller(caller), asCallee(callee))
+	sipBeside.To = ptr("sip:alice@example.com")
+
+	// drifted is a history written before the decider kept both sides
+	// together: the roles swapped, From and To left as they were.
+	drifted := append(seed000History(), domain.CallParticipantsChanged{Participants: swapped})
+
+	runGWT(t, []gwt{
+		{name: "participants swapped with the direction: from and to follow the roles", given: seed000History(), when: swap, then: []domain.Event{
+			domain.CallUpserted{CallID: callID, Direction: ptr(domain.DirectionOutbound), From: ptr(callee), To: ptr(caller)},
+			domain.CallParticipantsChanged{Participants: swapped},
+		}},
+		{name: "a new callee phone is a new to", given: seed000History(), when: withParticipants(asCaller(caller), asCallee(other)), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, To: ptr(other)},
+			domain.CallParticipantsChanged{Participants: []domain.Participant{caller1, participant(domain.RoleCallee, other)}},
+		}},
+		{name: "the same participants change nothing", given: seed000History(), when: withParticipants(asCaller(caller), asCallee(callee)), then: nil},
+		{name: "participants without a caller keep from", given: seed000History(), when: withParticipants(asCallee(callee)), then: []domain.Event{
+			domain.CallParticipantsChanged{Participants: []domain.Participant{callee1}},
+		}},
+		{name: "a drifted call is mended by the participants resent", given: drifted, when: withParticipants(asCaller(callee), asCallee(caller)), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, From: ptr(callee), To: ptr(caller)},
+		}},
+		{name: "a phone in to that contradicts the callee is invalid", given: seed000History(), when: contradiction, code: domain.ErrInvalid, field: "to"},
+		{name: "a sip address in to stands beside the callee's phone", given: seed000History(), when: sipBeside, then: []domain.Event{
+			domain.CallUpserted{CallID: callID, To: ptr("sip:alice@example.com")},
+		}},
+		{name: "a new from is the caller's new phone, in its place", given: seed000History(), when: withAddresses(other, callee), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, From: ptr(other)},
+			domain.CallParticipantsChanged{Participants: []domain.Participant{participant(domain.RoleCaller, other), callee1}},
+		}},
+		{name: "from and to swapped swap the participants' phones", given: seed000History(), when: withAddresses(callee, caller), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, From: ptr(callee), To: ptr(caller)},
+			domain.CallParticipantsChanged{Participants: swapped},
+		}},
+		{name: "the same from and to change nothing", given: seed000History(), when: withAddresses(caller, callee), then: nil},
+		{name: "a sip address in to takes the callee away", given: seed000History(), when: withAddresses(caller, "sip:alice@example.com"), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, To: ptr("sip:alice@example.com")},
+			domain.CallParticipantsChanged{Participants: []domain.Participant{caller1}},
+		}},
+		{name: "a to that is the caller's own phone takes the callee away", given: seed000History(), when: withAddresses(caller, caller), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, To: ptr(caller)},
+			domain.CallParticipantsChanged{Participants: []domain.Participant{caller1}},
+		}},
+		{name: "a new from on a call without participants adds the caller and the callee", given: ringingCall(), when: withAddresses(other, callee), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, From: ptr(other)},
+			domain.CallParticipantsChanged{Participants: []domain.Participant{participant(domain.RoleCaller, other), callee1}},
+		}},
+		{name: "a drifted call is mended by the participants' own from", given: drifted, when: withAddresses(callee, caller), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, From: ptr(callee), To: ptr(caller)},
+		}},
+	})
+}
