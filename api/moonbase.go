@@ -185,6 +185,11 @@ func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.Upse
 	if p.Participants == nil {
 		return domain.UpsertCall{}, Malformed("participants", "is required")
 	}
+	if len(p.Participants) == 0 {
+		// A call has at least one party; an empty list would leave it with
+		// no from and no to on every other surface.
+		return domain.UpsertCall{}, Invalid("participants", "must list the call's participants (at least the caller or the callee), not none")
+	}
 	dir, ok := domain.ParseMoonbaseDirection(*p.Direction)
 	if !ok {
 		return domain.UpsertCall{}, Invalid("direction", "%q is not one of incoming, outgoing", truncate(*p.Direction, 32))
