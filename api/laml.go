@@ -57,8 +57,10 @@ import (
 //
 // Errors are Twilio's body: {"code", "message", "more_info", "status"}. The
 // HTTP status comes from the ledger's one status table (400 malformed, 422
-// invalid, 404, 409, 412, 413, 415); the code is Twilio's where one fits:
-// 20003 authenticate, 20404 not found, 21201/21213 To/From missing,
+// invalid, 404, 405, 409, 412, 413, 415); the code is Twilio's where one
+// fits: 20003 authenticate, 20004 method not allowed (a 405, with Allow),
+// 20404 not found (also any path under /api/laml or /2010-04-01 that no
+// route serves), 20413 body too large, 21201/21213 To/From missing,
 // 21211/21212 To/From invalid, 21205 Url, 21220 for an update the call's
 // state forbids (Twilio answers that one with 400; the ledger's table says
 // 409 for every state conflict), 20409 other conflicts, 20001 any other
@@ -91,6 +93,7 @@ const (
 const (
 	lamlCodeInvalidParam  = 20001 // a parameter is malformed or not acceptable
 	lamlCodeAuthenticate  = 20003 // credentials do not open this AccountSid
+	lamlCodeMethod        = 20004 // the resource does not take the method
 	lamlCodeNotFound      = 20404 // no such call (or not the caller's)
 	lamlCodeConflict      = 20409 // a concurrent change, an existing call
 	lamlCodeInternal      = 20500 // internal failure
@@ -103,21 +106,35 @@ const (
 	lamlCodeNotInProgress = 21220 // the call's state forbids the update
 )
 
-// lamlRoutes mounts the SignalWire LaML (Twilio-compatible) Calls surface
-// (seed 003) under /api/laml/2010-04-01/Accounts/{AccountSid}/Calls and the
-// same path without the /api/laml prefix, behind HTTP Basic authentication.
+// lamlRoutes mounts the SignalWire LaML (Twilio-compatible) surface (seed
+// 003). Its routers own every path under /api/laml and under /2010-04-01
+// (Twilio's paths), so that an unknown path or method there is answered in
+// Twilio's error body too. The Calls resource is under
+// .../Accounts/{AccountSid} (lamlAccountRoutes).
 func (s *Server) lamlRoutes(r chi.Router) {
-	for _, prefix := range []string{lamlPrefix, ""} {
-		r.Route(prefix+"/"+lamlAPIVersion+"/Accounts/{AccountSid}", func(r chi.Router) {
-			r.Use(s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.Idempotent(s.lamlError))
-			for _, calls := range []string{"/Calls", "/Calls.json"} {
-				r.Get(calls, s.listLAMLCalls)
-				r.Post(calls, s.createLAMLCall)
-			}
-			r.Get("/Calls/{Sid}", s.getLAMLCall)
-			r.Post("/Calls/{Sid}", s.updateLAMLCall)
-		})
+	version := func(r chi.Router) {
+		s.routeErrors(r, s.lamlError)
+		r.Route("/Accounts/{AccountSid}", s.lamlAccountRoutes)
 	}
+	r.Route(lamlPrefix, func(r chi.Router) {
+		s.routeErrors(r, s.lamlError)
+		r.Route("/"+lamlAPIVersion, version)
+	})
+	r.Route("/"+lamlAPIVersion, version)
+}
+
+// lamlAccountRoutes are the routes of one AccountSid, behind HTTP Basic
+// authentication and the check that the account is the caller's: the Calls
+// resource. An unknown path or method is answered after those checks.
+func (s *Server) lamlAccountRoutes(r chi.Router) {
+	r.Use(s.surface(s.lamlError), s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.Idempotent(s.lamlError))
+	s.routeErrors(r, s.lamlError)
+	for _, suffix := range []string{"", ".json"} {
+		r.Get("/Calls"+suffix, s.listLAMLCalls)
+		r.Post("/Calls"+suffix, s.createLAMLCall)
+	}
+	r.Get("/Calls/{Sid}", s.getLAMLCall)
+	r.Post("/Calls/{Sid}", s.updateLAMLCall)
 }
 
 // lamlOwnAccount refuses a path whose AccountSid is not the caller's
@@ -737,6 +754,8 @@ func lamlErrorCode(p Problem, field string) int {
 		return lamlCodeAuthenticate
 	case p.Status == http.StatusNotFound:
 		return lamlCodeNotFound
+	case p.Status == http.StatusMethodNotAllowed:
+		return lamlCodeMethod
 	case p.Status == http.StatusRequestEntityTooLarge:
 		return lamlCodeTooLarge
 	case p.Status >= 500:
