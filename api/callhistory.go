@@ -58,7 +58,7 @@ func (s *Server) callHistoryRoutes(r chi.Router) {
 }
 
 func (s *Server) callHistoryGet(w http.ResponseWriter, r *http.Request) {
-	s.serveCall(w, r, pathCallID, true, s.callHistoryError, func(c *domain.Call) any { return callHistoryOf(*c) })
+	s.serveCall(w, r, pathCallID, true, s.callHistoryError, func(c *domain.Call) (any, error) { return callHistoryOf(*c), nil })
 }
 
 func (s *Server) callHistoryPatch(w http.ResponseWriter, r *http.Request) {

@@ -38,6 +38,10 @@ import (
 //	                              StatusCallbackMethod, Status (completed
 //	                              ends an in-progress call, canceled cancels
 //	                              a queued or ringing one)
+//	GET  .../Calls/{Sid}/Recordings[.json], .../Recordings/{RecordingSid}[.json]
+//	GET  .../Calls/{Sid}/Notifications[.json]
+//	                              the subresources every call advertises in
+//	                              subresource_uris (lamlsubresources.go)
 //
 // Bodies are application/x-www-form-urlencoded (what Twilio clients send)
 // or a JSON object with the same parameter names (snake_case is accepted
@@ -83,10 +87,13 @@ const lamlTimeLayout = "Mon, 02 Jan 2006 15:04:05 -0700"
 // lamlMoreInfo is where a LaML error's code is explained, as Twilio links it.
 const lamlMoreInfo = "https://www.twilio.com/docs/errors/"
 
-// Paging limits of the Calls list, Twilio's: 50 by default, at most 1000.
+// Paging limits of the LaML lists: Twilio's page size, 50 by default and at
+// most 1000, and a page number bound so that Page×PageSize (a page's start)
+// cannot overflow.
 const (
 	lamlPageSizeDefault = 50
 	lamlPageSizeMax     = 1000
+	lamlPageMax         = 1<<31 - 1
 )
 
 // The Twilio error codes the LaML surface answers with.
@@ -109,8 +116,8 @@ const (
 // lamlRoutes mounts the SignalWire LaML (Twilio-compatible) surface (seed
 // 003). Its routers own every path under /api/laml and under /2010-04-01
 // (Twilio's paths), so that an unknown path or method there is answered in
-// Twilio's error body too. The Calls resource is under
-// .../Accounts/{AccountSid} (lamlAccountRoutes).
+// Twilio's error body too. The Calls resource and the subresources its
+// calls advertise are under .../Accounts/{AccountSid} (lamlAccountRoutes).
 func (s *Server) lamlRoutes(r chi.Router) {
 	version := func(r chi.Router) {
 		s.routeErrors(r, s.lamlError)
@@ -125,16 +132,20 @@ func (s *Server) lamlRoutes(r chi.Router) {
 
 // lamlAccountRoutes are the routes of one AccountSid, behind HTTP Basic
 // authentication and the check that the account is the caller's: the Calls
-// resource. An unknown path or method is answered after those checks.
+// resource and the call subresources of lamlsubresources.go. An unknown path
+// or method is answered after those checks.
 func (s *Server) lamlAccountRoutes(r chi.Router) {
 	r.Use(s.surface(s.lamlError), s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.Idempotent(s.lamlError))
 	s.routeErrors(r, s.lamlError)
 	for _, suffix := range []string{"", ".json"} {
 		r.Get("/Calls"+suffix, s.listLAMLCalls)
 		r.Post("/Calls"+suffix, s.createLAMLCall)
+		r.Get("/Calls/{Sid}/Recordings"+suffix, s.listLAMLRecordings)
+		r.Get("/Calls/{Sid}/Notifications"+suffix, s.listLAMLNotifications)
 	}
 	r.Get("/Calls/{Sid}", s.getLAMLCall)
 	r.Post("/Calls/{Sid}", s.updateLAMLCall)
+	r.Get("/Calls/{Sid}/Recordings/{RecordingSid}", s.getLAMLRecording)
 }
 
 // lamlOwnAccount refuses a path whose AccountSid is not the caller's
@@ -204,7 +215,7 @@ func lamlNewProviderID(account, idempotencyKey string) string {
 
 // getLAMLCall handles GET .../Calls/{Sid}.
 func (s *Server) getLAMLCall(w http.ResponseWriter, r *http.Request) {
-	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) any { return renderLAMLCall(c, lamlRequestPrefix(r)) })
+	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) (any, error) { return renderLAMLCall(c, lamlRequestPrefix(r)), nil })
 }
 
 // updateLAMLCall handles POST .../Calls/{Sid}: the routing changes first,
@@ -447,21 +458,11 @@ func lamlFilterNames() []string {
 // midnight, StartTime<=D those that started on or before day D (before the
 // next midnight); with a full time, the bounds are that instant, inclusive.
 func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
-	out := lamlListQuery{PageSize: lamlPageSizeDefault, Filters: url.Values{}}
+	out := lamlListQuery{Filters: url.Values{}}
 	out.Query.Account = account
-	if v := q.Get("PageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > lamlPageSizeMax {
-			return out, Invalid("PageSize", "PageSize must be an integer from 1 to %d", lamlPageSizeMax)
-		}
-		out.PageSize = n
-	}
-	if v := q.Get("Page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return out, Invalid("Page", "Page must be a non-negative integer")
-		}
-		out.Page = n
+	var err error
+	if out.PageSize, out.Page, err = decodeLAMLPaging(q); err != nil {
+		return out, err
 	}
 	out.Query.Cursor = q.Get("PageToken")
 	if out.Page > 0 && out.Query.Cursor == "" {
@@ -504,6 +505,27 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 	return out, nil
 }
 
+// decodeLAMLPaging reads Twilio's paging parameters of a list: PageSize
+// (default 50, at most 1000) and Page (from 0, at most lamlPageMax).
+func decodeLAMLPaging(q url.Values) (size, page int, err error) {
+	size = lamlPageSizeDefault
+	if v := q.Get("PageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > lamlPageSizeMax {
+			return 0, 0, Invalid("PageSize", "PageSize must be an integer from 1 to %d", lamlPageSizeMax)
+		}
+		size = n
+	}
+	if v := q.Get("Page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > lamlPageMax {
+			return 0, 0, Invalid("Page", "Page must be an integer from 0 to %d", lamlPageMax)
+		}
+		page = n
+	}
+	return size, page, nil
+}
+
 // lamlTimeRange reads a StartTime value: a date is the day [midnight, next
 // midnight); a full RFC 3339 time is the instant [t, t+1ns).
 func lamlTimeRange(name, v string) (from, until time.Time, err error) {
@@ -518,17 +540,46 @@ func lamlTimeRange(name, v string) (from, until time.Time, err error) {
 	return t, t.Add(time.Nanosecond), nil
 }
 
-// lamlCallList is Twilio's page of a list: the calls and the paging fields.
+// lamlPaging is the paging part of a Twilio list page: its number and size,
+// the indexes of its first and last item, its URI and those of the first,
+// next and previous pages (null where there is none).
+type lamlPaging struct {
+	Page            int     `json:"page"`
+	PageSize        int     `json:"page_size"`
+	Start           int     `json:"start"`
+	End             int     `json:"end"`
+	URI             string  `json:"uri"`
+	FirstPageURI    string  `json:"first_page_uri"`
+	NextPageURI     *string `json:"next_page_uri"`
+	PreviousPageURI *string `json:"previous_page_uri"`
+}
+
+// newLAMLPaging returns the paging fields of page n (of size items, count
+// of them on it) of the list r asked for, with no next or previous page.
+func newLAMLPaging(r *http.Request, size, n, count int) lamlPaging {
+	start := n * size
+	return lamlPaging{Page: n, PageSize: size, Start: start, End: start + max(count-1, 0), URI: r.URL.RequestURI()}
+}
+
+// lamlPageURI is the URI of page n of the list at path: its filters, then
+// PageSize, Page and, for a page of a cursor list, PageToken.
+func lamlPageURI(path string, filters url.Values, size, n int, token string) string {
+	q := url.Values{}
+	for k, v := range filters {
+		q[k] = v
+	}
+	q.Set("PageSize", strconv.Itoa(size))
+	q.Set("Page", strconv.Itoa(n))
+	if token != "" {
+		q.Set("PageToken", token)
+	}
+	return path + "?" + q.Encode()
+}
+
+// lamlCallList is Twilio's page of the Calls list.
 type lamlCallList struct {
-	Calls           []lamlCall `json:"calls"`
-	Page            int        `json:"page"`
-	PageSize        int        `json:"page_size"`
-	Start           int        `json:"start"`
-	End             int        `json:"end"`
-	URI             string     `json:"uri"`
-	FirstPageURI    string     `json:"first_page_uri"`
-	NextPageURI     *string    `json:"next_page_uri"`
-	PreviousPageURI *string    `json:"previous_page_uri"`
+	Calls []lamlCall `json:"calls"`
+	lamlPaging
 }
 
 // listLAMLCalls handles GET .../Calls.
@@ -553,29 +604,12 @@ func (s *Server) listLAMLCalls(w http.ResponseWriter, r *http.Request) {
 func renderLAMLList(r *http.Request, lq lamlListQuery, page ListPage) lamlCallList {
 	prefix := lamlRequestPrefix(r)
 	path := r.URL.Path
-	out := lamlCallList{
-		Calls:    make([]lamlCall, 0, len(page.Calls)),
-		Page:     lq.Page,
-		PageSize: lq.PageSize,
-		Start:    lq.Page * lq.PageSize,
-		URI:      r.URL.RequestURI(),
-	}
+	out := lamlCallList{Calls: make([]lamlCall, 0, len(page.Calls))}
 	for i := range page.Calls {
 		out.Calls = append(out.Calls, renderLAMLCall(&page.Calls[i].Call, prefix))
 	}
-	out.End = out.Start + max(len(out.Calls)-1, 0)
-	pageURI := func(n int, token string) string {
-		q := url.Values{}
-		for k, v := range lq.Filters {
-			q[k] = v
-		}
-		q.Set("PageSize", strconv.Itoa(lq.PageSize))
-		q.Set("Page", strconv.Itoa(n))
-		if token != "" {
-			q.Set("PageToken", token)
-		}
-		return path + "?" + q.Encode()
-	}
+	out.lamlPaging = newLAMLPaging(r, lq.PageSize, lq.Page, len(out.Calls))
+	pageURI := func(n int, token string) string { return lamlPageURI(path, lq.Filters, lq.PageSize, n, token) }
 	out.FirstPageURI = pageURI(0, "")
 	if page.Next != "" {
 		next := pageURI(lq.Page+1, page.Next)
@@ -664,11 +698,17 @@ func lamlFormatPhone(addr string) string {
 	return "(" + digits[:3] + ") " + digits[3:6] + "-" + digits[6:]
 }
 
+// lamlCallPath is the path of call c under prefix, without ".json": the base
+// of its uri and of its subresources' URIs.
+func lamlCallPath(c *domain.Call, prefix string) string {
+	return prefix + "/" + lamlAPIVersion + "/Accounts/" + url.PathEscape(c.AccountID) + "/Calls/" + c.ID.String()
+}
+
 // renderLAMLCall builds the LaML view of c. prefix is the path prefix the
 // request used, so that uri and subresource_uris lead back the same way.
 func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
 	sid := c.ID.String()
-	base := prefix + "/" + lamlAPIVersion + "/Accounts/" + url.PathEscape(c.AccountID) + "/Calls/" + sid
+	base := lamlCallPath(c, prefix)
 	out := lamlCall{
 		SID:            sid,
 		AccountSID:     c.AccountID,

@@ -73,7 +73,7 @@ func (s *Server) moonbaseWrite(mode domain.UpsertMode, status int) http.HandlerF
 }
 
 func (s *Server) moonbaseGet(w http.ResponseWriter, r *http.Request) {
-	s.serveCall(w, r, pathCallID, false, s.moonbaseError, func(c *domain.Call) any { return moonbaseCallOf(*c) })
+	s.serveCall(w, r, pathCallID, false, s.moonbaseError, func(c *domain.Call) (any, error) { return moonbaseCallOf(*c), nil })
 }
 
 // moonbaseList is GET /calls: {"data": [...], "meta": {"cursor": {"next": ...}}},

@@ -235,7 +235,7 @@ func (s *Server) createVoiceCall(w http.ResponseWriter, r *http.Request) {
 
 // getVoiceCall handles GET /v1/voice-calls/{id}.
 func (s *Server) getVoiceCall(w http.ResponseWriter, r *http.Request) {
-	s.serveCall(w, r, pathCallID, false, s.voiceCallError, func(c *domain.Call) any { return renderVoiceCall(c) })
+	s.serveCall(w, r, pathCallID, false, s.voiceCallError, func(c *domain.Call) (any, error) { return renderVoiceCall(c), nil })
 }
 
 // updateVoiceCall handles PUT /v1/voice-calls/{id}. The domain refuses
