@@ -43,13 +43,23 @@ const (
 	timeTravelEventsMax = 100_000
 )
 
-// auditRoutes registers the auditors' and billing jobs' routes. The core
-// router calls it.
+// auditRoutes registers the billing jobs' route on the root router; the
+// auditors' events route is under the call history's /v1/calls
+// (callEventsRoutes). Both answer in plainError: they are the ledger's own,
+// no vendor's.
 func (s *Server) auditRoutes(r chi.Router) {
-	r.Group(func(r chi.Router) {
-		r.Use(s.bearerAuth(s.plainError))
-		r.Get("/v1/calls/{id}/events", s.callEvents)
-		r.Get("/v1/billing/summary", s.billingSummary)
+	r.With(s.surface(s.plainError), s.bearerAuth(s.plainError)).Get("/v1/billing/summary", s.billingSummary)
+}
+
+// callEventsRoutes mounts GET /v1/calls/{id}/events on r, the router of
+// /v1/calls, as a router of its own: it, and any other method or path
+// under it, answers in plainError, where the rest of /v1/calls is the call
+// history's.
+func (s *Server) callEventsRoutes(r chi.Router) {
+	r.Route("/{id}/events", func(r chi.Router) {
+		r.Use(s.surface(s.plainError), s.bearerAuth(s.plainError))
+		s.routeErrors(r, s.plainError)
+		r.Get("/", s.callEvents)
 	})
 }
 

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,23 +16,6 @@ import (
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
 )
-
-// newAuditServer is newTestServer with the audit routes in front, so these
-// tests run whether or not the core router mounts auditRoutes yet.
-func newAuditServer(t *testing.T) *testServer {
-	t.Helper()
-	ts := newTestServer(t)
-	r := chi.NewRouter()
-	r.Use(ts.api.requestID)
-	ts.api.auditRoutes(r)
-	r.NotFound(ts.api.Handler().ServeHTTP)
-	r.MethodNotAllowed(ts.api.Handler().ServeHTTP)
-	hs := httptest.NewServer(r)
-	t.Cleanup(hs.Close)
-	front := *ts
-	front.Server = hs
-	return &front
-}
 
 // knownCall is a call history written straight to the store with chosen
 // metadata times, so time travel can be checked against exact instants.
@@ -85,7 +67,7 @@ func TestCallEvents(t *testing.T) {
 	// call written through a surface, with type, schema version, data and
 	// metadata as stored, revision, position and hashes equal to the
 	// store's; pages with limit and cursor; other accounts see a 404.
-	ts := newAuditServer(t)
+	ts := newTestServer(t)
 	pid := "audit-" + uuid.NewString()[:8]
 	created := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody(pid, "ringing"))
 	require.Less(t, created.Status, 300, "%s", created.Body)
@@ -187,7 +169,7 @@ func TestCallEvents(t *testing.T) {
 
 func TestCallEventsKeepsDeletedHistory(t *testing.T) {
 	// Goal: a soft-deleted call's history stays readable, deletion included.
-	ts := newAuditServer(t)
+	ts := newTestServer(t)
 	c := appendKnownCall(t, ts, acctA)
 	res := ts.do(t, "GET", "/v1/calls/"+c.id.String()+"/events", tokenA, "")
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
@@ -206,7 +188,7 @@ func TestTimeTravel(t *testing.T) {
 	// Goal: ?revision=N and ?as_of=<RFC 3339> return the call exactly as it
 	// was then, folded from its events; before creation or past the last
 	// revision is a 404; another account's call is a 404 at any time.
-	ts := newAuditServer(t)
+	ts := newTestServer(t)
 	c := appendKnownCall(t, ts, acctA)
 	price := func(v CallView) string {
 		if v.Call.Price == nil {

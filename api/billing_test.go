@@ -120,7 +120,7 @@ func TestBillingSummaryAgreement(t *testing.T) {
 	// the caller's calls one by one at its current price, to the last digit,
 	// per provider, currency and day; the other account's calls never
 	// appear; deleted calls are excluded and counted; currencies never mix.
-	ts := newAuditServer(t)
+	ts := newTestServer(t)
 	calls := generateBillingCalls(11, 1500)
 	appendBillingCalls(t, ts, calls)
 
@@ -182,7 +182,7 @@ func TestBillingSummaryAgreement(t *testing.T) {
 func TestBillingSummaryScaleAndErrors(t *testing.T) {
 	// Goal: totals are exact unless scale asks for rounding; bad parameters
 	// are 4xx naming the parameter; the route needs a key.
-	ts := newAuditServer(t)
+	ts := newTestServer(t)
 	usd := func(s string) domain.Price {
 		return domain.Price{Total: domain.MustParseDecimal(s), Currency: "USD"}
 	}

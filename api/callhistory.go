@@ -39,17 +39,26 @@ const (
 	callTypeDirect  = "DIRECT_CALL"
 )
 
+// callHistoryRoutes mounts the router of /v1/calls: the call-history
+// surface, and within it the auditors' /v1/calls/{id}/events with their own
+// style (callEventsRoutes). Every other path under /v1/calls is the call
+// history's, answered (an unknown path or method too) in its error style
+// once the Bearer token is checked.
 func (s *Server) callHistoryRoutes(r chi.Router) {
-	r.Group(func(r chi.Router) {
-		r.Use(s.bearerAuth(s.callHistoryError))
-		r.Get("/v1/calls/{id}", s.callHistoryGet)
-		r.Patch("/v1/calls/{id}", s.callHistoryPatch)
-		r.Delete("/v1/calls/{id}", s.callHistoryDelete)
+	r.Route("/v1/calls", func(r chi.Router) {
+		s.callEventsRoutes(r)
+		r.Group(func(r chi.Router) {
+			r.Use(s.surface(s.callHistoryError), s.bearerAuth(s.callHistoryError))
+			s.routeErrors(r, s.callHistoryError)
+			r.Get("/{id}", s.callHistoryGet)
+			r.Patch("/{id}", s.callHistoryPatch)
+			r.Delete("/{id}", s.callHistoryDelete)
+		})
 	})
 }
 
 func (s *Server) callHistoryGet(w http.ResponseWriter, r *http.Request) {
-	s.serveCall(w, r, pathCallID, true, s.callHistoryError, func(c *domain.Call) any { return callHistoryOf(*c) })
+	s.serveCall(w, r, pathCallID, true, s.callHistoryError, func(c *domain.Call) (any, error) { return callHistoryOf(*c), nil })
 }
 
 func (s *Server) callHistoryPatch(w http.ResponseWriter, r *http.Request) {

@@ -31,6 +31,9 @@ var (
 	// ErrIdempotencyKeyReused: an Idempotency-Key already used with a
 	// different request. 422.
 	ErrIdempotencyKeyReused = errors.New("idempotency key reused with a different request")
+	// ErrMethodNotAllowed: the path has a route, but not for the request's
+	// method. 405, with an Allow header (routeErrors).
+	ErrMethodNotAllowed = errors.New("method not allowed")
 	// ErrUnsupportedMediaType: a body in a content type the route does not read. 415.
 	ErrUnsupportedMediaType = errors.New("unsupported media type")
 	// ErrReadModelsBehind: a read would not yet show the caller's own
@@ -84,7 +87,7 @@ type Problem struct {
 	// Status is the HTTP status.
 	Status int
 	// Code is "invalid", "malformed", "conflict", "not_found",
-	// "precondition_failed", "unauthorized", "too_large",
+	// "method_not_allowed", "precondition_failed", "unauthorized", "too_large",
 	// "idempotency_key_reused", "unsupported_media_type", "unavailable" or
 	// "internal".
 	Code string
@@ -107,6 +110,7 @@ var statusTable = []struct {
 	{isDomainCode(domain.ErrNotFound), http.StatusNotFound, "not_found"},
 	{isErr(ErrMalformed), http.StatusBadRequest, "malformed"},
 	{isErr(ErrUnauthorized), http.StatusUnauthorized, "unauthorized"},
+	{isErr(ErrMethodNotAllowed), http.StatusMethodNotAllowed, "method_not_allowed"},
 	{isErr(ErrPreconditionFailed), http.StatusPreconditionFailed, "precondition_failed"},
 	{isErr(ErrBodyTooLarge), http.StatusRequestEntityTooLarge, "too_large"},
 	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused"},
@@ -148,8 +152,12 @@ func ProblemOf(err error) (Problem, bool) {
 		}
 		return p, true
 	}
-	return Problem{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}, false
+	return problemInternal, false
 }
+
+// problemInternal is the Problem of every internal failure: a bug or an
+// error the status table does not know. It says nothing about the cause.
+var problemInternal = Problem{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 
 // ErrorRenderer writes a Problem in one surface's error style. Each surface
 // has one (moonbaseError, callHistoryError, and the VoiceCall and LaML
@@ -197,8 +205,8 @@ func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
 }
 
 // plainError renders a Problem as {"error": {"code", "message", "field"}}:
-// the style of routes that belong to no vendor surface (health, auth
-// failures before a surface is known).
+// the style of the ledger's own routes (health, the auditors' and billing
+// routes) and of paths that belong to no surface.
 func (s *Server) plainError(w http.ResponseWriter, r *http.Request, p Problem) {
 	type body struct {
 		Code    string `json:"code"`

@@ -12,11 +12,12 @@ import (
 // serveCall answers a surface's GET of one call the same way on every
 // surface: take the call id from the path, read the call (with ?revision
 // and ?as_of time travel, ReadCallAt), set the ETag to its revision and
-// render it in the surface's shape. Failures are answered in the surface's
-// error style. includeDeleted says whether the surface shows soft-deleted
-// calls (only call history does).
+// render it in the surface's shape (or a part of it: render may fail, as a
+// LaML recording the call does not have does). Failures are answered in the
+// surface's error style. includeDeleted says whether the surface shows
+// soft-deleted calls (only call history does).
 func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, callID func(*http.Request) (uuid.UUID, error),
-	includeDeleted bool, errs ErrorRenderer, render func(*domain.Call) any) {
+	includeDeleted bool, errs ErrorRenderer, render func(*domain.Call) (any, error)) {
 	id, err := callID(r)
 	if err != nil {
 		s.writeError(w, r, errs, err)
@@ -27,8 +28,13 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, callID func(*
 		s.writeError(w, r, errs, err)
 		return
 	}
+	body, err := render(&v.Call)
+	if err != nil {
+		s.writeError(w, r, errs, err)
+		return
+	}
 	w.Header().Set("ETag", ETag(v.Revision))
-	s.writeJSON(w, r, http.StatusOK, render(&v.Call))
+	s.writeJSON(w, r, http.StatusOK, body)
 }
 
 // pathCallID is the call id of the route's {id} parameter.

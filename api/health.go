@@ -18,7 +18,8 @@ const readyTimeout = 2 * time.Second
 // healthRoutes mounts GET /healthz (the process serves HTTP) and GET /readyz
 // (the store answers and the read models are running and caught up), for
 // load balancers and orchestrators. Neither needs a key.
-func (s *Server) healthRoutes(r chi.Router) {
+func (s *Server) healthRoutes(root chi.Router) {
+	r := root.With(s.surface(s.plainError))
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -40,6 +40,10 @@ import (
 //	                              ends completed, a queued or ringing one
 //	                              is canceled; canceled cancels a queued or
 //	                              ringing one only)
+//	GET  .../Calls/{Sid}/Recordings[.json], .../Recordings/{RecordingSid}[.json]
+//	GET  .../Calls/{Sid}/Notifications[.json]
+//	                              the subresources every call advertises in
+//	                              subresource_uris (lamlsubresources.go)
 //
 // Bodies are application/x-www-form-urlencoded (what Twilio clients send)
 // or a JSON object with the same parameter names (snake_case is accepted
@@ -59,8 +63,10 @@ import (
 //
 // Errors are Twilio's body: {"code", "message", "more_info", "status"}. The
 // HTTP status comes from the ledger's one status table (400 malformed, 422
-// invalid, 404, 409, 412, 413, 415); the code is Twilio's where one fits:
-// 20003 authenticate, 20404 not found, 21201/21213 To/From missing,
+// invalid, 404, 405, 409, 412, 413, 415); the code is Twilio's where one
+// fits: 20003 authenticate, 20004 method not allowed (a 405, with Allow),
+// 20404 not found (also any path under /api/laml or /2010-04-01 that no
+// route serves), 20413 body too large, 21201/21213 To/From missing,
 // 21211/21212 To/From invalid, 21205 Url, 21220 for an update the call's
 // state forbids (Twilio answers that one with 400; the ledger's table says
 // 409 for every state conflict), 20409 other conflicts, 20001 any other
@@ -83,16 +89,20 @@ const lamlTimeLayout = "Mon, 02 Jan 2006 15:04:05 -0700"
 // lamlMoreInfo is where a LaML error's code is explained, as Twilio links it.
 const lamlMoreInfo = "https://www.twilio.com/docs/errors/"
 
-// Paging limits of the Calls list, Twilio's: 50 by default, at most 1000.
+// Paging limits of the LaML lists: Twilio's page size, 50 by default and at
+// most 1000, and a page number bound so that Page×PageSize (a page's start)
+// cannot overflow.
 const (
 	lamlPageSizeDefault = 50
 	lamlPageSizeMax     = 1000
+	lamlPageMax         = 1<<31 - 1
 )
 
 // The Twilio error codes the LaML surface answers with.
 const (
 	lamlCodeInvalidParam  = 20001 // a parameter is malformed or not acceptable
 	lamlCodeAuthenticate  = 20003 // credentials do not open this AccountSid
+	lamlCodeMethod        = 20004 // the resource does not take the method
 	lamlCodeNotFound      = 20404 // no such call (or not the caller's)
 	lamlCodeConflict      = 20409 // a concurrent change, an existing call
 	lamlCodeInternal      = 20500 // internal failure
@@ -105,21 +115,39 @@ const (
 	lamlCodeNotInProgress = 21220 // the call's state forbids the update
 )
 
-// lamlRoutes mounts the SignalWire LaML (Twilio-compatible) Calls surface
-// (seed 003) under /api/laml/2010-04-01/Accounts/{AccountSid}/Calls and the
-// same path without the /api/laml prefix, behind HTTP Basic authentication.
+// lamlRoutes mounts the SignalWire LaML (Twilio-compatible) surface (seed
+// 003). Its routers own every path under /api/laml and under /2010-04-01
+// (Twilio's paths), so that an unknown path or method there is answered in
+// Twilio's error body too. The Calls resource and the subresources its
+// calls advertise are under .../Accounts/{AccountSid} (lamlAccountRoutes).
 func (s *Server) lamlRoutes(r chi.Router) {
-	for _, prefix := range []string{lamlPrefix, ""} {
-		r.Route(prefix+"/"+lamlAPIVersion+"/Accounts/{AccountSid}", func(r chi.Router) {
-			r.Use(s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.Idempotent(s.lamlError))
-			for _, calls := range []string{"/Calls", "/Calls.json"} {
-				r.Get(calls, s.listLAMLCalls)
-				r.Post(calls, s.createLAMLCall)
-			}
-			r.Get("/Calls/{Sid}", s.getLAMLCall)
-			r.Post("/Calls/{Sid}", s.updateLAMLCall)
-		})
+	version := func(r chi.Router) {
+		s.routeErrors(r, s.lamlError)
+		r.Route("/Accounts/{AccountSid}", s.lamlAccountRoutes)
 	}
+	r.Route(lamlPrefix, func(r chi.Router) {
+		s.routeErrors(r, s.lamlError)
+		r.Route("/"+lamlAPIVersion, version)
+	})
+	r.Route("/"+lamlAPIVersion, version)
+}
+
+// lamlAccountRoutes are the routes of one AccountSid, behind HTTP Basic
+// authentication and the check that the account is the caller's: the Calls
+// resource and the call subresources of lamlsubresources.go. An unknown path
+// or method is answered after those checks.
+func (s *Server) lamlAccountRoutes(r chi.Router) {
+	r.Use(s.surface(s.lamlError), s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.Idempotent(s.lamlError))
+	s.routeErrors(r, s.lamlError)
+	for _, suffix := range []string{"", ".json"} {
+		r.Get("/Calls"+suffix, s.listLAMLCalls)
+		r.Post("/Calls"+suffix, s.createLAMLCall)
+		r.Get("/Calls/{Sid}/Recordings"+suffix, s.listLAMLRecordings)
+		r.Get("/Calls/{Sid}/Notifications"+suffix, s.listLAMLNotifications)
+	}
+	r.Get("/Calls/{Sid}", s.getLAMLCall)
+	r.Post("/Calls/{Sid}", s.updateLAMLCall)
+	r.Get("/Calls/{Sid}/Recordings/{RecordingSid}", s.getLAMLRecording)
 }
 
 // lamlOwnAccount refuses a path whose AccountSid is not the caller's
@@ -189,7 +217,7 @@ func lamlNewProviderID(account, idempotencyKey string) string {
 
 // getLAMLCall handles GET .../Calls/{Sid}.
 func (s *Server) getLAMLCall(w http.ResponseWriter, r *http.Request) {
-	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) any { return renderLAMLCall(c, lamlRequestPrefix(r)) })
+	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) (any, error) { return renderLAMLCall(c, lamlRequestPrefix(r)), nil })
 }
 
 // updateLAMLCall handles POST .../Calls/{Sid}: the routing changes first,
@@ -434,21 +462,11 @@ func lamlFilterNames() []string {
 // midnight, StartTime<=D those that started on or before day D (before the
 // next midnight); with a full time, the bounds are that instant, inclusive.
 func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
-	out := lamlListQuery{PageSize: lamlPageSizeDefault, Filters: url.Values{}}
+	out := lamlListQuery{Filters: url.Values{}}
 	out.Query.Account = account
-	if v := q.Get("PageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > lamlPageSizeMax {
-			return out, Invalid("PageSize", "PageSize must be an integer from 1 to %d", lamlPageSizeMax)
-		}
-		out.PageSize = n
-	}
-	if v := q.Get("Page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return out, Invalid("Page", "Page must be a non-negative integer")
-		}
-		out.Page = n
+	var err error
+	if out.PageSize, out.Page, err = decodeLAMLPaging(q); err != nil {
+		return out, err
 	}
 	out.Query.Cursor = q.Get("PageToken")
 	if out.Page > 0 && out.Query.Cursor == "" {
@@ -491,6 +509,27 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 	return out, nil
 }
 
+// decodeLAMLPaging reads Twilio's paging parameters of a list: PageSize
+// (default 50, at most 1000) and Page (from 0, at most lamlPageMax).
+func decodeLAMLPaging(q url.Values) (size, page int, err error) {
+	size = lamlPageSizeDefault
+	if v := q.Get("PageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > lamlPageSizeMax {
+			return 0, 0, Invalid("PageSize", "PageSize must be an integer from 1 to %d", lamlPageSizeMax)
+		}
+		size = n
+	}
+	if v := q.Get("Page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > lamlPageMax {
+			return 0, 0, Invalid("Page", "Page must be an integer from 0 to %d", lamlPageMax)
+		}
+		page = n
+	}
+	return size, page, nil
+}
+
 // lamlTimeRange reads a StartTime value: a date is the day [midnight, next
 // midnight); a full RFC 3339 time is the instant [t, t+1ns).
 func lamlTimeRange(name, v string) (from, until time.Time, err error) {
@@ -505,17 +544,46 @@ func lamlTimeRange(name, v string) (from, until time.Time, err error) {
 	return t, t.Add(time.Nanosecond), nil
 }
 
-// lamlCallList is Twilio's page of a list: the calls and the paging fields.
+// lamlPaging is the paging part of a Twilio list page: its number and size,
+// the indexes of its first and last item, its URI and those of the first,
+// next and previous pages (null where there is none).
+type lamlPaging struct {
+	Page            int     `json:"page"`
+	PageSize        int     `json:"page_size"`
+	Start           int     `json:"start"`
+	End             int     `json:"end"`
+	URI             string  `json:"uri"`
+	FirstPageURI    string  `json:"first_page_uri"`
+	NextPageURI     *string `json:"next_page_uri"`
+	PreviousPageURI *string `json:"previous_page_uri"`
+}
+
+// newLAMLPaging returns the paging fields of page n (of size items, count
+// of them on it) of the list r asked for, with no next or previous page.
+func newLAMLPaging(r *http.Request, size, n, count int) lamlPaging {
+	start := n * size
+	return lamlPaging{Page: n, PageSize: size, Start: start, End: start + max(count-1, 0), URI: r.URL.RequestURI()}
+}
+
+// lamlPageURI is the URI of page n of the list at path: its filters, then
+// PageSize, Page and, for a page of a cursor list, PageToken.
+func lamlPageURI(path string, filters url.Values, size, n int, token string) string {
+	q := url.Values{}
+	for k, v := range filters {
+		q[k] = v
+	}
+	q.Set("PageSize", strconv.Itoa(size))
+	q.Set("Page", strconv.Itoa(n))
+	if token != "" {
+		q.Set("PageToken", token)
+	}
+	return path + "?" + q.Encode()
+}
+
+// lamlCallList is Twilio's page of the Calls list.
 type lamlCallList struct {
-	Calls           []lamlCall `json:"calls"`
-	Page            int        `json:"page"`
-	PageSize        int        `json:"page_size"`
-	Start           int        `json:"start"`
-	End             int        `json:"end"`
-	URI             string     `json:"uri"`
-	FirstPageURI    string     `json:"first_page_uri"`
-	NextPageURI     *string    `json:"next_page_uri"`
-	PreviousPageURI *string    `json:"previous_page_uri"`
+	Calls []lamlCall `json:"calls"`
+	lamlPaging
 }
 
 // listLAMLCalls handles GET .../Calls.
@@ -540,29 +608,12 @@ func (s *Server) listLAMLCalls(w http.ResponseWriter, r *http.Request) {
 func renderLAMLList(r *http.Request, lq lamlListQuery, page ListPage) lamlCallList {
 	prefix := lamlRequestPrefix(r)
 	path := r.URL.Path
-	out := lamlCallList{
-		Calls:    make([]lamlCall, 0, len(page.Calls)),
-		Page:     lq.Page,
-		PageSize: lq.PageSize,
-		Start:    lq.Page * lq.PageSize,
-		URI:      r.URL.RequestURI(),
-	}
+	out := lamlCallList{Calls: make([]lamlCall, 0, len(page.Calls))}
 	for i := range page.Calls {
 		out.Calls = append(out.Calls, renderLAMLCall(&page.Calls[i].Call, prefix))
 	}
-	out.End = out.Start + max(len(out.Calls)-1, 0)
-	pageURI := func(n int, token string) string {
-		q := url.Values{}
-		for k, v := range lq.Filters {
-			q[k] = v
-		}
-		q.Set("PageSize", strconv.Itoa(lq.PageSize))
-		q.Set("Page", strconv.Itoa(n))
-		if token != "" {
-			q.Set("PageToken", token)
-		}
-		return path + "?" + q.Encode()
-	}
+	out.lamlPaging = newLAMLPaging(r, lq.PageSize, lq.Page, len(out.Calls))
+	pageURI := func(n int, token string) string { return lamlPageURI(path, lq.Filters, lq.PageSize, n, token) }
 	out.FirstPageURI = pageURI(0, "")
 	if page.Next != "" {
 		next := pageURI(lq.Page+1, page.Next)
@@ -651,11 +702,17 @@ func lamlFormatPhone(addr string) string {
 	return "(" + digits[:3] + ") " + digits[3:6] + "-" + digits[6:]
 }
 
+// lamlCallPath is the path of call c under prefix, without ".json": the base
+// of its uri and of its subresources' URIs.
+func lamlCallPath(c *domain.Call, prefix string) string {
+	return prefix + "/" + lamlAPIVersion + "/Accounts/" + url.PathEscape(c.AccountID) + "/Calls/" + c.ID.String()
+}
+
 // renderLAMLCall builds the LaML view of c. prefix is the path prefix the
 // request used, so that uri and subresource_uris lead back the same way.
 func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
 	sid := c.ID.String()
-	base := prefix + "/" + lamlAPIVersion + "/Accounts/" + url.PathEscape(c.AccountID) + "/Calls/" + sid
+	base := lamlCallPath(c, prefix)
 	out := lamlCall{
 		SID:            sid,
 		AccountSID:     c.AccountID,
@@ -741,6 +798,8 @@ func lamlErrorCode(p Problem, field string) int {
 		return lamlCodeAuthenticate
 	case p.Status == http.StatusNotFound:
 		return lamlCodeNotFound
+	case p.Status == http.StatusMethodNotAllowed:
+		return lamlCodeMethod
 	case p.Status == http.StatusRequestEntityTooLarge:
 		return lamlCodeTooLarge
 	case p.Status >= 500:

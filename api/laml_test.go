@@ -496,8 +496,8 @@ func TestLAMLRenderQualityAndPrice(t *testing.T) {
 }
 
 func FuzzLAMLRequest(f *testing.F) {
-	// Goal: no body, content type or query makes the LaML routes panic or
-	// answer 5xx.
+	// Goal: no body, content type or query makes the LaML routes (the
+	// Calls list and a call's Recordings list among them) panic or answer 5xx.
 	ts := newTestServer(f)
 	sid := ts.createLAMLCall(f, "+14155550100", "+14155550101")
 	f.Add(formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml"), "application/x-www-form-urlencoded", uint8(0), "")
@@ -506,6 +506,7 @@ func FuzzLAMLRequest(f *testing.F) {
 	f.Add(`{"Status": 1, "Url": true, "x": null}`, "application/json; charset=utf-8", uint8(1), "")
 	f.Add("", "", uint8(2), "PageSize=2&Status=queued&StartTime%3E=2025-01-01&StartTime%3C=2025-01-01T00:00:00%2B02:00")
 	f.Add("", "", uint8(2), "Page=1&PageToken=abc")
+	f.Add("", "", uint8(3), "PageSize=1&Page=3")
 	f.Fuzz(func(t *testing.T, body, contentType string, route uint8, query string) {
 		contentType = strings.Map(func(r rune) rune {
 			if r < 0x20 || r > 0x7e {
@@ -523,11 +524,13 @@ func FuzzLAMLRequest(f *testing.F) {
 			_, _ = decodeLAMLList(q, acctA)
 		}
 		method, path := "POST", lamlCallsPath(lamlPrefix, acctA)
-		switch route % 3 {
+		switch route % 4 {
 		case 1:
 			path += "/" + sid
 		case 2:
 			method, path = "GET", path+".json?"+url.PathEscape(query)
+		case 3:
+			method, path = "GET", path+"/"+sid+"/Recordings.json?"+url.PathEscape(query)
 		}
 		var headers []string
 		if contentType != "" {

@@ -33,13 +33,17 @@ const (
 	moonbaseListLimitMax     = 100
 )
 
+// moonbaseRoutes mounts the Moonbase surface's router on /calls: every path
+// under it is Moonbase's, answered (an unknown path or method too) in
+// Moonbase's error style once the Bearer token is checked.
 func (s *Server) moonbaseRoutes(r chi.Router) {
-	r.Group(func(r chi.Router) {
-		r.Use(s.bearerAuth(s.moonbaseError), s.Idempotent(s.moonbaseError))
-		r.Post("/calls/upsert", s.moonbaseWrite(domain.UpsertCreateOrUpdate, http.StatusOK))
-		r.Post("/calls", s.moonbaseWrite(domain.UpsertCreate, http.StatusCreated))
-		r.Get("/calls/{id}", s.moonbaseGet)
-		r.Get("/calls", s.moonbaseList)
+	r.Route("/calls", func(r chi.Router) {
+		r.Use(s.surface(s.moonbaseError), s.bearerAuth(s.moonbaseError), s.Idempotent(s.moonbaseError))
+		s.routeErrors(r, s.moonbaseError)
+		r.Post("/upsert", s.moonbaseWrite(domain.UpsertCreateOrUpdate, http.StatusOK))
+		r.Post("/", s.moonbaseWrite(domain.UpsertCreate, http.StatusCreated))
+		r.Get("/{id}", s.moonbaseGet)
+		r.Get("/", s.moonbaseList)
 	})
 }
 
@@ -69,7 +73,7 @@ func (s *Server) moonbaseWrite(mode domain.UpsertMode, status int) http.HandlerF
 }
 
 func (s *Server) moonbaseGet(w http.ResponseWriter, r *http.Request) {
-	s.serveCall(w, r, pathCallID, false, s.moonbaseError, func(c *domain.Call) any { return moonbaseCallOf(*c) })
+	s.serveCall(w, r, pathCallID, false, s.moonbaseError, func(c *domain.Call) (any, error) { return moonbaseCallOf(*c), nil })
 }
 
 // moonbaseList is GET /calls: {"data": [...], "meta": {"cursor": {"next": ...}}},

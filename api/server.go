@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -146,23 +148,104 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // the caller, who closes them after the HTTP server has shut down.
 func (s *Server) Close() error { return s.idem.Close() }
 
-// routes builds the router. The VoiceCall and LaML surfaces are mounted by
-// their own files' voiceCallRoutes and lamlRoutes.
+// routes builds the router. Each surface has a router of its own under its
+// paths (moonbaseRoutes, callHistoryRoutes, and in their own files the
+// VoiceCall, LaML and auditors' routes) that starts with the surface's
+// middleware and answers unknown paths and methods (routeErrors), so that
+// everything that can go wrong with a request on a surface's paths is
+// answered in that surface's error style. Only paths that belong to no
+// surface get plainError.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.recoverer, s.requestID, s.limitBody)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, s.plainError, NotFound("no route %s %s", r.Method, r.URL.Path))
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		s.writeJSON(w, r, http.StatusMethodNotAllowed, map[string]any{"error": map[string]string{
-			"code": "method_not_allowed", "message": r.Method + " is not allowed on " + r.URL.Path}})
-	})
+	r.Use(s.requestID, s.recoverer(s.plainError), s.capBody, routeUnknownMethods)
+	s.routeErrors(r, s.plainError)
 	s.healthRoutes(r)
 	s.moonbaseRoutes(r)
 	s.callHistoryRoutes(r)
 	s.mountOtherSurfaces(r)
 	return r
+}
+
+// surface is the middleware a surface's routes start with, before its
+// authentication: the surface's error style for what goes wrong around its
+// handlers. A body that announces (Content-Length) more than bodyMax bytes
+// is refused with a 413 before a byte of it is read, and a handler's panic
+// is a 500, both in render's style.
+func (s *Server) surface(render ErrorRenderer) func(http.Handler) http.Handler {
+	recoverer := s.recoverer(render)
+	return func(next http.Handler) http.Handler {
+		return recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > s.bodyMax {
+				s.writeError(w, r, render, &FieldError{Err: ErrBodyTooLarge, Message: fmt.Sprintf("body larger than %d bytes", s.bodyMax)})
+				return
+			}
+			next.ServeHTTP(w, r)
+		}))
+	}
+}
+
+// routeErrors makes router answer in render's style a path it has no route
+// for (404) and a method its route for the path does not serve (405, with
+// the Allow header that net/http and chi send). Call it on every router
+// (chi would have a Route's router inherit them from its parent, but the
+// parent's 405 cannot list the methods of the routes below it). On an
+// inline router (Group) call it after Use: chi then runs the group's
+// middleware, authentication included, before these answers too, as a
+// Route's router always does.
+func (s *Server) routeErrors(router chi.Router, render ErrorRenderer) {
+	router.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, render, NotFound("no route %s %s", r.Method, r.URL.Path))
+	})
+	router.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		allowed := strings.Join(allowedMethods(router, r), ", ")
+		w.Header().Set("Allow", allowed)
+		s.writeError(w, r, render, &FieldError{Err: ErrMethodNotAllowed,
+			Message: fmt.Sprintf("%s is not allowed on %s (allowed: %s)", truncate(r.Method, 16), r.URL.Path, allowed)})
+	})
+}
+
+// routedMethods are the methods a route may serve, in the order an Allow
+// header lists them.
+var routedMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods returns the methods router serves on r's path. chi knows
+// them when it answers 405 but hands a custom handler none of them, so the
+// router that answers is asked once a method, for the path as it routes it
+// (below its mount point). Only that router can tell: to the routers above
+// it, the path of a mount point takes every method.
+func allowedMethods(router chi.Routes, r *http.Request) []string {
+	path := chi.RouteContext(r.Context()).RoutePath
+	if path == "" { // the root router routes the request's path, as chi does
+		path = r.URL.RawPath
+		if path == "" {
+			path = r.URL.Path
+		}
+	}
+	var allowed []string
+	for _, m := range routedMethods {
+		if router.Match(chi.NewRouteContext(), m, path) {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
+}
+
+// chiMethods are the methods chi routes; it answers any other with the root
+// router's 405 before routing, where no surface would see it.
+var chiMethods = []string{http.MethodConnect, http.MethodDelete, http.MethodGet, http.MethodHead,
+	http.MethodOptions, http.MethodPatch, http.MethodPost, http.MethodPut, http.MethodTrace}
+
+// routeUnknownMethods routes a request whose method chi does not know as a
+// TRACE, which no route serves, so that the router of the surface whose path
+// it is answers it: a 405 (or 404) in the surface's style. Handlers still
+// see the request's own method.
+func routeUnknownMethods(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !slices.Contains(chiMethods, r.Method) {
+			chi.RouteContext(r.Context()).RouteMethod = http.MethodTrace
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // requestIDPattern is what a client-supplied request id may look like; any
@@ -180,14 +263,12 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody caps every request body at bodyMax bytes; reading past it fails
-// with *http.MaxBytesError, which readBody turns into a 413.
-func (s *Server) limitBody(next http.Handler) http.Handler {
+// capBody caps every request body at bodyMax bytes; reading past it fails
+// with *http.MaxBytesError, which ReadBody turns into a 413 in the style of
+// the handler that reads. A body that announces its excess is refused
+// earlier, by the surface's middleware (surface).
+func (s *Server) capBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.bodyMax {
-			s.writeError(w, r, s.plainError, &FieldError{Err: ErrBodyTooLarge, Message: fmt.Sprintf("body larger than %d bytes", s.bodyMax)})
-			return
-		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, s.bodyMax)
 		}
@@ -196,24 +277,27 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 }
 
 // recoverer turns a panic in a handler (a bug) into a logged 500 that shows
-// the caller nothing but the request id. http.ErrAbortHandler is re-raised,
-// as net/http expects.
-func (s *Server) recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			v := recover()
-			if v == nil {
-				return
-			}
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			s.log.ErrorContext(r.Context(), "handler panic", slog.String("request_id", RequestID(r.Context())),
-				slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-			s.writeJSON(w, r, http.StatusInternalServerError, map[string]any{"error": map[string]string{
-				"code": "internal", "message": "internal error", "request_id": RequestID(r.Context())}})
-		}()
-		next.ServeHTTP(w, r)
-	})
+// the caller nothing but the request id (the X-Request-Id header), in
+// render's style. http.ErrAbortHandler is re-raised, as net/http expects.
+// The root router's recoverer answers in plainError; each surface's (see
+// surface) in its own.
+func (s *Server) recoverer(render ErrorRenderer) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				v := recover()
+				if v == nil {
+					return
+				}
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "handler panic", slog.String("request_id", RequestID(r.Context())),
+					slog.String("method", r.Method), slog.String("path", r.URL.Path),
+					slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+				render(w, r, problemInternal)
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
 }

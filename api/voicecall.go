@@ -67,10 +67,12 @@ const voiceCallProvider = "vonage"
 const voiceCallCurrency = "USD"
 
 // voiceCallRoutes mounts the VoiceCall surface (seed 002) under
-// /v1/voice-calls, behind Bearer authentication.
+// /v1/voice-calls, behind Bearer authentication; an unknown path or method
+// under it is answered in the surface's error style too.
 func (s *Server) voiceCallRoutes(r chi.Router) {
 	r.Route("/v1/voice-calls", func(r chi.Router) {
-		r.Use(s.BearerAuth(s.voiceCallError), s.Idempotent(s.voiceCallError))
+		r.Use(s.surface(s.voiceCallError), s.BearerAuth(s.voiceCallError), s.Idempotent(s.voiceCallError))
+		s.routeErrors(r, s.voiceCallError)
 		r.Post("/", s.createVoiceCall)
 		r.Get("/{id}", s.getVoiceCall)
 		r.Put("/{id}", s.updateVoiceCall)
@@ -233,7 +235,7 @@ func (s *Server) createVoiceCall(w http.ResponseWriter, r *http.Request) {
 
 // getVoiceCall handles GET /v1/voice-calls/{id}.
 func (s *Server) getVoiceCall(w http.ResponseWriter, r *http.Request) {
-	s.serveCall(w, r, pathCallID, false, s.voiceCallError, func(c *domain.Call) any { return renderVoiceCall(c) })
+	s.serveCall(w, r, pathCallID, false, s.voiceCallError, func(c *domain.Call) (any, error) { return renderVoiceCall(c), nil })
 }
 
 // updateVoiceCall handles PUT /v1/voice-calls/{id}. The domain refuses

@@ -1,0 +1,166 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// recordedCallBody is a Moonbase upsert of provider id pid carrying n
+// recordings, the first without a provider id (known by its URL).
+func recordedCallBody(pid string, n int) string {
+	recs := ""
+	for i := range n {
+		providerID := fmt.Sprintf("REC%d", i)
+		if i == 0 {
+			providerID = ""
+		}
+		if i > 0 {
+			recs += ","
+		}
+		recs += fmt.Sprintf(`{"content_type":"audio/mpeg","provider_id":%q,"url":"https://media.example.com/%s/%d.mp3"}`, providerID, pid, i)
+	}
+	return fmt.Sprintf(`{"direction":"incoming","participants":[{"phone":"+14155550001","role":"caller"},{"phone":"+14155550002","role":"callee"}],
+"provider":"openphone","provider_id":%q,"provider_status":"completed","start_at":"2025-03-01T10:00:00Z","recordings":[%s]}`, pid, recs)
+}
+
+// lamlPagingFields are the paging fields of every Twilio list page.
+var lamlPagingFields = []string{"page", "page_size", "start", "end", "uri", "first_page_uri", "next_page_uri", "previous_page_uri"}
+
+func TestLAMLCallSubresources(t *testing.T) {
+	// Goal: every link a LaML call advertises in subresource_uris answers,
+	// under both prefixes: Recordings is Twilio's list page of the call's
+	// recordings (from Moonbase), each fetchable at its uri, and
+	// Notifications an empty list page.
+	ts := newTestServer(t)
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBody("recorded-1", 3))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["id"].(string)
+	for _, prefix := range lamlPrefixes {
+		t.Run("prefix="+prefix, func(t *testing.T) {
+			call := ts.lamlDo(t, "GET", lamlCallsPath(prefix, acctA)+"/"+id+".json", acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, call.Status, "body: %s", call.Body)
+			etag := call.Header.Get("ETag")
+			links, ok := call.JSON(t)["subresource_uris"].(map[string]any)
+			require.True(t, ok)
+			require.NotEmpty(t, links)
+			for name, link := range links {
+				res := ts.lamlDo(t, "GET", link.(string), acctA, tokenA, "")
+				require.Equal(t, http.StatusOK, res.Status, "%s %s: %s", name, link, res.Body)
+				assert.Equal(t, etag, res.Header.Get("ETag"), name)
+				page := res.JSON(t)
+				for _, f := range append([]string{name}, lamlPagingFields...) {
+					assert.Contains(t, page, f, name)
+				}
+				assert.Equal(t, link, page["uri"])
+				assert.Equal(t, link.(string)+"?Page=0&PageSize=50", page["first_page_uri"])
+				assert.Nil(t, page["next_page_uri"])
+				assert.Nil(t, page["previous_page_uri"])
+			}
+
+			recordings := links["recordings"].(string)
+			list := ts.lamlDo(t, "GET", recordings, acctA, tokenA, "").JSON(t)
+			items := list["recordings"].([]any)
+			require.Len(t, items, 3)
+			assert.Equal(t, float64(2), list["end"])
+			sids := map[string]bool{}
+			for i, item := range items {
+				rec := item.(map[string]any)
+				assert.Equal(t, fmt.Sprintf("https://media.example.com/recorded-1/%d.mp3", i), rec["media_url"])
+				assert.Equal(t, id, rec["call_sid"])
+				assert.Equal(t, acctA, rec["account_sid"])
+				assert.Equal(t, "2010-04-01", rec["api_version"])
+				assert.Equal(t, "completed", rec["status"])
+				assert.Equal(t, map[string]any{}, rec["subresource_uris"], "no link to what the ledger does not serve")
+				for _, f := range []string{"date_created", "start_time", "duration", "price", "conference_sid"} {
+					assert.Contains(t, rec, f)
+					assert.Nil(t, rec[f], f)
+				}
+				sid := rec["sid"].(string)
+				sids[sid] = true
+				uri := rec["uri"].(string)
+				assert.Equal(t, lamlCallsPath(prefix, acctA)+"/"+id+"/Recordings/"+sid+".json", uri)
+				one := ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
+				require.Equal(t, http.StatusOK, one.Status, "body: %s", one.Body)
+				assert.Equal(t, rec, one.JSON(t))
+			}
+			assert.Len(t, sids, 3, "every recording has its own sid")
+
+			// Paging: one recording a page, followed by next_page_uri.
+			next := recordings + "?PageSize=1"
+			for i := range 3 {
+				res := ts.lamlDo(t, "GET", next, acctA, tokenA, "")
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				page := res.JSON(t)
+				assert.Equal(t, items[i], page["recordings"].([]any)[0])
+				assert.Equal(t, float64(i), page["start"])
+				assert.Equal(t, float64(i), page["page"])
+				if i == 0 {
+					assert.Nil(t, page["previous_page_uri"])
+				} else {
+					assert.Equal(t, fmt.Sprintf("%s?Page=%d&PageSize=1", recordings, i-1), page["previous_page_uri"])
+				}
+				if i == 2 {
+					assert.Nil(t, page["next_page_uri"])
+					break
+				}
+				next = page["next_page_uri"].(string)
+			}
+			past := ts.lamlDo(t, "GET", recordings+"?PageSize=2&Page=7", acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, past.Status)
+			assert.Empty(t, past.JSON(t)["recordings"])
+			assertLAMLError(t, ts.lamlDo(t, "GET", recordings+"?PageSize=0", acctA, tokenA, ""), 422, 20001)
+			assertLAMLError(t, ts.lamlDo(t, "GET", lamlCallsPath(prefix, acctA)+"/"+id+"/Recordings/RE0.json", acctA, tokenA, ""), 404, 20404)
+		})
+	}
+}
+
+func TestLAMLCallSubresourcesRefuse(t *testing.T) {
+	// Goal: the subresources of a call answer only its own account, with
+	// credentials, and not once it is deleted, each in Twilio's error body:
+	// 401 (20003) without credentials or for another AccountSid, 404
+	// (20404) for another account's call, an unknown call or a deleted one.
+	ts := newTestServer(t)
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBody("refused-1", 1))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["id"].(string)
+	rec := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+id+"/Recordings.json", acctA, tokenA, "").JSON(t)
+	recURI := rec["recordings"].([]any)[0].(map[string]any)["uri"].(string)
+	const unknown = "5d0f1f43-8a8f-4e4a-9c55-2f2b0d3c7a11"
+
+	for _, prefix := range lamlPrefixes {
+		pathA, pathB := lamlCallsPath(prefix, acctA), lamlCallsPath(prefix, acctB)
+		for _, sub := range []string{"/Recordings.json", "/Notifications.json", "/Recordings", "/Notifications"} {
+			for _, tc := range []struct {
+				name           string
+				path           string
+				user, password string
+				status, code   int
+			}{
+				{"no credentials", pathA + "/" + id + sub, "", "", 401, 20003},
+				{"wrong token", pathA + "/" + id + sub, acctA, tokenB, 401, 20003},
+				{"another AccountSid", pathA + "/" + id + sub, acctB, tokenB, 401, 20003},
+				{"another account's call", pathB + "/" + id + sub, acctB, tokenB, 404, 20404},
+				{"unknown call", pathA + "/" + unknown + sub, acctA, tokenA, 404, 20404},
+				{"not a call id", pathA + "/nope" + sub, acctA, tokenA, 404, 20404},
+			} {
+				t.Run(prefix+sub+"/"+tc.name, func(t *testing.T) {
+					assertLAMLError(t, ts.lamlDo(t, "GET", tc.path, tc.user, tc.password, ""), tc.status, tc.code)
+				})
+			}
+		}
+	}
+	assertLAMLError(t, ts.lamlDo(t, "GET", lamlCallsPath("", acctB)+"/"+id+"/Recordings/x.json", acctB, tokenB, ""), 404, 20404)
+
+	require.Equal(t, http.StatusOK, ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "").Status)
+	for _, path := range []string{
+		lamlCallsPath("", acctA) + "/" + id + "/Recordings.json",
+		lamlCallsPath(lamlPrefix, acctA) + "/" + id + "/Notifications.json",
+		recURI,
+	} {
+		assertLAMLError(t, ts.lamlDo(t, "GET", path, acctA, tokenA, ""), 404, 20404)
+	}
+}

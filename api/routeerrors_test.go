@@ -1,0 +1,262 @@
+package api
+
+import (
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// errorStyle is the error body of one surface.
+type errorStyle string
+
+const (
+	styleMoonbase    errorStyle = "moonbase"     // {"errors": [{"status", "title", "code", "detail", "source"}]}
+	styleCallHistory errorStyle = "call history" // {"statusCode", "error", "code", "message", "field"}
+	styleVoiceCall   errorStyle = "voicecall"    // the same keys as call history
+	styleLaML        errorStyle = "laml"         // Twilio's {"code", "message", "more_info", "status"}
+	stylePlain       errorStyle = "plain"        // {"error": {"code", "message", "field"}}
+)
+
+// assertErrorStyle checks that res is an error of the given status whose
+// body is in style, and nothing else: its keys are the style's own. For
+// LaML, lamlCode is the Twilio code the body must carry.
+func assertErrorStyle(t testing.TB, res response, style errorStyle, status, lamlCode int) {
+	t.Helper()
+	require.Equal(t, status, res.Status, "body: %s", res.Body)
+	assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
+	assert.NotEmpty(t, res.Header.Get("X-Request-Id"))
+	body := res.JSON(t)
+	keys := slices.Sorted(maps.Keys(body))
+	switch style {
+	case styleMoonbase:
+		require.Equal(t, []string{"errors"}, keys, "body: %s", res.Body)
+		errs, ok := body["errors"].([]any)
+		require.True(t, ok && len(errs) == 1, "body: %s", res.Body)
+		e := errs[0].(map[string]any)
+		assert.Equal(t, strconv.Itoa(status), e["status"])
+		assert.Equal(t, http.StatusText(status), e["title"])
+		assert.NotEmpty(t, e["detail"])
+	case styleCallHistory, styleVoiceCall:
+		assert.Subset(t, []string{"code", "error", "field", "message", "statusCode"}, keys, "body: %s", res.Body)
+		assert.Equal(t, float64(status), body["statusCode"])
+		assert.Equal(t, http.StatusText(status), body["error"])
+		assert.NotEmpty(t, body["message"])
+	case styleLaML:
+		require.Equal(t, []string{"code", "message", "more_info", "status"}, keys, "body: %s", res.Body)
+		assertLAMLError(t, res, status, lamlCode)
+	case stylePlain:
+		require.Equal(t, []string{"error"}, keys, "body: %s", res.Body)
+		e, ok := body["error"].(map[string]any)
+		require.True(t, ok, "body: %s", res.Body)
+		assert.NotEmpty(t, e["code"])
+		assert.NotEmpty(t, e["message"])
+	default:
+		t.Fatalf("unknown style %q", style)
+	}
+}
+
+// routeErrorCase is one request that the router, not a handler's decision
+// about a call, refuses.
+type routeErrorCase struct {
+	name   string
+	method string
+	path   string
+	// auth is "bearer" (tokenA), "basic" (acctA:tokenA) or "" (none).
+	auth string
+	// bodyBytes is the size of the body sent (a form); chunked sends it
+	// without a Content-Length.
+	bodyBytes int
+	chunked   bool
+
+	style    errorStyle
+	status   int
+	lamlCode int
+	// allow is the Allow header a 405 must carry.
+	allow string
+}
+
+// send sends c's request to ts.
+func (c routeErrorCase) send(t *testing.T, ts *testServer) response {
+	t.Helper()
+	var body io.Reader
+	if c.bodyBytes > 0 {
+		b := strings.NewReader("x=" + strings.Repeat("a", c.bodyBytes-2))
+		body = b
+		if c.chunked {
+			body = io.MultiReader(b) // a reader http.NewRequest cannot measure
+		}
+	}
+	req, err := http.NewRequest(c.method, ts.URL+c.path, body)
+	require.NoError(t, err)
+	if c.bodyBytes > 0 {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		require.Equal(t, c.chunked, req.ContentLength == 0)
+	}
+	switch c.auth {
+	case "bearer":
+		req.Header.Set("Authorization", "Bearer "+tokenA)
+	case "basic":
+		req.SetBasicAuth(acctA, tokenA)
+	}
+	return ts.send(t, req)
+}
+
+// check sends c's request and asserts its answer.
+func (c routeErrorCase) check(t *testing.T, ts *testServer) {
+	t.Helper()
+	res := c.send(t, ts)
+	assertErrorStyle(t, res, c.style, c.status, c.lamlCode)
+	if c.status == http.StatusMethodNotAllowed {
+		assert.Equal(t, c.allow, res.Header.Get("Allow"))
+	}
+	if c.status == http.StatusUnauthorized {
+		assert.NotEmpty(t, res.Header.Get("WWW-Authenticate"))
+	}
+}
+
+func TestOversizedBodyInSurfaceStyle(t *testing.T) {
+	// Goal: a body over the cap is a 413 in the style of the surface whose
+	// route it was sent to, whether it announces its length (refused before
+	// it is read) or is sent chunked (refused when the read passes the
+	// cap), and nothing is written.
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "oversized-1")
+	n := len(ts.events(t))
+	big := DefaultBodyBytesMax + 1
+	var cases []routeErrorCase
+	for _, chunked := range []bool{false, true} {
+		mode := "content-length"
+		if chunked {
+			mode = "chunked"
+		}
+		add := func(name, method, path, auth string, style errorStyle, lamlCode int) {
+			cases = append(cases, routeErrorCase{name: mode + "/" + name, method: method, path: path, auth: auth,
+				bodyBytes: big, chunked: chunked, style: style, status: http.StatusRequestEntityTooLarge, lamlCode: lamlCode})
+		}
+		add("moonbase upsert", "POST", "/calls/upsert", "bearer", styleMoonbase, 0)
+		add("moonbase create", "POST", "/calls", "bearer", styleMoonbase, 0)
+		add("call history patch", "PATCH", "/v1/calls/"+id, "bearer", styleCallHistory, 0)
+		add("voicecall create", "POST", "/v1/voice-calls", "bearer", styleVoiceCall, 0)
+		add("voicecall update", "PUT", "/v1/voice-calls/"+id, "bearer", styleVoiceCall, 0)
+		for _, prefix := range lamlPrefixes {
+			add("laml create "+prefix, "POST", lamlCallsPath(prefix, acctA)+".json", "basic", styleLaML, 20413)
+			add("laml update "+prefix, "POST", lamlCallsPath(prefix, acctA)+"/"+id+".json", "basic", styleLaML, 20413)
+		}
+		if !chunked { // routes that never read a body refuse only what it announces
+			add("audit events", "GET", "/v1/calls/"+id+"/events", "bearer", stylePlain, 0)
+			add("billing", "GET", "/v1/billing/summary", "bearer", stylePlain, 0)
+			add("health", "GET", "/healthz", "", stylePlain, 0)
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.check(t, ts) })
+	}
+	assert.Len(t, ts.events(t), n)
+}
+
+func TestMethodNotAllowedInSurfaceStyle(t *testing.T) {
+	// Goal: a method a route does not take is a 405 in its surface's style,
+	// with the Allow header listing the methods it takes; a method unknown
+	// to the router too. Nothing is written.
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "method-1")
+	n := len(ts.events(t))
+	cases := []routeErrorCase{
+		{name: "moonbase call", method: "DELETE", path: "/calls/" + id, auth: "bearer", style: styleMoonbase, allow: "GET"},
+		{name: "moonbase calls", method: "PUT", path: "/calls", auth: "bearer", style: styleMoonbase, allow: "GET, POST"},
+		{name: "moonbase unknown method", method: "PURGE", path: "/calls/" + id, auth: "bearer", style: styleMoonbase, allow: "GET"},
+		{name: "call history", method: "PUT", path: "/v1/calls/" + id, auth: "bearer", style: styleCallHistory, allow: "GET, PATCH, DELETE"},
+		{name: "call history post", method: "POST", path: "/v1/calls/" + id, auth: "bearer", style: styleCallHistory, allow: "GET, PATCH, DELETE"},
+		{name: "voicecall call", method: "DELETE", path: "/v1/voice-calls/" + id, auth: "bearer", style: styleVoiceCall, allow: "GET, PUT"},
+		{name: "voicecall calls", method: "GET", path: "/v1/voice-calls", auth: "bearer", style: styleVoiceCall, allow: "POST"},
+		{name: "audit events", method: "DELETE", path: "/v1/calls/" + id + "/events", auth: "bearer", style: stylePlain, allow: "GET"},
+		{name: "billing", method: "POST", path: "/v1/billing/summary", auth: "bearer", style: stylePlain, allow: "GET"},
+		{name: "health", method: "POST", path: "/healthz", style: stylePlain, allow: "GET"},
+	}
+	for _, prefix := range lamlPrefixes {
+		calls := lamlCallsPath(prefix, acctA)
+		cases = append(cases,
+			routeErrorCase{name: "laml call " + prefix, method: "DELETE", path: calls + "/" + id + ".json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, POST"},
+			routeErrorCase{name: "laml calls " + prefix, method: "PUT", path: calls + ".json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, POST"},
+			routeErrorCase{name: "laml recordings " + prefix, method: "POST", path: calls + "/" + id + "/Recordings.json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET"},
+			routeErrorCase{name: "laml unknown method " + prefix, method: "PURGE", path: calls, auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, POST"},
+		)
+	}
+	for _, c := range cases {
+		c.status = http.StatusMethodNotAllowed
+		t.Run(c.name, func(t *testing.T) { c.check(t, ts) })
+	}
+	assert.Len(t, ts.events(t), n)
+}
+
+func TestUnknownPathInSurfaceStyle(t *testing.T) {
+	// Goal: a path under a surface's prefix that no route serves is a 404 in
+	// the surface's style; only paths of no surface get the plain style.
+	// Under a surface that authenticates first, a request without
+	// credentials is a 401 in its style, never a hint of what exists.
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "unknown-path-1")
+	cases := []routeErrorCase{
+		{name: "moonbase", method: "GET", path: "/calls/" + id + "/nope", auth: "bearer", style: styleMoonbase, status: 404},
+		{name: "moonbase without token", method: "GET", path: "/calls/" + id + "/nope", style: styleMoonbase, status: 401},
+		{name: "moonbase method without token", method: "DELETE", path: "/calls/" + id, style: styleMoonbase, status: 401},
+		{name: "call history list", method: "GET", path: "/v1/calls", auth: "bearer", style: styleCallHistory, status: 404},
+		{name: "call history", method: "GET", path: "/v1/calls/" + id + "/nope", auth: "bearer", style: styleCallHistory, status: 404},
+		{name: "call history without token", method: "GET", path: "/v1/calls/" + id + "/nope", style: styleCallHistory, status: 401},
+		{name: "voicecall", method: "GET", path: "/v1/voice-calls/" + id + "/nope", auth: "bearer", style: styleVoiceCall, status: 404},
+		{name: "voicecall without token", method: "GET", path: "/v1/voice-calls/" + id + "/nope", style: styleVoiceCall, status: 401},
+		{name: "audit events", method: "GET", path: "/v1/calls/" + id + "/events/nope", auth: "bearer", style: stylePlain, status: 404},
+		{name: "no surface", method: "GET", path: "/nope", auth: "bearer", style: stylePlain, status: 404},
+		{name: "no surface v1", method: "GET", path: "/v1/nope", auth: "bearer", style: stylePlain, status: 404},
+		{name: "laml outside the accounts", method: "GET", path: "/api/laml/nope", style: styleLaML, status: 404, lamlCode: 20404},
+		{name: "laml version", method: "GET", path: "/api/laml/2010-04-01/Nope.json", style: styleLaML, status: 404, lamlCode: 20404},
+		{name: "twilio version", method: "GET", path: "/2010-04-01/Nope.json", style: styleLaML, status: 404, lamlCode: 20404},
+	}
+	for _, prefix := range lamlPrefixes {
+		call := lamlCallsPath(prefix, acctA) + "/" + id
+		cases = append(cases,
+			routeErrorCase{name: "laml call subresource " + prefix, method: "GET", path: call + "/Feedback.json", auth: "basic", style: styleLaML, status: 404, lamlCode: 20404},
+			routeErrorCase{name: "laml notification " + prefix, method: "GET", path: call + "/Notifications/NO1.json", auth: "basic", style: styleLaML, status: 404, lamlCode: 20404},
+			routeErrorCase{name: "laml without credentials " + prefix, method: "GET", path: call + "/Feedback.json", style: styleLaML, status: 401, lamlCode: 20003},
+		)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.check(t, ts) })
+	}
+}
+
+func TestPanicInSurfaceStyle(t *testing.T) {
+	// Goal: a handler's panic behind a surface's middleware is a 500 in that
+	// surface's style that shows nothing of the panic, with the request id.
+	ts := newTestServer(t)
+	s := ts.api
+	for _, tc := range []struct {
+		style  errorStyle
+		render ErrorRenderer
+	}{
+		{styleMoonbase, s.moonbaseError},
+		{styleCallHistory, s.callHistoryError},
+		{styleVoiceCall, s.voiceCallError},
+		{styleLaML, s.lamlError},
+		{stylePlain, s.plainError},
+	} {
+		t.Run(string(tc.style), func(t *testing.T) {
+			h := s.requestID(s.surface(tc.render)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+				panic("secret detail")
+			})))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/calls/x", nil))
+			res := response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+			assertErrorStyle(t, res, tc.style, http.StatusInternalServerError, 20500)
+			assert.NotContains(t, string(res.Body), "secret")
+		})
+	}
+}
