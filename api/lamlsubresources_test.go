@@ -112,7 +112,7 @@ func TestLAMLCallSubresources(t *testing.T) {
 			past := ts.lamlDo(t, "GET", recordings+"?PageSize=2&Page=7", acctA, tokenA, "")
 			require.Equal(t, http.StatusOK, past.Status)
 			assert.Empty(t, past.JSON(t)["recordings"])
-			assertLAMLError(t, ts.lamlDo(t, "GET", recordings+"?PageSize=0", acctA, tokenA, ""), 422, 20001)
+			assertLAMLError(t, ts.lamlDo(t, "GET", recordings+"?PageSize=0", acctA, tokenA, ""), 400, 20001)
 			assertLAMLError(t, ts.lamlDo(t, "GET", lamlCallsPath(prefix, acctA)+"/"+id+"/Recordings/RE0.json", acctA, tokenA, ""), 404, 20404)
 		})
 	}
