@@ -308,11 +308,11 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 			sc.idempotencyKey, sc.fingerprint = key, fp
 			cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(cw, r)
-			if cw.status >= 500 || sc.keyReused {
+			if cw.status >= 500 || sc.unrecorded {
 				// Not a result: a retry should run again. Nor is a 422
 				// for a key whose events belong to another request (found
 				// in the log): recording it would answer that request's
-				// own retry with the 422.
+				// own retry with the 422. Nor a route's 404 or 405.
 				return
 			}
 			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status, Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano()}
@@ -343,12 +343,18 @@ func errKeyReused() error {
 
 // keyReusedIn is errKeyReused for a request that found, in the log, that
 // its key's events belong to another request: it also tells Idempotent not
-// to record the 422 under that key (see requestScope.keyReused).
+// to record the 422 under that key (see requestScope.unrecorded).
 func keyReusedIn(ctx context.Context) error {
-	if sc := scopeFrom(ctx); sc != nil {
-		sc.keyReused = true
-	}
+	markUnrecorded(ctx)
 	return errKeyReused()
+}
+
+// markUnrecorded tells Idempotent that the answer to the request of ctx is
+// not its result, and must not be recorded under its key.
+func markUnrecorded(ctx context.Context) {
+	if sc := scopeFrom(ctx); sc != nil {
+		sc.unrecorded = true
+	}
 }
 
 // fingerprint identifies a keyed request's content: the SHA-256 of its

@@ -229,6 +229,16 @@ func TestIdempotencyKey(t *testing.T) {
 	assert.Contains(t, string(other.Body), IdempotencyKeyHeader)
 	assert.Len(t, ts.events(t), n)
 
+	// A request no route takes (a wrong path, a wrong method) does not
+	// spend its key: the retry at the right route runs.
+	for _, wrong := range []struct{ method, path string }{{"POST", "/calls/upsert/oops"}, {"PUT", "/calls/upsert"}, {"POST", "/v1/voice-calls/x/y"}} {
+		miss := ts.do(t, wrong.method, wrong.path, tokenA, moonbaseBody("idem-route", "ringing"), IdempotencyKeyHeader, "k-route")
+		require.Contains(t, []int{http.StatusNotFound, http.StatusMethodNotAllowed}, miss.Status, string(miss.Body))
+	}
+	right := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("idem-route", "ringing"), IdempotencyKeyHeader, "k-route")
+	assert.Equal(t, http.StatusOK, right.Status, string(right.Body))
+	n = len(ts.events(t))
+
 	// Account B may use the same key for its own request.
 	b := ts.do(t, "POST", "/calls", tokenB, moonbaseBody("idem", "ringing"), IdempotencyKeyHeader, "k1")
 	assert.Equal(t, http.StatusCreated, b.Status)

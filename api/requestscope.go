@@ -22,10 +22,13 @@ type requestScope struct {
 	// fingerprint identifies the keyed request's content (see fingerprint),
 	// with idempotencyKey: execute records it in the events' metadata.
 	fingerprint []byte
-	// keyReused is set (keyReusedIn) when the log shows that the key
-	// belongs to another request: the key's record, if any, is that
-	// request's to write, so this 422 is not recorded under it.
-	keyReused bool
+	// unrecorded is set when the answer is not this request's result, so
+	// that Idempotent does not record it under the request's key: when the
+	// log shows that the key belongs to another request (keyReusedIn: the
+	// key's record, if any, is that request's to write), and when no route
+	// takes the request (routeErrors: a retry at the right path or with the
+	// right method would find the key spent on a 404 or 405).
+	unrecorded bool
 	// body is the request body ReadBody read, when bodyRead: it returns
 	// it again, since r.Body is then spent.
 	body     []byte

@@ -193,10 +193,14 @@ func (s *Server) surface(render ErrorRenderer) func(http.Handler) http.Handler {
 // middleware, authentication included, before these answers too, as a
 // Route's router always does.
 func (s *Server) routeErrors(router chi.Router, render ErrorRenderer) {
+	// chi runs the router's middleware, Idempotent included, around these
+	// handlers too: their answers are no request's result (markUnrecorded).
 	router.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, render, NotFound("no route %s %s", r.Method, r.URL.Path))
+		markUnrecorded(r.Context())
+		s.writeError(w, r, render, NotFound("no route %s %s", truncate(r.Method, 16), r.URL.Path))
 	})
 	router.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		markUnrecorded(r.Context())
 		allowed := strings.Join(allowedMethods(router, r), ", ")
 		w.Header().Set("Allow", allowed)
 		s.writeError(w, r, render, &FieldError{Err: ErrMethodNotAllowed,
