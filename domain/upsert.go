@@ -71,6 +71,9 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	if err := checkUpsertOrder(s.Call, c); err != nil {
 		return nil, State{}, err
 	}
+	if err := checkMetadataNumbers(s.Call, c.ProviderMetadata); err != nil {
+		return nil, State{}, err
+	}
 
 	p := &plan{s: s}
 	p.core(c, exists)

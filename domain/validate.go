@@ -223,13 +223,25 @@ func checkMetadata(m json.RawMessage) *Error {
 	if len(t) == 0 || t[0] != '{' || !jsonscan.Valid(t) && !json.Valid(t) {
 		return invalid("provider_metadata", "must be a JSON object")
 	}
-	if n, ok := numberBeyondFloat64(t); ok {
-		if len(n) > 40 {
-			n = n[:40] + "…"
-		}
-		return invalid("provider_metadata", "the number %s is beyond a 64-bit float: clients that decode JSON numbers as doubles (Go, JavaScript) could not read the call back; send it as a string", n)
-	}
 	return nil
+}
+
+// checkMetadataNumbers refuses provider metadata m (checked by
+// checkMetadata) holding a number no float64 holds, unless the call has it
+// already: metadata stored before the check existed is resent as it is by
+// clients that send whole bodies, and must not make their every write fail.
+func checkMetadataNumbers(call Call, m json.RawMessage) *Error {
+	if m == nil {
+		return nil
+	}
+	n, ok := numberBeyondFloat64(m)
+	if !ok || sameJSON(m, call.ProviderMetadata) {
+		return nil
+	}
+	if len(n) > 40 {
+		n = n[:40] + "…"
+	}
+	return invalid("provider_metadata", "the number %s is beyond a 64-bit float: clients that decode JSON numbers as doubles (Go, JavaScript) could not read the call back; send it as a string", n)
 }
 
 // numberBeyondFloat64 returns the first number of the valid JSON b whose

@@ -114,6 +114,8 @@ func TestProviderMetadataNumbersBeyondFloat64(t *testing.T) {
 		{"inside a string", `{"s":"1e400"}`, true},
 		{"after an escaped quote in a string", `{"k\"1e400":2}`, true},
 		{"as a key", `{"1e400":2}`, true},
+		{"after a key ending in an escaped backslash", `{"k\\":1e400}`, false},
+		{"a key of two escaped backslashes", `{"k\\\\":1}`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := seed000()
@@ -130,6 +132,29 @@ func TestProviderMetadataNumbersBeyondFloat64(t *testing.T) {
 			assert.Contains(t, de.Message, "64-bit float")
 		})
 	}
+}
+
+// TestStoredMetadataBeyondFloat64IsResendable: metadata stored before the
+// float64 bound existed may hold such a number; a client resending it as
+// it is (whole bodies, as Moonbase clients send) is not refused, a change
+// to another such number is.
+func TestStoredMetadataBeyondFloat64IsResendable(t *testing.T) {
+	_, s, err := domain.DecideFold(domain.State{}, seed000(), now)
+	require.NoError(t, err)
+	s = domain.Evolve(s, domain.Envelope{Event: domain.CallProviderMetadataChanged{ProviderMetadata: json.RawMessage(`{"f":1e400}`)}})
+
+	resend := seed000()
+	resend.ProviderMetadata = json.RawMessage(`{"f":1e400}`)
+	events, err := domain.Decide(s, resend)
+	require.NoError(t, err)
+	assert.Empty(t, events, "the same metadata again changes nothing")
+
+	change := seed000()
+	change.ProviderMetadata = json.RawMessage(`{"f":2e400}`)
+	_, err = domain.Decide(s, change)
+	var de *domain.Error
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "provider_metadata", de.Field)
 }
 
 // TestProviderMetadataValidation checks that provider metadata is accepted
