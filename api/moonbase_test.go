@@ -312,6 +312,7 @@ func TestMoonbaseBadInputs(t *testing.T) {
 		{"EmptyProvider", "/calls", repl(`"openphone"`, `" "`), 422, "provider"},
 		{"RecordingMissingURL", "/calls/upsert", repl(`"start_at"`, `"recordings":[{"content_type":"audio/mpeg","provider_id":"x"}],"start_at"`), 400, "recordings[0].url"},
 		{"CueNotNumber", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":"x","to":1,"speaker":"a","text":"b"}]},"start_at"`), 422, "transcript.cues[0].from"},
+		{"LoneSurrogate", "/calls/upsert", repl(`"provider_id":"bad"`, `"provider_id":"bad\udc00"`), 400, "surrogate"},
 		{"NotUTF8", "/calls/upsert", repl(`"provider_id":"bad"`, "\"provider_id\":\"bad\xff\xfe\""), 400, "UTF-8"},
 		{"CueBool", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":true,"to":1,"speaker":"a","text":"b"}]},"start_at"`), 400, "transcript.cues[0].from"},
 	}
