@@ -62,8 +62,11 @@ import (
 // negative; the ledger does not invent a sign).
 //
 // Errors are Twilio's body: {"code", "message", "more_info", "status"}. The
-// HTTP status comes from the ledger's one status table (400 malformed, 422
-// invalid, 404, 405, 409, 412, 413, 415); the code is Twilio's where one
+// HTTP status comes from the ledger's one status table (400 malformed,
+// 404, 405, 409, 412, 413, 415), except that what the table answers 422
+// (a value the ledger cannot accept, an Idempotency-Key reused for another
+// request) is a 400, as Twilio answers every such parameter; the code is
+// Twilio's where one
 // fits: 20003 authenticate, 20004 method not allowed (a 405, with Allow),
 // 20404 not found (also any path under /api/laml or /2010-04-01 that no
 // route serves), 20413 body too large, 21201/21213 To/From missing,
