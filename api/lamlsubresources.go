@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -113,13 +114,23 @@ func (pg lamlPager) cut(n int) (lo, hi int, paging lamlPaging) {
 	hi = min(lo+pg.size, n)
 	paging = newLAMLPaging(pg.r, pg.size, pg.page, hi-lo)
 	path := pg.r.URL.Path
-	paging.FirstPageURI = lamlPageURI(path, nil, pg.size, 0, "")
+	// A read of the call as it was keeps reading it so, page after page.
+	var asOf url.Values
+	for _, k := range []string{"revision", "as_of"} {
+		if v, ok := pg.r.URL.Query()[k]; ok {
+			if asOf == nil {
+				asOf = url.Values{}
+			}
+			asOf[k] = v
+		}
+	}
+	paging.FirstPageURI = lamlPageURI(path, asOf, pg.size, 0, "")
 	if hi < n {
-		next := lamlPageURI(path, nil, pg.size, pg.page+1, "")
+		next := lamlPageURI(path, asOf, pg.size, pg.page+1, "")
 		paging.NextPageURI = &next
 	}
 	if pg.page > 0 {
-		prev := lamlPageURI(path, nil, pg.size, pg.page-1, "")
+		prev := lamlPageURI(path, asOf, pg.size, pg.page-1, "")
 		paging.PreviousPageURI = &prev
 	}
 	return lo, hi, paging

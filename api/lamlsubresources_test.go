@@ -109,6 +109,11 @@ func TestLAMLCallSubresources(t *testing.T) {
 				}
 				next = page["next_page_uri"].(string)
 			}
+			// A read as the call was keeps that revision in its page links.
+			then := ts.lamlDo(t, "GET", recordings+"?PageSize=1&revision=0", acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, then.Status, "body: %s", then.Body)
+			assert.Equal(t, recordings+"?Page=0&PageSize=1&revision=0", then.JSON(t)["first_page_uri"])
+
 			past := ts.lamlDo(t, "GET", recordings+"?PageSize=2&Page=7", acctA, tokenA, "")
 			require.Equal(t, http.StatusOK, past.Status)
 			assert.Empty(t, past.JSON(t)["recordings"])
