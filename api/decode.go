@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/domain/jsonscan"
 )
 
 // ReadBody reads the whole request body (already capped by the server's
@@ -80,7 +81,7 @@ func DecodeJSON(body []byte, dst any) error {
 	if !utf8.Valid(trimmed) {
 		return Malformed("", "the request body is not valid UTF-8 (at byte %d): JSON text must be UTF-8", invalidUTF8At(body))
 	}
-	if i := loneSurrogateAt(trimmed); i >= 0 {
+	if i := jsonscan.LoneSurrogateAt(trimmed); i >= 0 {
 		return Malformed("", "the request body escapes half of a UTF-16 surrogate pair (at byte %d), which is no character", i+len(body)-len(bytes.TrimLeftFunc(body, unicode.IsSpace)))
 	}
 	// Unmarshal, not a Decoder: the body is already in memory, and a
@@ -104,59 +105,6 @@ func invalidUTF8At(b []byte) int {
 		i += n
 	}
 	return len(b)
-}
-
-// loneSurrogateAt is the offset in b of the first \u escape, inside a JSON
-// string, of a UTF-16 surrogate that is not half of a pair (\ud800 alone),
-// or -1. encoding/json decodes each as U+FFFD, as it does an invalid UTF-8
-// byte, with the same effect on ids.
-func loneSurrogateAt(b []byte) int {
-	inString := false
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
-		case !inString:
-			inString = c == '"'
-		case c == '"':
-			inString = false
-		case c == '\\' && i+1 < len(b) && b[i+1] == 'u':
-			r := hexRune(b[i+2:])
-			switch {
-			case r >= 0xD800 && r <= 0xDBFF:
-				if len(b) < i+12 || b[i+6] != '\\' || b[i+7] != 'u' || hexRune(b[i+8:]) < 0xDC00 || hexRune(b[i+8:]) > 0xDFFF {
-					return i
-				}
-				i += 11
-			case r >= 0xDC00 && r <= 0xDFFF:
-				return i
-			default:
-				i += 5
-			}
-		case c == '\\':
-			i++
-		}
-	}
-	return -1
-}
-
-// hexRune reads the four hex digits at the start of b, or -1.
-func hexRune(b []byte) rune {
-	if len(b) < 4 {
-		return -1
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return -1
-		}
-	}
-	return r
 }
 
 // jsonError turns an encoding/json error into a 400 naming the field.

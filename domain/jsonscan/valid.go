@@ -1,5 +1,7 @@
 package jsonscan
 
+import "unicode/utf16"
+
 // Valid reports whether b is exactly one JSON value, with only JSON
 // whitespace around it, as the Scanner reads it: true means json.Valid is
 // true too; false means b is not JSON or holds what the Scanner declines
@@ -65,4 +67,29 @@ func CompactValidated(b []byte) []byte {
 		return b
 	}
 	return append(out, b[start:]...)
+}
+
+// LoneSurrogateAt returns the offset in b of the first escape, inside a
+// string, of a UTF-16 surrogate that is not half of a pair (\ud800 alone),
+// or -1. Such an escape is valid JSON, which Valid declines and
+// encoding/json decodes as U+FFFD, as it does an invalid UTF-8 byte: a
+// caller that must not let two different texts become one finds it here.
+// b need not be valid JSON; what else is wrong in it is not looked for.
+func LoneSurrogateAt(b []byte) int {
+	inString := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case !inString:
+			inString = c == '"'
+		case c == '"':
+			inString = false
+		case c == '\\':
+			n := escapeLen(b[i:])
+			if n == 0 && i+1 < len(b) && b[i+1] == 'u' && utf16.IsSurrogate(hex4(b[i+2:])) {
+				return i
+			}
+			i += max(n, 2) - 1 // a bad escape: step over its backslash and the next byte
+		}
+	}
+	return -1
 }

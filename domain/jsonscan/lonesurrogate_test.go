@@ -1,4 +1,4 @@
-package api
+package jsonscan
 
 import (
 	"testing"
@@ -26,7 +26,7 @@ func TestLoneSurrogateAt(t *testing.T) {
 		{"outside strings", `{"a":1}`, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, loneSurrogateAt([]byte(tc.json)))
+			assert.Equal(t, tc.want, LoneSurrogateAt([]byte(tc.json)))
 		})
 	}
 }
