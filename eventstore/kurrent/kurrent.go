@@ -530,7 +530,7 @@ func decode(ev *esdb.ResolvedEvent) (eventstore.Record, error) {
 	return eventstore.Record{
 		StreamID:   e.StreamID,
 		Revision:   e.EventNumber,
-		Position:   eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare},
+		Position:   recordedPosition(e),
 		ID:         e.EventID,
 		Type:       e.EventType,
 		Data:       e.Data,
@@ -573,6 +573,12 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 	}
 }
 
+// recordedPosition is where KurrentDB says an event stands in $all, as an
+// eventstore.Position: the other way round from allPosition.
+func recordedPosition(e *esdb.RecordedEvent) eventstore.Position {
+	return eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare}
+}
+
 // allPosition is where a read or subscription of $all starts.
 func allPosition(p eventstore.Position) esdb.AllPosition {
 	if p.IsStart() {
@@ -608,7 +614,7 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 			var err error
 			p.read, err = eachOfAll(ctx, c, esdb.ReadAllOptions{Direction: esdb.Forwards, From: allPosition(cursor)}, count, func(ev *esdb.ResolvedEvent) (bool, error) {
 				e := ev.OriginalEvent()
-				pos := eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare}
+				pos := recordedPosition(e)
 				if !cursor.Less(pos) {
 					return true, nil // the event at cursor itself
 				}
@@ -753,7 +759,7 @@ func (s *Store) subscribeOnce(ctx context.Context, cursor *eventstore.Position, 
 			if e == nil {
 				continue
 			}
-			pos := eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare}
+			pos := recordedPosition(e)
 			// The server starts after the position on its own; this also
 			// holds the line should a server start at it, or resend.
 			if !cursor.Less(pos) || isSystem(e) {

@@ -38,7 +38,7 @@ func (s *Store) LastPosition(ctx context.Context) (eventstore.Position, error) {
 			var err error
 			p.read, err = eachOfAll(ctx, c, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, count, func(ev *esdb.ResolvedEvent) (bool, error) {
 				e := ev.OriginalEvent()
-				p.last = eventstore.Position{Commit: e.Position.Commit, Prepare: e.Position.Prepare}
+				p.last = recordedPosition(e)
 				p.found = !isSystem(e)
 				return !p.found, nil
 			})
