@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -81,8 +80,10 @@ func DecodeJSON(body []byte, dst any) error {
 	if !utf8.Valid(trimmed) {
 		return Malformed("", "the request body is not valid UTF-8 (at byte %d): JSON text must be UTF-8", invalidUTF8At(body))
 	}
-	if i := jsonscan.LoneSurrogateAt(trimmed); i >= 0 {
-		return Malformed("", "the request body escapes half of a UTF-16 surrogate pair (at byte %d), which is no character", i+len(body)-len(bytes.TrimLeftFunc(body, unicode.IsSpace)))
+	// Whitespace around the object holds no string: the offset in body is
+	// the one in trimmed.
+	if i := jsonscan.LoneSurrogateAt(body); i >= 0 {
+		return Malformed("", "the request body escapes half of a UTF-16 surrogate pair (at byte %d), which is no character", i)
 	}
 	// Unmarshal, not a Decoder: the body is already in memory, and a
 	// Decoder would copy it into its own buffer and scan it once more.

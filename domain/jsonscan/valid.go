@@ -1,6 +1,9 @@
 package jsonscan
 
-import "unicode/utf16"
+import (
+	"bytes"
+	"unicode/utf16"
+)
 
 // Valid reports whether b is exactly one JSON value, with only JSON
 // whitespace around it, as the Scanner reads it: true means json.Valid is
@@ -76,6 +79,9 @@ func CompactValidated(b []byte) []byte {
 // caller that must not let two different texts become one finds it here.
 // b need not be valid JSON; what else is wrong in it is not looked for.
 func LoneSurrogateAt(b []byte) int {
+	if !bytes.Contains(b, []byte(`\u`)) {
+		return -1 // no \u escape at all: the usual body, at memchr speed
+	}
 	inString := false
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; {
