@@ -208,15 +208,17 @@ func decideCancel(s State, c CancelCall) ([]Event, *Error) {
 
 // decideHangUp terminates an in-progress call and cancels a queued or
 // ringing one; any other status is ErrConflict, named as a hang-up.
+// The command it stands for checks that the call exists and may be
+// changed.
 func decideHangUp(s State, c HangUpCall) ([]Event, *Error) {
-	if err := existing(s, c, c.AccountID, c.Now); err != nil {
-		return nil, err
-	}
 	switch s.Call.Status {
 	case StatusInProgress:
 		return decideTerminate(s, TerminateCall{CallID: c.CallID, AccountID: c.AccountID, Now: c.Now})
 	case StatusQueued, StatusRinging:
 		return decideCancel(s, CancelCall{CallID: c.CallID, AccountID: c.AccountID, Now: c.Now})
+	}
+	if err := existing(s, c, c.AccountID, c.Now); err != nil {
+		return nil, err
 	}
 	return nil, Errorf(ErrConflict, "status", "only a queued, ringing or in-progress call can be hung up; the call is %s", statusWord(s.Call.Status))
 }

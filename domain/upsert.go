@@ -71,14 +71,19 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	if err := checkUpsertOrder(s.Call, c); err != nil {
 		return nil, State{}, err
 	}
-	if err := checkMetadataNumbers(s.Call, c.ProviderMetadata); err != nil {
-		return nil, State{}, err
+	// Whether the metadata changes is decided once: the number bound and
+	// the event both follow it.
+	metadataChanged := c.ProviderMetadata != nil && !sameJSON(c.ProviderMetadata, s.Call.ProviderMetadata)
+	if metadataChanged {
+		if err := checkMetadataNumbers(c.ProviderMetadata); err != nil {
+			return nil, State{}, err
+		}
 	}
 
 	p := &plan{s: s}
 	p.core(c, exists)
 	p.participants(c)
-	p.metadata(c)
+	p.metadata(c, metadataChanged)
 	p.details(c)
 	p.routing(c)
 	p.recordings(c)
@@ -245,10 +250,10 @@ func (p *plan) core(c UpsertCall, exists bool) {
 	if c.Direction != nil && *c.Direction != call.Direction {
 		e.Direction, changed = clonePtr(c.Direction), true
 	}
-	if c.From != nil && *c.From != call.From {
+	if changesAddress(c.From, call.From) {
 		e.From, changed = clonePtr(c.From), true
 	}
-	if c.To != nil && *c.To != call.To {
+	if changesAddress(c.To, call.To) {
 		e.To, changed = clonePtr(c.To), true
 	}
 	if c.StartedAt != nil && !sameTime(c.StartedAt, call.StartedAt) {
@@ -288,11 +293,11 @@ func (p *plan) participants(c UpsertCall) {
 	}
 }
 
-// metadata emits the provider metadata if it changed, as bytes of the
-// event's own: the command's may be a slice of a request body, which
+// metadata emits the provider metadata if it changed (decideUpsert has
+// compared it with the call's: sameJSON), as bytes of the event's own: the command's may be a slice of a request body, which
 // compactJSON does not copy when it is already compact.
-func (p *plan) metadata(c UpsertCall) {
-	if c.ProviderMetadata == nil || sameJSON(c.ProviderMetadata, p.s.Call.ProviderMetadata) {
+func (p *plan) metadata(c UpsertCall, changed bool) {
+	if !changed {
 		return
 	}
 	p.emit(CallProviderMetadataChanged{ProviderMetadata: bytes.Clone(c.ProviderMetadata)})

@@ -227,15 +227,13 @@ func checkMetadata(m json.RawMessage) *Error {
 }
 
 // checkMetadataNumbers refuses provider metadata m (checked by
-// checkMetadata) holding a number no float64 holds, unless the call has it
-// already: metadata stored before the check existed is resent as it is by
-// clients that send whole bodies, and must not make their every write fail.
-func checkMetadataNumbers(call Call, m json.RawMessage) *Error {
-	if m == nil {
-		return nil
-	}
+// checkMetadata) holding a number no float64 holds. decideUpsert asks only
+// of metadata that changes the call's: metadata stored before the check
+// existed is resent as it is by clients that send whole bodies, and must
+// not make their every write fail.
+func checkMetadataNumbers(m json.RawMessage) *Error {
 	n, ok := numberBeyondFloat64(m)
-	if !ok || sameJSON(m, call.ProviderMetadata) {
+	if !ok {
 		return nil
 	}
 	if len(n) > 40 {
