@@ -88,12 +88,7 @@ func DecideFold(s State, c Command, at time.Time) ([]Event, State, error) {
 	// some into the creation, which folds to the same call, and without
 	// metadata: count the events as appended and stamp them as
 	// EvolveInPlace does.
-	at = at.UTC()
-	if s.Version == 0 {
-		folded.Call.CreatedAt = at
-	}
-	folded.Version = s.Version + uint64(len(events))
-	folded.Call.UpdatedAt = at
+	stamp(&folded, s.Version, uint64(len(events)), at)
 	return events, folded, nil
 }
 

@@ -42,13 +42,20 @@ func Evolve(s State, e Envelope) State {
 // never through a pointer or into a slice that *s holds, so a state copied
 // from *s before keeps its values.
 func EvolveInPlace(s *State, e Envelope) {
-	at := e.Metadata.Time.UTC()
-	if s.Version == 0 {
+	stamp(s, s.Version, 1, e.Metadata.Time)
+	apply(&s.Call, derefEvent(e.Event))
+}
+
+// stamp counts n events appended at `at` onto a state that stood at
+// version from: the bookkeeping of every fold, which DecideFold also does
+// for a whole decision at once.
+func stamp(s *State, from, n uint64, at time.Time) {
+	at = at.UTC()
+	if from == 0 {
 		s.Call.CreatedAt = at
 	}
-	s.Version++
+	s.Version = from + n
 	s.Call.UpdatedAt = at
-	apply(&s.Call, derefEvent(e.Event))
 }
 
 // derefEvent turns a pointer to an event into the event value, so that
