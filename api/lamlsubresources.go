@@ -102,6 +102,9 @@ func renderLAMLRecording(c *domain.Call, rec domain.Recording, prefix string) la
 type lamlPager struct {
 	r          *http.Request
 	size, page int
+	// asOf holds the request's revision and as_of, if given: a read of the
+	// call as it was keeps reading it so, page after page.
+	asOf url.Values
 }
 
 // cut returns the bounds [lo, hi) of the page in a list of n items, and
@@ -113,17 +116,7 @@ func (pg lamlPager) cut(n int) (lo, hi int, paging lamlPaging) {
 	}
 	hi = min(lo+pg.size, n)
 	paging = newLAMLPaging(pg.r, pg.size, pg.page, hi-lo)
-	path := pg.r.URL.Path
-	// A read of the call as it was keeps reading it so, page after page.
-	var asOf url.Values
-	for _, k := range []string{"revision", "as_of"} {
-		if v, ok := pg.r.URL.Query()[k]; ok {
-			if asOf == nil {
-				asOf = url.Values{}
-			}
-			asOf[k] = v
-		}
-	}
+	path, asOf := pg.r.URL.Path, pg.asOf
 	paging.FirstPageURI = lamlPageURI(path, asOf, pg.size, 0, "")
 	if hi < n {
 		next := lamlPageURI(path, asOf, pg.size, pg.page+1, "")
@@ -140,12 +133,21 @@ func (pg lamlPager) cut(n int) (lo, hi int, paging lamlPaging) {
 // PageSize and Page, then the call (serveCall), and answers the page that
 // render makes of the call.
 func (s *Server) serveLAMLCallList(w http.ResponseWriter, r *http.Request, render func(*domain.Call, lamlPager) any) {
-	size, page, err := decodeLAMLPaging(r.URL.Query())
+	query := r.URL.Query()
+	size, page, err := decodeLAMLPaging(query)
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
 	pg := lamlPager{r: r, size: size, page: page}
+	for _, k := range []string{"revision", "as_of"} {
+		if v, ok := query[k]; ok {
+			if pg.asOf == nil {
+				pg.asOf = url.Values{}
+			}
+			pg.asOf[k] = v
+		}
+	}
 	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) (any, error) { return render(c, pg), nil })
 }
 
