@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -165,12 +164,8 @@ func send(t *testing.T, url, contentType, key, body string) response {
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Idempotency-Key", key)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return response{code: res.StatusCode, body: string(b), etag: res.Header.Get("ETag")}
+	code, b, h := roundTrip(t, req)
+	return response{code: code, body: string(b), etag: h.Get("ETag")}
 }
 
 // readAllEvents reads the whole of $all from the KurrentDB server at url.

@@ -47,12 +47,20 @@ func do(t *testing.T, method, url, token, body string) (int, []byte) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	code, b, _ := roundTrip(t, req)
+	return code, b
+}
+
+// roundTrip sends req with the default client and reads the whole answer:
+// its status, body and headers.
+func roundTrip(t *testing.T, req *http.Request) (int, []byte, http.Header) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return resp.StatusCode, b
+	return resp.StatusCode, b, resp.Header
 }
 
 const seedUpsert = `{
