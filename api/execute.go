@@ -71,18 +71,9 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		return WriteResult{}, err
 	}
 	idemKey, fp := keyedRequest(ctx)
-	var keyed func(index int) uuid.UUID
+	keyed := keyedIDs{account: p.Account, key: idemKey}
 	var fpHex string
-	if idemKey != "" {
-		// Each attempt looks for the key's ids in the stream and appends
-		// with them: derived once, as they are asked for.
-		var ids []uuid.UUID
-		keyed = func(index int) uuid.UUID {
-			for len(ids) <= index {
-				ids = append(ids, keyedEventID(p.Account, idemKey, len(ids)))
-			}
-			return ids[index]
-		}
+	if keyed.keyed() {
 		fpHex = hex.EncodeToString(fp)
 	}
 	stream := domain.StreamID(callID)
@@ -181,7 +172,7 @@ func (s *Server) answerAsBefore(ctx context.Context, account string, prior *keye
 // LoadCall reads a call's stream from the store and folds it: the state
 // writes decide on. A call with no events is the zero State.
 func (s *Server) LoadCall(ctx context.Context, callID uuid.UUID) (domain.State, error) {
-	state, _, err := s.loadCall(ctx, callID, nil)
+	state, _, err := s.loadCall(ctx, callID, keyedIDs{})
 	return state, err
 }
 
@@ -196,11 +187,18 @@ type keyedAppend struct {
 	Fingerprint string
 }
 
-// loadCall is LoadCall that, when keyed is not nil, also looks for the
-// events of a keyed request (ids keyed(0), keyed(1), ... in a row: see
-// keyedEventID) and returns the state right after the last of them, or nil
-// if the stream holds none.
-func (s *Server) loadCall(ctx context.Context, callID uuid.UUID, keyed func(index int) uuid.UUID) (domain.State, *keyedAppend, error) {
+// keyedIDs derives the event ids of a keyed request (keyedEventID), so
+// that its retry appends, and finds, the same ids. The zero value is a
+// request without a key, whose events get fresh ids.
+type keyedIDs struct{ account, key string }
+
+func (k keyedIDs) keyed() bool        { return k.key != "" }
+func (k keyedIDs) id(i int) uuid.UUID { return keyedEventID(k.account, k.key, i) }
+
+// loadCall is LoadCall that, for a keyed request, also looks for its
+// events (ids keyed.id(0), keyed.id(1), ... in a row) and returns the state
+// right after the last of them, or nil if the stream holds none.
+func (s *Server) loadCall(ctx context.Context, callID uuid.UUID, keyed keyedIDs) (domain.State, *keyedAppend, error) {
 	stream := domain.StreamID(callID)
 	recs, err := s.store.ReadStream(ctx, stream, 0, streamEventsMax+1)
 	if errors.Is(err, eventstore.ErrStreamNotFound) {
@@ -218,8 +216,8 @@ func (s *Server) loadCall(ctx context.Context, callID uuid.UUID, keyed func(inde
 		next  uuid.UUID // the id of the keyed request's next event
 		index int
 	)
-	if keyed != nil {
-		next = keyed(0)
+	if keyed.keyed() {
+		next = keyed.id(0)
 	}
 	for i := range recs {
 		rec := &recs[i]
@@ -228,22 +226,22 @@ func (s *Server) loadCall(ctx context.Context, callID uuid.UUID, keyed func(inde
 			return domain.State{}, nil, err
 		}
 		domain.EvolveInPlace(&state, env)
-		if keyed != nil && rec.ID == next {
+		if keyed.keyed() && rec.ID == next {
 			if prior == nil {
 				prior = &keyedAppend{Fingerprint: env.Metadata.RequestFingerprint}
 			}
 			prior.State, prior.Position = state, rec.Position
 			index++
-			next = keyed(index)
+			next = keyed.id(index)
 		}
 	}
 	return state, prior, nil
 }
 
 // encodeEvents encodes a write's events for the store, each with meta: a
-// keyed request's (keyed not nil) with the ids keyed derives from its key,
-// so that its retry appends the same ids; others with fresh ones.
-func encodeEvents(events []domain.Event, meta domain.Metadata, keyed func(index int) uuid.UUID) ([]eventstore.EventData, error) {
+// keyed request's with the ids derived from its key, so that its retry
+// appends the same ids; others with fresh ones.
+func encodeEvents(events []domain.Event, meta domain.Metadata, keyed keyedIDs) ([]eventstore.EventData, error) {
 	metaBytes, err := domain.MarshalMetadata(meta)
 	if err != nil {
 		return nil, err
@@ -258,8 +256,8 @@ func encodeEvents(events []domain.Event, meta domain.Metadata, keyed func(index 
 		// grows at its end, which is cheaper to insert into than random
 		// places (see the embedded store's indexWrites).
 		var id uuid.UUID
-		if keyed != nil {
-			id = keyed(i)
+		if keyed.keyed() {
+			id = keyed.id(i)
 		} else if id, err = uuid.NewV7(); err != nil {
 			return nil, fmt.Errorf("new event id: %w", err)
 		}
