@@ -700,11 +700,8 @@ func (p *Projector) refold(ctx context.Context, e *callEntry, it *item) error {
 		if len(recs) == 0 {
 			break
 		}
-		for i := range recs {
+		for i := range recs { // the limit stops the read before it.revision
 			rec := &recs[i]
-			if rec.Revision >= it.revision {
-				break
-			}
 			env, err := domain.UnmarshalEnvelope(rec.Type, rec.Data, rec.Metadata)
 			if err != nil {
 				continue
