@@ -34,12 +34,7 @@ func TestTimeTravelOnEverySurface(t *testing.T) {
 	latest := len(ts.eventTypes(t, id)) - 1
 	require.Greater(t, latest, created)
 
-	get := func(path string) response {
-		if u, _ := url.Parse(path); len(u.Path) > 4 && u.Path[:4] == "/api" {
-			return ts.lamlDo(t, "GET", path, acctA, tokenA, "")
-		}
-		return ts.do(t, "GET", path, tokenA, "")
-	}
+	get := func(path string) response { return ts.getAsA(t, path) }
 	surfaces := map[string]string{
 		"Moonbase":    "/calls/" + id,
 		"CallHistory": "/v1/calls/" + id,
@@ -88,15 +83,19 @@ func TestTimeTravelBetweenCreationEvents(t *testing.T) {
 		{"LaML", lamlCallsPath("/api/laml", acctA) + "/" + id + ".json", "status", "queued"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var res response
-			if tc.name == "LaML" {
-				res = ts.lamlDo(t, "GET", tc.path+"?revision=0", acctA, tokenA, "")
-			} else {
-				res = ts.do(t, "GET", tc.path+"?revision=0", tokenA, "")
-			}
+			res := ts.getAsA(t, tc.path+"?revision=0")
 			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
 			assert.Equal(t, ETag(0), res.Header.Get("ETag"))
 			assert.Equal(t, tc.want, res.JSON(t)[tc.field], string(res.Body))
 		})
 	}
+}
+
+// getAsA GETs path as account A: with Basic auth on a LaML path, a Bearer
+// token on the others.
+func (ts *testServer) getAsA(t *testing.T, path string) response {
+	if u, _ := url.Parse(path); len(u.Path) > 4 && u.Path[:4] == "/api" {
+		return ts.lamlDo(t, "GET", path, acctA, tokenA, "")
+	}
+	return ts.do(t, "GET", path, tokenA, "")
 }
