@@ -94,6 +94,7 @@ func TestTimeTravelBetweenCreationEvents(t *testing.T) {
 // getAsA GETs path as account A: with Basic auth on a LaML path, a Bearer
 // token on the others.
 func (ts *testServer) getAsA(t *testing.T, path string) response {
+	t.Helper()
 	if u, _ := url.Parse(path); len(u.Path) > 4 && u.Path[:4] == "/api" {
 		return ts.lamlDo(t, "GET", path, acctA, tokenA, "")
 	}
