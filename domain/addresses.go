@@ -20,17 +20,19 @@ import "slices"
 //     (LaML), which no participant can hold, stands beside it. A list
 //     without a caller (callee) leaves From (To) as the call has it, for
 //     the same reason.
-//   - From or To given without participants (VoiceCall, LaML create),
-//     changing the call's: the call's participant list, the other
-//     participants kept, gets the given From on its caller and the given
-//     To on its callee, through withParty.
+//   - From or To given without participants (VoiceCall, LaML create,
+//     LaML and VoiceCall updates): the call's participant list, the other
+//     participants kept, gets each side's phone (see sideAddress) on its
+//     caller and callee, through withParty. The list is given to the
+//     decider only if that changed it.
 //
 // So the decider records a change of either side as the events of both, in
 // one decision: CallUpserted with the new from/to beside the
 // CallParticipantsChanged. A creation without participants gets a caller
 // and a callee from From and To, as it always has. Evolve is unchanged: old
 // histories fold to the same calls, and one whose From and To drifted from
-// its participants is mended by the next upsert that gives either.
+// its participants is mended by the next upsert that gives either, even
+// unchanged.
 func reconcileAddresses(call Call, c *UpsertCall) *Error {
 	if c.Participants != nil {
 		var err *Error
@@ -40,16 +42,37 @@ func reconcileAddresses(call Call, c *UpsertCall) *Error {
 		c.To, err = partyAddress(c.Participants, RoleCallee, c.To, "to")
 		return err
 	}
-	if !changesAddress(c.From, call.From) && !changesAddress(c.To, call.To) {
+	if c.From == nil && c.To == nil {
 		return nil
 	}
-	ps := make([]ParticipantSpec, 0, len(call.Participants)+2)
-	for _, p := range call.Participants {
-		ps = append(ps, ParticipantSpec{Role: p.Role, Phone: p.Phone})
+	have := make([]ParticipantSpec, len(call.Participants))
+	for i, p := range call.Participants {
+		have[i] = ParticipantSpec{Role: p.Role, Phone: p.Phone}
 	}
-	ps = withParty(ps, RoleCaller, c.From)
-	c.Participants = withParty(ps, RoleCallee, c.To)
+	ps := withParty(slices.Clone(have), RoleCaller, sideAddress(c.From, call.From))
+	ps = withParty(ps, RoleCallee, sideAddress(c.To, call.To))
+	if !slices.Equal(ps, have) {
+		c.Participants = ps
+	}
 	return nil
+}
+
+// sideAddress returns the address that one side of a call (its caller or
+// callee) is reconciled to, given the command's address for it (nil: not
+// given) and the call's: the given one, else the call's when it is a phone
+// number, so that an upsert that gives one side mends a drift of the other
+// and keeps a number calling itself one participant (withParty). A sip: or
+// client: address that the command resends unchanged gives nil: it stood
+// beside the participant the call has (see reconcileAddresses), which
+// stays.
+func sideAddress(given *string, have string) *string {
+	switch {
+	case given == nil && ValidE164(have):
+		return &have
+	case given != nil && *given == have && !ValidE164(have):
+		return nil
+	}
+	return given
 }
 
 // partyAddress returns the address of role r's side of a call whose
@@ -87,13 +110,13 @@ func withParty(ps []ParticipantSpec, r Role, address *string) []ParticipantSpec 
 		return ps
 	}
 	want := ParticipantSpec{Role: r, Phone: *address}
-	if i := firstOfRole(ps, r); i >= 0 && ps[i] == want {
+	keep := ValidE164(*address) && (r != RoleCallee || !isCallerPhone(ps, *address))
+	if i := firstOfRole(ps, r); keep && i >= 0 && ps[i] == want {
 		return ps // already there: a From or To that had drifted from it changes alone
 	}
 	// The list holds each role and phone once: a participant that already
 	// has the address moves to where the old number was.
 	ps = slices.DeleteFunc(ps, func(p ParticipantSpec) bool { return p == want })
-	keep := ValidE164(*address) && (r != RoleCallee || !slices.Contains(ps, ParticipantSpec{Role: RoleCaller, Phone: *address}))
 	i := firstOfRole(ps, r)
 	switch {
 	case i >= 0 && keep:
@@ -104,6 +127,13 @@ func withParty(ps []ParticipantSpec, r Role, address *string) []ParticipantSpec 
 		ps = append(ps, want)
 	}
 	return ps
+}
+
+// isCallerPhone reports whether phone is the phone of the call's caller
+// (the first participant of role caller).
+func isCallerPhone(ps []ParticipantSpec, phone string) bool {
+	i := firstOfRole(ps, RoleCaller)
+	return i >= 0 && ps[i].Phone == phone
 }
 
 // firstOfRole returns the index of the first participant of role r in ps,

@@ -43,6 +43,17 @@ func TestUpsertKeepsFromToAndParticipantsTogether(t *testing.T) {
 	// drifted is a history written before the decider kept both sides
 	// together: the roles swapped, From and To left as they were.
 	drifted := append(seed000History(), domain.CallParticipantsChanged{Participants: swapped})
+	// withFrom is a VoiceCall PUT that gives From alone.
+	withFrom := func(from string) domain.UpsertCall {
+		c := upsert(domain.UpsertUpdate)
+		c.From = ptr(from)
+		return c
+	}
+	// sipBesideHistory is a call whose To is a sip: address given beside
+	// its callee's phone.
+	sipBesideHistory := append(seed000History(), domain.CallUpserted{CallID: callID, To: ptr("sip:alice@example.com")})
+	// twoCallers is a call with a second caller, as a Moonbase list may have.
+	twoCallers := append(seed000History(), domain.CallParticipantsChanged{Participants: []domain.Participant{caller1, participant(domain.RoleCaller, other), callee1}})
 
 	runGWT(t, []gwt{
 		{name: "participants swapped with the direction: from and to follow the roles", given: seed000History(), when: swap, then: []domain.Event{
@@ -87,6 +98,28 @@ func TestUpsertKeepsFromToAndParticipantsTogether(t *testing.T) {
 		}},
 		{name: "a drifted call is mended by the participants' own from", given: drifted, when: withAddresses(callee, caller), then: []domain.Event{
 			domain.CallUpserted{CallID: callID, From: ptr(callee), To: ptr(caller)},
+		}},
+		{name: "a drifted call is mended by its own from and to resent", given: drifted, when: withAddresses(caller, callee), then: []domain.Event{
+			domain.CallParticipantsChanged{Participants: []domain.Participant{caller1, callee1}},
+		}},
+		{name: "a drifted call is mended by one side given", given: drifted, when: withFrom(caller), then: []domain.Event{
+			domain.CallParticipantsChanged{Participants: []domain.Participant{caller1, callee1}},
+		}},
+		{name: "from and to the callee's phone: one participant, as a creation makes it", given: seed000History(), when: withAddresses(callee, callee), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, From: ptr(callee)},
+			domain.CallParticipantsChanged{Participants: []domain.Participant{participant(domain.RoleCaller, callee)}},
+		}},
+		{name: "a from that is the callee's phone makes the call one participant", given: seed000History(), when: withFrom(callee), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, From: ptr(callee)},
+			domain.CallParticipantsChanged{Participants: []domain.Participant{participant(domain.RoleCaller, callee)}},
+		}},
+		{name: "a sip address resent in to keeps the callee's phone beside it", given: sipBesideHistory, when: withAddresses(other, "sip:alice@example.com"), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, From: ptr(other)},
+			domain.CallParticipantsChanged{Participants: []domain.Participant{participant(domain.RoleCaller, other), callee1}},
+		}},
+		{name: "a to that is a second caller's phone is no number calling itself", given: twoCallers, when: withAddresses(caller, other), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, To: ptr(other)},
+			domain.CallParticipantsChanged{Participants: []domain.Participant{caller1, participant(domain.RoleCaller, other), participant(domain.RoleCallee, other)}},
 		}},
 	})
 }
