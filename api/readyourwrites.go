@@ -29,7 +29,8 @@ import (
 // cluster), a client may write through one server and read through another,
 // so a read there also asks the log where it ends and waits for that: it
 // sees every write acknowledged by any server before it began, at the cost
-// of one round trip to the store. Should the store not answer, the read
+// of a round trip to the store (concurrent reads share them: see
+// eventstore/kurrent's freshReads). Should the store not answer, the read
 // falls back to this server's marks (it stays consistent with the writes
 // made here) and the failure is logged.
 

@@ -101,6 +101,8 @@ type Store struct {
 
 	mu     sync.Mutex // guards client and closed's transition
 	client *clientRef
+
+	heads freshReads // LastPosition's reads, shared by concurrent calls
 }
 
 // clientRef is one client and the calls running on it.

@@ -2,6 +2,8 @@ package kurrent
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
@@ -15,17 +17,34 @@ import (
 // every read of a shared store starts with it.
 const lastPageEvents = 32
 
+// lastPositionTimeout bounds one read of the end of $all, which the
+// concurrent callers of LastPosition share (see freshReads): no caller's
+// context can bound it.
+const lastPositionTimeout = 30 * time.Second
+
 // LastPosition returns the position of the last event of $all that is not one of the
 // node's own system events, or eventstore.Start if there is none; see
 // eventstore.SharedLog. It reads $all backwards from its end, a page at a
-// time, past the system events.
+// time, past the system events. Concurrent calls share reads (freshReads),
+// each answered by a read that began after it was called.
 func (s *Store) LastPosition(ctx context.Context) (eventstore.Position, error) {
 	what := "read the end of $all"
 	if err := s.begin(ctx, what); err != nil {
 		return eventstore.Start, err
 	}
-	ctx, done := s.opContext(ctx)
-	defer done()
+	pos, err := s.heads.do(ctx, s.readLastPosition)
+	if err != nil && ctx.Err() != nil {
+		return eventstore.Start, fmt.Errorf("kurrent: %s: %w", what, ctx.Err())
+	}
+	return pos, err
+}
+
+// readLastPosition is one read of LastPosition's answer, bounded by
+// lastPositionTimeout and by Close.
+func (s *Store) readLastPosition() (eventstore.Position, error) {
+	what := "read the end of $all"
+	ctx, cancel := context.WithTimeout(s.closeCtx, lastPositionTimeout)
+	defer cancel()
 	var from esdb.AllPosition = esdb.End{}
 	for count := 1; ; count = lastPageEvents {
 		type page struct {

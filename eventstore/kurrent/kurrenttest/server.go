@@ -47,6 +47,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,9 +75,28 @@ type Server struct {
 	// HTTP basic authorization; empty for no authentication.
 	login, password string
 
+	// reads counts and slows the reads of $all, for tests of how a client
+	// reads it under concurrency (see AllReads, SetAllReadDelay).
+	reads allReads
+
 	mu   sync.Mutex // guards grpc
 	grpc *grpc.Server
 }
+
+// allReads is what a Server counts of, and does to, its reads of $all.
+type allReads struct {
+	count atomic.Int64
+	delay atomic.Int64 // nanoseconds
+}
+
+// AllReads returns how many reads of $all (subscriptions aside) the server
+// has answered or is answering.
+func (s *Server) AllReads() int64 { return s.reads.count.Load() }
+
+// SetAllReadDelay makes each read of $all wait d after it has taken its
+// snapshot of the log, before it answers: a read in flight then misses the
+// appends acknowledged meanwhile, as a slow read of a real node does.
+func (s *Server) SetAllReadDelay(d time.Duration) { s.reads.delay.Store(int64(d)) }
 
 // Start starts a protocol test server on 127.0.0.1 and a free port, and
 // stops it when the test ends.
@@ -192,7 +212,7 @@ func (s *Server) serve(lis net.Listener) {
 		opts = append(opts, grpc.StreamInterceptor(s.authenticate))
 	}
 	g := grpc.NewServer(opts...)
-	api.RegisterStreamsServer(g, &streamsService{log: s.log})
+	api.RegisterStreamsServer(g, &streamsService{log: s.log, reads: &s.reads})
 	serverfeatures.RegisterServerFeaturesServer(g, featuresService{})
 	gossip.RegisterGossipServer(g, gossipService{addr: s.addr})
 	s.mu.Lock()

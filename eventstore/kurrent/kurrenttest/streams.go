@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
@@ -27,7 +28,8 @@ const checkpointEventsDefault = 32
 // streamsService implements Streams.Append and Streams.Read.
 type streamsService struct {
 	api.UnimplementedStreamsServer
-	log *memLog
+	log   *memLog
+	reads *allReads
 }
 
 // Append reads an options message then the proposed events, and answers
@@ -217,7 +219,9 @@ func (s *streamsService) readStream(call api.Streams_ReadServer, o *api.ReadReq_
 }
 
 func (s *streamsService) readAll(call api.Streams_ReadServer, o *api.ReadReq_Options_AllOptions, backwards bool, count uint64, filter *eventFilter, structured bool) error {
+	s.reads.count.Add(1)
 	all := s.log.allSnapshot()
+	time.Sleep(time.Duration(s.reads.delay.Load()))
 	var selected []*record
 	if !backwards {
 		from := len(all) // End
