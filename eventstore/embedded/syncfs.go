@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"errors"
-	"slices"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -33,10 +32,11 @@ const syncThreadsMax = 8
 //
 // The zero value is ready to use; close stops its threads.
 type syncPool struct {
-	mu     sync.Mutex
-	idle   []*syncThread
-	all    []*syncThread
-	closed bool
+	mu   sync.Mutex
+	idle []*syncThread
+	// threads counts the threads running, idle or lent out.
+	threads int
+	closed  bool
 	// failed is set when a thread could not be started (or there are none
 	// here): the pool stops trying, and every sync runs on its caller.
 	failed bool
@@ -52,7 +52,7 @@ func (p *syncPool) get() *syncThread {
 		p.idle = p.idle[:n-1]
 		return t
 	}
-	if p.closed || p.failed || len(p.all) >= syncThreadsMax {
+	if p.closed || p.failed || p.threads >= syncThreadsMax {
 		return nil
 	}
 	t, err := startSyncThread()
@@ -60,7 +60,7 @@ func (p *syncPool) get() *syncThread {
 		p.failed = true
 		return nil
 	}
-	p.all = append(p.all, t)
+	p.threads++
 	return t
 }
 
@@ -70,7 +70,7 @@ func (p *syncPool) put(t *syncThread, broken bool) {
 	defer p.mu.Unlock()
 	if broken || p.closed {
 		t.close()
-		p.all = slices.DeleteFunc(p.all, func(x *syncThread) bool { return x == t })
+		p.threads--
 		return
 	}
 	p.idle = append(p.idle, t)
@@ -105,7 +105,7 @@ func (p *syncPool) close() {
 	p.closed = true
 	for _, t := range p.idle {
 		t.close()
-		p.all = slices.DeleteFunc(p.all, func(x *syncThread) bool { return x == t })
+		p.threads--
 	}
 	p.idle = nil
 }

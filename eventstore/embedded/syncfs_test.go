@@ -97,9 +97,9 @@ func TestSyncPoolConcurrentSyncs(t *testing.T) {
 	assert.Equal(t, writers*syncs, n)
 	pool.mu.Lock()
 	defer pool.mu.Unlock()
-	assert.NotEmpty(t, pool.all, "the syncs ran on threads")
-	assert.LessOrEqual(t, len(pool.all), syncThreadsMax)
-	assert.Len(t, pool.idle, len(pool.all), "every thread came back")
+	assert.NotZero(t, pool.threads, "the syncs ran on threads")
+	assert.LessOrEqual(t, pool.threads, syncThreadsMax)
+	assert.Len(t, pool.idle, pool.threads, "every thread came back")
 }
 
 func TestSyncPoolFallsBack(t *testing.T) {
@@ -114,7 +114,7 @@ func TestSyncPoolFallsBack(t *testing.T) {
 		defer vf.Close()
 		require.NoError(t, vf.SyncData())
 		require.NoError(t, vf.Sync())
-		assert.Empty(t, pool.all)
+		assert.Zero(t, pool.threads)
 	})
 	t.Run("a pool that failed to start a thread stops trying", func(t *testing.T) {
 		pool := syncPool{failed: true}
@@ -123,7 +123,7 @@ func TestSyncPoolFallsBack(t *testing.T) {
 		require.NoError(t, err)
 		defer f.Close()
 		require.NoError(t, f.SyncData())
-		assert.Empty(t, pool.all)
+		assert.Zero(t, pool.threads)
 	})
 	t.Run("a file without a descriptor syncs itself", func(t *testing.T) {
 		var pool syncPool
@@ -133,7 +133,7 @@ func TestSyncPoolFallsBack(t *testing.T) {
 		require.NoError(t, err)
 		defer f.Close()
 		require.NoError(t, f.SyncData())
-		assert.Empty(t, pool.all)
+		assert.Zero(t, pool.threads)
 	})
 	t.Run("a thread returned to a closed pool stops", func(t *testing.T) {
 		newThreadOrSkip(t)
@@ -142,7 +142,7 @@ func TestSyncPoolFallsBack(t *testing.T) {
 		require.NotNil(t, th)
 		pool.close()
 		pool.put(th, false)
-		assert.Empty(t, pool.all)
+		assert.Zero(t, pool.threads)
 		f, err := os.Create(filepath.Join(t.TempDir(), "f"))
 		require.NoError(t, err)
 		defer f.Close()
