@@ -100,6 +100,16 @@
 // failure of the read-model database itself is not an event failure: the
 // session ends and Run resumes from the checkpoint after a pause.
 //
+// # Read models of another log
+//
+// A checkpoint names the event at its position (stream, revision, id), so
+// that CheckLog can tell read models built from another log than the
+// store's: a data directory whose events were replaced under its read
+// models (an import, a restored backup) would otherwise be followed from a
+// checkpoint that skips the new log's events up to it. callledger checks
+// when it opens the read models, and rebuilds them if they are another
+// log's; its import also drops the read models of the directory it loads.
+//
 // # Read-your-writes
 //
 // WaitFor(ctx, pos) returns once the checkpoint is at or past pos. The API
@@ -167,7 +177,9 @@
 //	    one; a bucket left empty is deleted.
 //	'm' meta, not read models, left out of Digest:
 //	    "m/format"               → "callledger-projections/1"
-//	    "m/checkpoint"           → JSON checkpoint (position, counters, last failure)
+//	    "m/checkpoint"           → JSON checkpoint (position, counters, last failure,
+//	                                and "last": the stream, revision and id of the event
+//	                                at position, which CheckLog looks for in the store)
 //	    "m/failure/" commit (8) prepare (8) → JSON Failure
 //
 // Digest hashes every key and value outside 'm' in key order, so two

@@ -37,6 +37,10 @@ var (
 	// ErrFormat is returned by Open for a database written with another
 	// key/value layout version; Rebuild it (callledger replay).
 	ErrFormat = errors.New("projections: read-model format differs, rebuild needed")
+	// ErrForeignLog is returned by CheckLog when the read models were built
+	// from another log than the store's (a store replaced or imported under
+	// them): Rebuild them.
+	ErrForeignLog = errors.New("projections: read models of another log, rebuild needed")
 )
 
 // Options tune a Projector. Every field must be set; DefaultOptions gives

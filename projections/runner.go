@@ -609,6 +609,7 @@ func (p *Projector) applyItem(ctx context.Context, b *batch, it *item) error {
 	b.events++
 	b.cp.Events++
 	b.cp.Position = it.pos
+	b.cp.Last = eventRef{Stream: it.stream, Revision: it.revision, ID: it.eventID}
 	if !it.isCall {
 		b.cp.EventsSkipped++
 		return nil

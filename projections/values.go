@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
 	"github.com/callledger/callledger/domain"
@@ -258,6 +259,17 @@ type checkpoint struct {
 	LastFailure *Failure `json:"last_failure,omitempty"`
 	// UpdatedAt is when the batch was written.
 	UpdatedAt time.Time `json:"updated_at"`
+	// Last names the event at Position, so that CheckLog can tell whether
+	// the store still holds it: zero in checkpoints written before it was
+	// recorded, and before any event.
+	Last eventRef `json:"last,omitzero"`
+}
+
+// eventRef names one event of the log by what every backend keeps of it.
+type eventRef struct {
+	Stream   string    `json:"stream"`
+	Revision uint64    `json:"revision"`
+	ID       uuid.UUID `json:"id"`
 }
 
 func encodeCheckpoint(c checkpoint) []byte {

@@ -116,6 +116,9 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	defer closeInto(&err, proj)
+	if err := rebuildForeign(ctx, proj, toolLogger(env)); err != nil {
+		return err
+	}
 	if err := catchUp(ctx, proj, store); err != nil {
 		return err
 	}

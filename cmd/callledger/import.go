@@ -133,6 +133,12 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 	if err := ctx.Err(); err != nil {
 		return stats, err
 	}
+	// Read models in the data directory were built from another log (the
+	// events directory was empty): they go before the imported log comes
+	// into place, so that no crash can leave them beside it.
+	if err := os.RemoveAll(cfg.ReadModelsDir()); err != nil {
+		return stats, fmt.Errorf("remove the read models of the previous log: %w", err)
+	}
 	if replaceEmpty {
 		if err := os.RemoveAll(target); err != nil {
 			return stats, fmt.Errorf("remove the empty store %s: %w", target, err)

@@ -62,7 +62,35 @@ func openLedger(ctx context.Context, cfg storeConfig, log *slog.Logger) (*ledger
 		store.Close()
 		return nil, fmt.Errorf("open read models: %w", err)
 	}
-	return &ledger{Store: store, Projector: proj}, nil
+	l := &ledger{Store: store, Projector: proj}
+	if err := rebuildForeign(ctx, proj, log); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// rebuildForeign rebuilds read models that were built from another log
+// than the store's (projections.CheckLog), before anything reads them:
+// followed from their checkpoint, they would never show the events of this
+// log up to it. A check that cannot be made (the store does not answer) is
+// logged, and the read models are kept.
+func rebuildForeign(ctx context.Context, proj *projections.Projector, log *slog.Logger) error {
+	err := proj.CheckLog(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, projections.ErrForeignLog):
+		log.Warn("could not check that the read models follow this event log", "err", err)
+		return nil
+	}
+	log.Warn("the read models were built from another event log: rebuilding them", "reason", err)
+	stats, err := proj.Rebuild(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild the read models of another log: %w", err)
+	}
+	log.Info("read models rebuilt", "events", stats.Events, "elapsed", stats.Elapsed)
+	return nil
 }
 
 // Close closes the read models, then the store.
