@@ -223,6 +223,20 @@ func ParseTimeTravel(r *http.Request) (TimeTravel, error) {
 	return t, nil
 }
 
+// refuseTimeTravel refuses ?revision and ?as_of on a list: lists are read
+// from the read models, which hold calls as they are now, and a list that
+// ignored them would answer an auditor's question about the past with the
+// present. Time travel is per call (ReadCallAt).
+func refuseTimeTravel(r *http.Request) error {
+	q := r.URL.Query()
+	for _, name := range []string{"revision", "as_of"} {
+		if q.Has(name) {
+			return Malformed(name, "a list shows calls as they are now; read one call with ?%s to see it as it was", name)
+		}
+	}
+	return nil
+}
+
 // callAt folds call id from the store up to the point t names: through
 // revision t.Revision, or through the last event whose metadata Time is not
 // after t.AsOf. It returns a 404 when the call did not exist at that point

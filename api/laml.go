@@ -592,6 +592,9 @@ type lamlCallList struct {
 // listLAMLCalls handles GET .../Calls.
 func (s *Server) listLAMLCalls(w http.ResponseWriter, r *http.Request) {
 	lq, err := decodeLAMLList(r.URL.Query(), AccountFrom(r.Context()))
+	if err == nil {
+		err = refuseTimeTravel(r)
+	}
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return

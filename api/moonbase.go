@@ -79,6 +79,10 @@ func (s *Server) moonbaseGet(w http.ResponseWriter, r *http.Request) {
 // moonbaseList is GET /calls: {"data": [...], "meta": {"cursor": {"next": ...}}},
 // the shape of Moonbase's cursor pages.
 func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
+	if err := refuseTimeTravel(r); err != nil {
+		s.writeError(w, r, s.moonbaseError, err)
+		return
+	}
 	q := r.URL.Query()
 	limit := moonbaseListLimitDefault
 	if v := q.Get("limit"); v != "" {

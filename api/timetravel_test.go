@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +89,25 @@ func TestTimeTravelBetweenCreationEvents(t *testing.T) {
 			assert.Equal(t, ETag(0), res.Header.Get("ETag"))
 			assert.Equal(t, tc.want, res.JSON(t)[tc.field], string(res.Body))
 		})
+	}
+}
+
+// TestListsRefuseTimeTravel checks that the lists answer ?revision and
+// ?as_of with a 400 naming the parameter, in each surface's style, rather
+// than the present calls: time travel is per call.
+func TestListsRefuseTimeTravel(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	for _, list := range []string{"/calls", lamlCallsPath("/api/laml", acctA) + ".json"} {
+		for _, param := range []string{"as_of=2000-01-01T00:00:00Z", "revision=abc", "revision=0"} {
+			t.Run(list+"?"+param, func(t *testing.T) {
+				res := ts.getAsA(t, list+"?"+param)
+				require.Equal(t, http.StatusBadRequest, res.Status, string(res.Body))
+				name, _, _ := strings.Cut(param, "=")
+				assert.Contains(t, string(res.Body), name)
+				assert.Contains(t, string(res.Body), "as they are now")
+			})
+		}
 	}
 }
 
