@@ -168,17 +168,21 @@ type ErrorRenderer func(w http.ResponseWriter, r *http.Request, p Problem)
 // ProblemOf, logs internal failures with the request id (and shows callers
 // none of their text), and sets x-should-retry: false on conflicts, because
 // the SDKs of these APIs retry 409s by default and a conflict will not go
-// away by retrying.
+// away by retrying; except a write that lost every race with writers in
+// other processes sharing the log (eventstore.ErrVersionConflict), which is
+// worth trying again, as its message says.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render ErrorRenderer, err error) {
 	p, known := ProblemOf(err)
 	if !known {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
-	switch p.Status {
-	case http.StatusConflict, http.StatusPreconditionFailed:
+	switch {
+	case p.Status == http.StatusConflict && errors.Is(err, eventstore.ErrVersionConflict):
+		w.Header().Set("x-should-retry", "true")
+	case p.Status == http.StatusConflict, p.Status == http.StatusPreconditionFailed:
 		w.Header().Set("x-should-retry", "false")
-	case http.StatusServiceUnavailable:
+	case p.Status == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
 	}
 	render(w, r, p)

@@ -10,6 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
 )
 
 // seedUpsert is the request of seed 000, with an offset start time, a
@@ -279,6 +282,26 @@ func TestConcurrentUpsertsLoseNothing(t *testing.T) {
 	assert.Len(t, got["recordings"], writers)
 }
 
+func TestConcurrentPatchesQueue(t *testing.T) {
+	// Goal: concurrent writes to one call through one server queue rather
+	// than race: with a single attempt each (no retry to hide a race),
+	// every one of 32 concurrent PATCHes succeeds and appends its change.
+	ts := newTestServer(t)
+	ts.api.attemptsMax = 1
+	id := ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	before := len(ts.eventTypes(t, id))
+	const writers = 32
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			res := ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, fmt.Sprintf(`{"notes":"note %d"}`, i))
+			assert.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		})
+	}
+	wg.Wait()
+	assert.Len(t, ts.eventTypes(t, id), before+writers, "one event a PATCH")
+}
+
 func TestMoonbaseBadInputs(t *testing.T) {
 	// Goal: every malformed or invalid request is a 4xx naming the field,
 	// in Moonbase's shape, and appends nothing.
@@ -383,4 +406,26 @@ func FuzzMoonbaseUpsert(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestShouldRetryOnlyLostRaces(t *testing.T) {
+	// Goal: a 409 tells these SDKs (which retry 409s) to retry only when
+	// the write lost every race with other servers' writers, which a retry
+	// can win; a conflict in the request itself is final.
+	ts := newTestServer(t)
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"lost the races", fmt.Errorf("append: gave up: %w", eventstore.ErrVersionConflict), "true"},
+		{"the request conflicts", domain.Errorf(domain.ErrConflict, "status", "the call is over"), "false"},
+		{"stale If-Match", ErrPreconditionFailed, "false"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			ts.api.writeError(w, httptest.NewRequest("POST", "/calls/upsert", nil), ts.api.moonbaseError, tc.err)
+			assert.Equal(t, tc.want, w.Header().Get("x-should-retry"))
+		})
+	}
 }

@@ -80,6 +80,7 @@ type Server struct {
 	attemptsMax int
 	waitTimeout time.Duration
 	marks       writeMarks
+	writers     callLocks
 	handler     http.Handler
 }
 
