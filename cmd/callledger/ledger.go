@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"syscall"
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
@@ -37,10 +38,21 @@ func openStore(ctx context.Context, cfg storeConfig, log *slog.Logger) (eventsto
 	opts := embedded.DefaultOptions()
 	opts.Logger = log
 	s, err := embedded.Open(cfg.EventsDir(), opts)
+	if isLockHeld(err) {
+		return nil, fmt.Errorf("open embedded store: %s is in use by another process (a running callledger serve?): stop it, or run this against a copy: %w", cfg.EventsDir(), err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store: %w", err)
 	}
 	return s, nil
+}
+
+// isLockHeld reports whether err is a store's lock file held by another
+// process: fcntl's EAGAIN or EACCES, rather than a file that cannot be
+// created (a PathError).
+func isLockHeld(err error) bool {
+	var pe *os.PathError
+	return (errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES)) && !errors.As(err, &pe)
 }
 
 // openLedger opens the store and the read models in cfg.ReadModelsDir().
