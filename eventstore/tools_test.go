@@ -115,6 +115,19 @@ func buildLog(t *testing.T, store eventstore.Store, streamsN, eventsN int) fixtu
 	return f
 }
 
+// buildVerifiedLog builds a log as buildLog does in a new store in dir,
+// checks that it verifies, and closes the store for a test to tamper with.
+func buildVerifiedLog(t *testing.T, dir string, streamsN, eventsN int) fixture {
+	t.Helper()
+	store := openStore(t, dir)
+	f := buildLog(t, store, streamsN, eventsN)
+	before, err := eventstore.Verify(context.Background(), store, nil)
+	require.NoError(t, err)
+	require.True(t, before.OK, "problem: %v", before.Problem)
+	require.NoError(t, store.Close())
+	return f
+}
+
 func TestVerifyIntactLog(t *testing.T) {
 	// Goal: an untouched log verifies, with the counts and the head hash the
 	// store itself recorded, and progress reaches the total: every event
@@ -257,19 +270,13 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			store := openStore(t, dir)
-			f := buildLog(t, store, 4, 60)
-			before, err := eventstore.Verify(ctx, store, nil)
-			require.NoError(t, err)
-			require.True(t, before.OK)
-			require.NoError(t, store.Close())
+			f := buildVerifiedLog(t, dir, 4, 60)
 
 			e := f.appended[target-1] // positions are 1..N in append order
 			require.NotEmpty(t, e.event.Metadata, "the target must have metadata")
 			tamper(t, dir, eventKey(target), tc.change(t, e))
 
-			store = openStore(t, dir)
-			report, err := eventstore.Verify(ctx, store, nil)
+			report, err := eventstore.Verify(ctx, openStore(t, dir), nil)
 			require.NoError(t, err)
 			require.False(t, report.OK, "tampering went unnoticed")
 			p := report.Problem
@@ -464,12 +471,7 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			store := openStore(t, dir)
-			f := buildLog(t, store, 3, 60)
-			before, err := eventstore.Verify(ctx, store, nil)
-			require.NoError(t, err)
-			require.True(t, before.OK, "problem: %v", before.Problem)
-			require.NoError(t, store.Close())
+			f := buildVerifiedLog(t, dir, 3, 60)
 
 			stream := f.streams[1]
 			positions := positionsOf(f, stream)
