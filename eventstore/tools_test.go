@@ -115,9 +115,23 @@ func buildLog(t *testing.T, store eventstore.Store, streamsN, eventsN int) fixtu
 	return f
 }
 
+// buildVerifiedLog builds a log as buildLog does in a new store in dir,
+// checks that it verifies, and closes the store for a test to tamper with.
+func buildVerifiedLog(t *testing.T, dir string, streamsN, eventsN int) fixture {
+	t.Helper()
+	store := openStore(t, dir)
+	f := buildLog(t, store, streamsN, eventsN)
+	before, err := eventstore.Verify(context.Background(), store, nil)
+	require.NoError(t, err)
+	require.True(t, before.OK, "problem: %v", before.Problem)
+	require.NoError(t, store.Close())
+	return f
+}
+
 func TestVerifyIntactLog(t *testing.T) {
 	// Goal: an untouched log verifies, with the counts and the head hash the
-	// store itself recorded, and progress reaches the total.
+	// store itself recorded, and progress reaches the total: every event
+	// read twice, once in $all and once in its stream.
 	ctx := context.Background()
 	store := openStore(t, t.TempDir())
 	f := buildLog(t, store, 5, 1300)
@@ -132,8 +146,8 @@ func TestVerifyIntactLog(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, headPos, report.HeadPosition)
 	assert.Equal(t, headHash, report.HeadAllHash)
-	assert.Equal(t, uint64(1300), lastDone)
-	assert.Equal(t, uint64(1300), lastTotal)
+	assert.Equal(t, uint64(2*1300), lastDone)
+	assert.Equal(t, uint64(2*1300), lastTotal)
 }
 
 func TestVerifyEmptyLog(t *testing.T) {
@@ -256,19 +270,13 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			store := openStore(t, dir)
-			f := buildLog(t, store, 4, 60)
-			before, err := eventstore.Verify(ctx, store, nil)
-			require.NoError(t, err)
-			require.True(t, before.OK)
-			require.NoError(t, store.Close())
+			f := buildVerifiedLog(t, dir, 4, 60)
 
 			e := f.appended[target-1] // positions are 1..N in append order
 			require.NotEmpty(t, e.event.Metadata, "the target must have metadata")
 			tamper(t, dir, eventKey(target), tc.change(t, e))
 
-			store = openStore(t, dir)
-			report, err := eventstore.Verify(ctx, store, nil)
+			report, err := eventstore.Verify(ctx, openStore(t, dir), nil)
 			require.NoError(t, err)
 			require.False(t, report.OK, "tampering went unnoticed")
 			p := report.Problem
@@ -282,6 +290,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 				return
 			}
 			assert.Equal(t, eventstore.Position{Commit: target, Prepare: target}, p.Position)
+			assert.False(t, p.Missing, "an altered event is blamed, not a gap before it: %s", p)
 			assert.Contains(t, p.Reason, tc.reason)
 			assert.Contains(t, p.String(), fmt.Sprintf("position %d,", target))
 		})
@@ -306,20 +315,270 @@ func TestVerifyDetectsWrongHead(t *testing.T) {
 }
 
 func TestVerifyDetectsDeletedEvent(t *testing.T) {
-	// Goal: an event removed from the middle of the log breaks both chains.
-	ctx := context.Background()
-	dir := t.TempDir()
-	store := openStore(t, dir)
-	buildLog(t, store, 3, 20)
-	require.NoError(t, store.Close())
-	db := openPebble(t, dir)
-	require.NoError(t, db.Delete(eventKey(10), pebble.Sync))
-	require.NoError(t, db.Close())
+	// Goal: an event removed from $all is reported as missing before the
+	// intact event after it, between the events around the gap, and when
+	// the event after it is of the same stream, the skipped revision is
+	// named; the event after the gap is not blamed. Positions are 1..N in
+	// append order, so the fixture tells which event is where.
+	cases := []struct {
+		name    string
+		events  int
+		deleted uint64
+	}{
+		{name: "first event", events: 20, deleted: 1},
+		{name: "next event of another stream", events: 20, deleted: 10},
+		{name: "next event of the same stream", events: 20, deleted: 11},
+		{name: "last event of a batch read", events: 600, deleted: eventstore.ReadBatchEvents},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			store := openStore(t, dir)
+			f := buildLog(t, store, 3, tc.events)
+			require.NoError(t, store.Close())
+			gone, after := f.appended[tc.deleted-1], f.appended[tc.deleted]
+			db := openPebble(t, dir)
+			require.NoError(t, db.Delete(eventKey(tc.deleted), pebble.Sync))
+			require.NoError(t, db.Close())
 
-	report, err := eventstore.Verify(ctx, openStore(t, dir), nil)
-	require.NoError(t, err)
-	require.False(t, report.OK)
-	assert.Equal(t, eventstore.Position{Commit: 11, Prepare: 11}, report.Problem.Position)
+			report, err := eventstore.Verify(ctx, openStore(t, dir), nil)
+			require.NoError(t, err)
+			require.False(t, report.OK)
+			p := report.Problem
+			assert.True(t, p.Missing, "a gap, not an altered event: %s", p)
+			assert.Equal(t, eventstore.Position{Commit: tc.deleted + 1, Prepare: tc.deleted + 1}, p.Position)
+			assert.Equal(t, eventstore.Position{Commit: tc.deleted - 1, Prepare: tc.deleted - 1}, p.After)
+			between := fmt.Sprintf("the $all chain breaks before position %d: an event between positions %d and %d is missing or was altered",
+				tc.deleted+1, tc.deleted-1, tc.deleted+1)
+			if tc.deleted == 1 {
+				between = "the $all chain breaks before position 2: an event before it is missing or was altered"
+			}
+			assert.Contains(t, p.String(), between)
+			skipped := fmt.Sprintf("revision %d of stream %s is missing", revisionOf(f, tc.deleted), gone.stream)
+			if gone.stream == after.stream {
+				assert.Contains(t, p.String(), skipped)
+			} else {
+				assert.NotContains(t, p.String(), "of stream")
+			}
+		})
+	}
+}
+
+// revisionOf is the stream revision of the event at pos in f's log.
+func revisionOf(f fixture, pos uint64) uint64 {
+	var rev uint64
+	for _, e := range f.appended[:pos-1] {
+		if e.stream == f.appended[pos-1].stream {
+			rev++
+		}
+	}
+	return rev
+}
+
+// positionsOf lists the positions of stream's events in f's log, in
+// revision order.
+func positionsOf(f fixture, stream string) []uint64 {
+	var out []uint64
+	for i, e := range f.appended {
+		if e.stream == stream {
+			out = append(out, uint64(i+1))
+		}
+	}
+	return out
+}
+
+// streamIndexKey is the embedded store's key of stream's revision rev in
+// its stream index, whose value is the event's position (see its doc.go).
+func streamIndexKey(stream string, rev uint64) []byte {
+	k := binary.BigEndian.AppendUint16([]byte{'S'}, uint16(len(stream)))
+	return binary.BigEndian.AppendUint64(append(k, stream...), rev)
+}
+
+// positionValue is a stream index value: the big-endian position.
+func positionValue(pos uint64) []byte { return binary.BigEndian.AppendUint64(nil, pos) }
+
+func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
+	// Goal: $all intact, a stream that reads through ReadStream as other
+	// than its events in $all fails Verify, naming the stream and its first
+	// revision that differs: an index entry deleted (the last one hides the
+	// call's latest event from auditors and every read of the call),
+	// redirected to another event, or added past the stream's end.
+	type change struct {
+		key   []byte
+		value []byte // nil deletes the key
+	}
+	cases := []struct {
+		name string
+		// edit returns the changes to make to a stream whose events are at
+		// positions, and the other stream's positions.
+		edit     func(stream string, positions, others []uint64) []change
+		revision func(positions []uint64) uint64
+		reason   string
+	}{
+		{
+			name: "last entry deleted",
+			edit: func(s string, p, _ []uint64) []change {
+				return []change{{key: streamIndexKey(s, uint64(len(p)-1))}}
+			},
+			revision: func(p []uint64) uint64 { return uint64(len(p) - 1) },
+			reason:   "ReadStream ends at revision",
+		},
+		{
+			name:     "middle entry deleted",
+			edit:     func(s string, p, _ []uint64) []change { return []change{{key: streamIndexKey(s, 3)}} },
+			revision: func([]uint64) uint64 { return 3 },
+			reason:   "ReadStream cannot read it",
+		},
+		{
+			name: "every entry deleted",
+			edit: func(s string, p, _ []uint64) []change {
+				var cs []change
+				for rev := range p {
+					cs = append(cs, change{key: streamIndexKey(s, uint64(rev))})
+				}
+				return cs
+			},
+			revision: func([]uint64) uint64 { return 0 },
+			reason:   "ReadStream finds no such stream",
+		},
+		{
+			name: "entry redirected to another stream's event",
+			edit: func(s string, _, o []uint64) []change {
+				return []change{{key: streamIndexKey(s, 2), value: positionValue(o[2])}}
+			},
+			revision: func([]uint64) uint64 { return 2 },
+			reason:   "ReadStream cannot read it",
+		},
+		{
+			name: "entry redirected to the stream's next event",
+			edit: func(s string, p, _ []uint64) []change {
+				return []change{{key: streamIndexKey(s, 2), value: positionValue(p[3])}}
+			},
+			revision: func([]uint64) uint64 { return 2 },
+			reason:   "ReadStream cannot read it",
+		},
+		{
+			name: "entry added past the end",
+			edit: func(s string, p, _ []uint64) []change {
+				return []change{{key: streamIndexKey(s, uint64(len(p))), value: positionValue(p[len(p)-1])}}
+			},
+			revision: func(p []uint64) uint64 { return uint64(len(p)) },
+			reason:   "ReadStream cannot read it",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			f := buildVerifiedLog(t, dir, 3, 60)
+
+			stream := f.streams[1]
+			positions := positionsOf(f, stream)
+			require.Greater(t, len(positions), 4)
+			db := openPebble(t, dir)
+			for _, c := range tc.edit(stream, positions, positionsOf(f, f.streams[2])) {
+				if c.value == nil {
+					require.NoError(t, db.Delete(c.key, pebble.Sync))
+				} else {
+					require.NoError(t, db.Set(c.key, c.value, pebble.Sync))
+				}
+			}
+			require.NoError(t, db.Close())
+
+			report, err := eventstore.Verify(ctx, openStore(t, dir), nil)
+			require.NoError(t, err)
+			require.False(t, report.OK, "the tampered stream index went unnoticed")
+			p := report.Problem
+			assert.Equal(t, stream, p.Stream, "%s", p)
+			assert.Equal(t, tc.revision(positions), p.Revision, "%s", p)
+			assert.Contains(t, p.Reason, tc.reason)
+			assert.Contains(t, p.String(), fmt.Sprintf("stream %s, revision %d: ", stream, p.Revision))
+			assert.Equal(t, uint64(len(f.appended)), report.Events, "all of $all verified")
+			if tc.name == "last entry deleted" {
+				last := positions[len(positions)-1]
+				assert.Equal(t, eventstore.Position{Commit: last, Prepare: last}, p.Position, "the hidden event's position")
+			}
+		})
+	}
+}
+
+// rewritingStore is a real embedded store whose ReadStream answers pass
+// through rewrite: it stands for a backend whose stream reads disagree with
+// its $all in ways the embedded store's own checks never let through.
+type rewritingStore struct {
+	*embedded.Store
+	rewrite func(recs []eventstore.Record) []eventstore.Record
+}
+
+// ReadStream reads like the embedded store, then rewrites the records.
+func (s rewritingStore) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.Record, error) {
+	recs, err := s.Store.ReadStream(ctx, stream, from, limit)
+	if err != nil {
+		return nil, err
+	}
+	return s.rewrite(recs), nil
+}
+
+func TestVerifyComparesStreamsWithAll(t *testing.T) {
+	// Goal: over any backend, Verify compares what ReadStream returns with
+	// $all: an event at another position, with other content, or past the
+	// stream's end in $all fails, naming the stream and revision; an event
+	// appended after the walk of $all is no problem.
+	const revision = 2
+	cases := []struct {
+		name   string
+		change func(recs []eventstore.Record) []eventstore.Record
+		// reason is "" when the log must verify.
+		reason   string
+		revision uint64
+	}{
+		{name: "another position", change: func(recs []eventstore.Record) []eventstore.Record {
+			recs[revision].Position.Prepare++
+			return recs
+		}, reason: "at another position than $all does", revision: 0},
+		{name: "other data", change: func(recs []eventstore.Record) []eventstore.Record {
+			recs[revision].Data = []byte(`{"forged":true}`)
+			return recs
+		}, reason: "the event's content hashes to", revision: revision},
+		{name: "an event past the end", change: func(recs []eventstore.Record) []eventstore.Record {
+			extra := recs[len(recs)-1]
+			extra.Revision++
+			return append(recs, extra)
+		}, reason: "past revision", revision: 21},
+		{name: "an event appended since", change: func(recs []eventstore.Record) []eventstore.Record {
+			extra := recs[len(recs)-1]
+			extra.Revision++
+			extra.Position = eventstore.Position{Commit: 1000, Prepare: 1000}
+			return append(recs, extra)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			store := openStore(t, t.TempDir())
+			f := buildLog(t, store, 3, 60)
+			require.Len(t, positionsOf(f, f.streams[0]), 21, "the fixture is the same every run")
+			rewriting := rewritingStore{Store: store, rewrite: func(recs []eventstore.Record) []eventstore.Record {
+				if len(recs) == 0 || recs[0].StreamID != f.streams[0] {
+					return recs
+				}
+				return tc.change(recs)
+			}}
+
+			report, err := eventstore.Verify(ctx, rewriting, nil)
+			require.NoError(t, err)
+			if tc.reason == "" {
+				assert.True(t, report.OK, "problem: %v", report.Problem)
+				return
+			}
+			require.False(t, report.OK, "the stream's read went unchecked")
+			p := report.Problem
+			assert.Equal(t, f.streams[0], p.Stream)
+			assert.Equal(t, tc.revision, p.Revision, "%s", p)
+			assert.Contains(t, p.Reason, tc.reason)
+		})
+	}
 }
 
 func TestExportImportRoundTrip(t *testing.T) {

@@ -2,6 +2,8 @@ package eventstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -71,32 +73,66 @@ type Problem struct {
 	// not even decode, the backend cannot say where it is: Position is then
 	// the zero Position and After is the last good position (with the
 	// embedded store the bad event is at After+1, and Reason carries the
-	// store's error, which names it).
+	// store's error, which names it). For a problem of a stream as
+	// ReadStream returns it, Position is where the revision is, in $all or
+	// as ReadStream says, when that is known, and Start when it is not.
 	Position Position
-	// After is the position of the last event that verified (Start if none).
+	// After is the position of the last event that verified (Start if
+	// none). For a problem of a stream as ReadStream returns it (found once
+	// all of $all verified), it is the position of the stream's last event
+	// that matched $all.
 	After Position
-	// Stream and Revision name the event as stored, when it decoded.
+	// Stream and Revision name the event as stored, when it decoded; for a
+	// problem of a stream as ReadStream returns it, the stream and the
+	// first revision that does not read back as $all holds it.
 	Stream   string
 	Revision uint64
 	// Reason says what is wrong, for people.
 	Reason string
+	// Missing reports that the likely problem is not the event at Position
+	// but one or more events missing from the log between After and
+	// Position (Reason says which, as far as the chains tell).
+	Missing bool
 	// Err is the store's error when the event could not be read; nil otherwise.
 	Err error
 }
 
 // String describes the problem in one line, naming the event.
 func (p *Problem) String() string {
-	if p.Stream == "" {
+	switch {
+	case p.Missing:
+		return p.Reason // it names the positions around the gap
+	case p.Stream == "":
 		return fmt.Sprintf("after position %s: %s", p.After, p.Reason)
+	case p.Position.IsStart():
+		return fmt.Sprintf("stream %s, revision %d: %s", p.Stream, p.Revision, p.Reason)
 	}
 	return fmt.Sprintf("position %s, stream %s, revision %d: %s", p.Position, p.Stream, p.Revision, p.Reason)
 }
 
-// chainLink is where a stream's chain stands during a walk: the revision and
-// hash of its last event.
+// chainLink is where a stream's chain stands during a walk of $all: the
+// revision, hash and position of its last event, and a digest of the
+// positions of all its events. It is what Verify's pass over the streams
+// compares each stream, as ReadStream returns it, against: 88 bytes a
+// stream, however long the stream.
 type chainLink struct {
-	revision uint64
-	hash     Hash
+	revision  uint64
+	hash      Hash
+	position  Position
+	positions Hash
+}
+
+// positionsDigest folds pos into digest, a running SHA-256 over the
+// positions of a stream's events in revision order (the zero Hash before
+// the first). The stream hashes do not cover positions, so two passes that
+// build the same digest saw every event of the stream at the same position.
+// It is only ever compared in memory, never stored.
+func positionsDigest(digest Hash, pos Position) Hash {
+	var in [len(Hash{}) + 16]byte
+	b := append(in[:0], digest[:]...)
+	b = binary.BigEndian.AppendUint64(b, pos.Commit)
+	b = binary.BigEndian.AppendUint64(b, pos.Prepare)
+	return sha256.Sum256(b)
 }
 
 // chainChecker checks the two hash chains event by event, in $all order. It
@@ -157,45 +193,137 @@ func (c *chainChecker) check(r *Record) string {
 	case stored && wantAll != r.AllHash:
 		return fmt.Sprintf("stored $all hash %s, the chain gives %s", r.AllHash, wantAll)
 	}
-	c.streams[r.StreamID] = chainLink{revision: r.Revision, hash: r.Hash}
+	c.streams[r.StreamID] = chainLink{revision: r.Revision, hash: r.Hash, position: r.Position,
+		positions: positionsDigest(link.positions, r.Position)}
 	c.last = r.Position
 	c.allHash = wantAll
 	c.events++
 	return ""
 }
 
-// Verify walks the whole $all log of store in batches of ReadBatchEvents and
-// checks it: positions rise strictly; each stream's revisions run 0, 1, 2, ...
-// without gaps; each Hash equals ChainHash recomputed over the stored fields
-// and the stream's previous hash; each non-zero AllHash equals AllChainHash
-// recomputed (the $all chain is recomputed either way, so the report carries
-// the head hash even from a backend that stores none). If store is a
-// HeadReader, the walk stops at the head it reports when Verify starts (so
-// appends made during the walk are not checked) and the recomputed head must
-// equal it, which catches a truncated log.
+// missingReason explains r's failing check as events missing from the log
+// just before it, when the evidence says so, and returns "" when it does
+// not. A deleted event leaves every event after it intact, but the next one
+// in $all no longer chains to the event before the gap, and the next one of
+// its stream skips a revision: reporting that event as altered points an
+// auditor at an untouched one. The explanation holds when r's stored $all
+// hash does not follow from the last event checked while allHashFollowed
+// (what comes after r chains from that hash, so the store computed it and
+// it was not altered since: see allHashFollowed), and r's stream either
+// continues its chain (the missing event was of another stream) or skips
+// revisions (they are the missing events). Positions are not assumed to be
+// contiguous, so the gap is named by the events around it.
+func (c *chainChecker) missingReason(r *Record, allHashFollowed bool) string {
+	if !allHashFollowed || r.AllHash.IsZero() || (c.allHashStored != nil && !*c.allHashStored) ||
+		r.StreamID == "" || !c.last.Less(r.Position) || AllChainHash(c.allHash, r.Position, r.Hash) == r.AllHash {
+		return ""
+	}
+	var prev Hash
+	next := uint64(0)
+	if link, seen := c.streams[r.StreamID]; seen {
+		prev, next = link.hash, link.revision+1
+	}
+	gap := fmt.Sprintf("the $all chain breaks before position %s: an event between positions %s and %s is missing or was altered",
+		r.Position, c.last, r.Position)
+	if c.last.IsStart() {
+		gap = fmt.Sprintf("the $all chain breaks before position %s: an event before it is missing or was altered", r.Position)
+	}
+	switch {
+	case r.Revision < next:
+		return "" // a repeated revision is no gap
+	case r.Revision == next && c.hasher.Chain(prev, r.StreamID, r.Revision, r.ID, r.Type, r.Data, r.Metadata) != r.Hash:
+		return "" // the event itself was altered
+	case r.Revision == next:
+		return gap
+	case r.Revision == next+1:
+		return fmt.Sprintf("%s; revision %d of stream %s is missing", gap, next, r.StreamID)
+	default:
+		return fmt.Sprintf("%s; revisions %d to %d of stream %s are missing", gap, next, r.Revision-1, r.StreamID)
+	}
+}
+
+// allHashFollowed reports whether the stored $all hash of r is vouched for
+// by what follows it: the stored $all hash of next (the event after r in
+// $all; nil at the end of the log) chains from it, or there is no next and
+// the store's head is r with r's $all hash. An altered hash is followed by
+// nothing: the store chained the events after it from the original.
+func allHashFollowed(r, next *Record, head logHead) bool {
+	if r.AllHash.IsZero() {
+		return false
+	}
+	if next == nil {
+		return head.known && head.position == r.Position && head.allHash == r.AllHash
+	}
+	return !next.AllHash.IsZero() && AllChainHash(r.AllHash, next.Position, next.Hash) == next.AllHash
+}
+
+// chainProblem is the Problem of r, the i-th of records, which broke the
+// chains for reason: the missing events before it when that explains the
+// break (see missingReason), otherwise r itself. It reads the event after r
+// when r ends records.
+func chainProblem(ctx context.Context, store Store, c *chainChecker, records []Record, i int, head logHead, reason string) *Problem {
+	r := &records[i]
+	var next *Record
+	if i+1 < len(records) {
+		next = &records[i+1]
+	} else if after, err := store.ReadAll(ctx, r.Position, 1); err == nil && len(after) == 1 {
+		next = &after[0]
+	}
+	p := &Problem{Position: r.Position, After: c.last, Stream: r.StreamID, Revision: r.Revision, Reason: reason}
+	if missing := c.missingReason(r, allHashFollowed(r, next, head)); missing != "" {
+		p.Reason, p.Missing = missing, true
+	}
+	return p
+}
+
+// Verify checks the whole log of store in two passes and reports the first
+// problem it finds.
+//
+// The first pass walks $all in batches of ReadBatchEvents: positions rise
+// strictly; each stream's revisions run 0, 1, 2, ... without gaps; each Hash
+// equals ChainHash recomputed over the stored fields and the stream's
+// previous hash; each non-zero AllHash equals AllChainHash recomputed (the
+// $all chain is recomputed either way, so the report carries the head hash
+// even from a backend that stores none). If store is a HeadReader, the walk
+// stops at the head it reports when Verify starts (so appends made during
+// the walk are not checked) and the recomputed head must equal it, which
+// catches a truncated log. When an event is missing from the middle of
+// $all, the problem says so, naming the positions around the gap, rather
+// than blaming the intact event after it (see Problem.Missing).
+//
+// The second pass proves that every stream seen in $all reads back through
+// ReadStream, in pages of ReadBatchEvents, as exactly its events in $all:
+// the same number, revisions 0 to the last, each at the position $all gives
+// it, with the same ids, content and hashes (the stream chain recomputed
+// from what ReadStream returns ends at the hash $all ended at). Callers
+// read a call's history, its past states and its expected revision through
+// ReadStream, so an index that hides, drops or swaps an event would show
+// auditors a different history from the one $all proves. The streams are
+// checked in the order of their ids; events appended to a stream after the
+// first pass ended are not checked.
+//
+// Verify does not check a backend's own record of where each stream ends
+// (the embedded store's stream heads, which Append checks expected
+// revisions against): the Store interface has no way to read it.
 //
 // Verify reports the first problem in the VerifyReport, including a record
 // the store cannot decode. It returns an error only when it could not do its
 // job: ctx cancelled, or the store closed. Memory is one small entry per
-// stream.
+// stream, and one page of events. Progress counts every event twice, once
+// per pass: its total is twice the head's position when the store is a
+// HeadReader.
 func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, error) {
-	var head Position
-	var headHash Hash
-	headReader, hasHead := store.(HeadReader)
-	if hasHead {
-		var err error
-		head, headHash, err = headReader.Head(ctx)
-		if err != nil {
-			return VerifyReport{}, fmt.Errorf("verify: read head: %w", err)
-		}
+	head, err := readLogHead(ctx, store)
+	if err != nil {
+		return VerifyReport{}, err
 	}
 	total := uint64(0)
-	if hasHead {
-		total = head.Commit // the embedded store's positions are 1..N
+	if head.known {
+		total = 2 * head.position.Commit // the embedded store's positions are 1..N
 	}
 
 	c := newChainChecker()
-	if hasHead && !headHash.IsZero() {
+	if head.known && !head.allHash.IsZero() {
 		// The backend stores the $all chain: every event must carry its hash.
 		stored := true
 		c.allHashStored = &stored
@@ -210,66 +338,93 @@ func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, 
 			Problem:      p,
 		}
 	}
+	p, err := verifyAll(ctx, store, c, head, func(done uint64) { progress.report(done, total) })
+	if err != nil || p != nil {
+		return report(p), err
+	}
+	p, err = verifyStreams(ctx, store, c, func(done uint64) { progress.report(c.events+done, total) })
+	return report(p), err
+}
+
+// logHead is where a HeadReader's log ended when Verify began.
+type logHead struct {
+	// known is false when the store is no HeadReader; the rest is then zero.
+	known    bool
+	position Position
+	allHash  Hash
+}
+
+// readLogHead asks store for its head, if it is a HeadReader.
+func readLogHead(ctx context.Context, store Store) (logHead, error) {
+	headReader, ok := store.(HeadReader)
+	if !ok {
+		return logHead{}, nil
+	}
+	position, allHash, err := headReader.Head(ctx)
+	if err != nil {
+		return logHead{}, fmt.Errorf("verify: read head: %w", err)
+	}
+	return logHead{known: true, position: position, allHash: allHash}, nil
+}
+
+// verifyAll is Verify's first pass: it walks $all through c up to the head
+// (to the end when it is not known) and returns the first problem. counted
+// is told how many events were checked after each batch.
+func verifyAll(ctx context.Context, store Store, c *chainChecker, head logHead, counted func(done uint64)) (*Problem, error) {
 	// Each iteration reads one batch; the bound only guards against a
 	// backend that keeps returning full batches forever.
 	for batches := uint64(0); batches < batchesMax; batches++ {
 		if err := ctx.Err(); err != nil {
-			return report(nil), fmt.Errorf("verify: %w", err)
+			return nil, fmt.Errorf("verify: %w", err)
 		}
 		records, err := store.ReadAll(ctx, c.last, ReadBatchEvents)
+		var unreadable error
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
-				return report(nil), fmt.Errorf("verify: read $all after %s: %w", c.last, err)
+				return nil, fmt.Errorf("verify: read $all after %s: %w", c.last, err)
 			}
 			// Some event of the batch does not read: read one at a time to
 			// check every event before it and name the last good one.
-			records, err = readOneByOne(ctx, store, c.last, ReadBatchEvents)
-			if err != nil {
-				if ctx.Err() != nil || errors.Is(err, ErrClosed) {
-					return report(nil), fmt.Errorf("verify: read $all after %s: %w", c.last, err)
-				}
-				for i := range records {
-					r := &records[i]
-					if hasHead && head.Less(r.Position) {
-						break
-					}
-					if reason := c.check(r); reason != "" {
-						return report(&Problem{Position: r.Position, After: c.last, Stream: r.StreamID, Revision: r.Revision, Reason: reason}), nil
-					}
-				}
-				return report(&Problem{After: c.last, Reason: fmt.Sprintf("cannot read the event: %v", err), Err: err}), nil
+			records, unreadable = readOneByOne(ctx, store, c.last, ReadBatchEvents)
+			if unreadable != nil && (ctx.Err() != nil || errors.Is(unreadable, ErrClosed)) {
+				return nil, fmt.Errorf("verify: read $all after %s: %w", c.last, unreadable)
 			}
-			// Every event read one by one: the failure was transient.
+			// Without an error, every event read one by one: the failure
+			// was transient.
 		}
 		for i := range records {
 			r := &records[i]
-			if hasHead && head.Less(r.Position) {
-				return finishVerify(report, c, hasHead, head, headHash), nil
+			if head.known && head.position.Less(r.Position) {
+				return finishVerify(c, head), nil
 			}
 			if reason := c.check(r); reason != "" {
-				return report(&Problem{Position: r.Position, After: c.last, Stream: r.StreamID, Revision: r.Revision, Reason: reason}), nil
+				return chainProblem(ctx, store, c, records, i, head, reason), nil
 			}
 		}
-		progress.report(c.events, total)
+		if unreadable != nil {
+			return &Problem{After: c.last, Reason: fmt.Sprintf("cannot read the event: %v", unreadable), Err: unreadable}, nil
+		}
+		counted(c.events)
 		if len(records) < ReadBatchEvents {
-			return finishVerify(report, c, hasHead, head, headHash), nil
+			return finishVerify(c, head), nil
 		}
 	}
-	return report(nil), fmt.Errorf("verify: more than %d batches of $all: %w", batchesMax, errTooLong)
+	return nil, fmt.Errorf("verify: more than %d batches of $all: %w", batchesMax, errTooLong)
 }
 
-// finishVerify compares the end of the walk with the head the store reported.
-func finishVerify(report func(*Problem) VerifyReport, c *chainChecker, hasHead bool, head Position, headHash Hash) VerifyReport {
-	if !hasHead {
-		return report(nil)
+// finishVerify compares the end of the walk with the head the store
+// reported, and returns the problem if they differ.
+func finishVerify(c *chainChecker, head logHead) *Problem {
+	if !head.known {
+		return nil
 	}
-	if c.last != head {
-		return report(&Problem{After: c.last, Reason: fmt.Sprintf("the log ends at position %s but the store's head is at %s: events are missing", c.last, head)})
+	if c.last != head.position {
+		return &Problem{After: c.last, Reason: fmt.Sprintf("the log ends at position %s but the store's head is at %s: events are missing", c.last, head.position)}
 	}
-	if !headHash.IsZero() && headHash != c.allHash {
-		return report(&Problem{After: c.last, Reason: fmt.Sprintf("the store's head hash is %s but the $all chain gives %s", headHash, c.allHash)})
+	if !head.allHash.IsZero() && head.allHash != c.allHash {
+		return &Problem{After: c.last, Reason: fmt.Sprintf("the store's head hash is %s but the $all chain gives %s", head.allHash, c.allHash)}
 	}
-	return report(nil)
+	return nil
 }
 
 // batchesMax bounds every walk of $all: 2^40 events, far beyond any log.

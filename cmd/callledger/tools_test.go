@@ -147,9 +147,7 @@ func seedLedger(t testing.TB, dataDir string, calls []*genCall) {
 // tests that tamper with a given position need.
 func seedLedgerWith(t testing.TB, dataDir string, calls []*genCall, writers int) {
 	t.Helper()
-	store, err := embedded.Open(filepath.Join(dataDir, "events"), embedded.Options{
-		MemTableSize: 16 << 20, BlockCacheSize: 16 << 20, HeadCacheStreams: 1 << 12})
-	require.NoError(t, err)
+	store := openEmbeddedLedger(t, dataDir)
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := range writers {
@@ -173,6 +171,15 @@ func seedLedgerWith(t testing.TB, dataDir string, calls []*genCall, writers int)
 	require.NoError(t, store.Close())
 }
 
+// openEmbeddedLedger opens the embedded store of dataDir, small enough for tests.
+func openEmbeddedLedger(t testing.TB, dataDir string) *embedded.Store {
+	t.Helper()
+	store, err := embedded.Open(filepath.Join(dataDir, "events"), embedded.Options{
+		MemTableSize: 16 << 20, BlockCacheSize: 16 << 20, HeadCacheStreams: 1 << 12})
+	require.NoError(t, err)
+	return store
+}
+
 // flipStoredByte flips the byte at offset (from the end when negative) of
 // the stored value of the event at pos, in the closed store of dataDir.
 // With reseal it then recomputes the record checksum (CRC-32C of the value
@@ -180,22 +187,41 @@ func seedLedgerWith(t testing.TB, dataDir string, calls []*genCall, writers int)
 // tamperer would; without, the flip is plain damage.
 func flipStoredByte(t *testing.T, dataDir string, pos uint64, offset int, reseal bool) {
 	t.Helper()
+	editEvents(t, dataDir, func(db *pebble.DB) {
+		key := eventKey(pos)
+		v, closer, err := db.Get(key)
+		require.NoError(t, err)
+		value := bytes.Clone(v)
+		require.NoError(t, closer.Close())
+		if offset < 0 {
+			offset += len(value)
+		}
+		value[offset] ^= 0x04
+		if reseal {
+			binary.BigEndian.PutUint32(value[len(value)-4:], crc32.Checksum(value[:len(value)-4], crc32.MakeTable(crc32.Castagnoli)))
+		}
+		require.NoError(t, db.Set(key, value, pebble.Sync))
+	})
+}
+
+// editEvents opens the closed embedded store of dataDir as plain Pebble,
+// as a tamperer with the files would, and lets edit change its keys.
+func editEvents(t *testing.T, dataDir string, edit func(db *pebble.DB)) {
+	t.Helper()
 	db, err := pebble.Open(filepath.Join(dataDir, "events"), &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation, Logger: quietPebble{}})
 	require.NoError(t, err)
-	key := binary.BigEndian.AppendUint64([]byte{'E'}, pos)
-	v, closer, err := db.Get(key)
-	require.NoError(t, err)
-	value := bytes.Clone(v)
-	require.NoError(t, closer.Close())
-	if offset < 0 {
-		offset += len(value)
-	}
-	value[offset] ^= 0x04
-	if reseal {
-		binary.BigEndian.PutUint32(value[len(value)-4:], crc32.Checksum(value[:len(value)-4], crc32.MakeTable(crc32.Castagnoli)))
-	}
-	require.NoError(t, db.Set(key, value, pebble.Sync))
+	edit(db)
 	require.NoError(t, db.Close())
+}
+
+// eventKey is the embedded store's key of the event at pos (see its doc.go).
+func eventKey(pos uint64) []byte { return binary.BigEndian.AppendUint64([]byte{'E'}, pos) }
+
+// streamIndexKey is the embedded store's key of stream's revision rev in
+// its stream index, whose value is the event's position (see its doc.go).
+func streamIndexKey(stream string, rev uint64) []byte {
+	k := binary.BigEndian.AppendUint16([]byte{'S'}, uint16(len(stream)))
+	return binary.BigEndian.AppendUint64(append(k, stream...), rev)
 }
 
 type quietPebble struct{}
@@ -239,6 +265,79 @@ func TestVerifyCommand(t *testing.T) {
 			assert.Contains(t, res.stderr, "position 17")
 		})
 	}
+}
+
+func TestVerifyCommandStreamsAndGaps(t *testing.T) {
+	// Goal: verify fails (exit 1) naming the call's stream and revision
+	// when the stream index no longer reads back as the call's events in
+	// $all (its latest event hidden, a middle entry deleted or redirected,
+	// an entry added past its end), and names the gap, not the intact
+	// event after it, when an event is deleted from $all.
+	ctx := context.Background()
+	dir := t.TempDir()
+	seedLedgerWith(t, dir, genCalls(1, 40), 1) // the same log every run
+	res := runTool(ctx, t, dir, "", "verify")
+	require.Equal(t, 0, res.code, res.stderr)
+	all := readLedger(t, dir)
+	const gone = 17 // positions are 1..N
+	call := all[gone-1].StreamID
+	var positions []uint64 // of call's events, by revision
+	other := uint64(0)     // the position of another call's event
+	for _, r := range all {
+		if r.StreamID == call {
+			positions = append(positions, r.Position.Commit)
+		} else {
+			other = r.Position.Commit
+		}
+	}
+	require.GreaterOrEqual(t, len(positions), 3, "the call has a middle event")
+	last := uint64(len(positions) - 1)
+	position := func(p uint64) []byte { return binary.BigEndian.AppendUint64(nil, p) }
+
+	skipped := fmt.Sprintf("; revision %d of stream %s is missing", all[gone-1].Revision, call)
+	if all[gone].StreamID != call {
+		skipped = ""
+	}
+	cases := []struct {
+		name string
+		edit func(db *pebble.DB) error
+		want string
+	}{
+		{"LastIndexEntryDeleted", func(db *pebble.DB) error { return db.Delete(streamIndexKey(call, last), pebble.Sync) },
+			fmt.Sprintf("FAILED: position %d, stream %s, revision %d: ReadStream ends at revision %d, without this revision", positions[last], call, last, last-1)},
+		{"MiddleIndexEntryDeleted", func(db *pebble.DB) error { return db.Delete(streamIndexKey(call, 1), pebble.Sync) },
+			fmt.Sprintf("FAILED: stream %s, revision 1: ReadStream cannot read it", call)},
+		{"IndexEntryRedirected", func(db *pebble.DB) error { return db.Set(streamIndexKey(call, 1), position(other), pebble.Sync) },
+			fmt.Sprintf("FAILED: stream %s, revision 1: ReadStream cannot read it", call)},
+		{"IndexEntryPastTheEnd", func(db *pebble.DB) error {
+			return db.Set(streamIndexKey(call, last+1), position(positions[last]), pebble.Sync)
+		}, fmt.Sprintf("FAILED: stream %s, revision %d: ReadStream cannot read it", call, last+1)},
+		{"EventDeleted", func(db *pebble.DB) error { return db.Delete(eventKey(gone), pebble.Sync) },
+			fmt.Sprintf("FAILED: the $all chain breaks before position %d: an event between positions %d and %d is missing or was altered%s\n",
+				gone+1, gone-1, gone+1, skipped)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tampered := t.TempDir()
+			require.NoError(t, os.CopyFS(tampered, os.DirFS(dir)))
+			editEvents(t, tampered, func(db *pebble.DB) { require.NoError(t, tc.edit(db)) })
+
+			res := runTool(ctx, t, tampered, "", "verify")
+			assert.Equal(t, 1, res.code)
+			assert.Contains(t, res.stdout, tc.want)
+			assert.Contains(t, res.stderr, call)
+		})
+	}
+}
+
+// readLedger reads the whole log of the closed embedded store of dataDir.
+func readLedger(t *testing.T, dataDir string) []eventstore.Record {
+	t.Helper()
+	store := openEmbeddedLedger(t, dataDir)
+	defer func() { require.NoError(t, store.Close()) }()
+	all, err := store.ReadAll(context.Background(), eventstore.Start, 0)
+	require.NoError(t, err)
+	return all
 }
 
 func TestVerifyCommandMissingStore(t *testing.T) {

@@ -14,13 +14,14 @@ var errVerifyFailed = errors.New("the event log does not verify")
 
 func addVerify(table map[string]command) {
 	table["verify"] = command{
-		summary: "check every event's hash chain; exit 1 naming the first problem",
+		summary: "check both hash chains and that every call's stream reads back as its events in $all; exit 1 naming the first problem",
 		run:     runVerify,
 	}
 }
 
-// runVerify walks the whole log with eventstore.Verify and prints "ok" with
-// the counts and the head hash, or the first problem.
+// runVerify checks the whole log with eventstore.Verify (the $all walk, then
+// every stream as the API reads it) and prints "ok" with the counts and the
+// head hash, or the first problem.
 func runVerify(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("verify", env)
 	var cfg storeConfig

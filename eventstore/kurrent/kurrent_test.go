@@ -496,3 +496,28 @@ func TestSecureServer(t *testing.T) {
 	require.Error(t, err, "a read without credentials")
 	assert.NotErrorIs(t, err, eventstore.ErrStreamNotFound)
 }
+
+// TestVerifyIntactLog checks that eventstore.Verify passes an untouched log
+// of this backend: its stream reads give each event the position its $all
+// reads give it, and it stores no $all chain, which Verify recomputes.
+func TestVerifyIntactLog(t *testing.T) {
+	srv := kurrenttest.Start(t)
+	s := mustOpen(t, srv.URL())
+	ctx := ctxFor(t)
+	streams := []string{"call-" + uuid.NewString(), "call-" + uuid.NewString()}
+	for i := range 6 {
+		stream := streams[i%2]
+		expected := eventstore.NoStream()
+		if i >= 2 {
+			expected = eventstore.StreamExists()
+		}
+		_, err := s.Append(ctx, stream, expected, newEvents(1+i, "CallUpserted"))
+		require.NoError(t, err)
+	}
+
+	report, err := eventstore.Verify(ctx, s, nil)
+	require.NoError(t, err)
+	require.True(t, report.OK, "problem: %v", report.Problem)
+	assert.Equal(t, uint64(1+2+3+4+5+6), report.Events)
+	assert.Equal(t, uint64(2), report.Streams)
+}
