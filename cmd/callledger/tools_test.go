@@ -344,6 +344,8 @@ func TestVerifyCommandMissingStore(t *testing.T) {
 	// Goal: a wrong --data is an error, not a new empty ledger that verifies.
 	res := runTool(context.Background(), t, filepath.Join(t.TempDir(), "nowhere"), "", "verify")
 	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stderr, "could not verify")
+	assert.NotContains(t, res.stdout+res.stderr, "FAILED", "a store that is not there is no tampered log")
 	assert.NoDirExists(t, filepath.Join(t.TempDir(), "nowhere", "events"))
 }
 

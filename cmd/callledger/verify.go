@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
 )
 
 // errVerifyFailed is returned by verify when the log does not verify; run
@@ -30,11 +31,17 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	store, err := openToolStore(ctx, cfg, env, true)
-	if err != nil {
-		// A store that will not even open (the embedded store checks its
-		// head against its last event) is a failed verification too.
+	switch {
+	case errors.Is(err, embedded.ErrCorrupt):
+		// A store that will not open because its stored values do not
+		// check (the embedded store checks its head against its last
+		// event) is a failed verification too.
 		fmt.Fprintf(env.Stdout, "FAILED: cannot open the event store: %v\n", err)
 		return fmt.Errorf("%w: %w", errVerifyFailed, err)
+	case err != nil:
+		// A store that cannot be opened (held by a running server, a wrong
+		// --data) says nothing about the log: no tamper alarm.
+		return fmt.Errorf("could not verify: %w", err)
 	}
 	defer closeInto(&err, store)
 
