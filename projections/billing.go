@@ -207,7 +207,27 @@ func (v *billingView) close() {
 // sumWholeDays adds the buckets between lower and upper (of account, or of
 // every account when it is "").
 func (v *billingView) sumWholeDays(ctx context.Context, sums *billingSums, lower, upper []byte, account string) error {
-	it := v.buckets
+	return scanRange(ctx, v.buckets, lower, upper, func(key, value []byte) error {
+		b, err := parseBillingKey(key)
+		if err != nil {
+			return err
+		}
+		if account != "" && b.account != account {
+			return nil
+		}
+		t, err := decodeTotals(value)
+		if err != nil {
+			return err
+		}
+		sums.add(b, t)
+		return nil
+	})
+}
+
+// scanRange calls fn with every key and value of it in [lower, upper), in
+// order, checking ctx every ctxCheckEvery keys; it stops at fn's first
+// error. The key and value are valid only during the call.
+func scanRange(ctx context.Context, it *pebble.Iterator, lower, upper []byte, fn func(key, value []byte) error) error {
 	it.SetBounds(lower, upper)
 	n := 0
 	for valid := it.First(); valid; valid = it.Next() {
@@ -217,18 +237,9 @@ func (v *billingView) sumWholeDays(ctx context.Context, sums *billingSums, lower
 			}
 		}
 		n++
-		b, err := parseBillingKey(it.Key())
-		if err != nil {
+		if err := fn(it.Key(), it.Value()); err != nil {
 			return err
 		}
-		if account != "" && b.account != account {
-			continue
-		}
-		t, err := decodeTotals(it.Value())
-		if err != nil {
-			return err
-		}
-		sums.add(b, t)
 	}
 	return it.Error()
 }
@@ -280,17 +291,8 @@ func (v *billingView) accountsOn(day int32, account string) ([]string, error) {
 // the partial day, read from the list index and the call views.
 func (v *billingView) sumCallsOf(ctx context.Context, sums *billingSums, account string, d partialDay) error {
 	prefix := listAccountPrefix(account)
-	it := v.list
-	it.SetBounds(appendTime(bytes.Clone(prefix), d.from), appendTime(bytes.Clone(prefix), d.to))
-	n := 0
-	for valid := it.First(); valid; valid = it.Next() {
-		if n%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		n++
-		key := it.Key()
+	lower, upper := appendTime(bytes.Clone(prefix), d.from), appendTime(bytes.Clone(prefix), d.to)
+	return scanRange(ctx, v.list, lower, upper, func(key, _ []byte) error {
 		if len(key) != len(prefix)+timeKeyBytes+16 {
 			return fmt.Errorf("%w: list key of %d bytes", errBadKey, len(key))
 		}
@@ -307,8 +309,8 @@ func (v *billingView) sumCallsOf(ctx context.Context, sums *billingSums, account
 		if c.priced {
 			sums.add(c.bucket, c.contrib)
 		}
-	}
-	return it.Error()
+		return nil
+	})
 }
 
 // call reads the call view of id.

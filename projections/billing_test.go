@@ -68,11 +68,16 @@ func billingOneByOne(states map[uuid.UUID]domain.State, q projections.BillingQue
 	for _, r := range sums {
 		rows = append(rows, *r)
 	}
+	sortRows(rows)
+	return rows
+}
+
+// sortRows sorts rows as Billing does: by account, provider, currency, day.
+func sortRows(rows []projections.BillingRow) {
 	slices.SortFunc(rows, func(a, b projections.BillingRow) int {
 		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Provider, b.Provider),
 			cmp.Compare(a.Currency, b.Currency), a.Day.Compare(b.Day))
 	})
-	return rows
 }
 
 // assertSameRows checks that got has the rows of want, totals compared as
@@ -203,10 +208,7 @@ func sumRows(rows []projections.BillingRow) []projections.BillingRow {
 		out[i].DurationSeconds += r.DurationSeconds
 		out[i].DeletedCalls += r.DeletedCalls
 	}
-	slices.SortFunc(out, func(a, b projections.BillingRow) int {
-		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Provider, b.Provider),
-			cmp.Compare(a.Currency, b.Currency), a.Day.Compare(b.Day))
-	})
+	sortRows(out)
 	return out
 }
 
@@ -219,15 +221,7 @@ func TestBillingRandomPeriods(t *testing.T) {
 	store, p := runningProjector(t)
 	clk := newClock()
 	g := newGenerator(7, 1500, 8)
-	var last eventstore.Position
-	for more := true; more; {
-		var pos eventstore.Position
-		pos, more = g.writeSome(t, store, clk, 2000, 200, 8)
-		if last.Less(pos) {
-			last = pos
-		}
-	}
-	waitFor(t, p, last)
+	waitFor(t, p, g.writeAll(t, store, clk, 2000, 200, 8))
 	states := foldAll(t, store)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 8))
