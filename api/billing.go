@@ -22,11 +22,15 @@ import (
 // Totals are always per currency, whatever group_by says: amounts in two
 // currencies are never added.
 //
-// from and to are UTC days (2025-01-31) or RFC 3339 instants; to is
-// exclusive; a day is included when it overlaps [from, to). group_by
-// defaults to "currency". Totals are decimal strings, exact (trailing
-// fractional zeros dropped) unless scale=N asks for N places, rounded half
-// away from zero.
+// from and to are UTC days (2025-01-31, its midnight) or RFC 3339 instants
+// in any offset, to the nanosecond; a call counts when its start time is in
+// [from, to), so two adjacent periods never count a call twice; from equal
+// to to is an empty period (no groups), to before from a 422. group_by
+// defaults to "currency"; an empty dimension in it is a 422. Totals are
+// decimal strings, exact (trailing fractional zeros dropped) unless scale=N
+// (0..BillingScaleMax) asks for N places, rounded half away from zero. The
+// `callledger billing` command parses its flags with the same code
+// (ParseBillingParams).
 
 // BillingReadModel is the billing part of the read models, an optional
 // extension of ReadModels detected at runtime: without it the summary route
@@ -43,9 +47,6 @@ func (m projectorReadModels) Billing(ctx context.Context, q projections.BillingQ
 }
 
 var _ BillingReadModel = projectorReadModels{}
-
-// billingScaleMax bounds scale: more places than any currency has.
-const billingScaleMax = 18
 
 // BillingGroup is one group of the billing summary, as GET
 // /v1/billing/summary and the `callledger billing` command both write it,
@@ -102,8 +103,62 @@ type BillingSummary struct {
 	DeletedCallsExcluded int64 `json:"deleted_calls_excluded"`
 }
 
+// BillingScaleMax bounds the scale of billing totals (the scale parameter
+// and the --scale flag): more places than any currency has.
+const BillingScaleMax = 18
+
+// BillingParams are the parameters of a billing summary as text: the query
+// of GET /v1/billing/summary, or the flags of `callledger billing`. Both
+// parse them with ParseBillingParams, so that they accept and refuse the
+// same values.
+type BillingParams struct {
+	// From and To are UTC days (2025-01-31) or RFC 3339 instants; "" is
+	// unbounded.
+	From, To string
+	// GroupBy is a comma-separated list of dimensions; "" means currency.
+	GroupBy string
+	// Scale is a number of decimal places in 0..BillingScaleMax; "" means
+	// exact totals.
+	Scale string
+}
+
+// BillingParamNames are the names a caller knows the parameters by, which
+// ParseBillingParams's errors give: the query's or the command's flags'.
+type BillingParamNames struct {
+	From, To, GroupBy, Scale string
+}
+
+// BillingQueryNames are the names of GET /v1/billing/summary's parameters.
+var BillingQueryNames = BillingParamNames{From: "from", To: "to", GroupBy: "group_by", Scale: "scale"}
+
+// ParseBillingParams reads billing parameters into a query (without its
+// account) and a scale (-1 for exact totals). Bounds are normalised to UTC;
+// group_by is normalised (trimmed, each dimension once, in the order given).
+// It returns a Malformed error (400) for a bound that is not a time or a
+// scale out of range, and an Invalid error (422) for an unknown or empty
+// dimension or to before from; their field is the parameter's name in
+// names.
+func ParseBillingParams(p BillingParams, names BillingParamNames) (projections.BillingQuery, int, error) {
+	var bq projections.BillingQuery
+	var err error
+	if bq.From, err = parseBillingInstant(names.From, p.From); err != nil {
+		return bq, 0, err
+	}
+	if bq.To, err = parseBillingInstant(names.To, p.To); err != nil {
+		return bq, 0, err
+	}
+	if !bq.From.IsZero() && !bq.To.IsZero() && bq.To.Before(bq.From) {
+		return bq, 0, Invalid(names.To, "is before %s", names.From)
+	}
+	if bq.GroupBy, err = parseBillingGroupBy(names.GroupBy, p.GroupBy); err != nil {
+		return bq, 0, err
+	}
+	scale, err := parseBillingScale(names.Scale, p.Scale)
+	return bq, scale, err
+}
+
 // parseBillingInstant reads a from/to parameter: a UTC day or an RFC 3339
-// instant; "" is unbounded.
+// instant, in UTC; "" is unbounded.
 func parseBillingInstant(name, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
@@ -118,46 +173,47 @@ func parseBillingInstant(name, v string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// parseBillingQuery reads the summary's parameters for account.
-func parseBillingQuery(r *http.Request, account string) (projections.BillingQuery, int, error) {
-	q := r.URL.Query()
-	bq := projections.BillingQuery{Account: account}
-	var err error
-	if bq.From, err = parseBillingInstant("from", q.Get("from")); err != nil {
-		return bq, 0, err
+// parseBillingGroupBy reads a group_by list: "" is currency; each dimension
+// is kept once.
+func parseBillingGroupBy(name, v string) ([]string, error) {
+	if v == "" {
+		v = projections.GroupCurrency
 	}
-	if bq.To, err = parseBillingInstant("to", q.Get("to")); err != nil {
-		return bq, 0, err
-	}
-	if !bq.From.IsZero() && !bq.To.IsZero() && bq.To.Before(bq.From) {
-		return bq, 0, Invalid("to", "is before from")
-	}
-	groupBy := q.Get("group_by")
-	if groupBy == "" {
-		groupBy = projections.GroupCurrency
-	}
-	seen := map[string]bool{}
-	for _, g := range strings.Split(groupBy, ",") {
+	var dims []string
+	for _, g := range strings.Split(v, ",") {
 		g = strings.TrimSpace(g)
 		switch g {
 		case projections.GroupAccount, projections.GroupProvider, projections.GroupCurrency, projections.GroupDay:
-			if !seen[g] {
-				bq.GroupBy = append(bq.GroupBy, g)
-				seen[g] = true
+			if !slices.Contains(dims, g) {
+				dims = append(dims, g)
 			}
 		default:
-			return bq, 0, Invalid("group_by", "unknown dimension %q: use account, provider, currency, day", g)
+			return nil, Invalid(name, "unknown dimension %q: use account, provider, currency, day", g)
 		}
 	}
-	scale := -1
-	if v := q.Get("scale"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > billingScaleMax {
-			return bq, 0, Malformed("scale", "must be an integer in 0..%d", billingScaleMax)
-		}
-		scale = n
+	return dims, nil
+}
+
+// parseBillingScale reads a scale: "" is -1, exact totals.
+func parseBillingScale(name, v string) (int, error) {
+	if v == "" {
+		return -1, nil
 	}
-	return bq, scale, nil
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > BillingScaleMax {
+		return 0, Malformed(name, "must be an integer in 0..%d", BillingScaleMax)
+	}
+	return n, nil
+}
+
+// parseBillingQuery reads the summary's parameters for account.
+func parseBillingQuery(r *http.Request, account string) (projections.BillingQuery, int, error) {
+	q := r.URL.Query()
+	bq, scale, err := ParseBillingParams(BillingParams{
+		From: q.Get("from"), To: q.Get("to"), GroupBy: q.Get("group_by"), Scale: q.Get("scale"),
+	}, BillingQueryNames)
+	bq.Account = account
+	return bq, scale, err
 }
 
 // billingSummary serves GET /v1/billing/summary for the caller's account.
@@ -184,18 +240,31 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.plainError, fmt.Errorf("billing summary: %w", err))
 		return
 	}
-	body := BillingSummary{Account: account, GroupBy: bq.GroupBy}
-	if !bq.From.IsZero() {
-		body.From = bq.From.Format(time.RFC3339Nano)
-	}
-	if !bq.To.IsZero() {
-		body.To = bq.To.Format(time.RFC3339Nano)
-	}
+	body := NewBillingSummary(bq, rows, scale)
+	body.Account = account
 	if scale >= 0 {
 		body.Scale = &scale
 	}
-	body.Groups, body.DeletedCallsExcluded = BillingGroups(rows, bq.GroupBy, scale)
 	s.writeJSON(w, r, http.StatusOK, body)
+}
+
+// NewBillingSummary renders the rows of q as the summary's body, without
+// its account and scale (which the route adds): bounds echoed in UTC to
+// the nanosecond, or omitted when unbounded, and the groups at scale (-1:
+// exact). The billing command writes it for --format json.
+func NewBillingSummary(q projections.BillingQuery, rows []projections.BillingRow, scale int) BillingSummary {
+	body := BillingSummary{From: formatBillingInstant(q.From), To: formatBillingInstant(q.To), GroupBy: q.GroupBy}
+	body.Groups, body.DeletedCallsExcluded = BillingGroups(rows, q.GroupBy, scale)
+	return body
+}
+
+// formatBillingInstant writes a bound in UTC to the nanosecond, or "" when
+// it is unbounded.
+func formatBillingInstant(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // BillingGroups turns billing rows grouped by groupBy into their groups

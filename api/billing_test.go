@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -110,9 +111,77 @@ type summaryGroup struct {
 
 type summaryBody struct {
 	Account              string         `json:"account"`
+	From                 string         `json:"from"`
+	To                   string         `json:"to"`
 	GroupBy              []string       `json:"group_by"`
 	Groups               []summaryGroup `json:"groups"`
 	DeletedCallsExcluded int64          `json:"deleted_calls_excluded"`
+}
+
+// summaryKey is a group of the summary grouped by provider, currency and day.
+type summaryKey struct{ provider, currency, day string }
+
+// summaryWant is what a group must hold.
+type summaryWant struct {
+	total                    decimal.Decimal
+	calls, duration, deleted int64
+}
+
+// summaryOneByOne sums account's calls that start in [from, to) (zero:
+// unbounded) one by one at their latest price, per provider, currency and
+// day, and counts the deleted ones: what the summary grouped by
+// provider,currency,day must say.
+func summaryOneByOne(calls []billingCall, account string, from, to time.Time) (map[summaryKey]summaryWant, int64) {
+	want := map[summaryKey]summaryWant{}
+	var deletedSum int64
+	for _, c := range calls {
+		if c.account != account || (!from.IsZero() && c.start.Before(from)) || (!to.IsZero() && !c.start.Before(to)) {
+			continue
+		}
+		p := c.prices[len(c.prices)-1]
+		k := summaryKey{domain.NormalizeProvider(c.provider), p.Currency, c.start.UTC().Format(time.DateOnly)}
+		w := want[k]
+		if c.deleted {
+			w.deleted++
+			deletedSum++
+		} else {
+			w.total = w.total.Add(p.Total.Decimal)
+			w.calls++
+			w.duration += c.duration
+		}
+		want[k] = w
+	}
+	return want, deletedSum
+}
+
+// assertSummary checks that a summary grouped by provider,currency,day has
+// exactly the wanted groups, to the last digit.
+func assertSummary(t *testing.T, want map[summaryKey]summaryWant, deleted int64, body summaryBody, msg string) {
+	t.Helper()
+	assert.Equal(t, deleted, body.DeletedCallsExcluded, msg)
+	require.Len(t, body.Groups, len(want), msg)
+	for _, g := range body.Groups {
+		k := summaryKey{g.Provider, g.Currency, g.Day}
+		w, ok := want[k]
+		require.True(t, ok, "%s: unexpected group %v", msg, k)
+		got, err := decimal.NewFromString(g.Total)
+		require.NoError(t, err)
+		assert.True(t, w.total.Equal(got), "%s: %v: want %s, got %s", msg, k, w.total, g.Total)
+		assert.Equal(t, w.calls, g.Calls, "%s: %v", msg, k)
+		assert.Equal(t, w.duration, g.BilledDurationSeconds, "%s: %v", msg, k)
+		assert.Equal(t, w.deleted, g.DeletedCalls, "%s: %v", msg, k)
+		assert.Empty(t, g.Account, "not grouped by account")
+	}
+}
+
+// getSummary GETs the summary with query as token and decodes it.
+func getSummary(t *testing.T, ts *testServer, query url.Values, token string) summaryBody {
+	t.Helper()
+	res := ts.do(t, "GET", "/v1/billing/summary?"+query.Encode(), token, "")
+	require.Equal(t, http.StatusOK, res.Status, "%s: %s", query.Encode(), res.Body)
+	var body summaryBody
+	require.NoError(t, json.Unmarshal(res.Body, &body))
+	return body
 }
 
 func TestBillingSummaryAgreement(t *testing.T) {
@@ -125,57 +194,81 @@ func TestBillingSummaryAgreement(t *testing.T) {
 	appendBillingCalls(t, ts, calls)
 
 	from, to := time.Date(2025, 4, 2, 0, 0, 0, 0, time.UTC), time.Date(2025, 4, 6, 0, 0, 0, 0, time.UTC)
-	type key struct{ provider, currency, day string }
-	wantTotal := map[key]decimal.Decimal{}
-	wantCalls := map[key]int64{}
-	wantDuration := map[key]int64{}
-	wantDeleted := map[key]int64{}
-	var deletedSum int64
-	for _, c := range calls {
-		if c.account != acctA || c.start.Before(from) || !c.start.Before(to) {
-			continue
-		}
-		p := c.prices[len(c.prices)-1]
-		k := key{domain.NormalizeProvider(c.provider), p.Currency, c.start.Format(time.DateOnly)}
-		if c.deleted {
-			wantDeleted[k]++
-			deletedSum++
-			if _, ok := wantTotal[k]; !ok {
-				wantTotal[k] = decimal.Zero
-			}
-			continue
-		}
-		wantTotal[k] = wantTotal[k].Add(p.Total.Decimal)
-		wantCalls[k]++
-		wantDuration[k] += c.duration
-	}
-
-	res := ts.do(t, "GET", "/v1/billing/summary?from=2025-04-02&to=2025-04-06&group_by=provider,currency,day", tokenA, "")
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	var body summaryBody
-	require.NoError(t, json.Unmarshal(res.Body, &body))
+	want, deleted := summaryOneByOne(calls, acctA, from, to)
+	body := getSummary(t, ts, url.Values{"from": {"2025-04-02"}, "to": {"2025-04-06"}, "group_by": {"provider,currency,day"}}, tokenA)
 	assert.Equal(t, acctA, body.Account)
-	assert.Equal(t, deletedSum, body.DeletedCallsExcluded)
-	require.Len(t, body.Groups, len(wantTotal))
-	for _, g := range body.Groups {
-		k := key{g.Provider, g.Currency, g.Day}
-		want, ok := wantTotal[k]
-		require.True(t, ok, "unexpected group %v", k)
-		got, err := decimal.NewFromString(g.Total)
-		require.NoError(t, err)
-		assert.True(t, want.Equal(got), "%v: want %s, got %s", k, want, g.Total)
-		assert.Equal(t, wantCalls[k], g.Calls, "%v", k)
-		assert.Equal(t, wantDuration[k], g.BilledDurationSeconds, "%v", k)
-		assert.Equal(t, wantDeleted[k], g.DeletedCalls, "%v", k)
-		assert.Empty(t, g.Account, "not grouped by account")
-	}
+	assertSummary(t, want, deleted, body, "days")
 
 	// Grouped by account, only the caller's own account appears.
-	res = ts.do(t, "GET", "/v1/billing/summary?group_by=account,currency", tokenB, "")
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	require.NoError(t, json.Unmarshal(res.Body, &body))
+	body = getSummary(t, ts, url.Values{"group_by": {"account,currency"}}, tokenB)
 	for _, g := range body.Groups {
 		assert.Equal(t, acctB, g.Account)
+	}
+}
+
+func TestBillingSummaryExactBounds(t *testing.T) {
+	// Goal: from and to bound the period to the nanosecond, in any offset: a
+	// call counts when its start time is in [from, to), so two periods that
+	// split a day count each call once and add up to the day, each equal to
+	// summing its calls one by one (latest price, deleted calls counted
+	// apart); from equal to to is empty; the bounds are echoed in UTC.
+	ts := newTestServer(t)
+	calls := generateBillingCalls(12, 1500)
+	day := time.Date(2025, 4, 3, 0, 0, 0, 0, time.UTC)
+	usd := func(s string) domain.Price { return domain.Price{Total: domain.MustParseDecimal(s), Currency: "USD"} }
+	// Calls on the bounds themselves, re-priced and deleted ones among them.
+	calls = append(calls,
+		billingCall{id: uuid.New(), account: acctA, provider: "twilio", start: day.Add(12 * time.Hour), duration: 7, prices: []domain.Price{usd("5"), usd("0.0135")}},
+		billingCall{id: uuid.New(), account: acctA, provider: "twilio", start: day.Add(12*time.Hour - time.Nanosecond), duration: 9, prices: []domain.Price{usd("0.0001")}},
+		billingCall{id: uuid.New(), account: acctA, provider: "twilio", start: day.Add(19 * time.Hour), prices: []domain.Price{usd("3.00")}, deleted: true},
+	)
+	appendBillingCalls(t, ts, calls)
+
+	plus5 := time.FixedZone("+05:00", 5*3600)
+	minus8 := time.FixedZone("-08:00", -8*3600)
+	for _, tc := range []struct {
+		name     string
+		from, to time.Time
+	}{
+		{"WholeDay", day, day.AddDate(0, 0, 1)},
+		{"FirstHalf", day, day.Add(12 * time.Hour)},
+		{"SecondHalf", day.Add(12 * time.Hour), day.AddDate(0, 0, 1)},
+		{"InsideOneDay", day.Add(3*time.Hour + 15*time.Minute), day.Add(12*time.Hour - time.Nanosecond)},
+		{"Plus5", time.Date(2025, 4, 4, 0, 0, 0, 0, plus5), time.Date(2025, 4, 5, 0, 0, 0, 0, plus5)},
+		{"Minus8", time.Date(2025, 4, 3, 0, 0, 0, 0, minus8), time.Date(2025, 4, 4, 0, 0, 0, 0, minus8)},
+		{"SeveralDaysPartialEdges", day.Add(-30 * time.Hour), day.Add(50*time.Hour + 123*time.Nanosecond)},
+		{"Empty", time.Date(2025, 4, 4, 0, 0, 0, 0, plus5), time.Date(2025, 4, 4, 0, 0, 0, 0, plus5)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, deleted := summaryOneByOne(calls, acctA, tc.from, tc.to)
+			body := getSummary(t, ts, url.Values{"from": {tc.from.Format(time.RFC3339Nano)}, "to": {tc.to.Format(time.RFC3339Nano)},
+				"group_by": {"provider,currency,day"}}, tokenA)
+			assertSummary(t, want, deleted, body, tc.name)
+			assert.Equal(t, tc.from.UTC().Format(time.RFC3339Nano), body.From)
+			assert.Equal(t, tc.to.UTC().Format(time.RFC3339Nano), body.To)
+		})
+	}
+
+	// The halves of the day add up to the day, per currency.
+	perCurrency := func(from, to string) map[string]summaryWant {
+		out := map[string]summaryWant{}
+		for _, g := range getSummary(t, ts, url.Values{"from": {from}, "to": {to}}, tokenA).Groups {
+			out[g.Currency] = summaryWant{total: decimal.RequireFromString(g.Total), calls: g.Calls, duration: g.BilledDurationSeconds, deleted: g.DeletedCalls}
+		}
+		return out
+	}
+	first := perCurrency("2025-04-03T00:00:00Z", "2025-04-03T12:00:00Z")
+	second := perCurrency("2025-04-03T12:00:00Z", "2025-04-04T00:00:00Z")
+	whole := perCurrency("2025-04-03", "2025-04-04")
+	require.NotEmpty(t, whole)
+	for cur, w := range whole {
+		a, b := first[cur], second[cur]
+		assert.True(t, w.total.Equal(a.total.Add(b.total)), "%s: %s + %s != %s", cur, a.total, b.total, w.total)
+		assert.Equal(t, w.calls, a.calls+b.calls, cur)
+		assert.Equal(t, w.duration, a.duration+b.duration, cur)
+		assert.Equal(t, w.deleted, a.deleted+b.deleted, cur)
+		assert.Positive(t, a.calls, "%s: the first half has calls", cur)
+		assert.Positive(t, b.calls, "%s: the second half has calls", cur)
 	}
 }
 
@@ -197,6 +290,23 @@ func TestBillingSummaryScaleAndErrors(t *testing.T) {
 	res = ts.do(t, "GET", "/v1/billing/summary?scale=2", tokenA, "")
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	assert.Contains(t, string(res.Body), `"total":"0.03"`)
+	res = ts.do(t, "GET", "/v1/billing/summary?scale=18", tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	assert.Contains(t, string(res.Body), `"total":"0.027100000000000000"`)
+
+	// group_by is echoed normalised: trimmed, each dimension once; empty is
+	// currency.
+	for query, want := range map[string][]string{
+		"group_by=day,%20day,currency,day": {"day", "currency"},
+		"group_by=":                        {"currency"},
+		"":                                 {"currency"},
+	} {
+		res := ts.do(t, "GET", "/v1/billing/summary?"+query, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, "%s: %s", query, res.Body)
+		var body summaryBody
+		require.NoError(t, json.Unmarshal(res.Body, &body))
+		assert.Equal(t, want, body.GroupBy, query)
+	}
 
 	for _, tc := range []struct {
 		query, field string
@@ -205,8 +315,12 @@ func TestBillingSummaryScaleAndErrors(t *testing.T) {
 		{"from=yesterday", "from", http.StatusBadRequest},
 		{"to=2025-13-01", "to", http.StatusBadRequest},
 		{"from=2025-05-01&to=2025-04-01", "to", http.StatusUnprocessableEntity},
+		{"from=2025-04-01T12:00:00.000000001Z&to=2025-04-01T12:00:00Z", "to", http.StatusUnprocessableEntity},
 		{"group_by=planet", "group_by", http.StatusUnprocessableEntity},
+		{"group_by=,,", "group_by", http.StatusUnprocessableEntity},
+		{"group_by=day,,currency", "group_by", http.StatusUnprocessableEntity},
 		{"scale=-1", "scale", http.StatusBadRequest},
+		{"scale=19", "scale", http.StatusBadRequest},
 		{"scale=x", "scale", http.StatusBadRequest},
 	} {
 		res := ts.do(t, "GET", "/v1/billing/summary?"+tc.query, tokenA, "")

@@ -174,7 +174,10 @@
 //	    deleted_calls counts deleted priced calls, which add nothing else. A
 //	    re-pricing, a move of the start to another day, a change of duration
 //	    or a deletion subtracts the call's old contribution and adds the new
-//	    one; a bucket left empty is deleted.
+//	    one; a bucket left empty is deleted. Billing reads the whole UTC days
+//	    of a period from here; a bucket cannot be split, so the partial days
+//	    at the period's edges are summed from the 'l' and 'c' entries of the
+//	    accounts with a bucket on those days, with the same rules (derive).
 //	'm' meta, not read models, left out of Digest:
 //	    "m/format"               → "callledger-projections/1"
 //	    "m/checkpoint"           → JSON checkpoint (position, counters, last failure,

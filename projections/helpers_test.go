@@ -354,6 +354,21 @@ func (g *generator) writeSome(tb testing.TB, s eventstore.Store, clk *clock, n, 
 	return last, len(g.calls) > 0
 }
 
+// writeAll writes every call to the end with writeSome's rounds of n steps
+// and returns the position of the last append.
+func (g *generator) writeAll(tb testing.TB, s eventstore.Store, clk *clock, n, window, writers int) eventstore.Position {
+	tb.Helper()
+	var last eventstore.Position
+	for more := true; more; {
+		var pos eventstore.Position
+		pos, more = g.writeSome(tb, s, clk, n, window, writers)
+		if last.Less(pos) {
+			last = pos
+		}
+	}
+	return last
+}
+
 // foldAll folds every call stream of the store one by one, the reference
 // the read models are checked against.
 func foldAll(tb testing.TB, s eventstore.Store) map[uuid.UUID]domain.State {

@@ -561,14 +561,7 @@ func TestInterruptedRebuild(t *testing.T) {
 	store := openStore(t)
 	clk := newClock()
 	g := newGenerator(11, 800, 6)
-	var last eventstore.Position
-	for more := true; more; {
-		var pos eventstore.Position
-		pos, more = g.writeSome(t, store, clk, 2000, 100, 8)
-		if last.Less(pos) {
-			last = pos
-		}
-	}
+	last := g.writeAll(t, store, clk, 2000, 100, 8)
 	ctx := context.Background()
 	full := openProjector(t, t.TempDir(), store, testOptions())
 	_, err := full.Rebuild(ctx)

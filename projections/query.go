@@ -2,7 +2,6 @@ package projections
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -322,9 +321,12 @@ const (
 
 // BillingQuery selects and groups billing totals.
 type BillingQuery struct {
-	// From and To select UTC days: a day is included when it overlaps
-	// [From, To). Zero means unbounded. Calls count on the UTC day of their
-	// start time.
+	// From (inclusive) and To (exclusive) bound the period: a call counts
+	// when its start time falls in [From, To), to the nanosecond, whatever
+	// the offset the bounds were given in (they are compared as instants).
+	// Zero means unbounded; From equal to To is an empty period. Whole UTC
+	// days inside the period are read from the day buckets; the partial days
+	// at its edges are summed from their calls, with the same rules.
 	From time.Time
 	To   time.Time
 	// GroupBy lists dimensions among GroupAccount, GroupProvider,
@@ -357,107 +359,45 @@ type BillingRow struct {
 	DeletedCalls int64
 }
 
-// Billing sums the billing totals of the selected days by the requested
-// dimensions. Rows are sorted by account, provider, currency, then day.
-// Only priced calls are counted. It returns ErrInvalidQuery for an unknown
-// dimension or To before From.
+// Billing sums the billing totals of the calls that start in [q.From,
+// q.To) by the requested dimensions: the rows equal summing each call's
+// contribution one by one. Rows are sorted by account, provider, currency,
+// then day. Only priced calls are counted. It reads the day buckets for the
+// whole UTC days of the period and, for the partial days at its edges (at
+// most two), the calls of the accounts with buckets on those days, from one
+// consistent view of the read models. It returns ErrInvalidQuery for an
+// unknown dimension or To before From.
 func (p *Projector) Billing(ctx context.Context, q BillingQuery) ([]BillingRow, error) {
-	var byAccount, byProvider, byDay bool
-	for _, g := range q.GroupBy {
-		switch g {
-		case GroupAccount:
-			byAccount = true
-		case GroupProvider:
-			byProvider = true
-		case GroupDay:
-			byDay = true
-		case GroupCurrency:
-		default:
-			return nil, fmt.Errorf("%w: cannot group by %q (use account, provider, currency, day)", ErrInvalidQuery, g)
-		}
+	grouping, err := parseGrouping(q.GroupBy)
+	if err != nil {
+		return nil, err
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
 		return nil, fmt.Errorf("%w: to %s is before from %s", ErrInvalidQuery, q.To, q.From)
 	}
+	plan := planBilling(q.From, q.To)
 	if !p.acquire() {
 		return nil, fmt.Errorf("billing: %w", ErrClosed)
 	}
 	defer p.release()
-	opts := &pebble.IterOptions{LowerBound: []byte{prefixBilling}, UpperBound: []byte{prefixBilling + 1}}
-	if !q.From.IsZero() {
-		opts.LowerBound = appendDay([]byte{prefixBilling}, dayNumber(q.From))
-	}
-	if !q.To.IsZero() {
-		opts.UpperBound = appendDay([]byte{prefixBilling}, dayNumber(q.To.Add(-time.Nanosecond))+1)
-	}
-	it, err := p.db.NewIterWithContext(ctx, opts)
+	view, err := openBillingView(ctx, p.db)
 	if err != nil {
 		return nil, fmt.Errorf("billing: %w", err)
 	}
-	defer it.Close()
+	defer view.close()
 
-	groups := make(map[bucket]*totals)
-	n := 0
-	for valid := it.First(); valid; valid = it.Next() {
-		if n%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("billing: %w", err)
-			}
-		}
-		n++
-		b, err := parseBillingKey(it.Key())
-		if err != nil {
+	sums := newBillingSums(grouping)
+	if plan.wholeDays {
+		if err := view.sumWholeDays(ctx, sums, plan.lower, plan.upper, q.Account); err != nil {
 			return nil, fmt.Errorf("billing: %w", err)
 		}
-		if q.Account != "" && b.account != q.Account {
-			continue
-		}
-		t, err := decodeTotals(it.Value())
-		if err != nil {
-			return nil, fmt.Errorf("billing: %w", err)
-		}
-		g := bucket{currency: b.currency}
-		if byAccount {
-			g.account = b.account
-		}
-		if byProvider {
-			g.provider = b.provider
-		}
-		if byDay {
-			g.day = b.day
-		}
-		sum, ok := groups[g]
-		if !ok {
-			sum = &totals{}
-			groups[g] = sum
-		}
-		*sum = sum.add(t)
 	}
-	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("billing: %w", err)
-	}
-
-	rows := make([]BillingRow, 0, len(groups))
-	for g, t := range groups {
-		r := BillingRow{
-			Account:         g.account,
-			Provider:        g.provider,
-			Currency:        g.currency,
-			Total:           domain.NewDecimal(normalize(t.total)),
-			Calls:           t.calls,
-			DurationSeconds: t.durationSeconds,
-			DeletedCalls:    t.deletedCalls,
+	for _, d := range plan.partialDays {
+		if err := view.sumPartialDay(ctx, sums, d, q.Account); err != nil {
+			return nil, fmt.Errorf("billing %s to %s: %w", d.from, d.to, err)
 		}
-		if byDay {
-			r.Day = dayTime(g.day)
-		}
-		rows = append(rows, r)
 	}
-	slices.SortFunc(rows, func(a, b BillingRow) int {
-		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Provider, b.Provider),
-			cmp.Compare(a.Currency, b.Currency), a.Day.Compare(b.Day))
-	})
-	return rows, nil
+	return sums.rows(), nil
 }
 
 // Digest returns the SHA-256, in hex, of every read-model key and value in

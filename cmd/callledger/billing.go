@@ -31,45 +31,29 @@ func addBilling(table map[string]command) {
 
 // billingOptions are billing's flags, parsed.
 type billingOptions struct {
-	from, to time.Time
-	groupBy  []string
-	format   string
+	// query is what to sum, its account the --account flag.
+	query  projections.BillingQuery
+	format string
 	// scale is the number of decimal places to round totals to (half away
 	// from zero); -1 means no rounding: totals are exact.
-	scale   int
-	account string
+	scale int
 }
 
-// parseBillingTime reads a --from/--to value: a UTC day (2025-01-31) or an
-// RFC 3339 instant; "" is unbounded.
-func parseBillingTime(flagName, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+// billingFlagNames are the flags api.ParseBillingParams's errors name.
+var billingFlagNames = api.BillingParamNames{From: "--from", To: "--to", GroupBy: "--group-by", Scale: "--scale"}
+
+// parseBillingFlags checks --from, --to, --group-by and --scale exactly as
+// GET /v1/billing/summary checks its parameters (api.ParseBillingParams),
+// and returns a usage error naming the flag at fault.
+func parseBillingFlags(p api.BillingParams) (projections.BillingQuery, int, error) {
+	q, scale, err := api.ParseBillingParams(p, billingFlagNames)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("--%s %q: want a day (2025-01-31) or an RFC 3339 time", flagName, s)
-	}
-	return t.UTC(), nil
-}
-
-// parseGroupBy splits and checks a --group-by list.
-func parseGroupBy(s string) ([]string, error) {
-	var out []string
-	for _, g := range strings.Split(s, ",") {
-		g = strings.TrimSpace(g)
-		switch g {
-		case "":
-		case projections.GroupAccount, projections.GroupProvider, projections.GroupCurrency, projections.GroupDay:
-			out = append(out, g)
-		default:
-			return nil, fmt.Errorf("--group-by: unknown dimension %q (use account, provider, currency, day)", g)
+		if problem, ok := api.ProblemOf(err); ok {
+			err = fmt.Errorf("%s: %s", problem.Field, problem.Message)
 		}
+		return q, 0, usageError{err}
 	}
-	return out, nil
+	return q, scale, nil
 }
 
 // runBilling catches the read models up with the log, sums the billing
@@ -78,32 +62,24 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("billing", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
-	from := fs.String("from", "", "first UTC day or instant included (calls count on their start time); empty: from the beginning")
-	to := fs.String("to", "", "end, exclusive: UTC day or instant; empty: to the end")
-	groupBy := fs.String("group-by", "account,provider,currency", "comma-separated dimensions among account, provider, currency, day (totals are always per currency)")
+	from := fs.String("from", "", "start, inclusive: a UTC day (its midnight) or an RFC 3339 instant; calls count on their start time; empty: from the beginning")
+	to := fs.String("to", "", "end, exclusive: a UTC day (its midnight) or an RFC 3339 instant; empty: to the end")
+	groupBy := fs.String("group-by", "account,provider,currency", "comma-separated dimensions among account, provider, currency, day (totals are always per currency); empty: currency")
 	format := fs.String("format", "table", "output format: table, csv or json")
-	scale := fs.Int("scale", -1, "round totals to this many decimal places (half away from zero); default: exact, no rounding")
+	scale := fs.String("scale", "", fmt.Sprintf("round totals to this many decimal places, 0..%d (half away from zero); empty: exact, no rounding", api.BillingScaleMax))
 	account := fs.String("account", "", "only this account's calls")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	opts := billingOptions{format: *format, scale: *scale, account: *account}
-	if opts.from, err = parseBillingTime("from", *from); err != nil {
-		return usageError{err}
+	opts := billingOptions{format: *format}
+	if opts.query, opts.scale, err = parseBillingFlags(api.BillingParams{From: *from, To: *to, GroupBy: *groupBy, Scale: *scale}); err != nil {
+		return err
 	}
-	if opts.to, err = parseBillingTime("to", *to); err != nil {
-		return usageError{err}
-	}
-	if opts.groupBy, err = parseGroupBy(*groupBy); err != nil {
-		return usageError{err}
-	}
+	opts.query.Account = *account
 	switch opts.format {
 	case "table", "csv", "json":
 	default:
 		return usageError{fmt.Errorf("--format %q: want table, csv or json", opts.format)}
-	}
-	if opts.scale < -1 || opts.scale > 30 {
-		return usageError{fmt.Errorf("--scale %d: want 0..30", opts.scale)}
 	}
 
 	store, err := openToolStore(ctx, cfg, env, true)
@@ -122,7 +98,7 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 	if err := catchUp(ctx, proj, store); err != nil {
 		return err
 	}
-	rows, err := proj.Billing(ctx, projections.BillingQuery{From: opts.from, To: opts.to, GroupBy: opts.groupBy, Account: opts.account})
+	rows, err := proj.Billing(ctx, opts.query)
 	if err != nil {
 		if errors.Is(err, projections.ErrInvalidQuery) {
 			return usageError{err}
@@ -175,8 +151,9 @@ func logEnd(ctx context.Context, store eventstore.Store) (eventstore.Position, e
 // writeBilling prints rows in the chosen format. Columns follow the group-by
 // dimensions, currency always present.
 func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRow) error {
-	has := func(g string) bool { return slices.Contains(opts.groupBy, g) }
-	out, deleted := api.BillingGroups(rows, opts.groupBy, opts.scale)
+	has := func(g string) bool { return slices.Contains(opts.query.GroupBy, g) }
+	summary := api.NewBillingSummary(opts.query, rows, opts.scale)
+	out, deleted := summary.Groups, summary.DeletedCallsExcluded
 	var header []string
 	for _, g := range []string{projections.GroupAccount, projections.GroupProvider, projections.GroupDay} {
 		if has(g) {
@@ -203,8 +180,7 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(api.BillingSummary{From: timeOrEmpty(opts.from), To: timeOrEmpty(opts.to), GroupBy: opts.groupBy,
-			Groups: out, DeletedCallsExcluded: deleted})
+		return enc.Encode(summary)
 	case "csv":
 		cw := csv.NewWriter(w)
 		if err := cw.Write(header); err != nil {
@@ -229,13 +205,4 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 		fmt.Fprintf(w, "%d groups; %d deleted calls excluded\n", len(out), deleted)
 		return nil
 	}
-}
-
-// timeOrEmpty writes a bound as GET /v1/billing/summary does: RFC 3339 to
-// the nanosecond given, or "" when unbounded.
-func timeOrEmpty(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format(time.RFC3339Nano)
 }

@@ -558,11 +558,114 @@ func TestBillingAgreement(t *testing.T) {
 	calls := genCalls(6, 20000)
 	seedLedger(t, dir, calls)
 	from, to := time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 9, 0, 0, 0, 0, time.UTC)
-	wantTotals, wantCounts, wantDeleted := expectedBilling(calls, from, to)
+	wantTotals, _, _ := expectedBilling(calls, from, to)
 
 	res := runTool(ctx, t, dir, "", "billing", "--from", "2025-03-02", "--to", "2025-03-09",
 		"--group-by", "account,provider,currency,day", "--format", "json")
 	require.Equal(t, 0, res.code, res.stderr)
+	billed := assertBillingJSON(t, res.stdout, calls, from, to)
+	assert.Positive(t, billed, "billed durations are summed")
+
+	// The same totals summed per currency only, exactly, and by CSV.
+	res = runTool(ctx, t, dir, "", "billing", "--from", "2025-03-02", "--to", "2025-03-09", "--group-by", "currency", "--format", "csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	perCurrency := map[string]decimal.Decimal{}
+	for k, v := range wantTotals {
+		perCurrency[k.currency] = perCurrency[k.currency].Add(v)
+	}
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	require.Equal(t, "currency,total,calls,billed_duration_seconds,deleted_calls", lines[0])
+	require.Len(t, lines, 1+len(perCurrency))
+	for _, line := range lines[1:] {
+		f := strings.Split(line, ",")
+		assert.True(t, perCurrency[f[0]].Equal(decimal.RequireFromString(f[1])), "%s: want %s, got %s", f[0], perCurrency[f[0]], f[1])
+	}
+}
+
+func TestBillingExactBounds(t *testing.T) {
+	// Goal: --from and --to bound the period to the nanosecond, in any
+	// offset: the command counts a call when its start time is in [from,
+	// to), as summing the calls one by one does, however the period cuts
+	// the days; --from equal to --to is empty.
+	ctx := context.Background()
+	dir := t.TempDir()
+	calls := genCalls(9, 3000)
+	seedLedger(t, dir, calls)
+	utc := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		require.NoError(t, err)
+		return v
+	}
+	for _, tc := range []struct{ from, to string }{
+		{"2025-03-01T00:00:00Z", "2025-03-01T12:00:00Z"},
+		{"2025-03-01T12:00:00Z", "2025-03-02T00:00:00Z"},
+		{"2025-03-02T00:00:00+05:00", "2025-03-03T00:00:00+05:00"},
+		{"2025-03-02T00:00:00-08:00", "2025-03-04T17:30:00.000000001-08:00"},
+		{"2025-03-03T09:15:00.5Z", "2025-03-03T09:45:00Z"},
+		{"2025-03-02T00:00:00+05:00", "2025-03-02T00:00:00+05:00"},
+	} {
+		res := runTool(ctx, t, dir, "", "billing", "--from", tc.from, "--to", tc.to,
+			"--group-by", "account,provider,currency,day", "--format", "json")
+		require.Equal(t, 0, res.code, res.stderr)
+		assertBillingJSON(t, res.stdout, calls, utc(tc.from), utc(tc.to))
+	}
+}
+
+func TestBillingFlagsAsTheAPI(t *testing.T) {
+	// Goal: the command checks --from, --to, --group-by and --scale as GET
+	// /v1/billing/summary checks its parameters: the same values refused,
+	// with a message naming the flag (never an internal error), the same
+	// scale bound, and group_by normalised alike in the JSON output.
+	ctx := context.Background()
+	dir := t.TempDir()
+	seedLedger(t, dir, genCalls(10, 50))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--group-by", ",,"}, `--group-by: unknown dimension ""`},
+		{[]string{"--group-by", "day,,currency"}, `--group-by: unknown dimension ""`},
+		{[]string{"--group-by", "planet"}, `--group-by: unknown dimension "planet"`},
+		{[]string{"--scale", "19"}, "--scale: must be an integer in 0..18"},
+		{[]string{"--scale", "-1"}, "--scale: must be an integer in 0..18"},
+		{[]string{"--scale", "x"}, "--scale: must be an integer in 0..18"},
+		{[]string{"--from", "yesterday"}, "--from: must be a day"},
+		{[]string{"--to", "2025-13-01"}, "--to: must be a day"},
+		{[]string{"--from", "2025-03-02", "--to", "2025-03-01"}, "--to: is before --from"},
+		{[]string{"--from", "2025-03-01T12:00:00.000000001Z", "--to", "2025-03-01T12:00:00Z"}, "--to: is before --from"},
+	} {
+		res := runTool(ctx, t, dir, "", append([]string{"billing"}, tc.args...)...)
+		assert.Equal(t, 2, res.code, "%v: %s", tc.args, res.stderr)
+		assert.Contains(t, res.stderr, tc.want, tc.args)
+		assert.NotContains(t, res.stderr, "projections:", tc.args)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--group-by", ""}, `"group_by": [
+    "currency"
+  ]`},
+		{[]string{"--group-by", "day, day"}, `"group_by": [
+    "day"
+  ]`},
+		{[]string{"--group-by", "currency", "--scale", "18"}, `"group_by": [
+    "currency"
+  ]`},
+	} {
+		res := runTool(ctx, t, dir, "", append([]string{"billing", "--format", "json"}, tc.args...)...)
+		require.Equal(t, 0, res.code, "%v: %s", tc.args, res.stderr)
+		assert.Contains(t, res.stdout, tc.want, tc.args)
+	}
+}
+
+// assertBillingJSON checks billing's JSON output grouped by account,
+// provider, currency and day against summing the calls that start in
+// [from, to) one by one, and returns the billed duration it sums.
+func assertBillingJSON(t *testing.T, stdout string, calls []*genCall, from, to time.Time) (billed int64) {
+	t.Helper()
+	wantTotals, wantCounts, wantDeleted := expectedBilling(calls, from, to)
 	// The names of GET /v1/billing/summary's body, and no others: a billing
 	// job reads the command's output as it reads the API's.
 	var got struct {
@@ -576,10 +679,12 @@ func TestBillingAgreement(t *testing.T) {
 		}
 		DeletedCalls int64 `json:"deleted_calls_excluded"`
 	}
-	dec := json.NewDecoder(strings.NewReader(res.stdout))
+	dec := json.NewDecoder(strings.NewReader(stdout))
 	dec.DisallowUnknownFields()
 	require.NoError(t, dec.Decode(&got))
-	var billed int64
+	assert.Equal(t, from.UTC().Format(time.RFC3339Nano), got.From, "from is echoed in UTC")
+	assert.Equal(t, to.UTC().Format(time.RFC3339Nano), got.To, "to is echoed in UTC")
+	assert.Equal(t, []string{"account", "provider", "currency", "day"}, got.GroupBy)
 	gotTotals := map[billingKey]decimal.Decimal{}
 	for _, r := range got.Groups {
 		billed += r.BilledDurationSeconds
@@ -597,22 +702,7 @@ func TestBillingAgreement(t *testing.T) {
 		assert.True(t, want.Equal(gotTotals[k]), "%v: want %s, got %s", k, want, gotTotals[k])
 	}
 	assert.Equal(t, wantDeleted, got.DeletedCalls)
-	assert.Positive(t, billed, "billed durations are summed")
-
-	// The same totals summed per currency only, exactly, and by CSV.
-	res = runTool(ctx, t, dir, "", "billing", "--from", "2025-03-02", "--to", "2025-03-09", "--group-by", "currency", "--format", "csv")
-	require.Equal(t, 0, res.code, res.stderr)
-	perCurrency := map[string]decimal.Decimal{}
-	for k, v := range wantTotals {
-		perCurrency[k.currency] = perCurrency[k.currency].Add(v)
-	}
-	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
-	require.Equal(t, "currency,total,calls,billed_duration_seconds,deleted_calls", lines[0])
-	require.Len(t, lines, 1+len(perCurrency))
-	for _, line := range lines[1:] {
-		f := strings.Split(line, ",")
-		assert.True(t, perCurrency[f[0]].Equal(decimal.RequireFromString(f[1])), "%s: want %s, got %s", f[0], perCurrency[f[0]], f[1])
-	}
+	return billed
 }
 
 // countDeletedOnlyGroups counts groups whose priced calls were all deleted:
@@ -668,7 +758,7 @@ func TestBillingFormats(t *testing.T) {
 	assert.Contains(t, res.stdout, `"from": "2025-03-04T10:30:00.25Z"`)
 	assert.Contains(t, res.stdout, `"to": "2025-03-05T00:00:00Z"`)
 
-	for _, bad := range [][]string{{"--format", "xml"}, {"--group-by", "planet"}, {"--from", "yesterday"}, {"--scale", "-5"}} {
+	for _, bad := range [][]string{{"--format", "xml"}, {"--group-by", "planet"}, {"--from", "yesterday"}, {"--scale", "-5"}, {"--scale", "30"}} {
 		res := runTool(ctx, t, dir, "", append([]string{"billing"}, bad...)...)
 		assert.Equal(t, 2, res.code, "%v", bad)
 	}
