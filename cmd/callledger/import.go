@@ -43,16 +43,25 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	var r io.Reader = env.Stdin
+	var size int64 // of the file read, or 0
 	if *in != "" {
 		f, err := os.Open(*in)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
 		r = f
 	}
 	meter := newProgressMeter(env, "import")
 	defer meter.finish()
+	counted := &countingReader{r: r}
+	r = counted
+	progress := func(done, total uint64) {
+		meter.update(done, max(total, estimateTotal(done, counted.n, size)))
+	}
 
 	var stats eventstore.ExportStats
 	if cfg.StoreURL != "" {
@@ -61,12 +70,12 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 			return err
 		}
 		defer closeInto(&err, store)
-		stats, err = eventstore.Import(ctx, store, r, meter.update)
+		stats, err = eventstore.Import(ctx, store, r, progress)
 		if err != nil {
 			return err
 		}
 	} else {
-		stats, err = importEmbedded(ctx, cfg, env, r, meter)
+		stats, err = importEmbedded(ctx, cfg, env, r, progress)
 		if err != nil {
 			return err
 		}
@@ -78,7 +87,7 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 
 // importEmbedded imports into a temporary embedded store and renames it to
 // cfg.EventsDir() once it is complete and verified.
-func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, meter *progressMeter) (eventstore.ExportStats, error) {
+func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, progress eventstore.Progress) (eventstore.ExportStats, error) {
 	var stats eventstore.ExportStats
 	target := cfg.EventsDir()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
@@ -112,7 +121,7 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 	if err != nil {
 		return stats, err
 	}
-	stats, err = eventstore.Import(ctx, store, r, meter.update)
+	stats, err = eventstore.Import(ctx, store, r, progress)
 	if err == nil {
 		// Import checked the file; this checks what the store made of it.
 		var report eventstore.VerifyReport
@@ -180,4 +189,27 @@ func checkImportTarget(ctx context.Context, dir string, env Env) (replaceEmpty b
 		return false, fmt.Errorf("%s: %w (import loads an export into a new data directory; it never merges)", dir, eventstore.ErrNotEmpty)
 	}
 	return true, nil
+}
+
+// countingReader counts the bytes read through it, so that an import can
+// tell how far into its file it is.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// estimateTotal estimates the events of a file of size bytes of which read
+// bytes held done events, for the progress meter's ETA: 0 (unknown) when
+// the size is not known (stdin) or nothing is read yet.
+func estimateTotal(done uint64, read, size int64) uint64 {
+	if size <= 0 || read <= 0 || done == 0 {
+		return 0
+	}
+	return uint64(float64(done) * float64(size) / float64(read))
 }

@@ -827,3 +827,24 @@ func TestReadModelsOfAnotherLedger(t *testing.T) {
 		assert.Equal(t, want.stdout, got.stdout)
 	})
 }
+
+func TestImportEstimatesItsTotal(t *testing.T) {
+	// Goal: an import from a file knows roughly how many events it holds
+	// (for the meter's ETA), from the share of the file read so far; from
+	// stdin, or before anything is read, it does not.
+	for _, tc := range []struct {
+		name       string
+		done       uint64
+		read, size int64
+		want       uint64
+	}{
+		{"a quarter read", 250, 1 << 20, 4 << 20, 1000},
+		{"all read", 1000, 4 << 20, 4 << 20, 1000},
+		{"stdin", 250, 1 << 20, 0, 0},
+		{"nothing read yet", 0, 0, 4 << 20, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, estimateTotal(tc.done, tc.read, tc.size))
+		})
+	}
+}
