@@ -96,6 +96,9 @@ type Problem struct {
 	Field string
 	// Message says what is wrong; safe to show.
 	Message string
+	// retry says a retry of the same request can succeed: a write that
+	// lost every race with writers in other processes sharing the log.
+	retry bool
 }
 
 // statusTable is the one map from error classes to HTTP statuses. Domain
@@ -104,21 +107,22 @@ var statusTable = []struct {
 	match  func(error) bool
 	status int
 	code   string
+	retry  bool // see Problem.retry
 }{
-	{isDomainCode(domain.ErrInvalid), http.StatusUnprocessableEntity, "invalid"},
-	{isDomainCode(domain.ErrConflict), http.StatusConflict, "conflict"},
-	{isDomainCode(domain.ErrNotFound), http.StatusNotFound, "not_found"},
-	{isErr(ErrMalformed), http.StatusBadRequest, "malformed"},
-	{isErr(ErrUnauthorized), http.StatusUnauthorized, "unauthorized"},
-	{isErr(ErrMethodNotAllowed), http.StatusMethodNotAllowed, "method_not_allowed"},
-	{isErr(ErrPreconditionFailed), http.StatusPreconditionFailed, "precondition_failed"},
-	{isErr(ErrBodyTooLarge), http.StatusRequestEntityTooLarge, "too_large"},
-	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused"},
-	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type"},
-	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable"},
-	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found"},
+	{isDomainCode(domain.ErrInvalid), http.StatusUnprocessableEntity, "invalid", false},
+	{isDomainCode(domain.ErrConflict), http.StatusConflict, "conflict", false},
+	{isDomainCode(domain.ErrNotFound), http.StatusNotFound, "not_found", false},
+	{isErr(ErrMalformed), http.StatusBadRequest, "malformed", false},
+	{isErr(ErrUnauthorized), http.StatusUnauthorized, "unauthorized", false},
+	{isErr(ErrMethodNotAllowed), http.StatusMethodNotAllowed, "method_not_allowed", false},
+	{isErr(ErrPreconditionFailed), http.StatusPreconditionFailed, "precondition_failed", false},
+	{isErr(ErrBodyTooLarge), http.StatusRequestEntityTooLarge, "too_large", false},
+	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused", false},
+	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type", false},
+	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable", false},
+	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found", false},
 	// Only after the bounded retries of execute gave up.
-	{isErr(eventstore.ErrVersionConflict), http.StatusConflict, "conflict"},
+	{isErr(eventstore.ErrVersionConflict), http.StatusConflict, "conflict", true},
 }
 
 func isDomainCode(c domain.ErrorCode) func(error) bool {
@@ -137,7 +141,7 @@ func ProblemOf(err error) (Problem, bool) {
 		if !row.match(err) {
 			continue
 		}
-		p := Problem{Status: row.status, Code: row.code, Message: http.StatusText(row.status)}
+		p := Problem{Status: row.status, Code: row.code, Message: http.StatusText(row.status), retry: row.retry}
 		var de *domain.Error
 		var fe *FieldError
 		switch {
@@ -147,7 +151,7 @@ func ProblemOf(err error) (Problem, bool) {
 			p.Field, p.Message = de.Field, de.Message
 		case errors.Is(err, eventstore.ErrStreamNotFound):
 			p.Message = "call not found"
-		case errors.Is(err, eventstore.ErrVersionConflict):
+		case row.retry:
 			p.Message = "the call is being changed concurrently; retry"
 		}
 		return p, true
@@ -168,9 +172,8 @@ type ErrorRenderer func(w http.ResponseWriter, r *http.Request, p Problem)
 // ProblemOf, logs internal failures with the request id (and shows callers
 // none of their text), and sets x-should-retry: false on conflicts, because
 // the SDKs of these APIs retry 409s by default and a conflict will not go
-// away by retrying; except a write that lost every race with writers in
-// other processes sharing the log (eventstore.ErrVersionConflict), which is
-// worth trying again, as its message says.
+// away by retrying; except a Problem that says retry (statusTable), which
+// is worth trying again, as its message says.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render ErrorRenderer, err error) {
 	p, known := ProblemOf(err)
 	if !known {
@@ -178,7 +181,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render Error
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
 	switch {
-	case p.Status == http.StatusConflict && errors.Is(err, eventstore.ErrVersionConflict):
+	case p.retry:
 		w.Header().Set("x-should-retry", "true")
 	case p.Status == http.StatusConflict, p.Status == http.StatusPreconditionFailed:
 		w.Header().Set("x-should-retry", "false")
