@@ -31,8 +31,8 @@ type callLock struct {
 }
 
 // lock waits until the caller is the call's only writer in this process,
-// or until ctx ends, and returns the function that lets the next one in.
-func (l *callLocks) lock(ctx context.Context, id uuid.UUID) (unlock func(), err error) {
+// or until ctx ends. The caller lets the next one in with unlock(id, c).
+func (l *callLocks) lock(ctx context.Context, id uuid.UUID) (*callLock, error) {
 	l.mu.Lock()
 	if l.calls == nil {
 		l.calls = make(map[uuid.UUID]*callLock)
@@ -45,18 +45,26 @@ func (l *callLocks) lock(ctx context.Context, id uuid.UUID) (unlock func(), err 
 	c.waiters++
 	l.mu.Unlock()
 
-	release := func() {
-		l.mu.Lock()
-		if c.waiters--; c.waiters == 0 {
-			delete(l.calls, id)
-		}
-		l.mu.Unlock()
-	}
 	select {
 	case c.token <- struct{}{}:
-		return func() { <-c.token; release() }, nil
+		return c, nil
 	case <-ctx.Done():
-		release()
+		l.leave(id, c)
 		return nil, fmt.Errorf("wait for the other writes to call %s: %w", id, ctx.Err())
 	}
+}
+
+// unlock lets the next writer of call id in, after lock returned c.
+func (l *callLocks) unlock(id uuid.UUID, c *callLock) {
+	<-c.token
+	l.leave(id, c)
+}
+
+// leave counts a writer of c out, and drops c once none holds or waits for it.
+func (l *callLocks) leave(id uuid.UUID, c *callLock) {
+	l.mu.Lock()
+	if c.waiters--; c.waiters == 0 {
+		delete(l.calls, id)
+	}
+	l.mu.Unlock()
 }

@@ -77,11 +77,11 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		fpHex = hex.EncodeToString(fp)
 	}
 	stream := domain.StreamID(callID)
-	unlock, err := s.writers.lock(ctx, callID)
+	queued, err := s.writers.lock(ctx, callID)
 	if err != nil {
 		return WriteResult{}, err
 	}
-	defer unlock()
+	defer s.writers.unlock(callID, queued)
 	for attempt := range s.attemptsMax {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
