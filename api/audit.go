@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -223,13 +224,15 @@ func ParseTimeTravel(r *http.Request) (TimeTravel, error) {
 	return t, nil
 }
 
-// refuseTimeTravel refuses ?revision and ?as_of on a list: lists are read
-// from the read models, which hold calls as they are now, and a list that
-// ignored them would answer an auditor's question about the past with the
-// present. Time travel is per call (ReadCallAt).
-func refuseTimeTravel(r *http.Request) error {
-	q := r.URL.Query()
-	for _, name := range []string{"revision", "as_of"} {
+// timeTravelParams are the query parameters of time travel (ParseTimeTravel).
+var timeTravelParams = [...]string{"revision", "as_of"}
+
+// refuseTimeTravel refuses ?revision and ?as_of in a list's query q: lists
+// are read from the read models, which hold calls as they are now, and a
+// list that ignored them would answer an auditor's question about the past
+// with the present. Time travel is per call (ReadCallAt).
+func refuseTimeTravel(q url.Values) error {
+	for _, name := range timeTravelParams {
 		if q.Has(name) {
 			return Malformed(name, "a list shows calls as they are now; read one call with ?%s to see it as it was", name)
 		}

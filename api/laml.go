@@ -591,9 +591,10 @@ type lamlCallList struct {
 
 // listLAMLCalls handles GET .../Calls.
 func (s *Server) listLAMLCalls(w http.ResponseWriter, r *http.Request) {
-	lq, err := decodeLAMLList(r.URL.Query(), AccountFrom(r.Context()))
+	q := r.URL.Query()
+	lq, err := decodeLAMLList(q, AccountFrom(r.Context()))
 	if err == nil {
-		err = refuseTimeTravel(r)
+		err = refuseTimeTravel(q)
 	}
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)

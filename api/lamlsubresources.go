@@ -140,7 +140,7 @@ func (s *Server) serveLAMLCallList(w http.ResponseWriter, r *http.Request, rende
 		return
 	}
 	pg := lamlPager{r: r, size: size, page: page}
-	for _, k := range []string{"revision", "as_of"} {
+	for _, k := range timeTravelParams {
 		if v, ok := query[k]; ok {
 			if pg.asOf == nil {
 				pg.asOf = url.Values{}

@@ -79,11 +79,11 @@ func (s *Server) moonbaseGet(w http.ResponseWriter, r *http.Request) {
 // moonbaseList is GET /calls: {"data": [...], "meta": {"cursor": {"next": ...}}},
 // the shape of Moonbase's cursor pages.
 func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
-	if err := refuseTimeTravel(r); err != nil {
+	q := r.URL.Query()
+	if err := refuseTimeTravel(q); err != nil {
 		s.writeError(w, r, s.moonbaseError, err)
 		return
 	}
-	q := r.URL.Query()
 	limit := moonbaseListLimitDefault
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
