@@ -173,14 +173,11 @@ func (l *ExportLine) toRecord() (Record, error) {
 // may then hold a partial export, which Import detects only as a shorter log:
 // callers write to a temporary file and rename it on success.
 func Export(ctx context.Context, store Store, w io.Writer, progress Progress) (ExportStats, error) {
-	total := uint64(0)
-	if hr, ok := store.(HeadReader); ok {
-		head, _, err := hr.Head(ctx)
-		if err != nil {
-			return ExportStats{}, fmt.Errorf("export: read head: %w", err)
-		}
-		total = head.Commit
+	head, err := readLogHead(ctx, store, "export")
+	if err != nil {
+		return ExportStats{}, err
 	}
+	total := head.position.Commit // 0 when the backend cannot say
 	bw := bufio.NewWriterSize(w, 1<<20)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)

@@ -150,6 +150,9 @@ type chainChecker struct {
 	// AllHash zeroed by tampering is not mistaken for a backend without one.
 	allHashStored *bool
 	hasher        Hasher
+	// trackPositions makes check keep each stream's positions digest, which
+	// only Verify's pass over the streams reads (Export and Import do not).
+	trackPositions bool
 }
 
 func newChainChecker() *chainChecker {
@@ -193,8 +196,11 @@ func (c *chainChecker) check(r *Record) string {
 	case stored && wantAll != r.AllHash:
 		return fmt.Sprintf("stored $all hash %s, the chain gives %s", r.AllHash, wantAll)
 	}
-	c.streams[r.StreamID] = chainLink{revision: r.Revision, hash: r.Hash, position: r.Position,
-		positions: positionsDigest(link.positions, r.Position)}
+	next := chainLink{revision: r.Revision, hash: r.Hash, position: r.Position}
+	if c.trackPositions {
+		next.positions = positionsDigest(link.positions, r.Position)
+	}
+	c.streams[r.StreamID] = next
 	c.last = r.Position
 	c.allHash = wantAll
 	c.events++
@@ -313,7 +319,7 @@ func chainProblem(ctx context.Context, store Store, c *chainChecker, records []R
 // per pass: its total is twice the head's position when the store is a
 // HeadReader.
 func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, error) {
-	head, err := readLogHead(ctx, store)
+	head, err := readLogHead(ctx, store, "verify")
 	if err != nil {
 		return VerifyReport{}, err
 	}
@@ -323,6 +329,7 @@ func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, 
 	}
 
 	c := newChainChecker()
+	c.trackPositions = true // for the pass over the streams
 	if head.known && !head.allHash.IsZero() {
 		// The backend stores the $all chain: every event must carry its hash.
 		stored := true
@@ -354,15 +361,16 @@ type logHead struct {
 	allHash  Hash
 }
 
-// readLogHead asks store for its head, if it is a HeadReader.
-func readLogHead(ctx context.Context, store Store) (logHead, error) {
+// readLogHead asks store for its head, if it is a HeadReader; op names
+// the caller in an error.
+func readLogHead(ctx context.Context, store Store, op string) (logHead, error) {
 	headReader, ok := store.(HeadReader)
 	if !ok {
 		return logHead{}, nil
 	}
 	position, allHash, err := headReader.Head(ctx)
 	if err != nil {
-		return logHead{}, fmt.Errorf("verify: read head: %w", err)
+		return logHead{}, fmt.Errorf("%s: read head: %w", op, err)
 	}
 	return logHead{known: true, position: position, allHash: allHash}, nil
 }

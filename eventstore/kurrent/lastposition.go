@@ -17,6 +17,9 @@ import (
 // every read of a shared store starts with it.
 const lastPageEvents = 32
 
+// readEndOfAll names LastPosition's read in its errors.
+const readEndOfAll = "read the end of $all"
+
 // lastPositionTimeout bounds one read of the end of $all, which the
 // concurrent callers of LastPosition share (see freshReads): no caller's
 // context can bound it.
@@ -28,13 +31,12 @@ const lastPositionTimeout = 30 * time.Second
 // time, past the system events. Concurrent calls share reads (freshReads),
 // each answered by a read that began after it was called.
 func (s *Store) LastPosition(ctx context.Context) (eventstore.Position, error) {
-	what := "read the end of $all"
-	if err := s.begin(ctx, what); err != nil {
+	if err := s.begin(ctx, readEndOfAll); err != nil {
 		return eventstore.Start, err
 	}
 	pos, err := s.heads.do(ctx, s.readLastPosition)
 	if err != nil && ctx.Err() != nil {
-		return eventstore.Start, fmt.Errorf("kurrent: %s: %w", what, ctx.Err())
+		return eventstore.Start, fmt.Errorf("kurrent: %s: %w", readEndOfAll, ctx.Err())
 	}
 	return pos, err
 }
@@ -42,7 +44,6 @@ func (s *Store) LastPosition(ctx context.Context) (eventstore.Position, error) {
 // readLastPosition is one read of LastPosition's answer, bounded by
 // lastPositionTimeout and by Close.
 func (s *Store) readLastPosition() (eventstore.Position, error) {
-	what := "read the end of $all"
 	ctx, cancel := context.WithTimeout(s.closeCtx, lastPositionTimeout)
 	defer cancel()
 	var from esdb.AllPosition = esdb.End{}
@@ -64,7 +65,7 @@ func (s *Store) readLastPosition() (eventstore.Position, error) {
 			return p, err
 		})
 		if err != nil {
-			return eventstore.Start, s.fail(ctx, what, err)
+			return eventstore.Start, s.fail(ctx, readEndOfAll, err)
 		}
 		if p.found {
 			return p.last, nil

@@ -221,7 +221,9 @@ func (s *streamsService) readStream(call api.Streams_ReadServer, o *api.ReadReq_
 func (s *streamsService) readAll(call api.Streams_ReadServer, o *api.ReadReq_Options_AllOptions, backwards bool, count uint64, filter *eventFilter, structured bool) error {
 	s.reads.count.Add(1)
 	all := s.log.allSnapshot()
-	time.Sleep(time.Duration(s.reads.delay.Load()))
+	if d := s.reads.delay.Load(); d > 0 {
+		time.Sleep(time.Duration(d))
+	}
 	var selected []*record
 	if !backwards {
 		from := len(all) // End
