@@ -74,11 +74,7 @@ type lamlNotificationList struct {
 // lamlRecordingSID is the sid of recording rec of call callID: stable
 // across reads, and different for every recording the call can hold.
 func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
-	identity := "provider_id\x00" + rec.ProviderID
-	if rec.ProviderID == "" {
-		identity = "url\x00" + rec.URL
-	}
-	return uuid.NewSHA1(callID, []byte(identity)).String()
+	return uuid.NewSHA1(callID, []byte(rec.Identity())).String()
 }
 
 // renderLAMLRecording builds the LaML view of recording rec of call c, its

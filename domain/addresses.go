@@ -45,13 +45,15 @@ func reconcileAddresses(call Call, c *UpsertCall) *Error {
 	if c.From == nil && c.To == nil {
 		return nil
 	}
-	have := make([]ParticipantSpec, len(call.Participants))
+	ps := make([]ParticipantSpec, len(call.Participants), len(call.Participants)+2)
 	for i, p := range call.Participants {
-		have[i] = ParticipantSpec{Role: p.Role, Phone: p.Phone}
+		ps[i] = ParticipantSpec{Role: p.Role, Phone: p.Phone}
 	}
-	ps := withParty(slices.Clone(have), RoleCaller, sideAddress(c.From, call.From))
+	ps = withParty(ps, RoleCaller, sideAddress(c.From, call.From))
 	ps = withParty(ps, RoleCallee, sideAddress(c.To, call.To))
-	if !slices.Equal(ps, have) {
+	if !slices.EqualFunc(ps, call.Participants, func(s ParticipantSpec, p Participant) bool {
+		return s.Role == p.Role && s.Phone == p.Phone
+	}) {
 		c.Participants = ps
 	}
 	return nil

@@ -142,6 +142,17 @@ type Recording struct {
 	URL string `json:"url"`
 }
 
+// Identity is what tells r apart from the other recordings of its call: its
+// provider id, or its URL when it has none. Two recordings are one
+// (sameRecording) exactly when their identities are equal; a surface that
+// names recordings derives their names from it.
+func (r Recording) Identity() string {
+	if r.ProviderID != "" {
+		return "provider_id\x00" + r.ProviderID
+	}
+	return "url\x00" + r.URL
+}
+
 // Transcript is the text of a call, as timed cues.
 type Transcript struct {
 	Cues []TranscriptCue `json:"cues"`

@@ -161,7 +161,7 @@ func normalizeUpsert(c UpsertCall) UpsertCall {
 		// A time already in UTC (as decoders give them) is kept, not
 		// copied: the command is not changed through it, and the state
 		// takes its own copy when it folds the events.
-		if *t != nil && **t != (**t).UTC() {
+		if *t != nil && (**t).Location() != time.UTC {
 			*t = utcPtr(**t)
 		}
 	}
@@ -407,6 +407,8 @@ func (p *plan) recordings(c UpsertCall) {
 	}
 }
 
+// sameRecording reports whether a and b are one recording: whether their
+// Identity is equal, without building it.
 func sameRecording(a, b Recording) bool {
 	if a.ProviderID != "" || b.ProviderID != "" {
 		return a.ProviderID == b.ProviderID
