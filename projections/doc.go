@@ -108,7 +108,8 @@
 // models (an import, a restored backup) would otherwise be followed from a
 // checkpoint that skips the new log's events up to it. callledger checks
 // when it opens the read models, and rebuilds them if they are another
-// log's; its import also drops the read models of the directory it loads.
+// log's; its import into the embedded store also drops the read models of
+// the directory it loads.
 //
 // # Read-your-writes
 //

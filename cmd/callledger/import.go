@@ -57,10 +57,13 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	}
 	meter := newProgressMeter(env, "import")
 	defer meter.finish()
-	counted := &countingReader{r: r}
-	r = counted
-	progress := func(done, total uint64) {
-		meter.update(done, max(total, estimateTotal(done, counted.n, size)))
+	// Import cannot say how many events the file holds (it reports a total
+	// of 0); a file's size and how much of it was read tell, roughly.
+	progress := meter.update
+	if size > 0 {
+		counted := &countingReader{r: r}
+		r = counted
+		progress = func(done, _ uint64) { meter.update(done, estimateTotal(done, counted.n, size)) }
 	}
 
 	var stats eventstore.ExportStats

@@ -38,13 +38,19 @@ func openStore(ctx context.Context, cfg storeConfig, log *slog.Logger) (eventsto
 	opts := embedded.DefaultOptions()
 	opts.Logger = log
 	s, err := embedded.Open(cfg.EventsDir(), opts)
-	if isLockHeld(err) {
-		return nil, fmt.Errorf("open embedded store: %s is in use by another process (a running callledger serve?): stop it, or run this against a copy: %w", cfg.EventsDir(), err)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("open embedded store: %w", err)
+		return nil, openError("embedded store", cfg.EventsDir(), err)
 	}
 	return s, nil
+}
+
+// openError is the error of opening the Pebble database in dir (what names
+// it): one that says so when another process holds the database.
+func openError(what, dir string, err error) error {
+	if isLockHeld(err) {
+		return fmt.Errorf("open %s: %s is in use by another process (a running callledger serve?): stop it, or run this against a copy: %w", what, dir, err)
+	}
+	return fmt.Errorf("open %s: %w", what, err)
 }
 
 // isLockHeld reports whether err is a store's lock file held by another
@@ -72,7 +78,7 @@ func openLedger(ctx context.Context, cfg storeConfig, log *slog.Logger) (*ledger
 	proj, err := projections.Open(cfg.ReadModelsDir(), store, opts)
 	if err != nil {
 		store.Close()
-		return nil, fmt.Errorf("open read models: %w", err)
+		return nil, openError("read models", cfg.ReadModelsDir(), err)
 	}
 	l := &ledger{Store: store, Projector: proj}
 	if err := rebuildForeign(ctx, proj, log); err != nil {

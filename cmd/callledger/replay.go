@@ -25,7 +25,7 @@ func openToolProjector(cfg storeConfig, store eventstore.Store, env Env) (*proje
 	opts.Logger = toolLogger(env)
 	p, err := projections.Open(cfg.ReadModelsDir(), store, opts)
 	if err != nil {
-		return nil, fmt.Errorf("open read models in %s: %w", cfg.ReadModelsDir(), err)
+		return nil, openError("read models in "+cfg.ReadModelsDir(), cfg.ReadModelsDir(), err)
 	}
 	return p, nil
 }
