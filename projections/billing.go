@@ -172,27 +172,38 @@ func (s *billingSums) rows() []BillingRow {
 // count twice or not at all.
 type billingView struct {
 	buckets *pebble.Iterator
-	list    *pebble.Iterator
-	calls   *pebble.Iterator
+	// list and calls are cloned from buckets by the first partial day
+	// (openCalls): a query of whole days never reads them.
+	list  *pebble.Iterator
+	calls *pebble.Iterator
 }
 
-// openBillingView opens the iterators of a billingView; close it.
+// openBillingView opens the bucket iterator of a billingView; close it.
 func openBillingView(ctx context.Context, db *pebble.DB) (*billingView, error) {
 	buckets, err := db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{prefixBilling}, UpperBound: []byte{prefixBilling + 1}})
 	if err != nil {
 		return nil, err
 	}
-	v := &billingView{buckets: buckets}
-	if v.list, err = buckets.CloneWithContext(ctx, pebble.CloneOptions{IterOptions: &pebble.IterOptions{}}); err != nil {
-		v.close()
-		return nil, err
+	return &billingView{buckets: buckets}, nil
+}
+
+// openCalls clones the list and call-view iterators from the buckets', once.
+func (v *billingView) openCalls(ctx context.Context) error {
+	if v.calls != nil {
+		return nil
+	}
+	list, err := v.buckets.CloneWithContext(ctx, pebble.CloneOptions{IterOptions: &pebble.IterOptions{}})
+	if err != nil {
+		return err
 	}
 	callOpts := &pebble.IterOptions{LowerBound: []byte{prefixCall}, UpperBound: []byte{prefixCall + 1}}
-	if v.calls, err = buckets.CloneWithContext(ctx, pebble.CloneOptions{IterOptions: callOpts}); err != nil {
-		v.close()
-		return nil, err
+	calls, err := v.buckets.CloneWithContext(ctx, pebble.CloneOptions{IterOptions: callOpts})
+	if err != nil {
+		list.Close()
+		return err
 	}
-	return v, nil
+	v.list, v.calls = list, calls
+	return nil
 }
 
 // close closes the iterators that are open.
@@ -250,7 +261,10 @@ func scanRange(ctx context.Context, it *pebble.Iterator, lower, upper []byte, fn
 // day can have one.
 func (v *billingView) sumPartialDay(ctx context.Context, sums *billingSums, d partialDay, account string) error {
 	accounts, err := v.accountsOn(d.day, account)
-	if err != nil {
+	if err != nil || len(accounts) == 0 {
+		return err
+	}
+	if err := v.openCalls(ctx); err != nil {
 		return err
 	}
 	for _, a := range accounts {
@@ -267,18 +281,21 @@ func (v *billingView) accountsOn(day int32, account string) ([]string, error) {
 	it := v.buckets
 	dayPrefix := appendDay([]byte{prefixBilling}, day)
 	it.SetBounds(dayPrefix, prefixEnd(dayPrefix))
-	var accounts []string
-	valid := it.First()
 	if account != "" {
-		valid = it.SeekGE(appendString(bytes.Clone(dayPrefix), account))
+		if it.SeekGE(appendString(bytes.Clone(dayPrefix), account)) {
+			b, err := parseBillingKey(it.Key())
+			if err != nil || b.account != account {
+				return nil, err
+			}
+			return []string{account}, nil
+		}
+		return nil, it.Error()
 	}
-	for valid {
+	var accounts []string
+	for valid := it.First(); valid; {
 		b, err := parseBillingKey(it.Key())
 		if err != nil {
 			return nil, err
-		}
-		if account != "" && b.account != account {
-			break
 		}
 		accounts = append(accounts, b.account)
 		// Skip the account's other buckets of the day.
@@ -296,18 +313,23 @@ func (v *billingView) sumCallsOf(ctx context.Context, sums *billingSums, account
 		if len(key) != len(prefix)+timeKeyBytes+16 {
 			return fmt.Errorf("%w: list key of %d bytes", errBadKey, len(key))
 		}
-		s, err := v.call(uuid.UUID(key[len(prefix)+timeKeyBytes:]))
+		id := uuid.UUID(key[len(prefix)+timeKeyBytes:])
+		s, err := v.call(id)
 		if err != nil {
 			return err
 		}
-		c := derive(&s)
+		c := &s.Call
+		start := startTime(c)
+		b, contrib, priced := billingOf(c, domain.NormalizeProvider(c.Provider), start)
 		// The list key and the bucket are derived from the same state in
-		// the same batch: a mismatch is a corrupt database or a bug.
-		if !bytes.Equal(c.list, key) || (c.priced && c.bucket.day != d.day) {
-			return fmt.Errorf("%w: list entry of call %s does not match its call view", errBadValue, s.Call.ID)
+		// the same batch (derive): a mismatch is a corrupt database or a bug.
+		var startKey [timeKeyBytes]byte
+		if c.AccountID != account || c.ID != id || !bytes.Equal(key[len(prefix):len(prefix)+timeKeyBytes], appendTime(startKey[:0], start)) ||
+			(priced && b.day != d.day) {
+			return fmt.Errorf("%w: list entry of call %s does not match its call view", errBadValue, c.ID)
 		}
-		if c.priced {
-			sums.add(c.bucket, c.contrib)
+		if priced {
+			sums.add(b, contrib)
 		}
 		return nil
 	})

@@ -51,19 +51,27 @@ func derive(s *domain.State) derived {
 	start := startTime(c)
 	d.list = listKey(c.AccountID, start, c.ID)
 	d.listValue = encodeListEntry(listEntry{Status: c.Status, From: c.From, To: c.To, Deleted: c.Deleted()})
-	if c.Price != nil {
-		d.priced = true
-		d.bucket = bucket{day: dayNumber(start), account: c.AccountID, provider: provider, currency: c.Price.Currency}
-		if c.Deleted() {
-			d.contrib = totals{total: decimal.Zero, deletedCalls: 1}
-		} else {
-			d.contrib = totals{total: c.Price.Total.Decimal, calls: 1}
-			if c.DurationSeconds != nil {
-				d.contrib.durationSeconds = *c.DurationSeconds
-			}
-		}
-	}
+	d.bucket, d.contrib, d.priced = billingOf(c, provider, start)
 	return d
+}
+
+// billingOf is what call c puts in billing: its bucket (by the day of start
+// and the normalised provider) and its contribution, with priced false for
+// a call without a price, which puts nothing. derive and Billing's sums of
+// partial days share it, so that both count a call alike.
+func billingOf(c *domain.Call, provider string, start time.Time) (bucket, totals, bool) {
+	if c.Price == nil {
+		return bucket{}, totals{}, false
+	}
+	b := bucket{day: dayNumber(start), account: c.AccountID, provider: provider, currency: c.Price.Currency}
+	if c.Deleted() {
+		return b, totals{total: decimal.Zero, deletedCalls: 1}, true
+	}
+	t := totals{total: c.Price.Total.Decimal, calls: 1}
+	if c.DurationSeconds != nil {
+		t.durationSeconds = *c.DurationSeconds
+	}
+	return b, t, true
 }
 
 // sameContribution reports whether two derived entries put the same amounts
