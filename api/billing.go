@@ -67,10 +67,10 @@ type BillingGroup struct {
 	DeletedCalls int64 `json:"deleted_calls"`
 }
 
-// NewBillingGroup renders a row of the billing read model: its total exact
+// newBillingGroup renders a row of the billing read model: its total exact
 // (trailing fractional zeros dropped) when scale < 0, else rounded half away
 // from zero to scale places; its day only when the rows are grouped by day.
-func NewBillingGroup(row *projections.BillingRow, scale int, byDay bool) BillingGroup {
+func newBillingGroup(row *projections.BillingRow, scale int, byDay bool) BillingGroup {
 	g := BillingGroup{
 		Account:               row.Account,
 		Provider:              row.Provider,
@@ -128,8 +128,8 @@ type BillingParamNames struct {
 	From, To, GroupBy, Scale string
 }
 
-// BillingQueryNames are the names of GET /v1/billing/summary's parameters.
-var BillingQueryNames = BillingParamNames{From: "from", To: "to", GroupBy: "group_by", Scale: "scale"}
+// billingQueryNames are the names of GET /v1/billing/summary's parameters.
+var billingQueryNames = BillingParamNames{From: "from", To: "to", GroupBy: "group_by", Scale: "scale"}
 
 // ParseBillingParams reads billing parameters into a query (without its
 // account) and a scale (-1 for exact totals). Bounds are normalised to UTC;
@@ -211,7 +211,7 @@ func parseBillingQuery(r *http.Request, account string) (projections.BillingQuer
 	q := r.URL.Query()
 	bq, scale, err := ParseBillingParams(BillingParams{
 		From: q.Get("from"), To: q.Get("to"), GroupBy: q.Get("group_by"), Scale: q.Get("scale"),
-	}, BillingQueryNames)
+	}, billingQueryNames)
 	bq.Account = account
 	return bq, scale, err
 }
@@ -254,7 +254,7 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 // exact). The billing command writes it for --format json.
 func NewBillingSummary(q projections.BillingQuery, rows []projections.BillingRow, scale int) BillingSummary {
 	body := BillingSummary{From: formatBillingInstant(q.From), To: formatBillingInstant(q.To), GroupBy: q.GroupBy}
-	body.Groups, body.DeletedCallsExcluded = BillingGroups(rows, q.GroupBy, scale)
+	body.Groups, body.DeletedCallsExcluded = billingGroups(rows, q.GroupBy, scale)
 	return body
 }
 
@@ -267,15 +267,15 @@ func formatBillingInstant(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// BillingGroups turns billing rows grouped by groupBy into their groups
-// (NewBillingGroup), and sums their deleted calls, which the totals leave
+// billingGroups turns billing rows grouped by groupBy into their groups
+// (newBillingGroup), and sums their deleted calls, which the totals leave
 // out.
-func BillingGroups(rows []projections.BillingRow, groupBy []string, scale int) (groups []BillingGroup, deletedCalls int64) {
+func billingGroups(rows []projections.BillingRow, groupBy []string, scale int) (groups []BillingGroup, deletedCalls int64) {
 	byDay := slices.Contains(groupBy, projections.GroupDay)
 	groups = make([]BillingGroup, 0, len(rows))
 	for i := range rows {
 		deletedCalls += rows[i].DeletedCalls
-		groups = append(groups, NewBillingGroup(&rows[i], scale, byDay))
+		groups = append(groups, newBillingGroup(&rows[i], scale, byDay))
 	}
 	return groups, deletedCalls
 }

@@ -78,8 +78,8 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 }
 
 // renderLAMLRecording builds the LaML view of recording rec of call c, its
-// uri under prefix.
-func renderLAMLRecording(c *domain.Call, rec domain.Recording, prefix string) lamlRecording {
+// uri under callPath, the call's own (lamlCallPath).
+func renderLAMLRecording(c *domain.Call, rec domain.Recording, callPath string) lamlRecording {
 	sid := lamlRecordingSID(c.ID, rec)
 	return lamlRecording{
 		SID:             sid,
@@ -89,7 +89,7 @@ func renderLAMLRecording(c *domain.Call, rec domain.Recording, prefix string) la
 		PriceUnit:       "USD",
 		Status:          "completed",
 		MediaURL:        rec.URL,
-		URI:             lamlCallPath(c, prefix) + "/Recordings/" + sid + ".json",
+		URI:             callPath + "/Recordings/" + sid + ".json",
 		SubresourceURIs: map[string]string{},
 	}
 }
@@ -152,8 +152,9 @@ func (s *Server) listLAMLRecordings(w http.ResponseWriter, r *http.Request) {
 	s.serveLAMLCallList(w, r, func(c *domain.Call, pg lamlPager) any {
 		lo, hi, paging := pg.cut(len(c.Recordings))
 		out := lamlRecordingList{Recordings: make([]lamlRecording, 0, hi-lo), lamlPaging: paging}
+		callPath := lamlCallPath(c, lamlRequestPrefix(r))
 		for _, rec := range c.Recordings[lo:hi] {
-			out.Recordings = append(out.Recordings, renderLAMLRecording(c, rec, lamlRequestPrefix(r)))
+			out.Recordings = append(out.Recordings, renderLAMLRecording(c, rec, callPath))
 		}
 		return out
 	})
@@ -174,7 +175,7 @@ func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) (any, error) {
 		for _, rec := range c.Recordings {
 			if lamlRecordingSID(c.ID, rec) == sid {
-				return renderLAMLRecording(c, rec, lamlRequestPrefix(r)), nil
+				return renderLAMLRecording(c, rec, lamlCallPath(c, lamlRequestPrefix(r))), nil
 			}
 		}
 		return nil, NotFound("call %s has no recording %q", c.ID, truncate(sid, 64))
