@@ -198,8 +198,9 @@ type TimeTravel struct {
 // Active reports whether t asks for the past at all.
 func (t TimeTravel) Active() bool { return t.HasRevision || !t.AsOf.IsZero() }
 
-// ParseTimeTravel reads ?revision=N and ?as_of=<RFC 3339> from a request.
-// Giving both, or a malformed one, is a 400 naming the parameter.
+// ParseTimeTravel reads ?revision=N and ?as_of=<RFC 3339> from a request
+// (as_of with "T" and "Z" in either case, see domain.ParseRFC3339). Giving
+// both, or a malformed one, is a 400 naming the parameter.
 func ParseTimeTravel(r *http.Request) (TimeTravel, error) {
 	q := r.URL.Query()
 	var t TimeTravel
@@ -215,11 +216,11 @@ func ParseTimeTravel(r *http.Request) (TimeTravel, error) {
 		t.Revision, t.HasRevision = n, true
 	}
 	if asOf != "" {
-		at, err := time.Parse(time.RFC3339Nano, asOf)
+		at, err := domain.ParseRFC3339(asOf)
 		if err != nil {
 			return t, Malformed("as_of", "must be an RFC 3339 time, e.g. 2025-01-31T12:00:00Z")
 		}
-		t.AsOf = at.UTC()
+		t.AsOf = at
 	}
 	return t, nil
 }

@@ -221,6 +221,10 @@ func TestTimeTravel(t *testing.T) {
 		{name: "Both", query: "revision=1&as_of=2025-06-01T12:00:00Z", code: "malformed"},
 		{name: "BadRevision", query: "revision=-1", code: "malformed"},
 		{name: "BadAsOf", query: "as_of=yesterday", code: "malformed"},
+		{name: "AsOfLowercase", query: "as_of=2025-06-01t12:01:00z", revision: 1, price: "0.0100"},
+		{name: "AsOfLowercaseOffset", query: "as_of=2025-06-01t14:02:30%2B02:00", revision: 2, price: "0.0135"},
+		{name: "BadAsOfLowercaseNoOffset", query: "as_of=2025-06-01t12:01:00", code: "malformed"},
+		{name: "BadAsOfLowercaseSeparator", query: "as_of=2025-06-01x12:01:00z", code: "malformed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,6 +234,9 @@ func TestTimeTravel(t *testing.T) {
 				p, ok := ProblemOf(err)
 				require.True(t, ok, "%v", err)
 				assert.Equal(t, tc.code, p.Code)
+				if tc.code == "malformed" {
+					assert.Contains(t, []string{"as_of", "revision"}, p.Field, "names the parameter")
+				}
 				return
 			}
 			require.NoError(t, err)

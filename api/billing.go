@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/projections"
 )
 
@@ -158,7 +159,8 @@ func ParseBillingParams(p BillingParams, names BillingParamNames) (projections.B
 }
 
 // parseBillingInstant reads a from/to parameter: a UTC day or an RFC 3339
-// instant, in UTC; "" is unbounded.
+// instant ("T" and "Z" in either case, see domain.ParseRFC3339), in UTC; ""
+// is unbounded.
 func parseBillingInstant(name, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
@@ -166,11 +168,11 @@ func parseBillingInstant(name, v string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, v); err == nil {
 		return t.UTC(), nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, v)
+	t, err := domain.ParseRFC3339(v)
 	if err != nil {
 		return time.Time{}, Malformed(name, "must be a day (2025-01-31) or an RFC 3339 time")
 	}
-	return t.UTC(), nil
+	return t, nil
 }
 
 // parseBillingGroupBy reads a group_by list: "" is currency; each dimension

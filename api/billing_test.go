@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,19 +230,29 @@ func TestBillingSummaryExactBounds(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		from, to time.Time
+		// lower sends the bounds with a lower-case "t" and "z", as RFC 3339
+		// allows; they are echoed in upper case all the same.
+		lower bool
 	}{
-		{"WholeDay", day, day.AddDate(0, 0, 1)},
-		{"FirstHalf", day, day.Add(12 * time.Hour)},
-		{"SecondHalf", day.Add(12 * time.Hour), day.AddDate(0, 0, 1)},
-		{"InsideOneDay", day.Add(3*time.Hour + 15*time.Minute), day.Add(12*time.Hour - time.Nanosecond)},
-		{"Plus5", time.Date(2025, 4, 4, 0, 0, 0, 0, plus5), time.Date(2025, 4, 5, 0, 0, 0, 0, plus5)},
-		{"Minus8", time.Date(2025, 4, 3, 0, 0, 0, 0, minus8), time.Date(2025, 4, 4, 0, 0, 0, 0, minus8)},
-		{"SeveralDaysPartialEdges", day.Add(-30 * time.Hour), day.Add(50*time.Hour + 123*time.Nanosecond)},
-		{"Empty", time.Date(2025, 4, 4, 0, 0, 0, 0, plus5), time.Date(2025, 4, 4, 0, 0, 0, 0, plus5)},
+		{"WholeDay", day, day.AddDate(0, 0, 1), false},
+		{"FirstHalf", day, day.Add(12 * time.Hour), false},
+		{"SecondHalf", day.Add(12 * time.Hour), day.AddDate(0, 0, 1), false},
+		{"InsideOneDay", day.Add(3*time.Hour + 15*time.Minute), day.Add(12*time.Hour - time.Nanosecond), false},
+		{"Plus5", time.Date(2025, 4, 4, 0, 0, 0, 0, plus5), time.Date(2025, 4, 5, 0, 0, 0, 0, plus5), false},
+		{"Minus8", time.Date(2025, 4, 3, 0, 0, 0, 0, minus8), time.Date(2025, 4, 4, 0, 0, 0, 0, minus8), false},
+		{"SeveralDaysPartialEdges", day.Add(-30 * time.Hour), day.Add(50*time.Hour + 123*time.Nanosecond), false},
+		{"Empty", time.Date(2025, 4, 4, 0, 0, 0, 0, plus5), time.Date(2025, 4, 4, 0, 0, 0, 0, plus5), false},
+		{"FirstHalfLowercase", day, day.Add(12 * time.Hour), true},
+		{"Minus8Lowercase", time.Date(2025, 4, 3, 0, 0, 0, 0, minus8), time.Date(2025, 4, 4, 0, 0, 0, 0, minus8), true},
+		{"InsideOneDayLowercase", day.Add(3*time.Hour + 15*time.Minute), day.Add(12*time.Hour - time.Nanosecond), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want, deleted := summaryOneByOne(calls, acctA, tc.from, tc.to)
-			body := getSummary(t, ts, url.Values{"from": {tc.from.Format(time.RFC3339Nano)}, "to": {tc.to.Format(time.RFC3339Nano)},
+			from, to := tc.from.Format(time.RFC3339Nano), tc.to.Format(time.RFC3339Nano)
+			if tc.lower {
+				from, to = strings.ToLower(from), strings.ToLower(to)
+			}
+			body := getSummary(t, ts, url.Values{"from": {from}, "to": {to},
 				"group_by": {"provider,currency,day"}}, tokenA)
 			assertSummary(t, want, deleted, body, tc.name)
 			assert.Equal(t, tc.from.UTC().Format(time.RFC3339Nano), body.From)
@@ -313,6 +324,8 @@ func TestBillingSummaryScaleAndErrors(t *testing.T) {
 		status       int
 	}{
 		{"from=yesterday", "from", http.StatusBadRequest},
+		{"from=2025-04-01t12:00:00", "from", http.StatusBadRequest},
+		{"to=2025-04-01x12:00:00z", "to", http.StatusBadRequest},
 		{"to=2025-13-01", "to", http.StatusBadRequest},
 		{"from=2025-05-01&to=2025-04-01", "to", http.StatusUnprocessableEntity},
 		{"from=2025-04-01T12:00:00.000000001Z&to=2025-04-01T12:00:00Z", "to", http.StatusUnprocessableEntity},

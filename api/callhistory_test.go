@@ -141,6 +141,8 @@ func TestCallHistoryBadInputs(t *testing.T) {
 		{"ContactFieldType", "PATCH", "/v1/calls/" + id, `{"contact":{"firstName":1}}`, 400, "contact.firstName"},
 		{"CallTypeEnum", "PATCH", "/v1/calls/" + id, `{"callType":"CONFERENCE"}`, 422, "callType"},
 		{"CrmDate", "PATCH", "/v1/calls/" + id, `{"syncedWithCrmDate":"03/20/2024"}`, 422, "syncedWithCrmDate"},
+		{"CrmDateLowercaseNoOffset", "PATCH", "/v1/calls/" + id, `{"syncedWithCrmDate":"2024-03-20t10:15:00"}`, 422, "syncedWithCrmDate"},
+		{"CrmDateLowercaseBadZone", "PATCH", "/v1/calls/" + id, `{"syncedWithCrmDate":"2024-03-20t10:15:00y"}`, 422, "syncedWithCrmDate"},
 		{"BadID", "PATCH", "/v1/calls/not-a-uuid", `{"notes":"x"}`, 404, ""},
 		{"UnknownID", "PATCH", "/v1/calls/7f1d3c47-6b3b-4e8e-9b7e-6a1c2f8e9d10", `{"notes":"x"}`, 404, ""},
 		{"UnknownIDDelete", "DELETE", "/v1/calls/7f1d3c47-6b3b-4e8e-9b7e-6a1c2f8e9d10", "", 404, ""},

@@ -162,14 +162,15 @@ func jsonTypeName(t reflect.Type) string {
 	return "a " + t.String()
 }
 
-// ParseTime parses an RFC 3339 timestamp with any offset and returns it in
-// UTC. A bad one is a 422 naming field.
+// ParseTime parses an RFC 3339 timestamp of a request body with any offset,
+// "T" and "Z" in either case (domain.ParseRFC3339), and returns it in UTC. A
+// bad one is a 422 naming field.
 func ParseTime(field, s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := domain.ParseRFC3339(s)
 	if err != nil {
 		return time.Time{}, Invalid(field, "%q is not an RFC 3339 timestamp (e.g. 2025-02-17T15:00:00Z)", truncate(s, 64))
 	}
-	return t.UTC(), nil
+	return t, nil
 }
 
 // ParseCallID parses a call id from a path; anything but a UUID is a 404 in

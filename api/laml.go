@@ -534,16 +534,16 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 }
 
 // lamlTimeRange reads a StartTime value: a date is the day [midnight, next
-// midnight); a full RFC 3339 time is the instant [t, t+1ns).
+// midnight); a full RFC 3339 time (domain.ParseRFC3339: "T" and "Z" in
+// either case) is the instant [t, t+1ns).
 func lamlTimeRange(name, v string) (from, until time.Time, err error) {
 	if d, err := time.Parse(time.DateOnly, v); err == nil {
 		return d, d.AddDate(0, 0, 1), nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, v)
+	t, err := domain.ParseRFC3339(v)
 	if err != nil {
 		return time.Time{}, time.Time{}, Invalid(name, "%s must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", name, truncate(v, 64))
 	}
-	t = t.UTC()
 	return t, t.Add(time.Nanosecond), nil
 }
 

@@ -331,6 +331,9 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 		{"StartTimeBefore", url.Values{"StartTime<": {"2025-01-02"}}.Encode(), []string{ids[2], ids[1], ids[0]}},
 		{"StartTimeRange", url.Values{"StartTime>": {"2025-01-02"}, "StartTime<": {"2025-01-03"}}.Encode(), []string{ids[3], ids[2], ids[1]}},
 		{"StartTimeInstant", url.Values{"StartTime>": {"2025-01-02T12:00:00Z"}}.Encode(), []string{ids[4], ids[3], ids[2]}},
+		{"StartTimeInstantLowercase", url.Values{"StartTime>": {"2025-01-02t12:00:00z"}}.Encode(), []string{ids[4], ids[3], ids[2]}},
+		{"StartTimeExactLowercase", url.Values{"StartTime": {"2025-01-02t18:00:00z"}}.Encode(), []string{ids[2]}},
+		{"StartTimeBeforeLowercaseOffset", url.Values{"StartTime<": {"2025-01-02t19:00:00+01:00"}}.Encode(), []string{ids[2], ids[1], ids[0]}},
 		{"StatusAndTime", url.Values{"Status": {"ringing"}, "StartTime<": {"2025-01-02"}}.Encode(), []string{ids[2], ids[0]}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -434,6 +437,8 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"ListPageWithoutToken", "GET", calls + "?Page=3", "", "", 400, 20001, "Page"},
 		{"ListBadStatus", "GET", calls + "?Status=ended", "", "", 400, 20001, "Status"},
 		{"ListBadStartTime", "GET", calls + "?StartTime=yesterday", "", "", 400, 20001, "StartTime"},
+		{"ListBadStartTimeLowercaseNoOffset", "GET", calls + "?StartTime=2025-01-02t12:00:00", "", "", 400, 20001, "StartTime"},
+		{"ListBadStartTimeBeforeLowercaseSeparator", "GET", calls + "?" + url.Values{"StartTime<": {"2025-01-02x12:00:00z"}}.Encode(), "", "", 400, 20001, "StartTime<"},
 		{"ListBadStartTimeAfter", "GET", calls + "?" + url.Values{"StartTime>": {"2025-02-30"}}.Encode(), "", "", 400, 20001, "StartTime>"},
 		{"ListBadPageToken", "GET", calls + "?Page=1&PageToken=%21%21garbage", "", "", 400, 20001, "PageToken"},
 	} {

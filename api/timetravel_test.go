@@ -15,7 +15,8 @@ import (
 // TestTimeTravelOnEverySurface checks, through the real router, that every
 // surface's GET answers ?revision=N and ?as_of=T with the call as it was
 // then: the ETag is the revision folded to, a later change is absent, and
-// a moment before the call existed is a 404.
+// a moment before the call existed is a 404; as_of takes a lower-case "t"
+// and "z" and refuses a time without an offset with a 400 naming it.
 func TestTimeTravelOnEverySurface(t *testing.T) {
 	ts := newTestServer(t)
 	before := time.Now().UTC().Add(-time.Second)
@@ -55,6 +56,13 @@ func TestTimeTravelOnEverySurface(t *testing.T) {
 			asOf := get(path + "?as_of=" + url.QueryEscape(between.Format(time.RFC3339Nano)))
 			require.Equal(t, http.StatusOK, asOf.Status, string(asOf.Body))
 			assert.Equal(t, ETag(uint64(created)), asOf.Header.Get("ETag"))
+			// RFC 3339 allows "t" and "z" in lower case (section 5.6).
+			lower := get(path + "?as_of=" + url.QueryEscape(strings.ToLower(between.Format(time.RFC3339Nano))))
+			require.Equal(t, http.StatusOK, lower.Status, string(lower.Body))
+			assert.Equal(t, ETag(uint64(created)), lower.Header.Get("ETag"))
+			noOffset := get(path + "?as_of=" + strings.ToLower(between.Format("2006-01-02T15:04:05")))
+			assert.Equal(t, http.StatusBadRequest, noOffset.Status, string(noOffset.Body))
+			assert.Contains(t, string(noOffset.Body), "as_of")
 
 			assert.Equal(t, http.StatusNotFound, get(path+"?as_of="+url.QueryEscape(before.Format(time.RFC3339Nano))).Status)
 			assert.Equal(t, http.StatusNotFound, get(path+"?revision="+strconv.Itoa(latest+1)).Status)

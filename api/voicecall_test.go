@@ -267,6 +267,8 @@ func TestVoiceCallBadInputs(t *testing.T) {
 		{"DurationNegative", voiceCallBody(t, "s", map[string]any{"duration": -1}), 422, "duration"},
 		{"StaffIDNumber", voiceCallBody(t, "s", map[string]any{"staffId": 7}), 400, "staffId"},
 		{"StartedAtBad", voiceCallBody(t, "s", map[string]any{"startedAt": "yesterday"}), 422, "startedAt"},
+		{"StartedAtLowercaseNoOffset", voiceCallBody(t, "s", map[string]any{"startedAt": "2025-02-17t15:00:00"}), 422, "startedAt"},
+		{"StartedAtLowercaseDoubleZ", voiceCallBody(t, "s", map[string]any{"startedAt": "2025-02-17t15:00:00zz"}), 422, "startedAt"},
 		{"SourceIDEmpty", voiceCallBody(t, "", nil), 422, "sourceId"},
 		{"NotUTF8", strings.Replace(voiceCallBody(t, "s", nil), `"sourceId":"s"`, "\"sourceId\":\"s\xff\"", 1), 400, ""},
 	}

@@ -586,13 +586,14 @@ func TestBillingExactBounds(t *testing.T) {
 	// Goal: --from and --to bound the period to the nanosecond, in any
 	// offset: the command counts a call when its start time is in [from,
 	// to), as summing the calls one by one does, however the period cuts
-	// the days; --from equal to --to is empty.
+	// the days; --from equal to --to is empty. "t" and "z" may be lower
+	// case, as RFC 3339 allows.
 	ctx := context.Background()
 	dir := t.TempDir()
 	calls := genCalls(9, 3000)
 	seedLedger(t, dir, calls)
 	utc := func(s string) time.Time {
-		v, err := time.Parse(time.RFC3339Nano, s)
+		v, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
 		require.NoError(t, err)
 		return v
 	}
@@ -603,6 +604,8 @@ func TestBillingExactBounds(t *testing.T) {
 		{"2025-03-02T00:00:00-08:00", "2025-03-04T17:30:00.000000001-08:00"},
 		{"2025-03-03T09:15:00.5Z", "2025-03-03T09:45:00Z"},
 		{"2025-03-02T00:00:00+05:00", "2025-03-02T00:00:00+05:00"},
+		{"2025-03-01t00:00:00z", "2025-03-01t12:00:00z"},
+		{"2025-03-02t00:00:00-08:00", "2025-03-04T17:30:00.000000001z"},
 	} {
 		res := runTool(ctx, t, dir, "", "billing", "--from", tc.from, "--to", tc.to,
 			"--group-by", "account,provider,currency,day", "--format", "json")
@@ -630,6 +633,8 @@ func TestBillingFlagsAsTheAPI(t *testing.T) {
 		{[]string{"--scale", "-1"}, "--scale: must be an integer in 0..18"},
 		{[]string{"--scale", "x"}, "--scale: must be an integer in 0..18"},
 		{[]string{"--from", "yesterday"}, "--from: must be a day"},
+		{[]string{"--from", "2025-03-01t12:00:00"}, "--from: must be a day"},
+		{[]string{"--to", "2025-03-01x12:00:00z"}, "--to: must be a day"},
 		{[]string{"--to", "2025-13-01"}, "--to: must be a day"},
 		{[]string{"--from", "2025-03-02", "--to", "2025-03-01"}, "--to: is before --from"},
 		{[]string{"--from", "2025-03-01T12:00:00.000000001Z", "--to", "2025-03-01T12:00:00Z"}, "--to: is before --from"},

@@ -1,0 +1,67 @@
+package domain_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+)
+
+func TestParseRFC3339(t *testing.T) {
+	// Goal: ParseRFC3339 accepts RFC 3339 with "T" and "Z" in either case
+	// (RFC 3339 section 5.6), any offset and fractional seconds, returns
+	// the instant in UTC, and refuses everything else time.Parse refuses:
+	// lower case is allowed for those two letters, in their places, only.
+	noon := time.Date(2025, 2, 17, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2025-02-17T12:00:00Z", noon},
+		{"2025-02-17t12:00:00Z", noon},
+		{"2025-02-17T12:00:00z", noon},
+		{"2025-02-17t12:00:00z", noon},
+		{"2025-02-17t13:00:00+01:00", noon},
+		{"2025-02-17t04:00:00-08:00", noon},
+		{"2025-02-17t12:00:00.000000001z", noon.Add(time.Nanosecond)},
+		{"2025-02-17T12:00:00.5z", noon.Add(500 * time.Millisecond)},
+		{"2024-02-29t23:59:59z", time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC)},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := domain.ParseRFC3339(tc.in)
+			require.NoError(t, err)
+			assert.True(t, tc.want.Equal(got), "got %s", got)
+			assert.Equal(t, time.UTC, got.Location(), "in UTC")
+			assert.Equal(t, tc.want.Format(time.RFC3339Nano), got.Format(time.RFC3339Nano), "formats back in upper case")
+		})
+	}
+	for _, bad := range []string{
+		"",
+		"t",
+		"z",
+		"yesterday",
+		"2025-02-17",
+		"2025-02-17t",
+		"2025-02-17t12:00:00",
+		"2025-02-17x12:00:00z",
+		"2025-02-17 12:00:00z",
+		"2025-02-17t12:00:00y",
+		"2025-02-17t12:00:00zz",
+		"2025-02-17t12:00:00+01:00z",
+		"2025-02-17tt12:00:00z",
+		"2025-02-17t12:00:00.z",
+		"2025-02-30t12:00:00z",
+		"2025-02-17t25:00:00z",
+		"2025-02-17t12:00:00Z ",
+		" 2025-02-17t12:00:00z",
+	} {
+		t.Run("Refuses_"+bad, func(t *testing.T) {
+			_, err := domain.ParseRFC3339(bad)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "RFC 3339")
+		})
+	}
+}
