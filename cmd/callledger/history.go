@@ -27,20 +27,33 @@ const historyEventsMax = 1_000_000
 
 func addHistory(table map[string]command) {
 	table["history"] = command{
-		summary: "print a call's timeline: time, event, what changed, who and through which surface",
+		summary: "print a call's timeline: time, event, what changed, who, which surface and request; each event's position, id, idempotency key and hash",
 		run:     runHistory,
 	}
 }
 
-// historyEntry is one line of a call's timeline.
+// historyEntry is one event of a call's timeline. Besides what happened, it
+// carries what an auditor needs to tie the line back to the log and to
+// check it was not altered: the event's id, its position in $all, the
+// client's idempotency key and the stream-chain hash, named as the events
+// route and the export name them (id, position, idempotency_key, hash).
 type historyEntry struct {
 	Revision  uint64
 	Position  eventstore.Position
+	ID        uuid.UUID
 	Type      string
 	Time      time.Time
 	Actor     string
 	Surface   domain.Surface
 	RequestID string
+	// IdempotencyKey is the Idempotency-Key of the write, "" when it had none.
+	IdempotencyKey string
+	// Hash is the stream-chain hash the store holds for the event.
+	Hash eventstore.Hash
+	// Rehash is eventstore.ChainHash recomputed over the event as read and
+	// the stored hash of the event before it: Hash, unless the event (or
+	// the hash) was altered since it was written.
+	Rehash eventstore.Hash
 	// Changes lists what the event changed in the folded call.
 	Changes []fieldChange
 	// Broken is the broken invariant the event is, if any.
@@ -117,11 +130,14 @@ func parseCallID(s string) (uuid.UUID, error) {
 }
 
 // callHistory reads the stream of call id and folds it event by event,
-// noting what each event changed.
+// noting what each event changed, and recomputes each event's stream-chain
+// hash from the one before it, as verify does (eventstore.Hasher).
 func callHistory(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]historyEntry, domain.State, error) {
 	stream := domain.StreamID(id)
 	var entries []historyEntry
 	var state domain.State
+	var hasher eventstore.Hasher
+	var prev eventstore.Hash // the zero Hash before revision 0
 	for from := uint64(0); from < historyEventsMax; {
 		recs, err := store.ReadStream(ctx, stream, from, historyPageEvents)
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
@@ -138,17 +154,21 @@ func callHistory(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]h
 			}
 			next := domain.Evolve(state, env)
 			entries = append(entries, historyEntry{
-				Revision:  rec.Revision,
-				Position:  rec.Position,
-				Type:      rec.Type,
-				Time:      env.Metadata.Time.UTC(),
-				Actor:     env.Metadata.Actor,
-				Surface:   env.Metadata.Surface,
-				RequestID: env.Metadata.RequestID,
-				Changes:   diffCalls(&state.Call, &next.Call),
-				Broken:    domain.CheckEvolve(state, env),
+				Revision:       rec.Revision,
+				Position:       rec.Position,
+				ID:             rec.ID,
+				Type:           rec.Type,
+				Time:           env.Metadata.Time.UTC(),
+				Actor:          env.Metadata.Actor,
+				Surface:        env.Metadata.Surface,
+				RequestID:      env.Metadata.RequestID,
+				IdempotencyKey: env.Metadata.IdempotencyKey,
+				Hash:           rec.Hash,
+				Rehash:         hasher.Chain(prev, rec.StreamID, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata),
+				Changes:        diffCalls(&state.Call, &next.Call),
+				Broken:         domain.CheckEvolve(state, env),
 			})
-			state = next
+			state, prev = next, rec.Hash
 		}
 		if len(recs) < historyPageEvents {
 			return entries, state, nil
@@ -242,7 +262,10 @@ func flatten(out map[string]string, path string, v any) {
 	}
 }
 
-// writeHistory prints the timeline as text: one block per event.
+// writeHistory prints the timeline as text: one block per event, its first
+// line what happened and who did it, then two indented lines tying it to the
+// log (position, id, idempotency_key; hash), then what it changed. The
+// idempotency key is the client's and may hold spaces: it is quoted.
 func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domain.State) {
 	fmt.Fprintf(w, "call %s: %d events", id, len(entries))
 	if final.Call.AccountID != "" {
@@ -268,6 +291,14 @@ func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domai
 			fmt.Fprintf(w, "  (%s)", strings.Join(who, ", "))
 		}
 		fmt.Fprintln(w)
+		fmt.Fprintf(w, "    position %s  id %s", e.Position, e.ID)
+		if e.IdempotencyKey != "" {
+			fmt.Fprintf(w, "  idempotency_key %q", e.IdempotencyKey)
+		}
+		fmt.Fprintf(w, "\n    hash %s\n", e.Hash)
+		if e.Rehash != e.Hash {
+			fmt.Fprintf(w, "    ! the stored hash does not recompute: the event and the hash before it give %s (run callledger verify)\n", e.Rehash)
+		}
 		if e.Broken != nil {
 			fmt.Fprintf(w, "    ! %v\n", e.Broken)
 		}
