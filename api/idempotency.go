@@ -84,6 +84,10 @@ type idempotencyTable struct {
 	locks [idempotencyStripes]sync.Mutex
 	stop  chan struct{}
 	done  chan struct{}
+	// closeOnce makes Close safe to call again (a server's owner may close
+	// it on more than one path); closeErr is what the first Close returned.
+	closeOnce sync.Once
+	closeErr  error
 }
 
 func openIdempotencyTable(dir string, ttl time.Duration, now func() time.Time, log *slog.Logger) (*idempotencyTable, error) {
@@ -106,14 +110,16 @@ func openIdempotencyTable(dir string, ttl time.Duration, now func() time.Time, l
 
 // Close stops the sweeper and closes the database.
 func (t *idempotencyTable) Close() error {
-	close(t.stop)
-	<-t.done
-	err := t.db.Close()
-	t.cache.Unref()
-	if err != nil {
-		return fmt.Errorf("close idempotency table: %w", err)
-	}
-	return nil
+	t.closeOnce.Do(func() {
+		close(t.stop)
+		<-t.done
+		err := t.db.Close()
+		t.cache.Unref()
+		if err != nil {
+			t.closeErr = fmt.Errorf("close idempotency table: %w", err)
+		}
+	})
+	return t.closeErr
 }
 
 func recordKey(account, key string) []byte {

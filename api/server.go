@@ -146,7 +146,8 @@ func NewServer(cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close closes the idempotency table. The store and read models belong to
-// the caller, who closes them after the HTTP server has shut down.
+// the caller, who closes them after the HTTP server has shut down. Calling
+// Close again returns what the first call returned.
 func (s *Server) Close() error { return s.idem.Close() }
 
 // routes builds the router. Each surface has a router of its own under its

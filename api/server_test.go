@@ -87,6 +87,7 @@ func newTestServerWith(t testing.TB, sopts embedded.Options, popts projections.O
 	t.Cleanup(func() {
 		hs.Close()
 		assert.NoError(t, srv.Close())
+		assert.NoError(t, srv.Close(), "closing again is safe")
 		cancel()
 		<-runDone
 		assert.NoError(t, proj.Close())

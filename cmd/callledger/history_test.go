@@ -46,12 +46,7 @@ func TestHistoryShowsWhereEachEventIs(t *testing.T) {
 	m := NewMain(env)
 	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0"}))
 	require.NoError(t, m.Run(ctx))
-	serving := true // Main.Close is not safe to call twice
-	defer func() {
-		if serving {
-			_ = m.Close()
-		}
-	}()
+	defer m.Close()
 
 	send := func(method, path, key, body string) []byte {
 		t.Helper()
@@ -97,8 +92,8 @@ func TestHistoryShowsWhereEachEventIs(t *testing.T) {
 		require.Greater(t, firstRevision[i+1], firstRevision[i], "%s appended an event", w.name)
 	}
 	page := events()
-	serving = false
 	require.NoError(t, m.Close()) // history opens the store itself
+	require.NoError(t, m.Close(), "a second Close returns the first's result")
 
 	res := runTool(ctx, t, dir, "", "history", callID)
 	require.Equal(t, 0, res.code, res.stderr)

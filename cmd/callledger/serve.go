@@ -71,6 +71,10 @@ type Main struct {
 	listener net.Listener
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	// closeOnce makes Close safe to call again (on a signal and on the way
+	// out of Run, say); closeErr is what the first Close returned.
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // NewMain returns a Main that logs to env.Stderr.
@@ -159,6 +163,12 @@ func (m *Main) URL() string { return "http://" + m.listener.Addr().String() }
 // Close shuts the HTTP server down gracefully (requests in flight finish),
 // stops the projections and closes the ledger.
 func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+// close is Close's one run.
+func (m *Main) close() error {
 	var errs []error
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
