@@ -37,6 +37,9 @@ import (
 //	                           and the canonical Status (domain.ParseVoiceCallStatus)
 //	priceRate         string   decimal, e.g. "0.05"              → Price.Rate
 //	totalPrice        string   decimal, e.g. "1.50"              → Price.Total
+//	currency          string   optional ISO 4217 code of priceRate and
+//	                           totalPrice (the ledger's addition), default
+//	                           "USD"                             → Price.Currency
 //	provider          enum     VONAGE                            → Provider "vonage"
 //	sourceId          string   Vonage's call id                  → ProviderID; the call id is
 //	                           domain.CallIDFor(account, "vonage", sourceId)
@@ -52,9 +55,12 @@ import (
 //	                           ledger records it)                → StartedAt
 //
 // Enums are exact and upper case. priceRate and totalPrice must be JSON
-// strings: a JSON number there is a 422 that says so. Prices are recorded in
-// USD: neither the seed nor Vonage's call object (whose rate and price are
-// bare decimal strings in the account's currency) names a currency.
+// strings: a JSON number there is a 422 that says so. Neither the seed nor
+// Vonage's call object (whose rate and price are bare decimal strings in the
+// account's currency) names a currency, so the ledger adds an optional
+// currency field: a Vonage account billed in euros sends "EUR", and billing
+// sums it apart from dollars. Without it prices are recorded in USD. A PUT
+// replaces the call's facts, currency included, like every other field.
 //
 // The response (voiceCallView) has the same fields plus id, startedAt,
 // createdAt and updatedAt. Errors are {"statusCode", "error", "code",
@@ -63,7 +69,8 @@ import (
 // voiceCallProvider is the provider every VoiceCall call belongs to.
 const voiceCallProvider = "vonage"
 
-// voiceCallCurrency is the currency of VoiceCall prices (see above).
+// voiceCallCurrency is the currency of VoiceCall prices whose body names
+// none (see above).
 const voiceCallCurrency = "USD"
 
 // voiceCallRoutes mounts the VoiceCall surface (seed 002) under
@@ -102,6 +109,7 @@ type voiceCallRequest struct {
 	ExternalID       *string         `json:"externalId"`
 	HandledByStaffID *string         `json:"handledByStaffId"`
 	StartedAt        *string         `json:"startedAt"`
+	Currency         *string         `json:"currency"`
 }
 
 // decodeVoiceCall reads a VoiceCall body into the UpsertCall it asks for
@@ -151,6 +159,10 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 	if err != nil {
 		return domain.UpsertCall{}, err
 	}
+	currency := voiceCallCurrency
+	if req.Currency != nil {
+		currency = *req.Currency // the domain checks it is ISO 4217
+	}
 	var started *time.Time
 	if req.StartedAt != nil {
 		t, err := ParseTime("startedAt", *req.StartedAt)
@@ -168,7 +180,7 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 		StartedAt:       started,
 		DurationSeconds: req.Duration,
 		VoiceCallStatus: req.Status,
-		Price:           &domain.Price{Rate: rate, Total: total, Currency: voiceCallCurrency},
+		Price:           &domain.Price{Rate: rate, Total: total, Currency: currency},
 		Details: domain.DetailsChanges{
 			StaffID:          req.StaffID,
 			ClientID:         req.ClientID,
@@ -299,6 +311,9 @@ type voiceCallView struct {
 	// scale; null while the call is not priced.
 	PriceRate  *string `json:"priceRate"`
 	TotalPrice *string `json:"totalPrice"`
+	// Currency is the ISO 4217 code of the prices; null while the call is
+	// not priced.
+	Currency *string `json:"currency"`
 	// Provider is the call's provider in upper case ("VONAGE").
 	Provider string `json:"provider"`
 	SourceID string `json:"sourceId"`
@@ -342,8 +357,8 @@ func renderVoiceCall(c *domain.Call) voiceCallView {
 		v.Status = domain.VoiceCallStatusWord(c.Status)
 	}
 	if c.Price != nil {
-		rate, total := c.Price.Rate.String(), c.Price.Total.String()
-		v.PriceRate, v.TotalPrice = &rate, &total
+		rate, total, currency := c.Price.Rate.String(), c.Price.Total.String(), c.Price.Currency
+		v.PriceRate, v.TotalPrice, v.Currency = &rate, &total, &currency
 	}
 	return v
 }
@@ -362,8 +377,10 @@ func voiceCallField(name string) string {
 	switch name {
 	case "voice_call_status":
 		return "status"
-	case "price", "price.total", "price.currency":
+	case "price", "price.total":
 		return "totalPrice"
+	case "price.currency":
+		return "currency"
 	case "price.rate":
 		return "priceRate"
 	case "provider_id":

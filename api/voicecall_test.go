@@ -270,6 +270,9 @@ func TestVoiceCallBadInputs(t *testing.T) {
 		{"StartedAtLowercaseNoOffset", voiceCallBody(t, "s", map[string]any{"startedAt": "2025-02-17t15:00:00"}), 422, "startedAt"},
 		{"StartedAtLowercaseDoubleZ", voiceCallBody(t, "s", map[string]any{"startedAt": "2025-02-17t15:00:00zz"}), 422, "startedAt"},
 		{"SourceIDEmpty", voiceCallBody(t, "", nil), 422, "sourceId"},
+		{"CurrencyLowerCase", voiceCallBody(t, "s", map[string]any{"currency": "eur"}), 422, "currency"},
+		{"CurrencyLong", voiceCallBody(t, "s", map[string]any{"currency": "EURO"}), 422, "currency"},
+		{"CurrencyNumber", voiceCallBody(t, "s", map[string]any{"currency": 978}), 400, "currency"},
 		{"NotUTF8", strings.Replace(voiceCallBody(t, "s", nil), `"sourceId":"s"`, "\"sourceId\":\"s\xff\"", 1), 400, ""},
 	}
 	for _, f := range []string{"staffId", "clientId", "from", "to", "direction", "status", "priceRate",
@@ -344,4 +347,46 @@ func TestVoiceCallIfMatchAndBodyCap(t *testing.T) {
 	res := ts.do(t, "POST", "/v1/voice-calls", tokenA, big)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, res.Status)
 	assert.Len(t, ts.events(t), n+1)
+}
+
+// TestVoiceCallCurrency: the optional currency field (the ledger's addition)
+// records a price in the currency the Vonage account bills in, reads back on
+// every surface that shows a price, and is summed apart by billing; without
+// it a price is in USD, and a PUT without it puts the call back in USD, as a
+// PUT replaces every fact its body carries.
+func TestVoiceCallCurrency(t *testing.T) {
+	ts := newTestServer(t)
+	eur := ts.createVoiceCall(t, tokenA, "src-eur", map[string]any{"currency": "EUR", "totalPrice": "2.40"})
+	usd := ts.createVoiceCall(t, tokenA, "src-usd", nil)
+
+	got := ts.do(t, "GET", "/v1/voice-calls/"+eur, tokenA, "").JSON(t)
+	assert.Equal(t, "EUR", got["currency"])
+	assert.Equal(t, "2.40", got["totalPrice"])
+	assert.Equal(t, "USD", ts.do(t, "GET", "/v1/voice-calls/"+usd, tokenA, "").JSON(t)["currency"])
+
+	res := ts.lamlDo(t, "GET", lamlCallsPath(lamlPrefix, acctA)+"/"+eur+".json", acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	laml := res.JSON(t)
+	assert.Equal(t, "EUR", laml["price_unit"], "LaML's price_unit is the price's currency")
+	assert.Equal(t, 2.4, laml["price"])
+
+	res = ts.do(t, "GET", "/v1/billing/summary?group_by=currency", tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	var sum struct {
+		Groups []struct {
+			Currency string `json:"currency"`
+			Total    string `json:"total"`
+			Calls    int64  `json:"calls"`
+		} `json:"groups"`
+	}
+	require.NoError(t, json.Unmarshal(res.Body, &sum), "body: %s", res.Body)
+	totals := map[string]string{}
+	for _, g := range sum.Groups {
+		totals[g.Currency] = g.Total
+	}
+	assert.Equal(t, map[string]string{"EUR": "2.4", "USD": "1.5"}, totals)
+
+	res = ts.do(t, "PUT", "/v1/voice-calls/"+eur, tokenA, voiceCallBody(t, "src-eur", map[string]any{"totalPrice": "2.40"}))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	assert.Equal(t, "USD", res.JSON(t)["currency"], "a PUT without currency records USD")
 }
