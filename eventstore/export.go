@@ -15,10 +15,51 @@ import (
 )
 
 // ExportFormatVersion is the version of the export format that Export
-// writes and Import reads: JSON Lines, one event per line, in $all order,
-// each line a JSON object with the fields below. It is a stored format:
-// archives written with it must import forever; a new field may be added,
-// no field may ever change meaning.
+// writes; Import and CheckExport read it and every version before it. It is
+// a stored format: archives written with any version must import forever; a
+// new field may be added, no field may ever change meaning.
+//
+// Version 2, written since the end marker came in, is JSON Lines in three
+// parts:
+//
+//	{"format":"callledger-export","version":2}       the header, first line
+//	{"stream":"call-...","revision":0,...}           one line per event, in $all order
+//	{"end":"callledger-export","events":n,...}       the end marker, last line
+//
+// The end marker says what the event lines before it add up to, so that a
+// reader proves it read the whole file:
+//
+//	end             string   "callledger-export", what marks the line
+//	events          number   how many event lines the file holds
+//	streams         number   how many distinct streams they belong to
+//	last_position   object   {"commit": n, "prepare": n}, the position of the
+//	                         last event; {"commit": 0, "prepare": 0} when
+//	                         there are none
+//	all_hash        string   the $all-chain hash (AllChainHash) of the last
+//	                         event, hex, recomputed over the file's events:
+//	                         it covers every event of the file in order, and
+//	                         equals the last event line's all_hash when the
+//	                         source stores the $all chain; 64 zeros when there
+//	                         are no events
+//
+// Readers tell the header and the end marker from events by their missing
+// stream field, and skip blank lines anywhere. Import refuses a version-2
+// file that ends without its end marker (it was cut short: a partial copy, a
+// full disk) or whose end marker disagrees with the events read
+// (ErrExportIncomplete), and one with any line after the end marker
+// (ErrBadExport). The end marker guards against loss, not forgery: whoever
+// can rewrite the file can write a matching marker, so keep the head hash
+// that export and verify print somewhere else too.
+//
+// Version 1, written before, is the event lines alone: no header and no end
+// marker. A version-1 file cut at a line boundary reads as a shorter log that
+// verifies; Import still reads it (an event as the first line tells it, and
+// an empty file is the empty log) and reports ExportStats.Version 1 so that
+// callers warn that its completeness is not proven. A version 1 reader
+// refuses a version 2 file: its header names no stream.
+//
+// Each event line, the same in both versions, is a JSON object with these
+// fields:
 //
 //	stream          string   the stream id
 //	revision        number   the event's 0-based revision in its stream
@@ -42,15 +83,15 @@ import (
 // escapes HTML nor re-indents, and only compact JSON is written raw, so that
 // every hash recomputes from the file alone.
 //
-// There is no header line: version 1 is recognised by its fields. A future
-// version must start with a line {"format":"callledger-export","version":n},
-// which version 1 readers refuse: it names no stream.
-const ExportFormatVersion = 1
+// A future version must keep the header's shape, naming itself in version;
+// readers refuse a version newer than theirs.
+const ExportFormatVersion = 2
 
-// ExportLine is one line of the export format: one event with where the
-// log put it and its hashes. The events endpoint of the API renders events
-// with it too, so that an auditor sees the same shape and bytes online and in
-// an archive.
+// ExportLine is one event line of the export format: one event with where
+// the log put it and its hashes. The events endpoint of the API renders
+// events with it too, so that an auditor sees the same shape and bytes online
+// and in an archive; the header and end marker frame a file and are not
+// ExportLines.
 type ExportLine struct {
 	Stream         string          `json:"stream"`
 	Revision       uint64          `json:"revision"`
@@ -79,6 +120,11 @@ const ExportLineBytesMax = 2*BatchBytesMax + 64<<10
 
 // ExportStats says what Export or Import moved.
 type ExportStats struct {
+	// Version is the export format version written (Export) or read
+	// (Import, CheckExport; 0 when nothing was read). A version-1 file has no
+	// end marker, so its reader cannot tell it whole from cut short: callers
+	// warn about it.
+	Version int
 	// Events and Streams count the events and distinct streams.
 	Events  uint64
 	Streams uint64
@@ -165,13 +211,16 @@ func (l *ExportLine) toRecord() (Record, error) {
 	return r, nil
 }
 
-// Export writes every event of store's $all to w in the export format, in
-// position order, reading in batches of ReadBatchEvents. It checks the chains
-// as it reads (as Verify does) and fails on the first broken link rather than
-// archive a log that would not import. w is buffered by Export and flushed
-// before it returns; a cancelled ctx stops it with ctx.Err() (wrapped) and w
-// may then hold a partial export, which Import detects only as a shorter log:
-// callers write to a temporary file and rename it on success.
+// Export writes every event of store's $all to w in the export format
+// (version ExportFormatVersion): its header, the events in position order,
+// read in batches of ReadBatchEvents, and the end marker that lets Import
+// prove the file whole. It checks the chains as it reads (as Verify does)
+// and fails on the first broken link rather than archive a log that would
+// not import. w is buffered by Export and flushed before it returns; a
+// cancelled ctx stops it with ctx.Err() (wrapped) and w may then hold a
+// partial export, with no end marker, which Import refuses
+// (ErrExportIncomplete): callers still write to a temporary file and rename
+// it on success, so that no partial file stands where an archive should.
 func Export(ctx context.Context, store Store, w io.Writer, progress Progress) (ExportStats, error) {
 	head, err := readLogHead(ctx, store, "export")
 	if err != nil {
@@ -182,8 +231,9 @@ func Export(ctx context.Context, store Store, w io.Writer, progress Progress) (E
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	c := newChainChecker()
-	stats := func() ExportStats {
-		return ExportStats{Events: c.events, Streams: uint64(len(c.streams)), Last: c.last, LastAllHash: c.allHash}
+	stats := func() ExportStats { return exportStats(c, ExportFormatVersion) }
+	if err := enc.Encode(exportHeader()); err != nil {
+		return stats(), fmt.Errorf("export: write the header: %w", err)
 	}
 	for batches := uint64(0); batches < batchesMax; batches++ {
 		if err := ctx.Err(); err != nil {
@@ -204,6 +254,9 @@ func Export(ctx context.Context, store Store, w io.Writer, progress Progress) (E
 		}
 		progress.report(c.events, total)
 		if len(records) < ReadBatchEvents {
+			if err := enc.Encode(exportEnd(stats())); err != nil {
+				return stats(), fmt.Errorf("export: write the end marker: %w", err)
+			}
 			if err := bw.Flush(); err != nil {
 				return stats(), fmt.Errorf("export: flush: %w", err)
 			}
@@ -227,19 +280,27 @@ var ErrNotEmpty = errors.New("eventstore: store is not empty")
 // that is not in the export format.
 var ErrBadExport = errors.New("eventstore: malformed export line")
 
-// Import reads an export (see the format above) from r and appends every
-// event to store, which must be empty (ErrNotEmpty otherwise). It verifies
-// the file as it goes, before appending each batch: every hash is recomputed
-// and compared, every revision must follow the last of its stream, positions
-// must rise (ErrChainBroken, naming the line). Events keep their ids and
-// order; each stream's consecutive events are appended together, with the
-// Exact (or NoStream) expectation of where the stream must be, so the
-// imported store has the same stream hashes, and the same $all hashes too
-// when the source's positions were 1..N, as the embedded store's are.
+// Import reads an export (see ExportFormatVersion; every version) from r
+// and appends every event to store, which must be empty (ErrNotEmpty
+// otherwise). It verifies the file as it goes, before appending each batch:
+// every hash is recomputed and compared, every revision must follow the last
+// of its stream, positions must rise (ErrChainBroken, naming the line). In a
+// version-2 file the end marker must be there and agree with the events
+// read, and nothing may follow it (ErrExportIncomplete, ErrBadExport); the
+// last batch is appended only once that has been checked. Events keep their
+// ids and order; each stream's consecutive events are appended together,
+// with the Exact (or NoStream) expectation of where the stream must be, so
+// the imported store has the same stream hashes, and the same $all hashes
+// too when the source's positions were 1..N, as the embedded store's are.
+// The stats' Version is the file's: with version 1 (no end marker) a file
+// cut short imports as a shorter log, and the caller should warn.
 //
-// An import stopped half way (ctx cancelled, a broken line) leaves the events
-// appended so far in store and returns an error: callers import into a fresh
-// temporary store and keep it only when Import returns nil.
+// Import appends as it reads, so an import stopped half way (ctx cancelled,
+// a broken line, a truncated file whose missing end marker shows only at the
+// end) leaves the batches appended so far in store and returns an error:
+// callers import into a fresh temporary store and keep it only when Import
+// returns nil, or, when they must import into the store itself (a shared
+// KurrentDB), check a file they can read twice with CheckExport first.
 func Import(ctx context.Context, store Store, r io.Reader, progress Progress) (ExportStats, error) {
 	existing, err := store.ReadAll(ctx, Start, 1)
 	if err != nil {
@@ -249,13 +310,8 @@ func Import(ctx context.Context, store Store, r io.Reader, progress Progress) (E
 		return ExportStats{}, fmt.Errorf("import: %w: it holds position %s", ErrNotEmpty, existing[0].Position)
 	}
 
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), ExportLineBytesMax)
-	c := newChainChecker()
+	x := newExportReader(r)
 	var batch pendingAppend
-	stats := func() ExportStats {
-		return ExportStats{Events: c.events, Streams: uint64(len(c.streams)), Last: c.last, LastAllHash: c.allHash}
-	}
 	flush := func() error {
 		if len(batch.events) == 0 {
 			return nil
@@ -268,46 +324,29 @@ func Import(ctx context.Context, store Store, r io.Reader, progress Progress) (E
 			return fmt.Errorf("import: append to %s ended at revision %d, the file says %d: %w", batch.stream, res.Revision, batch.lastRevision, ErrChainBroken)
 		}
 		batch = pendingAppend{}
-		progress.report(c.events, 0)
+		progress.report(x.c.events, 0)
 		return nil
 	}
-
-	lineNo := uint64(0)
-	for sc.Scan() {
-		lineNo++
-		if err := ctx.Err(); err != nil {
-			return stats(), fmt.Errorf("import: line %d: %w", lineNo, err)
+	for {
+		rec, err := x.next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		raw := sc.Bytes()
-		if len(bytes.TrimSpace(raw)) == 0 {
-			continue
-		}
-		var l ExportLine
-		if err := json.Unmarshal(raw, &l); err != nil {
-			return stats(), fmt.Errorf("import: line %d: %w: %v", lineNo, ErrBadExport, err)
-		}
-		rec, err := l.toRecord()
 		if err != nil {
-			return stats(), fmt.Errorf("import: line %d: %w: %v", lineNo, ErrBadExport, err)
-		}
-		if reason := c.check(&rec); reason != "" {
-			return stats(), fmt.Errorf("import: line %d (position %s, stream %s, revision %d): %s: %w", lineNo, rec.Position, rec.StreamID, rec.Revision, reason, ErrChainBroken)
+			return x.stats(), fmt.Errorf("import: %w", err)
 		}
 		ev := EventData{ID: rec.ID, Type: rec.Type, Data: rec.Data, Metadata: rec.Metadata}
 		if !batch.accepts(rec.StreamID, &ev) {
 			if err := flush(); err != nil {
-				return stats(), err
+				return x.stats(), err
 			}
 		}
 		batch.add(&rec, ev)
 	}
-	if err := sc.Err(); err != nil {
-		return stats(), fmt.Errorf("import: read line %d: %w", lineNo+1, err)
-	}
 	if err := flush(); err != nil {
-		return stats(), err
+		return x.stats(), err
 	}
-	return stats(), nil
+	return x.stats(), nil
 }
 
 // pendingAppend gathers consecutive events of one stream into one append.

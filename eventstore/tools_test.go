@@ -594,11 +594,12 @@ func TestExportImportRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2500), exported.Events)
 	assert.Equal(t, uint64(7), exported.Streams)
-	assert.Equal(t, 2500, bytes.Count(out.Bytes(), []byte("\n")), "one event a line")
+	assert.Equal(t, 2500+2, bytes.Count(out.Bytes(), []byte("\n")), "one event a line, between the header and the end marker")
 
 	// Raw JSON is written as stored: no HTML escaping, no re-indenting.
-	firstLine, _, _ := bytes.Cut(out.Bytes(), []byte("\n"))
-	assert.Contains(t, string(firstLine), `"data":`+string(payloads[0]))
+	_, events, _ := bytes.Cut(out.Bytes(), []byte("\n"))
+	firstEvent, _, _ := bytes.Cut(events, []byte("\n"))
+	assert.Contains(t, string(firstEvent), `"data":`+string(payloads[0]))
 
 	target := openStore(t, t.TempDir())
 	var progressed uint64
@@ -670,16 +671,7 @@ func TestImportRefuses(t *testing.T) {
 	})
 
 	edit := func(i int, change func(m map[string]any)) string {
-		var m map[string]any
-		d := json.NewDecoder(strings.NewReader(lines[i]))
-		d.UseNumber()
-		require.NoError(t, d.Decode(&m))
-		change(m)
-		b, err := json.Marshal(m)
-		require.NoError(t, err)
-		edited := append([]string(nil), lines...)
-		edited[i] = string(b)
-		return strings.Join(edited, "\n") + "\n"
+		return strings.Join(editLine(t, lines, i, change), "\n") + "\n"
 	}
 	cases := []struct {
 		name string

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
@@ -26,14 +27,20 @@ func addImport(table map[string]command) {
 
 // runImport loads an export into a new embedded store. The store is built
 // in a temporary directory beside the events directory and renamed into
-// place only when every line has been read, verified and appended, and the
-// result verifies: an interrupted import (Ctrl-C, a broken line) leaves the
-// data directory as it was. The events directory must not exist or hold an
-// empty store (a store with events is refused: import never merges).
+// place only when every line has been read, verified and appended, the end
+// marker of a version-2 file agrees with the events read, and the result
+// verifies: an interrupted import (Ctrl-C, a broken line, a truncated file)
+// leaves the data directory as it was. The events directory must not exist
+// or hold an empty store (a store with events is refused: import never
+// merges). A version-1 file, which has no end marker, imports with a
+// warning on stderr: had it been cut short, nothing could tell.
 //
 // With --store (KurrentDB) the events are appended straight to that store,
-// which must be empty; an interrupted import then leaves a partial log,
-// which a second import refuses as not empty.
+// which must be empty. A file given with --in is checked whole first
+// (eventstore.CheckExport), so that a truncated or broken one is refused
+// before anything is appended; an import from stdin, or one interrupted
+// after the check, leaves a partial log, which the error says and a second
+// import refuses as not empty.
 func runImport(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("import", env)
 	var cfg storeConfig
@@ -43,7 +50,9 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	var r io.Reader = env.Stdin
-	var size int64 // of the file read, or 0
+	var file *os.File // the file read, when it is a regular one (it can be read twice)
+	var size int64    // of that file, or 0
+	source := "stdin"
 	if *in != "" {
 		f, err := os.Open(*in)
 		if err != nil {
@@ -51,9 +60,9 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 		}
 		defer f.Close()
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			size = fi.Size()
+			file, size = f, fi.Size()
 		}
-		r = f
+		r, source = f, *in
 	}
 	meter := newProgressMeter(env, "import")
 	defer meter.finish()
@@ -68,25 +77,77 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 
 	var stats eventstore.ExportStats
 	if cfg.StoreURL != "" {
-		store, err := openToolStore(ctx, cfg, env, false)
-		if err != nil {
-			return err
-		}
-		defer closeInto(&err, store)
-		stats, err = eventstore.Import(ctx, store, r, progress)
-		if err != nil {
-			return err
-		}
+		stats, err = importShared(ctx, cfg, env, file, r, progress)
 	} else {
 		stats, err = importEmbedded(ctx, cfg, env, r, progress)
-		if err != nil {
-			return err
-		}
+	}
+	if err != nil {
+		return err
 	}
 	meter.finish()
 	fmt.Fprintf(env.Stdout, "imported %d events in %d streams, last position %s, head hash %s\n", stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
+	if stats.Version < 2 {
+		fmt.Fprintf(env.Stderr, "warning: %s is in export format version 1, which has no end marker: "+
+			"a copy cut short at a line boundary would have imported as a shorter log without error; "+
+			"compare the head hash with one kept elsewhere\n", source)
+	}
 	return nil
 }
+
+// importShared imports into the KurrentDB store cfg names, which
+// eventstore.Import appends to as it reads. A regular file is checked whole
+// with eventstore.CheckExport first and read again to import, so that a
+// truncated or broken file is refused before anything is appended; from
+// stdin there is no second read, and a failure says what it left.
+func importShared(ctx context.Context, cfg storeConfig, env Env, file *os.File, r io.Reader, progress eventstore.Progress) (stats eventstore.ExportStats, err error) {
+	store, err := openToolStore(ctx, cfg, env, false)
+	if err != nil {
+		return stats, err
+	}
+	defer closeInto(&err, store)
+	if file != nil {
+		check := newProgressMeter(env, "check")
+		_, err := eventstore.CheckExport(ctx, file, check.update)
+		check.finish()
+		if err != nil {
+			return stats, fmt.Errorf("%w; nothing was appended to the store", err)
+		}
+		if _, err := file.Seek(0, io.SeekStart); err != nil {
+			return stats, fmt.Errorf("rewind %s to import it after the check: %w", file.Name(), err)
+		}
+	}
+	stats, err = eventstore.Import(ctx, store, r, progress)
+	if err != nil {
+		return stats, partialImportError(ctx, store, err)
+	}
+	return stats, nil
+}
+
+// partialImportError adds to err, the failure of an import straight into
+// store, what it left there: nothing, or the events appended before it
+// failed (a partial log, which must be removed before importing again).
+func partialImportError(ctx context.Context, store eventstore.Store, err error) error {
+	if errors.Is(err, eventstore.ErrNotEmpty) {
+		return err // refused before appending anything
+	}
+	// ctx may be what stopped the import: look with a context of our own.
+	probe, cancel := context.WithTimeout(context.WithoutCancel(ctx), partialImportProbeTimeout)
+	defer cancel()
+	recs, rerr := store.ReadAll(probe, eventstore.Start, 1)
+	switch {
+	case rerr != nil:
+		return fmt.Errorf("%w; the store may hold the events appended before the failure (could not tell: %w): "+
+			"a second import refuses a store that is not empty", err, rerr)
+	case len(recs) > 0:
+		return fmt.Errorf("%w; the store holds the events appended before the failure, a partial log: "+
+			"empty it before importing again (a second import refuses a store that is not empty)", err)
+	}
+	return fmt.Errorf("%w; nothing was appended: the store is still empty", err)
+}
+
+// partialImportProbeTimeout bounds the read that tells what a failed import
+// left in a shared store.
+const partialImportProbeTimeout = 10 * time.Second
 
 // importEmbedded imports into a temporary embedded store and renames it to
 // cfg.EventsDir() once it is complete and verified.
@@ -140,7 +201,7 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 		err = cerr
 	}
 	if err != nil {
-		return stats, err
+		return stats, fmt.Errorf("%w; nothing was imported: the data directory %s is as it was", err, cfg.DataDir)
 	}
 	if err := ctx.Err(); err != nil {
 		return stats, err

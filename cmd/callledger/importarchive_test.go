@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// exportArchive seeds a ledger of n calls in a new data directory, exports
+// it to a file and returns the data directory and the export's lines, each
+// with its newline.
+func exportArchive(t *testing.T, seed uint64, n int) (dataDir string, lines []string) {
+	t.Helper()
+	dataDir = t.TempDir()
+	seedLedger(t, dataDir, genCalls(seed, n))
+	file := filepath.Join(t.TempDir(), "ledger.jsonl")
+	res := runTool(context.Background(), t, dataDir, "", "export", "--out", file)
+	require.Equal(t, 0, res.code, res.stderr)
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	return dataDir, strings.SplitAfter(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+// writeArchive writes the parts, concatenated, to a new file and returns
+// its path.
+func writeArchive(t *testing.T, parts ...string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "archive.jsonl")
+	require.NoError(t, os.WriteFile(file, []byte(strings.Join(parts, "")), 0o644))
+	return file
+}
+
+// snapshotDir maps every file and directory under dir to its content's
+// SHA-256 ("dir" for a directory), to tell whether anything changed.
+func snapshotDir(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	snap := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			snap[rel] = "dir"
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		snap[rel] = hex.EncodeToString(sum[:])
+		return nil
+	}))
+	return snap
+}
+
+func TestImportRefusesIncompleteArchive(t *testing.T) {
+	// Goal: an archive cut short at a line boundary (after the header, in
+	// the middle, just before the end marker), one whose end marker
+	// disagrees with its events, and one with a line after its end marker
+	// are refused, from a file and from stdin, and the data directory is
+	// left exactly as it was: its empty events directory and the read
+	// models of another ledger, which a successful import would remove.
+	ctx := context.Background()
+	src, lines := exportArchive(t, 11, 60)
+	require.Equal(t, 0, runTool(ctx, t, src, "", "replay").code)
+	end := len(lines) - 1
+	require.Greater(t, end, 60, "the calls' events, between a header and an end marker")
+	mid := end / 2
+
+	trailer := lines[end]
+	eventsField := regexp.MustCompile(`"events":\d+`)
+	allHashField := regexp.MustCompile(`"all_hash":"[0-9a-f]{64}"`)
+	wrongCount := eventsField.ReplaceAllString(trailer, `"events":1`)
+	wrongHash := allHashField.ReplaceAllString(trailer, `"all_hash":"`+strings.Repeat("1", 64)+`"`)
+	require.NotEqual(t, trailer, wrongCount)
+	require.NotEqual(t, trailer, wrongHash)
+	whole := strings.Join(lines, "")
+
+	cases := []struct {
+		name    string
+		archive string
+		says    string
+	}{
+		{"truncated after the header", lines[0], "the file ends at line 1 with no end marker"},
+		{"truncated in the middle", strings.Join(lines[:mid], ""), "with no end marker"},
+		{"truncated just before the end marker", strings.Join(lines[:end], ""), "with no end marker"},
+		{"end marker with a wrong count", strings.Join(lines[:end], "") + wrongCount, "the end marker disagrees with the events before it: it counts 1 events"},
+		{"end marker with a wrong head hash", strings.Join(lines[:end], "") + wrongHash, "the end marker disagrees with the events before it: its $all head hash"},
+		{"a line after the end marker", whole + "\n" + lines[3], "a line after the end marker"},
+	}
+	for _, tc := range cases {
+		for _, via := range []string{"file", "stdin"} {
+			t.Run(tc.name+" via "+via, func(t *testing.T) {
+				dst := t.TempDir()
+				require.NoError(t, os.CopyFS(filepath.Join(dst, "readmodels"), os.DirFS(filepath.Join(src, "readmodels"))))
+				require.NoError(t, os.Mkdir(filepath.Join(dst, "events"), 0o755))
+				before := snapshotDir(t, dst)
+
+				args, stdin := []string{"import"}, tc.archive
+				if via == "file" {
+					args, stdin = append(args, "--in", writeArchive(t, tc.archive)), ""
+				}
+				res := runTool(ctx, t, dst, stdin, args...)
+				assert.Equal(t, 1, res.code, "stdout: %s", res.stdout)
+				assert.Contains(t, res.stderr, tc.says)
+				assert.Contains(t, res.stderr, "nothing was imported")
+				assert.NotContains(t, res.stdout, "imported ")
+				assert.Equal(t, before, snapshotDir(t, dst), "the data directory is as it was")
+			})
+		}
+	}
+
+	t.Run("the whole archive imports into the same directory", func(t *testing.T) {
+		dst := t.TempDir()
+		require.NoError(t, os.CopyFS(filepath.Join(dst, "readmodels"), os.DirFS(filepath.Join(src, "readmodels"))))
+		res := runTool(ctx, t, dst, "", "import", "--in", writeArchive(t, whole))
+		require.Equal(t, 0, res.code, res.stderr)
+		assert.NotContains(t, res.stderr, "warning")
+		assert.NoDirExists(t, filepath.Join(dst, "readmodels"))
+		assert.Len(t, readLedger(t, dst), len(readLedger(t, src)))
+	})
+}
+
+func TestImportVersion1Warns(t *testing.T) {
+	// Goal: an archive of version 1 (the event lines alone, no header and no
+	// end marker, as export wrote before) still imports, whole or cut
+	// short, with a warning that its completeness cannot be proven.
+	ctx := context.Background()
+	src, lines := exportArchive(t, 12, 30)
+	events := lines[1 : len(lines)-1]
+	srcVerify := runTool(ctx, t, src, "", "verify")
+	require.Equal(t, 0, srcVerify.code, srcVerify.stderr)
+
+	for _, tc := range []struct {
+		name    string
+		archive string
+		events  int
+	}{
+		{"whole", strings.Join(events, ""), len(events)},
+		{"cut short", strings.Join(events[:len(events)/2], ""), len(events) / 2},
+	} {
+		for _, via := range []string{"file", "stdin"} {
+			t.Run(tc.name+" via "+via, func(t *testing.T) {
+				dst := t.TempDir()
+				args, stdin, source := []string{"import"}, tc.archive, "stdin"
+				if via == "file" {
+					source = writeArchive(t, tc.archive)
+					args, stdin = append(args, "--in", source), ""
+				}
+				res := runTool(ctx, t, dst, stdin, args...)
+				require.Equal(t, 0, res.code, res.stderr)
+				assert.Contains(t, res.stdout, "imported ")
+				assert.Contains(t, res.stderr, "warning: "+source+" is in export format version 1, which has no end marker")
+				assert.Len(t, readLedger(t, dst), tc.events)
+				if tc.events == len(events) {
+					dstVerify := runTool(ctx, t, dst, "", "verify")
+					require.Equal(t, 0, dstVerify.code, dstVerify.stderr)
+					assert.Equal(t, srcVerify.stdout, dstVerify.stdout)
+				}
+			})
+		}
+	}
+}
