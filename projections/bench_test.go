@@ -17,6 +17,7 @@ import (
 
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
 	"github.com/callledger/callledger/projections"
 )
 
@@ -31,6 +32,23 @@ func benchEvents(b *testing.B) int {
 	return 100_000
 }
 
+// benchStoreOptions are the options the benchmark opens the log with:
+// embedded.DefaultOptions, as `callledger serve` and `replay` open it, whose
+// block cache holds the benchmark's log (read once by the setup, as the
+// decode baseline holds it in memory), unless CALLLEDGER_BENCH_BLOCK_CACHE_MIB
+// sets a smaller cache, to measure a rebuild that reads a log larger than
+// the cache through the operating system's page cache (with 64, each
+// rebuild reads and decompresses every block again).
+func benchStoreOptions(b *testing.B) embedded.Options {
+	o := embedded.DefaultOptions()
+	if v := os.Getenv("CALLLEDGER_BENCH_BLOCK_CACHE_MIB"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(b, err)
+		o.BlockCacheSize = int64(n) << 20
+	}
+	return o
+}
+
 // BenchmarkProjection measures, in one run on the same cores and over the
 // same log of generated call histories (about 5.5 events a call, shaped as
 // the Moonbase upserts of seed 000 write them):
@@ -38,11 +56,11 @@ func benchEvents(b *testing.B) int {
 //   - decode-memory: decoding every record held in memory with the domain's
 //     codec (UnmarshalMetadata, UnmarshalEvent) on GOMAXPROCS goroutines: the
 //     ceiling a rebuild is measured against;
-//   - rebuild: a full Rebuild from the embedded store into Pebble, with
-//     DefaultOptions; the target is at least 0.7× decode-memory. peak-heap-MiB
-//     is the largest live heap (as marked by a GC) seen during the rebuilds,
-//     above the live heap before them (which holds the benchmark's in-memory
-//     copy of the log);
+//   - rebuild: a full Rebuild from the embedded store (benchStoreOptions)
+//     into Pebble, with DefaultOptions; the target is at least 0.7×
+//     decode-memory. peak-heap-MiB is the largest live heap (as marked by
+//     a GC) seen during the rebuilds, above the live heap before them
+//     (which holds the benchmark's in-memory copy of the log);
 //   - rebuild-vs-decode: both alternately, iteration by iteration, so that
 //     both see the same load on a shared machine; ratio is rebuild's rate
 //     over decode-memory's (wall clock), cpu-ratio the same over the CPU time
@@ -68,7 +86,7 @@ func BenchmarkProjection(b *testing.B) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(2 << 30))
 	n := benchEvents(b)
 	dir := b.TempDir()
-	var store eventstore.Store = openStoreAt(b, dir)
+	var store eventstore.Store = openStoreWith(b, dir, benchStoreOptions(b))
 	clk := newClock()
 	g := newGenerator(1, n*2/11, 4) // about 5.5 events a call
 	var last eventstore.Position
@@ -83,7 +101,7 @@ func BenchmarkProjection(b *testing.B) {
 	// flushes what the writes left in memory, which would otherwise be
 	// flushed in the background while one of the measured runs goes on.
 	require.NoError(b, store.Close())
-	store = openStoreAt(b, dir)
+	store = openStoreWith(b, dir, benchStoreOptions(b))
 	recs := readAllRecords(b, store)
 	waitIdle(b)
 	b.Logf("log: %d events, %d calls", len(recs), n*2/11)

@@ -37,6 +37,13 @@ func openStoreAt(tb testing.TB, dir string) *embedded.Store {
 	tb.Helper()
 	opts := embedded.DefaultOptions()
 	opts.BlockCacheSize = 64 << 20
+	return openStoreWith(tb, dir, opts)
+}
+
+// openStoreWith opens the embedded store in dir with opts and a quiet
+// logger, closed when tb ends.
+func openStoreWith(tb testing.TB, dir string, opts embedded.Options) *embedded.Store {
+	tb.Helper()
 	opts.Logger = quietLogger()
 	s, err := embedded.Open(dir, opts)
 	require.NoError(tb, err)
