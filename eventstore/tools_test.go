@@ -131,7 +131,8 @@ func buildVerifiedLog(t *testing.T, dir string, streamsN, eventsN int) fixture {
 func TestVerifyIntactLog(t *testing.T) {
 	// Goal: an untouched log verifies, with the counts and the head hash the
 	// store itself recorded, and progress reaches the total: every event
-	// read twice, once in $all and once in its stream.
+	// counted three times, once in $all, once by the index check and once
+	// in its stream; twice from a backend without an index check.
 	ctx := context.Background()
 	store := openStore(t, t.TempDir())
 	f := buildLog(t, store, 5, 1300)
@@ -146,6 +147,12 @@ func TestVerifyIntactLog(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, headPos, report.HeadPosition)
 	assert.Equal(t, headHash, report.HeadAllHash)
+	assert.Equal(t, uint64(3*1300), lastDone)
+	assert.Equal(t, uint64(3*1300), lastTotal)
+
+	report, err = eventstore.Verify(ctx, withoutIndexCheck{store, store}, func(done, total uint64) { lastDone, lastTotal = done, total })
+	require.NoError(t, err)
+	require.True(t, report.OK, "problem: %v", report.Problem)
 	assert.Equal(t, uint64(2*1300), lastDone)
 	assert.Equal(t, uint64(2*1300), lastTotal)
 }
@@ -399,11 +406,13 @@ func streamIndexKey(stream string, rev uint64) []byte {
 func positionValue(pos uint64) []byte { return binary.BigEndian.AppendUint64(nil, pos) }
 
 func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
-	// Goal: $all intact, a stream that reads through ReadStream as other
-	// than its events in $all fails Verify, naming the stream and its first
-	// revision that differs: an index entry deleted (the last one hides the
-	// call's latest event from auditors and every read of the call),
-	// redirected to another event, or added past the stream's end.
+	// Goal: $all intact, a stream index entry deleted (the last one hides
+	// the call's latest event from auditors and every read of the call),
+	// redirected to another event, or added past the stream's end fails
+	// Verify, naming the stream and its first revision that differs: the
+	// embedded store's index check names the key at fault, and over a
+	// backend without one (the check hidden) the stream reads through
+	// ReadStream as other than its events in $all.
 	type change struct {
 		key   []byte
 		value []byte // nil deletes the key
@@ -414,21 +423,25 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 		// positions, and the other stream's positions.
 		edit     func(stream string, positions, others []uint64) []change
 		revision func(positions []uint64) uint64
-		reason   string
+		// reason is the index check's, readReason the pass over the
+		// streams' when the check is hidden.
+		reason, readReason string
 	}{
 		{
 			name: "last entry deleted",
 			edit: func(s string, p, _ []uint64) []change {
 				return []change{{key: streamIndexKey(s, uint64(len(p)-1))}}
 			},
-			revision: func(p []uint64) uint64 { return uint64(len(p) - 1) },
-			reason:   "ReadStream ends at revision",
+			revision:   func(p []uint64) uint64 { return uint64(len(p) - 1) },
+			reason:     "missing: the event at position",
+			readReason: "ReadStream ends at revision",
 		},
 		{
-			name:     "middle entry deleted",
-			edit:     func(s string, p, _ []uint64) []change { return []change{{key: streamIndexKey(s, 3)}} },
-			revision: func([]uint64) uint64 { return 3 },
-			reason:   "ReadStream cannot read it",
+			name:       "middle entry deleted",
+			edit:       func(s string, p, _ []uint64) []change { return []change{{key: streamIndexKey(s, 3)}} },
+			revision:   func([]uint64) uint64 { return 3 },
+			reason:     "missing: the event at position",
+			readReason: "ReadStream cannot read it",
 		},
 		{
 			name: "every entry deleted",
@@ -439,32 +452,36 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 				}
 				return cs
 			},
-			revision: func([]uint64) uint64 { return 0 },
-			reason:   "ReadStream finds no such stream",
+			revision:   func([]uint64) uint64 { return 0 },
+			reason:     "missing: the event at position",
+			readReason: "ReadStream finds no such stream",
 		},
 		{
 			name: "entry redirected to another stream's event",
 			edit: func(s string, _, o []uint64) []change {
 				return []change{{key: streamIndexKey(s, 2), value: positionValue(o[2])}}
 			},
-			revision: func([]uint64) uint64 { return 2 },
-			reason:   "ReadStream cannot read it",
+			revision:   func([]uint64) uint64 { return 2 },
+			reason:     "names position",
+			readReason: "ReadStream cannot read it",
 		},
 		{
 			name: "entry redirected to the stream's next event",
 			edit: func(s string, p, _ []uint64) []change {
 				return []change{{key: streamIndexKey(s, 2), value: positionValue(p[3])}}
 			},
-			revision: func([]uint64) uint64 { return 2 },
-			reason:   "ReadStream cannot read it",
+			revision:   func([]uint64) uint64 { return 2 },
+			reason:     "names position",
+			readReason: "ReadStream cannot read it",
 		},
 		{
 			name: "entry added past the end",
 			edit: func(s string, p, _ []uint64) []change {
 				return []change{{key: streamIndexKey(s, uint64(len(p))), value: positionValue(p[len(p)-1])}}
 			},
-			revision: func(p []uint64) uint64 { return uint64(len(p)) },
-			reason:   "ReadStream cannot read it",
+			revision:   func(p []uint64) uint64 { return uint64(len(p)) },
+			reason:     "past the stream's head",
+			readReason: "ReadStream cannot read it",
 		},
 	}
 	for _, tc := range cases {
@@ -485,14 +502,27 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 				}
 			}
 			require.NoError(t, db.Close())
+			store := openStore(t, dir)
+			rev := tc.revision(positions)
 
-			report, err := eventstore.Verify(ctx, openStore(t, dir), nil)
+			report, err := eventstore.Verify(ctx, store, nil)
 			require.NoError(t, err)
 			require.False(t, report.OK, "the tampered stream index went unnoticed")
 			p := report.Problem
+			assert.Equal(t, fmt.Sprintf("stream index key 'S' (stream %s, revision %d)", stream, rev), p.Key, "%s", p)
 			assert.Equal(t, stream, p.Stream, "%s", p)
-			assert.Equal(t, tc.revision(positions), p.Revision, "%s", p)
+			assert.Equal(t, rev, p.Revision, "%s", p)
 			assert.Contains(t, p.Reason, tc.reason)
+			assert.Equal(t, uint64(len(f.appended)), report.Events, "all of $all verified")
+
+			report, err = eventstore.Verify(ctx, withoutIndexCheck{store, store}, nil)
+			require.NoError(t, err)
+			require.False(t, report.OK, "the tampered stream index read back unnoticed")
+			p = report.Problem
+			assert.Empty(t, p.Key)
+			assert.Equal(t, stream, p.Stream, "%s", p)
+			assert.Equal(t, rev, p.Revision, "%s", p)
+			assert.Contains(t, p.Reason, tc.readReason)
 			assert.Contains(t, p.String(), fmt.Sprintf("stream %s, revision %d: ", stream, p.Revision))
 			assert.Equal(t, uint64(len(f.appended)), report.Events, "all of $all verified")
 			if tc.name == "last entry deleted" {
@@ -501,6 +531,14 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withoutIndexCheck is a store as a backend without an index check (an
+// eventstore.IndexChecker) would be to Verify: its head is known, its index
+// unchecked. Both fields are the same store.
+type withoutIndexCheck struct {
+	eventstore.Store
+	eventstore.HeadReader
 }
 
 // rewritingStore is a real embedded store whose ReadStream answers pass

@@ -93,6 +93,13 @@ type Problem struct {
 	// but one or more events missing from the log between After and
 	// Position (Reason says which, as far as the chains tell).
 	Missing bool
+	// Key names the entry of the backend's own index that disagrees with
+	// the events, for a problem an IndexChecker found (e.g. "stream head
+	// key 'H' (stream call-1)"); Reason then says what it holds and what
+	// the events say. It is empty for a problem of the events themselves
+	// or of a stream as ReadStream returns it. For an index problem, After
+	// is Start.
+	Key string
 	// Err is the store's error when the event could not be read; nil otherwise.
 	Err error
 }
@@ -102,6 +109,8 @@ func (p *Problem) String() string {
 	switch {
 	case p.Missing:
 		return p.Reason // it names the positions around the gap
+	case p.Key != "":
+		return p.Key + ": " + p.Reason // the reason names the event concerned
 	case p.Stream == "":
 		return fmt.Sprintf("after position %s: %s", p.After, p.Reason)
 	case p.Position.IsStart():
@@ -308,24 +317,35 @@ func chainProblem(ctx context.Context, store Store, c *chainChecker, records []R
 // checked in the order of their ids; events appended to a stream after the
 // first pass ended are not checked.
 //
-// Verify does not check a backend's own record of where each stream ends
-// (the embedded store's stream heads, which Append checks expected
-// revisions against): the Store interface has no way to read it.
+// Between the two passes, when store is an IndexChecker, Verify runs its
+// CheckIndex: the backend's own indexes (the embedded store's stream index,
+// stream heads, id index and head key) must agree with its events. The
+// stream heads and the id index are read by no call of the Store interface
+// but Append, so a wrong one shows in no read, only in a later refused or
+// wrongly chained append. It runs before the pass over the streams, which
+// reads through the stream index, so that a broken index is reported as
+// the key at fault rather than as a stream that reads back wrong.
 //
 // Verify reports the first problem in the VerifyReport, including a record
 // the store cannot decode. It returns an error only when it could not do its
 // job: ctx cancelled, or the store closed. Memory is one small entry per
-// stream, and one page of events. Progress counts every event twice, once
-// per pass: its total is twice the head's position when the store is a
-// HeadReader.
+// stream, and one page of events. Progress counts every event once per
+// pass, the index check included: its total is twice the head's position
+// when the store is a HeadReader, three times when it is also an
+// IndexChecker.
 func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, error) {
 	head, err := readLogHead(ctx, store, "verify")
 	if err != nil {
 		return VerifyReport{}, err
 	}
+	indexChecker, checksIndex := store.(IndexChecker)
+	passes := uint64(2)
+	if checksIndex {
+		passes = 3
+	}
 	total := uint64(0)
 	if head.known {
-		total = 2 * head.position.Commit // the embedded store's positions are 1..N
+		total = passes * head.position.Commit // the embedded store's positions are 1..N
 	}
 
 	c := newChainChecker()
@@ -349,8 +369,30 @@ func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, 
 	if err != nil || p != nil {
 		return report(p), err
 	}
-	p, err = verifyStreams(ctx, store, c, func(done uint64) { progress.report(c.events+done, total) })
+	counted := c.events // by the passes before
+	if checksIndex {
+		p, err = checkIndex(ctx, indexChecker, func(done, _ uint64) { progress.report(counted+done, total) })
+		if err != nil || p != nil {
+			return report(p), err
+		}
+		counted += c.events
+	}
+	p, err = verifyStreams(ctx, store, c, func(done uint64) { progress.report(counted+done, total) })
 	return report(p), err
+}
+
+// checkIndex runs the store's CheckIndex for Verify. An error that is not
+// ctx's or a closed store's is a read that failed, which Verify reports as
+// a problem, as it does for the reads of its passes.
+func checkIndex(ctx context.Context, checker IndexChecker, progress Progress) (*Problem, error) {
+	p, err := checker.CheckIndex(ctx, progress)
+	switch {
+	case err != nil && (ctx.Err() != nil || errors.Is(err, ErrClosed)):
+		return nil, fmt.Errorf("verify: check the index: %w", err)
+	case err != nil:
+		return &Problem{Key: "the store's index", Reason: fmt.Sprintf("cannot check it: %v", err), Err: err}, nil
+	}
+	return p, nil
 }
 
 // logHead is where a HeadReader's log ended when Verify began.

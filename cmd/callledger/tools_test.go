@@ -224,6 +224,15 @@ func streamIndexKey(stream string, rev uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(k, stream...), rev)
 }
 
+// headKey is the embedded store's key of stream's head, whose value is its
+// last revision and hash (see its doc.go).
+func headKey(stream string) []byte {
+	return append(binary.BigEndian.AppendUint16([]byte{'H'}, uint16(len(stream))), stream...)
+}
+
+// idKey is the embedded store's key of event id in its id index.
+func idKey(id uuid.UUID) []byte { return append([]byte{'I'}, id[:]...) }
+
 type quietPebble struct{}
 
 func (quietPebble) Infof(string, ...any)         {}
@@ -268,10 +277,12 @@ func TestVerifyCommand(t *testing.T) {
 }
 
 func TestVerifyCommandStreamsAndGaps(t *testing.T) {
-	// Goal: verify fails (exit 1) naming the call's stream and revision
-	// when the stream index no longer reads back as the call's events in
-	// $all (its latest event hidden, a middle entry deleted or redirected,
-	// an entry added past its end), and names the gap, not the intact
+	// Goal: verify fails (exit 1) naming the index key at fault, with the
+	// call's stream and revision, when the embedded store's index keys
+	// disagree with the call's events in $all (a stream index entry that
+	// hides its latest event, a middle entry deleted or redirected, an
+	// entry added past its end; the call's head naming another revision;
+	// an event's id entry deleted), and names the gap, not the intact
 	// event after it, when an event is deleted from $all.
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -298,20 +309,35 @@ func TestVerifyCommandStreamsAndGaps(t *testing.T) {
 	if all[gone].StreamID != call {
 		skipped = ""
 	}
+	lastEvent := all[positions[last]-1]
+	// The call's head names the revision after its last, with its hash.
+	wrongHead := binary.BigEndian.AppendUint64(nil, last+1)
+	wrongHead = append(wrongHead, lastEvent.Hash[:]...)
+	indexDisagrees := "events in 40 streams verified; the store's index disagrees with them\n"
 	cases := []struct {
 		name string
 		edit func(db *pebble.DB) error
 		want string
 	}{
 		{"LastIndexEntryDeleted", func(db *pebble.DB) error { return db.Delete(streamIndexKey(call, last), pebble.Sync) },
-			fmt.Sprintf("FAILED: position %d, stream %s, revision %d: ReadStream ends at revision %d, without this revision", positions[last], call, last, last-1)},
+			fmt.Sprintf("FAILED: stream index key 'S' (stream %s, revision %d): missing: the event at position %d has no stream index key\n",
+				call, last, positions[last])},
 		{"MiddleIndexEntryDeleted", func(db *pebble.DB) error { return db.Delete(streamIndexKey(call, 1), pebble.Sync) },
-			fmt.Sprintf("FAILED: stream %s, revision 1: ReadStream cannot read it", call)},
+			fmt.Sprintf("FAILED: stream index key 'S' (stream %s, revision 1): missing: the event at position %d has no stream index key\n",
+				call, positions[1])},
 		{"IndexEntryRedirected", func(db *pebble.DB) error { return db.Set(streamIndexKey(call, 1), position(other), pebble.Sync) },
-			fmt.Sprintf("FAILED: stream %s, revision 1: ReadStream cannot read it", call)},
+			fmt.Sprintf("FAILED: stream index key 'S' (stream %s, revision 1): names position %d, but the event is at position %d\n",
+				call, other, positions[1])},
 		{"IndexEntryPastTheEnd", func(db *pebble.DB) error {
 			return db.Set(streamIndexKey(call, last+1), position(positions[last]), pebble.Sync)
-		}, fmt.Sprintf("FAILED: stream %s, revision %d: ReadStream cannot read it", call, last+1)},
+		}, fmt.Sprintf("FAILED: stream index key 'S' (stream %s, revision %d): past the stream's head: its head key says revision %d is its last\n",
+			call, last+1, last)},
+		{"HeadRevisionWrong", func(db *pebble.DB) error { return db.Set(headKey(call), wrongHead, pebble.Sync) },
+			fmt.Sprintf("FAILED: stream head key 'H' (stream %s): says revision %d with hash %s, but the stream index ends at revision %d, the event at position %d with hash %s\n",
+				call, last+1, lastEvent.Hash, last, positions[last], lastEvent.Hash)},
+		{"IDEntryDeleted", func(db *pebble.DB) error { return db.Delete(idKey(all[gone-1].ID), pebble.Sync) },
+			fmt.Sprintf("FAILED: id index key 'I' (event %s): missing: the event at position %d (stream %s, revision %d) has no id index key\n",
+				all[gone-1].ID, gone, call, all[gone-1].Revision)},
 		{"EventDeleted", func(db *pebble.DB) error { return db.Delete(eventKey(gone), pebble.Sync) },
 			fmt.Sprintf("FAILED: the $all chain breaks before position %d: an event between positions %d and %d is missing or was altered%s\n",
 				gone+1, gone-1, gone+1, skipped)},
@@ -326,6 +352,9 @@ func TestVerifyCommandStreamsAndGaps(t *testing.T) {
 			assert.Equal(t, 1, res.code)
 			assert.Contains(t, res.stdout, tc.want)
 			assert.Contains(t, res.stderr, call)
+			if tc.name != "EventDeleted" {
+				assert.Contains(t, res.stdout, fmt.Sprintf("%d %s", len(all), indexDisagrees), "every event verified")
+			}
 		})
 	}
 }

@@ -56,17 +56,47 @@ func parseEventKey(key []byte) (uint64, error) {
 }
 
 // streamPrefix returns prefix ++ len(stream) ++ stream: the start of the
-// stream's index keys ('S') or its head key ('H').
-func streamPrefix(dst []byte, prefix byte, stream string) []byte {
+// stream's index keys ('S') or its head key ('H'). The stream is a string,
+// or the bytes of one in a stored value (which the index check reads
+// without copying).
+func streamPrefix[S string | []byte](dst []byte, prefix byte, stream S) []byte {
 	dst = append(dst, prefix)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(stream)))
 	return append(dst, stream...)
 }
 
 // streamIndexKey returns the key of revision rev in the stream index.
-func streamIndexKey(dst []byte, stream string, rev uint64) []byte {
+func streamIndexKey[S string | []byte](dst []byte, stream S, rev uint64) []byte {
 	dst = streamPrefix(dst, prefixStream, stream)
 	return binary.BigEndian.AppendUint64(dst, rev)
+}
+
+// parseStreamIndexKey returns the stream and revision a stream index key
+// names (the stream as a slice of key), and false for a key that is not
+// one: not 'S' ++ len ++ a non-empty stream of that length ++ revision.
+func parseStreamIndexKey(key []byte) (stream []byte, rev uint64, ok bool) {
+	if len(key) < 3+8 || key[0] != prefixStream {
+		return nil, 0, false
+	}
+	n := int(binary.BigEndian.Uint16(key[1:]))
+	if n == 0 || len(key) != 3+n+8 {
+		return nil, 0, false
+	}
+	return key[3 : 3+n], binary.BigEndian.Uint64(key[3+n:]), true
+}
+
+// parseHeadKey returns the stream a stream head key names (as a slice of
+// key), and false for a key that is not one: not 'H' ++ len ++ a non-empty
+// stream of that length.
+func parseHeadKey(key []byte) (stream []byte, ok bool) {
+	if len(key) < 3 || key[0] != prefixHead {
+		return nil, false
+	}
+	n := int(binary.BigEndian.Uint16(key[1:]))
+	if n == 0 || len(key) != 3+n {
+		return nil, false
+	}
+	return key[3:], true
 }
 
 // idKey returns the key of id in the idempotency index.
@@ -104,10 +134,17 @@ type idLocation struct {
 }
 
 func encodeIDValue(dst []byte, loc idLocation) []byte {
-	dst = binary.BigEndian.AppendUint64(dst, loc.position)
-	dst = binary.BigEndian.AppendUint64(dst, loc.revision)
-	dst = binary.BigEndian.AppendUint16(dst, uint16(len(loc.stream)))
-	return append(dst, loc.stream...)
+	return appendIDValue(dst, loc.position, loc.revision, loc.stream)
+}
+
+// appendIDValue appends the id index value of an event at pos, revision
+// rev of stream; the index check writes it from a stored record's stream
+// bytes without making a string of them.
+func appendIDValue[S string | []byte](dst []byte, pos, rev uint64, stream S) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, pos)
+	dst = binary.BigEndian.AppendUint64(dst, rev)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(stream)))
+	return append(dst, stream...)
 }
 
 func decodeIDValue(id uuid.UUID, v []byte) (idLocation, error) {
@@ -209,8 +246,51 @@ func (d *decoder) payload(n int) []byte {
 // it keeps, so v may be reused afterwards. A value that does not decode is
 // an error wrapping ErrCorrupt naming pos; it never panics.
 func (d *decoder) decode(pos uint64, v []byte) (eventstore.Record, error) {
-	fail := func(what string) (eventstore.Record, error) {
-		return eventstore.Record{}, fmt.Errorf("event at position %d: %s: %w", pos, what, ErrCorrupt)
+	var f recordFields
+	if err := parseRecord(pos, v, &f); err != nil {
+		return eventstore.Record{}, err
+	}
+	r := eventstore.Record{
+		Revision:   f.revision,
+		Position:   eventstore.Position{Commit: pos, Prepare: pos},
+		RecordedAt: time.Unix(0, f.recordedAt).UTC(),
+		ID:         f.id,
+		Hash:       f.hash,
+		AllHash:    f.allHash,
+		StreamID:   d.strings.Intern(f.stream),
+		Type:       d.strings.Intern(f.typ),
+	}
+	// One allocation holds both payloads; each slice is capped so that an
+	// append by the caller to one cannot overwrite the other.
+	buf := d.payload(len(f.data) + len(f.metadata))
+	copy(buf, f.data)
+	copy(buf[len(f.data):], f.metadata)
+	r.Data = buf[:len(f.data):len(f.data)]
+	if len(f.metadata) > 0 {
+		r.Metadata = buf[len(f.data):]
+	}
+	return r, nil
+}
+
+// recordFields is a record value parsed in place: its fixed fields, and its
+// variable ones as slices of the value. The index check reads events
+// through it without copying their payloads.
+type recordFields struct {
+	recordedAt int64 // Unix nanoseconds
+	revision   uint64
+	id         uuid.UUID
+	hash       eventstore.Hash
+	allHash    eventstore.Hash
+
+	stream, typ, data, metadata []byte
+}
+
+// parseRecord parses the record value v stored at position pos into f,
+// whose slices point into v. A value that does not parse (see decode) is
+// an error wrapping ErrCorrupt naming pos; it never panics.
+func parseRecord(pos uint64, v []byte, f *recordFields) error {
+	fail := func(what string) error {
+		return fmt.Errorf("event at position %d: %s: %w", pos, what, ErrCorrupt)
 	}
 	if len(v) < recordFixedLen {
 		return fail(fmt.Sprintf("%d bytes, shorter than the %d-byte minimum", len(v), recordFixedLen))
@@ -222,15 +302,11 @@ func (d *decoder) decode(pos uint64, v []byte) (eventstore.Record, error) {
 	if v[0] != recordVersion {
 		return fail(fmt.Sprintf("unknown record version %d", v[0]))
 	}
-	nanos := int64(binary.BigEndian.Uint64(v[1:]))
-	r := eventstore.Record{
-		Revision:   binary.BigEndian.Uint64(v[9:]),
-		Position:   eventstore.Position{Commit: pos, Prepare: pos},
-		RecordedAt: time.Unix(0, nanos).UTC(),
-	}
-	copy(r.ID[:], v[17:33])
-	copy(r.Hash[:], v[33:65])
-	copy(r.AllHash[:], v[65:97])
+	f.recordedAt = int64(binary.BigEndian.Uint64(v[1:]))
+	f.revision = binary.BigEndian.Uint64(v[9:])
+	copy(f.id[:], v[17:33])
+	copy(f.hash[:], v[33:65])
+	copy(f.allHash[:], v[65:97])
 	rest := body[97:]
 
 	field := func(lenBytes int) ([]byte, bool) {
@@ -247,42 +323,28 @@ func (d *decoder) decode(pos uint64, v []byte) (eventstore.Record, error) {
 		if n > uint64(len(rest)) {
 			return nil, false
 		}
-		f := rest[:n]
+		b := rest[:n]
 		rest = rest[n:]
-		return f, true
+		return b, true
 	}
-	stream, ok := field(2)
-	if !ok || len(stream) == 0 {
+	var ok bool
+	if f.stream, ok = field(2); !ok || len(f.stream) == 0 {
 		return fail("bad stream id length")
 	}
-	typ, ok := field(2)
-	if !ok || len(typ) == 0 {
+	if f.typ, ok = field(2); !ok || len(f.typ) == 0 {
 		return fail("bad type length")
 	}
-	data, ok := field(4)
-	if !ok {
+	if f.data, ok = field(4); !ok {
 		return fail("bad data length")
 	}
-	metadata, ok := field(4)
-	if !ok {
+	if f.metadata, ok = field(4); !ok {
 		return fail("bad metadata length")
 	}
 	if len(rest) != 0 {
 		return fail(fmt.Sprintf("%d trailing bytes", len(rest)))
 	}
-	if len(data)+len(metadata) > math.MaxInt32 {
+	if len(f.data)+len(f.metadata) > math.MaxInt32 {
 		return fail("oversized payload")
 	}
-	r.StreamID = d.strings.Intern(stream)
-	r.Type = d.strings.Intern(typ)
-	// One allocation holds both payloads; each slice is capped so that an
-	// append by the caller to one cannot overwrite the other.
-	buf := d.payload(len(data) + len(metadata))
-	copy(buf, data)
-	copy(buf[len(data):], metadata)
-	r.Data = buf[:len(data):len(data)]
-	if len(metadata) > 0 {
-		r.Metadata = buf[len(data):]
-	}
-	return r, nil
+	return nil
 }

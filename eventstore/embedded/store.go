@@ -80,6 +80,13 @@ type Store struct {
 	// for good.
 	notifyMu sync.Mutex
 	notify   chan struct{}
+
+	// checks counts the CheckIndex calls in progress: each holds a Pebble
+	// snapshot and iterators over many batches of keys without holding mu,
+	// so Close waits for them (they stop once closedCh is closed) before
+	// it closes db. CheckIndex adds to it holding mu for reading, before
+	// Close can have set closed.
+	checks sync.WaitGroup
 }
 
 // logHead is the end of $all.
@@ -285,6 +292,7 @@ func (s *Store) Close() error {
 	close(s.notify)
 	s.notifyMu.Unlock()
 
+	s.checks.Wait()
 	s.mu.Lock() // wait for reads in progress
 	defer s.mu.Unlock()
 	err := s.db.Close()
