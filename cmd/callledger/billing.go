@@ -87,14 +87,11 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	defer closeInto(&err, store)
-	proj, err := openToolProjector(cfg, store, env)
+	proj, err := openReadModels(ctx, cfg, store, toolLogger(env))
 	if err != nil {
 		return err
 	}
 	defer closeInto(&err, proj)
-	if err := rebuildForeign(ctx, proj, toolLogger(env)); err != nil {
-		return err
-	}
 	if err := catchUp(ctx, proj, store); err != nil {
 		return err
 	}

@@ -61,31 +61,51 @@ func isLockHeld(err error) bool {
 	return (errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES)) && !errors.As(err, &pe)
 }
 
-// openLedger opens the store and the read models in cfg.ReadModelsDir().
-// The caller runs the Projector (Run) if it wants it kept current, and
-// closes the ledger.
+// openLedger opens the store and the read models in cfg.ReadModelsDir()
+// (see openReadModels). The caller runs the Projector (Run) if it wants it
+// kept current, and closes the ledger.
 func openLedger(ctx context.Context, cfg storeConfig, log *slog.Logger) (*ledger, error) {
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.ReadModelsDir(), 0o755); err != nil {
+	proj, err := openReadModels(ctx, cfg, store, log)
+	if err != nil {
 		store.Close()
+		return nil, err
+	}
+	return &ledger{Store: store, Projector: proj}, nil
+}
+
+// openReadModels opens the read models in cfg.ReadModelsDir() over store
+// for reading, rebuilding them first if they were built from another log
+// (rebuildForeign): every command that reads them opens them this way.
+func openReadModels(ctx context.Context, cfg storeConfig, store eventstore.Store, log *slog.Logger) (*projections.Projector, error) {
+	proj, err := openProjector(cfg, store, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := rebuildForeign(ctx, proj, log); err != nil {
+		proj.Close()
+		return nil, err
+	}
+	return proj, nil
+}
+
+// openProjector opens the read models in cfg.ReadModelsDir() over store,
+// creating the directory, as they are: replay, which rebuilds them anyway,
+// opens them so.
+func openProjector(cfg storeConfig, store eventstore.Store, log *slog.Logger) (*projections.Projector, error) {
+	if err := os.MkdirAll(cfg.ReadModelsDir(), 0o755); err != nil {
 		return nil, fmt.Errorf("create read model directory: %w", err)
 	}
 	opts := projections.DefaultOptions()
 	opts.Logger = log
 	proj, err := projections.Open(cfg.ReadModelsDir(), store, opts)
 	if err != nil {
-		store.Close()
 		return nil, openError("read models", cfg.ReadModelsDir(), err)
 	}
-	l := &ledger{Store: store, Projector: proj}
-	if err := rebuildForeign(ctx, proj, log); err != nil {
-		l.Close()
-		return nil, err
-	}
-	return l, nil
+	return proj, nil
 }
 
 // rebuildForeign rebuilds read models that were built from another log

@@ -18,18 +18,6 @@ func addReplay(table map[string]command) {
 	}
 }
 
-// openToolProjector opens the read models in cfg.ReadModelsDir() over store,
-// with the default options and the tool's quiet logger.
-func openToolProjector(cfg storeConfig, store eventstore.Store, env Env) (*projections.Projector, error) {
-	opts := projections.DefaultOptions()
-	opts.Logger = toolLogger(env)
-	p, err := projections.Open(cfg.ReadModelsDir(), store, opts)
-	if err != nil {
-		return nil, openError("read models in "+cfg.ReadModelsDir(), cfg.ReadModelsDir(), err)
-	}
-	return p, nil
-}
-
 // storeTotal returns the number of events to expect in a walk of store, or 0
 // when the backend cannot say (the embedded store's head position is its
 // event count).
@@ -63,7 +51,7 @@ func runReplay(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	defer closeInto(&err, store)
-	proj, err := openToolProjector(cfg, store, env)
+	proj, err := openProjector(cfg, store, toolLogger(env))
 	if err != nil {
 		return err
 	}
