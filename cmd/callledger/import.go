@@ -67,19 +67,25 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	meter := newProgressMeter(env, "import")
 	defer meter.finish()
 	// Import cannot say how many events the file holds (it reports a total
-	// of 0); a file's size and how much of it was read tell, roughly.
+	// of 0); a file's size and how much of it was read tell, roughly, unless
+	// a check of the whole file counted them (importShared).
 	progress := meter.update
 	if size > 0 {
 		counted := &countingReader{r: r}
 		r = counted
-		progress = func(done, _ uint64) { meter.update(done, estimateTotal(done, counted.n, size)) }
+		progress = func(done, total uint64) {
+			if total == 0 {
+				total = estimateTotal(done, counted.n, size)
+			}
+			meter.update(done, total)
+		}
 	}
 
 	var stats eventstore.ExportStats
 	if cfg.StoreURL != "" {
 		stats, err = importShared(ctx, cfg, env, file, r, progress)
 	} else {
-		stats, err = importEmbedded(ctx, cfg, env, r, progress)
+		stats, err = importEmbedded(ctx, cfg, env, r, progress, meter.finish)
 	}
 	if err != nil {
 		return err
@@ -107,7 +113,7 @@ func importShared(ctx context.Context, cfg storeConfig, env Env, file *os.File, 
 	defer closeInto(&err, store)
 	if file != nil {
 		check := newProgressMeter(env, "check")
-		_, err := eventstore.CheckExport(ctx, file, check.update)
+		checked, err := eventstore.CheckExport(ctx, file, check.update)
 		check.finish()
 		if err != nil {
 			return stats, fmt.Errorf("%w; nothing was appended to the store", err)
@@ -115,6 +121,9 @@ func importShared(ctx context.Context, cfg storeConfig, env Env, file *os.File, 
 		if _, err := file.Seek(0, io.SeekStart); err != nil {
 			return stats, fmt.Errorf("rewind %s to import it after the check: %w", file.Name(), err)
 		}
+		// The check counted the events: the import's total is exact.
+		estimated := progress
+		progress = func(done, _ uint64) { estimated(done, checked.Events) }
 	}
 	stats, err = eventstore.Import(ctx, store, r, progress)
 	if err != nil {
@@ -150,8 +159,9 @@ func partialImportError(ctx context.Context, store eventstore.Store, err error) 
 const partialImportProbeTimeout = 10 * time.Second
 
 // importEmbedded imports into a temporary embedded store and renames it to
-// cfg.EventsDir() once it is complete and verified.
-func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, progress eventstore.Progress) (eventstore.ExportStats, error) {
+// cfg.EventsDir() once it is complete and verified. imported ends the
+// import's progress line before the verify shows its own.
+func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, progress eventstore.Progress, imported func()) (eventstore.ExportStats, error) {
 	var stats eventstore.ExportStats
 	target := cfg.EventsDir()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
@@ -187,9 +197,13 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 	}
 	stats, err = eventstore.Import(ctx, store, r, progress)
 	if err == nil {
-		// Import checked the file; this checks what the store made of it.
+		// Import checked the file; this checks what the store made of it
+		// (three passes over the log: it shows its own progress).
 		var report eventstore.VerifyReport
-		report, err = eventstore.Verify(ctx, store, nil)
+		imported()
+		check := newProgressMeter(env, "verify")
+		report, err = eventstore.Verify(ctx, store, check.update)
+		check.finish()
 		if err == nil && !report.OK {
 			err = fmt.Errorf("the imported store does not verify: %s", report.Problem)
 		}
