@@ -42,11 +42,7 @@ func TestHistoryShowsWhereEachEventIs(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	const token = "token-a-0123456789abcdef"
-	env, _, _ := newTestEnv(map[string]string{"CALLLEDGER_API_KEYS": "acct-a:" + token})
-	m := NewMain(env)
-	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0"}))
-	require.NoError(t, m.Run(ctx))
-	defer m.Close()
+	m, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acct-a:" + token})
 
 	send := func(method, path, key, body string) []byte {
 		t.Helper()

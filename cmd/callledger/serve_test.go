@@ -34,6 +34,7 @@ func startMain(t *testing.T, dir string, vars map[string]string) (*Main, *bytes.
 	m := NewMain(env)
 	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0"}))
 	require.NoError(t, m.Run(context.Background()))
+	t.Cleanup(func() { m.Close() }) // a second Close returns the first's result
 	return m, stdout
 }
 
