@@ -72,7 +72,7 @@ func benchStoreOptions(b *testing.B) embedded.Options {
 //
 // Run it with:
 //
-//	go test -run '^$' -bench BenchmarkProjection -benchtime 3x ./projections/
+//	go test -run '^$' -bench BenchmarkProjection -benchtime 8x ./projections/
 //
 // Every phase runs with the GC target and memory limit that callledger's
 // main sets (cmd/callledger gcPercent 1000, memoryLimit 2 GiB), as
