@@ -5,7 +5,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -216,23 +218,58 @@ func (v *billingView) close() {
 }
 
 // sumWholeDays adds the buckets between lower and upper (of account, or of
-// every account when it is "").
+// every account when it is ""). For one account it reads only that
+// account's buckets: at each day it seeks to the account, and past it to
+// the next day, rather than reading every account's buckets (the API asks
+// for one account, among all those of the ledger).
 func (v *billingView) sumWholeDays(ctx context.Context, sums *billingSums, lower, upper []byte, account string) error {
-	return scanRange(ctx, v.buckets, lower, upper, func(key, value []byte) error {
-		b, err := parseBillingKey(key)
-		if err != nil {
-			return err
-		}
-		if account != "" && b.account != account {
-			return nil
-		}
+	add := func(b bucket, value []byte) error {
 		t, err := decodeTotals(value)
 		if err != nil {
 			return err
 		}
 		sums.add(b, t)
 		return nil
-	})
+	}
+	if account == "" {
+		return scanRange(ctx, v.buckets, lower, upper, func(key, value []byte) error {
+			b, err := parseBillingKey(key)
+			if err != nil {
+				return err
+			}
+			return add(b, value)
+		})
+	}
+	it := v.buckets
+	it.SetBounds(lower, upper)
+	var seek []byte
+	for n, valid := 0, it.First(); valid; n++ {
+		if n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		b, err := parseBillingKey(it.Key())
+		if err != nil {
+			return err
+		}
+		switch c := strings.Compare(b.account, account); {
+		case c == 0:
+			if err := add(b, it.Value()); err != nil {
+				return err
+			}
+			valid = it.Next()
+		case c < 0: // appendString keeps the order of strings
+			seek = appendString(appendDay(append(seek[:0], prefixBilling), b.day), account)
+			valid = it.SeekGE(seek)
+		case b.day == math.MaxInt32:
+			valid = false
+		default:
+			seek = appendDay(append(seek[:0], prefixBilling), b.day+1)
+			valid = it.SeekGE(seek)
+		}
+	}
+	return it.Error()
 }
 
 // scanRange calls fn with every key and value of it in [lower, upper), in

@@ -156,6 +156,11 @@ func TestBillingExactBounds(t *testing.T) {
 		{name: "Unbounded"},
 		{name: "OneAccount", from: at(0, 3*time.Hour), to: at(1, 4*time.Hour), account: "AC-b"},
 		{name: "OneAccountNoCalls", from: at(0, 3*time.Hour), to: at(1, 4*time.Hour), account: "AC-none", empty: true},
+		// Whole days of one account: its buckets are sought among the others'.
+		{name: "OneAccountWholeDaysFirst", from: at(-1, 0), to: at(3, 0), account: "AC-a"},
+		{name: "OneAccountWholeDaysLast", from: at(-1, 0), to: at(3, 0), account: "AC-b"},
+		{name: "OneAccountWholeDaysBetween", account: "AC-aa", empty: true},
+		{name: "OneAccountWholeDaysUnbounded", account: "AC-b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, g := range billingGroupings {
