@@ -421,13 +421,18 @@ func readLogHead(ctx context.Context, store Store, op string) (logHead, error) {
 // (to the end when it is not known) and returns the first problem. counted
 // is told how many events were checked after each batch.
 func verifyAll(ctx context.Context, store Store, c *chainChecker, head logHead, counted func(done uint64)) (*Problem, error) {
+	// One page serves the whole walk: c keeps of each record only its
+	// hashes, position and stream id (a string, which outlives the page),
+	// and chainProblem reads records of the batch at hand, reading the one
+	// after the batch with ReadAll.
+	var page Page
 	// Each iteration reads one batch; the bound only guards against a
 	// backend that keeps returning full batches forever.
 	for batches := uint64(0); batches < batchesMax; batches++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
-		records, err := store.ReadAll(ctx, c.last, ReadBatchEvents)
+		records, err := readBatch(ctx, store, c.last, ReadBatchEvents, &page)
 		var unreadable error
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
@@ -482,6 +487,22 @@ const batchesMax = (1 << 40) / ReadBatchEvents
 
 // errTooLong is returned when a walk passes batchesMax: a backend bug.
 var errTooLong = errors.New("log longer than any walk allows")
+
+// readBatch reads up to limit events after after, as ReadAll does: into
+// page when store is a PageReader, so that a walk of $all does not allocate
+// a record and a payload per event, and with ReadAll otherwise. The records
+// it returns from page are valid until the next read into page; on an error
+// it returns none.
+func readBatch(ctx context.Context, store Store, after Position, limit int, page *Page) ([]Record, error) {
+	pr, ok := store.(PageReader)
+	if !ok {
+		return store.ReadAll(ctx, after, limit)
+	}
+	if err := pr.ReadAllPage(ctx, after, limit, page); err != nil {
+		return nil, err
+	}
+	return page.Records, nil
+}
 
 // readOneByOne reads up to n events after after, one per call, and returns
 // those that read before the first error, with that error.
