@@ -196,11 +196,6 @@ func badEventKey(key []byte, err error) *eventstore.Problem {
 // position is the embedded store's Position of sequence number pos.
 func position(pos uint64) eventstore.Position { return eventstore.Position{Commit: pos, Prepare: pos} }
 
-// corrupt is a Problem.Err for a value of key that does not decode.
-func corrupt(key []byte, what string) error {
-	return fmt.Errorf("key %x: %s: %w", key, what, ErrCorrupt)
-}
-
 // checkMetaHead compares "Mhead" with the last event, and sets c.total.
 func (c *indexCheck) checkMetaHead() (*eventstore.Problem, error) {
 	it, err := c.iter(prefixEvent)
@@ -352,10 +347,12 @@ func (c *indexCheck) checkEventIndex(index, heads *pebble.Iterator, pos uint64, 
 		return nil, err
 	case !found:
 		return problem(fmt.Sprintf("missing: the event at position %d has no stream index key", pos), nil), nil
-	case len(v) != 8:
-		return problem(fmt.Sprintf("holds %d bytes, not a position", len(v)), corrupt(c.key, "not a position")), nil
-	case binary.BigEndian.Uint64(v) != pos:
-		return problem(fmt.Sprintf("names position %d, but the event is at position %d", binary.BigEndian.Uint64(v), pos), nil), nil
+	}
+	switch named, err := decodeIndexValue(c.key, v); {
+	case err != nil:
+		return problem(fmt.Sprintf("holds %d bytes, not a position", len(v)), err), nil
+	case named != pos:
+		return problem(fmt.Sprintf("names position %d, but the event is at position %d", named, pos), nil), nil
 	}
 	binary.BigEndian.PutUint64(c.key[len(c.key)-8:], f.revision+1)
 	if index.Next() && bytes.Equal(index.Key(), c.key) {
@@ -449,10 +446,9 @@ func (c *indexCheck) checkStreams() (*eventstore.Problem, error) {
 			return nil, err
 		}
 		key := index.Key()
-		s, rev, valid := parseStreamIndexKey(key)
-		if !valid {
-			return &eventstore.Problem{Key: fmt.Sprintf("stream index key %x", key), Reason: "not 'S' ++ length ++ stream ++ revision",
-				Err: corrupt(key, "not a stream index key")}, nil
+		s, rev, err := parseStreamIndexKey(key)
+		if err != nil {
+			return &eventstore.Problem{Key: fmt.Sprintf("stream index key %x", key), Reason: "not 'S' ++ length ++ stream ++ revision", Err: err}, nil
 		}
 		problem := func(reason string, err error) *eventstore.Problem {
 			return &eventstore.Problem{Key: streamIndexKeyName(s, rev), Stream: string(s), Revision: rev, Reason: reason, Err: err}
@@ -533,10 +529,9 @@ func (c *indexCheck) strayHead(heads *pebble.Iterator, headsOK bool, before []by
 		return nil, heads.Error()
 	}
 	key := heads.Key()
-	s, valid := parseHeadKey(key)
-	if !valid {
-		return &eventstore.Problem{Key: fmt.Sprintf("stream head key %x", key), Reason: "not 'H' ++ length ++ stream",
-			Err: corrupt(key, "not a stream head key")}, nil
+	s, err := parseHeadKey(key)
+	if err != nil {
+		return &eventstore.Problem{Key: fmt.Sprintf("stream head key %x", key), Reason: "not 'H' ++ length ++ stream", Err: err}, nil
 	}
 	if before != nil && bytes.Compare(key[1:], before) >= 0 {
 		return nil, nil
@@ -552,10 +547,10 @@ func (c *indexCheck) checkIndexKey(key, v []byte) (*eventstore.Problem, error) {
 	problem := func(reason string, err error) *eventstore.Problem {
 		return &eventstore.Problem{Key: streamIndexKeyName(s, rev), Stream: string(s), Revision: rev, Reason: reason, Err: err}
 	}
-	if len(v) != 8 {
-		return problem(fmt.Sprintf("holds %d bytes, not a position", len(v)), corrupt(key, "not a position")), nil
+	pos, err := decodeIndexValue(key, v)
+	if err != nil {
+		return problem(fmt.Sprintf("holds %d bytes, not a position", len(v)), err), nil
 	}
-	pos := binary.BigEndian.Uint64(v)
 	found, p, err := c.eventAt(pos)
 	switch {
 	case err != nil || p != nil:
@@ -586,7 +581,7 @@ func (c *indexCheck) checkIDs() (*eventstore.Problem, error) {
 		}
 		if len(ids.Key()) != idKeyLen {
 			return &eventstore.Problem{Key: fmt.Sprintf("id index key %x", ids.Key()), Reason: "not 'I' ++ event id",
-				Err: corrupt(ids.Key(), "not an id index key")}, nil
+				Err: fmt.Errorf("id index key %x: %w", ids.Key(), ErrCorrupt)}, nil
 		}
 		v, err := ids.ValueAndErr()
 		if err != nil {
