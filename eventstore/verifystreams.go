@@ -15,7 +15,8 @@ import (
 func verifyStreams(ctx context.Context, store Store, c *chainChecker, counted func(done uint64)) (*Problem, error) {
 	var done uint64
 	for _, stream := range slices.Sorted(maps.Keys(c.streams)) {
-		w := streamWalk{stream: stream, want: c.streams[stream], end: c.last}
+		// The walks, one at a time after the first pass, share its Hasher.
+		w := streamWalk{stream: stream, want: c.streams[stream], end: c.last, hasher: &c.hasher}
 		p, err := w.run(ctx, store, func(n int) {
 			done += uint64(n)
 			counted(done)
@@ -45,7 +46,9 @@ type streamWalk struct {
 	hash      Hash
 	position  Position
 	positions Hash
-	hasher    Hasher
+	// hasher recomputes the chain; the walks of a Verify share one, so
+	// that its buffer is not allocated again for every stream.
+	hasher *Hasher
 }
 
 // run reads the stream in pages of ReadBatchEvents from revision 0 and
