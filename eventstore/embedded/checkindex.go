@@ -385,7 +385,7 @@ func (c *indexCheck) checkHead(heads *pebble.Iterator, pos uint64, f *recordFiel
 	case !found:
 		return problem("missing, and "+last(), nil), nil
 	}
-	h, err := decodeHead(string(f.stream), v)
+	h, err := decodeHead(f.stream, v)
 	if err != nil {
 		return problem(fmt.Sprintf("holds %d bytes, not a revision and a hash", len(v)), err), nil
 	}
@@ -474,7 +474,7 @@ func (c *indexCheck) checkStreams() (*eventstore.Problem, error) {
 			if err != nil {
 				return nil, fmt.Errorf("read the stream heads: %w", err)
 			}
-			if head, err = decodeHead(string(s), v); err != nil {
+			if head, err = decodeHead(s, v); err != nil {
 				return &eventstore.Problem{Key: headKeyName(s), Stream: string(s),
 					Reason: fmt.Sprintf("holds %d bytes, not a revision and a hash", len(v)), Err: err}, nil
 			}

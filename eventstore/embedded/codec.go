@@ -124,7 +124,10 @@ func encodeHead(dst []byte, h streamHead) []byte {
 	return append(dst, h.hash[:]...)
 }
 
-func decodeHead(stream string, v []byte) (streamHead, error) {
+// decodeHead decodes v, the value of stream's head key. The stream is a
+// string, or the bytes of one in a stored key or value (which the index
+// check reads without copying); it only names the stream in an error.
+func decodeHead[S string | []byte](stream S, v []byte) (streamHead, error) {
 	if len(v) != headValueLen {
 		return streamHead{}, fmt.Errorf("head of stream %q: %d bytes, want %d: %w", stream, len(v), headValueLen, ErrCorrupt)
 	}
