@@ -143,13 +143,10 @@ type idLocation struct {
 	position uint64
 }
 
-func encodeIDValue(dst []byte, loc idLocation) []byte {
-	return appendIDValue(dst, loc.position, loc.revision, loc.stream)
-}
-
 // appendIDValue appends the id index value of an event at pos, revision
-// rev of stream; the index check writes it from a stored record's stream
-// bytes without making a string of them.
+// rev of stream. The stream is a string (an append), or the bytes of one
+// in a stored record, which the index check writes it from without making
+// a string of them.
 func appendIDValue[S string | []byte](dst []byte, pos, rev uint64, stream S) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, pos)
 	dst = binary.BigEndian.AppendUint64(dst, rev)
