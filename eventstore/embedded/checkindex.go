@@ -13,31 +13,12 @@ import (
 	"github.com/callledger/callledger/eventstore"
 )
 
-// The index check proves that every key of the store but the events ('S',
-// 'H', 'I' and "Mhead", see doc.go) agrees with the events ('E'), in one
-// Pebble snapshot, with memory that does not grow with the log:
-//
-//  1. "Mhead" names the last event's position and $all hash.
-//  2. Every event, in position order, has its stream index key naming its
-//     position (a seek each). An event whose stream index key is the
-//     stream's last has its stream's head: its revision and hash.
-//  3. The stream index keys, in key order beside the head keys (both sort
-//     by stream alike), run from revision 0 without gaps up to the head's
-//     revision, and every head has index keys.
-//  4. There are as many stream index keys as events.
-//  5. The id keys, with their values, are the set of those the events
-//     make (each event's id naming its position, stream and revision), as
-//     a setDigest of each set tells.
-//
-// Events' stream index keys are distinct (two events of one stream and
-// revision would need one key to name two positions), so 2 and 4 leave no
-// key without its event, and 2, 3 and 4 leave no stream without its head:
-// the last index key of a stream is its last event's. Only when a count
-// or a digest is off does the check look up each event's key, then the
-// event each key names, to name the key at fault. A stream head that
-// disagrees is reported once the pass over the events found nothing else,
-// so that an index key missing in the middle of a stream is not reported
-// as a wrong head.
+// The index check proves, in one Pebble snapshot and with memory that does
+// not grow with the log, that every key but the events ('S', 'H', 'I' and
+// "Mhead") is exactly what the events ('E') make; checkMetaHead,
+// checkEvents, checkStreams and checkIDs are its steps, in that order. The
+// package doc ("The index check", doc.go) describes what each step checks
+// and why together they leave no key unaccounted for.
 
 // metaHeadKeyName names "Mhead" in a problem (eventstore.Problem.Key).
 const metaHeadKeyName = `head key "Mhead"`
@@ -55,7 +36,7 @@ func headKeyName(stream []byte) string { return fmt.Sprintf("stream head key 'H'
 func idKeyName(id uuid.UUID) string { return fmt.Sprintf("id index key 'I' (event %s)", id) }
 
 // CheckIndex checks the store's index keys against its events, in one
-// snapshot of the store; see eventstore.IndexChecker and the comment above.
+// snapshot of the store; see eventstore.IndexChecker and the package doc.
 // A key or value that does not decode is a Problem whose Err wraps
 // ErrCorrupt. progress, told after every eventstore.ReadBatchEvents events
 // checked, counts the events once. Close waits for a check in progress,
