@@ -387,12 +387,19 @@ func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, 
 func checkIndex(ctx context.Context, checker IndexChecker, progress Progress) (*Problem, error) {
 	p, err := checker.CheckIndex(ctx, progress)
 	switch {
-	case err != nil && (ctx.Err() != nil || errors.Is(err, ErrClosed)):
+	case err != nil && stopped(ctx, err):
 		return nil, fmt.Errorf("verify: check the index: %w", err)
 	case err != nil:
 		return &Problem{Key: "the store's index", Reason: fmt.Sprintf("cannot check it: %v", err), Err: err}, nil
 	}
 	return p, nil
+}
+
+// stopped reports whether err, which a read or check of the store
+// returned, means that Verify cannot go on (ctx is done or the store
+// closed) rather than a problem of the store for Verify to report.
+func stopped(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, ErrClosed)
 }
 
 // logHead is where a HeadReader's log ended when Verify began.
@@ -435,13 +442,13 @@ func verifyAll(ctx context.Context, store Store, c *chainChecker, head logHead, 
 		records, err := readBatch(ctx, store, c.last, ReadBatchEvents, &page)
 		var unreadable error
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+			if stopped(ctx, err) {
 				return nil, fmt.Errorf("verify: read $all after %s: %w", c.last, err)
 			}
 			// Some event of the batch does not read: read one at a time to
 			// check every event before it and name the last good one.
 			records, unreadable = readOneByOne(ctx, store, c.last, ReadBatchEvents)
-			if unreadable != nil && (ctx.Err() != nil || errors.Is(unreadable, ErrClosed)) {
+			if unreadable != nil && stopped(ctx, unreadable) {
 				return nil, fmt.Errorf("verify: read $all after %s: %w", c.last, unreadable)
 			}
 			// Without an error, every event read one by one: the failure

@@ -62,13 +62,13 @@ func (w *streamWalk) run(ctx context.Context, store Store, counted func(n int)) 
 		records, err := store.ReadStream(ctx, w.stream, w.next, ReadBatchEvents)
 		var unreadable error
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+			if stopped(ctx, err) {
 				return nil, fmt.Errorf("verify: read stream %s from revision %d: %w", w.stream, w.next, err)
 			}
 			// Some event of the page does not read: read one at a time to
 			// check every event before it and name the revision that fails.
 			records, unreadable = readStreamOneByOne(ctx, store, w.stream, w.next, ReadBatchEvents)
-			if unreadable != nil && (ctx.Err() != nil || errors.Is(unreadable, ErrClosed)) {
+			if unreadable != nil && stopped(ctx, unreadable) {
 				return nil, fmt.Errorf("verify: read stream %s from revision %d: %w", w.stream, w.next, unreadable)
 			}
 		}
