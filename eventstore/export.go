@@ -235,11 +235,15 @@ func Export(ctx context.Context, store Store, w io.Writer, progress Progress) (E
 	if err := enc.Encode(exportHeader()); err != nil {
 		return stats(), fmt.Errorf("export: write the header: %w", err)
 	}
+	// One page serves the whole walk: each record is written out before the
+	// next read, and c keeps of it only its hashes, position and stream id
+	// (a string, which outlives the page).
+	var page Page
 	for batches := uint64(0); batches < batchesMax; batches++ {
 		if err := ctx.Err(); err != nil {
 			return stats(), fmt.Errorf("export: %w", err)
 		}
-		records, err := store.ReadAll(ctx, c.last, ReadBatchEvents)
+		records, err := readBatch(ctx, store, c.last, ReadBatchEvents, &page)
 		if err != nil {
 			return stats(), fmt.Errorf("export: read $all after %s: %w", c.last, err)
 		}

@@ -387,12 +387,19 @@ func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, 
 func checkIndex(ctx context.Context, checker IndexChecker, progress Progress) (*Problem, error) {
 	p, err := checker.CheckIndex(ctx, progress)
 	switch {
-	case err != nil && (ctx.Err() != nil || errors.Is(err, ErrClosed)):
+	case err != nil && stopped(ctx, err):
 		return nil, fmt.Errorf("verify: check the index: %w", err)
 	case err != nil:
 		return &Problem{Key: "the store's index", Reason: fmt.Sprintf("cannot check it: %v", err), Err: err}, nil
 	}
 	return p, nil
+}
+
+// stopped reports whether err, which a read or check of the store
+// returned, means that Verify cannot go on (ctx is done or the store
+// closed) rather than a problem of the store for Verify to report.
+func stopped(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, ErrClosed)
 }
 
 // logHead is where a HeadReader's log ended when Verify began.
@@ -421,22 +428,27 @@ func readLogHead(ctx context.Context, store Store, op string) (logHead, error) {
 // (to the end when it is not known) and returns the first problem. counted
 // is told how many events were checked after each batch.
 func verifyAll(ctx context.Context, store Store, c *chainChecker, head logHead, counted func(done uint64)) (*Problem, error) {
+	// One page serves the whole walk: c keeps of each record only its
+	// hashes, position and stream id (a string, which outlives the page),
+	// and chainProblem reads records of the batch at hand, reading the one
+	// after the batch with ReadAll.
+	var page Page
 	// Each iteration reads one batch; the bound only guards against a
 	// backend that keeps returning full batches forever.
 	for batches := uint64(0); batches < batchesMax; batches++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
-		records, err := store.ReadAll(ctx, c.last, ReadBatchEvents)
+		records, err := readBatch(ctx, store, c.last, ReadBatchEvents, &page)
 		var unreadable error
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+			if stopped(ctx, err) {
 				return nil, fmt.Errorf("verify: read $all after %s: %w", c.last, err)
 			}
 			// Some event of the batch does not read: read one at a time to
 			// check every event before it and name the last good one.
 			records, unreadable = readOneByOne(ctx, store, c.last, ReadBatchEvents)
-			if unreadable != nil && (ctx.Err() != nil || errors.Is(unreadable, ErrClosed)) {
+			if unreadable != nil && stopped(ctx, unreadable) {
 				return nil, fmt.Errorf("verify: read $all after %s: %w", c.last, unreadable)
 			}
 			// Without an error, every event read one by one: the failure
@@ -482,6 +494,22 @@ const batchesMax = (1 << 40) / ReadBatchEvents
 
 // errTooLong is returned when a walk passes batchesMax: a backend bug.
 var errTooLong = errors.New("log longer than any walk allows")
+
+// readBatch reads up to limit events after after, as ReadAll does: into
+// page when store is a PageReader, so that a walk of $all does not allocate
+// a record and a payload per event, and with ReadAll otherwise. The records
+// it returns from page are valid until the next read into page; on an error
+// it returns none.
+func readBatch(ctx context.Context, store Store, after Position, limit int, page *Page) ([]Record, error) {
+	pr, ok := store.(PageReader)
+	if !ok {
+		return store.ReadAll(ctx, after, limit)
+	}
+	if err := pr.ReadAllPage(ctx, after, limit, page); err != nil {
+		return nil, err
+	}
+	return page.Records, nil
+}
 
 // readOneByOne reads up to n events after after, one per call, and returns
 // those that read before the first error, with that error.

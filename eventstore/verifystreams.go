@@ -15,7 +15,8 @@ import (
 func verifyStreams(ctx context.Context, store Store, c *chainChecker, counted func(done uint64)) (*Problem, error) {
 	var done uint64
 	for _, stream := range slices.Sorted(maps.Keys(c.streams)) {
-		w := streamWalk{stream: stream, want: c.streams[stream], end: c.last}
+		// The walks, one at a time after the first pass, share its Hasher.
+		w := streamWalk{stream: stream, want: c.streams[stream], end: c.last, hasher: &c.hasher}
 		p, err := w.run(ctx, store, func(n int) {
 			done += uint64(n)
 			counted(done)
@@ -45,7 +46,9 @@ type streamWalk struct {
 	hash      Hash
 	position  Position
 	positions Hash
-	hasher    Hasher
+	// hasher recomputes the chain; the walks of a Verify share one, so
+	// that its buffer is not allocated again for every stream.
+	hasher *Hasher
 }
 
 // run reads the stream in pages of ReadBatchEvents from revision 0 and
@@ -59,13 +62,13 @@ func (w *streamWalk) run(ctx context.Context, store Store, counted func(n int)) 
 		records, err := store.ReadStream(ctx, w.stream, w.next, ReadBatchEvents)
 		var unreadable error
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+			if stopped(ctx, err) {
 				return nil, fmt.Errorf("verify: read stream %s from revision %d: %w", w.stream, w.next, err)
 			}
 			// Some event of the page does not read: read one at a time to
 			// check every event before it and name the revision that fails.
 			records, unreadable = readStreamOneByOne(ctx, store, w.stream, w.next, ReadBatchEvents)
-			if unreadable != nil && (ctx.Err() != nil || errors.Is(unreadable, ErrClosed)) {
+			if unreadable != nil && stopped(ctx, unreadable) {
 				return nil, fmt.Errorf("verify: read stream %s from revision %d: %w", w.stream, w.next, unreadable)
 			}
 		}

@@ -13,31 +13,12 @@ import (
 	"github.com/callledger/callledger/eventstore"
 )
 
-// The index check proves that every key of the store but the events ('S',
-// 'H', 'I' and "Mhead", see doc.go) agrees with the events ('E'), in one
-// Pebble snapshot, with memory that does not grow with the log:
-//
-//  1. "Mhead" names the last event's position and $all hash.
-//  2. Every event, in position order, has its stream index key naming its
-//     position (a seek each). An event whose stream index key is the
-//     stream's last has its stream's head: its revision and hash.
-//  3. The stream index keys, in key order beside the head keys (both sort
-//     by stream alike), run from revision 0 without gaps up to the head's
-//     revision, and every head has index keys.
-//  4. There are as many stream index keys as events.
-//  5. The id keys, with their values, are the set of those the events
-//     make (each event's id naming its position, stream and revision), as
-//     a setDigest of each set tells.
-//
-// Events' stream index keys are distinct (two events of one stream and
-// revision would need one key to name two positions), so 2 and 4 leave no
-// key without its event, and 2, 3 and 4 leave no stream without its head:
-// the last index key of a stream is its last event's. Only when a count
-// or a digest is off does the check look up each event's key, then the
-// event each key names, to name the key at fault. A stream head that
-// disagrees is reported once the pass over the events found nothing else,
-// so that an index key missing in the middle of a stream is not reported
-// as a wrong head.
+// The index check proves, in one Pebble snapshot and with memory that does
+// not grow with the log, that every key but the events ('S', 'H', 'I' and
+// "Mhead") is exactly what the events ('E') make; checkMetaHead,
+// checkEvents, checkStreams and checkIDs are its steps, in that order. The
+// package doc ("The index check", doc.go) describes what each step checks
+// and why together they leave no key unaccounted for.
 
 // metaHeadKeyName names "Mhead" in a problem (eventstore.Problem.Key).
 const metaHeadKeyName = `head key "Mhead"`
@@ -55,7 +36,7 @@ func headKeyName(stream []byte) string { return fmt.Sprintf("stream head key 'H'
 func idKeyName(id uuid.UUID) string { return fmt.Sprintf("id index key 'I' (event %s)", id) }
 
 // CheckIndex checks the store's index keys against its events, in one
-// snapshot of the store; see eventstore.IndexChecker and the comment above.
+// snapshot of the store; see eventstore.IndexChecker and the package doc.
 // A key or value that does not decode is a Problem whose Err wraps
 // ErrCorrupt. progress, told after every eventstore.ReadBatchEvents events
 // checked, counts the events once. Close waits for a check in progress,
@@ -195,11 +176,6 @@ func badEventKey(key []byte, err error) *eventstore.Problem {
 
 // position is the embedded store's Position of sequence number pos.
 func position(pos uint64) eventstore.Position { return eventstore.Position{Commit: pos, Prepare: pos} }
-
-// corrupt is a Problem.Err for a value of key that does not decode.
-func corrupt(key []byte, what string) error {
-	return fmt.Errorf("key %x: %s: %w", key, what, ErrCorrupt)
-}
 
 // checkMetaHead compares "Mhead" with the last event, and sets c.total.
 func (c *indexCheck) checkMetaHead() (*eventstore.Problem, error) {
@@ -352,10 +328,12 @@ func (c *indexCheck) checkEventIndex(index, heads *pebble.Iterator, pos uint64, 
 		return nil, err
 	case !found:
 		return problem(fmt.Sprintf("missing: the event at position %d has no stream index key", pos), nil), nil
-	case len(v) != 8:
-		return problem(fmt.Sprintf("holds %d bytes, not a position", len(v)), corrupt(c.key, "not a position")), nil
-	case binary.BigEndian.Uint64(v) != pos:
-		return problem(fmt.Sprintf("names position %d, but the event is at position %d", binary.BigEndian.Uint64(v), pos), nil), nil
+	}
+	switch named, err := decodeIndexValue(c.key, v); {
+	case err != nil:
+		return problem(fmt.Sprintf("holds %d bytes, not a position", len(v)), err), nil
+	case named != pos:
+		return problem(fmt.Sprintf("names position %d, but the event is at position %d", named, pos), nil), nil
 	}
 	binary.BigEndian.PutUint64(c.key[len(c.key)-8:], f.revision+1)
 	if index.Next() && bytes.Equal(index.Key(), c.key) {
@@ -388,7 +366,7 @@ func (c *indexCheck) checkHead(heads *pebble.Iterator, pos uint64, f *recordFiel
 	case !found:
 		return problem("missing, and "+last(), nil), nil
 	}
-	h, err := decodeHead(string(f.stream), v)
+	h, err := decodeHead(f.stream, v)
 	if err != nil {
 		return problem(fmt.Sprintf("holds %d bytes, not a revision and a hash", len(v)), err), nil
 	}
@@ -449,10 +427,9 @@ func (c *indexCheck) checkStreams() (*eventstore.Problem, error) {
 			return nil, err
 		}
 		key := index.Key()
-		s, rev, valid := parseStreamIndexKey(key)
-		if !valid {
-			return &eventstore.Problem{Key: fmt.Sprintf("stream index key %x", key), Reason: "not 'S' ++ length ++ stream ++ revision",
-				Err: corrupt(key, "not a stream index key")}, nil
+		s, rev, err := parseStreamIndexKey(key)
+		if err != nil {
+			return &eventstore.Problem{Key: fmt.Sprintf("stream index key %x", key), Reason: "not 'S' ++ length ++ stream ++ revision", Err: err}, nil
 		}
 		problem := func(reason string, err error) *eventstore.Problem {
 			return &eventstore.Problem{Key: streamIndexKeyName(s, rev), Stream: string(s), Revision: rev, Reason: reason, Err: err}
@@ -478,7 +455,7 @@ func (c *indexCheck) checkStreams() (*eventstore.Problem, error) {
 			if err != nil {
 				return nil, fmt.Errorf("read the stream heads: %w", err)
 			}
-			if head, err = decodeHead(string(s), v); err != nil {
+			if head, err = decodeHead(s, v); err != nil {
 				return &eventstore.Problem{Key: headKeyName(s), Stream: string(s),
 					Reason: fmt.Sprintf("holds %d bytes, not a revision and a hash", len(v)), Err: err}, nil
 			}
@@ -533,10 +510,9 @@ func (c *indexCheck) strayHead(heads *pebble.Iterator, headsOK bool, before []by
 		return nil, heads.Error()
 	}
 	key := heads.Key()
-	s, valid := parseHeadKey(key)
-	if !valid {
-		return &eventstore.Problem{Key: fmt.Sprintf("stream head key %x", key), Reason: "not 'H' ++ length ++ stream",
-			Err: corrupt(key, "not a stream head key")}, nil
+	s, err := parseHeadKey(key)
+	if err != nil {
+		return &eventstore.Problem{Key: fmt.Sprintf("stream head key %x", key), Reason: "not 'H' ++ length ++ stream", Err: err}, nil
 	}
 	if before != nil && bytes.Compare(key[1:], before) >= 0 {
 		return nil, nil
@@ -552,10 +528,10 @@ func (c *indexCheck) checkIndexKey(key, v []byte) (*eventstore.Problem, error) {
 	problem := func(reason string, err error) *eventstore.Problem {
 		return &eventstore.Problem{Key: streamIndexKeyName(s, rev), Stream: string(s), Revision: rev, Reason: reason, Err: err}
 	}
-	if len(v) != 8 {
-		return problem(fmt.Sprintf("holds %d bytes, not a position", len(v)), corrupt(key, "not a position")), nil
+	pos, err := decodeIndexValue(key, v)
+	if err != nil {
+		return problem(fmt.Sprintf("holds %d bytes, not a position", len(v)), err), nil
 	}
-	pos := binary.BigEndian.Uint64(v)
 	found, p, err := c.eventAt(pos)
 	switch {
 	case err != nil || p != nil:
@@ -586,7 +562,7 @@ func (c *indexCheck) checkIDs() (*eventstore.Problem, error) {
 		}
 		if len(ids.Key()) != idKeyLen {
 			return &eventstore.Problem{Key: fmt.Sprintf("id index key %x", ids.Key()), Reason: "not 'I' ++ event id",
-				Err: corrupt(ids.Key(), "not an id index key")}, nil
+				Err: fmt.Errorf("id index key %x: %w", ids.Key(), ErrCorrupt)}, nil
 		}
 		v, err := ids.ValueAndErr()
 		if err != nil {

@@ -72,31 +72,38 @@ func streamIndexKey[S string | []byte](dst []byte, stream S, rev uint64) []byte 
 }
 
 // parseStreamIndexKey returns the stream and revision a stream index key
-// names (the stream as a slice of key), and false for a key that is not
-// one: not 'S' ++ len ++ a non-empty stream of that length ++ revision.
-func parseStreamIndexKey(key []byte) (stream []byte, rev uint64, ok bool) {
-	if len(key) < 3+8 || key[0] != prefixStream {
-		return nil, 0, false
+// names (the stream as a slice of key). A key that is not one, not 'S' ++
+// len ++ a non-empty stream of that length ++ revision, is an error
+// wrapping ErrCorrupt.
+func parseStreamIndexKey(key []byte) (stream []byte, rev uint64, err error) {
+	if len(key) >= 3+8 && key[0] == prefixStream {
+		if n := int(binary.BigEndian.Uint16(key[1:])); n != 0 && len(key) == 3+n+8 {
+			return key[3 : 3+n], binary.BigEndian.Uint64(key[3+n:]), nil
+		}
 	}
-	n := int(binary.BigEndian.Uint16(key[1:]))
-	if n == 0 || len(key) != 3+n+8 {
-		return nil, 0, false
+	return nil, 0, fmt.Errorf("stream index key %x: %w", key, ErrCorrupt)
+}
+
+// decodeIndexValue returns the position that v, the value of the stream
+// index key key, names. A value that is not 8 bytes is an error wrapping
+// ErrCorrupt naming key.
+func decodeIndexValue(key, v []byte) (uint64, error) {
+	if len(v) != 8 {
+		return 0, fmt.Errorf("stream index key %x: %d bytes: %w", key, len(v), ErrCorrupt)
 	}
-	return key[3 : 3+n], binary.BigEndian.Uint64(key[3+n:]), true
+	return binary.BigEndian.Uint64(v), nil
 }
 
 // parseHeadKey returns the stream a stream head key names (as a slice of
-// key), and false for a key that is not one: not 'H' ++ len ++ a non-empty
-// stream of that length.
-func parseHeadKey(key []byte) (stream []byte, ok bool) {
-	if len(key) < 3 || key[0] != prefixHead {
-		return nil, false
+// key). A key that is not one, not 'H' ++ len ++ a non-empty stream of
+// that length, is an error wrapping ErrCorrupt.
+func parseHeadKey(key []byte) (stream []byte, err error) {
+	if len(key) >= 3 && key[0] == prefixHead {
+		if n := int(binary.BigEndian.Uint16(key[1:])); n != 0 && len(key) == 3+n {
+			return key[3:], nil
+		}
 	}
-	n := int(binary.BigEndian.Uint16(key[1:]))
-	if n == 0 || len(key) != 3+n {
-		return nil, false
-	}
-	return key[3:], true
+	return nil, fmt.Errorf("stream head key %x: %w", key, ErrCorrupt)
 }
 
 // idKey returns the key of id in the idempotency index.
@@ -117,7 +124,10 @@ func encodeHead(dst []byte, h streamHead) []byte {
 	return append(dst, h.hash[:]...)
 }
 
-func decodeHead(stream string, v []byte) (streamHead, error) {
+// decodeHead decodes v, the value of stream's head key. The stream is a
+// string, or the bytes of one in a stored key or value (which the index
+// check reads without copying); it only names the stream in an error.
+func decodeHead[S string | []byte](stream S, v []byte) (streamHead, error) {
 	if len(v) != headValueLen {
 		return streamHead{}, fmt.Errorf("head of stream %q: %d bytes, want %d: %w", stream, len(v), headValueLen, ErrCorrupt)
 	}
@@ -133,13 +143,10 @@ type idLocation struct {
 	position uint64
 }
 
-func encodeIDValue(dst []byte, loc idLocation) []byte {
-	return appendIDValue(dst, loc.position, loc.revision, loc.stream)
-}
-
 // appendIDValue appends the id index value of an event at pos, revision
-// rev of stream; the index check writes it from a stored record's stream
-// bytes without making a string of them.
+// rev of stream. The stream is a string (an append), or the bytes of one
+// in a stored record, which the index check writes it from without making
+// a string of them.
 func appendIDValue[S string | []byte](dst []byte, pos, rev uint64, stream S) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, pos)
 	dst = binary.BigEndian.AppendUint64(dst, rev)

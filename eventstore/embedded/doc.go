@@ -86,7 +86,12 @@
 //     of about 2^-256, and which nobody can forge keys to cancel out in,
 //     not knowing the hashes before the check runs.
 //
-// Only when a count or the digest is off are the keys looked up one by
+// Two events of one stream and revision would need one 'S' key to name two
+// positions, so each event has an 'S' key of its own: with as many 'S' keys
+// as events, every 'S' key is an event's, and every stream has its 'H' key,
+// since a stream's last 'S' key is its last event's, whose 'H' key the pass
+// over the events checks. Only when a count or the digest is off are the
+// keys (each event's, then the event each key names) looked up one by
 // one, to name the one at fault. The first key that disagrees is reported
 // (eventstore.Problem.Key names it: "stream index key 'S' (stream s,
 // revision r)", "stream head key 'H' (stream s)", "id index key 'I' (event

@@ -57,7 +57,7 @@ func (w *indexWrites) id(id uuid.UUID, loc idLocation) []byte {
 	start := len(w.buf)
 	w.buf = idKey(w.buf, id)
 	key := w.done(start)
-	w.buf = encodeIDValue(w.buf, loc)
+	w.buf = appendIDValue(w.buf, loc.position, loc.revision, loc.stream)
 	return key
 }
 

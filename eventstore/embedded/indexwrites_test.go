@@ -33,7 +33,7 @@ func TestIndexWritesInKeyOrder(t *testing.T) {
 			loc := idLocation{stream: stream, revision: 0, position: pos}
 			id := uuid.New()
 			require.Equal(t, idKey(nil, id), w.id(id, loc), "id returns the key it added")
-			note(idKey(nil, id), encodeIDValue(nil, loc))
+			note(idKey(nil, id), appendIDValue(nil, loc.position, loc.revision, loc.stream))
 			h := streamHead{exists: true, revision: uint64(i)}
 			h.hash[0] = byte(i)
 			w.head(stream, h)

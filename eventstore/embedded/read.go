@@ -98,10 +98,10 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 		if err != nil {
 			return nil, err
 		}
-		if len(v) != 8 {
-			return nil, fmt.Errorf("stream index key %x: %d bytes: %w", index.Key(), len(v), ErrCorrupt)
+		pos, err := decodeIndexValue(index.Key(), v)
+		if err != nil {
+			return nil, err
 		}
-		pos := binary.BigEndian.Uint64(v)
 		if pos > durable {
 			break // applied but not yet synced: not readable yet
 		}
@@ -146,7 +146,8 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 // streamExists reports whether stream's first event is durable, that is, at
 // or before position durable.
 func (s *Store) streamExists(stream string, durable uint64) (bool, error) {
-	v, closer, err := s.db.Get(streamIndexKey(nil, stream, 0))
+	key := streamIndexKey(nil, stream, 0)
+	v, closer, err := s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return false, nil
 	}
@@ -154,10 +155,11 @@ func (s *Store) streamExists(stream string, durable uint64) (bool, error) {
 		return false, err
 	}
 	defer closer.Close()
-	if len(v) != 8 {
-		return false, fmt.Errorf("stream index of %s at revision 0: %d bytes: %w", stream, len(v), ErrCorrupt)
+	pos, err := decodeIndexValue(key, v)
+	if err != nil {
+		return false, err
 	}
-	return binary.BigEndian.Uint64(v) <= durable, nil
+	return pos <= durable, nil
 }
 
 // ReadAll returns up to limit events after position after, in position
