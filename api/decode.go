@@ -173,6 +173,19 @@ func ParseTime(field, s string) (time.Time, error) {
 	return t, nil
 }
 
+// parseDayOrInstant reads a query value that is a calendar day
+// ("2025-01-31", time.DateOnly), which is its midnight UTC with day true, or
+// an RFC 3339 instant ("T" and "Z" in either case, see domain.ParseRFC3339)
+// in UTC. A value that is neither is domain.ParseRFC3339's error: each
+// caller words it as its surface answers it.
+func parseDayOrInstant(v string) (t time.Time, day bool, err error) {
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		return d, true, nil
+	}
+	t, err = domain.ParseRFC3339(v)
+	return t, false, err
+}
+
 // ParseCallID parses a call id from a path; anything but a UUID is a 404 in
 // the surface's style (no call has that id), reported as not found rather
 // than 400 because ids are opaque to clients.

@@ -537,12 +537,12 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 // midnight); a full RFC 3339 time (domain.ParseRFC3339: "T" and "Z" in
 // either case) is the instant [t, t+1ns).
 func lamlTimeRange(name, v string) (from, until time.Time, err error) {
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
-		return d, d.AddDate(0, 0, 1), nil
-	}
-	t, err := domain.ParseRFC3339(v)
+	t, day, err := parseDayOrInstant(v)
 	if err != nil {
 		return time.Time{}, time.Time{}, Invalid(name, "%s must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", name, truncate(v, 64))
+	}
+	if day {
+		return t, t.AddDate(0, 0, 1), nil
 	}
 	return t, t.Add(time.Nanosecond), nil
 }
