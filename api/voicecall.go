@@ -279,6 +279,10 @@ func (s *Server) updateVoiceCall(w http.ResponseWriter, r *http.Request) {
 
 // decideInOrder is the Decider of domain commands applied in order, as one append.
 func decideInOrder(cmds ...domain.Command) Decider {
+	if len(cmds) == 1 {
+		// The command's own events are the result: no slice to copy them into.
+		return decideCommand(cmds[0])
+	}
 	return func(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
 		var all []domain.Event
 		for _, cmd := range cmds {
