@@ -77,10 +77,10 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 	return uuid.NewSHA1(callID, []byte(rec.Identity())).String()
 }
 
-// renderLAMLRecording builds the LaML view of recording rec of call c, its
-// uri under callPath, the call's own (lamlCallPath).
-func renderLAMLRecording(c *domain.Call, rec domain.Recording, callPath string) lamlRecording {
-	sid := lamlRecordingSID(c.ID, rec)
+// renderLAMLRecording builds the LaML view of recording rec of call c, whose
+// sid (lamlRecordingSID) the caller has already, its uri under callPath, the
+// call's own (lamlCallPath).
+func renderLAMLRecording(c *domain.Call, rec domain.Recording, sid, callPath string) lamlRecording {
 	return lamlRecording{
 		SID:             sid,
 		AccountSID:      c.AccountID,
@@ -154,7 +154,7 @@ func (s *Server) listLAMLRecordings(w http.ResponseWriter, r *http.Request) {
 		out := lamlRecordingList{Recordings: make([]lamlRecording, 0, hi-lo), lamlPaging: paging}
 		callPath := lamlCallPath(c, lamlRequestPrefix(r))
 		for _, rec := range c.Recordings[lo:hi] {
-			out.Recordings = append(out.Recordings, renderLAMLRecording(c, rec, callPath))
+			out.Recordings = append(out.Recordings, renderLAMLRecording(c, rec, lamlRecordingSID(c.ID, rec), callPath))
 		}
 		return out
 	})
@@ -175,7 +175,7 @@ func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) (any, error) {
 		for _, rec := range c.Recordings {
 			if lamlRecordingSID(c.ID, rec) == sid {
-				return renderLAMLRecording(c, rec, lamlCallPath(c, lamlRequestPrefix(r))), nil
+				return renderLAMLRecording(c, rec, sid, lamlCallPath(c, lamlRequestPrefix(r))), nil
 			}
 		}
 		return nil, NotFound("call %s has no recording %q", c.ID, truncate(sid, 64))
