@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -36,7 +35,7 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, &FieldError{Err: ErrBodyTooLarge, Message: fmt.Sprintf("body larger than %d bytes", tooLarge.Limit)}
+			return nil, bodyTooLarge(tooLarge.Limit)
 		}
 		return nil, &FieldError{Err: ErrMalformed, Message: "could not read the request body"}
 	}
