@@ -103,13 +103,15 @@ type lamlPager struct {
 	asOf url.Values
 }
 
+// A page's start, Page×PageSize, fits an int (decodeLAMLPaging bounds
+// both): cut computes it without a guard. This fails to compile if the
+// bounds grow past that.
+const _ int = lamlPageMax * lamlPageSizeMax
+
 // cut returns the bounds [lo, hi) of the page in a list of n items, and
 // the page's paging fields.
 func (pg lamlPager) cut(n int) (lo, hi int, paging lamlPaging) {
-	lo = n // a page past the end is empty
-	if pg.page <= n/pg.size {
-		lo = pg.page * pg.size
-	}
+	lo = min(pg.page*pg.size, n) // a page past the end is empty
 	hi = min(lo+pg.size, n)
 	paging = newLAMLPaging(pg.r, pg.size, pg.page, hi-lo)
 	path, asOf := pg.r.URL.Path, pg.asOf
