@@ -163,13 +163,9 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 	if req.Currency != nil {
 		currency = *req.Currency // the domain checks it is ISO 4217
 	}
-	var started *time.Time
-	if req.StartedAt != nil {
-		t, err := ParseTime("startedAt", *req.StartedAt)
-		if err != nil {
-			return domain.UpsertCall{}, err
-		}
-		started = &t
+	started, err := parseOptTime("startedAt", req.StartedAt)
+	if err != nil {
+		return domain.UpsertCall{}, err
 	}
 	return domain.UpsertCall{
 		Provider:        voiceCallProvider,
