@@ -79,6 +79,15 @@ import (
 // version the compatibility surface speaks.
 const lamlAPIVersion = "2010-04-01"
 
+// lamlUnpricedCurrency is the price_unit a LaML resource shows when the
+// ledger has no price for it: a call without one (its price is null) and
+// every recording (the ledger keeps no recording prices). A priced call
+// shows its price's own currency. It is only shown, never stored: the
+// currency VoiceCall stores for a body that names none is
+// voiceCallCurrency, which follows that surface's contract and is kept
+// apart from this one.
+const lamlUnpricedCurrency = "USD"
+
 // lamlPrefix is SignalWire's path prefix; Twilio's paths have none.
 const lamlPrefix = "/api/laml"
 
@@ -735,7 +744,7 @@ func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
 		Status:         domain.LaMLStatusWord(c.Status),
 		StartTime:      lamlTimePtr(c.StartedAt),
 		EndTime:        lamlTimePtr(c.EndedAt),
-		PriceUnit:      "USD",
+		PriceUnit:      lamlUnpricedCurrency,
 		Direction:      domain.LaMLDirectionWord(c.Direction, c.ParentCallID != nil),
 		AnsweredBy:     nullIfEmpty(c.AnsweredBy),
 		APIVersion:     lamlAPIVersion,

@@ -86,7 +86,7 @@ func renderLAMLRecording(c *domain.Call, rec domain.Recording, sid, callPath str
 		AccountSID:      c.AccountID,
 		CallSID:         c.ID.String(),
 		APIVersion:      lamlAPIVersion,
-		PriceUnit:       "USD",
+		PriceUnit:       lamlUnpricedCurrency,
 		Status:          "completed",
 		MediaURL:        rec.URL,
 		URI:             callPath + "/Recordings/" + sid + ".json",
