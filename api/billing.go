@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/projections"
 )
 
@@ -165,10 +164,7 @@ func parseBillingInstant(name, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := domain.ParseRFC3339(v)
+	t, _, err := parseDayOrInstant(v)
 	if err != nil {
 		return time.Time{}, Malformed(name, "must be a day (2025-01-31) or an RFC 3339 time")
 	}

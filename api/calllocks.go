@@ -21,6 +21,10 @@ import (
 type callLocks struct {
 	mu    sync.Mutex
 	calls map[uuid.UUID]*callLock
+	// free holds *callLock values no writer can reach any more (see
+	// leave), for lock to reuse instead of allocating a lock and its
+	// channel for every write.
+	free sync.Pool
 }
 
 // callLock is one call's queue: a token that its holder owns, and how many
@@ -39,7 +43,10 @@ func (l *callLocks) lock(ctx context.Context, id uuid.UUID) (*callLock, error) {
 	}
 	c := l.calls[id]
 	if c == nil {
-		c = &callLock{token: make(chan struct{}, 1)}
+		c, _ = l.free.Get().(*callLock)
+		if c == nil {
+			c = &callLock{token: make(chan struct{}, 1)}
+		}
 		l.calls[id] = c
 	}
 	c.waiters++
@@ -54,17 +61,33 @@ func (l *callLocks) lock(ctx context.Context, id uuid.UUID) (*callLock, error) {
 	}
 }
 
-// unlock lets the next writer of call id in, after lock returned c.
+// unlock lets the next writer of call id in, after lock returned c. The
+// caller must not use c afterwards: it may serve another call by then.
 func (l *callLocks) unlock(id uuid.UUID, c *callLock) {
 	<-c.token
 	l.leave(id, c)
 }
 
-// leave counts a writer of c out, and drops c once none holds or waits for it.
+// leave counts a writer of c out, and drops c once none holds or waits for
+// it, keeping it for reuse.
+//
+// Reuse is safe: a writer reaches c only through l.calls, counting itself
+// in waiters under l.mu, and leave is the last it does with c. So when
+// waiters drops to 0 under l.mu and c leaves the map, no writer holds or
+// waits for c, and none can find it again. Its token is empty then: each
+// writer that counted itself in either put the token in (its select took
+// the send) and took it out again in unlock before leaving, or gave up
+// (its select took ctx.Done, so it sent nothing). A reused c is therefore
+// as new: no waiters and an empty token.
 func (l *callLocks) leave(id uuid.UUID, c *callLock) {
 	l.mu.Lock()
-	if c.waiters--; c.waiters == 0 {
+	c.waiters--
+	idle := c.waiters == 0
+	if idle {
 		delete(l.calls, id)
 	}
 	l.mu.Unlock()
+	if idle {
+		l.free.Put(c)
+	}
 }

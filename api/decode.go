@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -36,7 +35,7 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, &FieldError{Err: ErrBodyTooLarge, Message: fmt.Sprintf("body larger than %d bytes", tooLarge.Limit)}
+			return nil, bodyTooLarge(tooLarge.Limit)
 		}
 		return nil, &FieldError{Err: ErrMalformed, Message: "could not read the request body"}
 	}
@@ -171,6 +170,19 @@ func ParseTime(field, s string) (time.Time, error) {
 		return time.Time{}, Invalid(field, "%q is not an RFC 3339 timestamp (e.g. 2025-02-17T15:00:00Z)", truncate(s, 64))
 	}
 	return t, nil
+}
+
+// parseDayOrInstant reads a query value that is a calendar day
+// ("2025-01-31", time.DateOnly), which is its midnight UTC with day true, or
+// an RFC 3339 instant ("T" and "Z" in either case, see domain.ParseRFC3339)
+// in UTC. A value that is neither is domain.ParseRFC3339's error: each
+// caller words it as its surface answers it.
+func parseDayOrInstant(v string) (t time.Time, day bool, err error) {
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		return d, true, nil
+	}
+	t, err = domain.ParseRFC3339(v)
+	return t, false, err
 }
 
 // ParseCallID parses a call id from a path; anything but a UUID is a 404 in

@@ -73,6 +73,13 @@ func Invalid(field, format string, args ...any) error {
 	return domain.Errorf(domain.ErrInvalid, field, format, args...)
 }
 
+// bodyTooLarge builds the 413 error of a request body longer than limit
+// bytes, whether its Content-Length says so (Server.surface) or reading it
+// found out (ReadBody).
+func bodyTooLarge(limit int64) error {
+	return &FieldError{Err: ErrBodyTooLarge, Message: fmt.Sprintf("body larger than %d bytes", limit)}
+}
+
 // NotFound builds a 404 error: the call does not exist, or is not the
 // caller's, or is deleted on a surface that hides deleted calls.
 func NotFound(format string, args ...any) error {

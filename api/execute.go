@@ -88,7 +88,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 				return WriteResult{}, err
 			}
 		}
-		state, prior, err := s.loadCall(ctx, callID, keyed)
+		state, prior, err := s.loadCall(ctx, stream, keyed)
 		if err != nil {
 			return WriteResult{}, err
 		}
@@ -142,7 +142,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			// The key's first run was appended since this one loaded the
 			// call. Or the key's events are in another call's stream: the
 			// key was used for another request.
-			_, prior, err := s.loadCall(ctx, callID, keyed)
+			_, prior, err := s.loadCall(ctx, stream, keyed)
 			if err != nil {
 				return WriteResult{}, err
 			}
@@ -177,7 +177,7 @@ func (s *Server) answerAsBefore(ctx context.Context, account string, prior *keye
 // LoadCall reads a call's stream from the store and folds it: the state
 // writes decide on. A call with no events is the zero State.
 func (s *Server) LoadCall(ctx context.Context, callID uuid.UUID) (domain.State, error) {
-	state, _, err := s.loadCall(ctx, callID, keyedIDs{})
+	state, _, err := s.loadCall(ctx, domain.StreamID(callID), keyedIDs{})
 	return state, err
 }
 
@@ -200,11 +200,12 @@ type keyedIDs struct{ account, key string }
 func (k keyedIDs) keyed() bool        { return k.key != "" }
 func (k keyedIDs) id(i int) uuid.UUID { return keyedEventID(k.account, k.key, i) }
 
-// loadCall is LoadCall that, for a keyed request, also looks for its
-// events (ids keyed.id(0), keyed.id(1), ... in a row) and returns the state
-// right after the last of them, or nil if the stream holds none.
-func (s *Server) loadCall(ctx context.Context, callID uuid.UUID, keyed keyedIDs) (domain.State, *keyedAppend, error) {
-	stream := domain.StreamID(callID)
+// loadCall is LoadCall of the call whose stream (domain.StreamID) is
+// stream, that, for a keyed request, also looks for its events (ids
+// keyed.id(0), keyed.id(1), ... in a row) and returns the state right after
+// the last of them, or nil if the stream holds none. It takes the stream,
+// which Execute has already, rather than deriving it again each attempt.
+func (s *Server) loadCall(ctx context.Context, stream string, keyed keyedIDs) (domain.State, *keyedAppend, error) {
 	recs, err := s.store.ReadStream(ctx, stream, 0, streamEventsMax+1)
 	if errors.Is(err, eventstore.ErrStreamNotFound) {
 		return domain.State{}, nil, nil

@@ -79,6 +79,15 @@ import (
 // version the compatibility surface speaks.
 const lamlAPIVersion = "2010-04-01"
 
+// lamlUnpricedCurrency is the price_unit a LaML resource shows when the
+// ledger has no price for it: a call without one (its price is null) and
+// every recording (the ledger keeps no recording prices). A priced call
+// shows its price's own currency. It is only shown, never stored: the
+// currency VoiceCall stores for a body that names none is
+// voiceCallCurrency, which follows that surface's contract and is kept
+// apart from this one.
+const lamlUnpricedCurrency = "USD"
+
 // lamlPrefix is SignalWire's path prefix; Twilio's paths have none.
 const lamlPrefix = "/api/laml"
 
@@ -537,12 +546,12 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 // midnight); a full RFC 3339 time (domain.ParseRFC3339: "T" and "Z" in
 // either case) is the instant [t, t+1ns).
 func lamlTimeRange(name, v string) (from, until time.Time, err error) {
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
-		return d, d.AddDate(0, 0, 1), nil
-	}
-	t, err := domain.ParseRFC3339(v)
+	t, day, err := parseDayOrInstant(v)
 	if err != nil {
 		return time.Time{}, time.Time{}, Invalid(name, "%s must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", name, truncate(v, 64))
+	}
+	if day {
+		return t, t.AddDate(0, 0, 1), nil
 	}
 	return t, t.Add(time.Nanosecond), nil
 }
@@ -735,7 +744,7 @@ func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
 		Status:         domain.LaMLStatusWord(c.Status),
 		StartTime:      lamlTimePtr(c.StartedAt),
 		EndTime:        lamlTimePtr(c.EndedAt),
-		PriceUnit:      "USD",
+		PriceUnit:      lamlUnpricedCurrency,
 		Direction:      domain.LaMLDirectionWord(c.Direction, c.ParentCallID != nil),
 		AnsweredBy:     nullIfEmpty(c.AnsweredBy),
 		APIVersion:     lamlAPIVersion,

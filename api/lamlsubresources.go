@@ -77,16 +77,16 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 	return uuid.NewSHA1(callID, []byte(rec.Identity())).String()
 }
 
-// renderLAMLRecording builds the LaML view of recording rec of call c, its
-// uri under callPath, the call's own (lamlCallPath).
-func renderLAMLRecording(c *domain.Call, rec domain.Recording, callPath string) lamlRecording {
-	sid := lamlRecordingSID(c.ID, rec)
+// renderLAMLRecording builds the LaML view of recording rec of call c, whose
+// sid (lamlRecordingSID) the caller has already, its uri under callPath, the
+// call's own (lamlCallPath).
+func renderLAMLRecording(c *domain.Call, rec domain.Recording, sid, callPath string) lamlRecording {
 	return lamlRecording{
 		SID:             sid,
 		AccountSID:      c.AccountID,
 		CallSID:         c.ID.String(),
 		APIVersion:      lamlAPIVersion,
-		PriceUnit:       "USD",
+		PriceUnit:       lamlUnpricedCurrency,
 		Status:          "completed",
 		MediaURL:        rec.URL,
 		URI:             callPath + "/Recordings/" + sid + ".json",
@@ -103,13 +103,15 @@ type lamlPager struct {
 	asOf url.Values
 }
 
+// A page's start, Page×PageSize, fits an int (decodeLAMLPaging bounds
+// both): cut computes it without a guard. This fails to compile if the
+// bounds grow past that.
+const _ int = lamlPageMax * lamlPageSizeMax
+
 // cut returns the bounds [lo, hi) of the page in a list of n items, and
 // the page's paging fields.
 func (pg lamlPager) cut(n int) (lo, hi int, paging lamlPaging) {
-	lo = n // a page past the end is empty
-	if pg.page <= n/pg.size {
-		lo = pg.page * pg.size
-	}
+	lo = min(pg.page*pg.size, n) // a page past the end is empty
 	hi = min(lo+pg.size, n)
 	paging = newLAMLPaging(pg.r, pg.size, pg.page, hi-lo)
 	path, asOf := pg.r.URL.Path, pg.asOf
@@ -154,7 +156,7 @@ func (s *Server) listLAMLRecordings(w http.ResponseWriter, r *http.Request) {
 		out := lamlRecordingList{Recordings: make([]lamlRecording, 0, hi-lo), lamlPaging: paging}
 		callPath := lamlCallPath(c, lamlRequestPrefix(r))
 		for _, rec := range c.Recordings[lo:hi] {
-			out.Recordings = append(out.Recordings, renderLAMLRecording(c, rec, callPath))
+			out.Recordings = append(out.Recordings, renderLAMLRecording(c, rec, lamlRecordingSID(c.ID, rec), callPath))
 		}
 		return out
 	})
@@ -175,7 +177,7 @@ func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) (any, error) {
 		for _, rec := range c.Recordings {
 			if lamlRecordingSID(c.ID, rec) == sid {
-				return renderLAMLRecording(c, rec, lamlCallPath(c, lamlRequestPrefix(r))), nil
+				return renderLAMLRecording(c, rec, sid, lamlCallPath(c, lamlRequestPrefix(r))), nil
 			}
 		}
 		return nil, NotFound("call %s has no recording %q", c.ID, truncate(sid, 64))

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,5 +74,30 @@ func TestLowercaseRFC3339InBodies(t *testing.T) {
 				assert.Equal(t, want, got[field], field)
 			}
 		})
+	}
+}
+
+func TestParseDayOrInstant(t *testing.T) {
+	// Goal: the one reading of billing's from/to and LaML's StartTime
+	// values tells a day (midnight UTC) from an instant (in UTC), and
+	// refuses anything else.
+	for _, tc := range []struct {
+		in   string
+		want string
+		day  bool
+	}{
+		{"2025-01-31", "2025-01-31T00:00:00Z", true},
+		{"2025-01-31T10:00:00Z", "2025-01-31T10:00:00Z", false},
+		{"2025-01-31t10:00:00+02:00", "2025-01-31T08:00:00Z", false},
+	} {
+		got, day, err := parseDayOrInstant(tc.in)
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, got.Format("2006-01-02T15:04:05Z07:00"), tc.in)
+		assert.Equal(t, time.UTC, got.Location(), tc.in)
+		assert.Equal(t, tc.day, day, tc.in)
+	}
+	for _, bad := range []string{"", "2025-01-32", "2025-01-31T10:00:00", "yesterday"} {
+		_, _, err := parseDayOrInstant(bad)
+		assert.Error(t, err, bad)
 	}
 }

@@ -178,7 +178,7 @@ func (s *Server) surface(render ErrorRenderer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > s.bodyMax {
-				s.writeError(w, r, render, &FieldError{Err: ErrBodyTooLarge, Message: fmt.Sprintf("body larger than %d bytes", s.bodyMax)})
+				s.writeError(w, r, render, bodyTooLarge(s.bodyMax))
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -163,13 +163,9 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 	if req.Currency != nil {
 		currency = *req.Currency // the domain checks it is ISO 4217
 	}
-	var started *time.Time
-	if req.StartedAt != nil {
-		t, err := ParseTime("startedAt", *req.StartedAt)
-		if err != nil {
-			return domain.UpsertCall{}, err
-		}
-		started = &t
+	started, err := parseOptTime("startedAt", req.StartedAt)
+	if err != nil {
+		return domain.UpsertCall{}, err
 	}
 	return domain.UpsertCall{
 		Provider:        voiceCallProvider,
@@ -279,6 +275,10 @@ func (s *Server) updateVoiceCall(w http.ResponseWriter, r *http.Request) {
 
 // decideInOrder is the Decider of domain commands applied in order, as one append.
 func decideInOrder(cmds ...domain.Command) Decider {
+	if len(cmds) == 1 {
+		// The command's own events are the result: no slice to copy them into.
+		return decideCommand(cmds[0])
+	}
 	return func(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
 		var all []domain.Event
 		for _, cmd := range cmds {

@@ -33,7 +33,7 @@ import "slices"
 // histories fold to the same calls, and one whose From and To drifted from
 // its participants is mended by the next upsert that gives either, even
 // unchanged.
-func reconcileAddresses(call Call, c *UpsertCall) *Error {
+func reconcileAddresses(call *Call, c *UpsertCall) *Error {
 	if c.Participants != nil {
 		var err *Error
 		if c.From, err = partyAddress(c.Participants, RoleCaller, c.From, "from"); err != nil {
@@ -70,7 +70,10 @@ func reconcileAddresses(call Call, c *UpsertCall) *Error {
 func sideAddress(given *string, have string) *string {
 	switch {
 	case given == nil && ValidE164(have):
-		return &have
+		// A copy of have, not have itself: only this branch moves it to
+		// the heap, rather than every call.
+		h := have
+		return &h
 	case given != nil && *given == have && !ValidE164(have):
 		return nil
 	}

@@ -65,7 +65,7 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 			return nil, State{}, err
 		}
 	}
-	if err := reconcileAddresses(s.Call, &c); err != nil {
+	if err := reconcileAddresses(&s.Call, &c); err != nil {
 		return nil, State{}, err
 	}
 	if err := checkUpsertOrder(s.Call, c); err != nil {
