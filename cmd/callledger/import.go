@@ -69,17 +69,7 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	// Import cannot say how many events the file holds (it reports a total
 	// of 0); a file's size and how much of it was read tell, roughly, unless
 	// a check of the whole file counted them (importShared).
-	progress := meter.update
-	if size > 0 {
-		counted := &countingReader{r: r}
-		r = counted
-		progress = func(done, total uint64) {
-			if total == 0 {
-				total = estimateTotal(done, counted.n, size)
-			}
-			meter.update(done, total)
-		}
-	}
+	r, progress := sizedProgress(r, size, meter.update)
 
 	var stats eventstore.ExportStats
 	if cfg.StoreURL != "" {
@@ -280,6 +270,25 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// sizedProgress wraps r, a file of size bytes (0 when unknown, as for
+// stdin), and progress, so that progress learns an estimated total while r
+// is read: Import and CheckExport report a total of 0, as they cannot know
+// how many events a file holds, and the share of the file read tells
+// roughly, enough for a percentage and an ETA. A total reported as known
+// is passed on as it is. With no size both are returned unchanged.
+func sizedProgress(r io.Reader, size int64, progress eventstore.Progress) (io.Reader, eventstore.Progress) {
+	if size <= 0 {
+		return r, progress
+	}
+	counted := &countingReader{r: r}
+	return counted, func(done, total uint64) {
+		if total == 0 {
+			total = estimateTotal(done, counted.n, size)
+		}
+		progress(done, total)
+	}
 }
 
 // estimateTotal estimates the events of a file of size bytes of which read
