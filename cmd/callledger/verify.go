@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
@@ -15,20 +20,28 @@ var errVerifyFailed = errors.New("the event log does not verify")
 
 func addVerify(table map[string]command) {
 	table["verify"] = command{
-		summary: "check both hash chains, the embedded store's index keys against its events, and that every call's stream reads back as its events in $all; exit 1 naming the first problem",
+		summary: "check both hash chains, the embedded store's index keys against its events, and that every call's stream reads back as its events in $all; exit 1 naming the first problem; with --in f (- for stdin) check an export file instead, opening no store",
 		run:     runVerify,
 	}
 }
 
 // runVerify checks the whole log with eventstore.Verify (the $all walk, the
 // embedded store's index keys, then every stream as the API reads it) and
-// prints "ok" with the counts and the head hash, or the first problem.
+// prints "ok" with the counts and the head hash, or the first problem. With
+// --in it checks an export file instead (verifyArchive) and opens no store.
 func runVerify(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("verify", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
+	in := fs.String("in", "", "export file to verify instead of a store ('-': stdin); opens no store, so --data and --store are refused with it")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
+	}
+	if *in != "" {
+		if err := refuseStoreFlags(fs, "--in"); err != nil {
+			return err
+		}
+		return verifyArchive(ctx, *in, env)
 	}
 	store, err := openToolStore(ctx, cfg, env, true)
 	switch {
@@ -66,4 +79,82 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 	fmt.Fprintf(env.Stdout, "ok: %d events in %d streams, head position %s, head hash %s\n",
 		report.Events, report.Streams, report.HeadPosition, report.HeadAllHash)
 	return nil
+}
+
+// refuseStoreFlags returns a usageError when --data or --store was given on
+// the command line together with noStore, a flag under which the command
+// opens no store: the store they name would be ignored, and an auditor who
+// typed one would believe it was checked. Defaults from the environment (CALLLEDGER_DATA,
+// CALLLEDGER_STORE) are not refused: they are set for every command.
+func refuseStoreFlags(fs *flag.FlagSet, noStore string) error {
+	var given []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "data" || f.Name == "store" {
+			given = append(given, "--"+f.Name)
+		}
+	})
+	if len(given) > 0 {
+		return usageError{fmt.Errorf("%s verifies an export file and opens no store: drop %s", noStore, strings.Join(given, " and "))}
+	}
+	return nil
+}
+
+// verifyArchive checks the export file at path ("-": stdin) whole, as import
+// would (eventstore.CheckExport: every hash, revision and position, and in
+// version 2 the header and the end marker), without opening any store, so
+// that an auditor can prove an archive intact and compare its head hash
+// with the one verify printed on the live store. It prints "ok" with the
+// counts, the last position and the $all head hash, as the store's verify
+// does, or "FAILED" and the problem, naming its line, and then returns an
+// error wrapping errVerifyFailed. A file that cannot be read (missing, an
+// I/O error) or a cancelled check says nothing about the archive: no
+// FAILED. A version-1 file, which has no end marker, verifies with a
+// warning on stderr, as import gives: had it been cut short at a line
+// boundary, nothing could tell.
+func verifyArchive(ctx context.Context, path string, env Env) error {
+	var r io.Reader = env.Stdin
+	var size int64 // of a regular file, for the progress's estimate; 0 for stdin
+	source := "stdin"
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("could not verify: %w", err)
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		r, source = f, path
+	}
+	meter := newProgressMeter(env, "verify")
+	r, progress := sizedProgress(r, size, meter.update)
+	stats, err := eventstore.CheckExport(ctx, r, progress)
+	meter.finish()
+	switch {
+	case brokenArchive(err):
+		fmt.Fprintf(env.Stdout, "FAILED: %v\n", err)
+		fmt.Fprintf(env.Stdout, "%d events in %d streams verified before it\n", stats.Events, stats.Streams)
+		return fmt.Errorf("%w: %s: %w", errVerifyFailed, source, err)
+	case err != nil:
+		return fmt.Errorf("could not verify %s: %w", source, err)
+	}
+	fmt.Fprintf(env.Stdout, "ok: %d events in %d streams, head position %s, head hash %s\n",
+		stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
+	if stats.Version < 2 {
+		fmt.Fprintf(env.Stderr, "warning: %s is in export format version 1, which has no end marker: "+
+			"a copy cut short at a line boundary would have verified as a shorter log; "+
+			"compare the head hash with one kept elsewhere\n", source)
+	}
+	return nil
+}
+
+// brokenArchive reports whether err, from eventstore.CheckExport, says the
+// archive itself is wrong (a malformed or overlong line, a broken chain, a
+// file cut short or with a wrong end marker) rather than that it could not
+// be read to the end.
+func brokenArchive(err error) bool {
+	return errors.Is(err, eventstore.ErrBadExport) ||
+		errors.Is(err, eventstore.ErrChainBroken) ||
+		errors.Is(err, eventstore.ErrExportIncomplete) ||
+		errors.Is(err, bufio.ErrTooLong)
 }
