@@ -36,11 +36,14 @@ func addImport(table map[string]command) {
 // warning on stderr: had it been cut short, nothing could tell.
 //
 // With --store (KurrentDB) the events are appended straight to that store,
-// which must be empty. A file given with --in is checked whole first
+// which must be empty. The input is checked whole first
 // (eventstore.CheckExport), so that a truncated or broken one is refused
-// before anything is appended; an import from stdin, or one interrupted
-// after the check, leaves a partial log, which the error says and a second
-// import refuses as not empty.
+// before anything is appended: a regular file given with --in is read twice;
+// stdin (or a pipe named by --in), which cannot be, is first copied to a
+// temporary file in os.TempDir() (spoolExport), removed when the import
+// ends. Only an import that fails after the check (interrupted, the store
+// refusing an append) leaves a partial log, which the error says and a
+// second import refuses as not empty.
 func runImport(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("import", env)
 	var cfg storeConfig
@@ -91,35 +94,89 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 }
 
 // importShared imports into the KurrentDB store cfg names, which
-// eventstore.Import appends to as it reads. A regular file is checked whole
-// with eventstore.CheckExport first and read again to import, so that a
-// truncated or broken file is refused before anything is appended; from
-// stdin there is no second read, and a failure says what it left.
+// eventstore.Import appends to as it reads. The input is checked whole with
+// eventstore.CheckExport first, so that a truncated or broken one is refused
+// before anything is appended: file, a regular file, is checked and read
+// again to import (through r, which counts what it reads); when file is nil
+// r cannot be read twice (stdin, a pipe), and spoolExport copies it to a
+// temporary file as it checks it, which the import then reads. A failure
+// after the check says what it left.
 func importShared(ctx context.Context, cfg storeConfig, env Env, file *os.File, r io.Reader, progress eventstore.Progress) (stats eventstore.ExportStats, err error) {
 	store, err := openToolStore(ctx, cfg, env, false)
 	if err != nil {
 		return stats, err
 	}
 	defer closeInto(&err, store)
+	check := newProgressMeter(env, "check")
+	var checked eventstore.ExportStats
 	if file != nil {
-		check := newProgressMeter(env, "check")
-		checked, err := eventstore.CheckExport(ctx, file, check.update)
-		check.finish()
-		if err != nil {
-			return stats, fmt.Errorf("%w; nothing was appended to the store", err)
+		checked, err = eventstore.CheckExport(ctx, file, check.update)
+		if err == nil {
+			if _, serr := file.Seek(0, io.SeekStart); serr != nil {
+				err = fmt.Errorf("rewind %s to import it after the check: %w", file.Name(), serr)
+			}
 		}
-		if _, err := file.Seek(0, io.SeekStart); err != nil {
-			return stats, fmt.Errorf("rewind %s to import it after the check: %w", file.Name(), err)
+	} else {
+		var spool *os.File
+		spool, checked, err = spoolExport(ctx, r, check.update)
+		if spool != nil {
+			defer removeSpool(spool)
+			r = spool
 		}
-		// The check counted the events: the import's total is exact.
-		estimated := progress
-		progress = func(done, _ uint64) { estimated(done, checked.Events) }
 	}
+	check.finish()
+	if err != nil {
+		return stats, fmt.Errorf("%w; nothing was appended to the store", err)
+	}
+	// The check counted the events: the import's total is exact.
+	estimated := progress
+	progress = func(done, _ uint64) { estimated(done, checked.Events) }
 	stats, err = eventstore.Import(ctx, store, r, progress)
 	if err != nil {
 		return stats, partialImportError(ctx, store, err)
 	}
 	return stats, nil
+}
+
+// spoolPattern names the temporary file in os.TempDir() that spoolExport
+// copies an input that cannot be read twice to.
+const spoolPattern = "callledger-import-*.jsonl"
+
+// spoolExport copies r, an export that cannot be read twice (stdin, a pipe),
+// to a new temporary file in os.TempDir() while eventstore.CheckExport
+// checks it whole, so that an import that appends as it reads (KurrentDB)
+// can refuse a truncated or broken input before appending anything, as it
+// does a regular file, and then import from the copy. It returns the copy,
+// rewound to its start, which the caller removes with removeSpool once
+// done, and what the check found; on an error the copy is removed already
+// and the file is nil. The error wraps CheckExport's (naming the line) or
+// says the copy could not be written (a full disk). progress is the
+// check's, as CheckExport's.
+func spoolExport(ctx context.Context, r io.Reader, progress eventstore.Progress) (*os.File, eventstore.ExportStats, error) {
+	f, err := os.CreateTemp(os.TempDir(), spoolPattern)
+	if err != nil {
+		return nil, eventstore.ExportStats{}, fmt.Errorf("create a temporary file to check the input whole before importing it: %w", err)
+	}
+	// CheckExport reads r to its end when it succeeds: the copy is whole.
+	stats, err := eventstore.CheckExport(ctx, io.TeeReader(r, f), progress)
+	if err == nil {
+		if _, serr := f.Seek(0, io.SeekStart); serr != nil {
+			err = fmt.Errorf("rewind %s to import it after the check: %w", f.Name(), serr)
+		}
+	}
+	if err != nil {
+		removeSpool(f)
+		return nil, stats, err
+	}
+	return f, stats, nil
+}
+
+// removeSpool closes and removes a copy spoolExport made. Errors are
+// dropped: the copy was only read, and a file left in os.TempDir() harms
+// nothing the import did.
+func removeSpool(f *os.File) {
+	_ = f.Close()
+	_ = os.Remove(f.Name())
 }
 
 // partialImportError adds to err, the failure of an import straight into
