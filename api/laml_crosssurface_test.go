@@ -134,3 +134,42 @@ func indexOf(xs []string, x string) int {
 	}
 	return -1
 }
+
+func TestMoonbaseProviderStatusFollowsTheCall(t *testing.T) {
+	// Goal: Moonbase's provider_status, "the current status of the call",
+	// stops showing the provider's last word once the call has moved past
+	// it: a LaML hang-up ends a call the provider reported in progress, and
+	// a late "ringing" after "completed" is not applied. A word that still
+	// says the status, or one the ledger does not know, is shown verbatim.
+	ts := newTestServer(t)
+	path := lamlCallsPath("", acctA)
+	status := func(id string) string {
+		t.Helper()
+		res := ts.do(t, "GET", "/calls/"+id, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		return res.JSON(t)["provider_status"].(string)
+	}
+	upsert := func(pid, word string) (string, string) {
+		t.Helper()
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody(pid, word))
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		call := res.JSON(t)
+		return call["id"].(string), call["provider_status"].(string)
+	}
+
+	id, shown := upsert("hung-up", "in-progress")
+	assert.Equal(t, "in-progress", shown)
+	res := ts.lamlDo(t, "POST", path+"/"+id+".json", acctA, tokenA, formBody("Status", "completed"))
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	assert.Equal(t, "completed", status(id), "the ledger ended the call: in-progress is no longer current")
+
+	id, _ = upsert("late", "completed")
+	_, shown = upsert("late", "ringing")
+	assert.Equal(t, "completed", shown, "the late ringing was not applied")
+	assert.Equal(t, "completed", status(id))
+
+	_, shown = upsert("voicemail", "voicemail")
+	assert.Equal(t, "voicemail", shown, "the provider's own word for completed")
+	_, shown = upsert("custom", "wrapping-up")
+	assert.Equal(t, "wrapping-up", shown, "a word the ledger does not know is shown as it came")
+}

@@ -400,11 +400,8 @@ func moonbaseCallOf(c domain.Call) moonbaseCall {
 		EndAt:            timePtr(c.EndedAt),
 		Provider:         c.Provider,
 		ProviderID:       c.ProviderID,
-		ProviderStatus:   c.ProviderStatus,
+		ProviderStatus:   domain.MoonbaseProviderStatus(&c),
 		ProviderMetadata: c.ProviderMetadata,
-	}
-	if out.ProviderStatus == "" {
-		out.ProviderStatus = domain.MoonbaseStatusWord(c.Status)
 	}
 	for _, p := range c.Participants {
 		out.Participants = append(out.Participants, moonbaseParticipant{

@@ -89,11 +89,7 @@ func appendMoonbaseCall(dst []byte, c *domain.Call) (b []byte, ok bool) {
 	}
 	w.String("provider", c.Provider)
 	w.String("provider_id", c.ProviderID)
-	status := c.ProviderStatus
-	if status == "" {
-		status = domain.MoonbaseStatusWord(c.Status)
-	}
-	w.String("provider_status", status)
+	w.String("provider_status", domain.MoonbaseProviderStatus(c))
 	w.RawOmitEmpty("provider_metadata", c.ProviderMetadata)
 	if len(c.Recordings) > 0 {
 		w.Key("recordings")

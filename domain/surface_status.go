@@ -50,6 +50,26 @@ func hyphenate(r rune) rune {
 // a call that has no verbatim provider status: the canonical word.
 func MoonbaseStatusWord(s Status) string { return string(shownStatus(s)) }
 
+// MoonbaseProviderStatus is the provider_status the Moonbase surface shows
+// for c, which its contract calls "the current status of the call": the
+// provider's own word, verbatim, while it says what the call's status is;
+// the canonical word once the call has moved past it. The provider's word
+// stops being current when another surface changes the status (a LaML
+// hang-up ends a call the provider last reported in progress) or when the
+// provider's late update was not applied because it would have moved the
+// call backwards (a "ringing" after "completed"). A word the ledger does not
+// know (ParseMoonbaseStatus) cannot be compared and is shown as it came;
+// the word itself is kept on the call and in its history either way.
+func MoonbaseProviderStatus(c *Call) string {
+	if c.ProviderStatus == "" {
+		return MoonbaseStatusWord(c.Status)
+	}
+	if st, ok := ParseMoonbaseStatus(c.ProviderStatus); ok && st != shownStatus(c.Status) {
+		return MoonbaseStatusWord(c.Status)
+	}
+	return c.ProviderStatus
+}
+
 // shownStatus is the status a surface shows: s, or queued for a call that
 // has none yet. Every call is queued once its creation is appended (the
 // decider gives it a status in the same append), but a read of the call as
