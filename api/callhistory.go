@@ -20,8 +20,11 @@ import (
 //	                       syncedWithCrmDate, organizationId,
 //	                       organizationMembershipId, phoneNumberId,
 //	                       managedPhoneNumberId, userProviderSid,
-//	                       adminProviderSid, providerConferenceId. A string
-//	                       field set to null is cleared. Derived fields (id,
+//	                       adminProviderSid, providerConferenceId. The body
+//	                       is a JSON merge patch (RFC 7396): a member
+//	                       present is set, null clears it, a member absent
+//	                       is kept, down into contact and caller (see
+//	                       mergeContact and mergeCaller). Derived fields (id,
 //	                       status, type, startedAt, endedAt, phoneNumber,
 //	                       callerPhoneNumber, createdAt, updatedAt,
 //	                       deletedAt) are read-only and ignored, so a client
@@ -67,12 +70,12 @@ func (s *Server) callHistoryPatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.callHistoryError, err)
 		return
 	}
-	cmd, err := DecodeCallHistoryPatch(body, id, AccountFrom(r.Context()), s.now())
+	patch, err := decodeCallHistoryPatch(body, id, AccountFrom(r.Context()), s.now())
 	if err != nil {
 		s.writeError(w, r, s.callHistoryError, err)
 		return
 	}
-	s.callHistoryExecute(w, r, cmd)
+	s.callHistoryExecute(w, r, id, patch.decide)
 }
 
 func (s *Server) callHistoryDelete(w http.ResponseWriter, r *http.Request) {
@@ -81,11 +84,11 @@ func (s *Server) callHistoryDelete(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.callHistoryError, err)
 		return
 	}
-	s.callHistoryExecute(w, r, domain.DeleteCall{CallID: id, AccountID: AccountFrom(r.Context()), Now: s.now().UTC()})
+	s.callHistoryExecute(w, r, id, decideCommand(domain.DeleteCall{CallID: id, AccountID: AccountFrom(r.Context()), Now: s.now().UTC()}))
 }
 
-func (s *Server) callHistoryExecute(w http.ResponseWriter, r *http.Request, cmd domain.Command) {
-	res, err := s.Execute(r, domain.SurfaceCallHistory, cmd.TargetCallID(), decideCommand(cmd))
+func (s *Server) callHistoryExecute(w http.ResponseWriter, r *http.Request, id uuid.UUID, decide Decider) {
+	res, err := s.Execute(r, domain.SurfaceCallHistory, id, decide)
 	if err != nil {
 		s.writeError(w, r, s.callHistoryError, err)
 		return
@@ -97,29 +100,143 @@ func (s *Server) callHistoryExecute(w http.ResponseWriter, r *http.Request, cmd 
 // callHistoryPatchBody is the body of PATCH /v1/calls/{id}: every field
 // optional; Opt tells absent from null.
 type callHistoryPatchBody struct {
-	Notes                    Opt[string]             `json:"notes"`
-	CallType                 Opt[string]             `json:"callType"`
-	Contact                  Opt[callHistoryContact] `json:"contact"`
-	Caller                   Opt[callHistoryMember]  `json:"caller"`
-	Transferred              Opt[bool]               `json:"transferred"`
-	SequenceRunID            Opt[string]             `json:"sequenceRunId"`
-	SequenceID               Opt[string]             `json:"sequenceId"`
-	SyncedWithCrmDate        Opt[string]             `json:"syncedWithCrmDate"`
-	OrganizationID           Opt[string]             `json:"organizationId"`
-	OrganizationMembershipID Opt[string]             `json:"organizationMembershipId"`
-	PhoneNumberID            Opt[string]             `json:"phoneNumberId"`
-	ManagedPhoneNumberID     Opt[string]             `json:"managedPhoneNumberId"`
-	UserProviderSid          Opt[string]             `json:"userProviderSid"`
-	AdminProviderSid         Opt[string]             `json:"adminProviderSid"`
-	ProviderConferenceID     Opt[string]             `json:"providerConferenceId"`
+	Notes                    Opt[string]                  `json:"notes"`
+	CallType                 Opt[string]                  `json:"callType"`
+	Contact                  Opt[callHistoryContactPatch] `json:"contact"`
+	Caller                   Opt[callHistoryMemberPatch]  `json:"caller"`
+	Transferred              Opt[bool]                    `json:"transferred"`
+	SequenceRunID            Opt[string]                  `json:"sequenceRunId"`
+	SequenceID               Opt[string]                  `json:"sequenceId"`
+	SyncedWithCrmDate        Opt[string]                  `json:"syncedWithCrmDate"`
+	OrganizationID           Opt[string]                  `json:"organizationId"`
+	OrganizationMembershipID Opt[string]                  `json:"organizationMembershipId"`
+	PhoneNumberID            Opt[string]                  `json:"phoneNumberId"`
+	ManagedPhoneNumberID     Opt[string]                  `json:"managedPhoneNumberId"`
+	UserProviderSid          Opt[string]                  `json:"userProviderSid"`
+	AdminProviderSid         Opt[string]                  `json:"adminProviderSid"`
+	ProviderConferenceID     Opt[string]                  `json:"providerConferenceId"`
 }
 
-// DecodeCallHistoryPatch turns a PATCH body into the update-only UpsertCall
-// of call id for account at now. Errors name the camelCase field.
-func DecodeCallHistoryPatch(body []byte, id uuid.UUID, account string, now time.Time) (domain.UpsertCall, error) {
+// callHistoryContactPatch is the contact of a PATCH body, a merge patch of
+// the stored contact: each member absent, null (cleared) or a value.
+type callHistoryContactPatch struct {
+	ID        Opt[string] `json:"id"`
+	FirstName Opt[string] `json:"firstName"`
+	LastName  Opt[string] `json:"lastName"`
+	IsUnknown Opt[bool]   `json:"isUnknown"`
+}
+
+// callHistoryMemberPatch is the caller of a PATCH body, a merge patch of
+// the stored caller.
+type callHistoryMemberPatch struct {
+	FirstName Opt[string] `json:"firstName"`
+	LastName  Opt[string] `json:"lastName"`
+}
+
+// callHistoryPatch is a decoded PATCH: the update-only UpsertCall of the
+// fields it sets whole, and the merge patches of contact and caller. Those
+// two can only be applied to the objects as the call stands when the write
+// decides (a PATCH that names one member of the contact keeps the others),
+// so they are merged in decide, on the state Execute loaded, and merged
+// again on a fresher state if Execute retries.
+type callHistoryPatch struct {
+	cmd     domain.UpsertCall
+	contact Opt[callHistoryContactPatch]
+	caller  Opt[callHistoryMemberPatch]
+}
+
+// decide is the patch's Decider: it merges contact and caller into the
+// call's stored ones, then decides the update. A merge that changes
+// nothing sets nothing, so that it appends nothing.
+func (p callHistoryPatch) decide(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
+	cmd := p.cmd
+	if p.contact.Set {
+		cmd.Details.Contact = mergeContact(st.Call.Details.Contact, p.contact)
+	}
+	if p.caller.Set {
+		cmd.Details.Caller = mergeCaller(st.Call.Details.Caller, p.caller)
+	}
+	return domain.DecideFold(st, &cmd, at)
+}
+
+// mergeContact applies a PATCH's contact to stored, the call's contact (nil
+// when it has none, which reads as every member null and isUnknown true),
+// as RFC 7396 merges: null clears the whole contact (it reads as a call
+// with none); in an object, id, firstName and lastName present are set
+// (null clears each), absent are kept. isUnknown, a flag the client sets,
+// is set when present (decode refuses null) and kept when absent, with one
+// exception: a contact that had no id and no name, which GET shows as an
+// unknown contact, becomes known (isUnknown false) when the patch gives it
+// an id or a name without saying isUnknown, as a contact given in full
+// reads in seed 001. It returns the contact to record, or nil when the
+// patch changes nothing as GET shows it.
+func mergeContact(stored *domain.Contact, patch Opt[callHistoryContactPatch]) *domain.Contact {
+	before := domain.Contact{IsUnknown: true}
+	if stored != nil {
+		before = *stored
+	}
+	after := domain.Contact{IsUnknown: true}
+	if !patch.Null {
+		v := patch.Value
+		after = before
+		mergeString(&after.ID, v.ID)
+		mergeString(&after.FirstName, v.FirstName)
+		mergeString(&after.LastName, v.LastName)
+		switch {
+		case v.IsUnknown.Set:
+			after.IsUnknown = v.IsUnknown.Value
+		case !contactNamed(before) && contactNamed(after):
+			after.IsUnknown = false
+		}
+	}
+	if after == before {
+		return nil
+	}
+	return &after
+}
+
+// contactNamed reports whether c identifies anyone: an id or a name.
+func contactNamed(c domain.Contact) bool {
+	return c.ID != "" || c.FirstName != "" || c.LastName != ""
+}
+
+// mergeCaller applies a PATCH's caller to stored, the call's caller (nil
+// when it has none, which reads as both names null), as RFC 7396 merges:
+// null clears both names; in an object, a name present is set (null clears
+// it), absent is kept. It returns the caller to record, or nil when the
+// patch changes nothing as GET shows it.
+func mergeCaller(stored *domain.Member, patch Opt[callHistoryMemberPatch]) *domain.Member {
+	var before domain.Member
+	if stored != nil {
+		before = *stored
+	}
+	var after domain.Member
+	if !patch.Null {
+		after = before
+		mergeString(&after.FirstName, patch.Value.FirstName)
+		mergeString(&after.LastName, patch.Value.LastName)
+	}
+	if after == before {
+		return nil
+	}
+	return &after
+}
+
+// mergeString applies one member of a merge patch to *dst: a value sets
+// it, null clears it (""), absent keeps it.
+func mergeString(dst *string, o Opt[string]) {
+	if v := optString(o); v != nil {
+		*dst = *v
+	}
+}
+
+// decodeCallHistoryPatch decodes a PATCH body for call id of account at
+// now. Errors name the camelCase field ("contact.isUnknown" inside the
+// contact).
+func decodeCallHistoryPatch(body []byte, id uuid.UUID, account string, now time.Time) (callHistoryPatch, error) {
 	var p callHistoryPatchBody
 	if err := DecodeJSON(body, &p); err != nil {
-		return domain.UpsertCall{}, err
+		return callHistoryPatch{}, err
 	}
 	var d domain.DetailsChanges
 	d.Notes = optString(p.Notes)
@@ -134,42 +251,32 @@ func DecodeCallHistoryPatch(body []byte, id uuid.UUID, account string, now time.
 	d.ProviderConferenceID = optString(p.ProviderConferenceID)
 	if p.CallType.Set {
 		if p.CallType.Null || (p.CallType.Value != callTypeSession && p.CallType.Value != callTypeDirect) {
-			return domain.UpsertCall{}, Invalid("callType", "must be one of %s, %s", callTypeSession, callTypeDirect)
+			return callHistoryPatch{}, Invalid("callType", "must be one of %s, %s", callTypeSession, callTypeDirect)
 		}
 		d.CallType = &p.CallType.Value
 	}
 	if p.Transferred.Set {
 		if p.Transferred.Null {
-			return domain.UpsertCall{}, Invalid("transferred", "must be true or false, not null")
+			return callHistoryPatch{}, Invalid("transferred", "must be true or false, not null")
 		}
 		d.Transferred = &p.Transferred.Value
 	}
-	if p.Contact.Set {
-		c := domain.Contact{IsUnknown: true}
-		if !p.Contact.Null {
-			v := p.Contact.Value
-			c = domain.Contact{ID: deref(v.ID), FirstName: deref(v.FirstName), LastName: deref(v.LastName), IsUnknown: v.IsUnknown}
-		}
-		d.Contact = &c
-	}
-	if p.Caller.Set {
-		m := domain.Member{}
-		if !p.Caller.Null {
-			m = domain.Member{FirstName: deref(p.Caller.Value.FirstName), LastName: deref(p.Caller.Value.LastName)}
-		}
-		d.Caller = &m
+	if u := p.Contact.Value.IsUnknown; u.Set && u.Null {
+		// A flag has no "cleared": leave it out to keep it.
+		return callHistoryPatch{}, Invalid("contact.isUnknown", "must be true or false, not null")
 	}
 	if p.SyncedWithCrmDate.Set {
 		if p.SyncedWithCrmDate.Null {
-			return domain.UpsertCall{}, Invalid("syncedWithCrmDate", "cannot be cleared")
+			return callHistoryPatch{}, Invalid("syncedWithCrmDate", "cannot be cleared")
 		}
 		t, err := ParseTime("syncedWithCrmDate", p.SyncedWithCrmDate.Value)
 		if err != nil {
-			return domain.UpsertCall{}, err
+			return callHistoryPatch{}, err
 		}
 		d.SyncedWithCRMAt = &t
 	}
-	return domain.UpsertCall{Mode: domain.UpsertUpdate, CallID: id, AccountID: account, Now: now.UTC(), Details: d}, nil
+	cmd := domain.UpsertCall{Mode: domain.UpsertUpdate, CallID: id, AccountID: account, Now: now.UTC(), Details: d}
+	return callHistoryPatch{cmd: cmd, contact: p.Contact, caller: p.Caller}, nil
 }
 
 func optString(o Opt[string]) *string {
@@ -181,13 +288,6 @@ func optString(o Opt[string]) *string {
 		v = ""
 	}
 	return &v
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }
 
 // callHistoryCall is the seed's call-history entry. Unknown text fields are

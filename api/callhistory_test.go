@@ -69,6 +69,72 @@ func TestCallHistoryGetPatch(t *testing.T) {
 	assert.Nil(t, res.JSON(t)["notes"])
 }
 
+func TestCallHistoryPatchMergesObjects(t *testing.T) {
+	// Goal: PATCH is a JSON merge patch (RFC 7396) down into contact and
+	// caller: members present are set (null clears one), members absent are
+	// kept, the object null clears it whole; a patch that changes nothing
+	// appends nothing. isUnknown is kept when absent, except that naming a
+	// contact that had no id and no name makes it known, as in seed 001.
+	const full = `{"contact":{"id":"c1","firstName":"A","lastName":"B","isUnknown":false},"caller":{"firstName":"Alice","lastName":"Martin"}}`
+	fullContact := map[string]any{"id": "c1", "firstName": "A", "lastName": "B", "isUnknown": false}
+	fullCaller := map[string]any{"firstName": "Alice", "lastName": "Martin"}
+	noContact := map[string]any{"id": nil, "firstName": nil, "lastName": nil, "isUnknown": true}
+	noCaller := map[string]any{"firstName": nil, "lastName": nil}
+	ts := newTestServer(t)
+	for _, tc := range []struct {
+		name          string
+		given, patch  string // given is "" for a call with no contact or caller
+		contact       map[string]any
+		caller        map[string]any
+		appendsEvents bool
+	}{
+		{"OneMemberKeepsTheOthers", full, `{"contact":{"lastName":"C"}}`,
+			map[string]any{"id": "c1", "firstName": "A", "lastName": "C", "isUnknown": false}, fullCaller, true},
+		{"NullMemberClearsOnlyIt", full, `{"contact":{"firstName":null}}`,
+			map[string]any{"id": "c1", "firstName": nil, "lastName": "B", "isUnknown": false}, fullCaller, true},
+		{"EmptyObjectChangesNothing", full, `{"contact":{},"caller":{}}`, fullContact, fullCaller, false},
+		{"SameValuesChangeNothing", full, `{"contact":{"id":"c1","isUnknown":false},"caller":{"lastName":"Martin"}}`, fullContact, fullCaller, false},
+		{"NullClearsTheContact", full, `{"contact":null}`, noContact, fullCaller, true},
+		{"IsUnknownSetAlone", full, `{"contact":{"isUnknown":true}}`,
+			map[string]any{"id": "c1", "firstName": "A", "lastName": "B", "isUnknown": true}, fullCaller, true},
+		{"IsUnknownKeptWhenANameChanges", `{"contact":{"firstName":"Caller ID","isUnknown":true}}`, `{"contact":{"firstName":"Name"}}`,
+			map[string]any{"id": nil, "firstName": "Name", "lastName": nil, "isUnknown": true}, noCaller, true},
+		{"NamingANewContactMakesItKnown", "", `{"contact":{"id":"c2"}}`,
+			map[string]any{"id": "c2", "firstName": nil, "lastName": nil, "isUnknown": false}, noCaller, true},
+		{"NamingAClearedContactMakesItKnown", `{"contact":null}`, `{"contact":{"lastName":"Doe"}}`,
+			map[string]any{"id": nil, "firstName": nil, "lastName": "Doe", "isUnknown": false}, noCaller, true},
+		{"ANewContactSaidUnknown", "", `{"contact":{"firstName":"Caller ID","isUnknown":true}}`,
+			map[string]any{"id": nil, "firstName": "Caller ID", "lastName": nil, "isUnknown": true}, noCaller, true},
+		{"EmptyObjectOnNoContact", "", `{"contact":{},"caller":{}}`, noContact, noCaller, false},
+		{"NullOnNoContact", "", `{"contact":null,"caller":null}`, noContact, noCaller, false},
+		{"CallerOneName", full, `{"caller":{"lastName":"Doe"}}`, fullContact, map[string]any{"firstName": "Alice", "lastName": "Doe"}, true},
+		{"CallerNullName", full, `{"caller":{"firstName":null}}`, fullContact, map[string]any{"firstName": nil, "lastName": "Martin"}, true},
+		{"CallerNull", full, `{"caller":null}`, fullContact, noCaller, true},
+		{"OtherFieldsKeepBoth", full, `{"notes":"x"}`, fullContact, fullCaller, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := newHistoryCall(t, ts, "merge-"+tc.name)
+			if tc.given != "" {
+				res := ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, tc.given)
+				require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			}
+			n := len(ts.eventTypes(t, id))
+			res := ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, tc.patch)
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			got := res.JSON(t)
+			assert.Equal(t, tc.contact, got["contact"])
+			assert.Equal(t, tc.caller, got["caller"])
+			if tc.appendsEvents {
+				assert.Greater(t, len(ts.eventTypes(t, id)), n)
+			} else {
+				assert.Len(t, ts.eventTypes(t, id), n, "a patch that changes nothing appends nothing")
+			}
+			read := ts.do(t, "GET", "/v1/calls/"+id, tokenA, "")
+			assert.Equal(t, compactJSON(t, res.Body), compactJSON(t, read.Body), "read after write")
+		})
+	}
+}
+
 func TestCallHistoryIfMatch(t *testing.T) {
 	// Goal: ETag is the stream revision; If-Match with a stale one is a 412
 	// that writes nothing; with the current one the write goes through.
@@ -139,6 +205,10 @@ func TestCallHistoryBadInputs(t *testing.T) {
 		{"TransferredNull", "PATCH", "/v1/calls/" + id, `{"transferred":null}`, 422, "transferred"},
 		{"ContactType", "PATCH", "/v1/calls/" + id, `{"contact":"John"}`, 400, "contact"},
 		{"ContactFieldType", "PATCH", "/v1/calls/" + id, `{"contact":{"firstName":1}}`, 400, "contact.firstName"},
+		{"ContactIsUnknownNull", "PATCH", "/v1/calls/" + id, `{"contact":{"isUnknown":null}}`, 422, "contact.isUnknown"},
+		{"ContactIsUnknownType", "PATCH", "/v1/calls/" + id, `{"contact":{"isUnknown":"no"}}`, 400, "contact.isUnknown"},
+		{"CallerType", "PATCH", "/v1/calls/" + id, `{"caller":[]}`, 400, "caller"},
+		{"CallerFieldType", "PATCH", "/v1/calls/" + id, `{"caller":{"lastName":5}}`, 400, "caller.lastName"},
 		{"CallTypeEnum", "PATCH", "/v1/calls/" + id, `{"callType":"CONFERENCE"}`, 422, "callType"},
 		{"CrmDate", "PATCH", "/v1/calls/" + id, `{"syncedWithCrmDate":"03/20/2024"}`, 422, "syncedWithCrmDate"},
 		{"CrmDateLowercaseNoOffset", "PATCH", "/v1/calls/" + id, `{"syncedWithCrmDate":"2024-03-20t10:15:00"}`, 422, "syncedWithCrmDate"},

@@ -125,12 +125,12 @@ func FuzzCallHistoryDecide(f *testing.F) {
 	f.Add([]byte(`{"notes":null,"callType":"DIRECT_CALL","caller":{"firstName":"Alice"},"sequenceId":"s"}`))
 	id := uuid.MustParse("123e4567-e89b-12d3-a456-426614174000")
 	f.Fuzz(func(t *testing.T, body []byte) {
-		cmd, err := DecodeCallHistoryPatch(body, id, fuzzAccount, fuzzNow)
+		patch, err := decodeCallHistoryPatch(body, id, fuzzAccount, fuzzNow)
 		if err != nil {
 			decodeFailure(t, err)
 			return
 		}
-		checkDecision(t, decideCommand(&cmd), fuzzStates(t, id, "openphone", "p-history"))
+		checkDecision(t, patch.decide, fuzzStates(t, id, "openphone", "p-history"))
 	})
 }
 

@@ -46,6 +46,29 @@ const IdempotencyKeyHeader = "Idempotency-Key"
 // idempotencyKeyBytesMax bounds a key (Stripe's limit is 255).
 const idempotencyKeyBytesMax = 255
 
+// checkIdempotencyKey refuses a key the ledger could not keep exactly as
+// sent: one longer than idempotencyKeyBytesMax, or with a byte that is not
+// printable ASCII (space to '~'). The key is stored in event metadata,
+// which is JSON: bytes that are not UTF-8 would be stored as U+FFFD, so
+// that "zz\xe9", "zz\xe8" and "zz\uFFFD" would all read back as the same
+// key in the audit log and find one another's events when a retry looks
+// for its first run in the log. Printable ASCII, rather than any UTF-8,
+// because the IETF draft of the header (draft-ietf-httpapi-idempotency-
+// key-header) makes it a Structured Field String (RFC 8941), whose
+// characters are just those, and because keys are generated (UUIDs,
+// "order-42"), never typed text. The error is a 400 naming the header.
+func checkIdempotencyKey(key string) error {
+	if len(key) > idempotencyKeyBytesMax {
+		return Malformed(IdempotencyKeyHeader, "longer than %d bytes", idempotencyKeyBytesMax)
+	}
+	for i := range len(key) {
+		if b := key[i]; b < ' ' || b > '~' {
+			return Malformed(IdempotencyKeyHeader, "byte %d (0x%02x) is not printable ASCII: a key is made of the characters from space to '~'", i, b)
+		}
+	}
+	return nil
+}
+
 // idempotencyStripes is the number of locks that serialise requests with the
 // same key: two concurrent requests with one key must not both run.
 const idempotencyStripes = 1024
@@ -261,7 +284,8 @@ func IdempotencyKeyFrom(ctx context.Context) string {
 
 // Idempotent makes POST routes honour Idempotency-Key; mount it after the
 // auth middleware (the key is scoped to the account). Other methods and
-// requests without the header pass through. Errors are rendered by render.
+// requests without the header pass through; a key checkIdempotencyKey
+// refuses is a 400 before anything runs. Errors are rendered by render.
 // The key goes in the request's scope, not in a derived context; the body
 // it reads to fingerprint the request stays there too (ReadBody), for the
 // handler.
@@ -273,8 +297,8 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				next.ServeHTTP(w, r)
 				return
 			}
-			if len(key) > idempotencyKeyBytesMax {
-				s.writeError(w, r, render, Malformed(IdempotencyKeyHeader, "longer than %d bytes", idempotencyKeyBytesMax))
+			if err := checkIdempotencyKey(key); err != nil {
+				s.writeError(w, r, render, err)
 				return
 			}
 			sc := scopeFrom(r.Context())

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +40,10 @@ import (
 //	                              hangs up a live call: an in-progress one
 //	                              ends completed, a queued or ringing one
 //	                              is canceled; canceled cancels a queued or
-//	                              ringing one only)
+//	                              ringing one only); of an active call
+//	                              only (lamlModifyActive): for a call that
+//	                              has ended, Status or a routing parameter
+//	                              is a 409 with code 21220
 //	GET  .../Calls/{Sid}/Recordings[.json], .../Recordings/{RecordingSid}[.json]
 //	GET  .../Calls/{Sid}/Notifications[.json]
 //	                              the subresources every call advertises in
@@ -250,13 +254,54 @@ func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	res, err := s.Execute(r, domain.SurfaceLaML, id, decideInOrder(cmds...))
+	res, err := s.Execute(r, domain.SurfaceLaML, id, lamlModifyActive(params, decideInOrder(cmds...)))
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
 	SetETag(w, res.State)
 	s.writeJSON(w, r, http.StatusOK, renderLAMLCall(&res.State.Call, lamlRequestPrefix(r)))
+}
+
+// lamlRoutingParams are the call-control parameters of create and update,
+// in the order an error names the first one given.
+var lamlRoutingParams = []string{"Url", "Method", "FallbackUrl", "FallbackMethod", "StatusCallback", "StatusCallbackMethod"}
+
+// lamlModifyActive wraps decide, the Decider of an update (POST
+// .../Calls/{Sid}), so that it modifies only an active call (queued,
+// ringing or in progress), as seed 003 says the endpoint does and as
+// Twilio answers a redirect of a call that has ended (21220, "call is not
+// in progress"): a routing parameter (lamlRoutingParams) given for a call
+// whose status is terminal is a conflict naming it (21220, see
+// lamlErrorCode), appending nothing, whether or not it would change
+// anything. Status on such a call is refused by the domain already
+// (HangUpCall, CancelCall). decide runs first, so that a parameter that is
+// malformed, a call that is deleted or not there, and a Status that
+// cannot apply are answered as before. Only this endpoint is restricted:
+// providers (Moonbase upserts), VoiceCall PUT and call-history PATCH
+// still record facts of an ended call, which are facts after it ended.
+func lamlModifyActive(p lamlParams, decide Decider) Decider {
+	given := ""
+	for _, name := range lamlRoutingParams {
+		if p.optional(name) != nil {
+			given = name
+			break
+		}
+	}
+	if given == "" {
+		return decide
+	}
+	return func(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
+		events, next, err := decide(st, at)
+		if err != nil {
+			return nil, domain.State{}, err
+		}
+		if status := st.Call.Status; status.Terminal() {
+			return nil, domain.State{}, domain.Errorf(domain.ErrConflict, given,
+				"the call has ended (%s): only an active call (queued, ringing or in-progress) can be modified", status)
+		}
+		return events, next, nil
+	}
 }
 
 // lamlParams are the parameters of a LaML request, from a form or a JSON
@@ -820,7 +865,9 @@ func lamlErrorCode(p Problem, field string) int {
 		return lamlCodeTooLarge
 	case p.Status >= 500:
 		return lamlCodeInternal
-	case p.Status == http.StatusConflict && field == "Status":
+	case p.Status == http.StatusConflict && (field == "Status" || slices.Contains(lamlRoutingParams, field)):
+		// A conflict about one of these is always the call's state
+		// (lamlModifyActive, HangUpCall, CancelCall).
 		return lamlCodeNotInProgress
 	case p.Status == http.StatusConflict:
 		return lamlCodeConflict

@@ -238,6 +238,77 @@ func TestLAMLTerminateCancelAndWrongState(t *testing.T) {
 	assert.Len(t, ts.eventTypes(t, id), len(types))
 }
 
+func TestLAMLUpdateOfAnEndedCallIsRefused(t *testing.T) {
+	// Goal: the update endpoint modifies an active call only (seed 003):
+	// on a call that has ended, whatever its final status, each routing
+	// parameter (Url, Method, FallbackUrl, FallbackMethod, StatusCallback,
+	// StatusCallbackMethod), in a form or a JSON body, is a 409 with
+	// Twilio's 21220 naming it, and appends nothing. A malformed value is
+	// still answered as malformed, an active call still takes the
+	// parameters, and the other surfaces still record facts of an ended
+	// call.
+	ts := newTestServer(t)
+	path := lamlCallsPath(lamlPrefix, acctA)
+	ended := map[string]string{}
+	for _, word := range []string{"completed", "busy", "failed", "no-answer"} {
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("ended-"+word, word))
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		ended[word] = res.JSON(t)["id"].(string)
+	}
+	canceled := ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	res := ts.lamlDo(t, "POST", path+"/"+canceled, acctA, tokenA, formBody("Status", "canceled"))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	ended["canceled"] = canceled
+
+	params := [][2]string{
+		{"Url", "https://example.com/redirect"}, {"Method", "GET"},
+		{"FallbackUrl", "https://example.com/fallback"}, {"FallbackMethod", "POST"},
+		{"StatusCallback", "https://example.com/status"}, {"StatusCallbackMethod", "GET"},
+	}
+	n := len(ts.events(t))
+	for status, sid := range ended {
+		require.Equal(t, status, ts.lamlDo(t, "GET", path+"/"+sid, acctA, tokenA, "").JSON(t)["status"])
+		for _, param := range params {
+			t.Run(status+"/"+param[0], func(t *testing.T) {
+				form := ts.lamlDo(t, "POST", path+"/"+sid, acctA, tokenA, formBody(param[0], param[1]))
+				body := assertLAMLError(t, form, http.StatusConflict, 21220)
+				assert.Contains(t, body["message"], param[0])
+				assert.Contains(t, body["message"], status)
+				assert.Equal(t, "false", form.Header.Get("x-should-retry"))
+				js := ts.lamlDo(t, "POST", path+"/"+sid+".json", acctA, tokenA, fmt.Sprintf(`{%q: %q}`, param[0], param[1]))
+				assertLAMLError(t, js, http.StatusConflict, 21220)
+			})
+		}
+	}
+	assert.Len(t, ts.events(t), n, "nothing appended for an ended call")
+
+	// With Status too, the Status is what cannot apply.
+	body := assertLAMLError(t, ts.lamlDo(t, "POST", path+"/"+ended["completed"], acctA, tokenA,
+		formBody("Status", "completed", "Url", "https://example.com/redirect")), http.StatusConflict, 21220)
+	assert.Contains(t, body["message"], "Status")
+	// A malformed value is malformed whatever the call's state.
+	assertLAMLError(t, ts.lamlDo(t, "POST", path+"/"+ended["completed"], acctA, tokenA, formBody("Url", "nope")), http.StatusBadRequest, 21205)
+	// An update without parameters still answers the call.
+	assert.Equal(t, http.StatusOK, ts.lamlDo(t, "POST", path+"/"+ended["completed"], acctA, tokenA, "").Status)
+	assert.Len(t, ts.events(t), n)
+
+	// An active call takes them, each a CallRoutingChanged.
+	active := ts.createLAMLCall(t, "+14155550100", "+14155550102")
+	for _, param := range params {
+		res := ts.lamlDo(t, "POST", path+"/"+active, acctA, tokenA, formBody(param[0], param[1]))
+		require.Equal(t, http.StatusOK, res.Status, "%s: %s", param[0], res.Body)
+	}
+	types := ts.eventTypes(t, active)
+	assert.Equal(t, domain.TypeCallRoutingChanged, types[len(types)-1])
+
+	// The other surfaces are not restricted: a provider's late facts and
+	// the CRM's notes about an ended call are recorded.
+	n = len(ts.events(t))
+	patch := ts.do(t, "PATCH", "/v1/calls/"+ended["completed"], tokenA, `{"notes":"called back"}`)
+	assert.Equal(t, http.StatusOK, patch.Status, string(patch.Body))
+	assert.Greater(t, len(ts.events(t)), n)
+}
+
 func TestLAMLListPagingAndFilters(t *testing.T) {
 	// Goal: the list is newest first, pages by PageSize with Twilio's paging
 	// fields, follows next_page_uri to the end, and filters by To, From,

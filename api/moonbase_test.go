@@ -260,6 +260,78 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 }
 
+func TestIdempotencyKeyMustBePrintableASCII(t *testing.T) {
+	// Goal: an Idempotency-Key with a byte that is not printable ASCII is a
+	// 400 naming the header, in each surface's error style, and appends
+	// nothing: stored in JSON metadata, "zz\xe9", "zz\xe8" and "zz\uFFFD"
+	// would all read back as one key. Keys of printable ASCII, spaces and
+	// punctuation included, still work.
+	ts := newTestServer(t)
+	surfaces := []struct {
+		name string
+		send func(t *testing.T, pid, key string) response
+		// field returns where the error body names the field at fault.
+		field func(t *testing.T, res response) string
+	}{
+		{"Moonbase", func(t *testing.T, pid, key string) response {
+			return ts.do(t, "POST", "/calls", tokenA, moonbaseBody(pid, "ringing"), IdempotencyKeyHeader, key)
+		}, func(t *testing.T, res response) string {
+			errs := res.JSON(t)["errors"].([]any)
+			require.Len(t, errs, 1)
+			source, _ := errs[0].(map[string]any)["source"].(map[string]any)
+			return fmt.Sprint(source["header"])
+		}},
+		{"VoiceCall", func(t *testing.T, pid, key string) response {
+			return ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, pid, nil), IdempotencyKeyHeader, key)
+		}, func(t *testing.T, res response) string {
+			return fmt.Sprint(res.JSON(t)["field"])
+		}},
+		{"LaML", func(t *testing.T, pid, key string) response {
+			return ts.lamlDo(t, "POST", lamlCallsPath("", acctA)+".json", acctA, tokenA,
+				formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/"+pid), IdempotencyKeyHeader, key)
+		}, func(t *testing.T, res response) string {
+			body := assertLAMLError(t, res, http.StatusBadRequest, 20001)
+			msg := body["message"].(string)
+			field, _, _ := strings.Cut(msg, ":")
+			return field
+		}},
+	}
+	for _, sf := range surfaces {
+		for _, tc := range []struct {
+			name, key string
+		}{
+			{"Latin1", "zz\xe9"},
+			{"OtherLatin1", "zz\xe8"},
+			{"ReplacementCharacter", "zz\uFFFD"},
+			{"ValidUTF8", "café-1"},
+			{"Tab", "a\tb"},
+		} {
+			t.Run(sf.name+"/"+tc.name, func(t *testing.T) {
+				n := len(ts.events(t))
+				res := sf.send(t, "bad-key-"+sf.name+tc.name, tc.key)
+				require.Equal(t, http.StatusBadRequest, res.Status, string(res.Body))
+				assert.Equal(t, IdempotencyKeyHeader, sf.field(t, res), string(res.Body))
+				assert.Contains(t, string(res.Body), "printable ASCII")
+				assert.Len(t, ts.events(t), n)
+			})
+		}
+		t.Run(sf.name+"/PrintableASCII", func(t *testing.T) {
+			// Keys are per account, whatever the surface: one each.
+			key := "retry 2 of order-42 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ " + sf.name
+			first := sf.send(t, "good-key-"+sf.name, key)
+			require.Equal(t, http.StatusCreated, first.Status, string(first.Body))
+			n := len(ts.events(t))
+			retry := sf.send(t, "good-key-"+sf.name, key)
+			assert.Equal(t, first.Body, retry.Body)
+			assert.Len(t, ts.events(t), n)
+			last := ts.events(t)[n-1]
+			md, err := domain.UnmarshalMetadata(last.Metadata)
+			require.NoError(t, err)
+			assert.Equal(t, key, md.IdempotencyKey, "the key is stored as sent")
+		})
+	}
+}
+
 func TestConcurrentUpsertsLoseNothing(t *testing.T) {
 	// Goal: concurrent updates of one call are serialised by the expected
 	// revision and retried: every recording sent is on the call.

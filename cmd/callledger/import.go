@@ -30,9 +30,9 @@ func addImport(table map[string]command) {
 // place only when every line has been read, verified and appended, the end
 // marker of a version-2 file agrees with the events read, and the result
 // verifies: an interrupted import (Ctrl-C, a broken line, a truncated file)
-// leaves the data directory as it was. The events directory must not exist
-// or hold an empty store (a store with events is refused: import never
-// merges). A version-1 file, which has no end marker, imports with a
+// leaves the data directory as it was (one it created, it removes again).
+// The events directory must not exist or hold an empty store (a store with
+// events is refused: import never merges). A version-1 file, which has no end marker, imports with a
 // warning on stderr: had it been cut short, nothing could tell.
 //
 // With --store (KurrentDB) the events are appended straight to that store,
@@ -207,13 +207,24 @@ const partialImportProbeTimeout = 10 * time.Second
 
 // importEmbedded imports into a temporary embedded store and renames it to
 // cfg.EventsDir() once it is complete and verified. imported ends the
-// import's progress line before the verify shows its own.
+// import's progress line before the verify shows its own. The data
+// directory is created if it does not exist; an import that fails removes
+// what it created (removeCreatedDirs), so that the data directory is as it
+// was, absent, as the error says.
 func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, progress eventstore.Progress, imported func()) (eventstore.ExportStats, error) {
 	var stats eventstore.ExportStats
 	target := cfg.EventsDir()
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	created, err := mkdirAllCreated(cfg.DataDir, 0o755)
+	if err != nil {
 		return stats, err
 	}
+	committed := false
+	defer func() {
+		// Deferred first, so run last: after the temporary store is gone.
+		if !committed {
+			removeCreatedDirs(created)
+		}
+	}()
 	replaceEmpty, err := checkImportTarget(ctx, target, env)
 	if err != nil {
 		return stats, err
@@ -228,7 +239,6 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 	if err != nil {
 		return stats, err
 	}
-	committed := false
 	defer func() {
 		if !committed {
 			_ = os.RemoveAll(tmp)
@@ -283,6 +293,39 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 	}
 	committed = true
 	return stats, syncDir(cfg.DataDir)
+}
+
+// mkdirAllCreated creates dir and any parents it lacks, as os.MkdirAll
+// does, and returns the directories it created, deepest first (none when
+// dir existed), for removeCreatedDirs to undo.
+func mkdirAllCreated(dir string, perm os.FileMode) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, os.ErrNotExist) {
+			break // there (or not to be told): not ours to create
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, perm); err != nil {
+		return nil, err
+	}
+	return missing, nil
+}
+
+// removeCreatedDirs removes the directories mkdirAllCreated created,
+// deepest first, each only if it is empty (os.Remove), so that nothing
+// that was there before, nor anything another process put there since, is
+// ever removed; it stops at the first it cannot remove. Errors are
+// dropped: the import's own error is what the caller reports.
+func removeCreatedDirs(created []string) {
+	for _, d := range created {
+		if err := os.Remove(d); err != nil {
+			return
+		}
+	}
 }
 
 // checkImportTarget refuses an events directory that holds events, and says

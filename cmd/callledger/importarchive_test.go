@@ -135,6 +135,47 @@ func TestImportRefusesIncompleteArchive(t *testing.T) {
 	})
 }
 
+func TestImportRefusedLeavesNoDataDirectoryItCreated(t *testing.T) {
+	// Goal: an import refused into a data directory that did not exist
+	// removes the directories it created for it (parents included), so
+	// that the directory is as it was, absent, as the error says; one that
+	// existed, even empty, stays; and a successful import keeps the one it
+	// created.
+	ctx := context.Background()
+	_, lines := exportArchive(t, 13, 10)
+	cut := strings.Join(lines[:len(lines)/2], "")
+	for _, via := range []string{"file", "stdin"} {
+		t.Run("new directory via "+via, func(t *testing.T) {
+			root := t.TempDir()
+			dst := filepath.Join(root, "new", "data")
+			args, stdin := []string{"import"}, cut
+			if via == "file" {
+				args, stdin = append(args, "--in", writeArchive(t, cut)), ""
+			}
+			res := runTool(ctx, t, dst, stdin, args...)
+			assert.Equal(t, 1, res.code, "stdout: %s", res.stdout)
+			assert.Contains(t, res.stderr, "with no end marker")
+			assert.Contains(t, res.stderr, "is as it was")
+			assert.NoDirExists(t, filepath.Join(root, "new"), "what import created is removed")
+			assert.DirExists(t, root, "what was there stays")
+		})
+	}
+	t.Run("existing empty directory", func(t *testing.T) {
+		dst := t.TempDir()
+		res := runTool(ctx, t, dst, cut, "import")
+		assert.Equal(t, 1, res.code, "stdout: %s", res.stdout)
+		entries, err := os.ReadDir(dst)
+		require.NoError(t, err, "the directory stays")
+		assert.Empty(t, entries, "with nothing left inside")
+	})
+	t.Run("a whole archive keeps the directory it created", func(t *testing.T) {
+		dst := filepath.Join(t.TempDir(), "new", "data")
+		res := runTool(ctx, t, dst, strings.Join(lines, ""), "import")
+		require.Equal(t, 0, res.code, res.stderr)
+		assert.DirExists(t, filepath.Join(dst, "events"))
+	})
+}
+
 func TestImportVersion1Warns(t *testing.T) {
 	// Goal: an archive of version 1 (the event lines alone, no header and no
 	// end marker, as export wrote before) still imports, whole or cut
