@@ -84,7 +84,9 @@ type UpsertCall struct {
 	StartedAt  *time.Time
 	AnsweredAt *time.Time
 	EndedAt    *time.Time
-	// DurationSeconds is the billed duration, not negative.
+	// DurationSeconds is the billed duration, not negative. Without it, a
+	// duration the call's times gave follows the times the command moves
+	// (see timing.go); with it, the duration given is kept as sent.
 	DurationSeconds *int64
 
 	// Status is the canonical status the surface's word maps to (see the

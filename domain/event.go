@@ -141,6 +141,13 @@ type CallCanceled struct {
 // CallTimingChanged records corrected or newly learnt times of a call that
 // no lifecycle event carried (an end time reported after the status, a
 // provider's billed duration). Nil fields did not change.
+//
+// DurationSeconds is also the duration the ledger derived again when a
+// command moved the times a derived duration came from and gave none
+// itself (timing.go): it is written here, in the write that moved the
+// times (beside them, or alone when the start moved in a CallUpserted),
+// rather than recomputed by Evolve, so that history shows the change and
+// a fold of any prefix of the log agrees with what was served then.
 type CallTimingChanged struct {
 	AnsweredAt      *time.Time `json:"answered_at,omitempty"`
 	EndedAt         *time.Time `json:"ended_at,omitempty"`

@@ -22,7 +22,9 @@ import (
 //     new recording), CallTranscriptChanged, CallQualityReported;
 //  3. the lifecycle: CallAnswered before CallTerminated, or CallCanceled, or
 //     CallStatusChanged (see decideLifecycle);
-//  4. CallTimingChanged for times no lifecycle event carried;
+//  4. CallTimingChanged for times no lifecycle event carried, and for
+//     the duration that follows the times the command moves (see
+//     followTimes and the rule on times in timing.go);
 //  5. CallPriced.
 //
 // A creation carries the facts of step 2 inside its CallUpserted (see
@@ -67,6 +69,11 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	}
 	if err := reconcileAddresses(&s.Call, &c); err != nil {
 		return nil, State{}, err
+	}
+	if exists {
+		// Filled in before the plan, so that the lifecycle and timing
+		// events carry the followed duration as if the command gave it.
+		followTimes(&s.Call, &c)
 	}
 	if err := checkUpsertOrder(s.Call, c); err != nil {
 		return nil, State{}, err
@@ -215,12 +222,6 @@ func checkCreation(c *UpsertCall) *Error {
 
 // checkUpsertOrder checks the order of the times as they will stand.
 func checkUpsertOrder(call Call, c UpsertCall) *Error {
-	pick := func(given, have *time.Time) *time.Time {
-		if given != nil {
-			return given
-		}
-		return have
-	}
 	touched := func(f string) bool {
 		switch f {
 		case "started_at":
@@ -453,7 +454,8 @@ func sameQuality(a, b Quality) bool {
 }
 
 // timing emits CallTimingChanged for the given times that differ from the
-// call as the lifecycle events left it.
+// call as the lifecycle events left it, the duration that followTimes made
+// follow the times among them.
 func (p *plan) timing(c UpsertCall) {
 	call := p.s.Call
 	var e CallTimingChanged
