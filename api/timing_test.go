@@ -175,3 +175,61 @@ func (ts *testServer) lamlGet(t testing.TB, id string) map[string]any {
 	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
 	return res.lamlJSON(t)
 }
+
+func TestVoiceCallCompletionEndsAtStartPlusDuration(t *testing.T) {
+	// Goal (QA issue 2): a VoiceCall write that completes a call ends it at
+	// its start plus its duration, never at the server's clock, whether a
+	// POST creates it completed or a PUT moves it there; a later PUT that
+	// moves startedAt past that end moves the end with it rather than
+	// being refused for an end VoiceCall cannot send.
+	const start, end = "2025-02-17T15:00:00Z", "2025-02-17T15:02:10Z"
+	for _, tc := range []struct {
+		name   string
+		write  func(t *testing.T, ts *testServer) string // returns the call id
+		wantEv string                                    // the completion's event type
+	}{
+		{
+			name: "PutMovesAnInProgressCall",
+			write: func(t *testing.T, ts *testServer) string {
+				id := ts.createVoiceCall(t, tokenA, "vc-put", map[string]any{"status": "ANSWERED_BY_STAFF", "startedAt": start, "duration": 130})
+				res := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "vc-put", map[string]any{"status": "VOICEMAIL_RECEIVED", "duration": 130}))
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				return id
+			},
+			wantEv: domain.TypeCallTerminated,
+		},
+		{
+			name: "PostCreatesACompletedCall",
+			write: func(t *testing.T, ts *testServer) string {
+				return ts.createVoiceCall(t, tokenA, "vc-post", map[string]any{"status": "VOICEMAIL_RECEIVED", "startedAt": start, "duration": 130})
+			},
+			wantEv: domain.TypeCallTimingChanged,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			id := tc.write(t, ts)
+			var data map[string]any
+			for _, r := range ts.events(t) {
+				if r.StreamID == "call-"+id && r.Type == tc.wantEv {
+					require.NoError(t, json.Unmarshal(r.Data, &data))
+				}
+			}
+			assert.Equal(t, end, data["ended_at"], "the completion's end is start + duration")
+			assert.Equal(t, "Mon, 17 Feb 2025 15:02:10 +0000", ts.lamlGet(t, id)["end_time"])
+			mb := ts.do(t, "GET", "/calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, mb.Status, "body: %s", mb.Body)
+			assert.Equal(t, "2025-02-17T15:02:10.000Z", mb.JSON(t)["end_at"])
+
+			sourceID := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "").JSON(t)["sourceId"].(string)
+			res := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, sourceID, map[string]any{
+				"status": "VOICEMAIL_RECEIVED", "duration": 130, "startedAt": "2030-02-17T15:00:00Z",
+			}))
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			laml := ts.lamlGet(t, id)
+			assert.Equal(t, "Sun, 17 Feb 2030 15:00:00 +0000", laml["start_time"])
+			assert.Equal(t, "Sun, 17 Feb 2030 15:02:10 +0000", laml["end_time"], "the end followed the start")
+			assert.Equal(t, json.Number("130"), laml["duration"])
+		})
+	}
+}

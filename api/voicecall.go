@@ -43,7 +43,9 @@ import (
 //	provider          enum     VONAGE                            → Provider "vonage"
 //	sourceId          string   Vonage's call id                  → ProviderID; the call id is
 //	                           domain.CallIDFor(account, "vonage", sourceId)
-//	duration          integer  seconds                           → DurationSeconds
+//	duration          integer  seconds                           → DurationSeconds; VoiceCall
+//	                           has no end: a status that completes the call ends
+//	                           it at the start plus the duration (domain/timing.go)
 //	summary           string                                     → Details.Summary
 //	externalLink      string   URL of an external page           → Details.ExternalLink
 //	appName           string                                     → Details.AppName
