@@ -233,3 +233,45 @@ func TestVoiceCallCompletionEndsAtStartPlusDuration(t *testing.T) {
 		})
 	}
 }
+
+func TestVoiceCallOrderErrorsNameStartedAt(t *testing.T) {
+	// Goal (QA issue 2): a VoiceCall PUT whose startedAt comes after the
+	// call's answer or end (set on another surface) is refused naming
+	// startedAt, the VoiceCall field the client sent, not the domain's
+	// answered_at or ended_at; the message says which time it clashes with.
+	for _, tc := range []struct {
+		name, upsert, startedAt, message string
+	}{
+		{
+			name:      "AfterTheAnswer",
+			upsert:    timingUpsert(t, "vonage", "vg-order", "completed", "2025-02-17T15:00:00Z", "2025-02-17T15:01:00Z", "2025-02-17T15:30:00Z"),
+			startedAt: "2025-02-17T15:05:00Z",
+			message:   "startedAt: the answer 2025-02-17T15:01:00Z is before the start 2025-02-17T15:05:00Z",
+		},
+		{
+			// Completed before an answer, without a duration: the end does
+			// not follow the start.
+			name:      "AfterAnEndThatDoesNotFollow",
+			upsert:    timingUpsert(t, "vonage", "vg-order", "completed", "2025-02-17T15:00:00Z", "", "2025-02-17T15:30:00Z"),
+			startedAt: "2025-02-17T16:00:00Z",
+			message:   "startedAt: the end 2025-02-17T15:30:00Z is before the start 2025-02-17T16:00:00Z",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			res := ts.do(t, "POST", "/calls/upsert", tokenA, tc.upsert)
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			id := res.JSON(t)["id"].(string)
+			n := len(ts.events(t))
+
+			res = ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "vg-order", map[string]any{
+				"status": "VOICEMAIL_RECEIVED", "duration": 100, "startedAt": tc.startedAt,
+			}))
+			require.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)
+			body := res.JSON(t)
+			assert.Equal(t, "startedAt", body["field"])
+			assert.Equal(t, tc.message, body["message"])
+			assert.Len(t, ts.events(t), n, "nothing is written")
+		})
+	}
+}
