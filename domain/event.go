@@ -96,6 +96,17 @@ type CallAnswered struct {
 // CallStatusChanged records a move of the canonical status, or a change of a
 // surface's verbatim status word without a canonical move (then Status equals
 // PreviousStatus). Nil verbatim fields did not change.
+//
+// So an event whose Status equals its PreviousStatus is no status change:
+// it says only that the provider's (or VoiceCall's) own word, or
+// AnsweredBy, changed while the canonical status stayed; for example a
+// provider confirming "completed" after a LaML hang-up had completed the
+// call. Status still names the status the call stays in, and
+// PreviousStatus is still written: an empty PreviousStatus means the call
+// had no status before (a creation), and builds that check histories
+// (CheckEvolve, verify) require PreviousStatus to be the call's status, so
+// dropping it for this case would make older builds report sound
+// histories as broken. Readers tell the two cases apart by the equality.
 type CallStatusChanged struct {
 	Status          Status  `json:"status"`
 	PreviousStatus  Status  `json:"previous_status,omitempty"`
