@@ -43,7 +43,9 @@ import (
 //	provider          enum     VONAGE                            → Provider "vonage"
 //	sourceId          string   Vonage's call id                  → ProviderID; the call id is
 //	                           domain.CallIDFor(account, "vonage", sourceId)
-//	duration          integer  seconds                           → DurationSeconds
+//	duration          integer  seconds                           → DurationSeconds; VoiceCall
+//	                           has no end: a status that completes the call ends
+//	                           it at the start plus the duration (domain/timing.go)
 //	summary           string                                     → Details.Summary
 //	externalLink      string   URL of an external page           → Details.ExternalLink
 //	appName           string                                     → Details.AppName
@@ -372,7 +374,9 @@ func nullIfEmpty(s string) *string {
 }
 
 // voiceCallField maps a domain field name (the Call's JSON words, as Decide
-// reports them) to the VoiceCall name; other names are returned unchanged.
+// reports them) to the VoiceCall name, so that an error names a field of
+// the body the client sent; other names (from, to, direction, status,
+// provider, the same on both) are returned unchanged.
 func voiceCallField(name string) string {
 	switch name {
 	case "voice_call_status":
@@ -388,6 +392,12 @@ func voiceCallField(name string) string {
 	case "duration_seconds":
 		return "duration"
 	case "started_at":
+		return "startedAt"
+	case "answered_at", "ended_at":
+		// VoiceCall sends neither: the answer or end it clashes with was
+		// set on another surface, or by the call's status (an end at the
+		// start plus the duration), and the field the client can change is
+		// the start. The message names both times.
 		return "startedAt"
 	case "details.staff_id":
 		return "staffId"

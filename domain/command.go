@@ -54,7 +54,10 @@ type UpsertCall struct {
 	AccountID string
 	// Now is the ledger's time of the request: the start of a call created
 	// without one (VoiceCall's start is when the ledger recorded it), and
-	// the end, cancel or answer time a lifecycle move needs but was not given.
+	// the cancel or answer time a lifecycle move needs but was not given.
+	// It is the end of a call completed without one only when no duration
+	// is known either: otherwise the end is the answer (or start) plus the
+	// duration (see timing.go).
 	Now time.Time
 
 	// Provider and ProviderID are required on creation; on update, if given,
@@ -84,7 +87,11 @@ type UpsertCall struct {
 	StartedAt  *time.Time
 	AnsweredAt *time.Time
 	EndedAt    *time.Time
-	// DurationSeconds is the billed duration, not negative.
+	// DurationSeconds is the billed duration, not negative. Without it, a
+	// duration the call's times gave follows the times the command moves;
+	// with it, the duration given is kept as sent, and an end that was the
+	// start (or answer) plus the duration follows it when EndedAt is not
+	// given (see timing.go).
 	DurationSeconds *int64
 
 	// Status is the canonical status the surface's word maps to (see the

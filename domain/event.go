@@ -96,6 +96,17 @@ type CallAnswered struct {
 // CallStatusChanged records a move of the canonical status, or a change of a
 // surface's verbatim status word without a canonical move (then Status equals
 // PreviousStatus). Nil verbatim fields did not change.
+//
+// So an event whose Status equals its PreviousStatus is no status change:
+// it says only that the provider's (or VoiceCall's) own word, or
+// AnsweredBy, changed while the canonical status stayed; for example a
+// provider confirming "completed" after a LaML hang-up had completed the
+// call. Status still names the status the call stays in, and
+// PreviousStatus is still written: an empty PreviousStatus means the call
+// had no status before (a creation), and builds that check histories
+// (CheckEvolve, verify) require PreviousStatus to be the call's status, so
+// dropping it for this case would make older builds report sound
+// histories as broken. Readers tell the two cases apart by the equality.
 type CallStatusChanged struct {
 	Status          Status  `json:"status"`
 	PreviousStatus  Status  `json:"previous_status,omitempty"`
@@ -141,6 +152,13 @@ type CallCanceled struct {
 // CallTimingChanged records corrected or newly learnt times of a call that
 // no lifecycle event carried (an end time reported after the status, a
 // provider's billed duration). Nil fields did not change.
+//
+// DurationSeconds is also the duration the ledger derived again when a
+// command moved the times a derived duration came from and gave none
+// itself (timing.go): it is written here, in the write that moved the
+// times (beside them, or alone when the start moved in a CallUpserted),
+// rather than recomputed by Evolve, so that history shows the change and
+// a fold of any prefix of the log agrees with what was served then.
 type CallTimingChanged struct {
 	AnsweredAt      *time.Time `json:"answered_at,omitempty"`
 	EndedAt         *time.Time `json:"ended_at,omitempty"`

@@ -11,7 +11,8 @@ import "time"
 //
 // A legal move (Status.CanMoveTo) becomes:
 //   - to in-progress with an answer time: CallAnswered;
-//   - to completed from in-progress: CallTerminated (ended_at, duration);
+//   - to completed from in-progress: CallTerminated (ended_at, duration;
+//     see terminated for the end a command does not give);
 //   - to completed from before the answer, with an answer time: CallAnswered
 //     then CallTerminated (a new call reported already over reads so);
 //   - to canceled from queued or ringing (or a new call): CallCanceled;
@@ -129,19 +130,26 @@ func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string) []Event 
 	return []Event{CallStatusChanged{Status: to, PreviousStatus: from}}
 }
 
-// terminated is the CallTerminated of an in-progress call: the end given or
-// Now (never before the answer); the duration given, else the one the call
-// already has (a provider's billed duration outranks the ledger's clock),
-// else the whole seconds from the answer (or, unanswered, the start) to the end.
+// terminated is the CallTerminated of an in-progress call. Its duration is
+// the one given, else the one the call already has (a provider's billed
+// duration outranks the ledger's clock), else derived from the end. Its
+// end is the one given; else, with a duration known, the answer (or,
+// unanswered, the start) plus the duration (completionEnd: an upsert
+// reports an end, it does not make one, so a late report or VoiceCall's
+// status word never ends the call at the ledger's clock); else Now, never
+// before the answer.
 func terminated(started, answered *time.Time, known *int64, from Status, c UpsertCall) CallTerminated {
-	floor := answered
-	if floor == nil {
-		floor = started
-	}
-	end := orDefault(c.EndedAt, c.Now, floor)
+	floor := durationFrom(answered, started)
 	dur := clonePtr(c.DurationSeconds)
 	if dur == nil {
 		dur = clonePtr(known)
+	}
+	end, ok := time.Time{}, false
+	if c.EndedAt == nil {
+		end, ok = completionEnd(floor, dur)
+	}
+	if !ok {
+		end = orDefault(c.EndedAt, c.Now, floor)
 	}
 	if dur == nil {
 		dur = durationBetween(floor, end)

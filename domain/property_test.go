@@ -34,12 +34,17 @@ func TestRandomCommandsKeepInvariants(t *testing.T) {
 				require.Empty(t, events)
 				continue
 			}
+			before := s
 			for _, e := range events {
 				env := domain.Envelope{Event: e, Metadata: domain.Metadata{Time: now.Add(time.Duration(s.Version) * time.Second)}}
 				require.NoError(t, domain.CheckEvolve(s, env), "seed %d step %d: %T emitted %#v", seed, i, cmd, e)
 				history = append(history, s)
 				snapshots = append(snapshots, snapshot(t, s))
 				s = domain.Evolve(s, env)
+			}
+			if c, ok := cmd.(domain.UpsertCall); ok && (c.DurationSeconds == nil || c.EndedAt == nil) && tiedTimes(before.Call) {
+				require.True(t, tiedTimes(s.Call), "seed %d step %d: the duration no longer follows the times after %#v: %s",
+					seed, i, events, snapshot(t, s))
 			}
 		}
 		for j, old := range history {
@@ -68,6 +73,21 @@ func checkDecideFold(t *testing.T, s domain.State, cmd domain.Command, events []
 		domain.EvolveInPlace(&want, domain.Envelope{Event: e, Metadata: domain.Metadata{Time: when}})
 	}
 	require.Equal(t, snapshot(t, want), snapshot(t, got), "%T: DecideFold's state is not its events folded", cmd)
+}
+
+// tiedTimes reports whether c's duration is what its times give: the whole
+// seconds from its answer (or start) to its end. The rule on times
+// (domain/timing.go) keeps it so through upserts that give no duration, or
+// no end.
+func tiedTimes(c domain.Call) bool {
+	from := c.AnsweredAt
+	if from == nil {
+		from = c.StartedAt
+	}
+	if from == nil || c.EndedAt == nil || c.DurationSeconds == nil || c.EndedAt.Before(*from) {
+		return false
+	}
+	return int64(c.EndedAt.Sub(*from)/time.Second) == *c.DurationSeconds
 }
 
 func snapshot(tb testing.TB, s domain.State) string {
@@ -121,8 +141,11 @@ func randomCommand(r *rand.Rand, step int) domain.Command {
 	if r.IntN(4) == 0 {
 		c.VoiceCallStatus = ptr(vc[r.IntN(len(vc))])
 	}
-	c.StartedAt = ptr(at(-10))
+	c.StartedAt = ptr(at(-10 - r.IntN(3)))
 	c.AnsweredAt, c.EndedAt = tm(), tm()
+	if r.IntN(4) == 0 {
+		c.DurationSeconds = ptr(int64(r.IntN(4000)))
+	}
 	if c.AnsweredAt != nil && c.EndedAt != nil && c.EndedAt.Before(*c.AnsweredAt) {
 		c.AnsweredAt, c.EndedAt = c.EndedAt, c.AnsweredAt
 	}

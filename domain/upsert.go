@@ -22,7 +22,10 @@ import (
 //     new recording), CallTranscriptChanged, CallQualityReported;
 //  3. the lifecycle: CallAnswered before CallTerminated, or CallCanceled, or
 //     CallStatusChanged (see decideLifecycle);
-//  4. CallTimingChanged for times no lifecycle event carried;
+//  4. CallTimingChanged for times no lifecycle event carried, for the
+//     duration or end that follows what the command moves (see
+//     followTimes and the rule on times in timing.go), and for the end
+//     of a call completed without one;
 //  5. CallPriced.
 //
 // A creation carries the facts of step 2 inside its CallUpserted (see
@@ -68,6 +71,13 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	if err := reconcileAddresses(&s.Call, &c); err != nil {
 		return nil, State{}, err
 	}
+	if exists {
+		// Filled in before the order check, which judges the times as
+		// they will stand (a followed end included), and before the plan,
+		// so that the lifecycle and timing events carry what follows as if
+		// the command gave it.
+		followTimes(&s.Call, &c)
+	}
 	if err := checkUpsertOrder(s.Call, c); err != nil {
 		return nil, State{}, err
 	}
@@ -90,7 +100,7 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	p.transcript(c)
 	p.quality(c)
 	p.lifecycle(c)
-	p.timing(c)
+	p.timing(c, s.Call.Status)
 	if c.Price != nil {
 		if e, ok := priceChange(p.s.Call, *c.Price); ok {
 			p.emit(e)
@@ -215,12 +225,6 @@ func checkCreation(c *UpsertCall) *Error {
 
 // checkUpsertOrder checks the order of the times as they will stand.
 func checkUpsertOrder(call Call, c UpsertCall) *Error {
-	pick := func(given, have *time.Time) *time.Time {
-		if given != nil {
-			return given
-		}
-		return have
-	}
 	touched := func(f string) bool {
 		switch f {
 		case "started_at":
@@ -453,8 +457,13 @@ func sameQuality(a, b Quality) bool {
 }
 
 // timing emits CallTimingChanged for the given times that differ from the
-// call as the lifecycle events left it.
-func (p *plan) timing(c UpsertCall) {
+// call as the lifecycle events left it (the duration or end followTimes
+// filled in among them). A call the lifecycle completed without an end
+// (never answered: a CallStatusChanged, which carries no end) and without
+// an end given gets completionEnd, as terminated would give it: so a
+// VoiceCall POST and PUT of the same status agree. was is the call's
+// status before the command.
+func (p *plan) timing(c UpsertCall, was Status) {
 	call := p.s.Call
 	var e CallTimingChanged
 	changed := false
@@ -463,6 +472,15 @@ func (p *plan) timing(c UpsertCall) {
 	}
 	if c.EndedAt != nil && !sameTime(c.EndedAt, call.EndedAt) {
 		e.EndedAt, changed = clonePtr(c.EndedAt), true
+	}
+	if c.EndedAt == nil && call.EndedAt == nil && call.Status == StatusCompleted && was != StatusCompleted {
+		dur := c.DurationSeconds
+		if dur == nil {
+			dur = call.DurationSeconds
+		}
+		if end, ok := completionEnd(durationFrom(pick(c.AnsweredAt, call.AnsweredAt), call.StartedAt), dur); ok {
+			e.EndedAt, changed = &end, true
+		}
 	}
 	if c.DurationSeconds != nil && (call.DurationSeconds == nil || *call.DurationSeconds != *c.DurationSeconds) {
 		e.DurationSeconds, changed = clonePtr(c.DurationSeconds), true

@@ -142,8 +142,8 @@ func TestUpsertCall(t *testing.T) {
 		{name: "late ringing on a completed call keeps the status and applies the rest", given: completedCall(), when: late, then: []domain.Event{
 			domain.CallDetailsChanged{Changes: domain.DetailsChanges{Summary: ptr("late but kept")}},
 		}},
-		{name: "late in-progress on a completed call only corrects the answer time", given: completedCall(), when: lateInProgress, then: []domain.Event{
-			domain.CallTimingChanged{AnsweredAt: ptr(at(2))},
+		{name: "late in-progress on a completed call corrects only the answer time, and the duration derived from it", given: completedCall(), when: lateInProgress, then: []domain.Event{
+			domain.CallTimingChanged{AnsweredAt: ptr(at(2)), DurationSeconds: ptr(int64(1680))},
 		}},
 		{name: "a new word for the same status is a status change without a move", given: completedCall(), when: sameWord, then: []domain.Event{
 			domain.CallStatusChanged{Status: domain.StatusCompleted, PreviousStatus: domain.StatusCompleted, ProviderStatus: ptr("ended")},

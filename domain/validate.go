@@ -385,16 +385,19 @@ func checkUpsertFields(c UpsertCall) *Error {
 
 // checkOrder checks that the call's times, as they will stand, are in order:
 // answer and end not before start, end not before answer. Only pairs the
-// command touches are checked: a stored history is not re-judged.
+// command touches are checked: a stored history is not re-judged. The
+// error names the later time of the pair, and its message names both, so
+// that a surface that renders it under another field (VoiceCall, which
+// sends no answer or end, names startedAt) still says which times clash.
 func checkOrder(started, answered, ended *time.Time, touched func(string) bool) *Error {
 	before := func(a, b *time.Time) bool { return a != nil && b != nil && a.Before(*b) }
 	switch {
 	case (touched("answered_at") || touched("started_at")) && before(answered, started):
-		return invalid("answered_at", "%s is before the start %s", answered.Format(time.RFC3339Nano), started.Format(time.RFC3339Nano))
+		return invalid("answered_at", "the answer %s is before the start %s", answered.Format(time.RFC3339Nano), started.Format(time.RFC3339Nano))
 	case (touched("ended_at") || touched("started_at")) && before(ended, started):
-		return invalid("ended_at", "%s is before the start %s", ended.Format(time.RFC3339Nano), started.Format(time.RFC3339Nano))
+		return invalid("ended_at", "the end %s is before the start %s", ended.Format(time.RFC3339Nano), started.Format(time.RFC3339Nano))
 	case (touched("ended_at") || touched("answered_at")) && before(ended, answered):
-		return invalid("ended_at", "%s is before the answer %s", ended.Format(time.RFC3339Nano), answered.Format(time.RFC3339Nano))
+		return invalid("ended_at", "the end %s is before the answer %s", ended.Format(time.RFC3339Nano), answered.Format(time.RFC3339Nano))
 	}
 	return nil
 }

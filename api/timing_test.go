@@ -1,0 +1,277 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// timingUpsert is a Moonbase upsert body of provider id pid with the given
+// provider status and times (start_at, answered_at, end_at; "" leaves one
+// out).
+func timingUpsert(t testing.TB, provider, pid, status, start, answered, end string) string {
+	t.Helper()
+	b := map[string]any{
+		"direction": "incoming", "provider": provider, "provider_id": pid, "provider_status": status,
+		"participants": []map[string]string{{"phone": "+14155551212", "role": "caller"}, {"phone": "+16505551212", "role": "callee"}},
+	}
+	for k, v := range map[string]string{"start_at": start, "answered_at": answered, "end_at": end} {
+		if v != "" {
+			b[k] = v
+		}
+	}
+	out, err := json.Marshal(b)
+	require.NoError(t, err)
+	return string(out)
+}
+
+// lastEvent returns the type and data of the last event of a call's stream.
+func (ts *testServer) lastEvent(t testing.TB, id string) (string, string) {
+	t.Helper()
+	recs, err := ts.store.ReadStream(context.Background(), domain.StreamID(uuid.MustParse(id)), 0, 0)
+	require.NoError(t, err)
+	require.NotEmpty(t, recs)
+	last := recs[len(recs)-1]
+	return last.Type, string(last.Data)
+}
+
+func TestCorrectedTimesMoveADerivedDuration(t *testing.T) {
+	// Goal (QA issue 1): a duration the ledger derived from a call's times
+	// follows a correction of those times, on every surface that shows it,
+	// and the log records the new duration in the write that moved them:
+	// after Moonbase moves the end, after it moves the start of a call never
+	// answered, and after it reports the end of a call LaML hung up.
+	ok := func(t *testing.T, res response) {
+		t.Helper()
+		require.Less(t, res.Status, 300, "body: %s", res.Body)
+	}
+	upsert := func(t *testing.T, ts *testServer, body string) {
+		t.Helper()
+		ok(t, ts.do(t, "POST", "/calls/upsert", tokenA, body))
+	}
+	for _, tc := range []struct {
+		name string
+		// steps write the call (provider openphone, provider id "t") and
+		// end with the correction.
+		steps        func(t *testing.T, ts *testServer, id string)
+		wantDuration int64
+		wantEnd      string // LaML end_time
+		wantEvent    string // the correction's last event's data
+	}{
+		{
+			name: "MoonbaseMovesTheEnd",
+			steps: func(t *testing.T, ts *testServer, id string) {
+				upsert(t, ts, timingUpsert(t, "openphone", "t", "completed", "2025-02-17T15:00:00Z", "2025-02-17T15:01:00Z", "2025-02-17T15:30:00Z"))
+				assert.Equal(t, json.Number("1740"), ts.lamlGet(t, id)["duration"], "derived from the answer to the end")
+				upsert(t, ts, timingUpsert(t, "openphone", "t", "completed", "2025-02-17T15:00:00Z", "2025-02-17T15:01:00Z", "2025-02-17T15:10:00Z"))
+			},
+			wantDuration: 540,
+			wantEnd:      "Mon, 17 Feb 2025 15:10:00 +0000",
+			wantEvent:    `{"ended_at":"2025-02-17T15:10:00Z","duration_seconds":540}`,
+		},
+		{
+			name: "MoonbaseMovesTheStartOfACallNeverAnswered",
+			steps: func(t *testing.T, ts *testServer, id string) {
+				upsert(t, ts, timingUpsert(t, "openphone", "t", "in-progress", "2025-02-17T15:00:00Z", "", ""))
+				upsert(t, ts, timingUpsert(t, "openphone", "t", "completed", "2025-02-17T15:00:00Z", "", "2025-02-17T15:30:00Z"))
+				assert.Equal(t, json.Number("1800"), ts.lamlGet(t, id)["duration"], "derived from the start to the end")
+				upsert(t, ts, timingUpsert(t, "openphone", "t", "completed", "2025-02-17T15:10:00Z", "", "2025-02-17T15:30:00Z"))
+			},
+			wantDuration: 1200,
+			wantEnd:      "Mon, 17 Feb 2025 15:30:00 +0000",
+			wantEvent:    `{"duration_seconds":1200}`, // beside the CallUpserted that moved the start
+		},
+		{
+			name: "LaMLHangsUpThenTheProviderReportsTheEnd",
+			steps: func(t *testing.T, ts *testServer, id string) {
+				upsert(t, ts, timingUpsert(t, "openphone", "t", "in-progress", "2025-02-17T15:00:00Z", "", ""))
+				ok(t, ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json", acctA, tokenA, formBody("Status", "completed")))
+				upsert(t, ts, timingUpsert(t, "openphone", "t", "completed", "2025-02-17T15:00:00Z", "", "2025-02-17T15:05:00Z"))
+			},
+			wantDuration: 300,
+			wantEnd:      "Mon, 17 Feb 2025 15:05:00 +0000",
+			wantEvent:    `{"ended_at":"2025-02-17T15:05:00Z","duration_seconds":300}`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			id := domain.CallIDFor(acctA, "openphone", "t").String()
+			tc.steps(t, ts, id)
+
+			laml := ts.lamlGet(t, id)
+			assert.Equal(t, json.Number(strconv.FormatInt(tc.wantDuration, 10)), laml["duration"])
+			assert.Equal(t, tc.wantEnd, laml["end_time"])
+			vc := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, vc.Status, "body: %s", vc.Body)
+			assert.Equal(t, float64(tc.wantDuration), vc.JSON(t)["duration"])
+			typ, data := ts.lastEvent(t, id)
+			assert.Equal(t, domain.TypeCallTimingChanged, typ)
+			assert.JSONEq(t, tc.wantEvent, data)
+
+			st, err := ts.api.LoadCall(context.Background(), uuid.MustParse(id))
+			require.NoError(t, err)
+			require.NotNil(t, st.Call.DurationSeconds)
+			assert.Equal(t, tc.wantDuration, *st.Call.DurationSeconds, "a fold of the log agrees")
+		})
+	}
+}
+
+func TestCorrectedTimesMoveTheBilledDuration(t *testing.T) {
+	// Goal (QA issue 1): billing sums the duration that followed a
+	// corrected end, live and after a rebuild of the read models; time
+	// travel to before the correction still shows the old duration.
+	ts := newTestServer(t)
+	id := domain.CallIDFor(acctA, "vonage", "vg-billed").String()
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, timingUpsert(t, "vonage", "vg-billed", "completed",
+		"2025-02-17T15:00:00Z", "2025-02-17T15:01:00Z", "2025-02-17T15:30:00Z"))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	// VoiceCall prices the call, sending the duration the call has.
+	res = ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "vg-billed", map[string]any{
+		"status": "VOICEMAIL_RECEIVED", "duration": 1740, "startedAt": "2025-02-17T15:00:00Z",
+	}))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	billed := func() int64 {
+		t.Helper()
+		body := getSummary(t, ts, url.Values{"from": {"2025-02-17"}, "to": {"2025-02-18"}}, tokenA)
+		require.Len(t, body.Groups, 1)
+		return body.Groups[0].BilledDurationSeconds
+	}
+	require.Equal(t, int64(1740), billed())
+	beforeCorrection := len(ts.eventTypes(t, id)) - 1
+
+	res = ts.do(t, "POST", "/calls/upsert", tokenA, timingUpsert(t, "vonage", "vg-billed", "completed",
+		"2025-02-17T15:00:00Z", "2025-02-17T15:01:00Z", "2025-02-17T15:10:00Z"))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	assert.Equal(t, int64(540), billed())
+
+	old := ts.getAsA(t, lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json?revision="+strconv.Itoa(beforeCorrection))
+	require.Equal(t, http.StatusOK, old.Status, "body: %s", old.Body)
+	assert.Equal(t, json.Number("1740"), old.lamlJSON(t)["duration"])
+
+	ctx := context.Background()
+	live, err := ts.proj.Digest(ctx)
+	require.NoError(t, err)
+	_, err = ts.proj.Rebuild(ctx)
+	require.NoError(t, err)
+	rebuilt, err := ts.proj.Digest(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, live, rebuilt)
+	assert.Equal(t, int64(540), billed())
+}
+
+// lamlGet fetches a call on the LaML surface of acctA, numbers exact.
+func (ts *testServer) lamlGet(t testing.TB, id string) map[string]any {
+	t.Helper()
+	res := ts.lamlDo(t, "GET", lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json", acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	return res.lamlJSON(t)
+}
+
+func TestVoiceCallCompletionEndsAtStartPlusDuration(t *testing.T) {
+	// Goal (QA issue 2): a VoiceCall write that completes a call ends it at
+	// its start plus its duration, never at the server's clock, whether a
+	// POST creates it completed or a PUT moves it there; a later PUT that
+	// moves startedAt past that end moves the end with it rather than
+	// being refused for an end VoiceCall cannot send.
+	const start, end = "2025-02-17T15:00:00Z", "2025-02-17T15:02:10Z"
+	for _, tc := range []struct {
+		name   string
+		write  func(t *testing.T, ts *testServer) string // returns the call id
+		wantEv string                                    // the completion's event type
+	}{
+		{
+			name: "PutMovesAnInProgressCall",
+			write: func(t *testing.T, ts *testServer) string {
+				id := ts.createVoiceCall(t, tokenA, "vc-put", map[string]any{"status": "ANSWERED_BY_STAFF", "startedAt": start, "duration": 130})
+				res := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "vc-put", map[string]any{"status": "VOICEMAIL_RECEIVED", "duration": 130}))
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				return id
+			},
+			wantEv: domain.TypeCallTerminated,
+		},
+		{
+			name: "PostCreatesACompletedCall",
+			write: func(t *testing.T, ts *testServer) string {
+				return ts.createVoiceCall(t, tokenA, "vc-post", map[string]any{"status": "VOICEMAIL_RECEIVED", "startedAt": start, "duration": 130})
+			},
+			wantEv: domain.TypeCallTimingChanged,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			id := tc.write(t, ts)
+			var data map[string]any
+			for _, r := range ts.events(t) {
+				if r.StreamID == "call-"+id && r.Type == tc.wantEv {
+					require.NoError(t, json.Unmarshal(r.Data, &data))
+				}
+			}
+			assert.Equal(t, end, data["ended_at"], "the completion's end is start + duration")
+			assert.Equal(t, "Mon, 17 Feb 2025 15:02:10 +0000", ts.lamlGet(t, id)["end_time"])
+			mb := ts.do(t, "GET", "/calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, mb.Status, "body: %s", mb.Body)
+			assert.Equal(t, "2025-02-17T15:02:10.000Z", mb.JSON(t)["end_at"])
+
+			sourceID := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "").JSON(t)["sourceId"].(string)
+			res := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, sourceID, map[string]any{
+				"status": "VOICEMAIL_RECEIVED", "duration": 130, "startedAt": "2030-02-17T15:00:00Z",
+			}))
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			laml := ts.lamlGet(t, id)
+			assert.Equal(t, "Sun, 17 Feb 2030 15:00:00 +0000", laml["start_time"])
+			assert.Equal(t, "Sun, 17 Feb 2030 15:02:10 +0000", laml["end_time"], "the end followed the start")
+			assert.Equal(t, json.Number("130"), laml["duration"])
+		})
+	}
+}
+
+func TestVoiceCallOrderErrorsNameStartedAt(t *testing.T) {
+	// Goal (QA issue 2): a VoiceCall PUT whose startedAt comes after the
+	// call's answer or end (set on another surface) is refused naming
+	// startedAt, the VoiceCall field the client sent, not the domain's
+	// answered_at or ended_at; the message says which time it clashes with.
+	for _, tc := range []struct {
+		name, upsert, startedAt, message string
+	}{
+		{
+			name:      "AfterTheAnswer",
+			upsert:    timingUpsert(t, "vonage", "vg-order", "completed", "2025-02-17T15:00:00Z", "2025-02-17T15:01:00Z", "2025-02-17T15:30:00Z"),
+			startedAt: "2025-02-17T15:05:00Z",
+			message:   "startedAt: the answer 2025-02-17T15:01:00Z is before the start 2025-02-17T15:05:00Z",
+		},
+		{
+			// Completed before an answer, without a duration: the end does
+			// not follow the start.
+			name:      "AfterAnEndThatDoesNotFollow",
+			upsert:    timingUpsert(t, "vonage", "vg-order", "completed", "2025-02-17T15:00:00Z", "", "2025-02-17T15:30:00Z"),
+			startedAt: "2025-02-17T16:00:00Z",
+			message:   "startedAt: the end 2025-02-17T15:30:00Z is before the start 2025-02-17T16:00:00Z",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			res := ts.do(t, "POST", "/calls/upsert", tokenA, tc.upsert)
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			id := res.JSON(t)["id"].(string)
+			n := len(ts.events(t))
+
+			res = ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "vg-order", map[string]any{
+				"status": "VOICEMAIL_RECEIVED", "duration": 100, "startedAt": tc.startedAt,
+			}))
+			require.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)
+			body := res.JSON(t)
+			assert.Equal(t, "startedAt", body["field"])
+			assert.Equal(t, tc.message, body["message"])
+			assert.Len(t, ts.events(t), n, "nothing is written")
+		})
+	}
+}

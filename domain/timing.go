@@ -1,0 +1,151 @@
+package domain
+
+import "time"
+
+// A call's times and its duration.
+//
+// A call's duration is its billed length in whole seconds. A surface may
+// give it (VoiceCall duration; a provider's billed figure is a fact, kept
+// as sent). When none does, the ledger derives it when the call ends, as
+// the whole seconds from the answer (or, for a call never answered, from
+// the start) to the end: derivedDuration, as terminated and
+// decideTerminate compute it.
+//
+// Times get corrected later (a provider resends a call with another end,
+// a client moves the start), and a duration derived from the old times
+// would then contradict the new ones: LaML and VoiceCall would show the
+// old length, and billing would sum it. So while a call's duration is
+// exactly what its times give (tiedTimes), the ledger keeps the two tied.
+// An upsert that moves one side and does not give the other moves the
+// other with it (followTimes):
+//
+//   - a command that gives no duration (Moonbase, call history and LaML
+//     have no duration field) and moves the start, answer or end moves
+//     the duration to what the new times give;
+//   - a command that gives a duration but no end (VoiceCall has no end
+//     field) and moves the start or answer, or changes the duration,
+//     moves the end to the new start (or answer) plus the duration,
+//     keeping the fraction of a second the end had past the whole
+//     seconds. Without it, a VoiceCall PUT that moves startedAt past the
+//     end its status set would be refused for an end the client cannot
+//     see, let alone send.
+//
+// What follows is recorded in the same write, in the CallTimingChanged
+// beside the change (or alone, when the start moved in a CallUpserted),
+// so that history reads as what happened and Evolve folds the value
+// written rather than recomputing it.
+//
+// A duration that is not what the times give was given by a client and is
+// never recomputed, nor is an end moved to match it. A duration a client
+// gives that happens to equal what the times give cannot be told apart
+// from a derived one, and follows the times from then on: it agreed with
+// them, as it did when it was sent.
+//
+// An upsert that completes a call without giving its end sets the end by
+// the same relation (completionEnd): the answer (or start) plus the
+// duration, when the duration is known (given, or recorded before). An
+// upsert reports an end rather than making one, so a late report, or a
+// VoiceCall status word (VoiceCall has no end field), never stamps the
+// ledger's clock on a call that ended long ago; and a VoiceCall POST and
+// PUT of the same status give the same end. Only an in-progress call
+// completed with no duration known ends at the command's Now (a provider
+// reporting "completed" as it happens); one completed before an answer
+// then keeps no end, as before. A LaML hang-up (TerminateCall) is the
+// ledger's own act, and ends the call at Now.
+
+// durationFrom returns the time a call's derived duration counts from: its
+// answer, or its start if it was never answered; nil if neither is known.
+func durationFrom(answered, started *time.Time) *time.Time {
+	if answered != nil {
+		return answered
+	}
+	return started
+}
+
+// derivedDuration returns the duration c's times give (the whole seconds
+// from its answer, or start, to its end), nil if they give none.
+func derivedDuration(c *Call) *int64 {
+	if c.EndedAt == nil {
+		return nil
+	}
+	return durationBetween(durationFrom(c.AnsweredAt, c.StartedAt), *c.EndedAt)
+}
+
+// tiedTimes reports whether c's duration is exactly what its times give.
+func tiedTimes(c *Call) bool {
+	d := derivedDuration(c)
+	return d != nil && c.DurationSeconds != nil && *d == *c.DurationSeconds
+}
+
+// secondsSpanMax bounds the seconds added to a time: more than the 10,000
+// years stored times span (year 0 to 9999), and far from int64 overflow
+// when added to Unix seconds.
+const secondsSpanMax = 400_000_000_000
+
+// addSeconds returns t plus d whole seconds, and false if that is no time a
+// stored event can hold (past year 9999). The sum is taken on Unix seconds:
+// a time.Duration holds no more than 292 years, and a client's duration
+// may be any int64.
+func addSeconds(t time.Time, d int64) (time.Time, bool) {
+	if d < -secondsSpanMax || d > secondsSpanMax {
+		return time.Time{}, false
+	}
+	sum := time.Unix(t.Unix()+d, int64(t.Nanosecond())).UTC()
+	if y := sum.Year(); y < 0 || y > 9999 {
+		return time.Time{}, false
+	}
+	return sum, true
+}
+
+// followTimes fills in c, an upsert of the existing call, what follows
+// the times or duration c moves while the call's times are tied (see the
+// rule above): the duration when c gives none, else the end when c gives
+// none. It leaves c as it is when the call's times are not tied, when what
+// follows does not change, and when the new times give no duration (an
+// end before the answer: the order check then refuses c) or the new end
+// is no storable time. c's times are in UTC (normalizeUpsert).
+func followTimes(call *Call, c *UpsertCall) {
+	if !tiedTimes(call) {
+		return
+	}
+	from := durationFrom(pick(c.AnsweredAt, call.AnsweredAt), pick(c.StartedAt, call.StartedAt))
+	switch {
+	case c.DurationSeconds == nil:
+		d := durationBetween(from, *pick(c.EndedAt, call.EndedAt))
+		if d != nil && *d != *call.DurationSeconds {
+			c.DurationSeconds = d
+		}
+	case c.EndedAt == nil:
+		// Tied, the end lies less than a second past from + duration.
+		oldWhole, ok := addSeconds(*durationFrom(call.AnsweredAt, call.StartedAt), *call.DurationSeconds)
+		if !ok {
+			return
+		}
+		whole, ok := addSeconds(*from, *c.DurationSeconds)
+		if !ok {
+			return
+		}
+		end := whole.Add(call.EndedAt.Sub(oldWhole))
+		if end.Year() <= 9999 && !end.Equal(*call.EndedAt) {
+			c.EndedAt = &end
+		}
+	}
+}
+
+// completionEnd is the end of a call an upsert completes without giving
+// one: from (its answer, or start) plus its duration; false when either is
+// unknown or the sum is no storable time.
+func completionEnd(from *time.Time, duration *int64) (time.Time, bool) {
+	if from == nil || duration == nil {
+		return time.Time{}, false
+	}
+	return addSeconds(*from, *duration)
+}
+
+// pick returns given if the command gives it, else what the call has.
+func pick(given, have *time.Time) *time.Time {
+	if given != nil {
+		return given
+	}
+	return have
+}

@@ -1,0 +1,191 @@
+package domain_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// inProgressUnanswered is the history of a call put in progress without an
+// answer time (a VoiceCall ANSWERED_BY_STAFF, a Moonbase in-progress
+// without answered_at): its derived duration counts from its start.
+func inProgressUnanswered() []domain.Event {
+	return []domain.Event{created(), moved("", domain.StatusInProgress)}
+}
+
+// endedUnanswered is inProgressUnanswered ended at at(30), its duration
+// derived from the start.
+func endedUnanswered() []domain.Event {
+	return append(inProgressUnanswered(), domain.CallTerminated{EndedAt: at(30), DurationSeconds: ptr(int64(1800)),
+		Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress})
+}
+
+// TestCorrectedTimesMoveADerivedDuration holds upserts to the rule on times
+// (domain/timing.go): a duration the ledger derived from the call's times
+// follows a command that moves them and gives no duration, in the same
+// write; a duration a client gave is kept.
+func TestCorrectedTimesMoveADerivedDuration(t *testing.T) {
+	times := func(started, answered, ended *time.Time, duration *int64) domain.UpsertCall {
+		c := upsert(domain.UpsertCreateOrUpdate)
+		c.StartedAt, c.AnsweredAt, c.EndedAt, c.DurationSeconds = started, answered, ended, duration
+		return c
+	}
+	// The ledger hung up (TerminateCall) at now, an hour after the start.
+	hungUp := append(inProgressUnanswered(), domain.CallTerminated{EndedAt: now, DurationSeconds: ptr(int64(3600)),
+		Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress})
+	providerDuration := append(completedCall(), domain.CallTimingChanged{DurationSeconds: ptr(int64(1800))})
+
+	runGWT(t, []gwt{
+		{name: "an earlier end moves the duration it gave", given: completedCall(), when: times(nil, nil, ptr(at(10)), nil), then: []domain.Event{
+			domain.CallTimingChanged{EndedAt: ptr(at(10)), DurationSeconds: ptr(int64(540))},
+		}},
+		{name: "a later end moves the duration it gave", given: completedCall(), when: times(ptr(t0), ptr(at(1)), ptr(at(45)), nil), then: []domain.Event{
+			domain.CallTimingChanged{EndedAt: ptr(at(45)), DurationSeconds: ptr(int64(2640))},
+		}},
+		{name: "a moved start of a call never answered moves its duration", given: endedUnanswered(), when: times(ptr(at(-5)), nil, nil, nil), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(-5))},
+			domain.CallTimingChanged{DurationSeconds: ptr(int64(2100))},
+		}},
+		{name: "a later start of a call never answered shortens its duration", given: endedUnanswered(), when: times(ptr(at(10)), nil, nil, nil), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(10))},
+			domain.CallTimingChanged{DurationSeconds: ptr(int64(1200))},
+		}},
+		{name: "a moved start of an answered call leaves the duration, which counts from the answer", given: completedCall(), when: times(ptr(at(-5)), nil, nil, nil), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(-5))},
+		}},
+		{name: "an end reported after the ledger hung up moves the duration", given: hungUp, when: times(nil, nil, ptr(at(5)), nil), then: []domain.Event{
+			domain.CallTimingChanged{EndedAt: ptr(at(5)), DurationSeconds: ptr(int64(300))},
+		}},
+		{name: "a duration a client gave is kept when the end moves", given: providerDuration, when: times(nil, nil, ptr(at(10)), nil), then: []domain.Event{
+			domain.CallTimingChanged{EndedAt: ptr(at(10))},
+		}},
+		{name: "a duration given with the end is the one recorded", given: completedCall(), when: times(nil, nil, ptr(at(10)), ptr(int64(600))), then: []domain.Event{
+			domain.CallTimingChanged{EndedAt: ptr(at(10)), DurationSeconds: ptr(int64(600))},
+		}},
+		{name: "the same times change nothing", given: completedCall(), when: times(ptr(t0), ptr(at(1)), ptr(at(30)), nil), then: nil},
+		{name: "an end moved before the answer is refused, not derived", given: completedCall(), when: times(nil, nil, ptr(at(0)), nil),
+			code: domain.ErrInvalid, field: "ended_at"},
+	})
+}
+
+// TestFollowedDurationFoldsAsDecided checks that the duration a correction
+// derives is in the log, not in the fold: the state before the correction
+// keeps the old one (time travel), and a fold of the whole history equals
+// the state the writer decided on (DecideFold).
+func TestFollowedDurationFoldsAsDecided(t *testing.T) {
+	c := upsert(domain.UpsertUpdate)
+	c.EndedAt = ptr(at(10))
+	events, decided, err := domain.DecideFold(fold(t, completedCall()), c, now)
+	require.NoError(t, err)
+
+	before := fold(t, completedCall())
+	after := fold(t, append(completedCall(), events...))
+	require.NotNil(t, before.Call.DurationSeconds)
+	require.NotNil(t, after.Call.DurationSeconds)
+	assert.Equal(t, int64(1740), *before.Call.DurationSeconds)
+	assert.Equal(t, int64(540), *after.Call.DurationSeconds)
+	assert.Equal(t, after.Call.DurationSeconds, decided.Call.DurationSeconds)
+	assert.Equal(t, after.Call.EndedAt, decided.Call.EndedAt)
+}
+
+// TestCompletionEndsAtItsDuration holds upserts that complete a call
+// without giving its end to the rule on times (domain/timing.go): the end
+// is the answer (or start) plus the duration when the duration is known,
+// never the ledger's clock, whether the call is created completed or
+// moved there (QA issue 2: a VoiceCall PUT stamped Now).
+func TestCompletionEndsAtItsDuration(t *testing.T) {
+	voiceCall := func(mode domain.UpsertMode, status string, duration int64) domain.UpsertCall {
+		c := upsert(mode)
+		c.VoiceCallStatus = ptr(status)
+		c.DurationSeconds = ptr(duration)
+		return c
+	}
+	created := voiceCall(domain.UpsertCreate, domain.VoiceCallVoicemailReceived, 130)
+	created.Direction = ptr(domain.DirectionInbound)
+	created.From, created.To = ptr(caller), ptr(callee)
+	created.StartedAt = ptr(t0)
+	completed := upsert(domain.UpsertUpdate)
+	completed.Status = ptr(domain.StatusCompleted)
+	endAt := func(d time.Duration) *time.Time { return ptr(t0.Add(d)) }
+
+	runGWT(t, []gwt{
+		{name: "VOICEMAIL_RECEIVED on an in-progress call ends it at the start plus the duration, not at Now", given: inProgressUnanswered(),
+			when: voiceCall(domain.UpsertUpdate, domain.VoiceCallVoicemailReceived, 130), then: []domain.Event{
+				domain.CallTerminated{EndedAt: *endAt(130 * time.Second), DurationSeconds: ptr(int64(130)), Status: domain.StatusCompleted,
+					PreviousStatus: domain.StatusInProgress, VoiceCallStatus: ptr(domain.VoiceCallVoicemailReceived)},
+			}},
+		{name: "a call created with VOICEMAIL_RECEIVED ends as a PUT ends it", when: created, then: []domain.Event{
+			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
+				Direction: ptr(domain.DirectionInbound), From: ptr(caller), To: ptr(callee), StartedAt: ptr(t0), Participants: participants()},
+			domain.CallStatusChanged{Status: domain.StatusCompleted, VoiceCallStatus: ptr(domain.VoiceCallVoicemailReceived)},
+			domain.CallTimingChanged{EndedAt: endAt(130 * time.Second), DurationSeconds: ptr(int64(130))},
+		}},
+		{name: "VOICEMAIL_RECEIVED on a ringing call ends it at the start plus the duration", given: ringingCall(),
+			when: voiceCall(domain.UpsertUpdate, domain.VoiceCallVoicemailReceived, 130), then: []domain.Event{
+				domain.CallStatusChanged{Status: domain.StatusCompleted, PreviousStatus: domain.StatusRinging, VoiceCallStatus: ptr(domain.VoiceCallVoicemailReceived)},
+				domain.CallTimingChanged{EndedAt: endAt(130 * time.Second), DurationSeconds: ptr(int64(130))},
+			}},
+		{name: "MISSED sets no end: a missed call's duration says nothing of how long it rang", given: ringingCall(),
+			when: voiceCall(domain.UpsertUpdate, domain.VoiceCallMissed, 130), then: []domain.Event{
+				domain.CallStatusChanged{Status: domain.StatusNoAnswer, PreviousStatus: domain.StatusRinging, VoiceCallStatus: ptr(domain.VoiceCallMissed)},
+				domain.CallTimingChanged{DurationSeconds: ptr(int64(130))},
+			}},
+		{name: "completed ends at the answer plus a duration recorded before", given: append(answeredCall(), domain.CallTimingChanged{DurationSeconds: ptr(int64(20))}),
+			when: completed, then: []domain.Event{
+				domain.CallTerminated{EndedAt: at(1).Add(20 * time.Second), DurationSeconds: ptr(int64(20)), Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress},
+			}},
+		{name: "completed with no duration known ends an answered call at Now, the duration derived", given: answeredCall(), when: completed, then: []domain.Event{
+			domain.CallTerminated{EndedAt: now, DurationSeconds: ptr(int64(3540)), Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress},
+		}},
+		{name: "completed before an answer with no duration known sets no end", given: ringingCall(), when: completed, then: []domain.Event{
+			moved(domain.StatusRinging, domain.StatusCompleted),
+		}},
+	})
+}
+
+// TestAGivenDurationMovesTheEndItSet holds a command that gives a duration
+// and no end (VoiceCall) to the rule on times: an end that is the start
+// (or answer) plus the duration follows a moved start and a new duration,
+// so a VoiceCall PUT can correct startedAt past the end its status set.
+func TestAGivenDurationMovesTheEndItSet(t *testing.T) {
+	ended := func(end time.Time, duration int64) []domain.Event {
+		return append(inProgressUnanswered(), domain.CallTerminated{EndedAt: end, DurationSeconds: ptr(duration),
+			Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress})
+	}
+	put := func(started *time.Time, duration int64) domain.UpsertCall {
+		c := upsert(domain.UpsertUpdate)
+		c.StartedAt, c.DurationSeconds = started, ptr(duration)
+		return c
+	}
+	notTied := append(completedCall(), domain.CallTimingChanged{DurationSeconds: ptr(int64(1800))})
+	endOnly := []domain.Event{created(), moved("", domain.StatusCompleted), domain.CallTimingChanged{EndedAt: ptr(at(30))}}
+	half := 500 * time.Millisecond
+
+	runGWT(t, []gwt{
+		{name: "a start moved an hour later moves the end", given: ended(t0.Add(130*time.Second), 130), when: put(ptr(at(60)), 130), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(60))},
+			domain.CallTimingChanged{EndedAt: ptr(at(60).Add(130 * time.Second))},
+		}},
+		{name: "a new duration moves the end", given: ended(t0.Add(130*time.Second), 130), when: put(nil, 150), then: []domain.Event{
+			domain.CallTimingChanged{EndedAt: ptr(t0.Add(150 * time.Second)), DurationSeconds: ptr(int64(150))},
+		}},
+		{name: "the end keeps its fraction of a second", given: ended(t0.Add(130*time.Second+half), 130), when: put(ptr(at(10)), 130), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(10))},
+			domain.CallTimingChanged{EndedAt: ptr(at(10).Add(130*time.Second + half))},
+		}},
+		{name: "the same start and duration change nothing", given: ended(t0.Add(130*time.Second), 130), when: put(ptr(t0), 130), then: nil},
+		{name: "an end the duration does not match stays", given: notTied, when: put(ptr(at(-5)), 1800), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(-5))},
+		}},
+		{name: "a start moved past an end that does not follow is refused", given: endOnly, when: put(ptr(at(40)), 100),
+			code: domain.ErrInvalid, field: "ended_at"},
+		{name: "a duration too long for a stored end moves no end, and the order still holds", given: ended(t0.Add(130*time.Second), 130),
+			when: put(nil, 1<<62), then: []domain.Event{
+				domain.CallTimingChanged{DurationSeconds: ptr(int64(1 << 62))},
+			}},
+	})
+}
