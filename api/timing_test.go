@@ -157,14 +157,7 @@ func TestCorrectedTimesMoveTheBilledDuration(t *testing.T) {
 	require.Equal(t, http.StatusOK, old.Status, "body: %s", old.Body)
 	assert.Equal(t, json.Number("1740"), old.lamlJSON(t)["duration"])
 
-	ctx := context.Background()
-	live, err := ts.proj.Digest(ctx)
-	require.NoError(t, err)
-	_, err = ts.proj.Rebuild(ctx)
-	require.NoError(t, err)
-	rebuilt, err := ts.proj.Digest(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, live, rebuilt)
+	ts.requireRebuildMatchesLive(t)
 	assert.Equal(t, int64(540), billed())
 }
 
