@@ -155,7 +155,16 @@ func TestCallHistoryIfMatch(t *testing.T) {
 	res = ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "", "If-Match", etag)
 	assert.Equal(t, http.StatusPreconditionFailed, res.Status)
 	assert.Equal(t, http.StatusBadRequest, ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"x"}`, "If-Match", "garbage").Status)
+	// If-Match compares strongly (RFC 9110 section 13.1.1): a weak tag of
+	// the current revision never matches; beside a strong one it is ignored.
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"weak"}`, "If-Match", "W/"+next)
+	assert.Equal(t, http.StatusPreconditionFailed, res.Status, string(res.Body))
+	assert.Contains(t, string(res.Body), "weak")
 	assert.Len(t, ts.events(t), n)
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"weak and strong"}`, "If-Match", "W/"+next+", "+next)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	next = res.Header.Get("ETag")
+	n = len(ts.events(t))
 
 	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"two"}`, "If-Match", next)
 	assert.Equal(t, http.StatusOK, res.Status)

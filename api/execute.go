@@ -314,10 +314,14 @@ func SetETag(w http.ResponseWriter, state domain.State) {
 }
 
 // ifMatch is a parsed If-Match header: absent, "*", or a list of revisions.
+// Weak entity tags (W/"3") are understood but never match: If-Match uses
+// the strong comparison (RFC 9110 section 13.1.1), so that a client or
+// proxy that weakened an ETag gets a 412, not an unconditional write.
 type ifMatch struct {
 	present   bool
 	any       bool
-	revisions []uint64
+	revisions []uint64 // of the strong tags
+	weak      bool     // some tag was weak
 }
 
 // ifMatchTagsMax bounds the entity tags one If-Match may list.
@@ -336,7 +340,9 @@ func parseIfMatch(h string) (ifMatch, error) {
 		if i >= ifMatchTagsMax {
 			return ifMatch{}, Malformed("If-Match", "more than %d entity tags", ifMatchTagsMax)
 		}
-		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		tag = strings.TrimSpace(tag)
+		weak := strings.HasPrefix(tag, "W/")
+		tag = strings.TrimPrefix(tag, "W/")
 		unq, err := strconv.Unquote(tag)
 		if err != nil || !strings.HasPrefix(tag, `"`) {
 			unq = tag // be lenient: a bare revision is understood too
@@ -344,6 +350,10 @@ func parseIfMatch(h string) (ifMatch, error) {
 		rev, err := strconv.ParseUint(unq, 10, 64)
 		if err != nil {
 			return ifMatch{}, Malformed("If-Match", "%q is not an ETag of this API (a quoted revision such as \"3\")", truncate(tag, 32))
+		}
+		if weak {
+			m.weak = true
+			continue
 		}
 		m.revisions = append(m.revisions, rev)
 	}
@@ -366,6 +376,10 @@ func (m ifMatch) check(state domain.State) error {
 		if r == rev {
 			return nil
 		}
+	}
+	if m.weak && len(m.revisions) == 0 {
+		return &FieldError{Err: ErrPreconditionFailed, Field: "If-Match",
+			Message: fmt.Sprintf("a weak entity tag never matches If-Match (RFC 9110 section 13.1.1); send the strong ETag %s", ETag(rev))}
 	}
 	return &FieldError{Err: ErrPreconditionFailed, Field: "If-Match",
 		Message: fmt.Sprintf("the call is at revision %d (ETag %s), not the one given; reload it and retry", rev, ETag(rev))}
