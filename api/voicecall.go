@@ -394,10 +394,11 @@ func voiceCallField(name string) string {
 	case "started_at":
 		return "startedAt"
 	case "answered_at", "ended_at":
-		// VoiceCall sends neither: the answer or end it clashes with was
-		// set on another surface, or by the call's status (an end at the
-		// start plus the duration), and the field the client can change is
-		// the start. The message names both times.
+		// VoiceCall sends neither. The domain already names started_at
+		// when the client sent the start and the answer or end it clashes
+		// with is stored (set on another surface, or by the call's status);
+		// any other error about them is still about times the client can
+		// only change through the start. The message names both times.
 		return "startedAt"
 	case "details.staff_id":
 		return "staffId"
