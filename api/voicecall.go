@@ -307,7 +307,8 @@ type voiceCallView struct {
 	To        string `json:"to"`
 	Direction string `json:"direction"`
 	// Status is the VoiceCall status as written, or the nearest word for a
-	// call that never had one (domain.VoiceCallStatusWord).
+	// call that never had one (domain.VoiceCallStatusWord: a completed call
+	// with no answer time reads VOICEMAIL_RECEIVED, not ANSWERED_BY_STAFF).
 	Status string `json:"status"`
 	// PriceRate and TotalPrice are decimal strings with their written
 	// scale; null while the call is not priced.
@@ -356,7 +357,7 @@ func renderVoiceCall(c *domain.Call) voiceCallView {
 		UpdatedAt:        FormatTime(c.UpdatedAt),
 	}
 	if v.Status == "" {
-		v.Status = domain.VoiceCallStatusWord(c.Status)
+		v.Status = domain.VoiceCallStatusWord(c.Status, c.AnsweredAt != nil)
 	}
 	if c.Price != nil {
 		rate, total, currency := c.Price.Rate.String(), c.Price.Total.String(), c.Price.Currency
