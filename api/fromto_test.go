@@ -133,3 +133,73 @@ func TestFromToFollowParticipantsOnEverySurface(t *testing.T) {
 		})
 	}
 }
+
+func TestFromToNeverShowANumberNoParticipantHolds(t *testing.T) {
+	// Goal (QA issue 2): a Moonbase upsert whose participants drop the
+	// caller (callee) clears the call's from (to) in the same write, so that
+	// no surface shows a number no participant holds: LaML and VoiceCall
+	// from/to, call history's numbers and the LaML From/To filters. Several
+	// callers are taken as sent, the first being from; a sip: address set on
+	// LaML, which no participant can hold, stays beside the participants.
+	const (
+		a  = "+14155551212"
+		a2 = "+14155551213"
+		b  = "+16505551212"
+	)
+	ts := newTestServer(t)
+	upsert := func(t *testing.T, ps string) string {
+		t.Helper()
+		return ts.upsertID(t, `{"direction":"incoming","provider":"openphone","provider_id":"parts-1","provider_status":"completed",
+"start_at":"2025-02-17T15:00:00Z","participants":`+ps+`}`)
+	}
+	for _, step := range []struct {
+		name, participants string
+		from, to           string // "" for none
+	}{
+		{"a caller and a callee", `[{"phone":"` + a + `","role":"caller"},{"phone":"` + b + `","role":"callee"}]`, a, b},
+		{"two callers and no callee", `[{"phone":"` + a + `","role":"caller"},{"phone":"` + a2 + `","role":"caller"}]`, a, ""},
+		{"an other alone", `[{"phone":"` + a + `","role":"other"}]`, "", ""},
+		{"a callee again", `[{"phone":"` + b + `","role":"callee"}]`, "", b},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			id := upsert(t, step.participants)
+
+			l := ts.lamlGet(t, id)
+			assert.Equal(t, []any{step.from, step.to}, []any{l["from"], l["to"]}, "LaML from, to")
+
+			vc := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, vc.Status, "body: %s", vc.Body)
+			v := vc.JSON(t)
+			assert.Equal(t, []any{step.from, step.to}, []any{v["from"], v["to"]}, "VoiceCall from, to")
+
+			hist := ts.do(t, "GET", "/v1/calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, hist.Status, "body: %s", hist.Body)
+			h := hist.JSON(t)
+			number := func(n string) map[string]any {
+				if n == "" {
+					return map[string]any{"value": nil}
+				}
+				return map[string]any{"value": n}
+			}
+			assert.Equal(t, number(step.from), h["phoneNumber"], "call history phoneNumber (inbound: the caller)")
+			assert.Equal(t, number(step.to), h["callerPhoneNumber"], "call history callerPhoneNumber (inbound: the callee)")
+
+			for _, n := range []string{a, a2, b} {
+				assert.Equal(t, n == step.from, ts.lamlListed(t, "From", n, id), "LaML list From=%s", n)
+				assert.Equal(t, n == step.to, ts.lamlListed(t, "To", n, id), "LaML list To=%s", n)
+			}
+		})
+	}
+
+	t.Run("a sip from set on LaML stays", func(t *testing.T) {
+		sid := ts.createLAMLCall(t, "sip:alice@example.com", b)
+		mb := ts.do(t, "GET", "/calls/"+sid, tokenA, "")
+		require.Equal(t, http.StatusOK, mb.Status, "body: %s", mb.Body)
+		m := mb.JSON(t)
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, fmt.Sprintf(`{"direction":"outgoing","provider":%q,"provider_id":%q,
+"provider_status":"queued","start_at":%q,"participants":[{"phone":%q,"role":"callee"}]}`, m["provider"], m["provider_id"], m["start_at"], b))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		l := ts.lamlGet(t, sid)
+		assert.Equal(t, []any{"sip:alice@example.com", b}, []any{l["from"], l["to"]}, "LaML from, to")
+	})
+}

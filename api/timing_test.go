@@ -239,7 +239,7 @@ func TestVoiceCallOrderErrorsNameStartedAt(t *testing.T) {
 			name:      "AfterTheAnswer",
 			upsert:    timingUpsert(t, "vonage", "vg-order", "completed", "2025-02-17T15:00:00Z", "2025-02-17T15:01:00Z", "2025-02-17T15:30:00Z"),
 			startedAt: "2025-02-17T15:05:00Z",
-			message:   "startedAt: the answer 2025-02-17T15:01:00Z is before the start 2025-02-17T15:05:00Z",
+			message:   "startedAt: the start 2025-02-17T15:05:00Z is after the call's stored answer 2025-02-17T15:01:00Z",
 		},
 		{
 			// Completed before an answer, without a duration: the end does
@@ -247,7 +247,7 @@ func TestVoiceCallOrderErrorsNameStartedAt(t *testing.T) {
 			name:      "AfterAnEndThatDoesNotFollow",
 			upsert:    timingUpsert(t, "vonage", "vg-order", "completed", "2025-02-17T15:00:00Z", "", "2025-02-17T15:30:00Z"),
 			startedAt: "2025-02-17T16:00:00Z",
-			message:   "startedAt: the end 2025-02-17T15:30:00Z is before the start 2025-02-17T16:00:00Z",
+			message:   "startedAt: the start 2025-02-17T16:00:00Z is after the call's stored end 2025-02-17T15:30:00Z",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,6 +264,68 @@ func TestVoiceCallOrderErrorsNameStartedAt(t *testing.T) {
 			body := res.JSON(t)
 			assert.Equal(t, "startedAt", body["field"])
 			assert.Equal(t, tc.message, body["message"])
+			assert.Len(t, ts.events(t), n, "nothing is written")
+		})
+	}
+}
+
+func TestMoonbaseOrderErrorsPointAtAFieldSent(t *testing.T) {
+	// Goal (QA issue 1): a Moonbase upsert whose times would stand out of
+	// order is refused with a pointer to a field the client sent: a
+	// start_at moved past the stored answer or end points at /start_at, an
+	// answered_at moved past the stored end at /answered_at, and the detail
+	// says the time clashes with the stored one, giving both. When the
+	// client sent both times of the pair, the later is named, as before.
+	const (
+		start  = "2025-02-17T15:00:00Z"
+		answer = "2025-02-17T15:01:00Z"
+		end    = "2025-02-17T15:30:00Z"
+	)
+	for _, tc := range []struct {
+		name, stored, update, pointer, detail string
+	}{
+		{
+			name:    "StartPastTheStoredAnswer",
+			stored:  timingUpsert(t, "openphone", "order", "completed", start, answer, end),
+			update:  timingUpsert(t, "openphone", "order", "completed", "2025-02-17T15:05:00Z", "", ""),
+			pointer: "/start_at",
+			detail:  "start_at: the start 2025-02-17T15:05:00Z is after the call's stored answer 2025-02-17T15:01:00Z",
+		},
+		{
+			name:    "StartPastTheStoredEnd",
+			stored:  timingUpsert(t, "openphone", "order", "completed", start, "", end),
+			update:  timingUpsert(t, "openphone", "order", "completed", "2025-02-17T16:00:00Z", "", ""),
+			pointer: "/start_at",
+			detail:  "start_at: the start 2025-02-17T16:00:00Z is after the call's stored end 2025-02-17T15:30:00Z",
+		},
+		{
+			name:    "AnswerPastTheStoredEnd",
+			stored:  timingUpsert(t, "openphone", "order", "completed", start, "", end),
+			update:  timingUpsert(t, "openphone", "order", "completed", start, "2025-02-17T15:40:00Z", ""),
+			pointer: "/answered_at",
+			detail:  "answered_at: the answer 2025-02-17T15:40:00Z is after the call's stored end 2025-02-17T15:30:00Z",
+		},
+		{
+			name:    "BothSent",
+			stored:  timingUpsert(t, "openphone", "order", "completed", start, answer, end),
+			update:  timingUpsert(t, "openphone", "order", "completed", "2025-02-17T15:05:00Z", "2025-02-17T15:02:00Z", ""),
+			pointer: "/answered_at",
+			detail:  "answered_at: the answer 2025-02-17T15:02:00Z is before the start 2025-02-17T15:05:00Z",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			res := ts.do(t, "POST", "/calls/upsert", tokenA, tc.stored)
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			n := len(ts.events(t))
+
+			res = ts.do(t, "POST", "/calls/upsert", tokenA, tc.update)
+			require.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)
+			errs, ok := res.JSON(t)["errors"].([]any)
+			require.True(t, ok, "body: %s", res.Body)
+			e := errs[0].(map[string]any)
+			assert.Equal(t, map[string]any{"pointer": tc.pointer}, e["source"])
+			assert.Equal(t, tc.detail, e["detail"])
 			assert.Len(t, ts.events(t), n, "nothing is written")
 		})
 	}

@@ -307,7 +307,8 @@ type voiceCallView struct {
 	To        string `json:"to"`
 	Direction string `json:"direction"`
 	// Status is the VoiceCall status as written, or the nearest word for a
-	// call that never had one (domain.VoiceCallStatusWord).
+	// call that never had one (domain.VoiceCallStatusWord: a completed call
+	// with no answer time reads VOICEMAIL_RECEIVED, not ANSWERED_BY_STAFF).
 	Status string `json:"status"`
 	// PriceRate and TotalPrice are decimal strings with their written
 	// scale; null while the call is not priced.
@@ -356,7 +357,7 @@ func renderVoiceCall(c *domain.Call) voiceCallView {
 		UpdatedAt:        FormatTime(c.UpdatedAt),
 	}
 	if v.Status == "" {
-		v.Status = domain.VoiceCallStatusWord(c.Status)
+		v.Status = domain.VoiceCallStatusWord(c.Status, c.AnsweredAt != nil)
 	}
 	if c.Price != nil {
 		rate, total, currency := c.Price.Rate.String(), c.Price.Total.String(), c.Price.Currency
@@ -394,10 +395,11 @@ func voiceCallField(name string) string {
 	case "started_at":
 		return "startedAt"
 	case "answered_at", "ended_at":
-		// VoiceCall sends neither: the answer or end it clashes with was
-		// set on another surface, or by the call's status (an end at the
-		// start plus the duration), and the field the client can change is
-		// the start. The message names both times.
+		// VoiceCall sends neither. The domain already names started_at
+		// when the client sent the start and the answer or end it clashes
+		// with is stored (set on another surface, or by the call's status);
+		// any other error about them is still about times the client can
+		// only change through the start. The message names both times.
 		return "startedAt"
 	case "details.staff_id":
 		return "staffId"

@@ -156,6 +156,85 @@ func TestVoiceCallStatusMapping(t *testing.T) {
 	})
 }
 
+func TestVoiceCallStatusOfACallFromAnotherSurface(t *testing.T) {
+	// Goal (QA issue 3): a call that never had a VoiceCall status reads the
+	// nearest word of seed 002's enum, and a completed call nobody answered
+	// reads VOICEMAIL_RECEIVED, not ANSWERED_BY_STAFF; a word a VoiceCall
+	// client sent is read back as sent, whatever happened to the call since.
+	const start, answer, end = "2025-02-17T15:00:00Z", "2025-02-17T15:01:00Z", "2025-02-17T15:30:00Z"
+	for _, tc := range []struct {
+		name   string
+		writes func(t *testing.T, ts *testServer) string
+		want   string
+	}{
+		{
+			name: "MoonbaseCompletedUnanswered",
+			writes: func(t *testing.T, ts *testServer) string {
+				return ts.upsertID(t, timingUpsert(t, "openphone", "vm", "completed", start, "", end))
+			},
+			want: domain.VoiceCallVoicemailReceived,
+		},
+		{
+			name: "MoonbaseVoicemail",
+			writes: func(t *testing.T, ts *testServer) string {
+				return ts.upsertID(t, timingUpsert(t, "openphone", "vm", "voicemail", start, "", ""))
+			},
+			want: domain.VoiceCallVoicemailReceived,
+		},
+		{
+			name: "MoonbaseCompletedAnswered",
+			writes: func(t *testing.T, ts *testServer) string {
+				return ts.upsertID(t, timingUpsert(t, "openphone", "vm", "completed", start, answer, end))
+			},
+			want: domain.VoiceCallAnsweredByStaff,
+		},
+		{
+			name: "MoonbaseRinging",
+			writes: func(t *testing.T, ts *testServer) string {
+				return ts.upsertID(t, timingUpsert(t, "openphone", "vm", "ringing", start, "", ""))
+			},
+			want: domain.VoiceCallIncomingCall,
+		},
+		{
+			name: "MoonbaseNoAnswer",
+			writes: func(t *testing.T, ts *testServer) string {
+				return ts.upsertID(t, timingUpsert(t, "openphone", "vm", "no-answer", start, "", end))
+			},
+			want: domain.VoiceCallMissed,
+		},
+		{
+			// Answered on VoiceCall with no answer time, then completed
+			// by the provider: the client's word stays.
+			name: "VoiceCallWordKeptAfterACompletionElsewhere",
+			writes: func(t *testing.T, ts *testServer) string {
+				id := ts.createVoiceCall(t, tokenA, "vm", map[string]any{"status": "ANSWERED_BY_STAFF", "startedAt": start})
+				ts.upsertID(t, timingUpsert(t, "vonage", "vm", "completed", start, "", end))
+				assert.Equal(t, domain.StatusCompleted, ts.canonicalStatus(t, id))
+				return id
+			},
+			want: domain.VoiceCallAnsweredByStaff,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			id := tc.writes(t, ts)
+			res := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			assert.Equal(t, tc.want, res.JSON(t)["status"])
+		})
+	}
+}
+
+// upsertID sends a Moonbase upsert that must succeed and returns the call's id.
+func (ts *testServer) upsertID(t testing.TB, body string) string {
+	t.Helper()
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, body)
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id, _ := res.JSON(t)["id"].(string)
+	require.NotEmpty(t, id)
+	return id
+}
+
 func TestVoiceCallPriceMustBeString(t *testing.T) {
 	// Goal: priceRate and totalPrice given as JSON numbers are a 422 that
 	// names the field and says it must be a string; nothing is written.

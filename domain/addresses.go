@@ -18,8 +18,17 @@ import "slices"
 //     caller's and callee's phones. A given phone number that is not that
 //     phone contradicts it (ErrInvalid); a given sip: or client: address
 //     (LaML), which no participant can hold, stands beside it. A list
-//     without a caller (callee) leaves From (To) as the call has it, for
-//     the same reason.
+//     without a caller (callee) clears From (To) in the same write when it
+//     is a phone number, so that no surface shows a number no participant
+//     holds (a call moved from a caller and a callee to two callers, or to
+//     an "other" alone, kept its old numbers before); see partyAddress.
+//
+// A call may list several callers or callees: seed 000 and Moonbase's SDK
+// bound the participants' roles (caller, callee, other), not how many hold
+// each, and a provider may report a forwarded or transferred call so. Such
+// a list is taken as sent, and the first caller (callee) is the call's
+// From (To). Refusing a second would refuse bodies Moonbase accepts, and
+// every later write of a call stored with one.
 //   - From or To given without participants (VoiceCall, LaML create,
 //     LaML and VoiceCall updates): the call's participant list, the other
 //     participants kept, gets each side's phone (see sideAddress) on its
@@ -36,10 +45,10 @@ import "slices"
 func reconcileAddresses(call *Call, c *UpsertCall) *Error {
 	if c.Participants != nil {
 		var err *Error
-		if c.From, err = partyAddress(c.Participants, RoleCaller, c.From, "from"); err != nil {
+		if c.From, err = partyAddress(c.Participants, RoleCaller, c.From, call.From, "from"); err != nil {
 			return err
 		}
-		c.To, err = partyAddress(c.Participants, RoleCallee, c.To, "to")
+		c.To, err = partyAddress(c.Participants, RoleCallee, c.To, call.To, "to")
 		return err
 	}
 	if c.From == nil && c.To == nil {
@@ -81,20 +90,45 @@ func sideAddress(given *string, have string) *string {
 }
 
 // partyAddress returns the address of role r's side of a call whose
-// participants ps the command gives: the given address (nil: not given)
-// when ps has no such participant or the address is no phone number, else
-// the first such participant's phone, which a given phone number must
-// equal. field names the address in an error.
-func partyAddress(ps []ParticipantSpec, r Role, given *string, field string) (*string, *Error) {
-	i := firstOfRole(ps, r)
-	switch {
-	case i < 0 || (given != nil && !ValidE164(*given)):
+// participants ps the command gives, given the command's address for it
+// (nil: not given) and the call's, have; nil leaves the side as the call
+// has it. field names the address in an error.
+//
+//   - A given sip: or client: address is returned: no participant can hold
+//     one, so it stands beside the participants.
+//   - With a participant of role r, the side is the first one's phone,
+//     which a given phone number must equal.
+//   - Without one, the side has no number but, for the callee's side, the
+//     caller's own (a number calling itself is one participant, as
+//     withParty makes it). A given phone number must be that one, and a
+//     phone number the call has is cleared (a pointer to ""), so that a
+//     surface showing From and To never shows a number the participants
+//     dropped. A sip: or client: address the call has is kept.
+func partyAddress(ps []ParticipantSpec, r Role, given *string, have, field string) (*string, *Error) {
+	if given != nil && !ValidE164(*given) {
 		return given, nil
-	case given != nil && *given != ps[i].Phone:
-		return nil, invalid(field, "%q is not the phone of the %s participant (%q)", *given, r, ps[i].Phone)
 	}
-	// The command's own slice: core clones what its event keeps.
-	return &ps[i].Phone, nil
+	if i := firstOfRole(ps, r); i >= 0 {
+		if given != nil && *given != ps[i].Phone {
+			return nil, invalid(field, "%q is not the phone of the %s participant (%q)", *given, r, ps[i].Phone)
+		}
+		// The command's own slice: core clones what its event keeps.
+		return &ps[i].Phone, nil
+	}
+	self := ""
+	if j := firstOfRole(ps, RoleCaller); r == RoleCallee && j >= 0 {
+		self = ps[j].Phone
+	}
+	switch {
+	case given != nil && *given == self:
+		return given, nil
+	case given != nil:
+		return nil, invalid(field, "%q is the phone of no %s participant: the participants have no %s", *given, r, r)
+	case have == self || !ValidE164(have):
+		return nil, nil
+	}
+	cleared := ""
+	return &cleared, nil
 }
 
 // changesAddress reports whether given (nil: not given) changes the

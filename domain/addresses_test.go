@@ -55,6 +55,18 @@ func TestUpsertKeepsFromToAndParticipantsTogether(t *testing.T) {
 	// twoCallers is a call with a second caller, as a Moonbase list may have.
 	twoCallers := append(seed000History(), domain.CallParticipantsChanged{Participants: []domain.Participant{caller1, participant(domain.RoleCaller, other), callee1}})
 
+	// sipCaller is a call whose caller is a sip: address (LaML), so that
+	// only its callee is a participant.
+	sipCaller := append(seed000History(), domain.CallUpserted{CallID: callID, From: ptr("sip:bob@example.com")},
+		domain.CallParticipantsChanged{Participants: []domain.Participant{callee1}})
+	// selfCall is a number calling itself: one caller, To its own phone.
+	selfCall := append(seed000History(), domain.CallUpserted{CallID: callID, To: ptr(caller)},
+		domain.CallParticipantsChanged{Participants: []domain.Participant{caller1}})
+	fromBesideNoCaller := withParticipants(asCallee(callee))
+	fromBesideNoCaller.From = ptr(other)
+	selfBeside := withParticipants(asCaller(caller))
+	selfBeside.To = ptr(caller)
+
 	runGWT(t, []gwt{
 		{name: "participants swapped with the direction: from and to follow the roles", given: seed000History(), when: swap, then: []domain.Event{
 			domain.CallUpserted{CallID: callID, Direction: ptr(domain.DirectionOutbound), From: ptr(callee), To: ptr(caller)},
@@ -65,8 +77,26 @@ func TestUpsertKeepsFromToAndParticipantsTogether(t *testing.T) {
 			domain.CallParticipantsChanged{Participants: []domain.Participant{caller1, participant(domain.RoleCallee, other)}},
 		}},
 		{name: "the same participants change nothing", given: seed000History(), when: withParticipants(asCaller(caller), asCallee(callee)), then: nil},
-		{name: "participants without a caller keep from", given: seed000History(), when: withParticipants(asCallee(callee)), then: []domain.Event{
+		{name: "participants without a caller clear from", given: seed000History(), when: withParticipants(asCallee(callee)), then: []domain.Event{
+			domain.CallUpserted{CallID: callID, From: ptr("")},
 			domain.CallParticipantsChanged{Participants: []domain.Participant{callee1}},
+		}},
+		{name: "two callers and no callee: from is the first caller, to is cleared", given: seed000History(),
+			when: withParticipants(asCaller(caller), asCaller(other)), then: []domain.Event{
+				domain.CallUpserted{CallID: callID, To: ptr("")},
+				domain.CallParticipantsChanged{Participants: []domain.Participant{caller1, participant(domain.RoleCaller, other)}},
+			}},
+		{name: "an other alone clears from and to, though it holds the caller's number", given: seed000History(),
+			when: withParticipants(domain.ParticipantSpec{Role: domain.RoleOther, Phone: caller}), then: []domain.Event{
+				domain.CallUpserted{CallID: callID, From: ptr(""), To: ptr("")},
+				domain.CallParticipantsChanged{Participants: []domain.Participant{participant(domain.RoleOther, caller)}},
+			}},
+		{name: "a sip from, which no participant holds, stays beside a list without a caller", given: sipCaller, when: withParticipants(asCallee(callee)), then: nil},
+		{name: "a number calling itself keeps its to beside its one caller", given: selfCall, when: withParticipants(asCaller(caller)), then: nil},
+		{name: "a phone in from beside a list without a caller is invalid", given: seed000History(), when: fromBesideNoCaller, code: domain.ErrInvalid, field: "from"},
+		{name: "a to that is the caller's own phone stands beside a list without a callee", given: seed000History(), when: selfBeside, then: []domain.Event{
+			domain.CallUpserted{CallID: callID, To: ptr(caller)},
+			domain.CallParticipantsChanged{Participants: []domain.Participant{caller1}},
 		}},
 		{name: "a drifted call is mended by the participants resent", given: drifted, when: withParticipants(asCaller(callee), asCallee(caller)), then: []domain.Event{
 			domain.CallUpserted{CallID: callID, From: ptr(callee), To: ptr(caller)},

@@ -41,7 +41,9 @@ type Call struct {
 
 	// Participants are the parties of the call, in the order they were given.
 	Participants []Participant `json:"participants,omitempty"`
-	// From and To are the calling and called addresses, E.164 for phone numbers.
+	// From and To are the calling and called addresses, E.164 for phone
+	// numbers: the first caller's and callee's phones, or a sip: or client:
+	// address no participant holds; "" when the call has no such side.
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
 

@@ -75,8 +75,10 @@ type UpsertCall struct {
 	From *string
 	To   *string
 	// Participants is the whole participant list; Decide derives their ids
-	// and person ids. The first caller's and callee's phones become From
-	// and To; a From or To also given must be the same number (or a sip: or
+	// and person ids. Several callers or callees are taken as sent: the
+	// first caller's and callee's phones become From and To, and a list
+	// without a caller (callee) clears a From (To) that is a phone number.
+	// A From or To also given must be the same number (or a sip: or
 	// client: address). See reconcileAddresses.
 	Participants []ParticipantSpec
 

@@ -144,7 +144,8 @@ func decideAnswer(s State, c AnswerCall) ([]Event, *Error) {
 		return nil, Errorf(ErrConflict, "status", "the call was already answered")
 	}
 	at := orDefault(c.AnsweredAt, c.Now, call.StartedAt)
-	if err := checkOrder(call.StartedAt, &at, nil, func(string) bool { return true }); err != nil {
+	all := func(string) bool { return true }
+	if err := checkOrder(call.StartedAt, &at, nil, all, all); err != nil {
 		return nil, err
 	}
 	return []Event{CallAnswered{AnsweredAt: at, AnsweredBy: c.AnsweredBy, PreviousStatus: call.Status}}, nil
@@ -169,7 +170,8 @@ func decideTerminate(s State, c TerminateCall) ([]Event, *Error) {
 		floor = call.StartedAt
 	}
 	end := orDefault(c.EndedAt, c.Now, floor)
-	if err := checkOrder(call.StartedAt, call.AnsweredAt, &end, func(f string) bool { return f == "ended_at" }); err != nil {
+	onlyEnd := func(f string) bool { return f == "ended_at" }
+	if err := checkOrder(call.StartedAt, call.AnsweredAt, &end, onlyEnd, onlyEnd); err != nil {
 		return nil, err
 	}
 	dur := c.DurationSeconds

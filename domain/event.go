@@ -40,7 +40,10 @@ const (
 
 // CallUpserted records a call's creation (Created true: the first event of
 // every call stream, carrying its identity) or a later change to its core
-// facts. On a change, nil fields did not change.
+// facts. On a change, nil fields did not change; a From or To of "" clears
+// it (written "from":"", which every build folds to the empty address): the
+// participants a Moonbase upsert gave have no caller or callee any more, and
+// a surface must not show the number they dropped (see reconcileAddresses).
 type CallUpserted struct {
 	Created bool `json:"created,omitempty"`
 	// CallID, AccountID, Provider and ProviderID are set on creation only.

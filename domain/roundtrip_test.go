@@ -99,3 +99,21 @@ func TestUnmarshalEnvelope(t *testing.T) {
 	_, err = domain.UnmarshalEnvelope("NoSuchEvent", data, mb)
 	assert.ErrorIs(t, err, domain.ErrUnknownEventType)
 }
+
+// TestClearedAddressRoundTrip checks the stored form of a cleared From or
+// To (reconcileAddresses): a CallUpserted writes "from":"" (as
+// encoding/json writes a pointer to ""), reads back as the same event, and
+// folds to a call with no From, where the field was always read.
+func TestClearedAddressRoundTrip(t *testing.T) {
+	cleared := domain.CallUpserted{CallID: callID, From: ptr(""), To: ptr("")}
+	b, err := domain.MarshalEvent(cleared)
+	require.NoError(t, err)
+	assert.Equal(t, `{"call_id":"`+callID.String()+`","from":"","to":""}`, string(b))
+	got, err := domain.UnmarshalEvent(domain.TypeCallUpserted, domain.CurrentSchemaVersion, b)
+	require.NoError(t, err)
+	assert.Equal(t, cleared, got)
+
+	s := fold(t, append(seed000History(), got))
+	assert.Empty(t, s.Call.From)
+	assert.Empty(t, s.Call.To)
+}

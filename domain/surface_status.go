@@ -126,12 +126,31 @@ func ParseVoiceCallStatus(word string) (Status, bool) {
 }
 
 // VoiceCallStatusWord is the VoiceCall status shown for a call that never
-// had one on that surface (created elsewhere): the nearest VoiceCall word.
-// An answered call, over or not, reads ANSWERED_BY_STAFF; a call that ended
-// unanswered for any reason reads MISSED.
-func VoiceCallStatusWord(s Status) string {
+// had one on that surface (created elsewhere): the nearest VoiceCall word
+// for its canonical status s; answered says whether the call has an answer
+// time. A word a client sent is always shown as sent, never this one.
+//
+//   - queued or ringing: INCOMING_CALL;
+//   - in-progress, and completed after an answer: ANSWERED_BY_STAFF;
+//   - completed without an answer: VOICEMAIL_RECEIVED, seed 002's word for a
+//     call that completed with nobody picking up (the caller left a
+//     voicemail), the enum's only word for completed. ANSWERED_BY_STAFF
+//     would say staff picked up a call nobody answered, and MISSED that a
+//     completed call was not completed. It also reads back as the call's
+//     own status, so a client that PUTs back the word it read moves
+//     nothing;
+//   - ended otherwise unanswered (busy, failed, no-answer, canceled): MISSED.
+//
+// The ledger knows an answer by its time: a call a provider reported
+// in-progress without one, then completed, reads VOICEMAIL_RECEIVED too.
+func VoiceCallStatusWord(s Status, answered bool) string {
 	switch s {
-	case StatusInProgress, StatusCompleted:
+	case StatusCompleted:
+		if !answered {
+			return VoiceCallVoicemailReceived
+		}
+		return VoiceCallAnsweredByStaff
+	case StatusInProgress:
 		return VoiceCallAnsweredByStaff
 	case StatusBusy, StatusFailed, StatusNoAnswer, StatusCanceled:
 		return VoiceCallMissed

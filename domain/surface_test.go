@@ -62,8 +62,32 @@ func TestStatusWords(t *testing.T) {
 	})
 	t.Run("VoiceCall words back", func(t *testing.T) {
 		for _, s := range domain.Statuses() {
-			_, ok := domain.ParseVoiceCallStatus(domain.VoiceCallStatusWord(s))
-			assert.True(t, ok, s)
+			for _, answered := range []bool{false, true} {
+				_, ok := domain.ParseVoiceCallStatus(domain.VoiceCallStatusWord(s, answered))
+				assert.True(t, ok, "%s, answered %v", s, answered)
+			}
+		}
+	})
+	t.Run("VoiceCall fallback words", func(t *testing.T) {
+		// Goal (QA issue 3): a call completed without an answer reads
+		// VOICEMAIL_RECEIVED, not ANSWERED_BY_STAFF: nobody picked up.
+		for _, r := range []struct {
+			status   domain.Status
+			answered bool
+			want     string
+		}{
+			{domain.StatusQueued, false, domain.VoiceCallIncomingCall},
+			{domain.StatusRinging, false, domain.VoiceCallIncomingCall},
+			{domain.StatusInProgress, true, domain.VoiceCallAnsweredByStaff},
+			{domain.StatusInProgress, false, domain.VoiceCallAnsweredByStaff},
+			{domain.StatusCompleted, true, domain.VoiceCallAnsweredByStaff},
+			{domain.StatusCompleted, false, domain.VoiceCallVoicemailReceived},
+			{domain.StatusNoAnswer, false, domain.VoiceCallMissed},
+			{domain.StatusBusy, false, domain.VoiceCallMissed},
+			{domain.StatusFailed, false, domain.VoiceCallMissed},
+			{domain.StatusCanceled, false, domain.VoiceCallMissed},
+		} {
+			assert.Equal(t, r.want, domain.VoiceCallStatusWord(r.status, r.answered), "%s, answered %v", r.status, r.answered)
 		}
 	})
 }

@@ -181,8 +181,8 @@ func TestAGivenDurationMovesTheEndItSet(t *testing.T) {
 		{name: "an end the duration does not match stays", given: notTied, when: put(ptr(at(-5)), 1800), then: []domain.Event{
 			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(-5))},
 		}},
-		{name: "a start moved past an end that does not follow is refused", given: endOnly, when: put(ptr(at(40)), 100),
-			code: domain.ErrInvalid, field: "ended_at"},
+		{name: "a start moved past an end that does not follow is refused, naming the start sent", given: endOnly, when: put(ptr(at(40)), 100),
+			code: domain.ErrInvalid, field: "started_at"},
 		{name: "a duration too long for a stored end moves no end, and the order still holds", given: ended(t0.Add(130*time.Second), 130),
 			when: put(nil, 1<<62), then: []domain.Event{
 				domain.CallTimingChanged{DurationSeconds: ptr(int64(1 << 62))},

@@ -46,6 +46,9 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 		return nil, State{}, err
 	}
 	c = normalizeUpsert(c)
+	// Which times the client sent, before checkCreation and followTimes
+	// fill in others: an order error names one of these (checkOrder).
+	sent := givenTimes(c)
 	exists := s.Exists()
 	switch {
 	case exists && s.Call.AccountID != c.AccountID:
@@ -78,7 +81,7 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 		// the command gave it.
 		followTimes(&s.Call, &c)
 	}
-	if err := checkUpsertOrder(s.Call, c); err != nil {
+	if err := checkUpsertOrder(s.Call, c, sent); err != nil {
 		return nil, State{}, err
 	}
 	// Whether the metadata changes is decided once: the number bound and
@@ -223,18 +226,26 @@ func checkCreation(c *UpsertCall) *Error {
 	return nil
 }
 
-// checkUpsertOrder checks the order of the times as they will stand.
-func checkUpsertOrder(call Call, c UpsertCall) *Error {
-	touched := func(f string) bool {
+// checkUpsertOrder checks the order of the times as they will stand. sent
+// (givenTimes of the command as the client sent it) says which times the client sent, so that a start or
+// answer moved past a stored time is refused naming the field sent.
+func checkUpsertOrder(call Call, c UpsertCall, sent func(string) bool) *Error {
+	return checkOrder(pick(c.StartedAt, call.StartedAt), pick(c.AnsweredAt, call.AnsweredAt), pick(c.EndedAt, call.EndedAt), givenTimes(c), sent)
+}
+
+// givenTimes reports which of the times named by their Call JSON words
+// (started_at, answered_at, ended_at) c gives.
+func givenTimes(c UpsertCall) func(string) bool {
+	started, answered, ended := c.StartedAt != nil, c.AnsweredAt != nil, c.EndedAt != nil
+	return func(f string) bool {
 		switch f {
 		case "started_at":
-			return c.StartedAt != nil
+			return started
 		case "answered_at":
-			return c.AnsweredAt != nil
+			return answered
 		}
-		return c.EndedAt != nil
+		return ended
 	}
-	return checkOrder(pick(c.StartedAt, call.StartedAt), pick(c.AnsweredAt, call.AnsweredAt), pick(c.EndedAt, call.EndedAt), touched)
 }
 
 // core emits CallUpserted: the creation, or the core facts that changed.

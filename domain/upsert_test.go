@@ -45,7 +45,6 @@ func TestUpsertCall(t *testing.T) {
 
 	unknownWithTimes := upsert(domain.UpsertCreateOrUpdate)
 	unknownWithTimes.Direction = ptr(domain.DirectionInbound)
-	unknownWithTimes.From, unknownWithTimes.To = ptr(caller), ptr(callee)
 	unknownWithTimes.StartedAt = ptr(t0)
 	unknownWithTimes.ProviderStatus = ptr("wrapped-up")
 	unknownWithTimes.AnsweredAt = ptr(at(1))
@@ -152,7 +151,10 @@ func TestUpsertCall(t *testing.T) {
 			domain.CallStatusChanged{Status: domain.StatusRinging, PreviousStatus: domain.StatusRinging, ProviderStatus: ptr("transferring")},
 		}},
 		{name: "an unknown word on a new call: the status comes from the times", when: unknownWithTimes, then: []domain.Event{
-			created(), // an empty participant list on a call without any is no change
+			// An empty participant list on a call without any is no
+			// change, and gives the call no From or To.
+			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
+				Direction: ptr(domain.DirectionInbound), StartedAt: ptr(t0)},
 			domain.CallAnswered{AnsweredAt: at(1)},
 			domain.CallTerminated{EndedAt: at(30), DurationSeconds: ptr(int64(1740)), Status: domain.StatusCompleted,
 				PreviousStatus: domain.StatusInProgress, ProviderStatus: ptr("wrapped-up")},

@@ -385,19 +385,36 @@ func checkUpsertFields(c UpsertCall) *Error {
 
 // checkOrder checks that the call's times, as they will stand, are in order:
 // answer and end not before start, end not before answer. Only pairs the
-// command touches are checked: a stored history is not re-judged. The
-// error names the later time of the pair, and its message names both, so
-// that a surface that renders it under another field (VoiceCall, which
-// sends no answer or end, names startedAt) still says which times clash.
-func checkOrder(started, answered, ended *time.Time, touched func(string) bool) *Error {
-	before := func(a, b *time.Time) bool { return a != nil && b != nil && a.Before(*b) }
-	switch {
-	case (touched("answered_at") || touched("started_at")) && before(answered, started):
-		return invalid("answered_at", "the answer %s is before the start %s", answered.Format(time.RFC3339Nano), started.Format(time.RFC3339Nano))
-	case (touched("ended_at") || touched("started_at")) && before(ended, started):
-		return invalid("ended_at", "the end %s is before the start %s", ended.Format(time.RFC3339Nano), started.Format(time.RFC3339Nano))
-	case (touched("ended_at") || touched("answered_at")) && before(ended, answered):
-		return invalid("ended_at", "the end %s is before the answer %s", ended.Format(time.RFC3339Nano), answered.Format(time.RFC3339Nano))
+// command touches are checked: a stored history is not re-judged. touched
+// says which times the command gives, what the decider filled in for it
+// included (a followed end); sent says which of them the client itself sent.
+//
+// The error names a field the client sent, so that a surface can point at
+// a field of its own body: the later time of the pair, unless the client
+// sent only the earlier one and the later is the call's (a start moved past
+// the stored answer or end, an answer moved past the stored end). Then it
+// names the earlier, and the message says that the time clashes with the
+// stored one. Either way the message names both times, so that a surface
+// that renders the error under another field (VoiceCall, which sends no
+// answer or end, names startedAt) still says which times clash.
+func checkOrder(started, answered, ended *time.Time, touched, sent func(string) bool) *Error {
+	for _, p := range [...]struct {
+		early, late           *time.Time
+		earlyField, lateField string
+		earlyNoun, lateNoun   string
+	}{
+		{started, answered, "started_at", "answered_at", "start", "answer"},
+		{started, ended, "started_at", "ended_at", "start", "end"},
+		{answered, ended, "answered_at", "ended_at", "answer", "end"},
+	} {
+		if !(touched(p.earlyField) || touched(p.lateField)) || p.early == nil || p.late == nil || !p.late.Before(*p.early) {
+			continue
+		}
+		early, late := p.early.Format(time.RFC3339Nano), p.late.Format(time.RFC3339Nano)
+		if sent(p.earlyField) && !sent(p.lateField) {
+			return invalid(p.earlyField, "the %s %s is after the call's stored %s %s", p.earlyNoun, early, p.lateNoun, late)
+		}
+		return invalid(p.lateField, "the %s %s is before the %s %s", p.lateNoun, late, p.earlyNoun, early)
 	}
 	return nil
 }

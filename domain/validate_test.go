@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callledger/callledger/domain"
 	"github.com/stretchr/testify/assert"
@@ -77,6 +78,49 @@ func TestUpsertValidation(t *testing.T) {
 }
 
 // TestValidE164 pins the E.164 rule: "+", 2 to 15 digits, first not 0.
+// TestOrderErrorsNameAFieldSent checks that an upsert whose times would
+// stand out of order is refused naming a field the client sent: the later
+// time of the pair, unless only the earlier was sent and the later is the
+// call's stored one (a start or answer moved past it). Then the message
+// says the time clashes with the stored one. Either way it gives both.
+func TestOrderErrorsNameAFieldSent(t *testing.T) {
+	times := func(started, answered, ended *time.Time) domain.UpsertCall {
+		c := upsert(domain.UpsertUpdate)
+		c.StartedAt, c.AnsweredAt, c.EndedAt = started, answered, ended
+		return c
+	}
+	for _, tc := range []struct {
+		name       string
+		given      []domain.Event
+		when       domain.UpsertCall
+		field, msg string
+	}{
+		{"a start moved past the stored answer names the start", completedCall(), times(ptr(at(5)), nil, nil),
+			"started_at", "the start 2025-02-17T15:05:00Z is after the call's stored answer 2025-02-17T15:01:00Z"},
+		{"a start moved past the stored end names the start", endedUnanswered(), times(ptr(at(40)), nil, nil),
+			"started_at", "the start 2025-02-17T15:40:00Z is after the call's stored end 2025-02-17T15:30:00Z"},
+		{"an answer moved past the stored end names the answer", endedUnanswered(), times(nil, ptr(at(40)), nil),
+			"answered_at", "the answer 2025-02-17T15:40:00Z is after the call's stored end 2025-02-17T15:30:00Z"},
+		{"a start and an answer sent out of order name the answer", completedCall(), times(ptr(at(5)), ptr(at(2)), nil),
+			"answered_at", "the answer 2025-02-17T15:02:00Z is before the start 2025-02-17T15:05:00Z"},
+		{"an answer sent before the stored start names the answer", ringingCall(), times(nil, ptr(at(-1)), nil),
+			"answered_at", "the answer 2025-02-17T14:59:00Z is before the start 2025-02-17T15:00:00Z"},
+		{"an end sent before the stored answer names the end", answeredCall(), times(nil, nil, ptr(at(0))),
+			"ended_at", "the end 2025-02-17T15:00:00Z is before the answer 2025-02-17T15:01:00Z"},
+		{"a start and an end sent out of order name the end", endedUnanswered(), times(ptr(at(5)), nil, ptr(at(4))),
+			"ended_at", "the end 2025-02-17T15:04:00Z is before the start 2025-02-17T15:05:00Z"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := domain.Decide(fold(t, tc.given), tc.when)
+			var de *domain.Error
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, domain.ErrInvalid, de.Code)
+			assert.Equal(t, tc.field, de.Field)
+			assert.Equal(t, tc.msg, de.Message)
+		})
+	}
+}
+
 func TestValidE164(t *testing.T) {
 	for s, want := range map[string]bool{
 		"+14155551212": true, "+12": true, "+123456789012345": true,
