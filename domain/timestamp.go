@@ -14,18 +14,47 @@ const rfc3339DateLen = len("2006-01-02")
 // tool flag that takes an RFC 3339 time calls it, so that all of them accept
 // and refuse the same strings.
 //
-// It accepts what time.Parse(time.RFC3339Nano, s) accepts (any offset,
-// fractional seconds of any length) and also a lower-case "t" between date
-// and time and a lower-case "z" for UTC, which RFC 3339 section 5.6 allows
-// ("T" and "Z" may alternatively be lower case) and time.Parse refuses.
-// Nothing else is relaxed: the rest of the string must still be RFC 3339.
-// What the ledger writes stays upper case, in UTC.
+// It accepts what time.Parse(time.RFC3339Nano, s) accepts, and also a
+// lower-case "t" between date and time and a lower-case "z" for UTC, which
+// RFC 3339 section 5.6 allows ("T" and "Z" may alternatively be lower case)
+// and time.Parse refuses. It is stricter than time.Parse in two places, so
+// that no time is silently moved: fractional seconds have at most 9 digits
+// (the ledger keeps nanoseconds; time.Parse would drop the rest, moving
+// 09:59:59.9999999999 into the second before the one meant), and a
+// numeric offset has hours 00-23 and minutes 00-59 (RFC 3339's time-numoffset;
+// time.Parse takes "+24:00" and "+23:60"). What the ledger writes stays
+// upper case, in UTC.
 func ParseRFC3339(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, upperRFC3339Letters(s))
+	s = upperRFC3339Letters(s)
+	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("parse RFC 3339 time: %w", err)
 	}
+	if err := checkRFC3339Limits(s); err != nil {
+		return time.Time{}, fmt.Errorf("parse RFC 3339 time %q: %w", s, err)
+	}
 	return t.UTC(), nil
+}
+
+// rfc3339SecondsEnd is the index just past the seconds of an RFC 3339
+// date-time ("2006-01-02T15:04:05"): where its fraction or offset starts.
+const rfc3339SecondsEnd = len("2006-01-02T15:04:05")
+
+// checkRFC3339Limits checks what time.Parse lets through in s, a string it
+// has parsed as RFC 3339 (so its shape is known): the fraction's length and
+// the offset's range.
+func checkRFC3339Limits(s string) error {
+	offset := len(s) - 1 // "Z"
+	if s[offset] != 'Z' {
+		offset = len(s) - len("+07:00")
+		if s[offset+1:offset+3] > "23" || s[offset+4:] > "59" {
+			return fmt.Errorf("the offset %s is out of range (hours 00-23, minutes 00-59)", s[offset:])
+		}
+	}
+	if frac := offset - rfc3339SecondsEnd - 1; frac > 9 {
+		return fmt.Errorf("%d digits of fractional seconds: at most 9 (nanoseconds) are kept", frac)
+	}
+	return nil
 }
 
 // upperRFC3339Letters returns s with a lower-case "t" where RFC 3339 puts

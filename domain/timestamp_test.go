@@ -29,6 +29,8 @@ func TestParseRFC3339(t *testing.T) {
 		{"2025-02-17t12:00:00.000000001z", noon.Add(time.Nanosecond)},
 		{"2025-02-17T12:00:00.5z", noon.Add(500 * time.Millisecond)},
 		{"2024-02-29t23:59:59z", time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC)},
+		{"2025-02-18T11:59:00.999999999+23:59", noon.Add(999999999)},
+		{"2025-02-16T12:00:00-00:00", noon.Add(-24 * time.Hour)},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := domain.ParseRFC3339(tc.in)
@@ -57,6 +59,11 @@ func TestParseRFC3339(t *testing.T) {
 		"2025-02-17t25:00:00z",
 		"2025-02-17t12:00:00Z ",
 		" 2025-02-17t12:00:00z",
+		"2025-02-17T12:00:00.0000000001Z",
+		"2025-02-17T12:00:00.9999999999+01:00",
+		"2025-02-17T12:00:00+24:00",
+		"2025-02-17T12:00:00+23:60",
+		"2025-02-17T12:00:00-99:00",
 	} {
 		t.Run("Refuses_"+bad, func(t *testing.T) {
 			_, err := domain.ParseRFC3339(bad)
