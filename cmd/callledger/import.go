@@ -32,7 +32,10 @@ func addImport(table map[string]command) {
 // verifies: an interrupted import (Ctrl-C, a broken line, a truncated file)
 // leaves the data directory as it was (one it created, it removes again).
 // The events directory must not exist or hold an empty store (a store with
-// events is refused: import never merges). A version-1 file, which has no end marker, imports with a
+// events is refused: import never merges). A file with no export in it,
+// empty or blank lines only, is refused as cut short (even an empty
+// ledger exports a header and an end marker), rather than imported as an
+// empty ledger. A version-1 file, which has no end marker, imports with a
 // warning on stderr: had it been cut short, nothing could tell.
 //
 // With --store (KurrentDB) the events are appended straight to that store,
