@@ -20,12 +20,13 @@ const importDirPattern = "events.import-*"
 
 func addImport(table map[string]command) {
 	table["import"] = command{
-		summary: "load an export (--in, or stdin) into an empty data directory, verifying it",
+		summary: "load an export (--in, or stdin: none or '-') into an empty data directory, verifying it",
 		run:     runImport,
 	}
 }
 
-// runImport loads an export into a new embedded store. The store is built
+// runImport loads an export, from --in or stdin (no --in, or "--in -", as
+// for verify --in), into a new embedded store. The store is built
 // in a temporary directory beside the events directory and renamed into
 // place only when every line has been read, verified and appended, the end
 // marker of a version-2 file agrees with the events read, and the result
@@ -51,7 +52,7 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("import", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
-	in := fs.String("in", "", "export file to read (default: stdin)")
+	in := fs.String("in", "", "export file to read ('-' or none: stdin)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	var file *os.File // the file read, when it is a regular one (it can be read twice)
 	var size int64    // of that file, or 0
 	source := "stdin"
-	if *in != "" {
+	if *in != "" && *in != "-" { // "-" is stdin, as for verify --in
 		f, err := os.Open(*in)
 		if err != nil {
 			return err

@@ -16,9 +16,9 @@ func TestImportIntoKurrentDBRefusesIncompleteArchive(t *testing.T) {
 	// Goal: an import into KurrentDB, which appends as it reads, refuses an
 	// archive cut short before appending anything, from a file (checked
 	// whole first) and from stdin (copied to a temporary file and checked
-	// whole first, the copy removed afterwards), and a file with no export
-	// in it (empty, or blank lines only). A whole archive imports, from
-	// either.
+	// whole first, the copy removed afterwards; "--in -" is stdin too), and
+	// a file with no export in it (empty, or blank lines only). A whole
+	// archive imports, from either.
 	ctx := context.Background()
 	src, lines := exportArchive(t, 13, 40)
 	end := len(lines) - 1
@@ -55,6 +55,21 @@ func TestImportIntoKurrentDBRefusesIncompleteArchive(t *testing.T) {
 		res = runTool(ctx, t, t.TempDir(), strings.Join(lines, ""), "import", "--store", srv.URL())
 		require.Equal(t, 0, res.code, res.stderr)
 		assert.NotContains(t, res.stderr, "warning")
+		assert.Len(t, readAllEvents(t, srv.URL()), len(want))
+		assert.Empty(t, dirNames(t, tmp), "the copy of stdin is removed")
+	})
+
+	t.Run("stdin named -", func(t *testing.T) {
+		tmp := t.TempDir()
+		t.Setenv("TMPDIR", tmp)
+		srv := kurrenttest.Start(t)
+		res := runTool(ctx, t, t.TempDir(), truncated, "import", "--store", srv.URL(), "--in", "-")
+		assert.Equal(t, 1, res.code, res.stdout)
+		assert.Contains(t, res.stderr, "nothing was appended to the store")
+		assert.Empty(t, readAllEvents(t, srv.URL()), "nothing was appended")
+
+		res = runTool(ctx, t, t.TempDir(), strings.Join(lines, ""), "import", "--store", srv.URL(), "--in", "-")
+		require.Equal(t, 0, res.code, res.stderr)
 		assert.Len(t, readAllEvents(t, srv.URL()), len(want))
 		assert.Empty(t, dirNames(t, tmp), "the copy of stdin is removed")
 	})
