@@ -133,7 +133,8 @@ func TestExportFramesTheEvents(t *testing.T) {
 
 func TestImportRefusesIncompleteExport(t *testing.T) {
 	// Goal: a version-2 export cut short at a line boundary (after the
-	// header, in the middle, just before the end marker), one whose end
+	// header, in the middle, just before the end marker, before the header:
+	// a file empty or of blank lines only, no export at all), one whose end
 	// marker disagrees with its events, and one with a line after its end
 	// marker are refused by Import and CheckExport alike, naming the line;
 	// blank lines and a source without a stored $all chain are no reason to.
@@ -164,6 +165,9 @@ func TestImportRefusesIncompleteExport(t *testing.T) {
 		{"truncated without the last newline", strings.TrimSuffix(joinLines(lines[:end]), "\n"), eventstore.ErrExportIncomplete, "no end marker"},
 		{"truncated inside a line", joinLines(lines[:16]) + lines[16][:40], eventstore.ErrBadExport, "line 17:"},
 		{"empty file of version 2 cut to nothing but the header", exportHeaderLine, eventstore.ErrExportIncomplete, "no end marker"},
+		{"cut to nothing: an empty file", "", eventstore.ErrExportIncomplete, "export incomplete: the file is empty: it holds no export"},
+		{"cut to nothing: a newline", "\n", eventstore.ErrExportIncomplete, "the file holds only blank lines (1): it holds no export"},
+		{"cut to nothing: blank lines", "\n  \n\t\r\n\n", eventstore.ErrExportIncomplete, "the file holds only blank lines (4): it holds no export"},
 		{"end marker counts more events", editEnd(func(m map[string]any) { m["events"] = 31 }), eventstore.ErrExportIncomplete, "line 32: eventstore: export incomplete: the end marker disagrees with the events before it: it counts 31 events, the file holds 30"},
 		{"end marker counts fewer streams", editEnd(func(m map[string]any) { m["streams"] = 2 }), eventstore.ErrExportIncomplete, "it counts 2 streams"},
 		{"end marker names another last position", editEnd(func(m map[string]any) { m["last_position"] = map[string]any{"commit": 29, "prepare": 29} }), eventstore.ErrExportIncomplete, "last position 29"},
@@ -212,7 +216,6 @@ func TestImportVersion1(t *testing.T) {
 	}{
 		{"written by version 1", string(v1), 12, 3, "d74b6102c89e56862e6a06041b84c08dafe28e1b71bc2af9bb84c4ec759c2d91"},
 		{"cut short: undetectable", joinLines(v1Lines[:7]), 7, 3, ""},
-		{"empty file: the empty log", "", 0, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stats, target, err := importAndCheck(t, tc.file)

@@ -19,8 +19,14 @@ const exportFormatName = "callledger-export"
 // CheckExport for a version-2 export that is not the whole export it claims
 // to be: it has no end marker (the file was cut short: a partial copy, a
 // full disk), or its end marker disagrees with the events read before it
-// (events missing, or the marker altered). Version 1 has no end marker: a
-// truncated version-1 file cannot be told from a shorter log.
+// (events missing, or the marker altered). It is also returned for a file
+// with no export in it at all, empty or blank lines only: every export
+// since version 2, an empty log's too, has a header and an end marker, so
+// such a file is most likely a copy cut to nothing, and importing it as an
+// empty ledger would hide the loss. (A version-1 export of the empty log
+// was an empty file; refusing it loses nothing, there is nothing in it to
+// import.) Version 1 has no end marker: a version-1 file cut short after its
+// first event cannot be told from a shorter log.
 var ErrExportIncomplete = errors.New("eventstore: export incomplete")
 
 // exportMark is a line of an export that is no event (it has no stream): the
@@ -89,7 +95,8 @@ func (x *exportReader) stats() ExportStats { return exportStats(x.c, x.version) 
 // next returns the next event of the file, checked against the chains, or
 // io.EOF once the file has ended as its version requires: in version 2,
 // with an end marker that agrees with every event before it and nothing but
-// blank lines after it. Blank lines are skipped anywhere. Errors name the
+// blank lines after it. Blank lines are skipped anywhere; a file of nothing
+// else (or nothing at all) is refused (ErrExportIncomplete). Errors name the
 // line.
 func (x *exportReader) next(ctx context.Context) (Record, error) {
 	for x.sc.Scan() {
@@ -131,7 +138,13 @@ func (x *exportReader) next(ctx context.Context) (Record, error) {
 	}
 	switch {
 	case x.version == 0:
-		x.version = 1 // an empty file: the empty log in version 1
+		// No header and no event: nothing says this was ever an export.
+		what := "the file is empty"
+		if x.line > 0 {
+			what = fmt.Sprintf("the file holds only blank lines (%d)", x.line)
+		}
+		return Record{}, fmt.Errorf("%w: %s: it holds no export, no header and no event, "+
+			"where every export, even of an empty log, has a header and an end marker: it was most likely cut short", ErrExportIncomplete, what)
 	case x.version >= 2 && x.endLine == 0:
 		return Record{}, fmt.Errorf("%w: the file ends at line %d with no end marker: it was cut short (%d events read)", ErrExportIncomplete, x.line, x.c.events)
 	}

@@ -13,7 +13,7 @@ import (
 
 func addExport(table map[string]command) {
 	table["export"] = command{
-		summary: "write every event as JSON Lines (to --out, or stdout)",
+		summary: "write every event as JSON Lines (to --out, or stdout: none or '-')",
 		run:     runExport,
 	}
 }
@@ -21,12 +21,14 @@ func addExport(table map[string]command) {
 // runExport writes the whole log in the export format (see
 // eventstore.Export). With --out the file appears only once complete: the
 // export goes to a temporary file beside it, synced and renamed at the end,
-// so an interrupted export leaves no partial archive behind.
+// so an interrupted export leaves no partial archive behind. Without --out,
+// or with "--out -" (the usual name for the standard streams, which import
+// and verify --in read as stdin), it writes to stdout.
 func runExport(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("export", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
-	out := fs.String("out", "", "file to write (default: stdout); written whole or not at all")
+	out := fs.String("out", "", "file to write, whole or not at all ('-' or none: stdout)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -38,7 +40,7 @@ func runExport(ctx context.Context, args []string, env Env) (err error) {
 
 	meter := newProgressMeter(env, "export")
 	defer meter.finish()
-	if *out == "" {
+	if *out == "" || *out == "-" { // "-" is stdout, as stdin for import and verify --in
 		stats, err := eventstore.Export(ctx, store, env.Stdout, meter.update)
 		if err != nil {
 			return err

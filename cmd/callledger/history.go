@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -238,13 +240,17 @@ func flattenCall(c *domain.Call) map[string]string {
 	return out
 }
 
+// flatten adds v's leaves to out under their dotted paths. Each key is
+// rendered with quoteKey, since provider_metadata's keys are the client's:
+// a key with a dot, a space or a line break cannot pass for another path or
+// forge a line.
 func flatten(out map[string]string, path string, v any) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			p := k
+			p := quoteKey(k)
 			if path != "" {
-				p = path + "." + k
+				p = path + "." + p
 			}
 			flatten(out, p, e)
 		}
@@ -264,12 +270,23 @@ func flatten(out map[string]string, path string, v any) {
 
 // writeHistory prints the timeline as text: one block per event, its first
 // line what happened and who did it, then two indented lines tying it to the
-// log (position, id, idempotency_key; hash), then what it changed. The
-// idempotency key is the client's and may hold spaces: it is quoted.
+// log (position, id, idempotency_key; hash), then what it changed.
+//
+// Every string read from the events is the client's (notes, provider ids,
+// metadata keys and values, actor, request id, idempotency key) or an
+// imported archive's, so none is printed raw: a line break in one would
+// forge a line of the timeline, an escape sequence would control the
+// auditor's terminal, a bidi override would reorder what is shown. A value
+// is printed bare only when it is plain (quoteValue: ASCII letters, digits
+// and -_.:/@+, as ids, statuses, amounts, phone numbers and times are), else
+// Go-quoted with every control, format (bidi) and other unprintable
+// character escaped; a metadata key likewise (quoteKey), also quoted when it
+// holds a dot. The idempotency key is always quoted. The numbers, times,
+// ids and hashes the ledger itself produces are printed as they are.
 func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domain.State) {
 	fmt.Fprintf(w, "call %s: %d events", id, len(entries))
 	if final.Call.AccountID != "" {
-		fmt.Fprintf(w, ", account %s, status %s", final.Call.AccountID, final.Call.Status)
+		fmt.Fprintf(w, ", account %s, status %s", quoteValue(final.Call.AccountID), quoteValue(string(final.Call.Status)))
 	}
 	if final.Call.Deleted() {
 		fmt.Fprintf(w, ", deleted %s", final.Call.DeletedAt.Format(time.RFC3339))
@@ -278,29 +295,29 @@ func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domai
 	for _, e := range entries {
 		who := []string{}
 		if e.Actor != "" {
-			who = append(who, "by "+e.Actor)
+			who = append(who, "by "+quoteValue(e.Actor))
 		}
 		if e.Surface != "" {
-			who = append(who, "via "+string(e.Surface))
+			who = append(who, "via "+quoteValue(string(e.Surface)))
 		}
 		if e.RequestID != "" {
-			who = append(who, "request "+e.RequestID)
+			who = append(who, "request "+quoteValue(e.RequestID))
 		}
-		fmt.Fprintf(w, "%s  #%d  %s", e.Time.Format(time.RFC3339Nano), e.Revision, e.Type)
+		fmt.Fprintf(w, "%s  #%d  %s", e.Time.Format(time.RFC3339Nano), e.Revision, quoteValue(e.Type))
 		if len(who) > 0 {
 			fmt.Fprintf(w, "  (%s)", strings.Join(who, ", "))
 		}
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "    position %s  id %s", e.Position, e.ID)
 		if e.IdempotencyKey != "" {
-			fmt.Fprintf(w, "  idempotency_key %q", e.IdempotencyKey)
+			fmt.Fprintf(w, "  idempotency_key %s", strconv.Quote(e.IdempotencyKey))
 		}
 		fmt.Fprintf(w, "\n    hash %s\n", e.Hash)
 		if e.Rehash != e.Hash {
 			fmt.Fprintf(w, "    ! the stored hash does not recompute: the event and the hash before it give %s (run callledger verify)\n", e.Rehash)
 		}
 		if e.Broken != nil {
-			fmt.Fprintf(w, "    ! %v\n", e.Broken)
+			fmt.Fprintf(w, "    ! %s\n", quoteUnprintable(e.Broken.Error()))
 		}
 		if len(e.Changes) == 0 {
 			fmt.Fprintln(w, "    (no visible change)")
@@ -308,12 +325,70 @@ func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domai
 		for _, c := range e.Changes {
 			switch {
 			case c.Before == "":
-				fmt.Fprintf(w, "    %s: %s\n", c.Field, c.After)
+				fmt.Fprintf(w, "    %s: %s\n", c.Field, quoteValue(c.After))
 			case c.After == "":
-				fmt.Fprintf(w, "    %s: %s → (none)\n", c.Field, c.Before)
+				fmt.Fprintf(w, "    %s: %s → (none)\n", c.Field, quoteValue(c.Before))
 			default:
-				fmt.Fprintf(w, "    %s: %s → %s\n", c.Field, c.Before, c.After)
+				fmt.Fprintf(w, "    %s: %s → %s\n", c.Field, quoteValue(c.Before), quoteValue(c.After))
 			}
 		}
 	}
+}
+
+// quoteValue returns s bare when it is plain (see isPlain), else Go-quoted
+// (strconv.Quote), which escapes every rune strconv.IsPrint refuses:
+// control characters (line breaks, ESC), format characters such as the
+// bidi overrides and isolates U+202A–U+202E, U+2066–U+2069 and the marks
+// U+200E/U+200F, line and paragraph separators, and invalid UTF-8. A
+// quoted value cannot be taken for a bare one: no plain value holds a '"'.
+func quoteValue(s string) string {
+	if isPlain(s, "-_.:/@+") {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// quoteKey is quoteValue for one key of a dotted path: a key holding a dot
+// is quoted too, so that it cannot pass for two keys.
+func quoteKey(k string) string {
+	if isPlain(k, "-_:/@+") {
+		return k
+	}
+	return strconv.Quote(k)
+}
+
+// isPlain reports whether s is non-empty and made only of ASCII letters,
+// digits and the bytes of punct: a value that can neither break a line,
+// nor reach the terminal as anything but itself, nor be misread as ending
+// sooner or later than it does (no spaces, commas, arrows or parentheses,
+// which the timeline's lines use between values).
+func isPlain(s, punct string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		switch {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		case strings.IndexByte(punct, b) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// quoteUnprintable returns the ledger's own message s as it is, unless a
+// value it names brought in a rune strconv.IsPrint refuses (or invalid
+// UTF-8): then Go-quoted, so that it stays one line and inert.
+func quoteUnprintable(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

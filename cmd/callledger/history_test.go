@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -163,4 +164,148 @@ func historyBlocks(out string) []string {
 		blocks[i] = out[s[0]:end]
 	}
 	return blocks
+}
+
+// forgedTimeline is a notes value that, printed raw, would add a fake event
+// line and a fake change to history's output, colour the terminal red and
+// reverse what follows it on screen.
+const forgedTimeline = "ok\n2026-11-21T23:00:00Z  #99  CallPriced  (by acct-a/admin, via voice-call, request x)\n    price.total: 0.00\u001b[31mRED\u202egnp.exe"
+
+// hostileCall is one call whose client-supplied strings are those given:
+// created with providerID and a provider_metadata of {metaKey: metaValue,
+// "a.b": metaValue}, then its notes set, both written with actor, request
+// id and idempotency key.
+type hostileCall struct {
+	providerID, metaKey, metaValue, notes string
+	actor, requestID, idempotencyKey      string
+}
+
+// seed appends the call's two events to the embedded store of dataDir, as
+// the API would have written them, and returns the call's id.
+func (h hostileCall) seed(t *testing.T, dataDir string) uuid.UUID {
+	t.Helper()
+	id := uuid.New()
+	at := time.Date(2026, 11, 21, 22, 0, 0, 0, time.UTC)
+	metadata, err := json.Marshal(map[string]string{h.metaKey: h.metaValue, "a.b": h.metaValue})
+	require.NoError(t, err)
+	dir := domain.DirectionInbound
+	events := []domain.Event{
+		domain.CallUpserted{Created: true, CallID: id, AccountID: "acct-a", Provider: "moonbase", ProviderID: h.providerID,
+			Direction: &dir, StartedAt: &at, ProviderMetadata: metadata},
+		domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: &h.notes}},
+	}
+	var data []eventstore.EventData
+	for i, e := range events {
+		d, err := domain.MarshalEvent(e)
+		require.NoError(t, err)
+		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: "acct-a",
+			Actor: h.actor, RequestID: h.requestID, IdempotencyKey: h.idempotencyKey, Surface: domain.SurfaceCallHistory,
+			Time: at.Add(time.Duration(i) * time.Minute)})
+		require.NoError(t, err)
+		data = append(data, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: d, Metadata: md})
+	}
+	store := openEmbeddedLedger(t, dataDir)
+	_, err = store.Append(context.Background(), domain.StreamID(id), eventstore.NoStream(), data)
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+	return id
+}
+
+func TestHistoryEscapesClientText(t *testing.T) {
+	// Goal: no string a client wrote can forge a line of history's
+	// timeline or reach the auditor's terminal as a control or bidi
+	// character: a call whose notes, provider id, metadata keys and values,
+	// actor, request id and idempotency key hold line breaks, an ANSI
+	// escape and a right-to-left override prints exactly as many lines as
+	// the same call with plain values, and each value appears Go-quoted.
+	ctx := context.Background()
+	plain := hostileCall{providerID: "p-1", metaKey: "k", metaValue: "v", notes: "n",
+		actor: "acct-a/admin", requestID: "req-1", idempotencyKey: "key-1"}
+	hostile := hostileCall{
+		providerID:     "inj\n    hash 00",
+		metaKey:        "k\ney\u2066",
+		metaValue:      "v\r\nal\u200f",
+		notes:          forgedTimeline,
+		actor:          "acct-a/admin)\n2026-11-21T23:00:00Z  #98  CallDeleted  (by x",
+		requestID:      "req\u001b]0;pwned\u0007",
+		idempotencyKey: "key\n    hash 00\u202e",
+	}
+	run := func(h hostileCall) string {
+		t.Helper()
+		dir := t.TempDir()
+		id := h.seed(t, dir)
+		res := runTool(ctx, t, dir, "", "history", id.String())
+		require.Equal(t, 0, res.code, res.stderr)
+		return res.stdout
+	}
+	want, got := run(plain), run(hostile)
+
+	assert.Equal(t, strings.Count(want, "\n"), strings.Count(got, "\n"), "as many lines as with plain values:\n%s", got)
+	assert.Len(t, historyBlocks(got), 2, "two events, no forged one:\n%s", got)
+	for _, r := range got {
+		if r == '\n' {
+			continue
+		}
+		assert.True(t, strconv.IsPrint(r), "history printed %U raw:\n%s", r, got)
+	}
+	for _, s := range []string{
+		`details.notes: "ok\n2026-11-21T23:00:00Z  #99  CallPriced  (by acct-a/admin, via voice-call, request x)\n    price.total: 0.00\x1b[31mRED\u202egnp.exe"` + "\n",
+		`provider_id: "inj\n    hash 00"` + "\n",
+		`provider_metadata."k\ney\u2066": "v\r\nal\u200f"` + "\n",
+		`provider_metadata."a.b": "v\r\nal\u200f"` + "\n",
+		`(by "acct-a/admin)\n2026-11-21T23:00:00Z  #98  CallDeleted  (by x", via call-history, request "req\x1b]0;pwned\a")` + "\n",
+		`idempotency_key "key\n    hash 00\u202e"` + "\n",
+	} {
+		assert.Contains(t, got, s)
+	}
+	// Plain values stay bare, except the idempotency key, always quoted.
+	assert.Contains(t, want, "(by acct-a/admin, via call-history, request req-1)\n")
+	assert.Contains(t, want, "    provider_id: p-1\n")
+	assert.Contains(t, want, "    provider_metadata.k: v\n")
+	assert.Contains(t, want, "    details.notes: n\n")
+	assert.Contains(t, want, `idempotency_key "key-1"`)
+}
+
+func TestQuoteValue(t *testing.T) {
+	// Goal: quoteValue leaves ids, statuses, amounts, phone numbers and
+	// times bare and quotes anything else; no control, format (bidi),
+	// separator or private-use rune ever comes out raw.
+	for _, tc := range []struct{ in, want string }{
+		{"completed", "completed"},
+		{"0.0135", "0.0135"},
+		{"+14155551212", "+14155551212"},
+		{"2025-02-17T15:00:00Z", "2025-02-17T15:00:00Z"},
+		{"acct-a/f6315c90543e", "acct-a/f6315c90543e"},
+		{"user@example.com", "user@example.com"},
+		{"", `""`},
+		{"called back", `"called back"`},
+		{"a, b", `"a, b"`},
+		{"(none)", `"(none)"`},
+		{`say "hi"`, `"say \"hi\""`},
+		{"José", `"José"`},
+		{"a\nb", `"a\nb"`},
+		{"a\rb", `"a\rb"`},
+		{"\x1b[31mred", `"\x1b[31mred"`},
+		{"abc\u202egnp.exe", `"abc\u202egnp.exe"`},
+		{"\u200e\u200f\u2066\u2067\u2068\u2069", `"\u200e\u200f\u2066\u2067\u2068\u2069"`},
+		{"a\u2028b", `"a\u2028b"`},
+		{"a\u0085b", `"a\u0085b"`},
+		{"\xff", `"\xff"`},
+	} {
+		t.Run(strconv.Quote(tc.in), func(t *testing.T) {
+			assert.Equal(t, tc.want, quoteValue(tc.in))
+		})
+	}
+	assert.Equal(t, "answered_by", quoteKey("answered_by"))
+	assert.Equal(t, `"a.b"`, quoteKey("a.b"), "a key with a dot cannot pass for two")
+
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co) {
+			continue
+		}
+		q := quoteValue("x" + string(r))
+		if strings.ContainsRune(q, r) {
+			t.Errorf("quoteValue left %U raw: %s", r, q)
+		}
+	}
 }

@@ -20,19 +20,23 @@ const importDirPattern = "events.import-*"
 
 func addImport(table map[string]command) {
 	table["import"] = command{
-		summary: "load an export (--in, or stdin) into an empty data directory, verifying it",
+		summary: "load an export (--in, or stdin: none or '-') into an empty data directory, verifying it",
 		run:     runImport,
 	}
 }
 
-// runImport loads an export into a new embedded store. The store is built
+// runImport loads an export, from --in or stdin (no --in, or "--in -", as
+// for verify --in), into a new embedded store. The store is built
 // in a temporary directory beside the events directory and renamed into
 // place only when every line has been read, verified and appended, the end
 // marker of a version-2 file agrees with the events read, and the result
 // verifies: an interrupted import (Ctrl-C, a broken line, a truncated file)
 // leaves the data directory as it was (one it created, it removes again).
 // The events directory must not exist or hold an empty store (a store with
-// events is refused: import never merges). A version-1 file, which has no end marker, imports with a
+// events is refused: import never merges). A file with no export in it,
+// empty or blank lines only, is refused as cut short (even an empty
+// ledger exports a header and an end marker), rather than imported as an
+// empty ledger. A version-1 file, which has no end marker, imports with a
 // warning on stderr: had it been cut short, nothing could tell.
 //
 // With --store (KurrentDB) the events are appended straight to that store,
@@ -48,7 +52,7 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("import", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
-	in := fs.String("in", "", "export file to read (default: stdin)")
+	in := fs.String("in", "", "export file to read ('-' or none: stdin)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -56,7 +60,7 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	var file *os.File // the file read, when it is a regular one (it can be read twice)
 	var size int64    // of that file, or 0
 	source := "stdin"
-	if *in != "" {
+	if *in != "" && *in != "-" { // "-" is stdin, as for verify --in
 		f, err := os.Open(*in)
 		if err != nil {
 			return err

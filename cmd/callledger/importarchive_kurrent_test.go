@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -15,8 +16,9 @@ func TestImportIntoKurrentDBRefusesIncompleteArchive(t *testing.T) {
 	// Goal: an import into KurrentDB, which appends as it reads, refuses an
 	// archive cut short before appending anything, from a file (checked
 	// whole first) and from stdin (copied to a temporary file and checked
-	// whole first, the copy removed afterwards). A whole archive imports,
-	// from either.
+	// whole first, the copy removed afterwards; "--in -" is stdin too), and
+	// a file with no export in it (empty, or blank lines only). A whole
+	// archive imports, from either.
 	ctx := context.Background()
 	src, lines := exportArchive(t, 13, 40)
 	end := len(lines) - 1
@@ -56,4 +58,37 @@ func TestImportIntoKurrentDBRefusesIncompleteArchive(t *testing.T) {
 		assert.Len(t, readAllEvents(t, srv.URL()), len(want))
 		assert.Empty(t, dirNames(t, tmp), "the copy of stdin is removed")
 	})
+
+	t.Run("stdin named -", func(t *testing.T) {
+		tmp := t.TempDir()
+		t.Setenv("TMPDIR", tmp)
+		srv := kurrenttest.Start(t)
+		res := runTool(ctx, t, t.TempDir(), truncated, "import", "--store", srv.URL(), "--in", "-")
+		assert.Equal(t, 1, res.code, res.stdout)
+		assert.Contains(t, res.stderr, "nothing was appended to the store")
+		assert.Empty(t, readAllEvents(t, srv.URL()), "nothing was appended")
+
+		res = runTool(ctx, t, t.TempDir(), strings.Join(lines, ""), "import", "--store", srv.URL(), "--in", "-")
+		require.Equal(t, 0, res.code, res.stderr)
+		assert.Len(t, readAllEvents(t, srv.URL()), len(want))
+		assert.Empty(t, dirNames(t, tmp), "the copy of stdin is removed")
+	})
+
+	for _, empty := range []string{"", "\n\n"} {
+		for _, via := range []string{"file", "stdin"} {
+			t.Run(fmt.Sprintf("no export %q via %s", empty, via), func(t *testing.T) {
+				t.Setenv("TMPDIR", t.TempDir())
+				srv := kurrenttest.Start(t)
+				args, stdin := []string{"import", "--store", srv.URL()}, empty
+				if via == "file" {
+					args, stdin = append(args, "--in", writeArchive(t, empty)), ""
+				}
+				res := runTool(ctx, t, t.TempDir(), stdin, args...)
+				assert.Equal(t, 1, res.code, res.stdout)
+				assert.Contains(t, res.stderr, "it holds no export")
+				assert.Contains(t, res.stderr, "nothing was appended to the store")
+				assert.NotContains(t, res.stdout, "imported ")
+			})
+		}
+	}
 }

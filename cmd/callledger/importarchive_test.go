@@ -69,7 +69,8 @@ func snapshotDir(t *testing.T, dir string) map[string]string {
 
 func TestImportRefusesIncompleteArchive(t *testing.T) {
 	// Goal: an archive cut short at a line boundary (after the header, in
-	// the middle, just before the end marker), one whose end marker
+	// the middle, just before the end marker, before the header: an empty
+	// file or blank lines only), one whose end marker
 	// disagrees with its events, and one with a line after its end marker
 	// are refused, from a file and from stdin, and the data directory is
 	// left exactly as it was: its empty events directory and the read
@@ -101,6 +102,8 @@ func TestImportRefusesIncompleteArchive(t *testing.T) {
 		{"end marker with a wrong count", strings.Join(lines[:end], "") + wrongCount, "the end marker disagrees with the events before it: it counts 1 events"},
 		{"end marker with a wrong head hash", strings.Join(lines[:end], "") + wrongHash, "the end marker disagrees with the events before it: its $all head hash"},
 		{"a line after the end marker", whole + "\n" + lines[3], "a line after the end marker"},
+		{"cut to nothing: an empty file", "", "the file is empty: it holds no export"},
+		{"cut to nothing: blank lines only", "\n\n  \n", "the file holds only blank lines (3): it holds no export"},
 	}
 	for _, tc := range cases {
 		for _, via := range []string{"file", "stdin"} {
@@ -214,5 +217,53 @@ func TestImportVersion1Warns(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestEmptyLedgerExportsAndImports(t *testing.T) {
+	// Goal: a ledger with no events still exports as a whole archive, a
+	// header and an end marker (so that an empty archive file can be
+	// refused as cut short), which verifies and imports, to a file, to
+	// stdout and from stdin alike.
+	ctx := context.Background()
+	src := t.TempDir()
+	require.NoError(t, openEmbeddedLedger(t, src).Close())
+	srcVerify := runTool(ctx, t, src, "", "verify")
+	require.Equal(t, 0, srcVerify.code, srcVerify.stderr)
+
+	file := filepath.Join(t.TempDir(), "empty.jsonl")
+	res := runTool(ctx, t, src, "", "export", "--out", file)
+	require.Equal(t, 0, res.code, res.stderr)
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	archive := string(b)
+	assert.Equal(t, `{"format":"callledger-export","version":2}`+"\n"+
+		`{"end":"callledger-export","events":0,"streams":0,"last_position":{"commit":0,"prepare":0},"all_hash":"`+strings.Repeat("0", 64)+`"}`+"\n",
+		archive, "a header and an end marker")
+	stdout := runTool(ctx, t, src, "", "export")
+	require.Equal(t, 0, stdout.code, stdout.stderr)
+	assert.Equal(t, archive, stdout.stdout)
+
+	for _, via := range []string{"file", "stdin"} {
+		t.Run(via, func(t *testing.T) {
+			args, stdin := verifyArchiveArgs(t, via, archive)
+			res := runTool(ctx, t, t.TempDir(), stdin, args...)
+			require.Equal(t, 0, res.code, res.stderr)
+			assert.Equal(t, srcVerify.stdout, res.stdout)
+			assert.NotContains(t, res.stderr, "warning")
+
+			dst := t.TempDir()
+			args, stdin = []string{"import"}, archive
+			if via == "file" {
+				args, stdin = append(args, "--in", file), ""
+			}
+			res = runTool(ctx, t, dst, stdin, args...)
+			require.Equal(t, 0, res.code, res.stderr)
+			assert.Contains(t, res.stdout, "imported 0 events in 0 streams")
+			assert.NotContains(t, res.stderr, "warning")
+			dstVerify := runTool(ctx, t, dst, "", "verify")
+			require.Equal(t, 0, dstVerify.code, dstVerify.stderr)
+			assert.Equal(t, srcVerify.stdout, dstVerify.stdout)
+		})
 	}
 }

@@ -381,7 +381,8 @@ func TestVerifyCommandMissingStore(t *testing.T) {
 func TestExportImportCommands(t *testing.T) {
 	// Goal: export → import (from a file and from stdin) → verify gives a
 	// ledger with the same events, hashes and head hash; a second import
-	// into the same data directory is refused.
+	// into the same data directory is refused. "-" names the standard
+	// streams: export --out - writes stdout, import --in - reads stdin.
 	ctx := context.Background()
 	src := t.TempDir()
 	seedLedger(t, src, genCalls(2, 300))
@@ -397,15 +398,26 @@ func TestExportImportCommands(t *testing.T) {
 	fileBytes, err := os.ReadFile(file)
 	require.NoError(t, err)
 	assert.Equal(t, string(fileBytes), stdoutExport.stdout, "the file and stdout exports are the same")
+	// "--out -" is stdout too, not a file named "-" in the working directory.
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	dashExport := runTool(ctx, t, src, "", "export", "--out", "-")
+	require.Equal(t, 0, dashExport.code, dashExport.stderr)
+	assert.Equal(t, stdoutExport.stdout, dashExport.stdout, "--out - writes stdout")
+	assert.Contains(t, dashExport.stderr, "exported ")
+	assert.Empty(t, dirNames(t, cwd), "no file named -")
 
-	for _, via := range []string{"file", "stdin"} {
+	for _, via := range []string{"file", "stdin", "stdin named -"} {
 		t.Run(via, func(t *testing.T) {
 			dst := t.TempDir()
 			args := []string{"import"}
 			stdin := ""
-			if via == "file" {
+			switch via {
+			case "file":
 				args = append(args, "--in", file)
-			} else {
+			case "stdin named -":
+				args, stdin = append(args, "--in", "-"), string(fileBytes)
+			default:
 				stdin = string(fileBytes)
 			}
 			res := runTool(ctx, t, dst, stdin, args...)

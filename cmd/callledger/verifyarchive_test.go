@@ -72,7 +72,8 @@ func TestVerifyArchiveTampered(t *testing.T) {
 	// Goal: verify --in fails (exit 1, FAILED on stdout naming the line)
 	// on an archive with a byte of an event's data changed, a line deleted
 	// from its middle, its end marker cut off, or a line after its end
-	// marker, whether read from a file or from stdin.
+	// marker, and on a file with no export in it (empty, or blank lines
+	// only), whether read from a file or from stdin.
 	ctx := context.Background()
 	_, lines := exportArchive(t, 22, 40)
 	end := len(lines) - 1
@@ -104,6 +105,8 @@ func TestVerifyArchiveTampered(t *testing.T) {
 		{"a line after the end marker",
 			strings.Join(lines, "") + "\n" + lines[3],
 			[]string{fmt.Sprintf("line %d: ", end+2), "a line after the end marker"}},
+		{"cut to nothing: an empty file", "", []string{"export incomplete: the file is empty: it holds no export"}},
+		{"cut to nothing: blank lines only", "\n \n", []string{"the file holds only blank lines (2): it holds no export"}},
 	}
 	for _, tc := range cases {
 		for _, via := range []string{"file", "stdin"} {
