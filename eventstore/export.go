@@ -53,9 +53,12 @@ import (
 //
 // Version 1, written before, is the event lines alone: no header and no end
 // marker. A version-1 file cut at a line boundary reads as a shorter log that
-// verifies; Import still reads it (an event as the first line tells it, and
-// an empty file is the empty log) and reports ExportStats.Version 1 so that
-// callers warn that its completeness is not proven. A version 1 reader
+// verifies; Import still reads it (an event as the first line tells it) and
+// reports ExportStats.Version 1 so that callers warn that its completeness
+// is not proven. A file with no header and no event (empty, or blank lines
+// only) is refused (ErrExportIncomplete): every export since version 2
+// starts with a header, even of an empty log, so such a file is most likely
+// a copy cut short, and restoring it as an empty ledger would lose the log. A version 1 reader
 // refuses a version 2 file: its header names no stream.
 //
 // Each event line, the same in both versions, is a JSON object with these
