@@ -330,3 +330,102 @@ func TestMoonbaseOrderErrorsPointAtAFieldSent(t *testing.T) {
 		})
 	}
 }
+
+func TestAMovedStartMovesTheDerivedSideOfTheTie(t *testing.T) {
+	// Goal (QA: end provenance): when a Moonbase upsert moves a call's
+	// start and gives no end, the side of the call's tied times that the
+	// ledger derived follows, and the side someone reported stays. A
+	// VoiceCall call of 100 seconds, whose end the ledger derived from its
+	// duration, stays 100 seconds on LaML, VoiceCall and billing when
+	// Moonbase moves its start a day earlier (its end moves with it),
+	// rather than being billed 86,500 seconds for an end nobody reported.
+	// Conversely a call whose end the provider reported keeps that end,
+	// and its derived duration grows. Live reads, time travel and a
+	// rebuild of the read models agree.
+	const dayEarlier = "2025-02-16T15:00:00Z"
+	for _, tc := range []struct {
+		name string
+		// write writes the call (provider vonage, provider id pid), priced,
+		// before the Moonbase upsert that moves its start.
+		write        func(t *testing.T, ts *testServer, pid string)
+		wantDuration int64
+		wantEnd      string // LaML end_time after the move
+		wantEvent    string // the move's last event's data
+	}{
+		{
+			name: "VoiceCallEndDerivedFromItsDuration",
+			write: func(t *testing.T, ts *testServer, pid string) {
+				ts.createVoiceCall(t, tokenA, pid, map[string]any{
+					"status": "VOICEMAIL_RECEIVED", "startedAt": "2025-02-17T15:00:00Z", "duration": 100,
+				})
+			},
+			wantDuration: 100,
+			wantEnd:      "Sun, 16 Feb 2025 15:01:40 +0000",
+			wantEvent:    `{"ended_at":"2025-02-16T15:01:40Z","end_derived":true}`,
+		},
+		{
+			name: "MoonbaseEndReportedByTheProvider",
+			write: func(t *testing.T, ts *testServer, pid string) {
+				res := ts.do(t, "POST", "/calls/upsert", tokenA, timingUpsert(t, "vonage", pid, "completed",
+					"2025-02-17T15:00:00Z", "", "2025-02-17T15:30:00Z"))
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				// VoiceCall prices it, sending the duration it has.
+				res = ts.do(t, "PUT", "/v1/voice-calls/"+domain.CallIDFor(acctA, "vonage", pid).String(), tokenA,
+					voiceCallBody(t, pid, map[string]any{"status": "VOICEMAIL_RECEIVED", "duration": 1800}))
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			},
+			wantDuration: 86400 + 1800,
+			wantEnd:      "Mon, 17 Feb 2025 15:30:00 +0000",
+			wantEvent:    `{"duration_seconds":88200}`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			const pid = "vg-provenance"
+			id := domain.CallIDFor(acctA, "vonage", pid).String()
+			tc.write(t, ts, pid)
+			billed := func() int64 {
+				t.Helper()
+				body := getSummary(t, ts, url.Values{"from": {"2025-02-16"}, "to": {"2025-02-18"}}, tokenA)
+				require.Len(t, body.Groups, 1, "the call is priced")
+				return body.Groups[0].BilledDurationSeconds
+			}
+			before := ts.lamlGet(t, id)
+			beforeMove := len(ts.eventTypes(t, id)) - 1
+
+			res := ts.do(t, "POST", "/calls/upsert", tokenA, timingUpsert(t, "vonage", pid, "completed", dayEarlier, "", ""))
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			typ, data := ts.lastEvent(t, id)
+			assert.Equal(t, domain.TypeCallTimingChanged, typ)
+			assert.JSONEq(t, tc.wantEvent, data)
+
+			check := func(t *testing.T, laml map[string]any) {
+				t.Helper()
+				assert.Equal(t, "Sun, 16 Feb 2025 15:00:00 +0000", laml["start_time"])
+				assert.Equal(t, json.Number(strconv.FormatInt(tc.wantDuration, 10)), laml["duration"])
+				assert.Equal(t, tc.wantEnd, laml["end_time"])
+			}
+			check(t, ts.lamlGet(t, id))
+			vc := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, vc.Status, "body: %s", vc.Body)
+			assert.Equal(t, float64(tc.wantDuration), vc.JSON(t)["duration"])
+			assert.Equal(t, tc.wantDuration, billed())
+
+			// Time travel folds the log: the last revision reads as live,
+			// the one before the move as the call was.
+			path := lamlCallsPath(lamlPrefix, acctA) + "/" + id + ".json?revision="
+			now := ts.getAsA(t, path+strconv.Itoa(len(ts.eventTypes(t, id))-1))
+			require.Equal(t, http.StatusOK, now.Status, "body: %s", now.Body)
+			check(t, now.lamlJSON(t))
+			then := ts.getAsA(t, path+strconv.Itoa(beforeMove))
+			require.Equal(t, http.StatusOK, then.Status, "body: %s", then.Body)
+			for _, f := range []string{"start_time", "end_time", "duration"} {
+				assert.Equal(t, before[f], then.lamlJSON(t)[f], f)
+			}
+
+			ts.requireRebuildMatchesLive(t)
+			assert.Equal(t, tc.wantDuration, billed())
+			check(t, ts.lamlGet(t, id))
+		})
+	}
+}

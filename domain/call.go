@@ -55,6 +55,14 @@ type Call struct {
 	EndedAt *time.Time `json:"ended_at,omitempty"`
 	// DurationSeconds is the billed duration in whole seconds; nil if unknown.
 	DurationSeconds *int64 `json:"duration_seconds,omitempty"`
+	// EndFromDuration reports that the ledger derived EndedAt from the
+	// duration (the answer, or start, plus DurationSeconds) rather than
+	// anyone reporting it: the event that wrote the end said so
+	// (end_derived). It tells which side of tied times follows the other
+	// when a write moves the start or answer and gives neither end nor
+	// duration (timing.go). False while the call has no end, and for an end
+	// a client or provider gave or the ledger's clock set.
+	EndFromDuration bool `json:"end_from_duration,omitempty"`
 	// AnsweredBy says who or what answered (LaML answered_by: human,
 	// machine_start, ...).
 	AnsweredBy string `json:"answered_by,omitempty"`

@@ -90,10 +90,12 @@ type UpsertCall struct {
 	AnsweredAt *time.Time
 	EndedAt    *time.Time
 	// DurationSeconds is the billed duration, not negative. Without it, a
-	// duration the call's times gave follows the times the command moves;
-	// with it, the duration given is kept as sent, and an end that was the
-	// start (or answer) plus the duration follows it when EndedAt is not
-	// given (see timing.go).
+	// duration the call's times gave follows the times the command moves,
+	// unless the call's end was derived from its duration and the command
+	// gives no end: then that end follows a moved start or answer, and the
+	// duration stays. With it, the duration given is kept as sent, and an
+	// end that was the start (or answer) plus the duration follows it when
+	// EndedAt is not given (see timing.go).
 	DurationSeconds *int64
 
 	// Status is the canonical status the surface's word maps to (see the

@@ -130,9 +130,18 @@ type CallPriced struct {
 
 // CallTerminated records that an in-progress call ended normally: its status
 // becomes completed, with its end time and duration.
+//
+// EndDerived (end_derived, written only when true) says the ledger derived
+// EndedAt from the duration: the answer (or start) plus it, as an upsert
+// that completes a call without giving its end does (timing.go). Without
+// it the end was reported: given by a client or provider, or the ledger's
+// clock at a hang-up. Evolve sets Call.EndFromDuration from it; events
+// written before it existed carry none and fold as reported ends, as they
+// always did.
 type CallTerminated struct {
 	EndedAt         time.Time `json:"ended_at"`
 	DurationSeconds *int64    `json:"duration_seconds,omitempty"`
+	EndDerived      bool      `json:"end_derived,omitempty"`
 	Status          Status    `json:"status"`
 	PreviousStatus  Status    `json:"previous_status,omitempty"`
 	// ProviderStatus and VoiceCallStatus are the surface's verbatim status
@@ -162,10 +171,21 @@ type CallCanceled struct {
 // times (beside them, or alone when the start moved in a CallUpserted),
 // rather than recomputed by Evolve, so that history shows the change and
 // a fold of any prefix of the log agrees with what was served then.
+//
+// EndedAt is likewise also an end the ledger derived from the duration:
+// the end of a call completed without one, or an end that followed a
+// moved start, answer or duration (timing.go). EndDerived (end_derived,
+// written only when true, and only beside an EndedAt) says so; an EndedAt
+// without it is a reported end, and clears what an earlier end_derived
+// said, even when it is the same instant (a provider confirming an end the
+// ledger had derived). Evolve sets Call.EndFromDuration from it whenever
+// EndedAt is set, and ignores it otherwise. Events written before it
+// existed carry none and fold as reported ends, as they always did.
 type CallTimingChanged struct {
 	AnsweredAt      *time.Time `json:"answered_at,omitempty"`
 	EndedAt         *time.Time `json:"ended_at,omitempty"`
 	DurationSeconds *int64     `json:"duration_seconds,omitempty"`
+	EndDerived      bool       `json:"end_derived,omitempty"`
 }
 
 // CallDetailsChanged records new values of some of the call's Details. Only

@@ -175,6 +175,10 @@ func (w *eventWriter) callTerminated(e *CallTerminated) {
 		w.Key("duration_seconds")
 		w.B = strconv.AppendInt(w.B, *e.DurationSeconds, 10)
 	}
+	if e.EndDerived {
+		w.Key("end_derived")
+		w.B = append(w.B, "true"...)
+	}
 	w.String("status", string(e.Status))
 	w.statusWords(e.PreviousStatus, e.ProviderStatus, e.VoiceCallStatus)
 	w.Close()

@@ -170,6 +170,7 @@ func apply(c *Call, e Event) {
 
 	case CallTerminated:
 		c.EndedAt = utcPtr(ev.EndedAt)
+		c.EndFromDuration = ev.EndDerived
 		if ev.DurationSeconds != nil {
 			c.DurationSeconds = int64Ptr(*ev.DurationSeconds)
 		}
@@ -192,6 +193,7 @@ func apply(c *Call, e Event) {
 		}
 		if ev.EndedAt != nil {
 			c.EndedAt = utcPtr(*ev.EndedAt)
+			c.EndFromDuration = ev.EndDerived
 		}
 		if ev.DurationSeconds != nil {
 			c.DurationSeconds = int64Ptr(*ev.DurationSeconds)

@@ -161,3 +161,29 @@ func TestEvolveInPlace(t *testing.T) {
 	}
 	assert.Equal(t, uint64(len(history)), inPlace.Version)
 }
+
+// TestEndProvenanceFolds holds Evolve to what the events say of an end
+// (Call.EndFromDuration): an end written with end_derived is derived, any
+// end written without it is reported, and an event that writes no end
+// leaves the mark as it was.
+func TestEndProvenanceFolds(t *testing.T) {
+	derived := domain.CallTimingChanged{EndedAt: ptr(at(30)), DurationSeconds: ptr(int64(1800)), EndDerived: true}
+	for _, tc := range []struct {
+		name  string
+		given []domain.Event
+		want  bool
+	}{
+		{"no end", inProgressUnanswered(), false},
+		{"a reported end", endedUnanswered(), false},
+		{"an end derived by a termination", append(inProgressUnanswered(), domain.CallTerminated{EndedAt: at(30), DurationSeconds: ptr(int64(1800)),
+			EndDerived: true, Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress}), true},
+		{"an end derived by a timing change", append(endedUnanswered(), derived), true},
+		{"a timing change without an end keeps the mark", append(endedUnanswered(), derived, domain.CallTimingChanged{DurationSeconds: ptr(int64(60))}), true},
+		{"end_derived without an end is ignored", append(endedUnanswered(), domain.CallTimingChanged{DurationSeconds: ptr(int64(60)), EndDerived: true}), false},
+		{"a reported end clears the mark", append(endedUnanswered(), derived, domain.CallTimingChanged{EndedAt: ptr(at(30))}), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, fold(t, tc.given).Call.EndFromDuration)
+		})
+	}
+}

@@ -51,7 +51,7 @@ func (p *plan) lifecycle(c UpsertCall) {
 
 	var events []Event
 	if move {
-		events = moveEvents(call, to, c, answeredBy)
+		events = moveEvents(call, to, c, answeredBy, p.endFollowed)
 	}
 	for _, e := range events {
 		if _, ok := e.(CallAnswered); ok {
@@ -107,8 +107,10 @@ func targetStatus(call Call, c UpsertCall) Status {
 	return ""
 }
 
-// moveEvents returns the lifecycle events of a legal move of call to status to.
-func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string) []Event {
+// moveEvents returns the lifecycle events of a legal move of call to status
+// to. endFollowed says that c.EndedAt was derived from the duration
+// (followTimes), not given.
+func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string, endFollowed bool) []Event {
 	from := call.Status
 	answer := func() CallAnswered {
 		e := CallAnswered{AnsweredAt: *c.AnsweredAt, PreviousStatus: from}
@@ -121,9 +123,9 @@ func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string) []Event 
 	case to == StatusInProgress && c.AnsweredAt != nil:
 		return []Event{answer()}
 	case to == StatusCompleted && from == StatusInProgress:
-		return []Event{terminated(call.StartedAt, call.AnsweredAt, call.DurationSeconds, from, c)}
+		return []Event{terminated(call.StartedAt, call.AnsweredAt, call.DurationSeconds, from, c, endFollowed)}
 	case to == StatusCompleted && c.AnsweredAt != nil:
-		return []Event{answer(), terminated(call.StartedAt, c.AnsweredAt, call.DurationSeconds, StatusInProgress, c)}
+		return []Event{answer(), terminated(call.StartedAt, c.AnsweredAt, call.DurationSeconds, StatusInProgress, c, endFollowed)}
 	case to == StatusCanceled && (from == "" || from == StatusQueued || from == StatusRinging):
 		return []Event{CallCanceled{CanceledAt: orDefault(c.EndedAt, c.Now, call.StartedAt), PreviousStatus: from}}
 	}
@@ -137,24 +139,27 @@ func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string) []Event 
 // unanswered, the start) plus the duration (completionEnd: an upsert
 // reports an end, it does not make one, so a late report or VoiceCall's
 // status word never ends the call at the ledger's clock); else Now, never
-// before the answer.
-func terminated(started, answered *time.Time, known *int64, from Status, c UpsertCall) CallTerminated {
+// before the answer. The end is marked end_derived when it was derived
+// from the duration: by completionEnd here, or by followTimes before
+// (endFollowed); an end given or set at Now is reported (timing.go).
+func terminated(started, answered *time.Time, known *int64, from Status, c UpsertCall, endFollowed bool) CallTerminated {
 	floor := durationFrom(answered, started)
 	dur := clonePtr(c.DurationSeconds)
 	if dur == nil {
 		dur = clonePtr(known)
 	}
-	end, ok := time.Time{}, false
+	end, derived := time.Time{}, false
 	if c.EndedAt == nil {
-		end, ok = completionEnd(floor, dur)
+		end, derived = completionEnd(floor, dur)
 	}
-	if !ok {
+	if !derived {
 		end = orDefault(c.EndedAt, c.Now, floor)
+		derived = c.EndedAt != nil && endFollowed
 	}
 	if dur == nil {
 		dur = durationBetween(floor, end)
 	}
-	return CallTerminated{EndedAt: end, DurationSeconds: dur, Status: StatusCompleted, PreviousStatus: from}
+	return CallTerminated{EndedAt: end, DurationSeconds: dur, EndDerived: derived, Status: StatusCompleted, PreviousStatus: from}
 }
 
 // withWords sets the verbatim status words on a lifecycle event.

@@ -117,3 +117,34 @@ func TestClearedAddressRoundTrip(t *testing.T) {
 	assert.Empty(t, s.Call.From)
 	assert.Empty(t, s.Call.To)
 }
+
+// TestEndDerivedStoredForm holds end_derived to an additive optional field:
+// written only when true, right after duration_seconds, and absent from
+// events written before it existed, which read back as reported ends.
+func TestEndDerivedStoredForm(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		event  domain.Event
+		stored string
+	}{
+		{"CallTerminated derived", domain.CallTerminated{EndedAt: at(30), DurationSeconds: ptr(int64(1800)), EndDerived: true,
+			Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress},
+			`{"ended_at":"2025-02-17T15:30:00Z","duration_seconds":1800,"end_derived":true,"status":"completed","previous_status":"in-progress"}`},
+		{"CallTerminated reported, as before", domain.CallTerminated{EndedAt: at(30), DurationSeconds: ptr(int64(1800)),
+			Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress},
+			`{"ended_at":"2025-02-17T15:30:00Z","duration_seconds":1800,"status":"completed","previous_status":"in-progress"}`},
+		{"CallTimingChanged derived", domain.CallTimingChanged{EndedAt: ptr(at(30)), EndDerived: true},
+			`{"ended_at":"2025-02-17T15:30:00Z","end_derived":true}`},
+		{"CallTimingChanged reported, as before", domain.CallTimingChanged{EndedAt: ptr(at(30)), DurationSeconds: ptr(int64(60))},
+			`{"ended_at":"2025-02-17T15:30:00Z","duration_seconds":60}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := domain.MarshalEvent(tc.event)
+			require.NoError(t, err)
+			assert.Equal(t, tc.stored, string(b))
+			got, err := domain.UnmarshalEvent(tc.event.EventType(), domain.CurrentSchemaVersion, []byte(tc.stored))
+			require.NoError(t, err)
+			assert.Equal(t, tc.event, got)
+		})
+	}
+}

@@ -19,21 +19,44 @@ import "time"
 // An upsert that moves one side and does not give the other moves the
 // other with it (followTimes):
 //
-//   - a command that gives no duration (Moonbase, call history and LaML
-//     have no duration field) and moves the start, answer or end moves
-//     the duration to what the new times give;
+//   - a command that gives an end and no duration (Moonbase, call history
+//     and LaML have no duration field) moves the duration to what the new
+//     times give;
 //   - a command that gives a duration but no end (VoiceCall has no end
 //     field) and moves the start or answer, or changes the duration,
 //     moves the end to the new start (or answer) plus the duration,
 //     keeping the fraction of a second the end had past the whole
 //     seconds. Without it, a VoiceCall PUT that moves startedAt past the
 //     end its status set would be refused for an end the client cannot
-//     see, let alone send.
+//     see, let alone send;
+//   - a command that gives neither and moves the start or answer moves
+//     the side of the tie that was derived from the other, and keeps the
+//     side someone reported. Tied times alone cannot tell which that is:
+//     a call whose end a provider reported and whose duration the ledger
+//     derived has the same times as one whose duration VoiceCall gave and
+//     whose end the ledger derived (completionEnd). So the ledger records
+//     which (Call.EndFromDuration, end_derived in the event that writes
+//     the end). An end derived from the duration moves with the start
+//     (or answer), as above, and the duration stays: the provider's
+//     100-second call stays 100 seconds when Moonbase moves its start a
+//     day earlier, rather than billing a day. A reported end stays, and
+//     the duration moves to what the new times give.
+//
+// An end is derived (end_derived) when the ledger computes it from the
+// duration: completionEnd, and followTimes moving the end. Any end written
+// without end_derived is reported, clearing the mark: an end a command
+// gives (even one equal to the derived end, which then is written again,
+// only to say so), and the ledger's clock at a hang-up or at a completion
+// with no duration known. Evolve folds what the events say, so time travel
+// and a rebuild agree with the writer. Events written before end_derived
+// existed carry none: their ends fold as reported, and their calls follow
+// the times as they always did.
 //
 // What follows is recorded in the same write, in the CallTimingChanged
 // beside the change (or alone, when the start moved in a CallUpserted),
-// so that history reads as what happened and Evolve folds the value
-// written rather than recomputing it.
+// or in the CallTerminated that ends the call, so that history reads as
+// what happened and Evolve folds the value written rather than
+// recomputing it.
 //
 // A duration that is not what the times give was given by a client and is
 // never recomputed, nor is an end moved to match it. A duration a client
@@ -99,37 +122,51 @@ func addSeconds(t time.Time, d int64) (time.Time, bool) {
 
 // followTimes fills in c, an upsert of the existing call, what follows
 // the times or duration c moves while the call's times are tied (see the
-// rule above): the duration when c gives none, else the end when c gives
-// none. It leaves c as it is when the call's times are not tied, when what
+// rule above), and reports whether it filled in an end (derived from the
+// duration, so recorded with end_derived):
+//
+//   - c gives an end and no duration: the duration;
+//   - c gives neither, and the call's end was derived from its duration
+//     (EndFromDuration): the end, so that the duration stays;
+//   - c gives neither, and the call's end was reported: the duration;
+//   - c gives a duration and no end: the end.
+//
+// It leaves c as it is when the call's times are not tied, when what
 // follows does not change, and when the new times give no duration (an
 // end before the answer: the order check then refuses c) or the new end
 // is no storable time. c's times are in UTC (normalizeUpsert).
-func followTimes(call *Call, c *UpsertCall) {
+func followTimes(call *Call, c *UpsertCall) (endDerived bool) {
 	if !tiedTimes(call) {
-		return
+		return false
 	}
 	from := durationFrom(pick(c.AnsweredAt, call.AnsweredAt), pick(c.StartedAt, call.StartedAt))
 	switch {
-	case c.DurationSeconds == nil:
+	case c.DurationSeconds == nil && (c.EndedAt != nil || !call.EndFromDuration):
 		d := durationBetween(from, *pick(c.EndedAt, call.EndedAt))
 		if d != nil && *d != *call.DurationSeconds {
 			c.DurationSeconds = d
 		}
 	case c.EndedAt == nil:
+		duration := c.DurationSeconds
+		if duration == nil {
+			duration = call.DurationSeconds
+		}
 		// Tied, the end lies less than a second past from + duration.
 		oldWhole, ok := addSeconds(*durationFrom(call.AnsweredAt, call.StartedAt), *call.DurationSeconds)
 		if !ok {
-			return
+			return false
 		}
-		whole, ok := addSeconds(*from, *c.DurationSeconds)
+		whole, ok := addSeconds(*from, *duration)
 		if !ok {
-			return
+			return false
 		}
 		end := whole.Add(call.EndedAt.Sub(oldWhole))
 		if end.Year() <= 9999 && !end.Equal(*call.EndedAt) {
 			c.EndedAt = &end
+			return true
 		}
 	}
+	return false
 }
 
 // completionEnd is the end of a call an upsert completes without giving

@@ -115,19 +115,19 @@ func TestCompletionEndsAtItsDuration(t *testing.T) {
 	runGWT(t, []gwt{
 		{name: "VOICEMAIL_RECEIVED on an in-progress call ends it at the start plus the duration, not at Now", given: inProgressUnanswered(),
 			when: voiceCall(domain.UpsertUpdate, domain.VoiceCallVoicemailReceived, 130), then: []domain.Event{
-				domain.CallTerminated{EndedAt: *endAt(130 * time.Second), DurationSeconds: ptr(int64(130)), Status: domain.StatusCompleted,
+				domain.CallTerminated{EndedAt: *endAt(130 * time.Second), DurationSeconds: ptr(int64(130)), EndDerived: true, Status: domain.StatusCompleted,
 					PreviousStatus: domain.StatusInProgress, VoiceCallStatus: ptr(domain.VoiceCallVoicemailReceived)},
 			}},
 		{name: "a call created with VOICEMAIL_RECEIVED ends as a PUT ends it", when: created, then: []domain.Event{
 			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
 				Direction: ptr(domain.DirectionInbound), From: ptr(caller), To: ptr(callee), StartedAt: ptr(t0), Participants: participants()},
 			domain.CallStatusChanged{Status: domain.StatusCompleted, VoiceCallStatus: ptr(domain.VoiceCallVoicemailReceived)},
-			domain.CallTimingChanged{EndedAt: endAt(130 * time.Second), DurationSeconds: ptr(int64(130))},
+			domain.CallTimingChanged{EndedAt: endAt(130 * time.Second), DurationSeconds: ptr(int64(130)), EndDerived: true},
 		}},
 		{name: "VOICEMAIL_RECEIVED on a ringing call ends it at the start plus the duration", given: ringingCall(),
 			when: voiceCall(domain.UpsertUpdate, domain.VoiceCallVoicemailReceived, 130), then: []domain.Event{
 				domain.CallStatusChanged{Status: domain.StatusCompleted, PreviousStatus: domain.StatusRinging, VoiceCallStatus: ptr(domain.VoiceCallVoicemailReceived)},
-				domain.CallTimingChanged{EndedAt: endAt(130 * time.Second), DurationSeconds: ptr(int64(130))},
+				domain.CallTimingChanged{EndedAt: endAt(130 * time.Second), DurationSeconds: ptr(int64(130)), EndDerived: true},
 			}},
 		{name: "MISSED sets no end: a missed call's duration says nothing of how long it rang", given: ringingCall(),
 			when: voiceCall(domain.UpsertUpdate, domain.VoiceCallMissed, 130), then: []domain.Event{
@@ -136,7 +136,7 @@ func TestCompletionEndsAtItsDuration(t *testing.T) {
 			}},
 		{name: "completed ends at the answer plus a duration recorded before", given: append(answeredCall(), domain.CallTimingChanged{DurationSeconds: ptr(int64(20))}),
 			when: completed, then: []domain.Event{
-				domain.CallTerminated{EndedAt: at(1).Add(20 * time.Second), DurationSeconds: ptr(int64(20)), Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress},
+				domain.CallTerminated{EndedAt: at(1).Add(20 * time.Second), DurationSeconds: ptr(int64(20)), EndDerived: true, Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress},
 			}},
 		{name: "completed with no duration known ends an answered call at Now, the duration derived", given: answeredCall(), when: completed, then: []domain.Event{
 			domain.CallTerminated{EndedAt: now, DurationSeconds: ptr(int64(3540)), Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress},
@@ -168,14 +168,14 @@ func TestAGivenDurationMovesTheEndItSet(t *testing.T) {
 	runGWT(t, []gwt{
 		{name: "a start moved an hour later moves the end", given: ended(t0.Add(130*time.Second), 130), when: put(ptr(at(60)), 130), then: []domain.Event{
 			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(60))},
-			domain.CallTimingChanged{EndedAt: ptr(at(60).Add(130 * time.Second))},
+			domain.CallTimingChanged{EndedAt: ptr(at(60).Add(130 * time.Second)), EndDerived: true},
 		}},
 		{name: "a new duration moves the end", given: ended(t0.Add(130*time.Second), 130), when: put(nil, 150), then: []domain.Event{
-			domain.CallTimingChanged{EndedAt: ptr(t0.Add(150 * time.Second)), DurationSeconds: ptr(int64(150))},
+			domain.CallTimingChanged{EndedAt: ptr(t0.Add(150 * time.Second)), DurationSeconds: ptr(int64(150)), EndDerived: true},
 		}},
 		{name: "the end keeps its fraction of a second", given: ended(t0.Add(130*time.Second+half), 130), when: put(ptr(at(10)), 130), then: []domain.Event{
 			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(10))},
-			domain.CallTimingChanged{EndedAt: ptr(at(10).Add(130*time.Second + half))},
+			domain.CallTimingChanged{EndedAt: ptr(at(10).Add(130*time.Second + half)), EndDerived: true},
 		}},
 		{name: "the same start and duration change nothing", given: ended(t0.Add(130*time.Second), 130), when: put(ptr(t0), 130), then: nil},
 		{name: "an end the duration does not match stays", given: notTied, when: put(ptr(at(-5)), 1800), then: []domain.Event{
@@ -188,4 +188,109 @@ func TestAGivenDurationMovesTheEndItSet(t *testing.T) {
 				domain.CallTimingChanged{DurationSeconds: ptr(int64(1 << 62))},
 			}},
 	})
+}
+
+// TestTheDerivedSideOfTheTieFollows holds an upsert that moves a call's
+// start or answer and gives neither end nor duration to the rule on times
+// (domain/timing.go): an end the ledger derived from the duration
+// (end_derived) moves with the start or answer and the duration stays; a
+// reported end stays and the duration moves. QA: a VoiceCall of 100
+// seconds, its end derived, billed a day after Moonbase moved its start a
+// day earlier.
+func TestTheDerivedSideOfTheTieFollows(t *testing.T) {
+	const dur = 100 * time.Second
+	day := -24 * time.Hour
+	// derivedEnd is a call created completed with a duration of 100 and no
+	// end (a VoiceCall POST of VOICEMAIL_RECEIVED): its end is the start
+	// plus the duration, derived.
+	derivedEnd := func() []domain.Event {
+		return []domain.Event{created(), moved("", domain.StatusCompleted),
+			domain.CallTimingChanged{EndedAt: ptr(t0.Add(dur)), DurationSeconds: ptr(int64(100)), EndDerived: true}}
+	}
+	// answeredDerivedEnd is an answered call ended at the answer plus a
+	// duration of 100, derived.
+	answeredDerivedEnd := append(answeredCall(), domain.CallTerminated{EndedAt: at(1).Add(dur), DurationSeconds: ptr(int64(100)),
+		EndDerived: true, Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress})
+	// reportedAgain is derivedEnd whose end a provider then reported: the
+	// same instant, written without end_derived.
+	reportedAgain := append(derivedEnd(), domain.CallTimingChanged{EndedAt: ptr(t0.Add(dur))})
+	// beforeTheMark is derivedEnd as builds before end_derived wrote it.
+	beforeTheMark := []domain.Event{created(), moved("", domain.StatusCompleted),
+		domain.CallTimingChanged{EndedAt: ptr(t0.Add(dur)), DurationSeconds: ptr(int64(100))}}
+	// inProgressDerivedEnd is an in-progress call that holds a derived end.
+	inProgressDerivedEnd := append(inProgressUnanswered(),
+		domain.CallTimingChanged{EndedAt: ptr(t0.Add(dur)), DurationSeconds: ptr(int64(100)), EndDerived: true})
+
+	times := func(started, answered, ended *time.Time) domain.UpsertCall {
+		c := upsert(domain.UpsertCreateOrUpdate)
+		c.StartedAt, c.AnsweredAt, c.EndedAt = started, answered, ended
+		return c
+	}
+	completes := times(ptr(at(10)), nil, nil)
+	completes.Status = ptr(domain.StatusCompleted)
+
+	runGWT(t, []gwt{
+		{name: "a start moved a day earlier moves a derived end and keeps the duration", given: derivedEnd(),
+			when: times(ptr(t0.Add(day)), nil, nil), then: []domain.Event{
+				domain.CallUpserted{CallID: callID, StartedAt: ptr(t0.Add(day))},
+				domain.CallTimingChanged{EndedAt: ptr(t0.Add(day + dur)), EndDerived: true},
+			}},
+		{name: "a start moved past a derived end moves it, not refused", given: derivedEnd(),
+			when: times(ptr(at(10)), nil, nil), then: []domain.Event{
+				domain.CallUpserted{CallID: callID, StartedAt: ptr(at(10))},
+				domain.CallTimingChanged{EndedAt: ptr(at(10).Add(dur)), EndDerived: true},
+			}},
+		{name: "a moved answer moves a derived end and keeps the duration", given: answeredDerivedEnd,
+			when: times(nil, ptr(at(2)), nil), then: []domain.Event{
+				domain.CallTimingChanged{AnsweredAt: ptr(at(2)), EndedAt: ptr(at(2).Add(dur)), EndDerived: true},
+			}},
+		{name: "the same start changes nothing", given: derivedEnd(), when: times(ptr(t0), nil, nil), then: nil},
+		{name: "a start moved a day earlier keeps a reported end and moves the duration", given: endedUnanswered(),
+			when: times(ptr(t0.Add(day)), nil, nil), then: []domain.Event{
+				domain.CallUpserted{CallID: callID, StartedAt: ptr(t0.Add(day))},
+				domain.CallTimingChanged{DurationSeconds: ptr(int64(86400 + 1800))},
+			}},
+		{name: "an end given replaces a derived one, reported, and the duration follows it", given: derivedEnd(),
+			when: times(nil, nil, ptr(at(5))), then: []domain.Event{
+				domain.CallTimingChanged{EndedAt: ptr(at(5)), DurationSeconds: ptr(int64(300))},
+			}},
+		{name: "an end given equal to the derived end is written again, reported", given: derivedEnd(),
+			when: times(nil, nil, ptr(t0.Add(dur))), then: []domain.Event{
+				domain.CallTimingChanged{EndedAt: ptr(t0.Add(dur))},
+			}},
+		{name: "an end reported again keeps its place when the start moves, and the duration follows", given: reportedAgain,
+			when: times(ptr(t0.Add(day)), nil, nil), then: []domain.Event{
+				domain.CallUpserted{CallID: callID, StartedAt: ptr(t0.Add(day))},
+				domain.CallTimingChanged{DurationSeconds: ptr(int64(86400 + 100))},
+			}},
+		{name: "an end written before end_derived existed folds as reported, as it always did", given: beforeTheMark,
+			when: times(ptr(t0.Add(day)), nil, nil), then: []domain.Event{
+				domain.CallUpserted{CallID: callID, StartedAt: ptr(t0.Add(day))},
+				domain.CallTimingChanged{DurationSeconds: ptr(int64(86400 + 100))},
+			}},
+		{name: "a completion that moves the start ends the call at the derived end it moved", given: inProgressDerivedEnd,
+			when: completes, then: []domain.Event{
+				domain.CallUpserted{CallID: callID, StartedAt: ptr(at(10))},
+				domain.CallTerminated{EndedAt: at(10).Add(dur), DurationSeconds: ptr(int64(100)), EndDerived: true,
+					Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress},
+			}},
+	})
+}
+
+// TestADerivedEndFoldsAsDecided checks that the end a moved start moves,
+// and its mark, are in the log: a fold of the history with the decided
+// events equals the state the writer decided on (DecideFold).
+func TestADerivedEndFoldsAsDecided(t *testing.T) {
+	given := []domain.Event{created(), moved("", domain.StatusCompleted),
+		domain.CallTimingChanged{EndedAt: ptr(t0.Add(100 * time.Second)), DurationSeconds: ptr(int64(100)), EndDerived: true}}
+	c := upsert(domain.UpsertUpdate)
+	c.StartedAt = ptr(t0.Add(-24 * time.Hour))
+	events, decided, err := domain.DecideFold(fold(t, given), c, now)
+	require.NoError(t, err)
+	after := fold(t, append(given, events...))
+	assert.True(t, decided.Call.EndFromDuration)
+	assert.Equal(t, after.Call.EndFromDuration, decided.Call.EndFromDuration)
+	assert.Equal(t, after.Call.EndedAt, decided.Call.EndedAt)
+	assert.Equal(t, ptr(t0.Add(-24*time.Hour+100*time.Second)), after.Call.EndedAt)
+	assert.Equal(t, int64(100), *after.Call.DurationSeconds)
 }

@@ -74,12 +74,16 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	if err := reconcileAddresses(&s.Call, &c); err != nil {
 		return nil, State{}, err
 	}
+	// endFollowed says that c.EndedAt is an end followTimes derived from
+	// the duration, not one the client gave: the events that write it
+	// say so (end_derived).
+	endFollowed := false
 	if exists {
 		// Filled in before the order check, which judges the times as
 		// they will stand (a followed end included), and before the plan,
 		// so that the lifecycle and timing events carry what follows as if
 		// the command gave it.
-		followTimes(&s.Call, &c)
+		endFollowed = followTimes(&s.Call, &c)
 	}
 	if err := checkUpsertOrder(s.Call, c, sent); err != nil {
 		return nil, State{}, err
@@ -93,7 +97,7 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 		}
 	}
 
-	p := &plan{s: s}
+	p := &plan{s: s, endFollowed: endFollowed}
 	p.core(c, exists)
 	p.participants(c)
 	p.metadata(c, metadataChanged)
@@ -159,6 +163,9 @@ func withCreationFacts(events []Event) []Event {
 type plan struct {
 	s      State
 	events []Event
+	// endFollowed says that the command's EndedAt was derived from the
+	// duration by followTimes rather than given (see decideUpsert).
+	endFollowed bool
 }
 
 func (p *plan) emit(e Event) {
@@ -469,11 +476,14 @@ func sameQuality(a, b Quality) bool {
 
 // timing emits CallTimingChanged for the given times that differ from the
 // call as the lifecycle events left it (the duration or end followTimes
-// filled in among them). A call the lifecycle completed without an end
-// (never answered: a CallStatusChanged, which carries no end) and without
-// an end given gets completionEnd, as terminated would give it: so a
-// VoiceCall POST and PUT of the same status agree. was is the call's
-// status before the command.
+// filled in among them, an end it filled in marked end_derived). An end
+// given that equals an end the ledger derived is written again, without
+// end_derived: it is reported now (timing.go). A call the lifecycle
+// completed without an end (never answered: a CallStatusChanged, which
+// carries no end) and without an end given gets completionEnd, as
+// terminated would give it, marked end_derived: so a VoiceCall POST and
+// PUT of the same status agree. was is the call's status before the
+// command.
 func (p *plan) timing(c UpsertCall, was Status) {
 	call := p.s.Call
 	var e CallTimingChanged
@@ -481,8 +491,8 @@ func (p *plan) timing(c UpsertCall, was Status) {
 	if c.AnsweredAt != nil && !sameTime(c.AnsweredAt, call.AnsweredAt) {
 		e.AnsweredAt, changed = clonePtr(c.AnsweredAt), true
 	}
-	if c.EndedAt != nil && !sameTime(c.EndedAt, call.EndedAt) {
-		e.EndedAt, changed = clonePtr(c.EndedAt), true
+	if c.EndedAt != nil && (!sameTime(c.EndedAt, call.EndedAt) || call.EndFromDuration != p.endFollowed) {
+		e.EndedAt, e.EndDerived, changed = clonePtr(c.EndedAt), p.endFollowed, true
 	}
 	if c.EndedAt == nil && call.EndedAt == nil && call.Status == StatusCompleted && was != StatusCompleted {
 		dur := c.DurationSeconds
@@ -490,7 +500,7 @@ func (p *plan) timing(c UpsertCall, was Status) {
 			dur = call.DurationSeconds
 		}
 		if end, ok := completionEnd(durationFrom(pick(c.AnsweredAt, call.AnsweredAt), call.StartedAt), dur); ok {
-			e.EndedAt, changed = &end, true
+			e.EndedAt, e.EndDerived, changed = &end, true, true
 		}
 	}
 	if c.DurationSeconds != nil && (call.DurationSeconds == nil || *call.DurationSeconds != *c.DurationSeconds) {

@@ -13,11 +13,18 @@ import (
 	"github.com/callledger/callledger/domain/jsonwrite"
 )
 
-// callViewVersion is the version byte of the binary call view (layout 2 of
-// doc.go). Layout 1, JSON, is still read: databases written before layout 2
-// keep working, and each call view is rewritten in layout 2 when its call
-// next changes, or by a Rebuild.
-const callViewVersion = 2
+// callViewVersion is the version byte of the binary call view (layout 3 of
+// doc.go). Layouts 1 (JSON) and 2 (layout 3 without end_from_duration) are
+// still read: databases written before layout 3 keep working, and each call
+// view is rewritten in layout 3 when its call next changes, or by a
+// Rebuild.
+const callViewVersion = 3
+
+// callViewVersion2 is the version byte of layout 2, the binary call view
+// before domain.Call.EndFromDuration: read as layout 3 with the flag
+// false, which is what its call's events fold to, since the builds that
+// wrote it wrote no end_derived.
+const callViewVersion2 = 2
 
 // appendCallView appends the binary call view of s to dst: version byte,
 // then the fields of domain.Call in declaration order (see doc.go). It is
@@ -56,6 +63,7 @@ func appendCallView(dst []byte, s *domain.State) ([]byte, error) {
 	if w.present(c.DurationSeconds != nil) {
 		w.b = binary.AppendVarint(w.b, *c.DurationSeconds)
 	}
+	w.bool(c.EndFromDuration)
 	w.str(c.AnsweredBy)
 	if w.present(c.Price != nil) {
 		w.str(c.Price.Rate.String())
@@ -103,11 +111,13 @@ func appendCallView(dst []byte, s *domain.State) ([]byte, error) {
 	return w.b, nil
 }
 
-// decodeCallView reads a value written by appendCallView.
+// decodeCallView reads a value written by appendCallView, or by the builds
+// that wrote layout 2.
 func decodeCallView(v []byte) (domain.State, error) {
-	if len(v) == 0 || v[0] != callViewVersion {
+	if len(v) == 0 || (v[0] != callViewVersion && v[0] != callViewVersion2) {
 		return domain.State{}, fmt.Errorf("%w: call view version", errBadValue)
 	}
+	layout2 := v[0] == callViewVersion2
 	var s domain.State
 	c := &s.Call
 	r := viewReader{b: v[1:]}
@@ -141,6 +151,9 @@ func decodeCallView(v []byte) (domain.State, error) {
 	if r.present() {
 		d := r.varint()
 		c.DurationSeconds = &d
+	}
+	if !layout2 {
+		c.EndFromDuration = r.bool()
 	}
 	c.AnsweredBy = r.str()
 	if r.present() {

@@ -5,6 +5,7 @@ package projections
 // written) is about its code, not about behaviour visible through the API.
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -124,6 +125,34 @@ func TestDecodeCallReadsLayout1(t *testing.T) {
 
 	_, err = decodeCall([]byte{9, '{', '}'})
 	assert.ErrorIs(t, err, errBadValue, "unknown layout")
+}
+
+// TestDecodeCallReadsLayout2 checks that call views written in layout 2
+// (layout 3 without end_from_duration, by builds before it) still read
+// back, with the flag false: those builds wrote no end_derived, so that is
+// what the call's events fold to.
+func TestDecodeCallReadsLayout2(t *testing.T) {
+	var full domain.Call
+	fill(t, reflect.ValueOf(&full).Elem(), 0)
+	require.True(t, full.EndFromDuration)
+	const marker = "answered-by-marker"
+	full.AnsweredBy = marker
+	v, err := appendCallView(nil, &domain.State{Call: full, Version: 5})
+	require.NoError(t, err)
+	// Layout 3 writes end_from_duration (one byte) right before answered_by
+	// (a one-byte length, then the marker).
+	at := bytes.Index(v, []byte(marker)) - 2
+	require.Equal(t, byte(1), v[at], "the flag byte")
+	layout2 := slices.Concat([]byte{callViewVersion2}, v[1:at], v[at+1:])
+
+	got, err := decodeCall(layout2)
+	require.NoError(t, err)
+	want := full
+	want.EndFromDuration = false
+	assert.Equal(t, domain.State{Call: want, Version: 5}, got)
+
+	_, err = decodeCall(slices.Concat([]byte{callViewVersion2}, v[1:]))
+	assert.ErrorIs(t, err, errBadValue, "layout 3 bytes are not layout 2")
 }
 
 // TestTranscriptViewBytesAsBefore holds the call view's transcript field to

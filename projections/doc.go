@@ -125,26 +125,32 @@
 // bytes (Unix seconds, big-endian, sign bit flipped; then nanoseconds as a
 // big-endian uint32). UTC days are 4 bytes (days since 1970-01-01,
 // big-endian, sign bit flipped). Every value but the meta values and the
-// lookup starts with a version byte, 0x01 (0x02 for call views of layout 2).
+// lookup starts with a version byte, 0x01 (0x03 for call views of layout 3,
+// 0x02 for those of layout 2).
 //
-//	'c' call id (16)                                → 0x02 + binary call view (layout 2), or
+//	'c' call id (16)                                → 0x03 + binary call view (layout 3), or
+//	                                                  0x02 + binary call view (layout 2), or
 //	                                                  0x01 + JSON {"version": n, "call": domain.Call} (layout 1)
 //	    The call view: the full domain.State; version is the stream revision + 1.
-//	    Layout 2 is written; layout 1, written by earlier builds, is still
-//	    read, and rewritten in layout 2 when its call changes or by a rebuild
-//	    (Digest differs until then: it hashes the stored bytes). Layout 2 is
-//	    the fields of domain.State in this order, each a uvarint
-//	    length + bytes for strings and raw JSON, 16 bytes for uuids, a count
-//	    then the elements for slices, and a presence byte (0|1) before each
-//	    optional (pointer) field:
+//	    Layout 3 is written; layouts 2 and 1, written by earlier builds, are
+//	    still read, and rewritten in layout 3 when their call changes or by a
+//	    rebuild (Digest differs until then: it hashes the stored bytes).
+//	    Layout 2 is layout 3 without end_from_duration, which reads as false
+//	    (the builds that wrote it wrote no end_derived in events, so their
+//	    calls fold to false). Layout 3 is the fields of domain.State in
+//	    this order, each a uvarint length + bytes for strings and raw JSON,
+//	    16 bytes for uuids, a count then the elements for slices, a byte
+//	    (0|1) for a bool, and a presence byte (0|1) before each optional
+//	    (pointer) field:
 //	      version (uvarint); id; account_id, direction, status,
 //	      provider_status, voice_call_status, provider, provider_id,
 //	      provider_metadata (raw JSON as folded, empty when none);
 //	      participants (count; id, role, phone, person_id each); from, to;
 //	      ?started_at, ?answered_at, ?ended_at; ?duration_seconds (varint);
-//	      answered_by; ?price (rate, total as decimal strings with their
-//	      scale, currency); recordings (count; content_type, provider_id,
-//	      url each); ?transcript (JSON); details: notes, summary, call_type,
+//	      end_from_duration (not in layout 2); answered_by; ?price (rate,
+//	      total as decimal strings with their scale, currency); recordings
+//	      (count; content_type, provider_id, url each); ?transcript (JSON);
+//	      details: notes, summary, call_type,
 //	      ?contact (JSON), ?caller (JSON), ?transferred (0|1), staff_id,
 //	      client_id, handled_by_staff_id, external_id, external_link,
 //	      app_name, recording_id, phone_number_id, user_provider_sid,

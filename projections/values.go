@@ -49,10 +49,10 @@ func (e *callEncoder) encode(s *domain.State) ([]byte, error) {
 	return b, nil
 }
 
-// decodeCall decodes a call view value of either layout.
+// decodeCall decodes a call view value of any layout.
 func decodeCall(v []byte) (domain.State, error) {
 	switch {
-	case len(v) > 0 && v[0] == callViewVersion:
+	case len(v) > 0 && (v[0] == callViewVersion || v[0] == callViewVersion2):
 		return decodeCallView(v)
 	case len(v) > 0 && v[0] == valueVersion:
 		var sc storedCall
