@@ -13,9 +13,7 @@ import (
 // newHistoryCall creates an outbound call through Moonbase and returns its id.
 func newHistoryCall(t *testing.T, ts *testServer, pid string) string {
 	t.Helper()
-	res := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody(pid, "completed"))
-	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
-	return res.JSON(t)["id"].(string)
+	return ts.upsertID(t, moonbaseBody(pid, "completed"))
 }
 
 func TestCallHistoryGetPatch(t *testing.T) {

@@ -103,9 +103,7 @@ func TestFromToFollowParticipantsOnEverySurface(t *testing.T) {
 			}
 			assert.Equal(t, map[string]any{"caller": tc.caller, "callee": tc.callee}, roles, "Moonbase participants")
 
-			laml := ts.lamlDo(t, "GET", lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json", acctA, tokenA, "")
-			require.Equal(t, http.StatusOK, laml.Status, "body: %s", laml.Body)
-			l := laml.lamlJSON(t)
+			l := ts.lamlGet(t, id)
 			assert.Equal(t, []any{tc.caller, tc.callee}, []any{l["from"], l["to"]}, "LaML from, to")
 
 			vc := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")

@@ -251,9 +251,7 @@ func TestLAMLUpdateOfAnEndedCallIsRefused(t *testing.T) {
 	path := lamlCallsPath(lamlPrefix, acctA)
 	ended := map[string]string{}
 	for _, word := range []string{"completed", "busy", "failed", "no-answer"} {
-		res := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("ended-"+word, word))
-		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
-		ended[word] = res.JSON(t)["id"].(string)
+		ended[word] = ts.upsertID(t, moonbaseBody("ended-"+word, word))
 	}
 	canceled := ts.createLAMLCall(t, "+14155550100", "+14155550101")
 	res := ts.lamlDo(t, "POST", path+"/"+canceled, acctA, tokenA, formBody("Status", "canceled"))

@@ -252,12 +252,10 @@ func TestVoiceCallOrderErrorsNameStartedAt(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := newTestServer(t)
-			res := ts.do(t, "POST", "/calls/upsert", tokenA, tc.upsert)
-			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-			id := res.JSON(t)["id"].(string)
+			id := ts.upsertID(t, tc.upsert)
 			n := len(ts.events(t))
 
-			res = ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "vg-order", map[string]any{
+			res := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "vg-order", map[string]any{
 				"status": "VOICEMAIL_RECEIVED", "duration": 100, "startedAt": tc.startedAt,
 			}))
 			require.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)
