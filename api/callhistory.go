@@ -24,11 +24,16 @@ import (
 //	                       is a JSON merge patch (RFC 7396): a member
 //	                       present is set, null clears it, a member absent
 //	                       is kept, down into contact and caller (see
-//	                       mergeContact and mergeCaller). Derived fields (id,
-//	                       status, type, startedAt, endedAt, phoneNumber,
-//	                       callerPhoneNumber, createdAt, updatedAt,
-//	                       deletedAt) are read-only and ignored, so a client
-//	                       may send back what it read.
+//	                       mergeContact and mergeCaller). Null is a 422 for
+//	                       callType, transferred, syncedWithCrmDate and
+//	                       contact.isUnknown (decodeCallHistoryPatch):
+//	                       an entry type and a flag have no cleared value,
+//	                       and a details change cannot express clearing the
+//	                       sync date; to keep one, leave it out. Derived
+//	                       fields (id, status, type, startedAt, endedAt,
+//	                       phoneNumber, callerPhoneNumber, createdAt,
+//	                       updatedAt, deletedAt) are read-only and ignored,
+//	                       so a client may send back what it read.
 //	DELETE /v1/calls/{id}  soft delete: deletedAt is set, the history kept;
 //	                       answers the entry (200). Deleting again is a 409.
 //
