@@ -51,12 +51,11 @@ const idempotencyKeyBytesMax = 255
 // printable ASCII (space to '~'). The key is stored in event metadata,
 // which is JSON: bytes that are not UTF-8 would be stored as U+FFFD, so
 // that "zz\xe9", "zz\xe8" and "zz\uFFFD" would all read back as the same
-// key in the audit log and find one another's events when a retry looks
-// for its first run in the log. Printable ASCII, rather than any UTF-8,
-// because the IETF draft of the header (draft-ietf-httpapi-idempotency-
-// key-header) makes it a Structured Field String (RFC 8941), whose
-// characters are just those, and because keys are generated (UUIDs,
-// "order-42"), never typed text. The error is a 400 naming the header.
+// key in the audit log. Printable ASCII, rather than any UTF-8, because
+// the IETF draft of the header (draft-ietf-httpapi-idempotency-key-header)
+// makes it a Structured Field String (RFC 8941), whose characters are just
+// those, and because keys are generated (UUIDs, "order-42"), never typed
+// text. The error is a 400 naming the header.
 func checkIdempotencyKey(key string) error {
 	if len(key) > idempotencyKeyBytesMax {
 		return Malformed(IdempotencyKeyHeader, "longer than %d bytes", idempotencyKeyBytesMax)
