@@ -45,7 +45,9 @@ import (
 //	                           domain.CallIDFor(account, "vonage", sourceId)
 //	duration          integer  seconds                           → DurationSeconds; VoiceCall
 //	                           has no end: a status that completes the call ends
-//	                           it at the start plus the duration (domain/timing.go)
+//	                           it at its answer (or, never answered, its start)
+//	                           plus the duration, which VoiceCall always gives
+//	                           (completionEnd in domain/timing.go)
 //	summary           string                                     → Details.Summary
 //	externalLink      string   URL of an external page           → Details.ExternalLink
 //	appName           string                                     → Details.AppName
