@@ -336,13 +336,14 @@ func parseIfMatch(h string) (ifMatch, error) {
 		return ifMatch{present: true, any: true}, nil
 	}
 	m := ifMatch{present: true}
-	for i, tag := range strings.Split(h, ",") {
+	// SplitN bounds the pieces, so a long header allocates no more than
+	// ifMatchTagsMax+1 of them: the last, holding the rest, trips the bound
+	// before it is parsed.
+	for i, piece := range strings.SplitN(h, ",", ifMatchTagsMax+1) {
 		if i >= ifMatchTagsMax {
 			return ifMatch{}, Malformed("If-Match", "more than %d entity tags", ifMatchTagsMax)
 		}
-		tag = strings.TrimSpace(tag)
-		weak := strings.HasPrefix(tag, "W/")
-		tag = strings.TrimPrefix(tag, "W/")
+		tag, weak := strings.CutPrefix(strings.TrimSpace(piece), "W/")
 		unq, err := strconv.Unquote(tag)
 		if err != nil || !strings.HasPrefix(tag, `"`) {
 			unq = tag // be lenient: a bare revision is understood too
