@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -254,7 +253,9 @@ func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	res, err := s.Execute(r, domain.SurfaceLaML, id, lamlModifyActive(params, decideInOrder(cmds...)))
+	// decodeLAMLUpdate puts the UpsertCall with the routing first.
+	routing := cmds[0].(domain.UpsertCall).Routing
+	res, err := s.Execute(r, domain.SurfaceLaML, id, lamlModifyActive(routing, decideInOrder(cmds...)))
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
@@ -263,31 +264,57 @@ func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, renderLAMLCall(&res.State.Call, lamlRequestPrefix(r)))
 }
 
-// lamlRoutingParams are the call-control parameters of create and update,
-// in the order an error names the first one given.
-var lamlRoutingParams = []string{"Url", "Method", "FallbackUrl", "FallbackMethod", "StatusCallback", "StatusCallbackMethod"}
+// lamlRoutingParam is a call-control parameter of create and update.
+type lamlRoutingParam struct {
+	name   string // the LaML parameter, as errors name it
+	field  string // the field Decide reports it as (see lamlField)
+	method bool   // a *Method parameter, read by lamlMethod
+	// of returns the parameter's place in a RoutingChanges.
+	of func(*domain.RoutingChanges) **string
+}
+
+// lamlRoutingParams are the call-control parameters, in the order an error
+// names the first one given. They are the one list of them: lamlRouting
+// reads them, lamlModifyActive and lamlErrorCode name them, lamlField maps
+// Decide's fields to them.
+var lamlRoutingParams = [...]lamlRoutingParam{
+	{"Url", "routing.url", false, func(r *domain.RoutingChanges) **string { return &r.URL }},
+	{"Method", "routing.method", true, func(r *domain.RoutingChanges) **string { return &r.Method }},
+	{"FallbackUrl", "routing.fallback_url", false, func(r *domain.RoutingChanges) **string { return &r.FallbackURL }},
+	{"FallbackMethod", "routing.fallback_method", true, func(r *domain.RoutingChanges) **string { return &r.FallbackMethod }},
+	{"StatusCallback", "routing.status_callback", false, func(r *domain.RoutingChanges) **string { return &r.StatusCallback }},
+	{"StatusCallbackMethod", "routing.status_callback_method", true, func(r *domain.RoutingChanges) **string { return &r.StatusCallbackMethod }},
+}
+
+// lamlRoutingGiven returns the name of the first routing parameter
+// (lamlRoutingParams) that routing gives, or "" if it gives none.
+func lamlRoutingGiven(routing domain.RoutingChanges) string {
+	for _, rp := range lamlRoutingParams {
+		if *rp.of(&routing) != nil {
+			return rp.name
+		}
+	}
+	return ""
+}
 
 // lamlModifyActive wraps decide, the Decider of an update (POST
 // .../Calls/{Sid}), so that it modifies only an active call (queued,
 // ringing or in progress), as seed 003 says the endpoint does and as
 // Twilio answers a redirect of a call that has ended (21220, "call is not
-// in progress"): a routing parameter (lamlRoutingParams) given for a call
-// whose status is terminal is a conflict naming it (21220, see
-// lamlErrorCode), appending nothing, whether or not it would change
-// anything. Status on such a call is refused by the domain already
-// (HangUpCall, CancelCall). decide runs first, so that a parameter that is
-// malformed, a call that is deleted or not there, and a Status that
-// cannot apply are answered as before. Only this endpoint is restricted:
-// providers (Moonbase upserts), VoiceCall PUT and call-history PATCH
-// still record facts of an ended call, which are facts after it ended.
-func lamlModifyActive(p lamlParams, decide Decider) Decider {
-	given := ""
-	for _, name := range lamlRoutingParams {
-		if p.optional(name) != nil {
-			given = name
-			break
-		}
-	}
+// in progress"): a routing parameter given for a call whose status is
+// terminal is a conflict naming the first one routing gives
+// (lamlRoutingGiven; 21220, see lamlErrorCode), appending nothing, whether
+// or not it would change anything. routing is the update's decoded
+// RoutingChanges, read rather than the parameters again, so that what
+// counts as given is what decide applies. Status on such a call is refused
+// by the domain already (HangUpCall, CancelCall). decide runs first, so
+// that a parameter that is malformed, a call that is deleted or not there,
+// and a Status that cannot apply are answered as before. Only this
+// endpoint is restricted: providers (Moonbase upserts), VoiceCall PUT and
+// call-history PATCH still record facts of an ended call, which are facts
+// after it ended.
+func lamlModifyActive(routing domain.RoutingChanges, decide Decider) Decider {
+	given := lamlRoutingGiven(routing)
 	if given == "" {
 		return decide
 	}
@@ -433,16 +460,18 @@ func lamlMethod(p lamlParams, name string) *string {
 	return &m
 }
 
-// lamlRouting reads the call-control parameters shared by create and update.
+// lamlRouting reads the call-control parameters shared by create and
+// update (lamlRoutingParams).
 func lamlRouting(p lamlParams) domain.RoutingChanges {
-	return domain.RoutingChanges{
-		URL:                  p.optional("Url"),
-		Method:               lamlMethod(p, "Method"),
-		FallbackURL:          p.optional("FallbackUrl"),
-		FallbackMethod:       lamlMethod(p, "FallbackMethod"),
-		StatusCallback:       p.optional("StatusCallback"),
-		StatusCallbackMethod: lamlMethod(p, "StatusCallbackMethod"),
+	var routing domain.RoutingChanges
+	for _, rp := range lamlRoutingParams {
+		if rp.method {
+			*rp.of(&routing) = lamlMethod(p, rp.name)
+		} else {
+			*rp.of(&routing) = p.optional(rp.name)
+		}
 	}
+	return routing
 }
 
 // decodeLAMLCreate reads the parameters of POST .../Calls into the
@@ -832,24 +861,28 @@ func lamlField(name string) string {
 		return "To"
 	case "status":
 		return "Status"
-	case "routing.url":
-		return "Url"
-	case "routing.method":
-		return "Method"
-	case "routing.fallback_url":
-		return "FallbackUrl"
-	case "routing.fallback_method":
-		return "FallbackMethod"
-	case "routing.status_callback":
-		return "StatusCallback"
-	case "routing.status_callback_method":
-		return "StatusCallbackMethod"
 	case "call_id", "provider_id":
 		return "Sid"
 	case "cursor":
 		return "PageToken"
 	}
+	for _, rp := range lamlRoutingParams {
+		if name == rp.field {
+			return rp.name
+		}
+	}
 	return name
+}
+
+// lamlIsRoutingParam reports whether name is a routing parameter
+// (lamlRoutingParams).
+func lamlIsRoutingParam(name string) bool {
+	for _, rp := range lamlRoutingParams {
+		if name == rp.name {
+			return true
+		}
+	}
+	return false
 }
 
 // lamlErrorCode picks the Twilio error code of a Problem about field.
@@ -865,7 +898,7 @@ func lamlErrorCode(p Problem, field string) int {
 		return lamlCodeTooLarge
 	case p.Status >= 500:
 		return lamlCodeInternal
-	case p.Status == http.StatusConflict && (field == "Status" || slices.Contains(lamlRoutingParams, field)):
+	case p.Status == http.StatusConflict && (field == "Status" || lamlIsRoutingParam(field)):
 		// A conflict about one of these is always the call's state
 		// (lamlModifyActive, HangUpCall, CancelCall).
 		return lamlCodeNotInProgress

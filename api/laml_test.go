@@ -307,6 +307,39 @@ func TestLAMLUpdateOfAnEndedCallIsRefused(t *testing.T) {
 	assert.Greater(t, len(ts.events(t)), n)
 }
 
+func TestLAMLRoutingParams(t *testing.T) {
+	// Goal: the one table of routing parameters reads each parameter into
+	// its own RoutingChanges field (a method upper-cased), names it as the
+	// one given, and maps Decide's field for it back to its name.
+	link, get := "https://example.com/x", "GET"
+	for _, tc := range []struct {
+		name, field string
+		want        domain.RoutingChanges
+	}{
+		{"Url", "routing.url", domain.RoutingChanges{URL: &link}},
+		{"Method", "routing.method", domain.RoutingChanges{Method: &get}},
+		{"FallbackUrl", "routing.fallback_url", domain.RoutingChanges{FallbackURL: &link}},
+		{"FallbackMethod", "routing.fallback_method", domain.RoutingChanges{FallbackMethod: &get}},
+		{"StatusCallback", "routing.status_callback", domain.RoutingChanges{StatusCallback: &link}},
+		{"StatusCallbackMethod", "routing.status_callback_method", domain.RoutingChanges{StatusCallbackMethod: &get}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			value := link
+			if strings.HasSuffix(tc.name, "Method") {
+				value = "get"
+			}
+			routing := lamlRouting(lamlParams{lamlKey(tc.name): value})
+			assert.Equal(t, tc.want, routing)
+			assert.Equal(t, tc.name, lamlRoutingGiven(routing))
+			assert.Equal(t, tc.name, lamlField(tc.field))
+			assert.True(t, lamlIsRoutingParam(tc.name))
+		})
+	}
+	assert.Equal(t, "", lamlRoutingGiven(lamlRouting(lamlParams{lamlKey("Status"): "completed"})))
+	assert.Equal(t, "Method", lamlRoutingGiven(lamlRouting(lamlParams{lamlKey("StatusCallback"): link, lamlKey("Method"): get})),
+		"the first given in the table's order")
+}
+
 func TestLAMLListPagingAndFilters(t *testing.T) {
 	// Goal: the list is newest first, pages by PageSize with Twilio's paging
 	// fields, follows next_page_uri to the end, and filters by To, From,
