@@ -163,43 +163,35 @@ func TestVoiceCallStatusOfACallFromAnotherSurface(t *testing.T) {
 	// client sent is read back as sent, whatever happened to the call since.
 	const start, answer, end = "2025-02-17T15:00:00Z", "2025-02-17T15:01:00Z", "2025-02-17T15:30:00Z"
 	for _, tc := range []struct {
-		name   string
+		name string
+		body string // a Moonbase upsert that makes the call
+		// writes makes the call instead of body and returns its id.
 		writes func(t *testing.T, ts *testServer) string
 		want   string
 	}{
 		{
 			name: "MoonbaseCompletedUnanswered",
-			writes: func(t *testing.T, ts *testServer) string {
-				return ts.upsertID(t, timingUpsert(t, "openphone", "vm", "completed", start, "", end))
-			},
+			body: timingUpsert(t, "openphone", "vm", "completed", start, "", end),
 			want: domain.VoiceCallVoicemailReceived,
 		},
 		{
 			name: "MoonbaseVoicemail",
-			writes: func(t *testing.T, ts *testServer) string {
-				return ts.upsertID(t, timingUpsert(t, "openphone", "vm", "voicemail", start, "", ""))
-			},
+			body: timingUpsert(t, "openphone", "vm", "voicemail", start, "", ""),
 			want: domain.VoiceCallVoicemailReceived,
 		},
 		{
 			name: "MoonbaseCompletedAnswered",
-			writes: func(t *testing.T, ts *testServer) string {
-				return ts.upsertID(t, timingUpsert(t, "openphone", "vm", "completed", start, answer, end))
-			},
+			body: timingUpsert(t, "openphone", "vm", "completed", start, answer, end),
 			want: domain.VoiceCallAnsweredByStaff,
 		},
 		{
 			name: "MoonbaseRinging",
-			writes: func(t *testing.T, ts *testServer) string {
-				return ts.upsertID(t, timingUpsert(t, "openphone", "vm", "ringing", start, "", ""))
-			},
+			body: timingUpsert(t, "openphone", "vm", "ringing", start, "", ""),
 			want: domain.VoiceCallIncomingCall,
 		},
 		{
 			name: "MoonbaseNoAnswer",
-			writes: func(t *testing.T, ts *testServer) string {
-				return ts.upsertID(t, timingUpsert(t, "openphone", "vm", "no-answer", start, "", end))
-			},
+			body: timingUpsert(t, "openphone", "vm", "no-answer", start, "", end),
 			want: domain.VoiceCallMissed,
 		},
 		{
@@ -217,7 +209,12 @@ func TestVoiceCallStatusOfACallFromAnotherSurface(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := newTestServer(t)
-			id := tc.writes(t, ts)
+			var id string
+			if tc.writes != nil {
+				id = tc.writes(t, ts)
+			} else {
+				id = ts.upsertID(t, tc.body)
+			}
 			res := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
 			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
 			assert.Equal(t, tc.want, res.JSON(t)["status"])
