@@ -174,11 +174,8 @@ func decideTerminate(s State, c TerminateCall) ([]Event, *Error) {
 	if err := checkOrder(call.StartedAt, call.AnsweredAt, &end, onlyEnd, onlyEnd); err != nil {
 		return nil, err
 	}
-	dur := c.DurationSeconds
-	if dur == nil {
-		// A duration the provider already reported outranks the ledger's clock.
-		dur = call.DurationSeconds
-	}
+	// A duration the provider already reported outranks the ledger's clock.
+	dur := pick(c.DurationSeconds, call.DurationSeconds)
 	if dur == nil {
 		dur = durationBetween(floor, end)
 	}

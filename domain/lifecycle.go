@@ -144,10 +144,7 @@ func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string, endFollo
 // (endFollowed); an end given or set at Now is reported (timing.go).
 func terminated(started, answered *time.Time, known *int64, from Status, c UpsertCall, endFollowed bool) CallTerminated {
 	floor := durationFrom(answered, started)
-	dur := clonePtr(c.DurationSeconds)
-	if dur == nil {
-		dur = clonePtr(known)
-	}
+	dur := clonePtr(pick(c.DurationSeconds, known))
 	end, derived := time.Time{}, false
 	if c.EndedAt == nil {
 		end, derived = completionEnd(floor, dur)

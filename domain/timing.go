@@ -147,10 +147,7 @@ func followTimes(call *Call, c *UpsertCall) (endDerived bool) {
 			c.DurationSeconds = d
 		}
 	case c.EndedAt == nil:
-		duration := c.DurationSeconds
-		if duration == nil {
-			duration = call.DurationSeconds
-		}
+		duration := pick(c.DurationSeconds, call.DurationSeconds)
 		// Tied, the end lies less than a second past from + duration.
 		oldWhole, ok := addSeconds(*durationFrom(call.AnsweredAt, call.StartedAt), *call.DurationSeconds)
 		if !ok {
@@ -179,8 +176,10 @@ func completionEnd(from *time.Time, duration *int64) (time.Time, bool) {
 	return addSeconds(*from, *duration)
 }
 
-// pick returns given if the command gives it, else what the call has.
-func pick(given, have *time.Time) *time.Time {
+// pick returns given if the command gives it, else what the call has: a
+// time, or a duration. It returns the pointer itself, not a copy: a caller
+// that keeps it in an event clones it (clonePtr).
+func pick[T any](given, have *T) *T {
 	if given != nil {
 		return given
 	}

@@ -495,10 +495,7 @@ func (p *plan) timing(c UpsertCall, was Status) {
 		e.EndedAt, e.EndDerived, changed = clonePtr(c.EndedAt), p.endFollowed, true
 	}
 	if c.EndedAt == nil && call.EndedAt == nil && call.Status == StatusCompleted && was != StatusCompleted {
-		dur := c.DurationSeconds
-		if dur == nil {
-			dur = call.DurationSeconds
-		}
+		dur := pick(c.DurationSeconds, call.DurationSeconds)
 		if end, ok := completionEnd(durationFrom(pick(c.AnsweredAt, call.AnsweredAt), call.StartedAt), dur); ok {
 			e.EndedAt, e.EndDerived, changed = &end, true, true
 		}
