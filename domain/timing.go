@@ -8,8 +8,8 @@ import "time"
 // give it (VoiceCall duration; a provider's billed figure is a fact, kept
 // as sent). When none does, the ledger derives it when the call ends, as
 // the whole seconds from the answer (or, for a call never answered, from
-// the start) to the end: derivedDuration, as terminated and
-// decideTerminate compute it.
+// the start) to the end: endingDuration, which terminated and
+// decideTerminate both call, and derivedDuration for the times a call has.
 //
 // Times get corrected later (a provider resends a call with another end,
 // a client moves the start), and a duration derived from the old times
@@ -92,6 +92,18 @@ func derivedDuration(c *Call) *int64 {
 		return nil
 	}
 	return durationBetween(durationFrom(c.AnsweredAt, c.StartedAt), *c.EndedAt)
+}
+
+// endingDuration returns the duration of a call that ends at end: the one
+// the command gives, else the one the call has (a provider's billed
+// duration outranks the ledger's clock), else the whole seconds from from
+// (durationFrom: its answer, or start) to end; nil if from is unknown or
+// after end. It returns a copy: the caller keeps it in an event.
+func endingDuration(given, have *int64, from *time.Time, end time.Time) *int64 {
+	if d := pick(given, have); d != nil {
+		return clonePtr(d)
+	}
+	return durationBetween(from, end)
 }
 
 // tiedTimes reports whether c's duration is exactly what its times give.
