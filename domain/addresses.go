@@ -22,13 +22,6 @@ import "slices"
 //     is a phone number, so that no surface shows a number no participant
 //     holds (a call moved from a caller and a callee to two callers, or to
 //     an "other" alone, kept its old numbers before); see partyAddress.
-//
-// A call may list several callers or callees: seed 000 and Moonbase's SDK
-// bound the participants' roles (caller, callee, other), not how many hold
-// each, and a provider may report a forwarded or transferred call so. Such
-// a list is taken as sent, and the first caller (callee) is the call's
-// From (To). Refusing a second would refuse bodies Moonbase accepts, and
-// every later write of a call stored with one.
 //   - From or To given without participants (VoiceCall, LaML create,
 //     LaML and VoiceCall updates): the call's participant list, the other
 //     participants kept, gets each side's phone (see sideAddress) on its
@@ -42,6 +35,13 @@ import "slices"
 // histories fold to the same calls, and one whose From and To drifted from
 // its participants is mended by the next upsert that gives either, even
 // unchanged.
+//
+// A call may list several callers or callees: seed 000 and Moonbase's SDK
+// bound the participants' roles (caller, callee, other), not how many hold
+// each, and a provider may report a forwarded or transferred call so. Such
+// a list is taken as sent, and the first caller (callee) is the call's
+// From (To). Refusing a second would refuse bodies Moonbase accepts, and
+// every later write of a call stored with one.
 func reconcileAddresses(call *Call, c *UpsertCall) *Error {
 	if c.Participants != nil {
 		var err *Error
