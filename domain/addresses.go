@@ -100,10 +100,10 @@ func sideAddress(given *string, have string) *string {
 //     which a given phone number must equal.
 //   - Without one, the side has no number but, for the callee's side, the
 //     caller's own (a number calling itself is one participant, as
-//     withParty makes it). A given phone number must be that one, and a
-//     phone number the call has is cleared (a pointer to ""), so that a
-//     surface showing From and To never shows a number the participants
-//     dropped. A sip: or client: address the call has is kept.
+//     withParty makes it; isCallerPhone). A given phone number must be
+//     that one, and a phone number the call has is cleared (a pointer to
+//     ""), so that a surface showing From and To never shows a number the
+//     participants dropped. A sip: or client: address the call has is kept.
 func partyAddress(ps []ParticipantSpec, r Role, given *string, have, field string) (*string, *Error) {
 	if given != nil && !ValidE164(*given) {
 		return given, nil
@@ -115,16 +115,12 @@ func partyAddress(ps []ParticipantSpec, r Role, given *string, have, field strin
 		// The command's own slice: core clones what its event keeps.
 		return &ps[i].Phone, nil
 	}
-	self := ""
-	if j := firstOfRole(ps, RoleCaller); r == RoleCallee && j >= 0 {
-		self = ps[j].Phone
-	}
 	switch {
-	case given != nil && *given == self:
+	case given != nil && r == RoleCallee && isCallerPhone(ps, *given):
 		return given, nil
 	case given != nil:
 		return nil, invalid(field, "%q is the phone of no %s participant: the participants have no %s", *given, r, r)
-	case have == self || !ValidE164(have):
+	case !ValidE164(have) || r == RoleCallee && isCallerPhone(ps, have):
 		return nil, nil
 	}
 	cleared := ""
