@@ -144,8 +144,7 @@ func decideAnswer(s State, c AnswerCall) ([]Event, *Error) {
 		return nil, Errorf(ErrConflict, "status", "the call was already answered")
 	}
 	at := orDefault(c.AnsweredAt, c.Now, call.StartedAt)
-	all := func(string) bool { return true }
-	if err := checkOrder(call.StartedAt, &at, nil, all, all); err != nil {
+	if err := checkOrder(call.StartedAt, &at, nil, timesAll, timesAll); err != nil {
 		return nil, err
 	}
 	return []Event{CallAnswered{AnsweredAt: at, AnsweredBy: c.AnsweredBy, PreviousStatus: call.Status}}, nil
@@ -167,8 +166,7 @@ func decideTerminate(s State, c TerminateCall) ([]Event, *Error) {
 	}
 	floor := durationFrom(call.AnsweredAt, call.StartedAt)
 	end := orDefault(c.EndedAt, c.Now, floor)
-	onlyEnd := func(f string) bool { return f == "ended_at" }
-	if err := checkOrder(call.StartedAt, call.AnsweredAt, &end, onlyEnd, onlyEnd); err != nil {
+	if err := checkOrder(call.StartedAt, call.AnsweredAt, &end, timeEnded, timeEnded); err != nil {
 		return nil, err
 	}
 	dur := endingDuration(c.DurationSeconds, call.DurationSeconds, floor, end)

@@ -234,25 +234,26 @@ func checkCreation(c *UpsertCall) *Error {
 }
 
 // checkUpsertOrder checks the order of the times as they will stand. sent
-// (givenTimes of the command as the client sent it) says which times the client sent, so that a start or
-// answer moved past a stored time is refused naming the field sent.
-func checkUpsertOrder(call Call, c UpsertCall, sent func(string) bool) *Error {
+// (givenTimes of the command as the client sent it) says which times the
+// client sent, so that a start or answer moved past a stored time is
+// refused naming the field sent.
+func checkUpsertOrder(call Call, c UpsertCall, sent timeSet) *Error {
 	return checkOrder(pick(c.StartedAt, call.StartedAt), pick(c.AnsweredAt, call.AnsweredAt), pick(c.EndedAt, call.EndedAt), givenTimes(c), sent)
 }
 
-// givenTimes reports which of the times named by their Call JSON words
-// (started_at, answered_at, ended_at) c gives.
-func givenTimes(c UpsertCall) func(string) bool {
-	started, answered, ended := c.StartedAt != nil, c.AnsweredAt != nil, c.EndedAt != nil
-	return func(f string) bool {
-		switch f {
-		case "started_at":
-			return started
-		case "answered_at":
-			return answered
-		}
-		return ended
+// givenTimes returns the set of times (start, answer, end) c gives.
+func givenTimes(c UpsertCall) timeSet {
+	var given timeSet
+	if c.StartedAt != nil {
+		given |= timeStarted
 	}
+	if c.AnsweredAt != nil {
+		given |= timeAnswered
+	}
+	if c.EndedAt != nil {
+		given |= timeEnded
+	}
+	return given
 }
 
 // core emits CallUpserted: the creation, or the core facts that changed.
