@@ -151,7 +151,7 @@ func terminated(started, answered *time.Time, known *int64, from Status, c Upser
 	}
 	if !derived {
 		end = orDefault(c.EndedAt, c.Now, floor)
-		derived = c.EndedAt != nil && endFollowed
+		derived = endFollowed
 	}
 	dur := endingDuration(c.DurationSeconds, known, floor, end)
 	return CallTerminated{EndedAt: end, DurationSeconds: dur, EndDerived: derived, Status: StatusCompleted, PreviousStatus: from}

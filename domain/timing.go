@@ -132,10 +132,10 @@ func addSeconds(t time.Time, d int64) (time.Time, bool) {
 	return sum, true
 }
 
-// followTimes fills in c, an upsert of the existing call, what follows
-// the times or duration c moves while the call's times are tied (see the
-// rule above), and reports whether it filled in an end (derived from the
-// duration, so recorded with end_derived):
+// followTimes fills in c, an upsert of call, what follows the times or
+// duration c moves while the call's times are tied (see the rule above),
+// and reports whether it filled in an end (derived from the duration, so
+// recorded with end_derived; true only with c.EndedAt set):
 //
 //   - c gives an end and no duration: the duration;
 //   - c gives neither, and the call's end was derived from its duration
@@ -143,10 +143,11 @@ func addSeconds(t time.Time, d int64) (time.Time, bool) {
 //   - c gives neither, and the call's end was reported: the duration;
 //   - c gives a duration and no end: the end.
 //
-// It leaves c as it is when the call's times are not tied, when what
-// follows does not change, and when the new times give no duration (an
-// end before the answer: the order check then refuses c) or the new end
-// is no storable time. c's times are in UTC (normalizeUpsert).
+// It leaves c as it is when the call's times are not tied (a call that
+// does not exist yet has no end, so never is), when what follows does not
+// change, and when the new times give no duration (an end before the
+// answer: the order check then refuses c) or the new end is no storable
+// time. c's times are in UTC (normalizeUpsert).
 func followTimes(call *Call, c *UpsertCall) (endDerived bool) {
 	if !tiedTimes(call) {
 		return false

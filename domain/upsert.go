@@ -76,15 +76,11 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	}
 	// endFollowed says that c.EndedAt is an end followTimes derived from
 	// the duration, not one the client gave: the events that write it
-	// say so (end_derived).
-	endFollowed := false
-	if exists {
-		// Filled in before the order check, which judges the times as
-		// they will stand (a followed end included), and before the plan,
-		// so that the lifecycle and timing events carry what follows as if
-		// the command gave it.
-		endFollowed = followTimes(&s.Call, &c)
-	}
+	// say so (end_derived). Filled in before the order check, which
+	// judges the times as they will stand (a followed end included), and
+	// before the plan, so that the lifecycle and timing events carry what
+	// follows as if the command gave it. A new call has no times to follow.
+	endFollowed := followTimes(&s.Call, &c)
 	if err := checkUpsertOrder(s.Call, c, sent); err != nil {
 		return nil, State{}, err
 	}
