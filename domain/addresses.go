@@ -22,13 +22,6 @@ import "slices"
 //     is a phone number, so that no surface shows a number no participant
 //     holds (a call moved from a caller and a callee to two callers, or to
 //     an "other" alone, kept its old numbers before); see partyAddress.
-//
-// A call may list several callers or callees: seed 000 and Moonbase's SDK
-// bound the participants' roles (caller, callee, other), not how many hold
-// each, and a provider may report a forwarded or transferred call so. Such
-// a list is taken as sent, and the first caller (callee) is the call's
-// From (To). Refusing a second would refuse bodies Moonbase accepts, and
-// every later write of a call stored with one.
 //   - From or To given without participants (VoiceCall, LaML create,
 //     LaML and VoiceCall updates): the call's participant list, the other
 //     participants kept, gets each side's phone (see sideAddress) on its
@@ -42,6 +35,13 @@ import "slices"
 // histories fold to the same calls, and one whose From and To drifted from
 // its participants is mended by the next upsert that gives either, even
 // unchanged.
+//
+// A call may list several callers or callees: seed 000 and Moonbase's SDK
+// bound the participants' roles (caller, callee, other), not how many hold
+// each, and a provider may report a forwarded or transferred call so. Such
+// a list is taken as sent, and the first caller (callee) is the call's
+// From (To). Refusing a second would refuse bodies Moonbase accepts, and
+// every later write of a call stored with one.
 func reconcileAddresses(call *Call, c *UpsertCall) *Error {
 	if c.Participants != nil {
 		var err *Error
@@ -100,10 +100,10 @@ func sideAddress(given *string, have string) *string {
 //     which a given phone number must equal.
 //   - Without one, the side has no number but, for the callee's side, the
 //     caller's own (a number calling itself is one participant, as
-//     withParty makes it). A given phone number must be that one, and a
-//     phone number the call has is cleared (a pointer to ""), so that a
-//     surface showing From and To never shows a number the participants
-//     dropped. A sip: or client: address the call has is kept.
+//     withParty makes it; isCallerPhone). A given phone number must be
+//     that one, and a phone number the call has is cleared (a pointer to
+//     ""), so that a surface showing From and To never shows a number the
+//     participants dropped. A sip: or client: address the call has is kept.
 func partyAddress(ps []ParticipantSpec, r Role, given *string, have, field string) (*string, *Error) {
 	if given != nil && !ValidE164(*given) {
 		return given, nil
@@ -115,16 +115,12 @@ func partyAddress(ps []ParticipantSpec, r Role, given *string, have, field strin
 		// The command's own slice: core clones what its event keeps.
 		return &ps[i].Phone, nil
 	}
-	self := ""
-	if j := firstOfRole(ps, RoleCaller); r == RoleCallee && j >= 0 {
-		self = ps[j].Phone
-	}
 	switch {
-	case given != nil && *given == self:
+	case given != nil && r == RoleCallee && isCallerPhone(ps, *given):
 		return given, nil
 	case given != nil:
 		return nil, invalid(field, "%q is the phone of no %s participant: the participants have no %s", *given, r, r)
-	case have == self || !ValidE164(have):
+	case !ValidE164(have) || r == RoleCallee && isCallerPhone(ps, have):
 		return nil, nil
 	}
 	cleared := ""

@@ -144,8 +144,7 @@ func decideAnswer(s State, c AnswerCall) ([]Event, *Error) {
 		return nil, Errorf(ErrConflict, "status", "the call was already answered")
 	}
 	at := orDefault(c.AnsweredAt, c.Now, call.StartedAt)
-	all := func(string) bool { return true }
-	if err := checkOrder(call.StartedAt, &at, nil, all, all); err != nil {
+	if err := checkOrder(call.StartedAt, &at, nil, timesAll, timesAll); err != nil {
 		return nil, err
 	}
 	return []Event{CallAnswered{AnsweredAt: at, AnsweredBy: c.AnsweredBy, PreviousStatus: call.Status}}, nil
@@ -165,24 +164,13 @@ func decideTerminate(s State, c TerminateCall) ([]Event, *Error) {
 	if call.Status != StatusInProgress {
 		return nil, Errorf(ErrConflict, "status", "only an in-progress call can be terminated; the call is %s", statusWord(call.Status))
 	}
-	floor := call.AnsweredAt
-	if floor == nil {
-		floor = call.StartedAt
-	}
+	floor := durationFrom(call.AnsweredAt, call.StartedAt)
 	end := orDefault(c.EndedAt, c.Now, floor)
-	onlyEnd := func(f string) bool { return f == "ended_at" }
-	if err := checkOrder(call.StartedAt, call.AnsweredAt, &end, onlyEnd, onlyEnd); err != nil {
+	if err := checkOrder(call.StartedAt, call.AnsweredAt, &end, timeEnded, timeEnded); err != nil {
 		return nil, err
 	}
-	dur := c.DurationSeconds
-	if dur == nil {
-		// A duration the provider already reported outranks the ledger's clock.
-		dur = call.DurationSeconds
-	}
-	if dur == nil {
-		dur = durationBetween(floor, end)
-	}
-	return []Event{CallTerminated{EndedAt: end, DurationSeconds: clonePtr(dur), Status: StatusCompleted, PreviousStatus: call.Status}}, nil
+	dur := endingDuration(c.DurationSeconds, call.DurationSeconds, floor, end)
+	return []Event{CallTerminated{EndedAt: end, DurationSeconds: dur, Status: StatusCompleted, PreviousStatus: call.Status}}, nil
 }
 
 // durationBetween is the whole seconds from a to b, nil if a is unknown or

@@ -133,32 +133,27 @@ func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string, endFollo
 }
 
 // terminated is the CallTerminated of an in-progress call. Its duration is
-// the one given, else the one the call already has (a provider's billed
-// duration outranks the ledger's clock), else derived from the end. Its
-// end is the one given; else, with a duration known, the answer (or,
-// unanswered, the start) plus the duration (completionEnd: an upsert
-// reports an end, it does not make one, so a late report or VoiceCall's
-// status word never ends the call at the ledger's clock); else Now, never
-// before the answer. The end is marked end_derived when it was derived
-// from the duration: by completionEnd here, or by followTimes before
-// (endFollowed); an end given or set at Now is reported (timing.go).
+// endingDuration's, as decideTerminate's: the one given, else the one the
+// call already has (a provider's billed duration outranks the ledger's
+// clock), else derived from the end. Its end is the one given; else, with a
+// duration known, the answer (or, unanswered, the start) plus the duration
+// (completionEnd: an upsert reports an end, it does not make one, so a late
+// report or VoiceCall's status word never ends the call at the ledger's
+// clock); else Now, never before the answer. The end is marked end_derived
+// when it was derived from the duration: by completionEnd here, or by
+// followTimes before (endFollowed); an end given or set at Now is reported
+// (timing.go).
 func terminated(started, answered *time.Time, known *int64, from Status, c UpsertCall, endFollowed bool) CallTerminated {
 	floor := durationFrom(answered, started)
-	dur := clonePtr(c.DurationSeconds)
-	if dur == nil {
-		dur = clonePtr(known)
-	}
 	end, derived := time.Time{}, false
 	if c.EndedAt == nil {
-		end, derived = completionEnd(floor, dur)
+		end, derived = completionEnd(floor, pick(c.DurationSeconds, known))
 	}
 	if !derived {
 		end = orDefault(c.EndedAt, c.Now, floor)
-		derived = c.EndedAt != nil && endFollowed
+		derived = endFollowed
 	}
-	if dur == nil {
-		dur = durationBetween(floor, end)
-	}
+	dur := endingDuration(c.DurationSeconds, known, floor, end)
 	return CallTerminated{EndedAt: end, DurationSeconds: dur, EndDerived: derived, Status: StatusCompleted, PreviousStatus: from}
 }
 

@@ -3,11 +3,12 @@ package domain
 import "strings"
 
 // Each surface speaks its own status words. The functions below map them
-// onto the canonical Status (Parse...) and back (...Word), one pair per
-// surface vocabulary, so that the API never holds a mapping of its own. The
-// surface's word is kept verbatim beside the canonical status on the Call
-// (ProviderStatus, VoiceCallStatus); the ...Word functions are the fallback
-// for calls that never had a word on that surface.
+// onto the canonical Status (Parse...) and back (...Word; for Moonbase,
+// MoonbaseProviderStatus), one pair per surface vocabulary, so that the API
+// never holds a mapping of its own. The surface's word is kept verbatim
+// beside the canonical status on the Call (ProviderStatus,
+// VoiceCallStatus); the ...Word functions are the fallback for calls that
+// never had a word on that surface.
 
 // ParseMoonbaseStatus maps a Moonbase provider_status (free text from the
 // provider) onto a canonical status. Case, surrounding space and the
@@ -46,9 +47,10 @@ func hyphenate(r rune) rune {
 	return r
 }
 
-// MoonbaseStatusWord is the provider_status the Moonbase surface shows for
-// a call that has no verbatim provider status: the canonical word.
-func MoonbaseStatusWord(s Status) string { return string(shownStatus(s)) }
+// moonbaseStatusWord is the provider_status the Moonbase surface shows for
+// a call whose verbatim provider status is not current (or absent): the
+// canonical word. Only MoonbaseProviderStatus, which decides that, uses it.
+func moonbaseStatusWord(s Status) string { return string(shownStatus(s)) }
 
 // MoonbaseProviderStatus is the provider_status the Moonbase surface shows
 // for c, which its contract calls "the current status of the call": the
@@ -61,13 +63,12 @@ func MoonbaseStatusWord(s Status) string { return string(shownStatus(s)) }
 // know (ParseMoonbaseStatus) cannot be compared and is shown as it came;
 // the word itself is kept on the call and in its history either way.
 func MoonbaseProviderStatus(c *Call) string {
-	if c.ProviderStatus == "" {
-		return MoonbaseStatusWord(c.Status)
+	if c.ProviderStatus != "" {
+		if st, ok := ParseMoonbaseStatus(c.ProviderStatus); !ok || st == shownStatus(c.Status) {
+			return c.ProviderStatus
+		}
 	}
-	if st, ok := ParseMoonbaseStatus(c.ProviderStatus); ok && st != shownStatus(c.Status) {
-		return MoonbaseStatusWord(c.Status)
-	}
-	return c.ProviderStatus
+	return moonbaseStatusWord(c.Status)
 }
 
 // shownStatus is the status a surface shows: s, or queued for a call that

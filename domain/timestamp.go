@@ -14,16 +14,16 @@ const rfc3339DateLen = len("2006-01-02")
 // tool flag that takes an RFC 3339 time calls it, so that all of them accept
 // and refuse the same strings.
 //
-// It accepts what time.Parse(time.RFC3339Nano, s) accepts, and also a
-// lower-case "t" between date and time and a lower-case "z" for UTC, which
-// RFC 3339 section 5.6 allows ("T" and "Z" may alternatively be lower case)
-// and time.Parse refuses. It is stricter than time.Parse in two places, so
-// that no time is silently moved: fractional seconds have at most 9 digits
-// (the ledger keeps nanoseconds; time.Parse would drop the rest, moving
-// 09:59:59.9999999999 into the second before the one meant), and a
-// numeric offset has hours 00-23 and minutes 00-59 (RFC 3339's time-numoffset;
-// time.Parse takes "+24:00" and "+23:60"). What the ledger writes stays
-// upper case, in UTC.
+// It accepts what time.Parse(time.RFC3339Nano, s) accepts, except as
+// below, and also a lower-case "t" between date and time and a lower-case
+// "z" for UTC, which RFC 3339 section 5.6 allows ("T" and "Z" may
+// alternatively be lower case) and time.Parse refuses. It refuses two
+// things time.Parse takes, so that no time is silently moved: fractional
+// seconds past 9 digits (the ledger keeps nanoseconds; time.Parse would
+// drop the rest, moving 09:59:59.9999999999 into the second before the
+// one meant), and a numeric offset past hours 00-23 and minutes 00-59
+// (RFC 3339's time-numoffset; time.Parse takes "+24:00" and "+23:60").
+// What the ledger writes stays upper case, in UTC.
 func ParseRFC3339(s string) (time.Time, error) {
 	s = upperRFC3339Letters(s)
 	t, err := time.Parse(time.RFC3339Nano, s)

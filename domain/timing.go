@@ -8,8 +8,8 @@ import "time"
 // give it (VoiceCall duration; a provider's billed figure is a fact, kept
 // as sent). When none does, the ledger derives it when the call ends, as
 // the whole seconds from the answer (or, for a call never answered, from
-// the start) to the end: derivedDuration, as terminated and
-// decideTerminate compute it.
+// the start) to the end: endingDuration, which terminated and
+// decideTerminate both call, and derivedDuration for the times a call has.
 //
 // Times get corrected later (a provider resends a call with another end,
 // a client moves the start), and a duration derived from the old times
@@ -94,6 +94,18 @@ func derivedDuration(c *Call) *int64 {
 	return durationBetween(durationFrom(c.AnsweredAt, c.StartedAt), *c.EndedAt)
 }
 
+// endingDuration returns the duration of a call that ends at end: the one
+// the command gives, else the one the call has (a provider's billed
+// duration outranks the ledger's clock), else the whole seconds from from
+// (durationFrom: its answer, or start) to end; nil if from is unknown or
+// after end. It returns a copy: the caller keeps it in an event.
+func endingDuration(given, have *int64, from *time.Time, end time.Time) *int64 {
+	if d := pick(given, have); d != nil {
+		return clonePtr(d)
+	}
+	return durationBetween(from, end)
+}
+
 // tiedTimes reports whether c's duration is exactly what its times give.
 func tiedTimes(c *Call) bool {
 	d := derivedDuration(c)
@@ -120,10 +132,10 @@ func addSeconds(t time.Time, d int64) (time.Time, bool) {
 	return sum, true
 }
 
-// followTimes fills in c, an upsert of the existing call, what follows
-// the times or duration c moves while the call's times are tied (see the
-// rule above), and reports whether it filled in an end (derived from the
-// duration, so recorded with end_derived):
+// followTimes fills in c, an upsert of call, what follows the times or
+// duration c moves while the call's times are tied (see the rule above),
+// and reports whether it filled in an end (derived from the duration, so
+// recorded with end_derived; true only with c.EndedAt set):
 //
 //   - c gives an end and no duration: the duration;
 //   - c gives neither, and the call's end was derived from its duration
@@ -131,10 +143,11 @@ func addSeconds(t time.Time, d int64) (time.Time, bool) {
 //   - c gives neither, and the call's end was reported: the duration;
 //   - c gives a duration and no end: the end.
 //
-// It leaves c as it is when the call's times are not tied, when what
-// follows does not change, and when the new times give no duration (an
-// end before the answer: the order check then refuses c) or the new end
-// is no storable time. c's times are in UTC (normalizeUpsert).
+// It leaves c as it is when the call's times are not tied (a call that
+// does not exist yet has no end, so never is), when what follows does not
+// change, and when the new times give no duration (an end before the
+// answer: the order check then refuses c) or the new end is no storable
+// time. c's times are in UTC (normalizeUpsert).
 func followTimes(call *Call, c *UpsertCall) (endDerived bool) {
 	if !tiedTimes(call) {
 		return false
@@ -147,10 +160,7 @@ func followTimes(call *Call, c *UpsertCall) (endDerived bool) {
 			c.DurationSeconds = d
 		}
 	case c.EndedAt == nil:
-		duration := c.DurationSeconds
-		if duration == nil {
-			duration = call.DurationSeconds
-		}
+		duration := pick(c.DurationSeconds, call.DurationSeconds)
 		// Tied, the end lies less than a second past from + duration.
 		oldWhole, ok := addSeconds(*durationFrom(call.AnsweredAt, call.StartedAt), *call.DurationSeconds)
 		if !ok {
@@ -179,8 +189,10 @@ func completionEnd(from *time.Time, duration *int64) (time.Time, bool) {
 	return addSeconds(*from, *duration)
 }
 
-// pick returns given if the command gives it, else what the call has.
-func pick(given, have *time.Time) *time.Time {
+// pick returns given if the command gives it, else what the call has: a
+// time, or a duration. It returns the pointer itself, not a copy: a caller
+// that keeps it in an event clones it (clonePtr).
+func pick[T any](given, have *T) *T {
 	if given != nil {
 		return given
 	}

@@ -76,15 +76,11 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	}
 	// endFollowed says that c.EndedAt is an end followTimes derived from
 	// the duration, not one the client gave: the events that write it
-	// say so (end_derived).
-	endFollowed := false
-	if exists {
-		// Filled in before the order check, which judges the times as
-		// they will stand (a followed end included), and before the plan,
-		// so that the lifecycle and timing events carry what follows as if
-		// the command gave it.
-		endFollowed = followTimes(&s.Call, &c)
-	}
+	// say so (end_derived). Filled in before the order check, which
+	// judges the times as they will stand (a followed end included), and
+	// before the plan, so that the lifecycle and timing events carry what
+	// follows as if the command gave it. A new call has no times to follow.
+	endFollowed := followTimes(&s.Call, &c)
 	if err := checkUpsertOrder(s.Call, c, sent); err != nil {
 		return nil, State{}, err
 	}
@@ -234,25 +230,26 @@ func checkCreation(c *UpsertCall) *Error {
 }
 
 // checkUpsertOrder checks the order of the times as they will stand. sent
-// (givenTimes of the command as the client sent it) says which times the client sent, so that a start or
-// answer moved past a stored time is refused naming the field sent.
-func checkUpsertOrder(call Call, c UpsertCall, sent func(string) bool) *Error {
+// (givenTimes of the command as the client sent it) says which times the
+// client sent, so that a start or answer moved past a stored time is
+// refused naming the field sent.
+func checkUpsertOrder(call Call, c UpsertCall, sent timeSet) *Error {
 	return checkOrder(pick(c.StartedAt, call.StartedAt), pick(c.AnsweredAt, call.AnsweredAt), pick(c.EndedAt, call.EndedAt), givenTimes(c), sent)
 }
 
-// givenTimes reports which of the times named by their Call JSON words
-// (started_at, answered_at, ended_at) c gives.
-func givenTimes(c UpsertCall) func(string) bool {
-	started, answered, ended := c.StartedAt != nil, c.AnsweredAt != nil, c.EndedAt != nil
-	return func(f string) bool {
-		switch f {
-		case "started_at":
-			return started
-		case "answered_at":
-			return answered
-		}
-		return ended
+// givenTimes returns the set of times (start, answer, end) c gives.
+func givenTimes(c UpsertCall) timeSet {
+	var given timeSet
+	if c.StartedAt != nil {
+		given |= timeStarted
 	}
+	if c.AnsweredAt != nil {
+		given |= timeAnswered
+	}
+	if c.EndedAt != nil {
+		given |= timeEnded
+	}
+	return given
 }
 
 // core emits CallUpserted: the creation, or the core facts that changed.
@@ -495,10 +492,7 @@ func (p *plan) timing(c UpsertCall, was Status) {
 		e.EndedAt, e.EndDerived, changed = clonePtr(c.EndedAt), p.endFollowed, true
 	}
 	if c.EndedAt == nil && call.EndedAt == nil && call.Status == StatusCompleted && was != StatusCompleted {
-		dur := c.DurationSeconds
-		if dur == nil {
-			dur = call.DurationSeconds
-		}
+		dur := pick(c.DurationSeconds, call.DurationSeconds)
 		if end, ok := completionEnd(durationFrom(pick(c.AnsweredAt, call.AnsweredAt), call.StartedAt), dur); ok {
 			e.EndedAt, e.EndDerived, changed = &end, true, true
 		}

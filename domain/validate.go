@@ -383,6 +383,20 @@ func checkUpsertFields(c UpsertCall) *Error {
 	return nil
 }
 
+// timeSet is a set of a call's times (start, answer, end): which of them a
+// command gives, for checkOrder. It is a bit set rather than a predicate on
+// the times' field names because every upsert builds two and checkOrder
+// asks each up to six times: a closure and a string switch each time.
+type timeSet uint8
+
+const (
+	timeStarted timeSet = 1 << iota
+	timeAnswered
+	timeEnded
+
+	timesAll = timeStarted | timeAnswered | timeEnded
+)
+
 // checkOrder checks that the call's times, as they will stand, are in order:
 // answer and end not before start, end not before answer. Only pairs the
 // command touches are checked: a stored history is not re-judged. touched
@@ -397,21 +411,22 @@ func checkUpsertFields(c UpsertCall) *Error {
 // stored one. Either way the message names both times, so that a surface
 // that renders the error under another field (VoiceCall, which sends no
 // answer or end, names startedAt) still says which times clash.
-func checkOrder(started, answered, ended *time.Time, touched, sent func(string) bool) *Error {
+func checkOrder(started, answered, ended *time.Time, touched, sent timeSet) *Error {
 	for _, p := range [...]struct {
 		early, late           *time.Time
+		earlyTime, lateTime   timeSet
 		earlyField, lateField string
 		earlyNoun, lateNoun   string
 	}{
-		{started, answered, "started_at", "answered_at", "start", "answer"},
-		{started, ended, "started_at", "ended_at", "start", "end"},
-		{answered, ended, "answered_at", "ended_at", "answer", "end"},
+		{started, answered, timeStarted, timeAnswered, "started_at", "answered_at", "start", "answer"},
+		{started, ended, timeStarted, timeEnded, "started_at", "ended_at", "start", "end"},
+		{answered, ended, timeAnswered, timeEnded, "answered_at", "ended_at", "answer", "end"},
 	} {
-		if !(touched(p.earlyField) || touched(p.lateField)) || p.early == nil || p.late == nil || !p.late.Before(*p.early) {
+		if touched&(p.earlyTime|p.lateTime) == 0 || p.early == nil || p.late == nil || !p.late.Before(*p.early) {
 			continue
 		}
 		early, late := p.early.Format(time.RFC3339Nano), p.late.Format(time.RFC3339Nano)
-		if sent(p.earlyField) && !sent(p.lateField) {
+		if sent&p.earlyTime != 0 && sent&p.lateTime == 0 {
 			return invalid(p.earlyField, "the %s %s is after the call's stored %s %s", p.earlyNoun, early, p.lateNoun, late)
 		}
 		return invalid(p.lateField, "the %s %s is before the %s %s", p.lateNoun, late, p.earlyNoun, early)
