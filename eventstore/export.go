@@ -118,7 +118,8 @@ type ExportPosition struct {
 
 // ExportLineBytesMax bounds one line of an export: the largest event (data
 // and metadata up to BatchBytesMax, in base64 at worst) plus its other
-// fields. Import refuses longer lines rather than buffer without limit.
+// fields. Import and CheckExport refuse longer lines (ErrBadExport) rather
+// than buffer without limit.
 const ExportLineBytesMax = 2*BatchBytesMax + 64<<10
 
 // ExportStats says what Export or Import moved.
@@ -283,8 +284,9 @@ var ErrChainBroken = errors.New("eventstore: hash chain broken")
 // events: an import recreates a log whole, it never merges into one.
 var ErrNotEmpty = errors.New("eventstore: store is not empty")
 
-// ErrBadExport is returned (wrapped, naming the line) by Import for a line
-// that is not in the export format.
+// ErrBadExport is returned (wrapped, naming the line) by Import and
+// CheckExport for a line that is not in the export format, or that is longer
+// than ExportLineBytesMax (the error then wraps bufio.ErrTooLong too).
 var ErrBadExport = errors.New("eventstore: malformed export line")
 
 // Import reads an export (see ExportFormatVersion; every version) from r

@@ -96,8 +96,8 @@ func (x *exportReader) stats() ExportStats { return exportStats(x.c, x.version) 
 // io.EOF once the file has ended as its version requires: in version 2,
 // with an end marker that agrees with every event before it and nothing but
 // blank lines after it. Blank lines are skipped anywhere; a file of nothing
-// else (or nothing at all) is refused (ErrExportIncomplete). Errors name the
-// line.
+// else (or nothing at all) is refused (ErrExportIncomplete). A line longer
+// than ExportLineBytesMax is refused as ErrBadExport. Errors name the line.
 func (x *exportReader) next(ctx context.Context) (Record, error) {
 	for x.sc.Scan() {
 		x.line++
@@ -134,6 +134,11 @@ func (x *exportReader) next(ctx context.Context) (Record, error) {
 		return rec, nil
 	}
 	if err := x.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			// The file is wrong, not unreadable: callers tell the two apart
+			// by ErrBadExport. bufio.ErrTooLong stays in the chain.
+			return Record{}, fmt.Errorf("line %d: %w: longer than %d bytes (ExportLineBytesMax): %w", x.line+1, ErrBadExport, ExportLineBytesMax, err)
+		}
 		return Record{}, fmt.Errorf("read line %d: %w", x.line+1, err)
 	}
 	switch {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -152,11 +151,10 @@ func verifyArchive(ctx context.Context, path string, env Env) error {
 
 // brokenArchive reports whether err, from eventstore.CheckExport, says the
 // archive itself is wrong (a malformed or overlong line, a broken chain, a
-// file cut short or with a wrong end marker) rather than that it could not
-// be read to the end.
+// file cut short or with a wrong end marker: the sentinels CheckExport
+// documents) rather than that it could not be read to the end.
 func brokenArchive(err error) bool {
 	return errors.Is(err, eventstore.ErrBadExport) ||
 		errors.Is(err, eventstore.ErrChainBroken) ||
-		errors.Is(err, eventstore.ErrExportIncomplete) ||
-		errors.Is(err, bufio.ErrTooLong)
+		errors.Is(err, eventstore.ErrExportIncomplete)
 }
