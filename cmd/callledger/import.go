@@ -56,31 +56,21 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	var r io.Reader = env.Stdin
-	var file *os.File // the file read, when it is a regular one (it can be read twice)
-	var size int64    // of that file, or 0
-	source := "stdin"
-	if *in != "" && *in != "-" { // "-" is stdin, as for verify --in
-		f, err := os.Open(*in)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			file, size = f, fi.Size()
-		}
-		r, source = f, *in
+	src, closeSrc, err := openInput(*in, env.Stdin)
+	if err != nil {
+		return err
 	}
+	defer closeSrc()
 	meter := newProgressMeter(env, "import")
 	defer meter.finish()
 	// Import cannot say how many events the file holds (it reports a total
 	// of 0); a file's size and how much of it was read tell, roughly, unless
 	// a check of the whole file counted them (importShared).
-	r, progress := sizedProgress(r, size, meter.update)
+	r, progress := sizedProgress(src.r, src.size, meter.update)
 
 	var stats eventstore.ExportStats
 	if cfg.StoreURL != "" {
-		stats, err = importShared(ctx, cfg, env, file, r, progress)
+		stats, err = importShared(ctx, cfg, env, src.file, r, progress)
 	} else {
 		stats, err = importEmbedded(ctx, cfg, env, r, progress, meter.finish)
 	}
@@ -92,7 +82,7 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	if stats.Version < 2 {
 		fmt.Fprintf(env.Stderr, "warning: %s is in export format version 1, which has no end marker: "+
 			"a copy cut short at a line boundary would have imported as a shorter log without error; "+
-			"compare the head hash with one kept elsewhere\n", source)
+			"compare the head hash with one kept elsewhere\n", src.source)
 	}
 	return nil
 }

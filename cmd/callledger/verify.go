@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/callledger/callledger/eventstore"
@@ -113,38 +111,29 @@ func refuseStoreFlags(fs *flag.FlagSet, noStore string) error {
 // warning on stderr, as import gives: had it been cut short at a line
 // boundary, nothing could tell.
 func verifyArchive(ctx context.Context, path string, env Env) error {
-	var r io.Reader = env.Stdin
-	var size int64 // of a regular file, for the progress's estimate; 0 for stdin
-	source := "stdin"
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("could not verify: %w", err)
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			size = fi.Size()
-		}
-		r, source = f, path
+	src, closeSrc, err := openInput(path, env.Stdin)
+	if err != nil {
+		return fmt.Errorf("could not verify: %w", err)
 	}
+	defer closeSrc()
 	meter := newProgressMeter(env, "verify")
-	r, progress := sizedProgress(r, size, meter.update)
+	r, progress := sizedProgress(src.r, src.size, meter.update)
 	stats, err := eventstore.CheckExport(ctx, r, progress)
 	meter.finish()
 	switch {
 	case brokenArchive(err):
 		fmt.Fprintf(env.Stdout, "FAILED: %v\n", err)
 		fmt.Fprintf(env.Stdout, "%d events in %d streams verified before it\n", stats.Events, stats.Streams)
-		return fmt.Errorf("%w: %s: %w", errVerifyFailed, source, err)
+		return fmt.Errorf("%w: %s: %w", errVerifyFailed, src.source, err)
 	case err != nil:
-		return fmt.Errorf("could not verify %s: %w", source, err)
+		return fmt.Errorf("could not verify %s: %w", src.source, err)
 	}
 	fmt.Fprintf(env.Stdout, "ok: %d events in %d streams, head position %s, head hash %s\n",
 		stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
 	if stats.Version < 2 {
 		fmt.Fprintf(env.Stderr, "warning: %s is in export format version 1, which has no end marker: "+
 			"a copy cut short at a line boundary would have verified as a shorter log; "+
-			"compare the head hash with one kept elsewhere\n", source)
+			"compare the head hash with one kept elsewhere\n", src.source)
 	}
 	return nil
 }
