@@ -104,12 +104,7 @@ func importShared(ctx context.Context, cfg storeConfig, env Env, file *os.File, 
 	check := newProgressMeter(env, "check")
 	var checked eventstore.ExportStats
 	if file != nil {
-		checked, err = eventstore.CheckExport(ctx, file, check.update)
-		if err == nil {
-			if _, serr := file.Seek(0, io.SeekStart); serr != nil {
-				err = fmt.Errorf("rewind %s to import it after the check: %w", file.Name(), serr)
-			}
-		}
+		checked, err = checkAndRewind(ctx, file, file, check.update)
 	} else {
 		var spool *os.File
 		spool, checked, err = spoolExport(ctx, r, check.update)
@@ -152,17 +147,27 @@ func spoolExport(ctx context.Context, r io.Reader, progress eventstore.Progress)
 		return nil, eventstore.ExportStats{}, fmt.Errorf("create a temporary file to check the input whole before importing it: %w", err)
 	}
 	// CheckExport reads r to its end when it succeeds: the copy is whole.
-	stats, err := eventstore.CheckExport(ctx, io.TeeReader(r, f), progress)
-	if err == nil {
-		if _, serr := f.Seek(0, io.SeekStart); serr != nil {
-			err = fmt.Errorf("rewind %s to import it after the check: %w", f.Name(), serr)
-		}
-	}
+	stats, err := checkAndRewind(ctx, f, io.TeeReader(r, f), progress)
 	if err != nil {
 		removeSpool(f)
 		return nil, stats, err
 	}
 	return f, stats, nil
+}
+
+// checkAndRewind checks the export read from src whole with
+// eventstore.CheckExport, then rewinds f, the file src reads or copies into,
+// to its start, so that the import reads what was checked from its first
+// line. The error is CheckExport's as it is, or says f could not be rewound.
+func checkAndRewind(ctx context.Context, f *os.File, src io.Reader, progress eventstore.Progress) (eventstore.ExportStats, error) {
+	stats, err := eventstore.CheckExport(ctx, src, progress)
+	if err != nil {
+		return stats, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return stats, fmt.Errorf("rewind %s to import it after the check: %w", f.Name(), err)
+	}
+	return stats, nil
 }
 
 // removeSpool closes and removes a copy spoolExport made. Errors are
