@@ -80,9 +80,7 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	meter.finish()
 	fmt.Fprintf(env.Stdout, "imported %d events in %d streams, last position %s, head hash %s\n", stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
 	if stats.Version < 2 {
-		fmt.Fprintf(env.Stderr, "warning: %s is in export format version 1, which has no end marker: "+
-			"a copy cut short at a line boundary would have imported as a shorter log without error; "+
-			"compare the head hash with one kept elsewhere\n", src.source)
+		warnVersion1(env.Stderr, src.source, "imported as a shorter log without error")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 )
@@ -43,4 +44,15 @@ func openInput(name string, stdin io.Reader) (in input, closeIn func(), err erro
 		in.file, in.size = f, fi.Size()
 	}
 	return in, func() { _ = f.Close() }, nil
+}
+
+// warnVersion1 warns on w that source, an export read whole, is in format
+// version 1, which has no end marker, so nothing proves it was not cut short
+// at a line boundary; consequence says what such a copy would have done
+// ("imported as a shorter log without error"), for import and verify --in
+// to give the same warning.
+func warnVersion1(w io.Writer, source, consequence string) {
+	fmt.Fprintf(w, "warning: %s is in export format version 1, which has no end marker: "+
+		"a copy cut short at a line boundary would have %s; "+
+		"compare the head hash with one kept elsewhere\n", source, consequence)
 }

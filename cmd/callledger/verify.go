@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/callledger/callledger/eventstore"
@@ -69,13 +70,25 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 			// (see eventstore.IndexChecker).
 			fmt.Fprintf(env.Stdout, "%d events in %d streams verified; the store's index disagrees with them\n", report.Events, report.Streams)
 		} else {
-			fmt.Fprintf(env.Stdout, "%d events in %d streams verified before it\n", report.Events, report.Streams)
+			printVerifiedBefore(env.Stdout, report.Events, report.Streams)
 		}
 		return fmt.Errorf("%w: %s", errVerifyFailed, report.Problem)
 	}
-	fmt.Fprintf(env.Stdout, "ok: %d events in %d streams, head position %s, head hash %s\n",
-		report.Events, report.Streams, report.HeadPosition, report.HeadAllHash)
+	printVerifyOK(env.Stdout, report.Events, report.Streams, report.HeadPosition, report.HeadAllHash)
 	return nil
+}
+
+// printVerifyOK prints verify's line for a log that verified, the same for
+// a store and an archive, so that an auditor can compare the two by eye or
+// by diff: the counts, the head position and the $all head hash.
+func printVerifyOK(w io.Writer, events, streams uint64, head eventstore.Position, headHash eventstore.Hash) {
+	fmt.Fprintf(w, "ok: %d events in %d streams, head position %s, head hash %s\n", events, streams, head, headHash)
+}
+
+// printVerifiedBefore prints, under verify's FAILED line, how much of the log
+// (a store or an archive) verified before the problem.
+func printVerifiedBefore(w io.Writer, events, streams uint64) {
+	fmt.Fprintf(w, "%d events in %d streams verified before it\n", events, streams)
 }
 
 // refuseStoreFlags returns a usageError when --data or --store was given on
@@ -123,17 +136,14 @@ func verifyArchive(ctx context.Context, path string, env Env) error {
 	switch {
 	case brokenArchive(err):
 		fmt.Fprintf(env.Stdout, "FAILED: %v\n", err)
-		fmt.Fprintf(env.Stdout, "%d events in %d streams verified before it\n", stats.Events, stats.Streams)
+		printVerifiedBefore(env.Stdout, stats.Events, stats.Streams)
 		return fmt.Errorf("%w: %s: %w", errVerifyFailed, src.source, err)
 	case err != nil:
 		return fmt.Errorf("could not verify %s: %w", src.source, err)
 	}
-	fmt.Fprintf(env.Stdout, "ok: %d events in %d streams, head position %s, head hash %s\n",
-		stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
+	printVerifyOK(env.Stdout, stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
 	if stats.Version < 2 {
-		fmt.Fprintf(env.Stderr, "warning: %s is in export format version 1, which has no end marker: "+
-			"a copy cut short at a line boundary would have verified as a shorter log; "+
-			"compare the head hash with one kept elsewhere\n", src.source)
+		warnVersion1(env.Stderr, src.source, "verified as a shorter log")
 	}
 	return nil
 }
