@@ -63,15 +63,15 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	defer closeSrc()
 	meter := newProgressMeter(env, "import")
 	defer meter.finish()
-	// Import cannot say how many events the file holds (it reports a total
-	// of 0); a file's size and how much of it was read tell, roughly, unless
-	// a check of the whole file counted them (importShared).
-	r, progress := sizedProgress(src.r, src.size, meter.update)
 
 	var stats eventstore.ExportStats
 	if cfg.StoreURL != "" {
-		stats, err = importShared(ctx, cfg, env, src.file, r, progress)
+		stats, err = importShared(ctx, cfg, env, src.file, src.r, meter.update)
 	} else {
+		// Import cannot say how many events the file holds (it reports a
+		// total of 0); a file's size and how much of it was read tell,
+		// roughly. (importShared's check counts them exactly.)
+		r, progress := sizedProgress(src.r, src.size, meter.update)
 		stats, err = importEmbedded(ctx, cfg, env, r, progress, meter.finish)
 	}
 	if err != nil {
@@ -88,11 +88,13 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 // importShared imports into the KurrentDB store cfg names, which
 // eventstore.Import appends to as it reads. The input is checked whole with
 // eventstore.CheckExport first, so that a truncated or broken one is refused
-// before anything is appended: file, a regular file, is checked and read
-// again to import (through r, which counts what it reads); when file is nil
-// r cannot be read twice (stdin, a pipe), and spoolExport copies it to a
-// temporary file as it checks it, which the import then reads. A failure
-// after the check says what it left.
+// before anything is appended: file, a regular file (r reads it too), is
+// checked and read again to import; when file is nil r cannot be read twice
+// (stdin, a pipe), and spoolExport copies it to a temporary file as it
+// checks it, which the import then reads. progress is the import's, told the
+// number of events the check counted as its total (Import reports 0), so it
+// needs no estimate from the file's size. A failure after the check says
+// what it left.
 func importShared(ctx context.Context, cfg storeConfig, env Env, file *os.File, r io.Reader, progress eventstore.Progress) (stats eventstore.ExportStats, err error) {
 	store, err := openToolStore(ctx, cfg, env, false)
 	if err != nil {
@@ -116,9 +118,8 @@ func importShared(ctx context.Context, cfg storeConfig, env Env, file *os.File, 
 		return stats, fmt.Errorf("%w; nothing was appended to the store", err)
 	}
 	// The check counted the events: the import's total is exact.
-	estimated := progress
-	progress = func(done, _ uint64) { estimated(done, checked.Events) }
-	stats, err = eventstore.Import(ctx, store, r, progress)
+	counted := func(done, _ uint64) { progress(done, checked.Events) }
+	stats, err = eventstore.Import(ctx, store, r, counted)
 	if err != nil {
 		return stats, partialImportError(ctx, store, err)
 	}
