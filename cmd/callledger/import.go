@@ -137,21 +137,36 @@ const spoolPattern = "callledger-import-*.jsonl"
 // does a regular file, and then import from the copy. It returns the copy,
 // rewound to its start, which the caller removes with removeSpool once
 // done, and what the check found; on an error the copy is removed already
-// and the file is nil. The error wraps CheckExport's (naming the line) or
-// says the copy could not be written (a full disk). progress is the
-// check's, as CheckExport's.
+// and the file is nil. The error wraps CheckExport's (naming the line), or
+// says the copy could not be created or written (a full disk: a failed write
+// reaches CheckExport as a read error of the line, through spoolCopy, which
+// says it was the copy). progress is the check's, as CheckExport's.
 func spoolExport(ctx context.Context, r io.Reader, progress eventstore.Progress) (*os.File, eventstore.ExportStats, error) {
 	f, err := os.CreateTemp(os.TempDir(), spoolPattern)
 	if err != nil {
 		return nil, eventstore.ExportStats{}, fmt.Errorf("create a temporary file to check the input whole before importing it: %w", err)
 	}
 	// CheckExport reads r to its end when it succeeds: the copy is whole.
-	stats, err := checkAndRewind(ctx, f, io.TeeReader(r, f), progress)
+	stats, err := checkAndRewind(ctx, f, io.TeeReader(r, spoolCopy{f}), progress)
 	if err != nil {
 		removeSpool(f)
 		return nil, stats, err
 	}
 	return f, stats, nil
+}
+
+// spoolCopy is the copy spoolExport writes as the check reads. Its write
+// errors reach CheckExport through io.TeeReader as if reading the input had
+// failed: it says that writing the copy did, so that a full disk is not
+// taken for a broken pipe.
+type spoolCopy struct{ f *os.File }
+
+func (c spoolCopy) Write(p []byte) (int, error) {
+	n, err := c.f.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("copy the input to a temporary file to check it whole before importing it: %w", err)
+	}
+	return n, nil
 }
 
 // checkAndRewind checks the export read from src whole with
