@@ -36,7 +36,7 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	if *in != "" {
-		if err := refuseStoreFlags(fs, "--in"); err != nil {
+		if err := refuseStoreFlags(fs); err != nil {
 			return err
 		}
 		return verifyArchive(ctx, *in, env)
@@ -92,11 +92,11 @@ func printVerifiedBefore(w io.Writer, events, streams uint64) {
 }
 
 // refuseStoreFlags returns a usageError when --data or --store was given on
-// the command line together with noStore, a flag under which the command
-// opens no store: the store they name would be ignored, and an auditor who
-// typed one would believe it was checked. Defaults from the environment (CALLLEDGER_DATA,
+// verify's command line together with --in, under which it opens no store:
+// the store they name would be ignored, and an auditor who typed one would
+// believe it was checked. Defaults from the environment (CALLLEDGER_DATA,
 // CALLLEDGER_STORE) are not refused: they are set for every command.
-func refuseStoreFlags(fs *flag.FlagSet, noStore string) error {
+func refuseStoreFlags(fs *flag.FlagSet) error {
 	var given []string
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "data" || f.Name == "store" {
@@ -104,7 +104,7 @@ func refuseStoreFlags(fs *flag.FlagSet, noStore string) error {
 		}
 	})
 	if len(given) > 0 {
-		return usageError{fmt.Errorf("%s verifies an export file and opens no store: drop %s", noStore, strings.Join(given, " and "))}
+		return usageError{fmt.Errorf("--in verifies an export file and opens no store: drop %s", strings.Join(given, " and "))}
 	}
 	return nil
 }
