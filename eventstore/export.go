@@ -58,8 +58,8 @@ import (
 // is not proven. A file with no header and no event (empty, or blank lines
 // only) is refused (ErrExportIncomplete): every export since version 2
 // starts with a header, even of an empty log, so such a file is most likely
-// a copy cut short, and restoring it as an empty ledger would lose the log. A version 1 reader
-// refuses a version 2 file: its header names no stream.
+// a copy cut short, and restoring it as an empty ledger would lose the log.
+// A version 1 reader refuses a version 2 file: its header names no stream.
 //
 // Each event line, the same in both versions, is a JSON object with these
 // fields:
@@ -125,9 +125,10 @@ const ExportLineBytesMax = 2*BatchBytesMax + 64<<10
 // ExportStats says what Export or Import moved.
 type ExportStats struct {
 	// Version is the export format version written (Export) or read
-	// (Import, CheckExport; 0 when nothing was read). A version-1 file has no
-	// end marker, so its reader cannot tell it whole from cut short: callers
-	// warn about it.
+	// (Import, CheckExport). A version-1 file has no end marker, so its
+	// reader cannot tell it whole from cut short: callers warn about it. It
+	// is 0 only beside an error that came before any line told the version:
+	// a file with neither header nor event is refused, not read as version 0.
 	Version int
 	// Events and Streams count the events and distinct streams.
 	Events  uint64

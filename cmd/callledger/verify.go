@@ -117,12 +117,13 @@ func refuseStoreFlags(fs *flag.FlagSet) error {
 // counts, the last position and the $all head hash, as the store's verify
 // does, or "FAILED" and the problem, naming its line, and then returns an
 // error wrapping errVerifyFailed. A file with no export in it, empty or
-// blank lines only, prints FAILED too: it is most likely a copy cut short, as
-// even an empty ledger exports a header and an end marker. A file that
-// cannot be read (missing, an I/O error) or a cancelled check says nothing
-// about the archive: no FAILED. A version-1 file, which has no end marker, verifies with a
-// warning on stderr, as import gives: had it been cut short at a line
-// boundary, nothing could tell.
+// blank lines only, prints FAILED too, naming no line (no line is to
+// blame): it is most likely a copy cut short, as even an empty ledger
+// exports a header and an end marker. A file that cannot be read (missing,
+// an I/O error) or a cancelled check says nothing about the archive: no
+// FAILED. A version-1 file, which has no end marker, verifies with a warning
+// on stderr, as import gives: had it been cut short at a line boundary,
+// nothing could tell.
 func verifyArchive(ctx context.Context, path string, env Env) error {
 	src, closeSrc, err := openInput(path, env.Stdin)
 	if err != nil {
