@@ -58,8 +58,8 @@ import (
 // is not proven. A file with no header and no event (empty, or blank lines
 // only) is refused (ErrExportIncomplete): every export since version 2
 // starts with a header, even of an empty log, so such a file is most likely
-// a copy cut short, and restoring it as an empty ledger would lose the log. A version 1 reader
-// refuses a version 2 file: its header names no stream.
+// a copy cut short, and restoring it as an empty ledger would lose the log.
+// A version 1 reader refuses a version 2 file: its header names no stream.
 //
 // Each event line, the same in both versions, is a JSON object with these
 // fields:
@@ -118,15 +118,17 @@ type ExportPosition struct {
 
 // ExportLineBytesMax bounds one line of an export: the largest event (data
 // and metadata up to BatchBytesMax, in base64 at worst) plus its other
-// fields. Import refuses longer lines rather than buffer without limit.
+// fields. Import and CheckExport refuse longer lines (ErrBadExport) rather
+// than buffer without limit.
 const ExportLineBytesMax = 2*BatchBytesMax + 64<<10
 
 // ExportStats says what Export or Import moved.
 type ExportStats struct {
 	// Version is the export format version written (Export) or read
-	// (Import, CheckExport; 0 when nothing was read). A version-1 file has no
-	// end marker, so its reader cannot tell it whole from cut short: callers
-	// warn about it.
+	// (Import, CheckExport). A version-1 file has no end marker, so its
+	// reader cannot tell it whole from cut short: callers warn about it. It
+	// is 0 only beside an error that came before any line told the version:
+	// a file with neither header nor event is refused, not read as version 0.
 	Version int
 	// Events and Streams count the events and distinct streams.
 	Events  uint64
@@ -283,8 +285,9 @@ var ErrChainBroken = errors.New("eventstore: hash chain broken")
 // events: an import recreates a log whole, it never merges into one.
 var ErrNotEmpty = errors.New("eventstore: store is not empty")
 
-// ErrBadExport is returned (wrapped, naming the line) by Import for a line
-// that is not in the export format.
+// ErrBadExport is returned (wrapped, naming the line) by Import and
+// CheckExport for a line that is not in the export format, or that is longer
+// than ExportLineBytesMax (the error then wraps bufio.ErrTooLong too).
 var ErrBadExport = errors.New("eventstore: malformed export line")
 
 // Import reads an export (see ExportFormatVersion; every version) from r

@@ -1,9 +1,11 @@
 package eventstore_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -197,6 +199,20 @@ func TestImportRefusesIncompleteExport(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.says)
 		})
 	}
+}
+
+func TestImportRefusesOverlongLine(t *testing.T) {
+	// Goal: a line longer than ExportLineBytesMax is refused by Import and
+	// CheckExport alike as a malformed line, naming it and the bound, so that
+	// callers tell a wrong file from an unreadable one by ErrBadExport alone;
+	// bufio.ErrTooLong stays in the chain.
+	lines, _ := exportLog(t, 1, 2)
+	overlong := `{"stream":"` + strings.Repeat("x", eventstore.ExportLineBytesMax) + `"}`
+	file := joinLines(lines[:2], []string{overlong}, lines[2:])
+	_, _, err := importAndCheck(t, file)
+	require.ErrorIs(t, err, eventstore.ErrBadExport)
+	assert.ErrorIs(t, err, bufio.ErrTooLong)
+	assert.Contains(t, err.Error(), fmt.Sprintf("line 3: eventstore: malformed export line: longer than %d bytes", eventstore.ExportLineBytesMax))
 }
 
 func TestImportVersion1(t *testing.T) {

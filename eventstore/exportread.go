@@ -19,14 +19,14 @@ const exportFormatName = "callledger-export"
 // CheckExport for a version-2 export that is not the whole export it claims
 // to be: it has no end marker (the file was cut short: a partial copy, a
 // full disk), or its end marker disagrees with the events read before it
-// (events missing, or the marker altered). It is also returned for a file
-// with no export in it at all, empty or blank lines only: every export
-// since version 2, an empty log's too, has a header and an end marker, so
-// such a file is most likely a copy cut to nothing, and importing it as an
-// empty ledger would hide the loss. (A version-1 export of the empty log
-// was an empty file; refusing it loses nothing, there is nothing in it to
-// import.) Version 1 has no end marker: a version-1 file cut short after its
-// first event cannot be told from a shorter log.
+// (events missing, or the marker altered). It is also returned, naming no
+// line, for a file with no export in it at all, empty or blank lines only:
+// every export since version 2, an empty log's too, has a header and an end
+// marker, so such a file is most likely a copy cut to nothing, and
+// importing it as an empty ledger would hide the loss. (A version-1 export
+// of the empty log was an empty file; refusing it loses nothing, there is
+// nothing in it to import.) Version 1 has no end marker: a version-1 file
+// cut short after its first event cannot be told from a shorter log.
 var ErrExportIncomplete = errors.New("eventstore: export incomplete")
 
 // exportMark is a line of an export that is no event (it has no stream): the
@@ -96,8 +96,9 @@ func (x *exportReader) stats() ExportStats { return exportStats(x.c, x.version) 
 // io.EOF once the file has ended as its version requires: in version 2,
 // with an end marker that agrees with every event before it and nothing but
 // blank lines after it. Blank lines are skipped anywhere; a file of nothing
-// else (or nothing at all) is refused (ErrExportIncomplete). Errors name the
-// line.
+// else (or nothing at all) is refused (ErrExportIncomplete). A line longer
+// than ExportLineBytesMax is refused as ErrBadExport. Errors name the line,
+// but for a file with no export in it, where no line is to blame.
 func (x *exportReader) next(ctx context.Context) (Record, error) {
 	for x.sc.Scan() {
 		x.line++
@@ -134,6 +135,11 @@ func (x *exportReader) next(ctx context.Context) (Record, error) {
 		return rec, nil
 	}
 	if err := x.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			// The file is wrong, not unreadable: callers tell the two apart
+			// by ErrBadExport. bufio.ErrTooLong stays in the chain.
+			return Record{}, fmt.Errorf("line %d: %w: longer than %d bytes (ExportLineBytesMax): %w", x.line+1, ErrBadExport, ExportLineBytesMax, err)
+		}
 		return Record{}, fmt.Errorf("read line %d: %w", x.line+1, err)
 	}
 	switch {
@@ -221,9 +227,10 @@ func (x *exportReader) end(m *exportMark) error {
 // truncated or broken file before anything is appended, when the file can
 // be read twice. It returns what the file holds (its Version says whether
 // its completeness was proven: version 1 has no end marker) or the first
-// error, naming the line: ErrBadExport, ErrChainBroken, ErrExportIncomplete,
-// or ctx's error. progress is told the events checked so far, with a total
-// of 0.
+// error, naming the line: ErrBadExport, ErrChainBroken, ErrExportIncomplete
+// (naming none for a file with no export in it, empty or blank lines only,
+// where no line is to blame), r's read error, or ctx's error. progress is
+// told the events checked so far, with a total of 0.
 func CheckExport(ctx context.Context, r io.Reader, progress Progress) (ExportStats, error) {
 	x := newExportReader(r)
 	for {

@@ -112,7 +112,8 @@ func appendCallView(dst []byte, s *domain.State) ([]byte, error) {
 }
 
 // decodeCallView reads a value written by appendCallView, or by the builds
-// that wrote layout 2.
+// that wrote layout 2, and refuses any other version byte (errBadValue):
+// decodeCall sends it every value that is not layout 1.
 func decodeCallView(v []byte) (domain.State, error) {
 	if len(v) == 0 || (v[0] != callViewVersion && v[0] != callViewVersion2) {
 		return domain.State{}, fmt.Errorf("%w: call view version", errBadValue)

@@ -127,6 +127,17 @@ func TestDecodeCallReadsLayout1(t *testing.T) {
 	assert.ErrorIs(t, err, errBadValue, "unknown layout")
 }
 
+// TestDecodeCallRefusesUnknownLayout checks that a call view value with no
+// version byte, or one no layout has, is refused as malformed (errBadValue,
+// naming the version) rather than read by the nearest layout.
+func TestDecodeCallRefusesUnknownLayout(t *testing.T) {
+	for _, v := range [][]byte{nil, {0}, {callViewVersion + 1, 0}, {9, '{', '}'}} {
+		_, err := decodeCall(v)
+		assert.ErrorIs(t, err, errBadValue, "value % x", v)
+		assert.ErrorContains(t, err, "call view version", "value % x", v)
+	}
+}
+
 // TestDecodeCallReadsLayout2 checks that call views written in layout 2
 // (layout 3 without end_from_duration, by builds before it) still read
 // back, with the flag false: those builds wrote no end_derived, so that is

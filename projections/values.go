@@ -49,19 +49,19 @@ func (e *callEncoder) encode(s *domain.State) ([]byte, error) {
 	return b, nil
 }
 
-// decodeCall decodes a call view value of any layout.
+// decodeCall decodes a call view value of any layout: layout 1 (JSON after
+// valueVersion) here, any other version byte in decodeCallView, the one
+// place that knows which binary layouts there are and refuses the rest, so
+// that a new layout is added there alone.
 func decodeCall(v []byte) (domain.State, error) {
-	switch {
-	case len(v) > 0 && (v[0] == callViewVersion || v[0] == callViewVersion2):
+	if len(v) == 0 || v[0] != valueVersion {
 		return decodeCallView(v)
-	case len(v) > 0 && v[0] == valueVersion:
-		var sc storedCall
-		if err := json.Unmarshal(v[1:], &sc); err != nil {
-			return domain.State{}, fmt.Errorf("%w: call view: %w", errBadValue, err)
-		}
-		return domain.State{Call: sc.Call, Version: sc.Version}, nil
 	}
-	return domain.State{}, fmt.Errorf("%w: call view version", errBadValue)
+	var sc storedCall
+	if err := json.Unmarshal(v[1:], &sc); err != nil {
+		return domain.State{}, fmt.Errorf("%w: call view: %w", errBadValue, err)
+	}
+	return domain.State{Call: sc.Call, Version: sc.Version}, nil
 }
 
 // listEntry is what the list index keeps beside its key, so that a list can

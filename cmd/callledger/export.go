@@ -40,7 +40,7 @@ func runExport(ctx context.Context, args []string, env Env) (err error) {
 
 	meter := newProgressMeter(env, "export")
 	defer meter.finish()
-	if *out == "" || *out == "-" { // "-" is stdout, as stdin for import and verify --in
+	if isStdStream(*out) {
 		stats, err := eventstore.Export(ctx, store, env.Stdout, meter.update)
 		if err != nil {
 			return err

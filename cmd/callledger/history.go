@@ -342,7 +342,7 @@ func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domai
 // U+200E/U+200F, line and paragraph separators, and invalid UTF-8. A
 // quoted value cannot be taken for a bare one: no plain value holds a '"'.
 func quoteValue(s string) string {
-	if isPlain(s, "-_.:/@+") {
+	if isPlain(s) {
 		return s
 	}
 	return strconv.Quote(s)
@@ -351,18 +351,23 @@ func quoteValue(s string) string {
 // quoteKey is quoteValue for one key of a dotted path: a key holding a dot
 // is quoted too, so that it cannot pass for two keys.
 func quoteKey(k string) string {
-	if isPlain(k, "-_:/@+") {
-		return k
+	if strings.Contains(k, ".") {
+		return strconv.Quote(k)
 	}
-	return strconv.Quote(k)
+	return quoteValue(k)
 }
 
+// plainPunct is the punctuation a plain value may hold beside ASCII letters
+// and digits: enough for ids, amounts, phone numbers, times and addresses
+// to stay bare.
+const plainPunct = "-_.:/@+"
+
 // isPlain reports whether s is non-empty and made only of ASCII letters,
-// digits and the bytes of punct: a value that can neither break a line,
-// nor reach the terminal as anything but itself, nor be misread as ending
-// sooner or later than it does (no spaces, commas, arrows or parentheses,
-// which the timeline's lines use between values).
-func isPlain(s, punct string) bool {
+// digits and the bytes of plainPunct: a value that can neither break a
+// line, nor reach the terminal as anything but itself, nor be misread as
+// ending sooner or later than it does (no spaces, commas, arrows or
+// parentheses, which the timeline's lines use between values).
+func isPlain(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -370,7 +375,7 @@ func isPlain(s, punct string) bool {
 		b := s[i]
 		switch {
 		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
-		case strings.IndexByte(punct, b) >= 0:
+		case strings.IndexByte(plainPunct, b) >= 0:
 		default:
 			return false
 		}
@@ -380,15 +385,11 @@ func isPlain(s, punct string) bool {
 
 // quoteUnprintable returns the ledger's own message s as it is, unless a
 // value it names brought in a rune strconv.IsPrint refuses (or invalid
-// UTF-8): then Go-quoted, so that it stays one line and inert.
+// UTF-8, checked apart: ranging over it yields U+FFFD, which prints): then
+// Go-quoted, so that it stays one line and inert.
 func quoteUnprintable(s string) string {
-	if !utf8.ValidString(s) {
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) {
 		return strconv.Quote(s)
-	}
-	for _, r := range s {
-		if !strconv.IsPrint(r) {
-			return strconv.Quote(s)
-		}
 	}
 	return s
 }

@@ -56,32 +56,22 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	var r io.Reader = env.Stdin
-	var file *os.File // the file read, when it is a regular one (it can be read twice)
-	var size int64    // of that file, or 0
-	source := "stdin"
-	if *in != "" && *in != "-" { // "-" is stdin, as for verify --in
-		f, err := os.Open(*in)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			file, size = f, fi.Size()
-		}
-		r, source = f, *in
+	src, closeSrc, err := openInput(*in, env.Stdin)
+	if err != nil {
+		return err
 	}
+	defer closeSrc()
 	meter := newProgressMeter(env, "import")
 	defer meter.finish()
-	// Import cannot say how many events the file holds (it reports a total
-	// of 0); a file's size and how much of it was read tell, roughly, unless
-	// a check of the whole file counted them (importShared).
-	r, progress := sizedProgress(r, size, meter.update)
 
 	var stats eventstore.ExportStats
 	if cfg.StoreURL != "" {
-		stats, err = importShared(ctx, cfg, env, file, r, progress)
+		stats, err = importShared(ctx, cfg, env, src.file, src.r, meter.update)
 	} else {
+		// Import cannot say how many events the file holds (it reports a
+		// total of 0); a file's size and how much of it was read tell,
+		// roughly. (importShared's check counts them exactly.)
+		r, progress := sizedProgress(src.r, src.size, meter.update)
 		stats, err = importEmbedded(ctx, cfg, env, r, progress, meter.finish)
 	}
 	if err != nil {
@@ -90,9 +80,7 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	meter.finish()
 	fmt.Fprintf(env.Stdout, "imported %d events in %d streams, last position %s, head hash %s\n", stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
 	if stats.Version < 2 {
-		fmt.Fprintf(env.Stderr, "warning: %s is in export format version 1, which has no end marker: "+
-			"a copy cut short at a line boundary would have imported as a shorter log without error; "+
-			"compare the head hash with one kept elsewhere\n", source)
+		warnVersion1(env.Stderr, src.source, "imported as a shorter log without error")
 	}
 	return nil
 }
@@ -100,11 +88,13 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 // importShared imports into the KurrentDB store cfg names, which
 // eventstore.Import appends to as it reads. The input is checked whole with
 // eventstore.CheckExport first, so that a truncated or broken one is refused
-// before anything is appended: file, a regular file, is checked and read
-// again to import (through r, which counts what it reads); when file is nil
-// r cannot be read twice (stdin, a pipe), and spoolExport copies it to a
-// temporary file as it checks it, which the import then reads. A failure
-// after the check says what it left.
+// before anything is appended: file, a regular file (r reads it too), is
+// checked and read again to import; when file is nil r cannot be read twice
+// (stdin, a pipe), and spoolExport copies it to a temporary file as it
+// checks it, which the import then reads. progress is the import's, told the
+// number of events the check counted as its total (Import reports 0), so it
+// needs no estimate from the file's size. A failure after the check says
+// what it left.
 func importShared(ctx context.Context, cfg storeConfig, env Env, file *os.File, r io.Reader, progress eventstore.Progress) (stats eventstore.ExportStats, err error) {
 	store, err := openToolStore(ctx, cfg, env, false)
 	if err != nil {
@@ -114,12 +104,7 @@ func importShared(ctx context.Context, cfg storeConfig, env Env, file *os.File, 
 	check := newProgressMeter(env, "check")
 	var checked eventstore.ExportStats
 	if file != nil {
-		checked, err = eventstore.CheckExport(ctx, file, check.update)
-		if err == nil {
-			if _, serr := file.Seek(0, io.SeekStart); serr != nil {
-				err = fmt.Errorf("rewind %s to import it after the check: %w", file.Name(), serr)
-			}
-		}
+		checked, err = checkAndRewind(ctx, file, file, check.update)
 	} else {
 		var spool *os.File
 		spool, checked, err = spoolExport(ctx, r, check.update)
@@ -133,9 +118,8 @@ func importShared(ctx context.Context, cfg storeConfig, env Env, file *os.File, 
 		return stats, fmt.Errorf("%w; nothing was appended to the store", err)
 	}
 	// The check counted the events: the import's total is exact.
-	estimated := progress
-	progress = func(done, _ uint64) { estimated(done, checked.Events) }
-	stats, err = eventstore.Import(ctx, store, r, progress)
+	counted := func(done, _ uint64) { progress(done, checked.Events) }
+	stats, err = eventstore.Import(ctx, store, r, counted)
 	if err != nil {
 		return stats, partialImportError(ctx, store, err)
 	}
@@ -153,26 +137,51 @@ const spoolPattern = "callledger-import-*.jsonl"
 // does a regular file, and then import from the copy. It returns the copy,
 // rewound to its start, which the caller removes with removeSpool once
 // done, and what the check found; on an error the copy is removed already
-// and the file is nil. The error wraps CheckExport's (naming the line) or
-// says the copy could not be written (a full disk). progress is the
-// check's, as CheckExport's.
+// and the file is nil. The error wraps CheckExport's (naming the line), or
+// says the copy could not be created or written (a full disk: a failed write
+// reaches CheckExport as a read error of the line, through spoolCopy, which
+// says it was the copy). progress is the check's, as CheckExport's.
 func spoolExport(ctx context.Context, r io.Reader, progress eventstore.Progress) (*os.File, eventstore.ExportStats, error) {
 	f, err := os.CreateTemp(os.TempDir(), spoolPattern)
 	if err != nil {
 		return nil, eventstore.ExportStats{}, fmt.Errorf("create a temporary file to check the input whole before importing it: %w", err)
 	}
 	// CheckExport reads r to its end when it succeeds: the copy is whole.
-	stats, err := eventstore.CheckExport(ctx, io.TeeReader(r, f), progress)
-	if err == nil {
-		if _, serr := f.Seek(0, io.SeekStart); serr != nil {
-			err = fmt.Errorf("rewind %s to import it after the check: %w", f.Name(), serr)
-		}
-	}
+	stats, err := checkAndRewind(ctx, f, io.TeeReader(r, spoolCopy{f}), progress)
 	if err != nil {
 		removeSpool(f)
 		return nil, stats, err
 	}
 	return f, stats, nil
+}
+
+// spoolCopy is the copy spoolExport writes as the check reads. Its write
+// errors reach CheckExport through io.TeeReader as if reading the input had
+// failed: it says that writing the copy did, so that a full disk is not
+// taken for a broken pipe.
+type spoolCopy struct{ f *os.File }
+
+func (c spoolCopy) Write(p []byte) (int, error) {
+	n, err := c.f.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("copy the input to a temporary file to check it whole before importing it: %w", err)
+	}
+	return n, nil
+}
+
+// checkAndRewind checks the export read from src whole with
+// eventstore.CheckExport, then rewinds f, the file src reads or copies into,
+// to its start, so that the import reads what was checked from its first
+// line. The error is CheckExport's as it is, or says f could not be rewound.
+func checkAndRewind(ctx context.Context, f *os.File, src io.Reader, progress eventstore.Progress) (eventstore.ExportStats, error) {
+	stats, err := eventstore.CheckExport(ctx, src, progress)
+	if err != nil {
+		return stats, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return stats, fmt.Errorf("rewind %s to import it after the check: %w", f.Name(), err)
+	}
+	return stats, nil
 }
 
 // removeSpool closes and removes a copy spoolExport made. Errors are

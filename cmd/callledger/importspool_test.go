@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/iotest"
 
@@ -74,4 +75,20 @@ func TestSpoolExport(t *testing.T) {
 			assert.Empty(t, dirNames(t, tmp), "removeSpool removes the copy")
 		})
 	}
+}
+
+func TestSpoolCopyFailureSaysSo(t *testing.T) {
+	// Goal: when spoolExport cannot write its copy (a full disk, here
+	// /dev/full), the check's error says the copy failed, not the input,
+	// and keeps the cause for errors.Is.
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full to fill: %v", err)
+	}
+	t.Cleanup(func() { _ = full.Close() })
+	_, lines := exportArchive(t, 25, 3)
+	input := strings.NewReader(strings.Join(lines, ""))
+	_, err = eventstore.CheckExport(context.Background(), io.TeeReader(input, spoolCopy{full}), nil)
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	assert.Contains(t, err.Error(), "copy the input to a temporary file to check it whole before importing it: ")
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/callledger/callledger/eventstore"
@@ -38,7 +36,7 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	if *in != "" {
-		if err := refuseStoreFlags(fs, "--in"); err != nil {
+		if err := refuseStoreFlags(fs); err != nil {
 			return err
 		}
 		return verifyArchive(ctx, *in, env)
@@ -72,21 +70,33 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 			// (see eventstore.IndexChecker).
 			fmt.Fprintf(env.Stdout, "%d events in %d streams verified; the store's index disagrees with them\n", report.Events, report.Streams)
 		} else {
-			fmt.Fprintf(env.Stdout, "%d events in %d streams verified before it\n", report.Events, report.Streams)
+			printVerifiedBefore(env.Stdout, report.Events, report.Streams)
 		}
 		return fmt.Errorf("%w: %s", errVerifyFailed, report.Problem)
 	}
-	fmt.Fprintf(env.Stdout, "ok: %d events in %d streams, head position %s, head hash %s\n",
-		report.Events, report.Streams, report.HeadPosition, report.HeadAllHash)
+	printVerifyOK(env.Stdout, report.Events, report.Streams, report.HeadPosition, report.HeadAllHash)
 	return nil
 }
 
+// printVerifyOK prints verify's line for a log that verified, the same for
+// a store and an archive, so that an auditor can compare the two by eye or
+// by diff: the counts, the head position and the $all head hash.
+func printVerifyOK(w io.Writer, events, streams uint64, head eventstore.Position, headHash eventstore.Hash) {
+	fmt.Fprintf(w, "ok: %d events in %d streams, head position %s, head hash %s\n", events, streams, head, headHash)
+}
+
+// printVerifiedBefore prints, under verify's FAILED line, how much of the log
+// (a store or an archive) verified before the problem.
+func printVerifiedBefore(w io.Writer, events, streams uint64) {
+	fmt.Fprintf(w, "%d events in %d streams verified before it\n", events, streams)
+}
+
 // refuseStoreFlags returns a usageError when --data or --store was given on
-// the command line together with noStore, a flag under which the command
-// opens no store: the store they name would be ignored, and an auditor who
-// typed one would believe it was checked. Defaults from the environment (CALLLEDGER_DATA,
+// verify's command line together with --in, under which it opens no store:
+// the store they name would be ignored, and an auditor who typed one would
+// believe it was checked. Defaults from the environment (CALLLEDGER_DATA,
 // CALLLEDGER_STORE) are not refused: they are set for every command.
-func refuseStoreFlags(fs *flag.FlagSet, noStore string) error {
+func refuseStoreFlags(fs *flag.FlagSet) error {
 	var given []string
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "data" || f.Name == "store" {
@@ -94,7 +104,7 @@ func refuseStoreFlags(fs *flag.FlagSet, noStore string) error {
 		}
 	})
 	if len(given) > 0 {
-		return usageError{fmt.Errorf("%s verifies an export file and opens no store: drop %s", noStore, strings.Join(given, " and "))}
+		return usageError{fmt.Errorf("--in verifies an export file and opens no store: drop %s", strings.Join(given, " and "))}
 	}
 	return nil
 }
@@ -107,56 +117,44 @@ func refuseStoreFlags(fs *flag.FlagSet, noStore string) error {
 // counts, the last position and the $all head hash, as the store's verify
 // does, or "FAILED" and the problem, naming its line, and then returns an
 // error wrapping errVerifyFailed. A file with no export in it, empty or
-// blank lines only, prints FAILED too: it is most likely a copy cut short, as
-// even an empty ledger exports a header and an end marker. A file that
-// cannot be read (missing, an I/O error) or a cancelled check says nothing
-// about the archive: no FAILED. A version-1 file, which has no end marker, verifies with a
-// warning on stderr, as import gives: had it been cut short at a line
-// boundary, nothing could tell.
+// blank lines only, prints FAILED too, naming no line (no line is to
+// blame): it is most likely a copy cut short, as even an empty ledger
+// exports a header and an end marker. A file that cannot be read (missing,
+// an I/O error) or a cancelled check says nothing about the archive: no
+// FAILED. A version-1 file, which has no end marker, verifies with a warning
+// on stderr, as import gives: had it been cut short at a line boundary,
+// nothing could tell.
 func verifyArchive(ctx context.Context, path string, env Env) error {
-	var r io.Reader = env.Stdin
-	var size int64 // of a regular file, for the progress's estimate; 0 for stdin
-	source := "stdin"
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("could not verify: %w", err)
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			size = fi.Size()
-		}
-		r, source = f, path
+	src, closeSrc, err := openInput(path, env.Stdin)
+	if err != nil {
+		return fmt.Errorf("could not verify: %w", err)
 	}
+	defer closeSrc()
 	meter := newProgressMeter(env, "verify")
-	r, progress := sizedProgress(r, size, meter.update)
+	r, progress := sizedProgress(src.r, src.size, meter.update)
 	stats, err := eventstore.CheckExport(ctx, r, progress)
 	meter.finish()
 	switch {
 	case brokenArchive(err):
 		fmt.Fprintf(env.Stdout, "FAILED: %v\n", err)
-		fmt.Fprintf(env.Stdout, "%d events in %d streams verified before it\n", stats.Events, stats.Streams)
-		return fmt.Errorf("%w: %s: %w", errVerifyFailed, source, err)
+		printVerifiedBefore(env.Stdout, stats.Events, stats.Streams)
+		return fmt.Errorf("%w: %s: %w", errVerifyFailed, src.source, err)
 	case err != nil:
-		return fmt.Errorf("could not verify %s: %w", source, err)
+		return fmt.Errorf("could not verify %s: %w", src.source, err)
 	}
-	fmt.Fprintf(env.Stdout, "ok: %d events in %d streams, head position %s, head hash %s\n",
-		stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
+	printVerifyOK(env.Stdout, stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
 	if stats.Version < 2 {
-		fmt.Fprintf(env.Stderr, "warning: %s is in export format version 1, which has no end marker: "+
-			"a copy cut short at a line boundary would have verified as a shorter log; "+
-			"compare the head hash with one kept elsewhere\n", source)
+		warnVersion1(env.Stderr, src.source, "verified as a shorter log")
 	}
 	return nil
 }
 
 // brokenArchive reports whether err, from eventstore.CheckExport, says the
 // archive itself is wrong (a malformed or overlong line, a broken chain, a
-// file cut short or with a wrong end marker) rather than that it could not
-// be read to the end.
+// file cut short or with a wrong end marker: the sentinels CheckExport
+// documents) rather than that it could not be read to the end.
 func brokenArchive(err error) bool {
 	return errors.Is(err, eventstore.ErrBadExport) ||
 		errors.Is(err, eventstore.ErrChainBroken) ||
-		errors.Is(err, eventstore.ErrExportIncomplete) ||
-		errors.Is(err, bufio.ErrTooLong)
+		errors.Is(err, eventstore.ErrExportIncomplete)
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore"
 )
 
 // verifyArchiveArgs is verify --in of archive, through a file or stdin
@@ -71,9 +73,10 @@ func TestVerifyArchive(t *testing.T) {
 func TestVerifyArchiveTampered(t *testing.T) {
 	// Goal: verify --in fails (exit 1, FAILED on stdout naming the line)
 	// on an archive with a byte of an event's data changed, a line deleted
-	// from its middle, its end marker cut off, or a line after its end
-	// marker, and on a file with no export in it (empty, or blank lines
-	// only), whether read from a file or from stdin.
+	// from its middle, its end marker cut off, a line after its end marker,
+	// or a line longer than eventstore.ExportLineBytesMax, and on a file
+	// with no export in it (empty, or blank lines only), whether read from a
+	// file or from stdin.
 	ctx := context.Background()
 	_, lines := exportArchive(t, 22, 40)
 	end := len(lines) - 1
@@ -105,6 +108,9 @@ func TestVerifyArchiveTampered(t *testing.T) {
 		{"a line after the end marker",
 			strings.Join(lines, "") + "\n" + lines[3],
 			[]string{fmt.Sprintf("line %d: ", end+2), "a line after the end marker"}},
+		{"an overlong line",
+			strings.Join(lines[:3], "") + strings.Repeat("x", eventstore.ExportLineBytesMax+1) + "\n" + strings.Join(lines[3:], ""),
+			[]string{"line 4: ", fmt.Sprintf("longer than %d bytes", eventstore.ExportLineBytesMax)}},
 		{"cut to nothing: an empty file", "", []string{"export incomplete: the file is empty: it holds no export"}},
 		{"cut to nothing: blank lines only", "\n \n", []string{"the file holds only blank lines (2): it holds no export"}},
 	}
