@@ -140,6 +140,9 @@ func callHistory(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]h
 	var state domain.State
 	var hasher eventstore.Hasher
 	var prev eventstore.Hash // the zero Hash before revision 0
+	// flat is state's call flattened: the "before" of the next event's
+	// diff, so that each call is flattened once.
+	flat := flattenCall(&state.Call)
 	for from := uint64(0); from < historyEventsMax; {
 		recs, err := store.ReadStream(ctx, stream, from, historyPageEvents)
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
@@ -155,6 +158,7 @@ func callHistory(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]h
 				return nil, state, err
 			}
 			next := domain.Evolve(state, env)
+			nextFlat := flattenCall(&next.Call)
 			entries = append(entries, historyEntry{
 				Revision:       rec.Revision,
 				Position:       rec.Position,
@@ -167,10 +171,10 @@ func callHistory(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]h
 				IdempotencyKey: env.Metadata.IdempotencyKey,
 				Hash:           rec.Hash,
 				Rehash:         hasher.Chain(prev, rec.StreamID, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata),
-				Changes:        diffCalls(&state.Call, &next.Call),
+				Changes:        diffFlat(flat, nextFlat),
 				Broken:         domain.CheckEvolve(state, env),
 			})
-			state, prev = next, rec.Hash
+			state, prev, flat = next, rec.Hash, nextFlat
 		}
 		if len(recs) < historyPageEvents {
 			return entries, state, nil
@@ -189,13 +193,12 @@ func decodeEnvelope(rec *eventstore.Record) (domain.Envelope, error) {
 	return env, nil
 }
 
-// diffCalls lists the fields of the call that differ between before and
-// after, by flattening both JSON renderings into dotted paths. Deriving the
-// change from the fold, rather than describing each event type, keeps the
-// timeline true to what Evolve does. created_at and updated_at are left out:
-// every event moves them.
-func diffCalls(before, after *domain.Call) []fieldChange {
-	b, a := flattenCall(before), flattenCall(after)
+// diffFlat lists the fields of the call that differ between b and a, the
+// calls before and after an event flattened by flattenCall into dotted
+// paths. Deriving the change from the fold, rather than describing each
+// event type, keeps the timeline true to what Evolve does. created_at and
+// updated_at are left out: every event moves them.
+func diffFlat(b, a map[string]string) []fieldChange {
 	keys := make([]string, 0, len(a)+len(b))
 	for k := range a {
 		keys = append(keys, k)
