@@ -34,7 +34,9 @@ import (
 //	status            enum     INCOMING_CALL | ANSWERED_BY_STAFF | MISSED |
 //	                           ANSWERED_BY_CALLS_PROVIDER | MISSED_CALL_HANDLED |
 //	                           VOICEMAIL_RECEIVED                → VoiceCallStatus, verbatim,
-//	                           and the canonical Status (domain.ParseVoiceCallStatus)
+//	                           and the canonical Status (domain.ParseVoiceCallStatus);
+//	                           read back as sent while the call is in that
+//	                           status (domain.VoiceCallStatusWord)
 //	priceRate         string   decimal, e.g. "0.05"              → Price.Rate
 //	totalPrice        string   decimal, e.g. "1.50"              → Price.Total
 //	currency          string   optional ISO 4217 code of priceRate and
@@ -308,9 +310,10 @@ type voiceCallView struct {
 	From      string `json:"from"`
 	To        string `json:"to"`
 	Direction string `json:"direction"`
-	// Status is the VoiceCall status as written, or the nearest word for a
-	// call that never had one (domain.VoiceCallStatusWord: a completed call
-	// with no answer time reads VOICEMAIL_RECEIVED, not ANSWERED_BY_STAFF).
+	// Status is the VoiceCall status as written while the call is still in
+	// the status it says, else the nearest word for the call's status now
+	// (domain.VoiceCallStatusWord: another surface may have moved the call,
+	// and a completed call with no answer time reads VOICEMAIL_RECEIVED).
 	Status string `json:"status"`
 	// PriceRate and TotalPrice are decimal strings with their written
 	// scale; null while the call is not priced.
@@ -344,7 +347,7 @@ func renderVoiceCall(c *domain.Call) voiceCallView {
 		From:             c.From,
 		To:               c.To,
 		Direction:        domain.VoiceCallDirectionWord(c.Direction),
-		Status:           c.VoiceCallStatus,
+		Status:           domain.VoiceCallStatusWord(c),
 		Provider:         strings.ToUpper(c.Provider),
 		SourceID:         c.ProviderID,
 		Duration:         c.DurationSeconds,
@@ -357,9 +360,6 @@ func renderVoiceCall(c *domain.Call) voiceCallView {
 		StartedAt:        timePtr(c.StartedAt),
 		CreatedAt:        FormatTime(c.CreatedAt),
 		UpdatedAt:        FormatTime(c.UpdatedAt),
-	}
-	if v.Status == "" {
-		v.Status = domain.VoiceCallStatusWord(c.Status, c.AnsweredAt != nil)
 	}
 	if c.Price != nil {
 		rate, total, currency := c.Price.Rate.String(), c.Price.Total.String(), c.Price.Currency

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -159,8 +160,9 @@ func TestVoiceCallStatusMapping(t *testing.T) {
 func TestVoiceCallStatusOfACallFromAnotherSurface(t *testing.T) {
 	// Goal (QA issue 3): a call that never had a VoiceCall status reads the
 	// nearest word of seed 002's enum, and a completed call nobody answered
-	// reads VOICEMAIL_RECEIVED, not ANSWERED_BY_STAFF; a word a VoiceCall
-	// client sent is read back as sent, whatever happened to the call since.
+	// reads VOICEMAIL_RECEIVED, not ANSWERED_BY_STAFF; a VoiceCall client's
+	// answer word outlives a completion elsewhere (the enum has no word for
+	// an answered call that is over).
 	const start, answer, end = "2025-02-17T15:00:00Z", "2025-02-17T15:01:00Z", "2025-02-17T15:30:00Z"
 	for _, tc := range []struct {
 		name string
@@ -218,6 +220,103 @@ func TestVoiceCallStatusOfACallFromAnotherSurface(t *testing.T) {
 			res := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
 			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
 			assert.Equal(t, tc.want, res.JSON(t)["status"])
+		})
+	}
+}
+
+func TestVoiceCallStatusFollowsTheCall(t *testing.T) {
+	// Goal (QA): the VoiceCall status a client sent is read back verbatim
+	// while the call is in the canonical status it maps to, and once
+	// another surface has moved the call (a LaML cancel or hang-up, a
+	// Moonbase upsert) it reads the word for the status the call has now,
+	// as every other surface does; time travel reads the word as of the
+	// revision asked for.
+	const src = "src-follow"
+	const start, answer, end = "2025-02-17T15:00:00Z", "2025-02-17T15:00:05Z", "2025-02-17T15:30:00Z"
+	laml := func(t *testing.T, ts *testServer, id, status string) {
+		t.Helper()
+		res := ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json", acctA, tokenA, formBody("Status", status))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	}
+	for _, tc := range []struct {
+		name      string
+		word      string // the status the VoiceCall POST sends
+		move      func(t *testing.T, ts *testServer, id string)
+		canonical domain.Status
+		want      string
+	}{
+		{
+			name: "LaMLCancel", word: "INCOMING_CALL",
+			move:      func(t *testing.T, ts *testServer, id string) { laml(t, ts, id, "canceled") },
+			canonical: domain.StatusCanceled, want: domain.VoiceCallMissed,
+		},
+		{
+			name: "MoonbaseNoAnswer", word: "INCOMING_CALL",
+			move: func(t *testing.T, ts *testServer, id string) {
+				ts.upsertID(t, timingUpsert(t, "vonage", src, "no-answer", start, "", ""))
+			},
+			canonical: domain.StatusNoAnswer, want: domain.VoiceCallMissed,
+		},
+		{
+			name: "MoonbaseInProgress", word: "INCOMING_CALL",
+			move: func(t *testing.T, ts *testServer, id string) {
+				ts.upsertID(t, timingUpsert(t, "vonage", src, "in-progress", start, answer, ""))
+			},
+			canonical: domain.StatusInProgress, want: domain.VoiceCallAnsweredByStaff,
+		},
+		{
+			name: "MoonbaseBusy", word: "INCOMING_CALL",
+			move: func(t *testing.T, ts *testServer, id string) {
+				ts.upsertID(t, timingUpsert(t, "vonage", src, "busy", start, "", ""))
+			},
+			canonical: domain.StatusBusy, want: domain.VoiceCallMissed,
+		},
+		{
+			name: "MoonbaseCompletedUnanswered", word: "INCOMING_CALL",
+			move: func(t *testing.T, ts *testServer, id string) {
+				ts.upsertID(t, timingUpsert(t, "vonage", src, "completed", start, "", end))
+			},
+			canonical: domain.StatusCompleted, want: domain.VoiceCallVoicemailReceived,
+		},
+		{
+			name: "MoonbaseCompletedAnswered", word: "INCOMING_CALL",
+			move: func(t *testing.T, ts *testServer, id string) {
+				ts.upsertID(t, timingUpsert(t, "vonage", src, "completed", start, answer, end))
+			},
+			canonical: domain.StatusCompleted, want: domain.VoiceCallAnsweredByStaff,
+		},
+		{
+			// The answer word says who answered, which the hang-up does
+			// not change.
+			name: "LaMLHangUpKeepsTheAnswerWord", word: "ANSWERED_BY_CALLS_PROVIDER",
+			move:      func(t *testing.T, ts *testServer, id string) { laml(t, ts, id, "completed") },
+			canonical: domain.StatusCompleted, want: domain.VoiceCallAnsweredByCallsProvider,
+		},
+		{
+			// A status the machine does not move to is a late update: the
+			// word stays current.
+			name: "LateRingingKeepsTheWord", word: "MISSED_CALL_HANDLED",
+			move: func(t *testing.T, ts *testServer, id string) {
+				ts.upsertID(t, timingUpsert(t, "vonage", src, "ringing", start, "", ""))
+			},
+			canonical: domain.StatusNoAnswer, want: domain.VoiceCallMissedCallHandled,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			id := ts.createVoiceCall(t, tokenA, src, map[string]any{"status": tc.word, "startedAt": start})
+			created := len(ts.eventTypes(t, id)) - 1
+			tc.move(t, ts, id)
+			require.Equal(t, tc.canonical, ts.canonicalStatus(t, id))
+
+			res := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			assert.Equal(t, tc.want, res.JSON(t)["status"])
+			assert.Equal(t, string(tc.canonical), ts.lamlGet(t, id)["status"], "LaML shows the canonical status")
+
+			then := ts.do(t, "GET", "/v1/voice-calls/"+id+"?revision="+strconv.Itoa(created), tokenA, "")
+			require.Equal(t, http.StatusOK, then.Status, "body: %s", then.Body)
+			assert.Equal(t, tc.word, then.JSON(t)["status"], "the word as of the creation")
 		})
 	}
 }

@@ -29,6 +29,8 @@ type Call struct {
 	ProviderStatus string `json:"provider_status,omitempty"`
 	// VoiceCallStatus is the VoiceCall surface's status, verbatim
 	// (INCOMING_CALL, ANSWERED_BY_STAFF, ...), empty if never set there.
+	// Other surfaces moving the call leave it as it is: the surface shows
+	// VoiceCallStatusWord, which tells whether it is still current.
 	VoiceCallStatus string `json:"voice_call_status,omitempty"`
 
 	// Provider names the telephony provider, lower case ("openphone",

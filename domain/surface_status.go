@@ -7,8 +7,9 @@ import "strings"
 // MoonbaseProviderStatus), one pair per surface vocabulary, so that the API
 // never holds a mapping of its own. The surface's word is kept verbatim
 // beside the canonical status on the Call (ProviderStatus,
-// VoiceCallStatus); the ...Word functions are the fallback for calls that
-// never had a word on that surface.
+// VoiceCallStatus); MoonbaseProviderStatus and VoiceCallStatusWord show it
+// while it is current and fall back to the nearest word for the call's
+// status once another surface has moved the call past it.
 
 // ParseMoonbaseStatus maps a Moonbase provider_status (free text from the
 // provider) onto a canonical status. Case, surrounding space and the
@@ -126,25 +127,67 @@ func ParseVoiceCallStatus(word string) (Status, bool) {
 	return "", false
 }
 
-// VoiceCallStatusWord is the VoiceCall status shown for a call that never
-// had one on that surface (created elsewhere): the nearest VoiceCall word
-// for its canonical status s; answered says whether the call has an answer
-// time. A word a client sent is always shown as sent, never this one.
+// VoiceCallStatusWord is the status the VoiceCall surface shows for c. Like
+// MoonbaseProviderStatus, it shows the surface's own word, verbatim, while
+// that word still says what the call's status is, and otherwise the
+// nearest word of seed 002's enum for the status the call has now: other
+// surfaces move a call (a LaML cancel, a Moonbase "no-answer") without
+// touching its VoiceCall word, and the word must not go stale. The word
+// itself is kept on the call and in its history either way.
 //
-//   - queued or ringing: INCOMING_CALL;
-//   - in-progress, and completed after an answer: ANSWERED_BY_STAFF;
-//   - completed without an answer: VOICEMAIL_RECEIVED, seed 002's word for a
-//     call that completed with nobody picking up (the caller left a
+// A VoiceCall word c.VoiceCallStatus is current while the call is in the
+// canonical status it maps to (ParseVoiceCallStatus); INCOMING_CALL stops
+// being current once the call is answered, canceled or otherwise over. One
+// move keeps an answer word: ANSWERED_BY_STAFF or
+// ANSWERED_BY_CALLS_PROVIDER on a call since completed. The enum has no
+// word for a call completed after an answer, so its answer words stand for
+// one (the fallback below shows ANSWERED_BY_STAFF there), and the word the
+// client sent says who answered, which a hang-up does not change. VoiceCall
+// sends no answer time, so a call it reports answered has none: without
+// this, a LaML hang-up of it would read VOICEMAIL_RECEIVED, a voicemail
+// for a call staff picked up.
+//
+// Otherwise, and for a call that never had a VoiceCall word (created on
+// another surface), the word is voiceCallStatusFallback's for the call's
+// status (queued for a call read between its creation's events).
+func VoiceCallStatusWord(c *Call) string {
+	now := shownStatus(c.Status)
+	if c.VoiceCallStatus != "" {
+		st, ok := ParseVoiceCallStatus(c.VoiceCallStatus)
+		if ok && (st == now || st == StatusInProgress && now == StatusCompleted) {
+			return c.VoiceCallStatus
+		}
+	}
+	return voiceCallStatusFallback(now, c.AnsweredAt != nil)
+}
+
+// voiceCallStatusFallback is the VoiceCall status shown for a call in
+// canonical status s whose VoiceCall word, if any, is not current
+// (VoiceCallStatusWord): the nearest word of seed 002's enum; answered says
+// whether the call has an answer time. Where the enum has no word for a
+// status that is over, the word is one whose status the call cannot move
+// to, so a client that PUTs back the word it read never moves a call that
+// is over (the PUT is a late update, applied but for its status):
+//
+//   - queued or ringing: INCOMING_CALL (ringing; VoiceCall has no queued);
+//   - in-progress: ANSWERED_BY_STAFF;
+//   - completed after an answer: ANSWERED_BY_STAFF (in-progress: the enum
+//     has no word for an answered call that is over);
+//   - completed without an answer: VOICEMAIL_RECEIVED, seed 002's word for
+//     a call that completed with nobody picking up (the caller left a
 //     voicemail), the enum's only word for completed. ANSWERED_BY_STAFF
 //     would say staff picked up a call nobody answered, and MISSED that a
-//     completed call was not completed. It also reads back as the call's
-//     own status, so a client that PUTs back the word it read moves
-//     nothing;
-//   - ended otherwise unanswered (busy, failed, no-answer, canceled): MISSED.
+//     completed call was not completed;
+//   - no-answer: MISSED;
+//   - busy, failed, canceled: MISSED (no-answer: the enum's only words for
+//     a call that ended otherwise are MISSED and MISSED_CALL_HANDLED, and
+//     nobody followed this one up). A failed call that had been answered
+//     reads MISSED too: the call did not go through as a call.
 //
 // The ledger knows an answer by its time: a call a provider reported
-// in-progress without one, then completed, reads VOICEMAIL_RECEIVED too.
-func VoiceCallStatusWord(s Status, answered bool) string {
+// in-progress without one, then completed, reads VOICEMAIL_RECEIVED (one
+// VoiceCall reported answered keeps its word: VoiceCallStatusWord).
+func voiceCallStatusFallback(s Status, answered bool) string {
 	switch s {
 	case StatusCompleted:
 		if !answered {

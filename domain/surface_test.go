@@ -61,35 +61,98 @@ func TestStatusWords(t *testing.T) {
 		check(t, domain.ParseLaMLStatusFilter, []row{{"initiated", domain.StatusQueued, true}, {"busy", domain.StatusBusy, true}})
 	})
 	t.Run("VoiceCall words back", func(t *testing.T) {
+		// Goal: every status a call can have reads as a word of seed 002's
+		// enum, with or without a VoiceCall word of its own.
 		for _, s := range domain.Statuses() {
 			for _, answered := range []bool{false, true} {
-				_, ok := domain.ParseVoiceCallStatus(domain.VoiceCallStatusWord(s, answered))
-				assert.True(t, ok, "%s, answered %v", s, answered)
+				for _, word := range []string{"", domain.VoiceCallIncomingCall, domain.VoiceCallAnsweredByCallsProvider} {
+					c := domain.Call{Status: s, VoiceCallStatus: word}
+					if answered {
+						c.AnsweredAt = ptr(at(1))
+					}
+					_, ok := domain.ParseVoiceCallStatus(domain.VoiceCallStatusWord(&c))
+					assert.True(t, ok, "%s, answered %v, word %q", s, answered, word)
+				}
 			}
 		}
 	})
-	t.Run("VoiceCall fallback words", func(t *testing.T) {
-		// Goal (QA issue 3): a call completed without an answer reads
-		// VOICEMAIL_RECEIVED, not ANSWERED_BY_STAFF: nobody picked up.
-		for _, r := range []struct {
-			status   domain.Status
-			answered bool
-			want     string
-		}{
-			{domain.StatusQueued, false, domain.VoiceCallIncomingCall},
-			{domain.StatusRinging, false, domain.VoiceCallIncomingCall},
-			{domain.StatusInProgress, true, domain.VoiceCallAnsweredByStaff},
-			{domain.StatusInProgress, false, domain.VoiceCallAnsweredByStaff},
-			{domain.StatusCompleted, true, domain.VoiceCallAnsweredByStaff},
-			{domain.StatusCompleted, false, domain.VoiceCallVoicemailReceived},
-			{domain.StatusNoAnswer, false, domain.VoiceCallMissed},
-			{domain.StatusBusy, false, domain.VoiceCallMissed},
-			{domain.StatusFailed, false, domain.VoiceCallMissed},
-			{domain.StatusCanceled, false, domain.VoiceCallMissed},
-		} {
-			assert.Equal(t, r.want, domain.VoiceCallStatusWord(r.status, r.answered), "%s, answered %v", r.status, r.answered)
-		}
-	})
+}
+
+// TestVoiceCallStatusWord pins the VoiceCall status shown for each
+// canonical status: the client's word while it is current, else the
+// nearest word for the status the call has now.
+func TestVoiceCallStatusWord(t *testing.T) {
+	const (
+		incoming  = domain.VoiceCallIncomingCall
+		staff     = domain.VoiceCallAnsweredByStaff
+		provider  = domain.VoiceCallAnsweredByCallsProvider
+		missed    = domain.VoiceCallMissed
+		handled   = domain.VoiceCallMissedCallHandled
+		voicemail = domain.VoiceCallVoicemailReceived
+	)
+	for _, r := range []struct {
+		name     string
+		status   domain.Status
+		word     string // the call's VoiceCall word; "" if it never had one
+		answered bool
+		want     string
+	}{
+		// A call that never had a VoiceCall word (QA issue 3: one
+		// completed without an answer reads VOICEMAIL_RECEIVED, not
+		// ANSWERED_BY_STAFF: nobody picked up).
+		{"NoStatusYet", "", "", false, incoming},
+		{"Queued", domain.StatusQueued, "", false, incoming},
+		{"Ringing", domain.StatusRinging, "", false, incoming},
+		{"InProgressAnswered", domain.StatusInProgress, "", true, staff},
+		{"InProgressNoAnswerTime", domain.StatusInProgress, "", false, staff},
+		{"CompletedAnswered", domain.StatusCompleted, "", true, staff},
+		{"CompletedUnanswered", domain.StatusCompleted, "", false, voicemail},
+		{"NoAnswer", domain.StatusNoAnswer, "", false, missed},
+		{"Busy", domain.StatusBusy, "", false, missed},
+		{"Failed", domain.StatusFailed, "", false, missed},
+		{"FailedAfterAnswer", domain.StatusFailed, "", true, missed},
+		{"Canceled", domain.StatusCanceled, "", false, missed},
+
+		// The client's word, while the call is in the status it maps to.
+		{"IncomingWhileRinging", domain.StatusRinging, incoming, false, incoming},
+		{"StaffWhileInProgress", domain.StatusInProgress, staff, false, staff},
+		{"ProviderWhileInProgress", domain.StatusInProgress, provider, true, provider},
+		{"MissedWhileNoAnswer", domain.StatusNoAnswer, missed, false, missed},
+		{"HandledWhileNoAnswer", domain.StatusNoAnswer, handled, false, handled},
+		{"VoicemailWhileCompleted", domain.StatusCompleted, voicemail, false, voicemail},
+		{"VoicemailCompletedAnswered", domain.StatusCompleted, voicemail, true, voicemail},
+
+		// QA: the client's word once another surface moved the call past
+		// it reads the word for the status the call has now.
+		{"IncomingThenCanceled", domain.StatusCanceled, incoming, false, missed},
+		{"IncomingThenNoAnswer", domain.StatusNoAnswer, incoming, false, missed},
+		{"IncomingThenBusy", domain.StatusBusy, incoming, false, missed},
+		{"IncomingThenFailed", domain.StatusFailed, incoming, false, missed},
+		{"IncomingThenInProgress", domain.StatusInProgress, incoming, true, staff},
+		{"IncomingThenCompletedAnswered", domain.StatusCompleted, incoming, true, staff},
+		{"IncomingThenCompletedUnanswered", domain.StatusCompleted, incoming, false, voicemail},
+		{"StaffThenFailed", domain.StatusFailed, staff, false, missed},
+		{"ProviderThenFailed", domain.StatusFailed, provider, true, missed},
+
+		// An answer word outlives the hang-up: the enum has no word for an
+		// answered call that is over, and the word says who answered,
+		// even without an answer time (VoiceCall sends none).
+		{"StaffThenCompleted", domain.StatusCompleted, staff, false, staff},
+		{"ProviderThenCompleted", domain.StatusCompleted, provider, true, provider},
+		{"ProviderThenCompletedNoAnswerTime", domain.StatusCompleted, provider, false, provider},
+
+		// A word the ledger does not know (never written by VoiceCall,
+		// which refuses one) is not current.
+		{"UnknownWord", domain.StatusRinging, "ringing", false, incoming},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			c := domain.Call{Status: r.status, VoiceCallStatus: r.word}
+			if r.answered {
+				c.AnsweredAt = ptr(at(1))
+			}
+			assert.Equal(t, r.want, domain.VoiceCallStatusWord(&c))
+		})
+	}
 }
 
 // TestDirectionWords pins each surface's direction words, both ways.
