@@ -55,10 +55,12 @@ import (
 //	appName           string                                     → Details.AppName
 //	recordingId       string                                     → Details.RecordingID
 //	externalId        string   kept as a reference               → Details.ExternalID
-//	handledByStaffId  string   optional                          → Details.HandledByStaffID
+//	handledByStaffId  string   optional; absent or null is none, so a PUT
+//	                           without it clears it              → Details.HandledByStaffID
 //	startedAt         string   optional RFC 3339 (the ledger's addition: VoiceCall
 //	                           has no start; without it the call starts when the
-//	                           ledger records it)                → StartedAt
+//	                           ledger records it, and a PUT without it keeps the
+//	                           start recorded)                   → StartedAt
 //
 // Enums are exact and upper case. priceRate and totalPrice must be JSON
 // strings: a JSON number there is a 422 that says so. Neither the seed nor
@@ -66,7 +68,12 @@ import (
 // account's currency) names a currency, so the ledger adds an optional
 // currency field: a Vonage account billed in euros sends "EUR", and billing
 // sums it apart from dollars. Without it prices are recorded in USD. A PUT
-// replaces the call's facts, currency included, like every other field.
+// replaces the call's facts: every field the seed requires is sent again,
+// and an optional one left out (or null) is reset, currency to USD and
+// handledByStaffId to none. The exception is startedAt: the call has
+// started, and a PUT without it keeps the start the ledger recorded (when
+// the POST arrived, or the one sent), there being no earlier default to
+// reset it to.
 //
 // The response (voiceCallView) has the same fields plus id, startedAt,
 // createdAt and updatedAt. Errors are {"statusCode", "error", "code",
@@ -173,6 +180,14 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 	if err != nil {
 		return domain.UpsertCall{}, err
 	}
+	// handledByStaffId is optional: absent or null says nobody handled the
+	// call, so a PUT, which replaces the call's facts, clears one recorded
+	// before (as it puts currency back to USD). On a POST "" is what the
+	// new call has anyway and writes nothing.
+	handledBy := req.HandledByStaffID
+	if handledBy == nil {
+		handledBy = new(string)
+	}
 	return domain.UpsertCall{
 		Provider:        voiceCallProvider,
 		ProviderID:      *req.SourceID,
@@ -191,7 +206,7 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 			AppName:          req.AppName,
 			RecordingID:      req.RecordingID,
 			ExternalID:       req.ExternalID,
-			HandledByStaffID: req.HandledByStaffID,
+			HandledByStaffID: handledBy,
 		},
 	}, nil
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -112,7 +113,8 @@ func TestVoiceCallCreateReadUpdate(t *testing.T) {
 	assert.Equal(t, "ANSWERED_BY_STAFF", u["status"])
 	assert.Equal(t, "2.500", u["totalPrice"])
 	assert.Equal(t, "updated", u["summary"])
-	assert.Equal(t, "staff-9", u["handledByStaffId"], "a field the PUT leaves out is kept")
+	assert.Nil(t, u["handledByStaffId"], "a PUT replaces the call's facts: an optional field left out is cleared")
+	assert.Equal(t, "2025-02-17T15:00:00.000Z", u["startedAt"], "a PUT without startedAt keeps the start")
 	assert.Equal(t, domain.StatusInProgress, ts.canonicalStatus(t, want))
 	read = ts.do(t, "GET", "/v1/voice-calls/"+want, tokenA, "")
 	assert.Equal(t, compactJSON(t, upd.Body), compactJSON(t, read.Body))
@@ -124,6 +126,46 @@ func TestVoiceCallCreateReadUpdate(t *testing.T) {
 	}))
 	assert.Equal(t, http.StatusOK, again.Status)
 	assert.Len(t, ts.events(t), n)
+}
+
+func TestVoiceCallPutReplacesHandledByStaffID(t *testing.T) {
+	// Goal (QA): a PUT replaces the call's facts, so handledByStaffId, the
+	// seed's one optional field, is cleared when the PUT leaves it out or
+	// sends null, as currency goes back to USD, in the log as in the
+	// response. A POST without it creates a call without one.
+	for _, tc := range []struct {
+		name string
+		sent any // the PUT's handledByStaffId; nil leaves it out
+		want any // the handledByStaffId read back
+	}{
+		{"Absent", nil, nil},
+		{"Null", json.RawMessage("null"), nil},
+		{"Empty", "", nil},
+		{"Same", "staff-9", "staff-9"},
+		{"Other", "staff-10", "staff-10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			id := ts.createVoiceCall(t, tokenA, "src-handled", map[string]any{"handledByStaffId": "staff-9"})
+			res := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "src-handled", map[string]any{"handledByStaffId": tc.sent}))
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			assert.Equal(t, tc.want, res.JSON(t)["handledByStaffId"])
+			assert.Equal(t, tc.want, ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "").JSON(t)["handledByStaffId"])
+			st, err := ts.api.LoadCall(context.Background(), uuid.MustParse(id))
+			require.NoError(t, err)
+			want, _ := tc.want.(string)
+			assert.Equal(t, want, st.Call.Details.HandledByStaffID, "the call folded from the log")
+		})
+	}
+	t.Run("PostWithout", func(t *testing.T) {
+		ts := newTestServer(t)
+		for _, sent := range []any{nil, json.RawMessage("null")} {
+			src := fmt.Sprintf("src-none-%v", sent != nil)
+			res := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, src, map[string]any{"handledByStaffId": sent}))
+			require.Equal(t, http.StatusCreated, res.Status, "body: %s", res.Body)
+			assert.Nil(t, res.JSON(t)["handledByStaffId"])
+		}
+	})
 }
 
 func TestVoiceCallStatusMapping(t *testing.T) {
