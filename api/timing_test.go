@@ -427,3 +427,88 @@ func TestAMovedStartMovesTheDerivedSideOfTheTie(t *testing.T) {
 		})
 	}
 }
+
+func TestDurationsSpanningCenturiesAreExact(t *testing.T) {
+	// Goal (QA): a duration derived over more than 292 years (the most a
+	// time.Duration holds) is the exact whole seconds on every surface that
+	// shows it and in billing, live and after a rebuild, not 9223372036.
+	ts := newTestServer(t)
+	const want = 31556996995 // 1025-02-17T15:00:05Z to 2025-02-17T15:30:00Z
+	id := ts.upsertID(t, timingUpsert(t, "vonage", "millennium", "completed",
+		"1025-02-17T15:00:00Z", "1025-02-17T15:00:05Z", "2025-02-17T15:30:00Z"))
+
+	vc := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, vc.Status, "body: %s", vc.Body)
+	assert.Equal(t, float64(want), vc.JSON(t)["duration"])
+	assert.Equal(t, json.Number(strconv.FormatInt(want, 10)), ts.lamlGet(t, id)["duration"])
+
+	// Billing sums the call's duration once it is priced (VoiceCall resends
+	// the duration the call has).
+	res := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "millennium", map[string]any{
+		"status": "VOICEMAIL_RECEIVED", "duration": want, "startedAt": "1025-02-17T15:00:00Z",
+	}))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	billed := func() int64 {
+		t.Helper()
+		body := getSummary(t, ts, url.Values{"from": {"1025-02-17"}, "to": {"1025-02-18"}}, tokenA)
+		require.Len(t, body.Groups, 1)
+		return body.Groups[0].BilledDurationSeconds
+	}
+	assert.Equal(t, int64(want), billed())
+	ts.requireRebuildMatchesLive(t)
+	assert.Equal(t, int64(want), billed())
+}
+
+func TestVoiceCallDurationTheLedgerCannotEnd(t *testing.T) {
+	// Goal (QA): VoiceCall refuses, with a 422 naming duration, any
+	// duration the ledger could not turn into an end (the start plus the
+	// duration past year 9999), as it is refused and not silently left
+	// without an end; one past time.Duration's 292 years that can end is
+	// taken, and ends the call on every surface. Nothing refused is written.
+	ts := newTestServer(t)
+	const start = "2025-02-17T15:00:00Z"
+	for _, tc := range []struct {
+		name     string
+		duration int64
+	}{
+		{"ThreeE11", 300_000_000_000},
+		{"OverTheBound", 400_000_000_001},
+		{"TwoToThe62", 1 << 62},
+		{"OneSecondPastYear9999", 251_662_496_400},
+	} {
+		for _, method := range []string{"POST", "PUT"} {
+			t.Run(tc.name+"_"+method, func(t *testing.T) {
+				path := "/v1/voice-calls"
+				if method == "PUT" {
+					path += "/" + ts.createVoiceCall(t, tokenA, "src-put-"+tc.name, map[string]any{"startedAt": start})
+				}
+				n := len(ts.events(t))
+				res := ts.do(t, method, path, tokenA, voiceCallBody(t, "src-put-"+tc.name, map[string]any{
+					"status": "VOICEMAIL_RECEIVED", "duration": tc.duration, "startedAt": start,
+				}))
+				assert.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)
+				body := res.JSON(t)
+				assert.Equal(t, "duration", body["field"])
+				assert.Contains(t, body["message"], "duration")
+				assert.Len(t, ts.events(t), n, "nothing written")
+			})
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		duration int64
+		end      string // LaML end_time
+	}{
+		{"PastTimeDuration", 9_223_372_037, "Wed, 30 May 2317 14:47:17 +0000"},
+		{"EndsInYear9999", 251_662_496_399, "Fri, 31 Dec 9999 23:59:59 +0000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := ts.createVoiceCall(t, tokenA, "src-ok-"+tc.name, map[string]any{
+				"status": "VOICEMAIL_RECEIVED", "duration": tc.duration, "startedAt": start,
+			})
+			laml := ts.lamlGet(t, id)
+			assert.Equal(t, json.Number(strconv.FormatInt(tc.duration, 10)), laml["duration"])
+			assert.Equal(t, tc.end, laml["end_time"])
+		})
+	}
+}

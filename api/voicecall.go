@@ -49,7 +49,9 @@ import (
 //	                           has no end: a status that completes the call ends
 //	                           it at its answer (or, never answered, its start)
 //	                           plus the duration, which VoiceCall always gives
-//	                           (completionEnd in domain/timing.go)
+//	                           (completionEnd in domain/timing.go); so the domain
+//	                           refuses (422) a duration that sum cannot hold, one
+//	                           past the year 9999
 //	summary           string                                     → Details.Summary
 //	externalLink      string   URL of an external page           → Details.ExternalLink
 //	appName           string                                     → Details.AppName

@@ -89,7 +89,9 @@ type UpsertCall struct {
 	StartedAt  *time.Time
 	AnsweredAt *time.Time
 	EndedAt    *time.Time
-	// DurationSeconds is the billed duration, not negative. Without it, a
+	// DurationSeconds is the billed duration, not negative, and one the
+	// ledger can end the call by: the answer (or start) plus it no later
+	// than the year 9999 (ErrInvalid otherwise). Without it, a
 	// duration the call's times gave follows the times the command moves,
 	// unless the call's end was derived from its duration and the command
 	// gives no end: then that end follows a moved start or answer, and the
@@ -171,7 +173,8 @@ type TerminateCall struct {
 	Now       time.Time
 	// EndedAt defaults to Now (never before the call's answer).
 	EndedAt *time.Time
-	// DurationSeconds defaults to the whole seconds from answer to end.
+	// DurationSeconds defaults to the whole seconds from answer to end;
+	// given, it is not negative and at most 400,000,000,000 (ErrInvalid).
 	DurationSeconds *int64
 }
 

@@ -157,7 +157,7 @@ func decideTerminate(s State, c TerminateCall) ([]Event, *Error) {
 	if err := checkTime("ended_at", c.EndedAt); err != nil {
 		return nil, err
 	}
-	if err := checkDuration("duration_seconds", c.DurationSeconds); err != nil {
+	if err := checkDurationSeconds("duration_seconds", c.DurationSeconds); err != nil {
 		return nil, err
 	}
 	call := s.Call
@@ -171,15 +171,6 @@ func decideTerminate(s State, c TerminateCall) ([]Event, *Error) {
 	}
 	dur := endingDuration(c.DurationSeconds, call.DurationSeconds, floor, end)
 	return []Event{CallTerminated{EndedAt: end, DurationSeconds: dur, Status: StatusCompleted, PreviousStatus: call.Status}}, nil
-}
-
-// durationBetween is the whole seconds from a to b, nil if a is unknown or
-// after b.
-func durationBetween(a *time.Time, b time.Time) *int64 {
-	if a == nil || b.Before(*a) {
-		return nil
-	}
-	return int64Ptr(int64(b.Sub(*a) / time.Second))
 }
 
 func decideCancel(s State, c CancelCall) ([]Event, *Error) {

@@ -112,9 +112,28 @@ func tiedTimes(c *Call) bool {
 	return d != nil && c.DurationSeconds != nil && *d == *c.DurationSeconds
 }
 
-// secondsSpanMax bounds the seconds added to a time: more than the 10,000
-// years stored times span (year 0 to 9999), and far from int64 overflow
-// when added to Unix seconds.
+// durationBetween is the whole seconds from a to b (the fraction of a
+// second left over dropped), nil if a is unknown or after b. It counts on
+// Unix seconds, as addSeconds adds them: b.Sub(a) is a time.Duration, which
+// holds no more than 292 years and would cap a longer span at 9223372036
+// seconds, while stored times span 10,000 years. The result is exact for
+// any two times, and at most secondsSpanMax for two storable ones.
+func durationBetween(a *time.Time, b time.Time) *int64 {
+	if a == nil || b.Before(*a) {
+		return nil
+	}
+	seconds := b.Unix() - a.Unix()
+	if b.Nanosecond() < a.Nanosecond() {
+		seconds-- // the last second began but did not end
+	}
+	return int64Ptr(seconds)
+}
+
+// secondsSpanMax bounds the seconds added to a time, and a duration any
+// command may give (checkDurationSeconds): more than the 10,000 years
+// stored times span (year 0 to 9999), so every span between two storable
+// times is below it, and far from int64 overflow when added to Unix
+// seconds.
 const secondsSpanMax = 400_000_000_000
 
 // addSeconds returns t plus d whole seconds, and false if that is no time a

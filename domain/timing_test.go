@@ -183,10 +183,88 @@ func TestAGivenDurationMovesTheEndItSet(t *testing.T) {
 		}},
 		{name: "a start moved past an end that does not follow is refused, naming the start sent", given: endOnly, when: put(ptr(at(40)), 100),
 			code: domain.ErrInvalid, field: "started_at"},
-		{name: "a duration too long for a stored end moves no end, and the order still holds", given: ended(t0.Add(130*time.Second), 130),
-			when: put(nil, 1<<62), then: []domain.Event{
-				domain.CallTimingChanged{DurationSeconds: ptr(int64(1 << 62))},
+		{name: "a duration too long for any stored end is refused", given: ended(t0.Add(130*time.Second), 130),
+			when: put(nil, 1<<62), code: domain.ErrInvalid, field: "duration_seconds"},
+	})
+}
+
+// TestDerivedDurationsAreExact holds the duration the ledger derives from a
+// call's times to whole seconds counted on Unix seconds (QA: a span over
+// 292 years, the most a time.Duration holds, was capped at 9223372036
+// seconds), for every span of storable times (years 0 to 9999).
+func TestDerivedDurationsAreExact(t *testing.T) {
+	day := func(year int) time.Time { return time.Date(year, 2, 17, 15, 0, 0, 0, time.UTC) }
+	first, last := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	for _, r := range []struct {
+		name               string
+		start, answer, end time.Time
+		want               int64
+	}{
+		{"AThousandYearsFromTheAnswer", day(1025), day(1025).Add(5 * time.Second), day(2025).Add(30 * time.Minute), 31556996995},
+		{"JustOver292Years", day(1700), day(1700), day(1993), 9246182400},
+		{"EveryStorableTime", first, first, last, 315569519999},
+		{"AFractionLeftOverIsDropped", t0, t0.Add(700 * time.Millisecond), t0.Add(2300 * time.Millisecond), 1},
+		{"WholeSecondsApartKeepTheirFraction", t0, t0.Add(700 * time.Millisecond), t0.Add(2700 * time.Millisecond), 2},
+		{"LessThanASecond", t0, t0, t0.Add(999 * time.Millisecond), 0},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			c := seed000() // a call reported over, answered
+			c.StartedAt, c.AnsweredAt, c.EndedAt = ptr(r.start), ptr(r.answer), ptr(r.end)
+			_, st, err := domain.DecideFold(domain.State{}, c, now)
+			require.NoError(t, err)
+			require.NotNil(t, st.Call.DurationSeconds)
+			assert.Equal(t, r.want, *st.Call.DurationSeconds)
+		})
+	}
+}
+
+// TestDurationsTheLedgerCannotEndAreRefused: a duration given must be one
+// the ledger can turn into an end (the answer, or start, plus the duration
+// is a storable time), whether or not the call is over yet, so that a
+// completion never silently leaves the call without an end (QA: a
+// VOICEMAIL_RECEIVED call got an end for 9223372037 seconds but none for
+// 3e11). The longest duration that ends by 9999-12-31T23:59:59Z is taken.
+func TestDurationsTheLedgerCannotEndAreRefused(t *testing.T) {
+	last := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	longest := last.Unix() - t0.Unix()
+	voicemail := func(duration int64) domain.UpsertCall {
+		c := upsert(domain.UpsertUpdate)
+		c.VoiceCallStatus, c.DurationSeconds = ptr(domain.VoiceCallVoicemailReceived), ptr(duration)
+		return c
+	}
+	answeredThen := func(duration int64) domain.UpsertCall {
+		c := upsert(domain.UpsertUpdate)
+		c.DurationSeconds = ptr(duration)
+		return c
+	}
+	terminate := func(duration int64) domain.TerminateCall {
+		return domain.TerminateCall{CallID: callID, AccountID: account, Now: now, DurationSeconds: ptr(duration)}
+	}
+	runGWT(t, []gwt{
+		{name: "the longest duration that ends in year 9999 ends the call there", given: ringingCall(), when: voicemail(longest),
+			then: []domain.Event{
+				domain.CallStatusChanged{Status: domain.StatusCompleted, PreviousStatus: domain.StatusRinging, VoiceCallStatus: ptr(domain.VoiceCallVoicemailReceived)},
+				domain.CallTimingChanged{EndedAt: &last, DurationSeconds: ptr(longest), EndDerived: true},
 			}},
+		{name: "a second more is refused", given: ringingCall(), when: voicemail(longest + 1),
+			code: domain.ErrInvalid, field: "duration_seconds"},
+		{name: "3e11 seconds, below the bound, from 2025 is refused", given: ringingCall(), when: voicemail(300_000_000_000),
+			code: domain.ErrInvalid, field: "duration_seconds"},
+		{name: "past time.Duration's 292 years is taken, and ends the call", given: ringingCall(), when: voicemail(9223372037),
+			then: []domain.Event{
+				domain.CallStatusChanged{Status: domain.StatusCompleted, PreviousStatus: domain.StatusRinging, VoiceCallStatus: ptr(domain.VoiceCallVoicemailReceived)},
+				domain.CallTimingChanged{EndedAt: ptr(time.Unix(t0.Unix()+9223372037, 0).UTC()), DurationSeconds: ptr(int64(9223372037)), EndDerived: true},
+			}},
+		{name: "over the bound is refused", given: ringingCall(), when: voicemail(400_000_000_001),
+			code: domain.ErrInvalid, field: "duration_seconds"},
+		{name: "on a call not over, the answer plus the duration must be storable", given: answeredCall(),
+			when: answeredThen(last.Unix() - at(1).Unix() + 1), code: domain.ErrInvalid, field: "duration_seconds"},
+		{name: "on a call not over, one that ends in year 9999 is kept", given: answeredCall(),
+			when: answeredThen(last.Unix() - at(1).Unix()), then: []domain.Event{
+				domain.CallTimingChanged{DurationSeconds: ptr(last.Unix() - at(1).Unix())},
+			}},
+		{name: "a hang-up's duration over the bound is refused", given: answeredCall(), when: terminate(400_000_000_001),
+			code: domain.ErrInvalid, field: "duration_seconds"},
 	})
 }
 

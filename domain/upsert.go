@@ -84,6 +84,9 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	if err := checkUpsertOrder(s.Call, c, sent); err != nil {
 		return nil, State{}, err
 	}
+	if err := checkDurationEnd(s.Call, c); err != nil {
+		return nil, State{}, err
+	}
 	// Whether the metadata changes is decided once: the number bound and
 	// the event both follow it.
 	metadataChanged := c.ProviderMetadata != nil && !sameJSON(c.ProviderMetadata, s.Call.ProviderMetadata)
@@ -235,6 +238,34 @@ func checkCreation(c *UpsertCall) *Error {
 // refused naming the field sent.
 func checkUpsertOrder(call Call, c UpsertCall, sent timeSet) *Error {
 	return checkOrder(pick(c.StartedAt, call.StartedAt), pick(c.AnsweredAt, call.AnsweredAt), pick(c.EndedAt, call.EndedAt), givenTimes(c), sent)
+}
+
+// checkDurationEnd refuses a duration c gives that the ledger could not
+// turn into an end: the call's answer (or, never answered, its start), as
+// they will stand, plus the duration past the last time a stored event can
+// hold (year 9999). Whether the call is over yet or not: a completion
+// reported without an end (a VoiceCall status) ends the call at that sum
+// (completionEnd), and would otherwise silently leave it without an end.
+// checkDurationSeconds has bounded the duration already; a call with no
+// start or answer known (none is created without a start) has nothing to
+// add it to.
+func checkDurationEnd(call Call, c UpsertCall) *Error {
+	if c.DurationSeconds == nil {
+		return nil
+	}
+	answered := pick(c.AnsweredAt, call.AnsweredAt)
+	from, noun := durationFrom(answered, pick(c.StartedAt, call.StartedAt)), "start"
+	if answered != nil {
+		noun = "answer"
+	}
+	if from == nil {
+		return nil
+	}
+	if _, ok := addSeconds(*from, *c.DurationSeconds); !ok {
+		return invalid("duration_seconds", "%d seconds from the call's %s %s end past the year 9999, the last the ledger stores",
+			*c.DurationSeconds, noun, from.Format(time.RFC3339Nano))
+	}
+	return nil
 }
 
 // givenTimes returns the set of times (start, answer, end) c gives.

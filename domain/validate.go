@@ -115,6 +115,22 @@ func checkDuration(field string, d *int64) *Error {
 	return nil
 }
 
+// checkDurationSeconds accepts a call's duration in whole seconds: not
+// negative, and at most secondsSpanMax, longer than any span between two
+// times the ledger stores, so that the ledger can always add it to a time
+// (addSeconds). A longer duration is no call's, and accepting it would let
+// a completion leave the call without an end. checkDurationEnd checks the
+// duration against the call's own times.
+func checkDurationSeconds(field string, d *int64) *Error {
+	if err := checkDuration(field, d); err != nil {
+		return err
+	}
+	if d != nil && *d > secondsSpanMax {
+		return invalid(field, "must be at most %d seconds (longer than any span of times the ledger stores), got %d", int64(secondsSpanMax), *d)
+	}
+	return nil
+}
+
 // checkURL accepts an absolute http or https URL with a host.
 func checkURL(field, s string) *Error {
 	if !validURL(s) {
@@ -334,7 +350,7 @@ func checkUpsertFields(c UpsertCall) *Error {
 			return err
 		}
 	}
-	if err := checkDuration("duration_seconds", c.DurationSeconds); err != nil {
+	if err := checkDurationSeconds("duration_seconds", c.DurationSeconds); err != nil {
 		return err
 	}
 	if c.Status != nil && !c.Status.Valid() {
