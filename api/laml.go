@@ -53,8 +53,10 @@ import (
 // too). Authentication is HTTP Basic with the AccountSid (the ledger
 // account) and an API token. The path's AccountSid must be the caller's
 // own: any other is a 401 with code 20003, as Twilio answers credentials
-// that do not open the account in the path. A call of another account, or
-// a deleted one, is a 404 (20404).
+// that do not open the account in the path. A call of another account is a
+// 404 (20404) to every request. A deleted call is a 404 (20404) to a read
+// (fetch, its subresources) and left out of the list; a write to it (POST
+// .../Calls/{Sid}) is a 409 (20409), as on every surface.
 //
 // Responses carry every field of the seed's Call resource (lamlCall):
 // dates in RFC 2822 GMT, price as a JSON number written from the decimal's
