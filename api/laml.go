@@ -74,8 +74,9 @@ import (
 // Twilio's where one
 // fits: 20003 authenticate, 20004 method not allowed (a 405, with Allow),
 // 20404 not found (also any path under /api/laml or /2010-04-01 that no
-// route serves), 20413 body too large, 21201/21213 To/From missing,
-// 21211/21212 To/From invalid, 21205 Url, 21220 for an update the call's
+// route serves), 20413 body too large, 21201/21213 To/From missing
+// (left out or empty), 21211/21212 To/From invalid (given, but not a
+// number, not UTF-8 or not a string), 21205 Url, 21220 for an update the call's
 // state forbids (Twilio answers that one with 400; the ledger's table says
 // 409 for every state conflict), 20409 other conflicts, 20001 any other
 // bad parameter.
@@ -482,15 +483,15 @@ func lamlRouting(p lamlParams) domain.RoutingChanges {
 func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
 	to := p.optional("To")
 	if to == nil {
-		return domain.UpsertCall{}, Malformed("To", "To is required")
+		return domain.UpsertCall{}, Required("To", "To is required")
 	}
 	from := p.optional("From")
 	if from == nil {
-		return domain.UpsertCall{}, Malformed("From", "From is required")
+		return domain.UpsertCall{}, Required("From", "From is required")
 	}
 	routing := lamlRouting(p)
 	if routing.URL == nil && p.optional("Twiml") == nil && p.optional("ApplicationSid") == nil {
-		return domain.UpsertCall{}, Malformed("Url", "Url (or Twiml, or ApplicationSid) is required")
+		return domain.UpsertCall{}, Required("Url", "Url (or Twiml, or ApplicationSid) is required")
 	}
 	dir := domain.DirectionOutbound
 	queued := domain.StatusQueued
@@ -907,7 +908,9 @@ func lamlErrorCode(p Problem, field string) int {
 	case p.Status == http.StatusConflict:
 		return lamlCodeConflict
 	}
-	missing := p.Code == "malformed"
+	// Only a parameter left out (or empty) is missing (Required); one
+	// given but unreadable (not UTF-8, a JSON object) is invalid.
+	missing := p.Code == "required"
 	switch field {
 	case "To":
 		if missing {

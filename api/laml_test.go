@@ -516,9 +516,15 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"CreateBadStatusCallback", "POST", calls, with("StatusCallback", "not a url"), "", 400, 20001, "StatusCallback"},
 		{"CreateBadStatusCallbackMethod", "POST", calls, with("StatusCallbackMethod", "DELETE"), "", 400, 20001, "StatusCallbackMethod"},
 		{"CreateBadFallbackUrl", "POST", calls, with("FallbackUrl", "//x"), "", 400, 20001, "FallbackUrl"},
-		{"CreateJSONObjectValue", "POST", calls, `{"From": {"a": 1}, "To": "+14155550101", "Url": "https://example.com"}`, "", 400, 21213, "From"},
+		{"CreateJSONObjectValue", "POST", calls, `{"From": {"a": 1}, "To": "+14155550101", "Url": "https://example.com"}`, "", 400, 21212, "From"},
 		{"CreateJSONNotUTF8", "POST", calls, "{\"From\": \"+14155550100\", \"To\": \"+14155550101\", \"Url\": \"https://example.com/\xff\"}", "application/json", 400, 20001, "UTF-8"},
 		{"CreateFormNotUTF8", "POST", calls, "From=%2B14155550100&To=%2B14155550101&Url=https%3A%2F%2Fexample.com%2F%FF", "", 400, 21205, "UTF-8"},
+		// A To or From given but not UTF-8 is invalid (21211, 21212), not
+		// missing (21201, 21213): only an absent or empty one is missing.
+		{"CreateToNotUTF8", "POST", calls, "To=%ff&From=x", "", 400, 21211, "To: is not valid UTF-8"},
+		{"CreateFromNotUTF8", "POST", calls, "From=%ff&To=%2B14155550101&Url=https%3A%2F%2Fexample.com", "", 400, 21212, "From: is not valid UTF-8"},
+		{"CreateEmptyTo", "POST", calls, formBody("From", "+14155550100", "To", "", "Url", "https://example.com"), "", 400, 21201, "To"},
+		{"CreateJSONNullFrom", "POST", calls, `{"From": null, "To": "+14155550101", "Url": "https://example.com"}`, "", 400, 21213, "From"},
 		{"CreateJSONMalformed", "POST", calls, `{"From": `, "", 400, 20001, ""},
 		{"CreateJSONArray", "POST", calls, `[1]`, "application/json", 400, 20001, ""},
 		{"CreateBadForm", "POST", calls, "From=%zz", "", 400, 20001, ""},
