@@ -31,7 +31,10 @@ import (
 //	GET  .../Calls[.json]         list, newest start first, Twilio paging
 //	                              (PageSize, Page, PageToken) and filters
 //	                              To, From, Status, StartTime, StartTime<,
-//	                              StartTime>
+//	                              StartTime> (a date or a date-time:
+//	                              StartTime the GMT day, < and > on or
+//	                              before and after it, to the second for a
+//	                              date-time; lamlTimeBounds)
 //	GET  .../Calls/{Sid}[.json]   fetch
 //	POST .../Calls/{Sid}[.json]   update: Url, Method, FallbackUrl,
 //	                              FallbackMethod, StatusCallback,
@@ -545,11 +548,13 @@ func lamlFilterNames() []string {
 	return []string{"To", "From", "Status", "StartTime", "StartTime<", "StartTime>"}
 }
 
-// decodeLAMLList reads the query of GET .../Calls. StartTime is a date
-// (YYYY-MM-DD, GMT) or an RFC 3339 time: StartTime=D lists calls that
-// started on day D, StartTime>=D those that started at or after D's
-// midnight, StartTime<=D those that started on or before day D (before the
-// next midnight); with a full time, the bounds are that instant, inclusive.
+// decodeLAMLList reads the query of GET .../Calls. The StartTime filters
+// take a date (YYYY-MM-DD, GMT) or an RFC 3339 date-time, read as
+// lamlTimeBounds says: StartTime lists the calls that started on that GMT
+// day (of the date-time's, for a date-time), StartTime> those that started
+// on or after it (at or after the date-time's second), StartTime< those
+// that started on or before it (at or before the date-time's second). Given
+// together, the filters narrow each other.
 func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 	out := lamlListQuery{Filters: url.Values{}}
 	out.Query.Account = account
@@ -577,22 +582,28 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 		out.Query.Status = st
 	}
 	for _, f := range []struct {
-		name         string
-		after, until bool
-	}{{"StartTime", true, true}, {"StartTime>", true, false}, {"StartTime<", false, true}} {
+		name string
+		// lower (inclusive) and upper (exclusive) are the query's bounds
+		// that the filter narrows.
+		lower, upper *time.Time
+	}{
+		{"StartTime", &out.Query.StartedAfter, &out.Query.StartedBefore},
+		{"StartTime>", &out.Query.StartedAfter, &out.Query.StartedBefore},
+		{"StartTime<", &out.Query.StartedAfter, &out.Query.StartedBefore},
+	} {
 		v := q.Get(f.name)
 		if v == "" {
 			continue
 		}
-		from, until, err := lamlTimeRange(f.name, v)
+		from, until, err := lamlTimeBounds(f.name, v)
 		if err != nil {
 			return out, err
 		}
-		if f.after && (out.Query.StartedAfter.IsZero() || from.After(out.Query.StartedAfter)) {
-			out.Query.StartedAfter = from
+		if !from.IsZero() && (f.lower.IsZero() || from.After(*f.lower)) {
+			*f.lower = from
 		}
-		if f.until && (out.Query.StartedBefore.IsZero() || until.Before(out.Query.StartedBefore)) {
-			out.Query.StartedBefore = until
+		if !until.IsZero() && (f.upper.IsZero() || until.Before(*f.upper)) {
+			*f.upper = until
 		}
 	}
 	return out, nil
@@ -619,18 +630,42 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 	return size, page, nil
 }
 
-// lamlTimeRange reads a StartTime value: a date is the day [midnight, next
-// midnight); a full RFC 3339 time (domain.ParseRFC3339: "T" and "Z" in
-// either case) is the instant [t, t+1ns).
-func lamlTimeRange(name, v string) (from, until time.Time, err error) {
+// lamlTimeBounds reads the value v of the time filter name (StartTime,
+// alone or ending in ">" or "<") into the bounds it sets: from (inclusive)
+// and until (exclusive), a zero one unbounded. v is a date (YYYY-MM-DD, a
+// GMT day) or an RFC 3339 date-time (domain.ParseRFC3339: "T" and "Z" in
+// either case), read at the second: the surface shows dates to the second
+// (RFC 2822), so a client that sends back a start_time it read, or a JS
+// Date as twilio-node serialises it ("2025-02-17T00:00:00Z"), must find a
+// call whose stored start has a fraction (15:00:00.5, shown as 15:00:00).
+// As Twilio documents the filters ("on this date", "on or before", "on or
+// after"):
+//
+//	name=D  [D, D+1 day)       name=T  the GMT day T falls on
+//	name>D  [D, ∞)             name>T  [T's second, ∞)
+//	name<D  (-∞, D+1 day)      name<T  (-∞, T's second + 1 s)
+//
+// where T's second is T with its fraction dropped. Anything else is a 400
+// naming name.
+func lamlTimeBounds(name, v string) (from, until time.Time, err error) {
 	t, day, err := parseDayOrInstant(v)
 	if err != nil {
 		return time.Time{}, time.Time{}, Invalid(name, "%s must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", name, truncate(v, 64))
 	}
-	if day {
-		return t, t.AddDate(0, 0, 1), nil
+	t = t.UTC()
+	second := t.Add(-time.Duration(t.Nanosecond())) // the fraction dropped, in UTC as in RFC 2822 GMT
+	switch {
+	case strings.HasSuffix(name, ">") && day:
+		return t, time.Time{}, nil
+	case strings.HasSuffix(name, ">"):
+		return second, time.Time{}, nil
+	case strings.HasSuffix(name, "<") && day:
+		return time.Time{}, t.AddDate(0, 0, 1), nil
+	case strings.HasSuffix(name, "<"):
+		return time.Time{}, second.Add(time.Second), nil
 	}
-	return t, t.Add(time.Nanosecond), nil
+	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	return midnight, midnight.AddDate(0, 0, 1), nil
 }
 
 // lamlPaging is the paging part of a Twilio list page: its number and size,

@@ -434,7 +434,7 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 		{"StartTimeRange", url.Values{"StartTime>": {"2025-01-02"}, "StartTime<": {"2025-01-03"}}.Encode(), []string{ids[3], ids[2], ids[1]}},
 		{"StartTimeInstant", url.Values{"StartTime>": {"2025-01-02T12:00:00Z"}}.Encode(), []string{ids[4], ids[3], ids[2]}},
 		{"StartTimeInstantLowercase", url.Values{"StartTime>": {"2025-01-02t12:00:00z"}}.Encode(), []string{ids[4], ids[3], ids[2]}},
-		{"StartTimeExactLowercase", url.Values{"StartTime": {"2025-01-02t18:00:00z"}}.Encode(), []string{ids[2]}},
+		{"StartTimeDateTimeIsItsDayLowercase", url.Values{"StartTime": {"2025-01-02t18:00:00z"}}.Encode(), []string{ids[2], ids[1]}},
 		{"StartTimeBeforeLowercaseOffset", url.Values{"StartTime<": {"2025-01-02t19:00:00+01:00"}}.Encode(), []string{ids[2], ids[1], ids[0]}},
 		{"StatusAndTime", url.Values{"Status": {"ringing"}, "StartTime<": {"2025-01-02"}}.Encode(), []string{ids[2], ids[0]}},
 	} {
@@ -453,6 +453,54 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 	page1 := res.JSON(t)
 	assert.Equal(t, ids[1], page1["calls"].([]any)[0].(map[string]any)["sid"])
 	assert.Equal(t, page1["first_page_uri"], page1["previous_page_uri"])
+}
+
+func TestLAMLListTimeFiltersReadSeconds(t *testing.T) {
+	// Goal: a StartTime date-time is read as LaML shows dates, to the
+	// second: StartTime= lists the GMT day it falls on, StartTime< the
+	// calls that started at or before its second, StartTime> those at or
+	// after it. So a start_time read back (RFC 2822, whole seconds), or a
+	// JS Date as twilio-node sends it, finds a call that started at
+	// 15:00:00.5. A date keeps its day semantics.
+	ts := newTestServer(t)
+	frac := ts.createVoiceCall(t, tokenA, "src-frac", map[string]any{"startedAt": "2025-01-05T15:00:00.5Z"})
+	before := ts.createVoiceCall(t, tokenA, "src-before", map[string]any{"startedAt": "2025-01-05T14:59:59.999Z"})
+	after := ts.createVoiceCall(t, tokenA, "src-after", map[string]any{"startedAt": "2025-01-05T15:00:01Z"})
+	dayBefore := ts.createVoiceCall(t, tokenA, "src-day-before", map[string]any{"startedAt": "2025-01-04T23:59:59.9Z"})
+	nextDay := ts.createVoiceCall(t, tokenA, "src-next-day", map[string]any{"startedAt": "2025-01-06T00:00:00Z"})
+
+	shown := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+frac+".json", acctA, tokenA, "").JSON(t)["start_time"]
+	require.Equal(t, "Sun, 05 Jan 2025 15:00:00 +0000", shown, "shown to the second")
+
+	for _, tc := range []struct {
+		name  string
+		query url.Values
+		want  []string
+	}{
+		{"BeforeShownSecond", url.Values{"StartTime<": {"2025-01-05T15:00:00Z"}}, []string{frac, before, dayBefore}},
+		{"AfterShownSecond", url.Values{"StartTime>": {"2025-01-05T15:00:00Z"}}, []string{nextDay, after, frac}},
+		{"BeforeAndAfterShownSecond", url.Values{"StartTime>": {"2025-01-05T15:00:00Z"}, "StartTime<": {"2025-01-05T15:00:00Z"}}, []string{frac}},
+		{"BeforeWithFraction", url.Values{"StartTime<": {"2025-01-05T15:00:00.2Z"}}, []string{frac, before, dayBefore}},
+		{"AfterWithFraction", url.Values{"StartTime>": {"2025-01-05T15:00:00.9Z"}}, []string{nextDay, after, frac}},
+		{"BeforeOffset", url.Values{"StartTime<": {"2025-01-05T16:00:00+01:00"}}, []string{frac, before, dayBefore}},
+		{"BeforeSecondBefore", url.Values{"StartTime<": {"2025-01-05T14:59:59Z"}}, []string{before, dayBefore}},
+		{"AfterSecondAfter", url.Values{"StartTime>": {"2025-01-05T15:00:01Z"}}, []string{nextDay, after}},
+		{"OnDateTimeIsItsDay", url.Values{"StartTime": {"2025-01-05T15:00:00Z"}}, []string{after, frac, before}},
+		{"OnDateTimeOffsetIsItsGMTDay", url.Values{"StartTime": {"2025-01-06T00:30:00+01:00"}}, []string{after, frac, before}},
+		{"OnDate", url.Values{"StartTime": {"2025-01-05"}}, []string{after, frac, before}},
+		{"BeforeDateIsOnOrBefore", url.Values{"StartTime<": {"2025-01-04"}}, []string{dayBefore}},
+		{"AfterDateIsOnOrAfter", url.Values{"StartTime>": {"2025-01-06"}}, []string{nextDay}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+".json?"+tc.query.Encode(), acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			var got []string
+			for _, c := range res.JSON(t)["calls"].([]any) {
+				got = append(got, c.(map[string]any)["sid"].(string))
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
 }
 
 func TestLAMLAccountIsolation(t *testing.T) {
