@@ -31,10 +31,13 @@ import (
 //	GET  .../Calls[.json]         list, newest start first, Twilio paging
 //	                              (PageSize, Page, PageToken) and filters
 //	                              To, From, Status, StartTime, StartTime<,
-//	                              StartTime> (a date or a date-time:
-//	                              StartTime the GMT day, < and > on or
-//	                              before and after it, to the second for a
-//	                              date-time; lamlTimeBounds)
+//	                              StartTime>, EndTime, EndTime<, EndTime>
+//	                              (a date or a date-time: StartTime the
+//	                              GMT day, < and > on or before and after
+//	                              it, to the second for a date-time;
+//	                              lamlTimeBounds; a call not ended matches
+//	                              no EndTime filter) and ParentCallSid
+//	                              (a call sid, a UUID; 400 if malformed)
 //	GET  .../Calls/{Sid}[.json]   fetch
 //	POST .../Calls/{Sid}[.json]   update: Url, Method, FallbackUrl,
 //	                              FallbackMethod, StatusCallback,
@@ -545,16 +548,21 @@ type lamlListQuery struct {
 
 // lamlFilterNames returns the list filters, in the order page URIs repeat them.
 func lamlFilterNames() []string {
-	return []string{"To", "From", "Status", "StartTime", "StartTime<", "StartTime>"}
+	return []string{"To", "From", "Status", "StartTime", "StartTime<", "StartTime>",
+		"EndTime", "EndTime<", "EndTime>", "ParentCallSid"}
 }
 
-// decodeLAMLList reads the query of GET .../Calls. The StartTime filters
-// take a date (YYYY-MM-DD, GMT) or an RFC 3339 date-time, read as
-// lamlTimeBounds says: StartTime lists the calls that started on that GMT
-// day (of the date-time's, for a date-time), StartTime> those that started
-// on or after it (at or after the date-time's second), StartTime< those
-// that started on or before it (at or before the date-time's second). Given
-// together, the filters narrow each other.
+// decodeLAMLList reads the query of GET .../Calls. The StartTime and
+// EndTime filters take a date (YYYY-MM-DD, GMT) or an RFC 3339 date-time,
+// read as lamlTimeBounds says: StartTime lists the calls that started on
+// that GMT day (of the date-time's, for a date-time), StartTime> those that
+// started on or after it (at or after the date-time's second), StartTime<
+// those that started on or before it (at or before the date-time's
+// second); EndTime, EndTime> and EndTime< the same of the end time, which a
+// call that has not ended does not have, so that it matches none of them.
+// Given together, the filters narrow each other. ParentCallSid keeps the
+// calls the call with that sid (a UUID) created; a malformed one is a 400
+// naming it.
 func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 	out := lamlListQuery{Filters: url.Values{}}
 	out.Query.Account = account
@@ -590,6 +598,9 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 		{"StartTime", &out.Query.StartedAfter, &out.Query.StartedBefore},
 		{"StartTime>", &out.Query.StartedAfter, &out.Query.StartedBefore},
 		{"StartTime<", &out.Query.StartedAfter, &out.Query.StartedBefore},
+		{"EndTime", &out.Query.EndedAfter, &out.Query.EndedBefore},
+		{"EndTime>", &out.Query.EndedAfter, &out.Query.EndedBefore},
+		{"EndTime<", &out.Query.EndedAfter, &out.Query.EndedBefore},
 	} {
 		v := q.Get(f.name)
 		if v == "" {
@@ -605,6 +616,13 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 		if !until.IsZero() && (f.upper.IsZero() || until.Before(*f.upper)) {
 			*f.upper = until
 		}
+	}
+	if v := q.Get("ParentCallSid"); v != "" {
+		id, err := uuid.Parse(v)
+		if err != nil || id == uuid.Nil || len(v) != 36 {
+			return out, Invalid("ParentCallSid", "ParentCallSid must be a call's sid, a UUID (8-4-4-4-12 hex digits), not %q", truncate(v, 64))
+		}
+		out.Query.ParentCallID = id
 	}
 	return out, nil
 }
@@ -630,14 +648,15 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 	return size, page, nil
 }
 
-// lamlTimeBounds reads the value v of the time filter name (StartTime,
-// alone or ending in ">" or "<") into the bounds it sets: from (inclusive)
-// and until (exclusive), a zero one unbounded. v is a date (YYYY-MM-DD, a
-// GMT day) or an RFC 3339 date-time (domain.ParseRFC3339: "T" and "Z" in
-// either case), read at the second: the surface shows dates to the second
-// (RFC 2822), so a client that sends back a start_time it read, or a JS
-// Date as twilio-node serialises it ("2025-02-17T00:00:00Z"), must find a
-// call whose stored start has a fraction (15:00:00.5, shown as 15:00:00).
+// lamlTimeBounds reads the value v of the time filter name (StartTime or
+// EndTime, alone or ending in ">" or "<") into the bounds it sets: from
+// (inclusive) and until (exclusive), a zero one unbounded. v is a date
+// (YYYY-MM-DD, a GMT day) or an RFC 3339 date-time (domain.ParseRFC3339:
+// "T" and "Z" in either case), read at the second: the surface shows dates
+// to the second (RFC 2822), so a client that sends back a start_time (or
+// end_time) it read, or a JS Date as twilio-node serialises it
+// ("2025-02-17T00:00:00Z"), must find a call whose stored time has a
+// fraction (15:00:00.5, shown as 15:00:00).
 // As Twilio documents the filters ("on this date", "on or before", "on or
 // after"):
 //

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
 )
 
 // lamlSeedFields are the fields of the seed's Call resource (003), every
@@ -503,6 +505,194 @@ func TestLAMLListTimeFiltersReadSeconds(t *testing.T) {
 	}
 }
 
+// appendChildCall writes a call of acctA that parent created (ParentCallID)
+// to the store through Decide, since no surface sets a parent call (LaML
+// only shows parent_call_sid), and returns its sid once the read models
+// have it. end, when not nil, is when it ended (completed).
+func appendChildCall(t *testing.T, ts *testServer, parent uuid.UUID, providerID string, start time.Time, end *time.Time) string {
+	t.Helper()
+	dir := domain.DirectionOutbound
+	from, to := "+14155550100", "+14155550199"
+	cmd := domain.UpsertCall{
+		Mode: domain.UpsertCreate, CallID: domain.CallIDFor(acctA, "twilio", providerID), AccountID: acctA, Now: start,
+		Provider: "twilio", ProviderID: providerID, Direction: &dir, From: &from, To: &to,
+		StartedAt: &start, EndedAt: end, ParentCallID: &parent,
+	}
+	if end != nil {
+		completed := domain.StatusCompleted
+		cmd.Status = &completed
+	}
+	events, st, err := domain.DecideFold(domain.State{}, cmd, start)
+	require.NoError(t, err)
+	require.Equal(t, parent, *st.Call.ParentCallID)
+	var data []eventstore.EventData
+	for _, e := range events {
+		b, err := domain.MarshalEvent(e)
+		require.NoError(t, err)
+		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: acctA,
+			Actor: "laml-test", Surface: domain.SurfaceCLI, Time: start})
+		require.NoError(t, err)
+		data = append(data, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: b, Metadata: md})
+	}
+	res, err := ts.store.Append(context.Background(), domain.StreamID(cmd.CallID), eventstore.NoStream(), data)
+	require.NoError(t, err)
+	require.NoError(t, ts.proj.WaitFor(context.Background(), res.Position))
+	return cmd.CallID.String()
+}
+
+func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
+	// Goal: EndTime, EndTime< and EndTime> filter on the end time as the
+	// StartTime family does on the start (a date is its GMT day, a
+	// date-time is read at the second), a call that has not ended matching
+	// none of them; ParentCallSid keeps the calls the given call created
+	// (a malformed sid is a 400, 20001, naming it). Paged with a filter,
+	// the list gives each matching call once, page URIs repeat the
+	// filters, and next_page_uri is null exactly on the last page.
+	ts := newTestServer(t)
+	ended := func(src, start string, seconds int) string {
+		return ts.createVoiceCall(t, tokenA, src, map[string]any{"startedAt": start, "status": "VOICEMAIL_RECEIVED", "duration": seconds})
+	}
+	e1 := ended("src-e1", "2025-02-01T10:00:00Z", 60)   // ends 2025-02-01 10:01:00
+	e2 := ended("src-e2", "2025-02-01T23:59:30.5Z", 60) // ends 2025-02-02 00:00:30.5, the day after it started
+	open := ts.createVoiceCall(t, tokenA, "src-open", map[string]any{"startedAt": "2025-02-02T12:00:00Z", "status": "INCOMING_CALL"})
+	e3 := ended("src-e3", "2025-02-02T15:00:00.5Z", 30) // ends 2025-02-02 15:00:30.5
+	e4 := ended("src-e4", "2025-02-03T08:00:00Z", 3600) // ends 2025-02-03 09:00:00
+	path := lamlCallsPath("", acctA) + ".json"
+	get := func(t *testing.T, sid string) map[string]any {
+		res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+sid+".json", acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		return res.JSON(t)
+	}
+	require.Equal(t, "Sun, 02 Feb 2025 15:00:30 +0000", get(t, e3)["end_time"], "shown to the second")
+	require.Equal(t, "Sun, 02 Feb 2025 00:00:30 +0000", get(t, e2)["end_time"])
+	require.Nil(t, get(t, open)["end_time"])
+
+	parentID := uuid.MustParse(ts.createLAMLCall(t, "+14155550100", "+14155550101"))
+	other := uuid.MustParse(ts.createLAMLCall(t, "+14155550100", "+14155550102"))
+	childStart := time.Date(2025, 2, 4, 9, 0, 0, 0, time.UTC)
+	var children []string // newest start first, as listed
+	for i := range 5 {
+		start := childStart.Add(time.Duration(i) * time.Minute)
+		var end *time.Time
+		if i == 2 {
+			end = new(start.Add(90 * time.Second)) // children[2] once listed: the one that ended
+		}
+		children = slices.Insert(children, 0, appendChildCall(t, ts, parentID, fmt.Sprintf("child-%d", i), start, end))
+		// A call between the children, created by another call.
+		ts.createVoiceCall(t, tokenA, fmt.Sprintf("src-between-%d", i), map[string]any{"startedAt": childStart.Add(time.Duration(i)*time.Minute + time.Second).Format(time.RFC3339)})
+	}
+	orphan := appendChildCall(t, ts, other, "child-of-other", childStart, nil)
+	assert.Equal(t, parentID.String(), get(t, children[0])["parent_call_sid"])
+
+	list := func(t *testing.T, query url.Values) []string {
+		res := ts.lamlDo(t, "GET", path+"?"+query.Encode(), acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		var out []string
+		for _, c := range res.JSON(t)["calls"].([]any) {
+			out = append(out, c.(map[string]any)["sid"].(string))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		query url.Values
+		want  []string
+	}{
+		{"EndTimeDate", url.Values{"EndTime": {"2025-02-02"}}, []string{e3, e2}},
+		{"EndTimeDateTimeIsItsDay", url.Values{"EndTime": {"2025-02-02T18:00:00Z"}}, []string{e3, e2}},
+		{"EndTimeAfterDate", url.Values{"EndTime>": {"2025-02-02"}}, []string{children[2], e4, e3, e2}},
+		{"EndTimeBeforeDate", url.Values{"EndTime<": {"2025-02-01"}}, []string{e1}},
+		{"EndTimeBeforeShownSecond", url.Values{"EndTime<": {"2025-02-02T15:00:30Z"}}, []string{e3, e2, e1}},
+		{"EndTimeAfterShownSecond", url.Values{"EndTime>": {"2025-02-02T15:00:30Z"}}, []string{children[2], e4, e3}},
+		{"EndTimeAfterNextSecond", url.Values{"EndTime>": {"2025-02-02T15:00:31Z"}}, []string{children[2], e4}},
+		{"EndTimeBeforeSecondBefore", url.Values{"EndTime<": {"2025-02-01T10:00:59Z"}}, nil},
+		{"EndTimeBeforeItsSecond", url.Values{"EndTime<": {"2025-02-01T10:01:00Z"}}, []string{e1}},
+		{"EndTimeRange", url.Values{"EndTime>": {"2025-02-01T12:00:00Z"}, "EndTime<": {"2025-02-03"}}, []string{e4, e3, e2}},
+		{"EndTimeAnyOmitsOpenCalls", url.Values{"EndTime>": {"2000-01-01"}}, []string{children[2], e4, e3, e2, e1}},
+		{"StartTimeAndEndTime", url.Values{"StartTime": {"2025-02-01"}, "EndTime": {"2025-02-02"}}, []string{e2}},
+		{"ParentCallSid", url.Values{"ParentCallSid": {parentID.String()}}, children},
+		{"ParentCallSidUpperCase", url.Values{"ParentCallSid": {strings.ToUpper(parentID.String())}}, children},
+		{"ParentCallSidOther", url.Values{"ParentCallSid": {other.String()}}, []string{orphan}},
+		{"ParentCallSidNoChildren", url.Values{"ParentCallSid": {e1}}, nil},
+		{"ParentCallSidAndEndTime", url.Values{"ParentCallSid": {parentID.String()}, "EndTime": {"2025-02-04"}}, []string{children[2]}},
+		{"ParentCallSidAndTo", url.Values{"ParentCallSid": {parentID.String()}, "To": {"+14155550101"}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, list(t, tc.query))
+		})
+	}
+
+	for _, tc := range []struct {
+		name, query string
+	}{
+		{"ParentCallSid", "ParentCallSid=CA123"},
+		{"ParentCallSid", "ParentCallSid=" + strings.ReplaceAll(parentID.String(), "-", "")},
+		{"ParentCallSid", "ParentCallSid=" + uuid.Nil.String()},
+		{"EndTime", "EndTime=yesterday"},
+		{"EndTime<", url.Values{"EndTime<": {"2025-02-30"}}.Encode()},
+		{"EndTime>", url.Values{"EndTime>": {"2025-02-01T10:00:00"}}.Encode()},
+	} {
+		t.Run("Bad"+tc.name, func(t *testing.T) {
+			body := assertLAMLError(t, ts.lamlDo(t, "GET", path+"?"+tc.query, acctA, tokenA, ""), http.StatusBadRequest, 20001)
+			assert.Contains(t, body["message"], tc.name)
+		})
+	}
+
+	for _, tc := range []struct {
+		name  string
+		query url.Values
+		want  []string
+		pages int
+	}{
+		{"ParentCallSid", url.Values{"ParentCallSid": {parentID.String()}}, children, 3},
+		{"EndTime", url.Values{"EndTime>": {"2025-02-01"}, "EndTime<": {"2025-02-03"}}, []string{e4, e3, e2, e1}, 2},
+	} {
+		t.Run("Paging"+tc.name, func(t *testing.T) {
+			next := path + "?" + tc.query.Encode() + "&PageSize=2"
+			var seen []string
+			var uris []string
+			var prevs []any
+			for next != "" {
+				require.Less(t, len(uris), 10, "paging does not end")
+				res := ts.lamlDo(t, "GET", next, acctA, tokenA, "")
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				page := res.JSON(t)
+				calls := page["calls"].([]any)
+				require.NotEmpty(t, calls, "no empty page")
+				for _, c := range calls {
+					seen = append(seen, c.(map[string]any)["sid"].(string))
+				}
+				for name, v := range tc.query {
+					assert.Contains(t, page["first_page_uri"], url.Values{name: v}.Encode())
+				}
+				uris = append(uris, page["uri"].(string))
+				prevs = append(prevs, page["previous_page_uri"])
+				next, _ = page["next_page_uri"].(string)
+				if next != "" {
+					for name, v := range tc.query {
+						assert.Contains(t, next, url.Values{name: v}.Encode(), "next_page_uri repeats %s", name)
+					}
+				}
+			}
+			assert.Equal(t, tc.want, seen, "each matching call once, newest start first")
+			assert.Len(t, uris, tc.pages, "next_page_uri is null on the last page")
+			for i := 1; i < len(uris); i++ {
+				prev, ok := prevs[i].(string)
+				require.True(t, ok, "page %d has a previous_page_uri", i)
+				assert.Equal(t, seen[(i-1)*2:i*2], list(t, mustQuery(t, prev)), "previous of page %d is page %d", i, i-1)
+			}
+		})
+	}
+}
+
+// mustQuery returns the query of a page URI the list gave.
+func mustQuery(t *testing.T, uri string) url.Values {
+	t.Helper()
+	u, err := url.Parse(uri)
+	require.NoError(t, err)
+	return u.Query()
+}
+
 func TestLAMLAccountIsolation(t *testing.T) {
 	// Goal: the path's AccountSid must be the caller's own (401, 20003, as
 	// Twilio answers); another account's call is a 404 (20404) on fetch and
@@ -667,6 +857,7 @@ func FuzzLAMLRequest(f *testing.F) {
 	f.Add(`{"Status": 1, "Url": true, "x": null}`, "application/json; charset=utf-8", uint8(1), "")
 	f.Add("", "", uint8(2), "PageSize=2&Status=queued&StartTime%3E=2025-01-01&StartTime%3C=2025-01-01T00:00:00%2B02:00")
 	f.Add("", "", uint8(2), "Page=1&PageToken=abc")
+	f.Add("", "", uint8(2), "PageSize=1&EndTime%3C=2025-01-01T00:00:00.5Z&ParentCallSid="+sid)
 	f.Add("", "", uint8(3), "PageSize=1&Page=3")
 	f.Fuzz(func(t *testing.T, body, contentType string, route uint8, query string) {
 		contentType = strings.Map(func(r rune) rune {
