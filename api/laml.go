@@ -23,6 +23,12 @@ import (
 // under /2010-04-01/Accounts/{AccountSid} (Twilio's, as Twilio-style clients
 // call it), each with and without a ".json" suffix:
 //
+//	GET  ...[.json]               the caller's own account, as Twilio's
+//	                              Account resource (lamlaccount.go), which
+//	                              Twilio clients fetch to check their
+//	                              credentials; auth_token and the dates
+//	                              are null (the ledger returns no secret
+//	                              and records no account times)
 //	POST .../Calls[.json]         create: From, To, Url (or Twiml or
 //	                              ApplicationSid), Method, FallbackUrl,
 //	                              FallbackMethod, StatusCallback,
@@ -58,11 +64,12 @@ import (
 // or a JSON object with the same parameter names (snake_case is accepted
 // too). Authentication is HTTP Basic with the AccountSid (the ledger
 // account) and an API token. The path's AccountSid must be the caller's
-// own: any other is a 401 with code 20003, as Twilio answers credentials
-// that do not open the account in the path. A call of another account is a
-// 404 (20404) to every request. A deleted call is a 404 (20404) to a read
-// (fetch, its subresources) and left out of the list; a write to it (POST
-// .../Calls/{Sid}) is a 409 (20409), as on every surface.
+// own (with or without the ".json" that ends .../Accounts/{AccountSid}.json;
+// lamlOwnAccount): any other is a 401 with code 20003, as Twilio answers
+// credentials that do not open the account in the path. A call of another
+// account is a 404 (20404) to every request. A deleted call is a 404
+// (20404) to a read (fetch, its subresources) and left out of the list; a
+// write to it (POST .../Calls/{Sid}) is a 409 (20409), as on every surface.
 //
 // Responses carry every field of the seed's Call resource (lamlCall):
 // dates in RFC 2822 GMT, price as a JSON number written from the decimal's
@@ -142,8 +149,9 @@ const (
 // lamlRoutes mounts the SignalWire LaML (Twilio-compatible) surface (seed
 // 003). Its routers own every path under /api/laml and under /2010-04-01
 // (Twilio's paths), so that an unknown path or method there is answered in
-// Twilio's error body too. The Calls resource and the subresources its
-// calls advertise are under .../Accounts/{AccountSid} (lamlAccountRoutes).
+// Twilio's error body too. The Account resource, the Calls resource and the
+// subresources its calls advertise are under .../Accounts/{AccountSid}
+// (lamlAccountRoutes).
 func (s *Server) lamlRoutes(r chi.Router) {
 	version := func(r chi.Router) {
 		s.routeErrors(r, s.lamlError)
@@ -157,12 +165,15 @@ func (s *Server) lamlRoutes(r chi.Router) {
 }
 
 // lamlAccountRoutes are the routes of one AccountSid, behind HTTP Basic
-// authentication and the check that the account is the caller's: the Calls
-// resource and the call subresources of lamlsubresources.go. An unknown path
-// or method is answered after those checks.
+// authentication and the check that the account is the caller's: the
+// Account resource itself (lamlaccount.go; "/" is both .../{AccountSid}
+// and .../{AccountSid}.json, whose suffix lamlOwnAccount allows), the Calls
+// resource and the call subresources of lamlsubresources.go. An unknown
+// path or method is answered after those checks.
 func (s *Server) lamlAccountRoutes(r chi.Router) {
 	r.Use(s.surface(s.lamlError), s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.Idempotent(s.lamlError))
 	s.routeErrors(r, s.lamlError)
+	r.Get("/", s.getLAMLAccount)
 	for _, suffix := range []string{"", ".json"} {
 		r.Get("/Calls"+suffix, s.listLAMLCalls)
 		r.Post("/Calls"+suffix, s.createLAMLCall)
@@ -175,10 +186,25 @@ func (s *Server) lamlAccountRoutes(r chi.Router) {
 }
 
 // lamlOwnAccount refuses a path whose AccountSid is not the caller's
-// account, as Twilio does: 401, code 20003.
+// account, as Twilio does: 401, code 20003. The {AccountSid} segment holds
+// the ".json" of .../Accounts/{AccountSid}.json (the Account resource),
+// which names the account as well as the bare sid does; under it
+// (.../Accounts/{AccountSid}.json/Calls) no route serves, so that path is a
+// 404 for the caller's own account, never a 401 saying that the credentials
+// do not open it.
 func (s *Server) lamlOwnAccount(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if chi.URLParam(r, "AccountSid") != AccountFrom(r.Context()) {
+		sid, account := chi.URLParam(r, "AccountSid"), AccountFrom(r.Context())
+		switch {
+		case sid == account:
+		case sid == account+".json":
+			// RoutePath is what follows the segment: "/" for the account
+			// itself (lamlAccountRoutes).
+			if rest := chi.RouteContext(r.Context()).RoutePath; rest != "/" {
+				s.writeError(w, r, s.lamlError, NotFound("no resource under %s", truncate(sid, 64)))
+				return
+			}
+		default:
 			w.Header().Set("WWW-Authenticate", `Basic realm="callledger"`)
 			s.writeError(w, r, s.lamlError, &FieldError{Err: ErrUnauthorized, Field: "AccountSid",
 				Message: "Authenticate: the credentials do not open the account in the path"})
