@@ -21,6 +21,12 @@ var (
 	// wrong JSON type, a required field is missing, or an id in the path is
 	// not an id. 400.
 	ErrMalformed = errors.New("malformed request")
+	// ErrRequired: a required parameter is absent (or empty). It wraps
+	// ErrMalformed and is a 400 like it, but its Problem code is
+	// "required", so that a surface whose codes tell a missing parameter
+	// from one given but unreadable can (LaML: 21201 To missing, 21211 To
+	// invalid). Build it with Required.
+	ErrRequired = fmt.Errorf("%w: required parameter missing", ErrMalformed)
 	// ErrUnauthorized: no credentials, or credentials no key matches. 401.
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrPreconditionFailed: If-Match names a revision the call is no longer
@@ -66,6 +72,12 @@ func Malformed(field, format string, args ...any) error {
 	return &FieldError{Err: ErrMalformed, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// Required builds a 400 error about field: the request leaves out (or
+// leaves empty) a parameter it must give. See ErrRequired.
+func Required(field, format string, args ...any) error {
+	return &FieldError{Err: ErrRequired, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
 // Invalid builds a 422 error about field: the request reads but a value is
 // not acceptable (unknown enum, bad E.164 number, bad timestamp). It is a
 // *domain.Error with code ErrInvalid, so it renders like Decide's own.
@@ -93,7 +105,7 @@ func NotFound(format string, args ...any) error {
 type Problem struct {
 	// Status is the HTTP status.
 	Status int
-	// Code is "invalid", "malformed", "conflict", "not_found",
+	// Code is "invalid", "malformed", "required", "conflict", "not_found",
 	// "method_not_allowed", "precondition_failed", "unauthorized", "too_large",
 	// "idempotency_key_reused", "unsupported_media_type", "unavailable" or
 	// "internal".
@@ -119,6 +131,7 @@ var statusTable = []struct {
 	{isDomainCode(domain.ErrInvalid), http.StatusUnprocessableEntity, "invalid", false},
 	{isDomainCode(domain.ErrConflict), http.StatusConflict, "conflict", false},
 	{isDomainCode(domain.ErrNotFound), http.StatusNotFound, "not_found", false},
+	{isErr(ErrRequired), http.StatusBadRequest, "required", false}, // before ErrMalformed, which it wraps
 	{isErr(ErrMalformed), http.StatusBadRequest, "malformed", false},
 	{isErr(ErrUnauthorized), http.StatusUnauthorized, "unauthorized", false},
 	{isErr(ErrMethodNotAllowed), http.StatusMethodNotAllowed, "method_not_allowed", false},

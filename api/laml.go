@@ -23,6 +23,12 @@ import (
 // under /2010-04-01/Accounts/{AccountSid} (Twilio's, as Twilio-style clients
 // call it), each with and without a ".json" suffix:
 //
+//	GET  ...[.json]               the caller's own account, as Twilio's
+//	                              Account resource (lamlaccount.go), which
+//	                              Twilio clients fetch to check their
+//	                              credentials; auth_token and the dates
+//	                              are null (the ledger returns no secret
+//	                              and records no account times)
 //	POST .../Calls[.json]         create: From, To, Url (or Twiml or
 //	                              ApplicationSid), Method, FallbackUrl,
 //	                              FallbackMethod, StatusCallback,
@@ -31,7 +37,13 @@ import (
 //	GET  .../Calls[.json]         list, newest start first, Twilio paging
 //	                              (PageSize, Page, PageToken) and filters
 //	                              To, From, Status, StartTime, StartTime<,
-//	                              StartTime>
+//	                              StartTime>, EndTime, EndTime<, EndTime>
+//	                              (a date or a date-time: StartTime the
+//	                              GMT day, < and > on or before and after
+//	                              it, to the second for a date-time;
+//	                              lamlTimeBounds; a call not ended matches
+//	                              no EndTime filter) and ParentCallSid
+//	                              (a call sid, a UUID; 400 if malformed)
 //	GET  .../Calls/{Sid}[.json]   fetch
 //	POST .../Calls/{Sid}[.json]   update: Url, Method, FallbackUrl,
 //	                              FallbackMethod, StatusCallback,
@@ -52,9 +64,12 @@ import (
 // or a JSON object with the same parameter names (snake_case is accepted
 // too). Authentication is HTTP Basic with the AccountSid (the ledger
 // account) and an API token. The path's AccountSid must be the caller's
-// own: any other is a 401 with code 20003, as Twilio answers credentials
-// that do not open the account in the path. A call of another account, or
-// a deleted one, is a 404 (20404).
+// own (with or without the ".json" that ends .../Accounts/{AccountSid}.json;
+// lamlOwnAccount): any other is a 401 with code 20003, as Twilio answers
+// credentials that do not open the account in the path. A call of another
+// account is a 404 (20404) to every request. A deleted call is a 404
+// (20404) to a read (fetch, its subresources) and left out of the list; a
+// write to it (POST .../Calls/{Sid}) is a 409 (20409), as on every surface.
 //
 // Responses carry every field of the seed's Call resource (lamlCall):
 // dates in RFC 2822 GMT, price as a JSON number written from the decimal's
@@ -72,8 +87,9 @@ import (
 // Twilio's where one
 // fits: 20003 authenticate, 20004 method not allowed (a 405, with Allow),
 // 20404 not found (also any path under /api/laml or /2010-04-01 that no
-// route serves), 20413 body too large, 21201/21213 To/From missing,
-// 21211/21212 To/From invalid, 21205 Url, 21220 for an update the call's
+// route serves), 20413 body too large, 21201/21213 To/From missing
+// (left out or empty), 21211/21212 To/From invalid (given, but not a
+// number, not UTF-8 or not a string), 21205 Url, 21220 for an update the call's
 // state forbids (Twilio answers that one with 400; the ledger's table says
 // 409 for every state conflict), 20409 other conflicts, 20001 any other
 // bad parameter.
@@ -133,8 +149,9 @@ const (
 // lamlRoutes mounts the SignalWire LaML (Twilio-compatible) surface (seed
 // 003). Its routers own every path under /api/laml and under /2010-04-01
 // (Twilio's paths), so that an unknown path or method there is answered in
-// Twilio's error body too. The Calls resource and the subresources its
-// calls advertise are under .../Accounts/{AccountSid} (lamlAccountRoutes).
+// Twilio's error body too. The Account resource, the Calls resource and the
+// subresources its calls advertise are under .../Accounts/{AccountSid}
+// (lamlAccountRoutes).
 func (s *Server) lamlRoutes(r chi.Router) {
 	version := func(r chi.Router) {
 		s.routeErrors(r, s.lamlError)
@@ -148,12 +165,15 @@ func (s *Server) lamlRoutes(r chi.Router) {
 }
 
 // lamlAccountRoutes are the routes of one AccountSid, behind HTTP Basic
-// authentication and the check that the account is the caller's: the Calls
-// resource and the call subresources of lamlsubresources.go. An unknown path
-// or method is answered after those checks.
+// authentication and the check that the account is the caller's: the
+// Account resource itself (lamlaccount.go; "/" is both .../{AccountSid}
+// and .../{AccountSid}.json, whose suffix lamlOwnAccount allows), the Calls
+// resource and the call subresources of lamlsubresources.go. An unknown
+// path or method is answered after those checks.
 func (s *Server) lamlAccountRoutes(r chi.Router) {
 	r.Use(s.surface(s.lamlError), s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.Idempotent(s.lamlError))
 	s.routeErrors(r, s.lamlError)
+	r.Get("/", s.getLAMLAccount)
 	for _, suffix := range []string{"", ".json"} {
 		r.Get("/Calls"+suffix, s.listLAMLCalls)
 		r.Post("/Calls"+suffix, s.createLAMLCall)
@@ -166,10 +186,25 @@ func (s *Server) lamlAccountRoutes(r chi.Router) {
 }
 
 // lamlOwnAccount refuses a path whose AccountSid is not the caller's
-// account, as Twilio does: 401, code 20003.
+// account, as Twilio does: 401, code 20003. The {AccountSid} segment holds
+// the ".json" of .../Accounts/{AccountSid}.json (the Account resource),
+// which names the account as well as the bare sid does; under it
+// (.../Accounts/{AccountSid}.json/Calls) no route serves, so that path is a
+// 404 for the caller's own account, never a 401 saying that the credentials
+// do not open it.
 func (s *Server) lamlOwnAccount(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if chi.URLParam(r, "AccountSid") != AccountFrom(r.Context()) {
+		sid, account := chi.URLParam(r, "AccountSid"), AccountFrom(r.Context())
+		switch {
+		case sid == account:
+		case sid == account+".json":
+			// RoutePath is what follows the segment: "/" for the account
+			// itself (lamlAccountRoutes).
+			if rest := chi.RouteContext(r.Context()).RoutePath; rest != "/" {
+				s.writeError(w, r, s.lamlError, NotFound("no resource under %s", truncate(sid, 64)))
+				return
+			}
+		default:
 			w.Header().Set("WWW-Authenticate", `Basic realm="callledger"`)
 			s.writeError(w, r, s.lamlError, &FieldError{Err: ErrUnauthorized, Field: "AccountSid",
 				Message: "Authenticate: the credentials do not open the account in the path"})
@@ -480,15 +515,15 @@ func lamlRouting(p lamlParams) domain.RoutingChanges {
 func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
 	to := p.optional("To")
 	if to == nil {
-		return domain.UpsertCall{}, Malformed("To", "To is required")
+		return domain.UpsertCall{}, Required("To", "To is required")
 	}
 	from := p.optional("From")
 	if from == nil {
-		return domain.UpsertCall{}, Malformed("From", "From is required")
+		return domain.UpsertCall{}, Required("From", "From is required")
 	}
 	routing := lamlRouting(p)
 	if routing.URL == nil && p.optional("Twiml") == nil && p.optional("ApplicationSid") == nil {
-		return domain.UpsertCall{}, Malformed("Url", "Url (or Twiml, or ApplicationSid) is required")
+		return domain.UpsertCall{}, Required("Url", "Url (or Twiml, or ApplicationSid) is required")
 	}
 	dir := domain.DirectionOutbound
 	queued := domain.StatusQueued
@@ -539,14 +574,21 @@ type lamlListQuery struct {
 
 // lamlFilterNames returns the list filters, in the order page URIs repeat them.
 func lamlFilterNames() []string {
-	return []string{"To", "From", "Status", "StartTime", "StartTime<", "StartTime>"}
+	return []string{"To", "From", "Status", "StartTime", "StartTime<", "StartTime>",
+		"EndTime", "EndTime<", "EndTime>", "ParentCallSid"}
 }
 
-// decodeLAMLList reads the query of GET .../Calls. StartTime is a date
-// (YYYY-MM-DD, GMT) or an RFC 3339 time: StartTime=D lists calls that
-// started on day D, StartTime>=D those that started at or after D's
-// midnight, StartTime<=D those that started on or before day D (before the
-// next midnight); with a full time, the bounds are that instant, inclusive.
+// decodeLAMLList reads the query of GET .../Calls. The StartTime and
+// EndTime filters take a date (YYYY-MM-DD, GMT) or an RFC 3339 date-time,
+// read as lamlTimeBounds says: StartTime lists the calls that started on
+// that GMT day (of the date-time's, for a date-time), StartTime> those that
+// started on or after it (at or after the date-time's second), StartTime<
+// those that started on or before it (at or before the date-time's
+// second); EndTime, EndTime> and EndTime< the same of the end time, which a
+// call that has not ended does not have, so that it matches none of them.
+// Given together, the filters narrow each other. ParentCallSid keeps the
+// calls the call with that sid (a UUID) created; a malformed one is a 400
+// naming it.
 func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 	out := lamlListQuery{Filters: url.Values{}}
 	out.Query.Account = account
@@ -574,23 +616,39 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 		out.Query.Status = st
 	}
 	for _, f := range []struct {
-		name         string
-		after, until bool
-	}{{"StartTime", true, true}, {"StartTime>", true, false}, {"StartTime<", false, true}} {
+		name string
+		// lower (inclusive) and upper (exclusive) are the query's bounds
+		// that the filter narrows.
+		lower, upper *time.Time
+	}{
+		{"StartTime", &out.Query.StartedAfter, &out.Query.StartedBefore},
+		{"StartTime>", &out.Query.StartedAfter, &out.Query.StartedBefore},
+		{"StartTime<", &out.Query.StartedAfter, &out.Query.StartedBefore},
+		{"EndTime", &out.Query.EndedAfter, &out.Query.EndedBefore},
+		{"EndTime>", &out.Query.EndedAfter, &out.Query.EndedBefore},
+		{"EndTime<", &out.Query.EndedAfter, &out.Query.EndedBefore},
+	} {
 		v := q.Get(f.name)
 		if v == "" {
 			continue
 		}
-		from, until, err := lamlTimeRange(f.name, v)
+		from, until, err := lamlTimeBounds(f.name, v)
 		if err != nil {
 			return out, err
 		}
-		if f.after && (out.Query.StartedAfter.IsZero() || from.After(out.Query.StartedAfter)) {
-			out.Query.StartedAfter = from
+		if !from.IsZero() && (f.lower.IsZero() || from.After(*f.lower)) {
+			*f.lower = from
 		}
-		if f.until && (out.Query.StartedBefore.IsZero() || until.Before(out.Query.StartedBefore)) {
-			out.Query.StartedBefore = until
+		if !until.IsZero() && (f.upper.IsZero() || until.Before(*f.upper)) {
+			*f.upper = until
 		}
+	}
+	if v := q.Get("ParentCallSid"); v != "" {
+		id, err := uuid.Parse(v)
+		if err != nil || id == uuid.Nil || len(v) != 36 {
+			return out, Invalid("ParentCallSid", "ParentCallSid must be a call's sid, a UUID (8-4-4-4-12 hex digits), not %q", truncate(v, 64))
+		}
+		out.Query.ParentCallID = id
 	}
 	return out, nil
 }
@@ -616,18 +674,43 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 	return size, page, nil
 }
 
-// lamlTimeRange reads a StartTime value: a date is the day [midnight, next
-// midnight); a full RFC 3339 time (domain.ParseRFC3339: "T" and "Z" in
-// either case) is the instant [t, t+1ns).
-func lamlTimeRange(name, v string) (from, until time.Time, err error) {
+// lamlTimeBounds reads the value v of the time filter name (StartTime or
+// EndTime, alone or ending in ">" or "<") into the bounds it sets: from
+// (inclusive) and until (exclusive), a zero one unbounded. v is a date
+// (YYYY-MM-DD, a GMT day) or an RFC 3339 date-time (domain.ParseRFC3339:
+// "T" and "Z" in either case), read at the second: the surface shows dates
+// to the second (RFC 2822), so a client that sends back a start_time (or
+// end_time) it read, or a JS Date as twilio-node serialises it
+// ("2025-02-17T00:00:00Z"), must find a call whose stored time has a
+// fraction (15:00:00.5, shown as 15:00:00).
+// As Twilio documents the filters ("on this date", "on or before", "on or
+// after"):
+//
+//	name=D  [D, D+1 day)       name=T  the GMT day T falls on
+//	name>D  [D, ∞)             name>T  [T's second, ∞)
+//	name<D  (-∞, D+1 day)      name<T  (-∞, T's second + 1 s)
+//
+// where T's second is T with its fraction dropped. Anything else is a 400
+// naming name.
+func lamlTimeBounds(name, v string) (from, until time.Time, err error) {
 	t, day, err := parseDayOrInstant(v)
 	if err != nil {
 		return time.Time{}, time.Time{}, Invalid(name, "%s must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", name, truncate(v, 64))
 	}
-	if day {
-		return t, t.AddDate(0, 0, 1), nil
+	t = t.UTC()
+	second := t.Add(-time.Duration(t.Nanosecond())) // the fraction dropped, in UTC as in RFC 2822 GMT
+	switch {
+	case strings.HasSuffix(name, ">") && day:
+		return t, time.Time{}, nil
+	case strings.HasSuffix(name, ">"):
+		return second, time.Time{}, nil
+	case strings.HasSuffix(name, "<") && day:
+		return time.Time{}, t.AddDate(0, 0, 1), nil
+	case strings.HasSuffix(name, "<"):
+		return time.Time{}, second.Add(time.Second), nil
 	}
-	return t, t.Add(time.Nanosecond), nil
+	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	return midnight, midnight.AddDate(0, 0, 1), nil
 }
 
 // lamlPaging is the paging part of a Twilio list page: its number and size,
@@ -905,7 +988,9 @@ func lamlErrorCode(p Problem, field string) int {
 	case p.Status == http.StatusConflict:
 		return lamlCodeConflict
 	}
-	missing := p.Code == "malformed"
+	// Only a parameter left out (or empty) is missing (Required); one
+	// given but unreadable (not UTF-8, a JSON object) is invalid.
+	missing := p.Code == "required"
 	switch field {
 	case "To":
 		if missing {

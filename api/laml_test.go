@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
 )
 
 // lamlSeedFields are the fields of the seed's Call resource (003), every
@@ -434,7 +436,7 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 		{"StartTimeRange", url.Values{"StartTime>": {"2025-01-02"}, "StartTime<": {"2025-01-03"}}.Encode(), []string{ids[3], ids[2], ids[1]}},
 		{"StartTimeInstant", url.Values{"StartTime>": {"2025-01-02T12:00:00Z"}}.Encode(), []string{ids[4], ids[3], ids[2]}},
 		{"StartTimeInstantLowercase", url.Values{"StartTime>": {"2025-01-02t12:00:00z"}}.Encode(), []string{ids[4], ids[3], ids[2]}},
-		{"StartTimeExactLowercase", url.Values{"StartTime": {"2025-01-02t18:00:00z"}}.Encode(), []string{ids[2]}},
+		{"StartTimeDateTimeIsItsDayLowercase", url.Values{"StartTime": {"2025-01-02t18:00:00z"}}.Encode(), []string{ids[2], ids[1]}},
 		{"StartTimeBeforeLowercaseOffset", url.Values{"StartTime<": {"2025-01-02t19:00:00+01:00"}}.Encode(), []string{ids[2], ids[1], ids[0]}},
 		{"StatusAndTime", url.Values{"Status": {"ringing"}, "StartTime<": {"2025-01-02"}}.Encode(), []string{ids[2], ids[0]}},
 	} {
@@ -453,6 +455,242 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 	page1 := res.JSON(t)
 	assert.Equal(t, ids[1], page1["calls"].([]any)[0].(map[string]any)["sid"])
 	assert.Equal(t, page1["first_page_uri"], page1["previous_page_uri"])
+}
+
+func TestLAMLListTimeFiltersReadSeconds(t *testing.T) {
+	// Goal: a StartTime date-time is read as LaML shows dates, to the
+	// second: StartTime= lists the GMT day it falls on, StartTime< the
+	// calls that started at or before its second, StartTime> those at or
+	// after it. So a start_time read back (RFC 2822, whole seconds), or a
+	// JS Date as twilio-node sends it, finds a call that started at
+	// 15:00:00.5. A date keeps its day semantics.
+	ts := newTestServer(t)
+	frac := ts.createVoiceCall(t, tokenA, "src-frac", map[string]any{"startedAt": "2025-01-05T15:00:00.5Z"})
+	before := ts.createVoiceCall(t, tokenA, "src-before", map[string]any{"startedAt": "2025-01-05T14:59:59.999Z"})
+	after := ts.createVoiceCall(t, tokenA, "src-after", map[string]any{"startedAt": "2025-01-05T15:00:01Z"})
+	dayBefore := ts.createVoiceCall(t, tokenA, "src-day-before", map[string]any{"startedAt": "2025-01-04T23:59:59.9Z"})
+	nextDay := ts.createVoiceCall(t, tokenA, "src-next-day", map[string]any{"startedAt": "2025-01-06T00:00:00Z"})
+
+	shown := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+frac+".json", acctA, tokenA, "").JSON(t)["start_time"]
+	require.Equal(t, "Sun, 05 Jan 2025 15:00:00 +0000", shown, "shown to the second")
+
+	for _, tc := range []struct {
+		name  string
+		query url.Values
+		want  []string
+	}{
+		{"BeforeShownSecond", url.Values{"StartTime<": {"2025-01-05T15:00:00Z"}}, []string{frac, before, dayBefore}},
+		{"AfterShownSecond", url.Values{"StartTime>": {"2025-01-05T15:00:00Z"}}, []string{nextDay, after, frac}},
+		{"BeforeAndAfterShownSecond", url.Values{"StartTime>": {"2025-01-05T15:00:00Z"}, "StartTime<": {"2025-01-05T15:00:00Z"}}, []string{frac}},
+		{"BeforeWithFraction", url.Values{"StartTime<": {"2025-01-05T15:00:00.2Z"}}, []string{frac, before, dayBefore}},
+		{"AfterWithFraction", url.Values{"StartTime>": {"2025-01-05T15:00:00.9Z"}}, []string{nextDay, after, frac}},
+		{"BeforeOffset", url.Values{"StartTime<": {"2025-01-05T16:00:00+01:00"}}, []string{frac, before, dayBefore}},
+		{"BeforeSecondBefore", url.Values{"StartTime<": {"2025-01-05T14:59:59Z"}}, []string{before, dayBefore}},
+		{"AfterSecondAfter", url.Values{"StartTime>": {"2025-01-05T15:00:01Z"}}, []string{nextDay, after}},
+		{"OnDateTimeIsItsDay", url.Values{"StartTime": {"2025-01-05T15:00:00Z"}}, []string{after, frac, before}},
+		{"OnDateTimeOffsetIsItsGMTDay", url.Values{"StartTime": {"2025-01-06T00:30:00+01:00"}}, []string{after, frac, before}},
+		{"OnDate", url.Values{"StartTime": {"2025-01-05"}}, []string{after, frac, before}},
+		{"BeforeDateIsOnOrBefore", url.Values{"StartTime<": {"2025-01-04"}}, []string{dayBefore}},
+		{"AfterDateIsOnOrAfter", url.Values{"StartTime>": {"2025-01-06"}}, []string{nextDay}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+".json?"+tc.query.Encode(), acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			var got []string
+			for _, c := range res.JSON(t)["calls"].([]any) {
+				got = append(got, c.(map[string]any)["sid"].(string))
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// appendChildCall writes a call of acctA that parent created (ParentCallID)
+// to the store through Decide, since no surface sets a parent call (LaML
+// only shows parent_call_sid), and returns its sid once the read models
+// have it. end, when not nil, is when it ended (completed).
+func appendChildCall(t *testing.T, ts *testServer, parent uuid.UUID, providerID string, start time.Time, end *time.Time) string {
+	t.Helper()
+	dir := domain.DirectionOutbound
+	from, to := "+14155550100", "+14155550199"
+	cmd := domain.UpsertCall{
+		Mode: domain.UpsertCreate, CallID: domain.CallIDFor(acctA, "twilio", providerID), AccountID: acctA, Now: start,
+		Provider: "twilio", ProviderID: providerID, Direction: &dir, From: &from, To: &to,
+		StartedAt: &start, EndedAt: end, ParentCallID: &parent,
+	}
+	if end != nil {
+		completed := domain.StatusCompleted
+		cmd.Status = &completed
+	}
+	events, st, err := domain.DecideFold(domain.State{}, cmd, start)
+	require.NoError(t, err)
+	require.Equal(t, parent, *st.Call.ParentCallID)
+	var data []eventstore.EventData
+	for _, e := range events {
+		b, err := domain.MarshalEvent(e)
+		require.NoError(t, err)
+		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: acctA,
+			Actor: "laml-test", Surface: domain.SurfaceCLI, Time: start})
+		require.NoError(t, err)
+		data = append(data, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: b, Metadata: md})
+	}
+	res, err := ts.store.Append(context.Background(), domain.StreamID(cmd.CallID), eventstore.NoStream(), data)
+	require.NoError(t, err)
+	require.NoError(t, ts.proj.WaitFor(context.Background(), res.Position))
+	return cmd.CallID.String()
+}
+
+func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
+	// Goal: EndTime, EndTime< and EndTime> filter on the end time as the
+	// StartTime family does on the start (a date is its GMT day, a
+	// date-time is read at the second), a call that has not ended matching
+	// none of them; ParentCallSid keeps the calls the given call created
+	// (a malformed sid is a 400, 20001, naming it). Paged with a filter,
+	// the list gives each matching call once, page URIs repeat the
+	// filters, and next_page_uri is null exactly on the last page.
+	ts := newTestServer(t)
+	ended := func(src, start string, seconds int) string {
+		return ts.createVoiceCall(t, tokenA, src, map[string]any{"startedAt": start, "status": "VOICEMAIL_RECEIVED", "duration": seconds})
+	}
+	e1 := ended("src-e1", "2025-02-01T10:00:00Z", 60)   // ends 2025-02-01 10:01:00
+	e2 := ended("src-e2", "2025-02-01T23:59:30.5Z", 60) // ends 2025-02-02 00:00:30.5, the day after it started
+	open := ts.createVoiceCall(t, tokenA, "src-open", map[string]any{"startedAt": "2025-02-02T12:00:00Z", "status": "INCOMING_CALL"})
+	e3 := ended("src-e3", "2025-02-02T15:00:00.5Z", 30) // ends 2025-02-02 15:00:30.5
+	e4 := ended("src-e4", "2025-02-03T08:00:00Z", 3600) // ends 2025-02-03 09:00:00
+	path := lamlCallsPath("", acctA) + ".json"
+	get := func(t *testing.T, sid string) map[string]any {
+		res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+sid+".json", acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		return res.JSON(t)
+	}
+	require.Equal(t, "Sun, 02 Feb 2025 15:00:30 +0000", get(t, e3)["end_time"], "shown to the second")
+	require.Equal(t, "Sun, 02 Feb 2025 00:00:30 +0000", get(t, e2)["end_time"])
+	require.Nil(t, get(t, open)["end_time"])
+
+	parentID := uuid.MustParse(ts.createLAMLCall(t, "+14155550100", "+14155550101"))
+	other := uuid.MustParse(ts.createLAMLCall(t, "+14155550100", "+14155550102"))
+	childStart := time.Date(2025, 2, 4, 9, 0, 0, 0, time.UTC)
+	var children []string // newest start first, as listed
+	for i := range 5 {
+		start := childStart.Add(time.Duration(i) * time.Minute)
+		var end *time.Time
+		if i == 2 {
+			end = new(start.Add(90 * time.Second)) // children[2] once listed: the one that ended
+		}
+		children = slices.Insert(children, 0, appendChildCall(t, ts, parentID, fmt.Sprintf("child-%d", i), start, end))
+		// A call between the children, created by another call.
+		ts.createVoiceCall(t, tokenA, fmt.Sprintf("src-between-%d", i), map[string]any{"startedAt": childStart.Add(time.Duration(i)*time.Minute + time.Second).Format(time.RFC3339)})
+	}
+	orphan := appendChildCall(t, ts, other, "child-of-other", childStart, nil)
+	assert.Equal(t, parentID.String(), get(t, children[0])["parent_call_sid"])
+
+	list := func(t *testing.T, query url.Values) []string {
+		res := ts.lamlDo(t, "GET", path+"?"+query.Encode(), acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		var out []string
+		for _, c := range res.JSON(t)["calls"].([]any) {
+			out = append(out, c.(map[string]any)["sid"].(string))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		query url.Values
+		want  []string
+	}{
+		{"EndTimeDate", url.Values{"EndTime": {"2025-02-02"}}, []string{e3, e2}},
+		{"EndTimeDateTimeIsItsDay", url.Values{"EndTime": {"2025-02-02T18:00:00Z"}}, []string{e3, e2}},
+		{"EndTimeAfterDate", url.Values{"EndTime>": {"2025-02-02"}}, []string{children[2], e4, e3, e2}},
+		{"EndTimeBeforeDate", url.Values{"EndTime<": {"2025-02-01"}}, []string{e1}},
+		{"EndTimeBeforeShownSecond", url.Values{"EndTime<": {"2025-02-02T15:00:30Z"}}, []string{e3, e2, e1}},
+		{"EndTimeAfterShownSecond", url.Values{"EndTime>": {"2025-02-02T15:00:30Z"}}, []string{children[2], e4, e3}},
+		{"EndTimeAfterNextSecond", url.Values{"EndTime>": {"2025-02-02T15:00:31Z"}}, []string{children[2], e4}},
+		{"EndTimeBeforeSecondBefore", url.Values{"EndTime<": {"2025-02-01T10:00:59Z"}}, nil},
+		{"EndTimeBeforeItsSecond", url.Values{"EndTime<": {"2025-02-01T10:01:00Z"}}, []string{e1}},
+		{"EndTimeRange", url.Values{"EndTime>": {"2025-02-01T12:00:00Z"}, "EndTime<": {"2025-02-03"}}, []string{e4, e3, e2}},
+		{"EndTimeAnyOmitsOpenCalls", url.Values{"EndTime>": {"2000-01-01"}}, []string{children[2], e4, e3, e2, e1}},
+		{"StartTimeAndEndTime", url.Values{"StartTime": {"2025-02-01"}, "EndTime": {"2025-02-02"}}, []string{e2}},
+		{"ParentCallSid", url.Values{"ParentCallSid": {parentID.String()}}, children},
+		{"ParentCallSidUpperCase", url.Values{"ParentCallSid": {strings.ToUpper(parentID.String())}}, children},
+		{"ParentCallSidOther", url.Values{"ParentCallSid": {other.String()}}, []string{orphan}},
+		{"ParentCallSidNoChildren", url.Values{"ParentCallSid": {e1}}, nil},
+		{"ParentCallSidAndEndTime", url.Values{"ParentCallSid": {parentID.String()}, "EndTime": {"2025-02-04"}}, []string{children[2]}},
+		{"ParentCallSidAndTo", url.Values{"ParentCallSid": {parentID.String()}, "To": {"+14155550101"}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, list(t, tc.query))
+		})
+	}
+
+	for _, tc := range []struct {
+		name, query string
+	}{
+		{"ParentCallSid", "ParentCallSid=CA123"},
+		{"ParentCallSid", "ParentCallSid=" + strings.ReplaceAll(parentID.String(), "-", "")},
+		{"ParentCallSid", "ParentCallSid=" + uuid.Nil.String()},
+		{"EndTime", "EndTime=yesterday"},
+		{"EndTime<", url.Values{"EndTime<": {"2025-02-30"}}.Encode()},
+		{"EndTime>", url.Values{"EndTime>": {"2025-02-01T10:00:00"}}.Encode()},
+	} {
+		t.Run("Bad"+tc.name, func(t *testing.T) {
+			body := assertLAMLError(t, ts.lamlDo(t, "GET", path+"?"+tc.query, acctA, tokenA, ""), http.StatusBadRequest, 20001)
+			assert.Contains(t, body["message"], tc.name)
+		})
+	}
+
+	for _, tc := range []struct {
+		name  string
+		query url.Values
+		want  []string
+		pages int
+	}{
+		{"ParentCallSid", url.Values{"ParentCallSid": {parentID.String()}}, children, 3},
+		{"EndTime", url.Values{"EndTime>": {"2025-02-01"}, "EndTime<": {"2025-02-03"}}, []string{e4, e3, e2, e1}, 2},
+	} {
+		t.Run("Paging"+tc.name, func(t *testing.T) {
+			next := path + "?" + tc.query.Encode() + "&PageSize=2"
+			var seen []string
+			var uris []string
+			var prevs []any
+			for next != "" {
+				require.Less(t, len(uris), 10, "paging does not end")
+				res := ts.lamlDo(t, "GET", next, acctA, tokenA, "")
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				page := res.JSON(t)
+				calls := page["calls"].([]any)
+				require.NotEmpty(t, calls, "no empty page")
+				for _, c := range calls {
+					seen = append(seen, c.(map[string]any)["sid"].(string))
+				}
+				for name, v := range tc.query {
+					assert.Contains(t, page["first_page_uri"], url.Values{name: v}.Encode())
+				}
+				uris = append(uris, page["uri"].(string))
+				prevs = append(prevs, page["previous_page_uri"])
+				next, _ = page["next_page_uri"].(string)
+				if next != "" {
+					for name, v := range tc.query {
+						assert.Contains(t, next, url.Values{name: v}.Encode(), "next_page_uri repeats %s", name)
+					}
+				}
+			}
+			assert.Equal(t, tc.want, seen, "each matching call once, newest start first")
+			assert.Len(t, uris, tc.pages, "next_page_uri is null on the last page")
+			for i := 1; i < len(uris); i++ {
+				prev, ok := prevs[i].(string)
+				require.True(t, ok, "page %d has a previous_page_uri", i)
+				assert.Equal(t, seen[(i-1)*2:i*2], list(t, mustQuery(t, prev)), "previous of page %d is page %d", i, i-1)
+			}
+		})
+	}
+}
+
+// mustQuery returns the query of a page URI the list gave.
+func mustQuery(t *testing.T, uri string) url.Values {
+	t.Helper()
+	u, err := url.Parse(uri)
+	require.NoError(t, err)
+	return u.Query()
 }
 
 func TestLAMLAccountIsolation(t *testing.T) {
@@ -516,9 +754,15 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"CreateBadStatusCallback", "POST", calls, with("StatusCallback", "not a url"), "", 400, 20001, "StatusCallback"},
 		{"CreateBadStatusCallbackMethod", "POST", calls, with("StatusCallbackMethod", "DELETE"), "", 400, 20001, "StatusCallbackMethod"},
 		{"CreateBadFallbackUrl", "POST", calls, with("FallbackUrl", "//x"), "", 400, 20001, "FallbackUrl"},
-		{"CreateJSONObjectValue", "POST", calls, `{"From": {"a": 1}, "To": "+14155550101", "Url": "https://example.com"}`, "", 400, 21213, "From"},
+		{"CreateJSONObjectValue", "POST", calls, `{"From": {"a": 1}, "To": "+14155550101", "Url": "https://example.com"}`, "", 400, 21212, "From"},
 		{"CreateJSONNotUTF8", "POST", calls, "{\"From\": \"+14155550100\", \"To\": \"+14155550101\", \"Url\": \"https://example.com/\xff\"}", "application/json", 400, 20001, "UTF-8"},
 		{"CreateFormNotUTF8", "POST", calls, "From=%2B14155550100&To=%2B14155550101&Url=https%3A%2F%2Fexample.com%2F%FF", "", 400, 21205, "UTF-8"},
+		// A To or From given but not UTF-8 is invalid (21211, 21212), not
+		// missing (21201, 21213): only an absent or empty one is missing.
+		{"CreateToNotUTF8", "POST", calls, "To=%ff&From=x", "", 400, 21211, "To: is not valid UTF-8"},
+		{"CreateFromNotUTF8", "POST", calls, "From=%ff&To=%2B14155550101&Url=https%3A%2F%2Fexample.com", "", 400, 21212, "From: is not valid UTF-8"},
+		{"CreateEmptyTo", "POST", calls, formBody("From", "+14155550100", "To", "", "Url", "https://example.com"), "", 400, 21201, "To"},
+		{"CreateJSONNullFrom", "POST", calls, `{"From": null, "To": "+14155550101", "Url": "https://example.com"}`, "", 400, 21213, "From"},
 		{"CreateJSONMalformed", "POST", calls, `{"From": `, "", 400, 20001, ""},
 		{"CreateJSONArray", "POST", calls, `[1]`, "application/json", 400, 20001, ""},
 		{"CreateBadForm", "POST", calls, "From=%zz", "", 400, 20001, ""},
@@ -613,6 +857,7 @@ func FuzzLAMLRequest(f *testing.F) {
 	f.Add(`{"Status": 1, "Url": true, "x": null}`, "application/json; charset=utf-8", uint8(1), "")
 	f.Add("", "", uint8(2), "PageSize=2&Status=queued&StartTime%3E=2025-01-01&StartTime%3C=2025-01-01T00:00:00%2B02:00")
 	f.Add("", "", uint8(2), "Page=1&PageToken=abc")
+	f.Add("", "", uint8(2), "PageSize=1&EndTime%3C=2025-01-01T00:00:00.5Z&ParentCallSid="+sid)
 	f.Add("", "", uint8(3), "PageSize=1&Page=3")
 	f.Fuzz(func(t *testing.T, body, contentType string, route uint8, query string) {
 		contentType = strings.Map(func(r rune) rune {

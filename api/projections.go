@@ -51,6 +51,7 @@ func (m projectorReadModels) List(ctx context.Context, q ListQuery) (ListPage, e
 		StartedAtMin:   q.StartedAfter,
 		StartedAtMax:   q.StartedBefore,
 		IncludeDeleted: q.IncludeDeleted,
+		Match:          q.CallMatch(),
 		Limit:          q.Limit,
 		Cursor:         q.Cursor,
 	}

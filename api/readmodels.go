@@ -18,7 +18,8 @@ type ReadModels interface {
 	// checks the account). It returns an error with domain code
 	// ErrNotFound when no such call has been projected.
 	Call(ctx context.Context, id uuid.UUID) (CallView, error)
-	// List returns one page of an account's calls, newest start first.
+	// List returns one page of an account's calls, newest start first,
+	// that pass every filter of q, those of q.CallMatch included.
 	List(ctx context.Context, q ListQuery) (ListPage, error)
 	// WaitFor returns once every event up to pos is reflected in every read
 	// model, or with ctx's error.
@@ -64,6 +65,39 @@ type ListQuery struct {
 	From, To      string
 	StartedAfter  time.Time // inclusive
 	StartedBefore time.Time // exclusive
+	// EndedAfter (inclusive) and EndedBefore (exclusive) bound the end
+	// time. A call without one (it has not ended, or ended without a
+	// surface saying when) matches neither.
+	EndedAfter  time.Time
+	EndedBefore time.Time
+	// ParentCallID keeps the calls that call created (domain.Call's
+	// ParentCallID).
+	ParentCallID uuid.UUID
+}
+
+// CallMatch returns the filters of q that a list index of status, from,
+// to and start time cannot apply (the end time, the parent call) as one
+// predicate on a call, for the read models to ask about each call their
+// index keeps; nil when q has none of them, so that a list without them
+// loads no call to filter it.
+func (q ListQuery) CallMatch() func(*domain.Call) bool {
+	ended := !q.EndedAfter.IsZero() || !q.EndedBefore.IsZero()
+	if !ended && q.ParentCallID == uuid.Nil {
+		return nil
+	}
+	return func(c *domain.Call) bool {
+		if ended {
+			switch {
+			case c.EndedAt == nil:
+				return false
+			case !q.EndedAfter.IsZero() && c.EndedAt.Before(q.EndedAfter):
+				return false
+			case !q.EndedBefore.IsZero() && !c.EndedAt.Before(q.EndedBefore):
+				return false
+			}
+		}
+		return q.ParentCallID == uuid.Nil || (c.ParentCallID != nil && *c.ParentCallID == q.ParentCallID)
+	}
 }
 
 // ListPage is one page of a list.

@@ -236,6 +236,7 @@ func TestProblemTable(t *testing.T) {
 	}{
 		{Invalid("x", "bad"), 422},
 		{Malformed("x", "bad"), 400},
+		{Required("x", "x is required"), 400},
 		{NotFound("gone"), 404},
 		{&FieldError{Err: ErrPreconditionFailed}, 412},
 		{&FieldError{Err: ErrBodyTooLarge}, 413},
@@ -251,6 +252,14 @@ func TestProblemTable(t *testing.T) {
 			assert.NotContains(t, p.Message, "EOF")
 		}
 	}
+	// A missing parameter is malformed, with a code of its own that lets a
+	// surface tell it from one given but unreadable.
+	required, malformed := Required("To", "To is required"), Malformed("To", "is not valid UTF-8")
+	assert.ErrorIs(t, required, ErrMalformed)
+	p, _ := ProblemOf(required)
+	assert.Equal(t, "required", p.Code)
+	p, _ = ProblemOf(malformed)
+	assert.Equal(t, "malformed", p.Code)
 }
 
 // compactJSON re-encodes b without spaces, for byte comparisons.

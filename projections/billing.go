@@ -351,7 +351,7 @@ func (v *billingView) sumCallsOf(ctx context.Context, sums *billingSums, account
 			return fmt.Errorf("%w: list key of %d bytes", errBadKey, len(key))
 		}
 		id := uuid.UUID(key[len(prefix)+timeKeyBytes:])
-		s, err := v.call(id)
+		s, err := readCallView(v.calls, id)
 		if err != nil {
 			return err
 		}
@@ -370,20 +370,4 @@ func (v *billingView) sumCallsOf(ctx context.Context, sums *billingSums, account
 		}
 		return nil
 	})
-}
-
-// call reads the call view of id.
-func (v *billingView) call(id uuid.UUID) (domain.State, error) {
-	key := callKey(id)
-	if !v.calls.SeekGE(key) || !bytes.Equal(v.calls.Key(), key) {
-		if err := v.calls.Error(); err != nil {
-			return domain.State{}, err
-		}
-		return domain.State{}, fmt.Errorf("%w: listed call %s has no call view", errBadValue, id)
-	}
-	s, err := decodeCall(v.calls.Value())
-	if err != nil {
-		return domain.State{}, fmt.Errorf("call %s: %w", id, err)
-	}
-	return s, nil
 }

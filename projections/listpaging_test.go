@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +21,8 @@ func TestListPagesForwardAndBack(t *testing.T) {
 	// Goal: paging with Next visits every call once, in order; from any
 	// page, Prev gives exactly the page before it, in the query's order,
 	// with a Next that leads back; the first page's Prev is empty. In both
-	// orders, and with a filter that skips calls between pages.
+	// orders, and with a filter that skips calls between pages: an index
+	// filter, a Match on the call view, or both.
 	ctx := context.Background()
 	store, p := runningProjector(t)
 	clk := newClock()
@@ -36,12 +38,29 @@ func TestListPagesForwardAndBack(t *testing.T) {
 	}
 	waitFor(t, p, last.Position)
 
-	for _, q := range []projections.ListQuery{
-		{Account: "acct", Limit: 4},
-		{Account: "acct", Limit: 5, OldestFirst: true},
-		{Account: "acct", Limit: 2, Statuses: []domain.Status{domain.StatusRinging}},
+	// everyFourth keeps calls 1, 5, 9, 13, 17 and 21 (provider ids CA1,
+	// CA5, ...), which the list index cannot tell apart.
+	everyFourth := func(c *domain.Call) bool {
+		var i int
+		_, err := fmt.Sscanf(c.ProviderID, "CA%d", &i)
+		return err == nil && i%4 == 1
+	}
+	ringing := []domain.Status{domain.StatusRinging}
+	for _, tc := range []struct {
+		name string
+		q    projections.ListQuery
+		want int // calls listed
+	}{
+		{"NewestFirst", projections.ListQuery{Account: "acct", Limit: 4}, 23},
+		{"OldestFirst", projections.ListQuery{Account: "acct", Limit: 5, OldestFirst: true}, 23},
+		{"Status", projections.ListQuery{Account: "acct", Limit: 2, Statuses: ringing}, 8},
+		{"Match", projections.ListQuery{Account: "acct", Limit: 2, Match: everyFourth}, 6},
+		{"MatchPagesEvenly", projections.ListQuery{Account: "acct", Limit: 3, Match: everyFourth}, 6},
+		{"MatchOldestFirst", projections.ListQuery{Account: "acct", Limit: 4, OldestFirst: true, Match: everyFourth}, 6},
+		{"StatusAndMatch", projections.ListQuery{Account: "acct", Limit: 1, Statuses: ringing, Match: everyFourth}, 2}, // 9 and 21
 	} {
-		t.Run(fmt.Sprintf("oldestFirst=%v/limit=%d/statuses=%v", q.OldestFirst, q.Limit, q.Statuses), func(t *testing.T) {
+		q := tc.q
+		t.Run(tc.name, func(t *testing.T) {
 			var pages []projections.ListPage
 			for {
 				page, err := p.List(ctx, q)
@@ -57,11 +76,20 @@ func TestListPagesForwardAndBack(t *testing.T) {
 			for _, pg := range pages {
 				all = append(all, pg.Items...)
 			}
-			want := 23
-			if q.Statuses != nil {
-				want = 8
+			require.Len(t, all, tc.want, "every call once")
+			seen := map[uuid.UUID]bool{}
+			for _, it := range all {
+				seen[it.CallID] = true
 			}
-			require.Len(t, all, want, "every call once")
+			assert.Len(t, seen, tc.want, "no call twice")
+			assert.Len(t, pages, max(1, (tc.want+q.Limit-1)/q.Limit), "no empty last page: Next only when a call follows")
+			if q.Match != nil {
+				for _, it := range all {
+					s, err := p.Call(ctx, it.CallID)
+					require.NoError(t, err)
+					assert.True(t, q.Match(&s.Call), "only calls Match keeps")
+				}
+			}
 			assert.True(t, slices.IsSortedFunc(all, func(a, b projections.ListItem) int {
 				c := a.StartedAt.Compare(b.StartedAt)
 				if !q.OldestFirst {
@@ -86,6 +114,83 @@ func TestListPagesForwardAndBack(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestListMatchIsBoundedByScanMax(t *testing.T) {
+	// Goal: a Match that rarely holds cannot make one List read without
+	// end: it is asked about at most ListScanMax calls, and a page that
+	// reaches the bound ends with a Next cursor after the last call read,
+	// from which paging goes on to the match, skipping and repeating
+	// nothing. Match is never asked about a call the index filters leave
+	// out.
+	ctx := context.Background()
+	store, p := runningProjector(t)
+	clk := newClock()
+	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	n := projections.ListScanMax + 3
+	callIDs := make([]uuid.UUID, n)
+	for i := range callIDs {
+		callIDs[i] = uuid.New()
+	}
+	oldest := callIDs[0]
+	// Written by concurrent writers, as writeSome does, so that the store
+	// commits them in groups.
+	const writers = 32
+	var mu sync.Mutex
+	var last eventstore.Position
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := w; i < n; i += writers {
+				id := callIDs[i]
+				events := []domain.Event{created(id, "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i)*time.Second))}
+				if i%2 == 1 {
+					events = append(events, domain.CallStatusChanged{Status: domain.StatusRinging})
+				}
+				res := appendEvents(t, store, clk, "acct", id, events...)
+				mu.Lock()
+				if last.Less(res.Position) {
+					last = res.Position
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	waitFor(t, p, last)
+
+	asked := 0
+	q := projections.ListQuery{Account: "acct", Limit: 10, Match: func(c *domain.Call) bool {
+		asked++
+		return c.ID == oldest
+	}}
+	page, err := p.List(ctx, q)
+	require.NoError(t, err)
+	assert.Empty(t, page.Items)
+	assert.Equal(t, projections.ListScanMax, asked, "at most ListScanMax calls read")
+	require.NotEmpty(t, page.Next, "a page cut short by the bound says where to go on")
+	q.Cursor = page.Next
+	page, err = p.List(ctx, q)
+	require.NoError(t, err)
+	assert.Equal(t, []uuid.UUID{oldest}, ids(page.Items))
+	assert.Empty(t, page.Next)
+	assert.Equal(t, n, asked, "every call asked about once")
+
+	// With an index filter too, Match is asked only about the calls the
+	// index keeps, and every entry read counts against the bound.
+	var statuses []domain.Status
+	q = projections.ListQuery{Account: "acct", Limit: 10, Statuses: []domain.Status{domain.StatusRinging}, Match: func(c *domain.Call) bool {
+		statuses = append(statuses, c.Status)
+		return false
+	}}
+	page, err = p.List(ctx, q)
+	require.NoError(t, err)
+	assert.Empty(t, page.Items)
+	assert.NotEmpty(t, page.Next)
+	assert.Len(t, statuses, projections.ListScanMax/2, "half the calls read are ringing")
+	for _, st := range statuses {
+		require.Equal(t, domain.StatusRinging, st)
 	}
 }
 

@@ -83,7 +83,8 @@ const (
 	ListLimitDefault = 50
 	// ListLimitMax is the largest Limit a ListQuery may ask for.
 	ListLimitMax = 1000
-	// ListScanMax bounds the index entries one List call reads. A selective
+	// ListScanMax bounds the index entries one List call reads, the call
+	// views that ListQuery.Match is asked about among them. A selective
 	// filter over a large account can return a short page (even an empty
 	// one) with a Next cursor: keep paging until Next is empty. Otherwise
 	// Next is set only when another matching call follows the page.
@@ -107,6 +108,16 @@ type ListQuery struct {
 	StartedAtMax time.Time
 	// IncludeDeleted keeps soft-deleted calls; by default they are left out.
 	IncludeDeleted bool
+	// Match, when not nil, keeps only the calls it reports true for: a
+	// filter on what the list index does not hold (an end time, a parent
+	// call), given the call's view. It is asked only about calls the
+	// filters above keep, with the view read from the same state of the
+	// read models as the index entry, so that a commit between the two
+	// reads cannot make it judge another version of the call. It must not
+	// keep or modify the call. Each call it is asked about is one of the
+	// ListScanMax entries a List reads, so a Match that rarely holds gives
+	// short pages with a Next cursor rather than a scan without end.
+	Match func(*domain.Call) bool
 	// OldestFirst lists in ascending start time. The default is newest
 	// first, as LaML lists. Ties on start time are ordered by call id.
 	OldestFirst bool
@@ -114,7 +125,7 @@ type ListQuery struct {
 	Limit int
 	// Cursor continues from a previous page's Next, or goes back from a
 	// page's Prev; empty starts at the top. A cursor is only valid with the
-	// same Account, filters and OldestFirst.
+	// same Account, filters (Match included) and OldestFirst.
 	Cursor string
 }
 
@@ -178,7 +189,8 @@ func itemTail(it ListItem) []byte {
 }
 
 // List returns a page of an account's calls from the list index, filtered
-// without loading them. It returns ErrInvalidQuery for a query without an
+// without loading them, except that the calls the index keeps are loaded
+// for a query's Match. It returns ErrInvalidQuery for a query without an
 // account, with a limit out of range or a bad cursor.
 func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	if q.Account == "" {
@@ -221,6 +233,16 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		return ListPage{}, fmt.Errorf("list: %w", err)
 	}
 	defer it.Close()
+	var views *pebble.Iterator // the call views Match is given, when it is set
+	if q.Match != nil {
+		// A clone reads the same state of the read models as it.
+		views, err = it.CloneWithContext(ctx, pebble.CloneOptions{IterOptions: &pebble.IterOptions{
+			LowerBound: []byte{prefixCall}, UpperBound: []byte{prefixCall + 1}}})
+		if err != nil {
+			return ListPage{}, fmt.Errorf("list: %w", err)
+		}
+		defer views.Close()
+	}
 
 	var valid bool
 	switch {
@@ -261,7 +283,15 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		if err != nil {
 			return ListPage{}, fmt.Errorf("list: %w", err)
 		}
-		if q.matches(e) {
+		keep := q.matches(e)
+		if keep && q.Match != nil {
+			s, err := readCallView(views, uuid.UUID(key[len(prefix)+timeKeyBytes:]))
+			if err != nil {
+				return ListPage{}, fmt.Errorf("list: %w", err)
+			}
+			keep = q.Match(&s.Call)
+		}
+		if keep {
 			if len(page.Items) == limit {
 				page.Next = encodeCursor(scanOldestFirst, itemTail(page.Items[limit-1]))
 				break
@@ -298,6 +328,27 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	return page, nil
 }
 
+// readCallView reads the call view of id through it, an iterator over the
+// call views. The list index entry and the call view of a call are written
+// in one batch (commit): a listed call without a view is a corrupt database
+// or a bug, never a call to skip.
+func readCallView(it *pebble.Iterator, id uuid.UUID) (domain.State, error) {
+	key := callKey(id)
+	if !it.SeekGE(key) || !bytes.Equal(it.Key(), key) {
+		if err := it.Error(); err != nil {
+			return domain.State{}, err
+		}
+		return domain.State{}, fmt.Errorf("%w: listed call %s has no call view", errBadValue, id)
+	}
+	s, err := decodeCall(it.Value())
+	if err != nil {
+		return domain.State{}, fmt.Errorf("call %s: %w", id, err)
+	}
+	return s, nil
+}
+
+// matches reports whether the list entry e passes q's index filters (the
+// ones Match is not).
 func (q *ListQuery) matches(e listEntry) bool {
 	if e.Deleted && !q.IncludeDeleted {
 		return false

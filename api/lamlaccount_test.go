@@ -1,0 +1,74 @@
+package api
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// lamlAccountPath is the Account resource path of account under prefix,
+// without ".json".
+func lamlAccountPath(prefix, account string) string {
+	return prefix + "/2010-04-01/Accounts/" + account
+}
+
+func TestLAMLAccountFetch(t *testing.T) {
+	// Goal: GET .../Accounts/{AccountSid}[.json], which Twilio clients call to
+	// check their credentials (client.api.v2010.accounts(sid).fetch()),
+	// answers the caller's own account as Twilio's Account resource under
+	// both prefixes, never echoing a secret; another account's sid is a 401
+	// (20003) as for Calls, and a ".json" suffix on the AccountSid never
+	// makes the own-account check misreport the credentials.
+	ts := newTestServer(t)
+	for _, prefix := range lamlPrefixes {
+		for _, suffix := range []string{"", ".json"} {
+			t.Run("prefix="+prefix+"/suffix="+suffix, func(t *testing.T) {
+				res := ts.lamlDo(t, "GET", lamlAccountPath(prefix, acctA)+suffix, acctA, tokenA, "")
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
+				assert.Equal(t, map[string]any{
+					"sid":               acctA,
+					"friendly_name":     acctA,
+					"status":            "active",
+					"type":              "Full",
+					"owner_account_sid": acctA,
+					"auth_token":        nil,
+					"date_created":      nil,
+					"date_updated":      nil,
+					"uri":               lamlAccountPath(prefix, acctA) + ".json",
+					"subresource_uris":  map[string]any{"calls": lamlCallsPath(prefix, acctA) + ".json"},
+				}, res.JSON(t))
+				assert.NotContains(t, string(res.Body), tokenA, "the API token is never echoed")
+
+				// The calls link it gives leads to the Calls list.
+				calls := ts.lamlDo(t, "GET", lamlCallsPath(prefix, acctA)+".json", acctA, tokenA, "")
+				assert.Equal(t, http.StatusOK, calls.Status, "body: %s", calls.Body)
+			})
+		}
+	}
+
+	for _, tc := range []struct {
+		name, method, path, user, password string
+		status, code                       int
+	}{
+		{"OtherAccount", "GET", lamlAccountPath("", acctB), acctA, tokenA, 401, 20003},
+		{"OtherAccountJSON", "GET", lamlAccountPath("", acctB) + ".json", acctA, tokenA, 401, 20003},
+		{"OtherAccountJSONLaML", "GET", lamlAccountPath(lamlPrefix, acctB) + ".json", acctA, tokenA, 401, 20003},
+		{"OtherAccountJSONUnderIt", "GET", lamlAccountPath("", acctB) + ".json/Calls", acctA, tokenA, 401, 20003},
+		{"NoCredentials", "GET", lamlAccountPath("", acctA) + ".json", "", "", 401, 20003},
+		{"WrongToken", "GET", lamlAccountPath("", acctA) + ".json", acctA, tokenB, 401, 20003},
+		// ".json" ends the path only: under it no route serves, a 404 once
+		// the credentials and the account check out.
+		{"OwnAccountJSONUnderIt", "GET", lamlAccountPath("", acctA) + ".json/Calls", acctA, tokenA, 404, 20404},
+		{"OwnAccountJSONUnderItLaML", "GET", lamlAccountPath(lamlPrefix, acctA) + ".json/Calls.json", acctA, tokenA, 404, 20404},
+		{"Post", "POST", lamlAccountPath("", acctA) + ".json", acctA, tokenA, 405, 20004},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.lamlDo(t, tc.method, tc.path, tc.user, tc.password, "")
+			assertLAMLError(t, res, tc.status, tc.code)
+			assert.NotContains(t, string(res.Body), tokenA)
+		})
+	}
+}
