@@ -14,8 +14,9 @@ import (
 )
 
 // ErrCorrupt is returned, wrapped with the key or position it concerns, when
-// a stored value does not decode: the store was damaged or altered. Test for
-// it with errors.Is.
+// a stored value does not decode, or when Pebble finds the file that holds
+// it damaged (a block whose checksum fails, see pebbleError): the store was
+// damaged or altered. Test for it with errors.Is.
 var ErrCorrupt = errors.New("embedded: corrupt stored value")
 
 // Key prefixes and versions of the stored format; see the package doc.

@@ -52,6 +52,15 @@
 // recomputing Hash and AllHash. To tamper with an event in a test, open the
 // directory with pebble.Open, and rewrite the value under 'E' ++ position.
 //
+// Below the records, Pebble checks each block of its tables (32 KiB of
+// keys) against a checksum of its own as it reads it. Every read that needs
+// a damaged block fails with an error wrapping ErrCorrupt that names what
+// was being read (the position of the first event it could not read, or
+// the index key) and the damaged file with the range of keys it holds;
+// Pebble's corruption report goes to the log, and nothing panics. Nothing in a damaged block can be read,
+// so the streams of its events cannot be named: the index maps streams to
+// positions, not back.
+//
 // # The index check
 //
 // Every key but the events is derived from them, and read where no hash

@@ -1,0 +1,94 @@
+package embedded
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+)
+
+// Pebble checks every block of its tables against a checksum as it reads
+// it. A damaged block (a flipped byte on disk) fails the read that needed
+// it, and every read of the keys in that block, with an error that Pebble
+// marks as corruption (pebble.IsCorruptionError); the events in that block
+// cannot be read at all, so nothing in them (their streams included) can be
+// named, only the position the read was at and the file. Reads turn that
+// error into one wrapping ErrCorrupt with pebbleError, so that callers see
+// damage exactly as they see a record that does not decode: verify reports
+// it, a server's request fails, and nothing panics (see the DataCorruption
+// listener in Open). Any other error of Pebble stays as it is: an I/O error
+// or a closed store says nothing about the data.
+
+// pebbleError returns err, which a read of Pebble returned, with Pebble's
+// report of on-disk corruption turned into a corruptionError (which wraps
+// ErrCorrupt and names the damaged file); any other error, nil included, it
+// returns unchanged. Callers wrap its result naming what they were reading.
+func pebbleError(err error) error {
+	if err == nil || !pebble.IsCorruptionError(err) {
+		return err
+	}
+	e := &corruptionError{err: err}
+	// Pebble joins a carrier of the details to the error of a damaged
+	// table, whose text ("<corruption detail carrier>", after a newline)
+	// would break a one-line report: the details without it say the same.
+	if info := pebble.ExtractDataCorruptionInfo(err); info != nil && info.Details != nil {
+		e.file = info.Path
+		e.keys = keyRange(info.Bounds.Start, info.Bounds.End.Key)
+		e.detail = info.Details.Error()
+	} else {
+		e.detail = err.Error()
+	}
+	return e
+}
+
+// corruptionError is Pebble's report of on-disk corruption, as pebbleError
+// words it.
+type corruptionError struct {
+	// file is the path of the damaged file and keys the keys it holds
+	// (keyRange); both empty when Pebble did not say.
+	file, keys string
+	// detail is what Pebble found, e.g. "pebble: file 000074: block
+	// 1996336/32781: crc32c checksum mismatch 9f3c… != 41d0…".
+	detail string
+	err    error // Pebble's
+}
+
+func (e *corruptionError) Error() string {
+	where := ""
+	if e.file != "" {
+		where = fmt.Sprintf(" in %s (a table of the keys from %s)", e.file, e.keys)
+	}
+	return "unreadable: Pebble found on-disk corruption" + where + ": " + e.detail + ": " + ErrCorrupt.Error()
+}
+
+// Unwrap makes errors.Is true for ErrCorrupt and for what Pebble's error
+// wraps.
+func (e *corruptionError) Unwrap() []error { return []error{ErrCorrupt, e.err} }
+
+// keyRange names the keys from start to end, as keyName names each.
+func keyRange(start, end []byte) string {
+	return keyName(start) + " to " + keyName(end)
+}
+
+// keyName names a stored key by its documented layout (see the package
+// doc), as the index check's problems do: "event key 'E' (position 42)",
+// "stream index key 'S' (stream call-1, revision 3)", and so on; a key of
+// no known layout by its bytes, quoted.
+func keyName(key []byte) string {
+	if pos, err := parseEventKey(key); err == nil {
+		return fmt.Sprintf("event key 'E' (position %d)", pos)
+	}
+	if stream, rev, err := parseStreamIndexKey(key); err == nil {
+		return streamIndexKeyName(stream, rev)
+	}
+	if stream, err := parseHeadKey(key); err == nil {
+		return headKeyName(stream)
+	}
+	if len(key) == idKeyLen && key[0] == prefixID {
+		return idKeyName(uuid.UUID(key[1:]))
+	}
+	if string(key) == keyHead {
+		return metaHeadKeyName
+	}
+	return fmt.Sprintf("key %q", key)
+}
