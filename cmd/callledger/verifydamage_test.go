@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/sstable"
@@ -72,6 +74,12 @@ func TestVerifyCommandDamagedTable(t *testing.T) {
 	assert.Contains(t, res.stdout, "checksum mismatch")
 	assert.Regexp(t, `\n\d+ events in \d+ streams verified before it\n$`, res.stdout)
 	assert.NotContains(t, res.stdout+res.stderr, "panic")
+	m := regexp.MustCompile(`^FAILED: after position (\d+): `).FindStringSubmatch(res.stdout)
+	require.Len(t, m, 2)
+	after, err := strconv.ParseUint(m[1], 10, 64)
+	require.NoError(t, err)
+	assert.Greater(t, after, uint64(0), "the events of the blocks before it verified")
+	assert.Contains(t, res.stdout, "event at position "+strconv.FormatUint(after+1, 10)+": unreadable", "the first event it cannot read follows the last it verified")
 
 	out := filepath.Join(t.TempDir(), "ledger.jsonl")
 	res = runTool(ctx, t, dir, "", "export", "--out", out)

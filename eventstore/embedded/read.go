@@ -88,7 +88,9 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 	var recs []eventstore.Record
 	dec := plainDecoder()
 	key := make([]byte, 0, eventKeyLen)
-	for ok := index.First(); ok && (limit <= 0 || len(recs) < limit); ok = index.Next() {
+	// The loop stops at the limit before it moves on, so that a read does
+	// not fail on a block of index keys after those it needs.
+	for ok := index.First(); ok; ok = index.Next() {
 		if len(recs)%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -128,6 +130,9 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 				stream, want, pos, r.StreamID, r.Revision, ErrCorrupt)
 		}
 		recs = append(recs, r)
+		if limit > 0 && len(recs) == limit {
+			break
+		}
 	}
 	if err := index.Error(); err != nil {
 		return nil, fmt.Errorf("stream index at revision %d: %w", from+uint64(len(recs)), pebbleError(err))
@@ -255,9 +260,10 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 	n := len(recs)
 	// next is the position the iterator moves to: a move that fails names
 	// it (the first position of a damaged block, as positions have no
-	// gaps).
+	// gaps). The loop stops at the limit before it moves on, so that a read
+	// does not fail on a block after the events it returns.
 	next := first
-	for ok := it.First(); ok && (limit <= 0 || len(recs)-n < limit); ok = it.Next() {
+	for ok := it.First(); ok; ok = it.Next() {
 		if (len(recs)-n)%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return recs, err
@@ -277,6 +283,9 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 		}
 		recs = append(recs, r)
 		next = pos + 1
+		if limit > 0 && len(recs)-n == limit {
+			break
+		}
 	}
 	if err := it.Error(); err != nil {
 		return recs, fmt.Errorf("event at position %d: %w", next, pebbleError(err))

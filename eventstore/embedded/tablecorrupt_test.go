@@ -124,6 +124,18 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// firstUnreadable returns the first position that ReadAll cannot read, one
+// event at a time, and 0 if every event reads.
+func firstUnreadable(t *testing.T, s *embedded.Store, n int) uint64 {
+	t.Helper()
+	for pos := uint64(1); pos <= uint64(n); pos++ {
+		if _, err := s.ReadAll(context.Background(), eventstore.Position{Commit: pos - 1, Prepare: pos - 1}, 1); err != nil {
+			return pos
+		}
+	}
+	return 0
+}
+
 // TestDamagedTable checks that a byte flipped in a data block of one of
 // Pebble's tables (which Pebble finds when the block's checksum fails) makes
 // every read that needs the block fail with an error wrapping ErrCorrupt
@@ -149,6 +161,9 @@ func TestDamagedTable(t *testing.T) {
 			bad, err := strconv.ParseUint(m[1], 10, 64)
 			require.NoError(t, err)
 			require.Greater(t, bad, uint64(1), "the events of the blocks before it read")
+			// Reading up to the event before, one at a time, does not
+			// touch the damaged block.
+			assert.Equal(t, bad, firstUnreadable(t, s, len(ts.all)))
 			var page eventstore.Page
 			err = s.ReadAllPage(ctx, eventstore.Start, 0, &page)
 			assert.ErrorIs(t, err, embedded.ErrCorrupt)
@@ -180,6 +195,7 @@ func TestDamagedTable(t *testing.T) {
 			report, err := eventstore.Verify(ctx, s, nil)
 			require.NoError(t, err, "damage is a problem of the log, not a failure to verify")
 			require.False(t, report.OK)
+			assert.Equal(t, eventstore.Position{Commit: bad - 1, Prepare: bad - 1}, report.Problem.After)
 			assert.ErrorIs(t, report.Problem.Err, embedded.ErrCorrupt)
 			assert.Contains(t, report.Problem.String(), "event at position "+strconv.FormatUint(bad, 10)+": unreadable")
 			assert.Contains(t, report.Problem.String(), ts.table)
