@@ -89,3 +89,22 @@ func TestVerifyCommandDamagedTable(t *testing.T) {
 	assert.NotContains(t, res.stderr, "panic")
 	assert.NoFileExists(t, out)
 }
+
+func TestVerifyCommandDamagedRecordNamesStream(t *testing.T) {
+	// Goal: an event whose stored record fails its checksum is reported
+	// with its position and its stream and revision, which its index keys
+	// confirm (the damaged record's own copy of them is not trusted).
+	ctx := context.Background()
+	dir := t.TempDir()
+	calls := genCalls(1, 40)
+	seedLedgerWith(t, dir, calls, 1) // the same event at position 17 every run
+	want := readLedger(t, dir)[16]
+	require.Equal(t, uint64(17), want.Position.Commit)
+
+	flipStoredByte(t, dir, 17, -300, false)
+	res := runTool(ctx, t, dir, "", "verify")
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stdout, "FAILED: after position 16: cannot read the event: ")
+	assert.Contains(t, res.stdout, "event at position 17: checksum ")
+	assert.Contains(t, res.stdout, " (stream "+want.StreamID+", revision "+strconv.FormatUint(want.Revision, 10)+", as its stream index key names it): ")
+}

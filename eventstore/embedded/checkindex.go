@@ -156,7 +156,7 @@ func (c *indexCheck) eventAt(pos uint64) (found bool, p *eventstore.Problem, err
 		return false, nil, err
 	}
 	if err := parseRecord(pos, c.value, &c.rec); err != nil {
-		return true, unreadableEvent(pos, err), nil
+		return true, unreadableEvent(pos, withOwner(c.snap, err, c.value)), nil
 	}
 	return true, nil, nil
 }
@@ -196,7 +196,7 @@ func (c *indexCheck) checkMetaHead() (*eventstore.Problem, error) {
 		}
 		var f recordFields
 		if err := parseRecord(last, v, &f); err != nil {
-			return unreadableEvent(last, err), nil
+			return unreadableEvent(last, withOwner(c.snap, err, v)), nil
 		}
 		lastAllHash = f.allHash
 	} else if err := it.Error(); err != nil {
@@ -287,7 +287,7 @@ func (c *indexCheck) eachEvent(check func(pos uint64, f *recordFields) (*eventst
 			return nil, fmt.Errorf("read the event at position %d: %w", pos, pebbleError(err))
 		}
 		if err := parseRecord(pos, v, &f); err != nil {
-			return unreadableEvent(pos, err), nil
+			return unreadableEvent(pos, withOwner(c.snap, err, v)), nil
 		}
 		if p, err := check(pos, &f); err != nil || p != nil {
 			return p, err

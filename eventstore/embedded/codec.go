@@ -298,7 +298,7 @@ type recordFields struct {
 // an error wrapping ErrCorrupt naming pos; it never panics.
 func parseRecord(pos uint64, v []byte, f *recordFields) error {
 	fail := func(what string) error {
-		return fmt.Errorf("event at position %d: %s: %w", pos, what, ErrCorrupt)
+		return &recordError{position: pos, reason: what}
 	}
 	if len(v) < recordFixedLen {
 		return fail(fmt.Sprintf("%d bytes, shorter than the %d-byte minimum", len(v), recordFixedLen))

@@ -1,6 +1,8 @@
 package embedded
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -91,4 +93,93 @@ func keyName(key []byte) string {
 		return metaHeadKeyName
 	}
 	return fmt.Sprintf("key %q", key)
+}
+
+// recordError is the error of a record value that does not decode (see
+// parseRecord). It wraps ErrCorrupt.
+type recordError struct {
+	position uint64
+	reason   string
+	// owner names the event's stream and revision, as an index key that
+	// names this position confirms them (see eventOwner); empty when
+	// nothing confirms them, or before anything was looked up.
+	owner string
+}
+
+func (e *recordError) Error() string {
+	owner := ""
+	if e.owner != "" {
+		owner = " (" + e.owner + ")"
+	}
+	return fmt.Sprintf("event at position %d: %s%s: %s", e.position, e.reason, owner, ErrCorrupt)
+}
+
+// Unwrap makes errors.Is(err, ErrCorrupt) true.
+func (e *recordError) Unwrap() error { return ErrCorrupt }
+
+// withOwner returns err, an error of decoding the record value v, naming
+// the event's stream and revision when err is a recordError and an index
+// key of db confirms them (see eventOwner). It is for the failing path of
+// a read only: it costs up to two point reads.
+func withOwner(db pebble.Reader, err error, v []byte) error {
+	var re *recordError
+	if errors.As(err, &re) && re.owner == "" {
+		re.owner = eventOwner(db, re.position, v)
+	}
+	return err
+}
+
+// eventOwner names the stream and revision of the event at pos, whose
+// record value v does not decode, or says why it cannot. A value that
+// fails its checksum has one damaged byte or more, anywhere, so the stream
+// and revision it holds are only candidates: a candidate is named when an
+// index key confirms it by naming pos, the stream index key of the stream
+// and revision the value holds, or else the id index key of the event id
+// it holds (its fields are in different places, so damage to one still
+// leaves the other to confirm). Errors of those reads only leave the
+// candidate unconfirmed.
+func eventOwner(db pebble.Reader, pos uint64, v []byte) string {
+	const streamAt = 97 // the fields' offsets: see the package doc
+	if len(v) >= streamAt+2 {
+		n := int(binary.BigEndian.Uint16(v[streamAt:]))
+		if n > 0 && len(v) >= streamAt+2+n {
+			stream := v[streamAt+2 : streamAt+2+n]
+			rev := binary.BigEndian.Uint64(v[9:])
+			key := streamIndexKey(nil, stream, rev)
+			if named, ok := readPosition(db, key); ok && named == pos {
+				return fmt.Sprintf("stream %s, revision %d, as its stream index key names it", stream, rev)
+			}
+		}
+	}
+	if len(v) >= 33 {
+		id := uuid.UUID(v[17:33])
+		if loc, ok := readIDLocation(db, id); ok && loc.position == pos {
+			return fmt.Sprintf("stream %s, revision %d, as its id index key names it", loc.stream, loc.revision)
+		}
+	}
+	return "its stream is unknown: no stream index or id index key names this position with the stream, revision or id the damaged value holds"
+}
+
+// readPosition reads the stream index key key and returns the position it
+// names; ok is false when it is missing, unreadable or not 8 bytes.
+func readPosition(db pebble.Reader, key []byte) (pos uint64, ok bool) {
+	v, closer, err := db.Get(key)
+	if err != nil {
+		return 0, false
+	}
+	defer closer.Close()
+	pos, err = decodeIndexValue(key, v)
+	return pos, err == nil
+}
+
+// readIDLocation reads the id index key of id; ok is false when it is
+// missing, unreadable or does not decode.
+func readIDLocation(db pebble.Reader, id uuid.UUID) (loc idLocation, ok bool) {
+	v, closer, err := db.Get(idKey(nil, id))
+	if err != nil {
+		return loc, false
+	}
+	defer closer.Close()
+	loc, err = decodeIDValue(id, v)
+	return loc, err == nil
 }

@@ -48,7 +48,11 @@
 // the hash chains do not cover. A value that does not decode (checksum
 // mismatch, short, a length past the end, trailing bytes, an unknown
 // version) is reported as an error wrapping ErrCorrupt that
-// names the position; a value that decodes but was altered is caught by
+// names the position, and the event's stream and revision when an index
+// key confirms them: the 'S' key of the stream and revision the damaged
+// value holds, or else the 'I' key of the event id it holds, naming that
+// position (the value's own copy is not trusted, as the damage may be in
+// it); a value that decodes but was altered is caught by
 // recomputing Hash and AllHash. To tamper with an event in a test, open the
 // directory with pebble.Open, and rewrite the value under 'E' ++ position.
 //

@@ -122,7 +122,7 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 		}
 		r, err := dec.decode(pos, ev)
 		if err != nil {
-			return nil, err
+			return nil, withOwner(s.db, err, ev)
 		}
 		// The index and the event must agree, and revisions have no gaps.
 		if r.StreamID != stream || r.Revision != want {
@@ -279,7 +279,7 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 		}
 		r, err := dec.decode(pos, v)
 		if err != nil {
-			return recs, err
+			return recs, withOwner(s.db, err, v)
 		}
 		recs = append(recs, r)
 		next = pos + 1
