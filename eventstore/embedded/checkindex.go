@@ -117,7 +117,7 @@ func (c *indexCheck) tick() error {
 func (c *indexCheck) iter(prefix byte) (*pebble.Iterator, error) {
 	it, err := c.snap.NewIterWithContext(c.ctx, &pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
 	if err != nil {
-		return nil, fmt.Errorf("iterate over the %q keys: %w", prefix, err)
+		return nil, fmt.Errorf("iterate over the %q keys: %w", prefix, pebbleError(err))
 	}
 	return it, nil
 }
@@ -142,7 +142,7 @@ func (c *indexCheck) get(key []byte) (found bool, err error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read key %x: %w", key, err)
+		return false, fmt.Errorf("read key %x: %w", key, pebbleError(err))
 	}
 	c.value = append(c.value[:0], v...)
 	return true, closer.Close()
@@ -156,7 +156,7 @@ func (c *indexCheck) eventAt(pos uint64) (found bool, p *eventstore.Problem, err
 		return false, nil, err
 	}
 	if err := parseRecord(pos, c.value, &c.rec); err != nil {
-		return true, unreadableEvent(pos, err), nil
+		return true, unreadableEvent(pos, withOwner(c.snap, err, c.value)), nil
 	}
 	return true, nil, nil
 }
@@ -192,15 +192,15 @@ func (c *indexCheck) checkMetaHead() (*eventstore.Problem, error) {
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return nil, fmt.Errorf("read the last event: %w", err)
+			return nil, fmt.Errorf("read the last event: %w", pebbleError(err))
 		}
 		var f recordFields
 		if err := parseRecord(last, v, &f); err != nil {
-			return unreadableEvent(last, err), nil
+			return unreadableEvent(last, withOwner(c.snap, err, v)), nil
 		}
 		lastAllHash = f.allHash
 	} else if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("find the last event: %w", err)
+		return nil, fmt.Errorf("find the last event: %w", pebbleError(err))
 	}
 
 	lastEvent := fmt.Sprintf("the last event is at position %d with $all hash %s", last, lastAllHash)
@@ -273,6 +273,7 @@ func (c *indexCheck) eachEvent(check func(pos uint64, f *recordFields) (*eventst
 	}
 	defer events.Close()
 	var f recordFields
+	var last uint64 // the position of the last event read
 	for ok := events.First(); ok; ok = events.Next() {
 		if err := c.tick(); err != nil {
 			return nil, err
@@ -283,17 +284,18 @@ func (c *indexCheck) eachEvent(check func(pos uint64, f *recordFields) (*eventst
 		}
 		v, err := events.ValueAndErr()
 		if err != nil {
-			return nil, fmt.Errorf("read the event at position %d: %w", pos, err)
+			return nil, fmt.Errorf("read the event at position %d: %w", pos, pebbleError(err))
 		}
 		if err := parseRecord(pos, v, &f); err != nil {
-			return unreadableEvent(pos, err), nil
+			return unreadableEvent(pos, withOwner(c.snap, err, v)), nil
 		}
 		if p, err := check(pos, &f); err != nil || p != nil {
 			return p, err
 		}
+		last = pos
 	}
 	if err := events.Error(); err != nil {
-		return nil, fmt.Errorf("read the events: %w", err)
+		return nil, fmt.Errorf("read the event after position %d: %w", last, pebbleError(err))
 	}
 	return nil, nil
 }
@@ -303,12 +305,12 @@ func (c *indexCheck) eachEvent(check func(pos uint64, f *recordFields) (*eventst
 func seek(it *pebble.Iterator, key []byte) (v []byte, found bool, err error) {
 	if !it.SeekGE(key) || !bytes.Equal(it.Key(), key) {
 		if err := it.Error(); err != nil {
-			return nil, false, fmt.Errorf("seek key %x: %w", key, err)
+			return nil, false, fmt.Errorf("seek key %x: %w", key, pebbleError(err))
 		}
 		return nil, false, nil
 	}
 	if v, err = it.ValueAndErr(); err != nil {
-		return nil, false, fmt.Errorf("read key %x: %w", key, err)
+		return nil, false, fmt.Errorf("read key %x: %w", key, pebbleError(err))
 	}
 	return v, true, nil
 }
@@ -340,7 +342,7 @@ func (c *indexCheck) checkEventIndex(index, heads *pebble.Iterator, pos uint64, 
 		return nil, nil // not the last
 	}
 	if err := index.Error(); err != nil {
-		return nil, fmt.Errorf("read the stream index: %w", err)
+		return nil, fmt.Errorf("read the stream index: %w", pebbleError(err))
 	}
 	if c.headProblem == nil {
 		c.headProblem, err = c.checkHead(heads, pos, f)
@@ -453,7 +455,7 @@ func (c *indexCheck) checkStreams() (*eventstore.Problem, error) {
 			}
 			v, err := heads.ValueAndErr()
 			if err != nil {
-				return nil, fmt.Errorf("read the stream heads: %w", err)
+				return nil, fmt.Errorf("read the stream heads: %w", pebbleError(err))
 			}
 			if head, err = decodeHead(s, v); err != nil {
 				return &eventstore.Problem{Key: headKeyName(s), Stream: string(s),
@@ -472,7 +474,7 @@ func (c *indexCheck) checkStreams() (*eventstore.Problem, error) {
 		next++
 	}
 	if err := index.Error(); err != nil {
-		return nil, fmt.Errorf("read the stream index: %w", err)
+		return nil, fmt.Errorf("read the stream index: %w", pebbleError(err))
 	}
 	if started {
 		if p := endOfStream(stream, next-1, head); p != nil {
@@ -483,7 +485,7 @@ func (c *indexCheck) checkStreams() (*eventstore.Problem, error) {
 		return p, err
 	}
 	if err := heads.Error(); err != nil {
-		return nil, fmt.Errorf("read the stream heads: %w", err)
+		return nil, fmt.Errorf("read the stream heads: %w", pebbleError(err))
 	}
 	if c.streamKeys == c.events {
 		return nil, nil
@@ -507,7 +509,10 @@ func endOfStream(stream []byte, last uint64, head streamHead) *eventstore.Proble
 // stream), or when before is nil: its stream has no index keys.
 func (c *indexCheck) strayHead(heads *pebble.Iterator, headsOK bool, before []byte) (*eventstore.Problem, error) {
 	if !headsOK {
-		return nil, heads.Error()
+		if err := heads.Error(); err != nil {
+			return nil, fmt.Errorf("read the stream heads: %w", pebbleError(err))
+		}
+		return nil, nil
 	}
 	key := heads.Key()
 	s, err := parseHeadKey(key)
@@ -566,13 +571,13 @@ func (c *indexCheck) checkIDs() (*eventstore.Problem, error) {
 		}
 		v, err := ids.ValueAndErr()
 		if err != nil {
-			return nil, fmt.Errorf("read the id index: %w", err)
+			return nil, fmt.Errorf("read the id index: %w", pebbleError(err))
 		}
 		c.key = append(append(c.key[:0], ids.Key()...), v...)
 		stored.add(c.key)
 	}
 	if err := ids.Error(); err != nil {
-		return nil, fmt.Errorf("read the id index: %w", err)
+		return nil, fmt.Errorf("read the id index: %w", pebbleError(err))
 	}
 	if stored.equal(c.wantIDs) {
 		return nil, nil
@@ -620,14 +625,14 @@ func (c *indexCheck) findStray(it *pebble.Iterator, what string, n uint64, check
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return nil, fmt.Errorf("read the %s: %w", what, err)
+			return nil, fmt.Errorf("read the %s: %w", what, pebbleError(err))
 		}
 		if p, err := check(it.Key(), v); err != nil || p != nil {
 			return p, err
 		}
 	}
 	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("read the %s: %w", what, err)
+		return nil, fmt.Errorf("read the %s: %w", what, pebbleError(err))
 	}
 	// Not reached while events' keys are distinct: the count is all we know.
 	return &eventstore.Problem{Key: "the " + what, Reason: fmt.Sprintf("holds %d keys for %d events", n, c.events)}, nil

@@ -14,8 +14,9 @@ import (
 )
 
 // ErrCorrupt is returned, wrapped with the key or position it concerns, when
-// a stored value does not decode: the store was damaged or altered. Test for
-// it with errors.Is.
+// a stored value does not decode, or when Pebble finds the file that holds
+// it damaged (a block whose checksum fails, see pebbleError): the store was
+// damaged or altered. Test for it with errors.Is.
 var ErrCorrupt = errors.New("embedded: corrupt stored value")
 
 // Key prefixes and versions of the stored format; see the package doc.
@@ -297,7 +298,7 @@ type recordFields struct {
 // an error wrapping ErrCorrupt naming pos; it never panics.
 func parseRecord(pos uint64, v []byte, f *recordFields) error {
 	fail := func(what string) error {
-		return fmt.Errorf("event at position %d: %s: %w", pos, what, ErrCorrupt)
+		return &recordError{position: pos, reason: what}
 	}
 	if len(v) < recordFixedLen {
 		return fail(fmt.Sprintf("%d bytes, shorter than the %d-byte minimum", len(v), recordFixedLen))

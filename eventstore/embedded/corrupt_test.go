@@ -53,7 +53,8 @@ func (quietLogger) Fatalf(format string, args ...any) {
 }
 
 // TestCorruptValue checks that a damaged event value surfaces as an error
-// naming its position, never as a panic or as silently different data.
+// naming its position, and its stream and revision as its index keys
+// confirm them, never as a panic or as silently different data.
 func TestCorruptValue(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -69,15 +70,19 @@ func TestCorruptValue(t *testing.T) {
 	var original []byte
 	rewriteEvent(t, dir, 2, func(v []byte) []byte { original = append([]byte(nil), v...); return v })
 
-	tests := []struct {
+	type testCase struct {
 		name string
 		edit func([]byte) []byte
-	}{
-		{"Empty", func([]byte) []byte { return nil }},
-		{"Truncated", func(v []byte) []byte { return v[:len(v)-1] }},
-		{"TruncatedToHeader", func(v []byte) []byte { return v[:40] }},
-		{"TrailingByte", func(v []byte) []byte { return append(v, 0) }},
-		{"HugeStreamLength", func(v []byte) []byte { binary.BigEndian.PutUint16(v[97:], 0xffff); return v }},
+		// ownerUnknown is set when the value holds neither the stream and
+		// revision nor the event id: nothing names the event's stream.
+		ownerUnknown bool
+	}
+	tests := []testCase{
+		{"Empty", func([]byte) []byte { return nil }, true},
+		{"Truncated", func(v []byte) []byte { return v[:len(v)-1] }, false},
+		{"TruncatedToHeader", func(v []byte) []byte { return v[:40] }, false},
+		{"TrailingByte", func(v []byte) []byte { return append(v, 0) }, false},
+		{"HugeStreamLength", func(v []byte) []byte { binary.BigEndian.PutUint16(v[97:], 0xffff); return v }, false},
 	}
 	// Flip a byte of every field: version, time, revision, id, hashes,
 	// lengths, payloads and the checksum itself (each reopen costs a sync,
@@ -87,10 +92,7 @@ func TestCorruptValue(t *testing.T) {
 		if !boundary && i%17 != 0 {
 			continue
 		}
-		tests = append(tests, struct {
-			name string
-			edit func([]byte) []byte
-		}{fmt.Sprintf("FlipByte%03d", i), func(v []byte) []byte { v[i] ^= 0x40; return v }})
+		tests = append(tests, testCase{name: fmt.Sprintf("FlipByte%03d", i), edit: func(v []byte) []byte { v[i] ^= 0x40; return v }})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,11 +101,19 @@ func TestCorruptValue(t *testing.T) {
 			})
 			s, err := embedded.Open(dir, testOptions())
 			require.NoError(t, err, "a damaged event does not stop the store opening")
+			// A flipped byte leaves the stream and revision, or else the
+			// event id, whose index key names them, intact.
+			owner := fmt.Sprintf(" (stream %s, revision 1, as its ", stream)
+			if tt.ownerUnknown {
+				owner = " (its stream is unknown: "
+			}
 			_, err = s.ReadAll(ctx, eventstore.Start, 0)
 			require.ErrorIs(t, err, embedded.ErrCorrupt)
-			assert.ErrorContains(t, err, "position 2")
+			assert.ErrorContains(t, err, "event at position 2: ")
+			assert.ErrorContains(t, err, owner)
 			_, err = s.ReadStream(ctx, stream, 0, 0)
 			assert.ErrorIs(t, err, embedded.ErrCorrupt)
+			assert.ErrorContains(t, err, owner)
 			// The events around it still read.
 			recs, err := s.ReadAll(ctx, eventstore.Position{Commit: 2, Prepare: 2}, 0)
 			require.NoError(t, err)

@@ -48,9 +48,22 @@
 // the hash chains do not cover. A value that does not decode (checksum
 // mismatch, short, a length past the end, trailing bytes, an unknown
 // version) is reported as an error wrapping ErrCorrupt that
-// names the position; a value that decodes but was altered is caught by
+// names the position, and the event's stream and revision when an index
+// key confirms them: the 'S' key of the stream and revision the damaged
+// value holds, or else the 'I' key of the event id it holds, naming that
+// position (the value's own copy is not trusted, as the damage may be in
+// it); a value that decodes but was altered is caught by
 // recomputing Hash and AllHash. To tamper with an event in a test, open the
 // directory with pebble.Open, and rewrite the value under 'E' ++ position.
+//
+// Below the records, Pebble checks each block of its tables (32 KiB of
+// keys) against a checksum of its own as it reads it. Every read that needs
+// a damaged block fails with an error wrapping ErrCorrupt that names what
+// was being read (the position of the first event it could not read, or
+// the index key) and the damaged file with the range of keys it holds;
+// Pebble's corruption report goes to the log, and nothing panics. Nothing in a damaged block can be read,
+// so the streams of its events cannot be named: the index maps streams to
+// positions, not back.
 //
 // # The index check
 //

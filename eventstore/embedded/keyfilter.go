@@ -146,7 +146,7 @@ func (f *keyFilter) startScan(db *pebble.DB, onErr func(error)) error {
 			for _, it := range iters {
 				it.Close()
 			}
-			return fmt.Errorf("scan keys for the key filter: %w", err)
+			return fmt.Errorf("scan keys for the key filter: %w", pebbleError(err))
 		}
 		iters = append(iters, it)
 	}
@@ -180,7 +180,7 @@ func (f *keyFilter) scan(ctx context.Context, iters []*pebble.Iterator) error {
 			f.add(it.Key())
 		}
 		if err := it.Error(); err != nil {
-			return fmt.Errorf("scan keys for the key filter: %w", err)
+			return fmt.Errorf("scan keys for the key filter: %w", pebbleError(err))
 		}
 	}
 	return nil

@@ -50,7 +50,7 @@ func readIDs(db *pebble.DB, keys *keyFilter, events []eventstore.EventData) ([]i
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read id index: %w", err)
+			return nil, fmt.Errorf("read id index key of event %s: %w", id, pebbleError(err))
 		}
 		loc, err := decodeIDValue(id, v)
 		closer.Close()
@@ -78,7 +78,7 @@ func readHead(db *pebble.DB, keys *keyFilter, scratch []byte, stream string) (st
 		return streamHead{}, key, nil
 	}
 	if err != nil {
-		return streamHead{}, key, fmt.Errorf("read head: %w", err)
+		return streamHead{}, key, fmt.Errorf("read head: %w", pebbleError(err))
 	}
 	defer closer.Close()
 	h, err := decodeHead(stream, v)

@@ -75,7 +75,9 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 }
 
 // Fatalf logs and panics: Pebble calls it for states it cannot continue
-// from and expects it not to return.
+// from and expects it not to return. Damage Pebble finds in a table does
+// not come here: Open handles it with a DataCorruption listener, and the
+// read that found it returns an error (see pebbleError).
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.l.Error(msg, "component", "pebble", "fatal", true)

@@ -72,7 +72,7 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 		UpperBound: upper,
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("iterate over the stream index from revision %d: %w", from, pebbleError(err))
 	}
 	defer index.Close()
 	events, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
@@ -80,7 +80,7 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 		UpperBound: []byte{prefixEvent + 1},
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("iterate over the events: %w", pebbleError(err))
 	}
 	defer events.Close()
 
@@ -88,15 +88,19 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 	var recs []eventstore.Record
 	dec := plainDecoder()
 	key := make([]byte, 0, eventKeyLen)
-	for ok := index.First(); ok && (limit <= 0 || len(recs) < limit); ok = index.Next() {
+	// The loop stops at the limit before it moves on, so that a read does
+	// not fail on a block of index keys after those it needs.
+	for ok := index.First(); ok; ok = index.Next() {
 		if len(recs)%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
+		// want is the revision the index key at hand should be of.
+		want := from + uint64(len(recs))
 		v, err := index.ValueAndErr()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("stream index at revision %d: %w", want, pebbleError(err))
 		}
 		pos, err := decodeIndexValue(index.Key(), v)
 		if err != nil {
@@ -108,28 +112,30 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 		key = eventKey(key[:0], pos)
 		if !events.SeekGE(key) || string(events.Key()) != string(key) {
 			if err := events.Error(); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("event at position %d, revision %d: %w", pos, want, pebbleError(err))
 			}
 			return nil, fmt.Errorf("stream index names position %d, which holds no event: %w", pos, ErrCorrupt)
 		}
 		ev, err := events.ValueAndErr()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("event at position %d, revision %d: %w", pos, want, pebbleError(err))
 		}
 		r, err := dec.decode(pos, ev)
 		if err != nil {
-			return nil, err
+			return nil, withOwner(s.db, err, ev)
 		}
 		// The index and the event must agree, and revisions have no gaps.
-		want := from + uint64(len(recs))
 		if r.StreamID != stream || r.Revision != want {
 			return nil, fmt.Errorf("stream index of %s at revision %d names position %d, which holds %s@%d: %w",
 				stream, want, pos, r.StreamID, r.Revision, ErrCorrupt)
 		}
 		recs = append(recs, r)
+		if limit > 0 && len(recs) == limit {
+			break
+		}
 	}
 	if err := index.Error(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("stream index at revision %d: %w", from+uint64(len(recs)), pebbleError(err))
 	}
 	if len(recs) == 0 {
 		exists, err := s.streamExists(stream, durable)
@@ -152,7 +158,7 @@ func (s *Store) streamExists(stream string, durable uint64) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("stream index at revision 0: %w", pebbleError(err))
 	}
 	defer closer.Close()
 	pos, err := decodeIndexValue(key, v)
@@ -235,7 +241,7 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 		UpperBound: eventKey(nil, durable+1),
 	})
 	if err != nil {
-		return recs, err
+		return recs, fmt.Errorf("iterate over the events from position %d: %w", first, pebbleError(err))
 	}
 	defer it.Close()
 
@@ -252,7 +258,12 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 	// break in both hash chains, which is what verify tools report, and
 	// reading past it lets them name the first broken position.
 	n := len(recs)
-	for ok := it.First(); ok && (limit <= 0 || len(recs)-n < limit); ok = it.Next() {
+	// next is the position the iterator moves to: a move that fails names
+	// it (the first position of a damaged block, as positions have no
+	// gaps). The loop stops at the limit before it moves on, so that a read
+	// does not fail on a block after the events it returns.
+	next := first
+	for ok := it.First(); ok; ok = it.Next() {
 		if (len(recs)-n)%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return recs, err
@@ -264,16 +275,20 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return recs, err
+			return recs, fmt.Errorf("event at position %d: %w", pos, pebbleError(err))
 		}
 		r, err := dec.decode(pos, v)
 		if err != nil {
-			return recs, err
+			return recs, withOwner(s.db, err, v)
 		}
 		recs = append(recs, r)
+		next = pos + 1
+		if limit > 0 && len(recs)-n == limit {
+			break
+		}
 	}
 	if err := it.Error(); err != nil {
-		return recs, err
+		return recs, fmt.Errorf("event at position %d: %w", next, pebbleError(err))
 	}
 	return recs, nil
 }

@@ -112,6 +112,17 @@ func Open(dir string, opts Options) (*Store, error) {
 			BackgroundError: func(err error) {
 				opts.Logger.Error("pebble background error", "dir", dir, "err", err)
 			},
+			// Pebble reports a table it finds damaged (a block whose
+			// checksum fails) here, synchronously, from the read that
+			// found it, and that read then fails with Pebble's corruption
+			// error, which pebbleError turns into ErrCorrupt naming the
+			// file. Left unset, it would call Logger.Fatalf, whose panic
+			// (see pebbleLogger) would take down verify, export or a
+			// server's request over one flipped byte of one table.
+			DataCorruption: func(info pebble.DataCorruptionInfo) {
+				opts.Logger.Error("pebble found on-disk corruption", "dir", dir, "file", info.Path,
+					"keys", keyRange(info.Bounds.Start, info.Bounds.End.Key), "err", info.Details)
+			},
 		},
 	}
 	// Bloom filters let the idempotency check's lookups of new event ids,
@@ -204,7 +215,7 @@ func loadHead(db *pebble.DB) (logHead, error) {
 		}
 		return head, nil
 	case err != nil:
-		return head, fmt.Errorf("read format version: %w", err)
+		return head, fmt.Errorf("read format version: %w", pebbleError(err))
 	}
 	version := append([]byte(nil), v...)
 	closer.Close()
@@ -220,7 +231,7 @@ func loadHead(db *pebble.DB) (logHead, error) {
 		}
 		return head, nil
 	case err != nil:
-		return head, fmt.Errorf("read %s: %w", keyHead, err)
+		return head, fmt.Errorf("read %s: %w", keyHead, pebbleError(err))
 	}
 	head.position, head.allHash, err = decodeMetaHead(v)
 	closer.Close()
@@ -240,11 +251,14 @@ func lastEventPosition(db *pebble.DB) (uint64, error) {
 		UpperBound: []byte{prefixEvent + 1},
 	})
 	if err != nil {
-		return 0, fmt.Errorf("find last event: %w", err)
+		return 0, fmt.Errorf("find last event: %w", pebbleError(err))
 	}
 	defer it.Close()
 	if !it.Last() {
-		return 0, it.Error()
+		if err := it.Error(); err != nil {
+			return 0, fmt.Errorf("find last event: %w", pebbleError(err))
+		}
+		return 0, nil
 	}
 	return parseEventKey(it.Key())
 }

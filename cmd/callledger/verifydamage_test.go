@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// ledgerTable reopens the closed embedded store of dataDir once, which
+// flushes its write-ahead log into a table (Open replays the log into
+// one), and returns the path of its one table.
+func ledgerTable(t *testing.T, dataDir string) string {
+	t.Helper()
+	require.NoError(t, openEmbeddedLedger(t, dataDir).Close())
+	tables, err := filepath.Glob(filepath.Join(dataDir, "events", "*.sst"))
+	require.NoError(t, err)
+	require.Len(t, tables, 1)
+	return tables[0]
+}
+
+// flipTableByte flips one bit in the middle of data block i of the Pebble
+// table at path, as a failing disk would: the block no longer matches the
+// checksum Pebble stored with it. The table holds the events ('E' keys)
+// in its first blocks.
+func flipTableByte(t *testing.T, path string, i int) {
+	t.Helper()
+	f, err := vfs.Default.Open(path)
+	require.NoError(t, err)
+	readable, err := sstable.NewSimpleReadable(f)
+	require.NoError(t, err)
+	r, err := sstable.NewReader(context.Background(), readable, sstable.ReaderOptions{})
+	require.NoError(t, err)
+	layout, err := r.Layout()
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+	require.Greater(t, len(layout.Data), i+4, "enough blocks that block %d holds events", i)
+	offset := int64(layout.Data[i].Offset + layout.Data[i].Length/2)
+
+	file, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	b := make([]byte, 1)
+	_, err = file.ReadAt(b, offset)
+	require.NoError(t, err)
+	b[0] ^= 0x10
+	_, err = file.WriteAt(b, offset)
+	require.NoError(t, err)
+	require.NoError(t, file.Close())
+}
+
+func TestVerifyCommandDamagedTable(t *testing.T) {
+	// Goal: a byte flipped in a block of events of one of Pebble's tables
+	// makes verify print its FAILED line naming the first event it cannot
+	// read and the damaged file, and exit 1, and export fail with exit 1
+	// leaving no file; neither panics (Pebble's report of the damage used
+	// to reach a logger that panics).
+	ctx := context.Background()
+	dir := t.TempDir()
+	seedLedgerWith(t, dir, genCalls(5, 400), 1)
+	table := ledgerTable(t, dir)
+	flipTableByte(t, table, 2)
+
+	res := runTool(ctx, t, dir, "", "verify")
+	assert.Equal(t, 1, res.code)
+	assert.Regexp(t, `^FAILED: after position (\d+): cannot read the event: read \$all after \d+: event at position \d+: unreadable: Pebble found on-disk corruption in `, res.stdout)
+	assert.Contains(t, res.stdout, table+" (a table of the keys from event key 'E' (position 1) to ")
+	assert.Contains(t, res.stdout, "checksum mismatch")
+	assert.Regexp(t, `\n\d+ events in \d+ streams verified before it\n$`, res.stdout)
+	assert.NotContains(t, res.stdout+res.stderr, "panic")
+	m := regexp.MustCompile(`^FAILED: after position (\d+): `).FindStringSubmatch(res.stdout)
+	require.Len(t, m, 2)
+	after, err := strconv.ParseUint(m[1], 10, 64)
+	require.NoError(t, err)
+	assert.Greater(t, after, uint64(0), "the events of the blocks before it verified")
+	assert.Contains(t, res.stdout, "event at position "+strconv.FormatUint(after+1, 10)+": unreadable", "the first event it cannot read follows the last it verified")
+
+	out := filepath.Join(t.TempDir(), "ledger.jsonl")
+	res = runTool(ctx, t, dir, "", "export", "--out", out)
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stderr, "callledger export: ")
+	assert.Contains(t, res.stderr, "unreadable: Pebble found on-disk corruption in "+table)
+	assert.NotContains(t, res.stderr, "panic")
+	assert.NoFileExists(t, out)
+}
+
+func TestVerifyCommandDamagedRecordNamesStream(t *testing.T) {
+	// Goal: an event whose stored record fails its checksum is reported
+	// with its position and its stream and revision, which its index keys
+	// confirm (the damaged record's own copy of them is not trusted).
+	ctx := context.Background()
+	dir := t.TempDir()
+	calls := genCalls(1, 40)
+	seedLedgerWith(t, dir, calls, 1) // the same event at position 17 every run
+	want := readLedger(t, dir)[16]
+	require.Equal(t, uint64(17), want.Position.Commit)
+
+	flipStoredByte(t, dir, 17, -300, false)
+	res := runTool(ctx, t, dir, "", "verify")
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stdout, "FAILED: after position 16: cannot read the event: ")
+	assert.Contains(t, res.stdout, "event at position 17: checksum ")
+	assert.Contains(t, res.stdout, " (stream "+want.StreamID+", revision "+strconv.FormatUint(want.Revision, 10)+", as its stream index key names it): ")
+}

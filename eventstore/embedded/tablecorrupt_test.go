@@ -1,0 +1,283 @@
+package embedded_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/sstable/block"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
+)
+
+// tabledStore is a closed store whose events all sit in one Pebble table.
+type tabledStore struct {
+	dir     string
+	table   string   // the path of the table
+	streams []string // in key order, as the table holds their index keys
+	all     []eventstore.Record
+}
+
+// newTabledStore writes 30 streams of 100 events into a store in a new
+// directory, closes it, and opens and closes it once more: Open replays
+// the write-ahead log into a table, so the events are then in a table (of
+// about 30 data blocks of 32 KiB) and no longer in the log.
+func newTabledStore(t *testing.T) tabledStore {
+	t.Helper()
+	ctx := context.Background()
+	ts := tabledStore{dir: t.TempDir()}
+	s, err := embedded.Open(ts.dir, testOptions())
+	require.NoError(t, err)
+	for range 30 {
+		stream := "call-" + uuid.NewString()
+		_, err = s.Append(ctx, stream, eventstore.NoStream(), events(100, "CallUpserted"))
+		require.NoError(t, err)
+		ts.streams = append(ts.streams, stream)
+	}
+	slices.Sort(ts.streams) // all the same length: key order
+	ts.all, err = s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	s, err = embedded.Open(ts.dir, testOptions())
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	tables, err := filepath.Glob(filepath.Join(ts.dir, "*.sst"))
+	require.NoError(t, err)
+	require.Len(t, tables, 1, "reopening flushed the log into one table")
+	ts.table = tables[0]
+	return ts
+}
+
+// tableLayout returns where the blocks of the table at path are.
+func tableLayout(t *testing.T, path string) *sstable.Layout {
+	t.Helper()
+	f, err := vfs.Default.Open(path)
+	require.NoError(t, err)
+	readable, err := sstable.NewSimpleReadable(f)
+	require.NoError(t, err)
+	r, err := sstable.NewReader(context.Background(), readable, sstable.ReaderOptions{})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, r.Close()) }()
+	layout, err := r.Layout()
+	require.NoError(t, err)
+	return layout
+}
+
+// damageDataBlock flips one bit in the middle of data block i of the
+// table at path (i < 0 counts from the last), as a failing disk would:
+// the block no longer matches the checksum Pebble stored with it.
+func damageDataBlock(t *testing.T, path string, i int) {
+	t.Helper()
+	data := tableLayout(t, path).Data
+	require.Greater(t, len(data), 8, "enough blocks to damage one in the middle")
+	if i < 0 {
+		i += len(data)
+	}
+	damageBlock(t, path, data[i].Handle)
+}
+
+// damageBlock flips one bit in the middle of the block h of the table at
+// path.
+func damageBlock(t *testing.T, path string, h block.Handle) {
+	t.Helper()
+	offset := int64(h.Offset + h.Length/2)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	b := make([]byte, 1)
+	_, err = f.ReadAt(b, offset)
+	require.NoError(t, err)
+	b[0] ^= 0x10
+	_, err = f.WriteAt(b, offset)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+}
+
+// syncBuffer is a bytes.Buffer that Pebble's goroutines can log into.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// firstUnreadable returns the first position that ReadAll cannot read, one
+// event at a time, and 0 if every event reads.
+func firstUnreadable(t *testing.T, s *embedded.Store, n int) uint64 {
+	t.Helper()
+	for pos := uint64(1); pos <= uint64(n); pos++ {
+		if _, err := s.ReadAll(context.Background(), eventstore.Position{Commit: pos - 1, Prepare: pos - 1}, 1); err != nil {
+			return pos
+		}
+	}
+	return 0
+}
+
+// TestDamagedTable checks that a byte flipped in a data block of one of
+// Pebble's tables (which Pebble finds when the block's checksum fails) makes
+// every read that needs the block fail with an error wrapping ErrCorrupt
+// that names the position or key being read and the damaged file, never a
+// panic, while the reads that do not need it still work; and that Verify
+// and Export, reading through them, report it.
+func TestDamagedTable(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		// block picks the damaged data block: the table holds the events
+		// ('E' keys) first, and the stream index ('S' keys) last.
+		block int
+		check func(t *testing.T, s *embedded.Store, ts tabledStore)
+	}{
+		{"EventsBlock", 5, func(t *testing.T, s *embedded.Store, ts tabledStore) {
+			_, readErr := s.ReadAll(ctx, eventstore.Start, 0)
+			require.ErrorIs(t, readErr, embedded.ErrCorrupt)
+			assert.ErrorContains(t, readErr, "checksum mismatch")
+			assert.NotContains(t, readErr.Error(), "\n", "one line")
+			m := regexp.MustCompile(`event at position (\d+): unreadable: Pebble found on-disk corruption in ` + regexp.QuoteMeta(ts.table)).FindStringSubmatch(readErr.Error())
+			require.Len(t, m, 2, readErr.Error())
+			bad, err := strconv.ParseUint(m[1], 10, 64)
+			require.NoError(t, err)
+			require.Greater(t, bad, uint64(1), "the events of the blocks before it read")
+			// Reading up to the event before, one at a time, does not
+			// touch the damaged block.
+			assert.Equal(t, bad, firstUnreadable(t, s, len(ts.all)))
+			var page eventstore.Page
+			err = s.ReadAllPage(ctx, eventstore.Start, 0, &page)
+			assert.ErrorIs(t, err, embedded.ErrCorrupt)
+
+			// The events after the damaged block read as they were. A
+			// failing read costs Pebble a search for the flipped bit, so
+			// the block's end is found by bisection: the positions from
+			// bad to it fail, those after it read.
+			fails, good := bad, uint64(len(ts.all))+1
+			for good-fails > 1 {
+				mid := fails + (good-fails)/2
+				if _, err := s.ReadAll(ctx, eventstore.Position{Commit: mid - 1, Prepare: mid - 1}, 1); err != nil {
+					fails = mid
+				} else {
+					good = mid
+				}
+			}
+			require.LessOrEqual(t, good, uint64(len(ts.all)), "the damage ends with its block")
+			rest, err := s.ReadAll(ctx, eventstore.Position{Commit: good - 1, Prepare: good - 1}, 0)
+			require.NoError(t, err)
+			assert.Equal(t, ts.all[good-1:], rest)
+
+			// A stream with an event in the block fails to read, naming it.
+			stream := ts.all[bad-1].StreamID
+			_, err = s.ReadStream(ctx, stream, 0, 0)
+			require.ErrorIs(t, err, embedded.ErrCorrupt)
+			assert.ErrorContains(t, err, "read stream "+stream+": event at position ")
+
+			report, err := eventstore.Verify(ctx, s, nil)
+			require.NoError(t, err, "damage is a problem of the log, not a failure to verify")
+			require.False(t, report.OK)
+			assert.Equal(t, eventstore.Position{Commit: bad - 1, Prepare: bad - 1}, report.Problem.After)
+			assert.ErrorIs(t, report.Problem.Err, embedded.ErrCorrupt)
+			assert.Contains(t, report.Problem.String(), "event at position "+strconv.FormatUint(bad, 10)+": unreadable")
+			assert.Contains(t, report.Problem.String(), ts.table)
+
+			var out bytes.Buffer
+			_, err = eventstore.Export(ctx, s, &out, nil)
+			assert.ErrorIs(t, err, embedded.ErrCorrupt)
+		}},
+		{"StreamIndexBlock", -1, func(t *testing.T, s *embedded.Store, ts tabledStore) {
+			all, err := s.ReadAll(ctx, eventstore.Start, 0)
+			require.NoError(t, err, "the events are in other blocks")
+			assert.Equal(t, ts.all, all)
+
+			// The last stream's index keys are the table's last.
+			last := ts.streams[len(ts.streams)-1]
+			_, err = s.ReadStream(ctx, last, 0, 0)
+			require.ErrorIs(t, err, embedded.ErrCorrupt)
+			assert.ErrorContains(t, err, "read stream "+last+": stream index at revision ")
+			assert.ErrorContains(t, err, "Pebble found on-disk corruption in "+ts.table)
+			_, err = s.ReadStream(ctx, ts.streams[0], 0, 0)
+			assert.NoError(t, err, "the first stream's index keys are in another block")
+
+			_, err = s.CheckIndex(ctx, nil)
+			require.ErrorIs(t, err, embedded.ErrCorrupt)
+			report, err := eventstore.Verify(ctx, s, nil)
+			require.NoError(t, err)
+			require.False(t, report.OK)
+			assert.ErrorIs(t, report.Problem.Err, embedded.ErrCorrupt)
+			assert.Contains(t, report.Problem.String(), ts.table)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTabledStore(t)
+			damageDataBlock(t, ts.table, tt.block)
+			var logs syncBuffer
+			opts := testOptions()
+			opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			s, err := embedded.Open(ts.dir, opts)
+			require.NoError(t, err, "a damaged block of events does not stop the store opening")
+			tt.check(t, s, ts)
+			require.NoError(t, s.Close())
+			assert.Contains(t, logs.String(), "pebble found on-disk corruption")
+			assert.Contains(t, logs.String(), ts.table)
+		})
+	}
+}
+
+// TestDamagedTableOpen checks that Open, which reads the format version
+// and the last event to check the stored head against it, refuses a store
+// whose table is damaged where it reads with an error wrapping ErrCorrupt
+// that names the file, as it refuses a head that does not match, rather
+// than panicking.
+func TestDamagedTableOpen(t *testing.T) {
+	tests := []struct {
+		name string
+		// blocks picks the damaged blocks of the table.
+		blocks func(l *sstable.Layout) []block.Handle
+		want   string
+	}{
+		{"EveryDataBlock", func(l *sstable.Layout) []block.Handle {
+			var hs []block.Handle
+			for _, d := range l.Data {
+				hs = append(hs, d.Handle)
+			}
+			return hs
+		}, "find last event: unreadable: "},
+		{"IndexBlock", func(l *sstable.Layout) []block.Handle { return l.Index }, "find last event: unreadable: "},
+		{"Footer", func(l *sstable.Layout) []block.Handle { return []block.Handle{l.Footer} }, "find last event: unreadable: "},
+		{"BloomFilter", func(l *sstable.Layout) []block.Handle { return []block.Handle{l.Filter[0].Handle} }, "read format version: unreadable: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTabledStore(t)
+			for _, h := range tt.blocks(tableLayout(t, ts.table)) {
+				damageBlock(t, ts.table, h)
+			}
+			opts := testOptions()
+			opts.Logger = slog.New(slog.DiscardHandler)
+			_, err := embedded.Open(ts.dir, opts)
+			require.ErrorIs(t, err, embedded.ErrCorrupt)
+			assert.ErrorContains(t, err, tt.want+"Pebble found on-disk corruption in "+ts.table)
+		})
+	}
+}
