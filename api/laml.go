@@ -585,11 +585,11 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 		if err != nil {
 			return out, err
 		}
-		if f.after && (out.Query.StartedAfter.IsZero() || from.After(out.Query.StartedAfter)) {
-			out.Query.StartedAfter = from
+		if f.after && (out.Query.StartedAfter == nil || from.After(*out.Query.StartedAfter)) {
+			out.Query.StartedAfter = &from
 		}
-		if f.until && (out.Query.StartedBefore.IsZero() || until.Before(out.Query.StartedBefore)) {
-			out.Query.StartedBefore = until
+		if f.until && (out.Query.StartedBefore == nil || until.Before(*out.Query.StartedBefore)) {
+			out.Query.StartedBefore = &until
 		}
 	}
 	return out, nil

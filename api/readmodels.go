@@ -59,11 +59,14 @@ type ListQuery struct {
 	CursorParam string
 	// IncludeDeleted lists soft-deleted calls too (no surface does today).
 	IncludeDeleted bool
-	// Filters; zero values do not filter.
-	Status        domain.Status
-	From, To      string
-	StartedAfter  time.Time // inclusive
-	StartedBefore time.Time // exclusive
+	// Filters; "" and nil do not filter.
+	Status   domain.Status
+	From, To string
+	// StartedAfter (inclusive) and StartedBefore (exclusive) bound the
+	// start time; nil is unbounded. Any instant is a bound, Go's zero time
+	// too (see projections.ListQuery).
+	StartedAfter  *time.Time
+	StartedBefore *time.Time
 }
 
 // ListPage is one page of a list.

@@ -81,13 +81,6 @@ func checkAddress(field, s string) *Error {
 	return checkPhone(field, s)
 }
 
-func checkTime(field string, t *time.Time) *Error {
-	if t != nil && t.IsZero() {
-		return invalid(field, "must be a time, not the zero time")
-	}
-	return nil
-}
-
 func checkNotNegative(field string, d Decimal) *Error {
 	if d.IsNegative() {
 		return invalid(field, "must not be negative, got %s", d)
@@ -206,7 +199,7 @@ func checkDetails(d DetailsChanges) *Error {
 	if d.CallType != nil && *d.CallType != CallTypeCallSession && *d.CallType != CallTypeDirectCall {
 		return invalid("details.call_type", "%q is not CALL_SESSION or DIRECT_CALL", *d.CallType)
 	}
-	return checkTime("details.synced_with_crm_at", d.SyncedWithCRMAt)
+	return nil
 }
 
 // checkMetadata accepts a JSON object. jsonscan.Valid says so for the
@@ -326,14 +319,11 @@ func checkUpsertFields(c UpsertCall) *Error {
 		}
 		seen[p] = true
 	}
-	for _, t := range []struct {
-		name string
-		v    *time.Time
-	}{{"started_at", c.StartedAt}, {"answered_at", c.AnsweredAt}, {"ended_at", c.EndedAt}} {
-		if err := checkTime(t.name, t.v); err != nil {
-			return err
-		}
-	}
+	// Every instant a client can send is a time, Go's zero time
+	// (0001-01-01T00:00:00Z) too: an optional time is a nil pointer when
+	// absent, and no reader takes the zero time for "none" (the bounds of
+	// lists and billing are nil when unbounded), so refusing it would only
+	// refuse one instant among the year 0000's and the year 0001's.
 	if err := checkDuration("duration_seconds", c.DurationSeconds); err != nil {
 		return err
 	}

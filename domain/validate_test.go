@@ -37,7 +37,6 @@ func TestUpsertValidation(t *testing.T) {
 		row("participant phone", "participants[1].phone", func(c *domain.UpsertCall) { c.Participants[1].Phone = "+1 650 555" }),
 		row("participant role", "participants[0].role", func(c *domain.UpsertCall) { c.Participants[0].Role = "host" }),
 		row("participant twice", "participants[1]", func(c *domain.UpsertCall) { c.Participants[1] = c.Participants[0] }),
-		row("zero start", "started_at", func(c *domain.UpsertCall) { c.StartedAt = ptr(zeroTime()) }),
 		row("end before start", "ended_at", func(c *domain.UpsertCall) { c.AnsweredAt = nil; c.EndedAt = ptr(at(-1)) }),
 		row("answer before start", "answered_at", func(c *domain.UpsertCall) { c.AnsweredAt = ptr(at(-1)) }),
 		row("end before answer", "ended_at", func(c *domain.UpsertCall) { c.AnsweredAt = ptr(at(10)); c.EndedAt = ptr(at(5)) }),
@@ -74,6 +73,49 @@ func TestUpsertValidation(t *testing.T) {
 			c.Transcript = &domain.Transcript{Cues: []domain.TranscriptCue{{From: dec("0"), To: dec("1")}, {From: dec("-1"), To: dec("2")}}}
 		}),
 		row("parent is the call itself", "parent_call_id", func(c *domain.UpsertCall) { c.ParentCallID = ptr(callID) }),
+	})
+}
+
+// TestZeroTimeIsATime checks that Go's zero time (0001-01-01T00:00:00Z) is
+// taken as the instant it is, like the year 0000 before it: nothing reads
+// it as "no time", so no command is refused for it.
+func TestZeroTimeIsATime(t *testing.T) {
+	zero := zeroTime()
+	for _, tc := range []struct {
+		name string
+		when func(*domain.UpsertCall)
+	}{
+		{"start, answer and end at the zero time", func(c *domain.UpsertCall) {
+			c.StartedAt, c.AnsweredAt, c.EndedAt = ptr(zero), ptr(zero), ptr(zero)
+		}},
+		{"start in the year 0000, end at the zero time", func(c *domain.UpsertCall) {
+			c.StartedAt, c.AnsweredAt, c.EndedAt = ptr(zero.Add(-time.Hour)), nil, ptr(zero)
+		}},
+		{"synced with the CRM at the zero time", func(c *domain.UpsertCall) { c.Details.SyncedWithCRMAt = ptr(zero) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := seed000()
+			tc.when(&c)
+			events, err := domain.Decide(domain.State{}, c)
+			require.NoError(t, err)
+			s := fold(t, events)
+			if c.StartedAt != nil {
+				require.NotNil(t, s.Call.StartedAt)
+				assert.True(t, c.StartedAt.Equal(*s.Call.StartedAt))
+			}
+			if c.Details.SyncedWithCRMAt != nil {
+				require.NotNil(t, s.Call.Details.SyncedWithCRMAt)
+				assert.True(t, zero.Equal(*s.Call.Details.SyncedWithCRMAt))
+			}
+		})
+	}
+	t.Run("answer at the zero time", func(t *testing.T) {
+		started := domain.CallUpserted{StartedAt: ptr(zero.Add(-time.Minute))}
+		events, err := domain.Decide(fold(t, append(ringingCall(), started)),
+			domain.AnswerCall{CallID: callID, AccountID: account, Now: now, AnsweredAt: ptr(zero)})
+		require.NoError(t, err)
+		require.Len(t, events, 1)
+		assert.Equal(t, zero, events[0].(domain.CallAnswered).AnsweredAt)
 	})
 }
 
