@@ -50,6 +50,12 @@ func TestUpsertValidation(t *testing.T) {
 		row("currency of four letters", "price.currency", func(c *domain.UpsertCall) {
 			c.Price = &domain.Price{Total: dec("0"), Currency: "USDT"}
 		}),
+		row("currency ISO 4217 does not assign", "price.currency", func(c *domain.UpsertCall) {
+			c.Price = &domain.Price{Total: dec("0"), Currency: "ZZZ"}
+		}),
+		row("crypto currency", "price.currency", func(c *domain.UpsertCall) {
+			c.Price = &domain.Price{Total: dec("0"), Currency: "BTC"}
+		}),
 		row("relative recording URL", "recordings[0].url", func(c *domain.UpsertCall) {
 			c.Recordings = []domain.Recording{{URL: "/rec.mp3"}}
 		}),
@@ -117,6 +123,19 @@ func TestZeroTimeIsATime(t *testing.T) {
 		require.Len(t, events, 1)
 		assert.Equal(t, zero, events[0].(domain.CallAnswered).AnsweredAt)
 	})
+}
+
+// TestValidCurrency pins the currency rule: a code ISO 4217 assigns, in
+// upper case; those assigned after x/text's CLDR data (VES, SLE, ...) too.
+func TestValidCurrency(t *testing.T) {
+	for s, want := range map[string]bool{
+		"USD": true, "EUR": true, "JPY": true, "CHF": true, "XAU": true, "CLF": true,
+		"MRU": true, "SLE": true, "UYW": true, "VED": true, "VES": true, "XCG": true, "ZWG": true,
+		"ZZZ": false, "BTC": false, "AAA": false, "eur": false, "Eur": false, "EURO": false, "EU": false,
+		"": false, "E1R": false, "ÉUR": false,
+	} {
+		assert.Equal(t, want, domain.ValidCurrency(s), s)
+	}
 }
 
 // TestValidE164 pins the E.164 rule: "+", 2 to 15 digits, first not 0.
