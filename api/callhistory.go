@@ -412,8 +412,10 @@ func nonEmpty(s string) *string {
 }
 
 // callHistoryFieldNames maps domain field names (snake case) onto this
-// surface's camelCase where they differ.
+// surface's camelCase where they differ. call_id, the call a command is
+// about, is the path's {id} on every route of this surface.
 var callHistoryFieldNames = map[string]string{
+	"call_id":                    "id",
 	"notes":                      "notes",
 	"call_type":                  "callType",
 	"sequence_run_id":            "sequenceRunId",

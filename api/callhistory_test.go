@@ -241,6 +241,45 @@ func TestCallHistoryDelete(t *testing.T) {
 	assert.Len(t, ts.events(t), n)
 }
 
+func TestWritesToADeletedCallNameWhatWasSent(t *testing.T) {
+	// Goal: a write to a deleted call is a 409 naming what the request
+	// sent to find the call, never a call_id it did not send: Moonbase's
+	// writes find the call by provider_id (pointer /provider_id), call
+	// history's by the path's {id} (field "id").
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "del-named")
+	res := ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+
+	for _, tc := range []struct{ name, method, path, body string }{
+		{"MoonbaseUpsert", "POST", "/calls/upsert", moonbaseBody("del-named", "completed")},
+		{"MoonbaseCreate", "POST", "/calls", moonbaseBody("del-named", "completed")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.do(t, tc.method, tc.path, tokenA, tc.body)
+			require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
+			errs := res.JSON(t)["errors"].([]any)
+			require.Len(t, errs, 1)
+			e := errs[0].(map[string]any)
+			assert.Equal(t, map[string]any{"pointer": "/provider_id"}, e["source"])
+			assert.Contains(t, e["detail"], "provider_id")
+			assert.NotContains(t, e["detail"], "call_id")
+		})
+	}
+	for _, tc := range []struct{ name, method, body string }{
+		{"CallHistoryPatch", "PATCH", `{"notes":"x"}`},
+		{"CallHistoryDelete", "DELETE", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.do(t, tc.method, "/v1/calls/"+id, tokenA, tc.body)
+			require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
+			body := res.JSON(t)
+			assert.Equal(t, "id", body["field"])
+			assert.NotContains(t, body["message"], "call_id")
+		})
+	}
+}
+
 func TestCallHistoryBadInputs(t *testing.T) {
 	// Goal: bad PATCH bodies and bad ids are 4xx naming the field in the
 	// call-history style, and append nothing.
