@@ -503,9 +503,10 @@ func TestVoiceCallCurrencyIsISO4217(t *testing.T) {
 	require.NoError(t, err)
 	md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: acctA, Surface: domain.SurfaceCLI, Time: time.Now().UTC()})
 	require.NoError(t, err)
-	_, err = ts.store.Append(context.Background(), domain.StreamID(uuid.MustParse(id)), eventstore.Exact(last),
+	appended, err := ts.store.Append(context.Background(), domain.StreamID(uuid.MustParse(id)), eventstore.Exact(last),
 		[]eventstore.EventData{{ID: uuid.New(), Type: domain.TypeCallPriced, Data: data, Metadata: md}})
 	require.NoError(t, err)
+	require.NoError(t, ts.proj.WaitFor(context.Background(), appended.Position), "the read models have the stored price")
 
 	got := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
 	require.Equal(t, http.StatusOK, got.Status, "body: %s", got.Body)
