@@ -312,9 +312,11 @@ func parseOptTime(field string, s *string) (*time.Time, error) {
 
 // parseSeconds reads a transcript offset, the field name of cue: a JSON
 // number (as the Moonbase SDK sends it) or a string holding a decimal, kept
-// exactly as written. raw is one value of a body DecodeMoonbaseCall has
-// decoded, so valid JSON (both its decoders check the whole body): only
-// its type is left to check.
+// exactly as written, in plain or exponent notation (domain.ParseNumber:
+// JavaScript writes 1e-7 and 1e21 so), within the cue bounds. It is kept
+// and written back in plain notation (1e2 reads back as 100). raw is one
+// value of a body DecodeMoonbaseCall has decoded, so valid JSON (both its
+// decoders check the whole body): only its type is left to check.
 func parseSeconds(cue domain.ListField, name string, raw json.RawMessage) (domain.Decimal, error) {
 	if isNullJSON(raw) {
 		return domain.Decimal{}, Malformed(cue.Sub(name), "is required")
@@ -329,7 +331,7 @@ func parseSeconds(cue domain.ListField, name string, raw json.RawMessage) (domai
 	} else if strings.ContainsAny(text[:1], "[{tfn") {
 		return domain.Decimal{}, Malformed(cue.Sub(name), "must be a number")
 	}
-	d, err := domain.ParseDecimal(text)
+	d, err := domain.ParseNumber(text, domain.CueSecondsIntDigitsMax, domain.CueSecondsPlacesMax)
 	if err != nil {
 		return domain.Decimal{}, Invalid(cue.Sub(name), "%s", err.Error())
 	}
@@ -379,7 +381,7 @@ type moonbaseTranscript struct {
 }
 
 // moonbaseCue writes offsets as JSON numbers with the digits they were
-// given ("1.50" stays 1.50).
+// given ("1.50" stays 1.50), in plain notation (1e2 is written 100).
 type moonbaseCue struct {
 	From    json.RawMessage `json:"from"`
 	To      json.RawMessage `json:"to"`
