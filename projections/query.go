@@ -117,7 +117,10 @@ type ListQuery struct {
 	Limit int
 	// Cursor continues from a previous page's Next, or goes back from a
 	// page's Prev; empty starts at the top. A cursor is only valid with the
-	// same Account, filters and OldestFirst.
+	// same Account, filters and OldestFirst. It is a position in the order
+	// (start time, call id), not a snapshot: a call whose start moves
+	// between two pages moves across it, and is listed twice or not at
+	// all by one walk (README: clients de-duplicate by id).
 	Cursor string
 }
 
