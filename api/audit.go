@@ -191,12 +191,14 @@ type TimeTravel struct {
 	Revision    uint64
 	HasRevision bool
 	// AsOf is the instant to stop at, inclusive (events whose metadata Time
-	// is not after it are folded); zero when not asked.
-	AsOf time.Time
+	// is not after it are folded); nil when not asked. Any instant is asked
+	// for as it is: as_of=0001-01-01T00:00:00Z (Go's zero time) is a time
+	// before every call, not "now".
+	AsOf *time.Time
 }
 
 // Active reports whether t asks for the past at all.
-func (t TimeTravel) Active() bool { return t.HasRevision || !t.AsOf.IsZero() }
+func (t TimeTravel) Active() bool { return t.HasRevision || t.AsOf != nil }
 
 // ParseTimeTravel reads ?revision=N and ?as_of=<RFC 3339> from a request
 // (as_of with "T" and "Z" in either case, see domain.ParseRFC3339). Giving
@@ -220,7 +222,7 @@ func ParseTimeTravel(r *http.Request) (TimeTravel, error) {
 		if err != nil {
 			return t, Malformed("as_of", "must be an RFC 3339 time, e.g. 2025-01-31T12:00:00Z")
 		}
-		t.AsOf = at
+		t.AsOf = &at
 	}
 	return t, nil
 }
@@ -266,7 +268,7 @@ func (s *Server) callAt(ctx context.Context, id uuid.UUID, t TimeTravel) (domain
 			if err != nil {
 				return domain.State{}, err
 			}
-			if !t.AsOf.IsZero() && env.Metadata.Time.After(t.AsOf) {
+			if t.AsOf != nil && env.Metadata.Time.After(*t.AsOf) {
 				return existedThen(state, id)
 			}
 			domain.EvolveInPlace(&state, env)

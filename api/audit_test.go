@@ -211,6 +211,8 @@ func TestTimeTravel(t *testing.T) {
 		{name: "Revision3DeletedHidden", query: "revision=3", code: "not_found"},
 		{name: "Revision3DeletedShown", query: "revision=3", includeDeleted: true, revision: 3, price: "0.0135", deleted: true},
 		{name: "RevisionPastEnd", query: "revision=4", includeDeleted: true, code: "not_found"},
+		// Go's zero time is an instant before every call, not "now".
+		{name: "AsOfZeroTime", query: "as_of=0001-01-01T00:00:00Z", includeDeleted: true, code: "not_found"},
 		{name: "AsOfBeforeCreation", query: "as_of=" + t0.Add(-time.Second).Format(time.RFC3339), code: "not_found"},
 		{name: "AsOfCreation", query: "as_of=" + t0.Format(time.RFC3339), revision: 0, price: "none"},
 		{name: "AsOfExactlyFirstPricing", query: "as_of=" + c.times[1].Format(time.RFC3339), revision: 1, price: "0.0100"},

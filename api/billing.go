@@ -147,7 +147,7 @@ func ParseBillingParams(p BillingParams, names BillingParamNames) (projections.B
 	if bq.To, err = parseBillingInstant(names.To, p.To); err != nil {
 		return bq, 0, err
 	}
-	if !bq.From.IsZero() && !bq.To.IsZero() && bq.To.Before(bq.From) {
+	if bq.From != nil && bq.To != nil && bq.To.Before(*bq.From) {
 		return bq, 0, Invalid(names.To, "is before %s", names.From)
 	}
 	if bq.GroupBy, err = parseBillingGroupBy(names.GroupBy, p.GroupBy); err != nil {
@@ -159,16 +159,17 @@ func ParseBillingParams(p BillingParams, names BillingParamNames) (projections.B
 
 // parseBillingInstant reads a from/to parameter: a UTC day or an RFC 3339
 // instant ("T" and "Z" in either case, see domain.ParseRFC3339), in UTC; ""
-// is unbounded.
-func parseBillingInstant(name, v string) (time.Time, error) {
+// is unbounded (nil). Every time given is a bound, 0001-01-01 (Go's zero
+// time) too.
+func parseBillingInstant(name, v string) (*time.Time, error) {
 	if v == "" {
-		return time.Time{}, nil
+		return nil, nil
 	}
 	t, _, err := parseDayOrInstant(v)
 	if err != nil {
-		return time.Time{}, Malformed(name, "must be a day (2025-01-31) or an RFC 3339 time")
+		return nil, Malformed(name, "must be a day (2025-01-31) or an RFC 3339 time")
 	}
-	return t, nil
+	return &t, nil
 }
 
 // parseBillingGroupBy reads a group_by list: "" is currency; each dimension
@@ -258,8 +259,8 @@ func NewBillingSummary(q projections.BillingQuery, rows []projections.BillingRow
 
 // formatBillingInstant writes a bound in UTC to the nanosecond, or "" when
 // it is unbounded.
-func formatBillingInstant(t time.Time) string {
-	if t.IsZero() {
+func formatBillingInstant(t *time.Time) string {
+	if t == nil {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339Nano)

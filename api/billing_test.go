@@ -128,15 +128,15 @@ type summaryWant struct {
 	calls, duration, deleted int64
 }
 
-// summaryOneByOne sums account's calls that start in [from, to) (zero:
+// summaryOneByOne sums account's calls that start in [from, to) (nil:
 // unbounded) one by one at their latest price, per provider, currency and
 // day, and counts the deleted ones: what the summary grouped by
 // provider,currency,day must say.
-func summaryOneByOne(calls []billingCall, account string, from, to time.Time) (map[summaryKey]summaryWant, int64) {
+func summaryOneByOne(calls []billingCall, account string, from, to *time.Time) (map[summaryKey]summaryWant, int64) {
 	want := map[summaryKey]summaryWant{}
 	var deletedSum int64
 	for _, c := range calls {
-		if c.account != account || (!from.IsZero() && c.start.Before(from)) || (!to.IsZero() && !c.start.Before(to)) {
+		if c.account != account || (from != nil && c.start.Before(*from)) || (to != nil && !c.start.Before(*to)) {
 			continue
 		}
 		p := c.prices[len(c.prices)-1]
@@ -195,7 +195,7 @@ func TestBillingSummaryAgreement(t *testing.T) {
 	appendBillingCalls(t, ts, calls)
 
 	from, to := time.Date(2025, 4, 2, 0, 0, 0, 0, time.UTC), time.Date(2025, 4, 6, 0, 0, 0, 0, time.UTC)
-	want, deleted := summaryOneByOne(calls, acctA, from, to)
+	want, deleted := summaryOneByOne(calls, acctA, &from, &to)
 	body := getSummary(t, ts, url.Values{"from": {"2025-04-02"}, "to": {"2025-04-06"}, "group_by": {"provider,currency,day"}}, tokenA)
 	assert.Equal(t, acctA, body.Account)
 	assertSummary(t, want, deleted, body, "days")
@@ -247,7 +247,7 @@ func TestBillingSummaryExactBounds(t *testing.T) {
 		{"InsideOneDayLowercase", day.Add(3*time.Hour + 15*time.Minute), day.Add(12*time.Hour - time.Nanosecond), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			want, deleted := summaryOneByOne(calls, acctA, tc.from, tc.to)
+			want, deleted := summaryOneByOne(calls, acctA, &tc.from, &tc.to)
 			from, to := tc.from.Format(time.RFC3339Nano), tc.to.Format(time.RFC3339Nano)
 			if tc.lower {
 				from, to = strings.ToLower(from), strings.ToLower(to)
@@ -280,6 +280,73 @@ func TestBillingSummaryExactBounds(t *testing.T) {
 		assert.Equal(t, w.deleted, a.deleted+b.deleted, cur)
 		assert.Positive(t, a.calls, "%s: the first half has calls", cur)
 		assert.Positive(t, b.calls, "%s: the second half has calls", cur)
+	}
+}
+
+func TestBillingSummaryZeroTimeBounds(t *testing.T) {
+	// Goal: a bound at or near Go's zero time (0001-01-01T00:00:00Z) is a
+	// bound like any other: calls may start in the year 0000, so a period
+	// ending a second after it counts only the calls before that second,
+	// a period ending at it is echoed and counts only the year 0000, and
+	// one starting in the year 0000 does not reach 2026.
+	ts := newTestServer(t)
+	var zero time.Time
+	usd := func(s string) []domain.Price {
+		return []domain.Price{{Total: domain.MustParseDecimal(s), Currency: "USD"}}
+	}
+	calls := []billingCall{
+		{id: uuid.New(), account: acctA, provider: "twilio", start: zero.Add(-13 * time.Hour), prices: usd("0.01")},
+		{id: uuid.New(), account: acctA, provider: "twilio", start: zero.Add(-6 * time.Hour), prices: usd("0.02")},
+		{id: uuid.New(), account: acctA, provider: "twilio", start: zero, prices: usd("0.04")},
+		{id: uuid.New(), account: acctA, provider: "twilio", start: zero.Add(time.Second), prices: usd("0.08")},
+		{id: uuid.New(), account: acctA, provider: "twilio", start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), prices: usd("0.16")},
+	}
+	appendBillingCalls(t, ts, calls)
+	bound := func(s string) *time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		require.NoError(t, err)
+		return &v
+	}
+	for _, tc := range []struct {
+		name, from, to          string
+		wantFrom, wantTo        *time.Time
+		echoFrom, echoTo, total string
+	}{
+		{name: "ToJustPastZeroTime", to: "0001-01-01T00:00:01Z", wantTo: bound("0001-01-01T00:00:01Z"),
+			echoTo: "0001-01-01T00:00:01Z", total: "0.07"},
+		{name: "ToZeroTimeDay", to: "0001-01-01", wantTo: &zero, echoTo: "0001-01-01T00:00:00Z", total: "0.03"},
+		{name: "ToZeroTimeInstant", to: "0001-01-01T00:00:00Z", wantTo: &zero, echoTo: "0001-01-01T00:00:00Z", total: "0.03"},
+		{name: "AcrossZeroTime", from: "0000-12-31T12:00:00Z", to: "0001-01-01T00:00:01Z",
+			wantFrom: bound("0000-12-31T12:00:00Z"), wantTo: bound("0001-01-01T00:00:01Z"),
+			echoFrom: "0000-12-31T12:00:00Z", echoTo: "0001-01-01T00:00:01Z", total: "0.06"},
+		{name: "FromZeroTimeDay", from: "0001-01-01", wantFrom: &zero, echoFrom: "0001-01-01T00:00:00Z", total: "0.28"},
+		{name: "EmptyAtZeroTime", from: "0001-01-01", to: "0001-01-01T00:00:00Z", wantFrom: &zero, wantTo: &zero,
+			echoFrom: "0001-01-01T00:00:00Z", echoTo: "0001-01-01T00:00:00Z"},
+		{name: "Unbounded", total: "0.31"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := url.Values{"group_by": {"provider,currency,day"}}
+			if tc.from != "" {
+				q.Set("from", tc.from)
+			}
+			if tc.to != "" {
+				q.Set("to", tc.to)
+			}
+			body := getSummary(t, ts, q, tokenA)
+			want, deleted := summaryOneByOne(calls, acctA, tc.wantFrom, tc.wantTo)
+			assertSummary(t, want, deleted, body, tc.name)
+			assert.Equal(t, tc.echoFrom, body.From, "from is echoed, or left out when unbounded")
+			assert.Equal(t, tc.echoTo, body.To, "to is echoed, or left out when unbounded")
+
+			q.Set("group_by", "currency")
+			groups := getSummary(t, ts, q, tokenA).Groups
+			if tc.total == "" {
+				assert.Empty(t, groups)
+				return
+			}
+			require.Len(t, groups, 1)
+			assert.Equal(t, tc.total, groups[0].Total)
+		})
 	}
 }
 

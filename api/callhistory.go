@@ -24,12 +24,13 @@ import (
 //	                       is a JSON merge patch (RFC 7396): a member
 //	                       present is set, null clears it, a member absent
 //	                       is kept, down into contact and caller (see
-//	                       mergeContact and mergeCaller). Null is a 422 for
-//	                       callType, transferred, syncedWithCrmDate and
-//	                       contact.isUnknown (decodeCallHistoryPatch):
-//	                       an entry type and a flag have no cleared value,
-//	                       and a details change cannot express clearing the
-//	                       sync date; to keep one, leave it out. Derived
+//	                       mergeContact and mergeCaller); syncedWithCrmDate
+//	                       null clears the date (a call never synced, as
+//	                       seed 001 has it optional). Null is a 422 for
+//	                       callType, transferred and contact.isUnknown
+//	                       (decodeCallHistoryPatch): an entry type and a
+//	                       flag always have a value, so none reads as
+//	                       cleared; to keep one, leave it out. Derived
 //	                       fields (id, status, type, startedAt, endedAt,
 //	                       phoneNumber, callerPhoneNumber, createdAt,
 //	                       updatedAt, deletedAt) are read-only and ignored,
@@ -270,10 +271,10 @@ func decodeCallHistoryPatch(body []byte, id uuid.UUID, account string, now time.
 		// A flag has no "cleared": leave it out to keep it.
 		return callHistoryPatch{}, Invalid("contact.isUnknown", "must be true or false, not null")
 	}
-	if p.SyncedWithCrmDate.Set {
-		if p.SyncedWithCrmDate.Null {
-			return callHistoryPatch{}, Invalid("syncedWithCrmDate", "cannot be cleared")
-		}
+	switch {
+	case p.SyncedWithCrmDate.Null:
+		d.SyncedWithCRMAtCleared = true
+	case p.SyncedWithCrmDate.Set:
 		t, err := ParseTime("syncedWithCrmDate", p.SyncedWithCrmDate.Value)
 		if err != nil {
 			return callHistoryPatch{}, err
@@ -411,8 +412,10 @@ func nonEmpty(s string) *string {
 }
 
 // callHistoryFieldNames maps domain field names (snake case) onto this
-// surface's camelCase where they differ.
+// surface's camelCase where they differ. call_id, the call a command is
+// about, is the path's {id} on every route of this surface.
 var callHistoryFieldNames = map[string]string{
+	"call_id":                    "id",
 	"notes":                      "notes",
 	"call_type":                  "callType",
 	"sequence_run_id":            "sequenceRunId",

@@ -133,6 +133,55 @@ func TestCallHistoryPatchMergesObjects(t *testing.T) {
 	}
 }
 
+func TestCallHistoryPatchClearsSyncDate(t *testing.T) {
+	// Goal: syncedWithCrmDate null clears the date, as a merge patch's null
+	// does (seed 001 has it optional: null for a call never synced),
+	// through a CallDetailsChanged that records the clearing; the date
+	// stays in the call's history; clearing a date the call does not have
+	// appends nothing.
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "crm-clear")
+	res := ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"syncedWithCrmDate":"2024-03-20T09:15:00Z"}`)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	syncedRevision := res.Header.Get("ETag")
+
+	n := len(ts.events(t))
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"syncedWithCrmDate":null,"notes":"unsynced"}`)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	got := res.JSON(t)
+	assert.Contains(t, got, "syncedWithCrmDate")
+	assert.Nil(t, got["syncedWithCrmDate"])
+	assert.Equal(t, "unsynced", got["notes"])
+	events := ts.events(t)
+	require.Len(t, events, n+1)
+	last := events[len(events)-1]
+	assert.Equal(t, "CallDetailsChanged", last.Type)
+	assert.JSONEq(t, `{"changes":{"notes":"unsynced","synced_with_crm_at_cleared":true}}`, string(last.Data))
+	read := ts.do(t, "GET", "/v1/calls/"+id, tokenA, "")
+	assert.Equal(t, compactJSON(t, res.Body), compactJSON(t, read.Body), "read after write")
+
+	// The date stays in the history.
+	rev := strings.Trim(syncedRevision, `"`)
+	past := ts.do(t, "GET", "/v1/calls/"+id+"?revision="+rev, tokenA, "")
+	require.Equal(t, http.StatusOK, past.Status, string(past.Body))
+	assert.Equal(t, "2024-03-20T09:15:00.000Z", past.JSON(t)["syncedWithCrmDate"])
+
+	// Clearing again, or on a call never synced, changes nothing.
+	never := newHistoryCall(t, ts, "crm-never")
+	for _, call := range []string{id, never} {
+		n := len(ts.events(t))
+		res := ts.do(t, "PATCH", "/v1/calls/"+call, tokenA, `{"syncedWithCrmDate":null}`)
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		assert.Nil(t, res.JSON(t)["syncedWithCrmDate"])
+		assert.Len(t, ts.events(t), n, "a patch that changes nothing appends nothing")
+	}
+
+	// A date set again after the clearing reads back.
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"syncedWithCrmDate":"2024-03-21T08:00:00Z"}`)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	assert.Equal(t, "2024-03-21T08:00:00.000Z", res.JSON(t)["syncedWithCrmDate"])
+}
+
 func TestCallHistoryIfMatch(t *testing.T) {
 	// Goal: ETag is the stream revision; If-Match with a stale one is a 412
 	// that writes nothing; with the current one the write goes through.
@@ -192,6 +241,45 @@ func TestCallHistoryDelete(t *testing.T) {
 	assert.Len(t, ts.events(t), n)
 }
 
+func TestWritesToADeletedCallNameWhatWasSent(t *testing.T) {
+	// Goal: a write to a deleted call is a 409 naming what the request
+	// sent to find the call, never a call_id it did not send: Moonbase's
+	// writes find the call by provider_id (pointer /provider_id), call
+	// history's by the path's {id} (field "id").
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "del-named")
+	res := ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+
+	for _, tc := range []struct{ name, method, path, body string }{
+		{"MoonbaseUpsert", "POST", "/calls/upsert", moonbaseBody("del-named", "completed")},
+		{"MoonbaseCreate", "POST", "/calls", moonbaseBody("del-named", "completed")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.do(t, tc.method, tc.path, tokenA, tc.body)
+			require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
+			errs := res.JSON(t)["errors"].([]any)
+			require.Len(t, errs, 1)
+			e := errs[0].(map[string]any)
+			assert.Equal(t, map[string]any{"pointer": "/provider_id"}, e["source"])
+			assert.Contains(t, e["detail"], "provider_id")
+			assert.NotContains(t, e["detail"], "call_id")
+		})
+	}
+	for _, tc := range []struct{ name, method, body string }{
+		{"CallHistoryPatch", "PATCH", `{"notes":"x"}`},
+		{"CallHistoryDelete", "DELETE", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.do(t, tc.method, "/v1/calls/"+id, tokenA, tc.body)
+			require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
+			body := res.JSON(t)
+			assert.Equal(t, "id", body["field"])
+			assert.NotContains(t, body["message"], "call_id")
+		})
+	}
+}
+
 func TestCallHistoryBadInputs(t *testing.T) {
 	// Goal: bad PATCH bodies and bad ids are 4xx naming the field in the
 	// call-history style, and append nothing.
@@ -217,6 +305,7 @@ func TestCallHistoryBadInputs(t *testing.T) {
 		{"CallerType", "PATCH", "/v1/calls/" + id, `{"caller":[]}`, 400, "caller"},
 		{"CallerFieldType", "PATCH", "/v1/calls/" + id, `{"caller":{"lastName":5}}`, 400, "caller.lastName"},
 		{"CallTypeEnum", "PATCH", "/v1/calls/" + id, `{"callType":"CONFERENCE"}`, 422, "callType"},
+		{"CallTypeNull", "PATCH", "/v1/calls/" + id, `{"callType":null}`, 422, "callType"},
 		{"CrmDate", "PATCH", "/v1/calls/" + id, `{"syncedWithCrmDate":"03/20/2024"}`, 422, "syncedWithCrmDate"},
 		{"CrmDateLowercaseNoOffset", "PATCH", "/v1/calls/" + id, `{"syncedWithCrmDate":"2024-03-20t10:15:00"}`, 422, "syncedWithCrmDate"},
 		{"CrmDateLowercaseBadZone", "PATCH", "/v1/calls/" + id, `{"syncedWithCrmDate":"2024-03-20t10:15:00y"}`, 422, "syncedWithCrmDate"},

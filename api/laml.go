@@ -618,8 +618,8 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 	for _, f := range []struct {
 		name string
 		// lower (inclusive) and upper (exclusive) are the query's bounds
-		// that the filter narrows.
-		lower, upper *time.Time
+		// that the filter narrows (nil: unbounded).
+		lower, upper **time.Time
 	}{
 		{"StartTime", &out.Query.StartedAfter, &out.Query.StartedBefore},
 		{"StartTime>", &out.Query.StartedAfter, &out.Query.StartedBefore},
@@ -636,10 +636,10 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 		if err != nil {
 			return out, err
 		}
-		if !from.IsZero() && (f.lower.IsZero() || from.After(*f.lower)) {
+		if from != nil && (*f.lower == nil || from.After(**f.lower)) {
 			*f.lower = from
 		}
-		if !until.IsZero() && (f.upper.IsZero() || until.Before(*f.upper)) {
+		if until != nil && (*f.upper == nil || until.Before(**f.upper)) {
 			*f.upper = until
 		}
 	}
@@ -676,7 +676,7 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 
 // lamlTimeBounds reads the value v of the time filter name (StartTime or
 // EndTime, alone or ending in ">" or "<") into the bounds it sets: from
-// (inclusive) and until (exclusive), a zero one unbounded. v is a date
+// (inclusive) and until (exclusive), nil when unbounded. v is a date
 // (YYYY-MM-DD, a GMT day) or an RFC 3339 date-time (domain.ParseRFC3339:
 // "T" and "Z" in either case), read at the second: the surface shows dates
 // to the second (RFC 2822), so a client that sends back a start_time (or
@@ -692,25 +692,26 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 //
 // where T's second is T with its fraction dropped. Anything else is a 400
 // naming name.
-func lamlTimeBounds(name, v string) (from, until time.Time, err error) {
+func lamlTimeBounds(name, v string) (from, until *time.Time, err error) {
 	t, day, err := parseDayOrInstant(v)
 	if err != nil {
-		return time.Time{}, time.Time{}, Invalid(name, "%s must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", name, truncate(v, 64))
+		return nil, nil, Invalid(name, "%s must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", name, truncate(v, 64))
 	}
 	t = t.UTC()
 	second := t.Add(-time.Duration(t.Nanosecond())) // the fraction dropped, in UTC as in RFC 2822 GMT
+	at := func(t time.Time) *time.Time { return &t }
 	switch {
 	case strings.HasSuffix(name, ">") && day:
-		return t, time.Time{}, nil
+		return at(t), nil, nil
 	case strings.HasSuffix(name, ">"):
-		return second, time.Time{}, nil
+		return at(second), nil, nil
 	case strings.HasSuffix(name, "<") && day:
-		return time.Time{}, t.AddDate(0, 0, 1), nil
+		return nil, at(t.AddDate(0, 0, 1)), nil
 	case strings.HasSuffix(name, "<"):
-		return time.Time{}, second.Add(time.Second), nil
+		return nil, at(second.Add(time.Second)), nil
 	}
 	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	return midnight, midnight.AddDate(0, 0, 1), nil
+	return at(midnight), at(midnight.AddDate(0, 0, 1)), nil
 }
 
 // lamlPaging is the paging part of a Twilio list page: its number and size,

@@ -693,6 +693,40 @@ func mustQuery(t *testing.T, uri string) url.Values {
 	return u.Query()
 }
 
+func TestLAMLListStartTimeAroundZeroTime(t *testing.T) {
+	// Goal: a StartTime filter whose bound falls on Go's zero time
+	// (0001-01-01T00:00:00Z) bounds the list there, as any other instant
+	// does: calls may start in the year 0000, and the list never reads that
+	// bound as "no filter". A call may start at the zero time itself.
+	ts := newTestServer(t)
+	year0 := ts.createVoiceCall(t, tokenA, "src-year-0", map[string]any{"startedAt": "0000-12-31T18:00:00Z"})
+	atZero := ts.createVoiceCall(t, tokenA, "src-zero", map[string]any{"startedAt": "0001-01-01T00:00:00Z"})
+	year1 := ts.createVoiceCall(t, tokenA, "src-year-1", map[string]any{"startedAt": "0001-01-01T00:00:01Z"})
+	recent := ts.createVoiceCall(t, tokenA, "src-2026", map[string]any{"startedAt": "2026-01-02T10:00:00Z"})
+	for _, tc := range []struct {
+		name  string
+		query url.Values
+		want  []string
+	}{
+		{"OnOrBeforeTheDayBeforeZeroTime", url.Values{"StartTime<": {"0000-12-31"}}, []string{year0}},
+		{"TheDayBeforeZeroTime", url.Values{"StartTime": {"0000-12-31"}}, []string{year0}},
+		{"OnOrAfterZeroTime", url.Values{"StartTime>": {"0001-01-01"}}, []string{recent, year1, atZero}},
+		{"OnOrAfterZeroTimeInstant", url.Values{"StartTime>": {"0001-01-01T00:00:00Z"}}, []string{recent, year1, atZero}},
+		{"OnOrBeforeZeroTimeInstant", url.Values{"StartTime<": {"0001-01-01T00:00:00Z"}}, []string{atZero, year0}},
+		{"OnTheDayOfZeroTime", url.Values{"StartTime": {"0001-01-01T00:00:00Z"}}, []string{year1, atZero}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"?"+tc.query.Encode(), acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			var got []string
+			for _, c := range res.JSON(t)["calls"].([]any) {
+				got = append(got, c.(map[string]any)["sid"].(string))
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
 func TestLAMLAccountIsolation(t *testing.T) {
 	// Goal: the path's AccountSid must be the caller's own (401, 20003, as
 	// Twilio answers); another account's call is a 404 (20404) on fetch and

@@ -64,7 +64,7 @@ func (s *Server) moonbaseWrite(mode domain.UpsertMode, status int) http.HandlerF
 		cmd.Mode = mode
 		res, err := s.Execute(r, domain.SurfaceMoonbase, cmd.CallID, decideCommand(cmd))
 		if err != nil {
-			s.writeError(w, r, s.moonbaseError, err)
+			s.writeError(w, r, s.moonbaseWriteError, err)
 			return
 		}
 		SetETag(w, res.State)
@@ -312,9 +312,11 @@ func parseOptTime(field string, s *string) (*time.Time, error) {
 
 // parseSeconds reads a transcript offset, the field name of cue: a JSON
 // number (as the Moonbase SDK sends it) or a string holding a decimal, kept
-// exactly as written. raw is one value of a body DecodeMoonbaseCall has
-// decoded, so valid JSON (both its decoders check the whole body): only
-// its type is left to check.
+// exactly as written, in plain or exponent notation (domain.ParseNumber:
+// JavaScript writes 1e-7 and 1e21 so), within the cue bounds. It is kept
+// and written back in plain notation (1e2 reads back as 100). raw is one
+// value of a body DecodeMoonbaseCall has decoded, so valid JSON (both its
+// decoders check the whole body): only its type is left to check.
 func parseSeconds(cue domain.ListField, name string, raw json.RawMessage) (domain.Decimal, error) {
 	if isNullJSON(raw) {
 		return domain.Decimal{}, Malformed(cue.Sub(name), "is required")
@@ -329,7 +331,7 @@ func parseSeconds(cue domain.ListField, name string, raw json.RawMessage) (domai
 	} else if strings.ContainsAny(text[:1], "[{tfn") {
 		return domain.Decimal{}, Malformed(cue.Sub(name), "must be a number")
 	}
-	d, err := domain.ParseDecimal(text)
+	d, err := domain.ParseNumber(text, domain.CueSecondsIntDigitsMax, domain.CueSecondsPlacesMax)
 	if err != nil {
 		return domain.Decimal{}, Invalid(cue.Sub(name), "%s", err.Error())
 	}
@@ -379,7 +381,7 @@ type moonbaseTranscript struct {
 }
 
 // moonbaseCue writes offsets as JSON numbers with the digits they were
-// given ("1.50" stays 1.50).
+// given ("1.50" stays 1.50), in plain notation (1e2 is written 100).
 type moonbaseCue struct {
 	From    json.RawMessage `json:"from"`
 	To      json.RawMessage `json:"to"`
@@ -452,6 +454,18 @@ func (s *Server) moonbaseError(w http.ResponseWriter, r *http.Request, p Problem
 		}
 	}
 	s.writeJSON(w, r, p.Status, map[string][]apiError{"errors": {e}})
+}
+
+// moonbaseWriteError is moonbaseError for the outcome of POST /calls and
+// POST /calls/upsert. Their body has no call id: the call is the one
+// provider and provider_id name (domain.CallIDFor), so a problem with the
+// call itself, which the domain reports under call_id (it is deleted), is
+// about the provider_id the body sent, and points there.
+func (s *Server) moonbaseWriteError(w http.ResponseWriter, r *http.Request, p Problem) {
+	if p.Field == "call_id" {
+		p.Field = "provider_id"
+	}
+	s.moonbaseError(w, r, p)
 }
 
 // moonbaseSource says where the value at fault is, as a JSON:API error's

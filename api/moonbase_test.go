@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -413,6 +414,11 @@ func TestMoonbaseBadInputs(t *testing.T) {
 		{"LoneSurrogate", "/calls/upsert", repl(`"provider_id":"bad"`, `"provider_id":"bad\udc00"`), 400, "surrogate"},
 		{"NotUTF8", "/calls/upsert", repl(`"provider_id":"bad"`, "\"provider_id\":\"bad\xff\xfe\""), 400, "UTF-8"},
 		{"CueBool", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":true,"to":1,"speaker":"a","text":"b"}]},"start_at"`), 400, "transcript.cues[0].from"},
+		{"CueHuge", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":1e400,"to":1e400,"speaker":"a","text":"b"}]},"start_at"`), 422, "at most 15 digits before the point"},
+		{"CueHugeExponent", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":0,"to":1e999999999,"speaker":"a","text":"b"}]},"start_at"`), 422, "transcript.cues[0].to"},
+		{"CueTinyExponent", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":1e-999999999,"to":1,"speaker":"a","text":"b"}]},"start_at"`), 422, "30 after it"},
+		{"CueNaN", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":"NaN","to":1,"speaker":"a","text":"b"}]},"start_at"`), 422, "finite"},
+		{"CueInfinity", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":0,"to":"Infinity","speaker":"a","text":"b"}]},"start_at"`), 422, "transcript.cues[0].to"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -503,4 +509,59 @@ func TestShouldRetryOnlyLostRaces(t *testing.T) {
 			assert.Equal(t, tc.want, w.Header().Get("x-should-retry"))
 		})
 	}
+}
+
+func TestMoonbaseCueTimesWithExponent(t *testing.T) {
+	// Goal: transcript cue times are JSON numbers, and JSON (and JavaScript,
+	// below 1e-6 and from 1e21) may write them with an exponent: they are
+	// taken exactly, as decimals, and written back by the answer and the
+	// call view in plain notation with the places their digits give (1e2
+	// is 100, 1.50e1 is 15.0, 1e-7 is 0.0000001). Sent again in either
+	// form, they are the same cue times and append nothing.
+	ts := newTestServer(t)
+	withCues := func(cues string) string {
+		return strings.Replace(moonbaseBody("cues-exp", "completed"), `"start_at"`, `"transcript":{"cues":`+cues+`},"start_at"`, 1)
+	}
+	const sent = `[{"from":1e2,"to":2E+2,"speaker":"a","text":"t"},{"from":1.50e1,"to":1.2345678901234567e-7,"speaker":"b","text":"u"},{"from":"1e-7","to":"3e0","speaker":"c","text":"v"}]`
+	const plain = `[{"from":100,"to":200,"speaker":"a","text":"t"},{"from":15.0,"to":0.00000012345678901234567,"speaker":"b","text":"u"},{"from":0.0000001,"to":3,"speaker":"c","text":"v"}]`
+	transcript := func(body []byte) string {
+		t.Helper()
+		var call struct {
+			Transcript struct {
+				Cues json.RawMessage `json:"cues"`
+			} `json:"transcript"`
+		}
+		require.NoError(t, json.Unmarshal(body, &call), "%s", body)
+		return string(call.Transcript.Cues)
+	}
+
+	// The second cue ends before it starts: refused, naming it, as for
+	// plain numbers (the domain compares the exact decimals).
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, withCues(sent))
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, "%s", res.Body)
+	assert.Contains(t, string(res.Body), "transcript/cues/1/to")
+
+	fixed := strings.Replace(sent, `1.2345678901234567e-7`, `1.6e1`, 1)
+	fixedPlain := strings.Replace(plain, `0.00000012345678901234567`, `16`, 1)
+	res = ts.do(t, "POST", "/calls/upsert", tokenA, withCues(fixed))
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	assert.Equal(t, fixedPlain, transcript(res.Body), "the answer writes plain decimals")
+	id := res.JSON(t)["id"].(string)
+	got := ts.do(t, "GET", "/calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, got.Status, "%s", got.Body)
+	assert.Equal(t, fixedPlain, transcript(got.Body), "the call view writes them alike")
+
+	n := len(ts.events(t))
+	for _, again := range []string{fixed, fixedPlain} {
+		res = ts.do(t, "POST", "/calls/upsert", tokenA, withCues(again))
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		assert.Equal(t, fixedPlain, transcript(res.Body))
+	}
+	assert.Len(t, ts.events(t), n, "the same cue times in either notation are no change")
+
+	// A tiny cue time, as JavaScript writes it, keeps every digit.
+	tiny := `[{"from":1.2345678901234567e-7,"to":1,"speaker":"a","text":"t"}]`
+	res = ts.do(t, "POST", "/calls/upsert", tokenA, withCues(tiny))
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	assert.Equal(t, `[{"from":0.00000012345678901234567,"to":1,"speaker":"a","text":"t"}]`, transcript(res.Body))
 }

@@ -60,16 +60,19 @@ type ListQuery struct {
 	CursorParam string
 	// IncludeDeleted lists soft-deleted calls too (no surface does today).
 	IncludeDeleted bool
-	// Filters; zero values do not filter.
-	Status        domain.Status
-	From, To      string
-	StartedAfter  time.Time // inclusive
-	StartedBefore time.Time // exclusive
+	// Filters; "" and nil do not filter.
+	Status   domain.Status
+	From, To string
+	// StartedAfter (inclusive) and StartedBefore (exclusive) bound the
+	// start time; nil is unbounded. Any instant is a bound, Go's zero time
+	// too (see projections.ListQuery).
+	StartedAfter  *time.Time
+	StartedBefore *time.Time
 	// EndedAfter (inclusive) and EndedBefore (exclusive) bound the end
-	// time. A call without one (it has not ended, or ended without a
-	// surface saying when) matches neither.
-	EndedAfter  time.Time
-	EndedBefore time.Time
+	// time; nil is unbounded. A call without one (it has not ended, or
+	// ended without a surface saying when) matches neither.
+	EndedAfter  *time.Time
+	EndedBefore *time.Time
 	// ParentCallID keeps the calls that call created (domain.Call's
 	// ParentCallID).
 	ParentCallID uuid.UUID
@@ -81,7 +84,7 @@ type ListQuery struct {
 // index keeps; nil when q has none of them, so that a list without them
 // loads no call to filter it.
 func (q ListQuery) CallMatch() func(*domain.Call) bool {
-	ended := !q.EndedAfter.IsZero() || !q.EndedBefore.IsZero()
+	ended := q.EndedAfter != nil || q.EndedBefore != nil
 	if !ended && q.ParentCallID == uuid.Nil {
 		return nil
 	}
@@ -90,9 +93,9 @@ func (q ListQuery) CallMatch() func(*domain.Call) bool {
 			switch {
 			case c.EndedAt == nil:
 				return false
-			case !q.EndedAfter.IsZero() && c.EndedAt.Before(q.EndedAfter):
+			case q.EndedAfter != nil && c.EndedAt.Before(*q.EndedAfter):
 				return false
-			case !q.EndedBefore.IsZero() && !c.EndedAt.Before(q.EndedBefore):
+			case q.EndedBefore != nil && !c.EndedAt.Before(*q.EndedBefore):
 				return false
 			}
 		}

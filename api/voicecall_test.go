@@ -8,12 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
 )
 
 // voiceCallBody returns a complete, valid VoiceCall body for sourceID, with
@@ -489,6 +491,8 @@ func TestVoiceCallBadInputs(t *testing.T) {
 		{"SourceIDEmpty", voiceCallBody(t, "", nil), 422, "sourceId"},
 		{"CurrencyLowerCase", voiceCallBody(t, "s", map[string]any{"currency": "eur"}), 422, "currency"},
 		{"CurrencyLong", voiceCallBody(t, "s", map[string]any{"currency": "EURO"}), 422, "currency"},
+		{"CurrencyUnassigned", voiceCallBody(t, "s", map[string]any{"currency": "ZZZ"}), 422, "currency"},
+		{"CurrencyNotISO", voiceCallBody(t, "s", map[string]any{"currency": "BTC"}), 422, "currency"},
 		{"CurrencyNumber", voiceCallBody(t, "s", map[string]any{"currency": 978}), 400, "currency"},
 		{"NotUTF8", strings.Replace(voiceCallBody(t, "s", nil), `"sourceId":"s"`, "\"sourceId\":\"s\xff\"", 1), 400, ""},
 	}
@@ -606,4 +610,54 @@ func TestVoiceCallCurrency(t *testing.T) {
 	res = ts.do(t, "PUT", "/v1/voice-calls/"+eur, tokenA, voiceCallBody(t, "src-eur", map[string]any{"totalPrice": "2.40"}))
 	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
 	assert.Equal(t, "USD", res.JSON(t)["currency"], "a PUT without currency records USD")
+}
+
+// TestVoiceCallCurrencyIsISO4217: a currency ISO 4217 does not assign is
+// refused (billing would sum it as a currency), with a message saying so;
+// codes assigned after x/text's data are taken. A price stored before the
+// check with such a code still reads and bills (stored events are not
+// judged again), but a write that names it is refused like any other.
+func TestVoiceCallCurrencyIsISO4217(t *testing.T) {
+	ts := newTestServer(t)
+	for _, code := range []string{"ZZZ", "BTC"} {
+		res := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "src-"+code, map[string]any{"currency": code}))
+		require.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)
+		body := res.JSON(t)
+		assert.Equal(t, "currency", body["field"])
+		assert.Contains(t, body["message"], "ISO 4217 assigns")
+	}
+	res := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "src-eur-lower", map[string]any{"currency": "eur"}))
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)
+	assert.Contains(t, res.JSON(t)["message"], "upper-case")
+	for _, code := range []string{"EUR", "JPY", "VES", "SLE", "XAU"} {
+		id := ts.createVoiceCall(t, tokenA, "src-ok-"+code, map[string]any{"currency": code})
+		assert.Equal(t, code, ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "").JSON(t)["currency"])
+	}
+
+	// A price in ZZZ stored before the check (written to the log directly).
+	id := ts.createVoiceCall(t, tokenA, "src-stored-zzz", nil)
+	st, err := ts.api.LoadCall(context.Background(), uuid.MustParse(id))
+	require.NoError(t, err)
+	last, _ := st.Revision()
+	zzz := domain.Price{Rate: domain.MustParseDecimal("0.050"), Total: domain.MustParseDecimal("1.50"), Currency: "ZZZ"}
+	data, err := domain.MarshalEvent(domain.CallPriced{Price: zzz, PreviousPrice: st.Call.Price})
+	require.NoError(t, err)
+	md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: acctA, Surface: domain.SurfaceCLI, Time: time.Now().UTC()})
+	require.NoError(t, err)
+	appended, err := ts.store.Append(context.Background(), domain.StreamID(uuid.MustParse(id)), eventstore.Exact(last),
+		[]eventstore.EventData{{ID: uuid.New(), Type: domain.TypeCallPriced, Data: data, Metadata: md}})
+	require.NoError(t, err)
+	require.NoError(t, ts.proj.WaitFor(context.Background(), appended.Position), "the read models have the stored price")
+
+	got := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, got.Status, "body: %s", got.Body)
+	assert.Equal(t, "ZZZ", got.JSON(t)["currency"], "a stored price reads as stored")
+	n := len(ts.events(t))
+	res = ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "src-stored-zzz", map[string]any{"currency": "ZZZ", "summary": "resent"}))
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)
+	assert.Equal(t, "currency", res.JSON(t)["field"])
+	assert.Len(t, ts.events(t), n)
+	res = ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "src-stored-zzz", map[string]any{"currency": "EUR"}))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	assert.Equal(t, "EUR", res.JSON(t)["currency"], "a write with a real currency mends it")
 }

@@ -172,13 +172,24 @@ type Transcript struct {
 
 // TranscriptCue is one utterance: who spoke, what, and when, in seconds from
 // the start of the call. Offsets are Decimals so that they read back exactly
-// as written.
+// as written: the digits and places given, in plain notation (an offset
+// sent with an exponent, see ParseNumber, is kept as the plain decimal it
+// writes).
 type TranscriptCue struct {
 	From    Decimal `json:"from"`
 	To      Decimal `json:"to"`
 	Speaker string  `json:"speaker"`
 	Text    string  `json:"text"`
 }
+
+// The bounds of a transcript cue's offsets as a surface reads them
+// (ParseNumber): below 10^15 seconds (some 31 million years, far past any
+// call) and at most 30 places, which holds every number JavaScript writes
+// from 1e-13 up, while an exponent cannot ask for absurd magnitudes.
+const (
+	CueSecondsIntDigitsMax = 15
+	CueSecondsPlacesMax    = 30
+)
 
 // Details are the descriptive facts about a call that surfaces record and
 // edit, as opposed to its lifecycle (status, times) and money.

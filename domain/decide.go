@@ -133,9 +133,6 @@ func decideAnswer(s State, c AnswerCall) ([]Event, *Error) {
 	if err := existing(s, c, c.AccountID, c.Now); err != nil {
 		return nil, err
 	}
-	if err := checkTime("answered_at", c.AnsweredAt); err != nil {
-		return nil, err
-	}
 	call := s.Call
 	if call.Status.Terminal() {
 		return nil, Errorf(ErrConflict, "status", "a %s call cannot be answered", call.Status)
@@ -152,9 +149,6 @@ func decideAnswer(s State, c AnswerCall) ([]Event, *Error) {
 
 func decideTerminate(s State, c TerminateCall) ([]Event, *Error) {
 	if err := existing(s, c, c.AccountID, c.Now); err != nil {
-		return nil, err
-	}
-	if err := checkTime("ended_at", c.EndedAt); err != nil {
 		return nil, err
 	}
 	if err := checkDurationSeconds("duration_seconds", c.DurationSeconds); err != nil {
@@ -175,9 +169,6 @@ func decideTerminate(s State, c TerminateCall) ([]Event, *Error) {
 
 func decideCancel(s State, c CancelCall) ([]Event, *Error) {
 	if err := existing(s, c, c.AccountID, c.Now); err != nil {
-		return nil, err
-	}
-	if err := checkTime("canceled_at", c.CanceledAt); err != nil {
 		return nil, err
 	}
 	call := s.Call

@@ -41,6 +41,49 @@ func ParseDecimal(s string) (Decimal, error) {
 	return Decimal{d}, nil
 }
 
+// ParseNumber parses s, a decimal in plain ("12.5") or exponent notation
+// ("1.25e1", "1E-7", "1e+2"), as a JSON number may be written: JavaScript
+// writes numbers below 1e-6 and from 1e21 with an exponent. It reads it
+// exactly, as a decimal: the exponent moves the point and nothing is
+// rounded. It returns the number in plain form, with the places its digits
+// give ("1e2" is 100, "1.50e1" is 15.0, "1e-7" is 0.0000001), so that it
+// writes back without an exponent and is Identical to that form sent again.
+//
+// A number with more than intDigitsMax digits before the point, or more
+// than placesMax after it, once written out, is refused before it is: an
+// exponent lets a few bytes ask for any number of digits (1e999999999
+// would write a gigabyte). NaN and the infinities are refused: JSON has
+// neither, and they are no quantity.
+func ParseNumber(s string, intDigitsMax, placesMax int32) (Decimal, error) {
+	if s == "" {
+		return Decimal{}, fmt.Errorf("empty number")
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return Decimal{}, fmt.Errorf("%q is not a finite decimal number", s)
+	}
+	exp := int64(d.Exponent())
+	places := max(-exp, 0)
+	intDigits := int64(0)
+	if d.Sign() != 0 {
+		// The coefficient's digits as written (as many as s has): not
+		// NumDigits, which says 15 for 10^15 (it rounds a float64 log10),
+		// nor a comparison with 10^max, which would write out 1e999999999.
+		coefficient := d.Coefficient()
+		digits := int64(len(coefficient.Abs(coefficient).Text(10)))
+		intDigits = max(digits+exp, 0)
+	}
+	if intDigits > int64(intDigitsMax) || places > int64(placesMax) {
+		return Decimal{}, fmt.Errorf("%q is out of range: at most %d digits before the point and %d after it", s, intDigitsMax, placesMax)
+	}
+	if exp > 0 {
+		// An integer the exponent scaled up (1e2 is 1 × 10²): its digits
+		// written out, bounded above, are its plain form.
+		d = decimal.RequireFromString(d.StringFixed(0))
+	}
+	return Decimal{d}, nil
+}
+
 // MustParseDecimal is ParseDecimal for constants in tests and examples; it
 // panics on a malformed literal, a programmer error.
 func MustParseDecimal(s string) Decimal {

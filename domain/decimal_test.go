@@ -6,6 +6,7 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/domain"
 )
@@ -39,4 +40,41 @@ func TestDecimalString(t *testing.T) {
 	big := domain.NewDecimal(decimal.New(15, 3))
 	assert.Equal(t, big.StringFixed(big.Scale()), big.String())
 	assert.Equal(t, "150000", domain.NewDecimal(decimal.New(15, 4)).String())
+}
+
+// TestParseNumber checks the reader of numbers a client may write with an
+// exponent (transcript cue times): exact, returned in the plain form with
+// the places its digits give, Identical to that form parsed as a plain
+// decimal; refused past the bounds asked for, before any digit is written
+// out, and for NaN, infinities and what is no number.
+func TestParseNumber(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"1e2", "100"}, {"1E2", "100"}, {"1e+2", "100"}, {"2E+2", "200"}, {"1.5e2", "150"},
+		{"1.50e1", "15.0"}, {"1.50e3", "1500"}, {"1e-7", "0.0000001"}, {"1.0e-7", "0.00000010"},
+		{"1.2345678901234567e-7", "0.00000012345678901234567"}, {"0e5", "0"}, {"0.00e1", "0.0"},
+		{"-1e2", "-100"}, {"12.5", "12.5"}, {"1.50", "1.50"}, {"0", "0"},
+		{"999999999999999", "999999999999999"}, {"9.99999999999999e14", "999999999999999"},
+		{"1e-30", "0.000000000000000000000000000001"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			d, err := domain.ParseNumber(tc.in, 15, 30)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, d.String())
+			assert.True(t, d.Identical(domain.MustParseDecimal(tc.want)), "%s is %s exactly, at its scale", tc.in, tc.want)
+			assert.LessOrEqual(t, d.Exponent(), int32(0), "kept in plain form")
+		})
+	}
+	for _, in := range []string{
+		"1e15", "1000000000000000", "1e400", "1e999999999", "1e9999999999", "1e-31",
+		"0.0000000000000000000000000000001", "1e-999999999", "NaN", "Infinity", "-Infinity", "inf",
+		"", "x", "1e", "0x10",
+	} {
+		t.Run("Refused_"+in, func(t *testing.T) {
+			_, err := domain.ParseNumber(in, 15, 30)
+			assert.Error(t, err)
+		})
+	}
+	// Money stays plain: ParseDecimal still refuses an exponent.
+	_, err := domain.ParseDecimal("1e2")
+	assert.ErrorContains(t, err, "exponent notation is not accepted")
 }

@@ -189,12 +189,15 @@ type CallTimingChanged struct {
 }
 
 // CallDetailsChanged records new values of some of the call's Details. Only
-// the fields that changed are set; a pointer to "" clears a text field.
+// the fields that changed are set; a pointer to "" clears a text field, a
+// contact or caller whose members are all empty clears that object, and
+// SyncedWithCRMAtCleared clears the sync date, which has no empty value.
 type CallDetailsChanged struct {
 	Changes DetailsChanges `json:"changes"`
 }
 
 // DetailsChanges is a partial Details: each non-nil field is a new value.
+// In a command it says what to set; in an event, what was set.
 type DetailsChanges struct {
 	Notes                    *string    `json:"notes,omitempty"`
 	Summary                  *string    `json:"summary,omitempty"`
@@ -219,6 +222,11 @@ type DetailsChanges struct {
 	OrganizationMembershipID *string    `json:"organization_membership_id,omitempty"`
 	ManagedPhoneNumberID     *string    `json:"managed_phone_number_id,omitempty"`
 	SyncedWithCRMAt          *time.Time `json:"synced_with_crm_at,omitempty"`
+	// SyncedWithCRMAtCleared clears SyncedWithCRMAt (the call reads as never
+	// synced), which no time can say: every instant is a sync date. It is
+	// written only when true, never beside SyncedWithCRMAt; events written
+	// before it existed carry none, and clear nothing.
+	SyncedWithCRMAtCleared bool `json:"synced_with_crm_at_cleared,omitempty"`
 }
 
 // CallRecordingAdded records a new recording of the call.

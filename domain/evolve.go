@@ -258,6 +258,9 @@ func applyDetails(d Details, ch DetailsChanges) Details {
 	setString(&d.OrganizationID, ch.OrganizationID)
 	setString(&d.OrganizationMembershipID, ch.OrganizationMembershipID)
 	setString(&d.ManagedPhoneNumberID, ch.ManagedPhoneNumberID)
+	if ch.SyncedWithCRMAtCleared {
+		d.SyncedWithCRMAt = nil
+	}
 	if ch.SyncedWithCRMAt != nil {
 		d.SyncedWithCRMAt = utcPtr(*ch.SyncedWithCRMAt)
 	}

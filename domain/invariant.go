@@ -70,7 +70,7 @@ func checkReason(s *State, ev Event) string {
 		case e.CallID == uuid.Nil:
 			return "call created without an id"
 		}
-		return ""
+		return detailsReason(e.Details)
 	}
 	if !s.Exists() {
 		return "event before the call was created"
@@ -81,7 +81,9 @@ func checkReason(s *State, ev Event) string {
 	}
 	switch e := ev.(type) {
 	case CallUpserted:
-		return ""
+		return detailsReason(e.Details)
+	case CallDetailsChanged:
+		return detailsReason(&e.Changes)
 	case CallAnswered:
 		if c.Status.Terminal() {
 			return fmt.Sprintf("answer of a %s call", c.Status)
@@ -117,11 +119,20 @@ func checkReason(s *State, ev Event) string {
 			return fmt.Sprintf("previous status %q, the call is %q", e.PreviousStatus, c.Status)
 		}
 	case CallParticipantsChanged, CallProviderMetadataChanged, CallPriced,
-		CallTimingChanged, CallDetailsChanged, CallRecordingAdded,
+		CallTimingChanged, CallRecordingAdded,
 		CallTranscriptChanged, CallRoutingChanged, CallQualityReported, CallDeleted:
 		return ""
 	default:
 		return fmt.Sprintf("unknown event %T", ev)
+	}
+	return ""
+}
+
+// detailsReason returns why details changes (nil: none) cannot apply, or
+// "": a sync date both set and cleared says two things at once.
+func detailsReason(ch *DetailsChanges) string {
+	if ch != nil && ch.SyncedWithCRMAt != nil && ch.SyncedWithCRMAtCleared {
+		return "synced_with_crm_at both set and cleared"
 	}
 	return ""
 }

@@ -65,6 +65,8 @@ func TestLifecycleCommands(t *testing.T) {
 			Price: domain.Price{Total: dec("-0.01"), Currency: "USD"}}, code: domain.ErrInvalid, field: "price.total"},
 		{name: "a lower-case currency is invalid", given: completedCall(), when: domain.PriceCall{CallID: callID, AccountID: account, Now: now,
 			Price: domain.Price{Total: dec("1"), Currency: "usd"}}, code: domain.ErrInvalid, field: "price.currency"},
+		{name: "a currency ISO 4217 does not assign is invalid", given: completedCall(), when: domain.PriceCall{CallID: callID, AccountID: account, Now: now,
+			Price: domain.Price{Total: dec("1"), Currency: "ZZZ"}}, code: domain.ErrInvalid, field: "price.currency"},
 
 		{name: "delete a call", given: completedCall(), when: del, then: []domain.Event{domain.CallDeleted{DeletedAt: now}}},
 		{name: "delete twice is a conflict", given: deleted, when: del, code: domain.ErrConflict, field: "call_id"},

@@ -421,6 +421,9 @@ func (p *plan) details(c UpsertCall) {
 	if ch.SyncedWithCRMAt != nil && !sameTime(ch.SyncedWithCRMAt, d.SyncedWithCRMAt) {
 		out.SyncedWithCRMAt, changed = clonePtr(ch.SyncedWithCRMAt), true
 	}
+	if ch.SyncedWithCRMAtCleared && d.SyncedWithCRMAt != nil {
+		out.SyncedWithCRMAtCleared, changed = true, true
+	}
 	if changed {
 		p.emit(CallDetailsChanged{Changes: out})
 	}

@@ -1,7 +1,12 @@
 package domain_test
 
 import (
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/domain"
 )
@@ -215,4 +220,65 @@ func TestUpsertCall(t *testing.T) {
 			moved("", domain.StatusQueued),
 		}},
 	})
+}
+
+// TestSyncDateClearing checks that an update can clear the CRM sync date,
+// which no time can say (every instant is a date): the clearing is its own
+// fact in CallDetailsChanged, recorded only when there is a date to clear,
+// and a command may not set and clear it at once.
+func TestSyncDateClearing(t *testing.T) {
+	clearing := upsert(domain.UpsertUpdate)
+	clearing.Details.SyncedWithCRMAtCleared = true
+	setAndClear := clearing
+	setAndClear.Details.SyncedWithCRMAt = ptr(at(50))
+	synced := append(seed000History(), domain.CallDetailsChanged{Changes: domain.DetailsChanges{SyncedWithCRMAt: ptr(at(40))}})
+	cleared := append(slices.Clone(synced), domain.CallDetailsChanged{Changes: domain.DetailsChanges{SyncedWithCRMAtCleared: true}})
+	runGWT(t, []gwt{
+		{name: "a sync date is cleared", given: synced, when: clearing, then: []domain.Event{
+			domain.CallDetailsChanged{Changes: domain.DetailsChanges{SyncedWithCRMAtCleared: true}},
+		}},
+		{name: "clearing a call never synced is nothing", given: seed000History(), when: clearing, then: nil},
+		{name: "clearing a cleared date is nothing", given: cleared, when: clearing, then: nil},
+		{name: "set and cleared at once is invalid", given: synced, when: setAndClear, code: domain.ErrInvalid, field: "details.synced_with_crm_at"},
+	})
+
+	s := fold(t, cleared)
+	assert.Nil(t, s.Call.Details.SyncedWithCRMAt, "the clearing folds to no date")
+	s = fold(t, append(cleared, domain.CallDetailsChanged{Changes: domain.DetailsChanges{SyncedWithCRMAt: ptr(at(45))}}))
+	require.NotNil(t, s.Call.Details.SyncedWithCRMAt)
+	assert.Equal(t, at(45), *s.Call.Details.SyncedWithCRMAt, "a date set after the clearing")
+}
+
+// TestSyncDateEventsAsStored checks the stored forms: a details change
+// written before the clearing existed reads and folds as it always did, a
+// clearing reads back as one, and an event that both sets and clears the
+// date is a broken invariant.
+func TestSyncDateEventsAsStored(t *testing.T) {
+	for _, tc := range []struct {
+		name, data string
+		want       *time.Time
+	}{
+		{"OldSetDate", `{"changes":{"synced_with_crm_at":"2025-02-17T15:40:00Z"}}`, ptr(at(40))},
+		{"OldOtherField", `{"changes":{"notes":"n"}}`, ptr(at(30))},
+		{"Cleared", `{"changes":{"synced_with_crm_at_cleared":true}}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := domain.UnmarshalEvent(domain.TypeCallDetailsChanged, domain.CurrentSchemaVersion, []byte(tc.data))
+			require.NoError(t, err)
+			given := append(seed000History(), domain.CallDetailsChanged{Changes: domain.DetailsChanges{SyncedWithCRMAt: ptr(at(30))}})
+			s := fold(t, append(given, e))
+			if tc.want == nil {
+				assert.Nil(t, s.Call.Details.SyncedWithCRMAt)
+			} else {
+				require.NotNil(t, s.Call.Details.SyncedWithCRMAt)
+				assert.Equal(t, *tc.want, *s.Call.Details.SyncedWithCRMAt)
+			}
+			again, err := domain.MarshalEvent(e)
+			require.NoError(t, err)
+			assert.JSONEq(t, tc.data, string(again))
+		})
+	}
+	both := domain.CallDetailsChanged{Changes: domain.DetailsChanges{SyncedWithCRMAt: ptr(at(40)), SyncedWithCRMAtCleared: true}}
+	_, err := domain.Fold(envelopes(append(seed000History(), both), 0))
+	assert.ErrorIs(t, err, domain.ErrBrokenInvariant)
 }

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/currency"
 
 	"github.com/callledger/callledger/domain/jsonscan"
 )
@@ -31,9 +33,16 @@ func ValidE164(s string) bool {
 	return true
 }
 
-// ValidCurrency reports whether s is an ISO 4217 code as the ledger writes
-// it: three upper-case letters.
+// ValidCurrency reports whether s is a currency code ISO 4217 assigns,
+// written as the ledger writes it: three upper-case letters. A code of the
+// right shape that names no currency ("ZZZ", "BTC") is not one: billing
+// sums totals per currency, and would report it as one.
 func ValidCurrency(s string) bool {
+	return currencyShaped(s) && currencyAssigned(s)
+}
+
+// currencyShaped reports whether s is three upper-case ASCII letters.
+func currencyShaped(s string) bool {
 	if len(s) != 3 {
 		return false
 	}
@@ -43,6 +52,30 @@ func ValidCurrency(s string) bool {
 		}
 	}
 	return true
+}
+
+// currencyAssigned reports whether ISO 4217 assigns the code s: one that
+// golang.org/x/text/currency knows (current and historic codes, funds and
+// the X codes such as XAU), or one assigned after the CLDR data its tables
+// are built from (currency.CLDRVersion, 32: 2017).
+func currencyAssigned(s string) bool {
+	if _, err := currency.ParseISO(s); err == nil {
+		return true
+	}
+	return slices.Contains(currenciesAfterCLDR32, s)
+}
+
+// currenciesAfterCLDR32 are the ISO 4217 codes assigned since the CLDR data
+// of golang.org/x/text/currency, which currency.ParseISO refuses: without
+// them a Venezuelan or Sierra Leonean account could not be priced.
+var currenciesAfterCLDR32 = []string{
+	"MRU", // Mauritanian ouguiya, 2018
+	"SLE", // Sierra Leonean leone, 2022
+	"UYW", // Uruguayan unidad previsional, 2018
+	"VED", // Venezuelan bolívar digital, 2021
+	"VES", // Venezuelan bolívar soberano, 2018
+	"XCG", // Caribbean guilder, 2025
+	"ZWG", // Zimbabwe gold, 2024
 }
 
 // The call-history entry types (Details.CallType).
@@ -81,13 +114,6 @@ func checkAddress(field, s string) *Error {
 	return checkPhone(field, s)
 }
 
-func checkTime(field string, t *time.Time) *Error {
-	if t != nil && t.IsZero() {
-		return invalid(field, "must be a time, not the zero time")
-	}
-	return nil
-}
-
 func checkNotNegative(field string, d Decimal) *Error {
 	if d.IsNegative() {
 		return invalid(field, "must not be negative, got %s", d)
@@ -102,8 +128,19 @@ func checkPrice(field string, p Price) *Error {
 	if err := checkNotNegative(field+".total", p.Total); err != nil {
 		return err
 	}
-	if !ValidCurrency(p.Currency) {
-		return invalid(field+".currency", "%q is not an ISO 4217 currency code (three upper-case letters)", p.Currency)
+	return checkCurrency(field+".currency", p.Currency)
+}
+
+// checkCurrency accepts a currency code ISO 4217 assigns, in upper case.
+// Only commands are checked: a price stored before the ISO 4217 check
+// existed is not judged again when a call is folded, but a command that
+// resends it (a VoiceCall PUT replaces every fact) must name a real one.
+func checkCurrency(field, code string) *Error {
+	if !currencyShaped(code) {
+		return invalid(field, "%q is not an ISO 4217 currency code: three upper-case letters, such as \"USD\"", code)
+	}
+	if !currencyAssigned(code) {
+		return invalid(field, "%q is not a currency code ISO 4217 assigns", code)
 	}
 	return nil
 }
@@ -222,7 +259,10 @@ func checkDetails(d DetailsChanges) *Error {
 	if d.CallType != nil && *d.CallType != CallTypeCallSession && *d.CallType != CallTypeDirectCall {
 		return invalid("details.call_type", "%q is not CALL_SESSION or DIRECT_CALL", *d.CallType)
 	}
-	return checkTime("details.synced_with_crm_at", d.SyncedWithCRMAt)
+	if d.SyncedWithCRMAt != nil && d.SyncedWithCRMAtCleared {
+		return invalid("details.synced_with_crm_at", "cannot be set and cleared in one write")
+	}
+	return nil
 }
 
 // checkMetadata accepts a JSON object. jsonscan.Valid says so for the
@@ -342,14 +382,11 @@ func checkUpsertFields(c UpsertCall) *Error {
 		}
 		seen[p] = true
 	}
-	for _, t := range []struct {
-		name string
-		v    *time.Time
-	}{{"started_at", c.StartedAt}, {"answered_at", c.AnsweredAt}, {"ended_at", c.EndedAt}} {
-		if err := checkTime(t.name, t.v); err != nil {
-			return err
-		}
-	}
+	// Every instant a client can send is a time, Go's zero time
+	// (0001-01-01T00:00:00Z) too: an optional time is a nil pointer when
+	// absent, and no reader takes the zero time for "none" (the bounds of
+	// lists and billing are nil when unbounded), so refusing it would only
+	// refuse one instant among the year 0000's and the year 0001's.
 	if err := checkDurationSeconds("duration_seconds", c.DurationSeconds); err != nil {
 		return err
 	}

@@ -37,7 +37,6 @@ func TestUpsertValidation(t *testing.T) {
 		row("participant phone", "participants[1].phone", func(c *domain.UpsertCall) { c.Participants[1].Phone = "+1 650 555" }),
 		row("participant role", "participants[0].role", func(c *domain.UpsertCall) { c.Participants[0].Role = "host" }),
 		row("participant twice", "participants[1]", func(c *domain.UpsertCall) { c.Participants[1] = c.Participants[0] }),
-		row("zero start", "started_at", func(c *domain.UpsertCall) { c.StartedAt = ptr(zeroTime()) }),
 		row("end before start", "ended_at", func(c *domain.UpsertCall) { c.AnsweredAt = nil; c.EndedAt = ptr(at(-1)) }),
 		row("answer before start", "answered_at", func(c *domain.UpsertCall) { c.AnsweredAt = ptr(at(-1)) }),
 		row("end before answer", "ended_at", func(c *domain.UpsertCall) { c.AnsweredAt = ptr(at(10)); c.EndedAt = ptr(at(5)) }),
@@ -50,6 +49,12 @@ func TestUpsertValidation(t *testing.T) {
 		}),
 		row("currency of four letters", "price.currency", func(c *domain.UpsertCall) {
 			c.Price = &domain.Price{Total: dec("0"), Currency: "USDT"}
+		}),
+		row("currency ISO 4217 does not assign", "price.currency", func(c *domain.UpsertCall) {
+			c.Price = &domain.Price{Total: dec("0"), Currency: "ZZZ"}
+		}),
+		row("crypto currency", "price.currency", func(c *domain.UpsertCall) {
+			c.Price = &domain.Price{Total: dec("0"), Currency: "BTC"}
 		}),
 		row("relative recording URL", "recordings[0].url", func(c *domain.UpsertCall) {
 			c.Recordings = []domain.Recording{{URL: "/rec.mp3"}}
@@ -75,6 +80,62 @@ func TestUpsertValidation(t *testing.T) {
 		}),
 		row("parent is the call itself", "parent_call_id", func(c *domain.UpsertCall) { c.ParentCallID = ptr(callID) }),
 	})
+}
+
+// TestZeroTimeIsATime checks that Go's zero time (0001-01-01T00:00:00Z) is
+// taken as the instant it is, like the year 0000 before it: nothing reads
+// it as "no time", so no command is refused for it.
+func TestZeroTimeIsATime(t *testing.T) {
+	zero := zeroTime()
+	for _, tc := range []struct {
+		name string
+		when func(*domain.UpsertCall)
+	}{
+		{"start, answer and end at the zero time", func(c *domain.UpsertCall) {
+			c.StartedAt, c.AnsweredAt, c.EndedAt = ptr(zero), ptr(zero), ptr(zero)
+		}},
+		{"start in the year 0000, end at the zero time", func(c *domain.UpsertCall) {
+			c.StartedAt, c.AnsweredAt, c.EndedAt = ptr(zero.Add(-time.Hour)), nil, ptr(zero)
+		}},
+		{"synced with the CRM at the zero time", func(c *domain.UpsertCall) { c.Details.SyncedWithCRMAt = ptr(zero) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := seed000()
+			tc.when(&c)
+			events, err := domain.Decide(domain.State{}, c)
+			require.NoError(t, err)
+			s := fold(t, events)
+			if c.StartedAt != nil {
+				require.NotNil(t, s.Call.StartedAt)
+				assert.True(t, c.StartedAt.Equal(*s.Call.StartedAt))
+			}
+			if c.Details.SyncedWithCRMAt != nil {
+				require.NotNil(t, s.Call.Details.SyncedWithCRMAt)
+				assert.True(t, zero.Equal(*s.Call.Details.SyncedWithCRMAt))
+			}
+		})
+	}
+	t.Run("answer at the zero time", func(t *testing.T) {
+		started := domain.CallUpserted{StartedAt: ptr(zero.Add(-time.Minute))}
+		events, err := domain.Decide(fold(t, append(ringingCall(), started)),
+			domain.AnswerCall{CallID: callID, AccountID: account, Now: now, AnsweredAt: ptr(zero)})
+		require.NoError(t, err)
+		require.Len(t, events, 1)
+		assert.Equal(t, zero, events[0].(domain.CallAnswered).AnsweredAt)
+	})
+}
+
+// TestValidCurrency pins the currency rule: a code ISO 4217 assigns, in
+// upper case; those assigned after x/text's CLDR data (VES, SLE, ...) too.
+func TestValidCurrency(t *testing.T) {
+	for s, want := range map[string]bool{
+		"USD": true, "EUR": true, "JPY": true, "CHF": true, "XAU": true, "CLF": true,
+		"MRU": true, "SLE": true, "UYW": true, "VED": true, "VES": true, "XCG": true, "ZWG": true,
+		"ZZZ": false, "BTC": false, "AAA": false, "eur": false, "Eur": false, "EURO": false, "EU": false,
+		"": false, "E1R": false, "ÉUR": false,
+	} {
+		assert.Equal(t, want, domain.ValidCurrency(s), s)
+	}
 }
 
 // TestValidE164 pins the E.164 rule: "+", 2 to 15 digits, first not 0.

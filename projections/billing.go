@@ -38,38 +38,41 @@ type partialDay struct {
 // isMidnight reports whether t starts a UTC day.
 func isMidnight(t time.Time) bool { return t.Equal(dayTime(dayNumber(t))) }
 
-// planBilling splits [from, to) into whole UTC days and partial days. A zero
-// from or to is unbounded; to must not be before from.
-func planBilling(from, to time.Time) billingPlan {
+// planBilling splits [from, to) into whole UTC days and partial days. A nil
+// from or to is unbounded; every instant, Go's zero time included, is a
+// bound. to must not be before from.
+func planBilling(from, to *time.Time) billingPlan {
 	var plan billingPlan
 	wholeFrom, wholeTo := from, to
-	if !from.IsZero() && !isMidnight(from) {
-		day := dayNumber(from)
-		wholeFrom = dayTime(day + 1)
-		end := wholeFrom
-		if !to.IsZero() && to.Before(end) {
-			end = to
+	if from != nil && !isMidnight(*from) {
+		day := dayNumber(*from)
+		next := dayTime(day + 1)
+		end := next
+		if to != nil && to.Before(end) {
+			end = *to
 		}
-		plan.addPartial(partialDay{day: day, from: from, to: end})
+		plan.addPartial(partialDay{day: day, from: *from, to: end})
+		wholeFrom = &next
 	}
-	if !to.IsZero() && !isMidnight(to) {
-		day := dayNumber(to)
-		wholeTo = dayTime(day)
+	if to != nil && !isMidnight(*to) {
+		day := dayNumber(*to)
+		start := dayTime(day)
 		// When from is later on the same day, the part above covers it.
-		if from.IsZero() || !from.After(wholeTo) {
-			plan.addPartial(partialDay{day: day, from: wholeTo, to: to})
+		if from == nil || !from.After(start) {
+			plan.addPartial(partialDay{day: day, from: start, to: *to})
 		}
+		wholeTo = &start
 	}
-	if !wholeFrom.IsZero() && !wholeTo.IsZero() && !wholeFrom.Before(wholeTo) {
+	if wholeFrom != nil && wholeTo != nil && !wholeFrom.Before(*wholeTo) {
 		return plan
 	}
 	plan.wholeDays = true
 	plan.lower, plan.upper = []byte{prefixBilling}, []byte{prefixBilling + 1}
-	if !wholeFrom.IsZero() {
-		plan.lower = appendDay([]byte{prefixBilling}, dayNumber(wholeFrom))
+	if wholeFrom != nil {
+		plan.lower = appendDay([]byte{prefixBilling}, dayNumber(*wholeFrom))
 	}
-	if !wholeTo.IsZero() {
-		plan.upper = appendDay([]byte{prefixBilling}, dayNumber(wholeTo))
+	if wholeTo != nil {
+		plan.upper = appendDay([]byte{prefixBilling}, dayNumber(*wholeTo))
 	}
 	return plan
 }

@@ -35,7 +35,7 @@ func billingOneByOne(states map[uuid.UUID]domain.State, q projections.BillingQue
 			start = *c.StartedAt
 		}
 		if c.Price == nil || (q.Account != "" && c.AccountID != q.Account) ||
-			(!q.From.IsZero() && start.Before(q.From)) || (!q.To.IsZero() && !start.Before(q.To)) {
+			(q.From != nil && start.Before(*q.From)) || (q.To != nil && !start.Before(*q.To)) {
 			continue
 		}
 		k := key{currency: c.Price.Currency}
@@ -128,6 +128,12 @@ func TestBillingExactBounds(t *testing.T) {
 	call("AC-b", "signalwire", at(1, 3*time.Hour), priced("0.25", "USD"))
 	call("AC-b", "vonage", at(-1, 20*time.Hour), priced("0.75", "USD"))
 	call("AC-b", "vonage", at(0, 20*time.Hour), priced("2.00", "GBP"), deleted)
+	// Calls around Go's zero time (0001-01-01T00:00:00Z), which is a bound
+	// like any other instant.
+	var zero time.Time
+	call("AC-a", "vonage", zero.Add(-6*time.Hour), priced("0.10", "USD"))
+	call("AC-a", "vonage", zero, priced("0.20", "USD"))
+	call("AC-b", "vonage", zero.Add(time.Second), priced("0.40", "USD"))
 	waitFor(t, p, last)
 	states := foldAll(t, store)
 	ctx := context.Background()
@@ -136,31 +142,36 @@ func TestBillingExactBounds(t *testing.T) {
 	minus8 := time.FixedZone("-08:00", -8*3600)
 	for _, tc := range []struct {
 		name     string
-		from, to time.Time
+		from, to *time.Time
 		account  string
 		empty    bool
 	}{
-		{name: "WholeDay", from: day, to: at(1, 0)},
-		{name: "FirstHalf", from: day, to: at(0, 12*time.Hour)},
-		{name: "SecondHalf", from: at(0, 12*time.Hour), to: at(1, 0)},
-		{name: "InsideOneDay", from: at(0, 6*time.Hour), to: at(0, 12*time.Hour)},
-		{name: "OneNanosecond", from: at(0, 12*time.Hour-time.Nanosecond), to: at(0, 12*time.Hour)},
-		{name: "Plus5Day", from: time.Date(2025, 3, 2, 0, 0, 0, 0, plus5), to: time.Date(2025, 3, 3, 0, 0, 0, 0, plus5)},
-		{name: "Minus8Day", from: time.Date(2025, 3, 1, 0, 0, 0, 0, minus8), to: time.Date(2025, 3, 2, 0, 0, 0, 0, minus8)},
-		{name: "Plus5Empty", from: time.Date(2025, 3, 2, 0, 0, 0, 0, plus5), to: time.Date(2025, 3, 2, 0, 0, 0, 0, plus5), empty: true},
-		{name: "MidnightEmpty", from: day, to: day, empty: true},
-		{name: "SeveralDaysPartialEdges", from: at(-1, 21*time.Hour), to: at(2, 12*time.Hour)},
-		{name: "SeveralDaysEdgesInclusive", from: at(-1, 20*time.Hour), to: at(2, 12*time.Hour+time.Nanosecond)},
-		{name: "OpenStart", to: at(0, 12*time.Hour)},
-		{name: "OpenEnd", from: at(0, 12*time.Hour)},
+		{name: "WholeDay", from: ptr(day), to: ptr(at(1, 0))},
+		{name: "FirstHalf", from: ptr(day), to: ptr(at(0, 12*time.Hour))},
+		{name: "SecondHalf", from: ptr(at(0, 12*time.Hour)), to: ptr(at(1, 0))},
+		{name: "InsideOneDay", from: ptr(at(0, 6*time.Hour)), to: ptr(at(0, 12*time.Hour))},
+		{name: "OneNanosecond", from: ptr(at(0, 12*time.Hour-time.Nanosecond)), to: ptr(at(0, 12*time.Hour))},
+		{name: "Plus5Day", from: ptr(time.Date(2025, 3, 2, 0, 0, 0, 0, plus5)), to: ptr(time.Date(2025, 3, 3, 0, 0, 0, 0, plus5))},
+		{name: "Minus8Day", from: ptr(time.Date(2025, 3, 1, 0, 0, 0, 0, minus8)), to: ptr(time.Date(2025, 3, 2, 0, 0, 0, 0, minus8))},
+		{name: "Plus5Empty", from: ptr(time.Date(2025, 3, 2, 0, 0, 0, 0, plus5)), to: ptr(time.Date(2025, 3, 2, 0, 0, 0, 0, plus5)), empty: true},
+		{name: "MidnightEmpty", from: ptr(day), to: ptr(day), empty: true},
+		{name: "SeveralDaysPartialEdges", from: ptr(at(-1, 21*time.Hour)), to: ptr(at(2, 12*time.Hour))},
+		{name: "SeveralDaysEdgesInclusive", from: ptr(at(-1, 20*time.Hour)), to: ptr(at(2, 12*time.Hour+time.Nanosecond))},
+		{name: "OpenStart", to: ptr(at(0, 12*time.Hour))},
+		{name: "OpenEnd", from: ptr(at(0, 12*time.Hour))},
 		{name: "Unbounded"},
-		{name: "OneAccount", from: at(0, 3*time.Hour), to: at(1, 4*time.Hour), account: "AC-b"},
-		{name: "OneAccountNoCalls", from: at(0, 3*time.Hour), to: at(1, 4*time.Hour), account: "AC-none", empty: true},
+		{name: "OneAccount", from: ptr(at(0, 3*time.Hour)), to: ptr(at(1, 4*time.Hour)), account: "AC-b"},
+		{name: "OneAccountNoCalls", from: ptr(at(0, 3*time.Hour)), to: ptr(at(1, 4*time.Hour)), account: "AC-none", empty: true},
 		// Whole days of one account: its buckets are sought among the others'.
-		{name: "OneAccountWholeDaysFirst", from: at(-1, 0), to: at(3, 0), account: "AC-a"},
-		{name: "OneAccountWholeDaysLast", from: at(-1, 0), to: at(3, 0), account: "AC-b"},
+		{name: "OneAccountWholeDaysFirst", from: ptr(at(-1, 0)), to: ptr(at(3, 0)), account: "AC-a"},
+		{name: "OneAccountWholeDaysLast", from: ptr(at(-1, 0)), to: ptr(at(3, 0)), account: "AC-b"},
 		{name: "OneAccountWholeDaysBetween", account: "AC-aa", empty: true},
 		{name: "OneAccountWholeDaysUnbounded", account: "AC-b"},
+		{name: "EndsAtZeroTime", to: ptr(zero)},
+		{name: "EndsJustPastZeroTime", to: ptr(zero.Add(time.Second))},
+		{name: "AcrossZeroTime", from: ptr(zero.Add(-12 * time.Hour)), to: ptr(zero.Add(time.Second))},
+		{name: "FromZeroTime", from: ptr(zero)},
+		{name: "ZeroTimeEmpty", from: ptr(zero), to: ptr(zero), empty: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, g := range billingGroupings {
@@ -179,20 +190,20 @@ func TestBillingExactBounds(t *testing.T) {
 	// currency, holds the calls at 00:00, 06:00, 07:00 (moved there) and
 	// 11:59:59.999999999 (re-priced); the second half the rest of the day.
 	byAccount := []string{"account", "currency"}
-	first, err := p.Billing(ctx, projections.BillingQuery{From: day, To: at(0, 12*time.Hour), GroupBy: byAccount})
+	first, err := p.Billing(ctx, projections.BillingQuery{From: ptr(day), To: ptr(at(0, 12*time.Hour)), GroupBy: byAccount})
 	require.NoError(t, err)
 	assertSameRows(t, []projections.BillingRow{
 		{Account: "AC-a", Currency: "USD", Total: domain.MustParseDecimal("0.4335"), Calls: 3, DurationSeconds: 90},
 		{Account: "AC-b", Currency: "USD", Total: domain.MustParseDecimal("0.0135"), Calls: 1, DurationSeconds: 120},
 	}, first)
-	second, err := p.Billing(ctx, projections.BillingQuery{From: at(0, 12*time.Hour), To: at(1, 0), GroupBy: byAccount})
+	second, err := p.Billing(ctx, projections.BillingQuery{From: ptr(at(0, 12*time.Hour)), To: ptr(at(1, 0)), GroupBy: byAccount})
 	require.NoError(t, err)
 	assertSameRows(t, []projections.BillingRow{
 		{Account: "AC-a", Currency: "EUR", Total: domain.MustParseDecimal("0.5301"), Calls: 2, DurationSeconds: 15},
 		{Account: "AC-a", Currency: "USD", Total: domain.MustParseDecimal("0"), DeletedCalls: 1},
 		{Account: "AC-b", Currency: "GBP", Total: domain.MustParseDecimal("0"), DeletedCalls: 1},
 	}, second)
-	whole, err := p.Billing(ctx, projections.BillingQuery{From: day, To: at(1, 0), GroupBy: byAccount})
+	whole, err := p.Billing(ctx, projections.BillingQuery{From: ptr(day), To: ptr(at(1, 0)), GroupBy: byAccount})
 	require.NoError(t, err)
 	assertSameRows(t, sumRows(append(first, second...)), whole, "the halves add up to the day")
 }
@@ -245,7 +256,7 @@ func TestBillingRandomPeriods(t *testing.T) {
 			to = from.Add(time.Duration(rng.Int64N(int64(30 * time.Hour)))) // often within a day or two
 		}
 		for _, grouping := range billingGroupings {
-			q := projections.BillingQuery{From: from, To: to, GroupBy: grouping}
+			q := projections.BillingQuery{From: &from, To: &to, GroupBy: grouping}
 			rows, err := p.Billing(ctx, q)
 			require.NoError(t, err)
 			assertSameRows(t, billingOneByOne(states, q), rows, fmt.Sprintf("[%s, %s) by %v", from, to, grouping))
@@ -257,6 +268,6 @@ func TestBillingBoundsErrors(t *testing.T) {
 	// Goal: To before From is refused, by a nanosecond too.
 	_, p := runningProjector(t)
 	from := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	_, err := p.Billing(context.Background(), projections.BillingQuery{From: from, To: from.Add(-time.Nanosecond)})
+	_, err := p.Billing(context.Background(), projections.BillingQuery{From: &from, To: ptr(from.Add(-time.Nanosecond))})
 	assert.ErrorIs(t, err, projections.ErrInvalidQuery)
 }

@@ -105,7 +105,7 @@ func TestReadModels(t *testing.T) {
 			{"IncludeDeleted", projections.ListQuery{Account: acct, IncludeDeleted: true}, []uuid.UUID{idC, idB, idA}},
 			{"OldestFirst", projections.ListQuery{Account: acct, OldestFirst: true, IncludeDeleted: true}, []uuid.UUID{idA, idB, idC}},
 			{"Status", projections.ListQuery{Account: acct, Statuses: []domain.Status{domain.StatusCompleted}}, []uuid.UUID{idB}},
-			{"StartRange", projections.ListQuery{Account: acct, IncludeDeleted: true, StartedAtMin: day1.Add(time.Minute), StartedAtMax: day1.Add(48 * time.Hour)}, []uuid.UUID{idC, idB}},
+			{"StartRange", projections.ListQuery{Account: acct, IncludeDeleted: true, StartedAtMin: ptr(day1.Add(time.Minute)), StartedAtMax: ptr(day1.Add(48 * time.Hour))}, []uuid.UUID{idC, idB}},
 			{"ToFilter", projections.ListQuery{Account: acct, To: "+15550000002"}, []uuid.UUID{idB, idA}},
 			{"FromFilterNoMatch", projections.ListQuery{Account: acct, From: "+19999999999"}, nil},
 			{"OtherAccount", projections.ListQuery{Account: "AC-other"}, []uuid.UUID{idOther}},
@@ -125,7 +125,7 @@ func TestReadModels(t *testing.T) {
 	})
 
 	t.Run("ListStartMoveLeavesNoOldEntry", func(t *testing.T) {
-		page, err := p.List(ctx, projections.ListQuery{Account: acct, IncludeDeleted: true, StartedAtMax: day1.Add(12 * time.Hour)})
+		page, err := p.List(ctx, projections.ListQuery{Account: acct, IncludeDeleted: true, StartedAtMax: ptr(day1.Add(12 * time.Hour))})
 		require.NoError(t, err)
 		for _, it := range page.Items {
 			assert.NotEqual(t, idC, it.CallID, "C moved to the next day: its old entry must be gone")
@@ -191,7 +191,7 @@ func TestReadModels(t *testing.T) {
 			},
 			{
 				name: "DayRangeExcludes",
-				q:    projections.BillingQuery{From: day1.Add(24 * time.Hour), To: day1.Add(72 * time.Hour), GroupBy: []string{"account"}},
+				q:    projections.BillingQuery{From: ptr(day1.Add(24 * time.Hour)), To: ptr(day1.Add(72 * time.Hour)), GroupBy: []string{"account"}},
 				want: []projections.BillingRow{
 					{Account: acct, Currency: "EUR", DeletedCalls: 1, Total: domain.MustParseDecimal("0")},
 				},
@@ -218,6 +218,47 @@ func TestReadModels(t *testing.T) {
 // directory resumes from its checkpoint: events applied before the restart
 // are not applied again (billing does not double-count), and those written
 // while it was closed are applied.
+func TestListZeroTimeBounds(t *testing.T) {
+	// Goal: a start-time bound at Go's zero time (0001-01-01T00:00:00Z) is
+	// a bound like any other instant, never "unbounded": calls may start in
+	// the year 0000, so each side of it lists only the calls on that side.
+	store, p := runningProjector(t)
+	clk := newClock()
+	ctx := context.Background()
+	const acct = "AC-zero"
+	var zero time.Time
+	early := domain.CallIDFor(acct, "vonage", "early")
+	atZero := domain.CallIDFor(acct, "vonage", "zero")
+	late := domain.CallIDFor(acct, "vonage", "late")
+	appendEvents(t, store, clk, acct, early, created(early, acct, "vonage", "early", zero.Add(-6*time.Hour)))
+	appendEvents(t, store, clk, acct, atZero, created(atZero, acct, "vonage", "zero", zero))
+	last := appendEvents(t, store, clk, acct, late, created(late, acct, "vonage", "late", time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)))
+	waitFor(t, p, last.Position)
+
+	for _, tc := range []struct {
+		name     string
+		min, max *time.Time
+		want     []uuid.UUID
+	}{
+		{"Unbounded", nil, nil, []uuid.UUID{late, atZero, early}},
+		{"BeforeZeroTime", nil, ptr(zero), []uuid.UUID{early}},
+		{"FromZeroTime", ptr(zero), nil, []uuid.UUID{late, atZero}},
+		{"JustPastZeroTime", nil, ptr(zero.Add(time.Second)), []uuid.UUID{atZero, early}},
+		{"ZeroTimeOnly", ptr(zero), ptr(zero.Add(time.Nanosecond)), []uuid.UUID{atZero}},
+		{"EmptyAtZeroTime", ptr(zero), ptr(zero), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			page, err := p.List(ctx, projections.ListQuery{Account: acct, StartedAtMin: tc.min, StartedAtMax: tc.max})
+			require.NoError(t, err)
+			var got []uuid.UUID
+			for _, it := range page.Items {
+				got = append(got, it.CallID)
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
 func TestCheckpointResume(t *testing.T) {
 	store := openStore(t)
 	dir := t.TempDir()

@@ -102,10 +102,13 @@ type ListQuery struct {
 	From string
 	To   string
 	// StartedAtMin (inclusive) and StartedAtMax (exclusive) bound the start
-	// time; zero means unbounded. A call that never said when it started is
-	// listed at the time the ledger recorded it.
-	StartedAtMin time.Time
-	StartedAtMax time.Time
+	// time; nil is unbounded. Every instant is a bound, Go's zero time
+	// (0001-01-01T00:00:00Z) too: calls may start in the year 0000, so a
+	// zero time read as "no bound" would list calls on the wrong side of
+	// it. A call that never said when it started is listed at the time the
+	// ledger recorded it.
+	StartedAtMin *time.Time
+	StartedAtMax *time.Time
 	// IncludeDeleted keeps soft-deleted calls; by default they are left out.
 	IncludeDeleted bool
 	// Match, when not nil, keeps only the calls it reports true for: a
@@ -125,7 +128,10 @@ type ListQuery struct {
 	Limit int
 	// Cursor continues from a previous page's Next, or goes back from a
 	// page's Prev; empty starts at the top. A cursor is only valid with the
-	// same Account, filters (Match included) and OldestFirst.
+	// same Account, filters (Match included) and OldestFirst. It is a position in the order
+	// (start time, call id), not a snapshot: a call whose start moves
+	// between two pages moves across it, and is listed twice or not at
+	// all by one walk (README: clients de-duplicate by id).
 	Cursor string
 }
 
@@ -222,11 +228,11 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 
 	prefix := listAccountPrefix(q.Account)
 	opts := &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)}
-	if !q.StartedAtMin.IsZero() {
-		opts.LowerBound = appendTime(bytes.Clone(prefix), q.StartedAtMin)
+	if q.StartedAtMin != nil {
+		opts.LowerBound = appendTime(bytes.Clone(prefix), *q.StartedAtMin)
 	}
-	if !q.StartedAtMax.IsZero() {
-		opts.UpperBound = appendTime(bytes.Clone(prefix), q.StartedAtMax)
+	if q.StartedAtMax != nil {
+		opts.UpperBound = appendTime(bytes.Clone(prefix), *q.StartedAtMax)
 	}
 	it, err := p.db.NewIterWithContext(ctx, opts)
 	if err != nil {
@@ -375,11 +381,14 @@ type BillingQuery struct {
 	// From (inclusive) and To (exclusive) bound the period: a call counts
 	// when its start time falls in [From, To), to the nanosecond, whatever
 	// the offset the bounds were given in (they are compared as instants).
-	// Zero means unbounded; From equal to To is an empty period. Whole UTC
+	// nil is unbounded. Every instant is a bound, Go's zero time
+	// (0001-01-01T00:00:00Z) too: calls may start in the year 0000, and a
+	// zero time read as "no bound" once made a period ending a second after
+	// it count every call. From equal to To is an empty period. Whole UTC
 	// days inside the period are read from the day buckets; the partial days
 	// at its edges are summed from their calls, with the same rules.
-	From time.Time
-	To   time.Time
+	From *time.Time
+	To   *time.Time
 	// GroupBy lists dimensions among GroupAccount, GroupProvider,
 	// GroupCurrency and GroupDay, in any order. Totals are always per
 	// currency, whether or not GroupCurrency is listed: amounts in two
@@ -423,8 +432,8 @@ func (p *Projector) Billing(ctx context.Context, q BillingQuery) ([]BillingRow, 
 	if err != nil {
 		return nil, err
 	}
-	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
-		return nil, fmt.Errorf("%w: to %s is before from %s", ErrInvalidQuery, q.To, q.From)
+	if q.From != nil && q.To != nil && q.To.Before(*q.From) {
+		return nil, fmt.Errorf("%w: to %s is before from %s", ErrInvalidQuery, *q.To, *q.From)
 	}
 	plan := planBilling(q.From, q.To)
 	if !p.acquire() {

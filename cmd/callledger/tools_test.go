@@ -655,6 +655,50 @@ func TestBillingExactBounds(t *testing.T) {
 	}
 }
 
+func TestBillingZeroTimeBounds(t *testing.T) {
+	// Goal: --from and --to at or near Go's zero time (0001-01-01T00:00:00Z)
+	// are bounds like any other: calls may start in the year 0000, and a
+	// period ending a second after the zero time never counts 2026's calls;
+	// the bounds are echoed, never dropped as "unbounded".
+	ctx := context.Background()
+	dir := t.TempDir()
+	var zero time.Time
+	usd := func(total string) []domain.Price {
+		return []domain.Price{{Rate: domain.MustParseDecimal("0.0135"), Total: domain.MustParseDecimal(total), Currency: "USD"}}
+	}
+	seedLedger(t, dir, []*genCall{
+		{id: uuid.New(), account: "acme", provider: "twilio", start: zero.Add(-13 * time.Hour), prices: usd("0.01")},
+		{id: uuid.New(), account: "acme", provider: "twilio", start: zero.Add(-6 * time.Hour), prices: usd("0.02")},
+		{id: uuid.New(), account: "acme", provider: "twilio", start: zero, prices: usd("0.04")},
+		{id: uuid.New(), account: "acme", provider: "twilio", start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), prices: usd("0.16")},
+	})
+	for _, tc := range []struct {
+		name            string
+		args            []string
+		total, from, to string
+	}{
+		{"ToJustPastZeroTime", []string{"--to", "0001-01-01T00:00:01Z"}, "0.07", "", "0001-01-01T00:00:01Z"},
+		{"ToZeroTimeDay", []string{"--to", "0001-01-01"}, "0.03", "", "0001-01-01T00:00:00Z"},
+		{"AcrossZeroTime", []string{"--from", "0000-12-31T12:00:00Z", "--to", "0001-01-01T00:00:01Z"}, "0.06", "0000-12-31T12:00:00Z", "0001-01-01T00:00:01Z"},
+		{"FromZeroTime", []string{"--from", "0001-01-01T00:00:00Z"}, "0.2", "0001-01-01T00:00:00Z", ""},
+		{"Unbounded", nil, "0.23", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runTool(ctx, t, dir, "", append([]string{"billing", "--group-by", "currency", "--format", "json"}, tc.args...)...)
+			require.Equal(t, 0, res.code, res.stderr)
+			var got struct {
+				From, To string
+				Groups   []struct{ Currency, Total string }
+			}
+			require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
+			assert.Equal(t, tc.from, got.From)
+			assert.Equal(t, tc.to, got.To)
+			require.Len(t, got.Groups, 1, res.stdout)
+			assert.Equal(t, tc.total, got.Groups[0].Total)
+		})
+	}
+}
+
 func TestBillingFlagsAsTheAPI(t *testing.T) {
 	// Goal: the command checks --from, --to, --group-by and --scale as GET
 	// /v1/billing/summary checks its parameters: the same values refused,
