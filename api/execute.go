@@ -114,7 +114,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			return WriteResult{State: state}, nil
 		}
 		meta := domain.Metadata{
-			SchemaVersion:  domain.CurrentSchemaVersion,
+			SchemaVersion:  domain.SchemaVersionOf(events),
 			AccountID:      p.Account,
 			Actor:          p.Actor,
 			RequestID:      RequestID(ctx),

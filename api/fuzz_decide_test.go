@@ -157,6 +157,8 @@ func FuzzVoiceCallDecide(f *testing.F) {
 func FuzzLaMLDecide(f *testing.F) {
 	f.Add([]byte("From=%2B14155551212&To=%2B16505551212&Url=https%3A%2F%2Fx.test%2Ftwiml&Status=completed"), false)
 	f.Add([]byte(`{"From":"+14155551212","To":"sip:a@b.test","Url":"https://x.test/t","Method":"GET","Status":"canceled","StatusCallback":"https://x.test/cb"}`), true)
+	f.Add([]byte("From=%2B14155551212&To=%2B16505551212&Twiml=%3CResponse%3E%3CSay%3Ehi%3C%2FSay%3E%3C%2FResponse%3E&ApplicationSid=AP1"), false)
+	f.Add([]byte(`{"from":"+14155551212","to":"+16505551212","twiml":"<Response/>","application_sid":"6ba7b810-9dad-11d1-80b4-00c04fd430c8"}`), true)
 	id := uuid.MustParse("ae0525e4-42cc-5953-841e-72c7ab6c7c38")
 	f.Fuzz(func(t *testing.T, body []byte, asJSON bool) {
 		decode := decodeLAMLForm

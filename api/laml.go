@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/domain/jsonscan"
 )
 
 // The SignalWire LaML surface (seed 003), Twilio-compatible, mounted twice:
@@ -33,7 +36,12 @@ import (
 //	                              ApplicationSid), Method, FallbackUrl,
 //	                              FallbackMethod, StatusCallback,
 //	                              StatusCallbackMethod; a new call, queued,
-//	                              outbound-api; 201
+//	                              outbound-api; 201. Every routing
+//	                              parameter given is recorded in the
+//	                              call's routing (Twiml and ApplicationSid
+//	                              too: the ledger keeps what the client
+//	                              asked for, though Twilio's Call resource
+//	                              shows neither, so the response does not)
 //	GET  .../Calls[.json]         list, newest start first, Twilio paging
 //	                              (PageSize, Page, PageToken) and filters
 //	                              To, From, Status, StartTime, StartTime<,
@@ -45,12 +53,13 @@ import (
 //	                              no EndTime filter) and ParentCallSid
 //	                              (a call sid, a UUID; 400 if malformed)
 //	GET  .../Calls/{Sid}[.json]   fetch
-//	POST .../Calls/{Sid}[.json]   update: Url, Method, FallbackUrl,
-//	                              FallbackMethod, StatusCallback,
-//	                              StatusCallbackMethod, Status (completed
-//	                              hangs up a live call: an in-progress one
-//	                              ends completed, a queued or ringing one
-//	                              is canceled; canceled cancels a queued or
+//	POST .../Calls/{Sid}[.json]   update: Url, Twiml, ApplicationSid,
+//	                              Method, FallbackUrl, FallbackMethod,
+//	                              StatusCallback, StatusCallbackMethod,
+//	                              Status (completed hangs up a live
+//	                              call: an in-progress one ends
+//	                              completed, a queued or ringing one is
+//	                              canceled; canceled cancels a queued or
 //	                              ringing one only); of an active call
 //	                              only (lamlModifyActive): for a call that
 //	                              has ended, Status or a routing parameter
@@ -89,10 +98,12 @@ import (
 // 20404 not found (also any path under /api/laml or /2010-04-01 that no
 // route serves), 20413 body too large, 21201/21213 To/From missing
 // (left out or empty), 21211/21212 To/From invalid (given, but not a
-// number, not UTF-8 or not a string), 21205 Url, 21220 for an update the call's
+// number, not UTF-8 or not a string), 21205 Url, 21218 ApplicationSid,
+// 32018 a Twiml over 4000 characters, 21220 for an update the call's
 // state forbids (Twilio answers that one with 400; the ledger's table says
 // 409 for every state conflict), 20409 other conflicts, 20001 any other
-// bad parameter.
+// bad parameter. A parameter that is not UTF-8 is named, in a form or a
+// JSON body alike (lamlJSONParamNotText).
 
 // lamlAPIVersion is the api_version of every LaML call: the Twilio API
 // version the compatibility surface speaks.
@@ -143,7 +154,9 @@ const (
 	lamlCodeToInvalid     = 21211 // To is not a valid number
 	lamlCodeFromInvalid   = 21212 // From is not a valid number
 	lamlCodeFromRequired  = 21213 // From is missing
+	lamlCodeAppInvalid    = 21218 // ApplicationSid is not an application id
 	lamlCodeNotInProgress = 21220 // the call's state forbids the update
+	lamlCodeTwimlTooLarge = 32018 // Twiml is over 4000 characters
 )
 
 // lamlRoutes mounts the SignalWire LaML (Twilio-compatible) surface (seed
@@ -314,6 +327,8 @@ type lamlRoutingParam struct {
 // Decide's fields to them.
 var lamlRoutingParams = [...]lamlRoutingParam{
 	{"Url", "routing.url", false, func(r *domain.RoutingChanges) **string { return &r.URL }},
+	{"Twiml", "routing.twiml", false, func(r *domain.RoutingChanges) **string { return &r.Twiml }},
+	{"ApplicationSid", "routing.application_sid", false, func(r *domain.RoutingChanges) **string { return &r.ApplicationSID }},
 	{"Method", "routing.method", true, func(r *domain.RoutingChanges) **string { return &r.Method }},
 	{"FallbackUrl", "routing.fallback_url", false, func(r *domain.RoutingChanges) **string { return &r.FallbackURL }},
 	{"FallbackMethod", "routing.fallback_method", true, func(r *domain.RoutingChanges) **string { return &r.FallbackMethod }},
@@ -452,6 +467,9 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 // decodeLAMLJSON parses a JSON object body. Values must be strings, numbers
 // (kept by their digits), booleans or null (not given).
 func decodeLAMLJSON(body []byte) (lamlParams, error) {
+	if name := lamlJSONParamNotText(body); name != "" {
+		return nil, Malformed(name, "is not valid UTF-8")
+	}
 	var raw map[string]json.RawMessage
 	if err := DecodeJSON(body, &raw); err != nil {
 		return nil, err
@@ -482,6 +500,34 @@ func decodeLAMLJSON(body []byte) (lamlParams, error) {
 		}
 	}
 	return params, nil
+}
+
+// lamlJSONParamNotText names the parameter of a JSON object body whose
+// value is not UTF-8 text: it holds bytes that are not UTF-8, or escapes
+// half of a UTF-16 surrogate pair. DecodeJSON refuses such a body as a
+// whole, which tells a Twilio client neither the parameter nor the code a
+// form with the same bytes gets (decodeLAMLForm names the parameter). It
+// returns "" for a body that is text, or whose fault it cannot pin on one
+// parameter's value (a name, not JSON); the body is then DecodeJSON's to
+// judge. Of several faulty values it names the first in name order. It
+// scans only a body that is not text, so a sound request pays one check.
+func lamlJSONParamNotText(body []byte) string {
+	if utf8.Valid(body) && jsonscan.LoneSurrogateAt(body) < 0 {
+		return ""
+	}
+	// Unmarshal takes bytes that are not UTF-8 (it replaces them in the
+	// strings it decodes), and a RawMessage keeps a value's bytes as sent.
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(body, &raw) != nil {
+		return ""
+	}
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
+		v := raw[name]
+		if !utf8.Valid(v) || jsonscan.LoneSurrogateAt(v) >= 0 {
+			return name
+		}
+	}
+	return ""
 }
 
 // lamlMethod reads an optional *Method parameter: GET or POST, in any case
@@ -522,7 +568,7 @@ func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
 		return domain.UpsertCall{}, Required("From", "From is required")
 	}
 	routing := lamlRouting(p)
-	if routing.URL == nil && p.optional("Twiml") == nil && p.optional("ApplicationSid") == nil {
+	if routing.URL == nil && routing.Twiml == nil && routing.ApplicationSID == nil {
 		return domain.UpsertCall{}, Required("Url", "Url (or Twiml, or ApplicationSid) is required")
 	}
 	dir := domain.DirectionOutbound
@@ -935,8 +981,10 @@ func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
 	return out
 }
 
-// lamlField maps a domain field name (as Decide reports it) to the LaML
-// parameter name; other names are returned unchanged.
+// lamlField maps a domain field name (as Decide reports it), or a routing
+// parameter spelt otherwise (the "application_sid" of a JSON body, which
+// the decoders name as sent), to the LaML parameter name; other names are
+// returned unchanged.
 func lamlField(name string) string {
 	switch name {
 	case "from":
@@ -951,7 +999,7 @@ func lamlField(name string) string {
 		return "PageToken"
 	}
 	for _, rp := range lamlRoutingParams {
-		if name == rp.field {
+		if name == rp.field || lamlKey(name) == lamlKey(rp.name) {
 			return rp.name
 		}
 	}
@@ -1005,6 +1053,15 @@ func lamlErrorCode(p Problem, field string) int {
 		return lamlCodeFromInvalid
 	case "Url":
 		return lamlCodeURLInvalid
+	case "ApplicationSid":
+		return lamlCodeAppInvalid
+	case "Twiml":
+		// The decoders refuse a Twiml that is not UTF-8 (malformed); what
+		// the domain refuses of one that LaML sends (an empty one is not
+		// sent) is its length.
+		if p.Code == "invalid" {
+			return lamlCodeTwimlTooLarge
+		}
 	}
 	return lamlCodeInvalidParam
 }

@@ -243,12 +243,12 @@ func TestLAMLTerminateCancelAndWrongState(t *testing.T) {
 func TestLAMLUpdateOfAnEndedCallIsRefused(t *testing.T) {
 	// Goal: the update endpoint modifies an active call only (seed 003):
 	// on a call that has ended, whatever its final status, each routing
-	// parameter (Url, Method, FallbackUrl, FallbackMethod, StatusCallback,
-	// StatusCallbackMethod), in a form or a JSON body, is a 409 with
-	// Twilio's 21220 naming it, and appends nothing. A malformed value is
-	// still answered as malformed, an active call still takes the
-	// parameters, and the other surfaces still record facts of an ended
-	// call.
+	// parameter (Url, Twiml, ApplicationSid, Method, FallbackUrl,
+	// FallbackMethod, StatusCallback, StatusCallbackMethod), in a form or
+	// a JSON body, is a 409 with Twilio's 21220 naming it, and appends
+	// nothing. A malformed value is still answered as malformed, an active
+	// call still takes the parameters, and the other surfaces still record
+	// facts of an ended call.
 	ts := newTestServer(t)
 	path := lamlCallsPath(lamlPrefix, acctA)
 	ended := map[string]string{}
@@ -262,6 +262,7 @@ func TestLAMLUpdateOfAnEndedCallIsRefused(t *testing.T) {
 
 	params := [][2]string{
 		{"Url", "https://example.com/redirect"}, {"Method", "GET"},
+		{"Twiml", "<Response><Say>hi</Say></Response>"}, {"ApplicationSid", "AP0123456789abcdef0123456789abcdef"},
 		{"FallbackUrl", "https://example.com/fallback"}, {"FallbackMethod", "POST"},
 		{"StatusCallback", "https://example.com/status"}, {"StatusCallbackMethod", "GET"},
 	}
@@ -319,6 +320,8 @@ func TestLAMLRoutingParams(t *testing.T) {
 		want        domain.RoutingChanges
 	}{
 		{"Url", "routing.url", domain.RoutingChanges{URL: &link}},
+		{"Twiml", "routing.twiml", domain.RoutingChanges{Twiml: &link}},
+		{"ApplicationSid", "routing.application_sid", domain.RoutingChanges{ApplicationSID: &link}},
 		{"Method", "routing.method", domain.RoutingChanges{Method: &get}},
 		{"FallbackUrl", "routing.fallback_url", domain.RoutingChanges{FallbackURL: &link}},
 		{"FallbackMethod", "routing.fallback_method", domain.RoutingChanges{FallbackMethod: &get}},
@@ -334,6 +337,7 @@ func TestLAMLRoutingParams(t *testing.T) {
 			assert.Equal(t, tc.want, routing)
 			assert.Equal(t, tc.name, lamlRoutingGiven(routing))
 			assert.Equal(t, tc.name, lamlField(tc.field))
+			assert.Equal(t, tc.name, lamlField(strings.ToLower(tc.name)), "a parameter named as a JSON body may spell it")
 			assert.True(t, lamlIsRoutingParam(tc.name))
 		})
 	}
@@ -789,7 +793,10 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"CreateBadStatusCallbackMethod", "POST", calls, with("StatusCallbackMethod", "DELETE"), "", 400, 20001, "StatusCallbackMethod"},
 		{"CreateBadFallbackUrl", "POST", calls, with("FallbackUrl", "//x"), "", 400, 20001, "FallbackUrl"},
 		{"CreateJSONObjectValue", "POST", calls, `{"From": {"a": 1}, "To": "+14155550101", "Url": "https://example.com"}`, "", 400, 21212, "From"},
-		{"CreateJSONNotUTF8", "POST", calls, "{\"From\": \"+14155550100\", \"To\": \"+14155550101\", \"Url\": \"https://example.com/\xff\"}", "application/json", 400, 20001, "UTF-8"},
+		// A JSON value that is not UTF-8 text is named, as in a form.
+		{"CreateJSONNotUTF8", "POST", calls, "{\"From\": \"+14155550100\", \"To\": \"+14155550101\", \"Url\": \"https://example.com/\xff\"}", "application/json", 400, 21205, "Url: is not valid UTF-8"},
+		{"CreateJSONLoneSurrogate", "POST", calls, `{"From": "+14155550100", "to": "\ud800", "Url": "https://example.com"}`, "", 400, 21211, "To: is not valid UTF-8"},
+		{"CreateJSONNameNotUTF8", "POST", calls, "{\"From\": \"+14155550100\", \"To\": \"+14155550101\", \"Url\": \"https://example.com/\", \"\xff\": \"x\"}", "application/json", 400, 20001, "UTF-8"},
 		{"CreateFormNotUTF8", "POST", calls, "From=%2B14155550100&To=%2B14155550101&Url=https%3A%2F%2Fexample.com%2F%FF", "", 400, 21205, "UTF-8"},
 		// A To or From given but not UTF-8 is invalid (21211, 21212), not
 		// missing (21201, 21213): only an absent or empty one is missing.

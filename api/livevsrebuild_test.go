@@ -13,8 +13,9 @@ import (
 func TestReadModelsKeptLiveEqualARebuild(t *testing.T) {
 	// Goal: the read models the projector keeps while the four surfaces
 	// write (creations with every kind of creation fact, updates, lifecycle,
-	// prices, deletes, changes of participants and of from/to, keyed and
-	// unkeyed requests) are byte for byte those a
+	// prices, deletes, changes of participants and of from/to, LaML routing
+	// by Url, Twiml and ApplicationSid, keyed and unkeyed requests) are
+	// byte for byte those a
 	// rebuild from the log produces: whatever shortcut the live path takes,
 	// the log alone determines the read models.
 	ts := newTestServer(t)
@@ -42,9 +43,20 @@ func TestReadModelsKeptLiveEqualARebuild(t *testing.T) {
 			"status": "ANSWERED_BY_STAFF", "totalPrice": fmt.Sprintf("%d.50", i),
 		})))
 
-		sid := ts.createLAMLCall(t, "+14155550148", "+14155550901")
+		// LaML calls routed by each of Url, Twiml and ApplicationSid, then
+		// redirected by the others or canceled.
+		routes := [][]string{
+			{"Url", "https://example.com/twiml"},
+			{"Twiml", fmt.Sprintf("<Response><Say>call %d</Say></Response>", i)},
+			{"ApplicationSid", fmt.Sprintf("AP%032d", i)},
+		}
+		sid := ok(ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+".json", acctA, tokenA,
+			formBody(append([]string{"From", "+14155550148", "To", "+14155550901"}, routes[i%3]...)...))).JSON(t)["sid"].(string)
 		if i%2 == 0 {
 			ok(ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+"/"+sid+".json", acctA, tokenA, formBody("Status", "canceled")))
+		} else {
+			ok(ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+"/"+sid+".json", acctA, tokenA,
+				fmt.Sprintf(`{"twiml": "<Response><Hangup/></Response>", "application_sid": "AP%032d"}`, i+1)))
 		}
 		ok(ts.do(t, "POST", "/calls/upsert", tokenB, moonbaseBody(pid, "ringing")))
 		if i%2 == 1 {

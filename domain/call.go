@@ -249,7 +249,14 @@ type Member struct {
 }
 
 // Routing holds the LaML call-control settings: where the provider fetches
-// instructions and sends status webhooks. Methods are GET or POST.
+// instructions (URL), or the instructions themselves (Twiml), or the
+// application that holds them (ApplicationSID), and where it sends status
+// webhooks. Methods are GET or POST.
+//
+// Each field is the latest value a client gave for it, and none is ever
+// cleared: a later Url does not clear an earlier Twiml, since the ledger
+// records what each request asked, and which of them the provider ran is
+// the provider's to say.
 type Routing struct {
 	URL                  string `json:"url,omitempty"`
 	Method               string `json:"method,omitempty"`
@@ -257,6 +264,11 @@ type Routing struct {
 	FallbackMethod       string `json:"fallback_method,omitempty"`
 	StatusCallback       string `json:"status_callback,omitempty"`
 	StatusCallbackMethod string `json:"status_callback_method,omitempty"`
+	// Twiml is the TwiML document given instead of a URL; "" if never.
+	Twiml string `json:"twiml,omitempty"`
+	// ApplicationSID is the provider application given to route the
+	// call; "" if never.
+	ApplicationSID string `json:"application_sid,omitempty"`
 }
 
 // Quality holds a call's audio quality figures as the provider reported them.

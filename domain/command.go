@@ -151,6 +151,15 @@ type RoutingChanges struct {
 	FallbackMethod       *string
 	StatusCallback       *string
 	StatusCallbackMethod *string
+	// Twiml is the TwiML document the client gave the provider to run in
+	// place of fetching URL (LaML Twiml): valid UTF-8, not empty, at most
+	// TwimlCharsMax characters (checkTwiml), kept as sent and not read as
+	// XML: the ledger records what was asked, the provider runs it.
+	Twiml *string
+	// ApplicationSID is the provider application whose settings route the
+	// call (LaML ApplicationSid): printable, without spaces, at most
+	// ApplicationSIDBytesMax bytes (checkApplicationSID), kept as sent.
+	ApplicationSID *string
 }
 
 // AnswerCall records that a call was answered. A terminal call cannot be

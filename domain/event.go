@@ -241,6 +241,12 @@ type CallTranscriptChanged struct {
 
 // CallRoutingChanged records new call-control settings. Only the fields that
 // changed are set.
+//
+// Twiml and ApplicationSID (twiml, application_sid) are schema version 3:
+// events written before them carry neither and fold as they always did,
+// and an event that carries one is written with version 3 (SchemaVersionOf),
+// so that builds that do not know them refuse it rather than fold the call
+// without them.
 type CallRoutingChanged struct {
 	URL                  *string `json:"url,omitempty"`
 	Method               *string `json:"method,omitempty"`
@@ -248,6 +254,8 @@ type CallRoutingChanged struct {
 	FallbackMethod       *string `json:"fallback_method,omitempty"`
 	StatusCallback       *string `json:"status_callback,omitempty"`
 	StatusCallbackMethod *string `json:"status_callback_method,omitempty"`
+	Twiml                *string `json:"twiml,omitempty"`
+	ApplicationSID       *string `json:"application_sid,omitempty"`
 }
 
 // CallQualityReported records the provider's audio quality figures, whole.
@@ -278,9 +286,10 @@ func (CallRoutingChanged) EventType() string          { return TypeCallRoutingCh
 func (CallQualityReported) EventType() string         { return TypeCallQualityReported }
 func (CallDeleted) EventType() string                 { return TypeCallDeleted }
 
-// CurrentSchemaVersion is the schema version every event type is written
-// with today. When an event's data shape changes, its version rises and
-// UnmarshalEvent upgrades the old shape.
+// CurrentSchemaVersion is the newest schema version, the highest this
+// build reads. When an event's data shape changes, its version rises and
+// UnmarshalEvent upgrades the old shape. A write is stamped with the
+// version its events need (SchemaVersionOf), not always this one.
 //
 //   - 1: the first shapes.
 //   - 2: CallUpserted with Created may carry the creation facts
@@ -288,7 +297,43 @@ func (CallDeleted) EventType() string                 { return TypeCallDeleted }
 //     transcript, quality). Version 1 data is version 2 data without them,
 //     so it needs no upgrade; a version-1 reader refuses version-2 events
 //     instead of silently dropping those facts.
-const CurrentSchemaVersion = 2
+//   - 3: routing (CallRoutingChanged, and a creation's routing) may carry
+//     twiml and application_sid. Version 2 data is version 3 data without
+//     them, so it needs no upgrade; a version-2 reader refuses the events
+//     that carry them instead of folding the call without them, and still
+//     reads every other event this build writes (version 2).
+const CurrentSchemaVersion = 3
+
+// SchemaVersionOf returns the schema version of a write of events: 3 when
+// one of them carries a Twiml or ApplicationSID, 2 otherwise (every write
+// of this build may hold version-2 creation facts). A write shares one
+// metadata, so its events share the version; an event whose own shape is
+// older reads the same in the newer version, which only adds fields.
+//
+// Writing only what needs version 3 as version 3 keeps the log readable by
+// the builds before it wherever it can be: a build rolled back refuses the
+// calls routed by TwiML or an application, not every event written since.
+func SchemaVersionOf(events []Event) int {
+	for _, e := range events {
+		var r *CallRoutingChanged
+		switch ev := e.(type) {
+		case CallRoutingChanged:
+			r = &ev
+		case *CallRoutingChanged:
+			r = ev
+		case CallUpserted:
+			r = ev.Routing
+		case *CallUpserted:
+			if ev != nil {
+				r = ev.Routing
+			}
+		}
+		if r != nil && (r.Twiml != nil || r.ApplicationSID != nil) {
+			return 3
+		}
+	}
+	return 2
+}
 
 // ErrUnknownEventType is returned by UnmarshalEvent for a type name the
 // domain does not know: a newer writer, or a corrupt log.

@@ -275,6 +275,8 @@ func applyRouting(r Routing, ch CallRoutingChanged) Routing {
 	setString(&r.FallbackMethod, ch.FallbackMethod)
 	setString(&r.StatusCallback, ch.StatusCallback)
 	setString(&r.StatusCallbackMethod, ch.StatusCallbackMethod)
+	setString(&r.Twiml, ch.Twiml)
+	setString(&r.ApplicationSID, ch.ApplicationSID)
 	return r
 }
 

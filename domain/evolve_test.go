@@ -37,7 +37,7 @@ func TestCreationFactsFoldAsTheirEvents(t *testing.T) {
 	rec := domain.Recording{ContentType: "audio/mpeg", ProviderID: "RE1", URL: "https://rec.example.com/1.mp3"}
 	rec2 := domain.Recording{ContentType: "audio/wav", URL: "https://rec.example.com/2.wav"}
 	details := domain.DetailsChanges{Notes: ptr("n"), Contact: &domain.Contact{ID: "c1", FirstName: "Ada"}, SyncedWithCRMAt: ptr(at(5))}
-	routing := domain.CallRoutingChanged{URL: ptr("https://x.example.com/laml"), Method: ptr("POST")}
+	routing := domain.CallRoutingChanged{URL: ptr("https://x.example.com/laml"), Method: ptr("POST"), Twiml: ptr("<Response/>"), ApplicationSID: ptr("AP1")}
 	transcript := domain.Transcript{Cues: []domain.TranscriptCue{{From: dec("0.0"), To: dec("1.50"), Speaker: "A", Text: "hi"}}}
 	quality := domain.Quality{AudioInMOS: ptr(dec("4.20")), SIPResultCode: "200"}
 	meta := []byte(`{"k":"v"}`)

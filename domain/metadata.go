@@ -21,7 +21,8 @@ const (
 // stored as the event's JSON metadata; a stored format.
 type Metadata struct {
 	// SchemaVersion is the version of the event's data shape (see
-	// SchemaVersionOf); readers upgrade older versions.
+	// CurrentSchemaVersion and SchemaVersionOf); readers upgrade older
+	// versions and refuse newer ones.
 	SchemaVersion int `json:"schema_version"`
 	// AccountID is the account the call belongs to.
 	AccountID string `json:"account_id"`

@@ -27,7 +27,7 @@ func allEvents() []domain.Event {
 			Transferred: ptr(false), SyncedWithCRMAt: ptr(at(40))}},
 		domain.CallRecordingAdded{Recording: domain.Recording{ContentType: "audio/mpeg", ProviderID: "RE1", URL: "https://r.example.com/1"}},
 		domain.CallTranscriptChanged{Transcript: domain.Transcript{Cues: []domain.TranscriptCue{{From: dec("0.000"), To: dec("1.50"), Speaker: "A", Text: "hi"}}}},
-		domain.CallRoutingChanged{URL: ptr("https://x.example.com"), Method: ptr("GET")},
+		domain.CallRoutingChanged{URL: ptr("https://x.example.com"), Method: ptr("GET"), Twiml: ptr("<Response/>"), ApplicationSID: ptr("AP1")},
 		domain.CallQualityReported{Quality: domain.Quality{AudioInMOS: ptr(dec("4.50")), SIPResultCode: "200", AudioRTTAvgMs: ptr(int64(0))}},
 		domain.CallDeleted{DeletedAt: now},
 	}

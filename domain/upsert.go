@@ -445,6 +445,8 @@ func (p *plan) routing(c UpsertCall) {
 	str(&out.FallbackMethod, ch.FallbackMethod, r.FallbackMethod)
 	str(&out.StatusCallback, ch.StatusCallback, r.StatusCallback)
 	str(&out.StatusCallbackMethod, ch.StatusCallbackMethod, r.StatusCallbackMethod)
+	str(&out.Twiml, ch.Twiml, r.Twiml)
+	str(&out.ApplicationSID, ch.ApplicationSID, r.ApplicationSID)
 	if changed {
 		p.emit(out)
 	}

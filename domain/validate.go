@@ -204,6 +204,8 @@ func checkRouting(r RoutingChanges) *Error {
 		checkMethod("routing.fallback_method", r.FallbackMethod),
 		checkOptionalURL("routing.status_callback", r.StatusCallback),
 		checkMethod("routing.status_callback_method", r.StatusCallbackMethod),
+		checkTwiml("routing.twiml", r.Twiml),
+		checkApplicationSID("routing.application_sid", r.ApplicationSID),
 	} {
 		if err != nil {
 			return err

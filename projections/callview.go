@@ -13,12 +13,18 @@ import (
 	"github.com/callledger/callledger/domain/jsonwrite"
 )
 
-// callViewVersion is the version byte of the binary call view (layout 3 of
-// doc.go). Layouts 1 (JSON) and 2 (layout 3 without end_from_duration) are
-// still read: databases written before layout 3 keep working, and each call
-// view is rewritten in layout 3 when its call next changes, or by a
-// Rebuild.
-const callViewVersion = 3
+// callViewVersion is the version byte of the binary call view (layout 4 of
+// doc.go). Layouts 1 (JSON), 2 (layout 3 without end_from_duration) and 3
+// (layout 4 without the routing's twiml and application_sid) are still
+// read: databases written before layout 4 keep working, and each call view
+// is rewritten in layout 4 when its call next changes, or by a Rebuild.
+const callViewVersion = 4
+
+// callViewVersion3 is the version byte of layout 3, the binary call view
+// before domain.Routing.Twiml and ApplicationSID: read as layout 4 with
+// both empty, which is what its call's events fold to, since the builds
+// that wrote it recorded neither (and refuse the events that carry them).
+const callViewVersion3 = 3
 
 // callViewVersion2 is the version byte of layout 2, the binary call view
 // before domain.Call.EndFromDuration: read as layout 3 with the flag
@@ -95,7 +101,8 @@ func appendCallView(dst []byte, s *domain.State) ([]byte, error) {
 	}
 	w.timePtr(d.SyncedWithCRMAt)
 	r := &c.Routing
-	for _, v := range [...]string{r.URL, r.Method, r.FallbackURL, r.FallbackMethod, r.StatusCallback, r.StatusCallbackMethod} {
+	for _, v := range [...]string{r.URL, r.Method, r.FallbackURL, r.FallbackMethod, r.StatusCallback, r.StatusCallbackMethod,
+		r.Twiml, r.ApplicationSID} {
 		w.str(v)
 	}
 	w.jsonPtr(c.Quality != nil, c.Quality)
@@ -112,13 +119,15 @@ func appendCallView(dst []byte, s *domain.State) ([]byte, error) {
 }
 
 // decodeCallView reads a value written by appendCallView, or by the builds
-// that wrote layout 2, and refuses any other version byte (errBadValue):
-// decodeCall sends it every value that is not layout 1.
+// that wrote layouts 3 and 2, and refuses any other version byte
+// (errBadValue): decodeCall sends it every value that is not layout 1.
 func decodeCallView(v []byte) (domain.State, error) {
-	if len(v) == 0 || (v[0] != callViewVersion && v[0] != callViewVersion2) {
+	if len(v) == 0 || (v[0] != callViewVersion && v[0] != callViewVersion3 && v[0] != callViewVersion2) {
 		return domain.State{}, fmt.Errorf("%w: call view version", errBadValue)
 	}
 	layout2 := v[0] == callViewVersion2
+	// Layout 2 is older than layout 3: it has no twiml or application_sid either.
+	before4 := v[0] != callViewVersion
 	var s domain.State
 	c := &s.Call
 	r := viewReader{b: v[1:]}
@@ -190,6 +199,10 @@ func decodeCallView(v []byte) (domain.State, error) {
 	rt := &c.Routing
 	for _, f := range [...]*string{&rt.URL, &rt.Method, &rt.FallbackURL, &rt.FallbackMethod, &rt.StatusCallback, &rt.StatusCallbackMethod} {
 		*f = r.str()
+	}
+	if !before4 {
+		rt.Twiml = r.str()
+		rt.ApplicationSID = r.str()
 	}
 	c.Quality = readJSON[domain.Quality](&r)
 	if r.present() {

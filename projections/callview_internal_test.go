@@ -138,18 +138,68 @@ func TestDecodeCallRefusesUnknownLayout(t *testing.T) {
 	}
 }
 
+// layout3Of returns the call view of s in layout 3, version byte
+// included: layout 4 without the routing's twiml and application_sid. The
+// call's Twiml and ApplicationSID are markers, each written once in the
+// view (under 128 bytes, so a one-byte length before each).
+func layout3Of(t *testing.T, s domain.State) []byte {
+	t.Helper()
+	v, err := appendCallView(nil, &s)
+	require.NoError(t, err)
+	twiml, app := s.Call.Routing.Twiml, s.Call.Routing.ApplicationSID
+	require.Equal(t, 1, bytes.Count(v, []byte(twiml)), "twiml marker written once")
+	at := bytes.Index(v, []byte(twiml)) - 1
+	require.Equal(t, byte(len(twiml)), v[at], "twiml's length byte")
+	end := at + 1 + len(twiml) + 1 + len(app)
+	require.Equal(t, byte(len(app)), v[at+1+len(twiml)], "application_sid's length byte, right after twiml")
+	require.Equal(t, app, string(v[end-len(app):end]))
+	return slices.Concat([]byte{callViewVersion3}, v[1:at], v[end:])
+}
+
+// fullWithMarkers returns a call with every field set, its routing's
+// twiml and application_sid markers for layout3Of.
+func fullWithMarkers(t *testing.T) domain.Call {
+	var full domain.Call
+	fill(t, reflect.ValueOf(&full).Elem(), 0)
+	full.Routing.Twiml = "<Response><Say>twiml-marker</Say></Response>"
+	full.Routing.ApplicationSID = "AP-application-sid-marker"
+	return full
+}
+
+// TestDecodeCallReadsLayout3 checks that call views written in layout 3
+// (layout 4 without the routing's twiml and application_sid, by builds
+// before them) still read back, with both empty: those builds recorded
+// neither, and refuse the events that carry them.
+func TestDecodeCallReadsLayout3(t *testing.T) {
+	full := fullWithMarkers(t)
+	layout3 := layout3Of(t, domain.State{Call: full, Version: 6})
+
+	got, err := decodeCall(layout3)
+	require.NoError(t, err)
+	want := full
+	want.Routing.Twiml, want.Routing.ApplicationSID = "", ""
+	assert.Equal(t, domain.State{Call: want, Version: 6}, got)
+
+	v, err := appendCallView(nil, &domain.State{Call: full, Version: 6})
+	require.NoError(t, err)
+	require.Equal(t, byte(callViewVersion), v[0])
+	_, err = decodeCall(slices.Concat([]byte{callViewVersion3}, v[1:]))
+	assert.ErrorIs(t, err, errBadValue, "layout 4 bytes are not layout 3")
+	_, err = decodeCall(slices.Concat([]byte{callViewVersion}, layout3[1:]))
+	assert.ErrorIs(t, err, errBadValue, "layout 3 bytes are not layout 4")
+}
+
 // TestDecodeCallReadsLayout2 checks that call views written in layout 2
 // (layout 3 without end_from_duration, by builds before it) still read
 // back, with the flag false: those builds wrote no end_derived, so that is
-// what the call's events fold to.
+// what the call's events fold to; and, like layout 3, without the
+// routing's twiml and application_sid.
 func TestDecodeCallReadsLayout2(t *testing.T) {
-	var full domain.Call
-	fill(t, reflect.ValueOf(&full).Elem(), 0)
+	full := fullWithMarkers(t)
 	require.True(t, full.EndFromDuration)
 	const marker = "answered-by-marker"
 	full.AnsweredBy = marker
-	v, err := appendCallView(nil, &domain.State{Call: full, Version: 5})
-	require.NoError(t, err)
+	v := layout3Of(t, domain.State{Call: full, Version: 5})
 	// Layout 3 writes end_from_duration (one byte) right before answered_by
 	// (a one-byte length, then the marker).
 	at := bytes.Index(v, []byte(marker)) - 2
@@ -160,6 +210,7 @@ func TestDecodeCallReadsLayout2(t *testing.T) {
 	require.NoError(t, err)
 	want := full
 	want.EndFromDuration = false
+	want.Routing.Twiml, want.Routing.ApplicationSID = "", ""
 	assert.Equal(t, domain.State{Call: want, Version: 5}, got)
 
 	_, err = decodeCall(slices.Concat([]byte{callViewVersion2}, v[1:]))

@@ -125,23 +125,27 @@
 // bytes (Unix seconds, big-endian, sign bit flipped; then nanoseconds as a
 // big-endian uint32). UTC days are 4 bytes (days since 1970-01-01,
 // big-endian, sign bit flipped). Every value but the meta values and the
-// lookup starts with a version byte, 0x01 (0x03 for call views of layout 3,
-// 0x02 for those of layout 2).
+// lookup starts with a version byte, 0x01 (0x04 for call views of layout 4,
+// 0x03 for those of layout 3, 0x02 for those of layout 2).
 //
-//	'c' call id (16)                                → 0x03 + binary call view (layout 3), or
+//	'c' call id (16)                                → 0x04 + binary call view (layout 4), or
+//	                                                  0x03 + binary call view (layout 3), or
 //	                                                  0x02 + binary call view (layout 2), or
 //	                                                  0x01 + JSON {"version": n, "call": domain.Call} (layout 1)
 //	    The call view: the full domain.State; version is the stream revision + 1.
-//	    Layout 3 is written; layouts 2 and 1, written by earlier builds, are
-//	    still read, and rewritten in layout 3 when their call changes or by a
-//	    rebuild (Digest differs until then: it hashes the stored bytes).
-//	    Layout 2 is layout 3 without end_from_duration, which reads as false
-//	    (the builds that wrote it wrote no end_derived in events, so their
-//	    calls fold to false). Layout 3 is the fields of domain.State in
-//	    this order, each a uvarint length + bytes for strings and raw JSON,
-//	    16 bytes for uuids, a count then the elements for slices, a byte
-//	    (0|1) for a bool, and a presence byte (0|1) before each optional
-//	    (pointer) field:
+//	    Layout 4 is written; layouts 3, 2 and 1, written by earlier builds,
+//	    are still read, and rewritten in layout 4 when their call changes or
+//	    by a rebuild (Digest differs until then: it hashes the stored bytes).
+//	    Layout 3 is layout 4 without the routing's twiml and
+//	    application_sid, which read as empty (the builds that wrote it
+//	    recorded neither, and refuse the events of schema version 3 that
+//	    carry them). Layout 2 is layout 3 without end_from_duration, which
+//	    reads as false (the builds that wrote it wrote no end_derived in
+//	    events, so their calls fold to false). Layout 4 is the fields of
+//	    domain.State in this order, each a uvarint length + bytes for
+//	    strings and raw JSON, 16 bytes for uuids, a count then the elements
+//	    for slices, a byte (0|1) for a bool, and a presence byte (0|1)
+//	    before each optional (pointer) field:
 //	      version (uvarint); id; account_id, direction, status,
 //	      provider_status, voice_call_status, provider, provider_id,
 //	      provider_metadata (raw JSON as folded, empty when none);
@@ -158,7 +162,8 @@
 //	      sequence_id, organization_id, organization_membership_id,
 //	      managed_phone_number_id, ?synced_with_crm_at; routing: url,
 //	      method, fallback_url, fallback_method, status_callback,
-//	      status_callback_method; ?quality (JSON); ?parent_call_id (16);
+//	      status_callback_method, twiml and application_sid (neither in
+//	      layouts 3 and 2); ?quality (JSON); ?parent_call_id (16);
 //	      ?deleted_at; created_at; updated_at.
 //	    An instant is a length byte and time.Time's MarshalBinary form
 //	    (Unix seconds, nanoseconds, zone offset). Nothing may follow.
