@@ -305,18 +305,29 @@ func (CallDeleted) EventType() string                 { return TypeCallDeleted }
 const CurrentSchemaVersion = 3
 
 // SchemaVersionOf returns the schema version of a write of events: 3 when
-// one of them carries a Twiml or ApplicationSID, 2 otherwise (every write
+// one of them carries a Twiml or ApplicationSID, or clears the CRM sync
+// date (SyncedWithCRMAtCleared, which a version-2 reader would skip and so
+// keep the date), 2 otherwise (every write
 // of this build may hold version-2 creation facts). A write shares one
 // metadata, so its events share the version; an event whose own shape is
 // older reads the same in the newer version, which only adds fields.
 //
 // Writing only what needs version 3 as version 3 keeps the log readable by
 // the builds before it wherever it can be: a build rolled back refuses the
-// calls routed by TwiML or an application, not every event written since.
+// calls routed by TwiML or an application, or whose sync date was cleared,
+// not every event written since.
 func SchemaVersionOf(events []Event) int {
 	for _, e := range events {
 		var r *CallRoutingChanged
 		switch ev := e.(type) {
+		case CallDetailsChanged:
+			if ev.Changes.SyncedWithCRMAtCleared {
+				return 3
+			}
+		case *CallDetailsChanged:
+			if ev != nil && ev.Changes.SyncedWithCRMAtCleared {
+				return 3
+			}
 		case CallRoutingChanged:
 			r = &ev
 		case *CallRoutingChanged:

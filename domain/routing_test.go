@@ -164,7 +164,10 @@ func TestSchemaVersionOf(t *testing.T) {
 		{"an application sid change, by pointer", []domain.Event{&domain.CallRoutingChanged{ApplicationSID: ptr("AP1")}}, 3},
 		{"a creation routed by twiml", []domain.Event{withRouting(domain.CallRoutingChanged{Twiml: ptr(twimlHi)}), moved("", domain.StatusQueued)}, 3},
 		{"a creation routed by an application, by pointer", []domain.Event{ptr(withRouting(domain.CallRoutingChanged{ApplicationSID: ptr("AP1")}))}, 3},
-		{"nil pointers", []domain.Event{(*domain.CallUpserted)(nil), (*domain.CallRoutingChanged)(nil)}, 2},
+		{"nil pointers", []domain.Event{(*domain.CallUpserted)(nil), (*domain.CallRoutingChanged)(nil), (*domain.CallDetailsChanged)(nil)}, 2},
+		{"a details change", []domain.Event{domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: ptr("n")}}}, 2},
+		{"a sync date cleared", []domain.Event{moved("", domain.StatusRinging), domain.CallDetailsChanged{Changes: domain.DetailsChanges{SyncedWithCRMAtCleared: true}}}, 3},
+		{"a sync date cleared, by pointer", []domain.Event{&domain.CallDetailsChanged{Changes: domain.DetailsChanges{SyncedWithCRMAtCleared: true}}}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, domain.SchemaVersionOf(tc.events))
