@@ -33,7 +33,8 @@ func (s *Server) healthRoutes(root chi.Router) {
 	})
 }
 
-// ready checks the store (one read of $all) and the read models.
+// ready checks the store (one read of $all) and the read models: running,
+// nearly caught up, and past where the log ended when the server started.
 func (s *Server) ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
@@ -42,6 +43,14 @@ func (s *Server) ready(ctx context.Context) error {
 	}
 	if err := s.views.Ready(ctx); err != nil {
 		return fmt.Errorf("read models: %w", err)
+	}
+	// Reads wait for the log's end at start (see awaitWrites): until the
+	// read models reach it, a read may wait, and answer 503.
+	if start, starting := s.start.pending(); starting {
+		if err := s.views.WaitFor(ctx, start); err != nil {
+			return fmt.Errorf("read models: not yet at position %s, where the log ended when the server started: %w", start, err)
+		}
+		s.start.reached.Store(true)
 	}
 	return nil
 }

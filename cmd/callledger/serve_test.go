@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -162,4 +164,45 @@ func TestRunUsage(t *testing.T) {
 			assert.Equal(t, tt.code, run(context.Background(), tt.args, env))
 		})
 	}
+}
+
+func TestServeReadsAfterStartWithBacklog(t *testing.T) {
+	// Goal: serve started over a log its read models have not caught up
+	// with (an import into a new directory, read models deleted) answers
+	// no read from them before they reach where the log ended at start: a
+	// call at the log's end is found, not a 404, and billing sums every
+	// call, not the part projected so far.
+	dir := t.TempDir()
+	calls := genCalls(9, 2000)
+	seedLedger(t, dir, calls)
+	last := genCalls(10, 1)[0] // appended after every other: the log's end
+	last.account = "acme"
+	seedLedger(t, dir, []*genCall{last})
+	calls = append(calls, last)
+
+	const token = "token-acme-0123456789abcdef"
+	m, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acme:" + token})
+	code, body := do(t, "GET", m.URL()+"/v1/calls/"+last.id.String(), token, "")
+	require.Equal(t, http.StatusOK, code, string(body))
+
+	code, body = do(t, "GET", m.URL()+"/v1/billing/summary?group_by=account,provider,currency,day", token, "")
+	require.Equal(t, http.StatusOK, code, string(body))
+	var summary struct {
+		Groups []struct{ Account, Provider, Currency, Day, Total string }
+	}
+	require.NoError(t, json.Unmarshal(body, &summary))
+	wantTotals, _, _ := expectedBilling(calls, time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	want := map[billingKey]string{}
+	for k, v := range wantTotals {
+		if k.account == "acme" && !v.IsZero() {
+			want[k] = v.String()
+		}
+	}
+	got := map[billingKey]string{}
+	for _, g := range summary.Groups {
+		if total := decimal.RequireFromString(g.Total); !total.IsZero() {
+			got[billingKey{g.Account, g.Provider, g.Currency, g.Day}] = total.String()
+		}
+	}
+	assert.Equal(t, want, got, "every acme call's current price, summed")
 }
