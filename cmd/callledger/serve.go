@@ -192,12 +192,22 @@ func (m *Main) close() error {
 // loadKeys gathers the API keys from CALLLEDGER_API_KEYS and --api-keys-file.
 // With neither, it uses the key file in the data directory, creating it with
 // a fresh account and token on first start and printing the key once.
+//
+// A source that is configured but holds no key (a file of comments, a
+// variable of commas and blanks) is refused: the generated key is for a
+// ledger nobody configured, and falling back to it would re-enable a key
+// the operator meant to revoke by emptying the file.
 func (m *Main) loadKeys() ([]api.APIKey, error) {
 	var keys []api.APIKey
+	generated := filepath.Join(m.Store.DataDir, generatedKeysFile)
 	if m.APIKeys != "" {
 		k, err := api.ParseAPIKeys(m.APIKeys)
 		if err != nil {
 			return nil, fmt.Errorf("CALLLEDGER_API_KEYS: %w", err)
+		}
+		if len(k) == 0 {
+			return nil, fmt.Errorf("CALLLEDGER_API_KEYS is set but holds no key (want account:token,...): "+
+				"give it a key, or unset it to use the generated key in %s", generated)
 		}
 		keys = append(keys, k...)
 	}
@@ -206,17 +216,24 @@ func (m *Main) loadKeys() ([]api.APIKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--api-keys-file: %w", err)
 		}
+		if len(k) == 0 {
+			return nil, fmt.Errorf("--api-keys-file %s holds no key, only blank lines or comments (want account:token lines): "+
+				"add a key, or leave the flag and CALLLEDGER_API_KEYS_FILE unset to use the generated key in %s", m.APIKeysFile, generated)
+		}
 		keys = append(keys, k...)
 	}
 	if len(keys) > 0 {
 		return keys, nil
 	}
-	path := filepath.Join(m.Store.DataDir, generatedKeysFile)
+	path := generated
 	k, err := api.LoadAPIKeysFile(path)
-	if err == nil {
+	switch {
+	case err == nil && len(k) == 0:
+		return nil, fmt.Errorf("%s holds no key: configure keys (CALLLEDGER_API_KEYS, --api-keys-file), "+
+			"or remove the file for serve to create a new key", path)
+	case err == nil:
 		return k, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("load generated API key: %w", err)
 	}
 	entry, err := generateKey(path)

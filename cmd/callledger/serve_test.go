@@ -206,3 +206,52 @@ func TestServeReadsAfterStartWithBacklog(t *testing.T) {
 	}
 	assert.Equal(t, want, got, "every acme call's current price, summed")
 }
+
+func TestServeRefusesKeySourcesWithoutKeys(t *testing.T) {
+	// Goal: a key source that is configured but holds no key is refused at
+	// start (exit 1), with an error naming it, rather than falling back to
+	// the generated key: neither a key file emptied to revoke its keys nor
+	// a CALLLEDGER_API_KEYS of blanks and commas re-enables the key in
+	// <data>/api-keys, and no key is created or printed.
+	const revoked = "acct-old:token-old-0123456789abcdef\n"
+	cases := []struct {
+		name      string
+		vars      map[string]string
+		keysFile  string // the --api-keys-file's content; "" for no flag
+		generated string // <data>/api-keys from an earlier start; "" for none
+		wantErr   string
+	}{
+		{"EnvOfSeparators", map[string]string{"CALLLEDGER_API_KEYS": " , "}, "", "", "CALLLEDGER_API_KEYS is set but holds no key"},
+		{"EnvOfSeparatorsBesideAGeneratedKey", map[string]string{"CALLLEDGER_API_KEYS": " , "}, "", revoked, "CALLLEDGER_API_KEYS is set but holds no key"},
+		{"FileOfComments", nil, "# every key revoked\n\n   \n# acct-old:token-old\n", revoked, "holds no key, only blank lines or comments"},
+		{"EmptyFile", nil, "\n", "", "holds no key, only blank lines or comments"},
+		{"EmptyFileBesideAGoodEnv", map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"}, "\n", "", "holds no key, only blank lines or comments"},
+		{"GeneratedFileEmptied", nil, "", "\n", generatedKeysFile + " holds no key"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			generated := filepath.Join(dir, generatedKeysFile)
+			if tc.generated != "" {
+				require.NoError(t, os.WriteFile(generated, []byte(tc.generated), 0o600))
+			}
+			args := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}
+			if tc.keysFile != "" {
+				keysFile := filepath.Join(t.TempDir(), "keys")
+				require.NoError(t, os.WriteFile(keysFile, []byte(tc.keysFile), 0o600))
+				args = append(args, "--api-keys-file", keysFile)
+			}
+			env, stdout, stderr := newTestEnv(tc.vars)
+			// A serve that started would run until ctx ends: the timeout
+			// turns that into a failure rather than a hang.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			assert.Equal(t, 1, run(ctx, args, env), "stderr: %s", stderr)
+			assert.Contains(t, stderr.String(), tc.wantErr)
+			assert.NotContains(t, stdout.String(), "No API key was configured")
+			if tc.generated == "" {
+				assert.NoFileExists(t, generated, "no key is created")
+			}
+		})
+	}
+}
