@@ -52,11 +52,13 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("import", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
-	in := fs.String("in", "", "export file to read ('-' or none: stdin)")
+	var in string
+	nonEmptyStringVar(fs, &in, "in", "", "name a file, or - (or leave the flag out) for stdin",
+		"export `file` to read ('-' or none: stdin)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	src, closeSrc, err := openInput(*in, env.Stdin)
+	src, closeSrc, err := openInput(in, env.Stdin)
 	if err != nil {
 		return err
 	}

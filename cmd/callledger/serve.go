@@ -86,8 +86,12 @@ func NewMain(env Env) *Main {
 func (m *Main) ParseFlags(args []string) error {
 	fs := newFlagSet("serve", m.env)
 	m.Store.register(fs, m.env.Getenv)
-	fs.StringVar(&m.Addr, "addr", envOr(m.env.Getenv, "CALLLEDGER_ADDR", defaultAddr), "HTTP listen address (env CALLLEDGER_ADDR)")
-	fs.StringVar(&m.APIKeysFile, "api-keys-file", m.env.Getenv("CALLLEDGER_API_KEYS_FILE"), "file of account:token lines (env CALLLEDGER_API_KEYS_FILE)")
+	nonEmptyStringVar(fs, &m.Addr, "addr", envOr(m.env.Getenv, "CALLLEDGER_ADDR", defaultAddr),
+		"give host:port (\":8080\" for every interface), or leave the flag out for "+defaultAddr+" or $CALLLEDGER_ADDR",
+		"HTTP listen `address` (env CALLLEDGER_ADDR)")
+	nonEmptyStringVar(fs, &m.APIKeysFile, "api-keys-file", m.env.Getenv("CALLLEDGER_API_KEYS_FILE"),
+		"name a file of account:token lines, or leave the flag out",
+		"`file` of account:token lines (env CALLLEDGER_API_KEYS_FILE)")
 	m.APIKeys = m.env.Getenv("CALLLEDGER_API_KEYS")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -255,3 +255,45 @@ func TestServeRefusesKeySourcesWithoutKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestEmptyPathFlagsAreRefused(t *testing.T) {
+	// Goal: a path (or address) flag given empty, most often a shell
+	// variable that expanded to nothing, is refused as a usage error naming
+	// the flag, in every command, rather than quietly meaning something
+	// else: the current directory for --data, every interface on a random
+	// port for --addr, the store instead of the file for verify --in,
+	// stdin or stdout for --in and --out. Nothing is created in the
+	// current directory.
+	cases := []struct {
+		name string
+		args []string
+		flag string
+	}{
+		{"serve data", []string{"serve", "--data", "", "--addr", "127.0.0.1:0"}, "data"},
+		{"serve addr", []string{"serve", "--addr", ""}, "addr"},
+		{"serve api keys file", []string{"serve", "--addr", "127.0.0.1:0", "--api-keys-file", ""}, "api-keys-file"},
+		{"verify data", []string{"verify", "--data="}, "data"},
+		{"verify in", []string{"verify", "--in", ""}, "in"},
+		{"export out", []string{"export", "--out", ""}, "out"},
+		{"import in", []string{"import", "--in", ""}, "in"},
+		{"history data", []string{"history", "--data", "", "cb95b335-9e56-59e9-81f8-aa8ce5904c33"}, "data"},
+		{"replay data", []string{"replay", "--data", ""}, "data"},
+		{"billing data", []string{"billing", "--data", ""}, "data"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cwd := t.TempDir()
+			t.Chdir(cwd)
+			env, stdout, stderr := newTestEnv(map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"})
+			// A serve that started would run until ctx ends: the timeout
+			// turns that into a failure rather than a hang.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			assert.NotZero(t, run(ctx, tc.args, env), "stdout: %s", stdout)
+			assert.Contains(t, stderr.String(), `invalid value "" for flag -`+tc.flag+`: is empty`)
+			entries, err := os.ReadDir(cwd)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "nothing is created in the current directory")
+		})
+	}
+}
