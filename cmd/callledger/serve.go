@@ -71,6 +71,9 @@ type Main struct {
 	listener net.Listener
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	// started is set once Run has started serving, so that only a server
+	// that served logs that it stopped.
+	started bool
 	// closeOnce makes Close safe to call again (on a signal and on the way
 	// out of Run, say); closeErr is what the first Close returned.
 	closeOnce sync.Once
@@ -107,8 +110,14 @@ func (m *Main) ParseFlags(args []string) error {
 
 // Run opens the ledger, starts the projections and the HTTP server, and
 // returns once the server is listening. Close stops everything.
+//
+// What can refuse a start comes before anything is shown or created: the
+// configured keys are checked first, and the ledger is opened (its data
+// directory may be held by another process) and the address bound (it may
+// be taken) before the generated key is created and printed, so that a
+// start that fails leaves no key behind and shows none.
 func (m *Main) Run(ctx context.Context) error {
-	keys, err := m.loadKeys()
+	keys, err := m.configuredKeys()
 	if err != nil {
 		return err
 	}
@@ -117,6 +126,16 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.ledger = l
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Addr, err)
+	}
+	m.listener = ln
+	if len(keys) == 0 {
+		if keys, err = m.generatedKeys(); err != nil {
+			return err
+		}
+	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
@@ -138,11 +157,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", m.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", m.Addr, err)
-	}
-	m.listener = ln
 	m.http = &http.Server{
 		Handler:           m.api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -157,6 +171,7 @@ func (m *Main) Run(ctx context.Context) error {
 			m.log.Error("http server stopped", "err", err)
 		}
 	}()
+	m.started = true
 	m.log.Info("callledger serving", "addr", ln.Addr().String(), "data", m.Store.DataDir, "store", storeName(m.Store))
 	return nil
 }
@@ -174,10 +189,13 @@ func (m *Main) Close() error {
 // close is Close's one run.
 func (m *Main) close() error {
 	var errs []error
-	if m.http != nil {
+	switch {
+	case m.http != nil:
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		errs = append(errs, m.http.Shutdown(ctx))
 		cancel()
+	case m.listener != nil: // bound by a Run that failed before serving on it
+		errs = append(errs, m.listener.Close())
 	}
 	if m.cancel != nil {
 		m.cancel()
@@ -189,19 +207,21 @@ func (m *Main) close() error {
 	if m.ledger != nil {
 		errs = append(errs, m.ledger.Close())
 	}
-	m.log.Info("callledger stopped")
+	if m.started {
+		m.log.Info("callledger stopped")
+	}
 	return errors.Join(errs...)
 }
 
-// loadKeys gathers the API keys from CALLLEDGER_API_KEYS and --api-keys-file.
-// With neither, it uses the key file in the data directory, creating it with
-// a fresh account and token on first start and printing the key once.
+// configuredKeys gathers the API keys from CALLLEDGER_API_KEYS and
+// --api-keys-file; none when neither is set, and serve then uses
+// generatedKeys.
 //
 // A source that is configured but holds no key (a file of comments, a
 // variable of commas and blanks) is refused: the generated key is for a
 // ledger nobody configured, and falling back to it would re-enable a key
 // the operator meant to revoke by emptying the file.
-func (m *Main) loadKeys() ([]api.APIKey, error) {
+func (m *Main) configuredKeys() ([]api.APIKey, error) {
 	var keys []api.APIKey
 	generated := filepath.Join(m.Store.DataDir, generatedKeysFile)
 	if m.APIKeys != "" {
@@ -226,10 +246,14 @@ func (m *Main) loadKeys() ([]api.APIKey, error) {
 		}
 		keys = append(keys, k...)
 	}
-	if len(keys) > 0 {
-		return keys, nil
-	}
-	path := generated
+	return keys, nil
+}
+
+// generatedKeys is the key of a ledger with no key configured: the key file
+// in the data directory, created with a fresh account and token on first
+// start, when the key is printed, once.
+func (m *Main) generatedKeys() ([]api.APIKey, error) {
+	path := filepath.Join(m.Store.DataDir, generatedKeysFile)
 	k, err := api.LoadAPIKeysFile(path)
 	switch {
 	case err == nil && len(k) == 0:

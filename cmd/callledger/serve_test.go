@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -296,4 +297,52 @@ func TestEmptyPathFlagsAreRefused(t *testing.T) {
 			assert.Empty(t, entries, "nothing is created in the current directory")
 		})
 	}
+}
+
+func TestServeThatDoesNotStart(t *testing.T) {
+	// Goal: a serve that cannot start (its address taken, its data
+	// directory held by a running serve, a malformed key) fails with exit 1
+	// naming the cause, never logs "callledger stopped" (it never started),
+	// and creates and prints no API key: a first start on a taken port
+	// leaves the data directory without one.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	held := t.TempDir()
+	startMain(t, held, map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"})
+
+	cases := []struct {
+		name    string
+		dir     string
+		addr    string
+		vars    map[string]string
+		wantErr string
+	}{
+		{"AddressInUse", t.TempDir(), busy.Addr().String(), nil, "listen on " + busy.Addr().String()},
+		// In one process Pebble says "lock held by current process"; from
+		// another, what openError names "in use by another process".
+		{"DataDirectoryInUse", held, "127.0.0.1:0", nil, "open embedded store"},
+		{"MalformedKey", t.TempDir(), "127.0.0.1:0", map[string]string{"CALLLEDGER_API_KEYS": "no-colon"}, "CALLLEDGER_API_KEYS: api key entry without ':'"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env, stdout, stderr := newTestEnv(tc.vars)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			assert.Equal(t, 1, run(ctx, []string{"serve", "--data", tc.dir, "--addr", tc.addr}, env), "stderr: %s", stderr)
+			assert.Contains(t, stderr.String(), tc.wantErr)
+			assert.NotContains(t, stderr.String(), "callledger stopped")
+			assert.NotContains(t, stdout.String(), "No API key was configured")
+			assert.NoFileExists(t, filepath.Join(tc.dir, generatedKeysFile))
+		})
+	}
+
+	t.Run("Started", func(t *testing.T) {
+		env, _, stderr := newTestEnv(nil)
+		m := NewMain(env)
+		require.NoError(t, m.ParseFlags([]string{"--data", t.TempDir(), "--addr", "127.0.0.1:0"}))
+		require.NoError(t, m.Run(context.Background()))
+		require.NoError(t, m.Close())
+		assert.Contains(t, stderr.String(), "callledger stopped", "a serve that served says it stopped")
+	})
 }
