@@ -360,6 +360,9 @@ func checkImportTarget(ctx context.Context, dir string, env Env) (replaceEmpty b
 	opts.BlockCacheSize = 8 << 20
 	opts.MemTableSize = 4 << 20
 	store, err := embedded.Open(dir, opts)
+	if isLockHeld(err) {
+		return false, openError("embedded store", dir, err) // as every command says it
+	}
 	if err != nil {
 		return false, fmt.Errorf("check that %s is empty: %w", dir, err)
 	}
