@@ -184,6 +184,9 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
+// bearerUnauthorized is the message of every JSON surface's 401.
+const bearerUnauthorized = "Authorization is missing or names no known API key (send Authorization: Bearer <token>)"
+
 // bearerAuth authenticates the JSON surfaces: "Authorization: Bearer token".
 // Failures are answered by render in the surface's own style.
 func (s *Server) bearerAuth(render ErrorRenderer) func(http.Handler) http.Handler {
@@ -197,7 +200,11 @@ func (s *Server) bearerAuth(render ErrorRenderer) func(http.Handler) http.Handle
 			}
 			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="callledger"`)
-				s.writeError(w, r, render, &FieldError{Err: ErrUnauthorized, Field: "Authorization", Message: "missing or unknown API key (send Authorization: Bearer <token>)"})
+				// The message starts with the field it names, so that every
+				// JSON surface shows it as it is (each prefixes the field
+				// to a message that does not name it: call history and
+				// Moonbase anywhere in it, VoiceCall at its start).
+				s.writeError(w, r, render, &FieldError{Err: ErrUnauthorized, Field: "Authorization", Message: bearerUnauthorized})
 				return
 			}
 			next.ServeHTTP(w, withPrincipal(r, p))

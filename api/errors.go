@@ -45,6 +45,12 @@ var (
 	// ErrReadModelsBehind: a read would not yet show the caller's own
 	// acknowledged write (see awaitWrites). 503, to be retried.
 	ErrReadModelsBehind = errors.New("read models behind")
+	// ErrStoreFailed: the event store has failed (an
+	// eventstore.FailureReporter's Err is set: a full disk, an I/O error)
+	// and refuses every write until callledger is restarted. 503: the
+	// ledger is unavailable, not wrong; another server, or this one once
+	// restarted, takes the retry.
+	ErrStoreFailed = errors.New("event store failed")
 )
 
 // FieldError is a request error about one field (or the whole request when
@@ -140,6 +146,7 @@ var statusTable = []struct {
 	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused", false},
 	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type", false},
 	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable", false},
+	{isErr(ErrStoreFailed), http.StatusServiceUnavailable, "unavailable", false},
 	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found", false},
 	// Only after the bounded retries of execute gave up.
 	{isErr(eventstore.ErrVersionConflict), http.StatusConflict, "conflict", true},

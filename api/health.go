@@ -16,32 +16,65 @@ import (
 const readyTimeout = 2 * time.Second
 
 // healthRoutes mounts GET /healthz (the process serves HTTP) and GET /readyz
-// (the store answers and the read models are running and caught up), for
-// load balancers and orchestrators. Neither needs a key.
+// (the store works and the read models are running and caught up: see
+// ready; a 503 says why in "reason"), for load balancers and orchestrators.
+// Neither needs a key.
 func (s *Server) healthRoutes(root chi.Router) {
 	r := root.With(s.surface(s.plainError))
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.ready(r.Context()); err != nil {
-			s.log.WarnContext(r.Context(), "not ready", slog.Any("err", err))
-			s.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		if nr := s.ready(r.Context()); nr != nil {
+			s.log.WarnContext(r.Context(), "not ready", slog.String("reason", nr.reason), slog.Any("err", nr.err))
+			s.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": nr.reason})
 			return
 		}
 		s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
 	})
 }
 
-// ready checks the store (one read of $all) and the read models.
-func (s *Server) ready(ctx context.Context) error {
+// notReady says why /readyz answers 503: reason, shown to whoever asks
+// (the route needs no key), names the part that is not ready and never
+// the error's text (paths, engine messages), which is logged.
+type notReady struct {
+	reason string
+	err    error
+}
+
+// Reasons /readyz gives.
+const (
+	reasonStoreFailed  = "the event store failed: it refuses every write until callledger is restarted"
+	reasonStoreSilent  = "the event store does not answer"
+	reasonViews        = "the read models are not running or not caught up"
+	reasonViewsAtStart = "the read models have not reached where the log ended when callledger started"
+)
+
+// ready checks the store (not failed, and one read of $all answers) and
+// the read models: running, nearly caught up, and past where the log
+// ended when the server started. It returns nil when all hold.
+func (s *Server) ready(ctx context.Context) *notReady {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
+	// A failed store may still read: only it can say that writes fail.
+	if f, ok := s.store.(eventstore.FailureReporter); ok {
+		if err := f.Err(); err != nil {
+			return &notReady{reasonStoreFailed, fmt.Errorf("store: %w", err)}
+		}
+	}
 	if _, err := s.store.ReadAll(ctx, eventstore.Start, 1); err != nil {
-		return fmt.Errorf("store: %w", err)
+		return &notReady{reasonStoreSilent, fmt.Errorf("store: %w", err)}
 	}
 	if err := s.views.Ready(ctx); err != nil {
-		return fmt.Errorf("read models: %w", err)
+		return &notReady{reasonViews, fmt.Errorf("read models: %w", err)}
+	}
+	// Reads wait for the log's end at start (see awaitWrites): until the
+	// read models reach it, a read may wait, and answer 503.
+	if start, starting := s.start.pending(); starting {
+		if err := s.views.WaitFor(ctx, start); err != nil {
+			return &notReady{reasonViewsAtStart, fmt.Errorf("read models: not yet at position %s, where the log ended when the server started: %w", start, err)}
+		}
+		s.start.reached.Store(true)
 	}
 	return nil
 }

@@ -148,6 +148,7 @@ const (
 	lamlCodeNotFound      = 20404 // no such call (or not the caller's)
 	lamlCodeConflict      = 20409 // a concurrent change, an existing call
 	lamlCodeInternal      = 20500 // internal failure
+	lamlCodeUnavailable   = 20503 // Twilio's "Service unavailable": retry later
 	lamlCodeTooLarge      = 20413 // body too large
 	lamlCodeToRequired    = 21201 // To is missing
 	lamlCodeURLInvalid    = 21205 // Url is missing or not a URL
@@ -1028,6 +1029,8 @@ func lamlErrorCode(p Problem, field string) int {
 		return lamlCodeMethod
 	case p.Status == http.StatusRequestEntityTooLarge:
 		return lamlCodeTooLarge
+	case p.Status == http.StatusServiceUnavailable:
+		return lamlCodeUnavailable
 	case p.Status >= 500:
 		return lamlCodeInternal
 	case p.Status == http.StatusConflict && (field == "Status" || lamlIsRoutingParam(field)):

@@ -2,9 +2,12 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/callledger/callledger/eventstore"
 )
@@ -24,7 +27,15 @@ import (
 // account was acknowledged, which is what a client that writes several
 // calls and then lists them expects.
 //
-// Marks live in this process. When the store is shared with other servers
+// Marks live in this process, so a process that starts knows none: a call
+// acknowledged before a restart, or events imported before the first
+// start, would read as missing (a 404, partial billing totals) while the
+// projector works through a backlog (read models deleted, behind, or never
+// built). So the server also takes where the log ends as it starts
+// (startMark) and every read waits until the read models reach it; once
+// they have, an atomic flag says so and reads no longer look at it.
+//
+// When the store is shared with other servers
 // (an eventstore.SharedLog: several callledger servers over one KurrentDB
 // cluster), a client may write through one server and read through another,
 // so a read there also asks the log where it ends and waits for that: it
@@ -59,13 +70,65 @@ func (m *writeMarks) last(account string) (eventstore.Position, bool) {
 	return pos, ok
 }
 
+// startMark is where the log ended when the server started: the position
+// every read waits for until the read models have reached it once.
+type startMark struct {
+	pos eventstore.Position
+	// reached is set once the read models reached pos (they never go back:
+	// a Rebuild serves the previous read models until it is done).
+	reached atomic.Bool
+}
+
+// newStartMark returns the mark of pos; the mark of Start is reached.
+func newStartMark(pos eventstore.Position) *startMark {
+	m := &startMark{pos: pos}
+	m.reached.Store(pos.IsStart())
+	return m
+}
+
+// pending returns the position to wait for, and false once it was reached.
+func (m *startMark) pending() (eventstore.Position, bool) {
+	if m.reached.Load() {
+		return eventstore.Start, false
+	}
+	return m.pos, true
+}
+
+// readStartMark asks the store where its log ends (eventstore.LogEnd),
+// within startMarkTimeout. A store that cannot say gives a reached mark:
+// reads then wait for this server's own writes only, as before, and the
+// warning says so.
+func readStartMark(store eventstore.Store, log *slog.Logger) (*startMark, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), startMarkTimeout)
+	defer cancel()
+	pos, err := eventstore.LogEnd(ctx, store)
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		log.Warn("reads after a restart may miss earlier writes until the read models catch up: the store cannot say where its log ends", slog.Any("err", err))
+		return newStartMark(eventstore.Start), nil
+	case err != nil:
+		return nil, err
+	}
+	return newStartMark(pos), nil
+}
+
+// startMarkTimeout bounds NewServer's question to the store of where its
+// log ends: the embedded store answers from memory, KurrentDB with one
+// backward read (which Open has just shown the cluster answers).
+const startMarkTimeout = 30 * time.Second
+
 // awaitWrites waits until the read models reflect every write this server
-// acknowledged to the request's account and, over a shared store, every
-// event the log held when the read began, at most Config.WaitTimeout. Past
-// it the read is refused with ErrReadModelsBehind (503) rather than
-// answered from read models that would hide the caller's own write.
+// acknowledged to the request's account, every event the log held when the
+// server started and, over a shared store, every event the log held when
+// the read began, at most Config.WaitTimeout. Past it the read is refused
+// with ErrReadModelsBehind (503) rather than answered from read models that
+// would hide the caller's own write.
 func (s *Server) awaitWrites(ctx context.Context) error {
 	pos, ok := s.marks.last(AccountFrom(ctx))
+	start, starting := s.start.pending()
+	if starting && (!ok || pos.Less(start)) {
+		pos, ok = start, true
+	}
 	shared, isShared := s.store.(eventstore.SharedLog)
 	if !ok && !isShared {
 		return nil // no write of this account to wait for
@@ -94,7 +157,10 @@ func (s *Server) awaitWrites(ctx context.Context) error {
 			return fmt.Errorf("wait for the read models: %w", ctx.Err())
 		}
 		return &FieldError{Err: ErrReadModelsBehind,
-			Message: fmt.Sprintf("the read models have not yet reached position %s (this account's last write, or where the shared log ended); retry shortly", pos)}
+			Message: fmt.Sprintf("the read models have not yet reached position %s (this account's last write, where the log ended when the server started, or where the shared log ended); retry shortly", pos)}
+	}
+	if starting && !pos.Less(start) {
+		s.start.reached.Store(true)
 	}
 	return nil
 }

@@ -80,11 +80,14 @@ type Server struct {
 	attemptsMax int
 	waitTimeout time.Duration
 	marks       writeMarks
+	start       *startMark
 	writers     callLocks
 	handler     http.Handler
 }
 
-// NewServer checks cfg, opens the idempotency table and builds the router.
+// NewServer checks cfg, asks the store where its log ends (reads wait until
+// the read models reach it: see awaitWrites), opens the idempotency table
+// and builds the router.
 func NewServer(cfg Config) (*Server, error) {
 	switch {
 	case cfg.Store == nil:
@@ -126,6 +129,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if s.waitTimeout <= 0 {
 		s.waitTimeout = DefaultWaitTimeout
 	}
+	start, err := readStartMark(s.store, s.log)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s.start = start
 	ttl := cfg.IdempotencyTTL
 	if ttl <= 0 {
 		ttl = DefaultIdempotencyTTL

@@ -193,6 +193,35 @@ func TestAuth(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, res.Status)
 }
 
+func TestUnauthorizedMessageIsTheSameOnEveryJSONSurface(t *testing.T) {
+	// Goal: a request without a known Bearer token gets one message on
+	// every JSON surface (Moonbase, call history, VoiceCall, the auditors'
+	// and billing routes), each in its own error style: no surface adds the
+	// field's name in front of it where another does not.
+	ts := newTestServer(t)
+	const id = "7f1d3c47-6b3b-4e8e-9b7e-6a1c2f8e9d10"
+	cases := []struct {
+		name, path string
+		style      errorStyle
+		message    func(body map[string]any) any
+	}{
+		{"Moonbase", "/calls/" + id, styleMoonbase, func(b map[string]any) any { return b["errors"].([]any)[0].(map[string]any)["detail"] }},
+		{"call history", "/v1/calls/" + id, styleCallHistory, func(b map[string]any) any { return b["message"] }},
+		{"VoiceCall", "/v1/voice-calls/" + id, styleVoiceCall, func(b map[string]any) any { return b["message"] }},
+		{"auditors", "/v1/calls/" + id + "/events", stylePlain, func(b map[string]any) any { return b["error"].(map[string]any)["message"] }},
+		{"billing", "/v1/billing/summary", stylePlain, func(b map[string]any) any { return b["error"].(map[string]any)["message"] }},
+	}
+	for _, tc := range cases {
+		for _, token := range []string{"", "unknown-token"} {
+			t.Run(tc.name+"/token "+token, func(t *testing.T) {
+				res := ts.do(t, "GET", tc.path, token, "")
+				assertErrorStyle(t, res, tc.style, http.StatusUnauthorized, 0)
+				assert.Equal(t, bearerUnauthorized, tc.message(res.JSON(t)))
+			})
+		}
+	}
+}
+
 func TestParseAPIKeys(t *testing.T) {
 	// Goal: both key formats parse, and malformed entries are refused.
 	keys, err := ParseAPIKeys(" a:t1 , b:t2,")

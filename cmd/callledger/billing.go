@@ -109,7 +109,7 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 // store held when catchUp began (a running server would do it; a tool run on
 // its own must, or it would report stale totals).
 func catchUp(ctx context.Context, proj *projections.Projector, store eventstore.Store) error {
-	head, err := logEnd(ctx, store)
+	head, err := eventstore.LogEnd(ctx, store)
 	if err != nil {
 		return err
 	}
@@ -129,20 +129,6 @@ func catchUp(ctx context.Context, proj *projections.Projector, store eventstore.
 		return fmt.Errorf("bring the read models up to position %s: %w", head, waitErr)
 	}
 	return nil
-}
-
-// logEnd returns the position of the last event of store's $all: the
-// embedded store's head, or where a shared log (KurrentDB) ends.
-func logEnd(ctx context.Context, store eventstore.Store) (eventstore.Position, error) {
-	switch s := store.(type) {
-	case eventstore.HeadReader:
-		head, _, err := s.Head(ctx)
-		return head, err
-	case eventstore.SharedLog:
-		return s.LastPosition(ctx)
-	default:
-		return eventstore.Start, fmt.Errorf("the %T store cannot say where its log ends", store)
-	}
 }
 
 // writeBilling prints rows in the chosen format. Columns follow the group-by

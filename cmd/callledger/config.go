@@ -25,7 +25,9 @@ type storeConfig struct {
 // register adds --data and --store to fs, with defaults from the environment
 // (CALLLEDGER_DATA, CALLLEDGER_STORE).
 func (c *storeConfig) register(fs *flag.FlagSet, getenv func(string) string) {
-	fs.StringVar(&c.DataDir, "data", envOr(getenv, "CALLLEDGER_DATA", defaultDataDir), "data directory (env CALLLEDGER_DATA)")
+	nonEmptyStringVar(fs, &c.DataDir, "data", envOr(getenv, "CALLLEDGER_DATA", defaultDataDir),
+		"name a directory (\".\" for the current one), or leave the flag out for "+defaultDataDir+" or $CALLLEDGER_DATA",
+		"data `directory` (env CALLLEDGER_DATA)")
 	fs.StringVar(&c.StoreURL, "store", getenv("CALLLEDGER_STORE"), "KurrentDB connection string, e.g. 'esdb://localhost:2113?tls=false' (env CALLLEDGER_STORE); empty: the embedded store in the data directory")
 }
 

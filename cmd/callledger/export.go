@@ -28,7 +28,9 @@ func runExport(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("export", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
-	out := fs.String("out", "", "file to write, whole or not at all ('-' or none: stdout)")
+	var out string
+	nonEmptyStringVar(fs, &out, "out", "", "name a file, or - (or leave the flag out) for stdout",
+		"`file` to write, whole or not at all ('-' or none: stdout)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -40,7 +42,7 @@ func runExport(ctx context.Context, args []string, env Env) (err error) {
 
 	meter := newProgressMeter(env, "export")
 	defer meter.finish()
-	if isStdStream(*out) {
+	if isStdStream(out) {
 		stats, err := eventstore.Export(ctx, store, env.Stdout, meter.update)
 		if err != nil {
 			return err
@@ -49,14 +51,14 @@ func runExport(ctx context.Context, args []string, env Env) (err error) {
 		fmt.Fprintf(env.Stderr, "exported %d events in %d streams, last position %s, head hash %s\n", stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
 		return nil
 	}
-	stats, err := writeFileAtomically(*out, func(w io.Writer) (eventstore.ExportStats, error) {
+	stats, err := writeFileAtomically(out, func(w io.Writer) (eventstore.ExportStats, error) {
 		return eventstore.Export(ctx, store, w, meter.update)
 	})
 	if err != nil {
 		return err
 	}
 	meter.finish()
-	fmt.Fprintf(env.Stdout, "exported %d events in %d streams to %s, last position %s, head hash %s\n", stats.Events, stats.Streams, *out, stats.Last, stats.LastAllHash)
+	fmt.Fprintf(env.Stdout, "exported %d events in %d streams to %s, last position %s, head hash %s\n", stats.Events, stats.Streams, out, stats.Last, stats.LastAllHash)
 	return nil
 }
 

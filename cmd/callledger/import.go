@@ -52,11 +52,13 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("import", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
-	in := fs.String("in", "", "export file to read ('-' or none: stdin)")
+	var in string
+	nonEmptyStringVar(fs, &in, "in", "", "name a file, or - (or leave the flag out) for stdin",
+		"export `file` to read ('-' or none: stdin)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	src, closeSrc, err := openInput(*in, env.Stdin)
+	src, closeSrc, err := openInput(in, env.Stdin)
 	if err != nil {
 		return err
 	}
@@ -358,6 +360,9 @@ func checkImportTarget(ctx context.Context, dir string, env Env) (replaceEmpty b
 	opts.BlockCacheSize = 8 << 20
 	opts.MemTableSize = 4 << 20
 	store, err := embedded.Open(dir, opts)
+	if isLockHeld(err) {
+		return false, openError("embedded store", dir, err) // as every command says it
+	}
 	if err != nil {
 		return false, fmt.Errorf("check that %s is empty: %w", dir, err)
 	}

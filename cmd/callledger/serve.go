@@ -71,6 +71,9 @@ type Main struct {
 	listener net.Listener
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	// started is set once Run has started serving, so that only a server
+	// that served logs that it stopped.
+	started bool
 	// closeOnce makes Close safe to call again (on a signal and on the way
 	// out of Run, say); closeErr is what the first Close returned.
 	closeOnce sync.Once
@@ -86,8 +89,12 @@ func NewMain(env Env) *Main {
 func (m *Main) ParseFlags(args []string) error {
 	fs := newFlagSet("serve", m.env)
 	m.Store.register(fs, m.env.Getenv)
-	fs.StringVar(&m.Addr, "addr", envOr(m.env.Getenv, "CALLLEDGER_ADDR", defaultAddr), "HTTP listen address (env CALLLEDGER_ADDR)")
-	fs.StringVar(&m.APIKeysFile, "api-keys-file", m.env.Getenv("CALLLEDGER_API_KEYS_FILE"), "file of account:token lines (env CALLLEDGER_API_KEYS_FILE)")
+	nonEmptyStringVar(fs, &m.Addr, "addr", envOr(m.env.Getenv, "CALLLEDGER_ADDR", defaultAddr),
+		"give host:port (\":8080\" for every interface), or leave the flag out for "+defaultAddr+" or $CALLLEDGER_ADDR",
+		"HTTP listen `address` (env CALLLEDGER_ADDR)")
+	nonEmptyStringVar(fs, &m.APIKeysFile, "api-keys-file", m.env.Getenv("CALLLEDGER_API_KEYS_FILE"),
+		"name a file of account:token lines, or leave the flag out",
+		"`file` of account:token lines (env CALLLEDGER_API_KEYS_FILE)")
 	m.APIKeys = m.env.Getenv("CALLLEDGER_API_KEYS")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -103,8 +110,14 @@ func (m *Main) ParseFlags(args []string) error {
 
 // Run opens the ledger, starts the projections and the HTTP server, and
 // returns once the server is listening. Close stops everything.
+//
+// What can refuse a start comes before anything is shown or created: the
+// configured keys are checked first, and the ledger is opened (its data
+// directory may be held by another process) and the address bound (it may
+// be taken) before the generated key is created and printed, so that a
+// start that fails leaves no key behind and shows none.
 func (m *Main) Run(ctx context.Context) error {
-	keys, err := m.loadKeys()
+	keys, err := m.configuredKeys()
 	if err != nil {
 		return err
 	}
@@ -113,6 +126,16 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.ledger = l
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Addr, err)
+	}
+	m.listener = ln
+	if len(keys) == 0 {
+		if keys, err = m.generatedKeys(); err != nil {
+			return err
+		}
+	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
@@ -134,11 +157,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", m.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", m.Addr, err)
-	}
-	m.listener = ln
 	m.http = &http.Server{
 		Handler:           m.api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -153,6 +171,7 @@ func (m *Main) Run(ctx context.Context) error {
 			m.log.Error("http server stopped", "err", err)
 		}
 	}()
+	m.started = true
 	m.log.Info("callledger serving", "addr", ln.Addr().String(), "data", m.Store.DataDir, "store", storeName(m.Store))
 	return nil
 }
@@ -170,10 +189,13 @@ func (m *Main) Close() error {
 // close is Close's one run.
 func (m *Main) close() error {
 	var errs []error
-	if m.http != nil {
+	switch {
+	case m.http != nil:
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		errs = append(errs, m.http.Shutdown(ctx))
 		cancel()
+	case m.listener != nil: // bound by a Run that failed before serving on it
+		errs = append(errs, m.listener.Close())
 	}
 	if m.cancel != nil {
 		m.cancel()
@@ -185,19 +207,31 @@ func (m *Main) close() error {
 	if m.ledger != nil {
 		errs = append(errs, m.ledger.Close())
 	}
-	m.log.Info("callledger stopped")
+	if m.started {
+		m.log.Info("callledger stopped")
+	}
 	return errors.Join(errs...)
 }
 
-// loadKeys gathers the API keys from CALLLEDGER_API_KEYS and --api-keys-file.
-// With neither, it uses the key file in the data directory, creating it with
-// a fresh account and token on first start and printing the key once.
-func (m *Main) loadKeys() ([]api.APIKey, error) {
+// configuredKeys gathers the API keys from CALLLEDGER_API_KEYS and
+// --api-keys-file; none when neither is set, and serve then uses
+// generatedKeys.
+//
+// A source that is configured but holds no key (a file of comments, a
+// variable of commas and blanks) is refused: the generated key is for a
+// ledger nobody configured, and falling back to it would re-enable a key
+// the operator meant to revoke by emptying the file.
+func (m *Main) configuredKeys() ([]api.APIKey, error) {
 	var keys []api.APIKey
+	generated := filepath.Join(m.Store.DataDir, generatedKeysFile)
 	if m.APIKeys != "" {
 		k, err := api.ParseAPIKeys(m.APIKeys)
 		if err != nil {
 			return nil, fmt.Errorf("CALLLEDGER_API_KEYS: %w", err)
+		}
+		if len(k) == 0 {
+			return nil, fmt.Errorf("CALLLEDGER_API_KEYS is set but holds no key (want account:token,...): "+
+				"give it a key, or unset it to use the generated key in %s", generated)
 		}
 		keys = append(keys, k...)
 	}
@@ -206,17 +240,28 @@ func (m *Main) loadKeys() ([]api.APIKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--api-keys-file: %w", err)
 		}
+		if len(k) == 0 {
+			return nil, fmt.Errorf("--api-keys-file %s holds no key, only blank lines or comments (want account:token lines): "+
+				"add a key, or leave the flag and CALLLEDGER_API_KEYS_FILE unset to use the generated key in %s", m.APIKeysFile, generated)
+		}
 		keys = append(keys, k...)
 	}
-	if len(keys) > 0 {
-		return keys, nil
-	}
+	return keys, nil
+}
+
+// generatedKeys is the key of a ledger with no key configured: the key file
+// in the data directory, created with a fresh account and token on first
+// start, when the key is printed, once.
+func (m *Main) generatedKeys() ([]api.APIKey, error) {
 	path := filepath.Join(m.Store.DataDir, generatedKeysFile)
 	k, err := api.LoadAPIKeysFile(path)
-	if err == nil {
+	switch {
+	case err == nil && len(k) == 0:
+		return nil, fmt.Errorf("%s holds no key: configure keys (CALLLEDGER_API_KEYS, --api-keys-file), "+
+			"or remove the file for serve to create a new key", path)
+	case err == nil:
 		return k, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("load generated API key: %w", err)
 	}
 	entry, err := generateKey(path)

@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -162,4 +165,184 @@ func TestRunUsage(t *testing.T) {
 			assert.Equal(t, tt.code, run(context.Background(), tt.args, env))
 		})
 	}
+}
+
+func TestServeReadsAfterStartWithBacklog(t *testing.T) {
+	// Goal: serve started over a log its read models have not caught up
+	// with (an import into a new directory, read models deleted) answers
+	// no read from them before they reach where the log ended at start: a
+	// call at the log's end is found, not a 404, and billing sums every
+	// call, not the part projected so far.
+	dir := t.TempDir()
+	calls := genCalls(9, 2000)
+	seedLedger(t, dir, calls)
+	last := genCalls(10, 1)[0] // appended after every other: the log's end
+	last.account = "acme"
+	seedLedger(t, dir, []*genCall{last})
+	calls = append(calls, last)
+
+	const token = "token-acme-0123456789abcdef"
+	m, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acme:" + token})
+	code, body := do(t, "GET", m.URL()+"/v1/calls/"+last.id.String(), token, "")
+	require.Equal(t, http.StatusOK, code, string(body))
+
+	code, body = do(t, "GET", m.URL()+"/v1/billing/summary?group_by=account,provider,currency,day", token, "")
+	require.Equal(t, http.StatusOK, code, string(body))
+	var summary struct {
+		Groups []struct{ Account, Provider, Currency, Day, Total string }
+	}
+	require.NoError(t, json.Unmarshal(body, &summary))
+	wantTotals, _, _ := expectedBilling(calls, time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	want := map[billingKey]string{}
+	for k, v := range wantTotals {
+		if k.account == "acme" && !v.IsZero() {
+			want[k] = v.String()
+		}
+	}
+	got := map[billingKey]string{}
+	for _, g := range summary.Groups {
+		if total := decimal.RequireFromString(g.Total); !total.IsZero() {
+			got[billingKey{g.Account, g.Provider, g.Currency, g.Day}] = total.String()
+		}
+	}
+	assert.Equal(t, want, got, "every acme call's current price, summed")
+}
+
+func TestServeRefusesKeySourcesWithoutKeys(t *testing.T) {
+	// Goal: a key source that is configured but holds no key is refused at
+	// start (exit 1), with an error naming it, rather than falling back to
+	// the generated key: neither a key file emptied to revoke its keys nor
+	// a CALLLEDGER_API_KEYS of blanks and commas re-enables the key in
+	// <data>/api-keys, and no key is created or printed.
+	const revoked = "acct-old:token-old-0123456789abcdef\n"
+	cases := []struct {
+		name      string
+		vars      map[string]string
+		keysFile  string // the --api-keys-file's content; "" for no flag
+		generated string // <data>/api-keys from an earlier start; "" for none
+		wantErr   string
+	}{
+		{"EnvOfSeparators", map[string]string{"CALLLEDGER_API_KEYS": " , "}, "", "", "CALLLEDGER_API_KEYS is set but holds no key"},
+		{"EnvOfSeparatorsBesideAGeneratedKey", map[string]string{"CALLLEDGER_API_KEYS": " , "}, "", revoked, "CALLLEDGER_API_KEYS is set but holds no key"},
+		{"FileOfComments", nil, "# every key revoked\n\n   \n# acct-old:token-old\n", revoked, "holds no key, only blank lines or comments"},
+		{"EmptyFile", nil, "\n", "", "holds no key, only blank lines or comments"},
+		{"EmptyFileBesideAGoodEnv", map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"}, "\n", "", "holds no key, only blank lines or comments"},
+		{"GeneratedFileEmptied", nil, "", "\n", generatedKeysFile + " holds no key"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			generated := filepath.Join(dir, generatedKeysFile)
+			if tc.generated != "" {
+				require.NoError(t, os.WriteFile(generated, []byte(tc.generated), 0o600))
+			}
+			args := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}
+			if tc.keysFile != "" {
+				keysFile := filepath.Join(t.TempDir(), "keys")
+				require.NoError(t, os.WriteFile(keysFile, []byte(tc.keysFile), 0o600))
+				args = append(args, "--api-keys-file", keysFile)
+			}
+			env, stdout, stderr := newTestEnv(tc.vars)
+			// A serve that started would run until ctx ends: the timeout
+			// turns that into a failure rather than a hang.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			assert.Equal(t, 1, run(ctx, args, env), "stderr: %s", stderr)
+			assert.Contains(t, stderr.String(), tc.wantErr)
+			assert.NotContains(t, stdout.String(), "No API key was configured")
+			if tc.generated == "" {
+				assert.NoFileExists(t, generated, "no key is created")
+			}
+		})
+	}
+}
+
+func TestEmptyPathFlagsAreRefused(t *testing.T) {
+	// Goal: a path (or address) flag given empty, most often a shell
+	// variable that expanded to nothing, is refused as a usage error naming
+	// the flag, in every command, rather than quietly meaning something
+	// else: the current directory for --data, every interface on a random
+	// port for --addr, the store instead of the file for verify --in,
+	// stdin or stdout for --in and --out. Nothing is created in the
+	// current directory.
+	cases := []struct {
+		name string
+		args []string
+		flag string
+	}{
+		{"serve data", []string{"serve", "--data", "", "--addr", "127.0.0.1:0"}, "data"},
+		{"serve addr", []string{"serve", "--addr", ""}, "addr"},
+		{"serve api keys file", []string{"serve", "--addr", "127.0.0.1:0", "--api-keys-file", ""}, "api-keys-file"},
+		{"verify data", []string{"verify", "--data="}, "data"},
+		{"verify in", []string{"verify", "--in", ""}, "in"},
+		{"export out", []string{"export", "--out", ""}, "out"},
+		{"import in", []string{"import", "--in", ""}, "in"},
+		{"history data", []string{"history", "--data", "", "cb95b335-9e56-59e9-81f8-aa8ce5904c33"}, "data"},
+		{"replay data", []string{"replay", "--data", ""}, "data"},
+		{"billing data", []string{"billing", "--data", ""}, "data"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cwd := t.TempDir()
+			t.Chdir(cwd)
+			env, stdout, stderr := newTestEnv(map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"})
+			// A serve that started would run until ctx ends: the timeout
+			// turns that into a failure rather than a hang.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			assert.NotZero(t, run(ctx, tc.args, env), "stdout: %s", stdout)
+			assert.Contains(t, stderr.String(), `invalid value "" for flag -`+tc.flag+`: is empty`)
+			entries, err := os.ReadDir(cwd)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "nothing is created in the current directory")
+		})
+	}
+}
+
+func TestServeThatDoesNotStart(t *testing.T) {
+	// Goal: a serve that cannot start (its address taken, its data
+	// directory held by a running serve, a malformed key) fails with exit 1
+	// naming the cause, never logs "callledger stopped" (it never started),
+	// and creates and prints no API key: a first start on a taken port
+	// leaves the data directory without one.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	held := t.TempDir()
+	startMain(t, held, map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"})
+
+	cases := []struct {
+		name    string
+		dir     string
+		addr    string
+		vars    map[string]string
+		wantErr string
+	}{
+		{"AddressInUse", t.TempDir(), busy.Addr().String(), nil, "listen on " + busy.Addr().String()},
+		// In one process Pebble says "lock held by current process"; from
+		// another, what openError names "in use by another process".
+		{"DataDirectoryInUse", held, "127.0.0.1:0", nil, "open embedded store"},
+		{"MalformedKey", t.TempDir(), "127.0.0.1:0", map[string]string{"CALLLEDGER_API_KEYS": "no-colon"}, "CALLLEDGER_API_KEYS: api key entry without ':'"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env, stdout, stderr := newTestEnv(tc.vars)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			assert.Equal(t, 1, run(ctx, []string{"serve", "--data", tc.dir, "--addr", tc.addr}, env), "stderr: %s", stderr)
+			assert.Contains(t, stderr.String(), tc.wantErr)
+			assert.NotContains(t, stderr.String(), "callledger stopped")
+			assert.NotContains(t, stdout.String(), "No API key was configured")
+			assert.NoFileExists(t, filepath.Join(tc.dir, generatedKeysFile))
+		})
+	}
+
+	t.Run("Started", func(t *testing.T) {
+		env, _, stderr := newTestEnv(nil)
+		m := NewMain(env)
+		require.NoError(t, m.ParseFlags([]string{"--data", t.TempDir(), "--addr", "127.0.0.1:0"}))
+		require.NoError(t, m.Run(context.Background()))
+		require.NoError(t, m.Close())
+		assert.Contains(t, stderr.String(), "callledger stopped", "a serve that served says it stopped")
+	})
 }

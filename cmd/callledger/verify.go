@@ -31,15 +31,17 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("verify", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
-	in := fs.String("in", "", "export file to verify instead of a store ('-': stdin); opens no store, so --data and --store are refused with it")
+	var in string
+	nonEmptyStringVar(fs, &in, "in", "", "name an export file, or - for stdin; leave the flag out to verify the store",
+		"export `file` to verify instead of a store ('-': stdin); opens no store, so --data and --store are refused with it")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if *in != "" {
+	if in != "" {
 		if err := refuseStoreFlags(fs); err != nil {
 			return err
 		}
-		return verifyArchive(ctx, *in, env)
+		return verifyArchive(ctx, in, env)
 	}
 	store, err := openToolStore(ctx, cfg, env, true)
 	switch {

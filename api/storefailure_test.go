@@ -1,0 +1,134 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/projections"
+)
+
+// storeFailureChildEnv, when set, makes TestStoreFailureIsUnavailable run
+// as its own child process, whose files the kernel keeps small.
+const storeFailureChildEnv = "CALLLEDGER_TEST_STORE_FAILURE_CHILD"
+
+// Bounds of the store failure test.
+const (
+	// storeFailureFileBytesMax is the child's RLIMIT_FSIZE: past it a write
+	// to any file fails with EFBIG, as a full disk fails with ENOSPC. The
+	// embedded store's WAL reaches it after a few hundred upserts, long
+	// before the read models' or the idempotency table's.
+	storeFailureFileBytesMax = 256 << 10
+	// storeFailureUpsertsMax bounds the upserts the child sends before the
+	// store must have failed.
+	storeFailureUpsertsMax = 5000
+)
+
+func TestStoreFailureIsUnavailable(t *testing.T) {
+	// Goal: once the embedded store has failed (it refuses every append
+	// until reopened: here its WAL cannot grow, as on a full disk), /readyz
+	// says not ready, naming the store, so that a load balancer stops
+	// sending traffic; and every surface answers a write 503 with
+	// Retry-After in its own error style, not a 500 "internal". The store
+	// is made to fail for real, in a child process whose files the kernel
+	// caps (RLIMIT_FSIZE), since the cap applies to the whole process.
+	if os.Getenv(storeFailureChildEnv) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestStoreFailureIsUnavailable$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), storeFailureChildEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "the child failed:\n%s", out)
+		require.Contains(t, string(out), "--- PASS: TestStoreFailureIsUnavailable", "the child ran:\n%s", out)
+		return
+	}
+
+	// The child. A write past the cap raises SIGXFSZ, which would kill the
+	// process: ignored, the write fails with EFBIG instead.
+	signal.Ignore(syscall.SIGXFSZ)
+	require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: storeFailureFileBytesMax, Max: storeFailureFileBytesMax}))
+	ts := newFailingTestServer(t)
+	existing := ts.upsertID(t, moonbaseBody("before-failure", "completed"))
+	require.Equal(t, http.StatusOK, ts.do(t, "GET", "/readyz", "", "").Status)
+
+	var failed response
+	for i := range storeFailureUpsertsMax {
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody(fmt.Sprintf("fill-%d", i), "completed"))
+		if res.Status != http.StatusOK {
+			failed = res
+			break
+		}
+	}
+	require.NotZero(t, failed.Status, "the store did not fail after %d upserts", storeFailureUpsertsMax)
+	require.Error(t, ts.store.Err(), "the store failed")
+	assertErrorStyle(t, failed, styleMoonbase, http.StatusServiceUnavailable, 0)
+	assert.Equal(t, "1", failed.Header.Get("Retry-After"), "the write that met the failure")
+
+	ready := ts.do(t, "GET", "/readyz", "", "")
+	assert.Equal(t, http.StatusServiceUnavailable, ready.Status, "%s", ready.Body)
+	assert.Equal(t, map[string]any{"status": "unavailable", "reason": reasonStoreFailed}, ready.JSON(t))
+
+	writes := []struct {
+		name, method, path, body string
+		style                    errorStyle
+		laml                     bool
+	}{
+		{"Moonbase upsert", "POST", "/calls/upsert", moonbaseBody("after-failure", "completed"), styleMoonbase, false},
+		{"Moonbase create", "POST", "/calls", moonbaseBody("after-failure-2", "ringing"), styleMoonbase, false},
+		{"call history patch", "PATCH", "/v1/calls/" + existing, `{"notes":"after the failure"}`, styleCallHistory, false},
+		{"call history delete", "DELETE", "/v1/calls/" + existing, "", styleCallHistory, false},
+		{"VoiceCall create", "POST", "/v1/voice-calls", voiceCallBody(t, "vonage-after-failure", nil), styleVoiceCall, false},
+		{"LaML create", "POST", lamlCallsPath(lamlPrefix, acctA) + ".json",
+			formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml"), styleLaML, true},
+	}
+	for _, w := range writes {
+		t.Run(w.name, func(t *testing.T) {
+			var res response
+			if w.laml {
+				res = ts.lamlDo(t, w.method, w.path, acctA, tokenA, w.body)
+			} else {
+				res = ts.do(t, w.method, w.path, tokenA, w.body)
+			}
+			assertErrorStyle(t, res, w.style, http.StatusServiceUnavailable, lamlCodeUnavailable)
+			assert.Equal(t, "1", res.Header.Get("Retry-After"))
+			assert.NotContains(t, string(res.Body), "file too large", "the cause is the operator's, in the log")
+		})
+	}
+}
+
+// newFailingTestServer is newTestServer for a store that will fail: its
+// cleanup closes the store without asking that Close succeed (it returns
+// the failure).
+func newFailingTestServer(t *testing.T) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	quiet := slog.New(slog.DiscardHandler)
+	store, err := embedded.Open(filepath.Join(dir, "events"), embedded.Options{MemTableSize: 4 << 20, BlockCacheSize: 16 << 20, Logger: quiet})
+	require.NoError(t, err)
+	popts := projections.DefaultOptions()
+	popts.MemTableBytes = 4 << 20
+	popts.CacheBytes = 16 << 20
+	popts.Logger = quiet
+	proj, err := projections.Open(filepath.Join(dir, "readmodels"), store, popts)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() { defer close(runDone); _ = proj.Run(ctx) }()
+	t.Cleanup(func() { // after the server's own cleanup (LIFO)
+		cancel()
+		<-runDone
+		assert.NoError(t, proj.Close())
+		_ = store.Close() // the store's failure, again
+	})
+	ts, _ := startServer(t, dir, store, proj, DefaultWaitTimeout)
+	return ts
+}
