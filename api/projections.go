@@ -35,14 +35,26 @@ func (m projectorReadModels) Call(ctx context.Context, id uuid.UUID) (CallView, 
 	if err != nil {
 		return CallView{}, fmt.Errorf("read call: %w", err)
 	}
-	rev, ok := st.Revision()
+	v, ok := callViewOf(st)
 	if !ok {
 		return CallView{}, NotFound("no call with id %s", id)
 	}
-	return CallView{Call: st.Call, Revision: rev}, nil
+	return v, nil
 }
 
-// List reads a page of the list index and the view of each call on it.
+// callViewOf is the CallView of a read model's state; ok is false for a
+// state no event has been folded into, which is no call.
+func callViewOf(st domain.State) (v CallView, ok bool) {
+	rev, ok := st.Revision()
+	if !ok {
+		return CallView{}, false
+	}
+	return CallView{Call: st.Call, Revision: rev}, true
+}
+
+// List reads a page of the list index with the view of each call on it, both
+// from one state of the read models, so that each call is shown as it stood
+// when it passed the filters.
 func (m projectorReadModels) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	pq := projections.ListQuery{
 		Account:        q.Account,
@@ -70,22 +82,12 @@ func (m projectorReadModels) List(ctx context.Context, q ListQuery) (ListPage, e
 		return ListPage{}, fmt.Errorf("list calls: %w", err)
 	}
 	out := ListPage{Calls: make([]CallView, 0, len(page.Items)), Next: page.Next, Prev: page.Prev}
-	for _, it := range page.Items {
-		v, err := m.Call(ctx, it.CallID)
-		if isNotFound(err) {
-			continue // indexed but not viewable: skip rather than fail the page
+	for i := range page.Items {
+		if v, ok := callViewOf(page.Items[i].State); ok {
+			out.Calls = append(out.Calls, v)
 		}
-		if err != nil {
-			return ListPage{}, err
-		}
-		out.Calls = append(out.Calls, v)
 	}
 	return out, nil
-}
-
-func isNotFound(err error) bool {
-	p, ok := ProblemOf(err)
-	return ok && p.Code == "not_found"
 }
 
 // WaitFor waits for the Projector's checkpoint to reach pos.

@@ -354,9 +354,14 @@ func (v *billingView) sumCallsOf(ctx context.Context, sums *billingSums, account
 			return fmt.Errorf("%w: list key of %d bytes", errBadKey, len(key))
 		}
 		id := uuid.UUID(key[len(prefix)+timeKeyBytes:])
-		s, err := readCallView(v.calls, id)
+		s, ok, err := readCallView(v.calls, id)
 		if err != nil {
 			return err
+		}
+		if !ok {
+			// Unlike a list, which leaves the entry off its page, a total
+			// that silently left the call out would be wrong money.
+			return fmt.Errorf("%w: listed call %s has no call view", errBadValue, id)
 		}
 		c := &s.Call
 		start := startTime(c)

@@ -135,10 +135,10 @@ type ListQuery struct {
 	Cursor string
 }
 
-// ListItem is one call of a list page: what the index holds, enough to
-// filter and to know which calls to load.
+// ListItem is one call of a list page: what the index holds and the call's
+// view.
 type ListItem struct {
-	// CallID is the call to load (Call) to render it.
+	// CallID is the call's id.
 	CallID uuid.UUID
 	// StartedAt is the time the call is listed at (see ListQuery).
 	StartedAt time.Time
@@ -149,6 +149,11 @@ type ListItem struct {
 	To     string
 	// Deleted reports a soft-deleted call (listed only with IncludeDeleted).
 	Deleted bool
+	// State is the call's view, read from the same state of the read models
+	// as its index entry: render the call from it rather than load it again
+	// (Call), which would read a later state, where the call may no longer
+	// pass the filters it was listed by.
+	State domain.State
 }
 
 // ListPage is a page of a list.
@@ -196,8 +201,13 @@ func itemTail(it ListItem) []byte {
 
 // List returns a page of an account's calls from the list index, filtered
 // without loading them, except that the calls the index keeps are loaded
-// for a query's Match. It returns ErrInvalidQuery for a query without an
-// account, with a limit out of range or a bad cursor.
+// for a query's Match, with the view of each call listed (ListItem.State).
+// The index and the views are read from one state of the read models. An
+// index entry whose call has no view, which a database the runner wrote
+// cannot hold (both are written in one batch), is left off the page and
+// logged: one damaged entry does not make the account's list fail. It
+// returns ErrInvalidQuery for a query without an account, with a limit out
+// of range or a bad cursor.
 func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	if q.Account == "" {
 		return ListPage{}, fmt.Errorf("%w: account is required", ErrInvalidQuery)
@@ -239,16 +249,13 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		return ListPage{}, fmt.Errorf("list: %w", err)
 	}
 	defer it.Close()
-	var views *pebble.Iterator // the call views Match is given, when it is set
-	if q.Match != nil {
-		// A clone reads the same state of the read models as it.
-		views, err = it.CloneWithContext(ctx, pebble.CloneOptions{IterOptions: &pebble.IterOptions{
-			LowerBound: []byte{prefixCall}, UpperBound: []byte{prefixCall + 1}}})
-		if err != nil {
-			return ListPage{}, fmt.Errorf("list: %w", err)
-		}
-		defer views.Close()
+	// A clone reads the same state of the read models as it.
+	views, err := it.CloneWithContext(ctx, pebble.CloneOptions{IterOptions: &pebble.IterOptions{
+		LowerBound: []byte{prefixCall}, UpperBound: []byte{prefixCall + 1}}})
+	if err != nil {
+		return ListPage{}, fmt.Errorf("list: %w", err)
 	}
+	defer views.Close()
 
 	var valid bool
 	switch {
@@ -285,17 +292,28 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		if len(key) != len(prefix)+timeKeyBytes+16 {
 			return ListPage{}, fmt.Errorf("list: %w: list key of %d bytes", errBadKey, len(key))
 		}
-		e, err := decodeListEntry(it.Value())
+		v, err := it.ValueAndErr()
 		if err != nil {
 			return ListPage{}, fmt.Errorf("list: %w", err)
 		}
+		e, err := decodeListEntry(v)
+		if err != nil {
+			return ListPage{}, fmt.Errorf("list: %w", err)
+		}
+		var s domain.State
 		keep := q.matches(e)
-		if keep && q.Match != nil {
-			s, err := readCallView(views, uuid.UUID(key[len(prefix)+timeKeyBytes:]))
-			if err != nil {
+		if keep && (q.Match != nil || len(page.Items) < limit) {
+			// The view is read for Match, and for each item of the page:
+			// not for the lookahead past a full page without Match.
+			id := uuid.UUID(key[len(prefix)+timeKeyBytes:])
+			var ok bool
+			if s, ok, err = readCallView(views, id); err != nil {
 				return ListPage{}, fmt.Errorf("list: %w", err)
 			}
-			keep = q.Match(&s.Call)
+			if !ok {
+				p.log.Error("list: listed call has no call view; left off the page", "account", q.Account, "call", id)
+			}
+			keep = ok && (q.Match == nil || q.Match(&s.Call))
 		}
 		if keep {
 			if len(page.Items) == limit {
@@ -310,6 +328,7 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 				From:      e.From,
 				To:        e.To,
 				Deleted:   e.Deleted,
+				State:     s,
 			})
 		}
 		lastTail = append(lastTail[:0], key[len(prefix):]...)
@@ -335,22 +354,23 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 }
 
 // readCallView reads the call view of id through it, an iterator over the
-// call views. The list index entry and the call view of a call are written
-// in one batch (commit): a listed call without a view is a corrupt database
-// or a bug, never a call to skip.
-func readCallView(it *pebble.Iterator, id uuid.UUID) (domain.State, error) {
+// call views; ok is false when there is none. The list index entry and the
+// call view of a call are written in one batch (commit), so a listed call
+// without a view is a damaged database or a bug: each caller says what it
+// does with one. A failure to read the view is an error, never a bad value.
+func readCallView(it *pebble.Iterator, id uuid.UUID) (s domain.State, ok bool, err error) {
 	key := callKey(id)
 	if !it.SeekGE(key) || !bytes.Equal(it.Key(), key) {
-		if err := it.Error(); err != nil {
-			return domain.State{}, err
-		}
-		return domain.State{}, fmt.Errorf("%w: listed call %s has no call view", errBadValue, id)
+		return domain.State{}, false, it.Error()
 	}
-	s, err := decodeCall(it.Value())
+	v, err := it.ValueAndErr()
 	if err != nil {
-		return domain.State{}, fmt.Errorf("call %s: %w", id, err)
+		return domain.State{}, false, fmt.Errorf("call %s: %w", id, err)
 	}
-	return s, nil
+	if s, err = decodeCall(v); err != nil {
+		return domain.State{}, false, fmt.Errorf("call %s: %w", id, err)
+	}
+	return s, true, nil
 }
 
 // matches reports whether the list entry e passes q's index filters (the
