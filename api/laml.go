@@ -668,12 +668,12 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 		// that the filter narrows (nil: unbounded).
 		lower, upper **time.Time
 	}{
-		{"StartTime", &out.Query.StartedAfter, &out.Query.StartedBefore},
-		{"StartTime>", &out.Query.StartedAfter, &out.Query.StartedBefore},
-		{"StartTime<", &out.Query.StartedAfter, &out.Query.StartedBefore},
-		{"EndTime", &out.Query.EndedAfter, &out.Query.EndedBefore},
-		{"EndTime>", &out.Query.EndedAfter, &out.Query.EndedBefore},
-		{"EndTime<", &out.Query.EndedAfter, &out.Query.EndedBefore},
+		{"StartTime", &out.Query.StartedAtMin, &out.Query.StartedAtMax},
+		{"StartTime>", &out.Query.StartedAtMin, &out.Query.StartedAtMax},
+		{"StartTime<", &out.Query.StartedAtMin, &out.Query.StartedAtMax},
+		{"EndTime", &out.Query.EndedAtMin, &out.Query.EndedAtMax},
+		{"EndTime>", &out.Query.EndedAtMin, &out.Query.EndedAtMax},
+		{"EndTime<", &out.Query.EndedAtMin, &out.Query.EndedAtMax},
 	} {
 		v := q.Get(f.name)
 		if v == "" {

@@ -612,6 +612,7 @@ func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
 		{"EndTimeBeforeSecondBefore", url.Values{"EndTime<": {"2025-02-01T10:00:59Z"}}, nil},
 		{"EndTimeBeforeItsSecond", url.Values{"EndTime<": {"2025-02-01T10:01:00Z"}}, []string{e1}},
 		{"EndTimeRange", url.Values{"EndTime>": {"2025-02-01T12:00:00Z"}, "EndTime<": {"2025-02-03"}}, []string{e4, e3, e2}},
+		{"EndTimeEmptyRange", url.Values{"EndTime>": {"2025-02-03"}, "EndTime<": {"2025-02-01"}}, nil},
 		{"EndTimeAnyOmitsOpenCalls", url.Values{"EndTime>": {"2000-01-01"}}, []string{children[2], e4, e3, e2, e1}},
 		{"StartTimeAndEndTime", url.Values{"StartTime": {"2025-02-01"}, "EndTime": {"2025-02-02"}}, []string{e2}},
 		{"ParentCallSid", url.Values{"ParentCallSid": {parentID.String()}}, children},

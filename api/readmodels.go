@@ -19,7 +19,7 @@ type ReadModels interface {
 	// ErrNotFound when no such call has been projected.
 	Call(ctx context.Context, id uuid.UUID) (CallView, error)
 	// List returns one page of an account's calls, newest start first,
-	// that pass every filter of q, those of q.CallMatch included.
+	// that pass every filter of q.
 	List(ctx context.Context, q ListQuery) (ListPage, error)
 	// WaitFor returns once every event up to pos is reflected in every read
 	// model, or with ctx's error.
@@ -60,47 +60,24 @@ type ListQuery struct {
 	CursorParam string
 	// IncludeDeleted lists soft-deleted calls too (no surface does today).
 	IncludeDeleted bool
-	// Filters; "" and nil do not filter.
+	// Filters; "", nil and uuid.Nil do not filter. Each maps onto the
+	// projections.ListQuery filter of the same name (Status onto Statuses),
+	// which applies it.
 	Status   domain.Status
 	From, To string
-	// StartedAfter (inclusive) and StartedBefore (exclusive) bound the
+	// StartedAtMin (inclusive) and StartedAtMax (exclusive) bound the
 	// start time; nil is unbounded. Any instant is a bound, Go's zero time
-	// too (see projections.ListQuery).
-	StartedAfter  *time.Time
-	StartedBefore *time.Time
-	// EndedAfter (inclusive) and EndedBefore (exclusive) bound the end
-	// time; nil is unbounded. A call without one (it has not ended, or
-	// ended without a surface saying when) matches neither.
-	EndedAfter  *time.Time
-	EndedBefore *time.Time
+	// too.
+	StartedAtMin *time.Time
+	StartedAtMax *time.Time
+	// EndedAtMin (inclusive) and EndedAtMax (exclusive) bound the end time
+	// in the same way; a call without one (it has not ended, or ended
+	// without a surface saying when) passes neither.
+	EndedAtMin *time.Time
+	EndedAtMax *time.Time
 	// ParentCallID keeps the calls that call created (domain.Call's
 	// ParentCallID).
 	ParentCallID uuid.UUID
-}
-
-// CallMatch returns the filters of q that a list index of status, from,
-// to and start time cannot apply (the end time, the parent call) as one
-// predicate on a call, for the read models to ask about each call their
-// index keeps; nil when q has none of them, so that a list without them
-// loads no call to filter it.
-func (q ListQuery) CallMatch() func(*domain.Call) bool {
-	ended := q.EndedAfter != nil || q.EndedBefore != nil
-	if !ended && q.ParentCallID == uuid.Nil {
-		return nil
-	}
-	return func(c *domain.Call) bool {
-		if ended {
-			switch {
-			case c.EndedAt == nil:
-				return false
-			case q.EndedAfter != nil && c.EndedAt.Before(*q.EndedAfter):
-				return false
-			case q.EndedBefore != nil && !c.EndedAt.Before(*q.EndedBefore):
-				return false
-			}
-		}
-		return q.ParentCallID == uuid.Nil || (c.ParentCallID != nil && *c.ParentCallID == q.ParentCallID)
-	}
 }
 
 // ListPage is one page of a list.

@@ -21,49 +21,62 @@ import (
 )
 
 func TestListPagesForwardAndBack(t *testing.T) {
-	// Goal: paging with Next visits every call once, in order; from any
-	// page, Prev gives exactly the page before it, in the query's order,
-	// with a Next that leads back; the first page's Prev is empty. In both
-	// orders, and with a filter that skips calls between pages: an index
-	// filter, a Match on the call view, or both.
+	// Goal: paging with Next visits every call the filters keep once, in
+	// order; from any page, Prev gives exactly the page before it, in the
+	// query's order, with a Next that leads back; the first page's Prev is
+	// empty. In both orders, and with filters that skip calls between
+	// pages: an index filter, a view filter (parent call, end time), or
+	// both. Each item comes with its call's view.
 	ctx := context.Background()
 	store, p := runningProjector(t)
 	clk := newClock()
 	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	parent := uuid.New()
+	endOf := func(i int) time.Time { return start.Add(time.Duration(i) * time.Hour) }
+	callIDs := make([]uuid.UUID, 23)
 	var last eventstore.AppendResult
-	for i := range 23 {
-		id := uuid.New()
-		events := []domain.Event{created(id, "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i%7)*time.Minute))}
+	for i := range callIDs {
+		callIDs[i] = uuid.New()
+		c := created(callIDs[i], "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i%7)*time.Minute))
+		if i%4 == 1 {
+			c.ParentCallID = &parent // calls 1, 5, 9, 13, 17 and 21
+		}
+		events := []domain.Event{c}
 		if i%3 == 0 {
 			events = append(events, domain.CallStatusChanged{Status: domain.StatusRinging})
 		}
-		last = appendEvents(t, store, clk, "acct", id, events...)
+		if i%5 == 2 {
+			events = append(events, domain.CallTimingChanged{EndedAt: ptr(endOf(i))}) // calls 2, 7, 12, 17 and 22
+		}
+		last = appendEvents(t, store, clk, "acct", callIDs[i], events...)
 	}
 	waitFor(t, p, last.Position)
 
-	// everyFourth keeps calls 1, 5, 9, 13, 17 and 21 (provider ids CA1,
-	// CA5, ...), which the list index cannot tell apart.
-	everyFourth := func(c *domain.Call) bool {
-		var i int
-		_, err := fmt.Sscanf(c.ProviderID, "CA%d", &i)
-		return err == nil && i%4 == 1
-	}
 	ringing := []domain.Status{domain.StatusRinging}
 	for _, tc := range []struct {
 		name string
 		q    projections.ListQuery
-		want int // calls listed
+		want func(i int) bool // whether call i is listed
 	}{
-		{"NewestFirst", projections.ListQuery{Account: "acct", Limit: 4}, 23},
-		{"OldestFirst", projections.ListQuery{Account: "acct", Limit: 5, OldestFirst: true}, 23},
-		{"Status", projections.ListQuery{Account: "acct", Limit: 2, Statuses: ringing}, 8},
-		{"Match", projections.ListQuery{Account: "acct", Limit: 2, Match: everyFourth}, 6},
-		{"MatchPagesEvenly", projections.ListQuery{Account: "acct", Limit: 3, Match: everyFourth}, 6},
-		{"MatchOldestFirst", projections.ListQuery{Account: "acct", Limit: 4, OldestFirst: true, Match: everyFourth}, 6},
-		{"StatusAndMatch", projections.ListQuery{Account: "acct", Limit: 1, Statuses: ringing, Match: everyFourth}, 2}, // 9 and 21
+		{"NewestFirst", projections.ListQuery{Account: "acct", Limit: 4}, func(int) bool { return true }},
+		{"OldestFirst", projections.ListQuery{Account: "acct", Limit: 5, OldestFirst: true}, func(int) bool { return true }},
+		{"Status", projections.ListQuery{Account: "acct", Limit: 2, Statuses: ringing}, func(i int) bool { return i%3 == 0 }},
+		{"Parent", projections.ListQuery{Account: "acct", Limit: 2, ParentCallID: parent}, func(i int) bool { return i%4 == 1 }},
+		{"ParentPagesEvenly", projections.ListQuery{Account: "acct", Limit: 3, ParentCallID: parent}, func(i int) bool { return i%4 == 1 }},
+		{"ParentOldestFirst", projections.ListQuery{Account: "acct", Limit: 4, OldestFirst: true, ParentCallID: parent}, func(i int) bool { return i%4 == 1 }},
+		{"StatusAndParent", projections.ListQuery{Account: "acct", Limit: 1, Statuses: ringing, ParentCallID: parent}, func(i int) bool { return i%12 == 9 }},
+		{"Ended", projections.ListQuery{Account: "acct", Limit: 2, EndedAtMin: ptr(endOf(0))}, func(i int) bool { return i%5 == 2 }},
+		{"EndedRange", projections.ListQuery{Account: "acct", Limit: 2, EndedAtMin: ptr(endOf(7)), EndedAtMax: ptr(endOf(22))}, func(i int) bool { return i%5 == 2 && i >= 7 && i < 22 }},
+		{"EndedAndParent", projections.ListQuery{Account: "acct", Limit: 1, EndedAtMax: ptr(endOf(23)), ParentCallID: parent, OldestFirst: true}, func(i int) bool { return i == 17 }},
 	} {
 		q := tc.q
 		t.Run(tc.name, func(t *testing.T) {
+			var want []uuid.UUID
+			for i, id := range callIDs {
+				if tc.want(i) {
+					want = append(want, id)
+				}
+			}
 			var pages []projections.ListPage
 			for {
 				page, err := p.List(ctx, q)
@@ -79,20 +92,12 @@ func TestListPagesForwardAndBack(t *testing.T) {
 			for _, pg := range pages {
 				all = append(all, pg.Items...)
 			}
-			require.Len(t, all, tc.want, "every call once")
-			seen := map[uuid.UUID]bool{}
-			for _, it := range all {
-				seen[it.CallID] = true
-			}
-			assert.Len(t, seen, tc.want, "no call twice")
-			assert.Len(t, pages, max(1, (tc.want+q.Limit-1)/q.Limit), "no empty last page: Next only when a call follows")
+			assert.ElementsMatch(t, want, ids(all), "every call the filters keep, once")
+			assert.Len(t, pages, max(1, (len(want)+q.Limit-1)/q.Limit), "no empty last page: Next only when a call follows")
 			for _, it := range all {
 				s, err := p.Call(ctx, it.CallID)
 				require.NoError(t, err)
 				assert.Equal(t, s, it.State, "each item comes with its call's view")
-				if q.Match != nil {
-					assert.True(t, q.Match(&it.State.Call), "only calls Match keeps")
-				}
 			}
 			assert.True(t, slices.IsSortedFunc(all, func(a, b projections.ListItem) int {
 				c := a.StartedAt.Compare(b.StartedAt)
@@ -121,19 +126,20 @@ func TestListPagesForwardAndBack(t *testing.T) {
 	}
 }
 
-func TestListMatchIsBoundedByScanMax(t *testing.T) {
-	// Goal: a Match that rarely holds cannot make one List read without
-	// end: it is asked about at most ListScanMax calls, and a page that
-	// reaches the bound ends with a Next cursor after the last call read,
-	// from which paging goes on to the match, skipping and repeating
-	// nothing. Match is never asked about a call the index filters leave
-	// out.
+func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
+	// Goal: a view filter that rarely holds cannot make one List read
+	// without end: a List reads at most ListScanMax index entries, and a
+	// page that reaches the bound ends with a Next cursor after the last
+	// entry read, from which paging goes on to the match, skipping and
+	// repeating nothing. Entries the index filters leave out count against
+	// the bound too.
 	ctx := context.Background()
 	store, p := runningProjector(t)
 	clk := newClock()
 	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	n := projections.ListScanMax + 3
-	callIDs := make([]uuid.UUID, n)
+	parent, nobody := uuid.New(), uuid.New()
+	callIDs := make([]uuid.UUID, n) // oldest first
 	for i := range callIDs {
 		callIDs[i] = uuid.New()
 	}
@@ -148,7 +154,11 @@ func TestListMatchIsBoundedByScanMax(t *testing.T) {
 		wg.Go(func() {
 			for i := w; i < n; i += writers {
 				id := callIDs[i]
-				events := []domain.Event{created(id, "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i)*time.Second))}
+				c := created(id, "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i)*time.Second))
+				if id == oldest {
+					c.ParentCallID = &parent
+				}
+				events := []domain.Event{c}
 				if i%2 == 1 {
 					events = append(events, domain.CallStatusChanged{Status: domain.StatusRinging})
 				}
@@ -164,38 +174,69 @@ func TestListMatchIsBoundedByScanMax(t *testing.T) {
 	wg.Wait()
 	waitFor(t, p, last)
 
-	asked := 0
-	q := projections.ListQuery{Account: "acct", Limit: 10, Match: func(c *domain.Call) bool {
-		asked++
-		return c.ID == oldest
-	}}
+	q := projections.ListQuery{Account: "acct", Limit: 10, ParentCallID: parent}
 	page, err := p.List(ctx, q)
 	require.NoError(t, err)
 	assert.Empty(t, page.Items)
-	assert.Equal(t, projections.ListScanMax, asked, "at most ListScanMax calls read")
 	require.NotEmpty(t, page.Next, "a page cut short by the bound says where to go on")
 	q.Cursor = page.Next
 	page, err = p.List(ctx, q)
 	require.NoError(t, err)
 	assert.Equal(t, []uuid.UUID{oldest}, ids(page.Items))
 	assert.Empty(t, page.Next)
-	assert.Equal(t, n, asked, "every call asked about once")
 
-	// With an index filter too, Match is asked only about the calls the
-	// index keeps, and every entry read counts against the bound.
-	var statuses []domain.Status
-	q = projections.ListQuery{Account: "acct", Limit: 10, Statuses: []domain.Status{domain.StatusRinging}, Match: func(c *domain.Call) bool {
-		statuses = append(statuses, c.Status)
-		return false
-	}}
+	// With an index filter too, every entry read counts against the bound,
+	// the ones the index filter leaves out too: half the calls are ringing,
+	// yet the first page stops after ListScanMax entries.
+	q = projections.ListQuery{Account: "acct", Limit: 10, Statuses: []domain.Status{domain.StatusRinging}, ParentCallID: nobody}
 	page, err = p.List(ctx, q)
 	require.NoError(t, err)
 	assert.Empty(t, page.Items)
-	assert.NotEmpty(t, page.Next)
-	assert.Len(t, statuses, projections.ListScanMax/2, "half the calls read are ringing")
-	for _, st := range statuses {
-		require.Equal(t, domain.StatusRinging, st)
+	require.NotEmpty(t, page.Next)
+	q.Cursor = page.Next
+	page, err = p.List(ctx, q)
+	require.NoError(t, err)
+	assert.Empty(t, page.Items)
+	assert.Empty(t, page.Next, "the rest of the list")
+}
+
+func TestListEmptyRangeReadsNothing(t *testing.T) {
+	// Goal: a start or end range whose minimum is not before its maximum
+	// holds no call, so List answers an empty page without Next or Prev at
+	// once: it reads nothing, not even its context, which a canceled one
+	// shows.
+	store, p := runningProjector(t)
+	clk := newClock()
+	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	id := uuid.New()
+	res := appendEvents(t, store, clk, "acct", id, created(id, "acct", "twilio", "CA1", at), domain.CallTimingChanged{EndedAt: ptr(at.Add(time.Minute))})
+	waitFor(t, p, res.Position)
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	before, after := ptr(at.Add(-time.Hour)), ptr(at.Add(time.Hour))
+
+	for _, tc := range []struct {
+		name string
+		q    projections.ListQuery
+	}{
+		{"StartMinEqualsMax", projections.ListQuery{StartedAtMin: before, StartedAtMax: before}},
+		{"StartMinAfterMax", projections.ListQuery{StartedAtMin: after, StartedAtMax: before}},
+		{"EndMinEqualsMax", projections.ListQuery{EndedAtMin: after, EndedAtMax: after}},
+		{"EndMinAfterMax", projections.ListQuery{EndedAtMin: after, EndedAtMax: before}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := tc.q
+			q.Account = "acct"
+			page, err := p.List(canceled, q)
+			require.NoError(t, err)
+			assert.Equal(t, projections.ListPage{}, page)
+		})
 	}
+	_, err := p.List(canceled, projections.ListQuery{Account: "acct", EndedAtMin: before, EndedAtMax: after})
+	assert.ErrorIs(t, err, context.Canceled, "a range that is not empty is read")
+	page, err := p.List(context.Background(), projections.ListQuery{Account: "acct", EndedAtMin: before, EndedAtMax: after})
+	require.NoError(t, err)
+	assert.Equal(t, []uuid.UUID{id}, ids(page.Items))
 }
 
 func TestListLeavesOffACallWithoutAView(t *testing.T) {
@@ -210,11 +251,14 @@ func TestListLeavesOffACallWithoutAView(t *testing.T) {
 	p, err := projections.Open(dir, store, testOptions())
 	require.NoError(t, err)
 	stop := startRun(t, p)
+	parent := uuid.New()
 	callIDs := make([]uuid.UUID, 3) // oldest first
 	var last eventstore.AppendResult
 	for i := range callIDs {
 		callIDs[i] = uuid.New()
-		last = appendEvents(t, store, clk, "acct", callIDs[i], created(callIDs[i], "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i)*time.Minute)))
+		c := created(callIDs[i], "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i)*time.Minute))
+		c.ParentCallID = &parent
+		last = appendEvents(t, store, clk, "acct", callIDs[i], c)
 	}
 	waitFor(t, p, last.Position)
 	stop()
@@ -235,7 +279,7 @@ func TestListLeavesOffACallWithoutAView(t *testing.T) {
 		q    projections.ListQuery
 	}{
 		{"IndexFiltersOnly", projections.ListQuery{Account: "acct"}},
-		{"Match", projections.ListQuery{Account: "acct", Match: func(*domain.Call) bool { return true }}},
+		{"ViewFilter", projections.ListQuery{Account: "acct", ParentCallID: parent}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logs.Reset()

@@ -83,15 +83,23 @@ const (
 	ListLimitDefault = 50
 	// ListLimitMax is the largest Limit a ListQuery may ask for.
 	ListLimitMax = 1000
-	// ListScanMax bounds the index entries one List call reads, the call
-	// views that ListQuery.Match is asked about among them. A selective
-	// filter over a large account can return a short page (even an empty
-	// one) with a Next cursor: keep paging until Next is empty. Otherwise
-	// Next is set only when another matching call follows the page.
+	// ListScanMax bounds the index entries one List call reads, those
+	// whose call views are read for the view filters (see ListQuery) among
+	// them. A selective filter over a large account can return a short
+	// page (even an empty one) with a Next cursor: keep paging until Next
+	// is empty. Otherwise Next is set only when another matching call
+	// follows the page.
 	ListScanMax = 10000
 )
 
-// ListQuery selects an account's calls from the list index.
+// ListQuery selects an account's calls from the list index. The index holds
+// each call's status, addresses and start, not its end or parent: List reads
+// the view of each call the index filters keep to apply EndedAtMin,
+// EndedAtMax and ParentCallID (the view filters), from the same state of
+// the read models as the index entry, so that a commit between the two
+// reads cannot make it judge another version of the call. A start or end
+// range that is empty (its minimum not before its maximum) gives an empty
+// page without reading anything.
 type ListQuery struct {
 	// Account is required: lists never cross accounts.
 	Account string
@@ -111,16 +119,15 @@ type ListQuery struct {
 	StartedAtMax *time.Time
 	// IncludeDeleted keeps soft-deleted calls; by default they are left out.
 	IncludeDeleted bool
-	// Match, when not nil, keeps only the calls it reports true for: a
-	// filter on what the list index does not hold (an end time, a parent
-	// call), given the call's view. It is asked only about calls the
-	// filters above keep, with the view read from the same state of the
-	// read models as the index entry, so that a commit between the two
-	// reads cannot make it judge another version of the call. It must not
-	// keep or modify the call. Each call it is asked about is one of the
-	// ListScanMax entries a List reads, so a Match that rarely holds gives
-	// short pages with a Next cursor rather than a scan without end.
-	Match func(*domain.Call) bool
+	// EndedAtMin (inclusive) and EndedAtMax (exclusive) bound the end time
+	// (domain.Call.EndedAt); nil is unbounded, and every instant is a
+	// bound, as for the start. A call without an end (it has not ended, or
+	// ended without a surface saying when) passes neither.
+	EndedAtMin *time.Time
+	EndedAtMax *time.Time
+	// ParentCallID keeps the calls that call created
+	// (domain.Call.ParentCallID); uuid.Nil keeps all.
+	ParentCallID uuid.UUID
 	// OldestFirst lists in ascending start time. The default is newest
 	// first, as LaML lists. Ties on start time are ordered by call id.
 	OldestFirst bool
@@ -128,7 +135,7 @@ type ListQuery struct {
 	Limit int
 	// Cursor continues from a previous page's Next, or goes back from a
 	// page's Prev; empty starts at the top. A cursor is only valid with the
-	// same Account, filters (Match included) and OldestFirst. It is a position in the order
+	// same Account, filters and OldestFirst. It is a position in the order
 	// (start time, call id), not a snapshot: a call whose start moves
 	// between two pages moves across it, and is listed twice or not at
 	// all by one walk (README: clients de-duplicate by id).
@@ -201,13 +208,13 @@ func itemTail(it ListItem) []byte {
 
 // List returns a page of an account's calls from the list index, filtered
 // without loading them, except that the calls the index keeps are loaded
-// for a query's Match, with the view of each call listed (ListItem.State).
-// The index and the views are read from one state of the read models. An
-// index entry whose call has no view, which a database the runner wrote
-// cannot hold (both are written in one batch), is left off the page and
-// logged: one damaged entry does not make the account's list fail. It
-// returns ErrInvalidQuery for a query without an account, with a limit out
-// of range or a bad cursor.
+// for a query's view filters, with the view of each call listed
+// (ListItem.State). The index and the views are read from one state of the
+// read models. An index entry whose call has no view, which a database the
+// runner wrote cannot hold (both are written in one batch), is left off the
+// page and logged: one damaged entry does not make the account's list fail.
+// It returns ErrInvalidQuery for a query without an account, with a limit
+// out of range or a bad cursor.
 func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	if q.Account == "" {
 		return ListPage{}, fmt.Errorf("%w: account is required", ErrInvalidQuery)
@@ -235,6 +242,9 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		return ListPage{}, fmt.Errorf("list: %w", ErrClosed)
 	}
 	defer p.release()
+	if emptyRange(q.StartedAtMin, q.StartedAtMax) || emptyRange(q.EndedAtMin, q.EndedAtMax) {
+		return ListPage{}, nil
+	}
 
 	prefix := listAccountPrefix(q.Account)
 	opts := &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)}
@@ -277,6 +287,7 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	// when there is a next page (no empty last page), and points after the
 	// page's last item.
 	page := ListPage{Items: make([]ListItem, 0, min(limit, 64))}
+	viewFilters := q.hasViewFilters()
 	var lastTail []byte
 	for scanned := 0; valid; scanned++ {
 		if scanned == ListScanMax {
@@ -302,9 +313,10 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		}
 		var s domain.State
 		keep := q.matches(e)
-		if keep && (q.Match != nil || len(page.Items) < limit) {
-			// The view is read for Match, and for each item of the page:
-			// not for the lookahead past a full page without Match.
+		if keep && (viewFilters || len(page.Items) < limit) {
+			// The view is read for the view filters, and for each item of
+			// the page: not for the lookahead past a full page without
+			// view filters.
 			id := uuid.UUID(key[len(prefix)+timeKeyBytes:])
 			var ok bool
 			if s, ok, err = readCallView(views, id); err != nil {
@@ -313,7 +325,7 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 			if !ok {
 				p.log.Error("list: listed call has no call view; left off the page", "account", q.Account, "call", id)
 			}
-			keep = ok && (q.Match == nil || q.Match(&s.Call))
+			keep = ok && q.matchesView(&s.Call)
 		}
 		if keep {
 			if len(page.Items) == limit {
@@ -373,8 +385,7 @@ func readCallView(it *pebble.Iterator, id uuid.UUID) (s domain.State, ok bool, e
 	return s, true, nil
 }
 
-// matches reports whether the list entry e passes q's index filters (the
-// ones Match is not).
+// matches reports whether the list entry e passes q's index filters.
 func (q *ListQuery) matches(e listEntry) bool {
 	if e.Deleted && !q.IncludeDeleted {
 		return false
@@ -386,6 +397,33 @@ func (q *ListQuery) matches(e listEntry) bool {
 		return false
 	}
 	return len(q.Statuses) == 0 || slices.Contains(q.Statuses, e.Status)
+}
+
+// hasViewFilters reports whether q has a filter the list index cannot
+// apply, for which List reads the call views.
+func (q *ListQuery) hasViewFilters() bool {
+	return q.EndedAtMin != nil || q.EndedAtMax != nil || q.ParentCallID != uuid.Nil
+}
+
+// matchesView reports whether the call c passes q's view filters.
+func (q *ListQuery) matchesView(c *domain.Call) bool {
+	if q.EndedAtMin != nil || q.EndedAtMax != nil {
+		switch {
+		case c.EndedAt == nil:
+			return false
+		case q.EndedAtMin != nil && c.EndedAt.Before(*q.EndedAtMin):
+			return false
+		case q.EndedAtMax != nil && !c.EndedAt.Before(*q.EndedAtMax):
+			return false
+		}
+	}
+	return q.ParentCallID == uuid.Nil || (c.ParentCallID != nil && *c.ParentCallID == q.ParentCallID)
+}
+
+// emptyRange reports whether [lower, upper) holds no instant; nil bounds
+// are unbounded.
+func emptyRange(lower, upper *time.Time) bool {
+	return lower != nil && upper != nil && !lower.Before(*upper)
 }
 
 // The billing dimensions a BillingQuery can group by.
