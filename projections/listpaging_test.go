@@ -131,19 +131,24 @@ func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 	// without end: a List reads at most ListScanMax index entries, and a
 	// page that reaches the bound ends with a Next cursor after the last
 	// entry read, from which paging goes on to the match, skipping and
-	// repeating nothing. Entries the index filters leave out count against
-	// the bound too.
+	// repeating nothing. A page left empty keeps its way back: an empty
+	// page reached by Next has a Prev to the page before it, and an empty
+	// page reached by Prev a Next to the page it came from. Entries the
+	// index filters leave out count against the bound too.
 	ctx := context.Background()
 	store, p := runningProjector(t)
 	clk := newClock()
 	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	bound := projections.ListScanMax
 	n := projections.ListScanMax + 3
-	parent, nobody := uuid.New(), uuid.New()
+	// parentOfNewest created the newest call, parentOfOldest the oldest;
+	// nobody created none.
+	parentOfNewest, parentOfOldest, nobody := uuid.New(), uuid.New(), uuid.New()
 	callIDs := make([]uuid.UUID, n) // oldest first
 	for i := range callIDs {
 		callIDs[i] = uuid.New()
 	}
-	oldest := callIDs[0]
+	oldest, newest := callIDs[0], callIDs[n-1]
 	// Written by concurrent writers, as writeSome does, so that the store
 	// commits them in groups.
 	const writers = 32
@@ -155,8 +160,11 @@ func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 			for i := w; i < n; i += writers {
 				id := callIDs[i]
 				c := created(id, "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i)*time.Second))
-				if id == oldest {
-					c.ParentCallID = &parent
+				switch id {
+				case oldest:
+					c.ParentCallID = &parentOfOldest
+				case newest:
+					c.ParentCallID = &parentOfNewest
 				}
 				events := []domain.Event{c}
 				if i%2 == 1 {
@@ -173,31 +181,64 @@ func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 	}
 	wg.Wait()
 	waitFor(t, p, last)
+	list := func(q projections.ListQuery, cursor string) projections.ListPage {
+		t.Helper()
+		q.Cursor = cursor
+		page, err := p.List(ctx, q)
+		require.NoError(t, err)
+		return page
+	}
 
-	q := projections.ListQuery{Account: "acct", Limit: 10, ParentCallID: parent}
-	page, err := p.List(ctx, q)
-	require.NoError(t, err)
-	assert.Empty(t, page.Items)
-	require.NotEmpty(t, page.Next, "a page cut short by the bound says where to go on")
-	q.Cursor = page.Next
-	page, err = p.List(ctx, q)
-	require.NoError(t, err)
-	assert.Equal(t, []uuid.UUID{oldest}, ids(page.Items))
-	assert.Empty(t, page.Next)
+	t.Run("MatchPastTheBound", func(t *testing.T) {
+		// Every page but the last reads bound entries and finds nothing.
+		q := projections.ListQuery{Account: "acct", Limit: 10, ParentCallID: parentOfOldest}
+		var pages []projections.ListPage
+		for cursor := ""; len(pages) == 0 || cursor != ""; cursor = pages[len(pages)-1].Next {
+			pages = append(pages, list(q, cursor))
+			require.LessOrEqual(t, len(pages), n/bound+1)
+		}
+		require.Len(t, pages, (n+bound-1)/bound, "a page per bound entries")
+		for _, pg := range pages[:len(pages)-1] {
+			assert.Empty(t, pg.Items)
+		}
+		lastPage := pages[len(pages)-1]
+		assert.Equal(t, []uuid.UUID{oldest}, ids(lastPage.Items))
 
-	// With an index filter too, every entry read counts against the bound,
-	// the ones the index filter leaves out too: half the calls are ringing,
-	// yet the first page stops after ListScanMax entries.
-	q = projections.ListQuery{Account: "acct", Limit: 10, Statuses: []domain.Status{domain.StatusRinging}, ParentCallID: nobody}
-	page, err = p.List(ctx, q)
-	require.NoError(t, err)
-	assert.Empty(t, page.Items)
-	require.NotEmpty(t, page.Next)
-	q.Cursor = page.Next
-	page, err = p.List(ctx, q)
-	require.NoError(t, err)
-	assert.Empty(t, page.Items)
-	assert.Empty(t, page.Next, "the rest of the list")
+		// Back from the match, the page is cut short by the bound: empty,
+		// it goes on back with Prev, and leads back with Next.
+		back := list(q, lastPage.Prev)
+		assert.Empty(t, back.Items)
+		assert.NotEmpty(t, back.Prev, "more to read back")
+		require.NotEmpty(t, back.Next, "an empty page reached by Prev leads back")
+		assert.Equal(t, []uuid.UUID{oldest}, ids(list(q, back.Next).Items))
+	})
+
+	t.Run("MatchBeforeAnEmptyPage", func(t *testing.T) {
+		// The first page holds the newest call and is cut short by the
+		// bound; the second finds nothing, and its Prev leads to the first.
+		q := projections.ListQuery{Account: "acct", Limit: 10, ParentCallID: parentOfNewest}
+		first := list(q, "")
+		assert.Equal(t, []uuid.UUID{newest}, ids(first.Items))
+		require.NotEmpty(t, first.Next)
+		second := list(q, first.Next)
+		assert.Empty(t, second.Items)
+		require.NotEmpty(t, second.Prev, "an empty page reached by Next leads back")
+		back := list(q, second.Prev)
+		assert.Equal(t, ids(first.Items), ids(back.Items), "Prev of the second page is the first")
+		assert.Empty(t, back.Prev, "nothing before the first page")
+	})
+
+	t.Run("IndexFilterCountsToo", func(t *testing.T) {
+		// Half the calls are ringing, yet the first page stops after
+		// ListScanMax entries: those the index filter leaves out count.
+		q := projections.ListQuery{Account: "acct", Limit: 10, Statuses: []domain.Status{domain.StatusRinging}, ParentCallID: nobody}
+		page := list(q, "")
+		assert.Empty(t, page.Items)
+		require.NotEmpty(t, page.Next)
+		page = list(q, page.Next)
+		assert.Empty(t, page.Items)
+		assert.Empty(t, page.Next, "the rest of the list")
+	})
 }
 
 func TestListEmptyRangeReadsNothing(t *testing.T) {

@@ -169,8 +169,9 @@ type ListPage struct {
 	// Next is the cursor of the following page; empty at the end of the list.
 	Next string
 	// Prev is the cursor of the page before this one (the Limit entries
-	// before its first); empty on a page read from the top, or when nothing
-	// is before it. A Prev cursor is read in the opposite order and its page
+	// before its first item, or before the first entry it read when it has
+	// none); empty on a page read from the top, or when nothing is before
+	// it. A Prev cursor is read in the opposite order and its page
 	// reversed, so it comes back in the query's order.
 	Prev string
 }
@@ -288,7 +289,9 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	// page's last item.
 	page := ListPage{Items: make([]ListItem, 0, min(limit, 64))}
 	viewFilters := q.hasViewFilters()
-	var lastTail []byte
+	// firstTail and lastTail are the key tails of the first and the last
+	// entry read.
+	var firstTail, lastTail []byte
 	for scanned := 0; valid; scanned++ {
 		if scanned == ListScanMax {
 			page.Next = encodeCursor(scanOldestFirst, lastTail)
@@ -344,11 +347,20 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 			})
 		}
 		lastTail = append(lastTail[:0], key[len(prefix):]...)
+		if firstTail == nil {
+			firstTail = bytes.Clone(lastTail)
+		}
 		valid = step()
 	}
 	if err := it.Error(); err != nil {
 		return ListPage{}, fmt.Errorf("list: %w", err)
 	}
+	// A page reached by a cursor turns back toward the cursor at its item
+	// nearest to it, or, when it has none (a selective filter, a page cut
+	// short by ListScanMax), at the first entry it read: the filters left
+	// out every entry between the cursor and there, so that the way back
+	// skips nothing, and reads none of the page's entries again, from
+	// which it could be cut short itself before reaching a call.
 	switch {
 	case backward:
 		// The scan went back from the cursor: what it left to read is
@@ -358,9 +370,13 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		page.Prev, page.Next = page.Next, ""
 		if n := len(page.Items); n > 0 {
 			page.Next = encodeCursor(q.OldestFirst, itemTail(page.Items[n-1]))
+		} else if firstTail != nil {
+			page.Next = encodeCursor(q.OldestFirst, firstTail)
 		}
 	case after != nil && len(page.Items) > 0:
 		page.Prev = encodeCursor(!q.OldestFirst, itemTail(page.Items[0]))
+	case after != nil && firstTail != nil:
+		page.Prev = encodeCursor(!q.OldestFirst, firstTail)
 	}
 	return page, nil
 }
