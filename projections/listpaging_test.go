@@ -127,19 +127,21 @@ func TestListPagesForwardAndBack(t *testing.T) {
 }
 
 func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
-	// Goal: a view filter that rarely holds cannot make one List read
-	// without end: a List reads at most ListScanMax index entries, and a
-	// page that reaches the bound ends with a Next cursor after the last
-	// entry read, from which paging goes on to the match, skipping and
-	// repeating nothing. A page left empty keeps its way back: an empty
-	// page reached by Next has a Prev to the page before it, and an empty
-	// page reached by Prev a Next to the page it came from. Entries the
-	// index filters leave out count against the bound too.
+	// Goal: a filter that rarely holds cannot make one List read without
+	// end: a List reads at most ListScanMax index entries, and at most
+	// ListViewScanMax call views for a view filter; a page that reaches a
+	// bound ends with a Next cursor after the last entry read, from which
+	// paging goes on to the match, skipping and repeating nothing. A page
+	// left empty keeps its way back: an empty page reached by Next has a
+	// Prev to the page before it, and an empty page reached by Prev a Next
+	// to the page it came from. Entries an index filter leaves out count
+	// against ListScanMax, not against ListViewScanMax: no view is read
+	// for them.
 	ctx := context.Background()
 	store, p := runningProjector(t)
 	clk := newClock()
 	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	bound := projections.ListScanMax
+	bound := projections.ListViewScanMax
 	n := projections.ListScanMax + 3
 	// parentOfNewest created the newest call, parentOfOldest the oldest;
 	// nobody created none.
@@ -190,7 +192,7 @@ func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 	}
 
 	t.Run("MatchPastTheBound", func(t *testing.T) {
-		// Every page but the last reads bound entries and finds nothing.
+		// Every page but the last reads bound views and finds nothing.
 		q := projections.ListQuery{Account: "acct", Limit: 10, ParentCallID: parentOfOldest}
 		var pages []projections.ListPage
 		for cursor := ""; len(pages) == 0 || cursor != ""; cursor = pages[len(pages)-1].Next {
@@ -228,16 +230,30 @@ func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 		assert.Empty(t, back.Prev, "nothing before the first page")
 	})
 
-	t.Run("IndexFilterCountsToo", func(t *testing.T) {
-		// Half the calls are ringing, yet the first page stops after
-		// ListScanMax entries: those the index filter leaves out count.
-		q := projections.ListQuery{Account: "acct", Limit: 10, Statuses: []domain.Status{domain.StatusRinging}, ParentCallID: nobody}
+	t.Run("IndexFilterOnly", func(t *testing.T) {
+		// No call is busy: the first page stops after ListScanMax entries.
+		q := projections.ListQuery{Account: "acct", Limit: 10, Statuses: []domain.Status{domain.StatusBusy}}
 		page := list(q, "")
 		assert.Empty(t, page.Items)
 		require.NotEmpty(t, page.Next)
 		page = list(q, page.Next)
 		assert.Empty(t, page.Items)
 		assert.Empty(t, page.Next, "the rest of the list")
+	})
+
+	t.Run("IndexAndViewFilters", func(t *testing.T) {
+		// Half the calls are ringing: only their views are read, so each
+		// page but the last reads about 2*bound entries.
+		q := projections.ListQuery{Account: "acct", Limit: 10, Statuses: []domain.Status{domain.StatusRinging}, ParentCallID: nobody}
+		ringing := n / 2
+		var pages int
+		for cursor := ""; pages == 0 || cursor != ""; pages++ {
+			require.Less(t, pages, n/bound+1)
+			page := list(q, cursor)
+			assert.Empty(t, page.Items)
+			cursor = page.Next
+		}
+		assert.Equal(t, (ringing+bound-1)/bound, pages, "a page per bound ringing calls")
 	})
 }
 

@@ -83,13 +83,22 @@ const (
 	ListLimitDefault = 50
 	// ListLimitMax is the largest Limit a ListQuery may ask for.
 	ListLimitMax = 1000
-	// ListScanMax bounds the index entries one List call reads, those
-	// whose call views are read for the view filters (see ListQuery) among
-	// them. A selective filter over a large account can return a short
-	// page (even an empty one) with a Next cursor: keep paging until Next
-	// is empty. Otherwise Next is set only when another matching call
-	// follows the page.
+	// ListScanMax bounds the index entries one List call reads. A
+	// selective filter over a large account can return a short page (even
+	// an empty one) with a Next cursor: keep paging until Next is empty.
+	// Otherwise Next is set only when another matching call follows the
+	// page.
 	ListScanMax = 10000
+	// ListViewScanMax bounds, within ListScanMax, the call views one List
+	// call reads for its view filters (see ListQuery), with the same short
+	// pages. A view is the call's whole State, transcript included: up to
+	// tens of kilobytes decoded where an index entry is tens of bytes, so
+	// ListScanMax views could cost one request hundreds of megabytes. It is
+	// twice ListLimitMax: a page of the largest limit and its lookahead
+	// still fit when every call matches, and a filtered page decodes at
+	// most about twice the views of the largest page without view filters,
+	// which reads one per item.
+	ListViewScanMax = 2 * ListLimitMax
 )
 
 // ListQuery selects an account's calls from the list index. The index holds
@@ -97,7 +106,8 @@ const (
 // the view of each call the index filters keep to apply EndedAtMin,
 // EndedAtMax and ParentCallID (the view filters), from the same state of
 // the read models as the index entry, so that a commit between the two
-// reads cannot make it judge another version of the call. A start or end
+// reads cannot make it judge another version of the call; at most
+// ListViewScanMax of them per List. A start or end
 // range that is empty (its minimum not before its maximum) gives an empty
 // page without reading anything.
 type ListQuery struct {
@@ -289,6 +299,7 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	// page's last item.
 	page := ListPage{Items: make([]ListItem, 0, min(limit, 64))}
 	viewFilters := q.hasViewFilters()
+	viewsScanned := 0 // the views read for viewFilters
 	// firstTail and lastTail are the key tails of the first and the last
 	// entry read.
 	var firstTail, lastTail []byte
@@ -314,12 +325,19 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		if err != nil {
 			return ListPage{}, fmt.Errorf("list: %w", err)
 		}
-		var s domain.State
 		keep := q.matches(e)
+		if keep && viewFilters && viewsScanned == ListViewScanMax {
+			page.Next = encodeCursor(scanOldestFirst, lastTail)
+			break
+		}
+		var s domain.State
 		if keep && (viewFilters || len(page.Items) < limit) {
 			// The view is read for the view filters, and for each item of
 			// the page: not for the lookahead past a full page without
 			// view filters.
+			if viewFilters {
+				viewsScanned++
+			}
 			id := uuid.UUID(key[len(prefix)+timeKeyBytes:])
 			var ok bool
 			if s, ok, err = readCallView(views, id); err != nil {
@@ -357,10 +375,11 @@ func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	}
 	// A page reached by a cursor turns back toward the cursor at its item
 	// nearest to it, or, when it has none (a selective filter, a page cut
-	// short by ListScanMax), at the first entry it read: the filters left
-	// out every entry between the cursor and there, so that the way back
-	// skips nothing, and reads none of the page's entries again, from
-	// which it could be cut short itself before reaching a call.
+	// short by ListScanMax or ListViewScanMax), at the first entry it
+	// read: the filters left out every entry between the cursor and there,
+	// so that the way back skips nothing, and reads none of the page's
+	// entries again, from which it could be cut short itself before
+	// reaching a call.
 	switch {
 	case backward:
 		// The scan went back from the cursor: what it left to read is
