@@ -85,6 +85,19 @@ func (ts *testServer) createLAMLCall(t testing.TB, from, to string) string {
 	return res.JSON(t)["sid"].(string)
 }
 
+// lamlListSIDs lists acctA's calls on the LaML surface with the list query
+// and returns the sids of the page, in the order listed (nil for none).
+func (ts *testServer) lamlListSIDs(t testing.TB, query url.Values) []string {
+	t.Helper()
+	res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+".json?"+query.Encode(), acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	var sids []string
+	for _, c := range res.JSON(t)["calls"].([]any) {
+		sids = append(sids, c.(map[string]any)["sid"].(string))
+	}
+	return sids
+}
+
 // assertLAMLError checks a Twilio error body: status, code and more_info.
 func assertLAMLError(t testing.TB, res response, status, code int) map[string]any {
 	t.Helper()
@@ -399,53 +412,36 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 			// previous_page_uri of every page but the first gives the page
 			// before it: the same calls as when paging forward.
 			require.Len(t, uris, 3)
-			sids := func(uri string) []any {
-				res := ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
-				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-				var out []any
-				for _, c := range res.JSON(t)["calls"].([]any) {
-					out = append(out, c.(map[string]any)["sid"])
-				}
-				return out
-			}
 			for i := 1; i < len(uris); i++ {
 				prev, ok := prevs[i].(string)
 				require.True(t, ok, "page %d has a previous_page_uri", i)
-				assert.Equal(t, sids(uris[i-1]), sids(prev), "previous of page %d is page %d", i, i-1)
+				assert.True(t, strings.HasPrefix(prev, lamlCallsPath(prefix, acctA)+".json?"), "on the route paged: %s", prev)
+				assert.Equal(t, ts.lamlListSIDs(t, mustQuery(t, uris[i-1])), ts.lamlListSIDs(t, mustQuery(t, prev)), "previous of page %d is page %d", i, i-1)
 			}
 		})
 	}
 
-	list := func(t *testing.T, query string) []string {
-		t.Helper()
-		res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"?"+query, acctA, tokenA, "")
-		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-		var out []string
-		for _, c := range res.JSON(t)["calls"].([]any) {
-			out = append(out, c.(map[string]any)["sid"].(string))
-		}
-		return out
-	}
 	for _, tc := range []struct {
-		name, query string
-		want        []string
+		name  string
+		query url.Values
+		want  []string
 	}{
-		{"To", url.Values{"To": {"+14155550902"}}.Encode(), []string{ids[2]}},
-		{"From", url.Values{"From": {"+14155550148"}}.Encode(), []string{ids[4], ids[3], ids[2], ids[1], ids[0]}},
-		{"FromNone", url.Values{"From": {"+19995550148"}}.Encode(), nil},
-		{"Status", "Status=no-answer", []string{ids[3], ids[1]}},
-		{"StartTimeDay", "StartTime=2025-01-02", []string{ids[2], ids[1]}},
-		{"StartTimeAfter", url.Values{"StartTime>": {"2025-01-03"}}.Encode(), []string{ids[4], ids[3]}},
-		{"StartTimeBefore", url.Values{"StartTime<": {"2025-01-02"}}.Encode(), []string{ids[2], ids[1], ids[0]}},
-		{"StartTimeRange", url.Values{"StartTime>": {"2025-01-02"}, "StartTime<": {"2025-01-03"}}.Encode(), []string{ids[3], ids[2], ids[1]}},
-		{"StartTimeInstant", url.Values{"StartTime>": {"2025-01-02T12:00:00Z"}}.Encode(), []string{ids[4], ids[3], ids[2]}},
-		{"StartTimeInstantLowercase", url.Values{"StartTime>": {"2025-01-02t12:00:00z"}}.Encode(), []string{ids[4], ids[3], ids[2]}},
-		{"StartTimeDateTimeIsItsDayLowercase", url.Values{"StartTime": {"2025-01-02t18:00:00z"}}.Encode(), []string{ids[2], ids[1]}},
-		{"StartTimeBeforeLowercaseOffset", url.Values{"StartTime<": {"2025-01-02t19:00:00+01:00"}}.Encode(), []string{ids[2], ids[1], ids[0]}},
-		{"StatusAndTime", url.Values{"Status": {"ringing"}, "StartTime<": {"2025-01-02"}}.Encode(), []string{ids[2], ids[0]}},
+		{"To", url.Values{"To": {"+14155550902"}}, []string{ids[2]}},
+		{"From", url.Values{"From": {"+14155550148"}}, []string{ids[4], ids[3], ids[2], ids[1], ids[0]}},
+		{"FromNone", url.Values{"From": {"+19995550148"}}, nil},
+		{"Status", url.Values{"Status": {"no-answer"}}, []string{ids[3], ids[1]}},
+		{"StartTimeDay", url.Values{"StartTime": {"2025-01-02"}}, []string{ids[2], ids[1]}},
+		{"StartTimeAfter", url.Values{"StartTime>": {"2025-01-03"}}, []string{ids[4], ids[3]}},
+		{"StartTimeBefore", url.Values{"StartTime<": {"2025-01-02"}}, []string{ids[2], ids[1], ids[0]}},
+		{"StartTimeRange", url.Values{"StartTime>": {"2025-01-02"}, "StartTime<": {"2025-01-03"}}, []string{ids[3], ids[2], ids[1]}},
+		{"StartTimeInstant", url.Values{"StartTime>": {"2025-01-02T12:00:00Z"}}, []string{ids[4], ids[3], ids[2]}},
+		{"StartTimeInstantLowercase", url.Values{"StartTime>": {"2025-01-02t12:00:00z"}}, []string{ids[4], ids[3], ids[2]}},
+		{"StartTimeDateTimeIsItsDayLowercase", url.Values{"StartTime": {"2025-01-02t18:00:00z"}}, []string{ids[2], ids[1]}},
+		{"StartTimeBeforeLowercaseOffset", url.Values{"StartTime<": {"2025-01-02t19:00:00+01:00"}}, []string{ids[2], ids[1], ids[0]}},
+		{"StatusAndTime", url.Values{"Status": {"ringing"}, "StartTime<": {"2025-01-02"}}, []string{ids[2], ids[0]}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, list(t, tc.query))
+			assert.Equal(t, tc.want, ts.lamlListSIDs(t, tc.query))
 		})
 	}
 
@@ -498,13 +494,7 @@ func TestLAMLListTimeFiltersReadSeconds(t *testing.T) {
 		{"AfterDateIsOnOrAfter", url.Values{"StartTime>": {"2025-01-06"}}, []string{nextDay}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+".json?"+tc.query.Encode(), acctA, tokenA, "")
-			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-			var got []string
-			for _, c := range res.JSON(t)["calls"].([]any) {
-				got = append(got, c.(map[string]any)["sid"].(string))
-			}
-			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.want, ts.lamlListSIDs(t, tc.query))
 		})
 	}
 }
@@ -588,15 +578,6 @@ func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
 	orphan := appendChildCall(t, ts, other, "child-of-other", childStart, nil)
 	assert.Equal(t, parentID.String(), get(t, children[0])["parent_call_sid"])
 
-	list := func(t *testing.T, query url.Values) []string {
-		res := ts.lamlDo(t, "GET", path+"?"+query.Encode(), acctA, tokenA, "")
-		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-		var out []string
-		for _, c := range res.JSON(t)["calls"].([]any) {
-			out = append(out, c.(map[string]any)["sid"].(string))
-		}
-		return out
-	}
 	for _, tc := range []struct {
 		name  string
 		query url.Values
@@ -623,23 +604,23 @@ func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
 		{"ParentCallSidAndTo", url.Values{"ParentCallSid": {parentID.String()}, "To": {"+14155550101"}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, list(t, tc.query))
+			assert.Equal(t, tc.want, ts.lamlListSIDs(t, tc.query))
 		})
 	}
 
 	for _, tc := range []struct {
-		name, query string
+		name, param, query string // param is the parameter the message names
 	}{
-		{"ParentCallSid", "ParentCallSid=CA123"},
-		{"ParentCallSid", "ParentCallSid=" + strings.ReplaceAll(parentID.String(), "-", "")},
-		{"ParentCallSid", "ParentCallSid=" + uuid.Nil.String()},
-		{"EndTime", "EndTime=yesterday"},
-		{"EndTime<", url.Values{"EndTime<": {"2025-02-30"}}.Encode()},
-		{"EndTime>", url.Values{"EndTime>": {"2025-02-01T10:00:00"}}.Encode()},
+		{"ParentCallSidNotAUUID", "ParentCallSid", "ParentCallSid=CA123"},
+		{"ParentCallSidWithoutHyphens", "ParentCallSid", "ParentCallSid=" + strings.ReplaceAll(parentID.String(), "-", "")},
+		{"ParentCallSidNilUUID", "ParentCallSid", "ParentCallSid=" + uuid.Nil.String()},
+		{"EndTimeNotADate", "EndTime", "EndTime=yesterday"},
+		{"EndTimeBeforeNoSuchDay", "EndTime<", url.Values{"EndTime<": {"2025-02-30"}}.Encode()},
+		{"EndTimeAfterWithoutOffset", "EndTime>", url.Values{"EndTime>": {"2025-02-01T10:00:00"}}.Encode()},
 	} {
 		t.Run("Bad"+tc.name, func(t *testing.T) {
 			body := assertLAMLError(t, ts.lamlDo(t, "GET", path+"?"+tc.query, acctA, tokenA, ""), http.StatusBadRequest, 20001)
-			assert.Contains(t, body["message"], tc.name)
+			assert.Contains(t, body["message"], tc.param)
 		})
 	}
 
@@ -684,7 +665,7 @@ func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
 			for i := 1; i < len(uris); i++ {
 				prev, ok := prevs[i].(string)
 				require.True(t, ok, "page %d has a previous_page_uri", i)
-				assert.Equal(t, seen[(i-1)*2:i*2], list(t, mustQuery(t, prev)), "previous of page %d is page %d", i, i-1)
+				assert.Equal(t, seen[(i-1)*2:i*2], ts.lamlListSIDs(t, mustQuery(t, prev)), "previous of page %d is page %d", i, i-1)
 			}
 		})
 	}
@@ -721,13 +702,7 @@ func TestLAMLListStartTimeAroundZeroTime(t *testing.T) {
 		{"OnTheDayOfZeroTime", url.Values{"StartTime": {"0001-01-01T00:00:00Z"}}, []string{year1, atZero}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"?"+tc.query.Encode(), acctA, tokenA, "")
-			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-			var got []string
-			for _, c := range res.JSON(t)["calls"].([]any) {
-				got = append(got, c.(map[string]any)["sid"].(string))
-			}
-			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.want, ts.lamlListSIDs(t, tc.query))
 		})
 	}
 }

@@ -119,6 +119,30 @@ func waitFor(tb testing.TB, p *projections.Projector, pos eventstore.Position) {
 	require.NoError(tb, p.WaitFor(ctx, pos))
 }
 
+// appendFromWriters appends for each i in [0, n) with write(i), from writers
+// goroutines that each take every writers-th i, so that the store commits the
+// appends in groups, as under load. It returns the highest position
+// appended.
+func appendFromWriters(n, writers int, write func(i int) eventstore.AppendResult) eventstore.Position {
+	var mu sync.Mutex
+	var last eventstore.Position
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := w; i < n; i += writers {
+				res := write(i)
+				mu.Lock()
+				if last.Less(res.Position) {
+					last = res.Position
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return last
+}
+
 // clock hands out strictly increasing event times.
 type clock struct {
 	mu  sync.Mutex

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -151,37 +150,21 @@ func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 		callIDs[i] = uuid.New()
 	}
 	oldest, newest := callIDs[0], callIDs[n-1]
-	// Written by concurrent writers, as writeSome does, so that the store
-	// commits them in groups.
-	const writers = 32
-	var mu sync.Mutex
-	var last eventstore.Position
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Go(func() {
-			for i := w; i < n; i += writers {
-				id := callIDs[i]
-				c := created(id, "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i)*time.Second))
-				switch id {
-				case oldest:
-					c.ParentCallID = &parentOfOldest
-				case newest:
-					c.ParentCallID = &parentOfNewest
-				}
-				events := []domain.Event{c}
-				if i%2 == 1 {
-					events = append(events, domain.CallStatusChanged{Status: domain.StatusRinging})
-				}
-				res := appendEvents(t, store, clk, "acct", id, events...)
-				mu.Lock()
-				if last.Less(res.Position) {
-					last = res.Position
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	last := appendFromWriters(n, 32, func(i int) eventstore.AppendResult {
+		id := callIDs[i]
+		c := created(id, "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i)*time.Second))
+		switch id {
+		case oldest:
+			c.ParentCallID = &parentOfOldest
+		case newest:
+			c.ParentCallID = &parentOfNewest
+		}
+		events := []domain.Event{c}
+		if i%2 == 1 {
+			events = append(events, domain.CallStatusChanged{Status: domain.StatusRinging})
+		}
+		return appendEvents(t, store, clk, "acct", id, events...)
+	})
 	waitFor(t, p, last)
 	list := func(q projections.ListQuery, cursor string) projections.ListPage {
 		t.Helper()

@@ -1,7 +1,6 @@
 package projections_test
 
 import (
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -21,23 +20,10 @@ func TestRunFollowsEveryCommitOnce(t *testing.T) {
 	store, p := runningProjector(t)
 	clk := newClock()
 	const acct, writers, callsPerWriter = "AC-live", 16, 80
-	var mu sync.Mutex
-	var last eventstore.Position
-	var wg sync.WaitGroup
-	for range writers {
-		wg.Go(func() {
-			for range callsPerWriter {
-				id := domain.CallIDFor(acct, "vonage", uuid.NewString())
-				res := appendEvents(t, store, clk, acct, id, created(id, acct, "vonage", id.String(), day1))
-				mu.Lock()
-				if last.Less(res.Position) {
-					last = res.Position
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	last := appendFromWriters(writers*callsPerWriter, writers, func(int) eventstore.AppendResult {
+		id := domain.CallIDFor(acct, "vonage", uuid.NewString())
+		return appendEvents(t, store, clk, acct, id, created(id, acct, "vonage", id.String(), day1))
+	})
 	waitFor(t, p, last)
 	st := p.Status()
 	const events = writers * callsPerWriter

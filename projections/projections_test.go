@@ -214,10 +214,6 @@ func TestReadModels(t *testing.T) {
 	})
 }
 
-// TestCheckpointResume checks that a Projector reopened over the same
-// directory resumes from its checkpoint: events applied before the restart
-// are not applied again (billing does not double-count), and those written
-// while it was closed are applied.
 func TestListZeroTimeBounds(t *testing.T) {
 	// Goal: a start-time bound at Go's zero time (0001-01-01T00:00:00Z) is
 	// a bound like any other instant, never "unbounded": calls may start in
@@ -259,6 +255,10 @@ func TestListZeroTimeBounds(t *testing.T) {
 	}
 }
 
+// TestCheckpointResume checks that a Projector reopened over the same
+// directory resumes from its checkpoint: events applied before the restart
+// are not applied again (billing does not double-count), and those written
+// while it was closed are applied.
 func TestCheckpointResume(t *testing.T) {
 	store := openStore(t)
 	dir := t.TempDir()
