@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,13 +12,13 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/sstable/block"
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
 
 // tabledStore is a closed store whose events all sit in one Pebble table.
@@ -51,59 +49,9 @@ func newTabledStore(t *testing.T) tabledStore {
 	ts.all, err = s.ReadAll(ctx, eventstore.Start, 0)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
-	s, err = embedded.Open(ts.dir, testOptions())
-	require.NoError(t, err)
-	require.NoError(t, s.Close())
-
-	tables, err := filepath.Glob(filepath.Join(ts.dir, "*.sst"))
-	require.NoError(t, err)
-	require.Len(t, tables, 1, "reopening flushed the log into one table")
-	ts.table = tables[0]
+	ts.table = embeddedtest.OneTable(t, ts.dir)
+	require.Greater(t, len(embeddedtest.Layout(t, ts.table).Data), 8, "enough blocks to damage one in the middle")
 	return ts
-}
-
-// tableLayout returns where the blocks of the table at path are.
-func tableLayout(t *testing.T, path string) *sstable.Layout {
-	t.Helper()
-	f, err := vfs.Default.Open(path)
-	require.NoError(t, err)
-	readable, err := sstable.NewSimpleReadable(f)
-	require.NoError(t, err)
-	r, err := sstable.NewReader(context.Background(), readable, sstable.ReaderOptions{})
-	require.NoError(t, err)
-	defer func() { require.NoError(t, r.Close()) }()
-	layout, err := r.Layout()
-	require.NoError(t, err)
-	return layout
-}
-
-// damageDataBlock flips one bit in the middle of data block i of the
-// table at path (i < 0 counts from the last), as a failing disk would:
-// the block no longer matches the checksum Pebble stored with it.
-func damageDataBlock(t *testing.T, path string, i int) {
-	t.Helper()
-	data := tableLayout(t, path).Data
-	require.Greater(t, len(data), 8, "enough blocks to damage one in the middle")
-	if i < 0 {
-		i += len(data)
-	}
-	damageBlock(t, path, data[i].Handle)
-}
-
-// damageBlock flips one bit in the middle of the block h of the table at
-// path.
-func damageBlock(t *testing.T, path string, h block.Handle) {
-	t.Helper()
-	offset := int64(h.Offset + h.Length/2)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	require.NoError(t, err)
-	b := make([]byte, 1)
-	_, err = f.ReadAt(b, offset)
-	require.NoError(t, err)
-	b[0] ^= 0x10
-	_, err = f.WriteAt(b, offset)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
 }
 
 // syncBuffer is a bytes.Buffer that Pebble's goroutines can log into.
@@ -230,7 +178,7 @@ func TestDamagedTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTabledStore(t)
-			damageDataBlock(t, ts.table, tt.block)
+			embeddedtest.DamageDataBlock(t, ts.table, tt.block)
 			var logs syncBuffer
 			opts := testOptions()
 			opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -270,8 +218,8 @@ func TestDamagedTableOpen(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTabledStore(t)
-			for _, h := range tt.blocks(tableLayout(t, ts.table)) {
-				damageBlock(t, ts.table, h)
+			for _, h := range tt.blocks(embeddedtest.Layout(t, ts.table)) {
+				embeddedtest.DamageBlock(t, ts.table, h)
 			}
 			opts := testOptions()
 			opts.Logger = slog.New(slog.DiscardHandler)
