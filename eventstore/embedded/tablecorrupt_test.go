@@ -3,6 +3,7 @@ package embedded_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -228,4 +229,88 @@ func TestDamagedTableOpen(t *testing.T) {
 			assert.ErrorContains(t, err, tt.want+"Pebble found on-disk corruption in "+ts.table)
 		})
 	}
+}
+
+// TestDamagedNewerTable checks that damage to the first data block of a
+// newer table, holding the events after those of an older one, fails only
+// the reads that need it: Pebble positions an iterator in every table its
+// range overlaps, so without care a read of the older table's events
+// failed as soon as it started, named the wrong position, and verify
+// reported the damage at position 1. The reads of the older events return
+// them; a read that reaches the newer table names its first position.
+func TestDamagedNewerTable(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const older, newer = 1000, 1000
+	var olderStreams, newerStreams []string
+	for _, n := range []int{older, newer} {
+		s, err := embedded.Open(dir, testOptions())
+		require.NoError(t, err)
+		stream := "call-" + uuid.NewString()
+		for range n / 100 {
+			_, err = s.Append(ctx, stream, eventstore.Any(), events(100, "CallUpserted"))
+			require.NoError(t, err)
+		}
+		if len(olderStreams) == 0 {
+			olderStreams = append(olderStreams, stream)
+		} else {
+			newerStreams = append(newerStreams, stream)
+		}
+		require.NoError(t, s.Close())
+		embeddedtest.NewTable(t, dir) // the events of each round in a table of their own
+	}
+	tables := embeddedtest.Tables(t, dir)
+	require.Len(t, tables, 2)
+	embeddedtest.DamageDataBlock(t, tables[1], 0)
+
+	opts := testOptions()
+	opts.Logger = slog.New(slog.DiscardHandler)
+	s, err := embedded.Open(dir, opts)
+	require.NoError(t, err, "the last event is not in the damaged block")
+	defer func() { require.NoError(t, s.Close()) }()
+
+	tests := []struct {
+		name  string
+		after uint64
+		limit int
+		// want is how many events the read returns; wantErr whether it
+		// fails, naming the newer table's first position.
+		want    int
+		wantErr bool
+	}{
+		{"FirstEventsOfOlder", 0, 10, 10, false},
+		{"AllOfOlder", 0, older, older, false},
+		{"FromTheMiddleOfOlder", 500, older - 500, older - 500, false},
+		{"PastOlder", 0, 0, 0, true},
+		{"FromTheMiddlePastOlder", 500, older, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, err := s.ReadAll(ctx, eventstore.Position{Commit: tt.after, Prepare: tt.after}, tt.limit)
+			if tt.wantErr {
+				require.ErrorIs(t, err, embedded.ErrCorrupt)
+				assert.ErrorContains(t, err, fmt.Sprintf("event at position %d: unreadable: Pebble found on-disk corruption in %s", older+1, tables[1]))
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, recs, tt.want)
+			assert.Equal(t, tt.after+1, recs[0].Position.Commit)
+			assert.Equal(t, tt.after+uint64(tt.want), recs[len(recs)-1].Position.Commit)
+		})
+	}
+
+	recs, err := s.ReadStream(ctx, olderStreams[0], 0, 0)
+	require.NoError(t, err, "the older stream's events are in the older table")
+	assert.Len(t, recs, older)
+	_, err = s.ReadStream(ctx, newerStreams[0], 0, 0)
+	require.ErrorIs(t, err, embedded.ErrCorrupt)
+	assert.ErrorContains(t, err, fmt.Sprintf("event at position %d, revision 0: unreadable: ", older+1))
+
+	report, err := eventstore.Verify(ctx, s, nil)
+	require.NoError(t, err)
+	require.False(t, report.OK)
+	assert.Equal(t, eventstore.Position{Commit: older, Prepare: older}, report.Problem.After)
+	assert.ErrorIs(t, report.Problem.Err, embedded.ErrCorrupt)
+	assert.Contains(t, report.Problem.String(), fmt.Sprintf("event at position %d: unreadable", older+1))
+	assert.Contains(t, report.Problem.String(), tables[1])
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/sstable/block"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -51,6 +52,37 @@ func Flush(tb testing.TB, dir string) []string {
 	require.NoError(tb, s.Close())
 	return Tables(tb, dir)
 }
+
+// NewTable replays the write-ahead log of the closed Pebble database in
+// dir (an embedded store's or another's) into a table of its own, with
+// Pebble's compactions off, and returns the path of that table. The
+// embedded store's Open would flush the log the same way, but Pebble may
+// then compact a small store's tables into one; a table that stays apart
+// is what a larger store has in its upper levels: a table of the latest
+// keys whose range overlaps the older tables.
+func NewTable(tb testing.TB, dir string) string {
+	tb.Helper()
+	before := Tables(tb, dir)
+	db, err := pebble.Open(dir, &pebble.Options{
+		DisableAutomaticCompactions: true,
+		Logger:                      quietLogger{tb},
+	})
+	require.NoError(tb, err)
+	require.NoError(tb, db.Close())
+	after := Tables(tb, dir)
+	added := slices.DeleteFunc(after, func(t string) bool { return slices.Contains(before, t) })
+	require.Len(tb, added, 1, "replaying the log wrote one table")
+	return added[0]
+}
+
+// quietLogger is the pebble.Logger of NewTable: the test's log.
+type quietLogger struct{ tb testing.TB }
+
+func (l quietLogger) Infof(string, ...any) {}
+
+func (l quietLogger) Errorf(format string, args ...any) { l.tb.Logf("pebble: "+format, args...) }
+
+func (l quietLogger) Fatalf(format string, args ...any) { l.tb.Fatalf("pebble: "+format, args...) }
 
 // Tables returns the paths of the tables of the Pebble database in dir,
 // oldest first: Pebble numbers its files in the order it creates them, with
