@@ -321,8 +321,8 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 	}
 	n := len(recs)
 	upper := durable + 1
-	// damage is the error of a damaged table whose first event is at upper,
-	// nil while upper is past the durable end.
+	// damage is Pebble's error of a damaged table whose first event is at
+	// upper, nil while upper is past the durable end.
 	var damage error
 	for {
 		remaining := 0 // no limit
@@ -340,11 +340,15 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 			}
 			return recs, nil
 		}
-		start, ok := damagedTableStart(err, next)
+		var moved *moveError
+		if !errors.As(err, &moved) {
+			return recs, err
+		}
+		start, ok := damagedTableStart(moved.err, next)
 		if !ok || start >= upper {
 			return recs, err
 		}
-		upper, damage, first = start, err, next
+		upper, damage, first = start, moved.err, next
 	}
 }
 
