@@ -301,35 +301,49 @@ func TestEmptyPathFlagsAreRefused(t *testing.T) {
 
 func TestServeThatDoesNotStart(t *testing.T) {
 	// Goal: a serve that cannot start (its address taken, its data
-	// directory held by a running serve, a malformed key) fails with exit 1
-	// naming the cause, never logs "callledger stopped" (it never started),
-	// and creates and prints no API key: a first start on a taken port
-	// leaves the data directory without one.
+	// directory held by a running serve, a malformed key, keys that clash
+	// across sources, an idempotency table that cannot be opened) fails
+	// with exit 1 naming the cause, never logs "callledger stopped" (it
+	// never started), and creates and prints no API key: a first start on
+	// a taken port, or whose API server fails to build, leaves the data
+	// directory without one.
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
 	held := t.TempDir()
 	startMain(t, held, map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"})
 
+	// An idempotency directory that is a file: Pebble cannot open it,
+	// after the ledger opened and the address was bound.
+	noIdempotency := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(noIdempotency, "idempotency"), []byte("not a directory"), 0o600))
+	keysFile := filepath.Join(t.TempDir(), "keys")
+	require.NoError(t, os.WriteFile(keysFile, []byte("acct-b:token-a-0123456789abcdef\n"), 0o600))
+
 	cases := []struct {
 		name    string
 		dir     string
 		addr    string
 		vars    map[string]string
+		args    []string
 		wantErr string
 	}{
-		{"AddressInUse", t.TempDir(), busy.Addr().String(), nil, "listen on " + busy.Addr().String()},
+		{"AddressInUse", t.TempDir(), busy.Addr().String(), nil, nil, "listen on " + busy.Addr().String()},
 		// In one process Pebble says "lock held by current process"; from
 		// another, what openError names "in use by another process".
-		{"DataDirectoryInUse", held, "127.0.0.1:0", nil, "open embedded store"},
-		{"MalformedKey", t.TempDir(), "127.0.0.1:0", map[string]string{"CALLLEDGER_API_KEYS": "no-colon"}, "CALLLEDGER_API_KEYS: api key entry without ':'"},
+		{"DataDirectoryInUse", held, "127.0.0.1:0", nil, nil, "open embedded store"},
+		{"MalformedKey", t.TempDir(), "127.0.0.1:0", map[string]string{"CALLLEDGER_API_KEYS": "no-colon"}, nil, "CALLLEDGER_API_KEYS: api key entry without ':'"},
+		{"OneTokenInTwoSources", t.TempDir(), "127.0.0.1:0", map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"},
+			[]string{"--api-keys-file", keysFile}, "CALLLEDGER_API_KEYS and --api-keys-file together: api key token of account \"acct-b\" is used twice"},
+		{"IdempotencyTableUnopenable", noIdempotency, "127.0.0.1:0", nil, nil, "open idempotency table " + filepath.Join(noIdempotency, "idempotency")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			env, stdout, stderr := newTestEnv(tc.vars)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			assert.Equal(t, 1, run(ctx, []string{"serve", "--data", tc.dir, "--addr", tc.addr}, env), "stderr: %s", stderr)
+			args := append([]string{"serve", "--data", tc.dir, "--addr", tc.addr}, tc.args...)
+			assert.Equal(t, 1, run(ctx, args, env), "stderr: %s", stderr)
 			assert.Contains(t, stderr.String(), tc.wantErr)
 			assert.NotContains(t, stderr.String(), "callledger stopped")
 			assert.NotContains(t, stdout.String(), "No API key was configured")
