@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/callledger/callledger/api"
+	"github.com/callledger/callledger/projections"
 )
 
 func addServe(table map[string]command) {
@@ -64,6 +65,10 @@ type Main struct {
 
 	env Env
 	log *slog.Logger
+	// runProjector runs the projections until ctx ends; nil means
+	// Projector.Run. Tests hold the projector back with it, to see reads
+	// wait for the read models.
+	runProjector func(ctx context.Context, p *projections.Projector) error
 
 	ledger   *ledger
 	api      *api.Server
@@ -147,10 +152,14 @@ func (m *Main) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	runProjector := m.runProjector
+	if runProjector == nil {
+		runProjector = func(ctx context.Context, p *projections.Projector) error { return p.Run(ctx) }
+	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		if err := l.Projector.Run(runCtx); err != nil {
+		if err := runProjector(runCtx, l.Projector); err != nil {
 			m.log.Error("projections stopped", "err", err)
 		}
 	}()

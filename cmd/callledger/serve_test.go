@@ -16,6 +16,8 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/projections"
 )
 
 // newTestEnv returns an Env over buffers whose Getenv reads vars only.
@@ -172,7 +174,9 @@ func TestServeReadsAfterStartWithBacklog(t *testing.T) {
 	// with (an import into a new directory, read models deleted) answers
 	// no read from them before they reach where the log ended at start: a
 	// call at the log's end is found, not a 404, and billing sums every
-	// call, not the part projected so far.
+	// call, not the part projected so far. The projector is held back
+	// until the read has been seen waiting, so that the test does not pass
+	// by a projector that won the race.
 	dir := t.TempDir()
 	calls := genCalls(9, 2000)
 	seedLedger(t, dir, calls)
@@ -182,11 +186,55 @@ func TestServeReadsAfterStartWithBacklog(t *testing.T) {
 	calls = append(calls, last)
 
 	const token = "token-acme-0123456789abcdef"
-	m, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acme:" + token})
-	code, body := do(t, "GET", m.URL()+"/v1/calls/"+last.id.String(), token, "")
-	require.Equal(t, http.StatusOK, code, string(body))
+	env, _, _ := newTestEnv(map[string]string{"CALLLEDGER_API_KEYS": "acme:" + token})
+	m := NewMain(env)
+	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0"}))
+	release := make(chan struct{})
+	m.runProjector = func(ctx context.Context, p *projections.Projector) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil
+		}
+		return p.Run(ctx)
+	}
+	require.NoError(t, m.Run(context.Background()))
+	t.Cleanup(func() { m.Close() })
 
-	code, body = do(t, "GET", m.URL()+"/v1/billing/summary?group_by=account,provider,currency,day", token, "")
+	type answer struct {
+		code int
+		body []byte
+		err  error
+	}
+	read := make(chan answer, 1)
+	go func() { // not the test's goroutine: no require here
+		req, err := http.NewRequest("GET", m.URL()+"/v1/calls/"+last.id.String(), nil)
+		if err != nil {
+			read <- answer{err: err}
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			read <- answer{err: err}
+			return
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		read <- answer{res.StatusCode, body, err}
+	}()
+	select {
+	case a := <-read:
+		t.Fatalf("the read was answered (%d %s, %v) before the read models reached the log's end", a.code, a.body, a.err)
+	case <-time.After(300 * time.Millisecond): // well inside the read's wait (api.DefaultWaitTimeout)
+	}
+	assert.True(t, m.ledger.Projector.Status().Checkpoint.IsStart(), "the read models were held at the start")
+	close(release)
+	a := <-read
+	require.NoError(t, a.err)
+	require.Equal(t, http.StatusOK, a.code, "the read waited, then found the call: %s", a.body)
+
+	code, body := do(t, "GET", m.URL()+"/v1/billing/summary?group_by=account,provider,currency,day", token, "")
 	require.Equal(t, http.StatusOK, code, string(body))
 	var summary struct {
 		Groups []struct{ Account, Provider, Currency, Day, Total string }
