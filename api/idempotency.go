@@ -12,10 +12,14 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/internal/pebblelog"
 )
 
 // Idempotency-Key handling, as Stripe popularised it and as the SDKs of these
@@ -110,14 +114,53 @@ type idempotencyTable struct {
 	// it on more than one path); closeErr is what the first Close returned.
 	closeOnce sync.Once
 	closeErr  error
+	// failed holds what failed the table (see guard), nil while it works.
+	// Once set, get, put and sweep fail without touching Pebble until the
+	// process is restarted: after a commit that could not be written,
+	// Pebble cannot be trusted with the next one, and a damaged table may
+	// have lost any record.
+	failed atomic.Pointer[error]
 }
 
+// errIdempotencyCorrupt is the sentinel of Pebble's report of a damaged
+// table of the idempotency database (see pebblelog.Wrap).
+var errIdempotencyCorrupt = errors.New("idempotency table damaged on disk")
+
+// errIdempotencyFailed is the error of every keyed request once the table
+// has failed: a 503 (ErrStoreFailed) with Retry-After, in the surface's
+// style. A keyed request cannot run without its record: it would run a
+// retry twice when the first run's answer is all its client lacks.
+// (Events still carry ids derived from the key, so a store write would not
+// be doubled; but the record is the answer, and it may be gone.) The cause
+// is logged once, when the table fails, not for each request.
+var errIdempotencyFailed = &FieldError{Err: ErrStoreFailed,
+	Message: "the ledger cannot check Idempotency-Key at the moment; retry later, or send the request without the header"}
+
+// openIdempotencyTable opens the idempotency database in dir.
 func openIdempotencyTable(dir string, ttl time.Duration, now func() time.Time, log *slog.Logger) (*idempotencyTable, error) {
+	return openIdempotencyTableOn(vfs.Default, dir, ttl, now, log)
+}
+
+// openIdempotencyTableOn is openIdempotencyTable on the file system fs:
+// tests fail a disk with errorfs.
+func openIdempotencyTableOn(fs vfs.FS, dir string, ttl time.Duration, now func() time.Time, log *slog.Logger) (*idempotencyTable, error) {
 	cache := pebble.NewCache(8 << 20)
+	plog := log.With("component", "idempotency/pebble")
 	opts := &pebble.Options{
+		FS:           fs,
 		Cache:        cache,
 		MemTableSize: 4 << 20,
-		Logger:       quietPebbleLogger{log: log},
+		// Pebble's fatal errors panic (pebblelog.Logger); those of the
+		// table's own calls, a commit that could not be written above
+		// all (a full disk), are recovered by guard, which fails the
+		// table. Background ones (a MANIFEST that cannot be written) still
+		// stop the process, as Pebble intends.
+		Logger: pebblelog.Logger{Log: plog},
+		// A damaged table fails the read that found it with an error
+		// (guard fails the table), rather than calling Logger.Fatalf.
+		EventListener: &pebble.EventListener{
+			DataCorruption: pebblelog.CorruptionListener(plog, nil),
+		},
 	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
@@ -154,14 +197,51 @@ func (t *idempotencyTable) lock(account, key string) *sync.Mutex {
 	return &t.locks[h%idempotencyStripes]
 }
 
-// get returns the live record of (account, key), or nil.
-func (t *idempotencyTable) get(account, key string) (*idempotencyRecord, error) {
+// guard, deferred by each method that calls Pebble, fails the table when
+// the call met Pebble's fatal error (a commit that could not be written:
+// its Fatalf panics, recovered here; returning from it would have Pebble go
+// on as if the batch had committed) or a damaged table, and then sets
+// *errp to errIdempotencyFailed. Any other error, or panic, it leaves as
+// it is.
+func (t *idempotencyTable) guard(errp *error) {
+	if err := pebblelog.Recovered(recover()); err != nil {
+		*errp = err
+	}
+	if *errp == nil || !(errors.Is(*errp, pebblelog.ErrFatal) || errors.Is(*errp, errIdempotencyCorrupt)) {
+		return
+	}
+	t.fail(*errp)
+	*errp = errIdempotencyFailed
+}
+
+// fail records err as what failed the table, logging it once.
+func (t *idempotencyTable) fail(err error) {
+	if t.failed.CompareAndSwap(nil, &err) {
+		t.log.Error("idempotency table failed: keyed requests are answered 503 until callledger is restarted", slog.Any("err", err))
+	}
+}
+
+// failure returns errIdempotencyFailed once the table has failed, or nil.
+func (t *idempotencyTable) failure() error {
+	if t.failed.Load() != nil {
+		return errIdempotencyFailed
+	}
+	return nil
+}
+
+// get returns the live record of (account, key), or nil. Once the table
+// has failed it returns errIdempotencyFailed (see guard).
+func (t *idempotencyTable) get(account, key string) (_ *idempotencyRecord, err error) {
+	if err := t.failure(); err != nil {
+		return nil, err
+	}
+	defer t.guard(&err)
 	v, closer, err := t.db.Get(recordKey(account, key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("idempotency get: %w", err)
+		return nil, fmt.Errorf("idempotency get: %w", pebblelog.Wrap(err, errIdempotencyCorrupt, nil))
 	}
 	defer closer.Close()
 	var rec idempotencyRecord
@@ -174,8 +254,13 @@ func (t *idempotencyTable) get(account, key string) (*idempotencyRecord, error) 
 	return &rec, nil
 }
 
-// put records rec durably (synced) with its expiry index entry.
-func (t *idempotencyTable) put(account, key string, rec idempotencyRecord) error {
+// put records rec durably (synced) with its expiry index entry. Once the
+// table has failed it returns errIdempotencyFailed (see guard).
+func (t *idempotencyTable) put(account, key string, rec idempotencyRecord) (err error) {
+	if err := t.failure(); err != nil {
+		return err
+	}
+	defer t.guard(&err)
 	v, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("idempotency record: %w", err)
@@ -211,7 +296,7 @@ func (t *idempotencyTable) sweepLoop() {
 		case <-t.stop:
 			return
 		case <-tick.C:
-			if _, err := t.sweep(); err != nil {
+			if _, err := t.sweep(); err != nil && !errors.Is(err, errIdempotencyFailed) {
 				t.log.Error("idempotency sweep", slog.Any("err", err))
 			}
 		}
@@ -219,8 +304,13 @@ func (t *idempotencyTable) sweepLoop() {
 }
 
 // sweep deletes up to sweepBatchMax records older than the TTL and returns
-// how many it deleted.
-func (t *idempotencyTable) sweep() (int, error) {
+// how many it deleted. Once the table has failed it returns
+// errIdempotencyFailed (see guard).
+func (t *idempotencyTable) sweep() (_ int, err error) {
+	if err := t.failure(); err != nil {
+		return 0, err
+	}
+	defer t.guard(&err)
 	cutoff := t.now().Add(-t.ttl).UnixNano()
 	if cutoff < 0 {
 		return 0, nil
@@ -253,7 +343,7 @@ func (t *idempotencyTable) sweep() (int, error) {
 		n++
 	}
 	if err := it.Close(); err != nil {
-		return 0, fmt.Errorf("sweep: %w", err)
+		return 0, fmt.Errorf("sweep: %w", pebblelog.Wrap(err, errIdempotencyCorrupt, nil))
 	}
 	if n == 0 {
 		return 0, nil
@@ -437,18 +527,4 @@ var eventIDNamespace = uuid.MustParse("6c1f6a0e-2b7d-4f0c-8d7e-3a9f4e2b1c01")
 // of account with Idempotency-Key key.
 func keyedEventID(account, key string, index int) uuid.UUID {
 	return uuid.NewSHA1(eventIDNamespace, fmt.Appendf(nil, "%s\x00%s\x00%d", account, key, index))
-}
-
-// quietPebbleLogger sends Pebble's informational chatter to debug level.
-type quietPebbleLogger struct{ log *slog.Logger }
-
-func (l quietPebbleLogger) Infof(format string, args ...any) {
-	l.log.Debug(fmt.Sprintf(format, args...))
-}
-func (l quietPebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error(fmt.Sprintf(format, args...))
-}
-func (l quietPebbleLogger) Fatalf(format string, args ...any) {
-	l.log.Error(fmt.Sprintf(format, args...))
-	panic(fmt.Sprintf(format, args...))
 }

@@ -114,7 +114,7 @@ func readStartMark(store eventstore.Store, log *slog.Logger) (*startMark, error)
 
 // startMarkTimeout bounds NewServer's question to the store of where its
 // log ends: the embedded store answers from memory, KurrentDB with one
-// backward read (which Open has just shown the cluster answers).
+// or more backward reads (which Open has just shown the cluster answers).
 const startMarkTimeout = 30 * time.Second
 
 // awaitWrites waits until the read models reflect every write this server

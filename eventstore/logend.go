@@ -8,12 +8,13 @@ import (
 
 // LogEnd returns the position of the last event of store's $all (Start for
 // an empty log), asked of the store itself: where a SharedLog (KurrentDB)
-// ends, read from the log (a backward read of one event), or a
-// HeadReader's head (the embedded store: its last committed position). A
-// reader that waits until it has seen that position has seen every event
-// acknowledged before LogEnd was called, whoever appended it: what a
-// process that starts over a log it has not finished projecting must wait
-// for before its read models answer.
+// ends, read from the log (backward reads from its end, of one event and
+// then a page at a time, past the node's own system events: see
+// kurrent.Store.LastPosition), or a HeadReader's head (the embedded store:
+// its last committed position). A reader that waits until it has seen that
+// position has seen every event acknowledged before LogEnd was called,
+// whoever appended it: what a process that starts over a log it has not
+// finished projecting must wait for before its read models answer.
 //
 // It returns an error wrapping errors.ErrUnsupported for a store that is
 // neither, and the store's own error when it cannot answer.

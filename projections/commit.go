@@ -151,7 +151,7 @@ func (p *Projector) entry(id uuid.UUID, first bool) (*callEntry, error) {
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
 	case err != nil:
-		return nil, fmt.Errorf("projections: load call %s: %w", id, err)
+		return nil, fmt.Errorf("projections: load call %s: %w", id, pebbleError(err))
 	default:
 		s, derr := decodeCall(v)
 		closer.Close()
@@ -387,7 +387,7 @@ func (p *Projector) readTotals(key []byte) (totals, error) {
 		return totals{}, nil
 	}
 	if err != nil {
-		return totals{}, fmt.Errorf("projections: read billing: %w", err)
+		return totals{}, fmt.Errorf("projections: read billing: %w", pebbleError(err))
 	}
 	defer closer.Close()
 	return decodeTotals(v)

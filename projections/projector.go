@@ -16,6 +16,7 @@ import (
 
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/internal/pebblelog"
 )
 
 // Sentinel errors of the package. Callers test with errors.Is: they usually
@@ -41,7 +42,24 @@ var (
 	// from another log than the store's (a store replaced or imported under
 	// them): Rebuild them.
 	ErrForeignLog = errors.New("projections: read models of another log, rebuild needed")
+	// ErrCorrupt is returned, wrapped with the damaged file, by Open, the
+	// queries and the runner's reads when Pebble finds a table of the
+	// read-model database damaged (a block whose checksum fails: a
+	// failing disk). The read models cannot be trusted or repaired in
+	// place, but they are derived from the log: Rebuild them (callledger
+	// replay). Run logs it and retries, as for any error, until then.
+	ErrCorrupt = errors.New("projections: read models damaged on disk, rebuild them (callledger replay)")
 )
+
+// pebbleError returns err, which a read of the read-model database
+// returned, as an error wrapping ErrCorrupt and naming the damaged file
+// when it is Pebble's report of on-disk corruption, and unchanged
+// otherwise (see pebblelog.Wrap). Keys are named by their bytes: the read
+// models hold nothing that cannot be rebuilt, so which keys were lost
+// matters less than that they were.
+func pebbleError(err error) error {
+	return pebblelog.Wrap(err, ErrCorrupt, nil)
+}
 
 // Options tune a Projector. Every field must be set; DefaultOptions gives
 // values measured on our 2-core machines. Pebble's own options are set from
@@ -283,7 +301,15 @@ func pebbleOptions(o Options, cache *pebble.Cache) *pebble.Options {
 		BytesPerSync:                1 << 20,
 		WALBytesPerSync:             0, // no background WAL syncs: batches are NoSync, see doc.go
 		FormatMajorVersion:          pebble.FormatNewest,
-		Logger:                      pebbleLogger{log: o.Logger.With("component", "projections/pebble")},
+		Logger:                      pebblelog.Logger{Log: o.Logger.With("component", "projections/pebble")},
+		// Pebble reports a damaged table here, from the read that found it,
+		// which then fails with ErrCorrupt (pebbleError). Left unset,
+		// EnsureDefaults would call Logger.Fatalf, whose panic would take
+		// down serve (from the runner or a query) or the billing tool over
+		// one flipped byte of one table.
+		EventListener: &pebble.EventListener{
+			DataCorruption: pebblelog.CorruptionListener(o.Logger.With("component", "projections/pebble"), nil),
+		},
 	}
 	for i := range po.Levels {
 		po.Levels[i].BlockSize = 32 << 10
@@ -311,7 +337,7 @@ func (p *Projector) load() error {
 			return fmt.Errorf("projections: stamp format: %w", err)
 		}
 	case err != nil:
-		return fmt.Errorf("projections: read format: %w", err)
+		return fmt.Errorf("projections: read format: %w", pebbleError(err))
 	default:
 		got := string(v)
 		closer.Close()
@@ -334,7 +360,7 @@ func (p *Projector) isEmpty() (bool, error) {
 	}
 	empty := !it.First()
 	if err := it.Close(); err != nil {
-		return false, fmt.Errorf("projections: iterate: %w", err)
+		return false, fmt.Errorf("projections: iterate: %w", pebbleError(err))
 	}
 	return empty, nil
 }
@@ -345,7 +371,7 @@ func (p *Projector) readCheckpoint() (checkpoint, error) {
 		return checkpoint{}, nil
 	}
 	if err != nil {
-		return checkpoint{}, fmt.Errorf("projections: read checkpoint: %w", err)
+		return checkpoint{}, fmt.Errorf("projections: read checkpoint: %w", pebbleError(err))
 	}
 	defer closer.Close()
 	return decodeCheckpoint(v)
@@ -515,21 +541,4 @@ func (p *Projector) Status() Status {
 		st.LastFailure = &f
 	}
 	return st
-}
-
-// pebbleLogger sends Pebble's logs to slog.
-type pebbleLogger struct{ log *slog.Logger }
-
-func (l pebbleLogger) Infof(format string, args ...any) {
-	l.log.Debug(fmt.Sprintf(format, args...))
-}
-
-func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error(fmt.Sprintf(format, args...))
-}
-
-func (l pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	l.log.Error(msg)
-	panic(msg) // Pebble's contract: Fatalf does not return
 }

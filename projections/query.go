@@ -40,7 +40,7 @@ func (p *Projector) Call(ctx context.Context, id uuid.UUID) (domain.State, error
 		return domain.State{}, fmt.Errorf("call %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return domain.State{}, fmt.Errorf("call %s: %w", id, err)
+		return domain.State{}, fmt.Errorf("call %s: %w", id, pebbleError(err))
 	}
 	defer closer.Close()
 	s, err := decodeCall(v)
@@ -67,7 +67,7 @@ func (p *Projector) Lookup(ctx context.Context, account, provider, providerID st
 		return uuid.Nil, fmt.Errorf("lookup %s/%s: %w", provider, providerID, ErrNotFound)
 	}
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("lookup %s/%s: %w", provider, providerID, err)
+		return uuid.Nil, fmt.Errorf("lookup %s/%s: %w", provider, providerID, pebbleError(err))
 	}
 	defer closer.Close()
 	id, err := uuid.FromBytes(v)
@@ -535,19 +535,19 @@ func (p *Projector) Billing(ctx context.Context, q BillingQuery) ([]BillingRow, 
 	defer p.release()
 	view, err := openBillingView(ctx, p.db)
 	if err != nil {
-		return nil, fmt.Errorf("billing: %w", err)
+		return nil, fmt.Errorf("billing: %w", pebbleError(err))
 	}
 	defer view.close()
 
 	sums := newBillingSums(grouping)
 	if plan.wholeDays {
 		if err := view.sumWholeDays(ctx, sums, plan.lower, plan.upper, q.Account); err != nil {
-			return nil, fmt.Errorf("billing: %w", err)
+			return nil, fmt.Errorf("billing: %w", pebbleError(err))
 		}
 	}
 	for _, d := range plan.partialDays {
 		if err := view.sumPartialDay(ctx, sums, d, q.Account); err != nil {
-			return nil, fmt.Errorf("billing %s to %s: %w", d.from, d.to, err)
+			return nil, fmt.Errorf("billing %s to %s: %w", d.from, d.to, pebbleError(err))
 		}
 	}
 	return sums.rows(), nil
@@ -567,7 +567,7 @@ func (p *Projector) Digest(ctx context.Context) (string, error) {
 	defer p.release()
 	it, err := p.db.NewIterWithContext(ctx, nil)
 	if err != nil {
-		return "", fmt.Errorf("digest: %w", err)
+		return "", fmt.Errorf("digest: %w", pebbleError(err))
 	}
 	defer it.Close()
 	h := sha256.New()
@@ -595,7 +595,7 @@ func (p *Projector) Digest(ctx context.Context) (string, error) {
 		h.Write(val)
 	}
 	if err := it.Error(); err != nil {
-		return "", fmt.Errorf("digest: %w", err)
+		return "", fmt.Errorf("digest: %w", pebbleError(err))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -613,7 +613,7 @@ func (p *Projector) Failures(ctx context.Context, limit int) ([]Failure, error) 
 	defer p.release()
 	it, err := p.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: keyFailurePref, UpperBound: prefixEnd(keyFailurePref)})
 	if err != nil {
-		return nil, fmt.Errorf("failures: %w", err)
+		return nil, fmt.Errorf("failures: %w", pebbleError(err))
 	}
 	defer it.Close()
 	var out []Failure
@@ -625,7 +625,7 @@ func (p *Projector) Failures(ctx context.Context, limit int) ([]Failure, error) 
 		out = append(out, f)
 	}
 	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("failures: %w", err)
+		return nil, fmt.Errorf("failures: %w", pebbleError(err))
 	}
 	return out, nil
 }

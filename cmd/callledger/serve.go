@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/callledger/callledger/api"
+	"github.com/callledger/callledger/projections"
 )
 
 func addServe(table map[string]command) {
@@ -64,6 +65,10 @@ type Main struct {
 
 	env Env
 	log *slog.Logger
+	// runProjector runs the projections until ctx ends; nil means
+	// Projector.Run. Tests hold the projector back with it, to see reads
+	// wait for the read models.
+	runProjector func(ctx context.Context, p *projections.Projector) error
 
 	ledger   *ledger
 	api      *api.Server
@@ -109,13 +114,18 @@ func (m *Main) ParseFlags(args []string) error {
 }
 
 // Run opens the ledger, starts the projections and the HTTP server, and
-// returns once the server is listening. Close stops everything.
+// returns once the server is listening. Close stops everything, and must
+// be called after a Run that failed too: it releases what Run opened
+// before it failed (the ledger, the address, the projections).
 //
 // What can refuse a start comes before anything is shown or created: the
-// configured keys are checked first, and the ledger is opened (its data
-// directory may be held by another process) and the address bound (it may
-// be taken) before the generated key is created and printed, so that a
-// start that fails leaves no key behind and shows none.
+// configured keys are checked first (as the server will check them), then
+// the ledger is opened (its data directory may be held by another
+// process), the address bound (it may be taken) and the API server built
+// (its idempotency table may not open; over KurrentDB, the log's end may
+// not be found), and only then is a generated key stored and printed, so
+// that a start that fails leaves no key behind and shows none. The key is
+// made in memory first, for the server to be built with it.
 func (m *Main) Run(ctx context.Context) error {
 	keys, err := m.configuredKeys()
 	if err != nil {
@@ -131,18 +141,25 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)
 	}
 	m.listener = ln
+	// newKey is the generated key made now, to store once the server is
+	// built; "" when keys were configured or stored by an earlier start.
+	var newKey string
 	if len(keys) == 0 {
-		if keys, err = m.generatedKeys(); err != nil {
+		if keys, newKey, err = m.generatedKeys(); err != nil {
 			return err
 		}
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	runProjector := m.runProjector
+	if runProjector == nil {
+		runProjector = func(ctx context.Context, p *projections.Projector) error { return p.Run(ctx) }
+	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		if err := l.Projector.Run(runCtx); err != nil {
+		if err := runProjector(runCtx, l.Projector); err != nil {
 			m.log.Error("projections stopped", "err", err)
 		}
 	}()
@@ -156,6 +173,15 @@ func (m *Main) Run(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if newKey != "" {
+		if err := m.storeGeneratedKey(newKey); err != nil {
+			// Nothing is served with a key that is not stored: the next
+			// start would make another.
+			err = errors.Join(err, m.api.Close())
+			m.api = nil
+			return err
+		}
 	}
 	m.http = &http.Server{
 		Handler:           m.api.Handler(),
@@ -246,55 +272,80 @@ func (m *Main) configuredKeys() ([]api.APIKey, error) {
 		}
 		keys = append(keys, k...)
 	}
+	// Each source is checked alone as it is read; together they may hold
+	// more keys than a server takes, or one token twice.
+	if err := api.CheckKeys(keys); err != nil {
+		return nil, fmt.Errorf("CALLLEDGER_API_KEYS and --api-keys-file together: %w", err)
+	}
 	return keys, nil
 }
 
 // generatedKeys is the key of a ledger with no key configured: the key file
-// in the data directory, created with a fresh account and token on first
-// start, when the key is printed, once.
-func (m *Main) generatedKeys() ([]api.APIKey, error) {
+// in the data directory, or, on first start, a fresh account and token,
+// returned as entry too ("account:token") for Run to store and print with
+// storeGeneratedKey once the server is built with it.
+func (m *Main) generatedKeys() (keys []api.APIKey, entry string, err error) {
 	path := filepath.Join(m.Store.DataDir, generatedKeysFile)
 	k, err := api.LoadAPIKeysFile(path)
 	switch {
 	case err == nil && len(k) == 0:
-		return nil, fmt.Errorf("%s holds no key: configure keys (CALLLEDGER_API_KEYS, --api-keys-file), "+
+		return nil, "", fmt.Errorf("%s holds no key: configure keys (CALLLEDGER_API_KEYS, --api-keys-file), "+
 			"or remove the file for serve to create a new key", path)
 	case err == nil:
-		return k, nil
+		return k, "", nil
 	case !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("load generated API key: %w", err)
+		return nil, "", fmt.Errorf("load generated API key: %w", err)
 	}
-	entry, err := generateKey(path)
+	entry, err = generateKey()
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	keys, err = api.ParseAPIKeys(entry)
+	if err != nil {
+		return nil, "", fmt.Errorf("generated API key: %w", err)
+	}
+	return keys, entry, nil
+}
+
+// storeGeneratedKey stores entry, the key generatedKeys made, in the key
+// file of the data directory, and prints it, once.
+func (m *Main) storeGeneratedKey(entry string) error {
+	path := filepath.Join(m.Store.DataDir, generatedKeysFile)
+	if err := writeKeyFile(path, entry); err != nil {
+		return err
 	}
 	fmt.Fprintf(m.env.Stdout, "No API key was configured, so callledger created one and stored it in %s.\n"+
 		"It is shown this once (account:token):\n\n    %s\n\n", path, entry)
-	return api.ParseAPIKeys(entry)
+	return nil
 }
 
-// generateKey writes a new "account:token" line to path (mode 0600,
-// synced) and returns it. The account is a UUID, usable as a LaML AccountSid.
-func generateKey(path string) (string, error) {
+// generateKey returns a new "account:token" line. The account is a UUID,
+// usable as a LaML AccountSid.
+func generateKey() (string, error) {
 	secret := make([]byte, 24)
 	if _, err := io.ReadFull(rand.Reader, secret); err != nil {
 		return "", fmt.Errorf("generate API key: %w", err)
 	}
-	entry := uuid.NewString() + ":" + hex.EncodeToString(secret)
+	return uuid.NewString() + ":" + hex.EncodeToString(secret), nil
+}
+
+// writeKeyFile writes entry as the one line of a new file at path (mode
+// 0600, synced). A file already there is an error: it is not replaced.
+func writeKeyFile(path, entry string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", fmt.Errorf("create data directory: %w", err)
+		return fmt.Errorf("create data directory: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("store generated API key: %w", err)
+		return fmt.Errorf("store generated API key: %w", err)
 	}
 	_, werr := f.WriteString(entry + "\n")
 	serr := f.Sync()
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
-		return "", fmt.Errorf("store generated API key: %w", err)
+		return fmt.Errorf("store generated API key: %w", err)
 	}
-	return entry, nil
+	return nil
 }
 
 func storeName(c storeConfig) string {

@@ -16,6 +16,8 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/projections"
 )
 
 // newTestEnv returns an Env over buffers whose Getenv reads vars only.
@@ -172,7 +174,9 @@ func TestServeReadsAfterStartWithBacklog(t *testing.T) {
 	// with (an import into a new directory, read models deleted) answers
 	// no read from them before they reach where the log ended at start: a
 	// call at the log's end is found, not a 404, and billing sums every
-	// call, not the part projected so far.
+	// call, not the part projected so far. The projector is held back
+	// until the read has been seen waiting, so that the test does not pass
+	// by a projector that won the race.
 	dir := t.TempDir()
 	calls := genCalls(9, 2000)
 	seedLedger(t, dir, calls)
@@ -182,11 +186,55 @@ func TestServeReadsAfterStartWithBacklog(t *testing.T) {
 	calls = append(calls, last)
 
 	const token = "token-acme-0123456789abcdef"
-	m, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acme:" + token})
-	code, body := do(t, "GET", m.URL()+"/v1/calls/"+last.id.String(), token, "")
-	require.Equal(t, http.StatusOK, code, string(body))
+	env, _, _ := newTestEnv(map[string]string{"CALLLEDGER_API_KEYS": "acme:" + token})
+	m := NewMain(env)
+	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0"}))
+	release := make(chan struct{})
+	m.runProjector = func(ctx context.Context, p *projections.Projector) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil
+		}
+		return p.Run(ctx)
+	}
+	require.NoError(t, m.Run(context.Background()))
+	t.Cleanup(func() { m.Close() })
 
-	code, body = do(t, "GET", m.URL()+"/v1/billing/summary?group_by=account,provider,currency,day", token, "")
+	type answer struct {
+		code int
+		body []byte
+		err  error
+	}
+	read := make(chan answer, 1)
+	go func() { // not the test's goroutine: no require here
+		req, err := http.NewRequest("GET", m.URL()+"/v1/calls/"+last.id.String(), nil)
+		if err != nil {
+			read <- answer{err: err}
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			read <- answer{err: err}
+			return
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		read <- answer{res.StatusCode, body, err}
+	}()
+	select {
+	case a := <-read:
+		t.Fatalf("the read was answered (%d %s, %v) before the read models reached the log's end", a.code, a.body, a.err)
+	case <-time.After(300 * time.Millisecond): // well inside the read's wait (api.DefaultWaitTimeout)
+	}
+	assert.True(t, m.ledger.Projector.Status().Checkpoint.IsStart(), "the read models were held at the start")
+	close(release)
+	a := <-read
+	require.NoError(t, a.err)
+	require.Equal(t, http.StatusOK, a.code, "the read waited, then found the call: %s", a.body)
+
+	code, body := do(t, "GET", m.URL()+"/v1/billing/summary?group_by=account,provider,currency,day", token, "")
 	require.Equal(t, http.StatusOK, code, string(body))
 	var summary struct {
 		Groups []struct{ Account, Provider, Currency, Day, Total string }
@@ -301,35 +349,49 @@ func TestEmptyPathFlagsAreRefused(t *testing.T) {
 
 func TestServeThatDoesNotStart(t *testing.T) {
 	// Goal: a serve that cannot start (its address taken, its data
-	// directory held by a running serve, a malformed key) fails with exit 1
-	// naming the cause, never logs "callledger stopped" (it never started),
-	// and creates and prints no API key: a first start on a taken port
-	// leaves the data directory without one.
+	// directory held by a running serve, a malformed key, keys that clash
+	// across sources, an idempotency table that cannot be opened) fails
+	// with exit 1 naming the cause, never logs "callledger stopped" (it
+	// never started), and creates and prints no API key: a first start on
+	// a taken port, or whose API server fails to build, leaves the data
+	// directory without one.
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
 	held := t.TempDir()
 	startMain(t, held, map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"})
 
+	// An idempotency directory that is a file: Pebble cannot open it,
+	// after the ledger opened and the address was bound.
+	noIdempotency := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(noIdempotency, "idempotency"), []byte("not a directory"), 0o600))
+	keysFile := filepath.Join(t.TempDir(), "keys")
+	require.NoError(t, os.WriteFile(keysFile, []byte("acct-b:token-a-0123456789abcdef\n"), 0o600))
+
 	cases := []struct {
 		name    string
 		dir     string
 		addr    string
 		vars    map[string]string
+		args    []string
 		wantErr string
 	}{
-		{"AddressInUse", t.TempDir(), busy.Addr().String(), nil, "listen on " + busy.Addr().String()},
+		{"AddressInUse", t.TempDir(), busy.Addr().String(), nil, nil, "listen on " + busy.Addr().String()},
 		// In one process Pebble says "lock held by current process"; from
 		// another, what openError names "in use by another process".
-		{"DataDirectoryInUse", held, "127.0.0.1:0", nil, "open embedded store"},
-		{"MalformedKey", t.TempDir(), "127.0.0.1:0", map[string]string{"CALLLEDGER_API_KEYS": "no-colon"}, "CALLLEDGER_API_KEYS: api key entry without ':'"},
+		{"DataDirectoryInUse", held, "127.0.0.1:0", nil, nil, "open embedded store"},
+		{"MalformedKey", t.TempDir(), "127.0.0.1:0", map[string]string{"CALLLEDGER_API_KEYS": "no-colon"}, nil, "CALLLEDGER_API_KEYS: api key entry without ':'"},
+		{"OneTokenInTwoSources", t.TempDir(), "127.0.0.1:0", map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"},
+			[]string{"--api-keys-file", keysFile}, "CALLLEDGER_API_KEYS and --api-keys-file together: api key token of account \"acct-b\" is used twice"},
+		{"IdempotencyTableUnopenable", noIdempotency, "127.0.0.1:0", nil, nil, "open idempotency table " + filepath.Join(noIdempotency, "idempotency")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			env, stdout, stderr := newTestEnv(tc.vars)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			assert.Equal(t, 1, run(ctx, []string{"serve", "--data", tc.dir, "--addr", tc.addr}, env), "stderr: %s", stderr)
+			args := append([]string{"serve", "--data", tc.dir, "--addr", tc.addr}, tc.args...)
+			assert.Equal(t, 1, run(ctx, args, env), "stderr: %s", stderr)
 			assert.Contains(t, stderr.String(), tc.wantErr)
 			assert.NotContains(t, stderr.String(), "callledger stopped")
 			assert.NotContains(t, stdout.String(), "No API key was configured")

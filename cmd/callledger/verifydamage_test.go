@@ -2,58 +2,16 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2/sstable"
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
-
-// ledgerTable reopens the closed embedded store of dataDir once, which
-// flushes its write-ahead log into a table (Open replays the log into
-// one), and returns the path of its one table.
-func ledgerTable(t *testing.T, dataDir string) string {
-	t.Helper()
-	require.NoError(t, openEmbeddedLedger(t, dataDir).Close())
-	tables, err := filepath.Glob(filepath.Join(dataDir, "events", "*.sst"))
-	require.NoError(t, err)
-	require.Len(t, tables, 1)
-	return tables[0]
-}
-
-// flipTableByte flips one bit in the middle of data block i of the Pebble
-// table at path, as a failing disk would: the block no longer matches the
-// checksum Pebble stored with it. The table holds the events ('E' keys)
-// in its first blocks.
-func flipTableByte(t *testing.T, path string, i int) {
-	t.Helper()
-	f, err := vfs.Default.Open(path)
-	require.NoError(t, err)
-	readable, err := sstable.NewSimpleReadable(f)
-	require.NoError(t, err)
-	r, err := sstable.NewReader(context.Background(), readable, sstable.ReaderOptions{})
-	require.NoError(t, err)
-	layout, err := r.Layout()
-	require.NoError(t, err)
-	require.NoError(t, r.Close())
-	require.Greater(t, len(layout.Data), i+4, "enough blocks that block %d holds events", i)
-	offset := int64(layout.Data[i].Offset + layout.Data[i].Length/2)
-
-	file, err := os.OpenFile(path, os.O_RDWR, 0)
-	require.NoError(t, err)
-	b := make([]byte, 1)
-	_, err = file.ReadAt(b, offset)
-	require.NoError(t, err)
-	b[0] ^= 0x10
-	_, err = file.WriteAt(b, offset)
-	require.NoError(t, err)
-	require.NoError(t, file.Close())
-}
 
 func TestVerifyCommandDamagedTable(t *testing.T) {
 	// Goal: a byte flipped in a block of events of one of Pebble's tables
@@ -64,8 +22,10 @@ func TestVerifyCommandDamagedTable(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	seedLedgerWith(t, dir, genCalls(5, 400), 1)
-	table := ledgerTable(t, dir)
-	flipTableByte(t, table, 2)
+	// The table holds the events ('E' keys) in its first blocks.
+	table := embeddedtest.OneTable(t, filepath.Join(dir, "events"))
+	require.Greater(t, len(embeddedtest.Layout(t, table).Data), 2+4, "enough blocks that block 2 holds events")
+	embeddedtest.DamageDataBlock(t, table, 2)
 
 	res := runTool(ctx, t, dir, "", "verify")
 	assert.Equal(t, 1, res.code)

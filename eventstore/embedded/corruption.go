@@ -7,6 +7,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/internal/pebblelog"
 )
 
 // Pebble checks every block of its tables against a checksum as it reads
@@ -19,53 +21,18 @@ import (
 // damage exactly as they see a record that does not decode: verify reports
 // it, a server's request fails, and nothing panics (see the DataCorruption
 // listener in Open). Any other error of Pebble stays as it is: an I/O error
-// or a closed store says nothing about the data.
+// or a closed store says nothing about the data. The read models and the
+// idempotency table treat damage to their tables the same way, through
+// the same package (internal/pebblelog).
 
 // pebbleError returns err, which a read of Pebble returned, with Pebble's
-// report of on-disk corruption turned into a corruptionError (which wraps
-// ErrCorrupt and names the damaged file); any other error, nil included, it
-// returns unchanged. Callers wrap its result naming what they were reading.
+// report of on-disk corruption turned into an error that wraps ErrCorrupt
+// and names the damaged file and its keys (see pebblelog.Wrap); any other
+// error, nil included, it returns unchanged. Callers wrap its result naming
+// what they were reading.
 func pebbleError(err error) error {
-	if err == nil || !pebble.IsCorruptionError(err) {
-		return err
-	}
-	e := &corruptionError{err: err}
-	// Pebble joins a carrier of the details to the error of a damaged
-	// table, whose text ("<corruption detail carrier>", after a newline)
-	// would break a one-line report: the details without it say the same.
-	if info := pebble.ExtractDataCorruptionInfo(err); info != nil && info.Details != nil {
-		e.file = info.Path
-		e.keys = keyRange(info.Bounds.Start, info.Bounds.End.Key)
-		e.detail = info.Details.Error()
-	} else {
-		e.detail = err.Error()
-	}
-	return e
+	return pebblelog.Wrap(err, ErrCorrupt, keyRange)
 }
-
-// corruptionError is Pebble's report of on-disk corruption, as pebbleError
-// words it.
-type corruptionError struct {
-	// file is the path of the damaged file and keys the keys it holds
-	// (keyRange); both empty when Pebble did not say.
-	file, keys string
-	// detail is what Pebble found, e.g. "pebble: file 000074: block
-	// 1996336/32781: crc32c checksum mismatch 9f3c… != 41d0…".
-	detail string
-	err    error // Pebble's
-}
-
-func (e *corruptionError) Error() string {
-	where := ""
-	if e.file != "" {
-		where = fmt.Sprintf(" in %s (a table of the keys from %s)", e.file, e.keys)
-	}
-	return "unreadable: Pebble found on-disk corruption" + where + ": " + e.detail + ": " + ErrCorrupt.Error()
-}
-
-// Unwrap makes errors.Is true for ErrCorrupt and for what Pebble's error
-// wraps.
-func (e *corruptionError) Unwrap() []error { return []error{ErrCorrupt, e.err} }
 
 // keyRange names the keys from start to end, as keyName names each.
 func keyRange(start, end []byte) string {

@@ -56,14 +56,26 @@
 // recomputing Hash and AllHash. To tamper with an event in a test, open the
 // directory with pebble.Open, and rewrite the value under 'E' ++ position.
 //
-// Below the records, Pebble checks each block of its tables (32 KiB of
-// keys) against a checksum of its own as it reads it. Every read that needs
-// a damaged block fails with an error wrapping ErrCorrupt that names what
-// was being read (the position of the first event it could not read, or
-// the index key) and the damaged file with the range of keys it holds;
-// Pebble's corruption report goes to the log, and nothing panics. Nothing in a damaged block can be read,
-// so the streams of its events cannot be named: the index maps streams to
-// positions, not back.
+// Below the records, Pebble checks each block of its tables against a
+// checksum of its own as it reads it. A block holds keys and their values:
+// about 32 KiB of them in the tables written since Open sets that size,
+// 4 KiB (Pebble's default) in tables written before, which stay as they
+// are until a compaction rewrites them. Every read that needs a damaged
+// block fails with an error wrapping ErrCorrupt that names what was being
+// read (the position of the first event it could not read, or the index
+// key) and the damaged file with the range of keys it holds; Pebble's
+// corruption report goes to the log, and nothing panics. A read of older
+// events that Pebble also positions in a newer table damaged at its start
+// returns the events before that table and names its first event (see
+// readAll). Nothing in a damaged block can be read, so the streams of its
+// events are not named: the keys that could name them ('I' values and 'S'
+// keys hold a position with its stream) are found only by scanning the
+// whole index, which a failing read does not do.
+//
+// Open reads the block that holds the last event, and those of "Mformat"
+// and "Mhead", to check the stored head: when one of them is damaged, it
+// refuses the store with an error wrapping ErrCorrupt that names the file,
+// and neither verify nor export can run on it.
 //
 // # The index check
 //

@@ -10,12 +10,14 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/internal/pebblelog"
 )
 
 // TestIndexWritesInKeyOrder checks that a group's index keys reach the
 // batch in key order, each with its own value.
 func TestIndexWritesInKeyOrder(t *testing.T) {
-	db, err := pebble.Open(t.TempDir(), &pebble.Options{Logger: pebbleLogger{slog.New(slog.DiscardHandler)}})
+	db, err := pebble.Open(t.TempDir(), &pebble.Options{Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)}})
 	require.NoError(t, err)
 	defer db.Close()
 

@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"fmt"
 	"log/slog"
 	"time"
 )
@@ -59,27 +58,4 @@ func (o Options) withDefaults() Options {
 		o.Logger = slog.Default()
 	}
 	return o
-}
-
-// pebbleLogger routes Pebble's log messages to slog.
-type pebbleLogger struct{ l *slog.Logger }
-
-// Infof logs at debug level: Pebble's informational messages (WAL replay,
-// file counts) are routine.
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
-}
-
-// Fatalf logs and panics: Pebble calls it for states it cannot continue
-// from and expects it not to return. Damage Pebble finds in a table does
-// not come here: Open handles it with a DataCorruption listener, and the
-// read that found it returns an error (see pebbleError).
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	p.l.Error(msg, "component", "pebble", "fatal", true)
-	panic("embedded: pebble: " + msg)
 }

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -75,14 +76,8 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 		return nil, fmt.Errorf("iterate over the stream index from revision %d: %w", from, pebbleError(err))
 	}
 	defer index.Close()
-	events, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
-		LowerBound: []byte{prefixEvent},
-		UpperBound: []byte{prefixEvent + 1},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("iterate over the events: %w", pebbleError(err))
-	}
-	defer events.Close()
+	events := eventSeeker{db: s.db, ctx: ctx}
+	defer events.close()
 
 	durable := s.head.Load().position
 	var recs []eventstore.Record
@@ -110,15 +105,12 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 			break // applied but not yet synced: not readable yet
 		}
 		key = eventKey(key[:0], pos)
-		if !events.SeekGE(key) || string(events.Key()) != string(key) {
-			if err := events.Error(); err != nil {
-				return nil, fmt.Errorf("event at position %d, revision %d: %w", pos, want, pebbleError(err))
-			}
-			return nil, fmt.Errorf("stream index names position %d, which holds no event: %w", pos, ErrCorrupt)
-		}
-		ev, err := events.ValueAndErr()
+		ev, found, err := events.value(pos, key)
 		if err != nil {
 			return nil, fmt.Errorf("event at position %d, revision %d: %w", pos, want, pebbleError(err))
+		}
+		if !found {
+			return nil, fmt.Errorf("stream index names position %d, which holds no event: %w", pos, ErrCorrupt)
 		}
 		r, err := dec.decode(pos, ev)
 		if err != nil {
@@ -147,6 +139,83 @@ func (s *Store) readStream(ctx context.Context, stream string, from uint64, limi
 		}
 	}
 	return recs, nil
+}
+
+// eventSeeker reads the events of a stream one position at a time, for
+// readStream, with one iterator over the events that each read seeks.
+// Pebble positions a seek in every table whose keys overlap the key, not
+// only in the table that holds it: a table of later events that is damaged
+// where the seek lands in it (its first data block, its index, its footer)
+// fails the seek of an event of an older table (see readAll). Then the
+// seeker reads the events before that table's first with a second iterator
+// whose upper bound keeps Pebble out of it, and the events from it on as
+// before.
+type eventSeeker struct {
+	db  *pebble.DB
+	ctx context.Context
+	// all iterates over every event; nil until the first read.
+	all *pebble.Iterator
+	// below iterates over the events before position belowEnd, the first
+	// event of a damaged table; nil until a seek of all found one.
+	below    *pebble.Iterator
+	belowEnd uint64
+}
+
+// value returns the value of the event at pos, whose key is key, valid
+// until the next call; found is false when there is no such event. An
+// error keeps Pebble's: callers pass it to pebbleError.
+func (e *eventSeeker) value(pos uint64, key []byte) (v []byte, found bool, err error) {
+	if e.all == nil {
+		if e.all, err = e.iter([]byte{prefixEvent + 1}); err != nil {
+			return nil, false, err
+		}
+	}
+	// Each new damaged table found has a lower first event than the one
+	// before: there are at most as many seeks as damaged tables.
+	for {
+		it := e.all
+		if e.below != nil && pos < e.belowEnd {
+			it = e.below
+		}
+		if it.SeekGE(key) && bytes.Equal(it.Key(), key) {
+			v, err := it.ValueAndErr()
+			return v, true, err
+		}
+		err := it.Error()
+		if err == nil {
+			return nil, false, nil
+		}
+		start, ok := damagedTableStart(err, pos)
+		if !ok || (e.below != nil && start >= e.belowEnd) {
+			return nil, false, err
+		}
+		below, ierr := e.iter(eventKey(nil, start))
+		if ierr != nil {
+			return nil, false, ierr
+		}
+		if e.below != nil {
+			e.below.Close()
+		}
+		e.below, e.belowEnd = below, start
+	}
+}
+
+// iter returns an iterator over the events before the key upper.
+func (e *eventSeeker) iter(upper []byte) (*pebble.Iterator, error) {
+	return e.db.NewIterWithContext(e.ctx, &pebble.IterOptions{
+		LowerBound: []byte{prefixEvent},
+		UpperBound: upper,
+	})
+}
+
+// close closes the seeker's iterators.
+func (e *eventSeeker) close() {
+	if e.all != nil {
+		e.all.Close()
+	}
+	if e.below != nil {
+		e.below.Close()
+	}
 }
 
 // streamExists reports whether stream's first event is durable, that is, at
@@ -229,6 +298,20 @@ func firstPositionAfter(p eventstore.Position) (uint64, bool) {
 
 // readAll appends to recs up to limit events after position after, decoded
 // by dec. On an error, recs holds what was read before it.
+//
+// Pebble positions an iterator in every table whose keys overlap its
+// range, not only in the table that holds the first event: a table of
+// later events that is damaged where the iterator starts in it (its first
+// data block, its index, its footer) fails the move that positions the
+// iterator, though no event read so far is in it. Such a table is written
+// by a flush of the memtable, and holds the events after those of the
+// older tables (and index keys, which make its range overlap theirs). When
+// a move fails naming a damaged table whose first key is an event after
+// the one the read is at, readAll reads again up to that event (an upper
+// bound keeps Pebble out of the table), so the events before it are read
+// as they were, and reports the damage at the table's first event, the
+// first one it cannot read. Each read again has a lower upper bound, so
+// there are at most as many as damaged tables.
 func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit int, dec *decoder, recs []eventstore.Record) ([]eventstore.Record, error) {
 	// Read only what is durable: see Store.head.
 	durable := s.head.Load().position
@@ -236,19 +319,76 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 	if !ok || first > durable {
 		return recs, nil
 	}
+	n := len(recs)
+	upper := durable + 1
+	// damage is Pebble's error of a damaged table whose first event is at
+	// upper, nil while upper is past the durable end.
+	var damage error
+	for {
+		remaining := 0 // no limit
+		if limit > 0 {
+			remaining = limit - (len(recs) - n)
+		}
+		var next uint64
+		var err error
+		recs, next, err = s.readEvents(ctx, first, upper, remaining, n, dec, recs)
+		if err == nil {
+			// A read that stopped at the damaged table before its limit
+			// needs the table's events next.
+			if damage != nil && (limit == 0 || len(recs)-n < limit) {
+				return recs, fmt.Errorf("event at position %d: %w", upper, pebbleError(damage))
+			}
+			return recs, nil
+		}
+		var moved *moveError
+		if !errors.As(err, &moved) {
+			return recs, err
+		}
+		start, ok := damagedTableStart(moved.err, next)
+		if !ok || start >= upper {
+			return recs, err
+		}
+		upper, damage, first = start, moved.err, next
+	}
+}
+
+// damagedTableStart returns the position of the first event of the table
+// that err, the error of a move of an iterator over the events at position
+// next, reports damaged, if the table's first key is an event after next:
+// the events before it can be read without it.
+func damagedTableStart(err error, next uint64) (uint64, bool) {
+	info := pebble.ExtractDataCorruptionInfo(err)
+	if info == nil {
+		return 0, false
+	}
+	start, perr := parseEventKey(info.Bounds.Start)
+	if perr != nil || start <= next {
+		return 0, false
+	}
+	return start, true
+}
+
+// readEvents appends to recs up to limit events (0: no limit) from
+// position first to before upper, decoded by dec; n is the length recs had
+// when the caller's read began, from which it checks ctx every
+// ctxCheckEvery events. It returns the position of the event after the last
+// it read (first if none), and on an error recs holds what was read before
+// it; a failed move of the iterator is reported at that position, and its
+// error keeps Pebble's (see damagedTableStart).
+func (s *Store) readEvents(ctx context.Context, first, upper uint64, limit, n int, dec *decoder, recs []eventstore.Record) ([]eventstore.Record, uint64, error) {
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
 		LowerBound: eventKey(nil, first),
-		UpperBound: eventKey(nil, durable+1),
+		UpperBound: eventKey(nil, upper),
 	})
 	if err != nil {
-		return recs, fmt.Errorf("iterate over the events from position %d: %w", first, pebbleError(err))
+		return recs, first, fmt.Errorf("iterate over the events from position %d: %w", first, pebbleError(err))
 	}
 	defer it.Close()
 
 	// Size the result from the log's end, so a large read allocates once.
 	capacity := preallocMax
-	if durable-first+1 < uint64(capacity) {
-		capacity = int(durable - first + 1)
+	if upper-first < uint64(capacity) {
+		capacity = int(upper - first)
 	}
 	if limit > 0 && limit < capacity {
 		capacity = limit
@@ -257,41 +397,60 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 	// Positions are not checked for gaps here: a deleted event shows as a
 	// break in both hash chains, which is what verify tools report, and
 	// reading past it lets them name the first broken position.
-	n := len(recs)
+	m := len(recs)
 	// next is the position the iterator moves to: a move that fails names
-	// it (the first position of a damaged block, as positions have no
-	// gaps). The loop stops at the limit before it moves on, so that a read
-	// does not fail on a block after the events it returns.
+	// it, as positions have no gaps, when the damage is in the table that
+	// holds it (a damaged block of it, or of a later table that Pebble
+	// positioned in, is the first one the read needs there; see readAll
+	// for a later table whose first block is damaged). The loop stops at
+	// the limit before it moves on, so that a read does not fail on a block
+	// after the events it returns.
 	next := first
 	for ok := it.First(); ok; ok = it.Next() {
 		if (len(recs)-n)%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
-				return recs, err
+				return recs, next, err
 			}
 		}
 		pos, err := parseEventKey(it.Key())
 		if err != nil {
-			return recs, err
+			return recs, next, err
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return recs, fmt.Errorf("event at position %d: %w", pos, pebbleError(err))
+			return recs, next, fmt.Errorf("event at position %d: %w", pos, pebbleError(err))
 		}
 		r, err := dec.decode(pos, v)
 		if err != nil {
-			return recs, withOwner(s.db, err, v)
+			return recs, next, withOwner(s.db, err, v)
 		}
 		recs = append(recs, r)
 		next = pos + 1
-		if limit > 0 && len(recs)-n == limit {
+		if limit > 0 && len(recs)-m == limit {
 			break
 		}
 	}
 	if err := it.Error(); err != nil {
-		return recs, fmt.Errorf("event at position %d: %w", next, pebbleError(err))
+		return recs, next, &moveError{pos: next, err: err}
 	}
-	return recs, nil
+	return recs, next, nil
 }
+
+// moveError is the error of a move of an iterator over the events that
+// failed at position pos. It keeps Pebble's error err for readAll, which
+// may read again without the damaged table it names; printed, it is
+// pebbleError's.
+type moveError struct {
+	pos uint64
+	err error
+}
+
+func (e *moveError) Error() string {
+	return fmt.Sprintf("event at position %d: %v", e.pos, pebbleError(e.err))
+}
+
+// Unwrap makes errors.Is(err, ErrCorrupt) true for damage Pebble found.
+func (e *moveError) Unwrap() error { return pebbleError(e.err) }
 
 // SubscribeAll yields every event after position after, first those stored,
 // then each as it commits; see eventstore.Store. It reads in batches of at

@@ -15,6 +15,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/internal/pebblelog"
 )
 
 // Type is the backend's name, as configuration files spell it.
@@ -105,7 +106,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		FormatMajorVersion:          pebbleFormat,
 		MemTableSize:                opts.MemTableSize,
 		MemTableStopWritesThreshold: 4,
-		Logger:                      pebbleLogger{l: opts.Logger},
+		Logger:                      pebblelog.Logger{Log: opts.Logger.With("component", "pebble")},
 		// Background errors (a failed flush or compaction) reach no caller:
 		// log them, or nobody learns the disk is failing.
 		EventListener: &pebble.EventListener{
@@ -117,12 +118,9 @@ func Open(dir string, opts Options) (*Store, error) {
 			// found it, and that read then fails with Pebble's corruption
 			// error, which pebbleError turns into ErrCorrupt naming the
 			// file. Left unset, it would call Logger.Fatalf, whose panic
-			// (see pebbleLogger) would take down verify, export or a
-			// server's request over one flipped byte of one table.
-			DataCorruption: func(info pebble.DataCorruptionInfo) {
-				opts.Logger.Error("pebble found on-disk corruption", "dir", dir, "file", info.Path,
-					"keys", keyRange(info.Bounds.Start, info.Bounds.End.Key), "err", info.Details)
-			},
+			// would take down verify, export or a server's request over
+			// one flipped byte of one table.
+			DataCorruption: pebblelog.CorruptionListener(opts.Logger.With("dir", dir), keyRange),
 		},
 	}
 	// Bloom filters let the idempotency check's lookups of new event ids,

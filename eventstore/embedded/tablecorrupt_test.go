@@ -3,9 +3,8 @@ package embedded_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,13 +13,13 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/sstable/block"
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
 
 // tabledStore is a closed store whose events all sit in one Pebble table.
@@ -51,59 +50,9 @@ func newTabledStore(t *testing.T) tabledStore {
 	ts.all, err = s.ReadAll(ctx, eventstore.Start, 0)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
-	s, err = embedded.Open(ts.dir, testOptions())
-	require.NoError(t, err)
-	require.NoError(t, s.Close())
-
-	tables, err := filepath.Glob(filepath.Join(ts.dir, "*.sst"))
-	require.NoError(t, err)
-	require.Len(t, tables, 1, "reopening flushed the log into one table")
-	ts.table = tables[0]
+	ts.table = embeddedtest.OneTable(t, ts.dir)
+	require.Greater(t, len(embeddedtest.Layout(t, ts.table).Data), 8, "enough blocks to damage one in the middle")
 	return ts
-}
-
-// tableLayout returns where the blocks of the table at path are.
-func tableLayout(t *testing.T, path string) *sstable.Layout {
-	t.Helper()
-	f, err := vfs.Default.Open(path)
-	require.NoError(t, err)
-	readable, err := sstable.NewSimpleReadable(f)
-	require.NoError(t, err)
-	r, err := sstable.NewReader(context.Background(), readable, sstable.ReaderOptions{})
-	require.NoError(t, err)
-	defer func() { require.NoError(t, r.Close()) }()
-	layout, err := r.Layout()
-	require.NoError(t, err)
-	return layout
-}
-
-// damageDataBlock flips one bit in the middle of data block i of the
-// table at path (i < 0 counts from the last), as a failing disk would:
-// the block no longer matches the checksum Pebble stored with it.
-func damageDataBlock(t *testing.T, path string, i int) {
-	t.Helper()
-	data := tableLayout(t, path).Data
-	require.Greater(t, len(data), 8, "enough blocks to damage one in the middle")
-	if i < 0 {
-		i += len(data)
-	}
-	damageBlock(t, path, data[i].Handle)
-}
-
-// damageBlock flips one bit in the middle of the block h of the table at
-// path.
-func damageBlock(t *testing.T, path string, h block.Handle) {
-	t.Helper()
-	offset := int64(h.Offset + h.Length/2)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	require.NoError(t, err)
-	b := make([]byte, 1)
-	_, err = f.ReadAt(b, offset)
-	require.NoError(t, err)
-	b[0] ^= 0x10
-	_, err = f.WriteAt(b, offset)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
 }
 
 // syncBuffer is a bytes.Buffer that Pebble's goroutines can log into.
@@ -230,7 +179,7 @@ func TestDamagedTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTabledStore(t)
-			damageDataBlock(t, ts.table, tt.block)
+			embeddedtest.DamageDataBlock(t, ts.table, tt.block)
 			var logs syncBuffer
 			opts := testOptions()
 			opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -270,8 +219,8 @@ func TestDamagedTableOpen(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTabledStore(t)
-			for _, h := range tt.blocks(tableLayout(t, ts.table)) {
-				damageBlock(t, ts.table, h)
+			for _, h := range tt.blocks(embeddedtest.Layout(t, ts.table)) {
+				embeddedtest.DamageBlock(t, ts.table, h)
 			}
 			opts := testOptions()
 			opts.Logger = slog.New(slog.DiscardHandler)
@@ -280,4 +229,88 @@ func TestDamagedTableOpen(t *testing.T) {
 			assert.ErrorContains(t, err, tt.want+"Pebble found on-disk corruption in "+ts.table)
 		})
 	}
+}
+
+// TestDamagedNewerTable checks that damage to the first data block of a
+// newer table, holding the events after those of an older one, fails only
+// the reads that need it: Pebble positions an iterator in every table its
+// range overlaps, so without care a read of the older table's events
+// failed as soon as it started, named the wrong position, and verify
+// reported the damage at position 1. The reads of the older events return
+// them; a read that reaches the newer table names its first position.
+func TestDamagedNewerTable(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const older, newer = 1000, 1000
+	var olderStreams, newerStreams []string
+	for _, n := range []int{older, newer} {
+		s, err := embedded.Open(dir, testOptions())
+		require.NoError(t, err)
+		stream := "call-" + uuid.NewString()
+		for range n / 100 {
+			_, err = s.Append(ctx, stream, eventstore.Any(), events(100, "CallUpserted"))
+			require.NoError(t, err)
+		}
+		if len(olderStreams) == 0 {
+			olderStreams = append(olderStreams, stream)
+		} else {
+			newerStreams = append(newerStreams, stream)
+		}
+		require.NoError(t, s.Close())
+		embeddedtest.NewTable(t, dir) // the events of each round in a table of their own
+	}
+	tables := embeddedtest.Tables(t, dir)
+	require.Len(t, tables, 2)
+	embeddedtest.DamageDataBlock(t, tables[1], 0)
+
+	opts := testOptions()
+	opts.Logger = slog.New(slog.DiscardHandler)
+	s, err := embedded.Open(dir, opts)
+	require.NoError(t, err, "the last event is not in the damaged block")
+	defer func() { require.NoError(t, s.Close()) }()
+
+	tests := []struct {
+		name  string
+		after uint64
+		limit int
+		// want is how many events the read returns; wantErr whether it
+		// fails, naming the newer table's first position.
+		want    int
+		wantErr bool
+	}{
+		{"FirstEventsOfOlder", 0, 10, 10, false},
+		{"AllOfOlder", 0, older, older, false},
+		{"FromTheMiddleOfOlder", 500, older - 500, older - 500, false},
+		{"PastOlder", 0, 0, 0, true},
+		{"FromTheMiddlePastOlder", 500, older, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, err := s.ReadAll(ctx, eventstore.Position{Commit: tt.after, Prepare: tt.after}, tt.limit)
+			if tt.wantErr {
+				require.ErrorIs(t, err, embedded.ErrCorrupt)
+				assert.ErrorContains(t, err, fmt.Sprintf("event at position %d: unreadable: Pebble found on-disk corruption in %s", older+1, tables[1]))
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, recs, tt.want)
+			assert.Equal(t, tt.after+1, recs[0].Position.Commit)
+			assert.Equal(t, tt.after+uint64(tt.want), recs[len(recs)-1].Position.Commit)
+		})
+	}
+
+	recs, err := s.ReadStream(ctx, olderStreams[0], 0, 0)
+	require.NoError(t, err, "the older stream's events are in the older table")
+	assert.Len(t, recs, older)
+	_, err = s.ReadStream(ctx, newerStreams[0], 0, 0)
+	require.ErrorIs(t, err, embedded.ErrCorrupt)
+	assert.ErrorContains(t, err, fmt.Sprintf("event at position %d, revision 0: unreadable: ", older+1))
+
+	report, err := eventstore.Verify(ctx, s, nil)
+	require.NoError(t, err)
+	require.False(t, report.OK)
+	assert.Equal(t, eventstore.Position{Commit: older, Prepare: older}, report.Problem.After)
+	assert.ErrorIs(t, report.Problem.Err, embedded.ErrCorrupt)
+	assert.Contains(t, report.Problem.String(), fmt.Sprintf("event at position %d: unreadable", older+1))
+	assert.Contains(t, report.Problem.String(), tables[1])
 }

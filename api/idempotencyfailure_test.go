@@ -1,0 +1,169 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
+)
+
+// fullDisk is an errorfs injector that, while on, fails every write to a
+// write-ahead log with ENOSPC, as a full disk does.
+type fullDisk struct{ on atomic.Bool }
+
+func (d *fullDisk) String() string { return "full disk" }
+
+func (d *fullDisk) MaybeError(op errorfs.Op) error {
+	if d.on.Load() && op.Kind.ReadOrWrite() == errorfs.OpIsWrite && strings.HasSuffix(op.Path, ".log") {
+		return fmt.Errorf("write %s: %w", op.Path, syscall.ENOSPC)
+	}
+	return nil
+}
+
+// swapIdempotencyTable gives ts's server the idempotency table t until the
+// test ends, when the server gets its own back to close.
+func swapIdempotencyTable(tb testing.TB, ts *testServer, t *idempotencyTable) {
+	tb.Helper()
+	own := ts.api.idem
+	ts.api.idem = t
+	tb.Cleanup(func() { ts.api.idem = own })
+}
+
+func TestIdempotencyTableFullDisk(t *testing.T) {
+	// Goal: a commit of the idempotency table that cannot be written (its
+	// log on a full disk: Pebble's "fatal commit error", whose Fatalf
+	// panicked inside put, after the response was sent, so that the
+	// request logged "handler panic" and wrote a second status) fails the
+	// table instead: the request that met it keeps its answer, and every
+	// later keyed request is a 503 with Retry-After in its surface's
+	// style, while requests without a key still run.
+	ts := newTestServer(t)
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	ts.api.log = log
+	disk := &fullDisk{}
+	table, err := openIdempotencyTableOn(errorfs.Wrap(vfs.Default, disk), filepath.Join(t.TempDir(), "idempotency"),
+		DefaultIdempotencyTTL, time.Now, log)
+	require.NoError(t, err)
+	swapIdempotencyTable(t, ts, table)
+
+	first := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("before-full", "completed"), "Idempotency-Key", "k-1")
+	require.Equal(t, http.StatusOK, first.Status, "%s", first.Body)
+
+	disk.on.Store(true)
+	met := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("meets-full", "completed"), "Idempotency-Key", "k-2")
+	assert.Equal(t, http.StatusOK, met.Status, "the write ran and was answered before its record failed: %s", met.Body)
+	assert.Contains(t, logs.String(), "fatal commit error")
+	assert.Contains(t, logs.String(), "idempotency table failed")
+	assert.NotContains(t, logs.String(), "panic")
+
+	writes := []struct {
+		name, method, path, body string
+		style                    errorStyle
+		laml                     bool
+	}{
+		{"Moonbase upsert retried", "POST", "/calls/upsert", moonbaseBody("before-full", "completed"), styleMoonbase, false},
+		{"Moonbase create", "POST", "/calls", moonbaseBody("after-full", "ringing"), styleMoonbase, false},
+		{"VoiceCall create", "POST", "/v1/voice-calls", voiceCallBody(t, "vonage-after-full", nil), styleVoiceCall, false},
+		{"LaML create", "POST", lamlCallsPath(lamlPrefix, acctA) + ".json",
+			formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml"), styleLaML, true},
+	}
+	for i, w := range writes {
+		t.Run(w.name, func(t *testing.T) {
+			key := fmt.Sprintf("k-after-%d", i)
+			if i == 0 {
+				key = "k-1" // recorded before the failure: still not answered from a failed table
+			}
+			var res response
+			if w.laml {
+				res = ts.lamlDo(t, w.method, w.path, acctA, tokenA, w.body, "Idempotency-Key", key)
+			} else {
+				res = ts.do(t, w.method, w.path, tokenA, w.body, "Idempotency-Key", key)
+			}
+			assertErrorStyle(t, res, w.style, http.StatusServiceUnavailable, lamlCodeUnavailable)
+			assert.Equal(t, "1", res.Header.Get("Retry-After"))
+			assert.NotContains(t, string(res.Body), "no space left", "the cause is the operator's, in the log")
+		})
+	}
+	unkeyed := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("unkeyed-after-full", "completed"))
+	assert.Equal(t, http.StatusOK, unkeyed.Status, "%s", unkeyed.Body)
+	assert.NotContains(t, logs.String(), "panic")
+
+	n, err := table.sweep()
+	assert.Zero(t, n)
+	assert.ErrorIs(t, err, ErrStoreFailed, "the sweeper does not touch a failed table")
+	disk.on.Store(false)
+	_ = table.Close() // Pebble's own verdict on its failed commit pipeline
+}
+
+func TestIdempotencyTableDamaged(t *testing.T) {
+	// Goal: a damaged block of the idempotency table (a flipped byte that
+	// fails Pebble's checksum), which Pebble reported to a logger that
+	// panicked, fails the table: the keyed request that reads it, and
+	// every later one, is a 503 with Retry-After, never a panic.
+	ts := newTestServer(t)
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	ts.api.log = log
+	dir := filepath.Join(t.TempDir(), "idempotency")
+	table, err := openIdempotencyTable(dir, DefaultIdempotencyTTL, time.Now, log)
+	require.NoError(t, err)
+	for i := range 2000 {
+		require.NoError(t, table.put(acctA, fmt.Sprintf("k-%d", i), idempotencyRecord{
+			Fingerprint: make([]byte, 32), Status: http.StatusOK, Body: []byte(strings.Repeat("x", 200)), CreatedNs: time.Now().UnixNano()}))
+	}
+	require.NoError(t, table.Close())
+	tableFile := embeddedtest.NewTable(t, dir)
+	// The record keys are hashes: damaging every data block damages the
+	// record of any key.
+	for i := range embeddedtest.Layout(t, tableFile).Data {
+		embeddedtest.DamageDataBlock(t, tableFile, i)
+	}
+	table, err = openIdempotencyTable(dir, DefaultIdempotencyTTL, time.Now, log)
+	require.NoError(t, err)
+	swapIdempotencyTable(t, ts, table)
+	t.Cleanup(func() { assert.NoError(t, table.Close()) })
+
+	for _, key := range []string{"k-7", "k-new"} {
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("damaged-"+key, "completed"), "Idempotency-Key", key)
+		assertErrorStyle(t, res, styleMoonbase, http.StatusServiceUnavailable, 0)
+		assert.Equal(t, "1", res.Header.Get("Retry-After"))
+	}
+	assert.Contains(t, logs.String(), "pebble found on-disk corruption")
+	assert.Contains(t, logs.String(), "idempotency table failed")
+	assert.Contains(t, logs.String(), tableFile)
+	assert.NotContains(t, logs.String(), "panic")
+}
+
+// syncBuffer is a bytes.Buffer that Pebble's and the server's goroutines
+// can log into.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
