@@ -19,7 +19,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 
-	"github.com/callledger/callledger/internal/pebblelog"
+	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
 // Idempotency-Key handling, as Stripe popularised it and as the SDKs of these

@@ -8,7 +8,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 
-	"github.com/callledger/callledger/internal/pebblelog"
+	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
 // Pebble checks every block of its tables against a checksum as it reads
@@ -23,7 +23,7 @@ import (
 // listener in Open). Any other error of Pebble stays as it is: an I/O error
 // or a closed store says nothing about the data. The read models and the
 // idempotency table treat damage to their tables the same way, through
-// the same package (internal/pebblelog).
+// the same package (eventstore/embedded/pebblelog).
 
 // pebbleError returns err, which a read of Pebble returned, with Pebble's
 // report of on-disk corruption turned into an error that wraps ErrCorrupt

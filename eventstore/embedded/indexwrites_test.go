@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/callledger/callledger/internal/pebblelog"
+	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
 // TestIndexWritesInKeyOrder checks that a group's index keys reach the

@@ -15,7 +15,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/callledger/callledger/eventstore"
-	"github.com/callledger/callledger/internal/pebblelog"
+	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
 // Type is the backend's name, as configuration files spell it.

@@ -5,10 +5,12 @@
 // DataCorruption listener that logs damage instead of panicking, and one
 // wording of the error a read of a damaged table returns.
 //
-// It is internal, not part of eventstore, because eventstore is the
-// backend-neutral contract and imports no Pebble; and not part of
-// eventstore/embedded, whose other internals projections and api have no
-// business importing.
+// It sits beside the embedded store, the package that brought Pebble in,
+// rather than in eventstore, which is the backend-neutral contract and
+// imports no Pebble; and in a package of its own rather than in
+// eventstore/embedded, whose internals projections and api have no
+// business importing. (The repository's top level is fixed by its design
+// card, so there is no internal/ tree.)
 package pebblelog
 
 import (

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/callledger/callledger/internal/pebblelog"
+	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
 // TestRecovered checks that a function deferred around a call of Pebble
