@@ -227,6 +227,12 @@ func itemTail(it ListItem) []byte {
 // It returns ErrInvalidQuery for a query without an account, with a limit
 // out of range or a bad cursor.
 func (p *Projector) List(ctx context.Context, q ListQuery) (ListPage, error) {
+	page, err := p.list(ctx, q)
+	return page, pebbleError(err) // damage on disk wraps ErrCorrupt, as for every query
+}
+
+// list is List, with the read's errors as Pebble returned them.
+func (p *Projector) list(ctx context.Context, q ListQuery) (ListPage, error) {
 	if q.Account == "" {
 		return ListPage{}, fmt.Errorf("%w: account is required", ErrInvalidQuery)
 	}

@@ -96,6 +96,17 @@ func TestDamagedTable(t *testing.T) {
 	_, err = p.Digest(ctx)
 	assert.ErrorIs(t, err, projections.ErrCorrupt)
 	assert.Contains(t, logs.String(), "pebble found on-disk corruption")
+	// A list that reaches the damaged call's view fails the same way.
+	q := projections.ListQuery{Account: victim.account, Limit: projections.ListLimitMax}
+	for {
+		page, err := p.List(ctx, q)
+		if err != nil {
+			assert.ErrorIs(t, err, projections.ErrCorrupt)
+			break
+		}
+		require.NotEmpty(t, page.Next, "the list reached the damaged view")
+		q.Cursor = page.Next
+	}
 
 	// The runner needs the damaged call's view to apply an event to it:
 	// it logs the error and retries, as for any error, until a rebuild.
