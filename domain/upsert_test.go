@@ -256,15 +256,17 @@ func TestSyncDateClearing(t *testing.T) {
 func TestSyncDateEventsAsStored(t *testing.T) {
 	for _, tc := range []struct {
 		name, data string
+		version    int // the schema version the event was written with
 		want       *time.Time
 	}{
-		{"OldSetDate", `{"changes":{"synced_with_crm_at":"2025-02-17T15:40:00Z"}}`, ptr(at(40))},
-		{"OldOtherField", `{"changes":{"notes":"n"}}`, ptr(at(30))},
-		{"Cleared", `{"changes":{"synced_with_crm_at_cleared":true}}`, nil},
+		{"OldSetDate", `{"changes":{"synced_with_crm_at":"2025-02-17T15:40:00Z"}}`, 2, ptr(at(40))},
+		{"OldOtherField", `{"changes":{"notes":"n"}}`, 2, ptr(at(30))},
+		{"Cleared", `{"changes":{"synced_with_crm_at_cleared":true}}`, 3, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := domain.UnmarshalEvent(domain.TypeCallDetailsChanged, domain.CurrentSchemaVersion, []byte(tc.data))
+			e, err := domain.UnmarshalEvent(domain.TypeCallDetailsChanged, tc.version, []byte(tc.data))
 			require.NoError(t, err)
+			assert.Equal(t, tc.version, domain.SchemaVersionOf([]domain.Event{e}), "the version this build writes it with")
 			given := append(seed000History(), domain.CallDetailsChanged{Changes: domain.DetailsChanges{SyncedWithCRMAt: ptr(at(30))}})
 			s := fold(t, append(given, e))
 			if tc.want == nil {
