@@ -225,7 +225,10 @@ type DetailsChanges struct {
 	// SyncedWithCRMAtCleared clears SyncedWithCRMAt (the call reads as never
 	// synced), which no time can say: every instant is a sync date. It is
 	// written only when true, never beside SyncedWithCRMAt; events written
-	// before it existed carry none, and clear nothing.
+	// before it existed carry none, and clear nothing. It is a field of
+	// schema version 3: an event that carries it is written with version 3
+	// (SchemaVersionOf), so that builds that do not know it refuse the
+	// event rather than skip it and keep the date.
 	SyncedWithCRMAtCleared bool `json:"synced_with_crm_at_cleared,omitempty"`
 }
 
@@ -298,10 +301,13 @@ func (CallDeleted) EventType() string                 { return TypeCallDeleted }
 //     so it needs no upgrade; a version-1 reader refuses version-2 events
 //     instead of silently dropping those facts.
 //   - 3: routing (CallRoutingChanged, and a creation's routing) may carry
-//     twiml and application_sid. Version 2 data is version 3 data without
-//     them, so it needs no upgrade; a version-2 reader refuses the events
-//     that carry them instead of folding the call without them, and still
-//     reads every other event this build writes (version 2).
+//     twiml and application_sid, and details (CallDetailsChanged, and a
+//     creation's details) may carry synced_with_crm_at_cleared. Version 2
+//     data is version 3 data without them, so it needs no upgrade; a
+//     version-2 reader refuses the events that carry them instead of
+//     folding the call without them (the routing lost, the sync date kept
+//     where it was cleared), and still reads every other event this build
+//     writes (version 2).
 const CurrentSchemaVersion = 3
 
 // SchemaVersionOf returns the schema version of a write of events: 3 when
