@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"math"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/text/currency"
 
 	"github.com/callledger/callledger/domain/jsonscan"
 )
@@ -54,28 +52,49 @@ func currencyShaped(s string) bool {
 	return true
 }
 
-// currencyAssigned reports whether ISO 4217 assigns the code s: one that
-// golang.org/x/text/currency knows (current and historic codes, funds and
-// the X codes such as XAU), or one assigned after the CLDR data its tables
-// are built from (currency.CLDRVersion, 32: 2017).
+// currencyAssigned reports whether s is an alphabetic code of ISO 4217's
+// List One, the codes in use: the list as published on 2025-05-12, less
+// BGN, which the euro replaced in Bulgaria on 2026-01-01. The list is kept
+// here by hand, as the ISO 4217 maintenance agency publishes it, rather
+// than taken from a library's tables: those lag the agency by years (VES,
+// SLE, XCG) and keep codes it withdrew (DEM, HRK, SLL, MRO, ANG, CUC) or
+// never assigned (CNH). A code it withdraws is removed here, so that a new
+// price names a currency still in use; a price stored before stays as
+// stored. A switch of constants holds no state a caller could change.
+//
+// List One's funds (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI, UYW) and units
+// (the precious metals XAU, XAG, XPD, XPT; the units of account XDR, XAD,
+// XSU, XUA; the bond market units XBA to XBD) are taken: ISO 4217 assigns
+// them as currencies, and some price real contracts (Chile's CLF,
+// Colombia's COU, Uruguay's UYI). Its two codes that name no currency are
+// refused: XXX ("no currency"), which no price is in, and XTS, reserved for
+// testing, which would put test prices among the totals billing sums.
 func currencyAssigned(s string) bool {
-	if _, err := currency.ParseISO(s); err == nil {
+	switch s {
+	// The currencies in circulation, national and shared (XAF, XCD, XCG,
+	// XOF, XPF).
+	case
+		"AED", "AFN", "ALL", "AMD", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BHD", "BIF", "BMD", "BND",
+		"BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE",
+		"CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD",
+		"GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY",
+		"KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD",
+		"MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO",
+		"NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF",
+		"SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+		"TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VED", "VES", "VND",
+		"VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG":
+		return true
+	// The funds: units of account tied to a currency.
+	case
+		"BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW":
+		return true
+	// The precious metals and the supranational units of account.
+	case
+		"XAD", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XUA":
 		return true
 	}
-	return slices.Contains(currenciesAfterCLDR32, s)
-}
-
-// currenciesAfterCLDR32 are the ISO 4217 codes assigned since the CLDR data
-// of golang.org/x/text/currency, which currency.ParseISO refuses: without
-// them a Venezuelan or Sierra Leonean account could not be priced.
-var currenciesAfterCLDR32 = []string{
-	"MRU", // Mauritanian ouguiya, 2018
-	"SLE", // Sierra Leonean leone, 2022
-	"UYW", // Uruguayan unidad previsional, 2018
-	"VED", // Venezuelan bolívar digital, 2021
-	"VES", // Venezuelan bolívar soberano, 2018
-	"XCG", // Caribbean guilder, 2025
-	"ZWG", // Zimbabwe gold, 2024
+	return false
 }
 
 // The call-history entry types (Details.CallType).
