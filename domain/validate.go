@@ -240,15 +240,35 @@ func checkRecording(f ListField, r Recording) *Error {
 	return checkURL(f.Sub("url"), r.URL)
 }
 
+// checkTranscript checks each cue: its times within the cue bounds
+// (checkCueSeconds), from not negative, to not before from.
 func checkTranscript(t Transcript) *Error {
 	for i, c := range t.Cues {
 		f := ListField{"transcript.cues", i}
+		if err := checkCueSeconds(f.Sub("from"), c.From); err != nil {
+			return err
+		}
+		if err := checkCueSeconds(f.Sub("to"), c.To); err != nil {
+			return err
+		}
 		if c.From.IsNegative() {
 			return checkNotNegative(f.Sub("from"), c.From)
 		}
 		if c.To.LessThan(c.From.Decimal) {
 			return invalid(f.Sub("to"), "%s is before from %s", c.To, c.From)
 		}
+	}
+	return nil
+}
+
+// checkCueSeconds accepts a cue time within CueSecondsIntDigitsMax digits
+// before the point and CueSecondsPlacesMax after it, so that the bound holds
+// for every command, not only for the surfaces that parse cue times with
+// ParseNumber. The message does not repeat the number: out of range, it may
+// be one whose plain form is a gigabyte of digits.
+func checkCueSeconds(field string, d Decimal) *Error {
+	if !withinDigits(d.Decimal, CueSecondsIntDigitsMax, CueSecondsPlacesMax) {
+		return invalid(field, "is out of range: at most %d digits before the point and %d after it", CueSecondsIntDigitsMax, CueSecondsPlacesMax)
 	}
 	return nil
 }
