@@ -164,9 +164,13 @@ func checkCurrency(field, code string) *Error {
 	return nil
 }
 
-func checkDuration(field string, d *int64) *Error {
-	if d != nil && *d < 0 {
-		return invalid(field, "must not be negative, got %d", *d)
+// checkNotNegativeInt accepts an optional whole number that is not
+// negative (nil: not given): a duration in seconds (checkDurationSeconds
+// adds its upper bound), a quality figure in milliseconds or packets. It is
+// checkNotNegative for the int64 fields.
+func checkNotNegativeInt(field string, n *int64) *Error {
+	if n != nil && *n < 0 {
+		return invalid(field, "must not be negative, got %d", *n)
 	}
 	return nil
 }
@@ -178,7 +182,7 @@ func checkDuration(field string, d *int64) *Error {
 // a completion leave the call without an end. checkDurationEnd checks the
 // duration against the call's own times.
 func checkDurationSeconds(field string, d *int64) *Error {
-	if err := checkDuration(field, d); err != nil {
+	if err := checkNotNegativeInt(field, d); err != nil {
 		return err
 	}
 	if d != nil && *d > secondsSpanMax {
@@ -289,7 +293,7 @@ func checkQuality(q Quality) *Error {
 		{"quality.audio_out_jitter_avg_ms", q.AudioOutJitterAvgMs},
 		{"quality.audio_out_lost_packets", q.AudioOutLostPackets},
 	} {
-		if err := checkDuration(f.name, f.v); err != nil {
+		if err := checkNotNegativeInt(f.name, f.v); err != nil {
 			return err
 		}
 	}
