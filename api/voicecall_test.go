@@ -365,6 +365,57 @@ func TestVoiceCallStatusFollowsTheCall(t *testing.T) {
 	}
 }
 
+func TestVoiceCallPutRenamesTheShownStatus(t *testing.T) {
+	// Goal (QA): a PUT of a word whose canonical status is that of the word
+	// the call shows is recorded and read back, though the status it maps
+	// to is a move the call cannot make: MISSED_CALL_HANDLED on a call
+	// canceled elsewhere (shown MISSED), ANSWERED_BY_CALLS_PROVIDER on one
+	// completed after ANSWERED_BY_STAFF. Both were answered 200 and
+	// dropped. A word of another status is still a late update.
+	const src = "src-rename"
+	for _, tc := range []struct {
+		name       string
+		word       string // the status the VoiceCall POST sends
+		lamlStatus string // the LaML update that then moves the call
+		canonical  domain.Status
+		shown      string // the word shown before the PUT
+		put        string // the word the PUT sends
+		want       string // the word shown after it
+		recorded   bool   // whether the PUT appends a CallStatusChanged
+	}{
+		{"HandledOnACanceledCall", "INCOMING_CALL", "canceled", domain.StatusCanceled,
+			domain.VoiceCallMissed, domain.VoiceCallMissedCallHandled, domain.VoiceCallMissedCallHandled, true},
+		{"ProviderOnACompletedCall", "ANSWERED_BY_STAFF", "completed", domain.StatusCompleted,
+			domain.VoiceCallAnsweredByStaff, domain.VoiceCallAnsweredByCallsProvider, domain.VoiceCallAnsweredByCallsProvider, true},
+		{"IncomingOnACanceledCallIsLate", "INCOMING_CALL", "canceled", domain.StatusCanceled,
+			domain.VoiceCallMissed, domain.VoiceCallIncomingCall, domain.VoiceCallMissed, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			id := ts.createVoiceCall(t, tokenA, src, map[string]any{"status": tc.word})
+			res := ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json", acctA, tokenA, formBody("Status", tc.lamlStatus))
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			got := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, got.Status, "body: %s", got.Body)
+			require.Equal(t, tc.shown, got.JSON(t)["status"])
+			before := ts.eventTypes(t, id)
+
+			put := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, src, map[string]any{"status": tc.put}))
+			require.Equal(t, http.StatusOK, put.Status, "body: %s", put.Body)
+			assert.Equal(t, tc.want, put.JSON(t)["status"])
+			assert.Equal(t, tc.canonical, ts.canonicalStatus(t, id), "the status stays")
+			got = ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, got.Status, "body: %s", got.Body)
+			assert.Equal(t, tc.want, got.JSON(t)["status"])
+			if tc.recorded {
+				assert.Equal(t, append(before, domain.TypeCallStatusChanged), ts.eventTypes(t, id))
+			} else {
+				assert.Equal(t, before, ts.eventTypes(t, id))
+			}
+		})
+	}
+}
+
 // upsertID sends a Moonbase upsert that must succeed and returns the call's id.
 func (ts *testServer) upsertID(t testing.TB, body string) string {
 	t.Helper()

@@ -182,10 +182,13 @@ type TranscriptCue struct {
 	Text    string  `json:"text"`
 }
 
-// The bounds of a transcript cue's offsets as a surface reads them
-// (ParseNumber): below 10^15 seconds (some 31 million years, far past any
-// call) and at most 30 places, which holds every number JavaScript writes
-// from 1e-13 up, while an exponent cannot ask for absurd magnitudes.
+// The bounds of a transcript cue's offsets: below 10^15 seconds (some 31
+// million years, far past any call) and at most 30 places, which holds
+// every number JavaScript writes from 1e-13 up, while an exponent cannot
+// ask for absurd magnitudes. Decide refuses a cue outside them
+// (checkTranscript), whatever surface or tool built the command; a surface
+// that reads cue times with an exponent applies them as it parses
+// (ParseNumber), before any digit is written out.
 const (
 	CueSecondsIntDigitsMax = 15
 	CueSecondsPlacesMax    = 30

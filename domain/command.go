@@ -85,7 +85,11 @@ type UpsertCall struct {
 	// StartedAt, AnsweredAt and EndedAt are when the call began, was
 	// answered and ended, any offset (stored in UTC). A call created without
 	// StartedAt starts at Now, or at the earliest time given if that is
-	// earlier.
+	// earlier. A StartedAt or AnsweredAt that moves the time the call's
+	// duration counts from (its answer, or its start if never answered)
+	// must leave that time plus the duration no later than the year 9999
+	// (ErrInvalid naming the time, when no duration is given), as
+	// DurationSeconds must.
 	StartedAt  *time.Time
 	AnsweredAt *time.Time
 	EndedAt    *time.Time
@@ -168,7 +172,10 @@ type AnswerCall struct {
 	CallID    uuid.UUID
 	AccountID string
 	Now       time.Time
-	// AnsweredAt defaults to Now (never before the call's start).
+	// AnsweredAt defaults to Now (never before the call's start). With a
+	// duration known, the answer plus it must be no later than the year
+	// 9999 (ErrInvalid naming answered_at): the duration counts from the
+	// answer, and a completion without an end ends the call there.
 	AnsweredAt *time.Time
 	// AnsweredBy says who or what answered; may be empty.
 	AnsweredBy string

@@ -144,6 +144,14 @@ func decideAnswer(s State, c AnswerCall) ([]Event, *Error) {
 	if err := checkOrder(call.StartedAt, &at, nil, timesAll, timesAll); err != nil {
 		return nil, err
 	}
+	// The call's duration counts from the answer now (checkDurationEnd): a
+	// later completion without an end would end it at the answer plus the
+	// duration, which must be a time the ledger can store.
+	if d := call.DurationSeconds; d != nil {
+		if _, ok := addSeconds(at, *d); !ok {
+			return nil, movedPastDuration("answered_at", "answer", at, *d)
+		}
+	}
 	return []Event{CallAnswered{AnsweredAt: at, AnsweredBy: c.AnsweredBy, PreviousStatus: call.Status}}, nil
 }
 

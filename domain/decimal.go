@@ -62,26 +62,37 @@ func ParseNumber(s string, intDigitsMax, placesMax int32) (Decimal, error) {
 	if err != nil {
 		return Decimal{}, fmt.Errorf("%q is not a finite decimal number", s)
 	}
-	exp := int64(d.Exponent())
-	places := max(-exp, 0)
-	intDigits := int64(0)
-	if d.Sign() != 0 {
-		// The coefficient's digits as written (as many as s has): not
-		// NumDigits, which says 15 for 10^15 (it rounds a float64 log10),
-		// nor a comparison with 10^max, which would write out 1e999999999.
-		coefficient := d.Coefficient()
-		digits := int64(len(coefficient.Abs(coefficient).Text(10)))
-		intDigits = max(digits+exp, 0)
-	}
-	if intDigits > int64(intDigitsMax) || places > int64(placesMax) {
+	if !withinDigits(d, intDigitsMax, placesMax) {
 		return Decimal{}, fmt.Errorf("%q is out of range: at most %d digits before the point and %d after it", s, intDigitsMax, placesMax)
 	}
-	if exp > 0 {
+	if d.Exponent() > 0 {
 		// An integer the exponent scaled up (1e2 is 1 × 10²): its digits
 		// written out, bounded above, are its plain form.
 		d = decimal.RequireFromString(d.StringFixed(0))
 	}
 	return Decimal{d}, nil
+}
+
+// withinDigits reports whether d, written out in plain form, has at most
+// intDigitsMax digits before the point and placesMax after it. It counts
+// them from the coefficient and the exponent, without writing d out: a
+// number read with an exponent (ParseNumber) or decoded from JSON may ask
+// for any number of digits (1e999999999 would write a gigabyte). ParseNumber
+// applies it as it reads a number, and Decide to the numbers it bounds
+// (checkTranscript), whichever way they were read.
+func withinDigits(d decimal.Decimal, intDigitsMax, placesMax int32) bool {
+	exp := int64(d.Exponent())
+	places := max(-exp, 0)
+	intDigits := int64(0)
+	if d.Sign() != 0 {
+		// The coefficient's digits as written: not NumDigits, which says
+		// 15 for 10^15 (it rounds a float64 log10), nor a comparison with
+		// 10^max, which would write out 1e999999999.
+		coefficient := d.Coefficient()
+		digits := int64(len(coefficient.Abs(coefficient).Text(10)))
+		intDigits = max(digits+exp, 0)
+	}
+	return intDigits <= int64(intDigitsMax) && places <= int64(placesMax)
 }
 
 // MustParseDecimal is ParseDecimal for constants in tests and examples; it

@@ -225,7 +225,10 @@ type DetailsChanges struct {
 	// SyncedWithCRMAtCleared clears SyncedWithCRMAt (the call reads as never
 	// synced), which no time can say: every instant is a sync date. It is
 	// written only when true, never beside SyncedWithCRMAt; events written
-	// before it existed carry none, and clear nothing.
+	// before it existed carry none, and clear nothing. It is a field of
+	// schema version 3: an event that carries it is written with version 3
+	// (SchemaVersionOf), so that builds that do not know it refuse the
+	// event rather than skip it and keep the date.
 	SyncedWithCRMAtCleared bool `json:"synced_with_crm_at_cleared,omitempty"`
 }
 
@@ -298,19 +301,23 @@ func (CallDeleted) EventType() string                 { return TypeCallDeleted }
 //     so it needs no upgrade; a version-1 reader refuses version-2 events
 //     instead of silently dropping those facts.
 //   - 3: routing (CallRoutingChanged, and a creation's routing) may carry
-//     twiml and application_sid. Version 2 data is version 3 data without
-//     them, so it needs no upgrade; a version-2 reader refuses the events
-//     that carry them instead of folding the call without them, and still
-//     reads every other event this build writes (version 2).
+//     twiml and application_sid, and details (CallDetailsChanged, and a
+//     creation's details) may carry synced_with_crm_at_cleared. Version 2
+//     data is version 3 data without them, so it needs no upgrade; a
+//     version-2 reader refuses the events that carry them instead of
+//     folding the call without them (the routing lost, the sync date kept
+//     where it was cleared), and still reads every other event this build
+//     writes (version 2).
 const CurrentSchemaVersion = 3
 
 // SchemaVersionOf returns the schema version of a write of events: 3 when
-// one of them carries a Twiml or ApplicationSID, or clears the CRM sync
-// date (SyncedWithCRMAtCleared, which a version-2 reader would skip and so
-// keep the date), 2 otherwise (every write
-// of this build may hold version-2 creation facts). A write shares one
-// metadata, so its events share the version; an event whose own shape is
-// older reads the same in the newer version, which only adds fields.
+// one of them carries a Twiml or ApplicationSID (routingNeedsV3), or clears
+// the CRM sync date (detailsNeedV3: a version-2 reader would skip the
+// clearing and so keep the date), whether in its own event or in a
+// creation's facts; 2 otherwise (every write of this build may hold
+// version-2 creation facts). A write shares one metadata, so its events
+// share the version; an event whose own shape is older reads the same in
+// the newer version, which only adds fields.
 //
 // Writing only what needs version 3 as version 3 keeps the log readable by
 // the builds before it wherever it can be: a build rolled back refuses the
@@ -318,32 +325,36 @@ const CurrentSchemaVersion = 3
 // not every event written since.
 func SchemaVersionOf(events []Event) int {
 	for _, e := range events {
-		var r *CallRoutingChanged
-		switch ev := e.(type) {
-		case CallDetailsChanged:
-			if ev.Changes.SyncedWithCRMAtCleared {
-				return 3
-			}
-		case *CallDetailsChanged:
-			if ev != nil && ev.Changes.SyncedWithCRMAtCleared {
-				return 3
-			}
+		// derefEvent turns an event given by pointer into its value (a nil
+		// pointer into nil, which needs nothing).
+		switch ev := derefEvent(e).(type) {
 		case CallRoutingChanged:
-			r = &ev
-		case *CallRoutingChanged:
-			r = ev
-		case CallUpserted:
-			r = ev.Routing
-		case *CallUpserted:
-			if ev != nil {
-				r = ev.Routing
+			if routingNeedsV3(&ev) {
+				return 3
 			}
-		}
-		if r != nil && (r.Twiml != nil || r.ApplicationSID != nil) {
-			return 3
+		case CallDetailsChanged:
+			if detailsNeedV3(&ev.Changes) {
+				return 3
+			}
+		case CallUpserted:
+			if routingNeedsV3(ev.Routing) || detailsNeedV3(ev.Details) {
+				return 3
+			}
 		}
 	}
 	return 2
+}
+
+// routingNeedsV3 reports whether routing r (nil: none) carries a field of
+// schema version 3: Twiml or ApplicationSID.
+func routingNeedsV3(r *CallRoutingChanged) bool {
+	return r != nil && (r.Twiml != nil || r.ApplicationSID != nil)
+}
+
+// detailsNeedV3 reports whether details d (nil: none) carry a field of
+// schema version 3: SyncedWithCRMAtCleared.
+func detailsNeedV3(d *DetailsChanges) bool {
+	return d != nil && d.SyncedWithCRMAtCleared
 }
 
 // ErrUnknownEventType is returned by UnmarshalEvent for a type name the

@@ -23,6 +23,17 @@ import "time"
 // status words stay as they are (the word belongs with the status), the
 // rest of the command applies, and it is not an error.
 //
+// One late word is kept: a VoiceCall word whose canonical status is that of
+// the word the call shows now (VoiceCallStatusWord). The VoiceCall enum has
+// no word for some statuses, so its nearest words stand for them: MISSED
+// for a busy, failed or canceled call, ANSWERED_BY_STAFF for one completed
+// after an answer. A client correcting the word it reads to its synonym
+// (MISSED_CALL_HANDLED, the missed call followed up;
+// ANSWERED_BY_CALLS_PROVIDER) asks for a status the call cannot move to,
+// but says nothing late: it renames the status the call shows. Dropping it
+// would answer 200 and read back the old word. The word is recorded alone,
+// as a word changed with no move (below), and the status stays.
+//
 // New verbatim status words ride on the last lifecycle event; with no move,
 // they are a CallStatusChanged whose Status equals its PreviousStatus. A new
 // answered_by rides on the CallAnswered, or else on a CallStatusChanged.
@@ -37,13 +48,12 @@ func (p *plan) lifecycle(c UpsertCall) {
 	late := to != "" && to != from && !move
 
 	var provider, voiceCall, answeredBy *string
-	if !late {
-		if c.ProviderStatus != nil && *c.ProviderStatus != call.ProviderStatus {
-			provider = clonePtr(c.ProviderStatus)
-		}
-		if c.VoiceCallStatus != nil && *c.VoiceCallStatus != call.VoiceCallStatus {
-			voiceCall = clonePtr(c.VoiceCallStatus)
-		}
+	if !late && c.ProviderStatus != nil && *c.ProviderStatus != call.ProviderStatus {
+		provider = clonePtr(c.ProviderStatus)
+	}
+	if (!late || renamesShownVoiceCallStatus(&call, c.VoiceCallStatus)) &&
+		c.VoiceCallStatus != nil && *c.VoiceCallStatus != call.VoiceCallStatus {
+		voiceCall = clonePtr(c.VoiceCallStatus)
 	}
 	if c.AnsweredBy != nil && *c.AnsweredBy != call.AnsweredBy {
 		answeredBy = clonePtr(c.AnsweredBy)
@@ -79,6 +89,22 @@ func (p *plan) lifecycle(c UpsertCall) {
 	for _, e := range events {
 		p.emit(e)
 	}
+}
+
+// renamesShownVoiceCallStatus reports whether word, a VoiceCall word sent
+// with a move that is late, names the canonical status of the word the call
+// shows now (VoiceCallStatusWord): then it renames what the call shows
+// rather than moving it, and is recorded (see lifecycle).
+func renamesShownVoiceCallStatus(call *Call, word *string) bool {
+	if word == nil {
+		return false
+	}
+	sent, ok := ParseVoiceCallStatus(*word)
+	if !ok {
+		return false
+	}
+	shown, _ := ParseVoiceCallStatus(VoiceCallStatusWord(call))
+	return sent == shown
 }
 
 // targetStatus is the canonical status the command asks for, "" if it asks

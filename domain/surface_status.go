@@ -137,15 +137,30 @@ func ParseVoiceCallStatus(word string) (Status, bool) {
 //
 // A VoiceCall word c.VoiceCallStatus is current while the call is in the
 // canonical status it maps to (ParseVoiceCallStatus); INCOMING_CALL stops
-// being current once the call is answered, canceled or otherwise over. One
-// move keeps an answer word: ANSWERED_BY_STAFF or
-// ANSWERED_BY_CALLS_PROVIDER on a call since completed. The enum has no
-// word for a call completed after an answer, so its answer words stand for
-// one (the fallback below shows ANSWERED_BY_STAFF there), and the word the
-// client sent says who answered, which a hang-up does not change. VoiceCall
-// sends no answer time, so a call it reports answered has none: without
-// this, a LaML hang-up of it would read VOICEMAIL_RECEIVED, a voicemail
-// for a call staff picked up.
+// being current once the call is answered, canceled or otherwise over. It
+// differs from MoonbaseProviderStatus in these ways:
+//
+//   - A word it does not know is treated as stale: the fallback is shown,
+//     where Moonbase shows an unknown word as it came. Moonbase's
+//     provider_status is the provider's free text, which the ledger cannot
+//     compare with the status; VoiceCall's status is an enum the surface
+//     refuses anything else for, so an unknown word (only a history written
+//     otherwise holds one) is never a word to show.
+//   - An answer word survives completion: ANSWERED_BY_STAFF or
+//     ANSWERED_BY_CALLS_PROVIDER on a call since completed stays, where
+//     Moonbase's "in-progress" gives way to "completed". The enum has no
+//     word for a call completed after an answer, so its answer words stand
+//     for one (the fallback below shows ANSWERED_BY_STAFF there), and the
+//     word the client sent says who answered, which a hang-up does not
+//     change. VoiceCall sends no answer time, so a call it reports answered
+//     has none: without this, a LaML hang-up of it would read
+//     VOICEMAIL_RECEIVED, a voicemail for a call staff picked up.
+//   - Likewise a missed word survives a busy, failed or canceled end:
+//     MISSED or MISSED_CALL_HANDLED on such a call stays. The enum has no
+//     word for those statuses and shows MISSED for them, so
+//     MISSED_CALL_HANDLED, which a client sends to say it followed the
+//     missed call up, names what the call shows; the upsert records it
+//     though its no-answer is a move the call cannot make (lifecycle).
 //
 // Otherwise, and for a call that never had a VoiceCall word (created on
 // another surface), the word is voiceCallStatusFallback's for the call's
@@ -153,12 +168,27 @@ func ParseVoiceCallStatus(word string) (Status, bool) {
 func VoiceCallStatusWord(c *Call) string {
 	now := shownStatus(c.Status)
 	if c.VoiceCallStatus != "" {
-		st, ok := ParseVoiceCallStatus(c.VoiceCallStatus)
-		if ok && (st == now || st == StatusInProgress && now == StatusCompleted) {
+		if st, ok := ParseVoiceCallStatus(c.VoiceCallStatus); ok && voiceCallWordStandsFor(st, now) {
 			return c.VoiceCallStatus
 		}
 	}
 	return voiceCallStatusFallback(now, c.AnsweredAt != nil)
+}
+
+// voiceCallWordStandsFor reports whether a VoiceCall word that maps to
+// canonical status word still says what a call in status now is: the same
+// status, an answer word for a completed call, or a missed word for a busy,
+// failed or canceled one (see VoiceCallStatusWord).
+func voiceCallWordStandsFor(word, now Status) bool {
+	switch {
+	case word == now:
+		return true
+	case word == StatusInProgress:
+		return now == StatusCompleted
+	case word == StatusNoAnswer:
+		return now == StatusBusy || now == StatusFailed || now == StatusCanceled
+	}
+	return false
 }
 
 // voiceCallStatusFallback is the VoiceCall status shown for a call in
@@ -167,7 +197,8 @@ func VoiceCallStatusWord(c *Call) string {
 // whether the call has an answer time. Where the enum has no word for a
 // status that is over, the word is one whose status the call cannot move
 // to, so a client that PUTs back the word it read never moves a call that
-// is over (the PUT is a late update, applied but for its status):
+// is over (the PUT is a late update, applied but for its status; the word,
+// or a synonym of it, is recorded: see lifecycle):
 //
 //   - queued or ringing: INCOMING_CALL (ringing; VoiceCall has no queued);
 //   - in-progress: ANSWERED_BY_STAFF;

@@ -141,6 +141,15 @@ func TestVoiceCallStatusWord(t *testing.T) {
 		{"ProviderThenCompleted", domain.StatusCompleted, provider, true, provider},
 		{"ProviderThenCompletedNoAnswerTime", domain.StatusCompleted, provider, false, provider},
 
+		// A missed word outlives a busy, failed or canceled end: the enum
+		// has no word for those and shows MISSED, so MISSED_CALL_HANDLED
+		// (recorded on such a call, see lifecycle) names the same.
+		{"HandledOnCanceled", domain.StatusCanceled, handled, false, handled},
+		{"HandledOnBusy", domain.StatusBusy, handled, false, handled},
+		{"HandledOnFailedAfterAnswer", domain.StatusFailed, handled, true, handled},
+		{"MissedOnCanceled", domain.StatusCanceled, missed, false, missed},
+		{"HandledOnCompleted", domain.StatusCompleted, handled, false, voicemail},
+
 		// A word the ledger does not know (never written by VoiceCall,
 		// which refuses one) is not current.
 		{"UnknownWord", domain.StatusRinging, "ringing", false, incoming},

@@ -268,6 +268,73 @@ func TestDurationsTheLedgerCannotEndAreRefused(t *testing.T) {
 	})
 }
 
+// TestMovedTimesKeepTheStoredDurationEndable: a command that moves the
+// time a call's duration counts from (its answer, or its start if never
+// answered) is checked against the duration as it will stand, the stored
+// one when it gives none, as a duration given is: otherwise a later
+// completion without an end finds no end to give the call (QA: a VoiceCall
+// started in the year 1 with a duration of 3e11 seconds, ending in 9507,
+// then a Moonbase start_at of 2025 with "completed" and no end_at left the
+// call completed with no end). Moonbase sends no duration, so the error
+// names the time it sent.
+func TestMovedTimesKeepTheStoredDurationEndable(t *testing.T) {
+	yearOne := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	const long = int64(300_000_000_000) // from the year 1, it ends in 9507
+	// longCall is a ringing call started in the year 1 whose duration
+	// VoiceCall gave: no end yet.
+	longCall := func() []domain.Event {
+		c := created()
+		c.StartedAt = ptr(yearOne)
+		return []domain.Event{c, moved("", domain.StatusRinging), domain.CallTimingChanged{DurationSeconds: ptr(long)}}
+	}
+	// answeredLong is longCall answered an hour after its start.
+	answeredLong := append(longCall(), domain.CallAnswered{AnsweredAt: yearOne.Add(time.Hour), PreviousStatus: domain.StatusRinging})
+	moonbase := func(started, answered *time.Time, status *domain.Status) domain.UpsertCall {
+		c := upsert(domain.UpsertUpdate)
+		c.StartedAt, c.AnsweredAt, c.Status = started, answered, status
+		return c
+	}
+	voiceCall := func(started *time.Time, duration int64) domain.UpsertCall {
+		c := upsert(domain.UpsertUpdate)
+		c.StartedAt, c.DurationSeconds = started, ptr(duration)
+		return c
+	}
+	answer := func(answered time.Time) domain.AnswerCall {
+		return domain.AnswerCall{CallID: callID, AccountID: account, Now: now, AnsweredAt: &answered}
+	}
+	runGWT(t, []gwt{
+		{name: "a start moved to 2025 with completed and no end is refused, naming the start", given: longCall(),
+			when: moonbase(ptr(t0), nil, ptr(domain.StatusCompleted)), code: domain.ErrInvalid, field: "started_at"},
+		{name: "a start moved to 2025 alone is refused, naming the start", given: longCall(),
+			when: moonbase(ptr(t0), nil, nil), code: domain.ErrInvalid, field: "started_at"},
+		{name: "an answer given in 2025 is refused, naming the answer", given: longCall(),
+			when: moonbase(nil, ptr(t0), nil), code: domain.ErrInvalid, field: "answered_at"},
+		{name: "an answer moved to 2025 is refused, naming the answer", given: answeredLong,
+			when: moonbase(nil, ptr(t0), nil), code: domain.ErrInvalid, field: "answered_at"},
+		{name: "AnswerCall in 2025 is refused, naming the answer", given: longCall(),
+			when: answer(t0), code: domain.ErrInvalid, field: "answered_at"},
+		{name: "AnswerCall that leaves the sum storable is taken", given: longCall(),
+			when: answer(yearOne.Add(time.Hour)), then: []domain.Event{
+				domain.CallAnswered{AnsweredAt: yearOne.Add(time.Hour), PreviousStatus: domain.StatusRinging},
+			}},
+		{name: "a start moved with the duration given, the sum past 9999, is refused naming the duration", given: longCall(),
+			when: voiceCall(ptr(t0), long), code: domain.ErrInvalid, field: "duration_seconds"},
+		{name: "a start moved to the year 1 with the duration given, the sum storable, is taken", given: ringingCall(),
+			when: voiceCall(ptr(yearOne), long), then: []domain.Event{
+				domain.CallUpserted{CallID: callID, StartedAt: ptr(yearOne)},
+				domain.CallTimingChanged{DurationSeconds: ptr(long)},
+			}},
+		{name: "a start moved on an answered call is taken: the duration counts from the answer", given: answeredLong,
+			when: moonbase(ptr(yearOne.Add(30*time.Minute)), nil, nil), then: []domain.Event{
+				domain.CallUpserted{CallID: callID, StartedAt: ptr(yearOne.Add(30 * time.Minute))},
+			}},
+		{name: "a start moved within the bound is taken", given: longCall(),
+			when: moonbase(ptr(yearOne.Add(time.Hour)), nil, nil), then: []domain.Event{
+				domain.CallUpserted{CallID: callID, StartedAt: ptr(yearOne.Add(time.Hour))},
+			}},
+	})
+}
+
 // TestTheDerivedSideOfTheTieFollows holds an upsert that moves a call's
 // start or answer and gives neither end nor duration to the rule on times
 // (domain/timing.go): an end the ledger derived from the duration

@@ -84,7 +84,7 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	if err := checkUpsertOrder(s.Call, c, sent); err != nil {
 		return nil, State{}, err
 	}
-	if err := checkDurationEnd(s.Call, c); err != nil {
+	if err := checkDurationEnd(s.Call, c, sent); err != nil {
 		return nil, State{}, err
 	}
 	// Whether the metadata changes is decided once: the number bound and
@@ -240,32 +240,57 @@ func checkUpsertOrder(call Call, c UpsertCall, sent timeSet) *Error {
 	return checkOrder(pick(c.StartedAt, call.StartedAt), pick(c.AnsweredAt, call.AnsweredAt), pick(c.EndedAt, call.EndedAt), givenTimes(c), sent)
 }
 
-// checkDurationEnd refuses a duration c gives that the ledger could not
-// turn into an end: the call's answer (or, never answered, its start), as
-// they will stand, plus the duration past the last time a stored event can
-// hold (year 9999). Whether the call is over yet or not: a completion
-// reported without an end (a VoiceCall status) ends the call at that sum
-// (completionEnd), and would otherwise silently leave it without an end.
-// checkDurationSeconds has bounded the duration already; a call with no
-// start or answer known (none is created without a start) has nothing to
-// add it to.
-func checkDurationEnd(call Call, c UpsertCall) *Error {
-	if c.DurationSeconds == nil {
-		return nil
-	}
+// checkDurationEnd refuses a duration the ledger could not turn into an
+// end: the call's answer (or, never answered, its start), as they will
+// stand, plus the duration as it will stand (the one c gives, else the
+// call's), past the last time a stored event can hold (year 9999). Whether
+// the call is over yet or not: a completion reported without an end (a
+// VoiceCall status, a Moonbase "completed" without end_at) ends the call at
+// that sum (completionEnd), and would otherwise silently leave it without
+// an end.
+//
+// It checks when c gives a duration, and when c moves the time the
+// duration counts from (the answer, or the start of a call never
+// answered): a Moonbase upsert that moves start_at from the year 1 to 2025
+// on a call with a duration of 3e11 seconds makes a stored duration that
+// ended in the year 9507 end past 9999. The error names duration_seconds
+// when c gives a duration, and otherwise the time the client sent (sent:
+// givenTimes of the command as sent), so that a surface without a duration
+// field (Moonbase) points at a field of its own body; the message names
+// both. checkDurationSeconds has bounded a duration given already; a call
+// with no start or answer known (none is created without a start) has
+// nothing to add it to.
+func checkDurationEnd(call Call, c UpsertCall, sent timeSet) *Error {
 	answered := pick(c.AnsweredAt, call.AnsweredAt)
-	from, noun := durationFrom(answered, pick(c.StartedAt, call.StartedAt)), "start"
-	if answered != nil {
-		noun = "answer"
-	}
-	if from == nil {
+	from := durationFrom(answered, pick(c.StartedAt, call.StartedAt))
+	moved := !sameTime(from, durationFrom(call.AnsweredAt, call.StartedAt))
+	if c.DurationSeconds == nil && !moved {
 		return nil
 	}
-	if _, ok := addSeconds(*from, *c.DurationSeconds); !ok {
-		return invalid("duration_seconds", "%d seconds from the call's %s %s end past the year 9999, the last the ledger stores",
-			*c.DurationSeconds, noun, from.Format(time.RFC3339Nano))
+	duration := pick(c.DurationSeconds, call.DurationSeconds)
+	if from == nil || duration == nil {
+		return nil
 	}
-	return nil
+	if _, ok := addSeconds(*from, *duration); ok {
+		return nil
+	}
+	noun, field, fromTime := "start", "started_at", timeStarted
+	if answered != nil {
+		noun, field, fromTime = "answer", "answered_at", timeAnswered
+	}
+	if c.DurationSeconds == nil && sent&fromTime != 0 {
+		return movedPastDuration(field, noun, *from, *duration)
+	}
+	return invalid("duration_seconds", "%d seconds from the call's %s %s end past the year 9999, the last the ledger stores",
+		*duration, noun, from.Format(time.RFC3339Nano))
+}
+
+// movedPastDuration is the error for a time a command moves (field, the
+// noun of the time) to where the call's stored duration from it ends past
+// the year 9999: checkDurationEnd's, and decideAnswer's for an answer.
+func movedPastDuration(field, noun string, from time.Time, duration int64) *Error {
+	return invalid(field, "the call's %s %s plus its duration of %d seconds ends past the year 9999, the last the ledger stores",
+		noun, from.Format(time.RFC3339Nano), duration)
 }
 
 // givenTimes returns the set of times (start, answer, end) c gives.

@@ -256,15 +256,17 @@ func TestSyncDateClearing(t *testing.T) {
 func TestSyncDateEventsAsStored(t *testing.T) {
 	for _, tc := range []struct {
 		name, data string
+		version    int // the schema version the event was written with
 		want       *time.Time
 	}{
-		{"OldSetDate", `{"changes":{"synced_with_crm_at":"2025-02-17T15:40:00Z"}}`, ptr(at(40))},
-		{"OldOtherField", `{"changes":{"notes":"n"}}`, ptr(at(30))},
-		{"Cleared", `{"changes":{"synced_with_crm_at_cleared":true}}`, nil},
+		{"OldSetDate", `{"changes":{"synced_with_crm_at":"2025-02-17T15:40:00Z"}}`, 2, ptr(at(40))},
+		{"OldOtherField", `{"changes":{"notes":"n"}}`, 2, ptr(at(30))},
+		{"Cleared", `{"changes":{"synced_with_crm_at_cleared":true}}`, 3, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := domain.UnmarshalEvent(domain.TypeCallDetailsChanged, domain.CurrentSchemaVersion, []byte(tc.data))
+			e, err := domain.UnmarshalEvent(domain.TypeCallDetailsChanged, tc.version, []byte(tc.data))
 			require.NoError(t, err)
+			assert.Equal(t, tc.version, domain.SchemaVersionOf([]domain.Event{e}), "the version this build writes it with")
 			given := append(seed000History(), domain.CallDetailsChanged{Changes: domain.DetailsChanges{SyncedWithCRMAt: ptr(at(30))}})
 			s := fold(t, append(given, e))
 			if tc.want == nil {
@@ -281,4 +283,76 @@ func TestSyncDateEventsAsStored(t *testing.T) {
 	both := domain.CallDetailsChanged{Changes: domain.DetailsChanges{SyncedWithCRMAt: ptr(at(40)), SyncedWithCRMAtCleared: true}}
 	_, err := domain.Fold(envelopes(append(seed000History(), both), 0))
 	assert.ErrorIs(t, err, domain.ErrBrokenInvariant)
+}
+
+// TestLateVoiceCallWordRenamingTheShownStatus: a VoiceCall word sent with a
+// move the call cannot make is recorded alone, the status kept, when its
+// canonical status is that of the word the call shows now, so that a PUT
+// that corrects MISSED to MISSED_CALL_HANDLED on a canceled call, or
+// ANSWERED_BY_STAFF to ANSWERED_BY_CALLS_PROVIDER on a completed one, reads
+// back what it sent (QA: both were dropped with a 200). Any other late word
+// is dropped as before, and so is a late Moonbase word.
+func TestLateVoiceCallWordRenamingTheShownStatus(t *testing.T) {
+	const (
+		incoming = domain.VoiceCallIncomingCall
+		staff    = domain.VoiceCallAnsweredByStaff
+		provider = domain.VoiceCallAnsweredByCallsProvider
+		missed   = domain.VoiceCallMissed
+		handled  = domain.VoiceCallMissedCallHandled
+	)
+	ended := func(to domain.Status) []domain.Event { return append(ringingCall(), moved(domain.StatusRinging, to)) }
+	canceled := append(ringingCall(), domain.CallCanceled{CanceledAt: at(1), PreviousStatus: domain.StatusRinging})
+	canceledHandled := append(slices.Clone(canceled), domain.CallStatusChanged{Status: domain.StatusCanceled,
+		PreviousStatus: domain.StatusCanceled, VoiceCallStatus: ptr(handled)})
+	completedStaff := append(completedCall(), domain.CallStatusChanged{Status: domain.StatusCompleted,
+		PreviousStatus: domain.StatusCompleted, VoiceCallStatus: ptr(staff)})
+	completedUnanswered := []domain.Event{created(), moved("", domain.StatusCompleted)}
+	failedAfterAnswer := append(answeredCall(), moved(domain.StatusInProgress, domain.StatusFailed))
+	// put is a VoiceCall PUT of word: the verbatim word and the status it
+	// maps to, as the surface sends them.
+	put := func(word string) domain.UpsertCall {
+		c := upsert(domain.UpsertUpdate)
+		status, ok := domain.ParseVoiceCallStatus(word)
+		require.True(t, ok, word)
+		c.VoiceCallStatus, c.Status = ptr(word), &status
+		return c
+	}
+	wordOnly := func(s domain.Status, word string) []domain.Event {
+		return []domain.Event{domain.CallStatusChanged{Status: s, PreviousStatus: s, VoiceCallStatus: ptr(word)}}
+	}
+	moonbaseMissed := upsert(domain.UpsertUpdate)
+	moonbaseMissed.Status, moonbaseMissed.ProviderStatus = ptr(domain.StatusNoAnswer), ptr("missed")
+
+	for _, tc := range []struct {
+		name  string
+		given []domain.Event
+		when  domain.UpsertCall
+		then  []domain.Event
+		shown string // VoiceCallStatusWord after the events
+	}{
+		{"MISSED_CALL_HANDLED on a canceled call", canceled, put(handled), wordOnly(domain.StatusCanceled, handled), handled},
+		{"MISSED_CALL_HANDLED on a busy call", ended(domain.StatusBusy), put(handled), wordOnly(domain.StatusBusy, handled), handled},
+		{"MISSED_CALL_HANDLED on a failed call", ended(domain.StatusFailed), put(handled), wordOnly(domain.StatusFailed, handled), handled},
+		{"MISSED on a canceled call that had no word", canceled, put(missed), wordOnly(domain.StatusCanceled, missed), missed},
+		{"MISSED back on a handled canceled call", canceledHandled, put(missed), wordOnly(domain.StatusCanceled, missed), missed},
+		{"the same word again is nothing", canceledHandled, put(handled), nil, handled},
+		{"ANSWERED_BY_CALLS_PROVIDER on a completed answered call", completedCall(), put(provider), wordOnly(domain.StatusCompleted, provider), provider},
+		{"ANSWERED_BY_CALLS_PROVIDER for ANSWERED_BY_STAFF on a completed call", completedStaff, put(provider), wordOnly(domain.StatusCompleted, provider), provider},
+		{"an answer word on a call completed unanswered stays late", completedUnanswered, put(provider), nil, domain.VoiceCallVoicemailReceived},
+		{"an answer word on a failed call answered before stays late", failedAfterAnswer, put(staff), nil, missed},
+		{"MISSED on a completed answered call stays late", completedCall(), put(missed), nil, staff},
+		{"INCOMING_CALL on a canceled call stays late", canceled, put(incoming), nil, missed},
+		{"INCOMING_CALL on an in-progress call stays late", answeredCall(), put(incoming), nil, staff},
+		{"a late Moonbase word is dropped as before", canceled, moonbaseMissed, nil, missed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			events, err := domain.Decide(fold(t, tc.given), tc.when)
+			require.NoError(t, err)
+			assert.Equal(t, tc.then, events)
+			s := fold(t, append(slices.Clone(tc.given), events...))
+			assert.Equal(t, tc.shown, domain.VoiceCallStatusWord(&s.Call))
+			before := fold(t, tc.given)
+			assert.Equal(t, before.Call.Status, s.Call.Status, "the status stays")
+		})
+	}
 }

@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"math"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/text/currency"
 
 	"github.com/callledger/callledger/domain/jsonscan"
 )
@@ -54,28 +52,49 @@ func currencyShaped(s string) bool {
 	return true
 }
 
-// currencyAssigned reports whether ISO 4217 assigns the code s: one that
-// golang.org/x/text/currency knows (current and historic codes, funds and
-// the X codes such as XAU), or one assigned after the CLDR data its tables
-// are built from (currency.CLDRVersion, 32: 2017).
+// currencyAssigned reports whether s is an alphabetic code of ISO 4217's
+// List One, the codes in use: the list as published on 2025-05-12, less
+// BGN, which the euro replaced in Bulgaria on 2026-01-01. The list is kept
+// here by hand, as the ISO 4217 maintenance agency publishes it, rather
+// than taken from a library's tables: those lag the agency by years (VES,
+// SLE, XCG) and keep codes it withdrew (DEM, HRK, SLL, MRO, ANG, CUC) or
+// never assigned (CNH). A code it withdraws is removed here, so that a new
+// price names a currency still in use; a price stored before stays as
+// stored. A switch of constants holds no state a caller could change.
+//
+// List One's funds (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI, UYW) and units
+// (the precious metals XAU, XAG, XPD, XPT; the units of account XDR, XAD,
+// XSU, XUA; the bond market units XBA to XBD) are taken: ISO 4217 assigns
+// them as currencies, and some price real contracts (Chile's CLF,
+// Colombia's COU, Uruguay's UYI). Its two codes that name no currency are
+// refused: XXX ("no currency"), which no price is in, and XTS, reserved for
+// testing, which would put test prices among the totals billing sums.
 func currencyAssigned(s string) bool {
-	if _, err := currency.ParseISO(s); err == nil {
+	switch s {
+	// The currencies in circulation, national and shared (XAF, XCD, XCG,
+	// XOF, XPF).
+	case
+		"AED", "AFN", "ALL", "AMD", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BHD", "BIF", "BMD", "BND",
+		"BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE",
+		"CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD",
+		"GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY",
+		"KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD",
+		"MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO",
+		"NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF",
+		"SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+		"TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VED", "VES", "VND",
+		"VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG":
+		return true
+	// The funds: units of account tied to a currency.
+	case
+		"BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW":
+		return true
+	// The precious metals and the supranational units of account.
+	case
+		"XAD", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XUA":
 		return true
 	}
-	return slices.Contains(currenciesAfterCLDR32, s)
-}
-
-// currenciesAfterCLDR32 are the ISO 4217 codes assigned since the CLDR data
-// of golang.org/x/text/currency, which currency.ParseISO refuses: without
-// them a Venezuelan or Sierra Leonean account could not be priced.
-var currenciesAfterCLDR32 = []string{
-	"MRU", // Mauritanian ouguiya, 2018
-	"SLE", // Sierra Leonean leone, 2022
-	"UYW", // Uruguayan unidad previsional, 2018
-	"VED", // Venezuelan bolívar digital, 2021
-	"VES", // Venezuelan bolívar soberano, 2018
-	"XCG", // Caribbean guilder, 2025
-	"ZWG", // Zimbabwe gold, 2024
+	return false
 }
 
 // The call-history entry types (Details.CallType).
@@ -145,9 +164,13 @@ func checkCurrency(field, code string) *Error {
 	return nil
 }
 
-func checkDuration(field string, d *int64) *Error {
-	if d != nil && *d < 0 {
-		return invalid(field, "must not be negative, got %d", *d)
+// checkNotNegativeInt accepts an optional whole number that is not
+// negative (nil: not given): a duration in seconds (checkDurationSeconds
+// adds its upper bound), a quality figure in milliseconds or packets. It is
+// checkNotNegative for the int64 fields.
+func checkNotNegativeInt(field string, n *int64) *Error {
+	if n != nil && *n < 0 {
+		return invalid(field, "must not be negative, got %d", *n)
 	}
 	return nil
 }
@@ -159,7 +182,7 @@ func checkDuration(field string, d *int64) *Error {
 // a completion leave the call without an end. checkDurationEnd checks the
 // duration against the call's own times.
 func checkDurationSeconds(field string, d *int64) *Error {
-	if err := checkDuration(field, d); err != nil {
+	if err := checkNotNegativeInt(field, d); err != nil {
 		return err
 	}
 	if d != nil && *d > secondsSpanMax {
@@ -221,15 +244,35 @@ func checkRecording(f ListField, r Recording) *Error {
 	return checkURL(f.Sub("url"), r.URL)
 }
 
+// checkTranscript checks each cue: its times within the cue bounds
+// (checkCueSeconds), from not negative, to not before from.
 func checkTranscript(t Transcript) *Error {
 	for i, c := range t.Cues {
 		f := ListField{"transcript.cues", i}
+		if err := checkCueSeconds(f.Sub("from"), c.From); err != nil {
+			return err
+		}
+		if err := checkCueSeconds(f.Sub("to"), c.To); err != nil {
+			return err
+		}
 		if c.From.IsNegative() {
 			return checkNotNegative(f.Sub("from"), c.From)
 		}
 		if c.To.LessThan(c.From.Decimal) {
 			return invalid(f.Sub("to"), "%s is before from %s", c.To, c.From)
 		}
+	}
+	return nil
+}
+
+// checkCueSeconds accepts a cue time within CueSecondsIntDigitsMax digits
+// before the point and CueSecondsPlacesMax after it, so that the bound holds
+// for every command, not only for the surfaces that parse cue times with
+// ParseNumber. The message does not repeat the number: out of range, it may
+// be one whose plain form is a gigabyte of digits.
+func checkCueSeconds(field string, d Decimal) *Error {
+	if !withinDigits(d.Decimal, CueSecondsIntDigitsMax, CueSecondsPlacesMax) {
+		return invalid(field, "is out of range: at most %d digits before the point and %d after it", CueSecondsIntDigitsMax, CueSecondsPlacesMax)
 	}
 	return nil
 }
@@ -250,7 +293,7 @@ func checkQuality(q Quality) *Error {
 		{"quality.audio_out_jitter_avg_ms", q.AudioOutJitterAvgMs},
 		{"quality.audio_out_lost_packets", q.AudioOutLostPackets},
 	} {
-		if err := checkDuration(f.name, f.v); err != nil {
+		if err := checkNotNegativeInt(f.name, f.v); err != nil {
 			return err
 		}
 	}

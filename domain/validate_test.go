@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callledger/callledger/domain"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
 )
 
 // TestUpsertValidation refuses each malformed field with ErrInvalid naming it.
@@ -56,6 +58,12 @@ func TestUpsertValidation(t *testing.T) {
 		row("crypto currency", "price.currency", func(c *domain.UpsertCall) {
 			c.Price = &domain.Price{Total: dec("0"), Currency: "BTC"}
 		}),
+		row("currency code for no currency", "price.currency", func(c *domain.UpsertCall) {
+			c.Price = &domain.Price{Total: dec("0"), Currency: "XXX"}
+		}),
+		row("withdrawn currency", "price.currency", func(c *domain.UpsertCall) {
+			c.Price = &domain.Price{Total: dec("0"), Currency: "HRK"}
+		}),
 		row("relative recording URL", "recordings[0].url", func(c *domain.UpsertCall) {
 			c.Recordings = []domain.Recording{{URL: "/rec.mp3"}}
 		}),
@@ -79,6 +87,40 @@ func TestUpsertValidation(t *testing.T) {
 			c.Transcript = &domain.Transcript{Cues: []domain.TranscriptCue{{From: dec("0"), To: dec("1")}, {From: dec("-1"), To: dec("2")}}}
 		}),
 		row("parent is the call itself", "parent_call_id", func(c *domain.UpsertCall) { c.ParentCallID = ptr(callID) }),
+	})
+}
+
+// TestCueTimeBoundsAreADecideInvariant: a cue time must be below 10^15
+// seconds with at most 30 places (CueSecondsIntDigitsMax,
+// CueSecondsPlacesMax) whatever built the command, not only when the
+// Moonbase surface parsed it: Decide refuses any other, naming the cue's
+// field, and without writing the number out (1e999999999 would be a
+// gigabyte of digits).
+func TestCueTimeBoundsAreADecideInvariant(t *testing.T) {
+	cue := func(from, to domain.Decimal) domain.UpsertCall {
+		c := upsert(domain.UpsertUpdate)
+		c.Transcript = &domain.Transcript{Cues: []domain.TranscriptCue{{From: from, To: to, Speaker: "A", Text: "hi"}}}
+		return c
+	}
+	exp := func(coefficient int64, exponent int32) domain.Decimal {
+		return domain.NewDecimal(decimal.New(coefficient, exponent))
+	}
+	widest := dec("999999999999999")                                // 15 digits
+	finest := dec("999999999999999.999999999999999999999999999999") // and 30 places
+	runGWT(t, []gwt{
+		{name: "the widest and finest times are taken", given: ringingCall(), when: cue(widest, finest), then: []domain.Event{
+			domain.CallTranscriptChanged{Transcript: domain.Transcript{Cues: []domain.TranscriptCue{{From: widest, To: finest, Speaker: "A", Text: "hi"}}}},
+		}},
+		{name: "10^15 seconds is refused", given: ringingCall(), when: cue(dec("0"), exp(1, 15)),
+			code: domain.ErrInvalid, field: "transcript.cues[0].to"},
+		{name: "31 places are refused", given: ringingCall(), when: cue(exp(1, -31), dec("1")),
+			code: domain.ErrInvalid, field: "transcript.cues[0].from"},
+		{name: "1e999999999 is refused", given: ringingCall(), when: cue(dec("0"), exp(1, 999999999)),
+			code: domain.ErrInvalid, field: "transcript.cues[0].to"},
+		{name: "1e-999999999 is refused", given: ringingCall(), when: cue(exp(1, -999999999), dec("1")),
+			code: domain.ErrInvalid, field: "transcript.cues[0].from"},
+		{name: "a plain number past the bound is refused", given: ringingCall(), when: cue(dec("1000000000000000.5"), dec("1000000000000001")),
+			code: domain.ErrInvalid, field: "transcript.cues[0].from"},
 	})
 }
 
@@ -125,12 +167,20 @@ func TestZeroTimeIsATime(t *testing.T) {
 	})
 }
 
-// TestValidCurrency pins the currency rule: a code ISO 4217 assigns, in
-// upper case; those assigned after x/text's CLDR data (VES, SLE, ...) too.
+// TestValidCurrency pins the currency rule: a code of ISO 4217's List One,
+// the codes in use, in upper case; its funds and units (XAU, CLF, XDR) too,
+// and the codes assigned lately (VES, SLE, XCG, ZWG). Not XXX (no
+// currency) or XTS (testing), not a code ISO never assigned (CNH, the
+// offshore yuan's market name) and not a code it withdrew (DEM, HRK, SLL,
+// MRO, ANG, BGN), all of which the table the ledger used before took.
 func TestValidCurrency(t *testing.T) {
 	for s, want := range map[string]bool{
-		"USD": true, "EUR": true, "JPY": true, "CHF": true, "XAU": true, "CLF": true,
+		"USD": true, "EUR": true, "JPY": true, "CHF": true, "KWD": true,
 		"MRU": true, "SLE": true, "UYW": true, "VED": true, "VES": true, "XCG": true, "ZWG": true,
+		"XAU": true, "XAG": true, "XDR": true, "CLF": true, "BOV": true, "USN": true, "XAF": true,
+		"XXX": false, "XTS": false, "CNH": false, "CNX": false,
+		"DEM": false, "FRF": false, "HRK": false, "SLL": false, "MRO": false, "VEF": false,
+		"ZWL": false, "ANG": false, "CUC": false, "BGN": false,
 		"ZZZ": false, "BTC": false, "AAA": false, "eur": false, "Eur": false, "EURO": false, "EU": false,
 		"": false, "E1R": false, "ÉUR": false,
 	} {
