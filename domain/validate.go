@@ -53,8 +53,9 @@ func currencyShaped(s string) bool {
 }
 
 // currencyAssigned reports whether s is an alphabetic code of ISO 4217's
-// List One, the codes in use: the list as published on 2025-05-12, less
-// BGN, which the euro replaced in Bulgaria on 2026-01-01. The list is kept
+// List One, the codes in use, as published on 2025-05-12, and the codes of
+// the currencies replaced since 2024, which late prices of older calls
+// still name. The list is kept
 // here by hand, as the ISO 4217 maintenance agency publishes it, rather
 // than taken from a library's tables: those lag the agency by years (VES,
 // SLE, XCG) and keep codes it withdrew (DEM, HRK, SLL, MRO, ANG, CUC) or
@@ -92,6 +93,13 @@ func currencyAssigned(s string) bool {
 	// The precious metals and the supranational units of account.
 	case
 		"XAD", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XUA":
+		return true
+	// Currencies replaced since 2024 (ZWL by ZWG in 2024, ANG by XCG in
+	// 2025, BGN by EUR in 2026): calls made before the switch are still
+	// priced late, by providers and billing corrections, in the currency
+	// they were made in.
+	case
+		"ANG", "BGN", "ZWL":
 		return true
 	}
 	return false
