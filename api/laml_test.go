@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -529,18 +528,7 @@ func appendChildCall(t *testing.T, ts *testServer, parent uuid.UUID, providerID 
 	events, st, err := domain.DecideFold(domain.State{}, cmd, start)
 	require.NoError(t, err)
 	require.Equal(t, parent, *st.Call.ParentCallID)
-	var data []eventstore.EventData
-	for _, e := range events {
-		b, err := domain.MarshalEvent(e)
-		require.NoError(t, err)
-		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: acctA,
-			Actor: "laml-test", Surface: domain.SurfaceCLI, Time: start})
-		require.NoError(t, err)
-		data = append(data, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: b, Metadata: md})
-	}
-	res, err := ts.store.Append(context.Background(), domain.StreamID(cmd.CallID), eventstore.NoStream(), data)
-	require.NoError(t, err)
-	require.NoError(t, ts.proj.WaitFor(context.Background(), res.Position))
+	ts.appendDirect(t, cmd.CallID, eventstore.NoStream(), domain.Metadata{AccountID: acctA, Actor: "laml-test", Surface: domain.SurfaceCLI, Time: start}, events...)
 	return cmd.CallID.String()
 }
 

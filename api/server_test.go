@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
 	"github.com/callledger/callledger/projections"
@@ -41,59 +43,144 @@ type testServer struct {
 	proj  *projections.Projector
 }
 
-// newTestServer builds a testServer and registers its shutdown with
-// t.Cleanup. It is the helper to reuse in any api test.
-func newTestServer(t testing.TB) *testServer {
+// newTestServer builds a testServer with small store and projection
+// options (testStoreOptions, testProjectionOptions) and registers its
+// shutdown with t.Cleanup. It is the helper to reuse in any api test.
+func newTestServer(t testing.TB, opts ...testServerOption) *testServer {
 	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return newTestServerWith(t, testStoreOptions(), testProjectionOptions(), opts...)
+}
+
+// testStoreOptions are the embedded store's options of newTestServer:
+// small caches, so that many servers fit in one test binary, and no logs.
+func testStoreOptions() embedded.Options {
 	sopts := embedded.DefaultOptions()
 	sopts.MemTableSize = 4 << 20
 	sopts.BlockCacheSize = 16 << 20
-	sopts.Logger = quiet
+	sopts.Logger = slog.New(slog.DiscardHandler)
+	return sopts
+}
+
+// testProjectionOptions are the projections' options of newTestServer,
+// small and quiet as testStoreOptions.
+func testProjectionOptions() projections.Options {
 	popts := projections.DefaultOptions()
 	popts.MemTableBytes = 4 << 20
 	popts.CacheBytes = 16 << 20
-	popts.Logger = quiet
-	return newTestServerWith(t, sopts, popts)
+	popts.Logger = slog.New(slog.DiscardHandler)
+	return popts
+}
+
+// testServerConfig is what a testServerOption changes; the zero value is
+// newTestServer's server.
+type testServerConfig struct {
+	// wait is the server's Config.WaitTimeout; 0 is DefaultWaitTimeout.
+	wait time.Duration
+	// storeMayFail has the cleanup close the store without asking that
+	// Close succeed: a store the test made fail returns its failure again.
+	storeMayFail bool
+}
+
+// testServerOption changes the server newTestServer, newTestServerWith or
+// startServer builds.
+type testServerOption func(*testServerConfig)
+
+// waitTimeout sets the server's Config.WaitTimeout: how long a read waits
+// for the read models before it answers 503.
+func waitTimeout(d time.Duration) testServerOption {
+	return func(c *testServerConfig) { c.wait = d }
+}
+
+// storeMayFail is the option of a test that makes the store fail: its
+// Close returns the failure, which the cleanup then does not take for a
+// bug.
+func storeMayFail(c *testServerConfig) { c.storeMayFail = true }
+
+func testServerConfigOf(opts []testServerOption) testServerConfig {
+	var c testServerConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
 }
 
 // newTestServerWith is newTestServer with the store's and the projections'
 // options given (benchmarks use the production defaults).
-func newTestServerWith(t testing.TB, sopts embedded.Options, popts projections.Options) *testServer {
+func newTestServerWith(t testing.TB, sopts embedded.Options, popts projections.Options, opts ...testServerOption) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, proj := openLedger(t, dir, sopts, popts, opts...)
+	runProjector(t, proj)
+	ts, _ := startServer(t, dir, store, proj, opts...)
+	return ts
+}
+
+// openLedger opens an embedded store and its projections in dir, and
+// closes them when the test ends, after whatever the test registers later
+// (t.Cleanup runs last in, first out): the servers over them and the
+// projector's run.
+func openLedger(t testing.TB, dir string, sopts embedded.Options, popts projections.Options, opts ...testServerOption) (*embedded.Store, *projections.Projector) {
+	t.Helper()
+	cfg := testServerConfigOf(opts)
 	store, err := embedded.Open(filepath.Join(dir, "events"), sopts)
 	require.NoError(t, err)
-
 	proj, err := projections.Open(filepath.Join(dir, "readmodels"), store, popts)
+	if err != nil {
+		_ = store.Close()
+	}
 	require.NoError(t, err)
+	t.Cleanup(func() {
+		assert.NoError(t, proj.Close())
+		if err := store.Close(); !cfg.storeMayFail {
+			assert.NoError(t, err)
+		}
+	})
+	return store, proj
+}
+
+// runProjector runs proj until the test ends.
+func runProjector(t testing.TB, proj *projections.Projector) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan struct{})
 	go func() {
 		defer close(runDone)
 		_ = proj.Run(ctx)
 	}()
+	t.Cleanup(func() {
+		cancel()
+		<-runDone
+	})
+}
 
+// startServer starts a Server over store and proj, as serve does on each
+// start (a fresh process: no write marks, the log's end read again), with
+// its idempotency database in dir, and closes it when the test ends or
+// when stop is called.
+func startServer(t testing.TB, dir string, store *embedded.Store, proj *projections.Projector, opts ...testServerOption) (ts *testServer, stop func()) {
+	t.Helper()
+	cfg := testServerConfigOf(opts)
 	srv, err := NewServer(Config{
 		Store:          store,
 		ReadModels:     NewReadModels(proj),
 		Keys:           []APIKey{{Account: acctA, Token: tokenA}, {Account: acctB, Token: tokenB}},
 		IdempotencyDir: filepath.Join(dir, "idempotency"),
-		Logger:         quiet,
+		Logger:         slog.New(slog.DiscardHandler),
+		WaitTimeout:    cfg.wait,
 	})
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		assert.NoError(t, srv.Close())
-		assert.NoError(t, srv.Close(), "closing again is safe")
-		cancel()
-		<-runDone
-		assert.NoError(t, proj.Close())
-		assert.NoError(t, store.Close())
-	})
-	return &testServer{Server: hs, api: srv, store: store, proj: proj}
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			hs.Close()
+			assert.NoError(t, srv.Close())
+			assert.NoError(t, srv.Close(), "closing again is safe")
+		}
+	}
+	t.Cleanup(stop)
+	return &testServer{Server: hs, api: srv, store: store, proj: proj}, stop
 }
 
 // response is a finished HTTP exchange.
@@ -150,6 +237,29 @@ func (ts *testServer) events(t testing.TB) []eventstore.Record {
 	recs, err := ts.store.ReadAll(context.Background(), eventstore.Start, 0)
 	require.NoError(t, err)
 	return recs
+}
+
+// appendDirect appends events to the stream of call id at the expected
+// revision straight to the store, as no surface would write them (a
+// parent call, a price stored before a check refused it), each with meta
+// at the schema version the server would write them at
+// (domain.SchemaVersionOf), and returns the position of the last once the
+// read models have it.
+func (ts *testServer) appendDirect(t testing.TB, id uuid.UUID, expected eventstore.ExpectedRevision, meta domain.Metadata, events ...domain.Event) eventstore.Position {
+	t.Helper()
+	meta.SchemaVersion = domain.SchemaVersionOf(events)
+	md, err := domain.MarshalMetadata(meta)
+	require.NoError(t, err)
+	data := make([]eventstore.EventData, 0, len(events))
+	for _, e := range events {
+		b, err := domain.MarshalEvent(e)
+		require.NoError(t, err)
+		data = append(data, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: b, Metadata: md})
+	}
+	res, err := ts.store.Append(context.Background(), domain.StreamID(id), expected, data)
+	require.NoError(t, err)
+	require.NoError(t, ts.proj.WaitFor(context.Background(), res.Position), "the read models have the events appended")
+	return res.Position
 }
 
 // eventTypes returns the types of the events of one call's stream.

@@ -1,49 +1,15 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/callledger/callledger/eventstore/embedded"
-	"github.com/callledger/callledger/projections"
 )
-
-// startServer starts a Server over store and proj, as serve does on each
-// start (a fresh process: no write marks), with reads that wait at most
-// wait, and closes it when the test ends or when stop is called.
-func startServer(t *testing.T, dir string, store *embedded.Store, proj *projections.Projector, wait time.Duration) (ts *testServer, stop func()) {
-	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := NewServer(Config{
-		Store: store, ReadModels: NewReadModels(proj),
-		Keys:           []APIKey{{Account: acctA, Token: tokenA}, {Account: acctB, Token: tokenB}},
-		IdempotencyDir: filepath.Join(dir, "idempotency"), Logger: quiet,
-		WaitTimeout: wait,
-	})
-	require.NoError(t, err)
-	hs := httptest.NewServer(srv.Handler())
-	stopped := false
-	stop = func() {
-		if !stopped {
-			stopped = true
-			hs.Close()
-			assert.NoError(t, srv.Close())
-		}
-	}
-	t.Cleanup(stop)
-	return &testServer{Server: hs, api: srv, store: store, proj: proj}, stop
-}
 
 func TestReadsWaitForTheLogAtStart(t *testing.T) {
 	// Goal: a server that starts over a log its read models have not
@@ -56,18 +22,10 @@ func TestReadsWaitForTheLogAtStart(t *testing.T) {
 	// in its surface's style when they do not get there in time; once they
 	// do, the reads answer the whole log.
 	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := embedded.Open(filepath.Join(dir, "events"), embedded.Options{Logger: quiet})
-	require.NoError(t, err)
-	defer store.Close()
-	popts := projections.DefaultOptions()
-	popts.Logger = quiet
-	proj, err := projections.Open(filepath.Join(dir, "readmodels"), store, popts)
-	require.NoError(t, err)
-	defer proj.Close()
+	store, proj := openLedger(t, dir, testStoreOptions(), testProjectionOptions())
 
 	// Before the restart: writes acknowledged, the projector not running.
-	before, stop := startServer(t, dir, store, proj, 100*time.Millisecond)
+	before, stop := startServer(t, dir, store, proj, waitTimeout(100*time.Millisecond))
 	res := before.do(t, "POST", "/calls/upsert", tokenA, seedUpsert)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	upserted := res.JSON(t)["id"].(string)
@@ -75,7 +33,7 @@ func TestReadsWaitForTheLogAtStart(t *testing.T) {
 	stop()
 
 	// The restart: a new server knows none of those writes.
-	ts, _ := startServer(t, dir, store, proj, 100*time.Millisecond)
+	ts, _ := startServer(t, dir, store, proj, waitTimeout(100*time.Millisecond))
 	reads := []struct {
 		name  string
 		path  string
@@ -108,10 +66,7 @@ func TestReadsWaitForTheLogAtStart(t *testing.T) {
 	res = ts.do(t, "GET", "/readyz", "", "")
 	assert.Equal(t, http.StatusServiceUnavailable, res.Status, "%s", res.Body)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { defer close(runDone); _ = proj.Run(ctx) }()
-	defer func() { cancel(); <-runDone }()
+	runProjector(t, proj)
 
 	// The first read waits for the projector rather than failing.
 	for _, r := range reads {
