@@ -45,12 +45,6 @@ var (
 	// ErrReadModelsBehind: a read would not yet show the caller's own
 	// acknowledged write (see awaitWrites). 503, to be retried.
 	ErrReadModelsBehind = errors.New("read models behind")
-	// ErrStoreFailed: the event store has failed (an
-	// eventstore.FailureReporter's Err is set: a full disk, an I/O error)
-	// and refuses every write until callledger is restarted. 503: the
-	// ledger is unavailable, not wrong; another server, or this one once
-	// restarted, takes the retry.
-	ErrStoreFailed = errors.New("event store failed")
 )
 
 // FieldError is a request error about one field (or the whole request when
@@ -146,8 +140,13 @@ var statusTable = []struct {
 	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused", false},
 	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type", false},
 	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable", false},
-	{isErr(ErrStoreFailed), http.StatusServiceUnavailable, "unavailable", false},
 	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found", false},
+	// A store that failed for good (eventstore.FailureReporter) refuses
+	// every append until callledger is restarted: an outage, which another
+	// server or this one restarted takes the retry of, not a bug. Its
+	// cause is not logged for each request: the store logged it once when
+	// it failed, and /readyz says so.
+	{isErr(eventstore.ErrFailed), http.StatusServiceUnavailable, "unavailable", false},
 	// Only after the bounded retries of execute gave up.
 	{isErr(eventstore.ErrVersionConflict), http.StatusConflict, "conflict", true},
 }
@@ -178,6 +177,8 @@ func ProblemOf(err error) (Problem, bool) {
 			p.Field, p.Message = de.Field, de.Message
 		case errors.Is(err, eventstore.ErrStreamNotFound):
 			p.Message = "call not found"
+		case errors.Is(err, eventstore.ErrFailed):
+			p.Message = "the ledger cannot record writes at the moment; retry later"
 		case row.retry:
 			p.Message = "the call is being changed concurrently; retry"
 		}

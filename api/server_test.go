@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -382,13 +383,20 @@ func TestProblemTable(t *testing.T) {
 		{&FieldError{Err: ErrIdempotencyKeyReused}, 422},
 		{eventstore.ErrStreamNotFound, 404},
 		{eventstore.ErrVersionConflict, 409},
+		{fmt.Errorf("append to call-1: %w", fmt.Errorf("embedded: %w: %w", eventstore.ErrFailed, io.ErrShortWrite)), 503},
 		{io.ErrUnexpectedEOF, 500},
+		// Only the store's word that it failed is a 503: a read of a failed
+		// store that fails for its own reason is not hidden as one.
+		{fmt.Errorf("read call-1: %w", context.Canceled), 500},
 	} {
 		p, known := ProblemOf(tc.err)
 		assert.Equal(t, tc.status, p.Status, tc.err.Error())
 		assert.Equal(t, tc.status != 500, known)
 		if !known {
 			assert.NotContains(t, p.Message, "EOF")
+		}
+		if tc.status == 503 {
+			assert.NotContains(t, p.Message, "short write", "the cause is in the store's log, not the answer")
 		}
 	}
 	// A missing parameter is malformed, with a code of its own that lets a

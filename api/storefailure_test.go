@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,8 +10,12 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
 )
 
 // storeFailureChildEnv, when set, makes TestStoreFailureIsUnavailable run
@@ -63,7 +68,7 @@ func TestStoreFailureIsUnavailable(t *testing.T) {
 		}
 	}
 	require.NotZero(t, failed.Status, "the store did not fail after %d upserts", storeFailureUpsertsMax)
-	require.Error(t, ts.store.Err(), "the store failed")
+	require.ErrorIs(t, ts.store.Err(), eventstore.ErrFailed, "the store failed")
 	assertErrorStyle(t, failed, styleMoonbase, http.StatusServiceUnavailable, 0)
 	assert.Equal(t, "1", failed.Header.Get("Retry-After"), "the write that met the failure")
 
@@ -97,4 +102,9 @@ func TestStoreFailureIsUnavailable(t *testing.T) {
 			assert.NotContains(t, string(res.Body), "file too large", "the cause is the operator's, in the log")
 		})
 	}
+	// Every append after the failure says so itself: a caller needs no
+	// FailureReporter to tell it from a bug.
+	_, err := ts.store.Append(context.Background(), "call-after-failure", eventstore.Any(),
+		[]eventstore.EventData{{ID: uuid.New(), Type: domain.TypeCallPriced, Data: []byte(`{}`)}})
+	assert.ErrorIs(t, err, eventstore.ErrFailed)
 }
