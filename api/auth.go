@@ -130,18 +130,24 @@ func checkKeys(keys []APIKey) error {
 // keyring finds the key of a token. Tokens are looked up by their SHA-256,
 // never by their bytes, so the time a lookup takes says nothing about how
 // much of a guessed token was right (a hash comparison that stops early only
-// tells how many leading bytes of an unpredictable hash matched).
+// tells how many leading bytes of an unpredictable hash matched). It also
+// knows the accounts the keys act for (hasAccount).
 type keyring struct {
-	byHash map[[32]byte]Principal
+	byHash   map[[32]byte]Principal
+	accounts map[string]bool
 }
 
 func newKeyring(keys []APIKey) keyring {
-	kr := keyring{byHash: make(map[[32]byte]Principal, len(keys))}
+	kr := keyring{byHash: make(map[[32]byte]Principal, len(keys)), accounts: make(map[string]bool, len(keys))}
 	for _, k := range keys {
 		kr.byHash[sha256.Sum256([]byte(k.Token))] = Principal{Account: k.Account, Actor: k.Name()}
+		kr.accounts[k.Account] = true
 	}
 	return kr
 }
+
+// hasAccount reports whether some key acts for account.
+func (kr keyring) hasAccount(account string) bool { return kr.accounts[account] }
 
 func (kr keyring) lookup(token string) (Principal, bool) {
 	if token == "" {

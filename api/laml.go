@@ -73,12 +73,13 @@ import (
 // or a JSON object with the same parameter names (snake_case is accepted
 // too). Authentication is HTTP Basic with the AccountSid (the ledger
 // account) and an API token. The path's AccountSid must be the caller's
-// own (with or without the ".json" that ends .../Accounts/{AccountSid}.json;
-// lamlOwnAccount): any other is a 401 with code 20003, as Twilio answers
-// credentials that do not open the account in the path. A call of another
-// account is a 404 (20404) to every request. A deleted call is a 404
-// (20404) to a read (fetch, its subresources) and left out of the list; a
-// write to it (POST .../Calls/{Sid}) is a 409 (20409), as on every surface.
+// own (with or without the ".json" that ends .../Accounts/{AccountSid}.json,
+// unless the sid with it is itself a configured account; lamlOwnAccount):
+// any other is a 401 with code 20003, as Twilio answers credentials that
+// do not open the account in the path. A call of another account is a 404
+// (20404) to every request. A deleted call is a 404 (20404) to a read
+// (fetch, its subresources) and left out of the list; a write to it (POST
+// .../Calls/{Sid}) is a 409 (20409), as on every surface.
 //
 // Responses carry every field of the seed's Call resource (lamlCall):
 // dates in RFC 2822 GMT, price as a JSON number written from the decimal's
@@ -205,13 +206,16 @@ func (s *Server) lamlAccountRoutes(r chi.Router) {
 // which names the account as well as the bare sid does; under it
 // (.../Accounts/{AccountSid}.json/Calls) no route serves, so that path is a
 // 404 for the caller's own account, never a 401 saying that the credentials
-// do not open it.
+// do not open it. A segment that is itself a configured account is that
+// account, never another's with ".json": with accounts "acme" and
+// "acme.json", .../Accounts/acme.json is acme.json's, and acme's
+// credentials get the 401 that Twilio would answer.
 func (s *Server) lamlOwnAccount(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sid, account := chi.URLParam(r, "AccountSid"), AccountFrom(r.Context())
 		switch {
 		case sid == account:
-		case sid == account+".json":
+		case sid == account+".json" && !s.keys.hasAccount(sid):
 			// RoutePath is what follows the segment: "/" for the account
 			// itself (lamlAccountRoutes).
 			if rest := chi.RouteContext(r.Context()).RoutePath; rest != "/" {

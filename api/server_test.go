@@ -80,6 +80,8 @@ type testServerConfig struct {
 	// storeMayFail has the cleanup close the store without asking that
 	// Close succeed: a store the test made fail returns its failure again.
 	storeMayFail bool
+	// keys are the server's keys; nil is acctA's and acctB's.
+	keys []APIKey
 }
 
 // testServerOption changes the server newTestServer, newTestServerWith or
@@ -96,6 +98,11 @@ func waitTimeout(d time.Duration) testServerOption {
 // Close returns the failure, which the cleanup then does not take for a
 // bug.
 func storeMayFail(c *testServerConfig) { c.storeMayFail = true }
+
+// withKeys configures the server with keys instead of acctA's and acctB's.
+func withKeys(keys ...APIKey) testServerOption {
+	return func(c *testServerConfig) { c.keys = keys }
+}
 
 func testServerConfigOf(opts []testServerOption) testServerConfig {
 	var c testServerConfig
@@ -161,10 +168,14 @@ func runProjector(t testing.TB, proj *projections.Projector) {
 func startServer(t testing.TB, dir string, store *embedded.Store, proj *projections.Projector, opts ...testServerOption) (ts *testServer, stop func()) {
 	t.Helper()
 	cfg := testServerConfigOf(opts)
+	keys := cfg.keys
+	if keys == nil {
+		keys = []APIKey{{Account: acctA, Token: tokenA}, {Account: acctB, Token: tokenB}}
+	}
 	srv, err := NewServer(Config{
 		Store:          store,
 		ReadModels:     NewReadModels(proj),
-		Keys:           []APIKey{{Account: acctA, Token: tokenA}, {Account: acctB, Token: tokenB}},
+		Keys:           keys,
 		IdempotencyDir: filepath.Join(dir, "idempotency"),
 		Logger:         slog.New(slog.DiscardHandler),
 		WaitTimeout:    cfg.wait,
