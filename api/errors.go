@@ -85,6 +85,24 @@ func Invalid(field, format string, args ...any) error {
 	return domain.Errorf(domain.ErrInvalid, field, format, args...)
 }
 
+// foundByProviderID is err, the failure of a write whose body has no call
+// id (Moonbase POST /calls and /calls/upsert, VoiceCall POST), with a
+// refusal of the call itself named after what the body sent: such a write
+// finds its call by the provider id the body gives (domain.CallIDFor), so
+// the call_id the domain names (the call is deleted) is the body's
+// provider_id, which each surface's renderer spells in its own words
+// (Moonbase provider_id, VoiceCall sourceId). Any other err is returned as
+// it is.
+func foundByProviderID(err error) error {
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Field != "call_id" {
+		return err
+	}
+	renamed := *de
+	renamed.Field = "provider_id"
+	return &renamed
+}
+
 // bodyTooLarge builds the 413 error of a request body longer than limit
 // bytes, whether its Content-Length says so (Server.surface) or reading it
 // found out (ReadBody).

@@ -256,7 +256,7 @@ func (s *Server) createVoiceCall(w http.ResponseWriter, r *http.Request) {
 	cmd.Now = s.now()
 	res, err := s.Execute(r, domain.SurfaceVoiceCall, cmd.CallID, decideInOrder(cmd))
 	if err != nil {
-		s.writeError(w, r, s.voiceCallError, err)
+		s.writeError(w, r, s.voiceCallError, foundByProviderID(err))
 		return
 	}
 	SetETag(w, res.State)
@@ -427,6 +427,8 @@ func voiceCallField(name string) string {
 	case "details.handled_by_staff_id":
 		return "handledByStaffId"
 	case "call_id":
+		// The path's {id} of a PUT; a POST finds its call by sourceId,
+		// and names it so (foundByProviderID).
 		return "id"
 	}
 	return name
