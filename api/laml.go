@@ -396,6 +396,34 @@ func lamlKey(name string) string {
 	return strings.ToLower(strings.ReplaceAll(name, "_", ""))
 }
 
+// lamlParamNames maps the normalized name (lamlKey) of every parameter the
+// LaML surface reads to its name in Twilio's documentation: the one table
+// errors name parameters by (lamlParamName, lamlField), so that "TO",
+// "status_callback" or "applicationsid", which the decoders accept, are
+// answered as To, StatusCallback and ApplicationSid, with the codes
+// lamlErrorCode gives those names.
+var lamlParamNames = func() map[string]string {
+	names := []string{"To", "From", "Status", "PageSize", "Page", "PageToken"}
+	for _, rp := range lamlRoutingParams {
+		names = append(names, rp.name)
+	}
+	names = append(names, lamlFilterNames()...)
+	m := make(map[string]string, len(names))
+	for _, name := range names {
+		m[lamlKey(name)] = name
+	}
+	return m
+}()
+
+// lamlParamName returns the LaML name (lamlParamNames) of the parameter a
+// request spelt name, or name itself for one the surface does not read.
+func lamlParamName(name string) string {
+	if known, ok := lamlParamNames[lamlKey(name)]; ok {
+		return known
+	}
+	return name
+}
+
 // lamlParamsMax bounds the parameters one request may carry.
 const lamlParamsMax = 256
 
@@ -459,7 +487,7 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 		}
 		for _, v := range vs {
 			if !utf8.ValidString(v) {
-				return nil, Malformed(name, "is not valid UTF-8")
+				return nil, Malformed(lamlParamName(name), "is not valid UTF-8")
 			}
 		}
 		if _, dup := params[lamlKey(name)]; !dup && len(vs) > 0 {
@@ -473,7 +501,7 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 // (kept by their digits), booleans or null (not given).
 func decodeLAMLJSON(body []byte) (lamlParams, error) {
 	if name := lamlJSONParamNotText(body); name != "" {
-		return nil, Malformed(name, "is not valid UTF-8")
+		return nil, Malformed(lamlParamName(name), "is not valid UTF-8")
 	}
 	var raw map[string]json.RawMessage
 	if err := DecodeJSON(body, &raw); err != nil {
@@ -491,6 +519,7 @@ func decodeLAMLJSON(body []byte) (lamlParams, error) {
 			continue
 		case v[0] == '"':
 			if err := json.Unmarshal(v, &s); err != nil {
+				name := lamlParamName(name)
 				return nil, Malformed(name, "%s is not a valid JSON string", truncate(name, 64))
 			}
 		case string(v) == "true" || string(v) == "false":
@@ -498,6 +527,7 @@ func decodeLAMLJSON(body []byte) (lamlParams, error) {
 		case v[0] == '-' || (v[0] >= '0' && v[0] <= '9'):
 			s = string(v)
 		default:
+			name := lamlParamName(name)
 			return nil, Malformed(name, "%s must be a string, not a JSON object or array", truncate(name, 64))
 		}
 		if _, dup := params[lamlKey(name)]; !dup {
@@ -986,29 +1016,24 @@ func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
 	return out
 }
 
-// lamlField maps a domain field name (as Decide reports it), or a routing
-// parameter spelt otherwise (the "application_sid" of a JSON body, which
-// the decoders name as sent), to the LaML parameter name; other names are
-// returned unchanged.
+// lamlField maps a domain field name (as Decide reports it) or a
+// parameter name in any spelling the decoders accept (lamlParamName) to
+// the LaML parameter name; other names are returned unchanged.
 func lamlField(name string) string {
 	switch name {
-	case "from":
-		return "From"
-	case "to":
-		return "To"
-	case "status":
-		return "Status"
 	case "call_id", "provider_id":
 		return "Sid"
 	case "cursor":
 		return "PageToken"
 	}
 	for _, rp := range lamlRoutingParams {
-		if name == rp.field || lamlKey(name) == lamlKey(rp.name) {
+		if name == rp.field {
 			return rp.name
 		}
 	}
-	return name
+	// The domain's from, to and status are the parameters' names in
+	// lower case.
+	return lamlParamName(name)
 }
 
 // lamlIsRoutingParam reports whether name is a routing parameter
