@@ -42,6 +42,13 @@ var (
 	ErrMethodNotAllowed = errors.New("method not allowed")
 	// ErrUnsupportedMediaType: a body in a content type the route does not read. 415.
 	ErrUnsupportedMediaType = errors.New("unsupported media type")
+	// ErrTooLong: a value is longer than the ledger takes, refused as such
+	// by the decoder of a surface whose codes tell a length from other
+	// faults (LaML: a Twiml over domain.TwimlCharsMax characters is
+	// Twilio's 32018, anything else wrong with it 20001). 422, as any value
+	// the ledger cannot accept, with the Problem code "too_long". Build it
+	// with TooLong.
+	ErrTooLong = errors.New("value too long")
 	// ErrReadModelsBehind: a read would not yet show the caller's own
 	// acknowledged write (see awaitWrites). 503, to be retried.
 	ErrReadModelsBehind = errors.New("read models behind")
@@ -76,6 +83,12 @@ func Malformed(field, format string, args ...any) error {
 // leaves empty) a parameter it must give. See ErrRequired.
 func Required(field, format string, args ...any) error {
 	return &FieldError{Err: ErrRequired, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// TooLong builds a 422 error about field: its value is longer than the
+// ledger takes. See ErrTooLong.
+func TooLong(field, format string, args ...any) error {
+	return &FieldError{Err: ErrTooLong, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // Invalid builds a 422 error about field: the request reads but a value is
@@ -123,10 +136,10 @@ func NotFound(format string, args ...any) error {
 type Problem struct {
 	// Status is the HTTP status.
 	Status int
-	// Code is "invalid", "malformed", "required", "conflict", "not_found",
-	// "method_not_allowed", "precondition_failed", "unauthorized", "too_large",
-	// "idempotency_key_reused", "unsupported_media_type", "unavailable" or
-	// "internal".
+	// Code is "invalid", "too_long", "malformed", "required", "conflict",
+	// "not_found", "method_not_allowed", "precondition_failed",
+	// "unauthorized", "too_large", "idempotency_key_reused",
+	// "unsupported_media_type", "unavailable" or "internal".
 	Code string
 	// Field names the request field at fault, in the surface's own
 	// spelling when the handler knows it; "" for the whole request.
@@ -156,6 +169,7 @@ var statusTable = []struct {
 	{isErr(ErrPreconditionFailed), http.StatusPreconditionFailed, "precondition_failed", false},
 	{isErr(ErrBodyTooLarge), http.StatusRequestEntityTooLarge, "too_large", false},
 	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused", false},
+	{isErr(ErrTooLong), http.StatusUnprocessableEntity, "too_long", false},
 	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type", false},
 	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable", false},
 	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found", false},

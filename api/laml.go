@@ -99,8 +99,10 @@ import (
 // 20404 not found (also any path under /api/laml or /2010-04-01 that no
 // route serves), 20413 body too large, 21201/21213 To/From missing
 // (left out or empty), 21211/21212 To/From invalid (given, but not a
-// number, not UTF-8 or not a string), 21205 Url, 21218 ApplicationSid,
-// 32018 a Twiml over 4000 characters, 21220 for an update the call's
+// number, not UTF-8 or not a string), 21205 Url and 21218 ApplicationSid
+// (whatever is wrong with them, not UTF-8 included), 32018 a Twiml over
+// 4000 characters (lamlTwimlLength: its length only; anything else wrong
+// with a Twiml is 20001), 21220 for an update the call's
 // state forbids (Twilio answers that one with 400; the ledger's table says
 // 409 for every state conflict), 20409 other conflicts, 20001 any other
 // bad parameter. A parameter that is not UTF-8 is named, in a form or a
@@ -590,6 +592,22 @@ func lamlRouting(p lamlParams) domain.RoutingChanges {
 	return routing
 }
 
+// lamlTwimlLength refuses a Twiml over domain.TwimlCharsMax characters as
+// too long (TooLong), before Decide would refuse it as invalid like any
+// other fault: Twilio has a code of its own for the length (32018), which
+// lamlErrorCode gives a refusal marked as one of length only, never
+// whatever else the domain refuses of a Twiml. The bound is the domain's;
+// the domain still checks it, for every surface.
+func lamlTwimlLength(routing domain.RoutingChanges) error {
+	if routing.Twiml == nil {
+		return nil
+	}
+	if n := utf8.RuneCountInString(*routing.Twiml); n > domain.TwimlCharsMax {
+		return TooLong("Twiml", "must be at most %d characters, got %d", domain.TwimlCharsMax, n)
+	}
+	return nil
+}
+
 // decodeLAMLCreate reads the parameters of POST .../Calls into the
 // UpsertCall that creates the call (account, ids and time are the caller's
 // to set): outbound, queued, with its routing.
@@ -605,6 +623,9 @@ func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
 	routing := lamlRouting(p)
 	if routing.URL == nil && routing.Twiml == nil && routing.ApplicationSID == nil {
 		return domain.UpsertCall{}, Required("Url", "Url (or Twiml, or ApplicationSid) is required")
+	}
+	if err := lamlTwimlLength(routing); err != nil {
+		return domain.UpsertCall{}, err
 	}
 	dir := domain.DirectionOutbound
 	queued := domain.StatusQueued
@@ -625,8 +646,12 @@ func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
 // stage: an in-progress call is terminated, a queued or ringing one
 // canceled) or CancelCall for Status=canceled (queued or ringing only).
 func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time) ([]domain.Command, error) {
+	routing := lamlRouting(p)
+	if err := lamlTwimlLength(routing); err != nil {
+		return nil, err
+	}
 	cmds := []domain.Command{domain.UpsertCall{
-		Mode: domain.UpsertUpdate, CallID: id, AccountID: account, Now: now, Routing: lamlRouting(p),
+		Mode: domain.UpsertUpdate, CallID: id, AccountID: account, Now: now, Routing: routing,
 	}}
 	status, given := p.get("Status")
 	if !given || status == "" {
@@ -1086,12 +1111,14 @@ func lamlErrorCode(p Problem, field string) int {
 	case "Url":
 		return lamlCodeURLInvalid
 	case "ApplicationSid":
+		// Twilio's code for an ApplicationSid it cannot take, whatever is
+		// wrong with it: too long, not an id, not UTF-8.
 		return lamlCodeAppInvalid
 	case "Twiml":
-		// The decoders refuse a Twiml that is not UTF-8 (malformed); what
-		// the domain refuses of one that LaML sends (an empty one is not
-		// sent) is its length.
-		if p.Code == "invalid" {
+		// Twilio's code for a Twiml is about its length only
+		// (lamlTwimlLength); anything else wrong with one (not UTF-8,
+		// empty) has no code of its own, as for any parameter without one.
+		if p.Code == "too_long" {
 			return lamlCodeTwimlTooLarge
 		}
 	}
