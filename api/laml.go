@@ -90,23 +90,26 @@ import (
 // negative; the ledger does not invent a sign).
 //
 // Errors are Twilio's body: {"code", "message", "more_info", "status"}. The
-// HTTP status comes from the ledger's one status table (400 malformed,
-// 404, 405, 409, 412, 413, 415), except that what the table answers 422
-// (a value the ledger cannot accept, an Idempotency-Key reused for another
-// request) is a 400, as Twilio answers every such parameter; the code is
-// Twilio's where one
-// fits: 20003 authenticate, 20004 method not allowed (a 405, with Allow),
-// 20404 not found (also any path under /api/laml or /2010-04-01 that no
-// route serves), 20413 body too large, 21201/21213 To/From missing
-// (left out or empty), 21211/21212 To/From invalid (given, but not a
-// number, not UTF-8 or not a string), 21205 Url and 21218 ApplicationSid
-// (whatever is wrong with them, not UTF-8 included), 32018 a Twiml over
-// 4000 characters (lamlTwimlLength: its length only; anything else wrong
-// with a Twiml is 20001), 21220 for an update the call's
-// state forbids (Twilio answers that one with 400; the ledger's table says
-// 409 for every state conflict), 20409 other conflicts, 20001 any other
-// bad parameter. A parameter that is not UTF-8 is named, in a form or a
-// JSON body alike (lamlJSONParamNotText).
+// HTTP status comes from the ledger's one status table (400 malformed, 401,
+// 404, 405, 409, 412, 413, 415, 500, 503), except that what the table
+// answers 422 (a value the ledger cannot accept, an Idempotency-Key reused
+// for another request) is a 400, as Twilio answers every such parameter;
+// the code is Twilio's where one fits: 20003 authenticate (401), 20004
+// method not allowed (a 405, with Allow), 20404 not found (also any path
+// under /api/laml or /2010-04-01 that no route serves), 20413 body too
+// large, 20500 an internal failure (a 500 that says nothing of its cause,
+// which is logged), 20503 unavailable (a 503 with Retry-After: the read
+// models have not reached the caller's writes in time, or the store has
+// failed and refuses writes until callledger is restarted), 21201/21213
+// To/From missing (left out or empty), 21211/21212 To/From invalid (given,
+// but not a number, not UTF-8 or not a string), 21205 Url and 21218
+// ApplicationSid (whatever is wrong with them, not UTF-8 included), 32018
+// a Twiml over 4000 characters (lamlTwimlLength: its length only; anything
+// else wrong with a Twiml is 20001), 21220 for an update the call's state
+// forbids (Twilio answers that one with 400; the ledger's table says 409
+// for every state conflict), 20409 other conflicts, 20001 any other bad
+// parameter. A parameter that is not UTF-8 is named, in a form or a JSON
+// body alike (lamlJSONParamNotText).
 
 // lamlAPIVersion is the api_version of every LaML call: the Twilio API
 // version the compatibility surface speaks.
