@@ -190,8 +190,9 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// bearerUnauthorized is the message of every JSON surface's 401.
-const bearerUnauthorized = "Authorization is missing or names no known API key (send Authorization: Bearer <token>)"
+// bearerUnauthorized is the message of every JSON surface's 401, about the
+// field Authorization, which every renderer puts before it (withField).
+const bearerUnauthorized = "missing or unknown API key (send Authorization: Bearer <token>)"
 
 // bearerAuth authenticates the JSON surfaces: "Authorization: Bearer token".
 // Failures are answered by render in the surface's own style.
@@ -206,10 +207,6 @@ func (s *Server) bearerAuth(render ErrorRenderer) func(http.Handler) http.Handle
 			}
 			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="callledger"`)
-				// The message starts with the field it names, so that every
-				// JSON surface shows it as it is (each prefixes the field
-				// to a message that does not name it: call history and
-				// Moonbase anywhere in it, VoiceCall at its start).
 				s.writeError(w, r, render, &FieldError{Err: ErrUnauthorized, Field: "Authorization", Message: bearerUnauthorized})
 				return
 			}

@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
@@ -219,6 +222,29 @@ func ProblemOf(err error) (Problem, bool) {
 	return problemInternal, false
 }
 
+// withField is msg, about field, as every error renderer shows it (each
+// surface's and plainError): "field: msg", unless msg already starts with
+// the field as a word ("To is required") or there is no field. One rule
+// for every renderer, so that a message reads the same on each, and a
+// message that merely mentions the field ("id" in "no call with id ...")
+// is still prefixed.
+func withField(field, msg string) string {
+	if field == "" {
+		return msg
+	}
+	if rest, ok := strings.CutPrefix(msg, field); ok && !startsWithWordChar(rest) {
+		return msg
+	}
+	return field + ": " + msg
+}
+
+// startsWithWordChar reports whether s starts with a letter, a digit or
+// '_': a field name that goes on ("Status" in "StatusCallback ...").
+func startsWithWordChar(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
 // problemInternal is the Problem of every internal failure: a bug or an
 // error the status table does not know. It says nothing about the cause.
 var problemInternal = Problem{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
@@ -273,12 +299,14 @@ func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
 
 // plainError renders a Problem as {"error": {"code", "message", "field"}}:
 // the style of the ledger's own routes (health, the auditors' and billing
-// routes) and of paths that belong to no surface.
+// routes) and of paths that belong to no surface. Its message names the
+// field as every surface's does (withField), so that one error reads the
+// same on each.
 func (s *Server) plainError(w http.ResponseWriter, r *http.Request, p Problem) {
 	type body struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 		Field   string `json:"field,omitempty"`
 	}
-	s.writeJSON(w, r, p.Status, map[string]body{"error": {Code: p.Code, Message: p.Message, Field: p.Field}})
+	s.writeJSON(w, r, p.Status, map[string]body{"error": {Code: p.Code, Message: withField(p.Field, p.Message), Field: p.Field}})
 }

@@ -1139,12 +1139,9 @@ func (s *Server) lamlError(w http.ResponseWriter, r *http.Request, p Problem) {
 	if p.Status == http.StatusUnprocessableEntity {
 		p.Status = http.StatusBadRequest
 	}
-	msg := p.Message
-	switch {
-	case p.Status == http.StatusNotFound:
+	msg := withField(field, p.Message)
+	if p.Status == http.StatusNotFound {
 		msg = "The requested resource " + r.URL.Path + " was not found"
-	case field != "" && !strings.HasPrefix(msg, field):
-		msg = field + ": " + msg
 	}
 	type body struct {
 		Code     int    `json:"code"`

@@ -449,9 +449,7 @@ func (s *Server) moonbaseError(w http.ResponseWriter, r *http.Request, p Problem
 			field = f
 		}
 		e.Source = moonbaseErrorSource(field)
-		if !strings.Contains(e.Detail, field) {
-			e.Detail = field + ": " + e.Detail
-		}
+		e.Detail = withField(field, e.Detail)
 	}
 	s.writeJSON(w, r, p.Status, map[string][]apiError{"errors": {e}})
 }

@@ -318,8 +318,8 @@ func TestAuth(t *testing.T) {
 func TestUnauthorizedMessageIsTheSameOnEveryJSONSurface(t *testing.T) {
 	// Goal: a request without a known Bearer token gets one message on
 	// every JSON surface (Moonbase, call history, VoiceCall, the auditors'
-	// and billing routes), each in its own error style: no surface adds the
-	// field's name in front of it where another does not.
+	// and billing routes), each in its own error style: every one puts the
+	// field's name in front of it by the same rule (withField).
 	ts := newTestServer(t)
 	const id = "7f1d3c47-6b3b-4e8e-9b7e-6a1c2f8e9d10"
 	cases := []struct {
@@ -338,9 +338,28 @@ func TestUnauthorizedMessageIsTheSameOnEveryJSONSurface(t *testing.T) {
 			t.Run(tc.name+"/token "+token, func(t *testing.T) {
 				res := ts.do(t, "GET", tc.path, token, "")
 				assertErrorStyle(t, res, tc.style, http.StatusUnauthorized, 0)
-				assert.Equal(t, bearerUnauthorized, tc.message(res.JSON(t)))
+				assert.Equal(t, "Authorization: "+bearerUnauthorized, tc.message(res.JSON(t)))
 			})
 		}
+	}
+}
+
+func TestWithField(t *testing.T) {
+	// Goal: every renderer names the field in front of a message by one
+	// rule: unless the message starts with the field as a word, whatever
+	// else it mentions.
+	for _, tc := range []struct{ field, msg, want string }{
+		{"", "body is not JSON", "body is not JSON"},
+		{"id", "call 7f1d is deleted", "id: call 7f1d is deleted"},
+		{"id", "no call with id 7f1d", "id: no call with id 7f1d"},
+		{"id", "identifier unknown", "id: identifier unknown"},
+		{"id", "id: already named", "id: already named"},
+		{"To", "To is required", "To is required"},
+		{"Status", "StatusCallback must be a URL", "Status: StatusCallback must be a URL"},
+		{"contact.firstName", "contact.firstName must be a string", "contact.firstName must be a string"},
+		{"Authorization", bearerUnauthorized, "Authorization: " + bearerUnauthorized},
+	} {
+		assert.Equal(t, tc.want, withField(tc.field, tc.msg), "field %q, message %q", tc.field, tc.msg)
 	}
 }
 

@@ -439,10 +439,6 @@ func voiceCallField(name string) string {
 // surface's camelCase names.
 func (s *Server) voiceCallError(w http.ResponseWriter, r *http.Request, p Problem) {
 	field := voiceCallField(p.Field)
-	msg := p.Message
-	if field != "" && !strings.HasPrefix(msg, field) {
-		msg = field + ": " + msg
-	}
 	type body struct {
 		StatusCode int    `json:"statusCode"`
 		Error      string `json:"error"`
@@ -450,5 +446,5 @@ func (s *Server) voiceCallError(w http.ResponseWriter, r *http.Request, p Proble
 		Message    string `json:"message"`
 		Field      string `json:"field,omitempty"`
 	}
-	s.writeJSON(w, r, p.Status, body{StatusCode: p.Status, Error: http.StatusText(p.Status), Code: p.Code, Message: msg, Field: field})
+	s.writeJSON(w, r, p.Status, body{StatusCode: p.Status, Error: http.StatusText(p.Status), Code: p.Code, Message: withField(field, p.Message), Field: field})
 }
