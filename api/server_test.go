@@ -82,6 +82,8 @@ type testServerConfig struct {
 	storeMayFail bool
 	// keys are the server's keys; nil is acctA's and acctB's.
 	keys []APIKey
+	// views, if not nil, wraps the read models the server reads.
+	views func(ReadModels) ReadModels
 }
 
 // testServerOption changes the server newTestServer, newTestServerWith or
@@ -102,6 +104,11 @@ func storeMayFail(c *testServerConfig) { c.storeMayFail = true }
 // withKeys configures the server with keys instead of acctA's and acctB's.
 func withKeys(keys ...APIKey) testServerOption {
 	return func(c *testServerConfig) { c.keys = keys }
+}
+
+// viewsWrapped has the server read the read models through wrap.
+func viewsWrapped(wrap func(ReadModels) ReadModels) testServerOption {
+	return func(c *testServerConfig) { c.views = wrap }
 }
 
 func testServerConfigOf(opts []testServerOption) testServerConfig {
@@ -172,9 +179,13 @@ func startServer(t testing.TB, dir string, store *embedded.Store, proj *projecti
 	if keys == nil {
 		keys = []APIKey{{Account: acctA, Token: tokenA}, {Account: acctB, Token: tokenB}}
 	}
+	var views ReadModels = NewReadModels(proj)
+	if cfg.views != nil {
+		views = cfg.views(views)
+	}
 	srv, err := NewServer(Config{
 		Store:          store,
-		ReadModels:     NewReadModels(proj),
+		ReadModels:     views,
 		Keys:           keys,
 		IdempotencyDir: filepath.Join(dir, "idempotency"),
 		Logger:         slog.New(slog.DiscardHandler),
