@@ -130,18 +130,24 @@ func checkKeys(keys []APIKey) error {
 // keyring finds the key of a token. Tokens are looked up by their SHA-256,
 // never by their bytes, so the time a lookup takes says nothing about how
 // much of a guessed token was right (a hash comparison that stops early only
-// tells how many leading bytes of an unpredictable hash matched).
+// tells how many leading bytes of an unpredictable hash matched). It also
+// knows the accounts the keys act for (hasAccount).
 type keyring struct {
-	byHash map[[32]byte]Principal
+	byHash   map[[32]byte]Principal
+	accounts map[string]bool
 }
 
 func newKeyring(keys []APIKey) keyring {
-	kr := keyring{byHash: make(map[[32]byte]Principal, len(keys))}
+	kr := keyring{byHash: make(map[[32]byte]Principal, len(keys)), accounts: make(map[string]bool, len(keys))}
 	for _, k := range keys {
 		kr.byHash[sha256.Sum256([]byte(k.Token))] = Principal{Account: k.Account, Actor: k.Name()}
+		kr.accounts[k.Account] = true
 	}
 	return kr
 }
+
+// hasAccount reports whether some key acts for account.
+func (kr keyring) hasAccount(account string) bool { return kr.accounts[account] }
 
 func (kr keyring) lookup(token string) (Principal, bool) {
 	if token == "" {
@@ -184,8 +190,9 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// bearerUnauthorized is the message of every JSON surface's 401.
-const bearerUnauthorized = "Authorization is missing or names no known API key (send Authorization: Bearer <token>)"
+// bearerUnauthorized is the message of every JSON surface's 401, about the
+// field Authorization, which every renderer puts before it (withField).
+const bearerUnauthorized = "missing or unknown API key (send Authorization: Bearer <token>)"
 
 // bearerAuth authenticates the JSON surfaces: "Authorization: Bearer token".
 // Failures are answered by render in the surface's own style.
@@ -200,10 +207,6 @@ func (s *Server) bearerAuth(render ErrorRenderer) func(http.Handler) http.Handle
 			}
 			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="callledger"`)
-				// The message starts with the field it names, so that every
-				// JSON surface shows it as it is (each prefixes the field
-				// to a message that does not name it: call history and
-				// Moonbase anywhere in it, VoiceCall at its start).
 				s.writeError(w, r, render, &FieldError{Err: ErrUnauthorized, Field: "Authorization", Message: bearerUnauthorized})
 				return
 			}

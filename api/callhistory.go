@@ -445,9 +445,5 @@ func (s *Server) callHistoryError(w http.ResponseWriter, r *http.Request, p Prob
 		Message    string `json:"message"`
 		Field      string `json:"field,omitempty"`
 	}
-	msg := p.Message
-	if field != "" && !strings.Contains(msg, field) {
-		msg = field + ": " + msg
-	}
-	s.writeJSON(w, r, p.Status, body{StatusCode: p.Status, Error: http.StatusText(p.Status), Code: p.Code, Message: msg, Field: field})
+	s.writeJSON(w, r, p.Status, body{StatusCode: p.Status, Error: http.StatusText(p.Status), Code: p.Code, Message: withField(field, p.Message), Field: field})
 }

@@ -244,40 +244,59 @@ func TestCallHistoryDelete(t *testing.T) {
 func TestWritesToADeletedCallNameWhatWasSent(t *testing.T) {
 	// Goal: a write to a deleted call is a 409 naming what the request
 	// sent to find the call, never a call_id it did not send: Moonbase's
-	// writes find the call by provider_id (pointer /provider_id), call
-	// history's by the path's {id} (field "id").
+	// writes and VoiceCall's POST find the call by the provider id of
+	// their body (Moonbase's pointer /provider_id, VoiceCall's sourceId),
+	// call history's and VoiceCall's PUT by the path's {id} (field "id"),
+	// LaML's update by the path's {Sid}.
 	ts := newTestServer(t)
-	id := newHistoryCall(t, ts, "del-named")
-	res := ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "")
-	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	moonbase := newHistoryCall(t, ts, "del-named")
+	voiceCall := ts.createVoiceCall(t, tokenA, "vonage-del-named", nil)
+	laml := ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	for _, id := range []string{moonbase, voiceCall, laml} {
+		res := ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	}
+	n := len(ts.events(t))
 
-	for _, tc := range []struct{ name, method, path, body string }{
-		{"MoonbaseUpsert", "POST", "/calls/upsert", moonbaseBody("del-named", "completed")},
-		{"MoonbaseCreate", "POST", "/calls", moonbaseBody("del-named", "completed")},
+	for _, tc := range []struct {
+		name, method, path, body string
+		style                    errorStyle
+		field                    string // as the surface spells it
+	}{
+		{"MoonbaseUpsert", "POST", "/calls/upsert", moonbaseBody("del-named", "completed"), styleMoonbase, "provider_id"},
+		{"MoonbaseCreate", "POST", "/calls", moonbaseBody("del-named", "completed"), styleMoonbase, "provider_id"},
+		{"CallHistoryPatch", "PATCH", "/v1/calls/" + moonbase, `{"notes":"x"}`, styleCallHistory, "id"},
+		{"CallHistoryDelete", "DELETE", "/v1/calls/" + moonbase, "", styleCallHistory, "id"},
+		{"VoiceCallPost", "POST", "/v1/voice-calls", voiceCallBody(t, "vonage-del-named", nil), styleVoiceCall, "sourceId"},
+		{"VoiceCallPut", "PUT", "/v1/voice-calls/" + voiceCall, voiceCallBody(t, "vonage-del-named", nil), styleVoiceCall, "id"},
+		{"LaMLUpdate", "POST", lamlCallsPath(lamlPrefix, acctA) + "/" + laml + ".json", formBody("Url", "https://example.com/next"), styleLaML, "Sid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := ts.do(t, tc.method, tc.path, tokenA, tc.body)
-			require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
-			errs := res.JSON(t)["errors"].([]any)
-			require.Len(t, errs, 1)
-			e := errs[0].(map[string]any)
-			assert.Equal(t, map[string]any{"pointer": "/provider_id"}, e["source"])
-			assert.Contains(t, e["detail"], "provider_id")
-			assert.NotContains(t, e["detail"], "call_id")
-		})
-	}
-	for _, tc := range []struct{ name, method, body string }{
-		{"CallHistoryPatch", "PATCH", `{"notes":"x"}`},
-		{"CallHistoryDelete", "DELETE", ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			res := ts.do(t, tc.method, "/v1/calls/"+id, tokenA, tc.body)
-			require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
+			var res response
+			if tc.style == styleLaML {
+				res = ts.lamlDo(t, tc.method, tc.path, acctA, tokenA, tc.body)
+			} else {
+				res = ts.do(t, tc.method, tc.path, tokenA, tc.body)
+			}
+			assertErrorStyle(t, res, tc.style, http.StatusConflict, lamlCodeConflict)
 			body := res.JSON(t)
-			assert.Equal(t, "id", body["field"])
-			assert.NotContains(t, body["message"], "call_id")
+			var message any
+			switch tc.style {
+			case styleMoonbase:
+				e := body["errors"].([]any)[0].(map[string]any)
+				assert.Equal(t, map[string]any{"pointer": "/" + tc.field}, e["source"])
+				message = e["detail"]
+			case styleLaML:
+				message = body["message"]
+			default:
+				assert.Equal(t, tc.field, body["field"])
+				message = body["message"]
+			}
+			assert.Regexp(t, "^"+tc.field+": ", message)
+			assert.NotContains(t, message, "call_id")
 		})
 	}
+	assert.Len(t, ts.events(t), n, "no write to a deleted call appended anything")
 }
 
 func TestCallHistoryBadInputs(t *testing.T) {

@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
@@ -42,15 +45,16 @@ var (
 	ErrMethodNotAllowed = errors.New("method not allowed")
 	// ErrUnsupportedMediaType: a body in a content type the route does not read. 415.
 	ErrUnsupportedMediaType = errors.New("unsupported media type")
+	// ErrTooLong: a value is longer than the ledger takes, refused as such
+	// by the decoder of a surface whose codes tell a length from other
+	// faults (LaML: a Twiml over domain.TwimlCharsMax characters is
+	// Twilio's 32018, anything else wrong with it 20001). 422, as any value
+	// the ledger cannot accept, with the Problem code "too_long". Build it
+	// with TooLong.
+	ErrTooLong = errors.New("value too long")
 	// ErrReadModelsBehind: a read would not yet show the caller's own
 	// acknowledged write (see awaitWrites). 503, to be retried.
 	ErrReadModelsBehind = errors.New("read models behind")
-	// ErrStoreFailed: the event store has failed (an
-	// eventstore.FailureReporter's Err is set: a full disk, an I/O error)
-	// and refuses every write until callledger is restarted. 503: the
-	// ledger is unavailable, not wrong; another server, or this one once
-	// restarted, takes the retry.
-	ErrStoreFailed = errors.New("event store failed")
 )
 
 // FieldError is a request error about one field (or the whole request when
@@ -84,11 +88,35 @@ func Required(field, format string, args ...any) error {
 	return &FieldError{Err: ErrRequired, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// TooLong builds a 422 error about field: its value is longer than the
+// ledger takes. See ErrTooLong.
+func TooLong(field, format string, args ...any) error {
+	return &FieldError{Err: ErrTooLong, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
 // Invalid builds a 422 error about field: the request reads but a value is
 // not acceptable (unknown enum, bad E.164 number, bad timestamp). It is a
 // *domain.Error with code ErrInvalid, so it renders like Decide's own.
 func Invalid(field, format string, args ...any) error {
 	return domain.Errorf(domain.ErrInvalid, field, format, args...)
+}
+
+// foundByProviderID is err, the failure of a write whose body has no call
+// id (Moonbase POST /calls and /calls/upsert, VoiceCall POST), with a
+// refusal of the call itself named after what the body sent: such a write
+// finds its call by the provider id the body gives (domain.CallIDFor), so
+// the call_id the domain names (the call is deleted) is the body's
+// provider_id, which each surface's renderer spells in its own words
+// (Moonbase provider_id, VoiceCall sourceId). Any other err is returned as
+// it is.
+func foundByProviderID(err error) error {
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Field != "call_id" {
+		return err
+	}
+	renamed := *de
+	renamed.Field = "provider_id"
+	return &renamed
 }
 
 // bodyTooLarge builds the 413 error of a request body longer than limit
@@ -111,10 +139,10 @@ func NotFound(format string, args ...any) error {
 type Problem struct {
 	// Status is the HTTP status.
 	Status int
-	// Code is "invalid", "malformed", "required", "conflict", "not_found",
-	// "method_not_allowed", "precondition_failed", "unauthorized", "too_large",
-	// "idempotency_key_reused", "unsupported_media_type", "unavailable" or
-	// "internal".
+	// Code is "invalid", "too_long", "malformed", "required", "conflict",
+	// "not_found", "method_not_allowed", "precondition_failed",
+	// "unauthorized", "too_large", "idempotency_key_reused",
+	// "unsupported_media_type", "unavailable" or "internal".
 	Code string
 	// Field names the request field at fault, in the surface's own
 	// spelling when the handler knows it; "" for the whole request.
@@ -144,10 +172,16 @@ var statusTable = []struct {
 	{isErr(ErrPreconditionFailed), http.StatusPreconditionFailed, "precondition_failed", false},
 	{isErr(ErrBodyTooLarge), http.StatusRequestEntityTooLarge, "too_large", false},
 	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused", false},
+	{isErr(ErrTooLong), http.StatusUnprocessableEntity, "too_long", false},
 	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type", false},
 	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable", false},
-	{isErr(ErrStoreFailed), http.StatusServiceUnavailable, "unavailable", false},
 	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found", false},
+	// A store that failed for good (eventstore.FailureReporter) refuses
+	// every append until callledger is restarted: an outage, which another
+	// server or this one restarted takes the retry of, not a bug. Its
+	// cause is not logged for each request: the store logged it once when
+	// it failed, and /readyz says so.
+	{isErr(eventstore.ErrFailed), http.StatusServiceUnavailable, "unavailable", false},
 	// Only after the bounded retries of execute gave up.
 	{isErr(eventstore.ErrVersionConflict), http.StatusConflict, "conflict", true},
 }
@@ -178,12 +212,37 @@ func ProblemOf(err error) (Problem, bool) {
 			p.Field, p.Message = de.Field, de.Message
 		case errors.Is(err, eventstore.ErrStreamNotFound):
 			p.Message = "call not found"
+		case errors.Is(err, eventstore.ErrFailed):
+			p.Message = "the ledger cannot record writes at the moment; retry later"
 		case row.retry:
 			p.Message = "the call is being changed concurrently; retry"
 		}
 		return p, true
 	}
 	return problemInternal, false
+}
+
+// withField is msg, about field, as every error renderer shows it (each
+// surface's and plainError): "field: msg", unless msg already starts with
+// the field as a word ("To is required") or there is no field. One rule
+// for every renderer, so that a message reads the same on each, and a
+// message that merely mentions the field ("id" in "no call with id ...")
+// is still prefixed.
+func withField(field, msg string) string {
+	if field == "" {
+		return msg
+	}
+	if rest, ok := strings.CutPrefix(msg, field); ok && !startsWithWordChar(rest) {
+		return msg
+	}
+	return field + ": " + msg
+}
+
+// startsWithWordChar reports whether s starts with a letter, a digit or
+// '_': a field name that goes on ("Status" in "StatusCallback ...").
+func startsWithWordChar(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 // problemInternal is the Problem of every internal failure: a bug or an
@@ -240,12 +299,14 @@ func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
 
 // plainError renders a Problem as {"error": {"code", "message", "field"}}:
 // the style of the ledger's own routes (health, the auditors' and billing
-// routes) and of paths that belong to no surface.
+// routes) and of paths that belong to no surface. Its message names the
+// field as every surface's does (withField), so that one error reads the
+// same on each.
 func (s *Server) plainError(w http.ResponseWriter, r *http.Request, p Problem) {
 	type body struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 		Field   string `json:"field,omitempty"`
 	}
-	s.writeJSON(w, r, p.Status, map[string]body{"error": {Code: p.Code, Message: p.Message, Field: p.Field}})
+	s.writeJSON(w, r, p.Status, map[string]body{"error": {Code: p.Code, Message: withField(p.Field, p.Message), Field: p.Field}})
 }

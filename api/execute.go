@@ -90,7 +90,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		}
 		state, prior, err := s.loadCall(ctx, stream, keyed)
 		if err != nil {
-			return WriteResult{}, s.unlessStoreFailed(err)
+			return WriteResult{}, err
 		}
 		if state.Exists() && state.Call.AccountID != p.Account {
 			return WriteResult{}, NotFound("no call with id %s", callID)
@@ -151,26 +151,15 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			}
 			return s.answerAsBefore(ctx, p.Account, prior, fpHex)
 		case err != nil:
-			return WriteResult{}, s.unlessStoreFailed(fmt.Errorf("append to %s: %w", stream, err))
+			// A store that failed for good answers eventstore.ErrFailed
+			// (503, see statusTable); anything else is a bug or an outage
+			// the table does not know, logged as a 500.
+			return WriteResult{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
 		s.marks.mark(p.Account, res.Position)
 		return WriteResult{State: next, Appended: len(events), Position: res.Position}, nil
 	}
 	return WriteResult{}, fmt.Errorf("append to %s: gave up after %d attempts: %w", stream, s.attemptsMax, eventstore.ErrVersionConflict)
-}
-
-// unlessStoreFailed returns err, a store call's failure, as ErrStoreFailed
-// (503) when the store has failed for good (eventstore.FailureReporter):
-// every write is refused until a restart, which is an outage to retry
-// elsewhere or later, not a bug to report as a 500. Its cause is not
-// logged again for each request: the store logged it once when it failed,
-// and /readyz says so. Any other err is returned as it is.
-func (s *Server) unlessStoreFailed(err error) error {
-	f, ok := s.store.(eventstore.FailureReporter)
-	if !ok || f.Err() == nil {
-		return err
-	}
-	return &FieldError{Err: ErrStoreFailed, Message: "the ledger cannot record writes at the moment; retry later"}
 }
 
 // answerAsBefore is the result of a keyed request, with fingerprint fp

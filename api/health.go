@@ -12,8 +12,11 @@ import (
 	"github.com/callledger/callledger/eventstore"
 )
 
-// readyTimeout bounds the checks of one /readyz.
-const readyTimeout = 2 * time.Second
+// readyTimeout bounds the checks of one /readyz: below the second an
+// orchestrator's probe waits by default (Kubernetes' timeoutSeconds), so
+// that a store slow to answer is a 503 that says so, and is logged, rather
+// than a probe that timed out without a word.
+const readyTimeout = 800 * time.Millisecond
 
 // healthRoutes mounts GET /healthz (the process serves HTTP) and GET /readyz
 // (the store works and the read models are running and caught up: see
@@ -52,7 +55,8 @@ const (
 
 // ready checks the store (not failed, and one read of $all answers) and
 // the read models: running, nearly caught up, and past where the log
-// ended when the server started. It returns nil when all hold.
+// ended when the server started. It returns nil when all hold. It waits
+// for nothing but the store's answer, at most readyTimeout.
 func (s *Server) ready(ctx context.Context) *notReady {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
@@ -69,9 +73,15 @@ func (s *Server) ready(ctx context.Context) *notReady {
 		return &notReady{reasonViews, fmt.Errorf("read models: %w", err)}
 	}
 	// Reads wait for the log's end at start (see awaitWrites): until the
-	// read models reach it, a read may wait, and answer 503.
+	// read models reach it, a read may wait, and answer 503. /readyz does
+	// not wait for them: a probe asks again, and one that waited would
+	// outlast the probe's timeout. WaitFor with a context already done
+	// answers from where the read models are (the projector compares its
+	// checkpoint before it looks at the context).
 	if start, starting := s.start.pending(); starting {
-		if err := s.views.WaitFor(ctx, start); err != nil {
+		now, stop := context.WithCancel(ctx)
+		stop()
+		if err := s.views.WaitFor(now, start); err != nil {
 			return &notReady{reasonViewsAtStart, fmt.Errorf("read models: not yet at position %s, where the log ended when the server started: %w", start, err)}
 		}
 		s.start.reached.Store(true)

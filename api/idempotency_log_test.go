@@ -1,11 +1,7 @@
 package api
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,20 +15,8 @@ import (
 // stopped between an append and its record).
 func (ts *testServer) sibling(t *testing.T) *testServer {
 	t.Helper()
-	srv, err := NewServer(Config{
-		Store:          ts.store,
-		ReadModels:     NewReadModels(ts.proj),
-		Keys:           []APIKey{{Account: acctA, Token: tokenA}, {Account: acctB, Token: tokenB}},
-		IdempotencyDir: filepath.Join(t.TempDir(), "idempotency"),
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		assert.NoError(t, srv.Close())
-	})
-	return &testServer{Server: hs, api: srv, store: ts.store, proj: ts.proj}
+	sib, _ := startServer(t, t.TempDir(), ts.store, ts.proj)
+	return sib
 }
 
 // TestKeyedRetryFoundInTheLog checks the second line of idempotency: a

@@ -73,12 +73,13 @@ import (
 // or a JSON object with the same parameter names (snake_case is accepted
 // too). Authentication is HTTP Basic with the AccountSid (the ledger
 // account) and an API token. The path's AccountSid must be the caller's
-// own (with or without the ".json" that ends .../Accounts/{AccountSid}.json;
-// lamlOwnAccount): any other is a 401 with code 20003, as Twilio answers
-// credentials that do not open the account in the path. A call of another
-// account is a 404 (20404) to every request. A deleted call is a 404
-// (20404) to a read (fetch, its subresources) and left out of the list; a
-// write to it (POST .../Calls/{Sid}) is a 409 (20409), as on every surface.
+// own (with or without the ".json" that ends .../Accounts/{AccountSid}.json,
+// unless the sid with it is itself a configured account; lamlOwnAccount):
+// any other is a 401 with code 20003, as Twilio answers credentials that
+// do not open the account in the path. A call of another account is a 404
+// (20404) to every request. A deleted call is a 404 (20404) to a read
+// (fetch, its subresources) and left out of the list; a write to it (POST
+// .../Calls/{Sid}) is a 409 (20409), as on every surface.
 //
 // Responses carry every field of the seed's Call resource (lamlCall):
 // dates in RFC 2822 GMT, price as a JSON number written from the decimal's
@@ -89,21 +90,26 @@ import (
 // negative; the ledger does not invent a sign).
 //
 // Errors are Twilio's body: {"code", "message", "more_info", "status"}. The
-// HTTP status comes from the ledger's one status table (400 malformed,
-// 404, 405, 409, 412, 413, 415), except that what the table answers 422
-// (a value the ledger cannot accept, an Idempotency-Key reused for another
-// request) is a 400, as Twilio answers every such parameter; the code is
-// Twilio's where one
-// fits: 20003 authenticate, 20004 method not allowed (a 405, with Allow),
-// 20404 not found (also any path under /api/laml or /2010-04-01 that no
-// route serves), 20413 body too large, 21201/21213 To/From missing
-// (left out or empty), 21211/21212 To/From invalid (given, but not a
-// number, not UTF-8 or not a string), 21205 Url, 21218 ApplicationSid,
-// 32018 a Twiml over 4000 characters, 21220 for an update the call's
-// state forbids (Twilio answers that one with 400; the ledger's table says
-// 409 for every state conflict), 20409 other conflicts, 20001 any other
-// bad parameter. A parameter that is not UTF-8 is named, in a form or a
-// JSON body alike (lamlJSONParamNotText).
+// HTTP status comes from the ledger's one status table (400 malformed, 401,
+// 404, 405, 409, 412, 413, 415, 500, 503), except that what the table
+// answers 422 (a value the ledger cannot accept, an Idempotency-Key reused
+// for another request) is a 400, as Twilio answers every such parameter;
+// the code is Twilio's where one fits: 20003 authenticate (401), 20004
+// method not allowed (a 405, with Allow), 20404 not found (also any path
+// under /api/laml or /2010-04-01 that no route serves), 20413 body too
+// large, 20500 an internal failure (a 500 that says nothing of its cause,
+// which is logged), 20503 unavailable (a 503 with Retry-After: the read
+// models have not reached the caller's writes in time, or the store has
+// failed and refuses writes until callledger is restarted), 21201/21213
+// To/From missing (left out or empty), 21211/21212 To/From invalid (given,
+// but not a number, not UTF-8 or not a string), 21205 Url and 21218
+// ApplicationSid (whatever is wrong with them, not UTF-8 included), 32018
+// a Twiml over 4000 characters (lamlTwimlLength: its length only; anything
+// else wrong with a Twiml is 20001), 21220 for an update the call's state
+// forbids (Twilio answers that one with 400; the ledger's table says 409
+// for every state conflict), 20409 other conflicts, 20001 any other bad
+// parameter. A parameter that is not UTF-8 is named, in a form or a JSON
+// body alike (lamlJSONParamNotText).
 
 // lamlAPIVersion is the api_version of every LaML call: the Twilio API
 // version the compatibility surface speaks.
@@ -205,13 +211,16 @@ func (s *Server) lamlAccountRoutes(r chi.Router) {
 // which names the account as well as the bare sid does; under it
 // (.../Accounts/{AccountSid}.json/Calls) no route serves, so that path is a
 // 404 for the caller's own account, never a 401 saying that the credentials
-// do not open it.
+// do not open it. A segment that is itself a configured account is that
+// account, never another's with ".json": with accounts "acme" and
+// "acme.json", .../Accounts/acme.json is acme.json's, and acme's
+// credentials get the 401 that Twilio would answer.
 func (s *Server) lamlOwnAccount(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sid, account := chi.URLParam(r, "AccountSid"), AccountFrom(r.Context())
 		switch {
 		case sid == account:
-		case sid == account+".json":
+		case sid == account+".json" && !s.keys.hasAccount(sid):
 			// RoutePath is what follows the segment: "/" for the account
 			// itself (lamlAccountRoutes).
 			if rest := chi.RouteContext(r.Context()).RoutePath; rest != "/" {
@@ -392,6 +401,34 @@ func lamlKey(name string) string {
 	return strings.ToLower(strings.ReplaceAll(name, "_", ""))
 }
 
+// lamlParamNames maps the normalized name (lamlKey) of every parameter the
+// LaML surface reads to its name in Twilio's documentation: the one table
+// errors name parameters by (lamlParamName, lamlField), so that "TO",
+// "status_callback" or "applicationsid", which the decoders accept, are
+// answered as To, StatusCallback and ApplicationSid, with the codes
+// lamlErrorCode gives those names.
+var lamlParamNames = func() map[string]string {
+	names := []string{"To", "From", "Status", "PageSize", "Page", "PageToken"}
+	for _, rp := range lamlRoutingParams {
+		names = append(names, rp.name)
+	}
+	names = append(names, lamlFilterNames()...)
+	m := make(map[string]string, len(names))
+	for _, name := range names {
+		m[lamlKey(name)] = name
+	}
+	return m
+}()
+
+// lamlParamName returns the LaML name (lamlParamNames) of the parameter a
+// request spelt name, or name itself for one the surface does not read.
+func lamlParamName(name string) string {
+	if known, ok := lamlParamNames[lamlKey(name)]; ok {
+		return known
+	}
+	return name
+}
+
 // lamlParamsMax bounds the parameters one request may carry.
 const lamlParamsMax = 256
 
@@ -455,7 +492,7 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 		}
 		for _, v := range vs {
 			if !utf8.ValidString(v) {
-				return nil, Malformed(name, "is not valid UTF-8")
+				return nil, Malformed(lamlParamName(name), "is not valid UTF-8")
 			}
 		}
 		if _, dup := params[lamlKey(name)]; !dup && len(vs) > 0 {
@@ -469,7 +506,7 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 // (kept by their digits), booleans or null (not given).
 func decodeLAMLJSON(body []byte) (lamlParams, error) {
 	if name := lamlJSONParamNotText(body); name != "" {
-		return nil, Malformed(name, "is not valid UTF-8")
+		return nil, Malformed(lamlParamName(name), "is not valid UTF-8")
 	}
 	var raw map[string]json.RawMessage
 	if err := DecodeJSON(body, &raw); err != nil {
@@ -487,6 +524,7 @@ func decodeLAMLJSON(body []byte) (lamlParams, error) {
 			continue
 		case v[0] == '"':
 			if err := json.Unmarshal(v, &s); err != nil {
+				name := lamlParamName(name)
 				return nil, Malformed(name, "%s is not a valid JSON string", truncate(name, 64))
 			}
 		case string(v) == "true" || string(v) == "false":
@@ -494,6 +532,7 @@ func decodeLAMLJSON(body []byte) (lamlParams, error) {
 		case v[0] == '-' || (v[0] >= '0' && v[0] <= '9'):
 			s = string(v)
 		default:
+			name := lamlParamName(name)
 			return nil, Malformed(name, "%s must be a string, not a JSON object or array", truncate(name, 64))
 		}
 		if _, dup := params[lamlKey(name)]; !dup {
@@ -556,6 +595,22 @@ func lamlRouting(p lamlParams) domain.RoutingChanges {
 	return routing
 }
 
+// lamlTwimlLength refuses a Twiml over domain.TwimlCharsMax characters as
+// too long (TooLong), before Decide would refuse it as invalid like any
+// other fault: Twilio has a code of its own for the length (32018), which
+// lamlErrorCode gives a refusal marked as one of length only, never
+// whatever else the domain refuses of a Twiml. The bound is the domain's;
+// the domain still checks it, for every surface.
+func lamlTwimlLength(routing domain.RoutingChanges) error {
+	if routing.Twiml == nil {
+		return nil
+	}
+	if n := utf8.RuneCountInString(*routing.Twiml); n > domain.TwimlCharsMax {
+		return TooLong("Twiml", "must be at most %d characters, got %d", domain.TwimlCharsMax, n)
+	}
+	return nil
+}
+
 // decodeLAMLCreate reads the parameters of POST .../Calls into the
 // UpsertCall that creates the call (account, ids and time are the caller's
 // to set): outbound, queued, with its routing.
@@ -571,6 +626,9 @@ func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
 	routing := lamlRouting(p)
 	if routing.URL == nil && routing.Twiml == nil && routing.ApplicationSID == nil {
 		return domain.UpsertCall{}, Required("Url", "Url (or Twiml, or ApplicationSid) is required")
+	}
+	if err := lamlTwimlLength(routing); err != nil {
+		return domain.UpsertCall{}, err
 	}
 	dir := domain.DirectionOutbound
 	queued := domain.StatusQueued
@@ -591,8 +649,12 @@ func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
 // stage: an in-progress call is terminated, a queued or ringing one
 // canceled) or CancelCall for Status=canceled (queued or ringing only).
 func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time) ([]domain.Command, error) {
+	routing := lamlRouting(p)
+	if err := lamlTwimlLength(routing); err != nil {
+		return nil, err
+	}
 	cmds := []domain.Command{domain.UpsertCall{
-		Mode: domain.UpsertUpdate, CallID: id, AccountID: account, Now: now, Routing: lamlRouting(p),
+		Mode: domain.UpsertUpdate, CallID: id, AccountID: account, Now: now, Routing: routing,
 	}}
 	status, given := p.get("Status")
 	if !given || status == "" {
@@ -982,29 +1044,24 @@ func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
 	return out
 }
 
-// lamlField maps a domain field name (as Decide reports it), or a routing
-// parameter spelt otherwise (the "application_sid" of a JSON body, which
-// the decoders name as sent), to the LaML parameter name; other names are
-// returned unchanged.
+// lamlField maps a domain field name (as Decide reports it) or a
+// parameter name in any spelling the decoders accept (lamlParamName) to
+// the LaML parameter name; other names are returned unchanged.
 func lamlField(name string) string {
 	switch name {
-	case "from":
-		return "From"
-	case "to":
-		return "To"
-	case "status":
-		return "Status"
 	case "call_id", "provider_id":
 		return "Sid"
 	case "cursor":
 		return "PageToken"
 	}
 	for _, rp := range lamlRoutingParams {
-		if name == rp.field || lamlKey(name) == lamlKey(rp.name) {
+		if name == rp.field {
 			return rp.name
 		}
 	}
-	return name
+	// The domain's from, to and status are the parameters' names in
+	// lower case.
+	return lamlParamName(name)
 }
 
 // lamlIsRoutingParam reports whether name is a routing parameter
@@ -1057,12 +1114,14 @@ func lamlErrorCode(p Problem, field string) int {
 	case "Url":
 		return lamlCodeURLInvalid
 	case "ApplicationSid":
+		// Twilio's code for an ApplicationSid it cannot take, whatever is
+		// wrong with it: too long, not an id, not UTF-8.
 		return lamlCodeAppInvalid
 	case "Twiml":
-		// The decoders refuse a Twiml that is not UTF-8 (malformed); what
-		// the domain refuses of one that LaML sends (an empty one is not
-		// sent) is its length.
-		if p.Code == "invalid" {
+		// Twilio's code for a Twiml is about its length only
+		// (lamlTwimlLength); anything else wrong with one (not UTF-8,
+		// empty) has no code of its own, as for any parameter without one.
+		if p.Code == "too_long" {
 			return lamlCodeTwimlTooLarge
 		}
 	}
@@ -1080,12 +1139,9 @@ func (s *Server) lamlError(w http.ResponseWriter, r *http.Request, p Problem) {
 	if p.Status == http.StatusUnprocessableEntity {
 		p.Status = http.StatusBadRequest
 	}
-	msg := p.Message
-	switch {
-	case p.Status == http.StatusNotFound:
+	msg := withField(field, p.Message)
+	if p.Status == http.StatusNotFound {
 		msg = "The requested resource " + r.URL.Path + " was not found"
-	case field != "" && !strings.HasPrefix(msg, field):
-		msg = field + ": " + msg
 	}
 	type body struct {
 		Code     int    `json:"code"`

@@ -1,12 +1,12 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -519,18 +519,7 @@ func appendChildCall(t *testing.T, ts *testServer, parent uuid.UUID, providerID 
 	events, st, err := domain.DecideFold(domain.State{}, cmd, start)
 	require.NoError(t, err)
 	require.Equal(t, parent, *st.Call.ParentCallID)
-	var data []eventstore.EventData
-	for _, e := range events {
-		b, err := domain.MarshalEvent(e)
-		require.NoError(t, err)
-		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: acctA,
-			Actor: "laml-test", Surface: domain.SurfaceCLI, Time: start})
-		require.NoError(t, err)
-		data = append(data, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: b, Metadata: md})
-	}
-	res, err := ts.store.Append(context.Background(), domain.StreamID(cmd.CallID), eventstore.NoStream(), data)
-	require.NoError(t, err)
-	require.NoError(t, ts.proj.WaitFor(context.Background(), res.Position))
+	ts.appendDirect(t, cmd.CallID, eventstore.NoStream(), domain.Metadata{AccountID: acctA, Actor: "laml-test", Surface: domain.SurfaceCLI, Time: start}, events...)
 	return cmd.CallID.String()
 }
 
@@ -778,6 +767,16 @@ func TestLAMLBadInputs(t *testing.T) {
 		// missing (21201, 21213): only an absent or empty one is missing.
 		{"CreateToNotUTF8", "POST", calls, "To=%ff&From=x", "", 400, 21211, "To: is not valid UTF-8"},
 		{"CreateFromNotUTF8", "POST", calls, "From=%ff&To=%2B14155550101&Url=https%3A%2F%2Fexample.com", "", 400, 21212, "From: is not valid UTF-8"},
+		// A parameter in another letter case, or snake_case, is that
+		// parameter, named as Twilio spells it and with its own code.
+		{"CreateToUpperNotUTF8", "POST", calls, "TO=%ff&From=x", "", 400, 21211, "To: is not valid UTF-8"},
+		{"CreateFromLowerNotUTF8", "POST", calls, "from=%ff&To=%2B14155550101&Url=https%3A%2F%2Fexample.com", "", 400, 21212, "From: is not valid UTF-8"},
+		{"CreateUrlUpperNotUTF8", "POST", calls, "From=%2B14155550100&To=%2B14155550101&URL=https%3A%2F%2Fexample.com%2F%FF", "", 400, 21205, "Url: is not valid UTF-8"},
+		{"CreateApplicationSidSnakeNotUTF8", "POST", calls, "From=%2B14155550100&To=%2B14155550101&application_sid=AP%FF", "", 400, 21218, "ApplicationSid: is not valid UTF-8"},
+		{"CreateStatusCallbackSnakeNotUTF8", "POST", calls, formBody(good...) + "&status_callback=%ff", "", 400, 20001, "StatusCallback: is not valid UTF-8"},
+		{"CreateJSONToUpperObject", "POST", calls, `{"From": "+14155550100", "TO": {"a": 1}, "Url": "https://example.com"}`, "", 400, 21211, "To must be a string"},
+		{"CreateJSONFromUpperNotUTF8", "POST", calls, "{\"FROM\": \"+1415\xff\", \"To\": \"+14155550101\", \"Url\": \"https://example.com\"}", "application/json", 400, 21212, "From: is not valid UTF-8"},
+		{"UpdateJSONStatusUpperArray", "POST", calls + "/" + sid, `{"STATUS": ["completed"]}`, "", 400, 20001, "Status must be a string"},
 		{"CreateEmptyTo", "POST", calls, formBody("From", "+14155550100", "To", "", "Url", "https://example.com"), "", 400, 21201, "To"},
 		{"CreateJSONNullFrom", "POST", calls, `{"From": null, "To": "+14155550101", "Url": "https://example.com"}`, "", 400, 21213, "From"},
 		{"CreateJSONMalformed", "POST", calls, `{"From": `, "", 400, 20001, ""},
@@ -818,6 +817,33 @@ func TestLAMLBadInputs(t *testing.T) {
 		})
 	}
 	assert.Len(t, ts.events(t), n, "no bad request appended anything")
+}
+
+func TestLAMLParameterNamesInAnyCase(t *testing.T) {
+	// Goal: every parameter the LaML surface reads is named by the one
+	// table (lamlParamNames) as Twilio spells it, whatever the letter case
+	// or underscores of the name the request used, which the decoders
+	// accept; a name the surface does not read is left as sent.
+	known := []string{"To", "From", "Status", "Url", "Method", "FallbackUrl", "FallbackMethod",
+		"StatusCallback", "StatusCallbackMethod", "Twiml", "ApplicationSid",
+		"StartTime", "StartTime<", "StartTime>", "EndTime", "EndTime<", "EndTime>", "ParentCallSid",
+		"PageSize", "Page", "PageToken"}
+	assert.Len(t, lamlParamNames, len(known), "the table holds these and no others")
+	snake := regexp.MustCompile(`([a-z])([A-Z])`)
+	for _, name := range known {
+		t.Run(name, func(t *testing.T) {
+			for _, spelt := range []string{name, strings.ToUpper(name), strings.ToLower(name), snake.ReplaceAllString(name, "${1}_${2}")} {
+				assert.Equal(t, name, lamlParamName(spelt), spelt)
+				assert.Equal(t, name, lamlField(spelt), spelt)
+			}
+		})
+	}
+	for domainField, name := range map[string]string{"to": "To", "from": "From", "status": "Status", "call_id": "Sid",
+		"provider_id": "Sid", "cursor": "PageToken", "routing.status_callback": "StatusCallback"} {
+		assert.Equal(t, name, lamlField(domainField), domainField)
+	}
+	assert.Equal(t, "SendDigits", lamlParamName("SendDigits"), "a parameter the surface does not read")
+	assert.Equal(t, "x_y", lamlField("x_y"))
 }
 
 func TestLAMLIdempotentCreate(t *testing.T) {

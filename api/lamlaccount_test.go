@@ -72,3 +72,44 @@ func TestLAMLAccountFetch(t *testing.T) {
 		})
 	}
 }
+
+func TestLAMLAccountSidEndingInJSONIsThatAccount(t *testing.T) {
+	// Goal: the ".json" of .../Accounts/{AccountSid}.json never makes a
+	// path name another account than the one it spells. With accounts
+	// "acme" and "acme.json" both configured, .../Accounts/acme.json is
+	// acme.json's: acme's credentials get Twilio's 401 (20003) there, not
+	// acme's Account, and acme.json's open it; .../Accounts/acme.json.json
+	// is acme.json's Account resource with the suffix.
+	const (
+		acme, acmeToken         = "acme", "acme-token"
+		acmeJSON, acmeJSONToken = "acme.json", "acme-json-token"
+	)
+	ts := newTestServer(t, withKeys(APIKey{Account: acme, Token: acmeToken}, APIKey{Account: acmeJSON, Token: acmeJSONToken}))
+	for _, prefix := range lamlPrefixes {
+		for _, tc := range []struct {
+			name, path, user, password string
+			status                     int
+			sid                        string // the Account resource's sid, when status is 200
+		}{
+			{"AcmeOnItsOwn", lamlAccountPath(prefix, acme), acme, acmeToken, 200, acme},
+			{"AcmeWithSuffix", lamlAccountPath(prefix, acme) + ".json", acme, acmeToken, 401, ""},
+			{"AcmeUnderAcmeJSON", lamlCallsPath(prefix, acmeJSON) + ".json", acme, acmeToken, 401, ""},
+			{"AcmeJSONOnItsOwn", lamlAccountPath(prefix, acmeJSON), acmeJSON, acmeJSONToken, 200, acmeJSON},
+			{"AcmeJSONWithSuffix", lamlAccountPath(prefix, acmeJSON) + ".json", acmeJSON, acmeJSONToken, 200, acmeJSON},
+			{"AcmeJSONCalls", lamlCallsPath(prefix, acmeJSON) + ".json", acmeJSON, acmeJSONToken, 200, ""},
+			{"AcmeJSONOnAcme", lamlAccountPath(prefix, acme), acmeJSON, acmeJSONToken, 401, ""},
+		} {
+			t.Run("prefix="+prefix+"/"+tc.name, func(t *testing.T) {
+				res := ts.lamlDo(t, "GET", tc.path, tc.user, tc.password, "")
+				if tc.status != http.StatusOK {
+					assertLAMLError(t, res, tc.status, lamlCodeAuthenticate)
+					return
+				}
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				if tc.sid != "" {
+					assert.Equal(t, tc.sid, res.JSON(t)["sid"])
+				}
+			})
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -195,7 +196,8 @@ func TestLAMLBadTwimlAndApplicationSid(t *testing.T) {
 	// characters is Twilio's 32018 (4000 two-byte characters are taken), an
 	// ApplicationSid that is no id (over 64 bytes, a space, a control
 	// character) is 21218, and a value that is not UTF-8 is refused as
-	// malformed.
+	// malformed: 21218 for an ApplicationSid, whose code covers any fault,
+	// 20001 for a Twiml, whose code is its length's only.
 	ts := newTestServer(t)
 	sid := ts.createLAMLCall(t, "+14155550100", "+14155550101")
 	calls := lamlCallsPath(lamlPrefix, acctA)
@@ -232,4 +234,37 @@ func TestLAMLBadTwimlAndApplicationSid(t *testing.T) {
 	longest := strings.Repeat("é", domain.TwimlCharsMax)
 	res := ts.lamlDo(t, "POST", calls, acctA, tokenA, create("Twiml", longest))
 	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+}
+
+func TestLAMLTwimlAndApplicationSidCodesFollowWhatWasRefused(t *testing.T) {
+	// Goal: the Twilio code of a refused Twiml or ApplicationSid follows
+	// what was refused, by the same rule for both: each parameter's own
+	// code covers what Twilio gives it for (ApplicationSid's 21218 any
+	// fault, Twiml's 32018 its length only, as marked by TooLong), and a
+	// fault without a code of its own is 20001, whether a decoder refused
+	// it (malformed: not UTF-8) or the domain did (invalid: empty, not
+	// UTF-8), in the domain's field name or the parameter's.
+	ts := newTestServer(t)
+	for _, tc := range []struct {
+		name string
+		err  error
+		code int
+	}{
+		{"TwimlTooLong", TooLong("Twiml", "must be at most %d characters, got %d", domain.TwimlCharsMax, domain.TwimlCharsMax+1), 32018},
+		{"TwimlEmpty", domain.Errorf(domain.ErrInvalid, "routing.twiml", "must not be empty"), 20001},
+		{"TwimlNotUTF8", domain.Errorf(domain.ErrInvalid, "routing.twiml", "is not valid UTF-8"), 20001},
+		{"TwimlNotUTF8Decoded", Malformed("Twiml", "is not valid UTF-8"), 20001},
+		{"ApplicationSidTooLong", domain.Errorf(domain.ErrInvalid, "routing.application_sid", "must be at most %d bytes, got %d", domain.ApplicationSIDBytesMax, 65), 21218},
+		{"ApplicationSidEmpty", domain.Errorf(domain.ErrInvalid, "routing.application_sid", "must not be empty"), 21218},
+		{"ApplicationSidNotUTF8", domain.Errorf(domain.ErrInvalid, "routing.application_sid", "is not valid UTF-8"), 21218},
+		{"ApplicationSidNotUTF8Decoded", Malformed("ApplicationSid", "is not valid UTF-8"), 21218},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			ts.api.writeError(rec, httptest.NewRequest("POST", lamlCallsPath(lamlPrefix, acctA)+".json", nil), ts.api.lamlError, tc.err)
+			res := response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+			body := assertLAMLError(t, res, http.StatusBadRequest, tc.code)
+			assert.Regexp(t, "^(Twiml|ApplicationSid): ", body["message"])
+		})
+	}
 }

@@ -64,7 +64,7 @@ func (s *Server) moonbaseWrite(mode domain.UpsertMode, status int) http.HandlerF
 		cmd.Mode = mode
 		res, err := s.Execute(r, domain.SurfaceMoonbase, cmd.CallID, decideCommand(cmd))
 		if err != nil {
-			s.writeError(w, r, s.moonbaseWriteError, err)
+			s.writeError(w, r, s.moonbaseError, foundByProviderID(err))
 			return
 		}
 		SetETag(w, res.State)
@@ -449,23 +449,9 @@ func (s *Server) moonbaseError(w http.ResponseWriter, r *http.Request, p Problem
 			field = f
 		}
 		e.Source = moonbaseErrorSource(field)
-		if !strings.Contains(e.Detail, field) {
-			e.Detail = field + ": " + e.Detail
-		}
+		e.Detail = withField(field, e.Detail)
 	}
 	s.writeJSON(w, r, p.Status, map[string][]apiError{"errors": {e}})
-}
-
-// moonbaseWriteError is moonbaseError for the outcome of POST /calls and
-// POST /calls/upsert. Their body has no call id: the call is the one
-// provider and provider_id name (domain.CallIDFor), so a problem with the
-// call itself, which the domain reports under call_id (it is deleted), is
-// about the provider_id the body sent, and points there.
-func (s *Server) moonbaseWriteError(w http.ResponseWriter, r *http.Request, p Problem) {
-	if p.Field == "call_id" {
-		p.Field = "provider_id"
-	}
-	s.moonbaseError(w, r, p)
 }
 
 // moonbaseSource says where the value at fault is, as a JSON:API error's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
 	"github.com/callledger/callledger/projections"
@@ -41,59 +44,166 @@ type testServer struct {
 	proj  *projections.Projector
 }
 
-// newTestServer builds a testServer and registers its shutdown with
-// t.Cleanup. It is the helper to reuse in any api test.
-func newTestServer(t testing.TB) *testServer {
+// newTestServer builds a testServer with small store and projection
+// options (testStoreOptions, testProjectionOptions) and registers its
+// shutdown with t.Cleanup. It is the helper to reuse in any api test.
+func newTestServer(t testing.TB, opts ...testServerOption) *testServer {
 	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return newTestServerWith(t, testStoreOptions(), testProjectionOptions(), opts...)
+}
+
+// testStoreOptions are the embedded store's options of newTestServer:
+// small caches, so that many servers fit in one test binary, and no logs.
+func testStoreOptions() embedded.Options {
 	sopts := embedded.DefaultOptions()
 	sopts.MemTableSize = 4 << 20
 	sopts.BlockCacheSize = 16 << 20
-	sopts.Logger = quiet
+	sopts.Logger = slog.New(slog.DiscardHandler)
+	return sopts
+}
+
+// testProjectionOptions are the projections' options of newTestServer,
+// small and quiet as testStoreOptions.
+func testProjectionOptions() projections.Options {
 	popts := projections.DefaultOptions()
 	popts.MemTableBytes = 4 << 20
 	popts.CacheBytes = 16 << 20
-	popts.Logger = quiet
-	return newTestServerWith(t, sopts, popts)
+	popts.Logger = slog.New(slog.DiscardHandler)
+	return popts
+}
+
+// testServerConfig is what a testServerOption changes; the zero value is
+// newTestServer's server.
+type testServerConfig struct {
+	// wait is the server's Config.WaitTimeout; 0 is DefaultWaitTimeout.
+	wait time.Duration
+	// storeMayFail has the cleanup close the store without asking that
+	// Close succeed: a store the test made fail returns its failure again.
+	storeMayFail bool
+	// keys are the server's keys; nil is acctA's and acctB's.
+	keys []APIKey
+	// views, if not nil, wraps the read models the server reads.
+	views func(ReadModels) ReadModels
+}
+
+// testServerOption changes the server newTestServer, newTestServerWith or
+// startServer builds.
+type testServerOption func(*testServerConfig)
+
+// waitTimeout sets the server's Config.WaitTimeout: how long a read waits
+// for the read models before it answers 503.
+func waitTimeout(d time.Duration) testServerOption {
+	return func(c *testServerConfig) { c.wait = d }
+}
+
+// storeMayFail is the option of a test that makes the store fail: its
+// Close returns the failure, which the cleanup then does not take for a
+// bug.
+func storeMayFail(c *testServerConfig) { c.storeMayFail = true }
+
+// withKeys configures the server with keys instead of acctA's and acctB's.
+func withKeys(keys ...APIKey) testServerOption {
+	return func(c *testServerConfig) { c.keys = keys }
+}
+
+// viewsWrapped has the server read the read models through wrap.
+func viewsWrapped(wrap func(ReadModels) ReadModels) testServerOption {
+	return func(c *testServerConfig) { c.views = wrap }
+}
+
+func testServerConfigOf(opts []testServerOption) testServerConfig {
+	var c testServerConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
 }
 
 // newTestServerWith is newTestServer with the store's and the projections'
 // options given (benchmarks use the production defaults).
-func newTestServerWith(t testing.TB, sopts embedded.Options, popts projections.Options) *testServer {
+func newTestServerWith(t testing.TB, sopts embedded.Options, popts projections.Options, opts ...testServerOption) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, proj := openLedger(t, dir, sopts, popts, opts...)
+	runProjector(t, proj)
+	ts, _ := startServer(t, dir, store, proj, opts...)
+	return ts
+}
+
+// openLedger opens an embedded store and its projections in dir, and
+// closes them when the test ends, after whatever the test registers later
+// (t.Cleanup runs last in, first out): the servers over them and the
+// projector's run.
+func openLedger(t testing.TB, dir string, sopts embedded.Options, popts projections.Options, opts ...testServerOption) (*embedded.Store, *projections.Projector) {
+	t.Helper()
+	cfg := testServerConfigOf(opts)
 	store, err := embedded.Open(filepath.Join(dir, "events"), sopts)
 	require.NoError(t, err)
-
 	proj, err := projections.Open(filepath.Join(dir, "readmodels"), store, popts)
+	if err != nil {
+		_ = store.Close()
+	}
 	require.NoError(t, err)
+	t.Cleanup(func() {
+		assert.NoError(t, proj.Close())
+		if err := store.Close(); !cfg.storeMayFail {
+			assert.NoError(t, err)
+		}
+	})
+	return store, proj
+}
+
+// runProjector runs proj until the test ends.
+func runProjector(t testing.TB, proj *projections.Projector) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan struct{})
 	go func() {
 		defer close(runDone)
 		_ = proj.Run(ctx)
 	}()
+	t.Cleanup(func() {
+		cancel()
+		<-runDone
+	})
+}
 
+// startServer starts a Server over store and proj, as serve does on each
+// start (a fresh process: no write marks, the log's end read again), with
+// its idempotency database in dir, and closes it when the test ends or
+// when stop is called.
+func startServer(t testing.TB, dir string, store *embedded.Store, proj *projections.Projector, opts ...testServerOption) (ts *testServer, stop func()) {
+	t.Helper()
+	cfg := testServerConfigOf(opts)
+	keys := cfg.keys
+	if keys == nil {
+		keys = []APIKey{{Account: acctA, Token: tokenA}, {Account: acctB, Token: tokenB}}
+	}
+	var views ReadModels = NewReadModels(proj)
+	if cfg.views != nil {
+		views = cfg.views(views)
+	}
 	srv, err := NewServer(Config{
 		Store:          store,
-		ReadModels:     NewReadModels(proj),
-		Keys:           []APIKey{{Account: acctA, Token: tokenA}, {Account: acctB, Token: tokenB}},
+		ReadModels:     views,
+		Keys:           keys,
 		IdempotencyDir: filepath.Join(dir, "idempotency"),
-		Logger:         quiet,
+		Logger:         slog.New(slog.DiscardHandler),
+		WaitTimeout:    cfg.wait,
 	})
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		assert.NoError(t, srv.Close())
-		assert.NoError(t, srv.Close(), "closing again is safe")
-		cancel()
-		<-runDone
-		assert.NoError(t, proj.Close())
-		assert.NoError(t, store.Close())
-	})
-	return &testServer{Server: hs, api: srv, store: store, proj: proj}
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			hs.Close()
+			assert.NoError(t, srv.Close())
+			assert.NoError(t, srv.Close(), "closing again is safe")
+		}
+	}
+	t.Cleanup(stop)
+	return &testServer{Server: hs, api: srv, store: store, proj: proj}, stop
 }
 
 // response is a finished HTTP exchange.
@@ -152,6 +262,29 @@ func (ts *testServer) events(t testing.TB) []eventstore.Record {
 	return recs
 }
 
+// appendDirect appends events to the stream of call id at the expected
+// revision straight to the store, as no surface would write them (a
+// parent call, a price stored before a check refused it), each with meta
+// at the schema version the server would write them at
+// (domain.SchemaVersionOf), and returns the position of the last once the
+// read models have it.
+func (ts *testServer) appendDirect(t testing.TB, id uuid.UUID, expected eventstore.ExpectedRevision, meta domain.Metadata, events ...domain.Event) eventstore.Position {
+	t.Helper()
+	meta.SchemaVersion = domain.SchemaVersionOf(events)
+	md, err := domain.MarshalMetadata(meta)
+	require.NoError(t, err)
+	data := make([]eventstore.EventData, 0, len(events))
+	for _, e := range events {
+		b, err := domain.MarshalEvent(e)
+		require.NoError(t, err)
+		data = append(data, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: b, Metadata: md})
+	}
+	res, err := ts.store.Append(context.Background(), domain.StreamID(id), expected, data)
+	require.NoError(t, err)
+	require.NoError(t, ts.proj.WaitFor(context.Background(), res.Position), "the read models have the events appended")
+	return res.Position
+}
+
 // eventTypes returns the types of the events of one call's stream.
 func (ts *testServer) eventTypes(t testing.TB, callID string) []string {
 	t.Helper()
@@ -196,8 +329,8 @@ func TestAuth(t *testing.T) {
 func TestUnauthorizedMessageIsTheSameOnEveryJSONSurface(t *testing.T) {
 	// Goal: a request without a known Bearer token gets one message on
 	// every JSON surface (Moonbase, call history, VoiceCall, the auditors'
-	// and billing routes), each in its own error style: no surface adds the
-	// field's name in front of it where another does not.
+	// and billing routes), each in its own error style: every one puts the
+	// field's name in front of it by the same rule (withField).
 	ts := newTestServer(t)
 	const id = "7f1d3c47-6b3b-4e8e-9b7e-6a1c2f8e9d10"
 	cases := []struct {
@@ -216,9 +349,28 @@ func TestUnauthorizedMessageIsTheSameOnEveryJSONSurface(t *testing.T) {
 			t.Run(tc.name+"/token "+token, func(t *testing.T) {
 				res := ts.do(t, "GET", tc.path, token, "")
 				assertErrorStyle(t, res, tc.style, http.StatusUnauthorized, 0)
-				assert.Equal(t, bearerUnauthorized, tc.message(res.JSON(t)))
+				assert.Equal(t, "Authorization: "+bearerUnauthorized, tc.message(res.JSON(t)))
 			})
 		}
+	}
+}
+
+func TestWithField(t *testing.T) {
+	// Goal: every renderer names the field in front of a message by one
+	// rule: unless the message starts with the field as a word, whatever
+	// else it mentions.
+	for _, tc := range []struct{ field, msg, want string }{
+		{"", "body is not JSON", "body is not JSON"},
+		{"id", "call 7f1d is deleted", "id: call 7f1d is deleted"},
+		{"id", "no call with id 7f1d", "id: no call with id 7f1d"},
+		{"id", "identifier unknown", "id: identifier unknown"},
+		{"id", "id: already named", "id: already named"},
+		{"To", "To is required", "To is required"},
+		{"Status", "StatusCallback must be a URL", "Status: StatusCallback must be a URL"},
+		{"contact.firstName", "contact.firstName must be a string", "contact.firstName must be a string"},
+		{"Authorization", bearerUnauthorized, "Authorization: " + bearerUnauthorized},
+	} {
+		assert.Equal(t, tc.want, withField(tc.field, tc.msg), "field %q, message %q", tc.field, tc.msg)
 	}
 }
 
@@ -272,13 +424,20 @@ func TestProblemTable(t *testing.T) {
 		{&FieldError{Err: ErrIdempotencyKeyReused}, 422},
 		{eventstore.ErrStreamNotFound, 404},
 		{eventstore.ErrVersionConflict, 409},
+		{fmt.Errorf("append to call-1: %w", fmt.Errorf("embedded: %w: %w", eventstore.ErrFailed, io.ErrShortWrite)), 503},
 		{io.ErrUnexpectedEOF, 500},
+		// Only the store's word that it failed is a 503: a read of a failed
+		// store that fails for its own reason is not hidden as one.
+		{fmt.Errorf("read call-1: %w", context.Canceled), 500},
 	} {
 		p, known := ProblemOf(tc.err)
 		assert.Equal(t, tc.status, p.Status, tc.err.Error())
 		assert.Equal(t, tc.status != 500, known)
 		if !known {
 			assert.NotContains(t, p.Message, "EOF")
+		}
+		if tc.status == 503 {
+			assert.NotContains(t, p.Message, "short write", "the cause is in the store's log, not the answer")
 		}
 	}
 	// A missing parameter is malformed, with a code of its own that lets a

@@ -1,22 +1,23 @@
+//go:build unix
+
 package api
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/callledger/callledger/eventstore/embedded"
-	"github.com/callledger/callledger/projections"
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
 )
 
 // storeFailureChildEnv, when set, makes TestStoreFailureIsUnavailable run
@@ -56,7 +57,7 @@ func TestStoreFailureIsUnavailable(t *testing.T) {
 	// process: ignored, the write fails with EFBIG instead.
 	signal.Ignore(syscall.SIGXFSZ)
 	require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: storeFailureFileBytesMax, Max: storeFailureFileBytesMax}))
-	ts := newFailingTestServer(t)
+	ts := newTestServer(t, storeMayFail)
 	existing := ts.upsertID(t, moonbaseBody("before-failure", "completed"))
 	require.Equal(t, http.StatusOK, ts.do(t, "GET", "/readyz", "", "").Status)
 
@@ -69,7 +70,7 @@ func TestStoreFailureIsUnavailable(t *testing.T) {
 		}
 	}
 	require.NotZero(t, failed.Status, "the store did not fail after %d upserts", storeFailureUpsertsMax)
-	require.Error(t, ts.store.Err(), "the store failed")
+	require.ErrorIs(t, ts.store.Err(), eventstore.ErrFailed, "the store failed")
 	assertErrorStyle(t, failed, styleMoonbase, http.StatusServiceUnavailable, 0)
 	assert.Equal(t, "1", failed.Header.Get("Retry-After"), "the write that met the failure")
 
@@ -103,32 +104,9 @@ func TestStoreFailureIsUnavailable(t *testing.T) {
 			assert.NotContains(t, string(res.Body), "file too large", "the cause is the operator's, in the log")
 		})
 	}
-}
-
-// newFailingTestServer is newTestServer for a store that will fail: its
-// cleanup closes the store without asking that Close succeed (it returns
-// the failure).
-func newFailingTestServer(t *testing.T) *testServer {
-	t.Helper()
-	dir := t.TempDir()
-	quiet := slog.New(slog.DiscardHandler)
-	store, err := embedded.Open(filepath.Join(dir, "events"), embedded.Options{MemTableSize: 4 << 20, BlockCacheSize: 16 << 20, Logger: quiet})
-	require.NoError(t, err)
-	popts := projections.DefaultOptions()
-	popts.MemTableBytes = 4 << 20
-	popts.CacheBytes = 16 << 20
-	popts.Logger = quiet
-	proj, err := projections.Open(filepath.Join(dir, "readmodels"), store, popts)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { defer close(runDone); _ = proj.Run(ctx) }()
-	t.Cleanup(func() { // after the server's own cleanup (LIFO)
-		cancel()
-		<-runDone
-		assert.NoError(t, proj.Close())
-		_ = store.Close() // the store's failure, again
-	})
-	ts, _ := startServer(t, dir, store, proj, DefaultWaitTimeout)
-	return ts
+	// Every append after the failure says so itself: a caller needs no
+	// FailureReporter to tell it from a bug.
+	_, err := ts.store.Append(context.Background(), "call-after-failure", eventstore.Any(),
+		[]eventstore.EventData{{ID: uuid.New(), Type: domain.TypeCallPriced, Data: []byte(`{}`)}})
+	assert.ErrorIs(t, err, eventstore.ErrFailed)
 }

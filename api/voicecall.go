@@ -256,7 +256,7 @@ func (s *Server) createVoiceCall(w http.ResponseWriter, r *http.Request) {
 	cmd.Now = s.now()
 	res, err := s.Execute(r, domain.SurfaceVoiceCall, cmd.CallID, decideInOrder(cmd))
 	if err != nil {
-		s.writeError(w, r, s.voiceCallError, err)
+		s.writeError(w, r, s.voiceCallError, foundByProviderID(err))
 		return
 	}
 	SetETag(w, res.State)
@@ -427,6 +427,8 @@ func voiceCallField(name string) string {
 	case "details.handled_by_staff_id":
 		return "handledByStaffId"
 	case "call_id":
+		// The path's {id} of a PUT; a POST finds its call by sourceId,
+		// and names it so (foundByProviderID).
 		return "id"
 	}
 	return name
@@ -437,10 +439,6 @@ func voiceCallField(name string) string {
 // surface's camelCase names.
 func (s *Server) voiceCallError(w http.ResponseWriter, r *http.Request, p Problem) {
 	field := voiceCallField(p.Field)
-	msg := p.Message
-	if field != "" && !strings.HasPrefix(msg, field) {
-		msg = field + ": " + msg
-	}
 	type body struct {
 		StatusCode int    `json:"statusCode"`
 		Error      string `json:"error"`
@@ -448,5 +446,5 @@ func (s *Server) voiceCallError(w http.ResponseWriter, r *http.Request, p Proble
 		Message    string `json:"message"`
 		Field      string `json:"field,omitempty"`
 	}
-	s.writeJSON(w, r, p.Status, body{StatusCode: p.Status, Error: http.StatusText(p.Status), Code: p.Code, Message: msg, Field: field})
+	s.writeJSON(w, r, p.Status, body{StatusCode: p.Status, Error: http.StatusText(p.Status), Code: p.Code, Message: withField(field, p.Message), Field: field})
 }

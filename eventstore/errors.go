@@ -23,6 +23,14 @@ var (
 	ErrDuplicateEventID = errors.New("eventstore: duplicate event id")
 	// ErrClosed is returned by calls on a closed store.
 	ErrClosed = errors.New("eventstore: store closed")
+	// ErrFailed is returned by Append of a store that has failed for good
+	// while open (see FailureReporter: a batch it could not apply or sync,
+	// on a full disk or after an I/O error), for the append that met the
+	// failure and every one after it, until the store is reopened. It is an
+	// outage, not a bad request or a bug: the append may succeed on
+	// another server or once the store is reopened. The error wraps the
+	// cause too, and FailureReporter.Err returns the same error.
+	ErrFailed = errors.New("eventstore: store failed")
 )
 
 // VersionConflictError details an ErrVersionConflict: which stream, what the

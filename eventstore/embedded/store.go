@@ -317,7 +317,7 @@ func (s *Store) Close() error {
 
 // fail records the first commit failure; see Store.failed.
 func (s *Store) fail(err error) {
-	wrapped := fmt.Errorf("embedded store failed, reopen it: %w", err)
+	wrapped := fmt.Errorf("embedded: reopen the store: %w: %w", eventstore.ErrFailed, err)
 	if s.failed.CompareAndSwap(nil, &wrapped) {
 		s.logger.Error("commit failed: refusing appends until reopened", "err", err)
 	}
