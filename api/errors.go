@@ -55,6 +55,11 @@ var (
 	// ErrReadModelsBehind: a read would not yet show the caller's own
 	// acknowledged write (see awaitWrites). 503, to be retried.
 	ErrReadModelsBehind = errors.New("read models behind")
+	// ErrUnavailable: a part of the ledger the request needs cannot serve
+	// it now, and says so once in the log (the idempotency table, after a
+	// fatal write error or damage on disk). 503, to be retried: another
+	// server, or this one restarted, takes the retry.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // FieldError is a request error about one field (or the whole request when
@@ -175,6 +180,7 @@ var statusTable = []struct {
 	{isErr(ErrTooLong), http.StatusUnprocessableEntity, "too_long", false},
 	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type", false},
 	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable", false},
+	{isErr(ErrUnavailable), http.StatusServiceUnavailable, "unavailable", false},
 	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found", false},
 	// A store that failed for good (eventstore.FailureReporter) refuses
 	// every append until callledger is restarted: an outage, which another

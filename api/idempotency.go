@@ -127,13 +127,13 @@ type idempotencyTable struct {
 var errIdempotencyCorrupt = errors.New("idempotency table damaged on disk")
 
 // errIdempotencyFailed is the error of every keyed request once the table
-// has failed: a 503 (ErrStoreFailed) with Retry-After, in the surface's
+// has failed: a 503 (ErrUnavailable) with Retry-After, in the surface's
 // style. A keyed request cannot run without its record: it would run a
 // retry twice when the first run's answer is all its client lacks.
 // (Events still carry ids derived from the key, so a store write would not
 // be doubled; but the record is the answer, and it may be gone.) The cause
 // is logged once, when the table fails, not for each request.
-var errIdempotencyFailed = &FieldError{Err: ErrStoreFailed,
+var errIdempotencyFailed = &FieldError{Err: ErrUnavailable,
 	Message: "the ledger cannot check Idempotency-Key at the moment; retry later, or send the request without the header"}
 
 // openIdempotencyTable opens the idempotency database in dir.

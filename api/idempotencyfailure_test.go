@@ -105,7 +105,7 @@ func TestIdempotencyTableFullDisk(t *testing.T) {
 
 	n, err := table.sweep()
 	assert.Zero(t, n)
-	assert.ErrorIs(t, err, ErrStoreFailed, "the sweeper does not touch a failed table")
+	assert.ErrorIs(t, err, ErrUnavailable, "the sweeper does not touch a failed table")
 	disk.on.Store(false)
 	_ = table.Close() // Pebble's own verdict on its failed commit pipeline
 }

@@ -100,7 +100,8 @@ import (
 // large, 20500 an internal failure (a 500 that says nothing of its cause,
 // which is logged), 20503 unavailable (a 503 with Retry-After: the read
 // models have not reached the caller's writes in time, or the store has
-// failed and refuses writes until callledger is restarted), 21201/21213
+// failed and refuses writes until callledger is restarted, or the
+// idempotency table has failed and refuses keyed requests), 21201/21213
 // To/From missing (left out or empty), 21211/21212 To/From invalid (given,
 // but not a number, not UTF-8 or not a string), 21205 Url and 21218
 // ApplicationSid (whatever is wrong with them, not UTF-8 included), 32018
