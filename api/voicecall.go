@@ -35,8 +35,9 @@ import (
 //	                           ANSWERED_BY_CALLS_PROVIDER | MISSED_CALL_HANDLED |
 //	                           VOICEMAIL_RECEIVED                → VoiceCallStatus, verbatim,
 //	                           and the canonical Status (domain.ParseVoiceCallStatus);
-//	                           read back as sent while the call is in that
-//	                           status (domain.VoiceCallStatusWord)
+//	                           read back as sent while it still describes
+//	                           the call, else the word for where the call
+//	                           now stands (domain.VoiceCallStatusWord)
 //	priceRate         string   decimal, e.g. "0.05"              → Price.Rate
 //	totalPrice        string   decimal, e.g. "1.50"              → Price.Total
 //	currency          string   optional ISO 4217 code of priceRate and
