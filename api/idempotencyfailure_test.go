@@ -1,13 +1,11 @@
 package api
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -52,7 +50,7 @@ func TestIdempotencyTableFullDisk(t *testing.T) {
 	// later keyed request is a 503 with Retry-After in its surface's
 	// style, while requests without a key still run.
 	ts := newTestServer(t)
-	var logs syncBuffer
+	var logs embeddedtest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ts.api.log = log
 	disk := &fullDisk{}
@@ -116,7 +114,7 @@ func TestIdempotencyTableDamaged(t *testing.T) {
 	// panicked, fails the table: the keyed request that reads it, and
 	// every later one, is a 503 with Retry-After, never a panic.
 	ts := newTestServer(t)
-	var logs syncBuffer
+	var logs embeddedtest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ts.api.log = log
 	dir := filepath.Join(t.TempDir(), "idempotency")
@@ -147,23 +145,4 @@ func TestIdempotencyTableDamaged(t *testing.T) {
 	assert.Contains(t, logs.String(), "idempotency table failed")
 	assert.Contains(t, logs.String(), tableFile)
 	assert.NotContains(t, logs.String(), "panic")
-}
-
-// syncBuffer is a bytes.Buffer that Pebble's and the server's goroutines
-// can log into.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

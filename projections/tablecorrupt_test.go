@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,25 +15,6 @@ import (
 	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 	"github.com/callledger/callledger/projections"
 )
-
-// syncBuffer is a bytes.Buffer that Pebble's and the runner's goroutines
-// can log into.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestDamagedTable checks that a byte flipped in a data block of a table
 // of the read-model database (which Pebble finds when the block's checksum
@@ -67,7 +47,7 @@ func TestDamagedTable(t *testing.T) {
 	require.Greater(t, blocks, 8, "enough blocks to damage one in the middle")
 	embeddedtest.DamageDataBlock(t, table, blocks/2)
 
-	var logs syncBuffer
+	var logs embeddedtest.LogBuffer
 	opts := testOptions()
 	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	p = openProjector(t, dir, store, opts)

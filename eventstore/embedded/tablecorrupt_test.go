@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/sstable"
@@ -53,24 +52,6 @@ func newTabledStore(t *testing.T) tabledStore {
 	ts.table = embeddedtest.OneTable(t, ts.dir)
 	require.Greater(t, len(embeddedtest.Layout(t, ts.table).Data), 8, "enough blocks to damage one in the middle")
 	return ts
-}
-
-// syncBuffer is a bytes.Buffer that Pebble's goroutines can log into.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // firstUnreadable returns the first position that ReadAll cannot read, one
@@ -180,7 +161,7 @@ func TestDamagedTable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTabledStore(t)
 			embeddedtest.DamageDataBlock(t, ts.table, tt.block)
-			var logs syncBuffer
+			var logs embeddedtest.LogBuffer
 			opts := testOptions()
 			opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 			s, err := embedded.Open(ts.dir, opts)
