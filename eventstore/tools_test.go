@@ -19,27 +19,13 @@ import (
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
 
 // smallOptions keep each test store light.
 func smallOptions() embedded.Options {
 	return embedded.Options{MemTableSize: 4 << 20, BlockCacheSize: 8 << 20, HeadCacheStreams: 64,
 		Logger: slog.New(slog.DiscardHandler)}
-}
-
-// quietLogger silences Pebble when a test opens a store's files directly.
-type quietLogger struct{ t *testing.T }
-
-func (quietLogger) Infof(string, ...any)           {}
-func (l quietLogger) Errorf(f string, args ...any) { l.t.Logf(f, args...) }
-func (l quietLogger) Fatalf(f string, args ...any) { l.t.Fatalf(f, args...) }
-
-// openPebble opens a closed embedded store's directory as plain Pebble.
-func openPebble(t *testing.T, dir string) *pebble.DB {
-	t.Helper()
-	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation, Logger: quietLogger{t}})
-	require.NoError(t, err)
-	return db
 }
 
 // openStore opens the embedded store in dir and closes it when the test ends
@@ -177,25 +163,20 @@ func TestVerifyCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 }
 
-// eventKey is the embedded store's key of the event at pos (see its doc.go).
-func eventKey(pos uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{'E'}, pos)
-}
-
 // tamper rewrites the stored value of the event at pos in the closed store
 // in dir with change, through Pebble directly, as an attacker with the files
 // would.
 func tamper(t *testing.T, dir string, key []byte, change func(v []byte) []byte) {
 	t.Helper()
-	db := openPebble(t, dir)
-	defer func() { require.NoError(t, db.Close()) }()
-	v, closer, err := db.Get(key)
-	require.NoError(t, err)
-	value := bytes.Clone(v)
-	require.NoError(t, closer.Close())
-	changed := change(value)
-	require.NotEqual(t, v, changed, "the tamper changed nothing")
-	require.NoError(t, db.Set(key, changed, pebble.Sync))
+	embeddedtest.Edit(t, dir, func(db *pebble.DB) {
+		v, closer, err := db.Get(key)
+		require.NoError(t, err)
+		value := bytes.Clone(v)
+		require.NoError(t, closer.Close())
+		changed := change(value)
+		require.NotEqual(t, v, changed, "the tamper changed nothing")
+		require.NoError(t, db.Set(key, changed, pebble.Sync))
+	})
 }
 
 // flipAt flips one bit of the byte at offset i.
@@ -281,7 +262,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 
 			e := f.appended[target-1] // positions are 1..N in append order
 			require.NotEmpty(t, e.event.Metadata, "the target must have metadata")
-			tamper(t, dir, eventKey(target), tc.change(t, e))
+			tamper(t, dir, embeddedtest.EventKey(target), tc.change(t, e))
 
 			report, err := eventstore.Verify(ctx, openStore(t, dir), nil)
 			require.NoError(t, err)
@@ -345,9 +326,9 @@ func TestVerifyDetectsDeletedEvent(t *testing.T) {
 			f := buildLog(t, store, 3, tc.events)
 			require.NoError(t, store.Close())
 			gone, after := f.appended[tc.deleted-1], f.appended[tc.deleted]
-			db := openPebble(t, dir)
-			require.NoError(t, db.Delete(eventKey(tc.deleted), pebble.Sync))
-			require.NoError(t, db.Close())
+			embeddedtest.Edit(t, dir, func(db *pebble.DB) {
+				require.NoError(t, db.Delete(embeddedtest.EventKey(tc.deleted), pebble.Sync))
+			})
 
 			report, err := eventstore.Verify(ctx, openStore(t, dir), nil)
 			require.NoError(t, err)
@@ -395,16 +376,6 @@ func positionsOf(f fixture, stream string) []uint64 {
 	return out
 }
 
-// streamIndexKey is the embedded store's key of stream's revision rev in
-// its stream index, whose value is the event's position (see its doc.go).
-func streamIndexKey(stream string, rev uint64) []byte {
-	k := binary.BigEndian.AppendUint16([]byte{'S'}, uint16(len(stream)))
-	return binary.BigEndian.AppendUint64(append(k, stream...), rev)
-}
-
-// positionValue is a stream index value: the big-endian position.
-func positionValue(pos uint64) []byte { return binary.BigEndian.AppendUint64(nil, pos) }
-
 func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 	// Goal: $all intact, a stream index entry deleted (the last one hides
 	// the call's latest event from auditors and every read of the call),
@@ -430,7 +401,7 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 		{
 			name: "last entry deleted",
 			edit: func(s string, p, _ []uint64) []change {
-				return []change{{key: streamIndexKey(s, uint64(len(p)-1))}}
+				return []change{{key: embeddedtest.StreamIndexKey(s, uint64(len(p)-1))}}
 			},
 			revision:   func(p []uint64) uint64 { return uint64(len(p) - 1) },
 			reason:     "missing: the event at position",
@@ -438,7 +409,7 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 		},
 		{
 			name:       "middle entry deleted",
-			edit:       func(s string, p, _ []uint64) []change { return []change{{key: streamIndexKey(s, 3)}} },
+			edit:       func(s string, p, _ []uint64) []change { return []change{{key: embeddedtest.StreamIndexKey(s, 3)}} },
 			revision:   func([]uint64) uint64 { return 3 },
 			reason:     "missing: the event at position",
 			readReason: "ReadStream cannot read it",
@@ -448,7 +419,7 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 			edit: func(s string, p, _ []uint64) []change {
 				var cs []change
 				for rev := range p {
-					cs = append(cs, change{key: streamIndexKey(s, uint64(rev))})
+					cs = append(cs, change{key: embeddedtest.StreamIndexKey(s, uint64(rev))})
 				}
 				return cs
 			},
@@ -459,7 +430,7 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 		{
 			name: "entry redirected to another stream's event",
 			edit: func(s string, _, o []uint64) []change {
-				return []change{{key: streamIndexKey(s, 2), value: positionValue(o[2])}}
+				return []change{{key: embeddedtest.StreamIndexKey(s, 2), value: embeddedtest.PositionValue(o[2])}}
 			},
 			revision:   func([]uint64) uint64 { return 2 },
 			reason:     "names position",
@@ -468,7 +439,7 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 		{
 			name: "entry redirected to the stream's next event",
 			edit: func(s string, p, _ []uint64) []change {
-				return []change{{key: streamIndexKey(s, 2), value: positionValue(p[3])}}
+				return []change{{key: embeddedtest.StreamIndexKey(s, 2), value: embeddedtest.PositionValue(p[3])}}
 			},
 			revision:   func([]uint64) uint64 { return 2 },
 			reason:     "names position",
@@ -477,7 +448,7 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 		{
 			name: "entry added past the end",
 			edit: func(s string, p, _ []uint64) []change {
-				return []change{{key: streamIndexKey(s, uint64(len(p))), value: positionValue(p[len(p)-1])}}
+				return []change{{key: embeddedtest.StreamIndexKey(s, uint64(len(p))), value: embeddedtest.PositionValue(p[len(p)-1])}}
 			},
 			revision:   func(p []uint64) uint64 { return uint64(len(p)) },
 			reason:     "past the stream's head",
@@ -493,15 +464,15 @@ func TestVerifyDetectsStreamIndexTampering(t *testing.T) {
 			stream := f.streams[1]
 			positions := positionsOf(f, stream)
 			require.Greater(t, len(positions), 4)
-			db := openPebble(t, dir)
-			for _, c := range tc.edit(stream, positions, positionsOf(f, f.streams[2])) {
-				if c.value == nil {
-					require.NoError(t, db.Delete(c.key, pebble.Sync))
-				} else {
-					require.NoError(t, db.Set(c.key, c.value, pebble.Sync))
+			embeddedtest.Edit(t, dir, func(db *pebble.DB) {
+				for _, c := range tc.edit(stream, positions, positionsOf(f, f.streams[2])) {
+					if c.value == nil {
+						require.NoError(t, db.Delete(c.key, pebble.Sync))
+					} else {
+						require.NoError(t, db.Set(c.key, c.value, pebble.Sync))
+					}
 				}
-			}
-			require.NoError(t, db.Close())
+			})
 			store := openStore(t, dir)
 			rev := tc.revision(positions)
 

@@ -25,6 +25,7 @@ import (
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
 
 // result is what one command run printed and returned.
@@ -187,8 +188,8 @@ func openEmbeddedLedger(t testing.TB, dataDir string) *embedded.Store {
 // tamperer would; without, the flip is plain damage.
 func flipStoredByte(t *testing.T, dataDir string, pos uint64, offset int, reseal bool) {
 	t.Helper()
-	editEvents(t, dataDir, func(db *pebble.DB) {
-		key := eventKey(pos)
+	embeddedtest.Edit(t, filepath.Join(dataDir, "events"), func(db *pebble.DB) {
+		key := embeddedtest.EventKey(pos)
 		v, closer, err := db.Get(key)
 		require.NoError(t, err)
 		value := bytes.Clone(v)
@@ -203,41 +204,6 @@ func flipStoredByte(t *testing.T, dataDir string, pos uint64, offset int, reseal
 		require.NoError(t, db.Set(key, value, pebble.Sync))
 	})
 }
-
-// editEvents opens the closed embedded store of dataDir as plain Pebble,
-// as a tamperer with the files would, and lets edit change its keys.
-func editEvents(t *testing.T, dataDir string, edit func(db *pebble.DB)) {
-	t.Helper()
-	db, err := pebble.Open(filepath.Join(dataDir, "events"), &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation, Logger: quietPebble{}})
-	require.NoError(t, err)
-	edit(db)
-	require.NoError(t, db.Close())
-}
-
-// eventKey is the embedded store's key of the event at pos (see its doc.go).
-func eventKey(pos uint64) []byte { return binary.BigEndian.AppendUint64([]byte{'E'}, pos) }
-
-// streamIndexKey is the embedded store's key of stream's revision rev in
-// its stream index, whose value is the event's position (see its doc.go).
-func streamIndexKey(stream string, rev uint64) []byte {
-	k := binary.BigEndian.AppendUint16([]byte{'S'}, uint16(len(stream)))
-	return binary.BigEndian.AppendUint64(append(k, stream...), rev)
-}
-
-// headKey is the embedded store's key of stream's head, whose value is its
-// last revision and hash (see its doc.go).
-func headKey(stream string) []byte {
-	return append(binary.BigEndian.AppendUint16([]byte{'H'}, uint16(len(stream))), stream...)
-}
-
-// idKey is the embedded store's key of event id in its id index.
-func idKey(id uuid.UUID) []byte { return append([]byte{'I'}, id[:]...) }
-
-type quietPebble struct{}
-
-func (quietPebble) Infof(string, ...any)         {}
-func (quietPebble) Errorf(string, ...any)        {}
-func (quietPebble) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
 
 func TestVerifyCommand(t *testing.T) {
 	// Goal: verify says ok with counts and the head hash on an intact
@@ -303,7 +269,6 @@ func TestVerifyCommandStreamsAndGaps(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, len(positions), 3, "the call has a middle event")
 	last := uint64(len(positions) - 1)
-	position := func(p uint64) []byte { return binary.BigEndian.AppendUint64(nil, p) }
 
 	skipped := fmt.Sprintf("; revision %d of stream %s is missing", all[gone-1].Revision, call)
 	if all[gone].StreamID != call {
@@ -311,34 +276,34 @@ func TestVerifyCommandStreamsAndGaps(t *testing.T) {
 	}
 	lastEvent := all[positions[last]-1]
 	// The call's head names the revision after its last, with its hash.
-	wrongHead := binary.BigEndian.AppendUint64(nil, last+1)
-	wrongHead = append(wrongHead, lastEvent.Hash[:]...)
+	wrongHead := embeddedtest.HeadValue(last+1, lastEvent.Hash)
 	indexDisagrees := "events in 40 streams verified; the store's index disagrees with them\n"
 	cases := []struct {
 		name string
 		edit func(db *pebble.DB) error
 		want string
 	}{
-		{"LastIndexEntryDeleted", func(db *pebble.DB) error { return db.Delete(streamIndexKey(call, last), pebble.Sync) },
+		{"LastIndexEntryDeleted", func(db *pebble.DB) error { return db.Delete(embeddedtest.StreamIndexKey(call, last), pebble.Sync) },
 			fmt.Sprintf("FAILED: stream index key 'S' (stream %s, revision %d): missing: the event at position %d has no stream index key\n",
 				call, last, positions[last])},
-		{"MiddleIndexEntryDeleted", func(db *pebble.DB) error { return db.Delete(streamIndexKey(call, 1), pebble.Sync) },
+		{"MiddleIndexEntryDeleted", func(db *pebble.DB) error { return db.Delete(embeddedtest.StreamIndexKey(call, 1), pebble.Sync) },
 			fmt.Sprintf("FAILED: stream index key 'S' (stream %s, revision 1): missing: the event at position %d has no stream index key\n",
 				call, positions[1])},
-		{"IndexEntryRedirected", func(db *pebble.DB) error { return db.Set(streamIndexKey(call, 1), position(other), pebble.Sync) },
-			fmt.Sprintf("FAILED: stream index key 'S' (stream %s, revision 1): names position %d, but the event is at position %d\n",
-				call, other, positions[1])},
+		{"IndexEntryRedirected", func(db *pebble.DB) error {
+			return db.Set(embeddedtest.StreamIndexKey(call, 1), embeddedtest.PositionValue(other), pebble.Sync)
+		}, fmt.Sprintf("FAILED: stream index key 'S' (stream %s, revision 1): names position %d, but the event is at position %d\n",
+			call, other, positions[1])},
 		{"IndexEntryPastTheEnd", func(db *pebble.DB) error {
-			return db.Set(streamIndexKey(call, last+1), position(positions[last]), pebble.Sync)
+			return db.Set(embeddedtest.StreamIndexKey(call, last+1), embeddedtest.PositionValue(positions[last]), pebble.Sync)
 		}, fmt.Sprintf("FAILED: stream index key 'S' (stream %s, revision %d): past the stream's head: its head key says revision %d is its last\n",
 			call, last+1, last)},
-		{"HeadRevisionWrong", func(db *pebble.DB) error { return db.Set(headKey(call), wrongHead, pebble.Sync) },
+		{"HeadRevisionWrong", func(db *pebble.DB) error { return db.Set(embeddedtest.HeadKey(call), wrongHead, pebble.Sync) },
 			fmt.Sprintf("FAILED: stream head key 'H' (stream %s): says revision %d with hash %s, but the stream index ends at revision %d, the event at position %d with hash %s\n",
 				call, last+1, lastEvent.Hash, last, positions[last], lastEvent.Hash)},
-		{"IDEntryDeleted", func(db *pebble.DB) error { return db.Delete(idKey(all[gone-1].ID), pebble.Sync) },
+		{"IDEntryDeleted", func(db *pebble.DB) error { return db.Delete(embeddedtest.IDKey(all[gone-1].ID), pebble.Sync) },
 			fmt.Sprintf("FAILED: id index key 'I' (event %s): missing: the event at position %d (stream %s, revision %d) has no id index key\n",
 				all[gone-1].ID, gone, call, all[gone-1].Revision)},
-		{"EventDeleted", func(db *pebble.DB) error { return db.Delete(eventKey(gone), pebble.Sync) },
+		{"EventDeleted", func(db *pebble.DB) error { return db.Delete(embeddedtest.EventKey(gone), pebble.Sync) },
 			fmt.Sprintf("FAILED: the $all chain breaks before position %d: an event between positions %d and %d is missing or was altered%s\n",
 				gone+1, gone-1, gone+1, skipped)},
 	}
@@ -346,7 +311,7 @@ func TestVerifyCommandStreamsAndGaps(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tampered := t.TempDir()
 			require.NoError(t, os.CopyFS(tampered, os.DirFS(dir)))
-			editEvents(t, tampered, func(db *pebble.DB) { require.NoError(t, tc.edit(db)) })
+			embeddedtest.Edit(t, filepath.Join(tampered, "events"), func(db *pebble.DB) { require.NoError(t, tc.edit(db)) })
 
 			res := runTool(ctx, t, tampered, "", "verify")
 			assert.Equal(t, 1, res.code)

@@ -17,36 +17,8 @@ import (
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
-
-// The documented keys and values of the index (see doc.go), as a tamperer
-// with the files would write them.
-
-func streamIndexKey(stream string, rev uint64) []byte {
-	k := binary.BigEndian.AppendUint16([]byte{'S'}, uint16(len(stream)))
-	return binary.BigEndian.AppendUint64(append(k, stream...), rev)
-}
-
-func positionValue(pos uint64) []byte { return binary.BigEndian.AppendUint64(nil, pos) }
-
-func headKey(stream string) []byte {
-	return append(binary.BigEndian.AppendUint16([]byte{'H'}, uint16(len(stream))), stream...)
-}
-
-// headValue is a stream head: last revision ++ last hash.
-func headValue(rev uint64, hash eventstore.Hash) []byte {
-	return append(binary.BigEndian.AppendUint64(nil, rev), hash[:]...)
-}
-
-func idKey(id uuid.UUID) []byte { return append([]byte{'I'}, id[:]...) }
-
-// idValue is where the id index says r is: position ++ revision ++ len ++ stream.
-func idValue(r eventstore.Record) []byte {
-	v := binary.BigEndian.AppendUint64(nil, r.Position.Commit)
-	v = binary.BigEndian.AppendUint64(v, r.Revision)
-	v = binary.BigEndian.AppendUint16(v, uint16(len(r.StreamID)))
-	return append(v, r.StreamID...)
-}
 
 // indexedLog is a closed store's directory and the events it holds.
 type indexedLog struct {
@@ -137,7 +109,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 			name: "head revision ahead",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
 				last := l.last(streamA)
-				require.NoError(t, db.Set(headKey(streamA), headValue(last.Revision+1, last.Hash), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.HeadKey(streamA), embeddedtest.HeadValue(last.Revision+1, last.Hash), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				last := l.last(streamA)
@@ -150,7 +122,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 			name: "head revision behind",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
 				before := l.at(t, streamA, l.last(streamA).Revision-1)
-				require.NoError(t, db.Set(headKey(streamA), headValue(before.Revision, before.Hash), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.HeadKey(streamA), embeddedtest.HeadValue(before.Revision, before.Hash), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				last := l.last(streamA)
@@ -161,7 +133,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "head hash wrong",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Set(headKey(streamA), headValue(l.last(streamA).Revision, l.at(t, streamA, 0).Hash), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.HeadKey(streamA), embeddedtest.HeadValue(l.last(streamA).Revision, l.at(t, streamA, 0).Hash), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				last := l.last(streamA)
@@ -172,7 +144,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "head deleted",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Delete(headKey(streamB), pebble.Sync))
+				require.NoError(t, db.Delete(embeddedtest.HeadKey(streamB), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				last := l.last(streamB)
@@ -183,7 +155,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "head unreadable",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Set(headKey(streamC), []byte{1, 2, 3}, pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.HeadKey(streamC), []byte{1, 2, 3}, pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				last := l.last(streamC)
@@ -197,7 +169,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
 				// A position not written yet: ReadStream stops before it.
 				next := uint64(len(l.all) + 1)
-				require.NoError(t, db.Set(streamIndexKey(streamA, l.last(streamA).Revision+1), positionValue(next), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.StreamIndexKey(streamA, l.last(streamA).Revision+1), embeddedtest.PositionValue(next), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				last := l.last(streamA)
@@ -210,8 +182,8 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 			name: "index entry and head past the end",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
 				last := l.last(streamA)
-				require.NoError(t, db.Set(streamIndexKey(streamA, last.Revision+1), positionValue(uint64(len(l.all)+1)), pebble.Sync))
-				require.NoError(t, db.Set(headKey(streamA), headValue(last.Revision+1, last.Hash), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.StreamIndexKey(streamA, last.Revision+1), embeddedtest.PositionValue(uint64(len(l.all)+1)), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.HeadKey(streamA), embeddedtest.HeadValue(last.Revision+1, last.Hash), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				last := l.last(streamA)
@@ -223,7 +195,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "index entry deleted",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Delete(streamIndexKey(streamB, 1), pebble.Sync))
+				require.NoError(t, db.Delete(embeddedtest.StreamIndexKey(streamB, 1), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				r := l.at(t, streamB, 1)
@@ -234,7 +206,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "index entry redirected",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Set(streamIndexKey(streamB, 1), positionValue(l.at(t, streamC, 0).Position.Commit), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.StreamIndexKey(streamB, 1), embeddedtest.PositionValue(l.at(t, streamC, 0).Position.Commit), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				r := l.at(t, streamB, 1)
@@ -245,7 +217,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "index entry unreadable",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Set(streamIndexKey(streamB, 1), []byte{1, 2}, pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.StreamIndexKey(streamB, 1), []byte{1, 2}, pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				r := l.at(t, streamB, 1)
@@ -257,8 +229,8 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "index and head of a stream not in $all",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Set(streamIndexKey(streamAfter, 0), positionValue(1), pebble.Sync))
-				require.NoError(t, db.Set(headKey(streamAfter), headValue(0, l.all[0].Hash), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.StreamIndexKey(streamAfter, 0), embeddedtest.PositionValue(1), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.HeadKey(streamAfter), embeddedtest.HeadValue(0, l.all[0].Hash), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				return eventstore.Problem{Key: "stream index key 'S' (stream call-z, revision 0)", Stream: streamAfter, Position: start,
@@ -268,7 +240,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "index of a stream not in $all, without a head",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Set(streamIndexKey(streamAfter, 0), positionValue(1), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.StreamIndexKey(streamAfter, 0), embeddedtest.PositionValue(1), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				return eventstore.Problem{Key: "stream index key 'S' (stream call-z, revision 0)", Stream: streamAfter, Position: start,
@@ -278,7 +250,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "head of a stream not in $all",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Set(headKey(streamBefore), headValue(0, l.all[0].Hash), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.HeadKey(streamBefore), embeddedtest.HeadValue(0, l.all[0].Hash), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				return eventstore.Problem{Key: "stream head key 'H' (stream call-0)", Stream: streamBefore, Position: start,
@@ -288,7 +260,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "head of a stream not in $all, after the others",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Set(headKey(streamAfter), headValue(0, l.all[0].Hash), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.HeadKey(streamAfter), embeddedtest.HeadValue(0, l.all[0].Hash), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				return eventstore.Problem{Key: "stream head key 'H' (stream call-z)", Stream: streamAfter, Position: start,
@@ -298,7 +270,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "id entry deleted",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Delete(idKey(l.all[3].ID), pebble.Sync))
+				require.NoError(t, db.Delete(embeddedtest.IDKey(l.all[3].ID), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				r := l.all[3]
@@ -309,7 +281,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "id entry redirected",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Set(idKey(l.all[3].ID), idValue(l.all[4]), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.IDKey(l.all[3].ID), embeddedtest.IDValue(l.all[4]), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				r, other := l.all[3], l.all[4]
@@ -321,7 +293,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "id entry unreadable",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Set(idKey(l.all[3].ID), []byte{1}, pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.IDKey(l.all[3].ID), []byte{1}, pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				r := l.all[3]
@@ -333,7 +305,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		{
 			name: "id entry of no event",
 			edit: func(t *testing.T, db *pebble.DB, l indexedLog) {
-				require.NoError(t, db.Set(idKey(uuid.MustParse("00000000-0000-4000-8000-000000000001")), idValue(l.all[3]), pebble.Sync))
+				require.NoError(t, db.Set(embeddedtest.IDKey(uuid.MustParse("00000000-0000-4000-8000-000000000001")), embeddedtest.IDValue(l.all[3]), pebble.Sync))
 			},
 			want: func(t *testing.T, l indexedLog) eventstore.Problem {
 				r := l.all[3]
@@ -361,7 +333,7 @@ func TestCheckIndexDetectsTampering(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			l := buildIndexedLog(t)
-			editStore(t, l.dir, func(db *pebble.DB) { tc.edit(t, db, l) })
+			embeddedtest.Edit(t, l.dir, func(db *pebble.DB) { tc.edit(t, db, l) })
 			s := openStore(t, l.dir, testOptions())
 			want := tc.want(t, l)
 

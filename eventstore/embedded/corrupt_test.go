@@ -13,43 +13,20 @@ import (
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
-
-// eventKey is the documented key of the event at pos: 'E' ++ big-endian position.
-func eventKey(pos uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{'E'}, pos)
-}
-
-// editStore opens the closed store's Pebble directory directly, as an
-// auditor's test would, lets edit change its keys, and closes it.
-func editStore(t *testing.T, dir string, edit func(db *pebble.DB)) {
-	t.Helper()
-	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatValueSeparation, Logger: quietLogger{}})
-	require.NoError(t, err)
-	edit(db)
-	require.NoError(t, db.Close())
-}
 
 // rewriteEvent replaces the value of the event at pos, in the closed store
 // of dir, with edit's result.
 func rewriteEvent(t *testing.T, dir string, pos uint64, edit func([]byte) []byte) {
 	t.Helper()
-	editStore(t, dir, func(db *pebble.DB) {
-		v, closer, err := db.Get(eventKey(pos))
+	embeddedtest.Edit(t, dir, func(db *pebble.DB) {
+		v, closer, err := db.Get(embeddedtest.EventKey(pos))
 		require.NoError(t, err, "event %d is stored under its documented key", pos)
 		value := append([]byte(nil), v...)
 		require.NoError(t, closer.Close())
-		require.NoError(t, db.Set(eventKey(pos), edit(value), pebble.Sync))
+		require.NoError(t, db.Set(embeddedtest.EventKey(pos), edit(value), pebble.Sync))
 	})
-}
-
-// quietLogger drops Pebble's messages, which would fill the test output.
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf(format, args...))
 }
 
 // TestCorruptValue checks that a damaged event value surfaces as an error
@@ -127,7 +104,7 @@ func TestCorruptValue(t *testing.T) {
 	// A deleted event is not hidden: the events after it read, and the
 	// chains break at the next one.
 	t.Run("Deleted", func(t *testing.T) {
-		editStore(t, dir, func(db *pebble.DB) { require.NoError(t, db.Delete(eventKey(2), pebble.Sync)) })
+		embeddedtest.Edit(t, dir, func(db *pebble.DB) { require.NoError(t, db.Delete(embeddedtest.EventKey(2), pebble.Sync)) })
 		s, err := embedded.Open(dir, testOptions())
 		require.NoError(t, err)
 		defer s.Close()
@@ -142,7 +119,7 @@ func TestCorruptValue(t *testing.T) {
 	})
 
 	// With the original bytes back, everything reads and verifies again.
-	editStore(t, dir, func(db *pebble.DB) { require.NoError(t, db.Set(eventKey(2), original, pebble.Sync)) })
+	embeddedtest.Edit(t, dir, func(db *pebble.DB) { require.NoError(t, db.Set(embeddedtest.EventKey(2), original, pebble.Sync)) })
 	s = openStore(t, dir, testOptions())
 	all, err := s.ReadAll(ctx, eventstore.Start, 0)
 	require.NoError(t, err)

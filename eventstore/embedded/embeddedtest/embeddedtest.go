@@ -2,7 +2,10 @@
 // as a failing disk would, so that tests of the embedded store, of the
 // tools that read it, and of the other Pebble databases of callledger (the
 // read models, the idempotency table) check what a flipped byte of a table
-// does to them with the same helpers.
+// does to them with the same helpers. It also edits the keys of a closed
+// embedded store, written from the documented format as a tamperer would
+// write them (see Edit and EventKey), for the tests of what a store and
+// its tools make of a log altered so.
 //
 // It is test-only code: import it from _test files alone.
 package embeddedtest
@@ -75,7 +78,7 @@ func NewTable(tb testing.TB, dir string) string {
 	return added[0]
 }
 
-// quietLogger is the pebble.Logger of NewTable: the test's log.
+// quietLogger is the pebble.Logger of NewTable and Edit: the test's log.
 type quietLogger struct{ tb testing.TB }
 
 func (l quietLogger) Infof(string, ...any) {}
