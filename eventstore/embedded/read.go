@@ -431,26 +431,28 @@ func (s *Store) readEvents(ctx context.Context, first, upper uint64, limit, n in
 		}
 	}
 	if err := it.Error(); err != nil {
-		return recs, next, &moveError{pos: next, err: err}
+		return recs, next, &moveError{pos: next, err: err, wrapped: pebbleError(err)}
 	}
 	return recs, next, nil
 }
 
 // moveError is the error of a move of an iterator over the events that
 // failed at position pos. It keeps Pebble's error err for readAll, which
-// may read again without the damaged table it names; printed, it is
-// pebbleError's.
+// may read again without the damaged table it names, and pebbleError's
+// of err, wrapped, made once with the moveError (not on every errors.Is or
+// errors.As walk), which it prints and unwraps to.
 type moveError struct {
-	pos uint64
-	err error
+	pos     uint64
+	err     error
+	wrapped error
 }
 
 func (e *moveError) Error() string {
-	return fmt.Sprintf("event at position %d: %v", e.pos, pebbleError(e.err))
+	return fmt.Sprintf("event at position %d: %v", e.pos, e.wrapped)
 }
 
 // Unwrap makes errors.Is(err, ErrCorrupt) true for damage Pebble found.
-func (e *moveError) Unwrap() error { return pebbleError(e.err) }
+func (e *moveError) Unwrap() error { return e.wrapped }
 
 // SubscribeAll yields every event after position after, first those stored,
 // then each as it commits; see eventstore.Store. It reads in batches of at
