@@ -40,6 +40,17 @@ const (
 	recordFixedLen = 1 + 8 + 8 + 16 + hashLen + hashLen + 2 + 2 + 4 + 4 + 4
 	headValueLen   = 8 + hashLen
 	metaHeadLen    = 8 + hashLen
+
+	// The offsets of a record value's fixed fields (see the package doc),
+	// after its version byte at 0: 1, 9, 17, 33 and 65. Each field ends
+	// where the next begins, and the variable fields begin at
+	// offsetStream (97) with len(stream).
+	offsetRecordedAt = 1
+	offsetRevision   = offsetRecordedAt + 8
+	offsetID         = offsetRevision + 8
+	offsetHash       = offsetID + 16
+	offsetAllHash    = offsetHash + hashLen
+	offsetStream     = offsetAllHash + hashLen
 )
 
 // eventKey returns the key of the event at position pos.
@@ -198,12 +209,12 @@ type storedEvent struct {
 // recordLen bytes long. The lengths were bounded by ValidateAppend.
 func encodeRecord(dst []byte, se *storedEvent, ev *eventstore.EventData) {
 	dst[0] = recordVersion
-	binary.BigEndian.PutUint64(dst[1:], uint64(se.recordedAt))
-	binary.BigEndian.PutUint64(dst[9:], se.revision)
-	copy(dst[17:33], ev.ID[:])
-	copy(dst[33:65], se.hash[:])
-	copy(dst[65:97], se.allHash[:])
-	n := 97
+	binary.BigEndian.PutUint64(dst[offsetRecordedAt:], uint64(se.recordedAt))
+	binary.BigEndian.PutUint64(dst[offsetRevision:], se.revision)
+	copy(dst[offsetID:offsetHash], ev.ID[:])
+	copy(dst[offsetHash:offsetAllHash], se.hash[:])
+	copy(dst[offsetAllHash:offsetStream], se.allHash[:])
+	n := offsetStream
 	binary.BigEndian.PutUint16(dst[n:], uint16(len(se.stream)))
 	n += 2 + copy(dst[n+2:], se.stream)
 	binary.BigEndian.PutUint16(dst[n:], uint16(len(ev.Type)))
@@ -310,12 +321,12 @@ func parseRecord(pos uint64, v []byte, f *recordFields) error {
 	if v[0] != recordVersion {
 		return fail(fmt.Sprintf("unknown record version %d", v[0]))
 	}
-	f.recordedAt = int64(binary.BigEndian.Uint64(v[1:]))
-	f.revision = binary.BigEndian.Uint64(v[9:])
-	copy(f.id[:], v[17:33])
-	copy(f.hash[:], v[33:65])
-	copy(f.allHash[:], v[65:97])
-	rest := body[97:]
+	f.recordedAt = int64(binary.BigEndian.Uint64(v[offsetRecordedAt:]))
+	f.revision = binary.BigEndian.Uint64(v[offsetRevision:])
+	copy(f.id[:], v[offsetID:offsetHash])
+	copy(f.hash[:], v[offsetHash:offsetAllHash])
+	copy(f.allHash[:], v[offsetAllHash:offsetStream])
+	rest := body[offsetStream:]
 
 	field := func(lenBytes int) ([]byte, bool) {
 		if len(rest) < lenBytes {

@@ -106,20 +106,19 @@ func withOwner(db pebble.Reader, err error, v []byte) error {
 // leaves the other to confirm). Errors of those reads only leave the
 // candidate unconfirmed.
 func eventOwner(db pebble.Reader, pos uint64, v []byte) string {
-	const streamAt = 97 // the fields' offsets: see the package doc
-	if len(v) >= streamAt+2 {
-		n := int(binary.BigEndian.Uint16(v[streamAt:]))
-		if n > 0 && len(v) >= streamAt+2+n {
-			stream := v[streamAt+2 : streamAt+2+n]
-			rev := binary.BigEndian.Uint64(v[9:])
+	if len(v) >= offsetStream+2 {
+		n := int(binary.BigEndian.Uint16(v[offsetStream:]))
+		if n > 0 && len(v) >= offsetStream+2+n {
+			stream := v[offsetStream+2 : offsetStream+2+n]
+			rev := binary.BigEndian.Uint64(v[offsetRevision:])
 			key := streamIndexKey(nil, stream, rev)
 			if named, ok := readPosition(db, key); ok && named == pos {
 				return fmt.Sprintf("stream %s, revision %d, as its stream index key names it", stream, rev)
 			}
 		}
 	}
-	if len(v) >= 33 {
-		id := uuid.UUID(v[17:33])
+	if len(v) >= offsetHash {
+		id := uuid.UUID(v[offsetID:offsetHash])
 		if loc, ok := readIDLocation(db, id); ok && loc.position == pos {
 			return fmt.Sprintf("stream %s, revision %d, as its id index key names it", loc.stream, loc.revision)
 		}
