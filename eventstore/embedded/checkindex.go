@@ -23,6 +23,9 @@ import (
 // metaHeadKeyName names "Mhead" in a problem (eventstore.Problem.Key).
 const metaHeadKeyName = `head key "Mhead"`
 
+// eventKeyName names the event key of position pos in a problem.
+func eventKeyName(pos uint64) string { return fmt.Sprintf("event key 'E' (position %d)", pos) }
+
 // streamIndexKeyName names the stream index key of stream's revision rev in
 // a problem.
 func streamIndexKeyName(stream []byte, rev uint64) string {
@@ -164,7 +167,7 @@ func (c *indexCheck) eventAt(pos uint64) (found bool, p *eventstore.Problem, err
 // unreadableEvent is the problem of the event at pos, which does not
 // decode with err. Verify reports it before the index check runs.
 func unreadableEvent(pos uint64, err error) *eventstore.Problem {
-	return &eventstore.Problem{Key: fmt.Sprintf("event key 'E' (position %d)", pos),
+	return &eventstore.Problem{Key: eventKeyName(pos),
 		Position: position(pos), Reason: fmt.Sprintf("cannot read the event: %v", err), Err: err}
 }
 

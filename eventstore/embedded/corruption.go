@@ -45,7 +45,7 @@ func keyRange(start, end []byte) string {
 // no known layout by its bytes, quoted.
 func keyName(key []byte) string {
 	if pos, err := parseEventKey(key); err == nil {
-		return fmt.Sprintf("event key 'E' (position %d)", pos)
+		return eventKeyName(pos)
 	}
 	if stream, rev, err := parseStreamIndexKey(key); err == nil {
 		return streamIndexKeyName(stream, rev)
