@@ -334,10 +334,11 @@ func TestListLeavesOffACallWithoutAView(t *testing.T) {
 	}
 }
 
+// ids returns the CallIDs of items in order, nil when there are none.
 func ids(items []projections.ListItem) []uuid.UUID {
-	out := make([]uuid.UUID, len(items))
-	for i, it := range items {
-		out[i] = it.CallID
+	var out []uuid.UUID
+	for _, it := range items {
+		out = append(out, it.CallID)
 	}
 	return out
 }

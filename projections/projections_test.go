@@ -114,11 +114,7 @@ func TestReadModels(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				page, err := p.List(ctx, tt.q)
 				require.NoError(t, err)
-				var got []uuid.UUID
-				for _, it := range page.Items {
-					got = append(got, it.CallID)
-				}
-				assert.Equal(t, tt.want, got)
+				assert.Equal(t, tt.want, ids(page.Items))
 				assert.Empty(t, page.Next)
 			})
 		}
@@ -138,9 +134,7 @@ func TestReadModels(t *testing.T) {
 		for range 10 {
 			page, err := p.List(ctx, q)
 			require.NoError(t, err)
-			for _, it := range page.Items {
-				got = append(got, it.CallID)
-			}
+			got = append(got, ids(page.Items)...)
 			if page.Next == "" {
 				break
 			}
@@ -246,11 +240,7 @@ func TestListZeroTimeBounds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			page, err := p.List(ctx, projections.ListQuery{Account: acct, StartedAtMin: tc.min, StartedAtMax: tc.max})
 			require.NoError(t, err)
-			var got []uuid.UUID
-			for _, it := range page.Items {
-				got = append(got, it.CallID)
-			}
-			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.want, ids(page.Items))
 		})
 	}
 }
