@@ -66,9 +66,11 @@ func ParseNumber(s string, intDigitsMax, placesMax int32) (Decimal, error) {
 		return Decimal{}, fmt.Errorf("%q is out of range: at most %d digits before the point and %d after it", s, intDigitsMax, placesMax)
 	}
 	if d.Exponent() > 0 {
-		// An integer the exponent scaled up (1e2 is 1 × 10²): its digits
-		// written out, bounded above, are its plain form.
-		d = decimal.RequireFromString(d.StringFixed(0))
+		// An integer the exponent scaled up (1e2 is 1 × 10²): Round(0)
+		// multiplies the coefficient out to exponent 0, its plain form,
+		// which the bound above keeps small. Nothing is rounded: the
+		// number has no digits after the point.
+		d = d.Round(0)
 	}
 	return Decimal{d}, nil
 }
