@@ -26,8 +26,10 @@ func Decide(s State, c Command) ([]Event, error) {
 		err    *Error
 	)
 	switch c := c.(type) {
-	case UpsertCall, *UpsertCall:
-		events, _, err = decideUpsertCommand(s, c)
+	case UpsertCall:
+		events, _, err = decideUpsert(s, c)
+	case *UpsertCall:
+		events, _, err = decideUpsert(s, *c)
 	case AnswerCall:
 		events, err = decideAnswer(s, c)
 	case TerminateCall:
@@ -61,9 +63,11 @@ func DecideFold(s State, c Command, at time.Time) ([]Event, State, error) {
 		folded State
 		err    *Error
 	)
-	switch c.(type) {
-	case UpsertCall, *UpsertCall:
-		events, folded, err = decideUpsertCommand(s, c)
+	switch c := c.(type) {
+	case UpsertCall:
+		events, folded, err = decideUpsert(s, c)
+	case *UpsertCall:
+		events, folded, err = decideUpsert(s, *c)
 	default:
 		events, err := Decide(s, c)
 		if err != nil {
@@ -86,16 +90,6 @@ func DecideFold(s State, c Command, at time.Time) ([]Event, State, error) {
 	// EvolveInPlace does.
 	stamp(&folded, s.Version, uint64(len(events)), at)
 	return events, folded, nil
-}
-
-// decideUpsertCommand is decideUpsert of c, which is an UpsertCall or a
-// *UpsertCall: the two forms of the upsert command that Decide and
-// DecideFold take. Any other command is a programming error (a panic).
-func decideUpsertCommand(s State, c Command) ([]Event, State, *Error) {
-	if p, ok := c.(*UpsertCall); ok {
-		return decideUpsert(s, *p)
-	}
-	return decideUpsert(s, c.(UpsertCall))
 }
 
 // existing checks that a command for an existing call may proceed: the call

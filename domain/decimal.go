@@ -66,9 +66,11 @@ func ParseNumber(s string, intDigitsMax, placesMax int32) (Decimal, error) {
 		return Decimal{}, fmt.Errorf("%q is out of range: at most %d digits before the point and %d after it", s, intDigitsMax, placesMax)
 	}
 	if d.Exponent() > 0 {
-		// An integer the exponent scaled up (1e2 is 1 × 10²): its digits
-		// written out, bounded above, are its plain form.
-		d = decimal.RequireFromString(d.StringFixed(0))
+		// An integer the exponent scaled up (1e2 is 1 × 10²): Round(0)
+		// multiplies the coefficient out to exponent 0, its plain form,
+		// which the bound above keeps small. Nothing is rounded: the
+		// number has no digits after the point.
+		d = d.Round(0)
 	}
 	return Decimal{d}, nil
 }
@@ -82,17 +84,37 @@ func ParseNumber(s string, intDigitsMax, placesMax int32) (Decimal, error) {
 // (checkTranscript), whichever way they were read.
 func withinDigits(d decimal.Decimal, intDigitsMax, placesMax int32) bool {
 	exp := int64(d.Exponent())
-	places := max(-exp, 0)
-	intDigits := int64(0)
-	if d.Sign() != 0 {
-		// The coefficient's digits as written: not NumDigits, which says
-		// 15 for 10^15 (it rounds a float64 log10), nor a comparison with
-		// 10^max, which would write out 1e999999999.
-		coefficient := d.Coefficient()
-		digits := int64(len(coefficient.Abs(coefficient).Text(10)))
-		intDigits = max(digits+exp, 0)
+	if max(-exp, 0) > int64(placesMax) {
+		return false
 	}
-	return intDigits <= int64(intDigitsMax) && places <= int64(placesMax)
+	if d.Sign() == 0 {
+		return true
+	}
+	return max(coefficientDigits(d)+exp, 0) <= int64(intDigitsMax)
+}
+
+// coefficientDigits is the number of digits of d's coefficient as written,
+// without its sign; d is not zero. It is not NumDigits, which says 15 for
+// 10^15 (it rounds a float64 log10 below 2^53), and never compares with
+// 10^max, which would write out 1e999999999. NumDigits only guards the
+// fast path, which counts by division without math/big: it may be one off
+// only below 2^53 (its float64 path), and is exact above, so at most 18
+// means the coefficient is below 10^18 in absolute value, an int64 whose
+// negation does not overflow.
+func coefficientDigits(d decimal.Decimal) int64 {
+	if d.NumDigits() <= 18 {
+		coefficient := d.CoefficientInt64()
+		if coefficient < 0 {
+			coefficient = -coefficient // no overflow: below 10^18
+		}
+		digits := int64(0)
+		for ; coefficient > 0; coefficient /= 10 {
+			digits++
+		}
+		return digits
+	}
+	coefficient := d.Coefficient()
+	return int64(len(coefficient.Abs(coefficient).Text(10)))
 }
 
 // MustParseDecimal is ParseDecimal for constants in tests and examples; it

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 )
@@ -40,15 +41,7 @@ func TestAppendEventWritesEveryField(t *testing.T) {
 // is not its zero value, so that omitempty leaves none out.
 func fillEveryField(t *testing.T, v reflect.Value) {
 	t.Helper()
-	switch v.Type() {
-	case reflect.TypeFor[time.Time]():
-		v.Set(reflect.ValueOf(time.Date(2026, 11, 21, 10, 30, 5, 123000000, time.UTC)))
-		return
-	case reflect.TypeFor[Decimal]():
-		v.Set(reflect.ValueOf(NewDecimal(decimal.RequireFromString("1.50"))))
-		return
-	case reflect.TypeFor[json.RawMessage]():
-		v.SetBytes([]byte(`{"k":1}`))
+	if fillLeaf(v) {
 		return
 	}
 	switch v.Kind() {
@@ -71,6 +64,33 @@ func fillEveryField(t *testing.T, v reflect.Value) {
 		for i := range v.Len() {
 			fillEveryField(t, v.Index(i))
 		}
+	default:
+		t.Fatalf("fillEveryField: %s (%s) is not supported: extend it", v.Type(), v.Kind())
+	}
+}
+
+// fillLeaf sets v, a leaf, to a value that is not its zero value, so that
+// omitempty writes it, and reports whether v was one. The leaves are the
+// types filled as one value (a time, a Decimal, a json.RawMessage, a
+// uuid.UUID) and the strings, bools and numbers; any other v is left as it
+// is. fillEveryField and the schema version test (as FillLeaf) both fill
+// their leaves with it.
+func fillLeaf(v reflect.Value) bool {
+	switch v.Type() {
+	case reflect.TypeFor[time.Time]():
+		v.Set(reflect.ValueOf(time.Date(2026, 11, 21, 10, 30, 5, 123000000, time.UTC)))
+		return true
+	case reflect.TypeFor[Decimal]():
+		v.Set(reflect.ValueOf(NewDecimal(decimal.RequireFromString("1.50"))))
+		return true
+	case reflect.TypeFor[json.RawMessage]():
+		v.SetBytes([]byte(`{"k":1}`))
+		return true
+	case reflect.TypeFor[uuid.UUID]():
+		v.Set(reflect.ValueOf(uuid.MustParse("11111111-1111-4111-8111-111111111111")))
+		return true
+	}
+	switch v.Kind() {
 	case reflect.String:
 		v.SetString("x")
 	case reflect.Bool:
@@ -82,6 +102,7 @@ func fillEveryField(t *testing.T, v reflect.Value) {
 	case reflect.Float32, reflect.Float64:
 		v.SetFloat(1.5)
 	default:
-		t.Fatalf("fillEveryField: %s (%s) is not supported: extend it", v.Type(), v.Kind())
+		return false
 	}
+	return true
 }

@@ -42,8 +42,8 @@ func TestRandomCommandsKeepInvariants(t *testing.T) {
 				snapshots = append(snapshots, snapshot(t, s))
 				s = domain.Evolve(s, env)
 			}
-			if c, ok := cmd.(domain.UpsertCall); ok && (c.DurationSeconds == nil || c.EndedAt == nil) && tiedTimes(before.Call) {
-				require.True(t, tiedTimes(s.Call), "seed %d step %d: the duration no longer follows the times after %#v: %s",
+			if c, ok := cmd.(domain.UpsertCall); ok && (c.DurationSeconds == nil || c.EndedAt == nil) && domain.TiedTimes(&before.Call) {
+				require.True(t, domain.TiedTimes(&s.Call), "seed %d step %d: the duration no longer follows the times after %#v: %s",
 					seed, i, events, snapshot(t, s))
 			}
 		}
@@ -73,21 +73,6 @@ func checkDecideFold(t *testing.T, s domain.State, cmd domain.Command, events []
 		domain.EvolveInPlace(&want, domain.Envelope{Event: e, Metadata: domain.Metadata{Time: when}})
 	}
 	require.Equal(t, snapshot(t, want), snapshot(t, got), "%T: DecideFold's state is not its events folded", cmd)
-}
-
-// tiedTimes reports whether c's duration is what its times give: the whole
-// seconds from its answer (or start) to its end. The rule on times
-// (domain/timing.go) keeps it so through upserts that give no duration, or
-// no end.
-func tiedTimes(c domain.Call) bool {
-	from := c.AnsweredAt
-	if from == nil {
-		from = c.StartedAt
-	}
-	if from == nil || c.EndedAt == nil || c.DurationSeconds == nil || c.EndedAt.Before(*from) {
-		return false
-	}
-	return int64(c.EndedAt.Sub(*from)/time.Second) == *c.DurationSeconds
 }
 
 func snapshot(tb testing.TB, s domain.State) string {

@@ -9,7 +9,8 @@ import "time"
 // as sent). When none does, the ledger derives it when the call ends, as
 // the whole seconds from the answer (or, for a call never answered, from
 // the start) to the end: endingDuration, which terminated and
-// decideTerminate both call, and derivedDuration for the times a call has.
+// decideTerminate both call; tiedTimes and followTimes count it from the
+// times a call has (secondsBetween).
 //
 // Times get corrected later (a provider resends a call with another end,
 // a client moves the start), and a duration derived from the old times
@@ -85,15 +86,6 @@ func durationFrom(answered, started *time.Time) *time.Time {
 	return started
 }
 
-// derivedDuration returns the duration c's times give (the whole seconds
-// from its answer, or start, to its end), nil if they give none.
-func derivedDuration(c *Call) *int64 {
-	if c.EndedAt == nil {
-		return nil
-	}
-	return durationBetween(durationFrom(c.AnsweredAt, c.StartedAt), *c.EndedAt)
-}
-
 // endingDuration returns the duration of a call that ends at end: the one
 // the command gives, else the one the call has (a provider's billed
 // duration outranks the ledger's clock), else the whole seconds from from
@@ -106,27 +98,45 @@ func endingDuration(given, have *int64, from *time.Time, end time.Time) *int64 {
 	return durationBetween(from, end)
 }
 
-// tiedTimes reports whether c's duration is exactly what its times give.
+// tiedTimes reports whether c's duration is exactly what its times give
+// (the whole seconds from its answer, or start, to its end).
 func tiedTimes(c *Call) bool {
-	d := derivedDuration(c)
-	return d != nil && c.DurationSeconds != nil && *d == *c.DurationSeconds
+	from := durationFrom(c.AnsweredAt, c.StartedAt)
+	if from == nil || c.EndedAt == nil || c.DurationSeconds == nil {
+		return false
+	}
+	seconds, ok := secondsBetween(*from, *c.EndedAt)
+	return ok && seconds == *c.DurationSeconds
 }
 
-// durationBetween is the whole seconds from a to b (the fraction of a
-// second left over dropped), nil if a is unknown or after b. It counts on
-// Unix seconds, as addSeconds adds them: b.Sub(a) is a time.Duration, which
+// durationBetween is secondsBetween for a call's times, as a duration an
+// event keeps: nil if a is unknown or after b.
+func durationBetween(a *time.Time, b time.Time) *int64 {
+	if a == nil {
+		return nil
+	}
+	seconds, ok := secondsBetween(*a, b)
+	if !ok {
+		return nil
+	}
+	return int64Ptr(seconds)
+}
+
+// secondsBetween is the whole seconds from a to b (the fraction of a
+// second left over dropped), false if a is after b. It counts on Unix
+// seconds, as addSeconds adds them: b.Sub(a) is a time.Duration, which
 // holds no more than 292 years and would cap a longer span at 9223372036
 // seconds, while stored times span 10,000 years. The result is exact for
 // any two times, and at most secondsSpanMax for two storable ones.
-func durationBetween(a *time.Time, b time.Time) *int64 {
-	if a == nil || b.Before(*a) {
-		return nil
+func secondsBetween(a, b time.Time) (int64, bool) {
+	if b.Before(a) {
+		return 0, false
 	}
 	seconds := b.Unix() - a.Unix()
 	if b.Nanosecond() < a.Nanosecond() {
 		seconds-- // the last second began but did not end
 	}
-	return int64Ptr(seconds)
+	return seconds, true
 }
 
 // secondsSpanMax bounds the seconds added to a time, and a duration any
@@ -171,12 +181,13 @@ func followTimes(call *Call, c *UpsertCall) (endDerived bool) {
 	if !tiedTimes(call) {
 		return false
 	}
+	// Tied, the call has an answer or start, so from is never nil.
 	from := durationFrom(pick(c.AnsweredAt, call.AnsweredAt), pick(c.StartedAt, call.StartedAt))
 	switch {
 	case c.DurationSeconds == nil && (c.EndedAt != nil || !call.EndFromDuration):
-		d := durationBetween(from, *pick(c.EndedAt, call.EndedAt))
-		if d != nil && *d != *call.DurationSeconds {
-			c.DurationSeconds = d
+		d, ok := secondsBetween(*from, *pick(c.EndedAt, call.EndedAt))
+		if ok && d != *call.DurationSeconds {
+			c.DurationSeconds = int64Ptr(d)
 		}
 	case c.EndedAt == nil:
 		duration := pick(c.DurationSeconds, call.DurationSeconds)

@@ -48,7 +48,7 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	c = normalizeUpsert(c)
 	// Which times the client sent, before checkCreation and followTimes
 	// fill in others: an order error names one of these (checkOrder).
-	sent := givenTimes(c)
+	sent := givenTimes(&c)
 	exists := s.Exists()
 	switch {
 	case exists && s.Call.AccountID != c.AccountID:
@@ -81,10 +81,10 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	// before the plan, so that the lifecycle and timing events carry what
 	// follows as if the command gave it. A new call has no times to follow.
 	endFollowed := followTimes(&s.Call, &c)
-	if err := checkUpsertOrder(s.Call, c, sent); err != nil {
+	if err := checkUpsertOrder(&s.Call, &c, sent); err != nil {
 		return nil, State{}, err
 	}
-	if err := checkDurationEnd(s.Call, c, sent); err != nil {
+	if err := checkDurationEnd(&s.Call, &c, sent); err != nil {
 		return nil, State{}, err
 	}
 	// Whether the metadata changes is decided once: the number bound and
@@ -235,8 +235,8 @@ func checkCreation(c *UpsertCall) *Error {
 // checkUpsertOrder checks the order of the times as they will stand. sent
 // (givenTimes of the command as the client sent it) says which times the
 // client sent, so that a start or answer moved past a stored time is
-// refused naming the field sent.
-func checkUpsertOrder(call Call, c UpsertCall, sent timeSet) *Error {
+// refused naming the field sent. It only reads call and c.
+func checkUpsertOrder(call *Call, c *UpsertCall, sent timeSet) *Error {
 	return checkOrder(pick(c.StartedAt, call.StartedAt), pick(c.AnsweredAt, call.AnsweredAt), pick(c.EndedAt, call.EndedAt), givenTimes(c), sent)
 }
 
@@ -259,8 +259,8 @@ func checkUpsertOrder(call Call, c UpsertCall, sent timeSet) *Error {
 // field (Moonbase) points at a field of its own body; the message names
 // both. checkDurationSeconds has bounded a duration given already; a call
 // with no start or answer known (none is created without a start) has
-// nothing to add it to.
-func checkDurationEnd(call Call, c UpsertCall, sent timeSet) *Error {
+// nothing to add it to. It only reads call and c.
+func checkDurationEnd(call *Call, c *UpsertCall, sent timeSet) *Error {
 	answered := pick(c.AnsweredAt, call.AnsweredAt)
 	from := durationFrom(answered, pick(c.StartedAt, call.StartedAt))
 	moved := !sameTime(from, durationFrom(call.AnsweredAt, call.StartedAt))
@@ -294,7 +294,7 @@ func movedPastDuration(field, noun string, from time.Time, duration int64) *Erro
 }
 
 // givenTimes returns the set of times (start, answer, end) c gives.
-func givenTimes(c UpsertCall) timeSet {
+func givenTimes(c *UpsertCall) timeSet {
 	var given timeSet
 	if c.StartedAt != nil {
 		given |= timeStarted

@@ -257,10 +257,10 @@ func checkRecording(f ListField, r Recording) *Error {
 func checkTranscript(t Transcript) *Error {
 	for i, c := range t.Cues {
 		f := ListField{"transcript.cues", i}
-		if err := checkCueSeconds(f.Sub("from"), c.From); err != nil {
+		if err := checkCueSeconds(f, "from", c.From); err != nil {
 			return err
 		}
-		if err := checkCueSeconds(f.Sub("to"), c.To); err != nil {
+		if err := checkCueSeconds(f, "to", c.To); err != nil {
 			return err
 		}
 		if c.From.IsNegative() {
@@ -277,10 +277,11 @@ func checkTranscript(t Transcript) *Error {
 // before the point and CueSecondsPlacesMax after it, so that the bound holds
 // for every command, not only for the surfaces that parse cue times with
 // ParseNumber. The message does not repeat the number: out of range, it may
-// be one whose plain form is a gigabyte of digits.
-func checkCueSeconds(field string, d Decimal) *Error {
+// be one whose plain form is a gigabyte of digits. It formats the field
+// name (f.Sub(name)) only for an error, as ListField asks.
+func checkCueSeconds(f ListField, name string, d Decimal) *Error {
 	if !withinDigits(d.Decimal, CueSecondsIntDigitsMax, CueSecondsPlacesMax) {
-		return invalid(field, "is out of range: at most %d digits before the point and %d after it", CueSecondsIntDigitsMax, CueSecondsPlacesMax)
+		return invalid(f.Sub(name), "is out of range: at most %d digits before the point and %d after it", CueSecondsIntDigitsMax, CueSecondsPlacesMax)
 	}
 	return nil
 }
