@@ -506,11 +506,11 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 // decodeLAMLJSON parses a JSON object body. Values must be strings, numbers
 // (kept by their digits), booleans or null (not given).
 func decodeLAMLJSON(body []byte) (lamlParams, error) {
-	if name := lamlJSONParamNotText(body); name != "" {
-		return nil, Malformed(lamlParamName(name), "is not valid UTF-8")
-	}
 	var raw map[string]json.RawMessage
 	if err := DecodeJSON(body, &raw); err != nil {
+		if name := lamlJSONParamNotText(body); name != "" {
+			return nil, Malformed(lamlParamName(name), "is not valid UTF-8")
+		}
 		return nil, err
 	}
 	if len(raw) > lamlParamsMax {
@@ -550,8 +550,9 @@ func decodeLAMLJSON(body []byte) (lamlParams, error) {
 // form with the same bytes gets (decodeLAMLForm names the parameter). It
 // returns "" for a body that is text, or whose fault it cannot pin on one
 // parameter's value (a name, not JSON); the body is then DecodeJSON's to
-// judge. Of several faulty values it names the first in name order. It
-// scans only a body that is not text, so a sound request pays one check.
+// judge. Of several faulty values it names the first in name order.
+// decodeLAMLJSON asks it only of a body DecodeJSON refused (every body it
+// names a parameter of is one), so a sound request is scanned once.
 func lamlJSONParamNotText(body []byte) string {
 	if utf8.Valid(body) && jsonscan.LoneSurrogateAt(body) < 0 {
 		return ""
