@@ -316,3 +316,19 @@ func (s *Server) plainError(w http.ResponseWriter, r *http.Request, p Problem) {
 	}
 	s.writeJSON(w, r, p.Status, map[string]body{"error": {Code: p.Code, Message: withField(p.Field, p.Message), Field: p.Field}})
 }
+
+// nestJSError renders a Problem in the NestJS-like style the call-history
+// and VoiceCall surfaces share: {"statusCode", "error", "code", "message",
+// "field"}. field is p.Field as the surface names it (callHistoryError and
+// voiceCallError map it); the message names it as every surface's does
+// (withField).
+func (s *Server) nestJSError(w http.ResponseWriter, r *http.Request, p Problem, field string) {
+	type body struct {
+		StatusCode int    `json:"statusCode"`
+		Error      string `json:"error"`
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		Field      string `json:"field,omitempty"`
+	}
+	s.writeJSON(w, r, p.Status, body{StatusCode: p.Status, Error: http.StatusText(p.Status), Code: p.Code, Message: withField(field, p.Message), Field: field})
+}
