@@ -755,8 +755,10 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 		}
 	}
 	if v := q.Get("ParentCallSid"); v != "" {
-		id, err := uuid.Parse(v)
-		if err != nil || id == uuid.Nil || len(v) != 36 {
+		// ParseCallID's check of a sid; but a malformed filter is the
+		// query's fault, not a call that is not found.
+		id, err := ParseCallID(v)
+		if err != nil {
 			return out, Invalid("ParentCallSid", "ParentCallSid must be a call's sid, a UUID (8-4-4-4-12 hex digits), not %q", truncate(v, 64))
 		}
 		out.Query.ParentCallID = id
