@@ -307,13 +307,11 @@ func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	cmds, err := decodeLAMLUpdate(params, id, AccountFrom(r.Context()), s.now())
+	routing, cmds, err := decodeLAMLUpdate(params, id, AccountFrom(r.Context()), s.now())
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	// decodeLAMLUpdate puts the UpsertCall with the routing first.
-	routing := cmds[0].(domain.UpsertCall).Routing
 	res, err := s.Execute(r, domain.SurfaceLaML, id, lamlModifyActive(routing, decideInOrder(cmds...)))
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
@@ -646,21 +644,22 @@ func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
 }
 
 // decodeLAMLUpdate reads the parameters of POST .../Calls/{Sid} into the
-// commands it asks for: an UpsertCall (update only) with the routing, then
-// HangUpCall for Status=completed (Twilio hangs the call up whatever its
-// stage: an in-progress call is terminated, a queued or ringing one
-// canceled) or CancelCall for Status=canceled (queued or ringing only).
-func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time) ([]domain.Command, error) {
+// routing they change and the commands they ask for: an UpsertCall (update
+// only) with the routing, then HangUpCall for Status=completed (Twilio
+// hangs the call up whatever its stage: an in-progress call is terminated,
+// a queued or ringing one canceled) or CancelCall for Status=canceled
+// (queued or ringing only).
+func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time) (domain.RoutingChanges, []domain.Command, error) {
 	routing := lamlRouting(p)
 	if err := lamlTwimlLength(routing); err != nil {
-		return nil, err
+		return domain.RoutingChanges{}, nil, err
 	}
 	cmds := []domain.Command{domain.UpsertCall{
 		Mode: domain.UpsertUpdate, CallID: id, AccountID: account, Now: now, Routing: routing,
 	}}
 	status, given := p.get("Status")
 	if !given || status == "" {
-		return cmds, nil
+		return routing, cmds, nil
 	}
 	switch st, _ := domain.ParseLaMLStatus(status); st {
 	case domain.StatusCompleted:
@@ -668,9 +667,9 @@ func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time)
 	case domain.StatusCanceled:
 		cmds = append(cmds, domain.CancelCall{CallID: id, AccountID: account, Now: now})
 	default:
-		return nil, Invalid("Status", "Status must be completed or canceled, not %q", truncate(status, 32))
+		return domain.RoutingChanges{}, nil, Invalid("Status", "Status must be completed or canceled, not %q", truncate(status, 32))
 	}
-	return cmds, nil
+	return routing, cmds, nil
 }
 
 // lamlListQuery is a parsed GET .../Calls: the read-model query and the

@@ -913,7 +913,7 @@ func FuzzLAMLRequest(f *testing.F) {
 			_, _ = decodeLAMLCreate(p)
 		}
 		if p, err := decodeLAMLJSON([]byte(body)); err == nil {
-			_, _ = decodeLAMLUpdate(p, uuid.New(), acctA, time.Now())
+			_, _, _ = decodeLAMLUpdate(p, uuid.New(), acctA, time.Now())
 		}
 		if q, err := url.ParseQuery(query); err == nil {
 			_, _ = decodeLAMLList(q, acctA)
