@@ -324,10 +324,17 @@ func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
 // lamlRoutingParam is a call-control parameter of create and update.
 type lamlRoutingParam struct {
 	name   string // the LaML parameter, as errors name it
+	key    string // lamlKey(name), the parameter's key in lamlParams
 	field  string // the field Decide reports it as (see lamlField)
 	method bool   // a *Method parameter, read by lamlMethod
 	// of returns the parameter's place in a RoutingChanges.
 	of func(*domain.RoutingChanges) **string
+}
+
+// newLAMLRoutingParam is a lamlRoutingParam with its key worked out once,
+// rather than by each request that reads the parameter.
+func newLAMLRoutingParam(name, field string, method bool, of func(*domain.RoutingChanges) **string) lamlRoutingParam {
+	return lamlRoutingParam{name: name, key: lamlKey(name), field: field, method: method, of: of}
 }
 
 // lamlRoutingParams are the call-control parameters, in the order an error
@@ -335,14 +342,14 @@ type lamlRoutingParam struct {
 // reads them, lamlModifyActive and lamlErrorCode name them, lamlField maps
 // Decide's fields to them.
 var lamlRoutingParams = [...]lamlRoutingParam{
-	{"Url", "routing.url", false, func(r *domain.RoutingChanges) **string { return &r.URL }},
-	{"Twiml", "routing.twiml", false, func(r *domain.RoutingChanges) **string { return &r.Twiml }},
-	{"ApplicationSid", "routing.application_sid", false, func(r *domain.RoutingChanges) **string { return &r.ApplicationSID }},
-	{"Method", "routing.method", true, func(r *domain.RoutingChanges) **string { return &r.Method }},
-	{"FallbackUrl", "routing.fallback_url", false, func(r *domain.RoutingChanges) **string { return &r.FallbackURL }},
-	{"FallbackMethod", "routing.fallback_method", true, func(r *domain.RoutingChanges) **string { return &r.FallbackMethod }},
-	{"StatusCallback", "routing.status_callback", false, func(r *domain.RoutingChanges) **string { return &r.StatusCallback }},
-	{"StatusCallbackMethod", "routing.status_callback_method", true, func(r *domain.RoutingChanges) **string { return &r.StatusCallbackMethod }},
+	newLAMLRoutingParam("Url", "routing.url", false, func(r *domain.RoutingChanges) **string { return &r.URL }),
+	newLAMLRoutingParam("Twiml", "routing.twiml", false, func(r *domain.RoutingChanges) **string { return &r.Twiml }),
+	newLAMLRoutingParam("ApplicationSid", "routing.application_sid", false, func(r *domain.RoutingChanges) **string { return &r.ApplicationSID }),
+	newLAMLRoutingParam("Method", "routing.method", true, func(r *domain.RoutingChanges) **string { return &r.Method }),
+	newLAMLRoutingParam("FallbackUrl", "routing.fallback_url", false, func(r *domain.RoutingChanges) **string { return &r.FallbackURL }),
+	newLAMLRoutingParam("FallbackMethod", "routing.fallback_method", true, func(r *domain.RoutingChanges) **string { return &r.FallbackMethod }),
+	newLAMLRoutingParam("StatusCallback", "routing.status_callback", false, func(r *domain.RoutingChanges) **string { return &r.StatusCallback }),
+	newLAMLRoutingParam("StatusCallbackMethod", "routing.status_callback_method", true, func(r *domain.RoutingChanges) **string { return &r.StatusCallbackMethod }),
 }
 
 // lamlRoutingGiven returns the name of the first routing parameter
@@ -441,7 +448,13 @@ func (p lamlParams) get(name string) (string, bool) {
 // optional returns a pointer to the parameter, or nil if it was not given
 // or is empty.
 func (p lamlParams) optional(name string) *string {
-	v, ok := p.get(name)
+	return p.optionalKey(lamlKey(name))
+}
+
+// optionalKey is optional of the parameter whose normalized name
+// (lamlKey) is key.
+func (p lamlParams) optionalKey(key string) *string {
+	v, ok := p[key]
 	if !ok || v == "" {
 		return nil
 	}
@@ -570,10 +583,9 @@ func lamlJSONParamNotText(body []byte) string {
 	return ""
 }
 
-// lamlMethod reads an optional *Method parameter: GET or POST, in any case
-// (Twilio's clients send them upper case).
-func lamlMethod(p lamlParams, name string) *string {
-	v := p.optional(name)
+// lamlMethod reads the value v of an optional *Method parameter: GET or
+// POST, in any case (Twilio's clients send them upper case).
+func lamlMethod(v *string) *string {
 	if v == nil {
 		return nil
 	}
@@ -586,11 +598,11 @@ func lamlMethod(p lamlParams, name string) *string {
 func lamlRouting(p lamlParams) domain.RoutingChanges {
 	var routing domain.RoutingChanges
 	for _, rp := range lamlRoutingParams {
+		v := p.optionalKey(rp.key)
 		if rp.method {
-			*rp.of(&routing) = lamlMethod(p, rp.name)
-		} else {
-			*rp.of(&routing) = p.optional(rp.name)
+			v = lamlMethod(v)
 		}
+		*rp.of(&routing) = v
 	}
 	return routing
 }
