@@ -611,13 +611,14 @@ func lamlRouting(p lamlParams) domain.RoutingChanges {
 // too long (TooLong), before Decide would refuse it as invalid like any
 // other fault: Twilio has a code of its own for the length (32018), which
 // lamlErrorCode gives a refusal marked as one of length only, never
-// whatever else the domain refuses of a Twiml. The bound is the domain's;
-// the domain still checks it, for every surface.
+// whatever else the domain refuses of a Twiml. The bound and the count are
+// the domain's (domain.TwimlTooLong); the domain still checks it, for
+// every surface.
 func lamlTwimlLength(routing domain.RoutingChanges) error {
 	if routing.Twiml == nil {
 		return nil
 	}
-	if n := utf8.RuneCountInString(*routing.Twiml); n > domain.TwimlCharsMax {
+	if n, tooLong := domain.TwimlTooLong(*routing.Twiml); tooLong {
 		return TooLong("Twiml", "must be at most %d characters, got %d", domain.TwimlCharsMax, n)
 	}
 	return nil
