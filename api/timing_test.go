@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 	"testing"
 
@@ -139,12 +138,7 @@ func TestCorrectedTimesMoveTheBilledDuration(t *testing.T) {
 		"status": "VOICEMAIL_RECEIVED", "duration": 1740, "startedAt": "2025-02-17T15:00:00Z",
 	}))
 	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-	billed := func() int64 {
-		t.Helper()
-		body := getSummary(t, ts, url.Values{"from": {"2025-02-17"}, "to": {"2025-02-18"}}, tokenA)
-		require.Len(t, body.Groups, 1)
-		return body.Groups[0].BilledDurationSeconds
-	}
+	billed := func() int64 { return billedSeconds(t, ts, "2025-02-17", "2025-02-18") }
 	require.Equal(t, int64(1740), billed())
 	beforeCorrection := len(ts.eventTypes(t, id)) - 1
 
@@ -382,12 +376,7 @@ func TestAMovedStartMovesTheDerivedSideOfTheTie(t *testing.T) {
 			const pid = "vg-provenance"
 			id := domain.CallIDFor(acctA, "vonage", pid).String()
 			tc.write(t, ts, pid)
-			billed := func() int64 {
-				t.Helper()
-				body := getSummary(t, ts, url.Values{"from": {"2025-02-16"}, "to": {"2025-02-18"}}, tokenA)
-				require.Len(t, body.Groups, 1, "the call is priced")
-				return body.Groups[0].BilledDurationSeconds
-			}
+			billed := func() int64 { return billedSeconds(t, ts, "2025-02-16", "2025-02-18", "the call is priced") }
 			before := ts.lamlGet(t, id)
 			beforeMove := len(ts.eventTypes(t, id)) - 1
 
@@ -448,12 +437,7 @@ func TestDurationsSpanningCenturiesAreExact(t *testing.T) {
 		"status": "VOICEMAIL_RECEIVED", "duration": want, "startedAt": "1025-02-17T15:00:00Z",
 	}))
 	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-	billed := func() int64 {
-		t.Helper()
-		body := getSummary(t, ts, url.Values{"from": {"1025-02-17"}, "to": {"1025-02-18"}}, tokenA)
-		require.Len(t, body.Groups, 1)
-		return body.Groups[0].BilledDurationSeconds
-	}
+	billed := func() int64 { return billedSeconds(t, ts, "1025-02-17", "1025-02-18") }
 	assert.Equal(t, int64(want), billed())
 	ts.requireRebuildMatchesLive(t)
 	assert.Equal(t, int64(want), billed())
