@@ -277,10 +277,20 @@ func TestVoiceCallStatusFollowsTheCall(t *testing.T) {
 	// revision asked for.
 	const src = "src-follow"
 	const start, answer, end = "2025-02-17T15:00:00Z", "2025-02-17T15:00:05Z", "2025-02-17T15:30:00Z"
-	laml := func(t *testing.T, ts *testServer, id, status string) {
-		t.Helper()
-		res := ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json", acctA, tokenA, formBody("Status", status))
-		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	// lamlMove moves the call with a LaML update of its Status;
+	// moonbaseMove with a Moonbase upsert of status and times.
+	lamlMove := func(status string) func(t *testing.T, ts *testServer, id string) {
+		return func(t *testing.T, ts *testServer, id string) {
+			t.Helper()
+			res := ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json", acctA, tokenA, formBody("Status", status))
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		}
+	}
+	moonbaseMove := func(status, answered, ended string) func(t *testing.T, ts *testServer, id string) {
+		return func(t *testing.T, ts *testServer, _ string) {
+			t.Helper()
+			ts.upsertID(t, timingUpsert(t, "vonage", src, status, start, answered, ended))
+		}
 	}
 	for _, tc := range []struct {
 		name      string
@@ -291,58 +301,46 @@ func TestVoiceCallStatusFollowsTheCall(t *testing.T) {
 	}{
 		{
 			name: "LaMLCancel", word: "INCOMING_CALL",
-			move:      func(t *testing.T, ts *testServer, id string) { laml(t, ts, id, "canceled") },
+			move:      lamlMove("canceled"),
 			canonical: domain.StatusCanceled, want: domain.VoiceCallMissed,
 		},
 		{
 			name: "MoonbaseNoAnswer", word: "INCOMING_CALL",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "no-answer", start, "", ""))
-			},
+			move:      moonbaseMove("no-answer", "", ""),
 			canonical: domain.StatusNoAnswer, want: domain.VoiceCallMissed,
 		},
 		{
 			name: "MoonbaseInProgress", word: "INCOMING_CALL",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "in-progress", start, answer, ""))
-			},
+			move:      moonbaseMove("in-progress", answer, ""),
 			canonical: domain.StatusInProgress, want: domain.VoiceCallAnsweredByStaff,
 		},
 		{
 			name: "MoonbaseBusy", word: "INCOMING_CALL",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "busy", start, "", ""))
-			},
+			move:      moonbaseMove("busy", "", ""),
 			canonical: domain.StatusBusy, want: domain.VoiceCallMissed,
 		},
 		{
 			name: "MoonbaseCompletedUnanswered", word: "INCOMING_CALL",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "completed", start, "", end))
-			},
+			move:      moonbaseMove("completed", "", end),
 			canonical: domain.StatusCompleted, want: domain.VoiceCallVoicemailReceived,
 		},
 		{
 			name: "MoonbaseCompletedAnswered", word: "INCOMING_CALL",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "completed", start, answer, end))
-			},
+			move:      moonbaseMove("completed", answer, end),
 			canonical: domain.StatusCompleted, want: domain.VoiceCallAnsweredByStaff,
 		},
 		{
 			// The answer word says who answered, which the hang-up does
 			// not change.
 			name: "LaMLHangUpKeepsTheAnswerWord", word: "ANSWERED_BY_CALLS_PROVIDER",
-			move:      func(t *testing.T, ts *testServer, id string) { laml(t, ts, id, "completed") },
+			move:      lamlMove("completed"),
 			canonical: domain.StatusCompleted, want: domain.VoiceCallAnsweredByCallsProvider,
 		},
 		{
 			// A status the machine does not move to is a late update: the
 			// word stays current.
 			name: "LateRingingKeepsTheWord", word: "MISSED_CALL_HANDLED",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "ringing", start, "", ""))
-			},
+			move:      moonbaseMove("ringing", "", ""),
 			canonical: domain.StatusNoAnswer, want: domain.VoiceCallMissedCallHandled,
 		},
 	} {
