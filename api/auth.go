@@ -56,7 +56,7 @@ func ParseAPIKeys(s string) ([]APIKey, error) {
 		}
 		keys = append(keys, k)
 	}
-	return keys, checkKeys(keys)
+	return keys, CheckKeys(keys)
 }
 
 // LoadAPIKeysFile reads a keys file: one "account:token" a line; blank lines
@@ -94,7 +94,7 @@ func ReadAPIKeys(r io.Reader) ([]APIKey, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read api keys: %w", err)
 	}
-	return keys, checkKeys(keys)
+	return keys, CheckKeys(keys)
 }
 
 func parseKey(entry string) (APIKey, error) {
@@ -113,7 +113,12 @@ func parseKey(entry string) (APIKey, error) {
 	return APIKey{Account: account, Token: token}, nil
 }
 
-func checkKeys(keys []APIKey) error {
+// CheckKeys returns an error for keys that NewServer would refuse as
+// Config.Keys: more keys than a server takes, or one token given twice.
+// ParseAPIKeys and ReadAPIKeys check the keys of one source; a caller that
+// gathers keys from several checks them together with CheckKeys before it
+// opens anything that a refused start would have to undo.
+func CheckKeys(keys []APIKey) error {
 	if len(keys) > keysMax {
 		return fmt.Errorf("%d api keys, at most %d", len(keys), keysMax)
 	}

@@ -185,6 +185,16 @@ func getSummary(t *testing.T, ts *testServer, query url.Values, token string) su
 	return body
 }
 
+// billedSeconds is the billed duration of the one group of acctA's
+// summary from one day to another (getSummary); msgAndArgs explain a
+// summary without exactly one group.
+func billedSeconds(t *testing.T, ts *testServer, from, to string, msgAndArgs ...any) int64 {
+	t.Helper()
+	body := getSummary(t, ts, url.Values{"from": {from}, "to": {to}}, tokenA)
+	require.Len(t, body.Groups, 1, msgAndArgs...)
+	return body.Groups[0].BilledDurationSeconds
+}
+
 func TestBillingSummaryAgreement(t *testing.T) {
 	// Goal: the summary's totals, counts and durations equal summing each of
 	// the caller's calls one by one at its current price, to the last digit,

@@ -432,18 +432,12 @@ var callHistoryFieldNames = map[string]string{
 	"ended_at":                   "endedAt",
 }
 
-// callHistoryError renders a Problem in the call-history (NestJS-like) style.
+// callHistoryError renders a Problem in the call-history (NestJS-like)
+// style (nestJSError), field in the surface's names (callHistoryFieldNames).
 func (s *Server) callHistoryError(w http.ResponseWriter, r *http.Request, p Problem) {
 	field := p.Field
 	if f, ok := callHistoryFieldNames[strings.TrimPrefix(field, "details.")]; ok {
 		field = f
 	}
-	type body struct {
-		StatusCode int    `json:"statusCode"`
-		Error      string `json:"error"`
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		Field      string `json:"field,omitempty"`
-	}
-	s.writeJSON(w, r, p.Status, body{StatusCode: p.Status, Error: http.StatusText(p.Status), Code: p.Code, Message: withField(field, p.Message), Field: field})
+	s.nestJSError(w, r, p, field)
 }

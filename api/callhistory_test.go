@@ -272,12 +272,7 @@ func TestWritesToADeletedCallNameWhatWasSent(t *testing.T) {
 		{"LaMLUpdate", "POST", lamlCallsPath(lamlPrefix, acctA) + "/" + laml + ".json", formBody("Url", "https://example.com/next"), styleLaML, "Sid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var res response
-			if tc.style == styleLaML {
-				res = ts.lamlDo(t, tc.method, tc.path, acctA, tokenA, tc.body)
-			} else {
-				res = ts.do(t, tc.method, tc.path, tokenA, tc.body)
-			}
+			res := ts.doInStyle(t, tc.style, tc.method, tc.path, tc.body)
 			assertErrorStyle(t, res, tc.style, http.StatusConflict, lamlCodeConflict)
 			body := res.JSON(t)
 			var message any

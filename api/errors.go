@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,30 +167,33 @@ var statusTable = []struct {
 	status int
 	code   string
 	retry  bool // see Problem.retry
+	// message is the Problem's message, "" for the status's text; a
+	// *FieldError's or *domain.Error's own message comes first.
+	message string
 }{
-	{isDomainCode(domain.ErrInvalid), http.StatusUnprocessableEntity, "invalid", false},
-	{isDomainCode(domain.ErrConflict), http.StatusConflict, "conflict", false},
-	{isDomainCode(domain.ErrNotFound), http.StatusNotFound, "not_found", false},
-	{isErr(ErrRequired), http.StatusBadRequest, "required", false}, // before ErrMalformed, which it wraps
-	{isErr(ErrMalformed), http.StatusBadRequest, "malformed", false},
-	{isErr(ErrUnauthorized), http.StatusUnauthorized, "unauthorized", false},
-	{isErr(ErrMethodNotAllowed), http.StatusMethodNotAllowed, "method_not_allowed", false},
-	{isErr(ErrPreconditionFailed), http.StatusPreconditionFailed, "precondition_failed", false},
-	{isErr(ErrBodyTooLarge), http.StatusRequestEntityTooLarge, "too_large", false},
-	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused", false},
-	{isErr(ErrTooLong), http.StatusUnprocessableEntity, "too_long", false},
-	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type", false},
-	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable", false},
-	{isErr(ErrUnavailable), http.StatusServiceUnavailable, "unavailable", false},
-	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found", false},
+	{isDomainCode(domain.ErrInvalid), http.StatusUnprocessableEntity, "invalid", false, ""},
+	{isDomainCode(domain.ErrConflict), http.StatusConflict, "conflict", false, ""},
+	{isDomainCode(domain.ErrNotFound), http.StatusNotFound, "not_found", false, ""},
+	{isErr(ErrRequired), http.StatusBadRequest, "required", false, ""}, // before ErrMalformed, which it wraps
+	{isErr(ErrMalformed), http.StatusBadRequest, "malformed", false, ""},
+	{isErr(ErrUnauthorized), http.StatusUnauthorized, "unauthorized", false, ""},
+	{isErr(ErrMethodNotAllowed), http.StatusMethodNotAllowed, "method_not_allowed", false, ""},
+	{isErr(ErrPreconditionFailed), http.StatusPreconditionFailed, "precondition_failed", false, ""},
+	{isErr(ErrBodyTooLarge), http.StatusRequestEntityTooLarge, "too_large", false, ""},
+	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused", false, ""},
+	{isErr(ErrTooLong), http.StatusUnprocessableEntity, "too_long", false, ""},
+	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type", false, ""},
+	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable", false, ""},
+	{isErr(ErrUnavailable), http.StatusServiceUnavailable, "unavailable", false, ""},
+	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found", false, "call not found"},
 	// A store that failed for good (eventstore.FailureReporter) refuses
 	// every append until callledger is restarted: an outage, which another
 	// server or this one restarted takes the retry of, not a bug. Its
 	// cause is not logged for each request: the store logged it once when
 	// it failed, and /readyz says so.
-	{isErr(eventstore.ErrFailed), http.StatusServiceUnavailable, "unavailable", false},
+	{isErr(eventstore.ErrFailed), http.StatusServiceUnavailable, "unavailable", false, "the ledger cannot record writes at the moment; retry later"},
 	// Only after the bounded retries of execute gave up.
-	{isErr(eventstore.ErrVersionConflict), http.StatusConflict, "conflict", true},
+	{isErr(eventstore.ErrVersionConflict), http.StatusConflict, "conflict", true, "the call is being changed concurrently; retry"},
 }
 
 func isDomainCode(c domain.ErrorCode) func(error) bool {
@@ -208,7 +212,7 @@ func ProblemOf(err error) (Problem, bool) {
 		if !row.match(err) {
 			continue
 		}
-		p := Problem{Status: row.status, Code: row.code, Message: http.StatusText(row.status), retry: row.retry}
+		p := Problem{Status: row.status, Code: row.code, Message: cmp.Or(row.message, http.StatusText(row.status)), retry: row.retry}
 		var de *domain.Error
 		var fe *FieldError
 		switch {
@@ -216,12 +220,6 @@ func ProblemOf(err error) (Problem, bool) {
 			p.Field, p.Message = fe.Field, fe.Message
 		case errors.As(err, &de):
 			p.Field, p.Message = de.Field, de.Message
-		case errors.Is(err, eventstore.ErrStreamNotFound):
-			p.Message = "call not found"
-		case errors.Is(err, eventstore.ErrFailed):
-			p.Message = "the ledger cannot record writes at the moment; retry later"
-		case row.retry:
-			p.Message = "the call is being changed concurrently; retry"
 		}
 		return p, true
 	}
@@ -315,4 +313,20 @@ func (s *Server) plainError(w http.ResponseWriter, r *http.Request, p Problem) {
 		Field   string `json:"field,omitempty"`
 	}
 	s.writeJSON(w, r, p.Status, map[string]body{"error": {Code: p.Code, Message: withField(p.Field, p.Message), Field: p.Field}})
+}
+
+// nestJSError renders a Problem in the NestJS-like style the call-history
+// and VoiceCall surfaces share: {"statusCode", "error", "code", "message",
+// "field"}. field is p.Field as the surface names it (callHistoryError and
+// voiceCallError map it); the message names it as every surface's does
+// (withField).
+func (s *Server) nestJSError(w http.ResponseWriter, r *http.Request, p Problem, field string) {
+	type body struct {
+		StatusCode int    `json:"statusCode"`
+		Error      string `json:"error"`
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		Field      string `json:"field,omitempty"`
+	}
+	s.writeJSON(w, r, p.Status, body{StatusCode: p.Status, Error: http.StatusText(p.Status), Code: p.Code, Message: withField(field, p.Message), Field: field})
 }

@@ -106,9 +106,7 @@ func TestFromToFollowParticipantsOnEverySurface(t *testing.T) {
 			l := ts.lamlGet(t, id)
 			assert.Equal(t, []any{tc.caller, tc.callee}, []any{l["from"], l["to"]}, "LaML from, to")
 
-			vc := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-			require.Equal(t, http.StatusOK, vc.Status, "body: %s", vc.Body)
-			v := vc.JSON(t)
+			v := ts.voiceCallGet(t, id)
 			assert.Equal(t, []any{tc.caller, tc.callee}, []any{v["from"], v["to"]}, "VoiceCall from, to")
 
 			// Call history: phoneNumber is the other party, callerPhoneNumber
@@ -165,9 +163,7 @@ func TestFromToNeverShowANumberNoParticipantHolds(t *testing.T) {
 			l := ts.lamlGet(t, id)
 			assert.Equal(t, []any{step.from, step.to}, []any{l["from"], l["to"]}, "LaML from, to")
 
-			vc := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-			require.Equal(t, http.StatusOK, vc.Status, "body: %s", vc.Body)
-			v := vc.JSON(t)
+			v := ts.voiceCallGet(t, id)
 			assert.Equal(t, []any{step.from, step.to}, []any{v["from"], v["to"]}, "VoiceCall from, to")
 
 			hist := ts.do(t, "GET", "/v1/calls/"+id, tokenA, "")

@@ -171,7 +171,7 @@ func FuzzLaMLDecide(f *testing.F) {
 			return
 		}
 		states := fuzzStates(t, id, lamlProvider, "laml-fuzz")
-		if cmds, err := decodeLAMLUpdate(params, id, fuzzAccount, fuzzNow); err != nil {
+		if _, cmds, err := decodeLAMLUpdate(params, id, fuzzAccount, fuzzNow); err != nil {
 			decodeFailure(t, err)
 		} else {
 			checkDecision(t, decideInOrder(cmds...), states)

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -114,12 +113,12 @@ type idempotencyTable struct {
 	// it on more than one path); closeErr is what the first Close returned.
 	closeOnce sync.Once
 	closeErr  error
-	// failed holds what failed the table (see guard), nil while it works.
+	// failed holds what failed the table (see guard), none while it works.
 	// Once set, get, put and sweep fail without touching Pebble until the
 	// process is restarted: after a commit that could not be written,
 	// Pebble cannot be trusted with the next one, and a damaged table may
 	// have lost any record.
-	failed atomic.Pointer[error]
+	failed pebblelog.Failure
 }
 
 // errIdempotencyCorrupt is the sentinel of Pebble's report of a damaged
@@ -216,14 +215,14 @@ func (t *idempotencyTable) guard(errp *error) {
 
 // fail records err as what failed the table, logging it once.
 func (t *idempotencyTable) fail(err error) {
-	if t.failed.CompareAndSwap(nil, &err) {
+	if t.failed.Set(err) {
 		t.log.Error("idempotency table failed: keyed requests are answered 503 until callledger is restarted", slog.Any("err", err))
 	}
 }
 
 // failure returns errIdempotencyFailed once the table has failed, or nil.
 func (t *idempotencyTable) failure() error {
-	if t.failed.Load() != nil {
+	if t.failed.Err() != nil {
 		return errIdempotencyFailed
 	}
 	return nil

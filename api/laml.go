@@ -307,13 +307,11 @@ func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	cmds, err := decodeLAMLUpdate(params, id, AccountFrom(r.Context()), s.now())
+	routing, cmds, err := decodeLAMLUpdate(params, id, AccountFrom(r.Context()), s.now())
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	// decodeLAMLUpdate puts the UpsertCall with the routing first.
-	routing := cmds[0].(domain.UpsertCall).Routing
 	res, err := s.Execute(r, domain.SurfaceLaML, id, lamlModifyActive(routing, decideInOrder(cmds...)))
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
@@ -326,10 +324,17 @@ func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
 // lamlRoutingParam is a call-control parameter of create and update.
 type lamlRoutingParam struct {
 	name   string // the LaML parameter, as errors name it
+	key    string // lamlKey(name), the parameter's key in lamlParams
 	field  string // the field Decide reports it as (see lamlField)
 	method bool   // a *Method parameter, read by lamlMethod
 	// of returns the parameter's place in a RoutingChanges.
 	of func(*domain.RoutingChanges) **string
+}
+
+// newLAMLRoutingParam is a lamlRoutingParam with its key worked out once,
+// rather than by each request that reads the parameter.
+func newLAMLRoutingParam(name, field string, method bool, of func(*domain.RoutingChanges) **string) lamlRoutingParam {
+	return lamlRoutingParam{name: name, key: lamlKey(name), field: field, method: method, of: of}
 }
 
 // lamlRoutingParams are the call-control parameters, in the order an error
@@ -337,14 +342,14 @@ type lamlRoutingParam struct {
 // reads them, lamlModifyActive and lamlErrorCode name them, lamlField maps
 // Decide's fields to them.
 var lamlRoutingParams = [...]lamlRoutingParam{
-	{"Url", "routing.url", false, func(r *domain.RoutingChanges) **string { return &r.URL }},
-	{"Twiml", "routing.twiml", false, func(r *domain.RoutingChanges) **string { return &r.Twiml }},
-	{"ApplicationSid", "routing.application_sid", false, func(r *domain.RoutingChanges) **string { return &r.ApplicationSID }},
-	{"Method", "routing.method", true, func(r *domain.RoutingChanges) **string { return &r.Method }},
-	{"FallbackUrl", "routing.fallback_url", false, func(r *domain.RoutingChanges) **string { return &r.FallbackURL }},
-	{"FallbackMethod", "routing.fallback_method", true, func(r *domain.RoutingChanges) **string { return &r.FallbackMethod }},
-	{"StatusCallback", "routing.status_callback", false, func(r *domain.RoutingChanges) **string { return &r.StatusCallback }},
-	{"StatusCallbackMethod", "routing.status_callback_method", true, func(r *domain.RoutingChanges) **string { return &r.StatusCallbackMethod }},
+	newLAMLRoutingParam("Url", "routing.url", false, func(r *domain.RoutingChanges) **string { return &r.URL }),
+	newLAMLRoutingParam("Twiml", "routing.twiml", false, func(r *domain.RoutingChanges) **string { return &r.Twiml }),
+	newLAMLRoutingParam("ApplicationSid", "routing.application_sid", false, func(r *domain.RoutingChanges) **string { return &r.ApplicationSID }),
+	newLAMLRoutingParam("Method", "routing.method", true, func(r *domain.RoutingChanges) **string { return &r.Method }),
+	newLAMLRoutingParam("FallbackUrl", "routing.fallback_url", false, func(r *domain.RoutingChanges) **string { return &r.FallbackURL }),
+	newLAMLRoutingParam("FallbackMethod", "routing.fallback_method", true, func(r *domain.RoutingChanges) **string { return &r.FallbackMethod }),
+	newLAMLRoutingParam("StatusCallback", "routing.status_callback", false, func(r *domain.RoutingChanges) **string { return &r.StatusCallback }),
+	newLAMLRoutingParam("StatusCallbackMethod", "routing.status_callback_method", true, func(r *domain.RoutingChanges) **string { return &r.StatusCallbackMethod }),
 }
 
 // lamlRoutingGiven returns the name of the first routing parameter
@@ -443,7 +448,13 @@ func (p lamlParams) get(name string) (string, bool) {
 // optional returns a pointer to the parameter, or nil if it was not given
 // or is empty.
 func (p lamlParams) optional(name string) *string {
-	v, ok := p.get(name)
+	return p.optionalKey(lamlKey(name))
+}
+
+// optionalKey is optional of the parameter whose normalized name
+// (lamlKey) is key.
+func (p lamlParams) optionalKey(key string) *string {
+	v, ok := p[key]
 	if !ok || v == "" {
 		return nil
 	}
@@ -506,11 +517,11 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 // decodeLAMLJSON parses a JSON object body. Values must be strings, numbers
 // (kept by their digits), booleans or null (not given).
 func decodeLAMLJSON(body []byte) (lamlParams, error) {
-	if name := lamlJSONParamNotText(body); name != "" {
-		return nil, Malformed(lamlParamName(name), "is not valid UTF-8")
-	}
 	var raw map[string]json.RawMessage
 	if err := DecodeJSON(body, &raw); err != nil {
+		if name := lamlJSONParamNotText(body); name != "" {
+			return nil, Malformed(lamlParamName(name), "is not valid UTF-8")
+		}
 		return nil, err
 	}
 	if len(raw) > lamlParamsMax {
@@ -550,8 +561,9 @@ func decodeLAMLJSON(body []byte) (lamlParams, error) {
 // form with the same bytes gets (decodeLAMLForm names the parameter). It
 // returns "" for a body that is text, or whose fault it cannot pin on one
 // parameter's value (a name, not JSON); the body is then DecodeJSON's to
-// judge. Of several faulty values it names the first in name order. It
-// scans only a body that is not text, so a sound request pays one check.
+// judge. Of several faulty values it names the first in name order.
+// decodeLAMLJSON asks it only of a body DecodeJSON refused (every body it
+// names a parameter of is one), so a sound request is scanned once.
 func lamlJSONParamNotText(body []byte) string {
 	if utf8.Valid(body) && jsonscan.LoneSurrogateAt(body) < 0 {
 		return ""
@@ -571,10 +583,9 @@ func lamlJSONParamNotText(body []byte) string {
 	return ""
 }
 
-// lamlMethod reads an optional *Method parameter: GET or POST, in any case
-// (Twilio's clients send them upper case).
-func lamlMethod(p lamlParams, name string) *string {
-	v := p.optional(name)
+// lamlMethod reads the value v of an optional *Method parameter: GET or
+// POST, in any case (Twilio's clients send them upper case).
+func lamlMethod(v *string) *string {
 	if v == nil {
 		return nil
 	}
@@ -587,11 +598,11 @@ func lamlMethod(p lamlParams, name string) *string {
 func lamlRouting(p lamlParams) domain.RoutingChanges {
 	var routing domain.RoutingChanges
 	for _, rp := range lamlRoutingParams {
+		v := p.optionalKey(rp.key)
 		if rp.method {
-			*rp.of(&routing) = lamlMethod(p, rp.name)
-		} else {
-			*rp.of(&routing) = p.optional(rp.name)
+			v = lamlMethod(v)
 		}
+		*rp.of(&routing) = v
 	}
 	return routing
 }
@@ -600,13 +611,14 @@ func lamlRouting(p lamlParams) domain.RoutingChanges {
 // too long (TooLong), before Decide would refuse it as invalid like any
 // other fault: Twilio has a code of its own for the length (32018), which
 // lamlErrorCode gives a refusal marked as one of length only, never
-// whatever else the domain refuses of a Twiml. The bound is the domain's;
-// the domain still checks it, for every surface.
+// whatever else the domain refuses of a Twiml. The bound and the count are
+// the domain's (domain.TwimlTooLong); the domain still checks it, for
+// every surface.
 func lamlTwimlLength(routing domain.RoutingChanges) error {
 	if routing.Twiml == nil {
 		return nil
 	}
-	if n := utf8.RuneCountInString(*routing.Twiml); n > domain.TwimlCharsMax {
+	if n, tooLong := domain.TwimlTooLong(*routing.Twiml); tooLong {
 		return TooLong("Twiml", "must be at most %d characters, got %d", domain.TwimlCharsMax, n)
 	}
 	return nil
@@ -645,21 +657,22 @@ func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
 }
 
 // decodeLAMLUpdate reads the parameters of POST .../Calls/{Sid} into the
-// commands it asks for: an UpsertCall (update only) with the routing, then
-// HangUpCall for Status=completed (Twilio hangs the call up whatever its
-// stage: an in-progress call is terminated, a queued or ringing one
-// canceled) or CancelCall for Status=canceled (queued or ringing only).
-func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time) ([]domain.Command, error) {
+// routing they change and the commands they ask for: an UpsertCall (update
+// only) with the routing, then HangUpCall for Status=completed (Twilio
+// hangs the call up whatever its stage: an in-progress call is terminated,
+// a queued or ringing one canceled) or CancelCall for Status=canceled
+// (queued or ringing only).
+func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time) (domain.RoutingChanges, []domain.Command, error) {
 	routing := lamlRouting(p)
 	if err := lamlTwimlLength(routing); err != nil {
-		return nil, err
+		return domain.RoutingChanges{}, nil, err
 	}
 	cmds := []domain.Command{domain.UpsertCall{
 		Mode: domain.UpsertUpdate, CallID: id, AccountID: account, Now: now, Routing: routing,
 	}}
 	status, given := p.get("Status")
 	if !given || status == "" {
-		return cmds, nil
+		return routing, cmds, nil
 	}
 	switch st, _ := domain.ParseLaMLStatus(status); st {
 	case domain.StatusCompleted:
@@ -667,9 +680,9 @@ func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time)
 	case domain.StatusCanceled:
 		cmds = append(cmds, domain.CancelCall{CallID: id, AccountID: account, Now: now})
 	default:
-		return nil, Invalid("Status", "Status must be completed or canceled, not %q", truncate(status, 32))
+		return domain.RoutingChanges{}, nil, Invalid("Status", "Status must be completed or canceled, not %q", truncate(status, 32))
 	}
-	return cmds, nil
+	return routing, cmds, nil
 }
 
 // lamlListQuery is a parsed GET .../Calls: the read-model query and the
@@ -754,8 +767,10 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 		}
 	}
 	if v := q.Get("ParentCallSid"); v != "" {
-		id, err := uuid.Parse(v)
-		if err != nil || id == uuid.Nil || len(v) != 36 {
+		// ParseCallID's check of a sid; but a malformed filter is the
+		// query's fault, not a call that is not found.
+		id, err := ParseCallID(v)
+		if err != nil {
 			return out, Invalid("ParentCallSid", "ParentCallSid must be a call's sid, a UUID (8-4-4-4-12 hex digits), not %q", truncate(v, 64))
 		}
 		out.Query.ParentCallID = id

@@ -69,10 +69,9 @@ func TestCrossSurfaceScenario(t *testing.T) {
 	mb := ts.do(t, "GET", "/calls/"+id, tokenA, "")
 	require.Equal(t, http.StatusOK, mb.Status, "body: %s", mb.Body)
 	assert.NotNil(t, mb.JSON(t)["end_at"])
-	vcRead := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-	require.Equal(t, http.StatusOK, vcRead.Status)
-	assert.Equal(t, "ANSWERED_BY_STAFF", vcRead.JSON(t)["status"], "the VoiceCall word is kept verbatim")
-	assert.Equal(t, string(laml["duration"].(json.Number)), strconv.FormatFloat(vcRead.JSON(t)["duration"].(float64), 'f', -1, 64), "one duration on every surface")
+	vcRead := ts.voiceCallGet(t, id)
+	assert.Equal(t, "ANSWERED_BY_STAFF", vcRead["status"], "the VoiceCall word is kept verbatim")
+	assert.Equal(t, string(laml["duration"].(json.Number)), strconv.FormatFloat(vcRead["duration"].(float64), 'f', -1, 64), "one duration on every surface")
 
 	// The stream: domain events only, in order, each with its surface.
 	recs, err := ts.store.ReadStream(context.Background(), domain.StreamID(uuid.MustParse(id)), 0, 0)

@@ -98,6 +98,25 @@ func (ts *testServer) lamlListSIDs(t testing.TB, query url.Values) []string {
 	return sids
 }
 
+// lamlListCase is one list query of acctA's calls on the LaML surface and
+// the sids it lists, in order.
+type lamlListCase struct {
+	name  string
+	query url.Values
+	want  []string
+}
+
+// runLAMLListCases runs each case as a subtest that lists its query
+// (lamlListSIDs) and checks the sids.
+func (ts *testServer) runLAMLListCases(t *testing.T, cases []lamlListCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, ts.lamlListSIDs(t, tc.query))
+		})
+	}
+}
+
 // assertLAMLError checks a Twilio error body: status, code and more_info.
 func assertLAMLError(t testing.TB, res response, status, code int) map[string]any {
 	t.Helper()
@@ -421,11 +440,7 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 		})
 	}
 
-	for _, tc := range []struct {
-		name  string
-		query url.Values
-		want  []string
-	}{
+	ts.runLAMLListCases(t, []lamlListCase{
 		{"To", url.Values{"To": {"+14155550902"}}, []string{ids[2]}},
 		{"From", url.Values{"From": {"+14155550148"}}, []string{ids[4], ids[3], ids[2], ids[1], ids[0]}},
 		{"FromNone", url.Values{"From": {"+19995550148"}}, nil},
@@ -439,11 +454,7 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 		{"StartTimeDateTimeIsItsDayLowercase", url.Values{"StartTime": {"2025-01-02t18:00:00z"}}, []string{ids[2], ids[1]}},
 		{"StartTimeBeforeLowercaseOffset", url.Values{"StartTime<": {"2025-01-02t19:00:00+01:00"}}, []string{ids[2], ids[1], ids[0]}},
 		{"StatusAndTime", url.Values{"Status": {"ringing"}, "StartTime<": {"2025-01-02"}}, []string{ids[2], ids[0]}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, ts.lamlListSIDs(t, tc.query))
-		})
-	}
+	})
 
 	// Filters are repeated in the page URIs.
 	res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"?Status=no-answer&PageSize=1", acctA, tokenA, "")
@@ -474,11 +485,7 @@ func TestLAMLListTimeFiltersReadSeconds(t *testing.T) {
 	shown := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+frac+".json", acctA, tokenA, "").JSON(t)["start_time"]
 	require.Equal(t, "Sun, 05 Jan 2025 15:00:00 +0000", shown, "shown to the second")
 
-	for _, tc := range []struct {
-		name  string
-		query url.Values
-		want  []string
-	}{
+	ts.runLAMLListCases(t, []lamlListCase{
 		{"BeforeShownSecond", url.Values{"StartTime<": {"2025-01-05T15:00:00Z"}}, []string{frac, before, dayBefore}},
 		{"AfterShownSecond", url.Values{"StartTime>": {"2025-01-05T15:00:00Z"}}, []string{nextDay, after, frac}},
 		{"BeforeAndAfterShownSecond", url.Values{"StartTime>": {"2025-01-05T15:00:00Z"}, "StartTime<": {"2025-01-05T15:00:00Z"}}, []string{frac}},
@@ -492,11 +499,7 @@ func TestLAMLListTimeFiltersReadSeconds(t *testing.T) {
 		{"OnDate", url.Values{"StartTime": {"2025-01-05"}}, []string{after, frac, before}},
 		{"BeforeDateIsOnOrBefore", url.Values{"StartTime<": {"2025-01-04"}}, []string{dayBefore}},
 		{"AfterDateIsOnOrAfter", url.Values{"StartTime>": {"2025-01-06"}}, []string{nextDay}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, ts.lamlListSIDs(t, tc.query))
-		})
-	}
+	})
 }
 
 // appendChildCall writes a call of acctA that parent created (ParentCallID)
@@ -567,11 +570,7 @@ func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
 	orphan := appendChildCall(t, ts, other, "child-of-other", childStart, nil)
 	assert.Equal(t, parentID.String(), get(t, children[0])["parent_call_sid"])
 
-	for _, tc := range []struct {
-		name  string
-		query url.Values
-		want  []string
-	}{
+	ts.runLAMLListCases(t, []lamlListCase{
 		{"EndTimeDate", url.Values{"EndTime": {"2025-02-02"}}, []string{e3, e2}},
 		{"EndTimeDateTimeIsItsDay", url.Values{"EndTime": {"2025-02-02T18:00:00Z"}}, []string{e3, e2}},
 		{"EndTimeAfterDate", url.Values{"EndTime>": {"2025-02-02"}}, []string{children[2], e4, e3, e2}},
@@ -591,11 +590,7 @@ func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
 		{"ParentCallSidNoChildren", url.Values{"ParentCallSid": {e1}}, nil},
 		{"ParentCallSidAndEndTime", url.Values{"ParentCallSid": {parentID.String()}, "EndTime": {"2025-02-04"}}, []string{children[2]}},
 		{"ParentCallSidAndTo", url.Values{"ParentCallSid": {parentID.String()}, "To": {"+14155550101"}}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, ts.lamlListSIDs(t, tc.query))
-		})
-	}
+	})
 
 	for _, tc := range []struct {
 		name, param, query string // param is the parameter the message names
@@ -678,22 +673,14 @@ func TestLAMLListStartTimeAroundZeroTime(t *testing.T) {
 	atZero := ts.createVoiceCall(t, tokenA, "src-zero", map[string]any{"startedAt": "0001-01-01T00:00:00Z"})
 	year1 := ts.createVoiceCall(t, tokenA, "src-year-1", map[string]any{"startedAt": "0001-01-01T00:00:01Z"})
 	recent := ts.createVoiceCall(t, tokenA, "src-2026", map[string]any{"startedAt": "2026-01-02T10:00:00Z"})
-	for _, tc := range []struct {
-		name  string
-		query url.Values
-		want  []string
-	}{
+	ts.runLAMLListCases(t, []lamlListCase{
 		{"OnOrBeforeTheDayBeforeZeroTime", url.Values{"StartTime<": {"0000-12-31"}}, []string{year0}},
 		{"TheDayBeforeZeroTime", url.Values{"StartTime": {"0000-12-31"}}, []string{year0}},
 		{"OnOrAfterZeroTime", url.Values{"StartTime>": {"0001-01-01"}}, []string{recent, year1, atZero}},
 		{"OnOrAfterZeroTimeInstant", url.Values{"StartTime>": {"0001-01-01T00:00:00Z"}}, []string{recent, year1, atZero}},
 		{"OnOrBeforeZeroTimeInstant", url.Values{"StartTime<": {"0001-01-01T00:00:00Z"}}, []string{atZero, year0}},
 		{"OnTheDayOfZeroTime", url.Values{"StartTime": {"0001-01-01T00:00:00Z"}}, []string{year1, atZero}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, ts.lamlListSIDs(t, tc.query))
-		})
-	}
+	})
 }
 
 func TestLAMLAccountIsolation(t *testing.T) {
@@ -913,7 +900,7 @@ func FuzzLAMLRequest(f *testing.F) {
 			_, _ = decodeLAMLCreate(p)
 		}
 		if p, err := decodeLAMLJSON([]byte(body)); err == nil {
-			_, _ = decodeLAMLUpdate(p, uuid.New(), acctA, time.Now())
+			_, _, _ = decodeLAMLUpdate(p, uuid.New(), acctA, time.Now())
 		}
 		if q, err := url.ParseQuery(query); err == nil {
 			_, _ = decodeLAMLList(q, acctA)

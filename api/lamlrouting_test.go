@@ -3,8 +3,10 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,7 +93,7 @@ func TestLAMLCreateRecordsTwimlAndApplicationSid(t *testing.T) {
 			res := ts.lamlDo(t, "POST", calls, acctA, tokenA, tc.body)
 			require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 			view := res.JSON(t)
-			assert.ElementsMatch(t, lamlSeedFields, keysOf(view), "the Call resource as before")
+			assert.ElementsMatch(t, lamlSeedFields, slices.Collect(maps.Keys(view)), "the Call resource as before")
 			sid := view["sid"].(string)
 
 			events := ts.auditedEvents(t, sid)
@@ -112,14 +114,6 @@ func TestLAMLCreateRecordsTwimlAndApplicationSid(t *testing.T) {
 		})
 	}
 	ts.requireRebuildMatchesLive(t)
-}
-
-func keysOf(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 func TestLAMLUpdateRecordsTwimlAndApplicationSid(t *testing.T) {
@@ -152,7 +146,7 @@ func TestLAMLUpdateRecordsTwimlAndApplicationSid(t *testing.T) {
 			before := ts.auditedEvents(t, sid)
 			res := ts.lamlDo(t, "POST", path, acctA, tokenA, step.body)
 			require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-			assert.ElementsMatch(t, lamlSeedFields, keysOf(res.JSON(t)), "the Call resource as before")
+			assert.ElementsMatch(t, lamlSeedFields, slices.Collect(maps.Keys(res.JSON(t))), "the Call resource as before")
 			after := ts.auditedEvents(t, sid)
 			if step.routing == nil {
 				assert.Len(t, after, len(before), "nothing appended")

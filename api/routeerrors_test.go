@@ -25,6 +25,17 @@ const (
 	stylePlain       errorStyle = "plain"        // {"error": {"code", "message", "field"}}
 )
 
+// doInStyle sends one request of account A to the surface whose errors
+// are in style: with HTTP Basic acctA:tokenA to LaML (lamlDo), with the
+// Bearer tokenA to any other (do).
+func (ts *testServer) doInStyle(t testing.TB, style errorStyle, method, path, body string, headers ...string) response {
+	t.Helper()
+	if style == styleLaML {
+		return ts.lamlDo(t, method, path, acctA, tokenA, body, headers...)
+	}
+	return ts.do(t, method, path, tokenA, body, headers...)
+}
+
 // assertErrorStyle checks that res is an error of the given status whose
 // body is in style, and nothing else: its keys are the style's own. For
 // LaML, lamlCode is the Twilio code the body must carry.

@@ -100,7 +100,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if len(cfg.Keys) == 0 {
 		return nil, errors.New("api: Config.Keys is empty: no client could authenticate")
 	}
-	if err := checkKeys(cfg.Keys); err != nil {
+	if err := CheckKeys(cfg.Keys); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	s := &Server{

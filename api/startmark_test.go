@@ -44,25 +44,18 @@ func TestReadsWaitForTheLogAtStart(t *testing.T) {
 		name  string
 		path  string
 		style errorStyle
-		laml  bool
 	}{
-		{"Moonbase call", "/calls/" + upserted, styleMoonbase, false},
-		{"Moonbase list", "/calls", styleMoonbase, false},
-		{"call history", "/v1/calls/" + upserted, styleCallHistory, false},
-		{"VoiceCall", "/v1/voice-calls/" + priced, styleVoiceCall, false},
-		{"LaML call", lamlCallsPath(lamlPrefix, acctA) + "/" + priced + ".json", styleLaML, true},
-		{"LaML list", lamlCallsPath(lamlPrefix, acctA) + ".json", styleLaML, true},
-		{"billing", "/v1/billing/summary", stylePlain, false},
-	}
-	get := func(ts *testServer, path string, laml bool) response {
-		if laml {
-			return ts.lamlDo(t, "GET", path, acctA, tokenA, "")
-		}
-		return ts.do(t, "GET", path, tokenA, "")
+		{"Moonbase call", "/calls/" + upserted, styleMoonbase},
+		{"Moonbase list", "/calls", styleMoonbase},
+		{"call history", "/v1/calls/" + upserted, styleCallHistory},
+		{"VoiceCall", "/v1/voice-calls/" + priced, styleVoiceCall},
+		{"LaML call", lamlCallsPath(lamlPrefix, acctA) + "/" + priced + ".json", styleLaML},
+		{"LaML list", lamlCallsPath(lamlPrefix, acctA) + ".json", styleLaML},
+		{"billing", "/v1/billing/summary", stylePlain},
 	}
 	for _, r := range reads {
 		t.Run("behind/"+r.name, func(t *testing.T) {
-			res := get(impatient, r.path, r.laml)
+			res := impatient.doInStyle(t, r.style, "GET", r.path, "")
 			assertErrorStyle(t, res, r.style, http.StatusServiceUnavailable, lamlCodeUnavailable)
 			assert.Equal(t, "1", res.Header.Get("Retry-After"))
 		})
@@ -77,7 +70,7 @@ func TestReadsWaitForTheLogAtStart(t *testing.T) {
 	// The first read waits for the projector rather than failing.
 	for _, r := range reads {
 		t.Run("caught up/"+r.name, func(t *testing.T) {
-			res := get(patient, r.path, r.laml)
+			res := patient.doInStyle(t, r.style, "GET", r.path, "")
 			require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		})
 	}
@@ -86,7 +79,7 @@ func TestReadsWaitForTheLogAtStart(t *testing.T) {
 	// answered 503 while they were behind, answers too, without waiting.
 	for _, r := range reads {
 		t.Run("caught up, impatient/"+r.name, func(t *testing.T) {
-			res := get(impatient, r.path, r.laml)
+			res := impatient.doInStyle(t, r.style, "GET", r.path, "")
 			require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		})
 	}

@@ -81,24 +81,18 @@ func TestStoreFailureIsUnavailable(t *testing.T) {
 	writes := []struct {
 		name, method, path, body string
 		style                    errorStyle
-		laml                     bool
 	}{
-		{"Moonbase upsert", "POST", "/calls/upsert", moonbaseBody("after-failure", "completed"), styleMoonbase, false},
-		{"Moonbase create", "POST", "/calls", moonbaseBody("after-failure-2", "ringing"), styleMoonbase, false},
-		{"call history patch", "PATCH", "/v1/calls/" + existing, `{"notes":"after the failure"}`, styleCallHistory, false},
-		{"call history delete", "DELETE", "/v1/calls/" + existing, "", styleCallHistory, false},
-		{"VoiceCall create", "POST", "/v1/voice-calls", voiceCallBody(t, "vonage-after-failure", nil), styleVoiceCall, false},
+		{"Moonbase upsert", "POST", "/calls/upsert", moonbaseBody("after-failure", "completed"), styleMoonbase},
+		{"Moonbase create", "POST", "/calls", moonbaseBody("after-failure-2", "ringing"), styleMoonbase},
+		{"call history patch", "PATCH", "/v1/calls/" + existing, `{"notes":"after the failure"}`, styleCallHistory},
+		{"call history delete", "DELETE", "/v1/calls/" + existing, "", styleCallHistory},
+		{"VoiceCall create", "POST", "/v1/voice-calls", voiceCallBody(t, "vonage-after-failure", nil), styleVoiceCall},
 		{"LaML create", "POST", lamlCallsPath(lamlPrefix, acctA) + ".json",
-			formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml"), styleLaML, true},
+			formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml"), styleLaML},
 	}
 	for _, w := range writes {
 		t.Run(w.name, func(t *testing.T) {
-			var res response
-			if w.laml {
-				res = ts.lamlDo(t, w.method, w.path, acctA, tokenA, w.body)
-			} else {
-				res = ts.do(t, w.method, w.path, tokenA, w.body)
-			}
+			res := ts.doInStyle(t, w.style, w.method, w.path, w.body)
 			assertErrorStyle(t, res, w.style, http.StatusServiceUnavailable, lamlCodeUnavailable)
 			assert.Equal(t, "1", res.Header.Get("Retry-After"))
 			assert.NotContains(t, string(res.Body), "file too large", "the cause is the operator's, in the log")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 	"testing"
 
@@ -110,9 +109,7 @@ func TestCorrectedTimesMoveADerivedDuration(t *testing.T) {
 			laml := ts.lamlGet(t, id)
 			assert.Equal(t, json.Number(strconv.FormatInt(tc.wantDuration, 10)), laml["duration"])
 			assert.Equal(t, tc.wantEnd, laml["end_time"])
-			vc := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-			require.Equal(t, http.StatusOK, vc.Status, "body: %s", vc.Body)
-			assert.Equal(t, float64(tc.wantDuration), vc.JSON(t)["duration"])
+			assert.Equal(t, float64(tc.wantDuration), ts.voiceCallGet(t, id)["duration"])
 			typ, data := ts.lastEvent(t, id)
 			assert.Equal(t, domain.TypeCallTimingChanged, typ)
 			assert.JSONEq(t, tc.wantEvent, data)
@@ -139,12 +136,7 @@ func TestCorrectedTimesMoveTheBilledDuration(t *testing.T) {
 		"status": "VOICEMAIL_RECEIVED", "duration": 1740, "startedAt": "2025-02-17T15:00:00Z",
 	}))
 	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-	billed := func() int64 {
-		t.Helper()
-		body := getSummary(t, ts, url.Values{"from": {"2025-02-17"}, "to": {"2025-02-18"}}, tokenA)
-		require.Len(t, body.Groups, 1)
-		return body.Groups[0].BilledDurationSeconds
-	}
+	billed := func() int64 { return billedSeconds(t, ts, "2025-02-17", "2025-02-18") }
 	require.Equal(t, int64(1740), billed())
 	beforeCorrection := len(ts.eventTypes(t, id)) - 1
 
@@ -382,12 +374,7 @@ func TestAMovedStartMovesTheDerivedSideOfTheTie(t *testing.T) {
 			const pid = "vg-provenance"
 			id := domain.CallIDFor(acctA, "vonage", pid).String()
 			tc.write(t, ts, pid)
-			billed := func() int64 {
-				t.Helper()
-				body := getSummary(t, ts, url.Values{"from": {"2025-02-16"}, "to": {"2025-02-18"}}, tokenA)
-				require.Len(t, body.Groups, 1, "the call is priced")
-				return body.Groups[0].BilledDurationSeconds
-			}
+			billed := func() int64 { return billedSeconds(t, ts, "2025-02-16", "2025-02-18", "the call is priced") }
 			before := ts.lamlGet(t, id)
 			beforeMove := len(ts.eventTypes(t, id)) - 1
 
@@ -404,9 +391,7 @@ func TestAMovedStartMovesTheDerivedSideOfTheTie(t *testing.T) {
 				assert.Equal(t, tc.wantEnd, laml["end_time"])
 			}
 			check(t, ts.lamlGet(t, id))
-			vc := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-			require.Equal(t, http.StatusOK, vc.Status, "body: %s", vc.Body)
-			assert.Equal(t, float64(tc.wantDuration), vc.JSON(t)["duration"])
+			assert.Equal(t, float64(tc.wantDuration), ts.voiceCallGet(t, id)["duration"])
 			assert.Equal(t, tc.wantDuration, billed())
 
 			// Time travel folds the log: the last revision reads as live,
@@ -437,9 +422,7 @@ func TestDurationsSpanningCenturiesAreExact(t *testing.T) {
 	id := ts.upsertID(t, timingUpsert(t, "vonage", "millennium", "completed",
 		"1025-02-17T15:00:00Z", "1025-02-17T15:00:05Z", "2025-02-17T15:30:00Z"))
 
-	vc := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-	require.Equal(t, http.StatusOK, vc.Status, "body: %s", vc.Body)
-	assert.Equal(t, float64(want), vc.JSON(t)["duration"])
+	assert.Equal(t, float64(want), ts.voiceCallGet(t, id)["duration"])
 	assert.Equal(t, json.Number(strconv.FormatInt(want, 10)), ts.lamlGet(t, id)["duration"])
 
 	// Billing sums the call's duration once it is priced (VoiceCall resends
@@ -448,12 +431,7 @@ func TestDurationsSpanningCenturiesAreExact(t *testing.T) {
 		"status": "VOICEMAIL_RECEIVED", "duration": want, "startedAt": "1025-02-17T15:00:00Z",
 	}))
 	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-	billed := func() int64 {
-		t.Helper()
-		body := getSummary(t, ts, url.Values{"from": {"1025-02-17"}, "to": {"1025-02-18"}}, tokenA)
-		require.Len(t, body.Groups, 1)
-		return body.Groups[0].BilledDurationSeconds
-	}
+	billed := func() int64 { return billedSeconds(t, ts, "1025-02-17", "1025-02-18") }
 	assert.Equal(t, int64(want), billed())
 	ts.requireRebuildMatchesLive(t)
 	assert.Equal(t, int64(want), billed())

@@ -435,17 +435,9 @@ func voiceCallField(name string) string {
 	return name
 }
 
-// voiceCallError renders a Problem in the VoiceCall surface's style:
-// {"statusCode", "error", "code", "message", "field"}, field in the
-// surface's camelCase names.
+// voiceCallError renders a Problem in the VoiceCall surface's style
+// (nestJSError): {"statusCode", "error", "code", "message", "field"}, field
+// in the surface's camelCase names (voiceCallField).
 func (s *Server) voiceCallError(w http.ResponseWriter, r *http.Request, p Problem) {
-	field := voiceCallField(p.Field)
-	type body struct {
-		StatusCode int    `json:"statusCode"`
-		Error      string `json:"error"`
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		Field      string `json:"field,omitempty"`
-	}
-	s.writeJSON(w, r, p.Status, body{StatusCode: p.Status, Error: http.StatusText(p.Status), Code: p.Code, Message: withField(field, p.Message), Field: field})
+	s.nestJSError(w, r, p, voiceCallField(p.Field))
 }

@@ -62,6 +62,14 @@ func (ts *testServer) createVoiceCall(t testing.TB, token, sourceID string, with
 	return id
 }
 
+// voiceCallGet fetches a call on the VoiceCall surface of acctA.
+func (ts *testServer) voiceCallGet(t testing.TB, id string) map[string]any {
+	t.Helper()
+	res := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	return res.JSON(t)
+}
+
 // canonicalStatus folds a call's stream from the store and returns its
 // canonical status.
 func (ts *testServer) canonicalStatus(t testing.TB, id string) domain.Status {
@@ -185,9 +193,7 @@ func TestVoiceCallStatusMapping(t *testing.T) {
 		t.Run(word, func(t *testing.T) {
 			id := ts.createVoiceCall(t, tokenA, "src-"+word, map[string]any{"status": word})
 			assert.Equal(t, canonical, ts.canonicalStatus(t, id))
-			res := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-			require.Equal(t, http.StatusOK, res.Status)
-			assert.Equal(t, word, res.JSON(t)["status"])
+			assert.Equal(t, word, ts.voiceCallGet(t, id)["status"])
 		})
 	}
 	t.Run("MissedThenHandled", func(t *testing.T) {
@@ -261,9 +267,7 @@ func TestVoiceCallStatusOfACallFromAnotherSurface(t *testing.T) {
 			} else {
 				id = ts.upsertID(t, tc.body)
 			}
-			res := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-			assert.Equal(t, tc.want, res.JSON(t)["status"])
+			assert.Equal(t, tc.want, ts.voiceCallGet(t, id)["status"])
 		})
 	}
 }
@@ -277,10 +281,20 @@ func TestVoiceCallStatusFollowsTheCall(t *testing.T) {
 	// revision asked for.
 	const src = "src-follow"
 	const start, answer, end = "2025-02-17T15:00:00Z", "2025-02-17T15:00:05Z", "2025-02-17T15:30:00Z"
-	laml := func(t *testing.T, ts *testServer, id, status string) {
-		t.Helper()
-		res := ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json", acctA, tokenA, formBody("Status", status))
-		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	// lamlMove moves the call with a LaML update of its Status;
+	// moonbaseMove with a Moonbase upsert of status and times.
+	lamlMove := func(status string) func(t *testing.T, ts *testServer, id string) {
+		return func(t *testing.T, ts *testServer, id string) {
+			t.Helper()
+			res := ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json", acctA, tokenA, formBody("Status", status))
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		}
+	}
+	moonbaseMove := func(status, answered, ended string) func(t *testing.T, ts *testServer, id string) {
+		return func(t *testing.T, ts *testServer, _ string) {
+			t.Helper()
+			ts.upsertID(t, timingUpsert(t, "vonage", src, status, start, answered, ended))
+		}
 	}
 	for _, tc := range []struct {
 		name      string
@@ -291,58 +305,46 @@ func TestVoiceCallStatusFollowsTheCall(t *testing.T) {
 	}{
 		{
 			name: "LaMLCancel", word: "INCOMING_CALL",
-			move:      func(t *testing.T, ts *testServer, id string) { laml(t, ts, id, "canceled") },
+			move:      lamlMove("canceled"),
 			canonical: domain.StatusCanceled, want: domain.VoiceCallMissed,
 		},
 		{
 			name: "MoonbaseNoAnswer", word: "INCOMING_CALL",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "no-answer", start, "", ""))
-			},
+			move:      moonbaseMove("no-answer", "", ""),
 			canonical: domain.StatusNoAnswer, want: domain.VoiceCallMissed,
 		},
 		{
 			name: "MoonbaseInProgress", word: "INCOMING_CALL",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "in-progress", start, answer, ""))
-			},
+			move:      moonbaseMove("in-progress", answer, ""),
 			canonical: domain.StatusInProgress, want: domain.VoiceCallAnsweredByStaff,
 		},
 		{
 			name: "MoonbaseBusy", word: "INCOMING_CALL",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "busy", start, "", ""))
-			},
+			move:      moonbaseMove("busy", "", ""),
 			canonical: domain.StatusBusy, want: domain.VoiceCallMissed,
 		},
 		{
 			name: "MoonbaseCompletedUnanswered", word: "INCOMING_CALL",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "completed", start, "", end))
-			},
+			move:      moonbaseMove("completed", "", end),
 			canonical: domain.StatusCompleted, want: domain.VoiceCallVoicemailReceived,
 		},
 		{
 			name: "MoonbaseCompletedAnswered", word: "INCOMING_CALL",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "completed", start, answer, end))
-			},
+			move:      moonbaseMove("completed", answer, end),
 			canonical: domain.StatusCompleted, want: domain.VoiceCallAnsweredByStaff,
 		},
 		{
 			// The answer word says who answered, which the hang-up does
 			// not change.
 			name: "LaMLHangUpKeepsTheAnswerWord", word: "ANSWERED_BY_CALLS_PROVIDER",
-			move:      func(t *testing.T, ts *testServer, id string) { laml(t, ts, id, "completed") },
+			move:      lamlMove("completed"),
 			canonical: domain.StatusCompleted, want: domain.VoiceCallAnsweredByCallsProvider,
 		},
 		{
 			// A status the machine does not move to is a late update: the
 			// word stays current.
 			name: "LateRingingKeepsTheWord", word: "MISSED_CALL_HANDLED",
-			move: func(t *testing.T, ts *testServer, id string) {
-				ts.upsertID(t, timingUpsert(t, "vonage", src, "ringing", start, "", ""))
-			},
+			move:      moonbaseMove("ringing", "", ""),
 			canonical: domain.StatusNoAnswer, want: domain.VoiceCallMissedCallHandled,
 		},
 	} {
@@ -353,9 +355,7 @@ func TestVoiceCallStatusFollowsTheCall(t *testing.T) {
 			tc.move(t, ts, id)
 			require.Equal(t, tc.canonical, ts.canonicalStatus(t, id))
 
-			res := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-			assert.Equal(t, tc.want, res.JSON(t)["status"])
+			assert.Equal(t, tc.want, ts.voiceCallGet(t, id)["status"])
 			assert.Equal(t, string(tc.canonical), ts.lamlGet(t, id)["status"], "LaML shows the canonical status")
 
 			then := ts.do(t, "GET", "/v1/voice-calls/"+id+"?revision="+strconv.Itoa(created), tokenA, "")
@@ -395,18 +395,14 @@ func TestVoiceCallPutRenamesTheShownStatus(t *testing.T) {
 			id := ts.createVoiceCall(t, tokenA, src, map[string]any{"status": tc.word})
 			res := ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+"/"+id+".json", acctA, tokenA, formBody("Status", tc.lamlStatus))
 			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-			got := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-			require.Equal(t, http.StatusOK, got.Status, "body: %s", got.Body)
-			require.Equal(t, tc.shown, got.JSON(t)["status"])
+			require.Equal(t, tc.shown, ts.voiceCallGet(t, id)["status"])
 			before := ts.eventTypes(t, id)
 
 			put := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, src, map[string]any{"status": tc.put}))
 			require.Equal(t, http.StatusOK, put.Status, "body: %s", put.Body)
 			assert.Equal(t, tc.want, put.JSON(t)["status"])
 			assert.Equal(t, tc.canonical, ts.canonicalStatus(t, id), "the status stays")
-			got = ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-			require.Equal(t, http.StatusOK, got.Status, "body: %s", got.Body)
-			assert.Equal(t, tc.want, got.JSON(t)["status"])
+			assert.Equal(t, tc.want, ts.voiceCallGet(t, id)["status"])
 			if tc.recorded {
 				assert.Equal(t, append(before, domain.TypeCallStatusChanged), ts.eventTypes(t, id))
 			} else {
@@ -459,10 +455,9 @@ func TestVoiceCallPutOnNonVonageCall(t *testing.T) {
 	assert.Equal(t, "false", put.Header.Get("x-should-retry"))
 	assert.Len(t, ts.events(t), n)
 	// The call is readable on the VoiceCall surface all the same.
-	get := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-	require.Equal(t, http.StatusOK, get.Status)
-	assert.Equal(t, "SIGNALWIRE", get.JSON(t)["provider"])
-	assert.Equal(t, "OUTBOUND", get.JSON(t)["direction"])
+	get := ts.voiceCallGet(t, id)
+	assert.Equal(t, "SIGNALWIRE", get["provider"])
+	assert.Equal(t, "OUTBOUND", get["direction"])
 }
 
 func TestVoiceCallConflictsAndIsolation(t *testing.T) {
@@ -694,9 +689,7 @@ func TestVoiceCallCurrencyIsISO4217(t *testing.T) {
 	ts.appendDirect(t, uuid.MustParse(id), eventstore.Exact(last), domain.Metadata{AccountID: acctA, Surface: domain.SurfaceCLI, Time: time.Now().UTC()},
 		domain.CallPriced{Price: zzz, PreviousPrice: st.Call.Price})
 
-	got := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
-	require.Equal(t, http.StatusOK, got.Status, "body: %s", got.Body)
-	assert.Equal(t, "ZZZ", got.JSON(t)["currency"], "a stored price reads as stored")
+	assert.Equal(t, "ZZZ", ts.voiceCallGet(t, id)["currency"], "a stored price reads as stored")
 	n := len(ts.events(t))
 	res = ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "src-stored-zzz", map[string]any{"currency": "ZZZ", "summary": "resent"}))
 	require.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)

@@ -11,6 +11,15 @@ import (
 // Twilio sends a longer one, and the bound keeps every routing event small.
 const TwimlCharsMax = 4000
 
+// TwimlTooLong counts the characters of a Twiml (a byte that is not UTF-8
+// counts as one) and reports whether they are more than TwimlCharsMax:
+// the one count of its bound, for the domain's check (checkTwiml) and for
+// a surface that answers the length with a code of its own.
+func TwimlTooLong(s string) (chars int, tooLong bool) {
+	chars = utf8.RuneCountInString(s)
+	return chars, chars > TwimlCharsMax
+}
+
 // ApplicationSIDBytesMax bounds RoutingChanges.ApplicationSID, in bytes.
 // Providers spell application ids differently (Twilio's are "AP" and 32
 // hex digits, SignalWire's are UUIDs, 36 bytes), so the ledger takes any
@@ -32,7 +41,7 @@ func checkTwiml(field string, s *string) *Error {
 	case !utf8.ValidString(*s):
 		return invalid(field, "is not valid UTF-8")
 	}
-	if n := utf8.RuneCountInString(*s); n > TwimlCharsMax {
+	if n, tooLong := TwimlTooLong(*s); tooLong {
 		return invalid(field, "must be at most %d characters, got %d", TwimlCharsMax, n)
 	}
 	return nil

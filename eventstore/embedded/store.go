@@ -74,7 +74,7 @@ type Store struct {
 	// stages each group on top of the previous one before that one is
 	// synced, so after a failure no later append can be trusted: every
 	// append fails until the store is reopened.
-	failed atomic.Pointer[error]
+	failed pebblelog.Failure
 
 	// notifyMu guards notify, which the syncer closes and replaces after
 	// each synced batch, to wake live subscribers, and which Close closes
@@ -318,17 +318,14 @@ func (s *Store) Close() error {
 // fail records the first commit failure; see Store.failed.
 func (s *Store) fail(err error) {
 	wrapped := fmt.Errorf("embedded: reopen the store: %w: %w", eventstore.ErrFailed, err)
-	if s.failed.CompareAndSwap(nil, &wrapped) {
+	if s.failed.Set(wrapped) {
 		s.logger.Error("commit failed: refusing appends until reopened", "err", err)
 	}
 }
 
 // failure returns the error that failed the store, or nil.
 func (s *Store) failure() error {
-	if p := s.failed.Load(); p != nil {
-		return *p
-	}
-	return nil
+	return s.failed.Err()
 }
 
 var _ eventstore.CommitNotifier = (*Store)(nil)

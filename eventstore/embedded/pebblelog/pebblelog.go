@@ -2,8 +2,9 @@
 // errors, the same way for each of its three Pebble databases: the
 // embedded event store, the read models (projections) and the idempotency
 // table (api). It gives each a pebble.Logger that writes to slog, a
-// DataCorruption listener that logs damage instead of panicking, and one
-// wording of the error a read of a damaged table returns.
+// DataCorruption listener that logs damage instead of panicking, one
+// wording of the error a read of a damaged table returns, and a Failure
+// that keeps the error after which the database must not be used.
 //
 // It sits beside the embedded store, the package that brought Pebble in,
 // rather than in eventstore, which is the backend-neutral contract and

@@ -53,3 +53,15 @@ func TestRecovered(t *testing.T) {
 		})
 	}
 }
+
+// TestFailure checks that a Failure keeps the first error set, and that
+// only the call that set it reports so.
+func TestFailure(t *testing.T) {
+	var f pebblelog.Failure
+	assert.NoError(t, f.Err(), "the zero Failure holds no error")
+	first, second := errors.New("first"), errors.New("second")
+	assert.True(t, f.Set(first))
+	assert.False(t, f.Set(second))
+	assert.Same(t, first, f.Err())
+	assert.Panics(t, func() { f.Set(nil) })
+}
