@@ -1,0 +1,165 @@
+package projections_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/projections"
+)
+
+// crashChildDirEnv names the data directory of a crash child; when it is
+// set, TestReadModelsCrashChild runs as the child that TestReadModelsCrash
+// kills.
+const crashChildDirEnv = "PROJECTIONS_CRASH_CHILD_DIR"
+
+// Bounds of the crash test.
+const (
+	crashAppliedMin = 3000             // events the child's read models hold before the kill
+	crashWaitMax    = 60 * time.Second // the child must get there within this
+	crashChildLife  = 90 * time.Second // a child nobody kills stops on its own
+)
+
+// TestReadModelsCrashChild is the child process of TestReadModelsCrash: it
+// writes calls while a Projector runs, and prints how many events the read
+// models hold after each round, until it is killed.
+func TestReadModelsCrashChild(t *testing.T) {
+	dir := os.Getenv(crashChildDirEnv)
+	if dir == "" {
+		t.Skip("runs only as the child process of TestReadModelsCrash")
+	}
+	store := openStoreAt(t, filepath.Join(dir, "events"))
+	// Small memtables, flushed while the child runs, so that the kill
+	// finds read models in sstables, memtables and the WAL.
+	opts := testOptions()
+	opts.MemTableBytes = 1 << 20
+	p := openProjector(t, filepath.Join(dir, "readmodels"), store, opts)
+	startRun(t, p)
+	g := newGenerator(11, 4000, 6)
+	clk := newClock()
+	deadline := time.Now().Add(crashChildLife)
+	for more := true; more && time.Now().Before(deadline); {
+		var last eventstore.Position
+		last, more = g.writeSome(t, store, clk, 300, 50, 4)
+		waitFor(t, p, last)
+		fmt.Printf("APPLIED %d\n", p.Status().Events)
+	}
+	time.Sleep(time.Until(deadline)) // written out: wait for the kill
+}
+
+// TestReadModelsCrash kills a process with SIGKILL while its projector
+// applies events (see doc.go, "What is synced"), and checks what it leaves:
+// read models that reopen, a checkpoint that accounts for exactly the
+// events before it, and read models that, caught up from it, are exactly
+// those a rebuild makes, so that no batch the kill interrupted is lost or
+// counted twice.
+func TestReadModelsCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	dir := t.TempDir()
+	applied := runReadModelsCrashChild(t, dir)
+	t.Logf("the child's read models held %d events before SIGKILL", applied)
+
+	ctx := context.Background()
+	store := openStoreAt(t, filepath.Join(dir, "events"))
+	end, err := eventstore.LogEnd(ctx, store)
+	require.NoError(t, err)
+	p := openProjector(t, filepath.Join(dir, "readmodels"), store, testOptions())
+	st := p.Status()
+	t.Logf("reopened at %d events of %d", st.Events, end.Commit)
+	// The embedded store's positions count its events from 1, and every
+	// event of the log is a call's: a checkpoint's count is its position.
+	assert.Equal(t, st.Checkpoint.Commit, st.Events, "the checkpoint counts the events up to it")
+	assert.False(t, end.Less(st.Checkpoint), "the checkpoint is within the log")
+
+	startRun(t, p)
+	waitFor(t, p, end)
+	caughtUp, err := p.Digest(ctx)
+	require.NoError(t, err)
+	billed, err := p.Billing(ctx, projections.BillingQuery{GroupBy: []string{"account", "provider", "currency", "day"}})
+	require.NoError(t, err)
+
+	stats, err := p.Rebuild(ctx)
+	require.NoError(t, err)
+	require.Equal(t, end, stats.Checkpoint)
+	rebuilt, err := p.Digest(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, rebuilt, caughtUp, "read models caught up after the kill are those a rebuild makes")
+	rebilled, err := p.Billing(ctx, projections.BillingQuery{GroupBy: []string{"account", "provider", "currency", "day"}})
+	require.NoError(t, err)
+	assert.Equal(t, rebilled, billed, "billing totals caught up after the kill are those a rebuild sums")
+}
+
+// runReadModelsCrashChild starts the child on dir, kills it with SIGKILL
+// once its read models hold crashAppliedMin events, and returns the last
+// count it printed.
+func runReadModelsCrashChild(t *testing.T, dir string) uint64 {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReadModelsCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashChildDirEnv+"="+dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	killed := false
+	defer func() {
+		if !killed {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+
+	counts := make(chan uint64, 64)
+	var other strings.Builder // the child's test output, for failure messages
+	go func() {
+		defer close(counts)
+		r := bufio.NewReader(stdout)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if n, ok := strings.CutPrefix(strings.TrimSpace(line), "APPLIED "); ok {
+				if v, err := strconv.ParseUint(n, 10, 64); err == nil {
+					counts <- v
+					continue
+				}
+			}
+			if other.Len() < 64<<10 {
+				other.WriteString(line)
+			}
+		}
+	}()
+
+	var applied uint64
+	giveUp := time.After(crashWaitMax)
+	for applied < crashAppliedMin {
+		select {
+		case n, ok := <-counts:
+			require.True(t, ok, "the child ended before its read models held %d events (it printed %d):\n%s%s",
+				crashAppliedMin, applied, other.String(), stderr.String())
+			applied = n
+		case <-giveUp:
+			t.Fatalf("the child's read models held %d events after %s, want %d", applied, crashWaitMax, crashAppliedMin)
+		}
+	}
+	require.NoError(t, cmd.Process.Signal(os.Kill))
+	killed = true
+	err = cmd.Wait()
+	require.Error(t, err, "the child was killed")
+	return applied
+}
