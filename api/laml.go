@@ -445,6 +445,25 @@ func (p lamlParams) get(name string) (string, bool) {
 	return v, ok
 }
 
+// add records the value v of the parameter a request spelt name. The
+// decoders read names in any letter case, with or without underscores, so
+// one parameter can arrive in two spellings ("To" and "to"): with one
+// value it is taken, with different values it is refused, naming the
+// parameter, since which one the client meant cannot be told (and taking
+// one would depend on the order of a Go map).
+func (p lamlParams) add(name, v string) error {
+	key := lamlKey(name)
+	if prev, dup := p[key]; dup {
+		if prev != v {
+			name := lamlParamName(name)
+			return Malformed(name, "%s is given twice, spelt two ways, with different values", truncate(name, 64))
+		}
+		return nil
+	}
+	p[key] = v
+	return nil
+}
+
 // optional returns a pointer to the parameter, or nil if it was not given
 // or is empty.
 func (p lamlParams) optional(name string) *string {
@@ -486,7 +505,7 @@ func readLAMLParams(r *http.Request) (lamlParams, error) {
 }
 
 // decodeLAMLForm parses an urlencoded body. A repeated parameter keeps its
-// first value.
+// first value; one spelt two ways is lamlParams.add's.
 func decodeLAMLForm(body []byte) (lamlParams, error) {
 	vals, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -507,15 +526,18 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 				return nil, Malformed(lamlParamName(name), "is not valid UTF-8")
 			}
 		}
-		if _, dup := params[lamlKey(name)]; !dup && len(vs) > 0 {
-			params[lamlKey(name)] = vs[0]
+		if len(vs) > 0 {
+			if err := params.add(name, vs[0]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return params, nil
 }
 
 // decodeLAMLJSON parses a JSON object body. Values must be strings, numbers
-// (kept by their digits), booleans or null (not given).
+// (kept by their digits), booleans or null (not given). A parameter spelt
+// two ways is lamlParams.add's.
 func decodeLAMLJSON(body []byte) (lamlParams, error) {
 	var raw map[string]json.RawMessage
 	if err := DecodeJSON(body, &raw); err != nil {
@@ -547,8 +569,8 @@ func decodeLAMLJSON(body []byte) (lamlParams, error) {
 			name := lamlParamName(name)
 			return nil, Malformed(name, "%s must be a string, not a JSON object or array", truncate(name, 64))
 		}
-		if _, dup := params[lamlKey(name)]; !dup {
-			params[lamlKey(name)] = s
+		if err := params.add(name, s); err != nil {
+			return nil, err
 		}
 	}
 	return params, nil

@@ -764,6 +764,11 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"CreateJSONToUpperObject", "POST", calls, `{"From": "+14155550100", "TO": {"a": 1}, "Url": "https://example.com"}`, "", 400, 21211, "To must be a string"},
 		{"CreateJSONFromUpperNotUTF8", "POST", calls, "{\"FROM\": \"+1415\xff\", \"To\": \"+14155550101\", \"Url\": \"https://example.com\"}", "application/json", 400, 21212, "From: is not valid UTF-8"},
 		{"UpdateJSONStatusUpperArray", "POST", calls + "/" + sid, `{"STATUS": ["completed"]}`, "", 400, 20001, "Status must be a string"},
+		// One parameter spelt two ways with different values: which one
+		// the client meant cannot be told.
+		{"CreateToTwoSpellings", "POST", calls, with("to", "+14155550199"), "", 400, 21211, "To is given twice"},
+		{"CreateJSONStatusCallbackTwoSpellings", "POST", calls, `{"From": "+14155550100", "To": "+14155550101", "Url": "https://example.com", "StatusCallback": "https://a.example.com", "status_callback": "https://b.example.com"}`, "", 400, 20001, "StatusCallback is given twice"},
+		{"UpdateStatusTwoSpellings", "POST", calls + "/" + sid, formBody("Status", "canceled", "STATUS", "completed"), "", 400, 20001, "Status is given twice"},
 		{"CreateEmptyTo", "POST", calls, formBody("From", "+14155550100", "To", "", "Url", "https://example.com"), "", 400, 21201, "To"},
 		{"CreateJSONNullFrom", "POST", calls, `{"From": null, "To": "+14155550101", "Url": "https://example.com"}`, "", 400, 21213, "From"},
 		{"CreateJSONMalformed", "POST", calls, `{"From": `, "", 400, 20001, ""},
@@ -831,6 +836,24 @@ func TestLAMLParameterNamesInAnyCase(t *testing.T) {
 	}
 	assert.Equal(t, "SendDigits", lamlParamName("SendDigits"), "a parameter the surface does not read")
 	assert.Equal(t, "x_y", lamlField("x_y"))
+}
+
+func TestLAMLParameterInTwoSpellingsWithOneValue(t *testing.T) {
+	// Goal: a parameter spelt two ways with the same value, in a form or a
+	// JSON body, is that parameter (only different values are refused, see
+	// TestLAMLBadInputs).
+	ts := newTestServer(t)
+	calls := lamlCallsPath(lamlPrefix, acctA)
+	for name, body := range map[string]string{
+		"form": formBody("From", "+14155550100", "To", "+14155550101", "to", "+14155550101", "Url", "https://example.com/twiml"),
+		"json": `{"From": "+14155550100", "To": "+14155550101", "TO": "+14155550101", "Url": "https://example.com/twiml", "url": "https://example.com/twiml"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := ts.lamlDo(t, "POST", calls+".json", acctA, tokenA, body)
+			require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+			assert.Equal(t, "+14155550101", res.JSON(t)["to"])
+		})
+	}
 }
 
 func TestLAMLIdempotentCreate(t *testing.T) {
