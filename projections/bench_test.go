@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -178,13 +177,6 @@ func BenchmarkProjection(b *testing.B) {
 		b.ReportMetric(float64(calls*int64(b.N))/time.Since(start).Seconds(), "calls/s")
 		b.ReportMetric(float64(calls), "calls")
 	})
-}
-
-// processCPU is the user + system CPU time the process has used.
-func processCPU(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	require.NoError(tb, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rebuild runs a Rebuild that must pass every one of n events.

@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/callledger/callledger/eventstore"
 )
@@ -48,15 +48,11 @@ func newProgressMeter(env Env, label string) *progressMeter {
 	return &progressMeter{w: env.Stderr, label: label, tty: isTerminal(env.Stderr), now: now, start: t, shown: t}
 }
 
-// isTerminal reports whether w is a terminal, by asking the kernel for its
-// terminal attributes: only a TTY has them.
+// isTerminal reports whether w is a terminal (golang.org/x/term asks the
+// operating system, on Linux, macOS and Windows alike).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // update is an eventstore.Progress: done events of total (0: unknown).

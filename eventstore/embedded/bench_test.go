@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -96,7 +95,7 @@ func fsyncBaseline(tb testing.TB, dir string) float64 {
 		if _, err := f.Write(buf); err != nil {
 			tb.Fatal(err)
 		}
-		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+		if err := datasync(f); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -116,7 +115,7 @@ func BenchmarkFsyncBaseline(b *testing.B) {
 		if _, err := f.Write(buf); err != nil {
 			b.Fatal(err)
 		}
-		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+		if err := datasync(f); err != nil {
 			b.Fatal(err)
 		}
 	}
