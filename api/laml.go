@@ -536,8 +536,9 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 }
 
 // decodeLAMLJSON parses a JSON object body. Values must be strings, numbers
-// (kept by their digits), booleans or null (not given). A parameter spelt
-// two ways is lamlParams.add's.
+// (kept by their digits), booleans or null (not given). A name repeated
+// keeps its last value, as encoding/json reads an object; a parameter
+// spelt two ways is lamlParams.add's.
 func decodeLAMLJSON(body []byte) (lamlParams, error) {
 	var raw map[string]json.RawMessage
 	if err := DecodeJSON(body, &raw); err != nil {
