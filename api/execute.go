@@ -100,7 +100,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			// server sharing the log took it first (its idempotency record
 			// is not here), or this one did and stopped before recording
 			// its answer.
-			return s.answerAsBefore(ctx, p.Account, prior, fpHex)
+			return s.answerAsBefore(ctx, p.Account, stream, prior, fpHex)
 		}
 		if err := ifMatch.check(state); err != nil {
 			return WriteResult{}, err
@@ -149,7 +149,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			if prior == nil {
 				return WriteResult{}, keyReusedIn(ctx)
 			}
-			return s.answerAsBefore(ctx, p.Account, prior, fpHex)
+			return s.answerAsBefore(ctx, p.Account, stream, prior, fpHex)
 		case err != nil:
 			// A store that failed for good answers eventstore.ErrFailed
 			// (503, see statusTable); anything else is a bug or an outage
@@ -157,6 +157,9 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			return WriteResult{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
 		s.marks.mark(p.Account, res.Position)
+		if keyed.keyed() {
+			noteKeyedEvents(ctx, keyedEvents{Stream: stream, Revision: res.Revision, Count: len(events)})
+		}
 		return WriteResult{State: next, Appended: len(events), Position: res.Position}, nil
 	}
 	return WriteResult{}, fmt.Errorf("append to %s: gave up after %d attempts: %w", stream, s.attemptsMax, eventstore.ErrVersionConflict)
@@ -169,11 +172,12 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 // used for a different request: a 422, as the idempotency record would
 // have answered. An append without one (written before fingerprints were
 // recorded) cannot be compared and is taken for this request's.
-func (s *Server) answerAsBefore(ctx context.Context, account string, prior *keyedAppend, fp string) (WriteResult, error) {
+func (s *Server) answerAsBefore(ctx context.Context, account, stream string, prior *keyedAppend, fp string) (WriteResult, error) {
 	if prior.Fingerprint != "" && prior.Fingerprint != fp {
 		return WriteResult{}, keyReusedIn(ctx)
 	}
 	s.marks.mark(account, prior.Position)
+	noteKeyedEvents(ctx, keyedEvents{Stream: stream, Revision: prior.Revision, Count: prior.Count})
 	return WriteResult{State: prior.State, Position: prior.Position}, nil
 }
 
@@ -188,8 +192,11 @@ func (s *Server) LoadCall(ctx context.Context, callID uuid.UUID) (domain.State, 
 type keyedAppend struct {
 	// State is the call right after the append: what the request answered.
 	State domain.State
-	// Position is that of the append's last event.
+	// Position and Revision are those of the append's last event, and
+	// Count the number of its events.
 	Position eventstore.Position
+	Revision uint64
+	Count    int
 	// Fingerprint is the request fingerprint its first event's metadata
 	// recorded ("" for events written before fingerprints were).
 	Fingerprint string
@@ -239,8 +246,8 @@ func (s *Server) loadCall(ctx context.Context, stream string, keyed keyedIDs) (d
 			if prior == nil {
 				prior = &keyedAppend{Fingerprint: env.Metadata.RequestFingerprint}
 			}
-			prior.State, prior.Position = state, rec.Position
 			index++
+			prior.State, prior.Position, prior.Revision, prior.Count = state, rec.Position, rec.Revision, index
 			next = keyed.id(index)
 		}
 	}

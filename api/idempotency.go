@@ -18,6 +18,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 
+	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
@@ -97,6 +98,51 @@ type idempotencyRecord struct {
 	Header      map[string]string `json:"header,omitempty"`
 	Body        []byte            `json:"body"`
 	CreatedNs   int64             `json:"created_ns"`
+	// Events is where the request's events are in the log, if it
+	// appended any (or found them there: answerAsBefore). A replay checks
+	// that the log still holds them (inLog). Records written before it
+	// was kept have none, as do those of requests that appended nothing.
+	Events keyedEvents `json:"events,omitzero"`
+}
+
+// keyedEvents locates the events of a keyed request in the log: Count
+// events, the last of them at Revision of Stream, their ids derived from
+// the request's key (keyedEventID).
+type keyedEvents struct {
+	Stream   string `json:"stream"`
+	Revision uint64 `json:"revision"`
+	Count    int    `json:"count"`
+}
+
+// noteKeyedEvents tells Idempotent where the events of the keyed request
+// of ctx are, for its record.
+func noteKeyedEvents(ctx context.Context, ev keyedEvents) {
+	if sc := scopeFrom(ctx); sc != nil {
+		sc.appended = ev
+	}
+}
+
+// inLog reports whether the store still holds the events a record of
+// (account, key) names: the last of them, at its revision, with the id the
+// key derives. It may not: the log was replaced by an import, or restored
+// from a backup taken before the request, while the idempotency database
+// stayed. Such a record must not answer: its write is not in the log, and
+// a client told it succeeded would never send it again. A record that
+// names no events (the request appended nothing, or was recorded before
+// records named them) is taken as it is.
+func (s *Server) inLog(ctx context.Context, account, key string, rec *idempotencyRecord) (bool, error) {
+	ev := rec.Events
+	if ev.Count == 0 {
+		return true, nil
+	}
+	recs, err := s.store.ReadStream(ctx, ev.Stream, ev.Revision, 1)
+	switch {
+	case errors.Is(err, eventstore.ErrStreamNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("check the idempotency record against %s: %w", ev.Stream, err)
+	}
+	return len(recs) == 1 && recs[0].Revision == ev.Revision && recs[0].ID == keyedEventID(account, key, ev.Count-1), nil
 }
 
 type idempotencyTable struct {
@@ -410,6 +456,14 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 			defer mu.Unlock()
 
 			rec, err := s.idem.get(account, key)
+			if err == nil && rec != nil {
+				var held bool
+				if held, err = s.inLog(r.Context(), account, key, rec); err == nil && !held {
+					s.log.WarnContext(r.Context(), "an idempotency record names events the log does not hold (the log was imported or restored): the request runs again",
+						slog.String("request_id", RequestID(r.Context())), slog.String("stream", rec.Events.Stream))
+					rec = nil
+				}
+			}
 			if err != nil {
 				s.writeError(w, r, render, err)
 				return
@@ -433,7 +487,7 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				// own retry with the 422. Nor a route's 404 or 405.
 				return
 			}
-			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status, Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano()}
+			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status, Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano(), Events: sc.appended}
 			for _, h := range replayedHeaders {
 				if v := w.Header().Get(h); v != "" {
 					if rec.Header == nil {

@@ -1,12 +1,17 @@
 package api
 
 import (
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/projections"
 )
 
 // sibling is a second server over ts's store and read models with an
@@ -105,7 +110,7 @@ func TestAnswerAsBeforeComparesFingerprints(t *testing.T) {
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			_, err := ts.api.answerAsBefore(t.Context(), acctA, &keyedAppend{Fingerprint: row.recorded}, "ab01")
+			_, err := ts.api.answerAsBefore(t.Context(), acctA, "", &keyedAppend{Fingerprint: row.recorded}, "ab01")
 			if row.reused {
 				assert.ErrorIs(t, err, ErrIdempotencyKeyReused)
 			} else {
@@ -113,4 +118,46 @@ func TestAnswerAsBeforeComparesFingerprints(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIdempotencyRecordOfAnotherLog checks that a record answers only while
+// the log holds the events it names: after the log is replaced under the
+// idempotency database (an import, or a backup restored from before the
+// request), a retry of a recorded write runs again instead of being told
+// it succeeded, and the key sent with another body runs too, rather than
+// being refused for a request the log never saw; once run, the new record
+// answers as usual.
+func TestIdempotencyRecordOfAnotherLog(t *testing.T) {
+	dir := t.TempDir()
+	sopts, popts := embedded.DefaultOptions(), projections.DefaultOptions()
+	sopts.Logger, popts.Logger = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)
+	store, proj := openLedger(t, filepath.Join(dir, "before"), sopts, popts)
+	runProjector(t, proj)
+	first, stop := startServer(t, dir, store, proj)
+	created := first.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "restored-1", nil), "Idempotency-Key", "restored-1")
+	require.Equal(t, http.StatusCreated, created.Status, string(created.Body))
+	id := created.JSON(t)["id"].(string)
+	other := first.do(t, "POST", "/calls/upsert", tokenA, seedUpsert, "Idempotency-Key", "restored-2")
+	require.Equal(t, http.StatusOK, other.Status, string(other.Body))
+	again := first.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "restored-1", nil), "Idempotency-Key", "restored-1")
+	require.Equal(t, "true", again.Header.Get("Idempotent-Replayed"), "the record answers over its own log")
+	stop()
+
+	// The same idempotency database over a log without those writes.
+	store, proj = openLedger(t, filepath.Join(dir, "restored"), sopts, popts)
+	runProjector(t, proj)
+	ts, _ := startServer(t, dir, store, proj)
+	retry := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "restored-1", nil), "Idempotency-Key", "restored-1")
+	require.Equal(t, http.StatusCreated, retry.Status, string(retry.Body))
+	assert.Empty(t, retry.Header.Get("Idempotent-Replayed"), "the record of a write the log does not hold does not answer")
+	assert.Equal(t, id, retry.JSON(t)["id"], "the same call, created again")
+	ts.voiceCallGet(t, id)
+
+	changed := strings.Replace(seedUpsert, `"UShjUatqtF"`, `"another-note"`, 1)
+	reused := ts.do(t, "POST", "/calls/upsert", tokenA, changed, "Idempotency-Key", "restored-2")
+	assert.Equal(t, http.StatusOK, reused.Status, "a key the log never saw is not a reused one: %s", reused.Body)
+
+	replayed := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "restored-1", nil), "Idempotency-Key", "restored-1")
+	assert.Equal(t, "true", replayed.Header.Get("Idempotent-Replayed"), "the new record answers")
+	assert.Equal(t, string(retry.Body), string(replayed.Body))
 }
