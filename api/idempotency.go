@@ -43,6 +43,11 @@ import (
 // events found with another fingerprint, or in another call's stream, are a
 // 422. (Events written before the fingerprint was recorded have none: a
 // retry that finds those is answered as the first run was.)
+//
+// The records are tied to the log they were written over: each names
+// where its request's events are (idempotencyRecord.Events), and answers
+// only while the log holds them (Server.inLog), since an import or a
+// restored backup can replace the log under this database.
 
 // IdempotencyKeyHeader is the request header that carries the client's key.
 const IdempotencyKeyHeader = "Idempotency-Key"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -17,6 +18,17 @@ import (
 // directory. A directory left with this name by a killed import is never
 // read by anything; the next import removes it.
 const importDirPattern = "events.import-*"
+
+// warnUnfinishedImports logs the store directories that imports into
+// dataDir left unfinished (killed, or the machine stopped): serve runs on
+// the data directory as it is, so that nothing of such an import is
+// served, but the directory can hold as much as the whole log.
+func warnUnfinishedImports(dataDir string, log *slog.Logger) {
+	if stale, _ := filepath.Glob(filepath.Join(dataDir, importDirPattern)); len(stale) > 0 {
+		log.Warn("an import into this data directory did not finish: nothing of it is served; remove what it left, or run the import again (which removes it)",
+			"left", stale)
+	}
+}
 
 func addImport(table map[string]command) {
 	table["import"] = command{

@@ -136,6 +136,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.ledger = l
+	warnUnfinishedImports(m.Store.DataDir, m.log)
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)

@@ -408,3 +408,21 @@ func TestServeThatDoesNotStart(t *testing.T) {
 		assert.Contains(t, stderr.String(), "callledger stopped", "a serve that served says it stopped")
 	})
 }
+
+// TestServeWarnsOfAnUnfinishedImport checks that serve names the directory
+// a killed import left in the data directory, which nothing reads but can
+// hold as much as the whole log, and serves the data directory as it is.
+func TestServeWarnsOfAnUnfinishedImport(t *testing.T) {
+	dir := t.TempDir()
+	left := filepath.Join(dir, "events.import-1234")
+	require.NoError(t, os.MkdirAll(left, 0o755))
+	env, _, stderr := newTestEnv(nil)
+	m := NewMain(env)
+	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0"}))
+	require.NoError(t, m.Run(context.Background()))
+	defer m.Close()
+	assert.Contains(t, stderr.String(), "did not finish")
+	assert.Contains(t, stderr.String(), left)
+	code, _ := do(t, "GET", m.URL()+"/readyz", "", "")
+	assert.Equal(t, http.StatusOK, code)
+}
