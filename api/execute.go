@@ -100,7 +100,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			// server sharing the log took it first (its idempotency record
 			// is not here), or this one did and stopped before recording
 			// its answer.
-			return s.answerAsBefore(ctx, p.Account, stream, prior, fpHex)
+			return s.answerAsBefore(ctx, p.Account, prior, fpHex)
 		}
 		if err := ifMatch.check(state); err != nil {
 			return WriteResult{}, err
@@ -149,7 +149,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			if prior == nil {
 				return WriteResult{}, keyReusedIn(ctx)
 			}
-			return s.answerAsBefore(ctx, p.Account, stream, prior, fpHex)
+			return s.answerAsBefore(ctx, p.Account, prior, fpHex)
 		case err != nil:
 			// A store that failed for good answers eventstore.ErrFailed
 			// (503, see statusTable); anything else is a bug or an outage
@@ -158,7 +158,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		}
 		s.marks.mark(p.Account, res.Position)
 		if keyed.keyed() {
-			noteKeyedEvents(ctx, keyedEvents{Stream: stream, Revision: res.Revision, Count: len(events)})
+			noteAnswerRestsOn(ctx, eventAnchor{Stream: stream, Revision: res.Revision, ID: data[len(data)-1].ID})
 		}
 		return WriteResult{State: next, Appended: len(events), Position: res.Position}, nil
 	}
@@ -172,12 +172,12 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 // used for a different request: a 422, as the idempotency record would
 // have answered. An append without one (written before fingerprints were
 // recorded) cannot be compared and is taken for this request's.
-func (s *Server) answerAsBefore(ctx context.Context, account, stream string, prior *keyedAppend, fp string) (WriteResult, error) {
+func (s *Server) answerAsBefore(ctx context.Context, account string, prior *keyedAppend, fp string) (WriteResult, error) {
 	if prior.Fingerprint != "" && prior.Fingerprint != fp {
 		return WriteResult{}, keyReusedIn(ctx)
 	}
 	s.marks.mark(account, prior.Position)
-	noteKeyedEvents(ctx, keyedEvents{Stream: stream, Revision: prior.Revision, Count: prior.Count})
+	noteAnswerRestsOn(ctx, prior.Last)
 	return WriteResult{State: prior.State, Position: prior.Position}, nil
 }
 
@@ -192,11 +192,9 @@ func (s *Server) LoadCall(ctx context.Context, callID uuid.UUID) (domain.State, 
 type keyedAppend struct {
 	// State is the call right after the append: what the request answered.
 	State domain.State
-	// Position and Revision are those of the append's last event, and
-	// Count the number of its events.
+	// Position is that of the append's last event, and Last that event.
 	Position eventstore.Position
-	Revision uint64
-	Count    int
+	Last     eventAnchor
 	// Fingerprint is the request fingerprint its first event's metadata
 	// recorded ("" for events written before fingerprints were).
 	Fingerprint string
@@ -246,10 +244,17 @@ func (s *Server) loadCall(ctx context.Context, stream string, keyed keyedIDs) (d
 			if prior == nil {
 				prior = &keyedAppend{Fingerprint: env.Metadata.RequestFingerprint}
 			}
+			prior.State, prior.Position = state, rec.Position
+			prior.Last = eventAnchor{Stream: stream, Revision: rec.Revision, ID: rec.ID}
 			index++
-			prior.State, prior.Position, prior.Revision, prior.Count = state, rec.Position, rec.Revision, index
 			next = keyed.id(index)
 		}
+	}
+	if keyed.keyed() && len(recs) > 0 {
+		// What a keyed request answers rests on the call as loaded (an
+		// append notes its own last event instead): see inLog.
+		last := &recs[len(recs)-1]
+		noteAnswerRestsOn(ctx, eventAnchor{Stream: stream, Revision: last.Revision, ID: last.ID})
 	}
 	return state, prior, nil
 }

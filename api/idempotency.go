@@ -44,10 +44,10 @@ import (
 // 422. (Events written before the fingerprint was recorded have none: a
 // retry that finds those is answered as the first run was.)
 //
-// The records are tied to the log they were written over: each names
-// where its request's events are (idempotencyRecord.Events), and answers
-// only while the log holds them (Server.inLog), since an import or a
-// restored backup can replace the log under this database.
+// The records are tied to the log they were written over: each names the
+// event its answer rests on (idempotencyRecord.RestsOn), and answers only
+// while the log holds it (Server.inLog), since an import or a restored
+// backup can replace the log under this database.
 
 // IdempotencyKeyHeader is the request header that carries the client's key.
 const IdempotencyKeyHeader = "Idempotency-Key"
@@ -103,51 +103,49 @@ type idempotencyRecord struct {
 	Header      map[string]string `json:"header,omitempty"`
 	Body        []byte            `json:"body"`
 	CreatedNs   int64             `json:"created_ns"`
-	// Events is where the request's events are in the log, if it
-	// appended any (or found them there: answerAsBefore). A replay checks
-	// that the log still holds them (inLog). Records written before it
-	// was kept have none, as do those of requests that appended nothing.
-	Events keyedEvents `json:"events,omitzero"`
+	// RestsOn is the event of the log the answer rests on: the request's
+	// last event, or, if it appended none, the last event of the call it
+	// loaded (nothing for a request refused before it loaded a call). A
+	// replay checks the log still holds it (inLog). Records written before
+	// it was kept have none.
+	RestsOn eventAnchor `json:"rests_on,omitzero"`
 }
 
-// keyedEvents locates the events of a keyed request in the log: Count
-// events, the last of them at Revision of Stream, their ids derived from
-// the request's key (keyedEventID).
-type keyedEvents struct {
-	Stream   string `json:"stream"`
-	Revision uint64 `json:"revision"`
-	Count    int    `json:"count"`
+// eventAnchor names one event of the log: its stream, revision and id.
+type eventAnchor struct {
+	Stream   string    `json:"stream"`
+	Revision uint64    `json:"revision"`
+	ID       uuid.UUID `json:"id"`
 }
 
-// noteKeyedEvents tells Idempotent where the events of the keyed request
-// of ctx are, for its record.
-func noteKeyedEvents(ctx context.Context, ev keyedEvents) {
+// noteAnswerRestsOn tells Idempotent which event the answer of the keyed
+// request of ctx rests on, for its record; the last note counts.
+func noteAnswerRestsOn(ctx context.Context, a eventAnchor) {
 	if sc := scopeFrom(ctx); sc != nil {
-		sc.appended = ev
+		sc.restsOn = a
 	}
 }
 
-// inLog reports whether the store still holds the events a record of
-// (account, key) names: the last of them, at its revision, with the id the
-// key derives. It may not: the log was replaced by an import, or restored
-// from a backup taken before the request, while the idempotency database
-// stayed. Such a record must not answer: its write is not in the log, and
-// a client told it succeeded would never send it again. A record that
-// names no events (the request appended nothing, or was recorded before
-// records named them) is taken as it is.
-func (s *Server) inLog(ctx context.Context, account, key string, rec *idempotencyRecord) (bool, error) {
-	ev := rec.Events
-	if ev.Count == 0 {
+// inLog reports whether the store still holds the event a record's answer
+// rests on (idempotencyRecord.RestsOn). It may not: the log was replaced by
+// an import, or restored from a backup taken before the request, while the
+// idempotency database stayed. Such a record must not answer: its write
+// is not in the log, and a client told it succeeded would never send it
+// again; a call it said exists, or the state it showed, may not be there.
+// A record that names no event is taken as it is.
+func (s *Server) inLog(ctx context.Context, rec *idempotencyRecord) (bool, error) {
+	a := rec.RestsOn
+	if a == (eventAnchor{}) {
 		return true, nil
 	}
-	recs, err := s.store.ReadStream(ctx, ev.Stream, ev.Revision, 1)
+	recs, err := s.store.ReadStream(ctx, a.Stream, a.Revision, 1)
 	switch {
 	case errors.Is(err, eventstore.ErrStreamNotFound):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("check the idempotency record against %s: %w", ev.Stream, err)
+		return false, fmt.Errorf("check the idempotency record against %s: %w", a.Stream, err)
 	}
-	return len(recs) == 1 && recs[0].Revision == ev.Revision && recs[0].ID == keyedEventID(account, key, ev.Count-1), nil
+	return len(recs) == 1 && recs[0].Revision == a.Revision && recs[0].ID == a.ID, nil
 }
 
 type idempotencyTable struct {
@@ -463,9 +461,9 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 			rec, err := s.idem.get(account, key)
 			if err == nil && rec != nil {
 				var held bool
-				if held, err = s.inLog(r.Context(), account, key, rec); err == nil && !held {
-					s.log.WarnContext(r.Context(), "an idempotency record names events the log does not hold (the log was imported or restored): the request runs again",
-						slog.String("request_id", RequestID(r.Context())), slog.String("stream", rec.Events.Stream))
+				if held, err = s.inLog(r.Context(), rec); err == nil && !held {
+					s.log.WarnContext(r.Context(), "an idempotency record rests on an event the log does not hold (the log was imported or restored): the request runs again",
+						slog.String("request_id", RequestID(r.Context())), slog.String("stream", rec.RestsOn.Stream))
 					rec = nil
 				}
 			}
@@ -492,7 +490,7 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				// own retry with the 422. Nor a route's 404 or 405.
 				return
 			}
-			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status, Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano(), Events: sc.appended}
+			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status, Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano(), RestsOn: sc.restsOn}
 			for _, h := range replayedHeaders {
 				if v := w.Header().Get(h); v != "" {
 					if rec.Header == nil {

@@ -110,7 +110,7 @@ func TestAnswerAsBeforeComparesFingerprints(t *testing.T) {
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			_, err := ts.api.answerAsBefore(t.Context(), acctA, "", &keyedAppend{Fingerprint: row.recorded}, "ab01")
+			_, err := ts.api.answerAsBefore(t.Context(), acctA, &keyedAppend{Fingerprint: row.recorded}, "ab01")
 			if row.reused {
 				assert.ErrorIs(t, err, ErrIdempotencyKeyReused)
 			} else {
@@ -120,20 +120,29 @@ func TestAnswerAsBeforeComparesFingerprints(t *testing.T) {
 	}
 }
 
-// TestIdempotencyRecordOfAnotherLog checks that a record answers only while
-// the log holds the events it names: after the log is replaced under the
-// idempotency database (an import, or a backup restored from before the
-// request), a retry of a recorded write runs again instead of being told
-// it succeeded, and the key sent with another body runs too, rather than
-// being refused for a request the log never saw; once run, the new record
-// answers as usual.
-func TestIdempotencyRecordOfAnotherLog(t *testing.T) {
-	dir := t.TempDir()
+// serverOverLog starts a server whose idempotency database is in dir, over
+// a ledger (store and read models) of its own in dir/log: servers started
+// on one dir with different logs are one server whose log was replaced
+// under its idempotency database (an import, a restored backup).
+func serverOverLog(t *testing.T, dir, log string) (ts *testServer, stop func()) {
+	t.Helper()
 	sopts, popts := embedded.DefaultOptions(), projections.DefaultOptions()
 	sopts.Logger, popts.Logger = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)
-	store, proj := openLedger(t, filepath.Join(dir, "before"), sopts, popts)
+	store, proj := openLedger(t, filepath.Join(dir, log), sopts, popts)
 	runProjector(t, proj)
-	first, stop := startServer(t, dir, store, proj)
+	return startServer(t, dir, store, proj)
+}
+
+// TestIdempotencyRecordOfAnotherLog checks that a record answers only while
+// the log holds the event its answer rests on: after the log is replaced
+// under the idempotency database (an import, or a backup restored from
+// before the request), a retry of a recorded write runs again instead of
+// being told it succeeded, and the key sent with another body runs too,
+// rather than being refused for a request the log never saw; once run,
+// the new record answers as usual.
+func TestIdempotencyRecordOfAnotherLog(t *testing.T) {
+	dir := t.TempDir()
+	first, stop := serverOverLog(t, dir, "before")
 	created := first.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "restored-1", nil), "Idempotency-Key", "restored-1")
 	require.Equal(t, http.StatusCreated, created.Status, string(created.Body))
 	id := created.JSON(t)["id"].(string)
@@ -143,10 +152,7 @@ func TestIdempotencyRecordOfAnotherLog(t *testing.T) {
 	require.Equal(t, "true", again.Header.Get("Idempotent-Replayed"), "the record answers over its own log")
 	stop()
 
-	// The same idempotency database over a log without those writes.
-	store, proj = openLedger(t, filepath.Join(dir, "restored"), sopts, popts)
-	runProjector(t, proj)
-	ts, _ := startServer(t, dir, store, proj)
+	ts, _ := serverOverLog(t, dir, "restored") // a log without those writes
 	retry := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "restored-1", nil), "Idempotency-Key", "restored-1")
 	require.Equal(t, http.StatusCreated, retry.Status, string(retry.Body))
 	assert.Empty(t, retry.Header.Get("Idempotent-Replayed"), "the record of a write the log does not hold does not answer")
@@ -160,4 +166,61 @@ func TestIdempotencyRecordOfAnotherLog(t *testing.T) {
 	replayed := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "restored-1", nil), "Idempotency-Key", "restored-1")
 	assert.Equal(t, "true", replayed.Header.Get("Idempotent-Replayed"), "the new record answers")
 	assert.Equal(t, string(retry.Body), string(replayed.Body))
+}
+
+// TestIdempotencyRecordOfAnotherLogAtTheSameRevision checks the records
+// whose event the restored log holds another event in place of (the call
+// is there, another write took the revision), and those of answers that
+// appended nothing: a refusal (the call exists) rests on the call it
+// loaded, and runs again over a log without it; an answer found in the log
+// by a server without the record (answerAsBefore) rests on that append.
+func TestIdempotencyRecordOfAnotherLogAtTheSameRevision(t *testing.T) {
+	dir := t.TempDir()
+	first, stop := serverOverLog(t, dir, "before")
+	res := first.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "restored-3", nil))
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	id := res.JSON(t)["id"].(string)
+	put := voiceCallBody(t, "restored-3", map[string]any{"summary": "the keyed summary"})
+	res = first.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, put, "Idempotency-Key", "restored-3")
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	res = first.do(t, "POST", "/calls/upsert", tokenA, seedUpsert)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	res = first.do(t, "POST", "/calls", tokenA, seedUpsert, "Idempotency-Key", "restored-4")
+	require.Equal(t, http.StatusConflict, res.Status, "the call exists: %s", res.Body)
+	res = first.do(t, "POST", "/calls", tokenA, seedUpsert, "Idempotency-Key", "restored-4")
+	require.Equal(t, "true", res.Header.Get("Idempotent-Replayed"), "the refusal is recorded")
+	stop()
+
+	// The same call in the restored log, another write at the keyed one's
+	// revision, and no Moonbase call.
+	ts, _ := serverOverLog(t, dir, "restored")
+	res = ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "restored-3", nil))
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	require.Equal(t, id, res.JSON(t)["id"])
+	res = ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "restored-3", map[string]any{"summary": "another summary"}))
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+
+	retry := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, put, "Idempotency-Key", "restored-3")
+	require.Equal(t, http.StatusOK, retry.Status, string(retry.Body))
+	assert.Empty(t, retry.Header.Get("Idempotent-Replayed"), "another event holds the recorded revision")
+	assert.Equal(t, "the keyed summary", ts.voiceCallGet(t, id)["summary"], "the retry ran")
+
+	retry = ts.do(t, "POST", "/calls", tokenA, seedUpsert, "Idempotency-Key", "restored-4")
+	assert.Equal(t, http.StatusCreated, retry.Status, "the call the refusal rested on is not in this log: %s", retry.Body)
+
+	// A retry answered from the log by a server without the record
+	// records the answer resting on the append it found.
+	fromLog, stop := serverOverLog(t, t.TempDir(), "other")
+	res = fromLog.do(t, "POST", "/calls/upsert", tokenA, seedUpsert, "Idempotency-Key", "restored-5")
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	sib, stopSib := startServer(t, filepath.Join(dir, "sibling"), fromLog.store, fromLog.proj)
+	res = sib.do(t, "POST", "/calls/upsert", tokenA, seedUpsert, "Idempotency-Key", "restored-5")
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	require.Empty(t, res.Header.Get("Idempotent-Replayed"), "answered from the log, not a record")
+	stopSib()
+	stop()
+	restored, _ := serverOverLog(t, filepath.Join(dir, "sibling"), "empty")
+	retry = restored.do(t, "POST", "/calls/upsert", tokenA, seedUpsert, "Idempotency-Key", "restored-5")
+	require.Equal(t, http.StatusOK, retry.Status, string(retry.Body))
+	assert.Empty(t, retry.Header.Get("Idempotent-Replayed"), "the answer found in the log rests on the append it found")
 }

@@ -29,10 +29,10 @@ type requestScope struct {
 	// takes the request (routeErrors: a retry at the right path or with the
 	// right method would find the key spent on a 404 or 405).
 	unrecorded bool
-	// appended is where the events of a keyed request are in the log
-	// (Execute notes them, noteKeyedEvents): Idempotent records it with
-	// the answer, so that a replay can check the log still holds them.
-	appended keyedEvents
+	// restsOn is the event of the log that a keyed request's answer rests
+	// on (noteAnswerRestsOn): Idempotent records it with the answer, so
+	// that a replay can check the log still holds it (Server.inLog).
+	restsOn eventAnchor
 	// body is the request body ReadBody read, when bodyRead: it returns
 	// it again, since r.Body is then spent.
 	body     []byte
