@@ -448,19 +448,21 @@ func (p lamlParams) get(name string) (string, bool) {
 // add records the value v of the parameter a request spelt name. The
 // decoders read names in any letter case, with or without underscores, so
 // one parameter can arrive in two spellings ("To" and "to"): with one
-// value it is taken, with different values it is refused, naming the
-// parameter, since which one the client meant cannot be told (and taking
-// one would depend on the order of a Go map).
+// value it is taken; with different values, a parameter the surface reads
+// is refused, naming it, since which one the client meant cannot be told,
+// and one it ignores keeps the first (the decoders add names in sorted
+// order, so that what a request gets never depends on a Go map's).
 func (p lamlParams) add(name, v string) error {
 	key := lamlKey(name)
-	if prev, dup := p[key]; dup {
-		if prev != v {
-			name := lamlParamName(name)
-			return Malformed(name, "%s is given twice, spelt two ways, with different values", truncate(name, 64))
+	prev, dup := p[key]
+	switch {
+	case !dup:
+		p[key] = v
+	case prev != v:
+		if known, ok := lamlParamNames[key]; ok {
+			return Malformed(known, "%s is given twice, spelt two ways, with different values", known)
 		}
-		return nil
 	}
-	p[key] = v
 	return nil
 }
 
@@ -515,7 +517,8 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 		return nil, Malformed("", "more than %d parameters", lamlParamsMax)
 	}
 	params := make(lamlParams, len(vals))
-	for name, vs := range vals {
+	for _, name := range slices.Sorted(maps.Keys(vals)) {
+		vs := vals[name]
 		// Percent-escapes can spell any bytes; text that is not UTF-8 would
 		// be altered on its way into an event, so it is refused.
 		if !utf8.ValidString(name) {
@@ -551,7 +554,8 @@ func decodeLAMLJSON(body []byte) (lamlParams, error) {
 		return nil, Malformed("", "more than %d parameters", lamlParamsMax)
 	}
 	params := make(lamlParams, len(raw))
-	for name, v := range raw {
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
+		v := raw[name]
 		v = bytes.TrimSpace(v)
 		var s string
 		switch {

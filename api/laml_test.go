@@ -840,13 +840,15 @@ func TestLAMLParameterNamesInAnyCase(t *testing.T) {
 
 func TestLAMLParameterInTwoSpellingsWithOneValue(t *testing.T) {
 	// Goal: a parameter spelt two ways with the same value, in a form or a
-	// JSON body, is that parameter (only different values are refused, see
-	// TestLAMLBadInputs).
+	// JSON body, is that parameter (only different values of a parameter
+	// the surface reads are refused, see TestLAMLBadInputs).
 	ts := newTestServer(t)
 	calls := lamlCallsPath(lamlPrefix, acctA)
 	for name, body := range map[string]string{
 		"form": formBody("From", "+14155550100", "To", "+14155550101", "to", "+14155550101", "Url", "https://example.com/twiml"),
 		"json": `{"From": "+14155550100", "To": "+14155550101", "TO": "+14155550101", "Url": "https://example.com/twiml", "url": "https://example.com/twiml"}`,
+		// A parameter the surface does not read may differ: it is ignored.
+		"ignored": formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml", "SendDigits", "1", "send_digits", "2"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			res := ts.lamlDo(t, "POST", calls+".json", acctA, tokenA, body)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -115,18 +116,16 @@ func runReadModelsCrashChild(t *testing.T, dir string) uint64 {
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	killed := false
-	defer func() {
-		if !killed {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
 
-	counts := make(chan uint64, 64)
-	var other strings.Builder // the child's test output, for failure messages
+	// The reader sends the counts the child prints, and keeps its other
+	// output, which is read once the reader is done (other is its own
+	// until then): on a failure, the child is killed first.
+	counts := make(chan uint64)
+	stopped := make(chan struct{})
+	readerDone := make(chan struct{})
+	var other strings.Builder
 	go func() {
-		defer close(counts)
+		defer close(readerDone)
 		r := bufio.NewReader(stdout)
 		for {
 			line, err := r.ReadString('\n')
@@ -135,7 +134,10 @@ func runReadModelsCrashChild(t *testing.T, dir string) uint64 {
 			}
 			if n, ok := strings.CutPrefix(strings.TrimSpace(line), "APPLIED "); ok {
 				if v, err := strconv.ParseUint(n, 10, 64); err == nil {
-					counts <- v
+					select {
+					case counts <- v:
+					case <-stopped:
+					}
 					continue
 				}
 			}
@@ -144,22 +146,36 @@ func runReadModelsCrashChild(t *testing.T, dir string) uint64 {
 			}
 		}
 	}()
+	kill := func() error {
+		close(stopped)
+		serr := cmd.Process.Signal(os.Kill)
+		werr := cmd.Wait()
+		<-readerDone
+		switch {
+		case serr != nil:
+			return serr
+		case werr == nil:
+			return errors.New("the child exited by itself")
+		}
+		return nil
+	}
 
 	var applied uint64
 	giveUp := time.After(crashWaitMax)
 	for applied < crashAppliedMin {
 		select {
-		case n, ok := <-counts:
-			require.True(t, ok, "the child ended before its read models held %d events (it printed %d):\n%s%s",
-				crashAppliedMin, applied, other.String(), stderr.String())
+		case n := <-counts:
 			applied = n
+		case <-readerDone:
+			_ = kill()
+			t.Fatalf("the child ended before its read models held %d events (it printed %d):\n%s%s",
+				crashAppliedMin, applied, other.String(), stderr.String())
 		case <-giveUp:
-			t.Fatalf("the child's read models held %d events after %s, want %d", applied, crashWaitMax, crashAppliedMin)
+			_ = kill()
+			t.Fatalf("the child's read models held %d events after %s, want %d:\n%s%s",
+				applied, crashWaitMax, crashAppliedMin, other.String(), stderr.String())
 		}
 	}
-	require.NoError(t, cmd.Process.Signal(os.Kill))
-	killed = true
-	err = cmd.Wait()
-	require.Error(t, err, "the child was killed")
+	require.NoError(t, kill(), "the child was killed")
 	return applied
 }

@@ -70,8 +70,8 @@
 // Run's batches are committed with pebble.NoSync: they go to Pebble's WAL,
 // which its own goroutine writes to the operating system in the
 // background, and are not fsync'd one by one. A crash of the process can
-// lose the latest batches (TestReadModelsCrash kills one with SIGKILL and
-// finds its read models a few batches back), a power loss more. That is
+// lose the latest batches (TestReadModelsCrash kills one with SIGKILL, and
+// checks what the read models reopen with), a power loss more. That is
 // safe because the read models are derived data: Pebble recovers to a
 // prefix of the committed batches, each batch holds both read-model changes
 // and the checkpoint that accounts for them, so the recovered read models

@@ -19,13 +19,14 @@ import (
 // read by anything; the next import removes it.
 const importDirPattern = "events.import-*"
 
-// warnUnfinishedImports logs the store directories that imports into
-// dataDir left unfinished (killed, or the machine stopped): serve runs on
+// warnUnfinishedImports logs the store directories of imports into dataDir
+// that are running or were left unfinished (killed, or the machine
+// stopped): serve runs on
 // the data directory as it is, so that nothing of such an import is
 // served, but the directory can hold as much as the whole log.
 func warnUnfinishedImports(dataDir string, log *slog.Logger) {
 	if stale, _ := filepath.Glob(filepath.Join(dataDir, importDirPattern)); len(stale) > 0 {
-		log.Warn("an import into this data directory did not finish: nothing of it is served; remove what it left, or run the import again (which removes it)",
+		log.Warn("an import into this data directory is running or did not finish: nothing of it is served; if none is running, remove what it left, or run the import again (which removes it)",
 			"left", stale)
 	}
 }
