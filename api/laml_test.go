@@ -36,7 +36,7 @@ var lamlPrefixes = []string{"/api/laml", ""}
 
 // lamlCallsPath is the Calls list path of account under prefix, without ".json".
 func lamlCallsPath(prefix, account string) string {
-	return prefix + "/2010-04-01/Accounts/" + account + "/Calls"
+	return lamlAccountPath(prefix, account) + "/Calls"
 }
 
 // formBody encodes name/value pairs as an urlencoded form.
