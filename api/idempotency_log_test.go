@@ -1,7 +1,6 @@
 package api
 
 import (
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -9,9 +8,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/callledger/callledger/eventstore/embedded"
-	"github.com/callledger/callledger/projections"
 )
 
 // sibling is a second server over ts's store and read models with an
@@ -126,9 +122,7 @@ func TestAnswerAsBeforeComparesFingerprints(t *testing.T) {
 // under its idempotency database (an import, a restored backup).
 func serverOverLog(t *testing.T, dir, log string) (ts *testServer, stop func()) {
 	t.Helper()
-	sopts, popts := embedded.DefaultOptions(), projections.DefaultOptions()
-	sopts.Logger, popts.Logger = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)
-	store, proj := openLedger(t, filepath.Join(dir, log), sopts, popts)
+	store, proj := openLedger(t, filepath.Join(dir, log), testStoreOptions(), testProjectionOptions())
 	runProjector(t, proj)
 	return startServer(t, dir, store, proj)
 }

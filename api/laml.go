@@ -1028,10 +1028,16 @@ func lamlFormatPhone(addr string) string {
 	return "(" + digits[:3] + ") " + digits[3:6] + "-" + digits[6:]
 }
 
+// lamlAccountPath is the Account resource path of account under prefix,
+// without ".json": the base of the Account's uri and of its calls' paths.
+func lamlAccountPath(prefix, account string) string {
+	return prefix + "/" + lamlAPIVersion + "/Accounts/" + url.PathEscape(account)
+}
+
 // lamlCallPath is the path of call c under prefix, without ".json": the base
 // of its uri and of its subresources' URIs.
 func lamlCallPath(c *domain.Call, prefix string) string {
-	return prefix + "/" + lamlAPIVersion + "/Accounts/" + url.PathEscape(c.AccountID) + "/Calls/" + c.ID.String()
+	return lamlAccountPath(prefix, c.AccountID) + "/Calls/" + c.ID.String()
 }
 
 // renderLAMLCall builds the LaML view of c. prefix is the path prefix the

@@ -36,7 +36,7 @@ var lamlPrefixes = []string{"/api/laml", ""}
 
 // lamlCallsPath is the Calls list path of account under prefix, without ".json".
 func lamlCallsPath(prefix, account string) string {
-	return prefix + "/2010-04-01/Accounts/" + account + "/Calls"
+	return lamlAccountPath(prefix, account) + "/Calls"
 }
 
 // formBody encodes name/value pairs as an urlencoded form.
@@ -544,14 +544,9 @@ func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
 	e3 := ended("src-e3", "2025-02-02T15:00:00.5Z", 30) // ends 2025-02-02 15:00:30.5
 	e4 := ended("src-e4", "2025-02-03T08:00:00Z", 3600) // ends 2025-02-03 09:00:00
 	path := lamlCallsPath("", acctA) + ".json"
-	get := func(t *testing.T, sid string) map[string]any {
-		res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+sid+".json", acctA, tokenA, "")
-		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-		return res.JSON(t)
-	}
-	require.Equal(t, "Sun, 02 Feb 2025 15:00:30 +0000", get(t, e3)["end_time"], "shown to the second")
-	require.Equal(t, "Sun, 02 Feb 2025 00:00:30 +0000", get(t, e2)["end_time"])
-	require.Nil(t, get(t, open)["end_time"])
+	require.Equal(t, "Sun, 02 Feb 2025 15:00:30 +0000", ts.lamlGet(t, e3)["end_time"], "shown to the second")
+	require.Equal(t, "Sun, 02 Feb 2025 00:00:30 +0000", ts.lamlGet(t, e2)["end_time"])
+	require.Nil(t, ts.lamlGet(t, open)["end_time"])
 
 	parentID := uuid.MustParse(ts.createLAMLCall(t, "+14155550100", "+14155550101"))
 	other := uuid.MustParse(ts.createLAMLCall(t, "+14155550100", "+14155550102"))
@@ -568,7 +563,7 @@ func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
 		ts.createVoiceCall(t, tokenA, fmt.Sprintf("src-between-%d", i), map[string]any{"startedAt": childStart.Add(time.Duration(i)*time.Minute + time.Second).Format(time.RFC3339)})
 	}
 	orphan := appendChildCall(t, ts, other, "child-of-other", childStart, nil)
-	assert.Equal(t, parentID.String(), get(t, children[0])["parent_call_sid"])
+	assert.Equal(t, parentID.String(), ts.lamlGet(t, children[0])["parent_call_sid"])
 
 	ts.runLAMLListCases(t, []lamlListCase{
 		{"EndTimeDate", url.Values{"EndTime": {"2025-02-02"}}, []string{e3, e2}},

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"net/url"
 )
 
 // The Account resource of the LaML surface, at .../Accounts/{AccountSid}
@@ -57,7 +56,7 @@ func (s *Server) getLAMLAccount(w http.ResponseWriter, r *http.Request) {
 // renderLAMLAccount builds the Account resource of account, its URIs under
 // prefix.
 func renderLAMLAccount(account, prefix string) lamlAccount {
-	base := prefix + "/" + lamlAPIVersion + "/Accounts/" + url.PathEscape(account)
+	base := lamlAccountPath(prefix, account)
 	return lamlAccount{
 		SID:             account,
 		FriendlyName:    account,

@@ -8,12 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// lamlAccountPath is the Account resource path of account under prefix,
-// without ".json".
-func lamlAccountPath(prefix, account string) string {
-	return prefix + "/2010-04-01/Accounts/" + account
-}
-
 func TestLAMLAccountFetch(t *testing.T) {
 	// Goal: GET .../Accounts/{AccountSid}[.json], which Twilio clients call to
 	// check their credentials (client.api.v2010.accounts(sid).fetch()),
