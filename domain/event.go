@@ -232,6 +232,13 @@ type DetailsChanges struct {
 	SyncedWithCRMAtCleared bool `json:"synced_with_crm_at_cleared,omitempty"`
 }
 
+// setsAndClearsSync reports whether d (nil: none) both sets and clears the
+// sync date, two things at once, which neither a command nor an event may
+// say.
+func (d *DetailsChanges) setsAndClearsSync() bool {
+	return d != nil && d.SyncedWithCRMAt != nil && d.SyncedWithCRMAtCleared
+}
+
 // CallRecordingAdded records a new recording of the call.
 type CallRecordingAdded struct {
 	Recording Recording `json:"recording"`

@@ -19,6 +19,16 @@ const (
 	callee     = "+16505551212"
 )
 
+// Short names for the VoiceCall status words, for the tables that pin them.
+const (
+	wordIncoming  = domain.VoiceCallIncomingCall
+	wordStaff     = domain.VoiceCallAnsweredByStaff
+	wordProvider  = domain.VoiceCallAnsweredByCallsProvider
+	wordMissed    = domain.VoiceCallMissed
+	wordHandled   = domain.VoiceCallMissedCallHandled
+	wordVoicemail = domain.VoiceCallVoicemailReceived
+)
+
 var (
 	callID = domain.CallIDFor(account, provider, providerID)
 	t0     = time.Date(2025, 2, 17, 15, 0, 0, 0, time.UTC)

@@ -131,7 +131,7 @@ func checkReason(s *State, ev Event) string {
 // detailsReason returns why details changes (nil: none) cannot apply, or
 // "": a sync date both set and cleared says two things at once.
 func detailsReason(ch *DetailsChanges) string {
-	if ch != nil && ch.SyncedWithCRMAt != nil && ch.SyncedWithCRMAtCleared {
+	if ch.setsAndClearsSync() {
 		return "synced_with_crm_at both set and cleared"
 	}
 	return ""

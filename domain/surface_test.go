@@ -82,14 +82,6 @@ func TestStatusWords(t *testing.T) {
 // canonical status: the client's word while it is current, else the
 // nearest word for the status the call has now.
 func TestVoiceCallStatusWord(t *testing.T) {
-	const (
-		incoming  = domain.VoiceCallIncomingCall
-		staff     = domain.VoiceCallAnsweredByStaff
-		provider  = domain.VoiceCallAnsweredByCallsProvider
-		missed    = domain.VoiceCallMissed
-		handled   = domain.VoiceCallMissedCallHandled
-		voicemail = domain.VoiceCallVoicemailReceived
-	)
 	for _, r := range []struct {
 		name     string
 		status   domain.Status
@@ -100,59 +92,59 @@ func TestVoiceCallStatusWord(t *testing.T) {
 		// A call that never had a VoiceCall word (QA issue 3: one
 		// completed without an answer reads VOICEMAIL_RECEIVED, not
 		// ANSWERED_BY_STAFF: nobody picked up).
-		{"NoStatusYet", "", "", false, incoming},
-		{"Queued", domain.StatusQueued, "", false, incoming},
-		{"Ringing", domain.StatusRinging, "", false, incoming},
-		{"InProgressAnswered", domain.StatusInProgress, "", true, staff},
-		{"InProgressNoAnswerTime", domain.StatusInProgress, "", false, staff},
-		{"CompletedAnswered", domain.StatusCompleted, "", true, staff},
-		{"CompletedUnanswered", domain.StatusCompleted, "", false, voicemail},
-		{"NoAnswer", domain.StatusNoAnswer, "", false, missed},
-		{"Busy", domain.StatusBusy, "", false, missed},
-		{"Failed", domain.StatusFailed, "", false, missed},
-		{"FailedAfterAnswer", domain.StatusFailed, "", true, missed},
-		{"Canceled", domain.StatusCanceled, "", false, missed},
+		{"NoStatusYet", "", "", false, wordIncoming},
+		{"Queued", domain.StatusQueued, "", false, wordIncoming},
+		{"Ringing", domain.StatusRinging, "", false, wordIncoming},
+		{"InProgressAnswered", domain.StatusInProgress, "", true, wordStaff},
+		{"InProgressNoAnswerTime", domain.StatusInProgress, "", false, wordStaff},
+		{"CompletedAnswered", domain.StatusCompleted, "", true, wordStaff},
+		{"CompletedUnanswered", domain.StatusCompleted, "", false, wordVoicemail},
+		{"NoAnswer", domain.StatusNoAnswer, "", false, wordMissed},
+		{"Busy", domain.StatusBusy, "", false, wordMissed},
+		{"Failed", domain.StatusFailed, "", false, wordMissed},
+		{"FailedAfterAnswer", domain.StatusFailed, "", true, wordMissed},
+		{"Canceled", domain.StatusCanceled, "", false, wordMissed},
 
 		// The client's word, while the call is in the status it maps to.
-		{"IncomingWhileRinging", domain.StatusRinging, incoming, false, incoming},
-		{"StaffWhileInProgress", domain.StatusInProgress, staff, false, staff},
-		{"ProviderWhileInProgress", domain.StatusInProgress, provider, true, provider},
-		{"MissedWhileNoAnswer", domain.StatusNoAnswer, missed, false, missed},
-		{"HandledWhileNoAnswer", domain.StatusNoAnswer, handled, false, handled},
-		{"VoicemailWhileCompleted", domain.StatusCompleted, voicemail, false, voicemail},
-		{"VoicemailCompletedAnswered", domain.StatusCompleted, voicemail, true, voicemail},
+		{"IncomingWhileRinging", domain.StatusRinging, wordIncoming, false, wordIncoming},
+		{"StaffWhileInProgress", domain.StatusInProgress, wordStaff, false, wordStaff},
+		{"ProviderWhileInProgress", domain.StatusInProgress, wordProvider, true, wordProvider},
+		{"MissedWhileNoAnswer", domain.StatusNoAnswer, wordMissed, false, wordMissed},
+		{"HandledWhileNoAnswer", domain.StatusNoAnswer, wordHandled, false, wordHandled},
+		{"VoicemailWhileCompleted", domain.StatusCompleted, wordVoicemail, false, wordVoicemail},
+		{"VoicemailCompletedAnswered", domain.StatusCompleted, wordVoicemail, true, wordVoicemail},
 
 		// QA: the client's word once another surface moved the call past
 		// it reads the word for the status the call has now.
-		{"IncomingThenCanceled", domain.StatusCanceled, incoming, false, missed},
-		{"IncomingThenNoAnswer", domain.StatusNoAnswer, incoming, false, missed},
-		{"IncomingThenBusy", domain.StatusBusy, incoming, false, missed},
-		{"IncomingThenFailed", domain.StatusFailed, incoming, false, missed},
-		{"IncomingThenInProgress", domain.StatusInProgress, incoming, true, staff},
-		{"IncomingThenCompletedAnswered", domain.StatusCompleted, incoming, true, staff},
-		{"IncomingThenCompletedUnanswered", domain.StatusCompleted, incoming, false, voicemail},
-		{"StaffThenFailed", domain.StatusFailed, staff, false, missed},
-		{"ProviderThenFailed", domain.StatusFailed, provider, true, missed},
+		{"IncomingThenCanceled", domain.StatusCanceled, wordIncoming, false, wordMissed},
+		{"IncomingThenNoAnswer", domain.StatusNoAnswer, wordIncoming, false, wordMissed},
+		{"IncomingThenBusy", domain.StatusBusy, wordIncoming, false, wordMissed},
+		{"IncomingThenFailed", domain.StatusFailed, wordIncoming, false, wordMissed},
+		{"IncomingThenInProgress", domain.StatusInProgress, wordIncoming, true, wordStaff},
+		{"IncomingThenCompletedAnswered", domain.StatusCompleted, wordIncoming, true, wordStaff},
+		{"IncomingThenCompletedUnanswered", domain.StatusCompleted, wordIncoming, false, wordVoicemail},
+		{"StaffThenFailed", domain.StatusFailed, wordStaff, false, wordMissed},
+		{"ProviderThenFailed", domain.StatusFailed, wordProvider, true, wordMissed},
 
 		// An answer word outlives the hang-up: the enum has no word for an
 		// answered call that is over, and the word says who answered,
 		// even without an answer time (VoiceCall sends none).
-		{"StaffThenCompleted", domain.StatusCompleted, staff, false, staff},
-		{"ProviderThenCompleted", domain.StatusCompleted, provider, true, provider},
-		{"ProviderThenCompletedNoAnswerTime", domain.StatusCompleted, provider, false, provider},
+		{"StaffThenCompleted", domain.StatusCompleted, wordStaff, false, wordStaff},
+		{"ProviderThenCompleted", domain.StatusCompleted, wordProvider, true, wordProvider},
+		{"ProviderThenCompletedNoAnswerTime", domain.StatusCompleted, wordProvider, false, wordProvider},
 
 		// A missed word outlives a busy, failed or canceled end: the enum
 		// has no word for those and shows MISSED, so MISSED_CALL_HANDLED
 		// (recorded on such a call, see lifecycle) names the same.
-		{"HandledOnCanceled", domain.StatusCanceled, handled, false, handled},
-		{"HandledOnBusy", domain.StatusBusy, handled, false, handled},
-		{"HandledOnFailedAfterAnswer", domain.StatusFailed, handled, true, handled},
-		{"MissedOnCanceled", domain.StatusCanceled, missed, false, missed},
-		{"HandledOnCompleted", domain.StatusCompleted, handled, false, voicemail},
+		{"HandledOnCanceled", domain.StatusCanceled, wordHandled, false, wordHandled},
+		{"HandledOnBusy", domain.StatusBusy, wordHandled, false, wordHandled},
+		{"HandledOnFailedAfterAnswer", domain.StatusFailed, wordHandled, true, wordHandled},
+		{"MissedOnCanceled", domain.StatusCanceled, wordMissed, false, wordMissed},
+		{"HandledOnCompleted", domain.StatusCompleted, wordHandled, false, wordVoicemail},
 
 		// A word the ledger does not know (never written by VoiceCall,
 		// which refuses one) is not current.
-		{"UnknownWord", domain.StatusRinging, "ringing", false, incoming},
+		{"UnknownWord", domain.StatusRinging, "ringing", false, wordIncoming},
 	} {
 		t.Run(r.name, func(t *testing.T) {
 			c := domain.Call{Status: r.status, VoiceCallStatus: r.word}

@@ -147,6 +147,14 @@ func TestCompletionEndsAtItsDuration(t *testing.T) {
 	})
 }
 
+// updateStartAndDuration is an update that gives the call's start and
+// duration and nothing else, as a VoiceCall PUT correcting them does.
+func updateStartAndDuration(started *time.Time, duration int64) domain.UpsertCall {
+	c := upsert(domain.UpsertUpdate)
+	c.StartedAt, c.DurationSeconds = started, ptr(duration)
+	return c
+}
+
 // TestAGivenDurationMovesTheEndItSet holds a command that gives a duration
 // and no end (VoiceCall) to the rule on times: an end that is the start
 // (or answer) plus the duration follows a moved start and a new duration,
@@ -156,35 +164,30 @@ func TestAGivenDurationMovesTheEndItSet(t *testing.T) {
 		return append(inProgressUnanswered(), domain.CallTerminated{EndedAt: end, DurationSeconds: ptr(duration),
 			Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress})
 	}
-	put := func(started *time.Time, duration int64) domain.UpsertCall {
-		c := upsert(domain.UpsertUpdate)
-		c.StartedAt, c.DurationSeconds = started, ptr(duration)
-		return c
-	}
 	notTied := append(completedCall(), domain.CallTimingChanged{DurationSeconds: ptr(int64(1800))})
 	endOnly := []domain.Event{created(), moved("", domain.StatusCompleted), domain.CallTimingChanged{EndedAt: ptr(at(30))}}
 	half := 500 * time.Millisecond
 
 	runGWT(t, []gwt{
-		{name: "a start moved an hour later moves the end", given: ended(t0.Add(130*time.Second), 130), when: put(ptr(at(60)), 130), then: []domain.Event{
+		{name: "a start moved an hour later moves the end", given: ended(t0.Add(130*time.Second), 130), when: updateStartAndDuration(ptr(at(60)), 130), then: []domain.Event{
 			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(60))},
 			domain.CallTimingChanged{EndedAt: ptr(at(60).Add(130 * time.Second)), EndDerived: true},
 		}},
-		{name: "a new duration moves the end", given: ended(t0.Add(130*time.Second), 130), when: put(nil, 150), then: []domain.Event{
+		{name: "a new duration moves the end", given: ended(t0.Add(130*time.Second), 130), when: updateStartAndDuration(nil, 150), then: []domain.Event{
 			domain.CallTimingChanged{EndedAt: ptr(t0.Add(150 * time.Second)), DurationSeconds: ptr(int64(150)), EndDerived: true},
 		}},
-		{name: "the end keeps its fraction of a second", given: ended(t0.Add(130*time.Second+half), 130), when: put(ptr(at(10)), 130), then: []domain.Event{
+		{name: "the end keeps its fraction of a second", given: ended(t0.Add(130*time.Second+half), 130), when: updateStartAndDuration(ptr(at(10)), 130), then: []domain.Event{
 			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(10))},
 			domain.CallTimingChanged{EndedAt: ptr(at(10).Add(130*time.Second + half)), EndDerived: true},
 		}},
-		{name: "the same start and duration change nothing", given: ended(t0.Add(130*time.Second), 130), when: put(ptr(t0), 130), then: nil},
-		{name: "an end the duration does not match stays", given: notTied, when: put(ptr(at(-5)), 1800), then: []domain.Event{
+		{name: "the same start and duration change nothing", given: ended(t0.Add(130*time.Second), 130), when: updateStartAndDuration(ptr(t0), 130), then: nil},
+		{name: "an end the duration does not match stays", given: notTied, when: updateStartAndDuration(ptr(at(-5)), 1800), then: []domain.Event{
 			domain.CallUpserted{CallID: callID, StartedAt: ptr(at(-5))},
 		}},
-		{name: "a start moved past an end that does not follow is refused, naming the start sent", given: endOnly, when: put(ptr(at(40)), 100),
+		{name: "a start moved past an end that does not follow is refused, naming the start sent", given: endOnly, when: updateStartAndDuration(ptr(at(40)), 100),
 			code: domain.ErrInvalid, field: "started_at"},
 		{name: "a duration too long for any stored end is refused", given: ended(t0.Add(130*time.Second), 130),
-			when: put(nil, 1<<62), code: domain.ErrInvalid, field: "duration_seconds"},
+			when: updateStartAndDuration(nil, 1<<62), code: domain.ErrInvalid, field: "duration_seconds"},
 	})
 }
 
@@ -294,11 +297,6 @@ func TestMovedTimesKeepTheStoredDurationEndable(t *testing.T) {
 		c.StartedAt, c.AnsweredAt, c.Status = started, answered, status
 		return c
 	}
-	voiceCall := func(started *time.Time, duration int64) domain.UpsertCall {
-		c := upsert(domain.UpsertUpdate)
-		c.StartedAt, c.DurationSeconds = started, ptr(duration)
-		return c
-	}
 	answer := func(answered time.Time) domain.AnswerCall {
 		return domain.AnswerCall{CallID: callID, AccountID: account, Now: now, AnsweredAt: &answered}
 	}
@@ -318,9 +316,9 @@ func TestMovedTimesKeepTheStoredDurationEndable(t *testing.T) {
 				domain.CallAnswered{AnsweredAt: yearOne.Add(time.Hour), PreviousStatus: domain.StatusRinging},
 			}},
 		{name: "a start moved with the duration given, the sum past 9999, is refused naming the duration", given: longCall(),
-			when: voiceCall(ptr(t0), long), code: domain.ErrInvalid, field: "duration_seconds"},
+			when: updateStartAndDuration(ptr(t0), long), code: domain.ErrInvalid, field: "duration_seconds"},
 		{name: "a start moved to the year 1 with the duration given, the sum storable, is taken", given: ringingCall(),
-			when: voiceCall(ptr(yearOne), long), then: []domain.Event{
+			when: updateStartAndDuration(ptr(yearOne), long), then: []domain.Event{
 				domain.CallUpserted{CallID: callID, StartedAt: ptr(yearOne)},
 				domain.CallTimingChanged{DurationSeconds: ptr(long)},
 			}},

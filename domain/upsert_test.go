@@ -293,19 +293,12 @@ func TestSyncDateEventsAsStored(t *testing.T) {
 // back what it sent (QA: both were dropped with a 200). Any other late word
 // is dropped as before, and so is a late Moonbase word.
 func TestLateVoiceCallWordRenamingTheShownStatus(t *testing.T) {
-	const (
-		incoming = domain.VoiceCallIncomingCall
-		staff    = domain.VoiceCallAnsweredByStaff
-		provider = domain.VoiceCallAnsweredByCallsProvider
-		missed   = domain.VoiceCallMissed
-		handled  = domain.VoiceCallMissedCallHandled
-	)
 	ended := func(to domain.Status) []domain.Event { return append(ringingCall(), moved(domain.StatusRinging, to)) }
 	canceled := append(ringingCall(), domain.CallCanceled{CanceledAt: at(1), PreviousStatus: domain.StatusRinging})
 	canceledHandled := append(slices.Clone(canceled), domain.CallStatusChanged{Status: domain.StatusCanceled,
-		PreviousStatus: domain.StatusCanceled, VoiceCallStatus: ptr(handled)})
+		PreviousStatus: domain.StatusCanceled, VoiceCallStatus: ptr(wordHandled)})
 	completedStaff := append(completedCall(), domain.CallStatusChanged{Status: domain.StatusCompleted,
-		PreviousStatus: domain.StatusCompleted, VoiceCallStatus: ptr(staff)})
+		PreviousStatus: domain.StatusCompleted, VoiceCallStatus: ptr(wordStaff)})
 	completedUnanswered := []domain.Event{created(), moved("", domain.StatusCompleted)}
 	failedAfterAnswer := append(answeredCall(), moved(domain.StatusInProgress, domain.StatusFailed))
 	// put is a VoiceCall PUT of word: the verbatim word and the status it
@@ -330,20 +323,20 @@ func TestLateVoiceCallWordRenamingTheShownStatus(t *testing.T) {
 		then  []domain.Event
 		shown string // VoiceCallStatusWord after the events
 	}{
-		{"MISSED_CALL_HANDLED on a canceled call", canceled, put(handled), wordOnly(domain.StatusCanceled, handled), handled},
-		{"MISSED_CALL_HANDLED on a busy call", ended(domain.StatusBusy), put(handled), wordOnly(domain.StatusBusy, handled), handled},
-		{"MISSED_CALL_HANDLED on a failed call", ended(domain.StatusFailed), put(handled), wordOnly(domain.StatusFailed, handled), handled},
-		{"MISSED on a canceled call that had no word", canceled, put(missed), wordOnly(domain.StatusCanceled, missed), missed},
-		{"MISSED back on a handled canceled call", canceledHandled, put(missed), wordOnly(domain.StatusCanceled, missed), missed},
-		{"the same word again is nothing", canceledHandled, put(handled), nil, handled},
-		{"ANSWERED_BY_CALLS_PROVIDER on a completed answered call", completedCall(), put(provider), wordOnly(domain.StatusCompleted, provider), provider},
-		{"ANSWERED_BY_CALLS_PROVIDER for ANSWERED_BY_STAFF on a completed call", completedStaff, put(provider), wordOnly(domain.StatusCompleted, provider), provider},
-		{"an answer word on a call completed unanswered stays late", completedUnanswered, put(provider), nil, domain.VoiceCallVoicemailReceived},
-		{"an answer word on a failed call answered before stays late", failedAfterAnswer, put(staff), nil, missed},
-		{"MISSED on a completed answered call stays late", completedCall(), put(missed), nil, staff},
-		{"INCOMING_CALL on a canceled call stays late", canceled, put(incoming), nil, missed},
-		{"INCOMING_CALL on an in-progress call stays late", answeredCall(), put(incoming), nil, staff},
-		{"a late Moonbase word is dropped as before", canceled, moonbaseMissed, nil, missed},
+		{"MISSED_CALL_HANDLED on a canceled call", canceled, put(wordHandled), wordOnly(domain.StatusCanceled, wordHandled), wordHandled},
+		{"MISSED_CALL_HANDLED on a busy call", ended(domain.StatusBusy), put(wordHandled), wordOnly(domain.StatusBusy, wordHandled), wordHandled},
+		{"MISSED_CALL_HANDLED on a failed call", ended(domain.StatusFailed), put(wordHandled), wordOnly(domain.StatusFailed, wordHandled), wordHandled},
+		{"MISSED on a canceled call that had no word", canceled, put(wordMissed), wordOnly(domain.StatusCanceled, wordMissed), wordMissed},
+		{"MISSED back on a handled canceled call", canceledHandled, put(wordMissed), wordOnly(domain.StatusCanceled, wordMissed), wordMissed},
+		{"the same word again is nothing", canceledHandled, put(wordHandled), nil, wordHandled},
+		{"ANSWERED_BY_CALLS_PROVIDER on a completed answered call", completedCall(), put(wordProvider), wordOnly(domain.StatusCompleted, wordProvider), wordProvider},
+		{"ANSWERED_BY_CALLS_PROVIDER for ANSWERED_BY_STAFF on a completed call", completedStaff, put(wordProvider), wordOnly(domain.StatusCompleted, wordProvider), wordProvider},
+		{"an answer word on a call completed unanswered stays late", completedUnanswered, put(wordProvider), nil, domain.VoiceCallVoicemailReceived},
+		{"an answer word on a failed call answered before stays late", failedAfterAnswer, put(wordStaff), nil, wordMissed},
+		{"MISSED on a completed answered call stays late", completedCall(), put(wordMissed), nil, wordStaff},
+		{"INCOMING_CALL on a canceled call stays late", canceled, put(wordIncoming), nil, wordMissed},
+		{"INCOMING_CALL on an in-progress call stays late", answeredCall(), put(wordIncoming), nil, wordStaff},
+		{"a late Moonbase word is dropped as before", canceled, moonbaseMissed, nil, wordMissed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			events, err := domain.Decide(fold(t, tc.given), tc.when)

@@ -313,7 +313,7 @@ func checkDetails(d DetailsChanges) *Error {
 	if d.CallType != nil && *d.CallType != CallTypeCallSession && *d.CallType != CallTypeDirectCall {
 		return invalid("details.call_type", "%q is not CALL_SESSION or DIRECT_CALL", *d.CallType)
 	}
-	if d.SyncedWithCRMAt != nil && d.SyncedWithCRMAtCleared {
+	if d.setsAndClearsSync() {
 		return invalid("details.synced_with_crm_at", "cannot be set and cleared in one write")
 	}
 	return nil

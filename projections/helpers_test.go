@@ -366,22 +366,15 @@ func (g *generator) writeSome(tb testing.TB, s eventstore.Store, clk *clock, n, 
 	}
 	g.calls = active
 
-	var mu sync.Mutex
-	var last eventstore.Position
-	var wg sync.WaitGroup
-	for _, jobs := range perWriter {
-		wg.Go(func() {
-			for _, j := range jobs {
-				res := appendEvents(tb, s, clk, j.c.account, j.c.id, j.events...)
-				mu.Lock()
-				if last.Less(res.Position) {
-					last = res.Position
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	// One index per writer: each appends its own jobs in order, and its
+	// last append is its highest.
+	last := appendFromWriters(writers, writers, func(w int) eventstore.AppendResult {
+		var res eventstore.AppendResult
+		for _, j := range perWriter[w] {
+			res = appendEvents(tb, s, clk, j.c.account, j.c.id, j.events...)
+		}
+		return res
+	})
 	return last, len(g.calls) > 0
 }
 
