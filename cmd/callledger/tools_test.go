@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -188,20 +186,15 @@ func openEmbeddedLedger(t testing.TB, dataDir string) *embedded.Store {
 // tamperer would; without, the flip is plain damage.
 func flipStoredByte(t *testing.T, dataDir string, pos uint64, offset int, reseal bool) {
 	t.Helper()
-	embeddedtest.Edit(t, filepath.Join(dataDir, "events"), func(db *pebble.DB) {
-		key := embeddedtest.EventKey(pos)
-		v, closer, err := db.Get(key)
-		require.NoError(t, err)
-		value := bytes.Clone(v)
-		require.NoError(t, closer.Close())
+	embeddedtest.Rewrite(t, filepath.Join(dataDir, "events"), embeddedtest.EventKey(pos), func(value []byte) []byte {
 		if offset < 0 {
 			offset += len(value)
 		}
 		value[offset] ^= 0x04
 		if reseal {
-			binary.BigEndian.PutUint32(value[len(value)-4:], crc32.Checksum(value[:len(value)-4], crc32.MakeTable(crc32.Castagnoli)))
+			return embeddedtest.Reseal(value)
 		}
-		require.NoError(t, db.Set(key, value, pebble.Sync))
+		return value
 	})
 }
 
