@@ -72,12 +72,8 @@ func (c *genCall) events(t testing.TB) []eventstore.EventData {
 	var out []eventstore.EventData
 	add := func(e domain.Event) {
 		at = at.Add(time.Second)
-		data, err := domain.MarshalEvent(e)
-		require.NoError(t, err)
-		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: c.account,
-			Actor: "billing-test", RequestID: "req-" + uuid.NewString()[:8], Surface: domain.SurfaceCLI, Time: at})
-		require.NoError(t, err)
-		out = append(out, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: data, Metadata: md})
+		out = append(out, eventData(t, e, domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: c.account,
+			Actor: "billing-test", RequestID: "req-" + uuid.NewString()[:8], Surface: domain.SurfaceCLI, Time: at}))
 	}
 	dir := domain.DirectionOutbound
 	start := c.start
@@ -99,6 +95,31 @@ func (c *genCall) events(t testing.TB) []eventstore.EventData {
 		add(domain.CallDeleted{DeletedAt: at.Add(time.Second)})
 	}
 	return out
+}
+
+// eventData encodes e, with its metadata md, as the API would write it.
+func eventData(t testing.TB, e domain.Event, md domain.Metadata) eventstore.EventData {
+	t.Helper()
+	data, err := domain.MarshalEvent(e)
+	require.NoError(t, err)
+	mdData, err := domain.MarshalMetadata(md)
+	require.NoError(t, err)
+	return eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: data, Metadata: mdData}
+}
+
+// appendCallEvents appends events, each encoded with the metadata meta
+// gives it (the i-th event e), as the new stream of call id in the
+// embedded store of dataDir.
+func appendCallEvents(t testing.TB, dataDir string, id uuid.UUID, events []domain.Event, meta func(i int, e domain.Event) domain.Metadata) {
+	t.Helper()
+	data := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		data[i] = eventData(t, e, meta(i, e))
+	}
+	store := openEmbeddedLedger(t, dataDir)
+	_, err := store.Append(context.Background(), domain.StreamID(id), eventstore.NoStream(), data)
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
 }
 
 // genCalls makes n calls over a few accounts, providers, currencies and
