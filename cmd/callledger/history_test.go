@@ -43,7 +43,7 @@ func TestHistoryShowsWhereEachEventIs(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	const token = "token-a-0123456789abcdef"
-	m, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acct-a:" + token})
+	m, _, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acct-a:" + token})
 
 	send := func(method, path, key, body string) []byte {
 		t.Helper()
