@@ -3,11 +3,9 @@ package eventstore_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"log/slog"
 	"strings"
 	"testing"
@@ -163,19 +161,16 @@ func TestVerifyCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 }
 
-// tamper rewrites the stored value of the event at pos in the closed store
-// in dir with change, through Pebble directly, as an attacker with the files
+// tamper rewrites the stored value under key in the closed store in dir
+// with change, through Pebble directly, as an attacker with the files
 // would.
 func tamper(t *testing.T, dir string, key []byte, change func(v []byte) []byte) {
 	t.Helper()
-	embeddedtest.Edit(t, dir, func(db *pebble.DB) {
-		v, closer, err := db.Get(key)
-		require.NoError(t, err)
-		value := bytes.Clone(v)
-		require.NoError(t, closer.Close())
-		changed := change(value)
-		require.NotEqual(t, v, changed, "the tamper changed nothing")
-		require.NoError(t, db.Set(key, changed, pebble.Sync))
+	embeddedtest.Rewrite(t, dir, key, func(v []byte) []byte {
+		original := bytes.Clone(v)
+		changed := change(v)
+		require.NotEqual(t, original, changed, "the tamper changed nothing")
+		return changed
 	})
 }
 
@@ -201,11 +196,7 @@ func flipIn(t *testing.T, part []byte) func(v []byte) []byte {
 // byte before it) after change, as a deliberate tamperer would, so that the
 // record decodes and only the hash chains can catch the change.
 func reseal(change func(v []byte) []byte) func(v []byte) []byte {
-	return func(v []byte) []byte {
-		v = change(v)
-		binary.BigEndian.PutUint32(v[len(v)-4:], crc32.Checksum(v[:len(v)-4], crc32.MakeTable(crc32.Castagnoli)))
-		return v
-	}
+	return func(v []byte) []byte { return embeddedtest.Reseal(change(v)) }
 }
 
 // crcLen is the size of the record checksum that ends every stored value.

@@ -1,13 +1,10 @@
 package projections_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 	"github.com/callledger/callledger/projections"
 )
 
@@ -109,48 +107,11 @@ func TestReadModelsCrash(t *testing.T) {
 // count it printed.
 func runReadModelsCrashChild(t *testing.T, dir string) uint64 {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestReadModelsCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildDirEnv+"="+dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-
-	// The reader sends the counts the child prints, and keeps its other
-	// output, which is read once the reader is done (other is its own
-	// until then): on a failure, the child is killed first.
-	counts := make(chan uint64)
-	stopped := make(chan struct{})
-	readerDone := make(chan struct{})
-	var other strings.Builder
-	go func() {
-		defer close(readerDone)
-		r := bufio.NewReader(stdout)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if n, ok := strings.CutPrefix(strings.TrimSpace(line), "APPLIED "); ok {
-				if v, err := strconv.ParseUint(n, 10, 64); err == nil {
-					select {
-					case counts <- v:
-					case <-stopped:
-					}
-					continue
-				}
-			}
-			if other.Len() < 64<<10 {
-				other.WriteString(line)
-			}
-		}
-	}()
+	child := embeddedtest.StartChild(t, "TestReadModelsCrashChild", "APPLIED ", crashChildDirEnv+"="+dir)
+	// On a failure, the child is killed first: its other output is read
+	// once it is done.
 	kill := func() error {
-		close(stopped)
-		serr := cmd.Process.Signal(os.Kill)
-		werr := cmd.Wait()
-		<-readerDone
+		serr, werr := child.Kill(nil, nil)
 		switch {
 		case serr != nil:
 			return serr
@@ -164,16 +125,19 @@ func runReadModelsCrashChild(t *testing.T, dir string) uint64 {
 	giveUp := time.After(crashWaitMax)
 	for applied < crashAppliedMin {
 		select {
-		case n := <-counts:
-			applied = n
-		case <-readerDone:
-			_ = kill()
-			t.Fatalf("the child ended before its read models held %d events (it printed %d):\n%s%s",
-				crashAppliedMin, applied, other.String(), stderr.String())
+		case line, ok := <-child.Lines:
+			if !ok {
+				_ = kill()
+				t.Fatalf("the child ended before its read models held %d events (it printed %d):\n%s",
+					crashAppliedMin, applied, child.Output())
+			}
+			if n, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(line, "APPLIED ")), 10, 64); err == nil {
+				applied = n
+			}
 		case <-giveUp:
 			_ = kill()
-			t.Fatalf("the child's read models held %d events after %s, want %d:\n%s%s",
-				applied, crashWaitMax, crashAppliedMin, other.String(), stderr.String())
+			t.Fatalf("the child's read models held %d events after %s, want %d:\n%s",
+				applied, crashWaitMax, crashAppliedMin, child.Output())
 		}
 	}
 	require.NoError(t, kill(), "the child was killed")

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/domain"
-	"github.com/callledger/callledger/eventstore"
 )
 
 func TestHistoryShowsTwimlAndApplicationSid(t *testing.T) {
@@ -27,19 +26,10 @@ func TestHistoryShowsTwimlAndApplicationSid(t *testing.T) {
 			Direction: &outbound, StartedAt: &at, Routing: &domain.CallRoutingChanged{Twiml: &twiml}},
 		domain.CallRoutingChanged{Twiml: &hangup, ApplicationSID: &app},
 	}
-	var data []eventstore.EventData
-	for i, e := range events {
-		d, err := domain.MarshalEvent(e)
-		require.NoError(t, err)
-		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.SchemaVersionOf([]domain.Event{e}), AccountID: "acct-a",
-			Actor: "acct-a/admin", RequestID: "req-1", Surface: domain.SurfaceLaML, Time: at.Add(time.Duration(i) * time.Minute)})
-		require.NoError(t, err)
-		data = append(data, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: d, Metadata: md})
-	}
-	store := openEmbeddedLedger(t, dir)
-	_, err := store.Append(context.Background(), domain.StreamID(id), eventstore.NoStream(), data)
-	require.NoError(t, err)
-	require.NoError(t, store.Close())
+	appendCallEvents(t, dir, id, events, func(i int, e domain.Event) domain.Metadata {
+		return domain.Metadata{SchemaVersion: domain.SchemaVersionOf([]domain.Event{e}), AccountID: "acct-a",
+			Actor: "acct-a/admin", RequestID: "req-1", Surface: domain.SurfaceLaML, Time: at.Add(time.Duration(i) * time.Minute)}
+	})
 
 	res := runTool(context.Background(), t, dir, "", "history", id.String())
 	require.Equal(t, 0, res.code, res.stderr)

@@ -43,7 +43,7 @@ func TestHistoryShowsWhereEachEventIs(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	const token = "token-a-0123456789abcdef"
-	m, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acct-a:" + token})
+	m, _, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acct-a:" + token})
 
 	send := func(method, path, key, body string) []byte {
 		t.Helper()
@@ -194,20 +194,11 @@ func (h hostileCall) seed(t *testing.T, dataDir string) uuid.UUID {
 			Direction: &dir, StartedAt: &at, ProviderMetadata: metadata},
 		domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: &h.notes}},
 	}
-	var data []eventstore.EventData
-	for i, e := range events {
-		d, err := domain.MarshalEvent(e)
-		require.NoError(t, err)
-		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: "acct-a",
+	appendCallEvents(t, dataDir, id, events, func(i int, _ domain.Event) domain.Metadata {
+		return domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: "acct-a",
 			Actor: h.actor, RequestID: h.requestID, IdempotencyKey: h.idempotencyKey, Surface: domain.SurfaceCallHistory,
-			Time: at.Add(time.Duration(i) * time.Minute)})
-		require.NoError(t, err)
-		data = append(data, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: d, Metadata: md})
-	}
-	store := openEmbeddedLedger(t, dataDir)
-	_, err = store.Append(context.Background(), domain.StreamID(id), eventstore.NoStream(), data)
-	require.NoError(t, err)
-	require.NoError(t, store.Close())
+			Time: at.Add(time.Duration(i) * time.Minute)}
+	})
 	return id
 }
 

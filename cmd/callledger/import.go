@@ -19,13 +19,20 @@ import (
 // read by anything; the next import removes it.
 const importDirPattern = "events.import-*"
 
+// unfinishedImports returns the store directories of imports into dataDir
+// that are running or were left unfinished (see importDirPattern).
+func unfinishedImports(dataDir string) []string {
+	dirs, _ := filepath.Glob(filepath.Join(dataDir, importDirPattern))
+	return dirs
+}
+
 // warnUnfinishedImports logs the store directories of imports into dataDir
 // that are running or were left unfinished (killed, or the machine
 // stopped): serve runs on
 // the data directory as it is, so that nothing of such an import is
 // served, but the directory can hold as much as the whole log.
 func warnUnfinishedImports(dataDir string, log *slog.Logger) {
-	if stale, _ := filepath.Glob(filepath.Join(dataDir, importDirPattern)); len(stale) > 0 {
+	if stale := unfinishedImports(dataDir); len(stale) > 0 {
 		log.Warn("an import into this data directory is running or did not finish: nothing of it is served; if none is running, remove what it left, or run the import again (which removes it)",
 			"left", stale)
 	}
@@ -257,8 +264,7 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 	if err != nil {
 		return stats, err
 	}
-	stale, _ := filepath.Glob(filepath.Join(cfg.DataDir, importDirPattern))
-	for _, dir := range stale {
+	for _, dir := range unfinishedImports(cfg.DataDir) {
 		if err := os.RemoveAll(dir); err != nil {
 			return stats, fmt.Errorf("remove the leftover of an interrupted import: %w", err)
 		}

@@ -29,9 +29,9 @@ func twoServers(t *testing.T) (srv *kurrenttest.Server, a, b *Main) {
 		"CALLLEDGER_API_KEYS": "acct-k:" + sharedToken,
 		"CALLLEDGER_STORE":    srv.URL(),
 	}
-	a, _ = startMain(t, t.TempDir(), vars)
+	a, _, _ = startMain(t, t.TempDir(), vars)
 	t.Cleanup(func() { a.Close() })
-	b, _ = startMain(t, t.TempDir(), vars)
+	b, _, _ = startMain(t, t.TempDir(), vars)
 	t.Cleanup(func() { b.Close() })
 	return srv, a, b
 }

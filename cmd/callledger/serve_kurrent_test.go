@@ -28,7 +28,7 @@ func TestServeOnKurrentDB(t *testing.T) {
 	const token = "token-k-0123456789abcdef"
 	dirA := t.TempDir()
 
-	a, _ := startMain(t, dirA, keys)
+	a, _, _ := startMain(t, dirA, keys)
 	assert.Equal(t, srv.URL(), a.Store.StoreURL)
 	code, body := do(t, "POST", a.URL()+"/calls/upsert", token, seedUpsert)
 	require.Equal(t, http.StatusOK, code, string(body))
@@ -40,7 +40,7 @@ func TestServeOnKurrentDB(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "a read after the write sees it: %s", body)
 
 	// A second process with its own data directory follows the same log.
-	b, _ := startMain(t, t.TempDir(), keys)
+	b, _, _ := startMain(t, t.TempDir(), keys)
 	defer b.Close()
 	require.Eventually(t, func() bool {
 		code, _ := do(t, "GET", b.URL()+"/calls/"+call.ID, token, "")
@@ -49,7 +49,7 @@ func TestServeOnKurrentDB(t *testing.T) {
 
 	// Restart the first process: its read models resume from the checkpoint.
 	require.NoError(t, a.Close())
-	a2, _ := startMain(t, dirA, keys)
+	a2, _, _ := startMain(t, dirA, keys)
 	defer a2.Close()
 	code, body = do(t, "GET", a2.URL()+"/calls/"+call.ID, token, "")
 	require.Equal(t, http.StatusOK, code, string(body))

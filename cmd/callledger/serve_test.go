@@ -32,15 +32,16 @@ func newTestEnv(vars map[string]string) (Env, *bytes.Buffer, *bytes.Buffer) {
 }
 
 // startMain runs serve on dir and an ephemeral loopback port, and closes it
-// when the test ends (unless the test closed it first).
-func startMain(t *testing.T, dir string, vars map[string]string) (*Main, *bytes.Buffer) {
+// when the test ends (unless the test closed it first). It returns serve's
+// stdout and stderr with it.
+func startMain(t *testing.T, dir string, vars map[string]string) (*Main, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
-	env, stdout, _ := newTestEnv(vars)
+	env, stdout, stderr := newTestEnv(vars)
 	m := NewMain(env)
 	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0"}))
 	require.NoError(t, m.Run(context.Background()))
 	t.Cleanup(func() { m.Close() }) // a second Close returns the first's result
-	return m, stdout
+	return m, stdout, stderr
 }
 
 func do(t *testing.T, method, url, token, body string) (int, []byte) {
@@ -83,7 +84,7 @@ const seedUpsert = `{
 // not printed again.
 func TestServeGeneratesKeyAndServes(t *testing.T) {
 	dir := t.TempDir()
-	m, stdout := startMain(t, dir, nil)
+	m, stdout, _ := startMain(t, dir, nil)
 
 	stored, err := os.ReadFile(filepath.Join(dir, generatedKeysFile))
 	require.NoError(t, err)
@@ -111,7 +112,7 @@ func TestServeGeneratesKeyAndServes(t *testing.T) {
 
 	// Restart on the same data: the call is there, the key is reused
 	// and not printed again.
-	m2, stdout2 := startMain(t, dir, nil)
+	m2, stdout2, _ := startMain(t, dir, nil)
 	defer m2.Close()
 	assert.NotContains(t, stdout2.String(), token)
 	code, body = do(t, "GET", m2.URL()+"/calls/"+call.ID, token, "")
@@ -400,10 +401,7 @@ func TestServeThatDoesNotStart(t *testing.T) {
 	}
 
 	t.Run("Started", func(t *testing.T) {
-		env, _, stderr := newTestEnv(nil)
-		m := NewMain(env)
-		require.NoError(t, m.ParseFlags([]string{"--data", t.TempDir(), "--addr", "127.0.0.1:0"}))
-		require.NoError(t, m.Run(context.Background()))
+		m, _, stderr := startMain(t, t.TempDir(), nil)
 		require.NoError(t, m.Close())
 		assert.Contains(t, stderr.String(), "callledger stopped", "a serve that served says it stopped")
 	})
@@ -416,11 +414,7 @@ func TestServeWarnsOfAnUnfinishedImport(t *testing.T) {
 	dir := t.TempDir()
 	left := filepath.Join(dir, "events.import-1234")
 	require.NoError(t, os.MkdirAll(left, 0o755))
-	env, _, stderr := newTestEnv(nil)
-	m := NewMain(env)
-	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0"}))
-	require.NoError(t, m.Run(context.Background()))
-	defer m.Close()
+	m, _, stderr := startMain(t, dir, nil)
 	assert.Contains(t, stderr.String(), "did not finish")
 	assert.Contains(t, stderr.String(), left)
 	code, _ := do(t, "GET", m.URL()+"/readyz", "", "")

@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -74,12 +72,8 @@ func (c *genCall) events(t testing.TB) []eventstore.EventData {
 	var out []eventstore.EventData
 	add := func(e domain.Event) {
 		at = at.Add(time.Second)
-		data, err := domain.MarshalEvent(e)
-		require.NoError(t, err)
-		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: c.account,
-			Actor: "billing-test", RequestID: "req-" + uuid.NewString()[:8], Surface: domain.SurfaceCLI, Time: at})
-		require.NoError(t, err)
-		out = append(out, eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: data, Metadata: md})
+		out = append(out, eventData(t, e, domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: c.account,
+			Actor: "billing-test", RequestID: "req-" + uuid.NewString()[:8], Surface: domain.SurfaceCLI, Time: at}))
 	}
 	dir := domain.DirectionOutbound
 	start := c.start
@@ -101,6 +95,31 @@ func (c *genCall) events(t testing.TB) []eventstore.EventData {
 		add(domain.CallDeleted{DeletedAt: at.Add(time.Second)})
 	}
 	return out
+}
+
+// eventData encodes e, with its metadata md, as the API would write it.
+func eventData(t testing.TB, e domain.Event, md domain.Metadata) eventstore.EventData {
+	t.Helper()
+	data, err := domain.MarshalEvent(e)
+	require.NoError(t, err)
+	mdData, err := domain.MarshalMetadata(md)
+	require.NoError(t, err)
+	return eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: data, Metadata: mdData}
+}
+
+// appendCallEvents appends events, each encoded with the metadata meta
+// gives it (the i-th event e), as the new stream of call id in the
+// embedded store of dataDir.
+func appendCallEvents(t testing.TB, dataDir string, id uuid.UUID, events []domain.Event, meta func(i int, e domain.Event) domain.Metadata) {
+	t.Helper()
+	data := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		data[i] = eventData(t, e, meta(i, e))
+	}
+	store := openEmbeddedLedger(t, dataDir)
+	_, err := store.Append(context.Background(), domain.StreamID(id), eventstore.NoStream(), data)
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
 }
 
 // genCalls makes n calls over a few accounts, providers, currencies and
@@ -188,20 +207,15 @@ func openEmbeddedLedger(t testing.TB, dataDir string) *embedded.Store {
 // tamperer would; without, the flip is plain damage.
 func flipStoredByte(t *testing.T, dataDir string, pos uint64, offset int, reseal bool) {
 	t.Helper()
-	embeddedtest.Edit(t, filepath.Join(dataDir, "events"), func(db *pebble.DB) {
-		key := embeddedtest.EventKey(pos)
-		v, closer, err := db.Get(key)
-		require.NoError(t, err)
-		value := bytes.Clone(v)
-		require.NoError(t, closer.Close())
+	embeddedtest.Rewrite(t, filepath.Join(dataDir, "events"), embeddedtest.EventKey(pos), func(value []byte) []byte {
 		if offset < 0 {
 			offset += len(value)
 		}
 		value[offset] ^= 0x04
 		if reseal {
-			binary.BigEndian.PutUint32(value[len(value)-4:], crc32.Checksum(value[:len(value)-4], crc32.MakeTable(crc32.Castagnoli)))
+			return embeddedtest.Reseal(value)
 		}
-		require.NoError(t, db.Set(key, value, pebble.Sync))
+		return value
 	})
 }
 

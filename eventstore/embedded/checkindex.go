@@ -159,14 +159,17 @@ func (c *indexCheck) eventAt(pos uint64) (found bool, p *eventstore.Problem, err
 		return false, nil, err
 	}
 	if err := parseRecord(pos, c.value, &c.rec); err != nil {
-		return true, unreadableEvent(pos, withOwner(c.snap, err, c.value)), nil
+		return true, c.unreadableEvent(pos, err, c.value), nil
 	}
 	return true, nil, nil
 }
 
-// unreadableEvent is the problem of the event at pos, which does not
-// decode with err. Verify reports it before the index check runs.
-func unreadableEvent(pos uint64, err error) *eventstore.Problem {
+// unreadableEvent is the problem of the event at pos, whose record value v
+// does not decode with err, naming its stream and revision when an index
+// key of the snapshot confirms them (see withOwner). Verify reports it
+// before the index check runs.
+func (c *indexCheck) unreadableEvent(pos uint64, err error, v []byte) *eventstore.Problem {
+	err = withOwner(c.snap, err, v)
 	return &eventstore.Problem{Key: eventKeyName(pos),
 		Position: position(pos), Reason: fmt.Sprintf("cannot read the event: %v", err), Err: err}
 }
@@ -199,7 +202,7 @@ func (c *indexCheck) checkMetaHead() (*eventstore.Problem, error) {
 		}
 		var f recordFields
 		if err := parseRecord(last, v, &f); err != nil {
-			return unreadableEvent(last, withOwner(c.snap, err, v)), nil
+			return c.unreadableEvent(last, err, v), nil
 		}
 		lastAllHash = f.allHash
 	} else if err := it.Error(); err != nil {
@@ -290,7 +293,7 @@ func (c *indexCheck) eachEvent(check func(pos uint64, f *recordFields) (*eventst
 			return nil, fmt.Errorf("read the event at position %d: %w", pos, pebbleError(err))
 		}
 		if err := parseRecord(pos, v, &f); err != nil {
-			return unreadableEvent(pos, withOwner(c.snap, err, v)), nil
+			return c.unreadableEvent(pos, err, v), nil
 		}
 		if p, err := check(pos, &f); err != nil || p != nil {
 			return p, err

@@ -16,19 +16,6 @@ import (
 	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
 
-// rewriteEvent replaces the value of the event at pos, in the closed store
-// of dir, with edit's result.
-func rewriteEvent(t *testing.T, dir string, pos uint64, edit func([]byte) []byte) {
-	t.Helper()
-	embeddedtest.Edit(t, dir, func(db *pebble.DB) {
-		v, closer, err := db.Get(embeddedtest.EventKey(pos))
-		require.NoError(t, err, "event %d is stored under its documented key", pos)
-		value := append([]byte(nil), v...)
-		require.NoError(t, closer.Close())
-		require.NoError(t, db.Set(embeddedtest.EventKey(pos), edit(value), pebble.Sync))
-	})
-}
-
 // TestCorruptValue checks that a damaged event value surfaces as an error
 // naming its position, and its stream and revision as its index keys
 // confirm them, never as a panic or as silently different data.
@@ -45,7 +32,7 @@ func TestCorruptValue(t *testing.T) {
 	require.NoError(t, s.Close())
 
 	var original []byte
-	rewriteEvent(t, dir, 2, func(v []byte) []byte { original = append([]byte(nil), v...); return v })
+	embeddedtest.Rewrite(t, dir, embeddedtest.EventKey(2), func(v []byte) []byte { original = append([]byte(nil), v...); return v })
 
 	type testCase struct {
 		name string
@@ -73,7 +60,7 @@ func TestCorruptValue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rewriteEvent(t, dir, 2, func([]byte) []byte {
+			embeddedtest.Rewrite(t, dir, embeddedtest.EventKey(2), func([]byte) []byte {
 				return tt.edit(append([]byte(nil), original...))
 			})
 			s, err := embedded.Open(dir, testOptions())

@@ -1,12 +1,9 @@
 package embedded_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
 
 // crashChildDirEnv names the store directory of a crash child; when it is
@@ -152,32 +150,7 @@ func TestCrash(t *testing.T) {
 // ack it printed in full.
 func runCrashChild(t *testing.T, dir string) []crashAck {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildDirEnv+"="+dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-
-	lines := make(chan string, 1024)
-	var other strings.Builder // the child's test output, for failure messages
-	go func() {
-		defer close(lines)
-		r := bufio.NewReader(stdout)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return // a line cut by the kill has no newline: not an ack
-			}
-			if strings.HasPrefix(line, "ACK ") {
-				lines <- line
-			} else if other.Len() < 64<<10 {
-				other.WriteString(line)
-			}
-		}
-	}()
-
+	child := embeddedtest.StartChild(t, "TestCrashChild", "ACK ", crashChildDirEnv+"="+dir)
 	var acks []crashAck
 	collect := func(line string) {
 		a, err := parseAck(line)
@@ -189,7 +162,7 @@ func runCrashChild(t *testing.T, dir string) []crashAck {
 wait:
 	for len(acks) < crashAcksPerRound {
 		select {
-		case line, ok := <-lines:
+		case line, ok := <-child.Lines:
 			if !ok {
 				break wait
 			}
@@ -202,24 +175,11 @@ wait:
 			break wait
 		}
 	}
-	require.NoError(t, cmd.Process.Kill()) // SIGKILL: no deferred code runs in the child
-	for {
-		select {
-		case line, ok := <-lines:
-			if ok {
-				collect(line)
-				continue
-			}
-		case <-giveUp:
-			require.FailNow(t, "child output did not end after SIGKILL")
-		}
-		break
-	}
-	err = cmd.Wait()
+	signalErr, err := child.Kill(collect, giveUp)
+	require.NoError(t, signalErr)
 	var exitErr *exec.ExitError
-	require.ErrorAs(t, err, &exitErr, "the child was killed, output: %s%s", other.String(), stderr.String())
-	assert.False(t, exitErr.Exited(), "the child ended by the signal, not by itself; output: %s%s", other.String(), stderr.String())
-	_, _ = io.Copy(io.Discard, stdout)
+	require.ErrorAs(t, err, &exitErr, "the child was killed, output: %s", child.Output())
+	assert.False(t, exitErr.Exited(), "the child ended by the signal, not by itself; output: %s", child.Output())
 	return acks
 }
 

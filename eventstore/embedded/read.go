@@ -321,8 +321,9 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 	}
 	n := len(recs)
 	upper := durable + 1
-	// damage is Pebble's error of a damaged table whose first event is at
-	// upper, nil while upper is past the durable end.
+	// damage is the error of a damaged table whose first event is at upper,
+	// as the moveError that found it wrapped Pebble's, nil while upper is
+	// past the durable end.
 	var damage error
 	for {
 		remaining := 0 // no limit
@@ -336,7 +337,7 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 			// A read that stopped at the damaged table before its limit
 			// needs the table's events next.
 			if damage != nil && (limit == 0 || len(recs)-n < limit) {
-				return recs, fmt.Errorf("event at position %d: %w", upper, pebbleError(damage))
+				return recs, fmt.Errorf("event at position %d: %w", upper, damage)
 			}
 			return recs, nil
 		}
@@ -348,7 +349,7 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 		if !ok || start >= upper {
 			return recs, err
 		}
-		upper, damage, first = start, moved.err, next
+		upper, damage, first = start, moved.wrapped, next
 	}
 }
 
@@ -440,7 +441,8 @@ func (s *Store) readEvents(ctx context.Context, first, upper uint64, limit, n in
 // failed at position pos. It keeps Pebble's error err for readAll, which
 // may read again without the damaged table it names, and pebbleError's
 // of err, wrapped, made once with the moveError (not on every errors.Is or
-// errors.As walk), which it prints and unwraps to.
+// errors.As walk), which it prints and unwraps to, and which readAll
+// reports when it reads again up to that table.
 type moveError struct {
 	pos     uint64
 	err     error

@@ -5,7 +5,8 @@
 // does to them with the same helpers. It also edits the keys of a closed
 // embedded store, written from the documented format as a tamperer would
 // write them (see Edit and EventKey), for the tests of what a store and
-// its tools make of a log altered so.
+// its tools make of a log altered so. And it runs the test binary again as
+// a child process for a crash test to kill (see StartChild).
 //
 // It is test-only code: import it from _test files alone.
 package embeddedtest

@@ -1,7 +1,9 @@
 package embeddedtest
 
 import (
+	"bytes"
 	"encoding/binary"
+	"hash/crc32"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -66,4 +68,29 @@ func Edit(tb testing.TB, dir string, edit func(db *pebble.DB)) {
 	require.NoError(tb, err)
 	defer func() { require.NoError(tb, db.Close()) }()
 	edit(db)
+}
+
+// Rewrite replaces the value stored under key, in the closed embedded store
+// of dir, with change's result, through Edit. change gets a copy of the
+// stored value, which it may change in place. It fails the test if nothing
+// is stored under key.
+func Rewrite(tb testing.TB, dir string, key []byte, change func(v []byte) []byte) {
+	tb.Helper()
+	Edit(tb, dir, func(db *pebble.DB) {
+		v, closer, err := db.Get(key)
+		require.NoError(tb, err, "a value is stored under %q", key)
+		value := bytes.Clone(v)
+		require.NoError(tb, closer.Close())
+		require.NoError(tb, db.Set(key, change(value), pebble.Sync))
+	})
+}
+
+// Reseal rewrites, in place, the checksum that ends the record value v (its
+// last 4 bytes: the CRC-32C, Castagnoli, of every byte before them), as a
+// deliberate tamperer would after changing the record, so that it decodes
+// and only the hash chains can catch the change. It returns v.
+func Reseal(v []byte) []byte {
+	n := len(v) - 4
+	binary.BigEndian.PutUint32(v[n:], crc32.Checksum(v[:n], crc32.MakeTable(crc32.Castagnoli)))
+	return v
 }
