@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/callledger/callledger/eventstore"
 )
@@ -19,9 +22,9 @@ func addExport(table map[string]command) {
 }
 
 // runExport writes the whole log in the export format (see
-// eventstore.Export). With --out the file appears only once complete: the
-// export goes to a temporary file beside it, synced and renamed at the end,
-// so an interrupted export leaves no partial archive behind. Without --out,
+// eventstore.Export). With --out the file appears only once complete (see
+// writeFileAtomically), so an interrupted export leaves no partial archive
+// behind. Without --out,
 // or with "--out -" (the usual name for the standard streams, which import
 // and verify --in read as stdin), it writes to stdout.
 func runExport(ctx context.Context, args []string, env Env) (err error) {
@@ -62,19 +65,29 @@ func runExport(ctx context.Context, args []string, env Env) (err error) {
 	return nil
 }
 
-// writeFileAtomically runs write into a temporary file in path's directory,
-// syncs it and renames it to path; on any failure the temporary file is
-// removed and path is left as it was.
+// writeFileAtomically runs write into a new file in path's directory, syncs
+// it and renames it to path; on any failure the new file is removed and path
+// is left as it was. Where the system allows (createUnnamed: Linux), the new
+// file has no name until it is complete, so that even an export killed
+// while it writes leaves nothing behind; elsewhere it is a hidden temporary
+// file beside path, which only a kill or a crash leaves.
 func writeFileAtomically(path string, write func(io.Writer) (eventstore.ExportStats, error)) (stats eventstore.ExportStats, err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return stats, fmt.Errorf("create temporary file: %w", err)
+	dir := filepath.Dir(path)
+	f, unnamed := createUnnamed(dir)
+	named := "" // the new file's name, once it has one
+	if !unnamed {
+		if f, err = os.CreateTemp(dir, tempPrefix(path)+"*"); err != nil {
+			return stats, fmt.Errorf("create temporary file: %w", err)
+		}
+		named = f.Name()
 	}
 	committed := false
 	defer func() {
 		if !committed {
 			_ = f.Close()
-			_ = os.Remove(f.Name())
+			if named != "" {
+				_ = os.Remove(named)
+			}
 		}
 	}()
 	stats, err = write(f)
@@ -84,14 +97,41 @@ func writeFileAtomically(path string, write func(io.Writer) (eventstore.ExportSt
 	if err := f.Sync(); err != nil {
 		return stats, fmt.Errorf("sync %s: %w", f.Name(), err)
 	}
-	if err := f.Close(); err != nil {
-		return stats, fmt.Errorf("close %s: %w", f.Name(), err)
+	if unnamed {
+		// path may exist: the file gets a temporary name of its own, then
+		// replaces path by a rename, as a named one does.
+		if named, err = linkTemp(f, path); err != nil {
+			return stats, err
+		}
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := f.Close(); err != nil {
+		return stats, fmt.Errorf("close %s: %w", named, err)
+	}
+	if err := os.Rename(named, path); err != nil {
 		return stats, fmt.Errorf("rename to %s: %w", path, err)
 	}
 	committed = true
-	return stats, syncDir(filepath.Dir(path))
+	return stats, syncDir(dir)
+}
+
+// tempPrefix starts the name of the hidden temporary file that export
+// writes path through.
+func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
+
+// linkTemp names f, an unnamed file, with a new temporary name beside path
+// (see tempPrefix) and returns that name.
+func linkTemp(f *os.File, path string) (string, error) {
+	for range 100 {
+		name := filepath.Join(filepath.Dir(path), tempPrefix(path)+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		err := linkUnnamed(f, name)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("name the export: %w", err)
+		}
+	}
+	return "", fmt.Errorf("name the export: no free temporary name beside %s", path)
 }
 
 // syncDir makes a rename in dir durable.

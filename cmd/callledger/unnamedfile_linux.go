@@ -1,0 +1,42 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// createUnnamed opens a new, empty file in dir that has no name yet
+// (O_TMPFILE), readable and writable by its owner only, as os.CreateTemp's.
+// Until linkUnnamed names it, no directory lists it, and if the process dies
+// (even by SIGKILL) the kernel frees it: an export killed while it writes
+// leaves nothing behind, where a named temporary file would stay. ok is
+// false when dir's file system or the kernel has no O_TMPFILE, or /proc,
+// through which linkUnnamed names the file, is not mounted.
+func createUnnamed(dir string) (f *os.File, ok bool) {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, false
+	}
+	f = os.NewFile(uintptr(fd), filepath.Join(dir, "(unnamed)"))
+	if _, err := os.Stat(procFdPath(f)); err != nil {
+		f.Close()
+		return nil, false
+	}
+	return f, true
+}
+
+// linkUnnamed gives f, a file createUnnamed made, the name path, which must
+// not exist yet.
+func linkUnnamed(f *os.File, path string) error {
+	if err := unix.Linkat(unix.AT_FDCWD, procFdPath(f), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW); err != nil {
+		return &os.LinkError{Op: "link", Old: f.Name(), New: path, Err: err}
+	}
+	return nil
+}
+
+func procFdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
