@@ -158,15 +158,20 @@ const spoolPattern = "callledger-import-*.jsonl"
 // can refuse a truncated or broken input before appending anything, as it
 // does a regular file, and then import from the copy. It returns the copy,
 // rewound to its start, which the caller removes with removeSpool once
-// done, and what the check found; on an error the copy is removed already
+// done, and what the check found. The copy has no name where the system
+// allows (createUnnamed: Linux), so that not even a killed import leaves it
+// in os.TempDir(); elsewhere it is named by spoolPattern; on an error the copy is removed already
 // and the file is nil. The error wraps CheckExport's (naming the line), or
 // says the copy could not be created or written (a full disk: a failed write
 // reaches CheckExport as a read error of the line, through spoolCopy, which
 // says it was the copy). progress is the check's, as CheckExport's.
 func spoolExport(ctx context.Context, r io.Reader, progress eventstore.Progress) (*os.File, eventstore.ExportStats, error) {
-	f, err := os.CreateTemp(os.TempDir(), spoolPattern)
-	if err != nil {
-		return nil, eventstore.ExportStats{}, fmt.Errorf("create a temporary file to check the input whole before importing it: %w", err)
+	f, unnamed := createUnnamed(os.TempDir())
+	if !unnamed {
+		var err error
+		if f, err = os.CreateTemp(os.TempDir(), spoolPattern); err != nil {
+			return nil, eventstore.ExportStats{}, fmt.Errorf("create a temporary file to check the input whole before importing it: %w", err)
+		}
 	}
 	// CheckExport reads r to its end when it succeeds: the copy is whole.
 	stats, err := checkAndRewind(ctx, f, io.TeeReader(r, spoolCopy{f}), progress)
@@ -206,12 +211,15 @@ func checkAndRewind(ctx context.Context, f *os.File, src io.Reader, progress eve
 	return stats, nil
 }
 
-// removeSpool closes and removes a copy spoolExport made. Errors are
-// dropped: the copy was only read, and a file left in os.TempDir() harms
-// nothing the import did.
+// removeSpool closes and removes a copy spoolExport made (an unnamed one
+// goes as it is closed). Errors are dropped: the copy was only read, and a
+// file left in os.TempDir() harms nothing the import did.
 func removeSpool(f *os.File) {
+	unnamed := isUnnamed(f)
 	_ = f.Close()
-	_ = os.Remove(f.Name())
+	if !unnamed {
+		_ = os.Remove(f.Name())
+	}
 }
 
 // partialImportError adds to err, the failure of an import straight into

@@ -10,15 +10,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// createUnnamed opens a new, empty file in dir that has no name yet
-// (O_TMPFILE), readable and writable by its owner only, as os.CreateTemp's.
-// Until linkUnnamed names it, no directory lists it, and if the process dies
-// (even by SIGKILL) the kernel frees it: an export killed while it writes
+// createUnnamed opens a new, empty file in dir, for reading and writing,
+// that has no name yet (O_TMPFILE), readable and writable by its owner only,
+// as os.CreateTemp's. Until linkUnnamed names it, no directory lists it, and
+// when it is closed or the process dies (even by SIGKILL) the kernel frees
+// it: an export or an import's copy of its input killed while it writes
 // leaves nothing behind, where a named temporary file would stay. ok is
 // false when dir's file system or the kernel has no O_TMPFILE, or /proc,
 // through which linkUnnamed names the file, is not mounted.
 func createUnnamed(dir string) (f *os.File, ok bool) {
-	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, false
 	}
@@ -40,3 +41,10 @@ func linkUnnamed(f *os.File, path string) error {
 }
 
 func procFdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
+
+// isUnnamed says whether f is a file without a name, as createUnnamed makes
+// (its link count is 0), which closing it removes.
+func isUnnamed(f *os.File) bool {
+	var st unix.Stat_t
+	return unix.Fstat(int(f.Fd()), &st) == nil && st.Nlink == 0
+}

@@ -15,3 +15,6 @@ func createUnnamed(dir string) (f *os.File, ok bool) { return nil, false }
 func linkUnnamed(f *os.File, path string) error {
 	return errors.New("unnamed files are Linux's")
 }
+
+// isUnnamed is false where createUnnamed makes no file.
+func isUnnamed(f *os.File) bool { return false }
