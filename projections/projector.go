@@ -353,10 +353,12 @@ func (p *Projector) load() error {
 	return nil
 }
 
+// isEmpty says whether the database holds no key at all: a new one, which
+// load stamps, as opposed to one that lost its format stamp.
 func (p *Projector) isEmpty() (bool, error) {
 	it, err := p.db.NewIter(nil)
 	if err != nil {
-		return false, fmt.Errorf("projections: iterate: %w", err)
+		return false, fmt.Errorf("projections: iterate: %w", pebbleError(err))
 	}
 	empty := !it.First()
 	if err := it.Close(); err != nil {
