@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -171,4 +172,39 @@ func TestMoonbaseProviderStatusFollowsTheCall(t *testing.T) {
 	assert.Equal(t, "voicemail", shown, "the provider's own word for completed")
 	_, shown = upsert("custom", "wrapping-up")
 	assert.Equal(t, "wrapping-up", shown, "a word the ledger does not know is shown as it came")
+}
+
+func TestMoonbaseCallEndedUnansweredIsOverOnLaML(t *testing.T) {
+	// Goal (QA with the Moonbase and Twilio SDKs): a Moonbase upsert of a
+	// call that ended unanswered, with OpenPhone's "abandoned" or with a
+	// word the ledger does not know, ends the call as no-answer; it stayed
+	// queued, so LaML showed an ended call as waiting to be dialled, listed
+	// it under Status=queued and canceled it.
+	ts := newTestServer(t)
+	path := lamlCallsPath("", acctA)
+	for _, word := range []string{"abandoned", "wrapping-up"} {
+		t.Run(word, func(t *testing.T) {
+			body := strings.Replace(moonbaseBody("ended-"+word, word), `"start_at":"2025-03-01T10:00:00Z"`,
+				`"start_at":"2025-03-01T10:00:00Z","end_at":"2025-03-01T10:00:30Z"`, 1)
+			res := ts.do(t, "POST", "/calls/upsert", tokenA, body)
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			call := res.JSON(t)
+			id := call["id"].(string)
+			assert.Equal(t, word, call["provider_status"], "the provider's word is shown as it came")
+
+			res = ts.lamlDo(t, "GET", path+"/"+id+".json", acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			laml := res.JSON(t)
+			assert.Equal(t, "no-answer", laml["status"])
+			assert.Equal(t, "Sat, 01 Mar 2025 10:00:30 +0000", laml["end_time"])
+
+			res = ts.lamlDo(t, "GET", path+".json?Status=queued", acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			assert.NotContains(t, string(res.Body), id, "not listed as queued")
+
+			res = ts.lamlDo(t, "POST", path+"/"+id+".json", acctA, tokenA, formBody("Status", "canceled"))
+			assert.Equal(t, http.StatusConflict, res.Status, string(res.Body))
+			assert.EqualValues(t, 21220, res.JSON(t)["code"], "an ended call cannot be canceled")
+		})
+	}
 }

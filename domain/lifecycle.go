@@ -129,6 +129,12 @@ func targetStatus(call Call, c UpsertCall) Status {
 		return StatusCompleted
 	case c.AnsweredAt != nil:
 		return StatusInProgress
+	case c.EndedAt != nil && !call.Status.Terminal():
+		// An end with no answer, and no word the ledger knows: the call
+		// is over, unanswered, whatever the provider calls that. Left
+		// queued or ringing, it would show an ended call as waiting
+		// (LaML lists it as queued, and would cancel it).
+		return StatusNoAnswer
 	}
 	return ""
 }

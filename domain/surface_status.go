@@ -31,7 +31,7 @@ func ParseMoonbaseStatus(word string) (Status, bool) {
 		return StatusBusy, true
 	case "failed":
 		return StatusFailed, true
-	case "no-answer", "noanswer", "missed", "unanswered":
+	case "no-answer", "noanswer", "missed", "unanswered", "abandoned":
 		return StatusNoAnswer, true
 	case "canceled", "cancelled":
 		return StatusCanceled, true

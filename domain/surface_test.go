@@ -31,7 +31,8 @@ func TestStatusWords(t *testing.T) {
 			{"ended", domain.StatusCompleted, true}, {"voicemail", domain.StatusCompleted, true},
 			{"busy", domain.StatusBusy, true}, {"failed", domain.StatusFailed, true},
 			{"no-answer", domain.StatusNoAnswer, true}, {"no_answer", domain.StatusNoAnswer, true},
-			{"missed", domain.StatusNoAnswer, true}, {"canceled", domain.StatusCanceled, true},
+			{"missed", domain.StatusNoAnswer, true}, {"abandoned", domain.StatusNoAnswer, true},
+			{"unanswered", domain.StatusNoAnswer, true}, {"canceled", domain.StatusCanceled, true},
 			{"cancelled", domain.StatusCanceled, true}, {"transferring", "", false}, {"", "", false},
 			{" No Answer ", domain.StatusNoAnswer, true}, {"IN PROGRESS", domain.StatusInProgress, true},
 		})

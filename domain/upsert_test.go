@@ -56,6 +56,19 @@ func TestUpsertCall(t *testing.T) {
 	unknownWithTimes.EndedAt = ptr(at(30))
 	unknownWithTimes.Participants = []domain.ParticipantSpec{}
 
+	// QA with the Moonbase SDK: an unanswered call reported over with a
+	// word the ledger does not know stayed queued, with an end.
+	unknownEnded := upsert(domain.UpsertCreateOrUpdate)
+	unknownEnded.Direction = ptr(domain.DirectionInbound)
+	unknownEnded.StartedAt = ptr(t0)
+	unknownEnded.ProviderStatus = ptr("wrapped-up")
+	unknownEnded.EndedAt = ptr(at(1))
+	unknownEnded.Participants = []domain.ParticipantSpec{}
+
+	unknownEndedRinging := upsert(domain.UpsertUpdate)
+	unknownEndedRinging.ProviderStatus = ptr("wrapped-up")
+	unknownEndedRinging.EndedAt = ptr(at(1))
+
 	newNoStatus := upsert(domain.UpsertCreate)
 	newNoStatus.Direction = ptr(domain.DirectionOutbound)
 	newNoStatus.From, newNoStatus.To = ptr(caller), ptr(callee)
@@ -163,6 +176,16 @@ func TestUpsertCall(t *testing.T) {
 			domain.CallAnswered{AnsweredAt: at(1)},
 			domain.CallTerminated{EndedAt: at(30), DurationSeconds: ptr(int64(1740)), Status: domain.StatusCompleted,
 				PreviousStatus: domain.StatusInProgress, ProviderStatus: ptr("wrapped-up")},
+		}},
+		{name: "an unknown word with an end and no answer on a new call: over, unanswered", when: unknownEnded, then: []domain.Event{
+			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
+				Direction: ptr(domain.DirectionInbound), StartedAt: ptr(t0)},
+			domain.CallStatusChanged{Status: domain.StatusNoAnswer, ProviderStatus: ptr("wrapped-up")},
+			domain.CallTimingChanged{EndedAt: ptr(at(1))},
+		}},
+		{name: "an unknown word with an end on a ringing call: over, unanswered", given: ringingCall(), when: unknownEndedRinging, then: []domain.Event{
+			domain.CallStatusChanged{Status: domain.StatusNoAnswer, PreviousStatus: domain.StatusRinging, ProviderStatus: ptr("wrapped-up")},
+			domain.CallTimingChanged{EndedAt: ptr(at(1))},
 		}},
 		{name: "a new call without a status starts queued, start at Now, participants from From and To", when: newNoStatus, then: []domain.Event{
 			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
