@@ -18,6 +18,14 @@ import (
 // soft-deleted calls (only call history does).
 func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, callID func(*http.Request) (uuid.UUID, error),
 	includeDeleted bool, errs ErrorRenderer, render func(*domain.Call) (any, error)) {
+	s.serveCallView(w, r, callID, includeDeleted, errs, func(v *CallView) (any, error) { return render(&v.Call) })
+}
+
+// serveCallView is serveCall for a render that needs the call's revision
+// too: one that reads more of the call's stream, up to the revision read
+// (the LaML recordings, whose dates only the stream holds).
+func (s *Server) serveCallView(w http.ResponseWriter, r *http.Request, callID func(*http.Request) (uuid.UUID, error),
+	includeDeleted bool, errs ErrorRenderer, render func(*CallView) (any, error)) {
 	id, err := callID(r)
 	if err != nil {
 		s.writeError(w, r, errs, err)
@@ -28,7 +36,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, callID func(*
 		s.writeError(w, r, errs, err)
 		return
 	}
-	body, err := render(&v.Call)
+	body, err := render(&v)
 	if err != nil {
 		s.writeError(w, r, errs, err)
 		return

@@ -1,10 +1,14 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -24,8 +28,12 @@ import (
 // resource: sid is a UUID derived from the call and the recording's
 // identity (its provider id, or its URL without one: what the domain tells
 // recordings apart by), media_url (Twilio's name) is the recording's URL,
-// status is completed, and what the ledger does not know (dates, duration,
-// channels, price, source) is null. subresource_uris is empty: the ledger
+// status is completed, date_created is when the ledger recorded the write
+// that added the recording (its event's metadata time) and date_updated that
+// of the last write that changed it (date_created while none has), both read
+// from the call's stream (callRecordingDates), and what the ledger does not
+// know (start_time: when the recording started, which no surface sends;
+// duration, channels, price, source) is null. subresource_uris is empty: the ledger
 // keeps no transcriptions of a recording to link to. Twilio's call
 // notifications are the errors and warnings its own webhooks met; the
 // ledger makes no webhook requests, so a call has none.
@@ -77,14 +85,88 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 	return uuid.NewSHA1(callID, []byte(rec.Identity())).String()
 }
 
+// lamlRecordingDates is when the ledger learnt of a recording: created is
+// the time (event metadata Time) of the event that added it to its call,
+// updated that of the last event that changed it, equal to created while
+// none has (no event changes a recording once added: domain.Evolve only
+// appends them).
+type lamlRecordingDates struct{ created, updated time.Time }
+
+// callRecordingDates reads call id's stream through revision rev, the
+// revision the call was read at (its view's, or the past one ?revision or
+// ?as_of asked for), so that the dates are those of the recordings shown,
+// and returns the dates of each recording the call held then, in the order
+// of its Recordings. The read models keep no recording times (a call view is
+// the call's state, which has none): the recordings routes are rare, so they
+// pay a read of one stream rather than the read models a format change.
+// The stream is folded with domain.EvolveInPlace, so that any event that
+// adds or changes a recording (a creating CallUpserted, a
+// CallRecordingAdded, or one a later build adds) dates it, with no list of
+// event types here to fall behind.
+func (s *Server) callRecordingDates(ctx context.Context, id uuid.UUID, rev uint64) ([]lamlRecordingDates, error) {
+	stream := domain.StreamID(id)
+	var (
+		state domain.State
+		dates []lamlRecordingDates
+	)
+	for from := uint64(0); from <= rev; {
+		recs, err := s.store.ReadStream(ctx, stream, from, AuditPageEventsMax)
+		if err != nil {
+			return nil, fmt.Errorf("read %s for its recordings' dates: %w", stream, err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for i := range recs {
+			rec := &recs[i]
+			if rec.Revision > rev {
+				return dates, nil
+			}
+			env, err := decodeRecord(rec)
+			if err != nil {
+				return nil, err
+			}
+			before := state.Call.Recordings
+			domain.EvolveInPlace(&state, env)
+			if after := state.Call.Recordings; !slices.Equal(before, after) {
+				dates = redateRecordings(before, after, dates, env.Metadata.Time.UTC())
+			}
+		}
+		from = recs[len(recs)-1].Revision + 1
+	}
+	return dates, nil
+}
+
+// redateRecordings returns the dates of recordings after, an event at `at`
+// having turned them from before, whose dates were dates: a recording
+// before held (the same identity) keeps its date_created, and its
+// date_updated unless the event changed it; any other is new, dated at.
+func redateRecordings(before, after []domain.Recording, dates []lamlRecordingDates, at time.Time) []lamlRecordingDates {
+	out := make([]lamlRecordingDates, len(after))
+	for i, rec := range after {
+		out[i] = lamlRecordingDates{created: at, updated: at}
+		j := slices.IndexFunc(before, func(b domain.Recording) bool { return b.Identity() == rec.Identity() })
+		if j < 0 || j >= len(dates) {
+			continue
+		}
+		out[i].created = dates[j].created
+		if before[j] == rec {
+			out[i].updated = dates[j].updated
+		}
+	}
+	return out
+}
+
 // renderLAMLRecording builds the LaML view of recording rec of call c, whose
 // sid (lamlRecordingSID) the caller has already, its uri under callPath, the
-// call's own (lamlCallPath).
-func renderLAMLRecording(c *domain.Call, rec domain.Recording, sid, callPath string) lamlRecording {
+// call's own (lamlCallPath), dated by dates (callRecordingDates).
+func renderLAMLRecording(c *domain.Call, rec domain.Recording, dates lamlRecordingDates, sid, callPath string) lamlRecording {
 	return lamlRecording{
 		SID:             sid,
 		AccountSID:      c.AccountID,
 		CallSID:         c.ID.String(),
+		DateCreated:     lamlTimePtr(&dates.created),
+		DateUpdated:     lamlTimePtr(&dates.updated),
 		APIVersion:      lamlAPIVersion,
 		PriceUnit:       lamlUnpricedCurrency,
 		Status:          "completed",
@@ -128,9 +210,9 @@ func (pg lamlPager) cut(n int) (lo, hi int, paging lamlPaging) {
 }
 
 // serveLAMLCallList serves a list subresource of the path's call: it reads
-// PageSize and Page, then the call (serveCall), and answers the page that
-// render makes of the call.
-func (s *Server) serveLAMLCallList(w http.ResponseWriter, r *http.Request, render func(*domain.Call, lamlPager) any) {
+// PageSize and Page, then the call (serveCallView), and answers the page
+// that render makes of the call.
+func (s *Server) serveLAMLCallList(w http.ResponseWriter, r *http.Request, render func(*CallView, lamlPager) (any, error)) {
 	query := r.URL.Query()
 	size, page, err := decodeLAMLPaging(query)
 	if err != nil {
@@ -146,27 +228,49 @@ func (s *Server) serveLAMLCallList(w http.ResponseWriter, r *http.Request, rende
 			pg.asOf[k] = v
 		}
 	}
-	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) (any, error) { return render(c, pg), nil })
+	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) { return render(v, pg) })
+}
+
+// lamlRecordingsOf renders every recording of the call v, as it stands at
+// v's revision, dated from its stream (callRecordingDates).
+func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording, error) {
+	c := &v.Call
+	if len(c.Recordings) == 0 {
+		return []lamlRecording{}, nil // no stream to read
+	}
+	dates, err := s.callRecordingDates(r.Context(), c.ID, v.Revision)
+	if err != nil {
+		return nil, err
+	}
+	if len(dates) != len(c.Recordings) {
+		return nil, fmt.Errorf("call %s at revision %d: the view holds %d recordings, its stream %d",
+			c.ID, v.Revision, len(c.Recordings), len(dates))
+	}
+	callPath := lamlCallPath(c, lamlRequestPrefix(r))
+	out := make([]lamlRecording, len(c.Recordings))
+	for i, rec := range c.Recordings {
+		out[i] = renderLAMLRecording(c, rec, dates[i], lamlRecordingSID(c.ID, rec), callPath)
+	}
+	return out, nil
 }
 
 // listLAMLRecordings handles GET .../Calls/{Sid}/Recordings.
 func (s *Server) listLAMLRecordings(w http.ResponseWriter, r *http.Request) {
-	s.serveLAMLCallList(w, r, func(c *domain.Call, pg lamlPager) any {
-		lo, hi, paging := pg.cut(len(c.Recordings))
-		out := lamlRecordingList{Recordings: make([]lamlRecording, 0, hi-lo), lamlPaging: paging}
-		callPath := lamlCallPath(c, lamlRequestPrefix(r))
-		for _, rec := range c.Recordings[lo:hi] {
-			out.Recordings = append(out.Recordings, renderLAMLRecording(c, rec, lamlRecordingSID(c.ID, rec), callPath))
+	s.serveLAMLCallList(w, r, func(v *CallView, pg lamlPager) (any, error) {
+		recs, err := s.lamlRecordingsOf(r, v)
+		if err != nil {
+			return nil, err
 		}
-		return out
+		lo, hi, paging := pg.cut(len(recs))
+		return lamlRecordingList{Recordings: recs[lo:hi], lamlPaging: paging}, nil
 	})
 }
 
 // listLAMLNotifications handles GET .../Calls/{Sid}/Notifications.
 func (s *Server) listLAMLNotifications(w http.ResponseWriter, r *http.Request) {
-	s.serveLAMLCallList(w, r, func(_ *domain.Call, pg lamlPager) any {
+	s.serveLAMLCallList(w, r, func(_ *CallView, pg lamlPager) (any, error) {
 		_, _, paging := pg.cut(0)
-		return lamlNotificationList{Notifications: []struct{}{}, lamlPaging: paging}
+		return lamlNotificationList{Notifications: []struct{}{}, lamlPaging: paging}, nil
 	})
 }
 
@@ -174,12 +278,15 @@ func (s *Server) listLAMLNotifications(w http.ResponseWriter, r *http.Request) {
 // sid the call has no recording of is a 404.
 func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 	sid := strings.TrimSuffix(chi.URLParam(r, "RecordingSid"), ".json")
-	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) (any, error) {
-		for _, rec := range c.Recordings {
-			if lamlRecordingSID(c.ID, rec) == sid {
-				return renderLAMLRecording(c, rec, sid, lamlCallPath(c, lamlRequestPrefix(r))), nil
-			}
+	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) {
+		i := slices.IndexFunc(v.Call.Recordings, func(rec domain.Recording) bool { return lamlRecordingSID(v.Call.ID, rec) == sid })
+		if i < 0 {
+			return nil, NotFound("call %s has no recording %q", v.Call.ID, truncate(sid, 64))
 		}
-		return nil, NotFound("call %s has no recording %q", c.ID, truncate(sid, 64))
+		recs, err := s.lamlRecordingsOf(r, v)
+		if err != nil {
+			return nil, err
+		}
+		return recs[i], nil
 	})
 }

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
 )
 
 // recordedCallBody is a Moonbase upsert of provider id pid carrying n
@@ -75,7 +78,9 @@ func TestLAMLCallSubresources(t *testing.T) {
 				assert.Equal(t, "2010-04-01", rec["api_version"])
 				assert.Equal(t, "completed", rec["status"])
 				assert.Equal(t, map[string]any{}, rec["subresource_uris"], "no link to what the ledger does not serve")
-				for _, f := range []string{"date_created", "start_time", "duration", "price", "conference_sid"} {
+				assert.NotNil(t, rec["date_created"], "the ledger knows when it learnt of a recording")
+				assert.Equal(t, rec["date_created"], rec["date_updated"])
+				for _, f := range []string{"start_time", "duration", "price", "conference_sid"} {
 					assert.Contains(t, rec, f)
 					assert.Nil(t, rec[f], f)
 				}
@@ -167,5 +172,69 @@ func TestLAMLCallSubresourcesRefuse(t *testing.T) {
 		recURI,
 	} {
 		assertLAMLError(t, ts.lamlDo(t, "GET", path, acctA, tokenA, ""), 404, 20404)
+	}
+}
+
+func TestLAMLRecordingDates(t *testing.T) {
+	// Goal: a recording's date_created is when the ledger recorded the
+	// write that added it (its event's metadata time), in RFC 2822, and
+	// date_updated the same while no write changes it, whatever else
+	// changes on the call; start_time stays null (the ledger does not know
+	// when the recording started). A recording added by a later write has
+	// that write's date; ?revision and ?as_of date the recordings of the
+	// call as it was, and do not list one added after.
+	clock := &testClock{}
+	ts := newTestServer(t, withClock(clock))
+	created := time.Date(2025, 3, 1, 10, 30, 0, 500_000_000, time.UTC)
+	added := created.Add(time.Hour)
+	clock.Set(created)
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBody("dated-1", 2))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["id"].(string)
+	clock.Set(added)
+	res = ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBody("dated-1", 3))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	clock.Set(added.Add(time.Hour))
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"a change that is no recording's"}`)
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	events := ts.auditedEvents(t, id)
+	require.Len(t, events, 4, "creation, status, recording added, details")
+	require.Equal(t, domain.TypeCallRecordingAdded, events[2].Type)
+
+	for _, prefix := range lamlPrefixes {
+		list := lamlCallsPath(prefix, acctA) + "/" + id + "/Recordings.json"
+		for _, tc := range []struct {
+			name  string
+			query string
+			want  []time.Time // each recording's date_created and date_updated
+		}{
+			{"now", "", []time.Time{created, created, added}},
+			{"revision before the recording", "?revision=1", []time.Time{created, created}},
+			{"revision of the recording", "?revision=2", []time.Time{created, created, added}},
+			{"as_of before the recording", "?as_of=" + added.Add(-time.Second).Format(time.RFC3339), []time.Time{created, created}},
+			{"as_of the recording", "?as_of=" + added.Format(time.RFC3339Nano), []time.Time{created, created, added}},
+		} {
+			t.Run(prefix+"/"+tc.name, func(t *testing.T) {
+				res := ts.lamlDo(t, "GET", list+tc.query, acctA, tokenA, "")
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				items := res.JSON(t)["recordings"].([]any)
+				require.Len(t, items, len(tc.want))
+				for i, item := range items {
+					rec := item.(map[string]any)
+					want := tc.want[i].Format("Mon, 02 Jan 2006 15:04:05 +0000")
+					assert.Equal(t, want, rec["date_created"], "recording %d", i)
+					assert.Equal(t, want, rec["date_updated"], "recording %d", i)
+					assert.Nil(t, rec["start_time"], "the ledger does not know when a recording started")
+					one := ts.lamlDo(t, "GET", rec["uri"].(string)+tc.query, acctA, tokenA, "")
+					require.Equal(t, http.StatusOK, one.Status, "body: %s", one.Body)
+					assert.Equal(t, rec, one.JSON(t))
+				}
+			})
+		}
+		t.Run(prefix+"/fetch before the recording", func(t *testing.T) {
+			now := ts.lamlDo(t, "GET", list, acctA, tokenA, "").JSON(t)["recordings"].([]any)
+			later := now[2].(map[string]any)["uri"].(string)
+			assertLAMLError(t, ts.lamlDo(t, "GET", later+"?revision=1", acctA, tokenA, ""), 404, 20404)
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,6 +85,8 @@ type testServerConfig struct {
 	keys []APIKey
 	// views, if not nil, wraps the read models the server reads.
 	views func(ReadModels) ReadModels
+	// now is the server's Config.Now; nil is time.Now.
+	now func() time.Time
 }
 
 // testServerOption changes the server newTestServer, newTestServerWith or
@@ -109,6 +112,32 @@ func withKeys(keys ...APIKey) testServerOption {
 // viewsWrapped has the server read the read models through wrap.
 func viewsWrapped(wrap func(ReadModels) ReadModels) testServerOption {
 	return func(c *testServerConfig) { c.views = wrap }
+}
+
+// testClock is a clock a test sets by hand, to know the time the server
+// records in each event's metadata (Config.Now).
+type testClock struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+// Now returns the time the clock was last set to.
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at
+}
+
+// Set sets the clock to at.
+func (c *testClock) Set(at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at = at
+}
+
+// withClock has the server read the time from clock.
+func withClock(clock *testClock) testServerOption {
+	return func(c *testServerConfig) { c.now = clock.Now }
 }
 
 func testServerConfigOf(opts []testServerOption) testServerConfig {
@@ -190,6 +219,7 @@ func startServer(t testing.TB, dir string, store *embedded.Store, proj *projecti
 		IdempotencyDir: filepath.Join(dir, "idempotency"),
 		Logger:         slog.New(slog.DiscardHandler),
 		WaitTimeout:    cfg.wait,
+		Now:            cfg.now,
 	})
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())
