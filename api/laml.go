@@ -68,6 +68,10 @@ import (
 //	GET  .../Calls/{Sid}/Notifications[.json]
 //	                              the subresources every call advertises in
 //	                              subresource_uris (lamlsubresources.go)
+//	GET  .../Recordings[.json]    the account's recordings, newest first,
+//	                              filters CallSid and DateCreated,
+//	                              DateCreated<, DateCreated>
+//	                              (lamlsubresources.go)
 //
 // Bodies are application/x-www-form-urlencoded (what Twilio clients send)
 // or a JSON object with the same parameter names (snake_case is accepted
@@ -204,6 +208,9 @@ func (s *Server) lamlAccountRoutes(r chi.Router) {
 	r.Get("/Calls/{Sid}", s.getLAMLCall)
 	r.Post("/Calls/{Sid}", s.updateLAMLCall)
 	r.Get("/Calls/{Sid}/Recordings/{RecordingSid}", s.getLAMLRecording)
+	for _, suffix := range []string{"", ".json"} {
+		r.Get("/Recordings"+suffix, s.listLAMLAccountRecordings)
+	}
 }
 
 // lamlOwnAccount refuses a path whose AccountSid is not the caller's

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,17 @@ import (
 // carries the call's ETag. Paging is Twilio's PageSize and Page: a call's
 // recordings are few and held whole in its view, so a page is a slice of
 // them and needs no PageToken.
+//
+// The account's recordings, Twilio's account-level Recordings resource:
+//
+//	GET .../Accounts/{AccountSid}/Recordings[.json]       a Twilio list page
+//
+// lists them newest first: with CallSid one call's (paged as above), without
+// it the account's calls walked through the list index, newest start first,
+// each call's recordings newest first (listLAMLAccountRecordings), with a
+// PageToken that resumes at the call and recording where a page stopped.
+// The DateCreated filters apply to date_created. Lists show the present:
+// ?revision and ?as_of are refused there, as on the Calls list.
 
 // lamlRecording is a recording as SignalWire's Compatibility API renders it.
 type lamlRecording struct {
@@ -180,9 +192,10 @@ func renderLAMLRecording(c *domain.Call, rec domain.Recording, dates lamlRecordi
 type lamlPager struct {
 	r          *http.Request
 	size, page int
-	// asOf holds the request's revision and as_of, if given: a read of the
-	// call as it was keeps reading it so, page after page.
-	asOf url.Values
+	// params are the request's parameters every page URI repeats: its
+	// revision and as_of, if given (a read of the call as it was keeps
+	// reading it so, page after page), or a list's filters.
+	params url.Values
 }
 
 // A page's start, Page×PageSize, fits an int (decodeLAMLPaging bounds
@@ -196,7 +209,7 @@ func (pg lamlPager) cut(n int) (lo, hi int, paging lamlPaging) {
 	lo = min(pg.page*pg.size, n) // a page past the end is empty
 	hi = min(lo+pg.size, n)
 	paging = newLAMLPaging(pg.r, pg.size, pg.page, hi-lo)
-	path, asOf := pg.r.URL.Path, pg.asOf
+	path, asOf := pg.r.URL.Path, pg.params
 	paging.FirstPageURI = lamlPageURI(path, asOf, pg.size, 0, "")
 	if hi < n {
 		next := lamlPageURI(path, asOf, pg.size, pg.page+1, "")
@@ -222,28 +235,29 @@ func (s *Server) serveLAMLCallList(w http.ResponseWriter, r *http.Request, rende
 	pg := lamlPager{r: r, size: size, page: page}
 	for _, k := range timeTravelParams {
 		if v, ok := query[k]; ok {
-			if pg.asOf == nil {
-				pg.asOf = url.Values{}
+			if pg.params == nil {
+				pg.params = url.Values{}
 			}
-			pg.asOf[k] = v
+			pg.params[k] = v
 		}
 	}
 	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) { return render(v, pg) })
 }
 
 // lamlRecordingsOf renders every recording of the call v, as it stands at
-// v's revision, dated from its stream (callRecordingDates).
-func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording, error) {
+// v's revision, dated from its stream (callRecordingDates), with the dates
+// of each.
+func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording, []lamlRecordingDates, error) {
 	c := &v.Call
 	if len(c.Recordings) == 0 {
-		return []lamlRecording{}, nil // no stream to read
+		return []lamlRecording{}, nil, nil // no stream to read
 	}
 	dates, err := s.callRecordingDates(r.Context(), c.ID, v.Revision)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(dates) != len(c.Recordings) {
-		return nil, fmt.Errorf("call %s at revision %d: the view holds %d recordings, its stream %d",
+		return nil, nil, fmt.Errorf("call %s at revision %d: the view holds %d recordings, its stream %d",
 			c.ID, v.Revision, len(c.Recordings), len(dates))
 	}
 	callPath := lamlCallPath(c, lamlRequestPrefix(r))
@@ -251,13 +265,13 @@ func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording
 	for i, rec := range c.Recordings {
 		out[i] = renderLAMLRecording(c, rec, dates[i], lamlRecordingSID(c.ID, rec), callPath)
 	}
-	return out, nil
+	return out, dates, nil
 }
 
 // listLAMLRecordings handles GET .../Calls/{Sid}/Recordings.
 func (s *Server) listLAMLRecordings(w http.ResponseWriter, r *http.Request) {
 	s.serveLAMLCallList(w, r, func(v *CallView, pg lamlPager) (any, error) {
-		recs, err := s.lamlRecordingsOf(r, v)
+		recs, _, err := s.lamlRecordingsOf(r, v)
 		if err != nil {
 			return nil, err
 		}
@@ -283,10 +297,272 @@ func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 		if i < 0 {
 			return nil, NotFound("call %s has no recording %q", v.Call.ID, truncate(sid, 64))
 		}
-		recs, err := s.lamlRecordingsOf(r, v)
+		recs, _, err := s.lamlRecordingsOf(r, v)
 		if err != nil {
 			return nil, err
 		}
 		return recs[i], nil
 	})
+}
+
+// lamlRecordingWalkCalls is how many calls the account's Recordings list
+// reads from the list index at a time while it looks for recordings.
+const lamlRecordingWalkCalls = 100
+
+// lamlRecordingQuery is a parsed GET .../Accounts/{AccountSid}/Recordings.
+type lamlRecordingQuery struct {
+	size, page int
+	// callID is the CallSid filter; uuid.Nil lists every call's recordings.
+	callID uuid.UUID
+	// from (inclusive) and until (exclusive) bound date_created; nil is
+	// unbounded.
+	from, until *time.Time
+	// token is the PageToken that resumes the walk of the account's calls.
+	token lamlRecordingToken
+	// filters are the filter parameters as given, which page URIs repeat.
+	filters url.Values
+}
+
+// lamlRecordingFilterNames are the filters of the account's Recordings
+// list, in the order page URIs repeat them.
+var lamlRecordingFilterNames = [...]string{"CallSid", "DateCreated", "DateCreated<", "DateCreated>"}
+
+// decodeLAMLRecordingList reads the query of GET .../Recordings: Twilio's
+// paging, CallSid (a call's sid, a UUID: a malformed one is a 400, as
+// ParentCallSid is on the call list) and the DateCreated filters, read as
+// the call list reads StartTime (lamlTimeBounds) and applied to each
+// recording's date_created. Time travel is refused, as on every list.
+func decodeLAMLRecordingList(q url.Values) (lamlRecordingQuery, error) {
+	out := lamlRecordingQuery{filters: url.Values{}}
+	if err := refuseTimeTravel(q); err != nil {
+		return out, err
+	}
+	var err error
+	if out.size, out.page, err = decodeLAMLPaging(q); err != nil {
+		return out, err
+	}
+	for _, name := range lamlRecordingFilterNames {
+		if v := q.Get(name); v != "" {
+			out.filters.Set(name, v)
+		}
+	}
+	if v := q.Get("CallSid"); v != "" {
+		if out.callID, err = ParseCallID(v); err != nil {
+			return out, Invalid("CallSid", "CallSid must be a call's sid, a UUID (8-4-4-4-12 hex digits), not %q", truncate(v, 64))
+		}
+	}
+	for _, name := range lamlRecordingFilterNames[1:] {
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		from, until, err := lamlTimeBounds(name, v)
+		if err != nil {
+			return out, err
+		}
+		if from != nil && (out.from == nil || from.After(*out.from)) {
+			out.from = from
+		}
+		if until != nil && (out.until == nil || until.Before(*out.until)) {
+			out.until = until
+		}
+	}
+	if out.callID == uuid.Nil {
+		if out.token, err = parseLAMLRecordingToken(q.Get("PageToken")); err != nil {
+			return out, err
+		}
+		if out.page > 0 && !out.token.given {
+			return out, Invalid("Page", "Page %d needs the PageToken of the previous page's next_page_uri", out.page)
+		}
+	}
+	return out, nil
+}
+
+// matches reports whether a recording created at `created` passes the
+// DateCreated filters.
+func (q *lamlRecordingQuery) matches(created time.Time) bool {
+	return (q.from == nil || !created.Before(*q.from)) && (q.until == nil || created.Before(*q.until))
+}
+
+// mayMatch reports whether a recording of c can pass the DateCreated
+// filters: its date_created is the time of one of c's events, so between
+// c's first (CreatedAt) and last (UpdatedAt). A call that cannot is
+// skipped without reading its stream.
+func (q *lamlRecordingQuery) mayMatch(c *domain.Call) bool {
+	return (q.from == nil || !c.UpdatedAt.Before(*q.from)) && (q.until == nil || c.CreatedAt.Before(*q.until))
+}
+
+// lamlRecordingToken is where a page of the account's Recordings list
+// resumes the walk of its calls: the list cursor (ListQuery.Cursor) just
+// before call, and within it the recording with index next in the call's
+// Recordings and those before it, older. Recordings are only ever appended
+// to a call, so that index keeps naming the same recording whatever is
+// added meanwhile. A token whose call has gone (deleted, its start moved)
+// resumes at the call the cursor reaches, with all its recordings.
+type lamlRecordingToken struct {
+	given  bool
+	cursor string
+	call   uuid.UUID
+	next   int
+}
+
+// String writes the token as PageToken carries it: "call.next.cursor".
+func (t lamlRecordingToken) String() string {
+	return t.call.String() + "." + strconv.Itoa(t.next) + "." + t.cursor
+}
+
+// parseLAMLRecordingToken reads a PageToken written by String; "" is no
+// token, and anything else not so written is a 400 naming PageToken. A
+// cursor the read models did not give out is refused when the walk reads
+// it (ListQuery.CursorParam).
+func parseLAMLRecordingToken(v string) (lamlRecordingToken, error) {
+	if v == "" {
+		return lamlRecordingToken{}, nil
+	}
+	bad := Malformed("PageToken", "is not a PageToken this API gave out")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) != 3 {
+		return lamlRecordingToken{}, bad
+	}
+	call, err := uuid.Parse(parts[0])
+	if err != nil {
+		return lamlRecordingToken{}, bad
+	}
+	next, err := strconv.Atoi(parts[1])
+	if err != nil || next < 0 {
+		return lamlRecordingToken{}, bad
+	}
+	return lamlRecordingToken{given: true, cursor: parts[2], call: call, next: next}, nil
+}
+
+// listLAMLAccountRecordings handles GET .../Accounts/{AccountSid}/Recordings:
+// Twilio's list page of the account's recordings, newest first. With
+// CallSid it is that call's (a 404 if the call is not the account's, or
+// deleted), paged by Page and PageSize as the call's own list is. Without,
+// it walks the account's calls through the list index (newest start first,
+// deleted calls left out, as the call list lists them) and each call's
+// recordings newest first (lamlRecordingsOf: a read of the call's stream for
+// each call that has recordings), until it has a page and one more
+// recording, which the next page's PageToken resumes at.
+func (s *Server) listLAMLAccountRecordings(w http.ResponseWriter, r *http.Request) {
+	lq, err := decodeLAMLRecordingList(r.URL.Query())
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	var page lamlRecordingList
+	if lq.callID != uuid.Nil {
+		page, err = s.lamlCallRecordingPage(r, lq)
+	} else {
+		page, err = s.lamlAccountRecordingPage(r, lq)
+	}
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, page)
+}
+
+// lamlNewestMatching returns the recordings of v that pass lq's filters,
+// newest first, up to and including index top of the call's Recordings
+// (with their indexes there).
+func (s *Server) lamlNewestMatching(r *http.Request, lq *lamlRecordingQuery, v *CallView, top int) ([]lamlRecording, []int, error) {
+	if top < 0 || !lq.mayMatch(&v.Call) {
+		return nil, nil, nil
+	}
+	all, dates, err := s.lamlRecordingsOf(r, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		out []lamlRecording
+		idx []int
+	)
+	for i := min(top, len(all)-1); i >= 0; i-- {
+		if lq.matches(dates[i].created) {
+			out = append(out, all[i])
+			idx = append(idx, i)
+		}
+	}
+	return out, idx, nil
+}
+
+// lamlCallRecordingPage is the account's Recordings list with CallSid: a
+// page of that call's recordings, newest first.
+func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (lamlRecordingList, error) {
+	v, err := s.ReadCall(r.Context(), lq.callID, false)
+	if err != nil {
+		return lamlRecordingList{}, err
+	}
+	recs, _, err := s.lamlNewestMatching(r, &lq, &v, len(v.Call.Recordings)-1)
+	if err != nil {
+		return lamlRecordingList{}, err
+	}
+	lo, hi, paging := lamlPager{r: r, size: lq.size, page: lq.page, params: lq.filters}.cut(len(recs))
+	return lamlRecordingList{Recordings: append([]lamlRecording{}, recs[lo:hi]...), lamlPaging: paging}, nil
+}
+
+// lamlAccountRecordingPage is the account's Recordings list without
+// CallSid: the walk of its calls that listLAMLAccountRecordings describes,
+// from lq's PageToken.
+func (s *Server) lamlAccountRecordingPage(r *http.Request, lq lamlRecordingQuery) (lamlRecordingList, error) {
+	ctx := r.Context()
+	account := AccountFrom(ctx)
+	list := func(cursor string, limit int) (ListPage, error) {
+		return s.ListCalls(ctx, ListQuery{Account: account, Limit: limit, Cursor: cursor, CursorParam: "PageToken"})
+	}
+	out := lamlRecordingList{Recordings: []lamlRecording{}}
+	var next *lamlRecordingToken
+	cursor := lq.token.cursor
+walk:
+	for {
+		calls, err := list(cursor, lamlRecordingWalkCalls)
+		if err != nil {
+			return lamlRecordingList{}, err
+		}
+		for ci := range calls.Calls {
+			v := &calls.Calls[ci]
+			top := len(v.Call.Recordings) - 1
+			if lq.token.given && v.Call.ID == lq.token.call {
+				top = min(top, lq.token.next)
+			}
+			recs, idx, err := s.lamlNewestMatching(r, &lq, v, top)
+			if err != nil {
+				return lamlRecordingList{}, err
+			}
+			for i, rec := range recs {
+				if len(out.Recordings) < lq.size {
+					out.Recordings = append(out.Recordings, rec)
+					continue
+				}
+				// The first recording of the next page: its token
+				// holds the cursor just before its call.
+				before := cursor
+				if ci > 0 {
+					head, err := list(cursor, ci)
+					if err != nil {
+						return lamlRecordingList{}, err
+					}
+					before = head.Next
+				}
+				next = &lamlRecordingToken{given: true, cursor: before, call: v.Call.ID, next: idx[i]}
+				break walk
+			}
+		}
+		if calls.Next == "" {
+			break
+		}
+		cursor = calls.Next
+	}
+	out.lamlPaging = newLAMLPaging(r, lq.size, lq.page, len(out.Recordings))
+	pageURI := func(n int, token string) string { return lamlPageURI(r.URL.Path, lq.filters, lq.size, n, token) }
+	out.FirstPageURI = pageURI(0, "")
+	if next != nil {
+		uri := pageURI(lq.page+1, next.String())
+		out.NextPageURI = &uri
+	}
+	if lq.page == 1 {
+		out.PreviousPageURI = &out.FirstPageURI
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -15,6 +16,11 @@ import (
 // recordedCallBody is a Moonbase upsert of provider id pid carrying n
 // recordings, the first without a provider id (known by its URL).
 func recordedCallBody(pid string, n int) string {
+	return recordedCallBodyAt(pid, n, "2025-03-01T10:00:00Z")
+}
+
+// recordedCallBodyAt is recordedCallBody of a call that started at start.
+func recordedCallBodyAt(pid string, n int, start string) string {
 	recs := ""
 	for i := range n {
 		providerID := fmt.Sprintf("REC%d", i)
@@ -27,7 +33,7 @@ func recordedCallBody(pid string, n int) string {
 		recs += fmt.Sprintf(`{"content_type":"audio/mpeg","provider_id":%q,"url":"https://media.example.com/%s/%d.mp3"}`, providerID, pid, i)
 	}
 	return fmt.Sprintf(`{"direction":"incoming","participants":[{"phone":"+14155550001","role":"caller"},{"phone":"+14155550002","role":"callee"}],
-"provider":"openphone","provider_id":%q,"provider_status":"completed","start_at":"2025-03-01T10:00:00Z","recordings":[%s]}`, pid, recs)
+"provider":"openphone","provider_id":%q,"provider_status":"completed","start_at":%q,"recordings":[%s]}`, pid, start, recs)
 }
 
 // lamlPagingFields are the paging fields of every Twilio list page.
@@ -237,4 +243,170 @@ func TestLAMLRecordingDates(t *testing.T) {
 			assertLAMLError(t, ts.lamlDo(t, "GET", later+"?revision=1", acctA, tokenA, ""), 404, 20404)
 		})
 	}
+}
+
+// recordingURLs returns the media_url of each recording of a Recordings
+// list page, in order.
+func recordingURLs(t testing.TB, page map[string]any) []string {
+	t.Helper()
+	urls := []string{}
+	for _, item := range page["recordings"].([]any) {
+		urls = append(urls, item.(map[string]any)["media_url"].(string))
+	}
+	return urls
+}
+
+// recordingURL is the media_url of recording i of recordedCallBody(pid, ...).
+func recordingURL(pid string, i int) string {
+	return fmt.Sprintf("https://media.example.com/%s/%d.mp3", pid, i)
+}
+
+func TestLAMLAccountRecordings(t *testing.T) {
+	// Goal: GET .../Accounts/{AccountSid}/Recordings, under both prefixes,
+	// with and without .json, is Twilio's list page of the account's
+	// recordings, newest call first and each call's newest first; CallSid
+	// keeps one call's, the DateCreated filters bound date_created, and
+	// PageToken paging resumes exactly where a page stopped, in the middle
+	// of a call too, even when that call gets a recording meanwhile.
+	// Another account's and deleted calls' recordings are not listed.
+	clock := &testClock{}
+	ts := newTestServer(t, withClock(clock))
+	day := func(d int) time.Time { return time.Date(2025, 3, d, 9, 0, 0, 0, time.UTC) }
+	upsert := func(token, pid string, n int, start string) string {
+		t.Helper()
+		res := ts.do(t, "POST", "/calls/upsert", token, recordedCallBodyAt(pid, n, start))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		return res.JSON(t)["id"].(string)
+	}
+	clock.Set(day(5))
+	c1 := upsert(tokenA, "acct-rec-1", 3, "2025-03-01T10:00:00Z")
+	upsert(tokenA, "acct-rec-2", 0, "2025-03-02T10:00:00Z")
+	upsert(tokenB, "acct-rec-b", 2, "2025-03-02T11:00:00Z")
+	gone := upsert(tokenA, "acct-rec-gone", 1, "2025-03-02T12:00:00Z")
+	require.Equal(t, http.StatusOK, ts.do(t, "DELETE", "/v1/calls/"+gone, tokenA, "").Status)
+	clock.Set(day(6))
+	c3 := upsert(tokenA, "acct-rec-3", 2, "2025-03-03T10:00:00Z")
+	clock.Set(day(7))
+	upsert(tokenA, "acct-rec-1", 4, "2025-03-01T10:00:00Z")
+
+	r1 := func(i int) string { return recordingURL("acct-rec-1", i) }
+	r3 := func(i int) string { return recordingURL("acct-rec-3", i) }
+	all := []string{r3(1), r3(0), r1(3), r1(2), r1(1), r1(0)}
+	for _, prefix := range lamlPrefixes {
+		for _, suffix := range []string{"", ".json"} {
+			list := lamlAccountPath(prefix, acctA) + "/Recordings" + suffix
+			get := func(t *testing.T, uri string) map[string]any {
+				t.Helper()
+				res := ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				return res.JSON(t)
+			}
+			t.Run(prefix+suffix+"/filters", func(t *testing.T) {
+				for _, tc := range []struct {
+					query string
+					want  []string
+				}{
+					{"", all},
+					{"?CallSid=" + c1, []string{r1(3), r1(2), r1(1), r1(0)}},
+					{"?CallSid=" + c3, []string{r3(1), r3(0)}},
+					{"?DateCreated=2025-03-06", []string{r3(1), r3(0)}},
+					{"?" + url.Values{"DateCreated>": {"2025-03-06"}}.Encode(), []string{r3(1), r3(0), r1(3)}},
+					{"?" + url.Values{"DateCreated<": {"2025-03-05"}}.Encode(), []string{r1(2), r1(1), r1(0)}},
+					{"?" + url.Values{"DateCreated>": {"2025-03-07T09:00:00Z"}}.Encode(), []string{r1(3)}},
+					{"?" + url.Values{"DateCreated>": {"2025-03-07T09:00:01Z"}}.Encode(), []string{}},
+					{"?" + url.Values{"CallSid": {c1}, "DateCreated>": {"2025-03-06"}}.Encode(), []string{r1(3)}},
+				} {
+					page := get(t, list+tc.query)
+					assert.Equal(t, tc.want, recordingURLs(t, page), tc.query)
+					assert.Nil(t, page["next_page_uri"], tc.query)
+					for _, f := range lamlPagingFields {
+						assert.Contains(t, page, f)
+					}
+				}
+				first := get(t, list)["recordings"].([]any)
+				rec := first[2].(map[string]any)
+				assert.Equal(t, c1, rec["call_sid"])
+				assert.Equal(t, lamlTime(day(7)), rec["date_created"])
+				call := get(t, lamlCallsPath(prefix, acctA)+"/"+c1+"/Recordings.json")["recordings"].([]any)
+				assert.Equal(t, call[3], rec, "the same recording as the call's own list shows")
+			})
+			t.Run(prefix+suffix+"/paging", func(t *testing.T) {
+				for _, size := range []int{1, 2, 3, 4, 5, 6, 7} {
+					var got []string
+					next := fmt.Sprintf("%s?PageSize=%d", list, size)
+					for n := 0; ; n++ {
+						page := get(t, next)
+						assert.Equal(t, float64(n), page["page"])
+						assert.Equal(t, float64(n*size), page["start"])
+						switch n {
+						case 0:
+							assert.Nil(t, page["previous_page_uri"])
+						case 1:
+							assert.Equal(t, page["first_page_uri"], page["previous_page_uri"])
+						}
+						got = append(got, recordingURLs(t, page)...)
+						uri, ok := page["next_page_uri"].(string)
+						if !ok {
+							break
+						}
+						require.Less(t, n, 10, "paging must end")
+						next = uri
+					}
+					assert.Equal(t, all, got, "PageSize=%d", size)
+				}
+				// Filters are repeated in every page URI.
+				q := url.Values{"DateCreated<": {"2025-03-06"}, "PageSize": {"1"}}
+				page := get(t, list+"?"+q.Encode())
+				next, err := url.Parse(page["next_page_uri"].(string))
+				require.NoError(t, err)
+				assert.Equal(t, list, next.Path)
+				assert.Equal(t, "2025-03-06", next.Query().Get("DateCreated<"))
+				assert.Equal(t, []string{r3(0)}, recordingURLs(t, get(t, next.String())), "the second page")
+				q = url.Values{"CallSid": {c1}, "PageSize": {"3"}}
+				page = get(t, list+"?"+q.Encode())
+				assert.Equal(t, []string{r1(3), r1(2), r1(1)}, recordingURLs(t, page))
+				next, err = url.Parse(page["next_page_uri"].(string))
+				require.NoError(t, err)
+				assert.Equal(t, c1, next.Query().Get("CallSid"))
+				assert.Equal(t, []string{r1(0)}, recordingURLs(t, get(t, next.String())))
+			})
+			t.Run(prefix+suffix+"/refused", func(t *testing.T) {
+				for _, tc := range []struct {
+					path           string
+					user, password string
+					status, code   int
+				}{
+					{list, "", "", 401, 20003},
+					{lamlAccountPath(prefix, acctB) + "/Recordings" + suffix, acctA, tokenA, 401, 20003},
+					{list + "?CallSid=nope", acctA, tokenA, 400, 20001},
+					{list + "?CallSid=" + gone, acctA, tokenA, 404, 20404},
+					{list + "?CallSid=5d0f1f43-8a8f-4e4a-9c55-2f2b0d3c7a11", acctA, tokenA, 404, 20404},
+					{lamlAccountPath(prefix, acctB) + "/Recordings" + suffix + "?CallSid=" + c1, acctB, tokenB, 404, 20404},
+					{list + "?DateCreated=yesterday", acctA, tokenA, 400, 20001},
+					{list + "?Page=1", acctA, tokenA, 400, 20001},
+					{list + "?Page=1&PageToken=nope", acctA, tokenA, 400, 20001},
+					{list + "?Page=1&PageToken=" + c1 + ".0.nope", acctA, tokenA, 400, 20001},
+					{list + "?revision=0", acctA, tokenA, 400, 20001},
+				} {
+					assertLAMLError(t, ts.lamlDo(t, "GET", tc.path, tc.user, tc.password, ""), tc.status, tc.code)
+				}
+			})
+		}
+	}
+
+	t.Run("resume after a recording is added", func(t *testing.T) {
+		// A page stopped inside acct-rec-1's recordings; one added to it
+		// meanwhile is newer than where the next page resumes, so it is
+		// not listed there, and nothing is listed twice or skipped.
+		list := lamlAccountPath("", acctA) + "/Recordings.json"
+		page := ts.lamlDo(t, "GET", list+"?PageSize=4", acctA, tokenA, "").JSON(t)
+		assert.Equal(t, []string{r3(1), r3(0), r1(3), r1(2)}, recordingURLs(t, page))
+		clock.Set(day(8))
+		upsert(tokenA, "acct-rec-1", 5, "2025-03-01T10:00:00Z")
+		next := ts.lamlDo(t, "GET", page["next_page_uri"].(string), acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, next.Status, "body: %s", next.Body)
+		assert.Equal(t, []string{r1(1), r1(0)}, recordingURLs(t, next.JSON(t)))
+		first := ts.lamlDo(t, "GET", list, acctA, tokenA, "").JSON(t)
+		assert.Equal(t, []string{r3(1), r3(0), r1(4), r1(3), r1(2), r1(1), r1(0)}, recordingURLs(t, first))
+	})
 }
