@@ -71,6 +71,9 @@ import (
 //	GET  .../Recordings[.json]    the account's recordings, newest first,
 //	                              filters CallSid and DateCreated,
 //	                              DateCreated<, DateCreated>
+//	GET  .../Recordings/{RecordingSid}[.json]
+//	                              one recording: its uri (the read models'
+//	                              recording index names its call)
 //	                              (lamlsubresources.go)
 //
 // Bodies are application/x-www-form-urlencoded (what Twilio clients send)
@@ -211,6 +214,7 @@ func (s *Server) lamlAccountRoutes(r chi.Router) {
 	for _, suffix := range []string{"", ".json"} {
 		r.Get("/Recordings"+suffix, s.listLAMLAccountRecordings)
 	}
+	r.Get("/Recordings/{RecordingSid}", s.getLAMLAccountRecording)
 }
 
 // lamlOwnAccount refuses a path whose AccountSid is not the caller's

@@ -21,7 +21,7 @@ import (
 // (renderLAMLCall), served so that no link the ledger hands out is dead:
 //
 //	GET .../Calls/{Sid}/Recordings[.json]                 the call's recordings, a Twilio list page
-//	GET .../Calls/{Sid}/Recordings/{RecordingSid}[.json]  one of them (its uri)
+//	GET .../Calls/{Sid}/Recordings/{RecordingSid}[.json]  one of them
 //	GET .../Calls/{Sid}/Notifications[.json]              a Twilio list page, always empty
 //
 // The recordings are the ones the call holds (Moonbase upserts carry them:
@@ -47,9 +47,18 @@ import (
 //
 // The account's recordings, Twilio's account-level Recordings resource:
 //
-//	GET .../Accounts/{AccountSid}/Recordings[.json]       a Twilio list page
+//	GET .../Accounts/{AccountSid}/Recordings[.json]              a Twilio list page
+//	GET .../Accounts/{AccountSid}/Recordings/{RecordingSid}[.json]  one recording: its uri
 //
-// lists them newest first: with CallSid one call's (paged as above), without
+// A recording's uri is this account-level one, as on Twilio (the call-level
+// path still answers). The sid alone does not name the call (it is derived
+// from the call's id), so the fetch finds the call in the read models'
+// recording index (ReadModels.RecordingCall), then reads it as the
+// call-level fetch does: another account's recording or a deleted call's is
+// a 404, and ?revision and ?as_of show it as the call held it then.
+//
+// The list
+// shows them newest first: with CallSid one call's (paged as above), without
 // it the account's calls walked through the list index, newest start first,
 // each call's recordings newest first (listLAMLAccountRecordings), with a
 // PageToken that resumes at the call and recording where a page stopped.
@@ -94,7 +103,7 @@ type lamlNotificationList struct {
 // lamlRecordingSID is the sid of recording rec of call callID: stable
 // across reads, and different for every recording the call can hold.
 func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
-	return uuid.NewSHA1(callID, []byte(rec.Identity())).String()
+	return rec.SID(callID).String()
 }
 
 // lamlRecordingDates is when the ledger learnt of a recording: created is
@@ -170,9 +179,10 @@ func redateRecordings(before, after []domain.Recording, dates []lamlRecordingDat
 }
 
 // renderLAMLRecording builds the LaML view of recording rec of call c, whose
-// sid (lamlRecordingSID) the caller has already, its uri under callPath, the
-// call's own (lamlCallPath), dated by dates (callRecordingDates).
-func renderLAMLRecording(c *domain.Call, rec domain.Recording, dates lamlRecordingDates, sid, callPath string) lamlRecording {
+// sid (lamlRecordingSID) the caller has already, dated by dates
+// (callRecordingDates), its uri Twilio's account-level one under
+// accountPath (lamlAccountPath of the prefix used).
+func renderLAMLRecording(c *domain.Call, rec domain.Recording, dates lamlRecordingDates, sid, accountPath string) lamlRecording {
 	return lamlRecording{
 		SID:             sid,
 		AccountSID:      c.AccountID,
@@ -183,7 +193,7 @@ func renderLAMLRecording(c *domain.Call, rec domain.Recording, dates lamlRecordi
 		PriceUnit:       lamlUnpricedCurrency,
 		Status:          "completed",
 		MediaURL:        rec.URL,
-		URI:             callPath + "/Recordings/" + sid + ".json",
+		URI:             accountPath + "/Recordings/" + sid + ".json",
 		SubresourceURIs: map[string]string{},
 	}
 }
@@ -260,10 +270,10 @@ func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording
 		return nil, nil, fmt.Errorf("call %s at revision %d: the view holds %d recordings, its stream %d",
 			c.ID, v.Revision, len(c.Recordings), len(dates))
 	}
-	callPath := lamlCallPath(c, lamlRequestPrefix(r))
+	accountPath := lamlAccountPath(lamlRequestPrefix(r), c.AccountID)
 	out := make([]lamlRecording, len(c.Recordings))
 	for i, rec := range c.Recordings {
-		out[i] = renderLAMLRecording(c, rec, dates[i], lamlRecordingSID(c.ID, rec), callPath)
+		out[i] = renderLAMLRecording(c, rec, dates[i], lamlRecordingSID(c.ID, rec), accountPath)
 	}
 	return out, dates, nil
 }
@@ -292,17 +302,43 @@ func (s *Server) listLAMLNotifications(w http.ResponseWriter, r *http.Request) {
 // sid the call has no recording of is a 404.
 func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 	sid := strings.TrimSuffix(chi.URLParam(r, "RecordingSid"), ".json")
-	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) {
-		i := slices.IndexFunc(v.Call.Recordings, func(rec domain.Recording) bool { return lamlRecordingSID(v.Call.ID, rec) == sid })
-		if i < 0 {
-			return nil, NotFound("call %s has no recording %q", v.Call.ID, truncate(sid, 64))
-		}
-		recs, _, err := s.lamlRecordingsOf(r, v)
+	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, sid) })
+}
+
+// getLAMLAccountRecording handles GET .../Accounts/{AccountSid}/Recordings/{RecordingSid},
+// a recording's uri: the recording index of the read models names the call
+// that holds it (ReadModels.RecordingCall; the sid, derived from the call's
+// id, cannot name it), which is then read as GET .../Calls/{Sid} reads it.
+// So another account's recording, a deleted call's, one the call did not
+// hold yet at ?revision or ?as_of, and a sid that is no recording's are all
+// a 404, and the answer carries the call's ETag.
+func (s *Server) getLAMLAccountRecording(w http.ResponseWriter, r *http.Request) {
+	sid := strings.TrimSuffix(chi.URLParam(r, "RecordingSid"), ".json")
+	callOf := func(r *http.Request) (uuid.UUID, error) {
+		rsid, err := ParseCallID(sid) // a sid is a UUID, as a call's
 		if err != nil {
-			return nil, err
+			return uuid.Nil, NotFound("no recording %q", truncate(sid, 64))
 		}
-		return recs[i], nil
-	})
+		if err := s.awaitWrites(r.Context()); err != nil {
+			return uuid.Nil, err
+		}
+		return s.views.RecordingCall(r.Context(), rsid)
+	}
+	s.serveCallView(w, r, callOf, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, sid) })
+}
+
+// lamlRecordingOf renders the recording of call v whose sid is sid, or a
+// 404 if the call (as read) holds none.
+func (s *Server) lamlRecordingOf(r *http.Request, v *CallView, sid string) (any, error) {
+	i := slices.IndexFunc(v.Call.Recordings, func(rec domain.Recording) bool { return lamlRecordingSID(v.Call.ID, rec) == sid })
+	if i < 0 {
+		return nil, NotFound("call %s has no recording %q", v.Call.ID, truncate(sid, 64))
+	}
+	recs, _, err := s.lamlRecordingsOf(r, v)
+	if err != nil {
+		return nil, err
+	}
+	return recs[i], nil
 }
 
 // lamlRecordingWalkCalls is how many calls the account's Recordings list

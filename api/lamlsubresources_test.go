@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,10 +94,14 @@ func TestLAMLCallSubresources(t *testing.T) {
 				sid := rec["sid"].(string)
 				sids[sid] = true
 				uri := rec["uri"].(string)
-				assert.Equal(t, lamlCallsPath(prefix, acctA)+"/"+id+"/Recordings/"+sid+".json", uri)
-				one := ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
-				require.Equal(t, http.StatusOK, one.Status, "body: %s", one.Body)
-				assert.Equal(t, rec, one.JSON(t))
+				assert.Equal(t, lamlAccountPath(prefix, acctA)+"/Recordings/"+sid+".json", uri, "Twilio's account-level uri")
+				callLevel := lamlCallsPath(prefix, acctA) + "/" + id + "/Recordings/" + sid
+				for _, path := range []string{uri, strings.TrimSuffix(uri, ".json"), callLevel + ".json", callLevel} {
+					one := ts.lamlDo(t, "GET", path, acctA, tokenA, "")
+					require.Equal(t, http.StatusOK, one.Status, "%s: %s", path, one.Body)
+					assert.Equal(t, rec, one.JSON(t), path)
+					assert.Equal(t, etag, one.Header.Get("ETag"), path)
+				}
 			}
 			assert.Len(t, sids, 3, "every recording has its own sid")
 
@@ -130,6 +135,9 @@ func TestLAMLCallSubresources(t *testing.T) {
 			assert.Empty(t, past.JSON(t)["recordings"])
 			assertLAMLError(t, ts.lamlDo(t, "GET", recordings+"?PageSize=0", acctA, tokenA, ""), 400, 20001)
 			assertLAMLError(t, ts.lamlDo(t, "GET", lamlCallsPath(prefix, acctA)+"/"+id+"/Recordings/RE0.json", acctA, tokenA, ""), 404, 20404)
+			for _, sid := range []string{"RE0", "5d0f1f43-8a8f-4e4a-9c55-2f2b0d3c7a11", id} {
+				assertLAMLError(t, ts.lamlDo(t, "GET", lamlAccountPath(prefix, acctA)+"/Recordings/"+sid+".json", acctA, tokenA, ""), 404, 20404)
+			}
 		})
 	}
 }
@@ -170,6 +178,17 @@ func TestLAMLCallSubresourcesRefuse(t *testing.T) {
 		}
 	}
 	assertLAMLError(t, ts.lamlDo(t, "GET", lamlCallsPath("", acctB)+"/"+id+"/Recordings/x.json", acctB, tokenB, ""), 404, 20404)
+	for _, prefix := range lamlPrefixes {
+		// The account-level uri: another account's recording is not found,
+		// and another account's AccountSid is refused, as on the call routes.
+		sid := strings.TrimSuffix(recURI[strings.LastIndex(recURI, "/")+1:], ".json")
+		for _, suffix := range []string{"", ".json"} {
+			assertLAMLError(t, ts.lamlDo(t, "GET", lamlAccountPath(prefix, acctB)+"/Recordings/"+sid+suffix, acctB, tokenB, ""), 404, 20404)
+			assertLAMLError(t, ts.lamlDo(t, "GET", lamlAccountPath(prefix, acctB)+"/Recordings/"+sid+suffix, acctA, tokenA, ""), 401, 20003)
+			assertLAMLError(t, ts.lamlDo(t, "GET", lamlAccountPath(prefix, acctA)+"/Recordings/"+sid+suffix, "", "", ""), 401, 20003)
+			require.Equal(t, http.StatusOK, ts.lamlDo(t, "GET", lamlAccountPath(prefix, acctA)+"/Recordings/"+sid+suffix, acctA, tokenA, "").Status)
+		}
+	}
 
 	require.Equal(t, http.StatusOK, ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "").Status)
 	for _, path := range []string{

@@ -42,6 +42,19 @@ func (m projectorReadModels) Call(ctx context.Context, id uuid.UUID) (CallView, 
 	return v, nil
 }
 
+// RecordingCall looks the recording up in the recording index;
+// projections.ErrNotFound becomes the domain's not found.
+func (m projectorReadModels) RecordingCall(ctx context.Context, sid uuid.UUID) (uuid.UUID, error) {
+	id, err := m.p.RecordingCall(ctx, sid)
+	if errors.Is(err, projections.ErrNotFound) {
+		return uuid.Nil, NotFound("no recording %s", sid)
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("find recording: %w", err)
+	}
+	return id, nil
+}
+
 // callViewOf is the CallView of a read model's state; ok is false for a
 // state no event has been folded into, which is no call.
 func callViewOf(st domain.State) (v CallView, ok bool) {

@@ -21,6 +21,11 @@ type ReadModels interface {
 	// List returns one page of an account's calls, newest start first,
 	// that pass every filter of q.
 	List(ctx context.Context, q ListQuery) (ListPage, error)
+	// RecordingCall returns the id of the call holding the recording whose
+	// sid (domain.Recording.SID) is sid, of any account and deleted or
+	// not: the handler checks the call. It returns an error with domain
+	// code ErrNotFound when no projected call holds such a recording.
+	RecordingCall(ctx context.Context, sid uuid.UUID) (uuid.UUID, error)
 	// WaitFor returns once every event up to pos is reflected in every read
 	// model, or with ctx's error.
 	WaitFor(ctx context.Context, pos eventstore.Position) error

@@ -165,6 +165,15 @@ func (r Recording) Identity() string {
 	return "url\x00" + r.URL
 }
 
+// SID is the id of recording r of call callID: a UUID (version 5) derived
+// from the call id and r's Identity, so stable across reads and different
+// for every recording the call can hold. The LaML surface names recordings
+// by it, and the read models index them by it (projections), so that both
+// must derive it here alike.
+func (r Recording) SID(callID uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(callID, []byte(r.Identity()))
+}
+
 // Transcript is the text of a call, as timed cues.
 type Transcript struct {
 	Cues []TranscriptCue `json:"cues"`

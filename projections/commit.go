@@ -327,8 +327,21 @@ func (p *Projector) dropBatch() {
 	}
 }
 
-// addDerived replaces a call's lookup and list entries when they changed.
+// addDerived replaces a call's lookup, list and recording index entries when
+// they changed.
 func addDerived(w *writes, id uuid.UUID, old, next *derived) {
+	if !slices.EqualFunc(old.recordings, next.recordings, bytes.Equal) {
+		for _, k := range old.recordings {
+			if !slices.ContainsFunc(next.recordings, func(n []byte) bool { return bytes.Equal(n, k) }) {
+				w.deletes = append(w.deletes, k)
+			}
+		}
+		for _, k := range next.recordings {
+			if !slices.ContainsFunc(old.recordings, func(o []byte) bool { return bytes.Equal(o, k) }) {
+				w.set(k, bytes.Clone(id[:]))
+			}
+		}
+	}
 	if !sameKey(old.lookup, next.lookup) {
 		if old.lookup != nil {
 			w.deletes = append(w.deletes, old.lookup)

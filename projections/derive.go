@@ -2,6 +2,7 @@ package projections
 
 import (
 	"bytes"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -17,6 +18,10 @@ type derived struct {
 	exists bool
 
 	lookup []byte // nil when the call has no provider id
+
+	// recordings are the recording index keys of the call's recordings,
+	// one per sid, in the order of its Recordings.
+	recordings [][]byte
 
 	list      []byte // list index key
 	listValue []byte
@@ -47,6 +52,12 @@ func derive(s *domain.State) derived {
 	provider := domain.NormalizeProvider(c.Provider)
 	if c.ProviderID != "" {
 		d.lookup = lookupKey(c.AccountID, provider, c.ProviderID)
+	}
+	for _, r := range c.Recordings {
+		k := recordingKey(r.SID(c.ID))
+		if !slices.ContainsFunc(d.recordings, func(h []byte) bool { return bytes.Equal(h, k) }) {
+			d.recordings = append(d.recordings, k)
+		}
 	}
 	start := startTime(c)
 	d.list = listKey(c.AccountID, start, c.ID)

@@ -172,6 +172,12 @@
 //	'p' account, provider, provider id (strings)    → call id (16 bytes)
 //	    Provider lookup; provider normalized with domain.NormalizeProvider.
 //	    Deleted calls keep their entry.
+//	'r' recording sid (16)                          → call id (16 bytes)
+//	    Recording index: the sid of each recording a call holds
+//	    (domain.Recording.SID, a UUID derived from the call id and the
+//	    recording's identity, which the LaML surface names recordings by and
+//	    which cannot be turned back into the call id) to the call. One entry
+//	    per sid; deleted calls keep theirs, as in the provider lookup.
 //	'l' account (string), start (12), call id (16)  → 0x01, deleted (0|1), then
 //	                                                  status, from, to (uvarint length + bytes each)
 //	    List index. The start is Call.StartedAt, or Call.CreatedAt when the
@@ -193,7 +199,7 @@
 //	    at the period's edges are summed from the 'l' and 'c' entries of the
 //	    accounts with a bucket on those days, with the same rules (derive).
 //	'm' meta, not read models, left out of Digest:
-//	    "m/format"               → "callledger-projections/1"
+//	    "m/format"               → "callledger-projections/2" (see "Format 1" below)
 //	    "m/checkpoint"           → JSON checkpoint (position, counters, last failure,
 //	                                and "last": the stream, revision and id of the event
 //	                                at position, which CheckLog looks for in the store)
@@ -201,4 +207,16 @@
 //
 // Digest hashes every key and value outside 'm' in key order, so two
 // databases that applied the same events have the same digest.
+//
+// # Format 1
+//
+// Format "callledger-projections/1", written by the builds before the
+// recording index, is format 2 without the 'r' keys. Open opens such a
+// database (any other format is ErrFormat) and Run keeps it current,
+// writing the entries of the recordings its calls gain, but the recordings
+// it held before are not indexed: NeedsRebuild reports it, and callledger
+// rebuilds the read models when it opens them (cmd/callledger's
+// openReadModels, before serving or reporting), which stamps format 2. A
+// process stopped before that rebuild ends leaves format 1, and the next
+// open rebuilds again.
 package projections

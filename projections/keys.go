@@ -19,6 +19,7 @@ const (
 	prefixList    = 'l' // list index by account, start time, call id
 	prefixMeta    = 'm' // checkpoint, format version, failures: not a read model
 	prefixLookup  = 'p' // provider lookup by account, provider, provider id
+	prefixRecord  = 'r' // recording index by recording sid
 )
 
 // Meta keys. The 'm' range is excluded from Digest: it describes the runner's
@@ -31,7 +32,14 @@ var (
 
 // formatVersion is the version of the key and value layouts in doc.go. A
 // database written with another version must be rebuilt.
-const formatVersion = "callledger-projections/1"
+const formatVersion = "callledger-projections/2"
+
+// formatVersionNoRecordings is the format of the builds before the
+// recording index ('r'): the same layouts without it. Open opens such a
+// database, whose read models are sound but do not index the recordings
+// they hold, and NeedsRebuild reports it, so that callledger rebuilds it
+// before serving; a rebuild stamps formatVersion.
+const formatVersionNoRecordings = "callledger-projections/1"
 
 // errBadKey reports a key that does not follow its read model's layout: a
 // corrupt database or a bug, never a user error.
@@ -146,6 +154,14 @@ func lookupKey(account, provider, providerID string) []byte {
 	k = appendString(k, account)
 	k = appendString(k, provider)
 	return appendString(k, providerID)
+}
+
+// recordingKey is the recording index key of the recording whose sid
+// (domain.Recording.SID) is sid: 'r' + the 16 bytes of the sid.
+func recordingKey(sid uuid.UUID) []byte {
+	k := make([]byte, 0, 1+len(sid))
+	k = append(k, prefixRecord)
+	return append(k, sid[:]...)
 }
 
 // listAccountPrefix is the start of every list key of account.

@@ -230,7 +230,9 @@ type Projector struct {
 
 // Open opens (or creates) the read-model database in dir, fed from store.
 // dir must belong to this Projector alone (cmd passes <data>/readmodels).
-// It returns ErrFormat when dir holds read models of another layout.
+// It returns ErrFormat when dir holds read models of another layout. Read
+// models of an earlier layout that this build reads but must rebuild to
+// complete are opened, and NeedsRebuild reports them.
 func Open(dir string, store eventstore.Store, opts Options) (*Projector, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -341,7 +343,7 @@ func (p *Projector) load() error {
 	default:
 		got := string(v)
 		closer.Close()
-		if got != formatVersion {
+		if got != formatVersion && got != formatVersionNoRecordings {
 			return fmt.Errorf("projections: database is %q, this build writes %q: %w", got, formatVersion, ErrFormat)
 		}
 	}

@@ -78,14 +78,20 @@ func openLedger(ctx context.Context, cfg storeConfig, log *slog.Logger) (*ledger
 }
 
 // openReadModels opens the read models in cfg.ReadModelsDir() over store
-// for reading, rebuilding them first if they were built from another log
-// (rebuildForeign): every command that reads them opens them this way.
+// for reading, rebuilding them first if an earlier build wrote them without
+// a read model this one keeps (rebuildIncomplete) or they were built from
+// another log (rebuildForeign): every command that reads them opens them
+// this way.
 func openReadModels(ctx context.Context, cfg storeConfig, store eventstore.Store, log *slog.Logger) (*projections.Projector, error) {
 	proj, err := openProjector(cfg, store, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := rebuildForeign(ctx, proj, log); err != nil {
+	rebuilt, err := rebuildIncomplete(ctx, proj, log)
+	if err == nil && !rebuilt {
+		err = rebuildForeign(ctx, proj, log)
+	}
+	if err != nil {
 		proj.Close()
 		return nil, err
 	}
@@ -106,6 +112,28 @@ func openProjector(cfg storeConfig, store eventstore.Store, log *slog.Logger) (*
 		return nil, openError("read models", cfg.ReadModelsDir(), err)
 	}
 	return proj, nil
+}
+
+// rebuildIncomplete rebuilds read models that an earlier build wrote
+// without the recording index (projections.Projector.NeedsRebuild), before
+// anything reads them: the LaML account-level recording fetch would not
+// find the recordings they held. It reports whether it rebuilt them (a
+// rebuild from this store's log, so no other log's either).
+func rebuildIncomplete(ctx context.Context, proj *projections.Projector, log *slog.Logger) (bool, error) {
+	need, err := proj.NeedsRebuild()
+	if err != nil {
+		return false, fmt.Errorf("check the read models' format: %w", err)
+	}
+	if !need {
+		return false, nil
+	}
+	log.Warn("the read models were written by an earlier build, without the recording index: rebuilding them")
+	stats, err := proj.Rebuild(ctx)
+	if err != nil {
+		return false, fmt.Errorf("rebuild the read models of an earlier build: %w", err)
+	}
+	log.Info("read models rebuilt", "events", stats.Events, "elapsed", stats.Elapsed)
+	return true, nil
 }
 
 // rebuildForeign rebuilds read models that were built from another log
