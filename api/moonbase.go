@@ -21,7 +21,9 @@ import (
 //	POST /calls         log a new call; 409 if that provider id exists (201)
 //	GET  /calls/{id}    one call
 //	GET  /calls         the account's calls, newest start first, cursor paging
-//	                    (?limit=1..100, default 20; ?after=<meta.cursor.next>)
+//	                    (?limit=1..100, default 20; ?after=<meta.cursor.next>
+//	                    for the page after, ?before=<meta.cursor.prev> for
+//	                    the page before; not both)
 //
 // Errors use Moonbase's shape: {"errors": [{"status": "422", "title":
 // "Unprocessable Entity", "detail": "...", "source": {"pointer":
@@ -76,8 +78,14 @@ func (s *Server) moonbaseGet(w http.ResponseWriter, r *http.Request) {
 	s.serveCall(w, r, pathCallID, false, s.moonbaseError, func(c *domain.Call) (any, error) { return moonbaseCallOf(*c), nil })
 }
 
-// moonbaseList is GET /calls: {"data": [...], "meta": {"cursor": {"next": ...}}},
-// the shape of Moonbase's cursor pages.
+// moonbaseList is GET /calls: {"data": [...], "meta": {"cursor": {"next":
+// ..., "prev": ...}}}, the shape of Moonbase's cursor pages. A cursor names
+// a call, and the parameter says which way to go from it, as the SDKs
+// document them: after lists the calls just after it, before the limit
+// calls just before it, in the same order as every page. next names the
+// page's last call, so after=next is the next page; prev names its first,
+// so before=prev is exactly the page before, for any limit. prev is null on
+// the first page, which nothing is before; next on the last.
 func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if err := refuseTimeTravel(q); err != nil {
@@ -93,13 +101,25 @@ func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	page, err := s.ListCalls(r.Context(), ListQuery{Account: AccountFrom(r.Context()), Limit: limit, Cursor: q.Get("after"), CursorParam: "after"})
+	lq := ListQuery{Account: AccountFrom(r.Context()), Limit: limit, Cursor: q.Get("after"), CursorParam: "after", Side: CursorSideAfter}
+	if before := q.Get("before"); before != "" {
+		if lq.Cursor != "" {
+			// Two positions a page would have to start after and end
+			// before: no page is both, and picking one would answer a
+			// page the client did not ask for.
+			s.writeError(w, r, s.moonbaseError, Malformed("before", "give after or before, not both"))
+			return
+		}
+		lq.Cursor, lq.CursorParam, lq.Side = before, "before", CursorSideBefore
+	}
+	page, err := s.ListCalls(r.Context(), lq)
 	if err != nil {
 		s.writeError(w, r, s.moonbaseError, err)
 		return
 	}
 	type cursor struct {
 		Next *string `json:"next"`
+		Prev *string `json:"prev"`
 	}
 	type meta struct {
 		Cursor cursor `json:"cursor"`
@@ -116,6 +136,9 @@ func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
 	}
 	if page.Next != "" {
 		out.Meta.Cursor.Next = &page.Next
+	}
+	if page.Prev != "" {
+		out.Meta.Cursor.Prev = &page.Prev
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }
@@ -465,7 +488,7 @@ type moonbaseSource struct {
 
 // moonbaseQueryParameters are the query parameters of the Moonbase routes
 // (list paging, reading a call as it was): no body has fields of these names.
-var moonbaseQueryParameters = map[string]bool{"limit": true, "after": true, "revision": true, "as_of": true}
+var moonbaseQueryParameters = map[string]bool{"limit": true, "after": true, "before": true, "revision": true, "as_of": true}
 
 // moonbaseErrorSource places a problem's field: header names are
 // capitalized (Idempotency-Key, If-Match), body fields never are.
