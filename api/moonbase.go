@@ -23,7 +23,7 @@ import (
 //	GET  /calls         the account's calls, newest start first, cursor paging
 //	                    (?limit=1..100, default 20; ?after=<meta.cursor.next>
 //	                    for the page after, ?before=<meta.cursor.prev> for
-//	                    the page before; not both)
+//	                    the page before; after wins)
 //
 // Errors use Moonbase's shape: {"errors": [{"status": "422", "title":
 // "Unprocessable Entity", "detail": "...", "source": {"pointer":
@@ -102,14 +102,11 @@ func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	lq := ListQuery{Account: AccountFrom(r.Context()), Limit: limit, Cursor: q.Get("after"), CursorParam: "after", Side: CursorSideAfter}
-	if before := q.Get("before"); before != "" {
-		if lq.Cursor != "" {
-			// Two positions a page would have to start after and end
-			// before: no page is both, and picking one would answer a
-			// page the client did not ask for.
-			s.writeError(w, r, s.moonbaseError, Malformed("before", "give after or before, not both"))
-			return
-		}
+	// With after, before is not read: the Moonbase SDKs' next-page helpers
+	// (getNextPage, GetNextPage, auto-paging) add after to the query of the
+	// request they follow, which keeps its before, and must get the next
+	// page of a list that began with before.
+	if before := q.Get("before"); before != "" && lq.Cursor == "" {
 		lq.Cursor, lq.CursorParam, lq.Side = before, "before", CursorSideBefore
 	}
 	page, err := s.ListCalls(r.Context(), lq)
