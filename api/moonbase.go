@@ -21,7 +21,9 @@ import (
 //	POST /calls         log a new call; 409 if that provider id exists (201)
 //	GET  /calls/{id}    one call
 //	GET  /calls         the account's calls, newest start first, cursor paging
-//	                    (?limit=1..100, default 20; ?after=<meta.cursor.next>)
+//	                    (?limit=1..100, default 20; ?after=<meta.cursor.next>
+//	                    for the page after, ?before=<meta.cursor.prev> for
+//	                    the page before; after wins)
 //
 // Errors use Moonbase's shape: {"errors": [{"status": "422", "title":
 // "Unprocessable Entity", "detail": "...", "source": {"pointer":
@@ -76,8 +78,14 @@ func (s *Server) moonbaseGet(w http.ResponseWriter, r *http.Request) {
 	s.serveCall(w, r, pathCallID, false, s.moonbaseError, func(c *domain.Call) (any, error) { return moonbaseCallOf(*c), nil })
 }
 
-// moonbaseList is GET /calls: {"data": [...], "meta": {"cursor": {"next": ...}}},
-// the shape of Moonbase's cursor pages.
+// moonbaseList is GET /calls: {"data": [...], "meta": {"cursor": {"next":
+// ..., "prev": ...}}}, the shape of Moonbase's cursor pages. A cursor names
+// a call, and the parameter says which way to go from it, as the SDKs
+// document them: after lists the calls just after it, before the limit
+// calls just before it, in the same order as every page. next names the
+// page's last call, so after=next is the next page; prev names its first,
+// so before=prev is exactly the page before, for any limit. prev is null on
+// the first page, which nothing is before; next on the last.
 func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if err := refuseTimeTravel(q); err != nil {
@@ -93,13 +101,22 @@ func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	page, err := s.ListCalls(r.Context(), ListQuery{Account: AccountFrom(r.Context()), Limit: limit, Cursor: q.Get("after"), CursorParam: "after"})
+	lq := ListQuery{Account: AccountFrom(r.Context()), Limit: limit, Cursor: q.Get("after"), CursorParam: "after", Side: CursorSideAfter}
+	// With after, before is not read: the Moonbase SDKs' next-page helpers
+	// (getNextPage, GetNextPage, auto-paging) add after to the query of the
+	// request they follow, which keeps its before, and must get the next
+	// page of a list that began with before.
+	if before := q.Get("before"); before != "" && lq.Cursor == "" {
+		lq.Cursor, lq.CursorParam, lq.Side = before, "before", CursorSideBefore
+	}
+	page, err := s.ListCalls(r.Context(), lq)
 	if err != nil {
 		s.writeError(w, r, s.moonbaseError, err)
 		return
 	}
 	type cursor struct {
 		Next *string `json:"next"`
+		Prev *string `json:"prev"`
 	}
 	type meta struct {
 		Cursor cursor `json:"cursor"`
@@ -116,6 +133,9 @@ func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
 	}
 	if page.Next != "" {
 		out.Meta.Cursor.Next = &page.Next
+	}
+	if page.Prev != "" {
+		out.Meta.Cursor.Prev = &page.Prev
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }
@@ -465,7 +485,7 @@ type moonbaseSource struct {
 
 // moonbaseQueryParameters are the query parameters of the Moonbase routes
 // (list paging, reading a call as it was): no body has fields of these names.
-var moonbaseQueryParameters = map[string]bool{"limit": true, "after": true, "revision": true, "as_of": true}
+var moonbaseQueryParameters = map[string]bool{"limit": true, "after": true, "before": true, "revision": true, "as_of": true}
 
 // moonbaseErrorSource places a problem's field: header names are
 // capitalized (Idempotency-Key, If-Match), body fields never are.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -180,6 +181,180 @@ func TestMoonbaseList(t *testing.T) {
 
 	assert.Equal(t, http.StatusBadRequest, ts.do(t, "GET", "/calls?limit=0", tokenA, "").Status)
 	assert.Equal(t, http.StatusBadRequest, ts.do(t, "GET", "/calls?after=garbage", tokenA, "").Status)
+}
+
+// moonbasePage is one page of GET /calls: its calls' provider ids and its
+// cursors ("" for null).
+type moonbasePage struct {
+	ProviderIDs []string
+	Next, Prev  string
+}
+
+// moonbaseList GETs /calls?query as token's account and returns the page,
+// checking that meta.cursor has both next and prev, as strings or null.
+func (ts *testServer) moonbaseList(t testing.TB, token, query string) moonbasePage {
+	t.Helper()
+	res := ts.do(t, "GET", "/calls?"+query, token, "")
+	require.Equal(t, http.StatusOK, res.Status, "%s: %s", query, res.Body)
+	var body struct {
+		Data []struct {
+			ProviderID string `json:"provider_id"`
+		} `json:"data"`
+		Meta struct {
+			Cursor map[string]*string `json:"cursor"`
+		} `json:"meta"`
+	}
+	require.NoError(t, json.Unmarshal(res.Body, &body), "%s", res.Body)
+	require.NotNil(t, body.Data, "data is a list, never null: %s", res.Body)
+	var page moonbasePage
+	for _, c := range body.Data {
+		page.ProviderIDs = append(page.ProviderIDs, c.ProviderID)
+	}
+	for name, into := range map[string]*string{"next": &page.Next, "prev": &page.Prev} {
+		v, ok := body.Meta.Cursor[name]
+		require.True(t, ok, "meta.cursor.%s is always there: %s", name, res.Body)
+		if v != nil {
+			require.NotEmpty(t, *v, "a cursor is null or not empty")
+			*into = *v
+		}
+	}
+	return page
+}
+
+func TestMoonbaseListBefore(t *testing.T) {
+	// Goal: before=<cursor> lists the limit calls just before the call the
+	// cursor names, newest first as every page, as the Moonbase SDK's
+	// calls.list({before}) documents it. meta.cursor.prev names a page's
+	// first call, so that walking back with before=prev from the last page
+	// gives every page of the walk forward again, cursors included, for
+	// any limit; it is null on the first page, and on a page nothing is
+	// before. Soft-deleted calls and other accounts' calls stay out both
+	// ways.
+	ts := newTestServer(t)
+	callIDs := map[string]string{}
+	for i := range 8 {
+		// Two calls per start time: ties are ordered by call id.
+		pid := fmt.Sprintf("mb%d", i)
+		body := strings.Replace(moonbaseBody(pid, "completed"), "10:00:00Z", fmt.Sprintf("10:%02d:00Z", i/2*10), 1)
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, body)
+		require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+		callIDs[pid] = res.JSON(t)["id"].(string)
+	}
+	for i := range 3 {
+		body := strings.Replace(moonbaseBody(fmt.Sprintf("b%d", i), "completed"), "10:00:00Z", fmt.Sprintf("10:%02d:00Z", i*10+5), 1)
+		require.Equal(t, http.StatusOK, ts.do(t, "POST", "/calls/upsert", tokenB, body).Status)
+	}
+	for _, pid := range []string{"mb0", "mb4"} {
+		require.Equal(t, http.StatusOK, ts.do(t, "DELETE", "/v1/calls/"+callIDs[pid], tokenA, "").Status)
+	}
+
+	all := ts.moonbaseList(t, tokenA, "limit=100").ProviderIDs
+	require.ElementsMatch(t, []string{"mb1", "mb2", "mb3", "mb5", "mb6", "mb7"}, all, "neither deleted calls nor account B's")
+	startOf := func(pid string) int { return int(pid[2]-'0') / 2 } // in tens of minutes
+	require.True(t, slices.IsSortedFunc(all, func(a, b string) int { return startOf(b) - startOf(a) }), "newest first: %v", all)
+
+	for _, limit := range []int{1, 2, 4, 5, 6, 7} {
+		t.Run(fmt.Sprintf("limit=%d", limit), func(t *testing.T) {
+			var pages []moonbasePage
+			for query := fmt.Sprintf("limit=%d", limit); ; {
+				pages = append(pages, ts.moonbaseList(t, tokenA, query))
+				next := pages[len(pages)-1].Next
+				if next == "" {
+					break
+				}
+				query = fmt.Sprintf("limit=%d&after=%s", limit, next)
+				require.Less(t, len(pages), len(all)+1)
+			}
+			var walked []string
+			for _, pg := range pages {
+				walked = append(walked, pg.ProviderIDs...)
+			}
+			require.Equal(t, all, walked)
+			assert.Empty(t, pages[0].Prev, "nothing is before the first page")
+
+			for i := len(pages) - 1; i > 0; i-- {
+				require.NotEmpty(t, pages[i].Prev, "page %d has a page before it", i)
+				back := ts.moonbaseList(t, tokenA, fmt.Sprintf("limit=%d&before=%s", limit, pages[i].Prev))
+				assert.Equal(t, pages[i-1], back, "before page %d's prev is page %d, cursors and all", i, i-1)
+				// Any cursor goes either way: after prev are the calls
+				// after the page's first.
+				first := i * limit
+				fwd := ts.moonbaseList(t, tokenA, fmt.Sprintf("limit=%d&after=%s", limit, pages[i].Prev))
+				assert.Equal(t, all[first+1:min(first+1+limit, len(all))], orEmpty(fwd.ProviderIDs), "after page %d's prev", i)
+			}
+
+			// The SDKs' next-page helpers add after to the request they
+			// follow and keep its before: after is read.
+			if len(pages) > 2 {
+				back := ts.moonbaseList(t, tokenA, fmt.Sprintf("limit=%d&before=%s", limit, pages[2].Prev))
+				next := ts.moonbaseList(t, tokenA, fmt.Sprintf("limit=%d&before=%s&after=%s", limit, pages[2].Prev, back.Next))
+				assert.Equal(t, pages[2], next, "the page after the one before page 2 is page 2")
+			}
+
+			// The QA report's request: before the cursor that names the
+			// first page's last call are the limit calls before that call.
+			if pages[0].Next != "" {
+				last := len(pages[0].ProviderIDs) - 1
+				got := ts.moonbaseList(t, tokenA, fmt.Sprintf("limit=%d&before=%s", limit, pages[0].Next))
+				assert.Equal(t, all[max(0, last-limit):last], orEmpty(got.ProviderIDs), "before the first page's next")
+			}
+		})
+	}
+
+	// A cursor that names the newest call has nothing before it.
+	first := ts.moonbaseList(t, tokenA, "limit=1")
+	require.Equal(t, all[:1], first.ProviderIDs)
+	none := ts.moonbaseList(t, tokenA, "limit=3&before="+first.Next)
+	assert.Empty(t, none.ProviderIDs)
+	assert.Empty(t, none.Prev, "prev is null: nothing is before")
+
+	// Account A's cursor names a place in B's list, and shows only B's calls.
+	for _, query := range []string{"before=" + first.Next, "after=" + first.Next} {
+		for _, pid := range ts.moonbaseList(t, tokenB, query).ProviderIDs {
+			assert.Contains(t, []string{"b0", "b1", "b2"}, pid, query)
+		}
+	}
+}
+
+// orEmpty is ids, or an empty slice for nil: a page without calls compares
+// equal to an empty slice of all.
+func orEmpty(ids []string) []string {
+	if ids == nil {
+		return []string{}
+	}
+	return ids
+}
+
+func TestMoonbaseListCursorErrors(t *testing.T) {
+	// Goal: a cursor the ledger did not give out is a 400 naming the
+	// parameter that carried it, before as after.
+	ts := newTestServer(t)
+	for i := range 3 {
+		require.Equal(t, http.StatusOK, ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody(fmt.Sprintf("e%d", i), "completed")).Status)
+	}
+	page := ts.moonbaseList(t, tokenA, "limit=1")
+	require.NotEmpty(t, page.Next)
+	for _, tc := range []struct {
+		name, query, param string
+		detail             []string
+	}{
+		{"MalformedAfter", "after=zzz", "after", []string{"after"}},
+		{"MalformedBefore", "before=zzz", "before", []string{"before"}},
+		{"TruncatedBefore", "before=" + page.Next[:len(page.Next)-4], "before", []string{"before"}},
+		{"MalformedAfterWithBefore", "after=zzz&before=" + page.Next, "after", []string{"after"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.do(t, "GET", "/calls?limit=1&"+tc.query, tokenA, "")
+			require.Equal(t, http.StatusBadRequest, res.Status, string(res.Body))
+			errs, ok := res.JSON(t)["errors"].([]any)
+			require.True(t, ok, string(res.Body))
+			e := errs[0].(map[string]any)
+			assert.Equal(t, map[string]any{"parameter": tc.param}, e["source"])
+			for _, name := range tc.detail {
+				assert.Contains(t, e["detail"], name)
+			}
+		})
+	}
 }
 
 func TestAccountIsolation(t *testing.T) {

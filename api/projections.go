@@ -82,6 +82,11 @@ func (m projectorReadModels) List(ctx context.Context, q ListQuery) (ListPage, e
 		Limit:          q.Limit,
 		Cursor:         q.Cursor,
 	}
+	side, err := projectionsCursorSide(q.Side)
+	if err != nil {
+		return ListPage{}, err
+	}
+	pq.Side = side
 	if q.Status != "" {
 		pq.Statuses = append(pq.Statuses, q.Status)
 	}
@@ -103,6 +108,20 @@ func (m projectorReadModels) List(ctx context.Context, q ListQuery) (ListPage, e
 		}
 	}
 	return out, nil
+}
+
+// projectionsCursorSide is side in the projections' terms. Any other
+// side is a bug in the handler that set it: an error, never the default.
+func projectionsCursorSide(side CursorSide) (projections.CursorSide, error) {
+	switch side {
+	case CursorSideMade:
+		return projections.CursorSideMade, nil
+	case CursorSideAfter:
+		return projections.CursorSideAfter, nil
+	case CursorSideBefore:
+		return projections.CursorSideBefore, nil
+	}
+	return 0, fmt.Errorf("list calls: cursor side %d is not a CursorSide", side)
 }
 
 // WaitFor waits for the Projector's checkpoint to reach pos.

@@ -57,12 +57,14 @@ type ListQuery struct {
 	Account string
 	// Limit is the page size; the read models cap it.
 	Limit int
-	// Cursor is the opaque position after which the page starts; "" is the
-	// first page.
+	// Cursor is the opaque position next to which the page is, on the
+	// side Side says; "" is the first page.
 	Cursor string
 	// CursorParam names the request parameter that carried Cursor ("after",
-	// "PageToken"), so that a bad cursor is reported against it.
+	// "before", "PageToken"), so that a bad cursor is reported against it.
 	CursorParam string
+	// Side says on which side of Cursor the page is.
+	Side CursorSide
 	// IncludeDeleted lists soft-deleted calls too (no surface does today).
 	IncludeDeleted bool
 	// Filters; "", nil and uuid.Nil do not filter. Each maps onto the
@@ -84,6 +86,25 @@ type ListQuery struct {
 	// ParentCallID).
 	ParentCallID uuid.UUID
 }
+
+// CursorSide says on which side of a ListQuery's Cursor its page is. A
+// cursor names a position in the list; a page's Next and Prev also say which
+// way they lead, for a surface whose one parameter carries both (LaML's
+// PageToken), while a surface whose parameter's name says which way to go
+// (Moonbase's after and before) may be sent either.
+type CursorSide uint8
+
+const (
+	// CursorSideMade is the side the cursor was made for: after a page's
+	// Next, before a page's Prev.
+	CursorSideMade CursorSide = iota
+	// CursorSideAfter is after the cursor's position, whichever cursor it
+	// is.
+	CursorSideAfter
+	// CursorSideBefore is before the cursor's position: the Limit calls
+	// just before it, in the list's order.
+	CursorSideBefore
+)
 
 // ListPage is one page of a list.
 type ListPage struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"mime"
 	"net/url"
 	"strconv"
 	"strings"
@@ -246,10 +247,26 @@ func checkRouting(r RoutingChanges) *Error {
 }
 
 func checkRecording(f ListField, r Recording) *Error {
+	if err := checkRecordingContentType(f.Sub("content_type"), r.ContentType); err != nil {
+		return err
+	}
 	if validURL(r.URL) {
 		return nil
 	}
 	return checkURL(f.Sub("url"), r.URL)
+}
+
+// checkRecordingContentType checks that a recording's content_type is an
+// audio or video media type, in any letter case, with or without
+// parameters: Moonbase documents audio/mpeg, other providers record
+// audio/wav or video/mp4, and text/html is no recording (the LaML surface
+// serves it as one).
+func checkRecordingContentType(field, v string) *Error {
+	mt, _, err := mime.ParseMediaType(v)
+	if err == nil && (strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/")) {
+		return nil
+	}
+	return invalid(field, "%q is not an audio or video media type (e.g. audio/mpeg)", v)
 }
 
 // checkTranscript checks each cue: its times within the cue bounds

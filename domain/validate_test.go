@@ -65,7 +65,13 @@ func TestUpsertValidation(t *testing.T) {
 			c.Price = &domain.Price{Total: dec("0"), Currency: "HRK"}
 		}),
 		row("relative recording URL", "recordings[0].url", func(c *domain.UpsertCall) {
-			c.Recordings = []domain.Recording{{URL: "/rec.mp3"}}
+			c.Recordings = []domain.Recording{{ContentType: "audio/mpeg", URL: "/rec.mp3"}}
+		}),
+		row("recording that is not audio or video", "recordings[0].content_type", func(c *domain.UpsertCall) {
+			c.Recordings = []domain.Recording{{ContentType: "text/html", URL: "https://x.example.com/r.mp3"}}
+		}),
+		row("recording content type that is no media type", "recordings[0].content_type", func(c *domain.UpsertCall) {
+			c.Recordings = []domain.Recording{{ContentType: "mp3", URL: "https://x.example.com/r.mp3"}}
 		}),
 		row("ftp routing URL", "routing.url", func(c *domain.UpsertCall) { c.Routing.URL = ptr("ftp://x.example.com/a") }),
 		row("routing method", "routing.method", func(c *domain.UpsertCall) { c.Routing.Method = ptr("PUT") }),
@@ -359,5 +365,32 @@ func TestProviderMetadataValidation(t *testing.T) {
 			assert.Equal(t, domain.ErrInvalid, de.Code)
 			assert.Equal(t, "provider_metadata", de.Field)
 		})
+	}
+}
+
+func TestRecordingContentTypes(t *testing.T) {
+	// Goal: a recording's content_type is any audio or video media type, in
+	// any letter case and with parameters (Moonbase documents audio/mpeg;
+	// other providers record audio/wav, video/mp4); anything else is refused
+	// naming it (QA: text/html was served on LaML as a recording).
+	for _, tc := range []struct {
+		contentType string
+		ok          bool
+	}{
+		{"audio/mpeg", true}, {"Audio/MPEG", true}, {"audio/wav", true}, {"video/mp4", true},
+		{"audio/mp4; codecs=mp4a.40.2", true},
+		{"text/html", false}, {"application/octet-stream", false}, {"mp3", false}, {"", false}, {"audio/", false},
+	} {
+		c := seed000()
+		c.Recordings = []domain.Recording{{ContentType: tc.contentType, ProviderID: "r1", URL: "https://x.example.com/r.mp3"}}
+		_, err := domain.Decide(domain.State{}, c)
+		if tc.ok {
+			assert.NoError(t, err, tc.contentType)
+			continue
+		}
+		var de *domain.Error
+		if assert.ErrorAs(t, err, &de, tc.contentType) {
+			assert.Equal(t, "recordings[0].content_type", de.Field, tc.contentType)
+		}
 	}
 }

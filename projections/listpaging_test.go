@@ -125,6 +125,111 @@ func TestListPagesForwardAndBack(t *testing.T) {
 	}
 }
 
+func TestListCursorSides(t *testing.T) {
+	// Goal: a cursor is a position, and a page can be read on either side
+	// of it, in the query's order. With CursorSideBefore, a page's Prev
+	// gives exactly the page before it, as with the side it was made for,
+	// and its Next the Limit calls before its last one; with
+	// CursorSideAfter, a page's Next gives the page after it and its Prev
+	// the Limit calls after its first one. In both orders, and with a
+	// filter that skips calls. Nothing is before the first call: that
+	// page is empty, without Prev, and with a Next only when the filter
+	// left out calls before the first, past which it leads back to the
+	// first page. A side out of range is refused.
+	ctx := context.Background()
+	store, p := runningProjector(t)
+	clk := newClock()
+	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	callIDs := make([]uuid.UUID, 11)
+	var last eventstore.AppendResult
+	for i := range callIDs {
+		callIDs[i] = uuid.New()
+		// Starts repeat, so that ties on start time are ordered by id;
+		// the newest call is not ringing.
+		at := start.Add(time.Duration(i%4) * time.Minute)
+		if i == 0 {
+			at = start.Add(time.Hour)
+		}
+		events := []domain.Event{created(callIDs[i], "acct", "twilio", fmt.Sprintf("CA%d", i), at)}
+		if i%3 != 0 {
+			events = append(events, domain.CallStatusChanged{Status: domain.StatusRinging})
+		}
+		last = appendEvents(t, store, clk, "acct", callIDs[i], events...)
+	}
+	waitFor(t, p, last.Position)
+
+	for _, tc := range []struct {
+		name string
+		q    projections.ListQuery
+	}{
+		{"NewestFirst", projections.ListQuery{Account: "acct", Limit: 3}},
+		{"OldestFirst", projections.ListQuery{Account: "acct", Limit: 4, OldestFirst: true}},
+		{"Status", projections.ListQuery{Account: "acct", Limit: 2, Statuses: []domain.Status{domain.StatusRinging}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			list := func(limit int, cursor string, side projections.CursorSide) projections.ListPage {
+				t.Helper()
+				q := tc.q
+				q.Limit, q.Cursor, q.Side = limit, cursor, side
+				page, err := p.List(ctx, q)
+				require.NoError(t, err)
+				return page
+			}
+			limit := tc.q.Limit
+			all := ids(list(projections.ListLimitMax, "", projections.CursorSideMade).Items)
+			require.Greater(t, len(all), 2*limit, "at least three pages")
+			// span is all[from:to] within all, nil when empty (as ids).
+			span := func(from, to int) []uuid.UUID {
+				from, to = max(0, from), min(to, len(all))
+				if from >= to {
+					return nil
+				}
+				return all[from:to]
+			}
+			var pages []projections.ListPage
+			for cursor := ""; len(pages) == 0 || cursor != ""; cursor = pages[len(pages)-1].Next {
+				pages = append(pages, list(limit, cursor, projections.CursorSideMade))
+				require.Less(t, len(pages), len(all))
+			}
+
+			for i, pg := range pages {
+				first := i * limit // the index in all of the page's first call
+				end := first + len(pg.Items)
+				require.Equal(t, span(first, end), ids(pg.Items))
+				if i > 0 {
+					back := list(limit, pg.Prev, projections.CursorSideBefore)
+					assert.Equal(t, ids(pages[i-1].Items), ids(back.Items), "before page %d's Prev is page %d", i, i-1)
+					assert.Equal(t, i-1 > 0, back.Prev != "", "page %d knows whether a page is before it", i-1)
+					assert.Equal(t, span(first+1, first+1+limit), ids(list(limit, pg.Prev, projections.CursorSideAfter).Items),
+						"after page %d's Prev are the calls after its first", i)
+				}
+				if pg.Next != "" {
+					assert.Equal(t, ids(pages[i+1].Items), ids(list(limit, pg.Next, projections.CursorSideAfter).Items),
+						"after page %d's Next is page %d", i, i+1)
+					assert.Equal(t, span(end-1-limit, end-1), ids(list(limit, pg.Next, projections.CursorSideBefore).Items),
+						"before page %d's Next are the calls before its last", i)
+				}
+			}
+
+			// The Next of a page of one names the first call.
+			top := list(1, "", projections.CursorSideMade)
+			require.NotEmpty(t, top.Next)
+			none := list(limit, top.Next, projections.CursorSideBefore)
+			assert.Empty(t, none.Items, "nothing is before the first call")
+			assert.Empty(t, none.Prev)
+			// Newest first, the status filter leaves out a call before
+			// the first: the empty page leads back past it.
+			require.Equal(t, tc.q.Statuses != nil, none.Next != "", "a Next only past a call left out")
+			if none.Next != "" {
+				assert.Equal(t, span(0, limit), ids(list(limit, none.Next, projections.CursorSideMade).Items))
+			}
+		})
+	}
+
+	_, err := p.List(ctx, projections.ListQuery{Account: "acct", Side: projections.CursorSideBefore + 1})
+	assert.ErrorIs(t, err, projections.ErrInvalidQuery)
+}
+
 func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 	// Goal: a filter that rarely holds cannot make one List read without
 	// end: a List reads at most ListScanMax index entries, and at most

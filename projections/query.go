@@ -150,7 +150,31 @@ type ListQuery struct {
 	// between two pages moves across it, and is listed twice or not at
 	// all by one walk (README: clients de-duplicate by id).
 	Cursor string
+	// Side says on which side of Cursor the page is: by default the side
+	// the cursor was made for. Without a Cursor it is not read.
+	Side CursorSide
 }
+
+// CursorSide says on which side of a ListQuery's Cursor its page is. A
+// cursor is a position; a page's Next and Prev also record which way they
+// lead, for a client that sends both back in one parameter (LaML's
+// PageToken), while a client that says which way to go in the parameter's
+// name (Moonbase's after and before) may send either cursor either way.
+type CursorSide uint8
+
+const (
+	// CursorSideMade is the side the cursor was made for: the page after
+	// a page's Next, the page before a page's Prev.
+	CursorSideMade CursorSide = iota
+	// CursorSideAfter is the page after the cursor's position, whichever
+	// of a page's cursors it is: the Limit matching entries that follow
+	// it.
+	CursorSideAfter
+	// CursorSideBefore is the page before the cursor's position: the Limit
+	// matching entries that precede it, in the query's order, so that the
+	// Prev of a page gives exactly the page before it for any Limit.
+	CursorSideBefore
+)
 
 // ListItem is one call of a list page: what the index holds and the call's
 // view.
@@ -182,7 +206,8 @@ type ListPage struct {
 	// before its first item, or before the first entry it read when it has
 	// none); empty on a page read from the top, or when nothing is before
 	// it. A Prev cursor is read in the opposite order and its page
-	// reversed, so it comes back in the query's order.
+	// reversed, so it comes back in the query's order; so is any cursor
+	// read with CursorSideBefore.
 	Prev string
 }
 
@@ -243,17 +268,27 @@ func (p *Projector) list(ctx context.Context, q ListQuery) (ListPage, error) {
 	if limit < 0 || limit > ListLimitMax {
 		return ListPage{}, fmt.Errorf("%w: limit %d is not in 1..%d", ErrInvalidQuery, q.Limit, ListLimitMax)
 	}
+	if q.Side > CursorSideBefore {
+		return ListPage{}, fmt.Errorf("%w: cursor side %d is not one of CursorSideMade, CursorSideAfter, CursorSideBefore", ErrInvalidQuery, q.Side)
+	}
 	// scanOldestFirst is the direction of the scan: the query's, or the
-	// other for a Prev cursor (backward), whose page is then reversed.
-	var after []byte
+	// other for a page before the cursor (backward), whose page is then
+	// reversed.
+	var cursorTail []byte
 	scanOldestFirst, backward := q.OldestFirst, false
 	if q.Cursor != "" {
 		tail, cursorOldestFirst, err := decodeCursor(q.Cursor)
 		if err != nil {
 			return ListPage{}, err
 		}
-		after = tail
-		scanOldestFirst, backward = cursorOldestFirst, cursorOldestFirst != q.OldestFirst
+		cursorTail = tail
+		switch q.Side {
+		case CursorSideMade:
+			backward = cursorOldestFirst != q.OldestFirst
+		case CursorSideBefore:
+			backward = true
+		}
+		scanOldestFirst = q.OldestFirst != backward
 	}
 	if !p.acquire() {
 		return ListPage{}, fmt.Errorf("list: %w", ErrClosed)
@@ -286,14 +321,14 @@ func (p *Projector) list(ctx context.Context, q ListQuery) (ListPage, error) {
 
 	var valid bool
 	switch {
-	case after == nil && scanOldestFirst:
+	case cursorTail == nil && scanOldestFirst:
 		valid = it.First()
-	case after == nil:
+	case cursorTail == nil:
 		valid = it.Last()
 	case scanOldestFirst:
-		valid = it.SeekGE(append(append(bytes.Clone(prefix), after...), 0x00)) // just after the cursor
+		valid = it.SeekGE(append(append(bytes.Clone(prefix), cursorTail...), 0x00)) // just after the cursor
 	default:
-		valid = it.SeekLT(append(bytes.Clone(prefix), after...))
+		valid = it.SeekLT(append(bytes.Clone(prefix), cursorTail...))
 	}
 	step := it.Prev
 	if scanOldestFirst {
@@ -398,9 +433,9 @@ func (p *Projector) list(ctx context.Context, q ListQuery) (ListPage, error) {
 		} else if firstTail != nil {
 			page.Next = encodeCursor(q.OldestFirst, firstTail)
 		}
-	case after != nil && len(page.Items) > 0:
+	case cursorTail != nil && len(page.Items) > 0:
 		page.Prev = encodeCursor(!q.OldestFirst, itemTail(page.Items[0]))
-	case after != nil && firstTail != nil:
+	case cursorTail != nil && firstTail != nil:
 		page.Prev = encodeCursor(!q.OldestFirst, firstTail)
 	}
 	return page, nil
