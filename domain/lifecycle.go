@@ -6,8 +6,9 @@ import "time"
 //
 // The target status is the command's Status; without one, the status its
 // VoiceCallStatus or ProviderStatus maps to; without one either, what the
-// times say (ended and answered: completed; answered: in-progress). A call
-// that has no status and gets none starts queued.
+// times say (ended and answered: completed; answered: in-progress; ended,
+// never answered, and not yet in progress: no-answer). A call that has no
+// status and gets none starts queued.
 //
 // A legal move (Status.CanMoveTo) becomes:
 //   - to in-progress with an answer time: CallAnswered;
@@ -129,11 +130,13 @@ func targetStatus(call Call, c UpsertCall) Status {
 		return StatusCompleted
 	case c.AnsweredAt != nil:
 		return StatusInProgress
-	case c.EndedAt != nil && !call.Status.Terminal():
+	case c.EndedAt != nil && (call.Status == "" || call.Status == StatusQueued || call.Status == StatusRinging):
 		// An end with no answer, and no word the ledger knows: the call
 		// is over, unanswered, whatever the provider calls that. Left
 		// queued or ringing, it would show an ended call as waiting
-		// (LaML lists it as queued, and would cancel it).
+		// (LaML lists it as queued, and would cancel it). An in-progress
+		// call without an answer time cannot move to no-answer: it keeps
+		// its status, and the word is recorded.
 		return StatusNoAnswer
 	}
 	return ""

@@ -71,6 +71,9 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 			return nil, State{}, err
 		}
 	}
+	if err := checkNewRecordings(&s.Call, &c); err != nil {
+		return nil, State{}, err
+	}
 	if err := reconcileAddresses(&s.Call, &c); err != nil {
 		return nil, State{}, err
 	}

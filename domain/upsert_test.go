@@ -187,6 +187,11 @@ func TestUpsertCall(t *testing.T) {
 			domain.CallStatusChanged{Status: domain.StatusNoAnswer, PreviousStatus: domain.StatusRinging, ProviderStatus: ptr("wrapped-up")},
 			domain.CallTimingChanged{EndedAt: ptr(at(1))},
 		}},
+		{name: "an unknown word with an end on a call in progress without an answer time: the word is recorded", given: append(ringingCall(),
+			domain.CallStatusChanged{Status: domain.StatusInProgress, PreviousStatus: domain.StatusRinging}), when: unknownEndedRinging, then: []domain.Event{
+			domain.CallStatusChanged{Status: domain.StatusInProgress, PreviousStatus: domain.StatusInProgress, ProviderStatus: ptr("wrapped-up")},
+			domain.CallTimingChanged{EndedAt: ptr(at(1))},
+		}},
 		{name: "a new call without a status starts queued, start at Now, participants from From and To", when: newNoStatus, then: []domain.Event{
 			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
 				Direction: ptr(domain.DirectionOutbound), From: ptr(caller), To: ptr(callee), StartedAt: ptr(now),

@@ -6,6 +6,7 @@ import (
 	"math"
 	"mime"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -247,9 +248,6 @@ func checkRouting(r RoutingChanges) *Error {
 }
 
 func checkRecording(f ListField, r Recording) *Error {
-	if err := checkRecordingContentType(f.Sub("content_type"), r.ContentType); err != nil {
-		return err
-	}
 	if validURL(r.URL) {
 		return nil
 	}
@@ -260,13 +258,28 @@ func checkRecording(f ListField, r Recording) *Error {
 // audio or video media type, in any letter case, with or without
 // parameters: Moonbase documents audio/mpeg, other providers record
 // audio/wav or video/mp4, and text/html is no recording (the LaML surface
-// serves it as one).
+// serves it as one). Only a recording being added is checked
+// (checkNewRecordings): one a call holds, recorded before this check, may
+// be sent again as it is.
 func checkRecordingContentType(field, v string) *Error {
 	mt, _, err := mime.ParseMediaType(v)
 	if err == nil && (strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/")) {
 		return nil
 	}
 	return invalid(field, "%q is not an audio or video media type (e.g. audio/mpeg)", v)
+}
+
+// checkNewRecordings checks the recordings of c that call does not hold.
+func checkNewRecordings(call *Call, c *UpsertCall) *Error {
+	for i, r := range c.Recordings {
+		if slices.ContainsFunc(call.Recordings, func(h Recording) bool { return sameRecording(h, r) }) {
+			continue
+		}
+		if err := checkRecordingContentType(ListField{"recordings", i}.Sub("content_type"), r.ContentType); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkTranscript checks each cue: its times within the cue bounds

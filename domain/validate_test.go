@@ -3,6 +3,8 @@ package domain_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -393,4 +395,28 @@ func TestRecordingContentTypes(t *testing.T) {
 			assert.Equal(t, "recordings[0].content_type", de.Field, tc.contentType)
 		}
 	}
+}
+
+func TestRecordingContentTypeOfAHeldRecording(t *testing.T) {
+	// Goal: only a recording being added has its content_type checked: a
+	// call holding one recorded before the check (application/octet-stream)
+	// takes the same recording sent again, while a new one of that type is
+	// refused.
+	held := domain.Recording{ContentType: "application/octet-stream", ProviderID: "old", URL: "https://x.example.com/old"}
+	var s domain.State
+	for _, e := range seed000History() {
+		s = domain.Evolve(s, domain.Envelope{Event: e})
+	}
+	s = domain.Evolve(s, domain.Envelope{Event: domain.CallRecordingAdded{Recording: held}})
+
+	c := seed000()
+	c.Recordings = append(slices.Clone(c.Recordings), held)
+	_, err := domain.Decide(s, c)
+	require.NoError(t, err)
+
+	c.Recordings = append(c.Recordings, domain.Recording{ContentType: "application/octet-stream", ProviderID: "new", URL: "https://x.example.com/new"})
+	_, err = domain.Decide(s, c)
+	var de *domain.Error
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, fmt.Sprintf("recordings[%d].content_type", len(c.Recordings)-1), de.Field)
 }
