@@ -246,7 +246,7 @@ func (p *Projector) commit(b *batch) error {
 		if err := pb.Set(key, v, nil); err != nil { // Set copies key and value
 			return fmt.Errorf("projections: batch: %w", err)
 		}
-		addDerived(w, e.id, old, &next)
+		addDerived(w, e.id, old, &next, e.state.Call.Recordings)
 		if !sameContribution(old, &next) {
 			if old.priced {
 				deltas[old.bucket] = deltas[old.bucket].sub(old.contrib)
@@ -327,20 +327,12 @@ func (p *Projector) dropBatch() {
 	}
 }
 
-// addDerived replaces a call's lookup, list and recording index entries when
-// they changed.
-func addDerived(w *writes, id uuid.UUID, old, next *derived) {
-	if !slices.EqualFunc(old.recordings, next.recordings, bytes.Equal) {
-		for _, k := range old.recordings {
-			if !slices.ContainsFunc(next.recordings, func(n []byte) bool { return bytes.Equal(n, k) }) {
-				w.deletes = append(w.deletes, k)
-			}
-		}
-		for _, k := range next.recordings {
-			if !slices.ContainsFunc(old.recordings, func(o []byte) bool { return bytes.Equal(o, k) }) {
-				w.set(k, bytes.Clone(id[:]))
-			}
-		}
+// addDerived replaces a call's lookup and list entries when they changed,
+// and adds the recording index entries of the recordings it gained, of
+// recs (its Recordings; see derived.recordings).
+func addDerived(w *writes, id uuid.UUID, old, next *derived, recs []domain.Recording) {
+	for _, r := range recs[min(old.recordings, next.recordings):next.recordings] {
+		w.set(recordingKey(r.SID(id)), bytes.Clone(id[:]))
 	}
 	if !sameKey(old.lookup, next.lookup) {
 		if old.lookup != nil {

@@ -2,7 +2,6 @@ package projections
 
 import (
 	"bytes"
-	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -19,9 +18,12 @@ type derived struct {
 
 	lookup []byte // nil when the call has no provider id
 
-	// recordings are the recording index keys of the call's recordings,
-	// one per sid, in the order of its Recordings.
-	recordings [][]byte
+	// recordings is how many of the call's Recordings have their recording
+	// index keys. A call's recordings are only ever appended to (Evolve;
+	// Decide adds one it does not hold), so the keys of those after them
+	// are the ones to write, and none is ever deleted: hashing every sid
+	// on every commit would cost each write of a call with recordings.
+	recordings int
 
 	list      []byte // list index key
 	listValue []byte
@@ -53,12 +55,7 @@ func derive(s *domain.State) derived {
 	if c.ProviderID != "" {
 		d.lookup = lookupKey(c.AccountID, provider, c.ProviderID)
 	}
-	for _, r := range c.Recordings {
-		k := recordingKey(r.SID(c.ID))
-		if !slices.ContainsFunc(d.recordings, func(h []byte) bool { return bytes.Equal(h, k) }) {
-			d.recordings = append(d.recordings, k)
-		}
-	}
+	d.recordings = len(c.Recordings)
 	start := startTime(c)
 	d.list = listKey(c.AccountID, start, c.ID)
 	d.listValue = encodeListEntry(listEntry{Status: c.Status, From: c.From, To: c.To, Deleted: c.Deleted()})
