@@ -55,24 +55,31 @@ func (p *Projector) Call(ctx context.Context, id uuid.UUID) (domain.State, error
 // with domain.NormalizeProvider). Deleted calls keep their entry. It returns
 // ErrNotFound when no call has that provider id.
 func (p *Projector) Lookup(ctx context.Context, account, provider, providerID string) (uuid.UUID, error) {
+	return p.callIDAt(ctx, lookupKey(account, domain.NormalizeProvider(provider), providerID), "lookup "+provider+"/"+providerID)
+}
+
+// callIDAt reads the call id that an index (the provider lookup, the
+// recording index) holds at key; what names the entry in errors. It returns
+// ErrNotFound when key is not there.
+func (p *Projector) callIDAt(ctx context.Context, key []byte, what string) (uuid.UUID, error) {
 	if err := ctx.Err(); err != nil {
-		return uuid.Nil, fmt.Errorf("lookup: %w", err)
+		return uuid.Nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if !p.acquire() {
-		return uuid.Nil, fmt.Errorf("lookup: %w", ErrClosed)
+		return uuid.Nil, fmt.Errorf("%s: %w", what, ErrClosed)
 	}
 	defer p.release()
-	v, closer, err := p.db.Get(lookupKey(account, domain.NormalizeProvider(provider), providerID))
+	v, closer, err := p.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return uuid.Nil, fmt.Errorf("lookup %s/%s: %w", provider, providerID, ErrNotFound)
+		return uuid.Nil, fmt.Errorf("%s: %w", what, ErrNotFound)
 	}
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("lookup %s/%s: %w", provider, providerID, pebbleError(err))
+		return uuid.Nil, fmt.Errorf("%s: %w", what, pebbleError(err))
 	}
 	defer closer.Close()
 	id, err := uuid.FromBytes(v)
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("lookup %s/%s: %w: %w", provider, providerID, errBadValue, err)
+		return uuid.Nil, fmt.Errorf("%s: %w: %w", what, errBadValue, err)
 	}
 	return id, nil
 }

@@ -2,10 +2,8 @@ package projections
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 )
 
@@ -18,26 +16,7 @@ import (
 // answer for a recording of read models NeedsRebuild reports, until their
 // rebuild.
 func (p *Projector) RecordingCall(ctx context.Context, sid uuid.UUID) (uuid.UUID, error) {
-	if err := ctx.Err(); err != nil {
-		return uuid.Nil, fmt.Errorf("recording %s: %w", sid, err)
-	}
-	if !p.acquire() {
-		return uuid.Nil, fmt.Errorf("recording %s: %w", sid, ErrClosed)
-	}
-	defer p.release()
-	v, closer, err := p.db.Get(recordingKey(sid))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return uuid.Nil, fmt.Errorf("recording %s: %w", sid, ErrNotFound)
-	}
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("recording %s: %w", sid, pebbleError(err))
-	}
-	defer closer.Close()
-	id, err := uuid.FromBytes(v)
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("recording %s: %w: %w", sid, errBadValue, err)
-	}
-	return id, nil
+	return p.callIDAt(ctx, recordingKey(sid), "recording "+sid.String())
 }
 
 // NeedsRebuild reports whether the read models were written by a build
