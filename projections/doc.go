@@ -217,6 +217,9 @@
 // it held before are not indexed: NeedsRebuild reports it, and callledger
 // rebuilds the read models when it opens them (cmd/callledger's
 // openReadModels, before serving or reporting), which stamps format 2. A
-// process stopped before that rebuild ends leaves format 1, and the next
-// open rebuilds again.
+// process killed before that rebuild ends leaves format 1, and the next
+// open rebuilds again. One stopped by its context (SIGINT, SIGTERM) swaps
+// in what the rebuild had built, as any stopped Rebuild does: format 2,
+// every recording of the events it read indexed, at a checkpoint behind
+// the log, from which Run catches up.
 package projections
