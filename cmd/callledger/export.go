@@ -98,8 +98,22 @@ func writeFileAtomically(path string, write func(io.Writer) (eventstore.ExportSt
 		return stats, fmt.Errorf("sync %s: %w", f.Name(), err)
 	}
 	if unnamed {
-		// path may exist: the file gets a temporary name of its own, then
-		// replaces path by a rename, as a named one does.
+		// A new path is the file's first name, at once. An existing one is
+		// replaced: the file gets a temporary name of its own, then a
+		// rename, as a named one does (a kill between the two leaves that
+		// name).
+		err := linkUnnamed(f, path)
+		if err == nil {
+			named = path
+			if err := f.Close(); err != nil {
+				return stats, fmt.Errorf("close %s: %w", path, err) // the deferred cleanup removes it
+			}
+			committed = true
+			return stats, syncDir(dir)
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return stats, fmt.Errorf("name the export: %w", err)
+		}
 		if named, err = linkTemp(f, path); err != nil {
 			return stats, err
 		}
