@@ -262,13 +262,9 @@ func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording
 	if len(c.Recordings) == 0 {
 		return []lamlRecording{}, nil, nil // no stream to read
 	}
-	dates, err := s.callRecordingDates(r.Context(), c.ID, v.Revision)
+	dates, err := s.lamlRecordingDatesOf(r, v)
 	if err != nil {
 		return nil, nil, err
-	}
-	if len(dates) != len(c.Recordings) {
-		return nil, nil, fmt.Errorf("call %s at revision %d: the view holds %d recordings, its stream %d",
-			c.ID, v.Revision, len(c.Recordings), len(dates))
 	}
 	accountPath := lamlAccountPath(lamlRequestPrefix(r), c.AccountID)
 	out := make([]lamlRecording, len(c.Recordings))
@@ -276,6 +272,22 @@ func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording
 		out[i] = renderLAMLRecording(c, rec, dates[i], lamlRecordingSID(c.ID, rec), accountPath)
 	}
 	return out, dates, nil
+}
+
+// lamlRecordingDatesOf returns the dates of each recording of the call v,
+// as it stands at v's revision (callRecordingDates), checked to be one for
+// each of its recordings.
+func (s *Server) lamlRecordingDatesOf(r *http.Request, v *CallView) ([]lamlRecordingDates, error) {
+	c := &v.Call
+	dates, err := s.callRecordingDates(r.Context(), c.ID, v.Revision)
+	if err != nil {
+		return nil, err
+	}
+	if len(dates) != len(c.Recordings) {
+		return nil, fmt.Errorf("call %s at revision %d: the view holds %d recordings, its stream %d",
+			c.ID, v.Revision, len(c.Recordings), len(dates))
+	}
+	return dates, nil
 }
 
 // listLAMLRecordings handles GET .../Calls/{Sid}/Recordings.
@@ -302,7 +314,22 @@ func (s *Server) listLAMLNotifications(w http.ResponseWriter, r *http.Request) {
 // sid the call has no recording of is a 404.
 func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 	sid := strings.TrimSuffix(chi.URLParam(r, "RecordingSid"), ".json")
-	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, sid) })
+	rsid, err := parseLAMLRecordingSID(sid)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
+}
+
+// parseLAMLRecordingSID reads a recording sid, a UUID as a call's is (in
+// either letter case, ParseCallID): anything else is no recording's, a 404.
+func parseLAMLRecordingSID(sid string) (uuid.UUID, error) {
+	rsid, err := ParseCallID(sid)
+	if err != nil {
+		return uuid.Nil, NotFound("no recording %q", truncate(sid, 64))
+	}
+	return rsid, nil
 }
 
 // getLAMLAccountRecording handles GET .../Accounts/{AccountSid}/Recordings/{RecordingSid},
@@ -314,31 +341,33 @@ func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 // a 404, and the answer carries the call's ETag.
 func (s *Server) getLAMLAccountRecording(w http.ResponseWriter, r *http.Request) {
 	sid := strings.TrimSuffix(chi.URLParam(r, "RecordingSid"), ".json")
+	rsid, err := parseLAMLRecordingSID(sid)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
 	callOf := func(r *http.Request) (uuid.UUID, error) {
-		rsid, err := ParseCallID(sid) // a sid is a UUID, as a call's
-		if err != nil {
-			return uuid.Nil, NotFound("no recording %q", truncate(sid, 64))
-		}
 		if err := s.awaitWrites(r.Context()); err != nil {
 			return uuid.Nil, err
 		}
 		return s.views.RecordingCall(r.Context(), rsid)
 	}
-	s.serveCallView(w, r, callOf, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, sid) })
+	s.serveCallView(w, r, callOf, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
 }
 
-// lamlRecordingOf renders the recording of call v whose sid is sid, or a
-// 404 if the call (as read) holds none.
-func (s *Server) lamlRecordingOf(r *http.Request, v *CallView, sid string) (any, error) {
-	i := slices.IndexFunc(v.Call.Recordings, func(rec domain.Recording) bool { return lamlRecordingSID(v.Call.ID, rec) == sid })
+// lamlRecordingOf renders the recording of call v whose sid is rsid, dated
+// from the call's stream, or a 404 if the call (as read) holds none.
+func (s *Server) lamlRecordingOf(r *http.Request, v *CallView, rsid uuid.UUID) (any, error) {
+	c := &v.Call
+	i := slices.IndexFunc(c.Recordings, func(rec domain.Recording) bool { return rec.SID(c.ID) == rsid })
 	if i < 0 {
-		return nil, NotFound("call %s has no recording %q", v.Call.ID, truncate(sid, 64))
+		return nil, NotFound("call %s has no recording %s", c.ID, rsid)
 	}
-	recs, _, err := s.lamlRecordingsOf(r, v)
+	dates, err := s.lamlRecordingDatesOf(r, v)
 	if err != nil {
 		return nil, err
 	}
-	return recs[i], nil
+	return renderLAMLRecording(c, c.Recordings[i], dates[i], rsid.String(), lamlAccountPath(lamlRequestPrefix(r), c.AccountID)), nil
 }
 
 // lamlRecordingWalkCalls is how many calls the account's Recordings list

@@ -142,6 +142,35 @@ func TestLAMLCallSubresources(t *testing.T) {
 	}
 }
 
+func TestLAMLRecordingSidInUpperCase(t *testing.T) {
+	// Goal: a recording sid is a UUID, read in either letter case as a
+	// call's sid is: the upper-case form of a recording's sid answers 200
+	// with the same body as the lower-case one, at the account-level uri
+	// and the call-level one, with and without time travel.
+	ts := newTestServer(t)
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBody("upper-1", 2))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["id"].(string)
+	for _, prefix := range lamlPrefixes {
+		list := ts.lamlDo(t, "GET", lamlCallsPath(prefix, acctA)+"/"+id+"/Recordings.json", acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, list.Status, "body: %s", list.Body)
+		for _, item := range list.JSON(t)["recordings"].([]any) {
+			sid := item.(map[string]any)["sid"].(string)
+			require.Equal(t, strings.ToLower(sid), sid)
+			for _, base := range []string{lamlAccountPath(prefix, acctA) + "/Recordings/", lamlCallsPath(prefix, acctA) + "/" + id + "/Recordings/"} {
+				for _, query := range []string{"", "?revision=0"} {
+					lower := ts.lamlDo(t, "GET", base+sid+".json"+query, acctA, tokenA, "")
+					require.Equal(t, http.StatusOK, lower.Status, "body: %s", lower.Body)
+					upper := ts.lamlDo(t, "GET", base+strings.ToUpper(sid)+".json"+query, acctA, tokenA, "")
+					require.Equal(t, http.StatusOK, upper.Status, "%s: %s", base+strings.ToUpper(sid)+query, upper.Body)
+					assert.Equal(t, lower.JSON(t), upper.JSON(t))
+					assert.Equal(t, lower.Header.Get("ETag"), upper.Header.Get("ETag"))
+				}
+			}
+		}
+	}
+}
+
 func TestLAMLCallSubresourcesRefuse(t *testing.T) {
 	// Goal: the subresources of a call answer only its own account, with
 	// credentials, and not once it is deleted, each in Twilio's error body:
