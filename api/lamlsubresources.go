@@ -30,9 +30,9 @@ import (
 // identity (its provider id, or its URL without one: what the domain tells
 // recordings apart by), media_url (Twilio's name) is the recording's URL,
 // status is completed, date_created is when the ledger recorded the write
-// that added the recording (its event's metadata time) and date_updated that
-// of the last write that changed it (date_created while none has), both read
-// from the call's stream (callRecordingDates), and what the ledger does not
+// that added the recording (its event's metadata time), read from the
+// call's stream (callRecordingDates), and date_updated the same (no write
+// changes a recording once added), and what the ledger does not
 // know (start_time: when the recording started, which no surface sends;
 // duration, channels, price, source) is null. subresource_uris is empty: the ledger
 // keeps no transcriptions of a recording to link to. Twilio's call
@@ -106,29 +106,25 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 	return rec.SID(callID).String()
 }
 
-// lamlRecordingDates is when the ledger learnt of a recording: created is
-// the time (event metadata Time) of the event that added it to its call,
-// updated that of the last event that changed it, equal to created while
-// none has (no event changes a recording once added: domain.Evolve only
-// appends them).
-type lamlRecordingDates struct{ created, updated time.Time }
-
 // callRecordingDates reads call id's stream through revision rev, the
 // revision the call was read at (its view's, or the past one ?revision or
 // ?as_of asked for), so that the dates are those of the recordings shown,
-// and returns the dates of each recording the call held then, in the order
-// of its Recordings. The read models keep no recording times (a call view is
-// the call's state, which has none): the recordings routes are rare, so they
-// pay a read of one stream rather than the read models a format change.
-// The stream is folded with domain.EvolveInPlace, so that any event that
-// adds or changes a recording (a creating CallUpserted, a
-// CallRecordingAdded, or one a later build adds) dates it, with no list of
-// event types here to fall behind.
-func (s *Server) callRecordingDates(ctx context.Context, id uuid.UUID, rev uint64) ([]lamlRecordingDates, error) {
+// and returns when the ledger learnt of each recording the call held then,
+// in the order of its Recordings: the time (event metadata Time) of the
+// event that added it to the call, its date_created and its date_updated
+// both, since no event changes a recording once added (domain.Evolve only
+// appends them, which the account list's PageToken relies on too). The
+// read models keep no recording times (a call view is the call's state,
+// which has none): the recordings routes are rare, so they pay a read of
+// one stream rather than the read models a format change. The stream is
+// folded with domain.EvolveInPlace, so that any event that adds a
+// recording (a creating CallUpserted, a CallRecordingAdded, or one a later
+// build adds) dates it, with no list of event types here to fall behind.
+func (s *Server) callRecordingDates(ctx context.Context, id uuid.UUID, rev uint64) ([]time.Time, error) {
 	stream := domain.StreamID(id)
 	var (
 		state domain.State
-		dates []lamlRecordingDates
+		dates []time.Time
 	)
 	for from := uint64(0); from <= rev; {
 		recs, err := s.store.ReadStream(ctx, stream, from, AuditPageEventsMax)
@@ -147,48 +143,36 @@ func (s *Server) callRecordingDates(ctx context.Context, id uuid.UUID, rev uint6
 			if err != nil {
 				return nil, err
 			}
-			before := state.Call.Recordings
 			domain.EvolveInPlace(&state, env)
-			if after := state.Call.Recordings; !slices.Equal(before, after) {
-				dates = redateRecordings(before, after, dates, env.Metadata.Time.UTC())
-			}
+			dates = dateNewRecordings(dates, &state, env)
 		}
 		from = recs[len(recs)-1].Revision + 1
 	}
 	return dates, nil
 }
 
-// redateRecordings returns the dates of recordings after, an event at `at`
-// having turned them from before, whose dates were dates: a recording
-// before held (the same identity) keeps its date_created, and its
-// date_updated unless the event changed it; any other is new, dated at.
-func redateRecordings(before, after []domain.Recording, dates []lamlRecordingDates, at time.Time) []lamlRecordingDates {
-	out := make([]lamlRecordingDates, len(after))
-	for i, rec := range after {
-		out[i] = lamlRecordingDates{created: at, updated: at}
-		j := slices.IndexFunc(before, func(b domain.Recording) bool { return b.Identity() == rec.Identity() })
-		if j < 0 || j >= len(dates) {
-			continue
-		}
-		out[i].created = dates[j].created
-		if before[j] == rec {
-			out[i].updated = dates[j].updated
-		}
+// dateNewRecordings returns dates, the times of the recordings state held
+// before env was folded into it, with env's time appended for each
+// recording the event added: recordings are only ever appended, so those
+// past len(dates) are the new ones.
+func dateNewRecordings(dates []time.Time, state *domain.State, env domain.Envelope) []time.Time {
+	for len(dates) < len(state.Call.Recordings) {
+		dates = append(dates, env.Metadata.Time.UTC())
 	}
-	return out
+	return dates
 }
 
 // renderLAMLRecording builds the LaML view of recording rec of call c, whose
-// sid (lamlRecordingSID) the caller has already, dated by dates
-// (callRecordingDates), its uri Twilio's account-level one under
+// sid (lamlRecordingSID) the caller has already, dated by created, when
+// the ledger learnt of it (callRecordingDates), its uri Twilio's account-level one under
 // accountPath (lamlAccountPath of the prefix used).
-func renderLAMLRecording(c *domain.Call, rec domain.Recording, dates lamlRecordingDates, sid, accountPath string) lamlRecording {
+func renderLAMLRecording(c *domain.Call, rec domain.Recording, created time.Time, sid, accountPath string) lamlRecording {
 	return lamlRecording{
 		SID:             sid,
 		AccountSID:      c.AccountID,
 		CallSID:         c.ID.String(),
-		DateCreated:     lamlTimePtr(&dates.created),
-		DateUpdated:     lamlTimePtr(&dates.updated),
+		DateCreated:     lamlTimePtr(&created),
+		DateUpdated:     lamlTimePtr(&created), // no event changes a recording
 		APIVersion:      lamlAPIVersion,
 		PriceUnit:       lamlUnpricedCurrency,
 		Status:          "completed",
@@ -257,7 +241,7 @@ func (s *Server) serveLAMLCallList(w http.ResponseWriter, r *http.Request, rende
 // lamlRecordingsOf renders every recording of the call v, as it stands at
 // v's revision, dated from its stream (callRecordingDates), with the dates
 // of each.
-func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording, []lamlRecordingDates, error) {
+func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording, []time.Time, error) {
 	c := &v.Call
 	if len(c.Recordings) == 0 {
 		return []lamlRecording{}, nil, nil // no stream to read
@@ -277,7 +261,7 @@ func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording
 // lamlRecordingDatesOf returns the dates of each recording of the call v,
 // as it stands at v's revision (callRecordingDates), checked to be one for
 // each of its recordings.
-func (s *Server) lamlRecordingDatesOf(r *http.Request, v *CallView) ([]lamlRecordingDates, error) {
+func (s *Server) lamlRecordingDatesOf(r *http.Request, v *CallView) ([]time.Time, error) {
 	c := &v.Call
 	dates, err := s.callRecordingDates(r.Context(), c.ID, v.Revision)
 	if err != nil {
@@ -544,7 +528,7 @@ func (s *Server) lamlNewestMatching(r *http.Request, lq *lamlRecordingQuery, v *
 		idx []int
 	)
 	for i := min(top, len(all)-1); i >= 0; i-- {
-		if lq.matches(dates[i].created) {
+		if lq.matches(dates[i]) {
 			out = append(out, all[i])
 			idx = append(idx, i)
 		}
