@@ -107,8 +107,9 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 }
 
 // callRecordingDates reads call id's stream through revision rev, the
-// revision the call was read at (its view's, or the past one ?revision or
-// ?as_of asked for), so that the dates are those of the recordings shown,
+// revision its view from the read models was read at, so that the dates
+// are those of the recordings shown (a view read at ?revision or ?as_of
+// was folded from the stream, and dated them then: CallView.recordingDates),
 // and returns when the ledger learnt of each recording the call held then,
 // in the order of its Recordings: the time (event metadata Time) of the
 // event that added it to the call, its date_created and its date_updated
@@ -117,36 +118,17 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 // read models keep no recording times (a call view is the call's state,
 // which has none): the recordings routes are rare, so they pay a read of
 // one stream rather than the read models a format change. The stream is
-// folded with domain.EvolveInPlace, so that any event that adds a
+// folded as time travel folds it (foldCall: bounded, a missing stream a
+// 404), with domain.EvolveInPlace, so that any event that adds a
 // recording (a creating CallUpserted, a CallRecordingAdded, or one a later
 // build adds) dates it, with no list of event types here to fall behind.
 func (s *Server) callRecordingDates(ctx context.Context, id uuid.UUID, rev uint64) ([]time.Time, error) {
-	stream := domain.StreamID(id)
-	var (
-		state domain.State
-		dates []time.Time
-	)
-	for from := uint64(0); from <= rev; {
-		recs, err := s.store.ReadStream(ctx, stream, from, AuditPageEventsMax)
-		if err != nil {
-			return nil, fmt.Errorf("read %s for its recordings' dates: %w", stream, err)
-		}
-		if len(recs) == 0 {
-			break
-		}
-		for i := range recs {
-			rec := &recs[i]
-			if rec.Revision > rev {
-				return dates, nil
-			}
-			env, err := decodeRecord(rec)
-			if err != nil {
-				return nil, err
-			}
-			domain.EvolveInPlace(&state, env)
-			dates = dateNewRecordings(dates, &state, env)
-		}
-		from = recs[len(recs)-1].Revision + 1
+	var dates []time.Time
+	_, err := s.foldCall(ctx, id, TimeTravel{Revision: rev, HasRevision: true}, func(state *domain.State, env domain.Envelope) {
+		dates = dateNewRecordings(dates, state, env)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read call %s for its recordings' dates: %w", id, err)
 	}
 	return dates, nil
 }
@@ -263,9 +245,12 @@ func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording
 // each of its recordings.
 func (s *Server) lamlRecordingDatesOf(r *http.Request, v *CallView) ([]time.Time, error) {
 	c := &v.Call
-	dates, err := s.callRecordingDates(r.Context(), c.ID, v.Revision)
-	if err != nil {
-		return nil, err
+	dates := v.recordingDates
+	if !v.folded {
+		var err error
+		if dates, err = s.callRecordingDates(r.Context(), c.ID, v.Revision); err != nil {
+			return nil, err
+		}
 	}
 	if len(dates) != len(c.Recordings) {
 		return nil, fmt.Errorf("call %s at revision %d: the view holds %d recordings, its stream %d",
