@@ -62,6 +62,8 @@ import (
 // it the account's calls walked through the list index, newest start first,
 // each call's recordings newest first (listLAMLAccountRecordings), with a
 // PageToken that resumes at the call and recording where a page stopped.
+// A page scans at most lamlRecordingScanCallsMax calls: one that stops
+// there holds fewer than PageSize recordings, with a next_page_uri.
 // The DateCreated filters apply to date_created. Lists show the present:
 // ?revision and ?as_of are refused there, as on the Calls list.
 
@@ -343,6 +345,16 @@ func (s *Server) lamlRecordingOf(r *http.Request, v *CallView, rsid uuid.UUID) (
 // reads from the list index at a time while it looks for recordings.
 const lamlRecordingWalkCalls = 100
 
+// lamlRecordingScanCallsMax bounds the work of one page of the account's
+// Recordings list: it scans at most this many calls (reading the stream of
+// each that has recordings) and, if the account has more, answers the
+// recordings found so far, fewer than PageSize or none, with a
+// next_page_uri that resumes the scan where it stopped. An account with
+// few recordings among many calls is so listed over several requests
+// rather than in one that scans it whole. Server.recordingScanMax is it,
+// but for tests.
+const lamlRecordingScanCallsMax = 1000
+
 // lamlRecordingQuery is a parsed GET .../Accounts/{AccountSid}/Recordings.
 type lamlRecordingQuery struct {
 	size, page int
@@ -477,7 +489,10 @@ func parseLAMLRecordingToken(v string) (lamlRecordingToken, error) {
 // deleted calls left out, as the call list lists them) and each call's
 // recordings newest first (lamlRecordingsOf: a read of the call's stream for
 // each call that has recordings), until it has a page and one more
-// recording, which the next page's PageToken resumes at.
+// recording, which the next page's PageToken resumes at, or it has scanned
+// lamlRecordingScanCallsMax calls, where the next page's PageToken resumes
+// the scan: a page may so hold fewer than PageSize recordings, none even,
+// with more to come at its next_page_uri.
 func (s *Server) listLAMLAccountRecordings(w http.ResponseWriter, r *http.Request) {
 	lq, err := decodeLAMLRecordingList(r.URL.Query())
 	if err != nil {
@@ -542,18 +557,23 @@ func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (
 func (s *Server) lamlAccountRecordingPage(r *http.Request, lq lamlRecordingQuery) (lamlRecordingList, error) {
 	ctx := r.Context()
 	account := AccountFrom(ctx)
+	if err := s.awaitWrites(ctx); err != nil {
+		return lamlRecordingList{}, err
+	}
 	list := func(cursor string, limit int) (ListPage, error) {
-		return s.ListCalls(ctx, ListQuery{Account: account, Limit: limit, Cursor: cursor, CursorParam: "PageToken"})
+		return s.views.List(ctx, ListQuery{Account: account, Limit: limit, Cursor: cursor, CursorParam: "PageToken"})
 	}
 	out := lamlRecordingList{Recordings: []lamlRecording{}}
 	var next *lamlRecordingToken
 	cursor := lq.token.cursor
+	scanned := 0
 walk:
 	for {
-		calls, err := list(cursor, lamlRecordingWalkCalls)
+		calls, err := list(cursor, min(lamlRecordingWalkCalls, s.recordingScanMax-scanned))
 		if err != nil {
 			return lamlRecordingList{}, err
 		}
+		scanned += len(calls.Calls)
 		for ci := range calls.Calls {
 			v := &calls.Calls[ci]
 			top := len(v.Call.Recordings) - 1
@@ -587,6 +607,12 @@ walk:
 			break
 		}
 		cursor = calls.Next
+		if scanned >= s.recordingScanMax {
+			// The scan's bound: the next page resumes after the
+			// calls scanned, at no call in particular.
+			next = &lamlRecordingToken{given: true, cursor: cursor}
+			break
+		}
 	}
 	out.lamlPaging = newLAMLPaging(r, lq.size, lq.page, len(out.Recordings))
 	pageURI := func(n int, token string) string { return lamlPageURI(r.URL.Path, lq.filters, lq.size, n, token) }

@@ -458,3 +458,53 @@ func TestLAMLAccountRecordings(t *testing.T) {
 		assert.Equal(t, []string{r3(1), r3(0), r1(4), r1(3), r1(2), r1(1), r1(0)}, recordingURLs(t, first))
 	})
 }
+
+func TestLAMLAccountRecordingsScanIsBounded(t *testing.T) {
+	// Goal: one page of the account's Recordings list scans a bounded
+	// number of calls: an account with more calls than the bound, whose
+	// recordings are all on its oldest calls, answers pages with fewer
+	// recordings than PageSize (none at first) and a next_page_uri, and
+	// following next_page_uri walks it to the end, every recording
+	// listed once, newest call first.
+	const scanMax = 3
+	ts := newTestServer(t, recordingScanMax(scanMax))
+	var want []string
+	for i := range 10 {
+		n := 0
+		switch i {
+		case 0:
+			n = 2
+		case 1, 4:
+			n = 1
+		}
+		pid := fmt.Sprintf("scan-%d", i)
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBodyAt(pid, n, fmt.Sprintf("2025-03-%02dT10:00:00Z", i+1)))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		for j := range n {
+			want = append([]string{recordingURL(pid, j)}, want...)
+		}
+	}
+	next := lamlAccountPath("", acctA) + "/Recordings.json"
+	var got []string
+	pages := 0
+	for {
+		res := ts.lamlDo(t, "GET", next, acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		page := res.JSON(t)
+		urls := recordingURLs(t, page)
+		if pages == 0 {
+			assert.Empty(t, urls, "the newest calls have no recordings, and the first page scans no further")
+			assert.NotNil(t, page["next_page_uri"], "more calls to scan")
+		}
+		got = append(got, urls...)
+		pages++
+		uri, ok := page["next_page_uri"].(string)
+		if !ok {
+			break
+		}
+		require.Less(t, pages, 10, "paging must end")
+		next = uri
+	}
+	assert.Equal(t, want, got)
+	assert.GreaterOrEqual(t, pages, 10/scanMax, "each page scans at most %d calls", scanMax)
+}
