@@ -439,35 +439,48 @@ func (q *lamlRecordingQuery) mayMatch(c *domain.Call) bool {
 }
 
 // lamlRecordingToken is where a page of the account's Recordings list
-// resumes the walk of its calls: the list cursor (ListQuery.Cursor) just
-// before call, and within it the recording with index next in the call's
-// Recordings and those before it, older. Recordings are only ever appended
-// to a call, so that index keeps naming the same recording whatever is
-// added meanwhile. A token whose call has gone (deleted, its start moved)
-// resumes at the call the cursor reaches, with all its recordings.
+// resumes the walk of its calls: the list cursor (ListQuery.Cursor) of
+// the batch of calls the page stopped in, call, the call it stopped at,
+// skip, how many calls preceded call in that batch, and within call the
+// recording with index next in the call's Recordings and those before it,
+// older. The page read all of it in one snapshot of the read models; the
+// next one lists the batch again and skips forward to call, so that no
+// write in between moves where it resumes. Recordings are only ever
+// appended to a call, so that index keeps naming the same recording
+// whatever is added meanwhile. A token whose call has gone from the batch
+// (deleted, its start moved) resumes past skip calls of it, with all the
+// recordings of the call it reaches. A token of the scan's bound
+// (lamlRecordingScanCallsMax) names no call: its cursor is past the
+// calls scanned.
 type lamlRecordingToken struct {
 	given  bool
 	cursor string
+	skip   int
 	call   uuid.UUID
 	next   int
 }
 
-// String writes the token as PageToken carries it: "call.next.cursor".
+// String writes the token as PageToken carries it:
+// "call.next.skip.cursor" (a cursor has no dot).
 func (t lamlRecordingToken) String() string {
-	return t.call.String() + "." + strconv.Itoa(t.next) + "." + t.cursor
+	return t.call.String() + "." + strconv.Itoa(t.next) + "." + strconv.Itoa(t.skip) + "." + t.cursor
 }
 
-// parseLAMLRecordingToken reads a PageToken written by String; "" is no
-// token, and anything else not so written is a 400 naming PageToken. A
-// cursor the read models did not give out is refused when the walk reads
-// it (ListQuery.CursorParam).
+// parseLAMLRecordingToken reads a PageToken written by String, or by an
+// earlier build as "call.next.cursor", whose cursor was just before call
+// (skip 0 reads it right); "" is no token, and anything else not so
+// written is a 400 naming PageToken. A cursor the read models did not
+// give out is refused when the walk reads it (ListQuery.CursorParam).
 func parseLAMLRecordingToken(v string) (lamlRecordingToken, error) {
 	if v == "" {
 		return lamlRecordingToken{}, nil
 	}
 	bad := Malformed("PageToken", "is not a PageToken this API gave out")
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) != 3 {
+	parts := strings.Split(v, ".")
+	if len(parts) == 3 {
+		parts = []string{parts[0], parts[1], "0", parts[2]}
+	}
+	if len(parts) != 4 {
 		return lamlRecordingToken{}, bad
 	}
 	call, err := uuid.Parse(parts[0])
@@ -478,7 +491,11 @@ func parseLAMLRecordingToken(v string) (lamlRecordingToken, error) {
 	if err != nil || next < 0 {
 		return lamlRecordingToken{}, bad
 	}
-	return lamlRecordingToken{given: true, cursor: parts[2], call: call, next: next}, nil
+	skip, err := strconv.Atoi(parts[2])
+	if err != nil || skip < 0 {
+		return lamlRecordingToken{}, bad
+	}
+	return lamlRecordingToken{given: true, cursor: parts[3], skip: skip, call: call, next: next}, nil
 }
 
 // listLAMLAccountRecordings handles GET .../Accounts/{AccountSid}/Recordings:
@@ -565,7 +582,7 @@ func (s *Server) lamlAccountRecordingPage(r *http.Request, lq lamlRecordingQuery
 	}
 	out := lamlRecordingList{Recordings: []lamlRecording{}}
 	var next *lamlRecordingToken
-	cursor := lq.token.cursor
+	cursor, resume := lq.token.cursor, lq.token.given
 	scanned := 0
 walk:
 	for {
@@ -574,7 +591,18 @@ walk:
 			return lamlRecordingList{}, err
 		}
 		scanned += len(calls.Calls)
-		for ci := range calls.Calls {
+		first := 0
+		if resume {
+			// The batch the previous page stopped in: skip to its
+			// call, or past as many calls as preceded it there if
+			// it has gone.
+			resume = false
+			first = slices.IndexFunc(calls.Calls, func(v CallView) bool { return v.Call.ID == lq.token.call })
+			if first < 0 {
+				first = min(lq.token.skip, len(calls.Calls))
+			}
+		}
+		for ci := first; ci < len(calls.Calls); ci++ {
 			v := &calls.Calls[ci]
 			top := len(v.Call.Recordings) - 1
 			if lq.token.given && v.Call.ID == lq.token.call {
@@ -590,16 +618,9 @@ walk:
 					continue
 				}
 				// The first recording of the next page: its token
-				// holds the cursor just before its call.
-				before := cursor
-				if ci > 0 {
-					head, err := list(cursor, ci)
-					if err != nil {
-						return lamlRecordingList{}, err
-					}
-					before = head.Next
-				}
-				next = &lamlRecordingToken{given: true, cursor: before, call: v.Call.ID, next: idx[i]}
+				// holds this batch's cursor and where its call is
+				// in the batch, read in this one snapshot.
+				next = &lamlRecordingToken{given: true, cursor: cursor, skip: ci, call: v.Call.ID, next: idx[i]}
 				break walk
 			}
 		}

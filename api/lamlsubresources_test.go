@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -507,4 +509,72 @@ func TestLAMLAccountRecordingsScanIsBounded(t *testing.T) {
 	}
 	assert.Equal(t, want, got)
 	assert.GreaterOrEqual(t, pages, 10/scanMax, "each page scans at most %d calls", scanMax)
+}
+
+// listHook is read models whose List runs hook once, when armed, after
+// the list it answers was read: a write there lands between that read and
+// any other the same request makes.
+type listHook struct {
+	ReadModels
+	mu    sync.Mutex
+	armed bool
+	hook  func()
+}
+
+func (h *listHook) List(ctx context.Context, q ListQuery) (ListPage, error) {
+	page, err := h.ReadModels.List(ctx, q)
+	h.mu.Lock()
+	armed := h.armed
+	h.armed = false
+	h.mu.Unlock()
+	if armed {
+		h.hook()
+	}
+	return page, err
+}
+
+func TestLAMLAccountRecordingsTokenNeedsNoSecondRead(t *testing.T) {
+	// Goal: the PageToken of the account's Recordings list is made from
+	// the one read of the calls the page stopped in: a call before the
+	// page's last one deleted while the page is being made does not move
+	// where the next page resumes, and no recording of the call the page
+	// stopped in is dropped.
+	hooked := &listHook{}
+	ts := newTestServer(t, viewsWrapped(func(v ReadModels) ReadModels { hooked.ReadModels = v; return hooked }))
+	upsert := func(pid string, n int, start string) string {
+		t.Helper()
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBodyAt(pid, n, start))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		return res.JSON(t)["id"].(string)
+	}
+	upsert("race-oldest", 1, "2025-02-28T10:00:00Z")
+	upsert("race-old", 3, "2025-03-01T10:00:00Z")
+	newer := upsert("race-new", 1, "2025-03-02T10:00:00Z")
+	hooked.hook = func() {
+		assert.Equal(t, http.StatusOK, ts.do(t, "DELETE", "/v1/calls/"+newer, tokenA, "").Status)
+		assert.Equal(t, http.StatusNotFound, ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+newer+".json", acctA, tokenA, "").Status,
+			"the read models hold the deletion")
+	}
+	hooked.mu.Lock()
+	hooked.armed = true
+	hooked.mu.Unlock()
+	res := ts.lamlDo(t, "GET", lamlAccountPath("", acctA)+"/Recordings.json?PageSize=2", acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	page := res.JSON(t)
+	old := func(i int) string { return recordingURL("race-old", i) }
+	assert.Equal(t, []string{recordingURL("race-new", 0), old(2)}, recordingURLs(t, page), "read before the deletion")
+	var rest []string
+	for n := 0; ; n++ {
+		uri, ok := page["next_page_uri"].(string)
+		if !ok {
+			break
+		}
+		require.Less(t, n, 10, "paging must end")
+		res = ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		page = res.JSON(t)
+		rest = append(rest, recordingURLs(t, page)...)
+	}
+	assert.Equal(t, []string{old(1), old(0), recordingURL("race-oldest", 0)}, rest,
+		"the rest of the call the first page stopped in, then the older call's")
 }
