@@ -317,6 +317,8 @@ func (s *Server) getLAMLAccountRecording(w http.ResponseWriter, r *http.Request)
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
+	// The wait callOf makes is the one ReadCall would make again.
+	r = waitWritesOnce(r)
 	callOf := func(r *http.Request) (uuid.UUID, error) {
 		if err := s.awaitWrites(r.Context()); err != nil {
 			return uuid.Nil, err

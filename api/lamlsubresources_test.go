@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
 )
 
 // recordedCallBody is a Moonbase upsert of provider id pid carrying n
@@ -577,4 +579,33 @@ func TestLAMLAccountRecordingsTokenNeedsNoSecondRead(t *testing.T) {
 	}
 	assert.Equal(t, []string{old(1), old(0), recordingURL("race-oldest", 0)}, rest,
 		"the rest of the call the first page stopped in, then the older call's")
+}
+
+// waitCounter is read models that count their WaitFor calls.
+type waitCounter struct {
+	ReadModels
+	waits atomic.Int64
+}
+
+func (c *waitCounter) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	c.waits.Add(1)
+	return c.ReadModels.WaitFor(ctx, pos)
+}
+
+func TestLAMLAccountRecordingWaitsOnce(t *testing.T) {
+	// Goal: the account-level fetch of a recording waits for the read
+	// models once, though it reads them twice (the recording index, then
+	// the call).
+	counted := &waitCounter{}
+	ts := newTestServer(t, viewsWrapped(func(v ReadModels) ReadModels { counted.ReadModels = v; return counted }))
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBody("wait-once", 1))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["id"].(string)
+	list := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+id+"/Recordings.json", acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, list.Status, "body: %s", list.Body)
+	uri := list.JSON(t)["recordings"].([]any)[0].(map[string]any)["uri"].(string)
+	before := counted.waits.Load()
+	one := ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, one.Status, "body: %s", one.Body)
+	assert.Equal(t, int64(1), counted.waits.Load()-before)
 }
