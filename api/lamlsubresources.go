@@ -468,10 +468,8 @@ func (t lamlRecordingToken) String() string {
 	return t.call.String() + "." + strconv.Itoa(t.next) + "." + strconv.Itoa(t.skip) + "." + t.cursor
 }
 
-// parseLAMLRecordingToken reads a PageToken written by String, or by an
-// earlier build as "call.next.cursor", whose cursor was just before call
-// (skip 0 reads it right); "" is no token, and anything else not so
-// written is a 400 naming PageToken. A cursor the read models did not
+// parseLAMLRecordingToken reads a PageToken written by String; "" is no
+// token, and anything else is a 400 naming PageToken. A cursor the read models did not
 // give out is refused when the walk reads it (ListQuery.CursorParam).
 func parseLAMLRecordingToken(v string) (lamlRecordingToken, error) {
 	if v == "" {
@@ -479,9 +477,6 @@ func parseLAMLRecordingToken(v string) (lamlRecordingToken, error) {
 	}
 	bad := Malformed("PageToken", "is not a PageToken this API gave out")
 	parts := strings.Split(v, ".")
-	if len(parts) == 3 {
-		parts = []string{parts[0], parts[1], "0", parts[2]}
-	}
 	if len(parts) != 4 {
 		return lamlRecordingToken{}, bad
 	}
