@@ -249,6 +249,14 @@ func refuseTimeTravel(q url.Values) error {
 // (or has no such revision), and the zero State with no error never.
 // Account checks are the caller's (ReadCallAt does them).
 func (s *Server) callAt(ctx context.Context, id uuid.UUID, t TimeTravel) (domain.State, error) {
+	return s.foldCall(ctx, id, t, nil)
+}
+
+// foldCall is callAt calling each, unless nil, after every event it folds,
+// with the state that event made and the event: what a reader of the call
+// needs beyond its state (the LaML recordings' dates) comes from the same
+// bounded read (timeTravelEventsMax events at most).
+func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each func(*domain.State, domain.Envelope)) (domain.State, error) {
 	stream := domain.StreamID(id)
 	var state domain.State
 	for from := uint64(0); from < timeTravelEventsMax; {
@@ -272,6 +280,9 @@ func (s *Server) callAt(ctx context.Context, id uuid.UUID, t TimeTravel) (domain
 				return existedThen(state, id)
 			}
 			domain.EvolveInPlace(&state, env)
+			if each != nil {
+				each(&state, env)
+			}
 		}
 		if len(recs) < AuditPageEventsMax {
 			if last, _ := state.Revision(); t.HasRevision && last < t.Revision {
@@ -308,7 +319,10 @@ func (s *Server) ReadCallAt(r *http.Request, id uuid.UUID, includeDeleted bool) 
 	if !t.Active() {
 		return s.ReadCall(ctx, id, includeDeleted)
 	}
-	state, err := s.callAt(ctx, id, t)
+	var dates []time.Time
+	state, err := s.foldCall(ctx, id, t, func(state *domain.State, env domain.Envelope) {
+		dates = dateNewRecordings(dates, state, env)
+	})
 	if err != nil {
 		return CallView{}, err
 	}
@@ -316,5 +330,5 @@ func (s *Server) ReadCallAt(r *http.Request, id uuid.UUID, includeDeleted bool) 
 		return CallView{}, NotFound("no call with id %s", id)
 	}
 	rev, _ := state.Revision()
-	return CallView{Call: state.Call, Revision: rev}, nil
+	return CallView{Call: state.Call, Revision: rev, recordingDates: dates, folded: true}, nil
 }

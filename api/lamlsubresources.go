@@ -30,9 +30,9 @@ import (
 // identity (its provider id, or its URL without one: what the domain tells
 // recordings apart by), media_url (Twilio's name) is the recording's URL,
 // status is completed, date_created is when the ledger recorded the write
-// that added the recording (its event's metadata time) and date_updated that
-// of the last write that changed it (date_created while none has), both read
-// from the call's stream (callRecordingDates), and what the ledger does not
+// that added the recording (its event's metadata time), read from the
+// call's stream (callRecordingDates), and date_updated the same (no write
+// changes a recording once added), and what the ledger does not
 // know (start_time: when the recording started, which no surface sends;
 // duration, channels, price, source) is null. subresource_uris is empty: the ledger
 // keeps no transcriptions of a recording to link to. Twilio's call
@@ -62,6 +62,8 @@ import (
 // it the account's calls walked through the list index, newest start first,
 // each call's recordings newest first (listLAMLAccountRecordings), with a
 // PageToken that resumes at the call and recording where a page stopped.
+// A page scans at most lamlRecordingScanCallsMax calls: one that stops
+// there holds fewer than PageSize recordings, with a next_page_uri.
 // The DateCreated filters apply to date_created. Lists show the present:
 // ?revision and ?as_of are refused there, as on the Calls list.
 
@@ -106,89 +108,55 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 	return rec.SID(callID).String()
 }
 
-// lamlRecordingDates is when the ledger learnt of a recording: created is
-// the time (event metadata Time) of the event that added it to its call,
-// updated that of the last event that changed it, equal to created while
-// none has (no event changes a recording once added: domain.Evolve only
-// appends them).
-type lamlRecordingDates struct{ created, updated time.Time }
-
 // callRecordingDates reads call id's stream through revision rev, the
-// revision the call was read at (its view's, or the past one ?revision or
-// ?as_of asked for), so that the dates are those of the recordings shown,
-// and returns the dates of each recording the call held then, in the order
-// of its Recordings. The read models keep no recording times (a call view is
-// the call's state, which has none): the recordings routes are rare, so they
-// pay a read of one stream rather than the read models a format change.
-// The stream is folded with domain.EvolveInPlace, so that any event that
-// adds or changes a recording (a creating CallUpserted, a
-// CallRecordingAdded, or one a later build adds) dates it, with no list of
-// event types here to fall behind.
-func (s *Server) callRecordingDates(ctx context.Context, id uuid.UUID, rev uint64) ([]lamlRecordingDates, error) {
-	stream := domain.StreamID(id)
-	var (
-		state domain.State
-		dates []lamlRecordingDates
-	)
-	for from := uint64(0); from <= rev; {
-		recs, err := s.store.ReadStream(ctx, stream, from, AuditPageEventsMax)
-		if err != nil {
-			return nil, fmt.Errorf("read %s for its recordings' dates: %w", stream, err)
-		}
-		if len(recs) == 0 {
-			break
-		}
-		for i := range recs {
-			rec := &recs[i]
-			if rec.Revision > rev {
-				return dates, nil
-			}
-			env, err := decodeRecord(rec)
-			if err != nil {
-				return nil, err
-			}
-			before := state.Call.Recordings
-			domain.EvolveInPlace(&state, env)
-			if after := state.Call.Recordings; !slices.Equal(before, after) {
-				dates = redateRecordings(before, after, dates, env.Metadata.Time.UTC())
-			}
-		}
-		from = recs[len(recs)-1].Revision + 1
+// revision its view from the read models was read at, so that the dates
+// are those of the recordings shown (a view read at ?revision or ?as_of
+// was folded from the stream, and dated them then: CallView.recordingDates),
+// and returns when the ledger learnt of each recording the call held then,
+// in the order of its Recordings: the time (event metadata Time) of the
+// event that added it to the call, its date_created and its date_updated
+// both, since no event changes a recording once added (domain.Evolve only
+// appends them, which the account list's PageToken relies on too). The
+// read models keep no recording times (a call view is the call's state,
+// which has none): the recordings routes are rare, so they pay a read of
+// one stream rather than the read models a format change. The stream is
+// folded as time travel folds it (foldCall: bounded, a missing stream a
+// 404), with domain.EvolveInPlace, so that any event that adds a
+// recording (a creating CallUpserted, a CallRecordingAdded, or one a later
+// build adds) dates it, with no list of event types here to fall behind.
+func (s *Server) callRecordingDates(ctx context.Context, id uuid.UUID, rev uint64) ([]time.Time, error) {
+	var dates []time.Time
+	_, err := s.foldCall(ctx, id, TimeTravel{Revision: rev, HasRevision: true}, func(state *domain.State, env domain.Envelope) {
+		dates = dateNewRecordings(dates, state, env)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read call %s for its recordings' dates: %w", id, err)
 	}
 	return dates, nil
 }
 
-// redateRecordings returns the dates of recordings after, an event at `at`
-// having turned them from before, whose dates were dates: a recording
-// before held (the same identity) keeps its date_created, and its
-// date_updated unless the event changed it; any other is new, dated at.
-func redateRecordings(before, after []domain.Recording, dates []lamlRecordingDates, at time.Time) []lamlRecordingDates {
-	out := make([]lamlRecordingDates, len(after))
-	for i, rec := range after {
-		out[i] = lamlRecordingDates{created: at, updated: at}
-		j := slices.IndexFunc(before, func(b domain.Recording) bool { return b.Identity() == rec.Identity() })
-		if j < 0 || j >= len(dates) {
-			continue
-		}
-		out[i].created = dates[j].created
-		if before[j] == rec {
-			out[i].updated = dates[j].updated
-		}
+// dateNewRecordings returns dates, the times of the recordings state held
+// before env was folded into it, with env's time appended for each
+// recording the event added: recordings are only ever appended, so those
+// past len(dates) are the new ones.
+func dateNewRecordings(dates []time.Time, state *domain.State, env domain.Envelope) []time.Time {
+	for len(dates) < len(state.Call.Recordings) {
+		dates = append(dates, env.Metadata.Time.UTC())
 	}
-	return out
+	return dates
 }
 
 // renderLAMLRecording builds the LaML view of recording rec of call c, whose
-// sid (lamlRecordingSID) the caller has already, dated by dates
-// (callRecordingDates), its uri Twilio's account-level one under
+// sid (lamlRecordingSID) the caller has already, dated by created, when
+// the ledger learnt of it (callRecordingDates), its uri Twilio's account-level one under
 // accountPath (lamlAccountPath of the prefix used).
-func renderLAMLRecording(c *domain.Call, rec domain.Recording, dates lamlRecordingDates, sid, accountPath string) lamlRecording {
+func renderLAMLRecording(c *domain.Call, rec domain.Recording, created time.Time, sid, accountPath string) lamlRecording {
 	return lamlRecording{
 		SID:             sid,
 		AccountSID:      c.AccountID,
 		CallSID:         c.ID.String(),
-		DateCreated:     lamlTimePtr(&dates.created),
-		DateUpdated:     lamlTimePtr(&dates.updated),
+		DateCreated:     lamlTimePtr(&created),
+		DateUpdated:     lamlTimePtr(&created), // no event changes a recording
 		APIVersion:      lamlAPIVersion,
 		PriceUnit:       lamlUnpricedCurrency,
 		Status:          "completed",
@@ -257,18 +225,14 @@ func (s *Server) serveLAMLCallList(w http.ResponseWriter, r *http.Request, rende
 // lamlRecordingsOf renders every recording of the call v, as it stands at
 // v's revision, dated from its stream (callRecordingDates), with the dates
 // of each.
-func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording, []lamlRecordingDates, error) {
+func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording, []time.Time, error) {
 	c := &v.Call
 	if len(c.Recordings) == 0 {
 		return []lamlRecording{}, nil, nil // no stream to read
 	}
-	dates, err := s.callRecordingDates(r.Context(), c.ID, v.Revision)
+	dates, err := s.lamlRecordingDatesOf(r, v)
 	if err != nil {
 		return nil, nil, err
-	}
-	if len(dates) != len(c.Recordings) {
-		return nil, nil, fmt.Errorf("call %s at revision %d: the view holds %d recordings, its stream %d",
-			c.ID, v.Revision, len(c.Recordings), len(dates))
 	}
 	accountPath := lamlAccountPath(lamlRequestPrefix(r), c.AccountID)
 	out := make([]lamlRecording, len(c.Recordings))
@@ -276,6 +240,25 @@ func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording
 		out[i] = renderLAMLRecording(c, rec, dates[i], lamlRecordingSID(c.ID, rec), accountPath)
 	}
 	return out, dates, nil
+}
+
+// lamlRecordingDatesOf returns the dates of each recording of the call v,
+// as it stands at v's revision (callRecordingDates), checked to be one for
+// each of its recordings.
+func (s *Server) lamlRecordingDatesOf(r *http.Request, v *CallView) ([]time.Time, error) {
+	c := &v.Call
+	dates := v.recordingDates
+	if !v.folded {
+		var err error
+		if dates, err = s.callRecordingDates(r.Context(), c.ID, v.Revision); err != nil {
+			return nil, err
+		}
+	}
+	if len(dates) != len(c.Recordings) {
+		return nil, fmt.Errorf("call %s at revision %d: the view holds %d recordings, its stream %d",
+			c.ID, v.Revision, len(c.Recordings), len(dates))
+	}
+	return dates, nil
 }
 
 // listLAMLRecordings handles GET .../Calls/{Sid}/Recordings.
@@ -302,7 +285,22 @@ func (s *Server) listLAMLNotifications(w http.ResponseWriter, r *http.Request) {
 // sid the call has no recording of is a 404.
 func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 	sid := strings.TrimSuffix(chi.URLParam(r, "RecordingSid"), ".json")
-	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, sid) })
+	rsid, err := parseLAMLRecordingSID(sid)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
+}
+
+// parseLAMLRecordingSID reads a recording sid, a UUID as a call's is (in
+// either letter case, ParseCallID): anything else is no recording's, a 404.
+func parseLAMLRecordingSID(sid string) (uuid.UUID, error) {
+	rsid, err := ParseCallID(sid)
+	if err != nil {
+		return uuid.Nil, NotFound("no recording %q", truncate(sid, 64))
+	}
+	return rsid, nil
 }
 
 // getLAMLAccountRecording handles GET .../Accounts/{AccountSid}/Recordings/{RecordingSid},
@@ -314,36 +312,50 @@ func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 // a 404, and the answer carries the call's ETag.
 func (s *Server) getLAMLAccountRecording(w http.ResponseWriter, r *http.Request) {
 	sid := strings.TrimSuffix(chi.URLParam(r, "RecordingSid"), ".json")
+	rsid, err := parseLAMLRecordingSID(sid)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	// The wait callOf makes is the one ReadCall would make again.
+	r = waitWritesOnce(r)
 	callOf := func(r *http.Request) (uuid.UUID, error) {
-		rsid, err := ParseCallID(sid) // a sid is a UUID, as a call's
-		if err != nil {
-			return uuid.Nil, NotFound("no recording %q", truncate(sid, 64))
-		}
 		if err := s.awaitWrites(r.Context()); err != nil {
 			return uuid.Nil, err
 		}
 		return s.views.RecordingCall(r.Context(), rsid)
 	}
-	s.serveCallView(w, r, callOf, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, sid) })
+	s.serveCallView(w, r, callOf, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
 }
 
-// lamlRecordingOf renders the recording of call v whose sid is sid, or a
-// 404 if the call (as read) holds none.
-func (s *Server) lamlRecordingOf(r *http.Request, v *CallView, sid string) (any, error) {
-	i := slices.IndexFunc(v.Call.Recordings, func(rec domain.Recording) bool { return lamlRecordingSID(v.Call.ID, rec) == sid })
+// lamlRecordingOf renders the recording of call v whose sid is rsid, dated
+// from the call's stream, or a 404 if the call (as read) holds none.
+func (s *Server) lamlRecordingOf(r *http.Request, v *CallView, rsid uuid.UUID) (any, error) {
+	c := &v.Call
+	i := slices.IndexFunc(c.Recordings, func(rec domain.Recording) bool { return rec.SID(c.ID) == rsid })
 	if i < 0 {
-		return nil, NotFound("call %s has no recording %q", v.Call.ID, truncate(sid, 64))
+		return nil, NotFound("call %s has no recording %s", c.ID, rsid)
 	}
-	recs, _, err := s.lamlRecordingsOf(r, v)
+	dates, err := s.lamlRecordingDatesOf(r, v)
 	if err != nil {
 		return nil, err
 	}
-	return recs[i], nil
+	return renderLAMLRecording(c, c.Recordings[i], dates[i], rsid.String(), lamlAccountPath(lamlRequestPrefix(r), c.AccountID)), nil
 }
 
 // lamlRecordingWalkCalls is how many calls the account's Recordings list
 // reads from the list index at a time while it looks for recordings.
 const lamlRecordingWalkCalls = 100
+
+// lamlRecordingScanCallsMax bounds the work of one page of the account's
+// Recordings list: it scans at most this many calls (reading the stream of
+// each that has recordings) and, if the account has more, answers the
+// recordings found so far, fewer than PageSize or none, with a
+// next_page_uri that resumes the scan where it stopped. An account with
+// few recordings among many calls is so listed over several requests
+// rather than in one that scans it whole. Server.recordingScanMax is it,
+// but for tests.
+const lamlRecordingScanCallsMax = 1000
 
 // lamlRecordingQuery is a parsed GET .../Accounts/{AccountSid}/Recordings.
 type lamlRecordingQuery struct {
@@ -429,35 +441,43 @@ func (q *lamlRecordingQuery) mayMatch(c *domain.Call) bool {
 }
 
 // lamlRecordingToken is where a page of the account's Recordings list
-// resumes the walk of its calls: the list cursor (ListQuery.Cursor) just
-// before call, and within it the recording with index next in the call's
-// Recordings and those before it, older. Recordings are only ever appended
-// to a call, so that index keeps naming the same recording whatever is
-// added meanwhile. A token whose call has gone (deleted, its start moved)
-// resumes at the call the cursor reaches, with all its recordings.
+// resumes the walk of its calls: the list cursor (ListQuery.Cursor) of
+// the batch of calls the page stopped in, call, the call it stopped at,
+// skip, how many calls preceded call in that batch, and within call the
+// recording with index next in the call's Recordings and those before it,
+// older. The page read all of it in one snapshot of the read models; the
+// next one lists the batch again and skips forward to call, so that no
+// write in between moves where it resumes. Recordings are only ever
+// appended to a call, so that index keeps naming the same recording
+// whatever is added meanwhile. A token whose call has gone from the batch
+// (deleted, its start moved) resumes past skip calls of it, with all the
+// recordings of the call it reaches. A token of the scan's bound
+// (lamlRecordingScanCallsMax) names no call: its cursor is past the
+// calls scanned.
 type lamlRecordingToken struct {
 	given  bool
 	cursor string
+	skip   int
 	call   uuid.UUID
 	next   int
 }
 
-// String writes the token as PageToken carries it: "call.next.cursor".
+// String writes the token as PageToken carries it:
+// "call.next.skip.cursor" (a cursor has no dot).
 func (t lamlRecordingToken) String() string {
-	return t.call.String() + "." + strconv.Itoa(t.next) + "." + t.cursor
+	return t.call.String() + "." + strconv.Itoa(t.next) + "." + strconv.Itoa(t.skip) + "." + t.cursor
 }
 
 // parseLAMLRecordingToken reads a PageToken written by String; "" is no
-// token, and anything else not so written is a 400 naming PageToken. A
-// cursor the read models did not give out is refused when the walk reads
-// it (ListQuery.CursorParam).
+// token, and anything else is a 400 naming PageToken. A cursor the read models did not
+// give out is refused when the walk reads it (ListQuery.CursorParam).
 func parseLAMLRecordingToken(v string) (lamlRecordingToken, error) {
 	if v == "" {
 		return lamlRecordingToken{}, nil
 	}
 	bad := Malformed("PageToken", "is not a PageToken this API gave out")
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) != 3 {
+	parts := strings.Split(v, ".")
+	if len(parts) != 4 {
 		return lamlRecordingToken{}, bad
 	}
 	call, err := uuid.Parse(parts[0])
@@ -468,7 +488,11 @@ func parseLAMLRecordingToken(v string) (lamlRecordingToken, error) {
 	if err != nil || next < 0 {
 		return lamlRecordingToken{}, bad
 	}
-	return lamlRecordingToken{given: true, cursor: parts[2], call: call, next: next}, nil
+	skip, err := strconv.Atoi(parts[2])
+	if err != nil || skip < 0 {
+		return lamlRecordingToken{}, bad
+	}
+	return lamlRecordingToken{given: true, cursor: parts[3], skip: skip, call: call, next: next}, nil
 }
 
 // listLAMLAccountRecordings handles GET .../Accounts/{AccountSid}/Recordings:
@@ -479,7 +503,10 @@ func parseLAMLRecordingToken(v string) (lamlRecordingToken, error) {
 // deleted calls left out, as the call list lists them) and each call's
 // recordings newest first (lamlRecordingsOf: a read of the call's stream for
 // each call that has recordings), until it has a page and one more
-// recording, which the next page's PageToken resumes at.
+// recording, which the next page's PageToken resumes at, or it has scanned
+// lamlRecordingScanCallsMax calls, where the next page's PageToken resumes
+// the scan: a page may so hold fewer than PageSize recordings, none even,
+// with more to come at its next_page_uri.
 func (s *Server) listLAMLAccountRecordings(w http.ResponseWriter, r *http.Request) {
 	lq, err := decodeLAMLRecordingList(r.URL.Query())
 	if err != nil {
@@ -515,7 +542,7 @@ func (s *Server) lamlNewestMatching(r *http.Request, lq *lamlRecordingQuery, v *
 		idx []int
 	)
 	for i := min(top, len(all)-1); i >= 0; i-- {
-		if lq.matches(dates[i].created) {
+		if lq.matches(dates[i]) {
 			out = append(out, all[i])
 			idx = append(idx, i)
 		}
@@ -544,19 +571,35 @@ func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (
 func (s *Server) lamlAccountRecordingPage(r *http.Request, lq lamlRecordingQuery) (lamlRecordingList, error) {
 	ctx := r.Context()
 	account := AccountFrom(ctx)
+	if err := s.awaitWrites(ctx); err != nil {
+		return lamlRecordingList{}, err
+	}
 	list := func(cursor string, limit int) (ListPage, error) {
-		return s.ListCalls(ctx, ListQuery{Account: account, Limit: limit, Cursor: cursor, CursorParam: "PageToken"})
+		return s.views.List(ctx, ListQuery{Account: account, Limit: limit, Cursor: cursor, CursorParam: "PageToken"})
 	}
 	out := lamlRecordingList{Recordings: []lamlRecording{}}
 	var next *lamlRecordingToken
-	cursor := lq.token.cursor
+	cursor, resume := lq.token.cursor, lq.token.given
+	scanned := 0
 walk:
 	for {
-		calls, err := list(cursor, lamlRecordingWalkCalls)
+		calls, err := list(cursor, min(lamlRecordingWalkCalls, s.recordingScanMax-scanned))
 		if err != nil {
 			return lamlRecordingList{}, err
 		}
-		for ci := range calls.Calls {
+		scanned += len(calls.Calls)
+		first := 0
+		if resume {
+			// The batch the previous page stopped in: skip to its
+			// call, or past as many calls as preceded it there if
+			// it has gone.
+			resume = false
+			first = slices.IndexFunc(calls.Calls, func(v CallView) bool { return v.Call.ID == lq.token.call })
+			if first < 0 {
+				first = min(lq.token.skip, len(calls.Calls))
+			}
+		}
+		for ci := first; ci < len(calls.Calls); ci++ {
 			v := &calls.Calls[ci]
 			top := len(v.Call.Recordings) - 1
 			if lq.token.given && v.Call.ID == lq.token.call {
@@ -572,16 +615,9 @@ walk:
 					continue
 				}
 				// The first recording of the next page: its token
-				// holds the cursor just before its call.
-				before := cursor
-				if ci > 0 {
-					head, err := list(cursor, ci)
-					if err != nil {
-						return lamlRecordingList{}, err
-					}
-					before = head.Next
-				}
-				next = &lamlRecordingToken{given: true, cursor: before, call: v.Call.ID, next: idx[i]}
+				// holds this batch's cursor and where its call is
+				// in the batch, read in this one snapshot.
+				next = &lamlRecordingToken{given: true, cursor: cursor, skip: ci, call: v.Call.ID, next: idx[i]}
 				break walk
 			}
 		}
@@ -589,6 +625,12 @@ walk:
 			break
 		}
 		cursor = calls.Next
+		if scanned >= s.recordingScanMax {
+			// The scan's bound: the next page resumes after the
+			// calls scanned, at no call in particular.
+			next = &lamlRecordingToken{given: true, cursor: cursor}
+			break
+		}
 	}
 	out.lamlPaging = newLAMLPaging(r, lq.size, lq.page, len(out.Recordings))
 	pageURI := func(n int, token string) string { return lamlPageURI(r.URL.Path, lq.filters, lq.size, n, token) }

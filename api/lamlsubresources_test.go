@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
 )
 
 // recordedCallBody is a Moonbase upsert of provider id pid carrying n
@@ -139,6 +143,35 @@ func TestLAMLCallSubresources(t *testing.T) {
 				assertLAMLError(t, ts.lamlDo(t, "GET", lamlAccountPath(prefix, acctA)+"/Recordings/"+sid+".json", acctA, tokenA, ""), 404, 20404)
 			}
 		})
+	}
+}
+
+func TestLAMLRecordingSidInUpperCase(t *testing.T) {
+	// Goal: a recording sid is a UUID, read in either letter case as a
+	// call's sid is: the upper-case form of a recording's sid answers 200
+	// with the same body as the lower-case one, at the account-level uri
+	// and the call-level one, with and without time travel.
+	ts := newTestServer(t)
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBody("upper-1", 2))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["id"].(string)
+	for _, prefix := range lamlPrefixes {
+		list := ts.lamlDo(t, "GET", lamlCallsPath(prefix, acctA)+"/"+id+"/Recordings.json", acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, list.Status, "body: %s", list.Body)
+		for _, item := range list.JSON(t)["recordings"].([]any) {
+			sid := item.(map[string]any)["sid"].(string)
+			require.Equal(t, strings.ToLower(sid), sid)
+			for _, base := range []string{lamlAccountPath(prefix, acctA) + "/Recordings/", lamlCallsPath(prefix, acctA) + "/" + id + "/Recordings/"} {
+				for _, query := range []string{"", "?revision=0"} {
+					lower := ts.lamlDo(t, "GET", base+sid+".json"+query, acctA, tokenA, "")
+					require.Equal(t, http.StatusOK, lower.Status, "body: %s", lower.Body)
+					upper := ts.lamlDo(t, "GET", base+strings.ToUpper(sid)+".json"+query, acctA, tokenA, "")
+					require.Equal(t, http.StatusOK, upper.Status, "%s: %s", base+strings.ToUpper(sid)+query, upper.Body)
+					assert.Equal(t, lower.JSON(t), upper.JSON(t))
+					assert.Equal(t, lower.Header.Get("ETag"), upper.Header.Get("ETag"))
+				}
+			}
+		}
 	}
 }
 
@@ -428,4 +461,151 @@ func TestLAMLAccountRecordings(t *testing.T) {
 		first := ts.lamlDo(t, "GET", list, acctA, tokenA, "").JSON(t)
 		assert.Equal(t, []string{r3(1), r3(0), r1(4), r1(3), r1(2), r1(1), r1(0)}, recordingURLs(t, first))
 	})
+}
+
+func TestLAMLAccountRecordingsScanIsBounded(t *testing.T) {
+	// Goal: one page of the account's Recordings list scans a bounded
+	// number of calls: an account with more calls than the bound, whose
+	// recordings are all on its oldest calls, answers pages with fewer
+	// recordings than PageSize (none at first) and a next_page_uri, and
+	// following next_page_uri walks it to the end, every recording
+	// listed once, newest call first.
+	const scanMax = 3
+	ts := newTestServer(t, recordingScanMax(scanMax))
+	var want []string
+	for i := range 10 {
+		n := 0
+		switch i {
+		case 0:
+			n = 2
+		case 1, 4:
+			n = 1
+		}
+		pid := fmt.Sprintf("scan-%d", i)
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBodyAt(pid, n, fmt.Sprintf("2025-03-%02dT10:00:00Z", i+1)))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		for j := range n {
+			want = append([]string{recordingURL(pid, j)}, want...)
+		}
+	}
+	next := lamlAccountPath("", acctA) + "/Recordings.json"
+	var got []string
+	pages := 0
+	for {
+		res := ts.lamlDo(t, "GET", next, acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		page := res.JSON(t)
+		urls := recordingURLs(t, page)
+		if pages == 0 {
+			assert.Empty(t, urls, "the newest calls have no recordings, and the first page scans no further")
+			assert.NotNil(t, page["next_page_uri"], "more calls to scan")
+		}
+		got = append(got, urls...)
+		pages++
+		uri, ok := page["next_page_uri"].(string)
+		if !ok {
+			break
+		}
+		require.Less(t, pages, 10, "paging must end")
+		next = uri
+	}
+	assert.Equal(t, want, got)
+	assert.GreaterOrEqual(t, pages, 10/scanMax, "each page scans at most %d calls", scanMax)
+}
+
+// listHook is read models whose List runs hook once, when armed, after
+// the list it answers was read: a write there lands between that read and
+// any other the same request makes.
+type listHook struct {
+	ReadModels
+	mu    sync.Mutex
+	armed bool
+	hook  func()
+}
+
+func (h *listHook) List(ctx context.Context, q ListQuery) (ListPage, error) {
+	page, err := h.ReadModels.List(ctx, q)
+	h.mu.Lock()
+	armed := h.armed
+	h.armed = false
+	h.mu.Unlock()
+	if armed {
+		h.hook()
+	}
+	return page, err
+}
+
+func TestLAMLAccountRecordingsTokenNeedsNoSecondRead(t *testing.T) {
+	// Goal: the PageToken of the account's Recordings list is made from
+	// the one read of the calls the page stopped in: a call before the
+	// page's last one deleted while the page is being made does not move
+	// where the next page resumes, and no recording of the call the page
+	// stopped in is dropped.
+	hooked := &listHook{}
+	ts := newTestServer(t, viewsWrapped(func(v ReadModels) ReadModels { hooked.ReadModels = v; return hooked }))
+	upsert := func(pid string, n int, start string) string {
+		t.Helper()
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBodyAt(pid, n, start))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		return res.JSON(t)["id"].(string)
+	}
+	upsert("race-oldest", 1, "2025-02-28T10:00:00Z")
+	upsert("race-old", 3, "2025-03-01T10:00:00Z")
+	newer := upsert("race-new", 1, "2025-03-02T10:00:00Z")
+	hooked.hook = func() {
+		assert.Equal(t, http.StatusOK, ts.do(t, "DELETE", "/v1/calls/"+newer, tokenA, "").Status)
+		assert.Equal(t, http.StatusNotFound, ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+newer+".json", acctA, tokenA, "").Status,
+			"the read models hold the deletion")
+	}
+	hooked.mu.Lock()
+	hooked.armed = true
+	hooked.mu.Unlock()
+	res := ts.lamlDo(t, "GET", lamlAccountPath("", acctA)+"/Recordings.json?PageSize=2", acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	page := res.JSON(t)
+	old := func(i int) string { return recordingURL("race-old", i) }
+	assert.Equal(t, []string{recordingURL("race-new", 0), old(2)}, recordingURLs(t, page), "read before the deletion")
+	var rest []string
+	for n := 0; ; n++ {
+		uri, ok := page["next_page_uri"].(string)
+		if !ok {
+			break
+		}
+		require.Less(t, n, 10, "paging must end")
+		res = ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		page = res.JSON(t)
+		rest = append(rest, recordingURLs(t, page)...)
+	}
+	assert.Equal(t, []string{old(1), old(0), recordingURL("race-oldest", 0)}, rest,
+		"the rest of the call the first page stopped in, then the older call's")
+}
+
+// waitCounter is read models that count their WaitFor calls.
+type waitCounter struct {
+	ReadModels
+	waits atomic.Int64
+}
+
+func (c *waitCounter) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	c.waits.Add(1)
+	return c.ReadModels.WaitFor(ctx, pos)
+}
+
+func TestLAMLAccountRecordingWaitsOnce(t *testing.T) {
+	// Goal: the account-level fetch of a recording waits for the read
+	// models once, though it reads them twice (the recording index, then
+	// the call).
+	counted := &waitCounter{}
+	ts := newTestServer(t, viewsWrapped(func(v ReadModels) ReadModels { counted.ReadModels = v; return counted }))
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBody("wait-once", 1))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["id"].(string)
+	list := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+id+"/Recordings.json", acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, list.Status, "body: %s", list.Body)
+	uri := list.JSON(t)["recordings"].([]any)[0].(map[string]any)["uri"].(string)
+	before := counted.waits.Load()
+	one := ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, one.Status, "body: %s", one.Body)
+	assert.Equal(t, int64(1), counted.waits.Load()-before)
 }

@@ -49,6 +49,14 @@ type EventPrimer interface {
 type CallView struct {
 	Call     domain.Call
 	Revision uint64
+
+	// folded says the view was folded from the store (ReadCallAt with
+	// time travel), which dated its recordings on the way: recordingDates
+	// holds when the ledger learnt of each of Call.Recordings, so that the
+	// LaML recordings need no second read of the stream. A view of the
+	// read models has neither.
+	folded         bool
+	recordingDates []time.Time
 }
 
 // ListQuery selects a page of one account's calls.

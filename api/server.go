@@ -83,6 +83,8 @@ type Server struct {
 	start       *startMark
 	writers     callLocks
 	handler     http.Handler
+	// recordingScanMax is lamlRecordingScanCallsMax, which tests lower.
+	recordingScanMax int
 }
 
 // NewServer checks cfg, asks the store where its log ends (reads wait until
@@ -113,6 +115,8 @@ func NewServer(cfg Config) (*Server, error) {
 		attemptsMax: cfg.WriteAttemptsMax,
 		waitTimeout: cfg.WaitTimeout,
 		marks:       writeMarks{pos: map[string]eventstore.Position{}},
+
+		recordingScanMax: lamlRecordingScanCallsMax,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -87,6 +87,8 @@ type testServerConfig struct {
 	views func(ReadModels) ReadModels
 	// now is the server's Config.Now; nil is time.Now.
 	now func() time.Time
+	// recordingScanMax, if not 0, replaces lamlRecordingScanCallsMax.
+	recordingScanMax int
 }
 
 // testServerOption changes the server newTestServer, newTestServerWith or
@@ -112,6 +114,12 @@ func withKeys(keys ...APIKey) testServerOption {
 // viewsWrapped has the server read the read models through wrap.
 func viewsWrapped(wrap func(ReadModels) ReadModels) testServerOption {
 	return func(c *testServerConfig) { c.views = wrap }
+}
+
+// recordingScanMax lowers the calls one page of the account's LaML
+// Recordings list scans (lamlRecordingScanCallsMax) to n.
+func recordingScanMax(n int) testServerOption {
+	return func(c *testServerConfig) { c.recordingScanMax = n }
 }
 
 // testClock is a clock a test sets by hand, to know the time the server
@@ -222,6 +230,9 @@ func startServer(t testing.TB, dir string, store *embedded.Store, proj *projecti
 		Now:            cfg.now,
 	})
 	require.NoError(t, err)
+	if cfg.recordingScanMax > 0 {
+		srv.recordingScanMax = cfg.recordingScanMax
+	}
 	hs := httptest.NewServer(srv.Handler())
 	stopped := false
 	stop = func() {
