@@ -789,31 +789,50 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 		{"EndTime>", &out.Query.EndedAtMin, &out.Query.EndedAtMax},
 		{"EndTime<", &out.Query.EndedAtMin, &out.Query.EndedAtMax},
 	} {
-		v := q.Get(f.name)
-		if v == "" {
-			continue
-		}
-		from, until, err := lamlTimeBounds(f.name, v)
-		if err != nil {
+		if err := narrowLAMLTimeBounds(q, f.name, f.lower, f.upper); err != nil {
 			return out, err
 		}
-		if from != nil && (*f.lower == nil || from.After(**f.lower)) {
-			*f.lower = from
-		}
-		if until != nil && (*f.upper == nil || until.Before(**f.upper)) {
-			*f.upper = until
-		}
 	}
-	if v := q.Get("ParentCallSid"); v != "" {
-		// ParseCallID's check of a sid; but a malformed filter is the
-		// query's fault, not a call that is not found.
-		id, err := ParseCallID(v)
-		if err != nil {
-			return out, Invalid("ParentCallSid", "ParentCallSid must be a call's sid, a UUID (8-4-4-4-12 hex digits), not %q", truncate(v, 64))
-		}
-		out.Query.ParentCallID = id
+	out.Query.ParentCallID, err = parseLAMLSidFilter(q, "ParentCallSid")
+	return out, err
+}
+
+// narrowLAMLTimeBounds reads the time filter name of q, if given
+// (lamlTimeBounds), and narrows *lower (inclusive) and *upper (exclusive,
+// nil: unbounded) to it: several filters on one time keep what they all
+// allow.
+func narrowLAMLTimeBounds(q url.Values, name string, lower, upper **time.Time) error {
+	v := q.Get(name)
+	if v == "" {
+		return nil
 	}
-	return out, nil
+	from, until, err := lamlTimeBounds(name, v)
+	if err != nil {
+		return err
+	}
+	if from != nil && (*lower == nil || from.After(**lower)) {
+		*lower = from
+	}
+	if until != nil && (*upper == nil || until.Before(**upper)) {
+		*upper = until
+	}
+	return nil
+}
+
+// parseLAMLSidFilter reads the call-sid filter name of q (ParentCallSid,
+// CallSid), uuid.Nil when it is not given: ParseCallID's check of a sid,
+// but a malformed filter is the query's fault, a 400 naming it, not a call
+// that is not found.
+func parseLAMLSidFilter(q url.Values, name string) (uuid.UUID, error) {
+	v := q.Get(name)
+	if v == "" {
+		return uuid.Nil, nil
+	}
+	id, err := ParseCallID(v)
+	if err != nil {
+		return uuid.Nil, Invalid(name, "%s must be a call's sid, a UUID (8-4-4-4-12 hex digits), not %q", name, truncate(v, 64))
+	}
+	return id, nil
 }
 
 // decodeLAMLPaging reads Twilio's paging parameters of a list: PageSize
@@ -944,24 +963,33 @@ func (s *Server) listLAMLCalls(w http.ResponseWriter, r *http.Request) {
 // is the first page's URI on page 1, and null on page 0.
 func renderLAMLList(r *http.Request, lq lamlListQuery, page ListPage) lamlCallList {
 	prefix := lamlRequestPrefix(r)
-	path := r.URL.Path
 	out := lamlCallList{Calls: make([]lamlCall, 0, len(page.Calls))}
 	for i := range page.Calls {
 		out.Calls = append(out.Calls, renderLAMLCall(&page.Calls[i].Call, prefix))
 	}
-	out.lamlPaging = newLAMLPaging(r, lq.PageSize, lq.Page, len(out.Calls))
-	pageURI := func(n int, token string) string { return lamlPageURI(path, lq.Filters, lq.PageSize, n, token) }
+	out.lamlPaging = cursorLAMLPaging(r, lq.Filters, lq.PageSize, lq.Page, len(out.Calls), page.Next, page.Prev)
+	return out
+}
+
+// cursorLAMLPaging is the paging of a page of count items read by cursor,
+// of size items at most, number page: next_page_uri carries the cursor next
+// as PageToken (none: null); previous_page_uri is the first page's URI on
+// page 1, prev's on a later page (none: null), and null on page 0. The
+// URIs repeat filters.
+func cursorLAMLPaging(r *http.Request, filters url.Values, size, page, count int, next, prev string) lamlPaging {
+	out := newLAMLPaging(r, size, page, count)
+	pageURI := func(n int, token string) string { return lamlPageURI(r.URL.Path, filters, size, n, token) }
 	out.FirstPageURI = pageURI(0, "")
-	if page.Next != "" {
-		next := pageURI(lq.Page+1, page.Next)
-		out.NextPageURI = &next
+	if next != "" {
+		uri := pageURI(page+1, next)
+		out.NextPageURI = &uri
 	}
 	switch {
-	case lq.Page == 1:
+	case page == 1:
 		out.PreviousPageURI = &out.FirstPageURI
-	case lq.Page > 1 && page.Prev != "":
-		prev := pageURI(lq.Page-1, page.Prev)
-		out.PreviousPageURI = &prev
+	case page > 1 && prev != "":
+		uri := pageURI(page-1, prev)
+		out.PreviousPageURI = &uri
 	}
 	return out
 }

@@ -394,25 +394,12 @@ func decodeLAMLRecordingList(q url.Values) (lamlRecordingQuery, error) {
 			out.filters.Set(name, v)
 		}
 	}
-	if v := q.Get("CallSid"); v != "" {
-		if out.callID, err = ParseCallID(v); err != nil {
-			return out, Invalid("CallSid", "CallSid must be a call's sid, a UUID (8-4-4-4-12 hex digits), not %q", truncate(v, 64))
-		}
+	if out.callID, err = parseLAMLSidFilter(q, "CallSid"); err != nil {
+		return out, err
 	}
 	for _, name := range lamlRecordingFilterNames[1:] {
-		v := q.Get(name)
-		if v == "" {
-			continue
-		}
-		from, until, err := lamlTimeBounds(name, v)
-		if err != nil {
+		if err := narrowLAMLTimeBounds(q, name, &out.from, &out.until); err != nil {
 			return out, err
-		}
-		if from != nil && (out.from == nil || from.After(*out.from)) {
-			out.from = from
-		}
-		if until != nil && (out.until == nil || until.Before(*out.until)) {
-			out.until = until
 		}
 	}
 	if out.callID == uuid.Nil {
@@ -632,15 +619,12 @@ walk:
 			break
 		}
 	}
-	out.lamlPaging = newLAMLPaging(r, lq.size, lq.page, len(out.Recordings))
-	pageURI := func(n int, token string) string { return lamlPageURI(r.URL.Path, lq.filters, lq.size, n, token) }
-	out.FirstPageURI = pageURI(0, "")
+	var token string
 	if next != nil {
-		uri := pageURI(lq.page+1, next.String())
-		out.NextPageURI = &uri
+		token = next.String()
 	}
-	if lq.page == 1 {
-		out.PreviousPageURI = &out.FirstPageURI
-	}
+	// No cursor leads back: previous_page_uri is the first page's on page
+	// 1, and null beyond it.
+	out.lamlPaging = cursorLAMLPaging(r, lq.filters, lq.size, lq.page, len(out.Recordings), token, "")
 	return out, nil
 }
