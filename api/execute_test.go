@@ -1,12 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
 )
 
 func TestParseIfMatchTagsBound(t *testing.T) {
@@ -44,4 +49,32 @@ func TestParseIfMatchTagsBound(t *testing.T) {
 	var fe *FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Contains(t, fe.Message, `"garbage" is not an ETag`)
+}
+
+func TestEncodeEventsFreshIDs(t *testing.T) {
+	// Goal: the ids of a write without a key, whose random bits come from
+	// one read for the whole write, are valid UUIDv7s, distinct, and in
+	// the order of the events, after the ids of the write before; a write
+	// of more events than randomBytes holds inline gets them too.
+	at := time.Date(2025, 2, 17, 15, 0, 0, 0, time.UTC)
+	meta := domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: acctA, Surface: domain.SurfaceMoonbase, Time: at}
+	var last uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	for _, n := range []int{1, 3, 4, 5, 9, 3} {
+		events := make([]domain.Event, n)
+		for i := range events {
+			events[i] = domain.CallAnswered{AnsweredAt: at.Add(time.Duration(i) * time.Second)}
+		}
+		data, err := encodeEvents(events, meta, keyedIDs{})
+		require.NoError(t, err)
+		require.Len(t, data, n)
+		for _, d := range data {
+			assert.Equal(t, uuid.Version(7), d.ID.Version())
+			assert.Equal(t, uuid.RFC4122, d.ID.Variant())
+			assert.False(t, seen[d.ID], "id %s given twice", d.ID)
+			seen[d.ID] = true
+			assert.Negative(t, bytes.Compare(last[:], d.ID[:]), "id %s not after %s", d.ID, last)
+			last = d.ID
+		}
+	}
 }
