@@ -40,7 +40,9 @@ const (
 // Moonbase's error style once the Bearer token is checked.
 func (s *Server) moonbaseRoutes(r chi.Router) {
 	r.Route("/calls", func(r chi.Router) {
-		r.Use(s.surface(s.moonbaseError), s.bearerAuth(s.moonbaseError), s.Idempotent(s.moonbaseError))
+		// The Moonbase handlers keep nothing of a request's body: it is
+		// read into a pooled buffer (poolBodies).
+		r.Use(s.surface(s.moonbaseError), s.bearerAuth(s.moonbaseError), poolBodies, s.Idempotent(s.moonbaseError))
 		s.routeErrors(r, s.moonbaseError)
 		r.Post("/upsert", s.moonbaseWrite(domain.UpsertCreateOrUpdate, http.StatusOK))
 		r.Post("/", s.moonbaseWrite(domain.UpsertCreate, http.StatusCreated))
@@ -276,7 +278,9 @@ func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.Upse
 		if trimmed := bytes.TrimSpace(p.ProviderMetadata); trimmed[0] != '{' {
 			return domain.UpsertCall{}, Malformed("provider_metadata", "must be an object")
 		}
-		cmd.ProviderMetadata = p.ProviderMetadata
+		// A copy: decodeMoonbaseParamsFast leaves the value in the body,
+		// whose buffer the next request reuses (poolBodies).
+		cmd.ProviderMetadata = bytes.Clone(p.ProviderMetadata)
 	}
 	for i, rp := range p.Recordings {
 		field := domain.ListField{List: "recordings", I: i}

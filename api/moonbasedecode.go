@@ -244,11 +244,12 @@ func (d *moonbaseDecoder) optString(dst **string) bool {
 // kept as the bytes it is in the body, without the whitespace around it,
 // which is what encoding/json hands RawMessage.UnmarshalJSON (null too: it
 // becomes the bytes "null", not nil). encoding/json copies the bytes; this
-// keeps the body's: the body is not reused once decoded (ReadBody reads
-// each request into its own buffer), and the domain copies the metadata it
-// keeps (the event's bytes.Clone). The slice's capacity ends with the
-// value (Scanner.Raw), so that appending to it copies rather than writing
-// over the rest of the body.
+// keeps the body's, which the caller must copy to keep them past the
+// request: the body's buffer is reused by the next (poolBodies).
+// DecodeMoonbaseCall copies the provider metadata, and reads the cue times
+// into decimals. The slice's capacity ends with the value (Scanner.Raw),
+// so that appending to it copies rather than writing over the rest of the
+// body.
 func (d *moonbaseDecoder) raw(dst *json.RawMessage, depth int) bool {
 	v, ok := d.Raw(depth)
 	if ok {

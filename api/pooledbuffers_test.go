@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -15,9 +16,34 @@ import (
 	"github.com/callledger/callledger/domain"
 )
 
+func TestDecodeMoonbaseCallKeepsNothingOfTheBody(t *testing.T) {
+	// Goal: the command DecodeMoonbaseCall returns shares no byte with the
+	// body, whose buffer the next request reuses (poolBodies): overwritten
+	// once decoded, the body changes nothing in the command, on the fast
+	// decoder's path and on encoding/json's.
+	now := time.Date(2025, 2, 17, 16, 0, 0, 0, time.UTC)
+	for name, body := range map[string]string{
+		"fast":          seedUpsert,
+		"encoding/json": strings.Replace(seedUpsert, `"provider":`, `"Provider":`, 1), // a key only encoding/json matches
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, err := DecodeMoonbaseCall([]byte(body), acctA, now)
+			require.NoError(t, err)
+			require.NotEmpty(t, want.ProviderMetadata)
+			buf := []byte(body)
+			got, err := DecodeMoonbaseCall(buf, acctA, now)
+			require.NoError(t, err)
+			for i := range buf {
+				buf[i] = 'X'
+			}
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
 func TestMoonbasePooledBuffersDoNotBleed(t *testing.T) {
 	// Goal: the buffers a Moonbase write reuses from one request to the
-	// next (its answer's) hold nothing another request's answer, idempotency
+	// next (its body's and its answer's) hold nothing another request's answer, idempotency
 	// record, events or read models still use: upserts served one after
 	// the other in one goroutine, large and small in turn so that each
 	// reuses and overwrites the last one's buffers, each keep their own

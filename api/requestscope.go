@@ -37,6 +37,29 @@ type requestScope struct {
 	// it again, since r.Body is then spent.
 	body     []byte
 	bodyRead bool
+	// poolBody has ReadBody read the body into bodyBuf, a buffer of
+	// bodyBuffers (poolBodies sets it, only in a scope that releasesBody:
+	// the requestID middleware's, which calls releaseBody once the
+	// handler has returned).
+	poolBody     bool
+	releasesBody bool
+	bodyBuf      *[]byte
+}
+
+// releaseBody puts the body's buffer, if it came from bodyBuffers, back in
+// the pool: the request is over, and the handlers under poolBodies kept
+// nothing of it. A buffer that grew over bodyBufferMax is left to the GC.
+func (sc *requestScope) releaseBody() {
+	buf := sc.bodyBuf
+	if buf == nil {
+		return
+	}
+	sc.body, sc.bodyBuf = nil, nil
+	if cap(*buf) > bodyBufferMax {
+		return
+	}
+	*buf = (*buf)[:0]
+	bodyBuffers.Put(buf)
 }
 
 type requestScopeKey struct{}

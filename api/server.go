@@ -7,6 +7,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -277,7 +278,13 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 			id = uuid.NewString()
 		}
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, withScope(r, id))
+		// The scope outlives the handlers: once they have returned, the
+		// body's buffer goes back to its pool (see poolBodies). Not
+		// deferred: a panic that gets here (http.ErrAbortHandler) leaves
+		// the buffer to the GC.
+		sc := &requestScope{id: id, releasesBody: true}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestScopeKey{}, sc)))
+		sc.releaseBody()
 	})
 }
 
