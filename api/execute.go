@@ -2,12 +2,10 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	mathrand "math/rand/v2"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -269,11 +267,10 @@ func encodeEvents(events []domain.Event, meta domain.Metadata, keyed keyedIDs) (
 	if err != nil {
 		return nil, err
 	}
-	var random *randomBytes
+	var random *randomBlock
 	if !keyed.keyed() {
-		if random, err = readRandomBytes(uuidRandomBytes * len(events)); err != nil {
-			return nil, fmt.Errorf("new event ids: %w", err)
-		}
+		random = randomBlocks.Get().(*randomBlock)
+		defer randomBlocks.Put(random)
 	}
 	out := make([]eventstore.EventData, len(events))
 	for i, e := range events {
@@ -285,7 +282,7 @@ func encodeEvents(events []domain.Event, meta domain.Metadata, keyed keyedIDs) (
 		// grows at its end, which is cheaper to insert into than random
 		// places (see the embedded store's indexWrites). uuid.NewV7FromReader
 		// gives it the time as uuid.NewV7 does (after every id it gave
-		// before), and the random bits drawn for the whole write.
+		// before), and random bits from randomBlocks.
 		var id uuid.UUID
 		if keyed.keyed() {
 			id = keyed.id(i)
@@ -295,45 +292,6 @@ func encodeEvents(events []domain.Event, meta domain.Metadata, keyed keyedIDs) (
 		out[i] = eventstore.EventData{ID: id, Type: e.EventType(), Data: b, Metadata: metaBytes}
 	}
 	return out, nil
-}
-
-// uuidRandomBytes is what uuid.NewV7FromReader reads for one id (of which
-// it keeps 62 random bits: the rest are the time, version and variant).
-const uuidRandomBytes = 16
-
-// randomBytes is an io.Reader of random bytes drawn beforehand: the ids of
-// a write take their random bits from one read of the system's generator
-// (readRandomBytes) rather than one read each, as uuid.NewV7 would do. In
-// the upsert profile the reads of uuid.NewV7 cost ~0.6 µs each, mostly the
-// generator's cold state, not the bytes: ~1.2 µs of the seed's three events.
-type randomBytes struct {
-	b     []byte
-	small [4 * uuidRandomBytes]byte // b of most writes: one allocation
-}
-
-// readRandomBytes reads n bytes from crypto/rand, the generator uuid.NewV7
-// reads.
-func readRandomBytes(n int) (*randomBytes, error) {
-	r := new(randomBytes)
-	if n <= len(r.small) {
-		r.b = r.small[:n]
-	} else {
-		r.b = make([]byte, n)
-	}
-	if _, err := io.ReadFull(rand.Reader, r.b); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// Read hands out the next bytes, each once; io.EOF when all are spent.
-func (r *randomBytes) Read(p []byte) (int, error) {
-	if len(r.b) == 0 && len(p) > 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
 }
 
 // prime hands the events about to be appended, decoded, to read models
@@ -355,7 +313,7 @@ func (s *Server) prime(data []eventstore.EventData, events []domain.Event, meta 
 // backoff sleeps a short random time that grows with attempt, so that
 // writers conflicting on one call spread out instead of colliding again.
 func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(mathrand.Int64N(int64(attempt)*int64(500*time.Microsecond) + 1))
+	d := time.Duration(rand.Int64N(int64(attempt)*int64(500*time.Microsecond) + 1))
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

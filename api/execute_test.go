@@ -53,14 +53,13 @@ func TestParseIfMatchTagsBound(t *testing.T) {
 
 func TestEncodeEventsFreshIDs(t *testing.T) {
 	// Goal: the ids of a write without a key, whose random bits come from
-	// one read for the whole write, are valid UUIDv7s, distinct, and in
-	// the order of the events, after the ids of the write before; a write
-	// of more events than randomBytes holds inline gets them too.
+	// randomBlocks, are valid UUIDv7s, distinct, and in the order of the
+	// events, after the ids of the write before.
 	at := time.Date(2025, 2, 17, 15, 0, 0, 0, time.UTC)
 	meta := domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: acctA, Surface: domain.SurfaceMoonbase, Time: at}
 	var last uuid.UUID
 	seen := map[uuid.UUID]bool{}
-	for _, n := range []int{1, 3, 4, 5, 9, 3} {
+	for _, n := range []int{1, 3, 4, 5, 9, 40, 3} {
 		events := make([]domain.Event, n)
 		for i := range events {
 			events[i] = domain.CallAnswered{AnsweredAt: at.Add(time.Duration(i) * time.Second)}

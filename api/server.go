@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 
 	"github.com/callledger/callledger/eventstore"
 )
@@ -275,7 +274,7 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !requestIDPattern.MatchString(id) {
-			id = uuid.NewString()
+			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
 		// The scope outlives the handlers: once they have returned, the
