@@ -281,7 +281,9 @@ func BenchmarkReadAllDecode(b *testing.B) {
 // goroutine of the store: run it with -benchmem and a fixed count
 // (-benchtime 2000x); its time is one fsync per append (serial) or per
 // group (writers=64) and means little. Serial, every group holds one
-// append; with 64 writers, groups of many, as under load.
+// append; with 64 writers, groups of many, as under load. Each first runs
+// as many appends untimed, so that what the store keeps and reuses (its
+// batches, pools and maps) has grown as it would under a long load.
 func BenchmarkAppendAllocs(b *testing.B) {
 	payloads := make([][]byte, benchPayloads)
 	for i := range payloads {
@@ -300,6 +302,10 @@ func BenchmarkAppendAllocs(b *testing.B) {
 		require.NoError(b, err)
 		defer s.Close()
 		var n int64
+		for range b.N {
+			n++
+			require.NoError(b, appendOne(s, n))
+		}
 		b.ReportAllocs()
 		for b.Loop() {
 			n++
@@ -313,7 +319,20 @@ func BenchmarkAppendAllocs(b *testing.B) {
 		require.NoError(b, err)
 		defer s.Close()
 		var n atomic.Int64
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Go(func() {
+				for k := n.Add(1); k <= int64(b.N); k = n.Add(1) {
+					if err := appendOne(s, k); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
 		b.ReportAllocs()
+		b.ResetTimer()
 		b.SetParallelism(32) // 64 goroutines on 2 CPUs
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
