@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -117,21 +118,39 @@ type committer struct {
 	index   indexWrites     // the index keys of the group being staged
 	hasher  eventstore.Hasher
 	syncs   chan *inflight // groups applied, in order, to the syncer
+	free    chan *inflight // groups answered, for the committer to reuse
 	recent  recentGroups   // what the last groups applied changed
 }
 
 // inflight is a group applied to Pebble, or refused whole, waiting for the
 // syncer to confirm its WAL sync and to answer its appends.
+//
+// Once the syncer has answered its appends, it empties the inflight and
+// hands it back to the committer (committer.free) with its batch: a new
+// Pebble batch per group allocated its buffer anew whenever Pebble's pool
+// of batches held none large enough (~0.3 KB per upsert under load, in
+// buffers of ~250 KB, each a fresh span of the heap), and the slices of
+// requests and outcomes were new each time too. A batch is reused only
+// after its SyncWait has returned without error, when Pebble no longer
+// reads it (Batch.Reset, which drops the buffer if a WAL writer still
+// holds a reference, is Pebble's way to reuse a committed batch, as its
+// own Close does for its pool), and never after a failed apply or sync.
 type inflight struct {
 	reqs     []*appendRequest
 	outcomes []staged
-	batch    *pebble.Batch // nil when the group wrote nothing
+	batch    *pebble.Batch // nil until staged, and after a failed apply
+	applied  bool          // batch was applied: the group wrote something
 	applyErr error
 	head     logHead // the end of $all once the batch is synced
 }
 
 // inflightMax bounds how many applied groups may wait for their sync.
 const inflightMax = 4
+
+// inflightsMax bounds the inflights in use: inflightMax queued for the
+// syncer, one it answers and one the committer stages. committer.free
+// holds as many, so that the syncer never waits to hand one back.
+const inflightsMax = inflightMax + 2
 
 // run commits groups of queued appends until Close closes the queue, then
 // commits what remains, waits for the syncer to finish and returns.
@@ -141,6 +160,11 @@ func (c *committer) run() {
 	defer func() {
 		close(c.syncs)
 		<-syncerDone
+		for len(c.free) > 0 { // the syncer is done: nothing else sends
+			if f := <-c.free; f.batch != nil {
+				f.batch.Close()
+			}
+		}
 		close(c.store.committerDone)
 	}()
 	group := make([]*appendRequest, 0, groupAppendsMax)
@@ -190,7 +214,7 @@ type group struct {
 // to Pebble with a WAL sync it does not wait for. An append refused by its
 // checks does not affect the others.
 func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
-	f := &inflight{reqs: append([]*appendRequest(nil), reqs...), outcomes: make([]staged, len(reqs))}
+	f := c.newInflight(reqs)
 	if err := c.store.failure(); err != nil {
 		f.applyErr = err
 		return f
@@ -206,13 +230,15 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 	for _, r := range reqs {
 		size += r.bytes + len(r.events)*(recordFixedLen+3*eventstore.StreamIDBytesMax)
 	}
-	b := c.store.db.NewBatchWithSize(size)
+	if f.batch == nil {
+		f.batch = c.store.db.NewBatchWithSize(size)
+	}
+	b := f.batch
 	c.index.reset()
 	for i, r := range reqs {
 		f.outcomes[i] = c.stage(b, &g, r)
 	}
 	if g.lastPos == c.lastPos {
-		b.Close()
 		return f // nothing to write: refusals and retries of synced appends
 	}
 	// The records are in the batch, in position order; the index keys
@@ -231,9 +257,10 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 		c.store.fail(err)
 		f.applyErr = err
 		b.Close()
+		f.batch = nil
 		return f
 	}
-	f.batch = b
+	f.applied = true
 	// The next group builds on this one. Should its sync fail, the syncer
 	// marks the store failed and no later group is applied or acknowledged.
 	c.lastPos, c.allHash = g.lastPos, g.allHash
@@ -256,17 +283,14 @@ func (c *committer) syncLoop(done chan<- struct{}) {
 	var failure error
 	for f := range c.syncs {
 		err := f.applyErr
-		if f.batch != nil {
-			if err == nil {
-				err = f.batch.SyncWait()
-			}
-			f.batch.Close()
+		if f.applied {
+			err = f.batch.SyncWait()
 		}
 		if err != nil && failure == nil {
 			c.store.fail(err)
 			failure = c.store.failure()
 		}
-		if failure == nil && f.batch != nil {
+		if failure == nil && f.applied {
 			c.store.publish(f.head)
 		}
 		for i, r := range f.reqs {
@@ -275,6 +299,46 @@ func (c *committer) syncLoop(done chan<- struct{}) {
 				o.err = fmt.Errorf("append to %s: %w", r.stream, failure)
 			}
 			r.done <- appendResponse{result: o.result, err: o.err}
+		}
+		c.recycle(f, err)
+	}
+}
+
+// newInflight returns an empty inflight for the group reqs, reused from
+// the syncer when one is free.
+func (c *committer) newInflight(reqs []*appendRequest) *inflight {
+	var f *inflight
+	select {
+	case f = <-c.free:
+	default:
+		f = &inflight{}
+	}
+	f.reqs = append(f.reqs[:0], reqs...)
+	f.outcomes = slices.Grow(f.outcomes[:0], len(reqs))[:len(reqs)]
+	clear(f.outcomes)
+	return f
+}
+
+// recycle empties f, whose appends the syncer has answered, and hands it
+// back to the committer with its batch, emptied, unless the group failed
+// (err), after which Pebble's batch is not to be reused: it is closed.
+func (c *committer) recycle(f *inflight, err error) {
+	if f.batch != nil {
+		if err != nil {
+			f.batch.Close()
+			f.batch = nil
+		} else {
+			f.batch.Reset() // synced: Pebble reads it no more
+		}
+	}
+	clear(f.reqs) // the requests are their Appends' again
+	f.reqs = f.reqs[:0]
+	f.applied, f.applyErr, f.head = false, nil, logHead{}
+	select {
+	case c.free <- f:
+	default: // cannot happen (see inflightsMax); drop it
+		if f.batch != nil {
+			f.batch.Close()
 		}
 	}
 }
