@@ -112,10 +112,11 @@ func (s *Store) prelookup(req *appendRequest) error {
 type committer struct {
 	store   *Store
 	heads   *headCache
-	lastPos uint64          // last applied position
-	allHash eventstore.Hash // AllHash at lastPos
-	keyBuf  []byte          // scratch for keys
-	index   indexWrites     // the index keys of the group being staged
+	lastPos uint64                        // last applied position
+	allHash eventstore.Hash               // AllHash at lastPos
+	keyBuf  []byte                        // scratch for keys
+	index   indexWrites                   // the index keys of the group being staged
+	staged  reusedMap[string, streamHead] // group.heads, reused
 	hasher  eventstore.Hasher
 	syncs   chan *inflight // groups applied, in order, to the syncer
 	free    chan *inflight // groups answered, for the committer to reuse
@@ -219,16 +220,20 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 		f.applyErr = err
 		return f
 	}
+	size, events := 0, 0
+	for _, r := range reqs {
+		size += r.bytes + len(r.events)*(recordFixedLen+3*eventstore.StreamIDBytesMax)
+		events += len(r.events)
+	}
+	// The group's ids go to the ring of recent groups once applied; the
+	// ring hands back the map of a group it drops.
+	ids := c.recent.takeSpare()
 	g := group{
-		heads:   make(map[string]streamHead, len(reqs)),
-		ids:     make(map[uuid.UUID]idLocation, 2*len(reqs)),
+		heads:   c.staged.empty(len(reqs)),
+		ids:     ids.empty(events),
 		lastPos: c.lastPos,
 		allHash: c.allHash,
 		now:     c.store.now().UTC().UnixNano(),
-	}
-	size := 0
-	for _, r := range reqs {
-		size += r.bytes + len(r.events)*(recordFixedLen+3*eventstore.StreamIDBytesMax)
 	}
 	if f.batch == nil {
 		f.batch = c.store.db.NewBatchWithSize(size)
@@ -239,7 +244,8 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 		f.outcomes[i] = c.stage(b, &g, r)
 	}
 	if g.lastPos == c.lastPos {
-		return f // nothing to write: refusals and retries of synced appends
+		c.recent.spare = ids // g.ids is empty
+		return f             // nothing to write: refusals and retries of synced appends
 	}
 	// The records are in the batch, in position order; the index keys
 	// follow them, in key order (see indexWrites).
@@ -267,7 +273,7 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 	for stream, h := range g.heads {
 		c.heads.put(stream, h)
 	}
-	c.recent.add(recentGroup{lastPos: g.lastPos, ids: g.ids})
+	c.recent.add(recentGroup{lastPos: g.lastPos, ids: ids})
 	c.store.applied.Store(g.lastPos)
 	return f
 }
