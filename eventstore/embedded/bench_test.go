@@ -275,3 +275,72 @@ func BenchmarkReadAllDecode(b *testing.B) {
 		b.ReportMetric(rate/memory, "x-memory")
 	})
 }
+
+// BenchmarkAppendAllocs measures the heap allocations of an append of 3
+// ~500-byte events to a new stream (the shape of a seed upsert), in every
+// goroutine of the store: run it with -benchmem and a fixed count
+// (-benchtime 2000x); its time is one fsync per append (serial) or per
+// group (writers=64) and means little. Serial, every group holds one
+// append; with 64 writers, groups of many, as under load. Each first runs
+// as many appends untimed, so that what the store keeps and reuses (its
+// batches, pools and maps) has grown as it would under a long load.
+func BenchmarkAppendAllocs(b *testing.B) {
+	payloads := make([][]byte, benchPayloads)
+	for i := range payloads {
+		payloads[i] = benchPayload(i)
+	}
+	appendOne := func(s *embedded.Store, n int64) error {
+		evs := make([]eventstore.EventData, 3)
+		for i := range evs {
+			evs[i] = eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: "CallUpserted", Data: payloads[(int(n)+i)%benchPayloads], Metadata: []byte(`{"by":"bench"}`)}
+		}
+		_, err := s.Append(context.Background(), fmt.Sprintf("call-%08d", n), eventstore.NoStream(), evs)
+		return err
+	}
+	b.Run("serial", func(b *testing.B) {
+		s, err := embedded.Open(b.TempDir(), benchOptions())
+		require.NoError(b, err)
+		defer s.Close()
+		var n int64
+		for range b.N {
+			n++
+			require.NoError(b, appendOne(s, n))
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			n++
+			if err := appendOne(s, n); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("writers=64", func(b *testing.B) {
+		s, err := embedded.Open(b.TempDir(), benchOptions())
+		require.NoError(b, err)
+		defer s.Close()
+		var n atomic.Int64
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Go(func() {
+				for k := n.Add(1); k <= int64(b.N); k = n.Add(1) {
+					if err := appendOne(s, k); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.SetParallelism(32) // 64 goroutines on 2 CPUs
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := appendOne(s, n.Add(1)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}

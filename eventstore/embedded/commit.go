@@ -3,6 +3,8 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -26,6 +28,25 @@ type appendResponse struct {
 	err    error
 }
 
+// requestPool recycles appendRequests with their done channels: each
+// Append allocated both (~0.3 KB). A request belongs to its Append until it
+// is queued, then to the committer and the syncer until the syncer sends
+// its answer on done, after which neither touches it (the syncer's
+// inflight may still point to it, but never reads it again); once Append
+// has received that answer, the request is its own again and goes back to
+// the pool, emptied. The channel is empty then: every queued request is
+// answered exactly once.
+var requestPool = sync.Pool{
+	New: func() any { return &appendRequest{done: make(chan appendResponse, 1)} },
+}
+
+// putRequest empties req, so that the pool holds no caller's events or
+// context, and returns it to the pool.
+func putRequest(req *appendRequest) {
+	*req = appendRequest{done: req.done}
+	requestPool.Put(req)
+}
+
 // Append writes events to the end of stream if it is where expected says;
 // see eventstore.Store. The append joins the committer's next group and
 // returns once that group's batch is synced to disk.
@@ -42,13 +63,8 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, err)
 	}
-	req := &appendRequest{
-		ctx:      ctx,
-		stream:   stream,
-		expected: expected,
-		events:   events,
-		done:     make(chan appendResponse, 1),
-	}
+	req := requestPool.Get().(*appendRequest)
+	req.ctx, req.stream, req.expected, req.events = ctx, stream, expected, events
 	for i := range events {
 		req.bytes += len(events[i].Data) + len(events[i].Metadata)
 	}
@@ -56,21 +72,25 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
+		putRequest(req)
 		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, eventstore.ErrClosed)
 	}
 	if err := s.prelookup(req); err != nil {
 		s.mu.RUnlock()
+		putRequest(req)
 		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, err)
 	}
 	select {
 	case s.queue <- req:
 	case <-ctx.Done():
 		s.mu.RUnlock()
+		putRequest(req) // not queued: nobody else saw it
 		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %w", stream, ctx.Err())
 	}
 	s.mu.RUnlock()
 
 	resp := <-req.done
+	putRequest(req)
 	return resp.result, resp.err
 }
 
@@ -92,27 +112,46 @@ func (s *Store) prelookup(req *appendRequest) error {
 type committer struct {
 	store   *Store
 	heads   *headCache
-	lastPos uint64          // last applied position
-	allHash eventstore.Hash // AllHash at lastPos
-	keyBuf  []byte          // scratch for keys
-	index   indexWrites     // the index keys of the group being staged
+	lastPos uint64                        // last applied position
+	allHash eventstore.Hash               // AllHash at lastPos
+	keyBuf  []byte                        // scratch for keys
+	index   indexWrites                   // the index keys of the group being staged
+	staged  reusedMap[string, streamHead] // group.heads, reused
 	hasher  eventstore.Hasher
 	syncs   chan *inflight // groups applied, in order, to the syncer
+	free    chan *inflight // groups answered, for the committer to reuse
 	recent  recentGroups   // what the last groups applied changed
 }
 
 // inflight is a group applied to Pebble, or refused whole, waiting for the
 // syncer to confirm its WAL sync and to answer its appends.
+//
+// Once the syncer has answered its appends, it empties the inflight and
+// hands it back to the committer (committer.free) with its batch: a new
+// Pebble batch per group allocated its buffer anew whenever Pebble's pool
+// of batches held none large enough (~0.3 KB per upsert under load, in
+// buffers of ~250 KB, each a fresh span of the heap), and the slices of
+// requests and outcomes were new each time too. A batch is reused only
+// after its SyncWait has returned without error, when Pebble no longer
+// reads it (Batch.Reset, which drops the buffer if a WAL writer still
+// holds a reference, is Pebble's way to reuse a committed batch, as its
+// own Close does for its pool), and never after a failed apply or sync.
 type inflight struct {
 	reqs     []*appendRequest
 	outcomes []staged
-	batch    *pebble.Batch // nil when the group wrote nothing
+	batch    *pebble.Batch // nil until staged, and after a failed apply
+	applied  bool          // batch was applied: the group wrote something
 	applyErr error
 	head     logHead // the end of $all once the batch is synced
 }
 
 // inflightMax bounds how many applied groups may wait for their sync.
 const inflightMax = 4
+
+// inflightsMax bounds the inflights in use: inflightMax queued for the
+// syncer, one it answers and one the committer stages. committer.free
+// holds as many, so that the syncer never waits to hand one back.
+const inflightsMax = inflightMax + 2
 
 // run commits groups of queued appends until Close closes the queue, then
 // commits what remains, waits for the syncer to finish and returns.
@@ -122,6 +161,11 @@ func (c *committer) run() {
 	defer func() {
 		close(c.syncs)
 		<-syncerDone
+		for len(c.free) > 0 { // the syncer is done: nothing else sends
+			if f := <-c.free; f.batch != nil {
+				f.batch.Close()
+			}
+		}
 		close(c.store.committerDone)
 	}()
 	group := make([]*appendRequest, 0, groupAppendsMax)
@@ -171,30 +215,37 @@ type group struct {
 // to Pebble with a WAL sync it does not wait for. An append refused by its
 // checks does not affect the others.
 func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
-	f := &inflight{reqs: append([]*appendRequest(nil), reqs...), outcomes: make([]staged, len(reqs))}
+	f := c.newInflight(reqs)
 	if err := c.store.failure(); err != nil {
 		f.applyErr = err
 		return f
 	}
+	size, events := 0, 0
+	for _, r := range reqs {
+		size += r.bytes + len(r.events)*(recordFixedLen+3*eventstore.StreamIDBytesMax)
+		events += len(r.events)
+	}
+	// The group's ids go to the ring of recent groups once applied; the
+	// ring hands back the map of a group it drops.
+	ids := c.recent.takeSpare()
 	g := group{
-		heads:   make(map[string]streamHead, len(reqs)),
-		ids:     make(map[uuid.UUID]idLocation, 2*len(reqs)),
+		heads:   c.staged.empty(len(reqs)),
+		ids:     ids.empty(events),
 		lastPos: c.lastPos,
 		allHash: c.allHash,
 		now:     c.store.now().UTC().UnixNano(),
 	}
-	size := 0
-	for _, r := range reqs {
-		size += r.bytes + len(r.events)*(recordFixedLen+3*eventstore.StreamIDBytesMax)
+	if f.batch == nil {
+		f.batch = c.store.db.NewBatchWithSize(size)
 	}
-	b := c.store.db.NewBatchWithSize(size)
+	b := f.batch
 	c.index.reset()
 	for i, r := range reqs {
 		f.outcomes[i] = c.stage(b, &g, r)
 	}
 	if g.lastPos == c.lastPos {
-		b.Close()
-		return f // nothing to write: refusals and retries of synced appends
+		c.recent.spare = ids // g.ids is empty
+		return f             // nothing to write: refusals and retries of synced appends
 	}
 	// The records are in the batch, in position order; the index keys
 	// follow them, in key order (see indexWrites).
@@ -212,16 +263,17 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 		c.store.fail(err)
 		f.applyErr = err
 		b.Close()
+		f.batch = nil
 		return f
 	}
-	f.batch = b
+	f.applied = true
 	// The next group builds on this one. Should its sync fail, the syncer
 	// marks the store failed and no later group is applied or acknowledged.
 	c.lastPos, c.allHash = g.lastPos, g.allHash
 	for stream, h := range g.heads {
 		c.heads.put(stream, h)
 	}
-	c.recent.add(recentGroup{lastPos: g.lastPos, ids: g.ids})
+	c.recent.add(recentGroup{lastPos: g.lastPos, ids: ids})
 	c.store.applied.Store(g.lastPos)
 	return f
 }
@@ -237,17 +289,14 @@ func (c *committer) syncLoop(done chan<- struct{}) {
 	var failure error
 	for f := range c.syncs {
 		err := f.applyErr
-		if f.batch != nil {
-			if err == nil {
-				err = f.batch.SyncWait()
-			}
-			f.batch.Close()
+		if f.applied {
+			err = f.batch.SyncWait()
 		}
 		if err != nil && failure == nil {
 			c.store.fail(err)
 			failure = c.store.failure()
 		}
-		if failure == nil && f.batch != nil {
+		if failure == nil && f.applied {
 			c.store.publish(f.head)
 		}
 		for i, r := range f.reqs {
@@ -256,6 +305,46 @@ func (c *committer) syncLoop(done chan<- struct{}) {
 				o.err = fmt.Errorf("append to %s: %w", r.stream, failure)
 			}
 			r.done <- appendResponse{result: o.result, err: o.err}
+		}
+		c.recycle(f, err)
+	}
+}
+
+// newInflight returns an empty inflight for the group reqs, reused from
+// the syncer when one is free.
+func (c *committer) newInflight(reqs []*appendRequest) *inflight {
+	var f *inflight
+	select {
+	case f = <-c.free:
+	default:
+		f = &inflight{}
+	}
+	f.reqs = append(f.reqs[:0], reqs...)
+	f.outcomes = slices.Grow(f.outcomes[:0], len(reqs))[:len(reqs)]
+	clear(f.outcomes)
+	return f
+}
+
+// recycle empties f, whose appends the syncer has answered, and hands it
+// back to the committer with its batch, emptied, unless the group failed
+// (err), after which Pebble's batch is not to be reused: it is closed.
+func (c *committer) recycle(f *inflight, err error) {
+	if f.batch != nil {
+		if err != nil {
+			f.batch.Close()
+			f.batch = nil
+		} else {
+			f.batch.Reset() // synced: Pebble reads it no more
+		}
+	}
+	clear(f.reqs) // the requests are their Appends' again
+	f.reqs = f.reqs[:0]
+	f.applied, f.applyErr, f.head = false, nil, logHead{}
+	select {
+	case c.free <- f:
+	default: // cannot happen (see inflightsMax); drop it
+		if f.batch != nil {
+			f.batch.Close()
 		}
 	}
 }

@@ -95,7 +95,7 @@ const (
 // recentGroup is the ids one applied group recorded.
 type recentGroup struct {
 	lastPos uint64
-	ids     map[uuid.UUID]idLocation
+	ids     reusedMap[uuid.UUID, idLocation]
 }
 
 // recentGroups is the ring of the last groups applied, oldest first. Only
@@ -108,23 +108,37 @@ type recentGroups struct {
 	// floor is the last position of the newest group dropped from the ring:
 	// the ring holds every group applied after floor.
 	floor uint64
+	// spare is the map of ids of a group dropped from the ring, which
+	// nothing reads any more, for the committer's next group (takeSpare).
+	spare reusedMap[uuid.UUID, idLocation]
+}
+
+// takeSpare returns the spare map of ids (a zero reusedMap when there is
+// none), which is then the caller's.
+func (r *recentGroups) takeSpare() reusedMap[uuid.UUID, idLocation] {
+	s := r.spare
+	r.spare = reusedMap[uuid.UUID, idLocation]{}
+	return s
 }
 
 // covers reports whether the ring holds every group applied after snapshot.
 func (r *recentGroups) covers(snapshot uint64) bool { return snapshot >= r.floor }
 
 func (r *recentGroups) add(g recentGroup) {
-	for r.count > 0 && (r.count == recentGroupsMax || r.ids+len(g.ids) > recentIDsMax) {
+	for r.count > 0 && (r.count == recentGroupsMax || r.ids+len(g.ids.m) > recentIDsMax) {
 		oldest := &r.ring[r.start]
 		r.floor = oldest.lastPos
-		r.ids -= len(oldest.ids)
+		r.ids -= len(oldest.ids.m)
+		if r.spare.m == nil {
+			r.spare = oldest.ids
+		}
 		*oldest = recentGroup{}
 		r.start = (r.start + 1) % recentGroupsMax
 		r.count--
 	}
 	r.ring[(r.start+r.count)%recentGroupsMax] = g
 	r.count++
-	r.ids += len(g.ids)
+	r.ids += len(g.ids.m)
 }
 
 // findID returns where a group applied after snapshot recorded id.
@@ -134,7 +148,7 @@ func (r *recentGroups) findID(snapshot uint64, id uuid.UUID) (idLocation, bool) 
 		if g.lastPos <= snapshot {
 			break
 		}
-		if loc, ok := g.ids[id]; ok {
+		if loc, ok := g.ids.m[id]; ok {
 			return loc, true
 		}
 	}

@@ -185,6 +185,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	c := &committer{
 		store:   s,
 		syncs:   make(chan *inflight, inflightMax),
+		free:    make(chan *inflight, inflightsMax),
 		heads:   newHeadCache(opts.HeadCacheStreams),
 		lastPos: head.position,
 		allHash: head.allHash,
