@@ -180,38 +180,50 @@ func (p *Projector) entry(id uuid.UUID, first bool) (*callEntry, error) {
 type writes struct {
 	deletes [][]byte
 	sets    []setOp
+	// order is the indices of sets in key order, and of equal keys in the
+	// order of gathering (see sort).
+	order []int32
 }
 
 type setOp struct {
 	key   []byte
 	value []byte
-	seq   int // order of gathering: the tie-break of equal keys
 }
 
 func (w *writes) reset() {
 	w.deletes = w.deletes[:0]
 	w.sets = w.sets[:0]
+	w.order = w.order[:0]
 }
 
 func (w *writes) set(key, value []byte) {
-	w.sets = append(w.sets, setOp{key: key, value: value, seq: len(w.sets)})
+	w.sets = append(w.sets, setOp{key: key, value: value})
 }
 
-// sort orders deletes and sets by key.
+// sort orders deletes by key, and sets by key through order, with equal
+// keys in the order they were gathered (the last one wins). The sets are
+// sorted as indices, not moved: sorting the 48-byte setOps themselves took
+// twice as long for a live commit's ~170 sets (~22 us, ~0.4 us per new
+// call), and longer for a rebuild's.
 func (w *writes) sort() {
 	slices.SortFunc(w.deletes, bytes.Compare)
-	slices.SortFunc(w.sets, func(a, b setOp) int {
-		if c := bytes.Compare(a.key, b.key); c != 0 {
+	w.order = w.order[:0]
+	for i := range w.sets {
+		w.order = append(w.order, int32(i))
+	}
+	sets := w.sets
+	slices.SortFunc(w.order, func(a, b int32) int {
+		if c := bytes.Compare(sets[a].key, sets[b].key); c != 0 {
 			return c
 		}
-		return a.seq - b.seq
+		return int(a - b)
 	})
 }
 
-// applySets adds the sets ops to pb, in order.
-func applySets(pb *pebble.Batch, ops []setOp) error {
-	for _, op := range ops {
-		if err := pb.Set(op.key, op.value, nil); err != nil {
+// applySets adds the sets to pb in the order sort put them in.
+func applySets(pb *pebble.Batch, w *writes) error {
+	for _, i := range w.order {
+		if err := pb.Set(w.sets[i].key, w.sets[i].value, nil); err != nil {
 			return fmt.Errorf("projections: batch: %w", err)
 		}
 	}
@@ -280,7 +292,7 @@ func (p *Projector) commit(b *batch) error {
 			return fmt.Errorf("projections: batch: %w", err)
 		}
 	}
-	if err := applySets(pb, w.sets); err != nil {
+	if err := applySets(pb, w); err != nil {
 		return err
 	}
 	p.pbBytes = max(p.pbBytes, min(pb.Len(), batchRetainedBytesMax))
