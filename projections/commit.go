@@ -25,7 +25,7 @@ type callEntry struct {
 
 // callCache holds the call states the runner has touched, so that a call
 // touched by consecutive batches is neither read back nor decoded again. It
-// is bounded: after each commit it drops clean entries down to 3/4 of max.
+// is bounded: after each commit it drops entries down to 3/4 of max.
 // Between commits it can exceed max by at most BatchCallsMax new calls.
 type callCache struct {
 	max     int
@@ -89,9 +89,16 @@ func (c *callCache) keepTotals(k bucket, t totals) {
 	c.totals[k] = t
 }
 
-// trim drops clean entries until the cache is within bounds. Go's map order
+// trim drops entries until the cache is within bounds. Go's map order
 // makes the choice effectively random, which is good enough: hot calls come
-// straight back from Pebble's block cache.
+// straight back from Pebble's block cache. It runs after a commit, when no
+// entry is dirty (commit has just cleaned every entry of its batch, and
+// only a batch makes entries dirty), so it drops any entry without reading
+// it: an evicted entry is cold, and reading its dirty flag, then emptying
+// it, cost a cache miss or two per evicted call (0.4-1 us each, a few
+// tenths of a microsecond per new call through the API once the cache is
+// full); newEntry empties it when it is reused, as the fold is about to
+// write it anyway.
 func (c *callCache) trim() {
 	if len(c.entries) <= c.max {
 		return
@@ -101,20 +108,18 @@ func (c *callCache) trim() {
 		if len(c.entries) <= target {
 			return
 		}
-		if !e.dirty {
-			delete(c.entries, id)
-			c.recycle(e)
-		}
+		delete(c.entries, id)
+		c.recycle(e)
 	}
 }
 
 // recycle keeps an entry that left the cache for newEntry, while spare
 // holds fewer than max. Nothing else may refer to it: an evicted entry is
-// clean, so no batch holds it, and reset runs between sessions.
-// It is zeroed at once, so that it keeps no call's memory alive.
+// clean, so no batch holds it, and reset runs between sessions. It is not
+// emptied until newEntry reuses it (see trim): until then it keeps the
+// memory of its last state alive, at most max such entries.
 func (c *callCache) recycle(e *callEntry) {
 	if len(c.spare) < c.max {
-		*e = callEntry{}
 		c.spare = append(c.spare, e)
 	}
 }
@@ -128,7 +133,7 @@ func (c *callCache) newEntry(id uuid.UUID) *callEntry {
 	e := c.spare[n-1]
 	c.spare[n-1] = nil
 	c.spare = c.spare[:n-1]
-	e.id = id // recycle zeroed it
+	*e = callEntry{id: id}
 	return e
 }
 
@@ -175,38 +180,50 @@ func (p *Projector) entry(id uuid.UUID, first bool) (*callEntry, error) {
 type writes struct {
 	deletes [][]byte
 	sets    []setOp
+	// order is the indices of sets in key order, and of equal keys in the
+	// order of gathering (see sort).
+	order []int32
 }
 
 type setOp struct {
 	key   []byte
 	value []byte
-	seq   int // order of gathering: the tie-break of equal keys
 }
 
 func (w *writes) reset() {
 	w.deletes = w.deletes[:0]
 	w.sets = w.sets[:0]
+	w.order = w.order[:0]
 }
 
 func (w *writes) set(key, value []byte) {
-	w.sets = append(w.sets, setOp{key: key, value: value, seq: len(w.sets)})
+	w.sets = append(w.sets, setOp{key: key, value: value})
 }
 
-// sort orders deletes and sets by key.
+// sort orders deletes by key, and sets by key through order, with equal
+// keys in the order they were gathered (the last one wins). The sets are
+// sorted as indices, not moved: sorting the 48-byte setOps themselves took
+// twice as long for a live commit's ~170 sets (~22 us, ~0.4 us per new
+// call), and longer for a rebuild's.
 func (w *writes) sort() {
 	slices.SortFunc(w.deletes, bytes.Compare)
-	slices.SortFunc(w.sets, func(a, b setOp) int {
-		if c := bytes.Compare(a.key, b.key); c != 0 {
+	w.order = w.order[:0]
+	for i := range w.sets {
+		w.order = append(w.order, int32(i))
+	}
+	sets := w.sets
+	slices.SortFunc(w.order, func(a, b int32) int {
+		if c := bytes.Compare(sets[a].key, sets[b].key); c != 0 {
 			return c
 		}
-		return a.seq - b.seq
+		return int(a - b)
 	})
 }
 
-// applySets adds the sets ops to pb, in order.
-func applySets(pb *pebble.Batch, ops []setOp) error {
-	for _, op := range ops {
-		if err := pb.Set(op.key, op.value, nil); err != nil {
+// applySets adds the sets to pb in the order sort put them in.
+func applySets(pb *pebble.Batch, w *writes) error {
+	for _, i := range w.order {
+		if err := pb.Set(w.sets[i].key, w.sets[i].value, nil); err != nil {
 			return fmt.Errorf("projections: batch: %w", err)
 		}
 	}
@@ -275,7 +292,7 @@ func (p *Projector) commit(b *batch) error {
 			return fmt.Errorf("projections: batch: %w", err)
 		}
 	}
-	if err := applySets(pb, w.sets); err != nil {
+	if err := applySets(pb, w); err != nil {
 		return err
 	}
 	p.pbBytes = max(p.pbBytes, min(pb.Len(), batchRetainedBytesMax))

@@ -42,9 +42,9 @@
 // BatchEventsMax events, so that fewer calls are written twice. Memory is
 // bounded by the pipeline (ChunkEventsMax × ChunksInFlightMax events, plus a
 // few pages of ReadPageEvents), the call cache (CallCacheMax + BatchCallsMax states, up
-// to CallCacheMax emptied ones kept for reuse, and up to 64Ki
-// billing totals), one Pebble batch, and the build database's memtables
-// (MemTableBytes, flushed like any memtable when full). On disk, a rebuild
+// to CallCacheMax evicted ones kept for reuse, emptied as they are reused,
+// and up to 64Ki billing totals), one Pebble batch, and the build
+// database's memtables (MemTableBytes, flushed like any memtable when full). On disk, a rebuild
 // needs room for the new read models twice (build database and sstables)
 // beside the old ones until the swap.
 //

@@ -23,48 +23,80 @@ import (
 //
 // Primed events are a bounded cache, never a source of truth: one the
 // runner does not reach while it is held (the runner lags by more than
-// primedGenerationMax events, or is stopped) is dropped, and its record is
+// primedEventsMax events, or is stopped) is dropped, and its record is
 // decoded as usual.
 func (p *Projector) Prime(id uuid.UUID, env domain.Envelope) { p.primed.put(id, env) }
 
-// primedGenerationMax bounds each of the two generations of primed events:
-// a few thousand covers the runner's lag under load; the bound caps the
-// memory of events nobody consumes (a stopped runner) at two generations.
-const primedGenerationMax = 4096
+// primedEventsMax bounds the primed events held: a few thousand covers the
+// runner's lag under load; the bound caps the memory of events nobody
+// consumes (a stopped runner).
+const primedEventsMax = 8192
 
-// primedEvents holds primed envelopes in two generations: puts go to cur;
-// when cur is full it becomes old and the previous old is dropped. Its zero
-// value is ready to use.
+// primedEvents holds primed envelopes in a ring of primedEventsMax slots,
+// reused in the order of the puts, with an index from event id to slot: a
+// put overwrites the oldest slot, dropping its event if nobody took it. Its
+// zero value is ready to use.
+//
+// A ring rather than maps of envelopes: an Envelope (144 bytes) is too
+// large for a Go map to hold in place, so each put into a
+// map[uuid.UUID]domain.Envelope allocated it (three puts, 430 bytes, per
+// new call through the API), and the churn of puts and takes grew the
+// maps' tables; the slots are allocated once, and the index holds only
+// small values.
 type primedEvents struct {
-	mu       sync.Mutex
-	cur, old map[uuid.UUID]domain.Envelope
+	mu    sync.Mutex
+	slots []primedSlot // primedEventsMax, allocated by the first put
+	next  int          // the slot of the next put
+	index map[uuid.UUID]int32
+}
+
+// primedSlot is one primed event; held is false once it is taken (the slot
+// is then zero, keeping no event alive) or before it is ever used.
+type primedSlot struct {
+	id   uuid.UUID
+	env  domain.Envelope
+	held bool
 }
 
 func (c *primedEvents) put(id uuid.UUID, env domain.Envelope) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cur == nil || len(c.cur) >= primedGenerationMax {
-		c.old, c.cur = c.cur, make(map[uuid.UUID]domain.Envelope, primedGenerationMax)
+	if c.slots == nil {
+		c.slots = make([]primedSlot, primedEventsMax)
+		c.index = make(map[uuid.UUID]int32)
 	}
-	c.cur[id] = env
+	i := c.next
+	c.next = (i + 1) % len(c.slots)
+	s := &c.slots[i]
+	// The oldest event ages out, unless its id was primed again since
+	// (into a newer slot, which the index names).
+	if s.held {
+		if j, ok := c.index[s.id]; ok && j == int32(i) {
+			delete(c.index, s.id)
+		}
+	}
+	*s = primedSlot{id: id, env: env, held: true}
+	c.index[id] = int32(i)
 }
 
 // take removes and returns the envelope primed for id, if any.
 func (c *primedEvents) take(id uuid.UUID) (domain.Envelope, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, m := range []map[uuid.UUID]domain.Envelope{c.cur, c.old} {
-		if env, ok := m[id]; ok {
-			delete(m, id)
-			return env, true
-		}
+	i, ok := c.index[id]
+	if !ok {
+		return domain.Envelope{}, false
 	}
-	return domain.Envelope{}, false
+	delete(c.index, id)
+	s := &c.slots[i]
+	env := s.env
+	*s = primedSlot{}
+	return env, true
 }
 
 // empty reports whether nothing is primed: the decoders skip the lock then.
 func (c *primedEvents) empty() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.cur) == 0 && len(c.old) == 0
+	return len(c.index) == 0
 }

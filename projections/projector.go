@@ -76,9 +76,10 @@ type Options struct {
 	BatchCallsMax int
 	// CallCacheMax bounds the call states the runner keeps in memory between
 	// batches, so that a call touched by consecutive batches is not read back
-	// and decoded. It must be at least BatchCallsMax. As many emptied
-	// entries (about 1 KiB each) are kept for reuse once calls leave the
-	// cache, so that states are not allocated afresh for every call.
+	// and decoded. It must be at least BatchCallsMax. As many entries
+	// (about 1 KiB each, and what their last states hold until they are
+	// reused) are kept for reuse once calls leave the cache, so that states
+	// are not allocated afresh for every call.
 	CallCacheMax int
 	// DecodeWorkers is how many goroutines decode events in parallel.
 	DecodeWorkers int
