@@ -261,12 +261,15 @@ func checkRecording(f ListField, r Recording) *Error {
 // serves it as one). Only a recording being added is checked
 // (checkNewRecordings): one a call holds, recorded before this check, may
 // be sent again as it is.
-func checkRecordingContentType(field, v string) *Error {
+//
+// f names the recording; its field name is formatted only for an error
+// (ListField): every upsert that adds a recording checks one.
+func checkRecordingContentType(f ListField, v string) *Error {
 	mt, _, err := mime.ParseMediaType(v)
 	if err == nil && (strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/")) {
 		return nil
 	}
-	return invalid(field, "%q is not an audio or video media type (e.g. audio/mpeg)", v)
+	return invalid(f.Sub("content_type"), "%q is not an audio or video media type (e.g. audio/mpeg)", v)
 }
 
 // checkNewRecordings checks the recordings of c that call does not hold.
@@ -275,7 +278,7 @@ func checkNewRecordings(call *Call, c *UpsertCall) *Error {
 		if slices.ContainsFunc(call.Recordings, func(h Recording) bool { return sameRecording(h, r) }) {
 			continue
 		}
-		if err := checkRecordingContentType(ListField{"recordings", i}.Sub("content_type"), r.ContentType); err != nil {
+		if err := checkRecordingContentType(ListField{"recordings", i}, r.ContentType); err != nil {
 			return err
 		}
 	}
