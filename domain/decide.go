@@ -84,9 +84,9 @@ func DecideFold(s State, c Command, at time.Time) ([]Event, State, error) {
 	if len(events) == 0 {
 		return nil, s, nil
 	}
-	// The plan folded the events one by one before withCreationFacts merged
-	// some into the creation, which folds to the same call, and without
-	// metadata: count the events as appended and stamp them as
+	// The plan folded the events one by one, a creation's facts apart from
+	// the creation that carries them (which folds to the same call), and
+	// without metadata: count the events as appended and stamp them as
 	// EvolveInPlace does.
 	stamp(&folded, s.Version, uint64(len(events)), at)
 	return events, folded, nil

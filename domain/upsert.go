@@ -115,64 +115,87 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 			p.emit(e)
 		}
 	}
-	if !exists {
-		return withCreationFacts(p.events), p.s, nil
+	if p.creating {
+		p.events[0] = p.created
 	}
 	return p.events, p.s, nil
 }
 
-// withCreationFacts moves the fact events that follow a creation
-// (participants, provider metadata, details, routing, recordings,
-// transcript, quality) into the creation event, where schema version 2
-// carries them. Folding the result gives the same call as folding the
-// events apart; the lifecycle, timing and price events stay their own.
-func withCreationFacts(events []Event) []Event {
-	created, ok := events[0].(CallUpserted)
-	if !ok || !created.Created {
-		return events
-	}
-	out := events[:1]
-	for _, e := range events[1:] {
-		switch ev := e.(type) {
-		case CallParticipantsChanged:
-			created.Participants = ev.Participants
-		case CallProviderMetadataChanged:
-			created.ProviderMetadata = ev.ProviderMetadata
-		case CallDetailsChanged:
-			d := ev.Changes
-			created.Details = &d
-		case CallRoutingChanged:
-			r := ev
-			created.Routing = &r
-		case CallRecordingAdded:
-			created.Recordings = append(created.Recordings, ev.Recording)
-		case CallTranscriptChanged:
-			t := ev.Transcript
-			created.Transcript = &t
-		case CallQualityReported:
-			q := ev.Quality
-			created.Quality = &q
-		default:
-			out = append(out, e)
-		}
-	}
-	out[0] = created
-	return out
-}
-
 // plan collects the events of one decision and folds each into a working
 // state, so that every later comparison sees the call as it will stand.
+//
+// A creation carries the facts that follow it (participants, provider
+// metadata, details, routing, recordings, transcript, quality) inside its
+// CallUpserted, where schema version 2 puts them; the lifecycle, timing
+// and price events stay their own. The plan folds each fact as the event
+// it stands for and merges it into the creation as it finds it (fact),
+// which folds to the same call: it used to emit the fact events and merge
+// them afterwards, boxing each into an Event only to unbox it again, and
+// the creation twice (four to six allocations of every new call).
 type plan struct {
 	s      State
 	events []Event
 	// endFollowed says that the command's EndedAt was derived from the
 	// duration by followTimes rather than given (see decideUpsert).
 	endFollowed bool
+	// creating says that the plan decides a new call: created is the
+	// creation with the facts found so far, and events[0] its slot,
+	// filled once the plan is done.
+	creating bool
+	created  CallUpserted
 }
 
+// planEventsCap is the capacity of a plan's events, allocated at the first
+// event: the events of a new call answered and completed in one upsert
+// and then priced (its creation, CallAnswered, CallTerminated,
+// CallTimingChanged, CallPriced) fit without growing the slice, which
+// appending from nil grew three times for them.
+const planEventsCap = 6
+
 func (p *plan) emit(e Event) {
+	if p.events == nil {
+		p.events = make([]Event, 0, planEventsCap)
+	}
 	p.events = append(p.events, e)
 	EvolveInPlace(&p.s, Envelope{Event: e})
+}
+
+// fold folds e into the working state as emit does, EvolveInPlace with
+// no metadata, but keeps no reference to e: EvolveInPlace's Envelope
+// escapes, so an event passed to it is boxed on the heap, and an event
+// that is not emitted (a creation's fact, the creation until it is done)
+// need not be.
+func (p *plan) fold(e Event) {
+	stamp(&p.s, p.s.Version, 1, time.Time{})
+	apply(&p.s.Call, e)
+}
+
+// fact emits e, one of the fact events a creation carries, on a creation:
+// it folds e and merges it into the creation. Each fact method calls it
+// on a creation and emit otherwise, so that the event it builds is boxed
+// into an Event (on the heap) only when it is emitted.
+func (p *plan) fact(e Event) {
+	p.fold(e)
+	switch ev := e.(type) {
+	case CallParticipantsChanged:
+		p.created.Participants = ev.Participants
+	case CallProviderMetadataChanged:
+		p.created.ProviderMetadata = ev.ProviderMetadata
+	case CallDetailsChanged:
+		d := ev.Changes
+		p.created.Details = &d
+	case CallRoutingChanged:
+		r := ev
+		p.created.Routing = &r
+	case CallRecordingAdded:
+		p.created.Recordings = append(p.created.Recordings, ev.Recording)
+	case CallTranscriptChanged:
+		t := ev.Transcript
+		p.created.Transcript = &t
+	case CallQualityReported:
+		q := ev.Quality
+		p.created.Quality = &q
+	}
 }
 
 // normalizeUpsert puts times in UTC, the provider in its canonical
@@ -315,12 +338,16 @@ func givenTimes(c *UpsertCall) timeSet {
 func (p *plan) core(c UpsertCall, exists bool) {
 	call := p.s.Call
 	if !exists {
-		p.emit(CallUpserted{
+		// Boxed into its slot, events[0], once the facts are merged.
+		p.creating = true
+		p.created = CallUpserted{
 			Created: true, CallID: c.CallID, AccountID: c.AccountID,
 			Provider: c.Provider, ProviderID: c.ProviderID,
 			Direction: clonePtr(c.Direction), From: clonePtr(c.From), To: clonePtr(c.To),
 			StartedAt: clonePtr(c.StartedAt), ParentCallID: clonePtr(c.ParentCallID),
-		})
+		}
+		p.events = append(make([]Event, 0, planEventsCap), nil)
+		p.fold(p.created)
 		return
 	}
 	e := CallUpserted{CallID: call.ID}
@@ -366,8 +393,13 @@ func (p *plan) participants(c UpsertCall) {
 			PersonID: PersonID(call.AccountID, sp.Phone),
 		}
 	}
-	if !slices.Equal(ps, call.Participants) {
-		p.emit(CallParticipantsChanged{Participants: ps})
+	if slices.Equal(ps, call.Participants) {
+		return
+	}
+	if e := (CallParticipantsChanged{Participants: ps}); p.creating {
+		p.fact(e)
+	} else {
+		p.emit(e)
 	}
 }
 
@@ -378,7 +410,11 @@ func (p *plan) metadata(c UpsertCall, changed bool) {
 	if !changed {
 		return
 	}
-	p.emit(CallProviderMetadataChanged{ProviderMetadata: bytes.Clone(c.ProviderMetadata)})
+	if e := (CallProviderMetadataChanged{ProviderMetadata: bytes.Clone(c.ProviderMetadata)}); p.creating {
+		p.fact(e)
+	} else {
+		p.emit(e)
+	}
 }
 
 // sameJSON reports whether a and b are the same JSON value: key order and
@@ -452,8 +488,10 @@ func (p *plan) details(c UpsertCall) {
 	if ch.SyncedWithCRMAtCleared && d.SyncedWithCRMAt != nil {
 		out.SyncedWithCRMAtCleared, changed = true, true
 	}
-	if changed {
-		p.emit(CallDetailsChanged{Changes: out})
+	if e := (CallDetailsChanged{Changes: out}); changed && p.creating {
+		p.fact(e)
+	} else if changed {
+		p.emit(e)
 	}
 }
 
@@ -475,7 +513,9 @@ func (p *plan) routing(c UpsertCall) {
 	str(&out.StatusCallbackMethod, ch.StatusCallbackMethod, r.StatusCallbackMethod)
 	str(&out.Twiml, ch.Twiml, r.Twiml)
 	str(&out.ApplicationSID, ch.ApplicationSID, r.ApplicationSID)
-	if changed {
+	if changed && p.creating {
+		p.fact(out)
+	} else if changed {
 		p.emit(out)
 	}
 }
@@ -484,8 +524,13 @@ func (p *plan) routing(c UpsertCall) {
 // known by its ProviderID, or by its URL when it has none.
 func (p *plan) recordings(c UpsertCall) {
 	for _, r := range c.Recordings {
-		if !slices.ContainsFunc(p.s.Call.Recordings, func(h Recording) bool { return sameRecording(h, r) }) {
-			p.emit(CallRecordingAdded{Recording: r})
+		if slices.ContainsFunc(p.s.Call.Recordings, func(h Recording) bool { return sameRecording(h, r) }) {
+			continue
+		}
+		if e := (CallRecordingAdded{Recording: r}); p.creating {
+			p.fact(e)
+		} else {
+			p.emit(e)
 		}
 	}
 }
@@ -507,7 +552,11 @@ func (p *plan) transcript(c UpsertCall) {
 	if have != nil && slices.EqualFunc(have.Cues, c.Transcript.Cues, sameCue) {
 		return
 	}
-	p.emit(CallTranscriptChanged{Transcript: Transcript{Cues: slices.Clone(c.Transcript.Cues)}})
+	if e := (CallTranscriptChanged{Transcript: Transcript{Cues: slices.Clone(c.Transcript.Cues)}}); p.creating {
+		p.fact(e)
+	} else {
+		p.emit(e)
+	}
 }
 
 func sameCue(a, b TranscriptCue) bool {
@@ -521,7 +570,11 @@ func (p *plan) quality(c UpsertCall) {
 	if have := p.s.Call.Quality; have != nil && sameQuality(*have, *c.Quality) {
 		return
 	}
-	p.emit(CallQualityReported{Quality: *cloneQuality(*c.Quality)})
+	if e := (CallQualityReported{Quality: *cloneQuality(*c.Quality)}); p.creating {
+		p.fact(e)
+	} else {
+		p.emit(e)
+	}
 }
 
 func sameQuality(a, b Quality) bool {
