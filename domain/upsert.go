@@ -45,7 +45,7 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	if err := checkUpsertFields(c); err != nil {
 		return nil, State{}, err
 	}
-	c = normalizeUpsert(c)
+	metadataCopied := normalizeUpsert(&c)
 	// Which times the client sent, before checkCreation and followTimes
 	// fill in others: an order error names one of these (checkOrder).
 	sent := givenTimes(&c)
@@ -102,7 +102,7 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	p := &plan{s: s, endFollowed: endFollowed}
 	p.core(c, exists)
 	p.participants(c)
-	p.metadata(c, metadataChanged)
+	p.metadata(c, metadataChanged, metadataCopied)
 	p.details(c)
 	p.routing(c)
 	p.recordings(c)
@@ -199,9 +199,10 @@ func (p *plan) fact(e Event) {
 }
 
 // normalizeUpsert puts times in UTC, the provider in its canonical
-// spelling and the provider metadata in compact JSON. c must have passed
+// spelling and the provider metadata in compact JSON, and reports whether
+// compacting the metadata copied it (compactJSON). c must have passed
 // checkUpsertFields: compactJSON relies on checkMetadata.
-func normalizeUpsert(c UpsertCall) UpsertCall {
+func normalizeUpsert(c *UpsertCall) (metadataCopied bool) {
 	for _, t := range []**time.Time{&c.StartedAt, &c.AnsweredAt, &c.EndedAt, &c.Details.SyncedWithCRMAt} {
 		// A time already in UTC (as decoders give them) is kept, not
 		// copied: the command is not changed through it, and the state
@@ -211,26 +212,30 @@ func normalizeUpsert(c UpsertCall) UpsertCall {
 		}
 	}
 	c.Provider = NormalizeProvider(c.Provider)
-	c.ProviderMetadata = compactJSON(c.ProviderMetadata)
-	return c
+	c.ProviderMetadata, metadataCopied = compactJSON(c.ProviderMetadata)
+	return metadataCopied
 }
 
 // compactJSON returns m without insignificant space: the form the event
 // codec stores it in (encoding/json compacts a RawMessage), so that an
 // event reads back exactly as it was decided. Metadata already compact,
 // as clients send it, is returned as it is, not copied: plan.metadata
-// clones what the events keep, and nothing else keeps m.
+// clones what the events keep, and nothing else keeps m. copied says that
+// the result is a copy, compacted (m held insignificant space), which
+// only the decision holds: plan.metadata keeps it without cloning it.
 //
 // m must have passed checkMetadata, as decideUpsert's checkUpsertFields
 // makes sure before it normalizes: it is valid JSON, which
 // jsonscan.CompactValidated compacts without validating it again (a scan
 // of it as long as the validation's, on every upsert that carries
 // metadata).
-func compactJSON(m json.RawMessage) json.RawMessage {
+func compactJSON(m json.RawMessage) (compact json.RawMessage, copied bool) {
 	if m == nil {
-		return m
+		return m, false
 	}
-	return jsonscan.CompactValidated(m)
+	// CompactValidated returns m itself unless it drops a byte.
+	compact = jsonscan.CompactValidated(m)
+	return compact, len(compact) != len(m)
 }
 
 // checkCreation checks what a creation requires and fills the default
@@ -404,13 +409,21 @@ func (p *plan) participants(c UpsertCall) {
 }
 
 // metadata emits the provider metadata if it changed (decideUpsert has
-// compared it with the call's: sameJSON), as bytes of the event's own: the command's may be a slice of a request body, which
-// compactJSON does not copy when it is already compact.
-func (p *plan) metadata(c UpsertCall, changed bool) {
+// compared it with the call's: sameJSON), as bytes of the event's own: the
+// command's may be a slice of a request body, which compactJSON does not
+// copy when it is already compact. copied says that compactJSON did copy
+// it (the metadata was sent with spaces, as the seed's body has it): that
+// copy is the decision's own, and cloning it again cost every such upsert
+// an allocation of the metadata's size.
+func (p *plan) metadata(c UpsertCall, changed, copied bool) {
 	if !changed {
 		return
 	}
-	if e := (CallProviderMetadataChanged{ProviderMetadata: bytes.Clone(c.ProviderMetadata)}); p.creating {
+	m := c.ProviderMetadata
+	if !copied {
+		m = bytes.Clone(m)
+	}
+	if e := (CallProviderMetadataChanged{ProviderMetadata: m}); p.creating {
 		p.fact(e)
 	} else {
 		p.emit(e)
