@@ -299,7 +299,7 @@ func checkTranscript(t Transcript) *Error {
 		if c.From.IsNegative() {
 			return checkNotNegative(f.Sub("from"), c.From)
 		}
-		if c.To.LessThan(c.From.Decimal) {
+		if decimalLess(c.To.Decimal, c.From.Decimal) {
 			return invalid(f.Sub("to"), "%s is before from %s", c.To, c.From)
 		}
 	}
