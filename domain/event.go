@@ -370,16 +370,26 @@ var ErrUnknownEventType = errors.New("unknown event type")
 
 // MarshalEvent encodes an event's data as stored: by hand for the events
 // every upsert writes (see appendEvent), by json.Marshal otherwise, the
-// bytes alike.
+// bytes alike. It is AppendEvent to nil.
 func MarshalEvent(e Event) ([]byte, error) {
-	if b, ok := appendEvent(nil, e); ok {
+	return AppendEvent(nil, e) // nil on an error
+}
+
+// AppendEvent appends an event's data as stored, the bytes MarshalEvent
+// returns, to dst and returns the extended buffer; on an error it returns
+// dst as it was (its length: the bytes past it may have been written).
+// A writer that encodes the several events of one write can append them
+// all into one buffer, presized with EventSizeHint, rather than allocate
+// one per event; each event's data is then its own subslice of it.
+func AppendEvent(dst []byte, e Event) ([]byte, error) {
+	if b, ok := appendEvent(dst, e); ok {
 		return b, nil
 	}
 	b, err := json.Marshal(e)
 	if err != nil {
-		return nil, fmt.Errorf("marshal %s: %w", e.EventType(), err)
+		return dst, fmt.Errorf("marshal %s: %w", e.EventType(), err)
 	}
-	return b, nil
+	return append(dst, b...), nil
 }
 
 // UnmarshalEvent decodes stored event data of the given type and schema

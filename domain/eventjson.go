@@ -107,7 +107,32 @@ func WriteRecordingsJSON(w *jsonwrite.Writer, recordings []Recording) {
 // copy each time, which cost as much as writing the event). They count the
 // fields the event writes, its strings as written when they need no
 // escaping: a lifecycle event took 192 bytes for every one of them
-// (CallAnswered writes about 40), which overallocated MarshalEvent's buffers.
+// (CallAnswered writes about 40), which both overallocated MarshalEvent's
+// buffers and made a buffer that several events are appended into grow.
+
+// EventSizeHint returns about the length of e's stored data, or a little
+// more, for a writer presizing the buffer it appends the events of a
+// write into (AppendEvent). For the events AppendEvent writes by hand
+// it counts their fields; for the others it is a rough guess.
+func EventSizeHint(e Event) int {
+	switch e := e.(type) {
+	case CallUpserted:
+		return upsertedSizeHint(&e)
+	case CallAnswered:
+		return answeredSizeHint(&e)
+	case CallTerminated:
+		return terminatedSizeHint(&e)
+	case CallStatusChanged:
+		return statusChangedSizeHint(&e)
+	case CallCanceled:
+		return canceledSizeHint(&e)
+	}
+	return otherEventSizeHint
+}
+
+// otherEventSizeHint is EventSizeHint's guess for the events json.Marshal
+// writes: the size of a timing, price or details change.
+const otherEventSizeHint = 256
 
 // timeSizeMax is the longest JSON time, quoted:
 // "2006-01-02T15:04:05.999999999-07:00".

@@ -82,7 +82,8 @@ func BenchmarkDecideFoldSeedUpsert(b *testing.B) {
 
 // BenchmarkMarshalSeedUpsertEvents measures encoding the events of the
 // seed upsert (a creation with its facts, CallAnswered, CallTerminated)
-// and their metadata, as the API encodes every write.
+// and their metadata, as the API encodes every write: each event into its
+// own buffer (MarshalEvent), or all into one (AppendEvent).
 //
 //	go test ./domain/ -run '^$' -bench '^BenchmarkMarshalSeedUpsertEvents$' -benchmem
 func BenchmarkMarshalSeedUpsertEvents(b *testing.B) {
@@ -102,6 +103,25 @@ func BenchmarkMarshalSeedUpsertEvents(b *testing.B) {
 				if _, err := domain.MarshalEvent(e); err != nil {
 					b.Fatal(err)
 				}
+			}
+		}
+	})
+	b.Run("AppendEvent", func(b *testing.B) {
+		// As a writer appends a write's events into one buffer, presized.
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			for _, e := range events {
+				n += domain.EventSizeHint(e)
+			}
+			buf := make([]byte, 0, n)
+			for _, e := range events {
+				if buf, err = domain.AppendEvent(buf, e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if cap(buf) != n {
+				b.Fatalf("the buffer grew from %d to %d", n, cap(buf))
 			}
 		}
 	})
