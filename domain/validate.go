@@ -390,20 +390,15 @@ func checkMetadataNumbers(m json.RawMessage) *Error {
 // given, and such a number in it would make every later read of the call
 // fail in the vendor's SDKs. Only a number with an exponent or more than
 // 300 digits can be that large, so the others are not parsed.
+//
+// It skips the strings to their closing quotes (jsonscan.ClosingQuote)
+// rather than stepping through them: they are most of metadata's bytes.
 func numberBeyondFloat64(b []byte) (string, bool) {
-	inString := false
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		switch {
-		case inString:
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
 		case c == '"':
-			inString = true
+			i = jsonscan.ClosingQuote(b, i+1)
 		case c == '-' || c >= '0' && c <= '9':
 			j := i
 			for j < len(b) && strings.IndexByte("+-.0123456789eE", b[j]) >= 0 {

@@ -51,7 +51,7 @@ func CompactValidated(b []byte) []byte {
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			i = closingQuote(b, i+1)
+			i = ClosingQuote(b, i+1)
 		case ' ', '\t', '\n', '\r':
 			if out == nil {
 				out = make([]byte, 0, len(b))
@@ -69,11 +69,14 @@ func CompactValidated(b []byte) []byte {
 	return append(out, b[start:]...)
 }
 
-// closingQuote returns the index of the quote that ends the string of
-// valid JSON b whose contents start at from: the first quote not escaped,
-// that is not preceded by an odd number of backslashes. Without one (b is
-// not valid JSON) it returns len(b).
-func closingQuote(b []byte, from int) int {
+// ClosingQuote returns the index of the quote that ends the string of
+// valid JSON b whose contents start at from (just past its opening
+// quote): the first quote not escaped, that is not preceded by an odd
+// number of backslashes. Without one (b is not valid JSON) it returns
+// len(b). It finds it with bytes.IndexByte, rather than stepping through
+// the string byte by byte: a scan of JSON already validated that only
+// looks at what lies between the strings skips them so.
+func ClosingQuote(b []byte, from int) int {
 	for i := from; ; {
 		j := bytes.IndexByte(b[i:], '"')
 		if j < 0 {
