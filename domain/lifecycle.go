@@ -38,8 +38,10 @@ import "time"
 // New verbatim status words ride on the last lifecycle event; with no move,
 // they are a CallStatusChanged whose Status equals its PreviousStatus. A new
 // answered_by rides on the CallAnswered, or else on a CallStatusChanged.
-func (p *plan) lifecycle(c UpsertCall) {
-	call := p.s.Call
+func (p *plan) lifecycle(c *UpsertCall) {
+	// The call as the lifecycle finds it: move reads all it needs of it
+	// before it emits an event, which changes it.
+	call := &p.s.Call
 	from := call.Status
 	to := targetStatus(call, c)
 	if from == "" && to == "" {
@@ -52,7 +54,7 @@ func (p *plan) lifecycle(c UpsertCall) {
 	if !late && c.ProviderStatus != nil && *c.ProviderStatus != call.ProviderStatus {
 		provider = clonePtr(c.ProviderStatus)
 	}
-	if (!late || renamesShownVoiceCallStatus(&call, c.VoiceCallStatus)) &&
+	if (!late || renamesShownVoiceCallStatus(call, c.VoiceCallStatus)) &&
 		c.VoiceCallStatus != nil && *c.VoiceCallStatus != call.VoiceCallStatus {
 		voiceCall = clonePtr(c.VoiceCallStatus)
 	}
@@ -61,7 +63,7 @@ func (p *plan) lifecycle(c UpsertCall) {
 	}
 
 	if move {
-		if p.move(&call, to, &c, lifecycleWords{provider, voiceCall, answeredBy}) {
+		if p.move(call, to, c, lifecycleWords{provider, voiceCall, answeredBy}) {
 			answeredBy = nil // carried
 		}
 	} else if provider != nil || voiceCall != nil {
@@ -103,7 +105,7 @@ func renamesShownVoiceCallStatus(call *Call, word *string) bool {
 
 // targetStatus is the canonical status the command asks for, "" if it asks
 // for none.
-func targetStatus(call Call, c UpsertCall) Status {
+func targetStatus(call *Call, c *UpsertCall) Status {
 	if c.Status != nil {
 		return *c.Status
 	}
@@ -135,12 +137,13 @@ func targetStatus(call Call, c UpsertCall) Status {
 	return ""
 }
 
-// move emits the lifecycle events of a legal move of call (the call before
-// the lifecycle: p.s changes as they are emitted) to status to, w's words
-// on the last of them, and reports whether one of them carries w's
-// answeredBy. It emits each event as it makes it, each with its words set:
-// collecting them in a slice and setting the words on the last, boxed
-// already, cost two allocations of every upsert that moves the status.
+// move emits the lifecycle events of a legal move of call, the plan's
+// (&p.s.Call), to status to, w's words on the last of them, and reports
+// whether one of them carries w's answeredBy. It makes the events from the
+// call as it stands before the first is emitted, and emits them with their
+// words set: collecting them in a slice and setting the words on the last,
+// boxed already, cost two allocations of every upsert that moves the
+// status.
 func (p *plan) move(call *Call, to Status, c *UpsertCall, w lifecycleWords) (answeredByCarried bool) {
 	from := call.Status
 	answer := func() CallAnswered {
@@ -162,9 +165,10 @@ func (p *plan) move(call *Call, to Status, c *UpsertCall, w lifecycleWords) (ans
 		p.emit(e)
 		return false
 	case to == StatusCompleted && c.AnsweredAt != nil:
-		p.emit(answer())
+		a := answer()
 		e := terminated(call.StartedAt, c.AnsweredAt, call.DurationSeconds, StatusInProgress, c, p.endFollowed)
 		e.ProviderStatus, e.VoiceCallStatus = w.provider, w.voiceCall
+		p.emit(a)
 		p.emit(e)
 		return true
 	case to == StatusCanceled && (from == "" || from == StatusQueued || from == StatusRinging):

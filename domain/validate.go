@@ -229,7 +229,7 @@ func checkOptionalURL(field string, s *string) *Error {
 	return nil
 }
 
-func checkRouting(r RoutingChanges) *Error {
+func checkRouting(r *RoutingChanges) *Error {
 	for _, err := range []*Error{
 		checkOptionalURL("routing.url", r.URL),
 		checkMethod("routing.method", r.Method),
@@ -342,7 +342,7 @@ func checkQuality(q Quality) *Error {
 	return nil
 }
 
-func checkDetails(d DetailsChanges) *Error {
+func checkDetails(d *DetailsChanges) *Error {
 	if d.CallType != nil && *d.CallType != CallTypeCallSession && *d.CallType != CallTypeDirectCall {
 		return invalid("details.call_type", "%q is not CALL_SESSION or DIRECT_CALL", *d.CallType)
 	}
@@ -431,7 +431,7 @@ func checkIdentity(call uuid.UUID, account string, now time.Time) *Error {
 }
 
 // checkUpsertFields runs every leaf check of an UpsertCall, in field order.
-func checkUpsertFields(c UpsertCall) *Error {
+func checkUpsertFields(c *UpsertCall) *Error {
 	switch c.Mode {
 	case UpsertCreate, UpsertCreateOrUpdate, UpsertUpdate:
 	default:
@@ -498,10 +498,10 @@ func checkUpsertFields(c UpsertCall) *Error {
 			return err
 		}
 	}
-	if err := checkDetails(c.Details); err != nil {
+	if err := checkDetails(&c.Details); err != nil {
 		return err
 	}
-	if err := checkRouting(c.Routing); err != nil {
+	if err := checkRouting(&c.Routing); err != nil {
 		return err
 	}
 	if c.Quality != nil {
