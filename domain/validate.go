@@ -430,6 +430,10 @@ func checkIdentity(call uuid.UUID, account string, now time.Time) *Error {
 	return nil
 }
 
+// participantsScanMax is the longest participant list checkUpsertFields
+// searches for a repeat element by element rather than with a map.
+const participantsScanMax = 8
+
 // checkUpsertFields runs every leaf check of an UpsertCall, in field order.
 func checkUpsertFields(c *UpsertCall) *Error {
 	switch c.Mode {
@@ -450,7 +454,13 @@ func checkUpsertFields(c *UpsertCall) *Error {
 			return err
 		}
 	}
-	seen := make(map[ParticipantSpec]bool, len(c.Participants))
+	// A list as short as calls have is searched for a repeat, not put in
+	// a map: making and filling one (hashing every role and phone) was the
+	// most of checking the seed's two participants.
+	var seen map[ParticipantSpec]bool
+	if len(c.Participants) > participantsScanMax {
+		seen = make(map[ParticipantSpec]bool, len(c.Participants))
+	}
 	for i, p := range c.Participants {
 		f := ListField{"participants", i}
 		if !p.Role.Valid() {
@@ -459,10 +469,12 @@ func checkUpsertFields(c *UpsertCall) *Error {
 		if !ValidE164(p.Phone) {
 			return checkPhone(f.Sub("phone"), p.Phone)
 		}
-		if seen[p] {
+		if seen != nil && seen[p] || seen == nil && slices.Contains(c.Participants[:i], p) {
 			return invalid(f.String(), "%s %s is listed twice", p.Role, p.Phone)
 		}
-		seen[p] = true
+		if seen != nil {
+			seen[p] = true
+		}
 	}
 	// Every instant a client can send is a time, Go's zero time
 	// (0001-01-01T00:00:00Z) too: an optional time is a nil pointer when
