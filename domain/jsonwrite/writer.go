@@ -199,7 +199,7 @@ func AppendUUID(dst []byte, id uuid.UUID) []byte {
 // escapes is copied; any other string is left to json.Marshal.
 func AppendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainByte(s[i]) {
 			q, _ := json.Marshal(s) // a string always marshals
 			return append(b, q...)
 		}
@@ -207,4 +207,23 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// The bytes json.Marshal copies into a string as they are: printable ASCII
+// (0x20 to 0x7e) but '"', '\\' and the HTML characters '<', '>' and '&', as
+// two 64-bit masks, for bytes 0 to 63 and 64 to 127.
+const (
+	plainLow  = 0xffff_ffff_0000_0000 &^ (1<<'"' | 1<<'&' | 1<<'<' | 1<<'>')
+	plainHigh = 0x7fff_ffff_ffff_ffff &^ (1 << ('\\' - 64))
+)
+
+// plainByte reports whether json.Marshal copies c into a string as it is:
+// one test of a mask bit, where AppendString compared every byte of every
+// string with seven bounds and characters.
+func plainByte(c byte) bool {
+	mask := uint64(plainLow)
+	if c >= 64 {
+		mask = plainHigh
+	}
+	return c < 128 && mask>>(c&63)&1 != 0
 }
