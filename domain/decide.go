@@ -207,7 +207,7 @@ func decidePrice(s State, c PriceCall) ([]Event, *Error) {
 	if err := existing(s, c, c.AccountID, c.Now); err != nil {
 		return nil, err
 	}
-	if err := checkPrice("price", c.Price); err != nil {
+	if err := checkPrice(c.Price); err != nil {
 		return nil, err
 	}
 	if e, ok := priceChange(&s.Call, c.Price); ok {

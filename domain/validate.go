@@ -150,14 +150,17 @@ func checkNotNegative(field string, d Decimal) *Error {
 	return nil
 }
 
-func checkPrice(field string, p Price) *Error {
-	if err := checkNotNegative(field+".rate", p.Rate); err != nil {
+// checkPrice checks the price of a command, the field "price". Its
+// members' names are constants: built from a field name passed in, they
+// were three strings allocated for every priced command, valid or not.
+func checkPrice(p Price) *Error {
+	if err := checkNotNegative("price.rate", p.Rate); err != nil {
 		return err
 	}
-	if err := checkNotNegative(field+".total", p.Total); err != nil {
+	if err := checkNotNegative("price.total", p.Total); err != nil {
 		return err
 	}
-	return checkCurrency(field+".currency", p.Currency)
+	return checkCurrency("price.currency", p.Currency)
 }
 
 // checkCurrency accepts a currency code ISO 4217 assigns, in upper case.
@@ -564,7 +567,7 @@ func checkUpsertFields(c *UpsertCall) *Error {
 		}
 	}
 	if c.Price != nil {
-		if err := checkPrice("price", *c.Price); err != nil {
+		if err := checkPrice(*c.Price); err != nil {
 			return err
 		}
 	}
