@@ -125,6 +125,28 @@ func BenchmarkMarshalSeedUpsertEvents(b *testing.B) {
 			}
 		}
 	})
+	b.Run("AppendMetadataAndEvents", func(b *testing.B) {
+		// A write's metadata and events in one buffer, presized.
+		b.ReportAllocs()
+		for b.Loop() {
+			n := domain.MetadataSizeHint(meta)
+			for _, e := range events {
+				n += domain.EventSizeHint(e)
+			}
+			buf, err := domain.AppendMetadata(make([]byte, 0, n), meta)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, e := range events {
+				if buf, err = domain.AppendEvent(buf, e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if cap(buf) != n {
+				b.Fatalf("the buffer grew from %d to %d", n, cap(buf))
+			}
+		}
+	})
 	b.Run("MarshalMetadata", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
