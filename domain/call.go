@@ -170,8 +170,17 @@ func (r Recording) Identity() string {
 // for every recording the call can hold. The LaML surface names recordings
 // by it, and the read models index them by it (projections), so that both
 // must derive it here alike.
+//
+// It is uuid.NewSHA1(callID, []byte(r.Identity())), computed by sha1Name
+// in one buffer: the identity's string, its bytes, the hash and its sum
+// were four allocations of every recording a projection indexes.
 func (r Recording) SID(callID uuid.UUID) uuid.UUID {
-	return uuid.NewSHA1(callID, []byte(r.Identity()))
+	var scratch [256]byte
+	name := append(scratch[:0], callID[:]...)
+	if r.ProviderID != "" {
+		return sha1Name(append(name, "provider_id"...), r.ProviderID)
+	}
+	return sha1Name(append(name, "url"...), r.URL)
 }
 
 // Transcript is the text of a call, as timed cues.

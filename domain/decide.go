@@ -27,9 +27,14 @@ func Decide(s State, c Command) ([]Event, error) {
 	)
 	switch c := c.(type) {
 	case UpsertCall:
-		events, _, err = decideUpsert(s, c)
+		var p plan
+		err = decideUpsert(&p, &s, &c) // c: the type switch's copy
+		events = p.events
 	case *UpsertCall:
-		events, _, err = decideUpsert(s, *c)
+		var p plan
+		own := *c // decideUpsert normalizes and fills in its command
+		err = decideUpsert(&p, &s, &own)
+		events = p.events
 	case AnswerCall:
 		events, err = decideAnswer(s, c)
 	case TerminateCall:
@@ -59,15 +64,15 @@ func Decide(s State, c Command) ([]Event, error) {
 // there already, and only its version and times are set here.
 func DecideFold(s State, c Command, at time.Time) ([]Event, State, error) {
 	var (
-		events []Event
-		folded State
-		err    *Error
+		p   plan
+		err *Error
 	)
 	switch c := c.(type) {
 	case UpsertCall:
-		events, folded, err = decideUpsert(s, c)
+		err = decideUpsert(&p, &s, &c) // c: the type switch's copy
 	case *UpsertCall:
-		events, folded, err = decideUpsert(s, *c)
+		own := *c // decideUpsert normalizes and fills in its command
+		err = decideUpsert(&p, &s, &own)
 	default:
 		events, err := Decide(s, c)
 		if err != nil {
@@ -81,15 +86,15 @@ func DecideFold(s State, c Command, at time.Time) ([]Event, State, error) {
 	if err != nil {
 		return nil, State{}, err
 	}
-	if len(events) == 0 {
+	if len(p.events) == 0 {
 		return nil, s, nil
 	}
-	// The plan folded the events one by one before withCreationFacts merged
-	// some into the creation, which folds to the same call, and without
-	// metadata: count the events as appended and stamp them as
+	// The plan folded the events one by one, a creation's facts apart from
+	// the creation that carries them (which folds to the same call), and
+	// without metadata: count the events as appended and stamp them as
 	// EvolveInPlace does.
-	stamp(&folded, s.Version, uint64(len(events)), at)
-	return events, folded, nil
+	stamp(&p.s, s.Version, uint64(len(p.events)), at)
+	return p.events, p.s, nil
 }
 
 // existing checks that a command for an existing call may proceed: the call
@@ -202,10 +207,10 @@ func decidePrice(s State, c PriceCall) ([]Event, *Error) {
 	if err := existing(s, c, c.AccountID, c.Now); err != nil {
 		return nil, err
 	}
-	if err := checkPrice("price", c.Price); err != nil {
+	if err := checkPrice(c.Price); err != nil {
 		return nil, err
 	}
-	if e, ok := priceChange(s.Call, c.Price); ok {
+	if e, ok := priceChange(&s.Call, c.Price); ok {
 		return []Event{e}, nil
 	}
 	return nil, nil
@@ -213,7 +218,7 @@ func decidePrice(s State, c PriceCall) ([]Event, *Error) {
 
 // priceChange returns the CallPriced that moves c to price p, and false if
 // c already has exactly p (same currency, Identical decimals).
-func priceChange(c Call, p Price) (CallPriced, bool) {
+func priceChange(c *Call, p Price) (CallPriced, bool) {
 	if c.Price != nil && samePrice(*c.Price, p) {
 		return CallPriced{}, false
 	}

@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/shopspring/decimal"
@@ -191,8 +192,55 @@ func (d Decimal) Sub(e Decimal) Decimal { return Decimal{d.Decimal.Sub(e.Decimal
 // Identical reports whether d and e are the same number written with the same
 // scale: "1.5" and "1.50" are Equal but not Identical. Decide compares with
 // Identical, so that re-sending "1.50" after "1.5" is a change worth recording.
+//
+// The scales are compared first: decimal.Decimal.Equal of two numbers of
+// different exponents rescales one of them in math/big (allocating), and
+// different scales make them different already.
 func (d Decimal) Identical(e Decimal) bool {
-	return d.Equal(e.Decimal) && d.Scale() == e.Scale()
+	return d.Scale() == e.Scale() && d.Equal(e.Decimal)
+}
+
+// decimalLess is a.LessThan(b), without decimal.Decimal's rescaling in
+// math/big (three allocations) for numbers of different exponents whose
+// coefficients fit an int64 once brought to the smaller exponent: every
+// upsert with a transcript compares each cue's times ("0" and "1.50").
+func decimalLess(a, b decimal.Decimal) bool {
+	ea, eb := a.Exponent(), b.Exponent()
+	if ea == eb {
+		return a.LessThan(b) // compares the coefficients: no rescaling
+	}
+	sa, sb := a.Sign(), b.Sign()
+	if sa != sb {
+		return sa < sb
+	}
+	if sa == 0 {
+		return false // both zero
+	}
+	// At most 18 digits (NumDigits is exact enough there, see
+	// coefficientDigits): the coefficients are int64s.
+	if a.NumDigits() <= 18 && b.NumDigits() <= 18 {
+		ca, cb, ok := a.CoefficientInt64(), b.CoefficientInt64(), false
+		if ea > eb {
+			ca, ok = scaleUp(ca, ea-eb)
+		} else {
+			cb, ok = scaleUp(cb, eb-ea)
+		}
+		if ok {
+			return ca < cb
+		}
+	}
+	return a.LessThan(b)
+}
+
+// scaleUp returns c × 10^k (k > 0), and false if that overflows an int64.
+func scaleUp(c int64, k int32) (int64, bool) {
+	for ; k > 0; k-- {
+		if c > math.MaxInt64/10 || c < math.MinInt64/10 {
+			return 0, false
+		}
+		c *= 10
+	}
+	return c, true
 }
 
 // MarshalJSON writes d as a JSON string with its scale.

@@ -27,16 +27,16 @@ func appendEvent(dst []byte, e Event) (b []byte, ok bool) {
 		w.B = slices.Grow(dst, upsertedSizeHint(&e))
 		w.callUpserted(&e)
 	case CallAnswered:
-		w.B = slices.Grow(dst, lifecycleSizeHint)
+		w.B = slices.Grow(dst, answeredSizeHint(&e))
 		w.callAnswered(&e)
 	case CallTerminated:
-		w.B = slices.Grow(dst, lifecycleSizeHint)
+		w.B = slices.Grow(dst, terminatedSizeHint(&e))
 		w.callTerminated(&e)
 	case CallStatusChanged:
-		w.B = slices.Grow(dst, lifecycleSizeHint)
+		w.B = slices.Grow(dst, statusChangedSizeHint(&e))
 		w.callStatusChanged(&e)
 	case CallCanceled:
-		w.B = slices.Grow(dst, lifecycleSizeHint)
+		w.B = slices.Grow(dst, canceledSizeHint(&e))
 		w.callCanceled(&e)
 	default:
 		return dst, false // not written here: no buffer grown for json.Marshal's turn
@@ -104,25 +104,151 @@ func WriteRecordingsJSON(w *jsonwrite.Writer, recordings []Recording) {
 
 // The size hints are about the length of an event's JSON, or a little
 // more, so that writing it does not grow the buffer (an allocation and a
-// copy each time, which cost as much as writing the event).
+// copy each time, which cost as much as writing the event). They count the
+// fields the event writes, its strings as written when they need no
+// escaping: a lifecycle event took 192 bytes for every one of them
+// (CallAnswered writes about 40), which both overallocated MarshalEvent's
+// buffers and made a buffer that several events are appended into grow.
 
-// lifecycleSizeHint is the size hint of the lifecycle events.
-const lifecycleSizeHint = 192
+// EventSizeHint returns about the length of e's stored data, or a little
+// more, for a writer presizing the buffer it appends the events of a
+// write into (AppendEvent). For the events AppendEvent writes by hand
+// it counts their fields; for the others it is a rough guess.
+func EventSizeHint(e Event) int {
+	switch e := e.(type) {
+	case CallUpserted:
+		return upsertedSizeHint(&e)
+	case CallAnswered:
+		return answeredSizeHint(&e)
+	case CallTerminated:
+		return terminatedSizeHint(&e)
+	case CallStatusChanged:
+		return statusChangedSizeHint(&e)
+	case CallCanceled:
+		return canceledSizeHint(&e)
+	}
+	return otherEventSizeHint
+}
+
+// otherEventSizeHint is EventSizeHint's guess for the events json.Marshal
+// writes: the size of a timing, price or details change.
+const otherEventSizeHint = 256
+
+// timeSizeMax is the longest JSON time, quoted:
+// "2006-01-02T15:04:05.999999999-07:00".
+const timeSizeMax = len(`"2006-01-02T15:04:05.999999999-07:00"`)
+
+// The lengths of the fields the lifecycle events may write, beyond their
+// strings' contents: a name, its quotes, colon and comma, and a value's
+// quotes.
+const (
+	statusFieldSize             = len(`,"status":""`)
+	previousStatusFieldSize     = len(`,"previous_status":""`)
+	providerStatusFieldSize     = len(`,"provider_status":""`)
+	voiceCallStatusFieldSize    = len(`,"voice_call_status":""`)
+	answeredByFieldSize         = len(`,"answered_by":""`)
+	durationSecondsFieldSizeMax = len(`,"duration_seconds":-9223372036854775808`)
+	endDerivedFieldSize         = len(`,"end_derived":true`)
+)
+
+// stringFieldHint is the size of a string field of the given size (its
+// name and punctuation) holding v, or 0 when it is not written (omitted
+// when empty).
+func stringFieldHint(size int, v string) int {
+	if v == "" {
+		return 0
+	}
+	return size + len(v)
+}
+
+// stringPtrFieldHint is stringFieldHint of a *string field: written when
+// not nil.
+func stringPtrFieldHint(size int, v *string) int {
+	if v == nil {
+		return 0
+	}
+	return size + len(*v)
+}
+
+// statusWordsHint is the size of statusWords' fields.
+func statusWordsHint(previous Status, provider, voiceCall *string) int {
+	return stringFieldHint(previousStatusFieldSize, string(previous)) +
+		stringPtrFieldHint(providerStatusFieldSize, provider) +
+		stringPtrFieldHint(voiceCallStatusFieldSize, voiceCall)
+}
+
+func answeredSizeHint(e *CallAnswered) int {
+	return len(`{"answered_at":}`) + timeSizeMax + stringFieldHint(answeredByFieldSize, e.AnsweredBy) +
+		statusWordsHint(e.PreviousStatus, e.ProviderStatus, e.VoiceCallStatus)
+}
+
+func terminatedSizeHint(e *CallTerminated) int {
+	n := len(`{"ended_at":}`) + timeSizeMax + statusFieldSize + len(e.Status) +
+		statusWordsHint(e.PreviousStatus, e.ProviderStatus, e.VoiceCallStatus)
+	if e.DurationSeconds != nil {
+		n += durationSecondsFieldSizeMax
+	}
+	if e.EndDerived {
+		n += endDerivedFieldSize
+	}
+	return n
+}
+
+func statusChangedSizeHint(e *CallStatusChanged) int {
+	return len(`{"status":""}`) + len(e.Status) + statusWordsHint(e.PreviousStatus, e.ProviderStatus, e.VoiceCallStatus) +
+		stringPtrFieldHint(answeredByFieldSize, e.AnsweredBy)
+}
+
+func canceledSizeHint(e *CallCanceled) int {
+	return len(`{"canceled_at":}`) + timeSizeMax + statusWordsHint(e.PreviousStatus, e.ProviderStatus, e.VoiceCallStatus)
+}
 
 // upsertedSizeHint is the size hint of e (without details, routing or
-// quality).
+// quality). A cue's offsets are counted at cueOffsetSizeHint each.
 func upsertedSizeHint(e *CallUpserted) int {
-	n := 320 + 160*len(e.Participants) + len(e.ProviderMetadata)
-	for _, r := range e.Recordings {
-		n += 64 + len(r.ContentType) + len(r.ProviderID) + len(r.URL)
+	n := len(`{"created":true,"call_id":""}`) + uuidSize +
+		stringFieldHint(len(`,"account_id":""`), e.AccountID) +
+		stringFieldHint(len(`,"provider":""`), e.Provider) +
+		stringFieldHint(len(`,"provider_id":""`), e.ProviderID) +
+		stringPtrFieldHint(len(`,"direction":""`), (*string)(e.Direction)) +
+		stringPtrFieldHint(len(`,"from":""`), e.From) +
+		stringPtrFieldHint(len(`,"to":""`), e.To)
+	if e.StartedAt != nil {
+		n += len(`,"started_at":`) + timeSizeMax
+	}
+	if e.ParentCallID != nil {
+		n += len(`,"parent_call_id":""`) + uuidSize
+	}
+	if len(e.Participants) > 0 {
+		n += len(`,"participants":[]`)
+		for _, p := range e.Participants {
+			n += len(`,{"id":"","role":"","phone":"","person_id":""}`) + 2*uuidSize + len(p.Role) + len(p.Phone)
+		}
+	}
+	if len(e.ProviderMetadata) > 0 {
+		n += len(`,"provider_metadata":`) + len(e.ProviderMetadata)
+	}
+	if len(e.Recordings) > 0 {
+		n += len(`,"recordings":[]`)
+		for _, r := range e.Recordings {
+			n += len(`,{"content_type":"","provider_id":"","url":""}`) + len(r.ContentType) + len(r.ProviderID) + len(r.URL)
+		}
 	}
 	if e.Transcript != nil {
+		n += len(`,"transcript":{"cues":[]}`)
 		for _, c := range e.Transcript.Cues {
-			n += 96 + len(c.Speaker) + len(c.Text)
+			n += len(`,{"from":"","to":"","speaker":"","text":""}`) + 2*cueOffsetSizeHint + len(c.Speaker) + len(c.Text)
 		}
 	}
 	return n
 }
+
+// uuidSize is the length of a UUID's text.
+const uuidSize = 36
+
+// cueOffsetSizeHint is the length a cue's offset is counted at: the
+// digits, sign and point of a decimal of up to 22 digits.
+const cueOffsetSizeHint = 24
 
 // WriteTranscriptJSON writes t as json.Marshal writes a *Transcript:
 // {"cues": [...]}, nil cues as null (the field has no omitempty). Stored

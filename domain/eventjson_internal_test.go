@@ -64,6 +64,84 @@ func TestAppendEventIsJSONMarshal(t *testing.T) {
 	}
 }
 
+// TestAppendEventAppends checks that AppendEvent appends to what dst
+// holds exactly the bytes MarshalEvent returns, whether dst has room or
+// not, and on an error returns dst as it was, with MarshalEvent's error;
+// and that EventSizeHint covers the events it counts the fields of whose
+// strings need no escaping and whose cue offsets are of usual length.
+func TestAppendEventAppends(t *testing.T) {
+	g := &eventGen{r: rand.New(rand.NewPCG(5, 8))}
+	gens := []func() Event{
+		func() Event { return g.callUpserted() },
+		func() Event {
+			return CallAnswered{AnsweredAt: g.time(), AnsweredBy: g.maybeString(), PreviousStatus: Status(g.maybeString()),
+				ProviderStatus: g.stringPtr(), VoiceCallStatus: g.stringPtr()}
+		},
+		func() Event {
+			return CallTerminated{EndedAt: g.time(), DurationSeconds: g.int64Ptr(), EndDerived: g.oneIn(2), Status: Status(g.string()),
+				PreviousStatus: Status(g.maybeString()), ProviderStatus: g.stringPtr(), VoiceCallStatus: g.stringPtr()}
+		},
+		func() Event {
+			return CallStatusChanged{Status: Status(g.string()), PreviousStatus: Status(g.maybeString()),
+				ProviderStatus: g.stringPtr(), VoiceCallStatus: g.stringPtr(), AnsweredBy: g.stringPtr()}
+		},
+		func() Event {
+			return CallCanceled{CanceledAt: g.time(), PreviousStatus: Status(g.maybeString()),
+				ProviderStatus: g.stringPtr(), VoiceCallStatus: g.stringPtr()}
+		},
+		func() Event { return CallTimingChanged{EndedAt: g.timePtr(), DurationSeconds: g.int64Ptr()} },
+		func() Event { return CallDeleted{DeletedAt: g.time()} },
+	}
+	covered := 0
+	for i := range 6000 {
+		e := gens[i%len(gens)]()
+		want, wantErr := MarshalEvent(e)
+		prefix := []byte(`{"before":1}`)
+		if g.oneIn(2) {
+			prefix = append(make([]byte, 0, 4096), prefix...)
+		}
+		got, err := AppendEvent(prefix, e)
+		if wantErr != nil {
+			require.EqualError(t, err, wantErr.Error(), "event %d: %#v", i, e)
+			require.Equal(t, `{"before":1}`, string(got), "event %d: dst as it was", i)
+			continue
+		}
+		require.NoError(t, err, "event %d: %#v", i, e)
+		require.Equal(t, `{"before":1}`+string(want), string(got), "event %d: %#v", i, e)
+		if _, ok := appendEvent(nil, e); ok && plainJSON(want) && usualCueOffsets(e) {
+			require.LessOrEqual(t, len(want), EventSizeHint(e), "event %d: %s", i, want)
+			covered++
+		}
+	}
+	assert.Greater(t, covered, 300, "the hint is checked on many events")
+}
+
+// plainJSON reports whether b, JSON, is ASCII with no escape: none of its
+// strings was written longer than it is.
+func plainJSON(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// usualCueOffsets reports whether e has no cue offset written longer than
+// cueOffsetSizeHint, which EventSizeHint counts each at.
+func usualCueOffsets(e Event) bool {
+	u, ok := e.(CallUpserted)
+	if !ok || u.Transcript == nil {
+		return true
+	}
+	for _, c := range u.Transcript.Cues {
+		if len(c.From.appendJSON(nil)) > cueOffsetSizeHint || len(c.To.appendJSON(nil)) > cueOffsetSizeHint {
+			return false
+		}
+	}
+	return true
+}
+
 func TestAppendEventLeavesOthersToJSONMarshal(t *testing.T) {
 	dir := DirectionInbound
 	rows := []struct {

@@ -38,8 +38,10 @@ import "time"
 // New verbatim status words ride on the last lifecycle event; with no move,
 // they are a CallStatusChanged whose Status equals its PreviousStatus. A new
 // answered_by rides on the CallAnswered, or else on a CallStatusChanged.
-func (p *plan) lifecycle(c UpsertCall) {
-	call := p.s.Call
+func (p *plan) lifecycle(c *UpsertCall) {
+	// The call as the lifecycle finds it: move reads all it needs of it
+	// before it emits an event, which changes it.
+	call := &p.s.Call
 	from := call.Status
 	to := targetStatus(call, c)
 	if from == "" && to == "" {
@@ -52,7 +54,7 @@ func (p *plan) lifecycle(c UpsertCall) {
 	if !late && c.ProviderStatus != nil && *c.ProviderStatus != call.ProviderStatus {
 		provider = clonePtr(c.ProviderStatus)
 	}
-	if (!late || renamesShownVoiceCallStatus(&call, c.VoiceCallStatus)) &&
+	if (!late || renamesShownVoiceCallStatus(call, c.VoiceCallStatus)) &&
 		c.VoiceCallStatus != nil && *c.VoiceCallStatus != call.VoiceCallStatus {
 		voiceCall = clonePtr(c.VoiceCallStatus)
 	}
@@ -60,23 +62,12 @@ func (p *plan) lifecycle(c UpsertCall) {
 		answeredBy = clonePtr(c.AnsweredBy)
 	}
 
-	var events []Event
 	if move {
-		events = moveEvents(call, to, c, answeredBy, p.endFollowed)
-	}
-	for _, e := range events {
-		if _, ok := e.(CallAnswered); ok {
+		if p.move(call, to, c, lifecycleWords{provider, voiceCall, answeredBy}) {
 			answeredBy = nil // carried
 		}
-	}
-	if n := len(events); n > 0 {
-		events[n-1] = withWords(events[n-1], provider, voiceCall)
-		if sc, ok := events[n-1].(CallStatusChanged); ok && answeredBy != nil {
-			sc.AnsweredBy, answeredBy = answeredBy, nil
-			events[n-1] = sc
-		}
 	} else if provider != nil || voiceCall != nil {
-		events = append(events, CallStatusChanged{Status: from, PreviousStatus: from,
+		p.emit(CallStatusChanged{Status: from, PreviousStatus: from,
 			ProviderStatus: provider, VoiceCallStatus: voiceCall, AnsweredBy: answeredBy})
 		answeredBy = nil
 	}
@@ -85,11 +76,15 @@ func (p *plan) lifecycle(c UpsertCall) {
 		if move {
 			now = to
 		}
-		events = append(events, CallStatusChanged{Status: now, PreviousStatus: now, AnsweredBy: answeredBy})
+		p.emit(CallStatusChanged{Status: now, PreviousStatus: now, AnsweredBy: answeredBy})
 	}
-	for _, e := range events {
-		p.emit(e)
-	}
+}
+
+// lifecycleWords are the new verbatim status words and answered_by of a
+// lifecycle move (nil: unchanged): the words ride on its last event,
+// answered_by on its CallAnswered or CallStatusChanged.
+type lifecycleWords struct {
+	provider, voiceCall, answeredBy *string
 }
 
 // renamesShownVoiceCallStatus reports whether word, a VoiceCall word sent
@@ -110,7 +105,7 @@ func renamesShownVoiceCallStatus(call *Call, word *string) bool {
 
 // targetStatus is the canonical status the command asks for, "" if it asks
 // for none.
-func targetStatus(call Call, c UpsertCall) Status {
+func targetStatus(call *Call, c *UpsertCall) Status {
 	if c.Status != nil {
 		return *c.Status
 	}
@@ -142,29 +137,48 @@ func targetStatus(call Call, c UpsertCall) Status {
 	return ""
 }
 
-// moveEvents returns the lifecycle events of a legal move of call to status
-// to. endFollowed says that c.EndedAt was derived from the duration
-// (followTimes), not given.
-func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string, endFollowed bool) []Event {
+// move emits the lifecycle events of a legal move of call, the plan's
+// (&p.s.Call), to status to, w's words on the last of them, and reports
+// whether one of them carries w's answeredBy. It makes the events from the
+// call as it stands before the first is emitted, and emits them with their
+// words set: collecting them in a slice and setting the words on the last,
+// boxed already, cost two allocations of every upsert that moves the
+// status.
+func (p *plan) move(call *Call, to Status, c *UpsertCall, w lifecycleWords) (answeredByCarried bool) {
 	from := call.Status
 	answer := func() CallAnswered {
 		e := CallAnswered{AnsweredAt: *c.AnsweredAt, PreviousStatus: from}
-		if answeredBy != nil {
-			e.AnsweredBy = *answeredBy
+		if w.answeredBy != nil {
+			e.AnsweredBy = *w.answeredBy
 		}
 		return e
 	}
 	switch {
 	case to == StatusInProgress && c.AnsweredAt != nil:
-		return []Event{answer()}
+		e := answer()
+		e.ProviderStatus, e.VoiceCallStatus = w.provider, w.voiceCall
+		p.emit(e)
+		return true
 	case to == StatusCompleted && from == StatusInProgress:
-		return []Event{terminated(call.StartedAt, call.AnsweredAt, call.DurationSeconds, from, c, endFollowed)}
+		e := terminated(call.StartedAt, call.AnsweredAt, call.DurationSeconds, from, c, p.endFollowed)
+		e.ProviderStatus, e.VoiceCallStatus = w.provider, w.voiceCall
+		p.emit(e)
+		return false
 	case to == StatusCompleted && c.AnsweredAt != nil:
-		return []Event{answer(), terminated(call.StartedAt, c.AnsweredAt, call.DurationSeconds, StatusInProgress, c, endFollowed)}
+		a := answer()
+		e := terminated(call.StartedAt, c.AnsweredAt, call.DurationSeconds, StatusInProgress, c, p.endFollowed)
+		e.ProviderStatus, e.VoiceCallStatus = w.provider, w.voiceCall
+		p.emit(a)
+		p.emit(e)
+		return true
 	case to == StatusCanceled && (from == "" || from == StatusQueued || from == StatusRinging):
-		return []Event{CallCanceled{CanceledAt: orDefault(c.EndedAt, c.Now, call.StartedAt), PreviousStatus: from}}
+		p.emit(CallCanceled{CanceledAt: orDefault(c.EndedAt, c.Now, call.StartedAt), PreviousStatus: from,
+			ProviderStatus: w.provider, VoiceCallStatus: w.voiceCall})
+		return false
 	}
-	return []Event{CallStatusChanged{Status: to, PreviousStatus: from}}
+	p.emit(CallStatusChanged{Status: to, PreviousStatus: from,
+		ProviderStatus: w.provider, VoiceCallStatus: w.voiceCall, AnsweredBy: w.answeredBy})
+	return true
 }
 
 // terminated is the CallTerminated of an in-progress call. Its duration is
@@ -178,7 +192,7 @@ func moveEvents(call Call, to Status, c UpsertCall, answeredBy *string, endFollo
 // when it was derived from the duration: by completionEnd here, or by
 // followTimes before (endFollowed); an end given or set at Now is reported
 // (timing.go).
-func terminated(started, answered *time.Time, known *int64, from Status, c UpsertCall, endFollowed bool) CallTerminated {
+func terminated(started, answered *time.Time, known *int64, from Status, c *UpsertCall, endFollowed bool) CallTerminated {
 	floor := durationFrom(answered, started)
 	end, derived := time.Time{}, false
 	if c.EndedAt == nil {
@@ -190,23 +204,4 @@ func terminated(started, answered *time.Time, known *int64, from Status, c Upser
 	}
 	dur := endingDuration(c.DurationSeconds, known, floor, end)
 	return CallTerminated{EndedAt: end, DurationSeconds: dur, EndDerived: derived, Status: StatusCompleted, PreviousStatus: from}
-}
-
-// withWords sets the verbatim status words on a lifecycle event.
-func withWords(e Event, provider, voiceCall *string) Event {
-	switch ev := e.(type) {
-	case CallAnswered:
-		ev.ProviderStatus, ev.VoiceCallStatus = provider, voiceCall
-		return ev
-	case CallTerminated:
-		ev.ProviderStatus, ev.VoiceCallStatus = provider, voiceCall
-		return ev
-	case CallCanceled:
-		ev.ProviderStatus, ev.VoiceCallStatus = provider, voiceCall
-		return ev
-	case CallStatusChanged:
-		ev.ProviderStatus, ev.VoiceCallStatus = provider, voiceCall
-		return ev
-	}
-	return e
 }

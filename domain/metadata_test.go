@@ -36,6 +36,12 @@ func TestMarshalMetadataIsJSONMarshal(t *testing.T) {
 			want, err := json.Marshal(row.m)
 			require.NoError(t, err)
 			assert.Equal(t, string(want), string(got))
+			appended, err := domain.AppendMetadata([]byte("[1,"), row.m)
+			require.NoError(t, err)
+			assert.Equal(t, "[1,"+string(want), string(appended), "AppendMetadata appends what MarshalMetadata returns")
+			if row.name != "strings json escapes" {
+				assert.LessOrEqual(t, len(got), domain.MetadataSizeHint(row.m), "the hint covers strings that need no escaping")
+			}
 			back, err := domain.UnmarshalMetadata(got)
 			require.NoError(t, err)
 			wantBack, err := domain.UnmarshalMetadata(want)
@@ -45,6 +51,9 @@ func TestMarshalMetadataIsJSONMarshal(t *testing.T) {
 	}
 	_, err := domain.MarshalMetadata(domain.Metadata{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
 	require.Error(t, err, "a time json.Marshal cannot write")
+	kept, err := domain.AppendMetadata([]byte("[1,"), domain.Metadata{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.Error(t, err, "a time json.Marshal cannot write, appended")
+	assert.Equal(t, "[1,", string(kept), "AppendMetadata returns dst as it was on an error")
 	_, err = domain.MarshalMetadata(domain.Metadata{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("far", 25*3600))})
 	require.Error(t, err, "an offset json.Marshal refuses")
 }

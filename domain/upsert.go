@@ -36,46 +36,52 @@ import (
 // leave it (Decimals with Identical, times with Equal), so a command that
 // changes nothing emits nothing.
 //
-// It also returns s with the events folded in (by the plan, as it decides,
-// with no metadata: see DecideFold), or State{} with an error.
-func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
+// It decides into p, a zero plan: p.events are the events, and p.s is s
+// with them folded in (by the plan, as it decides, with no metadata: see
+// DecideFold). It only reads s; c is the decision's own copy of the
+// command, which it normalizes and fills in. The state, the command and
+// the plan are passed by pointer, and the plan's methods read the command
+// and the call through pointers: copying them by value (848, 552 and over
+// a thousand bytes) into each call and out of it was some twenty copies
+// of every upsert.
+func decideUpsert(p *plan, s *State, c *UpsertCall) *Error {
 	if err := checkIdentity(c.CallID, c.AccountID, c.Now); err != nil {
-		return nil, State{}, err
+		return err
 	}
 	if err := checkUpsertFields(c); err != nil {
-		return nil, State{}, err
+		return err
 	}
-	c = normalizeUpsert(c)
+	metadataCopied := normalizeUpsert(c)
 	// Which times the client sent, before checkCreation and followTimes
 	// fill in others: an order error names one of these (checkOrder).
-	sent := givenTimes(&c)
-	exists := s.Exists()
+	sent := givenTimes(c)
+	exists := s.Version > 0 // s.Exists(), which copied *s to its receiver
 	switch {
 	case exists && s.Call.AccountID != c.AccountID:
-		return nil, State{}, Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
+		return Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
 	case exists && s.Call.ID != c.CallID:
-		return nil, State{}, invalid("call_id", "command for call %s decided on call %s", c.CallID, s.Call.ID)
+		return invalid("call_id", "command for call %s decided on call %s", c.CallID, s.Call.ID)
 	case exists && s.Call.Deleted():
-		return nil, State{}, Errorf(ErrConflict, "call_id", "call %s is deleted", c.CallID)
+		return Errorf(ErrConflict, "call_id", "call %s is deleted", c.CallID)
 	case exists && c.Mode == UpsertCreate:
-		return nil, State{}, Errorf(ErrConflict, "provider_id", "a call with this provider id already exists (%s)", s.Call.ID)
+		return Errorf(ErrConflict, "provider_id", "a call with this provider id already exists (%s)", s.Call.ID)
 	case !exists && c.Mode == UpsertUpdate:
-		return nil, State{}, Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
+		return Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
 	case exists && c.Provider != "" && c.Provider != s.Call.Provider:
-		return nil, State{}, Errorf(ErrConflict, "provider", "the call's provider is %q, not %q", s.Call.Provider, c.Provider)
+		return Errorf(ErrConflict, "provider", "the call's provider is %q, not %q", s.Call.Provider, c.Provider)
 	case exists && c.ProviderID != "" && c.ProviderID != s.Call.ProviderID:
-		return nil, State{}, Errorf(ErrConflict, "provider_id", "the call's provider id is %q, not %q", s.Call.ProviderID, c.ProviderID)
+		return Errorf(ErrConflict, "provider_id", "the call's provider id is %q, not %q", s.Call.ProviderID, c.ProviderID)
 	}
 	if !exists {
-		if err := checkCreation(&c); err != nil {
-			return nil, State{}, err
+		if err := checkCreation(c); err != nil {
+			return err
 		}
 	}
-	if err := checkNewRecordings(&s.Call, &c); err != nil {
-		return nil, State{}, err
+	if err := checkNewRecordings(&s.Call, c); err != nil {
+		return err
 	}
-	if err := reconcileAddresses(&s.Call, &c); err != nil {
-		return nil, State{}, err
+	if err := reconcileAddresses(&s.Call, c); err != nil {
+		return err
 	}
 	// endFollowed says that c.EndedAt is an end followTimes derived from
 	// the duration, not one the client gave: the events that write it
@@ -83,26 +89,26 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	// judges the times as they will stand (a followed end included), and
 	// before the plan, so that the lifecycle and timing events carry what
 	// follows as if the command gave it. A new call has no times to follow.
-	endFollowed := followTimes(&s.Call, &c)
-	if err := checkUpsertOrder(&s.Call, &c, sent); err != nil {
-		return nil, State{}, err
+	endFollowed := followTimes(&s.Call, c)
+	if err := checkUpsertOrder(&s.Call, c, sent); err != nil {
+		return err
 	}
-	if err := checkDurationEnd(&s.Call, &c, sent); err != nil {
-		return nil, State{}, err
+	if err := checkDurationEnd(&s.Call, c, sent); err != nil {
+		return err
 	}
 	// Whether the metadata changes is decided once: the number bound and
 	// the event both follow it.
 	metadataChanged := c.ProviderMetadata != nil && !sameJSON(c.ProviderMetadata, s.Call.ProviderMetadata)
 	if metadataChanged {
 		if err := checkMetadataNumbers(c.ProviderMetadata); err != nil {
-			return nil, State{}, err
+			return err
 		}
 	}
 
-	p := &plan{s: s, endFollowed: endFollowed}
+	p.s, p.endFollowed = *s, endFollowed
 	p.core(c, exists)
 	p.participants(c)
-	p.metadata(c, metadataChanged)
+	p.metadata(c, metadataChanged, metadataCopied)
 	p.details(c)
 	p.routing(c)
 	p.recordings(c)
@@ -111,74 +117,98 @@ func decideUpsert(s State, c UpsertCall) ([]Event, State, *Error) {
 	p.lifecycle(c)
 	p.timing(c, s.Call.Status)
 	if c.Price != nil {
-		if e, ok := priceChange(p.s.Call, *c.Price); ok {
+		if e, ok := priceChange(&p.s.Call, *c.Price); ok {
 			p.emit(e)
 		}
 	}
-	if !exists {
-		return withCreationFacts(p.events), p.s, nil
+	if p.creating {
+		p.events[0] = p.created
 	}
-	return p.events, p.s, nil
-}
-
-// withCreationFacts moves the fact events that follow a creation
-// (participants, provider metadata, details, routing, recordings,
-// transcript, quality) into the creation event, where schema version 2
-// carries them. Folding the result gives the same call as folding the
-// events apart; the lifecycle, timing and price events stay their own.
-func withCreationFacts(events []Event) []Event {
-	created, ok := events[0].(CallUpserted)
-	if !ok || !created.Created {
-		return events
-	}
-	out := events[:1]
-	for _, e := range events[1:] {
-		switch ev := e.(type) {
-		case CallParticipantsChanged:
-			created.Participants = ev.Participants
-		case CallProviderMetadataChanged:
-			created.ProviderMetadata = ev.ProviderMetadata
-		case CallDetailsChanged:
-			d := ev.Changes
-			created.Details = &d
-		case CallRoutingChanged:
-			r := ev
-			created.Routing = &r
-		case CallRecordingAdded:
-			created.Recordings = append(created.Recordings, ev.Recording)
-		case CallTranscriptChanged:
-			t := ev.Transcript
-			created.Transcript = &t
-		case CallQualityReported:
-			q := ev.Quality
-			created.Quality = &q
-		default:
-			out = append(out, e)
-		}
-	}
-	out[0] = created
-	return out
+	return nil
 }
 
 // plan collects the events of one decision and folds each into a working
 // state, so that every later comparison sees the call as it will stand.
+//
+// A creation carries the facts that follow it (participants, provider
+// metadata, details, routing, recordings, transcript, quality) inside its
+// CallUpserted, where schema version 2 puts them; the lifecycle, timing
+// and price events stay their own. The plan folds each fact as the event
+// it stands for and merges it into the creation as it finds it (fact),
+// which folds to the same call: it used to emit the fact events and merge
+// them afterwards, boxing each into an Event only to unbox it again, and
+// the creation twice (four to six allocations of every new call).
 type plan struct {
 	s      State
 	events []Event
 	// endFollowed says that the command's EndedAt was derived from the
 	// duration by followTimes rather than given (see decideUpsert).
 	endFollowed bool
+	// creating says that the plan decides a new call: created is the
+	// creation with the facts found so far, and events[0] its slot,
+	// filled once the plan is done.
+	creating bool
+	created  CallUpserted
 }
 
+// planEventsCap is the capacity of a plan's events, allocated at the first
+// event: the events of a new call answered and completed in one upsert
+// and then priced (its creation, CallAnswered, CallTerminated,
+// CallTimingChanged, CallPriced) fit without growing the slice, which
+// appending from nil grew three times for them.
+const planEventsCap = 6
+
 func (p *plan) emit(e Event) {
+	if p.events == nil {
+		p.events = make([]Event, 0, planEventsCap)
+	}
 	p.events = append(p.events, e)
 	EvolveInPlace(&p.s, Envelope{Event: e})
 }
 
+// fold folds e into the working state as emit does, EvolveInPlace with
+// no metadata, but keeps no reference to e: EvolveInPlace's Envelope
+// escapes, so an event passed to it is boxed on the heap, and an event
+// that is not emitted (a creation's fact, the creation until it is done)
+// need not be.
+func (p *plan) fold(e Event) {
+	stamp(&p.s, p.s.Version, 1, time.Time{})
+	apply(&p.s.Call, e)
+}
+
+// fact emits e, one of the fact events a creation carries, on a creation:
+// it folds e and merges it into the creation. Each fact method calls it
+// on a creation and emit otherwise, so that the event it builds is boxed
+// into an Event (on the heap) only when it is emitted.
+func (p *plan) fact(e Event) {
+	p.fold(e)
+	switch ev := e.(type) {
+	case CallParticipantsChanged:
+		p.created.Participants = ev.Participants
+	case CallProviderMetadataChanged:
+		p.created.ProviderMetadata = ev.ProviderMetadata
+	case CallDetailsChanged:
+		d := ev.Changes
+		p.created.Details = &d
+	case CallRoutingChanged:
+		r := ev
+		p.created.Routing = &r
+	case CallRecordingAdded:
+		p.created.Recordings = append(p.created.Recordings, ev.Recording)
+	case CallTranscriptChanged:
+		t := ev.Transcript
+		p.created.Transcript = &t
+	case CallQualityReported:
+		q := ev.Quality
+		p.created.Quality = &q
+	}
+}
+
 // normalizeUpsert puts times in UTC, the provider in its canonical
-// spelling and the provider metadata in compact JSON. c must have passed
+// spelling and the provider metadata in compact JSON, and reports whether
+// compacting the metadata copied it (compactJSON). c must have passed
 // checkUpsertFields: compactJSON relies on checkMetadata.
-func normalizeUpsert(c UpsertCall) UpsertCall {
+func normalizeUpsert(c *UpsertCall) (metadataCopied bool) {
 	for _, t := range []**time.Time{&c.StartedAt, &c.AnsweredAt, &c.EndedAt, &c.Details.SyncedWithCRMAt} {
 		// A time already in UTC (as decoders give them) is kept, not
 		// copied: the command is not changed through it, and the state
@@ -188,26 +218,30 @@ func normalizeUpsert(c UpsertCall) UpsertCall {
 		}
 	}
 	c.Provider = NormalizeProvider(c.Provider)
-	c.ProviderMetadata = compactJSON(c.ProviderMetadata)
-	return c
+	c.ProviderMetadata, metadataCopied = compactJSON(c.ProviderMetadata)
+	return metadataCopied
 }
 
 // compactJSON returns m without insignificant space: the form the event
 // codec stores it in (encoding/json compacts a RawMessage), so that an
 // event reads back exactly as it was decided. Metadata already compact,
 // as clients send it, is returned as it is, not copied: plan.metadata
-// clones what the events keep, and nothing else keeps m.
+// clones what the events keep, and nothing else keeps m. copied says that
+// the result is a copy, compacted (m held insignificant space), which
+// only the decision holds: plan.metadata keeps it without cloning it.
 //
 // m must have passed checkMetadata, as decideUpsert's checkUpsertFields
 // makes sure before it normalizes: it is valid JSON, which
 // jsonscan.CompactValidated compacts without validating it again (a scan
 // of it as long as the validation's, on every upsert that carries
 // metadata).
-func compactJSON(m json.RawMessage) json.RawMessage {
+func compactJSON(m json.RawMessage) (compact json.RawMessage, copied bool) {
 	if m == nil {
-		return m
+		return m, false
 	}
-	return jsonscan.CompactValidated(m)
+	// CompactValidated returns m itself unless it drops a byte.
+	compact = jsonscan.CompactValidated(m)
+	return compact, len(compact) != len(m)
 }
 
 // checkCreation checks what a creation requires and fills the default
@@ -312,15 +346,19 @@ func givenTimes(c *UpsertCall) timeSet {
 }
 
 // core emits CallUpserted: the creation, or the core facts that changed.
-func (p *plan) core(c UpsertCall, exists bool) {
-	call := p.s.Call
+func (p *plan) core(c *UpsertCall, exists bool) {
+	call := &p.s.Call
 	if !exists {
-		p.emit(CallUpserted{
+		// Boxed into its slot, events[0], once the facts are merged.
+		p.creating = true
+		p.created = CallUpserted{
 			Created: true, CallID: c.CallID, AccountID: c.AccountID,
 			Provider: c.Provider, ProviderID: c.ProviderID,
 			Direction: clonePtr(c.Direction), From: clonePtr(c.From), To: clonePtr(c.To),
 			StartedAt: clonePtr(c.StartedAt), ParentCallID: clonePtr(c.ParentCallID),
-		})
+		}
+		p.events = append(make([]Event, 0, planEventsCap), nil)
+		p.fold(p.created)
 		return
 	}
 	e := CallUpserted{CallID: call.ID}
@@ -352,11 +390,11 @@ func sameTime(a, b *time.Time) bool {
 	return a.Equal(*b)
 }
 
-func (p *plan) participants(c UpsertCall) {
+func (p *plan) participants(c *UpsertCall) {
 	if c.Participants == nil {
 		return
 	}
-	call := p.s.Call
+	call := &p.s.Call
 	ps := make([]Participant, len(c.Participants))
 	for i, sp := range c.Participants {
 		ps[i] = Participant{
@@ -366,19 +404,36 @@ func (p *plan) participants(c UpsertCall) {
 			PersonID: PersonID(call.AccountID, sp.Phone),
 		}
 	}
-	if !slices.Equal(ps, call.Participants) {
-		p.emit(CallParticipantsChanged{Participants: ps})
+	if slices.Equal(ps, call.Participants) {
+		return
+	}
+	if e := (CallParticipantsChanged{Participants: ps}); p.creating {
+		p.fact(e)
+	} else {
+		p.emit(e)
 	}
 }
 
 // metadata emits the provider metadata if it changed (decideUpsert has
-// compared it with the call's: sameJSON), as bytes of the event's own: the command's may be a slice of a request body, which
-// compactJSON does not copy when it is already compact.
-func (p *plan) metadata(c UpsertCall, changed bool) {
+// compared it with the call's: sameJSON), as bytes of the event's own: the
+// command's may be a slice of a request body, which compactJSON does not
+// copy when it is already compact. copied says that compactJSON did copy
+// it (the metadata was sent with spaces, as the seed's body has it): that
+// copy is the decision's own, and cloning it again cost every such upsert
+// an allocation of the metadata's size.
+func (p *plan) metadata(c *UpsertCall, changed, copied bool) {
 	if !changed {
 		return
 	}
-	p.emit(CallProviderMetadataChanged{ProviderMetadata: bytes.Clone(c.ProviderMetadata)})
+	m := c.ProviderMetadata
+	if !copied {
+		m = bytes.Clone(m)
+	}
+	if e := (CallProviderMetadataChanged{ProviderMetadata: m}); p.creating {
+		p.fact(e)
+	} else {
+		p.emit(e)
+	}
 }
 
 // sameJSON reports whether a and b are the same JSON value: key order and
@@ -408,8 +463,8 @@ func decodeJSON(m json.RawMessage) (any, bool) {
 	return v, true
 }
 
-func (p *plan) details(c UpsertCall) {
-	d := p.s.Call.Details
+func (p *plan) details(c *UpsertCall) {
+	d := &p.s.Call.Details
 	ch := c.Details
 	var out DetailsChanges
 	changed := false
@@ -452,13 +507,15 @@ func (p *plan) details(c UpsertCall) {
 	if ch.SyncedWithCRMAtCleared && d.SyncedWithCRMAt != nil {
 		out.SyncedWithCRMAtCleared, changed = true, true
 	}
-	if changed {
-		p.emit(CallDetailsChanged{Changes: out})
+	if e := (CallDetailsChanged{Changes: out}); changed && p.creating {
+		p.fact(e)
+	} else if changed {
+		p.emit(e)
 	}
 }
 
-func (p *plan) routing(c UpsertCall) {
-	r := p.s.Call.Routing
+func (p *plan) routing(c *UpsertCall) {
+	r := &p.s.Call.Routing
 	ch := c.Routing
 	var out CallRoutingChanged
 	changed := false
@@ -475,17 +532,24 @@ func (p *plan) routing(c UpsertCall) {
 	str(&out.StatusCallbackMethod, ch.StatusCallbackMethod, r.StatusCallbackMethod)
 	str(&out.Twiml, ch.Twiml, r.Twiml)
 	str(&out.ApplicationSID, ch.ApplicationSID, r.ApplicationSID)
-	if changed {
+	if changed && p.creating {
+		p.fact(out)
+	} else if changed {
 		p.emit(out)
 	}
 }
 
 // recordings adds each recording the call does not have yet. A recording is
 // known by its ProviderID, or by its URL when it has none.
-func (p *plan) recordings(c UpsertCall) {
+func (p *plan) recordings(c *UpsertCall) {
 	for _, r := range c.Recordings {
-		if !slices.ContainsFunc(p.s.Call.Recordings, func(h Recording) bool { return sameRecording(h, r) }) {
-			p.emit(CallRecordingAdded{Recording: r})
+		if slices.ContainsFunc(p.s.Call.Recordings, func(h Recording) bool { return sameRecording(h, r) }) {
+			continue
+		}
+		if e := (CallRecordingAdded{Recording: r}); p.creating {
+			p.fact(e)
+		} else {
+			p.emit(e)
 		}
 	}
 }
@@ -499,7 +563,7 @@ func sameRecording(a, b Recording) bool {
 	return a.URL == b.URL
 }
 
-func (p *plan) transcript(c UpsertCall) {
+func (p *plan) transcript(c *UpsertCall) {
 	if c.Transcript == nil {
 		return
 	}
@@ -507,21 +571,29 @@ func (p *plan) transcript(c UpsertCall) {
 	if have != nil && slices.EqualFunc(have.Cues, c.Transcript.Cues, sameCue) {
 		return
 	}
-	p.emit(CallTranscriptChanged{Transcript: Transcript{Cues: slices.Clone(c.Transcript.Cues)}})
+	if e := (CallTranscriptChanged{Transcript: Transcript{Cues: slices.Clone(c.Transcript.Cues)}}); p.creating {
+		p.fact(e)
+	} else {
+		p.emit(e)
+	}
 }
 
 func sameCue(a, b TranscriptCue) bool {
 	return a.From.Identical(b.From) && a.To.Identical(b.To) && a.Speaker == b.Speaker && a.Text == b.Text
 }
 
-func (p *plan) quality(c UpsertCall) {
+func (p *plan) quality(c *UpsertCall) {
 	if c.Quality == nil {
 		return
 	}
 	if have := p.s.Call.Quality; have != nil && sameQuality(*have, *c.Quality) {
 		return
 	}
-	p.emit(CallQualityReported{Quality: *cloneQuality(*c.Quality)})
+	if e := (CallQualityReported{Quality: *cloneQuality(*c.Quality)}); p.creating {
+		p.fact(e)
+	} else {
+		p.emit(e)
+	}
 }
 
 func sameQuality(a, b Quality) bool {
@@ -545,8 +617,8 @@ func sameQuality(a, b Quality) bool {
 // terminated would give it, marked end_derived: so a VoiceCall POST and
 // PUT of the same status agree. was is the call's status before the
 // command.
-func (p *plan) timing(c UpsertCall, was Status) {
-	call := p.s.Call
+func (p *plan) timing(c *UpsertCall, was Status) {
+	call := &p.s.Call
 	var e CallTimingChanged
 	changed := false
 	if c.AnsweredAt != nil && !sameTime(c.AnsweredAt, call.AnsweredAt) {

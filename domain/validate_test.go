@@ -41,6 +41,14 @@ func TestUpsertValidation(t *testing.T) {
 		row("participant phone", "participants[1].phone", func(c *domain.UpsertCall) { c.Participants[1].Phone = "+1 650 555" }),
 		row("participant role", "participants[0].role", func(c *domain.UpsertCall) { c.Participants[0].Role = "host" }),
 		row("participant twice", "participants[1]", func(c *domain.UpsertCall) { c.Participants[1] = c.Participants[0] }),
+		row("participant twice in a long list", "participants[11]", func(c *domain.UpsertCall) {
+			c.Participants = manyParticipants(12)
+			c.Participants[11] = c.Participants[3]
+		}),
+		row("participant twice late in a short list", "participants[7]", func(c *domain.UpsertCall) {
+			c.Participants = manyParticipants(8)
+			c.Participants[7] = c.Participants[6]
+		}),
 		row("end before start", "ended_at", func(c *domain.UpsertCall) { c.AnsweredAt = nil; c.EndedAt = ptr(at(-1)) }),
 		row("answer before start", "answered_at", func(c *domain.UpsertCall) { c.AnsweredAt = ptr(at(-1)) }),
 		row("end before answer", "ended_at", func(c *domain.UpsertCall) { c.AnsweredAt = ptr(at(10)); c.EndedAt = ptr(at(5)) }),
@@ -419,4 +427,26 @@ func TestRecordingContentTypeOfAHeldRecording(t *testing.T) {
 	var de *domain.Error
 	require.ErrorAs(t, err, &de)
 	assert.Equal(t, fmt.Sprintf("recordings[%d].content_type", len(c.Recordings)-1), de.Field)
+}
+
+// manyParticipants returns n participants, a caller and a callee and then
+// others, each with a phone of its own.
+func manyParticipants(n int) []domain.ParticipantSpec {
+	ps := []domain.ParticipantSpec{{Role: domain.RoleCaller, Phone: caller}, {Role: domain.RoleCallee, Phone: callee}}
+	for i := len(ps); i < n; i++ {
+		ps = append(ps, domain.ParticipantSpec{Role: domain.RoleOther, Phone: fmt.Sprintf("+1415555%04d", i)})
+	}
+	return ps[:n]
+}
+
+// TestLongParticipantListsAreTaken checks that participant lists longer
+// and shorter than checkUpsertFields searches without a map, each
+// participant in them once, are taken.
+func TestLongParticipantListsAreTaken(t *testing.T) {
+	for _, n := range []int{1, 8, 9, 30} {
+		c := seed000()
+		c.Participants = manyParticipants(n)
+		_, err := domain.Decide(domain.State{}, c)
+		require.NoError(t, err, "%d participants", n)
+	}
 }

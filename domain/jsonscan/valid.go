@@ -35,34 +35,31 @@ func CompactValid(b []byte) bool {
 // itself is returned, not copied, when it holds no insignificant
 // whitespace, the usual case. For b that is not valid JSON the result is
 // unspecified. It spares provider metadata sent pretty-printed
-// encoding/json's byte-at-a-time state machine (the seed's: about 0.6 µs
-// against json.Compact's 1.0, BenchmarkCompactValidated).
+// encoding/json's byte-at-a-time state machine (BenchmarkCompactValidated).
+//
+// It looks at the bytes between strings one by one, but skips each
+// string with bytes.IndexByte to its closing quote, and each run of
+// whitespace at once: stepping through every byte of the strings, which
+// are most of metadata's bytes, and appending at every byte of an
+// indentation took three times as long.
 func CompactValidated(b []byte) []byte {
 	// b is valid JSON: a byte outside a string is whitespace, punctuation
 	// or part of a literal or number, and a string cannot hold raw
-	// whitespace other than space, so only the quote and backslash need
-	// tracking.
+	// whitespace other than space, so only the strings need skipping.
 	var out []byte // nil until the first whitespace to drop
-	inString, escaped := false, false
-	start := 0 // b[start:i] is a run of bytes to keep
-	for i, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+	start := 0     // b[start:i] is a run of bytes to keep
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i = ClosingQuote(b, i+1)
+		case ' ', '\t', '\n', '\r':
 			if out == nil {
 				out = make([]byte, 0, len(b))
 			}
 			out = append(out, b[start:i]...)
+			for i+1 < len(b) && isSpace(b[i+1]) {
+				i++
+			}
 			start = i + 1
 		}
 	}
@@ -71,6 +68,34 @@ func CompactValidated(b []byte) []byte {
 	}
 	return append(out, b[start:]...)
 }
+
+// ClosingQuote returns the index of the quote that ends the string of
+// valid JSON b whose contents start at from (just past its opening
+// quote): the first quote not escaped, that is not preceded by an odd
+// number of backslashes. Without one (b is not valid JSON) it returns
+// len(b). It finds it with bytes.IndexByte, rather than stepping through
+// the string byte by byte: a scan of JSON already validated that only
+// looks at what lies between the strings skips them so.
+func ClosingQuote(b []byte, from int) int {
+	for i := from; ; {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return len(b)
+		}
+		j += i
+		k := j
+		for k > from && b[k-1] == '\\' {
+			k--
+		}
+		if (j-k)%2 == 0 {
+			return j
+		}
+		i = j + 1
+	}
+}
+
+// isSpace reports whether c is JSON whitespace.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // LoneSurrogateAt returns the offset in b of the first escape, inside a
 // string, of a UTF-16 surrogate that is not half of a pair (\ud800 alone),

@@ -3,6 +3,7 @@ package jsonscan_test
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -75,6 +76,60 @@ func TestValidAndCompactValid(t *testing.T) {
 			assert.Equal(t, tc.compact, jsonscan.CompactValid(b), "CompactValid")
 			checkAgainstEncodingJSON(t, b)
 		})
+	}
+}
+
+// TestCompactValidatedSkipsStrings checks CompactValidated against
+// json.Compact on generated JSON whose strings hold runs of backslashes
+// before quotes (escaped or closing the string), spaces and brackets, with
+// whitespace between the tokens: the strings it skips to their closing
+// quote, and the whitespace runs it drops at once.
+func TestCompactValidatedSkipsStrings(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 6))
+	pieces := []string{`a`, ` `, `\\`, `\"`, `\\\"`, `\\\\`, `{`, `]`, `,`, `:`, `\u00e9`, `é`, `\n`}
+	str := func() string {
+		var b strings.Builder
+		b.WriteByte('"')
+		for range r.IntN(6) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		b.WriteByte('"')
+		return b.String()
+	}
+	ws := func() string { return []string{"", "", " ", "\n  ", "\t", "\r\n", "  "}[r.IntN(7)] }
+	var value func(depth int) string
+	value = func(depth int) string {
+		switch k := r.IntN(5); {
+		case depth > 3 || k == 0:
+			return []string{str(), "1", "-2.5e3", "true", "null"}[r.IntN(5)]
+		case k <= 2:
+			var b strings.Builder
+			b.WriteString("{" + ws())
+			for i := range r.IntN(4) {
+				if i > 0 {
+					b.WriteString(ws() + "," + ws())
+				}
+				b.WriteString(str() + ws() + ":" + ws() + value(depth+1))
+			}
+			b.WriteString(ws() + "}")
+			return b.String()
+		default:
+			var b strings.Builder
+			b.WriteString("[" + ws())
+			for i := range r.IntN(4) {
+				if i > 0 {
+					b.WriteString(ws() + "," + ws())
+				}
+				b.WriteString(value(depth + 1))
+			}
+			b.WriteString(ws() + "]")
+			return b.String()
+		}
+	}
+	for range 5000 {
+		in := []byte(ws() + value(0) + ws())
+		require.True(t, json.Valid(in), "the generator wrote invalid JSON: %q", in)
+		checkAgainstEncodingJSON(t, in)
 	}
 }
 

@@ -10,6 +10,7 @@ package jsonwrite
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -150,9 +151,11 @@ func (w *Writer) RawOmitEmpty(name string, raw json.RawMessage) {
 // those five characters, without ContainsAny's rune-by-rune search for a
 // set that is not all ASCII (it was most of RawOmitEmpty's cost): the
 // separators are E2 80 A8 and E2 80 A9 in UTF-8, found in one pass over
-// the E2 bytes.
+// the E2 bytes. The ASCII three are looked for one by one with
+// bytes.IndexByte, which scans many bytes at a time, where
+// bytes.IndexAny built its set and tested every byte against it.
 func marshalEscapes(raw []byte) bool {
-	if bytes.IndexAny(raw, "<>&") >= 0 {
+	if bytes.IndexByte(raw, '<') >= 0 || bytes.IndexByte(raw, '>') >= 0 || bytes.IndexByte(raw, '&') >= 0 {
 		return true
 	}
 	for rest := raw; ; {
@@ -168,20 +171,27 @@ func marshalEscapes(raw []byte) bool {
 }
 
 // AppendUUID appends id in its canonical 36-character form, as
-// uuid.UUID.MarshalText writes it, without allocating.
+// uuid.UUID.MarshalText writes it, without allocating. It writes the
+// digits into dst itself, the dashes at their fixed places, rather than
+// into a buffer it then copies, testing every byte for a dash (every
+// event and call view writes several ids).
 func AppendUUID(dst []byte, id uuid.UUID) []byte {
 	const hexDigits = "0123456789abcdef"
-	var text [36]byte
-	j := 0
-	for i, c := range id {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			text[j] = '-'
-			j++
+	n := len(dst)
+	dst = slices.Grow(dst, 36)[:n+36]
+	text := dst[n : n+36]
+	text[8], text[13], text[18], text[23] = '-', '-', '-', '-'
+	hex := func(at int, b []byte) {
+		for i, c := range b {
+			text[at+2*i], text[at+2*i+1] = hexDigits[c>>4], hexDigits[c&0x0f]
 		}
-		text[j], text[j+1] = hexDigits[c>>4], hexDigits[c&0x0f]
-		j += 2
 	}
-	return append(dst, text[:]...)
+	hex(0, id[0:4])
+	hex(9, id[4:6])
+	hex(14, id[6:8])
+	hex(19, id[8:10])
+	hex(24, id[10:16])
+	return dst
 }
 
 // AppendString appends s as a JSON string, as json.Marshal writes it:
@@ -189,7 +199,7 @@ func AppendUUID(dst []byte, id uuid.UUID) []byte {
 // escapes is copied; any other string is left to json.Marshal.
 func AppendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainByte(s[i]) {
 			q, _ := json.Marshal(s) // a string always marshals
 			return append(b, q...)
 		}
@@ -197,4 +207,23 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// The bytes json.Marshal copies into a string as they are: printable ASCII
+// (0x20 to 0x7e) but '"', '\\' and the HTML characters '<', '>' and '&', as
+// two 64-bit masks, for bytes 0 to 63 and 64 to 127.
+const (
+	plainLow  = 0xffff_ffff_0000_0000 &^ (1<<'"' | 1<<'&' | 1<<'<' | 1<<'>')
+	plainHigh = 0x7fff_ffff_ffff_ffff &^ (1 << ('\\' - 64))
+)
+
+// plainByte reports whether json.Marshal copies c into a string as it is:
+// one test of a mask bit, where AppendString compared every byte of every
+// string with seven bounds and characters.
+func plainByte(c byte) bool {
+	mask := uint64(plainLow)
+	if c >= 64 {
+		mask = plainHigh
+	}
+	return c < 128 && mask>>(c&63)&1 != 0
 }

@@ -22,3 +22,12 @@ func TestMarshalEscapesIsContainsAny(t *testing.T) {
 		require.Equal(t, bytes.ContainsAny(b, "<>&\u2028\u2029"), marshalEscapes(b), "%q", b)
 	}
 }
+
+func TestPlainByteIsTheComparisons(t *testing.T) {
+	// Goal: the mask says of every byte what AppendString's comparisons said.
+	for c := range 256 {
+		b := byte(c)
+		want := !(b < 0x20 || b > 0x7e || b == '"' || b == '\\' || b == '<' || b == '>' || b == '&')
+		require.Equal(t, want, plainByte(b), "byte %#x", b)
+	}
+}
