@@ -52,7 +52,7 @@ func newCallCache(max int) *callCache {
 // database is empty at its start.
 func (c *callCache) reset(fresh bool) {
 	for _, e := range c.entries {
-		c.recycle(e)
+		c.recycle(e, c.max)
 	}
 	clear(c.entries)
 	c.fresh = fresh
@@ -89,7 +89,8 @@ func (c *callCache) keepTotals(k bucket, t totals) {
 	c.totals[k] = t
 }
 
-// trim drops entries until the cache is within bounds. Go's map order
+// trim drops entries until the cache is within limit (max, or the live
+// bound: see Options.LiveCallCacheMax), down to 3/4 of it. Go's map order
 // makes the choice effectively random, which is good enough: hot calls come
 // straight back from Pebble's block cache. It runs after a commit, when no
 // entry is dirty (commit has just cleaned every entry of its batch, and
@@ -99,27 +100,32 @@ func (c *callCache) keepTotals(k bucket, t totals) {
 // tenths of a microsecond per new call through the API once the cache is
 // full); newEntry empties it when it is reused, as the fold is about to
 // write it anyway.
-func (c *callCache) trim() {
-	if len(c.entries) <= c.max {
-		return
-	}
-	target := c.max * 3 / 4
-	for id, e := range c.entries {
-		if len(c.entries) <= target {
-			return
+func (c *callCache) trim(limit int) {
+	if len(c.entries) > limit {
+		target := limit * 3 / 4
+		for id, e := range c.entries {
+			if len(c.entries) <= target {
+				break
+			}
+			delete(c.entries, id)
+			c.recycle(e, limit)
 		}
-		delete(c.entries, id)
-		c.recycle(e)
+	}
+	// Spares beyond the limit (those of a larger bound, before the runner
+	// went live) go to the garbage collector with what they hold.
+	if len(c.spare) > limit {
+		clear(c.spare[limit:])
+		c.spare = c.spare[:limit]
 	}
 }
 
 // recycle keeps an entry that left the cache for newEntry, while spare
-// holds fewer than max. Nothing else may refer to it: an evicted entry is
+// holds fewer than limit. Nothing else may refer to it: an evicted entry is
 // clean, so no batch holds it, and reset runs between sessions. It is not
 // emptied until newEntry reuses it (see trim): until then it keeps the
-// memory of its last state alive, at most max such entries.
-func (c *callCache) recycle(e *callEntry) {
-	if len(c.spare) < c.max {
+// memory of its last state alive, at most limit such entries.
+func (c *callCache) recycle(e *callEntry, limit int) {
+	if len(c.spare) < limit {
 		c.spare = append(c.spare, e)
 	}
 }
@@ -306,7 +312,7 @@ func (p *Projector) commit(b *batch) error {
 	}
 	clear(nexts) // the entries own them now
 	p.nexts = nexts[:0]
-	p.cache.trim()
+	p.cache.trim(p.cache.max)
 	p.publish(b.cp, b.events)
 	b.events = 0
 	b.dirty = b.dirty[:0]

@@ -60,6 +60,7 @@ func testOptions() projections.Options {
 	o.BatchEventsMax = 300
 	o.BatchCallsMax = 100
 	o.CallCacheMax = 200
+	o.LiveCallCacheMax = 16 // live commits evict often: see Options.LiveCallCacheMax
 	o.ChunkEventsMax = 32
 	o.ChunksInFlightMax = 8
 	o.ReadPageEvents = 500

@@ -559,6 +559,9 @@ func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool,
 				if err := p.commit(&b); err != nil {
 					return err
 				}
+				// Caught up with the log: keep the live bound of states
+				// (see Options.LiveCallCacheMax).
+				p.cache.trim(min(p.opts.LiveCallCacheMax, p.cache.max))
 			}
 			select {
 			case c, ok = <-ordered:
