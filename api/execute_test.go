@@ -77,3 +77,43 @@ func TestEncodeEventsFreshIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodeEventsSharedBuffer(t *testing.T) {
+	// Goal: the metadata and the events written into one buffer are each
+	// byte for byte what MarshalMetadata and MarshalEvent write, and none
+	// can grow into the next (a full slice: its capacity is its length),
+	// including when an event outgrows its size hint (a long transcript)
+	// and the buffer moves.
+	at := time.Date(2025, 2, 17, 15, 0, 0, 0, time.UTC)
+	meta := domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: acctA, Surface: domain.SurfaceMoonbase, RequestID: "req-1", Time: at}
+	longNotes := strings.Repeat("n", 5000)
+	tests := []struct {
+		name   string
+		events []domain.Event
+	}{
+		{name: "lifecycle", events: []domain.Event{
+			domain.CallAnswered{AnsweredAt: at},
+			domain.CallTerminated{EndedAt: at.Add(time.Minute), Status: domain.StatusCompleted},
+		}},
+		{name: "an event without a hand-written encoder", events: []domain.Event{
+			domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: &longNotes}},
+			domain.CallAnswered{AnsweredAt: at},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := encodeEvents(tt.events, meta, keyedIDs{})
+			require.NoError(t, err)
+			wantMeta, err := domain.MarshalMetadata(meta)
+			require.NoError(t, err)
+			for i, e := range tt.events {
+				want, err := domain.MarshalEvent(e)
+				require.NoError(t, err)
+				assert.Equal(t, string(want), string(data[i].Data), "event %d", i)
+				assert.Equal(t, len(data[i].Data), cap(data[i].Data), "event %d can grow into the next", i)
+				assert.Equal(t, string(wantMeta), string(data[i].Metadata))
+				assert.Equal(t, len(data[i].Metadata), cap(data[i].Metadata))
+			}
+		})
+	}
+}
