@@ -1,7 +1,10 @@
 package domain_test
 
 import (
+	"fmt"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/callledger/callledger/domain"
 )
@@ -81,4 +84,33 @@ func TestLifecycleCommands(t *testing.T) {
 		{name: "a command without an account is invalid", given: completedCall(), when: domain.DeleteCall{CallID: callID, Now: now},
 			code: domain.ErrInvalid, field: "account_id"},
 	})
+}
+
+// unknownCommand is a Command Decide does not know.
+type unknownCommand struct{}
+
+func (unknownCommand) TargetCallID() uuid.UUID { return callID }
+
+// TestDecideUnknownCommand pins the error for a command Decide does not
+// know: fmt's %T of it, as it has always been worded (Decide names the type
+// without fmt so that its command does not escape).
+func TestDecideUnknownCommand(t *testing.T) {
+	for _, tc := range []struct {
+		c    domain.Command
+		want string
+	}{
+		{unknownCommand{}, "decide: unknown command domain_test.unknownCommand"},
+		{&unknownCommand{}, "decide: unknown command *domain_test.unknownCommand"},
+		{nil, "decide: unknown command <nil>"},
+	} {
+		if want := fmt.Sprintf("decide: unknown command %T", tc.c); want != tc.want {
+			t.Fatalf("%%T gives %q, the test expects %q", want, tc.want)
+		}
+		if _, err := domain.Decide(domain.State{}, tc.c); err == nil || err.Error() != tc.want {
+			t.Errorf("Decide(%#v) = %v, want %q", tc.c, err, tc.want)
+		}
+		if _, _, err := domain.DecideFold(domain.State{}, tc.c, now); err == nil || err.Error() != tc.want {
+			t.Errorf("DecideFold(%#v) = %v, want %q", tc.c, err, tc.want)
+		}
+	}
 }
