@@ -52,6 +52,18 @@ func (l *callLocks) lock(ctx context.Context, id uuid.UUID) (*callLock, error) {
 	c.waiters++
 	l.mu.Unlock()
 
+	// A free lock is taken without ctx.Done: the request context is a
+	// cancelCtx, whose done channel is made on the first call to Done, so
+	// selecting on it at once allocated a channel for every write although
+	// almost every write finds its call's lock free. Only a writer that
+	// must wait selects on it. (With the lock free, the select could take
+	// either case if ctx had ended too; now it takes the lock, one of the
+	// outcomes it had.)
+	select {
+	case c.token <- struct{}{}:
+		return c, nil
+	default:
+	}
 	select {
 	case c.token <- struct{}{}:
 		return c, nil
@@ -75,8 +87,8 @@ func (l *callLocks) unlock(id uuid.UUID, c *callLock) {
 // in waiters under l.mu, and leave is the last it does with c. So when
 // waiters drops to 0 under l.mu and c leaves the map, no writer holds or
 // waits for c, and none can find it again. Its token is empty then: each
-// writer that counted itself in either put the token in (its select took
-// the send) and took it out again in unlock before leaving, or gave up
+// writer that counted itself in either put the token in (at once or in
+// its select) and took it out again in unlock before leaving, or gave up
 // (its select took ctx.Done, so it sent nothing). A reused c is therefore
 // as new: no waiters and an empty token.
 func (l *callLocks) leave(id uuid.UUID, c *callLock) {
