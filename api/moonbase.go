@@ -198,10 +198,14 @@ func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.Upse
 	var p moonbaseCallParams
 	if !decodeMoonbaseParamsFast(body, &p) {
 		// Declined (every bad body is): encoding/json decodes it, with
-		// the same errors as before.
-		if err := DecodeJSON(body, &p); err != nil {
+		// the same errors as before. Into a variable of its own: one that
+		// encoding/json is given escapes, and p (136 bytes) would then be
+		// allocated for every body, the fast path's too.
+		slow := new(moonbaseCallParams)
+		if err := DecodeJSON(body, slow); err != nil {
 			return domain.UpsertCall{}, err
 		}
+		p = *slow
 	}
 	for _, req := range []struct {
 		name string
@@ -234,26 +238,37 @@ func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.Upse
 	if strings.TrimSpace(*p.ProviderStatus) == "" {
 		return domain.UpsertCall{}, Invalid("provider_status", "must not be empty")
 	}
+	// The values the command points to share one allocation: one each
+	// made six for the seed's body (its direction, status, times and
+	// transcript).
+	vals := new(struct {
+		dir        domain.Direction
+		status     domain.Status
+		times      [3]time.Time
+		transcript domain.Transcript
+	})
+	vals.dir = dir
 	cmd := domain.UpsertCall{
 		CallID:         domain.CallIDFor(account, provider, *p.ProviderID),
 		AccountID:      account,
 		Now:            now.UTC(),
 		Provider:       provider,
 		ProviderID:     *p.ProviderID,
-		Direction:      &dir,
+		Direction:      &vals.dir,
 		ProviderStatus: p.ProviderStatus,
 	}
 	if st, ok := domain.ParseMoonbaseStatus(*p.ProviderStatus); ok {
-		cmd.Status = &st
+		vals.status = st
+		cmd.Status = &vals.status
 	}
 	var err error
-	if cmd.StartedAt, err = parseOptTime("start_at", p.StartAt); err != nil {
+	if cmd.StartedAt, err = parseOptTimeIn("start_at", p.StartAt, &vals.times[0]); err != nil {
 		return domain.UpsertCall{}, err
 	}
-	if cmd.AnsweredAt, err = parseOptTime("answered_at", p.AnsweredAt); err != nil {
+	if cmd.AnsweredAt, err = parseOptTimeIn("answered_at", p.AnsweredAt, &vals.times[1]); err != nil {
 		return domain.UpsertCall{}, err
 	}
-	if cmd.EndedAt, err = parseOptTime("end_at", p.EndAt); err != nil {
+	if cmd.EndedAt, err = parseOptTimeIn("end_at", p.EndAt, &vals.times[2]); err != nil {
 		return domain.UpsertCall{}, err
 	}
 	cmd.Participants = make([]domain.ParticipantSpec, 0, len(p.Participants))
@@ -298,7 +313,8 @@ func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.Upse
 		if p.Transcript.Cues == nil {
 			return domain.UpsertCall{}, Malformed("transcript.cues", "is required")
 		}
-		t := domain.Transcript{Cues: make([]domain.TranscriptCue, 0, len(p.Transcript.Cues))}
+		t := &vals.transcript
+		t.Cues = make([]domain.TranscriptCue, 0, len(p.Transcript.Cues))
 		for i, c := range p.Transcript.Cues {
 			field := domain.ListField{List: "transcript.cues", I: i}
 			from, err := parseSeconds(field, "from", c.From)
@@ -317,7 +333,7 @@ func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.Upse
 			}
 			t.Cues = append(t.Cues, domain.TranscriptCue{From: from, To: to, Speaker: *c.Speaker, Text: *c.Text})
 		}
-		cmd.Transcript = &t
+		cmd.Transcript = t
 	}
 	return cmd, nil
 }
@@ -327,11 +343,22 @@ func parseOptTime(field string, s *string) (*time.Time, error) {
 	if s == nil {
 		return nil, nil
 	}
+	return parseOptTimeIn(field, s, new(time.Time))
+}
+
+// parseOptTimeIn is parseOptTime that parses into *into, which it returns,
+// rather than a time of its own: a caller with several times allocates
+// them together.
+func parseOptTimeIn(field string, s *string, into *time.Time) (*time.Time, error) {
+	if s == nil {
+		return nil, nil
+	}
 	t, err := ParseTime(field, *s)
 	if err != nil {
 		return nil, err
 	}
-	return &t, nil
+	*into = t
+	return into, nil
 }
 
 // parseSeconds reads a transcript offset, the field name of cue: a JSON
