@@ -66,7 +66,13 @@ func (s *Server) moonbaseWrite(mode domain.UpsertMode, status int) http.HandlerF
 			return
 		}
 		cmd.Mode = mode
-		res, err := s.Execute(r, domain.SurfaceMoonbase, cmd.CallID, decideCommand(cmd))
+		// A closure of its own, deciding on &cmd, not decideCommand(cmd):
+		// cmd (~550 bytes) stays on the stack however the compiler inlines
+		// this handler (when decideCommand is not inlined into it, the
+		// command it keeps escapes, and every upsert copied it to the heap).
+		res, err := s.Execute(r, domain.SurfaceMoonbase, cmd.CallID, func(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
+			return domain.DecideFold(st, &cmd, at)
+		})
 		if err != nil {
 			s.writeError(w, r, s.moonbaseError, foundByProviderID(err))
 			return
