@@ -361,3 +361,60 @@ func BenchmarkAppendAllocs(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkReadAllPageTail measures a projection runner's live read: a
+// ReadAllPage (limit 2048, as projections reads) of the last 128 events of
+// 1024 one-event upserts, a group's worth under load. "ring" reads them as
+// written, from the store's tail ring; "pebble" reads them after a reopen,
+// which empties the ring, through a Pebble iterator. Run it with -benchmem
+// and a fixed count (-benchtime 2000x): allocs/op is what it proves.
+func BenchmarkReadAllPageTail(b *testing.B) {
+	const events, tail, limit = 1024, 128, 2048
+	ctx := context.Background()
+	write := func(s *embedded.Store) {
+		var n atomic.Int64
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Go(func() {
+				for k := n.Add(1); k <= events; k = n.Add(1) {
+					ev := []eventstore.EventData{{ID: uuid.New(), Type: "CallUpserted", Data: benchPayload(int(k)), Metadata: []byte(`{"by":"bench"}`)}}
+					if _, err := s.Append(ctx, fmt.Sprintf("call-%d", k), eventstore.NoStream(), ev); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	read := func(b *testing.B, s *embedded.Store) {
+		after := eventstore.Position{Commit: events - tail, Prepare: events - tail}
+		var page eventstore.Page
+		require.NoError(b, s.ReadAllPage(ctx, after, limit, &page)) // warm the page
+		require.Len(b, page.Records, tail)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := s.ReadAllPage(ctx, after, limit, &page); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("ring", func(b *testing.B) {
+		s, err := embedded.Open(b.TempDir(), benchOptions())
+		require.NoError(b, err)
+		defer s.Close()
+		write(s)
+		read(b, s)
+	})
+	b.Run("pebble", func(b *testing.B) {
+		dir := b.TempDir()
+		s, err := embedded.Open(dir, benchOptions())
+		require.NoError(b, err)
+		write(s)
+		require.NoError(b, s.Close())
+		s, err = embedded.Open(dir, benchOptions())
+		require.NoError(b, err)
+		defer s.Close()
+		read(b, s)
+	})
+}

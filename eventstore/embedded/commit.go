@@ -401,6 +401,7 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		op := b.SetDeferred(eventKeyLen, recordLen(r.stream, ev))
 		eventKey(op.Key[:0], g.lastPos)
 		encodeRecord(op.Value, &se, ev)
+		c.store.tail.add(g.lastPos, op.Value) // for reads of the tail: see tailRing
 		if err := op.Finish(); err != nil {
 			panic(fmt.Sprintf("embedded: batch without index failed to finish: %v", err))
 		}
