@@ -281,7 +281,9 @@ func BenchmarkReadAllDecode(b *testing.B) {
 // goroutine of the store: run it with -benchmem and a fixed count
 // (-benchtime 2000x); its time is one fsync per append (serial) or per
 // group (writers=64) and means little. Serial, every group holds one
-// append; with 64 writers, groups of many, as under load. Each first runs
+// append (serial-request-ctx: each in a context that can be cancelled, as
+// a server's request's, which costs that context's allocations and any the
+// store makes for it); with 64 writers, groups of many, as under load. Each first runs
 // as many appends untimed, so that what the store keeps and reuses (its
 // batches, pools and maps) has grown as it would under a long load.
 func BenchmarkAppendAllocs(b *testing.B) {
@@ -289,31 +291,46 @@ func BenchmarkAppendAllocs(b *testing.B) {
 	for i := range payloads {
 		payloads[i] = benchPayload(i)
 	}
-	appendOne := func(s *embedded.Store, n int64) error {
+	appendCtx := func(ctx context.Context, s *embedded.Store, n int64) error {
 		evs := make([]eventstore.EventData, 3)
 		for i := range evs {
 			evs[i] = eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: "CallUpserted", Data: payloads[(int(n)+i)%benchPayloads], Metadata: []byte(`{"by":"bench"}`)}
 		}
-		_, err := s.Append(context.Background(), fmt.Sprintf("call-%08d", n), eventstore.NoStream(), evs)
+		_, err := s.Append(ctx, fmt.Sprintf("call-%08d", n), eventstore.NoStream(), evs)
 		return err
 	}
-	b.Run("serial", func(b *testing.B) {
-		s, err := embedded.Open(b.TempDir(), benchOptions())
-		require.NoError(b, err)
-		defer s.Close()
-		var n int64
-		for range b.N {
-			n++
-			require.NoError(b, appendOne(s, n))
-		}
-		b.ReportAllocs()
-		for b.Loop() {
-			n++
-			if err := appendOne(s, n); err != nil {
-				b.Fatal(err)
+	appendOne := func(s *embedded.Store, n int64) error {
+		return appendCtx(context.Background(), s, n)
+	}
+	// appendRequest appends in a context of its own that can be cancelled,
+	// as a server's request's is.
+	appendRequest := func(s *embedded.Store, n int64) error {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		return appendCtx(ctx, s, n)
+	}
+	for _, serial := range []struct {
+		name   string
+		append func(*embedded.Store, int64) error
+	}{{"serial", appendOne}, {"serial-request-ctx", appendRequest}} {
+		b.Run(serial.name, func(b *testing.B) {
+			s, err := embedded.Open(b.TempDir(), benchOptions())
+			require.NoError(b, err)
+			defer s.Close()
+			var n int64
+			for range b.N {
+				n++
+				require.NoError(b, serial.append(s, n))
 			}
-		}
-	})
+			b.ReportAllocs()
+			for b.Loop() {
+				n++
+				if err := serial.append(s, n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("writers=64", func(b *testing.B) {
 		s, err := embedded.Open(b.TempDir(), benchOptions())
 		require.NoError(b, err)
@@ -342,5 +359,62 @@ func BenchmarkAppendAllocs(b *testing.B) {
 				}
 			}
 		})
+	})
+}
+
+// BenchmarkReadAllPageTail measures a projection runner's live read: a
+// ReadAllPage (limit 2048, as projections reads) of the last 128 events of
+// 1024 one-event upserts, a group's worth under load. "ring" reads them as
+// written, from the store's tail ring; "pebble" reads them after a reopen,
+// which empties the ring, through a Pebble iterator. Run it with -benchmem
+// and a fixed count (-benchtime 2000x): allocs/op is what it proves.
+func BenchmarkReadAllPageTail(b *testing.B) {
+	const events, tail, limit = 1024, 128, 2048
+	ctx := context.Background()
+	write := func(s *embedded.Store) {
+		var n atomic.Int64
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Go(func() {
+				for k := n.Add(1); k <= events; k = n.Add(1) {
+					ev := []eventstore.EventData{{ID: uuid.New(), Type: "CallUpserted", Data: benchPayload(int(k)), Metadata: []byte(`{"by":"bench"}`)}}
+					if _, err := s.Append(ctx, fmt.Sprintf("call-%d", k), eventstore.NoStream(), ev); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	read := func(b *testing.B, s *embedded.Store) {
+		after := eventstore.Position{Commit: events - tail, Prepare: events - tail}
+		var page eventstore.Page
+		require.NoError(b, s.ReadAllPage(ctx, after, limit, &page)) // warm the page
+		require.Len(b, page.Records, tail)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := s.ReadAllPage(ctx, after, limit, &page); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("ring", func(b *testing.B) {
+		s, err := embedded.Open(b.TempDir(), benchOptions())
+		require.NoError(b, err)
+		defer s.Close()
+		write(s)
+		read(b, s)
+	})
+	b.Run("pebble", func(b *testing.B) {
+		dir := b.TempDir()
+		s, err := embedded.Open(dir, benchOptions())
+		require.NoError(b, err)
+		write(s)
+		require.NoError(b, s.Close())
+		s, err = embedded.Open(dir, benchOptions())
+		require.NoError(b, err)
+		defer s.Close()
+		read(b, s)
 	})
 }

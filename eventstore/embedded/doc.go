@@ -53,8 +53,11 @@
 // value holds, or else the 'I' key of the event id it holds, naming that
 // position (the value's own copy is not trusted, as the damage may be in
 // it); a value that decodes but was altered is caught by
-// recomputing Hash and AllHash. To tamper with an event in a test, open the
-// directory with pebble.Open, and rewrite the value under 'E' ++ position.
+// recomputing Hash and AllHash. To tamper with an event in a test, close
+// the store, open the directory with pebble.Open, rewrite the value under
+// 'E' ++ position, and open the store again: the store that wrote the event
+// may still serve it from its tail ring (see "Reads of the tail"), which
+// holds the value as written, and a reopened store's ring is empty.
 //
 // Below the records, Pebble checks each block of its tables against a
 // checksum of its own as it reads it. A block holds keys and their values:
@@ -157,4 +160,38 @@
 // end of $all: no reader sees an event that a crash could take back, and
 // positions become visible strictly in order. Every acknowledged append is
 // synced.
+//
+// # Reads of the tail
+//
+// A projection runner follows $all live: after each group's sync it reads
+// the events just committed (ReadAllPage after the last it read). Through
+// Pebble, each such read builds an iterator that positions itself in every
+// table whose keys overlap the events' (every flushed table does, its
+// index keys spanning the others'): ~0.75 of the read's ~1.25 µs of CPU per
+// upsert over 40k upserts in a fresh store, and the read takes ~2.5 µs
+// after 100k upserts, as tables accumulate. So the committer copies each
+// record value it stages, the exact bytes of its 'E' key, into a ring
+// (tailRing) of fixed size, allocated once at Open: 1 MiB of values and
+// 4096 slots locating them by position, ~1,500 Moonbase upserts, a dozen
+// groups under load. Its memory does not grow with the load: at the GOGC
+// of 1000 callledger runs with, each MiB of live heap lets the heap grow
+// ~11 MiB more before a collection, all of it fresh pages to fault in. The
+// oldest values go as new ones need their bytes or slots.
+//
+// readAll serves a read from the ring when it holds every position the
+// read needs, up to the published durable end as every read (the ring may
+// hold staged, unsynced values, and those of a group whose apply or sync
+// failed, after which nothing is published again, but no read asks for
+// them). Each value goes through the same decode as one read from Pebble,
+// checksum included, into the same Records; one that does not decode
+// (which only a bug could make) is not served, and the read goes to
+// Pebble. Anything else, a read that begins before the ring (older events,
+// a reader that fell behind by more than the ring, evicted values) and any
+// read after a reopen, reads Pebble as before. As the ring holds values as
+// written, damage done to the stored copy since (a table on disk) shows
+// only in reads from Pebble: a test that damages a store reopens it (see
+// above). A mutex guards the ring: the committer adds each value under it,
+// and a reader decodes (copies out) its values under it, so no value is
+// overwritten while a reader copies it; a read holds it for at most a ring
+// of values.
 package embedded

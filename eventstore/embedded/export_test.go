@@ -3,3 +3,18 @@ package embedded
 // KeyFilterReady reports whether s's key filter has finished its scan and
 // answers lookups (see keyFilter), for tests that must exercise it.
 func KeyFilterReady(s *Store) bool { return s.keys.ready.Load() }
+
+// WithTailRing returns opts with a tail ring of the given bounds, which
+// tests make small to wrap it often (see tailRing).
+func WithTailRing(opts Options, bytes, events int) Options {
+	opts.tailRingBytes, opts.tailRingEvents = bytes, events
+	return opts
+}
+
+// TailRing returns the positions [first, end) s's tail ring holds, for
+// tests that must know which reads it serves.
+func TailRing(s *Store) (first, end uint64) {
+	s.tail.mu.Lock()
+	defer s.tail.mu.Unlock()
+	return s.tail.first, s.tail.end
+}

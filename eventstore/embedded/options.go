@@ -28,6 +28,11 @@ type Options struct {
 	// Logger receives the store's and Pebble's log messages. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	// tailRingBytes and tailRingEvents size the tail ring (see tailRing);
+	// zero means tailRingBytes and tailRingEvents. Only tests set them
+	// (export_test.go), to wrap a small ring often.
+	tailRingBytes, tailRingEvents int
 }
 
 // DefaultOptions returns the options tuned for durable ingest on our 2-core
@@ -56,6 +61,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.tailRingBytes == 0 {
+		o.tailRingBytes = tailRingBytes
+	}
+	if o.tailRingEvents == 0 {
+		o.tailRingEvents = tailRingEvents
 	}
 	return o
 }

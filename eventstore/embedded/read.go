@@ -321,6 +321,15 @@ func (s *Store) readAll(ctx context.Context, after eventstore.Position, limit in
 	}
 	n := len(recs)
 	upper := durable + 1
+	// A read of the tail of the log (a live follower's) is served from the
+	// values the committer wrote last, when it holds them all: see tailRing.
+	want := upper
+	if limit > 0 && uint64(limit) < upper-first {
+		want = first + uint64(limit)
+	}
+	if recs, served, err := s.tail.read(ctx, first, want, n, dec, recs); served || err != nil {
+		return recs, err
+	}
 	// damage is the error of a damaged table whose first event is at upper,
 	// as the moveError that found it wrapped Pebble's, nil while upper is
 	// past the durable end.

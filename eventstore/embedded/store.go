@@ -66,6 +66,10 @@ type Store struct {
 	// the lookups of Append (see lookup.go); it may be ahead of head.
 	applied atomic.Uint64
 
+	// tail holds the values of the last events written, from which readAll
+	// serves the reads of the log's tail (see tailRing).
+	tail *tailRing
+
 	// keys answers, without Pebble, most lookups of keys that do not
 	// exist: new event ids and new streams (see keyfilter.go).
 	keys *keyFilter
@@ -173,6 +177,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.head.Store(&head)
 	s.applied.Store(head.position)
+	s.tail = newTailRing(head.position+1, opts.tailRingBytes, opts.tailRingEvents)
 	// One 'I' key per event and at most one 'H' key per event: up to twice
 	// the log's events, and room for half as many more before the filter
 	// grows (10 bits a key: ~36 MiB for a log of 10M events).
