@@ -199,7 +199,6 @@ type setOp struct {
 func (w *writes) reset() {
 	w.deletes = w.deletes[:0]
 	w.sets = w.sets[:0]
-	w.order = w.order[:0]
 }
 
 func (w *writes) set(key, value []byte) {
@@ -243,7 +242,8 @@ func applySets(pb *pebble.Batch, w *writes) error {
 // of States twice, to derive and then to encode, missed the caches twice);
 // then the deletes, so that a key one call leaves and another takes ends
 // up set; then every other set, in key order. No delete is of a call view.
-func (p *Projector) commit(b *batch) error {
+// Once committed, the cache keeps at most keep call states (see trim).
+func (p *Projector) commit(b *batch, keep int) error {
 	if b.events == 0 {
 		return nil
 	}
@@ -312,7 +312,7 @@ func (p *Projector) commit(b *batch) error {
 	}
 	clear(nexts) // the entries own them now
 	p.nexts = nexts[:0]
-	p.cache.trim(p.cache.max)
+	p.cache.trim(keep)
 	p.publish(b.cp, b.events)
 	b.events = 0
 	b.dirty = b.dirty[:0]

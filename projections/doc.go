@@ -20,11 +20,11 @@
 // Records of streams that are not calls (domain.CallIDFromStream) are
 // skipped. The applier keeps the calls it touches in a bounded cache and
 // commits a batch when it holds BatchEventsMax events or BatchCallsMax
-// calls, or, while live, whenever it runs out of work. After such a commit
-// it keeps at most LiveCallCacheMax call states (Options says why). A commit writes each
-// touched call once, with the changes of the other read models derived from
-// the call's state before and after the batch, and the checkpoint, in ONE
-// Pebble batch: the read models always match their checkpoint, and a
+// calls, or, while live, whenever it runs out of work. After such a
+// commit it keeps at most LiveCallCacheMax call states (Options says why).
+// A commit writes each touched call once, with the changes of the other
+// read models derived from the call's state before and after the batch,
+// and the checkpoint, in ONE Pebble batch: the read models always match their checkpoint, and a
 // restart resumes from it without counting anything twice.
 //
 // Rebuild replays the log from position 0 the same way, page by page, but

@@ -556,12 +556,11 @@ func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool,
 		case c, ok = <-ordered:
 		default:
 			if live {
-				if err := p.commit(&b); err != nil {
-					return err
-				}
 				// Caught up with the log: keep the live bound of states
 				// (see Options.LiveCallCacheMax).
-				p.cache.trim(min(p.opts.LiveCallCacheMax, p.cache.max))
+				if err := p.commit(&b, min(p.opts.LiveCallCacheMax, p.cache.max)); err != nil {
+					return err
+				}
 			}
 			select {
 			case c, ok = <-ordered:
@@ -573,7 +572,7 @@ func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool,
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			return p.commit(&b)
+			return p.commit(&b, p.cache.max)
 		}
 		select {
 		case <-c.done:
@@ -585,7 +584,7 @@ func (p *Projector) apply(ctx context.Context, ordered <-chan *chunk, live bool,
 				return err
 			}
 			if b.events >= eventsMax || len(b.dirty) >= p.opts.BatchCallsMax {
-				if err := p.commit(&b); err != nil {
+				if err := p.commit(&b, p.cache.max); err != nil {
 					return err
 				}
 			}
