@@ -176,10 +176,21 @@ func (p *plan) fold(e Event) {
 	apply(&p.s.Call, e)
 }
 
-// fact emits e, one of the fact events a creation carries, on a creation:
-// it folds e and merges it into the creation. Each fact method calls it
-// on a creation and emit otherwise, so that the event it builds is boxed
-// into an Event (on the heap) only when it is emitted.
+// addFact adds e, one of the fact events a creation carries: on a
+// creation it folds e and merges it into the creation (fact), otherwise it
+// emits it. It takes e as its own type, not as an Event, so that e is
+// boxed into an Event on the heap only in the branch that emits it: fact's
+// Event does not escape, and stays on the stack.
+func addFact[E Event](p *plan, e E) {
+	if p.creating {
+		p.fact(e)
+	} else {
+		p.emit(e)
+	}
+}
+
+// fact folds e, one of the fact events a creation carries, and merges it
+// into the creation (see addFact).
 func (p *plan) fact(e Event) {
 	p.fold(e)
 	switch ev := e.(type) {
@@ -407,11 +418,7 @@ func (p *plan) participants(c *UpsertCall) {
 	if slices.Equal(ps, call.Participants) {
 		return
 	}
-	if e := (CallParticipantsChanged{Participants: ps}); p.creating {
-		p.fact(e)
-	} else {
-		p.emit(e)
-	}
+	addFact(p, CallParticipantsChanged{Participants: ps})
 }
 
 // metadata emits the provider metadata if it changed (decideUpsert has
@@ -429,11 +436,7 @@ func (p *plan) metadata(c *UpsertCall, changed, copied bool) {
 	if !copied {
 		m = bytes.Clone(m)
 	}
-	if e := (CallProviderMetadataChanged{ProviderMetadata: m}); p.creating {
-		p.fact(e)
-	} else {
-		p.emit(e)
-	}
+	addFact(p, CallProviderMetadataChanged{ProviderMetadata: m})
 }
 
 // sameJSON reports whether a and b are the same JSON value: key order and
@@ -507,10 +510,8 @@ func (p *plan) details(c *UpsertCall) {
 	if ch.SyncedWithCRMAtCleared && d.SyncedWithCRMAt != nil {
 		out.SyncedWithCRMAtCleared, changed = true, true
 	}
-	if e := (CallDetailsChanged{Changes: out}); changed && p.creating {
-		p.fact(e)
-	} else if changed {
-		p.emit(e)
+	if changed {
+		addFact(p, CallDetailsChanged{Changes: out})
 	}
 }
 
@@ -532,10 +533,8 @@ func (p *plan) routing(c *UpsertCall) {
 	str(&out.StatusCallbackMethod, ch.StatusCallbackMethod, r.StatusCallbackMethod)
 	str(&out.Twiml, ch.Twiml, r.Twiml)
 	str(&out.ApplicationSID, ch.ApplicationSID, r.ApplicationSID)
-	if changed && p.creating {
-		p.fact(out)
-	} else if changed {
-		p.emit(out)
+	if changed {
+		addFact(p, out)
 	}
 }
 
@@ -546,11 +545,7 @@ func (p *plan) recordings(c *UpsertCall) {
 		if slices.ContainsFunc(p.s.Call.Recordings, func(h Recording) bool { return sameRecording(h, r) }) {
 			continue
 		}
-		if e := (CallRecordingAdded{Recording: r}); p.creating {
-			p.fact(e)
-		} else {
-			p.emit(e)
-		}
+		addFact(p, CallRecordingAdded{Recording: r})
 	}
 }
 
@@ -571,11 +566,7 @@ func (p *plan) transcript(c *UpsertCall) {
 	if have != nil && slices.EqualFunc(have.Cues, c.Transcript.Cues, sameCue) {
 		return
 	}
-	if e := (CallTranscriptChanged{Transcript: Transcript{Cues: slices.Clone(c.Transcript.Cues)}}); p.creating {
-		p.fact(e)
-	} else {
-		p.emit(e)
-	}
+	addFact(p, CallTranscriptChanged{Transcript: Transcript{Cues: slices.Clone(c.Transcript.Cues)}})
 }
 
 func sameCue(a, b TranscriptCue) bool {
@@ -589,11 +580,7 @@ func (p *plan) quality(c *UpsertCall) {
 	if have := p.s.Call.Quality; have != nil && sameQuality(*have, *c.Quality) {
 		return
 	}
-	if e := (CallQualityReported{Quality: *cloneQuality(*c.Quality)}); p.creating {
-		p.fact(e)
-	} else {
-		p.emit(e)
-	}
+	addFact(p, CallQualityReported{Quality: *cloneQuality(*c.Quality)})
 }
 
 func sameQuality(a, b Quality) bool {
