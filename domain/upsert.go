@@ -552,10 +552,9 @@ func (p *plan) recordings(c *UpsertCall) {
 // sameRecording reports whether a and b are one recording: whether their
 // Identity is equal, without building it.
 func sameRecording(a, b Recording) bool {
-	if a.ProviderID != "" || b.ProviderID != "" {
-		return a.ProviderID == b.ProviderID
-	}
-	return a.URL == b.URL
+	aKind, aValue := a.identityParts()
+	bKind, bValue := b.identityParts()
+	return aKind == bKind && aValue == bValue
 }
 
 func (p *plan) transcript(c *UpsertCall) {
