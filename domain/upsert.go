@@ -170,10 +170,10 @@ func (p *plan) emit(e Event) {
 // no metadata, but keeps no reference to e: EvolveInPlace's Envelope
 // escapes, so an event passed to it is boxed on the heap, and an event
 // that is not emitted (a creation's fact, the creation until it is done)
-// need not be.
+// need not be. It takes the step EvolveInPlace takes (foldStep), without
+// derefEvent: the plan's events are values.
 func (p *plan) fold(e Event) {
-	stamp(&p.s, p.s.Version, 1, time.Time{})
-	apply(&p.s.Call, e)
+	foldStep(&p.s, e, time.Time{})
 }
 
 // addFact adds e, one of the fact events a creation carries: on a
