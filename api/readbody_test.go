@@ -40,8 +40,7 @@ func TestReadBodyReturnsTheBodyTheMiddlewareRead(t *testing.T) {
 	// Goal: once the Idempotent middleware has read a keyed write's body,
 	// ReadBody returns those bytes from the scope and never reads r.Body,
 	// which is spent; the key is in the scope too.
-	r := withScope(httptest.NewRequest("POST", "/calls", iotest.ErrReader(iotest.ErrTimeout)), "req-1")
-	sc := scopeFrom(r.Context())
+	r, sc := withScope(httptest.NewRequest("POST", "/calls", iotest.ErrReader(iotest.ErrTimeout)), "req-1")
 	sc.idempotencyKey = "k-1"
 	sc.body, sc.bodyRead = []byte(`{"a":1}`), true
 	got, err := ReadBody(r)
