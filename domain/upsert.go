@@ -55,7 +55,11 @@ func decideUpsert(p *plan, s *State, c *UpsertCall) *Error {
 	// Which times the client sent, before checkCreation and followTimes
 	// fill in others: an order error names one of these (checkOrder).
 	sent := givenTimes(c)
-	exists := s.Version > 0 // s.Exists(), which copied *s to its receiver
+	// s.Exists(), written out: Exists has a value receiver (it is
+	// exported so, and State's other methods too), and calling it on *s
+	// copied the whole State, over 800 bytes, into its receiver, even
+	// inlined.
+	exists := s.Version > 0
 	switch {
 	case exists && s.Call.AccountID != c.AccountID:
 		return Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
