@@ -94,11 +94,6 @@ func poolBodies(next http.Handler) http.Handler {
 	})
 }
 
-// readAll reads body to its end.
-func readAll(body io.Reader, length int64) ([]byte, error) {
-	return readAllTo(nil, body, length)
-}
-
 // readAllTo reads body to its end, appending to dst. A body that announces
 // its length (Content-Length, already checked against the cap) is read
 // into a buffer of that size (and one byte more, to find its end), rather

@@ -27,12 +27,12 @@ func TestReadAllWithAnnouncedLength(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			// OneByteReader: every path through the read loop is taken.
-			got, err := readAll(iotest.OneByteReader(strings.NewReader(body)), row.length)
+			got, err := readAllTo(nil, iotest.OneByteReader(strings.NewReader(body)), row.length)
 			require.NoError(t, err)
 			assert.Equal(t, body, string(got))
 		})
 	}
-	_, err := readAll(iotest.ErrReader(iotest.ErrTimeout), 100)
+	_, err := readAllTo(nil, iotest.ErrReader(iotest.ErrTimeout), 100)
 	require.ErrorIs(t, err, iotest.ErrTimeout)
 }
 
