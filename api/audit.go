@@ -181,7 +181,7 @@ func (s *Server) writeJSONRaw(w http.ResponseWriter, r *http.Request, status int
 		s.writeError(w, r, s.plainError, fmt.Errorf("encode response: %w", err))
 		return
 	}
-	writeJSONBytes(w, status, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
+	writeJSONLine(w, status, buf.Bytes()) // Encode ends it in a newline
 }
 
 // TimeTravel is where in a call's history a request asks to look: at a

@@ -78,18 +78,20 @@ const bodyBufferMax = 64 << 10
 // Idempotent keeps the body's hash; DecodeMoonbaseCall's strings are
 // copies, and it copies the provider metadata, the one value its decoder
 // leaves in the body (decodeMoonbaseParamsFast's raw values).
+//
+// The requestID middleware's scope puts the buffer back once the handler
+// has returned. The only other scope, the one Idempotent makes for itself
+// when it is mounted outside the server's router, comes after poolBodies
+// on the routes that have both, which then finds no scope to mark; were it
+// before, its buffer would only be left to the GC, never put back while
+// in use.
 func poolBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if sc := scopeFrom(r.Context()); sc != nil && sc.releasesBody {
+		if sc := scopeFrom(r.Context()); sc != nil {
 			sc.poolBody = true
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// readAll reads body to its end.
-func readAll(body io.Reader, length int64) ([]byte, error) {
-	return readAllTo(nil, body, length)
 }
 
 // readAllTo reads body to its end, appending to dst. A body that announces

@@ -290,15 +290,21 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 		http.Error(w, `{"error":"internal error"}`, http.StatusInternalServerError)
 		return
 	}
-	writeJSONBytes(w, status, b)
+	writeJSONLine(w, status, b)
 }
 
-func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
+// writeJSONLine answers with status and the JSON body b and its newline:
+// b's last byte when the caller has put it there (writeMoonbaseCall's
+// buffer, a json.Encoder's output), so that the body goes out in one
+// Write; else written after b (writeJSON's json.Marshal body, which
+// appending the newline to would copy whenever it fills its allocation).
+func writeJSONLine(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-	_, _ = io.WriteString(w, "\n") // a []byte literal here escaped: an allocation a response
+	if len(b) == 0 || b[len(b)-1] != '\n' {
+		_, _ = io.WriteString(w, "\n") // a []byte literal here escaped: an allocation a response
+	}
 }
 
 // plainError renders a Problem as {"error": {"code", "message", "field"}}:

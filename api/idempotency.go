@@ -443,8 +443,7 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				// Mounted outside the server's router (no requestID
 				// middleware): give the request a scope of its own, to
 				// carry the key and the body ReadBody keeps there.
-				r = withScope(r, "")
-				sc = scopeFrom(r.Context())
+				r, sc = withScope(r, "")
 			}
 			account := AccountFrom(r.Context())
 			body, err := ReadBody(r)

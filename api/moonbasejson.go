@@ -26,9 +26,7 @@ func (s *Server) writeMoonbaseCall(w http.ResponseWriter, r *http.Request, statu
 	}
 	b = append(b, '\n')
 	*buf = b
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	writeJSONLine(w, status, b)
 }
 
 // answerBuffers holds the buffers writeMoonbaseCall encodes answers in

@@ -19,6 +19,12 @@ const randomBlockSize = 512
 // not the bytes), four reads an upsert (its request id and its three
 // events' ids). From a block, ~8 upserts share one read. A block is one
 // goroutine's from Get to Put, so no byte is handed out twice.
+//
+// uuid.EnableRandPool was not used: it is a setting of the whole process,
+// changing every uuid.New and NewV7 of every package (and to be made
+// before any of them runs), and its pool is one buffer, of 16 ids, behind
+// one mutex that every id of every goroutine takes; a sync.Pool's blocks
+// are taken without a lock, from the calling P's own cache.
 var randomBlocks = sync.Pool{New: func() any { return &randomBlock{off: randomBlockSize} }}
 
 // randomBlock is an io.Reader of crypto/rand bytes, read a block at a time.

@@ -27,12 +27,12 @@ func TestReadAllWithAnnouncedLength(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			// OneByteReader: every path through the read loop is taken.
-			got, err := readAll(iotest.OneByteReader(strings.NewReader(body)), row.length)
+			got, err := readAllTo(nil, iotest.OneByteReader(strings.NewReader(body)), row.length)
 			require.NoError(t, err)
 			assert.Equal(t, body, string(got))
 		})
 	}
-	_, err := readAll(iotest.ErrReader(iotest.ErrTimeout), 100)
+	_, err := readAllTo(nil, iotest.ErrReader(iotest.ErrTimeout), 100)
 	require.ErrorIs(t, err, iotest.ErrTimeout)
 }
 
@@ -40,8 +40,7 @@ func TestReadBodyReturnsTheBodyTheMiddlewareRead(t *testing.T) {
 	// Goal: once the Idempotent middleware has read a keyed write's body,
 	// ReadBody returns those bytes from the scope and never reads r.Body,
 	// which is spent; the key is in the scope too.
-	r := withScope(httptest.NewRequest("POST", "/calls", iotest.ErrReader(iotest.ErrTimeout)), "req-1")
-	sc := scopeFrom(r.Context())
+	r, sc := withScope(httptest.NewRequest("POST", "/calls", iotest.ErrReader(iotest.ErrTimeout)), "req-1")
 	sc.idempotencyKey = "k-1"
 	sc.body, sc.bodyRead = []byte(`{"a":1}`), true
 	got, err := ReadBody(r)

@@ -38,12 +38,12 @@ type requestScope struct {
 	body     []byte
 	bodyRead bool
 	// poolBody has ReadBody read the body into bodyBuf, a buffer of
-	// bodyBuffers (poolBodies sets it, only in a scope that releasesBody:
-	// the requestID middleware's, which calls releaseBody once the
-	// handler has returned).
-	poolBody     bool
-	releasesBody bool
-	bodyBuf      *[]byte
+	// bodyBuffers (poolBodies sets it). The requestID middleware's scope
+	// puts the buffer back (releaseBody) once the handler has returned;
+	// a scope of its own that Idempotent makes, outside the server's
+	// router, leaves it to the GC.
+	poolBody bool
+	bodyBuf  *[]byte
 }
 
 // releaseBody puts the body's buffer, if it came from bodyBuffers, back in
@@ -71,9 +71,11 @@ func scopeFrom(ctx context.Context) *requestScope {
 	return sc
 }
 
-// withScope returns r carrying a new scope with the request id.
-func withScope(r *http.Request, id string) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), requestScopeKey{}, &requestScope{id: id}))
+// withScope returns r carrying a new scope with the request id, and the
+// scope.
+func withScope(r *http.Request, id string) (*http.Request, *requestScope) {
+	sc := &requestScope{id: id}
+	return r.WithContext(context.WithValue(r.Context(), requestScopeKey{}, sc)), sc
 }
 
 // withPrincipal returns r carrying p: r itself, its scope now holding p,

@@ -7,7 +7,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -281,8 +280,8 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 		// body's buffer goes back to its pool (see poolBodies). Not
 		// deferred: a panic that gets here (http.ErrAbortHandler) leaves
 		// the buffer to the GC.
-		sc := &requestScope{id: id, releasesBody: true}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestScopeKey{}, sc)))
+		r, sc := withScope(r, id)
+		next.ServeHTTP(w, r)
 		sc.releaseBody()
 	})
 }

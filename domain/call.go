@@ -159,10 +159,19 @@ type Recording struct {
 // (sameRecording) exactly when their identities are equal; a surface that
 // names recordings derives their names from it.
 func (r Recording) Identity() string {
+	kind, value := r.identityParts()
+	return kind + "\x00" + value
+}
+
+// identityParts is r's Identity in its two parts: which field tells r
+// apart ("provider_id", or "url" when it has no provider id) and its value.
+// Identity, SID and sameRecording read it, rather than building the
+// identity's string.
+func (r Recording) identityParts() (kind, value string) {
 	if r.ProviderID != "" {
-		return "provider_id\x00" + r.ProviderID
+		return "provider_id", r.ProviderID
 	}
-	return "url\x00" + r.URL
+	return "url", r.URL
 }
 
 // SID is the id of recording r of call callID: a UUID (version 5) derived
@@ -171,16 +180,13 @@ func (r Recording) Identity() string {
 // by it, and the read models index them by it (projections), so that both
 // must derive it here alike.
 //
-// It is uuid.NewSHA1(callID, []byte(r.Identity())), computed by sha1Name
-// in one buffer: the identity's string, its bytes, the hash and its sum
-// were four allocations of every recording a projection indexes.
+// It is uuid.NewSHA1(callID, []byte(r.Identity())), computed by nameUUID
+// from the identity's parts in one buffer: the identity's string, its
+// bytes, the hash and its sum were four allocations of every recording a
+// projection indexes.
 func (r Recording) SID(callID uuid.UUID) uuid.UUID {
-	var scratch [256]byte
-	name := append(scratch[:0], callID[:]...)
-	if r.ProviderID != "" {
-		return sha1Name(append(name, "provider_id"...), r.ProviderID)
-	}
-	return sha1Name(append(name, "url"...), r.URL)
+	kind, value := r.identityParts()
+	return nameUUID(callID, kind, value)
 }
 
 // Transcript is the text of a call, as timed cues.

@@ -22,20 +22,18 @@ import (
 // state and command always give the same events. Every event it returns
 // applies (CheckEvolve is nil) to the state folded so far.
 func Decide(s State, c Command) ([]Event, error) {
+	switch c.(type) {
+	case UpsertCall, *UpsertCall:
+		// An upsert folds its events as it decides them (DecideFold):
+		// Decide drops the state.
+		events, _, err := DecideFold(s, c, time.Time{})
+		return events, err
+	}
 	var (
 		events []Event
 		err    *Error
 	)
 	switch c := c.(type) {
-	case UpsertCall:
-		var p plan
-		err = decideUpsert(&p, &s, &c) // c: the type switch's copy
-		events = p.events
-	case *UpsertCall:
-		var p plan
-		own := *c // decideUpsert normalizes and fills in its command
-		err = decideUpsert(&p, &s, &own)
-		events = p.events
 	case AnswerCall:
 		events, err = decideAnswer(s, c)
 	case TerminateCall:

@@ -371,7 +371,9 @@ var ErrUnknownEventType = errors.New("unknown event type")
 
 // MarshalEvent encodes an event's data as stored: by hand for the events
 // every upsert writes (see appendEvent), by json.Marshal otherwise, the
-// bytes alike. It is AppendEvent to nil.
+// bytes alike. It is AppendEvent to nil, kept for callers that encode one
+// value at a time (tests, tools); a writer appends a write's metadata and
+// events into one buffer (AppendMetadata, AppendEvent).
 func MarshalEvent(e Event) ([]byte, error) {
 	return AppendEvent(nil, e) // nil on an error
 }
@@ -485,7 +487,8 @@ func MetadataSizeHint(m Metadata) int {
 		stringFieldHint(len(`,"surface":""`), string(m.Surface))
 }
 
-// MarshalMetadata encodes metadata as stored. It is AppendMetadata to nil.
+// MarshalMetadata encodes metadata as stored. It is AppendMetadata to nil,
+// kept, as MarshalEvent is, for callers that encode one value at a time.
 //
 // Every write encodes one, so it is written by hand rather than by
 // reflection; the bytes are exactly those json.Marshal writes (a test

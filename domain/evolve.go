@@ -42,8 +42,16 @@ func Evolve(s State, e Envelope) State {
 // never through a pointer or into a slice that *s holds, so a state copied
 // from *s before keeps its values.
 func EvolveInPlace(s *State, e Envelope) {
-	stamp(s, s.Version, 1, e.Metadata.Time)
-	apply(&s.Call, derefEvent(e.Event))
+	foldStep(s, derefEvent(e.Event), e.Metadata.Time)
+}
+
+// foldStep folds one event e, a value (derefEvent's), appended at `at`,
+// into *s: the step EvolveInPlace takes, and a decision's plan with no
+// metadata (plan.fold). It keeps no reference to e itself, only to what
+// e's fields hold: an event passed to it need not be boxed on the heap.
+func foldStep(s *State, e Event, at time.Time) {
+	stamp(s, s.Version, 1, at)
+	apply(&s.Call, e)
 }
 
 // stamp counts n events appended at `at` onto a state that stood at

@@ -63,7 +63,7 @@ func (p *plan) lifecycle(c *UpsertCall) {
 	}
 
 	if move {
-		if p.move(call, to, c, lifecycleWords{provider, voiceCall, answeredBy}) {
+		if p.move(to, c, lifecycleWords{provider, voiceCall, answeredBy}) {
 			answeredBy = nil // carried
 		}
 	} else if provider != nil || voiceCall != nil {
@@ -137,14 +137,15 @@ func targetStatus(call *Call, c *UpsertCall) Status {
 	return ""
 }
 
-// move emits the lifecycle events of a legal move of call, the plan's
-// (&p.s.Call), to status to, w's words on the last of them, and reports
+// move emits the lifecycle events of a legal move of the plan's call
+// (&p.s.Call) to status to, w's words on the last of them, and reports
 // whether one of them carries w's answeredBy. It makes the events from the
 // call as it stands before the first is emitted, and emits them with their
 // words set: collecting them in a slice and setting the words on the last,
 // boxed already, cost two allocations of every upsert that moves the
 // status.
-func (p *plan) move(call *Call, to Status, c *UpsertCall, w lifecycleWords) (answeredByCarried bool) {
+func (p *plan) move(to Status, c *UpsertCall, w lifecycleWords) (answeredByCarried bool) {
+	call := &p.s.Call
 	from := call.Status
 	answer := func() CallAnswered {
 		e := CallAnswered{AnsweredAt: *c.AnsweredAt, PreviousStatus: from}

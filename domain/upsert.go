@@ -55,7 +55,11 @@ func decideUpsert(p *plan, s *State, c *UpsertCall) *Error {
 	// Which times the client sent, before checkCreation and followTimes
 	// fill in others: an order error names one of these (checkOrder).
 	sent := givenTimes(c)
-	exists := s.Version > 0 // s.Exists(), which copied *s to its receiver
+	// s.Exists(), written out: Exists has a value receiver (it is
+	// exported so, and State's other methods too), and calling it on *s
+	// copied the whole State, over 800 bytes, into its receiver, even
+	// inlined.
+	exists := s.Version > 0
 	switch {
 	case exists && s.Call.AccountID != c.AccountID:
 		return Errorf(ErrNotFound, "call_id", "call %s not found", c.CallID)
@@ -170,16 +174,27 @@ func (p *plan) emit(e Event) {
 // no metadata, but keeps no reference to e: EvolveInPlace's Envelope
 // escapes, so an event passed to it is boxed on the heap, and an event
 // that is not emitted (a creation's fact, the creation until it is done)
-// need not be.
+// need not be. It takes the step EvolveInPlace takes (foldStep), without
+// derefEvent: the plan's events are values.
 func (p *plan) fold(e Event) {
-	stamp(&p.s, p.s.Version, 1, time.Time{})
-	apply(&p.s.Call, e)
+	foldStep(&p.s, e, time.Time{})
 }
 
-// fact emits e, one of the fact events a creation carries, on a creation:
-// it folds e and merges it into the creation. Each fact method calls it
-// on a creation and emit otherwise, so that the event it builds is boxed
-// into an Event (on the heap) only when it is emitted.
+// addFact adds e, one of the fact events a creation carries: on a
+// creation it folds e and merges it into the creation (fact), otherwise it
+// emits it. It takes e as its own type, not as an Event, so that e is
+// boxed into an Event on the heap only in the branch that emits it: fact's
+// Event does not escape, and stays on the stack.
+func addFact[E Event](p *plan, e E) {
+	if p.creating {
+		p.fact(e)
+	} else {
+		p.emit(e)
+	}
+}
+
+// fact folds e, one of the fact events a creation carries, and merges it
+// into the creation (see addFact).
 func (p *plan) fact(e Event) {
 	p.fold(e)
 	switch ev := e.(type) {
@@ -407,11 +422,7 @@ func (p *plan) participants(c *UpsertCall) {
 	if slices.Equal(ps, call.Participants) {
 		return
 	}
-	if e := (CallParticipantsChanged{Participants: ps}); p.creating {
-		p.fact(e)
-	} else {
-		p.emit(e)
-	}
+	addFact(p, CallParticipantsChanged{Participants: ps})
 }
 
 // metadata emits the provider metadata if it changed (decideUpsert has
@@ -429,11 +440,7 @@ func (p *plan) metadata(c *UpsertCall, changed, copied bool) {
 	if !copied {
 		m = bytes.Clone(m)
 	}
-	if e := (CallProviderMetadataChanged{ProviderMetadata: m}); p.creating {
-		p.fact(e)
-	} else {
-		p.emit(e)
-	}
+	addFact(p, CallProviderMetadataChanged{ProviderMetadata: m})
 }
 
 // sameJSON reports whether a and b are the same JSON value: key order and
@@ -507,10 +514,8 @@ func (p *plan) details(c *UpsertCall) {
 	if ch.SyncedWithCRMAtCleared && d.SyncedWithCRMAt != nil {
 		out.SyncedWithCRMAtCleared, changed = true, true
 	}
-	if e := (CallDetailsChanged{Changes: out}); changed && p.creating {
-		p.fact(e)
-	} else if changed {
-		p.emit(e)
+	if changed {
+		addFact(p, CallDetailsChanged{Changes: out})
 	}
 }
 
@@ -532,10 +537,8 @@ func (p *plan) routing(c *UpsertCall) {
 	str(&out.StatusCallbackMethod, ch.StatusCallbackMethod, r.StatusCallbackMethod)
 	str(&out.Twiml, ch.Twiml, r.Twiml)
 	str(&out.ApplicationSID, ch.ApplicationSID, r.ApplicationSID)
-	if changed && p.creating {
-		p.fact(out)
-	} else if changed {
-		p.emit(out)
+	if changed {
+		addFact(p, out)
 	}
 }
 
@@ -546,21 +549,16 @@ func (p *plan) recordings(c *UpsertCall) {
 		if slices.ContainsFunc(p.s.Call.Recordings, func(h Recording) bool { return sameRecording(h, r) }) {
 			continue
 		}
-		if e := (CallRecordingAdded{Recording: r}); p.creating {
-			p.fact(e)
-		} else {
-			p.emit(e)
-		}
+		addFact(p, CallRecordingAdded{Recording: r})
 	}
 }
 
 // sameRecording reports whether a and b are one recording: whether their
 // Identity is equal, without building it.
 func sameRecording(a, b Recording) bool {
-	if a.ProviderID != "" || b.ProviderID != "" {
-		return a.ProviderID == b.ProviderID
-	}
-	return a.URL == b.URL
+	aKind, aValue := a.identityParts()
+	bKind, bValue := b.identityParts()
+	return aKind == bKind && aValue == bValue
 }
 
 func (p *plan) transcript(c *UpsertCall) {
@@ -571,11 +569,7 @@ func (p *plan) transcript(c *UpsertCall) {
 	if have != nil && slices.EqualFunc(have.Cues, c.Transcript.Cues, sameCue) {
 		return
 	}
-	if e := (CallTranscriptChanged{Transcript: Transcript{Cues: slices.Clone(c.Transcript.Cues)}}); p.creating {
-		p.fact(e)
-	} else {
-		p.emit(e)
-	}
+	addFact(p, CallTranscriptChanged{Transcript: Transcript{Cues: slices.Clone(c.Transcript.Cues)}})
 }
 
 func sameCue(a, b TranscriptCue) bool {
@@ -589,11 +583,7 @@ func (p *plan) quality(c *UpsertCall) {
 	if have := p.s.Call.Quality; have != nil && sameQuality(*have, *c.Quality) {
 		return
 	}
-	if e := (CallQualityReported{Quality: *cloneQuality(*c.Quality)}); p.creating {
-		p.fact(e)
-	} else {
-		p.emit(e)
-	}
+	addFact(p, CallQualityReported{Quality: *cloneQuality(*c.Quality)})
 }
 
 func sameQuality(a, b Quality) bool {

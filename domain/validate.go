@@ -501,9 +501,32 @@ func checkIdentity(call uuid.UUID, account string, now time.Time) *Error {
 	return nil
 }
 
-// participantsScanMax is the longest participant list checkUpsertFields
+// participantsScanMax is the longest participant list firstRepeat
 // searches for a repeat element by element rather than with a map.
 const participantsScanMax = 8
+
+// firstRepeat returns the index of the first participant of ps listed
+// earlier in ps too, or -1. A list as short as calls have is searched
+// for it, not put in a map: making and filling one (hashing every role
+// and phone) was the most of checking the seed's two participants.
+func firstRepeat(ps []ParticipantSpec) int {
+	if len(ps) <= participantsScanMax {
+		for i := range ps {
+			if slices.Contains(ps[:i], ps[i]) {
+				return i
+			}
+		}
+		return -1
+	}
+	seen := make(map[ParticipantSpec]bool, len(ps))
+	for i, p := range ps {
+		if seen[p] {
+			return i
+		}
+		seen[p] = true
+	}
+	return -1
+}
 
 // checkUpsertFields runs every leaf check of an UpsertCall, in field order.
 func checkUpsertFields(c *UpsertCall) *Error {
@@ -525,13 +548,9 @@ func checkUpsertFields(c *UpsertCall) *Error {
 			return err
 		}
 	}
-	// A list as short as calls have is searched for a repeat, not put in
-	// a map: making and filling one (hashing every role and phone) was the
-	// most of checking the seed's two participants.
-	var seen map[ParticipantSpec]bool
-	if len(c.Participants) > participantsScanMax {
-		seen = make(map[ParticipantSpec]bool, len(c.Participants))
-	}
+	// The repeat is found first, and refused at its place in the list:
+	// after what is wrong with the participants before it, or with it.
+	repeat := firstRepeat(c.Participants)
 	for i, p := range c.Participants {
 		f := ListField{"participants", i}
 		if !p.Role.Valid() {
@@ -540,11 +559,8 @@ func checkUpsertFields(c *UpsertCall) *Error {
 		if !ValidE164(p.Phone) {
 			return checkPhone(f.Sub("phone"), p.Phone)
 		}
-		if seen != nil && seen[p] || seen == nil && slices.Contains(c.Participants[:i], p) {
+		if i == repeat {
 			return invalid(f.String(), "%s %s is listed twice", p.Role, p.Phone)
-		}
-		if seen != nil {
-			seen[p] = true
 		}
 	}
 	// Every instant a client can send is a time, Go's zero time

@@ -62,7 +62,7 @@ func (s *Scanner) SkipSpace() {
 }
 
 // jsonSpace has bit c set for each JSON whitespace byte c.
-const jsonSpace = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+const jsonSpace uint64 = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
 
 // Peek skips whitespace and returns the next byte, 0 at the end of the text
 // (a 0 byte is never valid there either, so both decline alike).

@@ -49,10 +49,10 @@ func CompactValidated(b []byte) []byte {
 	var out []byte // nil until the first whitespace to drop
 	start := 0     // b[start:i] is a run of bytes to keep
 	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
+		switch c := b[i]; {
+		case c == '"':
 			i = ClosingQuote(b, i+1)
-		case ' ', '\t', '\n', '\r':
+		case isSpace(c):
 			if out == nil {
 				out = make([]byte, 0, len(b))
 			}
@@ -94,8 +94,9 @@ func ClosingQuote(b []byte, from int) int {
 	}
 }
 
-// isSpace reports whether c is JSON whitespace.
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// isSpace reports whether c is JSON whitespace: a byte of jsonSpace, as
+// SkipSpace tests it.
+func isSpace(c byte) bool { return c <= ' ' && jsonSpace>>c&1 != 0 }
 
 // LoneSurrogateAt returns the offset in b of the first escape, inside a
 // string, of a UTF-16 surrogate that is not half of a pair (\ud800 alone),
