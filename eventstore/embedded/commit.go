@@ -128,6 +128,9 @@ type committer struct {
 	syncs   chan *inflight // groups applied, in order, to the syncer
 	free    chan *inflight // groups answered, for the committer to reuse
 	recent  recentGroups   // what the last groups applied changed
+	// tailValues are the record values of the append being staged, for
+	// the tail ring (see stage), reused.
+	tailValues [][]byte
 }
 
 // inflight is a group applied to Pebble, or refused whole, waiting for the
@@ -357,8 +360,8 @@ func (c *committer) recycle(f *inflight, err error) {
 }
 
 // stage checks one append against the store and the group so far and, if
-// it passes, adds its keys to b and its effects to g. It adds nothing when
-// it refuses the append.
+// it passes, adds its keys to b and its effects to g, and its record values
+// to the tail ring. It adds nothing when it refuses the append.
 func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 	if err := r.ctx.Err(); err != nil {
 		return staged{err: fmt.Errorf("append to %s: %w", r.stream, err)}
@@ -389,6 +392,13 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		}}
 	}
 
+	// The record values go to the tail ring together, under one lock,
+	// once the loop has written them all: see tailRing. Each is the value
+	// of its op, the bytes of the record in b, which stay as written until
+	// b is reset or closed: a batch only appends, and one that grows copies
+	// its bytes to a new buffer, leaving the old one as it was (Pebble's
+	// Batch.grow).
+	first, values := g.lastPos+1, c.tailValues[:0]
 	for i := range r.events {
 		ev := &r.events[i]
 		se := storedEvent{stream: r.stream, recordedAt: g.now}
@@ -401,7 +411,7 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		op := b.SetDeferred(eventKeyLen, recordLen(r.stream, ev))
 		eventKey(op.Key[:0], g.lastPos)
 		encodeRecord(op.Value, &se, ev)
-		c.store.tail.add(g.lastPos, op.Value) // for reads of the tail: see tailRing
+		values = append(values, op.Value)
 		if err := op.Finish(); err != nil {
 			panic(fmt.Sprintf("embedded: batch without index failed to finish: %v", err))
 		}
@@ -413,6 +423,9 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		head = streamHead{exists: true, revision: se.revision, hash: se.hash}
 		g.allHash = se.allHash
 	}
+	c.store.tail.add(first, values)
+	clear(values) // no reference into b past the append
+	c.tailValues = values[:0]
 	if newStream {
 		c.keyBuf = streamPrefix(c.keyBuf[:0], prefixHead, r.stream)
 		c.store.keys.add(c.keyBuf)

@@ -27,9 +27,10 @@ const (
 // "Reads of the tail" in the package doc).
 //
 // It holds the values of a run of consecutive positions [first, end), each
-// in one piece of buf; the committer adds each value as it stages it, and
-// the oldest go as new ones need their bytes or slots. It may hold values
-// past the durable end, which readAll never asks for.
+// in one piece of buf; the committer adds the values of each append once
+// it has staged them, and the oldest go as new ones need their bytes or
+// slots. It may hold values past the durable end, which readAll never asks
+// for.
 //
 // mu guards everything: the committer adds under it, and a reader copies
 // out the values it reads under it (see read), so no value is overwritten
@@ -64,13 +65,25 @@ func newTailRing(end uint64, bytes, events int) *tailRing {
 	}
 }
 
-// add copies v, the record value the committer wrote at position pos, into
-// the ring. Positions come in order; a gap (which the committer does not
-// make) or a value larger than the ring empties it.
-func (r *tailRing) add(pos uint64, v []byte) {
-	size := uint64(len(r.buf))
+// add copies values, the record values the committer wrote at positions
+// first, first+1, ..., into the ring, taking its lock once: the committer
+// adds those of each append it stages at once. Positions come in order; a
+// gap (which the committer does not make) or a value larger than the ring
+// empties it.
+func (r *tailRing) add(first uint64, values [][]byte) {
+	if len(values) == 0 {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for i, v := range values {
+		r.addLocked(first+uint64(i), v)
+	}
+}
+
+// addLocked is add for the value v of position pos; r.mu is held.
+func (r *tailRing) addLocked(pos uint64, v []byte) {
+	size := uint64(len(r.buf))
 	if pos != r.end {
 		r.first, r.end = pos, pos
 	}
@@ -112,7 +125,7 @@ func (r *tailRing) slot(pos uint64) *tailSlot {
 // It holds the ring's lock only to copy the values out (see copyOut), and
 // decodes the copy after releasing it: decoding (checksums, strings,
 // payloads) costs far more than the copy, and the committer waits on the
-// lock for every value it stages.
+// lock for every append it stages.
 func (r *tailRing) read(ctx context.Context, first, end uint64, n int, dec *decoder, recs []eventstore.Record) (out []eventstore.Record, served bool, err error) {
 	if first >= end {
 		return recs, false, nil
