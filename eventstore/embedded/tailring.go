@@ -115,9 +115,10 @@ func (r *tailRing) slot(pos uint64) *tailSlot {
 
 // read appends to recs the records at positions [first, end), decoded by
 // dec, if the ring holds all of them, and reports whether it did (served).
-// Like readEvents, it checks ctx every ctxCheckEvery records counted from
-// n, the length recs had when the caller's read began, and on ctx's error
-// returns it with the records read before it. A value that does not decode
+// Like readEvents, and through the same step (readRecord), it checks ctx
+// every ctxCheckEvery records counted from n, the length recs had when the
+// caller's read began, and on ctx's error returns it with the records read
+// before it. A value that does not decode
 // (the ring holds what was written: only a bug could make one) is not
 // served: recs is returned as it came, and the caller reads Pebble, which
 // holds the same bytes and reports whatever they hold.
@@ -138,18 +139,16 @@ func (r *tailRing) read(ctx context.Context, first, end uint64, n int, dec *deco
 	m := len(recs)
 	recs = slices.Grow(recs, len(c.slots))
 	for i, sl := range c.slots {
-		if (len(recs)-n)%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return recs, true, err
-			}
-		}
 		off := sl.at - c.base
-		rec, err := dec.decode(first+uint64(i), c.buf[off:off+uint64(sl.len)])
-		if err != nil {
+		var bad bool
+		recs, bad, err = readRecord(ctx, n, dec, recs, first+uint64(i), c.buf[off:off+uint64(sl.len)], nil)
+		if bad {
 			clear(recs[m:])
 			return recs[:m], false, nil
 		}
-		recs = append(recs, rec)
+		if err != nil {
+			return recs, true, err
+		}
 	}
 	return recs, true, nil
 }
