@@ -142,15 +142,21 @@ type committer struct {
 // of batches held none large enough (~0.3 KB per upsert under load, in
 // buffers of ~250 KB, each a fresh span of the heap), and the slices of
 // requests and outcomes were new each time too. A batch is reused only
-// after its SyncWait has returned without error, when Pebble no longer
-// reads it (Batch.Reset, which drops the buffer if a WAL writer still
-// holds a reference, is Pebble's way to reuse a committed batch, as its
-// own Close does for its pool), and never after a failed apply or sync.
+// when Pebble no longer reads it: after its SyncWait has returned without
+// error, or when it was never applied, its group having written nothing
+// (Batch.Reset, which drops the buffer if a WAL writer still holds a
+// reference, is Pebble's way to reuse a committed batch, as its own Close
+// does for its pool); never after a failed apply or sync.
 type inflight struct {
 	reqs     []*appendRequest
 	outcomes []staged
-	batch    *pebble.Batch // nil until staged, and after a failed apply
-	applied  bool          // batch was applied: the group wrote something
+	// batch is the group's Pebble batch. A new inflight has none until
+	// applyGroup makes one; one reused from committer.free comes with its
+	// batch, emptied. It is nil again once the group failed: a failed apply
+	// closes it, and so does recycle after the group's error (its apply, its
+	// sync, or the store's failure before it).
+	batch    *pebble.Batch
+	applied  bool // batch was applied: the group wrote something
 	applyErr error
 	head     logHead // the end of $all once the batch is synced
 }
@@ -290,8 +296,11 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 
 // syncLoop waits, group by group in order, for the WAL sync of each applied
 // batch, publishes the new end of $all and answers the group's appends. A
-// group without a batch is answered once every group before it is synced,
-// so a retry of an append never returns before that append is durable.
+// group that wrote nothing (not applied: its appends were refused or were
+// retries, or the store had failed) has nothing to sync, though it may
+// carry a batch, empty: it is answered once every group before it is
+// synced, so a retry of an append never returns before that append is
+// durable.
 func (c *committer) syncLoop(done chan<- struct{}) {
 	defer close(done)
 	// failure is the first failed group's error: that group and every later

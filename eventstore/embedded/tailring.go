@@ -109,6 +109,12 @@ func (r *tailRing) addLocked(pos uint64, v []byte) {
 	r.end = pos + 1
 }
 
+// slot returns the slot of position pos, which says where in buf its value
+// is: slots is itself a ring, indexed by position modulo its length, so
+// that add and read find a position's value without a search, and a
+// position shares its slot with those a multiple of len(slots) apart (add
+// drops the oldest value before its slot is taken). The slot is pos's only
+// while pos is in [first, end); r.mu is held.
 func (r *tailRing) slot(pos uint64) *tailSlot {
 	return &r.slots[pos%uint64(len(r.slots))]
 }
