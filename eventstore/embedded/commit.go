@@ -128,6 +128,9 @@ type committer struct {
 	syncs   chan *inflight // groups applied, in order, to the syncer
 	free    chan *inflight // groups answered, for the committer to reuse
 	recent  recentGroups   // what the last groups applied changed
+	// tailValues are the record values of the append being staged, for
+	// the tail ring (see stage), reused.
+	tailValues [][]byte
 }
 
 // inflight is a group applied to Pebble, or refused whole, waiting for the
@@ -139,15 +142,21 @@ type committer struct {
 // of batches held none large enough (~0.3 KB per upsert under load, in
 // buffers of ~250 KB, each a fresh span of the heap), and the slices of
 // requests and outcomes were new each time too. A batch is reused only
-// after its SyncWait has returned without error, when Pebble no longer
-// reads it (Batch.Reset, which drops the buffer if a WAL writer still
-// holds a reference, is Pebble's way to reuse a committed batch, as its
-// own Close does for its pool), and never after a failed apply or sync.
+// when Pebble no longer reads it: after its SyncWait has returned without
+// error, or when it was never applied, its group having written nothing
+// (Batch.Reset, which drops the buffer if a WAL writer still holds a
+// reference, is Pebble's way to reuse a committed batch, as its own Close
+// does for its pool); never after a failed apply or sync.
 type inflight struct {
 	reqs     []*appendRequest
 	outcomes []staged
-	batch    *pebble.Batch // nil until staged, and after a failed apply
-	applied  bool          // batch was applied: the group wrote something
+	// batch is the group's Pebble batch. A new inflight has none until
+	// applyGroup makes one; one reused from committer.free comes with its
+	// batch, emptied. It is nil again once the group failed: a failed apply
+	// closes it, and so does recycle after the group's error (its apply, its
+	// sync, or the store's failure before it).
+	batch    *pebble.Batch
+	applied  bool // batch was applied: the group wrote something
 	applyErr error
 	head     logHead // the end of $all once the batch is synced
 }
@@ -287,8 +296,11 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 
 // syncLoop waits, group by group in order, for the WAL sync of each applied
 // batch, publishes the new end of $all and answers the group's appends. A
-// group without a batch is answered once every group before it is synced,
-// so a retry of an append never returns before that append is durable.
+// group that wrote nothing (not applied: its appends were refused or were
+// retries, or the store had failed) has nothing to sync, though it may
+// carry a batch, empty: it is answered once every group before it is
+// synced, so a retry of an append never returns before that append is
+// durable.
 func (c *committer) syncLoop(done chan<- struct{}) {
 	defer close(done)
 	// failure is the first failed group's error: that group and every later
@@ -357,8 +369,8 @@ func (c *committer) recycle(f *inflight, err error) {
 }
 
 // stage checks one append against the store and the group so far and, if
-// it passes, adds its keys to b and its effects to g. It adds nothing when
-// it refuses the append.
+// it passes, adds its keys to b and its effects to g, and its record values
+// to the tail ring. It adds nothing when it refuses the append.
 func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 	if err := r.ctx.Err(); err != nil {
 		return staged{err: fmt.Errorf("append to %s: %w", r.stream, err)}
@@ -389,6 +401,13 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		}}
 	}
 
+	// The record values go to the tail ring together, under one lock,
+	// once the loop has written them all: see tailRing. Each is the value
+	// of its op, the bytes of the record in b, which stay as written until
+	// b is reset or closed: a batch only appends, and one that grows copies
+	// its bytes to a new buffer, leaving the old one as it was (Pebble's
+	// Batch.grow).
+	first, values := g.lastPos+1, c.tailValues[:0]
 	for i := range r.events {
 		ev := &r.events[i]
 		se := storedEvent{stream: r.stream, recordedAt: g.now}
@@ -401,7 +420,7 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		op := b.SetDeferred(eventKeyLen, recordLen(r.stream, ev))
 		eventKey(op.Key[:0], g.lastPos)
 		encodeRecord(op.Value, &se, ev)
-		c.store.tail.add(g.lastPos, op.Value) // for reads of the tail: see tailRing
+		values = append(values, op.Value)
 		if err := op.Finish(); err != nil {
 			panic(fmt.Sprintf("embedded: batch without index failed to finish: %v", err))
 		}
@@ -413,6 +432,9 @@ func (c *committer) stage(b *pebble.Batch, g *group, r *appendRequest) staged {
 		head = streamHead{exists: true, revision: se.revision, hash: se.hash}
 		g.allHash = se.allHash
 	}
+	c.store.tail.add(first, values)
+	clear(values) // no reference into b past the append
+	c.tailValues = values[:0]
 	if newStream {
 		c.keyBuf = streamPrefix(c.keyBuf[:0], prefixHead, r.stream)
 		c.store.keys.add(c.keyBuf)

@@ -190,8 +190,12 @@
 // read after a reopen, reads Pebble as before. As the ring holds values as
 // written, damage done to the stored copy since (a table on disk) shows
 // only in reads from Pebble: a test that damages a store reopens it (see
-// above). A mutex guards the ring: the committer adds each value under it,
-// and a reader decodes (copies out) its values under it, so no value is
-// overwritten while a reader copies it; a read holds it for at most a ring
-// of values.
+// above). A mutex guards the ring: the committer adds the values of each
+// append it stages under it, taking it once for them all, and a reader
+// copies the raw values it needs out under it, so no value is overwritten
+// while a reader copies it, then decodes its copy without it. So the
+// committer waits at most for the copy of a ring of values (a few moves of
+// memory), never for a decode. A read copies into a buffer of its own, no
+// larger than the ring, taken from a pool so that reads seldom allocate
+// one.
 package embedded

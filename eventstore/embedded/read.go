@@ -417,24 +417,20 @@ func (s *Store) readEvents(ctx context.Context, first, upper uint64, limit, n in
 	// after the events it returns.
 	next := first
 	for ok := it.First(); ok; ok = it.Next() {
-		if (len(recs)-n)%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return recs, next, err
+		pos, err := parseEventKey(it.Key())
+		var v []byte
+		if err == nil {
+			if v, err = it.ValueAndErr(); err != nil {
+				err = fmt.Errorf("event at position %d: %w", pos, pebbleError(err))
 			}
 		}
-		pos, err := parseEventKey(it.Key())
-		if err != nil {
+		var bad bool
+		if recs, bad, err = readRecord(ctx, n, dec, recs, pos, v, err); err != nil {
+			if bad {
+				err = withOwner(s.db, err, v)
+			}
 			return recs, next, err
 		}
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return recs, next, fmt.Errorf("event at position %d: %w", pos, pebbleError(err))
-		}
-		r, err := dec.decode(pos, v)
-		if err != nil {
-			return recs, next, withOwner(s.db, err, v)
-		}
-		recs = append(recs, r)
 		next = pos + 1
 		if limit > 0 && len(recs)-m == limit {
 			break
@@ -444,6 +440,31 @@ func (s *Store) readEvents(ctx context.Context, first, upper uint64, limit, n in
 		return recs, next, &moveError{pos: next, err: err, wrapped: pebbleError(err)}
 	}
 	return recs, next, nil
+}
+
+// readRecord is the step of a read of $all for each record, one function
+// for readEvents and tailRing.read so that the two cannot drift. Before
+// every ctxCheckEvery-th record, counted from n (the length recs had when
+// the caller's read began), it checks ctx and returns its error. Then it
+// returns verr, the caller's error of reading the record's key or value,
+// if any: readEvents reads them before the step, and ctx's error comes
+// first. Otherwise it appends to recs the record dec decodes from v, the
+// value stored at pos; a value that does not decode returns decode's error
+// with bad true, and recs as it came.
+func readRecord(ctx context.Context, n int, dec *decoder, recs []eventstore.Record, pos uint64, v []byte, verr error) (out []eventstore.Record, bad bool, err error) {
+	if (len(recs)-n)%ctxCheckEvery == 0 {
+		if err := ctx.Err(); err != nil {
+			return recs, false, err
+		}
+	}
+	if verr != nil {
+		return recs, false, verr
+	}
+	r, err := dec.decode(pos, v)
+	if err != nil {
+		return recs, true, err
+	}
+	return append(recs, r), false, nil
 }
 
 // moveError is the error of a move of an iterator over the events that

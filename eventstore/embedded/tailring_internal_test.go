@@ -58,7 +58,7 @@ func TestTailRingBounds(t *testing.T) {
 	want := map[uint64][]byte{}
 	add := func(pos uint64, n int) {
 		want[pos] = ringValue(pos, n)
-		r.add(pos, want[pos])
+		r.add(pos, [][]byte{want[pos]})
 	}
 	ringHolds(t, r, want, 1, 1)
 	add(1, 0)
@@ -102,7 +102,7 @@ func TestTailRingRandom(t *testing.T) {
 		want := map[uint64][]byte{}
 		for pos := uint64(1); pos <= 300; pos++ {
 			want[pos] = ringValue(pos, rng.IntN(size))
-			r.add(pos, want[pos])
+			r.add(pos, [][]byte{want[pos]})
 			if len(want[pos]) <= size {
 				require.Less(t, r.first, r.end, "the last value is kept")
 			}
