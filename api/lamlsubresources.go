@@ -284,8 +284,7 @@ func (s *Server) listLAMLNotifications(w http.ResponseWriter, r *http.Request) {
 // getLAMLRecording handles GET .../Calls/{Sid}/Recordings/{RecordingSid}: a
 // sid the call has no recording of is a 404.
 func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
-	sid := strings.TrimSuffix(chi.URLParam(r, "RecordingSid"), ".json")
-	rsid, err := parseLAMLRecordingSID(sid)
+	rsid, err := lamlRecordingSIDParam(r)
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
@@ -293,9 +292,11 @@ func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
 }
 
-// parseLAMLRecordingSID reads a recording sid, a UUID as a call's is (in
-// either letter case, ParseCallID): anything else is no recording's, a 404.
-func parseLAMLRecordingSID(sid string) (uuid.UUID, error) {
+// lamlRecordingSIDParam reads the route's {RecordingSid} (its ".json"
+// suffix dropped), a UUID as a call's sid is (in either letter case,
+// ParseCallID): anything else is no recording's, a 404.
+func lamlRecordingSIDParam(r *http.Request) (uuid.UUID, error) {
+	sid := strings.TrimSuffix(chi.URLParam(r, "RecordingSid"), ".json")
 	rsid, err := ParseCallID(sid)
 	if err != nil {
 		return uuid.Nil, NotFound("no recording %q", truncate(sid, 64))
@@ -311,8 +312,7 @@ func parseLAMLRecordingSID(sid string) (uuid.UUID, error) {
 // hold yet at ?revision or ?as_of, and a sid that is no recording's are all
 // a 404, and the answer carries the call's ETag.
 func (s *Server) getLAMLAccountRecording(w http.ResponseWriter, r *http.Request) {
-	sid := strings.TrimSuffix(chi.URLParam(r, "RecordingSid"), ".json")
-	rsid, err := parseLAMLRecordingSID(sid)
+	rsid, err := lamlRecordingSIDParam(r)
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
