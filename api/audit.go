@@ -315,10 +315,15 @@ func (s *Server) ReadCallAt(r *http.Request, id uuid.UUID, includeDeleted bool) 
 	if err != nil {
 		return CallView{}, err
 	}
-	ctx := r.Context()
 	if !t.Active() {
-		return s.ReadCall(ctx, id, includeDeleted)
+		return s.ReadCall(r.Context(), id, includeDeleted)
 	}
+	return s.foldCallView(r.Context(), id, t, includeDeleted)
+}
+
+// foldCallView is ReadCallAt's time travel: the call folded from the store
+// up to t, checked as ReadCall checks the read models' view.
+func (s *Server) foldCallView(ctx context.Context, id uuid.UUID, t TimeTravel, includeDeleted bool) (CallView, error) {
 	var dates []time.Time
 	state, err := s.foldCall(ctx, id, t, func(state *domain.State, env domain.Envelope) {
 		dates = dateNewRecordings(dates, state, env)

@@ -427,6 +427,12 @@ func (s *Server) ReadCall(ctx context.Context, id uuid.UUID, includeDeleted bool
 	if err := s.awaitWrites(ctx); err != nil {
 		return CallView{}, err
 	}
+	return s.readModelCall(ctx, id, includeDeleted)
+}
+
+// readModelCall is ReadCall's read, for a caller that has awaited the
+// writes already (awaitWrites) for an earlier read of the same request.
+func (s *Server) readModelCall(ctx context.Context, id uuid.UUID, includeDeleted bool) (CallView, error) {
 	v, err := s.views.Call(ctx, id)
 	if err != nil {
 		return CallView{}, err

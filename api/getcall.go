@@ -27,11 +27,18 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, callID func(*
 func (s *Server) serveCallView(w http.ResponseWriter, r *http.Request, callID func(*http.Request) (uuid.UUID, error),
 	includeDeleted bool, errs ErrorRenderer, render func(*CallView) (any, error)) {
 	id, err := callID(r)
-	if err != nil {
-		s.writeError(w, r, errs, err)
-		return
+	var v CallView
+	if err == nil {
+		v, err = s.ReadCallAt(r, id, includeDeleted)
 	}
-	v, err := s.ReadCallAt(r, id, includeDeleted)
+	s.answerCallView(w, r, v, err, errs, render)
+}
+
+// answerCallView answers a GET with the call v, read by the caller, or
+// with err, the failure of reading it: v rendered, with its revision as
+// the ETag; failures in the surface's error style.
+func (s *Server) answerCallView(w http.ResponseWriter, r *http.Request, v CallView, err error,
+	errs ErrorRenderer, render func(*CallView) (any, error)) {
 	if err != nil {
 		s.writeError(w, r, errs, err)
 		return

@@ -317,15 +317,30 @@ func (s *Server) getLAMLAccountRecording(w http.ResponseWriter, r *http.Request)
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	// The wait callOf makes is the one ReadCall would make again.
-	r = waitWritesOnce(r)
-	callOf := func(r *http.Request) (uuid.UUID, error) {
-		if err := s.awaitWrites(r.Context()); err != nil {
-			return uuid.Nil, err
-		}
-		return s.views.RecordingCall(r.Context(), rsid)
+	v, err := s.readRecordingCall(r, rsid)
+	s.answerCallView(w, r, v, err, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
+}
+
+// readRecordingCall reads the call that holds the recording rsid as
+// ReadCallAt reads a call, with one wait for the read models serving both
+// of their reads: the recording index, then the call.
+func (s *Server) readRecordingCall(r *http.Request, rsid uuid.UUID) (CallView, error) {
+	ctx := r.Context()
+	if err := s.awaitWrites(ctx); err != nil {
+		return CallView{}, err
 	}
-	s.serveCallView(w, r, callOf, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
+	id, err := s.views.RecordingCall(ctx, rsid)
+	if err != nil {
+		return CallView{}, err
+	}
+	t, err := ParseTimeTravel(r)
+	switch {
+	case err != nil:
+		return CallView{}, err
+	case t.Active():
+		return s.foldCallView(ctx, id, t, false)
+	}
+	return s.readModelCall(ctx, id, false)
 }
 
 // lamlRecordingOf renders the recording of call v whose sid is rsid, dated

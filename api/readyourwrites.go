@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,36 +122,9 @@ const startMarkTimeout = 30 * time.Second
 // server started and, over a shared store, every event the log held when
 // the read began, at most Config.WaitTimeout. Past it the read is refused
 // with ErrReadModelsBehind (503) rather than answered from read models that
-// would hide the caller's own write. In a request made by waitWritesOnce it
-// waits once, its later calls returning at once.
+// would hide the caller's own write. A handler that reads the read models
+// twice waits once, before its first read (see readRecordingCall).
 func (s *Server) awaitWrites(ctx context.Context) error {
-	done, _ := ctx.Value(writesAwaitedKey{}).(*bool)
-	if done != nil && *done {
-		return nil
-	}
-	if err := s.awaitWritesOnce(ctx); err != nil {
-		return err
-	}
-	if done != nil {
-		*done = true
-	}
-	return nil
-}
-
-// writesAwaitedKey is the context key of a request whose handler reads
-// the read models more than once and needs them to wait once only
-// (waitWritesOnce).
-type writesAwaitedKey struct{}
-
-// waitWritesOnce returns r, whose handler may read the read models more
-// than once, with a context in which awaitWrites waits at its first call
-// only: the later ones read what the first waited for.
-func waitWritesOnce(r *http.Request) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), writesAwaitedKey{}, new(bool)))
-}
-
-// awaitWritesOnce is awaitWrites's wait.
-func (s *Server) awaitWritesOnce(ctx context.Context) error {
 	pos, ok := s.marks.last(AccountFrom(ctx))
 	start, starting := s.start.pending()
 	if starting && (!ok || pos.Less(start)) {
