@@ -145,7 +145,10 @@
 // hashes, and applies the group's batch without waiting
 // for its WAL sync (DB.ApplyNoSyncWait), so that it can stage the next
 // group while the disk syncs this one; Pebble syncs every batch applied
-// meanwhile with one fsync. A syncer goroutine waits for each batch's sync
+// meanwhile with one fsync. After each apply the committer yields its P
+// (yieldToWALWriter), so that Pebble's WAL writer, which the apply made
+// runnable, writes the batch and starts its sync before the goroutines
+// queued ahead of it. A syncer goroutine waits for each batch's sync
 // (Batch.SyncWait), in order, then publishes the new end of $all and
 // acknowledges the group's appends.
 //
