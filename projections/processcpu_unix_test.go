@@ -16,3 +16,11 @@ func processCPU(tb testing.TB) time.Duration {
 	require.NoError(tb, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// minorFaults is the number of page faults the process has taken that
+// needed no I/O: mostly first touches of fresh memory.
+func minorFaults(tb testing.TB) int64 {
+	var ru syscall.Rusage
+	require.NoError(tb, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return ru.Minflt
+}
