@@ -579,6 +579,8 @@ func TestMoonbaseBadInputs(t *testing.T) {
 		{"BadTime", "/calls/upsert", repl(`2025-03-01T10:00:00Z`, `yesterday`), 422, "start_at"},
 		{"BadTimeLowercaseNoOffset", "/calls/upsert", repl(`2025-03-01T10:00:00Z`, `2025-03-01t10:00:00`), 422, "start_at"},
 		{"BadTimeLowercaseSeparator", "/calls/upsert", repl(`2025-03-01T10:00:00Z`, `2025-03-01x10:00:00z`), 422, "start_at"},
+		{"TimeBeforeYearZeroInUTC", "/calls/upsert", repl(`2025-03-01T10:00:00Z`, `0000-01-01T00:00:00+06:00`), 422, "start_at"},
+		{"TimeAfterYear9999InUTC", "/calls", repl(`"start_at":"2025-03-01T10:00:00Z"`, `"start_at":"2025-03-01T10:00:00Z","end_at":"9999-12-31T23:00:00-05:00"`), 422, "end_at"},
 		{"BadTimeLowercaseZAfterOffset", "/calls", repl(`"start_at":"2025-03-01T10:00:00Z"`, `"start_at":"2025-03-01T10:00:00Z","end_at":"2025-03-01t10:05:00+01:00z"`), 422, "end_at"},
 		{"EndBeforeStart", "/calls/upsert", repl(`"start_at"`, `"end_at":"2025-03-01T09:00:00Z","start_at"`), 422, ""},
 		{"MetadataNotObject", "/calls/upsert", repl(`"start_at"`, `"provider_metadata":[1],"start_at"`), 400, "provider_metadata"},

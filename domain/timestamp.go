@@ -23,6 +23,10 @@ const rfc3339DateLen = len("2006-01-02")
 // drop the rest, moving 09:59:59.9999999999 into the second before the
 // one meant), and a numeric offset past hours 00-23 and minutes 00-59
 // (RFC 3339's time-numoffset; time.Parse takes "+24:00" and "+23:60").
+// It also refuses a time whose offset moves it, in UTC, out of the years
+// 0000-9999 ("0000-01-01T00:00:00+06:00" is 18:00 on the last day of the
+// year -1): the ledger stores and writes times in UTC, as RFC 3339, whose
+// years have four digits, and such a time could not be stored.
 // What the ledger writes stays upper case, in UTC.
 func ParseRFC3339(s string) (time.Time, error) {
 	s = upperRFC3339Letters(s)
@@ -33,7 +37,11 @@ func ParseRFC3339(s string) (time.Time, error) {
 	if err := checkRFC3339Limits(s); err != nil {
 		return time.Time{}, fmt.Errorf("parse RFC 3339 time %q: %w", s, err)
 	}
-	return t.UTC(), nil
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return time.Time{}, fmt.Errorf("parse RFC 3339 time %q: in UTC it falls in the year %d, outside the years 0000-9999 that the ledger stores", s, y)
+	}
+	return t, nil
 }
 
 // rfc3339SecondsEnd is the index just past the seconds of an RFC 3339

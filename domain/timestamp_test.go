@@ -31,6 +31,9 @@ func TestParseRFC3339(t *testing.T) {
 		{"2024-02-29t23:59:59z", time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC)},
 		{"2025-02-18T11:59:00.999999999+23:59", noon.Add(999999999)},
 		{"2025-02-16T12:00:00-00:00", noon.Add(-24 * time.Hour)},
+		// The first and last instants of the years the ledger stores.
+		{"0000-01-01T06:00:00+06:00", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"9999-12-31T18:59:59.999999999-05:00", time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := domain.ParseRFC3339(tc.in)
@@ -64,6 +67,10 @@ func TestParseRFC3339(t *testing.T) {
 		"2025-02-17T12:00:00+24:00",
 		"2025-02-17T12:00:00+23:60",
 		"2025-02-17T12:00:00-99:00",
+		// In UTC, before the year 0000 or after 9999.
+		"0000-01-01T00:00:00+06:00",
+		"0000-01-01T05:59:59.999999999+06:00",
+		"9999-12-31T23:00:00-05:00",
 	} {
 		t.Run("Refuses_"+bad, func(t *testing.T) {
 			_, err := domain.ParseRFC3339(bad)
