@@ -143,14 +143,15 @@ func BenchmarkProjection(b *testing.B) {
 		var decodeFaults, rebuildFaults int64
 		for b.Loop() {
 			a0, g0 := heapAllocsAndGCs()
-			f0, c0, t0 := minorFaults(b), processCPU(b), time.Now()
+			c0, f0 := processUsage(b)
+			t0 := time.Now()
 			decodeParallel(recs, runtime.GOMAXPROCS(0))
-			c1, t1 := processCPU(b), time.Now()
-			f1 := minorFaults(b)
+			c1, f1 := processUsage(b)
+			t1 := time.Now()
 			a1, g1 := heapAllocsAndGCs()
 			rebuild(b, p, len(recs))
-			c2, t2 := processCPU(b), time.Now()
-			f2 := minorFaults(b)
+			c2, f2 := processUsage(b)
+			t2 := time.Now()
 			a2, g2 := heapAllocsAndGCs()
 			decodeFaults += f1 - f0
 			rebuildFaults += f2 - f1
