@@ -1,13 +1,13 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -42,7 +42,7 @@ func BenchmarkLoopback(b *testing.B) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(2 << 30))
 	minimal := moonbaseBody("openphone_id_000000000006", "completed")
 	b.Run("ceiling", func(b *testing.B) {
-		runLoopback(b, newCeilingServer(b).URL, "", seedUpsert)
+		runLoopback(b, newCeilingServer(b, upsertAnswer(b, seedUpsert)).URL, "", seedUpsert)
 	})
 	// upsert sends the seed's upsert (with a recording and a transcript):
 	// three events per new call (its creation with every fact, answered,
@@ -57,14 +57,15 @@ func BenchmarkLoopback(b *testing.B) {
 	// ceiling-minimal is the ceiling for upsert-minimal: the same trivial
 	// handler decoding the minimal body, which costs it less than the seed's.
 	b.Run("ceiling-minimal", func(b *testing.B) {
-		runLoopback(b, newCeilingServer(b).URL, "", minimal)
+		runLoopback(b, newCeilingServer(b, upsertAnswer(b, minimal)).URL, "", minimal)
 	})
 }
 
 // newCeilingServer is the trivial chi handler the upserts are measured
 // against: it decodes the body as a Moonbase upsert with encoding/json, as
-// any JSON handler would, and writes a response of an upsert's size.
-func newCeilingServer(b *testing.B) *httptest.Server {
+// any JSON handler would, and writes answer, an upsert's response (see
+// upsertAnswer), so that both sides move the same bytes.
+func newCeilingServer(b *testing.B, answer []byte) *httptest.Server {
 	r := chi.NewRouter()
 	r.Post("/calls/upsert", func(w http.ResponseWriter, r *http.Request) {
 		var v moonbaseCallParams
@@ -74,7 +75,7 @@ func newCeilingServer(b *testing.B) *httptest.Server {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(ceilingResponse)
+		_, _ = w.Write(answer)
 	})
 	hs := httptest.NewServer(r)
 	b.Cleanup(hs.Close)
@@ -92,8 +93,50 @@ func newBenchServer(b *testing.B) *testServer {
 	return newTestServerWith(b, sopts, popts)
 }
 
-// ceilingResponse is a response body of the size of an upsert's answer.
-var ceilingResponse = bytes.Repeat([]byte("x"), 900)
+// upsertAnswer returns the body a ledger answers to the upsert template,
+// for a new call: the ceiling writes it, so that its responses are as long
+// as the upserts' whatever the Moonbase shape comes to hold (a constant of
+// 900 bytes had fallen ~200 short of the seed's). The ledger that answers
+// is closed before it returns, so that none of its memory stays live
+// through the ceiling's run.
+func upsertAnswer(b *testing.B, template string) []byte {
+	dir := b.TempDir()
+	sopts := embedded.DefaultOptions()
+	sopts.Logger = slog.New(slog.DiscardHandler)
+	store, err := embedded.Open(filepath.Join(dir, "events"), sopts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	popts := projections.DefaultOptions()
+	popts.Logger = sopts.Logger
+	proj, err := projections.Open(filepath.Join(dir, "readmodels"), store, popts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer proj.Close()
+	srv, err := NewServer(Config{
+		Store:          store,
+		ReadModels:     NewReadModels(proj),
+		Keys:           []APIKey{{Account: acctA, Token: tokenA}},
+		IdempotencyDir: filepath.Join(dir, "idempotency"),
+		Logger:         sopts.Logger,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	body := strings.Replace(template, "openphone_id_000000000006", "bench-answer", 1)
+	req := httptest.NewRequest(http.MethodPost, "/calls/upsert", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tokenA)
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("upsert for the ceiling's answer: %d %s", rec.Code, rec.Body)
+	}
+	return rec.Body.Bytes()
+}
 
 func runLoopback(b *testing.B, url, token, template string) {
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true}
