@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -34,7 +36,9 @@ const benchParallelism = 64
 //	go test ./api/ -run '^$' -bench BenchmarkLoopback -benchtime 3s
 //
 // Compare the req/s of upsert with ceiling's, and upsert-minimal's with
-// ceiling-minimal's; the target is upsert >= 0.5 × ceiling.
+// ceiling-minimal's; the target is upsert >= 0.5 × ceiling. upsert-warm is
+// upsert on a server that has taken warmUpserts first: a server in use,
+// which costs more than a fresh one (see the README).
 func BenchmarkLoopback(b *testing.B) {
 	// The GC target and memory limit callledger's main sets (cmd/callledger
 	// gcPercent, memoryLimit), for the ceiling and the ledger alike.
@@ -42,22 +46,38 @@ func BenchmarkLoopback(b *testing.B) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(2 << 30))
 	minimal := moonbaseBody("openphone_id_000000000006", "completed")
 	b.Run("ceiling", func(b *testing.B) {
-		runLoopback(b, newCeilingServer(b, upsertAnswer(b, seedUpsert)).URL, "", seedUpsert)
+		runLoopback(b, newCeilingServer(b, upsertAnswer(b, seedUpsert)).URL, "", seedUpsert, new(atomic.Int64))
 	})
 	// upsert sends the seed's upsert (with a recording and a transcript):
 	// three events per new call (its creation with every fact, answered,
 	// terminated).
 	b.Run("upsert", func(b *testing.B) {
-		runLoopback(b, newBenchServer(b).URL, tokenA, seedUpsert)
+		runLoopback(b, newBenchServer(b).URL, tokenA, seedUpsert, new(atomic.Int64))
+	})
+	// upsert-warm sends the seed's upsert to a server that has taken
+	// warmUpserts of them first, untimed: the throughput of a server in
+	// use, whose store is larger (deeper memtables, flushes and
+	// compactions under way) and whose heap has grown, where upsert's
+	// fresh server pays the heap's first page faults instead. The server
+	// and its warm-up are made once and kept for every round the
+	// benchmark runs, so that a round does not warm up again.
+	var warm *testServer
+	var warmSeq atomic.Int64
+	b.Run("upsert-warm", func(rb *testing.B) {
+		if warm == nil {
+			warm = newBenchServer(b)
+			warmUp(rb, warm.URL, seedUpsert, warmUpserts)
+		}
+		runLoopback(rb, warm.URL, tokenA, seedUpsert, &warmSeq)
 	})
 	// upsert-minimal sends the smallest valid upsert: fewer events per call.
 	b.Run("upsert-minimal", func(b *testing.B) {
-		runLoopback(b, newBenchServer(b).URL, tokenA, minimal)
+		runLoopback(b, newBenchServer(b).URL, tokenA, minimal, new(atomic.Int64))
 	})
 	// ceiling-minimal is the ceiling for upsert-minimal: the same trivial
 	// handler decoding the minimal body, which costs it less than the seed's.
 	b.Run("ceiling-minimal", func(b *testing.B) {
-		runLoopback(b, newCeilingServer(b, upsertAnswer(b, minimal)).URL, "", minimal)
+		runLoopback(b, newCeilingServer(b, upsertAnswer(b, minimal)).URL, "", minimal, new(atomic.Int64))
 	})
 }
 
@@ -138,36 +158,71 @@ func upsertAnswer(b *testing.B, template string) []byte {
 	return rec.Body.Bytes()
 }
 
-func runLoopback(b *testing.B, url, token, template string) {
+// warmUpserts is how many upserts upsert-warm's server takes before it
+// is measured: a store past its first compactions (~250 MB of WAL written).
+const warmUpserts = 80_000
+
+// warmUp sends n upserts of template to the ledger at url, each creating a
+// call (provider ids warm-0, warm-1, ... which no measured upsert uses),
+// from as many concurrent clients as runLoopback.
+func warmUp(b *testing.B, url, template string, n int) {
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	var seq atomic.Int64
+	var next, failures atomic.Int64
+	var wg sync.WaitGroup
+	for range benchParallelism * runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				if !postUpsert(client, url, tokenA, template, fmt.Sprintf("warm-%d", i)) {
+					failures.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if f := failures.Load(); f > 0 {
+		b.Fatalf("warm-up: %d of %d upserts failed", f, n)
+	}
+}
+
+// postUpsert sends template, its provider id replaced by providerID, to
+// url's upsert route with token (none when empty) and reports whether it
+// was answered 200.
+func postUpsert(client *http.Client, url, token, template, providerID string) bool {
+	body := strings.Replace(template, "openphone_id_000000000006", providerID, 1)
+	req, err := http.NewRequest("POST", url+"/calls/upsert", strings.NewReader(body))
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode == http.StatusOK
+}
+
+// runLoopback measures b.N upserts of template sent to url by concurrent
+// clients; seq numbers their provider ids, so that a server measured over
+// several rounds (upsert-warm) creates a new call with each upsert, as a
+// fresh server does.
+func runLoopback(b *testing.B, url, token, template string, seq *atomic.Int64) {
+	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
 	var failures atomic.Int64
 	b.SetParallelism(benchParallelism)
 	b.ResetTimer()
 	cpu0 := processCPU(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			n := seq.Add(1)
-			body := strings.Replace(template, "openphone_id_000000000006", fmt.Sprintf("bench-%d", n), 1)
-			req, err := http.NewRequest("POST", url+"/calls/upsert", strings.NewReader(body))
-			if err != nil {
-				failures.Add(1)
-				continue
-			}
-			req.Header.Set("Content-Type", "application/json")
-			if token != "" {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			res, err := client.Do(req)
-			if err != nil {
-				failures.Add(1)
-				continue
-			}
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != http.StatusOK {
+			if !postUpsert(client, url, token, template, fmt.Sprintf("bench-%d", seq.Add(1))) {
 				failures.Add(1)
 			}
 		}
