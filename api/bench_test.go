@@ -159,7 +159,7 @@ func upsertAnswer(b *testing.B, template string) []byte {
 }
 
 // warmUpserts is how many upserts upsert-warm's server takes before it
-// is measured: a store past its first compactions (~250 MB of WAL written).
+// is measured: a store past its first compactions (~200 MB of WAL written).
 const warmUpserts = 80_000
 
 // warmUp sends n upserts of template to the ledger at url, each creating a
