@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -38,7 +37,7 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	var dst []byte
 	if sc != nil && sc.poolBody {
 		if sc.bodyBuf == nil {
-			sc.bodyBuf = bodyBuffers.Get().(*[]byte)
+			sc.bodyBuf = bodyBuffers.get()
 		}
 		dst = (*sc.bodyBuf)[:0]
 	}
@@ -60,16 +59,11 @@ func ReadBody(r *http.Request) ([]byte, error) {
 }
 
 // bodyBuffers holds the buffers ReadBody reads the bodies of routes under
-// poolBodies into (*[]byte, so that Put allocates nothing): each upsert
-// allocated ~1.4 KiB for its body. The request's scope owns the buffer from
-// ReadBody on and puts it back when the handler has returned (see
-// requestScope.releaseBody).
-var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
-// bodyBufferMax is the largest buffer put back in bodyBuffers: a body
-// can be 512 KiB (DefaultBodyBytesMax), and the pool would keep it alive
-// for bodies that need a fraction of it.
-const bodyBufferMax = 64 << 10
+// poolBodies into: each upsert allocated ~1.4 KiB for its body. The
+// request's scope owns the buffer from ReadBody on and puts it back when
+// the handler has returned (see requestScope.releaseBody). None larger
+// than 64 KiB is put back: a body can be 512 KiB (DefaultBodyBytesMax).
+var bodyBuffers = bufferPool{max: 64 << 10}
 
 // poolBodies lets ReadBody read the body of the routes it is mounted on
 // into a buffer of bodyBuffers. Mount it only before middleware and

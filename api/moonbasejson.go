@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/callledger/callledger/domain"
@@ -16,8 +15,8 @@ import (
 // writes what the hand-written encoder leaves to it. The object and its
 // newline go out in one Write, from a buffer of answerBuffers.
 func (s *Server) writeMoonbaseCall(w http.ResponseWriter, r *http.Request, status int, c *domain.Call) {
-	buf := answerBuffers.Get().(*[]byte)
-	defer putAnswerBuffer(buf)
+	buf := answerBuffers.get()
+	defer answerBuffers.put(buf)
 	b, ok := appendMoonbaseCall(slices.Grow((*buf)[:0], moonbaseCallSizeHint(c)+1), c)
 	*buf = b
 	if !ok {
@@ -29,27 +28,14 @@ func (s *Server) writeMoonbaseCall(w http.ResponseWriter, r *http.Request, statu
 	writeJSONLine(w, status, b)
 }
 
-// answerBuffers holds the buffers writeMoonbaseCall encodes answers in
-// (*[]byte, so that Put allocates nothing). Each upsert allocated ~1.2 KiB
-// for its answer, which it no longer needs once written: the
-// ResponseWriter has copied it by the time Write returns (an io.Writer
-// must not retain p; net/http buffers it, captureWriter copies it into
-// the idempotency record), and nothing else sees the buffer.
-var answerBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
-// answerBufferMax is the largest buffer put back in answerBuffers: the
-// answer of a call with a long transcript can be far larger than most,
-// and the pool would keep it alive for answers that need a fraction of it.
-const answerBufferMax = 32 << 10
-
-// putAnswerBuffer puts buf back in answerBuffers, unless it grew too big.
-func putAnswerBuffer(buf *[]byte) {
-	if cap(*buf) > answerBufferMax {
-		return
-	}
-	*buf = (*buf)[:0]
-	answerBuffers.Put(buf)
-}
+// answerBuffers holds the buffers writeMoonbaseCall encodes answers in.
+// Each upsert allocated ~1.2 KiB for its answer, which it no longer needs
+// once written: the ResponseWriter has copied it by the time Write returns
+// (an io.Writer must not retain p; net/http buffers it, captureWriter
+// copies it into the idempotency record), and nothing else sees the
+// buffer. None larger than 32 KiB is put back: the answer of a call with a
+// long transcript can be far larger than most.
+var answerBuffers = bufferPool{max: 32 << 10}
 
 // moonbaseCallSizeHint is about the size of c's Moonbase Call object, a
 // little over for unescaped strings: the answer's buffer is made once, not

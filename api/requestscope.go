@@ -48,18 +48,15 @@ type requestScope struct {
 
 // releaseBody puts the body's buffer, if it came from bodyBuffers, back in
 // the pool: the request is over, and the handlers under poolBodies kept
-// nothing of it. A buffer that grew over bodyBufferMax is left to the GC.
+// nothing of it. A buffer that grew too large is left to the GC (see
+// bodyBuffers).
 func (sc *requestScope) releaseBody() {
 	buf := sc.bodyBuf
 	if buf == nil {
 		return
 	}
 	sc.body, sc.bodyBuf = nil, nil
-	if cap(*buf) > bodyBufferMax {
-		return
-	}
-	*buf = (*buf)[:0]
-	bodyBuffers.Put(buf)
+	bodyBuffers.put(buf)
 }
 
 type requestScopeKey struct{}
