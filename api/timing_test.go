@@ -122,6 +122,52 @@ func TestCorrectedTimesMoveADerivedDuration(t *testing.T) {
 	}
 }
 
+func TestACompletedCallNeverAnsweredIsAsLongAsItsTimes(t *testing.T) {
+	// Goal: a call a provider reports completed without an answer time (a
+	// voicemail) is as long as its start and end say, on every surface and
+	// in the log, whether its end comes with the status or
+	// later; before, LaML showed 0 and VoiceCall null.
+	for _, tc := range []struct {
+		name   string
+		bodies []string
+		want   int64
+		event  string // the last event's data
+	}{
+		{
+			name:   "EndWithTheStatus",
+			bodies: []string{timingUpsert(t, "openphone", "vm", "voicemail", "2025-09-01T10:00:00Z", "", "2025-09-01T10:01:30Z")},
+			want:   90,
+			event:  `{"ended_at":"2025-09-01T10:01:30Z","duration_seconds":90}`,
+		},
+		{
+			name: "EndAfterTheStatus",
+			bodies: []string{
+				timingUpsert(t, "openphone", "vm", "completed", "2025-09-01T10:00:00Z", "", ""),
+				timingUpsert(t, "openphone", "vm", "completed", "2025-09-01T10:00:00Z", "", "2025-09-01T10:03:00Z"),
+			},
+			want:  180,
+			event: `{"ended_at":"2025-09-01T10:03:00Z","duration_seconds":180}`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			id := domain.CallIDFor(acctA, "openphone", "vm").String()
+			for _, body := range tc.bodies {
+				res := ts.do(t, "POST", "/calls/upsert", tokenA, body)
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			}
+			laml := ts.lamlGet(t, id)
+			assert.Equal(t, "completed", laml["status"])
+			assert.Equal(t, json.Number(strconv.FormatInt(tc.want, 10)), laml["duration"])
+			assert.Equal(t, float64(tc.want), ts.voiceCallGet(t, id)["duration"])
+			typ, data := ts.lastEvent(t, id)
+			assert.Equal(t, domain.TypeCallTimingChanged, typ)
+			assert.JSONEq(t, tc.event, data)
+			ts.requireRebuildMatchesLive(t)
+		})
+	}
+}
+
 func TestCorrectedTimesMoveTheBilledDuration(t *testing.T) {
 	// Goal (QA issue 1): billing sums the duration that followed a
 	// corrected end, live and after a rebuild of the read models; time
@@ -225,19 +271,22 @@ func TestVoiceCallOrderErrorsNameStartedAt(t *testing.T) {
 	// startedAt, the VoiceCall field the client sent, not the domain's
 	// answered_at or ended_at; the message says which time it clashes with.
 	for _, tc := range []struct {
-		name, upsert, startedAt, message string
+		name, upsert, status, startedAt, message string
 	}{
 		{
 			name:      "AfterTheAnswer",
 			upsert:    timingUpsert(t, "vonage", "vg-order", "completed", "2025-02-17T15:00:00Z", "2025-02-17T15:01:00Z", "2025-02-17T15:30:00Z"),
+			status:    "VOICEMAIL_RECEIVED",
 			startedAt: "2025-02-17T15:05:00Z",
 			message:   "startedAt: the start 2025-02-17T15:05:00Z is after the call's stored answer 2025-02-17T15:01:00Z",
 		},
 		{
-			// Completed before an answer, without a duration: the end does
-			// not follow the start.
+			// Ended unanswered (no-answer), so without a duration: the end
+			// does not follow the start. (A call completed unanswered has
+			// the duration its times give, and its end follows.)
 			name:      "AfterAnEndThatDoesNotFollow",
-			upsert:    timingUpsert(t, "vonage", "vg-order", "completed", "2025-02-17T15:00:00Z", "", "2025-02-17T15:30:00Z"),
+			upsert:    timingUpsert(t, "vonage", "vg-order", "no-answer", "2025-02-17T15:00:00Z", "", "2025-02-17T15:30:00Z"),
+			status:    "MISSED",
 			startedAt: "2025-02-17T16:00:00Z",
 			message:   "startedAt: the start 2025-02-17T16:00:00Z is after the call's stored end 2025-02-17T15:30:00Z",
 		},
@@ -248,7 +297,7 @@ func TestVoiceCallOrderErrorsNameStartedAt(t *testing.T) {
 			n := len(ts.events(t))
 
 			res := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "vg-order", map[string]any{
-				"status": "VOICEMAIL_RECEIVED", "duration": 100, "startedAt": tc.startedAt,
+				"status": tc.status, "duration": 100, "startedAt": tc.startedAt,
 			}))
 			require.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)
 			body := res.JSON(t)

@@ -147,6 +147,55 @@ func TestCompletionEndsAtItsDuration(t *testing.T) {
 	})
 }
 
+// TestACompletedCallsEndGivesItsDuration holds a call completed without an
+// answer (a voicemail, a provider's "completed" with no answered_at) to the
+// rule on times: when its end is given, with the status or later, and no
+// duration is known, the duration is the whole seconds from its start to
+// the end, in the event that records the end, as for a call terminated in
+// progress. A call that ends otherwise (no-answer, canceled) gets none.
+func TestACompletedCallsEndGivesItsDuration(t *testing.T) {
+	withTimes := func(mode domain.UpsertMode, status *domain.Status, ended *time.Time, duration *int64) domain.UpsertCall {
+		c := upsert(mode)
+		c.Status, c.EndedAt, c.DurationSeconds = status, ended, duration
+		return c
+	}
+	createdCompleted := withTimes(domain.UpsertCreate, ptr(domain.StatusCompleted), ptr(at(1).Add(30*time.Second)), nil)
+	createdCompleted.Direction = ptr(domain.DirectionInbound)
+	createdCompleted.From, createdCompleted.To = ptr(caller), ptr(callee)
+	createdCompleted.StartedAt = ptr(t0)
+	completedUnended := append(ringingCall(), moved(domain.StatusRinging, domain.StatusCompleted))
+	noAnswer := append(ringingCall(), moved(domain.StatusRinging, domain.StatusNoAnswer))
+
+	runGWT(t, []gwt{
+		{name: "a call created completed with its start and end and no answer", when: createdCompleted, then: []domain.Event{
+			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
+				Direction: ptr(domain.DirectionInbound), From: ptr(caller), To: ptr(callee), StartedAt: ptr(t0), Participants: participants()},
+			domain.CallStatusChanged{Status: domain.StatusCompleted},
+			domain.CallTimingChanged{EndedAt: ptr(at(1).Add(30 * time.Second)), DurationSeconds: ptr(int64(90))},
+		}},
+		{name: "a ringing call completed with its end", given: ringingCall(), when: withTimes(domain.UpsertUpdate, ptr(domain.StatusCompleted), ptr(at(2)), nil), then: []domain.Event{
+			moved(domain.StatusRinging, domain.StatusCompleted),
+			domain.CallTimingChanged{EndedAt: ptr(at(2)), DurationSeconds: ptr(int64(120))},
+		}},
+		{name: "the end of a call completed before it came", given: completedUnended, when: withTimes(domain.UpsertUpdate, nil, ptr(at(3)), nil), then: []domain.Event{
+			domain.CallTimingChanged{EndedAt: ptr(at(3)), DurationSeconds: ptr(int64(180))},
+		}},
+		{name: "a fraction of a second left over is dropped", given: completedUnended, when: withTimes(domain.UpsertUpdate, nil, ptr(at(3).Add(999*time.Millisecond)), nil), then: []domain.Event{
+			domain.CallTimingChanged{EndedAt: ptr(at(3).Add(999 * time.Millisecond)), DurationSeconds: ptr(int64(180))},
+		}},
+		{name: "a duration given with the end is the one recorded", given: completedUnended, when: withTimes(domain.UpsertUpdate, nil, ptr(at(3)), ptr(int64(60))), then: []domain.Event{
+			domain.CallTimingChanged{EndedAt: ptr(at(3)), DurationSeconds: ptr(int64(60))},
+		}},
+		{name: "a duration recorded before is kept", given: append(completedUnended, domain.CallTimingChanged{DurationSeconds: ptr(int64(45))}),
+			when: withTimes(domain.UpsertUpdate, nil, ptr(at(3)), nil), then: []domain.Event{
+				domain.CallTimingChanged{EndedAt: ptr(at(3))},
+			}},
+		{name: "a call that was not answered gets no duration from its end", given: noAnswer, when: withTimes(domain.UpsertUpdate, nil, ptr(at(3)), nil), then: []domain.Event{
+			domain.CallTimingChanged{EndedAt: ptr(at(3))},
+		}},
+	})
+}
+
 // updateStartAndDuration is an update that gives the call's start and
 // duration and nothing else, as a VoiceCall PUT correcting them does.
 func updateStartAndDuration(started *time.Time, duration int64) domain.UpsertCall {

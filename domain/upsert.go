@@ -605,8 +605,12 @@ func sameQuality(a, b Quality) bool {
 // completed without an end (never answered: a CallStatusChanged, which
 // carries no end) and without an end given gets completionEnd, as
 // terminated would give it, marked end_derived: so a VoiceCall POST and
-// PUT of the same status agree. was is the call's status before the
-// command.
+// PUT of the same status agree. A completed call that gets an end and
+// has no duration, given or recorded, gets the duration its times give
+// (its answer, or start, to the end) in the same event, as terminated
+// derives one: a call completed without an answer (a voicemail) is as
+// long on every surface and in billing as its times say. was is the
+// call's status before the command.
 func (p *plan) timing(c *UpsertCall, was Status) {
 	call := &p.s.Call
 	var e CallTimingChanged
@@ -625,6 +629,13 @@ func (p *plan) timing(c *UpsertCall, was Status) {
 	}
 	if c.DurationSeconds != nil && (call.DurationSeconds == nil || *call.DurationSeconds != *c.DurationSeconds) {
 		e.DurationSeconds, changed = clonePtr(c.DurationSeconds), true
+	}
+	if e.EndedAt != nil && e.DurationSeconds == nil && call.DurationSeconds == nil && call.Status == StatusCompleted {
+		// A completed call that gets its end with no duration known (one
+		// completed before its answer, a voicemail, whose end comes with
+		// the status or later) is as long as its times say, as a call
+		// terminated in progress is (endingDuration).
+		e.DurationSeconds = durationBetween(durationFrom(pick(c.AnsweredAt, call.AnsweredAt), call.StartedAt), *e.EndedAt)
 	}
 	if changed {
 		p.emit(e)

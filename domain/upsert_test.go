@@ -204,9 +204,9 @@ func TestUpsertCall(t *testing.T) {
 		{name: "in-progress without an answer time is a status change", given: ringingCall(), when: inProgressNoTime, then: []domain.Event{
 			domain.CallStatusChanged{Status: domain.StatusInProgress, PreviousStatus: domain.StatusRinging, VoiceCallStatus: ptr(domain.VoiceCallAnsweredByStaff)},
 		}},
-		{name: "VOICEMAIL_RECEIVED on a ringing call completes it, the end as timing", given: ringingCall(), when: voicemail, then: []domain.Event{
+		{name: "VOICEMAIL_RECEIVED on a ringing call completes it, the end as timing with the duration it gives", given: ringingCall(), when: voicemail, then: []domain.Event{
 			domain.CallStatusChanged{Status: domain.StatusCompleted, PreviousStatus: domain.StatusRinging, VoiceCallStatus: ptr(domain.VoiceCallVoicemailReceived)},
-			domain.CallTimingChanged{EndedAt: ptr(at(3))},
+			domain.CallTimingChanged{EndedAt: ptr(at(3)), DurationSeconds: ptr(int64(180))},
 		}},
 		{name: "canceled from ringing is a cancel", given: ringingCall(), when: cancel, then: []domain.Event{
 			domain.CallCanceled{CanceledAt: at(1), PreviousStatus: domain.StatusRinging},
