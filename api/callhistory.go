@@ -153,9 +153,19 @@ type callHistoryPatch struct {
 
 // decide is the patch's Decider: it merges contact and caller into the
 // call's stored ones, then decides the update. A merge that changes
-// nothing sets nothing, so that it appends nothing.
+// nothing sets nothing, so that it appends nothing; so does a callType or
+// transferred that is what GET shows, the defaults (DIRECT_CALL, false)
+// of a call that never had one included, so that a client that sends back
+// what it read appends nothing.
 func (p callHistoryPatch) decide(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
 	cmd := p.cmd
+	shown := callHistoryOf(st.Call)
+	if v := cmd.Details.CallType; v != nil && *v == shown.CallType {
+		cmd.Details.CallType = nil
+	}
+	if v := cmd.Details.Transferred; v != nil && *v == shown.Transferred {
+		cmd.Details.Transferred = nil
+	}
 	if p.contact.Set {
 		cmd.Details.Contact = mergeContact(st.Call.Details.Contact, p.contact)
 	}

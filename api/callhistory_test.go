@@ -133,6 +133,53 @@ func TestCallHistoryPatchMergesObjects(t *testing.T) {
 	}
 }
 
+func TestCallHistoryPatchOfWhatWasReadAppendsNothing(t *testing.T) {
+	// Goal: a client that sends back what GET read, or a callType or
+	// transferred that GET already shows (the defaults DIRECT_CALL and
+	// false of a call that never had one included), appends nothing and
+	// keeps the ETag, so that another client holding it gets no 412; a
+	// value GET does not show is still recorded.
+	ts := newTestServer(t)
+	for _, tc := range []struct {
+		name, given string // given is "" for a call patched never before
+		patch       func(read []byte) string
+		appends     bool
+	}{
+		{"DefaultTransferred", "", func([]byte) string { return `{"transferred":false}` }, false},
+		{"DefaultCallType", "", func([]byte) string { return `{"callType":"DIRECT_CALL"}` }, false},
+		{"TheWholeEntryRead", "", func(read []byte) string { return string(read) }, false},
+		{"TheWholeEntryReadAfterAPatch", `{"notes":"n","transferred":true,"callType":"CALL_SESSION","contact":{"id":"c"}}`,
+			func(read []byte) string { return string(read) }, false},
+		{"SetValuesAgain", `{"transferred":true,"callType":"CALL_SESSION"}`,
+			func([]byte) string { return `{"transferred":true,"callType":"CALL_SESSION"}` }, false},
+		{"TransferredSet", "", func([]byte) string { return `{"transferred":true}` }, true},
+		{"CallTypeSet", "", func([]byte) string { return `{"callType":"CALL_SESSION"}` }, true},
+		{"TransferredSetBack", `{"transferred":true}`, func([]byte) string { return `{"transferred":false}` }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := newHistoryCall(t, ts, "read-back-"+tc.name)
+			if tc.given != "" {
+				res := ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, tc.given)
+				require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			}
+			read := ts.do(t, "GET", "/v1/calls/"+id, tokenA, "")
+			require.Equal(t, http.StatusOK, read.Status, string(read.Body))
+			n := len(ts.eventTypes(t, id))
+
+			res := ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, tc.patch(read.Body), "If-Match", read.Header.Get("ETag"))
+			require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+			if tc.appends {
+				assert.Len(t, ts.eventTypes(t, id), n+1)
+				assert.NotEqual(t, read.Header.Get("ETag"), res.Header.Get("ETag"))
+				return
+			}
+			assert.Len(t, ts.eventTypes(t, id), n, "a patch that changes nothing appends nothing")
+			assert.Equal(t, read.Header.Get("ETag"), res.Header.Get("ETag"))
+			assert.Equal(t, compactJSON(t, read.Body), compactJSON(t, res.Body))
+		})
+	}
+}
+
 func TestCallHistoryPatchClearsSyncDate(t *testing.T) {
 	// Goal: syncedWithCrmDate null clears the date, as a merge patch's null
 	// does (seed 001 has it optional: null for a call never synced),
