@@ -549,8 +549,10 @@ func decodeLAMLForm(body []byte) (lamlParams, error) {
 	return params, nil
 }
 
-// decodeLAMLJSON parses a JSON object body. Values must be strings, numbers
-// (kept by their digits), booleans or null (not given). A name repeated
+// decodeLAMLJSON parses a JSON object body. The values of the parameters
+// the surface reads must be strings, numbers (kept by their digits),
+// booleans or null (not given); an object or array is skipped under any
+// other name, as unknown fields are ignored. A name repeated
 // keeps its last value, as encoding/json reads an object; a parameter
 // spelt two ways is lamlParams.add's.
 func decodeLAMLJSON(body []byte) (lamlParams, error) {
@@ -582,8 +584,15 @@ func decodeLAMLJSON(body []byte) (lamlParams, error) {
 		case v[0] == '-' || (v[0] >= '0' && v[0] <= '9'):
 			s = string(v)
 		default:
-			name := lamlParamName(name)
-			return nil, Malformed(name, "%s must be a string, not a JSON object or array", truncate(name, 64))
+			// An object or array: an extra parameter the surface does not
+			// read is ignored, as any unknown field (a JSON client sends
+			// Twilio's repeated StatusCallbackEvent as an array); one it
+			// reads has to be text.
+			known, ok := lamlParamNames[lamlKey(name)]
+			if !ok {
+				continue
+			}
+			return nil, Malformed(known, "%s must be a string, not a JSON object or array", known)
 		}
 		if err := params.add(name, s); err != nil {
 			return nil, err

@@ -853,6 +853,31 @@ func TestLAMLParameterInTwoSpellingsWithOneValue(t *testing.T) {
 	}
 }
 
+func TestLAMLJSONIgnoresObjectsAndArraysOfUnknownParameters(t *testing.T) {
+	// Goal: a JSON body's parameters that the surface does not read are
+	// ignored whatever their JSON type, as unknown fields are: a JSON
+	// client sends Twilio's repeated StatusCallbackEvent as an array. A
+	// parameter the surface reads still has to be text (TestLAMLBadInputs,
+	// UpdateJSONStatusUpperArray).
+	ts := newTestServer(t)
+	calls := lamlCallsPath(lamlPrefix, acctA)
+	body := `{"From": "+14155550100", "To": "+14155550101", "Url": "https://example.com/twiml",
+		"StatusCallbackEvent": ["initiated", "completed"], "MachineDetectionConfig": {"a": [1, {"b": null}]}, "Extra": []}`
+	res := ts.lamlDo(t, "POST", calls+".json", acctA, tokenA, body)
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	created := res.JSON(t)
+	assert.Equal(t, "+14155550101", created["to"])
+	assert.Equal(t, "queued", created["status"])
+
+	res = ts.lamlDo(t, "POST", calls+"/"+created["sid"].(string)+".json", acctA, tokenA, `{"Status": "canceled", "StatusCallbackEvent": ["completed"]}`)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	assert.Equal(t, "canceled", res.JSON(t)["status"])
+
+	res = ts.lamlDo(t, "POST", calls+".json", acctA, tokenA, `{"From": "+14155550100", "To": ["+14155550101"], "Url": "https://example.com/twiml"}`)
+	require.Equal(t, http.StatusBadRequest, res.Status, string(res.Body))
+	assert.Contains(t, res.JSON(t)["message"], "To must be a string, not a JSON object or array")
+}
+
 func TestLAMLIdempotentCreate(t *testing.T) {
 	// Goal: a create retried with its Idempotency-Key answers the first
 	// response and creates no second call.
