@@ -46,7 +46,9 @@ import (
 //	provider          enum     VONAGE                            → Provider "vonage"
 //	sourceId          string   Vonage's call id                  → ProviderID; the call id is
 //	                           domain.CallIDFor(account, "vonage", sourceId)
-//	duration          integer  seconds                           → DurationSeconds; VoiceCall
+//	duration          number   whole seconds, in any JSON spelling
+//	                           (120, 120.0, 1.2e2; a fraction is a 422)
+//	                                                             → DurationSeconds; VoiceCall
 //	                           has no end: a status that completes the call ends
 //	                           it at its answer (or, never answered, its start)
 //	                           plus the duration, which VoiceCall always gives
@@ -117,7 +119,7 @@ type voiceCallRequest struct {
 	TotalPrice       json.RawMessage `json:"totalPrice"`
 	Provider         *string         `json:"provider"`
 	SourceID         *string         `json:"sourceId"`
-	Duration         *int64          `json:"duration"`
+	Duration         json.RawMessage `json:"duration"`
 	Summary          *string         `json:"summary"`
 	ExternalLink     *string         `json:"externalLink"`
 	AppName          *string         `json:"appName"`
@@ -150,8 +152,9 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 			return domain.UpsertCall{}, Malformed(f.name, "%s is required", f.name)
 		}
 	}
-	if req.Duration == nil {
-		return domain.UpsertCall{}, Malformed("duration", "duration is required")
+	duration, err := durationSeconds("duration", req.Duration)
+	if err != nil {
+		return domain.UpsertCall{}, err
 	}
 	if *req.SourceID == "" {
 		return domain.UpsertCall{}, Invalid("sourceId", "sourceId must not be empty: it is the provider's call id")
@@ -198,7 +201,7 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 		From:            req.From,
 		To:              req.To,
 		StartedAt:       started,
-		DurationSeconds: req.Duration,
+		DurationSeconds: &duration,
 		VoiceCallStatus: req.Status,
 		Price:           &domain.Price{Rate: rate, Total: total, Currency: currency},
 		Details: domain.DetailsChanges{
