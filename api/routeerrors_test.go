@@ -173,6 +173,39 @@ func TestOversizedBodyInSurfaceStyle(t *testing.T) {
 	assert.Len(t, ts.events(t), n)
 }
 
+func TestMalformedQueryInSurfaceStyle(t *testing.T) {
+	// Goal: a query string that does not parse (a malformed escape, a ';'
+	// separator) is a 400 in the style of the surface whose route it was
+	// sent to, naming the fault, rather than a list that silently drops
+	// the filter (a LaML To=a%zz listed every call); nothing is written.
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "query-1")
+	n := len(ts.events(t))
+	var cases []routeErrorCase
+	for _, q := range []string{"To=a%zz", "Status=completed;To=x"} {
+		add := func(name, method, path, auth string, style errorStyle, lamlCode int) {
+			cases = append(cases, routeErrorCase{name: q + "/" + name, method: method, path: path + "?" + q, auth: auth,
+				style: style, status: http.StatusBadRequest, lamlCode: lamlCode})
+		}
+		add("moonbase list", "GET", "/calls", "bearer", styleMoonbase, 0)
+		add("moonbase upsert", "POST", "/calls/upsert", "bearer", styleMoonbase, 0)
+		add("call history get", "GET", "/v1/calls/"+id, "bearer", styleCallHistory, 0)
+		add("voicecall get", "GET", "/v1/voice-calls/"+id, "bearer", styleVoiceCall, 0)
+		add("audit events", "GET", "/v1/calls/"+id+"/events", "bearer", stylePlain, 0)
+		add("billing", "GET", "/v1/billing/summary", "bearer", stylePlain, 0)
+		for _, prefix := range lamlPrefixes {
+			add("laml list "+prefix, "GET", lamlCallsPath(prefix, acctA)+".json", "basic", styleLaML, 20001)
+			add("laml recordings "+prefix, "GET", lamlAccountPath(prefix, acctA)+"/Recordings.json", "basic", styleLaML, 20001)
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.check(t, ts) })
+	}
+	res := ts.lamlDo(t, "GET", lamlCallsPath(lamlPrefix, acctA)+".json?To=a%zz", acctA, tokenA, "")
+	assert.Equal(t, `the query string is malformed: "%zz" is not a valid escape`, res.lamlJSON(t)["message"])
+	assert.Len(t, ts.events(t), n)
+}
+
 func TestMethodNotAllowedInSurfaceStyle(t *testing.T) {
 	// Goal: a method a route does not take is a 405 in its surface's style,
 	// with the Allow header listing the methods it takes; a method unknown

@@ -182,14 +182,19 @@ func (s *Server) routes() http.Handler {
 // surface is the middleware a surface's routes start with, before its
 // authentication: the surface's error style for what goes wrong around its
 // handlers. A body that announces (Content-Length) more than bodyMax bytes
-// is refused with a 413 before a byte of it is read, and a handler's panic
-// is a 500, both in render's style.
+// is refused with a 413 before a byte of it is read, a query string that
+// does not parse (checkQuery) with a 400, and a handler's panic is a 500,
+// all in render's style.
 func (s *Server) surface(render ErrorRenderer) func(http.Handler) http.Handler {
 	recoverer := s.recoverer(render)
 	return func(next http.Handler) http.Handler {
 		return recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > s.bodyMax {
 				s.writeError(w, r, render, bodyTooLarge(s.bodyMax))
+				return
+			}
+			if err := checkQuery(r.URL.RawQuery); err != nil {
+				s.writeError(w, r, render, err)
 				return
 			}
 			next.ServeHTTP(w, r)
