@@ -50,8 +50,9 @@ type Config struct {
 	IdempotencyDir string
 	// Logger receives request failures; nil means slog.Default().
 	Logger *slog.Logger
-	// Now is the clock of event metadata and idempotency records; nil means
-	// time.Now. Tests inject it.
+	// Now is the clock of event metadata, of the times the ledger assigns
+	// and of idempotency records, read to the millisecond (see NewServer);
+	// nil means time.Now. Tests inject it.
 	Now func() time.Time
 	// BodyBytesMax caps a request body, in bytes; 0 means DefaultBodyBytesMax.
 	BodyBytesMax int64
@@ -123,6 +124,15 @@ func NewServer(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	// The ledger reads its clock to the millisecond, the precision every
+	// JSON surface writes times in (FormatTime): a time it assigns (a
+	// call's start when no surface gives one, a hang-up's end, createdAt)
+	// then reads back exactly, and a client that sends back what it read
+	// (a Moonbase upsert echoing start_at) changes nothing, where a
+	// nanosecond start came back a fraction of a millisecond off and was
+	// recorded as moved.
+	clock := s.now
+	s.now = func() time.Time { return clock().Truncate(time.Millisecond) }
 	if s.bodyMax <= 0 {
 		s.bodyMax = DefaultBodyBytesMax
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -166,6 +167,37 @@ func TestACompletedCallNeverAnsweredIsAsLongAsItsTimes(t *testing.T) {
 			ts.requireRebuildMatchesLive(t)
 		})
 	}
+}
+
+func TestTimesTheLedgerAssignsReadBackExactly(t *testing.T) {
+	// Goal: the ledger reads its clock to the millisecond, the precision
+	// every JSON surface writes: a start it assigns (a VoiceCall created
+	// without startedAt) reads back as stored, so that a Moonbase client
+	// that upserts back the call it read does not move it; before, the
+	// nanosecond start came back a fraction of a millisecond off and the
+	// echo was recorded as a moved start. (A time a client sends finer than
+	// a millisecond is stored as sent, and reads back to the millisecond.)
+	clock := &testClock{}
+	clock.Set(time.Date(2025, 2, 17, 15, 0, 0, 123456789, time.UTC))
+	ts := newTestServer(t, withClock(clock))
+	id := ts.createVoiceCall(t, tokenA, "vc-clock", map[string]any{"status": "ANSWERED_BY_STAFF", "startedAt": nil})
+	st, err := ts.api.LoadCall(context.Background(), uuid.MustParse(id))
+	require.NoError(t, err)
+	require.NotNil(t, st.Call.StartedAt)
+	assert.Equal(t, time.Date(2025, 2, 17, 15, 0, 0, 123000000, time.UTC), *st.Call.StartedAt, "stored to the millisecond")
+
+	read := ts.do(t, "GET", "/calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, read.Status, "body: %s", read.Body)
+	startAt := read.JSON(t)["start_at"].(string)
+	assert.Equal(t, "2025-02-17T15:00:00.123Z", startAt)
+	n := len(ts.eventTypes(t, id))
+	clock.Set(clock.Now().Add(time.Minute))
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, string(read.Body)) // the call as read, sent back
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	assert.NotContains(t, ts.eventTypes(t, id)[n:], domain.TypeCallUpserted, "the start sent back is the start stored")
+	st, err = ts.api.LoadCall(context.Background(), uuid.MustParse(id))
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2025, 2, 17, 15, 0, 0, 123000000, time.UTC), *st.Call.StartedAt)
 }
 
 func TestCorrectedTimesMoveTheBilledDuration(t *testing.T) {
