@@ -159,11 +159,10 @@ type callHistoryPatch struct {
 // what it read appends nothing.
 func (p callHistoryPatch) decide(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
 	cmd := p.cmd
-	shown := callHistoryOf(st.Call)
-	if v := cmd.Details.CallType; v != nil && *v == shown.CallType {
+	if v := cmd.Details.CallType; v != nil && *v == shownCallType(st.Call.Details) {
 		cmd.Details.CallType = nil
 	}
-	if v := cmd.Details.Transferred; v != nil && *v == shown.Transferred {
+	if v := cmd.Details.Transferred; v != nil && *v == shownTransferred(st.Call.Details) {
 		cmd.Details.Transferred = nil
 	}
 	if p.contact.Set {
@@ -356,7 +355,7 @@ func callHistoryOf(c domain.Call) callHistoryCall {
 	d := c.Details
 	out := callHistoryCall{
 		ID:                       c.ID.String(),
-		CallType:                 d.CallType,
+		CallType:                 shownCallType(d),
 		Status:                   domain.CallHistoryStatusWord(c.Status),
 		Type:                     domain.CallHistoryDirectionWord(c.Direction),
 		StartedAt:                timePtr(c.StartedAt),
@@ -367,7 +366,7 @@ func callHistoryOf(c domain.Call) callHistoryCall {
 		UserProviderSid:          nonEmpty(d.UserProviderSID),
 		AdminProviderSid:         nonEmpty(d.AdminProviderSID),
 		ProviderConferenceID:     nonEmpty(d.ProviderConferenceID),
-		Transferred:              d.Transferred != nil && *d.Transferred,
+		Transferred:              shownTransferred(d),
 		UpdatedAt:                FormatTime(c.UpdatedAt),
 		SequenceRunID:            nonEmpty(d.SequenceRunID),
 		SequenceID:               nonEmpty(d.SequenceID),
@@ -377,9 +376,6 @@ func callHistoryOf(c domain.Call) callHistoryCall {
 		OrganizationMembershipID: nonEmpty(d.OrganizationMembershipID),
 		ManagedPhoneNumberID:     nonEmpty(d.ManagedPhoneNumberID),
 		Notes:                    nonEmpty(d.Notes),
-	}
-	if out.CallType == "" {
-		out.CallType = callTypeDirect
 	}
 	if ct := d.Contact; ct != nil {
 		out.Contact = callHistoryContact{ID: nonEmpty(ct.ID), FirstName: nonEmpty(ct.FirstName), LastName: nonEmpty(ct.LastName), IsUnknown: ct.IsUnknown}
@@ -403,6 +399,21 @@ func callHistoryOf(c domain.Call) callHistoryCall {
 	out.PhoneNumber.Value = nonEmpty(external)
 	out.CallerPhoneNumber.Value = nonEmpty(own)
 	return out
+}
+
+// shownCallType is the callType GET shows for details d: DIRECT_CALL for
+// a call that never had one.
+func shownCallType(d domain.Details) string {
+	if d.CallType == "" {
+		return callTypeDirect
+	}
+	return d.CallType
+}
+
+// shownTransferred is the transferred GET shows for details d: false for
+// a call that never had one.
+func shownTransferred(d domain.Details) bool {
+	return d.Transferred != nil && *d.Transferred
 }
 
 func participantPhone(c domain.Call, role domain.Role) string {
