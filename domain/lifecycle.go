@@ -38,6 +38,17 @@ import "time"
 // New verbatim status words ride on the last lifecycle event; with no move,
 // they are a CallStatusChanged whose Status equals its PreviousStatus. A new
 // answered_by rides on the CallAnswered, or else on a CallStatusChanged.
+//
+// With no move, the word a surface shows for a call that has no word of
+// that surface (MoonbaseProviderStatus, VoiceCallStatusWord: the canonical
+// status's word, or the nearest) is nothing new: it was derived from the
+// status, and a client that writes back what it read of a call made on
+// another surface (a GET, edited and sent again) would otherwise append a
+// CallStatusChanged that changes what no surface shows. Once the call has a
+// word of that surface, another word is recorded even if it is the one
+// shown: the provider confirming the status a LaML hang-up set is news to
+// an auditor (see CallStatusChanged). With a move the word rides on the
+// move's event.
 func (p *plan) lifecycle(c *UpsertCall) {
 	// The call as the lifecycle finds it: move reads all it needs of it
 	// before it emits an event, which changes it.
@@ -51,11 +62,13 @@ func (p *plan) lifecycle(c *UpsertCall) {
 	late := to != "" && to != from && !move
 
 	var provider, voiceCall, answeredBy *string
-	if !late && c.ProviderStatus != nil && *c.ProviderStatus != call.ProviderStatus {
+	if !late && c.ProviderStatus != nil && *c.ProviderStatus != call.ProviderStatus &&
+		(move || call.ProviderStatus != "" || *c.ProviderStatus != MoonbaseProviderStatus(call)) {
 		provider = clonePtr(c.ProviderStatus)
 	}
 	if (!late || renamesShownVoiceCallStatus(call, c.VoiceCallStatus)) &&
-		c.VoiceCallStatus != nil && *c.VoiceCallStatus != call.VoiceCallStatus {
+		c.VoiceCallStatus != nil && *c.VoiceCallStatus != call.VoiceCallStatus &&
+		(move || call.VoiceCallStatus != "" || *c.VoiceCallStatus != VoiceCallStatusWord(call)) {
 		voiceCall = clonePtr(c.VoiceCallStatus)
 	}
 	if c.AnsweredBy != nil && *c.AnsweredBy != call.AnsweredBy {

@@ -329,18 +329,8 @@ func TestLateVoiceCallWordRenamingTheShownStatus(t *testing.T) {
 		PreviousStatus: domain.StatusCompleted, VoiceCallStatus: ptr(wordStaff)})
 	completedUnanswered := []domain.Event{created(), moved("", domain.StatusCompleted)}
 	failedAfterAnswer := append(answeredCall(), moved(domain.StatusInProgress, domain.StatusFailed))
-	// put is a VoiceCall PUT of word: the verbatim word and the status it
-	// maps to, as the surface sends them.
-	put := func(word string) domain.UpsertCall {
-		c := upsert(domain.UpsertUpdate)
-		status, ok := domain.ParseVoiceCallStatus(word)
-		require.True(t, ok, word)
-		c.VoiceCallStatus, c.Status = ptr(word), &status
-		return c
-	}
-	wordOnly := func(s domain.Status, word string) []domain.Event {
-		return []domain.Event{domain.CallStatusChanged{Status: s, PreviousStatus: s, VoiceCallStatus: ptr(word)}}
-	}
+	put := func(word string) domain.UpsertCall { return voiceCallPut(t, word) }
+	wordOnly := voiceCallWordOnly
 	moonbaseMissed := upsert(domain.UpsertUpdate)
 	moonbaseMissed.Status, moonbaseMissed.ProviderStatus = ptr(domain.StatusNoAnswer), ptr("missed")
 
@@ -354,7 +344,7 @@ func TestLateVoiceCallWordRenamingTheShownStatus(t *testing.T) {
 		{"MISSED_CALL_HANDLED on a canceled call", canceled, put(wordHandled), wordOnly(domain.StatusCanceled, wordHandled), wordHandled},
 		{"MISSED_CALL_HANDLED on a busy call", ended(domain.StatusBusy), put(wordHandled), wordOnly(domain.StatusBusy, wordHandled), wordHandled},
 		{"MISSED_CALL_HANDLED on a failed call", ended(domain.StatusFailed), put(wordHandled), wordOnly(domain.StatusFailed, wordHandled), wordHandled},
-		{"MISSED on a canceled call that had no word", canceled, put(wordMissed), wordOnly(domain.StatusCanceled, wordMissed), wordMissed},
+		{"MISSED on a canceled call with no word, which shows it, is nothing", canceled, put(wordMissed), nil, wordMissed},
 		{"MISSED back on a handled canceled call", canceledHandled, put(wordMissed), wordOnly(domain.StatusCanceled, wordMissed), wordMissed},
 		{"the same word again is nothing", canceledHandled, put(wordHandled), nil, wordHandled},
 		{"ANSWERED_BY_CALLS_PROVIDER on a completed answered call", completedCall(), put(wordProvider), wordOnly(domain.StatusCompleted, wordProvider), wordProvider},
@@ -376,4 +366,73 @@ func TestLateVoiceCallWordRenamingTheShownStatus(t *testing.T) {
 			assert.Equal(t, before.Call.Status, s.Call.Status, "the status stays")
 		})
 	}
+}
+
+// TestAWordTheCallShowsIsNothingNew holds an upsert whose status word is the
+// one its surface shows for a call that has no word of that surface, with no
+// move (a client writing back what it read of a call made elsewhere), to no
+// event; a word the call does not show yet, or any new word of a call that
+// has one, is recorded as before.
+func TestAWordTheCallShowsIsNothingNew(t *testing.T) {
+	completedFromLaML := append(answeredCall(), domain.CallTerminated{EndedAt: at(9), DurationSeconds: ptr(int64(8)),
+		Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress})
+	staleProviderWord := append(answeredCall(), domain.CallStatusChanged{Status: domain.StatusInProgress,
+		PreviousStatus: domain.StatusInProgress, ProviderStatus: ptr("in-progress")},
+		domain.CallTerminated{EndedAt: at(9), DurationSeconds: ptr(int64(8)),
+			Status: domain.StatusCompleted, PreviousStatus: domain.StatusInProgress})
+	moonbase := func(word string) domain.UpsertCall {
+		c := upsert(domain.UpsertUpdate)
+		c.ProviderStatus = ptr(word)
+		return c
+	}
+	voiceCall := func(word string) domain.UpsertCall { return voiceCallPut(t, word) }
+	providerWord := func(s domain.Status, word string) []domain.Event {
+		return []domain.Event{domain.CallStatusChanged{Status: s, PreviousStatus: s, ProviderStatus: ptr(word)}}
+	}
+	for _, tc := range []struct {
+		name  string
+		given []domain.Event
+		when  domain.UpsertCall
+		then  []domain.Event
+	}{
+		{"the canonical word Moonbase shows for a call with none", completedFromLaML, moonbase("completed"), nil},
+		{"the shown word confirming a provider word gone stale is the provider's word", staleProviderWord, moonbase("completed"), providerWord(domain.StatusCompleted, "completed")},
+		{"the word Moonbase shows of a ringing call", ringingCall(), moonbase("ringing"), nil},
+		{"a synonym Moonbase does not show is the provider's word", completedFromLaML, moonbase("ended"), providerWord(domain.StatusCompleted, "ended")},
+		{"a word the ledger does not know is the provider's word", completedFromLaML, moonbase("hung up"), providerWord(domain.StatusCompleted, "hung up")},
+		{"the VoiceCall word shown for an answered call", answeredCall(), voiceCall(wordStaff), nil},
+		{"the VoiceCall word shown for a completed answered call", completedFromLaML, voiceCall(wordStaff), nil},
+		{"the VoiceCall word shown for a ringing call", ringingCall(), voiceCall(wordIncoming), nil},
+		{"a VoiceCall synonym the call does not show", answeredCall(), voiceCall(wordProvider), voiceCallWordOnly(domain.StatusInProgress, wordProvider)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := fold(t, tc.given)
+			events, err := domain.Decide(before, tc.when)
+			require.NoError(t, err)
+			assert.Equal(t, tc.then, events)
+			// Either way the surface that sent the word shows it after.
+			after := fold(t, append(slices.Clone(tc.given), events...))
+			if tc.when.VoiceCallStatus != nil {
+				assert.Equal(t, *tc.when.VoiceCallStatus, domain.VoiceCallStatusWord(&after.Call))
+			} else {
+				assert.Equal(t, *tc.when.ProviderStatus, domain.MoonbaseProviderStatus(&after.Call))
+			}
+		})
+	}
+}
+
+// voiceCallPut is a VoiceCall PUT of word: the verbatim word and the status
+// it maps to, as the surface sends them.
+func voiceCallPut(t *testing.T, word string) domain.UpsertCall {
+	c := upsert(domain.UpsertUpdate)
+	status, ok := domain.ParseVoiceCallStatus(word)
+	require.True(t, ok, word)
+	c.VoiceCallStatus, c.Status = ptr(word), &status
+	return c
+}
+
+// voiceCallWordOnly is the event of a VoiceCall word recorded with no move
+// of status s.
+func voiceCallWordOnly(s domain.Status, word string) []domain.Event {
+	return []domain.Event{domain.CallStatusChanged{Status: s, PreviousStatus: s, VoiceCallStatus: ptr(word)}}
 }
