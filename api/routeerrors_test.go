@@ -214,24 +214,24 @@ func TestMethodNotAllowedInSurfaceStyle(t *testing.T) {
 	id := newHistoryCall(t, ts, "method-1")
 	n := len(ts.events(t))
 	cases := []routeErrorCase{
-		{name: "moonbase call", method: "DELETE", path: "/calls/" + id, auth: "bearer", style: styleMoonbase, allow: "GET"},
-		{name: "moonbase calls", method: "PUT", path: "/calls", auth: "bearer", style: styleMoonbase, allow: "GET, POST"},
-		{name: "moonbase unknown method", method: "PURGE", path: "/calls/" + id, auth: "bearer", style: styleMoonbase, allow: "GET"},
-		{name: "call history", method: "PUT", path: "/v1/calls/" + id, auth: "bearer", style: styleCallHistory, allow: "GET, PATCH, DELETE"},
-		{name: "call history post", method: "POST", path: "/v1/calls/" + id, auth: "bearer", style: styleCallHistory, allow: "GET, PATCH, DELETE"},
-		{name: "voicecall call", method: "DELETE", path: "/v1/voice-calls/" + id, auth: "bearer", style: styleVoiceCall, allow: "GET, PUT"},
+		{name: "moonbase call", method: "DELETE", path: "/calls/" + id, auth: "bearer", style: styleMoonbase, allow: "GET, HEAD"},
+		{name: "moonbase calls", method: "PUT", path: "/calls", auth: "bearer", style: styleMoonbase, allow: "GET, HEAD, POST"},
+		{name: "moonbase unknown method", method: "PURGE", path: "/calls/" + id, auth: "bearer", style: styleMoonbase, allow: "GET, HEAD"},
+		{name: "call history", method: "PUT", path: "/v1/calls/" + id, auth: "bearer", style: styleCallHistory, allow: "GET, HEAD, PATCH, DELETE"},
+		{name: "call history post", method: "POST", path: "/v1/calls/" + id, auth: "bearer", style: styleCallHistory, allow: "GET, HEAD, PATCH, DELETE"},
+		{name: "voicecall call", method: "DELETE", path: "/v1/voice-calls/" + id, auth: "bearer", style: styleVoiceCall, allow: "GET, HEAD, PUT"},
 		{name: "voicecall calls", method: "GET", path: "/v1/voice-calls", auth: "bearer", style: styleVoiceCall, allow: "POST"},
-		{name: "audit events", method: "DELETE", path: "/v1/calls/" + id + "/events", auth: "bearer", style: stylePlain, allow: "GET"},
-		{name: "billing", method: "POST", path: "/v1/billing/summary", auth: "bearer", style: stylePlain, allow: "GET"},
-		{name: "health", method: "POST", path: "/healthz", style: stylePlain, allow: "GET"},
+		{name: "audit events", method: "DELETE", path: "/v1/calls/" + id + "/events", auth: "bearer", style: stylePlain, allow: "GET, HEAD"},
+		{name: "billing", method: "POST", path: "/v1/billing/summary", auth: "bearer", style: stylePlain, allow: "GET, HEAD"},
+		{name: "health", method: "POST", path: "/healthz", style: stylePlain, allow: "GET, HEAD"},
 	}
 	for _, prefix := range lamlPrefixes {
 		calls := lamlCallsPath(prefix, acctA)
 		cases = append(cases,
-			routeErrorCase{name: "laml call " + prefix, method: "DELETE", path: calls + "/" + id + ".json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, POST"},
-			routeErrorCase{name: "laml calls " + prefix, method: "PUT", path: calls + ".json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, POST"},
-			routeErrorCase{name: "laml recordings " + prefix, method: "POST", path: calls + "/" + id + "/Recordings.json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET"},
-			routeErrorCase{name: "laml unknown method " + prefix, method: "PURGE", path: calls, auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, POST"},
+			routeErrorCase{name: "laml call " + prefix, method: "DELETE", path: calls + "/" + id + ".json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, HEAD, POST"},
+			routeErrorCase{name: "laml calls " + prefix, method: "PUT", path: calls + ".json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, HEAD, POST"},
+			routeErrorCase{name: "laml recordings " + prefix, method: "POST", path: calls + "/" + id + "/Recordings.json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, HEAD"},
+			routeErrorCase{name: "laml unknown method " + prefix, method: "PURGE", path: calls, auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, HEAD, POST"},
 		)
 	}
 	for _, c := range cases {

@@ -255,7 +255,11 @@ func allowedMethods(router chi.Routes, r *http.Request) []string {
 	}
 	var allowed []string
 	for _, m := range routedMethods {
-		if router.Match(chi.NewRouteContext(), m, path) {
+		routed := m
+		if m == http.MethodHead {
+			routed = http.MethodGet // see routeUnknownMethods
+		}
+		if router.Match(chi.NewRouteContext(), routed, path) {
 			allowed = append(allowed, m)
 		}
 	}
@@ -269,11 +273,17 @@ var chiMethods = []string{http.MethodConnect, http.MethodDelete, http.MethodGet,
 
 // routeUnknownMethods routes a request whose method chi does not know as a
 // TRACE, which no route serves, so that the router of the surface whose path
-// it is answers it: a 405 (or 404) in the surface's style. Handlers still
-// see the request's own method.
+// it is answers it: a 405 (or 404) in the surface's style. It routes a HEAD
+// as a GET: every resource a GET reads answers HEAD with the same status and
+// headers (ETag, Content-Length) and no body, which net/http drops (RFC 9110
+// section 9.3.2), as monitors and `curl -I` expect; no route serves HEAD of
+// its own. Handlers still see the request's own method.
 func routeUnknownMethods(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !slices.Contains(chiMethods, r.Method) {
+		switch {
+		case r.Method == http.MethodHead:
+			chi.RouteContext(r.Context()).RouteMethod = http.MethodGet
+		case !slices.Contains(chiMethods, r.Method):
 			chi.RouteContext(r.Context()).RouteMethod = http.MethodTrace
 		}
 		next.ServeHTTP(w, r)
