@@ -26,6 +26,11 @@ import (
 // the handler reads it. On routes under poolBodies the body is read into a
 // buffer of bodyBuffers that the scope holds until the request ends: it
 // must not be kept past the request.
+//
+// A UTF-8 byte order mark that starts the body is dropped: RFC 8259 section
+// 8.1 lets a JSON parser ignore one, some clients (.NET's and PowerShell's
+// writers among them) send one, and neither a JSON nor a form body means
+// anything by it. Offsets that errors name count from after it.
 func ReadBody(r *http.Request) ([]byte, error) {
 	sc := scopeFrom(r.Context())
 	if sc != nil && sc.bodyRead {
@@ -52,11 +57,17 @@ func ReadBody(r *http.Request) ([]byte, error) {
 		}
 		return nil, &FieldError{Err: ErrMalformed, Message: "could not read the request body"}
 	}
+	if len(b) >= len(utf8BOM) && string(b[:len(utf8BOM)]) == utf8BOM {
+		b = b[len(utf8BOM):]
+	}
 	if sc != nil {
 		sc.body, sc.bodyRead = b, true
 	}
 	return b, nil
 }
+
+// utf8BOM is the byte order mark U+FEFF in UTF-8, which ReadBody drops.
+const utf8BOM = "\uFEFF"
 
 // bodyBuffers holds the buffers ReadBody reads the bodies of routes under
 // poolBodies into: each upsert allocated ~1.4 KiB for its body. The
