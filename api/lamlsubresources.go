@@ -22,6 +22,7 @@ import (
 //
 //	GET .../Calls/{Sid}/Recordings[.json]                 the call's recordings, a Twilio list page
 //	GET .../Calls/{Sid}/Recordings/{RecordingSid}[.json]  one of them
+//	GET .../Calls/{Sid}/Recordings/{RecordingSid}.mp3|.wav its media: a 302 to its URL
 //	GET .../Calls/{Sid}/Notifications[.json]              a Twilio list page, always empty
 //
 // The recordings are the ones the call holds (Moonbase upserts carry them:
@@ -44,6 +45,13 @@ import (
 // carries the call's ETag. Paging is Twilio's PageSize and Page: a call's
 // recordings are few and held whole in its view, so a page is a slice of
 // them and needs no PageToken.
+//
+// A recording's media, which Twilio serves at its uri with .mp3 or .wav for
+// .json (and Twilio clients fetch so), is not the ledger's: it holds the
+// recording's URL, where the provider keeps it, and answers a 302 to that
+// URL (lamlRecordingMedia), in whatever format the provider recorded
+// (content_type), for either suffix. The call's account and deletion, and
+// ?revision and ?as_of, are checked as for the resource.
 //
 // The account's recordings, Twilio's account-level Recordings resource:
 //
@@ -284,24 +292,65 @@ func (s *Server) listLAMLNotifications(w http.ResponseWriter, r *http.Request) {
 // getLAMLRecording handles GET .../Calls/{Sid}/Recordings/{RecordingSid}: a
 // sid the call has no recording of is a 404.
 func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
-	rsid, err := lamlRecordingSIDParam(r)
+	rsid, media, err := lamlRecordingSIDParam(r)
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
+	id, err := lamlSid(r)
+	var v CallView
+	if err == nil {
+		v, err = s.ReadCallAt(r, id, false)
+	}
+	s.answerLAMLRecording(w, r, v, err, rsid, media)
 }
 
-// lamlRecordingSIDParam reads the route's {RecordingSid} (its ".json"
-// suffix dropped), a UUID as a call's sid is (in either letter case,
-// ParseCallID): anything else is no recording's, a 404.
-func lamlRecordingSIDParam(r *http.Request) (uuid.UUID, error) {
-	sid := strings.TrimSuffix(chi.URLParam(r, "RecordingSid"), ".json")
-	rsid, err := ParseCallID(sid)
-	if err != nil {
-		return uuid.Nil, NotFound("no recording %q", truncate(sid, 64))
+// answerLAMLRecording answers a GET of the recording rsid of call v, read
+// by the caller (err: the failure of reading it): its resource, or, when
+// media, a 302 to its media (lamlRecordingMedia).
+func (s *Server) answerLAMLRecording(w http.ResponseWriter, r *http.Request, v CallView, err error, rsid uuid.UUID, media bool) {
+	if !media || err != nil {
+		s.answerCallView(w, r, v, err, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
+		return
 	}
-	return rsid, nil
+	i, err := recordingIndex(&v.Call, rsid)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	w.Header().Set("ETag", ETag(v.Revision))
+	http.Redirect(w, r, v.Call.Recordings[i].URL, http.StatusFound)
+}
+
+// lamlRecordingSIDParam reads the route's {RecordingSid}, a UUID as a
+// call's sid is (in either letter case, ParseCallID), and its suffix:
+// ".json" or none is the recording's resource, ".mp3" or ".wav" its media
+// (media is true). Anything else is no recording's, a 404.
+func lamlRecordingSIDParam(r *http.Request) (rsid uuid.UUID, media bool, err error) {
+	sid := chi.URLParam(r, "RecordingSid")
+	if i := strings.LastIndexByte(sid, '.'); i >= 0 {
+		switch sid[i:] {
+		case ".json":
+			sid = sid[:i]
+		case ".mp3", ".wav":
+			sid, media = sid[:i], true
+		}
+	}
+	rsid, err = ParseCallID(sid)
+	if err != nil {
+		return uuid.Nil, false, NotFound("no recording %q", truncate(sid, 64))
+	}
+	return rsid, media, nil
+}
+
+// recordingIndex is the index in c.Recordings of the recording whose sid
+// is rsid, or a 404 if c (as read) holds none.
+func recordingIndex(c *domain.Call, rsid uuid.UUID) (int, error) {
+	i := slices.IndexFunc(c.Recordings, func(rec domain.Recording) bool { return rec.SID(c.ID) == rsid })
+	if i < 0 {
+		return 0, NotFound("call %s has no recording %s", c.ID, rsid)
+	}
+	return i, nil
 }
 
 // getLAMLAccountRecording handles GET .../Accounts/{AccountSid}/Recordings/{RecordingSid},
@@ -312,13 +361,13 @@ func lamlRecordingSIDParam(r *http.Request) (uuid.UUID, error) {
 // hold yet at ?revision or ?as_of, and a sid that is no recording's are all
 // a 404, and the answer carries the call's ETag.
 func (s *Server) getLAMLAccountRecording(w http.ResponseWriter, r *http.Request) {
-	rsid, err := lamlRecordingSIDParam(r)
+	rsid, media, err := lamlRecordingSIDParam(r)
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
 	v, err := s.readRecordingCall(r, rsid)
-	s.answerCallView(w, r, v, err, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
+	s.answerLAMLRecording(w, r, v, err, rsid, media)
 }
 
 // readRecordingCall reads the call that holds the recording rsid as
@@ -347,9 +396,9 @@ func (s *Server) readRecordingCall(r *http.Request, rsid uuid.UUID) (CallView, e
 // from the call's stream, or a 404 if the call (as read) holds none.
 func (s *Server) lamlRecordingOf(r *http.Request, v *CallView, rsid uuid.UUID) (any, error) {
 	c := &v.Call
-	i := slices.IndexFunc(c.Recordings, func(rec domain.Recording) bool { return rec.SID(c.ID) == rsid })
-	if i < 0 {
-		return nil, NotFound("call %s has no recording %s", c.ID, rsid)
+	i, err := recordingIndex(c, rsid)
+	if err != nil {
+		return nil, err
 	}
 	dates, err := s.lamlRecordingDatesOf(r, v)
 	if err != nil {

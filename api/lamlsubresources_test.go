@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -608,4 +609,65 @@ func TestLAMLAccountRecordingWaitsOnce(t *testing.T) {
 	one := ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
 	require.Equal(t, http.StatusOK, one.Status, "body: %s", one.Body)
 	assert.Equal(t, int64(1), counted.waits.Load()-before)
+}
+
+func TestLAMLRecordingMediaRedirectsToItsURL(t *testing.T) {
+	// Goal: a recording's media, fetched as Twilio clients fetch it (its
+	// uri with .mp3 or .wav for .json), is a 302 to the recording's URL,
+	// where the provider keeps it, at the account-level uri and the
+	// call-level one, under both prefixes, with the call's ETag; a probe
+	// found it a 404. It is refused as the recording's resource is: without
+	// credentials, for another account, once the call is deleted, and
+	// for a revision before the recording; another suffix is no
+	// recording's. Nothing follows the redirect: tests reach loopback only.
+	ts := newTestServer(t)
+	id := ts.upsertID(t, recordedCallBody("media-1", 1))
+	ts.upsertID(t, recordedCallBody("media-1", 2)) // a later revision adds the second
+	client := *ts.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	get := func(path, user, password string) response {
+		req, err := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+		require.NoError(t, err)
+		if user != "" {
+			req.SetBasicAuth(user, password)
+		}
+		res, err := client.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		return response{Status: res.StatusCode, Header: res.Header, Body: body}
+	}
+	list := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+id+"/Recordings.json", acctA, tokenA, "").JSON(t)
+	var sids []string
+	for _, item := range list["recordings"].([]any) {
+		sids = append(sids, item.(map[string]any)["sid"].(string))
+	}
+	require.Len(t, sids, 2)
+	for _, prefix := range lamlPrefixes {
+		for i, sid := range sids {
+			for _, base := range []string{
+				lamlAccountPath(prefix, acctA) + "/Recordings/" + sid,
+				lamlCallsPath(prefix, acctA) + "/" + id + "/Recordings/" + sid,
+			} {
+				resource := get(base+".json", acctA, tokenA)
+				require.Equal(t, http.StatusOK, resource.Status, "body: %s", resource.Body)
+				for _, suffix := range []string{".mp3", ".wav"} {
+					res := get(base+suffix, acctA, tokenA)
+					require.Equal(t, http.StatusFound, res.Status, "%s: %s", base+suffix, res.Body)
+					assert.Equal(t, recordingURL("media-1", i), res.Header.Get("Location"))
+					assert.Equal(t, resource.Header.Get("ETag"), res.Header.Get("ETag"))
+				}
+			}
+		}
+		media := lamlAccountPath(prefix, acctA) + "/Recordings/" + sids[1] + ".mp3"
+		assertLAMLError(t, get(media, "", ""), 401, 20003)
+		assertLAMLError(t, get(lamlAccountPath(prefix, acctB)+"/Recordings/"+sids[1]+".mp3", acctB, tokenB), 404, 20404)
+		assertLAMLError(t, get(media+"?revision=0", acctA, tokenA), 404, 20404)
+		now := strings.Trim(get(media, acctA, tokenA).Header.Get("ETag"), `"`)
+		assert.Equal(t, http.StatusFound, get(media+"?revision="+now, acctA, tokenA).Status)
+		assertLAMLError(t, get(lamlAccountPath(prefix, acctA)+"/Recordings/"+sids[1]+".ogg", acctA, tokenA), 404, 20404)
+	}
+	require.Equal(t, http.StatusOK, ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "").Status)
+	assertLAMLError(t, get(lamlAccountPath("", acctA)+"/Recordings/"+sids[0]+".wav", acctA, tokenA), 404, 20404)
 }
