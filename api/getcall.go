@@ -26,12 +26,18 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, callID func(*
 // (the LaML recordings, whose dates only the stream holds).
 func (s *Server) serveCallView(w http.ResponseWriter, r *http.Request, callID func(*http.Request) (uuid.UUID, error),
 	includeDeleted bool, errs ErrorRenderer, render func(*CallView) (any, error)) {
-	id, err := callID(r)
-	var v CallView
-	if err == nil {
-		v, err = s.ReadCallAt(r, id, includeDeleted)
-	}
+	v, err := s.readPathCall(r, callID, includeDeleted)
 	s.answerCallView(w, r, v, err, errs, render)
+}
+
+// readPathCall reads, as ReadCallAt does, the call whose id callID reads
+// from r's path (a bad one is its error).
+func (s *Server) readPathCall(r *http.Request, callID func(*http.Request) (uuid.UUID, error), includeDeleted bool) (CallView, error) {
+	id, err := callID(r)
+	if err != nil {
+		return CallView{}, err
+	}
+	return s.ReadCallAt(r, id, includeDeleted)
 }
 
 // answerCallView answers a GET with the call v, read by the caller, or

@@ -49,7 +49,7 @@ import (
 // A recording's media, which Twilio serves at its uri with .mp3 or .wav for
 // .json (and Twilio clients fetch so), is not the ledger's: it holds the
 // recording's URL, where the provider keeps it, and answers a 302 to that
-// URL (lamlRecordingMedia), in whatever format the provider recorded
+// URL (answerLAMLRecording), in whatever format the provider recorded
 // (content_type), for either suffix. The call's account and deletion, and
 // ?revision and ?as_of, are checked as for the resource.
 //
@@ -297,17 +297,13 @@ func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	id, err := lamlSid(r)
-	var v CallView
-	if err == nil {
-		v, err = s.ReadCallAt(r, id, false)
-	}
+	v, err := s.readPathCall(r, lamlSid, false)
 	s.answerLAMLRecording(w, r, v, err, rsid, media)
 }
 
 // answerLAMLRecording answers a GET of the recording rsid of call v, read
 // by the caller (err: the failure of reading it): its resource, or, when
-// media, a 302 to its media (lamlRecordingMedia).
+// media, a 302 to the recording's URL, where its media is.
 func (s *Server) answerLAMLRecording(w http.ResponseWriter, r *http.Request, v CallView, err error, rsid uuid.UUID, media bool) {
 	if !media || err != nil {
 		s.answerCallView(w, r, v, err, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
