@@ -633,9 +633,11 @@ func (p *plan) timing(c *UpsertCall, was Status) {
 	if e.EndedAt != nil && e.DurationSeconds == nil && call.DurationSeconds == nil && call.Status == StatusCompleted {
 		// A completed call that gets its end with no duration known (one
 		// completed before its answer, a voicemail, whose end comes with
-		// the status or later) is as long as its times say, as a call
-		// terminated in progress is (endingDuration).
-		e.DurationSeconds = durationBetween(durationFrom(pick(c.AnsweredAt, call.AnsweredAt), call.StartedAt), *e.EndedAt)
+		// the status or later) is as long as its times say: the duration
+		// a call terminated in progress gets (endingDuration), none being
+		// given or recorded.
+		e.DurationSeconds = endingDuration(c.DurationSeconds, call.DurationSeconds,
+			durationFrom(pick(c.AnsweredAt, call.AnsweredAt), call.StartedAt), *e.EndedAt)
 	}
 	if changed {
 		p.emit(e)
