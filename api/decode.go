@@ -191,11 +191,22 @@ func jsonError(err error) error {
 		return Malformed("", "the request body is not valid JSON (at byte %d): %s", syntax.Offset, syntax.Error())
 	case errors.As(err, &typ):
 		field := typ.Field
-		return Malformed(field, "must be %s, not a JSON %s", jsonTypeName(typ.Type), typ.Value)
+		return Malformed(field, "must be %s, not a JSON %s", jsonTypeName(typ.Type), jsonValueName(typ.Value))
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return Malformed("", "the request body is truncated JSON")
 	}
 	return Malformed("", "the request body could not be decoded: %s", err.Error())
+}
+
+// jsonValueName names the JSON value an encoding/json type error found
+// (its UnmarshalTypeError.Value) as jsonValueKind names the values the
+// hand-read fields find: "bool" is Go's word, "boolean" JSON's, and one
+// API should not say both.
+func jsonValueName(v string) string {
+	if v == "bool" {
+		return "boolean"
+	}
+	return v
 }
 
 // jsonTypeName names a Go type as the JSON type it decodes from.
