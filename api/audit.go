@@ -136,14 +136,10 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	from := uint64(0)
-	if v := q.Get("cursor"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			s.writeError(w, r, s.plainError, Malformed("cursor", "is not a cursor this API gave out"))
-			return
-		}
-		from = n
+	from, err := auditCursor(q)
+	if err != nil {
+		s.writeError(w, r, s.plainError, err)
+		return
 	}
 	ctx := r.Context()
 	account, err := s.callAccount(ctx, id)
@@ -169,6 +165,31 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
 		page.Events = append(page.Events, toAuditEvent(&recs[i]))
 	}
 	s.writeJSONRaw(w, r, http.StatusOK, page)
+}
+
+// auditCursor reads where a page of a call's events starts: the stream
+// revision of its first event, from the next_cursor of the page before,
+// given as cursor or as after (the name Moonbase's list gives its cursor,
+// which a client paging both may well send here: ignoring it would serve
+// the first page again, for ever). Neither is the first page; both must
+// name the same page.
+func auditCursor(q url.Values) (uint64, error) {
+	from, given := uint64(0), ""
+	for _, name := range []string{"cursor", "after"} {
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, Malformed(name, "is not a cursor this API gave out (a page's next_cursor)")
+		}
+		if given != "" && n != from {
+			return 0, Malformed(name, "names another page than %s: give one of them", given)
+		}
+		from, given = n, name
+	}
+	return from, nil
 }
 
 // writeJSONRaw is writeJSON without HTML escaping, so that the stored event

@@ -120,49 +120,59 @@ func TestCallEvents(t *testing.T) {
 	}
 	assert.Equal(t, domain.TypeCallUpserted, page.Events[0].Type)
 
-	// Paging: two at a time, following next_cursor, gives the same events.
-	var paged []string
-	cursor := ""
-	for range len(stored) + 1 {
-		res := ts.do(t, "GET", "/v1/calls/"+id+"/events?limit=2&cursor="+cursor, tokenA, "")
-		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-		var p struct {
-			NextCursor string `json:"next_cursor"`
-			Events     []struct {
-				Hash string `json:"hash"`
-			} `json:"events"`
+	// Paging: two at a time, following next_cursor, gives the same events,
+	// whether the cursor is sent as cursor, as after (Moonbase's name for
+	// it), or as both.
+	for _, param := range []string{"cursor=%s", "after=%s", "cursor=%[1]s&after=%[1]s"} {
+		var paged []string
+		cursor := ""
+		for range len(stored) + 1 {
+			res := ts.do(t, "GET", "/v1/calls/"+id+"/events?limit=2&"+fmt.Sprintf(param, cursor), tokenA, "")
+			require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+			var p struct {
+				NextCursor string `json:"next_cursor"`
+				Events     []struct {
+					Hash string `json:"hash"`
+				} `json:"events"`
+			}
+			require.NoError(t, json.Unmarshal(res.Body, &p))
+			assert.LessOrEqual(t, len(p.Events), 2)
+			for _, e := range p.Events {
+				paged = append(paged, e.Hash)
+			}
+			if p.NextCursor == "" {
+				break
+			}
+			cursor = p.NextCursor
 		}
-		require.NoError(t, json.Unmarshal(res.Body, &p))
-		assert.LessOrEqual(t, len(p.Events), 2)
-		for _, e := range p.Events {
-			paged = append(paged, e.Hash)
+		require.Len(t, paged, len(stored), param)
+		for i := range stored {
+			assert.Equal(t, stored[i].Hash.String(), paged[i], param)
 		}
-		if p.NextCursor == "" {
-			break
-		}
-		cursor = p.NextCursor
-	}
-	require.Len(t, paged, len(stored))
-	for i := range stored {
-		assert.Equal(t, stored[i].Hash.String(), paged[i])
 	}
 
 	for _, tc := range []struct {
 		name, path, token string
 		status            int
+		field             string
 	}{
-		{"OtherAccount", "/v1/calls/" + id + "/events", tokenB, http.StatusNotFound},
-		{"NoToken", "/v1/calls/" + id + "/events", "", http.StatusUnauthorized},
-		{"UnknownCall", "/v1/calls/" + uuid.NewString() + "/events", tokenA, http.StatusNotFound},
-		{"BadID", "/v1/calls/nope/events", tokenA, http.StatusNotFound},
-		{"LimitZero", "/v1/calls/" + id + "/events?limit=0", tokenA, http.StatusBadRequest},
-		{"LimitHuge", "/v1/calls/" + id + "/events?limit=100000", tokenA, http.StatusBadRequest},
-		{"BadCursor", "/v1/calls/" + id + "/events?cursor=x", tokenA, http.StatusBadRequest},
+		{"OtherAccount", "/v1/calls/" + id + "/events", tokenB, http.StatusNotFound, ""},
+		{"NoToken", "/v1/calls/" + id + "/events", "", http.StatusUnauthorized, ""},
+		{"UnknownCall", "/v1/calls/" + uuid.NewString() + "/events", tokenA, http.StatusNotFound, ""},
+		{"BadID", "/v1/calls/nope/events", tokenA, http.StatusNotFound, ""},
+		{"LimitZero", "/v1/calls/" + id + "/events?limit=0", tokenA, http.StatusBadRequest, "limit"},
+		{"LimitHuge", "/v1/calls/" + id + "/events?limit=100000", tokenA, http.StatusBadRequest, "limit"},
+		{"BadCursor", "/v1/calls/" + id + "/events?cursor=x", tokenA, http.StatusBadRequest, "cursor"},
+		{"BadAfter", "/v1/calls/" + id + "/events?after=-1", tokenA, http.StatusBadRequest, "after"},
+		{"CursorAndAfterDiffer", "/v1/calls/" + id + "/events?cursor=0&after=2", tokenA, http.StatusBadRequest, "after"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := ts.do(t, "GET", tc.path, tc.token, "")
 			assert.Equal(t, tc.status, res.Status, "%s", res.Body)
 			assert.NotContains(t, string(res.Body), "CallUpserted")
+			if tc.field != "" {
+				assert.Equal(t, tc.field, res.JSON(t)["error"].(map[string]any)["field"], "%s", res.Body)
+			}
 		})
 	}
 }
