@@ -255,11 +255,7 @@ func allowedMethods(router chi.Routes, r *http.Request) []string {
 	}
 	var allowed []string
 	for _, m := range routedMethods {
-		routed := m
-		if m == http.MethodHead {
-			routed = http.MethodGet // see routeUnknownMethods
-		}
-		if router.Match(chi.NewRouteContext(), routed, path) {
+		if router.Match(chi.NewRouteContext(), routeMethod(m), path) {
 			allowed = append(allowed, m)
 		}
 	}
@@ -280,14 +276,25 @@ var chiMethods = []string{http.MethodConnect, http.MethodDelete, http.MethodGet,
 // its own. Handlers still see the request's own method.
 func routeUnknownMethods(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method == http.MethodHead:
-			chi.RouteContext(r.Context()).RouteMethod = http.MethodGet
-		case !slices.Contains(chiMethods, r.Method):
-			chi.RouteContext(r.Context()).RouteMethod = http.MethodTrace
+		if m := routeMethod(r.Method); m != r.Method {
+			chi.RouteContext(r.Context()).RouteMethod = m
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// routeMethod is the method a request of method m is routed as (see
+// routeUnknownMethods): a HEAD as a GET, a method chi does not know as a
+// TRACE, any other as itself. allowedMethods asks the router by it too, so
+// that Allow lists HEAD wherever a HEAD is answered.
+func routeMethod(m string) string {
+	switch {
+	case m == http.MethodHead:
+		return http.MethodGet
+	case !slices.Contains(chiMethods, m):
+		return http.MethodTrace
+	}
+	return m
 }
 
 // requestIDPattern is what a client-supplied request id may look like; any
