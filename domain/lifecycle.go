@@ -62,13 +62,11 @@ func (p *plan) lifecycle(c *UpsertCall) {
 	late := to != "" && to != from && !move
 
 	var provider, voiceCall, answeredBy *string
-	if !late && c.ProviderStatus != nil && *c.ProviderStatus != call.ProviderStatus &&
-		(move || call.ProviderStatus != "" || *c.ProviderStatus != MoonbaseProviderStatus(call)) {
+	if !late && isNewWord(c.ProviderStatus, call.ProviderStatus, call, MoonbaseProviderStatus, move) {
 		provider = clonePtr(c.ProviderStatus)
 	}
 	if (!late || renamesShownVoiceCallStatus(call, c.VoiceCallStatus)) &&
-		c.VoiceCallStatus != nil && *c.VoiceCallStatus != call.VoiceCallStatus &&
-		(move || call.VoiceCallStatus != "" || *c.VoiceCallStatus != VoiceCallStatusWord(call)) {
+		isNewWord(c.VoiceCallStatus, call.VoiceCallStatus, call, VoiceCallStatusWord, move) {
 		voiceCall = clonePtr(c.VoiceCallStatus)
 	}
 	if c.AnsweredBy != nil && *c.AnsweredBy != call.AnsweredBy {
@@ -91,6 +89,15 @@ func (p *plan) lifecycle(c *UpsertCall) {
 		}
 		p.emit(CallStatusChanged{Status: now, PreviousStatus: now, AnsweredBy: answeredBy})
 	}
+}
+
+// isNewWord reports whether given, a surface's status word for call, is
+// news to record: it differs from stored, the call's own word of that
+// surface, and, when there is no move and the call has no word of its own,
+// from shown(call), the word the surface shows in its stead (see
+// lifecycle). shown is called only then.
+func isNewWord(given *string, stored string, call *Call, shown func(*Call) string, move bool) bool {
+	return given != nil && *given != stored && (move || stored != "" || *given != shown(call))
 }
 
 // lifecycleWords are the new verbatim status words and answered_by of a
