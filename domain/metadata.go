@@ -42,8 +42,11 @@ type Metadata struct {
 	RequestFingerprint string `json:"request_fingerprint,omitempty"`
 	// Surface is the API surface the change came through.
 	Surface Surface `json:"surface,omitempty"`
-	// Time is when the ledger accepted the change, in UTC. Time travel
-	// (as_of) folds the events whose Time is not after the instant asked for.
+	// Time is when the ledger accepted the change, in UTC, never before the
+	// Time of the call's previous event (the API records a write that
+	// reaches a server whose clock is behind at that event's Time). Time
+	// travel (as_of) folds the events whose Time is not after the instant
+	// asked for.
 	Time time.Time `json:"time"`
 }
 
