@@ -80,6 +80,8 @@ func decideUpsert(p *plan, s *State, c *UpsertCall) *Error {
 		if err := checkCreation(c); err != nil {
 			return err
 		}
+	} else {
+		adoptEchoedTimes(&s.Call, c)
 	}
 	if err := checkNewRecordings(&s.Call, c); err != nil {
 		return err
@@ -508,7 +510,7 @@ func (p *plan) details(c *UpsertCall) {
 	str(&out.OrganizationID, ch.OrganizationID, d.OrganizationID)
 	str(&out.OrganizationMembershipID, ch.OrganizationMembershipID, d.OrganizationMembershipID)
 	str(&out.ManagedPhoneNumberID, ch.ManagedPhoneNumberID, d.ManagedPhoneNumberID)
-	if ch.SyncedWithCRMAt != nil && !sameTime(ch.SyncedWithCRMAt, d.SyncedWithCRMAt) {
+	if ch.SyncedWithCRMAt != nil && !sameOrEchoed(ch.SyncedWithCRMAt, d.SyncedWithCRMAt) {
 		out.SyncedWithCRMAt, changed = clonePtr(ch.SyncedWithCRMAt), true
 	}
 	if ch.SyncedWithCRMAtCleared && d.SyncedWithCRMAt != nil {
