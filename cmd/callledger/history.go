@@ -62,9 +62,14 @@ type historyEntry struct {
 	Broken error
 }
 
-// fieldChange is one field of the call that an event changed.
+// fieldChange is one field of the call that an event changed: Before is
+// its value before the event, unless the call had no such field then
+// (Added), After its value after it, unless the event removed it
+// (Removed). A field present with an empty value (a provider_metadata
+// string "") is a change to or from it.
 type fieldChange struct {
 	Field, Before, After string
+	Added, Removed       bool
 }
 
 // runHistory prints the timeline of one call, folded from its stream.
@@ -214,8 +219,10 @@ func diffFlat(b, a map[string]string) []fieldChange {
 		if k == "created_at" || k == "updated_at" {
 			continue
 		}
-		if b[k] != a[k] {
-			out = append(out, fieldChange{Field: k, Before: b[k], After: a[k]})
+		before, had := b[k]
+		after, has := a[k]
+		if had != has || before != after {
+			out = append(out, fieldChange{Field: k, Before: before, After: after, Added: !had, Removed: !has})
 		}
 	}
 	return out
@@ -239,33 +246,52 @@ func flattenCall(c *domain.Call) map[string]string {
 		out["(call)"] = fmt.Sprintf("cannot render: %v", err)
 		return out
 	}
-	flatten(out, "", v)
+	flatten(out, "", v, false)
 	return out
 }
+
+// metadataField is the call's provider_metadata in flattenCall's paths:
+// the client's JSON, every value of which is a field, null and "" too.
+const metadataField = "provider_metadata"
+
 
 // flatten adds v's leaves to out under their dotted paths. Each key is
 // rendered with quoteKey, since provider_metadata's keys are the client's:
 // a key with a dot, a space or a line break cannot pass for another path or
-// forge a line.
-func flatten(out map[string]string, path string, v any) {
+// forge a line. In the call's own fields a null or an empty string is no
+// value (the field is left out), as the call's JSON writes a field it does
+// not have; in provider_metadata (verbatim) every value is the client's
+// and is a field: null as null, "" as "", and an empty object or array as
+// {} or [], so that the timeline shows each value the stored event holds.
+func flatten(out map[string]string, path string, v any, verbatim bool) {
+	verbatim = verbatim || path == metadataField
 	switch x := v.(type) {
 	case map[string]any:
+		if verbatim && len(x) == 0 && path != metadataField {
+			out[path] = "{}"
+		}
 		for k, e := range x {
 			p := quoteKey(k)
 			if path != "" {
 				p = path + "." + p
 			}
-			flatten(out, p, e)
+			flatten(out, p, e, verbatim)
 		}
 	case []any:
+		if verbatim && len(x) == 0 {
+			out[path] = "[]"
+		}
 		for i, e := range x {
-			flatten(out, fmt.Sprintf("%s[%d]", path, i), e)
+			flatten(out, fmt.Sprintf("%s[%d]", path, i), e, verbatim)
 		}
 	case string:
-		if x != "" {
+		if x != "" || verbatim {
 			out[path] = x
 		}
 	case nil:
+		if verbatim && path != metadataField {
+			out[path] = "null"
+		}
 	default:
 		out[path] = fmt.Sprint(x)
 	}
@@ -327,9 +353,9 @@ func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domai
 		}
 		for _, c := range e.Changes {
 			switch {
-			case c.Before == "":
+			case c.Added:
 				fmt.Fprintf(w, "    %s: %s\n", c.Field, quoteValue(c.After))
-			case c.After == "":
+			case c.Removed:
 				fmt.Fprintf(w, "    %s: %s → (none)\n", c.Field, quoteValue(c.Before))
 			default:
 				fmt.Fprintf(w, "    %s: %s → %s\n", c.Field, quoteValue(c.Before), quoteValue(c.After))
@@ -345,7 +371,9 @@ func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domai
 // U+200E/U+200F, line and paragraph separators, and invalid UTF-8. A
 // quoted value cannot be taken for a bare one: no plain value holds a '"'.
 func quoteValue(s string) string {
-	if isPlain(s) {
+	if isPlain(s) || s == "{}" || s == "[]" {
+		// {} and [] too: an empty object or array of provider_metadata
+		// (flatten), bare as null and the numbers are.
 		return s
 	}
 	return strconv.Quote(s)

@@ -300,3 +300,54 @@ func TestQuoteValue(t *testing.T) {
 		}
 	}
 }
+
+func TestHistoryShowsEveryMetadataValue(t *testing.T) {
+	// Goal: history shows every value of provider_metadata as the stored
+	// events hold it, null, "" and empty containers included, as added
+	// and as removed: a probe found a null member, and a null element of
+	// an array, left out of the timeline (history said every event with
+	// its data, and showed less).
+	ctx := context.Background()
+	dir := t.TempDir()
+	id := uuid.New()
+	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	dir0 := domain.DirectionInbound
+	events := []domain.Event{
+		domain.CallUpserted{Created: true, CallID: id, AccountID: "acct-a", Provider: "moonbase", ProviderID: "meta-1",
+			Direction: &dir0, StartedAt: &at,
+			ProviderMetadata: json.RawMessage(`{"k":"v","s":"","nested":{"x":null},"list":[1,null,""],"obj":{},"arr":[]}`)},
+		domain.CallProviderMetadataChanged{ProviderMetadata: json.RawMessage(`{"k":"v","nested":{"x":"set"}}`)},
+	}
+	appendCallEvents(t, dir, id, events, func(i int, _ domain.Event) domain.Metadata {
+		return domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: "acct-a",
+			Surface: domain.SurfaceMoonbase, Time: at.Add(time.Duration(i) * time.Minute)}
+	})
+	res := runTool(ctx, t, dir, "", "history", id.String())
+	require.Equal(t, 0, res.code, res.stderr)
+	blocks := historyBlocks(res.stdout)
+	require.Len(t, blocks, 2, res.stdout)
+	for _, line := range []string{
+		"provider_metadata.k: v",
+		`provider_metadata.s: ""`,
+		"provider_metadata.nested.x: null",
+		"provider_metadata.list[0]: 1",
+		"provider_metadata.list[1]: null",
+		`provider_metadata.list[2]: ""`,
+		"provider_metadata.obj: {}",
+		"provider_metadata.arr: []",
+	} {
+		assert.Contains(t, blocks[0], "    "+line+"\n", "the creation shows it")
+	}
+	for _, line := range []string{
+		`provider_metadata.s: "" → (none)`,
+		"provider_metadata.nested.x: null → set",
+		"provider_metadata.list[0]: 1 → (none)",
+		"provider_metadata.list[1]: null → (none)",
+		`provider_metadata.list[2]: "" → (none)`,
+		"provider_metadata.obj: {} → (none)",
+		"provider_metadata.arr: [] → (none)",
+	} {
+		assert.Contains(t, blocks[1], "    "+line+"\n", "the change shows it")
+	}
+	assert.NotContains(t, blocks[1], "provider_metadata.k:", "an unchanged value is no change")
+}
