@@ -245,9 +245,25 @@ func jsonTypeName(t reflect.Type) string {
 func ParseTime(field, s string) (time.Time, error) {
 	t, err := domain.ParseRFC3339(s)
 	if err != nil {
+		if year := yearOutOfRange(err); year != "" {
+			return time.Time{}, Invalid(field, "%q %s", truncate(s, 64), year)
+		}
 		return time.Time{}, Invalid(field, "%q is not an RFC 3339 timestamp (e.g. 2025-02-17T15:00:00Z)", truncate(s, 64))
 	}
 	return t, nil
+}
+
+// yearOutOfRange is the problem of a well-formed RFC 3339 time that err,
+// domain.ParseRFC3339's, refused for its year in UTC, worded to follow the
+// time ("in UTC it falls in the year -1, outside ..."); "" for any other
+// error. Every surface names that problem so, in its own error style,
+// rather than calling a valid RFC 3339 time invalid.
+func yearOutOfRange(err error) string {
+	var year *domain.YearOutOfRangeError
+	if errors.As(err, &year) {
+		return year.Error()
+	}
+	return ""
 }
 
 // parseDayOrInstant reads a query value that is a calendar day

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -100,4 +101,47 @@ func TestParseDayOrInstant(t *testing.T) {
 		_, _, err := parseDayOrInstant(bad)
 		assert.Error(t, err, bad)
 	}
+}
+
+func TestTimesOutsideTheStoredYearsNameTheYear(t *testing.T) {
+	// Goal: a well-formed RFC 3339 time that falls, in UTC, outside the
+	// years 0000-9999 is refused with a message naming its field and the
+	// year it falls in, on every route that takes a time, in the route's
+	// own status: a probe found these called "not an RFC 3339 time", which
+	// they are.
+	ts := newTestServer(t)
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, seedUpsert)
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["id"].(string)
+	early := url.QueryEscape("0000-01-01T00:00:00+06:00") // 18:00 on the last day of the year -1
+	late := url.QueryEscape("9999-12-31T23:59:59-00:01")  // 00:00:59 on the first day of 10000
+	for _, tc := range []struct {
+		name, method, path, body string
+		status                   int
+		field, year              string
+	}{
+		{"Moonbase start_at", "POST", "/calls/upsert", strings.Replace(moonbaseBody("far-1", "completed"), "2025-03-01T10:00:00Z", "0000-01-01T00:00:00+06:00", 1),
+			http.StatusUnprocessableEntity, "start_at", "year -1"},
+		{"billing from", "GET", "/v1/billing/summary?from=" + early, "", http.StatusBadRequest, "from", "year -1"},
+		{"billing to", "GET", "/v1/billing/summary?to=" + late, "", http.StatusBadRequest, "to", "year 10000"},
+		{"as_of", "GET", "/calls/" + id + "?as_of=" + early, "", http.StatusBadRequest, "as_of", "year -1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.do(t, tc.method, tc.path, tokenA, tc.body)
+			require.Equal(t, tc.status, res.Status, "body: %s", res.Body)
+			body := string(res.Body)
+			// Each surface names the field in its own error style: as the
+			// field member (call history) or ahead of the detail (Moonbase).
+			assert.True(t, strings.Contains(body, `"`+tc.field+`"`) || strings.Contains(body, `"`+tc.field+`: `),
+				"names the field %s: %s", tc.field, body)
+			assert.Contains(t, string(res.Body), "in UTC it falls in the "+tc.year+", outside the years 0000-9999")
+			assert.NotContains(t, string(res.Body), "not an RFC 3339")
+		})
+	}
+	t.Run("LaML StartTime>", func(t *testing.T) {
+		res := ts.lamlDo(t, "GET", lamlCallsPath("/api/laml", acctA)+".json?StartTime%3E="+early, acctA, tokenA, "")
+		require.Equal(t, http.StatusBadRequest, res.Status, "body: %s", res.Body)
+		assert.Contains(t, res.JSON(t)["message"], "StartTime>")
+		assert.Contains(t, res.JSON(t)["message"], "in UTC it falls in the year -1, outside the years 0000-9999")
+	})
 }

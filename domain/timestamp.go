@@ -39,9 +39,24 @@ func ParseRFC3339(s string) (time.Time, error) {
 	}
 	t = t.UTC()
 	if y := t.Year(); y < 0 || y > 9999 {
-		return time.Time{}, fmt.Errorf("parse RFC 3339 time %q: in UTC it falls in the year %d, outside the years 0000-9999 that the ledger stores", s, y)
+		return time.Time{}, fmt.Errorf("parse RFC 3339 time %q: %w", s, &YearOutOfRangeError{Year: y})
 	}
 	return t, nil
+}
+
+// YearOutOfRangeError is ParseRFC3339's error for a well-formed RFC 3339
+// time that falls, in UTC, outside the years 0000-9999 the ledger stores
+// ("0000-01-01T00:00:00+06:00" is in the year -1): the surfaces tell it
+// from a malformed time (errors.As), so that their message names the
+// problem rather than calling valid RFC 3339 invalid.
+type YearOutOfRangeError struct {
+	// Year is the time's year in UTC.
+	Year int
+}
+
+// Error says which year the time falls in and why that is refused.
+func (e *YearOutOfRangeError) Error() string {
+	return fmt.Sprintf("in UTC it falls in the year %d, outside the years 0000-9999 that the ledger stores", e.Year)
 }
 
 // rfc3339SecondsEnd is the index just past the seconds of an RFC 3339
