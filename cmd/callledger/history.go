@@ -254,7 +254,6 @@ func flattenCall(c *domain.Call) map[string]string {
 // the client's JSON, every value of which is a field, null and "" too.
 const metadataField = "provider_metadata"
 
-
 // flatten adds v's leaves to out under their dotted paths. Each key is
 // rendered with quoteKey, since provider_metadata's keys are the client's:
 // a key with a dot, a space or a line break cannot pass for another path or
