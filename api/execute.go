@@ -105,7 +105,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		if err := ifMatch.check(state); err != nil {
 			return WriteResult{}, err
 		}
-		now := s.recordingTime(state)
+		now := s.recordingTime(callID, state.Call.UpdatedAt)
 		events, next, err := decide(state, now)
 		if err != nil {
 			return WriteResult{}, err
@@ -170,22 +170,25 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 // milliseconds apart are normal, a clock seconds behind is worth fixing.
 const clockSkewLogged = time.Second
 
-// recordingTime is the time a write to the call in state is recorded at (its
+// recordingTime is the time a write to call id, whose last event was
+// recorded at last (the zero time for a new call), is recorded at (its
 // events' metadata Time, and "now" for what the write decides): the
-// server's clock, unless the call's last event was recorded later, and then
-// that event's time. A clock behind another server's that shares the log,
+// server's clock, unless last is later, and then last. A clock behind another server's that shares the log,
 // or one stepped back, would otherwise record a call's events out of order
 // in time, and ?as_of, which folds a call's events up to the first
 // recorded after the instant asked for, would then show an auditor a call
 // without changes that were recorded before that instant. So a call's
 // event times never go backwards; a clock more than clockSkewLogged behind
 // is logged.
-func (s *Server) recordingTime(state domain.State) time.Time {
+//
+// It takes the call's id and last time, not its State, which Execute would
+// copy whole (over 800 bytes) into the call on every write.
+func (s *Server) recordingTime(id uuid.UUID, last time.Time) time.Time {
 	now := s.now().UTC()
-	if last := state.Call.UpdatedAt; state.Exists() && now.Before(last) {
+	if now.Before(last) {
 		if behind := last.Sub(now); behind > clockSkewLogged {
 			s.log.Warn("clock behind a call's last event: its time is recorded instead",
-				"call_id", state.Call.ID, "behind", behind.String())
+				"call_id", id, "behind", behind.String())
 		}
 		return last
 	}
