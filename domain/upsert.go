@@ -510,7 +510,7 @@ func (p *plan) details(c *UpsertCall) {
 	str(&out.OrganizationID, ch.OrganizationID, d.OrganizationID)
 	str(&out.OrganizationMembershipID, ch.OrganizationMembershipID, d.OrganizationMembershipID)
 	str(&out.ManagedPhoneNumberID, ch.ManagedPhoneNumberID, d.ManagedPhoneNumberID)
-	if ch.SyncedWithCRMAt != nil && !sameOrEchoed(ch.SyncedWithCRMAt, d.SyncedWithCRMAt) {
+	if ch.SyncedWithCRMAt != nil && !sameTime(ch.SyncedWithCRMAt, d.SyncedWithCRMAt) {
 		out.SyncedWithCRMAt, changed = clonePtr(ch.SyncedWithCRMAt), true
 	}
 	if ch.SyncedWithCRMAtCleared && d.SyncedWithCRMAt != nil {
