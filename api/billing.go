@@ -166,11 +166,8 @@ func parseBillingInstant(name, v string) (*time.Time, error) {
 		return nil, nil
 	}
 	t, _, err := parseDayOrInstant(v)
-	if year := yearOutOfRange(err); year != "" {
-		return nil, Malformed(name, "%q %s", truncate(v, 64), year)
-	}
 	if err != nil {
-		return nil, Malformed(name, "must be a day (2025-01-31) or an RFC 3339 time")
+		return nil, Malformed(name, "%s", timeProblem(v, err, "must be a day (2025-01-31) or an RFC 3339 time"))
 	}
 	return &t, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -245,25 +246,24 @@ func jsonTypeName(t reflect.Type) string {
 func ParseTime(field, s string) (time.Time, error) {
 	t, err := domain.ParseRFC3339(s)
 	if err != nil {
-		if year := yearOutOfRange(err); year != "" {
-			return time.Time{}, Invalid(field, "%q %s", truncate(s, 64), year)
-		}
-		return time.Time{}, Invalid(field, "%q is not an RFC 3339 timestamp (e.g. 2025-02-17T15:00:00Z)", truncate(s, 64))
+		return time.Time{}, Invalid(field, "%s", timeProblem(s, err,
+			fmt.Sprintf("%q is not an RFC 3339 timestamp (e.g. 2025-02-17T15:00:00Z)", truncate(s, 64))))
 	}
 	return t, nil
 }
 
-// yearOutOfRange is the problem of a well-formed RFC 3339 time that err,
-// domain.ParseRFC3339's, refused for its year in UTC, worded to follow the
-// time ("in UTC it falls in the year -1, outside ..."); "" for any other
-// error. Every surface names that problem so, in its own error style,
-// rather than calling a valid RFC 3339 time invalid.
-func yearOutOfRange(err error) string {
+// timeProblem words why the time v was refused with err, the error of
+// domain.ParseRFC3339 (or of parseDayOrInstant): for a well-formed RFC 3339
+// time that falls, in UTC, outside the years the ledger stores, v and that
+// (`"0000-01-01T00:00:00+06:00" in UTC it falls in the year -1, outside
+// ...`), so that no surface calls a valid RFC 3339 time invalid; for any
+// other, malformed, the route's own message.
+func timeProblem(v string, err error, malformed string) string {
 	var year *domain.YearOutOfRangeError
 	if errors.As(err, &year) {
-		return year.Error()
+		return fmt.Sprintf("%q %s", truncate(v, 64), year.Error())
 	}
-	return ""
+	return malformed
 }
 
 // parseDayOrInstant reads a query value that is a calendar day

@@ -885,11 +885,9 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 // naming name.
 func lamlTimeBounds(name, v string) (from, until *time.Time, err error) {
 	t, day, err := parseDayOrInstant(v)
-	if year := yearOutOfRange(err); year != "" {
-		return nil, nil, Invalid(name, "%s %q %s", name, truncate(v, 64), year)
-	}
 	if err != nil {
-		return nil, nil, Invalid(name, "%s must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", name, truncate(v, 64))
+		return nil, nil, Invalid(name, "%s %s", name, timeProblem(v, err,
+			fmt.Sprintf("must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", truncate(v, 64))))
 	}
 	t = t.UTC()
 	second := t.Add(-time.Duration(t.Nanosecond())) // the fraction dropped, in UTC as in RFC 2822 GMT
