@@ -251,7 +251,7 @@ func flattenCall(c *domain.Call) map[string]string {
 }
 
 // metadataField is the call's provider_metadata in flattenCall's paths:
-// the client's JSON, every value of which is a field, null and "" too.
+// the client's JSON, every value inside which is a field, null and "" too.
 const metadataField = "provider_metadata"
 
 // flatten adds v's leaves to out under their dotted paths. Each key is
@@ -259,14 +259,15 @@ const metadataField = "provider_metadata"
 // a key with a dot, a space or a line break cannot pass for another path or
 // forge a line. In the call's own fields a null or an empty string is no
 // value (the field is left out), as the call's JSON writes a field it does
-// not have; in provider_metadata (verbatim) every value is the client's
-// and is a field: null as null, "" as "", and an empty object or array as
-// {} or [], so that the timeline shows each value the stored event holds.
+// not have; the values inside provider_metadata (verbatim) are the
+// client's, and each is a field: null as null, "" as "", and an empty
+// object or array as {} or [], so that the timeline shows each value the
+// stored event holds.
 func flatten(out map[string]string, path string, v any, verbatim bool) {
-	verbatim = verbatim || path == metadataField
+	inner := verbatim || path == metadataField // the values v holds
 	switch x := v.(type) {
 	case map[string]any:
-		if verbatim && len(x) == 0 && path != metadataField {
+		if verbatim && len(x) == 0 {
 			out[path] = "{}"
 		}
 		for k, e := range x {
@@ -274,21 +275,21 @@ func flatten(out map[string]string, path string, v any, verbatim bool) {
 			if path != "" {
 				p = path + "." + p
 			}
-			flatten(out, p, e, verbatim)
+			flatten(out, p, e, inner)
 		}
 	case []any:
 		if verbatim && len(x) == 0 {
 			out[path] = "[]"
 		}
 		for i, e := range x {
-			flatten(out, fmt.Sprintf("%s[%d]", path, i), e, verbatim)
+			flatten(out, fmt.Sprintf("%s[%d]", path, i), e, inner)
 		}
 	case string:
 		if x != "" || verbatim {
 			out[path] = x
 		}
 	case nil:
-		if verbatim && path != metadataField {
+		if verbatim {
 			out[path] = "null"
 		}
 	default:
