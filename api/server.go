@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
 )
 
@@ -132,7 +133,7 @@ func NewServer(cfg Config) (*Server, error) {
 	// nanosecond start came back a fraction of a millisecond off and was
 	// recorded as moved.
 	clock := s.now
-	s.now = func() time.Time { return clock().Truncate(time.Millisecond) }
+	s.now = func() time.Time { return clock().Truncate(domain.ShownPrecision) }
 	if s.bodyMax <= 0 {
 		s.bodyMax = DefaultBodyBytesMax
 	}

@@ -6,7 +6,8 @@ import "time"
 const vendorTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // FormatTime writes t in UTC with milliseconds, as the vendor documents do
-// ("2025-02-17T15:00:00.000Z").
+// ("2025-02-17T15:00:00.000Z"): domain.ShownPrecision, which the ledger's
+// clock and its reading of times sent back follow.
 func FormatTime(t time.Time) string {
 	return string(appendTime(make([]byte, 0, len(vendorTimeLayout)), t))
 }

@@ -2,19 +2,21 @@ package domain
 
 import "time"
 
-// shownPrecision is the precision every JSON surface writes times in: the
-// ledger keeps the nanoseconds a client sent, and shows milliseconds.
-const shownPrecision = time.Millisecond
+// ShownPrecision is the precision every JSON surface writes times in (the
+// API's FormatTime): the ledger keeps the nanoseconds a client sent, and
+// shows milliseconds. The API reads its clock to it, and a time sent back
+// cut to it is an echo (adoptEchoedTimes).
+const ShownPrecision = time.Millisecond
 
 // echoesTime reports whether given is stored as a surface shows it: the same
 // instant with the digits beyond the millisecond dropped, as a client that
 // sends back what it read sends it. A time equal to stored is not an echo:
 // it is the same time.
 func echoesTime(given, stored time.Time) bool {
-	if given.Nanosecond()%int(shownPrecision) != 0 {
+	if given.Nanosecond()%int(ShownPrecision) != 0 {
 		return false // the client's own digits beyond the millisecond
 	}
-	extra := time.Duration(stored.Nanosecond() % int(shownPrecision))
+	extra := time.Duration(stored.Nanosecond() % int(ShownPrecision))
 	return extra != 0 && given.Equal(stored.Add(-extra))
 }
 
