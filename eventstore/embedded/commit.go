@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -122,6 +123,7 @@ type committer struct {
 	heads   *headCache
 	lastPos uint64                        // last applied position
 	allHash eventstore.Hash               // AllHash at lastPos
+	lastAt  int64                         // RecordedAt at lastPos, Unix nanoseconds
 	keyBuf  []byte                        // scratch for keys
 	index   indexWrites                   // the index keys of the group being staged
 	staged  reusedMap[string, streamHead] // group.heads, reused
@@ -132,6 +134,9 @@ type committer struct {
 	// tailValues are the record values of the append being staged, for
 	// the tail ring (see stage), reused.
 	tailValues [][]byte
+	// clockBehind reports that the clock was last read more than
+	// clockBehindWarn behind lastAt, so that it is logged once per episode.
+	clockBehind bool
 }
 
 // inflight is a group applied to Pebble, or refused whole, waiting for the
@@ -250,7 +255,7 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 		ids:     ids.empty(events),
 		lastPos: c.lastPos,
 		allHash: c.allHash,
-		now:     c.store.now().UTC().UnixNano(),
+		now:     c.recordingTime(),
 	}
 	if f.batch == nil {
 		f.batch = c.store.db.NewBatchWithSize(size)
@@ -270,7 +275,7 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 		c.index.head(stream, h)
 	}
 	c.index.writeTo(b)
-	f.head = logHead{position: g.lastPos, allHash: g.allHash}
+	f.head = logHead{position: g.lastPos, allHash: g.allHash, recordedAt: g.now}
 	err := b.Set([]byte(keyHead), encodeMetaHead(g.lastPos, g.allHash), nil)
 	if err == nil {
 		err = c.store.db.ApplyNoSyncWait(b, pebble.Sync)
@@ -286,7 +291,7 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 	f.applied = true
 	// The next group builds on this one. Should its sync fail, the syncer
 	// marks the store failed and no later group is applied or acknowledged.
-	c.lastPos, c.allHash = g.lastPos, g.allHash
+	c.lastPos, c.allHash, c.lastAt = g.lastPos, g.allHash, g.now
 	for stream, h := range g.heads {
 		c.heads.put(stream, h)
 	}
@@ -296,6 +301,32 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 	// yieldToWALWriter.
 	yieldToWALWriter()
 	return f
+}
+
+// clockBehindWarn is how far behind the last event's RecordedAt the clock
+// may read before recordingTime logs it: a step back larger than a clock's
+// usual corrections.
+const clockBehindWarn = time.Second
+
+// recordingTime is the RecordedAt of the group being staged: the clock, but
+// never before the RecordedAt of the last event in $all, so that RecordedAt
+// never decreases along $all, even when the clock is stepped back (by NTP,
+// by hand, or on a restart on a machine whose clock is behind). An auditor
+// reading $all in order then reads it in time order too, and "the log up
+// to time T" is a prefix of it. A clock behind by more than clockBehindWarn
+// is logged, once until it catches up again.
+func (c *committer) recordingTime() int64 {
+	now := c.store.now().UTC().UnixNano()
+	if now >= c.lastAt {
+		c.clockBehind = false
+		return now
+	}
+	if behind := time.Duration(c.lastAt - now); behind > clockBehindWarn && !c.clockBehind {
+		c.clockBehind = true
+		c.store.logger.Warn("the clock is behind the last event's RecordedAt: events are recorded at that time until it catches up",
+			"behind", behind, "last_recorded_at", time.Unix(0, c.lastAt).UTC())
+	}
+	return c.lastAt
 }
 
 // yieldToWALWriter gives the committer's P to the goroutine that the

@@ -44,7 +44,9 @@
 //	.       4     CRC-32C (Castagnoli) of every byte before it
 //
 // and nothing after. The position is not repeated in the value: it is the
-// key. The checksum catches damage to any byte, RecordedAt included, which
+// key. RecordedAt never decreases along $all: a group is recorded at the
+// clock's time, or at the last event's RecordedAt when the clock reads
+// earlier (committer.recordingTime). The checksum catches damage to any byte, RecordedAt included, which
 // the hash chains do not cover. A value that does not decode (checksum
 // mismatch, short, a length past the end, trailing bytes, an unknown
 // version) is reported as an error wrapping ErrCorrupt that

@@ -98,6 +98,11 @@ type Store struct {
 type logHead struct {
 	position uint64
 	allHash  eventstore.Hash
+	// recordedAt is the RecordedAt of the event at position (Unix
+	// nanoseconds), 0 for an empty store or when that record does not
+	// parse (Verify reports it): the floor of the next group's RecordedAt
+	// (see committer.recordingTime).
+	recordedAt int64
 }
 
 // Open opens the store in dir, creating it if needed, and starts its
@@ -194,6 +199,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		heads:   newHeadCache(opts.HeadCacheStreams),
 		lastPos: head.position,
 		allHash: head.allHash,
+		lastAt:  head.recordedAt,
 		recent:  recentGroups{floor: head.position},
 	}
 	go c.run()
@@ -204,10 +210,11 @@ func Open(dir string, opts Options) (*Store, error) {
 // and returns the end of $all, checked against the last stored event.
 func loadHead(db *pebble.DB) (logHead, error) {
 	var head logHead
-	lastPos, err := lastEventPosition(db)
+	lastPos, recordedAt, err := lastEvent(db)
 	if err != nil {
 		return head, err
 	}
+	head.recordedAt = recordedAt
 	v, closer, err := db.Get([]byte(keyFormat))
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
@@ -248,23 +255,32 @@ func loadHead(db *pebble.DB) (logHead, error) {
 	return head, nil
 }
 
-// lastEventPosition returns the position of the last stored event, 0 if none.
-func lastEventPosition(db *pebble.DB) (uint64, error) {
+// lastEvent returns the position of the last stored event, 0 if none, and
+// its RecordedAt, 0 if its record does not parse: a damaged record must not
+// keep the store from opening, or Verify could not report it.
+func lastEvent(db *pebble.DB) (pos uint64, recordedAt int64, err error) {
 	it, err := db.NewIter(&pebble.IterOptions{
 		LowerBound: []byte{prefixEvent},
 		UpperBound: []byte{prefixEvent + 1},
 	})
 	if err != nil {
-		return 0, fmt.Errorf("find last event: %w", pebbleError(err))
+		return 0, 0, fmt.Errorf("find last event: %w", pebbleError(err))
 	}
 	defer it.Close()
 	if !it.Last() {
 		if err := it.Error(); err != nil {
-			return 0, fmt.Errorf("find last event: %w", pebbleError(err))
+			return 0, 0, fmt.Errorf("find last event: %w", pebbleError(err))
 		}
-		return 0, nil
+		return 0, 0, nil
 	}
-	return parseEventKey(it.Key())
+	if pos, err = parseEventKey(it.Key()); err != nil {
+		return 0, 0, err
+	}
+	var f recordFields
+	if v, err := it.ValueAndErr(); err == nil && parseRecord(pos, v, &f) == nil {
+		recordedAt = f.recordedAt
+	}
+	return pos, recordedAt, nil
 }
 
 // Head returns the position of the last committed event and its AllHash,
