@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 )
@@ -14,10 +15,21 @@ func newFlagSet(name string, env Env) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses args into fs. A flag the command does not have, or a
+// value its flag refuses, is a usageError (exit 2, in every command); -h is
+// flag.ErrHelp (exit 0).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageError{err}
+}
+
 // parseNoArgs parses args into fs, for a command that takes flags only: a
 // positional argument is a usageError.
 func parseNoArgs(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -111,7 +111,7 @@ func runHistory(ctx context.Context, args []string, env Env) (err error) {
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for range len(args) + 1 {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		args = fs.Args()

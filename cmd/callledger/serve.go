@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -101,11 +100,8 @@ func (m *Main) ParseFlags(args []string) error {
 		"name a file of account:token lines, or leave the flag out",
 		"`file` of account:token lines (env CALLLEDGER_API_KEYS_FILE)")
 	m.APIKeys = m.env.Getenv("CALLLEDGER_API_KEYS")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}

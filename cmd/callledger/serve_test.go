@@ -339,8 +339,49 @@ func TestEmptyPathFlagsAreRefused(t *testing.T) {
 			// turns that into a failure rather than a hang.
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			assert.NotZero(t, run(ctx, tc.args, env), "stdout: %s", stdout)
+			assert.Equal(t, 2, run(ctx, tc.args, env), "a usage error; stdout: %s", stdout)
 			assert.Contains(t, stderr.String(), `invalid value "" for flag -`+tc.flag+`: is empty`)
+			entries, err := os.ReadDir(cwd)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "nothing is created in the current directory")
+		})
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	// Goal: every command answers a command line it cannot run (a flag it
+	// does not have, a value its flag refuses, a missing or extra argument,
+	// flags that exclude each other) with exit 2 and a line naming the
+	// problem, before it opens anything; exit 1 is for work that failed.
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"serve", "extra"}, "unexpected arguments: extra"},
+		{[]string{"verify", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"verify", "--in", "f", "--data", "d"}, "--in verifies an export file and opens no store"},
+		{[]string{"history"}, "want exactly one call id"},
+		{[]string{"history", "--bogus", "cb95b335-9e56-59e9-81f8-aa8ce5904c33"}, "flag provided but not defined: -bogus"},
+		{[]string{"history", "not-a-uuid"}, "not-a-uuid"},
+		{[]string{"export", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"export", "extra"}, `unexpected argument "extra"`},
+		{[]string{"import", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"replay", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"billing", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"billing", "--format", "xml"}, `--format "xml"`},
+		{[]string{"billing", "--scale", "19"}, "scale"},
+		{[]string{"billing", "--from", "2025-02-01", "--to", "2025-01-01"}, "to"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			cwd := t.TempDir()
+			t.Chdir(cwd)
+			env, stdout, stderr := newTestEnv(map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			assert.Equal(t, 2, run(ctx, tc.args, env), "stdout: %s\nstderr: %s", stdout, stderr)
+			assert.Contains(t, stderr.String(), tc.want)
 			entries, err := os.ReadDir(cwd)
 			require.NoError(t, err)
 			assert.Empty(t, entries, "nothing is created in the current directory")
