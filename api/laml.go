@@ -838,10 +838,15 @@ func parseLAMLSidFilter(q url.Values, name string) (uuid.UUID, error) {
 		return uuid.Nil, nil
 	}
 	id, err := ParseCallID(v)
-	if err != nil {
+	switch {
+	case err == nil:
+		return id, nil
+	case len(v) == 36 && uuid.Validate(v) == nil:
+		// The nil UUID: well formed, but no call's sid (ids are never nil).
+		return uuid.Nil, Invalid(name, "%s is the nil UUID, which is no call's sid", name)
+	default:
 		return uuid.Nil, Invalid(name, "%s must be a call's sid, a UUID (8-4-4-4-12 hex digits), not %q", name, truncate(v, 64))
 	}
-	return id, nil
 }
 
 // decodeLAMLPaging reads Twilio's paging parameters of a list: PageSize
@@ -1228,7 +1233,7 @@ func lamlErrorCode(p Problem, field string) int {
 
 // lamlError renders a Problem as Twilio's error body: code, message,
 // more_info and status. A 404 reads as Twilio's ("The requested resource
-// ... was not found"). A parameter the ledger cannot accept is a 400, as
+// ... was not found"), followed by what was not found. A parameter the ledger cannot accept is a 400, as
 // Twilio answers every one (an invalid To is 400 with code 21211), never
 // the 422 the other surfaces give: the code says what is wrong.
 func (s *Server) lamlError(w http.ResponseWriter, r *http.Request, p Problem) {
@@ -1239,7 +1244,8 @@ func (s *Server) lamlError(w http.ResponseWriter, r *http.Request, p Problem) {
 	}
 	msg := withField(field, p.Message)
 	if p.Status == http.StatusNotFound {
-		msg = "The requested resource " + r.URL.Path + " was not found"
+		// Twilio's words, then why: which call, revision or recording.
+		msg = "The requested resource " + r.URL.Path + " was not found: " + msg
 	}
 	type body struct {
 		Code     int    `json:"code"`

@@ -691,7 +691,8 @@ func TestLAMLAccountIsolation(t *testing.T) {
 		assertLAMLError(t, ts.lamlDo(t, "GET", pathA+".json", acctB, tokenB, ""), 401, 20003)
 		assertLAMLError(t, ts.lamlDo(t, "POST", pathA, acctB, tokenB, formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com")), 401, 20003)
 		body := assertLAMLError(t, ts.lamlDo(t, "GET", pathB+"/"+sid+".json", acctB, tokenB, ""), 404, 20404)
-		assert.Equal(t, "The requested resource "+pathB+"/"+sid+".json was not found", body["message"])
+		assert.Equal(t, "The requested resource "+pathB+"/"+sid+".json was not found: no call with id "+sid, body["message"],
+			"the message of a call no one has")
 		assertLAMLError(t, ts.lamlDo(t, "POST", pathB+"/"+sid, acctB, tokenB, formBody("Status", "canceled")), 404, 20404)
 		res := ts.lamlDo(t, "GET", pathB, acctB, tokenB, "")
 		require.Equal(t, http.StatusOK, res.Status)
@@ -790,6 +791,8 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"ListBadStartTimeBeforeLowercaseSeparator", "GET", calls + "?" + url.Values{"StartTime<": {"2025-01-02x12:00:00z"}}.Encode(), "", "", 400, 20001, "StartTime<"},
 		{"ListBadStartTimeAfter", "GET", calls + "?" + url.Values{"StartTime>": {"2025-02-30"}}.Encode(), "", "", 400, 20001, "StartTime>"},
 		{"ListBadPageToken", "GET", calls + "?Page=1&PageToken=%21%21garbage", "", "", 400, 20001, "PageToken"},
+		{"ListBadParentCallSid", "GET", calls + "?ParentCallSid=CA123", "", "", 400, 20001, "ParentCallSid must be a call's sid, a UUID (8-4-4-4-12 hex digits)"},
+		{"ListNilParentCallSid", "GET", calls + "?ParentCallSid=00000000-0000-0000-0000-000000000000", "", "", 400, 20001, "ParentCallSid is the nil UUID, which is no call's sid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var headers []string
@@ -968,6 +971,30 @@ func FuzzLAMLRequest(f *testing.F) {
 			t.Fatalf("%s %s answered %d: %s", method, path, res.Status, res.Body)
 		}
 	})
+}
+
+func TestLAMLNotFoundSaysWhat(t *testing.T) {
+	// Goal: a LaML 404 gives Twilio's words and then what was not found:
+	// the call, the revision it does not have yet, the CallSid filter's
+	// call; another account's call reads as one that does not exist.
+	ts := newTestServer(t)
+	sid := ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	unknown := uuid.NewString()
+	calls, recordings := lamlCallsPath("", acctA), lamlAccountPath("", acctA)+"/Recordings.json"
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"UnknownCall", calls + "/" + unknown + ".json", "no call with id " + unknown},
+		{"RevisionNotYetWritten", calls + "/" + sid + ".json?revision=99", "call " + sid + " has no revision 99 (its last is 1)"},
+		{"CallSidFilterOfUnknownCall", recordings + "?CallSid=" + unknown, "CallSid: no call with sid " + unknown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u, err := url.Parse(tc.path)
+			require.NoError(t, err)
+			body := assertLAMLError(t, ts.lamlDo(t, "GET", tc.path, acctA, tokenA, ""), 404, 20404)
+			assert.Equal(t, "The requested resource "+u.Path+" was not found: "+tc.want, body["message"])
+		})
+	}
 }
 
 func TestLAMLIfMatch(t *testing.T) {

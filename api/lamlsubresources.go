@@ -601,6 +601,9 @@ func (s *Server) lamlNewestMatching(r *http.Request, lq *lamlRecordingQuery, v *
 // page of that call's recordings, newest first.
 func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (lamlRecordingList, error) {
 	v, err := s.ReadCall(r.Context(), lq.callID, false)
+	if domain.ErrorCodeOf(err) == domain.ErrNotFound {
+		err = domain.Errorf(domain.ErrNotFound, "CallSid", "no call with sid %s", lq.callID)
+	}
 	if err != nil {
 		return lamlRecordingList{}, err
 	}
