@@ -80,12 +80,17 @@ type auditPage struct {
 	NextCursor string       `json:"next_cursor,omitempty"`
 }
 
-func toAuditEvent(rec *eventstore.Record) auditEvent {
+// It also returns the event's metadata time, which time travel reads, and
+// whether the metadata parsed (a record whose metadata does not parse is
+// still shown, schema version 0).
+func toAuditEvent(rec *eventstore.Record) (auditEvent, time.Time, bool) {
 	e := auditEvent{ExportLine: eventstore.NewExportLine(rec)}
-	if meta, err := domain.UnmarshalMetadata(rec.Metadata); err == nil {
-		e.SchemaVersion = max(meta.SchemaVersion, 1)
+	meta, err := domain.UnmarshalMetadata(rec.Metadata)
+	if err != nil {
+		return e, time.Time{}, false
 	}
-	return e
+	e.SchemaVersion = max(meta.SchemaVersion, 1)
+	return e, meta.Time, true
 }
 
 // callAccount returns the account that owns call id, from the first event
@@ -119,7 +124,12 @@ func decodeRecord(rec *eventstore.Record) (domain.Envelope, error) {
 	return env, nil
 }
 
-// callEvents serves GET /v1/calls/{id}/events.
+// callEvents serves GET /v1/calls/{id}/events. With ?revision=N or
+// ?as_of=T it lists the events the call's GET with the same parameter
+// folds: through revision N, or up to the first event recorded after T
+// (both inclusive of the point); a point past the last event lists them
+// all, one before the first none. The next page's cursor is read with the
+// same parameter.
 func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
 	id, err := pathCallID(r)
 	if err != nil {
@@ -141,6 +151,11 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.plainError, err)
 		return
 	}
+	point, err := ParseTimeTravel(r)
+	if err != nil {
+		s.writeError(w, r, s.plainError, err)
+		return
+	}
 	ctx := r.Context()
 	account, err := s.callAccount(ctx, id)
 	if err == nil && account != AccountFrom(ctx) {
@@ -158,11 +173,20 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	page := auditPage{CallID: id, Events: make([]auditEvent, 0, min(len(recs), limit))}
 	for i := range recs {
+		rec := &recs[i]
+		e, at, ok := toAuditEvent(rec)
+		if point.AsOf != nil && !ok {
+			s.writeError(w, r, s.plainError, fmt.Errorf("read %s@%d: its metadata does not parse, so its time is unknown", rec.StreamID, rec.Revision))
+			return
+		}
+		if point.HasRevision && rec.Revision > point.Revision || point.AsOf != nil && at.After(*point.AsOf) {
+			break // past the point asked for: the last page
+		}
 		if i == limit {
-			page.NextCursor = strconv.FormatUint(recs[i].Revision, 10)
+			page.NextCursor = strconv.FormatUint(rec.Revision, 10)
 			break
 		}
-		page.Events = append(page.Events, toAuditEvent(&recs[i]))
+		page.Events = append(page.Events, e)
 	}
 	s.writeJSONRaw(w, r, http.StatusOK, page)
 }

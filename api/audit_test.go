@@ -177,6 +177,68 @@ func TestCallEvents(t *testing.T) {
 	}
 }
 
+func TestCallEventsAtAPoint(t *testing.T) {
+	// Goal: GET /v1/calls/{id}/events?revision=N or ?as_of=T lists the
+	// events the call's GET with the same parameter folds (through revision
+	// N; up to the first event recorded after T), paged as without it, the
+	// last page ending at the point with no next_cursor; a point past the
+	// last event lists them all, one before the first none; a malformed
+	// point is a 400 naming its parameter.
+	ts := newTestServer(t)
+	c := appendKnownCall(t, ts, acctA)
+	path := "/v1/calls/" + c.id.String() + "/events"
+	for _, tc := range []struct {
+		name, query string
+		revisions   []uint64
+	}{
+		{"Revision0", "revision=0", []uint64{0}},
+		{"Revision2", "revision=2", []uint64{0, 1, 2}},
+		{"RevisionPastEnd", "revision=99", []uint64{0, 1, 2, 3}},
+		{"AsOfBeforeCreation", "as_of=" + t0.Add(-time.Second).Format(time.RFC3339), nil},
+		{"AsOfCreation", "as_of=" + t0.Format(time.RFC3339), []uint64{0}},
+		{"AsOfBetween", "as_of=" + c.times[1].Add(30*time.Second).Format(time.RFC3339), []uint64{0, 1}},
+		{"AsOfExactlyRepricing", "as_of=" + c.times[2].Format(time.RFC3339Nano), []uint64{0, 1, 2}},
+		{"AsOfFuture", "as_of=2030-01-01T00:00:00Z", []uint64{0, 1, 2, 3}},
+	} {
+		for _, limit := range []int{1, 2, 100} {
+			t.Run(fmt.Sprintf("%s/limit%d", tc.name, limit), func(t *testing.T) {
+				var got []uint64
+				cursor := ""
+				for range 10 {
+					res := ts.do(t, "GET", fmt.Sprintf("%s?%s&limit=%d&cursor=%s", path, tc.query, limit, cursor), tokenA, "")
+					require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+					var p struct {
+						NextCursor string `json:"next_cursor"`
+						Events     []struct {
+							Revision uint64 `json:"revision"`
+						} `json:"events"`
+					}
+					require.NoError(t, json.Unmarshal(res.Body, &p))
+					require.LessOrEqual(t, len(p.Events), limit)
+					for _, e := range p.Events {
+						got = append(got, e.Revision)
+					}
+					if p.NextCursor == "" {
+						break
+					}
+					require.NotEmpty(t, p.Events, "a page with a next_cursor holds events")
+					cursor = p.NextCursor
+				}
+				assert.Equal(t, tc.revisions, got)
+			})
+		}
+	}
+	for _, tc := range []struct{ query, field string }{
+		{"revision=-1", "revision"},
+		{"as_of=yesterday", "as_of"},
+		{"revision=1&as_of=2025-06-01T12:00:00Z", "as_of"},
+	} {
+		res := ts.do(t, "GET", path+"?"+tc.query, tokenA, "")
+		assert.Equal(t, http.StatusBadRequest, res.Status, "%s: %s", tc.query, res.Body)
+		assert.Equal(t, tc.field, res.JSON(t)["error"].(map[string]any)["field"], "%s", res.Body)
+	}
+}
+
 func TestCallEventsKeepsDeletedHistory(t *testing.T) {
 	// Goal: a soft-deleted call's history stays readable, deletion included.
 	ts := newTestServer(t)

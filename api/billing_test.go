@@ -412,6 +412,10 @@ func TestBillingSummaryScaleAndErrors(t *testing.T) {
 		{"scale=-1", "scale", http.StatusBadRequest},
 		{"scale=19", "scale", http.StatusBadRequest},
 		{"scale=x", "scale", http.StatusBadRequest},
+		// Billing sums the prices as they stand: a point in the past would
+		// be answered with the present.
+		{"as_of=2025-04-01T00:00:00Z", "as_of", http.StatusBadRequest},
+		{"revision=3", "revision", http.StatusBadRequest},
 	} {
 		res := ts.do(t, "GET", "/v1/billing/summary?"+tc.query, tokenA, "")
 		assert.Equal(t, tc.status, res.Status, "%s: %s", tc.query, res.Body)
