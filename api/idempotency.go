@@ -65,7 +65,17 @@ const idempotencyKeyBytesMax = 255
 // makes it a Structured Field String (RFC 8941), whose characters are just
 // those, and because keys are generated (UUIDs, "order-42"), never typed
 // text. The error is a 400 naming the header.
-func checkIdempotencyKey(key string) error {
+//
+// values are every Idempotency-Key header line of the request, key the
+// first: the header sent twice with different values is refused too, as
+// which of them the client meant to retry under cannot be told (the same
+// value repeated, as some proxies repeat headers, is that key).
+func checkIdempotencyKey(key string, values []string) error {
+	for _, v := range values[1:] {
+		if v != key {
+			return Malformed(IdempotencyKeyHeader, "sent %d times with different values (%q, %q): send one", len(values), truncate(key, 64), truncate(v, 64))
+		}
+	}
 	if len(key) > idempotencyKeyBytesMax {
 		return Malformed(IdempotencyKeyHeader, "longer than %d bytes", idempotencyKeyBytesMax)
 	}
@@ -434,7 +444,7 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				next.ServeHTTP(w, r)
 				return
 			}
-			if err := checkIdempotencyKey(key); err != nil {
+			if err := checkIdempotencyKey(key, r.Header.Values(IdempotencyKeyHeader)); err != nil {
 				s.writeError(w, r, render, err)
 				return
 			}

@@ -436,6 +436,37 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 }
 
+func TestIdempotencyKeySentTwice(t *testing.T) {
+	// Goal: an Idempotency-Key header sent twice with different values is
+	// a 400 naming the header that appends nothing (which key the client
+	// retries under cannot be told); the same value twice is that key.
+	ts := newTestServer(t)
+	post := func(t *testing.T, pid string, keys ...string) response {
+		req, err := http.NewRequest("POST", ts.URL+"/calls", strings.NewReader(moonbaseBody(pid, "ringing")))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tokenA)
+		req.Header.Set("Content-Type", "application/json")
+		for _, k := range keys {
+			req.Header.Add(IdempotencyKeyHeader, k)
+		}
+		return ts.send(t, req)
+	}
+	n := len(ts.events(t))
+	res := post(t, "twice-differ", "dk-1", "dk-2")
+	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
+	assert.Contains(t, string(res.Body), `Idempotency-Key: sent 2 times with different values (\"dk-1\", \"dk-2\"): send one`)
+	assert.Equal(t, IdempotencyKeyHeader, res.JSON(t)["errors"].([]any)[0].(map[string]any)["source"].(map[string]any)["header"])
+	assert.Len(t, ts.events(t), n, "nothing appended")
+
+	first := post(t, "twice-same", "dk-3", "dk-3")
+	require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
+	n = len(ts.events(t))
+	retry := post(t, "twice-same", "dk-3")
+	require.Equal(t, http.StatusCreated, retry.Status, "%s", retry.Body)
+	assert.Equal(t, string(first.Body), string(retry.Body), "a retry under the one key replays the first answer")
+	assert.Len(t, ts.events(t), n)
+}
+
 func TestIdempotencyKeyMustBePrintableASCII(t *testing.T) {
 	// Goal: an Idempotency-Key with a byte that is not printable ASCII is a
 	// 400 naming the header, in each surface's error style, and appends
