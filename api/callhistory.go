@@ -265,7 +265,10 @@ func decodeCallHistoryPatch(body []byte, id uuid.UUID, account string, now time.
 	d.AdminProviderSID = optString(p.AdminProviderSid)
 	d.ProviderConferenceID = optString(p.ProviderConferenceID)
 	if p.CallType.Set {
-		if p.CallType.Null || (p.CallType.Value != callTypeSession && p.CallType.Value != callTypeDirect) {
+		if p.CallType.Null {
+			return callHistoryPatch{}, Invalid("callType", "must be one of %s, %s, not null (leave it out to keep it)", callTypeSession, callTypeDirect)
+		}
+		if p.CallType.Value != callTypeSession && p.CallType.Value != callTypeDirect {
 			return callHistoryPatch{}, Invalid("callType", "must be one of %s, %s", callTypeSession, callTypeDirect)
 		}
 		d.CallType = &p.CallType.Value

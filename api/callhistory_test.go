@@ -389,6 +389,25 @@ func TestCallHistoryBadInputs(t *testing.T) {
 	assert.Len(t, ts.events(t), n)
 }
 
+func TestCallHistoryNullOfAFlagOrEnumSaysNull(t *testing.T) {
+	// Goal: null for a member that cannot be cleared (an enum, a flag) is
+	// a 422 whose message says null is what was refused, not just the
+	// values it takes.
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "nulls")
+	for _, tc := range []struct{ body, field, want string }{
+		{`{"callType":null}`, "callType", "callType: must be one of CALL_SESSION, DIRECT_CALL, not null (leave it out to keep it)"},
+		{`{"transferred":null}`, "transferred", "transferred: must be true or false, not null"},
+		{`{"contact":{"isUnknown":null}}`, "contact.isUnknown", "contact.isUnknown: must be true or false, not null"},
+	} {
+		res := ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, tc.body)
+		require.Equal(t, http.StatusUnprocessableEntity, res.Status, "%s", res.Body)
+		body := res.JSON(t)
+		assert.Equal(t, tc.field, body["field"])
+		assert.Equal(t, tc.want, body["message"])
+	}
+}
+
 // FuzzCallHistoryPatch sends arbitrary bodies to PATCH /v1/calls/{id}
 // through the whole handler: never a panic, never a 5xx.
 func FuzzCallHistoryPatch(f *testing.F) {
