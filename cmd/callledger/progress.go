@@ -104,7 +104,7 @@ func (m *progressMeter) line(done, total uint64, t time.Time) string {
 // toolLogger is the logger of the tools: warnings and errors only, on
 // stderr, so that Pebble's chatter does not bury the tool's own output.
 func toolLogger(env Env) *slog.Logger {
-	return slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return newLogger(env.Stderr, slog.LevelWarn)
 }
 
 // openToolStore opens the event store cfg names for a tool, through the

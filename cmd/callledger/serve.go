@@ -86,7 +86,7 @@ type Main struct {
 
 // NewMain returns a Main that logs to env.Stderr.
 func NewMain(env Env) *Main {
-	return &Main{env: env, log: slog.New(slog.NewTextHandler(env.Stderr, nil))}
+	return &Main{env: env, log: newLogger(env.Stderr, slog.LevelInfo)}
 }
 
 // ParseFlags reads the serve flags, with defaults from the environment.

@@ -34,6 +34,7 @@ func TestVerifyCommandDamagedTable(t *testing.T) {
 	assert.Contains(t, res.stdout, "checksum mismatch")
 	assert.Regexp(t, `\n\d+ events in \d+ streams verified before it\n$`, res.stdout)
 	assert.NotContains(t, res.stdout+res.stderr, "panic")
+	assert.NotContains(t, res.stderr, "stack trace", "Pebble's report of the damage is logged as its text")
 	m := regexp.MustCompile(`^FAILED: after position (\d+): `).FindStringSubmatch(res.stdout)
 	require.Len(t, m, 2)
 	after, err := strconv.ParseUint(m[1], 10, 64)

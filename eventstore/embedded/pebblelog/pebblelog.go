@@ -42,8 +42,13 @@ import (
 // (or the compaction) that found the damage.
 func CorruptionListener(log *slog.Logger, keys func(start, end []byte) string) func(pebble.DataCorruptionInfo) {
 	return func(info pebble.DataCorruptionInfo) {
+		detail := "no detail"
+		if info.Details != nil {
+			// Its text: slog would write the error with %+v, a stack trace.
+			detail = info.Details.Error()
+		}
 		log.Error("pebble found on-disk corruption", "file", info.Path,
-			"keys", keyRange(keys, info.Bounds.Start, info.Bounds.End.Key), "err", info.Details)
+			"keys", keyRange(keys, info.Bounds.Start, info.Bounds.End.Key), "err", detail)
 	}
 }
 
