@@ -185,7 +185,23 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%d groups; %d deleted calls excluded\n", len(out), deleted)
+		fmt.Fprintf(w, "%d groups of the calls that start %s; %d deleted calls excluded\n", len(out), billingPeriod(summary.From, summary.To), deleted)
 		return nil
 	}
+}
+
+// billingPeriod words the period of a summary whose bounds are from and to
+// (as the summary echoes them, "" when unbounded), for the table's last
+// line: the CSV has no room for it, and a table read later must say which
+// calls it sums.
+func billingPeriod(from, to string) string {
+	switch {
+	case from == "" && to == "":
+		return "at any time"
+	case to == "":
+		return "at or after " + from
+	case from == "":
+		return "before " + to
+	}
+	return "in [" + from + ", " + to + ")"
 }

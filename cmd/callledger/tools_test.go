@@ -812,7 +812,21 @@ func TestBillingFormats(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Regexp(t, `acme\s+EUR\s+2\.5\s+1\s+0\s+0`, res.stdout)
 	assert.Regexp(t, `acme\s+USD\s+0\.0405\s+2\s+90\s+1`, res.stdout)
-	assert.Contains(t, res.stdout, "1 deleted calls excluded")
+	assert.Contains(t, res.stdout, "\n2 groups of the calls that start at any time; 1 deleted calls excluded\n")
+
+	// The table's last line says which calls it sums.
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--from", "2025-05-01", "--to", "2025-05-02T00:00:00+02:00"}, "in [2025-05-01T00:00:00Z, 2025-05-01T22:00:00Z)"},
+		{[]string{"--from", "2025-05-01"}, "at or after 2025-05-01T00:00:00Z"},
+		{[]string{"--to", "2025-05-02"}, "before 2025-05-02T00:00:00Z"},
+	} {
+		res := runTool(ctx, t, dir, "", append([]string{"billing", "--group-by", "currency"}, tc.flags...)...)
+		require.Equal(t, 0, res.code, res.stderr)
+		assert.Contains(t, res.stdout, "\n2 groups of the calls that start "+tc.want+"; 1 deleted calls excluded\n", tc.flags)
+	}
 
 	res = runTool(ctx, t, dir, "", "billing", "--group-by", "currency", "--format", "json", "--scale", "2")
 	require.Equal(t, 0, res.code, res.stderr)
