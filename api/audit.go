@@ -80,9 +80,9 @@ type auditPage struct {
 	NextCursor string       `json:"next_cursor,omitempty"`
 }
 
-// It also returns the event's metadata time, which time travel reads, and
-// whether the metadata parsed (a record whose metadata does not parse is
-// still shown, schema version 0).
+// toAuditEvent is rec as the events route shows it, with its metadata's
+// time, which time travel reads, and whether the metadata parsed (a record
+// whose metadata does not parse is still shown, schema version 0).
 func toAuditEvent(rec *eventstore.Record) (auditEvent, time.Time, bool) {
 	e := auditEvent{ExportLine: eventstore.NewExportLine(rec)}
 	meta, err := domain.UnmarshalMetadata(rec.Metadata)

@@ -71,7 +71,7 @@ const idempotencyKeyBytesMax = 255
 // which of them the client meant to retry under cannot be told (the same
 // value repeated, as some proxies repeat headers, is that key).
 func checkIdempotencyKey(key string, values []string) error {
-	for _, v := range values[1:] {
+	for _, v := range values {
 		if v != key {
 			return Malformed(IdempotencyKeyHeader, "sent %d times with different values (%q, %q): send one", len(values), truncate(key, 64), truncate(v, 64))
 		}

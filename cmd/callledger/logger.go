@@ -14,7 +14,10 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if err, ok := a.Value.Any().(error); ok && a.Value.Kind() == slog.KindAny {
+			if a.Value.Kind() != slog.KindAny {
+				return a
+			}
+			if err, ok := a.Value.Any().(error); ok {
 				a.Value = slog.StringValue(err.Error())
 			}
 			return a
