@@ -1233,9 +1233,10 @@ func lamlErrorCode(p Problem, field string) int {
 
 // lamlError renders a Problem as Twilio's error body: code, message,
 // more_info and status. A 404 reads as Twilio's ("The requested resource
-// ... was not found"), followed by what was not found. A parameter the ledger cannot accept is a 400, as
-// Twilio answers every one (an invalid To is 400 with code 21211), never
-// the 422 the other surfaces give: the code says what is wrong.
+// ... was not found"), followed by what was not found. A parameter the
+// ledger cannot accept is a 400, as Twilio answers every one (an invalid
+// To is 400 with code 21211), never the 422 the other surfaces give: the
+// code says what is wrong.
 func (s *Server) lamlError(w http.ResponseWriter, r *http.Request, p Problem) {
 	field := lamlField(p.Field)
 	code := lamlErrorCode(p, field)
