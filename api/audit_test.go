@@ -62,6 +62,16 @@ func appendKnownCall(t *testing.T, ts *testServer, account string) knownCall {
 	return c
 }
 
+// eventsPageSummary is what the paging checks read of a page of the events
+// route: its cursor and each event's revision and hash.
+type eventsPageSummary struct {
+	NextCursor string `json:"next_cursor"`
+	Events     []struct {
+		Revision uint64 `json:"revision"`
+		Hash     string `json:"hash"`
+	} `json:"events"`
+}
+
 func TestCallEvents(t *testing.T) {
 	// Goal: GET /v1/calls/{id}/events returns the full ordered history of a
 	// call written through a surface, with type, schema version, data and
@@ -129,12 +139,7 @@ func TestCallEvents(t *testing.T) {
 		for range len(stored) + 1 {
 			res := ts.do(t, "GET", "/v1/calls/"+id+"/events?limit=2&"+fmt.Sprintf(param, cursor), tokenA, "")
 			require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-			var p struct {
-				NextCursor string `json:"next_cursor"`
-				Events     []struct {
-					Hash string `json:"hash"`
-				} `json:"events"`
-			}
+			var p eventsPageSummary
 			require.NoError(t, json.Unmarshal(res.Body, &p))
 			assert.LessOrEqual(t, len(p.Events), 2)
 			for _, e := range p.Events {
@@ -207,12 +212,7 @@ func TestCallEventsAtAPoint(t *testing.T) {
 				for range 10 {
 					res := ts.do(t, "GET", fmt.Sprintf("%s?%s&limit=%d&cursor=%s", path, tc.query, limit, cursor), tokenA, "")
 					require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-					var p struct {
-						NextCursor string `json:"next_cursor"`
-						Events     []struct {
-							Revision uint64 `json:"revision"`
-						} `json:"events"`
-					}
+					var p eventsPageSummary
 					require.NoError(t, json.Unmarshal(res.Body, &p))
 					require.LessOrEqual(t, len(p.Events), limit)
 					for _, e := range p.Events {
