@@ -275,15 +275,26 @@ func ParseTimeTravel(r *http.Request) (TimeTravel, error) {
 // timeTravelParams are the query parameters of time travel (ParseTimeTravel).
 var timeTravelParams = [...]string{"revision", "as_of"}
 
+// timeTravelParam returns the first time-travel parameter q gives, "" if
+// none: for the routes that read the read models, which hold calls as they
+// are now, and must refuse it rather than answer a question about the
+// past with the present.
+func timeTravelParam(q url.Values) string {
+	for _, name := range timeTravelParams {
+		if q.Has(name) {
+			return name
+		}
+	}
+	return ""
+}
+
 // refuseTimeTravel refuses ?revision and ?as_of in a list's query q: lists
 // are read from the read models, which hold calls as they are now, and a
 // list that ignored them would answer an auditor's question about the past
 // with the present. Time travel is per call (ReadCallAt).
 func refuseTimeTravel(q url.Values) error {
-	for _, name := range timeTravelParams {
-		if q.Has(name) {
-			return Malformed(name, "a list shows calls as they are now; read one call with ?%s to see it as it was", name)
-		}
+	if name := timeTravelParam(q); name != "" {
+		return Malformed(name, "a list shows calls as they are now; read one call with ?%s to see it as it was", name)
 	}
 	return nil
 }

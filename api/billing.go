@@ -208,10 +208,8 @@ func parseBillingScale(name, v string) (int, error) {
 // parseBillingQuery reads the summary's parameters for account.
 func parseBillingQuery(r *http.Request, account string) (projections.BillingQuery, int, error) {
 	q := r.URL.Query()
-	for _, name := range timeTravelParams {
-		if q.Has(name) {
-			return projections.BillingQuery{}, 0, Malformed(name, "billing sums the calls' prices as they stand now; from and to choose the calls by start time")
-		}
+	if name := timeTravelParam(q); name != "" {
+		return projections.BillingQuery{}, 0, Malformed(name, "billing sums the calls' prices as they stand now; from and to choose the calls by start time")
 	}
 	bq, scale, err := ParseBillingParams(BillingParams{
 		From: q.Get("from"), To: q.Get("to"), GroupBy: q.Get("group_by"), Scale: q.Get("scale"),
