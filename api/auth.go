@@ -249,16 +249,17 @@ func (s *Server) BasicAuth(render ErrorRenderer) func(http.Handler) http.Handler
 // has lost its "=" padding: RFC 7617 asks for it, but some clients' encoders
 // (base64url-minded ones, hand-built headers) leave it off, and a missing
 // pad says nothing about who is asking. Anything else that is not base64
-// of user:password is no credentials.
+// of user:password is no credentials. It reads the header once, as
+// r.BasicAuth does, rather than after a failed r.BasicAuth.
 func basicCredentials(r *http.Request) (user, password string, ok bool) {
-	if user, password, ok = r.BasicAuth(); ok {
-		return user, password, true
-	}
 	scheme, encoded, found := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !found || !strings.EqualFold(scheme, "Basic") {
 		return "", "", false
 	}
-	decoded, err := base64.RawStdEncoding.DecodeString(encoded)
+	decoded, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		decoded, err = base64.RawStdEncoding.DecodeString(encoded)
+	}
 	if err != nil {
 		return "", "", false
 	}
