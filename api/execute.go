@@ -173,13 +173,13 @@ const clockSkewLogged = time.Second
 // recordingTime is the time a write to call id, whose last event was
 // recorded at last (the zero time for a new call), is recorded at (its
 // events' metadata Time, and "now" for what the write decides): the
-// server's clock, unless last is later, and then last. A clock behind another server's that shares the log,
-// or one stepped back, would otherwise record a call's events out of order
-// in time, and ?as_of, which folds a call's events up to the first
-// recorded after the instant asked for, would then show an auditor a call
-// without changes that were recorded before that instant. So a call's
-// event times never go backwards; a clock more than clockSkewLogged behind
-// is logged.
+// server's clock, unless last is later, and then last. A clock behind
+// another server's that shares the log, or one stepped back, would
+// otherwise record a call's events out of order in time, and ?as_of, which
+// folds a call's events up to the first recorded after the instant asked
+// for, would then show an auditor a call without changes that were
+// recorded before that instant. So a call's event times never go
+// backwards; a clock more than clockSkewLogged behind is logged.
 //
 // It takes the call's id and last time, not its State, which Execute would
 // copy whole (over 800 bytes) into the call on every write.

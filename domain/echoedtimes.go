@@ -25,8 +25,9 @@ func echoesTime(given, stored time.Time) bool {
 // showed it, to the millisecond) with the call's own: a VoiceCall PUT of
 // what its GET answered, a Moonbase upsert that repeats start_at or a
 // call-history PATCH that repeats syncedWithCrmDate does not move a time
-// that was given finer than the surfaces show, nor append an event for it. A time that differs by a millisecond or more, or that has digits
-// of its own beyond the millisecond, is the client's, and moves the call's.
+// that was given finer than the surfaces show, nor append an event for it.
+// A time that differs by a millisecond or more, or that has digits of its
+// own beyond the millisecond, is the client's, and moves the call's.
 func adoptEchoedTimes(call *Call, c *UpsertCall) {
 	adopt := func(given **time.Time, stored *time.Time) {
 		if *given != nil && stored != nil && echoesTime(**given, *stored) {
