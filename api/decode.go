@@ -333,6 +333,16 @@ func (o *Opt[T]) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &o.Value)
 }
 
+// requiredJSON returns the value raw of the required body field field,
+// spaces trimmed, or a 400 naming field when it is absent or null: how the
+// VoiceCall fields read from raw JSON (its prices, its duration) begin.
+func requiredJSON(field string, raw json.RawMessage) (json.RawMessage, error) {
+	if isNullJSON(raw) {
+		return nil, Malformed(field, "%s is required", field)
+	}
+	return bytes.TrimSpace(raw), nil
+}
+
 // isNullJSON reports whether raw is absent or the JSON null.
 func isNullJSON(raw json.RawMessage) bool {
 	t := bytes.TrimSpace(raw) // not a string: that would copy raw

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -221,9 +220,9 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 // decimal, kept with its scale. A JSON number is refused by name, as the
 // seed demands ("Must be a string, not a number").
 func decimalString(field string, raw json.RawMessage) (domain.Decimal, error) {
-	raw = bytes.TrimSpace(raw)
-	if isNullJSON(raw) {
-		return domain.Decimal{}, Malformed(field, "%s is required", field)
+	raw, err := requiredJSON(field, raw)
+	if err != nil {
+		return domain.Decimal{}, err
 	}
 	switch c := raw[0]; {
 	case c == '-' || (c >= '0' && c <= '9'):

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -15,9 +14,9 @@ import (
 // holds, is a 422 naming field; any other JSON type a 400, as a wrong type
 // is everywhere; null or absent is a missing required field (400).
 func durationSeconds(field string, raw json.RawMessage) (int64, error) {
-	raw = bytes.TrimSpace(raw)
-	if isNullJSON(raw) {
-		return 0, Malformed(field, "%s is required", field)
+	raw, err := requiredJSON(field, raw)
+	if err != nil {
+		return 0, err
 	}
 	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
 		return 0, Malformed(field, "%s must be a JSON number of seconds, not a JSON %s", field, jsonValueKind(c))
