@@ -165,36 +165,6 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 	return WriteResult{}, fmt.Errorf("append to %s: gave up after %d attempts: %w", stream, s.attemptsMax, eventstore.ErrVersionConflict)
 }
 
-// clockSkewLogged is how far behind a call's last event the server's clock
-// must be for recordingTime to log it: servers sharing a log a few
-// milliseconds apart are normal, a clock seconds behind is worth fixing.
-const clockSkewLogged = time.Second
-
-// recordingTime is the time a write to call id, whose last event was
-// recorded at last (the zero time for a new call), is recorded at (its
-// events' metadata Time, and "now" for what the write decides): the
-// server's clock, unless last is later, and then last. A clock behind
-// another server's that shares the log, or one stepped back, would
-// otherwise record a call's events out of order in time, and ?as_of, which
-// folds a call's events up to the first recorded after the instant asked
-// for, would then show an auditor a call without changes that were
-// recorded before that instant. So a call's event times never go
-// backwards; a clock more than clockSkewLogged behind is logged.
-//
-// It takes the call's id and last time, not its State, which Execute would
-// copy whole (over 800 bytes) into the call on every write.
-func (s *Server) recordingTime(id uuid.UUID, last time.Time) time.Time {
-	now := s.now().UTC()
-	if now.Before(last) {
-		if behind := last.Sub(now); behind > clockSkewLogged {
-			s.log.Warn("clock behind a call's last event: its time is recorded instead",
-				"call_id", id, "behind", behind.String())
-		}
-		return last
-	}
-	return now
-}
-
 // answerAsBefore is the result of a keyed request, with fingerprint fp
 // (hex), whose events prior found in the log: the call as that append left
 // it, with nothing appended now. Reads of account wait for that append, as

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
 
 // TestEventTimesNeverGoBackwards checks that a write made while the
@@ -93,4 +96,78 @@ func (ts *testServer) auditedExportLines(t testing.TB, id string) []auditEvent {
 	var page auditPage
 	require.NoError(t, json.Unmarshal(res.Body, &page))
 	return page.Events
+}
+
+// TestClockBehindLoggedOncePerInterval checks that a clock behind the
+// calls' last events is logged at its first clamped write and then at most
+// once every clockSkewLogEvery, each line counting the writes clamped since
+// the one before, where every such write logged a line (a clock that stays
+// behind another server's sharing the log wrote a warning per write).
+func TestClockBehindLoggedOncePerInterval(t *testing.T) {
+	clock := &testClock{}
+	ts := newTestServer(t, withClock(clock))
+	var logs embeddedtest.LogBuffer
+	ts.api.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	created := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	clock.Set(created.Add(2 * time.Hour))
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, seedUpsert)
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["id"].(string)
+
+	type line struct {
+		Msg           string `json:"msg"`
+		CallID        string `json:"call_id"`
+		Behind        string `json:"behind"`
+		ClampedWrites int    `json:"clamped_writes"`
+	}
+	lines := func() []line {
+		var out []line
+		for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			if l == "" {
+				continue
+			}
+			var v line
+			require.NoError(t, json.Unmarshal([]byte(l), &v), "%s", l)
+			if strings.HasPrefix(v.Msg, "clock behind") {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	patch := func(note string) {
+		t.Helper()
+		res := ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes": "`+note+`"}`)
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	}
+
+	// Half a second behind is not logged; an hour behind is, once.
+	clock.Set(created.Add(2*time.Hour - 500*time.Millisecond))
+	patch("half a second")
+	assert.Empty(t, lines())
+	clock.Set(created.Add(time.Hour))
+	for i := range 4 {
+		patch("behind " + strconv.Itoa(i))
+	}
+	got := lines()
+	require.Len(t, got, 1, "four clamped writes within a minute: one line")
+	assert.Equal(t, id, got[0].CallID)
+	assert.Equal(t, "1h0m0s", got[0].Behind)
+	assert.Equal(t, 1, got[0].ClampedWrites)
+
+	// A minute on, still behind: one more line, counting the three writes
+	// not logged and its own.
+	clock.Set(created.Add(time.Hour + clockSkewLogEvery))
+	patch("a minute on")
+	patch("and again")
+	got = lines()
+	require.Len(t, got, 2)
+	assert.Equal(t, 4, got[1].ClampedWrites)
+	assert.Equal(t, "59m0s", got[1].Behind)
+
+	// A clock stepped back further logs at once.
+	clock.Set(created)
+	patch("stepped back")
+	got = lines()
+	require.Len(t, got, 3)
+	assert.Equal(t, 2, got[2].ClampedWrites)
 }

@@ -83,6 +83,7 @@ type Server struct {
 	marks       writeMarks
 	start       *startMark
 	writers     callLocks
+	skew        clockSkewLog
 	handler     http.Handler
 	// recordingScanMax is lamlRecordingScanCallsMax, which tests lower.
 	recordingScanMax int
