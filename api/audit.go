@@ -299,19 +299,23 @@ func refuseTimeTravel(q url.Values) error {
 	return nil
 }
 
-// callAt folds call id from the store up to the point t names: through
+// foldCall folds call id from the store up to the point t names: through
 // revision t.Revision, or through the last event whose metadata Time is not
 // after t.AsOf. It returns a 404 when the call did not exist at that point
-// (or has no such revision), and the zero State with no error never.
-// Account checks are the caller's (ReadCallAt does them).
-func (s *Server) callAt(ctx context.Context, id uuid.UUID, t TimeTravel) (domain.State, error) {
-	return s.foldCall(ctx, id, t, nil)
-}
-
-// foldCall is callAt calling each, unless nil, after every event it folds,
-// with the state that event made and the event: what a reader of the call
-// needs beyond its state (the LaML recordings' dates) comes from the same
-// bounded read (timeTravelEventsMax events at most).
+// (or has no such revision), and the zero State with no error never. It
+// calls each, unless nil, after every event it folds, with the state that
+// event made and the event: what a reader of the call needs beyond its
+// state (the LaML recordings' dates) comes from the same bounded read
+// (timeTravelEventsMax events at most).
+//
+// A call of another account than the request's (AccountFrom) is a 404 as
+// a call that does not exist, whatever point t names: its first event is
+// checked before anything else is answered, as the 404s that name a
+// revision the call does not have yet, or a time before it existed, would
+// tell another account that the call exists and how many events it has.
+// Call ids are derived from (account, provider, provider id), so anyone
+// can compute the id of another account's provider call and ask. Whether
+// the caller may see a deleted call is the caller's check.
 func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each func(*domain.State, domain.Envelope)) (domain.State, error) {
 	stream := domain.StreamID(id)
 	var state domain.State
@@ -332,6 +336,9 @@ func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each 
 			if err != nil {
 				return domain.State{}, err
 			}
+			if rec.Revision == 0 && !ownCall(ctx, env) {
+				return domain.State{}, NotFound("no call with id %s", id)
+			}
 			if t.AsOf != nil && env.Metadata.Time.After(*t.AsOf) {
 				return existedThen(state, id)
 			}
@@ -351,6 +358,15 @@ func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each 
 	return domain.State{}, fmt.Errorf("read %s: more than %d events", stream, timeTravelEventsMax)
 }
 
+// ownCall reports whether first, the first event of a call's stream, makes
+// a call of the request's account (AccountFrom(ctx)), as the read models'
+// check (readModelCall) compares the call's AccountID.
+func ownCall(ctx context.Context, first domain.Envelope) bool {
+	var created domain.State
+	domain.EvolveInPlace(&created, first)
+	return created.Call.AccountID == AccountFrom(ctx)
+}
+
 // existedThen returns state, or a 404 when the call had no event yet.
 func existedThen(state domain.State, id uuid.UUID) (domain.State, error) {
 	if !state.Exists() {
@@ -361,7 +377,7 @@ func existedThen(state domain.State, id uuid.UUID) (domain.State, error) {
 
 // ReadCallAt is ReadCall with time travel, for every surface's GET: without
 // ?revision or ?as_of it is ReadCall (the read models); with one, the call
-// is folded from the store up to that point (callAt) and returned as it was
+// is folded from the store up to that point (foldCall) and returned as it was
 // then, with the revision of its last folded event (the ETag of that
 // past). The account check is the same: another account's call is a 404.
 // A call deleted at that point is a 404 unless includeDeleted; a call

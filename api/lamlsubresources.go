@@ -339,6 +339,10 @@ func lamlRecordingSIDParam(r *http.Request) (rsid uuid.UUID, media bool, err err
 	return rsid, media, nil
 }
 
+// noRecording is the 404 of a recording sid that names no recording the
+// caller can read.
+func noRecording(rsid uuid.UUID) error { return NotFound("no recording %s", rsid) }
+
 // recordingIndex is the index in c.Recordings of the recording whose sid
 // is rsid, or a 404 if c (as read) holds none.
 func recordingIndex(c *domain.Call, rsid uuid.UUID) (int, error) {
@@ -368,7 +372,11 @@ func (s *Server) getLAMLAccountRecording(w http.ResponseWriter, r *http.Request)
 
 // readRecordingCall reads the call that holds the recording rsid as
 // ReadCallAt reads a call, with one wait for the read models serving both
-// of their reads: the recording index, then the call.
+// of their reads: the recording index, then the call. A call it cannot
+// read (another account's, deleted, not yet created at ?as_of) is a 404
+// that names the recording alone, as an unknown recording's does: the
+// call's 404 would tell another account the id of the call that holds the
+// recording, and that the recording exists.
 func (s *Server) readRecordingCall(r *http.Request, rsid uuid.UUID) (CallView, error) {
 	ctx := r.Context()
 	if err := s.awaitWrites(ctx); err != nil {
@@ -379,13 +387,19 @@ func (s *Server) readRecordingCall(r *http.Request, rsid uuid.UUID) (CallView, e
 		return CallView{}, err
 	}
 	t, err := ParseTimeTravel(r)
-	switch {
-	case err != nil:
+	if err != nil {
 		return CallView{}, err
-	case t.Active():
-		return s.foldCallView(ctx, id, t, false)
 	}
-	return s.readModelCall(ctx, id, false)
+	var v CallView
+	if t.Active() {
+		v, err = s.foldCallView(ctx, id, t, false)
+	} else {
+		v, err = s.readModelCall(ctx, id, false)
+	}
+	if domain.ErrorCodeOf(err) == domain.ErrNotFound {
+		return CallView{}, noRecording(rsid)
+	}
+	return v, err
 }
 
 // lamlRecordingOf renders the recording of call v whose sid is rsid, dated

@@ -47,7 +47,7 @@ func (m projectorReadModels) Call(ctx context.Context, id uuid.UUID) (CallView, 
 func (m projectorReadModels) RecordingCall(ctx context.Context, sid uuid.UUID) (uuid.UUID, error) {
 	id, err := m.p.RecordingCall(ctx, sid)
 	if errors.Is(err, projections.ErrNotFound) {
-		return uuid.Nil, NotFound("no recording %s", sid)
+		return uuid.Nil, noRecording(sid)
 	}
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("find recording: %w", err)

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestAnotherAccountsCallLooksUnknown checks that another account's call,
+// and a recording of it, answer exactly as ids that name nothing do, on
+// every surface's GET at every point in time: a 404 whose body differs only
+// by the id asked for. Call ids are derived from (account, provider,
+// provider id), so anyone can compute the id of another account's provider
+// call; a 404 that named a revision the call does not have yet ("its last
+// is 2"), a time before it existed, or the call that holds a recording told
+// them that the call exists, how many events it has, and which call it is.
+func TestAnotherAccountsCallLooksUnknown(t *testing.T) {
+	ts := newTestServer(t)
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, seedUpsert)
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["id"].(string)
+	recs := ts.lamlDo(t, "GET", lamlCallsPath(lamlPrefix, acctA)+"/"+id+"/Recordings.json", acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, recs.Status, "body: %s", recs.Body)
+	rsid := recs.JSON(t)["recordings"].([]any)[0].(map[string]any)["sid"].(string)
+	n := len(ts.events(t))
+
+	// unknownAs asks, as account B, for path with {id} replaced by id and
+	// then by an id no call has, and checks both answers alike.
+	unknownAs := func(t *testing.T, path, id string, send func(path string) response) {
+		t.Helper()
+		unknown := uuid.NewString()
+		got := send(strings.ReplaceAll(path, "{id}", id))
+		want := send(strings.ReplaceAll(path, "{id}", unknown))
+		require.Equal(t, http.StatusNotFound, want.Status, "an unknown id: %s", want.Body)
+		assert.Equal(t, want.Status, got.Status, "body: %s", got.Body)
+		assert.Equal(t, strings.ReplaceAll(string(want.Body), unknown, "ID"), strings.ReplaceAll(string(got.Body), id, "ID"))
+	}
+	bearer := func(path string) response { return ts.do(t, "GET", path, tokenB, "") }
+	basic := func(path string) response { return ts.lamlDo(t, "GET", path, acctB, tokenB, "") }
+	points := []string{"", "?revision=0", "?revision=2", "?revision=99",
+		"?as_of=2000-01-01T00:00:00Z", "?as_of=2999-01-01T00:00:00Z"}
+	for _, point := range points {
+		for _, path := range []string{"/calls/{id}", "/v1/calls/{id}", "/v1/voice-calls/{id}", "/v1/calls/{id}/events"} {
+			t.Run(path+point, func(t *testing.T) { unknownAs(t, path+point, id, bearer) })
+		}
+		for _, prefix := range lamlPrefixes {
+			calls := lamlCallsPath(prefix, acctB)
+			account := lamlAccountPath(prefix, acctB)
+			for _, path := range []string{calls + "/{id}.json", calls + "/{id}/Recordings.json"} {
+				t.Run(path+point, func(t *testing.T) { unknownAs(t, path+point, id, basic) })
+			}
+			for _, path := range []string{account + "/Recordings/{id}.json", account + "/Recordings/{id}.mp3"} {
+				t.Run(path+point, func(t *testing.T) { unknownAs(t, path+point, rsid, basic) })
+			}
+		}
+	}
+	assert.Len(t, ts.events(t), n, "nothing written")
+}
