@@ -870,11 +870,19 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 	return size, page, nil
 }
 
+// lamlGMTDateTime is the layout in which twilio-java writes the time
+// filters of a list (its Request.QUERY_STRING_DATE_TIME_FORMAT,
+// "yyyy-MM-dd'T'HH:mm:ss"): no offset, which Twilio reads as GMT, as it
+// documents its filters. time.Parse also takes a fraction of a second
+// after it.
+const lamlGMTDateTime = "2006-01-02T15:04:05"
+
 // lamlTimeBounds reads the value v of the time filter name (StartTime or
 // EndTime, alone or ending in ">" or "<") into the bounds it sets: from
 // (inclusive) and until (exclusive), nil when unbounded. v is a date
-// (YYYY-MM-DD, a GMT day) or an RFC 3339 date-time (domain.ParseRFC3339:
-// "T" and "Z" in either case), read at the second: the surface shows dates
+// (YYYY-MM-DD, a GMT day), an RFC 3339 date-time (domain.ParseRFC3339:
+// "T" and "Z" in either case), or a date-time without an offset, in GMT
+// (lamlGMTDateTime, as twilio-java sends them), read at the second: the surface shows dates
 // to the second (RFC 2822), so a client that sends back a start_time (or
 // end_time) it read, or a JS Date as twilio-node serialises it
 // ("2025-02-17T00:00:00Z"), must find a call whose stored time has a
@@ -891,8 +899,13 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 func lamlTimeBounds(name, v string) (from, until *time.Time, err error) {
 	t, day, err := parseDayOrInstant(v)
 	if err != nil {
+		if gmt, gmtErr := time.Parse(lamlGMTDateTime, v); gmtErr == nil {
+			t, day, err = gmt, false, nil
+		}
+	}
+	if err != nil {
 		return nil, nil, Invalid(name, "%s %s", name, timeProblem(v, err,
-			fmt.Sprintf("must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", truncate(v, 64))))
+			fmt.Sprintf("must be a date (YYYY-MM-DD) or a date-time (RFC 3339, or YYYY-MM-DDTHH:MM:SS in GMT), not %q", truncate(v, 64))))
 	}
 	t = t.UTC()
 	second := t.Add(-time.Duration(t.Nanosecond())) // the fraction dropped, in UTC as in RFC 2822 GMT

@@ -453,6 +453,11 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 		{"StartTimeInstantLowercase", url.Values{"StartTime>": {"2025-01-02t12:00:00z"}}, []string{ids[4], ids[3], ids[2]}},
 		{"StartTimeDateTimeIsItsDayLowercase", url.Values{"StartTime": {"2025-01-02t18:00:00z"}}, []string{ids[2], ids[1]}},
 		{"StartTimeBeforeLowercaseOffset", url.Values{"StartTime<": {"2025-01-02t19:00:00+01:00"}}, []string{ids[2], ids[1], ids[0]}},
+		// twilio-java writes date-times without an offset (its
+		// QUERY_STRING_DATE_TIME_FORMAT): GMT, as Twilio reads them.
+		{"StartTimeRangeTwilioJava", url.Values{"StartTime>": {"2025-01-02T10:00:00"}, "StartTime<": {"2025-01-02T17:59:59"}}, []string{ids[1]}},
+		{"StartTimeTwilioJavaIsItsDay", url.Values{"StartTime": {"2025-01-02T23:00:00"}}, []string{ids[2], ids[1]}},
+		{"StartTimeTwilioJavaFraction", url.Values{"StartTime>": {"2025-01-03T10:00:00.250"}}, []string{ids[4], ids[3]}},
 		{"StatusAndTime", url.Values{"Status": {"ringing"}, "StartTime<": {"2025-01-02"}}, []string{ids[2], ids[0]}},
 	})
 
@@ -788,6 +793,8 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"ListBadStatus", "GET", calls + "?Status=ended", "", "", 400, 20001, "Status"},
 		{"ListBadStartTime", "GET", calls + "?StartTime=yesterday", "", "", 400, 20001, "StartTime"},
 		{"ListBadStartTimeLowercaseNoOffset", "GET", calls + "?StartTime=2025-01-02t12:00:00", "", "", 400, 20001, "StartTime"},
+		{"ListBadStartTimeNoOffsetHour", "GET", calls + "?StartTime=2025-01-02T24:00:00", "", "", 400, 20001, "StartTime"},
+		{"ListBadStartTimeNoOffsetShort", "GET", calls + "?StartTime=2025-01-02T12:00", "", "", 400, 20001, "StartTime"},
 		{"ListBadStartTimeBeforeLowercaseSeparator", "GET", calls + "?" + url.Values{"StartTime<": {"2025-01-02x12:00:00z"}}.Encode(), "", "", 400, 20001, "StartTime<"},
 		{"ListBadStartTimeAfter", "GET", calls + "?" + url.Values{"StartTime>": {"2025-02-30"}}.Encode(), "", "", 400, 20001, "StartTime>"},
 		{"ListBadPageToken", "GET", calls + "?Page=1&PageToken=%21%21garbage", "", "", 400, 20001, "PageToken"},
