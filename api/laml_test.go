@@ -583,6 +583,8 @@ func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
 		{"EndTimeRange", url.Values{"EndTime>": {"2025-02-01T12:00:00Z"}, "EndTime<": {"2025-02-03"}}, []string{e4, e3, e2}},
 		{"EndTimeEmptyRange", url.Values{"EndTime>": {"2025-02-03"}, "EndTime<": {"2025-02-01"}}, nil},
 		{"EndTimeAnyOmitsOpenCalls", url.Values{"EndTime>": {"2000-01-01"}}, []string{children[2], e4, e3, e2, e1}},
+		{"EndTimeAfterWithoutOffsetIsGMT", url.Values{"EndTime>": {"2025-02-01T10:01:00"}}, []string{children[2], e4, e3, e2, e1}},
+		{"EndTimeAfterWithoutOffsetNextSecond", url.Values{"EndTime>": {"2025-02-01T10:01:01"}}, []string{children[2], e4, e3, e2}},
 		{"StartTimeAndEndTime", url.Values{"StartTime": {"2025-02-01"}, "EndTime": {"2025-02-02"}}, []string{e2}},
 		{"ParentCallSid", url.Values{"ParentCallSid": {parentID.String()}}, children},
 		{"ParentCallSidUpperCase", url.Values{"ParentCallSid": {strings.ToUpper(parentID.String())}}, children},
@@ -600,7 +602,7 @@ func TestLAMLListEndTimeAndParentFilters(t *testing.T) {
 		{"ParentCallSidNilUUID", "ParentCallSid", "ParentCallSid=" + uuid.Nil.String()},
 		{"EndTimeNotADate", "EndTime", "EndTime=yesterday"},
 		{"EndTimeBeforeNoSuchDay", "EndTime<", url.Values{"EndTime<": {"2025-02-30"}}.Encode()},
-		{"EndTimeAfterWithoutOffset", "EndTime>", url.Values{"EndTime>": {"2025-02-01T10:00:00"}}.Encode()},
+		{"EndTimeAfterWithoutSeconds", "EndTime>", url.Values{"EndTime>": {"2025-02-01T10:00"}}.Encode()},
 	} {
 		t.Run("Bad"+tc.name, func(t *testing.T) {
 			body := assertLAMLError(t, ts.lamlDo(t, "GET", path+"?"+tc.query, acctA, tokenA, ""), http.StatusBadRequest, 20001)

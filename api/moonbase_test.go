@@ -325,6 +325,16 @@ func orEmpty(ids []string) []string {
 	return ids
 }
 
+// alterCursor returns cursor with its i-th character replaced by another
+// of base64url's alphabet.
+func alterCursor(cursor string, i int) string {
+	c := byte('A')
+	if cursor[i] == c {
+		c = 'B'
+	}
+	return cursor[:i] + string(c) + cursor[i+1:]
+}
+
 func TestMoonbaseListCursorErrors(t *testing.T) {
 	// Goal: a cursor the ledger did not give out is a 400 naming the
 	// parameter that carried it, before as after.
@@ -342,6 +352,10 @@ func TestMoonbaseListCursorErrors(t *testing.T) {
 		{"MalformedBefore", "before=zzz", "before", []string{"before"}},
 		{"TruncatedBefore", "before=" + page.Next[:len(page.Next)-4], "before", []string{"before"}},
 		{"MalformedAfterWithBefore", "after=zzz&before=" + page.Next, "after", []string{"after"}},
+		// A cursor the ledger gave out, altered: its check refuses it,
+		// where any bytes of the right length named some place.
+		{"AlteredAfter", "after=" + alterCursor(page.Next, 5), "after", []string{"after"}},
+		{"AlteredBefore", "before=" + alterCursor(page.Next, len(page.Next)-8), "before", []string{"before"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := ts.do(t, "GET", "/calls?limit=1&"+tc.query, tokenA, "")

@@ -447,3 +447,39 @@ func ids(items []projections.ListItem) []uuid.UUID {
 	}
 	return out
 }
+
+// TestListRefusesAlteredCursors checks that a cursor List gave out, with
+// any one of its characters changed, is refused as an invalid query, where
+// any bytes of the right length named some place in the list and its page
+// began there without a word; the cursor as given out still pages on.
+func TestListRefusesAlteredCursors(t *testing.T) {
+	ctx := context.Background()
+	store, p := runningProjector(t)
+	clk := newClock()
+	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	var last eventstore.AppendResult
+	for i := range 3 {
+		c := created(uuid.New(), "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i)*time.Minute))
+		last = appendEvents(t, store, clk, "acct", c.CallID, c)
+	}
+	waitFor(t, p, last.Position)
+	first, err := p.List(ctx, projections.ListQuery{Account: "acct", Limit: 1})
+	require.NoError(t, err)
+	require.NotEmpty(t, first.Next)
+	_, err = p.List(ctx, projections.ListQuery{Account: "acct", Limit: 1, Cursor: first.Next})
+	require.NoError(t, err, "the cursor as given out")
+
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range len(first.Next) {
+		for _, c := range []byte(alphabet) {
+			if c == first.Next[i] {
+				continue
+			}
+			altered := first.Next[:i] + string(c) + first.Next[i+1:]
+			_, err := p.List(ctx, projections.ListQuery{Account: "acct", Limit: 1, Cursor: altered})
+			if !assert.ErrorIs(t, err, projections.ErrInvalidQuery, "character %d changed to %q: %s", i, c, altered) {
+				return
+			}
+		}
+	}
+}
