@@ -210,6 +210,7 @@ func (s *Server) lamlAccountRoutes(r chi.Router) {
 	}
 	r.Get("/Calls/{Sid}", s.getLAMLCall)
 	r.Post("/Calls/{Sid}", s.updateLAMLCall)
+	r.Delete("/Calls/{Sid}", s.deleteLAMLCall)
 	r.Get("/Calls/{Sid}/Recordings/{RecordingSid}", s.getLAMLRecording)
 	for _, suffix := range []string{"", ".json"} {
 		r.Get("/Recordings"+suffix, s.listLAMLAccountRecordings)
@@ -330,6 +331,29 @@ func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
 	}
 	SetETag(w, res.State)
 	s.writeJSON(w, r, http.StatusOK, renderLAMLCall(&res.State.Call, lamlRequestPrefix(r)))
+}
+
+// deleteLAMLCall handles DELETE .../Calls/{Sid}, Twilio's delete of a call
+// record (its clients' remove()), after which the call no longer appears
+// in the API: the call is soft-deleted (domain.DeleteCall), as DELETE
+// /v1/calls/{id} deletes it, so that this surface, Moonbase and VoiceCall
+// answer 404 for it and leave it out of their lists, while its events
+// stay in the log and /v1/calls/{id} shows it with deletedAt. A deleted
+// call is deleted again as any write to it is refused: a 409. It answers
+// 204 with no body, as Twilio does.
+func (s *Server) deleteLAMLCall(w http.ResponseWriter, r *http.Request) {
+	id, err := lamlSid(r)
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	res, err := s.Execute(r, domain.SurfaceLaML, id, decideCommand(domain.DeleteCall{CallID: id, AccountID: AccountFrom(r.Context()), Now: s.now().UTC()}))
+	if err != nil {
+		s.writeError(w, r, s.lamlError, err)
+		return
+	}
+	SetETag(w, res.State)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // lamlRoutingParam is a call-control parameter of create and update.

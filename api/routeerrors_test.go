@@ -228,7 +228,7 @@ func TestMethodNotAllowedInSurfaceStyle(t *testing.T) {
 	for _, prefix := range lamlPrefixes {
 		calls := lamlCallsPath(prefix, acctA)
 		cases = append(cases,
-			routeErrorCase{name: "laml call " + prefix, method: "DELETE", path: calls + "/" + id + ".json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, HEAD, POST"},
+			routeErrorCase{name: "laml call " + prefix, method: "PUT", path: calls + "/" + id + ".json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, HEAD, POST, DELETE"},
 			routeErrorCase{name: "laml calls " + prefix, method: "PUT", path: calls + ".json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, HEAD, POST"},
 			routeErrorCase{name: "laml recordings " + prefix, method: "POST", path: calls + "/" + id + "/Recordings.json", auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, HEAD"},
 			routeErrorCase{name: "laml unknown method " + prefix, method: "PURGE", path: calls, auth: "basic", style: styleLaML, lamlCode: 20004, allow: "GET, HEAD, POST"},
