@@ -108,11 +108,18 @@ func (s *Server) callAccount(ctx context.Context, id uuid.UUID) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	created, ok := env.Event.(domain.CallUpserted)
+	return firstEventAccount(env), nil
+}
+
+// firstEventAccount is the account that owns the call whose stream begins
+// with first: the account its creation carries, or else the account that
+// wrote it (its metadata).
+func firstEventAccount(first domain.Envelope) string {
+	created, ok := first.Event.(domain.CallUpserted)
 	if !ok || created.AccountID == "" {
-		return env.Metadata.AccountID, nil
+		return first.Metadata.AccountID
 	}
-	return created.AccountID, nil
+	return created.AccountID
 }
 
 // decodeRecord decodes a stored record into the domain's envelope.
@@ -336,7 +343,7 @@ func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each 
 			if err != nil {
 				return domain.State{}, err
 			}
-			if rec.Revision == 0 && !ownCall(ctx, env) {
+			if rec.Revision == 0 && firstEventAccount(env) != AccountFrom(ctx) {
 				return domain.State{}, NotFound("no call with id %s", id)
 			}
 			if t.AsOf != nil && env.Metadata.Time.After(*t.AsOf) {
@@ -356,15 +363,6 @@ func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each 
 		from = recs[len(recs)-1].Revision + 1
 	}
 	return domain.State{}, fmt.Errorf("read %s: more than %d events", stream, timeTravelEventsMax)
-}
-
-// ownCall reports whether first, the first event of a call's stream, makes
-// a call of the request's account (AccountFrom(ctx)), as the read models'
-// check (readModelCall) compares the call's AccountID.
-func ownCall(ctx context.Context, first domain.Envelope) bool {
-	var created domain.State
-	domain.EvolveInPlace(&created, first)
-	return created.Call.AccountID == AccountFrom(ctx)
 }
 
 // existedThen returns state, or a 404 when the call had no event yet.
