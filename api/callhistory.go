@@ -90,7 +90,13 @@ func (s *Server) callHistoryDelete(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.callHistoryError, err)
 		return
 	}
-	s.callHistoryExecute(w, r, id, decideCommand(domain.DeleteCall{CallID: id, AccountID: AccountFrom(r.Context()), Now: s.now().UTC()}))
+	s.callHistoryExecute(w, r, id, s.deleteDecider(r, id))
+}
+
+// deleteDecider soft-deletes call id for r's account: the one delete of
+// every surface that has one (call history's DELETE, LaML's).
+func (s *Server) deleteDecider(r *http.Request, id uuid.UUID) Decider {
+	return decideCommand(domain.DeleteCall{CallID: id, AccountID: AccountFrom(r.Context()), Now: s.now().UTC()})
 }
 
 func (s *Server) callHistoryExecute(w http.ResponseWriter, r *http.Request, id uuid.UUID, decide Decider) {

@@ -347,7 +347,7 @@ func (s *Server) deleteLAMLCall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	res, err := s.Execute(r, domain.SurfaceLaML, id, decideCommand(domain.DeleteCall{CallID: id, AccountID: AccountFrom(r.Context()), Now: s.now().UTC()}))
+	res, err := s.Execute(r, domain.SurfaceLaML, id, s.deleteDecider(r, id))
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
