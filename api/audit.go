@@ -386,9 +386,21 @@ func (s *Server) ReadCallAt(r *http.Request, id uuid.UUID, includeDeleted bool) 
 		return CallView{}, err
 	}
 	if !t.Active() {
-		return s.ReadCall(r.Context(), id, includeDeleted)
+		if err := s.awaitWrites(r.Context()); err != nil {
+			return CallView{}, err
+		}
 	}
-	return s.foldCallView(r.Context(), id, t, includeDeleted)
+	return s.readCallAt(r.Context(), id, t, includeDeleted)
+}
+
+// readCallAt is ReadCallAt's read of call id at point t, for a caller that
+// has awaited the writes (awaitWrites) when t is the present: the read
+// models then, which must reflect them; the store, folded, otherwise.
+func (s *Server) readCallAt(ctx context.Context, id uuid.UUID, t TimeTravel, includeDeleted bool) (CallView, error) {
+	if t.Active() {
+		return s.foldCallView(ctx, id, t, includeDeleted)
+	}
+	return s.readModelCall(ctx, id, includeDeleted)
 }
 
 // foldCallView is ReadCallAt's time travel: the call folded from the store

@@ -390,12 +390,7 @@ func (s *Server) readRecordingCall(r *http.Request, rsid uuid.UUID) (CallView, e
 	if err != nil {
 		return CallView{}, err
 	}
-	var v CallView
-	if t.Active() {
-		v, err = s.foldCallView(ctx, id, t, false)
-	} else {
-		v, err = s.readModelCall(ctx, id, false)
-	}
+	v, err := s.readCallAt(ctx, id, t, false)
 	if domain.ErrorCodeOf(err) == domain.ErrNotFound {
 		return CallView{}, noRecording(rsid)
 	}
