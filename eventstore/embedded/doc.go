@@ -77,6 +77,11 @@
 // keys hold a position with its stream) are found only by scanning the
 // whole index, which a failing read does not do.
 //
+// Before Pebble opens, Open reads the newest write-ahead log and refuses
+// the store when a record in it is damaged yet a later record says the
+// log was synced past it, which Pebble would read as a torn write and
+// drop with everything after it (see walcheck.go).
+//
 // Open reads the block that holds the last event, and those of "Mformat"
 // and "Mhead", to check the stored head: when one of them is damaged, it
 // refuses the store with an error wrapping ErrCorrupt that names the file,

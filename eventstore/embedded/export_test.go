@@ -18,3 +18,11 @@ func TailRing(s *Store) (first, end uint64) {
 	defer s.tail.mu.Unlock()
 	return s.tail.first, s.tail.end
 }
+
+// WithoutWALCheck returns opts with Open's check of the newest
+// write-ahead log left out, for tests of Pebble's own refusal of a
+// damaged log (see checkNewestWAL).
+func WithoutWALCheck(opts Options) Options {
+	opts.skipWALCheck = true
+	return opts
+}

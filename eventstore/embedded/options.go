@@ -33,6 +33,11 @@ type Options struct {
 	// zero means tailRingBytes and tailRingEvents. Only tests set them
 	// (export_test.go), to wrap a small ring often.
 	tailRingBytes, tailRingEvents int
+
+	// skipWALCheck leaves the newest write-ahead log to Pebble alone (see
+	// checkNewestWAL). Only tests set it (WithoutWALCheck), to reach
+	// Pebble's own refusal of a damaged log.
+	skipWALCheck bool
 }
 
 // DefaultOptions returns the options tuned for durable ingest on our 2-core

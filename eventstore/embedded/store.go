@@ -39,6 +39,9 @@ const (
 // committer goroutine. It is safe for concurrent use. Create it with Open.
 type Store struct {
 	db *pebble.DB
+	// lock is the directory's lock, which Open takes before Pebble opens
+	// (see lockDir) and Close releases after Pebble has closed.
+	lock *pebble.Lock
 	// syncs runs Pebble's fsyncs off the Go scheduler (see syncPool);
 	// closed after db.
 	syncs  *syncPool
@@ -155,14 +158,29 @@ func Open(dir string, opts Options) (*Store, error) {
 		defer cache.Unref() // the DB holds its own reference
 		popts.Cache = cache
 	}
-	db, err := pebble.Open(dir, popts)
+	// The store holds the directory's lock from before the check of the
+	// newest write-ahead log (see walcheck.go), so that no other process
+	// writes the log while it is read, until after Pebble has closed.
+	lock, err := lockDir(dir)
 	if err != nil {
 		syncs.close()
 		return nil, fmt.Errorf("open embedded store %s: %w", dir, err)
 	}
+	popts.Lock = lock
+	if !opts.skipWALCheck {
+		if err := checkNewestWAL(vfs.Default, dir); err != nil {
+			syncs.close()
+			return nil, errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), lock.Close())
+		}
+	}
+	db, err := openPebble(dir, popts)
+	if err != nil {
+		syncs.close()
+		return nil, errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), lock.Close())
+	}
 	// failOpen closes what Open opened, db first (its syncs need the pool).
 	failOpen := func(err error) (*Store, error) {
-		err = errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), db.Close())
+		err = errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), db.Close(), lock.Close())
 		syncs.close()
 		return nil, err
 	}
@@ -172,6 +190,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		db:            db,
+		lock:          lock,
 		syncs:         syncs,
 		now:           opts.Now,
 		logger:        opts.Logger,
@@ -329,7 +348,7 @@ func (s *Store) Close() error {
 	s.checks.Wait()
 	s.mu.Lock() // wait for reads in progress
 	defer s.mu.Unlock()
-	err := s.db.Close()
+	err := errors.Join(s.db.Close(), s.lock.Close())
 	s.syncs.close()
 	if err != nil {
 		return fmt.Errorf("close embedded store: %w", err)
@@ -367,4 +386,43 @@ func (s *Store) publish(h logHead) {
 	close(s.notify)
 	s.notify = make(chan struct{})
 	s.notifyMu.Unlock()
+}
+
+// lockDir creates dir if need be and takes its lock as Pebble's Open
+// would (pebble.LockDirectory), so that Open can read the write-ahead
+// logs before Pebble does with no other process writing them.
+func lockDir(dir string) (*pebble.Lock, error) {
+	if err := vfs.Default.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return pebble.LockDirectory(dir, vfs.Default)
+}
+
+// openPebble opens the Pebble database in dir with popts, whose Lock the
+// caller holds. Pebble writes the write-ahead log of a new database, or of
+// one of a format older than FormatWALSyncChunks, before it raises the
+// format to popts.FormatMajorVersion, and so without the synced offsets
+// that let checkNewestWAL tell damage from a torn write: such a database
+// is closed and opened again at once, so that every log the store writes
+// to carries them. When Pebble cannot replay a log, the error names the
+// damaged log (see walDamage).
+func openPebble(dir string, popts *pebble.Options) (*pebble.DB, error) {
+	desc, err := pebble.Peek(dir, popts.FS)
+	if err != nil {
+		return nil, err
+	}
+	db, err := pebble.Open(dir, popts)
+	if err != nil {
+		if pebble.IsCorruptionError(err) {
+			err = walDamage(vfs.Default, dir, err)
+		}
+		return nil, err
+	}
+	if desc.Exists && desc.FormatMajorVersion >= pebble.FormatWALSyncChunks {
+		return db, nil
+	}
+	if err := db.Close(); err != nil {
+		return nil, err
+	}
+	return pebble.Open(dir, popts)
 }

@@ -1,0 +1,212 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"path/filepath"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/record"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/wal"
+)
+
+// Pebble writes every batch to its write-ahead log (WAL) before the
+// batch's memtable, and on Open replays the logs that no table holds yet.
+// A log's records are cut into chunks, each with a checksum, in blocks of
+// 32 KiB. A chunk that fails its checksum in the newest log is ambiguous:
+// it may be a torn write, the unsynced end of the log when the process or
+// the machine stopped, which is expected and loses nothing acknowledged;
+// or a byte damaged on disk in a record that was synced and acknowledged.
+// Pebble tells them apart by the synced offset each chunk carries (the
+// log's length as of its last completed sync when the chunk was written):
+// a later intact chunk whose synced offset lies past the bad chunk proves
+// the bad chunk had been synced, so it is damage, and Open fails. But
+// Pebble looks for that proof only in the blocks after the bad chunk's,
+// not in the rest of its own block; so a byte flipped in the last 32 KiB
+// of the newest log reads as a torn write, and Open drops every record
+// from the damaged one on, acknowledged or not, silently: the stored head
+// ("Mhead") is in the lost records too, so nothing disagrees afterwards.
+//
+// checkNewestWAL closes that gap before Pebble opens the store: it reads
+// the newest log with Pebble's own reader and, where the reader stops at a
+// chunk it cannot read, looks for the same proof in every byte after it,
+// its own block included. With a proof it refuses the store, naming the
+// file and the offset; without one the end is a torn write, as Pebble
+// takes it. Damage to the last records synced is beyond any such check
+// (nothing after them says they were synced): only a head recorded
+// elsewhere (`callledger verify` prints it) can show that the log was cut.
+//
+// Logs older than the newest are Pebble's to check: it requires them to
+// end cleanly and refuses the store at any chunk it cannot read, and
+// walDamage then names the file (see Open).
+
+// The layout of a chunk in Pebble's WAL sync wire format (the format
+// Pebble writes since FormatWALSyncChunks, which pebbleFormat includes):
+// CRC (4 bytes, little-endian, masked CRC-32C of everything after the
+// length up to the chunk's end), payload length (2), encoding (1), log
+// number (4), synced offset (8), payload. Chunks never straddle a block.
+// This is Pebble's format, read here only to find the proof described
+// above (its reader does not expose the synced offsets); record.Reader
+// remains the reader of the records, and TestWALDamage checks this
+// reading against logs Pebble wrote.
+const (
+	walBlockSize       = 32 << 10
+	walSyncHeaderLen   = 19
+	walSyncEncodingMin = 9  // walSyncFullChunkEncoding
+	walSyncEncodingMax = 12 // walSyncLastChunkEncoding
+)
+
+// walCRCTable is the Castagnoli table of Pebble's chunk checksums.
+var walCRCTable = crc32.MakeTable(crc32.Castagnoli)
+
+// checkNewestWAL checks the newest write-ahead log in dir, as described
+// above; the caller holds the directory's lock, so no process writes it.
+// It returns an error wrapping ErrCorrupt when the log is damaged where
+// Pebble would read a torn write, or when Pebble's reader itself proves
+// damage, and an I/O error as it is.
+func checkNewestWAL(fs vfs.FS, dir string) error {
+	logs, err := wal.Scan(wal.Dir{FS: fs, Dirname: dir})
+	if err != nil {
+		return fmt.Errorf("list the write-ahead logs: %w", err)
+	}
+	if len(logs) == 0 {
+		return nil
+	}
+	damage, err := readWAL(fs, logs[len(logs)-1], true)
+	if err != nil {
+		return err
+	}
+	return damage
+}
+
+// walDamage finds the write-ahead log that Pebble's Open could not replay
+// (openErr, a corruption error): it reads every log in dir in order, as
+// Pebble does, and returns an error wrapping ErrCorrupt and openErr that
+// names the first damaged one and its offset, with what to do; openErr
+// wrapped as it is when no log reads as damaged (the damage was
+// elsewhere).
+func walDamage(fs vfs.FS, dir string, openErr error) error {
+	logs, err := wal.Scan(wal.Dir{FS: fs, Dirname: dir})
+	if err != nil {
+		return openErr
+	}
+	for i, ll := range logs {
+		damage, err := readWAL(fs, ll, i == len(logs)-1)
+		if err != nil {
+			return errors.Join(openErr, err)
+		}
+		if damage != nil {
+			return fmt.Errorf("%w (Pebble: %w)", damage, openErr)
+		}
+	}
+	return openErr
+}
+
+// readWAL reads every record of the log ll with Pebble's reader. It
+// returns damage, an error wrapping ErrCorrupt naming the file and offset,
+// when the log cannot be read to its end and that is not a torn write:
+// the reader proved the damage itself, or tail is false (an older log,
+// which must end cleanly), or a chunk after the failing one proves that
+// the log was synced past it (see syncedPast). err is an I/O error.
+func readWAL(fs vfs.FS, ll wal.LogicalLog, tail bool) (damage, err error) {
+	r := ll.OpenForRead()
+	defer r.Close()
+	for {
+		_, off, err := r.NextRecord()
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF):
+			return nil, nil
+		case errors.Is(err, record.ErrUnexpectedEOF) && tail:
+			bad, proof, err := syncedPast(fs, off.PhysicalFile, uint32(ll.Num), off.Physical)
+			if err != nil {
+				return nil, err
+			}
+			if proof < 0 {
+				return nil, nil // a torn write
+			}
+			return walDamaged(off.PhysicalFile, bad, fmt.Sprintf(
+				"a chunk there fails its checksum, yet the chunk at offset %d says the log had been synced past it", proof)), nil
+		case errors.Is(err, record.ErrUnexpectedEOF), errors.Is(err, record.ErrInvalidChunk),
+			errors.Is(err, record.ErrZeroedChunk), pebble.IsCorruptionError(err):
+			return walDamaged(off.PhysicalFile, off.Physical, fmt.Sprintf("the record there does not read (%v)", err)), nil
+		default:
+			return nil, fmt.Errorf("read write-ahead log %s: %w", off.PhysicalFile, err)
+		}
+	}
+}
+
+// walDamaged is the error of a write-ahead log damaged at offset.
+func walDamaged(path string, offset int64, why string) error {
+	return fmt.Errorf("write-ahead log %s is damaged at offset %d: %s; the events it holds from there on "+
+		"cannot be read, and Pebble would drop them: restore the data directory from a backup or an export "+
+		"(callledger import): %w", filepath.Base(path), offset, why, ErrCorrupt)
+}
+
+// syncedPast reads the log at path (of log number logNum) from offset
+// from, where a record starts that Pebble's reader could not read. It
+// walks the intact chunks from there to bad, the first chunk that is not
+// intact, then looks at every byte after bad for an intact chunk of the
+// same log whose synced offset is past bad: proof, that chunk's offset,
+// is -1 when there is none.
+func syncedPast(fs vfs.FS, path string, logNum uint32, from int64) (bad, proof int64, err error) {
+	f, err := fs.Open(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read write-ahead log %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read write-ahead log %s: %w", path, err)
+	}
+	bad = from
+	for {
+		if walBlockSize-bad%walBlockSize < walSyncHeaderLen {
+			bad += walBlockSize - bad%walBlockSize // the block's zero padding
+		}
+		end, _, ok := intactChunk(data, bad, logNum)
+		if !ok {
+			break
+		}
+		bad = end
+	}
+	for p := bad + 1; p+walSyncHeaderLen <= int64(len(data)); p++ {
+		end, synced, ok := intactChunk(data, p, logNum)
+		if !ok {
+			continue
+		}
+		if synced > uint64(bad) {
+			return bad, p, nil
+		}
+		p = end - 1
+	}
+	return bad, -1, nil
+}
+
+// intactChunk reports whether a chunk of log logNum in the WAL sync wire
+// format starts at p in data, within its block, with its checksum
+// holding; end is where it ends, synced the synced offset it carries.
+func intactChunk(data []byte, p int64, logNum uint32) (end int64, synced uint64, ok bool) {
+	blockEnd := min(p-p%walBlockSize+walBlockSize, int64(len(data)))
+	if p+walSyncHeaderLen > blockEnd {
+		return 0, 0, false
+	}
+	h := data[p : p+walSyncHeaderLen]
+	if h[6] < walSyncEncodingMin || h[6] > walSyncEncodingMax || binary.LittleEndian.Uint32(h[7:]) != logNum {
+		return 0, 0, false
+	}
+	end = p + walSyncHeaderLen + int64(binary.LittleEndian.Uint16(h[4:]))
+	if end > blockEnd {
+		return 0, 0, false
+	}
+	c := crc32.Update(0, walCRCTable, data[p+6:end])
+	if (c>>15|c<<17)+0xa282ead8 != binary.LittleEndian.Uint32(h) { // Pebble's masked CRC
+		return 0, 0, false
+	}
+	return end, binary.LittleEndian.Uint64(h[11:]), true
+}
