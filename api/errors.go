@@ -14,6 +14,7 @@ import (
 
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/projections"
 )
 
 // Sentinel errors of the HTTP layer: failures that are about the request
@@ -148,7 +149,8 @@ type Problem struct {
 	// Code is "invalid", "too_long", "malformed", "required", "conflict",
 	// "not_found", "method_not_allowed", "precondition_failed",
 	// "unauthorized", "too_large", "idempotency_key_reused",
-	// "unsupported_media_type", "unavailable" or "internal".
+	// "unsupported_media_type", "unavailable", "data_damaged" or
+	// "internal".
 	Code string
 	// Field names the request field at fault, in the surface's own
 	// spelling when the handler knows it; "" for the whole request.
@@ -194,7 +196,22 @@ var statusTable = []struct {
 	{isErr(eventstore.ErrFailed), http.StatusServiceUnavailable, "unavailable", false, "the ledger cannot record writes at the moment; retry later"},
 	// Only after the bounded retries of execute gave up.
 	{isErr(eventstore.ErrVersionConflict), http.StatusConflict, "conflict", true, "the call is being changed concurrently; retry"},
+	// Data damaged on disk: a fault of the server, which no retry cures,
+	// and which the caller is told apart from a bug, with what the
+	// operator must do (the error, naming the damaged file, is logged, and
+	// /readyz says so from then on: see Server.damage).
+	{isErr(projections.ErrCorrupt), http.StatusInternalServerError, codeDataDamaged, false, messageViewsDamaged},
+	{isErr(eventstore.ErrCorrupt), http.StatusInternalServerError, codeDataDamaged, false, messageLogDamaged},
 }
+
+// codeDataDamaged is the Problem code of data damaged on disk.
+const codeDataDamaged = "data_damaged"
+
+// The messages of data damaged on disk, as callers and /readyz show them.
+const (
+	messageViewsDamaged = "the ledger's read models are damaged on disk: the operator must rebuild them (callledger replay)"
+	messageLogDamaged   = "the ledger's event log is damaged on disk: the operator must restore it (callledger verify names the damage)"
+)
 
 func isDomainCode(c domain.ErrorCode) func(error) bool {
 	return func(err error) bool { return domain.ErrorCodeOf(err) == c }
@@ -266,9 +283,12 @@ type ErrorRenderer func(w http.ResponseWriter, r *http.Request, p Problem)
 // is worth trying again, as its message says.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render ErrorRenderer, err error) {
 	p, known := ProblemOf(err)
-	if !known {
+	if !known || p.Code == codeDataDamaged {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	if p.Code == codeDataDamaged {
+		s.damage.CompareAndSwap(nil, &p.Message)
 	}
 	switch {
 	case p.retry:

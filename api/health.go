@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -53,13 +54,17 @@ const (
 	reasonViewsAtStart = "the read models have not reached where the log ended when callledger started"
 )
 
-// ready checks the store (not failed, and one read of $all answers) and
+// ready checks that no request has met data damaged on disk (see
+// Server.damage), the store (not failed, and one read of $all answers) and
 // the read models: running, nearly caught up, and past where the log
 // ended when the server started. It returns nil when all hold. It waits
 // for nothing but the store's answer, at most readyTimeout.
 func (s *Server) ready(ctx context.Context) *notReady {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
+	if damage := s.damage.Load(); damage != nil {
+		return &notReady{*damage, errors.New("a request met data damaged on disk (logged with it)")}
+	}
 	// A failed store may still read: only it can say that writes fail.
 	if f, ok := s.store.(eventstore.FailureReporter); ok {
 		if err := f.Err(); err != nil {

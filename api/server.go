@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -84,7 +85,12 @@ type Server struct {
 	start       *startMark
 	writers     callLocks
 	skew        clockSkewLog
-	handler     http.Handler
+	// damage is the message of the first request that met data damaged on
+	// disk (see codeDataDamaged), nil until one does: /readyz answers 503
+	// with it from then on, as the damage stays until the operator repairs
+	// it with callledger stopped.
+	damage  atomic.Pointer[string]
+	handler http.Handler
 	// recordingScanMax is lamlRecordingScanCallsMax, which tests lower.
 	recordingScanMax int
 }

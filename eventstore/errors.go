@@ -31,6 +31,13 @@ var (
 	// another server or once the store is reopened. The error wraps the
 	// cause too, and FailureReporter.Err returns the same error.
 	ErrFailed = errors.New("eventstore: store failed")
+	// ErrCorrupt is wrapped by the errors of a backend that finds its own
+	// stored data damaged or altered on disk (a record that does not decode,
+	// a file whose checksum fails), so that callers that know no backend
+	// can tell damage, which retrying does not cure and only the operator
+	// can (callledger verify names it), from an outage or a bug. A backend
+	// may wrap it in a sentinel of its own (embedded.ErrCorrupt).
+	ErrCorrupt = errors.New("eventstore: data damaged on disk")
 )
 
 // VersionConflictError details an ErrVersionConflict: which stream, what the

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -16,8 +15,9 @@ import (
 // ErrCorrupt is returned, wrapped with the key or position it concerns, when
 // a stored value does not decode, or when Pebble finds the file that holds
 // it damaged (a block whose checksum fails, see pebbleError): the store was
-// damaged or altered. Test for it with errors.Is.
-var ErrCorrupt = errors.New("embedded: corrupt stored value")
+// damaged or altered. Test for it with errors.Is. It wraps
+// eventstore.ErrCorrupt, which callers that know no backend test for.
+var ErrCorrupt = fmt.Errorf("embedded: corrupt stored value: %w", eventstore.ErrCorrupt)
 
 // Key prefixes and versions of the stored format; see the package doc.
 const (
