@@ -3,6 +3,7 @@ package eventstore_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -240,6 +241,9 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		{name: "damaged data byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte {
 			return func(v []byte) []byte { v[dataAt(e, v)] ^= 0x01; return v }
 		}, undecodable: true},
+		{name: "recorded_at moved before the event before it", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte {
+			return reseal(func(v []byte) []byte { binary.BigEndian.PutUint64(v[1:], 0); return v })
+		}, reason: "where this store's recording times never decrease: one of the two was altered"},
 		{name: "damaged recorded_at byte", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte { return flipAt(8) }, undecodable: true},
 		{name: "damaged checksum", change: func(t *testing.T, e fixtureEvent) func([]byte) []byte {
 			return func(v []byte) []byte { v[len(v)-1] ^= 0x01; return v }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Tools written once for every backend (litestream style): Verify, Export
@@ -31,6 +32,19 @@ type HeadReader interface {
 	// Head returns the last committed position (Start for an empty log) and
 	// its $all hash. It returns ErrClosed after Close.
 	Head(ctx context.Context) (Position, Hash, error)
+}
+
+// TimeOrdered is implemented by a store whose events' RecordedAt never
+// decreases along $all (the embedded store records a group at the last
+// event's time when the clock reads earlier), so that the log up to a time
+// is a prefix of it and time travel (as_of) reads that prefix. Verify
+// holds such a store to it: a recording time rewritten with the record's
+// checksum recomputed is caught by no hash, but shows when it falls before
+// the event before it. A store that does not promise it (KurrentDB, whose
+// leader may move to a node whose clock is behind) is not held to it.
+type TimeOrdered interface {
+	// RecordedAtNeverDecreases reports whether the store promises it.
+	RecordedAtNeverDecreases() bool
 }
 
 // Progress is told how far long work has come, after each batch: done events
@@ -162,6 +176,10 @@ type chainChecker struct {
 	// trackPositions makes check keep each stream's positions digest, which
 	// only Verify's pass over the streams reads (Export and Import do not).
 	trackPositions bool
+	// timeOrdered makes check require RecordedAt never to decrease (see
+	// TimeOrdered); lastRecordedAt is the last event's.
+	timeOrdered    bool
+	lastRecordedAt time.Time
 }
 
 func newChainChecker() *chainChecker {
@@ -205,12 +223,17 @@ func (c *chainChecker) check(r *Record) string {
 	case stored && wantAll != r.AllHash:
 		return fmt.Sprintf("stored $all hash %s, the chain gives %s", r.AllHash, wantAll)
 	}
+	if c.timeOrdered && r.RecordedAt.Before(c.lastRecordedAt) {
+		return fmt.Sprintf("recorded at %s, before the event at position %s (recorded at %s), where this store's recording times never decrease: one of the two was altered",
+			r.RecordedAt.Format(time.RFC3339Nano), c.last, c.lastRecordedAt.Format(time.RFC3339Nano))
+	}
 	next := chainLink{revision: r.Revision, hash: r.Hash, position: r.Position}
 	if c.trackPositions {
 		next.positions = positionsDigest(link.positions, r.Position)
 	}
 	c.streams[r.StreamID] = next
 	c.last = r.Position
+	c.lastRecordedAt = r.RecordedAt
 	c.allHash = wantAll
 	c.events++
 	return ""
@@ -299,7 +322,8 @@ func chainProblem(ctx context.Context, store Store, c *chainChecker, records []R
 // equals ChainHash recomputed over the stored fields and the stream's
 // previous hash; each non-zero AllHash equals AllChainHash recomputed (the
 // $all chain is recomputed either way, so the report carries the head hash
-// even from a backend that stores none). If store is a HeadReader, the walk
+// even from a backend that stores none); and, when store is TimeOrdered,
+// no RecordedAt is before the one of the event before it. If store is a HeadReader, the walk
 // stops at the head it reports when Verify starts (so appends made during
 // the walk are not checked) and the recomputed head must equal it, which
 // catches a truncated log. When an event is missing from the middle of
@@ -350,6 +374,9 @@ func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, 
 
 	c := newChainChecker()
 	c.trackPositions = true // for the pass over the streams
+	if ordered, ok := store.(TimeOrdered); ok {
+		c.timeOrdered = ordered.RecordedAtNeverDecreases()
+	}
 	if head.known && !head.allHash.IsZero() {
 		// The backend stores the $all chain: every event must carry its hash.
 		stored := true

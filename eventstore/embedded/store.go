@@ -21,7 +21,10 @@ import (
 // Type is the backend's name, as configuration files spell it.
 const Type = "embedded"
 
-var _ eventstore.Store = (*Store)(nil)
+var (
+	_ eventstore.Store       = (*Store)(nil)
+	_ eventstore.TimeOrdered = (*Store)(nil)
+)
 
 // pebbleFormat pins Pebble's on-disk format major version, so that a newer
 // Pebble does not silently ratchet a store past what this build can read.
@@ -426,3 +429,8 @@ func openPebble(dir string, popts *pebble.Options) (*pebble.DB, error) {
 	}
 	return pebble.Open(dir, popts)
 }
+
+// RecordedAtNeverDecreases reports that the store's RecordedAt never
+// decreases along $all (see committer.recordingTime), so that Verify holds
+// it to that (eventstore.TimeOrdered).
+func (s *Store) RecordedAtNeverDecreases() bool { return true }
