@@ -183,7 +183,11 @@ func NewExportLine(r *Record) ExportLine {
 	return l
 }
 
-// toRecord turns an export line back into the record it describes.
+// toRecord turns an export line back into the record it describes. A
+// field every event has, missing from the line, is named as missing,
+// rather than read as its zero value and reported as a hash or chain that
+// does not hold: a stored id, type, time or hash is never zero (a store
+// refuses a nil id and an empty type, and a SHA-256 of zeros is not found).
 func (l *ExportLine) toRecord() (Record, error) {
 	r := Record{
 		StreamID:   l.Stream,
@@ -193,6 +197,16 @@ func (l *ExportLine) toRecord() (Record, error) {
 		Type:       l.Type,
 		RecordedAt: l.RecordedAt,
 		Hash:       l.Hash,
+	}
+	switch {
+	case l.ID == uuid.Nil:
+		return r, errors.New(`no event id: "id" is missing or the nil UUID`)
+	case l.Type == "":
+		return r, errors.New(`no event type: "type" is missing or empty`)
+	case l.RecordedAt.IsZero():
+		return r, errors.New(`no recording time: "recorded_at" is missing or zero`)
+	case l.Hash.IsZero():
+		return r, errors.New(`no hash: "hash" is missing or all zeros`)
 	}
 	if len(l.Data) > 0 && len(l.DataBase64) > 0 {
 		return r, errors.New("both data and data_base64")

@@ -684,7 +684,7 @@ func TestImportRefuses(t *testing.T) {
 		line string
 	}{
 		{"ChangedType", edit(9, func(m map[string]any) { m["type"] = "Forged" }), eventstore.ErrChainBroken, "line 10 "},
-		{"ChangedHash", edit(4, func(m map[string]any) { m["hash"] = strings.Repeat("0", 64) }), eventstore.ErrChainBroken, "line 5 "},
+		{"ChangedHash", edit(4, func(m map[string]any) { m["hash"] = strings.Repeat("2", 64) }), eventstore.ErrChainBroken, "line 5 "},
 		{"ChangedAllHash", edit(4, func(m map[string]any) { m["all_hash"] = strings.Repeat("1", 64) }), eventstore.ErrChainBroken, "line 5 "},
 		{"MissingLine", strings.Join(append(append([]string(nil), lines[:12]...), lines[13:]...), "\n"), eventstore.ErrChainBroken, "line 13 "},
 		{"NotJSON", strings.Join(lines[:3], "\n") + "\n{oops\n", eventstore.ErrBadExport, "line 4:"},
