@@ -144,6 +144,10 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if err := givenOnce(q, "limit", "cursor", "after"); err != nil {
+		s.writeError(w, r, s.plainError, err)
+		return
+	}
 	limit := AuditPageEventsDefault
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -258,6 +262,9 @@ func (t TimeTravel) Active() bool { return t.HasRevision || t.AsOf != nil }
 func ParseTimeTravel(r *http.Request) (TimeTravel, error) {
 	q := r.URL.Query()
 	var t TimeTravel
+	if err := givenOnce(q, timeTravelParams[:]...); err != nil {
+		return t, err
+	}
 	rev, asOf := q.Get("revision"), q.Get("as_of")
 	if rev != "" && asOf != "" {
 		return t, Malformed("as_of", "give revision or as_of, not both")

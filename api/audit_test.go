@@ -232,6 +232,10 @@ func TestCallEventsAtAPoint(t *testing.T) {
 		{"revision=-1", "revision"},
 		{"as_of=yesterday", "as_of"},
 		{"revision=1&as_of=2025-06-01T12:00:00Z", "as_of"},
+		{"revision=1&revision=3", "revision"},
+		{"as_of=2025-06-01T12:00:00Z&as_of=2025-07-01T12:00:00Z", "as_of"},
+		{"limit=1&limit=5", "limit"},
+		{"cursor=1&cursor=1", "cursor"},
 	} {
 		res := ts.do(t, "GET", path+"?"+tc.query, tokenA, "")
 		assert.Equal(t, http.StatusBadRequest, res.Status, "%s: %s", tc.query, res.Body)

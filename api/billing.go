@@ -211,6 +211,10 @@ func parseBillingQuery(r *http.Request, account string) (projections.BillingQuer
 	if name := timeTravelParam(q); name != "" {
 		return projections.BillingQuery{}, 0, Malformed(name, "billing sums the calls' prices as they stand now; from and to choose the calls by start time")
 	}
+	n := billingQueryNames
+	if err := givenOnce(q, n.From, n.To, n.GroupBy, n.Scale); err != nil {
+		return projections.BillingQuery{}, 0, err
+	}
 	bq, scale, err := ParseBillingParams(BillingParams{
 		From: q.Get("from"), To: q.Get("to"), GroupBy: q.Get("group_by"), Scale: q.Get("scale"),
 	}, billingQueryNames)

@@ -412,6 +412,11 @@ func TestBillingSummaryScaleAndErrors(t *testing.T) {
 		{"scale=-1", "scale", http.StatusBadRequest},
 		{"scale=19", "scale", http.StatusBadRequest},
 		{"scale=x", "scale", http.StatusBadRequest},
+		// A repeated parameter is not read as its first value.
+		{"from=2025-04-01&from=2025-05-01", "from", http.StatusBadRequest},
+		{"to=2025-05-01&to=2025-05-01", "to", http.StatusBadRequest},
+		{"group_by=day&group_by=currency", "group_by", http.StatusBadRequest},
+		{"scale=2&scale=4", "scale", http.StatusBadRequest},
 		// Billing sums the prices as they stand: a point in the past would
 		// be answered with the present.
 		{"as_of=2025-04-01T00:00:00Z", "as_of", http.StatusBadRequest},

@@ -24,3 +24,16 @@ func checkQuery(raw string) error {
 	}
 	return nil
 }
+
+// givenOnce refuses, with a 400 naming it, the first of names that q gives
+// more than once. These parameters choose what an auditor or a billing job
+// is shown (from=a&from=b, revision=1&revision=5), and a repeated one read
+// as its first value answers a question that may not be the one asked.
+func givenOnce(q url.Values, names ...string) error {
+	for _, name := range names {
+		if n := len(q[name]); n > 1 {
+			return Malformed(name, "is given %d times: give it once", n)
+		}
+	}
+	return nil
+}
