@@ -743,6 +743,8 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"CreateBadTo", "POST", calls, formBody("From", "+14155550100", "To", "555", "Url", "https://example.com"), "", 400, 21211, "To"},
 		{"CreateBadFrom", "POST", calls, formBody("From", "nobody", "To", "+14155550101", "Url", "https://example.com"), "", 400, 21212, "From"},
 		{"CreateBadUrl", "POST", calls, formBody("From", "+14155550100", "To", "+14155550101", "Url", "ftp://x"), "", 400, 21205, "Url"},
+		{"CreateUrlTooLong", "POST", calls, formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/"+strings.Repeat("a", domain.URLBytesMax)), "", 400, 21205, "Url: must be at most 4096 bytes"},
+		{"CreateSIPToTooLong", "POST", calls, formBody("From", "+14155550100", "To", "sip:"+strings.Repeat("a", domain.AddressBytesMax)+"@example.com", "Url", "https://example.com"), "", 400, 21211, "To: must be at most 1024 bytes"},
 		{"CreateBadMethod", "POST", calls, with("Method", "PUT"), "", 400, 20001, "Method"},
 		{"CreateBadStatusCallback", "POST", calls, with("StatusCallback", "not a url"), "", 400, 20001, "StatusCallback"},
 		{"CreateBadStatusCallbackMethod", "POST", calls, with("StatusCallbackMethod", "DELETE"), "", 400, 20001, "StatusCallbackMethod"},

@@ -130,10 +130,14 @@ func checkPhone(field, s string) *Error {
 	return nil
 }
 
-// checkAddress accepts an E.164 number, or a LaML SIP or client address.
+// checkAddress accepts an E.164 number, or a LaML SIP or client address
+// of at most AddressBytesMax bytes.
 func checkAddress(field, s string) *Error {
 	for _, scheme := range []string{"sip:", "client:"} {
 		if rest, ok := strings.CutPrefix(s, scheme); ok {
+			if len(s) > AddressBytesMax {
+				return invalid(field, "must be at most %d bytes, got %d", AddressBytesMax, len(s))
+			}
 			if rest == "" || strings.ContainsAny(rest, " \t\r\n") {
 				return invalid(field, "%q is not a valid %s address", s, strings.TrimSuffix(scheme, ":"))
 			}
@@ -204,8 +208,22 @@ func checkDurationSeconds(field string, d *int64) *Error {
 	return nil
 }
 
-// checkURL accepts an absolute http or https URL with a host.
+// URLBytesMax bounds every URL a command carries (recordings, routing),
+// in bytes: beyond any real one (a presigned storage URL runs to about
+// 2 KiB), so that a URL cannot carry a body's worth of bytes into every
+// event and view of its call.
+const URLBytesMax = 4096
+
+// AddressBytesMax bounds a LaML sip: or client: address, in bytes, for the
+// same reason; a SIP URI with its parameters and headers stays far below.
+const AddressBytesMax = 1024
+
+// checkURL accepts an absolute http or https URL with a host, of at most
+// URLBytesMax bytes.
 func checkURL(field, s string) *Error {
+	if len(s) > URLBytesMax {
+		return invalid(field, "must be at most %d bytes, got %d", URLBytesMax, len(s))
+	}
 	if !validURL(s) {
 		return invalid(field, "%q is not an absolute http(s) URL", s)
 	}
@@ -292,7 +310,7 @@ func checkRouting(r *RoutingChanges) *Error {
 }
 
 func checkRecording(f ListField, r Recording) *Error {
-	if validURL(r.URL) {
+	if len(r.URL) <= URLBytesMax && validURL(r.URL) {
 		return nil
 	}
 	return checkURL(f.Sub("url"), r.URL)

@@ -84,6 +84,12 @@ func TestUpsertValidation(t *testing.T) {
 			c.Recordings = []domain.Recording{{ContentType: "mp3", URL: "https://x.example.com/r.mp3"}}
 		}),
 		row("ftp routing URL", "routing.url", func(c *domain.UpsertCall) { c.Routing.URL = ptr("ftp://x.example.com/a") }),
+		row("routing URL over URLBytesMax", "routing.url", func(c *domain.UpsertCall) {
+			c.Routing.URL = ptr("https://x.example.com/" + strings.Repeat("a", domain.URLBytesMax))
+		}),
+		row("recording URL over URLBytesMax", "recordings[0].url", func(c *domain.UpsertCall) {
+			c.Recordings = []domain.Recording{{ContentType: "audio/mpeg", URL: "https://x.example.com/" + strings.Repeat("a", domain.URLBytesMax)}}
+		}),
 		row("routing method", "routing.method", func(c *domain.UpsertCall) { c.Routing.Method = ptr("PUT") }),
 		row("fallback method", "routing.fallback_method", func(c *domain.UpsertCall) { c.Routing.FallbackMethod = ptr("get") }),
 		row("status callback URL", "routing.status_callback", func(c *domain.UpsertCall) { c.Routing.StatusCallback = ptr("callback") }),
