@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"net/http"
 	"net/url"
 	"slices"
@@ -519,9 +520,20 @@ type lamlRecordingToken struct {
 }
 
 // String writes the token as PageToken carries it:
-// "call.next.skip.cursor" (a cursor has no dot).
+// "call.next.skip.cursor.check" (a cursor has no dot), where check is the
+// CRC-32C of the rest in 8 hex digits. The list cursor checks itself
+// (projections' cursors carry a CRC-32C), but call, next and skip would
+// not: one changed by hand would resume the walk elsewhere in the
+// caller's list rather than be refused.
 func (t lamlRecordingToken) String() string {
-	return t.call.String() + "." + strconv.Itoa(t.next) + "." + strconv.Itoa(t.skip) + "." + t.cursor
+	body := t.call.String() + "." + strconv.Itoa(t.next) + "." + strconv.Itoa(t.skip) + "." + t.cursor
+	return body + "." + lamlTokenCheck(body)
+}
+
+// lamlTokenCheck is the check a PageToken ends with: the CRC-32C of body,
+// in 8 lower-case hex digits.
+func lamlTokenCheck(body string) string {
+	return fmt.Sprintf("%08x", crc32.Checksum([]byte(body), crc32.MakeTable(crc32.Castagnoli)))
 }
 
 // parseLAMLRecordingToken reads a PageToken written by String; "" is no
@@ -532,7 +544,12 @@ func parseLAMLRecordingToken(v string) (lamlRecordingToken, error) {
 		return lamlRecordingToken{}, nil
 	}
 	bad := Malformed("PageToken", "is not a PageToken this API gave out")
-	parts := strings.Split(v, ".")
+	i := strings.LastIndexByte(v, '.')
+	if i < 0 || lamlTokenCheck(v[:i]) != v[i+1:] {
+		return lamlRecordingToken{}, bad
+	}
+	body := v[:i]
+	parts := strings.Split(body, ".")
 	if len(parts) != 4 {
 		return lamlRecordingToken{}, bad
 	}
