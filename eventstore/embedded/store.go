@@ -170,16 +170,19 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open embedded store %s: %w", dir, err)
 	}
 	popts.Lock = lock
+	// failLocked releases what Open holds before Pebble is open.
+	failLocked := func(err error) (*Store, error) {
+		syncs.close()
+		return nil, errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), lock.Close())
+	}
 	if !opts.skipWALCheck {
 		if err := checkNewestWAL(vfs.Default, dir); err != nil {
-			syncs.close()
-			return nil, errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), lock.Close())
+			return failLocked(err)
 		}
 	}
 	db, err := openPebble(dir, popts)
 	if err != nil {
-		syncs.close()
-		return nil, errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), lock.Close())
+		return failLocked(err)
 	}
 	// failOpen closes what Open opened, db first (its syncs need the pool).
 	failOpen := func(err error) (*Store, error) {
