@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"path/filepath"
 
@@ -59,9 +58,6 @@ const (
 	walSyncEncodingMin = 9  // walSyncFullChunkEncoding
 	walSyncEncodingMax = 12 // walSyncLastChunkEncoding
 )
-
-// walCRCTable is the Castagnoli table of Pebble's chunk checksums.
-var walCRCTable = crc32.MakeTable(crc32.Castagnoli)
 
 // checkNewestWAL checks the newest write-ahead log in dir, as described
 // above; the caller holds the directory's lock, so no process writes it.
@@ -204,8 +200,9 @@ func intactChunk(data []byte, p int64, logNum uint32) (end int64, synced uint64,
 	if end > blockEnd {
 		return 0, 0, false
 	}
-	c := crc32.Update(0, walCRCTable, data[p+6:end])
-	if (c>>15|c<<17)+0xa282ead8 != binary.LittleEndian.Uint32(h) { // Pebble's masked CRC
+	// Pebble masks the CRC-32C (the records' own checksum) of the chunk.
+	c := checksum(data[p+6 : end])
+	if (c>>15|c<<17)+0xa282ead8 != binary.LittleEndian.Uint32(h) {
 		return 0, 0, false
 	}
 	return end, binary.LittleEndian.Uint64(h[11:]), true
