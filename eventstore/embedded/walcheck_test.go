@@ -84,6 +84,24 @@ func (cs crashedStore) flip(t *testing.T, offset int64) {
 	require.NoError(t, os.WriteFile(cs.log, b, 0o644))
 }
 
+// flipRecord is a damage of TestWALDamage: it flips the byte at offset
+// within the back-th record from the log's end (1 is the last), and
+// returns where.
+func flipRecord(back int, offset int64) func(t *testing.T, cs crashedStore) int64 {
+	return func(t *testing.T, cs crashedStore) int64 {
+		at := cs.records[len(cs.records)-back] + offset
+		cs.flip(t, at)
+		return at
+	}
+}
+
+// flipFirstBlock flips a payload byte of the first of 300 events' records,
+// in the first block of a log that spans more than two.
+func flipFirstBlock(t *testing.T, cs crashedStore) int64 {
+	require.Greater(t, cs.size, int64(64<<10), "the log spans more than two blocks")
+	return flipRecord(300, 40)(t, cs)
+}
+
 // cut truncates the crashed store's log to size bytes and appends zeros
 // of the given length, as a torn write leaves a log (on a file system
 // that zero-fills what it had allocated).
@@ -141,30 +159,15 @@ func TestWALDamage(t *testing.T) {
 		},
 		{
 			name: "a payload byte of the first event's record", n: events,
-			damage: func(t *testing.T, cs crashedStore) int64 {
-				at := cs.records[len(cs.records)-events] + 40
-				cs.flip(t, at)
-				return at
-			},
-			refused: true,
+			damage: flipRecord(events, 40), refused: true,
 		},
 		{
 			name: "the length in the header of the middle event's record", n: events,
-			damage: func(t *testing.T, cs crashedStore) int64 {
-				at := cs.records[len(cs.records)-3] + 4
-				cs.flip(t, at)
-				return at
-			},
-			refused: true,
+			damage: flipRecord(3, 4), refused: true,
 		},
 		{
 			name: "the encoding in the header of the next to last record", n: events,
-			damage: func(t *testing.T, cs crashedStore) int64 {
-				at := cs.records[len(cs.records)-2] + 6
-				cs.flip(t, at)
-				return at
-			},
-			refused: true,
+			damage: flipRecord(2, 6), refused: true,
 		},
 		{
 			// Nothing after the last record says it was synced: this is
@@ -198,22 +201,11 @@ func TestWALDamage(t *testing.T) {
 			// Pebble's reader finds the proof itself here, in a later
 			// block; the store names the file all the same.
 			name: "a byte of the first block of a log of several blocks", n: 300,
-			damage: func(t *testing.T, cs crashedStore) int64 {
-				require.Greater(t, cs.size, int64(64<<10), "the log spans more than two blocks")
-				at := cs.records[len(cs.records)-300] + 40
-				cs.flip(t, at)
-				return at
-			},
-			refused: true,
+			damage: flipFirstBlock, refused: true,
 		},
 		{
 			name: "the same, found by Pebble's replay", n: 300, pebble: true,
-			damage: func(t *testing.T, cs crashedStore) int64 {
-				at := cs.records[len(cs.records)-300] + 40
-				cs.flip(t, at)
-				return at
-			},
-			refused: true,
+			damage: flipFirstBlock, refused: true,
 		},
 	}
 	for _, tt := range tests {
