@@ -43,17 +43,21 @@ func writeCallsAndClose(t *testing.T, dir string) []uuid.UUID {
 	return ids
 }
 
-// largestTable returns the table of the Pebble database in dir with the
-// most data blocks, and how many it has.
-func largestTable(t *testing.T, dir string) (table string, blocks int) {
+// damageLargestTable damages the middle data block of the table of the
+// Pebble database in dir with the most data blocks, and returns the
+// table's path.
+func damageLargestTable(t *testing.T, dir string) string {
 	t.Helper()
+	var table string
+	var blocks int
 	for _, path := range embeddedtest.Tables(t, dir) {
 		if n := len(embeddedtest.Layout(t, path).Data); n > blocks {
 			table, blocks = path, n
 		}
 	}
 	require.Greater(t, blocks, 8, "enough blocks to damage one in the middle")
-	return table, blocks
+	embeddedtest.DamageDataBlock(t, table, blocks/2)
+	return table
 }
 
 // reopenLogged starts a server over the ledger in dir again, logging to
@@ -93,8 +97,7 @@ func TestReadModelsDamaged(t *testing.T) {
 	ids := writeCallsAndClose(t, dir)
 	readModels := filepath.Join(dir, "readmodels")
 	embeddedtest.NewTable(t, readModels)
-	table, blocks := largestTable(t, readModels)
-	embeddedtest.DamageDataBlock(t, table, blocks/2)
+	table := damageLargestTable(t, readModels)
 
 	ts, logs := reopenLogged(t, dir)
 	ready := ts.do(t, "GET", "/readyz", "", "")
@@ -155,8 +158,7 @@ func TestEventLogDamaged(t *testing.T) {
 	ids := writeCallsAndClose(t, dir)
 	events := filepath.Join(dir, "events")
 	embeddedtest.Flush(t, events)
-	table, blocks := largestTable(t, events)
-	embeddedtest.DamageDataBlock(t, table, blocks/2)
+	table := damageLargestTable(t, events)
 
 	ts, logs := reopenLogged(t, dir)
 	// The events are keyed by position: the first call (in the order they
