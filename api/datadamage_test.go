@@ -43,23 +43,6 @@ func writeCallsAndClose(t *testing.T, dir string) []uuid.UUID {
 	return ids
 }
 
-// damageLargestTable damages the middle data block of the table of the
-// Pebble database in dir with the most data blocks, and returns the
-// table's path.
-func damageLargestTable(t *testing.T, dir string) string {
-	t.Helper()
-	var table string
-	var blocks int
-	for _, path := range embeddedtest.Tables(t, dir) {
-		if n := len(embeddedtest.Layout(t, path).Data); n > blocks {
-			table, blocks = path, n
-		}
-	}
-	require.Greater(t, blocks, 8, "enough blocks to damage one in the middle")
-	embeddedtest.DamageDataBlock(t, table, blocks/2)
-	return table
-}
-
 // reopenLogged starts a server over the ledger in dir again, logging to
 // the returned buffer.
 func reopenLogged(t *testing.T, dir string) (*testServer, *embeddedtest.LogBuffer) {
@@ -97,7 +80,7 @@ func TestReadModelsDamaged(t *testing.T) {
 	ids := writeCallsAndClose(t, dir)
 	readModels := filepath.Join(dir, "readmodels")
 	embeddedtest.NewTable(t, readModels)
-	table := damageLargestTable(t, readModels)
+	table := embeddedtest.DamageLargestTable(t, readModels)
 
 	ts, logs := reopenLogged(t, dir)
 	ready := ts.do(t, "GET", "/readyz", "", "")
@@ -158,7 +141,7 @@ func TestEventLogDamaged(t *testing.T) {
 	ids := writeCallsAndClose(t, dir)
 	events := filepath.Join(dir, "events")
 	embeddedtest.Flush(t, events)
-	table := damageLargestTable(t, events)
+	table := embeddedtest.DamageLargestTable(t, events)
 
 	ts, logs := reopenLogged(t, dir)
 	// The events are keyed by position: the first call (in the order they

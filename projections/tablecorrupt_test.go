@@ -37,15 +37,7 @@ func TestDamagedTable(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, p.Close())
 	// The largest table holds the call views ('c' keys) in its middle.
-	var table string
-	var blocks int
-	for _, path := range embeddedtest.Tables(t, dir) {
-		if n := len(embeddedtest.Layout(t, path).Data); n > blocks {
-			table, blocks = path, n
-		}
-	}
-	require.Greater(t, blocks, 8, "enough blocks to damage one in the middle")
-	embeddedtest.DamageDataBlock(t, table, blocks/2)
+	table := embeddedtest.DamageLargestTable(t, dir)
 
 	var logs embeddedtest.LogBuffer
 	opts := testOptions()

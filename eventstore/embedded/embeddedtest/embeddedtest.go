@@ -99,6 +99,24 @@ func Tables(tb testing.TB, dir string) []string {
 	return tables
 }
 
+// DamageLargestTable damages the middle data block (DamageDataBlock) of
+// the table of the Pebble database in dir with the most data blocks, which
+// must have more than 8, and returns the table's path: the read models'
+// and the store's tests damage the block in the middle of their keys.
+func DamageLargestTable(tb testing.TB, dir string) string {
+	tb.Helper()
+	var table string
+	var blocks int
+	for _, path := range Tables(tb, dir) {
+		if n := len(Layout(tb, path).Data); n > blocks {
+			table, blocks = path, n
+		}
+	}
+	require.Greater(tb, blocks, 8, "enough blocks to damage one in the middle")
+	DamageDataBlock(tb, table, blocks/2)
+	return table
+}
+
 // Layout returns where the blocks of the table at path are.
 func Layout(tb testing.TB, path string) *sstable.Layout {
 	tb.Helper()
