@@ -38,8 +38,11 @@ func openStore(ctx context.Context, cfg storeConfig, log *slog.Logger) (eventsto
 	opts := embedded.DefaultOptions()
 	opts.Logger = log
 	s, err := embedded.Open(cfg.EventsDir(), opts)
-	if err != nil {
+	if isLockHeld(err) {
 		return nil, openError("embedded store", cfg.EventsDir(), err)
+	}
+	if err != nil {
+		return nil, err // it names the store and its directory
 	}
 	return s, nil
 }

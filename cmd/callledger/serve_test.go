@@ -128,6 +128,10 @@ func TestServeGeneratesKeyAndServes(t *testing.T) {
 // its own calls.
 func TestServeConfiguredKeys(t *testing.T) {
 	dir := t.TempDir()
+	// An event log whose CURRENT file is garbage: Pebble refuses it.
+	badLog := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(badLog, "events"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(badLog, "events", "CURRENT"), []byte("garbage\n"), 0o600))
 	keysFile := filepath.Join(t.TempDir(), "keys")
 	require.NoError(t, os.WriteFile(keysFile, []byte("acct-b:token-b-0123456789abcdef\n"), 0o600))
 	env, _, _ := newTestEnv(map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"})
@@ -407,6 +411,10 @@ func TestServeThatDoesNotStart(t *testing.T) {
 	// after the ledger opened and the address was bound.
 	noIdempotency := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(noIdempotency, "idempotency"), []byte("not a directory"), 0o600))
+	// An event log whose CURRENT file is garbage: Pebble refuses it.
+	badLog := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(badLog, "events"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(badLog, "events", "CURRENT"), []byte("garbage\n"), 0o600))
 	keysFile := filepath.Join(t.TempDir(), "keys")
 	require.NoError(t, os.WriteFile(keysFile, []byte("acct-b:token-a-0123456789abcdef\n"), 0o600))
 
@@ -425,6 +433,9 @@ func TestServeThatDoesNotStart(t *testing.T) {
 		{"MalformedKey", t.TempDir(), "127.0.0.1:0", map[string]string{"CALLLEDGER_API_KEYS": "no-colon"}, nil, "CALLLEDGER_API_KEYS: api key entry without ':'"},
 		{"OneTokenInTwoSources", t.TempDir(), "127.0.0.1:0", map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"},
 			[]string{"--api-keys-file", keysFile}, "CALLLEDGER_API_KEYS and --api-keys-file together: api key token of account \"acct-b\" is used twice"},
+		// A store Pebble refuses is named once, by the store's own error
+		// (cmd used to say "open embedded store: open embedded store ...").
+		{"EventLogUnopenable", badLog, "127.0.0.1:0", nil, nil, "open embedded store " + filepath.Join(badLog, "events") + ": "},
 		{"IdempotencyTableUnopenable", noIdempotency, "127.0.0.1:0", nil, nil, "open idempotency table " + filepath.Join(noIdempotency, "idempotency")},
 	}
 	for _, tc := range cases {
@@ -435,6 +446,7 @@ func TestServeThatDoesNotStart(t *testing.T) {
 			args := append([]string{"serve", "--data", tc.dir, "--addr", tc.addr}, tc.args...)
 			assert.Equal(t, 1, run(ctx, args, env), "stderr: %s", stderr)
 			assert.Contains(t, stderr.String(), tc.wantErr)
+			assert.LessOrEqual(t, strings.Count(stderr.String(), "open embedded store"), 1, "the store is named once: %s", stderr)
 			assert.NotContains(t, stderr.String(), "callledger stopped")
 			assert.NotContains(t, stdout.String(), "No API key was configured")
 			assert.NoFileExists(t, filepath.Join(tc.dir, generatedKeysFile))
