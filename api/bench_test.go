@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -232,9 +233,15 @@ func runLoopback(b *testing.B, url, token, template string, seq *atomic.Int64) {
 	if f := failures.Load(); f > 0 {
 		b.Fatalf("%d of %d requests failed", f, b.N)
 	}
+	reportPerRequest(b, cpu)
+}
+
+// reportPerRequest reports the requests a second of a benchmark's b.N
+// requests, and cpu, the process's CPU over them, per request: CPU per
+// request (client and server, user and system, background work included)
+// is what bounds req/s on a 2-core machine, and what other processes on a
+// shared machine disturb least.
+func reportPerRequest(b *testing.B, cpu time.Duration) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
-	// CPU per request (client and server, user and system, background work
-	// included) is what bounds req/s on a 2-core machine, and what other
-	// processes on a shared machine disturb least.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/req")
 }

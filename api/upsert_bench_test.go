@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -23,11 +24,7 @@ func BenchmarkUpsertHandler(b *testing.B) {
 	reqs := make([]*http.Request, b.N)
 	recs := make([]*httptest.ResponseRecorder, b.N)
 	for i := range reqs {
-		body := strings.Replace(seedUpsert, "openphone_id_000000000006", fmt.Sprintf("bench-%d", i), 1)
-		req := httptest.NewRequest(http.MethodPost, "/calls/upsert", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+tokenA)
-		reqs[i] = req
+		reqs[i] = newSeedUpsertRequest(i)
 		recs[i] = httptest.NewRecorder()
 	}
 	b.ResetTimer()
@@ -37,4 +34,43 @@ func BenchmarkUpsertHandler(b *testing.B) {
 			b.Fatalf("upsert %d: %d %s", i, recs[i].Code, recs[i].Body)
 		}
 	}
+}
+
+// BenchmarkUpsertInProcess serves the seed's upsert, each creating a new
+// call, through the server's handler from as many concurrent goroutines as
+// BenchmarkLoopback has clients, with no HTTP server or client: the
+// server's own CPU per upsert (cpu-µs/req: handler, store and read models,
+// group commit included), which BenchmarkLoopback's upsert measures
+// together with net/http and its client. BenchmarkUpsertHandler's serial
+// requests each wait for a sync of their own instead.
+//
+//	go test ./api/ -run '^$' -bench BenchmarkUpsertInProcess -benchtime 40000x
+func BenchmarkUpsertInProcess(b *testing.B) {
+	h := newBenchServer(b).api.Handler()
+	var seq atomic.Int64
+	b.SetParallelism(benchParallelism)
+	b.ResetTimer()
+	cpu0 := processCPU(b)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, newSeedUpsertRequest(int(seq.Add(1))))
+			if rec.Code != http.StatusOK {
+				b.Errorf("upsert: %d %s", rec.Code, rec.Body)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	reportPerRequest(b, processCPU(b)-cpu0)
+}
+
+// newSeedUpsertRequest is the seed's upsert for a new call, its provider
+// id bench-i, as tenant A.
+func newSeedUpsertRequest(i int) *http.Request {
+	body := strings.Replace(seedUpsert, "openphone_id_000000000006", fmt.Sprintf("bench-%d", i), 1)
+	req := httptest.NewRequest(http.MethodPost, "/calls/upsert", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tokenA)
+	return req
 }
