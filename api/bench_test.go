@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,10 @@ func BenchmarkLoopback(b *testing.B) {
 		}
 		runLoopback(rb, warm.URL, tokenA, seedUpsert, &warmSeq)
 	})
+	// ratio measures both sides in pairs, alternately: see runRatio.
+	b.Run("ratio", func(b *testing.B) {
+		runRatio(b, seedUpsert)
+	})
 	// upsert-minimal sends the smallest valid upsert: fewer events per call.
 	b.Run("upsert-minimal", func(b *testing.B) {
 		runLoopback(b, newBenchServer(b).URL, tokenA, minimal, new(atomic.Int64))
@@ -80,6 +85,83 @@ func BenchmarkLoopback(b *testing.B) {
 	b.Run("ceiling-minimal", func(b *testing.B) {
 		runLoopback(b, newCeilingServer(b, upsertAnswer(b, minimal)).URL, "", minimal, new(atomic.Int64))
 	})
+}
+
+// ratioPairs is how many pairs of rounds runRatio measures.
+const ratioPairs = 7
+
+// runRatio measures the target itself: ratioPairs pairs of rounds
+// of b.N requests each, one round of upserts of template to a fresh ledger
+// and one of the ceiling, each pair in the other order than the one before
+// (so that a drift of the host's speed over the run favours neither side),
+// and reports the median of the pairs' ratios of upserts per second to the
+// ceiling's requests per second ("ratio", the target being >= 0.5), the
+// lowest and the highest ("ratio-min", "ratio-max"), and each side's median
+// CPU per request. A single pair of the ceiling and upsert sub-benchmarks
+// swings by ±15% from run to run on a shared 2-core host; the median of
+// pairs measured side by side is the number to compare with the target.
+// Each round's servers are closed before the next round starts, and the
+// heap collected, so that no round pays for another's memory or
+// background work.
+//
+//	go test ./api/ -run '^$' -bench 'BenchmarkLoopback/ratio' -benchtime 40000x
+func runRatio(b *testing.B, template string) {
+	answer := upsertAnswer(b, template)
+	var seq atomic.Int64
+	round := func(upsert bool) (reqPerSec, cpuPerReq float64) {
+		var url, token string
+		var closeServer func()
+		if upsert {
+			ts, closeLedger := newClosableTestServer(b, benchStoreOptions(), benchProjectionOptions())
+			url, token, closeServer = ts.URL, tokenA, closeLedger
+		} else {
+			hs := newCeilingServer(b, answer)
+			url, closeServer = hs.URL, hs.Close
+		}
+		defer closeServer()
+		runtime.GC()
+		cpu0, start := processCPU(b), time.Now()
+		failures := sendUpserts(url, token, template, "ratio-", &seq, b.N)
+		elapsed, cpu := time.Since(start), processCPU(b)-cpu0
+		if failures > 0 {
+			b.Fatalf("%d of %d requests failed (upsert %v)", failures, b.N, upsert)
+		}
+		return float64(b.N) / elapsed.Seconds(), float64(cpu.Microseconds()) / float64(b.N)
+	}
+	var ratios, ceilingCPU, upsertCPU []float64
+	b.ResetTimer()
+	for pair := range ratioPairs {
+		var ceiling, upsert float64
+		var cCPU, uCPU float64
+		if pair%2 == 0 {
+			ceiling, cCPU = round(false)
+			upsert, uCPU = round(true)
+		} else {
+			upsert, uCPU = round(true)
+			ceiling, cCPU = round(false)
+		}
+		ratios = append(ratios, upsert/ceiling)
+		ceilingCPU = append(ceilingCPU, cCPU)
+		upsertCPU = append(upsertCPU, uCPU)
+	}
+	b.StopTimer()
+	b.ReportMetric(median(ratios), "ratio")
+	b.ReportMetric(slices.Min(ratios), "ratio-min")
+	b.ReportMetric(slices.Max(ratios), "ratio-max")
+	b.ReportMetric(median(ceilingCPU), "ceiling-cpu-µs/req")
+	b.ReportMetric(median(upsertCPU), "upsert-cpu-µs/req")
+	b.ReportMetric(0, "ns/op") // the time of 2 × ratioPairs rounds, which says nothing
+}
+
+// median is the middle value of v (the mean of the two middle ones for an
+// even count); v is sorted in place.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // newCeilingServer is the trivial chi handler the upserts are measured
@@ -106,12 +188,23 @@ func newCeilingServer(b *testing.B, answer []byte) *httptest.Server {
 // newBenchServer is a test server with the production store and
 // projection options.
 func newBenchServer(b *testing.B) *testServer {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return newTestServerWith(b, benchStoreOptions(), benchProjectionOptions())
+}
+
+// benchStoreOptions are the production options of the embedded store,
+// with no logs.
+func benchStoreOptions() embedded.Options {
 	sopts := embedded.DefaultOptions()
-	sopts.Logger = quiet
+	sopts.Logger = slog.New(slog.DiscardHandler)
+	return sopts
+}
+
+// benchProjectionOptions are the production options of the read models,
+// with no logs.
+func benchProjectionOptions() projections.Options {
 	popts := projections.DefaultOptions()
-	popts.Logger = quiet
-	return newTestServerWith(b, sopts, popts)
+	popts.Logger = slog.New(slog.DiscardHandler)
+	return popts
 }
 
 // upsertAnswer returns the body a ledger answers to the upsert template,
@@ -122,16 +215,13 @@ func newBenchServer(b *testing.B) *testServer {
 // through the ceiling's run.
 func upsertAnswer(b *testing.B, template string) []byte {
 	dir := b.TempDir()
-	sopts := embedded.DefaultOptions()
-	sopts.Logger = slog.New(slog.DiscardHandler)
+	sopts := benchStoreOptions()
 	store, err := embedded.Open(filepath.Join(dir, "events"), sopts)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	popts := projections.DefaultOptions()
-	popts.Logger = sopts.Logger
-	proj, err := projections.Open(filepath.Join(dir, "readmodels"), store, popts)
+	proj, err := projections.Open(filepath.Join(dir, "readmodels"), store, benchProjectionOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -164,27 +254,36 @@ func upsertAnswer(b *testing.B, template string) []byte {
 const warmUpserts = 80_000
 
 // warmUp sends n upserts of template to the ledger at url, each creating a
-// call (provider ids warm-0, warm-1, ... which no measured upsert uses),
+// call (provider ids warm-1, warm-2, ... which no measured upsert uses),
 // from as many concurrent clients as runLoopback.
 func warmUp(b *testing.B, url, template string, n int) {
+	if f := sendUpserts(url, tokenA, template, "warm-", new(atomic.Int64), n); f > 0 {
+		b.Fatalf("warm-up: %d of %d upserts failed", f, n)
+	}
+}
+
+// sendUpserts sends n upserts of template to url with token (none when
+// empty) from benchParallelism × GOMAXPROCS concurrent keep-alive clients,
+// and returns how many were not answered 200. Each gets the provider id
+// prefix followed by the next number of seq, so that a server that takes
+// several rounds creates a new call with each upsert.
+func sendUpserts(url, token, template, prefix string, seq *atomic.Int64, n int) (failures int64) {
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	var next, failures atomic.Int64
+	var sent, failed atomic.Int64
 	var wg sync.WaitGroup
 	for range benchParallelism * runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
-				if !postUpsert(client, url, tokenA, template, fmt.Sprintf("warm-%d", i)) {
-					failures.Add(1)
+			for sent.Add(1) <= int64(n) {
+				if !postUpsert(client, url, token, template, prefix+strconv.FormatInt(seq.Add(1), 10)) {
+					failed.Add(1)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	if f := failures.Load(); f > 0 {
-		b.Fatalf("warm-up: %d of %d upserts failed", f, n)
-	}
+	return failed.Load()
 }
 
 // postUpsert sends template, its provider id replaced by providerID, to
@@ -214,24 +313,13 @@ func postUpsert(client *http.Client, url, token, template, providerID string) bo
 // several rounds (upsert-warm) creates a new call with each upsert, as a
 // fresh server does.
 func runLoopback(b *testing.B, url, token, template string, seq *atomic.Int64) {
-	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-	var failures atomic.Int64
-	b.SetParallelism(benchParallelism)
 	b.ResetTimer()
 	cpu0 := processCPU(b)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if !postUpsert(client, url, token, template, fmt.Sprintf("bench-%d", seq.Add(1))) {
-				failures.Add(1)
-			}
-		}
-	})
+	failures := sendUpserts(url, token, template, "bench-", seq, b.N)
 	b.StopTimer()
 	cpu := processCPU(b) - cpu0
-	if f := failures.Load(); f > 0 {
-		b.Fatalf("%d of %d requests failed", f, b.N)
+	if failures > 0 {
+		b.Fatalf("%d of %d requests failed", failures, b.N)
 	}
 	reportPerRequest(b, cpu)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -160,11 +161,30 @@ func testServerConfigOf(opts []testServerOption) testServerConfig {
 // options given (benchmarks use the production defaults).
 func newTestServerWith(t testing.TB, sopts embedded.Options, popts projections.Options, opts ...testServerOption) *testServer {
 	t.Helper()
+	ts, _ := newClosableTestServer(t, sopts, popts, opts...)
+	return ts
+}
+
+// newClosableTestServer is newTestServerWith with a close that stops the
+// server, its projector, read models and store before the test ends (the
+// test's cleanup still runs, and finds them closed), and removes their
+// directory: for a benchmark that measures one fresh server after another,
+// and would otherwise keep every one of them, with its memory and
+// background work, until it ends, and leave the kernel writing back the
+// files of those closed while the next one syncs its own.
+func newClosableTestServer(t testing.TB, sopts embedded.Options, popts projections.Options, opts ...testServerOption) (ts *testServer, close func()) {
+	t.Helper()
 	dir := t.TempDir()
 	store, proj := openLedger(t, dir, sopts, popts, opts...)
-	runProjector(t, proj)
-	ts, _ := startServer(t, dir, store, proj, opts...)
-	return ts
+	stopProjector := runProjector(t, proj)
+	ts, stop := startServer(t, dir, store, proj, opts...)
+	return ts, func() {
+		stop()
+		stopProjector()
+		assert.NoError(t, proj.Close())
+		assert.NoError(t, store.Close())
+		assert.NoError(t, os.RemoveAll(dir))
+	}
 }
 
 // openLedger opens an embedded store and its projections in dir, and
@@ -190,8 +210,8 @@ func openLedger(t testing.TB, dir string, sopts embedded.Options, popts projecti
 	return store, proj
 }
 
-// runProjector runs proj until the test ends.
-func runProjector(t testing.TB, proj *projections.Projector) {
+// runProjector runs proj until the test ends, or until stop is called.
+func runProjector(t testing.TB, proj *projections.Projector) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan struct{})
@@ -199,10 +219,12 @@ func runProjector(t testing.TB, proj *projections.Projector) {
 		defer close(runDone)
 		_ = proj.Run(ctx)
 	}()
-	t.Cleanup(func() {
+	stop = func() {
 		cancel()
 		<-runDone
-	})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // startServer starts a Server over store and proj, as serve does on each
