@@ -37,10 +37,15 @@ const benchParallelism = 64
 //
 //	go test ./api/ -run '^$' -bench BenchmarkLoopback -benchtime 3s
 //
-// Compare the req/s of upsert with ceiling's, and upsert-minimal's with
-// ceiling-minimal's; the target is upsert >= 0.5 × ceiling. upsert-warm is
-// upsert on a server that has taken warmUpserts first: a server in use,
-// which costs more than a fresh one (see the README).
+// ratio is the target's number (upsert >= 0.5 × ceiling), measured in
+// pairs (see runRatio):
+//
+//	go test ./api/ -run '^$' -bench 'BenchmarkLoopback/ratio' -benchtime 40000x
+//
+// The other sub-benchmarks measure one side each: compare the req/s of
+// upsert with ceiling's, and upsert-minimal's with ceiling-minimal's.
+// upsert-warm is upsert on a server that has taken warmUpserts first: a
+// server in use, which costs more than a fresh one (see the README).
 func BenchmarkLoopback(b *testing.B) {
 	// The GC target and memory limit callledger's main sets (cmd/callledger
 	// gcPercent, memoryLimit), for the ceiling and the ledger alike.
