@@ -128,10 +128,6 @@ func TestServeGeneratesKeyAndServes(t *testing.T) {
 // its own calls.
 func TestServeConfiguredKeys(t *testing.T) {
 	dir := t.TempDir()
-	// An event log whose CURRENT file is garbage: Pebble refuses it.
-	badLog := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(badLog, "events"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(badLog, "events", "CURRENT"), []byte("garbage\n"), 0o600))
 	keysFile := filepath.Join(t.TempDir(), "keys")
 	require.NoError(t, os.WriteFile(keysFile, []byte("acct-b:token-b-0123456789abcdef\n"), 0o600))
 	env, _, _ := newTestEnv(map[string]string{"CALLLEDGER_API_KEYS": "acct-a:token-a-0123456789abcdef"})
