@@ -140,9 +140,10 @@ func (p *Projector) awaitBuildRemoved() {
 
 // exportSplits divide the keys of a build database into ranges that
 // exportBuild writes out in parallel, one goroutine each. The call views
-// are most of the bytes, but the list and lookup keys, small and one of
-// each a call, cost as much to write out: the split at the list index gives
-// the two goroutines about the same work (a split in the middle of the
+// are most of the bytes, but the list keys and the provider lookup's that
+// builds before session 32 wrote, small and one of each a call, cost as much
+// to write out: the split at the list index gave the two goroutines about
+// the same work (a split in the middle of the
 // call views left one with twice the other's, and the export took half as
 // long again).
 var exportSplits = [][]byte{{prefixList}}

@@ -350,20 +350,11 @@ func (p *Projector) dropBatch() {
 	}
 }
 
-// addDerived replaces a call's lookup and list entries when they changed,
-// and adds the recording index entries of the recordings it gained, of
+// addDerived replaces a call's list entry when it changed, and adds the recording index entries of the recordings it gained, of
 // recs (its Recordings; see derived.recordings).
 func addDerived(w *writes, id uuid.UUID, old, next *derived, recs []domain.Recording) {
 	for _, r := range recs[min(old.recordings, next.recordings):next.recordings] {
 		w.set(recordingKey(r.SID(id)), bytes.Clone(id[:]))
-	}
-	if !sameKey(old.lookup, next.lookup) {
-		if old.lookup != nil {
-			w.deletes = append(w.deletes, old.lookup)
-		}
-		if next.lookup != nil {
-			w.set(next.lookup, bytes.Clone(id[:]))
-		}
 	}
 	switch {
 	case !sameKey(old.list, next.list):

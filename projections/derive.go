@@ -16,8 +16,6 @@ import (
 type derived struct {
 	exists bool
 
-	lookup []byte // nil when the call has no provider id
-
 	// recordings is how many of the call's Recordings have their recording
 	// index keys. A call's recordings are only ever appended to (Evolve;
 	// Decide adds one it does not hold), so the keys of those after them
@@ -52,9 +50,6 @@ func derive(s *domain.State) derived {
 	}
 	d := derived{exists: true}
 	provider := domain.NormalizeProvider(c.Provider)
-	if c.ProviderID != "" {
-		d.lookup = lookupKey(c.AccountID, provider, c.ProviderID)
-	}
 	d.recordings = len(c.Recordings)
 	start := startTime(c)
 	d.list = listKey(c.AccountID, start, c.ID)

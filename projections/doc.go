@@ -128,7 +128,7 @@
 // bytes (Unix seconds, big-endian, sign bit flipped; then nanoseconds as a
 // big-endian uint32). UTC days are 4 bytes (days since 1970-01-01,
 // big-endian, sign bit flipped). Every value but the meta values and the
-// lookup starts with a version byte, 0x01 (0x04 for call views of layout 4,
+// indexes' call ids starts with a version byte, 0x01 (0x04 for call views of layout 4,
 // 0x03 for those of layout 3, 0x02 for those of layout 2).
 //
 //	'c' call id (16)                                → 0x04 + binary call view (layout 4), or
@@ -171,14 +171,20 @@
 //	    An instant is a length byte and time.Time's MarshalBinary form
 //	    (Unix seconds, nanoseconds, zone offset). Nothing may follow.
 //	'p' account, provider, provider id (strings)    → call id (16 bytes)
-//	    Provider lookup; provider normalized with domain.NormalizeProvider.
-//	    Deleted calls keep their entry.
+//	    Provider lookup, no longer written: builds before session 32 wrote
+//	    one per call, which no route read (a call's id is derived from its
+//	    account, provider and provider id: domain.CallIDFor), at the cost of
+//	    one insert at a random place in the memtable for every new call.
+//	    Entries that such a build wrote stay in its database, unread and left
+//	    out of Digest, until the read models are rebuilt (callledger replay);
+//	    the format stays "callledger-projections/2", as a database with or
+//	    without them serves the same reads.
 //	'r' recording sid (16)                          → call id (16 bytes)
 //	    Recording index: the sid of each recording a call holds
 //	    (domain.Recording.SID, a UUID derived from the call id and the
 //	    recording's identity, which the LaML surface names recordings by and
 //	    which cannot be turned back into the call id) to the call. One entry
-//	    per sid; deleted calls keep theirs, as in the provider lookup.
+//	    per sid; deleted calls keep theirs.
 //	'l' account (string), start (12), call id (16)  → 0x01, deleted (0|1), then
 //	                                                  status, from, to (uvarint length + bytes each)
 //	    List index. The start is Call.StartedAt, or Call.CreatedAt when the
@@ -206,7 +212,7 @@
 //	                                at position, which CheckLog looks for in the store)
 //	    "m/failure/" commit (8) prepare (8) → JSON Failure
 //
-// Digest hashes every key and value outside 'm' in key order, so two
+// Digest hashes every key and value outside 'm' and 'p' in key order, so two
 // databases that applied the same events have the same digest.
 //
 // # Format 1

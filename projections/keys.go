@@ -18,7 +18,7 @@ const (
 	prefixCall    = 'c' // call view by call id
 	prefixList    = 'l' // list index by account, start time, call id
 	prefixMeta    = 'm' // checkpoint, format version, failures: not a read model
-	prefixLookup  = 'p' // provider lookup by account, provider, provider id
+	prefixLookup  = 'p' // provider lookup, no longer written: see doc.go; excluded from Digest
 	prefixRecord  = 'r' // recording index by recording sid
 )
 
@@ -144,16 +144,6 @@ func callKey(id uuid.UUID) []byte {
 	k := make([]byte, 0, 1+len(id))
 	k = append(k, prefixCall)
 	return append(k, id[:]...)
-}
-
-// lookupKey is the provider lookup key: 'p' + account + provider (normalized)
-// + provider id, each an appendString.
-func lookupKey(account, provider, providerID string) []byte {
-	k := make([]byte, 0, 8+len(account)+len(provider)+len(providerID))
-	k = append(k, prefixLookup)
-	k = appendString(k, account)
-	k = appendString(k, provider)
-	return appendString(k, providerID)
 }
 
 // recordingKey is the recording index key of the recording whose sid

@@ -19,7 +19,7 @@ import (
 var day1 = time.Date(2025, 5, 1, 10, 0, 0, 0, time.UTC)
 
 // TestReadModels checks each read model and its query over a small known
-// history: the call view with its version, the provider lookup, the list
+// history: the call view with its version, the list
 // index with its filters, order and paging, and billing totals through
 // re-pricing, a start moving to another day and a deletion.
 func TestReadModels(t *testing.T) {
@@ -68,31 +68,6 @@ func TestReadModels(t *testing.T) {
 		s, err = p.Call(ctx, idC)
 		require.NoError(t, err)
 		assert.True(t, s.Call.Deleted(), "deleted calls stay readable by id")
-	})
-
-	t.Run("Lookup", func(t *testing.T) {
-		tests := []struct {
-			name, account, provider, providerID string
-			want                                uuid.UUID
-			err                                 error
-		}{
-			{"Exact", acct, "vonage", "A", idA, nil},
-			{"ProviderCaseInsensitive", acct, "VONAGE", "B", idB, nil},
-			{"OtherAccount", "AC-other", "vonage", "A", idOther, nil},
-			{"DeletedKept", acct, "openphone", "C", idC, nil},
-			{"Unknown", acct, "vonage", "nope", uuid.Nil, projections.ErrNotFound},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				got, err := p.Lookup(ctx, tt.account, tt.provider, tt.providerID)
-				if tt.err != nil {
-					assert.ErrorIs(t, err, tt.err)
-					return
-				}
-				require.NoError(t, err)
-				assert.Equal(t, tt.want, got)
-			})
-		}
 	})
 
 	t.Run("List", func(t *testing.T) {

@@ -51,16 +51,7 @@ func (p *Projector) Call(ctx context.Context, id uuid.UUID) (domain.State, error
 	return s, nil
 }
 
-// Lookup returns the id of the call that provider knows as providerID in
-// account. Provider names compare case-insensitively (they are normalized
-// with domain.NormalizeProvider). Deleted calls keep their entry. It returns
-// ErrNotFound when no call has that provider id.
-func (p *Projector) Lookup(ctx context.Context, account, provider, providerID string) (uuid.UUID, error) {
-	return p.callIDAt(ctx, lookupKey(account, domain.NormalizeProvider(provider), providerID), "lookup "+provider+"/"+providerID)
-}
-
-// callIDAt reads the call id that an index (the provider lookup, the
-// recording index) holds at key; what names the entry in errors. It returns
+// callIDAt reads the call id that an index (the recording index) holds at key; what names the entry in errors. It returns
 // ErrNotFound when key is not there.
 func (p *Projector) callIDAt(ctx context.Context, key []byte, what string) (uuid.UUID, error) {
 	if err := ctx.Err(); err != nil {
@@ -627,8 +618,10 @@ func (p *Projector) Billing(ctx context.Context, q BillingQuery) ([]BillingRow, 
 // length and the value. The 'm' range (checkpoint, format stamp, failures)
 // is left out, so the digest depends only on the events applied: a rebuild
 // gives the same digest however often it is run, and the same as read models
-// kept incrementally up to the same position. It reads one consistent
-// snapshot, so it may run beside Run.
+// kept incrementally up to the same position. The 'p' range, the provider
+// lookup that earlier builds wrote and nothing reads, is left out too, so
+// that read models those builds kept digest as a rebuild of them does. It
+// reads one consistent snapshot, so it may run beside Run.
 func (p *Projector) Digest(ctx context.Context) (string, error) {
 	if !p.acquire() {
 		return "", fmt.Errorf("digest: %w", ErrClosed)
@@ -650,12 +643,15 @@ func (p *Projector) Digest(ctx context.Context) (string, error) {
 		}
 		count++
 		key := it.Key()
-		if len(key) > 0 && key[0] == prefixMeta {
-			valid = it.SeekGE([]byte{prefixMeta + 1})
-			if !valid {
+		for len(key) > 0 && (key[0] == prefixMeta || key[0] == prefixLookup) {
+			if !it.SeekGE([]byte{key[0] + 1}) {
+				key = nil
 				break
 			}
 			key = it.Key()
+		}
+		if key == nil {
+			break
 		}
 		val := it.Value()
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(key)))])
