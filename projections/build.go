@@ -143,9 +143,8 @@ func (p *Projector) awaitBuildRemoved() {
 // are most of the bytes, but the list keys and the provider lookup's that
 // builds before session 32 wrote, small and one of each a call, cost as much
 // to write out: the split at the list index gave the two goroutines about
-// the same work (a split in the middle of the
-// call views left one with twice the other's, and the export took half as
-// long again).
+// the same work (a split in the middle of the call views left one with
+// twice the other's, and the export took half as long again).
 var exportSplits = [][]byte{{prefixList}}
 
 // exportBuild writes every key of bdb, in order, into sstables in dir and

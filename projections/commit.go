@@ -350,8 +350,9 @@ func (p *Projector) dropBatch() {
 	}
 }
 
-// addDerived replaces a call's list entry when it changed, and adds the recording index entries of the recordings it gained, of
-// recs (its Recordings; see derived.recordings).
+// addDerived replaces a call's list entry when it changed, and adds the
+// recording index entries of the recordings it gained, of recs (its
+// Recordings; see derived.recordings).
 func addDerived(w *writes, id uuid.UUID, old, next *derived, recs []domain.Recording) {
 	for _, r := range recs[min(old.recordings, next.recordings):next.recordings] {
 		w.set(recordingKey(r.SID(id)), bytes.Clone(id[:]))

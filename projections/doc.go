@@ -128,8 +128,8 @@
 // bytes (Unix seconds, big-endian, sign bit flipped; then nanoseconds as a
 // big-endian uint32). UTC days are 4 bytes (days since 1970-01-01,
 // big-endian, sign bit flipped). Every value but the meta values and the
-// indexes' call ids starts with a version byte, 0x01 (0x04 for call views of layout 4,
-// 0x03 for those of layout 3, 0x02 for those of layout 2).
+// indexes' call ids starts with a version byte, 0x01 (0x04 for call views
+// of layout 4, 0x03 for those of layout 3, 0x02 for those of layout 2).
 //
 //	'c' call id (16)                                → 0x04 + binary call view (layout 4), or
 //	                                                  0x03 + binary call view (layout 3), or

@@ -51,8 +51,8 @@ func (p *Projector) Call(ctx context.Context, id uuid.UUID) (domain.State, error
 	return s, nil
 }
 
-// callIDAt reads the call id that an index (the recording index) holds at key; what names the entry in errors. It returns
-// ErrNotFound when key is not there.
+// callIDAt reads the call id that the recording index holds at key; what
+// names the entry in errors. It returns ErrNotFound when key is not there.
 func (p *Projector) callIDAt(ctx context.Context, key []byte, what string) (uuid.UUID, error) {
 	if err := ctx.Err(); err != nil {
 		return uuid.Nil, fmt.Errorf("%s: %w", what, err)
