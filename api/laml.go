@@ -906,11 +906,11 @@ const lamlGMTDateTime = "2006-01-02T15:04:05"
 // (inclusive) and until (exclusive), nil when unbounded. v is a date
 // (YYYY-MM-DD, a GMT day), an RFC 3339 date-time (domain.ParseRFC3339:
 // "T" and "Z" in either case), or a date-time without an offset, in GMT
-// (lamlGMTDateTime, as twilio-java sends them), read at the second: the surface shows dates
-// to the second (RFC 2822), so a client that sends back a start_time (or
-// end_time) it read, or a JS Date as twilio-node serialises it
-// ("2025-02-17T00:00:00Z"), must find a call whose stored time has a
-// fraction (15:00:00.5, shown as 15:00:00).
+// (lamlGMTDateTime, as twilio-java sends them), read at the second: the
+// surface shows dates to the second (RFC 2822), so a client that sends
+// back a start_time (or end_time) it read, or a JS Date as twilio-node
+// serialises it ("2025-02-17T00:00:00Z"), must find a call whose stored
+// time has a fraction (15:00:00.5, shown as 15:00:00).
 // As Twilio documents the filters ("on this date", "on or before", "on or
 // after"):
 //

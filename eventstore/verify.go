@@ -323,10 +323,10 @@ func chainProblem(ctx context.Context, store Store, c *chainChecker, records []R
 // previous hash; each non-zero AllHash equals AllChainHash recomputed (the
 // $all chain is recomputed either way, so the report carries the head hash
 // even from a backend that stores none); and, when store is TimeOrdered,
-// no RecordedAt is before the one of the event before it. If store is a HeadReader, the walk
-// stops at the head it reports when Verify starts (so appends made during
-// the walk are not checked) and the recomputed head must equal it, which
-// catches a truncated log. When an event is missing from the middle of
+// no RecordedAt is before the one of the event before it. If store is a
+// HeadReader, the walk stops at the head it reports when Verify starts (so
+// appends made during the walk are not checked) and the recomputed head
+// must equal it, which catches a truncated log. When an event is missing from the middle of
 // $all, the problem says so, naming the positions around the gap, rather
 // than blaming the intact event after it (see Problem.Missing).
 //
