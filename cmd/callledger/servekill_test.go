@@ -107,11 +107,11 @@ func TestServeKilledLosesNothing(t *testing.T) {
 		calls[r.call] = append(calls[r.call], r)
 	}
 	for call, writes := range calls {
-		answered := slices.IndexFunc(writes, func(r *keyedRequest) bool { return r.answered })
-		if answered < 0 {
+		first := slices.IndexFunc(writes, func(r *keyedRequest) bool { return r.answered })
+		if first < 0 {
 			continue
 		}
-		status, body := getCall(t, client, m.URL(), callID(t, writes[answered].answer))
+		status, body := getCall(t, client, m.URL(), callID(t, writes[first].answer))
 		require.Equal(t, http.StatusOK, status, "call %s, answered before the kill: %s", call, body)
 		if last := writes[len(writes)-1]; last.answered {
 			assert.JSONEq(t, last.answer, body, "call %s reads as its last write answered", call)
