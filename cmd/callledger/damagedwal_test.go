@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 	"github.com/callledger/callledger/projections"
 )
 
@@ -141,7 +143,7 @@ func readModelsCheckpoint(t *testing.T, dataDir string) (checkpoint, head events
 // so that the count changes nothing in it.
 func countRecords(t *testing.T, dir string) int {
 	t.Helper()
-	db, err := pebble.Open(dir, &pebble.Options{ReadOnly: true})
+	db, err := pebble.Open(dir, &pebble.Options{ReadOnly: true, Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)}})
 	require.NoError(t, err)
 	defer db.Close()
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte("r"), UpperBound: []byte("s")})
