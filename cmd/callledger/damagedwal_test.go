@@ -16,9 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/eventstore"
-	"github.com/callledger/callledger/eventstore/embedded"
 	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
-	"github.com/callledger/callledger/projections"
 )
 
 func TestServeWithDamagedIdempotencyLog(t *testing.T) {
@@ -37,19 +35,14 @@ func TestServeWithDamagedIdempotencyLog(t *testing.T) {
 
 	m, _, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acme:" + serveKillToken})
 	client := &http.Client{Timeout: time.Minute}
-	head := func() uint64 {
-		pos, _, err := m.ledger.Store.(eventstore.HeadReader).Head(context.Background())
-		require.NoError(t, err)
-		return pos.Commit
-	}
-	before := head()
+	before := logHead(t, m)
 	for _, r := range sent {
 		status, answer, err := sendKeyed(client, m.URL(), r)
 		require.NoError(t, err)
 		assert.Equal(t, r.status, status, "%s %s (key %s) retried: %s", r.method, r.path, r.key, answer)
 		assert.JSONEq(t, r.answer, answer, "%s %s (key %s) retried", r.method, r.path, r.key)
 	}
-	assert.Equal(t, before, head(), "the retries appended nothing")
+	assert.Equal(t, before, logHead(t, m), "the retries appended nothing")
 }
 
 func TestServeWithDamagedReadModelsLog(t *testing.T) {
@@ -68,14 +61,13 @@ func TestServeWithDamagedReadModelsLog(t *testing.T) {
 	t.Logf("read models at position %d of %d", checkpoint.Commit, head.Commit)
 
 	m, _, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acme:" + serveKillToken})
-	client := &http.Client{Timeout: time.Minute}
 	for _, r := range sent {
 		if r.path != "/calls/upsert" { // each call's last write
 			continue
 		}
-		status, body := getCall(t, client, m.URL(), callID(t, r.answer))
+		status, body := do(t, "GET", m.URL()+"/calls/"+callID(t, r.answer), serveKillToken, "")
 		require.Equal(t, http.StatusOK, status, "call %s: %s", r.call, body)
-		assert.JSONEq(t, r.answer, body, "call %s reads as its last write answered", r.call)
+		assert.JSONEq(t, r.answer, string(body), "call %s reads as its last write answered", r.call)
 	}
 	require.NoError(t, m.Close())
 
@@ -127,14 +119,11 @@ func damageNewestWAL(t *testing.T, dir string) {
 // log's head.
 func readModelsCheckpoint(t *testing.T, dataDir string) (checkpoint, head eventstore.Position) {
 	t.Helper()
-	store, err := embedded.Open(filepath.Join(dataDir, "events"), embedded.DefaultOptions())
-	require.NoError(t, err)
+	store, proj := openStoreAndReadModels(t, dataDir)
 	defer store.Close()
-	head, _, err = store.Head(context.Background())
-	require.NoError(t, err)
-	proj, err := projections.Open(filepath.Join(dataDir, "readmodels"), store, projections.DefaultOptions())
-	require.NoError(t, err)
 	defer proj.Close()
+	head, _, err := store.Head(context.Background())
+	require.NoError(t, err)
 	return proj.Status().Checkpoint, head
 }
 

@@ -111,10 +111,10 @@ func TestServeKilledLosesNothing(t *testing.T) {
 		if first < 0 {
 			continue
 		}
-		status, body := getCall(t, client, m.URL(), callID(t, writes[first].answer))
+		status, body := do(t, "GET", m.URL()+"/calls/"+callID(t, writes[first].answer), serveKillToken, "")
 		require.Equal(t, http.StatusOK, status, "call %s, answered before the kill: %s", call, body)
 		if last := writes[len(writes)-1]; last.answered {
-			assert.JSONEq(t, last.answer, body, "call %s reads as its last write answered", call)
+			assert.JSONEq(t, last.answer, string(body), "call %s reads as its last write answered", call)
 		}
 	}
 
@@ -122,11 +122,7 @@ func TestServeKilledLosesNothing(t *testing.T) {
 	// nothing; those of the writes in flight are answered (from the log when
 	// they were written before the kill); and a second pass of every retry
 	// appends nothing at all.
-	head := func() eventstore.Position {
-		pos, _, err := m.ledger.Store.(eventstore.HeadReader).Head(ctx)
-		require.NoError(t, err)
-		return pos
-	}
+	head := func() eventstore.Position { return logHead(t, m) }
 	before := head()
 	for _, r := range sent {
 		if !r.answered {
@@ -157,9 +153,9 @@ func TestServeKilledLosesNothing(t *testing.T) {
 
 	for call, writes := range calls {
 		last := writes[len(writes)-1]
-		status, body := getCall(t, client, m.URL(), callID(t, last.answer))
+		status, body := do(t, "GET", m.URL()+"/calls/"+callID(t, last.answer), serveKillToken, "")
 		require.Equal(t, http.StatusOK, status, "call %s: %s", call, body)
-		assert.JSONEq(t, last.answer, body, "call %s reads as its last write answered", call)
+		assert.JSONEq(t, last.answer, string(body), "call %s reads as its last write answered", call)
 	}
 	require.NoError(t, m.Close())
 
@@ -281,20 +277,6 @@ func sendKeyed(client *http.Client, url string, r *keyedRequest) (int, string, e
 	return res.StatusCode, string(b), nil
 }
 
-// getCall reads the Moonbase view of call id.
-func getCall(t *testing.T, client *http.Client, url, id string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest("GET", url+"/calls/"+id, nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+serveKillToken)
-	res, err := client.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return res.StatusCode, string(b)
-}
-
 // callID is the id of the call a Moonbase answer shows.
 func callID(t *testing.T, answer string) string {
 	t.Helper()
@@ -304,15 +286,34 @@ func callID(t *testing.T, answer string) string {
 	return call.ID
 }
 
+// logHead is the head of the log m serves.
+func logHead(t *testing.T, m *Main) eventstore.Position {
+	t.Helper()
+	pos, _, err := m.ledger.Store.(eventstore.HeadReader).Head(context.Background())
+	require.NoError(t, err)
+	return pos
+}
+
+// openStoreAndReadModels opens the store and read models of dataDir,
+// without running the projector; the caller closes both.
+func openStoreAndReadModels(t *testing.T, dataDir string) (*embedded.Store, *projections.Projector) {
+	t.Helper()
+	store, err := embedded.Open(filepath.Join(dataDir, "events"), embedded.DefaultOptions())
+	require.NoError(t, err)
+	proj, err := projections.Open(filepath.Join(dataDir, "readmodels"), store, projections.DefaultOptions())
+	if err != nil {
+		store.Close()
+	}
+	require.NoError(t, err)
+	return store, proj
+}
+
 // readModelsDigest is the digest of the read models in dataDir as they
 // are, without catching them up.
 func readModelsDigest(t *testing.T, dataDir string) string {
 	t.Helper()
-	store, err := embedded.Open(filepath.Join(dataDir, "events"), embedded.DefaultOptions())
-	require.NoError(t, err)
+	store, proj := openStoreAndReadModels(t, dataDir)
 	defer store.Close()
-	proj, err := projections.Open(filepath.Join(dataDir, "readmodels"), store, projections.DefaultOptions())
-	require.NoError(t, err)
 	defer proj.Close()
 	digest, err := proj.Digest(context.Background())
 	require.NoError(t, err)
