@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 	"github.com/callledger/callledger/projections"
 )
 
@@ -15,17 +16,7 @@ import (
 // database in dir, which no projector may hold open.
 func lookupKeys(t *testing.T, dir string) []string {
 	t.Helper()
-	db, err := pebble.Open(dir, &pebble.Options{})
-	require.NoError(t, err)
-	defer db.Close()
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte("p"), UpperBound: []byte("q")})
-	require.NoError(t, err)
-	var keys []string
-	for valid := it.First(); valid; valid = it.Next() {
-		keys = append(keys, string(it.Key()))
-	}
-	require.NoError(t, it.Close())
-	return keys
+	return embeddedtest.Keys(t, dir, []byte("p"), []byte("q"))
 }
 
 func TestNoProviderLookup(t *testing.T) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,12 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/eventstore"
-	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
 
 func TestServeWithDamagedIdempotencyLog(t *testing.T) {
@@ -128,19 +126,9 @@ func readModelsCheckpoint(t *testing.T, dataDir string) (checkpoint, head events
 }
 
 // countRecords counts the records of the idempotency database in dir (its
-// 'r' keys, one a keyed request: see api/idempotency.go), opened read-only
-// so that the count changes nothing in it.
+// 'r' keys, one a keyed request: see api/idempotency.go), without changing
+// anything in it.
 func countRecords(t *testing.T, dir string) int {
 	t.Helper()
-	db, err := pebble.Open(dir, &pebble.Options{ReadOnly: true, Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)}})
-	require.NoError(t, err)
-	defer db.Close()
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte("r"), UpperBound: []byte("s")})
-	require.NoError(t, err)
-	n := 0
-	for it.First(); it.Valid(); it.Next() {
-		n++
-	}
-	require.NoError(t, it.Close())
-	return n
+	return len(embeddedtest.Keys(t, dir, []byte("r"), []byte("s")))
 }

@@ -88,6 +88,25 @@ func (l quietLogger) Errorf(format string, args ...any) { l.tb.Logf("pebble: "+f
 
 func (l quietLogger) Fatalf(format string, args ...any) { l.tb.Fatalf("pebble: "+format, args...) }
 
+// Keys returns the keys in [lower, upper) of the closed Pebble database in
+// dir (an embedded store's or another's), opened read-only, so that
+// reading them changes nothing in it: what its write-ahead log replays is
+// counted, and the log is left as it is.
+func Keys(tb testing.TB, dir string, lower, upper []byte) []string {
+	tb.Helper()
+	db, err := pebble.Open(dir, &pebble.Options{ReadOnly: true, Logger: quietLogger{tb}})
+	require.NoError(tb, err)
+	defer db.Close()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	require.NoError(tb, err)
+	var keys []string
+	for valid := it.First(); valid; valid = it.Next() {
+		keys = append(keys, string(it.Key()))
+	}
+	require.NoError(tb, it.Close())
+	return keys
+}
+
 // Tables returns the paths of the tables of the Pebble database in dir,
 // oldest first: Pebble numbers its files in the order it creates them, with
 // names of one length.
