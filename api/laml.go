@@ -778,7 +778,8 @@ func lamlFilterNames() []string {
 // that GMT day (of the date-time's, for a date-time), StartTime> those that
 // started on or after it (at or after the date-time's second), StartTime<
 // those that started on or before it (at or before the date-time's
-// second); EndTime, EndTime> and EndTime< the same of the end time, which a
+// second), leaving out queued calls, which show no start_time; EndTime,
+// EndTime> and EndTime< the same of the end time, which a
 // call that has not ended does not have, so that it matches none of them.
 // Given together, the filters narrow each other. ParentCallSid keeps the
 // calls the call with that sid (a UUID) created; a malformed one is a 400
@@ -826,6 +827,9 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 			return out, err
 		}
 	}
+	// A queued call shows no start_time (lamlStartTime), so no StartTime
+	// filter keeps it.
+	out.Query.Started = out.Query.StartedAtMin != nil || out.Query.StartedAtMax != nil
 	out.Query.ParentCallID, err = parseLAMLSidFilter(q, "ParentCallSid")
 	return out, err
 }
@@ -1092,6 +1096,20 @@ type lamlCall struct {
 func lamlTime(t time.Time) string { return t.UTC().Format(lamlTimeLayout) }
 
 // lamlTimePtr is lamlTime for an optional time; nil stays nil (JSON null).
+// lamlStartTime is the start_time LaML shows for c: null while the call is
+// queued, as Twilio shows a call that has not been dialed yet ("empty if
+// the call has not yet been dialed"), and c's start once it has moved on.
+// The ledger itself keeps the start every call has (the time it recorded a
+// call that did not say, domain.Call.StartedAt), which orders the lists and
+// places the call in billing; only this view leaves it out. So the
+// StartTime filters leave queued calls out too (ListQuery.Started).
+func lamlStartTime(c *domain.Call) *string {
+	if domain.LaMLStatusWord(c.Status) == string(domain.StatusQueued) {
+		return nil
+	}
+	return lamlTimePtr(c.StartedAt)
+}
+
 func lamlTimePtr(t *time.Time) *string {
 	if t == nil {
 		return nil
@@ -1149,7 +1167,7 @@ func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
 		FromFormatted:  lamlFormatPhone(c.From),
 		PhoneNumberSID: nullIfEmpty(c.Details.PhoneNumberID),
 		Status:         domain.LaMLStatusWord(c.Status),
-		StartTime:      lamlTimePtr(c.StartedAt),
+		StartTime:      lamlStartTime(c),
 		EndTime:        lamlTimePtr(c.EndedAt),
 		PriceUnit:      lamlUnpricedCurrency,
 		Direction:      domain.LaMLDirectionWord(c.Direction, c.ParentCallID != nil),

@@ -168,9 +168,11 @@ func TestLAMLCreateAndFetchEveryRoute(t *testing.T) {
 						"notifications": lamlCallsPath(prefix, acctA) + "/" + sid + "/Notifications.json",
 						"recordings":    lamlCallsPath(prefix, acctA) + "/" + sid + "/Recordings.json",
 					}, call["subresource_uris"])
-					for _, f := range []string{"date_created", "date_updated", "start_time"} {
+					for _, f := range []string{"date_created", "date_updated"} {
 						assertRFC2822(t, call[f])
 					}
+					// Queued, not dialed yet: no start_time, as on Twilio.
+					assert.Nil(t, call["start_time"])
 					// The routing is a creation fact: inside CallUpserted.
 					assert.Equal(t, []string{domain.TypeCallUpserted, domain.TypeCallStatusChanged}, ts.eventTypes(t, sid))
 
@@ -1022,4 +1024,43 @@ func TestLAMLIfMatch(t *testing.T) {
 	res := ts.lamlDo(t, "POST", path, acctA, tokenA, formBody("Status", "canceled"), "If-Match", etag)
 	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
 	assert.Equal(t, "canceled", res.JSON(t)["status"])
+}
+
+func TestLAMLQueuedCallShowsNoStartTime(t *testing.T) {
+	// Goal: LaML shows a queued call with start_time null, as Twilio shows
+	// a call not dialed yet, though the ledger keeps the start the call
+	// was given (or the time it recorded it); the StartTime filters leave
+	// such a call out (with Status=queued the page is empty, a bad
+	// PageToken still a 400), the other filters list it, and once it rings
+	// it shows its start and the StartTime filters find it.
+	ts := newTestServer(t)
+	upsert := func(status string) string {
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("queued-then-ringing", status))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		return res.JSON(t)["id"].(string)
+	}
+	queued := upsert("queued") // start_at 2025-03-01T10:00:00Z
+	started := ts.createVoiceCall(t, tokenA, "src-started", map[string]any{"startedAt": "2025-03-01T11:00:00Z", "status": "INCOMING_CALL"})
+
+	got := ts.lamlGet(t, queued)
+	require.Equal(t, "queued", got["status"])
+	assert.Nil(t, got["start_time"])
+	assert.Equal(t, "2025-03-01T10:00:00.000Z", ts.do(t, "GET", "/v1/calls/"+queued, tokenA, "").JSON(t)["startedAt"],
+		"the ledger keeps the start; only LaML leaves it out")
+
+	ts.runLAMLListCases(t, []lamlListCase{
+		{"NoFilter", url.Values{}, []string{started, queued}},
+		{"StatusQueued", url.Values{"Status": {"queued"}}, []string{queued}},
+		{"StartTimeDay", url.Values{"StartTime": {"2025-03-01"}}, []string{started}},
+		{"StartTimeAfter", url.Values{"StartTime>": {"2025-01-01"}}, []string{started}},
+		{"StartTimeBefore", url.Values{"StartTime<": {"2025-12-31"}}, []string{started}},
+		{"StatusQueuedAndStartTime", url.Values{"Status": {"queued"}, "StartTime<": {"2025-12-31"}}, nil},
+		{"StatusRingingAndStartTime", url.Values{"Status": {"ringing"}, "StartTime": {"2025-03-01"}}, []string{started}},
+	})
+	bad := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+".json?Status=queued&StartTime=2025-03-01&Page=1&PageToken=nonsense", acctA, tokenA, "")
+	assertLAMLError(t, bad, http.StatusBadRequest, 20001)
+
+	require.Equal(t, queued, upsert("ringing"))
+	assert.Equal(t, "Sat, 01 Mar 2025 10:00:00 +0000", ts.lamlGet(t, queued)["start_time"])
+	assert.Equal(t, []string{started, queued}, ts.lamlListSIDs(t, url.Values{"StartTime": {"2025-03-01"}}))
 }

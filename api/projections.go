@@ -1,9 +1,12 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -87,8 +90,17 @@ func (m projectorReadModels) List(ctx context.Context, q ListQuery) (ListPage, e
 		return ListPage{}, err
 	}
 	pq.Side = side
-	if q.Status != "" {
+	switch {
+	case q.Status != "":
 		pq.Statuses = append(pq.Statuses, q.Status)
+	case q.Started:
+		pq.Statuses = slices.DeleteFunc(domain.Statuses(), func(s domain.Status) bool { return s == domain.StatusQueued })
+	}
+	if q.Started && q.Status == domain.StatusQueued {
+		// No call is both queued and started. An empty start range
+		// gives the empty page, the cursor checked, without a read.
+		bound := cmp.Or(pq.StartedAtMin, pq.StartedAtMax, &time.Time{})
+		pq.StartedAtMin, pq.StartedAtMax = bound, bound
 	}
 	page, err := m.p.List(ctx, pq)
 	if errors.Is(err, projections.ErrInvalidQuery) {

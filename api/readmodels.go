@@ -85,6 +85,10 @@ type ListQuery struct {
 	// too.
 	StartedAtMin *time.Time
 	StartedAtMax *time.Time
+	// Started leaves out the calls that have not started: queued ones,
+	// which LaML shows with no start_time. With Status queued the page is
+	// empty.
+	Started bool
 	// EndedAtMin (inclusive) and EndedAtMax (exclusive) bound the end time
 	// in the same way; a call without one (it has not ended, or ended
 	// without a surface saying when) passes neither.
