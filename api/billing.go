@@ -12,7 +12,7 @@ import (
 	"github.com/callledger/callledger/projections"
 )
 
-// GET /v1/billing/summary?from=&to=&group_by=account,provider,currency,day&scale=
+// GET /v1/billing/summary?from=&to=&group_by=account,provider,currency,month,day&scale=
 //
 // Exact billing totals of the caller's account from the billing read model:
 // per group, the sum of the current price of every priced call that is not
@@ -55,6 +55,8 @@ type BillingGroup struct {
 	Account  string `json:"account,omitempty"`
 	Provider string `json:"provider,omitempty"`
 	Currency string `json:"currency"`
+	// Month is the UTC month (2025-03), when grouped by month.
+	Month string `json:"month,omitempty"`
 	// Day is the UTC day, when grouped by day.
 	Day string `json:"day,omitempty"`
 	// Total is an exact decimal string, or rounded to the scale asked.
@@ -69,8 +71,9 @@ type BillingGroup struct {
 
 // newBillingGroup renders a row of the billing read model: its total exact
 // (trailing fractional zeros dropped) when scale < 0, else rounded half away
-// from zero to scale places; its day only when the rows are grouped by day.
-func newBillingGroup(row *projections.BillingRow, scale int, byDay bool) BillingGroup {
+// from zero to scale places; its month and day only when the rows are
+// grouped by them.
+func newBillingGroup(row *projections.BillingRow, scale int, byMonth, byDay bool) BillingGroup {
 	g := BillingGroup{
 		Account:               row.Account,
 		Provider:              row.Provider,
@@ -84,11 +87,17 @@ func newBillingGroup(row *projections.BillingRow, scale int, byDay bool) Billing
 	} else {
 		g.Total = row.Total.Decimal.StringFixed(int32(scale))
 	}
+	if byMonth {
+		g.Month = row.Month.Format(billingMonthLayout)
+	}
 	if byDay {
 		g.Day = row.Day.Format(time.DateOnly)
 	}
 	return g
 }
+
+// billingMonthLayout writes a month as ISO 8601 does (2025-03).
+const billingMonthLayout = "2006-01"
 
 // BillingSummary is the body of GET /v1/billing/summary, which the billing
 // command writes too (without account and scale) for --format json.
@@ -182,12 +191,12 @@ func parseBillingGroupBy(name, v string) ([]string, error) {
 	for _, g := range strings.Split(v, ",") {
 		g = strings.TrimSpace(g)
 		switch g {
-		case projections.GroupAccount, projections.GroupProvider, projections.GroupCurrency, projections.GroupDay:
+		case projections.GroupAccount, projections.GroupProvider, projections.GroupCurrency, projections.GroupMonth, projections.GroupDay:
 			if !slices.Contains(dims, g) {
 				dims = append(dims, g)
 			}
 		default:
-			return nil, Invalid(name, "unknown dimension %q: use account, provider, currency, day", g)
+			return nil, Invalid(name, "unknown dimension %q: use account, provider, currency, month, day", g)
 		}
 	}
 	return dims, nil
@@ -277,11 +286,11 @@ func formatBillingInstant(t *time.Time) string {
 // (newBillingGroup), and sums their deleted calls, which the totals leave
 // out.
 func billingGroups(rows []projections.BillingRow, groupBy []string, scale int) (groups []BillingGroup, deletedCalls int64) {
-	byDay := slices.Contains(groupBy, projections.GroupDay)
+	byMonth, byDay := slices.Contains(groupBy, projections.GroupMonth), slices.Contains(groupBy, projections.GroupDay)
 	groups = make([]BillingGroup, 0, len(rows))
 	for i := range rows {
 		deletedCalls += rows[i].DeletedCalls
-		groups = append(groups, newBillingGroup(&rows[i], scale, byDay))
+		groups = append(groups, newBillingGroup(&rows[i], scale, byMonth, byDay))
 	}
 	return groups, deletedCalls
 }

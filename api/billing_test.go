@@ -103,6 +103,7 @@ type summaryGroup struct {
 	Account               string `json:"account"`
 	Provider              string `json:"provider"`
 	Currency              string `json:"currency"`
+	Month                 string `json:"month"`
 	Day                   string `json:"day"`
 	Total                 string `json:"total"`
 	Calls                 int64  `json:"calls"`
@@ -427,4 +428,52 @@ func TestBillingSummaryScaleAndErrors(t *testing.T) {
 		assert.Contains(t, string(res.Body), tc.field, tc.query)
 	}
 	assert.Equal(t, http.StatusUnauthorized, ts.do(t, "GET", "/v1/billing/summary", "", "").Status)
+}
+
+func TestBillingSummaryByMonth(t *testing.T) {
+	// Goal: group_by=month sums each UTC calendar month of the calls'
+	// starts, a call at the month's last nanosecond in that month and one at
+	// the next midnight in the next, the latest price counting (in its
+	// currency), deleted calls counted apart, rows ordered by currency,
+	// then month; with day, each day under its month; with a period, only
+	// the calls that start in it.
+	ts := newTestServer(t)
+	usd := func(total string) domain.Price {
+		return domain.Price{Rate: domain.MustParseDecimal("0.01"), Total: domain.MustParseDecimal(total), Currency: "USD"}
+	}
+	eur := usd("0.2500")
+	eur.Currency = "EUR"
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		require.NoError(t, err)
+		return v
+	}
+	appendBillingCalls(t, ts, []billingCall{
+		{id: uuid.New(), account: acctA, provider: "twilio", start: at("2025-03-31T23:59:59.999999999Z"), duration: 60, prices: []domain.Price{usd("0.0135")}},
+		{id: uuid.New(), account: acctA, provider: "twilio", start: at("2025-04-01T02:00:00+02:00"), duration: 30, prices: []domain.Price{usd("1.50")}},
+		{id: uuid.New(), account: acctA, provider: "Vonage", start: at("2025-04-30T23:00:00Z"), duration: 10, prices: []domain.Price{usd("0.10"), eur}},
+		{id: uuid.New(), account: acctA, provider: "twilio", start: at("2025-05-01T00:00:00Z"), duration: 5, prices: []domain.Price{usd("2.00")}},
+		{id: uuid.New(), account: acctA, provider: "twilio", start: at("2025-04-15T12:00:00Z"), duration: 7, prices: []domain.Price{usd("9.99")}, deleted: true},
+		{id: uuid.New(), account: acctB, provider: "twilio", start: at("2025-04-10T12:00:00Z"), duration: 9, prices: []domain.Price{usd("5.00")}},
+	})
+	group := func(currency, month, day, total string, calls, seconds, deleted int64) summaryGroup {
+		return summaryGroup{Currency: currency, Month: month, Day: day, Total: total, Calls: calls, BilledDurationSeconds: seconds, DeletedCalls: deleted}
+	}
+
+	body := getSummary(t, ts, url.Values{"group_by": {"month"}}, tokenA)
+	assert.Equal(t, []string{"month"}, body.GroupBy)
+	assert.Equal(t, []summaryGroup{
+		group("EUR", "2025-04", "", "0.25", 1, 10, 0),
+		group("USD", "2025-03", "", "0.0135", 1, 60, 0),
+		group("USD", "2025-04", "", "1.5", 1, 30, 1),
+		group("USD", "2025-05", "", "2", 1, 5, 0),
+	}, body.Groups)
+	assert.Equal(t, int64(1), body.DeletedCallsExcluded)
+
+	body = getSummary(t, ts, url.Values{"group_by": {"day,month"}, "from": {"2025-04-01"}, "to": {"2025-05-01"}}, tokenA)
+	assert.Equal(t, []summaryGroup{
+		group("EUR", "2025-04", "2025-04-30", "0.25", 1, 10, 0),
+		group("USD", "2025-04", "2025-04-01", "1.5", 1, 30, 0),
+		group("USD", "2025-04", "2025-04-15", "0", 0, 0, 1),
+	}, body.Groups)
 }

@@ -86,7 +86,7 @@ func (plan *billingPlan) addPartial(d partialDay) {
 
 // billingGrouping is what a BillingQuery groups by besides the currency,
 // which always splits totals.
-type billingGrouping struct{ account, provider, day bool }
+type billingGrouping struct{ account, provider, month, day bool }
 
 // parseGrouping reads BillingQuery.GroupBy.
 func parseGrouping(dims []string) (billingGrouping, error) {
@@ -99,16 +99,19 @@ func parseGrouping(dims []string) (billingGrouping, error) {
 			g.provider = true
 		case GroupDay:
 			g.day = true
+		case GroupMonth:
+			g.month = true
 		case GroupCurrency:
 		default:
-			return g, fmt.Errorf("%w: cannot group by %q (use account, provider, currency, day)", ErrInvalidQuery, dim)
+			return g, fmt.Errorf("%w: cannot group by %q (use account, provider, currency, month, day)", ErrInvalidQuery, dim)
 		}
 	}
 	return g, nil
 }
 
 // group returns the group a bucket's totals are added to: the bucket with
-// the dimensions not grouped by cleared.
+// the dimensions not grouped by cleared, and its day the month's first when
+// grouped by month and not by day.
 func (g billingGrouping) group(b bucket) bucket {
 	out := bucket{currency: b.currency}
 	if g.account {
@@ -117,10 +120,18 @@ func (g billingGrouping) group(b bucket) bucket {
 	if g.provider {
 		out.provider = b.provider
 	}
-	if g.day {
+	switch {
+	case g.day:
 		out.day = b.day
+	case g.month:
+		out.day = monthStart(b.day)
 	}
 	return out
+}
+
+// monthStart is the first day of the UTC month that day is in.
+func monthStart(day int32) int32 {
+	return day - int32(dayTime(day).Day()-1)
 }
 
 // billingSums accumulates totals by group, from day buckets and from single
@@ -146,7 +157,7 @@ func (s *billingSums) add(b bucket, t totals) {
 }
 
 // rows returns the groups as rows sorted by account, provider, currency,
-// then day.
+// then month and day.
 func (s *billingSums) rows() []BillingRow {
 	rows := make([]BillingRow, 0, len(s.groups))
 	for g, t := range s.groups {
@@ -162,11 +173,14 @@ func (s *billingSums) rows() []BillingRow {
 		if s.grouping.day {
 			r.Day = dayTime(g.day)
 		}
+		if s.grouping.month {
+			r.Month = dayTime(monthStart(g.day))
+		}
 		rows = append(rows, r)
 	}
 	slices.SortFunc(rows, func(a, b BillingRow) int {
 		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Provider, b.Provider),
-			cmp.Compare(a.Currency, b.Currency), a.Day.Compare(b.Day))
+			cmp.Compare(a.Currency, b.Currency), a.Month.Compare(b.Month), a.Day.Compare(b.Day))
 	})
 	return rows
 }

@@ -25,7 +25,7 @@ import (
 func billingOneByOne(states map[uuid.UUID]domain.State, q projections.BillingQuery) []projections.BillingRow {
 	type key struct {
 		account, provider, currency string
-		day                         time.Time
+		month, day                  time.Time
 	}
 	sums := map[key]*projections.BillingRow{}
 	for _, s := range states {
@@ -47,11 +47,14 @@ func billingOneByOne(states map[uuid.UUID]domain.State, q projections.BillingQue
 				k.provider = domain.NormalizeProvider(c.Provider)
 			case projections.GroupDay:
 				k.day = start.UTC().Truncate(24 * time.Hour)
+			case projections.GroupMonth:
+				y, m, _ := start.UTC().Date()
+				k.month = time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
 			}
 		}
 		r, ok := sums[k]
 		if !ok {
-			r = &projections.BillingRow{Account: k.account, Provider: k.provider, Currency: k.currency, Day: k.day, Total: domain.MustParseDecimal("0")}
+			r = &projections.BillingRow{Account: k.account, Provider: k.provider, Currency: k.currency, Month: k.month, Day: k.day, Total: domain.MustParseDecimal("0")}
 			sums[k] = r
 		}
 		if c.Deleted() {
@@ -72,11 +75,12 @@ func billingOneByOne(states map[uuid.UUID]domain.State, q projections.BillingQue
 	return rows
 }
 
-// sortRows sorts rows as Billing does: by account, provider, currency, day.
+// sortRows sorts rows as Billing does: by account, provider, currency,
+// month, day.
 func sortRows(rows []projections.BillingRow) {
 	slices.SortFunc(rows, func(a, b projections.BillingRow) int {
 		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Provider, b.Provider),
-			cmp.Compare(a.Currency, b.Currency), a.Day.Compare(b.Day))
+			cmp.Compare(a.Currency, b.Currency), a.Month.Compare(b.Month), a.Day.Compare(b.Day))
 	})
 }
 
@@ -94,7 +98,8 @@ func assertSameRows(t *testing.T, want, got []projections.BillingRow, msgAndArgs
 }
 
 // billingGroupings are the groupings the bounds tests sum by.
-var billingGroupings = [][]string{nil, {"account"}, {"provider", "day"}, {"account", "provider", "currency", "day"}}
+var billingGroupings = [][]string{nil, {"account"}, {"provider", "day"}, {"account", "provider", "currency", "day"},
+	{"account", "month"}, {"month", "provider", "day"}}
 
 func TestBillingExactBounds(t *testing.T) {
 	// Goal: Billing counts a call when its start time is in [From, To), to

@@ -527,6 +527,9 @@ const (
 	GroupProvider = "provider"
 	GroupCurrency = "currency"
 	GroupDay      = "day"
+	// GroupMonth groups by the UTC calendar month of the call's start, the
+	// period most invoices cover: the day totals of the month, summed.
+	GroupMonth = "month"
 )
 
 // BillingQuery selects and groups billing totals.
@@ -543,7 +546,7 @@ type BillingQuery struct {
 	From *time.Time
 	To   *time.Time
 	// GroupBy lists dimensions among GroupAccount, GroupProvider,
-	// GroupCurrency and GroupDay, in any order. Totals are always per
+	// GroupCurrency, GroupMonth and GroupDay, in any order. Totals are always per
 	// currency, whether or not GroupCurrency is listed: amounts in two
 	// currencies are never added.
 	GroupBy []string
@@ -557,6 +560,9 @@ type BillingRow struct {
 	Account  string
 	Provider string
 	Currency string
+	// Month is the UTC midnight starting the month, when grouped by
+	// month.
+	Month time.Time
 	// Day is the UTC midnight starting the day, when grouped by day.
 	Day time.Time
 	// Total is the exact sum of the current prices of the group's calls that
@@ -575,7 +581,7 @@ type BillingRow struct {
 // Billing sums the billing totals of the calls that start in [q.From,
 // q.To) by the requested dimensions: the rows equal summing each call's
 // contribution one by one. Rows are sorted by account, provider, currency,
-// then day. Only priced calls are counted. It reads the day buckets for the
+// then month and day. Only priced calls are counted. It reads the day buckets for the
 // whole UTC days of the period and, for the partial days at its edges (at
 // most two), the calls of the accounts with buckets on those days, from one
 // consistent view of the read models. It returns ErrInvalidQuery for an

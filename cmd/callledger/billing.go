@@ -64,7 +64,7 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 	cfg.register(fs, env.Getenv)
 	from := fs.String("from", "", "start, inclusive: a UTC day (its midnight) or an RFC 3339 instant; calls count on their start time; empty: from the beginning")
 	to := fs.String("to", "", "end, exclusive: a UTC day (its midnight) or an RFC 3339 instant; empty: to the end")
-	groupBy := fs.String("group-by", "account,provider,currency", "comma-separated dimensions among account, provider, currency, day (totals are always per currency); empty: currency")
+	groupBy := fs.String("group-by", "account,provider,currency", "comma-separated dimensions among account, provider, currency, month, day (totals are always per currency); empty: currency")
 	format := fs.String("format", "table", "output format: table, csv or json")
 	scale := fs.String("scale", "", fmt.Sprintf("round totals to this many decimal places, 0..%d (half away from zero); empty: exact, no rounding", api.BillingScaleMax))
 	account := fs.String("account", "", "only this account's calls")
@@ -138,7 +138,7 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 	summary := api.NewBillingSummary(opts.query, rows, opts.scale)
 	out, deleted := summary.Groups, summary.DeletedCallsExcluded
 	var header []string
-	for _, g := range []string{projections.GroupAccount, projections.GroupProvider, projections.GroupDay} {
+	for _, g := range []string{projections.GroupAccount, projections.GroupProvider, projections.GroupMonth, projections.GroupDay} {
 		if has(g) {
 			header = append(header, g)
 		}
@@ -151,6 +151,9 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 		}
 		if has(projections.GroupProvider) {
 			rec = append(rec, j.Provider)
+		}
+		if has(projections.GroupMonth) {
+			rec = append(rec, j.Month)
 		}
 		if has(projections.GroupDay) {
 			rec = append(rec, j.Day)

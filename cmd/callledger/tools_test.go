@@ -632,6 +632,27 @@ func TestBillingExactBounds(t *testing.T) {
 		require.Equal(t, 0, res.code, res.stderr)
 		assertBillingJSON(t, res.stdout, calls, utc(tc.from), utc(tc.to))
 	}
+
+	// By month, as a CSV: a month column after the account's, each
+	// account's month (all of March here) the sum of its days.
+	from, to := utc("2025-03-02T12:00:00Z"), utc("2025-03-09T00:00:00Z")
+	res := runTool(ctx, t, dir, "", "billing", "--from", "2025-03-02T12:00:00Z", "--to", "2025-03-09", "--group-by", "account,month,currency", "--format", "csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	wantTotals, _, _ := expectedBilling(calls, from, to)
+	perMonth := map[[3]string]decimal.Decimal{}
+	for k, v := range wantTotals {
+		key := [3]string{k.account, k.day[:len("2025-03")], k.currency}
+		perMonth[key] = perMonth[key].Add(v)
+	}
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	require.Equal(t, "account,month,currency,total,calls,billed_duration_seconds,deleted_calls", lines[0])
+	require.Len(t, lines, 1+len(perMonth))
+	for _, line := range lines[1:] {
+		f := strings.Split(line, ",")
+		want, ok := perMonth[[3]string{f[0], f[1], f[2]}]
+		require.True(t, ok, "unexpected group %q", line)
+		assert.True(t, want.Equal(decimal.RequireFromString(f[3])), "%s: want %s", line, want)
+	}
 }
 
 func TestBillingZeroTimeBounds(t *testing.T) {
