@@ -137,6 +137,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		res, err := s.store.Append(ctx, stream, expected, data)
 		switch {
 		case errors.Is(err, eventstore.ErrVersionConflict):
+			s.metrics.conflicts.Inc()
 			continue
 		case errors.Is(err, eventstore.ErrDuplicateEventID) && idemKey != "":
 			// The key's first run was appended since this one loaded the
@@ -157,6 +158,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			return WriteResult{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
 		s.marks.mark(p.Account, res.Position)
+		s.metrics.appended.Add(float64(len(events)))
 		if keyed.keyed() {
 			noteAnswerRestsOn(ctx, eventAnchor{Stream: stream, Revision: res.Revision, ID: data[len(data)-1].ID})
 		}

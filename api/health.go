@@ -21,8 +21,8 @@ const readyTimeout = 800 * time.Millisecond
 
 // healthRoutes mounts GET /healthz (the process serves HTTP) and GET /readyz
 // (the store works and the read models are running and caught up: see
-// ready; a 503 says why in "reason"), for load balancers and orchestrators.
-// Neither needs a key.
+// ready; a 503 says why in "reason"), for load balancers and orchestrators,
+// and GET /metrics (metrics.go). None needs a key.
 func (s *Server) healthRoutes(root chi.Router) {
 	r := root.With(s.surface(s.plainError))
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -36,6 +36,7 @@ func (s *Server) healthRoutes(root chi.Router) {
 		}
 		s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
 }
 
 // notReady says why /readyz answers 503: reason, shown to whoever asks

@@ -25,6 +25,9 @@ func NewReadModels(p *projections.Projector) ReadModels { return projectorReadMo
 
 type projectorReadModels struct{ p *projections.Projector }
 
+// Status is the Projector's status, which the read models' metrics show.
+func (m projectorReadModels) Status() projections.Status { return m.p.Status() }
+
 // Prime passes a written event to the Projector (see EventPrimer).
 func (m projectorReadModels) Prime(id uuid.UUID, env domain.Envelope) { m.p.Prime(id, env) }
 

@@ -90,6 +90,7 @@ type Server struct {
 	// with it from then on, as the damage stays until the operator repairs
 	// it with callledger stopped.
 	damage  atomic.Pointer[string]
+	metrics *metrics
 	handler http.Handler
 	// recordingScanMax is lamlRecordingScanCallsMax, which tests lower.
 	recordingScanMax int
@@ -167,6 +168,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	s.idem = idem
+	s.metrics = newMetrics(s.views)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -188,7 +190,11 @@ func (s *Server) Close() error { return s.idem.Close() }
 // surface get plainError.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.recoverer(s.plainError), s.capBody, routeUnknownMethods)
+	// measure comes after capBody, which must hand http.MaxBytesReader
+	// net/http's own writer (it tells the server to close a connection
+	// whose body ran over), and inside the recoverer, so that it counts a
+	// handler's panic as the 500 the recoverer answers.
+	r.Use(s.requestID, s.recoverer(s.plainError), s.capBody, s.metrics.measure, routeUnknownMethods)
 	s.routeErrors(r, s.plainError)
 	s.healthRoutes(r)
 	s.moonbaseRoutes(r)

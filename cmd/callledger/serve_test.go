@@ -108,6 +108,9 @@ func TestServeGeneratesKeyAndServes(t *testing.T) {
 
 	code, _ = do(t, "POST", m.URL()+"/calls/upsert", "wrong-token", seedUpsert)
 	assert.Equal(t, http.StatusUnauthorized, code)
+	code, metrics := do(t, "GET", m.URL()+"/metrics", "", "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, string(metrics), `callledger_http_requests_total{code="200",method="POST",route="/calls/upsert"} 1`)
 	require.NoError(t, m.Close())
 
 	// Restart on the same data: the call is there, the key is reused

@@ -1,0 +1,267 @@
+package api
+
+import (
+	"maps"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/callledger/callledger/projections"
+)
+
+// GET /metrics serves the server's metrics in Prometheus' text format,
+// without a key, as /healthz does: they name routes (chi's patterns, such
+// as /calls/{id}), methods and status codes, never an account, a call or a
+// client's value, so that they say nothing a key would guard and their
+// label sets stay bounded whatever clients send. A request refused before
+// its route matched (a 401 of a surface's authentication, a 404 or 405
+// inside a surface) carries the pattern of the router that refused it
+// (/calls/*); one that no router took, routeUnmatched. Every metric is in a
+// registry of the Server's own (no package-level state: two servers in one
+// process, as in the tests, count apart).
+//
+//	callledger_http_requests_total{route,method,code}   counter
+//	callledger_http_request_duration_seconds{route,method}   histogram
+//	callledger_events_appended_total           events the API's writes appended
+//	callledger_write_conflicts_total           appends refused on a stale revision and retried
+//	callledger_read_models_checkpoint_position the position of the last event in the read models
+//	callledger_read_models_pending_events      events received and not yet applied: the lag
+//	callledger_read_models_failures_total      events the read models could not apply
+//	callledger_read_models_running             1 while the projector runs
+//
+// with Go's runtime and the process's metrics (go_*, process_*).
+
+// routeUnmatched is the route label of a request no route matched (a 404
+// or 405 of the router), so that unknown paths share one label.
+const routeUnmatched = "unmatched"
+
+// metrics holds the Server's Prometheus metrics.
+type metrics struct {
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+	appended  prometheus.Counter
+	conflicts prometheus.Counter
+
+	// series maps the labels of a request, as measure reads them without
+	// building a string, to its counter and histogram: the vectors'
+	// WithLabelValues, with chi's RoutePattern and the code's text,
+	// cost a microsecond and eight allocations a request. The map is
+	// never changed once published (a new label set copies it under
+	// seriesMu), so that requests read it without a lock.
+	series   atomic.Pointer[map[seriesKey]requestSeries]
+	seriesMu sync.Mutex
+}
+
+// seriesKey identifies a request's series: the route patterns chi
+// matched, one per router, as chi keeps them (RoutePatterns, at most
+// seriesDepthMax deep: a deeper route, which no surface has, is measured
+// without the map), the method and the status code.
+type seriesKey struct {
+	patterns [seriesDepthMax]string
+	method   string
+	code     int
+}
+
+// seriesDepthMax is the deepest nesting of routers seriesKey holds.
+const seriesDepthMax = 4
+
+// requestSeries is a request series' counter and histogram.
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+// statusReporter is what the read models' metrics are read from: the
+// projector's Status (projectorReadModels has it).
+type statusReporter interface {
+	Status() projections.Status
+}
+
+// newMetrics builds the metrics and registers them, with the read models'
+// when views reports a status.
+func newMetrics(views ReadModels) *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "callledger_http_requests_total",
+			Help: "HTTP requests answered, by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "callledger_http_request_duration_seconds",
+			Help:    "Time from a request's arrival at the router to its handler's return, by route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		appended: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "callledger_events_appended_total",
+			Help: "Events the API's writes appended to the event store.",
+		}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "callledger_write_conflicts_total",
+			Help: "Appends refused because another write changed the call first; each was decided again and retried.",
+		}),
+	}
+	m.registry.MustRegister(m.requests, m.durations, m.appended, m.conflicts,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if sr, ok := views.(statusReporter); ok {
+		m.registry.MustRegister(newReadModelsCollector(sr))
+	}
+	return m
+}
+
+// handler serves the registry.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// measure counts every request and times it, labelled once the router has
+// matched it (chi's route pattern is known when the handler returns). A
+// request whose handler panics counts as a 500, the recoverer's answer.
+func (m *metrics) measure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		returned := false
+		defer func() {
+			code := sw.code
+			switch {
+			case !returned:
+				code = http.StatusInternalServerError
+			case code == 0:
+				code = http.StatusOK
+			}
+			s := m.seriesOf(r, code)
+			s.count.Inc()
+			s.duration.Observe(time.Since(began).Seconds())
+		}()
+		next.ServeHTTP(sw, r)
+		returned = true
+	})
+}
+
+// seriesOf returns the series of r answered with code: from the map when
+// it holds them, else from the vectors, added to the map.
+func (m *metrics) seriesOf(r *http.Request, code int) requestSeries {
+	key := seriesKey{method: methodLabel(r.Method), code: code}
+	rc := chi.RouteContext(r.Context())
+	if rc == nil || len(rc.RoutePatterns) > seriesDepthMax {
+		return m.newSeries(r, key)
+	}
+	copy(key.patterns[:], rc.RoutePatterns)
+	if known := m.series.Load(); known != nil {
+		if s, ok := (*known)[key]; ok {
+			return s
+		}
+	}
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	next := map[seriesKey]requestSeries{}
+	if known := m.series.Load(); known != nil {
+		maps.Copy(next, *known)
+	}
+	s := m.newSeries(r, key)
+	next[key] = s
+	m.series.Store(&next)
+	return s
+}
+
+// newSeries looks the series of key, r's, up in the vectors.
+func (m *metrics) newSeries(r *http.Request, key seriesKey) requestSeries {
+	route := routeLabel(r)
+	return requestSeries{
+		count:    m.requests.WithLabelValues(route, key.method, strconv.Itoa(key.code)),
+		duration: m.durations.WithLabelValues(route, key.method),
+	}
+}
+
+// routeLabel is the pattern of the route that served r, routeUnmatched
+// when none did.
+func routeLabel(r *http.Request) string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil {
+		return routeUnmatched
+	}
+	if p := rc.RoutePattern(); p != "" && p != "/*" {
+		return p
+	}
+	return routeUnmatched
+}
+
+// methodLabel is m when it is a method some route serves, and "other" for
+// any other, which a client can make up at will.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
+}
+
+// statusWriter remembers the status code a handler wrote. Unwrap gives
+// http.ResponseController the writer beneath (Flush, deadlines).
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// readModelsCollector reads the projector's Status at each scrape.
+type readModelsCollector struct {
+	views                                  statusReporter
+	checkpoint, pending, failures, running *prometheus.Desc
+}
+
+func newReadModelsCollector(views statusReporter) *readModelsCollector {
+	return &readModelsCollector{
+		views: views,
+		checkpoint: prometheus.NewDesc("callledger_read_models_checkpoint_position",
+			"Position in the log (its commit position) of the last event applied to the read models.", nil, nil),
+		pending: prometheus.NewDesc("callledger_read_models_pending_events",
+			"Events the read models have received and not yet applied: their lag.", nil, nil),
+		failures: prometheus.NewDesc("callledger_read_models_failures_total",
+			"Events the read models could not decode or fold since their last rebuild.", nil, nil),
+		running: prometheus.NewDesc("callledger_read_models_running",
+			"1 while the projector feeds the read models, 0 otherwise.", nil, nil),
+	}
+}
+
+func (c *readModelsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.checkpoint
+	ch <- c.pending
+	ch <- c.failures
+	ch <- c.running
+}
+
+func (c *readModelsCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.views.Status()
+	running := 0.0
+	if st.Running {
+		running = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.checkpoint, prometheus.GaugeValue, float64(st.Checkpoint.Commit))
+	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(st.PendingEvents))
+	ch <- prometheus.MustNewConstMetric(c.failures, prometheus.CounterValue, float64(st.Failures))
+	ch <- prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, running)
+}
