@@ -1095,7 +1095,6 @@ type lamlCall struct {
 // lamlTime formats t as Twilio does: RFC 2822 in GMT.
 func lamlTime(t time.Time) string { return t.UTC().Format(lamlTimeLayout) }
 
-// lamlTimePtr is lamlTime for an optional time; nil stays nil (JSON null).
 // lamlStartTime is the start_time LaML shows for c: null while the call is
 // queued, as Twilio shows a call that has not been dialed yet ("empty if
 // the call has not yet been dialed"), and c's start once it has moved on.
@@ -1110,6 +1109,7 @@ func lamlStartTime(c *domain.Call) *string {
 	return lamlTimePtr(c.StartedAt)
 }
 
+// lamlTimePtr is lamlTime for an optional time; nil stays nil (JSON null).
 func lamlTimePtr(t *time.Time) *string {
 	if t == nil {
 		return nil
