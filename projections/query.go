@@ -641,7 +641,7 @@ func (p *Projector) Digest(ctx context.Context) (string, error) {
 	h := sha256.New()
 	var n [binary.MaxVarintLen64]byte
 	count := 0
-	for valid := it.First(); valid; valid = it.Next() {
+	for valid := it.First(); valid; {
 		if count%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return "", fmt.Errorf("digest: %w", err)
@@ -649,21 +649,16 @@ func (p *Projector) Digest(ctx context.Context) (string, error) {
 		}
 		count++
 		key := it.Key()
-		for len(key) > 0 && (key[0] == prefixMeta || key[0] == prefixLookup) {
-			if !it.SeekGE([]byte{key[0] + 1}) {
-				key = nil
-				break
-			}
-			key = it.Key()
-		}
-		if key == nil {
-			break
+		if len(key) > 0 && (key[0] == prefixMeta || key[0] == prefixLookup) {
+			valid = it.SeekGE([]byte{key[0] + 1}) // past the range
+			continue
 		}
 		val := it.Value()
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(key)))])
 		h.Write(key)
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(val)))])
 		h.Write(val)
+		valid = it.Next()
 	}
 	if err := it.Error(); err != nil {
 		return "", fmt.Errorf("digest: %w", pebbleError(err))
