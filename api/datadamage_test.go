@@ -68,6 +68,24 @@ func assertDamageAnswered(t *testing.T, res response, style errorStyle, lamlCode
 	}
 }
 
+// firstDamaged GETs path(id) for each of ids in turn until one is not a
+// 200, which must be the damage answered in style with message
+// (assertDamageAnswered). It returns that call's id, "" when every read
+// succeeded, and how many calls read before it.
+func firstDamaged(t *testing.T, ts *testServer, ids []uuid.UUID, path func(id string) string, style errorStyle, message string) (victim string, healthy int) {
+	t.Helper()
+	for _, id := range ids {
+		res := ts.do(t, "GET", path(id.String()), tokenA, "")
+		if res.Status == http.StatusOK {
+			healthy++
+			continue
+		}
+		assertDamageAnswered(t, res, style, 0, message)
+		return id.String(), healthy
+	}
+	return "", healthy
+}
+
 // TestReadModelsDamaged checks that a request whose read needs a damaged
 // block of the read models (a flipped byte failing Pebble's checksum) is
 // answered, on every surface, with a 500 that says the read models are
@@ -89,18 +107,7 @@ func TestReadModelsDamaged(t *testing.T) {
 	// The call views are keyed by id: the first call (in id order) whose
 	// view is in the damaged block.
 	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
-	var victim string
-	healthy := 0
-	for _, id := range ids {
-		res := ts.do(t, "GET", "/calls/"+id.String(), tokenA, "")
-		if res.Status == http.StatusOK {
-			healthy++
-			continue
-		}
-		assertDamageAnswered(t, res, styleMoonbase, 0, messageViewsDamaged)
-		victim = id.String()
-		break
-	}
+	victim, healthy := firstDamaged(t, ts, ids, func(id string) string { return "/calls/" + id }, styleMoonbase, messageViewsDamaged)
 	require.NotEmpty(t, victim, "a call's view was in the damaged block")
 	require.Positive(t, healthy, "the calls before it read")
 
@@ -146,17 +153,8 @@ func TestEventLogDamaged(t *testing.T) {
 	ts, logs := reopenLogged(t, dir)
 	// The events are keyed by position: the first call (in the order they
 	// were written) whose event is in the damaged block.
-	var damaged bool
-	for _, id := range ids {
-		res := ts.do(t, "GET", "/v1/calls/"+id.String()+"/events", tokenA, "")
-		if res.Status == http.StatusOK {
-			continue
-		}
-		assertDamageAnswered(t, res, stylePlain, 0, messageLogDamaged)
-		damaged = true
-		break
-	}
-	require.True(t, damaged, "a call's event was in the damaged block")
+	victim, _ := firstDamaged(t, ts, ids, func(id string) string { return "/v1/calls/" + id + "/events" }, stylePlain, messageLogDamaged)
+	require.NotEmpty(t, victim, "a call's event was in the damaged block")
 	ready := ts.do(t, "GET", "/readyz", "", "")
 	assert.Equal(t, http.StatusServiceUnavailable, ready.Status, "%s", ready.Body)
 	assert.Equal(t, messageLogDamaged, ready.JSON(t)["reason"])
