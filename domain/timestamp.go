@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -17,8 +18,10 @@ const rfc3339DateLen = len("2006-01-02")
 // It accepts what time.Parse(time.RFC3339Nano, s) accepts, except as
 // below, and also a lower-case "t" between date and time and a lower-case
 // "z" for UTC, which RFC 3339 section 5.6 allows ("T" and "Z" may
-// alternatively be lower case) and time.Parse refuses. It refuses two
-// things time.Parse takes, so that no time is silently moved: fractional
+// alternatively be lower case) and time.Parse refuses. It refuses a comma
+// before the fractional seconds (ISO 8601's other decimal sign, which
+// time.Parse takes and RFC 3339 does not), and two more things time.Parse
+// takes, so that no time is silently moved: fractional
 // seconds past 9 digits (the ledger keeps nanoseconds; time.Parse would
 // drop the rest, moving 09:59:59.9999999999 into the second before the
 // one meant), and a numeric offset past hours 00-23 and minutes 00-59
@@ -64,9 +67,12 @@ func (e *YearOutOfRangeError) Error() string {
 const rfc3339SecondsEnd = len("2006-01-02T15:04:05")
 
 // checkRFC3339Limits checks what time.Parse lets through in s, a string it
-// has parsed as RFC 3339 (so its shape is known): the fraction's length and
-// the offset's range.
+// has parsed as RFC 3339 (so its shape is known): the separator before the
+// fraction, the fraction's length and the offset's range.
 func checkRFC3339Limits(s string) error {
+	if len(s) > rfc3339SecondsEnd && s[rfc3339SecondsEnd] == ',' {
+		return errors.New("a comma before the fractional seconds: RFC 3339 writes a '.'")
+	}
 	offset := len(s) - 1 // "Z"
 	if s[offset] != 'Z' {
 		offset = len(s) - len("+07:00")

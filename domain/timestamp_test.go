@@ -67,6 +67,10 @@ func TestParseRFC3339(t *testing.T) {
 		"2025-02-17T12:00:00+24:00",
 		"2025-02-17T12:00:00+23:60",
 		"2025-02-17T12:00:00-99:00",
+		// A comma before the fraction: ISO 8601 allows it, RFC 3339 does
+		// not, and Go's parser takes it.
+		"2025-02-17T12:00:00,5Z",
+		"2025-02-17T12:00:00,123456789+01:00",
 		// In UTC, before the year 0000 or after 9999.
 		"0000-01-01T00:00:00+06:00",
 		"0000-01-01T05:59:59.999999999+06:00",
