@@ -630,6 +630,9 @@ func TestMoonbaseBadInputs(t *testing.T) {
 		{"EndBeforeStart", "/calls/upsert", repl(`"start_at"`, `"end_at":"2025-03-01T09:00:00Z","start_at"`), 422, ""},
 		{"MetadataNotObject", "/calls/upsert", repl(`"start_at"`, `"provider_metadata":[1],"start_at"`), 400, "provider_metadata"},
 		{"MetadataNumberBeyondFloat64", "/calls/upsert", repl(`"start_at"`, `"provider_metadata":{"f":1.0e400},"start_at"`), 422, "provider_metadata"},
+		// One level past metadataDepthMax (the object itself is the first).
+		{"MetadataTooDeep", "/calls/upsert", repl(`"start_at"`, `"provider_metadata":{"a":`+strings.Repeat("[", 1000)+strings.Repeat("]", 1000)+`},"start_at"`), 422, "provider_metadata"},
+		{"MetadataTooDeepLogged", "/calls", repl(`"start_at"`, `"provider_metadata":{"a":`+strings.Repeat(`{"b":`, 1000)+"1"+strings.Repeat("}", 1000)+`},"start_at"`), 422, "provider_metadata"},
 		{"EmptyProvider", "/calls", repl(`"openphone"`, `" "`), 422, "provider"},
 		{"RecordingMissingURL", "/calls/upsert", repl(`"start_at"`, `"recordings":[{"content_type":"audio/mpeg","provider_id":"x"}],"start_at"`), 400, "recordings[0].url"},
 		{"CueNotNumber", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":"x","to":1,"speaker":"a","text":"b"}]},"start_at"`), 422, "transcript.cues[0].from"},

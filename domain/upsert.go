@@ -102,11 +102,11 @@ func decideUpsert(p *plan, s *State, c *UpsertCall) *Error {
 	if err := checkDurationEnd(&s.Call, c, sent); err != nil {
 		return err
 	}
-	// Whether the metadata changes is decided once: the number bound and
-	// the event both follow it.
+	// Whether the metadata changes is decided once: the bounds and the
+	// event both follow it.
 	metadataChanged := c.ProviderMetadata != nil && !sameJSON(c.ProviderMetadata, s.Call.ProviderMetadata)
 	if metadataChanged {
-		if err := checkMetadataNumbers(c.ProviderMetadata); err != nil {
+		if err := checkMetadataBounds(c.ProviderMetadata); err != nil {
 			return err
 		}
 	}

@@ -458,14 +458,25 @@ func checkMetadata(m json.RawMessage) *Error {
 	return nil
 }
 
-// checkMetadataNumbers refuses provider metadata m (checked by
-// checkMetadata) holding a number no float64 holds. decideUpsert asks only
-// of metadata that changes the call's: metadata stored before the check
-// existed is resent as it is by clients that send whole bodies, and must
-// not make their every write fail.
-func checkMetadataNumbers(m json.RawMessage) *Error {
-	n, ok := numberBeyondFloat64(m)
-	if !ok {
+// metadataDepthMax bounds how deeply provider metadata nests arrays and
+// objects. An export line wraps an event's data a few levels deeper than
+// the API received it, and encoding/json refuses more than 10,000 levels,
+// so metadata near that limit would be accepted, stored and verified, and
+// then make every later export fail to import or verify. No provider's
+// metadata comes near a hundred levels.
+const metadataDepthMax = 1000
+
+// checkMetadataBounds refuses provider metadata m (checked by
+// checkMetadata) nesting deeper than metadataDepthMax, or holding a number
+// no float64 holds. decideUpsert asks only of metadata that changes the
+// call's: metadata stored before the checks existed is resent as it is by
+// clients that send whole bodies, and must not make their every write fail.
+func checkMetadataBounds(m json.RawMessage) *Error {
+	n, depth := metadataBeyondBounds(m)
+	if depth > metadataDepthMax {
+		return invalid("provider_metadata", "nests arrays and objects more than %d levels deep: at most %d (an export of the log could not be read back)", metadataDepthMax, metadataDepthMax)
+	}
+	if n == "" {
 		return nil
 	}
 	if len(n) > 40 {
@@ -474,21 +485,34 @@ func checkMetadataNumbers(m json.RawMessage) *Error {
 	return invalid("provider_metadata", "the number %s is beyond a 64-bit float: clients that decode JSON numbers as doubles (Go, JavaScript) could not read the call back; send it as a string", n)
 }
 
-// numberBeyondFloat64 returns the first number of the valid JSON b whose
-// magnitude no float64 holds (1e400), if any. The metadata is returned as
-// given, and such a number in it would make every later read of the call
-// fail in the vendor's SDKs. Only a number with an exponent or more than
-// 300 digits can be that large, so the others are not parsed.
+// metadataBeyondBounds walks the valid JSON b once and returns the first
+// number whose magnitude no float64 holds (1e400), if any, or else "";
+// and the depth of its nesting, or the first depth past metadataDepthMax,
+// where it stops. The metadata is returned as given, and such a number in
+// it would make every later read of the call fail in the vendor's SDKs.
+// Only a number with an exponent or more than 300 digits can be that
+// large, so the others are not parsed.
 //
 // It skips the strings to their closing quotes (jsonscan.ClosingQuote)
 // rather than stepping through them: they are most of metadata's bytes.
-func numberBeyondFloat64(b []byte) (string, bool) {
+func metadataBeyondBounds(b []byte) (number string, depth int) {
+	level := 0
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		switch {
 		case c == '"':
 			i = jsonscan.ClosingQuote(b, i+1)
-		case c == '-' || c >= '0' && c <= '9':
+		case c == '{' || c == '[':
+			level++
+			if level > depth {
+				depth = level
+				if depth > metadataDepthMax {
+					return number, depth
+				}
+			}
+		case c == '}' || c == ']':
+			level--
+		case number == "" && (c == '-' || c >= '0' && c <= '9'):
 			j := i
 			for j < len(b) && strings.IndexByte("+-.0123456789eE", b[j]) >= 0 {
 				j++
@@ -496,13 +520,13 @@ func numberBeyondFloat64(b []byte) (string, bool) {
 			num := b[i:j]
 			if bytes.IndexAny(num, "eE") >= 0 || len(num) > 300 {
 				if f, err := strconv.ParseFloat(string(num), 64); err != nil && math.IsInf(f, 0) {
-					return string(num), true
+					number = string(num)
 				}
 			}
 			i = j - 1
 		}
 	}
-	return "", false
+	return number, depth
 }
 
 // checkIdentity checks what every command carries.

@@ -313,6 +313,45 @@ func TestProviderMetadataNumbersBeyondFloat64(t *testing.T) {
 	}
 }
 
+// TestProviderMetadataDepth: provider metadata may nest arrays and objects
+// 1,000 levels deep (the object itself counts as one), not more: an export
+// line wraps it deeper, and encoding/json, which reads exports back, stops
+// at 10,000. Brackets inside strings do not count, and a number beyond a
+// float64 after the depth is reached is still refused.
+func TestProviderMetadataDepth(t *testing.T) {
+	nest := func(levels int) string {
+		return `{"a":` + strings.Repeat("[", levels-1) + strings.Repeat("]", levels-1) + `}`
+	}
+	for _, tc := range []struct {
+		name, metadata string
+		message        string // "" for accepted
+	}{
+		{"1,000 levels", nest(1000), ""},
+		{"1,001 levels", nest(1001), "more than 1000 levels"},
+		{"9,998 levels", nest(9998), "more than 1000 levels"},
+		{"objects in objects", `{"a":` + strings.Repeat(`{"b":`, 999) + "1" + strings.Repeat("}", 999) + `}`, ""},
+		{"objects in objects past the bound", `{"a":` + strings.Repeat(`{"b":`, 1000) + "1" + strings.Repeat("}", 1000) + `}`, "more than 1000 levels"},
+		{"brackets in a string", `{"s":"` + strings.Repeat("[", 2000) + `"}`, ""},
+		{"siblings, each shallow", `{"a":[` + strings.Repeat("[[]],", 2000) + `[]]}`, ""},
+		{"a deep number beyond a float64", `{"a":` + strings.Repeat("[", 999) + "1e400" + strings.Repeat("]", 999) + `}`, "64-bit float"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := seed000()
+			c.ProviderMetadata = json.RawMessage(tc.metadata)
+			_, err := domain.Decide(domain.State{}, c)
+			if tc.message == "" {
+				require.NoError(t, err)
+				return
+			}
+			var de *domain.Error
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, domain.ErrInvalid, de.Code)
+			assert.Equal(t, "provider_metadata", de.Field)
+			assert.Contains(t, de.Message, tc.message)
+		})
+	}
+}
+
 // TestStoredMetadataBeyondFloat64IsResendable: metadata stored before the
 // float64 bound existed may hold such a number; a client resending it as
 // it is (whole bodies, as Moonbase clients send) is not refused, a change
