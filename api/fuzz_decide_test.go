@@ -149,7 +149,7 @@ func FuzzVoiceCallDecide(f *testing.F) {
 		for _, mode := range []domain.UpsertMode{domain.UpsertCreate, domain.UpsertUpdate} {
 			c := cmd
 			c.Mode = mode
-			checkDecision(t, decideInOrder(&c), states)
+			checkDecision(t, voiceCallDecider(c), states)
 		}
 	})
 }

@@ -40,7 +40,8 @@ import (
 //	priceRate         string   decimal, e.g. "0.05"              → Price.Rate
 //	totalPrice        string   decimal, e.g. "1.50"              → Price.Total
 //	currency          string   optional ISO 4217 code of priceRate and
-//	                           totalPrice (the ledger's addition), default
+//	                           totalPrice (the ledger's addition); without
+//	                           it the price's currency so far, else
 //	                           "USD"                             → Price.Currency
 //	provider          enum     VONAGE                            → Provider "vonage"
 //	sourceId          string   Vonage's call id                  → ProviderID; the call id is
@@ -71,10 +72,11 @@ import (
 // Vonage's call object (whose rate and price are bare decimal strings in the
 // account's currency) names a currency, so the ledger adds an optional
 // currency field: a Vonage account billed in euros sends "EUR", and billing
-// sums it apart from dollars. Without it prices are recorded in USD. A PUT
-// replaces the call's facts: every field the seed requires is sent again,
-// and an optional one left out (or null) is reset, currency to USD and
-// handledByStaffId to none. The exception is startedAt: the call has
+// sums it apart from dollars. Without it a new call's prices are recorded
+// in USD, and a priced call's in the currency it has (voiceCallDecider). A
+// PUT replaces the call's facts: every field the seed requires is sent
+// again, and an optional one left out (or null) is reset, handledByStaffId
+// to none. The exceptions are currency (above) and startedAt: the call has
 // started, and a PUT without it keeps the start the ledger recorded (when
 // the POST arrived, or the one sent), there being no earlier default to
 // reset it to.
@@ -177,7 +179,7 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 	if err != nil {
 		return domain.UpsertCall{}, err
 	}
-	currency := voiceCallCurrency
+	currency := "" // the call's, or voiceCallCurrency: see voiceCallDecider
 	if req.Currency != nil {
 		currency = *req.Currency // the domain checks it is ISO 4217
 	}
@@ -187,7 +189,7 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 	}
 	// handledByStaffId is optional: absent or null says nobody handled the
 	// call, so a PUT, which replaces the call's facts, clears one recorded
-	// before (as it puts currency back to USD). On a POST "" is what the
+	// before. On a POST "" is what the
 	// new call has anyway and writes nothing.
 	handledBy := req.HandledByStaffID
 	if handledBy == nil {
@@ -257,7 +259,7 @@ func (s *Server) createVoiceCall(w http.ResponseWriter, r *http.Request) {
 	cmd.AccountID = AccountFrom(r.Context())
 	cmd.CallID = domain.CallIDFor(cmd.AccountID, voiceCallProvider, cmd.ProviderID)
 	cmd.Now = s.now()
-	res, err := s.Execute(r, domain.SurfaceVoiceCall, cmd.CallID, decideInOrder(cmd))
+	res, err := s.Execute(r, domain.SurfaceVoiceCall, cmd.CallID, voiceCallDecider(cmd))
 	if err != nil {
 		s.writeError(w, r, s.voiceCallError, foundByProviderID(err))
 		return
@@ -290,13 +292,34 @@ func (s *Server) updateVoiceCall(w http.ResponseWriter, r *http.Request) {
 	cmd.AccountID = AccountFrom(r.Context())
 	cmd.CallID = id
 	cmd.Now = s.now()
-	res, err := s.Execute(r, domain.SurfaceVoiceCall, id, decideInOrder(cmd))
+	res, err := s.Execute(r, domain.SurfaceVoiceCall, id, voiceCallDecider(cmd))
 	if err != nil {
 		s.writeError(w, r, s.voiceCallError, err)
 		return
 	}
 	SetETag(w, res.State)
 	s.writeJSON(w, r, http.StatusOK, renderVoiceCall(&res.State.Call))
+}
+
+// voiceCallDecider is the Decider of a decoded VoiceCall write. A body that
+// names no currency (the ledger's addition, which clients written to the
+// seed never send) prices the call in the currency its price already has,
+// and a call not priced yet in voiceCallCurrency: a PUT that resends the
+// same priceRate and totalPrice of a call priced in euros keeps them in
+// euros rather than re-billing them as dollars.
+func voiceCallDecider(cmd domain.UpsertCall) Decider {
+	if cmd.Price == nil || cmd.Price.Currency != "" {
+		return decideInOrder(cmd)
+	}
+	return func(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
+		c, price := cmd, *cmd.Price
+		price.Currency = voiceCallCurrency
+		if st.Call.Price != nil && st.Call.Price.Currency != "" {
+			price.Currency = st.Call.Price.Currency
+		}
+		c.Price = &price
+		return decideInOrder(c)(st, at)
+	}
 }
 
 // decideInOrder is the Decider of domain commands applied in order, as one append.

@@ -141,8 +141,7 @@ func TestVoiceCallCreateReadUpdate(t *testing.T) {
 func TestVoiceCallPutReplacesHandledByStaffID(t *testing.T) {
 	// Goal (QA): a PUT replaces the call's facts, so handledByStaffId, the
 	// seed's one optional field, is cleared when the PUT leaves it out or
-	// sends null, as currency goes back to USD, in the log as in the
-	// response. A POST without it creates a call without one.
+	// sends null, in the log as in the response. A POST without it creates a call without one.
 	for _, tc := range []struct {
 		name string
 		sent any // the PUT's handledByStaffId; nil leaves it out
@@ -622,8 +621,8 @@ func TestVoiceCallIfMatchAndBodyCap(t *testing.T) {
 // TestVoiceCallCurrency: the optional currency field (the ledger's addition)
 // records a price in the currency the Vonage account bills in, reads back on
 // every surface that shows a price, and is summed apart by billing; without
-// it a price is in USD, and a PUT without it puts the call back in USD, as a
-// PUT replaces every fact its body carries.
+// it a new call's price is in USD, and a PUT without it keeps the currency
+// the call's price has.
 func TestVoiceCallCurrency(t *testing.T) {
 	ts := newTestServer(t)
 	eur := ts.createVoiceCall(t, tokenA, "src-eur", map[string]any{"currency": "EUR", "totalPrice": "2.40"})
@@ -656,9 +655,27 @@ func TestVoiceCallCurrency(t *testing.T) {
 	}
 	assert.Equal(t, map[string]string{"EUR": "2.4", "USD": "1.5"}, totals)
 
-	res = ts.do(t, "PUT", "/v1/voice-calls/"+eur, tokenA, voiceCallBody(t, "src-eur", map[string]any{"totalPrice": "2.40"}))
+	// Clients written to the seed never send currency: their PUT keeps
+	// the price in the currency it has, whether it leaves currency out or
+	// sends null, and appends nothing when nothing else changes.
+	n := len(ts.events(t))
+	for _, sendNull := range []bool{false, true} {
+		fields := map[string]any{"totalPrice": "2.40"}
+		if sendNull {
+			fields["currency"] = nil
+		}
+		res = ts.do(t, "PUT", "/v1/voice-calls/"+eur, tokenA, voiceCallBody(t, "src-eur", fields))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		assert.Equal(t, "EUR", res.JSON(t)["currency"], "a PUT without currency keeps the price's")
+	}
+	assert.Len(t, ts.events(t), n, "the same price in the same currency")
+	res = ts.do(t, "PUT", "/v1/voice-calls/"+eur, tokenA, voiceCallBody(t, "src-eur", map[string]any{"totalPrice": "3.10"}))
 	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
-	assert.Equal(t, "USD", res.JSON(t)["currency"], "a PUT without currency records USD")
+	assert.Equal(t, "EUR", res.JSON(t)["currency"], "a new price without currency stays in the call's")
+	assert.Equal(t, "3.10", res.JSON(t)["totalPrice"])
+	res = ts.do(t, "PUT", "/v1/voice-calls/"+eur, tokenA, voiceCallBody(t, "src-eur", map[string]any{"totalPrice": "3.10", "currency": "USD"}))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	assert.Equal(t, "USD", res.JSON(t)["currency"], "a currency named is recorded")
 }
 
 // TestVoiceCallCurrencyIsISO4217: a currency ISO 4217 does not assign is
