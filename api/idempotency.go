@@ -496,7 +496,9 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				// Not a result: a retry should run again. Nor is a 422
 				// for a key whose events belong to another request (found
 				// in the log): recording it would answer that request's
-				// own retry with the 422. Nor a route's 404 or 405.
+				// own retry with the 422. Nor a route's 404 or 405. Nor an
+				// error about a header the fingerprint leaves out (a 412
+				// for If-Match, a Content-Type refused: see writeError).
 				return
 			}
 			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status, Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano(), RestsOn: sc.restsOn}

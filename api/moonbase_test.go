@@ -450,6 +450,44 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 }
 
+func TestIdempotencyKeyNotSpentOnHeaderErrors(t *testing.T) {
+	// Goal: the key's fingerprint covers the method, path and body, not
+	// the headers, so an error about a header (a stale If-Match, a
+	// Content-Type refused) is not recorded under the key: a retry that
+	// corrects the header runs, appends, and is the answer later retries
+	// replay, rather than a replay of an error the retry does not have.
+	ts := newTestServer(t)
+	body := moonbaseBody("idem-header", "in-progress")
+	created := ts.do(t, "POST", "/calls/upsert", tokenA, body)
+	require.Equal(t, http.StatusOK, created.Status, string(created.Body))
+	etag := created.Header.Get("ETag")
+	n := len(ts.events(t))
+
+	update := moonbaseBody("idem-header", "completed")
+	stale := ts.do(t, "POST", "/calls/upsert", tokenA, update, IdempotencyKeyHeader, "k-if-match", "If-Match", `"99"`)
+	require.Equal(t, http.StatusPreconditionFailed, stale.Status, string(stale.Body))
+	assert.Len(t, ts.events(t), n)
+	fresh := ts.do(t, "POST", "/calls/upsert", tokenA, update, IdempotencyKeyHeader, "k-if-match", "If-Match", etag)
+	require.Equal(t, http.StatusOK, fresh.Status, string(fresh.Body))
+	assert.Empty(t, fresh.Header.Get("Idempotent-Replayed"), "the retry ran")
+	assert.Equal(t, "completed", fresh.JSON(t)["provider_status"])
+	assert.Greater(t, len(ts.events(t)), n, "and appended")
+	n = len(ts.events(t))
+	again := ts.do(t, "POST", "/calls/upsert", tokenA, update, IdempotencyKeyHeader, "k-if-match", "If-Match", etag)
+	assert.Equal(t, "true", again.Header.Get("Idempotent-Replayed"), "the run is recorded")
+	assert.Equal(t, fresh.Body, again.Body)
+	assert.Len(t, ts.events(t), n)
+
+	form := formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml")
+	path := lamlCallsPath(lamlPrefix, acctA) + ".json"
+	refused := ts.lamlDo(t, "POST", path, acctA, tokenA, form, "Content-Type", "text/plain", IdempotencyKeyHeader, "k-content-type")
+	require.Equal(t, http.StatusUnsupportedMediaType, refused.Status, string(refused.Body))
+	made := ts.lamlDo(t, "POST", path, acctA, tokenA, form, IdempotencyKeyHeader, "k-content-type")
+	require.Equal(t, http.StatusCreated, made.Status, string(made.Body))
+	assert.Empty(t, made.Header.Get("Idempotent-Replayed"), "the retry ran")
+	assert.Greater(t, len(ts.events(t)), n, "and appended")
+}
+
 func TestIdempotencyKeySentTwice(t *testing.T) {
 	// Goal: an Idempotency-Key header sent twice with different values is
 	// a 400 naming the header that appends nothing (which key the client
