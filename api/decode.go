@@ -157,9 +157,100 @@ func DecodeJSON(body []byte, dst any) error {
 	// Unmarshal checks the whole body before it decodes anything, trailing
 	// data included.
 	if err := json.Unmarshal(trimmed, dst); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			if path := jsonPathAt(trimmed, typ.Offset); path != "" && strings.EqualFold(withoutIndices(path), typ.Field) {
+				typ.Field = path
+			}
+		}
 		return jsonError(err)
 	}
 	return nil
+}
+
+// jsonPathAt is the path, in the form the error messages use
+// ("participants[1].role"), of the value of the valid JSON b that
+// encoding/json was decoding when it reported an UnmarshalTypeError at
+// offset: just past a scalar, or just past the opening bracket of an
+// array or object. encoding/json names the field without the list indices
+// ("participants.role"), which does not say which element is at fault.
+// It returns "" when no value of b ends there.
+func jsonPathAt(b []byte, offset int64) string {
+	type frame struct {
+		array     bool
+		index     int
+		key       string
+		expectKey bool
+	}
+	var stack []frame
+	path := func() string {
+		var sb strings.Builder
+		for _, f := range stack {
+			switch {
+			case f.array:
+				fmt.Fprintf(&sb, "[%d]", f.index)
+			case sb.Len() > 0:
+				sb.WriteString("." + f.key)
+			default:
+				sb.WriteString(f.key)
+			}
+		}
+		return sb.String()
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if n := len(stack); n > 0 && !stack[n-1].array && stack[n-1].expectKey {
+			if key, ok := tok.(string); ok {
+				stack[n-1].key, stack[n-1].expectKey = key, false
+				continue
+			}
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+		} else {
+			// tok is a scalar value, or the bracket that opens one.
+			if at := dec.InputOffset(); at >= offset {
+				if at == offset {
+					return path()
+				}
+				return ""
+			}
+			if d, ok := tok.(json.Delim); ok {
+				stack = append(stack, frame{array: d == '[', expectKey: d == '{'})
+				continue
+			}
+		}
+		// A value ended: its parent moves on to its next element or key.
+		if n := len(stack); n > 0 {
+			if stack[n-1].array {
+				stack[n-1].index++
+			} else {
+				stack[n-1].expectKey = true
+			}
+		}
+	}
+}
+
+// withoutIndices is path without its list indices: "a[1].b" is "a.b".
+func withoutIndices(path string) string {
+	var sb strings.Builder
+	depth := 0
+	for _, c := range path {
+		switch {
+		case c == '[':
+			depth++
+		case c == ']':
+			depth--
+		case depth == 0:
+			sb.WriteRune(c)
+		}
+	}
+	return sb.String()
 }
 
 // invalidUTF8At is the offset of the first byte of b that does not start a
