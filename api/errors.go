@@ -290,11 +290,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render Error
 	if p.Code == codeDataDamaged {
 		s.damage.CompareAndSwap(nil, &p.Message)
 	}
-	if p.Field == "If-Match" || p.Field == "Content-Type" {
-		// An answer to a header the idempotency fingerprint leaves out
-		// (it covers the method, path and body): recorded under the key,
-		// it would answer a retry that corrects the header with this
-		// error, which that retry does not have (see Idempotent).
+	if outsideFingerprint(p.Field) {
 		markUnrecorded(r.Context())
 	}
 	switch {

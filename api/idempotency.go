@@ -498,7 +498,7 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				// in the log): recording it would answer that request's
 				// own retry with the 422. Nor a route's 404 or 405. Nor an
 				// error about a header the fingerprint leaves out (a 412
-				// for If-Match, a Content-Type refused: see writeError).
+				// for If-Match, a Content-Type refused: outsideFingerprint).
 				return
 			}
 			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status, Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano(), RestsOn: sc.restsOn}
@@ -554,6 +554,16 @@ func fingerprint(method, path string, body []byte) []byte {
 	h.Write([]byte{0})
 	h.Write(body)
 	return h.Sum(nil)
+}
+
+// outsideFingerprint reports whether field names a request header that
+// a write's answer can turn on and fingerprint leaves out: If-Match, and
+// the Content-Type a body is read by. An error about one is not recorded
+// under the request's key (writeError marks it unrecorded): it would
+// answer the retry that corrects the header with an error that retry does
+// not have.
+func outsideFingerprint(field string) bool {
+	return field == "If-Match" || field == "Content-Type"
 }
 
 func replay(w http.ResponseWriter, rec *idempotencyRecord) {
