@@ -39,11 +39,19 @@ type BillingReadModel interface {
 	// Billing sums the billing totals; see projections.Projector.Billing.
 	// It returns an error wrapping projections.ErrInvalidQuery for a bad query.
 	Billing(ctx context.Context, q projections.BillingQuery) ([]projections.BillingRow, error)
+	// Failures counts the events of the log the read models could not
+	// apply (projections.Status.Failures), which totals may leave out.
+	Failures() uint64
 }
 
 // Billing serves the billing totals from the Projector.
 func (m projectorReadModels) Billing(ctx context.Context, q projections.BillingQuery) ([]projections.BillingRow, error) {
 	return m.p.Billing(ctx, q)
+}
+
+// Failures reads the Projector's count of the events it could not apply.
+func (m projectorReadModels) Failures() uint64 {
+	return m.p.Status().Failures
 }
 
 var _ BillingReadModel = projectorReadModels{}
@@ -110,6 +118,17 @@ type BillingSummary struct {
 	Groups  []BillingGroup `json:"groups"`
 	// DeletedCallsExcluded sums deleted_calls over the groups.
 	DeletedCallsExcluded int64 `json:"deleted_calls_excluded"`
+	// ReadModelFailures counts the events of the log that the read models
+	// could not apply (an event this build cannot decode or fold, such as
+	// a forged or older build's archive may hold with valid hashes): when
+	// it is not 0, the groups may leave calls out or count them at an
+	// older price, and Warning says so, so that a billing job never takes
+	// such totals for whole ones. The count is the ledger's, over every
+	// account: it says the ledger is incomplete, never whose calls are.
+	// `callledger verify` lists the events.
+	ReadModelFailures uint64 `json:"read_model_failures"`
+	// Warning says what ReadModelFailures means; omitted when it is 0.
+	Warning string `json:"warning,omitempty"`
 }
 
 // BillingScaleMax bounds the scale of billing totals (the scale parameter
@@ -255,7 +274,7 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.plainError, fmt.Errorf("billing summary: %w", err))
 		return
 	}
-	body := NewBillingSummary(bq, rows, scale)
+	body := NewBillingSummary(bq, rows, scale, billing.Failures())
 	body.Account = account
 	if scale >= 0 {
 		body.Scale = &scale
@@ -265,12 +284,27 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 
 // NewBillingSummary renders the rows of q as the summary's body, without
 // its account and scale (which the route adds): bounds echoed in UTC to
-// the nanosecond, or omitted when unbounded, and the groups at scale (-1:
-// exact). The billing command writes it for --format json.
-func NewBillingSummary(q projections.BillingQuery, rows []projections.BillingRow, scale int) BillingSummary {
-	body := BillingSummary{From: formatBillingInstant(q.From), To: formatBillingInstant(q.To), GroupBy: q.GroupBy}
+// the nanosecond, or omitted when unbounded, the groups at scale (-1:
+// exact), and failures, the count of events the read models could not
+// apply, with its warning. The billing command writes it for --format json.
+func NewBillingSummary(q projections.BillingQuery, rows []projections.BillingRow, scale int, failures uint64) BillingSummary {
+	body := BillingSummary{From: formatBillingInstant(q.From), To: formatBillingInstant(q.To), GroupBy: q.GroupBy, ReadModelFailures: failures}
 	body.Groups, body.DeletedCallsExcluded = billingGroups(rows, q.GroupBy, scale)
+	if failures > 0 {
+		body.Warning = BillingFailuresWarning(failures)
+	}
 	return body
+}
+
+// BillingFailuresWarning is the warning of a billing summary whose read
+// models could not apply failures events, as the route and the billing
+// command both give it.
+func BillingFailuresWarning(failures uint64) string {
+	events := "events"
+	if failures == 1 {
+		events = "event"
+	}
+	return fmt.Sprintf("these totals may leave calls out or count them at an older price: the read models could not apply %d %s of the log (`callledger verify` lists them)", failures, events)
 }
 
 // formatBillingInstant writes a bound in UTC to the nanosecond, or "" when

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math/rand/v2"
@@ -118,6 +119,8 @@ type summaryBody struct {
 	GroupBy              []string       `json:"group_by"`
 	Groups               []summaryGroup `json:"groups"`
 	DeletedCallsExcluded int64          `json:"deleted_calls_excluded"`
+	ReadModelFailures    *uint64        `json:"read_model_failures"`
+	Warning              string         `json:"warning"`
 }
 
 // summaryKey is a group of the summary grouped by provider, currency and day.
@@ -476,4 +479,44 @@ func TestBillingSummaryByMonth(t *testing.T) {
 		group("USD", "2025-04", "2025-04-01", "1.5", 1, 30, 0),
 		group("USD", "2025-04", "2025-04-15", "0", 0, 0, 1),
 	}, body.Groups)
+}
+
+func TestBillingSummaryReportsReadModelFailures(t *testing.T) {
+	// Goal: a summary over read models that could not apply an event of
+	// the log (a re-pricing whose total is not a decimal: the hash chains
+	// vouch for it, no build decodes it) says so, read_model_failures 1
+	// and a warning, with the call at its earlier price, where it was a
+	// plain 200 that looked whole; before it, read_model_failures is there
+	// and 0, with no warning. The count is the ledger's: another
+	// account's summary carries it too.
+	ts := newTestServer(t)
+	ctx := context.Background()
+	start := time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)
+	call := billingCall{id: uuid.New(), account: acctA, provider: "twilio", start: start, duration: 60,
+		prices: []domain.Price{{Rate: domain.MustParseDecimal("0.01"), Total: domain.MustParseDecimal("1.25"), Currency: "USD"}}}
+	appendBillingCalls(t, ts, []billingCall{call})
+
+	body := getSummary(t, ts, url.Values{}, tokenA)
+	require.NotNil(t, body.ReadModelFailures, "read_model_failures is always there")
+	assert.Zero(t, *body.ReadModelFailures)
+	assert.Empty(t, body.Warning)
+
+	data, err := domain.MarshalEvent(domain.CallPriced{Price: domain.Price{Total: domain.MustParseDecimal("777.77"), Currency: "USD"}})
+	require.NoError(t, err)
+	md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: 1, AccountID: acctA, Surface: domain.SurfaceCLI, Time: start.Add(time.Hour)})
+	require.NoError(t, err)
+	bad := bytes.Replace(data, []byte(`"777.77"`), []byte(`"abc"`), 1)
+	require.NotEqual(t, data, bad)
+	res, err := ts.store.Append(ctx, domain.StreamID(call.id), eventstore.Any(), []eventstore.EventData{{ID: uuid.New(), Type: "CallPriced", Data: bad, Metadata: md}})
+	require.NoError(t, err)
+	require.NoError(t, ts.proj.WaitFor(ctx, res.Position))
+
+	for _, token := range []string{tokenA, tokenB} {
+		body = getSummary(t, ts, url.Values{}, token)
+		require.NotNil(t, body.ReadModelFailures)
+		assert.Equal(t, uint64(1), *body.ReadModelFailures, token)
+		assert.Equal(t, BillingFailuresWarning(1), body.Warning, token)
+	}
+	body = getSummary(t, ts, url.Values{}, tokenA)
+	assert.Equal(t, []summaryGroup{{Currency: "USD", Total: "1.25", Calls: 1, BilledDurationSeconds: 60}}, body.Groups, "the call at its earlier price")
 }

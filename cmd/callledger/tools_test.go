@@ -767,7 +767,8 @@ func assertBillingJSON(t *testing.T, stdout string, calls []*genCall, from, to t
 			BilledDurationSeconds                   int64 `json:"billed_duration_seconds"`
 			DeletedCalls                            int64 `json:"deleted_calls"`
 		}
-		DeletedCalls int64 `json:"deleted_calls_excluded"`
+		DeletedCalls      int64  `json:"deleted_calls_excluded"`
+		ReadModelFailures *int64 `json:"read_model_failures"`
 	}
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	dec.DisallowUnknownFields()
@@ -792,6 +793,9 @@ func assertBillingJSON(t *testing.T, stdout string, calls []*genCall, from, to t
 		assert.True(t, want.Equal(gotTotals[k]), "%v: want %s, got %s", k, want, gotTotals[k])
 	}
 	assert.Equal(t, wantDeleted, got.DeletedCalls)
+	if assert.NotNil(t, got.ReadModelFailures, "read_model_failures is always there") {
+		assert.Zero(t, *got.ReadModelFailures)
+	}
 	return billed
 }
 
