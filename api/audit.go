@@ -106,9 +106,47 @@ func (s *Server) callAccount(ctx context.Context, id uuid.UUID) (string, error) 
 	}
 	env, err := decodeRecord(&recs[0])
 	if err != nil {
-		return "", err
+		// The events route shows the stored events as they are: an
+		// unreadable creation is listed to the account its metadata names.
+		return metadataAccount(&recs[0], id)
 	}
 	return firstEventAccount(env), nil
+}
+
+// metadataAccount is the account that wrote rec (its metadata), for a
+// call's first event that does not decode: the only owner it can prove. A
+// record whose metadata does not parse either belongs to no one provable,
+// and is a 404 as another account's call.
+func metadataAccount(rec *eventstore.Record, id uuid.UUID) (string, error) {
+	meta, err := domain.UnmarshalMetadata(rec.Metadata)
+	if err != nil || meta.AccountID == "" {
+		return "", NotFound("no call with id %s", id)
+	}
+	return meta.AccountID, nil
+}
+
+// unreadableRecord is the error of a read or a write of a call that meets
+// rec, an event of its stream that decodeRecord could not decode (err):
+// a 404 when rec is the call's first event and its metadata does not name
+// the request's account (no other account learns that the call exists);
+// otherwise ErrEventUnreadable naming the revision, the type and what is
+// wrong, and where the caller can see the event as stored, rather than a
+// bare 500 or a fold that leaves the event out as if it had never been
+// written.
+func unreadableRecord(ctx context.Context, rec *eventstore.Record, err error) error {
+	id, _ := domain.CallIDFromStream(rec.StreamID)
+	if rec.Revision == 0 {
+		account, aerr := metadataAccount(rec, id)
+		if aerr != nil {
+			return aerr
+		}
+		if account != AccountFrom(ctx) {
+			return NotFound("no call with id %s", id)
+		}
+	}
+	return &FieldError{Err: ErrEventUnreadable, Message: fmt.Sprintf(
+		"revision %d of the call is a %s event the ledger cannot read (%v), so the call cannot be shown or changed at or after it: GET /v1/calls/%s/events lists its events as stored, and `callledger verify` every such event",
+		rec.Revision, rec.Type, errors.Unwrap(err), id)}
 }
 
 // firstEventAccount is the account that owns the call whose stream begins
@@ -348,7 +386,7 @@ func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each 
 			}
 			env, err := decodeRecord(rec)
 			if err != nil {
-				return domain.State{}, err
+				return foldUnreadable(ctx, state, rec, id, t, err)
 			}
 			if rec.Revision == 0 && firstEventAccount(env) != AccountFrom(ctx) {
 				return domain.State{}, NotFound("no call with id %s", id)
@@ -370,6 +408,19 @@ func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each 
 		from = recs[len(recs)-1].Revision + 1
 	}
 	return domain.State{}, fmt.Errorf("read %s: more than %d events", stream, timeTravelEventsMax)
+}
+
+// foldUnreadable ends foldCall at rec, an event of call id that does not
+// decode (err), state being the call folded up to it: the call as it was
+// when t is a time before rec's (its metadata parses: the time is known)
+// and rec is not the first event; else unreadableRecord's error.
+func foldUnreadable(ctx context.Context, state domain.State, rec *eventstore.Record, id uuid.UUID, t TimeTravel, err error) (domain.State, error) {
+	if t.AsOf != nil && rec.Revision > 0 {
+		if meta, merr := domain.UnmarshalMetadata(rec.Metadata); merr == nil && meta.Time.After(*t.AsOf) {
+			return existedThen(state, id)
+		}
+	}
+	return domain.State{}, unreadableRecord(ctx, rec, err)
 }
 
 // existedThen returns state, or a 404 when the call had no event yet.

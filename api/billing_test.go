@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"math/rand/v2"
@@ -490,7 +489,6 @@ func TestBillingSummaryReportsReadModelFailures(t *testing.T) {
 	// and 0, with no warning. The count is the ledger's: another
 	// account's summary carries it too.
 	ts := newTestServer(t)
-	ctx := context.Background()
 	start := time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)
 	call := billingCall{id: uuid.New(), account: acctA, provider: "twilio", start: start, duration: 60,
 		prices: []domain.Price{{Rate: domain.MustParseDecimal("0.01"), Total: domain.MustParseDecimal("1.25"), Currency: "USD"}}}
@@ -501,15 +499,8 @@ func TestBillingSummaryReportsReadModelFailures(t *testing.T) {
 	assert.Zero(t, *body.ReadModelFailures)
 	assert.Empty(t, body.Warning)
 
-	data, err := domain.MarshalEvent(domain.CallPriced{Price: domain.Price{Total: domain.MustParseDecimal("777.77"), Currency: "USD"}})
-	require.NoError(t, err)
-	md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: 1, AccountID: acctA, Surface: domain.SurfaceCLI, Time: start.Add(time.Hour)})
-	require.NoError(t, err)
-	bad := bytes.Replace(data, []byte(`"777.77"`), []byte(`"abc"`), 1)
-	require.NotEqual(t, data, bad)
-	res, err := ts.store.Append(ctx, domain.StreamID(call.id), eventstore.Any(), []eventstore.EventData{{ID: uuid.New(), Type: "CallPriced", Data: bad, Metadata: md}})
-	require.NoError(t, err)
-	require.NoError(t, ts.proj.WaitFor(ctx, res.Position))
+	appendUnreadable(t, ts, call.id, acctA, domain.CallPriced{Price: domain.Price{Total: domain.MustParseDecimal("777.77"), Currency: "USD"}},
+		`"777.77"`, `"abc"`, start.Add(time.Hour))
 
 	for _, token := range []string{tokenA, tokenB} {
 		body = getSummary(t, ts, url.Values{}, token)

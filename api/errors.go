@@ -62,6 +62,13 @@ var (
 	// fatal write error or damage on disk). 503, to be retried: another
 	// server, or this one restarted, takes the retry.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrEventUnreadable: the call holds an event the ledger cannot decode
+	// (its hashes check: a forged or older build's archive imported), so it
+	// can neither be folded up to a point at or after it (time travel) nor
+	// changed: a decision on the call without the event could undo it. 500,
+	// as no request can mend it, with the Problem code "event_unreadable";
+	// built by unreadableRecord.
+	ErrEventUnreadable = errors.New("event unreadable")
 )
 
 // FieldError is a request error about one field (or the whole request when
@@ -149,8 +156,8 @@ type Problem struct {
 	// Code is "invalid", "too_long", "malformed", "required", "conflict",
 	// "not_found", "method_not_allowed", "precondition_failed",
 	// "unauthorized", "too_large", "idempotency_key_reused",
-	// "unsupported_media_type", "unavailable", "data_damaged" or
-	// "internal".
+	// "unsupported_media_type", "unavailable", "data_damaged",
+	// "event_unreadable" or "internal".
 	Code string
 	// Field names the request field at fault, in the surface's own
 	// spelling when the handler knows it; "" for the whole request.
@@ -187,6 +194,7 @@ var statusTable = []struct {
 	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type", false, ""},
 	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable", false, ""},
 	{isErr(ErrUnavailable), http.StatusServiceUnavailable, "unavailable", false, ""},
+	{isErr(ErrEventUnreadable), http.StatusInternalServerError, codeEventUnreadable, false, ""},
 	{isErr(eventstore.ErrStreamNotFound), http.StatusNotFound, "not_found", false, "call not found"},
 	// A store that failed for good (eventstore.FailureReporter) refuses
 	// every append until callledger is restarted: an outage, which another
@@ -206,6 +214,10 @@ var statusTable = []struct {
 
 // codeDataDamaged is the Problem code of data damaged on disk.
 const codeDataDamaged = "data_damaged"
+
+// codeEventUnreadable is the Problem code of ErrEventUnreadable: a fault of
+// the log's content, not of the disk, so it leaves /readyz as it is.
+const codeEventUnreadable = "event_unreadable"
 
 // The messages of data damaged on disk, as callers and /readyz show them.
 const (
@@ -283,7 +295,7 @@ type ErrorRenderer func(w http.ResponseWriter, r *http.Request, p Problem)
 // is worth trying again, as its message says.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render ErrorRenderer, err error) {
 	p, known := ProblemOf(err)
-	if !known || p.Code == codeDataDamaged {
+	if !known || p.Code == codeDataDamaged || p.Code == codeEventUnreadable {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	}

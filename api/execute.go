@@ -239,7 +239,7 @@ func (s *Server) loadCall(ctx context.Context, stream string, keyed keyedIDs) (d
 		rec := &recs[i]
 		env, err := decodeRecord(rec)
 		if err != nil {
-			return domain.State{}, nil, err
+			return domain.State{}, nil, unreadableRecord(ctx, rec, err)
 		}
 		domain.EvolveInPlace(&state, env)
 		if keyed.keyed() && rec.ID == next {
