@@ -60,6 +60,11 @@ type historyEntry struct {
 	Changes []fieldChange
 	// Broken is the broken invariant the event is, if any.
 	Broken error
+	// Unreadable is why the event could not be decoded, if it could not
+	// (its hashes may well check: a forged or older build's archive
+	// imported). The call is folded without it, as the read models hold
+	// it; Time and who wrote it are its metadata's when that parses.
+	Unreadable error
 }
 
 // fieldChange is one field of the call that an event changed: Before is
@@ -103,6 +108,15 @@ func runHistory(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	writeHistory(env.Stdout, id, entries, final)
+	var unreadable uint64
+	for i := range entries {
+		if entries[i].Unreadable != nil {
+			unreadable++
+		}
+	}
+	if unreadable > 0 {
+		return fmt.Errorf("%d of the call's events cannot be read (marked above): the call is shown folded without them, as the read models hold it (`callledger verify` lists every such event)", unreadable)
+	}
 	return nil
 }
 
@@ -158,28 +172,33 @@ func callHistory(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]h
 		}
 		for i := range recs {
 			rec := &recs[i]
+			entry := historyEntry{
+				Revision: rec.Revision,
+				Position: rec.Position,
+				ID:       rec.ID,
+				Type:     rec.Type,
+				Hash:     rec.Hash,
+				Rehash:   hasher.Chain(prev, rec.StreamID, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata),
+			}
+			prev = rec.Hash
 			env, err := decodeEnvelope(rec)
 			if err != nil {
-				return nil, state, err
+				// Shown, not folded, as the read models leave it out:
+				// the rest of the timeline is still the auditor's.
+				entry.Unreadable = err
+				if md, err := domain.UnmarshalMetadata(rec.Metadata); err == nil {
+					entry.setMetadata(md)
+				}
+				entries = append(entries, entry)
+				continue
 			}
+			entry.setMetadata(env.Metadata)
 			next := domain.Evolve(state, env)
 			nextFlat := flattenCall(&next.Call)
-			entries = append(entries, historyEntry{
-				Revision:       rec.Revision,
-				Position:       rec.Position,
-				ID:             rec.ID,
-				Type:           rec.Type,
-				Time:           env.Metadata.Time.UTC(),
-				Actor:          env.Metadata.Actor,
-				Surface:        env.Metadata.Surface,
-				RequestID:      env.Metadata.RequestID,
-				IdempotencyKey: env.Metadata.IdempotencyKey,
-				Hash:           rec.Hash,
-				Rehash:         hasher.Chain(prev, rec.StreamID, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata),
-				Changes:        diffFlat(flat, nextFlat),
-				Broken:         domain.CheckEvolve(state, env),
-			})
-			state, prev, flat = next, rec.Hash, nextFlat
+			entry.Changes = diffFlat(flat, nextFlat)
+			entry.Broken = domain.CheckEvolve(state, env)
+			entries = append(entries, entry)
+			state, flat = next, nextFlat
 		}
 		if len(recs) < historyPageEvents {
 			return entries, state, nil
@@ -187,6 +206,13 @@ func callHistory(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]h
 		from = recs[len(recs)-1].Revision + 1
 	}
 	return entries, state, fmt.Errorf("%s: more than %d events", stream, historyEventsMax)
+}
+
+// setMetadata fills in the entry's time and who wrote the event from md,
+// the event's metadata.
+func (e *historyEntry) setMetadata(md domain.Metadata) {
+	e.Time = md.Time.UTC()
+	e.Actor, e.Surface, e.RequestID, e.IdempotencyKey = md.Actor, md.Surface, md.RequestID, md.IdempotencyKey
 }
 
 // decodeEnvelope decodes a stored record into the domain's event and metadata.
@@ -347,6 +373,10 @@ func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domai
 		}
 		if e.Broken != nil {
 			fmt.Fprintf(w, "    ! %s\n", quoteUnprintable(e.Broken.Error()))
+		}
+		if e.Unreadable != nil {
+			fmt.Fprintf(w, "    ! cannot be read: %s; the call is folded without it, as the read models leave it out\n", quoteUnprintable(e.Unreadable.Error()))
+			continue
 		}
 		if len(e.Changes) == 0 {
 			fmt.Fprintln(w, "    (no visible change)")

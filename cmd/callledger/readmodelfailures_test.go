@@ -45,7 +45,8 @@ func TestToolsReportEventsTheReadModelsCannotApply(t *testing.T) {
 	// the log's end and again on read models already there; billing
 	// writes its totals (the event left out: the call at its earlier
 	// price), the failure count and warning in its JSON, and exits 1
-	// naming the event. Before the event, both exit 0 with no warning.
+	// naming the event; history shows it unfolded in the timeline and
+	// exits 1. Before the event, verify and billing exit 0 with no warning.
 	ctx := context.Background()
 	dir := t.TempDir()
 	day := time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)
@@ -95,6 +96,16 @@ func TestToolsReportEventsTheReadModelsCannotApply(t *testing.T) {
 	require.Len(t, got.Groups, 1)
 	assert.Equal(t, "1.75", got.Groups[0].Total, "the call at the price before the unreadable one")
 	assert.Equal(t, clean.Groups, got.Groups)
+
+	// history shows the event, unfolded, after the rest of the timeline,
+	// and exits 1.
+	res = runTool(ctx, t, dir, "", "history", calls[0].id.String())
+	assert.Equal(t, 1, res.code, res.stderr)
+	assert.Contains(t, res.stdout, fmt.Sprintf("call %s: 4 events, account acme", calls[0].id))
+	assert.Contains(t, res.stdout, "  #3  CallPriced  (by forger, via cli, request req-forged)\n")
+	assert.Contains(t, res.stdout, `! cannot be read: `+stream+` revision 3: unmarshal CallPriced: "abc" is not a decimal number; the call is folded without it`)
+	assert.Contains(t, res.stdout, "price.total: 1.25\n", "the price before it")
+	assert.Contains(t, res.stderr, "1 of the call's events cannot be read")
 
 	res = runTool(ctx, t, dir, "", "billing", "--format", "csv")
 	assert.Equal(t, 1, res.code, res.stderr)
