@@ -33,6 +33,7 @@ const (
 	TypeCallTimingChanged           = "CallTimingChanged"
 	TypeCallDetailsChanged          = "CallDetailsChanged"
 	TypeCallRecordingAdded          = "CallRecordingAdded"
+	TypeCallRecordingChanged        = "CallRecordingChanged"
 	TypeCallTranscriptChanged       = "CallTranscriptChanged"
 	TypeCallRoutingChanged          = "CallRoutingChanged"
 	TypeCallQualityReported         = "CallQualityReported"
@@ -245,6 +246,19 @@ type CallRecordingAdded struct {
 	Recording Recording `json:"recording"`
 }
 
+// CallRecordingChanged records a new URL or content type of a recording the
+// call holds, known by its Identity (its provider id, or its URL when it
+// has none): providers re-issue signed URLs that expire, and a client
+// sending the recording again with its new URL must not be ignored.
+// Recording is the recording whole, as it now is; the recording keeps its
+// place among the call's recordings and its SID.
+//
+// It is schema version 3 (SchemaVersionOf): a version-2 reader refuses it
+// (it does not know the type either) rather than keep the old URL.
+type CallRecordingChanged struct {
+	Recording Recording `json:"recording"`
+}
+
 // CallTranscriptChanged records the call's new transcript, whole.
 type CallTranscriptChanged struct {
 	Transcript Transcript `json:"transcript"`
@@ -292,6 +306,7 @@ func (CallCanceled) EventType() string                { return TypeCallCanceled 
 func (CallTimingChanged) EventType() string           { return TypeCallTimingChanged }
 func (CallDetailsChanged) EventType() string          { return TypeCallDetailsChanged }
 func (CallRecordingAdded) EventType() string          { return TypeCallRecordingAdded }
+func (CallRecordingChanged) EventType() string        { return TypeCallRecordingChanged }
 func (CallTranscriptChanged) EventType() string       { return TypeCallTranscriptChanged }
 func (CallRoutingChanged) EventType() string          { return TypeCallRoutingChanged }
 func (CallQualityReported) EventType() string         { return TypeCallQualityReported }
@@ -315,14 +330,15 @@ func (CallDeleted) EventType() string                 { return TypeCallDeleted }
 //     version-2 reader refuses the events that carry them instead of
 //     folding the call without them (the routing lost, the sync date kept
 //     where it was cleared), and still reads every other event this build
-//     writes (version 2).
+//     writes (version 2). CallRecordingChanged, a later event type, is
+//     version 3 too: no version-2 reader knows it.
 const CurrentSchemaVersion = 3
 
 // SchemaVersionOf returns the schema version of a write of events: 3 when
 // one of them carries a Twiml or ApplicationSID (routingNeedsV3), or clears
 // the CRM sync date (detailsNeedV3: a version-2 reader would skip the
 // clearing and so keep the date), whether in its own event or in a
-// creation's facts; 2 otherwise (every write of this build may hold
+// creation's facts, or is a CallRecordingChanged; 2 otherwise (every write of this build may hold
 // version-2 creation facts). A write shares one metadata, so its events
 // share the version; an event whose own shape is older reads the same in
 // the newer version, which only adds fields.
@@ -348,6 +364,8 @@ func SchemaVersionOf(events []Event) int {
 			if routingNeedsV3(ev.Routing) || detailsNeedV3(ev.Details) {
 				return 3
 			}
+		case CallRecordingChanged:
+			return 3
 		}
 	}
 	return 2
@@ -426,6 +444,8 @@ func UnmarshalEvent(typ string, schemaVersion int, data []byte) (Event, error) {
 		e, err = decode[CallDetailsChanged](data)
 	case TypeCallRecordingAdded:
 		e, err = decode[CallRecordingAdded](data)
+	case TypeCallRecordingChanged:
+		e, err = decode[CallRecordingChanged](data)
 	case TypeCallTranscriptChanged:
 		e, err = decode[CallTranscriptChanged](data)
 	case TypeCallRoutingChanged:

@@ -93,6 +93,8 @@ func derefEvent(e Event) Event {
 		return derefOrNil(ev)
 	case *CallRecordingAdded:
 		return derefOrNil(ev)
+	case *CallRecordingChanged:
+		return derefOrNil(ev)
 	case *CallTranscriptChanged:
 		return derefOrNil(ev)
 	case *CallRoutingChanged:
@@ -214,6 +216,18 @@ func apply(c *Call, e Event) {
 		// Concat allocates: the earlier state's backing array is never
 		// appended into.
 		c.Recordings = slices.Concat(c.Recordings, []Recording{ev.Recording})
+
+	case CallRecordingChanged:
+		// A copy, as above: the earlier state's array is never written.
+		// A change of a recording the call does not hold (a broken
+		// invariant, see checkReason) adds it: the event says it exists.
+		i := slices.IndexFunc(c.Recordings, func(h Recording) bool { return sameRecording(h, ev.Recording) })
+		if i < 0 {
+			c.Recordings = slices.Concat(c.Recordings, []Recording{ev.Recording})
+			break
+		}
+		c.Recordings = slices.Clone(c.Recordings)
+		c.Recordings[i] = ev.Recording
 
 	case CallTranscriptChanged:
 		t := Transcript{Cues: slices.Clone(ev.Transcript.Cues)}

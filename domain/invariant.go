@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 )
@@ -117,6 +118,10 @@ func checkReason(s *State, ev Event) string {
 		}
 		if e.PreviousStatus != c.Status {
 			return fmt.Sprintf("previous status %q, the call is %q", e.PreviousStatus, c.Status)
+		}
+	case CallRecordingChanged:
+		if !slices.ContainsFunc(s.Call.Recordings, func(h Recording) bool { return sameRecording(h, e.Recording) }) {
+			return "change of a recording the call does not hold"
 		}
 	case CallParticipantsChanged, CallProviderMetadataChanged, CallPriced,
 		CallTimingChanged, CallRecordingAdded,

@@ -26,6 +26,7 @@ func allEvents() []domain.Event {
 		domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: ptr(""), Contact: &domain.Contact{ID: "c1", IsUnknown: true},
 			Transferred: ptr(false), SyncedWithCRMAt: ptr(at(40))}},
 		domain.CallRecordingAdded{Recording: domain.Recording{ContentType: "audio/mpeg", ProviderID: "RE1", URL: "https://r.example.com/1"}},
+		domain.CallRecordingChanged{Recording: domain.Recording{ContentType: "audio/wav", ProviderID: "RE1", URL: "https://r.example.com/1?sig=2"}},
 		domain.CallTranscriptChanged{Transcript: domain.Transcript{Cues: []domain.TranscriptCue{{From: dec("0.000"), To: dec("1.50"), Speaker: "A", Text: "hi"}}}},
 		domain.CallRoutingChanged{URL: ptr("https://x.example.com"), Method: ptr("GET"), Twiml: ptr("<Response/>"), ApplicationSID: ptr("AP1")},
 		domain.CallQualityReported{Quality: domain.Quality{AudioInMOS: ptr(dec("4.50")), SIPResultCode: "200", AudioRTTAvgMs: ptr(int64(0))}},
@@ -55,7 +56,7 @@ func TestEventRoundTrip(t *testing.T) {
 		domain.TypeCallUpserted, domain.TypeCallParticipantsChanged, domain.TypeCallProviderMetadataChanged,
 		domain.TypeCallAnswered, domain.TypeCallStatusChanged, domain.TypeCallPriced, domain.TypeCallTerminated,
 		domain.TypeCallCanceled, domain.TypeCallTimingChanged, domain.TypeCallDetailsChanged,
-		domain.TypeCallRecordingAdded, domain.TypeCallTranscriptChanged, domain.TypeCallRoutingChanged,
+		domain.TypeCallRecordingAdded, domain.TypeCallRecordingChanged, domain.TypeCallTranscriptChanged, domain.TypeCallRoutingChanged,
 		domain.TypeCallQualityReported, domain.TypeCallDeleted,
 	} {
 		assert.True(t, seen[typ], "no round trip of %s", typ)

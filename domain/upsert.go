@@ -19,7 +19,9 @@ import (
 //     changes the caller or callee too, and the other way round: see
 //     reconcileAddresses), CallProviderMetadataChanged,
 //     CallDetailsChanged, CallRoutingChanged, CallRecordingAdded (one per
-//     new recording), CallTranscriptChanged, CallQualityReported;
+//     new recording) and CallRecordingChanged (one per recording sent
+//     with a new URL or content type), CallTranscriptChanged,
+//     CallQualityReported;
 //  3. the lifecycle: CallAnswered before CallTerminated, or CallCanceled, or
 //     CallStatusChanged (see decideLifecycle);
 //  4. CallTimingChanged for times no lifecycle event carried, for the
@@ -544,14 +546,19 @@ func (p *plan) routing(c *UpsertCall) {
 	}
 }
 
-// recordings adds each recording the call does not have yet. A recording is
-// known by its ProviderID, or by its URL when it has none.
+// recordings adds each recording the call does not have yet, and changes
+// each one it has with another URL or content type (a provider's signed
+// URL re-issued). A recording is known by its ProviderID, or by its URL
+// when it has none; one sent again as it is changes nothing.
 func (p *plan) recordings(c *UpsertCall) {
 	for _, r := range c.Recordings {
-		if slices.ContainsFunc(p.s.Call.Recordings, func(h Recording) bool { return sameRecording(h, r) }) {
-			continue
+		i := slices.IndexFunc(p.s.Call.Recordings, func(h Recording) bool { return sameRecording(h, r) })
+		switch {
+		case i < 0:
+			addFact(p, CallRecordingAdded{Recording: r})
+		case p.s.Call.Recordings[i] != r:
+			addFact(p, CallRecordingChanged{Recording: r})
 		}
-		addFact(p, CallRecordingAdded{Recording: r})
 	}
 }
 

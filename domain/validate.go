@@ -320,9 +320,9 @@ func checkRecording(f ListField, r Recording) *Error {
 // audio or video media type, in any letter case, with or without
 // parameters: Moonbase documents audio/mpeg, other providers record
 // audio/wav or video/mp4, and text/html is no recording (the LaML surface
-// serves it as one). Only a recording being added is checked
-// (checkNewRecordings): one a call holds, recorded before this check, may
-// be sent again as it is.
+// serves it as one). Only a recording being added, or whose content type
+// changes, is checked (checkNewRecordings): one a call holds, recorded
+// before this check, may be sent again as it is.
 //
 // f names the recording; its field name is formatted only for an error
 // (ListField): every upsert that adds a recording checks one.
@@ -361,13 +361,22 @@ func plainAVMediaType(v string) bool {
 	return true
 }
 
-// checkNewRecordings checks the recordings of c that call does not hold.
+// checkNewRecordings checks the recordings of c against call: the content
+// type of each recording call does not hold, or holds with another content
+// type (a change); and that no two of c's recordings are one (the same
+// Identity), which would give the call two recordings of one SID, or
+// change one twice in a write, the last silently winning.
 func checkNewRecordings(call *Call, c *UpsertCall) *Error {
 	for i, r := range c.Recordings {
-		if slices.ContainsFunc(call.Recordings, func(h Recording) bool { return sameRecording(h, r) }) {
+		f := ListField{"recordings", i}
+		if j := slices.IndexFunc(c.Recordings[:i], func(o Recording) bool { return sameRecording(o, r) }); j >= 0 {
+			kind, value := r.identityParts()
+			return invalid(f.Sub(kind), "%q is recordings[%d]'s too: send each recording once", value, j)
+		}
+		if h := slices.IndexFunc(call.Recordings, func(h Recording) bool { return sameRecording(h, r) }); h >= 0 && call.Recordings[h].ContentType == r.ContentType {
 			continue
 		}
-		if err := checkRecordingContentType(ListField{"recordings", i}, r.ContentType); err != nil {
+		if err := checkRecordingContentType(f, r.ContentType); err != nil {
 			return err
 		}
 	}
