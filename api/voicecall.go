@@ -301,25 +301,54 @@ func (s *Server) updateVoiceCall(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, renderVoiceCall(&res.State.Call))
 }
 
-// voiceCallDecider is the Decider of a decoded VoiceCall write. A body that
-// names no currency (the ledger's addition, which clients written to the
-// seed never send) prices the call in the currency its price already has,
-// and a call not priced yet in voiceCallCurrency: a PUT that resends the
-// same priceRate and totalPrice of a call priced in euros keeps them in
-// euros rather than re-billing them as dollars.
+// voiceCallDecider is the Decider of a decoded VoiceCall write, which
+// adapts the command to the call it finds (voiceCallOnCall).
 func voiceCallDecider(cmd domain.UpsertCall) Decider {
-	if cmd.Price == nil || cmd.Price.Currency != "" {
+	if !voiceCallReadsCall(&cmd) {
 		return decideInOrder(cmd)
 	}
 	return func(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
-		c, price := cmd, *cmd.Price
+		return decideInOrder(voiceCallOnCall(cmd, &st))(st, at)
+	}
+}
+
+// voiceCallReadsCall reports whether cmd depends on the call it applies
+// to (voiceCallOnCall): it names no currency, or an empty from or to.
+func voiceCallReadsCall(cmd *domain.UpsertCall) bool {
+	return cmd.Price != nil && cmd.Price.Currency == "" ||
+		cmd.From != nil && *cmd.From == "" || cmd.To != nil && *cmd.To == ""
+}
+
+// voiceCallOnCall is cmd as it applies to the call st:
+//
+//   - A body that names no currency (the ledger's addition, which clients
+//     written to the seed never send) prices the call in the currency its
+//     price already has, and a call not priced yet in voiceCallCurrency: a
+//     PUT that resends the same priceRate and totalPrice of a call priced
+//     in euros keeps them in euros rather than re-billing them as dollars.
+//   - A from or to of "" on a call that has no such number (made on
+//     another surface without a caller, say) is not given: it is what the
+//     call's GET shows (renderVoiceCall), so a client's read-modify-write
+//     of such a call works. On a call that has the number, or a new call,
+//     "" is still refused: VoiceCall's numbers are E.164.
+func voiceCallOnCall(cmd domain.UpsertCall, st *domain.State) domain.UpsertCall {
+	if cmd.Price != nil && cmd.Price.Currency == "" {
+		price := *cmd.Price
 		price.Currency = voiceCallCurrency
 		if st.Call.Price != nil && st.Call.Price.Currency != "" {
 			price.Currency = st.Call.Price.Currency
 		}
-		c.Price = &price
-		return decideInOrder(c)(st, at)
+		cmd.Price = &price
 	}
+	if st.Exists() {
+		if cmd.From != nil && *cmd.From == "" && st.Call.From == "" {
+			cmd.From = nil
+		}
+		if cmd.To != nil && *cmd.To == "" && st.Call.To == "" {
+			cmd.To = nil
+		}
+	}
+	return cmd
 }
 
 // decideInOrder is the Decider of domain commands applied in order, as one append.

@@ -719,3 +719,43 @@ func TestVoiceCallCurrencyIsISO4217(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
 	assert.Equal(t, "EUR", res.JSON(t)["currency"], "a write with a real currency mends it")
 }
+
+func TestVoiceCallReadModifyWriteOfACallWithoutCaller(t *testing.T) {
+	// Goal: a Vonage call made on another surface without a caller reads
+	// "from": "" on VoiceCall, and that body PUT back (its status changed)
+	// is taken: "" on a call without that number is no change, where it
+	// was a 422 (E.164) that broke a client's read-modify-write. "" on a
+	// call that has the number, or on a new call, is still a 422.
+	ts := newTestServer(t)
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, `{"direction":"incoming","participants":[{"phone":"+14155550002","role":"callee"}],
+"provider":"vonage","provider_id":"no-caller","provider_status":"ringing","start_at":"2025-03-01T10:00:00Z"}`)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	id := res.JSON(t)["id"].(string)
+
+	got := ts.do(t, "GET", "/v1/voice-calls/"+id, tokenA, "")
+	require.Equal(t, http.StatusOK, got.Status, string(got.Body))
+	body := got.JSON(t)
+	require.Equal(t, "", body["from"])
+	body["status"] = domain.VoiceCallAnsweredByStaff
+	// The seed requires these, which a call made elsewhere lacks: the
+	// client fills them in.
+	body["duration"], body["priceRate"], body["totalPrice"] = 0, "0.01", "0.00"
+	put, err := json.Marshal(body)
+	require.NoError(t, err)
+	res = ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, string(put))
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	assert.Equal(t, domain.VoiceCallAnsweredByStaff, res.JSON(t)["status"])
+	assert.Equal(t, "", res.JSON(t)["from"])
+	assert.Equal(t, "+14155550002", res.JSON(t)["to"])
+
+	body["to"] = ""
+	put, err = json.Marshal(body)
+	require.NoError(t, err)
+	res = ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, string(put))
+	assert.Equal(t, http.StatusUnprocessableEntity, res.Status, string(res.Body))
+	assert.Contains(t, string(res.Body), "to")
+
+	res = ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "src-new", map[string]any{"from": ""}))
+	assert.Equal(t, http.StatusUnprocessableEntity, res.Status, string(res.Body))
+	assert.Contains(t, string(res.Body), "from")
+}
