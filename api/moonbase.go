@@ -78,6 +78,10 @@ func (s *Server) moonbaseWrite(mode domain.UpsertMode, status int) http.HandlerF
 			return
 		}
 		SetETag(w, res.State)
+		if status == http.StatusCreated {
+			// POST /calls made it: where it is read, as VoiceCall's POST says.
+			w.Header().Set("Location", "/calls/"+res.State.Call.ID.String())
+		}
 		s.writeMoonbaseCall(w, r, status, &res.State.Call)
 	}
 }
@@ -97,6 +101,13 @@ func (s *Server) moonbaseGet(w http.ResponseWriter, r *http.Request) {
 func (s *Server) moonbaseList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if err := refuseTimeTravel(q); err != nil {
+		s.writeError(w, r, s.moonbaseError, err)
+		return
+	}
+	// limit=5&limit=6 is refused rather than read as its first value. The
+	// cursors are not checked so: an SDK's next-page helper may add after
+	// to a query that has one.
+	if err := givenOnce(q, "limit"); err != nil {
 		s.writeError(w, r, s.moonbaseError, err)
 		return
 	}

@@ -122,11 +122,13 @@ func TestMoonbaseUpsertUpdatesAndOutOfOrder(t *testing.T) {
 }
 
 func TestMoonbaseCreateConflict(t *testing.T) {
-	// Goal: POST /calls refuses a provider id that exists with a 409 that
-	// tells the SDK not to retry, in Moonbase's error shape.
+	// Goal: POST /calls answers 201 with the new call's Location, and
+	// refuses a provider id that exists with a 409 that tells the SDK not
+	// to retry, in Moonbase's error shape.
 	ts := newTestServer(t)
 	res := ts.do(t, "POST", "/calls", tokenA, moonbaseBody("dup", "completed"))
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	assert.Equal(t, "/calls/"+res.JSON(t)["id"].(string), res.Header.Get("Location"), "where the new call is read")
 	n := len(ts.events(t))
 	res = ts.do(t, "POST", "/calls", tokenA, moonbaseBody("DUP-not-same", "completed"))
 	require.Equal(t, http.StatusCreated, res.Status)
@@ -181,6 +183,9 @@ func TestMoonbaseList(t *testing.T) {
 
 	assert.Equal(t, http.StatusBadRequest, ts.do(t, "GET", "/calls?limit=0", tokenA, "").Status)
 	assert.Equal(t, http.StatusBadRequest, ts.do(t, "GET", "/calls?after=garbage", tokenA, "").Status)
+	twice := ts.do(t, "GET", "/calls?limit=5&limit=6", tokenA, "")
+	assert.Equal(t, http.StatusBadRequest, twice.Status, "a repeated limit is not read as its first")
+	assert.Contains(t, string(twice.Body), "limit")
 }
 
 // moonbasePage is one page of GET /calls: its calls' provider ids and its
@@ -413,6 +418,8 @@ func TestIdempotencyKey(t *testing.T) {
 	retry := ts.do(t, "POST", "/calls", tokenA, moonbaseBody("idem", "ringing"), IdempotencyKeyHeader, "k1")
 	assert.Equal(t, first.Status, retry.Status)
 	assert.Equal(t, first.Body, retry.Body, "byte for byte")
+	assert.NotEmpty(t, first.Header.Get("Location"))
+	assert.Equal(t, first.Header.Get("Location"), retry.Header.Get("Location"))
 	assert.Equal(t, first.Header.Get("ETag"), retry.Header.Get("ETag"))
 	assert.Equal(t, "true", retry.Header.Get("Idempotent-Replayed"))
 	assert.Len(t, ts.events(t), n)
