@@ -55,7 +55,7 @@ func (f readModelFailures) write(w io.Writer) {
 		fmt.Fprintf(w, "  %s\n", describeFailure(&f.shown[i]))
 	}
 	if more := f.count - uint64(len(f.shown)); more > 0 {
-		fmt.Fprintf(w, "  and %d more (the read models list every one; `callledger replay` and the server log them as they meet them)\n", more)
+		fmt.Fprintf(w, "  and %d more (the server and `callledger replay` log each one as they meet it)\n", more)
 	}
 }
 

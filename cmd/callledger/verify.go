@@ -88,11 +88,11 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 
 // verifyReadModels brings the read models up to the end of the log, as
 // billing does, and fails (FAILED, the failures listed, an error wrapping
-// errReadModelsIncomplete) when they could not apply an event of it: an event the
-// hash chains vouch for but this build cannot decode or fold (a forged or
-// older build's archive imported, a domain bug) is left out of billing and
-// the call views, which an auditor must hear from verify rather than find
-// in a total. The log verified, so its ok line stands above (the same line
+// errReadModelsIncomplete) when they could not apply an event of it: an
+// event the hash chains vouch for but this build cannot decode or fold (a
+// forged or older build's archive imported, a domain bug) is left out of
+// billing and the call views, which an auditor must hear from verify
+// rather than find in a total. The log verified, so its ok line stands above (the same line
 // an archive's verify prints, for comparison by diff); nothing more is
 // printed when the read models applied every event. Read models held by a
 // running server (the KurrentDB backend, whose log is not held) are not
