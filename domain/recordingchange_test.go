@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,6 +33,11 @@ func TestRecordingSentAgain(t *testing.T) {
 	byURL := domain.Recording{ContentType: "audio/mpeg", URL: "https://rec.example.com/2.mp3"}
 	creation := seed000()
 	creation.Recordings = []domain.Recording{rec, newURL}
+	var many []domain.Recording // past the pairwise scan: found through a map
+	for i := range 20 {
+		many = append(many, domain.Recording{ContentType: "audio/mpeg", ProviderID: fmt.Sprintf("RE-%d", i), URL: "https://rec.example.com/x.mp3"})
+	}
+	many[14].ProviderID = many[3].ProviderID
 
 	runGWT(t, []gwt{
 		{name: "a new URL", given: held, when: with(domain.UpsertUpdate, newURL), then: []domain.Event{
@@ -47,6 +53,8 @@ func TestRecordingSentAgain(t *testing.T) {
 			code: domain.ErrInvalid, field: "recordings[1].provider_id"},
 		{name: "one URL twice without provider ids", given: held, when: with(domain.UpsertUpdate, byURL, rec, byURL),
 			code: domain.ErrInvalid, field: "recordings[2].url"},
+		{name: "one provider id twice in a long list", given: held, when: with(domain.UpsertUpdate, many...),
+			code: domain.ErrInvalid, field: "recordings[14].provider_id"},
 		{name: "one provider id twice in a creation", when: creation,
 			code: domain.ErrInvalid, field: "recordings[1].provider_id"},
 	})

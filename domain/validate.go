@@ -367,12 +367,12 @@ func plainAVMediaType(v string) bool {
 // Identity), which would give the call two recordings of one SID, or
 // change one twice in a write, the last silently winning.
 func checkNewRecordings(call *Call, c *UpsertCall) *Error {
+	if i, j := repeatedRecording(c.Recordings); i >= 0 {
+		kind, value := c.Recordings[i].identityParts()
+		return invalid(ListField{"recordings", i}.Sub(kind), "%q is recordings[%d]'s too: send each recording once", value, j)
+	}
 	for i, r := range c.Recordings {
 		f := ListField{"recordings", i}
-		if j := slices.IndexFunc(c.Recordings[:i], func(o Recording) bool { return sameRecording(o, r) }); j >= 0 {
-			kind, value := r.identityParts()
-			return invalid(f.Sub(kind), "%q is recordings[%d]'s too: send each recording once", value, j)
-		}
 		if h := slices.IndexFunc(call.Recordings, func(h Recording) bool { return sameRecording(h, r) }); h >= 0 && call.Recordings[h].ContentType == r.ContentType {
 			continue
 		}
@@ -381,6 +381,31 @@ func checkNewRecordings(call *Call, c *UpsertCall) *Error {
 		}
 	}
 	return nil
+}
+
+// repeatedRecording returns the index i of the first recording of rs that
+// is one (sameRecording) with an earlier one, and that one's index j; -1,
+// -1 when there is none. A few are compared pairwise, as firstRepeat does;
+// a long list (a body may hold thousands) through a map of identities, so
+// that the check stays linear.
+func repeatedRecording(rs []Recording) (i, j int) {
+	if len(rs) <= participantsScanMax {
+		for i := range rs {
+			if j := slices.IndexFunc(rs[:i], func(o Recording) bool { return sameRecording(o, rs[i]) }); j >= 0 {
+				return i, j
+			}
+		}
+		return -1, -1
+	}
+	seen := make(map[string]int, len(rs))
+	for i, r := range rs {
+		id := r.Identity()
+		if j, ok := seen[id]; ok {
+			return i, j
+		}
+		seen[id] = i
+	}
+	return -1, -1
 }
 
 // checkTranscript checks each cue: its times within the cue bounds
