@@ -39,9 +39,6 @@ type BillingReadModel interface {
 	// Billing sums the billing totals; see projections.Projector.Billing.
 	// It returns an error wrapping projections.ErrInvalidQuery for a bad query.
 	Billing(ctx context.Context, q projections.BillingQuery) ([]projections.BillingRow, error)
-	// Failures counts the events of the log the read models could not
-	// apply (projections.Status.Failures), which totals may leave out.
-	Failures() uint64
 }
 
 // Billing serves the billing totals from the Projector.
@@ -49,9 +46,14 @@ func (m projectorReadModels) Billing(ctx context.Context, q projections.BillingQ
 	return m.p.Billing(ctx, q)
 }
 
-// Failures reads the Projector's count of the events it could not apply.
-func (m projectorReadModels) Failures() uint64 {
-	return m.p.Status().Failures
+// readModelFailures counts the events of the log that views could not
+// apply, which billing totals may leave out: from their Status, as the
+// metrics read it (statusReporter); 0 for read models that report none.
+func readModelFailures(views ReadModels) uint64 {
+	if sr, ok := views.(statusReporter); ok {
+		return sr.Status().Failures
+	}
+	return 0
 }
 
 var _ BillingReadModel = projectorReadModels{}
@@ -274,7 +276,7 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.plainError, fmt.Errorf("billing summary: %w", err))
 		return
 	}
-	body := NewBillingSummary(bq, rows, scale, billing.Failures())
+	body := NewBillingSummary(bq, rows, scale, readModelFailures(s.views))
 	body.Account = account
 	if scale >= 0 {
 		body.Scale = &scale

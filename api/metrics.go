@@ -79,7 +79,8 @@ type requestSeries struct {
 	duration prometheus.Observer
 }
 
-// statusReporter is what the read models' metrics are read from: the
+// statusReporter is what the read models' metrics, and the billing
+// summary's count of failures (readModelFailures), are read from: the
 // projector's Status (projectorReadModels has it).
 type statusReporter interface {
 	Status() projections.Status
