@@ -73,7 +73,7 @@ import (
 // account's currency) names a currency, so the ledger adds an optional
 // currency field: a Vonage account billed in euros sends "EUR", and billing
 // sums it apart from dollars. Without it a new call's prices are recorded
-// in USD, and a priced call's in the currency it has (voiceCallDecider). A
+// in USD, and a priced call's in the currency it has (voiceCallOnCall). A
 // PUT replaces the call's facts: every field the seed requires is sent
 // again, and an optional one left out (or null) is reset, handledByStaffId
 // to none. The exceptions are currency (above) and startedAt: the call has
@@ -179,7 +179,7 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 	if err != nil {
 		return domain.UpsertCall{}, err
 	}
-	currency := "" // the call's, or voiceCallCurrency: see voiceCallDecider
+	currency := "" // the call's, or voiceCallCurrency: see voiceCallOnCall
 	if req.Currency != nil {
 		currency = *req.Currency // the domain checks it is ISO 4217
 	}
@@ -304,19 +304,9 @@ func (s *Server) updateVoiceCall(w http.ResponseWriter, r *http.Request) {
 // voiceCallDecider is the Decider of a decoded VoiceCall write, which
 // adapts the command to the call it finds (voiceCallOnCall).
 func voiceCallDecider(cmd domain.UpsertCall) Decider {
-	if !voiceCallReadsCall(&cmd) {
-		return decideInOrder(cmd)
-	}
 	return func(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
 		return decideInOrder(voiceCallOnCall(cmd, &st))(st, at)
 	}
-}
-
-// voiceCallReadsCall reports whether cmd depends on the call it applies
-// to (voiceCallOnCall): it names no currency, or an empty from or to.
-func voiceCallReadsCall(cmd *domain.UpsertCall) bool {
-	return cmd.Price != nil && cmd.Price.Currency == "" ||
-		cmd.From != nil && *cmd.From == "" || cmd.To != nil && *cmd.To == ""
 }
 
 // voiceCallOnCall is cmd as it applies to the call st:
