@@ -66,6 +66,10 @@ func (s *Server) moonbaseWrite(mode domain.UpsertMode, status int) http.HandlerF
 			return
 		}
 		cmd.Mode = mode
+		if err := s.resolveCallSid(r.Context(), &cmd); err != nil {
+			s.writeError(w, r, s.moonbaseError, err)
+			return
+		}
 		// A closure of its own, deciding on &cmd, not decideCommand(cmd):
 		// cmd (~550 bytes) stays on the stack however the compiler inlines
 		// this handler (when decideCommand is not inlined into it, the
