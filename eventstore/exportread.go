@@ -232,15 +232,27 @@ func (x *exportReader) end(m *exportMark) error {
 // where no line is to blame), r's read error, or ctx's error. progress is
 // told the events checked so far, with a total of 0.
 func CheckExport(ctx context.Context, r io.Reader, progress Progress) (ExportStats, error) {
+	return CheckExportEvents(ctx, r, progress, nil)
+}
+
+// CheckExportEvents is CheckExport that also hands each event, once the
+// chains vouch for it, to each (when not nil), in the file's order: for a
+// caller that checks what the chains cannot, such as that the events decode
+// (verify --in), in the same single pass. each sees every event before the
+// first problem, and none after it.
+func CheckExportEvents(ctx context.Context, r io.Reader, progress Progress, each func(*Record)) (ExportStats, error) {
 	x := newExportReader(r)
 	for {
-		_, err := x.next(ctx)
+		rec, err := x.next(ctx)
 		if errors.Is(err, io.EOF) {
 			progress.report(x.c.events, 0)
 			return x.stats(), nil
 		}
 		if err != nil {
 			return x.stats(), fmt.Errorf("check export: %w", err)
+		}
+		if each != nil {
+			each(&rec)
 		}
 		if x.c.events%ReadBatchEvents == 0 {
 			progress.report(x.c.events, 0)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,4 +112,41 @@ func TestToolsReportEventsTheReadModelsCannotApply(t *testing.T) {
 	assert.Equal(t, 1, res.code, res.stderr)
 	assert.Contains(t, res.stdout, "USD,1.75,2,90,0", "the totals are written all the same")
 	assert.Contains(t, res.stderr, named)
+}
+
+func TestVerifyArchiveOfEventsThatDoNotDecode(t *testing.T) {
+	// Goal: an archive whose chains verify (the hashes recomputed over a
+	// forged event) but that holds a call event this build cannot decode
+	// is no clean archive: verify --in prints the chains' ok line, the
+	// line verify prints on the store, then FAILED naming the event, as
+	// verify on the store names it once imported, and exits 1, before
+	// anything is imported. Its export from a clean store verifies with
+	// no FAILED.
+	ctx := context.Background()
+	dir := t.TempDir()
+	day := time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)
+	c := &genCall{id: uuid.New(), account: "acme", provider: "twilio", start: day, duration: 60,
+		prices: []domain.Price{{Rate: domain.MustParseDecimal("0.01"), Total: domain.MustParseDecimal("1.25"), Currency: "USD"}}}
+	seedLedgerWith(t, dir, []*genCall{c}, 1)
+
+	verifyExport := func(t *testing.T) (storeOK string, res result) {
+		t.Helper()
+		exported := runTool(ctx, t, dir, "", "export")
+		require.Equal(t, 0, exported.code, exported.stderr)
+		storeOK, _, _ = strings.Cut(runTool(ctx, t, dir, "", "verify").stdout, "\n")
+		require.True(t, strings.HasPrefix(storeOK, "ok: "), storeOK)
+		return storeOK, runTool(ctx, t, t.TempDir(), exported.stdout, "verify", "--in", "-")
+	}
+	storeOK, res := verifyExport(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Equal(t, storeOK+"\n", res.stdout)
+
+	rev := appendUnreadablePrice(t, dir, c)
+	storeOK, res = verifyExport(t)
+	assert.Equal(t, 1, res.code, res.stderr)
+	assert.True(t, strings.HasPrefix(res.stdout, storeOK+"\n"), "the chains' ok line first:\n%s", res.stdout)
+	assert.Contains(t, res.stdout, "FAILED: 1 event of the archive cannot be decoded by this build, though its chains verify; imported, the read models would leave it out:\n  "+
+		fmt.Sprintf("%s revision %d, CallPriced at position ", domain.StreamID(c.id), rev))
+	assert.Contains(t, res.stdout, `"abc" is not a decimal number`, "what is wrong with it")
+	assert.Contains(t, res.stderr, "the archive holds events this build cannot decode")
 }

@@ -21,9 +21,14 @@ var errVerifyFailed = errors.New("the event log does not verify")
 // run turns it into exit status 1 too.
 var errReadModelsIncomplete = errors.New("the read models do not reflect the whole log")
 
+// errArchiveUndecodable is returned by verify --in when the archive's
+// chains verify but some of its call events do not decode (archiveDecoder);
+// run turns it into exit status 1 too.
+var errArchiveUndecodable = errors.New("the archive holds events this build cannot decode")
+
 func addVerify(table map[string]command) {
 	table["verify"] = command{
-		summary: "check both hash chains, the embedded store's index keys against its events, that every call's stream reads back as its events in $all, and that the read models (brought up to the log's end) applied every event; exit 1 naming the first problem; with --in f (- for stdin) check an export file instead, opening no store",
+		summary: "check both hash chains, the embedded store's index keys against its events, that every call's stream reads back as its events in $all, and that the read models (brought up to the log's end) applied every event; exit 1 naming the first problem; with --in f (- for stdin) check an export file's chains and that its call events decode instead, opening no store",
 		run:     runVerify,
 	}
 }
@@ -165,7 +170,9 @@ func refuseStoreFlags(fs *flag.FlagSet) error {
 // an I/O error) or a cancelled check says nothing about the archive: no
 // FAILED. A version-1 file, which has no end marker, verifies with a warning
 // on stderr, as import gives: had it been cut short at a line boundary,
-// nothing could tell.
+// nothing could tell. Once the chains verify, it fails (FAILED under the ok
+// line, errArchiveUndecodable) when call events of the file do not decode
+// (archiveDecoder).
 func verifyArchive(ctx context.Context, path string, env Env) error {
 	src, closeSrc, err := openInput(path, env.Stdin)
 	if err != nil {
@@ -174,7 +181,8 @@ func verifyArchive(ctx context.Context, path string, env Env) error {
 	defer closeSrc()
 	meter := newProgressMeter(env, "verify")
 	r, progress := sizedProgress(src.r, src.size, meter.update)
-	stats, err := eventstore.CheckExport(ctx, r, progress)
+	var decoder archiveDecoder
+	stats, err := eventstore.CheckExportEvents(ctx, r, progress, decoder.check)
 	meter.finish()
 	switch {
 	case brokenArchive(err):
@@ -187,6 +195,12 @@ func verifyArchive(ctx context.Context, path string, env Env) error {
 	printVerifyOK(env.Stdout, stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
 	if stats.Version < 2 {
 		warnVersion1(env.Stderr, src.source, "verified as a shorter log")
+	}
+	if f := decoder.failures; f.count > 0 {
+		fmt.Fprintf(env.Stdout, "FAILED: %d %s of the archive cannot be decoded by this build, though its chains verify; imported, the read models would leave %s out:\n",
+			f.count, plural(f.count, "event", "events"), plural(f.count, "it", "them"))
+		f.write(env.Stdout)
+		return fmt.Errorf("%w: %s", errArchiveUndecodable, decoder.summary())
 	}
 	return nil
 }
