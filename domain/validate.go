@@ -611,6 +611,14 @@ func checkUpsertFields(c *UpsertCall) *Error {
 	default:
 		return invalid("mode", "%q is not create, upsert or update", c.Mode)
 	}
+	// A call's id joins account, provider and provider id with NUL bytes
+	// (CallIDFor): a provider holding one could address the call of
+	// another provider whose provider id holds the rest. Accounts come from
+	// the configured keys, which hold none, so refusing it in the provider
+	// leaves every join one split.
+	if strings.IndexByte(c.Provider, 0) >= 0 {
+		return invalid("provider", "must not hold a NUL character (U+0000)")
+	}
 	if c.Direction != nil && !c.Direction.Valid() {
 		return invalid("direction", "%q is not inbound or outbound", *c.Direction)
 	}

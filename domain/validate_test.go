@@ -32,6 +32,8 @@ func TestUpsertValidation(t *testing.T) {
 		row("no account", "account_id", func(c *domain.UpsertCall) { c.AccountID = "" }),
 		row("no provider on creation", "provider", func(c *domain.UpsertCall) { c.Provider = " " }),
 		row("no provider id on creation", "provider_id", func(c *domain.UpsertCall) { c.ProviderID = "" }),
+		// CallIDFor("a", "open\x00phone", "x") is CallIDFor("a", "open", "phone\x00x").
+		row("provider holding NUL", "provider", func(c *domain.UpsertCall) { c.Provider = "open\x00phone" }),
 		row("no direction on creation", "direction", func(c *domain.UpsertCall) { c.Direction = nil }),
 		row("unknown direction", "direction", func(c *domain.UpsertCall) { c.Direction = ptr(domain.Direction("incoming")) }),
 		row("from without +", "from", func(c *domain.UpsertCall) { c.From = ptr("14155551212") }),
