@@ -42,7 +42,8 @@ func (s *Server) readPathCall(r *http.Request, callID func(*http.Request) (uuid.
 
 // answerCallView answers a GET with the call v, read by the caller, or
 // with err, the failure of reading it: v rendered, with its revision as
-// the ETag; failures in the surface's error style.
+// the ETag, or a 304 with that ETag when If-None-Match names it
+// (notModified); failures in the surface's error style.
 func (s *Server) answerCallView(w http.ResponseWriter, r *http.Request, v CallView, err error,
 	errs ErrorRenderer, render func(*CallView) (any, error)) {
 	if err != nil {
@@ -54,7 +55,12 @@ func (s *Server) answerCallView(w http.ResponseWriter, r *http.Request, v CallVi
 		s.writeError(w, r, errs, err)
 		return
 	}
-	w.Header().Set("ETag", ETag(v.Revision))
+	etag := ETag(v.Revision)
+	w.Header().Set("ETag", etag)
+	if notModified(r, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
 	s.writeJSON(w, r, http.StatusOK, body)
 }
 
