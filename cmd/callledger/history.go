@@ -358,7 +358,7 @@ func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domai
 		if e.RequestID != "" {
 			who = append(who, "request "+quoteValue(e.RequestID))
 		}
-		fmt.Fprintf(w, "%s  #%d  %s", e.Time.Format(time.RFC3339Nano), e.Revision, quoteValue(e.Type))
+		fmt.Fprintf(w, "%s  #%d  %s", timelineTime(e.Time), e.Revision, quoteValue(e.Type))
 		if len(who) > 0 {
 			fmt.Fprintf(w, "  (%s)", strings.Join(who, ", "))
 		}
@@ -453,4 +453,16 @@ func quoteUnprintable(s string) string {
 		return strconv.Quote(s)
 	}
 	return s
+}
+
+// timelineTime writes an event's time for history's timeline: with
+// milliseconds always (the precision every surface records at), so that the
+// column lines up and 15:38:16.310 is not written .31 beside .394, and
+// with nanoseconds, fixed too, for a time that has more (an imported
+// archive's).
+func timelineTime(t time.Time) string {
+	if t.Nanosecond()%int(time.Millisecond) == 0 {
+		return t.Format("2006-01-02T15:04:05.000Z07:00")
+	}
+	return t.Format("2006-01-02T15:04:05.000000000Z07:00")
 }

@@ -351,3 +351,24 @@ func TestHistoryShowsEveryMetadataValue(t *testing.T) {
 	}
 	assert.NotContains(t, blocks[1], "provider_metadata.k:", "an unchanged value is no change")
 }
+
+func TestTimelineTime(t *testing.T) {
+	// Goal: the timeline's times line up: milliseconds always, nanoseconds
+	// (fixed) only for a time that has them, never trailing zeros trimmed.
+	base := time.Date(2026, 11, 22, 11, 38, 16, 0, time.UTC)
+	tests := []struct {
+		name string
+		at   time.Time
+		want string
+	}{
+		{"a whole second", base, "2026-11-22T11:38:16.000Z"},
+		{"a tenth of a second", base.Add(100 * time.Millisecond), "2026-11-22T11:38:16.100Z"},
+		{"milliseconds", base.Add(394 * time.Millisecond), "2026-11-22T11:38:16.394Z"},
+		{"nanoseconds", base.Add(310*time.Millisecond + 5), "2026-11-22T11:38:16.310000005Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, timelineTime(tt.at))
+		})
+	}
+}
