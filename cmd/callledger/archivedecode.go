@@ -46,9 +46,5 @@ func (d *archiveDecoder) check(rec *eventstore.Record) {
 
 // summary words what check found in one sentence, for verify's error.
 func (d *archiveDecoder) summary() string {
-	s := fmt.Sprintf("%d %s of the archive cannot be decoded", d.failures.count, plural(d.failures.count, "event", "events"))
-	if len(d.failures.shown) > 0 {
-		s += " (the first: " + describeFailure(&d.failures.shown[0]) + ")"
-	}
-	return s
+	return d.failures.sentence(fmt.Sprintf("%d %s of the archive cannot be decoded", d.failures.count, plural(d.failures.count, "event", "events")))
 }

@@ -41,11 +41,16 @@ func failuresOf(ctx context.Context, proj *projections.Projector) (readModelFail
 // summary words the failures in one sentence, for an error or a warning:
 // the count and the first of them.
 func (f readModelFailures) summary() string {
-	s := fmt.Sprintf("the read models could not apply %d %s of the log", f.count, plural(f.count, "event", "events"))
+	return f.sentence(fmt.Sprintf("the read models could not apply %d %s of the log", f.count, plural(f.count, "event", "events")))
+}
+
+// sentence is lead, what the failures amount to, followed by the first of
+// them.
+func (f readModelFailures) sentence(lead string) string {
 	if len(f.shown) > 0 {
-		s += " (the first: " + describeFailure(&f.shown[0]) + ")"
+		lead += " (the first: " + describeFailure(&f.shown[0]) + ")"
 	}
-	return s
+	return lead
 }
 
 // write prints every failure shown, one a line, and how many more there
