@@ -97,20 +97,34 @@ func toAuditEvent(rec *eventstore.Record) (auditEvent, time.Time, bool) {
 // of its stream (the creation, which carries the identity), or a 404 when
 // there is no such call.
 func (s *Server) callAccount(ctx context.Context, id uuid.UUID) (string, error) {
-	recs, err := s.store.ReadStream(ctx, domain.StreamID(id), 0, 1)
-	if errors.Is(err, eventstore.ErrStreamNotFound) || (err == nil && len(recs) == 0) {
+	first, err := s.firstRecord(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if first == nil {
 		return "", NotFound("no call with id %s", id)
 	}
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", domain.StreamID(id), err)
-	}
-	env, err := decodeRecord(&recs[0])
+	env, err := decodeRecord(first)
 	if err != nil {
 		// The events route shows the stored events as they are: an
 		// unreadable creation is listed to the account its metadata names.
-		return metadataAccount(&recs[0], id)
+		return metadataAccount(first, id)
 	}
 	return firstEventAccount(env), nil
+}
+
+// firstRecord reads the first event of call id's stream, the creation that
+// carries the call's identity, as stored; nil when the call has no events.
+func (s *Server) firstRecord(ctx context.Context, id uuid.UUID) (*eventstore.Record, error) {
+	stream := domain.StreamID(id)
+	recs, err := s.store.ReadStream(ctx, stream, 0, 1)
+	switch {
+	case errors.Is(err, eventstore.ErrStreamNotFound) || (err == nil && len(recs) == 0):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", stream, err)
+	}
+	return &recs[0], nil
 }
 
 // metadataAccount is the account that wrote rec (its metadata), for a

@@ -2,14 +2,11 @@ package api
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/callledger/callledger/domain"
-	"github.com/callledger/callledger/eventstore"
 )
 
 // A call's id is derived from its account, provider and provider id
@@ -43,23 +40,17 @@ func (s *Server) resolveCallSid(ctx context.Context, cmd *domain.UpsertCall) err
 	if err != nil || sid == cmd.CallID || sid == uuid.Nil || !strings.EqualFold(sid.String(), cmd.ProviderID) {
 		return nil
 	}
-	stream := domain.StreamID(sid)
-	recs, err := s.store.ReadStream(ctx, stream, 0, 1)
-	switch {
-	case errors.Is(err, eventstore.ErrStreamNotFound):
-		return nil
-	case err != nil:
-		return fmt.Errorf("read %s, the call provider_id names: %w", stream, err)
-	case len(recs) == 0:
-		return nil
+	first, err := s.firstRecord(ctx, sid)
+	if err != nil || first == nil {
+		return err
 	}
-	env, err := decodeRecord(&recs[0])
+	env, err := decodeRecord(first)
 	if err != nil {
 		return nil
 	}
-	var first domain.State
-	domain.EvolveInPlace(&first, env)
-	call := first.Call
+	var created domain.State
+	domain.EvolveInPlace(&created, env)
+	call := created.Call
 	if call.AccountID != cmd.AccountID || call.Provider != lamlProvider || call.ID != sid {
 		return nil
 	}
