@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -490,9 +491,9 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 			}
 
 			sc.idempotencyKey, sc.fingerprint = key, fp
-			cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
+			cw := &captureWriter{statusWriter: statusWriter{ResponseWriter: w}}
 			next.ServeHTTP(cw, r)
-			if cw.status >= 500 || sc.unrecorded {
+			if cw.status() >= 500 || sc.unrecorded {
 				// Not a result: a retry should run again. Nor is a 422
 				// for a key whose events belong to another request (found
 				// in the log): recording it would answer that request's
@@ -501,7 +502,7 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				// for If-Match, a Content-Type refused: outsideFingerprint).
 				return
 			}
-			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status, Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano(), RestsOn: sc.restsOn}
+			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status(), Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano(), RestsOn: sc.restsOn}
 			for _, h := range replayedHeaders {
 				if v := w.Header().Get(h); v != "" {
 					if rec.Header == nil {
@@ -575,26 +576,21 @@ func replay(w http.ResponseWriter, rec *idempotencyRecord) {
 	_, _ = w.Write(rec.Body)
 }
 
-// captureWriter passes a response through and keeps a copy for the record.
+// captureWriter passes a response through and keeps a copy for the record:
+// its status as the metrics' statusWriter keeps it, and its body.
 type captureWriter struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-	body        bytes.Buffer
-}
-
-func (c *captureWriter) WriteHeader(status int) {
-	if !c.wroteHeader {
-		c.status, c.wroteHeader = status, true
-	}
-	c.ResponseWriter.WriteHeader(status)
+	statusWriter
+	body bytes.Buffer
 }
 
 func (c *captureWriter) Write(b []byte) (int, error) {
-	c.wroteHeader = true
 	c.body.Write(b)
-	return c.ResponseWriter.Write(b)
+	return c.statusWriter.Write(b)
 }
+
+// status is the status the response was answered with: 200 when the
+// handler wrote none.
+func (c *captureWriter) status() int { return cmp.Or(c.code, http.StatusOK) }
 
 // eventIDNamespace is the namespace of the version 5 UUIDs execute derives
 // for the events of keyed requests. A stored format: never change it.

@@ -205,7 +205,8 @@ func methodLabel(m string) string {
 	return "other"
 }
 
-// statusWriter remembers the status code a handler wrote. Unwrap gives
+// statusWriter remembers the status code a handler wrote (for measure, and
+// under captureWriter for the idempotency record). Unwrap gives
 // http.ResponseController the writer beneath (Flush, deadlines).
 type statusWriter struct {
 	http.ResponseWriter
