@@ -221,7 +221,7 @@ func apply(c *Call, e Event) {
 		// A copy, as above: the earlier state's array is never written.
 		// A change of a recording the call does not hold (a broken
 		// invariant, see checkReason) adds it: the event says it exists.
-		i := slices.IndexFunc(c.Recordings, func(h Recording) bool { return sameRecording(h, ev.Recording) })
+		i := recordingIndex(c.Recordings, ev.Recording)
 		if i < 0 {
 			c.Recordings = slices.Concat(c.Recordings, []Recording{ev.Recording})
 			break

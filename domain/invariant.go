@@ -3,7 +3,6 @@ package domain
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/google/uuid"
 )
@@ -120,7 +119,7 @@ func checkReason(s *State, ev Event) string {
 			return fmt.Sprintf("previous status %q, the call is %q", e.PreviousStatus, c.Status)
 		}
 	case CallRecordingChanged:
-		if !slices.ContainsFunc(s.Call.Recordings, func(h Recording) bool { return sameRecording(h, e.Recording) }) {
+		if recordingIndex(s.Call.Recordings, e.Recording) < 0 {
 			return "change of a recording the call does not hold"
 		}
 	case CallParticipantsChanged, CallProviderMetadataChanged, CallPriced,

@@ -552,7 +552,7 @@ func (p *plan) routing(c *UpsertCall) {
 // when it has none; one sent again as it is changes nothing.
 func (p *plan) recordings(c *UpsertCall) {
 	for _, r := range c.Recordings {
-		i := slices.IndexFunc(p.s.Call.Recordings, func(h Recording) bool { return sameRecording(h, r) })
+		i := recordingIndex(p.s.Call.Recordings, r)
 		switch {
 		case i < 0:
 			addFact(p, CallRecordingAdded{Recording: r})
@@ -568,6 +568,12 @@ func sameRecording(a, b Recording) bool {
 	aKind, aValue := a.identityParts()
 	bKind, bValue := b.identityParts()
 	return aKind == bKind && aValue == bValue
+}
+
+// recordingIndex is the index in rs of the recording that is r
+// (sameRecording), or -1 when rs does not hold it.
+func recordingIndex(rs []Recording, r Recording) int {
+	return slices.IndexFunc(rs, func(h Recording) bool { return sameRecording(h, r) })
 }
 
 func (p *plan) transcript(c *UpsertCall) {

@@ -373,7 +373,7 @@ func checkNewRecordings(call *Call, c *UpsertCall) *Error {
 	}
 	for i, r := range c.Recordings {
 		f := ListField{"recordings", i}
-		if h := slices.IndexFunc(call.Recordings, func(h Recording) bool { return sameRecording(h, r) }); h >= 0 && call.Recordings[h].ContentType == r.ContentType {
+		if h := recordingIndex(call.Recordings, r); h >= 0 && call.Recordings[h].ContentType == r.ContentType {
 			continue
 		}
 		if err := checkRecordingContentType(f, r.ContentType); err != nil {
@@ -391,7 +391,7 @@ func checkNewRecordings(call *Call, c *UpsertCall) *Error {
 func repeatedRecording(rs []Recording) (i, j int) {
 	if len(rs) <= participantsScanMax {
 		for i := range rs {
-			if j := slices.IndexFunc(rs[:i], func(o Recording) bool { return sameRecording(o, rs[i]) }); j >= 0 {
+			if j := recordingIndex(rs[:i], rs[i]); j >= 0 {
 				return i, j
 			}
 		}
