@@ -16,12 +16,23 @@ import (
 // provider with provider_id providerID, between the numbers
 // createLAMLCall's calls in this file use.
 func callSidUpsert(provider, providerID string) string {
+	return upsertWithStatus(provider, providerID, "completed")
+}
+
+// upsertWithStatus is a Moonbase upsert of an answered call of provider
+// provider with provider_id providerID and provider_status status, ended
+// a minute after it started when status is completed.
+func upsertWithStatus(provider, providerID, status string) string {
+	end := ""
+	if status == "completed" {
+		end = `"end_at": "2025-02-17T15:01:00Z",`
+	}
 	return fmt.Sprintf(`{
   "direction": "outgoing", "provider": %q, "provider_id": %q,
-  "provider_status": "completed", "start_at": "2025-02-17T15:00:00Z",
-  "answered_at": "2025-02-17T15:00:05Z", "end_at": "2025-02-17T15:01:00Z",
+  "provider_status": %q, "start_at": "2025-02-17T15:00:00Z",
+  "answered_at": "2025-02-17T15:00:05Z", %s
   "participants": [{"phone": "+14155550100", "role": "caller"}, {"phone": "+14155550101", "role": "callee"}]
-}`, provider, providerID)
+}`, provider, providerID, status, end)
 }
 
 func TestMoonbaseUpsertAddressesALaMLCallByItsCallSid(t *testing.T) {

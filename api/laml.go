@@ -303,28 +303,25 @@ func lamlNewProviderID(account, idempotencyKey string) string {
 
 // getLAMLCall handles GET .../Calls/{Sid}.
 func (s *Server) getLAMLCall(w http.ResponseWriter, r *http.Request) {
-	s.serveCall(w, r, lamlSid, false, s.lamlError, func(c *domain.Call) (any, error) { return renderLAMLCall(c, lamlRequestPrefix(r)), nil })
+	v, err := s.readLAMLCall(r)
+	s.answerCallView(w, r, v, err, s.lamlError, func(v *CallView) (any, error) { return renderLAMLCall(&v.Call, lamlRequestPrefix(r)), nil })
 }
 
 // updateLAMLCall handles POST .../Calls/{Sid}: the routing changes first,
 // then the Status move, decided together and appended as one.
 func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
-	id, err := lamlSid(r)
-	if err != nil {
-		s.writeError(w, r, s.lamlError, err)
-		return
-	}
 	params, err := readLAMLParams(r)
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	routing, cmds, err := decodeLAMLUpdate(params, id, AccountFrom(r.Context()), s.now())
-	if err != nil {
-		s.writeError(w, r, s.lamlError, err)
-		return
-	}
-	res, err := s.Execute(r, domain.SurfaceLaML, id, lamlModifyActive(routing, decideInOrder(cmds...)))
+	res, err := s.executeOnLAMLSid(r, func(id uuid.UUID) (Decider, error) {
+		routing, cmds, err := decodeLAMLUpdate(params, id, AccountFrom(r.Context()), s.now())
+		if err != nil {
+			return nil, err
+		}
+		return lamlModifyActive(routing, decideInOrder(cmds...)), nil
+	})
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
@@ -342,12 +339,7 @@ func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
 // call is deleted again as any write to it is refused: a 409. It answers
 // 204 with no body, as Twilio does.
 func (s *Server) deleteLAMLCall(w http.ResponseWriter, r *http.Request) {
-	id, err := lamlSid(r)
-	if err != nil {
-		s.writeError(w, r, s.lamlError, err)
-		return
-	}
-	res, err := s.Execute(r, domain.SurfaceLaML, id, s.deleteDecider(r, id))
+	res, err := s.executeOnLAMLSid(r, func(id uuid.UUID) (Decider, error) { return s.deleteDecider(r, id), nil })
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return

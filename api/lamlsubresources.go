@@ -228,7 +228,8 @@ func (s *Server) serveLAMLCallList(w http.ResponseWriter, r *http.Request, rende
 			pg.params[k] = v
 		}
 	}
-	s.serveCallView(w, r, lamlSid, false, s.lamlError, func(v *CallView) (any, error) { return render(v, pg) })
+	v, err := s.readLAMLCall(r)
+	s.answerCallView(w, r, v, err, s.lamlError, func(v *CallView) (any, error) { return render(v, pg) })
 }
 
 // lamlRecordingsOf renders every recording of the call v, as it stands at
@@ -298,7 +299,7 @@ func (s *Server) getLAMLRecording(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.lamlError, err)
 		return
 	}
-	v, err := s.readPathCall(r, lamlSid, false)
+	v, err := s.readLAMLCall(r)
 	s.answerLAMLRecording(w, r, v, err, rsid, media)
 }
 

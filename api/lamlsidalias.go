@@ -1,0 +1,84 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain"
+)
+
+// A call that reaches the ledger through the Moonbase surface as
+// SignalWire's (provider "signalwire", provider_id SignalWire's own CallSid
+// X) has a ledger id derived from X (domain.CallIDFor), which the LaML
+// surface shows as its sid, as every surface shows a call by its one ledger
+// id. A LaML client that knows the call by X, the CallSid SignalWire gave
+// it, would get a 404 for .../Calls/X. So a {Sid} that names no call of
+// the caller's account is read as a signalwire provider id as well: the
+// call CallIDFor(account, "signalwire", {Sid}) answers, if there is one,
+// still under its ledger id (its sid field, its uri). A {Sid} that names a
+// call of the account is always that call; the alias costs nothing but on
+// a path that would otherwise be a 404. (resolveCallSid is the other
+// direction: a Moonbase upsert whose provider_id is a LaML CallSid.)
+
+// lamlSidAlias returns the call a LaML {Sid}, id once parsed (uuid.Nil
+// when it does not parse), names as a signalwire provider id in the
+// caller's account, and whether that is another call than id. The provider id is the path's text, as given (a
+// provider id is matched exactly), without ".json".
+func lamlSidAlias(r *http.Request, id uuid.UUID) (uuid.UUID, bool) {
+	text := strings.TrimSuffix(chi.URLParam(r, "Sid"), ".json")
+	alias := domain.CallIDFor(AccountFrom(r.Context()), lamlProvider, text)
+	return alias, alias != id
+}
+
+// isNotFound reports whether err is answered as a 404: a call the caller
+// has not (none of that id, another account's, or one deleted).
+func isNotFound(err error) bool {
+	p, ok := ProblemOf(err)
+	return ok && p.Status == http.StatusNotFound
+}
+
+// onLAMLSid does, and returns what it gives, on the call the path's {Sid}
+// names: the call of that id, or, when that is a 404 (no call of the
+// account has it, or {Sid} is no call id at all), the call {Sid} names as
+// a signalwire provider id (lamlSidAlias), which need not be a UUID. When
+// neither is there, the answer is the one the id gave (or its parse).
+func onLAMLSid[T any](r *http.Request, do func(id uuid.UUID) (T, error)) (T, error) {
+	id, err := lamlSid(r)
+	var v T
+	if err == nil {
+		v, err = do(id)
+	}
+	if !isNotFound(err) {
+		return v, err
+	}
+	alias, ok := lamlSidAlias(r, id)
+	if !ok {
+		return v, err
+	}
+	if av, aerr := do(alias); !isNotFound(aerr) {
+		return av, aerr
+	}
+	return v, err
+}
+
+// readLAMLCall reads, as readPathCall does, the call the path's {Sid}
+// names (onLAMLSid).
+func (s *Server) readLAMLCall(r *http.Request) (CallView, error) {
+	return onLAMLSid(r, func(id uuid.UUID) (CallView, error) { return s.ReadCallAt(r, id, false) })
+}
+
+// executeOnLAMLSid executes the LaML write decide makes for a call id on
+// the call the path's {Sid} names (onLAMLSid). decide's errors (a bad
+// parameter) are returned as they are.
+func (s *Server) executeOnLAMLSid(r *http.Request, decide func(id uuid.UUID) (Decider, error)) (WriteResult, error) {
+	return onLAMLSid(r, func(id uuid.UUID) (WriteResult, error) {
+		decider, err := decide(id)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		return s.Execute(r, domain.SurfaceLaML, id, decider)
+	})
+}
