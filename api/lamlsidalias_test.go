@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -47,9 +48,13 @@ func TestLAMLSidNamesASignalWireCallByItsProviderID(t *testing.T) {
 			path := lamlCallsPath(lamlPrefix, tt.user) + "/" + tt.sid
 			get := ts.lamlDo(t, "GET", path+".json", tt.user, tt.pass, "")
 			recordings := ts.lamlDo(t, "GET", path+"/Recordings.json", tt.user, tt.pass, "")
+			filtered := ts.lamlDo(t, "GET", lamlAccountPath(lamlPrefix, tt.user)+"/Recordings.json?CallSid="+tt.sid, tt.user, tt.pass, "")
 			if !tt.wantFound {
 				assert.Equal(t, http.StatusNotFound, get.Status, "body: %s", get.Body)
 				assert.Equal(t, http.StatusNotFound, recordings.Status, "body: %s", recordings.Body)
+				if _, err := uuid.Parse(tt.sid); err == nil { // a malformed CallSid is a 400
+					assert.Equal(t, http.StatusNotFound, filtered.Status, "body: %s", filtered.Body)
+				}
 				upd := ts.lamlDo(t, "POST", path+".json", tt.user, tt.pass, formBody("Status", "completed"))
 				assert.Equal(t, http.StatusNotFound, upd.Status, "body: %s", upd.Body)
 				del := ts.lamlDo(t, "DELETE", path+".json", tt.user, tt.pass, "")
@@ -61,6 +66,9 @@ func TestLAMLSidNamesASignalWireCallByItsProviderID(t *testing.T) {
 			assert.Equal(t, id, get.lamlJSON(t)["sid"], "answered under its ledger id")
 			assert.Equal(t, ts.lamlGet(t, id)["uri"], get.lamlJSON(t)["uri"])
 			assert.Equal(t, http.StatusOK, recordings.Status, "body: %s", recordings.Body)
+			if _, err := uuid.Parse(tt.sid); err == nil { // a malformed CallSid is a 400
+				assert.Equal(t, http.StatusOK, filtered.Status, "body: %s", filtered.Body)
+			}
 
 			upd := ts.lamlDo(t, "POST", path+".json", tt.user, tt.pass, formBody("Status", "completed"))
 			require.Equal(t, http.StatusOK, upd.Status, "body: %s", upd.Body)

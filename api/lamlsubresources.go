@@ -625,10 +625,19 @@ func (s *Server) lamlNewestMatching(r *http.Request, lq *lamlRecordingQuery, v *
 }
 
 // lamlCallRecordingPage is the account's Recordings list with CallSid: a
-// page of that call's recordings, newest first.
+// page of that call's recordings, newest first. A CallSid that is no call
+// of the account's is read as a signalwire provider id too, as a {Sid} is
+// (lamlsidalias.go).
 func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (lamlRecordingList, error) {
 	v, err := s.ReadCall(r.Context(), lq.callID, false)
-	if domain.ErrorCodeOf(err) == domain.ErrNotFound {
+	if isNotFound(err) {
+		// The CallSid of a call synced as SignalWire's: see lamlsidalias.go.
+		alias := domain.CallIDFor(AccountFrom(r.Context()), lamlProvider, lq.filters.Get("CallSid"))
+		if av, aerr := s.ReadCall(r.Context(), alias, false); alias != lq.callID && !isNotFound(aerr) {
+			v, err = av, aerr
+		}
+	}
+	if isNotFound(err) {
 		err = domain.Errorf(domain.ErrNotFound, "CallSid", "no call with sid %s", lq.callID)
 	}
 	if err != nil {
