@@ -25,8 +25,9 @@ import (
 
 // lamlSidAlias returns the call a LaML {Sid}, id once parsed (uuid.Nil
 // when it does not parse), names as a signalwire provider id in the
-// caller's account, and whether that is another call than id. The provider id is the path's text, as given (a
-// provider id is matched exactly), without ".json".
+// caller's account, and whether that is another call than id. The
+// provider id is the path's text as given (provider ids are matched
+// exactly), without ".json".
 func lamlSidAlias(r *http.Request, id uuid.UUID) (uuid.UUID, bool) {
 	text := strings.TrimSuffix(chi.URLParam(r, "Sid"), ".json")
 	alias := domain.CallIDFor(AccountFrom(r.Context()), lamlProvider, text)
@@ -36,6 +37,9 @@ func lamlSidAlias(r *http.Request, id uuid.UUID) (uuid.UUID, bool) {
 // isNotFound reports whether err is answered as a 404: a call the caller
 // has not (none of that id, another account's, or one deleted).
 func isNotFound(err error) bool {
+	if err == nil {
+		return false
+	}
 	p, ok := ProblemOf(err)
 	return ok && p.Status == http.StatusNotFound
 }

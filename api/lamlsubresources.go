@@ -632,9 +632,10 @@ func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (
 	v, err := s.ReadCall(r.Context(), lq.callID, false)
 	if isNotFound(err) {
 		// The CallSid of a call synced as SignalWire's: see lamlsidalias.go.
-		alias := domain.CallIDFor(AccountFrom(r.Context()), lamlProvider, lq.filters.Get("CallSid"))
-		if av, aerr := s.ReadCall(r.Context(), alias, false); alias != lq.callID && !isNotFound(aerr) {
-			v, err = av, aerr
+		if alias := domain.CallIDFor(AccountFrom(r.Context()), lamlProvider, lq.filters.Get("CallSid")); alias != lq.callID {
+			if av, aerr := s.ReadCall(r.Context(), alias, false); !isNotFound(aerr) {
+				v, err = av, aerr
+			}
 		}
 	}
 	if isNotFound(err) {
