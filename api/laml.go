@@ -259,11 +259,6 @@ func lamlRequestPrefix(r *http.Request) string {
 	return ""
 }
 
-// lamlSid returns the call id of the path's {Sid}, with or without ".json".
-func lamlSid(r *http.Request) (uuid.UUID, error) {
-	return ParseCallID(strings.TrimSuffix(chi.URLParam(r, "Sid"), ".json"))
-}
-
 // createLAMLCall handles POST .../Calls: a new outbound call, queued.
 func (s *Server) createLAMLCall(w http.ResponseWriter, r *http.Request) {
 	params, err := readLAMLParams(r)

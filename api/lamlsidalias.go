@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -23,17 +24,6 @@ import (
 // a path that would otherwise be a 404. (resolveCallSid is the other
 // direction: a Moonbase upsert whose provider_id is a LaML CallSid.)
 
-// lamlSidAlias returns the call a LaML {Sid}, id once parsed (uuid.Nil
-// when it does not parse), names as a signalwire provider id in the
-// caller's account, and whether that is another call than id. The
-// provider id is the path's text as given (provider ids are matched
-// exactly), without ".json".
-func lamlSidAlias(r *http.Request, id uuid.UUID) (uuid.UUID, bool) {
-	text := strings.TrimSuffix(chi.URLParam(r, "Sid"), ".json")
-	alias := domain.CallIDFor(AccountFrom(r.Context()), lamlProvider, text)
-	return alias, alias != id
-}
-
 // isNotFound reports whether err is answered as a 404: a call the caller
 // has not (none of that id, another account's, or one deleted).
 func isNotFound(err error) bool {
@@ -45,12 +35,20 @@ func isNotFound(err error) bool {
 }
 
 // onLAMLSid does, and returns what it gives, on the call the path's {Sid}
-// names: the call of that id, or, when that is a 404 (no call of the
-// account has it, or {Sid} is no call id at all), the call {Sid} names as
-// a signalwire provider id (lamlSidAlias), which need not be a UUID. When
-// neither is there, the answer is the one the id gave (or its parse).
+// names (onCallSid), without ".json".
 func onLAMLSid[T any](r *http.Request, do func(id uuid.UUID) (T, error)) (T, error) {
-	id, err := lamlSid(r)
+	sid := strings.TrimSuffix(chi.URLParam(r, "Sid"), ".json")
+	id, err := ParseCallID(sid)
+	return onCallSid(r.Context(), sid, id, err, do)
+}
+
+// onCallSid does, and returns what it gives, on the call a LaML sid names:
+// the call of id, the sid parsed (err when it does not parse), or, when
+// that is a 404 (no call of the account has it, or sid is no call id at
+// all), the call sid names as a signalwire provider id in the caller's
+// account, which need not be a UUID (provider ids are matched exactly, as
+// given). When neither is there, the answer is the one id gave (or err).
+func onCallSid[T any](ctx context.Context, sid string, id uuid.UUID, err error, do func(id uuid.UUID) (T, error)) (T, error) {
 	var v T
 	if err == nil {
 		v, err = do(id)
@@ -58,8 +56,8 @@ func onLAMLSid[T any](r *http.Request, do func(id uuid.UUID) (T, error)) (T, err
 	if !isNotFound(err) {
 		return v, err
 	}
-	alias, ok := lamlSidAlias(r, id)
-	if !ok {
+	alias := domain.CallIDFor(AccountFrom(ctx), lamlProvider, sid)
+	if alias == id {
 		return v, err
 	}
 	if av, aerr := do(alias); !isNotFound(aerr) {

@@ -627,17 +627,12 @@ func (s *Server) lamlNewestMatching(r *http.Request, lq *lamlRecordingQuery, v *
 // lamlCallRecordingPage is the account's Recordings list with CallSid: a
 // page of that call's recordings, newest first. A CallSid that is no call
 // of the account's is read as a signalwire provider id too, as a {Sid} is
-// (lamlsidalias.go).
+// (onCallSid).
 func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (lamlRecordingList, error) {
-	v, err := s.ReadCall(r.Context(), lq.callID, false)
-	if isNotFound(err) {
-		// The CallSid of a call synced as SignalWire's: see lamlsidalias.go.
-		if alias := domain.CallIDFor(AccountFrom(r.Context()), lamlProvider, lq.filters.Get("CallSid")); alias != lq.callID {
-			if av, aerr := s.ReadCall(r.Context(), alias, false); !isNotFound(aerr) {
-				v, err = av, aerr
-			}
-		}
-	}
+	ctx := r.Context()
+	v, err := onCallSid(ctx, lq.filters.Get("CallSid"), lq.callID, nil, func(id uuid.UUID) (CallView, error) {
+		return s.ReadCall(ctx, id, false)
+	})
 	if isNotFound(err) {
 		err = domain.Errorf(domain.ErrNotFound, "CallSid", "no call with sid %s", lq.callID)
 	}
