@@ -126,6 +126,9 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			Time:               now,
 		}
 		data, err := encodeEvents(events, meta, keyed)
+		if err == nil {
+			err = checkStorable(data)
+		}
 		if err != nil {
 			return WriteResult{}, err
 		}

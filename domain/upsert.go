@@ -551,8 +551,9 @@ func (p *plan) routing(c *UpsertCall) {
 // URL re-issued). A recording is known by its ProviderID, or by its URL
 // when it has none; one sent again as it is changes nothing.
 func (p *plan) recordings(c *UpsertCall) {
+	held := findHeldRecordings(p.s.Call.Recordings, c.Recordings)
 	for _, r := range c.Recordings {
-		i := recordingIndex(p.s.Call.Recordings, r)
+		i := held.index(r)
 		switch {
 		case i < 0:
 			addFact(p, CallRecordingAdded{Recording: r})

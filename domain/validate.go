@@ -363,22 +363,31 @@ func plainAVMediaType(v string) bool {
 
 // checkNewRecordings checks the recordings of c against call: the content
 // type of each recording call does not hold, or holds with another content
-// type (a change); and that no two of c's recordings are one (the same
+// type (a change); that no two of c's recordings are one (the same
 // Identity), which would give the call two recordings of one SID, or
-// change one twice in a write, the last silently winning.
+// change one twice in a write, the last silently winning; and that the
+// write adds or changes at most RecordingChangesMax.
 func checkNewRecordings(call *Call, c *UpsertCall) *Error {
 	if i, j := repeatedRecording(c.Recordings); i >= 0 {
 		kind, value := c.Recordings[i].identityParts()
 		return invalid(ListField{"recordings", i}.Sub(kind), "%q is recordings[%d]'s too: send each recording once", value, j)
 	}
+	held := findHeldRecordings(call.Recordings, c.Recordings)
+	changes := 0
 	for i, r := range c.Recordings {
-		f := ListField{"recordings", i}
-		if h := recordingIndex(call.Recordings, r); h >= 0 && call.Recordings[h].ContentType == r.ContentType {
+		h := held.index(r)
+		if h < 0 || call.Recordings[h] != r {
+			changes++
+		}
+		if h >= 0 && call.Recordings[h].ContentType == r.ContentType {
 			continue
 		}
-		if err := checkRecordingContentType(f, r.ContentType); err != nil {
+		if err := checkRecordingContentType(ListField{"recordings", i}, r.ContentType); err != nil {
 			return err
 		}
+	}
+	if changes > RecordingChangesMax {
+		return invalid("recordings", "this write adds or changes %d of the call's recordings, and one write may add or change at most %d: send them in several writes", changes, RecordingChangesMax)
 	}
 	return nil
 }
