@@ -181,7 +181,12 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 	}
 	currency := "" // the call's, or voiceCallCurrency: see voiceCallOnCall
 	if req.Currency != nil {
-		currency = *req.Currency // the domain checks it is ISO 4217
+		// The domain checks it is ISO 4217, where "" means none given:
+		// sent, it is no code (only leaving it out, or null, is).
+		if *req.Currency == "" {
+			return domain.UpsertCall{}, Invalid("currency", "must be an ISO 4217 code (\"USD\", \"EUR\"), not empty: leave it out for the call's currency")
+		}
+		currency = *req.Currency
 	}
 	started, err := parseOptTime("startedAt", req.StartedAt)
 	if err != nil {

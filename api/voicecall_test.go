@@ -523,6 +523,9 @@ func TestVoiceCallBadInputs(t *testing.T) {
 		{"ToNotE164", voiceCallBody(t, "s", map[string]any{"to": "+1 415"}), 422, "to"},
 		{"PriceNotDecimal", voiceCallBody(t, "s", map[string]any{"priceRate": "cheap"}), 422, "priceRate"},
 		{"PriceExponent", voiceCallBody(t, "s", map[string]any{"totalPrice": "1e3"}), 422, "totalPrice"},
+		{"PriceSignAfterPoint", voiceCallBody(t, "s", map[string]any{"priceRate": ".+5"}), 422, "priceRate"},
+		{"PriceTooManyDigits", voiceCallBody(t, "s", map[string]any{"totalPrice": "1" + strings.Repeat("0", 15)}), 422, "totalPrice"},
+		{"PriceTooManyPlaces", voiceCallBody(t, "s", map[string]any{"priceRate": "0." + strings.Repeat("0", 18) + "1"}), 422, "priceRate"},
 		{"PriceNegative", voiceCallBody(t, "s", map[string]any{"totalPrice": "-1.00"}), 422, "totalPrice"},
 		{"PriceBool", voiceCallBody(t, "s", map[string]any{"totalPrice": true}), 400, "totalPrice"},
 		{"PriceNull", voiceCallBody(t, "s", map[string]any{"priceRate": json.RawMessage("null")}), 400, "priceRate"},
@@ -542,6 +545,7 @@ func TestVoiceCallBadInputs(t *testing.T) {
 		{"CurrencyUnassigned", voiceCallBody(t, "s", map[string]any{"currency": "ZZZ"}), 422, "currency"},
 		{"CurrencyNotISO", voiceCallBody(t, "s", map[string]any{"currency": "BTC"}), 422, "currency"},
 		{"CurrencyNumber", voiceCallBody(t, "s", map[string]any{"currency": 978}), 400, "currency"},
+		{"CurrencyEmpty", voiceCallBody(t, "s", map[string]any{"currency": ""}), 422, "currency"},
 		{"NotUTF8", strings.Replace(voiceCallBody(t, "s", nil), `"sourceId":"s"`, "\"sourceId\":\"s\xff\"", 1), 400, ""},
 	}
 	for _, f := range []string{"staffId", "clientId", "from", "to", "direction", "status", "priceRate",

@@ -134,6 +134,20 @@ type Participant struct {
 	PersonID uuid.UUID `json:"person_id"`
 }
 
+// PriceIntDigitsMax and PricePlacesMax bound a price's rate and total, as
+// written out: at most 15 digits before the point (under a quadrillion)
+// and 18 after it, the most places billing totals are shown at. A price is
+// exact whatever its digits, but the LaML surface writes it as a JSON
+// number, which Twilio's clients read as a double, and a total of
+// thousands of digits, or a hundred thousand places, would be no price a
+// client could read back or a billing table could print. Decide refuses a
+// price outside them (checkPrice); a price stored before the bound reads
+// and bills as stored.
+const (
+	PriceIntDigitsMax = 15
+	PricePlacesMax    = 18
+)
+
 // Price is what a call cost: exact decimals, one currency.
 type Price struct {
 	// Rate is the price per minute; zero value if not known.

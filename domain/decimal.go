@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -36,10 +37,45 @@ func ParseDecimal(s string) (Decimal, error) {
 		}
 	}
 	d, err := decimal.NewFromString(s)
-	if err != nil {
+	if err != nil || !decimalSyntax(s, false) {
 		return Decimal{}, fmt.Errorf("%q is not a decimal number", s)
 	}
 	return Decimal{d}, nil
+}
+
+// decimalSyntax reports whether s is written as the ledger reads a
+// decimal: an optional sign, then digits with at most one point among or
+// around them, at least one digit ("5", "-0.5", "+1.50", ".5", "5."), and,
+// when exponent is true, an optional exponent: "e" or "E", an optional
+// sign, digits. shopspring's NewFromString, which does the reading, is
+// looser: it reads ".+5" as 0.05, the sign taken for a place, so a
+// malformed price would be stored as another amount. ParseDecimal and
+// ParseNumber check the syntax too.
+func decimalSyntax(s string, exponent bool) bool {
+	if exponent {
+		if i := strings.IndexAny(s, "eE"); i >= 0 {
+			exp := strings.TrimLeft(s[i+1:], "+-")
+			if len(exp) == 0 || len(exp) < len(s[i+1:])-1 || !allDigits(exp) {
+				return false
+			}
+			s = s[:i]
+		}
+	}
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	whole, places, _ := strings.Cut(s, ".")
+	return whole+places != "" && allDigits(whole) && allDigits(places)
+}
+
+// allDigits reports whether s holds only the ASCII digits 0-9 ("" does).
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseNumber parses s, a decimal in plain ("12.5") or exponent notation
@@ -60,7 +96,7 @@ func ParseNumber(s string, intDigitsMax, placesMax int32) (Decimal, error) {
 		return Decimal{}, fmt.Errorf("empty number")
 	}
 	d, err := decimal.NewFromString(s)
-	if err != nil {
+	if err != nil || !decimalSyntax(s, true) {
 		return Decimal{}, fmt.Errorf("%q is not a finite decimal number", s)
 	}
 	if !withinDigits(d, intDigitsMax, placesMax) {

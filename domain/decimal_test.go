@@ -78,3 +78,47 @@ func TestParseNumber(t *testing.T) {
 	_, err := domain.ParseDecimal("1e2")
 	assert.ErrorContains(t, err, "exponent notation is not accepted")
 }
+
+// TestDecimalSyntax checks that both readers of decimals take only what
+// is written as one (a sign, digits with at most one point, for
+// ParseNumber an exponent), where shopspring's reader took ".+5" for 0.05
+// (the sign counted as a place): a malformed price was stored as another
+// amount. The lenient forms it always took (".5", "5.", "+1.50") stay.
+func TestDecimalSyntax(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"5", "5"}, {"-0.5", "-0.5"}, {"+1.50", "1.50"}, {".5", "0.5"}, {"5.", "5"}, {"-.5", "-0.5"}, {"007", "7"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			d, err := domain.ParseDecimal(tc.in)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, d.String())
+			n, err := domain.ParseNumber(tc.in, 15, 30)
+			require.NoError(t, err)
+			assert.True(t, d.Identical(n))
+		})
+	}
+	for _, tc := range []struct{ in, want string }{{".5e1", "5"}, {"5.e-1", "0.5"}, {"+1E+2", "100"}} {
+		t.Run(tc.in, func(t *testing.T) {
+			n, err := domain.ParseNumber(tc.in, 15, 30)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, n.String())
+		})
+	}
+	for _, in := range []string{
+		".+5", ".-5", "+.+5", "1.+5", ".+00000000000000000001", "1.2.3", "--1", "+-1", "+", "-", ".", "+.",
+		"1 ", " 1", "1_000", "1,5", "١", "5+", "0x1",
+	} {
+		t.Run("Refused_"+in, func(t *testing.T) {
+			_, err := domain.ParseDecimal(in)
+			assert.ErrorContains(t, err, "not a decimal number")
+			_, err = domain.ParseNumber(in, 15, 30)
+			assert.Error(t, err)
+		})
+	}
+	for _, in := range []string{"1e", "1e+", "1e+-5", "1e--5", "1e5.0", "e5", ".e5", "1e5e5", "1e.5", "1e+ 5"} {
+		t.Run("RefusedExponent_"+in, func(t *testing.T) {
+			_, err := domain.ParseNumber(in, 15, 30)
+			assert.Error(t, err)
+		})
+	}
+}

@@ -154,14 +154,28 @@ func checkNotNegative(field string, d Decimal) *Error {
 	return nil
 }
 
+// checkPriceAmount accepts a price's rate or total that is not negative
+// and within PriceIntDigitsMax digits before the point and PricePlacesMax
+// after it. The message does not repeat an amount out of range: it may be
+// thousands of digits.
+func checkPriceAmount(field string, d Decimal) *Error {
+	if err := checkNotNegative(field, d); err != nil {
+		return err
+	}
+	if !withinDigits(d.Decimal, PriceIntDigitsMax, PricePlacesMax) {
+		return invalid(field, "is out of range: at most %d digits before the point and %d after it", PriceIntDigitsMax, PricePlacesMax)
+	}
+	return nil
+}
+
 // checkPrice checks the price of a command, the field "price". Its
 // members' names are constants: built from a field name passed in, they
 // were three strings allocated for every priced command, valid or not.
 func checkPrice(p Price) *Error {
-	if err := checkNotNegative("price.rate", p.Rate); err != nil {
+	if err := checkPriceAmount("price.rate", p.Rate); err != nil {
 		return err
 	}
-	if err := checkNotNegative("price.total", p.Total); err != nil {
+	if err := checkPriceAmount("price.total", p.Total); err != nil {
 		return err
 	}
 	return checkCurrency("price.currency", p.Currency)

@@ -474,3 +474,41 @@ func TestLongParticipantListsAreTaken(t *testing.T) {
 		require.NoError(t, err, "%d participants", n)
 	}
 }
+
+// TestPriceBounds checks that a price's rate and total are refused beyond
+// PriceIntDigitsMax digits before the point or PricePlacesMax after it,
+// naming the field, where any number of digits was stored (and written by
+// LaML as a JSON number of thousands of digits); the price at the bounds
+// is taken as written.
+func TestPriceBounds(t *testing.T) {
+	atBound := "999999999999999.999999999999999999"
+	require.Len(t, atBound, domain.PriceIntDigitsMax+1+domain.PricePlacesMax)
+	for _, tc := range []struct {
+		name, rate, total, field string
+	}{
+		{name: "both at the bounds", rate: atBound, total: atBound},
+		{name: "a rate of 16 digits", rate: "1" + strings.Repeat("0", 15), total: "1", field: "price.rate"},
+		{name: "a total of 19 places", rate: "1", total: "0." + strings.Repeat("0", 18) + "1", field: "price.total"},
+		{name: "a total of 5,001 digits", rate: "1", total: "1" + strings.Repeat("0", 5000), field: "price.total"},
+		{name: "trailing zeros past the places", rate: "1." + strings.Repeat("0", 19), total: "1", field: "price.rate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := seed000()
+			c.Price = &domain.Price{Rate: dec(tc.rate), Total: dec(tc.total), Currency: "USD"}
+			events, err := domain.Decide(domain.State{}, c)
+			if tc.field != "" {
+				var de *domain.Error
+				require.ErrorAs(t, err, &de)
+				assert.Equal(t, tc.field, de.Field)
+				assert.Contains(t, de.Error(), "at most 15 digits before the point and 18 after it")
+				assert.Less(t, len(de.Error()), 200, "the message does not repeat the number")
+				return
+			}
+			require.NoError(t, err)
+			s := fold(t, events)
+			require.NotNil(t, s.Call.Price)
+			assert.Equal(t, atBound, s.Call.Price.Total.String())
+			assert.Equal(t, atBound, s.Call.Price.Rate.String())
+		})
+	}
+}
