@@ -142,9 +142,11 @@ const BillingScaleMax = 18
 // parse them with ParseBillingParams, so that they accept and refuse the
 // same values.
 type BillingParams struct {
-	// From and To are UTC days (2025-01-31) or RFC 3339 instants; "" is
-	// unbounded.
-	From, To string
+	// From and To are UTC days (2025-01-31) or RFC 3339 instants; nil is
+	// unbounded. One given empty is refused, not read as unbounded: it is
+	// most often a shell variable or a template that expanded to nothing,
+	// and would bill every call of the ledger rather than a period.
+	From, To *string
 	// GroupBy is a comma-separated list of dimensions; "" means currency.
 	GroupBy string
 	// Scale is a number of decimal places in 0..BillingScaleMax; "" means
@@ -188,12 +190,16 @@ func ParseBillingParams(p BillingParams, names BillingParamNames) (projections.B
 }
 
 // parseBillingInstant reads a from/to parameter: a UTC day or an RFC 3339
-// instant ("T" and "Z" in either case, see domain.ParseRFC3339), in UTC; ""
-// is unbounded (nil). Every time given is a bound, 0001-01-01 (Go's zero
-// time) too.
-func parseBillingInstant(name, v string) (*time.Time, error) {
-	if v == "" {
+// instant ("T" and "Z" in either case, see domain.ParseRFC3339), in UTC;
+// nil (not given) is unbounded, and "" is refused (see BillingParams).
+// Every time given is a bound, 0001-01-01 (Go's zero time) too.
+func parseBillingInstant(name string, p *string) (*time.Time, error) {
+	if p == nil {
 		return nil, nil
+	}
+	v := *p
+	if v == "" {
+		return nil, Malformed(name, "is empty: give a day (2025-01-31) or an RFC 3339 time, or leave it out for no bound")
 	}
 	t, _, err := parseDayOrInstant(v)
 	if err != nil {
@@ -246,7 +252,7 @@ func parseBillingQuery(r *http.Request, account string) (projections.BillingQuer
 		return projections.BillingQuery{}, 0, err
 	}
 	bq, scale, err := ParseBillingParams(BillingParams{
-		From: q.Get("from"), To: q.Get("to"), GroupBy: q.Get("group_by"), Scale: q.Get("scale"),
+		From: givenParam(q, "from"), To: givenParam(q, "to"), GroupBy: q.Get("group_by"), Scale: q.Get("scale"),
 	}, billingQueryNames)
 	bq.Account = account
 	return bq, scale, err

@@ -420,6 +420,11 @@ func TestBillingSummaryScaleAndErrors(t *testing.T) {
 		{"to=2025-05-01&to=2025-05-01", "to", http.StatusBadRequest},
 		{"group_by=day&group_by=currency", "group_by", http.StatusBadRequest},
 		{"scale=2&scale=4", "scale", http.StatusBadRequest},
+		// A bound given empty (a template's variable that expanded to
+		// nothing) is not read as none, which would bill the whole ledger.
+		{"from=&to=", "from: is empty", http.StatusBadRequest},
+		{"from=2025-04-01&to=", "to: is empty", http.StatusBadRequest},
+		{"from", "from: is empty", http.StatusBadRequest},
 		// Billing sums the prices as they stand: a point in the past would
 		// be answered with the present.
 		{"as_of=2025-04-01T00:00:00Z", "as_of", http.StatusBadRequest},

@@ -37,3 +37,12 @@ func givenOnce(q url.Values, names ...string) error {
 	}
 	return nil
 }
+
+// givenParam is the value of the query parameter name, or nil when the
+// query does not have it: "from=" is given, and empty.
+func givenParam(q url.Values, name string) *string {
+	if v, ok := q[name]; ok && len(v) > 0 {
+		return &v[0]
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -63,8 +64,8 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 	fs := newFlagSet("billing", env)
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
-	from := fs.String("from", "", "start, inclusive: a UTC day (its midnight) or an RFC 3339 instant; calls count on their start time; empty: from the beginning")
-	to := fs.String("to", "", "end, exclusive: a UTC day (its midnight) or an RFC 3339 instant; empty: to the end")
+	from := fs.String("from", "", "start, inclusive: a UTC day (its midnight) or an RFC 3339 instant; calls count on their start time; left out: from the beginning (given empty, it is refused)")
+	to := fs.String("to", "", "end, exclusive: a UTC day (its midnight) or an RFC 3339 instant; left out: to the end (given empty, it is refused)")
 	groupBy := fs.String("group-by", "account,provider,currency", "comma-separated dimensions among account, provider, currency, month, day (totals are always per currency); empty: currency")
 	format := fs.String("format", "table", "output format: table, csv or json")
 	scale := fs.String("scale", "", fmt.Sprintf("round totals to this many decimal places, 0..%d (half away from zero); empty: exact, no rounding", api.BillingScaleMax))
@@ -73,7 +74,16 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	opts := billingOptions{format: *format}
-	if opts.query, opts.scale, err = parseBillingFlags(api.BillingParams{From: *from, To: *to, GroupBy: *groupBy, Scale: *scale}); err != nil {
+	params := api.BillingParams{GroupBy: *groupBy, Scale: *scale}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "from":
+			params.From = from
+		case "to":
+			params.To = to
+		}
+	})
+	if opts.query, opts.scale, err = parseBillingFlags(params); err != nil {
 		return err
 	}
 	opts.query.Account = *account

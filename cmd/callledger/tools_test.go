@@ -723,6 +723,11 @@ func TestBillingFlagsAsTheAPI(t *testing.T) {
 		{[]string{"--to", "2025-13-01"}, "--to: must be a day"},
 		{[]string{"--from", "2025-03-02", "--to", "2025-03-01"}, "--to: is before --from"},
 		{[]string{"--from", "2025-03-01T12:00:00.000000001Z", "--to", "2025-03-01T12:00:00Z"}, "--to: is before --from"},
+		// A bound given empty ("$START" unset) is refused, not read as
+		// none: it would bill the whole ledger.
+		{[]string{"--from", ""}, "--from: is empty"},
+		{[]string{"--from", "2025-03-01", "--to", ""}, "--to: is empty"},
+		{[]string{"--from=", "--to", "2025-03-01"}, "--from: is empty"},
 	} {
 		res := runTool(ctx, t, dir, "", append([]string{"billing"}, tc.args...)...)
 		assert.Equal(t, 2, res.code, "%v: %s", tc.args, res.stderr)
