@@ -516,3 +516,28 @@ func TestBillingSummaryReportsReadModelFailures(t *testing.T) {
 	body = getSummary(t, ts, url.Values{}, tokenA)
 	assert.Equal(t, []summaryGroup{{Currency: "USD", Total: "1.25", Calls: 1, BilledDurationSeconds: 60}}, body.Groups, "the call at its earlier price")
 }
+
+func TestBillingSummaryReportsANegativePriceInTheLog(t *testing.T) {
+	// Goal: a negative price in the log, which no surface writes (an
+	// archive edited by hand, and imported), is billed as it reads but
+	// counted as a read-model failure with a warning, where the summary
+	// was a plain 200 that looked whole.
+	ts := newTestServer(t)
+	start := time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)
+	usd := func(total string) domain.Price {
+		return domain.Price{Rate: domain.MustParseDecimal("0.01"), Total: domain.MustParseDecimal(total), Currency: "USD"}
+	}
+	call := billingCall{id: uuid.New(), account: acctA, provider: "twilio", start: start, duration: 60, prices: []domain.Price{usd("1.25")}}
+	appendBillingCalls(t, ts, []billingCall{call})
+	st, err := ts.api.LoadCall(context.Background(), call.id)
+	require.NoError(t, err)
+	last, _ := st.Revision()
+	ts.appendDirect(t, call.id, eventstore.Exact(last), domain.Metadata{AccountID: acctA, Surface: domain.SurfaceCLI, Time: start.Add(time.Hour)},
+		domain.CallPriced{Price: usd("-5.00"), PreviousPrice: st.Call.Price})
+
+	body := getSummary(t, ts, url.Values{}, tokenA)
+	require.NotNil(t, body.ReadModelFailures)
+	assert.Equal(t, uint64(1), *body.ReadModelFailures)
+	assert.Equal(t, BillingFailuresWarning(1), body.Warning)
+	assert.Equal(t, []summaryGroup{{Currency: "USD", Total: "-5", Calls: 1, BilledDurationSeconds: 60}}, body.Groups, "billed as it reads")
+}

@@ -103,6 +103,8 @@ func TestBrokenInvariants(t *testing.T) {
 		{"wrong previous status", append(ringingCall(), moved(domain.StatusQueued, domain.StatusInProgress)), 2},
 		{"event after deletion", append(completedCall(), domain.CallDeleted{DeletedAt: now}, domain.CallPriced{}), 5},
 		{"nil event", []domain.Event{created(), nil}, 1},
+		{"negative total", append(completedCall(), domain.CallPriced{Price: domain.Price{Rate: dec("0.01"), Total: dec("-5.00"), Currency: "USD"}}), 4},
+		{"negative rate", append(completedCall(), domain.CallPriced{Price: domain.Price{Rate: dec("-0.01"), Total: dec("0"), Currency: "USD"}}), 4},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {

@@ -122,7 +122,17 @@ func checkReason(s *State, ev Event) string {
 		if recordingIndex(s.Call.Recordings, e.Recording) < 0 {
 			return "change of a recording the call does not hold"
 		}
-	case CallParticipantsChanged, CallProviderMetadataChanged, CallPriced,
+	case CallPriced:
+		// Decide has refused a negative price since the first build, so
+		// one in a history was not written by the ledger: an archive
+		// edited by hand, say. It is folded and billed as it reads, and
+		// recorded, so that no total holding it passes for whole. (A
+		// currency is not judged: prices stored before the ISO 4217
+		// check name codes it refuses now.)
+		if e.Price.Rate.IsNegative() || e.Price.Total.IsNegative() {
+			return fmt.Sprintf("negative price (rate %s, total %s)", e.Price.Rate, e.Price.Total)
+		}
+	case CallParticipantsChanged, CallProviderMetadataChanged,
 		CallTimingChanged, CallRecordingAdded,
 		CallTranscriptChanged, CallRoutingChanged, CallQualityReported, CallDeleted:
 		return ""
