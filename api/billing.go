@@ -166,8 +166,8 @@ var billingQueryNames = BillingParamNames{From: "from", To: "to", GroupBy: "grou
 // ParseBillingParams reads billing parameters into a query (without its
 // account) and a scale (-1 for exact totals). Bounds are normalised to UTC;
 // group_by is normalised (trimmed, each dimension once, in the order given).
-// It returns a Malformed error (400) for a bound that is not a time or a
-// scale out of range, and an Invalid error (422) for an unknown or empty
+// It returns a Malformed error (400) for a bound that is not a time (or is
+// given empty) or a scale out of range, and an Invalid error (422) for an unknown or empty
 // dimension or to before from; their field is the parameter's name in
 // names.
 func ParseBillingParams(p BillingParams, names BillingParamNames) (projections.BillingQuery, int, error) {

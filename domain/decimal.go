@@ -52,20 +52,22 @@ func ParseDecimal(s string) (Decimal, error) {
 // malformed price would be stored as another amount. ParseDecimal and
 // ParseNumber check the syntax too.
 func decimalSyntax(s string, exponent bool) bool {
-	if exponent {
-		if i := strings.IndexAny(s, "eE"); i >= 0 {
-			exp := strings.TrimLeft(s[i+1:], "+-")
-			if len(exp) == 0 || len(exp) < len(s[i+1:])-1 || !allDigits(exp) {
-				return false
-			}
-			s = s[:i]
+	if i := strings.IndexAny(s, "eE"); exponent && i >= 0 {
+		if exp := withoutSign(s[i+1:]); exp == "" || !allDigits(exp) {
+			return false
 		}
+		s = s[:i]
 	}
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		s = s[1:]
-	}
-	whole, places, _ := strings.Cut(s, ".")
+	whole, places, _ := strings.Cut(withoutSign(s), ".")
 	return whole+places != "" && allDigits(whole) && allDigits(places)
+}
+
+// withoutSign is s without its leading '+' or '-', if it has one.
+func withoutSign(s string) string {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		return s[1:]
+	}
+	return s
 }
 
 // allDigits reports whether s holds only the ASCII digits 0-9 ("" does).
