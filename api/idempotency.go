@@ -218,7 +218,8 @@ func openIdempotencyTableOn(fs vfs.FS, dir string, ttl time.Duration, now func()
 		// A damaged table fails the read that found it with an error
 		// (guard fails the table), rather than calling Logger.Fatalf.
 		EventListener: &pebble.EventListener{
-			DataCorruption: pebblelog.CorruptionListener(plog, nil),
+			DataCorruption:  pebblelog.CorruptionListener(plog, nil),
+			BackgroundError: pebblelog.BackgroundErrors(plog),
 		},
 	}
 	db, err := pebble.Open(dir, opts)

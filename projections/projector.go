@@ -329,7 +329,8 @@ func pebbleOptions(o Options, cache *pebble.Cache) *pebble.Options {
 		// down serve (from the runner or a query) or the billing tool over
 		// one flipped byte of one table.
 		EventListener: &pebble.EventListener{
-			DataCorruption: pebblelog.CorruptionListener(o.Logger.With("component", "projections/pebble"), nil),
+			DataCorruption:  pebblelog.CorruptionListener(o.Logger.With("component", "projections/pebble"), nil),
+			BackgroundError: pebblelog.BackgroundErrors(o.Logger.With("component", "projections/pebble")),
 		},
 	}
 	for i := range po.Levels {

@@ -122,12 +122,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		MemTableSize:                opts.MemTableSize,
 		MemTableStopWritesThreshold: 4,
 		Logger:                      pebblelog.Logger{Log: opts.Logger.With("component", "pebble")},
-		// Background errors (a failed flush or compaction) reach no caller:
-		// log them, or nobody learns the disk is failing.
 		EventListener: &pebble.EventListener{
-			BackgroundError: func(err error) {
-				opts.Logger.Error("pebble background error", "dir", dir, "err", err)
-			},
+			BackgroundError: pebblelog.BackgroundErrors(opts.Logger.With("dir", dir)),
 			// Pebble reports a table it finds damaged (a block whose
 			// checksum fails) here, synchronously, from the read that
 			// found it, and that read then fails with Pebble's corruption
