@@ -104,7 +104,25 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	if stats.Version < 2 {
 		warnVersion1(env.Stderr, src.source, "imported as a shorter log without error")
 	}
+	noteAPIKeys(env, cfg, stats)
 	return nil
+}
+
+// noteAPIKeys reminds, after an import of calls into a data directory
+// that holds no API key file, that an export carries the log and not the
+// keys: every call belongs to its account, and a serve that creates a new
+// key serves a new account, which sees none of the imported calls (an
+// empty ledger, with no error to say why).
+func noteAPIKeys(env Env, cfg storeConfig, stats eventstore.ExportStats) {
+	if cfg.StoreURL != "" || stats.Events == 0 {
+		return
+	}
+	keys := filepath.Join(cfg.DataDir, generatedKeysFile)
+	if _, err := os.Stat(keys); err == nil {
+		return
+	}
+	fmt.Fprintf(env.Stderr, "callledger import: note: an export carries the log, not the API keys: to serve the imported calls to their accounts, copy the source's %s to %s (or give serve --api-keys-file); a new key is a new account, which sees none of them\n",
+		generatedKeysFile, keys)
 }
 
 // importShared imports into the KurrentDB store cfg names, which

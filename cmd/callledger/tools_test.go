@@ -402,6 +402,11 @@ func TestExportImportCommands(t *testing.T) {
 			res := runTool(ctx, t, dst, stdin, args...)
 			require.Equal(t, 0, res.code, res.stderr)
 			assert.Contains(t, res.stdout, "imported ")
+			// The export carries no API keys, which a serve of dst needs
+			// to show the calls to their accounts: the import says so,
+			// where a serve with a new key showed an empty ledger.
+			assert.Contains(t, res.stderr, "an export carries the log, not the API keys")
+			assert.Contains(t, res.stderr, filepath.Join(dst, "api-keys"))
 
 			dstVerify := runTool(ctx, t, dst, "", "verify")
 			require.Equal(t, 0, dstVerify.code, dstVerify.stderr)
@@ -410,6 +415,13 @@ func TestExportImportCommands(t *testing.T) {
 			again := runTool(ctx, t, dst, "", "import", "--in", file)
 			assert.Equal(t, 1, again.code)
 			assert.Contains(t, again.stderr, "not empty")
+
+			// With the keys in place, no note.
+			keyed := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(keyed, "api-keys"), []byte("acct:"+strings.Repeat("k", 32)+"\n"), 0o600))
+			withKeys := runTool(ctx, t, keyed, "", "import", "--in", file)
+			require.Equal(t, 0, withKeys.code, withKeys.stderr)
+			assert.NotContains(t, withKeys.stderr, "API keys")
 
 			reexport := runTool(ctx, t, dst, "", "export")
 			require.Equal(t, 0, reexport.code)
