@@ -126,9 +126,6 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			Time:               now,
 		}
 		data, err := encodeEvents(events, meta, keyed)
-		if err == nil {
-			err = checkStorable(data)
-		}
 		if err != nil {
 			return WriteResult{}, err
 		}
@@ -154,6 +151,9 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 				return WriteResult{}, keyReusedIn(ctx)
 			}
 			return s.answerAsBefore(ctx, p.Account, prior, fpHex)
+		case errors.Is(err, eventstore.ErrAppendTooLarge):
+			// Primed events of an append that fails age out (prime).
+			return WriteResult{}, appendTooLarge(data)
 		case err != nil:
 			// A store that failed for good answers eventstore.ErrFailed
 			// (503, see statusTable); anything else is a bug or an outage

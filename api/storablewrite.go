@@ -6,17 +6,16 @@ import (
 	"github.com/callledger/callledger/eventstore"
 )
 
-// checkStorable refuses, before anything is primed or appended, a write
-// whose events are more bytes than one append may store
-// (eventstore.BatchBytesMax, data and metadata), which the store would
-// refuse as an invalid append, a 500. A body within the body limit can
-// still make more: JSON stores '<', '>' and '&' as six-byte escapes
-// (\u003c), every event carries the write's metadata, and the recordings a
-// write adds each carry their sid. It is the client's to send less: a 413
-// that says so. The domain keeps a write's number of events within the
-// store's (domain.RecordingChangesMax), and this checks that too, so that
-// a write beyond it is a 413 rather than a 500 whatever makes it.
-func checkStorable(data []eventstore.EventData) error {
+// appendTooLarge is the answer to a write whose events the store refused
+// as too large for one append (eventstore.ErrAppendTooLarge: more than
+// BatchEventsMax events or BatchBytesMax bytes, data and metadata), which
+// was a 500. A body within the body limit can still make more: JSON stores
+// '<', '>' and '&' as six-byte escapes (\u003c), every event carries the
+// write's metadata, and the recordings a write adds each carry their sid.
+// It is the client's to send less: a 413 that says so, counted again from
+// data, the events refused, on this error path only. The domain keeps a
+// write's number of events within the store's (domain.RecordingChangesMax).
+func appendTooLarge(data []eventstore.EventData) error {
 	if len(data) > eventstore.BatchEventsMax {
 		return &FieldError{Err: ErrBodyTooLarge, Message: fmt.Sprintf(
 			"the body makes %d events, more than the %d one write may append: send it in several writes", len(data), eventstore.BatchEventsMax)}
@@ -25,10 +24,7 @@ func checkStorable(data []eventstore.EventData) error {
 	for _, e := range data {
 		size += len(e.Data) + len(e.Metadata)
 	}
-	if size > eventstore.BatchBytesMax {
-		return &FieldError{Err: ErrBodyTooLarge, Message: fmt.Sprintf(
-			"the body's events come to %d bytes as stored (data and metadata, JSON writing '<', '>' and '&' as six-byte escapes), more than the %d one write may store: send less",
-			size, eventstore.BatchBytesMax)}
-	}
-	return nil
+	return &FieldError{Err: ErrBodyTooLarge, Message: fmt.Sprintf(
+		"the body's events come to %d bytes as stored (data and metadata, JSON writing '<', '>' and '&' as six-byte escapes), more than the %d one write may store: send less",
+		size, eventstore.BatchBytesMax)}
 }

@@ -18,6 +18,12 @@ var (
 	// accept: empty, too large, or with a nil id, an empty type or an empty
 	// stream id.
 	ErrInvalidAppend = errors.New("eventstore: invalid append")
+	// ErrAppendTooLarge is the ErrInvalidAppend (it wraps it) of a batch
+	// of more than BatchEventsMax events or BatchBytesMax bytes: unlike
+	// the other invalid appends, which are a writer's bug, a client can
+	// cause it by sending much, so that a caller can answer it as the
+	// client's to send less.
+	ErrAppendTooLarge = fmt.Errorf("%w: too large", ErrInvalidAppend)
 	// ErrDuplicateEventID is returned by Append when an event id is already
 	// recorded, but not as an exact retry of the same batch to the same stream.
 	ErrDuplicateEventID = errors.New("eventstore: duplicate event id")

@@ -23,7 +23,7 @@ func ValidateAppend(stream string, events []EventData) error {
 		return fmt.Errorf("%w: no events", ErrInvalidAppend)
 	}
 	if len(events) > BatchEventsMax {
-		return fmt.Errorf("%w: %d events, the limit is %d", ErrInvalidAppend, len(events), BatchEventsMax)
+		return fmt.Errorf("%w: %d events, the limit is %d", ErrAppendTooLarge, len(events), BatchEventsMax)
 	}
 	size := 0
 	seen := make(map[uuid.UUID]struct{}, len(events))
@@ -47,7 +47,7 @@ func ValidateAppend(stream string, events []EventData) error {
 		size += len(e.Data) + len(e.Metadata)
 	}
 	if size > BatchBytesMax {
-		return fmt.Errorf("%w: %d bytes of data and metadata, the limit is %d", ErrInvalidAppend, size, BatchBytesMax)
+		return fmt.Errorf("%w: %d bytes of data and metadata, the limit is %d", ErrAppendTooLarge, size, BatchBytesMax)
 	}
 	return nil
 }
