@@ -222,7 +222,9 @@ func openIdempotencyTableOn(fs vfs.FS, dir string, ttl time.Duration, now func()
 			BackgroundError: pebblelog.BackgroundErrors(plog),
 		},
 	}
-	db, err := pebble.Open(dir, opts)
+	// pebblelog.Open: a table whose write-ahead log cannot be flushed (a
+	// full disk) is an error, not an open that waits forever.
+	db, err := pebblelog.Open(context.Background(), dir, opts)
 	if err != nil {
 		cache.Unref()
 		return nil, fmt.Errorf("open idempotency table %s: %w", dir, err)

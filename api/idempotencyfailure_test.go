@@ -140,3 +140,40 @@ func TestIdempotencyTableDamaged(t *testing.T) {
 	assert.Contains(t, logs.String(), tableFile)
 	assert.NotContains(t, logs.String(), "panic")
 }
+
+func TestIdempotencyTableOpenOnAFullDisk(t *testing.T) {
+	// Goal: a table whose write-ahead log cannot be flushed when it opens
+	// (no table file can be created: a full disk) is an error naming the
+	// disk, where Pebble retried the flush forever and the server never
+	// started; with room again it opens with its records.
+	var full atomic.Bool
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if full.Load() && op.Kind == errorfs.OpCreate && strings.HasSuffix(op.Path, ".sst") {
+			return syscall.ENOSPC
+		}
+		return nil
+	}))
+	log := slog.New(slog.DiscardHandler)
+	dir := filepath.Join(t.TempDir(), "idempotency")
+	table, err := openIdempotencyTableOn(fs, dir, DefaultIdempotencyTTL, time.Now, log)
+	require.NoError(t, err)
+	rec := idempotencyRecord{Fingerprint: make([]byte, 32), Status: http.StatusOK, Body: []byte("{}"), CreatedNs: time.Now().UnixNano()}
+	require.NoError(t, table.put(acctA, "k-1", rec))
+	require.NoError(t, table.Close()) // the record stays in the write-ahead log
+
+	full.Store(true)
+	_, err = openIdempotencyTableOn(fs, dir, DefaultIdempotencyTTL, time.Now, log)
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	assert.Contains(t, err.Error(), "free space on the disk, then start again")
+
+	full.Store(false)
+	require.Eventually(t, func() bool {
+		table, err = openIdempotencyTableOn(fs, dir, DefaultIdempotencyTTL, time.Now, log)
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond, "the table stays locked: %v", err)
+	defer table.Close()
+	got, err := table.get(acctA, "k-1")
+	require.NoError(t, err)
+	require.NotNil(t, got)
+	assert.Equal(t, rec.Body, got.Body)
+}

@@ -295,9 +295,12 @@ func Open(dir string, store eventstore.Store, opts Options) (*Projector, error) 
 	return p, nil
 }
 
-// openPebble opens a read-model database with the options of pebbleOptions.
+// openPebble opens a read-model database with the options of
+// pebbleOptions, through pebblelog.Open: a database whose write-ahead log
+// cannot be flushed (a full disk) is an error, not an open that waits
+// forever.
 func openPebble(dir string, po *pebble.Options) (*pebble.DB, error) {
-	db, err := pebble.Open(dir, po)
+	db, err := pebblelog.Open(context.Background(), dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("projections: open pebble %s: %w", dir, err)
 	}

@@ -1,5 +1,7 @@
 package embedded
 
+import "github.com/cockroachdb/pebble/v2/vfs"
+
 // KeyFilterReady reports whether s's key filter has finished its scan and
 // answers lookups (see keyFilter), for tests that must exercise it.
 func KeyFilterReady(s *Store) bool { return s.keys.ready.Load() }
@@ -24,5 +26,12 @@ func TailRing(s *Store) (first, end uint64) {
 // damaged log (see checkNewestWAL).
 func WithoutWALCheck(opts Options) Options {
 	opts.skipWALCheck = true
+	return opts
+}
+
+// WithFS returns opts with Pebble writing through fs, which tests wrap
+// with errorfs to fail a disk.
+func WithFS(opts Options, fs vfs.FS) Options {
+	opts.fs = fs
 	return opts
 }

@@ -3,6 +3,8 @@ package embedded
 import (
 	"log/slog"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Options configures Open. Every field is explicit so that callers see what
@@ -38,6 +40,11 @@ type Options struct {
 	// checkNewestWAL). Only tests set it (WithoutWALCheck), to reach
 	// Pebble's own refusal of a damaged log.
 	skipWALCheck bool
+
+	// fs is the file system Pebble writes through (wrapped to offload
+	// syncs); nil means vfs.Default. Only tests set it (WithFS), to fail
+	// a disk with errorfs.
+	fs vfs.FS
 }
 
 // DefaultOptions returns the options tuned for durable ingest on our 2-core
@@ -69,6 +76,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.tailRingBytes == 0 {
 		o.tailRingBytes = tailRingBytes
+	}
+	if o.fs == nil {
+		o.fs = vfs.Default
 	}
 	if o.tailRingEvents == 0 {
 		o.tailRingEvents = tailRingEvents

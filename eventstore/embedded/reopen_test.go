@@ -2,16 +2,22 @@ package embedded_test
 
 import (
 	"context"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
 // verifyChains recomputes every stream chain and the $all chain of recs, a
@@ -235,4 +241,46 @@ func TestReopenAfterGroupsWithManyAppendsToOneStream(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, writers*appends+1)
 	verifyChains(t, recs)
+}
+
+// TestOpenOnAFullDiskIsAnError checks that a store whose write-ahead log
+// cannot be flushed at Open (no table can be created: a full disk) fails
+// to open with an error naming the disk, where Pebble would retry the
+// flush forever and Open never return (a server restarted on a full disk
+// spun at 100% CPU and never bound its port); and that with room again
+// the store opens with every event.
+func TestOpenOnAFullDiskIsAnError(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var full atomic.Bool
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if full.Load() && op.Kind == errorfs.OpCreate && strings.HasSuffix(op.Path, ".sst") {
+			return syscall.ENOSPC
+		}
+		return nil
+	}))
+	opts := embedded.WithFS(testOptions(), fs)
+	s, err := embedded.Open(dir, opts)
+	require.NoError(t, err)
+	stream := "call-" + uuid.NewString()
+	_, err = s.Append(ctx, stream, eventstore.NoStream(), events(3, "CallUpserted"))
+	require.NoError(t, err)
+	require.NoError(t, s.Close()) // the events stay in the write-ahead log
+
+	full.Store(true)
+	_, err = embedded.Open(dir, opts)
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	assert.ErrorIs(t, err, pebblelog.ErrOpenGivenUp)
+	assert.Contains(t, err.Error(), "free space on the disk, then start again")
+	assert.Contains(t, err.Error(), dir)
+
+	full.Store(false)
+	require.Eventually(t, func() bool {
+		s, err = embedded.Open(dir, opts)
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond, "the store stays locked: %v", err)
+	defer s.Close()
+	recs, err := s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	assert.Len(t, recs, 3)
 }

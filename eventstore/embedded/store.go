@@ -112,12 +112,20 @@ type logHead struct {
 }
 
 // Open opens the store in dir, creating it if needed, and starts its
-// committer. The caller must Close it.
+// committer. The caller must Close it. It is OpenContext with a context
+// that never ends.
 func Open(dir string, opts Options) (*Store, error) {
+	return OpenContext(context.Background(), dir, opts)
+}
+
+// OpenContext is Open, given up when ctx ends before Pebble has opened
+// (see pebblelog.Open): a process told to stop while Pebble replays its
+// write-ahead log stops.
+func OpenContext(ctx context.Context, dir string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
 	syncs := &syncPool{}
 	popts := &pebble.Options{
-		FS:                          syncOffloadFS{FS: vfs.Default, pool: syncs},
+		FS:                          syncOffloadFS{FS: opts.fs, pool: syncs},
 		FormatMajorVersion:          pebbleFormat,
 		MemTableSize:                opts.MemTableSize,
 		MemTableStopWritesThreshold: 4,
@@ -176,7 +184,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			return failLocked(err)
 		}
 	}
-	db, err := openPebble(dir, popts)
+	db, err := openPebble(ctx, dir, popts)
 	if err != nil {
 		return failLocked(err)
 	}
@@ -407,13 +415,15 @@ func lockDir(dir string) (*pebble.Lock, error) {
 // that let checkNewestWAL tell damage from a torn write: such a database
 // is closed and opened again at once, so that every log the store writes
 // to carries them. When Pebble cannot replay a log, the error names the
-// damaged log (see walDamage).
-func openPebble(dir string, popts *pebble.Options) (*pebble.DB, error) {
+// damaged log (see walDamage). Both opens go through pebblelog.Open,
+// which gives up, rather than wait forever, when Pebble cannot flush the
+// log it replays (a full disk) or ctx ends.
+func openPebble(ctx context.Context, dir string, popts *pebble.Options) (*pebble.DB, error) {
 	desc, err := pebble.Peek(dir, popts.FS)
 	if err != nil {
 		return nil, err
 	}
-	db, err := pebble.Open(dir, popts)
+	db, err := pebblelog.Open(ctx, dir, popts)
 	if err != nil {
 		if pebble.IsCorruptionError(err) {
 			err = walDamage(vfs.Default, dir, err)
@@ -426,7 +436,7 @@ func openPebble(dir string, popts *pebble.Options) (*pebble.DB, error) {
 	if err := db.Close(); err != nil {
 		return nil, err
 	}
-	return pebble.Open(dir, popts)
+	return pebblelog.Open(ctx, dir, popts)
 }
 
 // RecordedAtNeverDecreases reports that the store's RecordedAt never

@@ -1,0 +1,100 @@
+package pebblelog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// ErrOpenGivenUp is wrapped by the error of Open when it stopped waiting
+// for pebble.Open: a background error during the open (a full disk) or the
+// caller's context ended.
+var ErrOpenGivenUp = errors.New("pebble open given up")
+
+// Open opens the Pebble database in dir as pebble.Open does, but returns
+// an error where pebble.Open would wait forever. pebble.Open replays the
+// write-ahead logs left by the last run and waits for their memtables to
+// be flushed to tables; a flush that fails is retried at once, again and
+// again, so on a full disk (ENOSPC) pebble.Open never returns: a server
+// restarted to recover spun at 100% CPU, never bound its port and could
+// only be killed. Open runs pebble.Open on its own goroutine and returns,
+// wrapping ErrOpenGivenUp, at the first background error reported while
+// it runs (through opts.EventListener.BackgroundError, which is still
+// called) or when ctx ends. The pebble.Open left behind keeps the
+// directory's lock until it returns; if it ever does, the database it
+// opened is closed. The process is expected to exit, and the operator to
+// free space and start again, as the error says.
+//
+// opts is not modified: Open sets its listener on a clone.
+func Open(ctx context.Context, dir string, opts *pebble.Options) (*pebble.DB, error) {
+	var (
+		opening = atomic.Bool{}
+		failed  = make(chan error, 1)
+	)
+	o := opts.Clone()
+	listener := pebble.EventListener{}
+	if opts.EventListener != nil {
+		listener = *opts.EventListener
+	}
+	report := listener.BackgroundError
+	listener.BackgroundError = func(err error) {
+		if opening.Load() {
+			select {
+			case failed <- err:
+			default:
+			}
+		}
+		if report != nil {
+			report(err)
+		}
+	}
+	o.EventListener = &listener
+
+	type opened struct {
+		db  *pebble.DB
+		err error
+	}
+	done := make(chan opened, 1)
+	opening.Store(true)
+	go func() {
+		db, err := pebble.Open(dir, o)
+		done <- opened{db, err}
+	}()
+	var cause error
+	select {
+	case r := <-done:
+		opening.Store(false)
+		return r.db, r.err
+	case err := <-failed:
+		cause = fmt.Errorf("%w: %s", err, backgroundHint(err))
+	case <-ctx.Done():
+		cause = ctx.Err()
+	}
+	// An open that finished as the error came is kept: the database is
+	// usable, and its background errors are logged as any later one.
+	select {
+	case r := <-done:
+		opening.Store(false)
+		return r.db, r.err
+	default:
+	}
+	go func() {
+		if r := <-done; r.err == nil {
+			_ = r.db.Close()
+		}
+	}()
+	return nil, fmt.Errorf("%w: %w", ErrOpenGivenUp, cause) // the caller names dir
+}
+
+// backgroundHint says what the operator can do about a background error
+// that stopped an open.
+func backgroundHint(err error) string {
+	if errors.Is(err, syscall.ENOSPC) {
+		return "the disk is full: Pebble cannot write the tables of the write-ahead log it replays; free space on the disk, then start again"
+	}
+	return "Pebble could not flush the write-ahead log it replays and would retry forever; mend the cause, then start again"
+}
