@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // ErrOpenGivenUp is wrapped by the error of Open when it stopped waiting
@@ -24,13 +26,29 @@ var ErrOpenGivenUp = errors.New("pebble open given up")
 // only be killed. Open runs pebble.Open on its own goroutine and returns,
 // wrapping ErrOpenGivenUp, at the first background error reported while
 // it runs (through opts.EventListener.BackgroundError, which is still
-// called) or when ctx ends. The pebble.Open left behind keeps the
+// called), unless Pebble marks it as corruption (a compaction reading a
+// damaged table, which does not hold the open up), or when ctx ends. The pebble.Open left behind keeps the
 // directory's lock until it returns; if it ever does, the database it
 // opened is closed. The process is expected to exit, and the operator to
 // free space and start again, as the error says.
 //
+// Before it opens, Open checks that a database it may write (not
+// ReadOnly) can create files in dir, when dir exists: Pebble meets a
+// directory it cannot write when it rolls its MANIFEST, a fatal error
+// that panics on a goroutine of Pebble's (Logger.Fatalf), which took the
+// process down with a stack trace rather than an error.
+//
 // opts is not modified: Open sets its listener on a clone.
 func Open(ctx context.Context, dir string, opts *pebble.Options) (*pebble.DB, error) {
+	if !opts.ReadOnly {
+		fs := opts.FS
+		if fs == nil {
+			fs = vfs.Default
+		}
+		if err := checkWritable(fs, dir); err != nil {
+			return nil, err
+		}
+	}
 	var (
 		opening = atomic.Bool{}
 		failed  = make(chan error, 1)
@@ -42,7 +60,9 @@ func Open(ctx context.Context, dir string, opts *pebble.Options) (*pebble.DB, er
 	}
 	report := listener.BackgroundError
 	listener.BackgroundError = func(err error) {
-		if opening.Load() {
+		// A damaged table fails a compaction, not the flush the open
+		// waits for: the open goes on, and reads report the damage.
+		if opening.Load() && !pebble.IsCorruptionError(err) {
 			select {
 			case failed <- err:
 			default:
@@ -88,6 +108,28 @@ func Open(ctx context.Context, dir string, opts *pebble.Options) (*pebble.DB, er
 		}
 	}()
 	return nil, fmt.Errorf("%w: %w", ErrOpenGivenUp, cause) // the caller names dir
+}
+
+// writeCheckFile is the file checkWritable creates and removes: a name
+// Pebble neither writes nor deletes.
+const writeCheckFile = ".callledger-write-check"
+
+// checkWritable returns an error when dir exists and a file cannot be
+// created in it (or removed from it). A missing dir is left to Pebble,
+// which creates it or says why it cannot.
+func checkWritable(fs vfs.FS, dir string) error {
+	if _, err := fs.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	path := fs.PathJoin(dir, writeCheckFile)
+	f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
+	if err == nil {
+		err = errors.Join(f.Close(), fs.Remove(path))
+	}
+	if err != nil {
+		return fmt.Errorf("the directory is not writable: %w: callledger must create files in it (run it as the directory's owner, or give that user write access)", err)
+	}
+	return nil
 }
 
 // backgroundHint says what the operator can do about a background error

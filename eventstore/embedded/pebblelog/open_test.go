@@ -3,7 +3,9 @@ package pebblelog_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -111,6 +113,32 @@ func TestOpenGivesUpWhereThePebbleOpenWouldWaitForever(t *testing.T) {
 	}
 }
 
+// TestOpenGoesOnPastDamage checks that a background error Pebble marks
+// as corruption (a compaction over a damaged table, here the first table
+// the replay's flush creates) does not give the open up: Pebble retries,
+// the open finishes, and the damage is for the reads to report.
+func TestOpenGoesOnPastDamage(t *testing.T) {
+	dir := t.TempDir()
+	var damaged atomic.Int64
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if op.Kind == errorfs.OpCreate && strings.HasSuffix(op.Path, ".sst") && damaged.Add(-1) >= 0 {
+			return fmt.Errorf("%s: %w", op.Path, pebble.ErrCorruption)
+		}
+		return nil
+	}))
+	opts := &pebble.Options{FS: fs, Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)}}
+	db, err := pebble.Open(dir, opts)
+	require.NoError(t, err)
+	require.NoError(t, db.Set([]byte("k"), []byte("v"), pebble.Sync))
+	require.NoError(t, db.Close())
+
+	damaged.Store(1)
+	db, err = pebblelog.Open(context.Background(), dir, opts)
+	require.NoError(t, err)
+	assert.Negative(t, damaged.Load(), "the flush met the damage, then was retried")
+	require.NoError(t, db.Close())
+}
+
 // TestOpenOpensAsPebbleDoes checks that a database with nothing to flush
 // opens, and that an error of pebble.Open itself is returned as it is.
 func TestOpenOpensAsPebbleDoes(t *testing.T) {
@@ -126,4 +154,35 @@ func TestOpenOpensAsPebbleDoes(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, pebblelog.ErrOpenGivenUp), "pebble's own error: %v", err)
 	assert.Nil(t, opts.EventListener, "the caller's options are left as they were")
+}
+
+// TestOpenRefusesADirectoryItCannotWrite checks that a database in a
+// directory where no file can be created (as for a user without write
+// permission) is an error naming the cause, where Pebble's fatal error at
+// its MANIFEST's creation panicked on a goroutine of its own and took the
+// process down; and that a read-only open does not need to write.
+func TestOpenRefusesADirectoryItCannotWrite(t *testing.T) {
+	dir := t.TempDir()
+	var readOnly atomic.Bool
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if readOnly.Load() && op.Kind == errorfs.OpCreate {
+			return &os.PathError{Op: "open", Path: op.Path, Err: syscall.EACCES}
+		}
+		return nil
+	}))
+	opts := &pebble.Options{FS: fs, Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)}}
+	db, err := pebblelog.Open(context.Background(), dir, opts)
+	require.NoError(t, err)
+	require.NoError(t, db.Set([]byte("k"), []byte("v"), pebble.Sync))
+	require.NoError(t, db.Close())
+
+	readOnly.Store(true)
+	_, err = pebblelog.Open(context.Background(), dir, opts)
+	require.ErrorIs(t, err, os.ErrPermission)
+	assert.Contains(t, err.Error(), "the directory is not writable")
+
+	opts.ReadOnly = true
+	db, err = pebblelog.Open(context.Background(), dir, opts)
+	require.NoError(t, err, "a read-only open writes nothing")
+	require.NoError(t, db.Close())
 }
