@@ -224,7 +224,7 @@ func openIdempotencyTableOn(fs vfs.FS, dir string, ttl time.Duration, now func()
 	}
 	// pebblelog.Open: a table whose write-ahead log cannot be flushed (a
 	// full disk) is an error, not an open that waits forever.
-	db, err := pebblelog.Open(context.Background(), dir, opts)
+	db, err := pebblelog.Open(dir, opts)
 	if err != nil {
 		cache.Unref()
 		return nil, fmt.Errorf("open idempotency table %s: %w", dir, err)

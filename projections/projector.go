@@ -300,7 +300,7 @@ func Open(dir string, store eventstore.Store, opts Options) (*Projector, error) 
 // cannot be flushed (a full disk) is an error, not an open that waits
 // forever.
 func openPebble(dir string, po *pebble.Options) (*pebble.DB, error) {
-	db, err := pebblelog.Open(context.Background(), dir, po)
+	db, err := pebblelog.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("projections: open pebble %s: %w", dir, err)
 	}

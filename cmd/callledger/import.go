@@ -308,7 +308,7 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 	opts := embedded.DefaultOptions()
 	opts.Logger = toolLogger(env)
 	opts.BlockCacheSize = 64 << 20
-	store, err := embedded.OpenContext(ctx, tmp, opts)
+	store, err := embedded.Open(tmp, opts)
 	if err != nil {
 		return stats, err
 	}
@@ -404,7 +404,7 @@ func checkImportTarget(ctx context.Context, dir string, env Env) (replaceEmpty b
 	opts.Logger = toolLogger(env)
 	opts.BlockCacheSize = 8 << 20
 	opts.MemTableSize = 4 << 20
-	store, err := embedded.OpenContext(ctx, dir, opts)
+	store, err := embedded.Open(dir, opts)
 	if isLockHeld(err) {
 		return false, openError("embedded store", dir, err) // as every command says it
 	}

@@ -37,7 +37,7 @@ func openStore(ctx context.Context, cfg storeConfig, log *slog.Logger) (eventsto
 	}
 	opts := embedded.DefaultOptions()
 	opts.Logger = log
-	s, err := embedded.OpenContext(ctx, cfg.EventsDir(), opts)
+	s, err := embedded.Open(cfg.EventsDir(), opts)
 	if isLockHeld(err) {
 		return nil, openError("embedded store", cfg.EventsDir(), err)
 	}

@@ -39,15 +39,36 @@ const gcPercent = 1000
 const memoryLimit = 2 << 30
 
 func main() {
+	os.Exit(runProcess(os.Args[1:]))
+}
+
+// runProcess is main's work, given the command line after the program's
+// name: it tunes the runtime, runs the command with the process's streams
+// and environment under stopContext, and returns the exit code. Tests run
+// it in a child process, to send it signals.
+func runProcess(args []string) int {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopContext()
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+	return run(ctx, args, Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
+}
+
+// stopContext returns a context that ends at the first SIGINT or SIGTERM,
+// which asks the command to stop cleanly (serve lets requests in flight
+// finish, for up to shutdownTimeout). The signals' default action is
+// restored as soon as it ends, so that a second signal stops the process
+// at once: an operator's second Ctrl-C is not ignored for the rest of a
+// slow shutdown. Nothing acknowledged is lost by that (every write is
+// durable before its answer, as on kill -9).
+func stopContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
 }
 
 // Env is what a command may use of the process: its streams and environment.

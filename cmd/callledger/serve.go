@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,6 +38,8 @@ func addServe(table map[string]command) {
 				return err
 			}
 			<-ctx.Done()
+			m.log.Info("stopping: requests in flight may finish", "within", m.shutdownTimeout.String(),
+				"then", "they are cut off; a second signal stops at once")
 			return m.Close()
 		},
 	}
@@ -64,6 +68,12 @@ type Main struct {
 
 	env Env
 	log *slog.Logger
+	// shutdownTimeout bounds Close's wait for requests in flight
+	// (shutdownTimeout by default; tests shorten it).
+	shutdownTimeout time.Duration
+	// inFlight counts the requests the HTTP server is running, for the
+	// error of a shutdown that had to cut some off.
+	inFlight atomic.Int64
 	// runProjector runs the projections until ctx ends; nil means
 	// Projector.Run. Tests hold the projector back with it, to see reads
 	// wait for the read models.
@@ -86,7 +96,7 @@ type Main struct {
 
 // NewMain returns a Main that logs to env.Stderr.
 func NewMain(env Env) *Main {
-	return &Main{env: env, log: newLogger(env.Stderr, slog.LevelInfo)}
+	return &Main{env: env, log: newLogger(env.Stderr, slog.LevelInfo), shutdownTimeout: shutdownTimeout}
 }
 
 // ParseFlags reads the serve flags, with defaults from the environment.
@@ -105,6 +115,34 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	if err := checkListenAddr(m.Addr); err != nil {
+		return usageError{fmt.Errorf("--addr %q: %w", m.Addr, err)}
+	}
+	return nil
+}
+
+// checkListenAddr refuses an address net.Listen would refuse for its
+// form (no port, a port out of range or not a known service name), so
+// that serve says so as a usage error before it creates or opens
+// anything. An address in use is known only when it is bound.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		var addrErr *net.AddrError
+		if errors.As(err, &addrErr) {
+			return errors.New(addrErr.Err)
+		}
+		return err
+	}
+	if n, err := strconv.ParseUint(port, 10, 64); err == nil {
+		if n > 65535 {
+			return fmt.Errorf("port %s is not a TCP port (0 to 65535)", port)
+		}
+		return nil
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("port %q is neither a number nor a known service name", port)
 	}
 	return nil
 }
@@ -181,7 +219,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.http = &http.Server{
-		Handler:           m.api.Handler(),
+		Handler:           countInFlight(m.api.Handler(), &m.inFlight),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -214,9 +252,7 @@ func (m *Main) close() error {
 	var errs []error
 	switch {
 	case m.http != nil:
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		errs = append(errs, m.http.Shutdown(ctx))
-		cancel()
+		errs = append(errs, m.shutdown())
 	case m.listener != nil: // bound by a Run that failed before serving on it
 		errs = append(errs, m.listener.Close())
 	}
@@ -234,6 +270,34 @@ func (m *Main) close() error {
 		m.log.Info("callledger stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// shutdown stops the HTTP server: it stops listening and waits, up to
+// shutdownTimeout, for the requests in flight to finish; then it closes
+// the connections of those still running (their clients see the
+// connection end, and retry), and says how many there were.
+func (m *Main) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), m.shutdownTimeout)
+	defer cancel()
+	err := m.http.Shutdown(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	running := m.inFlight.Load()
+	if err := m.http.Close(); err != nil {
+		return fmt.Errorf("shutdown: close the connections of requests still running after %s: %w", m.shutdownTimeout, err)
+	}
+	return fmt.Errorf("shutdown: %d %s still running after %s cut off", running,
+		plural(uint64(running), "request", "requests"), m.shutdownTimeout)
+}
+
+// countInFlight counts in n the requests h is running.
+func countInFlight(h http.Handler, n *atomic.Int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		defer n.Add(-1)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // configuredKeys gathers the API keys from CALLLEDGER_API_KEYS and

@@ -362,6 +362,9 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 	}{
 		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"serve", "extra"}, "unexpected arguments: extra"},
+		{[]string{"serve", "--addr", "127.0.0.1"}, `--addr "127.0.0.1": missing port in address`},
+		{[]string{"serve", "--addr", "127.0.0.1:99999"}, `--addr "127.0.0.1:99999": port 99999 is not a TCP port (0 to 65535)`},
+		{[]string{"serve", "--addr", ":no-such-service"}, `--addr ":no-such-service"`},
 		{[]string{"verify", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"verify", "--in", "f", "--data", "d"}, "--in verifies an export file and opens no store"},
 		{[]string{"history"}, "want exactly one call id"},

@@ -112,16 +112,8 @@ type logHead struct {
 }
 
 // Open opens the store in dir, creating it if needed, and starts its
-// committer. The caller must Close it. It is OpenContext with a context
-// that never ends.
+// committer. The caller must Close it.
 func Open(dir string, opts Options) (*Store, error) {
-	return OpenContext(context.Background(), dir, opts)
-}
-
-// OpenContext is Open, given up when ctx ends before Pebble has opened
-// (see pebblelog.Open): a process told to stop while Pebble replays its
-// write-ahead log stops.
-func OpenContext(ctx context.Context, dir string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
 	syncs := &syncPool{}
 	popts := &pebble.Options{
@@ -184,7 +176,7 @@ func OpenContext(ctx context.Context, dir string, opts Options) (*Store, error) 
 			return failLocked(err)
 		}
 	}
-	db, err := openPebble(ctx, dir, popts)
+	db, err := openPebble(dir, popts)
 	if err != nil {
 		return failLocked(err)
 	}
@@ -417,13 +409,13 @@ func lockDir(dir string) (*pebble.Lock, error) {
 // to carries them. When Pebble cannot replay a log, the error names the
 // damaged log (see walDamage). Both opens go through pebblelog.Open,
 // which gives up, rather than wait forever, when Pebble cannot flush the
-// log it replays (a full disk) or ctx ends.
-func openPebble(ctx context.Context, dir string, popts *pebble.Options) (*pebble.DB, error) {
+// log it replays (a full disk).
+func openPebble(dir string, popts *pebble.Options) (*pebble.DB, error) {
 	desc, err := pebble.Peek(dir, popts.FS)
 	if err != nil {
 		return nil, err
 	}
-	db, err := pebblelog.Open(ctx, dir, popts)
+	db, err := pebblelog.Open(dir, popts)
 	if err != nil {
 		if pebble.IsCorruptionError(err) {
 			err = walDamage(vfs.Default, dir, err)
@@ -436,7 +428,7 @@ func openPebble(ctx context.Context, dir string, popts *pebble.Options) (*pebble
 	if err := db.Close(); err != nil {
 		return nil, err
 	}
-	return pebblelog.Open(ctx, dir, popts)
+	return pebblelog.Open(dir, popts)
 }
 
 // RecordedAtNeverDecreases reports that the store's RecordedAt never

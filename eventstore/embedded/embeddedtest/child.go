@@ -21,9 +21,11 @@ type Child struct {
 	// (cut by the kill) is dropped.
 	Lines <-chan string
 
-	tb     testing.TB
-	cmd    *exec.Cmd
-	lines  chan string
+	tb    testing.TB
+	cmd   *exec.Cmd
+	lines chan string
+	// ended is closed when the child's standard output ends (it exited).
+	ended  chan struct{}
 	stderr bytes.Buffer
 	// other is the rest of the standard output, the reader's own until it
 	// closes lines.
@@ -36,10 +38,11 @@ const childOtherMax = 64 << 10
 // StartChild starts the test binary again to run only the test named
 // testName, once, with env (each "KEY=value") added to its environment,
 // and sends the lines of its standard output that start with prefix to
-// Lines. The caller kills it with Kill.
+// Lines. The caller kills it with Kill, or signals it (Signal) and waits
+// for it (Wait).
 func StartChild(tb testing.TB, testName, prefix string, env ...string) *Child {
 	tb.Helper()
-	c := &Child{tb: tb, lines: make(chan string, 1024)}
+	c := &Child{tb: tb, lines: make(chan string, 1024), ended: make(chan struct{})}
 	c.Lines = c.lines
 	c.cmd = exec.Command(os.Args[0], "-test.run=^"+testName+"$", "-test.count=1")
 	c.cmd.Env = append(os.Environ(), env...)
@@ -49,6 +52,7 @@ func StartChild(tb testing.TB, testName, prefix string, env ...string) *Child {
 	require.NoError(tb, c.cmd.Start())
 	go func() {
 		defer close(c.lines)
+		defer close(c.ended)
 		r := bufio.NewReader(stdout)
 		for {
 			line, err := r.ReadString('\n')
@@ -66,27 +70,48 @@ func StartChild(tb testing.TB, testName, prefix string, env ...string) *Child {
 }
 
 // Kill kills the child with SIGKILL, so that no deferred code runs in it,
-// passes rest (nil: drops them) the lines of Lines not yet received until
-// its standard output ends, and only then waits for it, as os/exec
-// requires of a reader of that output. It fails the test if giveUp (nil:
-// never) fires before the output ends. It returns the error of the signal,
-// if it could not be sent (the child is waited for all the same), and what
-// Wait returned: nil when the child exited by itself with success, else an
-// *exec.ExitError, whose Exited is false when a signal ended the child.
+// and waits for it (Wait). It returns the error of the signal, if it could
+// not be sent (the child is waited for all the same), and what Wait
+// returned.
 func (c *Child) Kill(rest func(line string), giveUp <-chan time.Time) (signalErr, waitErr error) {
 	c.tb.Helper()
 	signalErr = c.cmd.Process.Kill()
+	return signalErr, c.Wait(rest, giveUp)
+}
+
+// Signal sends sig to the child.
+func (c *Child) Signal(sig os.Signal) error { return c.cmd.Process.Signal(sig) }
+
+// Running reports whether the child's standard output is still open: it
+// has not exited (nor closed its output).
+func (c *Child) Running() bool {
+	select {
+	case <-c.ended:
+		return false
+	default:
+		return true
+	}
+}
+
+// Wait passes rest (nil: drops them) the lines of Lines not yet received
+// until the child's standard output ends, and only then waits for it, as
+// os/exec requires of a reader of that output. It fails the test if giveUp
+// (nil: never) fires before the output ends. It returns what the child's
+// Wait returned: nil when the child exited by itself with success, else an
+// *exec.ExitError, whose Exited is false when a signal ended the child.
+func (c *Child) Wait(rest func(line string), giveUp <-chan time.Time) error {
+	c.tb.Helper()
 	for {
 		select {
 		case line, ok := <-c.lines:
 			if !ok {
-				return signalErr, c.cmd.Wait()
+				return c.cmd.Wait()
 			}
 			if rest != nil {
 				rest(line)
 			}
 		case <-giveUp:
-			require.FailNow(c.tb, "child output did not end after SIGKILL")
+			require.FailNow(c.tb, "child output did not end")
 		}
 	}
 }

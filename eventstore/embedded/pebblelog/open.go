@@ -1,7 +1,6 @@
 package pebblelog
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,8 +12,7 @@ import (
 )
 
 // ErrOpenGivenUp is wrapped by the error of Open when it stopped waiting
-// for pebble.Open: a background error during the open (a full disk) or the
-// caller's context ended.
+// for pebble.Open at a background error during the open (a full disk).
 var ErrOpenGivenUp = errors.New("pebble open given up")
 
 // Open opens the Pebble database in dir as pebble.Open does, but returns
@@ -27,10 +25,10 @@ var ErrOpenGivenUp = errors.New("pebble open given up")
 // wrapping ErrOpenGivenUp, at the first background error reported while
 // it runs (through opts.EventListener.BackgroundError, which is still
 // called), unless Pebble marks it as corruption (a compaction reading a
-// damaged table, which does not hold the open up), or when ctx ends. The pebble.Open left behind keeps the
-// directory's lock until it returns; if it ever does, the database it
-// opened is closed. The process is expected to exit, and the operator to
-// free space and start again, as the error says.
+// damaged table, which does not hold the open up). The pebble.Open left
+// behind keeps the directory's lock until it returns; if it ever does, the
+// database it opened is closed. The process is expected to exit, and the
+// operator to free space and start again, as the error says.
 //
 // Before it opens, Open checks that a database it may write (not
 // ReadOnly) can create files in dir, when dir exists: Pebble meets a
@@ -39,7 +37,12 @@ var ErrOpenGivenUp = errors.New("pebble open given up")
 // process down with a stack trace rather than an error.
 //
 // opts is not modified: Open sets its listener on a clone.
-func Open(ctx context.Context, dir string, opts *pebble.Options) (*pebble.DB, error) {
+//
+// It takes no context on purpose: an open given up on a signal would leave
+// Pebble writing in dir while the caller cleans up (an import removes its
+// unfinished directory). A slow open (a long log to replay) finishes, and
+// the command then stops; a second signal stops the process at once.
+func Open(dir string, opts *pebble.Options) (*pebble.DB, error) {
 	if !opts.ReadOnly {
 		fs := opts.FS
 		if fs == nil {
@@ -89,10 +92,7 @@ func Open(ctx context.Context, dir string, opts *pebble.Options) (*pebble.DB, er
 	case r := <-done:
 		opening.Store(false)
 		return r.db, r.err
-	case err := <-failed:
-		cause = fmt.Errorf("%w: %s", err, backgroundHint(err))
-	case <-ctx.Done():
-		cause = ctx.Err()
+	case cause = <-failed:
 	}
 	// An open that finished as the error came is kept: the database is
 	// usable, and its background errors are logged as any later one.
@@ -107,7 +107,8 @@ func Open(ctx context.Context, dir string, opts *pebble.Options) (*pebble.DB, er
 			_ = r.db.Close()
 		}
 	}()
-	return nil, fmt.Errorf("%w: %w", ErrOpenGivenUp, cause) // the caller names dir
+	// The caller names dir.
+	return nil, fmt.Errorf("%w: %w: %s", ErrOpenGivenUp, cause, backgroundHint(cause))
 }
 
 // writeCheckFile is the file checkWritable creates and removes: a name

@@ -1,7 +1,6 @@
 package pebblelog_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,94 +22,52 @@ import (
 
 // TestOpenGivesUpWhereThePebbleOpenWouldWaitForever checks that an open
 // whose replayed write-ahead log cannot be flushed (no table can be
-// created, as on a full disk) returns an error naming the cause, or
-// returns when its context ends, where pebble.Open retries the flush
-// forever, or when a table's creation hangs; and that the open left
-// behind, once the disk has room again, releases the database, which then
-// opens with everything it held.
+// created, as on a full disk) returns an error naming the cause, where
+// pebble.Open retries the flush forever; and that the open left behind,
+// once the disk has room again, releases the database, which then opens
+// with everything it held.
 func TestOpenGivesUpWhereThePebbleOpenWouldWaitForever(t *testing.T) {
-	tests := []struct {
-		name string
-		// hang makes a table's creation wait until the disk has room,
-		// rather than fail.
-		hang bool
-		// ctx returns the context of the open that cannot flush.
-		ctx     func(t *testing.T) context.Context
-		wantErr []error
-		wantMsg string
-	}{
-		{
-			name:    "background error",
-			ctx:     func(*testing.T) context.Context { return context.Background() },
-			wantErr: []error{pebblelog.ErrOpenGivenUp, syscall.ENOSPC},
-			wantMsg: "free space on the disk, then start again",
-		},
-		{
-			name: "context ends",
-			hang: true,
-			ctx: func(t *testing.T) context.Context {
-				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-				t.Cleanup(cancel)
-				return ctx
-			},
-			wantErr: []error{pebblelog.ErrOpenGivenUp, context.DeadlineExceeded},
+	dir := t.TempDir()
+	var full atomic.Bool
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if full.Load() && op.Kind == errorfs.OpCreate && strings.HasSuffix(op.Path, ".sst") {
+			return syscall.ENOSPC
+		}
+		return nil
+	}))
+	var reported atomic.Int64
+	opts := &pebble.Options{
+		FS:     fs,
+		Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)},
+		EventListener: &pebble.EventListener{
+			BackgroundError: func(error) { reported.Add(1) },
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			var full atomic.Bool
-			room := make(chan struct{})
-			fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
-				if !full.Load() || op.Kind != errorfs.OpCreate || !strings.HasSuffix(op.Path, ".sst") {
-					return nil
-				}
-				if tt.hang {
-					<-room
-					return nil
-				}
-				return syscall.ENOSPC
-			}))
-			var reported atomic.Int64
-			opts := &pebble.Options{
-				FS:     fs,
-				Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)},
-				EventListener: &pebble.EventListener{
-					BackgroundError: func(error) { reported.Add(1) },
-				},
-			}
-			// A key in the write-ahead log only: Close does not flush.
-			db, err := pebble.Open(dir, opts)
-			require.NoError(t, err)
-			require.NoError(t, db.Set([]byte("k"), []byte("v"), pebble.Sync))
-			require.NoError(t, db.Close())
+	// A key in the write-ahead log only: Close does not flush.
+	db, err := pebble.Open(dir, opts)
+	require.NoError(t, err)
+	require.NoError(t, db.Set([]byte("k"), []byte("v"), pebble.Sync))
+	require.NoError(t, db.Close())
 
-			full.Store(true)
-			_, err = pebblelog.Open(tt.ctx(t), dir, opts)
-			require.Error(t, err)
-			for _, want := range tt.wantErr {
-				assert.ErrorIs(t, err, want)
-			}
-			assert.Contains(t, err.Error(), tt.wantMsg)
-			if tt.name == "background error" {
-				assert.Positive(t, reported.Load(), "the caller's listener still hears the error")
-			}
+	full.Store(true)
+	_, err = pebblelog.Open(dir, opts)
+	require.ErrorIs(t, err, pebblelog.ErrOpenGivenUp)
+	assert.ErrorIs(t, err, syscall.ENOSPC)
+	assert.Contains(t, err.Error(), "free space on the disk, then start again")
+	assert.Positive(t, reported.Load(), "the caller's listener still hears the error")
 
-			// Room again: the open left behind finishes and closes the
-			// database, whose lock a new open then takes.
-			full.Store(false)
-			close(room)
-			require.Eventually(t, func() bool {
-				db, err = pebblelog.Open(context.Background(), dir, opts)
-				return err == nil
-			}, 10*time.Second, 20*time.Millisecond, "the database stays locked: %v", err)
-			value, closer, err := db.Get([]byte("k"))
-			require.NoError(t, err)
-			assert.Equal(t, "v", string(value))
-			require.NoError(t, closer.Close())
-			require.NoError(t, db.Close())
-		})
-	}
+	// Room again: the open left behind finishes and closes the database,
+	// whose lock a new open then takes.
+	full.Store(false)
+	require.Eventually(t, func() bool {
+		db, err = pebblelog.Open(dir, opts)
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond, "the database stays locked: %v", err)
+	value, closer, err := db.Get([]byte("k"))
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(value))
+	require.NoError(t, closer.Close())
+	require.NoError(t, db.Close())
 }
 
 // TestOpenGoesOnPastDamage checks that a background error Pebble marks
@@ -133,7 +90,7 @@ func TestOpenGoesOnPastDamage(t *testing.T) {
 	require.NoError(t, db.Close())
 
 	damaged.Store(1)
-	db, err = pebblelog.Open(context.Background(), dir, opts)
+	db, err = pebblelog.Open(dir, opts)
 	require.NoError(t, err)
 	assert.Negative(t, damaged.Load(), "the flush met the damage, then was retried")
 	require.NoError(t, db.Close())
@@ -144,13 +101,13 @@ func TestOpenGoesOnPastDamage(t *testing.T) {
 func TestOpenOpensAsPebbleDoes(t *testing.T) {
 	dir := t.TempDir()
 	opts := &pebble.Options{Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)}}
-	db, err := pebblelog.Open(context.Background(), dir, opts)
+	db, err := pebblelog.Open(dir, opts)
 	require.NoError(t, err)
 	require.NoError(t, db.Set([]byte("k"), []byte("v"), pebble.Sync))
 	require.NoError(t, db.Close())
 
 	opts.ErrorIfExists = true
-	_, err = pebblelog.Open(context.Background(), dir, opts)
+	_, err = pebblelog.Open(dir, opts)
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, pebblelog.ErrOpenGivenUp), "pebble's own error: %v", err)
 	assert.Nil(t, opts.EventListener, "the caller's options are left as they were")
@@ -171,18 +128,18 @@ func TestOpenRefusesADirectoryItCannotWrite(t *testing.T) {
 		return nil
 	}))
 	opts := &pebble.Options{FS: fs, Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)}}
-	db, err := pebblelog.Open(context.Background(), dir, opts)
+	db, err := pebblelog.Open(dir, opts)
 	require.NoError(t, err)
 	require.NoError(t, db.Set([]byte("k"), []byte("v"), pebble.Sync))
 	require.NoError(t, db.Close())
 
 	readOnly.Store(true)
-	_, err = pebblelog.Open(context.Background(), dir, opts)
+	_, err = pebblelog.Open(dir, opts)
 	require.ErrorIs(t, err, os.ErrPermission)
 	assert.Contains(t, err.Error(), "the directory is not writable")
 
 	opts.ReadOnly = true
-	db, err = pebblelog.Open(context.Background(), dir, opts)
+	db, err = pebblelog.Open(dir, opts)
 	require.NoError(t, err, "a read-only open writes nothing")
 	require.NoError(t, db.Close())
 }
