@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/kurrent/kurrenttest"
 )
 
@@ -78,4 +81,50 @@ func TestServeOnKurrentDB(t *testing.T) {
 		code, _ := do(t, "GET", a2.URL()+"/calls/"+second.ID, token, "")
 		return code == http.StatusOK
 	}, 20*time.Second, 50*time.Millisecond, "a2's projections resubscribed after the server came back")
+}
+
+func TestServeOnKurrentDBWriteOverMaxAppendSize(t *testing.T) {
+	// Goal: a write within the ledger's own append limit
+	// (eventstore.BatchBytesMax, data and metadata) whose events KurrentDB
+	// counts over its MaxAppendSize (it counts the hash envelope around
+	// each event's metadata too) is a 413 that says so, never a 500 (the
+	// server's refusal was an unclassified error). The search below finds
+	// the largest provider_metadata a write may carry: one byte more is
+	// refused by KurrentDB's count, not by the ledger's own.
+	srv := kurrenttest.Start(t)
+	const token = "token-k-0123456789abcdef"
+	m, _, _ := startMain(t, t.TempDir(), map[string]string{
+		"CALLLEDGER_API_KEYS": "acct-k:" + token,
+		"CALLLEDGER_STORE":    srv.URL(),
+	})
+	// write upserts a call whose provider_metadata is stored as pad bytes:
+	// '<' characters, each stored as a six-byte escape (\u003c), so that
+	// the body stays within the API's body limit.
+	write := func(pad int) (int, string) {
+		note := strings.Repeat("<", pad/6) + strings.Repeat("x", pad%6)
+		body := strings.TrimSuffix(seedUpsert, "}") + fmt.Sprintf(`,"provider_id":"pad-%d","provider_metadata":{"pad":%q}}`, pad, note)
+		code, answer := do(t, "POST", m.URL()+"/calls/upsert", token, body)
+		require.Contains(t, []int{http.StatusOK, http.StatusRequestEntityTooLarge}, code, "%s", answer)
+		return code, string(answer)
+	}
+	fits, over := 1_000_000, eventstore.BatchBytesMax
+	code, _ := write(fits)
+	require.Equal(t, http.StatusOK, code)
+	code, _ = write(over)
+	require.Equal(t, http.StatusRequestEntityTooLarge, code)
+	for over-fits > 1 {
+		mid := (fits + over) / 2
+		if code, _ := write(mid); code == http.StatusOK {
+			fits = mid
+		} else {
+			over = mid
+		}
+	}
+	// A request's metadata varies by a few bytes (its id, its time): a
+	// little past the boundary is refused whatever they are, and still
+	// well within the ledger's own limit (by ~300 bytes).
+	code, answer := write(over + 40)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, code)
+	assert.Contains(t, answer, "with the event store's own envelope more than it takes in one append",
+		"refused by KurrentDB's count, within the ledger's own limit")
 }

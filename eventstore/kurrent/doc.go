@@ -70,8 +70,12 @@
 // # Limits
 //
 // KurrentDB refuses appends larger than its MaxAppendSize (1 MiB by
-// default), counted over data and custom metadata. The envelope adds about
-// 100 bytes per event (a third more for base64 metadata), so a batch at
-// eventstore.BatchBytesMax needs a server with a larger MaxAppendSize.
+// default), counted over data, custom metadata and twice the type's
+// length. The envelope adds about 100 bytes per event (a third more for
+// base64 metadata), so a batch at eventstore.BatchBytesMax needs a server
+// with a larger MaxAppendSize. Append counts as the server does and
+// refuses a batch over Options.MaxAppendSize before sending it; that
+// refusal and the server's own both wrap eventstore.ErrAppendTooLarge (the
+// API answers 413), never an unclassified error.
 // Reading $all needs a user allowed to read it (an admin by default).
 package kurrent

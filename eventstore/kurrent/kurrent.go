@@ -15,6 +15,8 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/callledger/callledger/eventstore"
 )
@@ -47,6 +49,12 @@ type Options struct {
 	// ReconnectDelayMax caps that wait, so that a subscription notices a
 	// server's return soon. Zero (or less than ReconnectDelayMin) means 5s.
 	ReconnectDelayMax time.Duration
+	// MaxAppendSize is the server's MaxAppendSize (KurrentDB's
+	// --max-append-size), in bytes as the server counts an append (see
+	// appendSize): Append refuses a larger one before sending it, with
+	// eventstore.ErrAppendTooLarge, as it does the server's own refusal.
+	// Zero means 1 MiB, KurrentDB's default.
+	MaxAppendSize int
 }
 
 // DefaultOptions returns the options a Store uses when given zero values.
@@ -57,6 +65,7 @@ func DefaultOptions() Options {
 		ReadPageEvents:          512,
 		ReconnectDelayMin:       50 * time.Millisecond,
 		ReconnectDelayMax:       5 * time.Second,
+		MaxAppendSize:           1 << 20,
 	}
 }
 
@@ -76,6 +85,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReconnectDelayMin <= 0 {
 		o.ReconnectDelayMin = d.ReconnectDelayMin
+	}
+	if o.MaxAppendSize <= 0 {
+		o.MaxAppendSize = d.MaxAppendSize
 	}
 	if o.ReconnectDelayMax < o.ReconnectDelayMin {
 		o.ReconnectDelayMax = max(d.ReconnectDelayMax, o.ReconnectDelayMin)
@@ -389,11 +401,19 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected eventsto
 		}
 		prev = hash
 	}
+	if size := appendSize(proposed); size > s.options.MaxAppendSize {
+		return eventstore.AppendResult{}, false, fmt.Errorf("kurrent: %s: %w: %d bytes as KurrentDB counts them (data, metadata in the hash envelope, the type twice), over its MaxAppendSize of %d",
+			what, eventstore.ErrAppendTooLarge, size, s.options.MaxAppendSize)
+	}
 	result, err := call(ctx, s, func(c *esdb.Client) (*esdb.WriteResult, error) {
 		return c.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expectedAt(last.Revision, exists)}, proposed...)
 	})
 	if isCode(err, esdb.ErrorCodeWrongExpectedVersion) {
 		return eventstore.AppendResult{}, true, &eventstore.VersionConflictError{Stream: stream, Expected: expected, Actual: last.Revision, Exists: exists}
+	}
+	if isAppendSizeExceeded(err) {
+		// A server whose MaxAppendSize is below Options.MaxAppendSize.
+		return eventstore.AppendResult{}, false, fmt.Errorf("kurrent: %s: %w: %w (set the store's MaxAppendSize to the server's)", what, eventstore.ErrAppendTooLarge, err)
 	}
 	if err != nil {
 		return eventstore.AppendResult{}, false, s.fail(ctx, what, err)
@@ -417,6 +437,31 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected eventsto
 		pos = recs[0].Position
 	}
 	return eventstore.AppendResult{Revision: lastRevision, Position: pos}, false, nil
+}
+
+// appendSize is the size of an append as KurrentDB counts it against its
+// MaxAppendSize: each event's data and custom metadata (here the hash
+// envelope around ours), and its type twice (Event.SizeOnDisk counts the
+// type's UTF-16 length).
+func appendSize(events []esdb.EventData) int {
+	size := 0
+	for _, e := range events {
+		size += len(e.Data) + len(e.Metadata) + 2*len(e.EventType)
+	}
+	return size
+}
+
+// isAppendSizeExceeded reports whether err is KurrentDB's refusal of an
+// append over its MaxAppendSize: the client passes it on as an
+// unclassified error holding the gRPC status (InvalidArgument, "Maximum
+// Append Size of N Exceeded.").
+func isAppendSizeExceeded(err error) bool {
+	var e *esdb.Error
+	if !errors.As(err, &e) || e.Err() == nil {
+		return false
+	}
+	st, ok := status.FromError(e.Err())
+	return ok && st.Code() == codes.InvalidArgument && strings.HasPrefix(st.Message(), "Maximum Append Size")
 }
 
 // findRetry recognises a batch already recorded in stream: all its ids, in

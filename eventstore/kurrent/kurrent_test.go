@@ -196,6 +196,55 @@ func TestDuplicateEventIDSameStream(t *testing.T) {
 	assert.Equal(t, recs[1].Position, res.Position)
 }
 
+// TestAppendOverMaxAppendSize checks that an append within
+// eventstore.BatchBytesMax but over KurrentDB's MaxAppendSize as the
+// server counts it (the hash envelope adds ~100 bytes an event) is refused
+// with eventstore.ErrAppendTooLarge, which the API answers 413: before it
+// is sent when it is over Options.MaxAppendSize, and when the server
+// refuses it (a server configured below the store's option), where the
+// server's refusal was an unclassified error, a 500. Nothing is written.
+func TestAppendOverMaxAppendSize(t *testing.T) {
+	srv := kurrenttest.Start(t) // MaxAppendSize 1 MiB, KurrentDB's default
+	// 100 events of 10,400 bytes of data: 1,040,000 bytes of data, and
+	// within eventstore.BatchBytesMax with their own metadata, but over
+	// 1 MiB once each carries the envelope.
+	batch := func() []eventstore.EventData {
+		evs := newEvents(100, "CallUpserted")
+		for i := range evs {
+			evs[i].Data = []byte(`{"pad":"` + strings.Repeat("x", 10400-10) + `"}`)
+		}
+		return evs
+	}
+	require.NoError(t, eventstore.ValidateAppend("call-x", batch()), "within the store's own limits")
+	tests := []struct {
+		name          string
+		maxAppendSize int
+		want          string
+	}{
+		{"over the option: refused before sending", 0, "over its MaxAppendSize of 1048576"},
+		{"over the server's: refused by it", 4 << 20, "Maximum Append Size of 1048576 Exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := testOptions()
+			opts.MaxAppendSize = tt.maxAppendSize
+			s, err := kurrent.Open(ctxFor(t), srv.URL(), opts)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			stream := "call-" + uuid.NewString()
+			_, err = s.Append(ctxFor(t), stream, eventstore.NoStream(), batch())
+			require.ErrorIs(t, err, eventstore.ErrAppendTooLarge)
+			assert.Contains(t, err.Error(), tt.want)
+			_, err = s.ReadStream(ctxFor(t), stream, 0, 0)
+			assert.ErrorIs(t, err, eventstore.ErrStreamNotFound, "nothing written")
+
+			// Half of it fits.
+			_, err = s.Append(ctxFor(t), stream, eventstore.NoStream(), batch()[:50])
+			require.NoError(t, err)
+		})
+	}
+}
+
 // TestSubscribeSurvivesServerRestart checks that a subscription outlives
 // its server going away and coming back on the same port with the same
 // log, long enough for the client to give up reconnecting, and resumes

@@ -13,7 +13,8 @@ import (
 // Limits of the in-memory log, as on a default KurrentDB node.
 const (
 	// appendBytesMax is KurrentDB's default MaxAppendSize: the largest total
-	// of data and custom metadata one append may carry.
+	// of data, custom metadata and twice the type's length one append may
+	// carry.
 	appendBytesMax = 1 << 20
 	// recordHeaderBytes is the fixed size the log charges each record, so that
 	// positions are byte offsets, as on a real node, and never consecutive.

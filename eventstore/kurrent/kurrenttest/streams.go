@@ -67,7 +67,7 @@ func (s *streamsService) Append(call api.Streams_AppendServer) error {
 		if err != nil {
 			return err
 		}
-		size += len(e.data) + len(e.custom)
+		size += len(e.data) + len(e.custom) + 2*len(e.typ) // KurrentDB's Event.SizeOnDisk
 		events = append(events, e)
 	}
 	if size > appendBytesMax {
