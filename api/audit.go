@@ -384,7 +384,10 @@ func refuseTimeTravel(q url.Values) error {
 // the caller may see a deleted call is the caller's check.
 func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each func(*domain.State, domain.Envelope)) (domain.State, error) {
 	stream := domain.StreamID(id)
-	var state domain.State
+	var (
+		state   domain.State
+		folding domain.Folding // each may keep states: not exclusive
+	)
 	for from := uint64(0); from < timeTravelEventsMax; {
 		recs, err := s.store.ReadStream(ctx, stream, from, AuditPageEventsMax)
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
@@ -408,7 +411,7 @@ func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each 
 			if t.AsOf != nil && env.Metadata.Time.After(*t.AsOf) {
 				return existedThen(state, id)
 			}
-			domain.EvolveInPlace(&state, env)
+			folding.EvolveInPlace(&state, env)
 			if each != nil {
 				each(&state, env)
 			}

@@ -230,10 +230,11 @@ func (s *Server) loadCall(ctx context.Context, stream string, keyed keyedIDs) (d
 		return domain.State{}, nil, fmt.Errorf("read %s: more than %d events", stream, streamEventsMax)
 	}
 	var (
-		state domain.State
-		prior *keyedAppend
-		next  uuid.UUID // the id of the keyed request's next event
-		index int
+		state   domain.State
+		folding domain.Folding // prior keeps states: not exclusive
+		prior   *keyedAppend
+		next    uuid.UUID // the id of the keyed request's next event
+		index   int
 	)
 	if keyed.keyed() {
 		next = keyed.id(0)
@@ -244,7 +245,7 @@ func (s *Server) loadCall(ctx context.Context, stream string, keyed keyedIDs) (d
 		if err != nil {
 			return domain.State{}, nil, unreadableRecord(ctx, rec, err)
 		}
-		domain.EvolveInPlace(&state, env)
+		folding.EvolveInPlace(&state, env)
 		if keyed.keyed() && rec.ID == next {
 			if prior == nil {
 				prior = &keyedAppend{Fingerprint: env.Metadata.RequestFingerprint}

@@ -130,7 +130,7 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 // which has none): the recordings routes are rare, so they pay a read of
 // one stream rather than the read models a format change. The stream is
 // folded as time travel folds it (foldCall: bounded, a missing stream a
-// 404), with domain.EvolveInPlace, so that any event that adds a
+// 404), with domain's fold, so that any event that adds a
 // recording (a creating CallUpserted, a CallRecordingAdded, or one a later
 // build adds) dates it, with no list of event types here to fall behind.
 func (s *Server) callRecordingDates(ctx context.Context, id uuid.UUID, rev uint64) ([]time.Time, error) {

@@ -17,8 +17,11 @@ import (
 // the derived entries of its state as committed, which the next commit
 // compares against to find what to delete and what to subtract.
 type callEntry struct {
-	id        uuid.UUID
-	state     domain.State
+	id    uuid.UUID
+	state domain.State
+	// folding folds the call's events into state, appending its
+	// recordings without copying them for each one.
+	folding   domain.Folding
 	committed derived
 	dirty     bool
 }

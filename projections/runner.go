@@ -638,7 +638,7 @@ func (p *Projector) applyItem(ctx context.Context, b *batch, it *item) error {
 		// event is recorded as a failure for verify and readiness.
 		p.recordFailure(b, it, broken, true)
 	}
-	if err := p.evolve(&e.state, it.env, broken != nil); err != nil {
+	if err := p.evolve(&e.state, &e.folding, it.env, broken != nil); err != nil {
 		p.recordFailure(b, it, err, false)
 		if broken == nil {
 			// The fold may have stopped halfway through the state: fold
@@ -658,15 +658,15 @@ func (p *Projector) applyItem(ctx context.Context, b *batch, it *item) error {
 	return nil
 }
 
-// evolve folds env into *s with domain.EvolveInPlace (or the evolveInPlace
-// a test set) and turns a panic into an error, so that one bad event cannot
+// evolve folds env into *s with f (or the evolveInPlace a test set) and
+// turns a panic into an error, so that one bad event cannot
 // kill the runner. Evolve is total (it never panics); the guard is for a
 // domain bug, most likely on an event that breaks an invariant: for such an
 // event (broken) *s is copied first and restored after a panic. A State is
 // over 800 bytes, so the copy is not taken for other events: after a panic
 // on one of those (a bug the property tests and fuzz targets look for), *s
 // is as far as the fold got, and applyItem refolds the call.
-func (p *Projector) evolve(s *domain.State, env domain.Envelope, broken bool) (err error) {
+func (p *Projector) evolve(s *domain.State, f *domain.Folding, env domain.Envelope, broken bool) (err error) {
 	if broken {
 		before := *s
 		defer func() {
@@ -679,7 +679,7 @@ func (p *Projector) evolve(s *domain.State, env domain.Envelope, broken bool) (e
 	if p.evolveInPlace != nil {
 		p.evolveInPlace(s, env)
 	} else {
-		domain.EvolveInPlace(s, env)
+		f.EvolveInPlace(s, env)
 	}
 	return nil
 }
@@ -694,7 +694,10 @@ const refoldPageEvents = 512
 // that breaks an invariant is folded all the same. It repairs the state a
 // fold that panicked left halfway, at no cost to the folds that do not.
 func (p *Projector) refold(ctx context.Context, e *callEntry, it *item) error {
-	var s domain.State
+	var (
+		s domain.State
+		f domain.Folding
+	)
 	for from := uint64(0); from < it.revision; {
 		recs, err := p.store.ReadStream(ctx, it.stream, from, int(min(it.revision-from, refoldPageEvents)))
 		if err != nil {
@@ -709,13 +712,13 @@ func (p *Projector) refold(ctx context.Context, e *callEntry, it *item) error {
 			if err != nil {
 				continue
 			}
-			if p.evolve(&s, env, true) == nil {
+			if p.evolve(&s, &f, env, true) == nil {
 				s.Version = rec.Revision + 1
 			}
 		}
 		from = recs[len(recs)-1].Revision + 1
 	}
-	e.state = s
+	e.state, e.folding = s, f
 	return nil
 }
 
