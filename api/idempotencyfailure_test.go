@@ -147,12 +147,7 @@ func TestIdempotencyTableOpenOnAFullDisk(t *testing.T) {
 	// disk, where Pebble retried the flush forever and the server never
 	// started; with room again it opens with its records.
 	var full atomic.Bool
-	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if full.Load() && op.Kind == errorfs.OpCreate && strings.HasSuffix(op.Path, ".sst") {
-			return syscall.ENOSPC
-		}
-		return nil
-	}))
+	fs := embeddedtest.NoRoomForTables(&full)
 	log := slog.New(slog.DiscardHandler)
 	dir := filepath.Join(t.TempDir(), "idempotency")
 	table, err := openIdempotencyTableOn(fs, dir, DefaultIdempotencyTTL, time.Now, log)

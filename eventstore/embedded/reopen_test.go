@@ -2,21 +2,19 @@ package embedded_test
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
@@ -253,12 +251,7 @@ func TestOpenOnAFullDiskIsAnError(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	var full atomic.Bool
-	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if full.Load() && op.Kind == errorfs.OpCreate && strings.HasSuffix(op.Path, ".sst") {
-			return syscall.ENOSPC
-		}
-		return nil
-	}))
+	fs := embeddedtest.NoRoomForTables(&full)
 	opts := embedded.WithFS(testOptions(), fs)
 	s, err := embedded.Open(dir, opts)
 	require.NoError(t, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
@@ -29,12 +30,7 @@ import (
 func TestOpenGivesUpWhereThePebbleOpenWouldWaitForever(t *testing.T) {
 	dir := t.TempDir()
 	var full atomic.Bool
-	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if full.Load() && op.Kind == errorfs.OpCreate && strings.HasSuffix(op.Path, ".sst") {
-			return syscall.ENOSPC
-		}
-		return nil
-	}))
+	fs := embeddedtest.NoRoomForTables(&full)
 	var reported atomic.Int64
 	opts := &pebble.Options{
 		FS:     fs,
