@@ -52,10 +52,8 @@ func Open(dir string, opts *pebble.Options) (*pebble.DB, error) {
 			return nil, err
 		}
 	}
-	var (
-		opening = atomic.Bool{}
-		failed  = make(chan error, 1)
-	)
+	var opening atomic.Bool // while pebble.Open runs, and after it is given up
+	failed := make(chan error, 1)
 	o := opts.Clone()
 	listener := pebble.EventListener{}
 	if opts.EventListener != nil {
