@@ -93,7 +93,7 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			return WriteResult{}, err
 		}
 		if state.Exists() && state.Call.AccountID != p.Account {
-			return WriteResult{}, NotFound("no call with id %s", callID)
+			return WriteResult{}, s.asUnknown(callID, ifMatch, decide)
 		}
 		if prior != nil {
 			// This keyed request's events are in the log already: another
@@ -168,6 +168,26 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		return WriteResult{State: next, Appended: len(events), Position: res.Position}, nil
 	}
 	return WriteResult{}, fmt.Errorf("append to %s: gave up after %d attempts: %w", stream, s.attemptsMax, eventstore.ErrVersionConflict)
+}
+
+// asUnknown is the answer to a write to a call of another account: the
+// answer to the same write to an id no call has, decided on the empty
+// state (a 412 for an If-Match, else the decider's not-found naming its
+// field), since call ids are derived from (account, provider, provider
+// id) and anyone can compute the id of another account's provider call: a
+// 404 of its own wording, or a 404 where an unknown id is a 412, told them
+// that the call exists. Nothing is appended: a decider that would create a
+// call at that id (none does: creating writes derive the id from the
+// caller's own account) is answered not found.
+func (s *Server) asUnknown(callID uuid.UUID, cond ifMatch, decide Decider) error {
+	var none domain.State
+	if err := cond.check(none); err != nil {
+		return err
+	}
+	if _, _, err := decide(none, s.recordingTime(callID, none.Call.UpdatedAt)); err != nil {
+		return err
+	}
+	return NotFound("no call with id %s", callID)
 }
 
 // answerAsBefore is the result of a keyed request, with fingerprint fp

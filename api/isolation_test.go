@@ -60,3 +60,59 @@ func TestAnotherAccountsCallLooksUnknown(t *testing.T) {
 	}
 	assert.Len(t, ts.events(t), n, "nothing written")
 }
+
+// TestWritesToAnotherAccountsCallLookUnknown checks that a write to
+// another account's call answers exactly as a write to an id no call has,
+// on every surface's write route, with and without If-Match: a missing
+// call's 404 names the id field (and If-Match on it is a 412, "the call
+// does not exist"), where another account's call answered a 404 of its
+// own wording, and If-Match on it a 404 rather than the 412, telling
+// whoever computed the id of another account's provider call that it
+// exists.
+func TestWritesToAnotherAccountsCallLookUnknown(t *testing.T) {
+	ts := newTestServer(t)
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, seedUpsert)
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	id := res.JSON(t)["id"].(string)
+	n := len(ts.events(t))
+
+	type write struct {
+		method, path, body string
+		laml               bool
+	}
+	writes := []write{
+		{"PATCH", "/v1/calls/{id}", `{"notes":"x"}`, false},
+		{"DELETE", "/v1/calls/{id}", "", false},
+		{"PUT", "/v1/voice-calls/{id}", voiceCallBody(t, "vonage-other", nil), false},
+	}
+	for _, prefix := range lamlPrefixes {
+		calls := lamlCallsPath(prefix, acctB)
+		writes = append(writes,
+			write{"POST", calls + "/{id}.json", "StatusCallback=https://example.com/cb", true},
+			write{"POST", calls + "/{id}.json", "Status=completed", true},
+			write{"DELETE", calls + "/{id}.json", "", true})
+	}
+	send := func(w write, path string, headers ...string) response {
+		if w.laml {
+			return ts.lamlDo(t, w.method, path, acctB, tokenB, w.body, headers...)
+		}
+		return ts.do(t, w.method, path, tokenB, w.body, headers...)
+	}
+	for _, w := range writes {
+		for _, ifMatch := range []string{"", `"0"`, `"5"`, "*"} {
+			t.Run(w.method+" "+w.path+" "+w.body+" If-Match "+ifMatch, func(t *testing.T) {
+				var headers []string
+				if ifMatch != "" {
+					headers = []string{"If-Match", ifMatch}
+				}
+				unknown := uuid.NewString()
+				want := send(w, strings.ReplaceAll(w.path, "{id}", unknown), headers...)
+				got := send(w, strings.ReplaceAll(w.path, "{id}", id), headers...)
+				require.Contains(t, []int{http.StatusNotFound, http.StatusPreconditionFailed}, want.Status, "an unknown id: %s", want.Body)
+				assert.Equal(t, want.Status, got.Status, "body: %s", got.Body)
+				assert.Equal(t, strings.ReplaceAll(string(want.Body), unknown, "ID"), strings.ReplaceAll(string(got.Body), id, "ID"))
+			})
+		}
+	}
+	assert.Len(t, ts.events(t), n, "nothing written")
+}
