@@ -425,6 +425,16 @@ func keyedRequest(ctx context.Context) (key string, fp []byte) {
 	return "", nil
 }
 
+// isWriteMethod reports whether method is one of the writes an
+// Idempotency-Key applies to.
+func isWriteMethod(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
 // IdempotencyKeyFrom returns the Idempotency-Key of the request whose
 // context this is ("" if none); execute records it and derives event ids
 // from it. The Idempotent middleware puts it in the request's scope.
@@ -433,9 +443,11 @@ func IdempotencyKeyFrom(ctx context.Context) string {
 	return key
 }
 
-// Idempotent makes POST routes honour Idempotency-Key; mount it after the
-// auth middleware (the key is scoped to the account). Other methods and
-// requests without the header pass through; a key checkIdempotencyKey
+// Idempotent makes write routes (POST, PATCH, PUT, DELETE) honour
+// Idempotency-Key; mount it after the auth middleware (the key is scoped to
+// the account). The key was honoured on POST only, and silently ignored
+// elsewhere: a keyed PATCH retried after another client's write undid it.
+// Reads and requests without the header pass through; a key checkIdempotencyKey
 // refuses is a 400 before anything runs. Errors are rendered by render.
 // The key goes in the request's scope, not in a derived context; the body
 // it reads to fingerprint the request stays there too (ReadBody), for the
@@ -444,7 +456,7 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := r.Header.Get(IdempotencyKeyHeader)
-			if r.Method != http.MethodPost || key == "" {
+			if !isWriteMethod(r.Method) || key == "" {
 				next.ServeHTTP(w, r)
 				return
 			}
