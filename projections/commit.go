@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 	"github.com/google/uuid"
 
 	"github.com/callledger/callledger/domain"
@@ -305,7 +307,7 @@ func (p *Projector) commit(b *batch, keep int) error {
 		return err
 	}
 	p.pbBytes = max(p.pbBytes, min(pb.Len(), batchRetainedBytesMax))
-	if err := pb.Commit(pebble.NoSync); err != nil {
+	if err := commitBatch(pb); err != nil {
 		return fmt.Errorf("projections: commit batch at %s: %w", b.cp.Position, err)
 	}
 
@@ -414,4 +416,19 @@ func (p *Projector) readTotals(key []byte) (totals, error) {
 	}
 	defer closer.Close()
 	return decodeTotals(v)
+}
+
+// commitBatch commits pb, turning the panic of Pebble's fatal error (a
+// write-ahead log record that could not be written: a full disk) into an
+// error wrapping pebblelog.ErrFatal, which the runner does not retry (see
+// Run): the panic took the server down with a stack trace (exit 2), where
+// the event store and the idempotency table each fail for good and keep
+// serving what they can.
+func commitBatch(pb *pebble.Batch) (err error) {
+	defer func() {
+		if e := pebblelog.Recovered(recover()); e != nil {
+			err = e
+		}
+	}()
+	return pb.Commit(pebble.NoSync)
 }

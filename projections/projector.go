@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
@@ -113,6 +114,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock that stamps checkpoints. Nil means time.Now.
 	Now func() time.Time
+
+	// fs is the file system the read models' database writes through;
+	// nil means Pebble's default. Only tests set it, to fail a disk.
+	fs vfs.FS
 }
 
 // DefaultOptions returns options for a server on a small machine: 64 MiB
@@ -243,8 +248,13 @@ type Projector struct {
 	rebuildsWaiting int
 	rebuildIdle     chan struct{}
 	lastRunError    string
-	lastBatchAt     time.Time
-	closed          bool
+	// fatal holds the error after which Pebble must not be used again (a
+	// commit that could not be written, see commitBatch): Close then
+	// leaves the database as it is, since Pebble's commit pipeline may be
+	// held by the commit that panicked.
+	fatal       pebblelog.Failure
+	lastBatchAt time.Time
+	closed      bool
 }
 
 // Open opens (or creates) the read-model database in dir, fed from store.
@@ -315,6 +325,7 @@ func openPebble(dir string, po *pebble.Options) (*pebble.DB, error) {
 // for ingestion can be written with the same options.
 func pebbleOptions(o Options, cache *pebble.Cache) *pebble.Options {
 	po := &pebble.Options{
+		FS:                          o.fs,
 		Cache:                       cache,
 		MemTableSize:                o.MemTableBytes,
 		MemTableStopWritesThreshold: 4,
@@ -424,6 +435,9 @@ func (p *Projector) Close() error {
 	defer p.closeMu.Unlock()
 	defer p.blocks.Unref()
 	p.dropBatch()
+	if err := p.fatal.Err(); err != nil {
+		return fmt.Errorf("projections: the read models' database is left unclosed after its fatal error: %w", err)
+	}
 	if err := p.db.Close(); err != nil {
 		return fmt.Errorf("projections: close pebble: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
 // Run feeds the read models from the store until ctx ends or the Projector
@@ -56,6 +57,18 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			return nil
+		}
+		if errors.Is(err, pebblelog.ErrFatal) {
+			// The read models' database cannot be written (a full disk):
+			// Pebble requires it reopened. The runner stops for good and
+			// readiness says why; the event log is not affected.
+			err = fmt.Errorf("%w: the read models cannot be written until callledger is restarted (free space on the disk first)", err)
+			p.fatal.Set(err)
+			p.log.Error("projection runner failed", "err", err)
+			p.mu.Lock()
+			p.lastRunError = err.Error()
+			p.mu.Unlock()
+			return err
 		}
 		if err == nil {
 			err = errors.New("projections: subscription ended")

@@ -145,30 +145,44 @@ func (l Logger) Fatalf(format string, args ...any) {
 // database must not be used again until it is reopened.
 var ErrFatal = errors.New("pebble: fatal error, the database must be reopened")
 
-// Fatal is the value Logger.Fatalf panics with.
+// Fatal is the value Logger.Fatalf panics with, and what Recovered makes
+// of the error Pebble panics with itself.
 type Fatal struct {
 	// Message is what Pebble said, e.g. "pebble: fatal commit error: write
 	// …/000005.log: no space left on device".
 	Message string
+	// Err is the error Pebble panicked with, when it panicked with one
+	// rather than through Logger.Fatalf; nil otherwise.
+	Err error
 }
 
 func (f *Fatal) Error() string { return f.Message + ": " + ErrFatal.Error() }
 
-// Unwrap makes errors.Is(err, ErrFatal) true.
-func (f *Fatal) Unwrap() error { return ErrFatal }
+// Unwrap makes errors.Is(err, ErrFatal) true, and errors.Is true of Err's
+// chain (syscall.ENOSPC, say).
+func (f *Fatal) Unwrap() []error {
+	if f.Err == nil {
+		return []error{ErrFatal}
+	}
+	return []error{ErrFatal, f.Err}
+}
 
 // Recovered returns the *Fatal that r, a value recover returned in a
-// function deferred around a call of Pebble, holds, and nil for nil; any
-// other value is not Pebble's fatal error, and it panics with it again.
-// (recover must be called by the deferred function itself, so this takes
-// its result.)
+// function deferred around a call of Pebble, holds, and nil for nil. Pebble
+// also panics with an error of its own: a commit whose record the
+// write-ahead log could not take (a full disk, with a commit that does not
+// sync) panics with the write's error, not through Logger.Fatalf; such an
+// error is a *Fatal too, as the database cannot go on either. Any other
+// value is not Pebble's, and it panics with it again. (recover must be
+// called by the deferred function itself, so this takes its result.)
 func Recovered(r any) error {
-	if r == nil {
+	switch v := r.(type) {
+	case nil:
 		return nil
+	case *Fatal:
+		return v
+	case error:
+		return &Fatal{Message: "pebble panicked: " + v.Error(), Err: v}
 	}
-	f, ok := r.(*Fatal)
-	if !ok {
-		panic(r)
-	}
-	return f
+	panic(r)
 }

@@ -1,0 +1,88 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
+)
+
+// TestReadModelsOnAFullDiskStopTheRunner: Goal: a commit of the read
+// models whose write-ahead log cannot be written (a full disk: Pebble's
+// fatal error, whose Logger.Fatalf panicked inside the runner's commit and
+// took the server down with a stack trace, exit 2) stops the runner with
+// an error wrapping pebblelog.ErrFatal that says to restart, shown in its
+// status for readiness, and no panic; the runner does not retry against a
+// database Pebble says must be reopened.
+func TestReadModelsOnAFullDiskStopTheRunner(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sopts := embedded.DefaultOptions()
+	sopts.Logger = quiet
+	store, err := embedded.Open(t.TempDir(), sopts)
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+
+	var full atomic.Bool
+	popts := DefaultOptions()
+	popts.Logger = quiet
+	popts.fs = errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if full.Load() && op.Kind.ReadOrWrite() == errorfs.OpIsWrite && strings.HasSuffix(op.Path, ".log") {
+			return fmt.Errorf("write %s: %w", op.Path, syscall.ENOSPC)
+		}
+		return nil
+	}))
+	p, err := Open(t.TempDir(), store, popts)
+	require.NoError(t, err)
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(context.Background()) }()
+
+	appendCall := func(pid string) {
+		t.Helper()
+		id := uuid.New()
+		e := domain.CallUpserted{Created: true, CallID: id, AccountID: "acct", Provider: "openphone", ProviderID: pid}
+		d, err := domain.MarshalEvent(e)
+		require.NoError(t, err)
+		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: "acct", Time: time.Now()})
+		require.NoError(t, err)
+		_, err = store.Append(context.Background(), domain.StreamID(id), eventstore.NoStream(),
+			[]eventstore.EventData{{ID: uuid.New(), Type: e.EventType(), Data: d, Metadata: md}})
+		require.NoError(t, err)
+	}
+	appendCall("before")
+	require.Eventually(t, func() bool { return p.Status().EventsApplied > 0 }, 10*time.Second, 5*time.Millisecond)
+
+	// The runner commits without syncing: the log's writer meets the full
+	// disk in the background, and a later commit reports it.
+	full.Store(true)
+	var runErr error
+	for i := 0; i < 200 && runErr == nil; i++ {
+		appendCall(fmt.Sprintf("meets-full-%d", i))
+		select {
+		case runErr = <-ran:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	require.Error(t, runErr, "the runner went on past commits that could not be written")
+	require.ErrorIs(t, runErr, pebblelog.ErrFatal)
+	assert.ErrorIs(t, runErr, syscall.ENOSPC)
+	st := p.Status()
+	assert.False(t, st.Running)
+	assert.Contains(t, st.LastRunError, "cannot be written until callledger is restarted")
+	assert.ErrorIs(t, p.Close(), pebblelog.ErrFatal, "Close leaves the failed database alone, and says so")
+}
