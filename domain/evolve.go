@@ -42,16 +42,17 @@ func Evolve(s State, e Envelope) State {
 // never through a pointer or into a slice that *s holds, so a state copied
 // from *s before keeps its values.
 func EvolveInPlace(s *State, e Envelope) {
-	foldStep(s, derefEvent(e.Event), e.Metadata.Time)
+	foldStep(s, derefEvent(e.Event), e.Metadata.Time, nil)
 }
 
 // foldStep folds one event e, a value (derefEvent's), appended at `at`,
-// into *s: the step EvolveInPlace takes, and a decision's plan with no
-// metadata (plan.fold). It keeps no reference to e itself, only to what
-// e's fields hold: an event passed to it need not be boxed on the heap.
-func foldStep(s *State, e Event, at time.Time) {
+// into *s: the step EvolveInPlace takes (f nil), a Folding's (f), and a
+// decision's plan with no metadata (plan.fold). It keeps no reference to e
+// itself, only to what e's fields hold: an event passed to it need not be
+// boxed on the heap.
+func foldStep(s *State, e Event, at time.Time, f *Folding) {
 	stamp(s, s.Version, 1, at)
-	apply(&s.Call, e)
+	apply(&s.Call, e, f)
 }
 
 // stamp counts n events appended at `at` onto a state that stood at
@@ -115,10 +116,10 @@ func derefOrNil[E Event](p *E) Event {
 }
 
 // apply changes *c (which the caller owns) by one event, assigning its
-// fields, never writing through the pointers or into the slices it holds.
-// Fields that the event leaves nil are kept. Unknown or nil events change
-// nothing.
-func apply(c *Call, e Event) {
+// fields, never writing through the pointers or into the slices it holds,
+// but for the recordings array a Folding f owns (f nil: none). Fields that
+// the event leaves nil are kept. Unknown or nil events change nothing.
+func apply(c *Call, e Event, f *Folding) {
 	switch ev := e.(type) {
 	case CallUpserted:
 		// The identity is written once: a second creation (a broken
@@ -145,7 +146,7 @@ func apply(c *Call, e Event) {
 			id := *ev.ParentCallID
 			c.ParentCallID = &id
 		}
-		applyCreationFacts(c, ev)
+		applyCreationFacts(c, ev, f)
 
 	case CallParticipantsChanged:
 		c.Participants = slices.Clone(ev.Participants)
@@ -213,21 +214,10 @@ func apply(c *Call, e Event) {
 		c.Details = applyDetails(c.Details, ev.Changes)
 
 	case CallRecordingAdded:
-		// Concat allocates: the earlier state's backing array is never
-		// appended into.
-		c.Recordings = slices.Concat(c.Recordings, []Recording{ev.Recording})
+		c.Recordings = f.addRecording(c.Recordings, ev.Recording)
 
 	case CallRecordingChanged:
-		// A copy, as above: the earlier state's array is never written.
-		// A change of a recording the call does not hold (a broken
-		// invariant, see checkReason) adds it: the event says it exists.
-		i := recordingIndex(c.Recordings, ev.Recording)
-		if i < 0 {
-			c.Recordings = slices.Concat(c.Recordings, []Recording{ev.Recording})
-			break
-		}
-		c.Recordings = slices.Clone(c.Recordings)
-		c.Recordings[i] = ev.Recording
+		c.Recordings = f.changeRecording(c.Recordings, ev.Recording)
 
 	case CallTranscriptChanged:
 		t := Transcript{Cues: slices.Clone(ev.Transcript.Cues)}
@@ -339,26 +329,26 @@ func int64Ptr(v int64) *int64 { return &v }
 
 // applyCreationFacts folds the creation facts a CallUpserted carries, each
 // exactly as the event it stands for would.
-func applyCreationFacts(c *Call, ev CallUpserted) {
+func applyCreationFacts(c *Call, ev CallUpserted, f *Folding) {
 	if ev.Participants != nil {
-		apply(c, CallParticipantsChanged{Participants: ev.Participants})
+		apply(c, CallParticipantsChanged{Participants: ev.Participants}, f)
 	}
 	if ev.ProviderMetadata != nil {
-		apply(c, CallProviderMetadataChanged{ProviderMetadata: ev.ProviderMetadata})
+		apply(c, CallProviderMetadataChanged{ProviderMetadata: ev.ProviderMetadata}, f)
 	}
 	if ev.Details != nil {
-		apply(c, CallDetailsChanged{Changes: *ev.Details})
+		apply(c, CallDetailsChanged{Changes: *ev.Details}, f)
 	}
 	if ev.Routing != nil {
-		apply(c, *ev.Routing)
+		apply(c, *ev.Routing, f)
 	}
 	if ev.Recordings != nil {
 		c.Recordings = slices.Concat(c.Recordings, ev.Recordings)
 	}
 	if ev.Transcript != nil {
-		apply(c, CallTranscriptChanged{Transcript: *ev.Transcript})
+		apply(c, CallTranscriptChanged{Transcript: *ev.Transcript}, f)
 	}
 	if ev.Quality != nil {
-		apply(c, CallQualityReported{Quality: *ev.Quality})
+		apply(c, CallQualityReported{Quality: *ev.Quality}, f)
 	}
 }

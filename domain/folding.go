@@ -41,34 +41,42 @@ type Folding struct {
 // EvolveInPlace folds e into *s as domain.EvolveInPlace does, appending a
 // recording into the array f owns when *s is the state f folded last.
 func (f *Folding) EvolveInPlace(s *State, e Envelope) {
-	ev := derefEvent(e.Event)
-	var r Recording
-	switch ev := ev.(type) {
-	case CallRecordingAdded:
-		r = ev.Recording
-	case CallRecordingChanged:
-		r = ev.Recording
-	default:
-		foldStep(s, ev, e.Metadata.Time)
-		return
+	foldStep(s, derefEvent(e.Event), e.Metadata.Time, f)
+}
+
+// addRecording returns held with r appended: into f's array when held is
+// what f left, else into a new array f then owns. A nil f copies held
+// whole, as Evolve must.
+func (f *Folding) addRecording(held []Recording, r Recording) []Recording {
+	if f == nil {
+		// Concat allocates: the earlier state's array is never
+		// appended into.
+		return slices.Concat(held, []Recording{r})
 	}
-	stamp(s, s.Version, 1, e.Metadata.Time)
-	held := s.Call.Recordings
-	i := -1
-	if _, changed := ev.(CallRecordingChanged); changed {
-		// A change of a recording the call does not hold adds it, as
-		// in apply.
-		i = recordingIndex(held, r)
+	if !f.owns(held) || len(held) == cap(held) {
+		held = f.own(held, 1)
 	}
+	held = append(held, r)
+	f.recordings, f.held = &held[0], len(held)
+	return held
+}
+
+// changeRecording returns held with the recording that is r
+// (sameRecording) replaced by r: in f's array when f is exclusive and held
+// is what f left, else in a copy (that f then owns, when not nil), since
+// states copied before hold that element. A change of a recording held
+// does not hold (a broken invariant, see checkReason) adds it: the event
+// says it exists.
+func (f *Folding) changeRecording(held []Recording, r Recording) []Recording {
+	i := recordingIndex(held, r)
 	if i < 0 {
-		s.Call.Recordings = f.appendRecording(held, r)
-		return
+		return f.addRecording(held, r)
 	}
-	if !f.exclusive || !f.owns(held) {
+	if f == nil || !f.exclusive || !f.owns(held) {
 		held = f.own(held, 0)
 	}
 	held[i] = r
-	s.Call.Recordings = held
+	return held
 }
 
 // owns reports whether held is the array f allocated, as f left it.
@@ -76,9 +84,13 @@ func (f *Folding) owns(held []Recording) bool {
 	return len(held) > 0 && len(held) == f.held && &held[0] == f.recordings
 }
 
-// own returns a copy of held in a new array that f then owns, with room
-// for at least extra more elements, and as many again as held has.
+// own returns a copy of held in a new array; f, when not nil, then owns
+// it, with room for at least extra more elements, and as many again as
+// held has.
 func (f *Folding) own(held []Recording, extra int) []Recording {
+	if f == nil {
+		return slices.Clone(held)
+	}
 	// Clip makes Grow allocate, and copy.
 	owned := slices.Grow(slices.Clip(held), max(len(held), 4)+extra)
 	f.recordings, f.held = nil, len(owned)
@@ -86,15 +98,4 @@ func (f *Folding) own(held []Recording, extra int) []Recording {
 		f.recordings = &owned[0]
 	}
 	return owned
-}
-
-// appendRecording returns held with r appended: into f's array when held
-// is what f left, else into a new array f then owns.
-func (f *Folding) appendRecording(held []Recording, r Recording) []Recording {
-	if !f.owns(held) || len(held) == cap(held) {
-		held = f.own(held, 1)
-	}
-	held = append(held, r)
-	f.recordings, f.held = &held[0], len(held)
-	return held
 }

@@ -181,7 +181,7 @@ func (p *plan) emit(e Event) {
 // need not be. It takes the step EvolveInPlace takes (foldStep), without
 // derefEvent: the plan's events are values.
 func (p *plan) fold(e Event) {
-	foldStep(&p.s, e, time.Time{})
+	foldStep(&p.s, e, time.Time{}, nil)
 }
 
 // addFact adds e, one of the fact events a creation carries: on a
