@@ -11,26 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
-
-// fullDisk is an errorfs injector that, while on, fails every write to a
-// write-ahead log with ENOSPC, as a full disk does.
-type fullDisk struct{ on atomic.Bool }
-
-func (d *fullDisk) String() string { return "full disk" }
-
-func (d *fullDisk) MaybeError(op errorfs.Op) error {
-	if d.on.Load() && op.Kind.ReadOrWrite() == errorfs.OpIsWrite && strings.HasSuffix(op.Path, ".log") {
-		return fmt.Errorf("write %s: %w", op.Path, syscall.ENOSPC)
-	}
-	return nil
-}
 
 // swapIdempotencyTable gives ts's server the idempotency table t until the
 // test ends, when the server gets its own back to close.
@@ -53,8 +38,8 @@ func TestIdempotencyTableFullDisk(t *testing.T) {
 	var logs embeddedtest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ts.api.log = log
-	disk := &fullDisk{}
-	table, err := openIdempotencyTableOn(errorfs.Wrap(vfs.Default, disk), filepath.Join(t.TempDir(), "idempotency"),
+	var full atomic.Bool
+	table, err := openIdempotencyTableOn(embeddedtest.NoRoomForLogs(&full), filepath.Join(t.TempDir(), "idempotency"),
 		DefaultIdempotencyTTL, time.Now, log)
 	require.NoError(t, err)
 	swapIdempotencyTable(t, ts, table)
@@ -62,7 +47,7 @@ func TestIdempotencyTableFullDisk(t *testing.T) {
 	first := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("before-full", "completed"), "Idempotency-Key", "k-1")
 	require.Equal(t, http.StatusOK, first.Status, "%s", first.Body)
 
-	disk.on.Store(true)
+	full.Store(true)
 	met := ts.do(t, "POST", "/calls/upsert", tokenA, moonbaseBody("meets-full", "completed"), "Idempotency-Key", "k-2")
 	assert.Equal(t, http.StatusOK, met.Status, "the write ran and was answered before its record failed: %s", met.Body)
 	assert.Contains(t, logs.String(), "fatal commit error")
@@ -98,7 +83,7 @@ func TestIdempotencyTableFullDisk(t *testing.T) {
 	n, err := table.sweep()
 	assert.Zero(t, n)
 	assert.ErrorIs(t, err, ErrUnavailable, "the sweeper does not touch a failed table")
-	disk.on.Store(false)
+	full.Store(false)
 	_ = table.Close() // Pebble's own verdict on its failed commit pipeline
 }
 

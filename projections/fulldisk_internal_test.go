@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,6 +17,7 @@ import (
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
@@ -41,12 +39,7 @@ func TestReadModelsOnAFullDiskStopTheRunner(t *testing.T) {
 	var full atomic.Bool
 	popts := DefaultOptions()
 	popts.Logger = quiet
-	popts.fs = errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if full.Load() && op.Kind.ReadOrWrite() == errorfs.OpIsWrite && strings.HasSuffix(op.Path, ".log") {
-			return fmt.Errorf("write %s: %w", op.Path, syscall.ENOSPC)
-		}
-		return nil
-	}))
+	popts.fs = embeddedtest.NoRoomForLogs(&full)
 	p, err := Open(t.TempDir(), store, popts)
 	require.NoError(t, err)
 	ran := make(chan error, 1)

@@ -1,6 +1,7 @@
 package embeddedtest
 
 import (
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -17,6 +18,18 @@ func NoRoomForTables(full *atomic.Bool) vfs.FS {
 	return errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
 		if full.Load() && op.Kind == errorfs.OpCreate && strings.HasSuffix(op.Path, ".sst") {
 			return syscall.ENOSPC
+		}
+		return nil
+	}))
+}
+
+// NoRoomForLogs returns the real file system, on which every write to a
+// Pebble write-ahead log (a .log file) fails with ENOSPC while full is
+// set, as on a full disk: a commit cannot be written.
+func NoRoomForLogs(full *atomic.Bool) vfs.FS {
+	return errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if full.Load() && op.Kind.ReadOrWrite() == errorfs.OpIsWrite && strings.HasSuffix(op.Path, ".log") {
+			return fmt.Errorf("write %s: %w", op.Path, syscall.ENOSPC)
 		}
 		return nil
 	}))
