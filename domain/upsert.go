@@ -85,7 +85,10 @@ func decideUpsert(p *plan, s *State, c *UpsertCall) *Error {
 	} else {
 		adoptEchoedTimes(&s.Call, c)
 	}
-	if err := checkNewRecordings(&s.Call, c); err != nil {
+	// The write's recordings are found among the call's once, for the
+	// check and the plan (the call's recordings do not change between).
+	held := findHeldRecordings(s.Call.Recordings, c.Recordings)
+	if err := checkNewRecordings(held, c); err != nil {
 		return err
 	}
 	if err := reconcileAddresses(&s.Call, c); err != nil {
@@ -119,7 +122,7 @@ func decideUpsert(p *plan, s *State, c *UpsertCall) *Error {
 	p.metadata(c, metadataChanged, metadataCopied)
 	p.details(c)
 	p.routing(c)
-	p.recordings(c)
+	p.recordings(c, held)
 	p.transcript(c)
 	p.quality(c)
 	p.lifecycle(c)
@@ -549,15 +552,16 @@ func (p *plan) routing(c *UpsertCall) {
 // recordings adds each recording the call does not have yet, and changes
 // each one it has with another URL or content type (a provider's signed
 // URL re-issued). A recording is known by its ProviderID, or by its URL
-// when it has none; one sent again as it is changes nothing.
-func (p *plan) recordings(c *UpsertCall) {
-	held := findHeldRecordings(p.s.Call.Recordings, c.Recordings)
+// when it has none; one sent again as it is changes nothing. held finds
+// them among the call's recordings as the write found them
+// (checkNewRecordings).
+func (p *plan) recordings(c *UpsertCall, held heldRecordings) {
 	for _, r := range c.Recordings {
 		i := held.index(r)
 		switch {
 		case i < 0:
 			addFact(p, CallRecordingAdded{Recording: r})
-		case p.s.Call.Recordings[i] != r:
+		case held.held[i] != r:
 			addFact(p, CallRecordingChanged{Recording: r})
 		}
 	}

@@ -380,20 +380,20 @@ func plainAVMediaType(v string) bool {
 // type (a change); that no two of c's recordings are one (the same
 // Identity), which would give the call two recordings of one SID, or
 // change one twice in a write, the last silently winning; and that the
-// write adds or changes at most RecordingChangesMax.
-func checkNewRecordings(call *Call, c *UpsertCall) *Error {
+// write adds or changes at most RecordingChangesMax. held finds c's
+// recordings among the call's (findHeldRecordings), as the plan finds them.
+func checkNewRecordings(held heldRecordings, c *UpsertCall) *Error {
 	if i, j := repeatedRecording(c.Recordings); i >= 0 {
 		kind, value := c.Recordings[i].identityParts()
 		return invalid(ListField{"recordings", i}.Sub(kind), "%q is recordings[%d]'s too: send each recording once", value, j)
 	}
-	held := findHeldRecordings(call.Recordings, c.Recordings)
 	changes := 0
 	for i, r := range c.Recordings {
 		h := held.index(r)
-		if h < 0 || call.Recordings[h] != r {
+		if h < 0 || held.held[h] != r {
 			changes++
 		}
-		if h >= 0 && call.Recordings[h].ContentType == r.ContentType {
+		if h >= 0 && held.held[h].ContentType == r.ContentType {
 			continue
 		}
 		if err := checkRecordingContentType(ListField{"recordings", i}, r.ContentType); err != nil {
