@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -239,6 +240,38 @@ func TestReopenAfterGroupsWithManyAppendsToOneStream(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, writers*appends+1)
 	verifyChains(t, recs)
+}
+
+// TestOpenOnADiskWithoutRoomIsAnError checks that a store stopped
+// cleanly does not open on a disk with less free space than Pebble takes
+// at open (its MANIFEST, a write-ahead log reserved up front), with an
+// error naming the directory and what to do, and opens with every event
+// once the disk has room.
+func TestOpenOnADiskWithoutRoomIsAnError(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var free atomic.Uint64
+	free.Store(math.MaxUint64)
+	opts := embedded.WithFS(testOptions(), embeddedtest.DiskWithFree(&free))
+	s, err := embedded.Open(dir, opts)
+	require.NoError(t, err)
+	_, err = s.Append(ctx, "call-"+uuid.NewString(), eventstore.NoStream(), events(3, "CallUpserted"))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	free.Store(1 << 20)
+	_, err = embedded.Open(dir, opts)
+	require.ErrorIs(t, err, pebblelog.ErrNoRoomToOpen)
+	assert.Contains(t, err.Error(), "free space on the disk, then start again")
+	assert.Contains(t, err.Error(), dir)
+
+	free.Store(math.MaxUint64)
+	s, err = embedded.Open(dir, opts)
+	require.NoError(t, err, "the refused open released the directory")
+	defer s.Close()
+	recs, err := s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	assert.Len(t, recs, 3)
 }
 
 // TestOpenOnAFullDiskIsAnError checks that a store whose write-ahead log

@@ -34,3 +34,30 @@ func NoRoomForLogs(full *atomic.Bool) vfs.FS {
 		return nil
 	}))
 }
+
+// DiskWithFree returns the real file system, whose disks report at most
+// free bytes free (GetDiskUsage), as a nearly full disk would; the files
+// themselves are written as ever.
+func DiskWithFree(free *atomic.Uint64) vfs.FS {
+	return diskWithFree{FS: vfs.Default, free: free}
+}
+
+// diskWithFree is the file system DiskWithFree returns.
+type diskWithFree struct {
+	vfs.FS
+	free *atomic.Uint64
+}
+
+// GetDiskUsage reports the real disk's usage with at most d.free bytes
+// available.
+func (d diskWithFree) GetDiskUsage(path string) (vfs.DiskUsage, error) {
+	usage, err := d.FS.GetDiskUsage(path)
+	if err != nil {
+		return usage, err
+	}
+	if free := d.free.Load(); free < usage.AvailBytes {
+		usage.AvailBytes = free
+		usage.UsedBytes = usage.TotalBytes - free
+	}
+	return usage, nil
+}

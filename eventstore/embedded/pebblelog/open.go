@@ -4,12 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
+
+// ErrNoRoomToOpen is wrapped by the error of Open when the disk has less
+// free space than a database that may write needs to open (see roomToOpen).
+var ErrNoRoomToOpen = errors.New("not enough free disk space to open")
 
 // ErrOpenGivenUp is wrapped by the error of Open when it stopped waiting
 // for pebble.Open at a background error during the open (a full disk).
@@ -36,6 +41,11 @@ var ErrOpenGivenUp = errors.New("pebble open given up")
 // that panics on a goroutine of Pebble's (Logger.Fatalf), which took the
 // process down with a stack trace rather than an error.
 //
+// It also checks that the disk has the room Pebble writes to at once when
+// it opens a database it may write (see checkRoom): on a full disk, a
+// cleanly stopped store failed to write the MANIFEST Pebble rolls at open,
+// again a fatal error that panicked on Pebble's goroutine.
+//
 // opts is not modified: Open sets its listener on a clone.
 //
 // It takes no context on purpose: an open given up on a signal would leave
@@ -49,6 +59,9 @@ func Open(dir string, opts *pebble.Options) (*pebble.DB, error) {
 			fs = vfs.Default
 		}
 		if err := checkWritable(fs, dir); err != nil {
+			return nil, err
+		}
+		if err := checkRoom(fs, dir); err != nil {
 			return nil, err
 		}
 	}
@@ -129,6 +142,67 @@ func checkWritable(fs vfs.FS, dir string) error {
 		return fmt.Errorf("the directory is not writable: %w: callledger must create files in it (run it as the directory's owner, or give that user write access)", err)
 	}
 	return nil
+}
+
+// openMargin is the free space, beyond the size of its MANIFEST, that a
+// database that may write needs to open: Pebble writes a new MANIFEST (the
+// current one rewritten), an OPTIONS file and marker files at every such
+// open, and a failure to write them is fatal. (Pebble also reserves each
+// new write-ahead log up front, at 110% of the memtable, but goes on where
+// the disk has no room for that: no reason to refuse an open.)
+const openMargin = 4 << 20
+
+// checkRoom returns an error wrapping ErrNoRoomToOpen when the file
+// system holding dir (or, while dir does not exist, its nearest existing
+// parent) has less free space than openMargin plus the size of dir's
+// largest MANIFEST. A file system that cannot tell its free space (a
+// MemFS) passes.
+func checkRoom(fs vfs.FS, dir string) error {
+	path := dir
+	for {
+		if _, err := fs.Stat(path); err == nil {
+			break
+		}
+		parent := fs.PathDir(path)
+		if parent == path {
+			return nil
+		}
+		path = parent
+	}
+	usage, err := fs.GetDiskUsage(path)
+	if err != nil {
+		return nil
+	}
+	need := uint64(openMargin) + largestManifest(fs, dir)
+	if usage.AvailBytes >= need {
+		return nil
+	}
+	return fmt.Errorf("%w: %s free, and Pebble needs about %s to open a database it writes to (it rewrites its MANIFEST at open): the disk is full; free space on the disk, then start again",
+		ErrNoRoomToOpen, mebibytes(usage.AvailBytes), mebibytes(need))
+}
+
+// largestManifest returns the size of the largest MANIFEST file in dir,
+// 0 when there is none (a new database) or dir cannot be listed.
+func largestManifest(fs vfs.FS, dir string) uint64 {
+	names, err := fs.List(dir)
+	if err != nil {
+		return 0
+	}
+	var largest uint64
+	for _, name := range names {
+		if !strings.HasPrefix(name, "MANIFEST-") {
+			continue
+		}
+		if info, err := fs.Stat(fs.PathJoin(dir, name)); err == nil && uint64(info.Size()) > largest {
+			largest = uint64(info.Size())
+		}
+	}
+	return largest
+}
+
+// mebibytes renders a size for an operator, to a tenth of a MiB.
+func mebibytes(n uint64) string {
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 // backgroundHint says what the operator can do about a background error

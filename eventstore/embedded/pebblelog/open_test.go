@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -137,5 +138,80 @@ func TestOpenRefusesADirectoryItCannotWrite(t *testing.T) {
 	opts.ReadOnly = true
 	db, err = pebblelog.Open(dir, opts)
 	require.NoError(t, err, "a read-only open writes nothing")
+	require.NoError(t, db.Close())
+}
+
+// TestOpenRefusesADiskWithoutRoom checks that a database that may write
+// does not open on a disk with less free space than Pebble writes at once
+// (4 MiB, and the size of the MANIFEST it rewrites), whether it is new or
+// was stopped cleanly, and that the refusal leaves the directory as it
+// was, where Pebble's fatal error at its MANIFEST's roll panicked on a
+// goroutine of its own and left an empty MANIFEST; at the bound it opens,
+// and a read-only open needs no room.
+func TestOpenRefusesADiskWithoutRoom(t *testing.T) {
+	const margin = 4 << 20
+	dir := filepath.Join(t.TempDir(), "db")
+	var free atomic.Uint64
+	opts := &pebble.Options{
+		FS:     embeddedtest.DiskWithFree(&free),
+		Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)},
+	}
+
+	free.Store(margin - 1)
+	_, err := pebblelog.Open(dir, opts)
+	require.ErrorIs(t, err, pebblelog.ErrNoRoomToOpen)
+	assert.NoDirExists(t, dir, "a new database is not begun")
+
+	free.Store(margin)
+	db, err := pebblelog.Open(dir, opts)
+	require.NoError(t, err)
+	for i := range 200 {
+		require.NoError(t, db.Set([]byte(fmt.Sprint("k", i)), []byte("v"), pebble.Sync))
+		require.NoError(t, db.Flush()) // tables the MANIFEST lists
+	}
+	require.NoError(t, db.Close())
+	sizes := func() map[string]int64 {
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		sizes := map[string]int64{}
+		for _, e := range entries {
+			info, err := e.Info()
+			require.NoError(t, err)
+			sizes[e.Name()] = info.Size()
+		}
+		return sizes
+	}
+	files := sizes()
+	var manifest uint64
+	for name, size := range files {
+		if strings.HasPrefix(name, "MANIFEST-") {
+			manifest = max(manifest, uint64(size))
+		}
+	}
+	require.Greater(t, manifest, uint64(1000))
+	need := margin + manifest
+
+	for _, left := range []uint64{0, 1 << 20, margin, need - 1} {
+		free.Store(left)
+		_, err = pebblelog.Open(dir, opts)
+		require.ErrorIs(t, err, pebblelog.ErrNoRoomToOpen, "%d bytes free", left)
+		assert.Contains(t, err.Error(), "free space on the disk, then start again")
+		assert.Equal(t, files, sizes(), "%d bytes free: the directory is left as it was", left)
+	}
+
+	opts.ReadOnly = true
+	free.Store(0)
+	db, err = pebblelog.Open(dir, opts)
+	require.NoError(t, err, "a read-only open writes nothing")
+	require.NoError(t, db.Close())
+
+	opts.ReadOnly = false
+	free.Store(need)
+	db, err = pebblelog.Open(dir, opts)
+	require.NoError(t, err)
+	value, closer, err := db.Get([]byte("k199"))
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(value))
+	require.NoError(t, closer.Close())
 	require.NoError(t, db.Close())
 }
