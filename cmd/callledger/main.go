@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sort"
+	"sync"
 	"syscall"
 )
 
@@ -60,15 +61,56 @@ func runProcess(args []string) int {
 
 // stopContext returns a context that ends at the first SIGINT or SIGTERM,
 // which asks the command to stop cleanly (serve lets requests in flight
-// finish, for up to shutdownTimeout). The signals' default action is
-// restored as soon as it ends, so that a second signal stops the process
-// at once: an operator's second Ctrl-C is not ignored for the rest of a
-// slow shutdown. Nothing acknowledged is lost by that (every write is
-// durable before its answer, as on kill -9).
+// finish, for up to shutdownTimeout). A second signal stops the process at
+// once: an operator's second Ctrl-C is not ignored for the rest of a slow
+// shutdown. Nothing acknowledged is lost by that (every write is durable
+// before its answer, as on kill -9).
+//
+// The second signal meets the signal's default action, restored as soon
+// as the context ends, and the process dies of it, as a shell expects.
+// A signal the process was started with ignored (SIGINT, for a background
+// job of a non-interactive shell) would be ignored again once restored, so
+// it stays caught: its second delivery exits with 128 plus its number,
+// the status a shell reports for a process it killed.
 func stopContext() (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	context.AfterFunc(ctx, stop)
-	return ctx, stop
+	signals := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	var restore, keep []os.Signal
+	for _, sig := range signals {
+		if signal.Ignored(sig) {
+			keep = append(keep, sig)
+		} else {
+			restore = append(restore, sig)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	received := make(chan os.Signal, 1)
+	signal.Notify(received, signals...)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-received:
+		case <-done:
+			return
+		}
+		cancel()
+		if len(restore) > 0 {
+			signal.Reset(restore...)
+		}
+		select {
+		case sig := <-received: // one kept caught, or one before the Reset
+			n, _ := sig.(syscall.Signal)
+			os.Exit(128 + int(n))
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(received)
+			close(done)
+			cancel()
+		})
+	}
 }
 
 // Env is what a command may use of the process: its streams and environment.

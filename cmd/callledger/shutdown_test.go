@@ -64,42 +64,60 @@ const (
 func TestSecondSignalStopsAtOnce(t *testing.T) {
 	// Goal: the operator's second Ctrl-C stops a serve that waits for a
 	// request in flight, at once, where it was ignored for the whole
-	// shutdown window (15 s). The child is the real process: main's work
+	// shutdown window (15 s), also when serve started with SIGINT ignored
+	// (a background job of a script), where restoring the signal's action
+	// ignored it again. The child is the real process: main's work
 	// (runProcess) with its signal handling, serve on a loopback port.
 	if dir := os.Getenv(signalChildEnv); dir != "" {
 		fmt.Println("started")
 		os.Exit(runProcess([]string{"serve", "--data", dir, "--addr", os.Getenv(signalChildAddrEnv)}))
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	child := embeddedtest.StartChild(t, "TestSecondSignalStopsAtOnce", "started",
-		signalChildEnv+"="+filepath.Join(t.TempDir(), "data"), signalChildAddrEnv+"="+addr,
-		"CALLLEDGER_API_KEYS=acme:"+signalChildToken)
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, time.Minute, 20*time.Millisecond, "the child serves")
-	stalledRequest(t, addr, signalChildToken)
-	time.Sleep(100 * time.Millisecond) // the server reads the request's head
+	for _, tc := range []struct {
+		name  string
+		start func(tb testing.TB, testName, prefix string, env ...string) *embeddedtest.Child
+		// signaled: the child dies of the signal; otherwise it exits 130.
+		signaled bool
+	}{
+		{"SIGINT handled", embeddedtest.StartChild, true},
+		{"SIGINT ignored at start", embeddedtest.StartChildIgnoringInterrupts, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			addr := ln.Addr().String()
+			require.NoError(t, ln.Close())
+			child := tc.start(t, "TestSecondSignalStopsAtOnce", "started",
+				signalChildEnv+"="+filepath.Join(t.TempDir(), "data"), signalChildAddrEnv+"="+addr,
+				"CALLLEDGER_API_KEYS=acme:"+signalChildToken)
+			require.Eventually(t, func() bool {
+				resp, err := http.Get("http://" + addr + "/healthz")
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				return resp.StatusCode == http.StatusOK
+			}, time.Minute, 20*time.Millisecond, "the child serves")
+			stalledRequest(t, addr, signalChildToken)
+			time.Sleep(100 * time.Millisecond) // the server reads the request's head
 
-	require.NoError(t, child.Signal(syscall.SIGINT))
-	time.Sleep(300 * time.Millisecond)
-	require.True(t, child.Running(), "the first signal waits for the request in flight: %s", child.Output())
-	require.NoError(t, child.Signal(syscall.SIGINT))
-	err = child.Wait(nil, time.After(5*time.Second))
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit)
-	status, ok := exit.Sys().(syscall.WaitStatus)
-	require.True(t, ok)
-	assert.True(t, status.Signaled(), "ended by the second signal: %v", err)
-	assert.Equal(t, syscall.SIGINT, status.Signal())
-	out := child.Output()
-	assert.Contains(t, out, "a second signal stops at once")
-	assert.True(t, strings.Contains(out, "stopping"), out)
+			require.NoError(t, child.Signal(syscall.SIGINT))
+			time.Sleep(300 * time.Millisecond)
+			require.True(t, child.Running(), "the first signal waits for the request in flight: %s", child.Output())
+			require.NoError(t, child.Signal(syscall.SIGINT))
+			err = child.Wait(nil, time.After(5*time.Second))
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit)
+			status, ok := exit.Sys().(syscall.WaitStatus)
+			require.True(t, ok)
+			if tc.signaled {
+				assert.True(t, status.Signaled(), "ended by the second signal: %v", err)
+				assert.Equal(t, syscall.SIGINT, status.Signal())
+			} else {
+				assert.Equal(t, 128+int(syscall.SIGINT), exit.ExitCode(), "exits as if ended by the second signal: %v", err)
+			}
+			out := child.Output()
+			assert.Contains(t, out, "a second signal stops at once")
+			assert.True(t, strings.Contains(out, "stopping"), out)
+		})
+	}
 }

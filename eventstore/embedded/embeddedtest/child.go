@@ -42,9 +42,24 @@ const childOtherMax = 64 << 10
 // for it (Wait).
 func StartChild(tb testing.TB, testName, prefix string, env ...string) *Child {
 	tb.Helper()
-	c := &Child{tb: tb, lines: make(chan string, 1024), ended: make(chan struct{})}
+	return startChild(tb, exec.Command(os.Args[0], "-test.run=^"+testName+"$", "-test.count=1"), prefix, env)
+}
+
+// StartChildIgnoringInterrupts is StartChild for a child that starts with
+// SIGINT ignored, as a background job of a non-interactive shell does: a
+// shell ignores it (an empty trap) and execs the test binary, which inherits
+// the disposition.
+func StartChildIgnoringInterrupts(tb testing.TB, testName, prefix string, env ...string) *Child {
+	tb.Helper()
+	return startChild(tb, exec.Command("/bin/sh", "-c", `trap '' INT; exec "$0" "$@"`,
+		os.Args[0], "-test.run=^"+testName+"$", "-test.count=1"), prefix, env)
+}
+
+// startChild starts cmd, a run of the test binary, as StartChild says.
+func startChild(tb testing.TB, cmd *exec.Cmd, prefix string, env []string) *Child {
+	tb.Helper()
+	c := &Child{tb: tb, cmd: cmd, lines: make(chan string, 1024), ended: make(chan struct{})}
 	c.Lines = c.lines
-	c.cmd = exec.Command(os.Args[0], "-test.run=^"+testName+"$", "-test.count=1")
 	c.cmd.Env = append(os.Environ(), env...)
 	c.cmd.Stderr = &c.stderr
 	stdout, err := c.cmd.StdoutPipe()
