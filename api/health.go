@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -30,10 +29,11 @@ func (s *Server) healthRoutes(root chi.Router) {
 	})
 	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if nr := s.ready(r.Context()); nr != nil {
-			s.log.WarnContext(r.Context(), "not ready", slog.String("reason", nr.reason), slog.Any("err", nr.err))
+			s.readiness.notReady(r.Context(), s.log, s.now(), nr)
 			s.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": nr.reason})
 			return
 		}
+		s.readiness.ready(r.Context(), s.log, s.now())
 		s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	r.Method(http.MethodGet, "/metrics", s.metrics.handler())

@@ -98,6 +98,22 @@ func (ts *testServer) auditedExportLines(t testing.TB, id string) []auditEvent {
 	return page.Events
 }
 
+// logLines decodes each line of logs, written by a slog JSON handler,
+// into a T.
+func logLines[T any](t *testing.T, logs *embeddedtest.LogBuffer) []T {
+	t.Helper()
+	var out []T
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var v T
+		require.NoError(t, json.Unmarshal([]byte(l), &v), "%s", l)
+		out = append(out, v)
+	}
+	return out
+}
+
 // TestClockBehindLoggedOncePerInterval checks that a clock behind the
 // calls' last events is logged at its first clamped write and then at most
 // once every clockSkewLogEvery, each line counting the writes clamped since
@@ -122,12 +138,7 @@ func TestClockBehindLoggedOncePerInterval(t *testing.T) {
 	}
 	lines := func() []line {
 		var out []line
-		for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-			if l == "" {
-				continue
-			}
-			var v line
-			require.NoError(t, json.Unmarshal([]byte(l), &v), "%s", l)
+		for _, v := range logLines[line](t, &logs) {
 			if strings.HasPrefix(v.Msg, "clock behind") {
 				out = append(out, v)
 			}

@@ -85,6 +85,7 @@ type Server struct {
 	start       *startMark
 	writers     callLocks
 	skew        clockSkewLog
+	readiness   readinessLog
 	// damage is the message of the first request that met data damaged on
 	// disk (see codeDataDamaged), nil until one does: /readyz answers 503
 	// with it from then on, as the damage stays until the operator repairs
