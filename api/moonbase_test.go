@@ -677,6 +677,11 @@ func TestMoonbaseBadInputs(t *testing.T) {
 		{"TimeAfterYear9999InUTC", "/calls", repl(`"start_at":"2025-03-01T10:00:00Z"`, `"start_at":"2025-03-01T10:00:00Z","end_at":"9999-12-31T23:00:00-05:00"`), 422, "end_at"},
 		{"BadTimeLowercaseZAfterOffset", "/calls", repl(`"start_at":"2025-03-01T10:00:00Z"`, `"start_at":"2025-03-01T10:00:00Z","end_at":"2025-03-01t10:05:00+01:00z"`), 422, "end_at"},
 		{"EndBeforeStart", "/calls/upsert", repl(`"start_at"`, `"end_at":"2025-03-01T09:00:00Z","start_at"`), 422, ""},
+		// A live status the ledger knows with an end: which is true is the
+		// provider's to say (an API client probe's upsert made a call in
+		// progress with an end time).
+		{"InProgressWithEnd", "/calls/upsert", strings.Replace(moonbaseBody("bad", "in-progress"), `"start_at"`, `"end_at":"2025-03-01T10:05:00Z","start_at"`, 1), 422, "end_at"},
+		{"RingingWithEnd", "/calls", strings.Replace(moonbaseBody("bad", "ringing"), `"start_at"`, `"end_at":"2025-03-01T10:05:00Z","start_at"`, 1), 422, "send the status it ended with"},
 		{"MetadataNotObject", "/calls/upsert", repl(`"start_at"`, `"provider_metadata":[1],"start_at"`), 400, "provider_metadata"},
 		{"MetadataNumberBeyondFloat64", "/calls/upsert", repl(`"start_at"`, `"provider_metadata":{"f":1.0e400},"start_at"`), 422, "provider_metadata"},
 		// One level past metadataDepthMax (the object itself is the first).

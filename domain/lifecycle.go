@@ -6,9 +6,12 @@ import "time"
 //
 // The target status is the command's Status; without one, the status its
 // VoiceCallStatus or ProviderStatus maps to; without one either, what the
-// times say (ended and answered: completed; answered: in-progress; ended,
-// never answered, and not yet in progress: no-answer). A call that has no
-// status and gets none starts queued.
+// times say (ended and answered, or ended in progress: completed;
+// answered: in-progress; ended, never answered, and not yet in progress:
+// no-answer). A call that has no status and gets none starts queued.
+//
+// A status that says the call goes on (queued, ringing, in-progress) with
+// an end that says it is over is refused (checkLiveEnd).
 //
 // A legal move (Status.CanMoveTo) becomes:
 //   - to in-progress with an answer time: CallAnswered;
@@ -149,10 +152,14 @@ func targetStatus(call *Call, c *UpsertCall) Status {
 		// An end with no answer, and no word the ledger knows: the call
 		// is over, unanswered, whatever the provider calls that. Left
 		// queued or ringing, it would show an ended call as waiting
-		// (LaML lists it as queued, and would cancel it). An in-progress
-		// call without an answer time cannot move to no-answer: it keeps
-		// its status, and the word is recorded.
+		// (LaML lists it as queued, and would cancel it).
 		return StatusNoAnswer
+	case c.EndedAt != nil && call.Status == StatusInProgress:
+		// In progress is connected, its answer time unknown (a LaML or
+		// VoiceCall status without one): its end completes it, as an
+		// end completes a call answered. Left in progress, it showed a
+		// call going on with an end time (and, on LaML, a duration of 0).
+		return StatusCompleted
 	}
 	return ""
 }

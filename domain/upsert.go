@@ -127,6 +127,9 @@ func decideUpsert(p *plan, s *State, c *UpsertCall) *Error {
 	p.quality(c)
 	p.lifecycle(c)
 	p.timing(c, s.Call.Status)
+	if err := checkLiveEnd(&s.Call, &p.s.Call); err != nil {
+		return err
+	}
 	if c.Price != nil {
 		if e, ok := priceChange(&p.s.Call, *c.Price); ok {
 			p.emit(e)
@@ -297,6 +300,25 @@ func checkCreation(c *UpsertCall) *Error {
 // refused naming the field sent. It only reads call and c.
 func checkUpsertOrder(call *Call, c *UpsertCall, sent timeSet) *Error {
 	return checkOrder(pick(c.StartedAt, call.StartedAt), pick(c.AnsweredAt, call.AnsweredAt), pick(c.EndedAt, call.EndedAt), givenTimes(c), sent)
+}
+
+// checkLiveEnd refuses an upsert that leaves call, as the plan made it
+// (was: as it stood), live (queued, ringing or in progress) with an end it
+// did not have: the status the write gives (provider_status "in-progress",
+// a word the ledger knows, which wins over the times) says the call goes
+// on, and the end it gives says it is over. Which is true is the client's
+// to say: taking the end would record a status nobody sent, and keeping
+// both showed a call in progress with an end time (on LaML, a duration of
+// 0) that billing and the auditors would read as still going. A call
+// already so, written before this check, may be written again as it is.
+func checkLiveEnd(was, call *Call) *Error {
+	if call.EndedAt == nil || call.Status.Terminal() {
+		return nil
+	}
+	if was.Status == call.Status && sameTime(was.EndedAt, call.EndedAt) {
+		return nil
+	}
+	return invalid("ended_at", "a call that has ended is completed, busy, failed, no-answer or canceled, and this one would be %s: send the status it ended with, or no end", call.Status)
 }
 
 // checkDurationEnd refuses a duration the ledger could not turn into an

@@ -69,6 +69,28 @@ func TestUpsertCall(t *testing.T) {
 	unknownEndedRinging.ProviderStatus = ptr("wrapped-up")
 	unknownEndedRinging.EndedAt = ptr(at(1))
 
+	// A call in progress without an answer time (a LaML or VoiceCall
+	// status), and what may end it.
+	inProgressUnanswered := append(ringingCall(),
+		domain.CallStatusChanged{Status: domain.StatusInProgress, PreviousStatus: domain.StatusRinging})
+	endOnly := upsert(domain.UpsertUpdate)
+	endOnly.EndedAt = ptr(at(1))
+	notes := upsert(domain.UpsertUpdate)
+	notes.Details.Notes = ptr("still there")
+	// A provider word for a live status, sent with an end (an API client
+	// probe's Moonbase upsert).
+	liveEnded := func(word string, mode domain.UpsertMode) domain.UpsertCall {
+		c := upsert(mode)
+		if mode != domain.UpsertUpdate {
+			c.Direction = ptr(domain.DirectionInbound)
+			c.StartedAt = ptr(t0)
+			c.Participants = []domain.ParticipantSpec{}
+		}
+		c.ProviderStatus = ptr(word)
+		c.EndedAt = ptr(at(1))
+		return c
+	}
+
 	newNoStatus := upsert(domain.UpsertCreate)
 	newNoStatus.Direction = ptr(domain.DirectionOutbound)
 	newNoStatus.From, newNoStatus.To = ptr(caller), ptr(callee)
@@ -187,10 +209,23 @@ func TestUpsertCall(t *testing.T) {
 			domain.CallStatusChanged{Status: domain.StatusNoAnswer, PreviousStatus: domain.StatusRinging, ProviderStatus: ptr("wrapped-up")},
 			domain.CallTimingChanged{EndedAt: ptr(at(1))},
 		}},
-		{name: "an unknown word with an end on a call in progress without an answer time: the word is recorded", given: append(ringingCall(),
-			domain.CallStatusChanged{Status: domain.StatusInProgress, PreviousStatus: domain.StatusRinging}), when: unknownEndedRinging, then: []domain.Event{
-			domain.CallStatusChanged{Status: domain.StatusInProgress, PreviousStatus: domain.StatusInProgress, ProviderStatus: ptr("wrapped-up")},
-			domain.CallTimingChanged{EndedAt: ptr(at(1))},
+		{name: "an unknown word with an end on a call in progress without an answer time: completed, as long as from its start", given: inProgressUnanswered, when: unknownEndedRinging, then: []domain.Event{
+			domain.CallTerminated{EndedAt: at(1), DurationSeconds: ptr(int64(60)), Status: domain.StatusCompleted,
+				PreviousStatus: domain.StatusInProgress, ProviderStatus: ptr("wrapped-up")},
+		}},
+		{name: "an end alone on a call in progress without an answer time: completed", given: inProgressUnanswered, when: endOnly, then: []domain.Event{
+			domain.CallTerminated{EndedAt: at(1), DurationSeconds: ptr(int64(60)), Status: domain.StatusCompleted,
+				PreviousStatus: domain.StatusInProgress},
+		}},
+		{name: "in-progress with an end on a new call is refused", when: liveEnded("in-progress", domain.UpsertCreateOrUpdate), code: domain.ErrInvalid, field: "ended_at"},
+		{name: "ringing with an end on a ringing call is refused", given: ringingCall(), when: liveEnded("ringing", domain.UpsertUpdate), code: domain.ErrInvalid, field: "ended_at"},
+		{name: "in-progress with an end on an answered call is refused", given: answeredCall(), when: liveEnded("active", domain.UpsertUpdate), code: domain.ErrInvalid, field: "ended_at"},
+		{name: "a late in-progress with the end on a completed call keeps the status", given: completedCall(), when: liveEnded("in-progress", domain.UpsertUpdate), then: []domain.Event{
+			domain.CallTimingChanged{EndedAt: ptr(at(1)), DurationSeconds: ptr(int64(0))}, // answered at(1)
+		}},
+		{name: "a call in progress with an end from before the check takes other changes", given: append(inProgressUnanswered,
+			domain.CallTimingChanged{EndedAt: ptr(at(1))}), when: notes, then: []domain.Event{
+			domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: ptr("still there")}},
 		}},
 		{name: "a new call without a status starts queued, start at Now, participants from From and To", when: newNoStatus, then: []domain.Event{
 			domain.CallUpserted{Created: true, CallID: callID, AccountID: account, Provider: provider, ProviderID: providerID,
