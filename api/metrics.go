@@ -32,9 +32,12 @@ import (
 //	callledger_events_appended_total           events the API's writes appended
 //	callledger_write_conflicts_total           appends refused on a stale revision and retried
 //	callledger_read_models_checkpoint_position the position of the last event in the read models
-//	callledger_read_models_pending_events      events received and not yet applied: the lag
+//	callledger_read_models_pending_events      events received and not yet applied
 //	callledger_read_models_failures_total      events the read models could not apply
 //	callledger_read_models_running             1 while the projector runs
+//	callledger_store_head_position             where the log ends (storeCollector)
+//	callledger_store_failed                    1 once the store refuses every write
+//	callledger_ready                           1 while /readyz would answer 200
 //
 // with Go's runtime and the process's metrics (go_*, process_*).
 

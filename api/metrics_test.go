@@ -90,6 +90,9 @@ func TestMetrics(t *testing.T) {
 	// The GETs waited for the upsert: the read models hold its events.
 	assert.Equal(t, 3.0, families["callledger_read_models_checkpoint_position"].GetMetric()[0].GetGauge().GetValue())
 	assert.Equal(t, 1.0, families["callledger_read_models_running"].GetMetric()[0].GetGauge().GetValue())
+	assert.Equal(t, 3.0, families["callledger_store_head_position"].GetMetric()[0].GetGauge().GetValue(), "the log ends at the upsert's last event")
+	assert.Equal(t, 0.0, families["callledger_store_failed"].GetMetric()[0].GetGauge().GetValue())
+	assert.Equal(t, 1.0, families["callledger_ready"].GetMetric()[0].GetGauge().GetValue())
 	assert.Contains(t, families, "go_goroutines")
 
 	// No label holds a call id or a made-up method: the label sets stay

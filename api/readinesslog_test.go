@@ -70,6 +70,8 @@ func TestReadyzLogsChangesNotEveryProbe(t *testing.T) {
 	}
 	assert.Equal(t, []line{{Msg: "not ready", Reason: reasonViews}}, lines(),
 		"the first 503 only, within a minute")
+	assert.Equal(t, 0.0, scrapeMetrics(t, ts)["callledger_ready"].GetMetric()[0].GetGauge().GetValue())
+	assert.Len(t, lines(), 1, "a scrape logs nothing")
 
 	clock.Set(clock.Now().Add(readyLogEvery))
 	probe(http.StatusServiceUnavailable)

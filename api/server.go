@@ -170,6 +170,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s.idem = idem
 	s.metrics = newMetrics(s.views)
+	s.metrics.registry.MustRegister(newStoreCollector(s))
 	s.handler = s.routes()
 	return s, nil
 }

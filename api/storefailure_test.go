@@ -77,6 +77,9 @@ func TestStoreFailureIsUnavailable(t *testing.T) {
 	ready := ts.do(t, "GET", "/readyz", "", "")
 	assert.Equal(t, http.StatusServiceUnavailable, ready.Status, "%s", ready.Body)
 	assert.Equal(t, map[string]any{"status": "unavailable", "reason": reasonStoreFailed}, ready.JSON(t))
+	families := scrapeMetrics(t, ts)
+	assert.Equal(t, 1.0, families["callledger_store_failed"].GetMetric()[0].GetGauge().GetValue())
+	assert.Equal(t, 0.0, families["callledger_ready"].GetMetric()[0].GetGauge().GetValue())
 
 	writes := []struct {
 		name, method, path, body string
