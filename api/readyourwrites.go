@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/projections"
 )
 
 // Read-your-writes without making writes wait.
@@ -156,6 +157,13 @@ func (s *Server) awaitWrites(ctx context.Context) error {
 	if err := s.views.WaitFor(wctx, pos); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("wait for the read models: %w", ctx.Err())
+		}
+		if errors.Is(err, projections.ErrFailed) {
+			// Not "retry shortly": they advance again only after a
+			// restart (readiness says so too). The cause is logged by
+			// the runner, and is the operator's.
+			return &FieldError{Err: ErrReadModelsBehind,
+				Message: "the read models have failed and will not show this account's last writes until callledger is restarted"}
 		}
 		return &FieldError{Err: ErrReadModelsBehind,
 			Message: fmt.Sprintf("the read models have not yet reached position %s (this account's last write, where the log ended when the server started, or where the shared log ended); retry shortly", pos)}

@@ -60,6 +60,11 @@ func TestReadModelsOnAFullDiskStopTheRunner(t *testing.T) {
 	appendCall("before")
 	require.Eventually(t, func() bool { return p.Status().EventsApplied > 0 }, 10*time.Second, 5*time.Millisecond)
 
+	// A reader waiting for what the read models will never reach.
+	beyond := eventstore.Position{Commit: 1 << 40, Prepare: 1 << 40}
+	waited := make(chan error, 1)
+	go func() { waited <- p.WaitFor(context.Background(), beyond) }()
+
 	// The runner commits without syncing: the log's writer meets the full
 	// disk in the background, and a later commit reports it.
 	full.Store(true)
@@ -77,5 +82,16 @@ func TestReadModelsOnAFullDiskStopTheRunner(t *testing.T) {
 	st := p.Status()
 	assert.False(t, st.Running)
 	assert.Contains(t, st.LastRunError, "cannot be written until callledger is restarted")
+	select {
+	case err := <-waited:
+		assert.ErrorIs(t, err, ErrFailed, "the waiting reader is told")
+		assert.ErrorIs(t, err, syscall.ENOSPC)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a reader waits for read models that no longer advance")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	assert.ErrorIs(t, p.WaitFor(ctx, beyond), ErrFailed, "a later reader is told at once")
+	assert.NoError(t, ctx.Err())
 	assert.ErrorIs(t, p.Close(), pebblelog.ErrFatal, "Close leaves the failed database alone, and says so")
 }

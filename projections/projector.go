@@ -50,6 +50,12 @@ var (
 	// place, but they are derived from the log: Rebuild them (callledger
 	// replay). Run logs it and retries, as for any error, until then.
 	ErrCorrupt = errors.New("projections: read models damaged on disk, rebuild them (callledger replay)")
+	// ErrFailed is returned, wrapped with the cause, by WaitFor once the
+	// runner has stopped for good (the read models' database could not
+	// write: a full disk): the read models will not advance until
+	// callledger is restarted, so a reader waiting for them would wait
+	// in vain.
+	ErrFailed = errors.New("projections: the read models failed and cannot advance until callledger is restarted")
 )
 
 // pebbleError returns err, which a read of the read-model database
@@ -465,7 +471,8 @@ func (p *Projector) isClosed() bool {
 // WaitFor returns nil once every event up to and including pos has been
 // applied to the read models (the checkpoint is at or past pos), so a reader
 // that got pos from an Append sees its own write. It returns ctx's error,
-// wrapped, if ctx ends first, and ErrClosed if the Projector closes.
+// wrapped, if ctx ends first, ErrClosed if the Projector closes, and
+// ErrFailed, with the cause, once the runner has stopped for good.
 func (p *Projector) WaitFor(ctx context.Context, pos eventstore.Position) error {
 	for {
 		p.mu.Lock()
@@ -478,6 +485,9 @@ func (p *Projector) WaitFor(ctx context.Context, pos eventstore.Position) error 
 		}
 		if closed {
 			return fmt.Errorf("wait for %s: %w", pos, ErrClosed)
+		}
+		if err := p.fatal.Err(); err != nil {
+			return fmt.Errorf("wait for %s: %w: %w", pos, ErrFailed, err)
 		}
 		select {
 		case <-ch:

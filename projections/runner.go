@@ -67,6 +67,10 @@ func (p *Projector) Run(ctx context.Context) error {
 			p.log.Error("projection runner failed", "err", err)
 			p.mu.Lock()
 			p.lastRunError = err.Error()
+			// Wake WaitFor: it returns ErrFailed rather than wait for
+			// read models that no longer advance.
+			close(p.advanced)
+			p.advanced = make(chan struct{})
 			p.mu.Unlock()
 			return err
 		}
