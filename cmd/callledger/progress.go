@@ -31,6 +31,9 @@ const (
 type progressMeter struct {
 	w     io.Writer
 	label string
+	// unit names what done and total count, "events" unless the tool says
+	// otherwise: verify reads each event once in each of its passes.
+	unit  string
 	tty   bool
 	now   func() time.Time
 	start time.Time
@@ -45,7 +48,7 @@ type progressMeter struct {
 func newProgressMeter(env Env, label string) *progressMeter {
 	now := time.Now
 	t := now()
-	return &progressMeter{w: env.Stderr, label: label, tty: isTerminal(env.Stderr), now: now, start: t, shown: t}
+	return &progressMeter{w: env.Stderr, label: label, unit: "events", tty: isTerminal(env.Stderr), now: now, start: t, shown: t}
 }
 
 // isTerminal reports whether w is a terminal (golang.org/x/term asks the
@@ -90,7 +93,7 @@ func (m *progressMeter) line(done, total uint64, t time.Time) string {
 	if elapsed > 0 {
 		rate = float64(done) / elapsed.Seconds()
 	}
-	s := fmt.Sprintf("%s: %d events, %.0f events/s, %s elapsed", m.label, done, rate, elapsed.Round(time.Second))
+	s := fmt.Sprintf("%s: %d %s, %.0f %s/s, %s elapsed", m.label, done, m.unit, rate, m.unit, elapsed.Round(time.Second))
 	if total > 0 && done <= total {
 		s += fmt.Sprintf(", %.1f%% of %d", 100*float64(done)/float64(total), total)
 		if rate > 0 {

@@ -70,6 +70,9 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 	defer closeInto(&err, store)
 
 	meter := newProgressMeter(env, "verify")
+	// Verify reads every event in each pass ($all, the index, the streams)
+	// and counts them all towards its total: its count is not the log's.
+	meter.unit = "event reads"
 	report, err := eventstore.Verify(ctx, store, meter.update)
 	meter.finish()
 	if err != nil {
