@@ -173,6 +173,12 @@ func run(ctx context.Context, args []string, env Env) int {
 			fmt.Fprintf(env.Stderr, "callledger %s: %v\n", args[0], err)
 			return 2
 		}
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			// Stopped by a signal (stopContext): the error is what the work
+			// was doing when it stopped, not a failure of it.
+			fmt.Fprintf(env.Stderr, "callledger %s: interrupted, not finished (%v)\n", args[0], err)
+			return 1
+		}
 		fmt.Fprintf(env.Stderr, "callledger %s: %v\n", args[0], err)
 		return 1
 	}

@@ -973,3 +973,20 @@ func TestImportEstimatesItsTotal(t *testing.T) {
 		})
 	}
 }
+
+// TestInterruptedToolSaysSo checks that a tool stopped by a signal (its
+// context ended) says it was interrupted, where it printed what it was
+// doing as if that had failed ("check index: context canceled").
+func TestInterruptedToolSaysSo(t *testing.T) {
+	dataDir := t.TempDir()
+	seedLedger(t, dataDir, genCalls(41, 20))
+	for _, args := range [][]string{{"verify"}, {"billing"}, {"export", "--out", filepath.Join(t.TempDir(), "x.jsonl")}} {
+		t.Run(args[0], func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			res := runTool(ctx, t, dataDir, "", args...)
+			assert.Equal(t, 1, res.code, "%s", res.stderr)
+			assert.Contains(t, res.stderr, "callledger "+args[0]+": interrupted, not finished (")
+		})
+	}
+}
