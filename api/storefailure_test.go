@@ -71,6 +71,8 @@ func TestStoreFailureIsUnavailable(t *testing.T) {
 	}
 	require.NotZero(t, failed.Status, "the store did not fail after %d upserts", storeFailureUpsertsMax)
 	require.ErrorIs(t, ts.store.Err(), eventstore.ErrFailed, "the store failed")
+	assert.Contains(t, ts.store.Err().Error(), "it refuses every append until it is opened again (restart callledger)",
+		"says what is refused and what helps, not an instruction to reopen that reads as if one was tried")
 	assertErrorStyle(t, failed, styleMoonbase, http.StatusServiceUnavailable, 0)
 	assert.Equal(t, "1", failed.Header.Get("Retry-After"), "the write that met the failure")
 

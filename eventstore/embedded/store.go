@@ -360,7 +360,7 @@ func (s *Store) Close() error {
 
 // fail records the first commit failure; see Store.failed.
 func (s *Store) fail(err error) {
-	wrapped := fmt.Errorf("embedded: reopen the store: %w: %w", eventstore.ErrFailed, err)
+	wrapped := fmt.Errorf("embedded: %w: %w: it refuses every append until it is opened again (restart callledger)", eventstore.ErrFailed, err)
 	if s.failed.Set(wrapped) {
 		s.logger.Error("commit failed: refusing appends until reopened", "err", err)
 	}
