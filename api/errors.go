@@ -212,6 +212,11 @@ var statusTable = []struct {
 	{isErr(eventstore.ErrCorrupt), http.StatusInternalServerError, codeDataDamaged, false, messageLogDamaged},
 }
 
+// statusClientClosedRequest is the status of a request whose client went
+// away before its answer (nginx's 499, "client closed request"): what the
+// metrics count it under, as no client reads it.
+const statusClientClosedRequest = 499
+
 // codeDataDamaged is the Problem code of data damaged on disk.
 const codeDataDamaged = "data_damaged"
 
@@ -294,6 +299,19 @@ type ErrorRenderer func(w http.ResponseWriter, r *http.Request, p Problem)
 // away by retrying; except a Problem that says retry (statusTable), which
 // is worth trying again, as its message says.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render ErrorRenderer, err error) {
+	if gone := r.Context().Err(); gone != nil && errors.Is(err, gone) {
+		// The client went away (closed the connection, or gave up at its
+		// own timeout while the request waited, say, behind other writes
+		// to its call): no fault of the server's, and nobody reads the
+		// answer. statusClientClosedRequest keeps it out of the 5xx an
+		// operator alerts on, and it is not logged as a failure. It is
+		// not recorded under an Idempotency-Key: the retry runs.
+		markUnrecorded(r.Context())
+		s.log.DebugContext(r.Context(), "client gone", slog.String("request_id", RequestID(r.Context())),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
 	p, known := ProblemOf(err)
 	if !known || p.Code == codeDataDamaged || p.Code == codeEventUnreadable {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())),
