@@ -499,19 +499,22 @@ func (q *lamlRecordingQuery) mayMatch(c *domain.Call) bool {
 }
 
 // lamlRecordingToken is where a page of the account's Recordings list
-// resumes the walk of its calls: the list cursor (ListQuery.Cursor) of
-// the batch of calls the page stopped in, call, the call it stopped at,
-// skip, how many calls preceded call in that batch, and within call the
-// recording with index next in the call's Recordings and those before it,
-// older. The page read all of it in one snapshot of the read models; the
-// next one lists the batch again and skips forward to call, so that no
-// write in between moves where it resumes. Recordings are only ever
-// appended to a call, so that index keeps naming the same recording
-// whatever is added meanwhile. A token whose call has gone from the batch
-// (deleted, its start moved) resumes past skip calls of it, with all the
-// recordings of the call it reaches. A token of the scan's bound
-// (lamlRecordingScanCallsMax) names no call: its cursor is past the
-// calls scanned.
+// resumes the walk of its calls: the list cursor (ListQuery.Cursor) of the
+// place of the call before call, the call the page stopped at (so that
+// the list from it begins with call), and within call the recording with
+// index next in the call's Recordings and those before it, older. A place
+// is a start time and an id, not a call: whatever happens to the call
+// before meanwhile, and whatever calls are added before it, the walk
+// resumes with call, or, were call gone (deleted, its start moved), with
+// the call after it, so that no call the walk has not reached is skipped
+// and none it has listed is listed again. (Its index in a batch of 100,
+// which tokens held before, hid calls when calls before it were deleted,
+// and repeated recordings when a call was added at the top.) Recordings
+// are only ever appended to a call, so that index keeps naming the same
+// recording whatever is added meanwhile. skip is read only from tokens of
+// older builds (see lamlAccountRecordingPage); new ones hold 0. A token of
+// the scan's bound (lamlRecordingScanCallsMax) names no call: its cursor
+// is past the calls scanned.
 type lamlRecordingToken struct {
 	given  bool
 	cursor string
@@ -671,16 +674,17 @@ walk:
 		}
 		scanned += len(calls.Calls)
 		first := 0
-		if resume {
-			// The batch the previous page stopped in: skip to its
-			// call, or past as many calls as preceded it there if
-			// it has gone.
-			resume = false
+		if resume && lq.token.skip > 0 {
+			// A token of an older build: its cursor is the batch the
+			// previous page stopped in, and skip where its call was
+			// there. Skip to the call, or past as many calls if it
+			// has gone.
 			first = slices.IndexFunc(calls.Calls, func(v CallView) bool { return v.Call.ID == lq.token.call })
 			if first < 0 {
 				first = min(lq.token.skip, len(calls.Calls))
 			}
 		}
+		resume = false
 		for ci := first; ci < len(calls.Calls); ci++ {
 			v := &calls.Calls[ci]
 			top := len(v.Call.Recordings) - 1
@@ -697,9 +701,14 @@ walk:
 					continue
 				}
 				// The first recording of the next page: its token
-				// holds this batch's cursor and where its call is
-				// in the batch, read in this one snapshot.
-				next = &lamlRecordingToken{given: true, cursor: cursor, skip: ci, call: v.Call.ID, next: idx[i]}
+				// holds the place of the call before its call, from
+				// which the list goes on with its call, or, were it
+				// gone, with the call after it.
+				resume := cursor
+				if ci > 0 {
+					resume = calls.CursorAt(ci - 1)
+				}
+				next = &lamlRecordingToken{given: true, cursor: resume, call: v.Call.ID, next: idx[i]}
 				break walk
 			}
 		}

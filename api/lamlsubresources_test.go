@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -464,6 +465,78 @@ func TestLAMLAccountRecordings(t *testing.T) {
 	})
 }
 
+// TestLAMLAccountRecordingsResumeByPlace checks that a page of the
+// account's Recordings list resumes at the call it stopped in, by that
+// call's place in the list, whatever happened to the calls before it: an
+// API client probe found that a token holding the call's index in a batch
+// of 100 hid an untouched call's recordings when calls before it were
+// deleted, and listed a recording twice when a call was added at the top.
+func TestLAMLAccountRecordingsResumeByPlace(t *testing.T) {
+	type recordedCall struct {
+		pid   string
+		n     int // recordings
+		start string
+	}
+	// 99 calls of one recording each, the newest first in the list, and
+	// below them x, of two: a page of 100 stops inside x.
+	var fullBatch []recordedCall
+	for i := 1; i <= 99; i++ {
+		fullBatch = append(fullBatch, recordedCall{fmt.Sprintf("a%02d", i), 1, time.Date(2025, 9, 10, 0, i, 0, 0, time.UTC).Format(time.RFC3339)})
+	}
+	fullBatch = append(fullBatch, recordedCall{"x", 2, "2025-09-09T00:00:00Z"})
+	list := lamlAccountPath("", acctA) + "/Recordings.json"
+	for _, tc := range []struct {
+		name  string
+		calls []recordedCall
+		size  int
+		// between runs between the first page and the next.
+		between func(t *testing.T, ts *testServer, ids map[string]string)
+		// want is what the next page lists.
+		want []string
+	}{
+		{
+			name: "calls before the one stopped in deleted",
+			calls: []recordedCall{{"pa", 1, "2025-09-10T00:00:00Z"}, {"pb", 1, "2025-09-09T00:00:00Z"},
+				{"pc", 2, "2025-09-08T00:00:00Z"}, {"pd", 1, "2025-09-07T00:00:00Z"}},
+			size: 3, // stops inside pc
+			between: func(t *testing.T, ts *testServer, ids map[string]string) {
+				for _, pid := range []string{"pb", "pc"} {
+					require.Equal(t, http.StatusOK, ts.do(t, "DELETE", "/v1/calls/"+ids[pid], tokenA, "").Status)
+				}
+			},
+			want: []string{recordingURL("pd", 0)},
+		},
+		{
+			name:  "a call added at the top",
+			calls: fullBatch,
+			size:  100,
+			between: func(t *testing.T, ts *testServer, _ map[string]string) {
+				res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBodyAt("new", 0, "2025-09-11T00:00:00Z"))
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			},
+			want: []string{recordingURL("x", 0)},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			ids := map[string]string{}
+			for _, c := range tc.calls {
+				res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBodyAt(c.pid, c.n, c.start))
+				require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+				ids[c.pid] = res.JSON(t)["id"].(string)
+			}
+			res := ts.lamlDo(t, "GET", fmt.Sprintf("%s?PageSize=%d", list, tc.size), acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			first := res.JSON(t)
+			require.Len(t, recordingURLs(t, first), tc.size)
+			tc.between(t, ts, ids)
+			res = ts.lamlDo(t, "GET", first["next_page_uri"].(string), acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			assert.Equal(t, tc.want, recordingURLs(t, res.JSON(t)))
+		})
+	}
+}
+
 func TestLAMLAccountRecordingsScanIsBounded(t *testing.T) {
 	// Goal: one page of the account's Recordings list scans a bounded
 	// number of calls: an account with more calls than the bound, whose
@@ -670,4 +743,23 @@ func TestLAMLRecordingMediaRedirectsToItsURL(t *testing.T) {
 	}
 	require.Equal(t, http.StatusOK, ts.do(t, "DELETE", "/v1/calls/"+id, tokenA, "").Status)
 	assertLAMLError(t, get(lamlAccountPath("", acctA)+"/Recordings/"+sids[0]+".wav", acctA, tokenA), 404, 20404)
+}
+
+// TestLAMLAccountRecordingsOlderToken checks that a PageToken of an older
+// build, which held the list cursor of the batch of calls the page stopped
+// in and the call's index there (skip), still resumes at that call.
+func TestLAMLAccountRecordingsOlderToken(t *testing.T) {
+	ts := newTestServer(t)
+	var ids []uuid.UUID
+	for i, pid := range []string{"oa", "ob", "oc"} {
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBodyAt(pid, 2, fmt.Sprintf("2025-09-1%dT00:00:00Z", 3-i)))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		ids = append(ids, uuid.MustParse(res.JSON(t)["id"].(string)))
+	}
+	// Written as the older build wrote it after a page of three: the first
+	// batch (no cursor), ob at index 1 there, its older recording next.
+	token := lamlRecordingToken{given: true, skip: 1, call: ids[1], next: 0}.String()
+	res := ts.lamlDo(t, "GET", lamlAccountPath("", acctA)+"/Recordings.json?Page=1&PageSize=3&PageToken="+token, acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	assert.Equal(t, []string{recordingURL("ob", 0), recordingURL("oc", 1), recordingURL("oc", 0)}, recordingURLs(t, res.JSON(t)))
 }

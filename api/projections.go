@@ -122,6 +122,16 @@ func (m projectorReadModels) List(ctx context.Context, q ListQuery) (ListPage, e
 			out.Calls = append(out.Calls, v)
 		}
 	}
+	calls, items, oldestFirst := out.Calls, page.Items, pq.OldestFirst
+	out.cursorAt = func(i int) string {
+		// Calls[i] is items[i], or later there when items were left off.
+		for _, it := range items[i:] {
+			if it.CallID == calls[i].Call.ID {
+				return projections.ItemCursor(it, oldestFirst)
+			}
+		}
+		return ""
+	}
 	return out, nil
 }
 

@@ -125,4 +125,18 @@ type ListPage struct {
 	Next string
 	// Prev is the cursor of the page before; "" on the first page.
 	Prev string
+	// cursorAt, when set, returns the cursor naming the place of Calls[i]
+	// in the list (a list from it goes on with the call after it).
+	cursorAt func(i int) string
+}
+
+// CursorAt returns the cursor naming the place of Calls[i] in the list, as
+// Next names the last call's: a list from it goes on with the call after
+// it, whatever has happened to Calls[i] meanwhile. It is "" when the read
+// models did not give the places.
+func (p ListPage) CursorAt(i int) string {
+	if p.cursorAt == nil {
+		return ""
+	}
+	return p.cursorAt(i)
 }

@@ -239,6 +239,16 @@ func encodeCursor(oldestFirst bool, keyTail []byte) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// ItemCursor returns the cursor that names it's place in a list read in
+// the order oldestFirst says: the Next of a page that ends with it, from
+// which the list goes on with the entry after it. A reader that stops
+// inside a page (the LaML account Recordings walk) resumes from the
+// cursor of the entry before the one it stopped at: a place, which it
+// keeps naming whatever happens to that entry's call meanwhile.
+func ItemCursor(it ListItem, oldestFirst bool) string {
+	return encodeCursor(oldestFirst, itemTail(it))
+}
+
 // cursorCheck is the check of a cursor's bytes b.
 func cursorCheck(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }
 
