@@ -703,12 +703,15 @@ walk:
 				// The first recording of the next page: its token
 				// holds the place of the call before its call, from
 				// which the list goes on with its call, or, were it
-				// gone, with the call after it.
-				resume := cursor
+				// gone, with the call after it. (Read models that do
+				// not give places get the older token: the batch's
+				// cursor and the call's index there.)
+				next = &lamlRecordingToken{given: true, cursor: cursor, skip: ci, call: v.Call.ID, next: idx[i]}
 				if ci > 0 {
-					resume = calls.CursorAt(ci - 1)
+					if at := calls.CursorAt(ci - 1); at != "" {
+						next.cursor, next.skip = at, 0
+					}
 				}
-				next = &lamlRecordingToken{given: true, cursor: resume, call: v.Call.ID, next: idx[i]}
 				break walk
 			}
 		}

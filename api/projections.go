@@ -124,6 +124,9 @@ func (m projectorReadModels) List(ctx context.Context, q ListQuery) (ListPage, e
 	}
 	calls, items, oldestFirst := out.Calls, page.Items, pq.OldestFirst
 	out.cursorAt = func(i int) string {
+		if i < 0 || i >= len(calls) {
+			return ""
+		}
 		// Calls[i] is items[i], or later there when items were left off.
 		for _, it := range items[i:] {
 			if it.CallID == calls[i].Call.ID {
