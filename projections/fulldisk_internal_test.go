@@ -3,8 +3,6 @@ package projections
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
-	"github.com/callledger/callledger/eventstore/embedded"
 	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
@@ -29,12 +26,7 @@ import (
 // status for readiness, and no panic; the runner does not retry against a
 // database Pebble says must be reopened.
 func TestReadModelsOnAFullDiskStopTheRunner(t *testing.T) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sopts := embedded.DefaultOptions()
-	sopts.Logger = quiet
-	store, err := embedded.Open(t.TempDir(), sopts)
-	require.NoError(t, err)
-	t.Cleanup(func() { store.Close() })
+	store, quiet := quietStore(t)
 
 	var full atomic.Bool
 	popts := DefaultOptions()
@@ -48,14 +40,9 @@ func TestReadModelsOnAFullDiskStopTheRunner(t *testing.T) {
 	appendCall := func(pid string) {
 		t.Helper()
 		id := uuid.New()
-		e := domain.CallUpserted{Created: true, CallID: id, AccountID: "acct", Provider: "openphone", ProviderID: pid}
-		d, err := domain.MarshalEvent(e)
-		require.NoError(t, err)
-		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: "acct", Time: time.Now()})
-		require.NoError(t, err)
-		_, err = store.Append(context.Background(), domain.StreamID(id), eventstore.NoStream(),
-			[]eventstore.EventData{{ID: uuid.New(), Type: e.EventType(), Data: d, Metadata: md}})
-		require.NoError(t, err)
+		appendEvents(t, store, id, []domain.Event{
+			domain.CallUpserted{Created: true, CallID: id, AccountID: "acct", Provider: "openphone", ProviderID: pid},
+		}, func(int) time.Time { return time.Now() })
 	}
 	appendCall("before")
 	require.Eventually(t, func() bool { return p.Status().EventsApplied > 0 }, 10*time.Second, 5*time.Millisecond)

@@ -3,8 +3,6 @@ package projections
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -13,8 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/domain"
-	"github.com/callledger/callledger/eventstore"
-	"github.com/callledger/callledger/eventstore/embedded"
 )
 
 // TestPanickingFoldIsRefolded: Goal: an event whose fold panics halfway (a
@@ -22,12 +18,7 @@ import (
 // failure that was not folded, and the call view is the fold of the
 // stream's other events, not the state the panic left half-changed.
 func TestPanickingFoldIsRefolded(t *testing.T) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sopts := embedded.DefaultOptions()
-	sopts.Logger = quiet
-	store, err := embedded.Open(t.TempDir(), sopts)
-	require.NoError(t, err)
-	t.Cleanup(func() { store.Close() })
+	store, quiet := quietStore(t)
 
 	id := uuid.New()
 	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -44,17 +35,7 @@ func TestPanickingFoldIsRefolded(t *testing.T) {
 		domain.CallPriced{Price: usd("2.25"), PreviousPrice: &first}, // its fold panics halfway
 		domain.CallDetailsChanged{Changes: domain.DetailsChanges{Summary: new("asked about a refund")}},
 	}
-	data := make([]eventstore.EventData, len(events))
-	for i, e := range events {
-		d, err := domain.MarshalEvent(e)
-		require.NoError(t, err)
-		md, err := domain.MarshalMetadata(domain.Metadata{SchemaVersion: domain.CurrentSchemaVersion, AccountID: "acct",
-			Time: start.Add(time.Duration(i) * time.Minute)})
-		require.NoError(t, err)
-		data[i] = eventstore.EventData{ID: uuid.New(), Type: e.EventType(), Data: d, Metadata: md}
-	}
-	_, err = store.Append(context.Background(), domain.StreamID(id), eventstore.NoStream(), data)
-	require.NoError(t, err)
+	data := appendEvents(t, store, id, events, func(i int) time.Time { return start.Add(time.Duration(i) * time.Minute) })
 	bad := data[2].ID
 
 	popts := DefaultOptions()
