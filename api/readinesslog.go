@@ -17,30 +17,27 @@ const readyLogEvery = time.Minute
 // or the disk stayed full. It logs each change: the first 503, a 503 for
 // another reason, and the first 200 after 503s ("ready again"); while the
 // reason stays, one line at most every readyLogEvery, with the probes
-// answered 503 since the line before. The zero value is ready to use.
+// answered 503 since the line before (logThrottle). The zero value is
+// ready to use.
 type readinessLog struct {
 	mu sync.Mutex
 	// reason is the reason of the last 503 logged; "" while ready.
-	reason string
-	// logged is the clock's reading at the last line logged.
-	logged time.Time
-	// unlogged counts the 503s since that line, not logged.
-	unlogged int
+	reason   string
+	throttle logThrottle
 }
 
 // notReady notes a 503 for nr, found at now, and logs it to log when
 // readinessLog says so.
 func (l *readinessLog) notReady(ctx context.Context, log *slog.Logger, now time.Time, nr *notReady) {
 	l.mu.Lock()
-	since := now.Sub(l.logged)
-	if nr.reason == l.reason && since >= 0 && since < readyLogEvery {
-		l.unlogged++
-		l.mu.Unlock()
+	unlogged, due := l.throttle.due(now, readyLogEvery, nr.reason != l.reason)
+	if due {
+		l.reason = nr.reason
+	}
+	l.mu.Unlock()
+	if !due {
 		return
 	}
-	unlogged := l.unlogged
-	l.reason, l.logged, l.unlogged = nr.reason, now, 0
-	l.mu.Unlock()
 	log.WarnContext(ctx, "not ready", slog.String("reason", nr.reason), slog.Any("err", nr.err),
 		slog.Int("unlogged", unlogged))
 }
@@ -53,8 +50,9 @@ func (l *readinessLog) ready(ctx context.Context, log *slog.Logger, now time.Tim
 		l.mu.Unlock()
 		return
 	}
-	reason, unlogged := l.reason, l.unlogged
-	l.reason, l.logged, l.unlogged = "", now, 0
+	reason := l.reason
+	unlogged, _ := l.throttle.due(now, readyLogEvery, true)
+	l.reason = ""
 	l.mu.Unlock()
 	log.InfoContext(ctx, "ready again", slog.String("was", reason), slog.Int("unlogged", unlogged))
 }

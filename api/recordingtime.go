@@ -47,13 +47,11 @@ func (s *Server) recordingTime(id uuid.UUID, last time.Time) time.Time {
 // clockSkewLog logs the writes recordingTime records at a call's last time
 // because the clock is more than clockSkewLogged behind it: the first at
 // once, then at most one line every clockSkewLogEvery, which counts the
-// writes since the line before. The zero value is ready to use.
+// writes since the line before (logThrottle). The zero value is ready to
+// use.
 type clockSkewLog struct {
-	mu sync.Mutex
-	// logged is the clock's reading at the last line; zero before the first.
-	logged time.Time
-	// unlogged counts the writes clamped since that line, not logged.
-	unlogged int
+	mu       sync.Mutex
+	throttle logThrottle
 }
 
 // clamped notes a write to call id recorded at its last event's time, which
@@ -62,15 +60,11 @@ type clockSkewLog struct {
 // clockSkewLogEvery (or the clock has been stepped back since).
 func (l *clockSkewLog) clamped(log *slog.Logger, now time.Time, id uuid.UUID, behind time.Duration) {
 	l.mu.Lock()
-	since := now.Sub(l.logged)
-	if !l.logged.IsZero() && since >= 0 && since < clockSkewLogEvery {
-		l.unlogged++
-		l.mu.Unlock()
+	unlogged, due := l.throttle.due(now, clockSkewLogEvery, false)
+	l.mu.Unlock()
+	if !due {
 		return
 	}
-	writes := l.unlogged + 1
-	l.logged, l.unlogged = now, 0
-	l.mu.Unlock()
 	log.Warn("clock behind a call's last event: its time is recorded instead",
-		"call_id", id, "behind", behind.String(), "clamped_writes", writes)
+		"call_id", id, "behind", behind.String(), "clamped_writes", unlogged+1)
 }
