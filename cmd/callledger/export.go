@@ -73,8 +73,8 @@ func runExport(ctx context.Context, args []string, env Env) (err error) {
 // file beside path, which only a kill or a crash leaves.
 func writeFileAtomically(path string, write func(io.Writer) (eventstore.ExportStats, error)) (stats eventstore.ExportStats, err error) {
 	dir := filepath.Dir(path)
-	f, unnamed := createUnnamed(dir)
-	named := "" // the new file's name, once it has one
+	f, unnamed := createUnnamed(dir, path) // its write errors name path
+	named := ""                            // the new file's name, once it has one
 	if !unnamed {
 		if f, err = os.CreateTemp(dir, tempPrefix(path)+"*"); err != nil {
 			return stats, fmt.Errorf("create temporary file: %w", err)
@@ -95,7 +95,7 @@ func writeFileAtomically(path string, write func(io.Writer) (eventstore.ExportSt
 		return stats, err
 	}
 	if err := f.Sync(); err != nil {
-		return stats, fmt.Errorf("sync %s: %w", f.Name(), err)
+		return stats, err // an *fs.PathError naming the file
 	}
 	if unnamed {
 		// A new path is the file's first name, at once. An existing one is

@@ -36,7 +36,7 @@ func TestExportKilledLeavesNothing(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	if f, ok := createUnnamed(dir); !ok {
+	if f, ok := createUnnamed(dir, "x"); !ok {
 		t.Skip("this file system has no unnamed files (O_TMPFILE)")
 	} else {
 		f.Close()

@@ -184,7 +184,7 @@ const spoolPattern = "callledger-import-*.jsonl"
 // reaches CheckExport as a read error of the line, through spoolCopy, which
 // says it was the copy). progress is the check's, as CheckExport's.
 func spoolExport(ctx context.Context, r io.Reader, progress eventstore.Progress) (*os.File, eventstore.ExportStats, error) {
-	f, unnamed := createUnnamed(os.TempDir())
+	f, unnamed := createUnnamed(os.TempDir(), filepath.Join(os.TempDir(), "(unnamed)"))
 	if !unnamed {
 		var err error
 		if f, err = os.CreateTemp(os.TempDir(), spoolPattern); err != nil {

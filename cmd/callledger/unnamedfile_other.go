@@ -9,7 +9,7 @@ import (
 
 // createUnnamed is Linux's O_TMPFILE (see unnamedfile_linux.go); elsewhere
 // there is none, and writeFileAtomically uses a named temporary file.
-func createUnnamed(dir string) (f *os.File, ok bool) { return nil, false }
+func createUnnamed(dir, name string) (f *os.File, ok bool) { return nil, false }
 
 // linkUnnamed is never called where createUnnamed cannot make a file.
 func linkUnnamed(f *os.File, path string) error {
