@@ -67,7 +67,7 @@ import (
 // a 404, and ?revision and ?as_of show it as the call held it then.
 //
 // The list
-// shows them newest first: with CallSid one call's (paged as above), without
+// shows them newest first: with CallSid one call's (paged by PageToken), without
 // it the account's calls walked through the list index, newest start first,
 // each call's recordings newest first (listLAMLAccountRecordings), with a
 // PageToken that resumes at the call and recording where a page stopped.
@@ -473,13 +473,14 @@ func decodeLAMLRecordingList(q url.Values) (lamlRecordingQuery, error) {
 			return out, err
 		}
 	}
-	if out.callID == uuid.Nil {
-		if out.token, err = parseLAMLRecordingToken(q.Get("PageToken")); err != nil {
-			return out, err
-		}
-		if out.page > 0 && !out.token.given {
-			return out, Invalid("Page", "Page %d needs the PageToken of the previous page's next_page_uri", out.page)
-		}
+	if out.token, err = parseLAMLRecordingToken(q.Get("PageToken")); err != nil {
+		return out, err
+	}
+	// With CallSid, a Page without a PageToken is the next_page_uri of an
+	// older build, which paged one call's recordings by number: it still
+	// pages so (lamlCallRecordingPage).
+	if out.callID == uuid.Nil && out.page > 0 && !out.token.given {
+		return out, Invalid("Page", "Page %d needs the PageToken of the previous page's next_page_uri", out.page)
 	}
 	return out, nil
 }
@@ -514,7 +515,9 @@ func (q *lamlRecordingQuery) mayMatch(c *domain.Call) bool {
 // recording whatever is added meanwhile. skip is read only from tokens of
 // older builds (see lamlAccountRecordingPage); new ones hold 0. A token of
 // the scan's bound (lamlRecordingScanCallsMax) names no call: its cursor
-// is past the calls scanned.
+// is past the calls scanned. The Recordings list with CallSid uses the
+// same token, with call its call, next where its next page starts, and
+// lamlCallRecordingsCursor as its cursor.
 type lamlRecordingToken struct {
 	given  bool
 	cursor string
@@ -575,7 +578,7 @@ func parseLAMLRecordingToken(v string) (lamlRecordingToken, error) {
 // listLAMLAccountRecordings handles GET .../Accounts/{AccountSid}/Recordings:
 // Twilio's list page of the account's recordings, newest first. With
 // CallSid it is that call's (a 404 if the call is not the account's, or
-// deleted), paged by Page and PageSize as the call's own list is. Without,
+// deleted), paged by PageToken (lamlCallRecordingPage). Without,
 // it walks the account's calls through the list index (newest start first,
 // deleted calls left out, as the call list lists them) and each call's
 // recordings newest first (lamlRecordingsOf: a read of the call's stream for
@@ -627,10 +630,21 @@ func (s *Server) lamlNewestMatching(r *http.Request, lq *lamlRecordingQuery, v *
 	return out, idx, nil
 }
 
+// lamlCallRecordingsCursor is the cursor of the PageTokens of the
+// Recordings list with CallSid: that list walks no calls, and the walk
+// refuses the token (no read model gave the cursor out), so that a token
+// of one list given to the other is a 400.
+const lamlCallRecordingsCursor = "call"
+
 // lamlCallRecordingPage is the account's Recordings list with CallSid: a
 // page of that call's recordings, newest first. A CallSid that is no call
 // of the account's is read as a signalwire provider id too, as a {Sid} is
-// (onCallSid).
+// (onCallSid). The next page's PageToken names the first recording it
+// holds by its index in the call's Recordings, which only ever grow at the
+// end: a recording added between two pages is not listed (it is newer than
+// the first page's), and none is listed twice, where a page number would
+// have shifted by one and repeated one. A Page without a PageToken (the
+// next_page_uri of an older build) is cut by number as before.
 func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (lamlRecordingList, error) {
 	ctx := r.Context()
 	v, err := onCallSid(ctx, lq.filters.Get("CallSid"), lq.callID, nil, func(id uuid.UUID) (CallView, error) {
@@ -642,12 +656,29 @@ func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (
 	if err != nil {
 		return lamlRecordingList{}, err
 	}
-	recs, _, err := s.lamlNewestMatching(r, &lq, &v, len(v.Call.Recordings)-1)
+	top := len(v.Call.Recordings) - 1
+	if lq.token.given {
+		if lq.token.cursor != lamlCallRecordingsCursor || lq.token.call != v.Call.ID {
+			return lamlRecordingList{}, Malformed("PageToken", "is not a PageToken of the Recordings of CallSid %s", lq.filters.Get("CallSid"))
+		}
+		top = min(top, lq.token.next)
+	}
+	recs, idx, err := s.lamlNewestMatching(r, &lq, &v, top)
 	if err != nil {
 		return lamlRecordingList{}, err
 	}
-	lo, hi, paging := lamlPager{r: r, size: lq.size, page: lq.page, params: lq.filters}.cut(len(recs))
-	return lamlRecordingList{Recordings: append([]lamlRecording{}, recs[lo:hi]...), lamlPaging: paging}, nil
+	if lq.page > 0 && !lq.token.given {
+		lo, hi, paging := lamlPager{r: r, size: lq.size, page: lq.page, params: lq.filters}.cut(len(recs))
+		return lamlRecordingList{Recordings: append([]lamlRecording{}, recs[lo:hi]...), lamlPaging: paging}, nil
+	}
+	n := min(len(recs), lq.size)
+	var token string
+	if n < len(recs) {
+		token = lamlRecordingToken{given: true, cursor: lamlCallRecordingsCursor, call: v.Call.ID, next: idx[n]}.String()
+	}
+	out := lamlRecordingList{Recordings: append([]lamlRecording{}, recs[:n]...)}
+	out.lamlPaging = cursorLAMLPaging(r, lq.filters, lq.size, lq.page, n, token, "")
+	return out, nil
 }
 
 // lamlAccountRecordingPage is the account's Recordings list without

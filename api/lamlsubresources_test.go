@@ -537,6 +537,77 @@ func TestLAMLAccountRecordingsResumeByPlace(t *testing.T) {
 	}
 }
 
+func TestLAMLCallSidRecordingsResumeByIndex(t *testing.T) {
+	// Goal: the account's Recordings list with CallSid pages by PageToken,
+	// which names the recording the next page starts at: a recording added
+	// to the call between two pages neither repeats one nor hides one (a
+	// page number shifted by one and repeated one). A next_page_uri of an
+	// older build (Page without PageToken) still pages by number, and a
+	// token of one list is refused by another.
+	ts := newTestServer(t)
+	list := lamlAccountPath("", acctA) + "/Recordings.json"
+	ids := map[string]string{}
+	for pid, n := range map[string]int{"x": 5, "y": 1} {
+		res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBody(pid, n))
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		ids[pid] = res.JSON(t)["id"].(string)
+	}
+	get := func(t *testing.T, uri string) map[string]any {
+		t.Helper()
+		res := ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		return res.JSON(t)
+	}
+	x := func(i int) string { return recordingURL("x", i) }
+
+	first := get(t, list+"?PageSize=2&CallSid="+ids["x"])
+	assert.Equal(t, []string{x(4), x(3)}, recordingURLs(t, first))
+	next := first["next_page_uri"].(string)
+	assert.Contains(t, next, "PageToken=")
+	assert.Contains(t, next, "CallSid="+ids["x"])
+
+	// A sixth recording, added after the first page.
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, recordedCallBody("x", 6))
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+
+	second := get(t, next)
+	assert.Equal(t, []string{x(2), x(1)}, recordingURLs(t, second), "no recording repeated")
+	assert.EqualValues(t, 1, second["page"])
+	third := get(t, second["next_page_uri"].(string))
+	assert.Equal(t, []string{x(0)}, recordingURLs(t, third))
+	assert.Nil(t, third["next_page_uri"], "the last page")
+
+	// An older build's next_page_uri: Page without PageToken, by number.
+	old := get(t, list+"?PageSize=2&Page=1&CallSid="+ids["x"])
+	assert.Equal(t, []string{x(3), x(2)}, recordingURLs(t, old))
+
+	token, err := url.Parse(next)
+	require.NoError(t, err)
+	pageToken := token.Query().Get("PageToken")
+	for name, uri := range map[string]string{
+		"another call's list": list + "?PageSize=2&Page=1&CallSid=" + ids["y"] + "&PageToken=" + url.QueryEscape(pageToken),
+		"the account's walk":  list + "?PageSize=2&Page=1&PageToken=" + url.QueryEscape(pageToken),
+		"a token of the walk": list + "?PageSize=2&Page=1&CallSid=" + ids["x"] + "&PageToken=" + url.QueryEscape(walkToken(t, ts, list)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := ts.lamlDo(t, "GET", uri, acctA, tokenA, "")
+			assert.Equal(t, http.StatusBadRequest, res.Status, "body: %s", res.Body)
+			assert.Contains(t, string(res.Body), "PageToken")
+		})
+	}
+}
+
+// walkToken is the PageToken of the second page of the account's
+// Recordings list without CallSid, of one recording a page.
+func walkToken(t *testing.T, ts *testServer, list string) string {
+	t.Helper()
+	res := ts.lamlDo(t, "GET", list+"?PageSize=1", acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	next, err := url.Parse(res.JSON(t)["next_page_uri"].(string))
+	require.NoError(t, err)
+	return next.Query().Get("PageToken")
+}
+
 func TestLAMLAccountRecordingsScanIsBounded(t *testing.T) {
 	// Goal: one page of the account's Recordings list scans a bounded
 	// number of calls: an account with more calls than the bound, whose
