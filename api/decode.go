@@ -414,9 +414,13 @@ type Opt[T any] struct {
 	Value T
 }
 
-// UnmarshalJSON records that the field was present and decodes it.
+// UnmarshalJSON records that the field was present and decodes it. A key
+// given twice in one object is decoded twice: the last occurrence wins
+// whole, as for encoding/json's plain fields, so each starts from nothing
+// (an earlier null would otherwise stay set under a later value, and an
+// earlier object's members would merge into a later one).
 func (o *Opt[T]) UnmarshalJSON(b []byte) error {
-	o.Set = true
+	*o = Opt[T]{Set: true}
 	if string(bytes.TrimSpace(b)) == "null" {
 		o.Null = true
 		return nil
