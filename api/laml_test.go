@@ -747,6 +747,16 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"CreateBadUrl", "POST", calls, formBody("From", "+14155550100", "To", "+14155550101", "Url", "ftp://x"), "", 400, 21205, "Url"},
 		{"CreateUrlTooLong", "POST", calls, formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/"+strings.Repeat("a", domain.URLBytesMax)), "", 400, 21205, "Url: must be at most 4096 bytes"},
 		{"CreateSIPToTooLong", "POST", calls, formBody("From", "+14155550100", "To", "sip:"+strings.Repeat("a", domain.AddressBytesMax)+"@example.com", "Url", "https://example.com"), "", 400, 21211, "To: must be at most 1024 bytes"},
+		// An address or a URL that could not be handed on as it is: a
+		// control character, a space, a character RFC 3986 excludes, a
+		// port past 65535.
+		{"CreateClientToEscape", "POST", calls, formBody("From", "+14155550100", "To", "client:a\x1b[31mb", "Url", "https://example.com"), "", 400, 21211, "To"},
+		{"CreateSIPFromNUL", "POST", calls, formBody("From", "sip:a\x00b@example.com", "To", "+14155550101", "Url", "https://example.com"), "", 400, 21212, "From"},
+		{"CreateClientToLineSeparator", "POST", calls, formBody("From", "+14155550100", "To", "client:a\u2028b", "Url", "https://example.com"), "", 400, 21211, "To"},
+		{"CreateUrlSpaceInPath", "POST", calls, formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/x y"), "", 400, 21205, "Url"},
+		{"CreateUrlPortTooLarge", "POST", calls, formBody("From", "+14155550100", "To", "+14155550101", "Url", "http://localhost:99999/x"), "", 400, 21205, "Url"},
+		{"CreateUrlQuote", "POST", calls, formBody("From", "+14155550100", "To", "+14155550101", "Url", `https://example.com/a"<b>`), "", 400, 21205, "Url"},
+		{"CreateStatusCallbackTab", "POST", calls, with("StatusCallback", "https://example.com/a\tb"), "", 400, 20001, "StatusCallback"},
 		{"CreateBadMethod", "POST", calls, with("Method", "PUT"), "", 400, 20001, "Method"},
 		{"CreateBadStatusCallback", "POST", calls, with("StatusCallback", "not a url"), "", 400, 20001, "StatusCallback"},
 		{"CreateBadStatusCallbackMethod", "POST", calls, with("StatusCallbackMethod", "DELETE"), "", 400, 20001, "StatusCallbackMethod"},

@@ -688,6 +688,7 @@ func TestMoonbaseBadInputs(t *testing.T) {
 		{"MetadataTooDeep", "/calls/upsert", repl(`"start_at"`, `"provider_metadata":{"a":`+strings.Repeat("[", 1000)+strings.Repeat("]", 1000)+`},"start_at"`), 422, "provider_metadata"},
 		{"MetadataTooDeepLogged", "/calls", repl(`"start_at"`, `"provider_metadata":{"a":`+strings.Repeat(`{"b":`, 1000)+"1"+strings.Repeat("}", 1000)+`},"start_at"`), 422, "provider_metadata"},
 		{"EmptyProvider", "/calls", repl(`"openphone"`, `" "`), 422, "provider"},
+		{"RecordingURLWithQuote", "/calls/upsert", repl(`"start_at"`, `"recordings":[{"content_type":"audio/mpeg","provider_id":"q","url":"https://e.example.com/a\"<b>.mp3"}],"start_at"`), 422, "recordings[0].url"},
 		{"RecordingMissingURL", "/calls/upsert", repl(`"start_at"`, `"recordings":[{"content_type":"audio/mpeg","provider_id":"x"}],"start_at"`), 400, "recordings[0].url"},
 		{"CueNotNumber", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":"x","to":1,"speaker":"a","text":"b"}]},"start_at"`), 422, "transcript.cues[0].from"},
 		{"LoneSurrogate", "/calls/upsert", repl(`"provider_id":"bad"`, `"provider_id":"bad\udc00"`), 400, "surrogate"},

@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -62,10 +61,8 @@ func checkApplicationSID(field string, s *string) *Error {
 	case !utf8.ValidString(*s):
 		return invalid(field, "is not valid UTF-8")
 	}
-	for _, r := range *s {
-		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
-			return invalid(field, "%q holds a character that is not printable or is a space", *s)
-		}
+	if !printableWord(*s) {
+		return invalid(field, "%q holds a character that is not printable or is a space", *s)
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -131,20 +133,36 @@ func checkPhone(field, s string) *Error {
 }
 
 // checkAddress accepts an E.164 number, or a LaML SIP or client address
-// of at most AddressBytesMax bytes.
+// of at most AddressBytesMax bytes: valid UTF-8 of printable characters
+// and no space (printableWord), so that no control character (a NUL, a
+// terminal's escape) reaches the call's events and every surface's views.
 func checkAddress(field, s string) *Error {
 	for _, scheme := range []string{"sip:", "client:"} {
 		if rest, ok := strings.CutPrefix(s, scheme); ok {
 			if len(s) > AddressBytesMax {
 				return invalid(field, "must be at most %d bytes, got %d", AddressBytesMax, len(s))
 			}
-			if rest == "" || strings.ContainsAny(rest, " \t\r\n") {
-				return invalid(field, "%q is not a valid %s address", s, strings.TrimSuffix(scheme, ":"))
+			if rest == "" || !printableWord(rest) {
+				return invalid(field, "%q is not a valid %s address: it must be printable characters without spaces", s, strings.TrimSuffix(scheme, ":"))
 			}
 			return nil
 		}
 	}
 	return checkPhone(field, s)
+}
+
+// printableWord reports whether s is valid UTF-8 of printable characters
+// (unicode.IsPrint) and no space of any kind.
+func printableWord(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func checkNotNegative(field string, d Decimal) *Error {
@@ -233,27 +251,69 @@ const URLBytesMax = 4096
 const AddressBytesMax = 1024
 
 // checkURL accepts an absolute http or https URL with a host, of at most
-// URLBytesMax bytes.
+// URLBytesMax bytes, written as RFC 3986 writes one (strictURL).
 func checkURL(field, s string) *Error {
 	if len(s) > URLBytesMax {
 		return invalid(field, "must be at most %d bytes, got %d", URLBytesMax, len(s))
 	}
-	if !validURL(s) {
-		return invalid(field, "%q is not an absolute http(s) URL", s)
+	if !strictURL(s) {
+		return invalid(field, "%q is not an absolute http(s) URL (no spaces, control characters or %s unescaped; a port up to 65535)", s, uriExcluded)
 	}
 	return nil
 }
 
-// validURL reports whether s is an absolute http(s) URL. A URL of the
-// plainest form (plainHTTPURL), as recordings' mostly are, is one without
-// url.Parse, which allocated a URL and took a quarter of a microsecond of
-// every upsert with a recording.
+// validURL reports whether s parses as an absolute http(s) URL with a
+// host. url.Parse is lenient: it takes a space in the path, a '"' or a
+// port of 99999, which strictURL refuses. A recording a call holds already
+// is checked only so (checkRecording), so that one recorded before the
+// stricter check may be sent again as it is; a new one is checked whole
+// (checkNewRecordings). A URL of the plainest form (plainHTTPURL), as
+// recordings' mostly are, is one without url.Parse, which allocated a URL
+// and took a quarter of a microsecond of every upsert with a recording.
 func validURL(s string) bool {
 	if plainHTTPURL(s) {
 		return true
 	}
+	_, ok := parseHTTPURL(s)
+	return ok
+}
+
+// parseHTTPURL parses s with url.Parse and reports whether it is an
+// absolute http(s) URL with a host.
+func parseHTTPURL(s string) (*url.URL, bool) {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	return u, err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// uriExcluded are the printable ASCII characters RFC 3986 allows nowhere
+// in a URI unescaped.
+const uriExcluded = "\"<>\\^`{|}"
+
+// strictURL reports whether s is an absolute http(s) URL with a host that
+// holds no byte RFC 3986 excludes (a space, an ASCII control character or
+// one of uriExcluded; bytes of UTF-8 beyond ASCII are taken, as browsers
+// take IRIs) and whose port, if any, is at most 65535: a URL the ledger
+// can hand on as it is, in a redirect's Location (a LaML recording's
+// media) or to a client that calls it.
+func strictURL(s string) bool {
+	if plainHTTPURL(s) {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f || strings.IndexByte(uriExcluded, c) >= 0 {
+			return false
+		}
+	}
+	u, ok := parseHTTPURL(s)
+	if !ok {
+		return false
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n > 65535 {
+			return false
+		}
+	}
+	return true
 }
 
 // plainHTTPURL reports whether s is "http://" or "https://", a host of
@@ -390,14 +450,19 @@ func checkNewRecordings(held heldRecordings, c *UpsertCall) *Error {
 	changes := 0
 	for i, r := range c.Recordings {
 		h := held.index(r)
-		if h < 0 || held.held[h] != r {
-			changes++
+		if h >= 0 && held.held[h] == r {
+			continue // held as it is, perhaps from before today's checks
 		}
-		if h >= 0 && held.held[h].ContentType == r.ContentType {
-			continue
+		changes++
+		if h < 0 || held.held[h].URL != r.URL {
+			if !strictURL(r.URL) {
+				return checkURL(ListField{"recordings", i}.Sub("url"), r.URL)
+			}
 		}
-		if err := checkRecordingContentType(ListField{"recordings", i}, r.ContentType); err != nil {
-			return err
+		if h < 0 || held.held[h].ContentType != r.ContentType {
+			if err := checkRecordingContentType(ListField{"recordings", i}, r.ContentType); err != nil {
+				return err
+			}
 		}
 	}
 	if changes > RecordingChangesMax {

@@ -429,28 +429,42 @@ func TestRecordingContentTypes(t *testing.T) {
 	}
 }
 
-func TestRecordingContentTypeOfAHeldRecording(t *testing.T) {
-	// Goal: only a recording being added has its content_type checked: a
-	// call holding one recorded before the check (application/octet-stream)
-	// takes the same recording sent again, while a new one of that type is
-	// refused.
-	held := domain.Recording{ContentType: "application/octet-stream", ProviderID: "old", URL: "https://x.example.com/old"}
-	var s domain.State
-	for _, e := range seed000History() {
-		s = domain.Evolve(s, domain.Envelope{Event: e})
+func TestRecordingChecksOfAHeldRecording(t *testing.T) {
+	// Goal: only a recording being added (or the part of it that changes)
+	// has its content_type and its URL checked whole: a call holding one
+	// recorded before a check (application/octet-stream; a URL with a
+	// space, which url.Parse took) takes the same recording sent again,
+	// while a new one like it is refused, naming the field.
+	for _, tc := range []struct {
+		name  string
+		held  domain.Recording
+		added domain.Recording
+		field string
+	}{
+		{"content type", domain.Recording{ContentType: "application/octet-stream", ProviderID: "old", URL: "https://x.example.com/old"},
+			domain.Recording{ContentType: "application/octet-stream", ProviderID: "new", URL: "https://x.example.com/new"}, "content_type"},
+		{"url", domain.Recording{ContentType: "audio/mpeg", ProviderID: "old", URL: "https://x.example.com/a b.mp3"},
+			domain.Recording{ContentType: "audio/mpeg", ProviderID: "new", URL: "https://x.example.com/c d.mp3"}, "url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s domain.State
+			for _, e := range seed000History() {
+				s = domain.Evolve(s, domain.Envelope{Event: e})
+			}
+			s = domain.Evolve(s, domain.Envelope{Event: domain.CallRecordingAdded{Recording: tc.held}})
+
+			c := seed000()
+			c.Recordings = append(slices.Clone(c.Recordings), tc.held)
+			_, err := domain.Decide(s, c)
+			require.NoError(t, err)
+
+			c.Recordings = append(c.Recordings, tc.added)
+			_, err = domain.Decide(s, c)
+			var de *domain.Error
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, fmt.Sprintf("recordings[%d].%s", len(c.Recordings)-1, tc.field), de.Field)
+		})
 	}
-	s = domain.Evolve(s, domain.Envelope{Event: domain.CallRecordingAdded{Recording: held}})
-
-	c := seed000()
-	c.Recordings = append(slices.Clone(c.Recordings), held)
-	_, err := domain.Decide(s, c)
-	require.NoError(t, err)
-
-	c.Recordings = append(c.Recordings, domain.Recording{ContentType: "application/octet-stream", ProviderID: "new", URL: "https://x.example.com/new"})
-	_, err = domain.Decide(s, c)
-	var de *domain.Error
-	require.ErrorAs(t, err, &de)
-	assert.Equal(t, fmt.Sprintf("recordings[%d].content_type", len(c.Recordings)-1), de.Field)
 }
 
 // manyParticipants returns n participants, a caller and a callee and then
