@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"mime"
@@ -885,19 +886,27 @@ func decodeLAMLPaging(q url.Values) (size, page int, err error) {
 	return size, page, nil
 }
 
-// lamlGMTDateTime is the layout in which twilio-java writes the time
-// filters of a list (its Request.QUERY_STRING_DATE_TIME_FORMAT,
+// parseLAMLGMTDateTime reads v in the layout in which twilio-java writes
+// the time filters of a list (its Request.QUERY_STRING_DATE_TIME_FORMAT,
 // "yyyy-MM-dd'T'HH:mm:ss"): no offset, which Twilio reads as GMT, as it
-// documents its filters. time.Parse also takes a fraction of a second
-// after it.
-const lamlGMTDateTime = "2006-01-02T15:04:05"
+// documents its filters. It is an RFC 3339 date-time without its offset,
+// read by the same strict parser as the rest (domain.ParseRFC3339: a
+// fraction of at most 9 digits after a '.', never a ','), with an upper-case
+// 'T' as twilio-java writes it. (time.Parse took a comma, or 14 digits of
+// fraction.)
+func parseLAMLGMTDateTime(v string) (time.Time, error) {
+	if len(v) <= 10 || v[10] != 'T' {
+		return time.Time{}, errors.New("not a date-time without an offset")
+	}
+	return domain.ParseRFC3339(v + "Z")
+}
 
 // lamlTimeBounds reads the value v of the time filter name (StartTime or
 // EndTime, alone or ending in ">" or "<") into the bounds it sets: from
 // (inclusive) and until (exclusive), nil when unbounded. v is a date
 // (YYYY-MM-DD, a GMT day), an RFC 3339 date-time (domain.ParseRFC3339:
 // "T" and "Z" in either case), or a date-time without an offset, in GMT
-// (lamlGMTDateTime, as twilio-java sends them), read at the second: the
+// (parseLAMLGMTDateTime, as twilio-java sends them), read at the second: the
 // surface shows dates to the second (RFC 2822), so a client that sends
 // back a start_time (or end_time) it read, or a JS Date as twilio-node
 // serialises it ("2025-02-17T00:00:00Z"), must find a call whose stored
@@ -914,7 +923,7 @@ const lamlGMTDateTime = "2006-01-02T15:04:05"
 func lamlTimeBounds(name, v string) (from, until *time.Time, err error) {
 	t, day, err := parseDayOrInstant(v)
 	if err != nil {
-		if gmt, gmtErr := time.Parse(lamlGMTDateTime, v); gmtErr == nil {
+		if gmt, gmtErr := parseLAMLGMTDateTime(v); gmtErr == nil {
 			t, day, err = gmt, false, nil
 		}
 	}

@@ -811,6 +811,11 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"ListBadStartTimeLowercaseNoOffset", "GET", calls + "?StartTime=2025-01-02t12:00:00", "", "", 400, 20001, "StartTime"},
 		{"ListBadStartTimeNoOffsetHour", "GET", calls + "?StartTime=2025-01-02T24:00:00", "", "", 400, 20001, "StartTime"},
 		{"ListBadStartTimeNoOffsetShort", "GET", calls + "?StartTime=2025-01-02T12:00", "", "", 400, 20001, "StartTime"},
+		// Without an offset, the same strict parser as with one: no comma
+		// before the fraction, at most 9 digits of it.
+		{"ListBadStartTimeNoOffsetComma", "GET", calls + "?" + url.Values{"StartTime<": {"2025-01-01T00:05:00,5"}}.Encode(), "", "", 400, 20001, "StartTime<"},
+		{"ListBadStartTimeNoOffsetLongFraction", "GET", calls + "?" + url.Values{"StartTime<": {"2025-01-01T00:05:00.12345678912345"}}.Encode(), "", "", 400, 20001, "StartTime<"},
+		{"ListBadEndTimeNoOffsetComma", "GET", calls + "?" + url.Values{"EndTime>": {"2025-01-01T00:05:00,5"}}.Encode(), "", "", 400, 20001, "EndTime>"},
 		{"ListBadStartTimeBeforeLowercaseSeparator", "GET", calls + "?" + url.Values{"StartTime<": {"2025-01-02x12:00:00z"}}.Encode(), "", "", 400, 20001, "StartTime<"},
 		{"ListBadStartTimeAfter", "GET", calls + "?" + url.Values{"StartTime>": {"2025-02-30"}}.Encode(), "", "", 400, 20001, "StartTime>"},
 		{"ListBadPageToken", "GET", calls + "?Page=1&PageToken=%21%21garbage", "", "", 400, 20001, "PageToken"},
