@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -643,8 +644,10 @@ const lamlCallRecordingsCursor = "call"
 // holds by its index in the call's Recordings, which only ever grow at the
 // end: a recording added between two pages is not listed (it is newer than
 // the first page's), and none is listed twice, where a page number would
-// have shifted by one and repeated one. A Page without a PageToken (the
-// next_page_uri of an older build) is cut by number as before.
+// have shifted by one and repeated one; previous_page_uri leads to the
+// PageSize recordings newer than the page's (the first page's URI when
+// those are the newest). A Page without a PageToken (the next_page_uri of
+// an older build) is cut by number as before.
 func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (lamlRecordingList, error) {
 	ctx := r.Context()
 	v, err := onCallSid(ctx, lq.filters.Get("CallSid"), lq.callID, nil, func(id uuid.UUID) (CallView, error) {
@@ -656,14 +659,10 @@ func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (
 	if err != nil {
 		return lamlRecordingList{}, err
 	}
-	top := len(v.Call.Recordings) - 1
-	if lq.token.given {
-		if lq.token.cursor != lamlCallRecordingsCursor || lq.token.call != v.Call.ID {
-			return lamlRecordingList{}, Malformed("PageToken", "is not a PageToken of the Recordings of CallSid %s", lq.filters.Get("CallSid"))
-		}
-		top = min(top, lq.token.next)
+	if lq.token.given && (lq.token.cursor != lamlCallRecordingsCursor || lq.token.call != v.Call.ID) {
+		return lamlRecordingList{}, Malformed("PageToken", "is not a PageToken of the Recordings of CallSid %s", lq.filters.Get("CallSid"))
 	}
-	recs, idx, err := s.lamlNewestMatching(r, &lq, &v, top)
+	recs, idx, err := s.lamlNewestMatching(r, &lq, &v, len(v.Call.Recordings)-1)
 	if err != nil {
 		return lamlRecordingList{}, err
 	}
@@ -671,13 +670,26 @@ func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (
 		lo, hi, paging := lamlPager{r: r, size: lq.size, page: lq.page, params: lq.filters}.cut(len(recs))
 		return lamlRecordingList{Recordings: append([]lamlRecording{}, recs[lo:hi]...), lamlPaging: paging}, nil
 	}
-	n := min(len(recs), lq.size)
-	var token string
-	if n < len(recs) {
-		token = lamlRecordingToken{given: true, cursor: lamlCallRecordingsCursor, call: v.Call.ID, next: idx[n]}.String()
+	// The page starts at the token's recording, or the newest older one
+	// that matches (idx is descending); the previous page is the PageSize
+	// matching recordings newer than it.
+	lo := 0
+	if lq.token.given {
+		lo, _ = slices.BinarySearchFunc(idx, lq.token.next, func(i, next int) int { return cmp.Compare(next, i) })
 	}
-	out := lamlRecordingList{Recordings: append([]lamlRecording{}, recs[:n]...)}
-	out.lamlPaging = cursorLAMLPaging(r, lq.filters, lq.size, lq.page, n, token, "")
+	hi := min(lo+lq.size, len(recs))
+	tokenAt := func(i int) string {
+		return lamlRecordingToken{given: true, cursor: lamlCallRecordingsCursor, call: v.Call.ID, next: idx[i]}.String()
+	}
+	var next, prev string
+	if hi < len(recs) {
+		next = tokenAt(hi)
+	}
+	if lo-lq.size > 0 {
+		prev = tokenAt(lo - lq.size)
+	}
+	out := lamlRecordingList{Recordings: append([]lamlRecording{}, recs[lo:hi]...)}
+	out.lamlPaging = cursorLAMLPaging(r, lq.filters, lq.size, lq.page, hi-lo, next, prev)
 	return out, nil
 }
 

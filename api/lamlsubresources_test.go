@@ -576,6 +576,9 @@ func TestLAMLCallSidRecordingsResumeByIndex(t *testing.T) {
 	third := get(t, second["next_page_uri"].(string))
 	assert.Equal(t, []string{x(0)}, recordingURLs(t, third))
 	assert.Nil(t, third["next_page_uri"], "the last page")
+	back := get(t, third["previous_page_uri"].(string))
+	assert.Equal(t, []string{x(2), x(1)}, recordingURLs(t, back), "previous_page_uri leads back to the page before")
+	assert.Equal(t, first["first_page_uri"], second["previous_page_uri"], "page 1 leads back to the first page")
 
 	// An older build's next_page_uri: Page without PageToken, by number.
 	old := get(t, list+"?PageSize=2&Page=1&CallSid="+ids["x"])
