@@ -33,8 +33,12 @@ func (p *Projector) CheckLog(ctx context.Context) error {
 		return fmt.Errorf("projections: check the log: read %s at revision %d: %w", cp.Last.Stream, cp.Last.Revision, err)
 	}
 	if len(recs) == 0 {
-		return fmt.Errorf("%w: the checkpoint is at position %s, revision %d of %s, which the store does not hold",
-			ErrForeignLog, cp.Position, cp.Last.Revision, cp.Last.Stream)
+		end := ""
+		if pos, err := eventstore.LogEnd(ctx, p.store); err == nil {
+			end = fmt.Sprintf(" (the log ends at position %s)", pos)
+		}
+		return fmt.Errorf("%w: the checkpoint is at position %s, revision %d of %s, which the store does not hold%s",
+			ErrForeignLog, cp.Position, cp.Last.Revision, cp.Last.Stream, end)
 	}
 	if r := recs[0]; r.ID != cp.Last.ID || r.Position != cp.Position || r.Revision != cp.Last.Revision {
 		return fmt.Errorf("%w: the checkpoint names event %s at position %s, revision %d of %s; the store holds event %s at position %s there",

@@ -81,18 +81,19 @@ func openLedger(ctx context.Context, cfg storeConfig, log *slog.Logger) (*ledger
 }
 
 // openReadModels opens the read models in cfg.ReadModelsDir() over store
-// for reading, rebuilding them first if an earlier build wrote them without
-// a read model this one keeps (rebuildIncomplete) or they were built from
-// another log (rebuildForeign): every command that reads them opens them
-// this way.
+// for reading, refusing them if they were built from events the log does
+// not hold (checkFollowsLog), and rebuilding them first if an earlier build
+// wrote them without a read model this one keeps (rebuildIncomplete):
+// every command that reads them opens them this way. replay, which
+// rebuilds them whatever they hold, opens them with openProjector.
 func openReadModels(ctx context.Context, cfg storeConfig, store eventstore.Store, log *slog.Logger) (*projections.Projector, error) {
 	proj, err := openProjector(cfg, store, log)
 	if err != nil {
 		return nil, err
 	}
-	rebuilt, err := rebuildIncomplete(ctx, proj, log)
-	if err == nil && !rebuilt {
-		err = rebuildForeign(ctx, proj, log)
+	err = checkFollowsLog(ctx, proj, log)
+	if err == nil {
+		_, err = rebuildIncomplete(ctx, proj, log)
 	}
 	if err != nil {
 		proj.Close()
@@ -139,12 +140,26 @@ func rebuildIncomplete(ctx context.Context, proj *projections.Projector, log *sl
 	return true, nil
 }
 
-// rebuildForeign rebuilds read models that were built from another log
-// than the store's (projections.CheckLog), before anything reads them:
-// followed from their checkpoint, they would never show the events of this
-// log up to it. A check that cannot be made (the store does not answer) is
-// logged, and the read models are kept.
-func rebuildForeign(ctx context.Context, proj *projections.Projector, log *slog.Logger) error {
+// errLogBehindReadModels is wrapped by the error of openReadModels when
+// the read models were built from events the store's log does not hold
+// (projections.ErrForeignLog).
+var errLogBehindReadModels = errors.New("the event log does not hold events the read models were built from")
+
+// checkFollowsLog checks that the read models were built from the store's
+// log (projections.CheckLog) and refuses them, with an error wrapping
+// errLogBehindReadModels and projections.ErrForeignLog, when they were
+// not. The read models only ever apply durable events, so read models that
+// name an event the log does not hold are a witness that the log lost
+// acknowledged events (a cut or emptied write-ahead log, a store whose
+// files were deleted), or was replaced or restored under them by hand.
+// Rebuilding them there and then, as earlier builds did, erased that
+// witness and served a ledger short of acknowledged writes with a
+// warning; the operator decides instead, told how: restore the data
+// directory from a backup, or, for a log replaced on purpose, rebuild the
+// read models from it (callledger replay, which does not check). A check
+// that cannot be made (the store does not answer) is logged, and the read
+// models are kept.
+func checkFollowsLog(ctx context.Context, proj *projections.Projector, log *slog.Logger) error {
 	err := proj.CheckLog(ctx)
 	switch {
 	case err == nil:
@@ -153,13 +168,8 @@ func rebuildForeign(ctx context.Context, proj *projections.Projector, log *slog.
 		log.Warn("could not check that the read models follow this event log", "err", err)
 		return nil
 	}
-	log.Warn("the read models were built from another event log: rebuilding them", "reason", err)
-	stats, err := proj.Rebuild(ctx)
-	if err != nil {
-		return fmt.Errorf("rebuild the read models of another log: %w", err)
-	}
-	log.Info("read models rebuilt", "events", stats.Events, "elapsed", stats.Elapsed)
-	return nil
+	return fmt.Errorf("%w (%w): acknowledged events may have been lost from the log (damaged, cut or deleted files), or the log was replaced or restored from a backup under the read models. If events were lost, restore the data directory from a backup or an export (callledger import); if the log was replaced on purpose, rebuild the read models from it with `callledger replay`, then start again",
+		errLogBehindReadModels, err)
 }
 
 // Close closes the read models, then the store.

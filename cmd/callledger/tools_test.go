@@ -912,9 +912,13 @@ func TestProgressMeter(t *testing.T) {
 func TestReadModelsOfAnotherLedger(t *testing.T) {
 	// Goal: read models built from one ledger never stand for another's
 	// log. An import into a data directory that held a bigger ledger's read
-	// models (its events moved away) drops them; events restored under
-	// them by hand are caught when the read models are opened, and rebuilt.
-	// Either way, billing reports the imported ledger, as it does in a
+	// models (its events moved away) drops them. Events restored under them
+	// by hand, or a log whose files were deleted, are caught when the read
+	// models are opened: the read models witness events the log does not
+	// hold (acknowledged events lost, or a log replaced), so serve and
+	// billing refuse to start and verify fails, each saying what to do, and
+	// the read models are left as they are; replay rebuilds them from the
+	// log, after which billing reports the log's ledger, as it does in a
 	// fresh directory.
 	ctx := context.Background()
 	big, small := t.TempDir(), t.TempDir()
@@ -944,13 +948,41 @@ func TestReadModelsOfAnotherLedger(t *testing.T) {
 		require.Equal(t, 0, got.code, got.stderr)
 		assert.Equal(t, want.stdout, got.stdout)
 	})
-	t.Run("events restored by hand", func(t *testing.T) {
-		dir := withBigReadModels(t)
-		require.NoError(t, os.CopyFS(filepath.Join(dir, "events"), os.DirFS(filepath.Join(small, "events"))))
-		got := runTool(ctx, t, dir, "", "billing", "--format", "csv")
-		require.Equal(t, 0, got.code, got.stderr)
-		assert.Equal(t, want.stdout, got.stdout)
-	})
+	for _, tc := range []struct {
+		name   string
+		events func(t *testing.T, dir string) // puts the log under the big ledger's read models
+		want   string                         // the billing it then reports
+	}{
+		{"events restored by hand", func(t *testing.T, dir string) {
+			require.NoError(t, os.CopyFS(filepath.Join(dir, "events"), os.DirFS(filepath.Join(small, "events"))))
+		}, want.stdout},
+		{"events' files deleted", func(t *testing.T, dir string) {
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "events"), 0o755))
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := withBigReadModels(t)
+			tc.events(t, dir)
+			for _, args := range [][]string{{"billing", "--format", "csv"}, {"serve", "--addr", "127.0.0.1:0"}, {"verify"}, {"verify"}} {
+				got := runTool(ctx, t, dir, "", args...)
+				assert.Equal(t, 1, got.code, "%s: %s", args[0], got.stderr)
+				assert.Contains(t, got.stdout+got.stderr, "the event log does not hold events the read models were built from", args[0])
+				assert.Contains(t, got.stdout+got.stderr, "callledger replay", args[0])
+				if args[0] == "verify" {
+					assert.Contains(t, got.stdout, "FAILED: ", "verify fails, every time: the read models are left as they were")
+				}
+			}
+			res := runTool(ctx, t, dir, "", "replay")
+			require.Equal(t, 0, res.code, res.stderr)
+			got := runTool(ctx, t, dir, "", "billing", "--format", "csv")
+			require.Equal(t, 0, got.code, got.stderr)
+			if tc.want != "" {
+				assert.Equal(t, tc.want, got.stdout)
+			}
+			res = runTool(ctx, t, dir, "", "verify")
+			assert.Equal(t, 0, res.code, res.stdout+res.stderr)
+		})
+	}
 }
 
 func TestImportEstimatesItsTotal(t *testing.T) {

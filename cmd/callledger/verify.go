@@ -100,14 +100,24 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 // event the hash chains vouch for but this build cannot decode or fold (a
 // forged or older build's archive imported, a domain bug) is left out of
 // billing and the call views, which an auditor must hear from verify
-// rather than find in a total. The log verified, so its ok line stands above (the same line
-// an archive's verify prints, for comparison by diff); nothing more is
-// printed when the read models applied every event. Read models held by a
-// running server (the KurrentDB backend, whose log is not held) are not
-// checked, with a warning on stderr: the server's /metrics counts their
-// failures.
+// rather than find in a total. It fails too (FAILED, errVerifyFailed) when
+// the read models were built from events the log does not hold
+// (checkFollowsLog): a log cut short agrees with itself, and only the read
+// models remember it was longer. The log verified, so its ok line stands
+// above (the same line an archive's verify prints, for comparison by
+// diff); nothing more is printed when the read models applied every event.
+// Read models held by a running server (the KurrentDB backend, whose log
+// is not held) are not checked, with a warning on stderr: the server's
+// /metrics counts their failures.
 func verifyReadModels(ctx context.Context, cfg storeConfig, store eventstore.Store, env Env) (err error) {
 	proj, err := openReadModels(ctx, cfg, store, toolLogger(env))
+	if errors.Is(err, errLogBehindReadModels) {
+		// The read models witness events the log no longer holds: the
+		// log agrees with itself, and is short (checkFollowsLog). They
+		// are left as they are, for whoever looks next.
+		fmt.Fprintf(env.Stdout, "FAILED: %v\n", err)
+		return fmt.Errorf("%w: %w", errVerifyFailed, err)
+	}
 	if isLockHeld(err) {
 		fmt.Fprintf(env.Stderr, "callledger verify: warning: the read models were not checked: %v (callledger_read_models_failures_total in the server's /metrics counts the events they could not apply)\n", err)
 		return nil
