@@ -964,7 +964,11 @@ func TestReadModelsOfAnotherLedger(t *testing.T) {
 			dir := withBigReadModels(t)
 			tc.events(t, dir)
 			for _, args := range [][]string{{"billing", "--format", "csv"}, {"serve", "--addr", "127.0.0.1:0"}, {"verify"}, {"verify"}} {
-				got := runTool(ctx, t, dir, "", args...)
+				// A serve that started would run until stopped: it is
+				// stopped after a while, to fail rather than hang.
+				runCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+				got := runTool(runCtx, t, dir, "", args...)
+				cancel()
 				assert.Equal(t, 1, got.code, "%s: %s", args[0], got.stderr)
 				assert.Contains(t, got.stdout+got.stderr, "the event log does not hold events the read models were built from", args[0])
 				assert.Contains(t, got.stdout+got.stderr, "callledger replay", args[0])
