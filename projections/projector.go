@@ -317,6 +317,11 @@ func Open(dir string, store eventstore.Store, opts Options) (*Projector, error) 
 // forever.
 func openPebble(dir string, po *pebble.Options) (*pebble.DB, error) {
 	db, err := pebblelog.Open(dir, po)
+	if errors.Is(err, pebblelog.ErrNoManifest) {
+		// Derived data: rebuilt from the log once the damaged database
+		// is out of the way.
+		return nil, fmt.Errorf("projections: open pebble %s: %w: %w; remove that directory, then rebuild the read models (callledger replay)", dir, ErrCorrupt, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("projections: open pebble %s: %w", dir, err)
 	}

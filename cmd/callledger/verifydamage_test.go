@@ -69,3 +69,31 @@ func TestVerifyCommandDamagedRecordNamesStream(t *testing.T) {
 	assert.Contains(t, res.stdout, "event at position 17: checksum ")
 	assert.Contains(t, res.stdout, " (stream "+want.StreamID+", revision "+strconv.FormatUint(want.Revision, 10)+", as its stream index key names it): ")
 }
+
+func TestVerifyCommandStoreWithoutManifest(t *testing.T) {
+	// Goal: a store whose MANIFEST is gone (deleted with its marker) makes
+	// verify print FAILED and exit 1, and export exit 1 writing nothing,
+	// with the store's files left as they were, where Pebble took the
+	// directory for a new database, deleted the table holding every event,
+	// and verify reported an empty log as ok.
+	ctx := context.Background()
+	dir := t.TempDir()
+	seedLedgerWith(t, dir, genCalls(6, 50), 1)
+	events := filepath.Join(dir, "events")
+	table := embeddedtest.OneTable(t, events) // opening the store flushed its log into it
+	embeddedtest.RemoveManifest(t, events)
+
+	res := runTool(ctx, t, dir, "", "verify")
+	assert.Equal(t, 1, res.code, res.stdout+res.stderr)
+	assert.Regexp(t, `^FAILED: cannot open the event store: .*no MANIFEST`, res.stdout)
+	assert.Contains(t, res.stdout, "restore the data directory from a backup")
+	out := filepath.Join(t.TempDir(), "ledger.jsonl")
+	res = runTool(ctx, t, dir, "", "export", "--out", out)
+	assert.Equal(t, 1, res.code, res.stdout+res.stderr)
+	assert.Contains(t, res.stderr, "no MANIFEST")
+	assert.NoFileExists(t, out)
+	assert.FileExists(t, table, "the events' table is still there")
+	names, err := filepath.Glob(filepath.Join(events, "MANIFEST-*"))
+	require.NoError(t, err)
+	assert.Empty(t, names, "no MANIFEST was written")
+}

@@ -417,8 +417,11 @@ func openPebble(dir string, popts *pebble.Options) (*pebble.DB, error) {
 	}
 	db, err := pebblelog.Open(dir, popts)
 	if err != nil {
-		if pebble.IsCorruptionError(err) {
+		switch {
+		case pebble.IsCorruptionError(err):
 			err = walDamage(vfs.Default, dir, err)
+		case errors.Is(err, pebblelog.ErrNoManifest):
+			err = fmt.Errorf("%w: %w; restore the data directory from a backup or an export (callledger import)", ErrCorrupt, err)
 		}
 		return nil, err
 	}

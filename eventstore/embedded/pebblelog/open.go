@@ -16,6 +16,10 @@ import (
 // free space than a database that may write needs to open (see roomToOpen).
 var ErrNoRoomToOpen = errors.New("not enough free disk space to open")
 
+// ErrNoManifest is wrapped by the error of Open when dir holds a
+// database's tables or write-ahead logs but no MANIFEST (see checkManifest).
+var ErrNoManifest = errors.New("a database without its MANIFEST")
+
 // ErrOpenGivenUp is wrapped by the error of Open when it stopped waiting
 // for pebble.Open at a background error during the open (a full disk).
 var ErrOpenGivenUp = errors.New("pebble open given up")
@@ -48,16 +52,24 @@ var ErrOpenGivenUp = errors.New("pebble open given up")
 //
 // opts is not modified: Open sets its listener on a clone.
 //
+// Before all, it checks that a directory holding a database's data has
+// the MANIFEST that lists it (checkManifest): Pebble takes a directory
+// without one for a new database, creates one, and deletes the tables it
+// finds as obsolete.
+//
 // It takes no context on purpose: an open given up on a signal would leave
 // Pebble writing in dir while the caller cleans up (an import removes its
 // unfinished directory). A slow open (a long log to replay) finishes, and
 // the command then stops; a second signal stops the process at once.
 func Open(dir string, opts *pebble.Options) (*pebble.DB, error) {
+	fs := opts.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
+	if err := checkManifest(fs, dir); err != nil {
+		return nil, err
+	}
 	if !opts.ReadOnly {
-		fs := opts.FS
-		if fs == nil {
-			fs = vfs.Default
-		}
 		if err := checkWritable(fs, dir); err != nil {
 			return nil, err
 		}
@@ -120,6 +132,46 @@ func Open(dir string, opts *pebble.Options) (*pebble.DB, error) {
 	}()
 	// The caller names dir.
 	return nil, fmt.Errorf("%w: %w: %s", ErrOpenGivenUp, cause, backgroundHint(cause))
+}
+
+// checkManifest returns an error wrapping ErrNoManifest when dir holds a
+// database's data, a table (.sst, .blob) or a write-ahead log that is not
+// empty (.log), but no MANIFEST marker (nor the CURRENT file of Pebble's
+// older formats), which is how Pebble finds the MANIFEST, the list of the
+// database's files. Pebble takes such a directory for a new database: it
+// creates a MANIFEST that lists nothing and deletes the tables as obsolete
+// (an auditor probe saw verify delete every event of a store whose
+// MANIFEST was gone and report an empty log as ok), or fails with "not
+// pristine" after writing into it. A missing dir, or one holding no data
+// (a first start killed before it wrote any: Pebble preallocates its log
+// without growing it), is left to Pebble.
+func checkManifest(fs vfs.FS, dir string) error {
+	names, err := fs.List(dir)
+	if err != nil {
+		return nil // a missing or unreadable dir: Pebble says why
+	}
+	var data []string
+	for _, name := range names {
+		switch {
+		case strings.HasPrefix(name, "marker.manifest.") || name == "CURRENT":
+			return nil
+		case strings.HasSuffix(name, ".sst") || strings.HasSuffix(name, ".blob"):
+			data = append(data, name)
+		case strings.HasSuffix(name, ".log"):
+			if info, err := fs.Stat(fs.PathJoin(dir, name)); err != nil || info.Size() > 0 {
+				data = append(data, name)
+			}
+		}
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	shown := strings.Join(data[:min(len(data), 3)], ", ")
+	if len(data) > 3 {
+		shown += ", ..."
+	}
+	return fmt.Errorf("%w: %s holds %d data files (%s) but no MANIFEST, the file that lists them: the database is damaged (its MANIFEST was deleted or lost), and opening it would start an empty database over them and delete them; it is left as it is",
+		ErrNoManifest, dir, len(data), shown)
 }
 
 // writeCheckFile is the file checkWritable creates and removes: a name

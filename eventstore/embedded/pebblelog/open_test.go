@@ -215,3 +215,59 @@ func TestOpenRefusesADiskWithoutRoom(t *testing.T) {
 	require.NoError(t, closer.Close())
 	require.NoError(t, db.Close())
 }
+
+// TestOpenRefusesADatabaseWithoutItsManifest checks that a directory
+// holding a database's data, in tables or in a write-ahead log, but no
+// MANIFEST is refused, read-only or not, with every file left as it was,
+// where Pebble took it for a new database and deleted its tables; and that
+// an empty directory still opens as a new database.
+func TestOpenRefusesADatabaseWithoutItsManifest(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		flush bool
+	}{
+		{"tables", true},
+		{"write-ahead log", false},
+	} {
+		for _, readOnly := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s read-only %v", tc.name, readOnly), func(t *testing.T) {
+				dir := t.TempDir()
+				opts := &pebble.Options{Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)}}
+				db, err := pebblelog.Open(dir, opts)
+				require.NoError(t, err)
+				require.NoError(t, db.Set([]byte("k"), []byte("v"), pebble.Sync))
+				if tc.flush {
+					require.NoError(t, db.Flush())
+				}
+				require.NoError(t, db.Close())
+				embeddedtest.RemoveManifest(t, dir)
+				before := dirFiles(t, dir)
+
+				opts.ReadOnly = readOnly
+				_, err = pebblelog.Open(dir, opts)
+				require.ErrorIs(t, err, pebblelog.ErrNoManifest)
+				assert.Contains(t, err.Error(), "no MANIFEST")
+				assert.Equal(t, before, dirFiles(t, dir), "every file is left as it was")
+			})
+		}
+	}
+	t.Run("empty directory", func(t *testing.T) {
+		db, err := pebblelog.Open(t.TempDir(), &pebble.Options{Logger: pebblelog.Logger{Log: slog.New(slog.DiscardHandler)}})
+		require.NoError(t, err)
+		require.NoError(t, db.Close())
+	})
+}
+
+// dirFiles returns the names and sizes of the files in dir.
+func dirFiles(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	out := map[string]int64{}
+	for _, e := range entries {
+		info, err := e.Info()
+		require.NoError(t, err)
+		out[e.Name()] = info.Size()
+	}
+	return out
+}
