@@ -69,7 +69,11 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 	groupBy := fs.String("group-by", "account,provider,currency", "comma-separated dimensions among account, provider, currency, month, day (totals are always per currency); empty: currency")
 	format := fs.String("format", "table", "output format: table, csv or json")
 	scale := fs.String("scale", "", fmt.Sprintf("round totals to this many decimal places, 0..%d (half away from zero); empty: exact, no rounding", api.BillingScaleMax))
-	account := fs.String("account", "", "only this account's calls")
+	// An empty --account ("$ACCOUNT" unset) is refused, as an empty bound
+	// is: read as none, it would bill every account.
+	var account string
+	nonEmptyStringVar(fs, &account, "account", "", "name an account, or leave the flag out for every account",
+		"only this `account`'s calls; left out: every account")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -86,7 +90,7 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 	if opts.query, opts.scale, err = parseBillingFlags(params); err != nil {
 		return err
 	}
-	opts.query.Account = *account
+	opts.query.Account = account
 	switch opts.format {
 	case "table", "csv", "json":
 	default:

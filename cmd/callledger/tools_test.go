@@ -740,6 +740,7 @@ func TestBillingFlagsAsTheAPI(t *testing.T) {
 		{[]string{"--from", ""}, "--from: is empty"},
 		{[]string{"--from", "2025-03-01", "--to", ""}, "--to: is empty"},
 		{[]string{"--from=", "--to", "2025-03-01"}, "--from: is empty"},
+		{[]string{"--account", ""}, "flag -account: is empty"},
 	} {
 		res := runTool(ctx, t, dir, "", append([]string{"billing"}, tc.args...)...)
 		assert.Equal(t, 2, res.code, "%v: %s", tc.args, res.stderr)
