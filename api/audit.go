@@ -310,12 +310,19 @@ func (t TimeTravel) Active() bool { return t.HasRevision || t.AsOf != nil }
 
 // ParseTimeTravel reads ?revision=N and ?as_of=<RFC 3339> from a request
 // (as_of with "T" and "Z" in either case, see domain.ParseRFC3339). Giving
-// both, or a malformed one, is a 400 naming the parameter.
+// both, or a malformed one, is a 400 naming the parameter; so is one given
+// empty (?as_of=, a script's unset variable), which would otherwise answer
+// a question about the past with the present.
 func ParseTimeTravel(r *http.Request) (TimeTravel, error) {
 	q := r.URL.Query()
 	var t TimeTravel
 	if err := givenOnce(q, timeTravelParams[:]...); err != nil {
 		return t, err
+	}
+	for _, name := range timeTravelParams {
+		if q.Has(name) && q.Get(name) == "" {
+			return t, Malformed(name, "%s is empty: give a value, or leave the parameter out to read the present", name)
+		}
 	}
 	rev, asOf := q.Get("revision"), q.Get("as_of")
 	if rev != "" && asOf != "" {

@@ -231,6 +231,8 @@ func TestCallEventsAtAPoint(t *testing.T) {
 	for _, tc := range []struct{ query, field string }{
 		{"revision=-1", "revision"},
 		{"as_of=yesterday", "as_of"},
+		{"as_of=", "as_of"},
+		{"revision=", "revision"},
 		{"revision=1&as_of=2025-06-01T12:00:00Z", "as_of"},
 		{"revision=1&revision=3", "revision"},
 		{"as_of=2025-06-01T12:00:00Z&as_of=2025-07-01T12:00:00Z", "as_of"},
@@ -299,6 +301,9 @@ func TestTimeTravel(t *testing.T) {
 		{name: "Both", query: "revision=1&as_of=2025-06-01T12:00:00Z", code: "malformed"},
 		{name: "BadRevision", query: "revision=-1", code: "malformed"},
 		{name: "BadAsOf", query: "as_of=yesterday", code: "malformed"},
+		// Given empty (a script's unset variable), not read as the present.
+		{name: "EmptyAsOf", query: "as_of=", code: "malformed"},
+		{name: "EmptyRevision", query: "revision=", code: "malformed"},
 		{name: "AsOfLowercase", query: "as_of=2025-06-01t12:01:00z", revision: 1, price: "0.0100"},
 		{name: "AsOfLowercaseOffset", query: "as_of=2025-06-01t14:02:30%2B02:00", revision: 2, price: "0.0135"},
 		{name: "BadAsOfLowercaseNoOffset", query: "as_of=2025-06-01t12:01:00", code: "malformed"},
