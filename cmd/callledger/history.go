@@ -344,7 +344,7 @@ func writeHistory(w io.Writer, id uuid.UUID, entries []historyEntry, final domai
 		fmt.Fprintf(w, ", account %s, status %s", quoteValue(final.Call.AccountID), quoteValue(string(final.Call.Status)))
 	}
 	if final.Call.Deleted() {
-		fmt.Fprintf(w, ", deleted %s", final.Call.DeletedAt.Format(time.RFC3339))
+		fmt.Fprintf(w, ", deleted %s", timelineTime(final.Call.DeletedAt.UTC()))
 	}
 	fmt.Fprintln(w)
 	for _, e := range entries {

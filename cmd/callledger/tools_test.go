@@ -502,6 +502,7 @@ func TestHistoryCommand(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	out := res.stdout
 	assert.Contains(t, out, fmt.Sprintf("call %s: 5 events, account acme", c.id))
+	assert.Regexp(t, `, deleted 2025-03-04T10:00:\d\d\.\d{3}Z\n`, out, "the deletion time with milliseconds, as the events' are")
 	assert.Contains(t, out, "2025-03-04T10:00:01.000Z  #0  CallUpserted  (by billing-test, via cli, request req-")
 	assert.Contains(t, out, "    provider: twilio\n")
 	assert.Contains(t, out, "#1  CallTimingChanged")
