@@ -37,6 +37,13 @@ func runExport(ctx context.Context, args []string, env Env) (err error) {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
+	if !isStdStream(out) {
+		// Refused before the log is read, not after it is written whole
+		// and the rename fails.
+		if info, err := os.Stat(out); err == nil && info.IsDir() {
+			return usageError{fmt.Errorf("--out %s is a directory: name the file to write", out)}
+		}
+	}
 	store, err := openToolStore(ctx, cfg, env, true)
 	if err != nil {
 		return err

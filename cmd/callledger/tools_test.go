@@ -472,6 +472,20 @@ func assertNoStore(t *testing.T, dataDir string) {
 	assert.Empty(t, left)
 }
 
+func TestExportToADirectoryIsRefused(t *testing.T) {
+	// Goal: export --out naming a directory is a usage error at once,
+	// where it wrote the whole log and then failed to rename it.
+	dir := t.TempDir()
+	seedLedger(t, dir, genCalls(12, 5))
+	out := t.TempDir()
+	res := runTool(context.Background(), t, dir, "", "export", "--out", out)
+	assert.Equal(t, 2, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "--out "+out+" is a directory")
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing written into it")
+}
+
 func TestExportInterrupted(t *testing.T) {
 	// Goal: a cancelled export leaves no file at --out.
 	dir := t.TempDir()
