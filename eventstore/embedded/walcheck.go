@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/batchrepr"
 	"github.com/cockroachdb/pebble/v2/record"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/wal"
@@ -72,7 +73,7 @@ func checkNewestWAL(fs vfs.FS, dir string) error {
 	if len(logs) == 0 {
 		return nil
 	}
-	damage, err := readWAL(fs, logs[len(logs)-1], true)
+	damage, err := readWAL(fs, logs[len(logs)-1], true, false)
 	if err != nil {
 		return err
 	}
@@ -81,17 +82,19 @@ func checkNewestWAL(fs vfs.FS, dir string) error {
 
 // walDamage finds the write-ahead log that Pebble's Open could not replay
 // (openErr, a corruption error): it reads every log in dir in order, as
-// Pebble does, and returns an error wrapping ErrCorrupt and openErr that
-// names the first damaged one and its offset, with what to do; openErr
-// wrapped as it is when no log reads as damaged (the damage was
-// elsewhere).
+// Pebble does, decoding each record's batch as Pebble's replay does (a
+// block of a log cut, repeated or swapped leaves every chunk intact, and a
+// record assembled across it that is no batch: "invalid key kind"), and
+// returns an error wrapping ErrCorrupt and openErr that names the first
+// damaged one and its offset, with what to do; openErr wrapped as it is
+// when no log reads as damaged (the damage was elsewhere).
 func walDamage(fs vfs.FS, dir string, openErr error) error {
 	logs, err := wal.Scan(wal.Dir{FS: fs, Dirname: dir})
 	if err != nil {
 		return openErr
 	}
 	for i, ll := range logs {
-		damage, err := readWAL(fs, ll, i == len(logs)-1)
+		damage, err := readWAL(fs, ll, i == len(logs)-1, true)
 		if err != nil {
 			return errors.Join(openErr, err)
 		}
@@ -107,14 +110,26 @@ func walDamage(fs vfs.FS, dir string, openErr error) error {
 // when the log cannot be read to its end and that is not a torn write:
 // the reader proved the damage itself, or tail is false (an older log,
 // which must end cleanly), or a chunk after the failing one proves that
-// the log was synced past it (see syncedPast). err is an I/O error.
-func readWAL(fs vfs.FS, ll wal.LogicalLog, tail bool) (damage, err error) {
+// the log was synced past it (see syncedPast); with batches, also when a
+// record it reads is not a batch Pebble can replay (checkBatch). err is an
+// I/O error.
+func readWAL(fs vfs.FS, ll wal.LogicalLog, tail, batches bool) (damage, err error) {
 	r := ll.OpenForRead()
 	defer r.Close()
 	for {
-		_, off, err := r.NextRecord()
+		rec, off, err := r.NextRecord()
 		switch {
 		case err == nil:
+			if !batches {
+				continue
+			}
+			repr, err := io.ReadAll(rec)
+			if err != nil {
+				return walDamaged(off.PhysicalFile, off.Physical, fmt.Sprintf("the record there does not read (%v)", err)), nil
+			}
+			if why := checkBatch(repr); why != "" {
+				return walDamaged(off.PhysicalFile, off.Physical, "the record there is no batch Pebble can replay: "+why), nil
+			}
 			continue
 		case errors.Is(err, io.EOF):
 			return nil, nil
@@ -135,6 +150,33 @@ func readWAL(fs vfs.FS, ll wal.LogicalLog, tail bool) (damage, err error) {
 			return nil, fmt.Errorf("read write-ahead log %s: %w", off.PhysicalFile, err)
 		}
 	}
+}
+
+// checkBatch says what is wrong with repr, a record of a write-ahead log,
+// as a batch: "" when its header reads and it holds as many entries as the
+// header counts, each of a key kind Pebble knows, as Pebble's replay
+// requires.
+func checkBatch(repr []byte) string {
+	h, ok := batchrepr.ReadHeader(repr)
+	if !ok {
+		return fmt.Sprintf("%d bytes, shorter than a batch header", len(repr))
+	}
+	r := batchrepr.Read(repr)
+	n := uint32(0)
+	for {
+		_, _, _, ok, err := r.Next() // refuses a key kind Pebble does not know
+		if err != nil {
+			return err.Error()
+		}
+		if !ok {
+			break
+		}
+		n++
+	}
+	if n != h.Count {
+		return fmt.Sprintf("its header counts %d entries, it holds %d", h.Count, n)
+	}
+	return ""
 }
 
 // walDamaged is the error of a write-ahead log damaged at offset.
