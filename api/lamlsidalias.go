@@ -47,21 +47,32 @@ func onLAMLSid[T any](r *http.Request, do func(id uuid.UUID) (T, error)) (T, err
 // that is a 404 (no call of the account has it, or sid is no call id at
 // all), the call sid names as a signalwire provider id in the caller's
 // account, which need not be a UUID (provider ids are matched exactly, as
-// given). When neither is there, the answer is the one id gave (or err).
+// given), and, for a sid that is a UUID written otherwise than in its
+// canonical form (upper case, as some clients write them), the call its
+// canonical form names so: SignalWire's CallSids are lower-case UUIDs, and
+// a UUID is the same whatever its letter case, as the ledger's own sids
+// are. When none is there, the answer is the one id gave (or err).
 func onCallSid[T any](ctx context.Context, sid string, id uuid.UUID, err error, do func(id uuid.UUID) (T, error)) (T, error) {
 	var v T
-	if err == nil {
+	parsed := err == nil
+	if parsed {
 		v, err = do(id)
 	}
 	if !isNotFound(err) {
 		return v, err
 	}
-	alias := domain.CallIDFor(AccountFrom(ctx), lamlProvider, sid)
-	if alias == id {
-		return v, err
+	names := []string{sid}
+	if parsed && id.String() != sid {
+		names = append(names, id.String())
 	}
-	if av, aerr := do(alias); !isNotFound(aerr) {
-		return av, aerr
+	for _, name := range names {
+		alias := domain.CallIDFor(AccountFrom(ctx), lamlProvider, name)
+		if alias == id {
+			continue
+		}
+		if av, aerr := do(alias); !isNotFound(aerr) {
+			return av, aerr
+		}
 	}
 	return v, err
 }
