@@ -110,7 +110,8 @@ func newBillingGroup(row *projections.BillingRow, scale int, byMonth, byDay bool
 const billingMonthLayout = "2006-01"
 
 // BillingSummary is the body of GET /v1/billing/summary, which the billing
-// command writes too (without account and scale) for --format json.
+// command writes too for --format json (account only with --account: it
+// may sum every account).
 type BillingSummary struct {
 	Account string         `json:"account,omitempty"`
 	From    string         `json:"from,omitempty"`
@@ -282,21 +283,19 @@ func (s *Server) billingSummary(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.plainError, fmt.Errorf("billing summary: %w", err))
 		return
 	}
-	body := NewBillingSummary(bq, rows, scale, readModelFailures(s.views))
-	body.Account = account
+	s.writeJSON(w, r, http.StatusOK, NewBillingSummary(bq, rows, scale, readModelFailures(s.views)))
+}
+
+// NewBillingSummary renders the rows of q as the summary's body: q's
+// account (omitted when it sums every account), bounds echoed in UTC to
+// the nanosecond, or omitted when unbounded, the scale when one is given
+// and the groups at it (-1: exact, no scale shown), and failures, the count of events the read models could not
+// apply, with its warning. The billing command writes it for --format json.
+func NewBillingSummary(q projections.BillingQuery, rows []projections.BillingRow, scale int, failures uint64) BillingSummary {
+	body := BillingSummary{Account: q.Account, From: formatBillingInstant(q.From), To: formatBillingInstant(q.To), GroupBy: q.GroupBy, ReadModelFailures: failures}
 	if scale >= 0 {
 		body.Scale = &scale
 	}
-	s.writeJSON(w, r, http.StatusOK, body)
-}
-
-// NewBillingSummary renders the rows of q as the summary's body, without
-// its account and scale (which the route adds): bounds echoed in UTC to
-// the nanosecond, or omitted when unbounded, the groups at scale (-1:
-// exact), and failures, the count of events the read models could not
-// apply, with its warning. The billing command writes it for --format json.
-func NewBillingSummary(q projections.BillingQuery, rows []projections.BillingRow, scale int, failures uint64) BillingSummary {
-	body := BillingSummary{From: formatBillingInstant(q.From), To: formatBillingInstant(q.To), GroupBy: q.GroupBy, ReadModelFailures: failures}
 	body.Groups, body.DeletedCallsExcluded = billingGroups(rows, q.GroupBy, scale)
 	if failures > 0 {
 		body.Warning = BillingFailuresWarning(failures)

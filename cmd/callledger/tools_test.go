@@ -776,6 +776,9 @@ func TestBillingFlagsAsTheAPI(t *testing.T) {
 		{[]string{"--group-by", "currency", "--scale", "18"}, `"group_by": [
     "currency"
   ]`},
+		// As the route's body: the scale given, and the account summed.
+		{[]string{"--scale", "2"}, `"scale": 2,`},
+		{[]string{"--account", "acct-x"}, `"account": "acct-x",`},
 	} {
 		res := runTool(ctx, t, dir, "", append([]string{"billing", "--format", "json"}, tc.args...)...)
 		require.Equal(t, 0, res.code, "%v: %s", tc.args, res.stderr)
