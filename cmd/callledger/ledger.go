@@ -93,7 +93,7 @@ func openReadModels(ctx context.Context, cfg storeConfig, store eventstore.Store
 	}
 	err = checkFollowsLog(ctx, proj, log)
 	if err == nil {
-		_, err = rebuildIncomplete(ctx, proj, log)
+		err = rebuildIncomplete(ctx, proj, log)
 	}
 	if err != nil {
 		proj.Close()
@@ -121,23 +121,22 @@ func openProjector(cfg storeConfig, store eventstore.Store, log *slog.Logger) (*
 // rebuildIncomplete rebuilds read models that an earlier build wrote
 // without the recording index (projections.Projector.NeedsRebuild), before
 // anything reads them: the LaML account-level recording fetch would not
-// find the recordings they held. It reports whether it rebuilt them (a
-// rebuild from this store's log, so no other log's either).
-func rebuildIncomplete(ctx context.Context, proj *projections.Projector, log *slog.Logger) (bool, error) {
+// find the recordings they held.
+func rebuildIncomplete(ctx context.Context, proj *projections.Projector, log *slog.Logger) error {
 	need, err := proj.NeedsRebuild()
 	if err != nil {
-		return false, fmt.Errorf("check the read models' format: %w", err)
+		return fmt.Errorf("check the read models' format: %w", err)
 	}
 	if !need {
-		return false, nil
+		return nil
 	}
 	log.Warn("the read models were written by an earlier build, without the recording index: rebuilding them")
 	stats, err := proj.Rebuild(ctx)
 	if err != nil {
-		return false, fmt.Errorf("rebuild the read models of an earlier build: %w", err)
+		return fmt.Errorf("rebuild the read models of an earlier build: %w", err)
 	}
 	log.Info("read models rebuilt", "events", stats.Events, "elapsed", stats.Elapsed)
-	return true, nil
+	return nil
 }
 
 // errLogBehindReadModels is wrapped by the error of openReadModels when
