@@ -89,8 +89,29 @@ func checkIdempotencyKey(key string, values []string) error {
 }
 
 // idempotencyStripes is the number of locks that serialise requests with the
-// same key: two concurrent requests with one key must not both run.
+// same key: two concurrent requests with one key must not both run. Keys of
+// every account share them, so a lock is held only while the request runs
+// and its record is written, never while its answer goes to the client (a
+// client that does not read would hold other accounts' keys), and a wait
+// ends with the request's context (see Idempotent).
 const idempotencyStripes = 1024
+
+// keyLock is one of those locks: a channel of one slot, so that a wait can
+// end with a context, where a sync.Mutex waits for whatever holds it.
+type keyLock chan struct{}
+
+// lock takes l, or returns ctx's error once ctx is done first.
+func (l keyLock) lock(ctx context.Context) error {
+	select {
+	case l <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// unlock releases l, taken by lock.
+func (l keyLock) unlock() { <-l }
 
 // sweepBatchMax bounds the records one sweep deletes.
 const sweepBatchMax = 10000
@@ -166,7 +187,7 @@ type idempotencyTable struct {
 	now   func() time.Time
 	log   *slog.Logger
 	seed  maphash.Seed
-	locks [idempotencyStripes]sync.Mutex
+	locks [idempotencyStripes]keyLock
 	stop  chan struct{}
 	done  chan struct{}
 	// closeOnce makes Close safe to call again (a server's owner may close
@@ -231,6 +252,9 @@ func openIdempotencyTableOn(fs vfs.FS, dir string, ttl time.Duration, now func()
 	}
 	t := &idempotencyTable{db: db, cache: cache, ttl: ttl, now: now, log: log,
 		seed: maphash.MakeSeed(), stop: make(chan struct{}), done: make(chan struct{})}
+	for i := range t.locks {
+		t.locks[i] = make(keyLock, 1)
+	}
 	go t.sweepLoop()
 	return t, nil
 }
@@ -254,9 +278,9 @@ func recordKey(account, key string) []byte {
 	return append([]byte{prefixRecord}, sum[:]...)
 }
 
-func (t *idempotencyTable) lock(account, key string) *sync.Mutex {
+func (t *idempotencyTable) lock(account, key string) keyLock {
 	h := maphash.String(t.seed, account+"\x00"+key)
-	return &t.locks[h%idempotencyStripes]
+	return t.locks[h%idempotencyStripes]
 }
 
 // guard, deferred by each method that calls Pebble, fails the table when
@@ -479,9 +503,22 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 			}
 			fp := fingerprint(r.Method, r.URL.Path, body)
 
-			mu := s.idem.lock(account, key)
-			mu.Lock()
-			defer mu.Unlock()
+			l := s.idem.lock(account, key)
+			if err := l.lock(r.Context()); err != nil {
+				s.writeError(w, r, render, fmt.Errorf("wait for the request before with this Idempotency-Key: %w", err))
+				return
+			}
+			// Everything the client is sent is sent once the lock is
+			// released: a client that reads slowly, or not at all, holds
+			// no lock (see idempotencyStripes).
+			locked := true
+			unlock := func() {
+				if locked {
+					locked = false
+					l.unlock()
+				}
+			}
+			defer unlock()
 
 			rec, err := s.idem.get(account, key)
 			if err == nil && rec != nil {
@@ -493,10 +530,12 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				}
 			}
 			if err != nil {
+				unlock()
 				s.writeError(w, r, render, err)
 				return
 			}
 			if rec != nil {
+				unlock()
 				if !bytes.Equal(rec.Fingerprint, fp) {
 					s.writeError(w, r, render, errKeyReused())
 					return
@@ -506,33 +545,43 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 			}
 
 			sc.idempotencyKey, sc.fingerprint = key, fp
-			cw := &captureWriter{statusWriter: statusWriter{ResponseWriter: w}}
+			cw := &captureWriter{header: w.Header()}
 			next.ServeHTTP(cw, r)
-			if cw.status() >= 500 || sc.unrecorded {
-				// Not a result: a retry should run again. Nor is a 422
-				// for a key whose events belong to another request (found
-				// in the log): recording it would answer that request's
-				// own retry with the 422. Nor a route's 404 or 405. Nor an
-				// error about a header the fingerprint leaves out (a 412
-				// for If-Match, a Content-Type refused: outsideFingerprint).
-				return
-			}
-			rec = &idempotencyRecord{Fingerprint: fp, Status: cw.status(), Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano(), RestsOn: sc.restsOn}
-			for _, h := range replayedHeaders {
-				if v := w.Header().Get(h); v != "" {
-					if rec.Header == nil {
-						rec.Header = make(map[string]string, len(replayedHeaders))
-					}
-					rec.Header[h] = v
-				}
-			}
-			if err := s.idem.put(account, key, *rec); err != nil {
-				// The response is already sent; the event ids derived from
-				// the key still protect a retry from writing twice.
-				ctx := r.Context()
-				s.log.ErrorContext(ctx, "record idempotency key", slog.String("request_id", RequestID(ctx)), slog.Any("err", err))
-			}
+			s.recordAnswer(r, account, key, fp, cw)
+			unlock()
+			cw.sendTo(w)
 		})
+	}
+}
+
+// recordAnswer records cw, the answer of the keyed request r, under the
+// account's key, unless it is no result (see below). The caller holds the
+// key's lock.
+func (s *Server) recordAnswer(r *http.Request, account, key string, fp []byte, cw *captureWriter) {
+	sc := scopeFrom(r.Context())
+	if cw.status() >= 500 || sc.unrecorded {
+		// Not a result: a retry should run again. Nor is a 422 for a key
+		// whose events belong to another request (found in the log):
+		// recording it would answer that request's own retry with the
+		// 422. Nor a route's 404 or 405. Nor an error about a header the
+		// fingerprint leaves out (a 412 for If-Match, a Content-Type
+		// refused: outsideFingerprint).
+		return
+	}
+	rec := idempotencyRecord{Fingerprint: fp, Status: cw.status(), Body: cw.body.Bytes(), CreatedNs: s.now().UnixNano(), RestsOn: sc.restsOn}
+	for _, h := range replayedHeaders {
+		if v := cw.header.Get(h); v != "" {
+			if rec.Header == nil {
+				rec.Header = make(map[string]string, len(replayedHeaders))
+			}
+			rec.Header[h] = v
+		}
+	}
+	if err := s.idem.put(account, key, rec); err != nil {
+		// The response is sent all the same; the event ids derived from
+		// the key still protect a retry from writing twice.
+		ctx := r.Context()
+		s.log.ErrorContext(ctx, "record idempotency key", slog.String("request_id", RequestID(ctx)), slog.Any("err", err))
 	}
 }
 
@@ -591,21 +640,39 @@ func replay(w http.ResponseWriter, rec *idempotencyRecord) {
 	_, _ = w.Write(rec.Body)
 }
 
-// captureWriter passes a response through and keeps a copy for the record:
-// its status as the metrics' statusWriter keeps it, and its body.
+// captureWriter holds a keyed request's response, for its record and then
+// for the client (sendTo): its headers are the client's own (written
+// when sendTo writes the status), its status and body are kept until then.
 type captureWriter struct {
-	statusWriter
-	body bytes.Buffer
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (c *captureWriter) Header() http.Header { return c.header }
+
+func (c *captureWriter) WriteHeader(code int) {
+	if c.code == 0 {
+		c.code = code
+	}
 }
 
 func (c *captureWriter) Write(b []byte) (int, error) {
-	c.body.Write(b)
-	return c.statusWriter.Write(b)
+	if c.code == 0 {
+		c.code = http.StatusOK
+	}
+	return c.body.Write(b)
 }
 
 // status is the status the response was answered with: 200 when the
 // handler wrote none.
 func (c *captureWriter) status() int { return cmp.Or(c.code, http.StatusOK) }
+
+// sendTo writes the response held to w.
+func (c *captureWriter) sendTo(w http.ResponseWriter) {
+	w.WriteHeader(c.status())
+	_, _ = w.Write(c.body.Bytes())
+}
 
 // eventIDNamespace is the namespace of the version 5 UUIDs execute derives
 // for the events of keyed requests. A stored format: never change it.

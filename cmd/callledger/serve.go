@@ -222,8 +222,12 @@ func (m *Main) Run(ctx context.Context) error {
 		Handler:           countInFlight(m.api.Handler(), &m.inFlight),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+		// A client that does not read its answer is cut off: it would
+		// hold the answer's memory (megabytes for a call of thousands of
+		// recordings) and its connection for ever.
+		WriteTimeout: 120 * time.Second,
+		IdleTimeout:  120 * time.Second,
+		ErrorLog:     slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	m.wg.Add(1)
 	go func() {
