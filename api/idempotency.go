@@ -382,9 +382,29 @@ func (t *idempotencyTable) sweepLoop() {
 		case <-t.stop:
 			return
 		case <-tick.C:
-			if _, err := t.sweep(); err != nil && !errors.Is(err, errIdempotencyFailed) {
+			if err := t.sweepExpired(); err != nil && !errors.Is(err, errIdempotencyFailed) {
 				t.log.Error("idempotency sweep", slog.Any("err", err))
 			}
+		}
+	}
+}
+
+// sweepExpired deletes every record older than the TTL, a batch of
+// sweepBatchMax at a time, until a batch comes back short or the table is
+// closing. One batch each tick deleted at most 10,000 records every ten
+// minutes, ~17 a second: a steadier rate of keyed writes left expired
+// records, whole answers, for ever (a security probe found 26,400 of a
+// day's 86,400 left after an hour of sweeps).
+func (t *idempotencyTable) sweepExpired() error {
+	for {
+		n, err := t.sweep()
+		if err != nil || n < sweepBatchMax {
+			return err
+		}
+		select {
+		case <-t.stop:
+			return nil
+		default:
 		}
 	}
 }
