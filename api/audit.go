@@ -395,8 +395,13 @@ func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each 
 		state   domain.State
 		folding domain.Folding // each may keep states: not exclusive
 	)
+	// The first event is read alone, and its account checked, before any
+	// other: a page of another account's call took as long to read as its
+	// events were many, which told the caller that the call exists, and
+	// how big it is, where the 404 says no more than for an id no call has.
+	page := 1
 	for from := uint64(0); from < timeTravelEventsMax; {
-		recs, err := s.store.ReadStream(ctx, stream, from, AuditPageEventsMax)
+		recs, err := s.store.ReadStream(ctx, stream, from, page)
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			return domain.State{}, NotFound("no call with id %s", id)
 		}
@@ -423,13 +428,14 @@ func (s *Server) foldCall(ctx context.Context, id uuid.UUID, t TimeTravel, each 
 				each(&state, env)
 			}
 		}
-		if len(recs) < AuditPageEventsMax {
+		if len(recs) < page {
 			if last, _ := state.Revision(); t.HasRevision && last < t.Revision {
 				return domain.State{}, NotFound("call %s has no revision %d (its last is %d)", id, t.Revision, last)
 			}
 			return existedThen(state, id)
 		}
 		from = recs[len(recs)-1].Revision + 1
+		page = AuditPageEventsMax
 	}
 	return domain.State{}, fmt.Errorf("read %s: more than %d events", stream, timeTravelEventsMax)
 }
