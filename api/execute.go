@@ -21,6 +21,36 @@ import (
 // with more is not a phone call but a bug, and fails fast.
 const streamEventsMax = 100_000
 
+// callWriteEventsMax bounds the events a write other than the call's
+// deletion may take a call to: a write past it is refused (a 409 naming
+// the call), where it was taken and every later write and read of the call
+// then failed with a 500, its deletion included (a security probe took a
+// call past 100,000 events with writes of 500 recordings each). The last
+// events up to streamEventsMax are kept for the deletion, so that a call
+// that is full can still be deleted and read.
+const callWriteEventsMax = streamEventsMax - 1000
+
+// checkCallRoom refuses events, a write to the call state, when they
+// would take it past callWriteEventsMax events (streamEventsMax for its
+// deletion).
+func checkCallRoom(state domain.State, events []domain.Event) error {
+	held := 0
+	if rev, ok := state.Revision(); ok {
+		held = int(rev) + 1
+	}
+	limit := callWriteEventsMax
+	if len(events) == 1 {
+		if _, ok := events[0].(domain.CallDeleted); ok {
+			limit = streamEventsMax
+		}
+	}
+	if held+len(events) <= limit {
+		return nil
+	}
+	return domain.Errorf(domain.ErrConflict, "call_id", "call %s holds %d events, and this write would take it past %d, the most a call may hold: it can be read and deleted, not written further",
+		state.Call.ID, held, limit)
+}
+
 // Decider computes the events of one request from the call's current state,
 // and the state they lead to once appended at instant at (as
 // domain.DecideFold returns it): usually a closure over a domain command,
@@ -112,6 +142,9 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 		}
 		if len(events) == 0 {
 			return WriteResult{State: state}, nil
+		}
+		if err := checkCallRoom(state, events); err != nil {
+			return WriteResult{}, err
 		}
 		meta := domain.Metadata{
 			SchemaVersion:  domain.SchemaVersionOf(events),
