@@ -275,7 +275,7 @@ const partialImportProbeTimeout = 10 * time.Second
 func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, progress eventstore.Progress, imported func()) (eventstore.ExportStats, error) {
 	var stats eventstore.ExportStats
 	target := cfg.EventsDir()
-	created, err := mkdirAllCreated(cfg.DataDir, 0o755)
+	created, err := mkdirAllCreated(cfg.DataDir, dataDirPerm)
 	if err != nil {
 		return stats, err
 	}

@@ -32,7 +32,7 @@ func openStore(ctx context.Context, cfg storeConfig, log *slog.Logger) (eventsto
 		}
 		return s, nil
 	}
-	if err := os.MkdirAll(cfg.EventsDir(), 0o755); err != nil {
+	if err := os.MkdirAll(cfg.EventsDir(), dataDirPerm); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	opts := embedded.DefaultOptions()
@@ -63,6 +63,16 @@ func isLockHeld(err error) bool {
 	var pe *os.PathError
 	return (errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES)) && !errors.As(err, &pe)
 }
+
+// dataDirPerm is the mode of the directories callledger creates for its
+// data (the data directory, events/, readmodels/): owner only. They hold
+// every call's numbers, notes and provider data, and the idempotency
+// table whole answers: Pebble writes its files 0644, readable by every
+// user of the machine under the usual umask where the directories were
+// 0755 (a security probe read phone numbers out of the read models' log as
+// nobody). A directory that exists is left as it is: its mode is the
+// operator's.
+const dataDirPerm = 0o700
 
 // openLedger opens the store and the read models in cfg.ReadModelsDir()
 // (see openReadModels). The caller runs the Projector (Run) if it wants it
@@ -106,7 +116,7 @@ func openReadModels(ctx context.Context, cfg storeConfig, store eventstore.Store
 // creating the directory, as they are: replay, which rebuilds them anyway,
 // opens them so.
 func openProjector(cfg storeConfig, store eventstore.Store, log *slog.Logger) (*projections.Projector, error) {
-	if err := os.MkdirAll(cfg.ReadModelsDir(), 0o755); err != nil {
+	if err := os.MkdirAll(cfg.ReadModelsDir(), dataDirPerm); err != nil {
 		return nil, fmt.Errorf("create read model directory: %w", err)
 	}
 	opts := projections.DefaultOptions()

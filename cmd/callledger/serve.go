@@ -397,7 +397,7 @@ func generateKey() (string, error) {
 // writeKeyFile writes entry as the one line of a new file at path (mode
 // 0600, synced). A file already there is an error: it is not replaced.
 func writeKeyFile(path, entry string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), dataDirPerm); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)

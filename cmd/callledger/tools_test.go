@@ -1045,3 +1045,27 @@ func TestInterruptedToolSaysSo(t *testing.T) {
 		})
 	}
 }
+
+func TestDataDirectoriesAreOwnerOnly(t *testing.T) {
+	// Goal: the directories callledger creates for its data (the data
+	// directory, events/, readmodels/) are readable by their owner only:
+	// Pebble writes its files 0644, so 0755 directories let every user of
+	// the machine read the calls' numbers.
+	ctx := context.Background()
+	src := t.TempDir()
+	seedLedger(t, src, genCalls(13, 10))
+	file := filepath.Join(t.TempDir(), "x.jsonl")
+	res := runTool(ctx, t, src, "", "export", "--out", file)
+	require.Equal(t, 0, res.code, res.stderr)
+
+	dir := filepath.Join(t.TempDir(), "new", "data")
+	res = runTool(ctx, t, dir, "", "import", "--in", file)
+	require.Equal(t, 0, res.code, res.stderr)
+	res = runTool(ctx, t, dir, "", "replay")
+	require.Equal(t, 0, res.code, res.stderr)
+	for _, d := range []string{filepath.Dir(dir), dir, filepath.Join(dir, "events"), filepath.Join(dir, "readmodels")} {
+		info, err := os.Stat(d)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o700), info.Mode().Perm(), d)
+	}
+}

@@ -394,7 +394,9 @@ func (s *Store) publish(h logHead) {
 // would (pebble.LockDirectory), so that Open can read the write-ahead
 // logs before Pebble does with no other process writing them.
 func lockDir(dir string) (*pebble.Lock, error) {
-	if err := vfs.Default.MkdirAll(dir, 0o755); err != nil {
+	// Owner only: the log holds every call's data, and Pebble writes its
+	// files readable by all under the usual umask.
+	if err := vfs.Default.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	return pebble.LockDirectory(dir, vfs.Default)
