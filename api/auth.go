@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // APIKey maps a secret token to the account it acts for. Keys are configured
@@ -82,7 +84,13 @@ func ReadAPIKeys(r io.Reader) ([]APIKey, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		text := strings.TrimSpace(sc.Text())
+		text := sc.Text()
+		if line == 1 {
+			// A byte order mark, as Windows editors start a UTF-8 file
+			// with, is not part of the first account's id.
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		text = strings.TrimSpace(text)
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
@@ -110,6 +118,10 @@ func parseKey(entry string) (APIKey, error) {
 		return APIKey{}, fmt.Errorf("api key entry longer than %d bytes", keyPartBytesMax)
 	case strings.ContainsAny(account, "\x00/"):
 		return APIKey{}, fmt.Errorf("api key account %q contains a NUL or '/'", account)
+	case strings.IndexFunc(account, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 || !utf8.ValidString(account):
+		// A byte order mark, a control character: an id no client would
+		// send, which would lock the account's own clients out.
+		return APIKey{}, fmt.Errorf("api key account %q contains a character that is not printable", account)
 	}
 	return APIKey{Account: account, Token: token}, nil
 }

@@ -453,6 +453,21 @@ func TestParseAPIKeys(t *testing.T) {
 	}
 	_, err = ReadAPIKeys(strings.NewReader("a:t1\nbroken\n"))
 	assert.ErrorContains(t, err, "line 2")
+
+	// A byte order mark opening the file is not part of the first
+	// account; a character no client could send in an account is refused,
+	// naming the line and not the token.
+	keys, err = ReadAPIKeys(strings.NewReader("\ufeffacct1:secretA\nb:t2\n"))
+	require.NoError(t, err)
+	assert.Equal(t, []APIKey{{Account: "acct1", Token: "secretA"}, {Account: "b", Token: "t2"}}, keys)
+	for _, bad := range []string{"a:t1\n\ufeffb:t2\n", "a:t1\nb\x1b[31m:t2\n"} {
+		_, err = ReadAPIKeys(strings.NewReader(bad))
+		assert.ErrorContains(t, err, "line 2: api key account", bad)
+		assert.ErrorContains(t, err, "not printable", bad)
+		assert.NotContains(t, err.Error(), "t2", "the token is not echoed")
+	}
+	_, err = ParseAPIKeys("a\x00b:t1")
+	assert.Error(t, err)
 	assert.NotContains(t, APIKey{Account: "a", Token: "t1"}.Name(), "t1")
 }
 
