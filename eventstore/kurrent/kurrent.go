@@ -142,7 +142,9 @@ const closeWaitMax = 10 * time.Second
 func Open(ctx context.Context, connectionString string, options Options) (*Store, error) {
 	config, err := esdb.ParseConnectionString(connectionString)
 	if err != nil {
-		return nil, fmt.Errorf("kurrent: connection string: %w", err)
+		// The parser's error quotes the string, password and all: it goes
+		// to a terminal or a log, so the password is masked in it.
+		return nil, fmt.Errorf("kurrent: connection string: %s", maskPassword(err.Error(), connectionString))
 	}
 	options = options.withDefaults()
 	config.Logger = clientLogger(options.Logger)
@@ -835,4 +837,28 @@ func isPermanent(err error) bool {
 		}
 	}
 	return false
+}
+
+// maskPassword returns msg with every occurrence of the password of
+// connectionString's user info ("esdb://user:password@host...") replaced
+// by "****": the connection string's parser quotes the whole string in its
+// errors. The user info is read by hand, as the string may be one the
+// parser refused.
+func maskPassword(msg, connectionString string) string {
+	_, rest, ok := strings.Cut(connectionString, "://")
+	if !ok {
+		return msg
+	}
+	if end := strings.IndexAny(rest, "/?"); end >= 0 {
+		rest = rest[:end]
+	}
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return msg
+	}
+	_, password, ok := strings.Cut(rest[:at], ":")
+	if !ok || password == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, password, "****")
 }

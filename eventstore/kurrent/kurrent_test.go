@@ -463,6 +463,15 @@ func TestOpenFailsWithoutServer(t *testing.T) {
 
 	_, err = kurrent.Open(ctx, "http://127.0.0.1:1", testOptions())
 	require.Error(t, err, "not an esdb:// connection string")
+
+	// A connection string the parser refuses is quoted in its error with
+	// its password masked.
+	for _, cs := range []string{"esdb://admin:SECRETPW@[bad", "esdb://admin:SECRET%zzPW@localhost:2113"} {
+		_, err = kurrent.Open(ctx, cs, testOptions())
+		require.Error(t, err, cs)
+		assert.NotContains(t, err.Error(), "SECRET", cs)
+		assert.Contains(t, err.Error(), "admin:****@", cs)
+	}
 }
 
 // TestLongStreamRetries checks idempotent retries and duplicate detection
