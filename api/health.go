@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/projections"
 )
 
 // readyTimeout bounds the checks of one /readyz: below the second an
@@ -53,6 +54,7 @@ const (
 	reasonStoreSilent  = "the event store does not answer"
 	reasonViews        = "the read models are not running or not caught up"
 	reasonViewsAtStart = "the read models have not reached where the log ended when callledger started"
+	reasonViewsForeign = "the event log no longer holds events the read models were built from (it was replaced, or lost events, under the running server): every read is refused until the operator restores the data or rebuilds the read models (callledger replay) and restarts callledger"
 )
 
 // ready checks that no request has met data damaged on disk (see
@@ -74,6 +76,11 @@ func (s *Server) ready(ctx context.Context) *notReady {
 	}
 	if _, err := s.store.ReadAll(ctx, eventstore.Start, 1); err != nil {
 		return &notReady{reasonStoreSilent, fmt.Errorf("store: %w", err)}
+	}
+	if fr, ok := s.views.(failureReporter); ok {
+		if err := fr.Failure(); errors.Is(err, projections.ErrForeignLog) {
+			return &notReady{reasonViewsForeign, fmt.Errorf("read models: %w", err)}
+		}
 	}
 	if err := s.views.Ready(ctx); err != nil {
 		return &notReady{reasonViews, fmt.Errorf("read models: %w", err)}

@@ -28,6 +28,9 @@ type projectorReadModels struct{ p *projections.Projector }
 // Status is the Projector's status, which the read models' metrics show.
 func (m projectorReadModels) Status() projections.Status { return m.p.Status() }
 
+// Failure implements failureReporter.
+func (m projectorReadModels) Failure() error { return m.p.Failure() }
+
 // Prime passes a written event to the Projector (see EventPrimer).
 func (m projectorReadModels) Prime(id uuid.UUID, env domain.Envelope) { m.p.Prime(id, env) }
 

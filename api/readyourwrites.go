@@ -118,14 +118,26 @@ func readStartMark(store eventstore.Store, log *slog.Logger) (*startMark, error)
 // or more backward reads (which Open has just shown the cluster answers).
 const startMarkTimeout = 30 * time.Second
 
+// failureReporter is implemented by read models whose runner can stop for
+// good (projections.Projector.Failure).
+type failureReporter interface{ Failure() error }
+
 // awaitWrites waits until the read models reflect every write this server
 // acknowledged to the request's account, every event the log held when the
 // server started and, over a shared store, every event the log held when
 // the read began, at most Config.WaitTimeout. Past it the read is refused
 // with ErrReadModelsBehind (503) rather than answered from read models that
 // would hide the caller's own write. A handler that reads the read models
-// twice waits once, before its first read (see readRecordingCall).
+// twice waits once, before its first read (see readRecordingCall). Read
+// models whose runner stopped because the log no longer holds what they
+// were built from (projections.ErrForeignLog) refuse every read (503).
 func (s *Server) awaitWrites(ctx context.Context) error {
+	if fr, ok := s.views.(failureReporter); ok && errors.Is(fr.Failure(), projections.ErrForeignLog) {
+		// The read models hold another log's calls: none of them is this
+		// log's to show, whatever this account wrote or not.
+		return &FieldError{Err: ErrReadModelsBehind,
+			Message: "the read models no longer stand for the event log this server follows (it was replaced under it): reads are refused until the operator restarts callledger (see /readyz)"}
+	}
 	pos, ok := s.marks.last(AccountFrom(ctx))
 	start, starting := s.start.pending()
 	if starting && (!ok || pos.Less(start)) {

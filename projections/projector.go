@@ -116,6 +116,12 @@ type Options struct {
 	// after an error; the pause doubles on each consecutive failure.
 	RetryDelayMin time.Duration
 	RetryDelayMax time.Duration
+	// LogCheckInterval is how often a running Run checks that the store's
+	// log still holds the event its checkpoint names (CheckLog), so that a
+	// log replaced under a running server (another KurrentDB database at
+	// the same address) stops the runner rather than having it serve the
+	// old log's calls beside the new one's; 0 is every 10 seconds.
+	LogCheckInterval time.Duration
 	// Logger receives the runner's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock that stamps checkpoints. Nil means time.Now.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -23,6 +24,13 @@ import (
 // as they are committed. When the store fails, Run logs the error, keeps it for Status,
 // waits (RetryDelayMin, doubling up to RetryDelayMax) and resumes from the
 // checkpoint. A Rebuild pauses Run and Run resumes after it.
+//
+// Run stops for good, and returns the cause, when the read models'
+// database cannot be written (a full disk), or when the store's log no
+// longer holds the event the checkpoint names (CheckLog, run at each
+// resume and every Options.LogCheckInterval: a log replaced or cut under
+// a running server); Status and readiness then say why, and WaitFor
+// returns ErrFailed.
 //
 // It returns ErrRunning if another Run is active and ErrClosed after Close.
 func (p *Projector) Run(ctx context.Context) error {
@@ -43,10 +51,76 @@ func (p *Projector) Run(ctx context.Context) error {
 		p.mu.Unlock()
 	}()
 
+	// The sessions run under runCtx, which the log watcher cancels when
+	// the log no longer holds the checkpoint's event (watchLog).
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	var foreign atomic.Pointer[error]
+	go p.watchLog(runCtx, func(err error) {
+		foreign.Store(&err)
+		stopRun()
+	})
+	err := p.runSessions(runCtx)
+	if e := foreign.Load(); e != nil && ctx.Err() == nil {
+		return p.failForGood(logReplaced(*e))
+	}
+	return err
+}
+
+// Failure returns what stopped the runner for good (see Run), nil while
+// it has not: a caller that serves the read models tells from it whether
+// they still stand for the store's log (not when it wraps ErrForeignLog).
+func (p *Projector) Failure() error { return p.fatal.Err() }
+
+// logReplaced is the failure of a runner whose log no longer holds the
+// event its checkpoint names (err, wrapping ErrForeignLog).
+func logReplaced(err error) error {
+	return fmt.Errorf("%w: the event log under the running server no longer holds events the read models were built from (it was replaced, or lost events); stop callledger, then restore the data from a backup, or rebuild the read models from this log with `callledger replay`", err)
+}
+
+// watchLog runs CheckLog every Options.LogCheckInterval until ctx ends,
+// and calls found with its error, once, when the log no longer holds the
+// checkpoint's event (ErrForeignLog). A check that cannot be made (the
+// store does not answer) waits for the next.
+func (p *Projector) watchLog(ctx context.Context, found func(error)) {
+	every := p.opts.LogCheckInterval
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := p.CheckLog(ctx); errors.Is(err, ErrForeignLog) {
+			found(err)
+			return
+		}
+	}
+}
+
+// runSessions runs subscription sessions one after another until ctx
+// ends, as Run describes.
+func (p *Projector) runSessions(ctx context.Context) error {
 	delay := p.opts.RetryDelayMin
-	for ctx.Err() == nil {
+	for resumed := false; ctx.Err() == nil; resumed = true {
 		if err := p.waitRebuilds(ctx); err != nil {
 			return nil
+		}
+		if resumed {
+			// A session ended: the log may have been replaced under the
+			// read models meanwhile (another KurrentDB database at the
+			// same address, a log restored or lost). Following it from
+			// the checkpoint would serve the old ledger's calls beside
+			// the new log's, with writes acknowledged and never shown:
+			// the runner stops for good, as the start refuses such read
+			// models (CheckLog).
+			if err := p.CheckLog(ctx); errors.Is(err, ErrForeignLog) {
+				return p.failForGood(logReplaced(err))
+			}
 		}
 		err, stepAside, progressed := p.runSession(ctx)
 		if stepAside {
@@ -62,17 +136,7 @@ func (p *Projector) Run(ctx context.Context) error {
 			// The read models' database cannot be written (a full disk):
 			// Pebble requires it reopened. The runner stops for good and
 			// readiness says why; the event log is not affected.
-			err = fmt.Errorf("%w: the read models cannot be written until callledger is restarted (free space on the disk first)", err)
-			p.fatal.Set(err)
-			p.log.Error("projection runner failed", "err", err)
-			p.mu.Lock()
-			p.lastRunError = err.Error()
-			// Wake WaitFor: it returns ErrFailed rather than wait for
-			// read models that no longer advance.
-			close(p.advanced)
-			p.advanced = make(chan struct{})
-			p.mu.Unlock()
-			return err
+			return p.failForGood(fmt.Errorf("%w: the read models cannot be written until callledger is restarted (free space on the disk first)", err))
 		}
 		if err == nil {
 			err = errors.New("projections: subscription ended")
@@ -94,6 +158,20 @@ func (p *Projector) Run(ctx context.Context) error {
 		delay = min(2*delay, p.opts.RetryDelayMax)
 	}
 	return nil
+}
+
+// failForGood stops the runner for good with err: readiness says why, and
+// WaitFor, woken, returns ErrFailed rather than wait for read models that
+// no longer advance. It returns err, for Run to return.
+func (p *Projector) failForGood(err error) error {
+	p.fatal.Set(err)
+	p.log.Error("projection runner failed", "err", err)
+	p.mu.Lock()
+	p.lastRunError = err.Error()
+	close(p.advanced)
+	p.advanced = make(chan struct{})
+	p.mu.Unlock()
+	return err
 }
 
 // runSession runs one subscription session under runMu. stepAside is true

@@ -128,3 +128,31 @@ func TestServeOnKurrentDBWriteOverMaxAppendSize(t *testing.T) {
 	assert.Contains(t, answer, "with the event store's own envelope more than it takes in one append",
 		"refused by KurrentDB's count, within the ledger's own limit")
 }
+
+// TestServeOnAReplacedKurrentDBLog checks that a server whose KurrentDB log
+// is replaced under it (another, empty database at the same address) stops
+// serving its read models, which hold the old log's calls: reads that wait
+// for them answer 503 and /readyz says why, where the server stayed ready,
+// listed the old calls and answered 404 for the writes it had just taken.
+func TestServeOnAReplacedKurrentDBLog(t *testing.T) {
+	srv := kurrenttest.Start(t)
+	const token = "token-k-0123456789abcdef"
+	env := map[string]string{"CALLLEDGER_API_KEYS": "acct-k:" + token, "CALLLEDGER_STORE": srv.URL()}
+	a, _, _ := startMain(t, t.TempDir(), env)
+	defer a.Close()
+	code, body := do(t, "POST", a.URL()+"/calls/upsert", token, seedUpsert)
+	require.Equal(t, http.StatusOK, code, string(body))
+
+	srv.Stop()
+	time.Sleep(200 * time.Millisecond)
+	srv.RestartEmpty(t)
+	require.Eventually(t, func() bool {
+		code, _ := do(t, "GET", a.URL()+"/readyz", "", "")
+		return code == http.StatusServiceUnavailable
+	}, 30*time.Second, 50*time.Millisecond, "the server says it is not ready")
+	code, body = do(t, "GET", a.URL()+"/readyz", "", "")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Contains(t, string(body), "no longer holds events the read models were built from", "readiness says why")
+	code, body = do(t, "GET", a.URL()+"/calls?limit=10", token, "")
+	assert.Equal(t, http.StatusServiceUnavailable, code, "the old log's calls are not listed: %s", body)
+}

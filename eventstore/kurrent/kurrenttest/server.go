@@ -196,6 +196,22 @@ func (s *Server) Restart(tb testing.TB) {
 	tb.Fatalf("kurrenttest: listen again on %s: %v", s.addr, lastErr)
 }
 
+// RestartEmpty starts the server again on the same address with a new,
+// empty log: another database answering at the address clients know, as
+// when a node is replaced or its data lost. Like Restart, it fails the test
+// if the server is running.
+func (s *Server) RestartEmpty(tb testing.TB) {
+	tb.Helper()
+	s.mu.Lock()
+	running := s.grpc != nil
+	s.mu.Unlock()
+	if running {
+		tb.Fatalf("kurrenttest: RestartEmpty of a running server")
+	}
+	s.log = newMemLog(time.Now)
+	s.Restart(tb)
+}
+
 // AppendSystemEvent writes an event of type typ to stream without any
 // check, as the node itself writes its system events ($-prefixed streams
 // and types).
