@@ -174,10 +174,7 @@ func (s *Server) Stop() {
 // It fails the test if the server is running or the port cannot be bound.
 func (s *Server) Restart(tb testing.TB) {
 	tb.Helper()
-	s.mu.Lock()
-	running := s.grpc != nil
-	s.mu.Unlock()
-	if running {
+	if s.running() {
 		tb.Fatalf("kurrenttest: Restart of a running server")
 	}
 	// The port was just released; binding it again can race with the
@@ -196,16 +193,21 @@ func (s *Server) Restart(tb testing.TB) {
 	tb.Fatalf("kurrenttest: listen again on %s: %v", s.addr, lastErr)
 }
 
+// running reports whether the server serves (it was not stopped, or was
+// restarted).
+func (s *Server) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.grpc != nil
+}
+
 // RestartEmpty starts the server again on the same address with a new,
 // empty log: another database answering at the address clients know, as
 // when a node is replaced or its data lost. Like Restart, it fails the test
 // if the server is running.
 func (s *Server) RestartEmpty(tb testing.TB) {
 	tb.Helper()
-	s.mu.Lock()
-	running := s.grpc != nil
-	s.mu.Unlock()
-	if running {
+	if s.running() {
 		tb.Fatalf("kurrenttest: RestartEmpty of a running server")
 	}
 	s.log = newMemLog(time.Now)
