@@ -202,6 +202,11 @@ var statusTable = []struct {
 	// cause is not logged for each request: the store logged it once when
 	// it failed, and /readyz says so.
 	{isErr(eventstore.ErrFailed), http.StatusServiceUnavailable, "unavailable", false, "the ledger cannot record writes at the moment; retry later"},
+	// A store that does not answer (a KurrentDB node down, a call past its
+	// time limit): an outage that may end by itself. A write's outcome is
+	// unknown; its retry with the same Idempotency-Key finds it if it
+	// landed.
+	{isErr(eventstore.ErrUnavailable), http.StatusServiceUnavailable, "unavailable", false, "the event store does not answer at the moment; retry later (a write with the same Idempotency-Key)"},
 	// Only after the bounded retries of execute gave up.
 	{isErr(eventstore.ErrVersionConflict), http.StatusConflict, "conflict", true, "the call is being changed concurrently; retry"},
 	// Data damaged on disk: a fault of the server, which no retry cures,

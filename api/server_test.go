@@ -502,6 +502,7 @@ func TestProblemTable(t *testing.T) {
 		{&FieldError{Err: ErrIdempotencyKeyReused}, 422},
 		{eventstore.ErrStreamNotFound, 404},
 		{eventstore.ErrVersionConflict, 409},
+		{fmt.Errorf("read call-1: %w", fmt.Errorf("%w: the KurrentDB node did not answer within 10s", eventstore.ErrUnavailable)), 503},
 		{fmt.Errorf("append to call-1: %w", fmt.Errorf("embedded: %w: %w", eventstore.ErrFailed, io.ErrShortWrite)), 503},
 		{io.ErrUnexpectedEOF, 500},
 		// Only the store's word that it failed is a 503: a read of a failed

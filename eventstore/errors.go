@@ -37,6 +37,13 @@ var (
 	// another server or once the store is reopened. The error wraps the
 	// cause too, and FailureReporter.Err returns the same error.
 	ErrFailed = errors.New("eventstore: store failed")
+	// ErrUnavailable is wrapped by the errors of a call to a store that did
+	// not answer it (a KurrentDB node down or unreachable, a call past its
+	// time limit): an outage that may end by itself, so the call may be
+	// retried. For an append the outcome is unknown: it may have landed,
+	// so it is retried as the same append (the same event ids, a keyed
+	// request's same Idempotency-Key), which finds it if it did.
+	ErrUnavailable = errors.New("eventstore: store unavailable")
 	// ErrCorrupt is wrapped by the errors of a backend that finds its own
 	// stored data damaged or altered on disk (a record that does not decode,
 	// a file whose checksum fails), so that callers that know no backend

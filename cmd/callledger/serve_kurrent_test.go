@@ -129,19 +129,28 @@ func TestServeOnKurrentDBWriteOverMaxAppendSize(t *testing.T) {
 		"refused by KurrentDB's count, within the ledger's own limit")
 }
 
+// kurrentToken is the API key of serveOneCallOnKurrentDB's account.
+const kurrentToken = "token-k-0123456789abcdef"
+
+// serveOneCallOnKurrentDB starts a protocol test server and a serve over
+// it, and writes one call through it (seedUpsert).
+func serveOneCallOnKurrentDB(t *testing.T) (*kurrenttest.Server, *Main) {
+	t.Helper()
+	srv := kurrenttest.Start(t)
+	env := map[string]string{"CALLLEDGER_API_KEYS": "acct-k:" + kurrentToken, "CALLLEDGER_STORE": srv.URL()}
+	a, _, _ := startMain(t, t.TempDir(), env)
+	code, body := do(t, "POST", a.URL()+"/calls/upsert", kurrentToken, seedUpsert)
+	require.Equal(t, http.StatusOK, code, string(body))
+	return srv, a
+}
+
 // TestServeOnAReplacedKurrentDBLog checks that a server whose KurrentDB log
 // is replaced under it (another, empty database at the same address) stops
 // serving its read models, which hold the old log's calls: reads that wait
 // for them answer 503 and /readyz says why, where the server stayed ready,
 // listed the old calls and answered 404 for the writes it had just taken.
 func TestServeOnAReplacedKurrentDBLog(t *testing.T) {
-	srv := kurrenttest.Start(t)
-	const token = "token-k-0123456789abcdef"
-	env := map[string]string{"CALLLEDGER_API_KEYS": "acct-k:" + token, "CALLLEDGER_STORE": srv.URL()}
-	a, _, _ := startMain(t, t.TempDir(), env)
-	defer a.Close()
-	code, body := do(t, "POST", a.URL()+"/calls/upsert", token, seedUpsert)
-	require.Equal(t, http.StatusOK, code, string(body))
+	srv, a := serveOneCallOnKurrentDB(t)
 
 	srv.Stop()
 	time.Sleep(200 * time.Millisecond)
@@ -150,9 +159,24 @@ func TestServeOnAReplacedKurrentDBLog(t *testing.T) {
 		code, _ := do(t, "GET", a.URL()+"/readyz", "", "")
 		return code == http.StatusServiceUnavailable
 	}, 30*time.Second, 50*time.Millisecond, "the server says it is not ready")
-	code, body = do(t, "GET", a.URL()+"/readyz", "", "")
+	code, body := do(t, "GET", a.URL()+"/readyz", "", "")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Contains(t, string(body), "no longer holds events the read models were built from", "readiness says why")
-	code, body = do(t, "GET", a.URL()+"/calls?limit=10", token, "")
+	code, body = do(t, "GET", a.URL()+"/calls?limit=10", kurrentToken, "")
 	assert.Equal(t, http.StatusServiceUnavailable, code, "the old log's calls are not listed: %s", body)
+}
+
+// TestServeOnKurrentDBOutage checks that a write while the KurrentDB node
+// is down is answered, within the store's call time limit, with a 503 to
+// retry (as a failed embedded store's), where it was a 500, or no answer
+// at all for minutes.
+func TestServeOnKurrentDBOutage(t *testing.T) {
+	srv, a := serveOneCallOnKurrentDB(t)
+
+	srv.Stop()
+	start := time.Now()
+	code, body := do(t, "POST", a.URL()+"/calls/upsert", kurrentToken, strings.Replace(seedUpsert, "openphone_id_", "outage_id_", 1))
+	assert.Equal(t, http.StatusServiceUnavailable, code, string(body))
+	assert.Contains(t, string(body), "the event store does not answer")
+	assert.Less(t, time.Since(start), 30*time.Second, "answered within the call time limit")
 }

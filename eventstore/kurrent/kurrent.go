@@ -55,6 +55,13 @@ type Options struct {
 	// eventstore.ErrAppendTooLarge, as it does the server's own refusal.
 	// Zero means 1 MiB, KurrentDB's default.
 	MaxAppendSize int
+	// CallTimeout bounds how long a call (an append, one page of a read,
+	// the start of a subscription) waits for the server: past it the call
+	// fails with eventstore.ErrUnavailable, so that a request fails, and
+	// lets go of what it holds (a call's write lock), rather than wait for
+	// a node that does not answer (an operator probe saw requests wait
+	// minutes past the node's return). Zero means 10s.
+	CallTimeout time.Duration
 }
 
 // DefaultOptions returns the options a Store uses when given zero values.
@@ -66,6 +73,7 @@ func DefaultOptions() Options {
 		ReconnectDelayMin:       50 * time.Millisecond,
 		ReconnectDelayMax:       5 * time.Second,
 		MaxAppendSize:           1 << 20,
+		CallTimeout:             10 * time.Second,
 	}
 }
 
@@ -88,6 +96,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxAppendSize <= 0 {
 		o.MaxAppendSize = d.MaxAppendSize
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = d.CallTimeout
 	}
 	if o.ReconnectDelayMax < o.ReconnectDelayMin {
 		o.ReconnectDelayMax = max(d.ReconnectDelayMax, o.ReconnectDelayMin)
@@ -253,10 +264,14 @@ func (s *Store) renew(generation uint64) {
 }
 
 // call runs fn with the current client in its own goroutine, and returns
-// when fn does or when ctx is done. The client waits for a connection
-// without looking at any context (and, once it gave up reconnecting, can
-// wait forever); the goroutine keeps the store's calls bounded by their
-// context all the same. A client that reports itself closed is renewed.
+// when fn does, when ctx is done, or after Options.CallTimeout. The client
+// waits for a connection without looking at any context (and, once it gave
+// up reconnecting, can wait forever); the goroutine keeps the store's calls
+// bounded all the same. A client that reports itself closed is renewed.
+// The client's errors of a node it cannot reach (unavailable, a deadline
+// passed, a connection closed, not the leader, aborted) and the call's own
+// time limit wrap eventstore.ErrUnavailable, which the API answers with a
+// 503 to retry rather than a 500.
 func call[T any](ctx context.Context, s *Store, fn func(*esdb.Client) (T, error)) (T, error) {
 	var zero T
 	ref, ok := s.acquire()
@@ -273,15 +288,43 @@ func call[T any](ctx context.Context, s *Store, fn func(*esdb.Client) (T, error)
 		v, err := fn(ref.client)
 		done <- result{v, err}
 	}()
+	limit := time.NewTimer(s.options.CallTimeout)
+	defer limit.Stop()
 	select {
 	case r := <-done:
 		if isCode(r.err, esdb.ErrorCodeConnectionClosed) {
 			s.renew(ref.generation)
 		}
+		if unreachable(r.err) && ctx.Err() == nil {
+			return r.v, fmt.Errorf("%w: %w", eventstore.ErrUnavailable, r.err)
+		}
 		return r.v, r.err
 	case <-ctx.Done():
 		return zero, ctx.Err()
+	case <-limit.C:
+		return zero, fmt.Errorf("%w: the KurrentDB node did not answer within %s", eventstore.ErrUnavailable, s.options.CallTimeout)
 	}
+}
+
+// unreachable reports whether err is the client's word, or gRPC's (some
+// of the client's calls return gRPC's status errors as they are), that the
+// node could not be reached or did not answer.
+func unreachable(err error) bool {
+	var e *esdb.Error
+	if errors.As(err, &e) {
+		switch e.Code() {
+		case esdb.ErrorUnavailable, esdb.ErrorCodeDeadlineExceeded, esdb.ErrorCodeConnectionClosed, esdb.ErrorCodeNotLeader, esdb.ErrorAborted:
+			return true
+		}
+		return false
+	}
+	if st, ok := status.FromError(err); ok {
+		switch st.Code() {
+		case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted:
+			return true
+		}
+	}
+	return false
 }
 
 // isCode reports whether err is a client error with the given code.
