@@ -423,10 +423,13 @@ func checkIndex(ctx context.Context, checker IndexChecker, progress Progress) (*
 }
 
 // stopped reports whether err, which a read or check of the store
-// returned, means that Verify cannot go on (ctx is done or the store
-// closed) rather than a problem of the store for Verify to report.
+// returned, means that Verify cannot go on (ctx is done, the store closed,
+// or it does not answer: ErrUnavailable, a KurrentDB node down or refusing
+// the credentials) rather than a problem of the store for Verify to
+// report: an outage says nothing of the log, and reported as a FAILED
+// read of the event at position 0 it looked like damage.
 func stopped(ctx context.Context, err error) bool {
-	return ctx.Err() != nil || errors.Is(err, ErrClosed)
+	return ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrUnavailable)
 }
 
 // logHead is where a HeadReader's log ended when Verify began.

@@ -269,7 +269,8 @@ func (s *Store) renew(generation uint64) {
 // up reconnecting, can wait forever); the goroutine keeps the store's calls
 // bounded all the same. A client that reports itself closed is renewed.
 // The client's errors of a node it cannot reach (unavailable, a deadline
-// passed, a connection closed, not the leader, aborted) and the call's own
+// passed, a connection closed, not the leader, aborted, credentials
+// refused) and the call's own
 // time limit wrap eventstore.ErrUnavailable, which the API answers with a
 // 503 to retry rather than a 500.
 func call[T any](ctx context.Context, s *Store, fn func(*esdb.Client) (T, error)) (T, error) {
@@ -308,12 +309,16 @@ func call[T any](ctx context.Context, s *Store, fn func(*esdb.Client) (T, error)
 
 // unreachable reports whether err is the client's word, or gRPC's (some
 // of the client's calls return gRPC's status errors as they are), that the
-// node could not be reached or did not answer.
+// node could not be reached, did not answer, or refused the credentials.
 func unreachable(err error) bool {
 	var e *esdb.Error
 	if errors.As(err, &e) {
 		switch e.Code() {
-		case esdb.ErrorUnavailable, esdb.ErrorCodeDeadlineExceeded, esdb.ErrorCodeConnectionClosed, esdb.ErrorCodeNotLeader, esdb.ErrorAborted:
+		case esdb.ErrorUnavailable, esdb.ErrorCodeDeadlineExceeded, esdb.ErrorCodeConnectionClosed, esdb.ErrorCodeNotLeader, esdb.ErrorAborted,
+			// Credentials the node refuses (changed or revoked while
+			// callledger runs): the store is out of reach all the same,
+			// and nothing is wrong with the log or the request.
+			esdb.ErrorCodeUnauthenticated, esdb.ErrorCodeAccessDenied:
 			return true
 		}
 		return false

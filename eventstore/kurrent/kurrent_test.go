@@ -553,6 +553,13 @@ func TestSecureServer(t *testing.T) {
 	_, err = anonymous.ReadStream(ctxFor(t), stream, 0, 0)
 	require.Error(t, err, "a read without credentials")
 	assert.NotErrorIs(t, err, eventstore.ErrStreamNotFound)
+	assert.ErrorIs(t, err, eventstore.ErrUnavailable, "credentials refused: the store is out of reach")
+
+	// Verify of a log it cannot read for want of credentials says it
+	// could not verify, not that the log failed (damage).
+	_, err = eventstore.Verify(ctxFor(t), anonymous, nil)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, eventstore.ErrUnavailable)
 }
 
 // TestVerifyIntactLog checks that eventstore.Verify passes an untouched log
