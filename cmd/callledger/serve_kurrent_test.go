@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -179,4 +180,19 @@ func TestServeOnKurrentDBOutage(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, code, string(body))
 	assert.Contains(t, string(body), "the event store does not answer")
 	assert.Less(t, time.Since(start), 30*time.Second, "answered within the call time limit")
+}
+
+// TestVerifyOnKurrentDBBuildsNoReadModels checks that verify of a KurrentDB
+// log from a directory with no read models verifies the log and says the
+// read models were not checked, where it built a whole set of them in
+// ./data (hundreds of MB), which then stood for that log in later runs.
+func TestVerifyOnKurrentDBBuildsNoReadModels(t *testing.T) {
+	srv, a := serveOneCallOnKurrentDB(t)
+	require.NoError(t, a.Close())
+	dir := filepath.Join(t.TempDir(), "data")
+	res := runTool(context.Background(), t, dir, "", "verify", "--store", srv.URL())
+	require.Equal(t, 0, res.code, res.stdout+res.stderr)
+	assert.Contains(t, res.stdout, "ok: ")
+	assert.Contains(t, res.stderr, "the read models were not checked")
+	assert.NoDirExists(t, filepath.Join(dir, "readmodels"))
 }
