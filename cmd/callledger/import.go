@@ -100,7 +100,14 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	meter.finish()
-	fmt.Fprintf(env.Stdout, "imported %d events in %d streams, last position %s, head hash %s\n", stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
+	if cfg.StoreURL != "" {
+		// KurrentDB gives the events positions of its own: the archive's
+		// head is not the store's, which verify prints (an operator
+		// probe compared the two and took them for a mismatch).
+		fmt.Fprintf(env.Stdout, "imported %d events in %d streams from an archive whose last position is %s and head hash %s; KurrentDB gives them positions of its own, so `callledger verify --store` prints the store's head, not this one\n", stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
+	} else {
+		fmt.Fprintf(env.Stdout, "imported %d events in %d streams, last position %s, head hash %s\n", stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
+	}
 	if stats.Version < 2 {
 		warnVersion1(env.Stderr, src.source, "imported as a shorter log without error")
 	}

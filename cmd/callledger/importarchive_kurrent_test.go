@@ -37,6 +37,10 @@ func TestImportIntoKurrentDBRefusesIncompleteArchive(t *testing.T) {
 		require.Equal(t, 0, res.code, res.stderr)
 		assert.NotContains(t, res.stderr, "warning")
 		assert.Len(t, readAllEvents(t, srv.URL()), len(want))
+		// The archive's head is named as the archive's: KurrentDB gives
+		// the events positions of its own.
+		assert.Contains(t, res.stdout, "from an archive whose last position is ")
+		assert.Contains(t, res.stdout, "KurrentDB gives them positions of its own")
 	})
 
 	t.Run("stdin", func(t *testing.T) {
