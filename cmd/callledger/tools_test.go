@@ -1069,3 +1069,20 @@ func TestDataDirectoriesAreOwnerOnly(t *testing.T) {
 		assert.Equal(t, os.FileMode(0o700), info.Mode().Perm(), d)
 	}
 }
+
+func TestMalformedStoreIsAUsageError(t *testing.T) {
+	// Goal: a --store the KurrentDB client cannot parse is refused as the
+	// flag's value (exit 2, naming the flag, the password masked), by
+	// every command, before anything is opened or created.
+	ctx := context.Background()
+	for _, cmd := range []string{"verify", "billing", "export", "serve"} {
+		for _, store := range []string{"garbage", "esdb://admin:SECRETPW@[bad", "esdb://localhost:2113?tls=maybe"} {
+			dir := filepath.Join(t.TempDir(), "data")
+			res := runTool(ctx, t, dir, "", cmd, "--store", store)
+			assert.Equal(t, 2, res.code, "%s --store %s: %s", cmd, store, res.stderr)
+			assert.Contains(t, res.stderr, "-store", cmd)
+			assert.NotContains(t, res.stderr, "SECRET", cmd)
+			assert.NoDirExists(t, dir, "nothing created")
+		}
+	}
+}

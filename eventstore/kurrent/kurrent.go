@@ -887,6 +887,17 @@ func isPermanent(err error) bool {
 	return false
 }
 
+// CheckConnectionString reports whether connectionString is one Open can
+// parse, with the parser's error (its password masked) when it is not, so
+// that a command can refuse a bad --store as a usage error before it
+// opens anything.
+func CheckConnectionString(connectionString string) error {
+	if _, err := esdb.ParseConnectionString(connectionString); err != nil {
+		return errors.New(maskPassword(err.Error(), connectionString))
+	}
+	return nil
+}
+
 // maskPassword returns msg with every occurrence of the password of
 // connectionString's user info ("esdb://user:password@host...") replaced
 // by "****": the connection string's parser quotes the whole string in its
