@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -335,6 +336,7 @@ func (m *Main) configuredKeys() ([]api.APIKey, error) {
 			return nil, fmt.Errorf("--api-keys-file %s holds no key, only blank lines or comments (want account:token lines): "+
 				"add a key, or leave the flag and CALLLEDGER_API_KEYS_FILE unset to use the generated key in %s", m.APIKeysFile, generated)
 		}
+		m.warnLooseKeyFile(m.APIKeysFile)
 		keys = append(keys, k...)
 	}
 	// Each source is checked alone as it is read; together they may hold
@@ -343,6 +345,23 @@ func (m *Main) configuredKeys() ([]api.APIKey, error) {
 		return nil, fmt.Errorf("CALLLEDGER_API_KEYS and --api-keys-file together: %w", err)
 	}
 	return keys, nil
+}
+
+// warnLooseKeyFile logs a warning when the keys file at path can be read
+// or written by users other than its owner, as ssh does of a private key:
+// its tokens are the accounts' passwords. The file is used all the same
+// (its mode is the operator's); a serve that generated it wrote it 0600.
+// Windows has no such mode bits.
+func (m *Main) warnLooseKeyFile(path string) {
+	if runtime.GOOS == "windows" {
+		return
+	}
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	m.log.Warn("the API keys file can be read or written by other users: its tokens are the accounts' passwords; chmod 600 it",
+		"file", path, "mode", fmt.Sprintf("%#o", info.Mode().Perm()))
 }
 
 // generatedKeys is the key of a ledger with no key configured: the key file
@@ -357,6 +376,7 @@ func (m *Main) generatedKeys() (keys []api.APIKey, entry string, err error) {
 		return nil, "", fmt.Errorf("%s holds no key: configure keys (CALLLEDGER_API_KEYS, --api-keys-file), "+
 			"or remove the file for serve to create a new key", path)
 	case err == nil:
+		m.warnLooseKeyFile(path)
 		return k, "", nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, "", fmt.Errorf("load generated API key: %w", err)

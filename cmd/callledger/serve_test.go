@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -474,4 +475,30 @@ func TestServeWarnsOfAnUnfinishedImport(t *testing.T) {
 	assert.Contains(t, stderr.String(), left)
 	code, _ := do(t, "GET", m.URL()+"/readyz", "", "")
 	assert.Equal(t, http.StatusOK, code)
+}
+
+func TestLooseKeyFileIsWarnedOf(t *testing.T) {
+	// Goal: a keys file other users can read is used, with a warning
+	// naming it and its mode (its tokens are the accounts' passwords); one
+	// only its owner can read is used without one.
+	if runtime.GOOS == "windows" {
+		t.Skip("no mode bits")
+	}
+	for _, tc := range []struct {
+		mode os.FileMode
+		warn bool
+	}{{0o644, true}, {0o600, false}} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "keys")
+			require.NoError(t, os.WriteFile(file, []byte("acct-w:token-w-0123456789abcdef\n"), tc.mode))
+			require.NoError(t, os.Chmod(file, tc.mode)) // whatever the umask
+			_, _, stderr := startMain(t, t.TempDir(), map[string]string{"CALLLEDGER_API_KEYS_FILE": file})
+			if tc.warn {
+				assert.Contains(t, stderr.String(), "the API keys file can be read or written by other users")
+				assert.Contains(t, stderr.String(), "0644")
+			} else {
+				assert.NotContains(t, stderr.String(), "other users")
+			}
+		})
+	}
 }
