@@ -25,13 +25,13 @@ type ledger struct {
 // set, else the embedded store in cfg.EventsDir() (created if missing).
 func openStore(ctx context.Context, cfg storeConfig, log *slog.Logger) (eventstore.Store, error) {
 	if cfg.StoreURL != "" {
-		// A connection string the client cannot parse is a bad flag
-		// value (exit 2), refused before anything is opened.
-		if err := kurrent.CheckConnectionString(cfg.StoreURL); err != nil {
-			return nil, usageError{fmt.Errorf("--store: %w", err)}
-		}
 		opts := kurrent.Options{Logger: log}
 		s, err := kurrent.Open(ctx, cfg.StoreURL, opts)
+		if errors.Is(err, kurrent.ErrConnectionString) {
+			// A bad flag value (exit 2), refused before anything is
+			// opened.
+			return nil, usageError{fmt.Errorf("--store: %w", err)}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open KurrentDB store: %w", err)
 		}

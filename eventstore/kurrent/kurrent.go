@@ -155,7 +155,7 @@ func Open(ctx context.Context, connectionString string, options Options) (*Store
 	if err != nil {
 		// The parser's error quotes the string, password and all: it goes
 		// to a terminal or a log, so the password is masked in it.
-		return nil, fmt.Errorf("kurrent: connection string: %s", maskPassword(err.Error(), connectionString))
+		return nil, fmt.Errorf("%w: %s", ErrConnectionString, maskPassword(err.Error(), connectionString))
 	}
 	options = options.withDefaults()
 	config.Logger = clientLogger(options.Logger)
@@ -887,16 +887,10 @@ func isPermanent(err error) bool {
 	return false
 }
 
-// CheckConnectionString reports whether connectionString is one Open can
-// parse, with the parser's error (its password masked) when it is not, so
-// that a command can refuse a bad --store as a usage error before it
-// opens anything.
-func CheckConnectionString(connectionString string) error {
-	if _, err := esdb.ParseConnectionString(connectionString); err != nil {
-		return errors.New(maskPassword(err.Error(), connectionString))
-	}
-	return nil
-}
+// ErrConnectionString is wrapped by the error of Open when the client
+// cannot parse the connection string (checked before anything connects),
+// so that a command can refuse a bad --store as a usage error.
+var ErrConnectionString = errors.New("kurrent: connection string")
 
 // maskPassword returns msg with every occurrence of the password of
 // connectionString's user info ("esdb://user:password@host...") replaced
