@@ -10,7 +10,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/callledger/callledger/eventstore"
-	"github.com/callledger/callledger/projections"
 )
 
 // readyTimeout bounds the checks of one /readyz: below the second an
@@ -77,10 +76,8 @@ func (s *Server) ready(ctx context.Context) *notReady {
 	if _, err := s.store.ReadAll(ctx, eventstore.Start, 1); err != nil {
 		return &notReady{reasonStoreSilent, fmt.Errorf("store: %w", err)}
 	}
-	if fr, ok := s.views.(failureReporter); ok {
-		if err := fr.Failure(); errors.Is(err, projections.ErrForeignLog) {
-			return &notReady{reasonViewsForeign, fmt.Errorf("read models: %w", err)}
-		}
+	if err := s.viewsOfAnotherLog(); err != nil {
+		return &notReady{reasonViewsForeign, fmt.Errorf("read models: %w", err)}
 	}
 	if err := s.views.Ready(ctx); err != nil {
 		return &notReady{reasonViews, fmt.Errorf("read models: %w", err)}

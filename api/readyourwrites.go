@@ -122,6 +122,21 @@ const startMarkTimeout = 30 * time.Second
 // good (projections.Projector.Failure).
 type failureReporter interface{ Failure() error }
 
+// viewsOfAnotherLog returns the read models' failure when their runner
+// stopped because the store's log no longer holds what they were built
+// from (projections.ErrForeignLog), nil otherwise: no read may then be
+// answered from them, and /readyz says so.
+func (s *Server) viewsOfAnotherLog() error {
+	fr, ok := s.views.(failureReporter)
+	if !ok {
+		return nil
+	}
+	if err := fr.Failure(); errors.Is(err, projections.ErrForeignLog) {
+		return err
+	}
+	return nil
+}
+
 // awaitWrites waits until the read models reflect every write this server
 // acknowledged to the request's account, every event the log held when the
 // server started and, over a shared store, every event the log held when
@@ -132,7 +147,7 @@ type failureReporter interface{ Failure() error }
 // models whose runner stopped because the log no longer holds what they
 // were built from (projections.ErrForeignLog) refuse every read (503).
 func (s *Server) awaitWrites(ctx context.Context) error {
-	if fr, ok := s.views.(failureReporter); ok && errors.Is(fr.Failure(), projections.ErrForeignLog) {
+	if s.viewsOfAnotherLog() != nil {
 		// The read models hold another log's calls: none of them is this
 		// log's to show, whatever this account wrote or not.
 		return &FieldError{Err: ErrReadModelsBehind,
