@@ -56,11 +56,12 @@ func (p *Projector) Run(ctx context.Context) error {
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	var foreign atomic.Pointer[error]
-	go p.watchLog(runCtx, func(err error) {
+	found := func(err error) {
 		foreign.Store(&err)
 		stopRun()
-	})
-	err := p.runSessions(runCtx)
+	}
+	go p.watchLog(runCtx, found)
+	err := p.runSessions(runCtx, found)
 	if e := foreign.Load(); e != nil && ctx.Err() == nil {
 		return p.failForGood(logReplaced(*e))
 	}
@@ -95,16 +96,27 @@ func (p *Projector) watchLog(ctx context.Context, found func(error)) {
 			return
 		case <-t.C:
 		}
-		if err := p.CheckLog(ctx); errors.Is(err, ErrForeignLog) {
+		if err := p.logGone(ctx); err != nil {
 			found(err)
 			return
 		}
 	}
 }
 
+// logGone returns CheckLog's error when the log no longer holds the
+// checkpoint's event (ErrForeignLog), nil otherwise, a check that could
+// not be made included.
+func (p *Projector) logGone(ctx context.Context) error {
+	if err := p.CheckLog(ctx); errors.Is(err, ErrForeignLog) {
+		return err
+	}
+	return nil
+}
+
 // runSessions runs subscription sessions one after another until ctx
-// ends, as Run describes.
-func (p *Projector) runSessions(ctx context.Context) error {
+// ends, as Run describes; it calls found, and ends, when the log no
+// longer holds the checkpoint's event as a session resumes.
+func (p *Projector) runSessions(ctx context.Context, found func(error)) error {
 	delay := p.opts.RetryDelayMin
 	for resumed := false; ctx.Err() == nil; resumed = true {
 		if err := p.waitRebuilds(ctx); err != nil {
@@ -118,8 +130,9 @@ func (p *Projector) runSessions(ctx context.Context) error {
 			// the new log's, with writes acknowledged and never shown:
 			// the runner stops for good, as the start refuses such read
 			// models (CheckLog).
-			if err := p.CheckLog(ctx); errors.Is(err, ErrForeignLog) {
-				return p.failForGood(logReplaced(err))
+			if err := p.logGone(ctx); err != nil {
+				found(err)
+				return nil
 			}
 		}
 		err, stepAside, progressed := p.runSession(ctx)
