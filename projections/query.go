@@ -239,7 +239,7 @@ func encodeCursor(oldestFirst bool, keyTail []byte) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// ItemCursor returns the cursor that names it's place in a list read in
+// ItemCursor returns the cursor that names its place in a list read in
 // the order oldestFirst says: the Next of a page that ends with it, from
 // which the list goes on with the entry after it. A reader that stops
 // inside a page (the LaML account Recordings walk) resumes from the

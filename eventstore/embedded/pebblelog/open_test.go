@@ -60,11 +60,7 @@ func TestOpenGivesUpWhereThePebbleOpenWouldWaitForever(t *testing.T) {
 		db, err = pebblelog.Open(dir, opts)
 		return err == nil
 	}, 10*time.Second, 20*time.Millisecond, "the database stays locked: %v", err)
-	value, closer, err := db.Get([]byte("k"))
-	require.NoError(t, err)
-	assert.Equal(t, "v", string(value))
-	require.NoError(t, closer.Close())
-	require.NoError(t, db.Close())
+	requireValueThenClose(t, db, "k")
 }
 
 // TestOpenGoesOnPastDamage checks that a background error Pebble marks
@@ -209,11 +205,7 @@ func TestOpenRefusesADiskWithoutRoom(t *testing.T) {
 	free.Store(need)
 	db, err = pebblelog.Open(dir, opts)
 	require.NoError(t, err)
-	value, closer, err := db.Get([]byte("k199"))
-	require.NoError(t, err)
-	assert.Equal(t, "v", string(value))
-	require.NoError(t, closer.Close())
-	require.NoError(t, db.Close())
+	requireValueThenClose(t, db, "k199")
 }
 
 // TestOpenRefusesADatabaseWithoutItsManifest checks that a directory
@@ -270,4 +262,14 @@ func dirFiles(t *testing.T, dir string) map[string]int64 {
 		out[e.Name()] = info.Size()
 	}
 	return out
+}
+
+// requireValueThenClose checks that db holds "v" at key, then closes db.
+func requireValueThenClose(t *testing.T, db *pebble.DB, key string) {
+	t.Helper()
+	value, closer, err := db.Get([]byte(key))
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(value))
+	require.NoError(t, closer.Close())
+	require.NoError(t, db.Close())
 }
