@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -55,6 +56,9 @@ func ReadBody(r *http.Request) ([]byte, error) {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return nil, bodyTooLarge(tooLarge.Limit)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, &FieldError{Err: ErrRequestTimeout, Message: "the request body did not arrive in time"}
 		}
 		return nil, &FieldError{Err: ErrMalformed, Message: "could not read the request body"}
 	}

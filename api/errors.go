@@ -45,8 +45,14 @@ var (
 	// ErrMethodNotAllowed: the path has a route, but not for the request's
 	// method. 405, with an Allow header (routeErrors).
 	ErrMethodNotAllowed = errors.New("method not allowed")
-	// ErrUnsupportedMediaType: a body in a content type the route does not read. 415.
+	// ErrUnsupportedMediaType: a body in a content type the route does not
+	// read, or in a content coding (Content-Encoding) the ledger does not
+	// undo. 415.
 	ErrUnsupportedMediaType = errors.New("unsupported media type")
+	// ErrRequestTimeout: the body did not arrive within the server's read
+	// timeout (serve's ReadTimeout). 408: the client was too slow, not
+	// wrong, and may send it again.
+	ErrRequestTimeout = errors.New("request timeout")
 	// ErrTooLong: a value is longer than the ledger takes, refused as such
 	// by the decoder of a surface whose codes tell a length from other
 	// faults (LaML: a Twiml over domain.TwimlCharsMax characters is
@@ -156,7 +162,7 @@ type Problem struct {
 	// Code is "invalid", "too_long", "malformed", "required", "conflict",
 	// "not_found", "method_not_allowed", "precondition_failed",
 	// "unauthorized", "too_large", "idempotency_key_reused",
-	// "unsupported_media_type", "unavailable", "data_damaged",
+	// "unsupported_media_type", "timeout", "unavailable", "data_damaged",
 	// "event_unreadable" or "internal".
 	Code string
 	// Field names the request field at fault, in the surface's own
@@ -192,6 +198,7 @@ var statusTable = []struct {
 	{isErr(ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "idempotency_key_reused", false, ""},
 	{isErr(ErrTooLong), http.StatusUnprocessableEntity, "too_long", false, ""},
 	{isErr(ErrUnsupportedMediaType), http.StatusUnsupportedMediaType, "unsupported_media_type", false, ""},
+	{isErr(ErrRequestTimeout), http.StatusRequestTimeout, "timeout", false, ""},
 	{isErr(ErrReadModelsBehind), http.StatusServiceUnavailable, "unavailable", false, ""},
 	{isErr(ErrUnavailable), http.StatusServiceUnavailable, "unavailable", false, ""},
 	{isErr(ErrEventUnreadable), http.StatusInternalServerError, codeEventUnreadable, false, ""},

@@ -12,7 +12,9 @@ import (
 // the GET's status and headers (ETag, Content-Type, Content-Length) with no
 // body, on each surface and for its errors alike (a call of no one, a
 // request without credentials), and HEAD on a route no GET reads to a 405
-// naming the methods it takes. A probe found every HEAD a 405.
+// naming the methods it takes. A probe found every HEAD a 405. Every
+// answer carries X-Content-Type-Options: nosniff (a security probe found
+// none did).
 func TestHeadAnswersAsGetWithoutABody(t *testing.T) {
 	ts := newTestServer(t)
 	id := ts.upsertID(t, moonbaseBody("head-1", "completed"))
@@ -48,7 +50,8 @@ func TestHeadAnswersAsGetWithoutABody(t *testing.T) {
 			assert.Equal(t, tc.status, head.Status)
 			assert.NotEmpty(t, get.Body)
 			assert.Empty(t, head.Body)
-			for _, h := range []string{"ETag", "Content-Type", "Content-Length", "WWW-Authenticate"} {
+			assert.Equal(t, "nosniff", get.Header.Get("X-Content-Type-Options"), "every answer forbids sniffing")
+			for _, h := range []string{"ETag", "Content-Type", "Content-Length", "WWW-Authenticate", "X-Content-Type-Options"} {
 				assert.Equal(t, get.Header.Get(h), head.Header.Get(h), h)
 			}
 		})

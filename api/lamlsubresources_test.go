@@ -804,6 +804,7 @@ func TestLAMLRecordingMediaRedirectsToItsURL(t *testing.T) {
 					require.Equal(t, http.StatusFound, res.Status, "%s: %s", base+suffix, res.Body)
 					assert.Equal(t, recordingURL("media-1", i), res.Header.Get("Location"))
 					assert.Equal(t, resource.Header.Get("ETag"), res.Header.Get("ETag"))
+					assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
 				}
 			}
 		}

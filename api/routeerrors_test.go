@@ -1,14 +1,19 @@
 package api
 
 import (
+	"bufio"
+	"encoding/base64"
+	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -44,6 +49,7 @@ func assertErrorStyle(t testing.TB, res response, style errorStyle, status, laml
 	require.Equal(t, status, res.Status, "body: %s", res.Body)
 	assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
 	assert.NotEmpty(t, res.Header.Get("X-Request-Id"))
+	assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
 	body := res.JSON(t)
 	keys := slices.Sorted(maps.Keys(body))
 	switch style {
@@ -86,6 +92,8 @@ type routeErrorCase struct {
 	// without a Content-Length.
 	bodyBytes int
 	chunked   bool
+	// encoding is the Content-Encoding header sent, none when "".
+	encoding string
 
 	style    errorStyle
 	status   int
@@ -111,6 +119,9 @@ func (c routeErrorCase) send(t *testing.T, ts *testServer) response {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		require.Equal(t, c.chunked, req.ContentLength == 0)
 	}
+	if c.encoding != "" {
+		req.Header.Set("Content-Encoding", c.encoding)
+	}
 	switch c.auth {
 	case "bearer":
 		req.Header.Set("Authorization", "Bearer "+tokenA)
@@ -130,6 +141,55 @@ func (c routeErrorCase) check(t *testing.T, ts *testServer) {
 	}
 	if c.status == http.StatusUnauthorized {
 		assert.NotEmpty(t, res.Header.Get("WWW-Authenticate"))
+	}
+	if c.status == http.StatusUnsupportedMediaType {
+		assert.Equal(t, "identity", res.Header.Get("Accept-Encoding"))
+	}
+}
+
+func TestEncodedBodyInSurfaceStyle(t *testing.T) {
+	// Goal: a body in a content coding (Content-Encoding: gzip), which the
+	// ledger does not undo, is a 415 naming the header in the style of the
+	// surface whose route it was sent to, with Accept-Encoding: identity
+	// (RFC 9110 section 15.5.16), where a security probe found a 400 for
+	// JSON that was not; nothing is written. "identity" is no coding, and a
+	// request without a body is not refused for the header.
+	ts := newTestServer(t)
+	id := newHistoryCall(t, ts, "encoded-1")
+	n := len(ts.events(t))
+	var cases []routeErrorCase
+	for _, coding := range []string{"gzip", "identity, br", "x-custom"} {
+		add := func(name, method, path, auth string, style errorStyle, lamlCode int) {
+			cases = append(cases, routeErrorCase{name: coding + "/" + name, method: method, path: path, auth: auth,
+				bodyBytes: 64, encoding: coding, style: style, status: http.StatusUnsupportedMediaType, lamlCode: lamlCode})
+		}
+		addBodyRoutes(id, 20001, add)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.check(t, ts) })
+	}
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, "{}", "Content-Encoding", "gzip")
+	assert.Equal(t, "Content-Encoding", res.JSON(t)["errors"].([]any)[0].(map[string]any)["source"].(map[string]any)["header"], "body: %s", res.Body)
+	assert.Len(t, ts.events(t), n)
+
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"plain"}`, "Content-Encoding", "identity")
+	assert.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	res = ts.do(t, "GET", "/v1/calls/"+id, tokenA, "", "Content-Encoding", "gzip")
+	assert.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+}
+
+// addBodyRoutes calls add with every route that reads a body, writing to
+// call id where it names one; lamlCode is the Twilio code LaML's are to
+// answer with.
+func addBodyRoutes(id string, lamlCode int, add func(name, method, path, auth string, style errorStyle, lamlCode int)) {
+	add("moonbase upsert", "POST", "/calls/upsert", "bearer", styleMoonbase, 0)
+	add("moonbase create", "POST", "/calls", "bearer", styleMoonbase, 0)
+	add("call history patch", "PATCH", "/v1/calls/"+id, "bearer", styleCallHistory, 0)
+	add("voicecall create", "POST", "/v1/voice-calls", "bearer", styleVoiceCall, 0)
+	add("voicecall update", "PUT", "/v1/voice-calls/"+id, "bearer", styleVoiceCall, 0)
+	for _, prefix := range lamlPrefixes {
+		add("laml create "+prefix, "POST", lamlCallsPath(prefix, acctA)+".json", "basic", styleLaML, lamlCode)
+		add("laml update "+prefix, "POST", lamlCallsPath(prefix, acctA)+"/"+id+".json", "basic", styleLaML, lamlCode)
 	}
 }
 
@@ -152,15 +212,7 @@ func TestOversizedBodyInSurfaceStyle(t *testing.T) {
 			cases = append(cases, routeErrorCase{name: mode + "/" + name, method: method, path: path, auth: auth,
 				bodyBytes: big, chunked: chunked, style: style, status: http.StatusRequestEntityTooLarge, lamlCode: lamlCode})
 		}
-		add("moonbase upsert", "POST", "/calls/upsert", "bearer", styleMoonbase, 0)
-		add("moonbase create", "POST", "/calls", "bearer", styleMoonbase, 0)
-		add("call history patch", "PATCH", "/v1/calls/"+id, "bearer", styleCallHistory, 0)
-		add("voicecall create", "POST", "/v1/voice-calls", "bearer", styleVoiceCall, 0)
-		add("voicecall update", "PUT", "/v1/voice-calls/"+id, "bearer", styleVoiceCall, 0)
-		for _, prefix := range lamlPrefixes {
-			add("laml create "+prefix, "POST", lamlCallsPath(prefix, acctA)+".json", "basic", styleLaML, 20413)
-			add("laml update "+prefix, "POST", lamlCallsPath(prefix, acctA)+"/"+id+".json", "basic", styleLaML, 20413)
-		}
+		addBodyRoutes(id, 20413, add)
 		if !chunked { // routes that never read a body refuse only what it announces
 			add("audit events", "GET", "/v1/calls/"+id+"/events", "bearer", stylePlain, 0)
 			add("billing", "GET", "/v1/billing/summary", "bearer", stylePlain, 0)
@@ -303,4 +355,45 @@ func TestPanicInSurfaceStyle(t *testing.T) {
 			assert.NotContains(t, string(res.Body), "secret")
 		})
 	}
+}
+
+func TestSlowBodyIsARequestTimeout(t *testing.T) {
+	// Goal: a body that does not arrive within the server's read timeout is
+	// a 408 in the style of the surface whose route it was sent to, where a
+	// security probe found a 400 for a malformed request; nothing is
+	// written. The server here reads for 300 ms (serve: 60 s); the client
+	// announces 100 bytes and sends 10.
+	ts := newTestServer(t)
+	slow := httptest.NewUnstartedServer(ts.api.Handler())
+	slow.Config.ReadTimeout = 300 * time.Millisecond
+	slow.Start()
+	t.Cleanup(slow.Close)
+	n := len(ts.events(t))
+	for _, tc := range []struct {
+		name, path, auth string
+		style            errorStyle
+		lamlCode         int
+	}{
+		{"moonbase upsert", "/calls/upsert", "Bearer " + tokenA, styleMoonbase, 0},
+		{"laml create", lamlCallsPath(lamlPrefix, acctA) + ".json",
+			"Basic " + base64.StdEncoding.EncodeToString([]byte(acctA+":"+tokenA)), styleLaML, 20001},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", slow.Listener.Addr().String())
+			require.NoError(t, err)
+			defer conn.Close()
+			require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+			_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: ledger\r\nAuthorization: %s\r\n"+
+				"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nFrom=%%2B1", tc.path, tc.auth)
+			require.NoError(t, err)
+			raw, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			require.NoError(t, err)
+			defer raw.Body.Close()
+			body, err := io.ReadAll(raw.Body)
+			require.NoError(t, err)
+			res := response{Status: raw.StatusCode, Header: raw.Header, Body: body}
+			assertErrorStyle(t, res, tc.style, http.StatusRequestTimeout, tc.lamlCode)
+		})
+	}
+	assert.Len(t, ts.events(t), n)
 }

@@ -209,8 +209,9 @@ func (s *Server) routes() http.Handler {
 // authentication: the surface's error style for what goes wrong around its
 // handlers. A body that announces (Content-Length) more than bodyMax bytes
 // is refused with a 413 before a byte of it is read, a query string that
-// does not parse (checkQuery) with a 400, and a handler's panic is a 500,
-// all in render's style.
+// does not parse (checkQuery) with a 400, a body in a content coding
+// (checkContentEncoding) with a 415, and a handler's panic is a 500, all
+// in render's style.
 func (s *Server) surface(render ErrorRenderer) func(http.Handler) http.Handler {
 	recoverer := s.recoverer(render)
 	return func(next http.Handler) http.Handler {
@@ -223,9 +224,36 @@ func (s *Server) surface(render ErrorRenderer) func(http.Handler) http.Handler {
 				s.writeError(w, r, render, err)
 				return
 			}
+			if err := checkContentEncoding(w, r); err != nil {
+				s.writeError(w, r, render, err)
+				return
+			}
 			next.ServeHTTP(w, r)
 		}))
 	}
+}
+
+// checkContentEncoding refuses a request whose body comes in a content
+// coding (Content-Encoding: gzip, ...): the ledger reads bodies as sent, and
+// a compressed one would otherwise be a 400 for JSON it is not. RFC 9110
+// section 15.5.16 makes it a 415, whose Accept-Encoding says which coding
+// the server takes: identity, none. A request without a body is not
+// refused for the header alone.
+func checkContentEncoding(w http.ResponseWriter, r *http.Request) error {
+	codings, ok := r.Header["Content-Encoding"]
+	if !ok || r.ContentLength == 0 {
+		return nil
+	}
+	for _, list := range codings {
+		for c := range strings.SplitSeq(list, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				w.Header().Set("Accept-Encoding", "identity")
+				return &FieldError{Err: ErrUnsupportedMediaType, Field: "Content-Encoding",
+					Message: fmt.Sprintf("a body in content coding %q is not read: send it uncompressed", truncate(c, 32))}
+			}
+		}
+	}
+	return nil
 }
 
 // routeErrors makes router answer in render's style a path it has no route
@@ -323,7 +351,12 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 		if !requestIDPattern.MatchString(id) {
 			id = newRequestID()
 		}
-		w.Header().Set("X-Request-Id", id)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		// Every answer says what it is (Content-Type); nosniff forbids a
+		// browser to take one for something else, an error or a recording's
+		// redirect echoing a client's text for HTML.
+		h.Set("X-Content-Type-Options", "nosniff")
 		// The scope outlives the handlers: once they have returned, the
 		// body's buffer goes back to its pool (see poolBodies). Not
 		// deferred: a panic that gets here (http.ErrAbortHandler) leaves
