@@ -570,6 +570,11 @@ func TestVoiceCallBadInputs(t *testing.T) {
 			})
 		}
 	}
+	// A sourceId longer than any provider's creates no call (a PUT's other
+	// than the call's is a conflict, above).
+	res := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, strings.Repeat("s", domain.ProviderIDBytesMax+1), nil))
+	assert.Equal(t, http.StatusUnprocessableEntity, res.Status, "body: %s", res.Body)
+	assert.Equal(t, "sourceId", res.JSON(t)["field"], "body: %s", res.Body)
 	for _, path := range []string{"/v1/voice-calls/not-a-uuid", "/v1/voice-calls/" + uuid.NewString()} {
 		assert.Equal(t, http.StatusNotFound, ts.do(t, "GET", path, tokenA, "").Status, path)
 		assert.Equal(t, http.StatusNotFound, ts.do(t, "PUT", path, tokenA, voiceCallBody(t, "src-existing", nil)).Status, path)

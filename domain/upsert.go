@@ -269,6 +269,18 @@ func compactJSON(m json.RawMessage) (compact json.RawMessage, copied bool) {
 	return compact, len(compact) != len(m)
 }
 
+// ProviderBytesMax and ProviderIDBytesMax bound a new call's provider name
+// and provider id, in bytes: far beyond any provider's (a Twilio sid is 34
+// characters, a UUID 36), so that the key every write of the call repeats
+// cannot carry a body's worth of bytes into its events, views and lists.
+// They are checked when a call is created (checkCreation), and a new
+// recording's provider id when it is added (checkNewRecordings): a call or
+// recording the ledger holds already names itself as it was created.
+const (
+	ProviderBytesMax   = 64
+	ProviderIDBytesMax = 256
+)
+
 // checkCreation checks what a creation requires and fills the default
 // start: Now, or the earliest time given if earlier. (From, To and the
 // participants are filled from each other by reconcileAddresses, on a
@@ -279,6 +291,10 @@ func checkCreation(c *UpsertCall) *Error {
 		return invalid("provider", "is required to create a call")
 	case c.ProviderID == "":
 		return invalid("provider_id", "is required to create a call")
+	case len(c.Provider) > ProviderBytesMax:
+		return invalid("provider", "must be at most %d bytes, got %d", ProviderBytesMax, len(c.Provider))
+	case len(c.ProviderID) > ProviderIDBytesMax:
+		return invalid("provider_id", "must be at most %d bytes, got %d", ProviderIDBytesMax, len(c.ProviderID))
 	case c.Direction == nil:
 		return invalid("direction", "is required to create a call")
 	}

@@ -454,6 +454,9 @@ func checkNewRecordings(held heldRecordings, c *UpsertCall) *Error {
 			continue // held as it is, perhaps from before today's checks
 		}
 		changes++
+		if h < 0 && len(r.ProviderID) > ProviderIDBytesMax {
+			return invalid(ListField{"recordings", i}.Sub("provider_id"), "must be at most %d bytes, got %d", ProviderIDBytesMax, len(r.ProviderID))
+		}
 		if h < 0 || held.held[h].URL != r.URL {
 			if !strictURL(r.URL) {
 				return checkURL(ListField{"recordings", i}.Sub("url"), r.URL)

@@ -433,7 +433,8 @@ func TestRecordingChecksOfAHeldRecording(t *testing.T) {
 	// Goal: only a recording being added (or the part of it that changes)
 	// has its content_type and its URL checked whole: a call holding one
 	// recorded before a check (application/octet-stream; a URL with a
-	// space, which url.Parse took) takes the same recording sent again,
+	// space, which url.Parse took; a provider id longer than
+	// ProviderIDBytesMax) takes the same recording sent again,
 	// while a new one like it is refused, naming the field.
 	for _, tc := range []struct {
 		name  string
@@ -445,6 +446,8 @@ func TestRecordingChecksOfAHeldRecording(t *testing.T) {
 			domain.Recording{ContentType: "application/octet-stream", ProviderID: "new", URL: "https://x.example.com/new"}, "content_type"},
 		{"url", domain.Recording{ContentType: "audio/mpeg", ProviderID: "old", URL: "https://x.example.com/a b.mp3"},
 			domain.Recording{ContentType: "audio/mpeg", ProviderID: "new", URL: "https://x.example.com/c d.mp3"}, "url"},
+		{"provider id", domain.Recording{ContentType: "audio/mpeg", ProviderID: strings.Repeat("o", domain.ProviderIDBytesMax+1), URL: "https://x.example.com/o.mp3"},
+			domain.Recording{ContentType: "audio/mpeg", ProviderID: strings.Repeat("n", domain.ProviderIDBytesMax+1), URL: "https://x.example.com/n.mp3"}, "provider_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s domain.State
