@@ -688,6 +688,8 @@ func TestMoonbaseBadInputs(t *testing.T) {
 		{"MetadataTooDeep", "/calls/upsert", repl(`"start_at"`, `"provider_metadata":{"a":`+strings.Repeat("[", 1000)+strings.Repeat("]", 1000)+`},"start_at"`), 422, "provider_metadata"},
 		{"MetadataTooDeepLogged", "/calls", repl(`"start_at"`, `"provider_metadata":{"a":`+strings.Repeat(`{"b":`, 1000)+"1"+strings.Repeat("}", 1000)+`},"start_at"`), 422, "provider_metadata"},
 		{"EmptyProvider", "/calls", repl(`"openphone"`, `" "`), 422, "provider"},
+		{"ProviderWithLineBreak", "/calls", repl(`"openphone"`, `"open\nphone"`), 422, "provider"},
+		{"ProviderWithEscape", "/calls/upsert", repl(`"openphone"`, `"\u001b[31mopenphone"`), 422, "provider"},
 		{"ProviderTooLong", "/calls", repl(`"openphone"`, `"`+strings.Repeat("p", domain.ProviderBytesMax+1)+`"`), 422, "provider"},
 		{"ProviderIDTooLong", "/calls/upsert", repl(`"provider_id":"bad"`, `"provider_id":"`+strings.Repeat("b", domain.ProviderIDBytesMax+1)+`"`), 422, "provider_id"},
 		{"RecordingProviderIDTooLong", "/calls/upsert", repl(`"start_at"`, `"recordings":[{"content_type":"audio/mpeg","provider_id":"`+strings.Repeat("r", domain.ProviderIDBytesMax+1)+`","url":"https://e.example.com/a.mp3"}],"start_at"`), 422, "recordings[0].provider_id"},

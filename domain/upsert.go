@@ -295,6 +295,11 @@ func checkCreation(c *UpsertCall) *Error {
 		return invalid("provider", "must be at most %d bytes, got %d", ProviderBytesMax, len(c.Provider))
 	case len(c.ProviderID) > ProviderIDBytesMax:
 		return invalid("provider_id", "must be at most %d bytes, got %d", ProviderIDBytesMax, len(c.ProviderID))
+	case !printableText(c.Provider):
+		// A provider is a name shown in lists, tables and billing's
+		// groups: a line break or an escape sequence in it would forge
+		// rows of an operator's report or drive the terminal showing it.
+		return invalid("provider", "%q must be printable text (no control characters, tabs or line breaks)", c.Provider)
 	case c.Direction == nil:
 		return invalid("direction", "is required to create a call")
 	}

@@ -165,6 +165,20 @@ func printableWord(s string) bool {
 	return true
 }
 
+// printableText reports whether s is valid UTF-8 of printable characters
+// (unicode.IsPrint: the ASCII space is the only space it takes).
+func printableText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
 func checkNotNegative(field string, d Decimal) *Error {
 	if d.IsNegative() {
 		return invalid(field, "must not be negative, got %s", d)

@@ -203,6 +203,7 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 			return err
 		}
 		for _, j := range out {
+			j.Account, j.Provider = spreadsheetText(j.Account), spreadsheetText(j.Provider)
 			if err := cw.Write(record(j)); err != nil {
 				return err
 			}
@@ -221,6 +222,20 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 		fmt.Fprintf(w, "%d groups of the calls that start %s; %d deleted calls excluded\n", len(out), billingPeriod(summary.From, summary.To), deleted)
 		return nil
 	}
+}
+
+// spreadsheetText is s as a CSV cell that a spreadsheet shows as text: an
+// account (the operator's) or a provider (a client's) beginning with =, +,
+// -, @, a tab or a carriage return gets a leading apostrophe, which
+// spreadsheets read as "text follows" and hide, so that a provider named
+// =HYPERLINK(...) is not run as a formula on the machine of whoever opens
+// the billing export (OWASP's "CSV injection"). Other cells are numbers,
+// dates and ISO currencies, which cannot begin so.
+func spreadsheetText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // billingPeriod words the period of a summary whose bounds are from and to

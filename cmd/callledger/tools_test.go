@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -724,6 +725,39 @@ func TestBillingZeroTimeBounds(t *testing.T) {
 			assert.Equal(t, tc.total, got.Groups[0].Total)
 		})
 	}
+}
+
+func TestBillingCSVCellsAreText(t *testing.T) {
+	// Goal: in billing's CSV an account or provider that a spreadsheet would
+	// run as a formula (=, +, -, @, a tab or a carriage return first) is
+	// written after an apostrophe, which spreadsheets read as "text" and
+	// hide (a security probe: providers are clients' words); other names,
+	// and the table's and the JSON's, are as stored.
+	ctx := context.Background()
+	dir := t.TempDir()
+	start := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	price := []domain.Price{{Rate: domain.MustParseDecimal("0.01"), Total: domain.MustParseDecimal("0.10"), Currency: "USD"}}
+	formula := `=hyperlink("http://x.example.com","y")` // billing groups providers in lower case
+	seedLedger(t, dir, []*genCall{
+		{id: uuid.New(), account: "acme", provider: formula, start: start, prices: price},
+		{id: uuid.New(), account: "acme", provider: "+1+2", start: start, prices: price},
+		{id: uuid.New(), account: "@acme", provider: "twilio", start: start, prices: price},
+		{id: uuid.New(), account: "acme", provider: "twilio", start: start, prices: price},
+	})
+	res := runTool(ctx, t, dir, "", "billing", "--group-by", "account,provider,currency", "--format", "csv")
+	require.Equal(t, 0, res.code, res.stderr)
+	rows, err := csv.NewReader(strings.NewReader(res.stdout)).ReadAll()
+	require.NoError(t, err)
+	var names [][2]string
+	for _, r := range rows[1:] {
+		names = append(names, [2]string{r[0], r[1]})
+	}
+	assert.ElementsMatch(t, [][2]string{{"acme", "'" + formula}, {"acme", "'+1+2"}, {"'@acme", "twilio"}, {"acme", "twilio"}}, names)
+
+	res = runTool(ctx, t, dir, "", "billing", "--group-by", "account,provider,currency", "--format", "json")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, `"provider": "=hyperlink(`)
+	assert.Contains(t, res.stdout, `"account": "@acme"`)
 }
 
 func TestBillingFlagsAsTheAPI(t *testing.T) {
