@@ -344,7 +344,35 @@ func (m *Main) configuredKeys() ([]api.APIKey, error) {
 	if err := api.CheckKeys(keys); err != nil {
 		return nil, fmt.Errorf("CALLLEDGER_API_KEYS and --api-keys-file together: %w", err)
 	}
+	m.warnShortTokens(keys)
 	return keys, nil
+}
+
+// shortTokenBytes is the length below which serve warns of a token: a
+// guessable one. Every event names the key that wrote it by a prefix of
+// its token's SHA-256 (api.APIKey.Name), so that an auditor can tell keys
+// apart without the log revealing them; a short token could be found from
+// that prefix by trying guesses offline, which a long random one (serve
+// generates 48 hex digits) rules out.
+const shortTokenBytes = 16
+
+// warnShortTokens logs one warning naming the accounts (never the tokens)
+// of keys whose tokens are shorter than shortTokenBytes. They are used all
+// the same: the tokens are the operator's, and refusing them would stop a
+// server at an upgrade.
+func (m *Main) warnShortTokens(keys []api.APIKey) {
+	var accounts []string
+	for _, k := range keys {
+		if len(k.Token) < shortTokenBytes {
+			accounts = append(accounts, k.Account)
+		}
+	}
+	if len(accounts) == 0 {
+		return
+	}
+	const shown = 10
+	m.log.Warn(fmt.Sprintf("API key tokens shorter than %d characters: the events' actor (a hash prefix of the token) lets anyone holding the log test guesses of them offline; use long random tokens", shortTokenBytes),
+		"keys", len(accounts), "accounts", strings.Join(accounts[:min(len(accounts), shown)], ","))
 }
 
 // warnLooseKeyFile logs a warning when the keys file at path can be read

@@ -477,6 +477,34 @@ func TestServeWarnsOfAnUnfinishedImport(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 }
 
+func TestShortTokensAreWarnedOf(t *testing.T) {
+	// Goal: serve warns of tokens shorter than 16 characters, naming their
+	// accounts and never the tokens (a security probe: the events' actor is
+	// a hash prefix of the token, which a guessable one can be found from),
+	// and uses them all the same; long tokens are used without a warning.
+	for _, tc := range []struct {
+		name, keys string
+		warn       bool
+	}{
+		{"short", "acct-long:token-0123456789abcdef,acct-short:hunter2", true},
+		{"long", "acct-long:token-0123456789abcdef", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, stderr := startMain(t, t.TempDir(), map[string]string{"CALLLEDGER_API_KEYS": tc.keys})
+			if tc.warn {
+				assert.Contains(t, stderr.String(), "API key tokens shorter than 16 characters")
+				assert.Contains(t, stderr.String(), "accounts=acct-short")
+				assert.NotContains(t, stderr.String(), "hunter2")
+				assert.NotContains(t, stderr.String(), "acct-long")
+				code, _ := do(t, "GET", m.URL()+"/calls", "hunter2", "")
+				assert.Equal(t, http.StatusOK, code, "the short token is used")
+			} else {
+				assert.NotContains(t, stderr.String(), "shorter than")
+			}
+		})
+	}
+}
+
 func TestLooseKeyFileIsWarnedOf(t *testing.T) {
 	// Goal: a keys file other users can read is used, with a warning
 	// naming it and its mode (its tokens are the accounts' passwords); one
