@@ -211,18 +211,25 @@ func (s *Store) Close() error {
 }
 
 // clientLogger sends the client's log lines to logger. The client logs every
-// discovery attempt at info level, so info becomes debug.
+// discovery attempt at info level, so info becomes debug. It logs an error
+// whenever a subscription's stream ends, a subscription the store closed
+// itself (every tool that reads the log, as it exits) included: that line
+// becomes debug too, as SubscribeAll warns of every drop it did not cause,
+// saying what it does next.
 func clientLogger(logger *slog.Logger) esdb.LoggingFunc {
 	return func(level esdb.LogLevel, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
-		switch level {
-		case esdb.LogError, esdb.LogWarn:
+		if (level == esdb.LogError || level == esdb.LogWarn) && !strings.HasPrefix(format, clientSubscriptionDropped) {
 			logger.Warn("kurrentdb client", "level", level, "msg", msg)
-		default:
-			logger.Debug("kurrentdb client", "level", level, "msg", msg)
+			return
 		}
+		logger.Debug("kurrentdb client", "level", level, "msg", msg)
 	}
 }
+
+// clientSubscriptionDropped begins the format of the line the client logs
+// when a subscription's stream ends (esdb/subscriptions.go, v4.2.0).
+const clientSubscriptionDropped = "subscription has dropped"
 
 // opContext returns ctx, also cancelled when the store closes.
 func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 	"github.com/callledger/callledger/eventstore/kurrent"
 	"github.com/callledger/callledger/eventstore/kurrent/kurrenttest"
 	"github.com/callledger/callledger/eventstore/storetest"
@@ -585,4 +586,63 @@ func TestVerifyIntactLog(t *testing.T) {
 	require.True(t, report.OK, "problem: %v", report.Problem)
 	assert.Equal(t, uint64(1+2+3+4+5+6), report.Events)
 	assert.Equal(t, uint64(2), report.Streams)
+}
+
+func TestEndingASubscriptionWarnsOfNothing(t *testing.T) {
+	// Goal: a subscription its consumer ends (its context cancelled while it
+	// waits for events, as every tool that reads the log ends it on exit)
+	// logs no warning, where the client's "subscription has dropped" line
+	// came out at WARN at every exit of a tool (KurrentDB probe); it is
+	// still there at debug level. A drop the store did not cause is warned
+	// of.
+	srv := kurrenttest.Start(t)
+	log := &embeddedtest.LogBuffer{}
+	o := testOptions()
+	o.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := ctxFor(t)
+	s, err := kurrent.Open(ctx, srv.URL(), o)
+	require.NoError(t, err)
+	_, err = s.Append(ctx, "log-1", eventstore.Any(), newEvents(1, "Logged"))
+	require.NoError(t, err)
+
+	subCtx, cancel := context.WithCancel(ctx)
+	got := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for _, err := range s.SubscribeAll(subCtx, eventstore.Position{}) {
+			if err != nil {
+				return
+			}
+			select {
+			case got <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	select {
+	case <-got:
+	case <-time.After(waitMax):
+		t.Fatal("no event from the subscription")
+	}
+	time.Sleep(50 * time.Millisecond) // the subscription waits in the client's Recv
+	cancel()
+	<-ended
+	assert.NotContains(t, log.String(), "level=WARN")
+	assert.Contains(t, log.String(), "subscription has dropped", "the client's line, at debug level")
+
+	// A drop the store did not cause (the server gone) is warned of.
+	subCtx, cancel = context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for range s.SubscribeAll(subCtx, eventstore.Position{}) {
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	srv.Stop()
+	require.Eventually(t, func() bool {
+		return strings.Contains(log.String(), "level=WARN msg=\"kurrent: subscription to $all dropped; subscribing again\"")
+	}, waitMax, 10*time.Millisecond, "log: %s", log.String())
+	cancel()
+	require.NoError(t, s.Close())
 }
