@@ -193,6 +193,21 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 			// the table does not know, logged as a 500.
 			return WriteResult{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
+		if res.Replayed && keyed.keyed() {
+			// Another run of the key appended its events between this
+			// one's load and its append (another server sharing the log):
+			// the store took this append for that one's retry. The log
+			// holds that run's events, decided at its time: answer them,
+			// not this run's decision.
+			_, prior, err := s.loadCall(ctx, stream, keyed)
+			if err != nil {
+				return WriteResult{}, err
+			}
+			if prior == nil {
+				return WriteResult{}, fmt.Errorf("append to %s: the store took it for a retry, but its events are not in the stream", stream)
+			}
+			return s.answerAsBefore(ctx, p.Account, prior, fpHex)
+		}
 		s.marks.mark(p.Account, res.Position)
 		s.metrics.appended.Add(float64(len(events)))
 		if keyed.keyed() {

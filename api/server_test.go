@@ -90,6 +90,8 @@ type testServerConfig struct {
 	now func() time.Time
 	// recordingScanMax, if not 0, replaces lamlRecordingScanCallsMax.
 	recordingScanMax int
+	// store, if not nil, wraps the store the server writes and reads.
+	store func(eventstore.Store) eventstore.Store
 }
 
 // testServerOption changes the server newTestServer, newTestServerWith or
@@ -115,6 +117,11 @@ func withKeys(keys ...APIKey) testServerOption {
 // viewsWrapped has the server read the read models through wrap.
 func viewsWrapped(wrap func(ReadModels) ReadModels) testServerOption {
 	return func(c *testServerConfig) { c.views = wrap }
+}
+
+// storeWrapped has the server use the store through wrap.
+func storeWrapped(wrap func(eventstore.Store) eventstore.Store) testServerOption {
+	return func(c *testServerConfig) { c.store = wrap }
 }
 
 // recordingScanMax lowers the calls one page of the account's LaML
@@ -242,8 +249,12 @@ func startServer(t testing.TB, dir string, store *embedded.Store, proj *projecti
 	if cfg.views != nil {
 		views = cfg.views(views)
 	}
+	var st eventstore.Store = store
+	if cfg.store != nil {
+		st = cfg.store(st)
+	}
 	srv, err := NewServer(Config{
-		Store:          store,
+		Store:          st,
 		ReadModels:     views,
 		Keys:           keys,
 		IdempotencyDir: filepath.Join(dir, "idempotency"),

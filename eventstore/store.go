@@ -135,4 +135,15 @@ type AppendResult struct {
 	// Position is the global position of the last event written. A reader
 	// that has seen Position has seen every event of the append.
 	Position Position
+	// Replayed reports an idempotent retry: the batch was recorded
+	// already, by this append's first run or by another writer that sent
+	// the same event ids (a server sharing the log, or one that stopped
+	// before it answered), and nothing was written now; Revision and
+	// Position are the original's. Its writer must not take the events it
+	// sent for what was recorded: the ids are the same, but their data may
+	// be another run's (decided at another time). Read the stream.
+	// The embedded store reports every replay; KurrentDB recognises a
+	// retry on its own too when two writers read the stream before either
+	// appended, which the kurrent store cannot tell from a write.
+	Replayed bool
 }

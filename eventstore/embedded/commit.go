@@ -560,7 +560,7 @@ func (c *committer) lookupIDs(g *group, r *appendRequest) ([]idLocation, error) 
 
 // retryResult decides an append whose ids are already (partly) recorded:
 // an idempotent retry if every id is recorded in stream, in order, at
-// consecutive revisions, and then returns the original result; otherwise
+// consecutive revisions, and then returns the original result, Replayed; otherwise
 // ErrDuplicateEventID.
 func retryResult(stream string, events []eventstore.EventData, locs []idLocation) (eventstore.AppendResult, error) {
 	for i, loc := range locs {
@@ -581,5 +581,6 @@ func retryResult(stream string, events []eventstore.EventData, locs []idLocation
 	return eventstore.AppendResult{
 		Revision: last.revision,
 		Position: eventstore.Position{Commit: last.position, Prepare: last.position},
+		Replayed: true,
 	}, nil
 }

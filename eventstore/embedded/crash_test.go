@@ -230,5 +230,5 @@ func verifyCrashStore(t *testing.T, dir string, acks []crashAck) {
 	}
 	res, err := s.Append(ctx, last.stream, eventstore.NoStream(), retry)
 	require.NoError(t, err)
-	assert.Equal(t, eventstore.AppendResult{Revision: last.revision, Position: eventstore.Position{Commit: last.position, Prepare: last.position}}, res)
+	assert.Equal(t, eventstore.AppendResult{Revision: last.revision, Position: eventstore.Position{Commit: last.position, Prepare: last.position}, Replayed: true}, res)
 }

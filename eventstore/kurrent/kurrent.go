@@ -561,7 +561,7 @@ func (s *Store) findRetry(ctx context.Context, stream string, expected eventstor
 		}
 		if match {
 			last := batch[len(batch)-1]
-			return eventstore.AppendResult{Revision: last.Revision, Position: last.Position}, true, nil
+			return eventstore.AppendResult{Revision: last.Revision, Position: last.Position, Replayed: true}, true, nil
 		}
 	}
 	for _, e := range events {
