@@ -136,6 +136,23 @@ type voiceCallRequest struct {
 // the wire format requires: presence, JSON types, the exact enums and
 // decimal strings; the domain checks the values.
 func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
+	return decodeVoiceCallBody(body, nil)
+}
+
+// decodeVoiceCallUpdate is decodeVoiceCall for a PUT, which leaves a
+// provider other than VONAGE to the call: the PUT of a call that is not
+// Vonage's is a 409 saying so, whatever the body names (its GET shows its
+// own provider, OPENPHONE say, which a client's read-modify-write sends
+// back), while on a Vonage call, or none, badProvider is the 422 the body
+// is. cmd's provider is Vonage's either way.
+func decodeVoiceCallUpdate(body []byte) (cmd domain.UpsertCall, badProvider, err error) {
+	cmd, err = decodeVoiceCallBody(body, &badProvider)
+	return cmd, badProvider, err
+}
+
+// decodeVoiceCallBody is decodeVoiceCall, which sets *badProvider to the
+// provider's error instead of returning it when badProvider is not nil.
+func decodeVoiceCallBody(body []byte, badProvider *error) (domain.UpsertCall, error) {
 	var req voiceCallRequest
 	if err := DecodeJSON(body, &req); err != nil {
 		return domain.UpsertCall{}, err
@@ -161,7 +178,11 @@ func decodeVoiceCall(body []byte) (domain.UpsertCall, error) {
 		return domain.UpsertCall{}, Invalid("sourceId", "sourceId must not be empty: it is the provider's call id")
 	}
 	if *req.Provider != "VONAGE" {
-		return domain.UpsertCall{}, Invalid("provider", "provider must be VONAGE (exact, upper case), not %q", truncate(*req.Provider, 32))
+		err := Invalid("provider", "provider must be VONAGE (exact, upper case), not %q", truncate(*req.Provider, 32))
+		if badProvider == nil {
+			return domain.UpsertCall{}, err
+		}
+		*badProvider = err
 	}
 	dir, ok := domain.ParseVoiceCallDirection(*req.Direction)
 	if !ok {
@@ -280,15 +301,16 @@ func (s *Server) getVoiceCall(w http.ResponseWriter, r *http.Request) {
 }
 
 // updateVoiceCall handles PUT /v1/voice-calls/{id}. The domain refuses
-// (409) a call whose provider is not Vonage, or whose provider id is not the
-// sourceId sent.
+// (409) a call whose provider is not Vonage, whatever provider the body
+// names (decodeVoiceCallUpdate), or whose provider id is not the sourceId
+// sent.
 func (s *Server) updateVoiceCall(w http.ResponseWriter, r *http.Request) {
 	id, body, err := readCallWrite(r)
 	if err != nil {
 		s.writeError(w, r, s.voiceCallError, err)
 		return
 	}
-	cmd, err := decodeVoiceCall(body)
+	cmd, badProvider, err := decodeVoiceCallUpdate(body)
 	if err != nil {
 		s.writeError(w, r, s.voiceCallError, err)
 		return
@@ -297,7 +319,17 @@ func (s *Server) updateVoiceCall(w http.ResponseWriter, r *http.Request) {
 	cmd.AccountID = AccountFrom(r.Context())
 	cmd.CallID = id
 	cmd.Now = s.now()
-	res, err := s.Execute(r, domain.SurfaceVoiceCall, id, voiceCallDecider(cmd))
+	onCall := voiceCallDecider(cmd)
+	decide := onCall
+	if badProvider != nil {
+		decide = func(st domain.State, at time.Time) ([]domain.Event, domain.State, error) {
+			if st.Exists() && domain.NormalizeProvider(st.Call.Provider) != voiceCallProvider {
+				return onCall(st, at) // the 409 of a call that is not Vonage's
+			}
+			return nil, st, badProvider
+		}
+	}
+	res, err := s.Execute(r, domain.SurfaceVoiceCall, id, decide)
 	if err != nil {
 		s.writeError(w, r, s.voiceCallError, err)
 		return

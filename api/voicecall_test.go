@@ -439,7 +439,9 @@ func TestVoiceCallPriceMustBeString(t *testing.T) {
 
 func TestVoiceCallPutOnNonVonageCall(t *testing.T) {
 	// Goal: a PUT on a call whose provider is not Vonage (here one created
-	// on the LaML surface, provider signalwire) is a 409 that says so.
+	// on the LaML surface, provider signalwire) is a 409 that says so,
+	// whatever provider the body names (a contract probe found the GET's
+	// SIGNALWIRE sent back a 422).
 	ts := newTestServer(t)
 	res := ts.lamlDo(t, "POST", lamlCallsPath("", acctA)+".json", acctA, tokenA,
 		formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml"))
@@ -457,6 +459,25 @@ func TestVoiceCallPutOnNonVonageCall(t *testing.T) {
 	get := ts.voiceCallGet(t, id)
 	assert.Equal(t, "SIGNALWIRE", get["provider"])
 	assert.Equal(t, "OUTBOUND", get["direction"])
+
+	// A PUT naming the provider the GET shows (a client's read-modify-write)
+	// or any other is the same 409, where it was a 422 for the enum: the
+	// call is not Vonage's whatever the body says. On a Vonage call, or
+	// none, such a body is the 422 it is.
+	for _, provider := range []string{"SIGNALWIRE", "vonage", "TWILIO"} {
+		put := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "src-x", map[string]any{"provider": provider}))
+		assert.Equal(t, http.StatusConflict, put.Status, "%s: body: %s", provider, put.Body)
+		assert.Contains(t, put.JSON(t)["message"], "signalwire", provider)
+	}
+	assert.Len(t, ts.events(t), n)
+	vonage := ts.createVoiceCall(t, tokenA, "src-v", nil)
+	n = len(ts.events(t))
+	for _, path := range []string{"/v1/voice-calls/" + vonage, "/v1/voice-calls/" + uuid.NewString()} {
+		put := ts.do(t, "PUT", path, tokenA, voiceCallBody(t, "src-v", map[string]any{"provider": "SIGNALWIRE"}))
+		assert.Equal(t, http.StatusUnprocessableEntity, put.Status, "%s: body: %s", path, put.Body)
+		assert.Equal(t, "provider", put.JSON(t)["field"])
+	}
+	assert.Len(t, ts.events(t), n)
 }
 
 func TestVoiceCallConflictsAndIsolation(t *testing.T) {
