@@ -315,6 +315,10 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 	opts := embedded.DefaultOptions()
 	opts.Logger = toolLogger(env)
 	opts.BlockCacheSize = 64 << 20
+	// The temporary store is renamed into place only once closed (which
+	// syncs it) and verified; a crash before that discards it: its appends
+	// need not wait for a sync each.
+	opts.Unsynced = true
 	store, err := embedded.Open(tmp, opts)
 	if err != nil {
 		return stats, err

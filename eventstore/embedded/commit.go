@@ -137,6 +137,9 @@ type committer struct {
 	// clockBehind reports that the clock was last read more than
 	// clockBehindWarn behind lastAt, so that it is logged once per episode.
 	clockBehind bool
+	// unsynced is Options.Unsynced: groups are applied without a WAL
+	// sync, and answered once applied.
+	unsynced bool
 }
 
 // inflight is a group applied to Pebble, or refused whole, waiting for the
@@ -277,7 +280,11 @@ func (c *committer) applyGroup(reqs []*appendRequest) *inflight {
 	c.index.writeTo(b)
 	f.head = logHead{position: g.lastPos, allHash: g.allHash, recordedAt: g.now}
 	err := b.Set([]byte(keyHead), encodeMetaHead(g.lastPos, g.allHash), nil)
-	if err == nil {
+	switch {
+	case err != nil:
+	case c.unsynced:
+		err = c.store.db.Apply(b, pebble.NoSync)
+	default:
 		err = c.store.db.ApplyNoSyncWait(b, pebble.Sync)
 	}
 	if err != nil {
@@ -359,7 +366,7 @@ func (c *committer) syncLoop(done chan<- struct{}) {
 	var failure error
 	for f := range c.syncs {
 		err := f.applyErr
-		if f.applied {
+		if f.applied && !c.unsynced {
 			err = f.batch.SyncWait()
 		}
 		if err != nil && failure == nil {

@@ -1,6 +1,7 @@
 package embedded_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -48,6 +49,48 @@ func TestConformanceWithoutHeadCache(t *testing.T) {
 		opts.HeadCacheStreams = -1
 		return openStore(t, t.TempDir(), opts)
 	})
+}
+
+// TestConformanceUnsynced runs the suite on a store that acknowledges
+// appends before their sync (Options.Unsynced, for import): it keeps every
+// other promise of the contract.
+func TestConformanceUnsynced(t *testing.T) {
+	storetest.Run(t, func(t testing.TB) eventstore.Store {
+		opts := testOptions()
+		opts.Unsynced = true
+		return openStore(t, t.TempDir(), opts)
+	})
+}
+
+// TestUnsyncedAppendsAreKeptByClose checks that the appends an Unsynced
+// store acknowledged are all there, hash chains whole, once it is closed
+// and opened again: Close syncs what was applied.
+func TestUnsyncedAppendsAreKeptByClose(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := testOptions()
+	opts.Unsynced = true
+	s, err := embedded.Open(dir, opts)
+	require.NoError(t, err)
+	var last eventstore.AppendResult
+	for i := range 200 {
+		last, err = s.Append(ctx, fmt.Sprintf("call-%d", i%17), eventstore.Any(), events(3, "E"))
+		require.NoError(t, err)
+		assert.False(t, last.Replayed)
+	}
+	before, err := s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	require.Len(t, before, 600)
+	require.NoError(t, s.Close())
+
+	s = openStore(t, dir, testOptions())
+	after, err := s.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
+	report, err := eventstore.Verify(ctx, s, nil)
+	require.NoError(t, err)
+	assert.True(t, report.OK, "%v", report.Problem)
+	assert.Equal(t, last.Position, report.HeadPosition)
 }
 
 func events(n int, typ string) []eventstore.EventData {

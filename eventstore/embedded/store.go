@@ -117,7 +117,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
 	syncs := &syncPool{}
 	popts := &pebble.Options{
-		FS:                          syncOffloadFS{FS: opts.fs, pool: syncs},
+		FS:                          syncOffloadFS(opts.fs, syncs),
 		FormatMajorVersion:          pebbleFormat,
 		MemTableSize:                opts.MemTableSize,
 		MemTableStopWritesThreshold: 4,
@@ -214,14 +214,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		return failOpen(err)
 	}
 	c := &committer{
-		store:   s,
-		syncs:   make(chan *inflight, inflightMax),
-		free:    make(chan *inflight, inflightsMax),
-		heads:   newHeadCache(opts.HeadCacheStreams),
-		lastPos: head.position,
-		allHash: head.allHash,
-		lastAt:  head.recordedAt,
-		recent:  recentGroups{floor: head.position},
+		store:    s,
+		syncs:    make(chan *inflight, inflightMax),
+		free:     make(chan *inflight, inflightsMax),
+		heads:    newHeadCache(opts.HeadCacheStreams),
+		lastPos:  head.position,
+		allHash:  head.allHash,
+		lastAt:   head.recordedAt,
+		recent:   recentGroups{floor: head.position},
+		unsynced: opts.Unsynced,
 	}
 	go c.run()
 	return s, nil

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/callledger/callledger/eventstore/embedded/pebblelog"
 )
 
 // errSyncThread reports that a sync thread could not be started or used;
@@ -110,39 +112,13 @@ func (p *syncPool) close() {
 	p.idle = nil
 }
 
-// syncOffloadFS is a vfs.FS whose writable files (and directories, which
-// Pebble syncs after creating files) run Sync and SyncData on pool.
-// Everything else is fs's own.
-type syncOffloadFS struct {
-	vfs.FS
-	pool *syncPool
+// syncOffloadFS is fs, whose writable files (and directories, which Pebble
+// syncs after creating files) run Sync and SyncData on pool.
+func syncOffloadFS(fs vfs.FS, pool *syncPool) vfs.FS {
+	return pebblelog.FileWrappingFS{FS: fs, Dirs: true, Wrap: func(f vfs.File) vfs.File {
+		return syncOffloadFile{File: f, pool: pool}
+	}}
 }
-
-func (fs syncOffloadFS) wrap(f vfs.File, err error) (vfs.File, error) {
-	if err != nil {
-		return nil, err
-	}
-	return syncOffloadFile{File: f, pool: fs.pool}, nil
-}
-
-func (fs syncOffloadFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
-	return fs.wrap(fs.FS.Create(name, category))
-}
-
-func (fs syncOffloadFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
-	return fs.wrap(fs.FS.ReuseForWrite(oldname, newname, category))
-}
-
-func (fs syncOffloadFS) OpenReadWrite(name string, category vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
-	return fs.wrap(fs.FS.OpenReadWrite(name, category, opts...))
-}
-
-func (fs syncOffloadFS) OpenDir(name string) (vfs.File, error) {
-	return fs.wrap(fs.FS.OpenDir(name))
-}
-
-// Unwrap returns the wrapped FS, as Pebble's own wrappers do.
-func (fs syncOffloadFS) Unwrap() vfs.FS { return fs.FS }
 
 // syncOffloadFile is a file of syncOffloadFS.
 type syncOffloadFile struct {

@@ -61,7 +61,7 @@ func TestSyncPoolConcurrentSyncs(t *testing.T) {
 	newThreadOrSkip(t)
 	var pool syncPool
 	defer pool.close()
-	fs := syncOffloadFS{FS: vfs.Default, pool: &pool}
+	fs := syncOffloadFS(vfs.Default, &pool)
 	dir := t.TempDir()
 	const writers, syncs = 24, 20
 	var wg sync.WaitGroup
@@ -109,7 +109,7 @@ func TestSyncPoolFallsBack(t *testing.T) {
 		f, err := os.Create(filepath.Join(t.TempDir(), "f"))
 		require.NoError(t, err)
 		defer f.Close()
-		vf, err := syncOffloadFS{FS: vfs.Default, pool: &pool}.OpenReadWrite(f.Name(), vfs.WriteCategoryUnspecified)
+		vf, err := syncOffloadFS(vfs.Default, &pool).OpenReadWrite(f.Name(), vfs.WriteCategoryUnspecified)
 		require.NoError(t, err)
 		defer vf.Close()
 		require.NoError(t, vf.SyncData())
@@ -119,7 +119,7 @@ func TestSyncPoolFallsBack(t *testing.T) {
 	t.Run("a pool that failed to start a thread stops trying", func(t *testing.T) {
 		pool := syncPool{failed: true}
 		defer pool.close()
-		f, err := syncOffloadFS{FS: vfs.Default, pool: &pool}.Create(filepath.Join(t.TempDir(), "f"), vfs.WriteCategoryUnspecified)
+		f, err := syncOffloadFS(vfs.Default, &pool).Create(filepath.Join(t.TempDir(), "f"), vfs.WriteCategoryUnspecified)
 		require.NoError(t, err)
 		defer f.Close()
 		require.NoError(t, f.SyncData())
@@ -128,7 +128,7 @@ func TestSyncPoolFallsBack(t *testing.T) {
 	t.Run("a file without a descriptor syncs itself", func(t *testing.T) {
 		var pool syncPool
 		defer pool.close()
-		fs := syncOffloadFS{FS: vfs.NewMem(), pool: &pool}
+		fs := syncOffloadFS(vfs.NewMem(), &pool)
 		f, err := fs.Create("f", vfs.WriteCategoryUnspecified)
 		require.NoError(t, err)
 		defer f.Close()

@@ -50,7 +50,10 @@ var ErrOpenGivenUp = errors.New("pebble open given up")
 // cleanly stopped store failed to write the MANIFEST Pebble rolls at open,
 // again a fatal error that panicked on Pebble's goroutine.
 //
-// opts is not modified: Open sets its listener on a clone.
+// The database writes its files unpreallocated (see unpreallocated).
+//
+// opts is not modified: Open sets its listener and its file system on a
+// clone.
 //
 // Before all, it checks that a directory holding a database's data has
 // the MANIFEST that lists it (checkManifest): Pebble takes a directory
@@ -99,6 +102,7 @@ func Open(dir string, opts *pebble.Options) (*pebble.DB, error) {
 		}
 	}
 	o.EventListener = &listener
+	o.FS = unpreallocated(fs)
 
 	type opened struct {
 		db  *pebble.DB
