@@ -115,10 +115,14 @@ func (p *syncPool) close() {
 // syncOffloadFS is fs, whose writable files (and directories, which Pebble
 // syncs after creating files) run Sync and SyncData on pool.
 func syncOffloadFS(fs vfs.FS, pool *syncPool) vfs.FS {
-	return pebblelog.FileWrappingFS{FS: fs, Dirs: true, Wrap: func(f vfs.File) vfs.File {
-		return syncOffloadFile{File: f, pool: pool}
-	}}
+	return pebblelog.FileWrappingFS{FS: fs, Dirs: true, Wrapper: syncOffloading{pool: pool}}
 }
+
+// syncOffloading is the pebblelog.FileWrapper of syncOffloadFS.
+type syncOffloading struct{ pool *syncPool }
+
+// WrapFile returns f, whose syncs run on the pool.
+func (w syncOffloading) WrapFile(f vfs.File) vfs.File { return syncOffloadFile{File: f, pool: w.pool} }
 
 // syncOffloadFile is a file of syncOffloadFS.
 type syncOffloadFile struct {

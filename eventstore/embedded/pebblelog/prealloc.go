@@ -4,20 +4,27 @@ import "github.com/cockroachdb/pebble/v2/vfs"
 
 // FileWrappingFS is a vfs.FS whose files opened for writing (and, with
 // Dirs, its directories, which Pebble syncs after creating files) are
-// handed out through Wrap: a way to change how Pebble's files behave (where
-// they sync, what they reserve) without touching what it reads.
-// Everything else is FS's own.
+// handed out through Wrapper: a way to change how Pebble's files behave
+// (where they sync, what they reserve) without touching what it reads.
+// Everything else is FS's own. Pebble compares file systems with == (an
+// ingest links a table rather than copying it when its file system is the
+// database's), so the Wrapper must be of a comparable type.
 type FileWrappingFS struct {
 	vfs.FS
-	Wrap func(vfs.File) vfs.File
-	Dirs bool
+	Wrapper FileWrapper
+	Dirs    bool
+}
+
+// FileWrapper wraps the files of a FileWrappingFS.
+type FileWrapper interface {
+	WrapFile(vfs.File) vfs.File
 }
 
 func (fs FileWrappingFS) wrap(f vfs.File, err error) (vfs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fs.Wrap(f), nil
+	return fs.Wrapper.WrapFile(f), nil
 }
 
 // Create creates name through FS, wrapped.
@@ -60,8 +67,14 @@ func (fs FileWrappingFS) Unwrap() vfs.FS { return fs.FS }
 // spares the file system an allocation per appended block; a log reused
 // is overwritten within the blocks it has, as before.)
 func unpreallocated(fs vfs.FS) vfs.FS {
-	return FileWrappingFS{FS: fs, Wrap: func(f vfs.File) vfs.File { return unpreallocatedFile{File: f} }}
+	return FileWrappingFS{FS: fs, Wrapper: unpreallocating{}}
 }
+
+// unpreallocating is the FileWrapper of unpreallocated.
+type unpreallocating struct{}
+
+// WrapFile returns f, whose Preallocate does nothing.
+func (unpreallocating) WrapFile(f vfs.File) vfs.File { return unpreallocatedFile{File: f} }
 
 // unpreallocatedFile is a file of unpreallocated.
 type unpreallocatedFile struct {
