@@ -286,24 +286,35 @@ func (k keyedIDs) id(i int) uuid.UUID { return keyedEventID(k.account, k.key, i)
 // keyed.id(0), keyed.id(1), ... in a row) and returns the state right after
 // the last of them, or nil if the stream holds none. It takes the stream,
 // which Execute has already, rather than deriving it again each attempt.
+// For a request without a key it folds only the events after the state
+// kept for a long call (longCallStates), and it keeps the state it folded
+// for the next write.
 func (s *Server) loadCall(ctx context.Context, stream string, keyed keyedIDs) (domain.State, *keyedAppend, error) {
-	recs, err := s.store.ReadStream(ctx, stream, 0, streamEventsMax+1)
-	if errors.Is(err, eventstore.ErrStreamNotFound) {
-		return domain.State{}, nil, nil
-	}
-	if err != nil {
-		return domain.State{}, nil, fmt.Errorf("read %s: %w", stream, err)
-	}
-	if len(recs) > streamEventsMax {
-		return domain.State{}, nil, fmt.Errorf("read %s: more than %d events", stream, streamEventsMax)
-	}
 	var (
 		state   domain.State
 		folding domain.Folding // prior keeps states: not exclusive
 		prior   *keyedAppend
 		next    uuid.UUID // the id of the keyed request's next event
 		index   int
+		from    uint64
 	)
+	// A keyed request looks for its events in the whole stream; any other
+	// starts from the state kept for a long call, if there is one.
+	if !keyed.keyed() {
+		if kept, revision, ok := s.longCalls.get(stream); ok {
+			state, from = kept, revision+1
+		}
+	}
+	recs, err := s.store.ReadStream(ctx, stream, from, streamEventsMax+1-int(from))
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return domain.State{}, nil, nil
+	}
+	if err != nil {
+		return domain.State{}, nil, fmt.Errorf("read %s: %w", stream, err)
+	}
+	if int(from)+len(recs) > streamEventsMax {
+		return domain.State{}, nil, fmt.Errorf("read %s: more than %d events", stream, streamEventsMax)
+	}
 	if keyed.keyed() {
 		next = keyed.id(0)
 	}
@@ -329,6 +340,9 @@ func (s *Server) loadCall(ctx context.Context, stream string, keyed keyedIDs) (d
 		// append notes its own last event instead): see inLog.
 		last := &recs[len(recs)-1]
 		noteAnswerRestsOn(ctx, eventAnchor{Stream: stream, Revision: last.Revision, ID: last.ID})
+	}
+	if len(recs) > 0 {
+		s.longCalls.keep(stream, state, recs[len(recs)-1].Revision)
 	}
 	return state, prior, nil
 }

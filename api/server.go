@@ -84,6 +84,7 @@ type Server struct {
 	marks       writeMarks
 	start       *startMark
 	writers     callLocks
+	longCalls   longCallStates
 	skew        clockSkewLog
 	readiness   readinessLog
 	// damage is the message of the first request that met data damaged on
