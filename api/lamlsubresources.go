@@ -134,15 +134,65 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 // 404), with domain's fold, so that any event that adds a
 // recording (a creating CallUpserted, a CallRecordingAdded, or one a later
 // build adds) dates it, with no list of event types here to fall behind.
+//
+// A long call's fold, with its dates, is kept (Server.recordingDates), so
+// that the next request folds only the events after it: a scale probe
+// found every page of a call of 98,000 recordings, whatever its size, and
+// every one of its recordings fetched alone, taking 0.3-0.8 s to fold the
+// whole stream again, and a walk of its recordings at Twilio's page size
+// some 20 minutes.
 func (s *Server) callRecordingDates(ctx context.Context, id uuid.UUID, rev uint64) ([]time.Time, error) {
+	stream := domain.StreamID(id)
+	if kept, at, ok := s.recordingDates.get(stream); ok && at <= rev {
+		if dated, ok := s.foldRecordingDates(ctx, stream, kept, at, rev); ok {
+			return dated.dates, nil
+		}
+	}
 	var dates []time.Time
-	_, err := s.foldCall(ctx, id, TimeTravel{Revision: rev, HasRevision: true}, func(state *domain.State, env domain.Envelope) {
+	state, err := s.foldCall(ctx, id, TimeTravel{Revision: rev, HasRevision: true}, func(state *domain.State, env domain.Envelope) {
 		dates = dateNewRecordings(dates, state, env)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read call %s for its recordings' dates: %w", id, err)
 	}
+	if last, ok := state.Revision(); ok {
+		s.recordingDates.keep(stream, datedRecordings{state: state, dates: slices.Clip(dates)}, last)
+	}
 	return dates, nil
+}
+
+// datedRecordings is a call folded up to a revision, with the dates of its
+// recordings (callRecordingDates). Its dates' capacity is their length, so
+// that appending to them copies them: a kept one is shared.
+type datedRecordings struct {
+	state domain.State
+	dates []time.Time
+}
+
+// foldRecordingDates folds the events of stream after revision at, through
+// rev, onto kept, and keeps the result; ok is false when it could not (an
+// event unreadable, a read that failed or came short), for the caller to
+// fold the whole stream as time travel does.
+func (s *Server) foldRecordingDates(ctx context.Context, stream string, kept datedRecordings, at, rev uint64) (datedRecordings, bool) {
+	if at == rev {
+		return kept, true
+	}
+	recs, err := s.store.ReadStream(ctx, stream, at+1, int(rev-at))
+	if err != nil || len(recs) == 0 || recs[len(recs)-1].Revision != rev {
+		return datedRecordings{}, false
+	}
+	var folding domain.Folding
+	for i := range recs {
+		env, err := decodeRecord(&recs[i])
+		if err != nil {
+			return datedRecordings{}, false
+		}
+		folding.EvolveInPlace(&kept.state, env)
+		kept.dates = dateNewRecordings(kept.dates, &kept.state, env)
+	}
+	kept.dates = slices.Clip(kept.dates)
+	s.recordingDates.keep(stream, kept, rev)
+	return kept, true
 }
 
 // dateNewRecordings returns dates, the times of the recordings state held

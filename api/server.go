@@ -84,9 +84,12 @@ type Server struct {
 	marks       writeMarks
 	start       *startMark
 	writers     callLocks
-	longCalls   longCallStates
-	skew        clockSkewLog
-	readiness   readinessLog
+	longCalls   longCallStates[domain.State]
+	// recordingDates keeps the long calls' recordings' dates, which LaML
+	// shows (callRecordingDates).
+	recordingDates longCallStates[datedRecordings]
+	skew           clockSkewLog
+	readiness      readinessLog
 	// damage is the message of the first request that met data damaged on
 	// disk (see codeDataDamaged), nil until one does: /readyz answers 503
 	// with it from then on, as the damage stays until the operator repairs

@@ -3,12 +3,11 @@ package api
 import (
 	"container/list"
 	"sync"
-
-	"github.com/callledger/callledger/domain"
 )
 
-// longCallStates keeps the folded state of the calls with the most events
-// that were written lately, so that a write to such a call reads and folds
+// longCallStates keeps what was folded of the calls with the most events
+// that were written or read lately (T: a call's state, or its state with
+// its recordings' dates), up to a revision, so that a write to such a call reads and folds
 // only the events after the state kept, not its whole stream: a scale probe
 // found a small upsert to a call of 50,000 events taking 330-820 ms, and
 // 5,000 sequential upserts to one call 66 s (each write folded every event
@@ -25,17 +24,17 @@ import (
 // State value (its slices shared, never written: see domain.Folding), for
 // the writer of that call, who holds its lock (callLocks). Its zero value
 // is ready to use.
-type longCallStates struct {
+type longCallStates[T any] struct {
 	mu     sync.Mutex
 	byID   map[string]*list.Element // stream → element of lru
-	lru    list.List                // of *keptState, most recent first
+	lru    list.List                // of *keptState[T], most recent first
 	events int                      // the events of the states kept
 }
 
 // keptState is one call's state, folded up to revision.
-type keptState struct {
+type keptState[T any] struct {
 	stream   string
-	state    domain.State
+	state    T
 	revision uint64
 }
 
@@ -53,21 +52,22 @@ const (
 )
 
 // get returns the state kept for stream and its revision, if any.
-func (c *longCallStates) get(stream string) (domain.State, uint64, bool) {
+func (c *longCallStates[T]) get(stream string) (T, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byID[stream]
 	if !ok {
-		return domain.State{}, 0, false
+		var none T
+		return none, 0, false
 	}
 	c.lru.MoveToFront(e)
-	k := e.Value.(*keptState)
+	k := e.Value.(*keptState[T])
 	return k.state, k.revision, true
 }
 
 // keep keeps state, stream's call folded up to revision, when the call has
 // at least longCallEvents events, in place of any state kept for it.
-func (c *longCallStates) keep(stream string, state domain.State, revision uint64) {
+func (c *longCallStates[T]) keep(stream string, state T, revision uint64) {
 	if revision+1 < longCallEvents {
 		return
 	}
@@ -77,16 +77,16 @@ func (c *longCallStates) keep(stream string, state domain.State, revision uint64
 		c.byID = make(map[string]*list.Element)
 	}
 	if e, ok := c.byID[stream]; ok {
-		k := e.Value.(*keptState)
+		k := e.Value.(*keptState[T])
 		c.events += int(revision) - int(k.revision)
 		k.state, k.revision = state, revision
 		c.lru.MoveToFront(e)
 	} else {
-		c.byID[stream] = c.lru.PushFront(&keptState{stream: stream, state: state, revision: revision})
+		c.byID[stream] = c.lru.PushFront(&keptState[T]{stream: stream, state: state, revision: revision})
 		c.events += int(revision) + 1
 	}
 	for c.lru.Len() > longCallStatesMax || c.events > longCallEventsKept && c.lru.Len() > 1 {
-		k := c.lru.Remove(c.lru.Back()).(*keptState)
+		k := c.lru.Remove(c.lru.Back()).(*keptState[T])
 		delete(c.byID, k.stream)
 		c.events -= int(k.revision) + 1
 	}
