@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -159,9 +157,12 @@ func callHistory(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]h
 	var state domain.State
 	var hasher eventstore.Hasher
 	var prev eventstore.Hash // the zero Hash before revision 0
-	// flat is state's call flattened: the "before" of the next event's
-	// diff, so that each call is flattened once.
-	flat := flattenCall(&state.Call)
+	// state is folded in place (a Folding appends recordings where they
+	// are, rather than copying them for each event), and flat is it
+	// flattened, field by field: the "before" of the next event's diff.
+	var folding domain.Folding
+	var flat flatCall
+	fields := callFieldsOf()
 	for from := uint64(0); from < historyEventsMax; {
 		recs, err := store.ReadStream(ctx, stream, from, historyPageEvents)
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
@@ -193,12 +194,10 @@ func callHistory(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]h
 				continue
 			}
 			entry.setMetadata(env.Metadata)
-			next := domain.Evolve(state, env)
-			nextFlat := flattenCall(&next.Call)
-			entry.Changes = diffFlat(flat, nextFlat)
-			entry.Broken = domain.CheckEvolve(state, env)
+			entry.Broken = domain.CheckEvolveInPlace(&state, env)
+			folding.EvolveInPlace(&state, env)
+			entry.Changes = flat.update(fields, &state.Call)
 			entries = append(entries, entry)
-			state, flat = next, nextFlat
 		}
 		if len(recs) < historyPageEvents {
 			return entries, state, nil
@@ -225,7 +224,7 @@ func decodeEnvelope(rec *eventstore.Record) (domain.Envelope, error) {
 }
 
 // diffFlat lists the fields of the call that differ between b and a, the
-// calls before and after an event flattened by flattenCall into dotted
+// calls (or one top-level field of them) before and after an event flattened into dotted
 // paths. Deriving the change from the fold, rather than describing each
 // event type, keeps the timeline true to what Evolve does. created_at and
 // updated_at are left out: every event moves them.
@@ -254,29 +253,7 @@ func diffFlat(b, a map[string]string) []fieldChange {
 	return out
 }
 
-// flattenCall renders c as path → value; an empty call is no fields.
-func flattenCall(c *domain.Call) map[string]string {
-	out := map[string]string{}
-	if c.ID == uuid.Nil && c.AccountID == "" {
-		return out
-	}
-	raw, err := json.Marshal(c)
-	if err != nil {
-		out["(call)"] = fmt.Sprintf("cannot render: %v", err)
-		return out
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		out["(call)"] = fmt.Sprintf("cannot render: %v", err)
-		return out
-	}
-	flatten(out, "", v, false)
-	return out
-}
-
-// metadataField is the call's provider_metadata in flattenCall's paths:
+// metadataField is the call's provider_metadata in flatCall's paths:
 // the client's JSON, every value inside which is a field, null and "" too.
 const metadataField = "provider_metadata"
 

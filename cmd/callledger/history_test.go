@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -370,5 +371,87 @@ func TestTimelineTime(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, timelineTime(tt.at))
 		})
+	}
+}
+
+// flattenCall renders c whole as path → value; an empty call is no fields:
+// what flatCall keeps field by field, and what history diffed at every
+// event before it did (the reference of TestFlatCallDiffsAsTheWholeCall).
+func flattenCall(c *domain.Call) map[string]string {
+	out := map[string]string{}
+	if c.ID == uuid.Nil && c.AccountID == "" {
+		return out
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		out["(call)"] = fmt.Sprintf("cannot render: %v", err)
+		return out
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		out["(call)"] = fmt.Sprintf("cannot render: %v", err)
+		return out
+	}
+	flatten(out, "", v, false)
+	return out
+}
+
+func TestFlatCallDiffsAsTheWholeCall(t *testing.T) {
+	// Goal: the changes history shows for each event, from the call kept
+	// field by field (flatCall, folded in place), are those of diffing the
+	// whole call flattened before and after the event (flattenCall, folded
+	// by domain.Evolve), for every kind of event and field: recordings
+	// added past the array's capacity and in place, one changed, details,
+	// metadata, transcript, prices, times, routing, quality, a deletion.
+	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	in := domain.DirectionInbound
+	str := func(s string) *string { return &s }
+	rec := func(i int) domain.Recording {
+		return domain.Recording{ContentType: "audio/mpeg", ProviderID: fmt.Sprintf("R%d", i), URL: fmt.Sprintf("https://m.example.com/%d.mp3", i)}
+	}
+	events := []domain.Event{
+		domain.CallUpserted{Created: true, CallID: uuid.New(), AccountID: "acme", Provider: "openphone", ProviderID: "p-1",
+			Direction: &in, StartedAt: &at, ProviderMetadata: json.RawMessage(`{"a":{"b":[1,"",null,{}]},"c.d":"x"}`),
+			Recordings: []domain.Recording{rec(0)}},
+		domain.CallAnswered{AnsweredAt: at.Add(time.Minute), AnsweredBy: "human", ProviderStatus: str("in-progress")},
+	}
+	for i := 1; i <= 40; i++ {
+		events = append(events, domain.CallRecordingAdded{Recording: rec(i)})
+	}
+	changed := rec(7)
+	changed.URL = "https://m.example.com/7-again.mp3"
+	events = append(events,
+		domain.CallRecordingChanged{Recording: changed},
+		domain.CallRecordingAdded{Recording: rec(41)},
+		domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: str("first"), Contact: &domain.Contact{ID: "c1", FirstName: "Ada"}}},
+		domain.CallDetailsChanged{Changes: domain.DetailsChanges{Notes: str("second")}},
+		domain.CallProviderMetadataChanged{ProviderMetadata: json.RawMessage(`{"a":{"b":[2]},"e":true}`)},
+		domain.CallTranscriptChanged{Transcript: domain.Transcript{Cues: []domain.TranscriptCue{{From: domain.MustParseDecimal("0"), To: domain.MustParseDecimal("1.50"), Speaker: "a", Text: "hi"}}}},
+		domain.CallPriced{Price: domain.Price{Rate: domain.MustParseDecimal("0.0135"), Total: domain.MustParseDecimal("0.27"), Currency: "USD"}},
+		domain.CallRoutingChanged{URL: str("https://r.example.com/twiml"), Method: str("POST")},
+		domain.CallQualityReported{Quality: domain.Quality{SIPResultCode: "200"}},
+		domain.CallTerminated{EndedAt: at.Add(5 * time.Minute), Status: domain.StatusCompleted, ProviderStatus: str("completed")},
+		domain.CallTimingChanged{DurationSeconds: new(int64)},
+		domain.CallRecordingAdded{Recording: rec(42)},
+		domain.CallDeleted{DeletedAt: at.Add(time.Hour)},
+	)
+	var (
+		whole   domain.State
+		inPlace domain.State
+		folding domain.Folding
+		flat    flatCall
+	)
+	fields := callFieldsOf()
+	for i, e := range events {
+		env := domain.Envelope{Event: e, Metadata: domain.Metadata{Time: at.Add(time.Duration(i) * time.Second)}}
+		next := domain.Evolve(whole, env)
+		want := diffFlat(flattenCall(&whole.Call), flattenCall(&next.Call))
+		whole = next
+		folding.EvolveInPlace(&inPlace, env)
+		got := flat.update(fields, &inPlace.Call)
+		require.Equal(t, want, got, "event %d (%s)", i, e.EventType())
+		assert.NotEmpty(t, got, "event %d (%s) changes something", i, e.EventType())
 	}
 }
