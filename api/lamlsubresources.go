@@ -283,24 +283,23 @@ func (s *Server) serveLAMLCallList(w http.ResponseWriter, r *http.Request, rende
 	s.answerCallView(w, r, v, err, s.lamlError, func(v *CallView) (any, error) { return render(v, pg) })
 }
 
-// lamlRecordingsOf renders every recording of the call v, as it stands at
-// v's revision, dated from its stream (callRecordingDates), with the dates
-// of each.
-func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) ([]lamlRecording, []time.Time, error) {
+// lamlRecordingsOf returns the dates of every recording of the call v, as
+// it stands at v's revision, from its stream (callRecordingDates), and
+// render, which renders the i-th so dated: a page renders its own only (a
+// scale probe found every page of a call of 20,000 recordings rendering
+// them all).
+func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) (render func(i int) lamlRecording, dates []time.Time, err error) {
 	c := &v.Call
-	if len(c.Recordings) == 0 {
-		return []lamlRecording{}, nil, nil // no stream to read
-	}
-	dates, err := s.lamlRecordingDatesOf(r, v)
-	if err != nil {
-		return nil, nil, err
+	if len(c.Recordings) > 0 { // else no stream to read
+		if dates, err = s.lamlRecordingDatesOf(r, v); err != nil {
+			return nil, nil, err
+		}
 	}
 	accountPath := lamlAccountPath(lamlRequestPrefix(r), c.AccountID)
-	out := make([]lamlRecording, len(c.Recordings))
-	for i, rec := range c.Recordings {
-		out[i] = renderLAMLRecording(c, rec, dates[i], lamlRecordingSID(c.ID, rec), accountPath)
-	}
-	return out, dates, nil
+	return func(i int) lamlRecording {
+		rec := c.Recordings[i]
+		return renderLAMLRecording(c, rec, dates[i], lamlRecordingSID(c.ID, rec), accountPath)
+	}, dates, nil
 }
 
 // lamlRecordingDatesOf returns the dates of each recording of the call v,
@@ -325,12 +324,16 @@ func (s *Server) lamlRecordingDatesOf(r *http.Request, v *CallView) ([]time.Time
 // listLAMLRecordings handles GET .../Calls/{Sid}/Recordings.
 func (s *Server) listLAMLRecordings(w http.ResponseWriter, r *http.Request) {
 	s.serveLAMLCallList(w, r, func(v *CallView, pg lamlPager) (any, error) {
-		recs, _, err := s.lamlRecordingsOf(r, v)
+		render, _, err := s.lamlRecordingsOf(r, v)
 		if err != nil {
 			return nil, err
 		}
-		lo, hi, paging := pg.cut(len(recs))
-		return lamlRecordingList{Recordings: recs[lo:hi], lamlPaging: paging}, nil
+		lo, hi, paging := pg.cut(len(v.Call.Recordings))
+		recs := make([]lamlRecording, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			recs = append(recs, render(i))
+		}
+		return lamlRecordingList{Recordings: recs, lamlPaging: paging}, nil
 	})
 }
 
@@ -657,28 +660,33 @@ func (s *Server) listLAMLAccountRecordings(w http.ResponseWriter, r *http.Reques
 	s.writeJSON(w, r, http.StatusOK, page)
 }
 
-// lamlNewestMatching returns the recordings of v that pass lq's filters,
-// newest first, up to and including index top of the call's Recordings
-// (with their indexes there).
-func (s *Server) lamlNewestMatching(r *http.Request, lq *lamlRecordingQuery, v *CallView, top int) ([]lamlRecording, []int, error) {
+// lamlNewestMatching returns the indexes in v's Recordings of those that
+// pass lq's filters, newest first, up to and including index top, and
+// render, which renders the recording at an index (lamlRecordingsOf): the
+// caller renders those of its page only.
+func (s *Server) lamlNewestMatching(r *http.Request, lq *lamlRecordingQuery, v *CallView, top int) (render func(i int) lamlRecording, idx []int, err error) {
 	if top < 0 || !lq.mayMatch(&v.Call) {
 		return nil, nil, nil
 	}
-	all, dates, err := s.lamlRecordingsOf(r, v)
+	render, dates, err := s.lamlRecordingsOf(r, v)
 	if err != nil {
 		return nil, nil, err
 	}
-	var (
-		out []lamlRecording
-		idx []int
-	)
-	for i := min(top, len(all)-1); i >= 0; i-- {
+	for i := min(top, len(dates)-1); i >= 0; i-- {
 		if lq.matches(dates[i]) {
-			out = append(out, all[i])
 			idx = append(idx, i)
 		}
 	}
-	return out, idx, nil
+	return render, idx, nil
+}
+
+// renderedAt renders the recordings at idx with render.
+func renderedAt(render func(i int) lamlRecording, idx []int) []lamlRecording {
+	out := make([]lamlRecording, len(idx))
+	for k, i := range idx {
+		out[k] = render(i)
+	}
+	return out
 }
 
 // lamlCallRecordingsCursor is the cursor of the PageTokens of the
@@ -712,13 +720,13 @@ func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (
 	if lq.token.given && (lq.token.cursor != lamlCallRecordingsCursor || lq.token.call != v.Call.ID) {
 		return lamlRecordingList{}, Malformed("PageToken", "is not a PageToken of the Recordings of CallSid %s", lq.filters.Get("CallSid"))
 	}
-	recs, idx, err := s.lamlNewestMatching(r, &lq, &v, len(v.Call.Recordings)-1)
+	render, idx, err := s.lamlNewestMatching(r, &lq, &v, len(v.Call.Recordings)-1)
 	if err != nil {
 		return lamlRecordingList{}, err
 	}
 	if lq.page > 0 && !lq.token.given {
-		lo, hi, paging := lamlPager{r: r, size: lq.size, page: lq.page, params: lq.filters}.cut(len(recs))
-		return lamlRecordingList{Recordings: append([]lamlRecording{}, recs[lo:hi]...), lamlPaging: paging}, nil
+		lo, hi, paging := lamlPager{r: r, size: lq.size, page: lq.page, params: lq.filters}.cut(len(idx))
+		return lamlRecordingList{Recordings: renderedAt(render, idx[lo:hi]), lamlPaging: paging}, nil
 	}
 	// The page starts at the token's recording, or the newest older one
 	// that matches (idx is descending); the previous page is the PageSize
@@ -727,18 +735,18 @@ func (s *Server) lamlCallRecordingPage(r *http.Request, lq lamlRecordingQuery) (
 	if lq.token.given {
 		lo, _ = slices.BinarySearchFunc(idx, lq.token.next, func(i, next int) int { return cmp.Compare(next, i) })
 	}
-	hi := min(lo+lq.size, len(recs))
+	hi := min(lo+lq.size, len(idx))
 	tokenAt := func(i int) string {
 		return lamlRecordingToken{given: true, cursor: lamlCallRecordingsCursor, call: v.Call.ID, next: idx[i]}.String()
 	}
 	var next, prev string
-	if hi < len(recs) {
+	if hi < len(idx) {
 		next = tokenAt(hi)
 	}
 	if lo-lq.size > 0 {
 		prev = tokenAt(lo - lq.size)
 	}
-	out := lamlRecordingList{Recordings: append([]lamlRecording{}, recs[lo:hi]...)}
+	out := lamlRecordingList{Recordings: renderedAt(render, idx[lo:hi])}
 	out.lamlPaging = cursorLAMLPaging(r, lq.filters, lq.size, lq.page, hi-lo, next, prev)
 	return out, nil
 }
@@ -784,13 +792,13 @@ walk:
 			if lq.token.given && v.Call.ID == lq.token.call {
 				top = min(top, lq.token.next)
 			}
-			recs, idx, err := s.lamlNewestMatching(r, &lq, v, top)
+			render, idx, err := s.lamlNewestMatching(r, &lq, v, top)
 			if err != nil {
 				return lamlRecordingList{}, err
 			}
-			for i, rec := range recs {
+			for i, at := range idx {
 				if len(out.Recordings) < lq.size {
-					out.Recordings = append(out.Recordings, rec)
+					out.Recordings = append(out.Recordings, render(at))
 					continue
 				}
 				// The first recording of the next page: its token
