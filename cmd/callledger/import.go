@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/callledger/callledger/eventstore"
@@ -26,16 +28,27 @@ func unfinishedImports(dataDir string) []string {
 	return dirs
 }
 
-// warnUnfinishedImports logs the store directories of imports into dataDir
-// that are running or were left unfinished (killed, or the machine
-// stopped): serve runs on
-// the data directory as it is, so that nothing of such an import is
-// served, but the directory can hold as much as the whole log.
-func warnUnfinishedImports(dataDir string, log *slog.Logger) {
-	if stale := unfinishedImports(dataDir); len(stale) > 0 {
-		log.Warn("an import into this data directory is running or did not finish: nothing of it is served; if none is running, remove what it left, or run the import again (which removes it)",
-			"left", stale)
+// checkUnfinishedImports looks for the store directories of imports into
+// cfg's data directory that are running or were left unfinished (killed,
+// or the machine stopped). Where the data directory holds no event store,
+// serve refuses to start (the error says what to do): it would serve an
+// empty ledger, ready, that clients would write into, and the import run
+// again would then find its target taken (a crash probe restarted serve
+// after a killed import and got one). Beside an event store, which an
+// import never replaces, they are only logged: nothing of them is served,
+// but they can hold as much as the whole log.
+func checkUnfinishedImports(cfg storeConfig, log *slog.Logger) error {
+	stale := unfinishedImports(cfg.DataDir)
+	if cfg.StoreURL != "" || len(stale) == 0 {
+		return nil
 	}
+	if _, err := os.Stat(cfg.EventsDir()); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("an import into %s is running or did not finish (it left %s), and the data directory holds no event store: serving it would start an empty ledger; run the import again (it removes what the last one left), or remove %s to start an empty ledger",
+			cfg.DataDir, strings.Join(stale, ", "), strings.Join(stale, " and "))
+	}
+	log.Warn("an import into this data directory is running or did not finish: nothing of it is served; if none is running, remove what it left, or run the import again (which removes it)",
+		"left", stale)
+	return nil
 }
 
 func addImport(table map[string]command) {

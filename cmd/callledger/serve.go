@@ -166,12 +166,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkUnfinishedImports(m.Store, m.log); err != nil {
+		return err
+	}
 	l, err := openLedger(ctx, m.Store, m.log)
 	if err != nil {
 		return err
 	}
 	m.ledger = l
-	warnUnfinishedImports(m.Store.DataDir, m.log)
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)

@@ -463,18 +463,38 @@ func TestServeThatDoesNotStart(t *testing.T) {
 	})
 }
 
-// TestServeWarnsOfAnUnfinishedImport checks that serve names the directory
-// a killed import left in the data directory, which nothing reads but can
-// hold as much as the whole log, and serves the data directory as it is.
-func TestServeWarnsOfAnUnfinishedImport(t *testing.T) {
-	dir := t.TempDir()
-	left := filepath.Join(dir, "events.import-1234")
-	require.NoError(t, os.MkdirAll(left, 0o755))
-	m, _, stderr := startMain(t, dir, nil)
-	assert.Contains(t, stderr.String(), "did not finish")
-	assert.Contains(t, stderr.String(), left)
-	code, _ := do(t, "GET", m.URL()+"/readyz", "", "")
-	assert.Equal(t, http.StatusOK, code)
+// TestServeAndAnUnfinishedImport checks what serve does with the
+// directory a killed import left in the data directory: where the data
+// directory holds no event store, it refuses to start (exit 1) naming it
+// and what to do, creating nothing, where it served an empty ledger, ready
+// (a crash probe restarted serve after a killed import and got one); beside
+// an event store, it names it and serves the store as it is.
+func TestServeAndAnUnfinishedImport(t *testing.T) {
+	t.Run("NoEventStore", func(t *testing.T) {
+		dir := t.TempDir()
+		left := filepath.Join(dir, "events.import-1234")
+		require.NoError(t, os.MkdirAll(left, 0o755))
+		env, _, stderr := newTestEnv(nil)
+		code := run(context.Background(), []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, env)
+		assert.Equal(t, 1, code, "stderr: %s", stderr)
+		assert.Contains(t, stderr.String(), "did not finish")
+		assert.Contains(t, stderr.String(), left)
+		assert.Contains(t, stderr.String(), "run the import again")
+		assert.NoDirExists(t, filepath.Join(dir, "events"))
+		assert.NoDirExists(t, filepath.Join(dir, "readmodels"))
+	})
+	t.Run("BesideAnEventStore", func(t *testing.T) {
+		dir := t.TempDir()
+		m, _, _ := startMain(t, dir, nil) // the ledger first
+		require.NoError(t, m.Close())
+		left := filepath.Join(dir, "events.import-1234")
+		require.NoError(t, os.MkdirAll(left, 0o755))
+		m, _, stderr := startMain(t, dir, nil)
+		assert.Contains(t, stderr.String(), "did not finish")
+		assert.Contains(t, stderr.String(), left)
+		code, _ := do(t, "GET", m.URL()+"/readyz", "", "")
+		assert.Equal(t, http.StatusOK, code)
+	})
 }
 
 func TestShortTokensAreWarnedOf(t *testing.T) {
