@@ -47,8 +47,9 @@ const (
 	longCallStatesMax = 256
 	// longCallEventsKept bounds the events the states kept fold, in all:
 	// a state is about the size of its events' facts, so this bounds their
-	// memory (a call of 100,000 recordings is ~10 MB).
-	longCallEventsKept = 1_000_000
+	// memory (a call of 100,000 recordings is ~10 MB: ~50 MB for each of
+	// the two kept, Server.longCalls and Server.recordingDates).
+	longCallEventsKept = 500_000
 )
 
 // get returns the state kept for stream and its revision, if any.
