@@ -169,7 +169,10 @@
 // completes. Every read of this package therefore stops at the published
 // end of $all: no reader sees an event that a crash could take back, and
 // positions become visible strictly in order. Every acknowledged append is
-// synced.
+// synced, but in a store opened with Options.Unsynced (import's temporary
+// store, thrown away unless it is closed whole): there the committer
+// applies each group with pebble.NoSync and the syncer publishes it at
+// once, and Close syncs the log.
 //
 // # Reads of the tail
 //
