@@ -411,6 +411,13 @@ func (m *Main) generatedKeys() (keys []api.APIKey, entry string, err error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, "", fmt.Errorf("load generated API key: %w", err)
 	}
+	// A link whose target is gone is no key file, but a new key could not
+	// be stored in its place either (storeGeneratedKey's O_EXCL said "file
+	// exists", once the server was built): say what it is.
+	if target, err := os.Readlink(path); err == nil {
+		return nil, "", fmt.Errorf("%s is a symbolic link to %s, which does not exist: restore the key file it points to, "+
+			"or remove the link for serve to create a new key", path, target)
+	}
 	entry, err = generateKey()
 	if err != nil {
 		return nil, "", err

@@ -469,6 +469,25 @@ func TestServeThatDoesNotStart(t *testing.T) {
 // and what to do, creating nothing, where it served an empty ledger, ready
 // (a crash probe restarted serve after a killed import and got one); beside
 // an event store, it names it and serves the store as it is.
+func TestDanglingKeyFileLinkIsNamed(t *testing.T) {
+	// Goal: a data directory whose api-keys is a symbolic link to a file
+	// that is gone is refused at start (exit 1) naming the link and its
+	// target, before anything is opened, where serve opened the ledger and
+	// then failed to store a new key with "file exists" (a security probe).
+	if runtime.GOOS == "windows" {
+		t.Skip("symbolic links need privileges")
+	}
+	dir := t.TempDir()
+	gone := filepath.Join(t.TempDir(), "keys-elsewhere")
+	require.NoError(t, os.Symlink(gone, filepath.Join(dir, generatedKeysFile)))
+	env, stdout, stderr := newTestEnv(nil)
+	code := run(context.Background(), []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, env)
+	assert.Equal(t, 1, code, "stderr: %s", stderr)
+	assert.Contains(t, stderr.String(), "is a symbolic link to "+gone+", which does not exist")
+	assert.NotContains(t, stderr.String(), "file exists")
+	assert.NotContains(t, stdout.String(), "No API key was configured")
+}
+
 func TestServeAndAnUnfinishedImport(t *testing.T) {
 	t.Run("NoEventStore", func(t *testing.T) {
 		dir := t.TempDir()
