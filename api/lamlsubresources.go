@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"golang.org/x/net/idna"
 
 	"github.com/callledger/callledger/domain"
 )
@@ -371,7 +373,40 @@ func (s *Server) answerLAMLRecording(w http.ResponseWriter, r *http.Request, v C
 		return
 	}
 	w.Header().Set("ETag", ETag(v.Revision))
-	http.Redirect(w, r, v.Call.Recordings[i].URL, http.StatusFound)
+	http.Redirect(w, r, asciiHost(v.Call.Recordings[i].URL), http.StatusFound)
+}
+
+// asciiHost returns the URL raw with its host, when it is not ASCII (an
+// internationalized domain name, which the ledger takes as browsers take
+// IRIs), in its ASCII form (IDNA: "médias.example.com" is
+// "xn--mdias-bsa.example.com"): http.Redirect percent-encodes every byte
+// beyond ASCII, as a path's must be, and a host so encoded names no host
+// (a security probe found the 302 of such a recording leading nowhere). A
+// host IDNA refuses is left as it is.
+func asciiHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || isASCII(u.Host) {
+		return raw
+	}
+	host, err := idna.Lookup.ToASCII(u.Hostname())
+	if err != nil {
+		return raw
+	}
+	if port := u.Port(); port != "" {
+		host = net.JoinHostPort(host, port)
+	}
+	u.Host = host
+	return u.String()
+}
+
+// isASCII reports whether s holds only ASCII bytes.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // lamlRecordingSIDParam reads the route's {RecordingSid}, a UUID as a

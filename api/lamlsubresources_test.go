@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -837,4 +838,42 @@ func TestLAMLAccountRecordingsOlderToken(t *testing.T) {
 	res := ts.lamlDo(t, "GET", lamlAccountPath("", acctA)+"/Recordings.json?Page=1&PageSize=3&PageToken="+token, acctA, tokenA, "")
 	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
 	assert.Equal(t, []string{recordingURL("ob", 0), recordingURL("oc", 1), recordingURL("oc", 0)}, recordingURLs(t, res.JSON(t)))
+}
+
+func TestLAMLRecordingMediaRedirectsToAnASCIIHost(t *testing.T) {
+	// Goal: a recording whose URL names an internationalized host
+	// (médias.example.com) redirects to that host's ASCII form
+	// (xn--mdias-bsa.example.com), port kept, the path's non-ASCII
+	// percent-encoded as before, where http.Redirect percent-encoded the
+	// host too, which names no host (a security probe).
+	ts := newTestServer(t)
+	for _, tc := range []struct{ url, location string }{
+		{"https://médias.example.com/é.mp3", "https://xn--mdias-bsa.example.com/%C3%A9.mp3"},
+		{"https://médias.example.com:8443/r.mp3?x=é", "https://xn--mdias-bsa.example.com:8443/r.mp3?x=%c3%a9"},
+		{"https://plain.example.com/é.mp3", "https://plain.example.com/%c3%a9.mp3"}, // as http.Redirect escapes,
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			pid := "idn-" + strconv.Itoa(len(tc.url))
+			body := strings.Replace(recordedCallBody(pid, 2), "https://media.example.com/"+pid+"/1.mp3", tc.url, 1)
+			id := ts.upsertID(t, body)
+			list := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"/"+id+"/Recordings.json", acctA, tokenA, "").JSON(t)
+			var sid string
+			for _, item := range list["recordings"].([]any) {
+				if rec := item.(map[string]any); rec["media_url"] == tc.url {
+					sid = rec["sid"].(string)
+				}
+			}
+			require.NotEmpty(t, sid, "list: %v", list)
+			client := *ts.Client()
+			client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			req, err := http.NewRequest(http.MethodGet, ts.URL+lamlAccountPath("", acctA)+"/Recordings/"+sid+".mp3", nil)
+			require.NoError(t, err)
+			req.SetBasicAuth(acctA, tokenA)
+			res, err := client.Do(req)
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Equal(t, http.StatusFound, res.StatusCode)
+			assert.Equal(t, tc.location, res.Header.Get("Location"))
+		})
+	}
 }
