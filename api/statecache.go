@@ -3,6 +3,7 @@ package api
 import (
 	"container/list"
 	"sync"
+	"sync/atomic"
 )
 
 // longCallStates keeps what was folded of the calls with the most events
@@ -17,7 +18,8 @@ import (
 // it are read and folded as ever.
 //
 // Only calls of at least longCallEvents events are kept, so that the writes
-// of new and short calls (nearly all of them) cost one map lookup; the
+// of new and short calls (nearly all of them) cost one atomic load while no
+// long call is kept, and one map lookup after; the
 // states kept are bounded by longCallStatesMax and by longCallEventsKept,
 // their events in all, the least recently written going first. Its
 // methods are safe for concurrent use; a state it returns is a copy of the
@@ -25,6 +27,9 @@ import (
 // the writer of that call, who holds its lock (callLocks). Its zero value
 // is ready to use.
 type longCallStates[T any] struct {
+	// kept is how many states are kept, read without mu: while none is
+	// (a ledger of short calls), get takes no lock on the write path.
+	kept   atomic.Int32
 	mu     sync.Mutex
 	byID   map[string]*list.Element // stream → element of lru
 	lru    list.List                // of *keptState[T], most recent first
@@ -54,11 +59,14 @@ const (
 
 // get returns the state kept for stream and its revision, if any.
 func (c *longCallStates[T]) get(stream string) (T, uint64, bool) {
+	var none T
+	if c.kept.Load() == 0 {
+		return none, 0, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byID[stream]
 	if !ok {
-		var none T
 		return none, 0, false
 	}
 	c.lru.MoveToFront(e)
@@ -91,4 +99,5 @@ func (c *longCallStates[T]) keep(stream string, state T, revision uint64) {
 		delete(c.byID, k.stream)
 		c.events -= int(k.revision) + 1
 	}
+	c.kept.Store(int32(c.lru.Len()))
 }
