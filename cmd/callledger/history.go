@@ -224,8 +224,8 @@ func decodeEnvelope(rec *eventstore.Record) (domain.Envelope, error) {
 }
 
 // diffFlat lists the fields of the call that differ between b and a, the
-// calls (or one top-level field of them) before and after an event flattened into dotted
-// paths. Deriving the change from the fold, rather than describing each
+// call (or one of its top-level fields: flatCall) before and after an event
+// flattened into dotted paths. Deriving the change from the fold, rather than describing each
 // event type, keeps the timeline true to what Evolve does. created_at and
 // updated_at are left out: every event moves them.
 func diffFlat(b, a map[string]string) []fieldChange {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -379,22 +378,9 @@ func TestTimelineTime(t *testing.T) {
 // event before it did (the reference of TestFlatCallDiffsAsTheWholeCall).
 func flattenCall(c *domain.Call) map[string]string {
 	out := map[string]string{}
-	if c.ID == uuid.Nil && c.AccountID == "" {
-		return out
+	if c.ID != uuid.Nil || c.AccountID != "" {
+		flattenValue(out, "", c, false)
 	}
-	raw, err := json.Marshal(c)
-	if err != nil {
-		out["(call)"] = fmt.Sprintf("cannot render: %v", err)
-		return out
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		out["(call)"] = fmt.Sprintf("cannot render: %v", err)
-		return out
-	}
-	flatten(out, "", v, false)
 	return out
 }
 

@@ -13,8 +13,8 @@ import (
 	"github.com/callledger/callledger/domain"
 )
 
-// flatCall is a call flattened as flattenCall flattens it, kept by
-// top-level field, so that the diff of each event of a timeline re-flattens
+// flatCall is a call flattened into dotted paths (flatten, over its JSON),
+// kept by top-level field, so that the diff of each event of a timeline re-flattens
 // only the fields the event changed, and of a recording appended only that
 // recording: flattening and diffing the whole call at every event made
 // `history` quadratic in the call's size (a scale probe: 81 s for a call of
@@ -98,9 +98,7 @@ func (f *flatCall) update(fields []callField, next *domain.Call) []fieldChange {
 				flattenValue(leaves, quoteKey(cf.name), a.Interface(), false)
 			}
 		}
-		if cf.name != "created_at" && cf.name != "updated_at" {
-			changes = append(changes, diffFlat(old, leaves)...)
-		}
+		changes = append(changes, diffFlat(old, leaves)...) // leaves created_at and updated_at out
 		f.fields[cf.name] = leaves
 	}
 	f.call = *next
