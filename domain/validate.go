@@ -152,17 +152,10 @@ func checkAddress(field, s string) *Error {
 }
 
 // printableWord reports whether s is valid UTF-8 of printable characters
-// (unicode.IsPrint) and no space of any kind.
+// (unicode.IsPrint) and no space of any kind: printable text, whose only
+// space is the ASCII one, without it.
 func printableWord(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
-			return false
-		}
-	}
-	return true
+	return printableText(s) && strings.IndexByte(s, ' ') < 0
 }
 
 // printableText reports whether s is valid UTF-8 of printable characters
