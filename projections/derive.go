@@ -53,9 +53,21 @@ func derive(s *domain.State) derived {
 	d.recordings = len(c.Recordings)
 	start := startTime(c)
 	d.list = listKey(c.AccountID, start, c.ID)
-	d.listValue = encodeListEntry(listEntry{Status: c.Status, From: c.From, To: c.To, Deleted: c.Deleted()})
+	d.listValue = encodeListEntry(listEntryOf(c))
 	d.bucket, d.contrib, d.priced = billingOf(c, provider, start)
 	return d
+}
+
+// listEntryOf is call c's list index entry.
+func listEntryOf(c *domain.Call) listEntry {
+	e := listEntry{Status: c.Status, From: c.From, To: c.To, Deleted: c.Deleted(), HasEnd: true}
+	if c.EndedAt != nil {
+		e.Ended, e.EndedAt = true, c.EndedAt.UTC()
+	}
+	if c.ParentCallID != nil {
+		e.Parent = *c.ParentCallID
+	}
+	return e
 }
 
 // billingOf is what call c puts in billing: its bucket (by the day of start

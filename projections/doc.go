@@ -129,7 +129,8 @@
 // big-endian uint32). UTC days are 4 bytes (days since 1970-01-01,
 // big-endian, sign bit flipped). Every value but the meta values and the
 // indexes' call ids starts with a version byte, 0x01 (0x04 for call views
-// of layout 4, 0x03 for those of layout 3, 0x02 for those of layout 2).
+// of layout 4, 0x03 for those of layout 3, 0x02 for those of layout 2 and
+// for list entries of layout 2).
 //
 //	'c' call id (16)                                → 0x04 + binary call view (layout 4), or
 //	                                                  0x03 + binary call view (layout 3), or
@@ -185,12 +186,21 @@
 //	    recording's identity, which the LaML surface names recordings by and
 //	    which cannot be turned back into the call id) to the call. One entry
 //	    per sid; deleted calls keep theirs.
-//	'l' account (string), start (12), call id (16)  → 0x01, deleted (0|1), then
-//	                                                  status, from, to (uvarint length + bytes each)
+//	'l' account (string), start (12), call id (16)  → 0x02, deleted (0|1), then
+//	                                                  status, from, to (uvarint length + bytes each),
+//	                                                  flags (1: ended, 2: has a parent),
+//	                                                  ?end (12), ?parent call id (16) (layout 2), or
+//	                                                  0x01, deleted (0|1), status, from, to (layout 1)
 //	    List index. The start is Call.StartedAt, or Call.CreatedAt when the
-//	    call never said when it started. Deleted calls stay, flagged, so that
-//	    lists can include them on request. When the start moves, the old key
-//	    is deleted in the same batch.
+//	    call never said when it started; the end is Call.EndedAt, the parent
+//	    Call.ParentCallID. Deleted calls stay, flagged, so that lists can
+//	    include them on request. When the start moves, the old key is
+//	    deleted in the same batch. Layout 2 is written; layout 1, without
+//	    the end and the parent, written by the builds before session 44, is
+//	    still read (List reads the call view of such an entry for its end
+//	    and parent filters) and rewritten in layout 2 when its call changes
+//	    or by a rebuild (Digest differs until then); the format stays
+//	    "callledger-projections/2", as for the call views' layouts.
 //	'b' day (4), account, provider, currency (strings) → 0x01 + JSON
 //	                                                  {"total": "12.5", "calls": n,
 //	                                                   "duration_seconds": n, "deleted_calls": n}

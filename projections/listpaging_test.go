@@ -3,6 +3,7 @@ package projections_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -232,20 +233,43 @@ func TestListCursorSides(t *testing.T) {
 
 func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 	// Goal: a filter that rarely holds cannot make one List read without
-	// end: a List reads at most ListScanMax index entries, and at most
-	// ListViewScanMax call views for a view filter; a page that reaches a
-	// bound ends with a Next cursor after the last entry read, from which
-	// paging goes on to the match, skipping and repeating nothing. A page
-	// left empty keeps its way back: an empty page reached by Next has a
-	// Prev to the page before it, and an empty page reached by Prev a Next
-	// to the page it came from. Entries an index filter leaves out count
-	// against ListScanMax, not against ListViewScanMax: no view is read
-	// for them.
+	// end: a List reads at most ListScanMax index entries, which hold the
+	// calls' ends and parents, and, on entries written by an earlier build
+	// without them (layout 1), at most ListViewScanMax call views for a
+	// view filter; a page that reaches a bound ends with a Next cursor
+	// after the last entry read, from which paging goes on to the match,
+	// skipping and repeating nothing. A page left empty keeps its way
+	// back: an empty page reached by Next has a Prev to the page before it,
+	// and an empty page reached by Prev a Next to the page it came from.
+	// Entries an index filter leaves out count against ListScanMax, not
+	// against ListViewScanMax: no view is read for them.
+	for _, tc := range []struct {
+		name    string
+		layout1 bool
+	}{
+		{"EntriesHoldEndAndParent", false},
+		{"EntriesOfAnEarlierBuild", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testListViewFiltersBounded(t, tc.layout1) })
+	}
+}
+
+// testListViewFiltersBounded is TestListViewFiltersAreBoundedByScanMax over
+// list entries of layout 2, or of layout 1 when layout1 is set (see
+// rewriteListEntriesInLayout1).
+func testListViewFiltersBounded(t *testing.T, layout1 bool) {
 	ctx := context.Background()
-	store, p := runningProjector(t)
+	store, dir := openStore(t), t.TempDir()
+	p := openProjector(t, dir, store, testOptions())
+	stop := startRun(t, p)
 	clk := newClock()
 	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	bound := projections.ListViewScanMax
+	// bound is the entries a page reads for a view filter that holds for
+	// no call: ListScanMax, or ListViewScanMax views of layout-1 entries.
+	bound := projections.ListScanMax
+	if layout1 {
+		bound = projections.ListViewScanMax
+	}
 	n := projections.ListScanMax + 3
 	// parentOfNewest created the newest call, parentOfOldest the oldest;
 	// nobody created none.
@@ -271,6 +295,12 @@ func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 		return appendEvents(t, store, clk, "acct", id, events...)
 	})
 	waitFor(t, p, last)
+	if layout1 {
+		stop()
+		require.NoError(t, p.Close())
+		require.Equal(t, n, rewriteListEntriesInLayout1(t, dir))
+		p = openProjector(t, dir, store, testOptions())
+	}
 	list := func(q projections.ListQuery, cursor string) projections.ListPage {
 		t.Helper()
 		q.Cursor = cursor
@@ -330,10 +360,14 @@ func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 	})
 
 	t.Run("IndexAndViewFilters", func(t *testing.T) {
-		// Half the calls are ringing: only their views are read, so each
-		// page but the last reads about 2*bound entries.
+		// Half the calls are ringing: of layout 1, only their views are
+		// read, so each page but the last reads about 2*bound entries.
 		q := projections.ListQuery{Account: "acct", Limit: 10, Statuses: []domain.Status{domain.StatusRinging}, ParentCallID: nobody}
-		ringing := n / 2
+		want := (n + bound - 1) / bound
+		if layout1 {
+			ringing := n / 2
+			want = (ringing + bound - 1) / bound
+		}
 		var pages int
 		for cursor := ""; pages == 0 || cursor != ""; pages++ {
 			require.Less(t, pages, n/bound+1)
@@ -341,8 +375,38 @@ func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 			assert.Empty(t, page.Items)
 			cursor = page.Next
 		}
-		assert.Equal(t, (ringing+bound-1)/bound, pages, "a page per bound ringing calls")
+		assert.Equal(t, want, pages, "a page per bound entries read")
 	})
+}
+
+// rewriteListEntriesInLayout1 rewrites every list entry of the read models
+// in dir, closed, as the builds before session 44 wrote them (layout 1:
+// 0x01, deleted, then status, from and to, each a uvarint length and the
+// bytes; no end, no parent), and returns how many it rewrote.
+func rewriteListEntriesInLayout1(t testing.TB, dir string) int {
+	t.Helper()
+	db, err := pebble.Open(dir, &pebble.Options{})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, db.Close()) }()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte("l"), UpperBound: []byte("m")})
+	require.NoError(t, err)
+	b := db.NewBatch()
+	n := 0
+	for valid := it.First(); valid; valid = it.Next() {
+		v := it.Value()
+		require.Equal(t, byte(2), v[0], "a list entry of layout 2")
+		end := 2
+		for range 3 { // status, from, to
+			l, k := binary.Uvarint(v[end:])
+			require.Positive(t, k)
+			end += k + int(l)
+		}
+		require.NoError(t, b.Set(bytes.Clone(it.Key()), append([]byte{1}, v[1:end]...), nil))
+		n++
+	}
+	require.NoError(t, it.Close())
+	require.NoError(t, b.Commit(pebble.Sync))
+	return n
 }
 
 func TestListEmptyRangeReadsNothing(t *testing.T) {
@@ -482,4 +546,94 @@ func TestListRefusesAlteredCursors(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestListFiltersEntriesOfBothLayouts(t *testing.T) {
+	// Goal: read models of an earlier build, whose list entries hold no end
+	// nor parent (layout 1), list by end and parent as they did, reading
+	// the views; an entry whose call's end changes is rewritten with them
+	// (layout 2) and listed by them, and one whose call changed nothing
+	// the entry holds stays as it was, listed alike.
+	ctx := context.Background()
+	store, dir := openStore(t), t.TempDir()
+	p := openProjector(t, dir, store, testOptions())
+	stop := startRun(t, p)
+	clk := newClock()
+	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	parent := uuid.New()
+	endOf := func(i int) time.Time { return start.Add(time.Duration(i)*time.Hour + 5*time.Minute) }
+	var calls []uuid.UUID
+	var last eventstore.Position
+	for i := range 6 {
+		id := uuid.New()
+		calls = append(calls, id)
+		c := created(id, "acct", "twilio", fmt.Sprintf("CA%d", i), start.Add(time.Duration(i)*time.Hour))
+		if i%2 == 0 {
+			c.ParentCallID = &parent
+		}
+		events := []domain.Event{c}
+		if i < 4 { // calls 4 and 5 have not ended
+			events = append(events, domain.CallTimingChanged{EndedAt: ptr(endOf(i))})
+		}
+		last = appendEvents(t, store, clk, "acct", id, events...).Position
+	}
+	waitFor(t, p, last)
+	stop()
+	require.NoError(t, p.Close())
+	require.Equal(t, 6, rewriteListEntriesInLayout1(t, dir))
+
+	p = openProjector(t, dir, store, testOptions())
+	stop = startRun(t, p)
+	// Call 1 ends later, call 5 ends now (both rewritten in layout 2); call
+	// 3 is priced, which its list entry does not hold (left in layout 1).
+	appendEvents(t, store, clk, "acct", calls[1], domain.CallTimingChanged{EndedAt: ptr(endOf(1).Add(150 * time.Minute))})
+	appendEvents(t, store, clk, "acct", calls[5], domain.CallTimingChanged{EndedAt: ptr(endOf(5))})
+	last = appendEvents(t, store, clk, "acct", calls[3], domain.CallPriced{Price: price("0.12", "USD")}).Position
+	waitFor(t, p, last)
+
+	for _, tc := range []struct {
+		name string
+		q    projections.ListQuery
+		want []int // oldest first
+	}{
+		{"EndedFrom", projections.ListQuery{EndedAtMin: ptr(endOf(2))}, []int{1, 2, 3, 5}},
+		{"EndedBefore", projections.ListQuery{EndedAtMax: ptr(endOf(3))}, []int{0, 2}},
+		{"EndedBetween", projections.ListQuery{EndedAtMin: ptr(endOf(1)), EndedAtMax: ptr(endOf(4))}, []int{2, 3, 1}},
+		{"Parent", projections.ListQuery{ParentCallID: parent}, []int{0, 2, 4}},
+		{"ParentAndEnded", projections.ListQuery{ParentCallID: parent, EndedAtMin: ptr(start)}, []int{0, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := tc.q
+			q.Account, q.OldestFirst = "acct", true
+			page, err := p.List(ctx, q)
+			require.NoError(t, err)
+			var want []uuid.UUID
+			for _, i := range tc.want {
+				want = append(want, calls[i])
+			}
+			slices.SortStableFunc(want, func(a, b uuid.UUID) int { return slices.Index(calls, a) - slices.Index(calls, b) })
+			assert.Equal(t, want, ids(page.Items))
+		})
+	}
+
+	stop()
+	require.NoError(t, p.Close())
+	assert.Equal(t, map[byte]int{1: 4, 2: 2}, listEntryLayouts(t, dir), "calls 1 and 5 rewritten")
+}
+
+// listEntryLayouts counts the list entries of the read models in dir,
+// closed, by layout (their first byte).
+func listEntryLayouts(t *testing.T, dir string) map[byte]int {
+	t.Helper()
+	db, err := pebble.Open(dir, &pebble.Options{ReadOnly: true})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, db.Close()) }()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte("l"), UpperBound: []byte("m")})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, it.Close()) }()
+	layouts := map[byte]int{}
+	for valid := it.First(); valid; valid = it.Next() {
+		layouts[it.Value()[0]]++
+	}
+	return layouts
 }

@@ -89,7 +89,8 @@ const (
 	// page.
 	ListScanMax = 10000
 	// ListViewScanMax bounds, within ListScanMax, the call views one List
-	// call reads for its view filters (see ListQuery), with the same short
+	// call reads for its view filters on entries of layout 1 (see
+	// ListQuery), with the same short
 	// pages. A view is the call's whole State, transcript included: up to
 	// tens of kilobytes decoded where an index entry is tens of bytes, so
 	// ListScanMax views could cost one request hundreds of megabytes. It is
@@ -101,14 +102,16 @@ const (
 )
 
 // ListQuery selects an account's calls from the list index. The index holds
-// each call's status, addresses and start, not its end or parent: List reads
-// the view of each call the index filters keep to apply EndedAtMin,
-// EndedAtMax and ParentCallID (the view filters), from the same state of
-// the read models as the index entry, so that a commit between the two
-// reads cannot make it judge another version of the call; at most
-// ListViewScanMax of them per List. A start or end
-// range that is empty (its minimum not before its maximum) gives an empty
-// page without reading anything.
+// each call's status, addresses, start, end and parent, so that every
+// filter is applied to index entries alone, ListScanMax of them per List at
+// most. Entries written by the builds before the end and the parent were
+// indexed (layout 1, see doc.go) hold neither: for those, List reads the
+// view of each call the index filters keep to apply EndedAtMin, EndedAtMax
+// and ParentCallID (the view filters), from the same state of the read
+// models as the index entry, so that a commit between the two reads cannot
+// make it judge another version of the call; at most ListViewScanMax of
+// them per List. A start or end range that is empty (its minimum not
+// before its maximum) gives an empty page without reading anything.
 type ListQuery struct {
 	// Account is required: lists never cross accounts.
 	Account string
@@ -396,16 +399,19 @@ func (p *Projector) list(ctx context.Context, q ListQuery) (ListPage, error) {
 			return ListPage{}, fmt.Errorf("list: %w", err)
 		}
 		keep := q.matches(e)
-		if keep && viewFilters && viewsScanned == ListViewScanMax {
+		// An entry of layout 1 holds no end nor parent: the view filters
+		// read its call's view.
+		viewFiltered := keep && viewFilters && !e.HasEnd
+		if viewFiltered && viewsScanned == ListViewScanMax {
 			page.Next = encodeCursor(scanOldestFirst, lastTail)
 			break
 		}
 		var s domain.State
-		if keep && (viewFilters || len(page.Items) < limit) {
-			// The view is read for the view filters, and for each item of
-			// the page: not for the lookahead past a full page without
-			// view filters.
-			if viewFilters {
+		if keep && (viewFiltered || len(page.Items) < limit) {
+			// The view is read for the view filters of a layout-1 entry,
+			// and for each item of the page: not for the lookahead past a
+			// full page.
+			if viewFiltered {
 				viewsScanned++
 			}
 			id := uuid.UUID(key[len(prefix)+timeKeyBytes:])
@@ -416,7 +422,7 @@ func (p *Projector) list(ctx context.Context, q ListQuery) (ListPage, error) {
 			if !ok {
 				p.log.Error("list: listed call has no call view; left off the page", "account", q.Account, "call", id)
 			}
-			keep = ok && q.matchesView(&s.Call)
+			keep = ok && (!viewFiltered || q.matchesView(&s.Call))
 		}
 		if keep {
 			if len(page.Items) == limit {
@@ -490,9 +496,13 @@ func readCallView(it *pebble.Iterator, id uuid.UUID) (s domain.State, ok bool, e
 	return s, true, nil
 }
 
-// matches reports whether the list entry e passes q's index filters.
+// matches reports whether the list entry e passes q's index filters, and
+// its view filters when e holds what they read (listEntry.HasEnd).
 func (q *ListQuery) matches(e listEntry) bool {
 	if e.Deleted && !q.IncludeDeleted {
+		return false
+	}
+	if e.HasEnd && !q.matchesEnd(e.Ended, e.EndedAt, e.Parent) {
 		return false
 	}
 	if q.From != "" && e.From != q.From {
@@ -512,17 +522,30 @@ func (q *ListQuery) hasViewFilters() bool {
 
 // matchesView reports whether the call c passes q's view filters.
 func (q *ListQuery) matchesView(c *domain.Call) bool {
+	parent := uuid.Nil
+	if c.ParentCallID != nil {
+		parent = *c.ParentCallID
+	}
+	if c.EndedAt == nil {
+		return q.matchesEnd(false, time.Time{}, parent)
+	}
+	return q.matchesEnd(true, *c.EndedAt, parent)
+}
+
+// matchesEnd reports whether a call that ended at end (when ended) and was
+// created by parent (uuid.Nil for none) passes q's view filters.
+func (q *ListQuery) matchesEnd(ended bool, end time.Time, parent uuid.UUID) bool {
 	if q.EndedAtMin != nil || q.EndedAtMax != nil {
 		switch {
-		case c.EndedAt == nil:
+		case !ended:
 			return false
-		case q.EndedAtMin != nil && c.EndedAt.Before(*q.EndedAtMin):
+		case q.EndedAtMin != nil && end.Before(*q.EndedAtMin):
 			return false
-		case q.EndedAtMax != nil && !c.EndedAt.Before(*q.EndedAtMax):
+		case q.EndedAtMax != nil && !end.Before(*q.EndedAtMax):
 			return false
 		}
 	}
-	return q.ParentCallID == uuid.Nil || (c.ParentCallID != nil && *c.ParentCallID == q.ParentCallID)
+	return q.ParentCallID == uuid.Nil || parent == q.ParentCallID
 }
 
 // emptyRange reports whether [lower, upper) holds no instant; nil bounds

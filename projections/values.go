@@ -71,13 +71,41 @@ type listEntry struct {
 	From    string
 	To      string
 	Deleted bool
+	// Ended says whether the call has an end (domain.Call.EndedAt), which
+	// EndedAt then holds, and Parent is the call that created it
+	// (domain.Call.ParentCallID; uuid.Nil for none): what ListQuery's end
+	// and parent filters read, so that they need no call view.
+	Ended   bool
+	EndedAt time.Time
+	Parent  uuid.UUID
+	// HasEnd says whether the entry holds Ended, EndedAt and Parent: false
+	// for an entry of layout 1, written by a build before them, whose call
+	// view List reads for those filters instead.
+	HasEnd bool
 }
 
-// encodeListEntry encodes e: version byte, deleted byte (0 or 1), then
-// status, from and to, each a uvarint length and the bytes.
+// The layouts of a list entry, its first byte. Layout 1 (0x01, deleted,
+// status, from, to) is still read, and stays on disk until its call
+// changes or the read models are rebuilt; every entry written is of
+// layout 2, which adds the end and the parent (see encodeListEntry).
+const (
+	listEntryLayoutNoEnd = 1
+	listEntryLayout      = 2
+)
+
+// List entry flags: the byte after the addresses in layout 2.
+const (
+	listEntryEnded  = 1 << 0 // the end time follows (12 bytes, appendTime)
+	listEntryParent = 1 << 1 // the parent's call id follows (16 bytes)
+)
+
+// encodeListEntry encodes e in layout 2: layout byte, deleted byte (0 or
+// 1), then status, from and to, each a uvarint length and the bytes, then
+// a flags byte, then the end time (appendTime) when the call ended and the
+// parent's 16 bytes when it has one.
 func encodeListEntry(e listEntry) []byte {
-	out := make([]byte, 0, 5+len(e.Status)+len(e.From)+len(e.To))
-	out = append(out, valueVersion)
+	out := make([]byte, 0, 6+len(e.Status)+len(e.From)+len(e.To)+timeKeyBytes+16)
+	out = append(out, listEntryLayout)
 	if e.Deleted {
 		out = append(out, 1)
 	} else {
@@ -87,15 +115,30 @@ func encodeListEntry(e listEntry) []byte {
 		out = binary.AppendUvarint(out, uint64(len(s)))
 		out = append(out, s...)
 	}
+	var flags byte
+	if e.Ended {
+		flags |= listEntryEnded
+	}
+	if e.Parent != uuid.Nil {
+		flags |= listEntryParent
+	}
+	out = append(out, flags)
+	if e.Ended {
+		out = appendTime(out, e.EndedAt)
+	}
+	if e.Parent != uuid.Nil {
+		out = append(out, e.Parent[:]...)
+	}
 	return out
 }
 
-// decodeListEntry decodes a value written by encodeListEntry.
+// decodeListEntry decodes a value written by encodeListEntry, or by the
+// builds before layout 2 (HasEnd false).
 func decodeListEntry(v []byte) (listEntry, error) {
-	if len(v) < 2 || v[0] != valueVersion || v[1] > 1 {
+	if len(v) < 2 || (v[0] != listEntryLayout && v[0] != listEntryLayoutNoEnd) || v[1] > 1 {
 		return listEntry{}, fmt.Errorf("%w: list entry header", errBadValue)
 	}
-	e := listEntry{Deleted: v[1] == 1}
+	e := listEntry{Deleted: v[1] == 1, HasEnd: v[0] == listEntryLayout}
 	rest := v[2:]
 	var fields [3]string
 	for i := range fields {
@@ -106,11 +149,40 @@ func decodeListEntry(v []byte) (listEntry, error) {
 		fields[i] = string(rest[k : k+int(n)])
 		rest = rest[k+int(n):]
 	}
+	e.Status, e.From, e.To = domain.Status(fields[0]), fields[1], fields[2]
+	if e.HasEnd {
+		var err error
+		if rest, err = e.decodeEnd(rest); err != nil {
+			return listEntry{}, err
+		}
+	}
 	if len(rest) != 0 {
 		return listEntry{}, fmt.Errorf("%w: list entry has %d trailing bytes", errBadValue, len(rest))
 	}
-	e.Status, e.From, e.To = domain.Status(fields[0]), fields[1], fields[2]
 	return e, nil
+}
+
+// decodeEnd reads layout 2's flags, end and parent from the front of b
+// into e, and returns the rest of b.
+func (e *listEntry) decodeEnd(b []byte) ([]byte, error) {
+	if len(b) == 0 || b[0]&^(listEntryEnded|listEntryParent) != 0 {
+		return nil, fmt.Errorf("%w: list entry flags", errBadValue)
+	}
+	flags, rest := b[0], b[1:]
+	if flags&listEntryEnded != 0 {
+		t, r, err := readTime(rest)
+		if err != nil {
+			return nil, fmt.Errorf("%w: list entry end: %w", errBadValue, err)
+		}
+		e.Ended, e.EndedAt, rest = true, t, r
+	}
+	if flags&listEntryParent != 0 {
+		if len(rest) < 16 {
+			return nil, fmt.Errorf("%w: list entry parent", errBadValue)
+		}
+		e.Parent, rest = uuid.UUID(rest[:16]), rest[16:]
+	}
+	return rest, nil
 }
 
 // bucket names one billing total: an account's priced calls with one
