@@ -2,7 +2,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"path/filepath"
+	"strconv"
 )
 
 // Defaults of the settings every command shares.
@@ -42,4 +44,18 @@ func envOr(getenv func(string) string, key, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+// envInt reads the environment variable key as a whole number: 0 when it
+// is unset or empty, an error naming it when it is not a number.
+func envInt(getenv func(string) string, key string) (int, error) {
+	v := getenv(key)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a whole number", key, v)
+	}
+	return n, nil
 }

@@ -66,6 +66,10 @@ type Main struct {
 	APIKeys string
 	// APIKeysFile is a file of "account:token" lines.
 	APIKeysFile string
+	// MaxConnections is how many connections the HTTP server holds open
+	// at once (see connlimit.go); 0 is defaultConnectionLimit of the
+	// process's open-file limit.
+	MaxConnections int
 
 	env Env
 	log *slog.Logger
@@ -111,8 +115,17 @@ func (m *Main) ParseFlags(args []string) error {
 		"name a file of account:token lines, or leave the flag out",
 		"`file` of account:token lines (env CALLLEDGER_API_KEYS_FILE)")
 	m.APIKeys = m.env.Getenv("CALLLEDGER_API_KEYS")
+	maxConns, err := envInt(m.env.Getenv, "CALLLEDGER_MAX_CONNECTIONS")
+	if err != nil {
+		return usageError{err}
+	}
+	fs.IntVar(&m.MaxConnections, "max-connections", maxConns,
+		"most HTTP connections held open at once; more wait until one closes (env CALLLEDGER_MAX_CONNECTIONS); 0: the open-file limit less a reserve for the stores' files")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if m.MaxConnections < 0 {
+		return usageError{fmt.Errorf("--max-connections %d: give a number of connections, or 0 for the default", m.MaxConnections)}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
@@ -179,6 +192,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)
 	}
 	m.listener = ln
+	maxConns := m.MaxConnections
+	if maxConns == 0 {
+		maxConns = defaultConnectionLimit(openFilesLimit())
+	}
 	// newKey is the generated key made now, to store once the server is
 	// built; "" when keys were configured or stored by an earlier start.
 	var newKey string
@@ -231,16 +248,18 @@ func (m *Main) Run(ctx context.Context) error {
 		WriteTimeout: 120 * time.Second,
 		IdleTimeout:  120 * time.Second,
 		ErrorLog:     slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+		ConnState:    newConnWatch(maxConns, m.log).state,
 	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.http.Serve(limitConnections(ln, maxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.log.Error("http server stopped", "err", err)
 		}
 	}()
 	m.started = true
-	m.log.Info("callledger serving", "addr", ln.Addr().String(), "data", m.Store.DataDir, "store", storeName(m.Store))
+	m.log.Info("callledger serving", "addr", ln.Addr().String(), "data", m.Store.DataDir, "store", storeName(m.Store),
+		"max_connections", maxConns)
 	return nil
 }
 

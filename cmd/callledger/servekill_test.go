@@ -71,16 +71,7 @@ func TestServeKilledLosesNothing(t *testing.T) {
 	var sent []*keyedRequest
 	for round := range serveKillRounds {
 		child := embeddedtest.StartChild(t, "TestServeKilledLosesNothing", "serving ", serveKillDirEnv+"="+dir)
-		var url string
-		select {
-		case line, ok := <-child.Lines:
-			require.True(t, ok, "the child ended before serving")
-			url = strings.TrimSpace(strings.TrimPrefix(line, "serving "))
-		case <-time.After(serveKillWaitMax):
-			_, _ = child.Kill(nil, time.After(time.Minute))
-			t.Fatalf("the child did not start serving:\n%s", child.Output())
-		}
-		sent = append(sent, loadUntilKilled(t, child, url, round)...)
+		sent = append(sent, loadUntilKilled(t, child, servingURL(t, child), round)...)
 	}
 
 	answered, inFlight := 0, 0
@@ -180,6 +171,22 @@ func serveUntilKilled(t *testing.T, dir string) {
 	fmt.Printf("serving %s\n", m.URL())
 	time.Sleep(serveKillChildMax)
 	_ = m.Close()
+}
+
+// servingURL waits for child, a serve child started with the prefix
+// "serving ", to print the URL it serves, and returns it. A child that
+// does not within serveKillWaitMax is killed, and the test fails.
+func servingURL(t *testing.T, child *embeddedtest.Child) string {
+	t.Helper()
+	select {
+	case line, ok := <-child.Lines:
+		require.True(t, ok, "the child ended before serving")
+		return strings.TrimSpace(strings.TrimPrefix(line, "serving "))
+	case <-time.After(serveKillWaitMax):
+		_, _ = child.Kill(nil, time.After(time.Minute))
+		t.Fatalf("the child did not start serving:\n%s", child.Output())
+		return ""
+	}
 }
 
 // loadUntilKilled writes through url from serveKillWriters clients until
