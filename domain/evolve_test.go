@@ -105,6 +105,9 @@ func TestBrokenInvariants(t *testing.T) {
 		{"nil event", []domain.Event{created(), nil}, 1},
 		{"negative total", append(completedCall(), domain.CallPriced{Price: domain.Price{Rate: dec("0.01"), Total: dec("-5.00"), Currency: "USD"}}), 4},
 		{"negative rate", append(completedCall(), domain.CallPriced{Price: domain.Price{Rate: dec("-0.01"), Total: dec("0"), Currency: "USD"}}), 4},
+		{"currency in lower case", append(completedCall(), domain.CallPriced{Price: domain.Price{Rate: dec("0.01"), Total: dec("1"), Currency: "usd"}}), 4},
+		{"currency a formula", append(completedCall(), domain.CallPriced{Price: domain.Price{Rate: dec("0.01"), Total: dec("1"), Currency: `=HYPERLINK("http://evil.example/","USD")`}}), 4},
+		{"no currency", append(completedCall(), domain.CallPriced{Price: domain.Price{Rate: dec("0.01"), Total: dec("1")}}), 4},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
@@ -116,6 +119,18 @@ func TestBrokenInvariants(t *testing.T) {
 			assert.Equal(t, uint64(len(row.history)), s.Version, "every event is counted")
 			assert.Empty(t, domain.ErrorCodeOf(err), "not an application error")
 		})
+	}
+}
+
+func TestPriceInACurrencyISONoLongerAssignsFolds(t *testing.T) {
+	// Goal: a price stored before the ledger checked codes against ISO
+	// 4217's list (three upper-case letters ISO does not assign, or no
+	// longer does) folds without a broken invariant: only the shape was
+	// ever refused.
+	for _, code := range []string{"DEM", "ZZZ"} {
+		s, err := domain.Fold(envelopes(append(completedCall(), domain.CallPriced{Price: domain.Price{Rate: dec("0.01"), Total: dec("1"), Currency: code}}), 0))
+		require.NoError(t, err, code)
+		assert.Equal(t, code, s.Call.Price.Currency)
 	}
 }
 

@@ -123,14 +123,20 @@ func checkReason(s *State, ev Event) string {
 			return "change of a recording the call does not hold"
 		}
 	case CallPriced:
-		// Decide has refused a negative price since the first build, so
-		// one in a history was not written by the ledger: an archive
-		// edited by hand, say. It is folded and billed as it reads, and
-		// recorded, so that no total holding it passes for whole. (A
-		// currency is not judged: prices stored before the ISO 4217
-		// check name codes it refuses now.)
+		// Decide has refused a negative price, and a currency that is not
+		// three upper-case letters, since the first build, so one in a
+		// history was not written by the ledger: an archive edited by
+		// hand, say. It is folded and billed as it reads, and recorded,
+		// so that no total holding it passes for whole (a currency such
+		// as "usd" would split a currency's total in two; a formula in
+		// one would reach a billing CSV). A code of that shape that ISO
+		// 4217 does not assign is not judged: prices stored before the
+		// ISO 4217 check name codes it refuses now.
 		if e.Price.Rate.IsNegative() || e.Price.Total.IsNegative() {
 			return fmt.Sprintf("negative price (rate %s, total %s)", e.Price.Rate, e.Price.Total)
+		}
+		if !currencyShaped(e.Price.Currency) {
+			return fmt.Sprintf("currency %q is not three upper-case letters", e.Price.Currency)
 		}
 	case CallParticipantsChanged, CallProviderMetadataChanged,
 		CallTimingChanged, CallRecordingAdded,

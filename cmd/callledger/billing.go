@@ -203,7 +203,7 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 			return err
 		}
 		for _, j := range out {
-			j.Account, j.Provider = spreadsheetText(j.Account), spreadsheetText(j.Provider)
+			j.Account, j.Provider, j.Currency = spreadsheetText(j.Account), spreadsheetText(j.Provider), spreadsheetText(j.Currency)
 			if err := cw.Write(record(j)); err != nil {
 				return err
 			}
@@ -229,8 +229,11 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 // -, @, a tab or a carriage return gets a leading apostrophe, which
 // spreadsheets read as "text follows" and hide, so that a provider named
 // =HYPERLINK(...) is not run as a formula on the machine of whoever opens
-// the billing export (OWASP's "CSV injection"). Other cells are numbers,
-// dates and ISO currencies, which cannot begin so.
+// the billing export (OWASP's "CSV injection"). So does a currency, which
+// the ledger writes as three letters but a log edited by hand may not
+// (domain's invariants report such a price, and billing then fails, but
+// still writes what it summed). Other cells are numbers and dates, which
+// cannot begin so.
 func spreadsheetText(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

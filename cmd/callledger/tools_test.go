@@ -1120,3 +1120,39 @@ func TestMalformedStoreIsAUsageError(t *testing.T) {
 		}
 	}
 }
+
+func TestBillingOfAForgedCurrency(t *testing.T) {
+	// Goal: a price whose currency no build writes (not three upper-case
+	// letters: an archive edited by hand) is a broken invariant that
+	// verify reports and billing counts as a read-model failure (exit 1),
+	// where both passed it as whole, "usd" splitting the dollars in two
+	// rows; billing's CSV writes such a currency as text, never a formula.
+	ctx := context.Background()
+	dir := t.TempDir()
+	start := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	priced := func(currency string) []domain.Price {
+		return []domain.Price{{Rate: domain.MustParseDecimal("0.01"), Total: domain.MustParseDecimal("0.10"), Currency: currency}}
+	}
+	formula := `=HYPERLINK("http://evil.example/","USD")`
+	seedLedger(t, dir, []*genCall{
+		{id: uuid.New(), account: "acme", provider: "twilio", start: start, prices: priced("USD")},
+		{id: uuid.New(), account: "acme", provider: "twilio", start: start, prices: priced("usd")},
+		{id: uuid.New(), account: "acme", provider: "twilio", start: start, prices: priced(formula)},
+	})
+
+	res := runTool(ctx, t, dir, "", "verify")
+	assert.Equal(t, 1, res.code, res.stdout)
+	assert.Contains(t, res.stdout, "FAILED: 2 events of the log could not be applied to the read models")
+	assert.Contains(t, res.stdout, `currency "usd" is not three upper-case letters`)
+
+	res = runTool(ctx, t, dir, "", "billing", "--format", "csv")
+	assert.Equal(t, 1, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "the totals above may leave calls out")
+	rows, err := csv.NewReader(strings.NewReader(res.stdout)).ReadAll()
+	require.NoError(t, err)
+	var currencies []string
+	for _, r := range rows[1:] {
+		currencies = append(currencies, r[2])
+	}
+	assert.ElementsMatch(t, []string{"USD", "usd", "'" + formula}, currencies, "billed as it reads, the formula as text")
+}
