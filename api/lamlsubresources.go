@@ -128,10 +128,11 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 // in the order of its Recordings: the time (event metadata Time) of the
 // event that added it to the call, its date_created and its date_updated
 // both, since no event changes a recording once added (domain.Evolve only
-// appends them, which the account list's PageToken relies on too). The
-// read models keep no recording times (a call view is the call's state,
-// which has none): the recordings routes are rare, so they pay a read of
-// one stream rather than the read models a format change. The stream is
+// appends them, which the account list's PageToken relies on too). A view
+// of the read models is dated from their recording index when it can be
+// (lamlRecordingDatesOf); this reads the stream, for a view folded at a
+// revision, a call of many recordings, or an index of an earlier build,
+// whose entries hold no times. The stream is
 // folded as time travel folds it (foldCall: bounded, a missing stream a
 // 404), with domain's fold, so that any event that adds a
 // recording (a creating CallUpserted, a CallRecordingAdded, or one a later
@@ -304,16 +305,43 @@ func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) (render func(i i
 	}, dates, nil
 }
 
+// recordingDater is implemented by read models that date a call's
+// recordings without reading its events (projections' recording index,
+// projections.Projector.RecordingDates): ok is false when they cannot.
+type recordingDater interface {
+	RecordingDates(ctx context.Context, id uuid.UUID, recs []domain.Recording) (dates []time.Time, ok bool, err error)
+}
+
+// indexDatedRecordingsMax is the most recordings of one call that
+// lamlRecordingDatesOf dates from the read models' index, one read each;
+// a call with more is dated from its events, whose fold a long call keeps
+// (Server.recordingDates), so that each page of its recordings reads only
+// the events after it.
+const indexDatedRecordingsMax = 256
+
 // lamlRecordingDatesOf returns the dates of each recording of the call v,
-// as it stands at v's revision (callRecordingDates), checked to be one for
-// each of its recordings.
+// as it stands at v's revision, checked to be one for each of its
+// recordings: those v was folded with, else the read models' (a view of
+// theirs, of at most indexDatedRecordingsMax recordings), else its
+// events' (callRecordingDates). A scale probe found a page of the
+// account's recordings reading and folding the whole stream of every call
+// it listed: 0.4 s for 1,000 calls of 100 events each.
 func (s *Server) lamlRecordingDatesOf(r *http.Request, v *CallView) ([]time.Time, error) {
 	c := &v.Call
 	dates := v.recordingDates
 	if !v.folded {
-		var err error
-		if dates, err = s.callRecordingDates(r.Context(), c.ID, v.Revision); err != nil {
-			return nil, err
+		dated := false
+		if rd, ok := s.views.(recordingDater); ok && len(c.Recordings) <= indexDatedRecordingsMax {
+			var err error
+			if dates, dated, err = rd.RecordingDates(r.Context(), c.ID, c.Recordings); err != nil {
+				return nil, err
+			}
+		}
+		if !dated {
+			var err error
+			if dates, err = s.callRecordingDates(r.Context(), c.ID, v.Revision); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if len(dates) != len(c.Recordings) {

@@ -64,6 +64,16 @@ func (m projectorReadModels) RecordingCall(ctx context.Context, sid uuid.UUID) (
 	return id, nil
 }
 
+// RecordingDates dates recs, the recordings of the call id, from the
+// recording index (see recordingDater).
+func (m projectorReadModels) RecordingDates(ctx context.Context, id uuid.UUID, recs []domain.Recording) ([]time.Time, bool, error) {
+	dates, ok, err := m.p.RecordingDates(ctx, id, recs)
+	if err != nil {
+		return nil, false, fmt.Errorf("read recording dates: %w", err)
+	}
+	return dates, ok, nil
+}
+
 // callViewOf is the CallView of a read model's state; ok is false for a
 // state no event has been folded into, which is no call.
 func callViewOf(st domain.State) (v CallView, ok bool) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -25,7 +26,16 @@ type callEntry struct {
 	// recordings without copying them for each one.
 	folding   domain.Folding
 	committed derived
-	dirty     bool
+	// added holds when the ledger recorded each recording the call gained
+	// since committed (the event metadata Time of the event that added
+	// it), in the order of its Recordings: what the recording index
+	// entries written at the next commit hold (see addDerived).
+	added []time.Time
+	// addedUnknown says that added does not hold the times of the
+	// recordings gained since committed: the call was refolded after a
+	// failure, and the entries are written without times.
+	addedUnknown bool
+	dirty        bool
 }
 
 // callCache holds the call states the runner has touched, so that a call
@@ -144,7 +154,7 @@ func (c *callCache) newEntry(id uuid.UUID) *callEntry {
 	e := c.spare[n-1]
 	c.spare[n-1] = nil
 	c.spare = c.spare[:n-1]
-	*e = callEntry{id: id}
+	*e = callEntry{id: id, added: e.added[:0]}
 	return e
 }
 
@@ -274,7 +284,11 @@ func (p *Projector) commit(b *batch, keep int) error {
 		if err := pb.Set(key, v, nil); err != nil { // Set copies key and value
 			return fmt.Errorf("projections: batch: %w", err)
 		}
-		addDerived(w, e.id, old, &next, e.state.Call.Recordings)
+		added := e.added
+		if e.addedUnknown {
+			added = nil
+		}
+		addDerived(w, e.id, old, &next, e.state.Call.Recordings, added)
 		if !sameContribution(old, &next) {
 			if old.priced {
 				deltas[old.bucket] = deltas[old.bucket].sub(old.contrib)
@@ -314,6 +328,7 @@ func (p *Projector) commit(b *batch, keep int) error {
 	for i, e := range b.dirty {
 		e.committed = nexts[i]
 		e.dirty = false
+		e.added, e.addedUnknown = e.added[:0], false
 	}
 	clear(nexts) // the entries own them now
 	p.nexts = nexts[:0]
@@ -357,10 +372,19 @@ func (p *Projector) dropBatch() {
 
 // addDerived replaces a call's list entry when it changed, and adds the
 // recording index entries of the recordings it gained, of recs (its
-// Recordings; see derived.recordings).
-func addDerived(w *writes, id uuid.UUID, old, next *derived, recs []domain.Recording) {
-	for _, r := range recs[min(old.recordings, next.recordings):next.recordings] {
-		w.set(recordingKey(r.SID(id)), bytes.Clone(id[:]))
+// Recordings; see derived.recordings), each with its time of added (see
+// callEntry.added), or without times when added does not hold one for
+// each (a call refolded after a failure: callEntry.addedUnknown).
+func addDerived(w *writes, id uuid.UUID, old, next *derived, recs []domain.Recording, added []time.Time) {
+	gained := recs[min(old.recordings, next.recordings):next.recordings]
+	dated := len(added) == len(gained)
+	for i, r := range gained {
+		v := make([]byte, 0, recordingValueBytes)
+		v = append(v, id[:]...)
+		if dated {
+			v = appendTime(v, added[i])
+		}
+		w.set(recordingKey(r.SID(id)), v)
 	}
 	switch {
 	case !sameKey(old.list, next.list):

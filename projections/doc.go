@@ -180,12 +180,19 @@
 //	    out of Digest, until the read models are rebuilt (callledger replay);
 //	    the format stays "callledger-projections/2", as a database with or
 //	    without them serves the same reads.
-//	'r' recording sid (16)                          → call id (16 bytes)
+//	'r' recording sid (16)                          → call id (16), added (12)
 //	    Recording index: the sid of each recording a call holds
 //	    (domain.Recording.SID, a UUID derived from the call id and the
 //	    recording's identity, which the LaML surface names recordings by and
-//	    which cannot be turned back into the call id) to the call. One entry
-//	    per sid; deleted calls keep theirs.
+//	    which cannot be turned back into the call id) to the call, and when
+//	    the ledger recorded it (the metadata Time of the event that added it:
+//	    LaML's date_created), so that a list of recordings need not fold each
+//	    call's events to date them. One entry per sid, written once;
+//	    deleted calls keep theirs. The builds before session 44 wrote the
+//	    call id alone (16 bytes), still read, and so is an entry written
+//	    without its time (a call refolded after a failed fold keeps no event
+//	    times): RecordingDates then says it cannot date the call's
+//	    recordings, and the API folds its events; a rebuild dates them.
 //	'l' account (string), start (12), call id (16)  → 0x02, deleted (0|1), then
 //	                                                  status, from, to (uvarint length + bytes each),
 //	                                                  flags (1: ended, 2: has a parent),

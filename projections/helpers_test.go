@@ -112,6 +112,16 @@ func runningProjector(tb testing.TB) (eventstore.Store, *projections.Projector) 
 	return store, p
 }
 
+// runningProjectorIn is runningProjector, also returning the read models'
+// directory and a function that stops Run, for a test that closes and
+// reopens them.
+func runningProjectorIn(tb testing.TB) (store eventstore.Store, dir string, p *projections.Projector, stop func()) {
+	tb.Helper()
+	store, dir = openStore(tb), tb.TempDir()
+	p = openProjector(tb, dir, store, testOptions())
+	return store, dir, p, startRun(tb, p)
+}
+
 // waitFor waits until p has applied pos.
 func waitFor(tb testing.TB, p *projections.Projector, pos eventstore.Position) {
 	tb.Helper()

@@ -259,9 +259,7 @@ func TestListViewFiltersAreBoundedByScanMax(t *testing.T) {
 // rewriteListEntriesInLayout1).
 func testListViewFiltersBounded(t *testing.T, layout1 bool) {
 	ctx := context.Background()
-	store, dir := openStore(t), t.TempDir()
-	p := openProjector(t, dir, store, testOptions())
-	stop := startRun(t, p)
+	store, dir, p, stop := runningProjectorIn(t)
 	clk := newClock()
 	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	// bound is the entries a page reads for a view filter that holds for
@@ -555,9 +553,7 @@ func TestListFiltersEntriesOfBothLayouts(t *testing.T) {
 	// (layout 2) and listed by them, and one whose call changed nothing
 	// the entry holds stays as it was, listed alike.
 	ctx := context.Background()
-	store, dir := openStore(t), t.TempDir()
-	p := openProjector(t, dir, store, testOptions())
-	stop := startRun(t, p)
+	store, dir, p, stop := runningProjectorIn(t)
 	clk := newClock()
 	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	parent := uuid.New()

@@ -69,9 +69,9 @@ func (p *Projector) callIDAt(ctx context.Context, key []byte, what string) (uuid
 		return uuid.Nil, fmt.Errorf("%s: %w", what, pebbleError(err))
 	}
 	defer closer.Close()
-	id, err := uuid.FromBytes(v)
+	id, _, _, err := decodeRecordingValue(v)
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("%s: %w: %w", what, errBadValue, err)
+		return uuid.Nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return id, nil
 }

@@ -2,9 +2,14 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
+
+	"github.com/callledger/callledger/domain"
 )
 
 // RecordingCall returns the id of the call that holds the recording whose
@@ -36,4 +41,67 @@ func (p *Projector) NeedsRebuild() (bool, error) {
 	}
 	defer closer.Close()
 	return string(v) == formatVersionNoRecordings, nil
+}
+
+// recordingValueBytes is the length of a recording index value: the call
+// id (16 bytes), then when the ledger recorded the recording (appendTime).
+// The builds before session 44 wrote the call id alone.
+const recordingValueBytes = 16 + timeKeyBytes
+
+// decodeRecordingValue decodes a recording index value: the call's id and,
+// when the value holds it, when the ledger recorded the recording (dated).
+func decodeRecordingValue(v []byte) (call uuid.UUID, at time.Time, dated bool, err error) {
+	switch len(v) {
+	case 16:
+		return uuid.UUID(v), time.Time{}, false, nil
+	case recordingValueBytes:
+		at, _, err := readTime(v[16:])
+		if err != nil {
+			return uuid.Nil, time.Time{}, false, fmt.Errorf("%w: recording index value: %w", errBadValue, err)
+		}
+		return uuid.UUID(v[:16]), at, true, nil
+	default:
+		return uuid.Nil, time.Time{}, false, fmt.Errorf("%w: recording index value of %d bytes", errBadValue, len(v))
+	}
+}
+
+// RecordingDates returns when the ledger recorded each of recs, the
+// recordings of the call id (its Recordings, as a call view or List gave
+// them), in their order, from the recording index: the event metadata
+// Time of the event that added each, which is the LaML recordings'
+// date_created. Recordings are only ever appended and their entries never
+// rewritten, so the dates of the recordings a view holds are the same in
+// every later state of the read models. ok is false when the index cannot
+// date them all: entries written by the builds before session 44 hold no
+// time, and a call refolded after a failure is indexed without them; the
+// caller then dates them from the call's events.
+func (p *Projector) RecordingDates(ctx context.Context, id uuid.UUID, recs []domain.Recording) (dates []time.Time, ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("recording dates of call %s: %w", id, err)
+	}
+	if !p.acquire() {
+		return nil, false, fmt.Errorf("recording dates of call %s: %w", id, ErrClosed)
+	}
+	defer p.release()
+	dates = make([]time.Time, len(recs))
+	for i := range recs {
+		v, closer, err := p.db.Get(recordingKey(recs[i].SID(id)))
+		if errors.Is(err, pebble.ErrNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("recording dates of call %s: %w", id, pebbleError(err))
+		}
+		call, at, dated, err := decodeRecordingValue(v)
+		same := call == id
+		closer.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("recording dates of call %s: %w", id, err)
+		}
+		if !dated || !same {
+			return nil, false, nil
+		}
+		dates[i] = at
+	}
+	return dates, true, nil
 }

@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -113,4 +114,95 @@ func TestRecordingIndexOfEarlierBuild(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, need)
 	requireRecordingIndex(t, p, want, a)
+}
+
+func TestRecordingIndexDatesRecordings(t *testing.T) {
+	// Goal: the recording index dates each recording with the time of the
+	// event that added it (a creation's, a CallRecordingAdded's, in one
+	// batch or in later ones; a CallRecordingChanged moves none), as a fold
+	// of the call's events dates them, live and rebuilt alike (the same
+	// digest); entries of the builds before, which hold the call's id
+	// alone, date nothing (ok false) and still find their call.
+	ctx := context.Background()
+	store, dir, p, stop := runningProjectorIn(t)
+	clk := newClock()
+	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	rec := func(n string) domain.Recording {
+		return domain.Recording{ContentType: "audio/mpeg", ProviderID: "RE" + n, URL: "https://rec.example.com/" + n + ".mp3"}
+	}
+	a := uuid.New()
+	ca := created(a, "acct", "openphone", "dated-a", start)
+	ca.Recordings = []domain.Recording{rec("1"), rec("2")}
+	appendEvents(t, store, clk, "acct", a, ca, domain.CallRecordingAdded{Recording: rec("3")})
+	appendEvents(t, store, clk, "acct", a, domain.CallRecordingAdded{Recording: rec("4")})
+	changed := rec("1")
+	changed.URL = "https://rec.example.com/1-reissued.mp3"
+	last := appendEvents(t, store, clk, "acct", a, domain.CallRecordingChanged{Recording: changed}).Position
+	waitFor(t, p, last)
+
+	// What a fold of the call's events dates each recording with.
+	recs, err := store.ReadStream(ctx, domain.StreamID(a), 0, 100)
+	require.NoError(t, err)
+	var s domain.State
+	var want []time.Time
+	for _, r := range recs {
+		env, err := domain.UnmarshalEnvelope(r.Type, r.Data, r.Metadata)
+		require.NoError(t, err)
+		s = domain.Evolve(s, env)
+		for len(want) < len(s.Call.Recordings) {
+			want = append(want, env.Metadata.Time.UTC())
+		}
+	}
+	require.Len(t, want, 4)
+	require.NotEqual(t, want[1], want[2], "added by two events of one append")
+
+	dated := func(p *projections.Projector) ([]time.Time, bool) {
+		t.Helper()
+		st, err := p.Call(ctx, a)
+		require.NoError(t, err)
+		dates, ok, err := p.RecordingDates(ctx, a, st.Call.Recordings)
+		require.NoError(t, err)
+		return dates, ok
+	}
+	dates, ok := dated(p)
+	require.True(t, ok)
+	assert.Equal(t, want, dates)
+	live, err := p.Digest(ctx)
+	require.NoError(t, err)
+
+	stop()
+	_, err = p.Rebuild(ctx)
+	require.NoError(t, err)
+	dates, ok = dated(p)
+	require.True(t, ok)
+	assert.Equal(t, want, dates, "rebuilt")
+	rebuilt, err := p.Digest(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, live, rebuilt)
+
+	_, ok, err = p.RecordingDates(ctx, a, []domain.Recording{rec("unknown")})
+	require.NoError(t, err)
+	assert.False(t, ok, "a recording the index does not hold")
+
+	// The entries of an earlier build: the call's id alone.
+	require.NoError(t, p.Close())
+	db, err := pebble.Open(dir, &pebble.Options{})
+	require.NoError(t, err)
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte("r"), UpperBound: []byte("s")})
+	require.NoError(t, err)
+	n := 0
+	for valid := it.First(); valid; valid = it.Next() {
+		require.Len(t, it.Value(), 28, "the call's id and a time")
+		require.NoError(t, db.Set(bytes.Clone(it.Key()), bytes.Clone(it.Value()[:16]), pebble.Sync))
+		n++
+	}
+	require.NoError(t, it.Close())
+	require.NoError(t, db.Close())
+	require.Equal(t, 4, n)
+	p = openProjector(t, dir, store, testOptions())
+	_, ok = dated(p)
+	assert.False(t, ok, "entries without times date nothing")
+	got, err := p.RecordingCall(ctx, rec("3").SID(a))
+	require.NoError(t, err)
+	assert.Equal(t, a, got)
 }

@@ -69,3 +69,50 @@ func TestPanickingFoldIsRefolded(t *testing.T) {
 	assert.False(t, failures[0].Folded)
 	assert.Contains(t, failures[0].Error, "a domain bug")
 }
+
+func TestRefoldedCallIsIndexedWithoutDates(t *testing.T) {
+	// Goal: the recordings a call gained in a batch where its fold
+	// panicked and it was refolded from the store are indexed (found by
+	// their sid) but not dated: the refold keeps no event times, and a
+	// date the index gave would be a guess. Readers date them from the
+	// events instead (RecordingDates ok false).
+	store, quiet := quietStore(t)
+	id := uuid.New()
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	r1 := domain.Recording{ContentType: "audio/mpeg", ProviderID: "RE1", URL: "https://rec.example.com/1.mp3"}
+	r2 := domain.Recording{ContentType: "audio/mpeg", ProviderID: "RE2", URL: "https://rec.example.com/2.mp3"}
+	usd := domain.Price{Rate: domain.MustParseDecimal("0.0135"), Total: domain.MustParseDecimal("1.50"), Currency: "USD"}
+	events := []domain.Event{
+		domain.CallUpserted{Created: true, CallID: id, AccountID: "acct", Provider: "openphone", ProviderID: "op-1",
+			StartedAt: &start, Recordings: []domain.Recording{r1}},
+		domain.CallPriced{Price: usd}, // its fold panics
+		domain.CallRecordingAdded{Recording: r2},
+	}
+	appendEvents(t, store, id, events, func(i int) time.Time { return start.Add(time.Duration(i) * time.Minute) })
+
+	popts := DefaultOptions()
+	popts.Logger = quiet
+	p, err := Open(t.TempDir(), store, popts)
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	p.evolveInPlace = func(s *domain.State, env domain.Envelope) {
+		if _, ok := env.Event.(domain.CallPriced); ok {
+			panic(errors.New("a domain bug"))
+		}
+		domain.EvolveInPlace(s, env)
+	}
+	_, err = p.Rebuild(context.Background())
+	require.NoError(t, err)
+
+	got, err := p.Call(context.Background(), id)
+	require.NoError(t, err)
+	require.Len(t, got.Call.Recordings, 2)
+	_, ok, err := p.RecordingDates(context.Background(), id, got.Call.Recordings)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	for _, r := range []domain.Recording{r1, r2} {
+		call, err := p.RecordingCall(context.Background(), r.SID(id))
+		require.NoError(t, err)
+		assert.Equal(t, id, call)
+	}
+}

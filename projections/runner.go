@@ -755,6 +755,10 @@ func (p *Projector) applyItem(ctx context.Context, b *batch, it *item) error {
 		}
 		return nil
 	}
+	// The recordings the event added were recorded at its time.
+	for !e.addedUnknown && len(e.state.Call.Recordings) > e.committed.recordings+len(e.added) {
+		e.added = append(e.added, it.env.Metadata.Time.UTC())
+	}
 	// The call view's Version is the stream revision + 1 even when an
 	// earlier event of the stream was a failure.
 	e.state.Version = it.revision + 1
@@ -827,6 +831,7 @@ func (p *Projector) refold(ctx context.Context, e *callEntry, it *item) error {
 		from = recs[len(recs)-1].Revision + 1
 	}
 	e.state, e.folding = s, f
+	e.added, e.addedUnknown = e.added[:0], true // the refold's events' times are not kept
 	return nil
 }
 
