@@ -789,8 +789,20 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 			out.Filters.Set(name, v)
 		}
 	}
-	out.Query.To = q.Get("To")
-	out.Query.From = q.Get("From")
+	for _, f := range []struct {
+		name string
+		into *string
+	}{{"To", &out.Query.To}, {"From", &out.Query.From}} {
+		v := q.Get(f.name)
+		if plusSentAsSpace(v) {
+			// No address begins with a space: this is an E.164 number
+			// whose + was not percent-encoded, which a query string
+			// reads as a space. It would list nothing, page after page.
+			return out, Invalid(f.name, "%q is not an address: a + in a query string reads as a space; send it as %%2B (%s=%%2B%s)",
+				truncate(v, 32), f.name, truncate(strings.TrimLeft(v, " "), 32))
+		}
+		*f.into = v
+	}
 	if v := q.Get("Status"); v != "" {
 		st, ok := domain.ParseLaMLStatusFilter(v)
 		if !ok {
@@ -820,6 +832,13 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 	out.Query.Started = out.Query.StartedAtMin != nil || out.Query.StartedAtMax != nil
 	out.Query.ParentCallID, err = parseLAMLSidFilter(q, "ParentCallSid")
 	return out, err
+}
+
+// plusSentAsSpace reports whether v, a To or From filter, is digits after
+// a space: an E.164 number sent with its + unencoded in a query string.
+func plusSentAsSpace(v string) bool {
+	digits, ok := strings.CutPrefix(v, " ")
+	return ok && digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
 // narrowLAMLTimeBounds reads the time filter name of q, if given

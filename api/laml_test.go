@@ -807,6 +807,10 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"ListBadPage", "GET", calls + "?Page=-1", "", "", 400, 20001, "Page"},
 		{"ListPageWithoutToken", "GET", calls + "?Page=3", "", "", 400, 20001, "Page"},
 		{"ListBadStatus", "GET", calls + "?Status=ended", "", "", 400, 20001, "Status"},
+		// A + not percent-encoded reads as a space: the number would match
+		// no call, page after page (a scale probe).
+		{"ListToWithPlusUnencoded", "GET", calls + "?To=+14155550002", "", "", 400, 21211, "send it as %2B (To=%2B14155550002)"},
+		{"ListFromWithPlusUnencoded", "GET", calls + "?From=+14155550002&PageSize=5", "", "", 400, 21212, "From"},
 		{"ListBadStartTime", "GET", calls + "?StartTime=yesterday", "", "", 400, 20001, "StartTime"},
 		{"ListBadStartTimeLowercaseNoOffset", "GET", calls + "?StartTime=2025-01-02t12:00:00", "", "", 400, 20001, "StartTime"},
 		{"ListBadStartTimeNoOffsetHour", "GET", calls + "?StartTime=2025-01-02T24:00:00", "", "", 400, 20001, "StartTime"},
