@@ -56,7 +56,7 @@ func openStore(ctx context.Context, cfg storeConfig, log *slog.Logger) (eventsto
 // it): one that says so when another process holds the database.
 func openError(what, dir string, err error) error {
 	if isLockHeld(err) {
-		return fmt.Errorf("open %s: %s is in use by another process (a running callledger serve?): stop it, or run this against a copy: %w", what, dir, err)
+		return fmt.Errorf("open %s: %s is in use by another process (a running callledger serve?): stop it, or run this against a copy of the directory made while it was stopped, or by a filesystem snapshot (a copy of files a running server writes is not consistent): %w", what, dir, err)
 	}
 	return fmt.Errorf("open %s: %w", what, err)
 }
