@@ -177,9 +177,8 @@
 //	    account, provider and provider id: domain.CallIDFor), at the cost of
 //	    one insert at a random place in the memtable for every new call.
 //	    Entries that such a build wrote stay in its database, unread and left
-//	    out of Digest, until the read models are rebuilt (callledger replay);
-//	    the format stays "callledger-projections/2", as a database with or
-//	    without them serves the same reads.
+//	    out of Digest, until the read models are rebuilt (callledger replay,
+//	    or the rebuild of format 2 read models: see "Earlier formats").
 //	'r' recording sid (16)                          → call id (16), added (12)
 //	    Recording index: the sid of each recording a call holds
 //	    (domain.Recording.SID, a UUID derived from the call id and the
@@ -203,11 +202,10 @@
 //	    Call.ParentCallID. Deleted calls stay, flagged, so that lists can
 //	    include them on request. When the start moves, the old key is
 //	    deleted in the same batch. Layout 2 is written; layout 1, without
-//	    the end and the parent, written by the builds before session 44, is
-//	    still read (List reads the call view of such an entry for its end
-//	    and parent filters) and rewritten in layout 2 when its call changes
-//	    or by a rebuild (Digest differs until then); the format stays
-//	    "callledger-projections/2", as for the call views' layouts.
+//	    the end and the parent, written by the builds before session 44
+//	    (format 2), is still read (List reads the call view of such an
+//	    entry for its end and parent filters), though callledger rebuilds
+//	    such read models as it opens them.
 //	'b' day (4), account, provider, currency (strings) → 0x01 + JSON
 //	                                                  {"total": "12.5", "calls": n,
 //	                                                   "duration_seconds": n, "deleted_calls": n}
@@ -223,7 +221,7 @@
 //	    at the period's edges are summed from the 'l' and 'c' entries of the
 //	    accounts with a bucket on those days, with the same rules (derive).
 //	'm' meta, not read models, left out of Digest:
-//	    "m/format"               → "callledger-projections/2" (see "Format 1" below)
+//	    "m/format"               → "callledger-projections/3" (see "Earlier formats" below)
 //	    "m/checkpoint"           → JSON checkpoint (position, counters, last failure,
 //	                                and "last": the stream, revision and id of the event
 //	                                at position, which CheckLog looks for in the store)
@@ -232,18 +230,28 @@
 // Digest hashes every key and value outside 'm' and 'p' in key order, so two
 // databases that applied the same events have the same digest.
 //
-// # Format 1
+// # Earlier formats
 //
-// Format "callledger-projections/1", written by the builds before the
-// recording index, is format 2 without the 'r' keys. Open opens such a
-// database (any other format is ErrFormat) and Run keeps it current,
-// writing the entries of the recordings its calls gain, but the recordings
-// it held before are not indexed: NeedsRebuild reports it, and callledger
-// rebuilds the read models when it opens them (cmd/callledger's
-// openReadModels, before serving or reporting), which stamps format 2. A
-// process killed before that rebuild ends leaves format 1, and the next
-// open rebuilds again. One stopped by its context (SIGINT, SIGTERM) swaps
-// in what the rebuild had built, as any stopped Rebuild does: format 2,
-// every recording of the events it read indexed, at a checkpoint behind
-// the log, from which Run catches up.
+// Format "callledger-projections/2", written by the builds before session
+// 44, is format 3 with list entries of layout 1 (no end, no parent) and
+// recording index entries of the call id alone (no time), whose events
+// were judged by fewer invariants (a price's currency was not). Format
+// "callledger-projections/1", written by the builds before the recording
+// index, is format 2 without the 'r' keys. Open opens both (any other
+// format is ErrFormat) and Run keeps them current, but NeedsRebuild
+// reports them, and callledger rebuilds the read models when it opens them
+// (cmd/callledger's openReadModels, before serving or reporting), which
+// stamps format 3: every entry written in this build's layouts, every
+// event judged by its invariants. A process killed before that rebuild
+// ends leaves the earlier format, and the next open rebuilds again. One
+// stopped by its context (SIGINT, SIGTERM) swaps in what the rebuild had
+// built, as any stopped Rebuild does: format 3, at a checkpoint behind the
+// log, from which Run catches up.
+//
+// A build writes a new format when it writes a layout that the builds
+// before it cannot read, so that they refuse the database (ErrFormat: "a
+// rebuild needed") rather than serve every read of it as an error, as the
+// builds of format 2 did on list entries of layout 2. To go back to such a
+// build, delete the read models' directory: it rebuilds them from the log
+// as it starts.
 package projections

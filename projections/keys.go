@@ -31,14 +31,27 @@ var (
 )
 
 // formatVersion is the version of the key and value layouts in doc.go. A
-// database written with another version must be rebuilt.
-const formatVersion = "callledger-projections/2"
+// database written with another version must be rebuilt. A build that
+// writes a layout the builds before it cannot read stamps a new version,
+// so that they refuse the database (ErrFormat) rather than serve errors
+// from it.
+const formatVersion = "callledger-projections/3"
+
+// formatVersionNoEnds is the format of the builds before session 44: list
+// entries without the call's end and parent, recording index entries
+// without the recording's time, and the invariants of that build judged
+// (a price's currency was not). Open opens such a database, whose read
+// models this build reads, and NeedsRebuild reports it, so that
+// callledger rebuilds it before serving: every entry is then written in
+// this build's layouts and every event judged by its invariants. A
+// rebuild stamps formatVersion.
+const formatVersionNoEnds = "callledger-projections/2"
 
 // formatVersionNoRecordings is the format of the builds before the
-// recording index ('r'): the same layouts without it. Open opens such a
-// database, whose read models are sound but do not index the recordings
-// they hold, and NeedsRebuild reports it, so that callledger rebuilds it
-// before serving; a rebuild stamps formatVersion.
+// recording index ('r'): format 2 without it. Open opens such a database,
+// whose read models are sound but do not index the recordings they hold,
+// and NeedsRebuild reports it, so that callledger rebuilds it before
+// serving; a rebuild stamps formatVersion.
 const formatVersionNoRecordings = "callledger-projections/1"
 
 // errBadKey reports a key that does not follow its read model's layout: a

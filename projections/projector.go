@@ -394,7 +394,7 @@ func (p *Projector) load() error {
 	default:
 		got := string(v)
 		closer.Close()
-		if got != formatVersion && got != formatVersionNoRecordings {
+		if got != formatVersion && got != formatVersionNoEnds && got != formatVersionNoRecordings {
 			return fmt.Errorf("projections: database is %q, this build writes %q: %w", got, formatVersion, ErrFormat)
 		}
 	}

@@ -24,12 +24,15 @@ func (p *Projector) RecordingCall(ctx context.Context, sid uuid.UUID) (uuid.UUID
 	return p.callIDAt(ctx, recordingKey(sid), "recording "+sid.String())
 }
 
-// NeedsRebuild reports whether the read models were written by a build
-// before the recording index (format "callledger-projections/1"): sound,
-// and kept current by Run, but without the index entries of the
-// recordings they held then, which RecordingCall would not find. A Rebuild
-// writes them and stamps this build's format. callledger rebuilds such read
-// models when it opens them.
+// NeedsRebuild reports whether the read models were written by an earlier
+// build, of a format this build reads but does not write: before the
+// recording index ("callledger-projections/1": sound, and kept current by
+// Run, but without the index entries of the recordings they held then,
+// which RecordingCall would not find), or before session 44
+// ("callledger-projections/2": list entries without ends and parents,
+// recording entries without times, events judged by fewer invariants). A
+// Rebuild writes them all anew and stamps this build's format. callledger
+// rebuilds such read models when it opens them.
 func (p *Projector) NeedsRebuild() (bool, error) {
 	if !p.acquire() {
 		return false, fmt.Errorf("read format: %w", ErrClosed)
@@ -40,7 +43,7 @@ func (p *Projector) NeedsRebuild() (bool, error) {
 		return false, fmt.Errorf("projections: read format: %w", pebbleError(err))
 	}
 	defer closer.Close()
-	return string(v) == formatVersionNoRecordings, nil
+	return string(v) != formatVersion, nil
 }
 
 // recordingValueBytes is the length of a recording index value: the call

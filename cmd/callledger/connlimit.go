@@ -52,6 +52,13 @@ func defaultConnectionLimit(openFiles uint64) int {
 	return int(max(1, min(openFiles-reserve, connectionsMax)))
 }
 
+// connectionLimitTooHigh reports whether maxConns connections would leave
+// the stores fewer file descriptors than the default limit leaves them, of
+// openFiles (0: unknown, never too high): serve warns of a limit set so.
+func connectionLimitTooHigh(maxConns int, openFiles uint64) bool {
+	return openFiles > 0 && maxConns > defaultConnectionLimit(openFiles)
+}
+
 // limitConnections returns ln accepting at most limit connections at once.
 func limitConnections(ln net.Listener, limit int) net.Listener {
 	return netutil.LimitListener(ln, limit)

@@ -32,6 +32,15 @@ func TestDefaultConnectionLimit(t *testing.T) {
 	}
 }
 
+func TestConnectionLimitTooHigh(t *testing.T) {
+	// Goal: a limit above the default for the open-file limit is too high
+	// (serve warns of it); an unknown open-file limit judges none.
+	assert.False(t, connectionLimitTooHigh(20000-storeFilesReserve, 20000))
+	assert.True(t, connectionLimitTooHigh(20000-storeFilesReserve+1, 20000))
+	assert.True(t, connectionLimitTooHigh(1_000_000, 20000))
+	assert.False(t, connectionLimitTooHigh(1_000_000, 0))
+}
+
 func TestServeMaxConnectionsFlag(t *testing.T) {
 	// Goal: --max-connections and CALLLEDGER_MAX_CONNECTIONS set the
 	// limit; a negative or malformed one is a usage error naming it.

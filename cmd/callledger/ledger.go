@@ -133,10 +133,13 @@ func openProjector(cfg storeConfig, store eventstore.Store, log *slog.Logger) (*
 	return proj, nil
 }
 
-// rebuildIncomplete rebuilds read models that an earlier build wrote
-// without the recording index (projections.Projector.NeedsRebuild), before
-// anything reads them: the LaML account-level recording fetch would not
-// find the recordings they held.
+// rebuildIncomplete rebuilds read models that an earlier build wrote in a
+// format this build reads but does not write (projections.Projector.
+// NeedsRebuild), before anything reads them: without the recording index
+// the LaML account-level recording fetch would not find the recordings
+// they held; before session 44 their entries held no ends nor recording
+// times, and their events were not judged by this build's invariants (a
+// forged price's currency would pass verify and billing as whole).
 func rebuildIncomplete(ctx context.Context, proj *projections.Projector, log *slog.Logger) error {
 	need, err := proj.NeedsRebuild()
 	if err != nil {
@@ -145,7 +148,7 @@ func rebuildIncomplete(ctx context.Context, proj *projections.Projector, log *sl
 	if !need {
 		return nil
 	}
-	log.Warn("the read models were written by an earlier build, without the recording index: rebuilding them")
+	log.Warn("the read models were written by an earlier build: rebuilding them from the log in this build's format (the builds before cannot read it: to go back to one, delete the read models directory first)")
 	stats, err := proj.Rebuild(ctx)
 	if err != nil {
 		return fmt.Errorf("rebuild the read models of an earlier build: %w", err)

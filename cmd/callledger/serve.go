@@ -192,9 +192,14 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)
 	}
 	m.listener = ln
-	maxConns := m.MaxConnections
+	maxConns, openFiles := m.MaxConnections, openFilesLimit()
 	if maxConns == 0 {
-		maxConns = defaultConnectionLimit(openFilesLimit())
+		maxConns = defaultConnectionLimit(openFiles)
+	}
+	if connectionLimitTooHigh(maxConns, openFiles) {
+		m.log.Warn("--max-connections leaves the stores fewer files than they may need: at the limit, connections could take every file descriptor the process may open",
+			slog.Int("max_connections", maxConns), slog.Uint64("open_files_limit", openFiles),
+			slog.Int("default", defaultConnectionLimit(openFiles)))
 	}
 	// newKey is the generated key made now, to store once the server is
 	// built; "" when keys were configured or stored by an earlier start.
