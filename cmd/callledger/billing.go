@@ -97,6 +97,11 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 		return usageError{fmt.Errorf("--format %q: want table, csv or json", opts.format)}
 	}
 
+	cfg, release, err := servedCopy(ctx, cfg, env)
+	if err != nil {
+		return err
+	}
+	defer release()
 	store, err := openToolStore(ctx, cfg, env, true)
 	if err != nil {
 		return err

@@ -44,6 +44,11 @@ func runExport(ctx context.Context, args []string, env Env) (err error) {
 			return usageError{fmt.Errorf("--out %s is a directory: name the file to write", out)}
 		}
 	}
+	cfg, release, err := servedCopy(ctx, cfg, env)
+	if err != nil {
+		return err
+	}
+	defer release()
 	store, err := openToolStore(ctx, cfg, env, true)
 	if err != nil {
 		return err

@@ -95,6 +95,11 @@ func runHistory(ctx context.Context, args []string, env Env) (err error) {
 	if err != nil {
 		return usageError{err}
 	}
+	cfg, release, err := servedCopy(ctx, cfg, env)
+	if err != nil {
+		return err
+	}
+	defer release()
 	store, err := openToolStore(ctx, cfg, env, true)
 	if err != nil {
 		return err

@@ -84,9 +84,12 @@ type Main struct {
 	// wait for the read models.
 	runProjector func(ctx context.Context, p *projections.Projector) error
 
-	ledger   *ledger
-	api      *api.Server
-	http     *http.Server
+	ledger *ledger
+	api    *api.Server
+	http   *http.Server
+	// control serves the data directory's control socket (control.go);
+	// nil when there is none.
+	control  *http.Server
 	listener net.Listener
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -262,6 +265,7 @@ func (m *Main) Run(ctx context.Context) error {
 			m.log.Error("http server stopped", "err", err)
 		}
 	}()
+	m.startControl()
 	m.started = true
 	m.log.Info("callledger serving", "addr", ln.Addr().String(), "data", m.Store.DataDir, "store", storeName(m.Store),
 		"max_connections", maxConns)
@@ -281,6 +285,12 @@ func (m *Main) Close() error {
 // close is Close's one run.
 func (m *Main) close() error {
 	var errs []error
+	if m.control != nil {
+		// No copy is made once the server stops: a tool then opens the
+		// directory itself.
+		errs = append(errs, m.control.Close())
+		os.Remove(filepath.Join(m.Store.DataDir, controlSocketName))
+	}
 	switch {
 	case m.http != nil:
 		errs = append(errs, m.shutdown())

@@ -56,6 +56,11 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 		}
 		return verifyArchive(ctx, in, env)
 	}
+	cfg, release, err := servedCopy(ctx, cfg, env)
+	if err != nil {
+		return err
+	}
+	defer release()
 	store, err := openToolStore(ctx, cfg, env, true)
 	switch {
 	case errors.Is(err, embedded.ErrCorrupt):

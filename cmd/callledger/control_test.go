@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callledger/callledger/eventstore/embedded"
+)
+
+func TestToolsRunWhileServeDoes(t *testing.T) {
+	// Goal: verify, export, history and billing run while serve holds the
+	// data directory, against a copy of its data that serve makes as each
+	// starts (they were refused: "in use by another process"), with the
+	// output they give once serve has stopped, and leave no copy behind.
+	ctx := context.Background()
+	dir := t.TempDir()
+	m, _, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acme:" + serveKillToken})
+	var id string
+	for i := range 5 {
+		body := strings.Replace(seedUpsert, `"openphone_id_000000000006"`, `"served-`+string(rune('a'+i))+`"`, 1)
+		code, answer := do(t, "POST", m.URL()+"/calls/upsert", serveKillToken, body)
+		require.Equal(t, http.StatusOK, code, string(answer))
+		id = callID(t, string(answer))
+	}
+	out := filepath.Join(t.TempDir(), "while.jsonl")
+	tools := [][]string{
+		{"verify"},
+		{"history", id},
+		{"billing", "--format", "json"},
+	}
+	running := map[string]result{}
+	for _, args := range tools {
+		res := runTool(ctx, t, dir, "", args...)
+		require.Equal(t, 0, res.code, "%v: %s", args, res.stderr)
+		assert.Contains(t, res.stderr, "serve is running on "+dir, "%v", args)
+		running[args[0]] = res
+	}
+	res := runTool(ctx, t, dir, "", "export", "--out", out)
+	require.Equal(t, 0, res.code, res.stderr)
+	entries, err := os.ReadDir(filepath.Join(dir, copiesDirName))
+	require.NoError(t, err)
+	assert.Empty(t, entries, "every copy removed")
+
+	require.NoError(t, m.Close())
+	_, err = os.Stat(filepath.Join(dir, controlSocketName))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the socket is gone with serve")
+	for _, args := range tools {
+		res := runTool(ctx, t, dir, "", args...)
+		require.Equal(t, 0, res.code, "%v: %s", args, res.stderr)
+		assert.Equal(t, res.stdout, running[args[0]].stdout, "%v", args)
+	}
+	stopped := filepath.Join(t.TempDir(), "stopped.jsonl")
+	res = runTool(ctx, t, dir, "", "export", "--out", stopped)
+	require.Equal(t, 0, res.code, res.stderr)
+	want, err := os.ReadFile(stopped)
+	require.NoError(t, err)
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got))
+}
+
+func TestServeClearsWhatAKilledServeAndToolLeft(t *testing.T) {
+	// Goal: a socket a killed serve left, which nobody answers on, is no
+	// server: the tools open the directory themselves, and the next serve
+	// listens in its place; a copy a killed tool left is removed by the
+	// next serve, and one a tool holds open is not.
+	ctx := context.Background()
+	dir := t.TempDir()
+	m, _, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acme:" + serveKillToken})
+	code, answer := do(t, "POST", m.URL()+"/calls/upsert", serveKillToken, seedUpsert)
+	require.Equal(t, http.StatusOK, code, string(answer))
+	require.NoError(t, m.Close())
+
+	// What a killed serve leaves: a socket file nobody listens on.
+	path := filepath.Join(dir, controlSocketName)
+	ln, err := net.Listen("unix", path)
+	require.NoError(t, err)
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	require.NoError(t, ln.Close())
+	res := runTool(ctx, t, dir, "", "verify")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.NotContains(t, res.stderr, "serve is running")
+
+	// What killed tools leave: copies, one of them still held open.
+	copies := filepath.Join(dir, copiesDirName)
+	left, held := filepath.Join(copies, "copy-left"), filepath.Join(copies, "copy-held")
+	for _, d := range []string{left, held} {
+		require.NoError(t, os.MkdirAll(d, dataDirPerm))
+	}
+	store, err := embedded.Open(filepath.Join(held, "events"), embedded.DefaultOptions())
+	require.NoError(t, err)
+	defer store.Close()
+	leftStore, err := embedded.Open(filepath.Join(left, "events"), embedded.DefaultOptions())
+	require.NoError(t, err)
+	require.NoError(t, leftStore.Close())
+
+	m2, _, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acme:" + serveKillToken})
+	defer m2.Close()
+	_, err = os.Stat(left)
+	assert.ErrorIs(t, err, os.ErrNotExist, "a copy no tool holds is removed")
+	_, err = os.Stat(held)
+	assert.NoError(t, err, "a copy a tool holds is kept")
+	res = runTool(ctx, t, dir, "", "history", callID(t, string(answer)))
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "serve is running on "+dir, "the new serve answers on the socket")
+}

@@ -1,0 +1,51 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/callledger/callledger/eventstore"
+)
+
+// Checkpoint writes a consistent copy of the store into dir, which must
+// not exist, while the store stays open and keeps taking appends: Pebble's
+// checkpoint, its tables hard-linked where dir is on the same file system
+// (so it costs little disk until the store compacts them away) and its
+// write-ahead log synced and copied, so that every event the copy holds
+// is durable. It is how the tools of a data directory that a running
+// server holds read it (cmd/callledger's serve control socket): the copy
+// opens as a store of its own, at the moment it was taken.
+func (s *Store) Checkpoint(ctx context.Context, dir string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("checkpoint the event store: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("checkpoint the event store: %w", eventstore.ErrClosed)
+	}
+	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("checkpoint the event store into %s: %w", dir, err)
+	}
+	return nil
+}
+
+// LockHeld reports whether a process holds the Pebble database in dir
+// open (the store, or any Pebble database, such as the read models): its
+// lock is held. A directory without a database is not held.
+func LockHeld(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "LOCK")); err != nil {
+		return false
+	}
+	l, err := pebble.LockDirectory(dir, vfs.Default)
+	if err != nil {
+		return true
+	}
+	l.Close()
+	return false
+}

@@ -1,0 +1,28 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Checkpoint writes a consistent copy of the read models into dir, which
+// must not exist, while they stay open and current (Pebble's checkpoint:
+// tables hard-linked, the write-ahead log synced and copied). A copy taken
+// before one of the event store, by the same process, holds no event that
+// copy lacks: the read models apply durable events only. cmd/callledger
+// copies both so for the tools of a directory a running server holds.
+func (p *Projector) Checkpoint(ctx context.Context, dir string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("checkpoint the read models: %w", err)
+	}
+	if !p.acquire() {
+		return fmt.Errorf("checkpoint the read models: %w", ErrClosed)
+	}
+	defer p.release()
+	if err := p.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("checkpoint the read models into %s: %w", dir, pebbleError(err))
+	}
+	return nil
+}
