@@ -40,6 +40,11 @@ const (
 	copiesDirName     = "copies"
 )
 
+// copyWaitMax bounds a tool's wait for serve's copy of its data: hard
+// links and a copy of the write-ahead logs (tens of megabytes) take well
+// under a second.
+const copyWaitMax = time.Minute
+
 // controlSocketPathMax is the longest socket path serve listens on: Unix
 // socket addresses hold about 100 bytes (104 on macOS, 108 on Linux).
 const controlSocketPathMax = 100
@@ -203,6 +208,9 @@ func servedCopy(ctx context.Context, cfg storeConfig, env Env) (storeConfig, fun
 			return d.DialContext(ctx, "unix", path)
 		},
 	}}
+	// A serve that is stopped (SIGSTOP) or stuck must not hang the tool.
+	ctx, cancel := context.WithTimeout(ctx, copyWaitMax)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://serve/copy", nil)
 	if err != nil {
 		return cfg, none, err
