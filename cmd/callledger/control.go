@@ -65,7 +65,16 @@ type copyAnswer struct {
 // system without sockets) only means that the tools cannot run while
 // serve does, as before: it is logged, not fatal.
 func (m *Main) startControl() {
-	removeUnheldCopies(filepath.Join(m.Store.DataDir, copiesDirName), m.log)
+	// The copies' paths are answered whole: a tool may name the data
+	// directory otherwise (absolute, relative to another directory,
+	// through a symbolic link).
+	abs, err := filepath.Abs(m.Store.DataDir)
+	if err != nil {
+		m.log.Warn("no control socket: verify, export, history and billing cannot run while serve does", slog.Any("err", err))
+		return
+	}
+	m.dataDirAbs = abs
+	removeUnheldCopies(filepath.Join(abs, copiesDirName), 0, m.log)
 	path := filepath.Join(m.Store.DataDir, controlSocketName)
 	if len(path) > controlSocketPathMax {
 		m.log.Warn("no control socket: the data directory's path is too long for one, so verify, export, history and billing cannot run while serve does",
@@ -90,11 +99,27 @@ func (m *Main) startControl() {
 	mux.HandleFunc("POST /copy", m.serveCopy)
 	m.control = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
-	m.wg.Add(1)
+	m.controlDone = make(chan struct{})
+	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
 		if err := m.control.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.log.Error("control socket stopped", "err", err)
+		}
+	}()
+	go func() {
+		// Copies that tools left (killed, or gone before the answer) go
+		// while serve runs, not only at its next start.
+		defer m.wg.Done()
+		tick := time.NewTicker(copyWaitMax)
+		defer tick.Stop()
+		for {
+			select {
+			case <-m.controlDone:
+				return
+			case <-tick.C:
+				removeUnheldCopies(filepath.Join(abs, copiesDirName), copyWaitMax, m.log)
+			}
 		}
 	}()
 }
@@ -118,7 +143,17 @@ func removeStaleSocket(path string) {
 // event store, into a new directory under <data>/copies, and answers its
 // path.
 func (m *Main) serveCopy(w http.ResponseWriter, r *http.Request) {
-	dir, err := m.copyData(r.Context())
+	root := filepath.Join(m.dataDirAbs, copiesDirName)
+	// Copies of tools that went away without removing theirs (killed, or
+	// gone before the answer) go now, not at the next start only.
+	removeUnheldCopies(root, copyWaitMax, m.log)
+	dir, err := m.copyData(r.Context(), root)
+	if err == nil && r.Context().Err() != nil {
+		// The tool went away (interrupted, or tired of waiting): nobody
+		// will remove the copy.
+		os.RemoveAll(dir)
+		return
+	}
 	if err != nil {
 		m.log.Warn("a tool's copy of the data failed", slog.Any("err", err))
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -129,10 +164,9 @@ func (m *Main) serveCopy(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(copyAnswer{Dir: dir})
 }
 
-// copyData makes the copy serveCopy answers: a data directory whose
-// readmodels/ and, for the embedded store, events/ are checkpoints.
-func (m *Main) copyData(ctx context.Context) (dir string, err error) {
-	root := filepath.Join(m.Store.DataDir, copiesDirName)
+// copyData makes the copy serveCopy answers, under root: a data directory
+// whose readmodels/ and, for the embedded store, events/ are checkpoints.
+func (m *Main) copyData(ctx context.Context, root string) (dir string, err error) {
 	if err := os.MkdirAll(root, dataDirPerm); err != nil {
 		return "", fmt.Errorf("create %s: %w", root, err)
 	}
@@ -157,22 +191,26 @@ func (m *Main) copyData(ctx context.Context) (dir string, err error) {
 	return dir, nil
 }
 
-// removeUnheldCopies removes the copies under root that no tool holds
-// open (their databases' locks are free): those of tools killed before
-// they removed theirs.
-func removeUnheldCopies(root string, log *slog.Logger) {
+// removeUnheldCopies removes the copies under root older than age that
+// no tool holds open (their databases' locks are free): those of tools
+// that went away without removing theirs. A tool opens its copy as soon
+// as it is answered, so a copy older than copyWaitMax and not held is
+// no tool's.
+func removeUnheldCopies(root string, age time.Duration, log *slog.Logger) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
 		dir := filepath.Join(root, e.Name())
-		if copyHeld(dir) {
+		if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < age || copyHeld(dir) {
 			continue
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			log.Warn("could not remove a tool's copy of the data", slog.String("dir", dir), slog.Any("err", err))
+			continue
 		}
+		log.Info("removed a copy of the data that no tool holds", slog.String("dir", dir))
 	}
 }
 
@@ -231,11 +269,22 @@ func servedCopy(ctx context.Context, cfg storeConfig, env Env) (storeConfig, fun
 	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
 		return cfg, none, fmt.Errorf("read the running serve's answer on %s: %w", path, err)
 	}
-	if filepath.Dir(ans.Dir) != filepath.Join(cfg.DataDir, copiesDirName) {
+	if !sameDir(filepath.Dir(ans.Dir), filepath.Join(cfg.DataDir, copiesDirName)) {
 		return cfg, none, fmt.Errorf("the running serve answered a copy outside %s: %q", filepath.Join(cfg.DataDir, copiesDirName), ans.Dir)
 	}
 	fmt.Fprintf(env.Stderr, "serve is running on %s: this reads a copy of its data taken now (%s), removed when done\n", cfg.DataDir, ans.Dir)
 	copied := cfg
 	copied.DataDir = ans.Dir
 	return copied, func() { os.RemoveAll(ans.Dir) }, nil
+}
+
+// sameDir reports whether a and b name one directory, however each is
+// written (relative, through symbolic links).
+func sameDir(a, b string) bool {
+	ai, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	bi, err := os.Stat(b)
+	return err == nil && os.SameFile(ai, bi)
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,6 +45,16 @@ func TestToolsRunWhileServeDoes(t *testing.T) {
 		running[args[0]] = res
 	}
 	res := runTool(ctx, t, dir, "", "export", "--out", out)
+	require.Equal(t, 0, res.code, res.stderr)
+	// The directory named otherwise than serve names it: through a
+	// symbolic link, and relative to the working directory.
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(dir, link))
+	res = runTool(ctx, t, link, "", "history", id)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Equal(t, running["history"].stdout, res.stdout)
+	t.Chdir(filepath.Dir(dir))
+	res = runTool(ctx, t, filepath.Base(dir), "", "history", id)
 	require.Equal(t, 0, res.code, res.stderr)
 	entries, err := os.ReadDir(filepath.Join(dir, copiesDirName))
 	require.NoError(t, err)
@@ -111,4 +122,40 @@ func TestServeClearsWhatAKilledServeAndToolLeft(t *testing.T) {
 	res = runTool(ctx, t, dir, "", "history", callID(t, string(answer)))
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Contains(t, res.stderr, "serve is running on "+dir, "the new serve answers on the socket")
+}
+
+// brokenPipeEnv names the data directory of the child of
+// TestToolIntoAClosedPipeRemovesItsCopy.
+const brokenPipeEnv = "CALLLEDGER_TEST_BROKEN_PIPE_DIR"
+
+func TestToolIntoAClosedPipeRemovesItsCopy(t *testing.T) {
+	// Goal: a tool whose reader goes away (`callledger export | head`)
+	// while serve runs ends as a broken pipe does (exit 141, no message)
+	// and removes the copy of the data it read, where SIGPIPE killed it
+	// and left the copy to the next serve's start.
+	if dir := os.Getenv(brokenPipeEnv); dir != "" {
+		os.Exit(runProcess([]string{"export", "--data", dir}))
+	}
+	dir := t.TempDir()
+	m, _, _ := startMain(t, dir, map[string]string{"CALLLEDGER_API_KEYS": "acme:" + serveKillToken})
+	code, answer := do(t, "POST", m.URL()+"/calls/upsert", serveKillToken, seedUpsert)
+	require.Equal(t, http.StatusOK, code, string(answer))
+
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	require.NoError(t, r.Close()) // the reader has gone before the first write
+	var stderr strings.Builder
+	cmd := exec.Command(os.Args[0], "-test.run=^TestToolIntoAClosedPipeRemovesItsCopy$", "-test.count=1")
+	cmd.Env = append(os.Environ(), brokenPipeEnv+"="+dir)
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	err = cmd.Run()
+	w.Close()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "stderr: %s", stderr.String())
+	assert.Equal(t, 141, exit.ExitCode(), "stderr: %s", stderr.String())
+	assert.Contains(t, stderr.String(), "serve is running on "+dir, "it read a copy")
+	assert.NotContains(t, stderr.String(), "broken pipe")
+	entries, err := os.ReadDir(filepath.Join(dir, copiesDirName))
+	require.NoError(t, err)
+	assert.Empty(t, entries, "its copy removed")
 }

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -54,9 +55,23 @@ func runProcess(args []string) int {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
+	// A reader that goes away (`callledger export | head`) makes writes
+	// to the standard streams fail (EPIPE) rather than kill the process:
+	// its deferred work still runs (a tool removes the copy of a serving
+	// data directory it read), and the command ends as a broken pipe
+	// (brokenStdout).
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := stopContext()
 	defer stop()
 	return run(ctx, args, Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
+}
+
+// brokenStdout reports whether err is a write to the process's standard
+// output whose reader went away (EPIPE): the end a pipe into head or less
+// gives a command, not a failure of it.
+func brokenStdout(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Path == os.Stdout.Name() && errors.Is(pe.Err, syscall.EPIPE)
 }
 
 // stopContext returns a context that ends at the first SIGINT or SIGTERM,
@@ -172,6 +187,11 @@ func run(ctx context.Context, args []string, env Env) int {
 		if errors.As(err, &usageErr) {
 			fmt.Fprintf(env.Stderr, "callledger %s: %v\n", args[0], err)
 			return 2
+		}
+		if brokenStdout(err) {
+			// As a process killed by SIGPIPE ends, quietly, with the
+			// shell's code for it.
+			return 128 + int(syscall.SIGPIPE)
 		}
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			// Stopped by a signal (stopContext): the error is what the work

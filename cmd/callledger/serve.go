@@ -88,11 +88,16 @@ type Main struct {
 	api    *api.Server
 	http   *http.Server
 	// control serves the data directory's control socket (control.go);
-	// nil when there is none.
-	control  *http.Server
-	listener net.Listener
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	// nil when there is none. dataDirAbs is the data directory's absolute
+	// path, in which it answers the copies it makes.
+	control    *http.Server
+	dataDirAbs string
+	// controlDone ends the control socket's sweep of copies; closed by
+	// Close.
+	controlDone chan struct{}
+	listener    net.Listener
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 	// started is set once Run has started serving, so that only a server
 	// that served logs that it stopped.
 	started bool
@@ -288,6 +293,7 @@ func (m *Main) close() error {
 	if m.control != nil {
 		// No copy is made once the server stops: a tool then opens the
 		// directory itself.
+		close(m.controlDone)
 		errs = append(errs, m.control.Close())
 		os.Remove(filepath.Join(m.Store.DataDir, controlSocketName))
 	}
