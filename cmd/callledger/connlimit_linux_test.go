@@ -85,10 +85,5 @@ func serveUnderFileLimit(t *testing.T, dir string) {
 			}
 			return ""
 		}}
-	m := NewMain(env)
-	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0"}))
-	require.NoError(t, m.Run(context.Background()))
-	fmt.Printf("serving %s\n", m.URL())
-	time.Sleep(serveKillChildMax)
-	_ = m.Close()
+	serveAsChild(t, env, dir)
 }

@@ -165,6 +165,13 @@ func TestServeKilledLosesNothing(t *testing.T) {
 // until it is killed (or serveKillChildMax passed, when nobody did).
 func serveUntilKilled(t *testing.T, dir string) {
 	env, _, _ := newTestEnv(map[string]string{"CALLLEDGER_API_KEYS": "acme:" + serveKillToken})
+	serveAsChild(t, env, dir)
+}
+
+// serveAsChild is the work of a serve child: serve with env on dir and an
+// ephemeral loopback port, print the URL ("serving <url>"), and serve
+// until killed (or serveKillChildMax passed, when nobody did).
+func serveAsChild(t *testing.T, env Env, dir string) {
 	m := NewMain(env)
 	require.NoError(t, m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0"}))
 	require.NoError(t, m.Run(context.Background()))
