@@ -124,6 +124,17 @@ func (m *Main) startControl() {
 	}()
 }
 
+// serveAnswers reports whether a serve answers on dataDir's control
+// socket: it holds that data directory.
+func serveAnswers(dataDir string) bool {
+	conn, err := net.DialTimeout("unix", filepath.Join(dataDir, controlSocketName), time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
 // removeStaleSocket removes the socket a serve that was killed left at
 // path: one that no server answers on. A socket a server answers on is
 // left: that server holds the data directory, and this one could not

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,7 +61,6 @@ func TestToolsRunWhileServeDoes(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(dir, copiesDirName))
 	require.NoError(t, err)
 	assert.Empty(t, entries, "every copy removed")
-
 	require.NoError(t, m.Close())
 	_, err = os.Stat(filepath.Join(dir, controlSocketName))
 	assert.ErrorIs(t, err, os.ErrNotExist, "the socket is gone with serve")
@@ -158,4 +159,31 @@ func TestToolIntoAClosedPipeRemovesItsCopy(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(dir, copiesDirName))
 	require.NoError(t, err)
 	assert.Empty(t, entries, "its copy removed")
+}
+
+func TestHeldStoreNamesTheServeHoldingIt(t *testing.T) {
+	// Goal: a command refused a database another process holds says it is
+	// the serve running on the data directory when that serve's control
+	// socket answers (import and replay, which write, need it stopped),
+	// and what it said before when none answers.
+	dir := t.TempDir()
+	held := fmt.Errorf("lock %s: %w", filepath.Join(dir, "events"), syscall.EAGAIN)
+	err := openError("embedded store", filepath.Join(dir, "events"), held)
+	assert.Contains(t, err.Error(), "is in use by another process (a running callledger serve?)")
+
+	ln, lerr := net.Listen("unix", filepath.Join(dir, controlSocketName))
+	require.NoError(t, lerr)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	err = openError("embedded store", filepath.Join(dir, "events"), held)
+	assert.Contains(t, err.Error(), "is held by the callledger serve running on "+dir+": stop it first")
+	assert.ErrorIs(t, err, syscall.EAGAIN)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/callledger/callledger/eventstore"
@@ -53,8 +54,15 @@ func openStore(ctx context.Context, cfg storeConfig, log *slog.Logger) (eventsto
 }
 
 // openError is the error of opening the Pebble database in dir (what names
-// it): one that says so when another process holds the database.
+// it): one that says so when another process holds the database, and
+// that it is the serve whose control socket answers in dir's data
+// directory when one does: the commands that write (import, replay) then
+// need it stopped.
 func openError(what, dir string, err error) error {
+	if isLockHeld(err) && serveAnswers(filepath.Dir(dir)) {
+		return fmt.Errorf("open %s: %s is held by the callledger serve running on %s: stop it first (this command writes; verify, export, history and billing read a copy of a running serve's data): %w",
+			what, dir, filepath.Dir(dir), err)
+	}
 	if isLockHeld(err) {
 		return fmt.Errorf("open %s: %s is in use by another process (a running callledger serve?): stop it, or run this against a copy of the directory made while it was stopped, or by a filesystem snapshot (a copy of files a running server writes is not consistent): %w", what, dir, err)
 	}
