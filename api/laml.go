@@ -779,6 +779,12 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 	if out.PageSize, out.Page, err = decodeLAMLPaging(q); err != nil {
 		return out, err
 	}
+	// A filter given twice (Status=completed&Status=busy) would be read
+	// as its first value, and the list narrowed without a word: Twilio
+	// takes one of each.
+	if err := givenOnce(q, lamlFilterNames()...); err != nil {
+		return out, err
+	}
 	out.Query.Cursor = q.Get("PageToken")
 	if out.Page > 0 && out.Query.Cursor == "" {
 		return out, Invalid("Page", "Page %d needs the PageToken of the previous page's next_page_uri", out.Page)

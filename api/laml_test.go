@@ -807,6 +807,9 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"ListBadPage", "GET", calls + "?Page=-1", "", "", 400, 20001, "Page"},
 		{"ListPageWithoutToken", "GET", calls + "?Page=3", "", "", 400, 20001, "Page"},
 		{"ListBadStatus", "GET", calls + "?Status=ended", "", "", 400, 20001, "Status"},
+		// A filter given twice is refused, not read as its first value.
+		{"ListStatusTwice", "GET", calls + "?Status=completed&Status=busy", "", "", 400, 20001, "Status: is given 2 times"},
+		{"ListToTwice", "GET", calls + "?To=%2B14155550002&To=%2B14155550003", "", "", 400, 21211, "To: is given 2 times"},
 		// A + not percent-encoded reads as a space: the number would match
 		// no call, page after page (a scale probe).
 		{"ListToWithPlusUnencoded", "GET", calls + "?To=+14155550002", "", "", 400, 21211, "send it as %2B (To=%2B14155550002)"},

@@ -577,6 +577,9 @@ func decodeLAMLRecordingList(q url.Values) (lamlRecordingQuery, error) {
 	if out.size, out.page, err = decodeLAMLPaging(q); err != nil {
 		return out, err
 	}
+	if err := givenOnce(q, lamlRecordingFilterNames[:]...); err != nil {
+		return out, err // as the Calls list: read as its first value, it narrowed silently
+	}
 	for _, name := range lamlRecordingFilterNames {
 		if v := q.Get(name); v != "" {
 			out.filters.Set(name, v)

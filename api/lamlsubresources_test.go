@@ -438,6 +438,8 @@ func TestLAMLAccountRecordings(t *testing.T) {
 					{list + "?CallSid=5d0f1f43-8a8f-4e4a-9c55-2f2b0d3c7a11", acctA, tokenA, 404, 20404},
 					{lamlAccountPath(prefix, acctB) + "/Recordings" + suffix + "?CallSid=" + c1, acctB, tokenB, 404, 20404},
 					{list + "?DateCreated=yesterday", acctA, tokenA, 400, 20001},
+					{list + "?CallSid=" + c1 + "&CallSid=" + c1, acctA, tokenA, 400, 20001},                // given twice
+					{list + "?DateCreated>=2025-03-01&DateCreated>=2025-03-02", acctA, tokenA, 400, 20001}, // given twice
 					{list + "?Page=1", acctA, tokenA, 400, 20001},
 					{list + "?Page=1&PageToken=nope", acctA, tokenA, 400, 20001},
 					{list + "?Page=1&PageToken=" + c1 + ".0.nope", acctA, tokenA, 400, 20001},
