@@ -305,13 +305,6 @@ func (s *Server) lamlRecordingsOf(r *http.Request, v *CallView) (render func(i i
 	}, dates, nil
 }
 
-// recordingDater is implemented by read models that date a call's
-// recordings without reading its events (projections' recording index,
-// projections.Projector.RecordingDates): ok is false when they cannot.
-type recordingDater interface {
-	RecordingDates(ctx context.Context, id uuid.UUID, recs []domain.Recording) (dates []time.Time, ok bool, err error)
-}
-
 // indexDatedRecordingsMax is the most recordings of one call that
 // lamlRecordingDatesOf dates from the read models' index, one read each;
 // a call with more is dated from its events, whose fold a long call keeps
@@ -331,9 +324,9 @@ func (s *Server) lamlRecordingDatesOf(r *http.Request, v *CallView) ([]time.Time
 	dates := v.recordingDates
 	if !v.folded {
 		dated := false
-		if rd, ok := s.views.(recordingDater); ok && len(c.Recordings) <= indexDatedRecordingsMax {
+		if len(c.Recordings) <= indexDatedRecordingsMax {
 			var err error
-			if dates, dated, err = rd.RecordingDates(r.Context(), c.ID, c.Recordings); err != nil {
+			if dates, dated, err = s.views.RecordingDates(r.Context(), c.ID, c.Recordings); err != nil {
 				return nil, err
 			}
 		}

@@ -65,7 +65,7 @@ func (m projectorReadModels) RecordingCall(ctx context.Context, sid uuid.UUID) (
 }
 
 // RecordingDates dates recs, the recordings of the call id, from the
-// recording index (see recordingDater).
+// recording index (projections.Projector.RecordingDates).
 func (m projectorReadModels) RecordingDates(ctx context.Context, id uuid.UUID, recs []domain.Recording) ([]time.Time, bool, error) {
 	dates, ok, err := m.p.RecordingDates(ctx, id, recs)
 	if err != nil {

@@ -26,6 +26,12 @@ type ReadModels interface {
 	// not: the handler checks the call. It returns an error with domain
 	// code ErrNotFound when no projected call holds such a recording.
 	RecordingCall(ctx context.Context, sid uuid.UUID) (uuid.UUID, error)
+	// RecordingDates returns when the ledger recorded each of recs, the
+	// recordings of the call id as a view of these read models holds
+	// them, in their order, without reading the call's events; ok is
+	// false when the read models cannot date them all (the caller then
+	// dates them from the events).
+	RecordingDates(ctx context.Context, id uuid.UUID, recs []domain.Recording) (dates []time.Time, ok bool, err error)
 	// WaitFor returns once every event up to pos is reflected in every read
 	// model, or with ctx's error.
 	WaitFor(ctx context.Context, pos eventstore.Position) error
