@@ -33,7 +33,9 @@ type callEntry struct {
 	added []time.Time
 	// addedUnknown says that added does not hold the times of the
 	// recordings gained since committed: the call was refolded after a
-	// failure, and the entries are written without times.
+	// failure, and no time is gathered until the next commit, so that
+	// added holds fewer times than the recordings gained and their
+	// entries are written without times (addDerived).
 	addedUnknown bool
 	dirty        bool
 }
@@ -284,11 +286,7 @@ func (p *Projector) commit(b *batch, keep int) error {
 		if err := pb.Set(key, v, nil); err != nil { // Set copies key and value
 			return fmt.Errorf("projections: batch: %w", err)
 		}
-		added := e.added
-		if e.addedUnknown {
-			added = nil
-		}
-		addDerived(w, e.id, old, &next, e.state.Call.Recordings, added)
+		addDerived(w, e.id, old, &next, e.state.Call.Recordings, e.added)
 		if !sameContribution(old, &next) {
 			if old.priced {
 				deltas[old.bucket] = deltas[old.bucket].sub(old.contrib)
