@@ -370,8 +370,8 @@ func (p *Projector) dropBatch() {
 
 // addDerived replaces a call's list entry when it changed, and adds the
 // recording index entries of the recordings it gained, of recs (its
-// Recordings; see derived.recordings), each with its time of added (see
-// callEntry.added), or without times when added does not hold one for
+// Recordings; see derived.recordings), each with the time it was added
+// (see callEntry.added), or without times when added does not hold one for
 // each (a call refolded after a failure: callEntry.addedUnknown).
 func addDerived(w *writes, id uuid.UUID, old, next *derived, recs []domain.Recording, added []time.Time) {
 	gained := recs[min(old.recordings, next.recordings):next.recordings]

@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/callledger/callledger/domain"
+	"github.com/callledger/callledger/eventstore"
 )
 
 // TestPanickingFoldIsRefolded: Goal: an event whose fold panics halfway (a
@@ -38,21 +40,15 @@ func TestPanickingFoldIsRefolded(t *testing.T) {
 	data := appendEvents(t, store, id, events, func(i int) time.Time { return start.Add(time.Duration(i) * time.Minute) })
 	bad := data[2].ID
 
-	popts := DefaultOptions()
-	popts.Logger = quiet
-	p, err := Open(t.TempDir(), store, popts)
-	require.NoError(t, err)
-	t.Cleanup(func() { p.Close() })
-	p.evolveInPlace = func(s *domain.State, env domain.Envelope) {
-		if ev, ok := env.Event.(domain.CallPriced); ok && ev.Price.Total.String() == "2.25" {
+	p := rebuiltPanicking(t, store, quiet, func(s *domain.State, env domain.Envelope) bool {
+		ev, ok := env.Event.(domain.CallPriced)
+		if ok && ev.Price.Total.String() == "2.25" {
 			s.Call.Details.Notes = "half-folded"
 			s.Call.Price = &ev.Price
-			panic(errors.New("a domain bug"))
+			return true
 		}
-		domain.EvolveInPlace(s, env)
-	}
-	_, err = p.Rebuild(context.Background())
-	require.NoError(t, err)
+		return false
+	})
 
 	got, err := p.Call(context.Background(), id)
 	require.NoError(t, err)
@@ -90,19 +86,10 @@ func TestRefoldedCallIsIndexedWithoutDates(t *testing.T) {
 	}
 	appendEvents(t, store, id, events, func(i int) time.Time { return start.Add(time.Duration(i) * time.Minute) })
 
-	popts := DefaultOptions()
-	popts.Logger = quiet
-	p, err := Open(t.TempDir(), store, popts)
-	require.NoError(t, err)
-	t.Cleanup(func() { p.Close() })
-	p.evolveInPlace = func(s *domain.State, env domain.Envelope) {
-		if _, ok := env.Event.(domain.CallPriced); ok {
-			panic(errors.New("a domain bug"))
-		}
-		domain.EvolveInPlace(s, env)
-	}
-	_, err = p.Rebuild(context.Background())
-	require.NoError(t, err)
+	p := rebuiltPanicking(t, store, quiet, func(_ *domain.State, env domain.Envelope) bool {
+		_, ok := env.Event.(domain.CallPriced)
+		return ok
+	})
 
 	got, err := p.Call(context.Background(), id)
 	require.NoError(t, err)
@@ -115,4 +102,26 @@ func TestRefoldedCallIsIndexedWithoutDates(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, id, call)
 	}
+}
+
+// rebuiltPanicking opens read models over store, quiet, whose fold panics
+// on each event for which panics (which may change the state first, as a
+// fold stopped halfway would) reports true, as a domain bug would, and
+// rebuilds them.
+func rebuiltPanicking(t *testing.T, store eventstore.Store, quiet *slog.Logger, panics func(s *domain.State, env domain.Envelope) bool) *Projector {
+	t.Helper()
+	popts := DefaultOptions()
+	popts.Logger = quiet
+	p, err := Open(t.TempDir(), store, popts)
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	p.evolveInPlace = func(s *domain.State, env domain.Envelope) {
+		if panics(s, env) {
+			panic(errors.New("a domain bug"))
+		}
+		domain.EvolveInPlace(s, env)
+	}
+	_, err = p.Rebuild(context.Background())
+	require.NoError(t, err)
+	return p
 }
