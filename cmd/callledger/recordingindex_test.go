@@ -92,6 +92,10 @@ func TestServeRebuildsReadModelsOfFormat2(t *testing.T) {
 		`"recordings": [{"content_type": "audio/mpeg", "provider_id": "RE1", "url": "https://media.example.com/1.mp3"}], "provider_metadata"`, 1)
 	code, body := do(t, "POST", m.URL()+"/calls/upsert", token, upsert)
 	require.Equal(t, http.StatusOK, code, string(body))
+	// A read waits for the read models to hold the write (the answer did
+	// not): only then do they have the entries to rewrite.
+	code, body = do(t, "GET", m.URL()+"/calls/"+callID(t, string(body)), token, "")
+	require.Equal(t, http.StatusOK, code, string(body))
 	require.NoError(t, m.Close())
 
 	// What a build before session 44 left: its stamp, its layouts.
