@@ -134,13 +134,18 @@ func TestServeOnKurrentDBWriteOverMaxAppendSize(t *testing.T) {
 const kurrentToken = "token-k-0123456789abcdef"
 
 // serveOneCallOnKurrentDB starts a protocol test server and a serve over
-// it, and writes one call through it (seedUpsert).
+// it, and writes one call through it (seedUpsert), read back, so that the
+// read models hold it (an answered write need not be projected yet: a
+// CI run replaced the log under read models that did not, which then had
+// nothing to tell the logs apart by).
 func serveOneCallOnKurrentDB(t *testing.T) (*kurrenttest.Server, *Main) {
 	t.Helper()
 	srv := kurrenttest.Start(t)
 	env := map[string]string{"CALLLEDGER_API_KEYS": "acct-k:" + kurrentToken, "CALLLEDGER_STORE": srv.URL()}
 	a, _, _ := startMain(t, t.TempDir(), env)
 	code, body := do(t, "POST", a.URL()+"/calls/upsert", kurrentToken, seedUpsert)
+	require.Equal(t, http.StatusOK, code, string(body))
+	code, body = do(t, "GET", a.URL()+"/calls/"+callID(t, string(body)), kurrentToken, "")
 	require.Equal(t, http.StatusOK, code, string(body))
 	return srv, a
 }
