@@ -150,9 +150,11 @@ type BillingParams struct {
 	From, To *string
 	// GroupBy is a comma-separated list of dimensions; "" means currency.
 	GroupBy string
-	// Scale is a number of decimal places in 0..BillingScaleMax; "" means
-	// exact totals.
-	Scale string
+	// Scale is a number of decimal places in 0..BillingScaleMax, in
+	// decimal digits; nil means exact totals. One given empty is refused,
+	// as an empty bound is: read as exact, a template meant to round to
+	// cents would invoice amounts of more places than the currency has.
+	Scale *string
 }
 
 // BillingParamNames are the names a caller knows the parameters by, which
@@ -168,7 +170,7 @@ var billingQueryNames = BillingParamNames{From: "from", To: "to", GroupBy: "grou
 // account) and a scale (-1 for exact totals). Bounds are normalised to UTC;
 // group_by is normalised (trimmed, each dimension once, in the order given).
 // It returns a Malformed error (400) for a bound that is not a time (or is
-// given empty) or a scale out of range, and an Invalid error (422) for an unknown or empty
+// given empty) or a scale out of range (or given empty), and an Invalid error (422) for an unknown or empty
 // dimension or to before from; their field is the parameter's name in
 // names.
 func ParseBillingParams(p BillingParams, names BillingParamNames) (projections.BillingQuery, int, error) {
@@ -230,13 +232,22 @@ func parseBillingGroupBy(name, v string) ([]string, error) {
 	return dims, nil
 }
 
-// parseBillingScale reads a scale: "" is -1, exact totals.
-func parseBillingScale(name, v string) (int, error) {
-	if v == "" {
+// parseBillingScale reads a scale: nil is -1, exact totals; "" is refused
+// (see BillingParams), as is anything but decimal digits ("+2", " 2",
+// "2.0"), which strconv.Atoi would partly accept.
+func parseBillingScale(name string, p *string) (int, error) {
+	if p == nil {
 		return -1, nil
 	}
+	v := *p
+	if v == "" {
+		return 0, Malformed(name, "is empty: give a number of decimal places in 0..%d, or leave it out for exact totals", BillingScaleMax)
+	}
+	if strings.TrimLeft(v, "0123456789") != "" {
+		return 0, Malformed(name, "must be an integer in 0..%d", BillingScaleMax)
+	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > BillingScaleMax {
+	if err != nil || n > BillingScaleMax {
 		return 0, Malformed(name, "must be an integer in 0..%d", BillingScaleMax)
 	}
 	return n, nil
@@ -253,7 +264,7 @@ func parseBillingQuery(r *http.Request, account string) (projections.BillingQuer
 		return projections.BillingQuery{}, 0, err
 	}
 	bq, scale, err := ParseBillingParams(BillingParams{
-		From: givenParam(q, "from"), To: givenParam(q, "to"), GroupBy: q.Get("group_by"), Scale: q.Get("scale"),
+		From: givenParam(q, "from"), To: givenParam(q, "to"), GroupBy: q.Get("group_by"), Scale: givenParam(q, "scale"),
 	}, billingQueryNames)
 	bq.Account = account
 	return bq, scale, err

@@ -415,6 +415,14 @@ func TestBillingSummaryScaleAndErrors(t *testing.T) {
 		{"scale=-1", "scale", http.StatusBadRequest},
 		{"scale=19", "scale", http.StatusBadRequest},
 		{"scale=x", "scale", http.StatusBadRequest},
+		// Only decimal digits: strconv.Atoi alone would read these.
+		{"scale=%2B2", "scale: must be an integer", http.StatusBadRequest},
+		{"scale=-0", "scale: must be an integer", http.StatusBadRequest},
+		{"scale=%202", "scale: must be an integer", http.StatusBadRequest},
+		// Given empty, it is not read as exact totals: an invoice template
+		// meant to round would get amounts of more places.
+		{"scale=", "scale: is empty", http.StatusBadRequest},
+		{"scale", "scale: is empty", http.StatusBadRequest},
 		// A repeated parameter is not read as its first value.
 		{"from=2025-04-01&from=2025-05-01", "from", http.StatusBadRequest},
 		{"to=2025-05-01&to=2025-05-01", "to", http.StatusBadRequest},

@@ -68,7 +68,7 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 	to := fs.String("to", "", "end, exclusive: a UTC day (its midnight) or an RFC 3339 instant; left out: to the end (given empty, it is refused)")
 	groupBy := fs.String("group-by", "account,provider,currency", "comma-separated dimensions among account, provider, currency, month, day (totals are always per currency); empty: currency")
 	format := fs.String("format", "table", "output format: table, csv or json")
-	scale := fs.String("scale", "", fmt.Sprintf("round totals to this many decimal places, 0..%d (half away from zero); empty: exact, no rounding", api.BillingScaleMax))
+	scale := fs.String("scale", "", fmt.Sprintf("round totals to this many decimal places, 0..%d (half away from zero); left out: exact, no rounding (given empty, it is refused)", api.BillingScaleMax))
 	// An empty --account ("$ACCOUNT" unset) is refused, as an empty bound
 	// is: read as none, it would bill every account.
 	var account string
@@ -78,13 +78,15 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 		return err
 	}
 	opts := billingOptions{format: *format}
-	params := api.BillingParams{GroupBy: *groupBy, Scale: *scale}
+	params := api.BillingParams{GroupBy: *groupBy}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "from":
 			params.From = from
 		case "to":
 			params.To = to
+		case "scale":
+			params.Scale = scale
 		}
 	})
 	if opts.query, opts.scale, err = parseBillingFlags(params); err != nil {

@@ -778,6 +778,8 @@ func TestBillingFlagsAsTheAPI(t *testing.T) {
 		{[]string{"--scale", "19"}, "--scale: must be an integer in 0..18"},
 		{[]string{"--scale", "-1"}, "--scale: must be an integer in 0..18"},
 		{[]string{"--scale", "x"}, "--scale: must be an integer in 0..18"},
+		{[]string{"--scale", "+2"}, "--scale: must be an integer in 0..18"},
+		{[]string{"--scale", ""}, "--scale: is empty"},
 		{[]string{"--from", "yesterday"}, "--from: must be a day"},
 		{[]string{"--from", "2025-03-01t12:00:00"}, "--from: must be a day"},
 		{[]string{"--to", "2025-03-01x12:00:00z"}, "--to: must be a day"},
