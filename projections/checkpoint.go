@@ -13,6 +13,8 @@ import (
 // before one of the event store, by the same process, holds no event that
 // copy lacks: the read models apply durable events only. cmd/callledger
 // copies both so for the tools of a directory a running server holds.
+// The memtable is flushed first, so that the copy's log is short (see
+// embedded.Store.Checkpoint).
 func (p *Projector) Checkpoint(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("checkpoint the read models: %w", err)
@@ -21,6 +23,9 @@ func (p *Projector) Checkpoint(ctx context.Context, dir string) error {
 		return fmt.Errorf("checkpoint the read models: %w", ErrClosed)
 	}
 	defer p.release()
+	if err := p.db.Flush(); err != nil {
+		return fmt.Errorf("checkpoint the read models: flush: %w", pebbleError(err))
+	}
 	if err := p.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("checkpoint the read models into %s: %w", dir, pebbleError(err))
 	}

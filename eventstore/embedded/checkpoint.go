@@ -20,6 +20,13 @@ import (
 // is durable. It is how the tools of a data directory that a running
 // server holds read it (cmd/callledger's serve control socket): the copy
 // opens as a store of its own, at the moment it was taken.
+//
+// The memtable is flushed to a table first, so that the write-ahead log
+// copied holds only what was appended since: without, a copy carried up to
+// a memtable's worth of log (~60 MiB at 64 MiB memtables), physically
+// copied, which its reader then replayed into a memtable of its own (a
+// tool took 1.2-1.4 s and ~180 MB to start on a log of 1.8M events). The
+// flush is work the store would do anyway; appends go on meanwhile.
 func (s *Store) Checkpoint(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("checkpoint the event store: %w", err)
@@ -28,6 +35,9 @@ func (s *Store) Checkpoint(ctx context.Context, dir string) error {
 	defer s.mu.RUnlock()
 	if s.closed {
 		return fmt.Errorf("checkpoint the event store: %w", eventstore.ErrClosed)
+	}
+	if err := s.db.Flush(); err != nil {
+		return fmt.Errorf("checkpoint the event store: flush: %w", err)
 	}
 	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("checkpoint the event store into %s: %w", dir, err)

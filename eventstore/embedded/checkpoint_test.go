@@ -3,10 +3,13 @@ package embedded_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -67,4 +70,37 @@ func TestCheckpointWhileAppending(t *testing.T) {
 	assert.Error(t, s.Checkpoint(ctx, copyDir), "into a directory that exists")
 	require.NoError(t, s.Close())
 	assert.ErrorIs(t, s.Checkpoint(ctx, filepath.Join(dir, "late")), eventstore.ErrClosed)
+}
+
+// TestCheckpointCopiesAShortLog checks that a checkpoint flushes the
+// memtable before it copies: the copy's write-ahead log holds what came
+// after the flush, not every event since the last one (which its reader
+// would replay), and the copy still holds every event.
+func TestCheckpointCopiesAShortLog(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openStore(t, filepath.Join(dir, "events"), testOptions())
+	pad := strings.Repeat("x", 1000)
+	for i := range 2000 {
+		_, err := s.Append(ctx, fmt.Sprintf("call-%d", i%13), eventstore.Any(), []eventstore.EventData{{
+			ID: uuid.New(), Type: "E", Data: []byte(fmt.Sprintf(`{"i":%d,"pad":%q}`, i, pad)),
+		}})
+		require.NoError(t, err)
+	}
+	copyDir := filepath.Join(dir, "copy")
+	require.NoError(t, s.Checkpoint(ctx, copyDir))
+	logs, err := filepath.Glob(filepath.Join(copyDir, "*.log"))
+	require.NoError(t, err)
+	var logBytes int64
+	for _, name := range logs {
+		fi, err := os.Stat(name)
+		require.NoError(t, err)
+		logBytes += fi.Size()
+	}
+	assert.Less(t, logBytes, int64(64<<10), "the copy's log (%d files), after ~2 MB of events", len(logs))
+
+	c := openStore(t, copyDir, testOptions())
+	copied, err := c.ReadAll(ctx, eventstore.Start, 0)
+	require.NoError(t, err)
+	assert.Len(t, copied, 2000)
 }
