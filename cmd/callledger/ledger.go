@@ -64,7 +64,7 @@ func openError(what, dir string, err error) error {
 			what, dir, filepath.Dir(dir), err)
 	}
 	if isLockHeld(err) {
-		return fmt.Errorf("open %s: %s is in use by another process (a running callledger serve?): stop it, or run this against a copy of the directory made while it was stopped, or by a filesystem snapshot (a copy of files a running server writes is not consistent): %w", what, dir, err)
+		return fmt.Errorf("open %s: %s is in use by another process (a running callledger serve?): stop it, or run this against a copy of the directory made while it was stopped, or by a filesystem snapshot (a copy of files a running server writes is not consistent); a serve still starting (opening its stores, rebuilding its read models) lets verify, export, history and billing run once it serves: %w", what, dir, err)
 	}
 	return fmt.Errorf("open %s: %w", what, err)
 }
