@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/callledger/callledger/eventstore/embedded"
 )
 
 // Checkpoint writes a consistent copy of the read models into dir, which
@@ -13,8 +15,8 @@ import (
 // before one of the event store, by the same process, holds no event that
 // copy lacks: the read models apply durable events only. cmd/callledger
 // copies both so for the tools of a directory a running server holds.
-// The memtable is flushed first, so that the copy's log is short (see
-// embedded.Store.Checkpoint).
+// The memtable is flushed first and the copy's log cut where its records
+// end, so that the copy's log is short (see embedded.Store.Checkpoint).
 func (p *Projector) Checkpoint(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("checkpoint the read models: %w", err)
@@ -29,5 +31,5 @@ func (p *Projector) Checkpoint(ctx context.Context, dir string) error {
 	if err := p.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("checkpoint the read models into %s: %w", dir, pebbleError(err))
 	}
-	return nil
+	return embedded.TrimCopiedLog(dir)
 }

@@ -22,11 +22,13 @@ import (
 // opens as a store of its own, at the moment it was taken.
 //
 // The memtable is flushed to a table first, so that the write-ahead log
-// copied holds only what was appended since: without, a copy carried up to
-// a memtable's worth of log (~60 MiB at 64 MiB memtables), physically
-// copied, which its reader then replayed into a memtable of its own (a
-// tool took 1.2-1.4 s and ~180 MB to start on a log of 1.8M events). The
-// flush is work the store would do anyway; appends go on meanwhile.
+// copied holds only what was appended since, and the copied log is cut
+// where its records end (TrimCopiedLog: the log file is a recycled one,
+// its tail a past log's): without, a copy carried up to a memtable's
+// worth of log (~60 MiB at 64 MiB memtables), which its reader then
+// replayed into a memtable of its own (a tool took 1.2-1.4 s and ~180 MB
+// to start on a log of 1.8M events). The flush is work the store would do
+// anyway; appends go on meanwhile.
 func (s *Store) Checkpoint(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("checkpoint the event store: %w", err)
@@ -42,7 +44,7 @@ func (s *Store) Checkpoint(ctx context.Context, dir string) error {
 	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("checkpoint the event store into %s: %w", dir, err)
 	}
-	return nil
+	return TrimCopiedLog(dir)
 }
 
 // LockHeld reports whether a process holds the Pebble database in dir

@@ -73,34 +73,42 @@ func TestCheckpointWhileAppending(t *testing.T) {
 }
 
 // TestCheckpointCopiesAShortLog checks that a checkpoint flushes the
-// memtable before it copies: the copy's write-ahead log holds what came
-// after the flush, not every event since the last one (which its reader
-// would replay), and the copy still holds every event.
+// memtable before it copies, and cuts the copied log where its records
+// end: the copy's write-ahead log holds what came after the flush, not
+// every event since the last one (which its reader would replay), nor the
+// tail of the past log whose file Pebble recycled for it (the second
+// copy's: ~2.7 MB uncut), and the copy still holds every event.
 func TestCheckpointCopiesAShortLog(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openStore(t, filepath.Join(dir, "events"), testOptions())
 	pad := strings.Repeat("x", 1000)
-	for i := range 2000 {
-		_, err := s.Append(ctx, fmt.Sprintf("call-%d", i%13), eventstore.Any(), []eventstore.EventData{{
-			ID: uuid.New(), Type: "E", Data: []byte(fmt.Sprintf(`{"i":%d,"pad":%q}`, i, pad)),
-		}})
+	for round := range 3 {
+		for i := range 2000 {
+			_, err := s.Append(ctx, fmt.Sprintf("call-%d", i%13), eventstore.Any(), []eventstore.EventData{{
+				ID: uuid.New(), Type: "E", Data: []byte(fmt.Sprintf(`{"i":%d,"pad":%q}`, i, pad)),
+			}})
+			require.NoError(t, err)
+		}
+		copyDir := filepath.Join(dir, fmt.Sprintf("copy-%d", round))
+		require.NoError(t, s.Checkpoint(ctx, copyDir))
+		logs, err := filepath.Glob(filepath.Join(copyDir, "*.log"))
 		require.NoError(t, err)
-	}
-	copyDir := filepath.Join(dir, "copy")
-	require.NoError(t, s.Checkpoint(ctx, copyDir))
-	logs, err := filepath.Glob(filepath.Join(copyDir, "*.log"))
-	require.NoError(t, err)
-	var logBytes int64
-	for _, name := range logs {
-		fi, err := os.Stat(name)
-		require.NoError(t, err)
-		logBytes += fi.Size()
-	}
-	assert.Less(t, logBytes, int64(64<<10), "the copy's log (%d files), after ~2 MB of events", len(logs))
+		var logBytes int64
+		for _, name := range logs {
+			fi, err := os.Stat(name)
+			require.NoError(t, err)
+			logBytes += fi.Size()
+		}
+		assert.Less(t, logBytes, int64(64<<10), "copy %d's log (%d files), after ~2 MB of events", round, len(logs))
 
-	c := openStore(t, copyDir, testOptions())
-	copied, err := c.ReadAll(ctx, eventstore.Start, 0)
-	require.NoError(t, err)
-	assert.Len(t, copied, 2000)
+		c := openStore(t, copyDir, testOptions())
+		copied, err := c.ReadAll(ctx, eventstore.Start, 0)
+		require.NoError(t, err)
+		assert.Len(t, copied, 2000*(round+1), "copy %d", round)
+		report, err := eventstore.Verify(ctx, c, nil)
+		require.NoError(t, err)
+		assert.True(t, report.OK, "copy %d: %v", round, report.Problem)
+		require.NoError(t, c.Close())
+	}
 }

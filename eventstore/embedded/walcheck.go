@@ -1,10 +1,12 @@
 package embedded
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -73,7 +75,7 @@ func checkNewestWAL(fs vfs.FS, dir string) error {
 	if len(logs) == 0 {
 		return nil
 	}
-	damage, err := readWAL(fs, logs[len(logs)-1], true, false)
+	_, damage, err := readWAL(fs, logs[len(logs)-1], true, false)
 	if err != nil {
 		return err
 	}
@@ -94,7 +96,7 @@ func walDamage(fs vfs.FS, dir string, openErr error) error {
 		return openErr
 	}
 	for i, ll := range logs {
-		damage, err := readWAL(fs, ll, i == len(logs)-1, true)
+		_, damage, err := readWAL(fs, ll, i == len(logs)-1, true)
 		if err != nil {
 			return errors.Join(openErr, err)
 		}
@@ -112,8 +114,10 @@ func walDamage(fs vfs.FS, dir string, openErr error) error {
 // which must end cleanly), or a chunk after the failing one proves that
 // the log was synced past it (see syncedPast); with batches, also when a
 // record it reads is not a batch Pebble can replay (checkBatch). err is an
-// I/O error.
-func readWAL(fs vfs.FS, ll wal.LogicalLog, tail, batches bool) (damage, err error) {
+// I/O error. torn is where the records Pebble reads end when the log ends
+// in a torn write (the offset of the record that does not read, in the
+// log's one physical file), -1 when the log reads to its end.
+func readWAL(fs vfs.FS, ll wal.LogicalLog, tail, batches bool) (torn int64, damage, err error) {
 	r := ll.OpenForRead()
 	defer r.Close()
 	for {
@@ -125,29 +129,29 @@ func readWAL(fs vfs.FS, ll wal.LogicalLog, tail, batches bool) (damage, err erro
 			}
 			repr, err := io.ReadAll(rec)
 			if err != nil {
-				return walDamaged(off.PhysicalFile, off.Physical, fmt.Sprintf("the record there does not read (%v)", err)), nil
+				return -1, walDamaged(off.PhysicalFile, off.Physical, fmt.Sprintf("the record there does not read (%v)", err)), nil
 			}
 			if why := checkBatch(repr); why != "" {
-				return walDamaged(off.PhysicalFile, off.Physical, "the record there is no batch Pebble can replay: "+why), nil
+				return -1, walDamaged(off.PhysicalFile, off.Physical, "the record there is no batch Pebble can replay: "+why), nil
 			}
 			continue
 		case errors.Is(err, io.EOF):
-			return nil, nil
+			return -1, nil, nil
 		case errors.Is(err, record.ErrUnexpectedEOF) && tail:
 			bad, proof, err := syncedPast(fs, off.PhysicalFile, uint32(ll.Num), off.Physical)
 			if err != nil {
-				return nil, err
+				return -1, nil, err
 			}
 			if proof < 0 {
-				return nil, nil // a torn write
+				return off.Physical, nil, nil // a torn write
 			}
-			return walDamaged(off.PhysicalFile, bad, fmt.Sprintf(
+			return -1, walDamaged(off.PhysicalFile, bad, fmt.Sprintf(
 				"a chunk there fails its checksum, yet the chunk at offset %d says the log had been synced past it", proof)), nil
 		case errors.Is(err, record.ErrUnexpectedEOF), errors.Is(err, record.ErrInvalidChunk),
 			errors.Is(err, record.ErrZeroedChunk), pebble.IsCorruptionError(err):
-			return walDamaged(off.PhysicalFile, off.Physical, fmt.Sprintf("the record there does not read (%v)", err)), nil
+			return -1, walDamaged(off.PhysicalFile, off.Physical, fmt.Sprintf("the record there does not read (%v)", err)), nil
 		default:
-			return nil, fmt.Errorf("read write-ahead log %s: %w", off.PhysicalFile, err)
+			return -1, nil, fmt.Errorf("read write-ahead log %s: %w", off.PhysicalFile, err)
 		}
 	}
 }
@@ -192,49 +196,116 @@ func walDamaged(path string, offset int64, why string) error {
 // intact, then looks at every byte after bad for an intact chunk of the
 // same log whose synced offset is past bad: proof, that chunk's offset,
 // is -1 when there is none.
+//
+// It reads the log a block at a time (chunks never straddle a block), not
+// whole: the newest log is often a recycled file, a past log's ~60 MiB
+// (at 64 MiB memtables) after a few records of its own, and reading it
+// whole took ~120 MB at every open of such a store (a tool's copy of a
+// running serve's data, a restart after a kill).
 func syncedPast(fs vfs.FS, path string, logNum uint32, from int64) (bad, proof int64, err error) {
 	f, err := fs.Open(path)
 	if err != nil {
 		return 0, 0, fmt.Errorf("read write-ahead log %s: %w", path, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(f)
+	fi, err := f.Stat()
 	if err != nil {
 		return 0, 0, fmt.Errorf("read write-ahead log %s: %w", path, err)
+	}
+	blocks := walBlocks{f: f, size: fi.Size(), start: -1}
+	chunk := func(p int64) (end int64, synced uint64, ok bool, err error) {
+		block, start, err := blocks.at(p)
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("read write-ahead log %s: %w", path, err)
+		}
+		end, synced, ok = intactChunk(block, start, p, logNum)
+		return end, synced, ok, nil
 	}
 	bad = from
 	for {
 		if walBlockSize-bad%walBlockSize < walSyncHeaderLen {
 			bad += walBlockSize - bad%walBlockSize // the block's zero padding
 		}
-		end, _, ok := intactChunk(data, bad, logNum)
+		end, _, ok, err := chunk(bad)
+		if err != nil {
+			return 0, 0, err
+		}
 		if !ok {
 			break
 		}
 		bad = end
 	}
-	for p := bad + 1; p+walSyncHeaderLen <= int64(len(data)); p++ {
-		end, synced, ok := intactChunk(data, p, logNum)
-		if !ok {
+	// Every byte after bad may start a chunk; only those whose log number
+	// field holds logNum can be one of this log's, so each block is
+	// searched for that number (a recycled log's tail holds another's).
+	var num [4]byte
+	binary.LittleEndian.PutUint32(num[:], logNum)
+	const numAt = 7 // the log number's offset in a chunk's header
+	for p := bad + 1; p+walSyncHeaderLen <= blocks.size; {
+		block, start, err := blocks.at(p)
+		if err != nil {
+			return 0, 0, fmt.Errorf("read write-ahead log %s: %w", path, err)
+		}
+		blockEnd := start + int64(len(block))
+		i := -1
+		if from := p - start + numAt; from < int64(len(block)) {
+			i = bytes.Index(block[from:], num[:])
+		}
+		if i < 0 {
+			p = blockEnd
 			continue
 		}
-		if synced > uint64(bad) {
+		p += int64(i)
+		end, synced, ok := intactChunk(block, start, p, logNum)
+		switch {
+		case !ok:
+			p++
+		case synced > uint64(bad):
 			return bad, p, nil
+		default:
+			p = end
 		}
-		p = end - 1
 	}
 	return bad, -1, nil
 }
 
+// walBlocks reads a write-ahead log one block at a time, keeping the last
+// block read.
+type walBlocks struct {
+	f     io.ReaderAt
+	size  int64 // the log's length
+	start int64 // where buf's block starts; -1: none read yet
+	buf   [walBlockSize]byte
+	n     int // how much of buf the block fills (less for the last)
+}
+
+// at returns the block that holds offset p (empty past the log's end) and
+// where it starts.
+func (b *walBlocks) at(p int64) ([]byte, int64, error) {
+	start := p - p%walBlockSize
+	if start != b.start {
+		n := int(min(walBlockSize, max(b.size-start, 0)))
+		if n > 0 {
+			// A ReaderAt may say io.EOF with the last block read whole.
+			if got, err := b.f.ReadAt(b.buf[:n], start); err != nil && (got < n || !errors.Is(err, io.EOF)) {
+				return nil, 0, err
+			}
+		}
+		b.start, b.n = start, n
+	}
+	return b.buf[:b.n], start, nil
+}
+
 // intactChunk reports whether a chunk of log logNum in the WAL sync wire
-// format starts at p in data, within its block, with its checksum
-// holding; end is where it ends, synced the synced offset it carries.
-func intactChunk(data []byte, p int64, logNum uint32) (end int64, synced uint64, ok bool) {
-	blockEnd := min(p-p%walBlockSize+walBlockSize, int64(len(data)))
-	if p+walSyncHeaderLen > blockEnd {
+// format starts at p in block, the block of the log that starts at start,
+// with its checksum holding; end is where it ends, synced the synced
+// offset it carries.
+func intactChunk(block []byte, start, p int64, logNum uint32) (end int64, synced uint64, ok bool) {
+	blockEnd := start + int64(len(block))
+	if p < start || p+walSyncHeaderLen > blockEnd {
 		return 0, 0, false
 	}
-	h := data[p : p+walSyncHeaderLen]
+	h := block[p-start : p-start+walSyncHeaderLen]
 	if h[6] < walSyncEncodingMin || h[6] > walSyncEncodingMax || binary.LittleEndian.Uint32(h[7:]) != logNum {
 		return 0, 0, false
 	}
@@ -243,9 +314,41 @@ func intactChunk(data []byte, p int64, logNum uint32) (end int64, synced uint64,
 		return 0, 0, false
 	}
 	// Pebble masks the CRC-32C (the records' own checksum) of the chunk.
-	c := checksum(data[p+6 : end])
+	c := checksum(block[p-start+6 : end-start])
 	if (c>>15|c<<17)+0xa282ead8 != binary.LittleEndian.Uint32(h) {
 		return 0, 0, false
 	}
 	return end, binary.LittleEndian.Uint64(h[11:]), true
+}
+
+// TrimCopiedLog cuts the newest write-ahead log of the Pebble database in
+// dir, a checkpoint no process has opened yet, where the records Pebble
+// reads end, when what follows is a torn write (checkNewestWAL's reading).
+// Pebble recycles log files: a checkpoint taken just after a flush copies
+// a log of a few records followed by a past log's ~60 MiB (at 64 MiB
+// memtables), which Pebble's replay and checkNewestWAL would read past at
+// every open of the copy and which the copy would hold on disk for
+// nothing. A log damaged where checkNewestWAL would say so is left whole,
+// for the open to report.
+func TrimCopiedLog(dir string) error {
+	logs, err := wal.Scan(wal.Dir{FS: vfs.Default, Dirname: dir})
+	if err != nil {
+		return fmt.Errorf("list the write-ahead logs of %s: %w", dir, err)
+	}
+	if len(logs) == 0 {
+		return nil
+	}
+	newest := logs[len(logs)-1]
+	if newest.NumSegments() != 1 {
+		return nil // written with WAL failover: not ours to cut
+	}
+	torn, damage, err := readWAL(vfs.Default, newest, true, false)
+	if err != nil || damage != nil || torn < 0 {
+		return err
+	}
+	_, path := newest.SegmentLocation(0)
+	if err := os.Truncate(path, torn); err != nil {
+		return fmt.Errorf("trim the write-ahead log of a copy: %w", err)
+	}
+	return nil
 }

@@ -40,16 +40,7 @@ func newCrashedStore(t *testing.T, n int) crashedStore {
 		_, err := s.Append(context.Background(), "call-"+uuid.NewString(), eventstore.NoStream(), events(1, "CallUpserted"))
 		require.NoError(t, err)
 	}
-	cs := crashedStore{dir: t.TempDir()}
-	entries, err := os.ReadDir(live)
-	require.NoError(t, err)
-	for _, e := range entries {
-		if e.Type().IsRegular() {
-			b, err := os.ReadFile(filepath.Join(live, e.Name()))
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(cs.dir, e.Name()), b, 0o644))
-		}
-	}
+	cs := crashedStore{dir: copyFiles(t, live)}
 	require.NoError(t, s.Close())
 
 	logs, err := wal.Scan(wal.Dir{FS: vfs.Default, Dirname: cs.dir})
@@ -73,6 +64,22 @@ func newCrashedStore(t *testing.T, n int) crashedStore {
 	require.NoError(t, err)
 	cs.size = fi.Size()
 	return cs
+}
+
+// copyFiles copies the files of dir into a new directory and returns it.
+func copyFiles(t *testing.T, dir string) string {
+	t.Helper()
+	out := t.TempDir()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(out, e.Name()), b, 0o644))
+		}
+	}
+	return out
 }
 
 // flip inverts the byte at offset of the crashed store's log.
@@ -219,6 +226,22 @@ func TestWALDamage(t *testing.T) {
 			if tt.pebble {
 				opts = embedded.WithoutWALCheck(opts)
 			}
+			// TrimCopiedLog (a checkpoint's) cuts a torn end only: the
+			// cut log opens with the same events; a damaged one is left
+			// whole, for the open to refuse.
+			trimmed := copyFiles(t, cs.dir)
+			require.NoError(t, embedded.TrimCopiedLog(trimmed))
+			cut, err := os.ReadFile(filepath.Join(trimmed, filepath.Base(cs.log)))
+			require.NoError(t, err)
+			if tt.refused {
+				assert.Equal(t, damaged, cut, "a damaged log is not cut")
+			} else {
+				assert.Equal(t, damaged[:len(cut)], cut, "a log is only ever cut short")
+				got, err := eventCount(t, trimmed, opts)
+				require.NoError(t, err)
+				assert.Equal(t, tt.want, got, "events after Open of the cut log")
+			}
+
 			got, err := eventCount(t, cs.dir, opts)
 			if !tt.refused {
 				require.NoError(t, err)
