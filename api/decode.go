@@ -169,7 +169,7 @@ func DecodeJSON(body []byte, dst any) error {
 		}
 		return jsonError(err)
 	}
-	return nil
+	return checkJSONNames(trimmed, reflect.TypeOf(dst))
 }
 
 // jsonPathAt is the path, in the form the error messages use
@@ -419,10 +419,11 @@ type Opt[T any] struct {
 }
 
 // UnmarshalJSON records that the field was present and decodes it. A key
-// given twice in one object is decoded twice: the last occurrence wins
-// whole, as for encoding/json's plain fields, so each starts from nothing
-// (an earlier null would otherwise stay set under a later value, and an
-// earlier object's members would merge into a later one).
+// given twice in one object is decoded twice, each time from nothing (an
+// earlier null would otherwise stay set under a later value, and an
+// earlier object's members would merge into a later one): DecodeJSON
+// refuses one given twice with different values (checkJSONNames), so both
+// times decode the same value.
 func (o *Opt[T]) UnmarshalJSON(b []byte) error {
 	*o = Opt[T]{Set: true}
 	if string(bytes.TrimSpace(b)) == "null" {
@@ -431,6 +432,9 @@ func (o *Opt[T]) UnmarshalJSON(b []byte) error {
 	}
 	return json.Unmarshal(b, &o.Value)
 }
+
+// valueType is T: checkJSONNames reads an Opt's JSON as its Value's.
+func (Opt[T]) valueType() reflect.Type { return reflect.TypeFor[T]() }
 
 // requiredJSON returns the value raw of the required body field field,
 // spaces trimmed, or a 400 naming field when it is absent or null: how the

@@ -540,10 +540,13 @@ type moonbaseSource struct {
 var moonbaseQueryParameters = map[string]bool{"limit": true, "after": true, "before": true, "revision": true, "as_of": true}
 
 // moonbaseErrorSource places a problem's field: header names are
-// capitalized (Idempotency-Key, If-Match), body fields never are.
+// capitalized words joined by hyphens (Idempotency-Key, If-Match) or
+// Authorization; body fields are snake_case, but a body key in another
+// case that a problem names (checkJSONNames: "Provider_Id") is a body
+// field too.
 func moonbaseErrorSource(field string) *moonbaseSource {
 	switch {
-	case field[0] >= 'A' && field[0] <= 'Z':
+	case field[0] >= 'A' && field[0] <= 'Z' && (strings.Contains(field, "-") || field == "Authorization"):
 		return &moonbaseSource{Header: field}
 	case moonbaseQueryParameters[field]:
 		return &moonbaseSource{Parameter: field}
