@@ -497,6 +497,18 @@ func IdempotencyKeyFrom(ctx context.Context) string {
 // it reads to fingerprint the request stays there too (ReadBody), for the
 // handler.
 func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handler {
+	return s.idempotentReadingBodyAs(render, nil)
+}
+
+// idempotentReadingBodyAs is Idempotent for a surface that reads a body by
+// its Content-Type: readAs names how the request's body is read ("" for
+// the surface's default), and is part of the request's fingerprint, so
+// that the same bytes sent as a form and as JSON, two requests, do not
+// share a key's answer. LaML reads its JSON bodies and forms alike
+// (lamlBodyKind): its answer to a JSON body sent as a form (an unknown
+// parameter, nothing changed) was replayed to the retry that corrected
+// the header, which then never ran.
+func (s *Server) idempotentReadingBodyAs(render ErrorRenderer, readAs func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := r.Header.Get(IdempotencyKeyHeader)
@@ -521,7 +533,11 @@ func (s *Server) Idempotent(render ErrorRenderer) func(http.Handler) http.Handle
 				s.writeError(w, r, render, err)
 				return
 			}
-			fp := fingerprint(r.Method, r.URL.Path, body)
+			var as string
+			if readAs != nil {
+				as = readAs(r)
+			}
+			fp := fingerprint(r.Method, r.URL.Path, as, body)
 
 			l := s.idem.lock(account, key)
 			if err := l.lock(r.Context()); err != nil {
@@ -629,10 +645,17 @@ func markUnrecorded(ctx context.Context) {
 }
 
 // fingerprint identifies a keyed request's content: the SHA-256 of its
-// method, path and body. The idempotency record keeps it, and so does the
-// metadata of the events the request appends (hex), a stored format.
-func fingerprint(method, path string, body []byte) []byte {
+// method, path and body, and of how the body is read (readAs) when that is
+// not the surface's default: readAs and a zero byte come first, where a
+// write method never is, so a fingerprint without one is what it always
+// was. The idempotency record keeps it, and so does the metadata of the
+// events the request appends (hex), a stored format.
+func fingerprint(method, path, readAs string, body []byte) []byte {
 	h := sha256.New()
+	if readAs != "" {
+		h.Write([]byte(readAs))
+		h.Write([]byte{0})
+	}
 	h.Write([]byte(method))
 	h.Write([]byte{0})
 	h.Write([]byte(path))

@@ -200,7 +200,7 @@ func (s *Server) lamlRoutes(r chi.Router) {
 // resource and the call subresources of lamlsubresources.go. An unknown
 // path or method is answered after those checks.
 func (s *Server) lamlAccountRoutes(r chi.Router) {
-	r.Use(s.surface(s.lamlError), s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.Idempotent(s.lamlError))
+	r.Use(s.surface(s.lamlError), s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.idempotentReadingBodyAs(s.lamlError, lamlBodyKind))
 	s.routeErrors(r, s.lamlError)
 	r.Get("/", s.getLAMLAccount)
 	for _, suffix := range []string{"", ".json"} {
@@ -520,13 +520,32 @@ func readLAMLParams(r *http.Request) (lamlParams, error) {
 		}
 	}
 	switch {
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+	case isJSONMediaType(mt):
 		return decodeLAMLJSON(body)
 	case mt == "" || mt == "application/x-www-form-urlencoded":
 		return decodeLAMLForm(body)
 	}
 	return nil, &FieldError{Err: ErrUnsupportedMediaType, Field: "Content-Type",
 		Message: fmt.Sprintf("send application/x-www-form-urlencoded or application/json, not %s", truncate(mt, 64))}
+}
+
+// isJSONMediaType reports whether LaML reads a body of media type mt as
+// JSON.
+func isJSONMediaType(mt string) bool {
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// lamlBodyKind is how readLAMLParams reads r's body, for its fingerprint:
+// "json", or "" for a form (the default: Twilio's clients send forms, and
+// keys they used before this was told apart keep their fingerprints). A
+// Content-Type LaML refuses is read as neither, but its error is not
+// recorded under the key (outsideFingerprint).
+func lamlBodyKind(r *http.Request) string {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err == nil && isJSONMediaType(mt) {
+		return "json"
+	}
+	return ""
 }
 
 // decodeLAMLForm parses an urlencoded body. A repeated parameter keeps its
