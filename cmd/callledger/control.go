@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/kurrent"
 )
 
 // The control socket.
@@ -247,6 +248,13 @@ func copyHeld(dir string) bool {
 // env.Stderr. A socket nobody answers on (a serve killed) is no serve.
 func servedCopy(ctx context.Context, cfg storeConfig, env Env) (storeConfig, func(), error) {
 	none := func() {}
+	if cfg.StoreURL != "" {
+		// A malformed --store is a usage error (exit 2), refused before
+		// anything is opened or copied.
+		if err := kurrent.CheckConnectionString(cfg.StoreURL); err != nil {
+			return cfg, none, usageError{fmt.Errorf("--store: %w", err)}
+		}
+	}
 	path := filepath.Join(cfg.DataDir, controlSocketName)
 	if _, err := os.Stat(path); err != nil {
 		return cfg, none, nil

@@ -46,6 +46,13 @@ func TestToolsRunWhileServeDoes(t *testing.T) {
 		assert.Contains(t, res.stderr, "serve is running on "+dir, "%v", args)
 		running[args[0]] = res
 	}
+	// A malformed --store is refused before serve is asked for a copy.
+	for _, args := range [][]string{{"history", id, "--store", "x"}, {"billing", "--store", "notaurl"}, {"verify", "--store", "esdb://"}} {
+		res := runTool(ctx, t, dir, "", args...)
+		assert.Equal(t, 2, res.code, "%v: %s", args, res.stderr)
+		assert.Contains(t, res.stderr, "--store: kurrent: connection string", "%v", args)
+		assert.NotContains(t, res.stderr, "serve is running", "%v", args)
+	}
 	res := runTool(ctx, t, dir, "", "export", "--out", out)
 	require.Equal(t, 0, res.code, res.stderr)
 	// The directory named otherwise than serve names it: through a

@@ -138,6 +138,26 @@ type clientRef struct {
 	calls sync.WaitGroup
 }
 
+// CheckConnectionString returns the error Open would return for
+// connectionString's syntax (wrapping ErrConnectionString), or nil,
+// without connecting: so that a command refuses a malformed one before it
+// does anything else.
+func CheckConnectionString(connectionString string) error {
+	_, err := parseConnectionString(connectionString)
+	return err
+}
+
+// parseConnectionString parses connectionString as the official client
+// does. The parser's error quotes the string, password and all: it goes
+// to a terminal or a log, so the password is masked in it.
+func parseConnectionString(connectionString string) (*esdb.Configuration, error) {
+	config, err := esdb.ParseConnectionString(connectionString)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrConnectionString, maskPassword(err.Error(), connectionString))
+	}
+	return config, nil
+}
+
 // closeWaitMax bounds how long Close waits for calls to end after cancelling
 // them. Only a call stuck in the client's own reconnection takes long.
 const closeWaitMax = 10 * time.Second
@@ -151,11 +171,9 @@ const closeWaitMax = 10 * time.Second
 // Open checks that a node answers, within ctx, so that a wrong address fails
 // at start rather than at the first append.
 func Open(ctx context.Context, connectionString string, options Options) (*Store, error) {
-	config, err := esdb.ParseConnectionString(connectionString)
+	config, err := parseConnectionString(connectionString)
 	if err != nil {
-		// The parser's error quotes the string, password and all: it goes
-		// to a terminal or a log, so the password is masked in it.
-		return nil, fmt.Errorf("%w: %s", ErrConnectionString, maskPassword(err.Error(), connectionString))
+		return nil, err
 	}
 	options = options.withDefaults()
 	config.Logger = clientLogger(options.Logger)
