@@ -337,6 +337,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render Error
 	}
 	switch {
 	case p.retry:
+		// An answer that says retry is no result: recorded under the
+		// key, it would answer every retry with itself.
+		markUnrecorded(r.Context())
 		w.Header().Set("x-should-retry", "true")
 	case p.Status == http.StatusConflict, p.Status == http.StatusPreconditionFailed:
 		w.Header().Set("x-should-retry", "false")

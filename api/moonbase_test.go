@@ -792,8 +792,12 @@ func TestShouldRetryOnlyLostRaces(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
-			ts.api.writeError(w, httptest.NewRequest("POST", "/calls/upsert", nil), ts.api.moonbaseError, tc.err)
+			r, sc := withScope(httptest.NewRequest("POST", "/calls/upsert", nil), "")
+			ts.api.writeError(w, r, ts.api.moonbaseError, tc.err)
 			assert.Equal(t, tc.want, w.Header().Get("x-should-retry"))
+			// An answer that says retry is not recorded under a key: it
+			// would answer every retry with itself.
+			assert.Equal(t, tc.want == "true", sc.unrecorded, "unrecorded")
 		})
 	}
 }
