@@ -217,7 +217,11 @@ const bearerUnauthorized = "missing or unknown API key (send Authorization: Bear
 func (s *Server) bearerAuth(render ErrorRenderer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			h := r.Header.Get("Authorization")
+			h, err := authorization(r)
+			if err != nil {
+				s.writeError(w, r, render, err)
+				return
+			}
 			scheme, token, _ := strings.Cut(h, " ")
 			p, ok := Principal{}, false
 			if strings.EqualFold(scheme, "Bearer") {
@@ -239,7 +243,12 @@ func (s *Server) bearerAuth(render ErrorRenderer) func(http.Handler) http.Handle
 func (s *Server) BasicAuth(render ErrorRenderer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			user, token, ok := basicCredentials(r)
+			h, err := authorization(r)
+			if err != nil {
+				s.writeError(w, r, render, err)
+				return
+			}
+			user, token, ok := basicCredentials(h)
 			p := Principal{}
 			if ok {
 				p, ok = s.keys.lookup(token)
@@ -257,14 +266,31 @@ func (s *Server) BasicAuth(render ErrorRenderer) func(http.Handler) http.Handler
 	}
 }
 
-// basicCredentials is r.BasicAuth that also reads credentials whose base64
-// has lost its "=" padding: RFC 7617 asks for it, but some clients' encoders
-// (base64url-minded ones, hand-built headers) leave it off, and a missing
-// pad says nothing about who is asking. Anything else that is not base64
-// of user:password is no credentials. It reads the header once, as
-// r.BasicAuth does, rather than after a failed r.BasicAuth.
-func basicCredentials(r *http.Request) (user, password string, ok bool) {
-	scheme, encoded, found := strings.Cut(r.Header.Get("Authorization"), " ")
+// authorization returns r's Authorization header, and a 400 naming it
+// when it was sent more than once with different values: which
+// credentials the request is made with cannot be told (the first was
+// used, whatever a proxy before the ledger had checked).
+func authorization(r *http.Request) (string, error) {
+	values := r.Header.Values("Authorization")
+	for _, v := range values[min(1, len(values)):] {
+		if v != values[0] {
+			return "", Malformed("Authorization", "sent %d times with different values: send one", len(values))
+		}
+	}
+	if len(values) == 0 {
+		return "", nil
+	}
+	return values[0], nil
+}
+
+// basicCredentials is r.BasicAuth, of the Authorization header h, that
+// also reads credentials whose base64 has lost its "=" padding: RFC 7617
+// asks for it, but some clients' encoders (base64url-minded ones,
+// hand-built headers) leave it off, and a missing pad says nothing about
+// who is asking. Anything else that is not base64 of user:password is no
+// credentials.
+func basicCredentials(h string) (user, password string, ok bool) {
+	scheme, encoded, found := strings.Cut(h, " ")
 	if !found || !strings.EqualFold(scheme, "Basic") {
 		return "", "", false
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -546,4 +547,39 @@ func compactJSON(t testing.TB, b []byte) string {
 	var buf bytes.Buffer
 	require.NoError(t, json.Compact(&buf, b))
 	return buf.String()
+}
+
+func TestAuthorizationSentTwice(t *testing.T) {
+	// Goal: an Authorization header sent twice with different values is a
+	// 400 naming it on every surface, Bearer and Basic: which credentials
+	// the request is made with cannot be told, and the first was used,
+	// whatever a proxy in front had checked. The same value twice is one.
+	ts := newTestServer(t)
+	basic := func(account, token string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(account+":"+token))
+	}
+	for _, tc := range []struct {
+		name, path string
+		values     []string
+		status     int
+	}{
+		{"BearerTwoAccounts", "/calls", []string{"Bearer " + tokenA, "Bearer " + tokenB}, http.StatusBadRequest},
+		{"BearerKnownThenUnknown", "/v1/billing/summary", []string{"Bearer " + tokenA, "Bearer nope"}, http.StatusBadRequest},
+		{"BearerSameTwice", "/calls", []string{"Bearer " + tokenA, "Bearer " + tokenA}, http.StatusOK},
+		{"BasicTwoAccounts", lamlCallsPath(lamlPrefix, acctA) + ".json", []string{basic(acctA, tokenA), basic(acctB, tokenB)}, http.StatusBadRequest},
+		{"BasicSameTwice", lamlCallsPath(lamlPrefix, acctA) + ".json", []string{basic(acctA, tokenA), basic(acctA, tokenA)}, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", ts.URL+tc.path, nil)
+			require.NoError(t, err)
+			for _, v := range tc.values {
+				req.Header.Add("Authorization", v)
+			}
+			res := ts.send(t, req)
+			require.Equal(t, tc.status, res.Status, "%s", res.Body)
+			if tc.status == http.StatusBadRequest {
+				assert.Contains(t, string(res.Body), "Authorization: sent 2 times with different values: send one")
+			}
+		})
+	}
 }
