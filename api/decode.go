@@ -353,10 +353,16 @@ func ParseTime(field, s string) (time.Time, error) {
 // (`"0000-01-01T00:00:00+06:00" in UTC it falls in the year -1, outside
 // ...`), so that no surface calls a valid RFC 3339 time invalid; for any
 // other, malformed, the route's own message.
+//
+// A leap second (23:59:60, which RFC 3339 allows) is refused, as Go's time
+// has none to hold it, and says so rather than calling it no RFC 3339 time.
 func timeProblem(v string, err error, malformed string) string {
 	var year *domain.YearOutOfRangeError
 	if errors.As(err, &year) {
 		return fmt.Sprintf("%q %s", truncate(v, 64), year.Error())
+	}
+	if len(v) >= len("2006-01-02T15:04:60") && (v[10] == 'T' || v[10] == 't') && v[16] == ':' && v[17:19] == "60" {
+		return fmt.Sprintf("%q is a leap second, which the ledger cannot store (its times have none): send the second before or after", truncate(v, 64))
 	}
 	return malformed
 }

@@ -325,6 +325,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render Error
 		return
 	}
 	p, known := ProblemOf(err)
+	p.Message = capMessage(p.Message)
 	if !known || p.Code == codeDataDamaged || p.Code == codeEventUnreadable {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
@@ -347,6 +348,25 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render Error
 		w.Header().Set("Retry-After", "1")
 	}
 	render(w, r, p)
+}
+
+// problemMessageMax bounds the message of an error answer, in bytes: the
+// checks quote the value at fault, most cut to a few dozen characters, but
+// not every one is (a bad currency, price, content type or LaML Method of
+// 200 KB came back whole, a body as large as the request's).
+const problemMessageMax = 1024
+
+// capMessage cuts msg to problemMessageMax bytes, at a character's start,
+// saying so.
+func capMessage(msg string) string {
+	if len(msg) <= problemMessageMax {
+		return msg
+	}
+	cut := problemMessageMax
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes more)", msg[:cut], len(msg)-cut)
 }
 
 // writeJSON writes v as JSON with the given status. Encoding errors of our

@@ -145,3 +145,18 @@ func TestTimesOutsideTheStoredYearsNameTheYear(t *testing.T) {
 		assert.Contains(t, res.JSON(t)["message"], "in UTC it falls in the year -1, outside the years 0000-9999")
 	})
 }
+
+func TestLeapSecondSaysSo(t *testing.T) {
+	// Goal: a leap second, which RFC 3339 allows and the ledger cannot
+	// store, is refused saying so, where the message called it no RFC 3339
+	// timestamp.
+	ts := newTestServer(t)
+	const leap = "2016-12-31T23:59:60Z"
+	body := strings.Replace(moonbaseBody("leap-1", "completed"), `"start_at":"`, `"start_at":"`+leap+`","x":"`, 1)
+	res := ts.do(t, "POST", "/calls/upsert", tokenA, body)
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, "%s", res.Body)
+	assert.Contains(t, string(res.Body), `start_at: \"2016-12-31T23:59:60Z\" is a leap second, which the ledger cannot store`)
+	res = ts.do(t, "GET", "/v1/billing/summary?from="+leap, tokenA, "")
+	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
+	assert.Contains(t, string(res.Body), "is a leap second")
+}

@@ -9,11 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -396,4 +398,30 @@ func TestSlowBodyIsARequestTimeout(t *testing.T) {
 		})
 	}
 	assert.Len(t, ts.events(t), n)
+}
+
+func TestErrorMessagesAreCapped(t *testing.T) {
+	// Goal: an error answer quotes at most ~1 KiB of the request, cut at a
+	// character, whatever value it names: a 200 KB currency, price or LaML
+	// Method came back whole in the error.
+	ts := newTestServer(t)
+	huge := strings.Repeat("é", 100_000) // 200 KB, two bytes a character
+	for _, tc := range []struct{ name, method, path, body string }{
+		{"VoiceCallCurrency", "POST", "/v1/voice-calls", voiceCallBody(t, "capped-1", map[string]any{"currency": huge})},
+		{"VoiceCallPrice", "POST", "/v1/voice-calls", voiceCallBody(t, "capped-2", map[string]any{"totalPrice": huge})},
+		{"BillingGroupBy", "GET", "/v1/billing/summary?group_by=" + url.QueryEscape(huge), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.do(t, tc.method, tc.path, tokenA, tc.body)
+			require.GreaterOrEqual(t, res.Status, 400)
+			require.Less(t, res.Status, 500)
+			assert.Less(t, len(res.Body), 2048, "%.200s", res.Body)
+			assert.True(t, utf8.Valid(res.Body))
+			assert.Contains(t, string(res.Body), "bytes more")
+		})
+	}
+	res := ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctA)+".json", acctA, tokenA,
+		formBody("From", "+14155550003", "To", "+14155550004", "Url", "https://x.example.com/t", "Method", huge[:60_000]))
+	require.Equal(t, http.StatusBadRequest, res.Status)
+	assert.Less(t, len(res.Body), 2048, "%.200s", res.Body)
 }
