@@ -508,6 +508,8 @@ func voiceCallField(name string) string {
 		return "clientId"
 	case "details.handled_by_staff_id":
 		return "handledByStaffId"
+	case "details.external_link":
+		return "externalLink"
 	case "call_id":
 		// The path's {id} of a PUT; a POST finds its call by sourceId,
 		// and names it so (foundByProviderID).

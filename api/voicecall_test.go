@@ -789,3 +789,27 @@ func TestVoiceCallReadModifyWriteOfACallWithoutCaller(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, res.Status, string(res.Body))
 	assert.Contains(t, string(res.Body), "from")
 }
+
+func TestVoiceCallExternalLinkIsAURL(t *testing.T) {
+	// Goal: externalLink, a page a UI shows as a link, is an absolute
+	// http(s) URL or "" (none): "javascript:alert(1)" and a bare word are
+	// 422s naming it, where they were stored. A link stored before the
+	// check, resent as it is by a client that sends whole bodies, is
+	// taken.
+	ts := newTestServer(t)
+	for _, bad := range []string{"javascript:alert(document.cookie)", "x", "https://exa mple.com/"} {
+		res := ts.do(t, "POST", "/v1/voice-calls", tokenA, voiceCallBody(t, "link-bad", map[string]any{"externalLink": bad}))
+		require.Equal(t, http.StatusUnprocessableEntity, res.Status, "%s: %s", bad, res.Body)
+		assert.Equal(t, "externalLink", res.JSON(t)["field"], bad)
+	}
+	id := ts.createVoiceCall(t, tokenA, "link-none", map[string]any{"externalLink": ""})
+	assert.Equal(t, "", ts.voiceCallGet(t, id)["externalLink"], "none")
+
+	id = ts.createVoiceCall(t, tokenA, "link-held", nil)
+	held := "javascript:void(0)"
+	ts.appendDirect(t, uuid.MustParse(id), eventstore.Any(), domain.Metadata{AccountID: acctA, Time: time.Now()},
+		domain.CallDetailsChanged{Changes: domain.DetailsChanges{ExternalLink: &held}})
+	res := ts.do(t, "PUT", "/v1/voice-calls/"+id, tokenA, voiceCallBody(t, "link-held", map[string]any{"externalLink": held, "summary": "changed"}))
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	assert.Equal(t, "changed", res.JSON(t)["summary"])
+}

@@ -116,6 +116,16 @@ func decideUpsert(p *plan, s *State, c *UpsertCall) *Error {
 		}
 	}
 
+	// An external link is a page about the call that a UI shows as a
+	// link: "javascript:..." or a bare word took. Only a link that changes
+	// is checked: one stored before the check is resent as it is by
+	// clients that send whole bodies. "" clears it.
+	if l := c.Details.ExternalLink; l != nil && *l != "" && *l != s.Call.Details.ExternalLink {
+		if err := checkURL("details.external_link", *l); err != nil {
+			return err
+		}
+	}
+
 	p.s, p.endFollowed = *s, endFollowed
 	p.core(c, exists)
 	p.participants(c)
@@ -281,6 +291,11 @@ const (
 	ProviderIDBytesMax = 256
 )
 
+// ProviderStatusBytesMax bounds a provider status word in bytes: far
+// beyond any provider's ("no-answer", "CALL_COMPLETED"), so that a write
+// cannot carry a body's worth of text into a field every view shows.
+const ProviderStatusBytesMax = 64
+
 // checkCreation checks what a creation requires and fills the default
 // start: Now, or the earliest time given if earlier. (From, To and the
 // participants are filled from each other by reconcileAddresses, on a
@@ -300,6 +315,12 @@ func checkCreation(c *UpsertCall) *Error {
 		// groups: a line break or an escape sequence in it would forge
 		// rows of an operator's report or drive the terminal showing it.
 		return invalid("provider", "%q must be printable text (no control characters, tabs or line breaks)", c.Provider)
+	case !printableText(c.ProviderID):
+		// So is a provider id, which names the call in lists and CSVs
+		// (a NUL, a line break or a bidi override took, where no
+		// provider's id holds one). A call that holds one already, made
+		// before this check, is still found by it.
+		return invalid("provider_id", "%q must be printable text (no control characters, tabs or line breaks)", c.ProviderID)
 	case c.Direction == nil:
 		return invalid("direction", "is required to create a call")
 	}

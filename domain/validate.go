@@ -464,6 +464,9 @@ func checkNewRecordings(held heldRecordings, c *UpsertCall) *Error {
 		if h < 0 && len(r.ProviderID) > ProviderIDBytesMax {
 			return invalid(ListField{"recordings", i}.Sub("provider_id"), "must be at most %d bytes, got %d", ProviderIDBytesMax, len(r.ProviderID))
 		}
+		if h < 0 && !printableText(r.ProviderID) {
+			return invalid(ListField{"recordings", i}.Sub("provider_id"), "%q must be printable text (no control characters, tabs or line breaks)", r.ProviderID)
+		}
 		if h < 0 || held.held[h].URL != r.URL {
 			if !strictURL(r.URL) {
 				return checkURL(ListField{"recordings", i}.Sub("url"), r.URL)
@@ -756,8 +759,15 @@ func checkUpsertFields(c *UpsertCall) *Error {
 	if c.Status != nil && !c.Status.Valid() {
 		return invalid("status", "%q is not a call status", *c.Status)
 	}
-	if c.ProviderStatus != nil && strings.TrimSpace(*c.ProviderStatus) == "" {
-		return invalid("provider_status", "must not be empty")
+	if c.ProviderStatus != nil {
+		switch ps := *c.ProviderStatus; {
+		case strings.TrimSpace(ps) == "":
+			return invalid("provider_status", "must not be empty")
+		case len(ps) > ProviderStatusBytesMax:
+			return invalid("provider_status", "must be at most %d bytes, got %d", ProviderStatusBytesMax, len(ps))
+		case !printableText(ps):
+			return invalid("provider_status", "%q must be printable text (no control characters, tabs or line breaks)", ps)
+		}
 	}
 	if c.VoiceCallStatus != nil {
 		if _, ok := ParseVoiceCallStatus(*c.VoiceCallStatus); !ok {

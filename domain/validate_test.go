@@ -57,6 +57,14 @@ func TestUpsertValidation(t *testing.T) {
 		row("negative duration", "duration_seconds", func(c *domain.UpsertCall) { c.DurationSeconds = ptr(int64(-5)) }),
 		row("unknown status", "status", func(c *domain.UpsertCall) { c.Status = ptr(domain.Status("done")) }),
 		row("empty provider status", "provider_status", func(c *domain.UpsertCall) { c.ProviderStatus = ptr("") }),
+		row("provider status with a NUL", "provider_status", func(c *domain.UpsertCall) { c.ProviderStatus = ptr("complete\x00d") }),
+		row("provider status with a line break", "provider_status", func(c *domain.UpsertCall) { c.ProviderStatus = ptr("completed\nforged") }),
+		row("provider status of a bidi override", "provider_status", func(c *domain.UpsertCall) { c.ProviderStatus = ptr("\u202edetelpmoc") }),
+		row("provider status too long", "provider_status", func(c *domain.UpsertCall) {
+			c.ProviderStatus = ptr(strings.Repeat("s", domain.ProviderStatusBytesMax+1))
+		}),
+		row("provider id with a line break on creation", "provider_id", func(c *domain.UpsertCall) { c.ProviderID = "op\n6" }),
+		row("provider id with a NUL on creation", "provider_id", func(c *domain.UpsertCall) { c.ProviderID = "op\x006" }),
 		row("lower-case VoiceCall status", "voice_call_status", func(c *domain.UpsertCall) { c.VoiceCallStatus = ptr("missed") }),
 		row("negative rate", "price.rate", func(c *domain.UpsertCall) {
 			c.Price = &domain.Price{Rate: dec("-0.01"), Total: dec("0"), Currency: "USD"}
@@ -448,6 +456,8 @@ func TestRecordingChecksOfAHeldRecording(t *testing.T) {
 			domain.Recording{ContentType: "audio/mpeg", ProviderID: "new", URL: "https://x.example.com/c d.mp3"}, "url"},
 		{"provider id", domain.Recording{ContentType: "audio/mpeg", ProviderID: strings.Repeat("o", domain.ProviderIDBytesMax+1), URL: "https://x.example.com/o.mp3"},
 			domain.Recording{ContentType: "audio/mpeg", ProviderID: strings.Repeat("n", domain.ProviderIDBytesMax+1), URL: "https://x.example.com/n.mp3"}, "provider_id"},
+		{"provider id not printable", domain.Recording{ContentType: "audio/mpeg", ProviderID: "o\x01ld", URL: "https://x.example.com/o.mp3"},
+			domain.Recording{ContentType: "audio/mpeg", ProviderID: "n\nw", URL: "https://x.example.com/n.mp3"}, "provider_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s domain.State
