@@ -116,6 +116,17 @@ func decideUpsert(p *plan, s *State, c *UpsertCall) *Error {
 		}
 	}
 
+	// A provider status is shown by every surface and listed: a control
+	// character, a line break or a bidi override, or a body's worth of
+	// text, took. Only a status that changes is checked, as below.
+	if ps := c.ProviderStatus; ps != nil && *ps != s.Call.ProviderStatus {
+		if len(*ps) > ProviderStatusBytesMax {
+			return invalid("provider_status", "must be at most %d bytes, got %d", ProviderStatusBytesMax, len(*ps))
+		}
+		if !printableText(*ps) {
+			return invalid("provider_status", "%q must be printable text (no control characters, tabs or line breaks)", *ps)
+		}
+	}
 	// An external link is a page about the call that a UI shows as a
 	// link: "javascript:..." or a bare word took. Only a link that changes
 	// is checked: one stored before the check is resent as it is by

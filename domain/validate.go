@@ -759,15 +759,8 @@ func checkUpsertFields(c *UpsertCall) *Error {
 	if c.Status != nil && !c.Status.Valid() {
 		return invalid("status", "%q is not a call status", *c.Status)
 	}
-	if c.ProviderStatus != nil {
-		switch ps := *c.ProviderStatus; {
-		case strings.TrimSpace(ps) == "":
-			return invalid("provider_status", "must not be empty")
-		case len(ps) > ProviderStatusBytesMax:
-			return invalid("provider_status", "must be at most %d bytes, got %d", ProviderStatusBytesMax, len(ps))
-		case !printableText(ps):
-			return invalid("provider_status", "%q must be printable text (no control characters, tabs or line breaks)", ps)
-		}
+	if c.ProviderStatus != nil && strings.TrimSpace(*c.ProviderStatus) == "" {
+		return invalid("provider_status", "must not be empty")
 	}
 	if c.VoiceCallStatus != nil {
 		if _, ok := ParseVoiceCallStatus(*c.VoiceCallStatus); !ok {

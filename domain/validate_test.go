@@ -539,3 +539,26 @@ func TestPriceBounds(t *testing.T) {
 		})
 	}
 }
+
+func TestHeldProviderStatusIsResentAsItIs(t *testing.T) {
+	// Goal: a provider status stored before it had to be printable text of
+	// at most ProviderStatusBytesMax bytes is taken sent again as it is
+	// (clients send whole bodies), while a new one like it is refused.
+	for _, held := range []string{"done\x01", strings.Repeat("s", domain.ProviderStatusBytesMax+1)} {
+		var s domain.State
+		for _, e := range seed000History() {
+			s = domain.Evolve(s, domain.Envelope{Event: e})
+		}
+		s.Call.ProviderStatus = held
+		c := seed000()
+		c.ProviderStatus = ptr(held)
+		_, err := domain.Decide(s, c)
+		require.NoError(t, err, "%q", held)
+
+		c.ProviderStatus = ptr(held + "x")
+		_, err = domain.Decide(s, c)
+		var de *domain.Error
+		require.ErrorAs(t, err, &de, "%q", held)
+		assert.Equal(t, "provider_status", de.Field)
+	}
+}
