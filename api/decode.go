@@ -361,10 +361,20 @@ func timeProblem(v string, err error, malformed string) string {
 	if errors.As(err, &year) {
 		return fmt.Sprintf("%q %s", truncate(v, 64), year.Error())
 	}
-	if len(v) >= len("2006-01-02T15:04:60") && (v[10] == 'T' || v[10] == 't') && v[16] == ':' && v[17:19] == "60" {
+	if isLeapSecond(v) {
 		return fmt.Sprintf("%q is a leap second, which the ledger cannot store (its times have none): send the second before or after", truncate(v, 64))
 	}
 	return malformed
+}
+
+// isLeapSecond reports whether v is an RFC 3339 time but for its seconds
+// being 60: it reads as one with 59 instead.
+func isLeapSecond(v string) bool {
+	if len(v) < len("2006-01-02T15:04:60") || (v[10] != 'T' && v[10] != 't') || v[16] != ':' || v[17:19] != "60" {
+		return false
+	}
+	_, err := domain.ParseRFC3339(v[:17] + "59" + v[19:])
+	return err == nil
 }
 
 // parseDayOrInstant reads a query value that is a calendar day

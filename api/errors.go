@@ -325,7 +325,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render Error
 		return
 	}
 	p, known := ProblemOf(err)
-	p.Message = capMessage(p.Message)
 	if !known || p.Code == codeDataDamaged || p.Code == codeEventUnreadable {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
@@ -347,6 +346,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, render Error
 	case p.Status == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
 	}
+	// Capped as it is sent only: the damage kept for /readyz is whole.
+	p.Message = capMessage(p.Message)
 	render(w, r, p)
 }
 

@@ -245,9 +245,15 @@ func (s *Server) asUnknown(callID uuid.UUID, cond ifMatch, decide Decider) error
 // used for a different request: a 422, as the idempotency record would
 // have answered. An append without one (written before fingerprints were
 // recorded) cannot be compared and is taken for this request's.
+//
+// An append made by an earlier build holds the request's plain
+// fingerprint where this build's differs (LaML's: see fingerprint), and
+// is taken for this request's as that build took it.
 func (s *Server) answerAsBefore(ctx context.Context, account string, prior *keyedAppend, fp string) (WriteResult, error) {
 	if prior.Fingerprint != "" && prior.Fingerprint != fp {
-		return WriteResult{}, keyReusedIn(ctx)
+		if legacy := legacyFingerprint(ctx); legacy == nil || prior.Fingerprint != hex.EncodeToString(legacy) {
+			return WriteResult{}, keyReusedIn(ctx)
+		}
 	}
 	s.marks.mark(account, prior.Position)
 	noteAnswerRestsOn(ctx, prior.Last)

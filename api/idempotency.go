@@ -469,6 +469,15 @@ func keyedRequest(ctx context.Context) (key string, fp []byte) {
 	return "", nil
 }
 
+// legacyFingerprint is the request's fingerprint as earlier builds gave
+// it, when it differs (requestScope.legacyFingerprint); nil otherwise.
+func legacyFingerprint(ctx context.Context) []byte {
+	if sc := scopeFrom(ctx); sc != nil {
+		return sc.legacyFingerprint
+	}
+	return nil
+}
+
 // isWriteMethod reports whether method is one of the writes an
 // Idempotency-Key applies to.
 func isWriteMethod(method string) bool {
@@ -533,11 +542,11 @@ func (s *Server) idempotentReadingBodyAs(render ErrorRenderer, readAs func(*http
 				s.writeError(w, r, render, err)
 				return
 			}
-			var as string
+			fp := fingerprint(r.Method, r.URL.Path, "", body)
+			var legacy []byte
 			if readAs != nil {
-				as = readAs(r)
+				fp, legacy = fingerprint(r.Method, r.URL.Path, readAs(r), body), fp
 			}
-			fp := fingerprint(r.Method, r.URL.Path, as, body)
 
 			l := s.idem.lock(account, key)
 			if err := l.lock(r.Context()); err != nil {
@@ -572,7 +581,7 @@ func (s *Server) idempotentReadingBodyAs(render ErrorRenderer, readAs func(*http
 			}
 			if rec != nil {
 				unlock()
-				if !bytes.Equal(rec.Fingerprint, fp) {
+				if !sameFingerprint(rec.Fingerprint, fp, legacy) {
 					s.writeError(w, r, render, errKeyReused())
 					return
 				}
@@ -580,7 +589,7 @@ func (s *Server) idempotentReadingBodyAs(render ErrorRenderer, readAs func(*http
 				return
 			}
 
-			sc.idempotencyKey, sc.fingerprint = key, fp
+			sc.idempotencyKey, sc.fingerprint, sc.legacyFingerprint = key, fp, legacy
 			cw := &captureWriter{header: w.Header()}
 			next.ServeHTTP(cw, r)
 			s.recordAnswer(r, account, key, fp, cw)
@@ -645,14 +654,22 @@ func markUnrecorded(ctx context.Context) {
 }
 
 // fingerprint identifies a keyed request's content: the SHA-256 of its
-// method, path and body, and of how the body is read (readAs) when that is
-// not the surface's default: readAs and a zero byte come first, where a
-// write method never is, so a fingerprint without one is what it always
-// was. The idempotency record keeps it, and so does the metadata of the
-// events the request appends (hex), a stored format.
+// method, path and body, on a surface that reads every body one way (the
+// JSON surfaces; readAs ""). On LaML, which reads a body as a form or as
+// JSON by its Content-Type, readAs names the way ("form", "json") and
+// comes first, after "v2" and zero bytes, where a write method never is:
+// the same bytes read two ways are two requests. Earlier builds gave LaML
+// requests the plain fingerprint whichever way they were read; the
+// records and events they made hold it, and a request whose plain
+// fingerprint it is is taken for theirs (sameFingerprint), as they took
+// it, so that their keys still replay across an upgrade, while a record
+// made since tells a form from JSON. The idempotency record keeps the
+// fingerprint, and so does the metadata of the events the request appends
+// (hex), a stored format.
 func fingerprint(method, path, readAs string, body []byte) []byte {
 	h := sha256.New()
 	if readAs != "" {
+		h.Write([]byte("v2\x00"))
 		h.Write([]byte(readAs))
 		h.Write([]byte{0})
 	}
@@ -662,6 +679,13 @@ func fingerprint(method, path, readAs string, body []byte) []byte {
 	h.Write([]byte{0})
 	h.Write(body)
 	return h.Sum(nil)
+}
+
+// sameFingerprint reports whether stored, the fingerprint of a record or
+// of events, is the request's: fp, or legacy, the plain fingerprint an
+// earlier build gave it (nil where fp is plain).
+func sameFingerprint(stored, fp, legacy []byte) bool {
+	return bytes.Equal(stored, fp) || legacy != nil && bytes.Equal(stored, legacy)
 }
 
 // outsideFingerprint reports whether field names a request header that

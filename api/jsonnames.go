@@ -2,9 +2,12 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/callledger/callledger/domain/jsonscan"
 )
@@ -112,7 +115,7 @@ func (c *nameChecker) object(t reflect.Type, path string) error {
 			return err
 		}
 		raw := bytes.TrimRight(c.b[start:c.i], " \t\n\r") // skip ends a number at the ',' after
-		if prev, ok := seen[key]; ok && !bytes.Equal(prev, raw) {
+		if prev, ok := seen[key]; ok && !sameJSONValue(prev, raw) {
 			return Malformed(joinPath(path, key), "is given twice, with different values")
 		}
 		if seen == nil {
@@ -122,6 +125,65 @@ func (c *nameChecker) object(t reflect.Type, path string) error {
 	}
 	c.i++
 	return nil
+}
+
+// sameJSONValue reports whether the JSON values a and b are one value,
+// however written: spaces, escapes, the order of members, a number's
+// spelling (120, 120.0 and 1.2e2 are one duration; numbers are compared
+// exactly, as decimals, not as the float64s two long ones may round to).
+func sameJSONValue(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	va, okA := decodeJSONValue(a)
+	vb, okB := decodeJSONValue(b)
+	return okA && okB && equalJSONValues(va, vb)
+}
+
+// decodeJSONValue decodes b, numbers as json.Number.
+func decodeJSONValue(b []byte) (any, bool) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	return v, d.Decode(&v) == nil
+}
+
+// equalJSONValues reports whether a and b, decoded by decodeJSONValue,
+// are equal, numbers by their exact decimal values.
+func equalJSONValues(a, b any) bool {
+	switch a := a.(type) {
+	case json.Number:
+		b, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		da, errA := decimal.NewFromString(string(a))
+		db, errB := decimal.NewFromString(string(b))
+		return errA == nil && errB == nil && da.Equal(db)
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, va := range a {
+			if vb, ok := b[k]; !ok || !equalJSONValues(va, vb) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !equalJSONValues(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
 }
 
 // key reads the string at c.i (its opening quote), a member's key, with

@@ -536,16 +536,14 @@ func isJSONMediaType(mt string) bool {
 }
 
 // lamlBodyKind is how readLAMLParams reads r's body, for its fingerprint:
-// "json", or "" for a form (the default: Twilio's clients send forms, and
-// keys they used before this was told apart keep their fingerprints). A
-// Content-Type LaML refuses is read as neither, but its error is not
-// recorded under the key (outsideFingerprint).
+// "json", or "form" (no Content-Type, a form's, and those LaML refuses,
+// whose error is not recorded under the key: outsideFingerprint).
 func lamlBodyKind(r *http.Request) string {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err == nil && isJSONMediaType(mt) {
 		return "json"
 	}
-	return ""
+	return "form"
 }
 
 // decodeLAMLForm parses an urlencoded body. A repeated parameter keeps its

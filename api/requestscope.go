@@ -22,6 +22,10 @@ type requestScope struct {
 	// fingerprint identifies the keyed request's content (see fingerprint),
 	// with idempotencyKey: execute records it in the events' metadata.
 	fingerprint []byte
+	// legacyFingerprint is the fingerprint earlier builds gave the same
+	// request, which its records and events made by them hold, when it
+	// differs from fingerprint (LaML's, see fingerprint); nil otherwise.
+	legacyFingerprint []byte
 	// unrecorded is set when the answer is not this request's result, so
 	// that Idempotent does not record it under the request's key: when the
 	// log shows that the key belongs to another request (keyReusedIn: the

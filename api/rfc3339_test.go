@@ -159,4 +159,11 @@ func TestLeapSecondSaysSo(t *testing.T) {
 	res = ts.do(t, "GET", "/v1/billing/summary?from="+leap, tokenA, "")
 	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
 	assert.Contains(t, string(res.Body), "is a leap second")
+	// Seconds of 60 in a time malformed otherwise are no leap second.
+	for _, v := range []string{"2025-13-45T99:59:60Z", "2025-02-17T15:60:60Z", "2025-02-17T24:59:60Z"} {
+		res = ts.do(t, "GET", "/v1/billing/summary?from="+v, tokenA, "")
+		require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
+		assert.NotContains(t, string(res.Body), "leap second", v)
+		assert.Contains(t, string(res.Body), "from: must be a day", v)
+	}
 }
