@@ -247,6 +247,8 @@ func (c *nameChecker) skip() {
 
 // jsonFields maps the JSON names of t's exported fields to their types,
 // as encoding/json names them (the json tag's name, else the field's).
+// The fields of an embedded struct, which encoding/json promotes, are not
+// listed: no request type embeds one.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
 	fields := make(map[string]reflect.Type, t.NumField())
 	for i := range t.NumField() {
