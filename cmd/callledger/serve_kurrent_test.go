@@ -103,7 +103,8 @@ func TestServeOnKurrentDBWriteOverMaxAppendSize(t *testing.T) {
 	// the body stays within the API's body limit.
 	write := func(pad int) (int, string) {
 		note := strings.Repeat("<", pad/6) + strings.Repeat("x", pad%6)
-		body := strings.TrimSuffix(seedUpsert, "}") + fmt.Sprintf(`,"provider_id":"pad-%d","provider_metadata":{"pad":%q}}`, pad, note)
+		body := strings.Replace(seedUpsert, `"openphone_id_000000000006"`, fmt.Sprintf(`"pad-%d"`, pad), 1)
+		body = strings.Replace(body, `{"answered_by": "UShjUatqtF"}`, fmt.Sprintf(`{"pad":%q}`, note), 1)
 		code, answer := do(t, "POST", m.URL()+"/calls/upsert", token, body)
 		require.Contains(t, []int{http.StatusOK, http.StatusRequestEntityTooLarge}, code, "%s", answer)
 		return code, string(answer)

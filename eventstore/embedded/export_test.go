@@ -35,3 +35,7 @@ func WithFS(opts Options, fs vfs.FS) Options {
 	opts.fs = fs
 	return opts
 }
+
+// AckedHeadName is the acknowledged head file's name (see ackedhead.go),
+// for tests that remove it to test another check alone, or damage it.
+const AckedHeadName = ackedHeadName

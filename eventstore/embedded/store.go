@@ -45,6 +45,9 @@ type Store struct {
 	// lock is the directory's lock, which Open takes before Pebble opens
 	// (see lockDir) and Close releases after Pebble has closed.
 	lock *pebble.Lock
+	// acked keeps the acknowledged head file (see ackedhead.go); nil for
+	// an unsynced store.
+	acked *ackedHeadWriter
 	// syncs runs Pebble's fsyncs off the Go scheduler (see syncPool);
 	// closed after db.
 	syncs  *syncPool
@@ -171,8 +174,20 @@ func Open(dir string, opts Options) (*Store, error) {
 		syncs.close()
 		return nil, errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), lock.Close())
 	}
+	torn := false
 	if !opts.skipWALCheck {
-		if err := checkNewestWAL(vfs.Default, dir); err != nil {
+		if torn, err = checkNewestWAL(vfs.Default, dir); err != nil {
+			return failLocked(err)
+		}
+	}
+	acked, hasAcked, err := readAckedHead(dir)
+	if err != nil {
+		return failLocked(fmt.Errorf("%w (remove the file to open the store without this check)", err))
+	}
+	if hasAcked && torn {
+		// A log cut where it reads as torn: look before a read-write open
+		// replays and deletes it (see ackedhead.go).
+		if err := checkAckedHeadReadOnly(dir, popts, acked); err != nil {
 			return failLocked(err)
 		}
 	}
@@ -189,6 +204,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	head, err := loadHead(db)
 	if err != nil {
 		return failOpen(err)
+	}
+	if hasAcked {
+		if err := checkAckedHead(head, acked); err != nil {
+			return failOpen(err)
+		}
 	}
 	s := &Store{
 		db:            db,
@@ -224,8 +244,35 @@ func Open(dir string, opts Options) (*Store, error) {
 		recent:   recentGroups{floor: head.position},
 		unsynced: opts.Unsynced,
 	}
+	if !opts.Unsynced {
+		s.acked, err = startAckedHeadWriter(dir, head, func() logHead { return *s.head.Load() }, func(err error) {
+			opts.Logger.Warn("the acknowledged head is not kept up to date", "dir", dir, "err", err)
+		})
+		if err != nil {
+			return failOpen(err)
+		}
+	}
 	go c.run()
 	return s, nil
+}
+
+// checkAckedHeadReadOnly opens the store in dir with Pebble read-only
+// (which replays the write-ahead logs but writes and deletes nothing) and
+// refuses it (checkAckedHead) when its log ends before acked. A store that
+// does not open so is left to the read-write open and its own checks.
+func checkAckedHeadReadOnly(dir string, popts *pebble.Options, acked logHead) error {
+	ro := *popts
+	ro.ReadOnly = true
+	db, err := openPebble(dir, &ro)
+	if err != nil {
+		return nil
+	}
+	head, err := loadHead(db)
+	err = errors.Join(err, db.Close())
+	if err != nil {
+		return nil
+	}
+	return checkAckedHead(head, acked)
 }
 
 // loadHead checks the stored format version, writing it into a new store,
@@ -341,6 +388,11 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 
 	<-s.committerDone
+	var ackedErr error
+	if s.acked != nil {
+		// Every append is answered: the head is the log's end.
+		ackedErr = s.acked.close(*s.head.Load())
+	}
 	s.keys.stopScan()
 	// Wake the followers of CommitNotify, whose next read fails with
 	// ErrClosed; with the syncer gone, nothing replaces the closed channel.
@@ -351,7 +403,7 @@ func (s *Store) Close() error {
 	s.checks.Wait()
 	s.mu.Lock() // wait for reads in progress
 	defer s.mu.Unlock()
-	err := errors.Join(s.db.Close(), s.lock.Close())
+	err := errors.Join(ackedErr, s.db.Close(), s.lock.Close())
 	s.syncs.close()
 	if err != nil {
 		return fmt.Errorf("close embedded store: %w", err)

@@ -66,20 +66,21 @@ const (
 // above; the caller holds the directory's lock, so no process writes it.
 // It returns an error wrapping ErrCorrupt when the log is damaged where
 // Pebble would read a torn write, or when Pebble's reader itself proves
-// damage, and an I/O error as it is.
-func checkNewestWAL(fs vfs.FS, dir string) error {
+// damage, and an I/O error as it is; torn says the log ends in what reads
+// as a torn write (after a crash, or in a recycled file's past contents).
+func checkNewestWAL(fs vfs.FS, dir string) (torn bool, err error) {
 	logs, err := wal.Scan(wal.Dir{FS: fs, Dirname: dir})
 	if err != nil {
-		return fmt.Errorf("list the write-ahead logs: %w", err)
+		return false, fmt.Errorf("list the write-ahead logs: %w", err)
 	}
 	if len(logs) == 0 {
-		return nil
+		return false, nil
 	}
-	_, damage, err := readWAL(fs, logs[len(logs)-1], true, false)
+	at, damage, err := readWAL(fs, logs[len(logs)-1], true, false)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return damage
+	return at >= 0, damage
 }
 
 // walDamage finds the write-ahead log that Pebble's Open could not replay

@@ -30,8 +30,25 @@ type crashedStore struct {
 }
 
 // newCrashedStore appends n events, one append (and so one synced WAL
-// record) each, and returns the store's directory as a crash leaves it.
+// record) each, and returns the store's directory as a crash leaves it,
+// without its acknowledged head: the cases here test the check of the log
+// alone, and the acknowledged head, written every ackedHeadInterval, would
+// find some of them (TestAckedHead), depending on when it was written last.
 func newCrashedStore(t *testing.T, n int) crashedStore {
+	t.Helper()
+	cs := crashStore(t, n, func(string) {})
+	require.NoError(t, os.Remove(filepath.Join(cs.dir, embedded.AckedHeadName)))
+	cs.log, cs.records, cs.size = newestLogRecords(t, cs.dir)
+	// Open writes records of its own before the appends' (at least one
+	// per append follows them).
+	require.GreaterOrEqual(t, len(cs.records), n)
+	return cs
+}
+
+// crashStore appends n events to a new store, one append each, calls
+// before(dir) with its directory, then copies the directory as a crash
+// leaves it, and returns the copy (its log not yet read).
+func crashStore(t *testing.T, n int, before func(dir string)) crashedStore {
 	t.Helper()
 	live := t.TempDir()
 	s, err := embedded.Open(live, testOptions())
@@ -40,10 +57,17 @@ func newCrashedStore(t *testing.T, n int) crashedStore {
 		_, err := s.Append(context.Background(), "call-"+uuid.NewString(), eventstore.NoStream(), events(1, "CallUpserted"))
 		require.NoError(t, err)
 	}
+	before(live)
 	cs := crashedStore{dir: copyFiles(t, live)}
 	require.NoError(t, s.Close())
+	return cs
+}
 
-	logs, err := wal.Scan(wal.Dir{FS: vfs.Default, Dirname: cs.dir})
+// newestLogRecords returns the newest write-ahead log in dir, the offsets
+// of its records, in order, and its length; the log must read to its end.
+func newestLogRecords(t *testing.T, dir string) (log string, records []int64, size int64) {
+	t.Helper()
+	logs, err := wal.Scan(wal.Dir{FS: vfs.Default, Dirname: dir})
 	require.NoError(t, err)
 	require.NotEmpty(t, logs)
 	r := logs[len(logs)-1].OpenForRead()
@@ -53,17 +77,13 @@ func newCrashedStore(t *testing.T, n int) crashedStore {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		require.NoError(t, err, "the crashed store's log reads to its end")
-		cs.log = off.PhysicalFile
-		cs.records = append(cs.records, off.Physical)
+		require.NoError(t, err, "the log reads to its end")
+		log = off.PhysicalFile
+		records = append(records, off.Physical)
 	}
-	// Open writes records of its own before the appends' (at least one
-	// per append follows them).
-	require.GreaterOrEqual(t, len(cs.records), n)
-	fi, err := os.Stat(cs.log)
+	fi, err := os.Stat(log)
 	require.NoError(t, err)
-	cs.size = fi.Size()
-	return cs
+	return log, records, fi.Size()
 }
 
 // copyFiles copies the files of dir into a new directory and returns it.
