@@ -99,12 +99,14 @@ func checkAckedHead(head, acked logHead) error {
 	case acked.position > head.position:
 		return fmt.Errorf("the log ends at position %d, but appends were acknowledged up to position %d (%s): "+
 			"its write-ahead log lost acknowledged events (damaged on disk, or files removed); "+
-			"restore the data directory from a backup or an export (callledger import): %w",
-			head.position, acked.position, ackedHeadName, ErrCorrupt)
+			"restore the data directory from a backup or an export (callledger import), "+
+			"or, if the log was cut or replaced on purpose, remove %s: %w",
+			head.position, acked.position, ackedHeadName, ackedHeadName, ErrCorrupt)
 	case acked.position == head.position && acked.allHash != head.allHash:
 		return fmt.Errorf("the log's last event, at position %d, is not the one acknowledged there (%s: another $all hash): "+
-			"restore the data directory from a backup or an export (callledger import): %w",
-			head.position, ackedHeadName, ErrCorrupt)
+			"restore the data directory from a backup or an export (callledger import), "+
+			"or, if the log was replaced on purpose, remove %s: %w",
+			head.position, ackedHeadName, ackedHeadName, ErrCorrupt)
 	}
 	return nil
 }
