@@ -338,7 +338,7 @@ func ParseTimeTravel(r *http.Request) (TimeTravel, error) {
 	if asOf != "" {
 		at, err := domain.ParseRFC3339(asOf)
 		if err != nil {
-			return t, Malformed("as_of", "%s", timeProblem(asOf, err, "must be an RFC 3339 time, e.g. 2025-01-31T12:00:00Z"))
+			return t, Malformed("as_of", "%s", queryTimeProblem(asOf, err, "must be an RFC 3339 time, e.g. 2025-01-31T12:00:00Z"))
 		}
 		t.AsOf = &at
 	}

@@ -206,7 +206,7 @@ func parseBillingInstant(name string, p *string) (*time.Time, error) {
 	}
 	t, _, err := parseDayOrInstant(v)
 	if err != nil {
-		return nil, Malformed(name, "%s", timeProblem(v, err, "must be a day (2025-01-31) or an RFC 3339 time"))
+		return nil, Malformed(name, "%s", queryTimeProblem(v, err, "must be a day (2025-01-31) or an RFC 3339 time"))
 	}
 	return &t, nil
 }

@@ -367,6 +367,19 @@ func timeProblem(v string, err error, malformed string) string {
 	return malformed
 }
 
+// queryTimeProblem is timeProblem for a time read from a query string,
+// where a + sent unencoded reads as a space: a time whose offset's + so
+// became a space (2025-01-31T12:00:00 14:00) is told to send %2B.
+func queryTimeProblem(v string, err error, malformed string) string {
+	problem := timeProblem(v, err, malformed)
+	if i := strings.LastIndexByte(v, ' '); i > 0 && strings.Count(v, " ") == 1 {
+		if _, perr := domain.ParseRFC3339(v[:i] + "+" + v[i+1:]); perr == nil {
+			problem += "; a + in a query string reads as a space: send it as %2B"
+		}
+	}
+	return problem
+}
+
 // isLeapSecond reports whether v is an RFC 3339 time but for its seconds
 // being 60: it reads as one with 59 instead.
 func isLeapSecond(v string) bool {

@@ -970,7 +970,7 @@ func lamlTimeBounds(name, v string) (from, until *time.Time, err error) {
 		}
 	}
 	if err != nil {
-		return nil, nil, Invalid(name, "%s %s", name, timeProblem(v, err,
+		return nil, nil, Invalid(name, "%s %s", name, queryTimeProblem(v, err,
 			fmt.Sprintf("must be a date (YYYY-MM-DD) or a date-time (RFC 3339, or YYYY-MM-DDTHH:MM:SS in GMT), not %q", truncate(v, 64))))
 	}
 	t = t.UTC()

@@ -167,3 +167,26 @@ func TestLeapSecondSaysSo(t *testing.T) {
 		assert.Contains(t, string(res.Body), "from: must be a day", v)
 	}
 }
+
+func TestUnencodedPlusInAQueryTimeSaysSo(t *testing.T) {
+	// Goal: a time in a query string whose offset's + was sent unencoded
+	// (a query reads it as a space) is refused saying to send %2B, on the
+	// auditors' as_of, billing's bounds and LaML's time filters alike.
+	ts := newTestServer(t)
+	id := ts.upsertID(t, moonbaseBody("plus-1", "completed"))
+	const v = "2025-02-17T15:00:00+14:00"
+	unencoded := strings.Replace(v, "+", "%20", 1)
+	for _, path := range []string{
+		"/v1/billing/summary?from=" + unencoded,
+		"/calls/" + id + "?as_of=" + unencoded,
+	} {
+		res := ts.do(t, "GET", path, tokenA, "")
+		require.Equal(t, http.StatusBadRequest, res.Status, "%s: %s", path, res.Body)
+		assert.Contains(t, string(res.Body), "a + in a query string reads as a space: send it as %2B", path)
+	}
+	res := ts.lamlDo(t, "GET", lamlCallsPath(lamlPrefix, acctA)+".json?StartTime%3E="+unencoded, acctA, tokenA, "")
+	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
+	assert.Contains(t, string(res.Body), "send it as %2B")
+	res = ts.do(t, "GET", "/v1/billing/summary?from="+url.QueryEscape(v), tokenA, "")
+	assert.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+}
