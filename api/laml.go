@@ -908,8 +908,13 @@ func parseLAMLSidFilter(q url.Values, name string) (uuid.UUID, error) {
 }
 
 // decodeLAMLPaging reads Twilio's paging parameters of a list: PageSize
-// (default 50, at most 1000) and Page (from 0, at most lamlPageMax).
+// (default 50, at most 1000) and Page (from 0, at most lamlPageMax). Each,
+// and PageToken, given twice is a 400 naming it, as a filter is, rather
+// than read as its first value.
 func decodeLAMLPaging(q url.Values) (size, page int, err error) {
+	if err := givenOnce(q, "PageSize", "Page", "PageToken"); err != nil {
+		return 0, 0, err
+	}
 	size = lamlPageSizeDefault
 	if v := q.Get("PageSize"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -809,6 +809,8 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"ListBadStatus", "GET", calls + "?Status=ended", "", "", 400, 20001, "Status"},
 		// A filter given twice is refused, not read as its first value.
 		{"ListStatusTwice", "GET", calls + "?Status=completed&Status=busy", "", "", 400, 20001, "Status: is given 2 times"},
+		{"ListPageSizeTwice", "GET", calls + "?PageSize=2&PageSize=300", "", "", 400, 20001, "PageSize: is given 2 times"},
+		{"ListPageTwice", "GET", calls + "?Page=0&Page=1", "", "", 400, 20001, "Page: is given 2 times"},
 		{"ListToTwice", "GET", calls + "?To=%2B14155550002&To=%2B14155550003", "", "", 400, 21211, "To: is given 2 times"},
 		// A + not percent-encoded reads as a space: the number would match
 		// no call, page after page (a scale probe).
