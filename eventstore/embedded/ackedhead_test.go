@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,6 +59,21 @@ func TestAckedHead(t *testing.T) {
 		got, err := eventCount(t, cs.dir, testOptions())
 		require.NoError(t, err)
 		assert.Equal(t, n, got)
+	})
+	t.Run("a torn tail after the acknowledged records", func(t *testing.T) {
+		// What a crash or a recycled log file leaves: Open looks read-only
+		// first, finds the head acknowledged, and opens read-write.
+		cs := crashedWithAckedHead(t, n)
+		f, err := os.OpenFile(cs.log, os.O_WRONLY|os.O_APPEND, 0)
+		require.NoError(t, err)
+		_, err = f.Write([]byte(strings.Repeat("\xa5", 300)))
+		require.NoError(t, errors.Join(err, f.Close()))
+		got, err := eventCount(t, cs.dir, testOptions())
+		require.NoError(t, err)
+		assert.Equal(t, n, got)
+		s := openStore(t, cs.dir, testOptions()) // and again, as after every start
+		_, err = s.Append(context.Background(), "call-after", eventstore.NoStream(), events(1, "E"))
+		require.NoError(t, err)
 	})
 	t.Run("log files removed", func(t *testing.T) {
 		cs := crashedWithAckedHead(t, n)
