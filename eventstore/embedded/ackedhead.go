@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -34,10 +35,12 @@ import (
 // worst older, never ahead of the durable log, since it is written after
 // the log's sync. Close writes the last head and syncs it. Open refuses a
 // store whose log ends before the file's position, or at it with another
-// hash (ErrCorrupt): acknowledged events were lost. When the newest log
-// ends in what reads as a torn write, Open first looks with Pebble
-// read-only, so that a refused store keeps the damaged log as it was (a
-// read-write open replays it and deletes it). Damage within the last
+// hash (ErrCorrupt): acknowledged events were lost. It looks with Pebble
+// read-only first, so that a refused store keeps its logs as they were (a
+// read-write open replays them and deletes them): the write-ahead logs
+// are replayed twice at each Open, at no cost measured (a tool's start
+// 0.46 s against 0.47 without the file, 88 MB of logs after 50,000
+// upserts). Damage within the last
 // ackedHeadInterval of writes before a crash stays beyond the check, as
 // does a store without the file (written by an earlier build, or a copy:
 // Pebble's checkpoints copy only Pebble's files); an appended store
@@ -68,6 +71,11 @@ func readAckedHead(dir string) (h logHead, ok bool, err error) {
 	}
 	if err != nil {
 		return logHead{}, false, fmt.Errorf("read %s: %w", ackedHeadName, err)
+	}
+	if len(b) == 0 || bytes.Count(b, []byte{0}) == len(b) {
+		// Not written whole before a crash of the machine (a build of
+		// session 45 made it in place): no head to check against.
+		return logHead{}, false, nil
 	}
 	bad := fmt.Errorf("%s does not read as an acknowledged head (%q): %w", ackedHeadName, truncateText(string(b), 64), ErrCorrupt)
 	rest, found := strings.CutPrefix(string(b), ackedHeadPrefix)
@@ -122,26 +130,54 @@ type ackedHeadWriter struct {
 	log     func(err error)
 }
 
-// startAckedHeadWriter opens (or creates) the file in dir, writes head now
-// and then every ackedHeadInterval the head that head returns, until
-// close.
+// startAckedHeadWriter writes now, the head as the store opens, into the
+// file in dir, and then every ackedHeadInterval the head that head
+// returns, until close. The file is made whole and durable first (written
+// to a temporary file, synced, renamed over the old one, the directory
+// synced), so that a crash of the machine leaves the old file or the new
+// one, never one created but not yet written (ext4 persists a new file's
+// length before its data: a probe's power cut left 110 zero bytes, and a
+// healthy store refused); later writes overwrite its one line in place,
+// within one sector.
 func startAckedHeadWriter(dir string, now logHead, head func() logHead, log func(err error)) (*ackedHeadWriter, error) {
-	f, err := os.OpenFile(filepath.Join(dir, ackedHeadName), os.O_RDWR|os.O_CREATE, 0o600)
+	path := filepath.Join(dir, ackedHeadName)
+	if err := writeFileDurably(path, formatAckedHead(now)); err != nil {
+		return nil, fmt.Errorf("write %s: %w", ackedHeadName, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", ackedHeadName, err)
 	}
-	w := &ackedHeadWriter{f: f, head: head, stop: make(chan struct{}), done: make(chan struct{}), log: log}
-	if err := w.write(now); err != nil {
-		f.Close()
-		return nil, err
-	}
-	// A file of an earlier, longer format would keep its tail.
-	if err := f.Truncate(int64(ackedHeadLen)); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write %s: %w", ackedHeadName, err)
-	}
+	w := &ackedHeadWriter{f: f, head: head, last: now.position, written: true,
+		stop: make(chan struct{}), done: make(chan struct{}), log: log}
 	go w.run()
 	return w, nil
+}
+
+// writeFileDurably replaces the file at path with data: a temporary file
+// beside it, synced, renamed over it, and the directory synced.
+func writeFileDurably(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err = errors.Join(err, f.Close()); err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
 }
 
 // write writes h, unless it is the head written last.

@@ -174,9 +174,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		syncs.close()
 		return nil, errors.Join(fmt.Errorf("open embedded store %s: %w", dir, err), lock.Close())
 	}
-	torn := false
 	if !opts.skipWALCheck {
-		if torn, err = checkNewestWAL(vfs.Default, dir); err != nil {
+		if err := checkNewestWAL(vfs.Default, dir); err != nil {
 			return failLocked(err)
 		}
 	}
@@ -184,9 +183,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return failLocked(fmt.Errorf("%w (remove the file to open the store without this check)", err))
 	}
-	if hasAcked && torn {
-		// A log cut where it reads as torn: look before a read-write open
-		// replays and deletes it (see ackedhead.go).
+	if hasAcked {
+		// Look before a read-write open replays the logs and deletes them
+		// (see ackedhead.go).
 		if err := checkAckedHeadReadOnly(dir, popts, acked); err != nil {
 			return failLocked(err)
 		}
@@ -222,6 +221,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		notify:        make(chan struct{}),
 	}
 	s.head.Store(&head)
+	if !opts.Unsynced {
+		// Before the key filter's scan, whose iterator a failed open's
+		// db.Close would find outstanding.
+		s.acked, err = startAckedHeadWriter(dir, head, func() logHead { return *s.head.Load() }, func(err error) {
+			opts.Logger.Warn("the acknowledged head is not kept up to date", "dir", dir, "err", err)
+		})
+		if err != nil {
+			return failOpen(err)
+		}
+	}
 	s.applied.Store(head.position)
 	s.tail = newTailRing(head.position+1, opts.tailRingBytes, opts.tailRingEvents)
 	// One 'I' key per event and at most one 'H' key per event: up to twice
@@ -231,6 +240,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := s.keys.startScan(db, func(err error) {
 		opts.Logger.Warn("key filter not built: lookups of new ids and streams go to Pebble", "dir", dir, "err", err)
 	}); err != nil {
+		if s.acked != nil {
+			err = errors.Join(err, s.acked.close(head))
+		}
 		return failOpen(err)
 	}
 	c := &committer{
@@ -243,14 +255,6 @@ func Open(dir string, opts Options) (*Store, error) {
 		lastAt:   head.recordedAt,
 		recent:   recentGroups{floor: head.position},
 		unsynced: opts.Unsynced,
-	}
-	if !opts.Unsynced {
-		s.acked, err = startAckedHeadWriter(dir, head, func() logHead { return *s.head.Load() }, func(err error) {
-			opts.Logger.Warn("the acknowledged head is not kept up to date", "dir", dir, "err", err)
-		})
-		if err != nil {
-			return failOpen(err)
-		}
 	}
 	go c.run()
 	return s, nil
@@ -390,7 +394,10 @@ func (s *Store) Close() error {
 	<-s.committerDone
 	var ackedErr error
 	if s.acked != nil {
-		// Every append is answered: the head is the log's end.
+		// Every append is answered: the head is the log's end. (No flush
+		// here to spare the next Open's read-only look a replay: Pebble
+		// panics past recovery when a flush cannot create its new log, as
+		// on the full disk a failed store may stand on.)
 		ackedErr = s.acked.close(*s.head.Load())
 	}
 	s.keys.stopScan()

@@ -66,21 +66,20 @@ const (
 // above; the caller holds the directory's lock, so no process writes it.
 // It returns an error wrapping ErrCorrupt when the log is damaged where
 // Pebble would read a torn write, or when Pebble's reader itself proves
-// damage, and an I/O error as it is; torn says the log ends in what reads
-// as a torn write (after a crash, or in a recycled file's past contents).
-func checkNewestWAL(fs vfs.FS, dir string) (torn bool, err error) {
+// damage, and an I/O error as it is.
+func checkNewestWAL(fs vfs.FS, dir string) error {
 	logs, err := wal.Scan(wal.Dir{FS: fs, Dirname: dir})
 	if err != nil {
-		return false, fmt.Errorf("list the write-ahead logs: %w", err)
+		return fmt.Errorf("list the write-ahead logs: %w", err)
 	}
 	if len(logs) == 0 {
-		return false, nil
+		return nil
 	}
-	at, damage, err := readWAL(fs, logs[len(logs)-1], true, false)
+	_, damage, err := readWAL(fs, logs[len(logs)-1], true, false)
 	if err != nil {
-		return false, err
+		return err
 	}
-	return at >= 0, damage
+	return damage
 }
 
 // walDamage finds the write-ahead log that Pebble's Open could not replay
