@@ -30,10 +30,11 @@ import (
 // ackedHeadName in its directory holds a position and $all hash that
 // appends were acknowledged up to. A goroutine writes it every
 // ackedHeadInterval from the published head (published only once its
-// batch is synced), without a sync of its own: after a crash of the
-// process the kernel holds it, and after a crash of the machine it is at
-// worst older, never ahead of the durable log, since it is written after
-// the log's sync. Close writes the last head and syncs it. Open refuses a
+// batch is synced), and syncs it at most every ackedHeadSyncInterval:
+// after a crash of the process the kernel holds it, and after a crash of
+// the machine it is at worst a second older (the kernel's own writeback
+// left it ~30 s old: a probe's power cuts), never ahead of the durable
+// log, since it is written after the log's sync. Close writes the last head and syncs it. Open refuses a
 // store whose log ends before the file's position, or at it with another
 // hash (ErrCorrupt): acknowledged events were lost. It looks with Pebble
 // read-only first, so that a refused store keeps its logs as they were (a
@@ -49,9 +50,10 @@ import (
 // The file is one line of fixed length: "callledger acked head 1", the
 // position (20 digits) and the hash (64 hex digits), separated by spaces.
 const (
-	ackedHeadName     = "callledger-acked-head"
-	ackedHeadInterval = 50 * time.Millisecond
-	ackedHeadPrefix   = "callledger acked head 1 "
+	ackedHeadName         = "callledger-acked-head"
+	ackedHeadInterval     = 50 * time.Millisecond
+	ackedHeadSyncInterval = time.Second
+	ackedHeadPrefix       = "callledger acked head 1 "
 )
 
 // ackedHeadLen is the length of the file's one line, newline included.
@@ -197,12 +199,22 @@ func (w *ackedHeadWriter) run() {
 	tick := time.NewTicker(ackedHeadInterval)
 	defer tick.Stop()
 	failed := false
+	var synced uint64 // the position last synced
+	lastSync := time.Now()
 	for {
 		select {
 		case <-w.stop:
 			return
-		case <-tick.C:
-			if err := w.write(w.head()); err != nil && !failed {
+		case now := <-tick.C:
+			err := w.write(w.head())
+			if err == nil && w.last != synced && now.Sub(lastSync) >= ackedHeadSyncInterval {
+				// The kernel writes dirty pages back every ~30 s: unsynced,
+				// the file a crash of the machine leaves is that old.
+				if err = w.f.Sync(); err == nil {
+					synced, lastSync = w.last, now
+				}
+			}
+			if err != nil && !failed {
 				failed = true // once: a disk that refuses it says so elsewhere too
 				w.log(err)
 			}
