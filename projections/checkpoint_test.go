@@ -2,7 +2,6 @@ package projections_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 	"github.com/callledger/callledger/projections"
 )
 
@@ -41,15 +41,8 @@ func TestCheckpointCopiesAShortLog(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, p.Close())
 
-	logs, err := filepath.Glob(filepath.Join(copyDir, "*.log"))
-	require.NoError(t, err)
-	var logBytes int64
-	for _, name := range logs {
-		fi, err := os.Stat(name)
-		require.NoError(t, err)
-		logBytes += fi.Size()
-	}
-	assert.Less(t, logBytes, int64(64<<10), "the copy's log (%d files), after 1,000 calls", len(logs))
+	logBytes, logs := embeddedtest.LogBytes(t, copyDir)
+	assert.Less(t, logBytes, int64(64<<10), "the copy's log (%d files), after 1,000 calls", logs)
 
 	c := openProjector(t, copyDir, store, testOptions())
 	assert.Equal(t, last, c.Status().Checkpoint)

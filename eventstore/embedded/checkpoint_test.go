@@ -3,7 +3,6 @@ package embedded_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/eventstore/embedded"
+	"github.com/callledger/callledger/eventstore/embedded/embeddedtest"
 )
 
 func TestCheckpointWhileAppending(t *testing.T) {
@@ -92,15 +92,8 @@ func TestCheckpointCopiesAShortLog(t *testing.T) {
 		}
 		copyDir := filepath.Join(dir, fmt.Sprintf("copy-%d", round))
 		require.NoError(t, s.Checkpoint(ctx, copyDir))
-		logs, err := filepath.Glob(filepath.Join(copyDir, "*.log"))
-		require.NoError(t, err)
-		var logBytes int64
-		for _, name := range logs {
-			fi, err := os.Stat(name)
-			require.NoError(t, err)
-			logBytes += fi.Size()
-		}
-		assert.Less(t, logBytes, int64(64<<10), "copy %d's log (%d files), after ~2 MB of events", round, len(logs))
+		logBytes, logs := embeddedtest.LogBytes(t, copyDir)
+		assert.Less(t, logBytes, int64(64<<10), "copy %d's log (%d files), after ~2 MB of events", round, logs)
 
 		c := openStore(t, copyDir, testOptions())
 		copied, err := c.ReadAll(ctx, eventstore.Start, 0)

@@ -180,3 +180,17 @@ func DamageBlock(tb testing.TB, path string, h block.Handle) {
 	require.NoError(tb, err)
 	require.NoError(tb, f.Close())
 }
+
+// LogBytes returns the bytes of the write-ahead logs (*.log) of the Pebble
+// database in dir, all together, and how many logs there are.
+func LogBytes(tb testing.TB, dir string) (bytes int64, logs int) {
+	tb.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	require.NoError(tb, err)
+	for _, name := range names {
+		fi, err := os.Stat(name)
+		require.NoError(tb, err)
+		bytes += fi.Size()
+	}
+	return bytes, len(names)
+}
