@@ -28,24 +28,27 @@ import (
 //
 // So the store keeps a record of its own, outside the log: the file
 // ackedHeadName in its directory holds a position and $all hash that
-// appends were acknowledged up to. A goroutine writes it every
-// ackedHeadInterval from the published head (published only once its
-// batch is synced), and syncs it at most every ackedHeadSyncInterval:
-// after a crash of the process the kernel holds it, and after a crash of
-// the machine it is at worst a second older (the kernel's own writeback
-// left it ~30 s old: a probe's power cuts), never ahead of the durable
-// log, since it is written after the log's sync. Close writes the last head and syncs it. Open refuses a
-// store whose log ends before the file's position, or at it with another
-// hash (ErrCorrupt): acknowledged events were lost. It looks with Pebble
-// read-only first, so that a refused store keeps its logs as they were (a
-// read-write open replays them and deletes them): the write-ahead logs
+// appends were acknowledged up to. It is created whole (written to a
+// temporary file, synced, renamed), and then a goroutine writes it in
+// place every ackedHeadInterval from the published head (published only
+// once its batch is synced) and syncs it at most every
+// ackedHeadSyncInterval: after a crash of the process the kernel holds
+// it, and after a crash of the machine it is at worst a second older (the
+// kernel's own writeback left it ~30 s old: a probe's power cuts), never
+// ahead of the durable log, since it is written after the log's sync.
+// Close writes the last head and syncs it.
+//
+// Open refuses a store whose log ends before the file's position, or at it
+// with another hash (ErrCorrupt): acknowledged events were lost. It looks
+// with Pebble read-only first, so that a refused store keeps its logs as
+// they were (a read-write open replays them and deletes them): the logs
 // are replayed twice at each Open, at no cost measured (a tool's start
 // 0.46 s against 0.47 without the file, 88 MB of logs after 50,000
-// upserts). Damage within the last
-// ackedHeadInterval of writes before a crash stays beyond the check, as
-// does a store without the file (written by an earlier build, or a copy:
-// Pebble's checkpoints copy only Pebble's files); an appended store
-// (Options.Unsynced) keeps none.
+// upserts). Damage within the last ackedHeadInterval of writes before a
+// crash of the process (ackedHeadSyncInterval, of the machine) stays
+// beyond the check, as does a store without the file (written by an
+// earlier build, or a copy: Pebble's checkpoints copy only Pebble's
+// files); an unsynced store (Options.Unsynced) keeps none.
 //
 // The file is one line of fixed length: "callledger acked head 1", the
 // position (20 digits) and the hash (64 hex digits), separated by spaces.
