@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/callledger/callledger/eventstore/embedded"
 )
 
@@ -16,7 +14,7 @@ import (
 // copy lacks: the read models apply durable events only. cmd/callledger
 // copies both so for the tools of a directory a running server holds.
 // The memtable is flushed first and the copy's log cut where its records
-// end, so that the copy's log is short (see embedded.Store.Checkpoint).
+// end, so that the copy's log is short (embedded.CheckpointPebble).
 func (p *Projector) Checkpoint(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("checkpoint the read models: %w", err)
@@ -25,11 +23,8 @@ func (p *Projector) Checkpoint(ctx context.Context, dir string) error {
 		return fmt.Errorf("checkpoint the read models: %w", ErrClosed)
 	}
 	defer p.release()
-	if err := p.db.Flush(); err != nil {
-		return fmt.Errorf("checkpoint the read models: flush: %w", pebbleError(err))
-	}
-	if err := p.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+	if err := embedded.CheckpointPebble(p.db, dir); err != nil {
 		return fmt.Errorf("checkpoint the read models into %s: %w", dir, pebbleError(err))
 	}
-	return embedded.TrimCopiedLog(dir)
+	return nil
 }

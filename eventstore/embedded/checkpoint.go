@@ -38,11 +38,23 @@ func (s *Store) Checkpoint(ctx context.Context, dir string) error {
 	if s.closed {
 		return fmt.Errorf("checkpoint the event store: %w", eventstore.ErrClosed)
 	}
-	if err := s.db.Flush(); err != nil {
-		return fmt.Errorf("checkpoint the event store: flush: %w", err)
-	}
-	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+	if err := CheckpointPebble(s.db, dir); err != nil {
 		return fmt.Errorf("checkpoint the event store into %s: %w", dir, err)
+	}
+	return nil
+}
+
+// CheckpointPebble writes a copy of the open Pebble database db into dir,
+// which must not exist, as Store.Checkpoint describes: its memtable
+// flushed, Pebble's checkpoint with its write-ahead log synced, and the
+// copied log cut where its records end (TrimCopiedLog). The read models
+// copy their database the same way (projections.Projector.Checkpoint).
+func CheckpointPebble(db *pebble.DB, dir string) error {
+	if err := db.Flush(); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	if err := db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return err
 	}
 	return TrimCopiedLog(dir)
 }
