@@ -82,7 +82,7 @@ func readAckedHead(dir string) (h logHead, ok bool, err error) {
 		// session 45 made it in place): no head to check against.
 		return logHead{}, false, nil
 	}
-	bad := fmt.Errorf("%s does not read as an acknowledged head (%q): %w", ackedHeadName, truncateText(string(b), 64), ErrCorrupt)
+	bad := fmt.Errorf("%s does not read as an acknowledged head (%.64q): %w", ackedHeadName, b, ErrCorrupt)
 	rest, found := strings.CutPrefix(string(b), ackedHeadPrefix)
 	if !found || len(b) != ackedHeadLen || rest[len(rest)-1] != '\n' {
 		return logHead{}, false, bad
@@ -95,14 +95,6 @@ func readAckedHead(dir string) (h logHead, ok bool, err error) {
 		return logHead{}, false, bad
 	}
 	return h, true, nil
-}
-
-// truncateText cuts s to n bytes for an error message.
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // checkAckedHead refuses head, the end of the log as opened, when acked,
