@@ -149,12 +149,13 @@ func DecodeJSON(body []byte, dst any) error {
 		return Malformed("", "the request body must be a JSON object")
 	}
 	if !utf8.Valid(trimmed) {
-		return Malformed("", "the request body is not valid UTF-8 (at byte %d): JSON text must be UTF-8", invalidUTF8At(body))
+		i := invalidUTF8At(body)
+		return Malformed(jsonStringPathAt(body, i), "the request body is not valid UTF-8 (at byte %d): JSON text must be UTF-8", i)
 	}
 	// Whitespace around the object holds no string: the offset in body is
 	// the one in trimmed.
 	if i := jsonscan.LoneSurrogateAt(body); i >= 0 {
-		return Malformed("", "the request body escapes half of a UTF-16 surrogate pair (at byte %d), which is no character", i)
+		return Malformed(jsonStringPathAt(body, i), "the request body escapes half of a UTF-16 surrogate pair (at byte %d), which is no character", i)
 	}
 	// Unmarshal, not a Decoder: the body is already in memory, and a
 	// Decoder would copy it into its own buffer and scan it once more.
@@ -180,6 +181,42 @@ func DecodeJSON(body []byte, dst any) error {
 // ("participants.role"), which does not say which element is at fault.
 // It returns "" when no value of b ends there.
 func jsonPathAt(b []byte, offset int64) string {
+	var found string
+	walkJSONPaths(b, func(at int64, key bool, path func() string) bool {
+		if key || at < offset {
+			return false
+		}
+		if at == offset {
+			found = path()
+		}
+		return true
+	})
+	return found
+}
+
+// jsonStringPathAt is the path of the string of b that holds the byte at
+// offset i (a byte that is not UTF-8, or an escape of half a surrogate
+// pair), so that the error names the field, not only the byte: the
+// value's path, or for a key the path the key names. It returns "" when
+// no string of b holds that byte as far as b can be read.
+func jsonStringPathAt(b []byte, i int) string {
+	var found string
+	walkJSONPaths(b, func(at int64, _ bool, path func() string) bool {
+		if at <= int64(i) {
+			return false
+		}
+		found = path()
+		return true
+	})
+	return found
+}
+
+// walkJSONPaths reads the JSON b token by token and calls visit after
+// each object key (key true: path ends with that key), each scalar and
+// each opening bracket, with at the offset just past the token and path
+// the token's path in the form the error messages use; it stops when visit
+// returns true, or at the end of what b holds of JSON.
+func walkJSONPaths(b []byte, visit func(at int64, key bool, path func() string) bool) {
 	type frame struct {
 		array     bool
 		index     int
@@ -206,11 +243,14 @@ func jsonPathAt(b []byte, offset int64) string {
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return ""
+			return
 		}
 		if n := len(stack); n > 0 && !stack[n-1].array && stack[n-1].expectKey {
 			if key, ok := tok.(string); ok {
 				stack[n-1].key, stack[n-1].expectKey = key, false
+				if visit(dec.InputOffset(), true, path) {
+					return
+				}
 				continue
 			}
 		}
@@ -218,11 +258,8 @@ func jsonPathAt(b []byte, offset int64) string {
 			stack = stack[:len(stack)-1]
 		} else {
 			// tok is a scalar value, or the bracket that opens one.
-			if at := dec.InputOffset(); at >= offset {
-				if at == offset {
-					return path()
-				}
-				return ""
+			if visit(dec.InputOffset(), false, path) {
+				return
 			}
 			if d, ok := tok.(json.Delim); ok {
 				stack = append(stack, frame{array: d == '[', expectKey: d == '{'})

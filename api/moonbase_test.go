@@ -696,8 +696,13 @@ func TestMoonbaseBadInputs(t *testing.T) {
 		{"RecordingURLWithQuote", "/calls/upsert", repl(`"start_at"`, `"recordings":[{"content_type":"audio/mpeg","provider_id":"q","url":"https://e.example.com/a\"<b>.mp3"}],"start_at"`), 422, "recordings[0].url"},
 		{"RecordingMissingURL", "/calls/upsert", repl(`"start_at"`, `"recordings":[{"content_type":"audio/mpeg","provider_id":"x"}],"start_at"`), 400, "recordings[0].url"},
 		{"CueNotNumber", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":"x","to":1,"speaker":"a","text":"b"}]},"start_at"`), 422, "transcript.cues[0].from"},
-		{"LoneSurrogate", "/calls/upsert", repl(`"provider_id":"bad"`, `"provider_id":"bad\udc00"`), 400, "surrogate"},
-		{"NotUTF8", "/calls/upsert", repl(`"provider_id":"bad"`, "\"provider_id\":\"bad\xff\xfe\""), 400, "UTF-8"},
+		// Text that is no text is named by its field, and where in the
+		// body (a bad-input probe found the field left unnamed).
+		{"LoneSurrogate", "/calls/upsert", repl(`"provider_id":"bad"`, `"provider_id":"bad\udc00"`), 400, "provider_id: the request body escapes half of a UTF-16 surrogate pair"},
+		{"LoneSurrogateNested", "/calls", repl(`"role":"callee"`, `"role":"\ud800callee"`), 400, "participants[1].role: the request body escapes half"},
+		{"LoneSurrogateInAKey", "/calls/upsert", repl(`"start_at"`, `"x\udfff":1,"start_at"`), 400, "x\ufffd: the request body escapes half"},
+		{"NotUTF8", "/calls/upsert", repl(`"provider_id":"bad"`, "\"provider_id\":\"bad\xff\xfe\""), 400, "provider_id: the request body is not valid UTF-8"},
+		{"NotUTF8InMetadata", "/calls/upsert", repl(`"start_at"`, "\"provider_metadata\":{\"a\":[\"ok\",\"\xff\"]},\"start_at\""), 400, "provider_metadata.a[1]: the request body is not valid UTF-8"},
 		{"CueBool", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":true,"to":1,"speaker":"a","text":"b"}]},"start_at"`), 400, "transcript.cues[0].from"},
 		{"CueHuge", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":1e400,"to":1e400,"speaker":"a","text":"b"}]},"start_at"`), 422, "at most 15 digits before the point"},
 		{"CueHugeExponent", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":0,"to":1e999999999,"speaker":"a","text":"b"}]},"start_at"`), 422, "transcript.cues[0].to"},
