@@ -131,11 +131,32 @@ func runBilling(ctx context.Context, args []string, env Env) (err error) {
 	if err := writeBilling(env.Stdout, opts, rows, failures.count); err != nil {
 		return err
 	}
+	if len(rows) == 0 && account != "" {
+		if err := warnAccountUnknown(ctx, env.Stderr, proj, account); err != nil {
+			return err
+		}
+	}
 	if failures.count > 0 {
 		// The totals are written (a job may want them all the same), and
 		// the exit status is 1, so that no script takes them for whole.
 		return fmt.Errorf("%w: the totals above may leave calls out or count them at an older price: %s; `callledger verify` lists them",
 			errReadModelsIncomplete, failures.summary())
+	}
+	return nil
+}
+
+// warnAccountUnknown says on w when the ledger holds no call of account,
+// deleted or not, at any time: empty totals for an --account that names
+// no account (a misspelt name, another case) read like a month without
+// calls, and a billing job would invoice nothing. It is a warning, not an
+// error: an account with no calls yet is one.
+func warnAccountUnknown(ctx context.Context, w io.Writer, proj *projections.Projector, account string) error {
+	page, err := proj.List(ctx, projections.ListQuery{Account: account, IncludeDeleted: true, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(page.Items) == 0 {
+		fmt.Fprintf(w, "callledger billing: warning: the ledger holds no call of account %q at any time: check the name (accounts are compared exactly)\n", account)
 	}
 	return nil
 }

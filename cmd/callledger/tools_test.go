@@ -683,6 +683,37 @@ func TestBillingExactBounds(t *testing.T) {
 	}
 }
 
+func TestBillingWarnsOfAnAccountWithoutCalls(t *testing.T) {
+	// Goal: --account naming no account of the ledger (another case, a
+	// typo) prints its empty totals and warns on stderr, exit 0 (an
+	// account may have no calls yet); an account whose calls fall outside
+	// the period, or that has calls, is not warned of.
+	ctx := context.Background()
+	dir := t.TempDir()
+	calls := genCalls(4, 300)
+	seedLedger(t, dir, calls)
+	for _, tc := range []struct {
+		name string
+		args []string
+		warn bool
+	}{
+		{"Known", []string{"--account", "acme"}, false},
+		{"KnownOutsideThePeriod", []string{"--account", "acme", "--from", "2030-01-01"}, false},
+		{"AnotherCase", []string{"--account", "ACME"}, true},
+		{"Misspelt", []string{"--account", "acm", "--format", "json"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runTool(ctx, t, dir, "", append([]string{"billing"}, tc.args...)...)
+			require.Equal(t, 0, res.code, res.stderr)
+			if tc.warn {
+				assert.Contains(t, res.stderr, "warning: the ledger holds no call of account")
+			} else {
+				assert.NotContains(t, res.stderr, "warning")
+			}
+		})
+	}
+}
+
 func TestBillingZeroTimeBounds(t *testing.T) {
 	// Goal: --from and --to at or near Go's zero time (0001-01-01T00:00:00Z)
 	// are bounds like any other: calls may start in the year 0000, and a
