@@ -802,6 +802,9 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 	if err := givenOnce(q, lamlFilterNames()...); err != nil {
 		return out, err
 	}
+	if err := filtersNotEmpty(q, lamlFilterNames()...); err != nil {
+		return out, err
+	}
 	out.Query.Cursor = q.Get("PageToken")
 	if out.Page > 0 && out.Query.Cursor == "" {
 		return out, Invalid("Page", "Page %d needs the PageToken of the previous page's next_page_uri", out.Page)

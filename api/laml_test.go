@@ -812,6 +812,14 @@ func TestLAMLBadInputs(t *testing.T) {
 		{"ListPageSizeTwice", "GET", calls + "?PageSize=2&PageSize=300", "", "", 400, 20001, "PageSize: is given 2 times"},
 		{"ListPageTwice", "GET", calls + "?Page=0&Page=1", "", "", 400, 20001, "Page: is given 2 times"},
 		{"ListToTwice", "GET", calls + "?To=%2B14155550002&To=%2B14155550003", "", "", 400, 21211, "To: is given 2 times"},
+		// A filter given empty (a script's unset variable) is refused, not
+		// read as left out: it listed every call (a bad-input probe).
+		{"ListStatusEmpty", "GET", calls + "?Status=", "", "", 400, 20001, "Status is empty: give a value, or leave the filter out"},
+		{"ListToEmpty", "GET", calls + "?To=&PageSize=5", "", "", 400, 21211, "To is empty"},
+		{"ListFromEmpty", "GET", calls + "?From=", "", "", 400, 21212, "From is empty"},
+		{"ListStartTimeAfterEmpty", "GET", calls + "?StartTime%3E=", "", "", 400, 20001, "StartTime> is empty"},
+		{"ListEndTimeEmpty", "GET", calls + "?EndTime=", "", "", 400, 20001, "EndTime is empty"},
+		{"ListParentCallSidEmpty", "GET", calls + "?ParentCallSid=", "", "", 400, 20001, "ParentCallSid is empty"},
 		// A + not percent-encoded reads as a space: the number would match
 		// no call, page after page (a scale probe).
 		{"ListToWithPlusUnencoded", "GET", calls + "?To=+14155550002", "", "", 400, 21211, "send it as %2B (To=%2B14155550002)"},

@@ -573,6 +573,9 @@ func decodeLAMLRecordingList(q url.Values) (lamlRecordingQuery, error) {
 	if err := givenOnce(q, lamlRecordingFilterNames[:]...); err != nil {
 		return out, err // as the Calls list: read as its first value, it narrowed silently
 	}
+	if err := filtersNotEmpty(q, lamlRecordingFilterNames[:]...); err != nil {
+		return out, err // as the Calls list: read as left out, it widened silently
+	}
 	for _, name := range lamlRecordingFilterNames {
 		if v := q.Get(name); v != "" {
 			out.filters.Set(name, v)

@@ -440,6 +440,8 @@ func TestLAMLAccountRecordings(t *testing.T) {
 					{list + "?DateCreated=yesterday", acctA, tokenA, 400, 20001},
 					{list + "?CallSid=" + c1 + "&CallSid=" + c1, acctA, tokenA, 400, 20001},                // given twice
 					{list + "?DateCreated>=2025-03-01&DateCreated>=2025-03-02", acctA, tokenA, 400, 20001}, // given twice
+					{list + "?CallSid=", acctA, tokenA, 400, 20001},                                        // given empty
+					{list + "?DateCreated%3C=&PageSize=5", acctA, tokenA, 400, 20001},                      // given empty
 					{list + "?Page=1", acctA, tokenA, 400, 20001},
 					{list + "?Page=1&PageToken=nope", acctA, tokenA, 400, 20001},
 					{list + "?Page=1&PageToken=" + c1 + ".0.nope", acctA, tokenA, 400, 20001},

@@ -38,6 +38,21 @@ func givenOnce(q url.Values, names ...string) error {
 	return nil
 }
 
+// filtersNotEmpty returns a 400 naming the first of a list's filters that
+// q gives empty ("Status=", a script's unset variable): read as left out,
+// it would list every call where the client meant a few, as a billing
+// bound given empty would bill every call (a bad-input probe found a
+// hang-up script's empty filter listing all). Paging parameters given
+// empty are not filters: they page as when left out.
+func filtersNotEmpty(q url.Values, names ...string) error {
+	for _, name := range names {
+		if v, ok := q[name]; ok && len(v) > 0 && v[0] == "" {
+			return Malformed(name, "%s is empty: give a value, or leave the filter out to list every call", name)
+		}
+	}
+	return nil
+}
+
 // givenParam is the value of the query parameter name, or nil when the
 // query does not have it: "from=" is given, and empty.
 func givenParam(q url.Values, name string) *string {
