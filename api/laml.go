@@ -790,6 +790,7 @@ func lamlFilterNames() []string {
 // calls the call with that sid (a UUID) created; a malformed one is a 400
 // naming it.
 func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
+	q = lamlQueryNames(q, append(lamlFilterNames(), lamlPagingNames[:]...))
 	out := lamlListQuery{Filters: url.Values{}}
 	out.Query.Account = account
 	var err error
@@ -860,6 +861,31 @@ func decodeLAMLList(q url.Values, account string) (lamlListQuery, error) {
 	return out, err
 }
 
+// lamlPagingNames are Twilio's paging parameters of a list.
+var lamlPagingNames = [...]string{"PageSize", "Page", "PageToken"}
+
+// lamlQueryNames returns q with each parameter that is one of names
+// spelt in another letter case or with underscores (status, page_size,
+// start_time>) under its name in names, as the LaML bodies are read
+// (lamlKey): a filter spelt so was ignored, and the list widened without a
+// word (a bad-input probe's status=completed listed every call). A name
+// given in two spellings is given twice (givenOnce refuses it). q itself
+// is left as it is.
+func lamlQueryNames(q url.Values, names []string) url.Values {
+	known := make(map[string]string, len(names))
+	for _, name := range names {
+		known[lamlKey(name)] = name
+	}
+	out := make(url.Values, len(q))
+	for name, vs := range q {
+		if canonical, ok := known[lamlKey(name)]; ok {
+			name = canonical
+		}
+		out[name] = append(out[name], vs...)
+	}
+	return out
+}
+
 // plusSentAsSpace reports whether v, a To or From filter, is digits after
 // a space: an E.164 number sent with its + unencoded in a query string.
 func plusSentAsSpace(v string) bool {
@@ -915,7 +941,8 @@ func parseLAMLSidFilter(q url.Values, name string) (uuid.UUID, error) {
 // and PageToken, given twice is a 400 naming it, as a filter is, rather
 // than read as its first value.
 func decodeLAMLPaging(q url.Values) (size, page int, err error) {
-	if err := givenOnce(q, "PageSize", "Page", "PageToken"); err != nil {
+	q = lamlQueryNames(q, lamlPagingNames[:]) // a call's subresource lists come here first
+	if err := givenOnce(q, lamlPagingNames[:]...); err != nil {
 		return 0, 0, err
 	}
 	size = lamlPageSizeDefault

@@ -461,10 +461,25 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 		{"StartTimeTwilioJavaIsItsDay", url.Values{"StartTime": {"2025-01-02T23:00:00"}}, []string{ids[2], ids[1]}},
 		{"StartTimeTwilioJavaFraction", url.Values{"StartTime>": {"2025-01-03T10:00:00.250"}}, []string{ids[4], ids[3]}},
 		{"StatusAndTime", url.Values{"Status": {"ringing"}, "StartTime<": {"2025-01-02"}}, []string{ids[2], ids[0]}},
+		// Names in any letter case, with or without underscores, as in
+		// the bodies: status= was ignored and the list widened.
+		{"StatusLowercase", url.Values{"status": {"no-answer"}}, []string{ids[3], ids[1]}},
+		{"ToUpperCase", url.Values{"TO": {"+14155550902"}}, []string{ids[2]}},
+		{"StartTimeSnakeCase", url.Values{"start_time>": {"2025-01-03"}}, []string{ids[4], ids[3]}},
 	})
+	// ... and a page size so spelt pages, the URIs spelling it as Twilio.
+	res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"?page_size=1&status=no-answer", acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	assert.Len(t, res.JSON(t)["calls"], 1)
+	assert.Contains(t, res.JSON(t)["next_page_uri"], "PageSize=1")
+	assert.Contains(t, res.JSON(t)["next_page_uri"], "Status=no-answer")
+	// One filter in two spellings is given twice.
+	res = ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"?status=no-answer&Status=ringing", acctA, tokenA, "")
+	assert.Equal(t, http.StatusBadRequest, res.Status, "body: %s", res.Body)
+	assert.Contains(t, string(res.Body), "Status: is given 2 times")
 
 	// Filters are repeated in the page URIs.
-	res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"?Status=no-answer&PageSize=1", acctA, tokenA, "")
+	res = ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"?Status=no-answer&PageSize=1", acctA, tokenA, "")
 	require.Equal(t, http.StatusOK, res.Status)
 	next := res.JSON(t)["next_page_uri"].(string)
 	assert.Contains(t, next, "Status=no-answer")

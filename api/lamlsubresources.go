@@ -562,6 +562,7 @@ var lamlRecordingFilterNames = [...]string{"CallSid", "DateCreated", "DateCreate
 // the call list reads StartTime (lamlTimeBounds) and applied to each
 // recording's date_created. Time travel is refused, as on every list.
 func decodeLAMLRecordingList(q url.Values) (lamlRecordingQuery, error) {
+	q = lamlQueryNames(q, append(lamlRecordingFilterNames[:], lamlPagingNames[:]...))
 	out := lamlRecordingQuery{filters: url.Values{}}
 	if err := refuseTimeTravel(q); err != nil {
 		return out, err

@@ -140,6 +140,11 @@ func TestLAMLCallSubresources(t *testing.T) {
 			past := ts.lamlDo(t, "GET", recordings+"?PageSize=2&Page=7", acctA, tokenA, "")
 			require.Equal(t, http.StatusOK, past.Status)
 			assert.Empty(t, past.JSON(t)["recordings"])
+			// Paging names in another case or with underscores, as the
+			// bodies take them.
+			spelt := ts.lamlDo(t, "GET", recordings+"?page_size=1&page=1", acctA, tokenA, "")
+			require.Equal(t, http.StatusOK, spelt.Status, "body: %s", spelt.Body)
+			assert.Equal(t, items[1], spelt.JSON(t)["recordings"].([]any)[0])
 			assertLAMLError(t, ts.lamlDo(t, "GET", recordings+"?PageSize=0", acctA, tokenA, ""), 400, 20001)
 			assertLAMLError(t, ts.lamlDo(t, "GET", lamlCallsPath(prefix, acctA)+"/"+id+"/Recordings/RE0.json", acctA, tokenA, ""), 404, 20404)
 			for _, sid := range []string{"RE0", "5d0f1f43-8a8f-4e4a-9c55-2f2b0d3c7a11", id} {
@@ -420,6 +425,10 @@ func TestLAMLAccountRecordings(t *testing.T) {
 				q = url.Values{"CallSid": {c1}, "PageSize": {"3"}}
 				page = get(t, list+"?"+q.Encode())
 				assert.Equal(t, []string{r1(3), r1(2), r1(1)}, recordingURLs(t, page))
+				// The names in another letter case, with underscores, as
+				// the bodies take them.
+				q = url.Values{"call_sid": {c1}, "pagesize": {"3"}}
+				assert.Equal(t, []string{r1(3), r1(2), r1(1)}, recordingURLs(t, get(t, list+"?"+q.Encode())))
 				next, err = url.Parse(page["next_page_uri"].(string))
 				require.NoError(t, err)
 				assert.Equal(t, c1, next.Query().Get("CallSid"))
@@ -439,6 +448,7 @@ func TestLAMLAccountRecordings(t *testing.T) {
 					{lamlAccountPath(prefix, acctB) + "/Recordings" + suffix + "?CallSid=" + c1, acctB, tokenB, 404, 20404},
 					{list + "?DateCreated=yesterday", acctA, tokenA, 400, 20001},
 					{list + "?CallSid=" + c1 + "&CallSid=" + c1, acctA, tokenA, 400, 20001},                // given twice
+					{list + "?CallSid=" + c1 + "&callsid=" + c1, acctA, tokenA, 400, 20001},                // given twice
 					{list + "?DateCreated>=2025-03-01&DateCreated>=2025-03-02", acctA, tokenA, 400, 20001}, // given twice
 					{list + "?CallSid=", acctA, tokenA, 400, 20001},                                        // given empty
 					{list + "?DateCreated%3C=&PageSize=5", acctA, tokenA, 400, 20001},                      // given empty
