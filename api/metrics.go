@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,10 +21,13 @@ import (
 // without a key, as /healthz does: they name routes (chi's patterns, such
 // as /calls/{id}), methods and status codes, never an account, a call or a
 // client's value, so that they say nothing a key would guard and their
-// label sets stay bounded whatever clients send. A request refused before
-// its route matched (a 401 of a surface's authentication, a 404 or 405
-// inside a surface) carries the pattern of the router that refused it
-// (/calls/*); one that no router took, routeUnmatched. Every metric is in a
+// label sets stay bounded whatever clients send. A request answered by a
+// surface's middleware before its router routed it (a 401 of its
+// authentication, a keyed retry's replayed answer, a reused key's 422)
+// carries the pattern of the route its method and path lead to
+// (routeLabel), as the routed ones do; one no route of that router serves
+// (a 404 or 405 inside a surface), the pattern of the router (/calls/*);
+// one that no router took, routeUnmatched. Every metric is in a
 // registry of the Server's own (no package-level state: two servers in one
 // process, as in the tests, count apart).
 //
@@ -158,6 +162,11 @@ func (m *metrics) seriesOf(r *http.Request, code int) requestSeries {
 	if rc == nil || len(rc.RoutePatterns) > seriesDepthMax {
 		return m.newSeries(r, key)
 	}
+	if unrouted(rc) {
+		// Requests with these patterns may be for different routes
+		// (routeLabel): the map keyed by the patterns cannot tell them.
+		return m.newSeries(r, key)
+	}
 	copy(key.patterns[:], rc.RoutePatterns)
 	if known := m.series.Load(); known != nil {
 		if s, ok := (*known)[key]; ok {
@@ -186,16 +195,39 @@ func (m *metrics) newSeries(r *http.Request, key seriesKey) requestSeries {
 }
 
 // routeLabel is the pattern of the route that served r, routeUnmatched
-// when none did.
+// when none did. A request a surface's middleware answered before the
+// surface's router routed it (unrouted) is labelled with the pattern of
+// the route its method and path lead to, found in the routing tree: a
+// keyed retry replayed by Idempotent was counted under the router's
+// /calls/*, as no request a route served is (a README probe saw 200s
+// there). Where its method and path lead to no route, the router's
+// pattern stays.
 func routeLabel(r *http.Request) string {
 	rc := chi.RouteContext(r.Context())
 	if rc == nil {
 		return routeUnmatched
 	}
+	if unrouted(rc) && rc.Routes != nil {
+		path := r.URL.RawPath
+		if path == "" {
+			path = r.URL.Path
+		}
+		if p := rc.Routes.Find(chi.NewRouteContext(), r.Method, path); p != "" {
+			return p
+		}
+	}
 	if p := rc.RoutePattern(); p != "" && p != "/*" {
 		return p
 	}
 	return routeUnmatched
+}
+
+// unrouted reports whether the last router rc went through had not
+// routed the request when it was answered: its patterns end with a
+// mount point's wildcard.
+func unrouted(rc *chi.Context) bool {
+	n := len(rc.RoutePatterns)
+	return n > 0 && strings.HasSuffix(rc.RoutePatterns[n-1], "/*")
 }
 
 // methodLabel is m when it is a method some route serves, and "other" for
