@@ -36,8 +36,10 @@ import (
 // recordings apart by), media_url (Twilio's name) is the recording's URL,
 // status is completed, date_created is when the ledger recorded the write
 // that added the recording (its event's metadata time), read from the
-// call's stream (callRecordingDates), and date_updated the same (no write
-// changes a recording once added), and what the ledger does not
+// call's stream (callRecordingDates), and date_updated the same, also
+// after a write changed the recording's url or content_type (a
+// CallRecordingChanged: the dates say when it was added, as the recording
+// index keeps them), and what the ledger does not
 // know (start_time: when the recording started, which no surface sends;
 // duration, channels, price, source) is null. subresource_uris is empty: the ledger
 // keeps no transcriptions of a recording to link to. Twilio's call
@@ -127,8 +129,10 @@ func lamlRecordingSID(callID uuid.UUID, rec domain.Recording) string {
 // and returns when the ledger learnt of each recording the call held then,
 // in the order of its Recordings: the time (event metadata Time) of the
 // event that added it to the call, its date_created and its date_updated
-// both, since no event changes a recording once added (domain.Evolve only
-// appends them, which the account list's PageToken relies on too). A view
+// both: a later change of its url or content_type keeps its place and
+// its date (domain.Evolve appends recordings and changes them in place,
+// never removes or moves one, which the account list's PageToken relies
+// on too). A view
 // of the read models is dated from their recording index when it can be
 // (lamlRecordingDatesOf); this reads the stream, for a view folded at a
 // revision, a call of many recordings, or an index of an earlier build,
@@ -219,7 +223,7 @@ func renderLAMLRecording(c *domain.Call, rec domain.Recording, created time.Time
 		AccountSID:      c.AccountID,
 		CallSID:         c.ID.String(),
 		DateCreated:     lamlTimePtr(&created),
-		DateUpdated:     lamlTimePtr(&created), // no event changes a recording
+		DateUpdated:     lamlTimePtr(&created), // the date it was added, also after a change (callRecordingDates)
 		APIVersion:      lamlAPIVersion,
 		PriceUnit:       lamlUnpricedCurrency,
 		Status:          "completed",
