@@ -216,7 +216,13 @@ var errIdempotencyCorrupt = errors.New("idempotency table damaged on disk")
 var errIdempotencyFailed = &FieldError{Err: ErrUnavailable,
 	Message: "the ledger cannot check Idempotency-Key at the moment; retry later, or send the request without the header"}
 
-// openIdempotencyTable opens the idempotency database in dir.
+// idempotencyDirPerm is the mode openIdempotencyTable creates the table's
+// directory with: owner only, as cmd/callledger creates events/ and
+// readmodels/.
+const idempotencyDirPerm = 0o700
+
+// openIdempotencyTable opens the idempotency database in dir, creating
+// the directory (idempotencyDirPerm) when it does not exist.
 func openIdempotencyTable(dir string, ttl time.Duration, now func() time.Time, log *slog.Logger) (*idempotencyTable, error) {
 	return openIdempotencyTableOn(vfs.Default, dir, ttl, now, log)
 }
@@ -242,6 +248,15 @@ func openIdempotencyTableOn(fs vfs.FS, dir string, ttl time.Duration, now func()
 			DataCorruption:  pebblelog.CorruptionListener(plog, nil),
 			BackgroundError: pebblelog.BackgroundErrors(plog),
 		},
+	}
+	// The table holds whole answers (phone numbers, notes): its directory
+	// is the owner's only, as the data directory's others are, where
+	// Pebble would create it 0755 (a README probe read records out of a
+	// data directory whose own mode let others in). One that exists keeps
+	// its mode: it is the operator's.
+	if err := fs.MkdirAll(dir, idempotencyDirPerm); err != nil {
+		cache.Unref()
+		return nil, fmt.Errorf("create idempotency table directory %s: %w", dir, err)
 	}
 	// pebblelog.Open: a table whose write-ahead log cannot be flushed (a
 	// full disk) is an error, not an open that waits forever.
