@@ -71,6 +71,8 @@ func TestToolsRunWhileServeDoes(t *testing.T) {
 	require.NoError(t, m.Close())
 	_, err = os.Stat(filepath.Join(dir, controlSocketName))
 	assert.ErrorIs(t, err, os.ErrNotExist, "the socket is gone with serve")
+	_, err = os.Stat(filepath.Join(dir, copiesDirName))
+	assert.ErrorIs(t, err, os.ErrNotExist, "so is the copies' directory, empty")
 	for _, args := range tools {
 		res := runTool(ctx, t, dir, "", args...)
 		require.Equal(t, 0, res.code, "%v: %s", args, res.stderr)

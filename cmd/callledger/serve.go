@@ -296,6 +296,9 @@ func (m *Main) close() error {
 		close(m.controlDone)
 		errs = append(errs, m.control.Close())
 		os.Remove(filepath.Join(m.Store.DataDir, controlSocketName))
+		// The copies' directory goes too when no copy is left in it (a
+		// tool still reading one removes its copy when it ends).
+		os.Remove(filepath.Join(m.Store.DataDir, copiesDirName))
 	}
 	switch {
 	case m.http != nil:
