@@ -182,11 +182,11 @@ func DecodeJSON(body []byte, dst any) error {
 // It returns "" when no value of b ends there.
 func jsonPathAt(b []byte, offset int64) string {
 	var found string
-	walkJSONPaths(b, func(at int64, key bool, path func() string) bool {
-		if key || at < offset {
+	walkJSONValues(b, func(_, end int, key bool, path func() string) bool {
+		if key || int64(end) < offset {
 			return false
 		}
-		if at == offset {
+		if int64(end) == offset {
 			found = path()
 		}
 		return true
@@ -194,29 +194,41 @@ func jsonPathAt(b []byte, offset int64) string {
 	return found
 }
 
-// jsonStringPathAt is the path of the string of b that holds the byte at
-// offset i (a byte that is not UTF-8, or an escape of half a surrogate
-// pair), so that the error names the field, not only the byte: the
-// value's path, or for a key the path the key names. It returns "" when
-// no string of b holds that byte as far as b can be read.
+// jsonStringPathAt is the path of the value of b whose text holds the
+// byte at offset i (a byte that is not UTF-8, or an escape of half a
+// surrogate pair: the first of b, in a string as a rule), so that the
+// error names the field, not only the byte: the value's path, or for a key
+// the path the key names. It returns "" when no value holds that byte.
 func jsonStringPathAt(b []byte, i int) string {
 	var found string
-	walkJSONPaths(b, func(at int64, _ bool, path func() string) bool {
-		if at <= int64(i) {
+	walkJSONValues(b, func(start, end int, _ bool, path func() string) bool {
+		if end <= i {
 			return false
 		}
-		found = path()
+		if start <= i {
+			found = path()
+		}
 		return true
 	})
 	return found
 }
 
-// walkJSONPaths reads the JSON b token by token and calls visit after
-// each object key (key true: path ends with that key), each scalar and
-// each opening bracket, with at the offset just past the token and path
-// the token's path in the form the error messages use; it stops when visit
-// returns true, or at the end of what b holds of JSON.
-func walkJSONPaths(b []byte, visit func(at int64, key bool, path func() string) bool) {
+// jsonWalkDepthMax bounds how deeply walkJSONValues follows arrays and
+// objects: encoding/json's own limit, past which it refuses a body.
+const jsonWalkDepthMax = 10000
+
+// walkJSONValues reads the JSON text b byte by byte and calls visit for
+// each object key, each scalar value and each opening bracket, with the
+// offsets [start, end) of its text (a bracket's end just past it), key
+// true for a key, and path, which builds the value's path (for a key, the
+// path of the member it names) in the form the error messages use. It
+// stops when visit returns true, at the end of b, or past
+// jsonWalkDepthMax levels of nesting. It reads structure only, strings
+// skipped whole (escapes included) and never decoded but for keys, so
+// that it costs a few nanoseconds a byte: where b is not valid (it holds
+// bytes that are not UTF-8), a decoder's tokens cost a microsecond each,
+// and a 512 KiB body of brackets a third of a second to name its field.
+func walkJSONValues(b []byte, visit func(start, end int, key bool, path func() string) bool) {
 	type frame struct {
 		array     bool
 		index     int
@@ -238,43 +250,78 @@ func walkJSONPaths(b []byte, visit func(at int64, key bool, path func() string) 
 		}
 		return sb.String()
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return
-		}
-		if n := len(stack); n > 0 && !stack[n-1].array && stack[n-1].expectKey {
-			if key, ok := tok.(string); ok {
-				stack[n-1].key, stack[n-1].expectKey = key, false
-				if visit(dec.InputOffset(), true, path) {
-					return
-				}
-				continue
+	for p := 0; p < len(b); {
+		switch c := b[p]; c {
+		case '"':
+			end := jsonStringEnd(b, p)
+			key := false
+			if n := len(stack); n > 0 && stack[n-1].expectKey {
+				stack[n-1].key, stack[n-1].expectKey, key = jsonKeyText(b[p:end]), false, true
 			}
-		}
-		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
-			stack = stack[:len(stack)-1]
-		} else {
-			// tok is a scalar value, or the bracket that opens one.
-			if visit(dec.InputOffset(), false, path) {
+			if visit(p, end, key, path) {
 				return
 			}
-			if d, ok := tok.(json.Delim); ok {
-				stack = append(stack, frame{array: d == '[', expectKey: d == '{'})
-				continue
+			p = end
+		case '{', '[':
+			if visit(p, p+1, false, path) || len(stack) >= jsonWalkDepthMax {
+				return
 			}
-		}
-		// A value ended: its parent moves on to its next element or key.
-		if n := len(stack); n > 0 {
-			if stack[n-1].array {
-				stack[n-1].index++
-			} else {
-				stack[n-1].expectKey = true
+			stack = append(stack, frame{array: c == '[', expectKey: c == '{'})
+			p++
+		case '}', ']':
+			if n := len(stack); n > 0 {
+				stack = stack[:n-1]
 			}
+			p++
+		case ',':
+			if n := len(stack); n > 0 {
+				if stack[n-1].array {
+					stack[n-1].index++
+				} else {
+					stack[n-1].expectKey = true
+				}
+			}
+			p++
+		case ' ', '\t', '\r', '\n', ':':
+			p++
+		default: // a number or a literal, up to the next delimiter
+			end := p + 1
+			for end < len(b) && !strings.ContainsRune(" \t\r\n,:]}", rune(b[end])) {
+				end++
+			}
+			if visit(p, end, false, path) {
+				return
+			}
+			p = end
 		}
 	}
+}
+
+// jsonStringEnd is the offset just past the string of b that starts at
+// its quote at p: past the closing quote, or len(b) for a string b cuts.
+func jsonStringEnd(b []byte, p int) int {
+	for q := p + 1; q < len(b); q++ {
+		switch b[q] {
+		case '\\':
+			q++
+		case '"':
+			return q + 1
+		}
+	}
+	return len(b)
+}
+
+// jsonKeyText is the text of the object key quoted, its JSON string as
+// sent (a cut one without its closing quote): escapes decoded and bytes
+// that are not UTF-8 replaced, as encoding/json names the field.
+func jsonKeyText(quoted []byte) string {
+	var key string
+	if bytes.IndexByte(quoted, '\\') >= 0 && json.Unmarshal(quoted, &key) == nil {
+		return key
+	}
+	// No escape, or a string cut short: its bytes, those that are not
+	// UTF-8 replaced as encoding/json replaces them.
+	return strings.ToValidUTF8(strings.TrimSuffix(string(quoted[1:]), `"`), "\uFFFD")
 }
 
 // withoutIndices is path without its list indices: "a[1].b" is "a.b".
