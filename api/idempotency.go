@@ -256,7 +256,7 @@ func openIdempotencyTableOn(fs vfs.FS, dir string, ttl time.Duration, now func()
 	// its mode: it is the operator's.
 	if err := fs.MkdirAll(dir, idempotencyDirPerm); err != nil {
 		cache.Unref()
-		return nil, fmt.Errorf("create idempotency table directory %s: %w", dir, err)
+		return nil, fmt.Errorf("open idempotency table %s: %w", dir, err)
 	}
 	// pebblelog.Open: a table whose write-ahead log cannot be flushed (a
 	// full disk) is an error, not an open that waits forever.
