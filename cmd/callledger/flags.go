@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"strings"
 )
 
 // newFlagSet is a tool command's flag set: a parse error is returned (and
@@ -17,13 +19,36 @@ func newFlagSet(name string, env Env) *flag.FlagSet {
 
 // parseFlags parses args into fs. A flag the command does not have, or a
 // value its flag refuses, is a usageError (exit 2, in every command); -h is
-// flag.ErrHelp (exit 0).
+// flag.ErrHelp (exit 0). The usage is printed for -h and for a flag the
+// command does not have, not for a value refused (--account ""): that
+// error is one line, as a value refused after parsing is (--from ""),
+// where package flag printed the whole usage between two copies of it.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	fs.SetOutput(out)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		printUsage(fs)
 		return err
+	case strings.HasPrefix(err.Error(), "flag provided but not defined"):
+		printUsage(fs)
 	}
 	return usageError{err}
+}
+
+// printUsage prints fs's usage to its output: its Usage, or package
+// flag's default one.
+func printUsage(fs *flag.FlagSet) {
+	if fs.Usage != nil {
+		fs.Usage()
+		return
+	}
+	fmt.Fprintf(fs.Output(), "Usage of %s:\n", fs.Name())
+	fs.PrintDefaults()
 }
 
 // parseNoArgs parses args into fs, for a command that takes flags only: a

@@ -81,7 +81,7 @@ func runHistory(ctx context.Context, args []string, env Env) (err error) {
 	var cfg storeConfig
 	cfg.register(fs, env.Getenv)
 	fs.Usage = func() {
-		fmt.Fprintln(env.Stderr, "usage: callledger history [flags] <call-id>")
+		fmt.Fprintln(fs.Output(), "usage: callledger history [flags] <call-id>")
 		fs.PrintDefaults()
 	}
 	positional, err := parseInterspersed(fs, args)

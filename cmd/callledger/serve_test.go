@@ -360,25 +360,32 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 	cases := []struct {
 		args []string
 		want string
+		// usage: the command's flags are listed, for -h and a flag it
+		// does not have; a value refused is one line.
+		usage bool
 	}{
-		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"serve", "extra"}, "unexpected arguments: extra"},
-		{[]string{"serve", "--addr", "127.0.0.1"}, `--addr "127.0.0.1": missing port in address`},
-		{[]string{"serve", "--addr", "127.0.0.1:99999"}, `--addr "127.0.0.1:99999": port 99999 is not a TCP port (0 to 65535)`},
-		{[]string{"serve", "--addr", ":no-such-service"}, `--addr ":no-such-service"`},
-		{[]string{"verify", "--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"verify", "--in", "f", "--data", "d"}, "--in verifies an export file and opens no store"},
-		{[]string{"history"}, "want exactly one call id"},
-		{[]string{"history", "--bogus", "cb95b335-9e56-59e9-81f8-aa8ce5904c33"}, "flag provided but not defined: -bogus"},
-		{[]string{"history", "not-a-uuid"}, "not-a-uuid"},
-		{[]string{"export", "--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"export", "extra"}, `unexpected argument "extra"`},
-		{[]string{"import", "--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"replay", "--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"billing", "--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"billing", "--format", "xml"}, `--format "xml"`},
-		{[]string{"billing", "--scale", "19"}, "scale"},
-		{[]string{"billing", "--from", "2025-02-01", "--to", "2025-01-01"}, "to"},
+		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus", true},
+		{[]string{"serve", "--data="}, `invalid value "" for flag -data: is empty`, false},
+		{[]string{"billing", "--account="}, `invalid value "" for flag -account: is empty`, false},
+		{[]string{"history", "--data", "", "cb95b335-9e56-59e9-81f8-aa8ce5904c33"}, `invalid value "" for flag -data: is empty`, false},
+		{[]string{"history", "--bogus", "x"}, "usage: callledger history [flags] <call-id>", true},
+		{[]string{"serve", "extra"}, "unexpected arguments: extra", false},
+		{[]string{"serve", "--addr", "127.0.0.1"}, `--addr "127.0.0.1": missing port in address`, false},
+		{[]string{"serve", "--addr", "127.0.0.1:99999"}, `--addr "127.0.0.1:99999": port 99999 is not a TCP port (0 to 65535)`, false},
+		{[]string{"serve", "--addr", ":no-such-service"}, `--addr ":no-such-service"`, false},
+		{[]string{"verify", "--bogus"}, "flag provided but not defined: -bogus", false},
+		{[]string{"verify", "--in", "f", "--data", "d"}, "--in verifies an export file and opens no store", false},
+		{[]string{"history"}, "want exactly one call id", false},
+		{[]string{"history", "--bogus", "cb95b335-9e56-59e9-81f8-aa8ce5904c33"}, "flag provided but not defined: -bogus", false},
+		{[]string{"history", "not-a-uuid"}, "not-a-uuid", false},
+		{[]string{"export", "--bogus"}, "flag provided but not defined: -bogus", false},
+		{[]string{"export", "extra"}, `unexpected argument "extra"`, false},
+		{[]string{"import", "--bogus"}, "flag provided but not defined: -bogus", false},
+		{[]string{"replay", "--bogus"}, "flag provided but not defined: -bogus", false},
+		{[]string{"billing", "--bogus"}, "flag provided but not defined: -bogus", false},
+		{[]string{"billing", "--format", "xml"}, `--format "xml"`, false},
+		{[]string{"billing", "--scale", "19"}, "scale", false},
+		{[]string{"billing", "--from", "2025-02-01", "--to", "2025-01-01"}, "to", false},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -389,6 +396,12 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 			defer cancel()
 			assert.Equal(t, 2, run(ctx, tc.args, env), "stdout: %s\nstderr: %s", stdout, stderr)
 			assert.Contains(t, stderr.String(), tc.want)
+			if tc.usage {
+				assert.Contains(t, stderr.String(), "  -data directory", "the usage is listed")
+			} else if strings.Contains(tc.want, "invalid value") {
+				assert.NotContains(t, stderr.String(), "-data directory", "no usage for a value refused")
+				assert.Equal(t, 1, strings.Count(stderr.String(), tc.want), "the error once")
+			}
 			entries, err := os.ReadDir(cwd)
 			require.NoError(t, err)
 			assert.Empty(t, entries, "nothing is created in the current directory")
