@@ -150,12 +150,12 @@ func DecodeJSON(body []byte, dst any) error {
 	}
 	if !utf8.Valid(trimmed) {
 		i := invalidUTF8At(body)
-		return Malformed(jsonStringPathAt(body, i), "the request body is not valid UTF-8 (at byte %d): JSON text must be UTF-8", i)
+		return Malformed(fieldPathIn(jsonStringPathAt(body, i), dst), "the request body is not valid UTF-8 (at byte %d): JSON text must be UTF-8", i)
 	}
 	// Whitespace around the object holds no string: the offset in body is
 	// the one in trimmed.
 	if i := jsonscan.LoneSurrogateAt(body); i >= 0 {
-		return Malformed(jsonStringPathAt(body, i), "the request body escapes half of a UTF-16 surrogate pair (at byte %d), which is no character", i)
+		return Malformed(fieldPathIn(jsonStringPathAt(body, i), dst), "the request body escapes half of a UTF-16 surrogate pair (at byte %d), which is no character", i)
 	}
 	// Unmarshal, not a Decoder: the body is already in memory, and a
 	// Decoder would copy it into its own buffer and scan it once more.
@@ -213,6 +213,29 @@ func jsonStringPathAt(b []byte, i int) string {
 	return found
 }
 
+// fieldPathIn is path when its first key is a field of the struct dst
+// points to, and "" otherwise: a key the body's type has no field for (an
+// extra key, which is ignored, or one spelt like a query parameter or a
+// header) is no field to name, and the error renderers would read it as
+// one (Moonbase's source names a parameter or a header by name).
+func fieldPathIn(path string, dst any) string {
+	first := path
+	if i := strings.IndexAny(path, ".["); i >= 0 {
+		first = path[:i]
+	}
+	t := reflect.TypeOf(dst)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return ""
+	}
+	if _, ok := jsonFields(t)[first]; !ok {
+		return ""
+	}
+	return path
+}
+
 // jsonWalkDepthMax bounds how deeply walkJSONValues follows arrays and
 // objects: encoding/json's own limit, past which it refuses a body.
 const jsonWalkDepthMax = 10000
@@ -223,78 +246,118 @@ const jsonWalkDepthMax = 10000
 // true for a key, and path, which builds the value's path (for a key, the
 // path of the member it names) in the form the error messages use. It
 // stops when visit returns true, at the end of b, or past
-// jsonWalkDepthMax levels of nesting. It reads structure only, strings
-// skipped whole (escapes included) and never decoded but for keys, so
-// that it costs a few nanoseconds a byte: where b is not valid (it holds
-// bytes that are not UTF-8), a decoder's tokens cost a microsecond each,
-// and a 512 KiB body of brackets a third of a second to name its field.
+// jsonWalkDepthMax levels of nesting. It reads structure only: strings
+// are skipped whole (escapes included), a string is a key when a ':'
+// follows it (so that a missing comma does not shift the keys), and a
+// byte that starts no value (one that is not UTF-8, outside any string)
+// is stepped over without a visit. Keys are kept as offsets and decoded
+// only when path is called, so that the walk costs a few nanoseconds a
+// byte: where b is not valid (it holds bytes that are not UTF-8), a
+// decoder's tokens cost a microsecond each, and a 512 KiB body of
+// brackets a third of a second to name its field.
+//
+// path names keys made of letters, digits and '_' only, as every field of
+// the surfaces' bodies is: at a key with another character (a client's
+// key in provider_metadata, say "a.b" or "Authorization" beside the
+// fields) it ends, at the key's parent, since such a key would be read
+// back as a path ("a.b"), a header or a parameter by the error renderers.
 func walkJSONValues(b []byte, visit func(start, end int, key bool, path func() string) bool) {
 	type frame struct {
-		array     bool
-		index     int
-		key       string
-		expectKey bool
+		array            bool
+		index            int
+		keyStart, keyEnd int // the quoted key of the current member
 	}
 	var stack []frame
 	path := func() string {
 		var sb strings.Builder
 		for _, f := range stack {
-			switch {
-			case f.array:
+			if f.array {
 				fmt.Fprintf(&sb, "[%d]", f.index)
-			case sb.Len() > 0:
-				sb.WriteString("." + f.key)
-			default:
-				sb.WriteString(f.key)
+				continue
 			}
+			key := jsonKeyText(b[f.keyStart:f.keyEnd])
+			if !plainJSONKey(key) {
+				break
+			}
+			if sb.Len() > 0 {
+				sb.WriteByte('.')
+			}
+			sb.WriteString(key)
 		}
 		return sb.String()
 	}
 	for p := 0; p < len(b); {
-		switch c := b[p]; c {
-		case '"':
+		switch c := b[p]; {
+		case c == '"':
 			end := jsonStringEnd(b, p)
 			key := false
-			if n := len(stack); n > 0 && stack[n-1].expectKey {
-				stack[n-1].key, stack[n-1].expectKey, key = jsonKeyText(b[p:end]), false, true
+			if n := len(stack); n > 0 && !stack[n-1].array && nextJSONByte(b, end) == ':' {
+				stack[n-1].keyStart, stack[n-1].keyEnd, key = p, end, true
 			}
 			if visit(p, end, key, path) {
 				return
 			}
 			p = end
-		case '{', '[':
+		case c == '{' || c == '[':
 			if visit(p, p+1, false, path) || len(stack) >= jsonWalkDepthMax {
 				return
 			}
-			stack = append(stack, frame{array: c == '[', expectKey: c == '{'})
+			stack = append(stack, frame{array: c == '['})
 			p++
-		case '}', ']':
+		case c == '}' || c == ']':
 			if n := len(stack); n > 0 {
 				stack = stack[:n-1]
 			}
 			p++
-		case ',':
-			if n := len(stack); n > 0 {
-				if stack[n-1].array {
-					stack[n-1].index++
-				} else {
-					stack[n-1].expectKey = true
-				}
+		case c == ',':
+			if n := len(stack); n > 0 && stack[n-1].array {
+				stack[n-1].index++
 			}
 			p++
-		case ' ', '\t', '\r', '\n', ':':
-			p++
-		default: // a number or a literal, up to the next delimiter
+		case jsonLiteralByte(c): // a number, true, false or null
 			end := p + 1
-			for end < len(b) && !strings.ContainsRune(" \t\r\n,:]}", rune(b[end])) {
+			for end < len(b) && jsonLiteralByte(b[end]) {
 				end++
 			}
 			if visit(p, end, false, path) {
 				return
 			}
 			p = end
+		default: // whitespace, ':', or a byte that starts no value
+			p++
 		}
 	}
+}
+
+// jsonLiteralByte reports whether c may be part of a number or of true,
+// false or null.
+func jsonLiteralByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c == '-' || c == '+' || c == '.' || c == 'E'
+}
+
+// nextJSONByte is the first byte of b from i on that is not JSON
+// whitespace, 0 at the end.
+func nextJSONByte(b []byte, i int) byte {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return b[i]
+		}
+	}
+	return 0
+}
+
+// plainJSONKey reports whether key is made of ASCII letters, digits and
+// '_' only, as the surfaces' field names are.
+func plainJSONKey(key string) bool {
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return key != ""
 }
 
 // jsonStringEnd is the offset just past the string of b that starts at

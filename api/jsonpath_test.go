@@ -28,6 +28,15 @@ func TestJSONStringPathAt(t *testing.T) {
 		{"AfterNumbersAndLiterals", `{"n":[1.5e3,true,null,-2],"s":"t"}`, `"t"`, "s"},
 		{"InANumber", `{"a":123}`, "2", "a"},
 		{"BetweenValues", `{"a":1 , "b":2}`, ",", ""},
+		// A byte outside any string starts no value: nothing holds it (a
+		// verification probe saw the member before it named).
+		{"OutsideStringsAfterAMember", "{\"d\":\"out\",\xff\"p\":\"x\"}", "\xff", ""},
+		{"OutsideStringsAfterAList", "{\"p\":[1,2]\xff,\"x\":1}", "\xff", ""},
+		// A key is a string a ':' follows: a missing comma shifts nothing.
+		{"MissingComma", `{"a":"x" "b":"yz"}`, "yz", "b"},
+		// Keys the messages cannot spell end the path at their parent.
+		{"KeyWithADot", `{"m":{"a.b":"zz"}}`, "zz", "m"},
+		{"KeyWithAnEscape", `{"m":{"k":{"x\u0000":"zz"}}}`, "zz", "m.k"},
 		{"TooDeep", deep, `"x`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,4 +60,21 @@ func TestJSONPathAt(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, jsonPathAt([]byte(body), int64(strings.Index(body, tc.after)+len(tc.after))), tc.after)
 	}
+}
+
+func TestFieldPathIn(t *testing.T) {
+	// Goal: a path is named only when its first key is a field of the
+	// body's type: an extra key (ignored by the decoders), one spelt like
+	// a query parameter or a header, is no field to name.
+	for _, tc := range []struct{ path, want string }{
+		{"participants[1].role", "participants[1].role"},
+		{"provider_metadata.a", "provider_metadata.a"},
+		{"limit", ""},
+		{"Authorization", ""},
+		{"extra.a[1]", ""},
+		{"", ""},
+	} {
+		assert.Equal(t, tc.want, fieldPathIn(tc.path, &moonbaseCallParams{}), tc.path)
+	}
+	assert.Empty(t, fieldPathIn("a", new(int)), "no struct, no field")
 }

@@ -700,7 +700,7 @@ func TestMoonbaseBadInputs(t *testing.T) {
 		// body (a bad-input probe found the field left unnamed).
 		{"LoneSurrogate", "/calls/upsert", repl(`"provider_id":"bad"`, `"provider_id":"bad\udc00"`), 400, "provider_id: the request body escapes half of a UTF-16 surrogate pair"},
 		{"LoneSurrogateNested", "/calls", repl(`"role":"callee"`, `"role":"\ud800callee"`), 400, "participants[1].role: the request body escapes half"},
-		{"LoneSurrogateInAKey", "/calls/upsert", repl(`"start_at"`, `"x\udfff":1,"start_at"`), 400, "x\ufffd: the request body escapes half"},
+		{"LoneSurrogateInAKey", "/calls/upsert", repl(`"start_at"`, `"provider_metadata":{"ok":{"x\udfff":1}},"start_at"`), 400, "provider_metadata.ok: the request body escapes half"},
 		{"NotUTF8", "/calls/upsert", repl(`"provider_id":"bad"`, "\"provider_id\":\"bad\xff\xfe\""), 400, "provider_id: the request body is not valid UTF-8"},
 		{"NotUTF8InMetadata", "/calls/upsert", repl(`"start_at"`, "\"provider_metadata\":{\"a\":[\"ok\",\"\xff\"]},\"start_at\""), 400, "provider_metadata.a[1]: the request body is not valid UTF-8"},
 		{"CueBool", "/calls/upsert", repl(`"start_at"`, `"transcript":{"cues":[{"from":true,"to":1,"speaker":"a","text":"b"}]},"start_at"`), 400, "transcript.cues[0].from"},

@@ -47,7 +47,7 @@ func givenOnce(q url.Values, names ...string) error {
 func filtersNotEmpty(q url.Values, names ...string) error {
 	for _, name := range names {
 		if v, ok := q[name]; ok && len(v) > 0 && v[0] == "" {
-			return Malformed(name, "%s is empty: give a value, or leave the filter out to list every call", name)
+			return Malformed(name, "%s is empty: give a value, or leave the filter out", name)
 		}
 	}
 	return nil
