@@ -295,6 +295,10 @@ func Export(ctx context.Context, store Store, w io.Writer, progress Progress) (E
 // position that does not rise.
 var ErrChainBroken = errors.New("eventstore: hash chain broken")
 
+// ErrNotKept is returned by CheckExportKept when the file's log, sound on
+// its own, does not hold the KeptHead it was checked against.
+var ErrNotKept = errors.New("eventstore: the log does not hold the kept head")
+
 // ErrNotEmpty is returned by Import when the target store already holds
 // events: an import recreates a log whole, it never merges into one.
 var ErrNotEmpty = errors.New("eventstore: store is not empty")

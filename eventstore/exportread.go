@@ -129,8 +129,12 @@ func (x *exportReader) next(ctx context.Context) (Record, error) {
 		if err != nil {
 			return Record{}, fmt.Errorf("line %d: %w: %v", x.line, ErrBadExport, err)
 		}
+		before := x.c.last
 		if reason := x.c.check(&rec); reason != "" {
 			return Record{}, fmt.Errorf("line %d (position %s, stream %s, revision %d): %s: %w", x.line, rec.Position, rec.StreamID, rec.Revision, reason, ErrChainBroken)
+		}
+		if p := x.c.passKept(before); p != nil {
+			return Record{}, fmt.Errorf("line %d: %s: %w", x.line, p.Reason, ErrNotKept)
 		}
 		return rec, nil
 	}
@@ -153,6 +157,9 @@ func (x *exportReader) next(ctx context.Context) (Record, error) {
 			"where every export, even of an empty log, has a header and an end marker: it was most likely cut short", ErrExportIncomplete, what)
 	case x.version >= 2 && x.endLine == 0:
 		return Record{}, fmt.Errorf("%w: the file ends at line %d with no end marker: it was cut short (%d events read)", ErrExportIncomplete, x.line, x.c.events)
+	}
+	if p := x.c.keptMissing(); p != nil {
+		return Record{}, fmt.Errorf("%s: %w", p.Reason, ErrNotKept)
 	}
 	return Record{}, io.EOF
 }
@@ -241,7 +248,18 @@ func CheckExport(ctx context.Context, r io.Reader, progress Progress) (ExportSta
 // (verify --in), in the same single pass. each sees every event before the
 // first problem, and none after it.
 func CheckExportEvents(ctx context.Context, r io.Reader, progress Progress, each func(*Record)) (ExportStats, error) {
+	return CheckExportKept(ctx, r, progress, each, nil)
+}
+
+// CheckExportKept is CheckExportEvents that also checks that the file's
+// log holds kept, when it is not nil (see KeptHead and VerifyKept): an
+// error wrapping ErrNotKept names the line where the log leaves the kept
+// head, or says the file ends before it.
+func CheckExportKept(ctx context.Context, r io.Reader, progress Progress, each func(*Record), kept *KeptHead) (ExportStats, error) {
 	x := newExportReader(r)
+	if kept != nil && !(kept.Position.IsStart() && kept.AllHash.IsZero()) {
+		x.c.kept = kept // an empty log's head is every log's
+	}
 	for {
 		rec, err := x.next(ctx)
 		if errors.Is(err, io.EOF) {

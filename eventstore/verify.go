@@ -116,13 +116,17 @@ type Problem struct {
 	Key string
 	// Err is the store's error when the event could not be read; nil otherwise.
 	Err error
+	// Kept reports that the log verified on its own but does not hold the
+	// KeptHead it was verified against (VerifyKept): Position is the kept
+	// head's, and Reason says what the log holds there instead.
+	Kept bool
 }
 
 // String describes the problem in one line, naming the event.
 func (p *Problem) String() string {
 	switch {
-	case p.Missing:
-		return p.Reason // it names the positions around the gap
+	case p.Missing, p.Kept:
+		return p.Reason // it names the positions concerned
 	case p.Key != "":
 		return p.Key + ": " + p.Reason // the reason names the event concerned
 	case p.Stream == "":
@@ -180,6 +184,10 @@ type chainChecker struct {
 	// TimeOrdered); lastRecordedAt is the last event's.
 	timeOrdered    bool
 	lastRecordedAt time.Time
+	// kept, when not nil, is the head the walk must pass (VerifyKept);
+	// keptSeen is set once it has.
+	kept     *KeptHead
+	keptSeen bool
 }
 
 func newChainChecker() *chainChecker {
@@ -358,6 +366,32 @@ func chainProblem(ctx context.Context, store Store, c *chainChecker, records []R
 // when the store is a HeadReader, three times when it is also an
 // IndexChecker.
 func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, error) {
+	return verify(ctx, store, progress, nil)
+}
+
+// KeptHead is a point of a log kept from an earlier look at it: the head
+// position and $all hash verify printed then ("head position 1234, head
+// hash 9f…"), or an export's end marker (last_position, all_hash). The
+// log, grown since, still holds it: its $all chain, recomputed from the
+// first event, gives that hash at that position, which only the same
+// events up to it can. A log checked on its own cannot show that its tail
+// was cut and its stored head rewritten to match, or that it was rebuilt
+// with hashes chained anew; checked against a head kept elsewhere, it can.
+type KeptHead struct {
+	Position Position
+	AllHash  Hash
+}
+
+// VerifyKept is Verify, and checks that the log holds kept (KeptHead):
+// the report's Problem, with Kept set, names the kept head's position when
+// the $all chain gives another hash there, the log has no event there, or
+// ends before it. The zero KeptHead (an empty log's) is held by every log.
+func VerifyKept(ctx context.Context, store Store, progress Progress, kept KeptHead) (VerifyReport, error) {
+	return verify(ctx, store, progress, &kept)
+}
+
+// verify is Verify, checking the log against kept when it is not nil.
+func verify(ctx context.Context, store Store, progress Progress, kept *KeptHead) (VerifyReport, error) {
 	head, err := readLogHead(ctx, store, "verify")
 	if err != nil {
 		return VerifyReport{}, err
@@ -374,6 +408,9 @@ func Verify(ctx context.Context, store Store, progress Progress) (VerifyReport, 
 
 	c := newChainChecker()
 	c.trackPositions = true // for the pass over the streams
+	if kept != nil && !(kept.Position.IsStart() && kept.AllHash.IsZero()) {
+		c.kept = kept // an empty log's head is every log's
+	}
 	if ordered, ok := store.(TimeOrdered); ok {
 		c.timeOrdered = ordered.RecordedAtNeverDecreases()
 	}
@@ -489,8 +526,12 @@ func verifyAll(ctx context.Context, store Store, c *chainChecker, head logHead, 
 			if head.known && head.position.Less(r.Position) {
 				return finishVerify(c, head), nil
 			}
+			before := c.last
 			if reason := c.check(r); reason != "" {
 				return chainProblem(ctx, store, c, records, i, head, reason), nil
+			}
+			if p := c.passKept(before); p != nil {
+				return p, nil
 			}
 		}
 		if unreadable != nil {
@@ -504,11 +545,48 @@ func verifyAll(ctx context.Context, store Store, c *chainChecker, head logHead, 
 	return nil, fmt.Errorf("verify: more than %d batches of $all: %w", batchesMax, errTooLong)
 }
 
+// passKept checks the event c just checked (the last, after the one at
+// before) against c.kept: the kept head's position must be an event's, and
+// the $all chain must give the kept hash there. It returns nil while the
+// walk has not reached the kept head, and once it has passed it.
+func (c *chainChecker) passKept(before Position) *Problem {
+	k := c.kept
+	if k == nil || c.keptSeen || c.last.Less(k.Position) {
+		return nil
+	}
+	if c.last != k.Position {
+		return &Problem{Kept: true, Position: k.Position, After: before,
+			Reason: fmt.Sprintf("the log has no event at position %s, the kept head's (it goes from position %s to %s): it is not the log the head was kept from", k.Position, before, c.last)}
+	}
+	if c.allHash != k.AllHash {
+		return &Problem{Kept: true, Position: k.Position, After: before,
+			Reason: fmt.Sprintf("the $all chain gives hash %s at position %s, where the kept head has %s: the log up to it is not the one the head was kept from (an event up to it was altered, removed or added)", c.allHash, k.Position, k.AllHash)}
+	}
+	c.keptSeen = true
+	return nil
+}
+
+// keptMissing is the problem of a walk that ended without passing c.kept:
+// the log ends before it. An empty kept head (the zero position and hash)
+// is passed by every log.
+func (c *chainChecker) keptMissing() *Problem {
+	k := c.kept
+	switch {
+	case k == nil || c.keptSeen:
+		return nil
+	case k.Position.IsStart() && k.AllHash.IsZero():
+		return nil
+	}
+	return &Problem{Kept: true, Position: k.Position, After: c.last,
+		Reason: fmt.Sprintf("the log ends at position %s, before the kept head at position %s: events up to it were cut, or it is not the log the head was kept from", c.last, k.Position)}
+}
+
 // finishVerify compares the end of the walk with the head the store
-// reported, and returns the problem if they differ.
+// reported, and the kept head with what the walk passed, and returns the
+// problem if they differ.
 func finishVerify(c *chainChecker, head logHead) *Problem {
 	if !head.known {
-		return nil
+		return c.keptMissing()
 	}
 	if c.last != head.position {
 		return &Problem{After: c.last, Reason: fmt.Sprintf("the log ends at position %s but the store's head is at %s: events are missing", c.last, head.position)}
@@ -516,7 +594,7 @@ func finishVerify(c *chainChecker, head logHead) *Problem {
 	if !head.allHash.IsZero() && head.allHash != c.allHash {
 		return &Problem{After: c.last, Reason: fmt.Sprintf("the store's head hash is %s but the $all chain gives %s", head.allHash, c.allHash)}
 	}
-	return nil
+	return c.keptMissing()
 }
 
 // batchesMax bounds every walk of $all: 2^40 events, far beyond any log.

@@ -47,6 +47,8 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 	var in string
 	nonEmptyStringVar(fs, &in, "in", "", "name an export file, or - for stdin; leave the flag out to verify the store",
 		"export `file` to verify instead of a store ('-': stdin); opens no store, so --data and --store are refused with it")
+	var kept keptHeadFlag
+	fs.Var(&kept, "kept-head", "a `position:hash` kept from an earlier verify's ok line (head position, head hash) or an export's end marker (last_position, all_hash): the log must still hold it, the same $all hash at that position")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -54,7 +56,7 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 		if err := refuseStoreFlags(fs); err != nil {
 			return err
 		}
-		return verifyArchive(ctx, in, env)
+		return verifyArchive(ctx, in, kept.head, env)
 	}
 	cfg, release, err := servedCopy(ctx, cfg, env)
 	if err != nil {
@@ -80,13 +82,23 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 	// Verify reads every event in each pass ($all, the index, the streams)
 	// and counts them all towards its total: its count is not the log's.
 	meter.unit = "event reads"
-	report, err := eventstore.Verify(ctx, store, meter.update)
+	var report eventstore.VerifyReport
+	if kept.head != nil {
+		report, err = eventstore.VerifyKept(ctx, store, meter.update, *kept.head)
+	} else {
+		report, err = eventstore.Verify(ctx, store, meter.update)
+	}
 	meter.finish()
 	if err != nil {
 		return err
 	}
 	if !report.OK {
 		fmt.Fprintf(env.Stdout, "FAILED: %s\n", report.Problem)
+		if report.Problem.Kept {
+			// The log verified on its own: it is the kept head it fails.
+			printVerifiedBefore(env.Stdout, report.Events, report.Streams)
+			return fmt.Errorf("%w: %s", errVerifyFailed, report.Problem)
+		}
 		if report.Problem.Key != "" {
 			// The embedded store's index check runs once every event
 			// verified: the events stand, the store's own keys do not
@@ -98,6 +110,7 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 		return fmt.Errorf("%w: %s", errVerifyFailed, report.Problem)
 	}
 	printVerifyOK(env.Stdout, report.Events, report.Streams, report.HeadPosition, report.HeadAllHash)
+	kept.printHeld(env.Stdout)
 	return verifyReadModels(ctx, cfg, store, env)
 }
 
@@ -202,7 +215,7 @@ func refuseStoreFlags(fs *flag.FlagSet) error {
 // nothing could tell. Once the chains verify, it fails (FAILED under the ok
 // line, errArchiveUndecodable) when call events of the file do not decode
 // (archiveDecoder).
-func verifyArchive(ctx context.Context, path string, env Env) error {
+func verifyArchive(ctx context.Context, path string, kept *eventstore.KeptHead, env Env) error {
 	src, closeSrc, err := openInput(path, env.Stdin)
 	if err != nil {
 		return fmt.Errorf("could not verify: %w", err)
@@ -211,7 +224,7 @@ func verifyArchive(ctx context.Context, path string, env Env) error {
 	meter := newProgressMeter(env, "verify")
 	r, progress := sizedProgress(src.r, src.size, meter.update)
 	var decoder archiveDecoder
-	stats, err := eventstore.CheckExportEvents(ctx, r, progress, decoder.check)
+	stats, err := eventstore.CheckExportKept(ctx, r, progress, decoder.check, kept)
 	meter.finish()
 	switch {
 	case brokenArchive(err):
@@ -222,6 +235,7 @@ func verifyArchive(ctx context.Context, path string, env Env) error {
 		return fmt.Errorf("could not verify %s: %w", src.source, err)
 	}
 	printVerifyOK(env.Stdout, stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
+	(&keptHeadFlag{head: kept}).printHeld(env.Stdout)
 	if stats.Version < 2 {
 		warnVersion1(env.Stderr, src.source, "verified as a shorter log")
 	}
@@ -241,5 +255,6 @@ func verifyArchive(ctx context.Context, path string, env Env) error {
 func brokenArchive(err error) bool {
 	return errors.Is(err, eventstore.ErrBadExport) ||
 		errors.Is(err, eventstore.ErrChainBroken) ||
-		errors.Is(err, eventstore.ErrExportIncomplete)
+		errors.Is(err, eventstore.ErrExportIncomplete) ||
+		errors.Is(err, eventstore.ErrNotKept)
 }

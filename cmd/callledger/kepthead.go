@@ -1,0 +1,84 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/callledger/callledger/eventstore"
+)
+
+// keptHeadFlag is verify's --kept-head: a point of the log kept from an
+// earlier verify or export, as "position:hash" (the position as verify
+// prints it, a number, or commit/prepare on KurrentDB; the $all hash in
+// hex), which the log must still hold (eventstore.KeptHead). Auditors keep
+// the head verify prints elsewhere; this is how they hold the log to it
+// once it has grown, when its own head has moved on.
+type keptHeadFlag struct {
+	head *eventstore.KeptHead
+}
+
+// String returns the flag's value as given ("" when not).
+func (f *keptHeadFlag) String() string {
+	if f == nil || f.head == nil {
+		return ""
+	}
+	return f.head.Position.String() + ":" + f.head.AllHash.String()
+}
+
+// Set reads "position:hash".
+func (f *keptHeadFlag) Set(v string) error {
+	pos, hash, ok := strings.Cut(v, ":")
+	if !ok {
+		return fmt.Errorf("want position:hash (from verify's ok line: head position, head hash), not %q", truncateFlag(v))
+	}
+	p, err := parseKeptPosition(pos)
+	if err != nil {
+		return err
+	}
+	b, err := hex.DecodeString(hash)
+	if err != nil || len(b) != len(eventstore.Hash{}) {
+		return fmt.Errorf("hash %q: want the 64 hex digits of a $all hash", truncateFlag(hash))
+	}
+	k := eventstore.KeptHead{Position: p}
+	copy(k.AllHash[:], b)
+	if p.IsStart() && !k.AllHash.IsZero() {
+		return fmt.Errorf("position 0 is an empty log's head, whose hash is 64 zeros, not %s", hash)
+	}
+	f.head = &k
+	return nil
+}
+
+// parseKeptPosition reads a position as eventstore.Position.String writes
+// it: "N" (commit and prepare N), or "C/P".
+func parseKeptPosition(s string) (eventstore.Position, error) {
+	commit, prepare, two := strings.Cut(s, "/")
+	c, err := strconv.ParseUint(commit, 10, 64)
+	p := c
+	if err == nil && two {
+		p, err = strconv.ParseUint(prepare, 10, 64)
+	}
+	if err != nil || s == "" || strings.HasPrefix(s, "+") {
+		return eventstore.Position{}, fmt.Errorf("position %q: want a number as verify prints it (or commit/prepare on KurrentDB)", truncateFlag(s))
+	}
+	return eventstore.Position{Commit: c, Prepare: p}, nil
+}
+
+// truncateFlag cuts a flag value quoted in an error to 80 bytes.
+func truncateFlag(v string) string {
+	if len(v) > 80 {
+		return v[:80] + "..."
+	}
+	return v
+}
+
+// printHeld says under verify's ok line that the log holds the kept head,
+// when one was given: the line an auditor's script looks for.
+func (f *keptHeadFlag) printHeld(w io.Writer) {
+	if f.head == nil {
+		return
+	}
+	fmt.Fprintf(w, "ok: the log holds the kept head (position %s, hash %s): its events up to it are those it was kept from\n", f.head.Position, f.head.AllHash)
+}
