@@ -275,6 +275,9 @@ func walkJSONValues(b []byte, visit func(start, end int, key bool, path func() s
 				fmt.Fprintf(&sb, "[%d]", f.index)
 				continue
 			}
+			if f.keyEnd <= f.keyStart {
+				break // no key yet: a value where a key goes ({"x"}, {1})
+			}
 			key := jsonKeyText(b[f.keyStart:f.keyEnd])
 			if !plainJSONKey(key) {
 				break
@@ -378,6 +381,9 @@ func jsonStringEnd(b []byte, p int) int {
 // sent (a cut one without its closing quote): escapes decoded and bytes
 // that are not UTF-8 replaced, as encoding/json names the field.
 func jsonKeyText(quoted []byte) string {
+	if len(quoted) == 0 {
+		return ""
+	}
 	var key string
 	if bytes.IndexByte(quoted, '\\') >= 0 && json.Unmarshal(quoted, &key) == nil {
 		return key

@@ -37,6 +37,11 @@ func TestJSONStringPathAt(t *testing.T) {
 		// Keys the messages cannot spell end the path at their parent.
 		{"KeyWithADot", `{"m":{"a.b":"zz"}}`, "zz", "m"},
 		{"KeyWithAnEscape", `{"m":{"k":{"x\u0000":"zz"}}}`, "zz", "m.k"},
+		// A value where a key goes names no key (fuzzing found a panic
+		// on the first: a string cut short, no ':' after it).
+		{"StringWhereAKeyGoesCutShort", `{"\ud800`, `\ud800`, ""},
+		{"StringWhereAKeyGoes", `{"m":{"zz"}}`, "zz", "m"},
+		{"NumberWhereAKeyGoes", `{"m":{12}}`, "2", "m"},
 		{"TooDeep", deep, `"x`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,4 +82,21 @@ func TestFieldPathIn(t *testing.T) {
 		assert.Equal(t, tc.want, fieldPathIn(tc.path, &moonbaseCallParams{}), tc.path)
 	}
 	assert.Empty(t, fieldPathIn("a", new(int)), "no struct, no field")
+}
+
+func FuzzJSONPaths(f *testing.F) {
+	// Goal: the byte walk never panics nor runs past its input, whatever
+	// the bytes (cut strings, values where keys go, stray brackets).
+	for _, seed := range []string{`{"\ud800`, `{"a":[1,{"b":"\xff"}]}`, `{"m":{"zz"}}`, `]]}}{"a"`, `{"a":"x" "b":"y"}`, `{"a\"b":1}`} {
+		f.Add([]byte(seed), 3)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, i int) {
+		if len(b) == 0 {
+			return
+		}
+		i = (i%len(b) + len(b)) % len(b)
+		_ = jsonStringPathAt(b, i)
+		_ = jsonPathAt(b, int64(i))
+		_ = fieldPathIn(jsonStringPathAt(b, i), &moonbaseCallParams{})
+	})
 }
