@@ -265,9 +265,20 @@ func walkJSONValues(b []byte, visit func(start, end int, key bool, path func() s
 	type frame struct {
 		array            bool
 		index            int
-		keyStart, keyEnd int // the quoted key of the current member
+		keyStart, keyEnd int  // the quoted key of the current member; none when equal
+		valued           bool // the current member has had its value
 	}
 	var stack []frame
+	// value notes a value in the innermost frame: a second value of one
+	// member (a stray string, a missing comma) belongs to no key.
+	value := func() {
+		if n := len(stack); n > 0 && !stack[n-1].array {
+			if stack[n-1].valued {
+				stack[n-1].keyStart, stack[n-1].keyEnd = 0, 0
+			}
+			stack[n-1].valued = true
+		}
+	}
 	path := func() string {
 		var sb strings.Builder
 		for _, f := range stack {
@@ -295,13 +306,16 @@ func walkJSONValues(b []byte, visit func(start, end int, key bool, path func() s
 			end := jsonStringEnd(b, p)
 			key := false
 			if n := len(stack); n > 0 && !stack[n-1].array && nextJSONByte(b, end) == ':' {
-				stack[n-1].keyStart, stack[n-1].keyEnd, key = p, end, true
+				stack[n-1].keyStart, stack[n-1].keyEnd, stack[n-1].valued, key = p, end, false, true
+			} else {
+				value()
 			}
 			if visit(p, end, key, path) {
 				return
 			}
 			p = end
 		case c == '{' || c == '[':
+			value()
 			if visit(p, p+1, false, path) || len(stack) >= jsonWalkDepthMax {
 				return
 			}
@@ -313,11 +327,16 @@ func walkJSONValues(b []byte, visit func(start, end int, key bool, path func() s
 			}
 			p++
 		case c == ',':
-			if n := len(stack); n > 0 && stack[n-1].array {
-				stack[n-1].index++
+			if n := len(stack); n > 0 {
+				if stack[n-1].array {
+					stack[n-1].index++
+				} else { // the member ended: the next has no key until one is read
+					stack[n-1].keyStart, stack[n-1].keyEnd, stack[n-1].valued = 0, 0, false
+				}
 			}
 			p++
 		case jsonLiteralByte(c): // a number, true, false or null
+			value()
 			end := p + 1
 			for end < len(b) && jsonLiteralByte(b[end]) {
 				end++

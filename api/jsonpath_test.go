@@ -42,6 +42,13 @@ func TestJSONStringPathAt(t *testing.T) {
 		{"StringWhereAKeyGoesCutShort", `{"\ud800`, `\ud800`, ""},
 		{"StringWhereAKeyGoes", `{"m":{"zz"}}`, "zz", "m"},
 		{"NumberWhereAKeyGoes", `{"m":{12}}`, "2", "m"},
+		// A string after a member's value, a comma or not between, is
+		// no member's value (a verification probe saw provider_id named).
+		{"StrayStringAfterAComma", `{"p":"ok","bad"}`, "bad", ""},
+		{"StrayStringWithoutAComma", `{"p":"ok" "bad"}`, "bad", ""},
+		{"StrayObjectAfterAComma", `{"p":1,{"a":"zz"}}`, "zz", ""},
+		{"KeylessObject", `{"x" {"a":"zz"}}`, "zz", ""},
+		{"NextMemberAfterAStray", `{"p":"ok","bad","q":"zz"}`, "zz", "q"},
 		{"TooDeep", deep, `"x`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
