@@ -54,5 +54,5 @@ func openInput(name string, stdin io.Reader) (in input, closeIn func(), err erro
 func warnVersion1(w io.Writer, source, consequence string) {
 	fmt.Fprintf(w, "warning: %s is in export format version 1, which has no end marker: "+
 		"a copy cut short at a line boundary would have %s; "+
-		"compare the head hash with one kept elsewhere\n", source, consequence)
+		"compare the head hash with one kept elsewhere, or hold it to one (verify --in %s --kept-head position:hash)\n", source, consequence, source)
 }

@@ -28,8 +28,12 @@ func (f *keptHeadFlag) String() string {
 	return f.head.Position.String() + ":" + f.head.AllHash.String()
 }
 
-// Set reads "position:hash".
+// Set reads "position:hash". The flag given twice is refused: one kept
+// head a run, where the last would be checked and the first silently not.
 func (f *keptHeadFlag) Set(v string) error {
+	if f.head != nil {
+		return fmt.Errorf("is given twice: give one kept head a run (run verify again for another)")
+	}
 	pos, hash, ok := strings.Cut(v, ":")
 	if !ok {
 		return fmt.Errorf("want position:hash (from verify's ok line: head position, head hash), not %q", truncateFlag(v))
@@ -60,7 +64,7 @@ func parseKeptPosition(s string) (eventstore.Position, error) {
 	if err == nil && two {
 		p, err = strconv.ParseUint(prepare, 10, 64)
 	}
-	if err != nil || s == "" || strings.HasPrefix(s, "+") {
+	if err != nil || s == "" || strings.HasPrefix(s, "+") || (c == 0 && p != 0) {
 		return eventstore.Position{}, fmt.Errorf("position %q: want a number as verify prints it (or commit/prepare on KurrentDB)", truncateFlag(s))
 	}
 	return eventstore.Position{Commit: c, Prepare: p}, nil
@@ -80,5 +84,5 @@ func (f *keptHeadFlag) printHeld(w io.Writer) {
 	if f.head == nil {
 		return
 	}
-	fmt.Fprintf(w, "ok: the log holds the kept head (position %s, hash %s): its events up to it are those it was kept from\n", f.head.Position, f.head.AllHash)
+	fmt.Fprintf(w, "ok: the log holds the kept head (position %s, hash %s): its events up to it hash as they did then (their recorded_at, which no hash covers, aside)\n", f.head.Position, f.head.AllHash)
 }

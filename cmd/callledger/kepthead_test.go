@@ -64,6 +64,8 @@ func TestVerifyKeptHead(t *testing.T) {
 		{"BadPosition", []string{"--kept-head", "x:" + hash}, 2, `position "x"`},
 		{"ShortHash", []string{"--kept-head", pos + ":abc"}, 2, "64 hex digits"},
 		{"PositionZeroWithAHash", []string{"--kept-head", "0:" + hash}, 2, "position 0 is an empty log's head"},
+		{"PositionZeroOfACommit", []string{"--kept-head", "0/5:" + strings.Repeat("0", 64)}, 2, `position "0/5"`},
+		{"GivenTwice", []string{"--kept-head", pos + ":" + hash, "--kept-head", pos + ":" + hash}, 2, "is given twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := runTool(ctx, t, dir, "", append([]string{"verify"}, tc.args...)...)
