@@ -200,7 +200,7 @@ func (s *Server) lamlRoutes(r chi.Router) {
 // resource and the call subresources of lamlsubresources.go. An unknown
 // path or method is answered after those checks.
 func (s *Server) lamlAccountRoutes(r chi.Router) {
-	r.Use(s.surface(s.lamlError), s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.idempotentReadingBodyAs(s.lamlError, lamlBodyKind))
+	r.Use(s.surface(s.lamlError), varyByUserAgent, s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.idempotentReadingBodyAs(s.lamlError, lamlBodyKind))
 	s.routeErrors(r, s.lamlError)
 	r.Get("/", s.getLAMLAccount)
 	for _, suffix := range []string{"", ".json"} {
@@ -282,7 +282,7 @@ func (s *Server) createLAMLCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	SetETag(w, res.State)
-	view := renderLAMLCall(&res.State.Call, lamlRequestPrefix(r))
+	view := renderLAMLCall(&res.State.Call, r)
 	w.Header().Set("Location", view.URI)
 	s.writeJSON(w, r, http.StatusCreated, view)
 }
@@ -300,7 +300,7 @@ func lamlNewProviderID(account, idempotencyKey string) string {
 // getLAMLCall handles GET .../Calls/{Sid}.
 func (s *Server) getLAMLCall(w http.ResponseWriter, r *http.Request) {
 	v, err := s.readLAMLCall(r)
-	s.answerCallView(w, r, v, err, s.lamlError, func(v *CallView) (any, error) { return renderLAMLCall(&v.Call, lamlRequestPrefix(r)), nil })
+	s.answerCallView(w, r, v, err, s.lamlError, func(v *CallView) (any, error) { return renderLAMLCall(&v.Call, r), nil })
 }
 
 // updateLAMLCall handles POST .../Calls/{Sid}: the routing changes first,
@@ -323,7 +323,7 @@ func (s *Server) updateLAMLCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	SetETag(w, res.State)
-	s.writeJSON(w, r, http.StatusOK, renderLAMLCall(&res.State.Call, lamlRequestPrefix(r)))
+	s.writeJSON(w, r, http.StatusOK, renderLAMLCall(&res.State.Call, r))
 }
 
 // deleteLAMLCall handles DELETE .../Calls/{Sid}, Twilio's delete of a call
@@ -868,9 +868,13 @@ var lamlPagingNames = [...]string{"PageSize", "Page", "PageToken"}
 // spelt in another letter case or with underscores (status, page_size,
 // start_time>) under its name in names, as the LaML bodies are read
 // (lamlKey): a filter spelt so was ignored, and the list widened without a
-// word (a bad-input probe's status=completed listed every call). A name
-// given in two spellings is given twice (givenOnce refuses it). q itself
-// is left as it is.
+// word (a bad-input probe's status=completed listed every call). A time
+// filter's ">=" or "<=" is its ">" or "<", which Twilio documents as on
+// or after, on or before (StartTime>=2025-02-17, as Twilio's pages write
+// it, is sent so by clients that encode the whole name, axios, requests:
+// it was ignored too, an API-client probe found). A name given in two
+// spellings is given twice (givenOnce refuses it). q itself is left as it
+// is.
 func lamlQueryNames(q url.Values, names []string) url.Values {
 	known := make(map[string]string, len(names))
 	for _, name := range names {
@@ -878,7 +882,11 @@ func lamlQueryNames(q url.Values, names []string) url.Values {
 	}
 	out := make(url.Values, len(q))
 	for name, vs := range q {
-		if canonical, ok := known[lamlKey(name)]; ok {
+		key := lamlKey(name)
+		if strings.HasSuffix(key, ">=") || strings.HasSuffix(key, "<=") {
+			key = key[:len(key)-1]
+		}
+		if canonical, ok := known[key]; ok {
 			name = canonical
 		}
 		out[name] = append(out[name], vs...)
@@ -1091,10 +1099,9 @@ func (s *Server) listLAMLCalls(w http.ResponseWriter, r *http.Request) {
 // previous_page_uri its Prev cursor (read backwards by the read models), or
 // is the first page's URI on page 1, and null on page 0.
 func renderLAMLList(r *http.Request, lq lamlListQuery, page ListPage) lamlCallList {
-	prefix := lamlRequestPrefix(r)
 	out := lamlCallList{Calls: make([]lamlCall, 0, len(page.Calls))}
 	for i := range page.Calls {
-		out.Calls = append(out.Calls, renderLAMLCall(&page.Calls[i].Call, prefix))
+		out.Calls = append(out.Calls, renderLAMLCall(&page.Calls[i].Call, r))
 	}
 	out.lamlPaging = cursorLAMLPaging(r, lq.Filters, lq.PageSize, lq.Page, len(out.Calls), page.Next, page.Prev)
 	return out
@@ -1124,8 +1131,9 @@ func cursorLAMLPaging(r *http.Request, filters url.Values, size, page, count int
 }
 
 // lamlCall is a call as the LaML (Twilio-compatible) surface renders it:
-// every field of the seed's Call resource, nulls included. Price and
-// AudioInMOS are raw JSON numbers written from the decimals (nil is null).
+// every field of the seed's Call resource, nulls included. Duration,
+// Price and AudioInMOS are raw JSON numbers, the decimals written from
+// their digits (nil is null), or for twilio-go strings (lamlQuotesNumbers).
 type lamlCall struct {
 	SID             string            `json:"sid"`
 	AccountSID      string            `json:"account_sid"`
@@ -1142,7 +1150,7 @@ type lamlCall struct {
 	Status          string            `json:"status"`
 	StartTime       *string           `json:"start_time"`
 	EndTime         *string           `json:"end_time"`
-	Duration        int64             `json:"duration"`
+	Duration        json.RawMessage   `json:"duration"`
 	Price           json.RawMessage   `json:"price"`
 	PriceUnit       string            `json:"price_unit"`
 	Direction       string            `json:"direction"`
@@ -1191,6 +1199,30 @@ func lamlTimePtr(t *time.Time) *string {
 	return &s
 }
 
+// varyByUserAgent says on every LaML answer that it depends on the
+// client's User-Agent (Vary), as a call's does (lamlQuotesNumbers), so
+// that no cache between clients hands one client's rendering to another.
+func varyByUserAgent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "User-Agent")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// lamlQuotesNumbers reports whether r comes from twilio-go (its
+// User-Agent, "twilio-go/1.23.0 (linux amd64) go/go1.26"), which decodes a
+// Call's duration and price into Go strings, as Twilio sends them
+// ("duration": "15", "price": "-0.03000"), and refuses JSON numbers: every
+// read of a call failed ("cannot unmarshal number into Go struct field
+// ApiV2010Call.duration of type string", an API-client probe), and a
+// create it retried made a second call. Seed 003 types them as a number
+// and a double, which the other SDKs (twilio-node, SignalWire's, and those
+// whose decoders take a number for a string) read as they are; so only
+// twilio-go's answers carry them as strings, the same digits quoted.
+func lamlQuotesNumbers(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("User-Agent"), "twilio-go/")
+}
+
 // lamlNumber writes d as a raw JSON number from its decimal digits, never
 // through a float64, so "0.0135" reads back as 0.0135 exactly.
 func lamlNumber(d domain.Decimal) json.RawMessage { return json.RawMessage(d.String()) }
@@ -1222,11 +1254,14 @@ func lamlCallPath(c *domain.Call, prefix string) string {
 	return lamlAccountPath(prefix, c.AccountID) + "/Calls/" + c.ID.String()
 }
 
-// renderLAMLCall builds the LaML view of c. prefix is the path prefix the
-// request used, so that uri and subresource_uris lead back the same way.
-func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
+// renderLAMLCall builds the LaML view of c for the request r: uri and
+// subresource_uris under the path prefix r used, so that they lead back the
+// same way, and duration and price as r's client reads them
+// (lamlQuotesNumbers).
+func renderLAMLCall(c *domain.Call, r *http.Request) lamlCall {
 	sid := c.ID.String()
-	base := lamlCallPath(c, prefix)
+	base := lamlCallPath(c, lamlRequestPrefix(r))
+	quoted := lamlQuotesNumbers(r)
 	out := lamlCall{
 		SID:            sid,
 		AccountSID:     c.AccountID,
@@ -1256,12 +1291,20 @@ func renderLAMLCall(c *domain.Call, prefix string) lamlCall {
 		parent := c.ParentCallID.String()
 		out.ParentCallSID = &parent
 	}
+	var duration int64
 	if c.DurationSeconds != nil {
-		out.Duration = *c.DurationSeconds
+		duration = *c.DurationSeconds
 	}
+	out.Duration = json.RawMessage(strconv.FormatInt(duration, 10))
 	if c.Price != nil {
 		out.Price = lamlNumber(c.Price.Total)
 		out.PriceUnit = c.Price.Currency
+	}
+	if quoted {
+		out.Duration = strconv.AppendQuote(nil, string(out.Duration))
+		if out.Price != nil {
+			out.Price = strconv.AppendQuote(nil, string(out.Price))
+		}
 	}
 	if q := c.Quality; q != nil {
 		if q.AudioInMOS != nil {

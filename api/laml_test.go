@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -466,6 +467,10 @@ func TestLAMLListPagingAndFilters(t *testing.T) {
 		{"StatusLowercase", url.Values{"status": {"no-answer"}}, []string{ids[3], ids[1]}},
 		{"ToUpperCase", url.Values{"TO": {"+14155550902"}}, []string{ids[2]}},
 		{"StartTimeSnakeCase", url.Values{"start_time>": {"2025-01-03"}}, []string{ids[4], ids[3]}},
+		// Twilio writes its filters StartTime>=, which clients that
+		// encode the whole name send as the name "StartTime>=".
+		{"StartTimeAfterOrOn", url.Values{"StartTime>=": {"2025-01-03"}}, []string{ids[4], ids[3]}},
+		{"StartTimeBeforeOrOn", url.Values{"StartTime<=": {"2025-01-02"}}, []string{ids[2], ids[1], ids[0]}},
 	})
 	// ... and a page size so spelt pages, the URIs spelling it as Twilio.
 	res := ts.lamlDo(t, "GET", lamlCallsPath("", acctA)+"?page_size=1&status=no-answer", acctA, tokenA, "")
@@ -968,9 +973,10 @@ func TestLAMLRenderQualityAndPrice(t *testing.T) {
 		Price:   &domain.Price{Rate: domain.MustParseDecimal("0.01"), Total: domain.MustParseDecimal("123456789012345678.000000000001"), Currency: "EUR"},
 		Quality: &domain.Quality{AudioInMOS: &mos, SIPResultCode: "200", AudioRTTAvgMs: &rtt, AudioOutLostPackets: &lost},
 	}
-	b, err := json.Marshal(renderLAMLCall(&c, ""))
+	b, err := json.Marshal(renderLAMLCall(&c, httptest.NewRequest("GET", "/2010-04-01/Accounts/x/Calls", nil)))
 	require.NoError(t, err)
 	s := string(b)
+	assert.Contains(t, s, `"duration":0,`)
 	assert.Contains(t, s, `"price":123456789012345678.000000000001,`)
 	assert.Contains(t, s, `"price_unit":"EUR"`)
 	assert.Contains(t, s, `"audio_in_mos":4.30,`)
@@ -1110,4 +1116,62 @@ func TestLAMLQueuedCallShowsNoStartTime(t *testing.T) {
 	require.Equal(t, queued, upsert("ringing"))
 	assert.Equal(t, "Sat, 01 Mar 2025 10:00:00 +0000", ts.lamlGet(t, queued)["start_time"])
 	assert.Equal(t, []string{started, queued}, ts.lamlListSIDs(t, url.Values{"StartTime": {"2025-03-01"}}))
+}
+
+func TestLAMLNumbersForTwilioGo(t *testing.T) {
+	// Goal: twilio-go, whose Call model reads duration and price as Go
+	// strings (as Twilio sends them) and refuses JSON numbers, reads every
+	// call answer (create, fetch, update, list): for its User-Agent they
+	// are the same digits quoted; every other client gets the seed's
+	// numbers; the answers say they vary by User-Agent. (An API-client
+	// probe's twilio-go v1.23.0 failed on every call read.)
+	ts := newTestServer(t)
+	id := ts.createVoiceCall(t, tokenA, "src-twilio-go", map[string]any{"duration": 125, "totalPrice": "1.50", "priceRate": "0.0135", "status": "ANSWERED_BY_STAFF"})
+	calls := lamlCallsPath("", acctA)
+	const goUA = "twilio-go/1.23.0 (linux amd64) go/go1.26.0"
+	// twilioGoCall is the part of twilio-go's ApiV2010Call whose types
+	// differ from the seed's.
+	type twilioGoCall struct {
+		Sid      *string `json:"sid,omitempty"`
+		Duration *string `json:"duration,omitempty"`
+		Price    *string `json:"price,omitempty"`
+	}
+	decodeAsTwilioGo := func(t *testing.T, body []byte, into any) {
+		t.Helper()
+		require.NoError(t, json.Unmarshal(body, into), "%s", body)
+	}
+	res := ts.lamlDo(t, "GET", calls+"/"+id+".json", acctA, tokenA, "", "User-Agent", goUA)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	assert.Contains(t, res.Header.Values("Vary"), "User-Agent")
+	var one twilioGoCall
+	decodeAsTwilioGo(t, res.Body, &one)
+	require.NotNil(t, one.Duration)
+	require.NotNil(t, one.Price)
+	assert.Equal(t, "125", *one.Duration)
+	assert.Equal(t, "1.50", *one.Price)
+
+	var page struct {
+		Calls []twilioGoCall `json:"calls"`
+	}
+	res = ts.lamlDo(t, "GET", calls+".json", acctA, tokenA, "", "User-Agent", goUA)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	decodeAsTwilioGo(t, res.Body, &page)
+	require.NotEmpty(t, page.Calls)
+
+	res = ts.lamlDo(t, "POST", calls+".json", acctA, tokenA, formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/twiml"), "User-Agent", goUA)
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var created twilioGoCall
+	decodeAsTwilioGo(t, res.Body, &created)
+	assert.Equal(t, "0", *created.Duration)
+	assert.Nil(t, created.Price, "unpriced: null")
+
+	res = ts.lamlDo(t, "POST", calls+"/"+*created.Sid+".json", acctA, tokenA, formBody("Status", "canceled"), "User-Agent", goUA)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	decodeAsTwilioGo(t, res.Body, &created)
+
+	// Any other client: the seed's numbers.
+	res = ts.lamlDo(t, "GET", calls+"/"+id+".json", acctA, tokenA, "", "User-Agent", "twilio-node/5.3.0 (linux x64) node/v20")
+	require.Equal(t, http.StatusOK, res.Status)
+	assert.Contains(t, string(res.Body), `"duration":125,`)
+	assert.Contains(t, string(res.Body), `"price":1.50,`)
 }
