@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/callledger/callledger/domain"
 	"github.com/callledger/callledger/eventstore"
 	"github.com/callledger/callledger/projections"
 )
@@ -50,4 +51,48 @@ func TestCheckLog(t *testing.T) {
 			require.NoError(t, p.CheckLog(ctx), "rebuilt over the other log")
 		})
 	}
+}
+
+// TestCheckLogOfALogRewritten checks that CheckLog refuses read models,
+// with ErrForeignLog, over a log whose events up to the checkpoint keep
+// their ids, positions and revisions but one of which was rewritten and
+// the log chained anew (which verifies on its own): the checkpoint names
+// its event's $all hash, which the rewrite changed.
+func TestCheckLogOfALogRewritten(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	ids := make([]uuid.UUID, 5)
+	eventIDs := make([]uuid.UUID, len(ids))
+	for i := range ids {
+		ids[i], eventIDs[i] = uuid.New(), uuid.New()
+	}
+	write := func(store eventstore.Store, firstProvider string) {
+		for i, id := range ids {
+			provider := "twilio"
+			if i == 0 {
+				provider = firstProvider
+			}
+			e := created(id, "acct", provider, id.String(), clk.next())
+			data, err := domain.MarshalEvent(e)
+			require.NoError(t, err)
+			_, err = store.Append(ctx, domain.StreamID(id), eventstore.NoStream(),
+				[]eventstore.EventData{{ID: eventIDs[i], Type: e.EventType(), Data: data, Metadata: []byte(`{}`)}})
+			require.NoError(t, err)
+		}
+	}
+	readModels := t.TempDir()
+	built := openStoreAt(t, t.TempDir())
+	write(built, "twilio")
+	p := openProjector(t, readModels, built, benchOptions())
+	_, err := p.Rebuild(ctx)
+	require.NoError(t, err)
+	require.NoError(t, p.CheckLog(ctx))
+	require.NoError(t, p.Close())
+
+	rewritten := openStoreAt(t, t.TempDir())
+	write(rewritten, "vonage") // the first event other, the same ids at the same positions
+	p = openProjector(t, readModels, rewritten, benchOptions())
+	err = p.CheckLog(ctx)
+	require.ErrorIs(t, err, projections.ErrForeignLog)
+	require.ErrorContains(t, err, "$all hash")
 }

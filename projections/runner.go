@@ -459,6 +459,9 @@ type item struct {
 	stream   string
 	revision uint64
 	eventID  uuid.UUID
+	// allHash is the record's stored $all hash (zero where the backend
+	// keeps none): the checkpoint names it (eventRef).
+	allHash eventstore.Hash
 	typ      string
 	// isCall is false for streams that are not calls' (they are skipped).
 	isCall bool
@@ -481,7 +484,7 @@ type chunk struct {
 // decodeRecord decodes one record with the domain's codec.
 // An event primed by its writer (see Prime) is taken instead of decoded.
 func decodeRecord(rec *eventstore.Record, primed *primedEvents) item {
-	it := item{pos: rec.Position, stream: rec.StreamID, revision: rec.Revision, eventID: rec.ID, typ: rec.Type}
+	it := item{pos: rec.Position, stream: rec.StreamID, revision: rec.Revision, eventID: rec.ID, allHash: rec.AllHash, typ: rec.Type}
 	id, ok := domain.CallIDFromStream(rec.StreamID)
 	if !ok {
 		return it
@@ -727,7 +730,7 @@ func (p *Projector) applyItem(ctx context.Context, b *batch, it *item) error {
 	b.events++
 	b.cp.Events++
 	b.cp.Position = it.pos
-	b.cp.Last = eventRef{Stream: it.stream, Revision: it.revision, ID: it.eventID}
+	b.cp.Last = eventRef{Stream: it.stream, Revision: it.revision, ID: it.eventID, AllHash: it.allHash}
 	if !it.isCall {
 		b.cp.EventsSkipped++
 		return nil

@@ -337,11 +337,18 @@ type checkpoint struct {
 	Last eventRef `json:"last,omitzero"`
 }
 
-// eventRef names one event of the log by what every backend keeps of it.
+// eventRef names one event of the log by what every backend keeps of it,
+// and by its $all hash where the backend keeps one (the embedded store):
+// the hash chains every event before it, so that CheckLog tells a log
+// rewritten before the checkpoint, its events re-chained (which verifies
+// on its own), from the log the read models applied. Zero where the
+// backend keeps none (KurrentDB), and in checkpoints of builds before
+// session 46.
 type eventRef struct {
-	Stream   string    `json:"stream"`
-	Revision uint64    `json:"revision"`
-	ID       uuid.UUID `json:"id"`
+	Stream   string          `json:"stream"`
+	Revision uint64          `json:"revision"`
+	ID       uuid.UUID       `json:"id"`
+	AllHash  eventstore.Hash `json:"all_hash,omitzero"`
 }
 
 func encodeCheckpoint(c checkpoint) []byte {
