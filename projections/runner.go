@@ -462,7 +462,7 @@ type item struct {
 	// allHash is the record's stored $all hash (zero where the backend
 	// keeps none): the checkpoint names it (eventRef).
 	allHash eventstore.Hash
-	typ      string
+	typ     string
 	// isCall is false for streams that are not calls' (they are skipped).
 	isCall bool
 	callID uuid.UUID
