@@ -258,9 +258,10 @@ const jsonWalkDepthMax = 10000
 //
 // path names keys made of letters, digits and '_' only, as every field of
 // the surfaces' bodies is: at a key with another character (a client's
-// key in provider_metadata, say "a.b" or "Authorization" beside the
-// fields) it ends, at the key's parent, since such a key would be read
-// back as a path ("a.b"), a header or a parameter by the error renderers.
+// key in provider_metadata, say "a.b" or "a/b") it ends, at the key's
+// parent, since the error renderers would read such a key back as a path
+// of several keys. (Whether the first key is a field at all, and not an
+// extra key spelt like a parameter or a header, is fieldPathIn's to say.)
 func walkJSONValues(b []byte, visit func(start, end int, key bool, path func() string) bool) {
 	type frame struct {
 		array            bool
