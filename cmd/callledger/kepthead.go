@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
 	"strconv"
@@ -42,12 +41,10 @@ func (f *keptHeadFlag) Set(v string) error {
 	if err != nil {
 		return err
 	}
-	b, err := hex.DecodeString(hash)
-	if err != nil || len(b) != len(eventstore.Hash{}) {
+	k := eventstore.KeptHead{Position: p}
+	if k.AllHash.UnmarshalText([]byte(hash)) != nil {
 		return fmt.Errorf("hash %q: want the 64 hex digits of a $all hash", truncateFlag(hash))
 	}
-	k := eventstore.KeptHead{Position: p}
-	copy(k.AllHash[:], b)
 	if p.IsStart() && !k.AllHash.IsZero() {
 		return fmt.Errorf("position 0 is an empty log's head, whose hash is 64 zeros, not %s", hash)
 	}
