@@ -600,7 +600,7 @@ func (s *Server) idempotentReadingBodyAs(render ErrorRenderer, readAs func(*http
 					s.writeError(w, r, render, errKeyReused())
 					return
 				}
-				replay(w, rec)
+				replay(w, r, rec)
 				return
 			}
 
@@ -713,13 +713,21 @@ func outsideFingerprint(field string) bool {
 	return field == "If-Match" || field == "Content-Type"
 }
 
-func replay(w http.ResponseWriter, rec *idempotencyRecord) {
+// replay answers r with rec, the first answer to its key: its status, its
+// recorded headers and its body, byte for byte but for a LaML answer's
+// duration and price, which are written as r's client reads them
+// (lamlRenumbered).
+func replay(w http.ResponseWriter, r *http.Request, rec *idempotencyRecord) {
 	for k, v := range rec.Header {
 		w.Header().Set(k, v)
 	}
 	w.Header().Set("Idempotent-Replayed", "true")
+	body := rec.Body
+	if isLAMLPath(r.URL.Path) {
+		body = lamlRenumbered(body, lamlQuotesNumbers(r))
+	}
 	w.WriteHeader(rec.Status)
-	_, _ = w.Write(rec.Body)
+	_, _ = w.Write(body)
 }
 
 // captureWriter holds a keyed request's response, for its record and then

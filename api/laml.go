@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -1221,6 +1222,36 @@ func varyByUserAgent(next http.Handler) http.Handler {
 // twilio-go's answers carry them as strings, the same digits quoted.
 func lamlQuotesNumbers(r *http.Request) bool {
 	return strings.HasPrefix(r.Header.Get("User-Agent"), "twilio-go/")
+}
+
+// lamlDurationPrice matches the duration and price members of a LaML
+// answer's JSON, a call's or those of a page of calls, holding a number or
+// a string of a number's characters (lamlQuotesNumbers); null is left.
+// In JSON text a key's quotes are never escaped, so `"duration":` is that
+// member and never text inside a string.
+var lamlDurationPrice = regexp.MustCompile(`"(duration|price)":"?(-?[0-9][0-9.]*)"?`)
+
+// lamlRenumbered is body, a LaML answer recorded for an Idempotency-Key,
+// with its duration and price members quoted (quoted true: for twilio-go)
+// or bare: a keyed retry from twilio-go of a request another client made
+// first (or the reverse) was replayed the first client's rendering, which
+// twilio-go could not decode (a verification probe). A body with neither
+// member (an error, the Account) is returned as it is.
+func lamlRenumbered(body []byte, quoted bool) []byte {
+	if !bytes.Contains(body, []byte(`"duration":`)) && !bytes.Contains(body, []byte(`"price":`)) {
+		return body
+	}
+	repl := []byte(`"$1":$2`)
+	if quoted {
+		repl = []byte(`"$1":"$2"`)
+	}
+	return lamlDurationPrice.ReplaceAll(body, repl)
+}
+
+// isLAMLPath reports whether path is under the LaML surface: its API
+// version's Accounts, with or without the /api/laml prefix.
+func isLAMLPath(path string) bool {
+	return strings.Contains(path, "/"+lamlAPIVersion+"/Accounts/")
 }
 
 // lamlNumber writes d as a raw JSON number from its decimal digits, never

@@ -1170,8 +1170,45 @@ func TestLAMLNumbersForTwilioGo(t *testing.T) {
 	decodeAsTwilioGo(t, res.Body, &created)
 
 	// Any other client: the seed's numbers.
-	res = ts.lamlDo(t, "GET", calls+"/"+id+".json", acctA, tokenA, "", "User-Agent", "twilio-node/5.3.0 (linux x64) node/v20")
+	const nodeUA = "twilio-node/5.3.0 (linux x64) node/v20"
+	res = ts.lamlDo(t, "GET", calls+"/"+id+".json", acctA, tokenA, "", "User-Agent", nodeUA)
 	require.Equal(t, http.StatusOK, res.Status)
 	assert.Contains(t, string(res.Body), `"duration":125,`)
 	assert.Contains(t, string(res.Body), `"price":1.50,`)
+
+	// A keyed request's replay is written for the client that retries,
+	// whoever made it first (a verification probe: twilio-go was replayed
+	// another client's numbers), and is otherwise the first answer.
+	for _, order := range [][2]string{{nodeUA, goUA}, {goUA, nodeUA}} {
+		key := "k-" + order[0][:9]
+		body := formBody("From", "+14155550100", "To", "+14155550101", "Url", "https://example.com/"+key)
+		first := ts.lamlDo(t, "POST", calls+".json", acctA, tokenA, body, "User-Agent", order[0], "Idempotency-Key", key)
+		require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
+		again := ts.lamlDo(t, "POST", calls+".json", acctA, tokenA, body, "User-Agent", order[1], "Idempotency-Key", key)
+		require.Equal(t, http.StatusCreated, again.Status, "%s", again.Body)
+		assert.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
+		if order[1] == goUA {
+			assert.Contains(t, string(again.Body), `"duration":"0"`)
+			decodeAsTwilioGo(t, again.Body, &created)
+		} else {
+			assert.Contains(t, string(again.Body), `"duration":0,`)
+		}
+		same := ts.lamlDo(t, "POST", calls+".json", acctA, tokenA, body, "User-Agent", order[0], "Idempotency-Key", key)
+		assert.Equal(t, string(first.Body), string(same.Body), "the first client's retry: its answer byte for byte")
+	}
+}
+
+func TestLAMLRenumbered(t *testing.T) {
+	// Goal: a recorded LaML answer's duration and price are quoted or
+	// bare as asked, in a call or a page of calls, and nothing else moves:
+	// nulls, price_unit, text that spells a member inside a string.
+	call := `{"sid":"x","to":"\"duration\":5","duration":125,"price":-1.50,"price_unit":"USD","audio_in_mos":4.30}`
+	quoted := `{"sid":"x","to":"\"duration\":5","duration":"125","price":"-1.50","price_unit":"USD","audio_in_mos":4.30}`
+	assert.Equal(t, quoted, string(lamlRenumbered([]byte(call), true)))
+	assert.Equal(t, call, string(lamlRenumbered([]byte(quoted), false)))
+	assert.Equal(t, call, string(lamlRenumbered([]byte(call), false)), "bare stays bare")
+	page := `{"calls":[{"duration":0,"price":null},{"duration":7,"price":0.0135}],"page":0}`
+	assert.Equal(t, `{"calls":[{"duration":"0","price":null},{"duration":"7","price":"0.0135"}],"page":0}`, string(lamlRenumbered([]byte(page), true)))
+	recs := `{"recordings":[{"duration":null,"price":null}]}`
+	assert.Equal(t, recs, string(lamlRenumbered([]byte(recs), true)))
 }
