@@ -83,3 +83,15 @@ func (f *keptHeadFlag) printHeld(w io.Writer) {
 	}
 	fmt.Fprintf(w, "ok: the log holds the kept head (position %s, hash %s): its events up to it hash as they did then (their recorded_at, which no hash covers, aside)\n", f.head.Position, f.head.AllHash)
 }
+
+// suggest says on w, under an ok line given no kept head, how to hold the
+// log to the head just verified once it has grown: the command to keep
+// with that head, for an auditor's records. A log with no event has no
+// head worth keeping. It goes to stderr, so that the ok lines of a store
+// and of its export still compare by diff.
+func (f *keptHeadFlag) suggest(w io.Writer, pos eventstore.Position, hash eventstore.Hash) {
+	if f.head != nil || pos.IsStart() {
+		return
+	}
+	fmt.Fprintf(w, "note: keep this head elsewhere; to check later that the log still holds it: callledger verify --kept-head %s:%s\n", pos, hash)
+}

@@ -33,11 +33,13 @@ func TestVerifyKeptHead(t *testing.T) {
 	dir := t.TempDir()
 	seedLedger(t, dir, genCalls(21, 40))
 	pos, hash := verifyHead(ctx, t, dir)
+	res := runTool(ctx, t, dir, "", "verify")
+	assert.Contains(t, res.stderr, "callledger verify --kept-head "+pos+":"+hash, "the command to keep is suggested")
 	seedLedger(t, dir, genCalls(22, 40)) // the log grows past the kept head
 	newPos, _ := verifyHead(ctx, t, dir)
 	require.NotEqual(t, pos, newPos)
 	archive := filepath.Join(t.TempDir(), "log.jsonl")
-	res := runTool(ctx, t, dir, "", "export", "--out", archive)
+	res = runTool(ctx, t, dir, "", "export", "--out", archive)
 	require.Equal(t, 0, res.code, res.stderr)
 
 	other := "0" + hash[1:]
@@ -71,6 +73,9 @@ func TestVerifyKeptHead(t *testing.T) {
 			res := runTool(ctx, t, dir, "", append([]string{"verify"}, tc.args...)...)
 			assert.Equal(t, tc.code, res.code, "stdout: %s\nstderr: %s", res.stdout, res.stderr)
 			assert.Contains(t, res.stdout+res.stderr, tc.want)
+			if tc.code == 0 {
+				assert.NotContains(t, res.stderr, "note: keep this head", "no suggestion under a kept head")
+			}
 		})
 	}
 }

@@ -111,6 +111,7 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 	}
 	printVerifyOK(env.Stdout, report.Events, report.Streams, report.HeadPosition, report.HeadAllHash)
 	kept.printHeld(env.Stdout)
+	kept.suggest(env.Stderr, report.HeadPosition, report.HeadAllHash)
 	return verifyReadModels(ctx, cfg, store, env)
 }
 
@@ -235,7 +236,9 @@ func verifyArchive(ctx context.Context, path string, kept *eventstore.KeptHead, 
 		return fmt.Errorf("could not verify %s: %w", src.source, err)
 	}
 	printVerifyOK(env.Stdout, stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
-	(&keptHeadFlag{head: kept}).printHeld(env.Stdout)
+	keptFlag := &keptHeadFlag{head: kept}
+	keptFlag.printHeld(env.Stdout)
+	keptFlag.suggest(env.Stderr, stats.Last, stats.LastAllHash)
 	if stats.Version < 2 {
 		warnVersion1(env.Stderr, src.source, "verified as a shorter log")
 	}
