@@ -51,6 +51,17 @@ var (
 	// can (callledger verify names it), from an outage or a bug. A backend
 	// may wrap it in a sentinel of its own (embedded.ErrCorrupt).
 	ErrCorrupt = errors.New("eventstore: data damaged on disk")
+	// ErrLogChanged is yielded by SubscribeAll, wrapped, when a backend
+	// that subscribes again after a dropped connection finds that the log
+	// no longer holds the last event it yielded, at that event's
+	// position: the log was replaced (another database at the same
+	// address, a restored backup) or lost events while the subscription
+	// was down. Following it on would mix two logs, the old one's events
+	// before the drop and the new one's after, without gaps or repeats
+	// that anything could tell; the consumer must read again from what it
+	// knows it has (the projector checks its read models against the
+	// log, projections.CheckLog).
+	ErrLogChanged = errors.New("eventstore: the log no longer holds an event it delivered")
 )
 
 // VersionConflictError details an ErrVersionConflict: which stream, what the

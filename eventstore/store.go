@@ -78,7 +78,9 @@ type Store interface {
 	// new one as it is committed (live), without gaps or repeats. The
 	// sequence ends when ctx is done (without yielding an error), when the
 	// consumer stops ranging, or after yielding a non-nil error the backend
-	// could not recover from.
+	// could not recover from; a backend that subscribes again on its own
+	// after a drop yields ErrLogChanged if the log it finds no longer holds
+	// the last event yielded.
 	SubscribeAll(ctx context.Context, after Position) iter.Seq2[Record, error]
 
 	// Close releases the store's resources. Calls made after Close return

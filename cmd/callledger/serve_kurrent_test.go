@@ -156,16 +156,25 @@ func serveOneCallOnKurrentDB(t *testing.T) (*kurrenttest.Server, *Main) {
 // serving its read models, which hold the old log's calls: reads that wait
 // for them answer 503 and /readyz says why, where the server stayed ready,
 // listed the old calls and answered 404 for the writes it had just taken.
+// The new log is written to at once, past the old one's positions: the
+// server still notices (its subscription finds the event it resumes after
+// gone), where it followed the new log from the old checkpoint, which
+// then named the new log's events, and stayed ready for good (a KurrentDB
+// probe).
 func TestServeOnAReplacedKurrentDBLog(t *testing.T) {
 	srv, a := serveOneCallOnKurrentDB(t)
 
 	srv.Stop()
 	time.Sleep(200 * time.Millisecond)
 	srv.RestartEmpty(t)
+	for i := range 5 {
+		body := strings.Replace(seedUpsert, "openphone_id_", fmt.Sprintf("new_log_%d_", i), 1)
+		do(t, "POST", a.URL()+"/calls/upsert", kurrentToken, body) // 200, or 503 while the store reconnects
+	}
 	require.Eventually(t, func() bool {
-		code, _ := do(t, "GET", a.URL()+"/readyz", "", "")
-		return code == http.StatusServiceUnavailable
-	}, 30*time.Second, 50*time.Millisecond, "the server says it is not ready")
+		code, body := do(t, "GET", a.URL()+"/readyz", "", "")
+		return code == http.StatusServiceUnavailable && strings.Contains(string(body), "no longer holds events")
+	}, 30*time.Second, 50*time.Millisecond, "the server says it is not ready, and why")
 	code, body := do(t, "GET", a.URL()+"/readyz", "", "")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Contains(t, string(body), "no longer holds events the read models were built from", "readiness says why")
@@ -201,4 +210,21 @@ func TestVerifyOnKurrentDBBuildsNoReadModels(t *testing.T) {
 	assert.Contains(t, res.stdout, "ok: ")
 	assert.Contains(t, res.stderr, "the read models were not checked")
 	assert.NoDirExists(t, filepath.Join(dir, "readmodels"))
+}
+
+// TestMetricsReadyOnASlowKurrentDB checks that callledger_ready says what
+// /readyz says while each read of $all takes 350 ms: a scrape reads the
+// log's end and readiness each within its own budget, where one budget
+// for both made callledger_ready 0 beside a /readyz of 200 (a KurrentDB
+// probe).
+func TestMetricsReadyOnASlowKurrentDB(t *testing.T) {
+	srv, a := serveOneCallOnKurrentDB(t)
+	srv.SetAllReadDelay(350 * time.Millisecond)
+
+	code, body := do(t, "GET", a.URL()+"/readyz", "", "")
+	require.Equal(t, http.StatusOK, code, string(body))
+	code, body = do(t, "GET", a.URL()+"/metrics", "", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, string(body), "\ncallledger_ready 1\n")
+	assert.Contains(t, string(body), "\ncallledger_store_head_position ", "the log's end is in the scrape")
 }

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,7 +156,34 @@ func parseConnectionString(connectionString string) (*esdb.Configuration, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrConnectionString, maskPassword(err.Error(), connectionString))
 	}
+	if err := checkPorts(connectionString); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConnectionString, err)
+	}
 	return config, nil
+}
+
+// checkPorts returns an error naming the first host of connectionString
+// (one the client parsed) whose port is not 1-65535. The client takes any
+// integer and keeps it modulo 65536 (esdb://127.0.0.1:99999 connected to
+// port 34463), or 0, which no server listens on.
+func checkPorts(connectionString string) error {
+	_, rest, _ := strings.Cut(connectionString, "://")
+	if end := strings.IndexAny(rest, "/?"); end >= 0 {
+		rest = rest[:end]
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		rest = rest[at+1:]
+	}
+	for host := range strings.SplitSeq(rest, ",") {
+		_, port, ok := strings.Cut(host, ":")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("the port of host %q is %s, not a port number (1-65535)", host, port)
+		}
+	}
+	return nil
 }
 
 // closeWaitMax bounds how long Close waits for calls to end after cancelling
@@ -807,7 +835,13 @@ func eachEvent(rs *esdb.ReadStream, count int, visit func(*esdb.ResolvedEvent) (
 // subscription drops it subscribes again after the last event it yielded,
 // with a bounded backoff, until ctx is done. It yields an error and ends when
 // the store closes or the server refuses the subscription for good (access
-// denied, bad credentials, unsupported).
+// denied, bad credentials, unsupported), and one wrapping
+// eventstore.ErrLogChanged when, about to subscribe again, it finds that
+// $all no longer holds the event it resumes after (that last event yielded,
+// or the one at the position it was given) with that event's id: the
+// database was replaced at the same address, or lost events, while the
+// subscription was down, and following its events from there would splice
+// two logs together (the next event read would be another log's).
 func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position) iter.Seq2[eventstore.Record, error] {
 	return func(yield func(eventstore.Record, error) bool) {
 		what := "subscribe to $all"
@@ -820,11 +854,29 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position) ite
 		ctx, done := s.opContext(ctx)
 		defer done()
 		cursor := after
+		// The event at cursor, which the log must still hold when the
+		// subscription resumes. The one at after is read first; if that
+		// read fails, the check waits for the first event yielded.
+		var mark resumeMark
+		if !after.IsStart() {
+			mark.id, mark.known, _ = s.eventAt(ctx, after)
+		}
 		delay := s.options.ReconnectDelayMin
-		for {
-			progressed, stopped, err := s.subscribeOnce(ctx, &cursor, yield)
-			if stopped {
-				return
+		for again := false; ; again = true {
+			var progressed, stopped bool
+			var err error
+			if again && mark.known {
+				err = s.checkResume(ctx, cursor, mark.id)
+				if errors.Is(err, eventstore.ErrLogChanged) {
+					yield(eventstore.Record{}, err)
+					return
+				}
+			}
+			if err == nil {
+				progressed, stopped, err = s.subscribeOnce(ctx, &cursor, &mark, yield)
+				if stopped {
+					return
+				}
 			}
 			switch {
 			case s.closed.Load():
@@ -853,12 +905,56 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position) ite
 	}
 }
 
+// resumeMark is the id of the event a subscription resumes after, when
+// known: a log that no longer holds it there is another log.
+type resumeMark struct {
+	id    uuid.UUID
+	known bool
+}
+
+// eventAt returns the id of the event at pos in $all; ok is false when no
+// event stands there.
+func (s *Store) eventAt(ctx context.Context, pos eventstore.Position) (id uuid.UUID, ok bool, err error) {
+	type found struct {
+		id uuid.UUID
+		ok bool
+	}
+	f, err := call(ctx, s, func(c *esdb.Client) (found, error) {
+		var f found
+		// The server reads from pos inclusive.
+		_, err := eachOfAll(ctx, c, esdb.ReadAllOptions{Direction: esdb.Forwards, From: allPosition(pos)}, 1, func(ev *esdb.ResolvedEvent) (bool, error) {
+			if e := ev.OriginalEvent(); e != nil && recordedPosition(e) == pos {
+				f = found{id: e.EventID, ok: true}
+			}
+			return false, nil
+		})
+		return f, err
+	})
+	return f.id, f.ok, err
+}
+
+// checkResume returns an error wrapping eventstore.ErrLogChanged when $all
+// does not hold the event id at pos (see SubscribeAll), the read's error
+// when it cannot tell.
+func (s *Store) checkResume(ctx context.Context, pos eventstore.Position, id uuid.UUID) error {
+	held, ok, err := s.eventAt(ctx, pos)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return fmt.Errorf("kurrent: subscribe to $all again after position %s: %w: no event stands there now (the database was replaced or lost events while the subscription was down)", pos, eventstore.ErrLogChanged)
+	case held != id:
+		return fmt.Errorf("kurrent: subscribe to $all again after position %s: %w: event %s stands there now, where event %s was (the database was replaced while the subscription was down)", pos, eventstore.ErrLogChanged, held, id)
+	}
+	return nil
+}
+
 // subscribeOnce subscribes after *cursor and yields events until the
 // subscription drops (err says why) or the consumer stops ranging (stopped).
-// It advances *cursor past every event it yields, so that the next
-// subscription resumes without gaps or repeats; progressed reports that it
-// yielded at least one event or caught up.
-func (s *Store) subscribeOnce(ctx context.Context, cursor *eventstore.Position, yield func(eventstore.Record, error) bool) (progressed, stopped bool, err error) {
+// It advances *cursor past every event it yields, and *mark to it, so that
+// the next subscription resumes without gaps or repeats; progressed reports
+// that it yielded at least one event or caught up.
+func (s *Store) subscribeOnce(ctx context.Context, cursor *eventstore.Position, mark *resumeMark, yield func(eventstore.Record, error) bool) (progressed, stopped bool, err error) {
 	sub, err := call(ctx, s, func(c *esdb.Client) (*esdb.Subscription, error) {
 		return c.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
 			From:   allPosition(*cursor),
@@ -896,6 +992,7 @@ func (s *Store) subscribeOnce(ctx context.Context, cursor *eventstore.Position, 
 				return progressed, true, nil
 			}
 			*cursor = pos
+			*mark = resumeMark{id: r.ID, known: true}
 			progressed = true
 		}
 	}

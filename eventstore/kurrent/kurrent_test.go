@@ -331,6 +331,81 @@ func TestSubscribeSurvivesServerRestart(t *testing.T) {
 	}
 }
 
+// TestSubscribeRefusesAReplacedLog checks that a subscription whose server
+// comes back with another log (an empty database at the same address,
+// then written to past the old log's positions) yields
+// eventstore.ErrLogChanged and ends, whether it had yielded events or
+// resumed after a given position, where it subscribed again after its
+// old position and yielded the new log's events from there on: the
+// read models followed two logs spliced together, and a KurrentDB probe's
+// server never noticed.
+func TestSubscribeRefusesAReplacedLog(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		fromLast    bool // subscribe after the last event rather than from the start
+		yieldBefore int
+	}{
+		{name: "after events it yielded", yieldBefore: 5},
+		{name: "after the position it was given", fromLast: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := kurrenttest.Start(t)
+			s := mustOpen(t, srv.URL())
+			_, err := s.Append(ctxFor(t), "call-"+uuid.NewString(), eventstore.NoStream(), newEvents(5, "Old"))
+			require.NoError(t, err)
+			after := eventstore.Start
+			if tc.fromLast {
+				after = endOfAll(t, srv.URL())
+			}
+
+			ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+			defer cancel()
+			got := make(chan eventstore.Record, 100)
+			ended := make(chan error, 1)
+			go func() {
+				defer close(ended)
+				for r, err := range s.SubscribeAll(ctx, after) {
+					if err != nil {
+						ended <- err
+						return
+					}
+					got <- r
+				}
+			}()
+			for range tc.yieldBefore {
+				select {
+				case <-got:
+				case <-ctx.Done():
+					require.FailNow(t, "subscription stalled")
+				}
+			}
+			if tc.fromLast {
+				time.Sleep(200 * time.Millisecond) // subscribed, caught up
+			}
+
+			srv.Stop()
+			srv.RestartEmpty(t)
+			for try := 0; ; try++ {
+				_, err := s.Append(ctxFor(t), "call-"+uuid.NewString(), eventstore.NoStream(), newEvents(20, "New"))
+				if err == nil {
+					break
+				}
+				require.Less(t, try, 100, "append after restart: %v", err)
+				time.Sleep(50 * time.Millisecond)
+			}
+			select {
+			case err := <-ended:
+				require.ErrorIs(t, err, eventstore.ErrLogChanged)
+			case r := <-got:
+				require.FailNow(t, "the subscription yielded the new log's event", "%s at %s", r.Type, r.Position)
+			case <-ctx.Done():
+				require.FailNow(t, "the subscription neither ended nor yielded")
+			}
+			assert.Empty(t, got, "no event of the new log yielded")
+		})
+	}
+}
+
 // TestSystemEventsAreFiltered checks that $-prefixed streams and types in
 // $all reach neither ReadAll nor SubscribeAll, and do not disturb "after".
 func TestSystemEventsAreFiltered(t *testing.T) {
@@ -472,6 +547,34 @@ func TestOpenFailsWithoutServer(t *testing.T) {
 		require.Error(t, err, cs)
 		assert.NotContains(t, err.Error(), "SECRET", cs)
 		assert.Contains(t, err.Error(), "admin:****@", cs)
+	}
+}
+
+// TestCheckConnectionStringPorts checks that a port outside 1-65535 is
+// refused, naming the host, where the client kept it modulo 65536
+// (esdb://127.0.0.1:99999 connected to port 34463).
+func TestCheckConnectionStringPorts(t *testing.T) {
+	for _, tc := range []struct {
+		cs, problem string
+	}{
+		{"esdb://127.0.0.1:2113?tls=false", ""},
+		{"esdb://127.0.0.1?tls=false", ""},
+		{"esdb://admin:changeit@a:1,b:65535/?tls=false", ""},
+		{"esdb+discover://cluster.example:2113", ""},
+		{"esdb://127.0.0.1:99999?tls=false", `host "127.0.0.1:99999"`},
+		{"esdb://admin:changeit@127.0.0.1:65536", `host "127.0.0.1:65536"`},
+		{"esdb://127.0.0.1:0", `host "127.0.0.1:0"`},
+		{"esdb://a:2113,b:-1", `host "b:-1"`},
+	} {
+		err := kurrent.CheckConnectionString(tc.cs)
+		if tc.problem == "" {
+			assert.NoError(t, err, tc.cs)
+			continue
+		}
+		require.ErrorIs(t, err, kurrent.ErrConnectionString, tc.cs)
+		assert.Contains(t, err.Error(), tc.problem, tc.cs)
+		assert.Contains(t, err.Error(), "not a port number (1-65535)", tc.cs)
+		assert.NotContains(t, err.Error(), "changeit", tc.cs)
 	}
 }
 
