@@ -99,7 +99,10 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 	meter := newProgressMeter(env, "import")
 	defer meter.finish()
 
-	var stats eventstore.ExportStats
+	var (
+		stats eventstore.ExportStats
+		head  eventstore.VerifyReport // the embedded store's, as verify prints it
+	)
 	if cfg.StoreURL != "" {
 		stats, err = importShared(ctx, cfg, env, src.file, src.r, meter.update)
 	} else {
@@ -107,18 +110,25 @@ func runImport(ctx context.Context, args []string, env Env) (err error) {
 		// total of 0); a file's size and how much of it was read tell,
 		// roughly. (importShared's check counts them exactly.)
 		r, progress := sizedProgress(src.r, src.size, meter.update)
-		stats, err = importEmbedded(ctx, cfg, env, r, progress, meter.finish)
+		stats, head, err = importEmbedded(ctx, cfg, env, r, progress, meter.finish)
 	}
 	if err != nil {
 		return err
 	}
 	meter.finish()
-	if cfg.StoreURL != "" {
+	switch {
+	case cfg.StoreURL != "":
 		// KurrentDB gives the events positions of its own: the archive's
 		// head is not the store's, which verify prints (an operator
 		// probe compared the two and took them for a mismatch).
 		fmt.Fprintf(env.Stdout, "imported %d events in %d streams from an archive whose last position is %s and head hash %s; KurrentDB gives them positions of its own, so `callledger verify --store` prints the store's head, not this one\n", stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
-	} else {
+	case head.HeadPosition != stats.Last || head.HeadAllHash != stats.LastAllHash:
+		// An archive of a KurrentDB log: the embedded store numbers its
+		// events 1, 2, ... and chains $all over those positions, so its
+		// head is not the archive's (a KurrentDB probe saw the archive's
+		// printed as the store's).
+		fmt.Fprintf(env.Stdout, "imported %d events in %d streams, last position %s, head hash %s (the store's, as `callledger verify` prints it; the archive, whose positions are another store's, ends at position %s with head hash %s)\n", stats.Events, stats.Streams, head.HeadPosition, head.HeadAllHash, stats.Last, stats.LastAllHash)
+	default:
 		fmt.Fprintf(env.Stdout, "imported %d events in %d streams, last position %s, head hash %s\n", stats.Events, stats.Streams, stats.Last, stats.LastAllHash)
 	}
 	if stats.Version < 2 {
@@ -291,13 +301,13 @@ const partialImportProbeTimeout = 10 * time.Second
 // import's progress line before the verify shows its own. The data
 // directory is created if it does not exist; an import that fails removes
 // what it created (removeCreatedDirs), so that the data directory is as it
-// was, absent, as the error says.
-func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, progress eventstore.Progress, imported func()) (eventstore.ExportStats, error) {
-	var stats eventstore.ExportStats
+// was, absent, as the error says. It returns what the file held and the
+// report of the verify of the store it made, whose head is the store's.
+func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, progress eventstore.Progress, imported func()) (stats eventstore.ExportStats, report eventstore.VerifyReport, err error) {
 	target := cfg.EventsDir()
 	created, err := mkdirAllCreated(cfg.DataDir, dataDirPerm)
 	if err != nil {
-		return stats, err
+		return stats, report, err
 	}
 	committed := false
 	defer func() {
@@ -308,16 +318,16 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 	}()
 	replaceEmpty, err := checkImportTarget(ctx, target, env)
 	if err != nil {
-		return stats, err
+		return stats, report, err
 	}
 	for _, dir := range unfinishedImports(cfg.DataDir) {
 		if err := os.RemoveAll(dir); err != nil {
-			return stats, fmt.Errorf("remove the leftover of an interrupted import: %w", err)
+			return stats, report, fmt.Errorf("remove the leftover of an interrupted import: %w", err)
 		}
 	}
 	tmp, err := os.MkdirTemp(cfg.DataDir, importDirPattern)
 	if err != nil {
-		return stats, err
+		return stats, report, err
 	}
 	defer func() {
 		if !committed {
@@ -334,13 +344,12 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 	opts.Unsynced = true
 	store, err := embedded.Open(tmp, opts)
 	if err != nil {
-		return stats, err
+		return stats, report, err
 	}
 	stats, err = eventstore.Import(ctx, store, r, progress)
 	if err == nil {
 		// Import checked the file; this checks what the store made of it
 		// (three passes over the log: it shows its own progress).
-		var report eventstore.VerifyReport
 		imported()
 		check := newProgressMeter(env, "verify")
 		report, err = eventstore.Verify(ctx, store, check.update)
@@ -356,27 +365,27 @@ func importEmbedded(ctx context.Context, cfg storeConfig, env Env, r io.Reader, 
 		err = cerr
 	}
 	if err != nil {
-		return stats, fmt.Errorf("%w; nothing was imported: the data directory %s is as it was", err, cfg.DataDir)
+		return stats, report, fmt.Errorf("%w; nothing was imported: the data directory %s is as it was", err, cfg.DataDir)
 	}
 	if err := ctx.Err(); err != nil {
-		return stats, err
+		return stats, report, err
 	}
 	// Read models in the data directory were built from another log (the
 	// events directory was empty): they go before the imported log comes
 	// into place, so that no crash can leave them beside it.
 	if err := os.RemoveAll(cfg.ReadModelsDir()); err != nil {
-		return stats, fmt.Errorf("remove the read models of the previous log: %w", err)
+		return stats, report, fmt.Errorf("remove the read models of the previous log: %w", err)
 	}
 	if replaceEmpty {
 		if err := os.RemoveAll(target); err != nil {
-			return stats, fmt.Errorf("remove the empty store %s: %w", target, err)
+			return stats, report, fmt.Errorf("remove the empty store %s: %w", target, err)
 		}
 	}
 	if err := os.Rename(tmp, target); err != nil {
-		return stats, fmt.Errorf("move the imported store into place: %w", err)
+		return stats, report, fmt.Errorf("move the imported store into place: %w", err)
 	}
 	committed = true
-	return stats, syncDir(cfg.DataDir)
+	return stats, report, syncDir(cfg.DataDir)
 }
 
 // mkdirAllCreated creates dir and any parents it lacks, as os.MkdirAll

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -95,4 +97,29 @@ func TestImportIntoKurrentDBRefusesIncompleteArchive(t *testing.T) {
 			})
 		}
 	}
+}
+
+func TestImportOfAKurrentDBArchiveNamesTheStoresHead(t *testing.T) {
+	// Goal: an archive exported from KurrentDB (positions of its own)
+	// imported into the embedded store prints the store's head, the one
+	// verify prints, and names the archive's apart, where it printed the
+	// archive's head as the store's (a KurrentDB probe).
+	ctx := context.Background()
+	_, lines := exportArchive(t, 17, 12)
+	srv := kurrenttest.Start(t)
+	res := runTool(ctx, t, t.TempDir(), "", "import", "--store", srv.URL(), "--in", writeArchive(t, strings.Join(lines, "")))
+	require.Equal(t, 0, res.code, res.stderr)
+	archive := filepath.Join(t.TempDir(), "kurrent.jsonl")
+	res = runTool(ctx, t, t.TempDir(), "", "export", "--store", srv.URL(), "--out", archive)
+	require.Equal(t, 0, res.code, res.stderr)
+
+	dir := t.TempDir()
+	res = runTool(ctx, t, dir, "", "import", "--in", archive)
+	require.Equal(t, 0, res.code, res.stderr)
+	verify := runTool(ctx, t, dir, "", "verify")
+	require.Equal(t, 0, verify.code, verify.stderr)
+	head := regexp.MustCompile(`head position (\d+), head hash ([0-9a-f]{64})`).FindStringSubmatch(verify.stdout)
+	require.NotNil(t, head, verify.stdout)
+	assert.Contains(t, res.stdout, fmt.Sprintf("last position %s, head hash %s (the store's", head[1], head[2]), "the store's head, as verify prints it")
+	assert.Contains(t, res.stdout, "the archive, whose positions are another store's, ends at position ")
 }
