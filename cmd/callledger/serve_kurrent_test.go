@@ -228,3 +228,37 @@ func TestMetricsReadyOnASlowKurrentDB(t *testing.T) {
 	assert.Contains(t, string(body), "\ncallledger_ready 1\n")
 	assert.Contains(t, string(body), "\ncallledger_store_head_position ", "the log's end is in the scrape")
 }
+
+// TestVerifyWithoutCredentialsCouldNotVerify checks that verify of a
+// KurrentDB log it may not read (no credentials) exits 1 saying it could
+// not verify, with no FAILED line (nothing was found wrong with the log),
+// where its error was the read's alone ("read $all after 0: ...").
+func TestVerifyWithoutCredentialsCouldNotVerify(t *testing.T) {
+	srv := kurrenttest.StartSecure(t, "admin", "changeit")
+	anonymous := strings.Replace(srv.URL(), "admin:changeit@", "", 1)
+	res := runTool(context.Background(), t, t.TempDir(), "", "verify", "--store", anonymous)
+	assert.Equal(t, 1, res.code, res.stdout+res.stderr)
+	assert.Contains(t, res.stderr, "callledger verify: could not verify: ")
+	assert.NotContains(t, res.stdout, "FAILED")
+	assert.NotContains(t, res.stdout, "ok")
+}
+
+// TestToolsOnKurrentDBWarnOfNothing checks that billing, verify and
+// export of a KurrentDB log that works write no warning to stderr, where
+// billing's exit logged the client's "unexpected exception: ... context
+// canceled" twice, at WARN, for calls the store itself ended (a KurrentDB
+// probe).
+func TestToolsOnKurrentDBWarnOfNothing(t *testing.T) {
+	srv, a := serveOneCallOnKurrentDB(t)
+	require.NoError(t, a.Close())
+	for _, args := range [][]string{
+		{"billing", "--store", srv.URL()},
+		{"verify", "--store", srv.URL()},
+		{"export", "--store", srv.URL(), "--out", filepath.Join(t.TempDir(), "ledger.jsonl")},
+	} {
+		res := runTool(context.Background(), t, t.TempDir(), "", args...)
+		require.Equal(t, 0, res.code, "%s: %s", args[0], res.stderr)
+		assert.NotContains(t, res.stderr, "level=WARN", args[0])
+		assert.NotContains(t, res.stderr, "context canceled", args[0])
+	}
+}

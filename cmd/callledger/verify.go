@@ -90,7 +90,9 @@ func runVerify(ctx context.Context, args []string, env Env) (err error) {
 	}
 	meter.finish()
 	if err != nil {
-		return err
+		// The store could not be read through (bad credentials, an
+		// outage, a cancel): nothing was found wrong with the log.
+		return fmt.Errorf("could not verify: %w", err)
 	}
 	if !report.OK {
 		fmt.Fprintf(env.Stdout, "FAILED: %s\n", report.Problem)

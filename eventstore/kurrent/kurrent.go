@@ -261,16 +261,30 @@ func (s *Store) Close() error {
 // whenever a subscription's stream ends, a subscription the store closed
 // itself (every tool that reads the log, as it exits) included: that line
 // becomes debug too, as SubscribeAll warns of every drop it did not cause,
-// saying what it does next.
+// saying what it does next; and so does its "unexpected exception" of a
+// call cancelled (gRPC's Canceled: the store's own context ended it, as a
+// tool's reads end when it exits), which every billing over KurrentDB
+// logged twice.
 func clientLogger(logger *slog.Logger) esdb.LoggingFunc {
 	return func(level esdb.LogLevel, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
-		if (level == esdb.LogError || level == esdb.LogWarn) && !strings.HasPrefix(format, clientSubscriptionDropped) {
+		if (level == esdb.LogError || level == esdb.LogWarn) && !strings.HasPrefix(format, clientSubscriptionDropped) && !cancelledCall(args) {
 			logger.Warn("kurrentdb client", "level", level, "msg", msg)
 			return
 		}
 		logger.Debug("kurrentdb client", "level", level, "msg", msg)
 	}
+}
+
+// cancelledCall reports whether a client log line's arguments hold an
+// error of a call cancelled by its context (gRPC's Canceled).
+func cancelledCall(args []any) bool {
+	for _, a := range args {
+		if err, ok := a.(error); ok && (status.Code(err) == codes.Canceled || errors.Is(err, context.Canceled)) {
+			return true
+		}
+	}
+	return false
 }
 
 // clientSubscriptionDropped begins the format of the line the client logs
