@@ -62,7 +62,8 @@ import (
 //	                              call: an in-progress one ends
 //	                              completed, a queued or ringing one is
 //	                              canceled; canceled cancels a queued or
-//	                              ringing one only); of an active call
+//	                              ringing one and leaves an in-progress
+//	                              one as it is); of an active call
 //	                              only (lamlModifyActive): for a call that
 //	                              has ended, Status or a routing parameter
 //	                              is a 409 with code 21220
@@ -738,7 +739,7 @@ func decodeLAMLCreate(p lamlParams) (domain.UpsertCall, error) {
 // only) with the routing, then HangUpCall for Status=completed (Twilio
 // hangs the call up whatever its stage: an in-progress call is terminated,
 // a queued or ringing one canceled) or CancelCall for Status=canceled
-// (queued or ringing only).
+// (queued or ringing; an in-progress call is left as it is).
 func decodeLAMLUpdate(p lamlParams, id uuid.UUID, account string, now time.Time) (domain.RoutingChanges, []domain.Command, error) {
 	routing := lamlRouting(p)
 	if err := lamlTwimlLength(routing); err != nil {

@@ -219,7 +219,8 @@ func TestLAMLTerminateCancelAndWrongState(t *testing.T) {
 	// Goal: Status=completed ends an in-progress call (CallTerminated) and,
 	// as Twilio's "hang up a call even if it's already in progress", a
 	// queued or ringing one too, which never connected (CallCanceled);
-	// Status=canceled cancels a queued one (CallCanceled) and nothing else.
+	// Status=canceled cancels a queued one (CallCanceled), leaves an
+	// in-progress one as it is, and refuses an ended one.
 	// The wrong state is a 409 in Twilio's body (21220), and appends
 	// nothing. The price is a JSON number written from the decimal's digits.
 	ts := newTestServer(t)
@@ -250,8 +251,13 @@ func TestLAMLTerminateCancelAndWrongState(t *testing.T) {
 	id := ts.createVoiceCall(t, tokenA, "src-laml-end", map[string]any{
 		"status": "ANSWERED_BY_STAFF", "totalPrice": "0.0135", "startedAt": "2025-02-17T15:00:00Z",
 	})
+	// Status=canceled does not affect a call in progress (Twilio): the
+	// call is answered as it stands, and nothing is appended.
+	before := ts.eventTypes(t, id)
 	cancel := ts.lamlDo(t, "POST", path+"/"+id, acctA, tokenA, formBody("Status", "canceled"))
-	assertLAMLError(t, cancel, http.StatusConflict, 21220)
+	require.Equal(t, http.StatusOK, cancel.Status, "body: %s", cancel.Body)
+	assert.Equal(t, "in-progress", cancel.JSON(t)["status"])
+	assert.Equal(t, before, ts.eventTypes(t, id), "nothing appended")
 
 	end := ts.lamlDo(t, "POST", path+"/"+id+".json", acctA, tokenA, formBody("Status", "completed", "Url", "https://example.com/next"))
 	require.Equal(t, http.StatusOK, end.Status, "body: %s", end.Body)

@@ -194,8 +194,12 @@ type TerminateCall struct {
 	DurationSeconds *int64
 }
 
-// CancelCall cancels a queued or ringing call (LaML Status=canceled). Any
-// other status is ErrConflict.
+// CancelCall cancels a queued or ringing call (LaML Status=canceled). An
+// in-progress call is left as it is, with no event and no error: Twilio's
+// canceled "will attempt to hang up calls that are queued or ringing; but
+// not affect calls already in progress", so its clients send it to stop a
+// call that may have connected meanwhile (a 409 answered them otherwise).
+// A call that has ended is ErrConflict.
 type CancelCall struct {
 	CallID    uuid.UUID
 	AccountID string

@@ -190,8 +190,12 @@ func decideCancel(s State, c CancelCall) ([]Event, *Error) {
 		return nil, err
 	}
 	call := s.Call
-	if call.Status != StatusQueued && call.Status != StatusRinging {
-		return nil, Errorf(ErrConflict, "status", "only a queued or ringing call can be canceled; the call is %s", statusWord(call.Status))
+	switch call.Status {
+	case StatusQueued, StatusRinging:
+	case StatusInProgress:
+		return nil, nil // connected already: left as it is (see CancelCall)
+	default:
+		return nil, Errorf(ErrConflict, "status", "only a queued or ringing call can be canceled (an in-progress one is left as it is); the call is %s", statusWord(call.Status))
 	}
 	at := orDefault(c.CanceledAt, c.Now, call.StartedAt)
 	return []Event{CallCanceled{CanceledAt: at, PreviousStatus: call.Status}}, nil

@@ -47,7 +47,8 @@ func TestLifecycleCommands(t *testing.T) {
 			domain.CallCanceled{CanceledAt: at(1), PreviousStatus: domain.StatusQueued}}},
 		{name: "cancel a ringing call", given: ringingCall(), when: cancel, then: []domain.Event{
 			domain.CallCanceled{CanceledAt: at(1), PreviousStatus: domain.StatusRinging}}},
-		{name: "cancel an in-progress call is a conflict", given: answeredCall(), when: cancel, code: domain.ErrConflict, field: "status"},
+		{name: "cancel an in-progress call leaves it as it is", given: answeredCall(), when: cancel, then: nil},
+		{name: "cancel a completed call is a conflict", given: completedCall(), when: cancel, code: domain.ErrConflict, field: "status"},
 		{name: "cancel a canceled call is a conflict", given: append(ringingCall(), domain.CallCanceled{CanceledAt: at(1), PreviousStatus: domain.StatusRinging}),
 			when: cancel, code: domain.ErrConflict, field: "status"},
 
