@@ -241,9 +241,11 @@ func DecodeMoonbaseCall(body []byte, account string, now time.Time) (domain.Upse
 		return domain.UpsertCall{}, Malformed("participants", "is required")
 	}
 	if len(p.Participants) == 0 {
-		// A call has at least one party; an empty list would leave it with
-		// no from and no to on every other surface.
-		return domain.UpsertCall{}, Invalid("participants", "must list the call's participants (at least the caller or the callee), not none")
+		// A call has at least one party. A list of "other" participants
+		// alone is taken (a provider may report one so; the call's from
+		// and to are then cleared, see domain.reconcileAddresses), but an
+		// empty list is a client's bug more likely than a call of no one.
+		return domain.UpsertCall{}, Invalid("participants", "must list at least one participant, not none")
 	}
 	dir, ok := domain.ParseMoonbaseDirection(*p.Direction)
 	if !ok {

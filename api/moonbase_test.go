@@ -660,7 +660,7 @@ func TestMoonbaseBadInputs(t *testing.T) {
 		{"Truncated", "/calls/upsert", valid[:len(valid)/2], 400, ""},
 		{"MissingDirection", "/calls/upsert", repl(`"direction":"outgoing",`, ""), 400, "direction"},
 		{"MissingParticipants", "/calls", repl(`"participants"`, `"x"`), 400, "participants"},
-		{"NoParticipants", "/calls/upsert", repl(`"participants":[{"phone":"+14155550001","role":"caller"},{"phone":"+14155550002","role":"callee"}]`, `"participants":[]`), 422, "participants"},
+		{"NoParticipants", "/calls/upsert", repl(`"participants":[{"phone":"+14155550001","role":"caller"},{"phone":"+14155550002","role":"callee"}]`, `"participants":[]`), 422, "participants: must list at least one participant, not none"},
 		{"DirectionType", "/calls/upsert", repl(`"outgoing"`, `7`), 400, "direction"},
 		{"DirectionEnum", "/calls/upsert", repl(`"outgoing"`, `"sideways"`), 422, "direction"},
 		{"RoleEnum", "/calls/upsert", repl(`"caller"`, `"boss"`), 422, "participants[0].role"},

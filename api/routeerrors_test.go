@@ -425,3 +425,51 @@ func TestErrorMessagesAreCapped(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, res.Status)
 	assert.Less(t, len(res.Body), 2048, "%.200s", res.Body)
 }
+
+// TestTrailingSlashRoutesAsWithout checks that a path ending in a slash
+// reaches the route of the path without it on every surface, where
+// /calls/ listed and /calls/upsert/, /v1/calls/{id}/ or LaML's
+// .../Calls/{Sid}/ were 404s (contract probe): a client that joins URLs
+// with a slash works. A keyed write sent both ways is one request, and
+// LaML page URIs name the path without the slash.
+func TestTrailingSlashRoutesAsWithout(t *testing.T) {
+	ts := newTestServer(t)
+	id := ts.upsertID(t, moonbaseBody("slash-1", "completed"))
+	vc := ts.createVoiceCall(t, tokenA, "slash-vc", nil)
+	calls := lamlCallsPath(lamlPrefix, acctA)
+	sid := ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	for _, tc := range []struct {
+		style        errorStyle
+		method, path string
+		body         string
+		status       int
+	}{
+		{styleMoonbase, "GET", "/calls/" + id + "/", "", http.StatusOK},
+		{styleMoonbase, "GET", "/calls/", "", http.StatusOK},
+		{styleMoonbase, "POST", "/calls/upsert/", moonbaseBody("slash-1", "completed"), http.StatusOK},
+		{styleCallHistory, "GET", "/v1/calls/" + id + "/", "", http.StatusOK},
+		{styleCallHistory, "GET", "/v1/calls/" + id + "/events/", "", http.StatusOK},
+		{styleVoiceCall, "GET", "/v1/voice-calls/" + vc + "/", "", http.StatusOK},
+		{styleLaML, "GET", calls + "/", "", http.StatusOK},
+		{styleLaML, "GET", calls + ".json/", "", http.StatusOK},
+		{styleLaML, "GET", calls + "/" + sid + "/", "", http.StatusOK},
+		{styleLaML, "GET", calls + "/" + sid + ".json/", "", http.StatusOK},
+		{stylePlain, "GET", "/healthz/", "", http.StatusOK},
+	} {
+		res := ts.doInStyle(t, tc.style, tc.method, tc.path, tc.body)
+		assert.Equal(t, tc.status, res.Status, "%s %s: %s", tc.method, tc.path, res.Body)
+	}
+
+	page := ts.lamlDo(t, "GET", calls+".json/?PageSize=1", acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, page.Status, "body: %s", page.Body)
+	assert.Equal(t, calls+".json?PageSize=1", page.JSON(t)["uri"], "page URIs name the path without the slash")
+
+	body := moonbaseBody("slash-keyed", "completed")
+	first := ts.do(t, "POST", "/calls/upsert/", tokenA, body, "Idempotency-Key", "slash-key")
+	require.Equal(t, http.StatusOK, first.Status, "body: %s", first.Body)
+	n := len(ts.events(t))
+	again := ts.do(t, "POST", "/calls/upsert", tokenA, body, "Idempotency-Key", "slash-key")
+	require.Equal(t, http.StatusOK, again.Status, "body: %s", again.Body)
+	assert.Equal(t, "true", again.Header.Get("Idempotent-Replayed"), "the retry without the slash is the same request")
+	assert.Len(t, ts.events(t), n)
+}

@@ -200,13 +200,37 @@ func (s *Server) routes() http.Handler {
 	// net/http's own writer (it tells the server to close a connection
 	// whose body ran over), and inside the recoverer, so that it counts a
 	// handler's panic as the 500 the recoverer answers.
-	r.Use(s.requestID, s.recoverer(s.plainError), s.capBody, s.metrics.measure, routeUnknownMethods)
+	r.Use(dropTrailingSlash, s.requestID, s.recoverer(s.plainError), s.capBody, s.metrics.measure, routeUnknownMethods)
 	s.routeErrors(r, s.plainError)
 	s.healthRoutes(r)
 	s.moonbaseRoutes(r)
 	s.callHistoryRoutes(r)
 	s.mountOtherSurfaces(r)
 	return r
+}
+
+// dropTrailingSlash routes a path that ends in a slash as the path without
+// it (/calls/upsert/ as /calls/upsert, .../Calls/{Sid}/ as .../Calls/{Sid}),
+// so that a client that joins URLs with one reaches the same route on
+// every surface, where some routes took it and others were a 404; the
+// request goes on with the path as routed, so that page URIs, error
+// messages and an Idempotency-Key's route name it without the slash. The
+// root path "/" stays.
+func dropTrailingSlash(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if len(p) < 2 || p[len(p)-1] != '/' {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path = p[:len(p)-1]
+		u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+		r2.URL = &u
+		next.ServeHTTP(w, r2)
+	})
 }
 
 // surface is the middleware a surface's routes start with, before its
