@@ -252,6 +252,10 @@ func (s *Server) surface(render ErrorRenderer) func(http.Handler) http.Handler {
 				s.writeError(w, r, render, err)
 				return
 			}
+			if err := refuseWriteInThePast(r); err != nil {
+				s.writeError(w, r, render, err)
+				return
+			}
 			if err := checkContentEncoding(w, r); err != nil {
 				s.writeError(w, r, render, err)
 				return
@@ -259,6 +263,21 @@ func (s *Server) surface(render ErrorRenderer) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		}))
 	}
+}
+
+// refuseWriteInThePast refuses ?revision and ?as_of on a write (POST,
+// PUT, PATCH, DELETE) with a 400 naming the parameter: a write applies to
+// the call as it is now, and one that ignored them deleted or repriced
+// the present call from a URL whose GET says the call did not exist yet
+// (an auditor probe), where lists and billing refuse them.
+func refuseWriteInThePast(r *http.Request) error {
+	if r.URL.RawQuery == "" || r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	if name := timeTravelParam(r.URL.Query()); name != "" {
+		return Malformed(name, "a write applies to the call as it is now; ?%s reads a call as it was (GET): send the write without it", name)
+	}
+	return nil
 }
 
 // checkContentEncoding refuses a request whose body comes in a content

@@ -128,3 +128,39 @@ func (ts *testServer) getAsA(t *testing.T, path string) response {
 	}
 	return ts.do(t, "GET", path, tokenA, "")
 }
+
+// TestWritesRefuseTimeTravel checks that a write given ?revision or
+// ?as_of is a 400 naming the parameter, in the surface's style, and
+// appends nothing, where it applied to the call as it is now: a DELETE of
+// a URL whose GET says the call did not exist yet deleted it (an auditor
+// probe).
+func TestWritesRefuseTimeTravel(t *testing.T) {
+	ts := newTestServer(t)
+	id := ts.upsertID(t, moonbaseBody("tt-write", "completed"))
+	vc := ts.createVoiceCall(t, tokenA, "tt-vc", nil)
+	sid := ts.createLAMLCall(t, "+14155550100", "+14155550101")
+	calls := lamlCallsPath(lamlPrefix, acctA)
+	n := len(ts.events(t))
+	for _, tc := range []struct {
+		style        errorStyle
+		method, path string
+		body         string
+		param        string
+	}{
+		{styleMoonbase, "POST", "/calls/upsert?revision=0", moonbaseBody("tt-write", "completed"), "revision"},
+		{styleMoonbase, "POST", "/calls?as_of=2000-01-01T00:00:00Z", moonbaseBody("tt-new", "completed"), "as_of"},
+		{styleCallHistory, "PATCH", "/v1/calls/" + id + "?revision=0", `{"notes":"x"}`, "revision"},
+		{styleCallHistory, "DELETE", "/v1/calls/" + id + "?as_of=2000-01-01T00:00:00Z", "", "as_of"},
+		{styleVoiceCall, "PUT", "/v1/voice-calls/" + vc + "?revision=0", voiceCallBody(t, "tt-vc", nil), "revision"},
+		{styleLaML, "POST", calls + "/" + sid + ".json?revision=0", "Status=canceled", "revision"},
+		{styleLaML, "DELETE", calls + "/" + sid + ".json?as_of=2000-01-01T00:00:00Z", "", "as_of"},
+	} {
+		res := ts.doInStyle(t, tc.style, tc.method, tc.path, tc.body)
+		assert.Equal(t, http.StatusBadRequest, res.Status, "%s %s: %s", tc.method, tc.path, res.Body)
+		assert.Contains(t, string(res.Body), "a write applies to the call as it is now", "%s %s", tc.method, tc.path)
+		assert.Contains(t, string(res.Body), tc.param, "%s %s", tc.method, tc.path)
+	}
+	assert.Len(t, ts.events(t), n, "nothing appended")
+	res := ts.do(t, "GET", "/calls/"+id+"?revision=0", tokenA, "")
+	assert.Equal(t, http.StatusOK, res.Status, "reads still travel: %s", res.Body)
+}
