@@ -228,10 +228,25 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.plainError, err)
 		return
 	}
+	if point.HasRevision {
+		// As the call's GET answers: a revision the call does not have
+		// yet is a 404, where the events route listed every event.
+		if err := s.checkRevisionWritten(ctx, id, point.Revision); err != nil {
+			s.writeError(w, r, s.plainError, err)
+			return
+		}
+	}
 	// One more than the page tells whether there is a next page.
 	recs, err := s.store.ReadStream(ctx, domain.StreamID(id), from, limit+1)
 	if err != nil {
 		s.writeError(w, r, s.plainError, fmt.Errorf("read %s: %w", domain.StreamID(id), err))
+		return
+	}
+	if len(recs) == 0 && from > 0 {
+		// A next_cursor names the revision of an event the call has: one
+		// past its last was not given out (cursor=99 of a call of 9 events
+		// was an empty page).
+		s.writeError(w, r, s.plainError, Malformed(cursorName(q), "is not a cursor this API gave out (a page's next_cursor): call %s has no revision %d", id, from))
 		return
 	}
 	page := auditPage{CallID: id, Events: make([]auditEvent, 0, min(len(recs), limit))}
@@ -252,6 +267,28 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
 		page.Events = append(page.Events, e)
 	}
 	s.writeJSONRaw(w, r, http.StatusOK, page)
+}
+
+// checkRevisionWritten returns a 404 when call id has no event at
+// revision rev yet, nil when it has.
+func (s *Server) checkRevisionWritten(ctx context.Context, id uuid.UUID, rev uint64) error {
+	stream := domain.StreamID(id)
+	recs, err := s.store.ReadStream(ctx, stream, rev, 1)
+	switch {
+	case err != nil && !errors.Is(err, eventstore.ErrStreamNotFound):
+		return fmt.Errorf("read %s: %w", stream, err)
+	case len(recs) == 0:
+		return NotFound("call %s has no revision %d", id, rev)
+	}
+	return nil
+}
+
+// cursorName is the name the request gave its cursor by: cursor, or after.
+func cursorName(q url.Values) string {
+	if q.Get("cursor") == "" && q.Get("after") != "" {
+		return "after"
+	}
+	return "cursor"
 }
 
 // auditCursor reads where a page of a call's events starts: the stream

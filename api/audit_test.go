@@ -186,9 +186,12 @@ func TestCallEventsAtAPoint(t *testing.T) {
 	// Goal: GET /v1/calls/{id}/events?revision=N or ?as_of=T lists the
 	// events the call's GET with the same parameter folds (through revision
 	// N; up to the first event recorded after T), paged as without it, the
-	// last page ending at the point with no next_cursor; a point past the
-	// last event lists them all, one before the first none; a malformed
-	// point is a 400 naming its parameter.
+	// last page ending at the point with no next_cursor; a time past the
+	// last event lists them all, one before the first none; a revision the
+	// call does not have yet is a 404, as the call's GET answers (it listed
+	// them all), and a cursor past the last event a 400 (it was an empty
+	// page: an auditor probe); a malformed point is a 400 naming its
+	// parameter.
 	ts := newTestServer(t)
 	c := appendKnownCall(t, ts, acctA)
 	path := "/v1/calls/" + c.id.String() + "/events"
@@ -198,7 +201,6 @@ func TestCallEventsAtAPoint(t *testing.T) {
 	}{
 		{"Revision0", "revision=0", []uint64{0}},
 		{"Revision2", "revision=2", []uint64{0, 1, 2}},
-		{"RevisionPastEnd", "revision=99", []uint64{0, 1, 2, 3}},
 		{"AsOfBeforeCreation", "as_of=" + t0.Add(-time.Second).Format(time.RFC3339), nil},
 		{"AsOfCreation", "as_of=" + t0.Format(time.RFC3339), []uint64{0}},
 		{"AsOfBetween", "as_of=" + c.times[1].Add(30*time.Second).Format(time.RFC3339), []uint64{0, 1}},
@@ -227,6 +229,16 @@ func TestCallEventsAtAPoint(t *testing.T) {
 				assert.Equal(t, tc.revisions, got)
 			})
 		}
+	}
+	for _, p := range []string{path, "/v1/calls/" + c.id.String()} {
+		res := ts.do(t, "GET", p+"?revision=99", tokenA, "")
+		assert.Equal(t, http.StatusNotFound, res.Status, "%s: %s", p, res.Body)
+		assert.Contains(t, string(res.Body), "has no revision 99", p)
+	}
+	for _, q := range []string{"cursor=4", "after=99", "cursor=99&revision=2"} {
+		res := ts.do(t, "GET", path+"?"+q, tokenA, "")
+		assert.Equal(t, http.StatusBadRequest, res.Status, "%s: %s", q, res.Body)
+		assert.Contains(t, string(res.Body), "is not a cursor this API gave out", q)
 	}
 	for _, tc := range []struct{ query, field string }{
 		{"revision=-1", "revision"},

@@ -392,7 +392,7 @@ func (s *Server) answerLAMLRecording(w http.ResponseWriter, r *http.Request, v C
 		s.answerCallView(w, r, v, err, s.lamlError, func(v *CallView) (any, error) { return s.lamlRecordingOf(r, v, rsid) })
 		return
 	}
-	i, err := recordingIndex(&v.Call, rsid)
+	i, err := recordingIndex(r, &v.Call, rsid)
 	if err != nil {
 		s.writeError(w, r, s.lamlError, err)
 		return
@@ -460,13 +460,18 @@ func lamlRecordingSIDParam(r *http.Request) (rsid uuid.UUID, media bool, err err
 func noRecording(rsid uuid.UUID) error { return NotFound("no recording %s", rsid) }
 
 // recordingIndex is the index in c.Recordings of the recording whose sid
-// is rsid, or a 404 if c (as read) holds none.
-func recordingIndex(c *domain.Call, rsid uuid.UUID) (int, error) {
+// is rsid, or a 404 if c (as read by r, which may ask for a past state)
+// holds none: one read at ?revision or ?as_of says it was not there yet.
+func recordingIndex(r *http.Request, c *domain.Call, rsid uuid.UUID) (int, error) {
 	i := slices.IndexFunc(c.Recordings, func(rec domain.Recording) bool { return rec.SID(c.ID) == rsid })
-	if i < 0 {
-		return 0, NotFound("call %s has no recording %s", c.ID, rsid)
+	if i >= 0 {
+		return i, nil
 	}
-	return i, nil
+	if q := r.URL.Query(); timeTravelParam(q) != "" {
+		name := timeTravelParam(q)
+		return 0, NotFound("call %s had no recording %s yet at ?%s=%s", c.ID, rsid, name, truncate(q.Get(name), 64))
+	}
+	return 0, NotFound("call %s has no recording %s", c.ID, rsid)
 }
 
 // getLAMLAccountRecording handles GET .../Accounts/{AccountSid}/Recordings/{RecordingSid},
@@ -517,7 +522,7 @@ func (s *Server) readRecordingCall(r *http.Request, rsid uuid.UUID) (CallView, e
 // from the call's stream, or a 404 if the call (as read) holds none.
 func (s *Server) lamlRecordingOf(r *http.Request, v *CallView, rsid uuid.UUID) (any, error) {
 	c := &v.Call
-	i, err := recordingIndex(c, rsid)
+	i, err := recordingIndex(r, c, rsid)
 	if err != nil {
 		return nil, err
 	}

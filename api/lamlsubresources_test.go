@@ -300,7 +300,13 @@ func TestLAMLRecordingDates(t *testing.T) {
 		t.Run(prefix+"/fetch before the recording", func(t *testing.T) {
 			now := ts.lamlDo(t, "GET", list, acctA, tokenA, "").JSON(t)["recordings"].([]any)
 			later := now[2].(map[string]any)["uri"].(string)
-			assertLAMLError(t, ts.lamlDo(t, "GET", later+"?revision=1", acctA, tokenA, ""), 404, 20404)
+			body := assertLAMLError(t, ts.lamlDo(t, "GET", later+"?revision=1", acctA, tokenA, ""), 404, 20404)
+			assert.Contains(t, body["message"], "yet at ?revision=1", "the 404 says it was not there yet")
+			mp3 := strings.TrimSuffix(later, ".json") + ".mp3"
+			body = assertLAMLError(t, ts.lamlDo(t, "GET", mp3+"?revision=1", acctA, tokenA, ""), 404, 20404)
+			assert.Contains(t, body["message"], "yet at ?revision=1", "the media's 404 too")
+			body = assertLAMLError(t, ts.lamlDo(t, "GET", mp3+"?as_of=2000-01-01T00:00:00Z", acctA, tokenA, ""), 404, 20404)
+			assert.NotContains(t, body["message"], "call "+id, "before the call existed, no call is named")
 		})
 	}
 }
