@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -253,11 +254,32 @@ func parseBillingScale(name string, p *string) (int, error) {
 	return n, nil
 }
 
+// refuseBillingFilters refuses the filters a billing job may send that the
+// summary does not take, which it would otherwise ignore and answer
+// totals they did not ask for (an auditor probe's account=acctB got
+// acctA's totals): account, unless it names the caller's own (the summary
+// is always the key's account's), and provider or currency, whose totals
+// group_by splits out.
+func refuseBillingFilters(q url.Values, account string) error {
+	if vs, ok := q["account"]; ok && (len(vs) != 1 || vs[0] != account) {
+		return Malformed("account", "the summary is the account of the API key that asks (%s): leave account out, or ask with the other account's key", account)
+	}
+	for _, name := range []string{"provider", "currency"} {
+		if q.Has(name) {
+			return Malformed(name, "the summary takes no %s filter: group_by=%s gives the totals of each %s", name, name, name)
+		}
+	}
+	return nil
+}
+
 // parseBillingQuery reads the summary's parameters for account.
 func parseBillingQuery(r *http.Request, account string) (projections.BillingQuery, int, error) {
 	q := r.URL.Query()
 	if name := timeTravelParam(q); name != "" {
 		return projections.BillingQuery{}, 0, Malformed(name, "billing sums the calls' prices as they stand now; from and to choose the calls by start time")
+	}
+	if err := refuseBillingFilters(q, account); err != nil {
+		return projections.BillingQuery{}, 0, err
 	}
 	n := billingQueryNames
 	if err := givenOnce(q, n.From, n.To, n.GroupBy, n.Scale); err != nil {

@@ -437,12 +437,21 @@ func TestBillingSummaryScaleAndErrors(t *testing.T) {
 		// be answered with the present.
 		{"as_of=2025-04-01T00:00:00Z", "as_of", http.StatusBadRequest},
 		{"revision=3", "revision", http.StatusBadRequest},
+		// Filters the summary does not take are not ignored: another
+		// account's name got the caller's own totals (an auditor probe).
+		{"account=" + acctB, "account: the summary is the account of the API key that asks", http.StatusBadRequest},
+		{"account=" + acctA + "&account=" + acctA, "account", http.StatusBadRequest},
+		{"provider=twilio", "provider: the summary takes no provider filter: group_by=provider", http.StatusBadRequest},
+		{"currency=USD", "currency", http.StatusBadRequest},
 	} {
 		res := ts.do(t, "GET", "/v1/billing/summary?"+tc.query, tokenA, "")
 		assert.Equal(t, tc.status, res.Status, "%s: %s", tc.query, res.Body)
 		assert.Contains(t, string(res.Body), tc.field, tc.query)
 	}
 	assert.Equal(t, http.StatusUnauthorized, ts.do(t, "GET", "/v1/billing/summary", "", "").Status)
+	res = ts.do(t, "GET", "/v1/billing/summary?account="+acctA, tokenA, "")
+	require.Equal(t, http.StatusOK, res.Status, "the caller's own account: %s", res.Body)
+	assert.Contains(t, string(res.Body), `"total":"0.0271"`)
 }
 
 func TestBillingSummaryByMonth(t *testing.T) {
