@@ -247,7 +247,8 @@ func writeBilling(w io.Writer, opts billingOptions, rows []projections.BillingRo
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%d groups of the calls that start %s; %d deleted calls excluded\n", len(out), billingPeriod(summary.From, summary.To), deleted)
+		fmt.Fprintf(w, "%d %s of the calls that start %s; %d deleted %s excluded\n", len(out), plural(uint64(len(out)), "group", "groups"),
+			billingPeriod(summary.From, summary.To), deleted, plural(uint64(deleted), "call", "calls"))
 		return nil
 	}
 }

@@ -940,7 +940,7 @@ func TestBillingFormats(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Regexp(t, `acme\s+EUR\s+2\.5\s+1\s+0\s+0`, res.stdout)
 	assert.Regexp(t, `acme\s+USD\s+0\.0405\s+2\s+90\s+1`, res.stdout)
-	assert.Contains(t, res.stdout, "\n2 groups of the calls that start at any time; 1 deleted calls excluded\n")
+	assert.Contains(t, res.stdout, "\n2 groups of the calls that start at any time; 1 deleted call excluded\n")
 
 	// The table's last line says which calls it sums.
 	for _, tc := range []struct {
@@ -953,7 +953,7 @@ func TestBillingFormats(t *testing.T) {
 	} {
 		res := runTool(ctx, t, dir, "", append([]string{"billing", "--group-by", "currency"}, tc.flags...)...)
 		require.Equal(t, 0, res.code, res.stderr)
-		assert.Contains(t, res.stdout, "\n2 groups of the calls that start "+tc.want+"; 1 deleted calls excluded\n", tc.flags)
+		assert.Contains(t, res.stdout, "\n2 groups of the calls that start "+tc.want+"; 1 deleted call excluded\n", tc.flags)
 	}
 
 	res = runTool(ctx, t, dir, "", "billing", "--group-by", "currency", "--format", "json", "--scale", "2")
