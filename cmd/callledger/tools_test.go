@@ -1144,7 +1144,7 @@ func TestMalformedStoreIsAUsageError(t *testing.T) {
 	ctx := context.Background()
 	for _, cmd := range []string{"verify", "billing", "export", "serve"} {
 		for _, store := range []string{"garbage", "esdb://admin:SECRETPW@[bad", "esdb://localhost:2113?tls=maybe",
-			"esdb://admin:SECRETPW@127.0.0.1:99999?tls=false", "esdb://127.0.0.1:0", "esdb://a:2113,b:-1"} {
+			"esdb://admin:SECRETPW@127.0.0.1:99999?tls=false", "esdb://127.0.0.1:0", "esdb://a:2113,b:-1", "esdb://admin:SECRETPW@localhost:2113?tsl=false"} {
 			dir := filepath.Join(t.TempDir(), "data")
 			res := runTool(ctx, t, dir, "", cmd, "--store", store)
 			assert.Equal(t, 2, res.code, "%s --store %s: %s", cmd, store, res.stderr)

@@ -7,7 +7,10 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,6 +155,9 @@ func CheckConnectionString(connectionString string) error {
 // does. The parser's error quotes the string, password and all: it goes
 // to a terminal or a log, so the password is masked in it.
 func parseConnectionString(connectionString string) (*esdb.Configuration, error) {
+	if err := checkSettings(connectionString); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConnectionString, err)
+	}
 	config, err := esdb.ParseConnectionString(connectionString)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrConnectionString, maskPassword(err.Error(), connectionString))
@@ -160,6 +166,41 @@ func parseConnectionString(connectionString string) (*esdb.Configuration, error)
 		return nil, fmt.Errorf("%w: %w", ErrConnectionString, err)
 	}
 	return config, nil
+}
+
+// clientSettings are the connection-string settings the client reads
+// (esdb/configuration.go's parseSetting, v4.2.0), lower case: it reads
+// their names in any case.
+var clientSettings = []string{"discoveryInterval", "gossipTimeout", "maxDiscoverAttempts", "nodePreference",
+	"keepAliveInterval", "keepAliveTimeout", "tls", "tlsCAFile", "userCertFile", "userKeyFile", "tlsVerifyCert", "defaultDeadline"}
+
+// checkSettings returns an error naming the first setting of
+// connectionString the client does not read: it only printed "Unknown
+// setting" to stderr, in its own format, and went on without it, so that
+// a misspelt one (tsl=false) connected with TLS and failed on a
+// handshake, and another client's (connectionName, operationTimeout) was
+// silently not applied. A string the URL parser refuses is left to the
+// client's parse, whose error says why.
+func checkSettings(connectionString string) error {
+	u, err := url.Parse(connectionString)
+	if err != nil {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(u.Query()))
+	for _, name := range names {
+		if !slices.ContainsFunc(clientSettings, func(known string) bool { return strings.EqualFold(known, name) }) {
+			return fmt.Errorf("unknown setting %q: the client reads %s", truncateSetting(name), strings.Join(clientSettings, ", "))
+		}
+	}
+	return nil
+}
+
+// truncateSetting cuts a setting's name to 64 bytes for an error.
+func truncateSetting(name string) string {
+	if len(name) > 64 {
+		return name[:64] + "..."
+	}
+	return name
 }
 
 // checkPorts returns an error naming the first host of connectionString

@@ -550,6 +550,31 @@ func TestOpenFailsWithoutServer(t *testing.T) {
 	}
 }
 
+// TestCheckConnectionStringSettings checks that a setting the client does
+// not read is refused, naming it, where the client printed "Unknown
+// setting" and connected without it (tsl=false connected with TLS); the
+// client's own settings pass in any case.
+func TestCheckConnectionStringSettings(t *testing.T) {
+	for _, cs := range []string{
+		"esdb://127.0.0.1:2113?tls=false",
+		"esdb://127.0.0.1:2113?TLS=false&TlsVerifyCert=false&maxDiscoverAttempts=2&discoveryinterval=10",
+		"esdb://127.0.0.1:2113?nodePreference=leader&keepAliveInterval=1000&keepAliveTimeout=1000&gossipTimeout=5&defaultDeadline=100",
+	} {
+		assert.NoError(t, kurrent.CheckConnectionString(cs), cs)
+	}
+	for cs, name := range map[string]string{
+		"esdb://127.0.0.1:2113?tsl=false":                       `unknown setting "tsl"`,
+		"esdb://admin:changeit@127.0.0.1:2113?connectionName=x": `unknown setting "connectionName"`,
+		"esdb://127.0.0.1:2113?tls=false&operationTimeout=5":    `unknown setting "operationTimeout"`,
+	} {
+		err := kurrent.CheckConnectionString(cs)
+		require.ErrorIs(t, err, kurrent.ErrConnectionString, cs)
+		assert.Contains(t, err.Error(), name, cs)
+		assert.Contains(t, err.Error(), "the client reads discoveryInterval, ", cs)
+		assert.NotContains(t, err.Error(), "changeit", cs)
+	}
+}
+
 // TestCheckConnectionStringPorts checks that a port outside 1-65535 is
 // refused, naming the host, where the client kept it modulo 65536
 // (esdb://127.0.0.1:99999 connected to port 34463).
