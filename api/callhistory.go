@@ -57,7 +57,7 @@ func (s *Server) callHistoryRoutes(r chi.Router) {
 	r.Route("/v1/calls", func(r chi.Router) {
 		s.callEventsRoutes(r)
 		r.Group(func(r chi.Router) {
-			r.Use(s.surface(s.callHistoryError), s.bearerAuth(s.callHistoryError), s.Idempotent(s.callHistoryError))
+			r.Use(s.surface(s.callHistoryError), s.bearerAuth(s.callHistoryError), s.noWriteInThePast(s.callHistoryError), s.Idempotent(s.callHistoryError))
 			s.routeErrors(r, s.callHistoryError)
 			r.Get("/{id}", s.callHistoryGet)
 			r.Patch("/{id}", s.callHistoryPatch)

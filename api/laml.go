@@ -202,7 +202,7 @@ func (s *Server) lamlRoutes(r chi.Router) {
 // resource and the call subresources of lamlsubresources.go. An unknown
 // path or method is answered after those checks.
 func (s *Server) lamlAccountRoutes(r chi.Router) {
-	r.Use(s.surface(s.lamlError), varyByUserAgent, s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.idempotentReadingBodyAs(s.lamlError, lamlBodyKind))
+	r.Use(s.surface(s.lamlError), varyByUserAgent, s.BasicAuth(s.lamlError), s.lamlOwnAccount, s.noWriteInThePast(s.lamlError), s.idempotentReadingBodyAs(s.lamlError, lamlBodyKind))
 	s.routeErrors(r, s.lamlError)
 	r.Get("/", s.getLAMLAccount)
 	for _, suffix := range []string{"", ".json"} {

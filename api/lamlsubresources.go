@@ -461,7 +461,8 @@ func noRecording(rsid uuid.UUID) error { return NotFound("no recording %s", rsid
 
 // recordingIndex is the index in c.Recordings of the recording whose sid
 // is rsid, or a 404 if c (as read by r, which may ask for a past state)
-// holds none: one read at ?revision or ?as_of says it was not there yet.
+// holds none: one read at ?revision or ?as_of names the point (the sid
+// may be one added later, or one the call never had).
 func recordingIndex(r *http.Request, c *domain.Call, rsid uuid.UUID) (int, error) {
 	i := slices.IndexFunc(c.Recordings, func(rec domain.Recording) bool { return rec.SID(c.ID) == rsid })
 	if i >= 0 {
@@ -469,7 +470,7 @@ func recordingIndex(r *http.Request, c *domain.Call, rsid uuid.UUID) (int, error
 	}
 	if q := r.URL.Query(); timeTravelParam(q) != "" {
 		name := timeTravelParam(q)
-		return 0, NotFound("call %s had no recording %s yet at ?%s=%s", c.ID, rsid, name, truncate(q.Get(name), 64))
+		return 0, NotFound("call %s held no recording %s at ?%s=%s", c.ID, rsid, name, truncate(q.Get(name), 64))
 	}
 	return 0, NotFound("call %s has no recording %s", c.ID, rsid)
 }

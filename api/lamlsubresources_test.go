@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -301,10 +302,10 @@ func TestLAMLRecordingDates(t *testing.T) {
 			now := ts.lamlDo(t, "GET", list, acctA, tokenA, "").JSON(t)["recordings"].([]any)
 			later := now[2].(map[string]any)["uri"].(string)
 			body := assertLAMLError(t, ts.lamlDo(t, "GET", later+"?revision=1", acctA, tokenA, ""), 404, 20404)
-			assert.Contains(t, body["message"], "yet at ?revision=1", "the 404 says it was not there yet")
+			assert.Contains(t, body["message"], "held no recording "+strings.TrimSuffix(path.Base(later), ".json")+" at ?revision=1", "the 404 names the point")
 			mp3 := strings.TrimSuffix(later, ".json") + ".mp3"
 			body = assertLAMLError(t, ts.lamlDo(t, "GET", mp3+"?revision=1", acctA, tokenA, ""), 404, 20404)
-			assert.Contains(t, body["message"], "yet at ?revision=1", "the media's 404 too")
+			assert.Contains(t, body["message"], "at ?revision=1", "the media's 404 too")
 			body = assertLAMLError(t, ts.lamlDo(t, "GET", mp3+"?as_of=2000-01-01T00:00:00Z", acctA, tokenA, ""), 404, 20404)
 			assert.NotContains(t, body["message"], "call "+id, "before the call existed, no call is named")
 		})

@@ -42,7 +42,7 @@ func (s *Server) moonbaseRoutes(r chi.Router) {
 	r.Route("/calls", func(r chi.Router) {
 		// The Moonbase handlers keep nothing of a request's body: it is
 		// read into a pooled buffer (poolBodies).
-		r.Use(s.surface(s.moonbaseError), s.bearerAuth(s.moonbaseError), poolBodies, s.Idempotent(s.moonbaseError))
+		r.Use(s.surface(s.moonbaseError), s.bearerAuth(s.moonbaseError), s.noWriteInThePast(s.moonbaseError), poolBodies, s.Idempotent(s.moonbaseError))
 		s.routeErrors(r, s.moonbaseError)
 		r.Post("/upsert", s.moonbaseWrite(domain.UpsertCreateOrUpdate, http.StatusOK))
 		r.Post("/", s.moonbaseWrite(domain.UpsertCreate, http.StatusCreated))

@@ -472,4 +472,20 @@ func TestTrailingSlashRoutesAsWithout(t *testing.T) {
 	require.Equal(t, http.StatusOK, again.Status, "body: %s", again.Body)
 	assert.Equal(t, "true", again.Header.Get("Idempotent-Replayed"), "the retry without the slash is the same request")
 	assert.Len(t, ts.events(t), n)
+
+	// Every trailing slash goes: /calls// is /calls, one request with it.
+	body = moonbaseBody("slash-keyed-2", "completed")
+	first = ts.do(t, "POST", "/calls//", tokenA, body, "Idempotency-Key", "slash-key-2")
+	require.Equal(t, http.StatusCreated, first.Status, "body: %s", first.Body)
+	again = ts.do(t, "POST", "/calls", tokenA, body, "Idempotency-Key", "slash-key-2")
+	require.Equal(t, http.StatusCreated, again.Status, "body: %s", again.Body)
+	assert.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
+
+	// A slash sent encoded (%2F) is part of the last segment: routed as
+	// sent, a 404 for no call, and its key's record is not the call's
+	// route (a verification probe saw the correct retry replay the 404).
+	res := ts.do(t, "PATCH", "/v1/calls/"+id+"%2F", tokenA, `{"notes":"enc"}`, "Idempotency-Key", "enc-1")
+	require.Equal(t, http.StatusNotFound, res.Status, "body: %s", res.Body)
+	res = ts.do(t, "PATCH", "/v1/calls/"+id, tokenA, `{"notes":"enc"}`, "Idempotency-Key", "enc-1")
+	assert.Equal(t, http.StatusUnprocessableEntity, res.Status, "another request under the key, not its 404 replayed: %s", res.Body)
 }

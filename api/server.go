@@ -7,6 +7,7 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -214,8 +215,10 @@ func (s *Server) routes() http.Handler {
 // so that a client that joins URLs with one reaches the same route on
 // every surface, where some routes took it and others were a 404; the
 // request goes on with the path as routed, so that page URIs, error
-// messages and an Idempotency-Key's route name it without the slash. The
-// root path "/" stays.
+// messages and an Idempotency-Key's route name it without the slash.
+// Every trailing slash goes (/calls// as /calls, where one alone made it
+// /calls/, a route of its own); the root path "/" stays, and a slash sent
+// encoded (%2F), part of the last segment, is routed as sent.
 func dropTrailingSlash(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
@@ -223,11 +226,20 @@ func dropTrailingSlash(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		raw := r.URL.RawPath
+		if raw != "" && raw[len(raw)-1] != '/' {
+			// The slash was sent encoded (%2F): part of the last segment,
+			// which chi routes by (RawPath), not a separator.
+			next.ServeHTTP(w, r)
+			return
+		}
 		r2 := new(http.Request)
 		*r2 = *r
 		u := *r.URL
-		u.Path = p[:len(p)-1]
-		u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+		u.Path = cmp.Or(strings.TrimRight(p, "/"), "/")
+		if raw != "" {
+			u.RawPath = cmp.Or(strings.TrimRight(raw, "/"), "/")
+		}
 		r2.URL = &u
 		next.ServeHTTP(w, r2)
 	})
@@ -252,10 +264,6 @@ func (s *Server) surface(render ErrorRenderer) func(http.Handler) http.Handler {
 				s.writeError(w, r, render, err)
 				return
 			}
-			if err := refuseWriteInThePast(r); err != nil {
-				s.writeError(w, r, render, err)
-				return
-			}
 			if err := checkContentEncoding(w, r); err != nil {
 				s.writeError(w, r, render, err)
 				return
@@ -265,19 +273,57 @@ func (s *Server) surface(render ErrorRenderer) func(http.Handler) http.Handler {
 	}
 }
 
-// refuseWriteInThePast refuses ?revision and ?as_of on a write (POST,
-// PUT, PATCH, DELETE) with a 400 naming the parameter: a write applies to
-// the call as it is now, and one that ignored them deleted or repriced
-// the present call from a URL whose GET says the call did not exist yet
-// (an auditor probe), where lists and billing refuse them.
-func refuseWriteInThePast(r *http.Request) error {
-	if r.URL.RawQuery == "" || r.Method == http.MethodGet || r.Method == http.MethodHead {
+// noWriteInThePast refuses ?revision and ?as_of on a write (POST, PUT,
+// PATCH, DELETE) that a route serves with a 400 naming the parameter, in
+// render's style: a write applies to the call as it is now, and one that
+// ignored them deleted or repriced the present call from a URL whose GET
+// says the call did not exist yet (an auditor probe), where lists and
+// billing refuse them. A surface uses it after its authentication, so that
+// a request without credentials is a 401 first, and before Idempotent, so
+// that nothing is recorded under the request's key (a corrected retry
+// runs); a path or method no route serves goes on to its 404 or 405.
+func (s *Server) noWriteInThePast(render ErrorRenderer) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := writeInThePast(r); err != nil {
+				s.writeError(w, r, render, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// writeInThePast returns the error of noWriteInThePast for r, nil when r
+// is no such write.
+func writeInThePast(r *http.Request) error {
+	if r.URL.RawQuery == "" {
 		return nil
 	}
-	if name := timeTravelParam(r.URL.Query()); name != "" {
-		return Malformed(name, "a write applies to the call as it is now; ?%s reads a call as it was (GET): send the write without it", name)
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return nil
 	}
-	return nil
+	name := timeTravelParam(r.URL.Query())
+	if name == "" || !routed(r) {
+		return nil
+	}
+	return Malformed(name, "a write applies to the call as it is now; ?%s reads a call as it was (GET): send the write without it", name)
+}
+
+// routed reports whether a route of the root router serves r's method
+// and path (chi's Find, as routeLabel asks it).
+func routed(r *http.Request) bool {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil || rc.Routes == nil {
+		return true
+	}
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	return rc.Routes.Find(chi.NewRouteContext(), r.Method, path) != ""
 }
 
 // checkContentEncoding refuses a request whose body comes in a content

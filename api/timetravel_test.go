@@ -163,4 +163,32 @@ func TestWritesRefuseTimeTravel(t *testing.T) {
 	assert.Len(t, ts.events(t), n, "nothing appended")
 	res := ts.do(t, "GET", "/calls/"+id+"?revision=0", tokenA, "")
 	assert.Equal(t, http.StatusOK, res.Status, "reads still travel: %s", res.Body)
+
+	// The refusal comes after the credentials, and only for a route that
+	// serves the write: a 401, 404 or 405 is answered as without the
+	// parameter (a verification probe saw 400s before them).
+	for _, tc := range []struct {
+		method, path, token string
+		status              int
+	}{
+		{"POST", "/calls/upsert?revision=1", "", http.StatusUnauthorized},
+		{"POST", "/calls/nope/x?revision=1", tokenA, http.StatusNotFound},
+		{"PUT", "/calls/upsert?revision=1", tokenA, http.StatusMethodNotAllowed},
+		{"OPTIONS", "/v1/calls/" + id + "?revision=1", tokenA, http.StatusMethodNotAllowed},
+		{"DELETE", "/v1/voice-calls/" + vc + "?as_of=2000-01-01T00:00:00Z", tokenA, http.StatusMethodNotAllowed},
+	} {
+		res := ts.do(t, tc.method, tc.path, tc.token, "")
+		assert.Equal(t, tc.status, res.Status, "%s %s: %s", tc.method, tc.path, res.Body)
+	}
+	res = ts.lamlDo(t, "POST", lamlCallsPath(lamlPrefix, acctB)+".json?revision=1", acctA, tokenA, "")
+	assertLAMLError(t, res, http.StatusUnauthorized, 20003)
+
+	// A keyed write refused so records nothing under its key: the
+	// corrected request runs.
+	body := moonbaseBody("tt-keyed", "completed")
+	res = ts.do(t, "POST", "/calls/upsert?revision=0", tokenA, body, "Idempotency-Key", "tt-key")
+	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
+	res = ts.do(t, "POST", "/calls/upsert", tokenA, body, "Idempotency-Key", "tt-key")
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	assert.Empty(t, res.Header.Get("Idempotent-Replayed"))
 }

@@ -97,7 +97,7 @@ const voiceCallCurrency = "USD"
 // under it is answered in the surface's error style too.
 func (s *Server) voiceCallRoutes(r chi.Router) {
 	r.Route("/v1/voice-calls", func(r chi.Router) {
-		r.Use(s.surface(s.voiceCallError), s.BearerAuth(s.voiceCallError), s.Idempotent(s.voiceCallError))
+		r.Use(s.surface(s.voiceCallError), s.BearerAuth(s.voiceCallError), s.noWriteInThePast(s.voiceCallError), s.Idempotent(s.voiceCallError))
 		s.routeErrors(r, s.voiceCallError)
 		r.Post("/", s.createVoiceCall)
 		r.Get("/{id}", s.getVoiceCall)
