@@ -242,9 +242,10 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.plainError, fmt.Errorf("read %s: %w", domain.StreamID(id), err))
 		return
 	}
-	if len(recs) == 0 && from > 0 {
-		// A next_cursor names the revision of an event the call has: one
-		// past its last was not given out (cursor=99 of a call of 9 events
+	if len(recs) == 0 && from > 0 || point.HasRevision && from > point.Revision {
+		// A next_cursor names the revision of an event the call has, within
+		// the point asked for: one past its last, or past the revision
+		// asked for, was not given out (cursor=99 of a call of 9 events
 		// was an empty page).
 		s.writeError(w, r, s.plainError, Malformed(cursorName(q), "is not a cursor this API gave out (a page's next_cursor): call %s has no revision %d", id, from))
 		return

@@ -235,7 +235,7 @@ func TestCallEventsAtAPoint(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, res.Status, "%s: %s", p, res.Body)
 		assert.Contains(t, string(res.Body), "has no revision 99", p)
 	}
-	for _, q := range []string{"cursor=4", "after=99", "cursor=99&revision=2"} {
+	for _, q := range []string{"cursor=4", "after=99", "cursor=99&revision=2", "cursor=3&revision=1"} {
 		res := ts.do(t, "GET", path+"?"+q, tokenA, "")
 		assert.Equal(t, http.StatusBadRequest, res.Status, "%s: %s", q, res.Body)
 		assert.Contains(t, string(res.Body), "is not a cursor this API gave out", q)

@@ -261,7 +261,7 @@ func parseBillingScale(name string, p *string) (int, error) {
 // is always the key's account's), and provider or currency, whose totals
 // group_by splits out.
 func refuseBillingFilters(q url.Values, account string) error {
-	if vs, ok := q["account"]; ok && (len(vs) != 1 || vs[0] != account) {
+	if q.Has("account") && q.Get("account") != account {
 		return Malformed("account", "the summary is the account of the API key that asks (%s): leave account out, or ask with the other account's key", account)
 	}
 	for _, name := range []string{"provider", "currency"} {
@@ -278,11 +278,11 @@ func parseBillingQuery(r *http.Request, account string) (projections.BillingQuer
 	if name := timeTravelParam(q); name != "" {
 		return projections.BillingQuery{}, 0, Malformed(name, "billing sums the calls' prices as they stand now; from and to choose the calls by start time")
 	}
-	if err := refuseBillingFilters(q, account); err != nil {
+	n := billingQueryNames
+	if err := givenOnce(q, "account", n.From, n.To, n.GroupBy, n.Scale); err != nil {
 		return projections.BillingQuery{}, 0, err
 	}
-	n := billingQueryNames
-	if err := givenOnce(q, n.From, n.To, n.GroupBy, n.Scale); err != nil {
+	if err := refuseBillingFilters(q, account); err != nil {
 		return projections.BillingQuery{}, 0, err
 	}
 	bq, scale, err := ParseBillingParams(BillingParams{

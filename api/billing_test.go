@@ -440,7 +440,7 @@ func TestBillingSummaryScaleAndErrors(t *testing.T) {
 		// Filters the summary does not take are not ignored: another
 		// account's name got the caller's own totals (an auditor probe).
 		{"account=" + acctB, "account: the summary is the account of the API key that asks", http.StatusBadRequest},
-		{"account=" + acctA + "&account=" + acctA, "account", http.StatusBadRequest},
+		{"account=" + acctA + "&account=" + acctA, "account: is given 2 times", http.StatusBadRequest},
 		{"provider=twilio", "provider: the summary takes no provider filter: group_by=provider", http.StatusBadRequest},
 		{"currency=USD", "currency", http.StatusBadRequest},
 	} {
