@@ -53,7 +53,8 @@ var (
 	ErrCorrupt = errors.New("eventstore: data damaged on disk")
 	// ErrLogChanged is yielded by SubscribeAll, wrapped, when a backend
 	// that subscribes again after a dropped connection finds that the log
-	// no longer holds the last event it yielded, at that event's
+	// no longer holds the event it resumes after (the last one it
+	// yielded, or the one at the position it was given), at that event's
 	// position: the log was replaced (another database at the same
 	// address, a restored backup) or lost events while the subscription
 	// was down. Following it on would mix two logs, the old one's events

@@ -80,7 +80,8 @@ type Store interface {
 	// consumer stops ranging, or after yielding a non-nil error the backend
 	// could not recover from; a backend that subscribes again on its own
 	// after a drop yields ErrLogChanged if the log it finds no longer holds
-	// the last event yielded.
+	// the event it resumes after (the last one yielded, or the one at the
+	// position it was given).
 	SubscribeAll(ctx context.Context, after Position) iter.Seq2[Record, error]
 
 	// Close releases the store's resources. Calls made after Close return
