@@ -73,11 +73,14 @@ func (s *Server) ready(ctx context.Context) *notReady {
 			return &notReady{reasonStoreFailed, fmt.Errorf("store: %w", err)}
 		}
 	}
-	if _, err := s.store.ReadAll(ctx, eventstore.Start, 1); err != nil {
-		return &notReady{reasonStoreSilent, fmt.Errorf("store: %w", err)}
-	}
+	// A log replaced under the read models is said before the store's
+	// silence: it lasts until the operator acts, where a store slow to
+	// answer (a KurrentDB probe, at 500 ms a read) hid it.
 	if err := s.viewsOfAnotherLog(); err != nil {
 		return &notReady{reasonViewsForeign, fmt.Errorf("read models: %w", err)}
+	}
+	if _, err := s.store.ReadAll(ctx, eventstore.Start, 1); err != nil {
+		return &notReady{reasonStoreSilent, fmt.Errorf("store: %w", err)}
 	}
 	if err := s.views.Ready(ctx); err != nil {
 		return &notReady{reasonViews, fmt.Errorf("read models: %w", err)}

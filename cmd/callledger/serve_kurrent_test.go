@@ -180,6 +180,13 @@ func TestServeOnAReplacedKurrentDBLog(t *testing.T) {
 	assert.Contains(t, string(body), "no longer holds events the read models were built from", "readiness says why")
 	code, body = do(t, "GET", a.URL()+"/calls?limit=10", kurrentToken, "")
 	assert.Equal(t, http.StatusServiceUnavailable, code, "the old log's calls are not listed: %s", body)
+
+	// The store slow to answer does not hide why (it said "the event
+	// store does not answer").
+	srv.SetAllReadDelay(time.Second)
+	code, body = do(t, "GET", a.URL()+"/readyz", "", "")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Contains(t, string(body), "no longer holds events the read models were built from", "under a slow store")
 }
 
 // TestServeOnKurrentDBOutage checks that a write while the KurrentDB node
