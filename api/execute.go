@@ -96,6 +96,15 @@ func (s *Server) Execute(r *http.Request, surface domain.Surface, callID uuid.UU
 	if !ok {
 		return WriteResult{}, errors.New("execute outside the auth middleware")
 	}
+	if s.viewsOfAnotherLog() != nil {
+		// The log under this server was replaced (the read models say so
+		// for good): a write acknowledged now would land in a log the
+		// operator may well put back the old one over, and be lost then
+		// (a KurrentDB probe saw writes acknowledged while every read was
+		// refused). A 503 to retry, recorded under no key.
+		return WriteResult{}, &FieldError{Err: ErrUnavailable,
+			Message: "writes are refused: the event log under this server is not the one its read models were built from (it was replaced under it); the operator restores the data or rebuilds the read models, and restarts callledger (see /readyz)"}
+	}
 	ifMatch, err := parseIfMatch(r.Header.Get("If-Match"))
 	if err != nil {
 		return WriteResult{}, err

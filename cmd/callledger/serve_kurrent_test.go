@@ -180,6 +180,13 @@ func TestServeOnAReplacedKurrentDBLog(t *testing.T) {
 	assert.Contains(t, string(body), "no longer holds events the read models were built from", "readiness says why")
 	code, body = do(t, "GET", a.URL()+"/calls?limit=10", kurrentToken, "")
 	assert.Equal(t, http.StatusServiceUnavailable, code, "the old log's calls are not listed: %s", body)
+	// Nor is a write taken into the new log, which the operator may
+	// replace by the old one again.
+	before := len(readAllEvents(t, srv.URL()))
+	code, body = do(t, "POST", a.URL()+"/calls/upsert", kurrentToken, strings.Replace(seedUpsert, "openphone_id_", "after_failure_", 1))
+	assert.Equal(t, http.StatusServiceUnavailable, code, "%s", body)
+	assert.Contains(t, string(body), "writes are refused")
+	assert.Len(t, readAllEvents(t, srv.URL()), before, "nothing appended")
 
 	// The store slow to answer does not hide why (it said "the event
 	// store does not answer").
