@@ -208,11 +208,7 @@ func routeLabel(r *http.Request) string {
 		return routeUnmatched
 	}
 	if unrouted(rc) && rc.Routes != nil {
-		path := r.URL.RawPath
-		if path == "" {
-			path = r.URL.Path
-		}
-		if p := rc.Routes.Find(chi.NewRouteContext(), r.Method, path); p != "" {
+		if p := findRoute(rc.Routes, r); p != "" {
 			return p
 		}
 	}
@@ -220,6 +216,17 @@ func routeLabel(r *http.Request) string {
 		return p
 	}
 	return routeUnmatched
+}
+
+// findRoute returns the pattern of the route of routes that r's method
+// and path lead to, "" for none: chi's Find, with a fresh route context,
+// on the path as chi routes it (its escaped form when it has one).
+func findRoute(routes chi.Routes, r *http.Request) string {
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	return routes.Find(chi.NewRouteContext(), r.Method, path)
 }
 
 // unrouted reports whether the last router rc went through had not

@@ -313,17 +313,13 @@ func writeInThePast(r *http.Request) error {
 }
 
 // routed reports whether a route of the root router serves r's method
-// and path (chi's Find, as routeLabel asks it).
+// and path (findRoute, as routeLabel asks it).
 func routed(r *http.Request) bool {
 	rc := chi.RouteContext(r.Context())
 	if rc == nil || rc.Routes == nil {
 		return true
 	}
-	path := r.URL.RawPath
-	if path == "" {
-		path = r.URL.Path
-	}
-	return rc.Routes.Find(chi.NewRouteContext(), r.Method, path) != ""
+	return findRoute(rc.Routes, r) != ""
 }
 
 // checkContentEncoding refuses a request whose body comes in a content
