@@ -452,7 +452,10 @@ func (p *Projector) Close() error {
 	defer p.closeMu.Unlock()
 	defer p.blocks.Unref()
 	p.dropBatch()
-	if err := p.fatal.Err(); err != nil {
+	if err := p.fatal.Err(); err != nil && !errors.Is(err, ErrForeignLog) {
+		// Pebble must not be used after its fatal error. A runner stopped
+		// for a replaced log (ErrForeignLog) left a sound database, which
+		// closes as any: serve stopped then exited 1 for it.
 		return fmt.Errorf("projections: the read models' database is left unclosed after its fatal error: %w", err)
 	}
 	if err := p.db.Close(); err != nil {
