@@ -266,6 +266,7 @@ func (s *Server) answerAsBefore(ctx context.Context, account string, prior *keye
 	}
 	s.marks.mark(account, prior.Position)
 	noteAnswerRestsOn(ctx, prior.Last)
+	noteAnsweredFromLog(ctx)
 	return WriteResult{State: prior.State, Position: prior.Position}, nil
 }
 

@@ -158,6 +158,14 @@ func noteAnswerRestsOn(ctx context.Context, a eventAnchor) {
 	}
 }
 
+// noteAnsweredFromLog marks the keyed request of ctx as answered with its
+// first attempt's result, found in the log (see requestScope).
+func noteAnsweredFromLog(ctx context.Context) {
+	if sc := scopeFrom(ctx); sc != nil {
+		sc.answeredFromLog = true
+	}
+}
+
 // inLog reports whether the store still holds the event a record's answer
 // rests on (idempotencyRecord.RestsOn). It may not: the log was replaced by
 // an import, or restored from a backup taken before the request, while the
@@ -609,6 +617,12 @@ func (s *Server) idempotentReadingBodyAs(render ErrorRenderer, readAs func(*http
 			next.ServeHTTP(cw, r)
 			s.recordAnswer(r, account, key, fp, cw)
 			unlock()
+			if sc.answeredFromLog && cw.status() < 500 {
+				// Its events were in the log already (another server
+				// sharing it took the first attempt, or this one stopped
+				// before recording its answer): a replay all the same.
+				w.Header().Set("Idempotent-Replayed", "true")
+			}
 			cw.sendTo(w)
 		})
 	}

@@ -37,6 +37,10 @@ type requestScope struct {
 	// on (noteAnswerRestsOn): Idempotent records it with the answer, so
 	// that a replay can check the log still holds it (Server.inLog).
 	restsOn eventAnchor
+	// answeredFromLog is set when a keyed request's events were found in
+	// the log (answerAsBefore): its answer is the first attempt's, and
+	// Idempotent says so (Idempotent-Replayed), as for a recorded answer.
+	answeredFromLog bool
 	// body is the request body ReadBody read, when bodyRead: it returns
 	// it again, since r.Body is then spent.
 	body     []byte
