@@ -10,6 +10,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,7 +52,10 @@ type Options struct {
 	// Zero means 50ms.
 	ReconnectDelayMin time.Duration
 	// ReconnectDelayMax caps that wait, so that a subscription notices a
-	// server's return soon. Zero (or less than ReconnectDelayMin) means 5s.
+	// server's return soon: the read models wait for it, and only it tells
+	// a database replaced meanwhile (writes taken before are answered and
+	// never read; a probe under load saw it 6.5 s after the return at
+	// 5 s). Zero (or less than ReconnectDelayMin) means 1s.
 	ReconnectDelayMax time.Duration
 	// MaxAppendSize is the server's MaxAppendSize (KurrentDB's
 	// --max-append-size), in bytes as the server counts an append (see
@@ -75,7 +79,7 @@ func DefaultOptions() Options {
 		IdempotencyWindowEvents: 256,
 		ReadPageEvents:          512,
 		ReconnectDelayMin:       50 * time.Millisecond,
-		ReconnectDelayMax:       5 * time.Second,
+		ReconnectDelayMax:       time.Second,
 		MaxAppendSize:           1 << 20,
 		CallTimeout:             10 * time.Second,
 	}
@@ -187,11 +191,12 @@ func checkSettings(connectionString string) error {
 	if err != nil {
 		return nil
 	}
-	if strings.ContainsRune(u.RawQuery, '@') || strings.ContainsRune(u.Fragment, '@') {
-		// The user info's password holds a '?' or '#': what reads as
-		// settings is part of it, and is named nowhere (the client would
-		// print it as an unknown setting).
-		return errors.New("it does not parse as esdb://user:password@host:port?settings: a password holding '/', '?', '#' or '@' must be percent-encoded (%2F, %3F, %23, %40)")
+	if at := strings.LastIndexByte(u.RawQuery, '@'); at >= 0 && hostsAfterPassword.MatchString(u.RawQuery[at+1:]) {
+		// "user:12?x@host:2113": the user info's password holds a '?',
+		// so what reads as settings is part of it, named nowhere (the
+		// client would print it as an unknown setting). A setting's value
+		// holding an '@' (tlsCAFile=/etc/a@b.pem) is no host and port.
+		return errors.New("it does not parse as esdb://user:password@host:port?settings: " + passwordEncoding)
 	}
 	names := slices.Sorted(maps.Keys(u.Query()))
 	for _, name := range names {
@@ -201,6 +206,13 @@ func checkSettings(connectionString string) error {
 	}
 	return nil
 }
+
+// hostsAfterPassword matches what follows the '@' of user info read as
+// settings: hosts with their ports, as the client lists them.
+var hostsAfterPassword = regexp.MustCompile(`^[A-Za-z0-9.\-]+:[0-9]+(,[A-Za-z0-9.\-]+:[0-9]+)*/?$`)
+
+// passwordEncoding says how to write a password the parser stumbles on.
+const passwordEncoding = "percent-encode a password's '/', '?', '#', '%' and spaces (%2F, %3F, %23, %25, %20)"
 
 // truncateSetting cuts a setting's name to 64 bytes for an error.
 func truncateSetting(name string) string {
@@ -1096,6 +1108,13 @@ var ErrConnectionString = errors.New("kurrent: connection string")
 // the fault lies elsewhere, none when the password was the fault, which
 // is then said.
 func refusal(connectionString string, err error) string {
+	if u, perr := url.Parse(connectionString); perr == nil && u.User == nil && !strings.ContainsRune(u.Path, '@') {
+		// A string the URL parser reads has no user info: an '@' it
+		// holds is a setting's (tlsCAFile=/etc/a@b.pem), and the
+		// client's reason quotes no password. (User info whose password
+		// holds a '?' reads as settings: checkSettings refused it.)
+		return err.Error()
+	}
 	scheme, rest, ok := strings.Cut(connectionString, "://")
 	if !ok {
 		return err.Error()
@@ -1112,5 +1131,5 @@ func refusal(connectionString string, err error) string {
 	if _, err := esdb.ParseConnectionString(masked); err != nil {
 		return err.Error()
 	}
-	return fmt.Sprintf("%q does not parse with its password: a password holding '/', '?', '#' or '@' must be percent-encoded (%%2F, %%3F, %%23, %%40)", masked)
+	return fmt.Sprintf("%q does not parse with its password: %s", masked, passwordEncoding)
 }

@@ -664,8 +664,16 @@ func TestOpenFailsWithoutServer(t *testing.T) {
 		require.ErrorIs(t, err, kurrent.ErrConnectionString, cs)
 		assert.NotContains(t, err.Error(), "SECRET", cs)
 		assert.NotContains(t, err.Error(), "QQ", cs)
-		assert.Contains(t, err.Error(), "must be percent-encoded", cs)
+		assert.Contains(t, err.Error(), "percent-encode a password's", cs)
 	}
+	// An '@' in a fragment, or in a setting's value, is no password's:
+	// the string parses as in every build, or is refused for the
+	// client's own reason.
+	assert.NoError(t, kurrent.CheckConnectionString(srv.URL()+"#a@b"))
+	err = kurrent.CheckConnectionString(srv.URL() + "&tlsCAFile=/nonexistent/a@b.pem")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/nonexistent/a@b.pem", "the client's reason: no such file")
+	assert.NotContains(t, err.Error(), "percent-encode")
 }
 
 // TestCheckConnectionStringSettings checks that a setting the client does
