@@ -468,8 +468,8 @@ func recordingIndex(r *http.Request, c *domain.Call, rsid uuid.UUID) (int, error
 	if i >= 0 {
 		return i, nil
 	}
-	if q := r.URL.Query(); timeTravelParam(q) != "" {
-		name := timeTravelParam(q)
+	q := r.URL.Query()
+	if name := timeTravelParam(q); name != "" {
 		return 0, NotFound("call %s held no recording %s at ?%s=%s", c.ID, rsid, name, truncate(q.Get(name), 64))
 	}
 	return 0, NotFound("call %s has no recording %s", c.ID, rsid)
