@@ -191,10 +191,13 @@ func checkSettings(connectionString string) error {
 	if err != nil {
 		return nil
 	}
-	if at := strings.LastIndexByte(u.RawQuery, '@'); at >= 0 && hostsAfterPassword.MatchString(u.RawQuery[at+1:]) {
-		// "user:12?x@host:2113": the user info's password holds a '?',
-		// so what reads as settings is part of it, named nowhere (the
-		// client would print it as an unknown setting). A setting's value
+	at := strings.LastIndexByte(u.RawQuery, '@')
+	if strings.ContainsRune(u.Fragment, '@') || at >= 0 && hostsAfterPassword.MatchString(u.RawQuery[at+1:]) {
+		// "user:12?x@host:2113?tls=false" or "user:12#x@host:2113": the
+		// user info's password holds a '?' or '#', so what reads as
+		// settings or a fragment is part of it, named nowhere (the client
+		// would print it as an unknown setting, or take the user name for
+		// a host and log the password as its port). A setting's value
 		// holding an '@' (tlsCAFile=/etc/a@b.pem) is no host and port.
 		return errors.New("it does not parse as esdb://user:password@host:port?settings: " + passwordEncoding)
 	}
@@ -208,8 +211,9 @@ func checkSettings(connectionString string) error {
 }
 
 // hostsAfterPassword matches what follows the '@' of user info read as
-// settings: hosts with their ports, as the client lists them.
-var hostsAfterPassword = regexp.MustCompile(`^[A-Za-z0-9.\-]+:[0-9]+(,[A-Za-z0-9.\-]+:[0-9]+)*/?$`)
+// settings: hosts with their ports, as the client lists them, and the
+// string's own settings after them.
+var hostsAfterPassword = regexp.MustCompile(`^[A-Za-z0-9.\-]+:[0-9]+(,[A-Za-z0-9.\-]+:[0-9]+)*/?([?#&].*)?$`)
 
 // passwordEncoding says how to write a password the parser stumbles on.
 const passwordEncoding = "percent-encode a password's '/', '?', '#', '%' and spaces (%2F, %3F, %23, %25, %20)"
