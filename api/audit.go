@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -209,7 +210,7 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	from, err := auditCursor(q)
+	from, cursorName, err := auditCursor(q)
 	if err != nil {
 		s.writeError(w, r, s.plainError, err)
 		return
@@ -247,7 +248,7 @@ func (s *Server) callEvents(w http.ResponseWriter, r *http.Request) {
 		// the point asked for: one past its last, or past the revision
 		// asked for, was not given out (cursor=99 of a call of 9 events
 		// was an empty page).
-		s.writeError(w, r, s.plainError, Malformed(cursorName(q), "is not a cursor this API gave out (a page's next_cursor): call %s has no revision %d", id, from))
+		s.writeError(w, r, s.plainError, Malformed(cursorName, "is not a cursor this API gave out (a page's next_cursor): call %s has no revision %d", id, from))
 		return
 	}
 	page := auditPage{CallID: id, Events: make([]auditEvent, 0, min(len(recs), limit))}
@@ -284,37 +285,33 @@ func (s *Server) checkRevisionWritten(ctx context.Context, id uuid.UUID, rev uin
 	return nil
 }
 
-// cursorName is the name the request gave its cursor by: cursor, or after.
-func cursorName(q url.Values) string {
-	if q.Get("cursor") == "" && q.Get("after") != "" {
-		return "after"
-	}
-	return "cursor"
-}
-
 // auditCursor reads where a page of a call's events starts: the stream
 // revision of its first event, from the next_cursor of the page before,
 // given as cursor or as after (the name Moonbase's list gives its cursor,
 // which a client paging both may well send here: ignoring it would serve
 // the first page again, for ever). Neither is the first page; both must
-// name the same page.
-func auditCursor(q url.Values) (uint64, error) {
-	from, given := uint64(0), ""
-	for _, name := range []string{"cursor", "after"} {
-		v := q.Get(name)
+// name the same page. name is the one the request gave ("cursor" when it
+// gave both, or none), for the errors about the page it names.
+func auditCursor(q url.Values) (from uint64, name string, err error) {
+	given := ""
+	for _, n := range []string{"cursor", "after"} {
+		v := q.Get(n)
 		if v == "" {
 			continue
 		}
-		n, err := strconv.ParseUint(v, 10, 64)
+		c, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return 0, Malformed(name, "is not a cursor this API gave out (a page's next_cursor)")
+			return 0, "", Malformed(n, "is not a cursor this API gave out (a page's next_cursor)")
 		}
-		if given != "" && n != from {
-			return 0, Malformed(name, "names another page than %s: give one of them", given)
+		if given != "" && c != from {
+			return 0, "", Malformed(n, "names another page than %s: give one of them", given)
 		}
-		from, given = n, name
+		if given == "" {
+			given = n
+		}
+		from = c
 	}
-	return from, nil
+	return from, cmp.Or(given, "cursor"), nil
 }
 
 // writeJSONRaw is writeJSON without HTML escaping, so that the stored event
