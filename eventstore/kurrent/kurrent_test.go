@@ -246,6 +246,25 @@ func TestAppendOverMaxAppendSize(t *testing.T) {
 	}
 }
 
+// subscribeInto ranges over s.SubscribeAll(ctx, after) in a goroutine:
+// the records it yields arrive on got (buffered, 100), and the error it
+// ends with, if any, on ended, which is closed when the range ends.
+func subscribeInto(ctx context.Context, s *kurrent.Store, after eventstore.Position) (got <-chan eventstore.Record, ended <-chan error) {
+	records := make(chan eventstore.Record, 100)
+	end := make(chan error, 1)
+	go func() {
+		defer close(end)
+		for r, err := range s.SubscribeAll(ctx, after) {
+			if err != nil {
+				end <- err
+				return
+			}
+			records <- r
+		}
+	}()
+	return records, end
+}
+
 // TestSubscribeSurvivesServerRestart checks that a subscription outlives
 // its server going away and coming back on the same port with the same
 // log, long enough for the client to give up reconnecting, and resumes
@@ -259,18 +278,7 @@ func TestSubscribeSurvivesServerRestart(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
 	defer cancel()
-	got := make(chan eventstore.Record, 100)
-	ended := make(chan error, 1)
-	go func() {
-		defer close(ended)
-		for r, err := range s.SubscribeAll(ctx, eventstore.Start) {
-			if err != nil {
-				ended <- err
-				return
-			}
-			got <- r
-		}
-	}()
+	got, ended := subscribeInto(ctx, s, eventstore.Start)
 	var seen []eventstore.Record
 	receive := func(n int) {
 		t.Helper()
@@ -380,18 +388,7 @@ func TestSubscribeRefusesAReplacedLog(t *testing.T) {
 				srv.SetAllReadDelay(time.Second)
 			}
 
-			got := make(chan eventstore.Record, 100)
-			ended := make(chan error, 1)
-			go func() {
-				defer close(ended)
-				for r, err := range s.SubscribeAll(ctx, after) {
-					if err != nil {
-						ended <- err
-						return
-					}
-					got <- r
-				}
-			}()
+			got, ended := subscribeInto(ctx, s, after)
 			for range tc.yieldBefore {
 				select {
 				case <-got:
@@ -470,15 +467,7 @@ func TestSubscriptionRecoversAsFastAsWrites(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	_, err = s.Append(ctx, "call-"+uuid.NewString(), eventstore.NoStream(), newEvents(3, "Before"))
 	require.NoError(t, err)
-	got := make(chan eventstore.Record, 100)
-	go func() {
-		for r, err := range s.SubscribeAll(ctx, eventstore.Start) {
-			if err != nil {
-				return
-			}
-			got <- r
-		}
-	}()
+	got, _ := subscribeInto(ctx, s, eventstore.Start)
 	for range 3 {
 		select {
 		case <-got:
